@@ -1,0 +1,583 @@
+#include "harness.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+
+extern char **environ;
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "harness: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(3);
+}
+
+void th_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+bool th_wait_until(bool (*fn)(void *), void *arg, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        if (fn(arg))
+            return true;
+        th_sleep_ms(20);
+    }
+    return false;
+}
+
+/* Reads KEY from $CRAFTKIT_TEST_SERVICES/env. */
+static char *services_env(const char *key)
+{
+    const char *state = getenv("CRAFTKIT_TEST_SERVICES");
+    if (!state)
+        die("CRAFTKIT_TEST_SERVICES is not set (run through ctest)");
+    char path[1024], line[1024];
+    snprintf(path, sizeof path, "%s/env", state);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        die("cannot read %s: the services fixture did not start", path);
+    char *val = NULL;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, key, klen) && line[klen] == '=') {
+            line[strcspn(line, "\n")] = '\0';
+            val = strdup(line + klen + 1);
+            break;
+        }
+    }
+    fclose(f);
+    return val;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || getsockname(fd, (struct sockaddr *)&a, &len))
+        die("no free port");
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static void admin_sql(const char *sql)
+{
+    char *host = services_env("PGHOST");
+    char conninfo[1024];
+    snprintf(conninfo, sizeof conninfo, "host=%s user=postgres dbname=postgres", host);
+    free(host);
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("postgres: %s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        die("postgres: %s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* Builds the child environment: ours + the server settings + extras. */
+static char **child_env(th_server_t *s, const char *const *more)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 64 + (size_t)s->n_extra_env, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        env[k++] = strdup(environ[i]);
+    char tmp[2048];
+#define ADD(...) (snprintf(tmp, sizeof tmp, __VA_ARGS__), env[k++] = strdup(tmp))
+    ADD("DATABASE_URL=%s", s->database_url);
+    ADD("REDIS_URL=%s", s->redis_url);
+    ADD("CRAFTKIT_LISTEN=127.0.0.1:%d", s->port);
+    ADD("CRAFTKIT_PUBLIC_URL=%s", s->base_url);
+    ADD("CRAFTKIT_ADMIN_KEY=%s", TH_ADMIN_KEY);
+    ADD("CRAFTKIT_DATA_DIR=%s/data", s->dir);
+    ADD("CRAFTKIT_WORKERS=2");
+    ADD("CRAFTKIT_HTTP_THREADS=4");
+    ADD("CRAFTKIT_ALLOW_PRIVATE_URLS=1");
+    ADD("CRAFTKIT_SWEEP_INTERVAL_MS=500");
+    ADD("CRAFTKIT_RENDER_BACKOFF_BASE_MS=100");
+    ADD("CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS=100");
+    ADD("CRAFTKIT_HEARTBEAT_TTL=3");
+#undef ADD
+    /* Later entries win in getenv() only if earlier duplicates are removed: put extras last and
+     * drop any earlier entry with the same name. */
+    for (int i = 0; i < s->n_extra_env; i++)
+        env[k++] = strdup(s->extra_env[i]);
+    for (size_t i = 0; more && more[i]; i++)
+        env[k++] = strdup(more[i]);
+    for (size_t i = 0; i < k; i++) {
+        size_t nl = strcspn(env[i], "=");
+        for (size_t j = i + 1; j < k; j++) {
+            if (env[i] && !strncmp(env[i], env[j], nl) && env[j][nl] == '=') {
+                free(env[i]);
+                env[i] = NULL;
+                break;
+            }
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < k; i++)
+        if (env[i])
+            env[w++] = env[i];
+    env[w] = NULL;
+    return env;
+}
+
+static void free_env(char **env)
+{
+    for (size_t i = 0; env[i]; i++)
+        free(env[i]);
+    free(env);
+}
+
+static pid_t spawn(char *const argv[], char **env, const char *log_path, int stdout_fd)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(stdout_fd >= 0 ? stdout_fd : fd, 1);
+        }
+        execve(argv[0], argv, env);
+        _exit(127);
+    }
+    return pid;
+}
+
+static const char *bin(void)
+{
+    const char *b = getenv("CRAFTKIT_BIN");
+    if (!b)
+        die("CRAFTKIT_BIN is not set");
+    return b;
+}
+
+int th_cli(th_server_t *s, char **out, const char *const *args)
+{
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)bin();
+    for (int i = 0; args[i] && n < 30; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    int pipefd[2];
+    if (pipe(pipefd) != 0)
+        die("pipe");
+    char log[700];
+    snprintf(log, sizeof log, "%s/cli.log", s->dir);
+    char **env = child_env(s, NULL);
+    pid_t pid = spawn(argv, env, log, pipefd[1]);
+    free_env(env);
+    close(pipefd[1]);
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    char chunk[4096];
+    ssize_t got;
+    while ((got = read(pipefd[0], chunk, sizeof chunk)) > 0)
+        buf_append(&b, chunk, (size_t)got);
+    close(pipefd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (out)
+        *out = buf_detach(&b, NULL);
+    else
+        buf_free(&b);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool redis_up(void *arg)
+{
+    th_server_t *s = arg;
+    char *out = th_redis_cli(s, "PING");
+    bool ok = out && strstr(out, "PONG");
+    free(out);
+    return ok;
+}
+
+void th_redis_start(th_server_t *s)
+{
+    char log[700];
+    snprintf(log, sizeof log, "%s/redis.log", s->dir);
+    char *argv[] = {"/usr/bin/redis-server", "--port", "0", "--unixsocket", s->redis_sock,
+                    "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", s->dir,
+                    NULL};
+    s->redis_pid = spawn(argv, environ, log, -1);
+    if (!th_wait_until(redis_up, s, 10000))
+        die("redis did not start (see %s)", log);
+}
+
+void th_redis_stop(th_server_t *s)
+{
+    if (!s->redis_pid)
+        return;
+    kill(s->redis_pid, SIGKILL);
+    waitpid(s->redis_pid, NULL, 0);
+    s->redis_pid = 0;
+    unlink(s->redis_sock);
+}
+
+char *th_redis_cli(th_server_t *s, const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "redis-cli -s '%s' %s 2>/dev/null", s->redis_sock, args);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return NULL;
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, p)) > 0)
+        buf_append(&b, chunk, got);
+    pclose(p);
+    return buf_detach(&b, NULL);
+}
+
+char *th_sql(th_server_t *s, const char *sql)
+{
+    PGconn *c = PQconnectdb(s->database_url);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("postgres: %s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        die("postgres: %s: %s", sql, PQerrorMessage(c));
+    char *out = strdup(st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    PQfinish(c);
+    return out;
+}
+
+static bool server_healthy(void *arg)
+{
+    th_server_t *s = arg;
+    int st;
+    if (s->pid && waitpid(s->pid, &st, WNOHANG) == s->pid) {
+        s->pid = 0;
+        die("craftkit serve exited during start-up (see %s/server.log)", s->dir);
+    }
+    th_resp_t *r = th_req(s, "GET", "/health", NULL, NULL, NULL);
+    bool ok = r && r->status == 200;
+    th_resp_free(r);
+    return ok;
+}
+
+void th_server_start(th_server_t *s)
+{
+    char log[700];
+    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    char *argv[] = {(char *)bin(), "serve", NULL};
+    char **env = child_env(s, NULL);
+    s->pid = spawn(argv, env, log, -1);
+    free_env(env);
+    if (!th_wait_until(server_healthy, s, 30000))
+        die("craftkit serve did not become healthy (see %s)", log);
+}
+
+pid_t th_server_spawn_extra(th_server_t *s, int *port_out, const char *const *extra_env)
+{
+    int port = free_port();
+    char listen[64], url[64], log[700];
+    snprintf(listen, sizeof listen, "CRAFTKIT_LISTEN=127.0.0.1:%d", port);
+    snprintf(url, sizeof url, "CRAFTKIT_PUBLIC_URL=http://127.0.0.1:%d", port);
+    snprintf(log, sizeof log, "%s/server-%d.log", s->dir, port);
+    const char *more[34];
+    int n = 0;
+    more[n++] = listen;
+    more[n++] = url;
+    for (int i = 0; extra_env && extra_env[i] && n < 32; i++)
+        more[n++] = extra_env[i];
+    more[n] = NULL;
+    char *argv[] = {(char *)bin(), "serve", NULL};
+    char **env = child_env(s, more);
+    pid_t pid = spawn(argv, env, log, -1);
+    free_env(env);
+    char health[128];
+    snprintf(health, sizeof health, "http://127.0.0.1:%d/health", port);
+    for (int i = 0; i < 1500; i++) {
+        th_resp_t *r = th_req_url("GET", health, NULL, NULL, NULL);
+        bool ok = r && r->status == 200;
+        th_resp_free(r);
+        if (ok)
+            break;
+        th_sleep_ms(20);
+    }
+    *port_out = port;
+    return pid;
+}
+
+int th_server_stop(th_server_t *s)
+{
+    if (!s->pid)
+        return -1;
+    kill(s->pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 1500; i++) {
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        th_sleep_ms(20);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &st, 0);
+    s->pid = 0;
+    return -1;
+}
+
+void th_server_kill(th_server_t *s)
+{
+    if (!s->pid)
+        return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
+}
+
+th_server_t *th_start(const char *name, const char *const *extra_env)
+{
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_ALL);
+    th_server_t *s = calloc(1, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    char tmpl[] = "/tmp/craftkit-it.XXXXXX";
+    if (!mkdtemp(tmpl))
+        die("mkdtemp");
+    snprintf(s->dir, sizeof s->dir, "%s", tmpl);
+    for (int i = 0; extra_env && extra_env[i] && s->n_extra_env < 32; i++)
+        s->extra_env[s->n_extra_env++] = strdup(extra_env[i]);
+
+    snprintf(s->dbname, sizeof s->dbname, "t_%s_%d", name, (int)getpid());
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", s->dbname);
+    admin_sql(sql);
+    char *host = services_env("PGHOST");
+    snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=%s", host,
+             s->dbname);
+    free(host);
+
+    snprintf(s->redis_sock, sizeof s->redis_sock, "%s/redis.sock", s->dir);
+    snprintf(s->redis_url, sizeof s->redis_url, "unix://%s", s->redis_sock);
+    th_redis_start(s);
+
+    s->port = free_port();
+    snprintf(s->base_url, sizeof s->base_url, "http://127.0.0.1:%d", s->port);
+
+    char *out = NULL;
+    const char *args[] = {"migrate", NULL};
+    int rc = th_cli(s, &out, args);
+    free(out);
+    if (rc != 0)
+        die("craftkit migrate failed with %d (see %s/cli.log)", rc, s->dir);
+    th_server_start(s);
+    return s;
+}
+
+void th_stop(th_server_t *s)
+{
+    if (!s)
+        return;
+    int rc = th_server_stop(s);
+    if (rc != 0 && rc != -1)
+        fprintf(stderr, "harness: server exited with %d\n", rc);
+    th_redis_stop(s);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
+    admin_sql(sql);
+    if (!getenv("CRAFTKIT_KEEP_TEST_DIRS")) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", s->dir);
+    }
+    for (int i = 0; i < s->n_extra_env; i++)
+        free(s->extra_env[i]);
+    free(s);
+    curl_global_cleanup();
+}
+
+/* ---- HTTP ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    buf_append((buf_t *)ud, p, size * n);
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    buf_t *b = ud;
+    size_t len = size * n;
+    /* A new status line (e.g. after 100 Continue) starts a fresh header block. */
+    if (len > 5 && !strncmp(p, "HTTP/", 5))
+        buf_reset(b);
+    size_t colon = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (!colon && c == ':')
+            colon = i;
+        if (!colon && c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        buf_append_char(b, c);
+    }
+    return len;
+}
+
+th_resp_t *th_req_url(const char *method, const char *url, const char *auth, const char *body,
+                      const char *const *headers)
+{
+    CURL *c = curl_easy_init();
+    buf_t rb, hb;
+    buf_init(&rb, 256u << 20);
+    buf_init(&hb, 1 << 20);
+    struct curl_slist *hl = NULL;
+    char authz[1024];
+    bool has_ct = false;
+    if (auth) {
+        snprintf(authz, sizeof authz, "Authorization: Bearer %s", auth);
+        hl = curl_slist_append(hl, authz);
+    }
+    for (size_t i = 0; headers && headers[i]; i++) {
+        if (!strncasecmp(headers[i], "content-type:", 13))
+            has_ct = true;
+        hl = curl_slist_append(hl, headers[i]);
+    }
+    if (body && !has_ct)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &rb);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(c);
+    th_resp_t *r = NULL;
+    if (rc == CURLE_OK) {
+        r = calloc(1, sizeof *r);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        r->body = buf_detach(&rb, &r->len);
+        r->headers = buf_detach(&hb, NULL);
+        r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
+    }
+    buf_free(&rb);
+    buf_free(&hb);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return r;
+}
+
+th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth,
+                  const char *body, const char *const *headers)
+{
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", s->base_url, path);
+    return th_req_url(method, url, auth, body, headers);
+}
+
+const char *th_header(const th_resp_t *r, const char *name)
+{
+    static char value[8192];
+    if (!r || !r->headers)
+        return NULL;
+    size_t nl = strlen(name);
+    for (const char *line = r->headers; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > nl && !strncasecmp(line, name, nl) && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = len - (size_t)(v - line);
+            while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+                vl--;
+            if (vl >= sizeof value)
+                vl = sizeof value - 1;
+            memcpy(value, v, vl);
+            value[vl] = '\0';
+            return value;
+        }
+        if (!end)
+            break;
+        line = end + 1;
+    }
+    return NULL;
+}
+
+void th_resp_free(th_resp_t *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    free(r->headers);
+    if (r->json)
+        json_decref(r->json);
+    free(r);
+}
+
+const char *th_error_code(const th_resp_t *r)
+{
+    if (!r || !r->json)
+        return "";
+    const char *code = json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+    return code ? code : "";
+}
+
+void th_project(th_server_t *s, const char *name, bool test_key, char id[64], char key[128])
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    th_resp_t *r = th_req(s, "POST", "/v1/projects", TH_ADMIN_KEY, body, NULL);
+    ck_assert_msg(r && r->status == 201, "create project: %ld %s", r ? r->status : 0L,
+                  r ? r->body : "");
+    snprintf(id, 64, "%s", json_string_value(json_object_get(r->json, "id")));
+    th_resp_free(r);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/projects/%s/keys", id);
+    snprintf(body, sizeof body, "{\"name\":\"test\",\"environment\":\"%s\"}", test_key ? "test" : "live");
+    r = th_req(s, "POST", path, TH_ADMIN_KEY, body, NULL);
+    ck_assert_msg(r && r->status == 201, "create key: %ld %s", r ? r->status : 0L, r ? r->body : "");
+    snprintf(key, 128, "%s", json_string_value(json_object_get(r->json, "key")));
+    th_resp_free(r);
+}

@@ -1,0 +1,85 @@
+/*
+ * harness — runs the real craftkit binary against real services for integration tests.
+ *
+ * th_start() gives each test its own Postgres database (in the shared throwaway cluster that
+ * scripts/test-services started), its own redis-server on a unix socket, runs `craftkit
+ * migrate`, starts `craftkit serve` on a free loopback port and waits for /health.
+ * Requests go over real HTTP with libcurl. Single-threaded test code only (CK_FORK=no).
+ * Memory: th_resp_t and th_server_t are freed with th_resp_free() / th_stop().
+ */
+#ifndef CRAFTKIT_TEST_HARNESS_H
+#define CRAFTKIT_TEST_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define TH_ADMIN_KEY "test-admin-key-0123456789abcdef"
+
+typedef struct th_server {
+    char name[64];
+    char dir[512];        /* per-test scratch dir (logs, redis socket, data dir) */
+    char dbname[96];
+    char database_url[768];
+    char redis_sock[600];
+    char redis_url[640];
+    char base_url[64];    /* http://127.0.0.1:PORT */
+    int port;
+    pid_t pid;            /* craftkit serve, 0 when stopped */
+    pid_t redis_pid;      /* 0 when stopped */
+    char *extra_env[32];  /* "NAME=value" strings added to the server's environment */
+    int n_extra_env;
+} th_server_t;
+
+typedef struct th_resp {
+    long status;
+    char *body;
+    size_t len;
+    char *headers;        /* raw response headers, lowercase names */
+    json_t *json;         /* parsed body, or NULL when not JSON */
+} th_resp_t;
+
+/* Starts services and the server. extra_env: NULL-terminated "NAME=value" list or NULL.
+ * Aborts the test run on failure. */
+th_server_t *th_start(const char *name, const char *const *extra_env);
+/* SIGTERM, waits for exit; returns the exit status (or -1). Keeps db and redis. */
+int th_server_stop(th_server_t *s);
+/* SIGKILL the server (crash simulation). */
+void th_server_kill(th_server_t *s);
+/* Starts the server again (same port, db and redis) and waits for /health. */
+void th_server_start(th_server_t *s);
+/* Starts one more server process against the same db and redis; returns its pid and port. */
+pid_t th_server_spawn_extra(th_server_t *s, int *port_out, const char *const *extra_env);
+void th_redis_stop(th_server_t *s);
+void th_redis_start(th_server_t *s);
+/* Stops everything and drops the database. */
+void th_stop(th_server_t *s);
+
+/* Runs `craftkit ARGS...` against this server's db; returns exit code, stdout in *out (caller frees). */
+int th_cli(th_server_t *s, char **out, const char *const *args);
+
+/* HTTP. auth: bearer token or NULL. body: NULL for none. headers: NULL-terminated "Name: value" list. */
+th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth,
+                  const char *body, const char *const *headers);
+th_resp_t *th_req_url(const char *method, const char *url, const char *auth, const char *body,
+                      const char *const *headers);
+/* Case-insensitive header lookup; returns a static copy valid until the next call, or NULL. */
+const char *th_header(const th_resp_t *r, const char *name);
+void th_resp_free(th_resp_t *r);
+/* The error code of an error envelope, or "" when the body is not one. */
+const char *th_error_code(const th_resp_t *r);
+
+/* Creates a project through the admin API; fills its id and a live (or test) key. */
+void th_project(th_server_t *s, const char *name, bool test_key, char id[64], char key[128]);
+
+/* Redis command through redis-cli on this test's socket; returns stdout (caller frees). */
+char *th_redis_cli(th_server_t *s, const char *args);
+/* SQL through psql against this test's database; returns trimmed stdout (caller frees). */
+char *th_sql(th_server_t *s, const char *sql);
+
+/* Polls fn until it returns true or timeout_ms passes. */
+bool th_wait_until(bool (*fn)(void *), void *arg, int timeout_ms);
+void th_sleep_ms(int ms);
+
+#endif
