@@ -1,6 +1,8 @@
 /* netguard — SSRF guard for outgoing requests; see netguard.h. */
 #include "core/netguard.h"
 
+#include "core/errmsg.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
@@ -163,47 +165,40 @@ int netguard_setup_curl(CURL *c, netguard_t *g)
 
 /* ---- URL syntax ---------------------------------------------------------------------- */
 
-static int url_fail(char *err, size_t err_len, const char *msg)
-{
-    if (err && err_len)
-        snprintf(err, err_len, "%s", msg);
-    return -1;
-}
-
 int netguard_check_url(const char *url, char *err, size_t err_len)
 {
     if (!url || !*url)
-        return url_fail(err, err_len, "URL is empty");
+        return errmsg_fail(err, err_len, "URL is empty");
     size_t n = strnlen(url, NETGUARD_URL_MAX + 1);
     if (n > NETGUARD_URL_MAX)
-        return url_fail(err, err_len, "URL is too long");
+        return errmsg_fail(err, err_len, "URL is too long");
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)url[i];
         if (ch <= 0x20 || ch == 0x7F)
-            return url_fail(err, err_len, "URL contains whitespace or control characters");
+            return errmsg_fail(err, err_len, "URL contains whitespace or control characters");
     }
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
-        return url_fail(err, err_len, "URL must start with http:// or https://");
+        return errmsg_fail(err, err_len, "URL must start with http:// or https://");
     const char *authority = strstr(url, "://") + 3;
     if (!*authority || strchr("/?#", *authority)) /* curl would take "https:///x" as host x */
-        return url_fail(err, err_len, "URL has no host");
+        return errmsg_fail(err, err_len, "URL has no host");
 
     int ret = -1;
     char *host = NULL, *user = NULL, *password = NULL;
     CURLU *u = curl_url();
     if (!u)
-        return url_fail(err, err_len, "out of memory");
+        return errmsg_fail(err, err_len, "out of memory");
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-        url_fail(err, err_len, "URL is not valid");
+        errmsg_fail(err, err_len, "URL is not valid");
         goto cleanup;
     }
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-        url_fail(err, err_len, "URL has no host");
+        errmsg_fail(err, err_len, "URL has no host");
         goto cleanup;
     }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK) {
-        url_fail(err, err_len, "URL must not contain a user name or password");
+        errmsg_fail(err, err_len, "URL must not contain a user name or password");
         goto cleanup;
     }
     ret = 0;

@@ -65,6 +65,8 @@
  */
 #include "engine/format.h"
 
+#include "core/errmsg.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
@@ -86,18 +88,6 @@
 
 #define NBSP "\xC2\xA0"   /* U+00A0 no-break space */
 #define NNBSP "\xE2\x80\xAF" /* U+202F narrow no-break space */
-
-static int fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (err && err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* ---- locales and currencies ---------------------------------------------------------- */
 
@@ -486,7 +476,7 @@ static int date_pattern_check(const char *pat, char *err, size_t err_len)
         if (*p == '[') {
             const char *close = strchr(p, ']');
             if (!close)
-                return fail(err, err_len, "date: unclosed [ in pattern");
+                return errmsg_fail(err, err_len, "date: unclosed [ in pattern");
             p = close;
         }
     }
@@ -603,7 +593,7 @@ static int split_args(const char *arg, filter_t *f, char *err, size_t err_len)
     const char *p = arg;
     for (;;) {
         if (f->nargs == FORMAT_ARGS_MAX)
-            return fail(err, err_len, "%s: too many arguments", f->name);
+            return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
         char *dst = f->args[f->nargs++];
         size_t n = 0;
         char quote = 0;
@@ -613,19 +603,19 @@ static int split_args(const char *arg, filter_t *f, char *err, size_t err_len)
             if (quote && *p == '\\' && p[1])
                 p++;
             if (n == FORMAT_ARG_MAX)
-                return fail(err, err_len, "%s: argument is too long", f->name);
+                return errmsg_fail(err, err_len, "%s: argument is too long", f->name);
             dst[n++] = *p++;
         }
         dst[n] = 0;
         if (quote) {
             if (*p != quote)
-                return fail(err, err_len, "%s: unclosed quote in argument", f->name);
+                return errmsg_fail(err, err_len, "%s: unclosed quote in argument", f->name);
             p++;
         }
         if (*p == 0)
             return 0;
         if (*p != ':')
-            return fail(err, err_len, "%s: unexpected text after a quoted argument", f->name);
+            return errmsg_fail(err, err_len, "%s: unexpected text after a quoted argument", f->name);
         p++;
     }
 }
@@ -652,17 +642,17 @@ static int parse_decimals_locale(filter_t *f, int first, char *err, size_t err_l
     if (f->nargs > first && f->args[first][0]) {
         long d;
         if (parse_int_arg(f->args[first], 0, FORMAT_DECIMALS_MAX, &d) != 0)
-            return fail(err, err_len, "%s: decimals must be a whole number from 0 to %d", f->name,
+            return errmsg_fail(err, err_len, "%s: decimals must be a whole number from 0 to %d", f->name,
                         FORMAT_DECIMALS_MAX);
         f->decimals = (int)d;
     }
     if (f->nargs > first + 1) {
         f->loc = locale_find(f->args[first + 1]);
         if (!f->loc)
-            return fail(err, err_len, "%s: unknown locale \"%.32s\"", f->name, f->args[first + 1]);
+            return errmsg_fail(err, err_len, "%s: unknown locale \"%.32s\"", f->name, f->args[first + 1]);
     }
     if (f->nargs > first + 2)
-        return fail(err, err_len, "%s: too many arguments", f->name);
+        return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
     return 0;
 }
 
@@ -674,16 +664,16 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
         if (name && strcmp(filters[i].name, name) == 0)
             break;
     if (i == n)
-        return fail(err, err_len, "unknown filter \"%.40s\"", name ? name : "");
+        return errmsg_fail(err, err_len, "unknown filter \"%.40s\"", name ? name : "");
     f->name = filters[i].name;
     f->kind = filters[i].kind;
     f->decimals = -1;
     f->loc = &locales[0];
     if (arg && filters[i].args == ARGS_NONE)
-        return fail(err, err_len, "%s: takes no argument", f->name);
+        return errmsg_fail(err, err_len, "%s: takes no argument", f->name);
     if (arg && filters[i].args == ARGS_WHOLE) {
         if (strlen(arg) > FORMAT_ARG_MAX)
-            return fail(err, err_len, "%s: argument is too long", f->name);
+            return errmsg_fail(err, err_len, "%s: argument is too long", f->name);
         strcpy(f->args[0], arg);
         unquote(f->args[0]);
         f->nargs = 1;
@@ -705,15 +695,15 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
     switch (f->kind) {
     case F_CURRENCY:
         if (f->nargs < 1 || !f->args[0][0])
-            return fail(err, err_len, "%s: needs a currency code, e.g. %s:EUR", f->name, f->name);
+            return errmsg_fail(err, err_len, "%s: needs a currency code, e.g. %s:EUR", f->name, f->name);
         if (currency_find(f->args[0], &f->cur) != 0)
-            return fail(err, err_len, "%s: \"%.32s\" is not a three-letter currency code", f->name,
+            return errmsg_fail(err, err_len, "%s: \"%.32s\" is not a three-letter currency code", f->name,
                         f->args[0]);
         f->decimals = f->cur.decimals;
         if (f->nargs > 1 && !(f->loc = locale_find(f->args[1])))
-            return fail(err, err_len, "%s: unknown locale \"%.32s\"", f->name, f->args[1]);
+            return errmsg_fail(err, err_len, "%s: unknown locale \"%.32s\"", f->name, f->args[1]);
         if (f->nargs > 2)
-            return fail(err, err_len, "%s: too many arguments", f->name);
+            return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
         return 0;
     case F_NUMBER:
         return parse_decimals_locale(f, 0, err, err_len);
@@ -728,14 +718,14 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
         return date_pattern_check(f->args[0], err, err_len);
     case F_TRUNCATE:
         if (f->nargs < 1 || parse_int_arg(f->args[0], 0, FORMAT_TRUNCATE_MAX, &f->count) != 0)
-            return fail(err, err_len, "%s: needs a length from 0 to %d, e.g. truncate:40", f->name,
+            return errmsg_fail(err, err_len, "%s: needs a length from 0 to %d, e.g. truncate:40", f->name,
                         FORMAT_TRUNCATE_MAX);
         if (f->nargs < 2) {
             strcpy(f->args[1], "\xE2\x80\xA6"); /* … */
             f->nargs = 2;
         }
         if (f->nargs > 2)
-            return fail(err, err_len, "%s: too many arguments", f->name);
+            return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
         return 0;
     default:
         return 0;
@@ -756,14 +746,14 @@ static void rewind_to(buf_t *out, size_t mark)
 
 static int out_of_room(const filter_t *f, char *err, size_t err_len)
 {
-    return fail(err, err_len, "%s: formatted text is too long", f->name);
+    return errmsg_fail(err, err_len, "%s: formatted text is too long", f->name);
 }
 
 static int apply_numeric(const filter_t *f, const json_t *value, buf_t *out, char *err, size_t err_len)
 {
     dec_t x;
     if (dec_from_json(value, &x) != 0)
-        return fail(err, err_len, "%s: expects a number", f->name);
+        return errmsg_fail(err, err_len, "%s: expects a number", f->name);
     if (f->kind == F_PERCENT && x.nd > 0)
         x.point += 2;
     int decimals = f->decimals;
@@ -775,7 +765,7 @@ static int apply_numeric(const filter_t *f, const json_t *value, buf_t *out, cha
     }
     char mag[MAG_MAX];
     if (dec_round(&x, decimals, mag) != 0)
-        return fail(err, err_len, "%s: number is too large to format", f->name);
+        return errmsg_fail(err, err_len, "%s: number is too large to format", f->name);
     bool neg = x.neg && !mag_is_zero(mag);
     const fmt_locale_t *loc = f->loc;
     size_t mark = out->len;
@@ -828,13 +818,13 @@ static int apply_date(const filter_t *f, const json_t *value, buf_t *out, char *
 {
     date_t dt;
     if (!json_is_string(value))
-        return fail(err, err_len, "%s: expects an ISO-8601 date such as 2026-06-04", f->name);
+        return errmsg_fail(err, err_len, "%s: expects an ISO-8601 date such as 2026-06-04", f->name);
     const char *s = json_string_value(value);
     size_t len = json_string_length(value);
     if (!parse_iso_date(s, len, &dt)) {
         char ex[48];
         excerpt(s, len, ex, sizeof ex);
-        return fail(err, err_len, "%s: \"%s\" is not a valid ISO-8601 date", f->name, ex);
+        return errmsg_fail(err, err_len, "%s: \"%s\" is not a valid ISO-8601 date", f->name, ex);
     }
     size_t mark = out->len;
     if (emit_date(out, f->args[0], &dt) != 0) {
@@ -887,7 +877,7 @@ static int apply_text(const filter_t *f, const json_t *value, buf_t *out, char *
     buf_init(&text, FORMAT_TEXT_MAX);
     format_plain(value, &text);
     if (json_is_string(value) && text.len < json_string_length(value)) {
-        fail(err, err_len, "%s: text is longer than %d bytes", f->name, FORMAT_TEXT_MAX);
+        errmsg_fail(err, err_len, "%s: text is longer than %d bytes", f->name, FORMAT_TEXT_MAX);
         goto cleanup;
     }
     const char *s = buf_cstr(&text);
@@ -951,7 +941,7 @@ static int plain_checked(const json_t *value, buf_t *out, const char *what, char
     format_plain(value, out);
     if (json_is_string(value) && out->len - before < json_string_length(value)) {
         rewind_to(out, before);
-        return fail(err, err_len, "%s: formatted text is too long", what);
+        return errmsg_fail(err, err_len, "%s: formatted text is too long", what);
     }
     return 0;
 }
@@ -1013,12 +1003,12 @@ static int spec_split(const char *spec, char name[16], const char **arg, char *e
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
     if (n == 0 || n >= 16)
-        return fail(err, err_len, "unknown format \"%.40s\"", spec);
+        return errmsg_fail(err, err_len, "unknown format \"%.40s\"", spec);
     memcpy(name, spec, n);
     name[n] = 0;
     *arg = colon ? colon + 1 : NULL;
     if (strcmp(name, "default") == 0 || !format_filter_known(name))
-        return fail(err, err_len, "unknown format \"%.40s\"", spec);
+        return errmsg_fail(err, err_len, "unknown format \"%.40s\"", spec);
     return 0;
 }
 
