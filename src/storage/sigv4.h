@@ -25,6 +25,8 @@
 #define SIGV4_MAX_EXPIRES 604800   /* pre-signed URLs live at most 7 days */
 #define SIGV4_MAX_PARAMS 32        /* query parameters or headers per request */
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+/* Hex SHA-256 of the empty body (GET, HEAD, DELETE). */
+#define SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 typedef struct sigv4_param {
     const char *name;
