@@ -15,5 +15,6 @@ void system_add_ready_check(const char *name, bool (*fn)(char *err, size_t err_l
 /* Per-resource registration, called by api_register_routes. */
 void api_system_routes(void);
 void api_projects_routes(void);
+void api_files_routes(void);
 
 #endif

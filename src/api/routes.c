@@ -7,4 +7,5 @@ void api_register_routes(void)
     router_reset();
     api_system_routes();
     api_projects_routes();
+    api_files_routes();
 }

@@ -11,6 +11,7 @@
 #include "db/migrate.h"
 #include "http/server.h"
 #include "queue/redis.h"
+#include "storage/storage.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -65,6 +66,13 @@ int cli_serve(int argc, char **argv)
     if (check_schema(&cfg) != 0)
         goto cleanup;
 
+    /* Creates the data dir and the signing secret (local) or checks the S3 settings before
+     * any thread starts; every thread then gets its own backend from storage_thread(). */
+    if (storage_configure(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "craftkit serve: storage: %s\n", err);
+        goto cleanup;
+    }
+    system_add_ready_check("storage", storage_ready_check);
     api_register_routes();
     if (server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);
@@ -82,6 +90,7 @@ int cli_serve(int argc, char **argv)
     log_info("stopped");
     rc = CLI_OK;
 cleanup:
+    storage_shutdown();
     config_free(&cfg);
     return rc;
 }

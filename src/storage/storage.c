@@ -1,11 +1,14 @@
 #include "storage/storage.h"
 
+#include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/crypto.h"
+#include "core/log.h"
 #include "core/uuid7.h"
 #include "storage/localfs.h"
 #include "storage/s3.h"
@@ -289,4 +292,71 @@ int storage_local_open(const storage_t *s, const char *key, int *fd, struct stat
     }
     int rc = localfs_open(s->data_dir, key, fd, st, err, err_len);
     return rc == LOCALFS_NOT_FOUND ? STORAGE_NOT_FOUND : rc;
+}
+
+/* ---- per-thread backends ---- */
+
+static const config_t *thread_cfg;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_storage_free(void *p)
+{
+    storage_free(p);
+}
+
+static void make_thread_key(void)
+{
+    pthread_key_create(&thread_key, thread_storage_free);
+}
+
+int storage_configure(const config_t *cfg, char *err, size_t err_len)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_once(&thread_key_once, make_thread_key);
+    storage_t *s = storage_new(cfg, err, err_len);
+    if (!s)
+        return -1;
+    thread_cfg = cfg;
+    storage_free(pthread_getspecific(thread_key));
+    pthread_setspecific(thread_key, s); /* the main thread's backend */
+    return 0;
+}
+
+storage_t *storage_thread(void)
+{
+    if (!thread_cfg)
+        return NULL;
+    pthread_once(&thread_key_once, make_thread_key);
+    storage_t *s = pthread_getspecific(thread_key);
+    if (s)
+        return s;
+    char err[512];
+    s = storage_new(thread_cfg, err, sizeof err);
+    if (!s) {
+        log_error("storage: %s", err);
+        return NULL;
+    }
+    pthread_setspecific(thread_key, s);
+    return s;
+}
+
+void storage_shutdown(void)
+{
+    if (!thread_cfg)
+        return;
+    storage_free(pthread_getspecific(thread_key));
+    pthread_setspecific(thread_key, NULL);
+    thread_cfg = NULL;
+    curl_global_cleanup();
+}
+
+bool storage_ready_check(char *err, size_t err_len)
+{
+    storage_t *s = storage_thread();
+    if (!s) {
+        snprintf(err, err_len, "storage backend could not be created (see the log)");
+        return false;
+    }
+    return storage_health(s, err, err_len) == 0;
 }

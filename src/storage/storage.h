@@ -88,6 +88,19 @@ int storage_render_key(const char *project_id, const char *render_id, const char
 /* True when key is one this module will store (see above). */
 bool storage_key_valid(const char *key);
 
+/* ---- per-thread backends for the server ----
+ * storage_configure() runs once on the main thread before any other thread starts: it calls
+ * curl_global_init, checks cfg by creating one backend (so the data dir and the signing secret
+ * exist before the first request, and a bad setting stops start-up) and remembers cfg, which
+ * must outlive every thread. storage_thread() then gives each thread its own backend, created
+ * on first use and freed when the thread exits; NULL (logged) if it cannot be created. */
+int storage_configure(const config_t *cfg, char *err, size_t err_len);
+storage_t *storage_thread(void);
+/* Releases the main thread's backend and curl's global state (at shutdown). */
+void storage_shutdown(void);
+/* For system_add_ready_check("storage", ...): storage_health() of this thread's backend. */
+bool storage_ready_check(char *err, size_t err_len);
+
 /* ---- local backend: what GET|HEAD /files/<key>?expires=&signature= needs ----
  * The route: verify (403 unless DOWNLOAD_LINK_OK) → open (404 when STORAGE_NOT_FOUND) →
  * If-None-Match (304) → If-Range/Range (206/416) → headers from download.h helpers.
