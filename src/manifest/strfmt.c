@@ -377,5 +377,8 @@ void strfmt_js_number(double v, char out[STRFMT_NUMBER_LEN])
         o += (size_t)snprintf(buf + o, sizeof buf - o, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
     }
     buf[o] = '\0';
-    snprintf(out, STRFMT_NUMBER_LEN, "%s", buf);
+    /* A shortest round-trip double needs at most 24 characters; copy with an explicit bound. */
+    size_t n_out = strnlen(buf, STRFMT_NUMBER_LEN - 1);
+    memcpy(out, buf, n_out);
+    out[n_out] = '\0';
 }
