@@ -1,11 +1,14 @@
 /* Unit tests for src/engine/format: every filter table-driven, manifest specs, plain text,
  * and hostile input (huge numbers, long strings, bad UTF-8, bad arguments). */
 #include <check.h>
+#include <glib.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/format.h"
+#include "xorshift.h"
 
 #define NB "\xC2\xA0"    /* no-break space */
 #define NNB "\xE2\x80\xAF" /* narrow no-break space */
@@ -476,6 +479,73 @@ START_TEST(hostile_inputs)
 }
 END_TEST
 
+/* Deterministic random filters, arguments and values: never a crash, always 0 or -1 with a
+ * message, output within the cap and valid UTF-8. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void) { return xorshift_next(&rng_state); }
+
+static void random_text(char *dst, size_t max, const char *const *pieces, size_t npieces)
+{
+    size_t n = 0;
+    int parts = (int)(rng() % 5);
+    dst[0] = 0;
+    for (int i = 0; i < parts; i++) {
+        const char *p = pieces[rng() % npieces];
+        size_t len = strlen(p);
+        if (n + len >= max)
+            break;
+        memcpy(dst + n, p, len + 1);
+        n += len;
+    }
+}
+
+START_TEST(random_inputs)
+{
+    static const char *const names[] = {"currency", "money", "number", "percent", "date", "upper",
+                                        "lower", "title", "trim", "truncate", "default", "bogus"};
+    static const char *const arg_pieces[] = {
+        "EUR", "usd", "JPY", "KWD", "XX", ":", "\"", "'", "\\", "de-DE", "fr", "sv_SE", "xx-YY", "2",
+        "10", "11", "-1", "0", "99999999999", "YYYY", "MMMM", "dddd", "[", "]", "hh:mm A", "…", " ",
+        "\xFF", "%s", "%n"};
+    static const char *const value_pieces[] = {
+        "0", "1", "-", ".", "5", "9", "e", "E", "+", "308", "-324", "1e21", "0.5", "2026-", "02-29",
+        "T", "23:59:60", "Z", "+14:00", "ä", "ß", "\xF0\x9F\x98\x80", " ", "\t", "NaN", "\xC3", "\"",
+        "00000000000000000000"};
+    char arg[128], text[128], err[200];
+    buf_t out;
+    buf_init(&out, 256);
+    for (int i = 0; i < 20000; i++) {
+        const char *name = names[rng() % (sizeof names / sizeof names[0])];
+        random_text(arg, sizeof arg, arg_pieces, sizeof arg_pieces / sizeof arg_pieces[0]);
+        random_text(text, sizeof text, value_pieces, sizeof value_pieces / sizeof value_pieces[0]);
+        json_t *v;
+        switch (rng() % 6) {
+        case 0: v = json_stringn_nocheck(text, strlen(text)); break;
+        case 1: v = json_real((double)(int64_t)rng() / (double)(1 + rng() % 100000)); break;
+        case 2: v = json_real(ldexp(1.0 + (double)(rng() % 1000) / 1000.0, (int)(rng() % 2000) - 1000)); break;
+        case 3: v = json_integer((json_int_t)rng()); break;
+        case 4: v = json_loads(text, JSON_DECODE_ANY, NULL); break;
+        default: v = NULL; break;
+        }
+        buf_reset(&out);
+        err[0] = 0;
+        int rc = format_apply(name, rng() % 4 ? arg : NULL, v, &out, err, sizeof err);
+        ck_assert(rc == 0 || rc == -1);
+        if (rc == -1)
+            ck_assert_msg(err[0] != 0, "%s:%s gave no message", name, arg);
+        ck_assert(out.len <= 256);
+        if (rc == 0 && g_utf8_validate(text, -1, NULL))
+            ck_assert_msg(g_utf8_validate(buf_cstr(&out), (gssize)out.len, NULL), "%s:%s -> invalid UTF-8",
+                          name, arg);
+        buf_reset(&out);
+        rc = format_manifest(arg, "currency", v, &out, err, sizeof err);
+        ck_assert(rc == 0 || rc == -1);
+        json_decref(v);
+    }
+    buf_free(&out);
+}
+END_TEST
+
 static Suite *format_suite(void)
 {
     Suite *s = suite_create("format");
@@ -489,6 +559,7 @@ static Suite *format_suite(void)
     tcase_add_test(t, plain_missing_and_capped);
     tcase_add_test(t, doubles_round_trip);
     tcase_add_test(t, hostile_inputs);
+    tcase_add_test(t, random_inputs);
     suite_add_tcase(s, t);
     return s;
 }
