@@ -183,6 +183,7 @@ static const fcase_t cases[] = {
     {"upper", NULL, "null", "", NULL},
     {"upper", "x", "\"a\"", NULL, "takes no argument"},
     {"trim", NULL, "\"\\t  hello world \\n\"", "hello world", NULL},
+    {"trim", NULL, "\"  hello world \\n\"", "hello world", NULL},
     {"trim", NULL, "\"\xE3\x80\x80hi\xE3\x80\x80\"", "hi", NULL}, /* ideographic space */
     {"truncate", "5", "\"Hello world\"", "Hello\xE2\x80\xA6", NULL},
     {"truncate", "5:\"...\"", "\"Hello world\"", "Hello...", NULL},
@@ -235,6 +236,50 @@ START_TEST(filter_table)
     }
     buf_free(&out);
     json_decref(v);
+}
+END_TEST
+
+/* The locale table of docs/templates-values.md, row by row. */
+static const struct {
+    const char *locales;
+    const char *number, *money, *percent;
+} locale_rows[] = {
+    {"en-US en-GB en-CA en-AU en-IN ja-JP zh-CN en", "1,234.5", "\xE2\x82\xAC" "1,234.50", "20%"},
+    {"de-DE es-ES da-DK de es da de_DE", "1.234,5", "1.234,50" NB "\xE2\x82\xAC", "20" NB "%"},
+    {"it-IT it", "1.234,5", "1.234,50" NB "\xE2\x82\xAC", "20%"},
+    {"nl-NL nl", "1.234,5", "\xE2\x82\xAC" NB "1.234,50", "20%"},
+    {"pt-BR", "1.234,5", "\xE2\x82\xAC" NB "1.234,50", "20%"},
+    {"de-CH", "1\xE2\x80\x99" "234.5", "\xE2\x82\xAC" NB "1\xE2\x80\x99" "234.50", "20%"},
+    {"fr-FR fr", "1" NNB "234,5", "1" NNB "234,50" NB "\xE2\x82\xAC", "20" NNB "%"},
+    {"sv-SE sv", "1" NB "234,5", "1" NB "234,50" NB "\xE2\x82\xAC", "20" NB "%"},
+    {"nb-NO nb", "1" NB "234,5", "\xE2\x82\xAC" NB "1" NB "234,50", "20" NB "%"},
+    {"pl-PL pt-PT pl", "1" NB "234,5", "1" NB "234,50" NB "\xE2\x82\xAC", "20%"},
+};
+
+START_TEST(locale_table)
+{
+    char tags[128], arg[64], err[200];
+    snprintf(tags, sizeof tags, "%s", locale_rows[_i].locales);
+    json_t *n = json_real(1234.5), *p = json_real(0.2);
+    buf_t out;
+    buf_init(&out, 256);
+    for (char *save = NULL, *tag = strtok_r(tags, " ", &save); tag; tag = strtok_r(NULL, " ", &save)) {
+        snprintf(arg, sizeof arg, ":%s", tag);
+        buf_reset(&out);
+        ck_assert_int_eq(format_apply("number", arg, n, &out, err, sizeof err), 0);
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].number) == 0, "%s number: %s", tag, buf_cstr(&out));
+        snprintf(arg, sizeof arg, "EUR:%s", tag);
+        buf_reset(&out);
+        ck_assert_int_eq(format_apply("currency", arg, n, &out, err, sizeof err), 0);
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].money) == 0, "%s money: %s", tag, buf_cstr(&out));
+        snprintf(arg, sizeof arg, "0:%s", tag);
+        buf_reset(&out);
+        ck_assert_int_eq(format_apply("percent", arg, p, &out, err, sizeof err), 0);
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].percent) == 0, "%s percent: %s", tag, buf_cstr(&out));
+    }
+    buf_free(&out);
+    json_decref(n);
+    json_decref(p);
 }
 END_TEST
 
@@ -551,6 +596,7 @@ static Suite *format_suite(void)
     Suite *s = suite_create("format");
     TCase *t = tcase_create("filters");
     tcase_add_loop_test(t, filter_table, 0, sizeof cases / sizeof cases[0]);
+    tcase_add_loop_test(t, locale_table, 0, sizeof locale_rows / sizeof locale_rows[0]);
     tcase_add_test(t, known_filters);
     tcase_add_test(t, check_without_value);
     tcase_add_loop_test(t, manifest_table, 0, sizeof mcases / sizeof mcases[0]);
