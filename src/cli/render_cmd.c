@@ -1,12 +1,226 @@
+/* craftkit render — offline rendering with the same engine the server uses; no services. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
+#include "core/timeutil.h"
+#include "craftkit/engine.h"
 
-/* Placeholder until the document engine lands (issue 4). */
+static const char render_usage[] =
+    "usage: craftkit render [--layout L.json] [--manifest M.json] [--data D.json] -o OUT.pdf|OUT.png\n"
+    "                       [--page-config P.json] [--format pdf|png] [--page N] [--dpi N]\n"
+    "                       [--watermark TEXT] [--creation-time UNIX_SECONDS] [--assets DIR]\n"
+    "                       [--allow-private-urls] [--image-timeout-ms N] [--quiet]\n"
+    "\n"
+    "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
+    "  --layout       the layout JSON; without it a layout is generated from --manifest\n"
+    "  --manifest     the template manifest: checks every binding and applies its formats\n"
+    "  --data         the data JSON (default: {})\n"
+    "  -o             output file (\"-\" for stdout); .png selects PNG unless --format is given\n"
+    "  --page, --dpi  PNG: which page (1-based, default 1) and resolution (default 96)\n"
+    "  --creation-time  fixes the PDF creation date, so the same input gives identical bytes\n"
+    "Problems in the layout are printed one per line as \"path: message\".\n";
+
+static json_t *load_json(const char *path, const char *what)
+{
+    json_error_t e;
+    json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+    if (!v)
+        fprintf(stderr, "craftkit render: %s %s:%d:%d: %s\n", what, path, e.line, e.column, e.text);
+    return v;
+}
+
+static void print_issues(const json_t *issues)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(issues, "formErrors"), i, m)
+        fprintf(stderr, "  %s\n", json_string_value(m));
+    const char *path;
+    json_t *list;
+    json_object_foreach((json_t *)json_object_get(issues, "fieldErrors"), path, list)
+        json_array_foreach(list, i, m)
+            fprintf(stderr, "  %s: %s\n", path, json_string_value(m));
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *e;
+    errno = 0;
+    long v = strtol(s, &e, 10);
+    if (errno || *e || e == s || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int write_file(const char *path, const unsigned char *data, size_t len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "wb") : stdout;
+    if (!f) {
+        fprintf(stderr, "craftkit render: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fwrite(data, 1, len, f);
+    int rc = (n == len && fflush(f) == 0) ? 0 : -1;
+    if (f != stdout && fclose(f) != 0)
+        rc = -1;
+    if (rc < 0)
+        fprintf(stderr, "craftkit render: cannot write %s: %s\n", path, strerror(errno));
+    return rc;
+}
+
 int cli_render(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "craftkit render: the document engine is not built yet\n");
-    return CLI_FAIL;
+    const char *layout_path = NULL, *manifest_path = NULL, *data_path = NULL, *out_path = NULL;
+    const char *page_config_path = NULL, *format = NULL, *assets = NULL;
+    engine_render_opts_t ro = {0};
+    engine_ctx_opts_t co = {0};
+    bool quiet = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+#define NEED_VALUE()                                                                 \
+    do {                                                                             \
+        if (!v) {                                                                    \
+            fprintf(stderr, "craftkit render: %s needs a value\n\n%s", a, render_usage); \
+            return CLI_USAGE;                                                        \
+        }                                                                            \
+        i++;                                                                         \
+    } while (0)
+        if (!strcmp(a, "--layout")) {
+            NEED_VALUE();
+            layout_path = v;
+        } else if (!strcmp(a, "--manifest")) {
+            NEED_VALUE();
+            manifest_path = v;
+        } else if (!strcmp(a, "--data")) {
+            NEED_VALUE();
+            data_path = v;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            NEED_VALUE();
+            out_path = v;
+        } else if (!strcmp(a, "--page-config")) {
+            NEED_VALUE();
+            page_config_path = v;
+        } else if (!strcmp(a, "--format")) {
+            NEED_VALUE();
+            format = v;
+        } else if (!strcmp(a, "--page")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 100000, &n) < 0)
+                goto bad_value;
+            ro.page = (int)n;
+        } else if (!strcmp(a, "--dpi")) {
+            NEED_VALUE();
+            if (parse_long(v, 10, 600, &n) < 0)
+                goto bad_value;
+            ro.dpi = (double)n;
+        } else if (!strcmp(a, "--watermark")) {
+            NEED_VALUE();
+            ro.watermark = v;
+        } else if (!strcmp(a, "--creation-time")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 253402300799L, &n) < 0)
+                goto bad_value;
+            ro.creation_time = n;
+        } else if (!strcmp(a, "--assets")) {
+            NEED_VALUE();
+            assets = v;
+        } else if (!strcmp(a, "--image-timeout-ms")) {
+            NEED_VALUE();
+            if (parse_long(v, 1, 600000, &n) < 0)
+                goto bad_value;
+            co.image_timeout_ms = (int)n;
+        } else if (!strcmp(a, "--allow-private-urls")) {
+            co.allow_private_urls = true;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = true;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(render_usage, stdout);
+            return CLI_OK;
+        } else {
+            fprintf(stderr, "craftkit render: unknown option %s\n\n%s", a, render_usage);
+            return CLI_USAGE;
+        }
+        continue;
+    bad_value:
+        fprintf(stderr, "craftkit render: bad value for %s: %s\n", a, v);
+        return CLI_USAGE;
+#undef NEED_VALUE
+    }
+    if (!out_path || (!layout_path && !manifest_path)) {
+        fprintf(stderr, "craftkit render: need -o and --layout (or --manifest)\n\n%s", render_usage);
+        return CLI_USAGE;
+    }
+    if (format && strcmp(format, "pdf") && strcmp(format, "png")) {
+        fprintf(stderr, "craftkit render: --format must be pdf or png\n");
+        return CLI_USAGE;
+    }
+    ro.format = (format ? !strcmp(format, "png") : ends_with(out_path, ".png")) ? ENGINE_PNG : ENGINE_PDF;
+    co.assets_dir = assets;
+
+    int rc = CLI_FAIL;
+    json_t *layout = NULL, *manifest = NULL, *data = NULL, *page_config = NULL, *issues = NULL;
+    engine_template_t *t = NULL;
+    engine_ctx_t *ctx = NULL;
+    engine_output_t out = {0};
+    if ((layout_path && !(layout = load_json(layout_path, "layout"))) ||
+        (manifest_path && !(manifest = load_json(manifest_path, "manifest"))) ||
+        (data_path && !(data = load_json(data_path, "data"))) ||
+        (page_config_path && !(page_config = load_json(page_config_path, "page config"))))
+        goto done;
+    if (data && !json_is_object(data)) {
+        fprintf(stderr, "craftkit render: data %s must be a JSON object\n", data_path);
+        goto done;
+    }
+    if (engine_global_init() < 0) {
+        fprintf(stderr, "craftkit render: fontconfig could not be initialised\n");
+        goto done;
+    }
+    int64_t t0 = time_mono_ms();
+    char err[1024];
+    t = engine_compile(layout, page_config, manifest, &issues, err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "craftkit render: %s\n", err);
+        if (issues)
+            print_issues(issues);
+        goto done;
+    }
+    ctx = engine_ctx_new(&co);
+    if (!ctx) {
+        fprintf(stderr, "craftkit render: out of memory\n");
+        goto done;
+    }
+    if (engine_render(ctx, t, data, &ro, &out, err, sizeof err) < 0) {
+        fprintf(stderr, "craftkit render: %s\n", err);
+        goto done;
+    }
+    if (write_file(out_path, out.data, out.len) < 0)
+        goto done;
+    if (!quiet)
+        fprintf(stderr, "craftkit render: wrote %s (%s, %d page%s, %zu bytes) in %lld ms\n", out_path,
+                ro.format == ENGINE_PNG ? "PNG" : "PDF", out.pages, out.pages == 1 ? "" : "s", out.len,
+                (long long)(time_mono_ms() - t0));
+    rc = CLI_OK;
+done:
+    engine_output_free(&out);
+    engine_ctx_free(ctx);
+    engine_template_free(t);
+    json_decref(issues);
+    json_decref(layout);
+    json_decref(manifest);
+    json_decref(data);
+    json_decref(page_config);
+    return rc;
 }

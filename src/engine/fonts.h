@@ -43,7 +43,5 @@ font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, doubl
 font_t *fonts_from_pango(fonts_t *f, PangoFont *pf);
 /* Drops cached fonts when more than FONTS_CACHE_MAX are held (call between renders). */
 void fonts_trim(fonts_t *f);
-/* True when the font has a glyph for every code point of utf8 (ignoring \n). */
-bool fonts_covers(const font_t *font, const char *utf8, size_t len);
 
 #endif

@@ -215,30 +215,3 @@ font_t *fonts_from_pango(fonts_t *f, PangoFont *pf)
     }
     return font;
 }
-
-bool fonts_covers(const font_t *font, const char *utf8, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)utf8, *end = p + len;
-    while (p < end) {
-        uint32_t cp;
-        if (*p < 0x80) {
-            cp = *p++;
-        } else if ((*p & 0xe0) == 0xc0 && p + 1 < end) {
-            cp = ((uint32_t)(p[0] & 0x1f) << 6) | (p[1] & 0x3f);
-            p += 2;
-        } else if ((*p & 0xf0) == 0xe0 && p + 2 < end) {
-            cp = ((uint32_t)(p[0] & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
-            p += 3;
-        } else if (p + 3 < end) {
-            cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) | ((uint32_t)(p[2] & 0x3f) << 6) |
-                 (p[3] & 0x3f);
-            p += 4;
-        } else {
-            return false;
-        }
-        hb_codepoint_t g;
-        if (cp != '\n' && !hb_font_get_nominal_glyph(font->hb, cp, &g))
-            return false;
-    }
-    return true;
-}

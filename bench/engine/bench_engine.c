@@ -1,0 +1,99 @@
+/*
+ * bench_engine — warm, in-process, single-thread render timings of the standard benchmark
+ * invoice (bench/engine/run.sh generates the data with make_invoice.py and calls this).
+ *
+ * usage: bench_engine LAYOUT MANIFEST ITERATIONS DATA1.json [DATA2.json ...]
+ * Renders the data files round-robin (each a different variant, so nothing can be cached
+ * between iterations) after two warm-up renders, and prints the median, p10/p90, pages, bytes
+ * and peak RSS. Time per render is measured around engine_render only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "core/timeutil.h"
+#include "craftkit/engine.h"
+
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5) {
+        fprintf(stderr, "usage: bench_engine LAYOUT MANIFEST ITERATIONS DATA.json...\n");
+        return 2;
+    }
+    int iters = atoi(argv[3]);
+    int ndata = argc - 4;
+    json_error_t e;
+    json_t *layout = json_load_file(argv[1], 0, &e), *manifest = json_load_file(argv[2], 0, &e);
+    json_t **data = calloc((size_t)ndata, sizeof *data);
+    for (int i = 0; i < ndata; i++)
+        if (!(data[i] = json_load_file(argv[4 + i], 0, &e))) {
+            fprintf(stderr, "%s: %s\n", argv[4 + i], e.text);
+            return 1;
+        }
+    if (!layout || !manifest || iters < 1) {
+        fprintf(stderr, "bad arguments\n");
+        return 1;
+    }
+    engine_global_init();
+    char err[512];
+    json_t *issues = NULL;
+    engine_template_t *t = engine_compile(layout, NULL, manifest, &issues, err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "compile: %s\n", err);
+        return 1;
+    }
+    engine_ctx_t *ctx = engine_ctx_new(NULL);
+    engine_render_opts_t ro = {.creation_time = 1700000000};
+    double *ms = calloc((size_t)iters, sizeof *ms);
+    size_t bytes = 0;
+    int pages = 0;
+    for (int i = -2; i < iters; i++) {
+        engine_output_t out;
+        double t0 = now_ms();
+        if (engine_render(ctx, t, data[(i + 2) % ndata], &ro, &out, err, sizeof err) < 0) {
+            fprintf(stderr, "render: %s\n", err);
+            return 1;
+        }
+        double dt = now_ms() - t0;
+        if (i >= 0)
+            ms[i] = dt;
+        bytes = out.len;
+        pages = out.pages;
+        engine_output_free(&out);
+    }
+    qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    size_t items = json_array_size(json_object_get(data[0], "items"));
+    double med = ms[iters / 2];
+    printf("items=%zu pages=%d bytes=%zu iterations=%d median_ms=%.3f p10_ms=%.3f p90_ms=%.3f min_ms=%.3f "
+           "us_per_row=%.2f peak_rss_mb=%.1f\n",
+           items, pages, bytes, iters, med, ms[iters / 10], ms[iters * 9 / 10], ms[0],
+           items ? med * 1000 / (double)items : 0, ru.ru_maxrss / 1024.0);
+    free(ms);
+    engine_ctx_free(ctx);
+    engine_template_free(t);
+    for (int i = 0; i < ndata; i++)
+        json_decref(data[i]);
+    free(data);
+    json_decref(layout);
+    json_decref(manifest);
+    engine_global_cleanup();
+    return 0;
+}

@@ -1,0 +1,230 @@
+/* draw — replays a page's display list onto cairo (see layout.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/codes.h"
+#include "engine/layout.h"
+
+typedef struct draw_state {
+    cairo_t *cr;
+    uint32_t color;          /* current source colour (avoids a new pattern per run) */
+    bool color_set;
+    cairo_glyph_t *glyphs;   /* scratch */
+    size_t cap;
+} draw_state_t;
+
+static void set_color(draw_state_t *ds, uint32_t c)
+{
+    if (ds->color_set && ds->color == c)
+        return;
+    cairo_set_source_rgba(ds->cr, ((c >> 24) & 0xff) / 255.0, ((c >> 16) & 0xff) / 255.0, ((c >> 8) & 0xff) / 255.0,
+                          (c & 0xff) / 255.0);
+    ds->color = c;
+    ds->color_set = true;
+}
+
+/* cairo link attributes: the URI in single quotes, with ' and \ escaped. */
+static void link_attr(const char *uri, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "uri='");
+    for (const char *p = uri; *p && n + 4 < len; p++) {
+        if (*p == '\'' || *p == '\\')
+            out[n++] = '\\';
+        out[n++] = *p;
+    }
+    if (n + 2 <= len) {
+        out[n++] = '\'';
+        out[n] = '\0';
+    } else {
+        out[len - 1] = '\0';
+    }
+}
+
+static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
+{
+    const text_line_t *line = it->u.line;
+    double by = it->y + line->baseline;
+    for (int i = 0; i < line->nruns; i++) {
+        const glyph_run_t *run = &line->runs[i];
+        if (run->nglyphs <= 0)
+            continue;
+        if ((size_t)run->nglyphs > ds->cap) {
+            size_t cap = (size_t)run->nglyphs * 2;
+            cairo_glyph_t *g = realloc(ds->glyphs, cap * sizeof *g);
+            if (!g)
+                return render_fail(r, "out of memory");
+            ds->glyphs = g;
+            ds->cap = cap;
+        }
+        for (int k = 0; k < run->nglyphs; k++) {
+            ds->glyphs[k].index = run->glyphs[k].id;
+            ds->glyphs[k].x = it->x + run->glyphs[k].x;
+            ds->glyphs[k].y = by + run->glyphs[k].y;
+        }
+        cairo_set_scaled_font(ds->cr, run->font->scaled);
+        set_color(ds, run->color);
+        char attr[2100];
+        if (run->link) {
+            link_attr(run->link, attr, sizeof attr);
+            cairo_tag_begin(ds->cr, CAIRO_TAG_LINK, attr);
+        }
+        cairo_show_text_glyphs(ds->cr, run->utf8, run->utf8_len, ds->glyphs, run->nglyphs, run->clusters,
+                               run->nclusters, run->backward ? CAIRO_TEXT_CLUSTER_FLAG_BACKWARD : 0);
+        if (run->link)
+            cairo_tag_end(ds->cr, CAIRO_TAG_LINK);
+        if (run->underline) {
+            cairo_rectangle(ds->cr, it->x + run->x, by + run->font->underline_pos, run->width,
+                            run->font->underline_thickness);
+            cairo_fill(ds->cr);
+        }
+        if (run->strike) {
+            cairo_rectangle(ds->cr, it->x + run->x, by - run->font->strike_pos, run->width,
+                            run->font->strike_thickness);
+            cairo_fill(ds->cr);
+        }
+    }
+    return 0;
+}
+
+static void rounded_rect(cairo_t *cr, double x, double y, double w, double h, double rad)
+{
+    if (rad <= 0) {
+        cairo_rectangle(cr, x, y, w, h);
+        return;
+    }
+    rad = fmin(rad, fmin(w, h) / 2);
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, x + w - rad, y + rad, rad, -M_PI / 2, 0);
+    cairo_arc(cr, x + w - rad, y + h - rad, rad, 0, M_PI / 2);
+    cairo_arc(cr, x + rad, y + h - rad, rad, M_PI / 2, M_PI);
+    cairo_arc(cr, x + rad, y + rad, rad, M_PI, 3 * M_PI / 2);
+    cairo_close_path(cr);
+}
+
+static void draw_rect(draw_state_t *ds, const ditem_t *it)
+{
+    cairo_t *cr = ds->cr;
+    rounded_rect(cr, it->x, it->y, it->w, it->h, it->radius);
+    if (it->fill) {
+        set_color(ds, it->fill);
+        if (it->stroke)
+            cairo_fill_preserve(cr);
+        else
+            cairo_fill(cr);
+    }
+    if (it->stroke) {
+        set_color(ds, it->stroke);
+        cairo_set_line_width(cr, it->stroke_w);
+        cairo_stroke(cr);
+    }
+}
+
+static void draw_line(draw_state_t *ds, const ditem_t *it)
+{
+    cairo_t *cr = ds->cr;
+    set_color(ds, it->stroke);
+    cairo_set_line_width(cr, it->stroke_w);
+    if (it->dash == 1) {
+        double d[] = {3 * it->stroke_w, 2 * it->stroke_w};
+        cairo_set_dash(cr, d, 2, 0);
+    } else if (it->dash == 2) {
+        double d[] = {0, 2 * it->stroke_w};
+        cairo_set_dash(cr, d, 2, 0);
+        cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    }
+    cairo_move_to(cr, it->x, it->y);
+    cairo_line_to(cr, it->x + it->w, it->y + it->h);
+    cairo_stroke(cr);
+    if (it->dash) {
+        cairo_set_dash(cr, NULL, 0, 0);
+        cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
+    }
+}
+
+static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
+{
+    const engine_template_t *t = r->t;
+    tstyle_t st;
+    memset(&st, 0, sizeof st);
+    st.family = "DejaVu Sans";
+    st.weight = 700;
+    st.size = 100;
+    st.color = o->watermark_color;
+    st.line_height = 1;
+    double diag = hypot(t->page.width, t->page.height);
+    double angle = isnan(o->watermark_angle) ? -atan2(t->page.height, t->page.width) * 180 / M_PI
+                                             : -o->watermark_angle;
+    char err[300];
+    if (o->watermark_size > 0) {
+        st.size = o->watermark_size;
+    } else {
+        double w100;
+        if (text_measure(r->text, o->watermark, strlen(o->watermark), &st, &w100, err, sizeof err) < 0)
+            return render_fail(r, "watermark: %s", err);
+        if (w100 > 0)
+            st.size = fmin(400, fmax(12, 100 * diag * 0.55 / w100));
+    }
+    text_span_t sp = {o->watermark, strlen(o->watermark), &st, NULL};
+    text_para_t p;
+    if (text_layout(r->text, r->a, &sp, 1, 0, &st, &p, err, sizeof err) < 0)
+        return render_fail(r, "watermark: %s", err);
+    if (p.nlines < 1)
+        return 0;
+    cairo_save(ds->cr);
+    cairo_translate(ds->cr, t->page.width / 2, t->page.height / 2);
+    cairo_rotate(ds->cr, angle * M_PI / 180);
+    ditem_t it = {.kind = DI_TEXT, .x = -p.width / 2, .y = -p.height / 2, .u.line = &p.lines[0]};
+    ds->color_set = false;
+    int rc = draw_text(r, ds, &it);
+    cairo_restore(ds->cr);
+    ds->color_set = false;
+    return rc;
+}
+
+int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
+{
+    draw_state_t ds = {.cr = cr};
+    const dpage_t *p = page < r->pages_cap ? &r->pages[page] : NULL;
+    int rc = 0;
+    for (size_t i = 0; p && i < p->n && rc == 0; i++) {
+        const ditem_t *it = &p->items[i];
+        switch (it->kind) {
+        case DI_TEXT:
+            rc = draw_text(r, &ds, it);
+            break;
+        case DI_RECT:
+            draw_rect(&ds, it);
+            break;
+        case DI_LINE:
+            draw_line(&ds, it);
+            break;
+        case DI_IMAGE:
+            cairo_save(cr);
+            image_draw(it->u.img, cr, it->x, it->y, it->w, it->h, (image_fit_t)it->fit);
+            cairo_restore(cr);
+            ds.color_set = false;
+            break;
+        case DI_CODE: {
+            char err[300] = "";
+            cairo_save(cr);
+            set_color(&ds, it->fill ? it->fill : COLOR_BLACK);
+            if (codes_draw(cr, it->u.code.symbology, it->u.code.data, it->x, it->y, it->w, it->h, it->show_text, err,
+                           sizeof err) < 0)
+                rc = render_fail(r, "%s could not be drawn: %s", it->u.code.symbology, err);
+            cairo_restore(cr);
+            ds.color_set = false;
+            break;
+        }
+        }
+        if (rc == 0 && (i & 255) == 255)
+            rc = render_tick(r);
+    }
+    if (rc == 0 && o->watermark && *o->watermark)
+        rc = draw_watermark(r, &ds, o);
+    free(ds.glyphs);
+    if (rc == 0 && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        rc = render_fail(r, "drawing failed: %s", cairo_status_to_string(cairo_status(cr)));
+    return rc;
+}

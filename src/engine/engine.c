@@ -1,0 +1,366 @@
+/* engine — the public API: contexts, render orchestration, PDF and PNG output. */
+#include "craftkit/engine.h"
+
+#include <cairo-pdf.h>
+#include <fontconfig/fontconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/timeutil.h"
+#include "engine/engine_int.h"
+#include "engine/layout.h"
+
+#define RENDER_ARENA_CHUNK (256 * 1024)
+#define PNG_DPI_MAX 600.0
+#define PNG_PIXELS_MAX (12000 * 12000)
+
+struct engine_ctx {
+    fonts_t *fonts;
+    text_t *text;
+    image_loader_t *images;
+    arena_t arena;
+    json_t *scratch;
+};
+
+int engine_global_init(void)
+{
+    if (!FcInit())
+        return -1;
+    /* Fonts do not change under a running server; rescans would stall renders. */
+    FcConfigSetRescanInterval(NULL, 0);
+    /* Warm-up: load fontconfig's caches and the default font once, before any worker runs. */
+    fonts_t *f = fonts_new();
+    if (!f)
+        return -1;
+    text_t *t = text_new(f);
+    if (t) {
+        tstyle_t st = {.family = "DejaVu Sans", .size = 10, .weight = 400, .line_height = 1};
+        double w;
+        char err[200];
+        text_measure(t, "Warm-up", 7, &st, &w, err, sizeof err);
+        text_free(t);
+    }
+    fonts_free(f);
+    return 0;
+}
+
+void engine_global_cleanup(void)
+{
+    /* Releases this thread's font map, then cairo's and fontconfig's static caches, so leak
+     * checkers see a clean exit. Only valid when no other thread still renders. */
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+    FcFini();
+}
+
+engine_ctx_t *engine_ctx_new(const engine_ctx_opts_t *opts)
+{
+    engine_ctx_t *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->fonts = fonts_new();
+    ctx->text = ctx->fonts ? text_new(ctx->fonts) : NULL;
+    image_loader_opts_t io = {
+        .timeout_ms = opts && opts->image_timeout_ms > 0 ? opts->image_timeout_ms : 10000,
+        .max_bytes = opts && opts->image_max_bytes ? opts->image_max_bytes : 10u * 1024 * 1024,
+        .allow_private = opts && opts->allow_private_urls,
+        .assets_dir = opts ? opts->assets_dir : NULL,
+    };
+    ctx->images = image_loader_new(&io);
+    ctx->scratch = json_string("");
+    arena_init(&ctx->arena, RENDER_ARENA_CHUNK, ENGINE_RENDER_ARENA_MAX);
+    if (!ctx->text || !ctx->scratch) {
+        engine_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void engine_ctx_free(engine_ctx_t *ctx)
+{
+    if (!ctx)
+        return;
+    text_free(ctx->text);
+    fonts_free(ctx->fonts);
+    if (ctx->images)
+        image_loader_free(ctx->images);
+    json_decref(ctx->scratch);
+    arena_free(&ctx->arena);
+    free(ctx);
+}
+
+void engine_output_free(engine_output_t *out)
+{
+    if (!out)
+        return;
+    free(out->data);
+    out->data = NULL;
+    out->len = 0;
+}
+
+/* ------------------------------------------------------------ headers and footers */
+
+static const node_t *header_node(const engine_template_t *t, int page)
+{
+    return page == 0 && t->has_first_header ? t->first_header : t->header;
+}
+
+static const node_t *footer_node(const engine_template_t *t, int page)
+{
+    return page == 0 && t->has_first_footer ? t->first_footer : t->footer;
+}
+
+static double outer_h(const pbox_t *pb)
+{
+    return pb ? pb->mt + pb->h + pb->mb : 0;
+}
+
+/* Heights of the header and footer, measured with three-digit page numbers. */
+static int measure_margins(render_t *r)
+{
+    const engine_template_t *t = r->t;
+    r->scope.page = 100;
+    r->scope.pages = 100;
+    for (int i = 0; i < 2; i++) {
+        const node_t *h = header_node(t, i), *f = footer_node(t, i);
+        pbox_t *ph = h ? prepare_stack(r, h, r->content_w) : NULL;
+        if (h && !ph)
+            return -1;
+        pbox_t *pf = f ? prepare_stack(r, f, r->content_w) : NULL;
+        if (f && !pf)
+            return -1;
+        r->header_h[i] = outer_h(ph);
+        r->footer_h[i] = outer_h(pf);
+        r->body_top[i] = t->page.margin[0] + r->header_h[i];
+        r->body_bottom[i] = t->page.height - t->page.margin[2] - r->footer_h[i];
+        if (r->body_bottom[i] - r->body_top[i] < 36)
+            return render_fail(r, "the header and footer leave less than half an inch for the content");
+    }
+    r->scope.page = r->scope.pages = 0;
+    return 0;
+}
+
+static int place_margins(render_t *r, int page)
+{
+    const engine_template_t *t = r->t;
+    const node_t *h = header_node(t, page), *f = footer_node(t, page);
+    if (!h && !f)
+        return 0;
+    int i = page == 0 ? 0 : 1;
+    r->scope.page = page + 1;
+    r->scope.pages = r->npages;
+    int saved = r->page;
+    r->page = page;
+    int rc = 0;
+    if (h) {
+        pbox_t *pb = prepare_stack(r, h, r->content_w);
+        rc = pb ? place_fixed(r, pb, r->content_x, t->page.margin[0], r->content_w) : -1;
+    }
+    if (f && rc == 0) {
+        pbox_t *pb = prepare_stack(r, f, r->content_w);
+        rc = pb ? place_fixed(r, pb, r->content_x, t->page.height - t->page.margin[2] - r->footer_h[i], r->content_w)
+                : -1;
+    }
+    r->page = saved;
+    r->scope.page = r->scope.pages = 0;
+    return rc < 0 || r->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ output */
+
+typedef struct out_buf {
+    buf_t b;
+    bool overflow;
+} out_buf_t;
+
+static cairo_status_t write_out(void *closure, const unsigned char *data, unsigned int len)
+{
+    out_buf_t *o = closure;
+    if (buf_append(&o->b, data, len) < 0) {
+        o->overflow = true;
+        return CAIRO_STATUS_WRITE_ERROR;
+    }
+    return CAIRO_STATUS_SUCCESS;
+}
+
+static void iso_date(int64_t unix_s, char out[32])
+{
+    time_t ts = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&ts, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void set_metadata(render_t *r, cairo_surface_t *s, const engine_render_opts_t *opts)
+{
+    const engine_template_t *t = r->t;
+    struct { const expr_str_t *s; cairo_pdf_metadata_t m; } fields[] = {
+        {t->meta_title, CAIRO_PDF_METADATA_TITLE},
+        {t->meta_author, CAIRO_PDF_METADATA_AUTHOR},
+        {t->meta_subject, CAIRO_PDF_METADATA_SUBJECT},
+        {t->meta_keywords, CAIRO_PDF_METADATA_KEYWORDS},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (!fields[i].s)
+            continue;
+        size_t len;
+        const char *v = prepare_string(r, fields[i].s, &len);
+        if (v && len)
+            cairo_pdf_surface_set_metadata(s, fields[i].m, v);
+    }
+    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "craftkit " CRAFTKIT_VERSION);
+    char date[32];
+    iso_date(opts->creation_time ? opts->creation_time : time_now_ms() / 1000, date);
+    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, date);
+    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_MOD_DATE, date);
+}
+
+static int watermark_opts(render_t *r, const engine_render_opts_t *opts, draw_opts_t *d)
+{
+    d->scale = 1;
+    d->watermark = NULL;
+    d->watermark_color = 0x9ca3af2e;
+    d->watermark_size = 0;
+    d->watermark_angle = NAN;
+    const watermark_spec_t *w = r->t->watermark;
+    if (opts->watermark && *opts->watermark) {
+        d->watermark = opts->watermark;
+    } else if (w) {
+        size_t len;
+        const char *s = prepare_string(r, &w->text, &len);
+        if (!s)
+            return -1;
+        d->watermark = len ? s : NULL;
+        d->watermark_color = w->color;
+        d->watermark_size = w->size;
+        d->watermark_angle = w->angle;
+    }
+    return 0;
+}
+
+static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_output_t *out)
+{
+    const engine_template_t *t = r->t;
+    out_buf_t ob = {.overflow = false};
+    buf_init(&ob.b, ENGINE_OUTPUT_MAX);
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_out, &ob, t->page.width, t->page.height);
+    set_metadata(r, s, opts);
+    cairo_t *cr = cairo_create(s);
+    draw_opts_t d;
+    int rc = watermark_opts(r, opts, &d);
+    for (int p = 0; rc == 0 && p < r->npages; p++) {
+        if (place_margins(r, p) < 0 || draw_page(r, cr, p, &d) < 0) {
+            rc = -1;
+            break;
+        }
+        cairo_show_page(cr);
+    }
+    cairo_destroy(cr);
+    cairo_surface_finish(s);
+    cairo_status_t st = cairo_surface_status(s);
+    cairo_surface_destroy(s);
+    if (rc == 0 && ob.overflow)
+        rc = render_fail(r, "the PDF would be larger than %u MB", (unsigned)(ENGINE_OUTPUT_MAX >> 20));
+    if (rc == 0 && st != CAIRO_STATUS_SUCCESS)
+        rc = render_fail(r, "writing the PDF failed: %s", cairo_status_to_string(st));
+    if (rc < 0) {
+        buf_free(&ob.b);
+        return -1;
+    }
+    out->data = (unsigned char *)buf_detach(&ob.b, &out->len);
+    return 0;
+}
+
+static int output_png(render_t *r, const engine_render_opts_t *opts, engine_output_t *out)
+{
+    const engine_template_t *t = r->t;
+    int page = opts->page > 0 ? opts->page : 1;
+    if (page > r->npages)
+        return render_fail(r, "page %d does not exist: the document has %d page%s", page, r->npages,
+                           r->npages == 1 ? "" : "s");
+    double dpi = opts->dpi > 0 ? opts->dpi : 96;
+    if (dpi > PNG_DPI_MAX || dpi < 10)
+        return render_fail(r, "dpi must be between 10 and %g", PNG_DPI_MAX);
+    double scale = dpi / 72.0;
+    int w = (int)ceil(t->page.width * scale), h = (int)ceil(t->page.height * scale);
+    if ((double)w * h > PNG_PIXELS_MAX)
+        return render_fail(r, "the image would be too large; lower the dpi");
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(s);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_scale(cr, scale, scale);
+    draw_opts_t d;
+    int rc = watermark_opts(r, opts, &d);
+    d.scale = scale;
+    if (rc == 0 && (place_margins(r, page - 1) < 0 || draw_page(r, cr, page - 1, &d) < 0))
+        rc = -1;
+    cairo_destroy(cr);
+    out_buf_t ob = {.overflow = false};
+    buf_init(&ob.b, ENGINE_OUTPUT_MAX);
+    if (rc == 0) {
+        cairo_surface_flush(s);
+        cairo_status_t st = cairo_surface_write_to_png_stream(s, write_out, &ob);
+        if (st != CAIRO_STATUS_SUCCESS)
+            rc = render_fail(r, "writing the PNG failed: %s", cairo_status_to_string(st));
+    }
+    cairo_surface_destroy(s);
+    if (rc < 0) {
+        buf_free(&ob.b);
+        return -1;
+    }
+    out->data = (unsigned char *)buf_detach(&ob.b, &out->len);
+    return 0;
+}
+
+int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, const engine_render_opts_t *opts,
+                  engine_output_t *out, char *err, size_t err_len)
+{
+    static const engine_render_opts_t defaults = {0};
+    if (!opts)
+        opts = &defaults;
+    memset(out, 0, sizeof *out);
+    if (!ctx || !t) {
+        snprintf(err, err_len, "engine_render: no context or template");
+        return -1;
+    }
+    arena_reset(&ctx->arena);
+    text_trim(ctx->text);
+    json_t *empty = NULL;
+    if (!data)
+        data = empty = json_object();
+    render_t r = {
+        .t = t,
+        .text = ctx->text,
+        .images = ctx->images,
+        .a = &ctx->arena,
+        .deadline_ms = opts->deadline_ms,
+    };
+    r.scope.data = data;
+    r.scope.scratch = ctx->scratch;
+    buf_init(&r.tmp, ENGINE_TEXT_MAX);
+    r.content_x = t->page.margin[3];
+    r.content_w = t->page.width - t->page.margin[1] - t->page.margin[3];
+    int rc = -1;
+    if (measure_margins(&r) == 0) {
+        pbox_t *body = prepare_stack(&r, t->body, r.content_w);
+        if (body && place_document(&r, body) == 0) {
+            out->pages = r.npages;
+            rc = opts->format == ENGINE_PNG ? output_png(&r, opts, out) : output_pdf(&r, opts, out);
+        }
+    }
+    if (rc < 0 || r.failed) {
+        snprintf(err, err_len, "%s", r.failed ? r.err : "rendering failed");
+        engine_output_free(out);
+        rc = -1;
+    }
+    for (size_t i = 0; i < r.nloaded; i++)
+        image_unref(r.loaded[i]);
+    layout_free_pages(&r);
+    buf_free(&r.tmp);
+    json_decref(empty);
+    return rc;
+}

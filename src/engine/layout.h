@@ -1,0 +1,172 @@
+/*
+ * layout — one render of a compiled template with data, in three steps:
+ *   prepare  (prepare.c)  binds data to the node tree and measures it at its width: text shaped
+ *                          and broken into lines, images loaded, tables expanded row by row.
+ *                          The result is a tree of prepared boxes (pbox_t) with known heights.
+ *   place    (place.c)    paginates the prepared boxes: splits paragraphs between lines, tables
+ *                          between rows (repeating the header), boxes and columns across pages,
+ *                          honouring keepTogether/keepWithNext, orphans and widows. Each page
+ *                          becomes a display list of positioned items (ditem_t).
+ *   draw     (draw.c)     replays the display lists onto a cairo surface, adding headers and
+ *                          footers (now that the page count is known) and the watermark.
+ * No step renders twice: {{pages}} is resolved at draw time.
+ *
+ * Threads: a render_t lives on the stack of one engine_render call, on the ctx's thread.
+ * Memory: prepared boxes, lines and glyphs come from the ctx arena (reset per render); the
+ * page display lists are malloc'd and freed by layout_free_pages; image references are
+ * released by render_release.
+ */
+#ifndef CRAFTKIT_ENGINE_LAYOUT_H
+#define CRAFTKIT_ENGINE_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cairo.h>
+
+#include "core/buf.h"
+#include "engine/arena.h"
+#include "engine/engine_int.h"
+#include "engine/image.h"
+#include "engine/text.h"
+
+/* ------------------------------------------------------------ display lists */
+
+typedef enum { DI_TEXT, DI_RECT, DI_LINE, DI_IMAGE, DI_CODE } ditem_kind_t;
+
+typedef struct ditem {
+    uint8_t kind;
+    uint8_t dash;          /* DI_LINE: 0 solid, 1 dashed, 2 dotted */
+    uint8_t fit;           /* DI_IMAGE */
+    bool show_text;        /* DI_CODE */
+    float stroke_w;        /* DI_RECT border / DI_LINE width */
+    float radius;          /* DI_RECT */
+    double x, y;           /* DI_TEXT: paragraph left edge and its top; others: top-left / start */
+    double w, h;           /* size; DI_LINE: the end point is (x + w, y + h) */
+    uint32_t fill, stroke; /* DI_RECT colours; DI_LINE uses stroke */
+    union {
+        const text_line_t *line;                         /* DI_TEXT */
+        image_t *img;                                    /* DI_IMAGE (reference held by the render) */
+        struct { const char *symbology, *data; } code;   /* DI_CODE */
+    } u;
+} ditem_t;
+
+typedef struct dpage {
+    ditem_t *items;
+    size_t n, cap;
+} dpage_t;
+
+/* ------------------------------------------------------------ prepared boxes */
+
+typedef enum { PB_TEXT, PB_STACK, PB_COLS, PB_BOX, PB_RULE, PB_SPACE, PB_BREAK, PB_TABLE, PB_IMAGE, PB_CODE } pbox_kind_t;
+
+typedef struct pbox pbox_t;
+
+typedef struct pcell {
+    pbox_t *content;       /* a stack */
+    double x, w;           /* relative to the table's left edge */
+    uint32_t background;
+    valign_t valign;
+} pcell_t;
+
+typedef struct prow {
+    pcell_t *cells;
+    int ncells;
+    double h;
+    uint32_t background;   /* row background (zebra included) */
+} prow_t;
+
+struct pbox {
+    uint8_t kind;
+    bool keep_together, keep_with_next;
+    double mt, mb, ml, mr; /* margins */
+    double h;              /* height without the vertical margins */
+    const node_t *node;
+    union {
+        text_para_t para;
+        struct { pbox_t **kids; int n; double gap; } stack;
+        struct { pbox_t **kids; double *x, *w; int n; } cols;
+        struct { pbox_t *kid; } box;
+        struct {
+            prow_t *header, *body, *footer;
+            int nheader, nbody, nfooter;
+            double header_h;
+            double *col_x;     /* ncols + 1 boundaries */
+        } table;
+        struct { image_t *img; double w, h, x; } image;
+        struct { const char *data; double w, h, x; } code;
+    } u;
+};
+
+/* ------------------------------------------------------------ render state */
+
+struct render;
+typedef struct inset inset_t;
+struct inset {
+    double top;            /* reserved at the top of each continuation page */
+    double bottom;         /* reserved at the bottom of every page while active */
+    void (*on_break)(struct render *r, inset_t *in);    /* leaving r->page at r->y */
+    void (*on_continue)(struct render *r, inset_t *in); /* entered r->page; may emit and move r->y */
+    void *arg;
+};
+
+#define RENDER_INSETS_MAX 64
+
+typedef struct render {
+    const engine_template_t *t;
+    text_t *text;
+    image_loader_t *images;
+    arena_t *a;
+    expr_scope_t scope;
+    buf_t tmp;                   /* interpolation */
+    /* images loaded during this render (released at the end) */
+    image_t **loaded;
+    size_t nloaded, loaded_cap;
+    /* pages */
+    dpage_t *pages;
+    int npages, pages_cap;
+    double content_x, content_w; /* body column */
+    double body_top[2], body_bottom[2]; /* [0] first page, [1] the others */
+    double header_h[2], footer_h[2];
+    /* flow cursor */
+    int page;
+    double y;
+    double top_y;                /* y where content starts on the current page (margins collapse there) */
+    bool nobreak;                /* header/footer and rows known to fit: never start a page */
+    inset_t *insets[RENDER_INSETS_MAX];
+    int ninsets;
+    /* limits and errors */
+    int64_t deadline_ms;
+    size_t steps;
+    bool failed;
+    char err[512];
+} render_t;
+
+/* Records the first error (later ones are ignored). Always returns -1. */
+int render_fail(render_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Checks the deadline and arena every so often; -1 after render_fail. */
+int render_tick(render_t *r);
+
+/* prepare.c */
+/* Prepares the blocks of a stack node at width into a stack pbox; NULL after render_fail. */
+pbox_t *prepare_stack(render_t *r, const node_t *stack, double width);
+/* Evaluates a template string into an arena string. */
+const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len);
+
+/* place.c */
+int place_document(render_t *r, pbox_t *body);
+/* Places a pbox at the current cursor without page breaks (headers, footers). */
+int place_fixed(render_t *r, pbox_t *pb, double x, double y, double w);
+dpage_t *place_page(render_t *r, int page);
+void layout_free_pages(render_t *r);
+
+/* draw.c */
+typedef struct draw_opts {
+    double scale;                /* 1 for PDF; dpi/72 for PNG */
+    const char *watermark;       /* text or NULL */
+    uint32_t watermark_color;
+    double watermark_size, watermark_angle;
+} draw_opts_t;
+int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o);
+
+#endif

@@ -1,0 +1,779 @@
+/* place — pagination of prepared boxes into per-page display lists (see layout.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/layout.h"
+
+#define EPS 0.01         /* pt: tolerance for "fits" */
+#define ORPHANS 2        /* lines of a paragraph kept together at the bottom of a page */
+#define WIDOWS 2         /* ... and at the top of the next */
+
+/* ------------------------------------------------------------ pages and items */
+
+dpage_t *place_page(render_t *r, int page)
+{
+    if (page >= ENGINE_PAGES_MAX) {
+        render_fail(r, "the document would have more than %d pages", ENGINE_PAGES_MAX);
+        return NULL;
+    }
+    if (page >= r->pages_cap) {
+        int cap = r->pages_cap ? r->pages_cap * 2 : 8;
+        while (cap <= page)
+            cap *= 2;
+        dpage_t *p = realloc(r->pages, (size_t)cap * sizeof *p);
+        if (!p) {
+            render_fail(r, "out of memory");
+            return NULL;
+        }
+        memset(p + r->pages_cap, 0, (size_t)(cap - r->pages_cap) * sizeof *p);
+        r->pages = p;
+        r->pages_cap = cap;
+    }
+    if (page >= r->npages)
+        r->npages = page + 1;
+    return &r->pages[page];
+}
+
+void layout_free_pages(render_t *r)
+{
+    for (int i = 0; i < r->pages_cap; i++)
+        free(r->pages[i].items);
+    free(r->pages);
+    r->pages = NULL;
+    r->npages = r->pages_cap = 0;
+}
+
+static ditem_t *emit(render_t *r, uint8_t kind)
+{
+    dpage_t *p = place_page(r, r->page);
+    if (!p)
+        return NULL;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        ditem_t *v = realloc(p->items, cap * sizeof *v);
+        if (!v) {
+            render_fail(r, "out of memory");
+            return NULL;
+        }
+        p->items = v;
+        p->cap = cap;
+    }
+    ditem_t *it = &p->items[p->n++];
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    return it;
+}
+
+/* Inserts an item at index (decorations go behind the content recorded after index). */
+static ditem_t *insert_at(render_t *r, int page, size_t index)
+{
+    int saved = r->page;
+    r->page = page;
+    ditem_t *it = emit(r, DI_RECT);
+    r->page = saved;
+    if (!it)
+        return NULL;
+    dpage_t *p = &r->pages[page];
+    if (index >= p->n - 1)
+        return it;
+    ditem_t tmp = *it;
+    memmove(&p->items[index + 1], &p->items[index], (p->n - 1 - index) * sizeof *it);
+    p->items[index] = tmp;
+    return &p->items[index];
+}
+
+static size_t page_items(render_t *r, int page)
+{
+    return page < r->pages_cap ? r->pages[page].n : 0;
+}
+
+static void emit_rect(render_t *r, double x, double y, double w, double h, uint32_t fill, uint32_t stroke,
+                      double stroke_w, double radius, int page, size_t index, bool behind)
+{
+    if (w <= 0 || h <= 0 || (!fill && (!stroke || stroke_w <= 0)))
+        return;
+    ditem_t *it;
+    if (behind) {
+        it = insert_at(r, page, index);
+    } else {
+        int saved = r->page;
+        r->page = page;
+        it = emit(r, DI_RECT);
+        r->page = saved;
+    }
+    if (!it)
+        return;
+    it->kind = DI_RECT;
+    it->x = x;
+    it->y = y;
+    it->w = w;
+    it->h = h;
+    it->fill = fill;
+    it->stroke = stroke_w > 0 ? stroke : 0;
+    it->stroke_w = (float)stroke_w;
+    it->radius = (float)radius;
+}
+
+static void emit_line(render_t *r, double x1, double y1, double x2, double y2, double width, uint32_t color, int dash)
+{
+    if (!color || width <= 0)
+        return;
+    ditem_t *it = emit(r, DI_LINE);
+    if (!it)
+        return;
+    it->x = x1;
+    it->y = y1;
+    it->w = x2 - x1;
+    it->h = y2 - y1;
+    it->stroke = color;
+    it->stroke_w = (float)width;
+    it->dash = (uint8_t)dash;
+}
+
+/* ------------------------------------------------------------ the flow cursor */
+
+static double body_top(render_t *r, int page)
+{
+    return r->body_top[page == 0 ? 0 : 1];
+}
+
+static double body_bottom(render_t *r, int page)
+{
+    return r->body_bottom[page == 0 ? 0 : 1];
+}
+
+static double flow_bottom(render_t *r)
+{
+    if (r->nobreak)
+        return INFINITY;
+    double b = body_bottom(r, r->page);
+    for (int i = 0; i < r->ninsets; i++)
+        b -= r->insets[i]->bottom;
+    return b;
+}
+
+static double remaining(render_t *r)
+{
+    return flow_bottom(r) - r->y;
+}
+
+/* Space for content on a fresh page, given the active insets. */
+static double fresh_avail(render_t *r)
+{
+    double a = body_bottom(r, r->page + 1) - body_top(r, r->page + 1);
+    for (int i = 0; i < r->ninsets; i++)
+        a -= r->insets[i]->top + r->insets[i]->bottom;
+    return a;
+}
+
+static bool at_top(render_t *r)
+{
+    return r->y <= r->top_y + EPS;
+}
+
+static int new_page(render_t *r)
+{
+    if (r->nobreak)
+        return 0;
+    if (render_tick(r) < 0)
+        return -1;
+    for (int i = r->ninsets - 1; i >= 0; i--)
+        if (r->insets[i]->on_break)
+            r->insets[i]->on_break(r, r->insets[i]);
+    r->page++;
+    if (!place_page(r, r->page))
+        return -1;
+    r->y = body_top(r, r->page);
+    for (int i = 0; i < r->ninsets; i++) {
+        if (r->insets[i]->on_continue)
+            r->insets[i]->on_continue(r, r->insets[i]);
+        else
+            r->y += r->insets[i]->top;
+    }
+    r->top_y = r->y;
+    return r->failed ? -1 : 0;
+}
+
+static int push_inset(render_t *r, inset_t *in)
+{
+    if (r->ninsets >= RENDER_INSETS_MAX)
+        return render_fail(r, "blocks nested too deeply across a page break");
+    r->insets[r->ninsets++] = in;
+    return 0;
+}
+
+static void pop_inset(render_t *r)
+{
+    r->ninsets--;
+}
+
+typedef struct cursor {
+    int page;
+    double y, top_y;
+} cursor_t;
+
+static cursor_t cursor_get(render_t *r)
+{
+    return (cursor_t){r->page, r->y, r->top_y};
+}
+
+static void cursor_set(render_t *r, cursor_t c)
+{
+    r->page = c.page;
+    r->y = c.y;
+    r->top_y = c.top_y;
+}
+
+static bool cursor_after(cursor_t a, cursor_t b)
+{
+    return a.page > b.page || (a.page == b.page && a.y > b.y);
+}
+
+/* ------------------------------------------------------------ fragments
+ * A box, a split table row or a table frame draws its decoration once per page it spans. */
+
+typedef struct frag {
+    int page;
+    double y0, y1;
+    size_t index;     /* where its background goes in the page's display list */
+} frag_t;
+
+typedef struct frags {
+    frag_t *v;
+    int n, cap;
+} frags_t;
+
+static frag_t *frag_for(render_t *r, frags_t *f, int page, double y)
+{
+    for (int i = 0; i < f->n; i++)
+        if (f->v[i].page == page)
+            return &f->v[i];
+    if (f->n == f->cap) {
+        int cap = f->cap ? f->cap * 2 : 4;
+        frag_t *v = arena_grow(r->a, f->v, (size_t)f->n, (size_t)cap, sizeof *v);
+        if (!v) {
+            render_tick(r);
+            return NULL;
+        }
+        f->v = v;
+        f->cap = cap;
+    }
+    frag_t *fr = &f->v[f->n++];
+    fr->page = page;
+    fr->y0 = fr->y1 = y;
+    fr->index = page_items(r, page);
+    return fr;
+}
+
+static void frag_extend(render_t *r, frags_t *f, double y)
+{
+    frag_t *fr = frag_for(r, f, r->page, y);
+    if (fr && y > fr->y1)
+        fr->y1 = y;
+}
+
+/* ------------------------------------------------------------ blocks */
+
+static int place_pbox(render_t *r, pbox_t *pb, double x, double w);
+
+/* The height that must fit together with the block before it when keepWithNext is set:
+ * the first lines of a paragraph, the header and first row of a table, or the whole block. */
+static double first_piece(const pbox_t *pb)
+{
+    switch (pb->kind) {
+    case PB_TEXT: {
+        int n = pb->u.para.nlines;
+        if (n <= ORPHANS)
+            return pb->h;
+        const text_line_t *l = &pb->u.para.lines[ORPHANS - 1];
+        return l->top + l->height;
+    }
+    case PB_TABLE:
+        return pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
+    case PB_STACK:
+        return pb->u.stack.n ? pb->u.stack.kids[0]->mt + first_piece(pb->u.stack.kids[0]) : 0;
+    default:
+        return pb->h;
+    }
+}
+
+static int place_stack(render_t *r, pbox_t *pb, double x, double w)
+{
+    pbox_t **k = pb->u.stack.kids;
+    int n = pb->u.stack.n;
+    for (int i = 0; i < n; i++) {
+        double gap = i == 0 ? k[i]->mt : fmax(k[i - 1]->mb, k[i]->mt) + pb->u.stack.gap;
+        if (!at_top(r))
+            r->y += gap;
+        if (!r->nobreak && !at_top(r)) {
+            double need = k[i]->h;
+            bool keep = k[i]->keep_together;
+            if (k[i]->keep_with_next && i + 1 < n) {
+                need += fmax(k[i]->mb, k[i + 1]->mt) + pb->u.stack.gap + first_piece(k[i + 1]);
+                keep = true;
+            }
+            if (keep && need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && new_page(r) < 0)
+                return -1;
+        }
+        if (place_pbox(r, k[i], x + k[i]->ml, w - k[i]->ml - k[i]->mr) < 0)
+            return -1;
+    }
+    if (n)
+        r->y += k[n - 1]->mb;
+    return 0;
+}
+
+static void emit_lines(render_t *r, const text_para_t *p, int a, int b, double x)
+{
+    double origin = r->y - p->lines[a].top;
+    for (int i = a; i < b; i++) {
+        ditem_t *it = emit(r, DI_TEXT);
+        if (!it)
+            return;
+        it->x = x;
+        it->y = origin;
+        it->u.line = &p->lines[i];
+    }
+    r->y = origin + p->lines[b - 1].top + p->lines[b - 1].height;
+}
+
+static int place_text(render_t *r, pbox_t *pb, double x)
+{
+    const text_para_t *p = &pb->u.para;
+    int n = p->nlines, i = 0;
+    while (i < n) {
+        double bottom = flow_bottom(r), top0 = p->lines[i].top;
+        int k = i;
+        while (k < n && r->y + (p->lines[k].top + p->lines[k].height - top0) <= bottom + EPS)
+            k++;
+        if (k == n) {
+            emit_lines(r, p, i, n, x);
+            break;
+        }
+        int fit = k - i;
+        /* Orphans: do not leave the first line(s) of a paragraph alone at the bottom. */
+        if (i == 0 && fit < (n < ORPHANS ? n : ORPHANS) && !at_top(r)) {
+            if (new_page(r) < 0)
+                return -1;
+            continue;
+        }
+        if (fit == 0) {
+            if (!at_top(r)) {
+                if (new_page(r) < 0)
+                    return -1;
+                continue;
+            }
+            k = i + 1; /* a line taller than the page: place it anyway */
+        }
+        /* Widows: leave at least WIDOWS lines for the next page when this page keeps enough. */
+        while (k < n && n - k < WIDOWS && k - 1 - i >= ORPHANS && !(i == 0 && k - 1 < ORPHANS))
+            k--;
+        emit_lines(r, p, i, k, x);
+        i = k;
+        if (i < n && new_page(r) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* An unsplittable block of height h: starts a page when it does not fit (unless already at
+ * the top, where it is placed anyway and may overflow). */
+static int atomic_fit(render_t *r, double h)
+{
+    if (h > remaining(r) + EPS && !at_top(r))
+        return new_page(r);
+    return 0;
+}
+
+typedef struct box_state {
+    frags_t frags;
+    double top_pad, bottom_pad;
+} box_state_t;
+
+static void box_on_break(render_t *r, inset_t *in)
+{
+    box_state_t *bs = in->arg;
+    frag_extend(r, &bs->frags, r->y + bs->bottom_pad);
+}
+
+static void box_on_continue(render_t *r, inset_t *in)
+{
+    box_state_t *bs = in->arg;
+    frag_for(r, &bs->frags, r->page, r->y);
+    r->y += bs->top_pad;
+}
+
+static int place_box(render_t *r, pbox_t *pb, double x, double w)
+{
+    const node_t *n = pb->node;
+    const double *pad = n->u.box.padding;
+    double bw = n->u.box.border_width;
+    box_state_t bs = {.top_pad = bw + pad[0], .bottom_pad = bw + pad[2]};
+    if (!frag_for(r, &bs.frags, r->page, r->y))
+        return -1;
+    inset_t in = {.top = bs.top_pad, .bottom = bs.bottom_pad, .on_break = box_on_break,
+                  .on_continue = box_on_continue, .arg = &bs};
+    if (push_inset(r, &in) < 0)
+        return -1;
+    r->y += bs.top_pad;
+    pbox_t *kid = pb->u.box.kid;
+    double kx = x + bw + pad[3], kw = w - 2 * bw - pad[1] - pad[3];
+    r->y += kid->mt;
+    int rc = place_pbox(r, kid, kx + kid->ml, kw - kid->ml - kid->mr);
+    r->y += kid->mb;
+    pop_inset(r);
+    if (rc < 0)
+        return -1;
+    r->y += bs.bottom_pad;
+    frag_extend(r, &bs.frags, r->y);
+    for (int i = 0; i < bs.frags.n; i++) {
+        frag_t *f = &bs.frags.v[i];
+        double half = bw / 2;
+        emit_rect(r, x + half, f->y0 + half, w - bw, f->y1 - f->y0 - bw, n->u.box.background,
+                  bw > 0 ? n->u.box.border_color : 0, bw, n->u.box.radius, f->page, f->index, true);
+    }
+    return 0;
+}
+
+static int place_columns(render_t *r, pbox_t *pb, double x)
+{
+    cursor_t start = cursor_get(r), end = start;
+    for (int i = 0; i < pb->u.cols.n; i++) {
+        cursor_set(r, start);
+        pbox_t *kid = pb->u.cols.kids[i];
+        if (kid->keep_together && kid->h > remaining(r) + EPS && kid->h <= fresh_avail(r) + EPS && !at_top(r)) {
+            /* A kept-together column moves the whole row of columns to the next page. */
+            if (i > 0)
+                return render_fail(r, "keepTogether on a column other than the first is not supported (at %s)",
+                                   pb->node ? pb->node->path : "columns");
+            if (new_page(r) < 0)
+                return -1;
+            start = end = cursor_get(r);
+        }
+        if (!at_top(r))
+            r->y += kid->mt;
+        if (place_pbox(r, kid, x + pb->u.cols.x[i] + kid->ml, pb->u.cols.w[i] - kid->ml - kid->mr) < 0)
+            return -1;
+        r->y += kid->mb;
+        cursor_t c = cursor_get(r);
+        if (cursor_after(c, end))
+            end = c;
+    }
+    cursor_set(r, end);
+    return 0;
+}
+
+/* ------------------------------------------------------------ tables */
+
+typedef struct table_state {
+    pbox_t *pb;
+    const table_spec_t *ts;
+    double x, w;
+    int header_page;          /* last page that got the header */
+    frags_t frags;            /* the table's extent per page (outer frame) */
+} table_state_t;
+
+static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y, double row_h, const table_spec_t *ts)
+{
+    pbox_t *c = cell->content;
+    double inner_h = c->mt + c->h + c->mb;
+    double off = 0;
+    if (cell->valign == VALIGN_MIDDLE)
+        off = (row_h - 2 * ts->pad_v - inner_h) / 2;
+    else if (cell->valign == VALIGN_BOTTOM)
+        off = row_h - 2 * ts->pad_v - inner_h;
+    if (off < 0)
+        off = 0;
+    r->y = y + ts->pad_v + off + c->mt;
+    double cx = x + cell->x + ts->pad_h;
+    double cw = cell->w - 2 * ts->pad_h;
+    place_pbox(r, c, cx + c->ml, cw - c->ml - c->mr);
+}
+
+/* Row decorations over [y0, y1) on the current page: backgrounds (behind, at index), borders. */
+static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w, double y0, double y1,
+                      size_t index, bool last_piece)
+{
+    double h = y1 - y0;
+    if (row->background)
+        emit_rect(r, x, y0, w, h, row->background, 0, 0, 0, r->page, index, true);
+    for (int i = 0; i < row->ncells; i++) {
+        const pcell_t *c = &row->cells[i];
+        if (c->background)
+            emit_rect(r, x + c->x, y0, c->w, h, c->background, 0, 0, 0, r->page,
+                      index + (row->background ? 1 : 0), true);
+    }
+    double bw = ts->border_width;
+    switch (ts->borders) {
+    case BORDERS_ROWS:
+    case BORDERS_HORIZONTAL:
+        if (last_piece)
+            emit_line(r, x, y1, x + w, y1, bw, ts->border_color, 0);
+        break;
+    case BORDERS_ALL:
+        for (int i = 0; i < row->ncells; i++) {
+            const pcell_t *c = &row->cells[i];
+            emit_rect(r, x + c->x, y0, c->w, h, 0, ts->border_color, bw, 0, r->page, 0, false);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* A row that fits where it is: placed without page-break bookkeeping. */
+static void place_row_direct(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w)
+{
+    double y0 = r->y;
+    size_t index = page_items(r, r->page);
+    bool saved = r->nobreak;
+    r->nobreak = true;
+    for (int i = 0; i < row->ncells; i++)
+        cell_content_at(r, &row->cells[i], x, y0, row->h, ts);
+    r->nobreak = saved;
+    row_decor(r, ts, row, x, w, y0, y0 + row->h, index, true);
+    r->y = y0 + row->h;
+}
+
+typedef struct row_state {
+    frags_t frags;
+    double pad;
+} row_state_t;
+
+static void row_on_break(render_t *r, inset_t *in)
+{
+    row_state_t *rs = in->arg;
+    frag_extend(r, &rs->frags, r->y + rs->pad);
+}
+
+static void row_on_continue(render_t *r, inset_t *in)
+{
+    row_state_t *rs = in->arg;
+    frag_for(r, &rs->frags, r->page, r->y);
+    r->y += rs->pad;
+}
+
+/* A row taller than a page: its cells flow like columns and break between lines. */
+static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w)
+{
+    row_state_t rs = {.pad = ts->pad_v};
+    if (!frag_for(r, &rs.frags, r->page, r->y))
+        return -1;
+    inset_t in = {.top = ts->pad_v, .bottom = ts->pad_v, .on_break = row_on_break, .on_continue = row_on_continue,
+                  .arg = &rs};
+    if (push_inset(r, &in) < 0)
+        return -1;
+    cursor_t start = cursor_get(r), end = start;
+    start.y += ts->pad_v;
+    for (int i = 0; i < row->ncells; i++) {
+        cursor_set(r, start);
+        const pcell_t *c = &row->cells[i];
+        pbox_t *ct = c->content;
+        r->y += ct->mt;
+        if (place_pbox(r, ct, x + c->x + ts->pad_h + ct->ml, c->w - 2 * ts->pad_h - ct->ml - ct->mr) < 0) {
+            pop_inset(r);
+            return -1;
+        }
+        r->y += ct->mb;
+        cursor_t cc = cursor_get(r);
+        if (cursor_after(cc, end))
+            end = cc;
+    }
+    pop_inset(r);
+    cursor_set(r, end);
+    r->y += ts->pad_v;
+    frag_extend(r, &rs.frags, r->y);
+    int saved = r->page;
+    for (int i = 0; i < rs.frags.n; i++) {
+        frag_t *f = &rs.frags.v[i];
+        r->page = f->page;
+        row_decor(r, ts, row, x, w, f->y0, f->y1, f->index, i == rs.frags.n - 1);
+    }
+    r->page = saved;
+    return 0;
+}
+
+static void emit_header(render_t *r, table_state_t *tst)
+{
+    pbox_t *pb = tst->pb;
+    for (int i = 0; i < pb->u.table.nheader; i++)
+        place_row_direct(r, tst->ts, &pb->u.table.header[i], tst->x, tst->w);
+    tst->header_page = r->page;
+}
+
+static void table_on_continue(render_t *r, inset_t *in)
+{
+    table_state_t *tst = in->arg;
+    bool repeat = tst->ts->repeat_header && tst->pb->u.table.nheader;
+    if (tst->header_page == r->page) { /* revisited by a later column: the header is there */
+        if (repeat)
+            r->y += tst->pb->u.table.header_h;
+        return;
+    }
+    tst->header_page = r->page;
+    frag_for(r, &tst->frags, r->page, r->y);
+    if (tst->ts->borders == BORDERS_HORIZONTAL)
+        emit_line(r, tst->x, r->y, tst->x + tst->w, r->y, tst->ts->border_width, tst->ts->border_color, 0);
+    if (repeat)
+        emit_header(r, tst);
+}
+
+static void table_on_break(render_t *r, inset_t *in)
+{
+    table_state_t *tst = in->arg;
+    frag_extend(r, &tst->frags, r->y);
+}
+
+static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const prow_t *row = &rows[i];
+        if (render_tick(r) < 0)
+            return -1;
+        if (row->h <= remaining(r) + EPS) {
+            place_row_direct(r, tst->ts, row, tst->x, tst->w);
+            continue;
+        }
+        if (row->h <= fresh_avail(r) + EPS && !at_top(r)) {
+            if (new_page(r) < 0)
+                return -1;
+            place_row_direct(r, tst->ts, row, tst->x, tst->w);
+            continue;
+        }
+        if (place_row_split(r, tst->ts, row, tst->x, tst->w) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int place_table(render_t *r, pbox_t *pb, double x, double w)
+{
+    const table_spec_t *ts = &pb->node->u.table;
+    table_state_t tst = {.pb = pb, .ts = ts, .x = x, .w = w, .header_page = -1};
+    double hh = pb->u.table.header_h;
+    /* Never leave a header alone at the bottom of a page. */
+    double first = hh + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
+    if (first > remaining(r) + EPS && first <= fresh_avail(r) + EPS && !at_top(r) && new_page(r) < 0)
+        return -1;
+    if (!frag_for(r, &tst.frags, r->page, r->y))
+        return -1;
+    if (ts->borders == BORDERS_HORIZONTAL)
+        emit_line(r, x, r->y, x + w, r->y, ts->border_width, ts->border_color, 0);
+    emit_header(r, &tst);
+    inset_t in = {.top = ts->repeat_header ? hh : 0, .bottom = 0, .on_break = table_on_break,
+                  .on_continue = table_on_continue, .arg = &tst};
+    if (push_inset(r, &in) < 0)
+        return -1;
+    int rc = place_rows(r, &tst, pb->u.table.body, pb->u.table.nbody);
+    if (rc == 0)
+        rc = place_rows(r, &tst, pb->u.table.footer, pb->u.table.nfooter);
+    pop_inset(r);
+    if (rc < 0)
+        return -1;
+    frag_extend(r, &tst.frags, r->y);
+    if (ts->borders == BORDERS_OUTER || ts->borders == BORDERS_ALL) {
+        for (int i = 0; i < tst.frags.n; i++) {
+            frag_t *f = &tst.frags.v[i];
+            emit_rect(r, x, f->y0, w, f->y1 - f->y0, 0, ts->border_color, ts->border_width, 0, f->page, 0, false);
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+static int place_pbox(render_t *r, pbox_t *pb, double x, double w)
+{
+    if (r->failed)
+        return -1;
+    switch (pb->kind) {
+    case PB_TEXT:
+        return place_text(r, pb, x);
+    case PB_STACK:
+        return place_stack(r, pb, x, w);
+    case PB_COLS:
+        return place_columns(r, pb, x);
+    case PB_BOX:
+        return place_box(r, pb, x, w);
+    case PB_TABLE:
+        return place_table(r, pb, x, w);
+    case PB_SPACE:
+        r->y += pb->h;
+        return 0;
+    case PB_BREAK:
+        if (r->nobreak)
+            return 0;
+        if (at_top(r) && page_items(r, r->page) == 0)
+            return 0;
+        return new_page(r);
+    case PB_RULE: {
+        if (atomic_fit(r, pb->h) < 0)
+            return -1;
+        const node_t *n = pb->node;
+        double y = r->y + pb->h / 2;
+        emit_line(r, x, y, x + w, y, n->u.rule.thickness, n->u.rule.color, n->u.rule.dash);
+        r->y += pb->h;
+        return 0;
+    }
+    case PB_IMAGE: {
+        if (atomic_fit(r, pb->h) < 0)
+            return -1;
+        ditem_t *it = emit(r, DI_IMAGE);
+        if (!it)
+            return -1;
+        it->x = x + pb->u.image.x;
+        it->y = r->y;
+        it->w = pb->u.image.w;
+        it->h = pb->u.image.h;
+        it->fit = (uint8_t)pb->node->u.image.fit;
+        it->u.img = pb->u.image.img;
+        r->y += pb->h;
+        return 0;
+    }
+    case PB_CODE: {
+        if (atomic_fit(r, pb->h) < 0)
+            return -1;
+        ditem_t *it = emit(r, DI_CODE);
+        if (!it)
+            return -1;
+        it->x = x + pb->u.code.x;
+        it->y = r->y;
+        it->w = pb->u.code.w;
+        it->h = pb->u.code.h;
+        it->show_text = pb->node->u.code.show_text;
+        it->fill = pb->node->style.color;
+        it->u.code.symbology = pb->node->u.code.symbology;
+        it->u.code.data = pb->u.code.data;
+        r->y += pb->h;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int place_document(render_t *r, pbox_t *body)
+{
+    r->page = 0;
+    if (!place_page(r, 0))
+        return -1;
+    r->y = r->top_y = body_top(r, 0);
+    if (place_pbox(r, body, r->content_x + body->ml, r->content_w - body->ml - body->mr) < 0)
+        return -1;
+    return r->failed ? -1 : 0;
+}
+
+int place_fixed(render_t *r, pbox_t *pb, double x, double y, double w)
+{
+    cursor_t saved = cursor_get(r);
+    bool nb = r->nobreak;
+    r->nobreak = true;
+    r->y = y + pb->mt;
+    r->top_y = y;
+    int rc = place_pbox(r, pb, x + pb->ml, w - pb->ml - pb->mr);
+    r->nobreak = nb;
+    r->page = saved.page;
+    r->y = saved.y;
+    r->top_y = saved.top_y;
+    return rc;
+}

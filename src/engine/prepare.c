@@ -1,0 +1,644 @@
+/* prepare — binds data to the node tree and measures every block (see layout.h). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/timeutil.h"
+#include "engine/codes.h"
+#include "engine/layout.h"
+
+int render_fail(render_t *r, const char *fmt, ...)
+{
+    if (!r->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->err, sizeof r->err, fmt, ap);
+        va_end(ap);
+        r->failed = true;
+    }
+    return -1;
+}
+
+int render_tick(render_t *r)
+{
+    if (r->failed)
+        return -1;
+    if ((++r->steps & 31) == 0 && r->deadline_ms && time_mono_ms() > r->deadline_ms)
+        return render_fail(r, "rendering took longer than the time allowed and was stopped");
+    if (r->a->full)
+        return render_fail(r, "the document is too large to lay out (more than %u MB of layout data)",
+                           (unsigned)(ENGINE_RENDER_ARENA_MAX >> 20));
+    return 0;
+}
+
+static pbox_t *new_pbox(render_t *r, pbox_kind_t kind, const node_t *n)
+{
+    pbox_t *pb = arena_alloc(r->a, sizeof *pb);
+    if (!pb) {
+        render_tick(r);
+        return NULL;
+    }
+    pb->kind = (uint8_t)kind;
+    pb->node = n;
+    if (n) {
+        pb->mt = n->margin[0];
+        pb->mr = n->margin[1];
+        pb->mb = n->margin[2];
+        pb->ml = n->margin[3];
+        pb->keep_together = n->keep_together;
+        pb->keep_with_next = n->keep_with_next;
+    }
+    return pb;
+}
+
+const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len)
+{
+    if (s->constant) {
+        *len = s->constant_len;
+        return s->constant;
+    }
+    buf_reset(&r->tmp);
+    char err[400];
+    if (expr_eval_str(&r->scope, s, &r->tmp, err, sizeof err) < 0) {
+        render_fail(r, "%s", err);
+        return NULL;
+    }
+    *len = r->tmp.len;
+    char *out = arena_strndup(r->a, buf_cstr(&r->tmp), r->tmp.len);
+    if (!out)
+        render_tick(r);
+    return out;
+}
+
+/* "data.logo" when the string is exactly one binding, else the block's layout path. */
+static void where_of(render_t *r, const expr_str_t *s, const node_t *n, char *out, size_t len)
+{
+    if (s->nparts == 1 && s->parts[0].path) {
+        expr_describe_path(&r->scope, s->parts[0].path, out, len);
+        return;
+    }
+    snprintf(out, len, "%s", n->path);
+}
+
+/* Links are only made for schemes that are safe to click. */
+static bool safe_link(const char *s)
+{
+    return !strncasecmp(s, "https://", 8) || !strncasecmp(s, "http://", 7) || !strncasecmp(s, "mailto:", 7) ||
+           !strncasecmp(s, "tel:", 4);
+}
+
+static double pb_outer(const pbox_t *pb)
+{
+    return pb->mt + pb->h + pb->mb;
+}
+
+/* ------------------------------------------------------------------ blocks */
+
+static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
+{
+    pbox_t *pb = new_pbox(r, PB_TEXT, n);
+    if (!pb)
+        return NULL;
+    int nr = n->u.text.nruns;
+    text_span_t small[8];
+    text_span_t *spans = nr <= 8 ? small : arena_calloc(r->a, (size_t)nr, sizeof *spans);
+    if (!spans) {
+        render_tick(r);
+        return NULL;
+    }
+    int ns = 0;
+    for (int i = 0; i < nr; i++) {
+        const run_t *run = &n->u.text.runs[i];
+        size_t len;
+        const char *s = prepare_string(r, &run->text, &len);
+        if (!s)
+            return NULL;
+        if (len > ENGINE_TEXT_MAX) {
+            render_fail(r, "text at %s is longer than %d bytes", n->path, ENGINE_TEXT_MAX);
+            return NULL;
+        }
+        if (!len)
+            continue;
+        const char *link = NULL;
+        if (run->link) {
+            size_t ll;
+            link = prepare_string(r, run->link, &ll);
+            if (!link)
+                return NULL;
+            if (!ll || !safe_link(link))
+                link = NULL;
+        }
+        spans[ns++] = (text_span_t){s, len, &run->style, link};
+    }
+    if (ns == 0) {
+        pb->h = 0;
+        return pb;
+    }
+    char err[400];
+    if (text_layout(r->text, r->a, spans, ns, width, &n->style, &pb->u.para, err, sizeof err) < 0) {
+        render_fail(r, "text at %s: %s", n->path, err);
+        return NULL;
+    }
+    pb->h = pb->u.para.height;
+    return pb;
+}
+
+typedef struct pb_list {
+    pbox_t **v;
+    int n, cap;
+} pb_list_t;
+
+static int list_push(render_t *r, pb_list_t *l, pbox_t *pb)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        pbox_t **v = arena_grow(r->a, l->v, (size_t)l->n, (size_t)cap, sizeof *v);
+        if (!v)
+            return render_tick(r);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = pb;
+    return 0;
+}
+
+static pbox_t *prepare_one(render_t *r, const node_t *n, double width);
+
+/* Pushes a loop frame for `each` over the array at spec->path; returns the array or NULL
+ * (missing or null: no repetitions). -1 in *rc when the value is not a list. */
+static const json_t *loop_begin(render_t *r, const loop_spec_t *spec, const char *where, int *rc)
+{
+    *rc = 0;
+    json_t *tmp;
+    const json_t *arr = expr_resolve(&r->scope, spec->path, &tmp);
+    json_decref(tmp);
+    if (!arr || json_is_null(arr))
+        return NULL;
+    if (!json_is_array(arr)) {
+        char p[256];
+        expr_describe_path(&r->scope, spec->path, p, sizeof p);
+        *rc = render_fail(r, "%s is not a list (used by \"each\" at %s)", p, where);
+        return NULL;
+    }
+    if (r->scope.depth >= EXPR_LOOP_DEPTH_MAX) {
+        *rc = render_fail(r, "loops nested too deeply at %s", where);
+        return NULL;
+    }
+    expr_frame_t *f = &r->scope.frames[r->scope.depth];
+    char p[256];
+    expr_describe_path(&r->scope, spec->path, p, sizeof p);
+    f->path = arena_strdup(r->a, strncmp(p, "data.", 5) ? p : p + 5);
+    f->count = json_array_size(arr);
+    f->index = 0;
+    f->item = NULL;
+    r->scope.depth++;
+    return arr;
+}
+
+static void loop_end(render_t *r)
+{
+    r->scope.depth--;
+}
+
+static int prepare_into(render_t *r, const node_t *n, double width, pb_list_t *out)
+{
+    if (!n->each) {
+        if (n->cond && !expr_eval_cond(&r->scope, n->cond))
+            return 0;
+        pbox_t *pb = prepare_one(r, n, width);
+        return pb ? list_push(r, out, pb) : -1;
+    }
+    int rc;
+    const json_t *arr = loop_begin(r, n->each, n->path, &rc);
+    if (!arr)
+        return rc;
+    expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
+    for (size_t i = 0; i < f->count && rc == 0; i++) {
+        f->index = i;
+        f->item = json_array_get(arr, i);
+        if (render_tick(r) < 0) {
+            rc = -1;
+            break;
+        }
+        if (n->cond && !expr_eval_cond(&r->scope, n->cond))
+            continue;
+        pbox_t *pb = prepare_one(r, n, width);
+        rc = pb ? list_push(r, out, pb) : -1;
+    }
+    loop_end(r);
+    return rc;
+}
+
+static void stack_height(pbox_t *pb)
+{
+    double h = 0;
+    pbox_t **k = pb->u.stack.kids;
+    for (int i = 0; i < pb->u.stack.n; i++) {
+        if (i == 0)
+            h += k[i]->mt;
+        else
+            h += fmax(k[i - 1]->mb, k[i]->mt) + pb->u.stack.gap;
+        h += k[i]->h;
+    }
+    if (pb->u.stack.n)
+        h += k[pb->u.stack.n - 1]->mb;
+    pb->h = h;
+}
+
+static pbox_t *prepare_children(render_t *r, const node_t *n, double width, pbox_t *pb)
+{
+    pb_list_t kids = {0};
+    for (int i = 0; i < n->u.stack.n; i++)
+        if (prepare_into(r, n->u.stack.children[i], width, &kids) < 0)
+            return NULL;
+    pb->u.stack.kids = kids.v;
+    pb->u.stack.n = kids.n;
+    pb->u.stack.gap = n->u.stack.gap;
+    stack_height(pb);
+    return pb;
+}
+
+pbox_t *prepare_stack(render_t *r, const node_t *stack, double width)
+{
+    pbox_t *pb = new_pbox(r, PB_STACK, NULL);
+    if (!pb || !prepare_children(r, stack, width, pb))
+        return NULL;
+    /* A stack of one block is that block (cells usually hold one paragraph). */
+    if (pb->u.stack.n == 1)
+        return pb->u.stack.kids[0];
+    return pb;
+}
+
+/* Splits `total` among widths: points, percentages of total, then flexible shares. */
+static void resolve_widths(const len_t *w, int n, double total, double *out)
+{
+    double fixed = 0, flex = 0;
+    for (int i = 0; i < n; i++) {
+        if (w[i].kind == LEN_PT)
+            out[i] = w[i].v;
+        else if (w[i].kind == LEN_PCT)
+            out[i] = total * w[i].v / 100;
+        else {
+            out[i] = 0;
+            flex += w[i].kind == LEN_FLEX ? w[i].v : 1;
+            continue;
+        }
+        fixed += out[i];
+    }
+    double rest = total - fixed;
+    if (rest < 0)
+        rest = 0;
+    for (int i = 0; i < n; i++)
+        if (w[i].kind == LEN_FLEX || w[i].kind == LEN_AUTO)
+            out[i] = flex > 0 ? rest * (w[i].kind == LEN_FLEX ? w[i].v : 1) / flex : 0;
+}
+
+static pbox_t *prepare_columns(render_t *r, const node_t *n, double width)
+{
+    pbox_t *pb = new_pbox(r, PB_COLS, n);
+    if (!pb)
+        return NULL;
+    int nc = n->u.columns.n;
+    double gap = n->u.columns.gap;
+    double avail = width - gap * (nc - 1);
+    len_t lens[256] = {{0}};
+    double ws[256];
+    if (nc > 256)
+        nc = 256;
+    for (int i = 0; i < nc; i++)
+        lens[i] = n->u.columns.cols[i].width;
+    resolve_widths(lens, nc, avail > 0 ? avail : 0, ws);
+    pb->u.cols.kids = arena_calloc(r->a, (size_t)(nc ? nc : 1), sizeof(pbox_t *));
+    pb->u.cols.x = arena_calloc(r->a, (size_t)(nc ? nc : 1), sizeof(double));
+    pb->u.cols.w = arena_calloc(r->a, (size_t)(nc ? nc : 1), sizeof(double));
+    if (!pb->u.cols.kids || !pb->u.cols.x || !pb->u.cols.w) {
+        render_tick(r);
+        return NULL;
+    }
+    double x = 0, h = 0;
+    for (int i = 0; i < nc; i++) {
+        const node_t *content = n->u.columns.cols[i].content;
+        pbox_t *kid;
+        if (content->cond && !expr_eval_cond(&r->scope, content->cond)) {
+            kid = new_pbox(r, PB_SPACE, NULL);
+        } else {
+            kid = prepare_stack(r, content, ws[i]);
+            if (kid && content->keep_together)
+                kid->keep_together = true;
+        }
+        if (!kid)
+            return NULL;
+        pb->u.cols.kids[i] = kid;
+        pb->u.cols.x[i] = x;
+        pb->u.cols.w[i] = ws[i];
+        x += ws[i] + gap;
+        h = fmax(h, pb_outer(kid));
+    }
+    pb->u.cols.n = nc;
+    pb->h = h;
+    return pb;
+}
+
+static pbox_t *prepare_box(render_t *r, const node_t *n, double width)
+{
+    pbox_t *pb = new_pbox(r, PB_BOX, n);
+    if (!pb)
+        return NULL;
+    const double *pad = n->u.box.padding;
+    double bw = n->u.box.border_width;
+    double inner = width - pad[1] - pad[3] - 2 * bw;
+    pb->u.box.kid = prepare_stack(r, n->u.box.content, inner > 0 ? inner : 0);
+    if (!pb->u.box.kid)
+        return NULL;
+    pb->h = pb_outer(pb->u.box.kid) + pad[0] + pad[2] + 2 * bw;
+    return pb;
+}
+
+static double place_x(align_t al, double avail, double w)
+{
+    if (al == ALIGN_CENTER)
+        return (avail - w) / 2;
+    if (al == ALIGN_RIGHT || al == ALIGN_END)
+        return avail - w;
+    return 0;
+}
+
+static int remember_image(render_t *r, image_t *img)
+{
+    if (r->nloaded == r->loaded_cap) {
+        size_t cap = r->loaded_cap ? r->loaded_cap * 2 : 16;
+        image_t **v = arena_grow(r->a, r->loaded, r->nloaded, cap, sizeof *v);
+        if (!v) {
+            image_unref(img);
+            return render_tick(r);
+        }
+        r->loaded = v;
+        r->loaded_cap = cap;
+    }
+    r->loaded[r->nloaded++] = img;
+    return 0;
+}
+
+static pbox_t *prepare_image(render_t *r, const node_t *n, double width)
+{
+    size_t len;
+    const char *src = prepare_string(r, &n->u.image.src, &len);
+    if (!src)
+        return NULL;
+    if (!len) /* an optional image that was not given */
+        return new_pbox(r, PB_SPACE, n);
+    pbox_t *pb = new_pbox(r, PB_IMAGE, n);
+    if (!pb)
+        return NULL;
+    image_t *img = NULL;
+    char err[300] = "";
+    if (!r->images || image_load(r->images, src, &img, err, sizeof err) < 0 || !img) {
+        char where[256];
+        where_of(r, &n->u.image.src, n, where, sizeof where);
+        render_fail(r, "image at %s %s", where, *err ? err : "could not be loaded");
+        return NULL;
+    }
+    if (remember_image(r, img) < 0)
+        return NULL;
+    double iw, ih;
+    image_size(img, &iw, &ih);
+    if (iw <= 0 || ih <= 0)
+        iw = ih = 1;
+    len_t lw = n->u.image.width, lh = n->u.image.height;
+    double w, h;
+    if (lw.kind == LEN_PT)
+        w = lw.v;
+    else if (lw.kind == LEN_PCT)
+        w = width * lw.v / 100;
+    else
+        w = lh.kind == LEN_PT ? lh.v * iw / ih : iw;
+    h = lh.kind == LEN_PT ? lh.v : w * ih / iw;
+    if (w > width && width > 0) {
+        if (lh.kind != LEN_PT)
+            h *= width / w;
+        w = width;
+    }
+    double page_h = r->body_bottom[1] - r->body_top[1];
+    if (h > page_h && page_h > 0) {
+        if (lw.kind != LEN_PT && lw.kind != LEN_PCT)
+            w *= page_h / h;
+        h = page_h;
+    }
+    pb->u.image.img = img;
+    pb->u.image.w = w;
+    pb->u.image.h = h;
+    pb->u.image.x = place_x(n->style.align, width, w);
+    pb->h = h;
+    return pb;
+}
+
+static pbox_t *prepare_code(render_t *r, const node_t *n, double width)
+{
+    size_t len;
+    const char *data = prepare_string(r, &n->u.code.data, &len);
+    if (!data)
+        return NULL;
+    if (!len)
+        return new_pbox(r, PB_SPACE, n);
+    char err[300] = "";
+    if (codes_check(n->u.code.symbology, data, err, sizeof err) < 0) {
+        char where[256];
+        where_of(r, &n->u.code.data, n, where, sizeof where);
+        render_fail(r, "%s data at %s cannot be encoded: %s", n->u.code.symbology, where, err);
+        return NULL;
+    }
+    pbox_t *pb = new_pbox(r, PB_CODE, n);
+    if (!pb)
+        return NULL;
+    double w = n->u.code.width.v, h = n->u.code.height.v;
+    if (w > width && width > 0) {
+        if (!strcmp(n->u.code.symbology, "qr") || !strcmp(n->u.code.symbology, "datamatrix"))
+            h *= width / w;
+        w = width;
+    }
+    pb->u.code.data = data;
+    pb->u.code.w = w;
+    pb->u.code.h = h;
+    pb->u.code.x = place_x(n->style.align, width, w);
+    pb->h = h;
+    return pb;
+}
+
+/* ------------------------------------------------------------------ tables */
+
+typedef struct row_list {
+    prow_t *v;
+    int n, cap;
+} row_list_t;
+
+static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const double *col_x, row_list_t *out)
+{
+    if (out->n == out->cap) {
+        int cap = out->cap ? out->cap * 2 : 16;
+        prow_t *v = arena_grow(r->a, out->v, (size_t)out->n, (size_t)cap, sizeof *v);
+        if (!v)
+            return render_tick(r);
+        out->v = v;
+        out->cap = cap;
+    }
+    prow_t *row = &out->v[out->n];
+    row->cells = arena_calloc(r->a, (size_t)(rs->ncells ? rs->ncells : 1), sizeof(pcell_t));
+    if (!row->cells)
+        return render_tick(r);
+    row->background = rs->background;
+    double h = 0;
+    int col = 0;
+    for (int i = 0; i < rs->ncells; i++) {
+        const cell_spec_t *cs = &rs->cells[i];
+        int span = cs->colspan;
+        if (col + span > ts->ncols)
+            span = ts->ncols - col;
+        if (span <= 0)
+            break;
+        pcell_t *cell = &row->cells[row->ncells++];
+        cell->x = col_x[col];
+        cell->w = col_x[col + span] - col_x[col];
+        cell->background = cs->background;
+        cell->valign = cs->valign;
+        double inner = cell->w - 2 * ts->pad_h;
+        cell->content = prepare_stack(r, cs->content, inner > 0 ? inner : 0);
+        if (!cell->content)
+            return -1;
+        h = fmax(h, pb_outer(cell->content) + 2 * ts->pad_v);
+        col += span;
+    }
+    row->h = h;
+    out->n++;
+    return 0;
+}
+
+static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *specs, int nspecs, const double *col_x,
+                        row_list_t *out)
+{
+    for (int s = 0; s < nspecs; s++) {
+        const row_spec_t *rs = &specs[s];
+        if (!rs->each) {
+            if (rs->cond && !expr_eval_cond(&r->scope, rs->cond))
+                continue;
+            if (make_row(r, ts, rs, col_x, out) < 0)
+                return -1;
+            continue;
+        }
+        int rc;
+        const json_t *arr = loop_begin(r, rs->each, rs->path, &rc);
+        if (!arr) {
+            if (rc < 0)
+                return -1;
+            continue;
+        }
+        expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
+        for (size_t i = 0; i < f->count; i++) {
+            f->index = i;
+            f->item = json_array_get(arr, i);
+            if (render_tick(r) < 0) {
+                rc = -1;
+                break;
+            }
+            if (rs->cond && !expr_eval_cond(&r->scope, rs->cond))
+                continue;
+            if ((rc = make_row(r, ts, rs, col_x, out)) < 0)
+                break;
+        }
+        loop_end(r);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
+{
+    const table_spec_t *ts = &n->u.table;
+    pbox_t *pb = new_pbox(r, PB_TABLE, n);
+    double *ws = arena_calloc(r->a, (size_t)ts->ncols, sizeof(double));
+    double *col_x = arena_calloc(r->a, (size_t)ts->ncols + 1, sizeof(double));
+    if (!pb || !ws || !col_x) {
+        render_tick(r);
+        return NULL;
+    }
+    resolve_widths(ts->widths, ts->ncols, width, ws);
+    for (int i = 0; i < ts->ncols; i++)
+        col_x[i + 1] = col_x[i] + ws[i];
+    pb->u.table.col_x = col_x;
+    row_list_t header = {0}, body = {0}, footer = {0};
+    if (prepare_rows(r, ts, ts->header, ts->nheader, col_x, &header) < 0 ||
+        prepare_rows(r, ts, ts->body, ts->nbody, col_x, &body) < 0 ||
+        prepare_rows(r, ts, ts->footer, ts->nfooter, col_x, &footer) < 0)
+        return NULL;
+    if (ts->zebra)
+        for (int i = 1; i < body.n; i += 2)
+            if (!body.v[i].background)
+                body.v[i].background = ts->zebra;
+    double h = 0, hh = 0;
+    for (int i = 0; i < header.n; i++)
+        hh += header.v[i].h;
+    for (int i = 0; i < body.n; i++)
+        h += body.v[i].h;
+    for (int i = 0; i < footer.n; i++)
+        h += footer.v[i].h;
+    pb->u.table.header = header.v;
+    pb->u.table.nheader = header.n;
+    pb->u.table.body = body.v;
+    pb->u.table.nbody = body.n;
+    pb->u.table.footer = footer.v;
+    pb->u.table.nfooter = footer.n;
+    pb->u.table.header_h = hh;
+    pb->h = hh + h;
+    return pb;
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
+{
+    if (render_tick(r) < 0)
+        return NULL;
+    double inner = width - n->margin[1] - n->margin[3];
+    if (inner < 0)
+        inner = 0;
+    pbox_t *pb = NULL;
+    switch (n->kind) {
+    case N_TEXT:
+        pb = prepare_text(r, n, inner);
+        break;
+    case N_STACK:
+        pb = new_pbox(r, PB_STACK, n);
+        if (pb)
+            pb = prepare_children(r, n, inner, pb);
+        break;
+    case N_COLUMNS:
+        pb = prepare_columns(r, n, inner);
+        break;
+    case N_BOX:
+        pb = prepare_box(r, n, inner);
+        break;
+    case N_RULE:
+        if ((pb = new_pbox(r, PB_RULE, n)))
+            pb->h = n->u.rule.thickness;
+        break;
+    case N_SPACER:
+        if ((pb = new_pbox(r, PB_SPACE, n)))
+            pb->h = n->u.spacer.height;
+        break;
+    case N_PAGEBREAK:
+        pb = new_pbox(r, PB_BREAK, n);
+        break;
+    case N_TABLE:
+        pb = prepare_table(r, n, inner);
+        break;
+    case N_IMAGE:
+        pb = prepare_image(r, n, inner);
+        break;
+    case N_CODE:
+        pb = prepare_code(r, n, inner);
+        break;
+    }
+    return pb;
+}
