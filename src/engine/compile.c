@@ -228,11 +228,21 @@ static void bind_path(expr_path_t *p, void *arg)
     json_decref(fields);
 }
 
+/* Unknown filters and bad arguments (an unknown currency, a bad date pattern) are layout
+ * problems: formatting a missing value parses the filter without needing data. */
 static void check_filter(const expr_filter_t *f, void *arg)
 {
     bind_ctx_t *b = arg;
-    if (!format_filter_known(f->name))
+    if (!format_filter_known(f->name)) {
         compile_issue(b->c, b->path, "Unknown filter \"%s\"", f->name);
+        return;
+    }
+    buf_t out;
+    buf_init(&out, 4096);
+    char err[300] = "";
+    if (format_apply(f->name, f->arg, NULL, &out, err, sizeof err) < 0)
+        compile_issue(b->c, b->path, "%s", err);
+    buf_free(&out);
 }
 
 int compile_text_into(compiler_t *c, const char *s, const char *path, expr_str_t *out, bind_use_t use)

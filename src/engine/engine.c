@@ -316,6 +316,94 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
     return 0;
 }
 
+/* Sets up a render and lays the body out (prepare + paginate); render_end releases it. */
+static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, int64_t deadline_ms,
+                         render_t *r)
+{
+    arena_reset(&ctx->arena);
+    text_trim(ctx->text);
+    memset(r, 0, sizeof *r);
+    r->t = t;
+    r->text = ctx->text;
+    r->images = ctx->images;
+    r->a = &ctx->arena;
+    r->deadline_ms = deadline_ms;
+    r->scope.data = data;
+    r->scope.scratch = ctx->scratch;
+    buf_init(&r->tmp, ENGINE_TEXT_MAX);
+    r->content_x = t->page.margin[3];
+    r->content_w = t->page.width - t->page.margin[1] - t->page.margin[3];
+    if (measure_margins(r) < 0)
+        return -1;
+    pbox_t *body = prepare_stack(r, t->body, r->content_w);
+    if (!body || place_document(r, body) < 0)
+        return -1;
+    return 0;
+}
+
+static void render_end(render_t *r)
+{
+    for (size_t i = 0; i < r->nloaded; i++)
+        image_unref(r->loaded[i]);
+    layout_free_pages(r);
+    buf_free(&r->tmp);
+}
+
+static json_t *describe_item(const ditem_t *it)
+{
+    static const char *const kinds[] = {"text", "rect", "line", "image", "code"};
+    json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:f}", "kind", kinds[it->kind], "x", it->x, "y", it->y, "w", it->w,
+                          "h", it->h);
+    if (it->kind == DI_TEXT) {
+        const text_line_t *l = it->u.line;
+        buf_t b;
+        buf_init(&b, ENGINE_TEXT_MAX);
+        for (int i = 0; i < l->nruns; i++)
+            buf_append(&b, l->runs[i].utf8, (size_t)l->runs[i].utf8_len);
+        json_object_set_new(o, "text", json_stringn(buf_cstr(&b), b.len));
+        buf_free(&b);
+        json_object_set_new(o, "y", json_real(it->y + l->top));
+        json_object_set_new(o, "w", json_real(l->width));
+        json_object_set_new(o, "h", json_real(l->height));
+        double x0 = l->nruns ? l->runs[0].x : 0;
+        json_object_set_new(o, "x", json_real(it->x + x0));
+    } else if (it->kind == DI_CODE) {
+        json_object_set_new(o, "data", json_string(it->u.code.data));
+    }
+    return o;
+}
+
+json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, char *err,
+                            size_t err_len)
+{
+    json_t *empty = NULL;
+    if (!data)
+        data = empty = json_object();
+    render_t r;
+    json_t *pages = NULL;
+    if (render_layout(ctx, t, data, 0, &r) == 0) {
+        pages = json_array();
+        for (int p = 0; p < r.npages; p++) {
+            if (place_margins(&r, p) < 0)
+                break;
+            json_t *items = json_array();
+            for (size_t i = 0; i < r.pages[p].n; i++)
+                json_array_append_new(items, describe_item(&r.pages[p].items[i]));
+            json_array_append_new(pages, json_pack("{s:o}", "items", items));
+        }
+    }
+    json_t *res = NULL;
+    if (r.failed || !pages) {
+        snprintf(err, err_len, "%s", r.failed ? r.err : "layout failed");
+        json_decref(pages);
+    } else {
+        res = json_pack("{s:o}", "pages", pages);
+    }
+    render_end(&r);
+    json_decref(empty);
+    return res;
+}
+
 int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, const engine_render_opts_t *opts,
                   engine_output_t *out, char *err, size_t err_len)
 {
@@ -327,40 +415,21 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
         snprintf(err, err_len, "engine_render: no context or template");
         return -1;
     }
-    arena_reset(&ctx->arena);
-    text_trim(ctx->text);
     json_t *empty = NULL;
     if (!data)
         data = empty = json_object();
-    render_t r = {
-        .t = t,
-        .text = ctx->text,
-        .images = ctx->images,
-        .a = &ctx->arena,
-        .deadline_ms = opts->deadline_ms,
-    };
-    r.scope.data = data;
-    r.scope.scratch = ctx->scratch;
-    buf_init(&r.tmp, ENGINE_TEXT_MAX);
-    r.content_x = t->page.margin[3];
-    r.content_w = t->page.width - t->page.margin[1] - t->page.margin[3];
-    int rc = -1;
-    if (measure_margins(&r) == 0) {
-        pbox_t *body = prepare_stack(&r, t->body, r.content_w);
-        if (body && place_document(&r, body) == 0) {
-            out->pages = r.npages;
-            rc = opts->format == ENGINE_PNG ? output_png(&r, opts, out) : output_pdf(&r, opts, out);
-        }
+    render_t r;
+    int rc = render_layout(ctx, t, data, opts->deadline_ms, &r);
+    if (rc == 0) {
+        out->pages = r.npages;
+        rc = opts->format == ENGINE_PNG ? output_png(&r, opts, out) : output_pdf(&r, opts, out);
     }
     if (rc < 0 || r.failed) {
         snprintf(err, err_len, "%s", r.failed ? r.err : "rendering failed");
         engine_output_free(out);
         rc = -1;
     }
-    for (size_t i = 0; i < r.nloaded; i++)
-        image_unref(r.loaded[i]);
-    layout_free_pages(&r);
-    buf_free(&r.tmp);
+    render_end(&r);
     json_decref(empty);
     return rc;
 }

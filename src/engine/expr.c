@@ -83,14 +83,22 @@ static int scan_path(arena_t *a, const char **pp, const char *end, const expr_sc
         }
     }
     if (path->root == PATH_DATA && !strcmp(segs[0], "loop") && names && names->depth > 0) {
-        if (n != 2 || loopmeta_from(segs[1], &path->meta) < 0) {
+        /* loop.index is the innermost loop; loop.parent.index the one around it, and so on. */
+        int up = 0;
+        while (1 + up < n && !strcmp(segs[1 + up], "parent"))
+            up++;
+        if (n != 2 + up || loopmeta_from(segs[1 + up], &path->meta) < 0) {
             snprintf(err, err_len, "Unknown loop property \"%s\" (use loop.index, loop.index0, "
-                     "loop.count, loop.first or loop.last)", path->text);
+                     "loop.count, loop.first, loop.last, or loop.parent.index for the enclosing loop)", path->text);
+            return -1;
+        }
+        if (up >= names->depth) {
+            snprintf(err, err_len, "\"%s\": there are only %d enclosing loops here", path->text, names->depth);
             return -1;
         }
         path->root = PATH_LOOPMETA;
-        path->frame = names->depth - 1;
-        skip = 2;
+        path->frame = names->depth - 1 - up;
+        skip = n;
     }
     if (path->root == PATH_DATA && n == 1 && names && names->allow_page) {
         if (!strcmp(segs[0], "page")) {
@@ -230,21 +238,33 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
         f->arg = NULL;
         p = skip_ws(p, end);
         if (p < end && *p == ':') {
+            /* The argument is passed to the filter as written (quotes included): format.c
+             * splits "EUR:de-DE" or "EUR":"de-DE" into parts and unquotes them itself. It
+             * runs to the next "|" outside quotes. */
             p = skip_ws(p + 1, end);
-            if (p < end && (*p == '"' || *p == '\'')) {
-                size_t len;
-                if (scan_quoted(a, &p, end, &f->arg, &len, err, err_len) < 0)
-                    return -1;
-            } else {
-                const char *as = p;
-                while (p < end && *p != '|' && !isspace((unsigned char)*p))
+            const char *as = p;
+            char q = 0;
+            while (p < end && (q || *p != '|')) {
+                if (q && *p == '\\' && p + 1 < end)
                     p++;
-                if (p == as) {
-                    snprintf(err, err_len, "Expected an argument after \"%s:\"", f->name);
-                    return -1;
-                }
-                f->arg = arena_strndup(a, as, (size_t)(p - as));
+                else if (!q && (*p == '"' || *p == '\''))
+                    q = *p;
+                else if (q && *p == q)
+                    q = 0;
+                p++;
             }
+            if (q) {
+                snprintf(err, err_len, "Unterminated string in the argument of \"%s\"", f->name);
+                return -1;
+            }
+            const char *ae = p;
+            while (ae > as && isspace((unsigned char)ae[-1]))
+                ae--;
+            if (ae == as) {
+                snprintf(err, err_len, "Expected an argument after \"%s:\"", f->name);
+                return -1;
+            }
+            f->arg = arena_strndup(a, as, (size_t)(ae - as));
         }
     }
     if (nf) {

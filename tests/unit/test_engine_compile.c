@@ -1,0 +1,328 @@
+/* Unit tests for the layout compiler: issues (all at once, by path), bindings, pageConfig,
+ * the default layout. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "craftkit/engine.h"
+
+static const char *MANIFEST =
+    "{\"variables\":["
+    "{\"key\":\"customer.name\",\"dataType\":\"text\",\"required\":true},"
+    "{\"key\":\"customer.vatId\",\"dataType\":\"text\"},"
+    "{\"key\":\"total\",\"dataType\":\"currency\",\"format\":\"money:EUR\"},"
+    "{\"key\":\"logo\",\"dataType\":\"image\"},"
+    "{\"key\":\"issued\",\"dataType\":\"date\"}],"
+    "\"loops\":[{\"key\":\"items\",\"itemFields\":["
+    "{\"key\":\"name\",\"dataType\":\"text\"},{\"key\":\"qty\",\"dataType\":\"number\"},"
+    "{\"key\":\"price\",\"dataType\":\"currency\",\"format\":\"money:USD\"}]}]}";
+
+static json_t *J(const char *s)
+{
+    json_error_t e;
+    json_t *v = json_loads(s, 0, &e);
+    ck_assert_msg(v != NULL, "bad test JSON: %s (%s)", e.text, s);
+    return v;
+}
+
+/* Compiles; returns the issues object (or NULL when the layout compiled). */
+static json_t *issues_of(const char *layout, const char *page_config, bool with_manifest)
+{
+    json_t *l = J(layout), *pc = page_config ? J(page_config) : NULL, *m = with_manifest ? J(MANIFEST) : NULL;
+    json_t *issues = NULL;
+    char err[1000] = "";
+    engine_template_t *t = engine_compile(l, pc, m, &issues, err, sizeof err);
+    if (t) {
+        ck_assert_ptr_null(issues);
+        engine_template_free(t);
+    } else {
+        ck_assert_ptr_nonnull(issues);
+        ck_assert_msg(strstr(err, "invalid layout") != NULL, "%s", err);
+    }
+    json_decref(l);
+    json_decref(pc);
+    json_decref(m);
+    return issues;
+}
+
+static bool has_issue(const json_t *issues, const char *path, const char *needle)
+{
+    json_t *list = json_object_get(json_object_get(issues, "fieldErrors"), path);
+    size_t i;
+    json_t *m;
+    json_array_foreach(list, i, m)
+        if (strstr(json_string_value(m), needle))
+            return true;
+    return false;
+}
+
+static void dump(const json_t *issues)
+{
+    char *s = json_dumps(issues, JSON_INDENT(1));
+    fprintf(stderr, "%s\n", s);
+    free(s);
+}
+
+#define EXPECT_ISSUE(issues, path, needle)                                          \
+    do {                                                                            \
+        if (!has_issue(issues, path, needle))                                       \
+            dump(issues);                                                           \
+        ck_assert_msg(has_issue(issues, path, needle), "no issue \"%s\" at %s", needle, path); \
+    } while (0)
+
+START_TEST(valid_layout_compiles)
+{
+    json_t *i = issues_of("{\"body\":["
+                          "{\"type\":\"heading\",\"text\":\"Hi {{customer.name}}\"},"
+                          "\"Total: {{ total }}\","
+                          "{\"type\":\"text\",\"if\":\"customer.vatId\",\"text\":\"VAT {{customer.vatId}}\"},"
+                          "{\"type\":\"image\",\"src\":\"{{logo}}\",\"width\":\"30mm\"},"
+                          "{\"type\":\"table\",\"each\":\"items\",\"columns\":["
+                          "{\"header\":\"Name\",\"cell\":\"{{item.name}}\"},"
+                          "{\"width\":40,\"align\":\"right\",\"header\":\"Qty\",\"cell\":\"{{item.qty}}\"},"
+                          "{\"width\":\"20%\",\"header\":\"#\",\"cell\":\"{{loop.index}}\"}]},"
+                          "{\"type\":\"stack\",\"each\":\"items\",\"as\":\"it\",\"if\":\"it.qty > 1\","
+                          "\"children\":[\"{{it.name}} × {{it.qty}} = {{it.price}}\"]},"
+                          "{\"type\":\"text\",\"text\":\"{{issued | date:\\\"D MMMM YYYY\\\"}}\"}"
+                          "],\"footer\":[\"Page {{page}} of {{pages}}\"]}",
+                          NULL, true);
+    if (i)
+        dump(i);
+    ck_assert_ptr_null(i);
+}
+END_TEST
+
+START_TEST(all_problems_at_once)
+{
+    json_t *i = issues_of("{\"body\":["
+                          "{\"type\":\"paragraph\",\"text\":\"x\"},"                      /* 0 unknown type */
+                          "{\"type\":\"text\",\"text\":\"{{customer.nmae}}\"},"            /* 1 unknown var */
+                          "{\"type\":\"text\",\"text\":\"x\",\"style\":\"h9\"},"           /* 2 unknown style */
+                          "{\"type\":\"text\",\"text\":\"x\",\"colour\":\"red\"},"         /* 3 unknown prop */
+                          "{\"type\":\"text\",\"text\":\"x\",\"color\":\"#12\"},"          /* 4 bad colour */
+                          "{\"type\":\"spacer\",\"height\":\"12furlongs\"},"               /* 5 bad length */
+                          "{\"type\":\"text\",\"text\":\"{{total | curency:EUR}}\"},"      /* 6 unknown filter */
+                          "{\"type\":\"text\",\"text\":\"{{total | currency:EURO}}\"},"    /* 7 bad filter arg */
+                          "{\"type\":\"text\",\"text\":\"{{ total \"},"                     /* 8 syntax */
+                          "{\"type\":\"text\",\"text\":\"{{page}}\"},"                      /* 9 page outside footer */
+                          "{\"type\":\"table\",\"each\":\"items\",\"columns\":[{\"cell\":\"{{item.qtty}}\"}]}," /* 10 */
+                          "{\"type\":\"text\",\"text\":\"{{items}}\"},"                     /* 11 a loop as text */
+                          "{\"type\":\"stack\",\"each\":\"customer.name\",\"children\":[]}," /* 12 not a loop */
+                          "{\"type\":\"text\",\"if\":\"total >\",\"text\":\"x\"}"          /* 13 bad condition */
+                          "]}",
+                          NULL, true);
+    ck_assert_ptr_nonnull(i);
+    EXPECT_ISSUE(i, "layout.body.0.type", "Unknown value \"paragraph\"");
+    EXPECT_ISSUE(i, "layout.body.1.text", "Unknown variable \"customer.nmae\" (did you mean \"customer.name\"?)");
+    EXPECT_ISSUE(i, "layout.body.2.style", "Unknown style \"h9\"");
+    EXPECT_ISSUE(i, "layout.body.3.colour", "Unknown property \"colour\"");
+    EXPECT_ISSUE(i, "layout.body.4.color", "Invalid colour");
+    EXPECT_ISSUE(i, "layout.body.5.height", "Invalid length \"12furlongs\"");
+    EXPECT_ISSUE(i, "layout.body.6.text", "Unknown filter \"curency\"");
+    EXPECT_ISSUE(i, "layout.body.7.text", "currency");
+    EXPECT_ISSUE(i, "layout.body.8.text", "Unclosed");
+    EXPECT_ISSUE(i, "layout.body.9.text", "only defined in header and footer");
+    EXPECT_ISSUE(i, "layout.body.10.columns.0.cell", "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
+    EXPECT_ISSUE(i, "layout.body.11.text", "is a loop");
+    EXPECT_ISSUE(i, "layout.body.12.each", "Unknown loop");
+    EXPECT_ISSUE(i, "layout.body.13.if", "Condition ends too early");
+    ck_assert_int_eq(json_array_size(json_object_get(i, "formErrors")), 0);
+    json_decref(i);
+}
+END_TEST
+
+START_TEST(without_manifest_no_binding_checks)
+{
+    json_t *i = issues_of("{\"body\":[\"{{anything.at.all}}\",{\"type\":\"table\",\"each\":\"rows\","
+                          "\"columns\":[{\"cell\":\"{{item.whatever}}\"}]}]}",
+                          NULL, false);
+    ck_assert_ptr_null(i);
+    /* ...but page/pages still belong to headers and footers, and loop.* to loops. */
+    i = issues_of("{\"body\":[\"{{pages}}\", \"{{loop.index}}\"]}", NULL, false);
+    EXPECT_ISSUE(i, "layout.body.0", "only defined in header and footer");
+    EXPECT_ISSUE(i, "layout.body.1", "only defined inside");
+    json_decref(i);
+}
+END_TEST
+
+START_TEST(structure_errors)
+{
+    json_t *i = issues_of("{\"bodyy\":[]}", NULL, false);
+    EXPECT_ISSUE(i, "layout.bodyy", "Unknown property");
+    EXPECT_ISSUE(i, "layout.body", "Required");
+    json_decref(i);
+    i = issues_of("{\"body\":[{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[\"a\"],[\"a\",\"b\",\"c\"],"
+                  "[{\"text\":\"ab\",\"colSpan\":2}]]}]}",
+                  NULL, false);
+    EXPECT_ISSUE(i, "layout.body.0.rows.0", "Row has 1 cell");
+    EXPECT_ISSUE(i, "layout.body.0.rows.1", "Row has 3 cells");
+    ck_assert(!json_object_get(json_object_get(i, "fieldErrors"), "layout.body.0.rows.2"));
+    json_decref(i);
+    i = issues_of("{\"body\":[{\"type\":\"columns\",\"columns\":[{\"width\":\"auto\",\"children\":[]}]},"
+                  "{\"type\":\"box\"},{\"type\":\"text\"},{\"type\":\"heading\",\"level\":7,\"text\":\"x\"},"
+                  "{\"type\":\"barcode\",\"data\":\"x\"},{\"type\":\"barcode\",\"symbology\":\"ean13\",\"data\":\"12\"},"
+                  "{\"type\":\"text\",\"as\":\"x\",\"text\":\"y\"}, 42]}",
+                  NULL, false);
+    EXPECT_ISSUE(i, "layout.body.0.columns.0.width", "Column widths");
+    EXPECT_ISSUE(i, "layout.body.1", "Missing \"children\"");
+    EXPECT_ISSUE(i, "layout.body.2", "needs \"text\" or \"runs\"");
+    EXPECT_ISSUE(i, "layout.body.3.level", "between 1 and 3");
+    EXPECT_ISSUE(i, "layout.body.4", "needs \"symbology\"");
+    EXPECT_ISSUE(i, "layout.body.5.data", "ean13");
+    EXPECT_ISSUE(i, "layout.body.6.as", "add \"each\"");
+    EXPECT_ISSUE(i, "layout.body.7", "Expected a block");
+    json_decref(i);
+}
+END_TEST
+
+START_TEST(styles_are_checked_once_and_applied)
+{
+    json_t *i = issues_of("{\"styles\":{\"a\":{\"fontSize\":\"big\",\"fnt\":\"x\"}},\"body\":["
+                          "{\"type\":\"text\",\"text\":\"x\",\"style\":\"a\"},"
+                          "{\"type\":\"text\",\"text\":\"y\",\"style\":[\"a\",\"h1\",\"nope\"]}]}",
+                          NULL, false);
+    EXPECT_ISSUE(i, "layout.styles.a.fontSize", "Invalid length");
+    EXPECT_ISSUE(i, "layout.styles.a.fnt", "Unknown style property");
+    EXPECT_ISSUE(i, "layout.body.1.style.2", "Unknown style \"nope\"");
+    ck_assert(!json_object_get(json_object_get(i, "fieldErrors"), "layout.body.0.style"));
+    json_decref(i);
+}
+END_TEST
+
+static void page_size(const char *layout, const char *pc, double *w, double *h)
+{
+    json_t *l = J(layout), *p = pc ? J(pc) : NULL;
+    char err[500];
+    json_t *issues = NULL;
+    engine_template_t *t = engine_compile(l, p, NULL, &issues, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    engine_template_page_size(t, w, h);
+    engine_template_free(t);
+    json_decref(l);
+    json_decref(p);
+}
+
+START_TEST(page_settings_and_page_config)
+{
+    double w, h;
+    page_size("{\"body\":[]}", NULL, &w, &h);
+    ck_assert_double_eq_tol(w, 595.28, 0.01);
+    ck_assert_double_eq_tol(h, 841.89, 0.01);
+    page_size("{\"page\":{\"size\":\"Letter\",\"orientation\":\"landscape\"},\"body\":[]}", NULL, &w, &h);
+    ck_assert_double_eq_tol(w, 792, 0.01);
+    ck_assert_double_eq_tol(h, 612, 0.01);
+    page_size("{\"page\":{\"size\":[\"100mm\",\"150mm\"]},\"body\":[]}", NULL, &w, &h);
+    ck_assert_double_eq_tol(w, 283.46, 0.01);
+    ck_assert_double_eq_tol(h, 425.20, 0.01);
+    /* pageConfig wins over the layout's page. */
+    page_size("{\"page\":{\"size\":\"A4\"},\"body\":[]}", "{\"format\":\"a5\",\"orientation\":\"landscape\","
+              "\"margin\":{\"top\":\"10mm\"},\"printBackground\":true}", &w, &h);
+    ck_assert_double_eq_tol(w, 595.28, 0.01);
+    ck_assert_double_eq_tol(h, 419.53, 0.01);
+    page_size("{\"body\":[]}", "{\"width\":400,\"height\":\"6in\"}", &w, &h);
+    ck_assert_double_eq_tol(w, 400, 0.01);
+    ck_assert_double_eq_tol(h, 432, 0.01);
+
+    json_t *i = issues_of("{\"body\":[]}", "{\"format\":\"A9\",\"margin\":\"12parsecs\",\"zoom\":2}", false);
+    EXPECT_ISSUE(i, "pageConfig.format", "Unknown page size \"A9\"");
+    EXPECT_ISSUE(i, "pageConfig.margin", "Invalid length");
+    EXPECT_ISSUE(i, "pageConfig.zoom", "Unknown property");
+    json_decref(i);
+    i = issues_of("{\"page\":{\"size\":\"A6\",\"margins\":\"60mm\"},\"body\":[]}", NULL, false);
+    EXPECT_ISSUE(i, "layout.page.margins", "half an inch");
+    json_decref(i);
+}
+END_TEST
+
+START_TEST(default_layout_from_manifest)
+{
+    json_t *m = J(MANIFEST);
+    json_t *l = engine_default_layout(m);
+    ck_assert_ptr_nonnull(l);
+    char *s = json_dumps(l, 0);
+    ck_assert_msg(strstr(s, "{{customer.name}}") && strstr(s, "{{item.qty}}") && strstr(s, "\"each\": \"items\"") &&
+                      strstr(s, "{{logo}}"),
+                  "%s", s);
+    free(s);
+    char err[500];
+    json_t *issues = NULL;
+    engine_template_t *t = engine_compile(NULL, NULL, m, &issues, err, sizeof err);
+    if (!t)
+        dump(issues);
+    ck_assert_msg(t != NULL, "%s", err);
+    engine_template_free(t);
+    json_decref(l);
+    json_decref(m);
+    /* A manifest with nothing still gives a valid, empty document. */
+    json_t *empty = J("{\"variables\":[],\"loops\":[]}");
+    l = engine_default_layout(empty);
+    t = engine_compile(l, NULL, empty, &issues, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    engine_template_free(t);
+    json_decref(l);
+    json_decref(empty);
+}
+END_TEST
+
+START_TEST(hostile_layouts_are_bounded)
+{
+    /* Deep nesting: an issue, not a stack overflow. */
+    char *deep = malloc(200000);
+    size_t n = 0;
+    n += (size_t)sprintf(deep + n, "{\"body\":[");
+    for (int i = 0; i < 2000; i++)
+        n += (size_t)sprintf(deep + n, "{\"type\":\"stack\",\"children\":[");
+    for (int i = 0; i < 2000; i++)
+        n += (size_t)sprintf(deep + n, "]}");
+    sprintf(deep + n, "]}");
+    json_error_t e;
+    json_t *l = json_loads(deep, 0, &e);
+    free(deep);
+    if (l) { /* jansson may refuse the depth itself, which is fine too */
+        json_t *issues = NULL;
+        char err[500];
+        engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
+        ck_assert_ptr_null(t);
+        ck_assert(strstr(err, "nested more than"));
+        json_decref(issues);
+        json_decref(l);
+    }
+    /* Many blocks: capped, with a bounded number of issues. */
+    json_t *body = json_array();
+    for (int i = 0; i < 30000; i++)
+        json_array_append_new(body, json_pack("{s:s,s:s}", "type", "bogus", "text", "x"));
+    l = json_pack("{s:o}", "body", body);
+    json_t *issues = NULL;
+    char err[500];
+    ck_assert_ptr_null(engine_compile(l, NULL, NULL, &issues, err, sizeof err));
+    ck_assert_int_le(json_object_size(json_object_get(issues, "fieldErrors")), 100);
+    json_decref(issues);
+    json_decref(l);
+}
+END_TEST
+
+Suite *compile_suite(void)
+{
+    Suite *s = suite_create("engine_compile");
+    TCase *tc = tcase_create("compile");
+    tcase_add_test(tc, valid_layout_compiles);
+    tcase_add_test(tc, all_problems_at_once);
+    tcase_add_test(tc, without_manifest_no_binding_checks);
+    tcase_add_test(tc, structure_errors);
+    tcase_add_test(tc, styles_are_checked_once_and_applied);
+    tcase_add_test(tc, page_settings_and_page_config);
+    tcase_add_test(tc, default_layout_from_manifest);
+    tcase_add_test(tc, hostile_layouts_are_bounded);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(compile_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,585 @@
+/* Unit tests for pagination and rendering: table splitting with repeated headers, rows taller
+ * than a page, keepTogether/keepWithNext, orphans and widows, boxes and columns across pages,
+ * headers/footers with page X of Y, loops and conditions, images and codes, PNG output,
+ * deterministic PDF bytes, deadlines and thread safety. Layout is inspected through
+ * engine_debug_layout (positions of every item on every page). */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cairo.h>
+
+#include "core/buf.h"
+#include "core/timeutil.h"
+#include "craftkit/engine.h"
+#include "engine/engine_int.h"
+
+static engine_ctx_t *CTX;
+
+static void setup(void)
+{
+    CTX = engine_ctx_new(NULL);
+    ck_assert_ptr_nonnull(CTX);
+}
+
+static void teardown(void)
+{
+    engine_ctx_free(CTX);
+}
+
+static json_t *J(const char *s)
+{
+    json_error_t e;
+    json_t *v = json_loads(s, 0, &e);
+    ck_assert_msg(v != NULL, "bad test JSON: %s: %s", e.text, s);
+    return v;
+}
+
+static engine_template_t *compile_str(const char *layout)
+{
+    json_t *l = J(layout), *issues = NULL;
+    char err[1000];
+    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
+    if (!t) {
+        char *s = json_dumps(issues, 0);
+        ck_abort_msg("%s\n%s", err, s);
+    }
+    json_decref(l);
+    return t;
+}
+
+/* Pages of the debug layout; the layout JSON is a format string taking no arguments. */
+static json_t *pages_of(engine_template_t *t, json_t *data)
+{
+    char err[600];
+    json_t *r = engine_debug_layout(CTX, t, data, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    json_t *pages = json_incref(json_object_get(r, "pages"));
+    json_decref(r);
+    return pages;
+}
+
+static int npages(const json_t *pages)
+{
+    return (int)json_array_size(pages);
+}
+
+static json_t *items(const json_t *pages, int p)
+{
+    return json_object_get(json_array_get(pages, (size_t)p), "items");
+}
+
+/* Finds the first text item equal to s on page p; NULL when absent. */
+static json_t *find_text(const json_t *pages, int p, const char *s)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items(pages, p), i, it) {
+        const char *t = json_string_value(json_object_get(it, "text"));
+        if (t && !strcmp(t, s))
+            return it;
+    }
+    return NULL;
+}
+
+static double num(const json_t *it, const char *k)
+{
+    return json_number_value(json_object_get(it, k));
+}
+
+/* The lowest point reached by text on a page. */
+static double text_bottom(const json_t *pages, int p, const char *except_prefix)
+{
+    double b = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items(pages, p), i, it) {
+        const char *t = json_string_value(json_object_get(it, "text"));
+        if (!t || (except_prefix && !strncmp(t, except_prefix, strlen(except_prefix))))
+            continue;
+        b = fmax(b, num(it, "y") + num(it, "h"));
+    }
+    return b;
+}
+
+static json_t *rows_data(int n, int lines_per_row)
+{
+    json_t *rows = json_array();
+    for (int i = 1; i <= n; i++) {
+        char s[200];
+        if (lines_per_row == 2)
+            snprintf(s, sizeof s, "Row %d\nsecond line of %d", i, i);
+        else
+            snprintf(s, sizeof s, "Row %d", i);
+        json_array_append_new(rows, json_pack("{s:s,s:i}", "name", s, "n", i));
+    }
+    return json_pack("{s:o}", "rows", rows);
+}
+
+#define PAGE "\"page\":{\"size\":\"A5\",\"margins\":36}"
+
+START_TEST(table_header_repeats_rows_never_split)
+{
+    engine_template_t *t = compile_str("{" PAGE ",\"footer\":[{\"type\":\"text\",\"text\":\"Page {{page}} of {{pages}}\","
+                                       "\"align\":\"center\",\"marginTop\":6}],\"body\":["
+                                       "{\"type\":\"heading\",\"text\":\"Statement\"},"
+                                       "{\"type\":\"table\",\"each\":\"rows\",\"columns\":["
+                                       "{\"header\":\"Item\",\"cell\":\"{{item.name}}\"},"
+                                       "{\"width\":60,\"align\":\"right\",\"header\":\"No.\",\"cell\":\"{{item.n}}\"}]}]}");
+    json_t *data = rows_data(300, 2);
+    json_t *pages = pages_of(t, data);
+    int n = npages(pages);
+    ck_assert_int_gt(n, 5);
+    int next_row = 1;
+    for (int p = 0; p < n; p++) {
+        /* The header row is on every page, above every row of that page. */
+        json_t *h = find_text(pages, p, "Item");
+        ck_assert_msg(h != NULL, "no header on page %d", p + 1);
+        char footer[64];
+        snprintf(footer, sizeof footer, "Page %d of %d", p + 1, n);
+        json_t *f = find_text(pages, p, footer);
+        ck_assert_msg(f != NULL, "no \"%s\"", footer);
+        /* Rows continue in order, both lines of a row on the same page, below the header, above
+         * the footer. */
+        for (;; next_row++) {
+            char l1[64], l2[64];
+            snprintf(l1, sizeof l1, "Row %d", next_row);
+            snprintf(l2, sizeof l2, "second line of %d", next_row);
+            json_t *a = find_text(pages, p, l1), *b = find_text(pages, p, l2);
+            if (!a) {
+                ck_assert_msg(!b, "row %d split across pages", next_row);
+                break;
+            }
+            ck_assert_msg(b != NULL, "row %d split across pages", next_row);
+            ck_assert(num(a, "y") > num(h, "y"));
+            ck_assert(num(b, "y") + num(b, "h") <= num(f, "y"));
+        }
+    }
+    ck_assert_int_eq(next_row, 301);
+    json_decref(pages);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(row_taller_than_a_page_is_split_cleanly)
+{
+    engine_template_t *t = compile_str("{" PAGE ",\"footer\":[\"footer {{page}}\"],\"body\":[{\"type\":\"table\","
+                                       "\"each\":\"rows\",\"columns\":[{\"width\":50,\"header\":\"H1\",\"cell\":\"{{item.n}}\"},"
+                                       "{\"header\":\"H2\",\"cell\":\"{{item.name}}\"}]}]}");
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    for (int i = 1; i <= 120; i++)
+        buf_printf(&b, "%sline %d", i > 1 ? "\n" : "", i);
+    json_t *data = json_pack("{s:[{s:s,s:i},{s:s,s:i}]}", "rows", "name", buf_cstr(&b), "n", 1, "name", "after", "n", 2);
+    buf_free(&b);
+    json_t *pages = pages_of(t, data);
+    int n = npages(pages);
+    ck_assert_int_ge(n, 3);
+    double page_h = 595.28;
+    int line = 1;
+    for (int p = 0; p < n; p++) {
+        ck_assert_msg(find_text(pages, p, "H2"), "header missing on page %d", p + 1);
+        json_t *f = find_text(pages, p, "footer ");
+        (void)f;
+        /* Nothing runs into the footer or the bottom margin. */
+        ck_assert(text_bottom(pages, p, "footer") <= page_h - 36 - 10);
+        for (;; line++) {
+            char s[32];
+            snprintf(s, sizeof s, "line %d", line);
+            if (!find_text(pages, p, s))
+                break;
+        }
+    }
+    ck_assert_int_eq(line, 121);
+    ck_assert(find_text(pages, n - 1, "after"));
+    /* The split row's background/border continues: a line under the row's last piece. */
+    json_decref(pages);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(keep_together_and_keep_with_next)
+{
+    /* A spacer leaves ~60 pt on page 1: the kept box (~100 pt) moves to page 2. */
+    double avail = 595.28 - 72;
+    char layout[2000];
+    snprintf(layout, sizeof layout,
+             "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},{\"type\":\"box\",\"keepTogether\":true,"
+             "\"padding\":4,\"children\":[\"k1\",\"k2\",\"k3\",\"k4\",\"k5\",\"k6\",\"k7\"]}]}",
+             avail - 60);
+    engine_template_t *t = compile_str(layout);
+    json_t *pages = pages_of(t, NULL);
+    ck_assert_int_eq(npages(pages), 2);
+    ck_assert_ptr_null(find_text(pages, 0, "k1"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "k1"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "k7"));
+    json_decref(pages);
+    engine_template_free(t);
+    /* A heading with room for itself but not its paragraph's first lines follows the paragraph. */
+    snprintf(layout, sizeof layout,
+             "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},{\"type\":\"heading\",\"level\":2,"
+             "\"text\":\"Heading\"},\"Para one\\npara two\\npara three\"]}",
+             avail - 30);
+    t = compile_str(layout);
+    pages = pages_of(t, NULL);
+    ck_assert_ptr_null(find_text(pages, 0, "Heading"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Heading"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Para one"));
+    json_decref(pages);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(orphans_and_widows)
+{
+    /* 10-line paragraph; 11.64 pt per line at 10 pt DejaVu. */
+    const char *para = "\"l1\\nl2\\nl3\\nl4\\nl5\\nl6\\nl7\\nl8\\nl9\\nl10\"";
+    double avail = 595.28 - 72, lh = 11.64;
+    char layout[1000];
+    /* Room for 1 line: the whole paragraph moves (no orphan). */
+    snprintf(layout, sizeof layout, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},%s]}", avail - 1.5 * lh, para);
+    engine_template_t *t = compile_str(layout);
+    json_t *pages = pages_of(t, NULL);
+    ck_assert_ptr_null(find_text(pages, 0, "l1"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "l1"));
+    json_decref(pages);
+    engine_template_free(t);
+    /* Room for 9 lines: 8 stay, 2 go (no widow). */
+    snprintf(layout, sizeof layout, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},%s]}", avail - 9.5 * lh, para);
+    t = compile_str(layout);
+    pages = pages_of(t, NULL);
+    ck_assert_ptr_nonnull(find_text(pages, 0, "l8"));
+    ck_assert_ptr_null(find_text(pages, 0, "l9"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "l9"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "l10"));
+    json_decref(pages);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(page_breaks_boxes_and_columns_across_pages)
+{
+    engine_template_t *t = compile_str("{" PAGE ",\"body\":[\"first\",{\"type\":\"pageBreak\"},\"second\","
+                                       "{\"type\":\"pageBreak\"},{\"type\":\"pageBreak\",\"if\":\"never\"},"
+                                       "{\"type\":\"box\",\"padding\":6,\"background\":\"#eee\",\"border\":1,"
+                                       "\"children\":[{\"type\":\"text\",\"text\":\"{{long}}\"}]},"
+                                       "{\"type\":\"columns\",\"columns\":[{\"children\":[{\"type\":\"text\",\"text\":\"{{long}}\"}]},"
+                                       "{\"width\":80,\"children\":[\"right column\"]}]}]}");
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    for (int i = 1; i <= 70; i++)
+        buf_printf(&b, "%sbox line %d", i > 1 ? "\n" : "", i);
+    json_t *data = json_pack("{s:s}", "long", buf_cstr(&b));
+    buf_free(&b);
+    json_t *pages = pages_of(t, data);
+    ck_assert_ptr_nonnull(find_text(pages, 0, "first"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "second"));
+    ck_assert_ptr_nonnull(find_text(pages, 2, "box line 1"));
+    /* The box spans pages 3 and 4: one background rectangle per page, behind the text. */
+    int rects = 0;
+    for (int p = 2; p < npages(pages); p++) {
+        size_t i;
+        json_t *it;
+        json_array_foreach(items(pages, p), i, it)
+            if (!strcmp(json_string_value(json_object_get(it, "kind")), "rect")) {
+                rects++;
+                break;
+            }
+    }
+    ck_assert_int_ge(rects, 2);
+    json_t *first_item = json_array_get(items(pages, 3), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(first_item, "kind")), "rect");
+    /* Columns: the right column starts beside the first line of the left one. */
+    int p_col = -1;
+    for (int p = 0; p < npages(pages); p++)
+        if (find_text(pages, p, "right column"))
+            p_col = p;
+    ck_assert_int_ge(p_col, 3);
+    json_t *rc = find_text(pages, p_col, "right column");
+    int found_left = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items(pages, p_col), i, it) {
+        const char *s = json_string_value(json_object_get(it, "text"));
+        if (s && !strcmp(s, "box line 1") && fabs(num(it, "y") - num(rc, "y")) < 0.01)
+            found_left = 1;
+    }
+    ck_assert(found_left);
+    json_decref(pages);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(loops_conditions_and_first_page_header)
+{
+    engine_template_t *t = compile_str(
+        "{" PAGE ",\"header\":[\"Running header\"],\"firstPageHeader\":[\"Title page header\"],\"body\":["
+        "{\"type\":\"text\",\"each\":\"people\",\"as\":\"p\",\"if\":\"p.age >= 18\",\"text\":\"{{loop.index}}. {{p.name}}\"},"
+        "{\"type\":\"stack\",\"each\":\"groups\",\"children\":[\"Group {{item.title}}\","
+        "{\"type\":\"text\",\"each\":\"item.members\",\"as\":\"m\",\"text\":\"- {{m}} of {{item.title}}\"}]},"
+        "{\"type\":\"text\",\"if\":\"not people\",\"text\":\"nobody\"},"
+        "{\"type\":\"text\",\"if\":\"missing\",\"text\":\"hidden\"},"
+        "{\"type\":\"pageBreak\"},\"{{ markup }}\"]}");
+    json_t *data = J("{\"people\":[{\"name\":\"Ann\",\"age\":30},{\"name\":\"Bob\",\"age\":12},{\"name\":\"Cy\",\"age\":18}],"
+                     "\"groups\":[{\"title\":\"A\",\"members\":[\"x\",\"y\"]},{\"title\":\"B\",\"members\":[]}],"
+                     "\"markup\":\"<b>not bold</b> {{people}}\"}");
+    json_t *pages = pages_of(t, data);
+    ck_assert_int_eq(npages(pages), 2);
+    ck_assert_ptr_nonnull(find_text(pages, 0, "1. Ann"));
+    ck_assert_ptr_null(find_text(pages, 0, "2. Bob"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "3. Cy"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "Group A"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "- y of A"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "Group B"));
+    ck_assert_ptr_null(find_text(pages, 0, "nobody"));
+    ck_assert_ptr_null(find_text(pages, 0, "hidden"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "Title page header"));
+    ck_assert_ptr_null(find_text(pages, 0, "Running header"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Running header"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "<b>not bold</b> {{people}}"));
+    json_decref(pages);
+    json_decref(data);
+    /* A list that is not a list is an error naming the data path. */
+    data = J("{\"people\":\"Ann\"}");
+    char err[300];
+    ck_assert_ptr_null(engine_debug_layout(CTX, t, data, err, sizeof err));
+    ck_assert_msg(strstr(err, "data.people is not a list"), "%s", err);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+static int render(engine_template_t *t, json_t *data, const engine_render_opts_t *o, engine_output_t *out, char *err,
+                  size_t len)
+{
+    return engine_render(CTX, t, data, o, out, err, len);
+}
+
+START_TEST(pdf_bytes_are_deterministic)
+{
+    engine_template_t *t = compile_str("{\"metadata\":{\"title\":\"T {{x}}\"},\"body\":[\"Hello {{x}}\","
+                                       "{\"type\":\"qr\",\"data\":\"https://example.com/{{x}}\"}]}");
+    json_t *data = J("{\"x\":\"déjà vu\"}");
+    engine_render_opts_t o = {.creation_time = 1767225600};
+    engine_output_t a, b, c;
+    char err[300];
+    ck_assert_int_eq(render(t, data, &o, &a, err, sizeof err), 0);
+    ck_assert_int_eq(render(t, data, &o, &b, err, sizeof err), 0);
+    ck_assert_int_eq(a.len, b.len);
+    ck_assert(!memcmp(a.data, b.data, a.len));
+    ck_assert(!memcmp(a.data, "%PDF-", 5));
+    ck_assert_int_eq(a.pages, 1);
+    o.creation_time++;
+    ck_assert_int_eq(render(t, data, &o, &c, err, sizeof err), 0);
+    ck_assert(c.len != a.len || memcmp(a.data, c.data, a.len));
+    engine_output_free(&a);
+    engine_output_free(&b);
+    engine_output_free(&c);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(png_output)
+{
+    engine_template_t *t = compile_str("{\"page\":{\"size\":\"A6\"},\"body\":[\"one\",{\"type\":\"pageBreak\"},\"two\"]}");
+    engine_render_opts_t o = {.format = ENGINE_PNG, .page = 2, .dpi = 72};
+    engine_output_t out;
+    char err[300];
+    ck_assert_int_eq(render(t, NULL, &o, &out, err, sizeof err), 0);
+    ck_assert(!memcmp(out.data, "\x89PNG", 4));
+    ck_assert_int_eq(out.pages, 2);
+    /* IHDR width/height (big endian) at bytes 16..23: A6 at 72 dpi is 298 x 420 px. */
+    unsigned w = (unsigned)(out.data[16] << 24 | out.data[17] << 16 | out.data[18] << 8 | out.data[19]);
+    unsigned h = (unsigned)(out.data[20] << 24 | out.data[21] << 16 | out.data[22] << 8 | out.data[23]);
+    ck_assert_uint_eq(w, 298);
+    ck_assert_uint_eq(h, 420);
+    engine_output_free(&out);
+    o.page = 3;
+    ck_assert_int_lt(render(t, NULL, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "page 3 does not exist: the document has 2 pages"), "%s", err);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(deadline_stops_a_render)
+{
+    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"cell\":\"{{item.name}}\"}]}]}");
+    json_t *data = rows_data(5000, 1);
+    engine_render_opts_t o = {.deadline_ms = time_mono_ms() - 1};
+    engine_output_t out;
+    char err[300];
+    ck_assert_int_lt(render(t, data, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "longer than the time allowed"), "%s", err);
+    ck_assert_ptr_null(out.data);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+/* A 2x1 px PNG as a data URI, made with cairo. */
+static cairo_status_t png_collect(void *c, const unsigned char *d, unsigned int n)
+{
+    return buf_append(c, d, n) < 0 ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
+}
+
+static char *png_data_uri(int w, int h)
+{
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    buf_t png;
+    buf_init(&png, 1 << 20);
+    cairo_surface_write_to_png_stream(s, png_collect, &png);
+    cairo_surface_destroy(s);
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    buf_t out;
+    buf_init(&out, 1 << 21);
+    buf_append_str(&out, "data:image/png;base64,");
+    const unsigned char *d = (const unsigned char *)png.data;
+    for (size_t i = 0; i < png.len; i += 3) {
+        unsigned v = (unsigned)d[i] << 16 | (i + 1 < png.len ? (unsigned)d[i + 1] << 8 : 0) |
+                     (i + 2 < png.len ? d[i + 2] : 0);
+        buf_append_char(&out, b64[v >> 18 & 63]);
+        buf_append_char(&out, b64[v >> 12 & 63]);
+        buf_append_char(&out, i + 1 < png.len ? b64[v >> 6 & 63] : '=');
+        buf_append_char(&out, i + 2 < png.len ? b64[v & 63] : '=');
+    }
+    buf_free(&png);
+    return buf_detach(&out, NULL);
+}
+
+START_TEST(images_and_codes)
+{
+    engine_template_t *t = compile_str(
+        "{\"body\":[{\"type\":\"image\",\"src\":\"{{logo}}\",\"width\":100},"
+        "{\"type\":\"image\",\"src\":\"{{optional}}\"},"
+        "{\"type\":\"image\",\"src\":\"{{logo}}\",\"height\":20,\"align\":\"right\"},"
+        "{\"type\":\"qr\",\"data\":\"{{url}}\",\"size\":50},"
+        "{\"type\":\"barcode\",\"symbology\":\"ean13\",\"data\":\"{{ean}}\",\"width\":120,\"height\":40}]}");
+    char *uri = png_data_uri(40, 20);
+    json_t *data = json_pack("{s:s,s:s,s:s}", "logo", uri, "url", "https://example.com", "ean", "400638133393");
+    free(uri);
+    json_t *pages = pages_of(t, data);
+    json_t *list = items(pages, 0);
+    int images = 0, codes = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(list, i, it) {
+        const char *k = json_string_value(json_object_get(it, "kind"));
+        if (!strcmp(k, "image")) {
+            images++;
+            if (images == 1) {
+                ck_assert_double_eq_tol(num(it, "w"), 100, 0.01);
+                ck_assert_double_eq_tol(num(it, "h"), 50, 0.01); /* aspect kept */
+            } else {
+                ck_assert_double_eq_tol(num(it, "h"), 20, 0.01);
+                ck_assert_double_eq_tol(num(it, "w"), 40, 0.01);
+                ck_assert_double_eq_tol(num(it, "x") + num(it, "w"), 595.28 - 56.69, 0.05);
+            }
+        } else if (!strcmp(k, "code")) {
+            codes++;
+        }
+    }
+    ck_assert_int_eq(images, 2); /* the empty optional image is left out */
+    ck_assert_int_eq(codes, 2);
+    json_decref(pages);
+    engine_render_opts_t o = {.creation_time = 1};
+    engine_output_t out;
+    char err[400];
+    ck_assert_msg(render(t, data, &o, &out, err, sizeof err) == 0, "%s", err);
+    engine_output_free(&out);
+    /* Bad bound data: actionable messages that name the data path. */
+    json_object_set_new(data, "ean", json_string("4006381333932"));
+    ck_assert_int_lt(render(t, data, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "data.ean") && strstr(err, "ean13"), "%s", err);
+    json_object_set_new(data, "ean", json_string("400638133393"));
+    json_object_set_new(data, "logo", json_string("asset:nope.png"));
+    ck_assert_int_lt(render(t, data, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "image at data.logo"), "%s", err);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+typedef struct thread_job {
+    const engine_template_t *t;
+    const json_t *data;
+    engine_output_t out;
+    int rc;
+} thread_job_t;
+
+static void *render_thread(void *arg)
+{
+    thread_job_t *j = arg;
+    engine_ctx_t *ctx = engine_ctx_new(NULL);
+    engine_render_opts_t o = {.creation_time = 1767225600};
+    char err[300];
+    for (int i = 0; i < 3 && j->rc == 0; i++) {
+        engine_output_free(&j->out);
+        j->rc = engine_render(ctx, j->t, j->data, &o, &j->out, err, sizeof err);
+    }
+    engine_ctx_free(ctx);
+    return NULL;
+}
+
+START_TEST(threads_share_a_template)
+{
+    engine_template_t *t = compile_str("{\"footer\":[\"{{page}}/{{pages}}\"],\"body\":[{\"type\":\"table\",\"each\":\"rows\","
+                                       "\"columns\":[{\"header\":\"Name\",\"cell\":\"{{item.name}}\"},{\"cell\":\"مرحبا {{item.n}}\"}]}]}");
+    json_t *data = rows_data(150, 1);
+    thread_job_t jobs[4] = {{0}};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i].t = t;
+        jobs[i].data = data;
+        pthread_create(&th[i], NULL, render_thread, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(jobs[i].rc, 0);
+        ck_assert_int_eq(jobs[i].out.len, jobs[0].out.len);
+        ck_assert(!memcmp(jobs[i].out.data, jobs[0].out.data, jobs[0].out.len));
+    }
+    for (int i = 0; i < 4; i++)
+        engine_output_free(&jobs[i].out);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+Suite *layout_suite(void)
+{
+    Suite *s = suite_create("engine_layout");
+    TCase *tc = tcase_create("layout");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, table_header_repeats_rows_never_split);
+    tcase_add_test(tc, row_taller_than_a_page_is_split_cleanly);
+    tcase_add_test(tc, keep_together_and_keep_with_next);
+    tcase_add_test(tc, orphans_and_widows);
+    tcase_add_test(tc, page_breaks_boxes_and_columns_across_pages);
+    tcase_add_test(tc, loops_conditions_and_first_page_header);
+    tcase_add_test(tc, pdf_bytes_are_deterministic);
+    tcase_add_test(tc, png_output);
+    tcase_add_test(tc, deadline_stops_a_render);
+    tcase_add_test(tc, images_and_codes);
+    tcase_add_test(tc, threads_share_a_template);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    engine_global_init();
+    SRunner *sr = srunner_create(layout_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

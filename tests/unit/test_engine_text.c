@@ -1,0 +1,314 @@
+/* Unit tests for text measurement and line breaking (src/engine/text.c): the HarfBuzz fast
+ * path must agree with pango, wrap only at break opportunities, align, justify, ellipsize, and
+ * hand RTL/CJK text to pango. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "craftkit/engine.h"
+#include "engine/text.h"
+
+static fonts_t *F;
+static text_t *T;
+static arena_t A;
+
+static void setup(void)
+{
+    F = fonts_new();
+    T = text_new(F);
+    arena_init(&A, 64 * 1024, 1 << 26);
+}
+
+static void teardown(void)
+{
+    arena_free(&A);
+    text_free(T);
+    fonts_free(F);
+}
+
+static tstyle_t style(double size)
+{
+    tstyle_t st = {.family = "DejaVu Sans", .size = size, .weight = 400, .color = 0x000000ff, .line_height = 1};
+    return st;
+}
+
+static text_para_t lay(const char *s, double width, const tstyle_t *st)
+{
+    text_span_t sp = {s, strlen(s), st, NULL};
+    text_para_t p;
+    char err[300] = "";
+    ck_assert_msg(text_layout(T, &A, &sp, 1, width, st, &p, err, sizeof err) == 0, "%s", err);
+    return p;
+}
+
+static void line_text(const text_line_t *l, char *out, size_t len)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (int i = 0; i < l->nruns && n < len; i++)
+        n += (size_t)snprintf(out + n, len - n, "%.*s", l->runs[i].utf8_len, l->runs[i].utf8);
+}
+
+/* Width of a single line measured by pango itself, with the engine's own context. */
+static double pango_width(const char *s, const tstyle_t *st)
+{
+    PangoLayout *l = pango_layout_new(fonts_context(F));
+    PangoFontDescription *d = pango_font_description_new();
+    pango_font_description_set_family(d, st->family);
+    pango_font_description_set_weight(d, (PangoWeight)st->weight);
+    pango_font_description_set_size(d, (int)(st->size * PANGO_SCALE));
+    pango_layout_set_font_description(l, d);
+    pango_layout_set_text(l, s, -1);
+    int w, h;
+    pango_layout_get_size(l, &w, &h);
+    pango_font_description_free(d);
+    g_object_unref(l);
+    return w / (double)PANGO_SCALE;
+}
+
+START_TEST(fast_path_matches_pango_widths)
+{
+    static const char *samples[] = {
+        "Hello, world", "AVATAR Tokyo WAVE", "€1,234.50 – 20% off", "Straße déjà vu", "Ελληνικά Кириллица",
+        "fi fl ffi office", "0123456789", "The quick brown fox jumps over the lazy dog.",
+    };
+    for (double size = 7; size <= 24; size += 8.5) {
+        tstyle_t st = style(size);
+        for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+            double ours;
+            char err[200];
+            ck_assert_int_eq(text_measure(T, samples[i], strlen(samples[i]), &st, &ours, err, sizeof err), 0);
+            double theirs = pango_width(samples[i], &st);
+            /* pango rounds each advance to 1/1024 pt */
+            ck_assert_msg(fabs(ours - theirs) < 0.001 * (double)strlen(samples[i]), "\"%s\" at %g pt: %f vs pango %f", samples[i], size, ours,
+                          theirs);
+        }
+        st.weight = 700;
+        double ours;
+        char err[200];
+        ck_assert_int_eq(text_measure(T, "Bold Text", 9, &st, &ours, err, sizeof err), 0);
+        ck_assert(fabs(ours - pango_width("Bold Text", &st)) < 0.01);
+    }
+    size_t fast, pango;
+    text_stats(T, &fast, &pango);
+    ck_assert_int_gt((int)fast, 0);
+    ck_assert_int_eq((int)pango, 0);
+}
+END_TEST
+
+START_TEST(wraps_at_spaces_within_width)
+{
+    tstyle_t st = style(10);
+    const char *s = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut "
+                    "labore et dolore magna aliqua.";
+    for (double width = 60; width <= 400; width += 37) {
+        arena_reset(&A);
+        text_para_t p = lay(s, width, &st);
+        ck_assert_int_gt(p.nlines, 0);
+        char all[1000] = "";
+        for (int i = 0; i < p.nlines; i++) {
+            ck_assert_msg(p.lines[i].width <= width + 0.01, "line %d wider than %g", i, width);
+            char lt[300];
+            line_text(&p.lines[i], lt, sizeof lt);
+            /* every line ends at a word end: the next char in the source is a space or the end */
+            size_t at = strlen(all) + strlen(lt);
+            ck_assert_msg(s[at] == ' ' || s[at] == 0 || (i + 1 < p.nlines && all[0] == 0 && 0), "line %d: \"%s\"",
+                          i, lt);
+            strcat(all, lt);
+            if (s[at] == ' ') /* trailing space is not part of the line's runs: put it back */
+                strcat(all, " ");
+            if (i > 0)
+                ck_assert_double_eq_tol(p.lines[i].top, p.lines[i - 1].top + p.lines[i - 1].height, 1e-6);
+        }
+        ck_assert_str_eq(all, s);
+    }
+}
+END_TEST
+
+START_TEST(hard_breaks_long_words_and_empty)
+{
+    tstyle_t st = style(10);
+    text_para_t p = lay("one\ntwo\n\nfour", 0, &st);
+    ck_assert_int_eq(p.nlines, 4);
+    char lt[100];
+    line_text(&p.lines[1], lt, sizeof lt);
+    ck_assert_str_eq(lt, "two");
+    ck_assert_int_eq(p.lines[2].nruns, 0);
+    ck_assert(p.lines[2].height > 0);
+    /* A word longer than the line breaks between characters, never overflowing. */
+    p = lay("Supercalifragilisticexpialidocious", 50, &st);
+    ck_assert_int_gt(p.nlines, 2);
+    for (int i = 0; i < p.nlines; i++)
+        ck_assert(p.lines[i].width <= 50.01);
+    p = lay("", 100, &st);
+    ck_assert_int_eq(p.nlines, 0);
+    ck_assert_double_eq(p.height, 0);
+    /* Hyphens are break opportunities, numbers after a hyphen are not split off. */
+    p = lay("state-of-the-art 2024-03-15", 70, &st);
+    char first[100];
+    line_text(&p.lines[0], first, sizeof first);
+    ck_assert_msg(first[strlen(first) - 1] == '-' || strchr(first, ' '), "%s", first);
+    for (int i = 0; i < p.nlines; i++) {
+        line_text(&p.lines[i], lt, sizeof lt);
+        ck_assert_msg(strncmp(lt, "03", 2) && strncmp(lt, "15", 2), "split a date: %s", lt);
+    }
+}
+END_TEST
+
+START_TEST(alignment_and_justify)
+{
+    tstyle_t st = style(10);
+    st.align = ALIGN_RIGHT;
+    text_para_t p = lay("right", 200, &st);
+    ck_assert_double_eq_tol(p.lines[0].runs[0].x + p.lines[0].width, 200, 0.01);
+    st.align = ALIGN_CENTER;
+    p = lay("centre", 200, &st);
+    ck_assert_double_eq_tol(p.lines[0].runs[0].x * 2 + p.lines[0].width, 200, 0.01);
+    st.align = ALIGN_JUSTIFY;
+    p = lay("Justified text fills every line to the full width except the last line of the paragraph.", 150,
+            &st);
+    ck_assert_int_gt(p.nlines, 2);
+    for (int i = 0; i + 1 < p.nlines; i++)
+        ck_assert_double_eq_tol(p.lines[i].width, 150, 0.01);
+    ck_assert(p.lines[p.nlines - 1].width < 150);
+}
+END_TEST
+
+START_TEST(max_lines_ellipsis)
+{
+    tstyle_t st = style(10);
+    st.max_lines = 2;
+    text_para_t p = lay("A long paragraph that certainly needs more than two lines at this narrow width of the box.",
+                        120, &st);
+    ck_assert_int_eq(p.nlines, 2);
+    const text_line_t *l = &p.lines[1];
+    const glyph_run_t *last = &l->runs[l->nruns - 1];
+    ck_assert_int_eq(last->utf8_len, 3);
+    ck_assert(!memcmp(last->utf8, "\xe2\x80\xa6", 3));
+    ck_assert(l->width <= 120.01);
+    st.max_lines = 1;
+    p = lay("Short", 120, &st);
+    ck_assert_int_eq(p.nlines, 1);
+    ck_assert_int_eq(p.lines[0].nruns, 1);
+}
+END_TEST
+
+START_TEST(letter_spacing_and_runs)
+{
+    tstyle_t st = style(10), bold = style(10);
+    bold.weight = 700;
+    double plain, spaced;
+    char err[200];
+    text_measure(T, "ABCD", 4, &st, &plain, err, sizeof err);
+    st.letter_spacing = 2;
+    text_measure(T, "ABCD", 4, &st, &spaced, err, sizeof err);
+    ck_assert_double_eq_tol(spaced - plain, 8, 0.01);
+    st.letter_spacing = 0;
+    text_span_t spans[] = {{"Total: ", 7, &st, NULL}, {"€12.00", 8, &bold, "https://example.com"}};
+    text_para_t p;
+    ck_assert_int_eq(text_layout(T, &A, spans, 2, 0, &st, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.nlines, 1);
+    ck_assert_int_eq(p.lines[0].nruns, 2);
+    ck_assert_str_eq(p.lines[0].runs[1].link, "https://example.com");
+    ck_assert(p.lines[0].runs[1].font != p.lines[0].runs[0].font);
+    ck_assert_double_eq_tol(p.lines[0].runs[1].x, p.lines[0].runs[0].width, 0.01);
+}
+END_TEST
+
+START_TEST(rtl_and_cjk_use_pango)
+{
+    tstyle_t st = style(12);
+    size_t f0, p0, f1, p1;
+    text_stats(T, &f0, &p0);
+    text_para_t p = lay("مرحبا بالعالم", 0, &st);
+    ck_assert_int_eq(p.nlines, 1);
+    ck_assert(p.lines[0].runs[0].backward);
+    p = lay("שלום עולם and English", 300, &st);
+    ck_assert_int_eq(p.nlines, 1);
+    /* RTL paragraph, "start" alignment: the line hugs the right edge. */
+    double right = 0;
+    for (int i = 0; i < p.lines[0].nruns; i++)
+        right = fmax(right, p.lines[0].runs[i].x + p.lines[0].runs[i].width);
+    ck_assert_double_eq_tol(right, 300, 0.5);
+    /* CJK falls back to Noto CJK (DejaVu has no Han glyphs) and breaks between characters. */
+    p = lay("日本語のテキストは単語の間に空白がありませんが、きちんと折り返されます。", 100, &st);
+    ck_assert_int_gt(p.nlines, 2);
+    for (int i = 0; i < p.nlines; i++)
+        ck_assert(p.lines[i].width <= 100.5);
+    const char *fam = pango_font_description_get_family(pango_font_describe(p.lines[0].runs[0].font->pango));
+    ck_assert_msg(strstr(fam, "Noto") != NULL, "%s", fam);
+    text_stats(T, &f1, &p1);
+    ck_assert_int_eq((int)(p1 - p0), 3);
+    ck_assert_int_eq((int)(f1 - f0), 0);
+}
+END_TEST
+
+START_TEST(unknown_font_is_an_error)
+{
+    tstyle_t st = style(10);
+    st.family = "Comic Sans Nonexistent";
+    text_span_t sp = {"x", 1, &st, NULL};
+    text_para_t p;
+    char err[300] = "";
+    ck_assert_int_lt(text_layout(T, &A, &sp, 1, 100, &st, &p, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "\"Comic Sans Nonexistent\" is not installed"), "%s", err);
+    st.family = "Liberation Serif, DejaVu Sans";
+    ck_assert_int_eq(text_layout(T, &A, &sp, 1, 100, &st, &p, err, sizeof err), 0);
+    st.family = "serif";
+    ck_assert_int_eq(text_layout(T, &A, &sp, 1, 100, &st, &p, err, sizeof err), 0);
+}
+END_TEST
+
+START_TEST(clusters_cover_text_and_glyphs)
+{
+    /* cairo_show_text_glyphs refuses inconsistent clusters; check every run of mixed text. */
+    tstyle_t st = style(10);
+    const char *samples[] = {"office affinity", "e\xcc\x81t\xc3\xa9 na\xc3\xafve", "مرحبا world", "中文 text",
+                             "tab\there"};
+    for (size_t s = 0; s < sizeof samples / sizeof samples[0]; s++) {
+        text_para_t p = lay(samples[s], 80, &st);
+        for (int i = 0; i < p.nlines; i++)
+            for (int r = 0; r < p.lines[i].nruns; r++) {
+                const glyph_run_t *run = &p.lines[i].runs[r];
+                int bytes = 0, glyphs = 0;
+                for (int c = 0; c < run->nclusters; c++) {
+                    ck_assert(run->clusters[c].num_bytes > 0 || run->clusters[c].num_glyphs > 0);
+                    bytes += run->clusters[c].num_bytes;
+                    glyphs += run->clusters[c].num_glyphs;
+                }
+                ck_assert_int_eq(bytes, run->utf8_len);
+                ck_assert_int_eq(glyphs, run->nglyphs);
+            }
+    }
+}
+END_TEST
+
+Suite *text_suite(void)
+{
+    Suite *s = suite_create("engine_text");
+    TCase *tc = tcase_create("text");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, fast_path_matches_pango_widths);
+    tcase_add_test(tc, wraps_at_spaces_within_width);
+    tcase_add_test(tc, hard_breaks_long_words_and_empty);
+    tcase_add_test(tc, alignment_and_justify);
+    tcase_add_test(tc, max_lines_ellipsis);
+    tcase_add_test(tc, letter_spacing_and_runs);
+    tcase_add_test(tc, rtl_and_cjk_use_pango);
+    tcase_add_test(tc, unknown_font_is_an_error);
+    tcase_add_test(tc, clusters_cover_text_and_glyphs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    engine_global_init();
+    SRunner *sr = srunner_create(text_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
