@@ -586,6 +586,14 @@ static void compile_box(compiler_t *c, const json_t *obj, const char *path, node
         compile_color(c, v, compile_path(c, path, "background"), &n->u.box.background);
     if ((v = json_object_get(obj, "radius")))
         compile_pt(c, v, compile_path(c, path, "radius"), &n->u.box.radius);
+    if ((v = json_object_get(obj, "minHeight")))
+        compile_pt(c, v, compile_path(c, path, "minHeight"), &n->u.box.min_height);
+    if ((v = json_object_get(obj, "valign"))) {
+        static const char *const valigns[] = {"top", "middle", "bottom", NULL};
+        int va = compile_enum(c, v, compile_path(c, path, "valign"), valigns);
+        if (va >= 0)
+            n->u.box.valign = (valign_t)va;
+    }
     node_t *st = new_node(c, N_STACK, path, &n->style);
     if (!st)
         return;
@@ -768,7 +776,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
     }
     case 4: {
         static const char *const k[] = {"children", "padding", "border", "borderWidth", "borderColor",
-                                        "background", "radius", NULL};
+                                        "background", "radius", "minHeight", "valign", NULL};
         check_block_keys(c, obj, path, k);
         compile_box(c, obj, path, n);
         break;

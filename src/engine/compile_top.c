@@ -266,10 +266,10 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         compile_page(c, x, &t->page);
     if (page_config && !json_is_null(page_config))
         compile_page_config(c, page_config, &t->page);
-    if (t->page.margin[1] + t->page.margin[3] > t->page.width - 36 ||
-        t->page.margin[0] + t->page.margin[2] > t->page.height - 36)
+    if (t->page.margin[1] + t->page.margin[3] > t->page.width - ENGINE_CONTENT_MIN_PT ||
+        t->page.margin[0] + t->page.margin[2] > t->page.height - ENGINE_CONTENT_MIN_PT)
         compile_issue(c, page_config ? "pageConfig.margin" : "layout.page.margins",
-                      "Margins leave less than half an inch for the content");
+                      "Margins leave no room for the content (less than %g pt)", ENGINE_CONTENT_MIN_PT);
 
     if ((x = json_object_get(layout, "styles"))) {
         c->styles = x;

@@ -136,8 +136,8 @@ static int measure_margins(render_t *r)
         r->footer_h[i] = outer_h(pf);
         r->body_top[i] = t->page.margin[0] + r->header_h[i];
         r->body_bottom[i] = t->page.height - t->page.margin[2] - r->footer_h[i];
-        if (r->body_bottom[i] - r->body_top[i] < 36)
-            return render_fail(r, "the header and footer leave less than half an inch for the content");
+        if (r->body_bottom[i] - r->body_top[i] < ENGINE_CONTENT_MIN_PT)
+            return render_fail(r, "the header and footer leave no room for the content on page %d", i + 1);
     }
     r->scope.page = r->scope.pages = 0;
     return 0;

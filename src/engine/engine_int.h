@@ -20,7 +20,8 @@
 #define ENGINE_PAGES_MAX 10000          /* pages in one document */
 #define ENGINE_RENDER_ARENA_MAX (1024u * 1024 * 1024)
 #define ENGINE_OUTPUT_MAX (512u * 1024 * 1024)
-#define ENGINE_PAGE_MIN_PT 72.0         /* 1 inch */
+#define ENGINE_PAGE_MIN_PT 18.0         /* a quarter inch (small labels) */
+#define ENGINE_CONTENT_MIN_PT 9.0       /* what margins, header and footer must leave */
 #define ENGINE_PAGE_MAX_PT 14400.0      /* 200 inches, the PDF limit */
 
 struct engine_template {

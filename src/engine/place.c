@@ -419,9 +419,13 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     r->y += bs.top_pad;
     pbox_t *kid = pb->u.box.kid;
     double kx = x + bw + pad[3], kw = w - 2 * bw - pad[1] - pad[3];
-    r->y += kid->mt;
+    /* A minHeight taller than the content: the content sits at the top, middle or bottom. */
+    double extra = pb->h - (kid->mt + kid->h + kid->mb + bs.top_pad + bs.bottom_pad);
+    double before = extra <= 0 ? 0 : n->u.box.valign == VALIGN_MIDDLE ? extra / 2
+                                   : n->u.box.valign == VALIGN_BOTTOM ? extra : 0;
+    r->y += before + kid->mt;
     int rc = place_pbox(r, kid, kx + kid->ml, kw - kid->ml - kid->mr);
-    r->y += kid->mb;
+    r->y += kid->mb + (extra > 0 ? extra - before : 0);
     pop_inset(r);
     if (rc < 0)
         return -1;

@@ -352,7 +352,9 @@ static pbox_t *prepare_box(render_t *r, const node_t *n, double width)
     pb->u.box.kid = prepare_stack(r, n->u.box.content, inner > 0 ? inner : 0);
     if (!pb->u.box.kid)
         return NULL;
-    pb->h = pb_outer(pb->u.box.kid) + pad[0] + pad[2] + 2 * bw;
+    /* minHeight never asks for more than a page. */
+    double page_h = fmin(r->body_bottom[0] - r->body_top[0], r->body_bottom[1] - r->body_top[1]);
+    pb->h = fmax(pb_outer(pb->u.box.kid) + pad[0] + pad[2] + 2 * bw, fmin(n->u.box.min_height, page_h));
     return pb;
 }
 

@@ -129,7 +129,7 @@ struct node {
         struct { int n; column_spec_t *cols; double gap; } columns;
         struct {
             node_t *content; double padding[4]; double border_width; uint32_t border_color;
-            uint32_t background; double radius; len_t width; align_t align;
+            uint32_t background; double radius; double min_height; valign_t valign;
         } box;
         struct { double thickness; uint32_t color; int dash; /* 0 solid 1 dashed 2 dotted */ len_t width; } rule;
         struct { double height; } spacer;

@@ -52,6 +52,20 @@ static void fail(const char *what, const char *fmt, ...)
     failures++;
 }
 
+/* mkdir -p */
+static void make_dirs(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    mkdir(tmp, 0755);
+}
+
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -355,7 +369,7 @@ static void check_text(const char *name, const char *text, const json_t *expect,
 static int check_case(const char *case_dir, const char *out_dir)
 {
     const char *name = strrchr(case_dir, '/') ? strrchr(case_dir, '/') + 1 : case_dir;
-    mkdir(out_dir, 0755);
+    make_dirs(out_dir);
     json_t *layout = load_opt(case_dir, "layout.json"), *data = load_opt(case_dir, "data.json");
     json_t *manifest = load_opt(case_dir, "manifest.json"), *pc = load_opt(case_dir, "pageConfig.json");
     json_t *expect = load_opt(case_dir, "expect.json");
@@ -491,7 +505,7 @@ static void run_example(example_t *ex, const char *out_dir, int index)
 
 static int check_docs(const char *md_path, const char *out_dir)
 {
-    mkdir(out_dir, 0755);
+    make_dirs(out_dir);
     size_t len;
     char *md = read_file(md_path, &len);
     if (!md) {

@@ -229,8 +229,8 @@ START_TEST(page_settings_and_page_config)
     EXPECT_ISSUE(i, "pageConfig.margin", "Invalid length");
     EXPECT_ISSUE(i, "pageConfig.zoom", "Unknown property");
     json_decref(i);
-    i = issues_of("{\"page\":{\"size\":\"A6\",\"margins\":\"60mm\"},\"body\":[]}", NULL, false);
-    EXPECT_ISSUE(i, "layout.page.margins", "half an inch");
+    i = issues_of("{\"page\":{\"size\":\"A6\",\"margins\":\"52mm\"},\"body\":[]}", NULL, false);
+    EXPECT_ISSUE(i, "layout.page.margins", "no room for the content");
     json_decref(i);
 }
 END_TEST
