@@ -916,13 +916,13 @@ void manifest_free(manifest_t *m)
 {
     if (!m)
         return;
+    node_free(m->root); /* first: it looks at its loop children, which the loops free */
     for (size_t i = 0; i < m->nvars; i++)
         field_free(m->vars[i]);
     for (size_t i = 0; i < m->nloops; i++)
         loop_free(m->loops[i]);
     free(m->vars);
     free(m->loops);
-    node_free(m->root);
     json_decref(m->source);
     free(m);
 }
