@@ -9,8 +9,10 @@
  * manifest_to_json() and the introspection functions on it at the same time.
  * Memory: manifest_compile() returns an object the caller frees with manifest_free(). Every
  * json_t ** out-parameter receives a new reference the caller owns (json_decref). The
- * normalised data may share immutable scalar values (strings, numbers) with the input data by
- * reference count: treat both as read-only, or json_deep_copy() before mutating in place.
+ * normalised data shares with the input data, by reference count, every value that came out
+ * unchanged: scalars, and whole objects/arrays in which nothing was coerced, defaulted or
+ * stripped (clean data comes back as the input itself, which makes normalising nearly free).
+ * Treat both as read-only, or json_deep_copy() before mutating either in place.
  * Pointers returned by the introspection functions live as long as the manifest.
  */
 #ifndef CRAFTKIT_MANIFEST_MANIFEST_H

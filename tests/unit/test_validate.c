@@ -435,6 +435,43 @@ START_TEST(nesting_defaults_and_stripping)
 }
 END_TEST
 
+START_TEST(unchanged_input_is_shared_not_copied)
+{
+    manifest_t *m = compile_ok(NESTED);
+    json_t *d = tj("{\"customer\":{\"name\":\"Ada\",\"address\":{\"city\":\"B\",\"country\":\"FR\"}},"
+                   "\"meta\":{\"source\":\"x\"},\"paid\":true,"
+                   "\"items\":[{\"name\":\"a\",\"qty\":1},{\"name\":\"b\",\"qty\":\"2\"},{\"name\":\"c\",\"qty\":3}],"
+                   "\"tags\":[{\"t\":\"x\"}]}"), *n;
+    ck_assert_int_eq(manifest_validate(m, d, MANIFEST_STRICT, &n, NULL), 0);
+    /* items.1.qty was coerced: the root and the items array are new, the rest is shared. */
+    ck_assert_ptr_ne(n, d);
+    ck_assert_ptr_eq(json_object_get(n, "customer"), json_object_get(d, "customer"));
+    ck_assert_ptr_eq(json_object_get(n, "tags"), json_object_get(d, "tags"));
+    json_t *in_items = json_object_get(d, "items"), *out_items = json_object_get(n, "items");
+    ck_assert_ptr_ne(out_items, in_items);
+    ck_assert_ptr_eq(json_array_get(out_items, 0), json_array_get(in_items, 0));
+    ck_assert_ptr_ne(json_array_get(out_items, 1), json_array_get(in_items, 1));
+    ck_assert_ptr_eq(json_array_get(out_items, 2), json_array_get(in_items, 2));
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(out_items, 1), "qty")), 2);
+    json_decref(n);
+    /* Fully clean data comes back as itself. */
+    json_object_set_new(json_array_get(in_items, 1), "qty", json_integer(2));
+    ck_assert_int_eq(manifest_validate(m, d, 0, &n, NULL), 0);
+    ck_assert_ptr_eq(n, d);
+    json_decref(n);
+    /* An unknown key anywhere means a stripped copy of that object (and its parents). */
+    json_object_set_new(json_object_get(json_object_get(d, "customer"), "address"), "zip", json_integer(1));
+    ck_assert_int_eq(manifest_validate(m, d, 0, &n, NULL), 0);
+    ck_assert_ptr_ne(n, d);
+    ck_assert_ptr_null(json_object_get(json_object_get(json_object_get(n, "customer"), "address"), "zip"));
+    ck_assert_ptr_eq(json_object_get(n, "items"), in_items);
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(d, "customer"), "address"), "zip"));
+    json_decref(n);
+    json_decref(d);
+    manifest_free(m);
+}
+END_TEST
+
 START_TEST(all_errors_at_once)
 {
     manifest_t *m = compile_ok(NESTED);
@@ -803,6 +840,7 @@ static Suite *suite(void)
     tcase_add_test(tc, string_constraints);
     tcase_add_test(tc, enums);
     tcase_add_test(tc, nesting_defaults_and_stripping);
+    tcase_add_test(tc, unchanged_input_is_shared_not_copied);
     tcase_add_test(tc, all_errors_at_once);
     tcase_add_test(tc, root_must_be_object);
     tcase_add_test(tc, strict_mode);
