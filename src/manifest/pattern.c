@@ -815,8 +815,10 @@ static bool is_word(uint32_t c)
 
 static bool in_class(const pattern_t *p, uint32_t cls, uint32_t c)
 {
-    const prange_t *r = p->ranges + p->classes[cls].start;
     size_t lo = 0, hi = p->classes[cls].count;
+    if (hi == 0) /* [] (and then p->ranges may be NULL) */
+        return false;
+    const prange_t *r = p->ranges + p->classes[cls].start;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (c < r[mid].lo)
