@@ -48,7 +48,7 @@ if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
     set_tests_properties(fuzz.${area} PROPERTIES
       TIMEOUT ${fuzz_timeout}
       LABELS fuzz
-      ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+      ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=64;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
   endforeach()
   add_custom_target(fuzz_targets ALL DEPENDS ${fuzz_outputs})
 endif()
