@@ -190,8 +190,25 @@ static void revoke_key(http_req_t *req)
     answer(req, st, 200, out, err, "key_not_found", "No such API key in this project");
 }
 
+/* GET /v1/project: the project (and key) the bearer key authenticates as. */
+static void current_project(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = projects_get(db, req->auth.project_id, &out, err, sizeof err);
+    if (st == REPO_OK) {
+        json_object_set_new(out, "keyId", json_string(req->auth.key_id));
+        json_object_set_new(out, "environment", json_string(req->auth.test ? "test" : "live"));
+    }
+    answer(req, st, 200, out, err, "project_not_found", "No such project");
+}
+
 void api_projects_routes(void)
 {
+    router_add("GET", "/v1/project", current_project, AUTH_PROJECT);
     router_add("POST", "/v1/projects", create_project, AUTH_ADMIN);
     router_add("GET", "/v1/projects", list_projects, AUTH_ADMIN);
     router_add("GET", "/v1/projects/:id", get_project, AUTH_ADMIN);

@@ -186,8 +186,18 @@ START_TEST(admin_api_and_keys_lifecycle)
     ck_assert_str_eq(count, "0");
     free(count);
 
-    /* the key works on a project route (none exist yet beyond 404 answers) but not on admin ones */
+    /* the key works on project routes, not on admin ones */
+    r = th_req(srv, "GET", "/v1/project", key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "id")), id);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "keyId")), key_id);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "environment")), "live");
+    th_resp_free(r);
     r = th_req(srv, "GET", "/v1/projects", key, NULL, NULL);
+    assert_error(r, 401, "unauthorized");
+    th_resp_free(r);
+    /* and the admin key is refused on project routes */
+    r = th_req(srv, "GET", "/v1/project", TH_ADMIN_KEY, NULL, NULL);
     assert_error(r, 401, "unauthorized");
     th_resp_free(r);
 
@@ -195,6 +205,10 @@ START_TEST(admin_api_and_keys_lifecycle)
     r = th_req(srv, "DELETE", path, TH_ADMIN_KEY, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
     ck_assert(json_is_string(json_object_get(r->json, "revokedAt")));
+    th_resp_free(r);
+    /* revocation is effective on the very next request */
+    r = th_req(srv, "GET", "/v1/project", key, NULL, NULL);
+    assert_error(r, 401, "unauthorized");
     th_resp_free(r);
 
     /* deleting a project */
@@ -207,6 +221,42 @@ START_TEST(admin_api_and_keys_lifecycle)
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/projects/not-a-uuid", TH_ADMIN_KEY, NULL, NULL);
     assert_error(r, 404, "project_not_found");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(projects_are_isolated)
+{
+    char a_id[64], a_key[128], b_id[64], b_key[128];
+    th_project(srv, "Tenant A", false, a_id, a_key);
+    th_project(srv, "Tenant B", true, b_id, b_key);
+    th_resp_t *r = th_req(srv, "GET", "/v1/project", a_key, NULL, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "id")), a_id);
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/project", b_key, NULL, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "id")), b_id);
+    ck_assert_str_eq(json_string_value(json_object_get(r->json, "environment")), "test");
+    th_resp_free(r);
+    /* a key of A cannot be revoked through B's path */
+    char path[256];
+    r = th_req(srv, "GET", "/v1/project", a_key, NULL, NULL);
+    snprintf(path, sizeof path, "/v1/projects/%s/keys/%s", b_id,
+             json_string_value(json_object_get(r->json, "keyId")));
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", path, TH_ADMIN_KEY, NULL, NULL);
+    assert_error(r, 404, "key_not_found");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/project", a_key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+    /* deleting B stops B's keys at once, and not A's */
+    snprintf(path, sizeof path, "/v1/projects/%s", b_id);
+    th_resp_free(th_req(srv, "DELETE", path, TH_ADMIN_KEY, NULL, NULL));
+    r = th_req(srv, "GET", "/v1/project", b_key, NULL, NULL);
+    assert_error(r, 401, "unauthorized");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/project", a_key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
     th_resp_free(r);
 }
 END_TEST
@@ -271,6 +321,19 @@ START_TEST(serve_refuses_bad_config_and_unmigrated_db)
     copy.extra_env[copy.n_extra_env++] = "DATABASE_URL=host=/nonexistent dbname=x";
     ck_assert_int_eq(th_cli(&copy, &out, serve), 1);
     free(out);
+    /* an unmigrated database: the cluster's own "postgres" database has no schema */
+    char unmigrated[900];
+    snprintf(unmigrated, sizeof unmigrated, "DATABASE_URL=%.700s", srv->database_url);
+    char *db = strstr(unmigrated, "dbname=");
+    ck_assert(db != NULL);
+    strcpy(db, "dbname=postgres");
+    copy.n_extra_env = 0;
+    copy.extra_env[copy.n_extra_env++] = unmigrated;
+    ck_assert_int_eq(th_cli(&copy, &out, serve), 1);
+    free(out);
+    char log[700];
+    snprintf(log, sizeof log, "grep -q 'pending migration' '%s/cli.log'", srv->dir);
+    ck_assert_msg(system(log) == 0, "serve did not explain the unmigrated database");
 }
 END_TEST
 
@@ -298,6 +361,7 @@ int main(void)
     tcase_add_test(tc, malformed_json_and_media_type);
     tcase_add_test(tc, oversized_body_is_413);
     tcase_add_test(tc, admin_api_and_keys_lifecycle);
+    tcase_add_test(tc, projects_are_isolated);
     tcase_add_test(tc, admin_auth_failures_look_the_same);
     tcase_add_test(tc, cli_provisioning);
     tcase_add_test(tc, serve_refuses_bad_config_and_unmigrated_db);
