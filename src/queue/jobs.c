@@ -488,7 +488,7 @@ static int fetch_step(jobs_worker_t *w, const char *const *queues, int n_queues,
         return 0;
 
     char timeout[32];
-    snprintf(timeout, sizeof timeout, "%.3f", (double)slice_ms / 1000.0);
+    snprintf(timeout, sizeof timeout, "%ld.%03ld", slice_ms / 1000, slice_ms % 1000); /* not %f: locale */
     const char *argv[6] = {"BLMOVE", keys[0], keys[1], "RIGHT", "LEFT", timeout};
     /* The socket read timeout must outlast the server-side block. */
     set_read_timeout(w->c, slice_ms + JOBS_IO_TIMEOUT_MS);

@@ -8,16 +8,16 @@
 #include "queue/redis_script.h"
 
 /*
- * KEYS[1] = bucket, ARGV = rate, burst. State: tokens (a real number) and the server time of
- * the last update as TIME gave it (seconds and microseconds, kept as strings so no precision is
- * lost). Refill, clamp to burst, take one if there is one, store, and let the key expire once it
- * would be full again (a missing bucket means a full one, so expiry changes nothing; the extra
- * second only keeps it visible a little longer). Returns {allowed, whole tokens left,
- * seconds until full, seconds until one token}; the reals travel as strings because Redis
- * truncates Lua numbers to integers.
+ * KEYS[1] = bucket, ARGV = rate in millionths of a token per second, burst. Numbers cross the
+ * wire as integers so no C locale can garble a decimal point. State: tokens (a real number) and
+ * the server time of the last update as TIME gave it (seconds and microseconds, kept as
+ * strings so no precision is lost). Refill, clamp to burst, take one if there is one, store,
+ * and let the key expire once it would be full again (a missing bucket means a full one, so
+ * expiry changes nothing; the extra second only keeps it visible a little longer). Returns
+ * {allowed, whole tokens left, microseconds until full, microseconds until one token}.
  */
 static redis_script_t bucket_script = REDIS_SCRIPT(
-    "local rate = tonumber(ARGV[1])\n"
+    "local rate = tonumber(ARGV[1]) / 1e6\n"
     "local burst = tonumber(ARGV[2])\n"
     "local now = redis.call('TIME')\n"
     "local b = redis.call('HMGET', KEYS[1], 'tokens', 's', 'us')\n"
@@ -34,7 +34,7 @@ static redis_script_t bucket_script = REDIS_SCRIPT(
     "local reset = (burst - tokens) / rate\n"
     "redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 's', now[1], 'us', now[2])\n"
     "redis.call('PEXPIRE', KEYS[1], math.ceil(reset * 1000) + 1000)\n"
-    "return {allowed, math.floor(tokens), string.format('%.17g', reset), string.format('%.17g', retry)}\n");
+    "return {allowed, math.floor(tokens), math.ceil(reset * 1e6), math.ceil(retry * 1e6)}\n");
 
 static bool valid_project(const char *s)
 {
@@ -55,8 +55,9 @@ static int check_args(const char *project_id, double rate, int burst, char *err,
         snprintf(err, err_len, "rate limit: invalid project id");
         return -1;
     }
-    if (!isfinite(rate) || rate <= 0 || rate > RATELIMIT_RATE_MAX) {
-        snprintf(err, err_len, "rate limit: rate must be above 0 and at most %g per second", RATELIMIT_RATE_MAX);
+    if (!isfinite(rate) || rate < RATELIMIT_RATE_MIN || rate > RATELIMIT_RATE_MAX) {
+        snprintf(err, err_len, "rate limit: rate must be %g to %g per second", RATELIMIT_RATE_MIN,
+                 RATELIMIT_RATE_MAX);
         return -1;
     }
     if (burst < 1 || burst > RATELIMIT_BURST_MAX) {
@@ -70,16 +71,14 @@ static bool parse_reply(const redisReply *r, ratelimit_result_t *out)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
         return false;
-    const redisReply *const *e = (const redisReply *const *)r->element;
-    if (e[0]->type != REDIS_REPLY_INTEGER || e[1]->type != REDIS_REPLY_INTEGER ||
-        e[2]->type != REDIS_REPLY_STRING || e[3]->type != REDIS_REPLY_STRING)
-        return false;
-    char *end1, *end2;
-    out->allowed = e[0]->integer == 1;
-    out->remaining = (int)e[1]->integer;
-    out->reset_s = strtod(e[2]->str, &end1);
-    out->retry_after_s = strtod(e[3]->str, &end2);
-    return *end1 == '\0' && *end2 == '\0' && out->remaining >= 0;
+    for (size_t i = 0; i < 4; i++)
+        if (r->element[i]->type != REDIS_REPLY_INTEGER || r->element[i]->integer < 0)
+            return false;
+    out->allowed = r->element[0]->integer == 1;
+    out->remaining = (int)r->element[1]->integer;
+    out->reset_s = (double)r->element[2]->integer / 1e6;
+    out->retry_after_s = (double)r->element[3]->integer / 1e6;
+    return true;
 }
 
 int ratelimit_take(const char *project_id, double rate, int burst, ratelimit_result_t *out, char *err,
@@ -89,7 +88,7 @@ int ratelimit_take(const char *project_id, double rate, int burst, ratelimit_res
         return -1;
     char key[16 + RATELIMIT_PROJECT_MAX], rate_s[32], burst_s[16];
     snprintf(key, sizeof key, "ck:rl:%s", project_id);
-    snprintf(rate_s, sizeof rate_s, "%.17g", rate);
+    snprintf(rate_s, sizeof rate_s, "%lld", llround(rate * 1e6));
     snprintf(burst_s, sizeof burst_s, "%d", burst);
     const char *items[3] = {key, rate_s, burst_s};
     redisReply *r = redis_script_run(&bucket_script, NULL, 1, 2, items, NULL, err, err_len);

@@ -33,6 +33,12 @@ START_TEST(burst_then_refusal)
     take_ok("p-other", 1, 5, &r);
     ck_assert(r.allowed);
     ck_assert_int_eq(r.remaining, 4);
+    /* Fractional rates: one token every two seconds. */
+    take_ok("p-slow", 0.5, 1, &r);
+    ck_assert(r.allowed);
+    take_ok("p-slow", 0.5, 1, &r);
+    ck_assert(!r.allowed);
+    ck_assert(r.retry_after_s > 1.9 && r.retry_after_s <= 2.0);
 }
 END_TEST
 
@@ -169,6 +175,8 @@ START_TEST(rejects_bad_arguments)
     ck_assert_int_eq(ratelimit_take(longid, 1, 1, &r, err, sizeof err), 0);
     ck_assert_int_eq(ratelimit_take("p", 0, 1, &r, err, sizeof err), -1);
     ck_assert_int_eq(ratelimit_take("p", -1, 1, &r, err, sizeof err), -1);
+    ck_assert_int_eq(ratelimit_take("p", RATELIMIT_RATE_MIN / 2, 1, &r, err, sizeof err), -1);
+    ck_assert_int_eq(ratelimit_take("p", RATELIMIT_RATE_MAX * 2, 1, &r, err, sizeof err), -1);
     ck_assert_int_eq(ratelimit_take("p", NAN, 1, &r, err, sizeof err), -1);
     ck_assert_int_eq(ratelimit_take("p", INFINITY, 1, &r, err, sizeof err), -1);
     ck_assert_int_eq(ratelimit_take("p", 1, 0, &r, err, sizeof err), -1);
