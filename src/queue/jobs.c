@@ -1,5 +1,6 @@
 #include "queue/jobs.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct jobs_worker {
     bool released;
     /* Owner thread only. */
     bool uncertain;   /* (re)connected or lost a reply: re-register and reconcile before moving jobs */
+    bool timed_out;   /* the last connection failure was a read timeout (Redis hung, not gone) */
     held_job_t held[JOBS_HELD_MAX];
     int n_held;
 };
@@ -223,8 +225,19 @@ static int worker_connect(jobs_worker_t *w, char *err, size_t err_len)
 /* After a failed call on the private context: an I/O error leaves it unusable. */
 static void worker_after_failure(jobs_worker_t *w)
 {
-    if (w->c && w->c->err)
+    if (w->c && w->c->err) {
+        /* hiredis reports SO_RCVTIMEO expiry as an I/O error with EAGAIN's text. */
+        w->timed_out = w->c->err == REDIS_ERR_IO && !strcmp(w->c->errstr, strerror(EAGAIN));
         worker_drop(w);
+    }
+}
+
+/* One immediate retry is worth it when a connection that existed before the call turned out to
+ * be broken (e.g. Redis restarted while we were idle); not after a timeout, which would only
+ * double the wait on a hung server. */
+static bool worker_retry_worth_it(const jobs_worker_t *w, bool had_conn)
+{
+    return had_conn && !w->c && !w->timed_out;
 }
 
 static redisReply *worker_argv(jobs_worker_t *w, int argc, const char **argv, const size_t *lens, char *err,
@@ -571,7 +584,7 @@ int jobs_fetch(jobs_worker_t *w, const char *const *queues, int n_queues, int bl
         int rc = fetch_step(w, queues, n_queues, slice, &t, err, err_len);
         if (rc < 0) {
             /* A connection that broke while idle (e.g. Redis restarted) gets one fresh try. */
-            if (had_conn && !w->c && !retried) {
+            if (!retried && worker_retry_worth_it(w, had_conn)) {
                 retried = true;
                 continue;
             }
@@ -624,7 +637,7 @@ int jobs_ack(jobs_worker_t *w, const char *queue, const char *job_id, char *err,
             freeReplyObject(r);
             return 0;
         }
-        if (!had_conn || w->c)
+        if (!worker_retry_worth_it(w, had_conn))
             break;
     }
     return -1;
@@ -684,7 +697,7 @@ int jobs_worker_release(jobs_worker_t *w, char *err, size_t err_len)
     pthread_mutex_unlock(&w->lock);
     bool had_conn = w->c != NULL;
     int rc = release_once(w, err, err_len);
-    if (rc != 0 && had_conn && !w->c)
+    if (rc != 0 && worker_retry_worth_it(w, had_conn))
         rc = release_once(w, err, err_len);
     return rc;
 }

@@ -594,6 +594,36 @@ START_TEST(survives_redis_restart)
 }
 END_TEST
 
+/* A hung (not dead) Redis: calls time out instead of hanging, and a move the server performs
+ * after the worker gave up on the reply is returned to the queue on the next fetch. */
+START_TEST(hung_redis_times_out_and_late_move_is_recovered)
+{
+    rf_redis_t srv = {0};
+    ck_assert_int_eq(rf_start(&srv), 0);
+    rf_use(&srv);
+    char err[256], q[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1];
+    jobs_worker_t *w = worker_ok("w1", 30);
+    ck_assert_int_eq(fetch(w, BOTH, 2, 0, q, job), 0);
+    enqueue_ok(JOBS_QUEUE_RENDERS, "late");
+
+    kill(srv.pid, SIGSTOP);
+    long t0 = rf_now_ms();
+    ck_assert_int_eq(jobs_fetch(w, BOTH, 2, 0, q, sizeof q, job, sizeof job, err, sizeof err), -1);
+    long took = rf_now_ms() - t0;
+    ck_assert_msg(took >= JOBS_IO_TIMEOUT_MS - 100 && took < JOBS_IO_TIMEOUT_MS + 1500, "took %ld ms", took);
+    kill(srv.pid, SIGCONT);
+
+    /* Whether or not the server ran the abandoned move, the job is served exactly once. */
+    ck_assert_int_eq(fetch(w, BOTH, 2, 1000, q, job), 1);
+    ck_assert_str_eq(job, "late");
+    ck_assert_int_eq(ready_len(JOBS_QUEUE_RENDERS), 0);
+    ck_assert_int_eq(proc_len(JOBS_QUEUE_RENDERS, "w1"), 1);
+    ack_ok(w, q, job);
+    jobs_worker_free(w);
+    rf_stop(&srv);
+}
+END_TEST
+
 static void flush(void)
 {
     rf_flushall();
@@ -622,6 +652,7 @@ static Suite *jobs_suite(void)
     suite_add_tcase(s, tc);
     TCase *to = tcase_create("outage");
     tcase_add_test(to, survives_redis_restart);
+    tcase_add_test(to, hung_redis_times_out_and_late_move_is_recovered);
     suite_add_tcase(s, to);
     return s;
 }
