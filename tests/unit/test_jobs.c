@@ -180,7 +180,7 @@ START_TEST(fetch_times_out_when_empty)
     ck_assert_msg(took >= 690 && took < 1500, "took %ld ms", took);
     t0 = rf_now_ms();
     ck_assert_int_eq(fetch(w, BOTH, 2, 0, q, job), 0);
-    ck_assert(rf_now_ms() - t0 < 200);
+    ck_assert(rf_now_ms() - t0 < 500);
     jobs_worker_free(w);
 }
 END_TEST
@@ -232,9 +232,9 @@ static long wake_latency(const char *queue, const char *job)
 START_TEST(blocked_fetch_wakes_for_renders_and_webhooks)
 {
     long render_ms = wake_latency(JOBS_QUEUE_RENDERS, "r-1");
-    ck_assert_msg(render_ms < 250, "render waited %ld ms", render_ms);
+    ck_assert_msg(render_ms < 400, "render waited %ld ms", render_ms);
     long hook_ms = wake_latency(JOBS_QUEUE_WEBHOOKS, "h-1");
-    ck_assert_msg(hook_ms <= JOBS_BLOCK_SLICE_MS + 300, "webhook waited %ld ms", hook_ms);
+    ck_assert_msg(hook_ms <= JOBS_BLOCK_SLICE_MS + 500, "webhook waited %ld ms", hook_ms);
 }
 END_TEST
 
