@@ -669,6 +669,8 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
     f->kind = filters[i].kind;
     f->decimals = -1;
     f->loc = &locales[0];
+    if (arg && !g_utf8_validate(arg, -1, NULL))
+        return errmsg_fail(err, err_len, "%s: argument is not valid UTF-8", f->name);
     if (arg && filters[i].args == ARGS_NONE)
         return errmsg_fail(err, err_len, "%s: takes no argument", f->name);
     if (arg && filters[i].args == ARGS_WHOLE) {

@@ -1,11 +1,14 @@
 /* Unit tests for src/engine/format: every filter table-driven, manifest specs, plain text,
  * and hostile input (huge numbers, long strings, bad UTF-8, bad arguments). */
 #include <check.h>
+#include <glib.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/format.h"
+#include "xorshift.h"
 
 #define NB "\xC2\xA0"    /* no-break space */
 #define NNB "\xE2\x80\xAF" /* narrow no-break space */
@@ -180,6 +183,7 @@ static const fcase_t cases[] = {
     {"upper", NULL, "null", "", NULL},
     {"upper", "x", "\"a\"", NULL, "takes no argument"},
     {"trim", NULL, "\"\\t  hello world \\n\"", "hello world", NULL},
+    {"trim", NULL, "\"  hello world \\n\"", "hello world", NULL},
     {"trim", NULL, "\"\xE3\x80\x80hi\xE3\x80\x80\"", "hi", NULL}, /* ideographic space */
     {"truncate", "5", "\"Hello world\"", "Hello\xE2\x80\xA6", NULL},
     {"truncate", "5:\"...\"", "\"Hello world\"", "Hello...", NULL},
@@ -232,6 +236,50 @@ START_TEST(filter_table)
     }
     buf_free(&out);
     json_decref(v);
+}
+END_TEST
+
+/* The locale table of docs/templates-values.md, row by row. */
+static const struct {
+    const char *locales;
+    const char *number, *money, *percent;
+} locale_rows[] = {
+    {"en-US en-GB en-CA en-AU en-IN ja-JP zh-CN en", "1,234.5", "\xE2\x82\xAC" "1,234.50", "20%"},
+    {"de-DE es-ES da-DK de es da de_DE", "1.234,5", "1.234,50" NB "\xE2\x82\xAC", "20" NB "%"},
+    {"it-IT it", "1.234,5", "1.234,50" NB "\xE2\x82\xAC", "20%"},
+    {"nl-NL nl", "1.234,5", "\xE2\x82\xAC" NB "1.234,50", "20%"},
+    {"pt-BR", "1.234,5", "\xE2\x82\xAC" NB "1.234,50", "20%"},
+    {"de-CH", "1\xE2\x80\x99" "234.5", "\xE2\x82\xAC" NB "1\xE2\x80\x99" "234.50", "20%"},
+    {"fr-FR fr", "1" NNB "234,5", "1" NNB "234,50" NB "\xE2\x82\xAC", "20" NNB "%"},
+    {"sv-SE sv", "1" NB "234,5", "1" NB "234,50" NB "\xE2\x82\xAC", "20" NB "%"},
+    {"nb-NO nb", "1" NB "234,5", "\xE2\x82\xAC" NB "1" NB "234,50", "20" NB "%"},
+    {"pl-PL pt-PT pl", "1" NB "234,5", "1" NB "234,50" NB "\xE2\x82\xAC", "20%"},
+};
+
+START_TEST(locale_table)
+{
+    char tags[128], arg[64], err[200];
+    snprintf(tags, sizeof tags, "%s", locale_rows[_i].locales);
+    json_t *n = json_real(1234.5), *p = json_real(0.2);
+    buf_t out;
+    buf_init(&out, 256);
+    for (char *save = NULL, *tag = strtok_r(tags, " ", &save); tag; tag = strtok_r(NULL, " ", &save)) {
+        snprintf(arg, sizeof arg, ":%s", tag);
+        buf_reset(&out);
+        ck_assert_int_eq(format_apply("number", arg, n, &out, err, sizeof err), 0);
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].number) == 0, "%s number: %s", tag, buf_cstr(&out));
+        snprintf(arg, sizeof arg, "EUR:%s", tag);
+        buf_reset(&out);
+        ck_assert_int_eq(format_apply("currency", arg, n, &out, err, sizeof err), 0);
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].money) == 0, "%s money: %s", tag, buf_cstr(&out));
+        snprintf(arg, sizeof arg, "0:%s", tag);
+        buf_reset(&out);
+        ck_assert_int_eq(format_apply("percent", arg, p, &out, err, sizeof err), 0);
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].percent) == 0, "%s percent: %s", tag, buf_cstr(&out));
+    }
+    buf_free(&out);
+    json_decref(n);
+    json_decref(p);
 }
 END_TEST
 
@@ -476,11 +524,79 @@ START_TEST(hostile_inputs)
 }
 END_TEST
 
+/* Deterministic random filters, arguments and values: never a crash, always 0 or -1 with a
+ * message, output within the cap and valid UTF-8. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void) { return xorshift_next(&rng_state); }
+
+static void random_text(char *dst, size_t max, const char *const *pieces, size_t npieces)
+{
+    size_t n = 0;
+    int parts = (int)(rng() % 5);
+    dst[0] = 0;
+    for (int i = 0; i < parts; i++) {
+        const char *p = pieces[rng() % npieces];
+        size_t len = strlen(p);
+        if (n + len >= max)
+            break;
+        memcpy(dst + n, p, len + 1);
+        n += len;
+    }
+}
+
+START_TEST(random_inputs)
+{
+    static const char *const names[] = {"currency", "money", "number", "percent", "date", "upper",
+                                        "lower", "title", "trim", "truncate", "default", "bogus"};
+    static const char *const arg_pieces[] = {
+        "EUR", "usd", "JPY", "KWD", "XX", ":", "\"", "'", "\\", "de-DE", "fr", "sv_SE", "xx-YY", "2",
+        "10", "11", "-1", "0", "99999999999", "YYYY", "MMMM", "dddd", "[", "]", "hh:mm A", "…", " ",
+        "\xFF", "%s", "%n"};
+    static const char *const value_pieces[] = {
+        "0", "1", "-", ".", "5", "9", "e", "E", "+", "308", "-324", "1e21", "0.5", "2026-", "02-29",
+        "T", "23:59:60", "Z", "+14:00", "ä", "ß", "\xF0\x9F\x98\x80", " ", "\t", "NaN", "\xC3", "\"",
+        "00000000000000000000"};
+    char arg[128], text[128], err[200];
+    buf_t out;
+    buf_init(&out, 256);
+    for (int i = 0; i < 20000; i++) {
+        const char *name = names[rng() % (sizeof names / sizeof names[0])];
+        random_text(arg, sizeof arg, arg_pieces, sizeof arg_pieces / sizeof arg_pieces[0]);
+        random_text(text, sizeof text, value_pieces, sizeof value_pieces / sizeof value_pieces[0]);
+        json_t *v;
+        switch (rng() % 6) {
+        case 0: v = json_stringn_nocheck(text, strlen(text)); break;
+        case 1: v = json_real((double)(int64_t)rng() / (double)(1 + rng() % 100000)); break;
+        case 2: v = json_real(ldexp(1.0 + (double)(rng() % 1000) / 1000.0, (int)(rng() % 2000) - 1000)); break;
+        case 3: v = json_integer((json_int_t)rng()); break;
+        case 4: v = json_loads(text, JSON_DECODE_ANY, NULL); break;
+        default: v = NULL; break;
+        }
+        buf_reset(&out);
+        err[0] = 0;
+        int rc = format_apply(name, rng() % 4 ? arg : NULL, v, &out, err, sizeof err);
+        ck_assert(rc == 0 || rc == -1);
+        if (rc == -1)
+            ck_assert_msg(err[0] != 0, "%s:%s gave no message", name, arg);
+        ck_assert(out.len <= 256);
+        if (rc == 0 && g_utf8_validate(text, -1, NULL))
+            ck_assert_msg(g_utf8_validate(buf_cstr(&out), (gssize)out.len, NULL), "%s:%s -> invalid UTF-8",
+                          name, arg);
+        buf_reset(&out);
+        rc = format_manifest(arg, "currency", v, &out, err, sizeof err);
+        ck_assert(rc == 0 || rc == -1);
+        json_decref(v);
+    }
+    buf_free(&out);
+}
+END_TEST
+
 static Suite *format_suite(void)
 {
     Suite *s = suite_create("format");
     TCase *t = tcase_create("filters");
     tcase_add_loop_test(t, filter_table, 0, sizeof cases / sizeof cases[0]);
+    tcase_add_loop_test(t, locale_table, 0, sizeof locale_rows / sizeof locale_rows[0]);
     tcase_add_test(t, known_filters);
     tcase_add_test(t, check_without_value);
     tcase_add_loop_test(t, manifest_table, 0, sizeof mcases / sizeof mcases[0]);
@@ -489,6 +605,7 @@ static Suite *format_suite(void)
     tcase_add_test(t, plain_missing_and_capped);
     tcase_add_test(t, doubles_round_trip);
     tcase_add_test(t, hostile_inputs);
+    tcase_add_test(t, random_inputs);
     suite_add_tcase(s, t);
     return s;
 }
