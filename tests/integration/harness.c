@@ -74,6 +74,11 @@ static char *services_env(const char *key)
     return val;
 }
 
+char *th_services_env(const char *key)
+{
+    return services_env(key);
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -78,6 +78,11 @@ char *th_redis_cli(th_server_t *s, const char *args);
 /* SQL through psql against this test's database; returns trimmed stdout (caller frees). */
 char *th_sql(th_server_t *s, const char *sql);
 
+/* KEY's value in the shared services env file ($CRAFTKIT_TEST_SERVICES/env, written by
+ * scripts/test-services and its test-services.d/ extras, e.g. S3_ENDPOINT); NULL when the key
+ * is absent. Aborts when the file is missing. Caller frees. */
+char *th_services_env(const char *key);
+
 /* Polls fn until it returns true or timeout_ms passes. */
 bool th_wait_until(bool (*fn)(void *), void *arg, int timeout_ms);
 void th_sleep_ms(int ms);

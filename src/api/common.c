@@ -1,0 +1,173 @@
+#include "api/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+json_t *api_body_object(http_req_t *req)
+{
+    if (!req->json) {
+        http_error(req, 400, "invalid_json", "The request body is empty; send a JSON object", NULL);
+        return NULL;
+    }
+    if (!json_is_object(req->json)) {
+        json_t *issues = api_issues_new();
+        api_issue_form(issues, "Expected object");
+        api_invalid_request(req, issues);
+        return NULL;
+    }
+    return req->json;
+}
+
+bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues)
+{
+    buf_t b;
+    buf_init(&b, 4096);
+    const char *key;
+    json_t *v;
+    int unknown = 0;
+    json_object_foreach((json_t *)obj, key, v) {
+        bool known = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (!strcmp(key, allowed[i]))
+                known = true;
+        if (!known) {
+            buf_printf(&b, "%s'%.100s'", unknown ? ", " : "", key);
+            unknown++;
+        }
+    }
+    if (unknown) {
+        char msg[4200];
+        snprintf(msg, sizeof msg, "Unrecognized key(s) in object: %s", buf_cstr(&b));
+        api_issue_form(issues, msg);
+    }
+    buf_free(&b);
+    return unknown == 0;
+}
+
+json_t *api_issues_new(void)
+{
+    return json_pack("{s:[], s:{}}", "formErrors", "fieldErrors");
+}
+
+void api_issue_field(json_t *issues, const char *path, const char *message)
+{
+    json_t *fields = json_object_get(issues, "fieldErrors");
+    json_t *list = json_object_get(fields, path);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(fields, path, list);
+    }
+    json_array_append_new(list, json_string(message));
+}
+
+void api_issue_form(json_t *issues, const char *message)
+{
+    json_array_append_new(json_object_get(issues, "formErrors"), json_string(message));
+}
+
+bool api_issues_empty(const json_t *issues)
+{
+    return json_array_size(json_object_get(issues, "formErrors")) == 0 &&
+           json_object_size(json_object_get(issues, "fieldErrors")) == 0;
+}
+
+void api_invalid_request(http_req_t *req, json_t *issues)
+{
+    http_error(req, 400, "invalid_request", "The request body is not valid; see issues", issues);
+}
+
+bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len,
+                    const char **out, json_t *issues)
+{
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v)
+        return true;
+    if (!json_is_string(v)) {
+        api_issue_field(issues, key, "Expected string");
+        return false;
+    }
+    size_t n = json_string_length(v);
+    char msg[96];
+    if (n < min_len) {
+        snprintf(msg, sizeof msg, "String must contain at least %zu character(s)", min_len);
+        api_issue_field(issues, key, msg);
+        return false;
+    }
+    if (n > max_len) {
+        snprintf(msg, sizeof msg, "String must contain at most %zu character(s)", max_len);
+        api_issue_field(issues, key, msg);
+        return false;
+    }
+    if (strlen(json_string_value(v)) != n) {
+        api_issue_field(issues, key, "String must not contain NUL characters");
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+void api_slugify(const char *name, char *out, size_t out_len)
+{
+    size_t o = 0;
+    bool dash = false;
+    size_t cap = out_len - 1 < API_SLUG_MAX ? out_len - 1 : API_SLUG_MAX;
+    for (const unsigned char *p = (const unsigned char *)name; *p && o < cap; p++) {
+        unsigned char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+            if (dash && o > 0 && o + 1 < cap)
+                out[o++] = '-';
+            dash = false;
+            out[o++] = (char)c;
+        } else {
+            dash = true;
+        }
+    }
+    while (o > 0 && out[o - 1] == '-')
+        o--;
+    out[o] = '\0';
+}
+
+bool api_slug_valid(const char *slug)
+{
+    size_t n = strlen(slug);
+    if (n == 0 || n > API_SLUG_MAX || slug[0] == '-' || slug[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = slug[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && !(c == '-' && slug[i + 1] != '-'))
+            return false;
+    }
+    return true;
+}
+
+void api_db_error(http_req_t *req, const char *err)
+{
+    log_error("database error: %s (request %s)", err, req->request_id);
+    http_error(req, 503, "database_unavailable", "The database is unavailable; retry shortly", NULL);
+}
+
+int api_limit(http_req_t *req, int def, int max)
+{
+    const char *s = http_query(req, "limit");
+    if (!s)
+        return def;
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*s == '\0' || *end || n < 1 || n > max) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "limit must be an integer from 1 to %d", max);
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "limit", msg);
+        http_error(req, 400, "invalid_request", msg, issues);
+        return -1;
+    }
+    return (int)n;
+}

@@ -1,0 +1,48 @@
+/*
+ * common — helpers shared by the API handlers: body shape checks, issue lists in Zod's
+ * flatten() shape, slugs, timestamps in SQL, paging cursors and uniform database errors.
+ * Threads: any (pure, or the caller's request).
+ */
+#ifndef CRAFTKIT_API_COMMON_H
+#define CRAFTKIT_API_COMMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/http.h"
+
+/* ISO-8601 UTC with milliseconds, computed by Postgres: SQL_TS("created_at"). */
+#define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define API_SLUG_MAX 120
+#define API_NAME_MAX 120
+
+/* Requires the body to be a JSON object; answers 400 invalid_json (empty body) or
+ * invalid_request (another JSON type) and returns NULL otherwise. */
+json_t *api_body_object(http_req_t *req);
+/* Rejects keys of obj not in the NULL-terminated allowed list: adds "Unrecognized key(s) in
+ * object: 'x'" to issues' formErrors. Returns true when all keys are known. */
+bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues);
+
+/* {"formErrors":[],"fieldErrors":{}} */
+json_t *api_issues_new(void);
+void api_issue_field(json_t *issues, const char *path, const char *message);
+void api_issue_form(json_t *issues, const char *message);
+bool api_issues_empty(const json_t *issues);
+/* Answers 400 invalid_request with issues (taken). */
+void api_invalid_request(http_req_t *req, json_t *issues);
+
+/* Optional string field: absent → true, *out NULL; wrong type or length → issue, false. */
+bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len,
+                    const char **out, json_t *issues);
+
+/* Lowercase a-z0-9 words joined by '-', at most API_SLUG_MAX; "" when nothing usable. */
+void api_slugify(const char *name, char *out, size_t out_len);
+bool api_slug_valid(const char *slug);
+
+/* 503 database_unavailable / 500 internal_error with a logged cause. */
+void api_db_error(http_req_t *req, const char *err);
+/* Page size from ?limit= (default def, 1..max) or answers 400 and returns -1. */
+int api_limit(http_req_t *req, int def, int max);
+
+#endif

@@ -1,0 +1,220 @@
+/* Admin API: /v1/projects and their API keys (admin key only). */
+#include <math.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "db/projects_repo.h"
+#include "http/router.h"
+
+/* Maps a repository status to a response; takes ownership of out. */
+static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out, const char *err,
+                   const char *not_found_code, const char *not_found_msg)
+{
+    switch (st) {
+    case REPO_OK:
+        http_respond_json(req, ok_status, out);
+        return;
+    case REPO_NOT_FOUND:
+        http_error(req, 404, not_found_code, not_found_msg, NULL);
+        return;
+    case REPO_CONFLICT:
+        http_error(req, 409, "slug_conflict", "A project with this slug already exists", NULL);
+        return;
+    default:
+        api_db_error(req, err);
+    }
+}
+
+static db_t *need_db(http_req_t *req)
+{
+    db_t *db = db_thread();
+    if (!db)
+        api_db_error(req, "no connection");
+    return db;
+}
+
+static void create_project(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    static const char *const allowed[] = {"name", "slug", NULL};
+    json_t *issues = api_issues_new();
+    const char *name = NULL, *slug = NULL;
+    api_check_keys(body, allowed, issues);
+    api_opt_string(body, "name", 1, API_NAME_MAX, &name, issues);
+    if (!json_object_get(body, "name"))
+        api_issue_field(issues, "name", "Required");
+    if (api_opt_string(body, "slug", 1, API_SLUG_MAX, &slug, issues) && slug && !api_slug_valid(slug))
+        api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, issues);
+        return;
+    }
+    json_decref(issues);
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = projects_create(db, name, slug, &out, err, sizeof err);
+    answer(req, st, 201, out, err, "project_not_found", "No such project");
+}
+
+static void list_projects(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *list = NULL;
+    repo_status_t st = projects_list(db, &list, err, sizeof err);
+    answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "projects", list) : NULL, err,
+           "project_not_found", "No such project");
+}
+
+static void get_project(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = projects_get(db, http_param(req, "id"), &out, err, sizeof err);
+    answer(req, st, 200, out, err, "project_not_found", "No such project");
+}
+
+static void patch_project(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    static const char *const allowed[] = {"name", "rateLimit", "rateBurst", NULL};
+    json_t *issues = api_issues_new();
+    const char *name = NULL;
+    double rate_limit = -1;
+    int rate_burst = -1;
+    api_check_keys(body, allowed, issues);
+    api_opt_string(body, "name", 1, API_NAME_MAX, &name, issues);
+    json_t *rl = json_object_get(body, "rateLimit"), *rb = json_object_get(body, "rateBurst");
+    if (rl) {
+        if (!json_is_number(rl) || !(json_number_value(rl) > 0) || json_number_value(rl) > 1e6)
+            api_issue_field(issues, "rateLimit", "Expected a number above 0 and at most 1000000");
+        else
+            rate_limit = json_number_value(rl);
+    }
+    if (rb) {
+        if (!json_is_integer(rb) || json_integer_value(rb) < 1 || json_integer_value(rb) > 1000000)
+            api_issue_field(issues, "rateBurst", "Expected an integer from 1 to 1000000");
+        else
+            rate_burst = (int)json_integer_value(rb);
+    }
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, issues);
+        return;
+    }
+    json_decref(issues);
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = projects_update(db, http_param(req, "id"), name, rate_limit, rate_burst, &out,
+                                       err, sizeof err);
+    answer(req, st, 200, out, err, "project_not_found", "No such project");
+}
+
+static void delete_project(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = projects_delete(db, http_param(req, "id"), &out, err, sizeof err);
+    answer(req, st, 200, out, err, "project_not_found", "No such project");
+}
+
+static void create_key(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    static const char *const allowed[] = {"name", "environment", NULL};
+    json_t *issues = api_issues_new();
+    const char *name = NULL, *env = NULL;
+    api_check_keys(body, allowed, issues);
+    api_opt_string(body, "name", 0, API_NAME_MAX, &name, issues);
+    if (api_opt_string(body, "environment", 1, 8, &env, issues) && env && strcmp(env, "live") &&
+        strcmp(env, "test"))
+        api_issue_field(issues, "environment",
+                        "Invalid enum value. Expected 'live' | 'test'");
+    if (!json_object_get(body, "environment"))
+        api_issue_field(issues, "environment", "Required");
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, issues);
+        return;
+    }
+    json_decref(issues);
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = keys_create(db, http_param(req, "id"), name, env, &out, err, sizeof err);
+    answer(req, st, 201, out, err, "project_not_found", "No such project");
+}
+
+static void list_keys(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *list = NULL;
+    repo_status_t st = keys_list(db, http_param(req, "id"), &list, err, sizeof err);
+    answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "keys", list) : NULL, err,
+           "project_not_found", "No such project");
+}
+
+static void revoke_key(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = keys_revoke(db, http_param(req, "id"), http_param(req, "keyId"), &out, err,
+                                   sizeof err);
+    answer(req, st, 200, out, err, "key_not_found", "No such API key in this project");
+}
+
+/* GET /v1/project: the project (and key) the bearer key authenticates as. */
+static void current_project(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = projects_get(db, req->auth.project_id, &out, err, sizeof err);
+    if (st == REPO_OK) {
+        json_object_set_new(out, "keyId", json_string(req->auth.key_id));
+        json_object_set_new(out, "environment", json_string(req->auth.test ? "test" : "live"));
+    }
+    answer(req, st, 200, out, err, "project_not_found", "No such project");
+}
+
+void api_projects_routes(void)
+{
+    router_add("GET", "/v1/project", current_project, AUTH_PROJECT);
+    router_add("POST", "/v1/projects", create_project, AUTH_ADMIN);
+    router_add("GET", "/v1/projects", list_projects, AUTH_ADMIN);
+    router_add("GET", "/v1/projects/:id", get_project, AUTH_ADMIN);
+    router_add("PATCH", "/v1/projects/:id", patch_project, AUTH_ADMIN);
+    router_add("DELETE", "/v1/projects/:id", delete_project, AUTH_ADMIN);
+    router_add("POST", "/v1/projects/:id/keys", create_key, AUTH_ADMIN);
+    router_add("GET", "/v1/projects/:id/keys", list_keys, AUTH_ADMIN);
+    router_add("DELETE", "/v1/projects/:id/keys/:keyId", revoke_key, AUTH_ADMIN);
+}

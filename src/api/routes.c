@@ -1,0 +1,11 @@
+#include "api/api.h"
+
+#include "http/router.h"
+
+void api_register_routes(void)
+{
+    router_reset();
+    api_system_routes();
+    api_projects_routes();
+    api_files_routes();
+}

@@ -1,0 +1,81 @@
+/* GET /health, /ready and /metrics. */
+#include <stdio.h>
+
+#include "api/api.h"
+#include "core/buf.h"
+#include "db/db.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "queue/redis.h"
+
+#define METRICS_TEXT_MAX (4u << 20)
+
+/* Optional extra readiness checks registered by other subsystems (e.g. storage). */
+#define SYSTEM_MAX_CHECKS 4
+typedef bool (*system_check_fn)(char *err, size_t err_len);
+static struct {
+    const char *name;
+    system_check_fn fn;
+} checks[SYSTEM_MAX_CHECKS];
+static int n_checks;
+
+void system_add_ready_check(const char *name, system_check_fn fn)
+{
+    if (n_checks < SYSTEM_MAX_CHECKS) {
+        checks[n_checks].name = name;
+        checks[n_checks].fn = fn;
+        n_checks++;
+    }
+}
+
+static void health(http_req_t *req)
+{
+    http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void ready(http_req_t *req)
+{
+    char err[256];
+    json_t *components = json_object();
+    const char *down = NULL;
+    db_t *db = db_thread();
+    bool pg_ok = db && db_ping(db, err, sizeof err);
+    json_object_set_new(components, "postgres", json_string(pg_ok ? "ok" : "down"));
+    if (!pg_ok)
+        down = "postgres";
+    bool redis_ok = redis_ping(err, sizeof err);
+    json_object_set_new(components, "redis", json_string(redis_ok ? "ok" : "down"));
+    if (!redis_ok && !down)
+        down = "redis";
+    for (int i = 0; i < n_checks; i++) {
+        bool ok = checks[i].fn(err, sizeof err);
+        json_object_set_new(components, checks[i].name, json_string(ok ? "ok" : "down"));
+        if (!ok && !down)
+            down = checks[i].name;
+    }
+    if (!down) {
+        http_respond_json(req, 200, json_pack("{s:s, s:o}", "status", "ok", "components", components));
+        return;
+    }
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s is unavailable", down);
+    json_t *body = json_pack("{s:{s:s, s:s}, s:s, s:o}", "error", "code", "not_ready", "message", msg,
+                             "status", "unavailable", "components", components);
+    http_respond_json(req, 503, body);
+}
+
+static void metrics(http_req_t *req)
+{
+    buf_t b;
+    buf_init(&b, METRICS_TEXT_MAX);
+    metrics_render(&b);
+    http_respond_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len);
+    buf_free(&b);
+}
+
+void api_system_routes(void)
+{
+    router_add("GET", "/health", health, AUTH_NONE);
+    router_add("GET", "/ready", ready, AUTH_NONE);
+    router_add("GET", "/metrics", metrics, AUTH_NONE);
+}

@@ -1,0 +1,110 @@
+#include "auth/auth.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "http/router.h"
+
+int auth_key_generate(const char *environment, char key[AUTH_KEY_MAX + 1])
+{
+    char random[AUTH_KEY_RANDOM_LEN + 1];
+    if (crypto_random_base62(random, AUTH_KEY_RANDOM_LEN) != 0)
+        return -1;
+    snprintf(key, AUTH_KEY_MAX + 1, "ck_%s_%s", strcmp(environment, "test") ? "live" : "test", random);
+    return 0;
+}
+
+bool auth_key_well_formed(const char *s)
+{
+    if (strncmp(s, "ck_live_", 8) != 0 && strncmp(s, "ck_test_", 8) != 0)
+        return false;
+    size_t n = strlen(s + 8);
+    if (n < 32 || n > AUTH_KEY_MAX - 8)
+        return false;
+    for (const char *p = s + 8; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return false;
+    return true;
+}
+
+void auth_key_hash(const char *key, char hash_hex[65])
+{
+    crypto_sha256_hex(key, strlen(key), hash_hex);
+}
+
+void auth_key_prefix(const char *key, char prefix[AUTH_PREFIX_LEN + 1])
+{
+    snprintf(prefix, AUTH_PREFIX_LEN + 1, "%s", key);
+}
+
+static bool unauthorized(http_req_t *req)
+{
+    http_add_header(req, "WWW-Authenticate", "Bearer");
+    http_error(req, 401, "unauthorized", "Missing, malformed, unknown or revoked API key", NULL);
+    return true;
+}
+
+/* The bearer token of the Authorization header, or NULL. */
+static const char *bearer(const http_req_t *req)
+{
+    const char *h = http_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+static bool check_project_key(http_req_t *req, const char *token)
+{
+    if (!auth_key_well_formed(token))
+        return unauthorized(req);
+    char hash[65], err[256];
+    auth_key_hash(token, hash);
+    db_t *db = db_thread();
+    if (!db) {
+        http_error(req, 503, "database_unavailable", "The database is unreachable; retry shortly", NULL);
+        return true;
+    }
+    const char *params[] = {hash};
+    PGresult *res = db_exec(db,
+                            "SELECT k.id, k.project_id, k.environment, k.hash FROM api_keys k"
+                            " JOIN projects p ON p.id = k.project_id"
+                            " WHERE k.hash = $1 AND k.revoked_at IS NULL AND p.deleted_at IS NULL",
+                            1, params, err, sizeof err);
+    if (!res) {
+        http_error(req, 503, "database_unavailable", "The database is unreachable; retry shortly", NULL);
+        return true;
+    }
+    bool ok = PQntuples(res) == 1 && crypto_equal_str(db_get(res, 0, "hash"), hash);
+    if (ok) {
+        snprintf(req->auth.key_id, sizeof req->auth.key_id, "%s", db_get(res, 0, "id"));
+        snprintf(req->auth.project_id, sizeof req->auth.project_id, "%s", db_get(res, 0, "project_id"));
+        req->auth.test = strcmp(db_get(res, 0, "environment"), "test") == 0;
+    }
+    PQclear(res);
+    return ok ? false : unauthorized(req);
+}
+
+bool auth_check(http_req_t *req)
+{
+    auth_kind_t kind = req->route->auth;
+    if (kind == AUTH_NONE)
+        return false;
+    const char *token = bearer(req);
+    if (!token)
+        return unauthorized(req);
+    if (kind == AUTH_ADMIN) {
+        const char *admin = config_get()->admin_key;
+        if (!admin || !crypto_equal_str(token, admin))
+            return unauthorized(req);
+        req->auth.admin = true;
+        return false;
+    }
+    return check_project_key(req, token);
+}

@@ -1,0 +1,96 @@
+/* craftkit serve: wires every subsystem up in order and tears it down in reverse. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "core/log.h"
+#include "db/migrate.h"
+#include "http/server.h"
+#include "queue/redis.h"
+#include "storage/storage.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+/* Refuses to serve an unmigrated (or too new) database. */
+static int check_schema(const config_t *cfg)
+{
+    char err[512];
+    db_t *db = cli_open_db(cfg);
+    if (!db)
+        return -1;
+    int pending = migrate_pending(db, err, sizeof err);
+    db_close(db);
+    if (pending < 0) {
+        fprintf(stderr, "craftkit serve: cannot read the schema version: %s\n", err);
+        return -1;
+    }
+    if (pending > 0) {
+        fprintf(stderr, "craftkit serve: the database has %d pending migration(s); run `craftkit migrate` first\n",
+                pending);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: craftkit serve   (settings come from the environment)\n");
+        return CLI_USAGE;
+    }
+    config_t cfg;
+    if (cli_load_config(&cfg) != 0)
+        return CLI_FAIL;
+    int rc = CLI_FAIL;
+    char err[512];
+
+    signal(SIGPIPE, SIG_IGN);
+    /* Every thread inherits this mask, so only the sigwait below sees SIGTERM/SIGINT. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    redis_target_t target;
+    if (redis_parse_url(cfg.redis_url, &target, err, sizeof err) != 0) {
+        fprintf(stderr, "craftkit serve: %s\n", err);
+        goto cleanup;
+    }
+    redis_configure(&target);
+    db_configure(cfg.database_url);
+    if (check_schema(&cfg) != 0)
+        goto cleanup;
+
+    /* Creates the data dir and the signing secret (local) or checks the S3 settings before
+     * any thread starts; every thread then gets its own backend from storage_thread(). */
+    if (storage_configure(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "craftkit serve: storage: %s\n", err);
+        goto cleanup;
+    }
+    system_add_ready_check("storage", storage_ready_check);
+    api_register_routes();
+    if (server_start(&cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "craftkit serve: %s\n", err);
+        goto cleanup;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", server_port());
+    log_event(LOG_INFO, "listening", "host", cfg.listen_host, "port", port, "public_url",
+              cfg.public_url, "instance", cfg.instance_id, NULL);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    server_stop(SHUTDOWN_GRACE_MS);
+    log_info("stopped");
+    rc = CLI_OK;
+cleanup:
+    storage_shutdown();
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,16 @@
+/*
+ * errmsg — fills the (char *err, size_t err_len) error strings used across the code base.
+ *
+ * errmsg_fail() formats into err (when err is non-NULL and err_len > 0; always
+ * NUL-terminated, silently truncated) and returns -1, so a failing path reads
+ *   return errmsg_fail(err, err_len, "image: HTTP %ld", status);
+ * Threads: any. Memory: writes only into the caller's buffer.
+ */
+#ifndef CRAFTKIT_CORE_ERRMSG_H
+#define CRAFTKIT_CORE_ERRMSG_H
+
+#include <stddef.h>
+
+int errmsg_fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,236 @@
+#include "db/db.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+struct db {
+    PGconn *conn;
+    char *conninfo;
+    uint64_t prepared[DB_MAX_PREPARED]; /* hashes of SQL texts prepared on this session */
+    int n_prepared;
+    bool in_tx;
+    char sqlstate[6];
+};
+
+static char *db_conninfo;
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_db_free(void *p)
+{
+    db_close(p);
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&db_key, thread_db_free);
+}
+
+void db_configure(const char *conninfo)
+{
+    free(db_conninfo);
+    db_conninfo = strdup(conninfo);
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void quiet_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+db_t *db_open(const char *conninfo, char *err, size_t err_len)
+{
+    db_t *db = calloc(1, sizeof *db);
+    if (!db)
+        return NULL;
+    db->conninfo = strdup(conninfo);
+    db->conn = PQconnectdb(conninfo);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        snprintf(err, err_len, "cannot connect to Postgres: %s", PQerrorMessage(db->conn));
+        err[strcspn(err, "\n")] = '\0';
+        db_close(db);
+        return NULL;
+    }
+    PQsetNoticeProcessor(db->conn, quiet_notice, NULL); /* NOTICEs (IF NOT EXISTS, ...) are not errors */
+    return db;
+}
+
+void db_close(db_t *db)
+{
+    if (!db)
+        return;
+    if (db->conn)
+        PQfinish(db->conn);
+    free(db->conninfo);
+    free(db);
+}
+
+db_t *db_thread(void)
+{
+    pthread_once(&db_key_once, make_key);
+    db_t *db = pthread_getspecific(db_key);
+    if (db)
+        return db;
+    char err[512];
+    db = db_open(db_conninfo ? db_conninfo : "", err, sizeof err);
+    if (!db) {
+        log_error("%s", err);
+        return NULL;
+    }
+    pthread_setspecific(db_key, db);
+    return db;
+}
+
+PGconn *db_conn(db_t *db)
+{
+    return db->conn;
+}
+
+static bool connection_lost(db_t *db)
+{
+    return PQstatus(db->conn) == CONNECTION_BAD;
+}
+
+static bool reconnect(db_t *db)
+{
+    PQreset(db->conn);
+    db->n_prepared = 0;
+    db->in_tx = false;
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return false;
+    PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
+    return true;
+}
+
+static void record_error(db_t *db, PGresult *res, char *err, size_t err_len)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+    snprintf(err, err_len, "%s", msg && *msg ? msg : "database error");
+    err[strcspn(err, "\n")] = '\0';
+}
+
+/* Prepares sql on this session unless done already; returns the statement name. */
+static bool ensure_prepared(db_t *db, const char *sql, int n, char name[24], char *err,
+                            size_t err_len)
+{
+    uint64_t h = fnv1a(sql);
+    snprintf(name, 24, "s%016llx", (unsigned long long)h);
+    for (int i = 0; i < db->n_prepared; i++)
+        if (db->prepared[i] == h)
+            return true;
+    PGresult *res = PQprepare(db->conn, name, sql, n, NULL);
+    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        record_error(db, res, err, err_len);
+    PQclear(res);
+    if (ok && db->n_prepared < DB_MAX_PREPARED)
+        db->prepared[db->n_prepared++] = h;
+    return ok;
+}
+
+static PGresult *exec_once(db_t *db, const char *sql, int n, const char *const *params, char *err,
+                           size_t err_len)
+{
+    char name[24];
+    if (!ensure_prepared(db, sql, n, name, err, err_len))
+        return NULL;
+    PGresult *res = PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        db->sqlstate[0] = '\0';
+        return res;
+    }
+    record_error(db, res, err, err_len);
+    PQclear(res);
+    return NULL;
+}
+
+PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err,
+                  size_t err_len)
+{
+    if (connection_lost(db) && !db->in_tx && !reconnect(db)) {
+        snprintf(err, err_len, "cannot reach Postgres");
+        snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
+        return NULL;
+    }
+    PGresult *res = exec_once(db, sql, n, params, err, err_len);
+    if (!res && connection_lost(db) && !db->in_tx && reconnect(db))
+        res = exec_once(db, sql, n, params, err, err_len);
+    return res;
+}
+
+long db_command(db_t *db, const char *sql, int n, const char *const *params, char *err,
+                size_t err_len)
+{
+    PGresult *res = db_exec(db, sql, n, params, err, err_len);
+    if (!res)
+        return -1;
+    long rows = atol(PQcmdTuples(res));
+    PQclear(res);
+    return rows;
+}
+
+const char *db_last_sqlstate(const db_t *db)
+{
+    return db->sqlstate;
+}
+
+bool db_is_unique_violation(const db_t *db)
+{
+    return strcmp(db->sqlstate, "23505") == 0;
+}
+
+int db_begin(db_t *db, char *err, size_t err_len)
+{
+    if (db_command(db, "BEGIN", 0, NULL, err, err_len) < 0)
+        return -1;
+    db->in_tx = true;
+    return 0;
+}
+
+int db_commit(db_t *db, char *err, size_t err_len)
+{
+    long rc = db_command(db, "COMMIT", 0, NULL, err, err_len);
+    db->in_tx = false;
+    return rc < 0 ? -1 : 0;
+}
+
+void db_rollback(db_t *db)
+{
+    char err[256];
+    if (!connection_lost(db))
+        db_command(db, "ROLLBACK", 0, NULL, err, sizeof err);
+    db->in_tx = false;
+}
+
+bool db_ping(db_t *db, char *err, size_t err_len)
+{
+    PGresult *res = db_exec(db, "SELECT 1", 0, NULL, err, err_len);
+    PQclear(res);
+    return res != NULL;
+}
+
+const char *db_get(const PGresult *res, int row, const char *column)
+{
+    int col = PQfnumber(res, column);
+    if (col < 0 || PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}

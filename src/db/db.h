@@ -1,0 +1,57 @@
+/*
+ * db — per-thread Postgres connections with automatic prepared statements and reconnect.
+ *
+ * Each thread that touches the database gets its own PGconn through db_thread() (created on
+ * first use from DATABASE_URL, closed when the thread exits). db_exec() prepares each distinct
+ * SQL text once per connection (named by a hash of the text) and runs it with text
+ * parameters — parameterised SQL only, never string-built. When the server has gone away
+ * (e.g. a Postgres restart) the connection is reset and, outside a transaction, the statement
+ * is retried once, so a restart never needs a craftkit restart.
+ * Threads: a db_t belongs to the thread that got it from db_thread(); never pass it on.
+ * Memory: results are PGresult* owned by the caller (PQclear).
+ */
+#ifndef CRAFTKIT_DB_DB_H
+#define CRAFTKIT_DB_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DB_MAX_PARAMS 32
+#define DB_MAX_PREPARED 256
+
+typedef struct db db_t;
+
+/* Sets the conninfo used by db_thread() (call once at start-up). */
+void db_configure(const char *conninfo);
+/* This thread's connection (connecting on first use). NULL with a logged error if Postgres
+ * is unreachable; callers answer 503. */
+db_t *db_thread(void);
+/* Opens a private connection (for LISTEN, CLI commands). Free with db_close. */
+db_t *db_open(const char *conninfo, char *err, size_t err_len);
+void db_close(db_t *db);
+PGconn *db_conn(db_t *db);
+
+/* Runs sql with n text params (NULL entries are SQL NULL). Returns a result whose status is
+ * PGRES_COMMAND_OK or PGRES_TUPLES_OK, or NULL with err set (and the SQLSTATE, when there is
+ * one, in db_last_sqlstate). */
+PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err,
+                  size_t err_len);
+/* Same, for statements with no result rows: returns affected rows, or -1. */
+long db_command(db_t *db, const char *sql, int n, const char *const *params, char *err,
+                size_t err_len);
+/* Five-character SQLSTATE of the last failed db_exec on this connection ("" if none). */
+const char *db_last_sqlstate(const db_t *db);
+bool db_is_unique_violation(const db_t *db);
+
+int db_begin(db_t *db, char *err, size_t err_len);
+int db_commit(db_t *db, char *err, size_t err_len);
+void db_rollback(db_t *db);
+
+/* Liveness check for /ready. */
+bool db_ping(db_t *db, char *err, size_t err_len);
+
+/* Accessors that read a column by name from row r (NULL for SQL NULL). */
+const char *db_get(const PGresult *res, int row, const char *column);
+
+#endif

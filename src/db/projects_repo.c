@@ -1,0 +1,219 @@
+#include "db/projects_repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "auth/auth.h"
+#include "core/uuid7.h"
+
+#define PROJECT_COLUMNS                                                                      \
+    "id, slug, name, rate_limit, rate_burst, " SQL_TS("created_at") " AS created_at, "        \
+    SQL_TS("updated_at") " AS updated_at"
+#define KEY_COLUMNS                                                                          \
+    "id, project_id, name, prefix, environment, " SQL_TS("created_at") " AS created_at, "     \
+    SQL_TS("revoked_at") " AS revoked_at"
+#define SLUG_ATTEMPTS 50
+
+static json_t *project_json(const PGresult *r, int row)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", db_get(r, row, "id"), "slug",
+                          db_get(r, row, "slug"), "name", db_get(r, row, "name"), "createdAt",
+                          db_get(r, row, "created_at"), "updatedAt", db_get(r, row, "updated_at"));
+    const char *rl = db_get(r, row, "rate_limit"), *rb = db_get(r, row, "rate_burst");
+    json_object_set_new(o, "rateLimit", rl ? json_real(atof(rl)) : json_null());
+    json_object_set_new(o, "rateBurst", rb ? json_integer(atoi(rb)) : json_null());
+    return o;
+}
+
+static json_t *key_json(const PGresult *r, int row)
+{
+    const char *revoked = db_get(r, row, "revoked_at");
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", db_get(r, row, "id"), "projectId",
+                     db_get(r, row, "project_id"), "name", db_get(r, row, "name"), "prefix",
+                     db_get(r, row, "prefix"), "environment", db_get(r, row, "environment"),
+                     "createdAt", db_get(r, row, "created_at"), "revokedAt",
+                     revoked ? json_string(revoked) : json_null());
+}
+
+repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out,
+                              char *err, size_t err_len)
+{
+    char base[API_SLUG_MAX + 1], candidate[API_SLUG_MAX + 16], id[UUID_STR_LEN + 1];
+    if (slug)
+        snprintf(base, sizeof base, "%s", slug);
+    else
+        api_slugify(name, base, sizeof base);
+    if (!base[0])
+        snprintf(base, sizeof base, "project");
+    for (int attempt = 1; attempt <= SLUG_ATTEMPTS; attempt++) {
+        if (attempt == 1)
+            snprintf(candidate, sizeof candidate, "%s", base);
+        else
+            snprintf(candidate, sizeof candidate, "%.*s-%d", API_SLUG_MAX - 4, base, attempt);
+        uuid7_new_str(id);
+        const char *params[] = {id, candidate, name};
+        PGresult *r = db_exec(db,
+                              "INSERT INTO projects (id, slug, name) VALUES ($1, $2, $3)"
+                              " RETURNING " PROJECT_COLUMNS,
+                              3, params, err, err_len);
+        if (r) {
+            *out = project_json(r, 0);
+            PQclear(r);
+            return REPO_OK;
+        }
+        if (!db_is_unique_violation(db))
+            return REPO_ERROR;
+        if (slug)
+            return REPO_CONFLICT;
+    }
+    snprintf(err, err_len, "no free slug for \"%s\"", base);
+    return REPO_CONFLICT;
+}
+
+static repo_status_t one_project(db_t *db, PGresult *r, json_t **out)
+{
+    (void)db;
+    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK)
+        *out = project_json(r, 0);
+    PQclear(r);
+    return st;
+}
+
+repo_status_t projects_get(db_t *db, const char *id, json_t **out, char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {id};
+    PGresult *r = db_exec(db, "SELECT " PROJECT_COLUMNS " FROM projects WHERE id = $1 AND deleted_at IS NULL",
+                          1, params, err, err_len);
+    return r ? one_project(db, r, out) : REPO_ERROR;
+}
+
+repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len)
+{
+    PGresult *r = db_exec(db,
+                          "SELECT " PROJECT_COLUMNS " FROM projects WHERE deleted_at IS NULL"
+                          " ORDER BY created_at DESC, id DESC LIMIT 1000",
+                          0, NULL, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(list, project_json(r, i));
+    PQclear(r);
+    *out = list;
+    return REPO_OK;
+}
+
+repo_status_t projects_update(db_t *db, const char *id, const char *name, double rate_limit,
+                              int rate_burst, json_t **out, char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    char rl[32] = "", rb[16] = "";
+    if (rate_limit > 0)
+        snprintf(rl, sizeof rl, "%.17g", rate_limit);
+    if (rate_burst > 0)
+        snprintf(rb, sizeof rb, "%d", rate_burst);
+    const char *params[] = {id, name, rl[0] ? rl : NULL, rb[0] ? rb : NULL};
+    PGresult *r = db_exec(db,
+                          "UPDATE projects SET name = coalesce($2, name),"
+                          " rate_limit = coalesce($3::float8, rate_limit),"
+                          " rate_burst = coalesce($4::int, rate_burst), updated_at = now()"
+                          " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS,
+                          4, params, err, err_len);
+    return r ? one_project(db, r, out) : REPO_ERROR;
+}
+
+repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {id};
+    PGresult *r = db_exec(db,
+                          "UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
+                          " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
+                          1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK)
+        *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
+    PQclear(r);
+    return st;
+}
+
+repo_status_t keys_create(db_t *db, const char *project_id, const char *name,
+                          const char *environment, json_t **out, char *err, size_t err_len)
+{
+    if (!uuid_valid(project_id))
+        return REPO_NOT_FOUND;
+    char key[AUTH_KEY_MAX + 1], hash[65], prefix[AUTH_PREFIX_LEN + 1], id[UUID_STR_LEN + 1];
+    if (auth_key_generate(environment, key) != 0 || uuid7_new_str(id) != 0) {
+        snprintf(err, err_len, "the random generator failed");
+        return REPO_ERROR;
+    }
+    auth_key_hash(key, hash);
+    auth_key_prefix(key, prefix);
+    const char *params[] = {id, project_id, name ? name : "", prefix, hash, environment};
+    PGresult *r = db_exec(db,
+                          "INSERT INTO api_keys (id, project_id, name, prefix, hash, environment)"
+                          " SELECT $1, p.id, $3, $4, $5, $6 FROM projects p"
+                          " WHERE p.id = $2 AND p.deleted_at IS NULL RETURNING " KEY_COLUMNS,
+                          6, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK) {
+        *out = key_json(r, 0);
+        json_object_del(*out, "revokedAt");
+        json_object_set_new(*out, "key", json_string(key));
+    }
+    PQclear(r);
+    return st;
+}
+
+repo_status_t keys_list(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
+{
+    json_t *project = NULL;
+    repo_status_t st = projects_get(db, project_id, &project, err, err_len);
+    if (st != REPO_OK)
+        return st;
+    json_decref(project);
+    const char *params[] = {project_id};
+    PGresult *r = db_exec(db,
+                          "SELECT " KEY_COLUMNS " FROM api_keys WHERE project_id = $1"
+                          " ORDER BY created_at DESC, id DESC LIMIT 1000",
+                          1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(list, key_json(r, i));
+    PQclear(r);
+    *out = list;
+    return REPO_OK;
+}
+
+repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, json_t **out,
+                          char *err, size_t err_len)
+{
+    if (!uuid_valid(key_id) || (project_id && !uuid_valid(project_id)))
+        return REPO_NOT_FOUND;
+    const char *params[] = {key_id, project_id};
+    PGresult *r = db_exec(db,
+                          "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                          " WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2::uuid)"
+                          " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at",
+                          2, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK)
+        *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "revokedAt", db_get(r, 0, "revoked_at"));
+    PQclear(r);
+    return st;
+}

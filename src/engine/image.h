@@ -1,0 +1,38 @@
+/*
+ * image — loads PNG, JPEG and SVG images for the engine from http(s) URLs, data: URIs and
+ * named assets, and draws them into a cairo context (vector for SVG; JPEG bytes are attached
+ * as MIME data so PDF output embeds the original JPEG unchanged).
+ *
+ * Threads: an image_loader_t belongs to ONE thread (it owns a CURL handle and an LRU cache);
+ * create one per worker thread. A loaded image_t is read-only and refcounted; image_ref/unref
+ * and image_draw may be used from the thread that owns the loader that produced it (the
+ * refcount is atomic, but cairo surfaces and rsvg handles are not meant to be shared).
+ * Memory: image_load() returns a new reference in *out; release it with image_unref(). The
+ * loader's cache holds its own references; image_loader_free() drops them.
+ * Network fetches go through core/netguard (SSRF guard; allow_private only lifts the address
+ * check). Options: timeout_ms <= 0 means 10000; max_bytes 0 means 5 MiB (applies to fetched
+ * bodies, decoded data: URIs and asset files); assets_dir is copied, NULL refuses asset:
+ * sources. curl_global_init() must have run (once, at startup) before loaders are created.
+ * Sources, limits and error texts are listed at the top of image.c.
+ */
+#ifndef CRAFTKIT_ENGINE_IMAGE_H
+#define CRAFTKIT_ENGINE_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cairo.h>
+
+typedef struct image image_t;                    /* decoded image, refcounted; read-only once loaded */
+typedef struct image_loader image_loader_t;      /* per-thread: owns a CURL* and a small LRU cache */
+typedef struct { int timeout_ms; size_t max_bytes; bool allow_private; const char *assets_dir; } image_loader_opts_t;
+image_loader_t *image_loader_new(const image_loader_opts_t *opts);
+void image_loader_free(image_loader_t *l);
+/* src: http(s) URL, data:image/png|jpeg|svg+xml;base64,..., or "asset:NAME" (file under assets_dir). err gets e.g. "could not be fetched: HTTP 404". */
+int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len);
+void image_ref(image_t *img); void image_unref(image_t *img);
+void image_size(const image_t *img, double *w, double *h); /* intrinsic size in pt (px at 96 dpi → pt) */
+typedef enum { IMAGE_FIT_CONTAIN, IMAGE_FIT_COVER, IMAGE_FIT_FILL } image_fit_t;
+void image_draw(const image_t *img, cairo_t *cr, double x, double y, double w, double h, image_fit_t fit);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * router — maps method + path to a handler, with ":name" path parameters.
+ *
+ * Routes are registered once at start-up (router_add) before the server starts; matching
+ * is read-only afterwards and safe from every pool thread.
+ * A path that matches no pattern → 404 not_found; one that matches with another method →
+ * 405 method_not_allowed with an Allow header (the server does both).
+ */
+#ifndef CRAFTKIT_HTTP_ROUTER_H
+#define CRAFTKIT_HTTP_ROUTER_H
+
+#include <stdbool.h>
+
+#include "http/http.h"
+
+#define ROUTER_MAX_ROUTES 96
+#define ROUTER_MAX_SEGMENTS 12
+#define ROUTER_PARAM_MAX 256
+
+typedef struct http_route {
+    const char *method;
+    const char *pattern;       /* "/v1/templates/:slug/versions/:n"; a final "*" segment matches the rest of the path */
+    http_handler_fn handler;
+    auth_kind_t auth;
+    bool raw_body;             /* skip JSON parsing (handler reads req->body) */
+} http_route_t;
+
+typedef enum { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD } router_result_t;
+
+void router_reset(void);
+/* Registers a route; aborts on overflow or a malformed pattern (a programming error). */
+void router_add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
+void router_add_raw(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
+/* Matches path; on ROUTER_MATCH fills req->route and params (values malloc'd, freed with the
+ * request). On ROUTER_BAD_METHOD writes the allowed methods ("GET, POST") into allow. */
+router_result_t router_match(const char *method, const char *path, http_req_t *req, char *allow,
+                             size_t allow_len);
+
+#endif

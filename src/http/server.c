@@ -1,0 +1,345 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid7.h"
+#include "http/http.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+#define SERVER_MAX_SHUTDOWN_HOOKS 8
+#define SERVER_CONNECTION_MEMORY (128 * 1024)
+
+static struct MHD_Daemon *daemon_handle;
+static size_t max_body;
+static atomic_int active_requests;
+static void (*shutdown_hooks[SERVER_MAX_SHUTDOWN_HOOKS])(void);
+static int n_shutdown_hooks;
+static int bound_port;
+
+void server_on_shutdown(void (*fn)(void))
+{
+    if (n_shutdown_hooks < SERVER_MAX_SHUTDOWN_HOOKS)
+        shutdown_hooks[n_shutdown_hooks++] = fn;
+}
+
+int server_port(void)
+{
+    return bound_port;
+}
+
+/* ---- request lifecycle ---- */
+
+static bool request_id_acceptable(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > HTTP_REQUEST_ID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
+    }
+    return true;
+}
+
+static http_req_t *req_new(struct MHD_Connection *conn, const char *url, const char *method)
+{
+    http_req_t *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->conn = conn;
+    req->method = method;
+    req->path = url;
+    req->resp_fd = -1;
+    req->started_mono_ms = time_mono_ms();
+    buf_init(&req->body, max_body);
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (rid && request_id_acceptable(rid))
+        snprintf(req->request_id, sizeof req->request_id, "%s", rid);
+    else
+        uuid7_new_str(req->request_id);
+    atomic_fetch_add(&active_requests, 1);
+    return req;
+}
+
+static void req_free(http_req_t *req)
+{
+    for (int i = 0; i < req->n_params; i++)
+        free(req->param_values[i]);
+    buf_free(&req->body);
+    if (req->json)
+        json_decref(req->json);
+    free(req->resp_body);
+    if (req->resp_fd >= 0)
+        close(req->resp_fd);
+    for (int i = 0; i < req->n_resp_headers; i++) {
+        free(req->resp_headers[i][0]);
+        free(req->resp_headers[i][1]);
+    }
+    if (req->handler_state && req->handler_state_free)
+        req->handler_state_free(req->handler_state);
+    free(req);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_req_t *req = *con_cls;
+    if (!req)
+        return;
+    int64_t dur = time_mono_ms() - req->started_mono_ms;
+    const char *route = req->route ? req->route->pattern : "unmatched";
+    metrics_http_observe(req->method, route, req->status, (double)dur / 1000.0);
+    char status[8], duration[24];
+    snprintf(status, sizeof status, "%d", req->status);
+    snprintf(duration, sizeof duration, "%lld", (long long)dur);
+    log_event(LOG_INFO, "request", "method", req->method, "path", req->path, "status", status,
+              "duration_ms", duration, "request_id", req->request_id, "project",
+              req->auth.project_id[0] ? req->auth.project_id : NULL,
+              "aborted", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "true", NULL);
+    req_free(req);
+    *con_cls = NULL;
+    atomic_fetch_sub(&active_requests, 1);
+}
+
+static enum MHD_Result queue_response(http_req_t *req)
+{
+    struct MHD_Response *resp;
+    if (req->status == 0)
+        http_error(req, 500, "internal_error", "The handler did not answer", NULL);
+    if (req->resp_fd >= 0) {
+        resp = MHD_create_response_from_fd_at_offset64(req->resp_fd_len, req->resp_fd,
+                                                       req->resp_fd_offset);
+        req->resp_fd = -1; /* MHD closes it now */
+    } else {
+        resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+        req->resp_body = NULL;
+    }
+    if (!resp)
+        return MHD_NO;
+    if (req->resp_type)
+        MHD_add_response_header(resp, "Content-Type", req->resp_type);
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    for (int i = 0; i < req->n_resp_headers; i++)
+        MHD_add_response_header(resp, req->resp_headers[i][0], req->resp_headers[i][1]);
+    enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static bool is_body_method(const char *m)
+{
+    return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
+}
+
+static bool content_type_is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; ");
+    return (n == 16 && !strncasecmp(ct, "application/json", 16)) ||
+           /* application/<anything>+json, e.g. application/merge-patch+json */
+           (n > 17 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 5, "+json", 5));
+}
+
+/* Iterative depth check, so that hostile nesting cannot exhaust the stack later. */
+static bool json_depth_ok(const json_t *root, int max_depth)
+{
+    typedef struct {
+        const json_t *v;
+        int depth;
+    } item_t;
+    size_t cap = 256, n = 0;
+    item_t *stack = malloc(cap * sizeof *stack);
+    bool ok = true;
+    if (!stack)
+        return false;
+    stack[n++] = (item_t){root, 1};
+    while (n > 0 && ok) {
+        item_t it = stack[--n];
+        if (!json_is_object(it.v) && !json_is_array(it.v))
+            continue;
+        if (it.depth > max_depth) {
+            ok = false;
+            break;
+        }
+        size_t count = json_is_object(it.v) ? json_object_size(it.v) : json_array_size(it.v);
+        if (n + count > cap) {
+            while (n + count > cap)
+                cap *= 2;
+            item_t *grown = realloc(stack, cap * sizeof *stack);
+            if (!grown) {
+                ok = false;
+                break;
+            }
+            stack = grown;
+        }
+        if (json_is_object(it.v)) {
+            const char *k;
+            json_t *child;
+            json_object_foreach((json_t *)it.v, k, child) stack[n++] = (item_t){child, it.depth + 1};
+        } else {
+            size_t i;
+            json_t *child;
+            json_array_foreach(it.v, i, child) stack[n++] = (item_t){child, it.depth + 1};
+        }
+    }
+    free(stack);
+    return ok;
+}
+
+/* First call: everything decidable from the request line and headers. Returns true when the
+ * request was answered already. */
+static bool check_headers(http_req_t *req)
+{
+    char allow[128];
+    router_result_t rr = router_match(req->method, req->path, req, allow, sizeof allow);
+    if (rr == ROUTER_NOT_FOUND) {
+        http_error(req, 404, "not_found", "No route matches this path", NULL);
+        return true;
+    }
+    if (rr == ROUTER_BAD_METHOD) {
+        http_add_header(req, "Allow", allow);
+        http_error(req, 405, "method_not_allowed", "This route does not accept this method", NULL);
+        return true;
+    }
+    if (is_body_method(req->method)) {
+        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");
+        const char *te = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+        bool has_body = (cl && strtoull(cl, NULL, 10) > 0) || te;
+        if (cl && strtoull(cl, NULL, 10) > max_body) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "The body is larger than the limit of %zu bytes", max_body);
+            http_error(req, 413, "payload_too_large", msg, NULL);
+            return true;
+        }
+        const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type");
+        if (has_body && !content_type_is_json(ct)) {
+            http_error(req, 415, "unsupported_media_type",
+                       "Send the body as JSON with Content-Type: application/json", NULL);
+            return true;
+        }
+    }
+    return auth_check(req);
+}
+
+static void finish_body(http_req_t *req)
+{
+    if (req->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The body is larger than the limit of %zu bytes", max_body);
+        http_error(req, 413, "payload_too_large", msg, NULL);
+        return;
+    }
+    if (req->route->raw_body || req->body.len == 0)
+        return;
+    json_error_t jerr;
+    req->json = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
+    if (!req->json) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "The body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
+        http_error(req, 400, "invalid_json", msg, NULL);
+        return;
+    }
+    if (!json_depth_ok(req->json, HTTP_JSON_MAX_DEPTH)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The body nests deeper than %d levels", HTTP_JSON_MAX_DEPTH);
+        http_error(req, 400, "invalid_json", msg, NULL);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    http_req_t *req = *con_cls;
+    if (!req) {
+        req = req_new(conn, url, method);
+        if (!req)
+            return MHD_NO;
+        *con_cls = req;
+        if (check_headers(req))
+            return queue_response(req);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        /* Past the cap we keep reading (and dropping) so the client gets a clean 413. */
+        if (!req->too_large && buf_append(&req->body, upload_data, *upload_data_size) != BUF_OK) {
+            req->too_large = true;
+            buf_free(&req->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->suspended) {
+        req->suspended = false;
+        req->resumed = true;
+    } else if (req->status == 0) {
+        finish_body(req);
+    }
+    if (req->status == 0)
+        req->route->handler(req);
+    if (req->suspended)
+        return MHD_YES;
+    return queue_response(req);
+}
+
+int server_start(const config_t *cfg, char *err, size_t err_len)
+{
+    max_body = cfg->max_body;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->listen_port)};
+    if (inet_pton(AF_INET, cfg->listen_host, &addr.sin_addr) != 1) {
+        snprintf(err, err_len, "CRAFTKIT_LISTEN: \"%s\" is not an IPv4 address", cfg->listen_host);
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    daemon_handle = MHD_start_daemon(
+        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    if (!daemon_handle) {
+        snprintf(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
+                 cfg->listen_port);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+    bound_port = info ? info->port : cfg->listen_port;
+    return 0;
+}
+
+void server_stop(int grace_ms)
+{
+    if (!daemon_handle)
+        return;
+    MHD_socket listen_fd = MHD_quiesce_daemon(daemon_handle);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    for (int i = 0; i < n_shutdown_hooks; i++)
+        shutdown_hooks[i]();
+    for (int waited = 0; waited < grace_ms && atomic_load(&active_requests) > 0; waited += 10)
+        time_sleep_ms(10);
+    MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}

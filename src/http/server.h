@@ -1,0 +1,26 @@
+/*
+ * server — libmicrohttpd glue: the epoll thread pool, body reading under the cap, content
+ * type and JSON checks, authentication, routing, response building, request logs, metrics.
+ *
+ * Threads: server_start/server_stop from the main thread; everything else runs on MHD pool
+ * threads. Routes must be registered (router_add) before server_start.
+ */
+#ifndef CRAFTKIT_HTTP_SERVER_H
+#define CRAFTKIT_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "core/config.h"
+
+/* Starts listening. Returns 0, or -1 with a message in err. */
+int server_start(const config_t *cfg, char *err, size_t err_len);
+/* Registers a function run during shutdown, after the listener is closed and before waiting
+ * for in-flight requests (used to wake parked requests). */
+void server_on_shutdown(void (*fn)(void));
+/* Stops accepting, runs shutdown hooks, lets in-flight requests finish (up to grace_ms),
+ * then stops the daemon. */
+void server_stop(int grace_ms);
+/* The port actually bound (useful with port 0). */
+int server_port(void);
+
+#endif

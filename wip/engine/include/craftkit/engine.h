@@ -1,0 +1,91 @@
+/*
+ * engine — craftkit's document engine: compiles a JSON layout (the template language of
+ * docs/templates.md) once, then renders it with data to PDF or PNG with cairo + pango.
+ *
+ * Usage:
+ *   engine_global_init();                                   once, in main, before threads
+ *   t = engine_compile(layout, page_config, manifest, &issues, err, sizeof err);
+ *   ctx = engine_ctx_new(&opts);                            one per worker thread
+ *   engine_render(ctx, t, data, &ropts, &out, err, sizeof err);  many times
+ *   engine_output_free(&out); engine_ctx_free(ctx); engine_template_free(t);
+ *
+ * Threads: engine_global_init/cleanup on the main thread with no renders running. A compiled
+ * engine_template_t is immutable and may be shared by any number of threads. An engine_ctx_t
+ * belongs to ONE thread (it holds that thread's fonts, shaping buffers and image loader) and
+ * must be created, used and freed on that thread.
+ * Memory: engine_compile returns a template freed with engine_template_free, and a new
+ * reference in *issues (caller decrefs). engine_default_layout returns a new reference.
+ * engine_render fills out->data (malloc'd; engine_output_free releases it).
+ */
+#ifndef CRAFTKIT_ENGINE_H
+#define CRAFTKIT_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Once in main before threads: fontconfig init with rescans off, warm-up of the font caches.
+ * Returns 0, or -1 when fontconfig cannot be initialised. */
+int engine_global_init(void);
+/* At exit in tests and sanitizer builds (releases cairo/fontconfig static data). */
+void engine_global_cleanup(void);
+
+typedef struct engine_template engine_template_t;
+
+/* Compiles a layout (NULL → engine_default_layout(manifest)), an optional pageConfig object
+ * ({format, orientation, margin, width, height, printBackground}; overrides the layout's page)
+ * and an optional manifest ({variables, loops}; NULL = no binding checks, no automatic formats).
+ * On a bad layout returns NULL and sets *issues (when issues != NULL) to
+ *   {"formErrors":[...],"fieldErrors":{"layout.body.2.text":["Unknown variable \"customer.nmae\""]}}
+ * with every problem at once (paths start with "layout." or "pageConfig."), and err to a
+ * one-line summary. On success *issues is set to NULL. */
+engine_template_t *engine_compile(const json_t *layout, const json_t *page_config, const json_t *manifest,
+                                  json_t **issues, char *err, size_t err_len);
+void engine_template_free(engine_template_t *t);
+/* The page size in pt after pageConfig and orientation have been applied. */
+void engine_template_page_size(const engine_template_t *t, double *width_pt, double *height_pt);
+
+/* A layout generated from a manifest: labelled scalars, images, loops as tables with a header
+ * row. New reference; never NULL for a manifest object (an empty body for NULL). */
+json_t *engine_default_layout(const json_t *manifest);
+
+typedef enum { ENGINE_PDF = 0, ENGINE_PNG } engine_format_t;
+
+typedef struct engine_ctx engine_ctx_t;
+
+typedef struct {
+    int image_timeout_ms;     /* per image fetch; 0 = 10000 */
+    size_t image_max_bytes;   /* per image; 0 = 10 MiB */
+    bool allow_private_urls;  /* tests only: lets images come from private addresses */
+    const char *assets_dir;   /* directory for "asset:NAME" images; NULL = none */
+} engine_ctx_opts_t;
+
+/* Returns NULL only when out of memory. */
+engine_ctx_t *engine_ctx_new(const engine_ctx_opts_t *opts);
+void engine_ctx_free(engine_ctx_t *ctx);
+
+typedef struct {
+    engine_format_t format;   /* PDF default */
+    int page;                 /* PNG: 1-based page number (0 = 1) */
+    double dpi;               /* PNG: default 96 */
+    const char *watermark;    /* NULL or e.g. "TEST" (diagonal, light); replaces the layout's own */
+    int64_t creation_time;    /* unix seconds for PDF metadata; 0 = now. Fixed → identical bytes */
+    int64_t deadline_ms;      /* CLOCK_MONOTONIC ms after which rendering aborts; 0 = none */
+} engine_render_opts_t;
+
+typedef struct {
+    unsigned char *data;
+    size_t len;
+    int pages;                /* pages in the document (also for PNG, which holds one) */
+} engine_output_t;
+
+/* data: the normalised data object (already validated against the manifest by the caller).
+ * Returns 0, or -1 with an actionable message in err, e.g.
+ * "image at data.logo could not be fetched: HTTP 404". */
+int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,
+                  const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len);
+void engine_output_free(engine_output_t *out);
+
+#endif

@@ -1,0 +1,326 @@
+/* compile_table — the "table" block: columns, header/body/footer rows, cells, row loops. */
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/compile.h"
+
+typedef struct col_def {
+    len_t width;
+    align_t align;
+    bool has_align;
+    valign_t valign;
+    const json_t *header;
+    const json_t *cell;
+} col_def_t;
+
+static const char *const valign_names[] = {"top", "middle", "bottom", NULL};
+
+static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                            cell_spec_t *cell)
+{
+    node_t *stack;
+    if (json_is_string(v) || (json_is_object(v) && json_object_get(v, "type"))) {
+        stack = compile_block_list(c, v, path, st);
+        return stack;
+    }
+    if (!json_is_object(v)) {
+        compile_issue(c, path, "Expected a cell: text, a block, or {\"text\": ..., \"colSpan\": 2, ...}");
+        return NULL;
+    }
+    static const char *const keys[] = {"text", "runs", "link", "children", "colSpan", "background",
+                                       "valign", "style", "if", NULL};
+    compile_check_keys(c, v, path, keys, true, false);
+    tstyle_t cs = *st;
+    json_t *x;
+    if ((x = json_object_get(v, "style")))
+        compile_apply_style_ref(c, x, compile_path(c, path, "style"), &cs, NULL);
+    compile_apply_style_props(c, v, path, &cs);
+    if ((x = json_object_get(v, "colSpan")))
+        compile_int(c, x, compile_path(c, path, "colSpan"), 1, 1000, &cell->colspan);
+    if ((x = json_object_get(v, "background")))
+        compile_color(c, x, compile_path(c, path, "background"), &cell->background);
+    if ((x = json_object_get(v, "valign"))) {
+        int va = compile_enum(c, x, compile_path(c, path, "valign"), valign_names);
+        if (va >= 0)
+            cell->valign = (valign_t)va;
+    }
+    if (json_object_get(v, "children")) {
+        if (json_object_get(v, "text") || json_object_get(v, "runs"))
+            compile_issue(c, path, "Give a cell either \"children\" or \"text\"/\"runs\", not both");
+        stack = compile_block_list(c, json_object_get(v, "children"), compile_path(c, path, "children"), &cs);
+    } else {
+        /* A text cell: compile it as a text block carrying the cell's text keys. */
+        json_t *tb = json_object();
+        json_object_set_new(tb, "type", json_string("text"));
+        static const char *const text_keys[] = {"text", "runs", "link", "if", NULL};
+        for (int i = 0; text_keys[i]; i++)
+            if ((x = json_object_get(v, text_keys[i])))
+                json_object_set(tb, text_keys[i], x);
+        if (!json_object_get(tb, "text") && !json_object_get(tb, "runs"))
+            json_object_set_new(tb, "text", json_string(""));
+        stack = compile_block_list(c, tb, path, &cs);
+        json_decref(tb);
+    }
+    return stack;
+}
+
+static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                       const col_def_t *cols, int ncols, row_spec_t *row)
+{
+    row->path = path;
+    const json_t *cells = v;
+    tstyle_t rs = *st;
+    bool pushed = false;
+    if (json_is_object(v)) {
+        static const char *const keys[] = {"cells", "each", "as", "if", "background", "style", NULL};
+        compile_check_keys(c, v, path, keys, true, false);
+        json_t *x;
+        if ((x = json_object_get(v, "each"))) {
+            row->each = compile_loop_push(c, x, json_object_get(v, "as"), path);
+            pushed = row->each != NULL;
+        }
+        if ((x = json_object_get(v, "if")))
+            row->cond = compile_cond(c, x, compile_path(c, path, "if"));
+        if ((x = json_object_get(v, "background")))
+            compile_color(c, x, compile_path(c, path, "background"), &row->background);
+        if ((x = json_object_get(v, "style")))
+            compile_apply_style_ref(c, x, compile_path(c, path, "style"), &rs, NULL);
+        compile_apply_style_props(c, v, path, &rs);
+        cells = json_object_get(v, "cells");
+        path = compile_path(c, path, "cells");
+        if (!cells) {
+            compile_issue(c, row->path, "A row object needs \"cells\"");
+            goto out;
+        }
+    }
+    if (!json_is_array(cells)) {
+        compile_issue(c, path, "Expected a row: a list of cells");
+        goto out;
+    }
+    size_t n = json_array_size(cells);
+    row->cells = arena_calloc(c->a, n ? n : 1, sizeof(cell_spec_t));
+    if (!row->cells)
+        goto out;
+    int col = 0;
+    size_t i;
+    json_t *cv;
+    json_array_foreach(cells, i, cv) {
+        const char *cp = compile_path_index(c, path, i);
+        cell_spec_t *cell = &row->cells[row->ncells++];
+        cell->colspan = 1;
+        cell->path = cp;
+        c->nodes++;
+        tstyle_t cs = rs;
+        if (col < ncols && cols[col].has_align)
+            cs.align = cols[col].align;
+        cell->valign = col < ncols ? cols[col].valign : VALIGN_TOP;
+        cell->content = cell_content(c, cv, cp, &cs, cell);
+        col += cell->colspan;
+    }
+    if (col != ncols)
+        compile_issue(c, path, "Row has %d cell%s (counting colSpan) but the table has %d column%s", col,
+                      col == 1 ? "" : "s", ncols, ncols == 1 ? "" : "s");
+out:
+    if (pushed)
+        compile_loop_pop(c);
+    return 0;
+}
+
+/* "rows": a list of rows; "header"/"footer" also accept a single row (a list of cells). */
+static int compile_rows(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st, const col_def_t *cols,
+                        int ncols, bool single_ok, row_spec_t **out, int *nout)
+{
+    if (!json_is_array(v)) {
+        compile_issue(c, path, "Expected a list of rows");
+        return -1;
+    }
+    json_t *first = json_array_get(v, 0);
+    bool single = single_ok && first && !json_is_array(first) && !(json_is_object(first) && json_object_get(first, "cells"));
+    size_t n = single ? 1 : json_array_size(v);
+    *out = arena_calloc(c->a, n ? n : 1, sizeof(row_spec_t));
+    if (!*out)
+        return -1;
+    if (single) {
+        compile_row(c, v, path, st, cols, ncols, &(*out)[0]);
+        *nout = 1;
+        return 0;
+    }
+    size_t i;
+    json_t *rv;
+    json_array_foreach(v, i, rv)
+        compile_row(c, rv, compile_path_index(c, path, i), st, cols, ncols, &(*out)[i]);
+    *nout = (int)n;
+    return 0;
+}
+
+static const char *const align_names[] = {"start", "left", "center", "right", "end", "justify", NULL};
+static const char *const borders_names[] = {"none", "rows", "all", "outer", "horizontal", NULL};
+
+int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
+{
+    static const char *const keys[] = {"type", "if", "each", "as", "style", "keepTogether", "columns", "header",
+                                       "rows", "footer", "repeatHeader", "zebra", "borders", "borderColor",
+                                       "borderWidth", "cellPadding", "headerStyle", "headerBackground",
+                                       "footerStyle", "footerBackground", NULL};
+    compile_check_keys(c, obj, path, keys, true, true);
+    table_spec_t *t = &n->u.table;
+    t->repeat_header = true;
+    t->borders = BORDERS_ROWS;
+    t->border_width = 0.5;
+    t->border_color = 0xd1d5dbff;
+    t->pad_v = 3;
+    t->pad_h = 4;
+    json_t *x;
+    const char *cp = compile_path(c, path, "columns");
+    json_t *cols = json_object_get(obj, "columns");
+    if (!json_is_array(cols) || json_array_size(cols) == 0 || json_array_size(cols) > 100) {
+        compile_issue(c, cp, "Expected a list of 1 to 100 columns (widths, or {\"width\", \"align\", \"header\", \"cell\"})");
+        return -1;
+    }
+    int ncols = (int)json_array_size(cols);
+    col_def_t defs[100];
+    memset(defs, 0, sizeof defs);
+    t->ncols = ncols;
+    t->widths = arena_calloc(c->a, (size_t)ncols, sizeof(len_t));
+    if (!t->widths)
+        return -1;
+    bool any_header = false, any_cell = false;
+    for (int i = 0; i < ncols; i++) {
+        json_t *cv = json_array_get(cols, (size_t)i);
+        const char *p = compile_path_index(c, cp, (size_t)i);
+        defs[i].width.kind = LEN_FLEX;
+        defs[i].width.v = 1;
+        json_t *w = cv;
+        if (json_is_object(cv)) {
+            static const char *const ckeys[] = {"width", "align", "valign", "header", "cell", NULL};
+            compile_check_keys(c, cv, p, ckeys, false, false);
+            w = json_object_get(cv, "width");
+            if ((x = json_object_get(cv, "align"))) {
+                int a = compile_enum(c, x, compile_path(c, p, "align"), align_names);
+                if (a >= 0) {
+                    defs[i].align = (align_t)a;
+                    defs[i].has_align = true;
+                }
+            }
+            if ((x = json_object_get(cv, "valign"))) {
+                int va = compile_enum(c, x, compile_path(c, p, "valign"), valign_names);
+                if (va >= 0)
+                    defs[i].valign = (valign_t)va;
+            }
+            defs[i].header = json_object_get(cv, "header");
+            defs[i].cell = json_object_get(cv, "cell");
+            any_header |= defs[i].header != NULL;
+            any_cell |= defs[i].cell != NULL;
+            p = compile_path(c, p, "width");
+        }
+        if (w && compile_length(c, w, p, true, &defs[i].width) == 0 && defs[i].width.kind == LEN_AUTO)
+            compile_issue(c, p, "Column widths are points, percentages, \"*\" or \"2*\"");
+        t->widths[i] = defs[i].width;
+    }
+    if ((x = json_object_get(obj, "repeatHeader")))
+        compile_bool(c, x, compile_path(c, path, "repeatHeader"), &t->repeat_header);
+    if ((x = json_object_get(obj, "zebra"))) {
+        if (json_is_true(x))
+            t->zebra = 0xf3f4f6ff;
+        else if (!json_is_false(x))
+            compile_color(c, x, compile_path(c, path, "zebra"), &t->zebra);
+    }
+    if ((x = json_object_get(obj, "borders"))) {
+        int b = compile_enum(c, x, compile_path(c, path, "borders"), borders_names);
+        if (b >= 0)
+            t->borders = (borders_t)b;
+    }
+    if ((x = json_object_get(obj, "borderColor")))
+        compile_color(c, x, compile_path(c, path, "borderColor"), &t->border_color);
+    if ((x = json_object_get(obj, "borderWidth")))
+        compile_pt(c, x, compile_path(c, path, "borderWidth"), &t->border_width);
+    if ((x = json_object_get(obj, "cellPadding"))) {
+        double s[4] = {0};
+        if (compile_sides(c, x, compile_path(c, path, "cellPadding"), s) == 0) {
+            t->pad_v = s[0];
+            t->pad_h = s[1];
+        }
+    }
+
+    /* Header rows: explicit "header", or built from the columns' "header" texts. Bold by default. */
+    tstyle_t hs = n->style;
+    hs.weight = 700;
+    if ((x = json_object_get(obj, "headerStyle")))
+        compile_apply_style_ref(c, x, compile_path(c, path, "headerStyle"), &hs, NULL);
+    uint32_t hbg = 0, fbg = 0;
+    if ((x = json_object_get(obj, "headerBackground")))
+        compile_color(c, x, compile_path(c, path, "headerBackground"), &hbg);
+    json_t *header = json_object_get(obj, "header");
+    if (header) {
+        if (any_header)
+            compile_issue(c, compile_path(c, path, "header"), "Give header texts either in \"header\" or in the columns, not both");
+        compile_rows(c, header, compile_path(c, path, "header"), &hs, defs, ncols, true, &t->header, &t->nheader);
+    } else if (any_header) {
+        json_t *row = json_array();
+        for (int i = 0; i < ncols; i++)
+            json_array_append_new(row, defs[i].header ? json_incref((json_t *)defs[i].header) : json_string(""));
+        compile_rows(c, row, compile_path(c, path, "columns"), &hs, defs, ncols, true, &t->header, &t->nheader);
+        json_decref(row);
+    }
+    for (int i = 0; i < t->nheader; i++)
+        if (!t->header[i].background)
+            t->header[i].background = hbg;
+
+    /* Body rows: "rows", or one row from the columns' "cell" templates repeated over "each". */
+    json_t *rows = json_object_get(obj, "rows"), *each = json_object_get(obj, "each");
+    if (rows && (each || any_cell)) {
+        compile_issue(c, path, "Give body rows either as \"rows\" or as \"each\" with column \"cell\" templates, not both");
+    } else if (rows) {
+        compile_rows(c, rows, compile_path(c, path, "rows"), &n->style, defs, ncols, false, &t->body, &t->nbody);
+    } else if (each) {
+        if (!any_cell)
+            compile_issue(c, path, "A table with \"each\" needs a \"cell\" template in every column");
+        t->body = arena_calloc(c->a, 1, sizeof(row_spec_t));
+        if (!t->body)
+            return -1;
+        t->nbody = 1;
+        row_spec_t *row = &t->body[0];
+        row->path = cp;
+        row->each = compile_loop_push(c, each, json_object_get(obj, "as"), path);
+        row->cells = arena_calloc(c->a, (size_t)ncols, sizeof(cell_spec_t));
+        if (row->cells) {
+            for (int i = 0; i < ncols; i++) {
+                const char *p = compile_path(c, compile_path_index(c, cp, (size_t)i), "cell");
+                cell_spec_t *cell = &row->cells[row->ncells++];
+                cell->colspan = 1;
+                cell->path = p;
+                cell->valign = defs[i].valign;
+                tstyle_t cs = n->style;
+                if (defs[i].has_align)
+                    cs.align = defs[i].align;
+                json_t *tpl = defs[i].cell ? (json_t *)defs[i].cell : NULL;
+                if (!tpl) {
+                    json_t *empty = json_string("");
+                    cell->content = compile_block_list(c, empty, p, &cs);
+                    json_decref(empty);
+                    continue;
+                }
+                cell->content = cell_content(c, tpl, p, &cs, cell);
+                if (cell->colspan != 1)
+                    compile_issue(c, p, "Column cell templates cannot span columns");
+            }
+        }
+        if (row->each)
+            compile_loop_pop(c);
+    } else if (json_object_get(obj, "as")) {
+        compile_issue(c, compile_path(c, path, "as"), "\"as\" names the variable of \"each\"; add \"each\"");
+    }
+
+    tstyle_t fs = n->style;
+    if ((x = json_object_get(obj, "footerStyle")))
+        compile_apply_style_ref(c, x, compile_path(c, path, "footerStyle"), &fs, NULL);
+    if ((x = json_object_get(obj, "footerBackground")))
+        compile_color(c, x, compile_path(c, path, "footerBackground"), &fbg);
+    json_t *footer = json_object_get(obj, "footer");
+    if (footer)
+        compile_rows(c, footer, compile_path(c, path, "footer"), &fs, defs, ncols, true, &t->footer, &t->nfooter);
+    for (int i = 0; i < t->nfooter; i++)
+        if (!t->footer[i].background)
+            t->footer[i].background = fbg;
+    return 0;
+}

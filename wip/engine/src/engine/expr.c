@@ -1,0 +1,824 @@
+#include "engine/expr.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/format.h"
+
+/* ------------------------------------------------------------------ paths */
+
+static bool is_ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool is_ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static int loopmeta_from(const char *s, loopmeta_t *out)
+{
+    static const struct { const char *name; loopmeta_t m; } metas[] = {
+        {"index", LOOPMETA_INDEX}, {"index0", LOOPMETA_INDEX0}, {"count", LOOPMETA_COUNT},
+        {"first", LOOPMETA_FIRST}, {"last", LOOPMETA_LAST},
+    };
+    for (size_t i = 0; i < sizeof metas / sizeof metas[0]; i++)
+        if (!strcmp(s, metas[i].name)) {
+            *out = metas[i].m;
+            return 0;
+        }
+    return -1;
+}
+
+/* Scans a dotted path at *pp (up to end) and classifies its root. */
+static int scan_path(arena_t *a, const char **pp, const char *end, const expr_scope_names_t *names,
+                     expr_path_t **out, char *err, size_t err_len)
+{
+    const char *p = *pp, *start = p;
+    const char *segs[EXPR_PATH_SEGMENTS_MAX];
+    int n = 0;
+    for (;;) {
+        const char *s = p;
+        if (p < end && is_ident_start(*p)) {
+            while (p < end && is_ident_char(*p))
+                p++;
+        } else if (n > 0 && p < end && isdigit((unsigned char)*p)) {
+            while (p < end && isdigit((unsigned char)*p))
+                p++;
+        } else {
+            snprintf(err, err_len, n ? "Expected a name after \".\"" : "Expected a variable name");
+            return -1;
+        }
+        if (n == EXPR_PATH_SEGMENTS_MAX) {
+            snprintf(err, err_len, "Path has more than %d parts", EXPR_PATH_SEGMENTS_MAX);
+            return -1;
+        }
+        segs[n++] = arena_strndup(a, s, (size_t)(p - s));
+        if (!segs[n - 1])
+            goto nomem;
+        if (p < end && *p == '.' && p + 1 < end && (is_ident_char(p[1])))
+            p++;
+        else
+            break;
+    }
+    expr_path_t *path = arena_alloc(a, sizeof *path);
+    if (!path)
+        goto nomem;
+    path->text = arena_strndup(a, start, (size_t)(p - start));
+    if (!path->text)
+        goto nomem;
+    int skip = 0;
+    path->root = PATH_DATA;
+    for (int d = names ? names->depth - 1 : -1; d >= 0; d--) {
+        if (!strcmp(segs[0], names->names[d])) {
+            path->root = PATH_ITEM;
+            path->frame = d;
+            skip = 1;
+            break;
+        }
+    }
+    if (path->root == PATH_DATA && !strcmp(segs[0], "loop") && names && names->depth > 0) {
+        if (n != 2 || loopmeta_from(segs[1], &path->meta) < 0) {
+            snprintf(err, err_len, "Unknown loop property \"%s\" (use loop.index, loop.index0, "
+                     "loop.count, loop.first or loop.last)", path->text);
+            return -1;
+        }
+        path->root = PATH_LOOPMETA;
+        path->frame = names->depth - 1;
+        skip = 2;
+    }
+    if (path->root == PATH_DATA && n == 1 && names && names->allow_page) {
+        if (!strcmp(segs[0], "page")) {
+            path->root = PATH_PAGE;
+            skip = 1;
+        } else if (!strcmp(segs[0], "pages")) {
+            path->root = PATH_PAGES;
+            skip = 1;
+        }
+    }
+    path->nseg = n - skip;
+    path->seg = arena_calloc(a, (size_t)(path->nseg ? path->nseg : 1), sizeof *path->seg);
+    if (!path->seg)
+        goto nomem;
+    for (int i = skip; i < n; i++)
+        path->seg[i - skip] = segs[i];
+    *pp = p;
+    *out = path;
+    return 0;
+nomem:
+    snprintf(err, err_len, "Out of memory");
+    return -1;
+}
+
+int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, expr_path_t **out,
+                    char *err, size_t err_len)
+{
+    const char *end = s + strlen(s);
+    const char *p = skip_ws(s, end);
+    if (scan_path(a, &p, end, names, out, err, err_len) < 0)
+        return -1;
+    p = skip_ws(p, end);
+    if (p != end) {
+        snprintf(err, err_len, "Unexpected \"%.20s\" after the path", p);
+        return -1;
+    }
+    return 0;
+}
+
+/* A quoted string literal at *pp ('…' or "…", backslash escapes the quote and itself). */
+static int scan_quoted(arena_t *a, const char **pp, const char *end, const char **out, size_t *out_len,
+                       char *err, size_t err_len)
+{
+    const char *p = *pp;
+    char q = *p++;
+    buf_t b;
+    buf_init(&b, 64 * 1024);
+    while (p < end && *p != q) {
+        if (*p == '\\' && p + 1 < end && (p[1] == q || p[1] == '\\'))
+            p++;
+        if (buf_append_char(&b, *p++) < 0) {
+            buf_free(&b);
+            snprintf(err, err_len, "String literal too long");
+            return -1;
+        }
+    }
+    if (p >= end) {
+        buf_free(&b);
+        snprintf(err, err_len, "Unterminated string literal");
+        return -1;
+    }
+    *out = arena_strndup(a, buf_cstr(&b), b.len);
+    *out_len = b.len;
+    buf_free(&b);
+    if (!*out) {
+        snprintf(err, err_len, "Out of memory");
+        return -1;
+    }
+    *pp = p + 1;
+    return 0;
+}
+
+/* --------------------------------------------------------- template strings */
+
+/* Finds the "}}" closing an expression, skipping quoted strings. */
+static const char *find_close(const char *p, const char *end)
+{
+    while (p + 1 < end) {
+        if (*p == '"' || *p == '\'') {
+            char q = *p++;
+            while (p < end && *p != q) {
+                if (*p == '\\' && p + 1 < end)
+                    p++;
+                p++;
+            }
+            if (p < end)
+                p++;
+            continue;
+        }
+        if (p[0] == '}' && p[1] == '}')
+            return p;
+        p++;
+    }
+    return NULL;
+}
+
+static int parse_value(arena_t *a, const char *p, const char *end, const expr_scope_names_t *names,
+                       expr_part_t *part, char *err, size_t err_len)
+{
+    p = skip_ws(p, end);
+    if (p == end) {
+        snprintf(err, err_len, "Empty {{ }}");
+        return -1;
+    }
+    part->is_value = true;
+    if (*p == '"' || *p == '\'') {
+        if (scan_quoted(a, &p, end, &part->lit, &part->lit_len, err, err_len) < 0)
+            return -1;
+    } else if (scan_path(a, &p, end, names, &part->path, err, err_len) < 0) {
+        return -1;
+    }
+    expr_filter_t filters[EXPR_FILTERS_MAX];
+    int nf = 0;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p == end)
+            break;
+        if (*p != '|') {
+            snprintf(err, err_len, "Unexpected \"%.*s\" in {{ }} (filters are written \"| name\")",
+                     (int)(end - p > 20 ? 20 : end - p), p);
+            return -1;
+        }
+        p = skip_ws(p + 1, end);
+        const char *ns = p;
+        while (p < end && is_ident_char(*p))
+            p++;
+        if (p == ns) {
+            snprintf(err, err_len, "Expected a filter name after \"|\"");
+            return -1;
+        }
+        if (nf == EXPR_FILTERS_MAX) {
+            snprintf(err, err_len, "More than %d filters", EXPR_FILTERS_MAX);
+            return -1;
+        }
+        expr_filter_t *f = &filters[nf++];
+        f->name = arena_strndup(a, ns, (size_t)(p - ns));
+        f->arg = NULL;
+        p = skip_ws(p, end);
+        if (p < end && *p == ':') {
+            p = skip_ws(p + 1, end);
+            if (p < end && (*p == '"' || *p == '\'')) {
+                size_t len;
+                if (scan_quoted(a, &p, end, &f->arg, &len, err, err_len) < 0)
+                    return -1;
+            } else {
+                const char *as = p;
+                while (p < end && *p != '|' && !isspace((unsigned char)*p))
+                    p++;
+                if (p == as) {
+                    snprintf(err, err_len, "Expected an argument after \"%s:\"", f->name);
+                    return -1;
+                }
+                f->arg = arena_strndup(a, as, (size_t)(p - as));
+            }
+        }
+    }
+    if (nf) {
+        part->filters = arena_calloc(a, (size_t)nf, sizeof *part->filters);
+        if (!part->filters) {
+            snprintf(err, err_len, "Out of memory");
+            return -1;
+        }
+        memcpy(part->filters, filters, (size_t)nf * sizeof *filters);
+        part->nfilters = nf;
+    }
+    return 0;
+}
+
+int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, expr_str_t *out,
+                   char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    const char *end = s + strlen(s);
+    /* Count upper bound of parts: each "{{" gives at most 2. */
+    int cap = 1;
+    for (const char *q = s; (q = strstr(q, "{{")); q += 2)
+        cap += 2;
+    expr_part_t *parts = arena_calloc(a, (size_t)cap, sizeof *parts);
+    buf_t lit;
+    buf_init(&lit, 1024 * 1024);
+    int n = 0, rc = -1;
+    if (!parts)
+        goto nomem;
+    const char *p = s;
+    while (p < end) {
+        const char *open = strstr(p, "{{");
+        /* "\{{" is a literal "{{". */
+        if (open && open > p && open[-1] == '\\') {
+            if (buf_append(&lit, p, (size_t)(open - 1 - p)) < 0 || buf_append(&lit, "{{", 2) < 0)
+                goto toolong;
+            p = open + 2;
+            continue;
+        }
+        if (!open) {
+            if (buf_append(&lit, p, (size_t)(end - p)) < 0)
+                goto toolong;
+            break;
+        }
+        if (buf_append(&lit, p, (size_t)(open - p)) < 0)
+            goto toolong;
+        const char *close = find_close(open + 2, end);
+        if (!close) {
+            snprintf(err, err_len, "Unclosed \"{{\" (every {{ needs a matching }})");
+            goto fail;
+        }
+        if (lit.len) {
+            parts[n].lit = arena_strndup(a, buf_cstr(&lit), lit.len);
+            parts[n].lit_len = lit.len;
+            if (!parts[n++].lit)
+                goto nomem;
+            buf_reset(&lit);
+        }
+        if (parse_value(a, open + 2, close, names, &parts[n], err, err_len) < 0)
+            goto fail;
+        n++;
+        p = close + 2;
+    }
+    if (lit.len || n == 0) {
+        parts[n].lit = arena_strndup(a, buf_cstr(&lit), lit.len);
+        parts[n].lit_len = lit.len;
+        if (!parts[n++].lit)
+            goto nomem;
+    }
+    out->parts = parts;
+    out->nparts = n;
+    /* Constant folding: literals and quoted values without filters. */
+    bool constant = true;
+    for (int i = 0; i < n; i++)
+        if (parts[i].is_value && (parts[i].path || parts[i].nfilters))
+            constant = false;
+    if (constant) {
+        buf_reset(&lit);
+        for (int i = 0; i < n; i++)
+            if (buf_append(&lit, parts[i].lit, parts[i].lit_len) < 0)
+                goto toolong;
+        out->constant = arena_strndup(a, buf_cstr(&lit), lit.len);
+        out->constant_len = lit.len;
+        if (!out->constant)
+            goto nomem;
+    }
+    rc = 0;
+    goto done;
+toolong:
+    snprintf(err, err_len, "Text too long");
+    goto fail;
+nomem:
+    snprintf(err, err_len, "Out of memory");
+fail:
+done:
+    buf_free(&lit);
+    return rc;
+}
+
+void expr_str_visit_paths(expr_str_t *s, expr_path_visit_fn fn, void *arg)
+{
+    for (int i = 0; i < s->nparts; i++)
+        if (s->parts[i].path)
+            fn(s->parts[i].path, arg);
+}
+
+void expr_str_visit_filters(const expr_str_t *s, expr_filter_visit_fn fn, void *arg)
+{
+    for (int i = 0; i < s->nparts; i++)
+        for (int f = 0; f < s->parts[i].nfilters; f++)
+            fn(&s->parts[i].filters[f], arg);
+}
+
+/* --------------------------------------------------------------- conditions */
+
+typedef struct cond_parser {
+    arena_t *a;
+    const char *p, *end;
+    const expr_scope_names_t *names;
+    json_t *owned;
+    int depth;
+    char *err;
+    size_t err_len;
+} cond_parser_t;
+
+static bool cp_word(cond_parser_t *cp, const char *w)
+{
+    size_t n = strlen(w);
+    if ((size_t)(cp->end - cp->p) >= n && !strncmp(cp->p, w, n) &&
+        (cp->p + n == cp->end || !is_ident_char(cp->p[n]))) {
+        cp->p = skip_ws(cp->p + n, cp->end);
+        return true;
+    }
+    return false;
+}
+
+static bool cp_sym(cond_parser_t *cp, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(cp->end - cp->p) >= n && !strncmp(cp->p, s, n)) {
+        cp->p = skip_ws(cp->p + n, cp->end);
+        return true;
+    }
+    return false;
+}
+
+static expr_cond_t *cp_or(cond_parser_t *cp);
+
+static int cp_operand(cond_parser_t *cp, cond_operand_t *op)
+{
+    const char *p = cp->p;
+    if (p == cp->end) {
+        snprintf(cp->err, cp->err_len, "Condition ends too early");
+        return -1;
+    }
+    if (*p == '"' || *p == '\'') {
+        const char *s;
+        size_t len;
+        if (scan_quoted(cp->a, &p, cp->end, &s, &len, cp->err, cp->err_len) < 0)
+            return -1;
+        op->literal = json_stringn(s, len);
+    } else if (isdigit((unsigned char)*p) || ((*p == '-' || *p == '+') && p + 1 < cp->end &&
+                                              (isdigit((unsigned char)p[1]) || p[1] == '.'))) {
+        char *e;
+        errno = 0;
+        double v = strtod(p, &e);
+        if (e == p || errno || !isfinite(v) || e > cp->end) {
+            snprintf(cp->err, cp->err_len, "Bad number in condition");
+            return -1;
+        }
+        op->literal = json_real(v);
+        p = e;
+    } else if (cp_word(cp, "true")) {
+        op->literal = json_true();
+        p = cp->p;
+    } else if (cp_word(cp, "false")) {
+        op->literal = json_false();
+        p = cp->p;
+    } else if (cp_word(cp, "null")) {
+        op->literal = json_null();
+        p = cp->p;
+    } else {
+        if (scan_path(cp->a, &p, cp->end, cp->names, &op->path, cp->err, cp->err_len) < 0)
+            return -1;
+    }
+    if (op->literal && json_array_append_new(cp->owned, op->literal) < 0) {
+        snprintf(cp->err, cp->err_len, "Out of memory");
+        return -1;
+    }
+    cp->p = skip_ws(p, cp->end);
+    return 0;
+}
+
+static expr_cond_t *cp_new(cond_parser_t *cp, cond_kind_t kind)
+{
+    expr_cond_t *c = arena_alloc(cp->a, sizeof *c);
+    if (!c)
+        snprintf(cp->err, cp->err_len, "Out of memory");
+    else
+        c->kind = kind;
+    return c;
+}
+
+static expr_cond_t *cp_unary(cond_parser_t *cp)
+{
+    if (++cp->depth > EXPR_COND_DEPTH_MAX) {
+        snprintf(cp->err, cp->err_len, "Condition nested too deeply");
+        return NULL;
+    }
+    expr_cond_t *c = NULL;
+    if (cp_word(cp, "not") || (cp->p < cp->end && cp->p[0] == '!' &&
+                               (cp->p + 1 == cp->end || cp->p[1] != '=') && cp_sym(cp, "!"))) {
+        expr_cond_t *inner = cp_unary(cp);
+        if (inner && (c = cp_new(cp, COND_NOT)))
+            c->a = inner;
+    } else if (cp_sym(cp, "(")) {
+        c = cp_or(cp);
+        if (c && !cp_sym(cp, ")")) {
+            snprintf(cp->err, cp->err_len, "Missing \")\" in condition");
+            c = NULL;
+        }
+    } else {
+        cond_operand_t lhs = {0};
+        if (cp_operand(cp, &lhs) < 0)
+            goto out;
+        static const struct { const char *s; cmp_op_t op; } ops[] = {
+            {"==", CMP_EQ}, {"!=", CMP_NE}, {"<=", CMP_LE}, {">=", CMP_GE}, {"<", CMP_LT}, {">", CMP_GT},
+        };
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+            if (cp_sym(cp, ops[i].s)) {
+                if (!(c = cp_new(cp, COND_CMP)))
+                    goto out;
+                c->lhs = lhs;
+                c->op = ops[i].op;
+                if (cp_operand(cp, &c->rhs) < 0)
+                    c = NULL;
+                goto out;
+            }
+        }
+        if (!(c = cp_new(cp, COND_TRUTHY)))
+            goto out;
+        c->lhs = lhs;
+    }
+out:
+    cp->depth--;
+    return c;
+}
+
+static expr_cond_t *cp_and(cond_parser_t *cp)
+{
+    expr_cond_t *l = cp_unary(cp);
+    while (l && (cp_word(cp, "and") || cp_sym(cp, "&&"))) {
+        expr_cond_t *r = cp_unary(cp), *c;
+        if (!r || !(c = cp_new(cp, COND_AND)))
+            return NULL;
+        c->a = l;
+        c->b = r;
+        l = c;
+    }
+    return l;
+}
+
+static expr_cond_t *cp_or(cond_parser_t *cp)
+{
+    expr_cond_t *l = cp_and(cp);
+    while (l && (cp_word(cp, "or") || cp_sym(cp, "||"))) {
+        expr_cond_t *r = cp_and(cp), *c;
+        if (!r || !(c = cp_new(cp, COND_OR)))
+            return NULL;
+        c->a = l;
+        c->b = r;
+        l = c;
+    }
+    return l;
+}
+
+int expr_parse_cond(arena_t *a, const char *s, const expr_scope_names_t *names, json_t *owned,
+                    expr_cond_t **out, char *err, size_t err_len)
+{
+    cond_parser_t cp = {.a = a, .end = s + strlen(s), .names = names, .owned = owned,
+                        .err = err, .err_len = err_len};
+    cp.p = skip_ws(s, cp.end);
+    if (cp.p == cp.end) {
+        snprintf(err, err_len, "Empty condition");
+        return -1;
+    }
+    expr_cond_t *c = cp_or(&cp);
+    if (!c)
+        return -1;
+    if (cp.p != cp.end) {
+        snprintf(err, err_len, "Unexpected \"%.20s\" in condition", cp.p);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void expr_cond_visit_paths(expr_cond_t *c, expr_path_visit_fn fn, void *arg)
+{
+    if (!c)
+        return;
+    if (c->lhs.path)
+        fn(c->lhs.path, arg);
+    if (c->rhs.path)
+        fn(c->rhs.path, arg);
+    expr_cond_visit_paths(c->a, fn, arg);
+    expr_cond_visit_paths(c->b, fn, arg);
+}
+
+/* --------------------------------------------------------------- evaluation */
+
+static bool seg_index(const char *s, size_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return false;
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (*e || errno)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t **tmp)
+{
+    const json_t *v;
+    *tmp = NULL;
+    switch (p->root) {
+    case PATH_DATA:
+        v = sc->data;
+        break;
+    case PATH_ITEM:
+        if (p->frame >= sc->depth)
+            return NULL;
+        v = sc->frames[p->frame].item;
+        break;
+    case PATH_LOOPMETA: {
+        if (p->frame >= sc->depth)
+            return NULL;
+        const expr_frame_t *f = &sc->frames[p->frame];
+        switch (p->meta) {
+        case LOOPMETA_INDEX: *tmp = json_integer((json_int_t)f->index + 1); break;
+        case LOOPMETA_INDEX0: *tmp = json_integer((json_int_t)f->index); break;
+        case LOOPMETA_COUNT: *tmp = json_integer((json_int_t)f->count); break;
+        case LOOPMETA_FIRST: *tmp = json_boolean(f->index == 0); break;
+        case LOOPMETA_LAST: *tmp = json_boolean(f->index + 1 == f->count); break;
+        }
+        return *tmp;
+    }
+    case PATH_PAGE:
+        return *tmp = json_integer(sc->page);
+    case PATH_PAGES:
+        return *tmp = json_integer(sc->pages);
+    default:
+        return NULL;
+    }
+    for (int i = 0; v && i < p->nseg; i++) {
+        size_t idx;
+        if (json_is_object(v))
+            v = json_object_get(v, p->seg[i]);
+        else if (json_is_array(v) && seg_index(p->seg[i], &idx))
+            v = json_array_get(v, idx);
+        else
+            v = NULL;
+    }
+    return v;
+}
+
+void expr_describe_path(const expr_scope_t *sc, const expr_path_t *p, char *out, size_t out_len)
+{
+    size_t n = 0;
+    if (p->root == PATH_ITEM && p->frame < sc->depth) {
+        const expr_frame_t *f = &sc->frames[p->frame];
+        n = (size_t)snprintf(out, out_len, "data.%s.%zu", f->path ? f->path : "?", f->index);
+    } else if (p->root == PATH_DATA) {
+        n = (size_t)snprintf(out, out_len, "data");
+    } else {
+        snprintf(out, out_len, "%s", p->text);
+        return;
+    }
+    for (int i = 0; i < p->nseg && n < out_len; i++)
+        n += (size_t)snprintf(out + n, out_len - n, ".%s", p->seg[i]);
+}
+
+static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const json_t *v, buf_t *out,
+                         char *err, size_t err_len)
+{
+    buf_t tmp;
+    buf_init(&tmp, out->max);
+    int rc = 0;
+    json_t *chain = NULL;
+    for (int i = 0; i < part->nfilters; i++) {
+        const expr_filter_t *f = &part->filters[i];
+        bool last = i == part->nfilters - 1;
+        buf_t *dst = last ? out : &tmp;
+        char ferr[200] = "";
+        if (format_apply(f->name, f->arg, v, dst, ferr, sizeof ferr) < 0) {
+            char where[256] = "value";
+            if (part->path)
+                expr_describe_path(sc, part->path, where, sizeof where);
+            snprintf(err, err_len, "%s could not be formatted with \"%s%s%s\": %s", where, f->name,
+                     f->arg ? ":" : "", f->arg ? f->arg : "", ferr);
+            rc = -1;
+            break;
+        }
+        if (!last) {
+            if (!chain)
+                chain = json_stringn_nocheck(buf_cstr(&tmp), tmp.len);
+            else
+                json_string_setn_nocheck(chain, buf_cstr(&tmp), tmp.len);
+            buf_reset(&tmp);
+            v = chain;
+        }
+    }
+    json_decref(chain);
+    buf_free(&tmp);
+    return rc;
+}
+
+int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char *err, size_t err_len)
+{
+    if (s->constant) {
+        if (buf_append(out, s->constant, s->constant_len) < 0)
+            goto toolong;
+        return 0;
+    }
+    for (int i = 0; i < s->nparts; i++) {
+        const expr_part_t *part = &s->parts[i];
+        if (!part->is_value || (!part->path && !part->nfilters)) {
+            if (buf_append(out, part->lit, part->lit_len) < 0)
+                goto toolong;
+            continue;
+        }
+        json_t *tmp = NULL, *litv = NULL;
+        const json_t *v;
+        if (part->path) {
+            v = expr_resolve(sc, part->path, &tmp);
+        } else {
+            v = litv = json_stringn_nocheck(part->lit, part->lit_len);
+        }
+        int rc = 0;
+        size_t before = out->len;
+        if (part->nfilters) {
+            rc = apply_filters(sc, part, v, out, err, err_len);
+        } else if (part->path->mf_format && v && !json_is_null(v)) {
+            char ferr[200] = "";
+            if (format_manifest(part->path->mf_format, part->path->mf_type, v, out, ferr, sizeof ferr) < 0) {
+                char where[256];
+                expr_describe_path(sc, part->path, where, sizeof where);
+                snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where,
+                         part->path->mf_format, ferr);
+                rc = -1;
+            }
+        } else {
+            format_plain(v, out);
+        }
+        json_decref(tmp);
+        json_decref(litv);
+        if (rc < 0)
+            return -1;
+        if (out->len == before && out->max && out->len >= out->max)
+            goto toolong;
+    }
+    return 0;
+toolong:
+    snprintf(err, err_len, "text longer than %zu bytes", out->max);
+    return -1;
+}
+
+bool expr_truthy(const json_t *v)
+{
+    if (!v)
+        return false;
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+    case JSON_FALSE:
+        return false;
+    case JSON_TRUE:
+        return true;
+    case JSON_STRING:
+        return json_string_length(v) > 0;
+    case JSON_INTEGER:
+        return json_integer_value(v) != 0;
+    case JSON_REAL:
+        return json_real_value(v) != 0.0;
+    case JSON_ARRAY:
+        return json_array_size(v) > 0;
+    case JSON_OBJECT:
+        return json_object_size(v) > 0;
+    }
+    return false;
+}
+
+static bool as_number(const json_t *v, double *out)
+{
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return true;
+    }
+    if (json_is_string(v) && json_string_length(v) > 0) {
+        const char *s = json_string_value(v);
+        char *e;
+        errno = 0;
+        double d = strtod(s, &e);
+        while (*e == ' ')
+            e++;
+        if (!*e && !errno && isfinite(d)) {
+            *out = d;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Three-way comparison; returns false in *comparable when the types cannot be ordered. */
+static int compare(const json_t *l, const json_t *r, bool *comparable)
+{
+    *comparable = true;
+    bool lnull = !l || json_is_null(l), rnull = !r || json_is_null(r);
+    if (lnull || rnull) {
+        *comparable = lnull && rnull;
+        return 0;
+    }
+    double a, b;
+    if ((json_is_number(l) || json_is_number(r)) && as_number(l, &a) && as_number(r, &b))
+        return a < b ? -1 : a > b ? 1 : 0;
+    if (json_is_string(l) && json_is_string(r))
+        return strcmp(json_string_value(l), json_string_value(r));
+    if (json_is_boolean(l) && json_is_boolean(r))
+        return (int)json_is_true(l) - (int)json_is_true(r);
+    *comparable = false;
+    return 0;
+}
+
+static const json_t *operand_value(const expr_scope_t *sc, const cond_operand_t *op, json_t **tmp)
+{
+    *tmp = NULL;
+    if (op->path)
+        return expr_resolve(sc, op->path, tmp);
+    return op->literal;
+}
+
+bool expr_eval_cond(const expr_scope_t *sc, const expr_cond_t *c)
+{
+    switch (c->kind) {
+    case COND_NOT:
+        return !expr_eval_cond(sc, c->a);
+    case COND_AND:
+        return expr_eval_cond(sc, c->a) && expr_eval_cond(sc, c->b);
+    case COND_OR:
+        return expr_eval_cond(sc, c->a) || expr_eval_cond(sc, c->b);
+    case COND_TRUTHY: {
+        json_t *tmp;
+        bool r = expr_truthy(operand_value(sc, &c->lhs, &tmp));
+        json_decref(tmp);
+        return r;
+    }
+    case COND_CMP: {
+        json_t *t1, *t2;
+        const json_t *l = operand_value(sc, &c->lhs, &t1), *r = operand_value(sc, &c->rhs, &t2);
+        bool comparable;
+        int d = compare(l, r, &comparable);
+        json_decref(t1);
+        json_decref(t2);
+        switch (c->op) {
+        case CMP_EQ: return comparable && d == 0;
+        case CMP_NE: return !comparable || d != 0;
+        case CMP_LT: return comparable && d < 0;
+        case CMP_LE: return comparable && d <= 0;
+        case CMP_GT: return comparable && d > 0;
+        case CMP_GE: return comparable && d >= 0;
+        }
+    }
+    }
+    return false;
+}

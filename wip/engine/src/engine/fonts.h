@@ -1,0 +1,49 @@
+/*
+ * fonts — the per-thread font cache of the engine: a (family, weight, italic, size) request
+ * becomes a font_t holding the pango font (for fallback layout), an unhinted HarfBuzz font (for
+ * the fast shaping path), the cairo scaled font (for drawing) and metrics in points.
+ *
+ * Threads: a fonts_t belongs to one thread; it uses that thread's default pango font map
+ * (pango_cairo_font_map_get_default() is per thread), so create it on the thread that uses it.
+ * Memory: fonts_t owns every font_t; they stay valid until fonts_free or fonts_trim.
+ */
+#ifndef CRAFTKIT_ENGINE_FONTS_H
+#define CRAFTKIT_ENGINE_FONTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cairo.h>
+#include <hb.h>
+#include <pango/pangocairo.h>
+
+#define FONTS_CACHE_MAX 256 /* distinct fonts kept per thread; trimmed between renders */
+
+typedef struct font {
+    PangoFont *pango;                 /* owned reference */
+    hb_font_t *hb;                    /* owned; scale = units per em, no hinting */
+    cairo_scaled_font_t *scaled;      /* owned reference */
+    double size;                      /* pt */
+    double scale;                     /* pt per font unit */
+    double ascent, descent;           /* pt, both positive */
+    double underline_pos, underline_thickness; /* pt below the baseline */
+    double strike_pos, strike_thickness;       /* pt above the baseline */
+    hb_codepoint_t space_glyph;
+} font_t;
+
+typedef struct fonts fonts_t;
+
+fonts_t *fonts_new(void);
+void fonts_free(fonts_t *f);
+/* The pango context every layout of this thread uses (72 dpi: 1 pt = 1 unit, unhinted). */
+PangoContext *fonts_context(fonts_t *f);
+/* The font for a style; NULL with err when the family is not installed. */
+font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err, size_t err_len);
+/* The font_t of a pango font chosen by pango itself (font fallback); NULL when out of memory. */
+font_t *fonts_from_pango(fonts_t *f, PangoFont *pf);
+/* Drops cached fonts when more than FONTS_CACHE_MAX are held (call between renders). */
+void fonts_trim(fonts_t *f);
+/* True when the font has a glyph for every code point of utf8 (ignoring \n). */
+bool fonts_covers(const font_t *font, const char *utf8, size_t len);
+
+#endif

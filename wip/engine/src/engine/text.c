@@ -1,0 +1,877 @@
+#include "engine/text.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hb.h>
+
+#define TEXT_SPANS_MAX 4096
+
+typedef struct gent {
+    hb_codepoint_t gid;
+    float adv, xoff, yoff;
+} gent_t;
+
+enum { CL_SPACE = 1, CL_BREAK_AFTER = 2, CL_HARD = 4 };
+
+typedef struct clus {
+    uint32_t start, len;   /* bytes in the paragraph text */
+    uint32_t g0, ng;       /* glyph entries */
+    float w;               /* advance incl. letter spacing */
+    uint16_t span;
+    uint8_t flags;
+} clus_t;
+
+typedef struct font_memo {
+    char family[64];
+    int weight;
+    bool italic;
+    double size;
+    font_t *font;
+} font_memo_t;
+
+struct text {
+    fonts_t *fonts;
+    hb_buffer_t *hb;
+    PangoLayout *layout;
+    gent_t *g;
+    size_t gcap;
+    clus_t *cl;
+    size_t clcap;
+    font_t **span_fonts;
+    size_t sfcap;
+    font_memo_t memo[8];
+    unsigned memo_next;
+    size_t nfast, npango;
+};
+
+text_t *text_new(fonts_t *fonts)
+{
+    text_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->fonts = fonts;
+    t->hb = hb_buffer_create();
+    t->layout = pango_layout_new(fonts_context(fonts));
+    if (!hb_buffer_allocation_successful(t->hb) || !t->layout) {
+        text_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void text_free(text_t *t)
+{
+    if (!t)
+        return;
+    hb_buffer_destroy(t->hb);
+    if (t->layout)
+        g_object_unref(t->layout);
+    free(t->g);
+    free(t->cl);
+    free(t->span_fonts);
+    free(t);
+}
+
+fonts_t *text_fonts(text_t *t)
+{
+    return t->fonts;
+}
+
+void text_stats(const text_t *t, size_t *fast, size_t *pango)
+{
+    *fast = t->nfast;
+    *pango = t->npango;
+}
+
+static font_t *style_font(text_t *t, const tstyle_t *st, char *err, size_t err_len)
+{
+    for (int i = 0; i < 8; i++) {
+        font_memo_t *m = &t->memo[i];
+        if (m->font && m->weight == st->weight && m->size == st->size && !strcmp(m->family, st->family) && m->weight == st->weight && m->italic == st->italic &&
+            m->size == st->size)
+            return m->font;
+    }
+    font_t *f = fonts_get(t->fonts, st->family, st->weight, st->italic, st->size, err, err_len);
+    if (f && strlen(st->family) < sizeof t->memo[0].family) {
+        font_memo_t *m = &t->memo[t->memo_next++ % 8];
+        snprintf(m->family, sizeof m->family, "%s", st->family);
+        m->weight = st->weight;
+        m->italic = st->italic;
+        m->size = st->size;
+        m->font = f;
+    }
+    return f;
+}
+
+/* The memo holds font_t pointers owned by fonts_t; forget them when the cache is trimmed. */
+static void memo_clear(text_t *t)
+{
+    memset(t->memo, 0, sizeof t->memo);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * sz);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------ UTF-8 helpers */
+
+static uint32_t utf8_next(const unsigned char **pp, const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    uint32_t cp;
+    if (*p < 0x80) {
+        cp = *p++;
+    } else if ((*p & 0xe0) == 0xc0 && p + 1 < end) {
+        cp = ((uint32_t)(p[0] & 0x1f) << 6) | (p[1] & 0x3f);
+        p += 2;
+    } else if ((*p & 0xf0) == 0xe0 && p + 2 < end) {
+        cp = ((uint32_t)(p[0] & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+        p += 3;
+    } else if (p + 3 < end) {
+        cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) | ((uint32_t)(p[2] & 0x3f) << 6) |
+             (p[3] & 0x3f);
+        p += 4;
+    } else {
+        cp = 0xfffd;
+        p++;
+    }
+    *pp = p;
+    return cp;
+}
+
+/* Code points the fast path handles: left-to-right scripts without complex shaping or special
+ * line-breaking rules (Latin, Greek, Cyrillic, Armenian, punctuation, symbols). */
+static bool fast_codepoint(uint32_t cp)
+{
+    if (cp >= 0x20 && cp < 0x7f)
+        return true;
+    if (cp == '\n')
+        return true;
+    if (cp >= 0xa0 && cp < 0x0590)
+        return cp != 0xad && !(cp >= 0x0483 && cp <= 0x0489);
+    if (cp >= 0x1e00 && cp < 0x2000)
+        return true;
+    if (cp >= 0x2000 && cp <= 0x200a)
+        return true;
+    if (cp >= 0x2010 && cp <= 0x2027)
+        return true;
+    if (cp >= 0x202f && cp <= 0x205f)
+        return true;
+    if (cp >= 0x2070 && cp < 0x2c00)
+        return true;
+    return false;
+}
+
+static bool is_break_space(uint32_t cp)
+{
+    return cp == ' ' || (cp >= 0x2000 && cp <= 0x200a && cp != 0x2007) || cp == 0x205f;
+}
+
+static bool is_digit(uint32_t cp)
+{
+    return cp >= '0' && cp <= '9';
+}
+
+/* ---------------------------------------------------------------- fast path */
+
+typedef struct para_in {
+    const char *text;      /* concatenated spans */
+    size_t len;
+    const uint32_t *span_start;
+    const text_span_t *spans;
+    int nspans;
+} para_in_t;
+
+/* Shapes text[start, start+len) of one span with the span's font; appends glyphs and clusters. */
+static int shape_segment(text_t *t, const para_in_t *in, size_t start, size_t len, int span, font_t *font,
+                         size_t *ng, size_t *ncl)
+{
+    const tstyle_t *st = in->spans[span].style;
+    hb_buffer_clear_contents(t->hb);
+    hb_buffer_add_utf8(t->hb, in->text, (int)in->len, (unsigned)start, (int)len);
+    hb_buffer_set_direction(t->hb, HB_DIRECTION_LTR);
+    hb_buffer_guess_segment_properties(t->hb);
+    hb_feature_t nolig[2];
+    unsigned nfeat = 0;
+    if (st->letter_spacing != 0) {
+        hb_feature_from_string("liga=0", -1, &nolig[nfeat++]);
+        hb_feature_from_string("clig=0", -1, &nolig[nfeat++]);
+    }
+    hb_shape(font->hb, t->hb, nfeat ? nolig : NULL, nfeat);
+    unsigned n;
+    hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(t->hb, &n);
+    hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(t->hb, &n);
+    if (grow((void **)&t->g, &t->gcap, *ng + n + 1, sizeof *t->g) < 0 ||
+        grow((void **)&t->cl, &t->clcap, *ncl + n + 2, sizeof *t->cl) < 0)
+        return -1;
+    size_t first = *ncl;
+    double sc = font->scale;
+    float ls = (float)st->letter_spacing;
+    for (unsigned k = 0; k < n; k++) {
+        gent_t *g = &t->g[*ng + k];
+        g->gid = gi[k].codepoint;
+        g->adv = (float)(gp[k].x_advance * sc);
+        g->xoff = (float)(gp[k].x_offset * sc);
+        g->yoff = (float)(gp[k].y_offset * sc);
+        if (k == 0 || gi[k].cluster != gi[k - 1].cluster) {
+            clus_t *c = &t->cl[(*ncl)++];
+            c->start = gi[k].cluster;
+            c->g0 = (uint32_t)(*ng + k);
+            c->ng = 0;
+            c->w = ls;
+            c->span = (uint16_t)span;
+            c->flags = 0;
+        }
+        clus_t *c = &t->cl[*ncl - 1];
+        c->ng++;
+        c->w += g->adv;
+    }
+    /* Cluster byte lengths (clusters are monotonic for LTR). */
+    for (size_t i = first; i < *ncl; i++) {
+        size_t next = i + 1 < *ncl ? t->cl[i + 1].start : start + len;
+        t->cl[i].len = (uint32_t)(next - t->cl[i].start);
+    }
+    *ng += n;
+    return 0;
+}
+
+static uint32_t first_cp(const para_in_t *in, const clus_t *c)
+{
+    const unsigned char *p = (const unsigned char *)in->text + c->start;
+    return utf8_next(&p, p + c->len);
+}
+
+static uint32_t last_cp(const para_in_t *in, const clus_t *c)
+{
+    const unsigned char *p = (const unsigned char *)in->text + c->start, *end = p + c->len;
+    uint32_t cp = 0;
+    while (p < end)
+        cp = utf8_next(&p, end);
+    return cp;
+}
+
+static void mark_breaks(const para_in_t *in, clus_t *cl, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (cl[i].flags & CL_HARD)
+            continue;
+        uint32_t c = last_cp(in, &cl[i]);
+        if (is_break_space(c))
+            cl[i].flags |= CL_SPACE;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        if ((cl[i].flags & CL_HARD) || (cl[i + 1].flags & CL_HARD))
+            continue;
+        uint32_t c = last_cp(in, &cl[i]), nx = first_cp(in, &cl[i + 1]);
+        bool nx_space = (cl[i + 1].flags & CL_SPACE) != 0;
+        if ((cl[i].flags & CL_SPACE) && !nx_space) {
+            cl[i].flags |= CL_BREAK_AFTER;
+        } else if ((c == '-' || c == 0x2010 || c == 0x2012 || c == 0x2013) && !nx_space && !is_digit(nx) && i > 0 &&
+                   !(cl[i - 1].flags & CL_SPACE)) {
+            cl[i].flags |= CL_BREAK_AFTER;
+        } else if (c == 0x2014 && !nx_space) {
+            cl[i].flags |= CL_BREAK_AFTER;
+        } else if (nx == 0x2014 && !(cl[i].flags & CL_SPACE)) {
+            cl[i].flags |= CL_BREAK_AFTER;
+        }
+    }
+}
+
+typedef struct line_range {
+    size_t a, b;          /* clusters [a, b) */
+    bool hard_end;        /* ended by a newline or the end of text */
+} line_range_t;
+
+static void line_metrics(const font_t *const *span_fonts, const clus_t *cl, size_t a, size_t b, int fallback_span,
+                         double *asc, double *desc)
+{
+    double A = 0, D = 0;
+    for (size_t i = a; i < b; i++) {
+        const font_t *f = span_fonts[cl[i].span];
+        if (f->ascent > A)
+            A = f->ascent;
+        if (f->descent > D)
+            D = f->descent;
+    }
+    if (a == b) {
+        const font_t *f = span_fonts[fallback_span];
+        A = f->ascent;
+        D = f->descent;
+    }
+    *asc = A;
+    *desc = D;
+}
+
+/* Builds the glyph runs of one line. `ell` (may be NULL) is an ellipsis run appended at the end. */
+static int build_line(text_t *t, arena_t *a, const para_in_t *in, font_t *const *span_fonts, const clus_t *cl,
+                      const line_range_t *lr, double width, const tstyle_t *ps, bool justify_line,
+                      const glyph_run_t *ell, text_line_t *line)
+{
+    size_t A = lr->a, B = lr->b;
+    /* Trailing spaces hang: they do not count for alignment. */
+    size_t ink_end = B;
+    while (ink_end > A && (cl[ink_end - 1].flags & (CL_SPACE | CL_HARD)))
+        ink_end--;
+    double lw = 0;
+    size_t inner_spaces = 0;
+    for (size_t i = A; i < ink_end; i++) {
+        lw += cl[i].w;
+        if (cl[i].flags & CL_SPACE)
+            inner_spaces++;
+    }
+    if (ell)
+        lw += ell->width;
+    double x0 = 0, extra = 0;
+    align_t al = ps->align;
+    if (width > 0) {
+        double slack = width - lw;
+        if (al == ALIGN_CENTER)
+            x0 = slack / 2;
+        else if (al == ALIGN_RIGHT || al == ALIGN_END)
+            x0 = slack;
+        else if (al == ALIGN_JUSTIFY && justify_line && inner_spaces && slack > 0)
+            extra = slack / (double)inner_spaces;
+    }
+    /* Count runs: a new run starts where the span changes. */
+    int nruns = 0;
+    for (size_t i = A; i < ink_end; i++)
+        if (i == A || cl[i].span != cl[i - 1].span)
+            nruns++;
+    line->nruns = nruns + (ell ? 1 : 0);
+    line->runs = arena_calloc(a, (size_t)(line->nruns ? line->nruns : 1), sizeof(glyph_run_t));
+    if (!line->runs)
+        return -1;
+    line->width = lw + extra * (double)inner_spaces;
+    double x = x0;
+    size_t i = A;
+    for (int r = 0; r < nruns; r++) {
+        size_t j = i;
+        uint32_t ng = 0;
+        while (j < ink_end && cl[j].span == cl[i].span) {
+            ng += cl[j].ng;
+            j++;
+        }
+        const text_span_t *sp = &in->spans[cl[i].span];
+        glyph_run_t *run = &line->runs[r];
+        run->font = span_fonts[cl[i].span];
+        run->color = sp->style->color;
+        run->link = sp->link;
+        run->underline = sp->style->underline;
+        run->strike = sp->style->strike;
+        run->x = x;
+        run->nglyphs = (int)ng;
+        run->nclusters = (int)(j - i);
+        run->glyphs = arena_calloc(a, ng ? ng : 1, sizeof(pglyph_t));
+        run->clusters = arena_calloc(a, j - i, sizeof(cairo_text_cluster_t));
+        if (!run->glyphs || !run->clusters)
+            return -1;
+        run->utf8 = in->text + cl[i].start;
+        run->utf8_len = (int)(cl[j - 1].start + cl[j - 1].len - cl[i].start);
+        int gk = 0;
+        for (size_t c = i; c < j; c++) {
+            double cx = x;
+            for (uint32_t k = 0; k < cl[c].ng; k++) {
+                const gent_t *g = &t->g[cl[c].g0 + k];
+                run->glyphs[gk].id = g->gid;
+                run->glyphs[gk].x = (float)(cx + g->xoff);
+                run->glyphs[gk].y = (float)(-g->yoff);
+                cx += g->adv;
+                gk++;
+            }
+            run->clusters[c - i].num_bytes = (int)cl[c].len;
+            run->clusters[c - i].num_glyphs = (int)cl[c].ng;
+            x += cl[c].w;
+            if ((cl[c].flags & CL_SPACE) && c < ink_end)
+                x += extra;
+        }
+        run->width = x - run->x;
+        i = j;
+    }
+    if (ell) {
+        glyph_run_t *run = &line->runs[nruns];
+        *run = *ell;
+        run->x = x;
+        run->glyphs = arena_calloc(a, (size_t)ell->nglyphs, sizeof(pglyph_t));
+        if (!run->glyphs)
+            return -1;
+        for (int k = 0; k < ell->nglyphs; k++) {
+            run->glyphs[k] = ell->glyphs[k];
+            run->glyphs[k].x += (float)x;
+        }
+    }
+    return 0;
+}
+
+/* An ellipsis run ("…", or "..." when the font lacks it) in font f, positioned at x = 0. */
+static int make_ellipsis(text_t *t, arena_t *a, font_t *f, const text_span_t *sp, glyph_run_t *out)
+{
+    hb_codepoint_t g;
+    const char *s = hb_font_get_nominal_glyph(f->hb, 0x2026, &g) ? "\xe2\x80\xa6" : "...";
+    hb_buffer_clear_contents(t->hb);
+    hb_buffer_add_utf8(t->hb, s, -1, 0, -1);
+    hb_buffer_set_direction(t->hb, HB_DIRECTION_LTR);
+    hb_buffer_guess_segment_properties(t->hb);
+    hb_shape(f->hb, t->hb, NULL, 0);
+    unsigned n;
+    hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(t->hb, &n);
+    hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(t->hb, &n);
+    memset(out, 0, sizeof *out);
+    out->font = f;
+    out->color = sp->style->color;
+    out->link = sp->link;
+    out->nglyphs = (int)n;
+    out->glyphs = arena_calloc(a, n ? n : 1, sizeof(pglyph_t));
+    out->clusters = arena_calloc(a, 1, sizeof(cairo_text_cluster_t));
+    if (!out->glyphs || !out->clusters)
+        return -1;
+    double x = 0;
+    for (unsigned k = 0; k < n; k++) {
+        out->glyphs[k].id = gi[k].codepoint;
+        out->glyphs[k].x = (float)(x + gp[k].x_offset * f->scale);
+        out->glyphs[k].y = (float)(-gp[k].y_offset * f->scale);
+        x += gp[k].x_advance * f->scale;
+    }
+    out->width = x;
+    out->utf8 = s;
+    out->utf8_len = (int)strlen(s);
+    out->nclusters = 1;
+    out->clusters[0].num_bytes = out->utf8_len;
+    out->clusters[0].num_glyphs = (int)n;
+    return 0;
+}
+
+/* Returns 1 when the paragraph needs the pango path, 0 when laid out, -1 on error. */
+static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width, const tstyle_t *ps,
+                       text_para_t *out, char *err, size_t err_len)
+{
+    if (grow((void **)&t->span_fonts, &t->sfcap, (size_t)in->nspans, sizeof *t->span_fonts) < 0)
+        goto nomem;
+    font_t **span_fonts = t->span_fonts;
+    for (int s = 0; s < in->nspans; s++) {
+        span_fonts[s] = style_font(t, in->spans[s].style, err, err_len);
+        if (!span_fonts[s])
+            return -1;
+        const unsigned char *p = (const unsigned char *)in->text + in->span_start[s];
+        const unsigned char *end = p + in->spans[s].len;
+        while (p < end) {
+            uint32_t cp = utf8_next(&p, end);
+            hb_codepoint_t g;
+            if (!fast_codepoint(cp) || (cp != '\n' && !hb_font_get_nominal_glyph(span_fonts[s]->hb, cp, &g)))
+                return 1;
+        }
+    }
+    size_t ng = 0, ncl = 0;
+    for (int s = 0; s < in->nspans; s++) {
+        size_t st = in->span_start[s], en = st + in->spans[s].len;
+        while (st < en) {
+            const char *nl = memchr(in->text + st, '\n', en - st);
+            size_t seg_end = nl ? (size_t)(nl - in->text) : en;
+            if (seg_end > st && shape_segment(t, in, st, seg_end - st, s, span_fonts[s], &ng, &ncl) < 0)
+                goto nomem;
+            if (nl) {
+                if (grow((void **)&t->cl, &t->clcap, ncl + 1, sizeof *t->cl) < 0)
+                    goto nomem;
+                t->cl[ncl++] = (clus_t){.start = (uint32_t)seg_end, .len = 1, .g0 = (uint32_t)ng, .ng = 0,
+                                        .w = 0, .span = (uint16_t)s, .flags = CL_HARD};
+                seg_end++;
+            }
+            st = seg_end;
+        }
+    }
+    clus_t *cl = t->cl;
+    mark_breaks(in, cl, ncl);
+
+    /* Greedy line filling. */
+    line_range_t *lines = NULL;
+    size_t nlines = 0, lcap = 0;
+    size_t start = 0, i = 0;
+    double x = 0;
+    long brk = -1;
+    const double eps = 1e-6;
+    while (i < ncl) {
+        clus_t *c = &cl[i];
+        if (c->flags & CL_HARD) {
+            if (grow((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
+                goto nomem_lines;
+            lines[nlines++] = (line_range_t){start, i + 1, true};
+            start = ++i;
+            x = 0;
+            brk = -1;
+            continue;
+        }
+        if (width > 0 && !(c->flags & CL_SPACE) && x + c->w > width + eps && i > start) {
+            size_t end = (brk >= (long)start) ? (size_t)brk + 1 : i;
+            if (grow((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
+                goto nomem_lines;
+            lines[nlines++] = (line_range_t){start, end, false};
+            start = i = end;
+            x = 0;
+            brk = -1;
+            continue;
+        }
+        x += c->w;
+        if (c->flags & CL_BREAK_AFTER)
+            brk = (long)i;
+        i++;
+    }
+    if (start < ncl || (ncl > 0 && (cl[ncl - 1].flags & CL_HARD)) || ncl == 0) {
+        if (ncl > 0 || in->len > 0) {
+            if (grow((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
+                goto nomem_lines;
+            lines[nlines++] = (line_range_t){start, ncl, true};
+        }
+    }
+
+    /* maxLines: cut, and end the last kept line with an ellipsis that fits. */
+    glyph_run_t ell_run, *ell = NULL;
+    if (ps->max_lines > 0 && nlines > (size_t)ps->max_lines) {
+        nlines = (size_t)ps->max_lines;
+        line_range_t *last = &lines[nlines - 1];
+        int sp_idx = last->b > last->a ? cl[last->b - 1].span : 0;
+        if (make_ellipsis(t, a, span_fonts[sp_idx], &in->spans[sp_idx], &ell_run) < 0)
+            goto nomem_lines;
+        ell = &ell_run;
+        while (last->b > last->a && (cl[last->b - 1].flags & CL_HARD))
+            last->b--;
+        for (;;) {
+            double w = ell->width;
+            size_t e = last->b;
+            while (e > last->a && (cl[e - 1].flags & CL_SPACE))
+                e--;
+            for (size_t k = last->a; k < e; k++)
+                w += cl[k].w;
+            if (width <= 0 || w <= width + eps || e == last->a) {
+                last->b = e;
+                break;
+            }
+            last->b = e - 1;
+        }
+        last->hard_end = true;
+    }
+
+    out->nlines = (int)nlines;
+    out->lines = arena_calloc(a, nlines ? nlines : 1, sizeof(text_line_t));
+    if (!out->lines)
+        goto nomem_lines;
+    double top = 0, maxw = 0;
+    for (size_t l = 0; l < nlines; l++) {
+        text_line_t *line = &out->lines[l];
+        double asc, desc;
+        int fb = lines[l].a < ncl ? cl[lines[l].a].span : (ncl ? cl[ncl - 1].span : 0);
+        line_metrics((const font_t *const *)span_fonts, cl, lines[l].a, lines[l].b, fb, &asc, &desc);
+        line->height = (asc + desc) * ps->line_height;
+        line->top = top;
+        line->baseline = top + (line->height - (asc + desc)) / 2 + asc;
+        bool last_line = l + 1 == nlines;
+        if (build_line(t, a, in, span_fonts, cl, &lines[l], width, ps, !lines[l].hard_end && !last_line,
+                       (ell && last_line) ? ell : NULL, line) < 0)
+            goto nomem_lines;
+        top += line->height;
+        if (line->width > maxw)
+            maxw = line->width;
+    }
+    out->height = top;
+    out->width = maxw;
+    free(lines);
+    t->nfast++;
+    return 0;
+nomem_lines:
+    free(lines);
+nomem:
+    snprintf(err, err_len, "out of memory while laying out text");
+    return -1;
+}
+
+/* --------------------------------------------------------------- pango path */
+
+static int span_at(const para_in_t *in, uint32_t offset)
+{
+    int lo = 0, hi = in->nspans - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (in->span_start[mid] <= offset)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* The paragraph direction by the first strong character (the Unicode bidi rule P2), which is
+ * what pango's auto-dir uses too. */
+static bool first_strong_is_rtl(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    while (p < end) {
+        uint32_t cp = utf8_next(&p, end);
+        if ((cp >= 0x0590 && cp < 0x0900) || (cp >= 0xfb1d && cp < 0xfe00) || (cp >= 0xfe70 && cp < 0xff00) ||
+            (cp >= 0x10800 && cp < 0x10fff) || (cp >= 0x1e800 && cp < 0x1efff))
+            return !(cp >= 0x0660 && cp <= 0x0669) && !(cp >= 0x06f0 && cp <= 0x06f9); /* digits are weak */
+        if (g_unichar_isalpha(cp))
+            return false;
+    }
+    return false;
+}
+
+static PangoFontDescription *style_desc(const tstyle_t *st)
+{
+    PangoFontDescription *d = pango_font_description_new();
+    pango_font_description_set_family(d, st->family);
+    pango_font_description_set_weight(d, (PangoWeight)st->weight);
+    pango_font_description_set_style(d, st->italic ? PANGO_STYLE_ITALIC : PANGO_STYLE_NORMAL);
+    pango_font_description_set_size(d, (gint)(st->size * PANGO_SCALE + 0.5));
+    return d;
+}
+
+static int convert_run(text_t *t, arena_t *a, const para_in_t *in, PangoGlyphItem *gi, double x, glyph_run_t *run)
+{
+    PangoGlyphString *gs = gi->glyphs;
+    PangoItem *item = gi->item;
+    int sp = span_at(in, (uint32_t)item->offset);
+    const text_span_t *span = &in->spans[sp];
+    run->font = fonts_from_pango(t->fonts, item->analysis.font);
+    if (!run->font)
+        return -1;
+    run->color = span->style->color;
+    run->link = span->link;
+    run->underline = span->style->underline;
+    run->strike = span->style->strike;
+    run->x = x;
+    run->nglyphs = gs->num_glyphs;
+    run->glyphs = arena_calloc(a, (size_t)(gs->num_glyphs ? gs->num_glyphs : 1), sizeof(pglyph_t));
+    if (!run->glyphs)
+        return -1;
+    double cx = x;
+    for (int k = 0; k < gs->num_glyphs; k++) {
+        PangoGlyphInfo *g = &gs->glyphs[k];
+        PangoGlyph id = g->glyph;
+        if (id == PANGO_GLYPH_EMPTY)
+            id = run->font->space_glyph;
+        else if (id & PANGO_GLYPH_UNKNOWN_FLAG)
+            id = 0; /* .notdef: the font's "missing glyph" box */
+        run->glyphs[k].id = id;
+        run->glyphs[k].x = (float)(cx + g->geometry.x_offset / (double)PANGO_SCALE);
+        run->glyphs[k].y = (float)(g->geometry.y_offset / (double)PANGO_SCALE);
+        cx += g->geometry.width / (double)PANGO_SCALE;
+    }
+    run->width = cx - x;
+    run->utf8 = in->text + item->offset;
+    run->utf8_len = item->length;
+    run->backward = (item->analysis.level & 1) != 0;
+    /* Clusters in logical order (what cairo_show_text_glyphs expects, with the backward flag
+     * for right-to-left runs whose glyphs are in visual order). */
+    int nc = 0;
+    PangoGlyphItemIter iter;
+    for (gboolean ok = pango_glyph_item_iter_init_start(&iter, gi, in->text); ok;
+         ok = pango_glyph_item_iter_next_cluster(&iter))
+        nc++;
+    run->clusters = arena_calloc(a, (size_t)(nc ? nc : 1), sizeof(cairo_text_cluster_t));
+    if (!run->clusters)
+        return -1;
+    nc = 0;
+    for (gboolean ok = pango_glyph_item_iter_init_start(&iter, gi, in->text); ok;
+         ok = pango_glyph_item_iter_next_cluster(&iter)) {
+        run->clusters[nc].num_bytes = iter.end_index - iter.start_index;
+        run->clusters[nc].num_glyphs = abs(iter.end_glyph - iter.start_glyph);
+        nc++;
+    }
+    run->nclusters = nc;
+    return 0;
+}
+
+static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width, const tstyle_t *ps,
+                        text_para_t *out, char *err, size_t err_len)
+{
+    /* Every family must exist (same rule as the fast path). */
+    for (int s = 0; s < in->nspans; s++)
+        if (!style_font(t, in->spans[s].style, err, err_len))
+            return -1;
+    PangoLayout *L = t->layout;
+    pango_layout_set_text(L, in->text, (int)in->len);
+    PangoFontDescription *base = style_desc(ps);
+    pango_layout_set_font_description(L, base);
+    pango_font_description_free(base);
+    PangoAttrList *attrs = pango_attr_list_new();
+    for (int s = 0; s < in->nspans; s++) {
+        const tstyle_t *st = in->spans[s].style;
+        guint st_i = in->span_start[s], en_i = st_i + (guint)in->spans[s].len;
+        PangoFontDescription *d = style_desc(st);
+        PangoAttribute *fa = pango_attr_font_desc_new(d);
+        pango_font_description_free(d);
+        fa->start_index = st_i;
+        fa->end_index = en_i;
+        pango_attr_list_insert(attrs, fa);
+        if (st->letter_spacing != 0) {
+            PangoAttribute *ls = pango_attr_letter_spacing_new((int)(st->letter_spacing * PANGO_SCALE));
+            ls->start_index = st_i;
+            ls->end_index = en_i;
+            pango_attr_list_insert(attrs, ls);
+        }
+    }
+    pango_layout_set_attributes(L, attrs);
+    pango_attr_list_unref(attrs);
+    pango_layout_set_width(L, width > 0 ? (int)(width * PANGO_SCALE) : -1);
+    pango_layout_set_wrap(L, PANGO_WRAP_WORD_CHAR);
+    pango_layout_set_auto_dir(L, TRUE);
+    bool rtl = first_strong_is_rtl(in->text, in->len);
+    PangoAlignment al = PANGO_ALIGN_LEFT;
+    /* With auto-dir, pango mirrors the alignment of right-to-left paragraphs; start/end follow
+     * the text direction, left/right are absolute. */
+    switch (ps->align) {
+    case ALIGN_CENTER: al = PANGO_ALIGN_CENTER; break;
+    case ALIGN_END: al = PANGO_ALIGN_RIGHT; break;
+    case ALIGN_LEFT: al = rtl ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT; break;
+    case ALIGN_RIGHT: al = rtl ? PANGO_ALIGN_LEFT : PANGO_ALIGN_RIGHT; break;
+    default: al = PANGO_ALIGN_LEFT; break;
+    }
+    pango_layout_set_alignment(L, al);
+    pango_layout_set_justify(L, ps->align == ALIGN_JUSTIFY && width > 0);
+    if (ps->max_lines > 0) {
+        pango_layout_set_height(L, -ps->max_lines);
+        pango_layout_set_ellipsize(L, PANGO_ELLIPSIZE_END);
+    } else {
+        pango_layout_set_height(L, -1);
+        pango_layout_set_ellipsize(L, PANGO_ELLIPSIZE_NONE);
+    }
+    int nlines = pango_layout_get_line_count(L);
+    out->lines = arena_calloc(a, (size_t)(nlines ? nlines : 1), sizeof(text_line_t));
+    if (!out->lines)
+        goto nomem;
+    PangoLayoutIter *it = pango_layout_get_iter(L);
+    double top = 0, maxw = 0;
+    int l = 0;
+    int rc = 0;
+    do {
+        if (l >= nlines)
+            break;
+        PangoLayoutLine *pl = pango_layout_iter_get_line_readonly(it);
+        PangoRectangle logical;
+        pango_layout_iter_get_line_extents(it, NULL, &logical);
+        int baseline = pango_layout_iter_get_baseline(it);
+        double asc = (baseline - logical.y) / (double)PANGO_SCALE;
+        double desc = (logical.y + logical.height - baseline) / (double)PANGO_SCALE;
+        text_line_t *line = &out->lines[l++];
+        line->height = (asc + desc) * ps->line_height;
+        line->top = top;
+        line->baseline = top + (line->height - (asc + desc)) / 2 + asc;
+        line->width = logical.width / (double)PANGO_SCALE;
+        int nr = (int)g_slist_length(pl->runs);
+        line->runs = arena_calloc(a, (size_t)(nr ? nr : 1), sizeof(glyph_run_t));
+        if (!line->runs) {
+            rc = -1;
+            break;
+        }
+        double x = logical.x / (double)PANGO_SCALE;
+        for (GSList *r = pl->runs; r; r = r->next) {
+            glyph_run_t *run = &line->runs[line->nruns++];
+            if (convert_run(t, a, in, r->data, x, run) < 0) {
+                rc = -1;
+                break;
+            }
+            x += run->width;
+        }
+        if (rc < 0)
+            break;
+        top += line->height;
+        if (line->width > maxw)
+            maxw = line->width;
+    } while (pango_layout_iter_next_line(it));
+    pango_layout_iter_free(it);
+    if (rc < 0)
+        goto nomem;
+    out->nlines = l;
+    out->height = top;
+    out->width = maxw;
+    t->npango++;
+    return 0;
+nomem:
+    snprintf(err, err_len, "out of memory while laying out text");
+    return -1;
+}
+
+int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width, const tstyle_t *pstyle,
+                text_para_t *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    if (nspans <= 0)
+        return 0;
+    if (nspans > TEXT_SPANS_MAX) {
+        snprintf(err, err_len, "paragraph has more than %d runs", TEXT_SPANS_MAX);
+        return -1;
+    }
+    uint32_t starts_small[16];
+    uint32_t *starts = nspans <= 16 ? starts_small : malloc((size_t)nspans * sizeof *starts);
+    if (!starts)
+        goto nomem;
+    size_t total = 0;
+    for (int s = 0; s < nspans; s++) {
+        starts[s] = (uint32_t)total;
+        total += spans[s].len;
+    }
+    if (total > UINT32_MAX / 2) {
+        if (starts != starts_small)
+            free(starts);
+        snprintf(err, err_len, "paragraph too long");
+        return -1;
+    }
+    const char *text;
+    if (nspans == 1) {
+        text = spans[0].text;
+    } else {
+        char *buf = arena_alloc(a, total + 1);
+        if (!buf) {
+            if (starts != starts_small)
+                free(starts);
+            goto nomem;
+        }
+        for (int s = 0; s < nspans; s++)
+            memcpy(buf + starts[s], spans[s].text, spans[s].len);
+        text = buf;
+    }
+    para_in_t in = {text, total, starts, spans, nspans};
+    int rc = layout_fast(t, a, &in, width, pstyle, out, err, err_len);
+    if (rc == 1) {
+        memset(out, 0, sizeof *out);
+        rc = layout_pango(t, a, &in, width, pstyle, out, err, err_len);
+    }
+    if (starts != starts_small)
+        free(starts);
+    return rc;
+nomem:
+    snprintf(err, err_len, "out of memory while laying out text");
+    return -1;
+}
+
+int text_measure(text_t *t, const char *utf8, size_t len, const tstyle_t *style, double *width, char *err,
+                 size_t err_len)
+{
+    arena_t a;
+    arena_init(&a, 4096, 16 * 1024 * 1024);
+    text_span_t sp = {utf8, len, style, NULL};
+    text_para_t p;
+    int rc = text_layout(t, &a, &sp, 1, 0, style, &p, err, err_len);
+    *width = rc == 0 ? p.width : 0;
+    arena_free(&a);
+    return rc;
+}
+
+void text_trim(text_t *t)
+{
+    memo_clear(t);
+    fonts_trim(t->fonts);
+}

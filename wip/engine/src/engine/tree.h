@@ -1,0 +1,160 @@
+/*
+ * tree — the compiled form of a layout: an immutable tree of nodes with every style resolved,
+ * every template string parsed and every length converted to points. Built by compile.c,
+ * read by layout.c (prepare + paginate) from any number of render threads at once.
+ *
+ * Threads: immutable after engine_compile returns; no pango/cairo objects inside.
+ * Memory: everything lives in the template's arena (engine_template_t.arena); json literals of
+ * conditions are owned by engine_template_t.owned.
+ */
+#ifndef CRAFTKIT_ENGINE_TREE_H
+#define CRAFTKIT_ENGINE_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "engine/arena.h"
+#include "engine/expr.h"
+
+/* Lengths: every number in a layout is in points unless a unit is given. */
+typedef enum { LEN_AUTO = 0, LEN_PT, LEN_PCT, LEN_FLEX } len_kind_t;
+typedef struct len {
+    len_kind_t kind;
+    double v; /* pt, percent (0–100), or flex weight */
+} len_t;
+
+typedef enum { ALIGN_START = 0, ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT, ALIGN_END, ALIGN_JUSTIFY } align_t;
+typedef enum { VALIGN_TOP = 0, VALIGN_MIDDLE, VALIGN_BOTTOM } valign_t;
+
+/* Colours are 0xRRGGBBAA. */
+#define COLOR_NONE 0x00000000u
+#define COLOR_BLACK 0x000000ffu
+
+/* The resolved text style of a node or run (inherited from the parent, then named styles,
+ * then the node's own properties). */
+typedef struct tstyle {
+    const char *family;      /* fontconfig family list, e.g. "DejaVu Sans" */
+    double size;             /* pt */
+    int weight;              /* 100..900 */
+    bool italic;
+    bool underline;
+    bool strike;
+    uint32_t color;
+    uint32_t background;     /* text runs: highlight; blocks: not inherited */
+    align_t align;
+    double line_height;      /* multiple of the font's natural line height */
+    double letter_spacing;   /* pt */
+    int max_lines;           /* 0 = unlimited; the last kept line ends in an ellipsis */
+} tstyle_t;
+
+typedef enum {
+    N_TEXT,
+    N_STACK,
+    N_COLUMNS,
+    N_BOX,
+    N_RULE,
+    N_SPACER,
+    N_PAGEBREAK,
+    N_TABLE,
+    N_IMAGE,
+    N_CODE,
+} node_kind_t;
+
+typedef struct node node_t;
+
+typedef struct run {
+    expr_str_t text;
+    expr_str_t *link;        /* NULL or the link target */
+    tstyle_t style;
+} run_t;
+
+typedef struct loop_spec {
+    expr_path_t *path;       /* the array */
+    const char *as;          /* variable name (default "item") */
+} loop_spec_t;
+
+typedef struct column_spec {
+    len_t width;
+    node_t *content;         /* a stack */
+} column_spec_t;
+
+typedef enum { BORDERS_NONE, BORDERS_ROWS, BORDERS_ALL, BORDERS_OUTER, BORDERS_HORIZONTAL } borders_t;
+
+typedef struct cell_spec {
+    node_t *content;         /* a stack */
+    int colspan;
+    uint32_t background;
+    valign_t valign;
+    const char *path;        /* for messages */
+} cell_spec_t;
+
+typedef struct row_spec {
+    expr_cond_t *cond;
+    loop_spec_t *each;
+    int ncells;
+    cell_spec_t *cells;
+    uint32_t background;
+    const char *path;
+} row_spec_t;
+
+typedef struct table_spec {
+    int ncols;
+    len_t *widths;
+    int nheader, nbody, nfooter;
+    row_spec_t *header, *body, *footer;
+    bool repeat_header;
+    uint32_t zebra;
+    borders_t borders;
+    double border_width;
+    uint32_t border_color;
+    double pad_v, pad_h;     /* cell padding */
+} table_spec_t;
+
+typedef enum { FIT_CONTAIN = 0, FIT_COVER, FIT_FILL } fit_t;
+
+struct node {
+    node_kind_t kind;
+    const char *path;        /* JSON path in the layout, for messages ("layout.body.3") */
+    expr_cond_t *cond;       /* "if" */
+    loop_spec_t *each;       /* "each" */
+    double margin[4];        /* top right bottom left, pt */
+    bool keep_together;
+    bool keep_with_next;
+    tstyle_t style;          /* effective style (text nodes; inherited by children) */
+    union {
+        struct { int nruns; run_t *runs; } text;
+        struct { int n; node_t **children; double gap; } stack;
+        struct { int n; column_spec_t *cols; double gap; } columns;
+        struct {
+            node_t *content; double padding[4]; double border_width; uint32_t border_color;
+            uint32_t background; double radius; len_t width; align_t align;
+        } box;
+        struct { double thickness; uint32_t color; int dash; /* 0 solid 1 dashed 2 dotted */ len_t width; } rule;
+        struct { double height; } spacer;
+        table_spec_t table;
+        struct { expr_str_t src; len_t width, height; fit_t fit; align_t align; } image;
+        struct {
+            const char *symbology;
+            expr_str_t data;
+            len_t width, height;
+            bool show_text;
+            align_t align;
+        } code;
+    } u;
+};
+
+typedef struct page_spec {
+    double width, height;    /* pt, orientation applied */
+    double margin[4];        /* top right bottom left */
+} page_spec_t;
+
+typedef struct watermark_spec {
+    expr_str_t text;
+    uint32_t color;          /* alpha included */
+    double size;             /* 0 = fit the page */
+    double angle;            /* degrees; NAN = the page diagonal */
+} watermark_spec_t;
+
+#endif

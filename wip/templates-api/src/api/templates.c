@@ -1,0 +1,525 @@
+/* /v1/templates: CRUD, versions, validate (dry run) and preview. */
+#include "api/templates.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "core/config.h"
+#include "core/timeutil.h"
+#include "http/router.h"
+
+#define TEMPLATE_DESCRIPTION_MAX 280
+#define PREVIEW_DEADLINE_MS 20000
+
+static db_t *need_db(http_req_t *req)
+{
+    db_t *db = db_thread();
+    if (!db)
+        api_db_error(req, "no connection");
+    return db;
+}
+
+static void template_not_found(http_req_t *req)
+{
+    http_error(req, 404, "template_not_found", "No template with that slug in this project", NULL);
+}
+
+bool api_option_version(const json_t *options, int *number, json_t *issues)
+{
+    json_t *v = json_object_get(options, "versionNumber");
+    *number = 0;
+    if (!v)
+        return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000) {
+        api_issue_field(issues, "options.versionNumber", "Expected a positive integer");
+        return false;
+    }
+    *number = (int)json_integer_value(v);
+    return true;
+}
+
+bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, const char *slug,
+                         int number, bool allow_draft, resolved_version_t *out)
+{
+    char err[512];
+    memset(out, 0, sizeof *out);
+    if (known) {
+        out->tpl = *known;
+    } else {
+        repo_status_t st = tpl_find(db, req->auth.project_id, slug, &out->tpl, err, sizeof err);
+        if (st == REPO_NOT_FOUND) {
+            template_not_found(req);
+            return false;
+        }
+        if (st != REPO_OK) {
+            api_db_error(req, err);
+            return false;
+        }
+    }
+    if (number == 0 && !out->tpl.current_version) {
+        http_error(req, 409, "no_published_version", "This template has no published version yet", NULL);
+        return false;
+    }
+    bool published = false;
+    repo_status_t st = tpl_version_json(db, req->auth.project_id, out->tpl.slug, number, NULL, out->version_id, &published, err,
+                                        sizeof err);
+    if (st == REPO_NOT_FOUND || (st == REPO_OK && !published && !allow_draft)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Version %d of this template does not exist or is not published", number);
+        http_error(req, 404, "version_not_found", msg, NULL);
+        return false;
+    }
+    if (st == REPO_CONFLICT) {
+        http_error(req, 409, "no_published_version", "This template has no published version yet", NULL);
+        return false;
+    }
+    if (st != REPO_OK) {
+        api_db_error(req, err);
+        return false;
+    }
+    out->number = number ? number : out->tpl.current_version;
+    out->compiled = compiled_get(db, out->version_id, err, sizeof err);
+    if (!out->compiled) {
+        http_error(req, 500, "internal_error", err, NULL);
+        return false;
+    }
+    return true;
+}
+
+void resolved_version_release(resolved_version_t *rv)
+{
+    compiled_release(rv->compiled);
+    rv->compiled = NULL;
+}
+
+/* Checks and compiles the version part of a create/PUT body. Answers 400 itself on a bad
+ * manifest/layout/pageConfig. */
+static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *issues)
+{
+    json_t *manifest = json_object_get(body, "manifest"), *layout = json_object_get(body, "layout"),
+           *page_config = json_object_get(body, "pageConfig");
+    if (!manifest)
+        api_issue_field(issues, "manifest", "Required");
+    else if (!json_is_object(manifest))
+        api_issue_field(issues, "manifest", "Expected object");
+    if (layout && !json_is_object(layout) && !json_is_null(layout))
+        api_issue_field(issues, "layout", "Expected object");
+    if (page_config && !json_is_object(page_config) && !json_is_null(page_config))
+        api_issue_field(issues, "pageConfig", "Expected object");
+    json_t *publish = json_object_get(body, "publish");
+    if (publish && !json_is_boolean(publish))
+        api_issue_field(issues, "publish", "Expected boolean");
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, json_incref(issues));
+        return NULL;
+    }
+    compile_status_t st;
+    json_t *compile_issues = NULL;
+    char err[512];
+    compiled_t *c = compiled_build(manifest, json_is_null(layout) ? NULL : layout,
+                                   json_is_null(page_config) ? NULL : page_config, &st, &compile_issues,
+                                   err, sizeof err);
+    if (!c) {
+        if (st == COMPILE_INVALID_LOOP_KEY)
+            http_error(req, 400, "invalid_loop_key", "Loop keys must not contain dots", compile_issues);
+        else
+            http_error(req, 400, "invalid_request", "The manifest, layout or pageConfig is not valid; see issues",
+                       compile_issues);
+        return NULL;
+    }
+    json_decref(compile_issues);
+    return c;
+}
+
+/* Serialises the stored parts of a version. Caller frees the strings. */
+static void version_texts(const json_t *body, const compiled_t *c, tpl_version_in_t *v)
+{
+    json_t *page_config = json_object_get(body, "pageConfig");
+    json_t *publish = json_object_get(body, "publish");
+    v->manifest = json_dumps(json_object_get(body, "manifest"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    v->layout = json_dumps(c->layout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    v->page_config = page_config && !json_is_null(page_config)
+                         ? json_dumps(page_config, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                         : NULL;
+    v->json_schema = json_dumps(c->schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    v->publish = !publish || json_is_true(publish);
+}
+
+static void free_version_texts(tpl_version_in_t *v)
+{
+    free((char *)v->manifest);
+    free((char *)v->layout);
+    free((char *)v->page_config);
+    free((char *)v->json_schema);
+}
+
+static void respond_template(http_req_t *req, db_t *db, const char *slug, int status)
+{
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = tpl_get_json(db, req->auth.project_id, slug, &out, err, sizeof err);
+    if (st == REPO_OK)
+        http_respond_json(req, status, out);
+    else if (st == REPO_NOT_FOUND)
+        template_not_found(req);
+    else
+        api_db_error(req, err);
+}
+
+/* name/slug/description checks shared by POST and PUT. */
+static void check_meta(const json_t *body, bool name_required, const char **name, const char **slug,
+                       const char **description, json_t *issues)
+{
+    api_opt_string(body, "name", 1, API_NAME_MAX, name, issues);
+    if (name_required && !json_object_get(body, "name"))
+        api_issue_field(issues, "name", "Required");
+    if (slug && api_opt_string(body, "slug", 1, API_SLUG_MAX, slug, issues) && *slug && !api_slug_valid(*slug))
+        api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
+    json_t *d = json_object_get(body, "description");
+    if (!json_is_null(d))
+        api_opt_string(body, "description", 0, TEMPLATE_DESCRIPTION_MAX, description, issues);
+}
+
+static void create_template(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    static const char *const allowed[] = {"name", "slug", "description", "manifest", "layout",
+                                          "pageConfig", "publish", NULL};
+    json_t *issues = api_issues_new();
+    const char *name = NULL, *slug = NULL, *description = NULL;
+    api_check_keys(body, allowed, issues);
+    check_meta(body, true, &name, &slug, &description, issues);
+    compiled_t *c = compile_body(req, body, issues);
+    json_decref(issues);
+    if (!c)
+        return;
+    db_t *db = need_db(req);
+    if (!db) {
+        compiled_release(c);
+        return;
+    }
+    tpl_version_in_t v;
+    version_texts(body, c, &v);
+    char err[512], out_slug[128];
+    repo_status_t st = tpl_create(db, req->auth.project_id, name, slug, description, &v, out_slug, err, sizeof err);
+    free_version_texts(&v);
+    compiled_release(c);
+    if (st == REPO_CONFLICT)
+        http_error(req, 409, "slug_conflict", "A template with this slug already exists in this project", NULL);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        respond_template(req, db, out_slug, 201);
+}
+
+static void put_template(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    const char *slug = http_param(req, "slug");
+    static const char *const allowed[] = {"name", "description", "manifest", "layout", "pageConfig",
+                                          "publish", NULL};
+    json_t *issues = api_issues_new();
+    const char *name = NULL, *description = NULL;
+    api_check_keys(body, allowed, issues);
+    check_meta(body, false, &name, NULL, &description, issues);
+    if (!api_slug_valid(slug))
+        api_issue_form(issues, "The slug in the path must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 120 characters)");
+    compiled_t *c = compile_body(req, body, issues);
+    json_decref(issues);
+    if (!c)
+        return;
+    db_t *db = need_db(req);
+    if (!db) {
+        compiled_release(c);
+        return;
+    }
+    tpl_version_in_t v;
+    version_texts(body, c, &v);
+    compiled_release(c);
+    char err[512], out_slug[128];
+    int number = 0, status = 200;
+    repo_status_t st = tpl_add_version(db, req->auth.project_id, slug, &v, &number, err, sizeof err);
+    if (st == REPO_NOT_FOUND) {
+        status = 201;
+        st = tpl_create(db, req->auth.project_id, name ? name : slug, slug, description, &v, out_slug, err,
+                        sizeof err);
+        if (st == REPO_CONFLICT) /* created concurrently: publish on top of it */
+            st = tpl_add_version(db, req->auth.project_id, slug, &v, &number, err, sizeof err), status = 200;
+    } else if (st == REPO_OK && (name || description)) {
+        st = tpl_update(db, req->auth.project_id, slug, name, description, false, -1, err, sizeof err);
+    }
+    free_version_texts(&v);
+    if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        respond_template(req, db, slug, status);
+}
+
+static void list_templates(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    if (tpl_list_json(db, req->auth.project_id, &out, err, sizeof err) != REPO_OK)
+        api_db_error(req, err);
+    else
+        http_respond_json(req, 200, out);
+}
+
+static void get_template(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (db)
+        respond_template(req, db, http_param(req, "slug"), 200);
+}
+
+static void patch_template(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    static const char *const allowed[] = {"name", "description", "inboundEnforceSignature", NULL};
+    json_t *issues = api_issues_new();
+    const char *name = NULL, *description = NULL;
+    api_check_keys(body, allowed, issues);
+    check_meta(body, false, &name, NULL, &description, issues);
+    json_t *enforce = json_object_get(body, "inboundEnforceSignature");
+    if (enforce && !json_is_boolean(enforce))
+        api_issue_field(issues, "inboundEnforceSignature", "Expected boolean");
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, issues);
+        return;
+    }
+    json_decref(issues);
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    bool clear = json_is_null(json_object_get(body, "description"));
+    repo_status_t st = tpl_update(db, req->auth.project_id, http_param(req, "slug"), name, description, clear,
+                                  enforce ? json_is_true(enforce) : -1, err, sizeof err);
+    if (st == REPO_NOT_FOUND)
+        template_not_found(req);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        respond_template(req, db, http_param(req, "slug"), 200);
+}
+
+static void delete_template(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = tpl_delete(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
+    if (st == REPO_NOT_FOUND)
+        template_not_found(req);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        http_respond_json(req, 200, out);
+}
+
+static void list_versions(http_req_t *req)
+{
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
+    if (st == REPO_NOT_FOUND)
+        template_not_found(req);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        http_respond_json(req, 200, out);
+}
+
+static void get_version(http_req_t *req)
+{
+    const char *n = http_param(req, "n"), *slug = http_param(req, "slug");
+    char *end, err[512];
+    long number = strtol(n, &end, 10);
+    bool valid = *n && *end == '\0' && number >= 1 && number <= 1000000000;
+    db_t *db = need_db(req);
+    if (!db)
+        return;
+    tpl_row_t t = {0}; /* a missing template is reported before a bad version number */
+    repo_status_t st = tpl_find(db, req->auth.project_id, slug, &t, err, sizeof err);
+    json_t *out = NULL;
+    if (st == REPO_OK)
+        st = valid ? tpl_version_json(db, req->auth.project_id, slug, (int)number, &out, NULL, NULL, err, sizeof err)
+                   : REPO_CONFLICT;
+    if (st == REPO_OK)
+        http_respond_json(req, 200, out);
+    else if (st == REPO_NOT_FOUND && !t.id[0])
+        template_not_found(req);
+    else if (st == REPO_NOT_FOUND || st == REPO_CONFLICT)
+        http_error(req, 404, "version_not_found", "No such version of this template", NULL);
+    else
+        api_db_error(req, err);
+}
+
+/* Parses {data, options} of validate/preview. Answers 400 and returns false on a bad shape. */
+static bool data_request(http_req_t *req, const char *const *option_keys, json_t **data, json_t **options,
+                         int *version, unsigned *flags)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return false;
+    static const char *const allowed[] = {"data", "options", NULL};
+    json_t *issues = api_issues_new();
+    api_check_keys(body, allowed, issues);
+    *data = json_object_get(body, "data");
+    *options = json_object_get(body, "options");
+    if (!*data)
+        api_issue_field(issues, "data", "Required");
+    else if (!json_is_object(*data))
+        api_issue_field(issues, "data", "Expected object");
+    *flags = 0;
+    *version = 0;
+    if (*options && !json_is_object(*options)) {
+        api_issue_field(issues, "options", "Expected object");
+    } else if (*options) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(*options, key, v) {
+            bool known = false;
+            for (size_t i = 0; option_keys[i]; i++)
+                known |= !strcmp(key, option_keys[i]);
+            if (!known) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "Unrecognized key(s) in object: '%.100s'", key);
+                api_issue_field(issues, "options", msg);
+            }
+        }
+        api_option_version(*options, version, issues);
+        json_t *strict = json_object_get(*options, "strict");
+        if (strict && !json_is_boolean(strict))
+            api_issue_field(issues, "options.strict", "Expected boolean");
+        if (json_is_true(strict))
+            *flags |= MANIFEST_STRICT;
+    }
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, issues);
+        return false;
+    }
+    json_decref(issues);
+    return true;
+}
+
+static void validate_data(http_req_t *req)
+{
+    static const char *const option_keys[] = {"versionNumber", "strict", NULL};
+    json_t *data, *options;
+    int version;
+    unsigned flags;
+    if (!data_request(req, option_keys, &data, &options, &version, &flags))
+        return;
+    db_t *db = need_db(req);
+    resolved_version_t rv;
+    if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), version, true, &rv))
+        return;
+    json_t *normalised = NULL, *issues = NULL;
+    if (manifest_validate(rv.compiled->manifest, data, flags, &normalised, &issues) == 0)
+        http_respond_json(req, 200, json_pack("{s:b, s:i, s:o}", "valid", 1, "versionNumber", rv.number, "data",
+                                              normalised));
+    else
+        http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
+                   issues);
+    resolved_version_release(&rv);
+}
+
+/* One engine context per HTTP thread for previews (fonts are per thread). */
+static _Thread_local engine_ctx_t *preview_ctx;
+
+static void preview(http_req_t *req)
+{
+    static const char *const option_keys[] = {"versionNumber", "strict", "format", "page", "dpi", NULL};
+    json_t *data, *options;
+    int version;
+    unsigned flags;
+    if (!data_request(req, option_keys, &data, &options, &version, &flags))
+        return;
+    engine_render_opts_t ro = {.format = ENGINE_PDF, .page = 1, .dpi = 96};
+    json_t *issues = api_issues_new();
+    json_t *format = json_object_get(options, "format"), *page = json_object_get(options, "page"),
+           *dpi = json_object_get(options, "dpi");
+    if (format && (!json_is_string(format) ||
+                   (strcmp(json_string_value(format), "pdf") && strcmp(json_string_value(format), "png"))))
+        api_issue_field(issues, "options.format", "Invalid enum value. Expected 'pdf' | 'png'");
+    else if (format && !strcmp(json_string_value(format), "png"))
+        ro.format = ENGINE_PNG;
+    if (page && (!json_is_integer(page) || json_integer_value(page) < 1 || json_integer_value(page) > 100000))
+        api_issue_field(issues, "options.page", "Expected a positive integer");
+    else if (page)
+        ro.page = (int)json_integer_value(page);
+    if (dpi && (!json_is_number(dpi) || json_number_value(dpi) < 24 || json_number_value(dpi) > 300))
+        api_issue_field(issues, "options.dpi", "Expected a number from 24 to 300");
+    else if (dpi)
+        ro.dpi = json_number_value(dpi);
+    if (!api_issues_empty(issues)) {
+        api_invalid_request(req, issues);
+        return;
+    }
+    json_decref(issues);
+    db_t *db = need_db(req);
+    resolved_version_t rv;
+    if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), version, true, &rv))
+        return;
+    json_t *normalised = NULL;
+    issues = NULL;
+    if (manifest_validate(rv.compiled->manifest, data, flags, &normalised, &issues) != 0) {
+        http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
+                   issues);
+        resolved_version_release(&rv);
+        return;
+    }
+    if (!preview_ctx) {
+        const config_t *cfg = config_get();
+        engine_ctx_opts_t eo = {.image_timeout_ms = cfg->image_timeout_ms, .image_max_bytes = cfg->image_max_bytes,
+                                .allow_private_urls = cfg->allow_private_urls};
+        preview_ctx = engine_ctx_new(&eo);
+    }
+    ro.watermark = req->auth.test ? "TEST" : NULL;
+    ro.deadline_ms = time_mono_ms() + PREVIEW_DEADLINE_MS;
+    engine_output_t out = {0};
+    char err[512];
+    if (engine_render(preview_ctx, rv.compiled->engine, normalised, &ro, &out, err, sizeof err) != 0) {
+        http_error(req, 422, "render_failed", err, NULL);
+    } else {
+        char pages[16];
+        snprintf(pages, sizeof pages, "%d", out.pages);
+        http_add_header(req, "X-Craftkit-Pages", pages);
+        http_respond_bytes(req, 200, ro.format == ENGINE_PNG ? "image/png" : "application/pdf", out.data, out.len);
+        engine_output_free(&out);
+    }
+    json_decref(normalised);
+    resolved_version_release(&rv);
+}
+
+void api_templates_routes(void)
+{
+    router_add("GET", "/v1/templates", list_templates, AUTH_PROJECT);
+    router_add("POST", "/v1/templates", create_template, AUTH_PROJECT);
+    router_add("GET", "/v1/templates/:slug", get_template, AUTH_PROJECT);
+    router_add("PUT", "/v1/templates/:slug", put_template, AUTH_PROJECT);
+    router_add("PATCH", "/v1/templates/:slug", patch_template, AUTH_PROJECT);
+    router_add("DELETE", "/v1/templates/:slug", delete_template, AUTH_PROJECT);
+    router_add("GET", "/v1/templates/:slug/versions", list_versions, AUTH_PROJECT);
+    router_add("GET", "/v1/templates/:slug/versions/:n", get_version, AUTH_PROJECT);
+    router_add("POST", "/v1/templates/:slug/validate", validate_data, AUTH_PROJECT);
+    router_add("POST", "/v1/templates/:slug/preview", preview, AUTH_PROJECT);
+}

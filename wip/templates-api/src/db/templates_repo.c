@@ -1,0 +1,351 @@
+#include "db/templates_repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/uuid7.h"
+
+#define SLUG_ATTEMPTS 50
+#define TOKEN_LEN 32
+
+static repo_status_t fill_row(PGresult *r, tpl_row_t *out)
+{
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return REPO_NOT_FOUND;
+    }
+    const char *cv = db_get(r, 0, "current_version");
+    snprintf(out->id, sizeof out->id, "%s", db_get(r, 0, "id"));
+    snprintf(out->slug, sizeof out->slug, "%s", db_get(r, 0, "slug"));
+    out->current_version = cv ? atoi(cv) : 0;
+    out->inbound_enforce = db_get(r, 0, "inbound_enforce")[0] == 't';
+    snprintf(out->inbound_secret, sizeof out->inbound_secret, "%s", db_get(r, 0, "inbound_secret"));
+    PQclear(r);
+    return REPO_OK;
+}
+
+repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out,
+                       char *err, size_t err_len)
+{
+    const char *params[] = {project_id, slug};
+    PGresult *r = db_exec(db,
+                          "SELECT id, slug, current_version, inbound_enforce, inbound_secret FROM templates"
+                          " WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
+                          2, params, err, err_len);
+    return r ? fill_row(r, out) : REPO_ERROR;
+}
+
+repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, char *project_id,
+                                char *err, size_t err_len)
+{
+    const char *params[] = {token};
+    PGresult *r = db_exec(db,
+                          "SELECT t.id, t.slug, t.current_version, t.inbound_enforce, t.inbound_secret,"
+                          " t.project_id FROM templates t JOIN projects p ON p.id = t.project_id"
+                          " WHERE t.inbound_token = $1 AND t.deleted_at IS NULL AND p.deleted_at IS NULL",
+                          1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    if (PQntuples(r) == 1)
+        snprintf(project_id, 37, "%s", db_get(r, 0, "project_id"));
+    return fill_row(r, out);
+}
+
+static repo_status_t insert_version(db_t *db, const char *template_id, int number,
+                                    const tpl_version_in_t *v, char *err, size_t err_len)
+{
+    char id[UUID_STR_LEN + 1], num[16];
+    uuid7_new_str(id);
+    snprintf(num, sizeof num, "%d", number);
+    const char *params[] = {id, template_id, num, v->manifest, v->layout, v->page_config,
+                            v->json_schema, v->publish ? "t" : "f"};
+    if (db_command(db,
+                   "INSERT INTO template_versions (id, template_id, number, manifest, layout, page_config,"
+                   " json_schema, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                   " CASE WHEN $8::bool THEN now() END)",
+                   8, params, err, err_len) < 0)
+        return REPO_ERROR;
+    if (v->publish) {
+        const char *p2[] = {template_id, num};
+        if (db_command(db, "UPDATE templates SET current_version = $2, updated_at = now() WHERE id = $1",
+                       2, p2, err, err_len) < 0)
+            return REPO_ERROR;
+    } else {
+        const char *p2[] = {template_id};
+        if (db_command(db, "UPDATE templates SET updated_at = now() WHERE id = $1", 1, p2, err, err_len) < 0)
+            return REPO_ERROR;
+    }
+    return REPO_OK;
+}
+
+repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, const char *slug,
+                         const char *description, const tpl_version_in_t *v, char *out_slug,
+                         char *err, size_t err_len)
+{
+    char base[API_SLUG_MAX + 1], candidate[API_SLUG_MAX + 16];
+    if (slug)
+        snprintf(base, sizeof base, "%s", slug);
+    else
+        api_slugify(name, base, sizeof base);
+    if (!base[0])
+        snprintf(base, sizeof base, "template");
+    for (int attempt = 1; attempt <= SLUG_ATTEMPTS; attempt++) {
+        char id[UUID_STR_LEN + 1], token[TOKEN_LEN + 1], secret[TOKEN_LEN + 8];
+        char rnd[TOKEN_LEN + 1];
+        if (attempt == 1)
+            snprintf(candidate, sizeof candidate, "%s", base);
+        else
+            snprintf(candidate, sizeof candidate, "%.*s-%d", API_SLUG_MAX - 4, base, attempt);
+        uuid7_new_str(id);
+        crypto_random_base62(token, TOKEN_LEN);
+        crypto_random_base62(rnd, TOKEN_LEN);
+        snprintf(secret, sizeof secret, "ihsec_%s", rnd);
+        if (db_begin(db, err, err_len) != 0)
+            return REPO_ERROR;
+        const char *params[] = {id, project_id, candidate, name, description, token, secret};
+        long rows = db_command(db,
+                               "INSERT INTO templates (id, project_id, slug, name, description, inbound_token,"
+                               " inbound_secret) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                               7, params, err, err_len);
+        if (rows < 0) {
+            bool taken = db_is_unique_violation(db);
+            db_rollback(db);
+            if (!taken)
+                return REPO_ERROR;
+            if (slug)
+                return REPO_CONFLICT;
+            continue;
+        }
+        if (insert_version(db, id, 1, v, err, err_len) != REPO_OK || db_commit(db, err, err_len) != 0) {
+            db_rollback(db);
+            return REPO_ERROR;
+        }
+        snprintf(out_slug, 128, "%s", candidate);
+        return REPO_OK;
+    }
+    snprintf(err, err_len, "no free slug for \"%s\"", base);
+    return REPO_CONFLICT;
+}
+
+repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug,
+                              const tpl_version_in_t *v, int *number, char *err, size_t err_len)
+{
+    if (db_begin(db, err, err_len) != 0)
+        return REPO_ERROR;
+    const char *params[] = {project_id, slug};
+    PGresult *r = db_exec(db,
+                          "SELECT t.id, coalesce(max(v.number), 0) + 1 AS next FROM templates t"
+                          " LEFT JOIN template_versions v ON v.template_id = t.id"
+                          " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL"
+                          " GROUP BY t.id",
+                          2, params, err, err_len);
+    if (!r)
+        goto fail;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        db_rollback(db);
+        return REPO_NOT_FOUND;
+    }
+    char id[37];
+    snprintf(id, sizeof id, "%s", db_get(r, 0, "id"));
+    PQclear(r);
+    /* Lock the template row, then recount: concurrent publishers queue up here. */
+    const char *p2[] = {id};
+    r = db_exec(db,
+                "SELECT (SELECT coalesce(max(number), 0) + 1 FROM template_versions WHERE template_id = $1)"
+                " AS next FROM templates WHERE id = $1 FOR UPDATE",
+                1, p2, err, err_len);
+    if (!r)
+        goto fail;
+    *number = atoi(db_get(r, 0, "next"));
+    PQclear(r);
+    if (insert_version(db, id, *number, v, err, err_len) != REPO_OK || db_commit(db, err, err_len) != 0)
+        goto fail;
+    return REPO_OK;
+fail:
+    db_rollback(db);
+    return REPO_ERROR;
+}
+
+static json_t *parse_json_text(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+#define TEMPLATE_SELECT                                                                        \
+    "SELECT t.id, t.slug, t.name, t.description, t.current_version, t.inbound_token,"          \
+    " t.inbound_secret, t.inbound_enforce, " SQL_TS("t.created_at") " AS created_at, "           \
+    SQL_TS("t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config,"     \
+    " v.json_schema FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"       \
+    " WHERE template_id = t.id ORDER BY (number = t.current_version) DESC, number DESC LIMIT 1) v ON true"
+
+repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out,
+                           char *err, size_t err_len)
+{
+    const char *params[] = {project_id, slug};
+    PGresult *r = db_exec(db, TEMPLATE_SELECT " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL",
+                          2, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return REPO_NOT_FOUND;
+    }
+    const char *cv = db_get(r, 0, "current_version"), *desc = db_get(r, 0, "description");
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v1/hooks/%s", config_get()->public_url, db_get(r, 0, "inbound_token"));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "id",
+                          db_get(r, 0, "id"), "slug", db_get(r, 0, "slug"), "name", db_get(r, 0, "name"),
+                          "description", desc ? json_string(desc) : json_null(), "currentVersionNumber",
+                          cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL, "manifest",
+                          parse_json_text(db_get(r, 0, "manifest")), "jsonSchema",
+                          parse_json_text(db_get(r, 0, "json_schema")), "layout",
+                          parse_json_text(db_get(r, 0, "layout")), "pageConfig",
+                          parse_json_text(db_get(r, 0, "page_config")), "inbound",
+                          json_pack("{s:s, s:s, s:s, s:b}", "token", db_get(r, 0, "inbound_token"), "url",
+                                    url, "secret", db_get(r, 0, "inbound_secret"), "enforceSignature",
+                                    db_get(r, 0, "inbound_enforce")[0] == 't'));
+    json_object_set_new(o, "latestVersionNumber", json_integer(atoi(db_get(r, 0, "number"))));
+    json_object_set_new(o, "createdAt", json_string(db_get(r, 0, "created_at")));
+    json_object_set_new(o, "updatedAt", json_string(db_get(r, 0, "updated_at")));
+    PQclear(r);
+    *out = o;
+    return REPO_OK;
+}
+
+repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
+{
+    const char *params[] = {project_id};
+    PGresult *r = db_exec(db,
+                          "SELECT id, name, slug, description, current_version, " SQL_TS("created_at")
+                          " AS created_at, " SQL_TS("updated_at") " AS updated_at FROM templates"
+                          " WHERE project_id = $1 AND deleted_at IS NULL ORDER BY updated_at DESC, id DESC"
+                          " LIMIT 1000",
+                          1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *cv = db_get(r, i, "current_version"), *desc = db_get(r, i, "description");
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "id", db_get(r, i, "id"), "name",
+                            db_get(r, i, "name"), "slug", db_get(r, i, "slug"), "description",
+                            desc ? json_string(desc) : json_null(), "currentVersionNumber",
+                            cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL,
+                            "createdAt", db_get(r, i, "created_at"), "updatedAt", db_get(r, i, "updated_at")));
+    }
+    PQclear(r);
+    *out = json_pack("{s:o}", "templates", list);
+    return REPO_OK;
+}
+
+repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, const char *name,
+                         const char *description, bool clear_description, int enforce, char *err,
+                         size_t err_len)
+{
+    const char *params[] = {project_id, slug, name, description, clear_description ? "t" : "f",
+                            enforce < 0 ? NULL : enforce ? "t" : "f"};
+    long rows = db_command(db,
+                           "UPDATE templates SET name = coalesce($3, name),"
+                           " description = CASE WHEN $5::bool THEN NULL ELSE coalesce($4, description) END,"
+                           " inbound_enforce = coalesce($6::bool, inbound_enforce), updated_at = now()"
+                           " WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
+                           6, params, err, err_len);
+    return rows < 0 ? REPO_ERROR : rows == 0 ? REPO_NOT_FOUND : REPO_OK;
+}
+
+repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out,
+                         char *err, size_t err_len)
+{
+    const char *params[] = {project_id, slug};
+    PGresult *r = db_exec(db,
+                          "UPDATE templates SET deleted_at = now() WHERE project_id = $1 AND slug = $2"
+                          " AND deleted_at IS NULL RETURNING id, slug, " SQL_TS("deleted_at") " AS deleted_at",
+                          2, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK)
+        *out = json_pack("{s:s, s:s, s:s}", "id", db_get(r, 0, "id"), "slug", db_get(r, 0, "slug"),
+                         "deletedAt", db_get(r, 0, "deleted_at"));
+    PQclear(r);
+    return st;
+}
+
+repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out,
+                                char *err, size_t err_len)
+{
+    tpl_row_t t;
+    repo_status_t st = tpl_find(db, project_id, slug, &t, err, err_len);
+    if (st != REPO_OK)
+        return st;
+    const char *params[] = {t.id};
+    PGresult *r = db_exec(db,
+                          "SELECT id, number, " SQL_TS("created_at") " AS created_at, " SQL_TS("published_at")
+                          " AS published_at FROM template_versions WHERE template_id = $1 ORDER BY number DESC",
+                          1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *pub = db_get(r, i, "published_at");
+        int number = atoi(db_get(r, i, "number"));
+        json_array_append_new(list, json_pack("{s:s, s:i, s:b, s:b, s:s, s:o}", "id", db_get(r, i, "id"),
+                                              "number", number, "published", pub != NULL, "current",
+                                              number == t.current_version, "createdAt",
+                                              db_get(r, i, "created_at"), "publishedAt",
+                                              pub ? json_string(pub) : json_null()));
+    }
+    PQclear(r);
+    *out = json_pack("{s:o}", "versions", list);
+    return REPO_OK;
+}
+
+repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number,
+                               json_t **out, char *version_id, bool *published, char *err,
+                               size_t err_len)
+{
+    tpl_row_t t;
+    repo_status_t st = tpl_find(db, project_id, slug, &t, err, err_len);
+    if (st != REPO_OK)
+        return st;
+    if (number == 0) {
+        if (!t.current_version)
+            return REPO_CONFLICT;
+        number = t.current_version;
+    }
+    char num[16];
+    snprintf(num, sizeof num, "%d", number);
+    const char *params[] = {t.id, num};
+    PGresult *r = db_exec(db,
+                          "SELECT id, number, manifest, layout, page_config, json_schema, " SQL_TS("created_at")
+                          " AS created_at, " SQL_TS("published_at") " AS published_at FROM template_versions"
+                          " WHERE template_id = $1 AND number = $2",
+                          2, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return REPO_NOT_FOUND;
+    }
+    const char *pub = db_get(r, 0, "published_at");
+    if (version_id)
+        snprintf(version_id, 37, "%s", db_get(r, 0, "id"));
+    if (published)
+        *published = pub != NULL;
+    if (out)
+        *out = json_pack("{s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:s, s:o}", "id", db_get(r, 0, "id"),
+                         "templateId", t.id, "number", number, "published", pub != NULL, "manifest",
+                         parse_json_text(db_get(r, 0, "manifest")), "layout",
+                         parse_json_text(db_get(r, 0, "layout")), "pageConfig",
+                         parse_json_text(db_get(r, 0, "page_config")), "jsonSchema",
+                         parse_json_text(db_get(r, 0, "json_schema")), "createdAt",
+                         db_get(r, 0, "created_at"), "publishedAt", pub ? json_string(pub) : json_null());
+    PQclear(r);
+    return REPO_OK;
+}

@@ -1,0 +1,44 @@
+/*
+ * compiled — a template version compiled once: the manifest validator, the engine template,
+ * the effective layout and the JSON Schema; plus a process-wide cache keyed by version id.
+ *
+ * Versions are immutable, so cache entries never go stale; the cache holds at most
+ * COMPILED_CACHE_MAX entries and evicts the least recently used one that nobody holds.
+ * Threads: compiled_get/compiled_release from any thread (one mutex); a compiled_t is
+ * read-only and may be used by many threads at once while referenced.
+ * Memory: compiled_build returns a reference the caller releases with compiled_release.
+ */
+#ifndef CRAFTKIT_WORKER_COMPILED_H
+#define CRAFTKIT_WORKER_COMPILED_H
+
+#include <craftkit/engine.h>
+#include <jansson.h>
+
+#include "db/db.h"
+#include "manifest/manifest.h"
+
+#define COMPILED_CACHE_MAX 256
+
+typedef struct compiled {
+    char version_id[37];
+    manifest_t *manifest;
+    engine_template_t *engine;
+    json_t *layout;        /* the layout in effect (generated when none was given) */
+    json_t *schema;        /* Draft-07 JSON Schema of the manifest */
+    int refs;              /* guarded by the cache mutex */
+} compiled_t;
+
+typedef enum { COMPILE_OK = 0, COMPILE_INVALID, COMPILE_INVALID_LOOP_KEY } compile_status_t;
+
+/* Compiles manifest + layout (NULL → generated) + pageConfig (may be NULL). On failure returns
+ * NULL with *status and *issues (every problem in manifest, layout and pageConfig at once). */
+compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const json_t *page_config,
+                           compile_status_t *status, json_t **issues, char *err, size_t err_len);
+/* The compiled form of a stored version, from the cache or loaded and compiled now. NULL + err
+ * when the version does not exist or cannot be loaded. */
+compiled_t *compiled_get(db_t *db, const char *version_id, char *err, size_t err_len);
+void compiled_release(compiled_t *c);
+/* Frees every unreferenced cache entry (shutdown, tests). */
+void compiled_cache_clear(void);
+
+#endif
