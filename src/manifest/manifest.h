@@ -32,7 +32,6 @@
 #define MANIFEST_FORMAT_MAX 60         /* characters in a format */
 #define MANIFEST_ENUM_MAX 100          /* values in an enum */
 #define MANIFEST_ENUM_VALUE_MAX 200    /* characters in one string enum value */
-#define MANIFEST_DECIMALS_MAX 10       /* digits in number:N / percent:N */
 /* Limits of data. */
 #define MANIFEST_LOOP_ITEMS_MAX 10000  /* rows in a loop (hard cap, and the default maxItems) */
 #define MANIFEST_TEXT_MAX 100000       /* characters in a text/longtext value (default maxLength) */
@@ -95,28 +94,13 @@ typedef enum {
     MANIFEST_EMAIL,
 } manifest_type_t;
 
-typedef enum {
-    MANIFEST_FORMAT_NONE = 0,
-    MANIFEST_FORMAT_MONEY,   /* money:EUR (alias currency:EUR) */
-    MANIFEST_FORMAT_NUMBER,  /* number or number:N */
-    MANIFEST_FORMAT_PERCENT, /* percent or percent:N */
-    MANIFEST_FORMAT_DATE,    /* date:DD/MM/YYYY (tokens in docs/manifest.md) */
-} manifest_format_kind_t;
-
-typedef struct manifest_format {
-    manifest_format_kind_t kind;
-    int decimals;        /* NUMBER/PERCENT: digits after the point; -1 when not given */
-    char currency[4];    /* MONEY: ISO 4217 code, e.g. "EUR" */
-    const char *date;    /* DATE: the pattern after "date:", e.g. "DD/MM/YYYY" */
-} manifest_format_t;
-
 typedef struct manifest_field_info {
     const char *key;      /* as declared: "customer.name"; an item field's dot-free key */
     const char *label;    /* NULL when absent */
     manifest_type_t type;
     bool required;
-    const char *format;   /* the format string as declared, NULL when absent */
-    manifest_format_t fmt;
+    const char *format;   /* the format spec as declared (NULL when absent): a template filter
+                           * without braces, applied with engine/format.h format_manifest() */
     const json_t *default_value; /* NULL when absent (borrowed; do not modify) */
 } manifest_field_info_t;
 
