@@ -28,6 +28,7 @@ static const char *const MANIFEST_PROPS[] = {"variables", "loops", NULL};
 typedef struct compiler {
     issues_t is;
     size_t errors;          /* issues added so far (also counts those the cap dropped) */
+    size_t pattern_states;  /* NFA instructions of all patterns so far */
     bool dotted_loop_key;
 } compiler_t;
 
@@ -330,8 +331,12 @@ static mf_enum_t *enum_build(const json_t *values)
         return NULL;
     e->count = json_array_size(values);
     e->values = json_deep_copy(values);
-    size_t n = e->count;
-    char *expected = malloc(n * (MANIFEST_ENUM_VALUE_MAX * 4 + 8) + 1);
+    size_t n = e->count, need = 1;
+    for (size_t i = 0; i < n; i++) /* quotes and " | ", or a printed number */
+        need += 5 + (json_is_string(json_array_get(values, i))
+                         ? json_string_length(json_array_get(values, i))
+                         : STRFMT_NUMBER_LEN);
+    char *expected = malloc(need);
     if (!e->values || !expected)
         goto fail;
     size_t o = 0;
@@ -488,10 +493,17 @@ static void compile_constraints(compiler_t *c, mf_field_t *f, const json_t *def,
         get_string(c, def, base, "pattern", false, 0, &src, &slen) == 1) {
         char err[PATTERN_ERR_MAX];
         f->pattern = pattern_compile(src, slen, err);
-        if (!f->pattern)
+        if (!f->pattern) {
             issue(c, base, "pattern", "Invalid regular expression: %s", err);
-        else if (!(f->pattern_src = strdup(src)))
+        } else if ((c->pattern_states += pattern_program_size(f->pattern)) >
+                   MANIFEST_PATTERN_STATES_MAX) {
+            /* A short pattern can expand to thousands of states: bound the manifest's total. */
+            issue(c, base, "pattern",
+                  "The manifest's regular expressions are too complex in total (more than %d "
+                  "states)", MANIFEST_PATTERN_STATES_MAX);
+        } else if (!(f->pattern_src = strdup(src))) {
             issue(c, base, "pattern", "Out of memory");
+        }
     }
 }
 
@@ -897,6 +909,10 @@ manifest_t *manifest_compile(const json_t *manifest, manifest_status_t *status, 
         *issues = NULL;
     if (!m) {
         issue(&c, "manifest", NULL, "Out of memory");
+        goto fail;
+    }
+    if (!manifest) {
+        issue(&c, "manifest", NULL, "Required");
         goto fail;
     }
     if (!json_is_object(manifest)) {

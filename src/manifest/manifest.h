@@ -32,6 +32,7 @@
 #define MANIFEST_FORMAT_MAX 60         /* characters in a format */
 #define MANIFEST_ENUM_MAX 100          /* values in an enum */
 #define MANIFEST_ENUM_VALUE_MAX 200    /* characters in one string enum value */
+#define MANIFEST_PATTERN_STATES_MAX 50000 /* regex NFA states of all patterns together (~800 KB) */
 /* Limits of data. */
 #define MANIFEST_LOOP_ITEMS_MAX 10000  /* rows in a loop (hard cap, and the default maxItems) */
 #define MANIFEST_TEXT_MAX 100000       /* characters in a text/longtext value (default maxLength) */
@@ -50,7 +51,9 @@ typedef enum {
 
 /* Compiles a manifest JSON value. On failure returns NULL, sets *status and *issues =
  * {"formErrors":[...],"fieldErrors":{"manifest.variables.3.key":["Invalid key"],...}} (every
- * problem at once, up to MANIFEST_ISSUES_MAX paths; paths prefixed "manifest."). When any loop
+ * problem at once, up to MANIFEST_ISSUES_MAX paths; paths prefixed "manifest."; a NULL
+ * manifest gives "manifest": ["Required"], so the API can pass json_object_get() straight
+ * through). When any loop
  * key contains a dot the status is MANIFEST_INVALID_LOOP_KEY (issues list everything found).
  * issues may be NULL. On success *status = MANIFEST_OK and *issues = NULL. */
 manifest_t *manifest_compile(const json_t *manifest, manifest_status_t *status, json_t **issues);
@@ -64,7 +67,7 @@ enum { MANIFEST_STRICT = 1 };
  * defaults, checks every constraint and collects every error. Returns 0 and *normalised (nested
  * objects per dot path, loops as arrays of objects; NULL normalised = only check) or -1 and
  * *issues (flatten shape, full dot paths such as "customer.name" and "items.3.qty";
- * form-level errors in formErrors; issues may be NULL). */
+ * form-level errors in formErrors, e.g. ["Required"] for a NULL data; issues may be NULL). */
 int manifest_validate(const manifest_t *m, const json_t *data, unsigned flags, json_t **normalised,
                       json_t **issues);
 

@@ -22,6 +22,8 @@ typedef struct vctx {
 
 const char *mf_json_type_name(const json_t *v)
 {
+    if (!v)
+        return "undefined";
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "object";
     case JSON_ARRAY: return "array";
@@ -465,7 +467,9 @@ int manifest_validate(const manifest_t *m, const json_t *data, unsigned flags, j
     c->plen = 0;
     c->path[0] = '\0';
     issues_init(&c->is, MANIFEST_ISSUES_MAX);
-    if (!json_is_object(data)) {
+    if (!data) {
+        issues_add(&c->is, NULL, "Required");
+    } else if (!json_is_object(data)) {
         issues_addf(&c->is, NULL, "Expected object, received %s", mf_json_type_name(data));
     } else {
         out = validate_members(c, m->root, data);

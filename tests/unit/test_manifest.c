@@ -83,6 +83,9 @@ START_TEST(top_level_shape)
     assert_msg(is, "manifest.loops", "Expected array, received number");
     assert_msg(is, "manifest.extra", "Unrecognized key(s) in object: 'extra'");
     json_decref(is);
+    ck_assert_ptr_null(manifest_compile(NULL, &st, &is));
+    assert_msg(is, "manifest", "Required");
+    json_decref(is);
     is = compile_fail("{\"variables\":[1, null]}", &st);
     assert_msg(is, "manifest.variables.0", "Expected object, received number");
     assert_msg(is, "manifest.variables.1", "Expected object, received null");
@@ -436,6 +439,27 @@ START_TEST(size_limits)
 }
 END_TEST
 
+START_TEST(pattern_states_are_bounded_in_total)
+{
+    /* 30 patterns of 2,000 states each (1,999 characters and the final match) pass one by one
+     * but not together: 25 fit in 50,000. */
+    json_t *j = many_variables(30, ",\"dataType\":\"text\",\"pattern\":\"a{1000}b{999}\"");
+    manifest_status_t st;
+    json_t *is;
+    ck_assert_ptr_null(manifest_compile(j, &st, &is));
+    ck_assert_ptr_null(field_msgs(is, "manifest.variables.24.pattern"));
+    assert_msg(is, "manifest.variables.25.pattern",
+               "The manifest's regular expressions are too complex in total (more than 50000 states)");
+    json_decref(is);
+    json_decref(j);
+    j = many_variables(25, ",\"dataType\":\"text\",\"pattern\":\"a{1000}b{999}\"");
+    manifest_t *m = manifest_compile(j, &st, NULL);
+    ck_assert_ptr_nonnull(m);
+    manifest_free(m);
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(issue_cap)
 {
     /* 1,000 broken variables: 100 paths, then a formErrors note. */
@@ -495,6 +519,7 @@ static Suite *suite(void)
     tcase_add_test(tc, duplicates_and_conflicts);
     tcase_add_test(tc, loop_rules);
     tcase_add_test(tc, size_limits);
+    tcase_add_test(tc, pattern_states_are_bounded_in_total);
     tcase_add_test(tc, issue_cap);
     tcase_add_test(tc, issues_out_param_optional);
     tcase_add_test(tc, unknown_key_with_nul_is_reported);

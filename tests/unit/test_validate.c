@@ -526,6 +526,11 @@ START_TEST(root_must_be_object)
         ck_assert_uint_eq(field_count(is), 0);
         json_decref(is);
     }
+    /* A missing data value (json_object_get of an absent "data") is "Required". */
+    json_t *is;
+    ck_assert_int_eq(manifest_validate(m, NULL, 0, NULL, &is), -1);
+    assert_msg(is, NULL, "Required");
+    json_decref(is);
     manifest_free(m);
 }
 END_TEST
