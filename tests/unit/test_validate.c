@@ -815,6 +815,41 @@ START_TEST(formats_match_their_patterns)
 }
 END_TEST
 
+/* The n-th ```json block of docs/manifest.md (malloc'd). */
+static char *doc_json_block(int n)
+{
+    FILE *f = fopen(CRAFTKIT_SOURCE_DIR "/docs/manifest.md", "r");
+    ck_assert_ptr_nonnull(f);
+    static char text[1 << 18];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    const char *p = text;
+    for (int i = 0; i <= n; i++) {
+        p = strstr(p, "```json\n");
+        ck_assert_ptr_nonnull(p);
+        p += 8;
+    }
+    const char *end = strstr(p, "```");
+    ck_assert_ptr_nonnull(end);
+    return strndup(p, (size_t)(end - p));
+}
+
+START_TEST(docs_example_holds)
+{
+    char *manifest = doc_json_block(0), *data = doc_json_block(1);
+    manifest_t *m = compile_ok(manifest);
+    json_t *n = validate_ok(m, data, MANIFEST_STRICT);
+    /* Defaults fill the second row's qty and the absent "paid". */
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(n, "items"), 1), "qty")), 1);
+    ck_assert(json_is_false(json_object_get(n, "paid")));
+    json_decref(n);
+    manifest_free(m);
+    free(manifest);
+    free(data);
+}
+END_TEST
+
 START_TEST(js_number_printing)
 {
     struct { double v; const char *s; } cases[] = {
@@ -857,6 +892,7 @@ static Suite *suite(void)
     tcase_add_test(tc, threads_share_a_manifest);
     tcase_add_test(tc, formats_match_their_patterns);
     tcase_add_test(tc, js_number_printing);
+    tcase_add_test(tc, docs_example_holds);
     suite_add_tcase(s, tc);
     return s;
 }
