@@ -5,6 +5,8 @@
  * Pure functions: no global mutable state, callable from any thread.
  * Memory: results are appended to a caller-owned buf_t (its cap bounds the output); the
  * json_t values are borrowed, never kept. A NULL value means "missing" (same as json null).
+ * format_apply/format_manifest fail (appending nothing) when the result does not fit in out;
+ * format_plain, which cannot fail, cuts its text at out's cap on a UTF-8 boundary.
  * The exact syntax of every filter is documented at the top of format.c.
  */
 #ifndef CRAFTKIT_ENGINE_FORMAT_H

@@ -9,7 +9,11 @@
  * refcount is atomic, but cairo surfaces and rsvg handles are not meant to be shared).
  * Memory: image_load() returns a new reference in *out; release it with image_unref(). The
  * loader's cache holds its own references; image_loader_free() drops them.
- * Network fetches go through core/netguard (SSRF guard) unless opts.allow_private.
+ * Network fetches go through core/netguard (SSRF guard; allow_private only lifts the address
+ * check). Options: timeout_ms <= 0 means 10000; max_bytes 0 means 5 MiB (applies to fetched
+ * bodies, decoded data: URIs and asset files); assets_dir is copied, NULL refuses asset:
+ * sources. curl_global_init() must have run (once, at startup) before loaders are created.
+ * Sources, limits and error texts are listed at the top of image.c.
  */
 #ifndef CRAFTKIT_ENGINE_IMAGE_H
 #define CRAFTKIT_ENGINE_IMAGE_H

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/format.h"
 #include "manifest/manifest_internal.h"
 #include "manifest/strfmt.h"
 
@@ -27,6 +28,7 @@ static const char *const MANIFEST_PROPS[] = {"variables", "loops", NULL};
 typedef struct compiler {
     issues_t is;
     size_t errors;          /* issues added so far (also counts those the cap dropped) */
+    size_t pattern_states;  /* NFA instructions of all patterns so far */
     bool dotted_loop_key;
 } compiler_t;
 
@@ -252,125 +254,26 @@ static size_t type_max_len(manifest_type_t t)
     }
 }
 
-/* Parses the digits of number:N / percent:N. */
-static bool parse_decimals(const char *s, int *out)
+/* Checks a format spec: its syntax is the engine's (a template filter without braces, see
+ * docs/templates-values.md), so the engine's own checker decides. On top of that, a filter
+ * that can never work for the dataType is refused here rather than failing every render:
+ * number filters on values that are never numbers, date on values that are never dates. */
+static void check_format(compiler_t *c, const char *base, const char *spec, manifest_type_t t)
 {
-    if (!*s || strlen(s) > 2)
-        return false;
-    int v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        v = v * 10 + (*s - '0');
+    char err[160];
+    if (format_check_spec(spec, err, sizeof err) != 0) {
+        issue(c, base, "format", "Invalid format '%s': %s", spec, err);
+        return;
     }
-    if (v > MANIFEST_DECIMALS_MAX)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Date pattern tokens; the time ones need dataType datetime. Longest first. */
-static const struct { const char *tok; bool time; } DATE_TOKENS[] = {
-    {"YYYY", false}, {"MMMM", false}, {"MMM", false}, {"YY", false}, {"MM", false},
-    {"DD", false},   {"M", false},    {"D", false},   {"HH", true},  {"hh", true},
-    {"mm", true},    {"ss", true},    {"H", true},    {"h", true},   {"A", true},
-};
-
-/* Checks a date pattern; fills err on failure. */
-static bool check_date_pattern(const char *p, bool datetime, char *err, size_t errlen)
-{
-    if (!*p) {
-        snprintf(err, errlen, "the date pattern is empty");
-        return false;
-    }
-    bool any_token = false;
-    while (*p) {
-        char ch = *p;
-        if (ch >= '0' && ch <= '9') {
-            snprintf(err, errlen, "digits are not allowed in a date pattern");
-            return false;
-        }
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'))) {
-            p++; /* a literal separator */
-            continue;
-        }
-        size_t i = 0, n = sizeof DATE_TOKENS / sizeof *DATE_TOKENS;
-        for (; i < n; i++) {
-            size_t tl = strlen(DATE_TOKENS[i].tok);
-            if (strncmp(p, DATE_TOKENS[i].tok, tl) == 0)
-                break;
-        }
-        if (i == n) {
-            snprintf(err, errlen,
-                     "unknown token at '%.8s' (use YYYY YY MMMM MMM MM M DD D; with datetime "
-                     "also HH H hh h mm ss A)", p);
-            return false;
-        }
-        if (DATE_TOKENS[i].time && !datetime) {
-            snprintf(err, errlen, "time tokens need dataType datetime");
-            return false;
-        }
-        any_token = true;
-        p += strlen(DATE_TOKENS[i].tok);
-    }
-    if (!any_token) {
-        snprintf(err, errlen, "the date pattern has no token");
-        return false;
-    }
-    return true;
-}
-
-/* Parses a format for a variable of type t into *fmt. */
-static bool parse_format(compiler_t *c, const char *base, const char *s, manifest_type_t t,
-                         manifest_format_t *fmt)
-{
-    char err[160] = "";
-    memset(fmt, 0, sizeof *fmt);
-    fmt->decimals = -1;
-    const char *arg = strchr(s, ':');
-    size_t head = arg ? (size_t)(arg - s) : strlen(s);
-    if (arg)
-        arg++;
-    bool numeric = false;
-    if ((head == 5 && strncmp(s, "money", 5) == 0) || (head == 8 && strncmp(s, "currency", 8) == 0)) {
-        numeric = true;
-        fmt->kind = MANIFEST_FORMAT_MONEY;
-        if (!arg || strlen(arg) != 3 || !(arg[0] >= 'A' && arg[0] <= 'Z') ||
-            !(arg[1] >= 'A' && arg[1] <= 'Z') || !(arg[2] >= 'A' && arg[2] <= 'Z'))
-            snprintf(err, sizeof err, "the currency must be a 3-letter ISO 4217 code such as EUR");
-        else
-            memcpy(fmt->currency, arg, 4);
-    } else if ((head == 6 && strncmp(s, "number", 6) == 0) ||
-               (head == 7 && strncmp(s, "percent", 7) == 0)) {
-        numeric = true;
-        fmt->kind = head == 6 ? MANIFEST_FORMAT_NUMBER : MANIFEST_FORMAT_PERCENT;
-        if (arg && !parse_decimals(arg, &fmt->decimals))
-            snprintf(err, sizeof err, "the decimals must be a number from 0 to %d",
-                     MANIFEST_DECIMALS_MAX);
-    } else if (head == 4 && strncmp(s, "date", 4) == 0) {
-        fmt->kind = MANIFEST_FORMAT_DATE;
-        if (!is_date_type(t)) {
-            issue(c, base, "format", "Format '%s' does not apply to dataType %s", s, TYPE_NAMES[t]);
-            return false;
-        }
-        if (!arg)
-            snprintf(err, sizeof err, "expected date:PATTERN such as date:DD/MM/YYYY");
-        else if (check_date_pattern(arg, t == MANIFEST_DATETIME, err, sizeof err))
-            fmt->date = arg;
-    } else {
-        issue(c, base, "format",
-              "Unknown format '%s': use money:CUR, number[:N], percent[:N] or date:PATTERN", s);
-        return false;
-    }
-    if (numeric && !is_numeric_type(t)) {
-        issue(c, base, "format", "Format '%s' does not apply to dataType %s", s, TYPE_NAMES[t]);
-        return false;
-    }
-    if (err[0]) {
-        issue(c, base, "format", "Invalid format '%s': %s", s, err);
-        return false;
-    }
-    return true;
+    size_t head = strcspn(spec, ":");
+    bool numeric = (head == 5 && strncmp(spec, "money", 5) == 0) ||
+                   (head == 8 && strncmp(spec, "currency", 8) == 0) ||
+                   (head == 6 && strncmp(spec, "number", 6) == 0) ||
+                   (head == 7 && strncmp(spec, "percent", 7) == 0);
+    bool date = head == 4 && strncmp(spec, "date", 4) == 0;
+    bool text = t == MANIFEST_TEXT || t == MANIFEST_LONGTEXT; /* may hold anything */
+    if ((numeric && !text && !is_numeric_type(t)) || (date && !text && !is_date_type(t)))
+        issue(c, base, "format", "Format '%s' does not apply to dataType %s", spec, TYPE_NAMES[t]);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -428,8 +331,12 @@ static mf_enum_t *enum_build(const json_t *values)
         return NULL;
     e->count = json_array_size(values);
     e->values = json_deep_copy(values);
-    size_t n = e->count;
-    char *expected = malloc(n * (MANIFEST_ENUM_VALUE_MAX * 4 + 8) + 1);
+    size_t n = e->count, need = 1;
+    for (size_t i = 0; i < n; i++) /* quotes and " | ", or a printed number */
+        need += 5 + (json_is_string(json_array_get(values, i))
+                         ? json_string_length(json_array_get(values, i))
+                         : STRFMT_NUMBER_LEN);
+    char *expected = malloc(need);
     if (!e->values || !expected)
         goto fail;
     size_t o = 0;
@@ -586,10 +493,17 @@ static void compile_constraints(compiler_t *c, mf_field_t *f, const json_t *def,
         get_string(c, def, base, "pattern", false, 0, &src, &slen) == 1) {
         char err[PATTERN_ERR_MAX];
         f->pattern = pattern_compile(src, slen, err);
-        if (!f->pattern)
+        if (!f->pattern) {
             issue(c, base, "pattern", "Invalid regular expression: %s", err);
-        else if (!(f->pattern_src = strdup(src)))
+        } else if ((c->pattern_states += pattern_program_size(f->pattern)) >
+                   MANIFEST_PATTERN_STATES_MAX) {
+            /* A short pattern can expand to thousands of states: bound the manifest's total. */
+            issue(c, base, "pattern",
+                  "The manifest's regular expressions are too complex in total (more than %d "
+                  "states)", MANIFEST_PATTERN_STATES_MAX);
+        } else if (!(f->pattern_src = strdup(src))) {
             issue(c, base, "pattern", "Out of memory");
+        }
     }
 }
 
@@ -640,8 +554,7 @@ static mf_field_t *compile_field(compiler_t *c, const json_t *def, const char *b
     if (type_ok) {
         if (get_string(c, def, base, "format", false, MANIFEST_FORMAT_MAX, &s, &len) == 1) {
             f->info.format = strdup(s);
-            if (f->info.format) /* parse_format points fmt.date into info.format */
-                parse_format(c, base, f->info.format, f->info.type, &f->info.fmt);
+            check_format(c, base, s, f->info.type);
         }
         compile_constraints(c, f, def, base);
         compile_enum(c, f, def, base);
@@ -916,13 +829,13 @@ void manifest_free(manifest_t *m)
 {
     if (!m)
         return;
+    node_free(m->root); /* first: it looks at its loop children, which the loops free */
     for (size_t i = 0; i < m->nvars; i++)
         field_free(m->vars[i]);
     for (size_t i = 0; i < m->nloops; i++)
         loop_free(m->loops[i]);
     free(m->vars);
     free(m->loops);
-    node_free(m->root);
     json_decref(m->source);
     free(m);
 }
@@ -996,6 +909,10 @@ manifest_t *manifest_compile(const json_t *manifest, manifest_status_t *status, 
         *issues = NULL;
     if (!m) {
         issue(&c, "manifest", NULL, "Out of memory");
+        goto fail;
+    }
+    if (!manifest) {
+        issue(&c, "manifest", NULL, "Required");
         goto fail;
     }
     if (!json_is_object(manifest)) {

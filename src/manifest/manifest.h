@@ -9,8 +9,10 @@
  * manifest_to_json() and the introspection functions on it at the same time.
  * Memory: manifest_compile() returns an object the caller frees with manifest_free(). Every
  * json_t ** out-parameter receives a new reference the caller owns (json_decref). The
- * normalised data may share immutable scalar values (strings, numbers) with the input data by
- * reference count: treat both as read-only, or json_deep_copy() before mutating in place.
+ * normalised data shares with the input data, by reference count, every value that came out
+ * unchanged: scalars, and whole objects/arrays in which nothing was coerced, defaulted or
+ * stripped (clean data comes back as the input itself, which makes normalising nearly free).
+ * Treat both as read-only, or json_deep_copy() before mutating either in place.
  * Pointers returned by the introspection functions live as long as the manifest.
  */
 #ifndef CRAFTKIT_MANIFEST_MANIFEST_H
@@ -30,14 +32,14 @@
 #define MANIFEST_FORMAT_MAX 60         /* characters in a format */
 #define MANIFEST_ENUM_MAX 100          /* values in an enum */
 #define MANIFEST_ENUM_VALUE_MAX 200    /* characters in one string enum value */
-#define MANIFEST_DECIMALS_MAX 10       /* digits in number:N / percent:N */
+#define MANIFEST_PATTERN_STATES_MAX 50000 /* regex NFA states of all patterns together (~800 KB) */
 /* Limits of data. */
 #define MANIFEST_LOOP_ITEMS_MAX 10000  /* rows in a loop (hard cap, and the default maxItems) */
 #define MANIFEST_TEXT_MAX 100000       /* characters in a text/longtext value (default maxLength) */
 #define MANIFEST_ISSUES_MAX 100        /* field paths reported per validation (then a formErrors note) */
 #define MANIFEST_PATH_MAX 4096         /* bytes in an issue path */
 #define MANIFEST_SHOWN_KEY_MAX 100     /* bytes of an unknown key quoted in a message or path */
-#define MANIFEST_PATTERN_BUDGET 20000000u /* regex steps per manifest_validate() call */
+#define MANIFEST_PATTERN_BUDGET 50000000u /* regex steps per manifest_validate() call (~0.2 s) */
 
 typedef struct manifest manifest_t; /* compiled, immutable; safe to share read-only across threads */
 
@@ -49,7 +51,9 @@ typedef enum {
 
 /* Compiles a manifest JSON value. On failure returns NULL, sets *status and *issues =
  * {"formErrors":[...],"fieldErrors":{"manifest.variables.3.key":["Invalid key"],...}} (every
- * problem at once, up to MANIFEST_ISSUES_MAX paths; paths prefixed "manifest."). When any loop
+ * problem at once, up to MANIFEST_ISSUES_MAX paths; paths prefixed "manifest."; a NULL
+ * manifest gives "manifest": ["Required"], so the API can pass json_object_get() straight
+ * through). When any loop
  * key contains a dot the status is MANIFEST_INVALID_LOOP_KEY (issues list everything found).
  * issues may be NULL. On success *status = MANIFEST_OK and *issues = NULL. */
 manifest_t *manifest_compile(const json_t *manifest, manifest_status_t *status, json_t **issues);
@@ -63,7 +67,7 @@ enum { MANIFEST_STRICT = 1 };
  * defaults, checks every constraint and collects every error. Returns 0 and *normalised (nested
  * objects per dot path, loops as arrays of objects; NULL normalised = only check) or -1 and
  * *issues (flatten shape, full dot paths such as "customer.name" and "items.3.qty";
- * form-level errors in formErrors; issues may be NULL). */
+ * form-level errors in formErrors, e.g. ["Required"] for a NULL data; issues may be NULL). */
 int manifest_validate(const manifest_t *m, const json_t *data, unsigned flags, json_t **normalised,
                       json_t **issues);
 
@@ -93,28 +97,13 @@ typedef enum {
     MANIFEST_EMAIL,
 } manifest_type_t;
 
-typedef enum {
-    MANIFEST_FORMAT_NONE = 0,
-    MANIFEST_FORMAT_MONEY,   /* money:EUR (alias currency:EUR) */
-    MANIFEST_FORMAT_NUMBER,  /* number or number:N */
-    MANIFEST_FORMAT_PERCENT, /* percent or percent:N */
-    MANIFEST_FORMAT_DATE,    /* date:DD/MM/YYYY (tokens in docs/manifest.md) */
-} manifest_format_kind_t;
-
-typedef struct manifest_format {
-    manifest_format_kind_t kind;
-    int decimals;        /* NUMBER/PERCENT: digits after the point; -1 when not given */
-    char currency[4];    /* MONEY: ISO 4217 code, e.g. "EUR" */
-    const char *date;    /* DATE: the pattern after "date:", e.g. "DD/MM/YYYY" */
-} manifest_format_t;
-
 typedef struct manifest_field_info {
     const char *key;      /* as declared: "customer.name"; an item field's dot-free key */
     const char *label;    /* NULL when absent */
     manifest_type_t type;
     bool required;
-    const char *format;   /* the format string as declared, NULL when absent */
-    manifest_format_t fmt;
+    const char *format;   /* the format spec as declared (NULL when absent): a template filter
+                           * without braces, applied with engine/format.h format_manifest() */
     const json_t *default_value; /* NULL when absent (borrowed; do not modify) */
 } manifest_field_info_t;
 

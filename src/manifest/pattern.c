@@ -6,13 +6,14 @@
 #include "manifest/pattern.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CP_MAX 0x10FFFFu
 #define CP_EOF UINT32_MAX /* "no character": before the start or after the end */
-#define REPEAT_INF (-1)
+#define REPEAT_INF INT_MAX /* {n,} */
 
 typedef struct { uint32_t lo, hi; } prange_t;
 typedef struct { size_t start, count; } pclass_t;
@@ -160,10 +161,14 @@ static int cmp_range(const void *a, const void *b)
 /* Sorts and merges ranges [start, p->nr); complements them when negate. */
 static void normalise_ranges(parser_t *p, size_t start, bool negate)
 {
-    size_t n = p->nr - start;
+    size_t n = p->nr - start, out = 0;
+    if (n == 0) { /* [] matches nothing, [^] anything */
+        if (negate)
+            add_range(p, 0, CP_MAX);
+        return;
+    }
     prange_t *r = p->ranges + start;
     qsort(r, n, sizeof *r, cmp_range);
-    size_t out = 0;
     for (size_t i = 0; i < n; i++) {
         if (out > 0 && r[i].lo <= r[out - 1].hi + 1) {
             if (r[i].hi > r[out - 1].hi)
@@ -810,8 +815,10 @@ static bool is_word(uint32_t c)
 
 static bool in_class(const pattern_t *p, uint32_t cls, uint32_t c)
 {
-    const prange_t *r = p->ranges + p->classes[cls].start;
     size_t lo = 0, hi = p->classes[cls].count;
+    if (hi == 0) /* [] (and then p->ranges may be NULL) */
+        return false;
+    const prange_t *r = p->ranges + p->classes[cls].start;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (c < r[mid].lo)

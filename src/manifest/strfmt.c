@@ -377,8 +377,9 @@ void strfmt_js_number(double v, char out[STRFMT_NUMBER_LEN])
         o += (size_t)snprintf(buf + o, sizeof buf - o, "e%c%d", n - 1 < 0 ? '-' : '+', abs(n - 1));
     }
     buf[o] = '\0';
-    /* A shortest round-trip double needs at most 24 characters; copy with an explicit bound. */
-    size_t n_out = strnlen(buf, STRFMT_NUMBER_LEN - 1);
-    memcpy(out, buf, n_out);
-    out[n_out] = '\0';
+    /* At most 25 characters: "-0.000000" and 17 digits, or "-d.dddddddddddddddde-308". */
+    if (o >= STRFMT_NUMBER_LEN)
+        o = STRFMT_NUMBER_LEN - 1;
+    memcpy(out, buf, o);
+    out[o] = '\0';
 }

@@ -22,6 +22,8 @@ typedef struct vctx {
 
 const char *mf_json_type_name(const json_t *v)
 {
+    if (!v)
+        return "undefined";
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "object";
     case JSON_ARRAY: return "array";
@@ -291,90 +293,90 @@ bool mf_check_value(const mf_field_t *f, const json_t *v, bool coerce, bool chec
 /* ---------------------------------------------------------------------------------------- */
 /* The tree walk */
 
-static void attach(json_t *out, const char *name, size_t len, json_t *value)
-{
-    if (out && value)
-        json_object_setn_new_nocheck(out, name, len, value);
-    else
-        json_decref(value);
-}
+/* Each validate_* below returns the normalised value of its node (a new reference; NULL when
+ * there is none or when no copy is being built). A container whose content comes out unchanged
+ * (same values, no defaults, no coercion, no stripped keys) is returned as the input itself
+ * with one more reference: clean payloads are not copied at all. */
 
-static void validate_field(vctx_t *c, const mf_field_t *f, const json_t *v, json_t *out)
+static json_t *validate_field(vctx_t *c, const mf_field_t *f, const json_t *v)
 {
     if (!v) {
         if (f->default_value)
-            attach(out, f->name, f->name_len, c->build ? json_deep_copy(f->default_value) : NULL);
-        else if (f->info.required)
+            return c->build ? json_deep_copy(f->default_value) : NULL;
+        if (f->info.required)
             issues_add(&c->is, c->path, "Required");
-        return;
+        return NULL;
     }
     json_t *norm = NULL;
-    if (mf_check_value(f, v, true, true, &c->is, c->path, c->build ? &norm : NULL, &c->budget))
-        attach(out, f->name, f->name_len, norm);
+    mf_check_value(f, v, true, true, &c->is, c->path, c->build ? &norm : NULL, &c->budget);
+    return norm;
 }
 
-static void validate_children(vctx_t *c, const mf_node_t *node, const json_t *obj, json_t *out);
+static json_t *validate_members(vctx_t *c, const mf_node_t *node, const json_t *obj);
 
-static void validate_object(vctx_t *c, const mf_node_t *node, const json_t *v, json_t *out)
+static json_t *validate_object(vctx_t *c, const mf_node_t *node, const json_t *v)
 {
     if (!v) {
         /* Absent: still report required members and fill defaults below it. */
         if (!node->has_required && !node->has_default)
-            return;
-        json_t *sub = c->build ? json_object() : NULL;
-        validate_children(c, node, NULL, sub);
+            return NULL;
+        json_t *sub = validate_members(c, node, NULL);
         if (json_object_size(sub) > 0)
-            attach(out, node->name, node->name_len, sub);
-        else
-            json_decref(sub);
-        return;
+            return sub;
+        json_decref(sub);
+        return NULL;
     }
     if (!json_is_object(v)) {
         issues_addf(&c->is, c->path, "Expected object, received %s", mf_json_type_name(v));
-        return;
+        return NULL;
     }
-    json_t *sub = c->build ? json_object() : NULL;
-    validate_children(c, node, v, sub);
-    attach(out, node->name, node->name_len, sub);
+    return validate_members(c, node, v);
 }
 
-static void validate_loop(vctx_t *c, const mf_loop_t *l, const json_t *v, json_t *out)
+static json_t *validate_loop(vctx_t *c, const mf_loop_t *l, const json_t *v)
 {
-    const mf_node_t *node = l->node;
     if (!v) {
         if (l->info.min_items > 0)
             issues_add(&c->is, c->path, "Required");
-        else
-            attach(out, node->name, node->name_len, c->build ? json_array() : NULL);
-        return;
+        return c->build && l->info.min_items == 0 ? json_array() : NULL;
     }
     if (!json_is_array(v)) {
         issues_addf(&c->is, c->path, "Expected array, received %s", mf_json_type_name(v));
-        return;
+        return NULL;
     }
     size_t n = json_array_size(v);
     if (n > l->info.max_items) {
         /* Rejected as a whole: no time is spent on the rows. */
         issues_addf(&c->is, c->path, "Array must contain at most %zu element(s)", l->info.max_items);
-        return;
+        return NULL;
     }
     if (n < l->info.min_items)
         issues_addf(&c->is, c->path, "Array must contain at least %zu element(s)", l->info.min_items);
-    json_t *rows = c->build ? json_array() : NULL;
+    json_t *rows = NULL; /* created at the first row that differs from its input */
     for (size_t i = 0; i < n && !issues_full(&c->is); i++) {
         const json_t *item = json_array_get(v, i);
         size_t mark = path_push_index(c, i);
-        if (!json_is_object(item)) {
+        json_t *row = NULL;
+        if (!json_is_object(item))
             issues_addf(&c->is, c->path, "Expected object, received %s", mf_json_type_name(item));
-        } else {
-            json_t *row = c->build ? json_object() : NULL;
-            validate_children(c, node, item, row);
-            if (rows)
-                json_array_append_new(rows, row);
-        }
+        else
+            row = validate_members(c, l->node, item);
         path_pop(c, mark);
+        if (!c->build)
+            continue;
+        if (!rows && row != item) {
+            rows = json_array();
+            for (size_t j = 0; j < i; j++)
+                json_array_append(rows, json_array_get(v, j));
+        }
+        if (rows)
+            json_array_append_new(rows, row);
+        else
+            json_decref(row);
     }
-    attach(out, node->name, node->name_len, rows);
+    if (!c->build)
+        return NULL;
+    return rows ? rows : json_incref((json_t *)v);
 }
 
 /* MANIFEST_STRICT: every key of obj the node does not declare is an issue at its own path. */
@@ -399,21 +401,55 @@ static void report_unknown(vctx_t *c, const mf_node_t *node, const json_t *obj)
     }
 }
 
-static void validate_children(vctx_t *c, const mf_node_t *node, const json_t *obj, json_t *out)
+static json_t *validate_members(vctx_t *c, const mf_node_t *node, const json_t *obj)
 {
-    for (size_t i = 0; i < node->nchildren && !issues_full(&c->is); i++) {
-        const mf_node_t *ch = node->children[i];
+    json_t *small[32], **vals = small;
+    if (c->build && node->nchildren > 32 && !(vals = calloc(node->nchildren, sizeof *vals))) {
+        issues_add(&c->is, NULL, "Out of memory");
+        return NULL;
+    }
+    size_t present = 0, filled = 0;
+    bool same = obj != NULL;
+    for (; filled < node->nchildren && !issues_full(&c->is); filled++) {
+        const mf_node_t *ch = node->children[filled];
         const json_t *v = obj ? json_object_getn(obj, ch->name, ch->name_len) : NULL;
         size_t mark = path_push(c, ch->name, ch->name_len);
+        json_t *out = NULL;
         switch (ch->kind) {
-        case MF_FIELD: validate_field(c, ch->field, v, out); break;
-        case MF_OBJECT: validate_object(c, ch, v, out); break;
-        case MF_LOOP: validate_loop(c, ch->loop, v, out); break;
+        case MF_FIELD: out = validate_field(c, ch->field, v); break;
+        case MF_OBJECT: out = validate_object(c, ch, v); break;
+        case MF_LOOP: out = validate_loop(c, ch->loop, v); break;
         }
         path_pop(c, mark);
+        present += v != NULL;
+        same = same && out == v;
+        if (c->build)
+            vals[filled] = out;
     }
     if (obj && (c->flags & MANIFEST_STRICT))
         report_unknown(c, node, obj);
+    if (!c->build)
+        return NULL;
+    json_t *result = NULL;
+    if (issues_any(&c->is)) {
+        /* The data is rejected: nothing will use a copy. */
+        for (size_t i = 0; i < filled; i++)
+            json_decref(vals[i]);
+    } else if (same && json_object_size(obj) == present) {
+        result = json_incref((json_t *)obj);
+        for (size_t i = 0; i < filled; i++)
+            json_decref(vals[i]);
+    } else {
+        result = json_object();
+        for (size_t i = 0; i < filled; i++) {
+            if (vals[i])
+                json_object_setn_new_nocheck(result, node->children[i]->name,
+                                             node->children[i]->name_len, vals[i]);
+        }
+    }
+    if (vals != small)
+        free(vals);
+    return result;
 }
 
 int manifest_validate(const manifest_t *m, const json_t *data, unsigned flags, json_t **normalised,
@@ -431,11 +467,12 @@ int manifest_validate(const manifest_t *m, const json_t *data, unsigned flags, j
     c->plen = 0;
     c->path[0] = '\0';
     issues_init(&c->is, MANIFEST_ISSUES_MAX);
-    if (!json_is_object(data)) {
+    if (!data) {
+        issues_add(&c->is, NULL, "Required");
+    } else if (!json_is_object(data)) {
         issues_addf(&c->is, NULL, "Expected object, received %s", mf_json_type_name(data));
     } else {
-        out = c->build ? json_object() : NULL;
-        validate_children(c, m->root, data, out);
+        out = validate_members(c, m->root, data);
     }
     int rc = 0;
     if (issues_any(&c->is)) {

@@ -144,11 +144,11 @@ static void drop_thread_ctx(void)
     }
 }
 
-static redisReply *check_reply(redisContext *c, redisReply *r, char *err, size_t err_len)
+/* NULL + err for a missing reply (I/O error, c->err set) or an error reply (freed). */
+static redisReply *reply_or_error(redisContext *c, redisReply *r, char *err, size_t err_len)
 {
     if (!r) {
         snprintf(err, err_len, "Redis: %s", c->errstr[0] ? c->errstr : "connection lost");
-        drop_thread_ctx();
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
@@ -157,6 +157,20 @@ static redisReply *check_reply(redisContext *c, redisReply *r, char *err, size_t
         return NULL;
     }
     return r;
+}
+
+redisReply *redis_ctx_argv(redisContext *c, int argc, const char **argv, const size_t *lens, char *err,
+                           size_t err_len)
+{
+    return reply_or_error(c, redisCommandArgv(c, argc, argv, lens), err, err_len);
+}
+
+static redisReply *check_reply(redisContext *c, redisReply *r, char *err, size_t err_len)
+{
+    redisReply *out = reply_or_error(c, r, err, err_len);
+    if (!r)
+        drop_thread_ctx();
+    return out;
 }
 
 /* A context that broke (e.g. Redis restarted) is replaced and the command retried once;

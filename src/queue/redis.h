@@ -37,5 +37,9 @@ redisReply *redis_cmd(char *err, size_t err_len, const char *fmt, ...);
 /* Same, with argv form (binary-safe). */
 redisReply *redis_cmd_argv(int argc, const char **argv, const size_t *lens, char *err, size_t err_len);
 bool redis_ping(char *err, size_t err_len);
+/* redisCommandArgv on a private context (redis_open). NULL + err on an error reply, or on an I/O
+ * error, after which c->err is set and the context is unusable (the caller frees it). */
+redisReply *redis_ctx_argv(redisContext *c, int argc, const char **argv, const size_t *lens, char *err,
+                           size_t err_len);
 
 #endif

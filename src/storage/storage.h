@@ -65,7 +65,10 @@ int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err
 /* Removes key; a missing object is success. 0 or -1 + err. */
 int storage_delete(storage_t *s, const char *key, char *err, size_t err_len);
 /* Absolute download URL for key, valid ttl seconds (<= 0: CRAFTKIT_DOWNLOAD_TTL; S3 caps it at
- * 7 days), saving as filename (NULL: the key's last segment); *url is malloc'd. */
+ * 7 days), saving as filename (sanitised here; NULL: the key's last segment); *url is malloc'd.
+ * S3: a pre-signed GET with response-content-disposition (or S3_PUBLIC_BASE_URL/<key>).
+ * Local: /files/<key>?expires=&signature=; the route names the download after the key's last
+ * segment, which storage_render_key makes the render's file name, so filename is not needed. */
 int storage_download_url(storage_t *s, const char *key, const char *filename, int ttl,
                          char **url, char *err, size_t err_len);
 /* Same, signed as of now (tests use it to make links that are already expired). */

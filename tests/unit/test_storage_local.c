@@ -522,7 +522,7 @@ START_TEST(link_verify)
     ck_assert_str_eq(download_link_reason(DOWNLOAD_LINK_EXPIRED), "link expired");
     free(url);
     ck_assert_int_eq(download_url("https://x", SECRET, "../etc/passwd", 2000, &url), -1);
-    free(url);
+    ck_assert_ptr_null(url);
 }
 END_TEST
 

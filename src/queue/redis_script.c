@@ -35,24 +35,9 @@ static int script_sha(redis_script_t *s, char *err, size_t err_len)
 static redisReply *exec_argv(redisContext *c, int argc, const char **argv, const size_t *lens,
                              bool *noscript, char *err, size_t err_len)
 {
-    *noscript = false;
-    if (!c) {
-        redisReply *r = redis_cmd_argv(argc, argv, lens, err, err_len);
-        if (!r)
-            *noscript = strstr(err, "NOSCRIPT") != NULL;
-        return r;
-    }
-    redisReply *r = redisCommandArgv(c, argc, argv, lens);
-    if (!r) {
-        snprintf(err, err_len, "Redis: %s", c->errstr[0] ? c->errstr : "connection lost");
-        return NULL;
-    }
-    if (r->type == REDIS_REPLY_ERROR) {
-        *noscript = !strncmp(r->str, "NOSCRIPT", 8);
-        snprintf(err, err_len, "Redis: %s", r->str);
-        freeReplyObject(r);
-        return NULL;
-    }
+    redisReply *r = c ? redis_ctx_argv(c, argc, argv, lens, err, err_len)
+                      : redis_cmd_argv(argc, argv, lens, err, err_len);
+    *noscript = !r && strstr(err, "NOSCRIPT") != NULL;
     return r;
 }
 
