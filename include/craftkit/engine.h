@@ -66,6 +66,11 @@ typedef struct {
 engine_ctx_t *engine_ctx_new(const engine_ctx_opts_t *opts);
 void engine_ctx_free(engine_ctx_t *ctx);
 
+/* How hard the PDF's streams are compressed. FAST (the default) is zlib level 1: files within
+ * a few percent of STANDARD (zlib 6, cairo's own setting) in less time. NONE writes the streams
+ * uncompressed: the fastest renders, for previews, at the cost of larger files. */
+typedef enum { ENGINE_COMPRESS_FAST = 0, ENGINE_COMPRESS_STANDARD, ENGINE_COMPRESS_NONE } engine_compression_t;
+
 typedef struct {
     engine_format_t format;   /* PDF default */
     int page;                 /* PNG: 1-based page number (0 = 1) */
@@ -73,6 +78,7 @@ typedef struct {
     const char *watermark;    /* NULL or e.g. "TEST" (diagonal, light); replaces the layout's own */
     int64_t creation_time;    /* unix seconds for PDF metadata; 0 = now. Fixed → identical bytes */
     int64_t deadline_ms;      /* CLOCK_MONOTONIC ms after which rendering aborts; 0 = none */
+    engine_compression_t compression; /* PDF: FAST default */
 } engine_render_opts_t;
 
 typedef struct {

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
+#include "manifest/manifest.h"
 
 static const char render_usage[] =
     "usage: craftkit render [--layout L.json] [--manifest M.json] [--data D.json] -o OUT.pdf|OUT.png\n"
@@ -17,7 +18,8 @@ static const char render_usage[] =
     "\n"
     "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
     "  --layout       the layout JSON; without it a layout is generated from --manifest\n"
-    "  --manifest     the template manifest: checks every binding and applies its formats\n"
+    "  --manifest     the template manifest: the data is validated and normalised as the server\n"
+    "                 does, every binding is checked and the manifest's formats are applied\n"
     "  --data         the data JSON (default: {})\n"
     "  -o             output file (\"-\" for stdout); .png selects PNG unless --format is given\n"
     "  --page, --dpi  PNG: which page (1-based, default 1) and resolution (default 96)\n"
@@ -33,7 +35,7 @@ static json_t *load_json(const char *path, const char *what)
     return v;
 }
 
-static void print_issues(const json_t *issues)
+static void print_issues(const json_t *issues, const char *prefix)
 {
     size_t i;
     json_t *m;
@@ -43,7 +45,7 @@ static void print_issues(const json_t *issues)
     json_t *list;
     json_object_foreach((json_t *)json_object_get(issues, "fieldErrors"), path, list)
         json_array_foreach(list, i, m)
-            fprintf(stderr, "  %s: %s\n", path, json_string_value(m));
+            fprintf(stderr, "  %s%s: %s\n", prefix, path, json_string_value(m));
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -77,6 +79,35 @@ static int write_file(const char *path, const unsigned char *data, size_t len)
     if (rc < 0)
         fprintf(stderr, "craftkit render: cannot write %s: %s\n", path, strerror(errno));
     return rc;
+}
+
+/* With a manifest, the data goes through the server's own validation: coerced, stripped of
+ * unknown keys, defaults applied; problems are printed as data.<path>: message. */
+static int validate_data(const json_t *manifest, json_t **data)
+{
+    manifest_status_t st;
+    json_t *issues = NULL, *normalised = NULL, *empty = NULL;
+    manifest_t *m = manifest_compile(manifest, &st, &issues);
+    if (!m) {
+        fprintf(stderr, "craftkit render: the manifest is invalid\n");
+        print_issues(issues, "");
+        json_decref(issues);
+        return -1;
+    }
+    if (!*data)
+        *data = empty = json_object();
+    int rc = manifest_validate(m, *data, 0, &normalised, &issues);
+    manifest_free(m);
+    if (rc < 0) {
+        fprintf(stderr, "craftkit render: the data does not match the manifest\n");
+        print_issues(issues, "data.");
+        json_decref(issues);
+        return -1;
+    }
+    json_decref(*data);
+    *data = normalised;
+    (void)empty;
+    return 0;
 }
 
 int cli_render(int argc, char **argv)
@@ -194,9 +225,11 @@ int cli_render(int argc, char **argv)
     if (!t) {
         fprintf(stderr, "craftkit render: %s\n", err);
         if (issues)
-            print_issues(issues);
+            print_issues(issues, "");
         goto done;
     }
+    if (manifest && validate_data(manifest, &data) < 0)
+        goto done;
     ctx = engine_ctx_new(&co);
     if (!ctx) {
         fprintf(stderr, "craftkit render: out of memory\n");

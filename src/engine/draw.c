@@ -7,12 +7,28 @@
 #include "engine/codes.h"
 #include "engine/layout.h"
 
+/* Text runs in the same font and colour are drawn with one cairo call per batch rather than
+ * one per run: cairo's PDF surface has a high fixed cost per operation (analysis, clip
+ * region bookkeeping), and a table row of five cells is one batch. A batch is flushed before
+ * anything else is drawn, so the painting order never changes. */
+typedef struct text_batch {
+    cairo_scaled_font_t *font;
+    uint32_t color;
+    cairo_glyph_t *glyphs;
+    size_t ng, gcap;
+    char *utf8;
+    size_t nb, bcap;
+    cairo_text_cluster_t *clusters;
+    size_t nc, ccap;
+} text_batch_t;
+
 typedef struct draw_state {
     cairo_t *cr;
     uint32_t color;          /* current source colour (avoids a new pattern per run) */
     bool color_set;
-    cairo_glyph_t *glyphs;   /* scratch */
+    cairo_glyph_t *glyphs;   /* scratch for runs drawn on their own */
     size_t cap;
+    text_batch_t batch;
 } draw_state_t;
 
 static void set_color(draw_state_t *ds, uint32_t c)
@@ -42,6 +58,67 @@ static void link_attr(const char *uri, char *out, size_t len)
     }
 }
 
+static int grow_array(void **p, size_t *cap, size_t need, size_t sz)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 256;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * sz);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static void batch_flush(draw_state_t *ds)
+{
+    text_batch_t *b = &ds->batch;
+    if (!b->ng)
+        return;
+    cairo_set_scaled_font(ds->cr, b->font);
+    set_color(ds, b->color);
+    cairo_show_text_glyphs(ds->cr, b->utf8, (int)b->nb, b->glyphs, (int)b->ng, b->clusters, (int)b->nc, 0);
+    b->ng = b->nb = b->nc = 0;
+}
+
+static void batch_free(text_batch_t *b)
+{
+    free(b->glyphs);
+    free(b->utf8);
+    free(b->clusters);
+}
+
+/* Adds a plain run to the batch; returns 1 when the run must be drawn on its own. */
+static int batch_add(draw_state_t *ds, const glyph_run_t *run, double ox, double by)
+{
+    if (run->link || run->backward || run->underline || run->strike)
+        return 1;
+    text_batch_t *b = &ds->batch;
+    if (b->ng && (b->font != run->font->scaled || b->color != run->color))
+        batch_flush(ds);
+    if (grow_array((void **)&b->glyphs, &b->gcap, b->ng + (size_t)run->nglyphs, sizeof *b->glyphs) < 0 ||
+        grow_array((void **)&b->utf8, &b->bcap, b->nb + (size_t)run->utf8_len, 1) < 0 ||
+        grow_array((void **)&b->clusters, &b->ccap, b->nc + (size_t)run->nclusters, sizeof *b->clusters) < 0)
+        return 1;
+    b->font = run->font->scaled;
+    b->color = run->color;
+    for (int k = 0; k < run->nglyphs; k++) {
+        cairo_glyph_t *g = &b->glyphs[b->ng + (size_t)k];
+        g->index = run->glyphs[k].id;
+        g->x = ox + run->glyphs[k].x;
+        g->y = by + run->glyphs[k].y;
+    }
+    b->ng += (size_t)run->nglyphs;
+    memcpy(b->utf8 + b->nb, run->utf8, (size_t)run->utf8_len);
+    b->nb += (size_t)run->utf8_len;
+    memcpy(b->clusters + b->nc, run->clusters, (size_t)run->nclusters * sizeof *b->clusters);
+    b->nc += (size_t)run->nclusters;
+    return 0;
+}
+
 static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
 {
     const text_line_t *line = it->u.line;
@@ -50,6 +127,9 @@ static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
         const glyph_run_t *run = &line->runs[i];
         if (run->nglyphs <= 0)
             continue;
+        if (batch_add(ds, run, it->x, by) == 0)
+            continue;
+        batch_flush(ds);
         if ((size_t)run->nglyphs > ds->cap) {
             size_t cap = (size_t)run->nglyphs * 2;
             cairo_glyph_t *g = realloc(ds->glyphs, cap * sizeof *g);
@@ -178,6 +258,7 @@ static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
     ditem_t it = {.kind = DI_TEXT, .x = -p.width / 2, .y = -p.height / 2, .u.line = &p.lines[0]};
     ds->color_set = false;
     int rc = draw_text(r, ds, &it);
+    batch_flush(ds); /* inside the rotation */
     cairo_restore(ds->cr);
     ds->color_set = false;
     return rc;
@@ -190,6 +271,8 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
     int rc = 0;
     for (size_t i = 0; p && i < p->n && rc == 0; i++) {
         const ditem_t *it = &p->items[i];
+        if (it->kind != DI_TEXT)
+            batch_flush(&ds);
         switch (it->kind) {
         case DI_TEXT:
             rc = draw_text(r, &ds, it);
@@ -221,9 +304,13 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
         if (rc == 0 && (i & 255) == 255)
             rc = render_tick(r);
     }
-    if (rc == 0 && o->watermark && *o->watermark)
+    batch_flush(&ds);
+    if (rc == 0 && o->watermark && *o->watermark) {
         rc = draw_watermark(r, &ds, o);
+        batch_flush(&ds);
+    }
     free(ds.glyphs);
+    batch_free(&ds.batch);
     if (rc == 0 && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
         rc = render_fail(r, "drawing failed: %s", cairo_status_to_string(cairo_status(cr)));
     return rc;

@@ -12,6 +12,7 @@
 #include "core/timeutil.h"
 #include "engine/engine_int.h"
 #include "engine/layout.h"
+#include "engine/pdfz.h"
 
 #define RENDER_ARENA_CHUNK (256 * 1024)
 #define PNG_DPI_MAX 600.0
@@ -246,6 +247,9 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
     const engine_template_t *t = r->t;
     out_buf_t ob = {.overflow = false};
     buf_init(&ob.b, ENGINE_OUTPUT_MAX);
+    static const int levels[] = {[ENGINE_COMPRESS_FAST] = 1, [ENGINE_COMPRESS_STANDARD] = 6,
+                                 [ENGINE_COMPRESS_NONE] = 0};
+    pdfz_level_set(opts->compression <= ENGINE_COMPRESS_NONE ? levels[opts->compression] : 1);
     cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_out, &ob, t->page.width, t->page.height);
     set_metadata(r, s, opts);
     cairo_t *cr = cairo_create(s);
@@ -260,6 +264,7 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
     }
     cairo_destroy(cr);
     cairo_surface_finish(s);
+    pdfz_level_clear();
     cairo_status_t st = cairo_surface_status(s);
     cairo_surface_destroy(s);
     if (rc == 0 && ob.overflow)

@@ -16,6 +16,7 @@
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
 #include "engine/engine_int.h"
+#include "engine/pdfz.h"
 
 static engine_ctx_t *CTX;
 
@@ -386,6 +387,33 @@ START_TEST(pdf_bytes_are_deterministic)
 }
 END_TEST
 
+START_TEST(compression_levels)
+{
+    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"cell\":\"{{item.name}}\"},"
+                                       "{\"cell\":\"{{item.n}}\"}]}]}");
+    json_t *data = rows_data(400, 1);
+    engine_output_t o[3];
+    size_t len[3];
+    char err[300];
+    for (int i = 0; i < 3; i++) {
+        engine_render_opts_t ro = {.creation_time = 1, .compression = (engine_compression_t)i};
+        ck_assert_int_eq(render(t, data, &ro, &o[i], err, sizeof err), 0);
+        len[i] = o[i].len;
+        /* the override reached cairo's streams on this thread */
+        ck_assert_int_gt(pdfz_streams(), 0);
+    }
+    ck_assert_msg(len[ENGINE_COMPRESS_NONE] > 2 * len[ENGINE_COMPRESS_FAST], "none %zu, fast %zu",
+                  len[ENGINE_COMPRESS_NONE], len[ENGINE_COMPRESS_FAST]);
+    ck_assert(len[ENGINE_COMPRESS_FAST] != len[ENGINE_COMPRESS_STANDARD] ||
+              memcmp(o[0].data, o[1].data, len[0]));
+    ck_assert(len[ENGINE_COMPRESS_FAST] < len[ENGINE_COMPRESS_STANDARD] * 1.15);
+    for (int i = 0; i < 3; i++)
+        engine_output_free(&o[i]);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
 START_TEST(png_output)
 {
     engine_template_t *t = compile_str("{\"page\":{\"size\":\"A6\"},\"body\":[\"one\",{\"type\":\"pageBreak\"},\"two\"]}");
@@ -566,6 +594,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, page_breaks_boxes_and_columns_across_pages);
     tcase_add_test(tc, loops_conditions_and_first_page_header);
     tcase_add_test(tc, pdf_bytes_are_deterministic);
+    tcase_add_test(tc, compression_levels);
     tcase_add_test(tc, png_output);
     tcase_add_test(tc, deadline_stops_a_render);
     tcase_add_test(tc, images_and_codes);
