@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/codes.h"
+#include "engine/grow.h"
 #include "engine/layout.h"
 
 /* Text runs in the same font and colour are drawn with one cairo call per batch rather than
@@ -56,21 +57,6 @@ static void link_attr(const char *uri, char *out, size_t len)
     } else {
         out[len - 1] = '\0';
     }
-}
-
-static int grow_array(void **p, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 256;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * sz);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
 }
 
 static void batch_flush(draw_state_t *ds)

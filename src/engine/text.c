@@ -8,6 +8,8 @@
 
 #include <hb.h>
 
+#include "engine/grow.h"
+
 #define TEXT_SPANS_MAX 4096
 
 typedef struct gent {
@@ -113,21 +115,6 @@ static void memo_clear(text_t *t)
     memset(t->memo, 0, sizeof t->memo);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * sz);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 /* ------------------------------------------------------------ UTF-8 helpers */
 
 static uint32_t utf8_next(const unsigned char **pp, const unsigned char *end)
@@ -216,8 +203,8 @@ static int shape_segment(text_t *t, const para_in_t *in, size_t start, size_t le
     unsigned n;
     hb_glyph_info_t *gi = hb_buffer_get_glyph_infos(t->hb, &n);
     hb_glyph_position_t *gp = hb_buffer_get_glyph_positions(t->hb, &n);
-    if (grow((void **)&t->g, &t->gcap, *ng + n + 1, sizeof *t->g) < 0 ||
-        grow((void **)&t->cl, &t->clcap, *ncl + n + 2, sizeof *t->cl) < 0)
+    if (grow_array((void **)&t->g, &t->gcap, *ng + n + 1, sizeof *t->g) < 0 ||
+        grow_array((void **)&t->cl, &t->clcap, *ncl + n + 2, sizeof *t->cl) < 0)
         return -1;
     size_t first = *ncl;
     double sc = font->scale;
@@ -459,7 +446,7 @@ static int make_ellipsis(text_t *t, arena_t *a, font_t *f, const text_span_t *sp
 static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width, const tstyle_t *ps,
                        text_para_t *out, char *err, size_t err_len)
 {
-    if (grow((void **)&t->span_fonts, &t->sfcap, (size_t)in->nspans, sizeof *t->span_fonts) < 0)
+    if (grow_array((void **)&t->span_fonts, &t->sfcap, (size_t)in->nspans, sizeof *t->span_fonts) < 0)
         goto nomem;
     font_t **span_fonts = t->span_fonts;
     for (int s = 0; s < in->nspans; s++) {
@@ -484,7 +471,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
             if (seg_end > st && shape_segment(t, in, st, seg_end - st, s, span_fonts[s], &ng, &ncl) < 0)
                 goto nomem;
             if (nl) {
-                if (grow((void **)&t->cl, &t->clcap, ncl + 1, sizeof *t->cl) < 0)
+                if (grow_array((void **)&t->cl, &t->clcap, ncl + 1, sizeof *t->cl) < 0)
                     goto nomem;
                 t->cl[ncl++] = (clus_t){.start = (uint32_t)seg_end, .len = 1, .g0 = (uint32_t)ng, .ng = 0,
                                         .w = 0, .span = (uint16_t)s, .flags = CL_HARD};
@@ -506,7 +493,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
     while (i < ncl) {
         clus_t *c = &cl[i];
         if (c->flags & CL_HARD) {
-            if (grow((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
+            if (grow_array((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
                 goto nomem_lines;
             lines[nlines++] = (line_range_t){start, i + 1, true};
             start = ++i;
@@ -516,7 +503,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
         }
         if (width > 0 && !(c->flags & CL_SPACE) && x + c->w > width + eps && i > start) {
             size_t end = (brk >= (long)start) ? (size_t)brk + 1 : i;
-            if (grow((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
+            if (grow_array((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
                 goto nomem_lines;
             lines[nlines++] = (line_range_t){start, end, false};
             start = i = end;
@@ -531,7 +518,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
     }
     if (start < ncl || (ncl > 0 && (cl[ncl - 1].flags & CL_HARD)) || ncl == 0) {
         if (ncl > 0 || in->len > 0) {
-            if (grow((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
+            if (grow_array((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
                 goto nomem_lines;
             lines[nlines++] = (line_range_t){start, ncl, true};
         }
