@@ -6,6 +6,7 @@
  * Renders the data files round-robin (each a different variant, so nothing can be cached
  * between iterations) after two warm-up renders, and prints the median, p10/p90, pages, bytes
  * and peak RSS. Time per render is measured around engine_render only.
+ * BENCH_COMPRESSION=none|fast|standard picks the PDF compression (default fast).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,11 @@ int main(int argc, char **argv)
     }
     engine_ctx_t *ctx = engine_ctx_new(NULL);
     engine_render_opts_t ro = {.creation_time = 1700000000};
+    const char *comp = getenv("BENCH_COMPRESSION");
+    if (comp && !strcmp(comp, "none"))
+        ro.compression = ENGINE_COMPRESS_NONE;
+    else if (comp && !strcmp(comp, "standard"))
+        ro.compression = ENGINE_COMPRESS_STANDARD;
     double *ms = calloc((size_t)iters, sizeof *ms);
     size_t bytes = 0;
     int pages = 0;
@@ -82,9 +88,9 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     size_t items = json_array_size(json_object_get(data[0], "items"));
     double med = ms[iters / 2];
-    printf("items=%zu pages=%d bytes=%zu iterations=%d median_ms=%.3f p10_ms=%.3f p90_ms=%.3f min_ms=%.3f "
+    printf("compression=%s items=%zu pages=%d bytes=%zu iterations=%d median_ms=%.3f p10_ms=%.3f p90_ms=%.3f min_ms=%.3f "
            "us_per_row=%.2f peak_rss_mb=%.1f\n",
-           items, pages, bytes, iters, med, ms[iters / 10], ms[iters * 9 / 10], ms[0],
+           comp ? comp : "fast", items, pages, bytes, iters, med, ms[iters / 10], ms[iters * 9 / 10], ms[0],
            items ? med * 1000 / (double)items : 0, ru.ru_maxrss / 1024.0);
     free(ms);
     engine_ctx_free(ctx);

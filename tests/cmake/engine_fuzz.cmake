@@ -1,0 +1,44 @@
+# libFuzzer target for the layout compiler and expression parser (tests/fuzz/fuzz_layout.c), built
+# with clang from the engine's sources (the system libraries are not instrumented) and run for
+# half of CRAFTKIT_FUZZ_SECONDS in the sanitizer suite, like the manifest targets (fuzz.cmake).
+if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
+   AND CRAFTKIT_FUZZ_SECONDS GREATER 0)
+  find_program(CRAFTKIT_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
+  pkg_check_modules(ENGINE_FUZZ_DEPS REQUIRED jansson glib-2.0 pangocairo libqrencode)
+  math(EXPR engine_fuzz_seconds "${CRAFTKIT_FUZZ_SECONDS} / 2")
+  if(engine_fuzz_seconds LESS 1)
+    set(engine_fuzz_seconds 1)
+  endif()
+  set(ef_src ${PROJECT_SOURCE_DIR}/tests/fuzz)
+  set(ef_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
+  set(ef_sources)
+  foreach(f compile.c compile_style.c compile_table.c compile_top.c expr.c arena.c default_layout.c format.c codes.c)
+    list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/engine/${f})
+  endforeach()
+  list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/core/buf.c ${PROJECT_SOURCE_DIR}/src/core/errmsg.c)
+  file(GLOB ef_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/engine/*.h)
+  set(ef_flags -std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
+      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+      -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/include ${ENGINE_FUZZ_DEPS_CFLAGS})
+  add_custom_command(
+    OUTPUT ${ef_bin}/fuzz_layout
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${ef_bin}
+    COMMAND ${CRAFTKIT_CLANG} ${ef_flags} ${ef_src}/fuzz_layout.c ${ef_sources}
+            ${ENGINE_FUZZ_DEPS_LDFLAGS} ${ZINT_LIB} -lm -o ${ef_bin}/fuzz_layout
+    DEPENDS ${ef_src}/fuzz_layout.c ${ef_sources} ${ef_headers}
+    COMMENT "clang libFuzzer target fuzz_layout"
+    VERBATIM)
+  add_custom_target(engine_fuzz_targets ALL DEPENDS ${ef_bin}/fuzz_layout)
+  file(MAKE_DIRECTORY ${ef_bin}/corpus-layout ${ef_bin}/artifacts-layout)
+  add_test(NAME fuzz.layout
+    COMMAND ${ef_bin}/fuzz_layout
+            -max_total_time=${engine_fuzz_seconds} -timeout=10 -rss_limit_mb=2048 -max_len=16384
+            -print_final_stats=1 -dict=${ef_src}/layout.dict
+            -artifact_prefix=${ef_bin}/artifacts-layout/
+            ${ef_bin}/corpus-layout ${ef_src}/corpus/layout)
+  math(EXPR ef_timeout "${engine_fuzz_seconds} + 120")
+  set_tests_properties(fuzz.layout PROPERTIES
+    TIMEOUT ${ef_timeout}
+    LABELS fuzz
+    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=64;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1;LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp")
+endif()
