@@ -9,14 +9,8 @@
 
 #include "craftkit/engine.h"
 #include "engine/expr.h"
+#include "fuzz_common.h"
 
-#define FUZZ_CHECK(cond)                                                                    \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                        \
-        }                                                                                   \
-    } while (0)
 
 static const char *MANIFEST =
     "{\"variables\":[{\"key\":\"customer.name\",\"dataType\":\"text\"},{\"key\":\"total\",\"dataType\":\"currency\","
