@@ -410,6 +410,11 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     const double *pad = n->u.box.padding;
     double bw = n->u.box.border_width;
     box_state_t bs = {.top_pad = bw + pad[0], .bottom_pad = bw + pad[2]};
+    /* Start on the next page when not even the box's frame and first lines fit here. */
+    double first = bs.top_pad + bs.bottom_pad + fmin(first_piece(pb->u.box.kid) + pb->u.box.kid->mt,
+                                                     pb->u.box.kid->h + pb->u.box.kid->mt);
+    if (!r->nobreak && !at_top(r) && first > remaining(r) + EPS && new_page(r) < 0)
+        return -1;
     if (!frag_for(r, &bs.frags, r->page, r->y))
         return -1;
     inset_t in = {.top = bs.top_pad, .bottom = bs.bottom_pad, .on_break = box_on_break,
@@ -442,19 +447,20 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
 
 static int place_columns(render_t *r, pbox_t *pb, double x)
 {
+    /* A kept-together column that does not fit moves the whole row of columns to the next page. */
+    for (int i = 0; i < pb->u.cols.n && !r->nobreak && !at_top(r); i++) {
+        pbox_t *kid = pb->u.cols.kids[i];
+        double h = kid->mt + kid->h;
+        if (kid->keep_together && h > remaining(r) + EPS && h <= fresh_avail(r) + EPS) {
+            if (new_page(r) < 0)
+                return -1;
+            break;
+        }
+    }
     cursor_t start = cursor_get(r), end = start;
     for (int i = 0; i < pb->u.cols.n; i++) {
         cursor_set(r, start);
         pbox_t *kid = pb->u.cols.kids[i];
-        if (kid->keep_together && kid->h > remaining(r) + EPS && kid->h <= fresh_avail(r) + EPS && !at_top(r)) {
-            /* A kept-together column moves the whole row of columns to the next page. */
-            if (i > 0)
-                return render_fail(r, "keepTogether on a column other than the first is not supported (at %s)",
-                                   pb->node ? pb->node->path : "columns");
-            if (new_page(r) < 0)
-                return -1;
-            start = end = cursor_get(r);
-        }
         if (!at_top(r))
             r->y += kid->mt;
         if (place_pbox(r, kid, x + pb->u.cols.x[i] + kid->ml, pb->u.cols.w[i] - kid->ml - kid->mr) < 0)

@@ -581,6 +581,150 @@ START_TEST(threads_share_a_template)
 }
 END_TEST
 
+/* ---- randomised documents: every line exactly once, always inside the body area ---- */
+
+static unsigned rng_state;
+
+static unsigned rnd(unsigned n)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return (rng_state >> 16) % n;
+}
+
+static int token_no;
+
+/* A paragraph of n lines, each a unique token. */
+static json_t *random_text(int n)
+{
+    buf_t b;
+    buf_init(&b, 1 << 16);
+    for (int i = 0; i < n; i++)
+        buf_printf(&b, "%st%d", i ? "\n" : "", token_no++);
+    json_t *t = json_pack("{s:s,s:s}", "type", "text", "text", buf_cstr(&b));
+    buf_free(&b);
+    if (rnd(4) == 0)
+        json_object_set_new(t, "keepTogether", json_true());
+    if (rnd(5) == 0)
+        json_object_set_new(t, "marginTop", json_integer((json_int_t)rnd(20)));
+    return t;
+}
+
+static json_t *random_block(int depth);
+
+static json_t *random_children(int depth, int max)
+{
+    json_t *a = json_array();
+    int n = 1 + (int)rnd((unsigned)max);
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, random_block(depth + 1));
+    return a;
+}
+
+static json_t *random_block(int depth)
+{
+    /* Columns only at the top and boxes/tables one level down, so that every line stays wider
+     * than a token (a token broken over two lines could not be counted). */
+    unsigned k = depth >= 2 ? rnd(3) : rnd(9);
+    if ((k == 4 && depth > 0) || ((k == 3 || k >= 7) && depth > 1))
+        k = 0;
+    switch (k) {
+    case 0:
+    case 1:
+        return random_text(1 + (int)rnd(rnd(4) ? 6 : 40));
+    case 2:
+        return json_pack("{s:s,s:i}", "type", "spacer", "height", (int)rnd(120));
+    case 3:
+        return json_pack("{s:s,s:i,s:i,s:s,s:o}", "type", "box", "padding", (int)rnd(10), "border", (int)rnd(3),
+                         "background", "#eeeeee", "children", random_children(depth, 3));
+    case 4: {
+        json_t *cols = json_array();
+        int n = 2 + (int)rnd(2);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(cols, json_pack("{s:s,s:o}", "width", "*", "children", random_children(depth, 2)));
+        return json_pack("{s:s,s:o}", "type", "columns", "columns", cols);
+    }
+    case 5: {
+        json_t *h = random_text(1);
+        json_object_set_new(h, "type", json_string("heading"));
+        return h;
+    }
+    case 6:
+        return json_pack("{s:s}", "type", "rule");
+    default: {
+        json_t *rows = json_array();
+        int n = 1 + (int)rnd(30);
+        for (int i = 0; i < n; i++) {
+            json_t *r = json_array();
+            json_array_append_new(r, random_text(1 + (int)rnd(rnd(10) ? 3 : 70)));
+            json_array_append_new(r, random_text(1 + (int)rnd(3)));
+            json_array_append_new(rows, r);
+        }
+        /* header cells are not unique tokens; mark them so the check skips them */
+        return json_pack("{s:s,s:[s,s],s:[s,s],s:o,s:s}", "type", "table", "columns", "*", "*", "header", "H:a", "H:b",
+                         "rows", rows, "borders", rnd(2) ? "all" : "rows");
+    }
+    }
+}
+
+START_TEST(random_documents_keep_invariants)
+{
+    rng_state = getenv("RANDOM_SEED") ? (unsigned)atoi(getenv("RANDOM_SEED")) : 42;
+    double page_h = 419.53, margin = 20, footer_h = 0;
+    int ndocs = getenv("RANDOM_DOCS") ? atoi(getenv("RANDOM_DOCS")) : 120;
+    for (int doc = 0; doc < ndocs; doc++) {
+        token_no = 0;
+        json_t *body = json_array();
+        int n = 1 + (int)rnd(6);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(body, random_block(0));
+        json_t *layout = json_pack("{s:{s:s,s:f},s:{s:i},s:[{s:s,s:s,s:f}],s:o}", "page", "size", "A6", "margins",
+                                   margin, "defaultStyle", "fontSize", 7,
+                                   "footer", "type", "text", "text", "F{{page}}", "marginTop", 4.0, "body", body);
+        json_t *issues = NULL;
+        char err[500];
+        engine_template_t *t = engine_compile(layout, NULL, NULL, &issues, err, sizeof err);
+        ck_assert_msg(t != NULL, "doc %d: %s", doc, err);
+        json_t *pages = pages_of(t, NULL);
+        int *seen = calloc((size_t)token_no + 1, sizeof *seen);
+        for (int p = 0; p < npages(pages); p++) {
+            /* the footer's top is the body's bottom */
+            char ft[16];
+            snprintf(ft, sizeof ft, "F%d", p + 1);
+            (void)footer_h;
+            json_t *f = find_text(pages, p, ft);
+            ck_assert_msg(f != NULL, "doc %d page %d: no footer", doc, p + 1);
+            footer_h = page_h - margin - (num(f, "y") - 4); /* the footer text has marginTop 4 */
+            double bottom = page_h - margin - footer_h + 0.05;
+            size_t i;
+            json_t *it;
+            json_array_foreach(items(pages, p), i, it) {
+                const char *s = json_string_value(json_object_get(it, "text"));
+                if (!s || s[0] != 't')
+                    continue;
+                int tok = atoi(s + 1);
+                ck_assert(tok >= 0 && tok < token_no);
+                seen[tok]++;
+                ck_assert_msg(num(it, "y") >= margin - 0.05, "doc %d page %d: %s above the body", doc, p + 1, s);
+                ck_assert_msg(num(it, "y") + num(it, "h") <= bottom, "doc %d page %d: %s at %.2f+%.2f below %.2f",
+                              doc, p + 1, s, num(it, "y"), num(it, "h"), bottom);
+            }
+        }
+        if (getenv("DUMP_DOC") && atoi(getenv("DUMP_DOC")) == doc) {
+            char *d1 = json_dumps(layout, 0), *d2 = json_dumps(pages, 0);
+            fprintf(stderr, "%s\n%s\n", d1, d2);
+            free(d1);
+            free(d2);
+        }
+        for (int k = 0; k < token_no; k++)
+            ck_assert_msg(seen[k] == 1, "doc %d: token t%d placed %d times", doc, k, seen[k]);
+        free(seen);
+        json_decref(pages);
+        engine_template_free(t);
+        json_decref(layout);
+    }
+}
+END_TEST
+
 Suite *layout_suite(void)
 {
     Suite *s = suite_create("engine_layout");
@@ -599,6 +743,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, deadline_stops_a_render);
     tcase_add_test(tc, images_and_codes);
     tcase_add_test(tc, threads_share_a_template);
+    tcase_add_test(tc, random_documents_keep_invariants);
     suite_add_tcase(s, tc);
     return s;
 }
