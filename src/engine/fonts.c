@@ -7,15 +7,37 @@
 
 #include <hb-ot.h>
 
+/* A face: one (family, weight, italic) as fontconfig resolved it. Looking a description up
+ * through pango costs a fontconfig sort (around a millisecond), so it is done once per face;
+ * every size of the face is then derived from it (HarfBuzz shapes in font units and cairo
+ * scales the same font face), which also keeps metrics free of any rounding. */
+typedef struct face {
+    char *key;                    /* "family|weight|italic" */
+    PangoFont *pf;                /* NULL when the family is not installed */
+    char *err;                    /* why not, for every later request */
+    hb_font_t *hb;                /* upem scale, shared by every size */
+    cairo_font_face_t *cface;
+    cairo_font_options_t *opts;
+    cairo_matrix_t matrix;        /* the font matrix of pf at pf_size */
+    double pf_size;
+    unsigned upem;
+    hb_font_extents_t ext;        /* font units */
+    hb_position_t ul_off, ul_size, st_off, st_size;
+    hb_codepoint_t space;
+} face_t;
+
 typedef struct font_entry {
-    char *key;         /* "family|weight|italic|size" or NULL for pango-chosen fonts */
-    PangoFont *pf;     /* for pango-chosen fonts: the lookup key */
+    const face_t *face;           /* fonts_get: the face and size; NULL for pango-chosen fonts */
+    double size;
+    PangoFont *pf;                /* fonts_from_pango: the lookup key (kept alive by font->pango) */
     font_t *font;
 } font_entry_t;
 
 struct fonts {
-    PangoFontMap *map;      /* the thread's default map (not owned) */
-    PangoContext *ctx;      /* owned */
+    PangoFontMap *map;            /* the thread's default map (not owned) */
+    PangoContext *ctx;            /* owned */
+    face_t *faces;
+    size_t nfaces, faces_cap;
     font_entry_t *entries;
     size_t n, cap;
 };
@@ -57,21 +79,37 @@ static void font_destroy(font_t *font)
     free(font);
 }
 
-static void clear_entries(fonts_t *f)
+static void face_clear(face_t *fc)
 {
-    for (size_t i = 0; i < f->n; i++) {
-        free(f->entries[i].key);
+    free(fc->key);
+    free(fc->err);
+    if (fc->hb)
+        hb_font_destroy(fc->hb);
+    if (fc->opts)
+        cairo_font_options_destroy(fc->opts);
+    if (fc->cface)
+        cairo_font_face_destroy(fc->cface);
+    if (fc->pf)
+        g_object_unref(fc->pf);
+}
+
+static void clear_all(fonts_t *f)
+{
+    for (size_t i = 0; i < f->n; i++)
         font_destroy(f->entries[i].font);
-    }
     f->n = 0;
+    for (size_t i = 0; i < f->nfaces; i++)
+        face_clear(&f->faces[i]);
+    f->nfaces = 0;
 }
 
 void fonts_free(fonts_t *f)
 {
     if (!f)
         return;
-    clear_entries(f);
+    clear_all(f);
     free(f->entries);
+    free(f->faces);
     g_object_unref(f->ctx);
     free(f);
 }
@@ -83,61 +121,21 @@ PangoContext *fonts_context(fonts_t *f)
 
 void fonts_trim(fonts_t *f)
 {
-    if (f->n > FONTS_CACHE_MAX)
-        clear_entries(f);
+    if (f->n > FONTS_CACHE_MAX || f->nfaces > FONTS_CACHE_MAX)
+        clear_all(f);
 }
 
-static font_t *font_build(fonts_t *f, PangoFont *pf)
-{
-    font_t *font = calloc(1, sizeof *font);
-    if (!font)
-        return NULL;
-    font->pango = g_object_ref(pf);
-    cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(pf));
-    if (!sf || cairo_scaled_font_status(sf) != CAIRO_STATUS_SUCCESS)
-        goto fail;
-    font->scaled = cairo_scaled_font_reference(sf);
-    PangoFontDescription *d = pango_font_describe(pf);
-    font->size = pango_font_description_get_size(d) / (double)PANGO_SCALE;
-    pango_font_description_free(d);
-    hb_font_t *phb = pango_font_get_hb_font(pf);
-    if (!phb)
-        goto fail;
-    hb_face_t *face = hb_font_get_face(phb);
-    font->hb = hb_font_create(face);
-    unsigned upem = hb_face_get_upem(face);
-    font->scale = font->size / (upem ? upem : 1000);
-    PangoFontMetrics *m = pango_font_get_metrics(pf, NULL);
-    font->ascent = pango_font_metrics_get_ascent(m) / (double)PANGO_SCALE;
-    font->descent = pango_font_metrics_get_descent(m) / (double)PANGO_SCALE;
-    font->underline_pos = -pango_font_metrics_get_underline_position(m) / (double)PANGO_SCALE;
-    font->underline_thickness = pango_font_metrics_get_underline_thickness(m) / (double)PANGO_SCALE;
-    font->strike_pos = pango_font_metrics_get_strikethrough_position(m) / (double)PANGO_SCALE;
-    font->strike_thickness = pango_font_metrics_get_strikethrough_thickness(m) / (double)PANGO_SCALE;
-    pango_font_metrics_unref(m);
-    if (font->underline_thickness <= 0)
-        font->underline_thickness = font->size / 16;
-    if (font->strike_thickness <= 0)
-        font->strike_thickness = font->size / 16;
-    hb_font_get_nominal_glyph(font->hb, ' ', &font->space_glyph);
-    (void)f;
-    return font;
-fail:
-    font_destroy(font);
-    return NULL;
-}
-
-static int add_entry(fonts_t *f, char *key, PangoFont *pf, font_t *font)
+static int add_entry(fonts_t *f, font_entry_t e)
 {
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 16;
-        font_entry_t *e = realloc(f->entries, cap * sizeof *e);
-        if (!e)
+        font_entry_t *v = realloc(f->entries, cap * sizeof *v);
+        if (!v)
             return -1;
-        f->entries = e;
+        f->entries = v;
         f->cap = cap;
     }
-    f->entries[f->n++] = (font_entry_t){key, pf, font};
+    f->entries[f->n++] = e;
     return 0;
 }
 
@@ -160,13 +158,9 @@ static bool family_matches(const char *requested, const char *actual)
     return false;
 }
 
-font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err, size_t err_len)
+/* Loads a face through pango (fontconfig matching, synthetic bold/italic included). */
+static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bool italic, double size)
 {
-    char key[320];
-    snprintf(key, sizeof key, "%s|%d|%d|%.3f", family, weight, italic, size);
-    for (size_t i = 0; i < f->n; i++)
-        if (f->entries[i].key && !strcmp(f->entries[i].key, key))
-            return f->entries[i].font;
     PangoFontDescription *d = pango_font_description_new();
     pango_font_description_set_family(d, family);
     pango_font_description_set_weight(d, (PangoWeight)weight);
@@ -174,42 +168,175 @@ font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, doubl
     pango_font_description_set_size(d, (gint)(size * PANGO_SCALE + 0.5));
     PangoFont *pf = pango_font_map_load_font(f->map, f->ctx, d);
     pango_font_description_free(d);
+    char err[400];
     if (!pf) {
-        snprintf(err, err_len, "font \"%s\" could not be loaded", family);
-        return NULL;
+        snprintf(err, sizeof err, "font \"%s\" could not be loaded", family);
+        fc->err = strdup(err);
+        return;
     }
     PangoFontDescription *actual = pango_font_describe(pf);
     const char *af = pango_font_description_get_family(actual);
-    bool ok = af && family_matches(family, af);
-    if (!ok)
-        snprintf(err, err_len, "font \"%s\" is not installed on this server (it would be replaced by \"%s\"); "
-                               "use an installed family such as \"DejaVu Sans\", \"Liberation Serif\" or \"Noto Sans CJK SC\"",
+    if (!af || !family_matches(family, af)) {
+        snprintf(err, sizeof err,
+                 "font \"%s\" is not installed on this server (it would be replaced by \"%s\"); use an installed "
+                 "family such as \"DejaVu Sans\", \"Liberation Serif\" or \"Noto Sans CJK SC\"",
                  family, af ? af : "?");
-    pango_font_description_free(actual);
-    font_t *font = ok ? font_build(f, pf) : NULL;
-    char *k = font ? strdup(key) : NULL;
-    if (font && (!k || add_entry(f, k, NULL, font) < 0)) {
-        free(k);
-        font_destroy(font);
-        font = NULL;
-        snprintf(err, err_len, "out of memory");
+        fc->err = strdup(err);
+        pango_font_description_free(actual);
+        g_object_unref(pf);
+        return;
     }
-    g_object_unref(pf);
-    if (!font && ok)
-        snprintf(err, err_len, "font \"%s\" could not be loaded", family);
+    fc->pf_size = pango_font_description_get_size(actual) / (double)PANGO_SCALE;
+    pango_font_description_free(actual);
+    cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(pf));
+    hb_font_t *phb = pango_font_get_hb_font(pf);
+    if (!sf || cairo_scaled_font_status(sf) != CAIRO_STATUS_SUCCESS || !phb || fc->pf_size <= 0) {
+        snprintf(err, sizeof err, "font \"%s\" could not be loaded", family);
+        fc->err = strdup(err);
+        g_object_unref(pf);
+        return;
+    }
+    fc->pf = pf;
+    fc->cface = cairo_font_face_reference(cairo_scaled_font_get_font_face(sf));
+    fc->opts = cairo_font_options_create();
+    cairo_scaled_font_get_font_options(sf, fc->opts);
+    cairo_scaled_font_get_font_matrix(sf, &fc->matrix);
+    hb_face_t *face = hb_font_get_face(phb);
+    fc->hb = hb_font_create(face);
+    fc->upem = hb_face_get_upem(face);
+    if (!fc->upem)
+        fc->upem = 1000;
+    hb_font_get_h_extents(fc->hb, &fc->ext);
+    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_UNDERLINE_OFFSET, &fc->ul_off))
+        fc->ul_off = -(hb_position_t)fc->upem / 10;
+    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_UNDERLINE_SIZE, &fc->ul_size) || fc->ul_size <= 0)
+        fc->ul_size = (hb_position_t)fc->upem / 16;
+    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_STRIKEOUT_OFFSET, &fc->st_off))
+        fc->st_off = (hb_position_t)fc->upem * 3 / 10;
+    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &fc->st_size) || fc->st_size <= 0)
+        fc->st_size = (hb_position_t)fc->upem / 16;
+    hb_font_get_nominal_glyph(fc->hb, ' ', &fc->space);
+}
+
+static const face_t *face_get(fonts_t *f, const char *family, int weight, bool italic, double size)
+{
+    char key[300];
+    snprintf(key, sizeof key, "%s|%d|%d", family, weight, italic);
+    for (size_t i = 0; i < f->nfaces; i++)
+        if (!strcmp(f->faces[i].key, key))
+            return &f->faces[i];
+    /* Faces are never moved or dropped during a render (fonts_trim runs between renders), so a
+     * document that asks for more than FONTS_CACHE_MAX faces is refused instead. */
+    if (!f->faces) {
+        f->faces = calloc(FONTS_CACHE_MAX, sizeof *f->faces);
+        if (!f->faces)
+            return NULL;
+        f->faces_cap = FONTS_CACHE_MAX;
+    }
+    if (f->nfaces == f->faces_cap)
+        return NULL;
+    face_t *fc = &f->faces[f->nfaces];
+    memset(fc, 0, sizeof *fc);
+    fc->key = strdup(key);
+    if (!fc->key)
+        return NULL;
+    face_load(f, fc, family, weight, italic, size);
+    f->nfaces++;
+    return fc;
+}
+
+/* A font_t of a face at a size. */
+static font_t *font_at_size(const face_t *fc, double size)
+{
+    font_t *font = calloc(1, sizeof *font);
+    if (!font)
+        return NULL;
+    cairo_matrix_t m = fc->matrix;
+    cairo_matrix_scale(&m, size / fc->pf_size, size / fc->pf_size);
+    cairo_matrix_t identity;
+    cairo_matrix_init_identity(&identity);
+    font->scaled = cairo_scaled_font_create(fc->cface, &m, &identity, fc->opts);
+    if (cairo_scaled_font_status(font->scaled) != CAIRO_STATUS_SUCCESS) {
+        font_destroy(font);
+        return NULL;
+    }
+    font->pango = g_object_ref(fc->pf);
+    font->hb = hb_font_reference(fc->hb);
+    font->size = size;
+    font->scale = size / fc->upem;
+    font->ascent = fc->ext.ascender * font->scale;
+    font->descent = -fc->ext.descender * font->scale;
+    font->underline_pos = -fc->ul_off * font->scale;
+    font->underline_thickness = fc->ul_size * font->scale;
+    font->strike_pos = fc->st_off * font->scale;
+    font->strike_thickness = fc->st_size * font->scale;
+    font->space_glyph = fc->space;
     return font;
 }
 
+font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err, size_t err_len)
+{
+    const face_t *fc = face_get(f, family, weight, italic, size);
+    if (!fc) {
+        snprintf(err, err_len, "the document uses more than %d different fonts", FONTS_CACHE_MAX);
+        return NULL;
+    }
+    if (!fc->pf) {
+        snprintf(err, err_len, "%s", fc->err ? fc->err : "font could not be loaded");
+        return NULL;
+    }
+    for (size_t i = 0; i < f->n; i++)
+        if (f->entries[i].face == fc && f->entries[i].size == size)
+            return f->entries[i].font;
+    font_t *font = font_at_size(fc, size);
+    if (!font || add_entry(f, (font_entry_t){.face = fc, .size = size, .font = font}) < 0) {
+        font_destroy(font);
+        snprintf(err, err_len, "font \"%s\" could not be loaded at %g pt", family, size);
+        return NULL;
+    }
+    return font;
+}
+
+/* A font pango chose itself (fallback, or the pango layout path): metrics from its own
+ * HarfBuzz font, drawing through its own cairo scaled font. */
 font_t *fonts_from_pango(fonts_t *f, PangoFont *pf)
 {
     for (size_t i = 0; i < f->n; i++)
-        if (f->entries[i].pf == pf || (f->entries[i].font && f->entries[i].font->pango == pf))
+        if (!f->entries[i].face && f->entries[i].pf == pf)
             return f->entries[i].font;
-    font_t *font = font_build(f, pf);
+    font_t *font = calloc(1, sizeof *font);
     if (!font)
         return NULL;
-    /* Keyed by the pango object, which the entry keeps alive through font->pango. */
-    if (add_entry(f, NULL, pf, font) < 0) {
+    cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(pf));
+    hb_font_t *phb = pango_font_get_hb_font(pf);
+    if (!sf || cairo_scaled_font_status(sf) != CAIRO_STATUS_SUCCESS || !phb) {
+        free(font);
+        return NULL;
+    }
+    font->pango = g_object_ref(pf);
+    font->scaled = cairo_scaled_font_reference(sf);
+    PangoFontDescription *d = pango_font_describe(pf);
+    font->size = pango_font_description_get_size(d) / (double)PANGO_SCALE;
+    pango_font_description_free(d);
+    hb_face_t *face = hb_font_get_face(phb);
+    font->hb = hb_font_create(face);
+    unsigned upem = hb_face_get_upem(face);
+    font->scale = font->size / (upem ? upem : 1000);
+    hb_font_extents_t ext;
+    hb_font_get_h_extents(font->hb, &ext);
+    font->ascent = ext.ascender * font->scale;
+    font->descent = -ext.descender * font->scale;
+    hb_position_t v;
+    font->underline_pos = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_UNDERLINE_OFFSET, &v)
+                              ? -v * font->scale : font->size / 10;
+    font->underline_thickness = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_UNDERLINE_SIZE, &v) && v > 0
+                                    ? v * font->scale : font->size / 16;
+    font->strike_pos = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_STRIKEOUT_OFFSET, &v)
+                           ? v * font->scale : font->size * 0.3;
+    font->strike_thickness = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &v) && v > 0
+                                 ? v * font->scale : font->size / 16;
+    hb_font_get_nominal_glyph(font->hb, ' ', &font->space_glyph);
+    if (add_entry(f, (font_entry_t){.pf = pf, .font = font}) < 0) {
         font_destroy(font);
         return NULL;
     }
