@@ -86,8 +86,11 @@ json_t *engine_default_layout(const json_t *manifest)
             if (!fk)
                 continue;
             const char *type = json_string_value(json_object_get(f, "dataType"));
-            json_t *col = json_pack("{s:s,s:o,s:o}", "width", "*", "header", literal(label_of(f)), "cell",
-                                    binding("item.", fk));
+            /* Text gets the room; numbers, dates and flags need little. */
+            bool wide = !type || !strcmp(type, "text") || !strcmp(type, "longtext") || !strcmp(type, "email") ||
+                        !strcmp(type, "url");
+            json_t *col = json_pack("{s:s,s:o,s:o}", "width", wide ? "3*" : "*", "header", literal(label_of(f)),
+                                    "cell", binding("item.", fk));
             if (is_numeric(f))
                 json_object_set_new(col, "align", json_string("right"));
             if (type && !strcmp(type, "image")) {
@@ -100,10 +103,13 @@ json_t *engine_default_layout(const json_t *manifest)
             json_decref(cols);
             continue;
         }
-        json_array_append_new(body, json_pack("{s:s,s:o,s:i}", "type", "heading", "text", literal(label_of(def)),
-                                              "level", 2));
+        json_array_append_new(body, json_pack("{s:s,s:o,s:i,s:f}", "type", "heading", "text", literal(label_of(def)),
+                                              "level", 2, "marginTop", 16.0));
         json_array_append_new(body, json_pack("{s:s,s:s,s:o,s:s,s:s}", "type", "table", "each", key, "columns", cols,
                                               "headerBackground", "#f3f4f6", "borders", "rows"));
     }
-    return json_pack("{s:i,s:{s:s,s:s},s:o}", "version", 1, "page", "size", "A4", "margins", "20mm", "body", body);
+    json_t *footer = json_pack("[{s:s,s:s,s:s,s:f,s:s,s:f}]", "type", "text", "text", "Page {{page}} of {{pages}}",
+                               "align", "center", "fontSize", 8.0, "color", "#6b7280", "marginTop", 8.0);
+    return json_pack("{s:i,s:{s:s,s:s},s:o,s:o}", "version", 1, "page", "size", "A4", "margins", "20mm", "footer",
+                     footer, "body", body);
 }

@@ -5,7 +5,7 @@
  *   golden_check --docs FILE.md OUT_DIR  every example of docs/templates.md
  *
  * A case directory holds layout.json, data.json, optionally manifest.json, pageConfig.json,
- * assets/ and expect.json:
+ * assets/ and expect.json (without layout.json, the layout generated from the manifest):
  *   {"pages": N,                                  exact page count (pdfinfo)
  *    "text": ["..."],                             substrings of the whole text (pdftotext)
  *    "notText": ["..."],                          substrings that must not appear
@@ -373,8 +373,8 @@ static int check_case(const char *case_dir, const char *out_dir)
     json_t *layout = load_opt(case_dir, "layout.json"), *data = load_opt(case_dir, "data.json");
     json_t *manifest = load_opt(case_dir, "manifest.json"), *pc = load_opt(case_dir, "pageConfig.json");
     json_t *expect = load_opt(case_dir, "expect.json");
-    if (!layout || !expect) {
-        fail(name, "needs layout.json and expect.json");
+    if ((!layout && !manifest) || !expect) {
+        fail(name, "needs expect.json and layout.json (or manifest.json alone: the generated layout)");
         return 1;
     }
     char assets[1024], pdf[1024], cmd[2048];
