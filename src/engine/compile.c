@@ -738,6 +738,11 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
             compile_int(c, lv, compile_path(c, path, "level"), 1, 3, &level);
         char hs[4];
         snprintf(hs, sizeof hs, "h%d", level);
+        n->outline = (uint8_t)level;
+        json_t *ol = json_object_get(obj, "outline");
+        bool in_outline = true;
+        if (ol && compile_bool(c, ol, compile_path(c, path, "outline"), &in_outline) == 0 && !in_outline)
+            n->outline = 0;
         json_t *name = json_string(hs);
         compile_apply_style_ref(c, name, path, &n->style, n);
         json_decref(name);
@@ -755,10 +760,12 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
     switch (kind) {
     case 0:
     case 1: {
-        static const char *const k_text[] = {"text", "runs", "link", "level", NULL};
+        static const char *const k_text[] = {"text", "runs", "link", "level", "outline", NULL};
         check_block_keys(c, obj, path, k_text);
         if (kind == 0 && json_object_get(obj, "level"))
             compile_issue(c, compile_path(c, path, "level"), "\"level\" belongs to headings (\"type\": \"heading\")");
+        if (kind == 0 && json_object_get(obj, "outline"))
+            compile_issue(c, compile_path(c, path, "outline"), "\"outline\" belongs to headings (\"type\": \"heading\")");
         compile_runs(c, obj, path, n);
         break;
     }

@@ -242,6 +242,22 @@ static int watermark_opts(render_t *r, const engine_render_opts_t *opts, draw_op
     return 0;
 }
 
+/* Headings become the PDF's outline (bookmarks), nested by level. */
+static void add_outline(render_t *r, cairo_surface_t *s)
+{
+    int parent[4] = {CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT};
+    for (size_t i = 0; i < r->noutline; i++) {
+        const outline_entry_t *e = &r->outline[i];
+        int level = e->level < 1 ? 1 : e->level > 3 ? 3 : e->level;
+        char dest[96];
+        snprintf(dest, sizeof dest, "page=%d pos=[%.2f %.2f]", e->page + 1, e->x, e->y);
+        int id = cairo_pdf_surface_add_outline(s, parent[level - 1], e->title, dest,
+                                               level == 1 ? CAIRO_PDF_OUTLINE_FLAG_OPEN : 0);
+        for (int l = level; l < 4; l++)
+            parent[l] = id;
+    }
+}
+
 static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_output_t *out)
 {
     const engine_template_t *t = r->t;
@@ -262,6 +278,8 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
         }
         cairo_show_page(cr);
     }
+    if (rc == 0)
+        add_outline(r, s);
     cairo_destroy(cr);
     cairo_surface_finish(s);
     pdfz_level_clear();

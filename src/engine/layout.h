@@ -112,6 +112,14 @@ struct inset {
 
 #define RENDER_INSETS_MAX 64
 
+/* A heading's entry in the PDF outline (bookmarks). */
+typedef struct outline_entry {
+    int page;
+    double x, y;
+    int level;
+    const char *title;
+} outline_entry_t;
+
 typedef struct render {
     const engine_template_t *t;
     text_t *text;
@@ -135,6 +143,8 @@ typedef struct render {
     bool nobreak;                /* header/footer and rows known to fit: never start a page */
     inset_t *insets[RENDER_INSETS_MAX];
     int ninsets;
+    outline_entry_t *outline;    /* headings in document order */
+    size_t noutline, outline_cap;
     /* limits and errors */
     int64_t deadline_ms;
     size_t steps;

@@ -338,6 +338,39 @@ static void emit_lines(render_t *r, const text_para_t *p, int a, int b, double x
     r->y = origin + p->lines[b - 1].top + p->lines[b - 1].height;
 }
 
+/* Records a heading for the PDF outline: its whole text, where its first line landed. */
+static void note_outline(render_t *r, const pbox_t *pb, double x)
+{
+    const text_para_t *p = &pb->u.para;
+    if (r->nobreak || !pb->node || !pb->node->outline || p->nlines == 0)
+        return;
+    if (r->noutline == r->outline_cap) {
+        size_t cap = r->outline_cap ? r->outline_cap * 2 : 16;
+        outline_entry_t *v = arena_grow(r->a, r->outline, r->noutline, cap, sizeof *v);
+        if (!v)
+            return;
+        r->outline = v;
+        r->outline_cap = cap;
+    }
+    size_t len = 0;
+    for (int l = 0; l < p->nlines; l++)
+        for (int k = 0; k < p->lines[l].nruns; k++)
+            len += (size_t)p->lines[l].runs[k].utf8_len + 1;
+    char *title = arena_alloc(r->a, len + 1), *t = title;
+    if (!title)
+        return;
+    for (int l = 0; l < p->nlines; l++) {
+        if (l && t > title)
+            *t++ = ' ';
+        for (int k = 0; k < p->lines[l].nruns; k++) {
+            memcpy(t, p->lines[l].runs[k].utf8, (size_t)p->lines[l].runs[k].utf8_len);
+            t += p->lines[l].runs[k].utf8_len;
+        }
+    }
+    *t = 0;
+    r->outline[r->noutline++] = (outline_entry_t){r->page, x, r->y, pb->node->outline, title};
+}
+
 static int place_text(render_t *r, pbox_t *pb, double x)
 {
     const text_para_t *p = &pb->u.para;
@@ -348,6 +381,8 @@ static int place_text(render_t *r, pbox_t *pb, double x)
         while (k < n && r->y + (p->lines[k].top + p->lines[k].height - top0) <= bottom + EPS)
             k++;
         if (k == n) {
+            if (i == 0)
+                note_outline(r, pb, x);
             emit_lines(r, p, i, n, x);
             break;
         }
@@ -369,6 +404,8 @@ static int place_text(render_t *r, pbox_t *pb, double x)
         /* Widows: leave at least WIDOWS lines for the next page when this page keeps enough. */
         while (k < n && n - k < WIDOWS && k - 1 - i >= ORPHANS && !(i == 0 && k - 1 < ORPHANS))
             k--;
+        if (i == 0)
+            note_outline(r, pb, x);
         emit_lines(r, p, i, k, x);
         i = k;
         if (i < n && new_page(r) < 0)

@@ -122,6 +122,7 @@ struct node {
     double margin[4];        /* top right bottom left, pt */
     bool keep_together;
     bool keep_with_next;
+    uint8_t outline;         /* headings: level 1-3 in the PDF's outline (bookmarks), 0 = none */
     tstyle_t style;          /* effective style (text nodes; inherited by children) */
     union {
         struct { int nruns; run_t *runs; } text;
