@@ -86,7 +86,7 @@ static int write_file(const char *path, const unsigned char *data, size_t len)
 static int validate_data(const json_t *manifest, json_t **data)
 {
     manifest_status_t st;
-    json_t *issues = NULL, *normalised = NULL, *empty = NULL;
+    json_t *issues = NULL, *normalised = NULL;
     manifest_t *m = manifest_compile(manifest, &st, &issues);
     if (!m) {
         fprintf(stderr, "craftkit render: the manifest is invalid\n");
@@ -94,8 +94,8 @@ static int validate_data(const json_t *manifest, json_t **data)
         json_decref(issues);
         return -1;
     }
-    if (!*data)
-        *data = empty = json_object();
+    if (!*data) /* owned by the caller from here on, like data read from a file */
+        *data = json_object();
     int rc = manifest_validate(m, *data, 0, &normalised, &issues);
     manifest_free(m);
     if (rc < 0) {
@@ -106,7 +106,6 @@ static int validate_data(const json_t *manifest, json_t **data)
     }
     json_decref(*data);
     *data = normalised;
-    (void)empty;
     return 0;
 }
 
