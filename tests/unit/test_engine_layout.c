@@ -11,12 +11,14 @@
 #include <string.h>
 
 #include <cairo.h>
+#include <glib.h>
 
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
 #include "engine/engine_int.h"
 #include "engine/pdfz.h"
+#include "stub_http.h"
 
 static engine_ctx_t *CTX;
 
@@ -534,6 +536,54 @@ START_TEST(images_and_codes)
 }
 END_TEST
 
+START_TEST(fetched_images_and_their_errors)
+{
+    char *uri = png_data_uri(30, 10);
+    /* the PNG bytes of the data URI, served over HTTP */
+    const char *b64 = strchr(uri, ',') + 1;
+    gsize png_len;
+    guchar *png = g_base64_decode(b64, &png_len);
+    stub_route_t routes[] = {
+        {.path = "/logo.png", .status = 200, .content_type = "image/png", .body = png, .body_len = png_len},
+        {.path = "/slow.png", .status = 200, .content_type = "image/png", .body = png, .body_len = png_len,
+         .delay_ms = 3000},
+    };
+    stub_http_t srv;
+    ck_assert_int_eq(stub_http_start(&srv, routes, sizeof routes / sizeof routes[0]), 0);
+    engine_ctx_opts_t co = {.allow_private_urls = true, .image_timeout_ms = 500};
+    engine_ctx_t *ctx = engine_ctx_new(&co);
+    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"image\",\"src\":\"{{logo}}\",\"width\":60}]}");
+    char url[200], err[400];
+    engine_output_t out;
+    engine_render_opts_t o = {.creation_time = 1};
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/logo.png", srv.port);
+    json_t *data = json_pack("{s:s}", "logo", url);
+    ck_assert_msg(engine_render(ctx, t, data, &o, &out, err, sizeof err) == 0, "%s", err);
+    engine_output_free(&out);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/missing.png", srv.port);
+    json_object_set_new(data, "logo", json_string(url));
+    ck_assert_int_lt(engine_render(ctx, t, data, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "image at data.logo could not be fetched: HTTP 404"), "%s", err);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow.png", srv.port);
+    json_object_set_new(data, "logo", json_string(url));
+    ck_assert_int_lt(engine_render(ctx, t, data, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "image at data.logo") && strstr(err, "timed out"), "%s", err);
+    engine_ctx_free(ctx);
+    /* Without allow_private_urls, a loopback address is refused (the SSRF guard). */
+    ctx = engine_ctx_new(NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/logo.png", srv.port);
+    json_object_set_new(data, "logo", json_string(url));
+    ck_assert_int_lt(engine_render(ctx, t, data, &o, &out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "image at data.logo") && strstr(err, "not allowed"), "%s", err);
+    engine_ctx_free(ctx);
+    stub_http_stop(&srv);
+    json_decref(data);
+    engine_template_free(t);
+    g_free(png);
+    free(uri);
+}
+END_TEST
+
 typedef struct thread_job {
     const engine_template_t *t;
     const json_t *data;
@@ -742,6 +792,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, png_output);
     tcase_add_test(tc, deadline_stops_a_render);
     tcase_add_test(tc, images_and_codes);
+    tcase_add_test(tc, fetched_images_and_their_errors);
     tcase_add_test(tc, threads_share_a_template);
     tcase_add_test(tc, random_documents_keep_invariants);
     suite_add_tcase(s, tc);
