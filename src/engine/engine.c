@@ -263,9 +263,10 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
     const engine_template_t *t = r->t;
     out_buf_t ob = {.overflow = false};
     buf_init(&ob.b, ENGINE_OUTPUT_MAX);
-    static const int levels[] = {[ENGINE_COMPRESS_FAST] = 1, [ENGINE_COMPRESS_STANDARD] = 6,
-                                 [ENGINE_COMPRESS_NONE] = 0};
-    pdfz_level_set(opts->compression <= ENGINE_COMPRESS_NONE ? levels[opts->compression] : 1);
+    static const pdfz_policy_t policies[] = {[ENGINE_COMPRESS_FAST] = PDFZ_FAST,
+                                             [ENGINE_COMPRESS_STANDARD] = PDFZ_STANDARD,
+                                             [ENGINE_COMPRESS_NONE] = PDFZ_NONE};
+    pdfz_level_set(opts->compression <= ENGINE_COMPRESS_NONE ? policies[opts->compression] : PDFZ_FAST);
     cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_out, &ob, t->page.width, t->page.height);
     set_metadata(r, s, opts);
     cairo_t *cr = cairo_create(s);

@@ -1,48 +1,90 @@
 /*
- * pdfz — lets a render choose how hard cairo compresses the PDF it writes.
+ * pdfz — lets a render choose how cairo compresses the PDF it writes.
  *
- * cairo compresses every PDF stream (page content, font subsets, ToUnicode maps) with zlib's
+ * cairo compresses every PDF stream (page content, font programs, ToUnicode maps) with zlib's
  * default level and offers no setting for it. On a one-page document that compression is
- * about half of the whole render time (font subsets are large and compress poorly), so the
- * engine lets the caller pick a level (engine_render_opts_t.compression).
+ * about half of the whole render: the embedded font programs are most of the bytes, compress
+ * by only ~30 %, and compress slowly. So the engine lets a render pick a policy
+ * (engine_render_opts_t.compression):
+ *   PDFZ_FAST      content streams at zlib level 1, font programs stored (zlib level 0);
+ *   PDFZ_STANDARD  everything at zlib level 6 (what cairo does on its own);
+ *   PDFZ_NONE      everything stored.
+ * Stored streams are still valid /FlateDecode streams, so the PDF is the same either way.
  *
- * How: this file defines zlib's deflateInit_, which the executable exports and which the
- * dynamic linker therefore binds cairo's calls to. It behaves exactly like zlib's own
- * (deflateInit_ is deflateInit2_ with the default window, memory level and strategy) except
- * that, while pdfz_level_set() is active ON THE CALLING THREAD, the level is replaced. Other
- * threads and every other zlib user in the process are unaffected. If the override is not
- * in effect (a statically linked zlib, say), renders simply keep cairo's default level;
- * pdfz_streams() tells which case applies, and the unit tests check it.
+ * How: this file defines zlib's deflateInit_ and deflate, which the executable exports and
+ * the dynamic linker therefore binds cairo's calls to. deflateInit_ is zlib's own (deflateInit2_
+ * with the default window, memory level and strategy) with the level replaced; deflate looks
+ * at the first bytes of a stream (a TrueType/OpenType or CFF header means a font program),
+ * adjusts the level with deflateParams before anything is compressed, and calls zlib's
+ * deflate. Both only act while pdfz_level_set() is in effect ON THE CALLING THREAD: other
+ * threads and every other zlib user in the process see plain zlib. Should the override not be
+ * in effect (a statically linked zlib, say), renders keep cairo's default compression;
+ * pdfz_streams() tells, and the unit tests check it.
  *
- * Threads: the level is thread-local. Memory: none.
+ * Threads: the policy is thread-local. Memory: none.
  */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
 #include <zlib.h>
 
 #include "engine/pdfz.h"
 
-static _Thread_local int pdfz_level = -1; /* -1: leave the caller's level alone */
-static _Thread_local int pdfz_calls;       /* streams opened while a level was set */
+static _Thread_local int pdfz_policy = -1; /* -1: leave zlib's callers alone */
+static _Thread_local int pdfz_calls;        /* streams opened under a policy */
+
+static int (*zlib_deflate)(z_streamp, int);
+static pthread_once_t zlib_once = PTHREAD_ONCE_INIT;
+
+static void find_zlib_deflate(void)
+{
+    zlib_deflate = (int (*)(z_streamp, int))dlsym(RTLD_NEXT, "deflate");
+}
+
+static int content_level(void)
+{
+    return pdfz_policy == PDFZ_STANDARD ? 6 : pdfz_policy == PDFZ_FAST ? 1 : 0;
+}
 
 int deflateInit_(z_streamp strm, int level, const char *version, int stream_size);
+int deflate(z_streamp strm, int flush);
 
 int deflateInit_(z_streamp strm, int level, const char *version, int stream_size)
 {
-    if (pdfz_level >= 0) {
-        level = pdfz_level;
+    if (pdfz_policy >= 0) {
+        level = content_level();
         pdfz_calls++;
     }
     return deflateInit2_(strm, level, Z_DEFLATED, MAX_WBITS, 8, Z_DEFAULT_STRATEGY, version, stream_size);
 }
 
-void pdfz_level_set(int level)
+/* TrueType ("\0\1\0\0", "true"), OpenType ("OTTO") or a bare CFF table (1.0, header size 4). */
+static bool is_font_program(const unsigned char *p, size_t n)
 {
-    pdfz_level = level;
+    if (n < 4)
+        return false;
+    return !memcmp(p, "\x00\x01\x00\x00", 4) || !memcmp(p, "OTTO", 4) || !memcmp(p, "true", 4) ||
+           (p[0] == 1 && p[1] == 0 && p[2] == 4 && p[3] >= 1 && p[3] <= 4);
+}
+
+int deflate(z_streamp strm, int flush)
+{
+    pthread_once(&zlib_once, find_zlib_deflate);
+    if (pdfz_policy == PDFZ_FAST && strm->total_in == 0 && is_font_program(strm->next_in, strm->avail_in))
+        deflateParams(strm, 0, Z_DEFAULT_STRATEGY); /* nothing compressed yet: just a new level */
+    return zlib_deflate ? zlib_deflate(strm, flush) : Z_STREAM_ERROR;
+}
+
+void pdfz_level_set(pdfz_policy_t policy)
+{
+    pdfz_policy = (int)policy;
     pdfz_calls = 0;
 }
 
 void pdfz_level_clear(void)
 {
-    pdfz_level = -1;
+    pdfz_policy = -1;
 }
 
 int pdfz_streams(void)

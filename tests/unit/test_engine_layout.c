@@ -406,9 +406,11 @@ START_TEST(compression_levels)
     }
     ck_assert_msg(len[ENGINE_COMPRESS_NONE] > 2 * len[ENGINE_COMPRESS_FAST], "none %zu, fast %zu",
                   len[ENGINE_COMPRESS_NONE], len[ENGINE_COMPRESS_FAST]);
-    ck_assert(len[ENGINE_COMPRESS_FAST] != len[ENGINE_COMPRESS_STANDARD] ||
-              memcmp(o[0].data, o[1].data, len[0]));
-    ck_assert(len[ENGINE_COMPRESS_FAST] < len[ENGINE_COMPRESS_STANDARD] * 1.15);
+    ck_assert(len[ENGINE_COMPRESS_FAST] < len[ENGINE_COMPRESS_STANDARD] * 1.3);
+    /* FAST stores the font program: its table tags are readable in the file; STANDARD
+     * compresses it. Both are valid PDFs (pdfinfo/pdftotext in the golden tests). */
+    ck_assert(memmem(o[ENGINE_COMPRESS_FAST].data, len[0], "glyf", 4) != NULL);
+    ck_assert(memmem(o[ENGINE_COMPRESS_STANDARD].data, len[1], "glyf", 4) == NULL);
     for (int i = 0; i < 3; i++)
         engine_output_free(&o[i]);
     json_decref(data);
