@@ -548,11 +548,11 @@ START_TEST(fetched_images_and_their_errors)
     stub_route_t routes[] = {
         {.path = "/logo.png", .status = 200, .content_type = "image/png", .body = png, .body_len = png_len},
         {.path = "/slow.png", .status = 200, .content_type = "image/png", .body = png, .body_len = png_len,
-         .delay_ms = 3000},
+         .delay_ms = 6000},
     };
     stub_http_t srv;
     ck_assert_int_eq(stub_http_start(&srv, routes, sizeof routes / sizeof routes[0]), 0);
-    engine_ctx_opts_t co = {.allow_private_urls = true, .image_timeout_ms = 500};
+    engine_ctx_opts_t co = {.allow_private_urls = true, .image_timeout_ms = 2000};
     engine_ctx_t *ctx = engine_ctx_new(&co);
     engine_template_t *t = compile_str("{\"body\":[{\"type\":\"image\",\"src\":\"{{logo}}\",\"width\":60}]}");
     char url[200], err[400];
