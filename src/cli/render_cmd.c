@@ -14,7 +14,8 @@ static const char render_usage[] =
     "usage: craftkit render [--layout L.json] [--manifest M.json] [--data D.json] -o OUT.pdf|OUT.png\n"
     "                       [--page-config P.json] [--format pdf|png] [--page N] [--dpi N]\n"
     "                       [--watermark TEXT] [--creation-time UNIX_SECONDS] [--assets DIR]\n"
-    "                       [--allow-private-urls] [--image-timeout-ms N] [--quiet]\n"
+    "                       [--allow-private-urls] [--image-timeout-ms N] [--compression fast|standard|none]\n"
+    "                       [--quiet]\n"
     "\n"
     "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
     "  --layout       the layout JSON; without it a layout is generated from --manifest\n"
@@ -24,6 +25,7 @@ static const char render_usage[] =
     "  -o             output file (\"-\" for stdout); .png selects PNG unless --format is given\n"
     "  --page, --dpi  PNG: which page (1-based, default 1) and resolution (default 96)\n"
     "  --creation-time  fixes the PDF creation date, so the same input gives identical bytes\n"
+    "  --compression  PDF streams: fast (default; fonts stored), standard (smallest), none\n"
     "Problems in the layout are printed one per line as \"path: message\".\n";
 
 static json_t *load_json(const char *path, const char *what)
@@ -172,6 +174,16 @@ int cli_render(int argc, char **argv)
             if (parse_long(v, 1, 600000, &n) < 0)
                 goto bad_value;
             co.image_timeout_ms = (int)n;
+        } else if (!strcmp(a, "--compression")) {
+            NEED_VALUE();
+            if (!strcmp(v, "fast"))
+                ro.compression = ENGINE_COMPRESS_FAST;
+            else if (!strcmp(v, "standard"))
+                ro.compression = ENGINE_COMPRESS_STANDARD;
+            else if (!strcmp(v, "none"))
+                ro.compression = ENGINE_COMPRESS_NONE;
+            else
+                goto bad_value;
         } else if (!strcmp(a, "--allow-private-urls")) {
             co.allow_private_urls = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
