@@ -33,6 +33,7 @@ typedef struct compiler {
     expr_scope_names_t names;    /* loop variables in scope */
     const json_t *loop_defs[EXPR_LOOP_DEPTH_MAX]; /* manifest loop of each depth (or NULL) */
     const char *loop_keys[EXPR_LOOP_DEPTH_MAX];   /* data path of each loop's array */
+    json_t *families;            /* font family -> first path that asked for it */
     int depth;                   /* block nesting */
     int nodes;                   /* blocks + runs + cells so far */
 } compiler_t;

@@ -328,8 +328,11 @@ void compile_apply_style_props(compiler_t *c, const json_t *obj, const char *pat
                 compile_issue(c, p, "Font family must not be empty");
             else if (f && strlen(f) > 200)
                 compile_issue(c, p, "Font family too long");
-            else if (f)
+            else if (f) {
                 st->family = f;
+                if (c->families && !json_object_get(c->families, f))
+                    json_object_set_new(c->families, f, json_string(p));
+            }
         } else if (!strcmp(key, "fontSize")) {
             double s;
             if (compile_pt(c, v, p, &s) == 0) {

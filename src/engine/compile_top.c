@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "engine/compile.h"
+#include "engine/fonts.h"
 
 static const struct { const char *name; double w, h; } page_sizes[] = {
     {"A3", 841.89, 1190.55}, {"A4", 595.28, 841.89},  {"A5", 419.53, 595.28},  {"A6", 297.64, 419.53},
@@ -245,6 +246,21 @@ static void index_manifest(compiler_t *c, const json_t *manifest)
     }
 }
 
+/* Fonts are checked when the layout is saved, not only when it renders. */
+static void check_families(compiler_t *c)
+{
+    const char *family;
+    json_t *path;
+    json_object_foreach(c->families, family, path) {
+        char sub[200] = "";
+        if (!fonts_family_installed(family, sub, sizeof sub))
+            compile_issue(c, json_string_value(path),
+                          "Font \"%s\" is not installed on this server (it would be replaced by \"%s\"); installed "
+                          "families include DejaVu Sans, DejaVu Serif, Liberation Sans, Liberation Serif and Noto Sans CJK SC",
+                          family, sub);
+    }
+}
+
 static void compile_layout(compiler_t *c, const json_t *layout, const json_t *page_config)
 {
     engine_template_t *t = c->t;
@@ -308,6 +324,7 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         return;
     }
     t->body = compile_block_list(c, body, "layout.body", &t->base_style);
+    check_families(c);
 }
 
 engine_template_t *engine_compile(const json_t *layout, const json_t *page_config, const json_t *manifest,
@@ -322,7 +339,8 @@ engine_template_t *engine_compile(const json_t *layout, const json_t *page_confi
     }
     arena_init(&t->arena, 32 * 1024, ENGINE_TEMPLATE_ARENA_MAX);
     t->owned = json_array();
-    compiler_t c = {.a = &t->arena, .t = t, .field_errors = json_object(), .form_errors = json_array()};
+    compiler_t c = {.a = &t->arena, .t = t, .field_errors = json_object(), .form_errors = json_array(),
+                    .families = json_object()};
     json_t *generated = NULL;
     index_manifest(&c, manifest);
     if (!layout)
@@ -333,6 +351,7 @@ engine_template_t *engine_compile(const json_t *layout, const json_t *page_confi
     json_decref(generated);
     json_decref(c.mf_vars);
     json_decref(c.mf_loops);
+    json_decref(c.families);
     if (c.nissues) {
         snprintf(err, err_len, "invalid layout: %d problem%s; the first is %s", c.nissues, c.nissues == 1 ? "" : "s",
                  c.first_issue);

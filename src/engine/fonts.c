@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <fontconfig/fontconfig.h>
 #include <hb-ot.h>
 
 /* A face: one (family, weight, italic) as fontconfig resolved it. Looking a description up
@@ -139,18 +140,35 @@ static int add_entry(fonts_t *f, font_entry_t e)
     return 0;
 }
 
+#define FAMILIES_MAX 8
+
+/* Splits "A, B ,C" into trimmed names; returns how many. */
+static int split_families(const char *list, char out[FAMILIES_MAX][128])
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    int n = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok && n < FAMILIES_MAX;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (len)
+            snprintf(out[n++], sizeof out[0], "%s", tok);
+    }
+    return n;
+}
+
 /* Whether the family pango resolved is one the request named (so an uninstalled family is an
  * error, not a silent substitution). Generic names (sans-serif, serif, monospace) accept any. */
 static bool family_matches(const char *requested, const char *actual)
 {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", requested);
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        size_t n = strlen(tok);
-        while (n && tok[n - 1] == ' ')
-            tok[--n] = '\0';
+    char names[FAMILIES_MAX][128];
+    int n = split_families(requested, names);
+    for (int i = 0; i < n; i++) {
+        const char *tok = names[i];
         if (!strcasecmp(tok, actual) || !strcasecmp(tok, "sans-serif") || !strcasecmp(tok, "sans") ||
             !strcasecmp(tok, "serif") || !strcasecmp(tok, "monospace") || !strcasecmp(tok, "mono"))
             return true;
@@ -341,4 +359,31 @@ font_t *fonts_from_pango(fonts_t *f, PangoFont *pf)
         return NULL;
     }
     return font;
+}
+
+bool fonts_family_installed(const char *family, char *substitute, size_t len)
+{
+    FcPattern *p = FcPatternCreate();
+    if (!p)
+        return true;
+    char names[FAMILIES_MAX][128];
+    int n = split_families(family, names);
+    for (int i = 0; i < n; i++)
+        FcPatternAddString(p, FC_FAMILY, (const FcChar8 *)names[i]);
+    FcConfigSubstitute(NULL, p, FcMatchPattern);
+    FcDefaultSubstitute(p);
+    FcResult res;
+    FcPattern *m = FcFontMatch(NULL, p, &res);
+    FcPatternDestroy(p);
+    if (!m)
+        return true; /* no fontconfig answer: let the render decide */
+    FcChar8 *actual = NULL;
+    bool ok = true;
+    if (FcPatternGetString(m, FC_FAMILY, 0, &actual) == FcResultMatch && actual) {
+        ok = family_matches(family, (const char *)actual);
+        if (!ok)
+            snprintf(substitute, len, "%s", (const char *)actual);
+    }
+    FcPatternDestroy(m);
+    return ok;
 }

@@ -41,6 +41,10 @@ PangoContext *fonts_context(fonts_t *f);
 font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err, size_t err_len);
 /* The font_t of a pango font chosen by pango itself (font fallback); NULL when out of memory. */
 font_t *fonts_from_pango(fonts_t *f, PangoFont *pf);
+/* Whether fontconfig has the family (or one of a comma-separated list; generic names such as
+ * sans-serif always count). When not, *substitute gets what would be used instead.
+ * Any thread (fontconfig is thread-safe); used when a layout is compiled. */
+bool fonts_family_installed(const char *family, char *substitute, size_t len);
 /* Drops cached fonts when more than FONTS_CACHE_MAX are held (call between renders). */
 void fonts_trim(fonts_t *f);
 

@@ -4,7 +4,7 @@
 if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
    AND CRAFTKIT_FUZZ_SECONDS GREATER 0)
   find_program(CRAFTKIT_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
-  pkg_check_modules(ENGINE_FUZZ_DEPS REQUIRED jansson glib-2.0 pangocairo libqrencode)
+  pkg_check_modules(ENGINE_FUZZ_DEPS REQUIRED jansson glib-2.0 pangocairo libqrencode fontconfig harfbuzz)
   math(EXPR engine_fuzz_seconds "${CRAFTKIT_FUZZ_SECONDS} / 2")
   if(engine_fuzz_seconds LESS 1)
     set(engine_fuzz_seconds 1)
@@ -12,7 +12,7 @@ if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
   set(ef_src ${PROJECT_SOURCE_DIR}/tests/fuzz)
   set(ef_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
   set(ef_sources)
-  foreach(f compile.c compile_style.c compile_table.c compile_top.c expr.c arena.c default_layout.c format.c codes.c)
+  foreach(f compile.c compile_style.c compile_table.c compile_top.c expr.c arena.c default_layout.c format.c codes.c fonts.c)
     list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/engine/${f})
   endforeach()
   list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/core/buf.c ${PROJECT_SOURCE_DIR}/src/core/errmsg.c)

@@ -176,6 +176,21 @@ START_TEST(structure_errors)
 }
 END_TEST
 
+START_TEST(fonts_are_checked_when_compiling)
+{
+    json_t *i = issues_of("{\"styles\":{\"fancy\":{\"font\":\"Comic Sans Nope\"}},\"body\":["
+                          "{\"type\":\"text\",\"text\":\"x\",\"font\":\"Papyrus Nope\"},"
+                          "{\"type\":\"text\",\"text\":\"y\",\"font\":\"Liberation Serif\"},"
+                          "{\"type\":\"text\",\"text\":\"z\",\"font\":\"Nope Sans, DejaVu Serif\"},"
+                          "{\"type\":\"text\",\"text\":\"w\",\"font\":\"monospace\"}]}",
+                          NULL, false);
+    EXPECT_ISSUE(i, "layout.styles.fancy.font", "Font \"Comic Sans Nope\" is not installed");
+    EXPECT_ISSUE(i, "layout.body.0.font", "Font \"Papyrus Nope\" is not installed");
+    ck_assert_int_eq(json_object_size(json_object_get(i, "fieldErrors")), 2);
+    json_decref(i);
+}
+END_TEST
+
 START_TEST(styles_are_checked_once_and_applied)
 {
     json_t *i = issues_of("{\"styles\":{\"a\":{\"fontSize\":\"big\",\"fnt\":\"x\"}},\"body\":["
@@ -311,6 +326,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, without_manifest_no_binding_checks);
     tcase_add_test(tc, structure_errors);
     tcase_add_test(tc, styles_are_checked_once_and_applied);
+    tcase_add_test(tc, fonts_are_checked_when_compiling);
     tcase_add_test(tc, page_settings_and_page_config);
     tcase_add_test(tc, default_layout_from_manifest);
     tcase_add_test(tc, hostile_layouts_are_bounded);
