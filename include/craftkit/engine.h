@@ -27,7 +27,9 @@
 #include <jansson.h>
 
 /* Once in main before threads: fontconfig init with rescans off, warm-up of the font caches.
- * Returns 0, or -1 when fontconfig cannot be initialised. */
+ * Returns 0, or -1 when fontconfig cannot be initialised. Note: pango starts a helper thread
+ * when its first font map is created, so after this call the process may fork() only to
+ * exec(): a child that keeps running could inherit a lock held by that thread. */
 int engine_global_init(void);
 /* At exit in tests and sanitizer builds (releases cairo/fontconfig static data). */
 void engine_global_cleanup(void);

@@ -22,8 +22,12 @@
 
 static engine_ctx_t *CTX;
 
+/* Runs in the forked test process: pango initialises fontconfig on a thread of its own, and a
+ * fork while that thread holds a lock would leave the child waiting forever; so nothing
+ * pango-related happens in the parent before it forks. */
 static void setup(void)
 {
+    engine_global_init();
     CTX = engine_ctx_new(NULL);
     ck_assert_ptr_nonnull(CTX);
 }
@@ -803,7 +807,6 @@ Suite *layout_suite(void)
 
 int main(void)
 {
-    engine_global_init();
     SRunner *sr = srunner_create(layout_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -14,8 +14,10 @@ static fonts_t *F;
 static text_t *T;
 static arena_t A;
 
+/* Runs in the forked test process (see test_engine_layout.c: no pango before fork). */
 static void setup(void)
 {
+    engine_global_init();
     F = fonts_new();
     T = text_new(F);
     arena_init(&A, 64 * 1024, 1 << 26);
@@ -305,7 +307,6 @@ Suite *text_suite(void)
 
 int main(void)
 {
-    engine_global_init();
     SRunner *sr = srunner_create(text_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
