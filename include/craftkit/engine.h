@@ -59,7 +59,7 @@ typedef struct engine_ctx engine_ctx_t;
 
 typedef struct {
     int image_timeout_ms;     /* per image fetch; 0 = 10000 */
-    size_t image_max_bytes;   /* per image; 0 = 10 MiB */
+    size_t image_max_bytes;   /* per image; 0 = 5 MiB (CRAFTKIT_IMAGE_MAX_BYTES default) */
     bool allow_private_urls;  /* tests only: lets images come from private addresses */
     const char *assets_dir;   /* directory for "asset:NAME" images; NULL = none */
 } engine_ctx_opts_t;

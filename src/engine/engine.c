@@ -66,7 +66,7 @@ engine_ctx_t *engine_ctx_new(const engine_ctx_opts_t *opts)
     ctx->text = ctx->fonts ? text_new(ctx->fonts) : NULL;
     image_loader_opts_t io = {
         .timeout_ms = opts && opts->image_timeout_ms > 0 ? opts->image_timeout_ms : 10000,
-        .max_bytes = opts && opts->image_max_bytes ? opts->image_max_bytes : 10u * 1024 * 1024,
+        .max_bytes = opts && opts->image_max_bytes ? opts->image_max_bytes : 5u * 1024 * 1024,
         .allow_private = opts && opts->allow_private_urls,
         .assets_dir = opts ? opts->assets_dir : NULL,
     };
