@@ -16,5 +16,6 @@ void system_add_ready_check(const char *name, bool (*fn)(char *err, size_t err_l
 void api_system_routes(void);
 void api_projects_routes(void);
 void api_files_routes(void);
+void api_templates_routes(void);
 
 #endif

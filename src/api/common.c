@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "db/db.h"
 
 json_t *api_body_object(http_req_t *req)
 {
@@ -146,6 +147,14 @@ bool api_slug_valid(const char *slug)
             return false;
     }
     return true;
+}
+
+db_t *api_db(http_req_t *req)
+{
+    db_t *db = db_thread();
+    if (!db)
+        api_db_error(req, "no connection");
+    return db;
 }
 
 void api_db_error(http_req_t *req, const char *err)

@@ -40,6 +40,9 @@ bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t m
 void api_slugify(const char *name, char *out, size_t out_len);
 bool api_slug_valid(const char *slug);
 
+/* This thread's database connection, or NULL after answering 503 database_unavailable. */
+struct db;
+struct db *api_db(http_req_t *req);
 /* 503 database_unavailable / 500 internal_error with a logged cause. */
 void api_db_error(http_req_t *req, const char *err);
 /* Page size from ?limit= (default def, 1..max) or answers 400 and returns -1. */

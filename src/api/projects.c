@@ -26,14 +26,6 @@ static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out
     }
 }
 
-static db_t *need_db(http_req_t *req)
-{
-    db_t *db = db_thread();
-    if (!db)
-        api_db_error(req, "no connection");
-    return db;
-}
-
 static void create_project(http_req_t *req)
 {
     json_t *body = api_body_object(req);
@@ -53,7 +45,7 @@ static void create_project(http_req_t *req)
         return;
     }
     json_decref(issues);
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -64,7 +56,7 @@ static void create_project(http_req_t *req)
 
 static void list_projects(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -76,7 +68,7 @@ static void list_projects(http_req_t *req)
 
 static void get_project(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -115,7 +107,7 @@ static void patch_project(http_req_t *req)
         return;
     }
     json_decref(issues);
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -127,7 +119,7 @@ static void patch_project(http_req_t *req)
 
 static void delete_project(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -157,7 +149,7 @@ static void create_key(http_req_t *req)
         return;
     }
     json_decref(issues);
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -168,7 +160,7 @@ static void create_key(http_req_t *req)
 
 static void list_keys(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -180,7 +172,7 @@ static void list_keys(http_req_t *req)
 
 static void revoke_key(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -193,7 +185,7 @@ static void revoke_key(http_req_t *req)
 /* GET /v1/project: the project (and key) the bearer key authenticates as. */
 static void current_project(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];

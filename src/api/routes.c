@@ -8,4 +8,5 @@ void api_register_routes(void)
     api_system_routes();
     api_projects_routes();
     api_files_routes();
+    api_templates_routes();
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <craftkit/engine.h>
+
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cli/common.h"
@@ -73,6 +75,11 @@ int cli_serve(int argc, char **argv)
         goto cleanup;
     }
     system_add_ready_check("storage", storage_ready_check);
+    /* Fonts are loaded once here, before any thread renders (previews on HTTP threads). */
+    if (engine_global_init() != 0) {
+        fprintf(stderr, "craftkit serve: fontconfig could not be initialised\n");
+        goto cleanup;
+    }
     api_register_routes();
     if (server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);

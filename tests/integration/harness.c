@@ -573,16 +573,18 @@ void th_project(th_server_t *s, const char *name, bool test_key, char id[64], ch
 {
     char body[512];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
+    /* No ck_assert here: callers may run this outside a Check test (e.g. in main). */
     th_resp_t *r = th_req(s, "POST", "/v1/projects", TH_ADMIN_KEY, body, NULL);
-    ck_assert_msg(r && r->status == 201, "create project: %ld %s", r ? r->status : 0L,
-                  r ? r->body : "");
+    if (!r || r->status != 201)
+        die("create project: %ld %s", r ? r->status : 0L, r ? r->body : "");
     snprintf(id, 64, "%s", json_string_value(json_object_get(r->json, "id")));
     th_resp_free(r);
     char path[256];
     snprintf(path, sizeof path, "/v1/projects/%s/keys", id);
     snprintf(body, sizeof body, "{\"name\":\"test\",\"environment\":\"%s\"}", test_key ? "test" : "live");
     r = th_req(s, "POST", path, TH_ADMIN_KEY, body, NULL);
-    ck_assert_msg(r && r->status == 201, "create key: %ld %s", r ? r->status : 0L, r ? r->body : "");
+    if (!r || r->status != 201)
+        die("create key: %ld %s", r ? r->status : 0L, r ? r->body : "");
     snprintf(key, 128, "%s", json_string_value(json_object_get(r->json, "key")));
     th_resp_free(r);
 }

@@ -124,7 +124,9 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
             db_rollback(db);
             return REPO_ERROR;
         }
-        snprintf(out_slug, 128, "%s", candidate);
+        size_t n = strnlen(candidate, 127); /* slugs are at most API_SLUG_MAX (120) chars */
+        memcpy(out_slug, candidate, n);
+        out_slug[n] = '\0';
         return REPO_OK;
     }
     snprintf(err, err_len, "no free slug for \"%s\"", base);

@@ -14,14 +14,6 @@
 #define TEMPLATE_DESCRIPTION_MAX 280
 #define PREVIEW_DEADLINE_MS 20000
 
-static db_t *need_db(http_req_t *req)
-{
-    db_t *db = db_thread();
-    if (!db)
-        api_db_error(req, "no connection");
-    return db;
-}
-
 static void template_not_found(http_req_t *req)
 {
     http_error(req, 404, "template_not_found", "No template with that slug in this project", NULL);
@@ -198,7 +190,7 @@ static void create_template(http_req_t *req)
     json_decref(issues);
     if (!c)
         return;
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db) {
         compiled_release(c);
         return;
@@ -235,7 +227,7 @@ static void put_template(http_req_t *req)
     json_decref(issues);
     if (!c)
         return;
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db) {
         compiled_release(c);
         return;
@@ -264,7 +256,7 @@ static void put_template(http_req_t *req)
 
 static void list_templates(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -277,7 +269,7 @@ static void list_templates(http_req_t *req)
 
 static void get_template(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (db)
         respond_template(req, db, http_param(req, "slug"), 200);
 }
@@ -300,7 +292,7 @@ static void patch_template(http_req_t *req)
         return;
     }
     json_decref(issues);
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -317,7 +309,7 @@ static void patch_template(http_req_t *req)
 
 static void delete_template(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -333,7 +325,7 @@ static void delete_template(http_req_t *req)
 
 static void list_versions(http_req_t *req)
 {
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     char err[512];
@@ -353,7 +345,7 @@ static void get_version(http_req_t *req)
     char *end, err[512];
     long number = strtol(n, &end, 10);
     bool valid = *n && *end == '\0' && number >= 1 && number <= 1000000000;
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     if (!db)
         return;
     tpl_row_t t = {0}; /* a missing template is reported before a bad version number */
@@ -428,7 +420,7 @@ static void validate_data(http_req_t *req)
     unsigned flags;
     if (!data_request(req, option_keys, &data, &options, &version, &flags))
         return;
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     resolved_version_t rv;
     if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), version, true, &rv))
         return;
@@ -475,7 +467,7 @@ static void preview(http_req_t *req)
         return;
     }
     json_decref(issues);
-    db_t *db = need_db(req);
+    db_t *db = api_db(req);
     resolved_version_t rv;
     if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), version, true, &rv))
         return;
