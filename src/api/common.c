@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/projects_repo.h"
 
 json_t *api_body_object(http_req_t *req)
 {
@@ -81,6 +82,16 @@ void api_invalid_request(http_req_t *req, json_t *issues)
     http_error(req, 400, "invalid_request", "The request body is not valid; see issues", issues);
 }
 
+bool api_reject_issues(http_req_t *req, json_t *issues)
+{
+    if (api_issues_empty(issues)) {
+        json_decref(issues);
+        return false;
+    }
+    api_invalid_request(req, issues);
+    return true;
+}
+
 bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len,
                     const char **out, json_t *issues)
 {
@@ -147,6 +158,20 @@ bool api_slug_valid(const char *slug)
             return false;
     }
     return true;
+}
+
+void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char *err,
+                const char *not_found_code, const char *not_found_msg)
+{
+    if (st == REPO_OK) {
+        http_respond_json(req, ok_status, out);
+        return;
+    }
+    json_decref(out);
+    if (st == REPO_NOT_FOUND)
+        http_error(req, 404, not_found_code, not_found_msg, NULL);
+    else
+        api_db_error(req, err);
 }
 
 db_t *api_db(http_req_t *req)

@@ -31,6 +31,9 @@ void api_issue_form(json_t *issues, const char *message);
 bool api_issues_empty(const json_t *issues);
 /* Answers 400 invalid_request with issues (taken). */
 void api_invalid_request(http_req_t *req, json_t *issues);
+/* Takes issues: when any were collected answers 400 invalid_request and returns true,
+ * otherwise frees them and returns false (the handler goes on). */
+bool api_reject_issues(http_req_t *req, json_t *issues);
 
 /* Optional string field: absent → true, *out NULL; wrong type or length → issue, false. */
 bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len,
@@ -43,6 +46,10 @@ bool api_slug_valid(const char *slug);
 /* This thread's database connection, or NULL after answering 503 database_unavailable. */
 struct db;
 struct db *api_db(http_req_t *req);
+/* Answers a repository result: ok_status with out (taken), 404 not_found_code, or 503.
+ * Callers map REPO_CONFLICT themselves before calling (it is answered as 503 here). */
+void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char *err,
+                const char *not_found_code, const char *not_found_msg);
 /* 503 database_unavailable / 500 internal_error with a logged cause. */
 void api_db_error(http_req_t *req, const char *err);
 /* Page size from ?limit= (default def, 1..max) or answers 400 and returns -1. */

@@ -11,19 +11,10 @@
 static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out, const char *err,
                    const char *not_found_code, const char *not_found_msg)
 {
-    switch (st) {
-    case REPO_OK:
-        http_respond_json(req, ok_status, out);
-        return;
-    case REPO_NOT_FOUND:
-        http_error(req, 404, not_found_code, not_found_msg, NULL);
-        return;
-    case REPO_CONFLICT:
+    if (st == REPO_CONFLICT)
         http_error(req, 409, "slug_conflict", "A project with this slug already exists", NULL);
-        return;
-    default:
-        api_db_error(req, err);
-    }
+    else
+        api_answer(req, st, ok_status, out, err, not_found_code, not_found_msg);
 }
 
 static void create_project(http_req_t *req)
@@ -40,11 +31,8 @@ static void create_project(http_req_t *req)
         api_issue_field(issues, "name", "Required");
     if (api_opt_string(body, "slug", 1, API_SLUG_MAX, &slug, issues) && slug && !api_slug_valid(slug))
         api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
-    if (!api_issues_empty(issues)) {
-        api_invalid_request(req, issues);
+    if (api_reject_issues(req, issues))
         return;
-    }
-    json_decref(issues);
     db_t *db = api_db(req);
     if (!db)
         return;
@@ -102,11 +90,8 @@ static void patch_project(http_req_t *req)
         else
             rate_burst = (int)json_integer_value(rb);
     }
-    if (!api_issues_empty(issues)) {
-        api_invalid_request(req, issues);
+    if (api_reject_issues(req, issues))
         return;
-    }
-    json_decref(issues);
     db_t *db = api_db(req);
     if (!db)
         return;
@@ -144,11 +129,8 @@ static void create_key(http_req_t *req)
                         "Invalid enum value. Expected 'live' | 'test'");
     if (!json_object_get(body, "environment"))
         api_issue_field(issues, "environment", "Required");
-    if (!api_issues_empty(issues)) {
-        api_invalid_request(req, issues);
+    if (api_reject_issues(req, issues))
         return;
-    }
-    json_decref(issues);
     db_t *db = api_db(req);
     if (!db)
         return;

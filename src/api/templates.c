@@ -14,9 +14,11 @@
 #define TEMPLATE_DESCRIPTION_MAX 280
 #define PREVIEW_DEADLINE_MS 20000
 
+#define TEMPLATE_NOT_FOUND_MSG "No template with that slug in this project"
+
 static void template_not_found(http_req_t *req)
 {
-    http_error(req, 404, "template_not_found", "No template with that slug in this project", NULL);
+    http_error(req, 404, "template_not_found", TEMPLATE_NOT_FOUND_MSG, NULL);
 }
 
 bool api_option_version(const json_t *options, int *number, json_t *issues)
@@ -153,12 +155,7 @@ static void respond_template(http_req_t *req, db_t *db, const char *slug, int st
     char err[512];
     json_t *out = NULL;
     repo_status_t st = tpl_get_json(db, req->auth.project_id, slug, &out, err, sizeof err);
-    if (st == REPO_OK)
-        http_respond_json(req, status, out);
-    else if (st == REPO_NOT_FOUND)
-        template_not_found(req);
-    else
-        api_db_error(req, err);
+    api_answer(req, st, status, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
 /* name/slug/description checks shared by POST and PUT. */
@@ -261,10 +258,8 @@ static void list_templates(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    if (tpl_list_json(db, req->auth.project_id, &out, err, sizeof err) != REPO_OK)
-        api_db_error(req, err);
-    else
-        http_respond_json(req, 200, out);
+    repo_status_t st = tpl_list_json(db, req->auth.project_id, &out, err, sizeof err);
+    api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
 static void get_template(http_req_t *req)
@@ -287,11 +282,8 @@ static void patch_template(http_req_t *req)
     json_t *enforce = json_object_get(body, "inboundEnforceSignature");
     if (enforce && !json_is_boolean(enforce))
         api_issue_field(issues, "inboundEnforceSignature", "Expected boolean");
-    if (!api_issues_empty(issues)) {
-        api_invalid_request(req, issues);
+    if (api_reject_issues(req, issues))
         return;
-    }
-    json_decref(issues);
     db_t *db = api_db(req);
     if (!db)
         return;
@@ -315,12 +307,7 @@ static void delete_template(http_req_t *req)
     char err[512];
     json_t *out = NULL;
     repo_status_t st = tpl_delete(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
-    if (st == REPO_NOT_FOUND)
-        template_not_found(req);
-    else if (st != REPO_OK)
-        api_db_error(req, err);
-    else
-        http_respond_json(req, 200, out);
+    api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
 static void list_versions(http_req_t *req)
@@ -331,12 +318,7 @@ static void list_versions(http_req_t *req)
     char err[512];
     json_t *out = NULL;
     repo_status_t st = tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
-    if (st == REPO_NOT_FOUND)
-        template_not_found(req);
-    else if (st != REPO_OK)
-        api_db_error(req, err);
-    else
-        http_respond_json(req, 200, out);
+    api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
 static void get_version(http_req_t *req)
@@ -404,11 +386,8 @@ static bool data_request(http_req_t *req, const char *const *option_keys, json_t
         if (json_is_true(strict))
             *flags |= MANIFEST_STRICT;
     }
-    if (!api_issues_empty(issues)) {
-        api_invalid_request(req, issues);
+    if (api_reject_issues(req, issues))
         return false;
-    }
-    json_decref(issues);
     return true;
 }
 
@@ -462,11 +441,8 @@ static void preview(http_req_t *req)
         api_issue_field(issues, "options.dpi", "Expected a number from 24 to 300");
     else if (dpi)
         ro.dpi = json_number_value(dpi);
-    if (!api_issues_empty(issues)) {
-        api_invalid_request(req, issues);
+    if (api_reject_issues(req, issues))
         return;
-    }
-    json_decref(issues);
     db_t *db = api_db(req);
     resolved_version_t rv;
     if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), version, true, &rv))

@@ -569,6 +569,15 @@ const char *th_error_code(const th_resp_t *r)
     return code ? code : "";
 }
 
+void th_assert_error(const th_resp_t *r, long status, const char *code)
+{
+    ck_assert_msg(r != NULL, "no response");
+    ck_assert_msg(r->status == status, "expected %ld %s, got %ld: %s", status, code, r->status, r->body);
+    ck_assert_str_eq(th_error_code(r), code);
+    ck_assert(json_is_string(json_object_get(json_object_get(r->json, "error"), "message")));
+    ck_assert_msg(th_header(r, "x-request-id") != NULL, "missing X-Request-Id");
+}
+
 void th_project(th_server_t *s, const char *name, bool test_key, char id[64], char key[128])
 {
     char body[512];

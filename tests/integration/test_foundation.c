@@ -8,15 +8,6 @@
 
 static th_server_t *srv;
 
-static void assert_error(th_resp_t *r, long status, const char *code)
-{
-    ck_assert_msg(r != NULL, "no response");
-    ck_assert_msg(r->status == status, "expected %ld, got %ld: %s", status, r->status, r->body);
-    ck_assert_str_eq(th_error_code(r), code);
-    ck_assert(json_is_string(json_object_get(json_object_get(r->json, "error"), "message")));
-    ck_assert_msg(th_header(r, "x-request-id") != NULL, "missing X-Request-Id");
-}
-
 START_TEST(health_and_request_id)
 {
     th_resp_t *r = th_req(srv, "GET", "/health", NULL, NULL, NULL);
@@ -64,10 +55,10 @@ END_TEST
 START_TEST(unknown_route_and_method)
 {
     th_resp_t *r = th_req(srv, "GET", "/v2/nothing", NULL, NULL, NULL);
-    assert_error(r, 404, "not_found");
+    th_assert_error(r, 404, "not_found");
     th_resp_free(r);
     r = th_req(srv, "PUT", "/v1/projects", TH_ADMIN_KEY, "{}", NULL);
-    assert_error(r, 405, "method_not_allowed");
+    th_assert_error(r, 405, "method_not_allowed");
     ck_assert_str_eq(th_header(r, "allow"), "POST, GET");
     th_resp_free(r);
 }
@@ -76,24 +67,24 @@ END_TEST
 START_TEST(malformed_json_and_media_type)
 {
     th_resp_t *r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{\"name\":", NULL);
-    assert_error(r, 400, "invalid_json");
+    th_assert_error(r, 400, "invalid_json");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{\"name\":\"a\xff\"}", NULL);
-    assert_error(r, 400, "invalid_json");
+    th_assert_error(r, 400, "invalid_json");
     th_resp_free(r);
     const char *ct[] = {"Content-Type: text/plain", NULL};
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{\"name\":\"x\"}", ct);
-    assert_error(r, 415, "unsupported_media_type");
+    th_assert_error(r, 415, "unsupported_media_type");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "[1,2]", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{\"name\":\"x\",\"colour\":\"red\"}", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "Unrecognized key(s) in object: 'colour'"));
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{}", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "\"name\":[\"Required\"]"));
     th_resp_free(r);
     /* deep nesting is refused before any handler sees it */
@@ -103,7 +94,7 @@ START_TEST(malformed_json_and_media_type)
     for (int i = 0; i < 1000; i++)
         strcat(deep, "]");
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, deep, NULL);
-    assert_error(r, 400, "invalid_json");
+    th_assert_error(r, 400, "invalid_json");
     th_resp_free(r);
 }
 END_TEST
@@ -117,12 +108,12 @@ START_TEST(oversized_body_is_413)
     memset(big + 9, 'a', n);
     strcpy(big + 9 + n, "\"}");
     th_resp_t *r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, big, NULL);
-    assert_error(r, 413, "payload_too_large");
+    th_assert_error(r, 413, "payload_too_large");
     th_resp_free(r);
     /* chunked (no Content-Length): capped while reading */
     const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, big, chunked);
-    assert_error(r, 413, "payload_too_large");
+    th_assert_error(r, 413, "payload_too_large");
     th_resp_free(r);
     free(big);
     r = th_req(srv, "GET", "/health", NULL, NULL, NULL);
@@ -145,7 +136,7 @@ START_TEST(admin_api_and_keys_lifecycle)
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "slug")), "acme-corp-2");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{\"name\":\"X\",\"slug\":\"acme-corp\"}", NULL);
-    assert_error(r, 409, "slug_conflict");
+    th_assert_error(r, 409, "slug_conflict");
     th_resp_free(r);
 
     char path[256];
@@ -169,7 +160,7 @@ START_TEST(admin_api_and_keys_lifecycle)
     ck_assert_int_eq(strlen(json_string_value(json_object_get(r->json, "prefix"))), 13);
     th_resp_free(r);
     r = th_req(srv, "POST", path, TH_ADMIN_KEY, "{\"environment\":\"prod\"}", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
 
     /* list shows no plaintext */
@@ -194,11 +185,11 @@ START_TEST(admin_api_and_keys_lifecycle)
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "environment")), "live");
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/projects", key, NULL, NULL);
-    assert_error(r, 401, "unauthorized");
+    th_assert_error(r, 401, "unauthorized");
     th_resp_free(r);
     /* and the admin key is refused on project routes */
     r = th_req(srv, "GET", "/v1/project", TH_ADMIN_KEY, NULL, NULL);
-    assert_error(r, 401, "unauthorized");
+    th_assert_error(r, 401, "unauthorized");
     th_resp_free(r);
 
     snprintf(path, sizeof path, "/v1/projects/%s/keys/%s", id, key_id);
@@ -208,7 +199,7 @@ START_TEST(admin_api_and_keys_lifecycle)
     th_resp_free(r);
     /* revocation is effective on the very next request */
     r = th_req(srv, "GET", "/v1/project", key, NULL, NULL);
-    assert_error(r, 401, "unauthorized");
+    th_assert_error(r, 401, "unauthorized");
     th_resp_free(r);
 
     /* deleting a project */
@@ -217,10 +208,10 @@ START_TEST(admin_api_and_keys_lifecycle)
     ck_assert_int_eq(r->status, 200);
     th_resp_free(r);
     r = th_req(srv, "GET", path, TH_ADMIN_KEY, NULL, NULL);
-    assert_error(r, 404, "project_not_found");
+    th_assert_error(r, 404, "project_not_found");
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/projects/not-a-uuid", TH_ADMIN_KEY, NULL, NULL);
-    assert_error(r, 404, "project_not_found");
+    th_assert_error(r, 404, "project_not_found");
     th_resp_free(r);
 }
 END_TEST
@@ -244,7 +235,7 @@ START_TEST(projects_are_isolated)
              json_string_value(json_object_get(r->json, "keyId")));
     th_resp_free(r);
     r = th_req(srv, "DELETE", path, TH_ADMIN_KEY, NULL, NULL);
-    assert_error(r, 404, "key_not_found");
+    th_assert_error(r, 404, "key_not_found");
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/project", a_key, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
@@ -253,7 +244,7 @@ START_TEST(projects_are_isolated)
     snprintf(path, sizeof path, "/v1/projects/%s", b_id);
     th_resp_free(th_req(srv, "DELETE", path, TH_ADMIN_KEY, NULL, NULL));
     r = th_req(srv, "GET", "/v1/project", b_key, NULL, NULL);
-    assert_error(r, 401, "unauthorized");
+    th_assert_error(r, 401, "unauthorized");
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/project", a_key, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
@@ -267,7 +258,7 @@ START_TEST(admin_auth_failures_look_the_same)
     char first[512] = "";
     for (int i = 0; i < 3; i++) {
         th_resp_t *r = th_req(srv, "GET", "/v1/projects", bad[i], NULL, NULL);
-        assert_error(r, 401, "unauthorized");
+        th_assert_error(r, 401, "unauthorized");
         if (!first[0])
             snprintf(first, sizeof first, "%s", r->body);
         else

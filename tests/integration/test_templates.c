@@ -16,13 +16,6 @@ static char key[128], other_key[128];
     "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":true},"  \
     "{\"key\":\"qty\",\"dataType\":\"number\",\"required\":true}]}]}"
 
-static void assert_error(th_resp_t *r, long status, const char *code)
-{
-    ck_assert_msg(r != NULL, "no response");
-    ck_assert_msg(r->status == status, "expected %ld %s, got %ld: %s", status, code, r->status, r->body);
-    ck_assert_str_eq(th_error_code(r), code);
-}
-
 static th_resp_t *create(const char *body)
 {
     return th_req(srv, "POST", "/v1/templates", key, body, NULL);
@@ -67,29 +60,29 @@ END_TEST
 START_TEST(create_errors)
 {
     th_resp_t *r = create("{\"name\":\"X\",\"slug\":\"invoice\",\"manifest\":" INVOICE_MANIFEST "}");
-    assert_error(r, 409, "slug_conflict");
+    th_assert_error(r, 409, "slug_conflict");
     th_resp_free(r);
     r = create("{\"name\":\"X\",\"manifest\":{\"variables\":[],\"loops\":[{\"key\":\"a.b\",\"itemFields\":"
                "[{\"key\":\"x\",\"dataType\":\"text\"}]}]}}");
-    assert_error(r, 400, "invalid_loop_key");
+    th_assert_error(r, 400, "invalid_loop_key");
     th_resp_free(r);
     r = create("{\"name\":\"X\",\"manifest\":{\"variables\":[{\"key\":\"1bad\",\"dataType\":\"colour\"}]}}");
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     ck_assert(json_object_size(json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors")) >= 1);
     th_resp_free(r);
     r = create("{\"manifest\":" INVOICE_MANIFEST "}");
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "\"name\":[\"Required\"]"));
     th_resp_free(r);
     r = create("{\"name\":\"X\",\"slug\":\"Bad Slug\",\"manifest\":" INVOICE_MANIFEST "}");
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
     r = create("{\"name\":\"X\",\"manifest\":" INVOICE_MANIFEST ",\"layout\":{\"body\":[{\"type\":\"nonsense\"}]}}");
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     ck_assert_msg(strstr(r->body, "layout."), "%s", r->body);
     th_resp_free(r);
     r = create("{\"name\":\"X\",\"manifest\":" INVOICE_MANIFEST ",\"extra\":1}");
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
 }
 END_TEST
@@ -114,13 +107,13 @@ START_TEST(put_publishes_versions)
     ck_assert(json_is_object(json_object_get(r->json, "jsonSchema")));
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/templates/receipt/versions/9", key, NULL, NULL);
-    assert_error(r, 404, "version_not_found");
+    th_assert_error(r, 404, "version_not_found");
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/templates/receipt/versions/abc", key, NULL, NULL);
-    assert_error(r, 404, "version_not_found");
+    th_assert_error(r, 404, "version_not_found");
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/templates/nope/versions/1", key, NULL, NULL);
-    assert_error(r, 404, "template_not_found");
+    th_assert_error(r, 404, "template_not_found");
     th_resp_free(r);
 }
 END_TEST
@@ -137,15 +130,15 @@ START_TEST(patch_delete_and_isolation)
     ck_assert(json_is_true(json_object_get(json_object_get(r->json, "inbound"), "enforceSignature")));
     th_resp_free(r);
     r = th_req(srv, "PATCH", "/v1/templates/letter", key, "{\"inboundEnforceSignature\":\"yes\"}", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
 
     /* another project's key sees nothing */
     r = th_req(srv, "GET", "/v1/templates/letter", other_key, NULL, NULL);
-    assert_error(r, 404, "template_not_found");
+    th_assert_error(r, 404, "template_not_found");
     th_resp_free(r);
     r = th_req(srv, "DELETE", "/v1/templates/letter", other_key, NULL, NULL);
-    assert_error(r, 404, "template_not_found");
+    th_assert_error(r, 404, "template_not_found");
     th_resp_free(r);
 
     r = th_req(srv, "DELETE", "/v1/templates/letter", key, NULL, NULL);
@@ -153,7 +146,7 @@ START_TEST(patch_delete_and_isolation)
     ck_assert(json_is_string(json_object_get(r->json, "deletedAt")));
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/templates/letter", key, NULL, NULL);
-    assert_error(r, 404, "template_not_found");
+    th_assert_error(r, 404, "template_not_found");
     th_resp_free(r);
     /* the slug is free again */
     r = create("{\"name\":\"Letter\",\"manifest\":" INVOICE_MANIFEST "}");
@@ -178,7 +171,7 @@ START_TEST(validate_dry_run)
 
     r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
                "{\"data\":{\"total\":\"lots\",\"items\":[{\"name\":\"A\",\"qty\":1},{\"qty\":\"x\"}]}}", NULL);
-    assert_error(r, 400, "invalid_input_data");
+    th_assert_error(r, 400, "invalid_input_data");
     json_t *fields = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
     ck_assert_msg(json_object_get(fields, "customer.name") != NULL, "%s", r->body);
     ck_assert(json_object_get(fields, "total") != NULL);
@@ -188,19 +181,19 @@ START_TEST(validate_dry_run)
 
     r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
                "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1,\"junk\":1},\"options\":{\"strict\":true}}", NULL);
-    assert_error(r, 400, "invalid_input_data");
+    th_assert_error(r, 400, "invalid_input_data");
     ck_assert(strstr(r->body, "Unrecognized key"));
     th_resp_free(r);
 
     r = th_req(srv, "POST", "/v1/templates/invoice/validate", key, "{\"data\":[]}", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
                "{\"data\":{},\"options\":{\"versionNumber\":7}}", NULL);
-    assert_error(r, 404, "version_not_found");
+    th_assert_error(r, 404, "version_not_found");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/templates/missing/validate", key, "{\"data\":{}}", NULL);
-    assert_error(r, 404, "template_not_found");
+    th_assert_error(r, 404, "template_not_found");
     th_resp_free(r);
 }
 END_TEST
@@ -213,7 +206,7 @@ START_TEST(draft_versions_and_no_published_version)
     ck_assert(json_is_null(json_object_get(r->json, "currentVersionNumber")));
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/templates/draft/validate", key, "{\"data\":{}}", NULL);
-    assert_error(r, 409, "no_published_version");
+    th_assert_error(r, 409, "no_published_version");
     th_resp_free(r);
     /* a draft can still be previewed/validated by number */
     r = th_req(srv, "POST", "/v1/templates/draft/validate", key,
@@ -239,10 +232,10 @@ START_TEST(preview_pdf_and_png)
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/templates/invoice/preview", key,
                "{\"data\":{\"total\":12.5},\"options\":{\"format\":\"gif\"}}", NULL);
-    assert_error(r, 400, "invalid_request");
+    th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
     r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, "{\"data\":{\"total\":12.5}}", NULL);
-    assert_error(r, 400, "invalid_input_data");
+    th_assert_error(r, 400, "invalid_input_data");
     th_resp_free(r);
 }
 END_TEST
