@@ -50,6 +50,22 @@ bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issue
     return unknown == 0;
 }
 
+void api_check_option_keys(const json_t *options, const char *const *allowed, json_t *issues)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)options, key, v) {
+        bool known = false;
+        for (size_t i = 0; allowed[i]; i++)
+            known |= !strcmp(key, allowed[i]);
+        if (!known) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "Unrecognized key(s) in object: '%.100s'", key);
+            api_issue_field(issues, "options", msg);
+        }
+    }
+}
+
 json_t *api_issues_new(void)
 {
     return json_pack("{s:[], s:{}}", "formErrors", "fieldErrors");

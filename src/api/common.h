@@ -24,6 +24,10 @@ json_t *api_body_object(http_req_t *req);
  * object: 'x'" to issues' formErrors. Returns true when all keys are known. */
 bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues);
 
+/* Reports each key of an options object not in the NULL-terminated list under the field
+ * "options" ("Unrecognized key(s) in object: 'x'"). */
+void api_check_option_keys(const json_t *options, const char *const *allowed, json_t *issues);
+
 /* {"formErrors":[],"fieldErrors":{}} */
 json_t *api_issues_new(void);
 void api_issue_field(json_t *issues, const char *path, const char *message);

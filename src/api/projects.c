@@ -6,6 +6,7 @@
 #include "api/common.h"
 #include "db/projects_repo.h"
 #include "http/router.h"
+#include "queue/ratelimit.h"
 
 /* Maps a repository status to a response; takes ownership of out. */
 static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out, const char *err,
@@ -79,8 +80,9 @@ static void patch_project(http_req_t *req)
     api_opt_string(body, "name", 1, API_NAME_MAX, &name, issues);
     json_t *rl = json_object_get(body, "rateLimit"), *rb = json_object_get(body, "rateBurst");
     if (rl) {
-        if (!json_is_number(rl) || !(json_number_value(rl) > 0) || json_number_value(rl) > 1e6)
-            api_issue_field(issues, "rateLimit", "Expected a number above 0 and at most 1000000");
+        if (!json_is_number(rl) || !(json_number_value(rl) >= RATELIMIT_RATE_MIN) ||
+            json_number_value(rl) > RATELIMIT_RATE_MAX)
+            api_issue_field(issues, "rateLimit", "Expected a number from 0.000001 to 1000000");
         else
             rate_limit = json_number_value(rl);
     }

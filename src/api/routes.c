@@ -1,5 +1,6 @@
 #include "api/api.h"
 
+#include "api/renders.h"
 #include "http/router.h"
 
 void api_register_routes(void)
@@ -9,4 +10,5 @@ void api_register_routes(void)
     api_projects_routes();
     api_files_routes();
     api_templates_routes();
+    api_renders_routes();
 }

@@ -1,6 +1,7 @@
 /* /v1/templates: CRUD, versions, validate (dry run) and preview. */
 #include "api/templates.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,42 +40,30 @@ bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, cons
                          int number, bool allow_draft, resolved_version_t *out)
 {
     char err[512];
-    memset(out, 0, sizeof *out);
-    if (known) {
-        out->tpl = *known;
-    } else {
-        repo_status_t st = tpl_find(db, req->auth.project_id, slug, &out->tpl, err, sizeof err);
-        if (st == REPO_NOT_FOUND) {
-            template_not_found(req);
-            return false;
-        }
-        if (st != REPO_OK) {
-            api_db_error(req, err);
-            return false;
-        }
-    }
-    if (number == 0 && !out->tpl.current_version) {
-        http_error(req, 409, "no_published_version", "This template has no published version yet", NULL);
-        return false;
-    }
     bool published = false;
-    repo_status_t st = tpl_version_json(db, req->auth.project_id, out->tpl.slug, number, NULL, out->version_id, &published, err,
-                                        sizeof err);
-    if (st == REPO_NOT_FOUND || (st == REPO_OK && !published && !allow_draft)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Version %d of this template does not exist or is not published", number);
-        http_error(req, 404, "version_not_found", msg, NULL);
-        return false;
-    }
-    if (st == REPO_CONFLICT) {
-        http_error(req, 409, "no_published_version", "This template has no published version yet", NULL);
+    memset(out, 0, sizeof *out);
+    int resolved = number;
+    repo_status_t st = tpl_resolve(db, req->auth.project_id, known ? known->slug : slug, &resolved, &out->tpl,
+                                   out->version_id, &published, err, sizeof err);
+    if (st == REPO_NOT_FOUND) {
+        template_not_found(req);
         return false;
     }
     if (st != REPO_OK) {
         api_db_error(req, err);
         return false;
     }
-    out->number = number ? number : out->tpl.current_version;
+    if (number == 0 && !out->tpl.current_version) {
+        http_error(req, 409, "no_published_version", "This template has no published version yet", NULL);
+        return false;
+    }
+    if (!out->version_id[0] || (!published && !allow_draft)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Version %d of this template does not exist or is not published", number);
+        http_error(req, 404, "version_not_found", msg, NULL);
+        return false;
+    }
+    out->number = resolved;
     out->compiled = compiled_get(db, out->version_id, err, sizeof err);
     if (!out->compiled) {
         http_error(req, 500, "internal_error", err, NULL);
@@ -367,18 +356,7 @@ static bool data_request(http_req_t *req, const char *const *option_keys, json_t
     if (*options && !json_is_object(*options)) {
         api_issue_field(issues, "options", "Expected object");
     } else if (*options) {
-        const char *key;
-        json_t *v;
-        json_object_foreach(*options, key, v) {
-            bool known = false;
-            for (size_t i = 0; option_keys[i]; i++)
-                known |= !strcmp(key, option_keys[i]);
-            if (!known) {
-                char msg[200];
-                snprintf(msg, sizeof msg, "Unrecognized key(s) in object: '%.100s'", key);
-                api_issue_field(issues, "options", msg);
-            }
-        }
+        api_check_option_keys(*options, option_keys, issues);
         api_option_version(*options, version, issues);
         json_t *strict = json_object_get(*options, "strict");
         if (strict && !json_is_boolean(strict))
@@ -413,8 +391,34 @@ static void validate_data(http_req_t *req)
     resolved_version_release(&rv);
 }
 
-/* One engine context per HTTP thread for previews (fonts are per thread). */
-static _Thread_local engine_ctx_t *preview_ctx;
+/* One engine context per HTTP thread for previews (fonts are per thread), freed on that thread
+ * when it exits (a key destructor runs on the exiting thread). */
+static pthread_key_t preview_key;
+static pthread_once_t preview_key_once = PTHREAD_ONCE_INIT;
+
+static void preview_ctx_free(void *ctx)
+{
+    engine_ctx_free(ctx);
+}
+
+static void make_preview_key(void)
+{
+    pthread_key_create(&preview_key, preview_ctx_free);
+}
+
+static engine_ctx_t *preview_ctx(void)
+{
+    pthread_once(&preview_key_once, make_preview_key);
+    engine_ctx_t *ctx = pthread_getspecific(preview_key);
+    if (!ctx) {
+        const config_t *cfg = config_get();
+        engine_ctx_opts_t eo = {.image_timeout_ms = cfg->image_timeout_ms, .image_max_bytes = cfg->image_max_bytes,
+                                .allow_private_urls = cfg->allow_private_urls};
+        ctx = engine_ctx_new(&eo);
+        pthread_setspecific(preview_key, ctx);
+    }
+    return ctx;
+}
 
 static void preview(http_req_t *req)
 {
@@ -455,17 +459,18 @@ static void preview(http_req_t *req)
         resolved_version_release(&rv);
         return;
     }
-    if (!preview_ctx) {
-        const config_t *cfg = config_get();
-        engine_ctx_opts_t eo = {.image_timeout_ms = cfg->image_timeout_ms, .image_max_bytes = cfg->image_max_bytes,
-                                .allow_private_urls = cfg->allow_private_urls};
-        preview_ctx = engine_ctx_new(&eo);
+    engine_ctx_t *ctx = preview_ctx();
+    if (!ctx) {
+        http_error(req, 500, "internal_error", "Out of memory", NULL);
+        json_decref(normalised);
+        resolved_version_release(&rv);
+        return;
     }
     ro.watermark = req->auth.test ? "TEST" : NULL;
     ro.deadline_ms = time_mono_ms() + PREVIEW_DEADLINE_MS;
     engine_output_t out = {0};
     char err[512];
-    if (engine_render(preview_ctx, rv.compiled->engine, normalised, &ro, &out, err, sizeof err) != 0) {
+    if (engine_render(ctx, rv.compiled->engine, normalised, &ro, &out, err, sizeof err) != 0) {
         http_error(req, 422, "render_failed", err, NULL);
     } else {
         char pages[16];

@@ -1,6 +1,7 @@
 #include "auth/auth.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -73,7 +74,7 @@ static bool check_project_key(http_req_t *req, const char *token)
     }
     const char *params[] = {hash};
     PGresult *res = db_exec(db,
-                            "SELECT k.id, k.project_id, k.environment, k.hash FROM api_keys k"
+                            "SELECT k.id, k.project_id, k.environment, k.hash, p.rate_limit, p.rate_burst FROM api_keys k"
                             " JOIN projects p ON p.id = k.project_id"
                             " WHERE k.hash = $1 AND k.revoked_at IS NULL AND p.deleted_at IS NULL",
                             1, params, err, sizeof err);
@@ -86,6 +87,9 @@ static bool check_project_key(http_req_t *req, const char *token)
         snprintf(req->auth.key_id, sizeof req->auth.key_id, "%s", db_get(res, 0, "id"));
         snprintf(req->auth.project_id, sizeof req->auth.project_id, "%s", db_get(res, 0, "project_id"));
         req->auth.test = strcmp(db_get(res, 0, "environment"), "test") == 0;
+        const char *rl = db_get(res, 0, "rate_limit"), *rb = db_get(res, 0, "rate_burst");
+        req->auth.rate_limit = rl ? atof(rl) : 0;
+        req->auth.rate_burst = rb ? atoi(rb) : 0;
     }
     PQclear(res);
     return ok ? false : unauthorized(req);

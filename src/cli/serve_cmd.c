@@ -7,6 +7,7 @@
 #include <craftkit/engine.h>
 
 #include "api/api.h"
+#include "api/syncwait.h"
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/log.h"
@@ -14,8 +15,12 @@
 #include "http/server.h"
 #include "queue/redis.h"
 #include "storage/storage.h"
+#include "worker/compiled.h"
+#include "worker/pool.h"
+#include "worker/sweeper.h"
 
-#define SHUTDOWN_GRACE_MS 10000
+#define SHUTDOWN_GRACE_MS 10000      /* in-flight HTTP requests */
+#define WORKER_GRACE_MS 30000        /* in-flight renders; past it their leases expire elsewhere */
 
 /* Refuses to serve an unmigrated (or too new) database. */
 static int check_schema(const config_t *cfg)
@@ -81,22 +86,34 @@ int cli_serve(int argc, char **argv)
         goto cleanup;
     }
     api_register_routes();
-    if (server_start(&cfg, err, sizeof err) != 0) {
+    /* Parked sync requests are answered before the server waits for in-flight requests. */
+    server_on_shutdown(syncwait_shutdown);
+    if (syncwait_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
+        sweeper_start(&cfg, err, sizeof err) != 0 || server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);
         goto cleanup;
     }
     char port[16];
     snprintf(port, sizeof port, "%d", server_port());
+    char workers[16];
+    snprintf(workers, sizeof workers, "%d", pool_size());
     log_event(LOG_INFO, "listening", "host", cfg.listen_host, "port", port, "public_url",
-              cfg.public_url, "instance", cfg.instance_id, NULL);
+              cfg.public_url, "instance", cfg.instance_id, "workers", workers, NULL);
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
     server_stop(SHUTDOWN_GRACE_MS);
-    log_info("stopped");
     rc = CLI_OK;
 cleanup:
+    /* Reverse order of start: HTTP (above), workers, sweeper, listener. Each is a no-op when it
+     * never started. */
+    pool_stop(WORKER_GRACE_MS);
+    sweeper_stop();
+    syncwait_stop();
+    compiled_cache_clear();
+    if (rc == CLI_OK)
+        log_info("stopped");
     storage_shutdown();
     config_free(&cfg);
     return rc;

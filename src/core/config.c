@@ -120,6 +120,24 @@ static void strip_trailing_slash(char *s)
         s[--n] = '\0';
 }
 
+static bool instance_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == ':' || c == '-';
+}
+
+/* Worker ids are "<instance id>:<n>" and must fit the job lists' id alphabet and length. */
+static bool instance_id_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > CONFIG_INSTANCE_ID_MAX)
+        return false;
+    for (; *s; s++)
+        if (!instance_char_ok(*s))
+            return false;
+    return true;
+}
+
 int config_load(config_t *cfg, char *err, size_t err_len)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -210,8 +228,8 @@ int config_load(config_t *cfg, char *err, size_t err_len)
     if (rl) {
         char *end;
         cfg->rate_limit = strtod(rl, &end);
-        if (*end || end == rl || !(cfg->rate_limit > 0) || cfg->rate_limit > 1e6) {
-            snprintf(err, err_len, "CRAFTKIT_RATE_LIMIT must be a number above 0 (got \"%s\")", rl);
+        if (*end || end == rl || !(cfg->rate_limit >= 1e-6) || cfg->rate_limit > 1e6) {
+            snprintf(err, err_len, "CRAFTKIT_RATE_LIMIT must be a number from 0.000001 to 1000000 (got \"%s\")", rl);
             goto fail;
         }
     }
@@ -245,10 +263,20 @@ int config_load(config_t *cfg, char *err, size_t err_len)
     cfg->log_json = fmt && !strcmp(fmt, "json");
 
     cfg->instance_id = dup_env("CRAFTKIT_INSTANCE_ID", NULL);
+    if (cfg->instance_id && !instance_id_valid(cfg->instance_id)) {
+        snprintf(err, err_len, "CRAFTKIT_INSTANCE_ID must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")",
+                 CONFIG_INSTANCE_ID_MAX, cfg->instance_id);
+        goto fail;
+    }
     if (!cfg->instance_id) {
+        /* hostname:pid, with the host name cut to what worker ids allow. */
         char host[HOST_NAME_MAX + 1] = "localhost", tmp[HOST_NAME_MAX + 32];
         gethostname(host, sizeof host - 1);
-        snprintf(tmp, sizeof tmp, "%s:%d", host, (int)getpid());
+        host[CONFIG_INSTANCE_ID_MAX - 12] = '\0';
+        for (char *p = host; *p; p++)
+            if (!instance_char_ok(*p))
+                *p = '-';
+        snprintf(tmp, sizeof tmp, "%s:%d", host[0] ? host : "localhost", (int)getpid());
         cfg->instance_id = strdup(tmp);
     }
     return 0;

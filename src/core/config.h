@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CONFIG_INSTANCE_ID_MAX 48 /* leaves room for ":<worker n>" in a 64-char worker id */
+
 typedef enum { STORAGE_LOCAL = 0, STORAGE_S3 = 1 } storage_kind_t;
 
 typedef struct config {
@@ -51,7 +53,7 @@ typedef struct config {
     int sweep_interval_ms;    /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
     int heartbeat_ttl_s;      /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
     bool log_json;            /* CRAFTKIT_LOG_FORMAT=json */
-    char *instance_id;        /* CRAFTKIT_INSTANCE_ID (default hostname:pid) */
+    char *instance_id;        /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
 } config_t;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err. */

@@ -351,3 +351,28 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
     PQclear(r);
     return REPO_OK;
 }
+
+repo_status_t tpl_resolve(db_t *db, const char *project_id, const char *slug, int *number, tpl_row_t *out,
+                          char *version_id, bool *published, char *err, size_t err_len)
+{
+    char num[16];
+    snprintf(num, sizeof num, "%d", *number);
+    const char *params[] = {project_id, slug, *number ? num : NULL};
+    PGresult *r = db_exec(db,
+                          "SELECT t.id, t.slug, t.current_version, t.inbound_enforce, t.inbound_secret,"
+                          " v.id AS version_id, v.number, v.published_at IS NOT NULL AS published"
+                          " FROM templates t LEFT JOIN template_versions v ON v.template_id = t.id"
+                          "  AND v.number = coalesce($3::int, t.current_version)"
+                          " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL",
+                          3, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    version_id[0] = '\0';
+    *published = false;
+    if (PQntuples(r) == 1 && db_get(r, 0, "version_id")) {
+        snprintf(version_id, 37, "%s", db_get(r, 0, "version_id"));
+        *number = atoi(db_get(r, 0, "number"));
+        *published = db_get(r, 0, "published")[0] == 't';
+    }
+    return fill_row(r, out);
+}

@@ -61,4 +61,11 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
                                json_t **out, char *version_id, bool *published, char *err,
                                size_t err_len);
 
+/* Template and version in one query, for the hot render path: fills *out and, when the version
+ * exists, version_id (37 bytes), *number (number 0 = the current published version) and
+ * *published. REPO_NOT_FOUND: no such template. REPO_OK with version_id "" : no such version
+ * (or, for number 0, none published). */
+repo_status_t tpl_resolve(db_t *db, const char *project_id, const char *slug, int *number, tpl_row_t *out,
+                          char *version_id, bool *published, char *err, size_t err_len);
+
 #endif

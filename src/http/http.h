@@ -36,6 +36,8 @@ typedef struct http_auth {
     char project_id[37];
     char key_id[37];
     bool test;                 /* authenticated with a ck_test_ key */
+    double rate_limit;         /* the project's own render rate (per second); 0 = server default */
+    int rate_burst;            /* the project's own burst; 0 = server default */
 } http_auth_t;
 
 typedef struct http_req {

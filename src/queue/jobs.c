@@ -184,6 +184,38 @@ int jobs_enqueue(const char *queue, const char *job_id, char *err, size_t err_le
     return 0;
 }
 
+int jobs_enqueue_many(const char *queue, const char *const *job_ids, int n, char *err, size_t err_len)
+{
+    if (n <= 0)
+        return 0;
+    if (n > JOBS_ENQUEUE_BATCH_MAX) {
+        snprintf(err, err_len, "at most %d jobs per batch", JOBS_ENQUEUE_BATCH_MAX);
+        return -1;
+    }
+    if (check_queue(queue, err, err_len) != 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (check_id("job id", job_ids[i], err, err_len) != 0)
+            return -1;
+    char key[JOBS_KEY_MAX];
+    ready_key(key, queue);
+    const char **argv = malloc((size_t)(n + 2) * sizeof *argv);
+    if (!argv) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    argv[0] = "LPUSH";
+    argv[1] = key;
+    for (int i = 0; i < n; i++)
+        argv[i + 2] = job_ids[i];
+    redisReply *r = redis_cmd_argv(n + 2, argv, NULL, err, err_len);
+    free(argv);
+    if (!r)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
 long jobs_queue_length(const char *queue, char *err, size_t err_len)
 {
     if (check_queue(queue, err, err_len) != 0)

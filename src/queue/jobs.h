@@ -12,7 +12,7 @@
  * Duplicates are possible (a job can be delivered twice); losses are not.
  *
  * Threads:
- *   jobs_enqueue, jobs_queue_length, jobs_reap, jobs_reap_scan: any thread; they use the
+ *   jobs_enqueue, jobs_enqueue_many, jobs_queue_length, jobs_reap, jobs_reap_scan: any thread; they use the
  *     calling thread's connection (queue/redis.h: redis_thread()).
  *   jobs_worker_t: one per worker thread. It owns a private redisContext; jobs_fetch, jobs_ack,
  *     jobs_worker_release and jobs_worker_free must be called only from the owning thread.
@@ -49,6 +49,9 @@ bool jobs_valid_id(const char *s);
 
 /* Producer side. LPUSH ck:q:<queue> job_id. 0, or -1 + err (invalid name, Redis down). */
 int jobs_enqueue(const char *queue, const char *job_id, char *err, size_t err_len);
+/* One LPUSH of n ids (at most JOBS_ENQUEUE_BATCH_MAX); the first id is taken first. 0 or -1. */
+#define JOBS_ENQUEUE_BATCH_MAX 1000
+int jobs_enqueue_many(const char *queue, const char *const *job_ids, int n, char *err, size_t err_len);
 /* LLEN of the ready list, or -1 + err. */
 long jobs_queue_length(const char *queue, char *err, size_t err_len);
 

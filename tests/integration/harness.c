@@ -33,6 +33,15 @@ static void die(const char *fmt, ...)
     exit(3);
 }
 
+int th_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 void th_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -410,18 +419,20 @@ th_server_t *th_start(const char *name, const char *const *extra_env)
     return s;
 }
 
-void th_stop(th_server_t *s)
+int th_stop(th_server_t *s)
 {
     if (!s)
-        return;
+        return 0;
     int rc = th_server_stop(s);
-    if (rc != 0 && rc != -1)
-        fprintf(stderr, "harness: server exited with %d\n", rc);
+    /* A server that does not exit cleanly (a crash, a sanitizer report, a leak) fails the run. */
+    int failed = rc != 0 && rc != -1;
+    if (failed)
+        fprintf(stderr, "harness: server exited with %d (see %s/server.log)\n", rc, s->dir);
     th_redis_stop(s);
     char sql[256];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
     admin_sql(sql);
-    if (!getenv("CRAFTKIT_KEEP_TEST_DIRS")) {
+    if (!getenv("CRAFTKIT_KEEP_TEST_DIRS") && !failed) {
         char cmd[700];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
         if (system(cmd) != 0)
@@ -431,6 +442,7 @@ void th_stop(th_server_t *s)
         free(s->extra_env[i]);
     free(s);
     curl_global_cleanup();
+    return failed;
 }
 
 /* ---- HTTP ---- */

@@ -10,6 +10,7 @@
 #ifndef CRAFTKIT_TEST_HARNESS_H
 #define CRAFTKIT_TEST_HARNESS_H
 
+#include <check.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,8 +54,9 @@ void th_server_start(th_server_t *s);
 pid_t th_server_spawn_extra(th_server_t *s, int *port_out, const char *const *extra_env);
 void th_redis_stop(th_server_t *s);
 void th_redis_start(th_server_t *s);
-/* Stops everything and drops the database. */
-void th_stop(th_server_t *s);
+/* Stops everything and drops the database. Returns nonzero when the server did not exit
+ * cleanly (status 0 after SIGTERM); its scratch dir is then kept for the logs. */
+int th_stop(th_server_t *s);
 
 /* Runs `craftkit ARGS...` against this server's db; returns exit code, stdout in *out (caller frees). */
 int th_cli(th_server_t *s, char **out, const char *const *args);
@@ -86,6 +88,9 @@ char *th_sql(th_server_t *s, const char *sql);
  * scripts/test-services and its test-services.d/ extras, e.g. S3_ENDPOINT); NULL when the key
  * is absent. Aborts when the file is missing. Caller frees. */
 char *th_services_env(const char *key);
+
+/* Runs every test of s (CK_NORMAL output) and returns EXIT_SUCCESS or EXIT_FAILURE. */
+int th_run_suite(Suite *s);
 
 /* Polls fn until it returns true or timeout_ms passes. */
 bool th_wait_until(bool (*fn)(void *), void *arg, int timeout_ms);

@@ -358,10 +358,8 @@ int main(void)
     tcase_add_test(tc, serve_refuses_bad_config_and_unmigrated_db);
     tcase_add_test(tc, graceful_shutdown_exits_zero);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    th_stop(srv);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    int rc = th_run_suite(s);
+    if (th_stop(srv) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
 }

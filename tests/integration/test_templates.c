@@ -257,10 +257,8 @@ int main(void)
     tcase_add_test(tc, draft_versions_and_no_published_version);
     tcase_add_test(tc, preview_pdf_and_png);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    th_stop(srv);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    int rc = th_run_suite(s);
+    if (th_stop(srv) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
 }

@@ -1,0 +1,613 @@
+/* POST /v1/templates/:slug/render, GET /v1/renders, GET /v1/renders/:id[/download]. */
+#include "api/renders.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "api/syncwait.h"
+#include "api/templates.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid7.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "queue/jobs.h"
+#include "queue/ratelimit.h"
+#include "storage/storage.h"
+
+#define RENDER_NOT_FOUND_MSG "No render with that id in this project"
+#define RENDER_DOWNLOAD_MAX (512u << 20) /* S3 downloads are relayed through memory up to this */
+#define SYNC_MAX_REWAITS 4                /* fired-before-park loops before answering as is */
+
+/* Kept across suspend/resume of a sync request. */
+typedef struct sync_state {
+    char id[37];
+    int64_t deadline;
+    int pending_status;   /* answer when not terminal: 202 (new render) or 200 (replay) */
+    bool minimal;
+} sync_state_t;
+
+/* ---- rate limit ---- */
+
+bool api_rate_limit(http_req_t *req)
+{
+    const config_t *cfg = config_get();
+    double rate = req->auth.rate_limit > 0 ? req->auth.rate_limit : cfg->rate_limit;
+    int burst = req->auth.rate_burst > 0 ? req->auth.rate_burst : cfg->rate_burst;
+    ratelimit_result_t r;
+    char err[256];
+    if (ratelimit_take(req->auth.project_id, rate, burst, &r, err, sizeof err) != 0) {
+        log_warn("rate limit unavailable, letting the request through: %s", err);
+        return true;
+    }
+    char limit[16], remaining[16], reset[16], retry_after[16];
+    ratelimit_headers(&r, limit, remaining, reset, retry_after);
+    http_add_header(req, "RateLimit-Limit", limit);
+    http_add_header(req, "RateLimit-Remaining", remaining);
+    http_add_header(req, "RateLimit-Reset", reset);
+    if (r.allowed)
+        return true;
+    http_add_header(req, "Retry-After", retry_after);
+    metrics_counter_add("craftkit_rate_limited_total", NULL, 1);
+    char msg[160];
+    snprintf(msg, sizeof msg, "Too many render requests for this project; retry in %s s", retry_after);
+    http_error(req, 429, "rate_limited", msg, NULL);
+    return false;
+}
+
+/* ---- the render object ---- */
+
+static json_t *str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+static json_t *int_or_null(long long v)
+{
+    return v >= 0 ? json_integer(v) : json_null();
+}
+
+static json_t *poll_url(const char *id)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s/v1/renders/%s", config_get()->public_url, id);
+    return json_string(url);
+}
+
+/* A fresh download link for a succeeded render; null otherwise (or when storage cannot sign). */
+static json_t *fresh_download_url(const render_row_t *row)
+{
+    if (strcmp(row->status, "succeeded") || !row->storage_key[0])
+        return json_null();
+    storage_t *s = storage_thread();
+    char *url = NULL, err[256];
+    if (!s || storage_download_url(s, row->storage_key, row->filename, 0, &url, err, sizeof err) != 0) {
+        log_error("render %s: cannot sign a download URL: %s", row->id, s ? err : "no storage backend");
+        return json_null();
+    }
+    json_t *v = json_string(url);
+    free(url);
+    return v;
+}
+
+json_t *api_render_json(const render_row_t *row)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(row->id));
+    json_object_set_new(o, "status", json_string(row->status));
+    json_object_set_new(o, "templateId", json_string(row->template_id));
+    json_object_set_new(o, "templateSlug", json_string(row->template_slug));
+    json_object_set_new(o, "versionNumber", json_integer(row->version_number));
+    json_object_set_new(o, "test", json_boolean(row->test));
+    json_object_set_new(o, "source", json_string(row->source[0] ? row->source : "api"));
+    json_object_set_new(o, "pollUrl", poll_url(row->id));
+    json_object_set_new(o, "downloadUrl", fresh_download_url(row));
+    json_object_set_new(o, "filename", json_string(row->filename));
+    json_object_set_new(o, "pages", int_or_null(row->pages));
+    json_object_set_new(o, "bytes", int_or_null(row->bytes));
+    json_object_set_new(o, "sha256", str_or_null(row->sha256));
+    json_object_set_new(o, "errorMessage", row->has_error ? json_string(row->error_message) : json_null());
+    json_object_set_new(o, "attempts", json_integer(row->attempts));
+    json_object_set_new(o, "createdAt", json_string(row->created_at));
+    json_object_set_new(o, "startedAt", str_or_null(row->started_at));
+    json_object_set_new(o, "completedAt", str_or_null(row->completed_at));
+    json_object_set_new(o, "durationMs", int_or_null(row->duration_ms));
+    return o;
+}
+
+static void answer_render(http_req_t *req, const render_row_t *row, int status, bool minimal)
+{
+    if (minimal) {
+        http_respond_json(req, status,
+                          json_pack("{s:s, s:s, s:o}", "id", row->id, "status", row->status, "pollUrl",
+                                    poll_url(row->id)));
+        return;
+    }
+    http_respond_json(req, status, api_render_json(row));
+}
+
+/* ---- sync waiting ---- */
+
+/* Answers with the render once terminal, or parks the request until it is (or until the
+ * deadline, when it answers st->pending_status with the current state). */
+static void wait_or_answer(http_req_t *req, sync_state_t *st)
+{
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    for (int round = 0; round <= SYNC_MAX_REWAITS; round++) {
+        syncwait_t *w = round < SYNC_MAX_REWAITS ? syncwait_register(req, st->id, st->deadline) : NULL;
+        render_row_t row;
+        repo_status_t rs = renders_get(db, req->auth.project_id, st->id, &row, err, sizeof err);
+        if (rs != REPO_OK) {
+            if (w)
+                syncwait_cancel(w);
+            if (rs == REPO_NOT_FOUND)
+                http_error(req, 404, "render_not_found", RENDER_NOT_FOUND_MSG, NULL);
+            else
+                api_db_error(req, err);
+            return;
+        }
+        bool terminal = renders_status_terminal(row.status);
+        if (terminal || !w) {
+            if (w)
+                syncwait_cancel(w);
+            answer_render(req, &row, terminal ? 200 : st->pending_status, st->minimal);
+            return;
+        }
+        if (syncwait_park(w))
+            return; /* resumed later: api_render_resumed() comes back here */
+    }
+}
+
+static void sync_state_free(void *p)
+{
+    free(p);
+}
+
+static void start_wait(http_req_t *req, const char *id, int pending_status, bool minimal)
+{
+    sync_state_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        http_error(req, 500, "internal_error", "Out of memory", NULL);
+        return;
+    }
+    snprintf(st->id, sizeof st->id, "%s", id);
+    st->deadline = time_mono_ms() + config_get()->sync_timeout_ms;
+    st->pending_status = pending_status;
+    st->minimal = minimal;
+    req->handler_state = st;
+    req->handler_state_free = sync_state_free;
+    wait_or_answer(req, st);
+}
+
+bool api_render_resumed(http_req_t *req)
+{
+    if (!req->resumed || req->handler_state_free != sync_state_free)
+        return false;
+    wait_or_answer(req, req->handler_state);
+    return true;
+}
+
+/* ---- submission ---- */
+
+/* hex SHA-256 of what identifies the request for idempotency: where it was sent, the pinned
+ * version, the data as sent and the options that change the result (not sync, which only
+ * changes how the answer is delivered). Keys are sorted, so key order does not matter. */
+static void request_hash(const render_submission_t *sub, char out[65])
+{
+    json_t *canon = json_object();
+    json_object_set_new(canon, "source", json_string(sub->source));
+    json_object_set_new(canon, "template", json_string(sub->slug));
+    json_object_set_new(canon, "versionNumber", sub->version_number ? json_integer(sub->version_number) : json_null());
+    json_object_set(canon, "data", (json_t *)sub->data);
+    json_object_set_new(canon, "filename", sub->filename ? json_string(sub->filename) : json_null());
+    json_object_set_new(canon, "strict", json_boolean(sub->strict));
+    char *text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    crypto_sha256_hex(text ? text : "", text ? strlen(text) : 0, out);
+    free(text);
+    json_decref(canon);
+}
+
+/* Answers a request whose idempotency key is taken: a replay (same request) gets the render's
+ * current state, anything else 409. */
+static void answer_replay(http_req_t *req, const render_submission_t *sub, const render_row_t *row,
+                          const char *hash)
+{
+    if (!crypto_equal_str(row->request_hash, hash)) {
+        http_error(req, 409, "idempotency_key_reused",
+                   "This idempotency key was already used for a different request (template, version, data or "
+                   "options); use a new key",
+                   NULL);
+        return;
+    }
+    metrics_counter_add("craftkit_render_replays_total", NULL, 1);
+    if (sub->sync && !renders_status_terminal(row->status))
+        start_wait(req, row->id, 200, sub->minimal_answer);
+    else
+        answer_render(req, row, 200, sub->minimal_answer);
+}
+
+/* Looks the key up; true when the request was answered as a replay or an error. */
+static bool replay_if_known(http_req_t *req, db_t *db, const render_submission_t *sub, const char *hash)
+{
+    render_row_t row;
+    char err[512];
+    repo_status_t st = renders_find_by_key(db, req->auth.project_id, sub->idempotency_key, &row, err, sizeof err);
+    if (st == REPO_NOT_FOUND)
+        return false;
+    if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        answer_replay(req, sub, &row, hash);
+    return true;
+}
+
+static char *options_text(const render_submission_t *sub)
+{
+    json_t *o = json_object();
+    if (sub->version_number)
+        json_object_set_new(o, "versionNumber", json_integer(sub->version_number));
+    if (sub->filename)
+        json_object_set_new(o, "filename", json_string(sub->filename));
+    json_object_set_new(o, "strict", json_boolean(sub->strict));
+    json_object_set_new(o, "sync", json_boolean(sub->sync));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+typedef enum { INSERT_DONE, INSERT_KEY_TAKEN, INSERT_FAILED } insert_result_t;
+
+/* Inserts the row and pushes its id in one transaction: when Redis refuses, the row is rolled
+ * back and the client gets 503 with nothing created. Answers errors itself. */
+static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const render_new_t *n, char *created_at)
+{
+    char err[512];
+    if (db_begin(db, err, sizeof err) != 0) {
+        api_db_error(req, err);
+        return INSERT_FAILED;
+    }
+    repo_status_t st = renders_insert(db, n, created_at, err, sizeof err);
+    if (st != REPO_OK) {
+        db_rollback(db);
+        if (st == REPO_CONFLICT)
+            return INSERT_KEY_TAKEN;
+        api_db_error(req, err);
+        return INSERT_FAILED;
+    }
+    if (jobs_enqueue(JOBS_QUEUE_RENDERS, n->id, err, sizeof err) != 0) {
+        db_rollback(db);
+        log_error("render queue unavailable: %s (request %s)", err, req->request_id);
+        metrics_counter_add("craftkit_queue_unavailable_total", NULL, 1);
+        http_add_header(req, "Retry-After", "1");
+        http_error(req, 503, "queue_unavailable",
+                   "The render queue is unavailable and nothing was created; retry shortly (with the same "
+                   "Idempotency-Key)",
+                   NULL);
+        return INSERT_FAILED;
+    }
+    if (db_commit(db, err, sizeof err) != 0) {
+        /* The id may be in Redis; the worker waits for this transaction, sees no row, drops it. */
+        api_db_error(req, err);
+        return INSERT_FAILED;
+    }
+    return INSERT_DONE;
+}
+
+void api_render_submit(http_req_t *req, const render_submission_t *sub)
+{
+    char hash[65] = "";
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    if (sub->idempotency_key) {
+        request_hash(sub, hash);
+        if (replay_if_known(req, db, sub, hash))
+            return;
+    }
+    resolved_version_t rv;
+    if (!api_resolve_version(req, db, sub->tpl, sub->slug, sub->version_number, false, &rv))
+        return;
+    json_t *normalised = NULL, *issues = NULL;
+    if (manifest_validate(rv.compiled->manifest, sub->data, sub->strict ? MANIFEST_STRICT : 0, &normalised,
+                          &issues) != 0) {
+        resolved_version_release(&rv);
+        http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
+                   issues);
+        return;
+    }
+    resolved_version_release(&rv);
+
+    render_row_t row = {.pages = -1, .bytes = -1, .duration_ms = -1};
+    uuid7_new_str(row.id);
+    snprintf(row.project_id, sizeof row.project_id, "%s", req->auth.project_id);
+    snprintf(row.template_id, sizeof row.template_id, "%s", rv.tpl.id);
+    snprintf(row.template_slug, sizeof row.template_slug, "%s", rv.tpl.slug);
+    snprintf(row.status, sizeof row.status, "queued");
+    snprintf(row.source, sizeof row.source, "%s", sub->source);
+    row.version_number = rv.number;
+    row.test = req->auth.test;
+    storage_sanitize_filename(sub->filename, row.id, row.filename, sizeof row.filename);
+
+    char *data_text = json_dumps(normalised, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *opts_text = options_text(sub);
+    json_decref(normalised);
+    render_new_t n = {.id = row.id, .project_id = row.project_id, .template_id = row.template_id,
+                      .version_id = rv.version_id, .version_number = row.version_number, .test = row.test,
+                      .data = data_text, .options = opts_text, .idempotency_key = sub->idempotency_key,
+                      .request_hash = sub->idempotency_key ? hash : NULL, .source = sub->source,
+                      .filename = row.filename};
+    insert_result_t ir = data_text && opts_text ? insert_and_enqueue(req, db, &n, row.created_at) : INSERT_FAILED;
+    if (!data_text || !opts_text)
+        http_error(req, 500, "internal_error", "Could not encode the render data", NULL);
+    free(data_text);
+    free(opts_text);
+    if (ir == INSERT_KEY_TAKEN) {
+        /* A concurrent request with the same key won the insert; it is committed now. */
+        if (!replay_if_known(req, db, sub, hash))
+            http_error(req, 409, "idempotency_key_reused", "This idempotency key is being used by another request",
+                       NULL);
+        return;
+    }
+    if (ir != INSERT_DONE)
+        return;
+    metrics_counter_add("craftkit_renders_submitted_total", sub->source[0] == 'h' ? "source=\"hook\"" : "source=\"api\"",
+                        1);
+    if (sub->sync)
+        start_wait(req, row.id, 202, sub->minimal_answer);
+    else
+        answer_render(req, &row, 202, sub->minimal_answer);
+}
+
+/* ---- POST /v1/templates/:slug/render ---- */
+
+/* Reads the body {data, jobId?, options?}; adds every problem to issues. */
+static void parse_render_body(const json_t *body, render_submission_t *sub, const char **job_id, json_t *issues)
+{
+    static const char *const allowed[] = {"data", "jobId", "options", NULL};
+    static const char *const option_keys[] = {"versionNumber", "sync", "filename", "strict", NULL};
+    api_check_keys(body, allowed, issues);
+    sub->data = json_object_get(body, "data");
+    if (!sub->data)
+        api_issue_field(issues, "data", "Required");
+    else if (!json_is_object(sub->data))
+        api_issue_field(issues, "data", "Expected object");
+    api_opt_string(body, "jobId", 1, RENDER_IDEMPOTENCY_MAX, job_id, issues);
+    json_t *options = json_object_get(body, "options");
+    if (!options || json_is_null(options))
+        return;
+    if (!json_is_object(options)) {
+        api_issue_field(issues, "options", "Expected object");
+        return;
+    }
+    api_check_option_keys(options, option_keys, issues);
+    api_option_version(options, &sub->version_number, issues);
+    json_t *sync = json_object_get(options, "sync"), *strict = json_object_get(options, "strict");
+    if (sync && !json_is_boolean(sync))
+        api_issue_field(issues, "options.sync", "Expected boolean");
+    if (strict && !json_is_boolean(strict))
+        api_issue_field(issues, "options.strict", "Expected boolean");
+    sub->sync = json_is_true(sync);
+    sub->strict = json_is_true(strict);
+    json_t *filename = json_object_get(options, "filename");
+    if (!filename || json_is_null(filename))
+        return;
+    size_t n = json_is_string(filename) ? json_string_length(filename) : 0;
+    if (!json_is_string(filename))
+        api_issue_field(issues, "options.filename", "Expected string");
+    else if (n < 1 || n > STORAGE_FILENAME_MAX || strlen(json_string_value(filename)) != n)
+        api_issue_field(issues, "options.filename", "String must contain 1 to 120 characters (no NUL)");
+    else
+        sub->filename = json_string_value(filename);
+}
+
+/* The Idempotency-Key header (1-200 characters) wins over body jobId. false after a 400. */
+static bool idempotency_key(http_req_t *req, const char *job_id, const char **out)
+{
+    const char *h = http_header(req, "Idempotency-Key");
+    *out = job_id;
+    if (!h)
+        return true;
+    size_t n = strlen(h);
+    if (n < 1 || n > RENDER_IDEMPOTENCY_MAX) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "Idempotency-Key", "The Idempotency-Key header must be 1 to 200 characters");
+        http_error(req, 400, "invalid_request", "The Idempotency-Key header must be 1 to 200 characters", issues);
+        return false;
+    }
+    *out = h;
+    return true;
+}
+
+static void post_render(http_req_t *req)
+{
+    if (api_render_resumed(req))
+        return;
+    if (!api_rate_limit(req))
+        return;
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    render_submission_t sub = {.slug = http_param(req, "slug"), .source = "api"};
+    const char *job_id = NULL;
+    json_t *issues = api_issues_new();
+    parse_render_body(body, &sub, &job_id, issues);
+    if (api_reject_issues(req, issues))
+        return;
+    if (!idempotency_key(req, job_id, &sub.idempotency_key))
+        return;
+    api_render_submit(req, &sub);
+}
+
+/* ---- reading renders ---- */
+
+/* Reads the render named by the path in the caller's project; answers 404/503 itself. */
+static bool load_render(http_req_t *req, render_row_t *row)
+{
+    db_t *db = api_db(req);
+    if (!db)
+        return false;
+    char err[512];
+    repo_status_t st = renders_get(db, req->auth.project_id, http_param(req, "id"), row, err, sizeof err);
+    if (st == REPO_NOT_FOUND)
+        http_error(req, 404, "render_not_found", RENDER_NOT_FOUND_MSG, NULL);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    return st == REPO_OK;
+}
+
+static void get_render(http_req_t *req)
+{
+    render_row_t row;
+    if (load_render(req, &row))
+        answer_render(req, &row, 200, false);
+}
+
+static bool status_valid(const char *s)
+{
+    static const char *const statuses[] = {"queued", "rendering", "succeeded", "failed", "cancelled", NULL};
+    for (size_t i = 0; statuses[i]; i++)
+        if (!strcmp(s, statuses[i]))
+            return true;
+    return false;
+}
+
+static void bad_query(http_req_t *req, const char *param, const char *msg)
+{
+    json_t *issues = api_issues_new();
+    api_issue_field(issues, param, msg);
+    http_error(req, 400, "invalid_request", msg, issues);
+}
+
+/* The query's problem, or NULL when ?status=&cursor=&template= are usable. */
+static const char *list_query_problem(const char *status, const char *cursor, const char *tpl, const char **param)
+{
+    *param = NULL;
+    if (status && !status_valid(status))
+        *param = "status";
+    else if (cursor && !uuid_valid(cursor))
+        *param = "cursor";
+    else if (tpl && (!*tpl || strlen(tpl) > API_SLUG_MAX))
+        *param = "template";
+    if (!*param)
+        return NULL;
+    if (**param == 's')
+        return "status must be one of queued, rendering, succeeded, failed, cancelled";
+    if (**param == 'c')
+        return "cursor must be the nextCursor of a previous page";
+    return "template must be a template slug or id";
+}
+
+static void list_renders(http_req_t *req)
+{
+    int limit = api_limit(req, 20, RENDER_LIST_MAX);
+    if (limit < 0)
+        return;
+    const char *status = http_query(req, "status"), *tpl = http_query(req, "template"),
+               *cursor = http_query(req, "cursor"), *param = NULL;
+    const char *problem = list_query_problem(status, cursor, tpl, &param);
+    if (problem) {
+        bad_query(req, param, problem);
+        return;
+    }
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    render_row_t *rows = NULL;
+    int n = 0;
+    bool more = false;
+    char err[512];
+    if (renders_list(db, req->auth.project_id, status, tpl, cursor, limit, &rows, &n, &more, err, sizeof err) !=
+        REPO_OK) {
+        api_db_error(req, err);
+        return;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, api_render_json(&rows[i]));
+    json_t *out = json_pack("{s:o, s:o, s:b}", "renders", list, "nextCursor",
+                            more && n > 0 ? json_string(rows[n - 1].id) : json_null(), "hasMore", more);
+    free(rows);
+    http_respond_json(req, 200, out);
+}
+
+/* 410 when the stored file is gone (deleted by retention), 503 when the store is down. */
+static void storage_error(http_req_t *req, const render_row_t *row, int rc, const char *err)
+{
+    log_error("render %s: cannot read its file: %s", row->id, err);
+    if (rc == STORAGE_NOT_FOUND)
+        http_error(req, 410, "file_gone", "The file of this render is no longer stored", NULL);
+    else
+        http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
+}
+
+/* Streams the file of a succeeded render (local: from the fd; S3: relayed through memory). */
+static void send_file(http_req_t *req, storage_t *s, const render_row_t *row)
+{
+    char disposition[200], etag[80], err[512];
+    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", row->filename);
+    snprintf(etag, sizeof etag, "\"%s\"", row->sha256);
+    if (storage_kind(s) == STORAGE_LOCAL) {
+        int fd = -1;
+        struct stat sb;
+        int rc = storage_local_open(s, row->storage_key, &fd, &sb, err, sizeof err);
+        if (rc != 0) {
+            storage_error(req, row, rc, err);
+            return;
+        }
+        http_add_header(req, "Content-Disposition", disposition);
+        http_add_header(req, "ETag", etag);
+        http_respond_fd(req, 200, "application/pdf", fd, 0, (uint64_t)sb.st_size);
+        return;
+    }
+    buf_t b;
+    buf_init(&b, RENDER_DOWNLOAD_MAX);
+    int rc = storage_get(s, row->storage_key, &b, err, sizeof err);
+    if (rc != 0) {
+        storage_error(req, row, rc, err);
+    } else {
+        http_add_header(req, "Content-Disposition", disposition);
+        http_add_header(req, "ETag", etag);
+        http_respond_bytes(req, 200, "application/pdf", b.data ? b.data : "", b.len);
+    }
+    buf_free(&b);
+}
+
+static void download_render(http_req_t *req)
+{
+    render_row_t row;
+    if (!load_render(req, &row))
+        return;
+    if (strcmp(row.status, "succeeded") != 0) {
+        char msg[RENDER_ERROR_MAX + 96];
+        if (!strcmp(row.status, "failed"))
+            snprintf(msg, sizeof msg, "This render failed and has no file: %s", row.error_message);
+        else
+            snprintf(msg, sizeof msg, "This render is %s; the file is ready once its status is succeeded",
+                     row.status);
+        http_error(req, 409, "not_ready", msg, NULL);
+        return;
+    }
+    storage_t *s = storage_thread();
+    if (!s) {
+        http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
+        return;
+    }
+    send_file(req, s, &row);
+}
+
+void api_renders_routes(void)
+{
+    router_add("POST", "/v1/templates/:slug/render", post_render, AUTH_PROJECT);
+    router_add("GET", "/v1/renders", list_renders, AUTH_PROJECT);
+    router_add("GET", "/v1/renders/:id", get_render, AUTH_PROJECT);
+    router_add("GET", "/v1/renders/:id/download", download_render, AUTH_PROJECT);
+}

@@ -1,0 +1,354 @@
+#include "db/renders_repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "core/uuid7.h"
+
+/* The advisory lock of a render id: taken by the inserting transaction, awaited by a worker
+ * that dequeued an id it cannot see yet. */
+#define RENDER_LOCK_KEY "hashtextextended($1::text, 0)"
+
+#define RENDER_COLUMNS                                                                               \
+    "r.id, r.project_id, r.template_id, t.slug AS template_slug, r.status, r.version_number, r.test,"  \
+    " r.source, r.filename, r.storage_key, r.pages, r.bytes, r.sha256, r.error_message, r.attempts,"  \
+    " r.request_hash, " SQL_TS("r.created_at") " AS created_at, " SQL_TS("r.started_at")             \
+    " AS started_at, " SQL_TS("r.completed_at") " AS completed_at,"                                  \
+    " (extract(epoch FROM (r.completed_at - r.started_at)) * 1000)::bigint AS duration_ms"
+#define RENDER_FROM " FROM renders r JOIN templates t ON t.id = r.template_id"
+
+/* The terminal UPDATEs wake sync waiters everywhere through this. */
+#define NOTIFY_DONE " SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u"
+
+bool renders_status_terminal(const char *status)
+{
+    return !strcmp(status, "succeeded") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
+}
+
+static void copy_col(char *dst, size_t dst_len, const PGresult *r, int row, const char *col)
+{
+    const char *v = db_get(r, row, col);
+    snprintf(dst, dst_len, "%s", v ? v : "");
+}
+
+static void fill_row(const PGresult *r, int row, render_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    copy_col(out->id, sizeof out->id, r, row, "id");
+    copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
+    copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
+    copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
+    copy_col(out->status, sizeof out->status, r, row, "status");
+    copy_col(out->source, sizeof out->source, r, row, "source");
+    copy_col(out->filename, sizeof out->filename, r, row, "filename");
+    copy_col(out->storage_key, sizeof out->storage_key, r, row, "storage_key");
+    copy_col(out->sha256, sizeof out->sha256, r, row, "sha256");
+    copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
+    copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
+    copy_col(out->started_at, sizeof out->started_at, r, row, "started_at");
+    copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
+    const char *v;
+    out->version_number = (v = db_get(r, row, "version_number")) ? atoi(v) : 0;
+    out->test = (v = db_get(r, row, "test")) && v[0] == 't';
+    out->pages = (v = db_get(r, row, "pages")) ? atoi(v) : -1;
+    out->bytes = (v = db_get(r, row, "bytes")) ? atoll(v) : -1;
+    out->duration_ms = (v = db_get(r, row, "duration_ms")) ? atoll(v) : -1;
+    out->attempts = (v = db_get(r, row, "attempts")) ? atoi(v) : 0;
+    if ((v = db_get(r, row, "error_message"))) {
+        out->has_error = true;
+        snprintf(out->error_message, sizeof out->error_message, "%s", v);
+    }
+}
+
+/* Copies at most RENDER_ERROR_MAX bytes of msg, never cutting a UTF-8 sequence in two. */
+static void clip_error(const char *msg, char out[RENDER_ERROR_MAX + 1])
+{
+    size_t n = strlen(msg);
+    if (n > RENDER_ERROR_MAX) {
+        n = RENDER_ERROR_MAX;
+        while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(out, msg, n);
+    out[n] = '\0';
+}
+
+repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err, size_t err_len)
+{
+    char version[16];
+    snprintf(version, sizeof version, "%d", n->version_number);
+    const char *params[] = {n->id, n->project_id, n->template_id, n->version_id, version, n->test ? "t" : "f",
+                            n->data, n->options, n->idempotency_key, n->request_hash, n->source, n->filename};
+    PGresult *r = db_exec(db,
+                          "WITH lock AS (SELECT pg_advisory_xact_lock(" RENDER_LOCK_KEY "))"
+                          " INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
+                          " test, data, options, idempotency_key, request_hash, source, filename, enqueued_at)"
+                          " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int, 'queued', $6::bool, $7::json, $8::json,"
+                          " $9::text, $10::text, $11::text, $12::text, now() FROM lock"
+                          " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+                          " RETURNING " SQL_TS("created_at") " AS created_at",
+                          12, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
+    if (st == REPO_OK)
+        copy_col(created_at, 32, r, 0, "created_at");
+    PQclear(r);
+    return st;
+}
+
+int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    long rows = db_command(db, "DELETE FROM renders WHERE id = $1 AND status = 'queued' AND attempts = 0", 1,
+                           params, err, err_len);
+    return rows < 0 ? -1 : rows > 0;
+}
+
+static repo_status_t one_row(PGresult *r, render_row_t *out)
+{
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK)
+        fill_row(r, 0, out);
+    PQclear(r);
+    return st;
+}
+
+repo_status_t renders_get(db_t *db, const char *project_id, const char *id, render_row_t *out, char *err,
+                          size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {project_id, id};
+    return one_row(db_exec(db, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND r.id = $2", 2,
+                           params, err, err_len),
+                   out);
+}
+
+repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *key, render_row_t *out,
+                                  char *err, size_t err_len)
+{
+    const char *params[] = {project_id, key};
+    return one_row(db_exec(db,
+                           "SELECT " RENDER_COLUMNS RENDER_FROM
+                           " WHERE r.project_id = $1 AND r.idempotency_key = $2",
+                           2, params, err, err_len),
+                   out);
+}
+
+repo_status_t renders_list(db_t *db, const char *project_id, const char *status, const char *template_ref,
+                           const char *cursor, int limit, render_row_t **rows, int *n, bool *has_more,
+                           char *err, size_t err_len)
+{
+    /* One constant statement per filter combination, so that each gets a plan that uses its
+     * index (a generic plan for "($2 IS NULL OR status = $2)" would not). Parameters: $1
+     * project, $2 cursor, $3 limit, then status and/or template when filtered on. */
+#define LIST_HEAD "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND ($2::uuid IS NULL OR r.id < $2)"
+#define LIST_TEMPLATE(p) " AND r.template_id IN (SELECT id FROM templates WHERE project_id = $1 AND (slug = " p \
+                         " OR id::text = " p "))"
+#define LIST_TAIL " ORDER BY r.id DESC LIMIT $3"
+    static const char *const sql[2][2] = {
+        {LIST_HEAD LIST_TAIL, LIST_HEAD LIST_TEMPLATE("$4") LIST_TAIL},
+        {LIST_HEAD " AND r.status = $4" LIST_TAIL, LIST_HEAD " AND r.status = $4" LIST_TEMPLATE("$5") LIST_TAIL},
+    };
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether another page exists */
+    const char *params[5] = {project_id, cursor, lim};
+    int np = 3;
+    if (status)
+        params[np++] = status;
+    if (template_ref)
+        params[np++] = template_ref;
+    *rows = NULL;
+    *n = 0;
+    *has_more = false;
+    PGresult *r = db_exec(db, sql[status != NULL][template_ref != NULL], np, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    int got = PQntuples(r);
+    *has_more = got > limit;
+    if (got > limit)
+        got = limit;
+    *rows = calloc(got > 0 ? (size_t)got : 1, sizeof **rows);
+    if (!*rows) {
+        PQclear(r);
+        snprintf(err, err_len, "out of memory");
+        return REPO_ERROR;
+    }
+    for (int i = 0; i < got; i++)
+        fill_row(r, i, &(*rows)[i]);
+    *n = got;
+    PQclear(r);
+    return REPO_OK;
+}
+
+/* ---- worker side ---- */
+
+static PGresult *claim_once(db_t *db, const char *id, const char *worker_id, const char *lease, char *err,
+                            size_t err_len)
+{
+    const char *params[] = {id, worker_id, lease};
+    return db_exec(db,
+                   "UPDATE renders SET status = 'rendering', attempts = attempts + 1, worker_id = $2,"
+                   " lease_until = now() + $3::int * interval '1 millisecond',"
+                   " started_at = coalesce(started_at, now())"
+                   " WHERE id = $1 AND ((status = 'queued' AND next_attempt_at <= now())"
+                   "  OR (status = 'rendering' AND lease_until < now()))"
+                   " RETURNING project_id, version_id, filename, test, attempts,"
+                   " (extract(epoch FROM created_at))::bigint AS created_unix, data",
+                   3, params, err, err_len);
+}
+
+repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, render_claim_t *out,
+                            char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+    PGresult *r = claim_once(db, id, worker_id, lease, err, err_len);
+    if (r && PQntuples(r) == 0) {
+        /* Not claimable: finished, held, not due, or its inserting transaction has not
+         * committed yet. Waiting for that transaction's advisory lock (free in every other
+         * case) settles the last one; then look once more. */
+        PQclear(r);
+        const char *params[] = {id};
+        PGresult *w = db_exec(db, "SELECT pg_advisory_xact_lock_shared(" RENDER_LOCK_KEY ")", 1, params, err,
+                              err_len);
+        if (!w)
+            return REPO_ERROR;
+        PQclear(w);
+        r = claim_once(db, id, worker_id, lease, err, err_len);
+    }
+    if (!r)
+        return REPO_ERROR;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return REPO_NOT_FOUND;
+    }
+    snprintf(out->id, sizeof out->id, "%s", id);
+    copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
+    copy_col(out->version_id, sizeof out->version_id, r, 0, "version_id");
+    copy_col(out->filename, sizeof out->filename, r, 0, "filename");
+    out->test = db_get(r, 0, "test")[0] == 't';
+    out->attempts = atoi(db_get(r, 0, "attempts"));
+    out->created_unix = atoll(db_get(r, 0, "created_unix"));
+    json_error_t jerr;
+    out->data = json_loads(db_get(r, 0, "data"), 0, &jerr);
+    PQclear(r);
+    if (!out->data) {
+        snprintf(err, err_len, "stored data of render %s is not JSON: %s", id, jerr.text);
+        return REPO_ERROR;
+    }
+    return REPO_OK;
+}
+
+static int rows_or_fail(PGresult *r)
+{
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    PQclear(r);
+    return n > 0;
+}
+
+int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err, size_t err_len)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+    const char *params[] = {id, worker_id, lease};
+    long n = db_command(db,
+                        "UPDATE renders SET lease_until = now() + $3::int * interval '1 millisecond'"
+                        " WHERE id = $1 AND worker_id = $2 AND status = 'rendering'",
+                        3, params, err, err_len);
+    return n < 0 ? -1 : n > 0;
+}
+
+int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
+                    size_t bytes, const char *sha256, char *err, size_t err_len)
+{
+    char p[16], b[32];
+    snprintf(p, sizeof p, "%d", pages);
+    snprintf(b, sizeof b, "%zu", bytes);
+    const char *params[] = {id, worker_id, storage_key, p, b, sha256};
+    return rows_or_fail(db_exec(db,
+                                "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
+                                " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
+                                " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
+                                " RETURNING id)" NOTIFY_DONE,
+                                6, params, err, err_len));
+}
+
+int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,
+                  size_t err_len)
+{
+    char delay[16], msg[RENDER_ERROR_MAX + 1];
+    snprintf(delay, sizeof delay, "%d", delay_ms);
+    clip_error(error, msg);
+    const char *params[] = {id, worker_id, delay, msg};
+    long n = db_command(db,
+                        "UPDATE renders SET status = 'queued', error_message = $4, lease_until = NULL,"
+                        " enqueued_at = NULL, next_attempt_at = now() + $3::int * interval '1 millisecond'"
+                        " WHERE id = $1 AND worker_id = $2 AND status = 'rendering'",
+                        4, params, err, err_len);
+    return n < 0 ? -1 : n > 0;
+}
+
+int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, char *err, size_t err_len)
+{
+    char msg[RENDER_ERROR_MAX + 1];
+    clip_error(error, msg);
+    const char *params[] = {id, worker_id, msg};
+    return rows_or_fail(db_exec(db,
+                                "WITH u AS (UPDATE renders SET status = 'failed', error_message = $3,"
+                                " completed_at = now(), lease_until = NULL"
+                                " WHERE id = $1 AND worker_id = $2 AND status = 'rendering' RETURNING id)"
+                                NOTIFY_DONE,
+                                3, params, err, err_len));
+}
+
+int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len)
+{
+    char before[24], lim[16];
+    snprintf(before, sizeof before, "%lld", all_before_ms);
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *params[] = {before, lim};
+    PGresult *r = db_exec(
+        db,
+        "UPDATE renders SET enqueued_at = now() WHERE id IN ("
+        " SELECT id FROM renders WHERE status IN ('queued', 'rendering') AND ("
+        "  (status = 'queued' AND next_attempt_at <= now() AND (enqueued_at IS NULL"
+        "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond')))"
+        "  OR (status = 'rendering' AND lease_until < now() AND (enqueued_at IS NULL OR enqueued_at < lease_until"
+        "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond'))))"
+        " ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"
+        " RETURNING id",
+        2, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    for (int i = 0; i < n && i < max; i++)
+        snprintf(ids[i], 37, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    return n < max ? n : max;
+}
+
+int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len)
+{
+    PGresult *r = db_exec(db,
+                          "SELECT count(*) FILTER (WHERE status = 'queued') AS queued,"
+                          " count(*) FILTER (WHERE status = 'rendering') AS rendering"
+                          " FROM renders WHERE status IN ('queued', 'rendering')",
+                          0, NULL, err, err_len);
+    if (!r)
+        return -1;
+    *queued = atoll(db_get(r, 0, "queued"));
+    *rendering = atoll(db_get(r, 0, "rendering"));
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,147 @@
+/*
+ * renders_repo — the renders table, the source of truth of the render pipeline.
+ *
+ * Redis only carries render ids; every decision about a render is a conditional statement
+ * here. A render is created `queued` inside the caller's transaction (renders_insert, with a
+ * transaction-level advisory lock on the id so that a worker that sees the id before the
+ * transaction commits can wait for it), taken by exactly one worker with a conditional UPDATE
+ * (renders_claim: queued → rendering, or a rendering row whose lease expired), kept alive by
+ * lease renewals, and finished only by the worker holding the claim (renders_succeed,
+ * renders_retry, renders_fail). Terminal transitions send NOTIFY craftkit_render_done with the
+ * id, which wakes sync requests on every instance.
+ *
+ * Every API-side function is scoped by project id: another project's render is
+ * REPO_NOT_FOUND. Threads: any, with the caller's own db connection. Memory: rows are filled
+ * into caller-provided structs; renders_list returns an array the caller frees with free().
+ */
+#ifndef CRAFTKIT_DB_RENDERS_REPO_H
+#define CRAFTKIT_DB_RENDERS_REPO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "db/projects_repo.h"
+
+#define RENDER_ERROR_MAX 1000        /* bytes of error_message kept (cut on a UTF-8 boundary) */
+#define RENDER_IDEMPOTENCY_MAX 200   /* Idempotency-Key / jobId length (spec §3) */
+#define RENDER_MAX_ATTEMPTS 3        /* attempts before a render is failed (spec §4) */
+#define RENDER_LIST_MAX 100          /* GET /v1/renders page size cap */
+#define RENDER_NOTIFY_CHANNEL "craftkit_render_done"
+
+typedef struct render_row {
+    char id[37];
+    char project_id[37];
+    char template_id[37];
+    char template_slug[128];
+    char status[16];             /* queued | rendering | succeeded | failed | cancelled */
+    int version_number;
+    bool test;
+    char source[8];              /* api | hook */
+    char filename[128];
+    char storage_key[512];       /* "" until succeeded */
+    int pages;                   /* -1 while unknown */
+    long long bytes;             /* -1 while unknown */
+    char sha256[65];             /* "" while unknown */
+    bool has_error;
+    char error_message[RENDER_ERROR_MAX + 1];
+    char created_at[32];         /* ISO-8601; "" = null */
+    char started_at[32];
+    char completed_at[32];
+    long long duration_ms;       /* completed_at - started_at; -1 = null */
+    char request_hash[65];       /* "" when the render has no idempotency key */
+    int attempts;
+} render_row_t;
+
+/* What a new render is made of (texts as stored). */
+typedef struct render_new {
+    const char *id;              /* a fresh UUIDv7 */
+    const char *project_id;
+    const char *template_id;
+    const char *version_id;
+    int version_number;
+    bool test;
+    const char *data;            /* normalised data, JSON text */
+    const char *options;         /* JSON text of the options in effect */
+    const char *idempotency_key; /* NULL: none */
+    const char *request_hash;    /* hex SHA-256 of the canonical request; NULL without a key */
+    const char *source;          /* "api" | "hook" */
+    const char *filename;        /* sanitised */
+} render_new_t;
+
+/* What a worker needs to render a claimed row. data is a new reference (json_decref). */
+typedef struct render_claim {
+    char id[37];
+    char project_id[37];
+    char version_id[37];
+    char filename[128];
+    bool test;
+    int attempts;                /* including this one */
+    int64_t created_unix;        /* pinned into the PDF metadata: identical bytes on a retry */
+    json_t *data;
+} render_claim_t;
+
+/* True for a terminal status (succeeded, failed, cancelled). */
+bool renders_status_terminal(const char *status);
+
+/*
+ * Inserts a queued render. Must run inside the caller's transaction (db_begin): it takes a
+ * transaction-level advisory lock on the id that renders_claim waits for, so a worker that
+ * dequeues the id before the commit becomes visible does not drop it. REPO_OK with
+ * created_at (32 bytes) filled; REPO_CONFLICT when the idempotency key is taken (the row of the
+ * earlier request is then visible to the next statement); REPO_ERROR + err.
+ */
+repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err, size_t err_len);
+/* Deletes a render that was never queued (enqueue failed), only while it is still queued and
+ * untouched. Returns 1 (deleted), 0 (a worker already has it), -1 + err. */
+int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len);
+
+repo_status_t renders_get(db_t *db, const char *project_id, const char *id, render_row_t *out, char *err,
+                          size_t err_len);
+repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *key, render_row_t *out,
+                                  char *err, size_t err_len);
+/*
+ * One page of a project's renders, newest first. status / template (a slug or a template id) /
+ * cursor (the id of the last render of the previous page) may be NULL. Fills *rows (malloc'd,
+ * up to limit entries), *n and *has_more. REPO_OK or REPO_ERROR + err.
+ */
+repo_status_t renders_list(db_t *db, const char *project_id, const char *status, const char *template_ref,
+                           const char *cursor, int limit, render_row_t **rows, int *n, bool *has_more,
+                           char *err, size_t err_len);
+
+/* ---- worker side ---- */
+
+/*
+ * Claims a render for worker_id with a lease of lease_ms: a queued row that is due, or a
+ * rendering row whose lease has expired (its worker died). When nothing matches it waits for
+ * the advisory lock of a still-open inserting transaction and tries once more. REPO_OK with
+ * *out filled (release out->data), REPO_NOT_FOUND (nothing to do: finished, claimed elsewhere,
+ * not due yet, or never committed), REPO_ERROR + err.
+ */
+repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, render_claim_t *out,
+                            char *err, size_t err_len);
+/* Extends the lease while worker_id still holds the claim. 1 (extended), 0 (lost), -1 + err. */
+int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err, size_t err_len);
+/* Terminal success, only while worker_id holds the claim; notifies. 1, 0 (claim lost), -1. */
+int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
+                    size_t bytes, const char *sha256, char *err, size_t err_len);
+/* Back to queued, due in delay_ms, with the error kept for the record. 1, 0, -1. */
+int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error,
+                  char *err, size_t err_len);
+/* Terminal failure with an actionable message, only while worker_id holds the claim;
+ * notifies. 1, 0 (claim lost), -1. */
+int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, char *err, size_t err_len);
+
+/*
+ * The sweeper's pick, inside the caller's transaction: marks as enqueued now and returns up to
+ * max ids (into ids, 37 bytes each) of renders that are due but not in Redis — queued rows
+ * never pushed or whose retry is due, rendering rows whose lease expired — plus, when
+ * all_before_ms >= 0, any due row last pushed more than all_before_ms ago (Redis may have lost
+ * it). Rows locked by another sweeper are skipped. Returns the count, or -1 + err.
+ */
+int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len);
+/* Counts by status for /metrics: queued, rendering. -1 on error. */
+int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,247 @@
+#include "worker/pool.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "db/db.h"
+#include "db/renders_repo.h"
+#include "http/metrics.h"
+#include "worker/render_job.h"
+
+#define RETRY_LATER_PAUSE_MS 1000 /* before a job that met a database outage goes back */
+
+static worker_t *workers;
+static int n_workers;
+static atomic_bool stopping;
+static atomic_int busy;
+
+static pthread_t heartbeat_thread;
+static bool heartbeat_started;
+static atomic_bool heartbeat_stop;
+
+int pool_size(void)
+{
+    return n_workers;
+}
+
+void pool_hold(worker_t *w, const char *render_id)
+{
+    pthread_mutex_lock(&w->mu);
+    snprintf(w->held, sizeof w->held, "%s", render_id ? render_id : "");
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Sleeps up to ms, waking early when the pool is stopping. */
+static void nap(int ms)
+{
+    for (int slept = 0; slept < ms && !atomic_load(&stopping); slept += 50)
+        time_sleep_ms(ms - slept < 50 ? ms - slept : 50);
+}
+
+static int next_backoff(int ms)
+{
+    return ms * 2 > POOL_REDIS_BACKOFF_MAX_MS ? POOL_REDIS_BACKOFF_MAX_MS : ms * 2;
+}
+
+/* Registers the worker with Redis, retrying while Redis is away. false when stopping first. */
+static bool connect_jobs(worker_t *w)
+{
+    int backoff = 250;
+    char err[512];
+    while (!atomic_load(&stopping)) {
+        jobs_worker_t *jobs = jobs_worker_new_ttl(w->id, w->cfg->heartbeat_ttl_s, err, sizeof err);
+        if (jobs) {
+            pthread_mutex_lock(&w->mu); /* the heartbeat thread reads it */
+            w->jobs = jobs;
+            pthread_mutex_unlock(&w->mu);
+            return true;
+        }
+        log_warn("worker %s: cannot register with Redis (retrying): %s", w->id, err);
+        nap(backoff);
+        backoff = next_backoff(backoff);
+    }
+    return false;
+}
+
+static job_result_t dispatch(worker_t *w, const char *queue, const char *job)
+{
+    if (!strcmp(queue, JOBS_QUEUE_RENDERS))
+        return render_job_run(w, job);
+    log_warn("worker %s: job %s on unknown queue %s dropped", w->id, job, queue);
+    return JOB_DONE;
+}
+
+/* Finishes a job with the pool's side of the protocol: ack, or push back and ack. */
+static void settle(worker_t *w, const char *queue, const char *job, job_result_t result)
+{
+    char err[512];
+    if (result == JOB_RETRY_LATER) {
+        nap(RETRY_LATER_PAUSE_MS);
+        if (jobs_enqueue(queue, job, err, sizeof err) != 0)
+            log_warn("worker %s: cannot push job %s back (the sweeper will): %s", w->id, job, err);
+    }
+    if (jobs_ack(w->jobs, queue, job, err, sizeof err) != 0)
+        log_warn("worker %s: ack of job %s failed (it may run again; claims make that harmless): %s", w->id, job,
+                 err);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    engine_ctx_opts_t eo = {.image_timeout_ms = w->cfg->image_timeout_ms,
+                            .image_max_bytes = w->cfg->image_max_bytes,
+                            .allow_private_urls = w->cfg->allow_private_urls};
+    w->engine = engine_ctx_new(&eo);
+    if (!w->engine || !connect_jobs(w))
+        goto done;
+    static const char *const queues[] = {JOBS_QUEUE_RENDERS, JOBS_QUEUE_WEBHOOKS};
+    int backoff = 250;
+    while (!atomic_load(&stopping)) {
+        char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
+        int rc = jobs_fetch(w->jobs, queues, 2, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job, err,
+                            sizeof err);
+        if (rc < 0) {
+            log_warn("worker %s: cannot fetch jobs (retrying in %d ms): %s", w->id, backoff, err);
+            nap(backoff);
+            backoff = next_backoff(backoff);
+            continue;
+        }
+        backoff = 250;
+        if (rc == 0)
+            continue;
+        atomic_fetch_add(&busy, 1);
+        job_result_t result = dispatch(w, queue, job);
+        pool_hold(w, NULL);
+        settle(w, queue, job, result);
+        atomic_fetch_sub(&busy, 1);
+    }
+    char err[512];
+    if (w->jobs && jobs_worker_release(w->jobs, err, sizeof err) != 0)
+        log_warn("worker %s: could not give jobs back (the reaper will): %s", w->id, err);
+done:
+    engine_ctx_free(w->engine);
+    w->engine = NULL;
+    return NULL;
+}
+
+/* ---- heartbeats ---- */
+
+static void beat(worker_t *w, db_t *db)
+{
+    char err[512], held[37];
+    pthread_mutex_lock(&w->mu);
+    jobs_worker_t *jobs = w->jobs;
+    snprintf(held, sizeof held, "%s", w->held);
+    pthread_mutex_unlock(&w->mu);
+    if (jobs && jobs_heartbeat(jobs, w->cfg->heartbeat_ttl_s, err, sizeof err) != 0)
+        log_warn("worker %s: heartbeat failed: %s", w->id, err);
+    if (held[0] && db && renders_renew_lease(db, held, w->id, w->cfg->heartbeat_ttl_s * 1000, err, sizeof err) < 0)
+        log_warn("worker %s: cannot extend the lease of render %s: %s", w->id, held, err);
+}
+
+static void *heartbeat_main(void *arg)
+{
+    const config_t *cfg = arg;
+    int interval = cfg->heartbeat_ttl_s * 1000 / 3;
+    while (!atomic_load(&heartbeat_stop)) {
+        db_t *db = db_thread();
+        for (int i = 0; i < n_workers; i++)
+            beat(&workers[i], db);
+        metrics_gauge_set("craftkit_workers_busy", NULL, atomic_load(&busy));
+        for (int slept = 0; slept < interval && !atomic_load(&heartbeat_stop); slept += 50)
+            time_sleep_ms(50);
+    }
+    return NULL;
+}
+
+int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), char *err, size_t err_len)
+{
+    atomic_store(&stopping, false);
+    atomic_store(&heartbeat_stop, false);
+    n_workers = cfg->workers;
+    if (n_workers == 0)
+        return 0;
+    workers = calloc((size_t)n_workers, sizeof *workers);
+    if (!workers) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n_workers; i++) {
+        worker_t *w = &workers[i];
+        w->n = i;
+        w->cfg = cfg;
+        w->on_terminal = on_terminal;
+        pthread_mutex_init(&w->mu, NULL);
+        snprintf(w->id, sizeof w->id, "%s:%d", cfg->instance_id, i);
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            snprintf(err, err_len, "cannot start worker thread %d", i);
+            pool_stop(0);
+            return -1;
+        }
+        w->started = true;
+    }
+    if (pthread_create(&heartbeat_thread, NULL, heartbeat_main, (void *)cfg) != 0) {
+        snprintf(err, err_len, "cannot start the heartbeat thread");
+        pool_stop(0);
+        return -1;
+    }
+    heartbeat_started = true;
+    metrics_gauge_set("craftkit_workers", NULL, n_workers);
+    return 0;
+}
+
+/* Joins a worker within the deadline; false when it is still busy (it is then abandoned). */
+static bool join_by(worker_t *w, int64_t deadline_mono_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t left = deadline_mono_ms - time_mono_ms();
+    if (left < 0)
+        left = 0;
+    ts.tv_sec += (time_t)(left / 1000);
+    ts.tv_nsec += (long)(left % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_timedjoin_np(w->thread, NULL, &ts) == 0;
+}
+
+void pool_stop(int grace_ms)
+{
+    if (!workers)
+        return;
+    atomic_store(&stopping, true);
+    int64_t deadline = time_mono_ms() + grace_ms + POOL_FETCH_BLOCK_MS;
+    bool all_joined = true;
+    for (int i = 0; i < n_workers; i++) {
+        if (!workers[i].started)
+            continue;
+        if (!join_by(&workers[i], deadline)) {
+            log_warn("worker %s: still busy after the grace period; its render will be taken over after its "
+                     "lease expires", workers[i].id);
+            all_joined = false;
+            continue;
+        }
+        workers[i].started = false;
+    }
+    atomic_store(&heartbeat_stop, true);
+    if (heartbeat_started)
+        pthread_join(heartbeat_thread, NULL);
+    heartbeat_started = false;
+    if (!all_joined)
+        return; /* a running thread still uses its worker; the process is about to exit */
+    for (int i = 0; i < n_workers; i++) {
+        jobs_worker_free(workers[i].jobs);
+        pthread_mutex_destroy(&workers[i].mu);
+    }
+    free(workers);
+    workers = NULL;
+    n_workers = 0;
+}

@@ -1,0 +1,67 @@
+/*
+ * pool — the in-process worker pool: CRAFTKIT_WORKERS threads that take jobs from Redis
+ * (renders first, then webhook deliveries), plus one heartbeat thread.
+ *
+ * Each worker thread owns its resources for its whole life: a jobs_worker_t (a private Redis
+ * connection and processing lists, id "<instance id>:<n>"), an engine context (the thread's
+ * pango font map, shaping buffers and image loader with its CURL handle), and the thread's own
+ * Postgres connection and storage backend (db_thread(), storage_thread()). Nothing is shared
+ * but the compiled-template cache, which is read-only.
+ *
+ * A render can take longer than the heartbeat TTL, so the heartbeats come from a separate
+ * thread: every TTL/3 it refreshes each worker's Redis heartbeat and extends the Postgres lease
+ * of the render that worker holds. A worker that dies stops both; its jobs are reaped and its
+ * render's lease expires, so another worker (of any instance) takes it over.
+ *
+ * Shutdown (pool_stop): workers stop fetching, finish the job in hand (or, past the grace
+ * period, are abandoned to the lease expiry), give back what is left in their processing lists
+ * (jobs_worker_release), and are joined; then the heartbeat thread stops.
+ *
+ * Threads: pool_start/pool_stop from the main thread; pool_hold from the worker that owns w.
+ */
+#ifndef CRAFTKIT_WORKER_POOL_H
+#define CRAFTKIT_WORKER_POOL_H
+
+#include <craftkit/engine.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/config.h"
+#include "queue/jobs.h"
+
+#define POOL_MAX_WORKERS 256
+#define POOL_FETCH_BLOCK_MS 1000       /* longest idle wait, so a stop is noticed within it */
+#define POOL_REDIS_BACKOFF_MAX_MS 5000 /* retry pace while Redis is unreachable */
+
+/* What a job handler tells the pool. */
+typedef enum {
+    JOB_DONE = 0,      /* Postgres holds the outcome (done, failed, or a retry it schedules): ack */
+    JOB_RETRY_LATER,   /* the job could not be looked at (database down): push it back, ack */
+} job_result_t;
+
+typedef struct worker {
+    int n;
+    char id[JOBS_ID_MAX + 1];
+    jobs_worker_t *jobs;
+    engine_ctx_t *engine;
+    const config_t *cfg;
+    void (*on_terminal)(const char *render_id); /* a render of this process became terminal */
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;          /* guards held */
+    char held[37];               /* render whose lease the heartbeat thread renews; "" = none */
+} worker_t;
+
+/* Starts the workers and the heartbeat thread. on_terminal (may be NULL) is called on the
+ * worker's thread after a render turned succeeded or failed. workers = 0 starts nothing (an
+ * API-only instance). 0 or -1 + err. */
+int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), char *err, size_t err_len);
+/* Stops taking jobs, lets in-hand jobs finish for up to grace_ms, gives jobs back, joins. */
+void pool_stop(int grace_ms);
+/* Marks the render whose lease this worker holds ("" or NULL: none). */
+void pool_hold(worker_t *w, const char *render_id);
+/* Number of workers started (for /metrics and logs). */
+int pool_size(void);
+
+#endif

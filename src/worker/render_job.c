@@ -1,0 +1,144 @@
+#include "worker/render_job.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "db/renders_repo.h"
+#include "http/metrics.h"
+#include "storage/storage.h"
+#include "worker/compiled.h"
+
+#define RETRY_DELAY_MAX_MS (10 * 60 * 1000)
+
+int render_retry_delay_ms(int base_ms, int failed_attempts)
+{
+    double delay = base_ms;
+    for (int i = 1; i < failed_attempts && delay < RETRY_DELAY_MAX_MS; i++)
+        delay *= 2;
+    uint32_t r = 0;
+    crypto_random(&r, sizeof r);
+    delay *= 0.5 + (double)r / 4294967296.0; /* 50 % to 150 % */
+    if (delay > RETRY_DELAY_MAX_MS)
+        delay = RETRY_DELAY_MAX_MS;
+    return delay < 1 ? 1 : (int)delay;
+}
+
+static void log_render(const char *msg, const worker_t *w, const render_claim_t *c, const char *detail)
+{
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", c->attempts);
+    log_event(LOG_INFO, msg, "render", c->id, "worker", w->id, "attempt", attempt, "detail", detail, NULL);
+}
+
+/* After a failed attempt: retry later, or fail for good after the last attempt. */
+static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *c, const char *why)
+{
+    char err[512];
+    int rc;
+    if (c->attempts < RENDER_MAX_ATTEMPTS) {
+        int delay = render_retry_delay_ms(w->cfg->render_backoff_base_ms, c->attempts);
+        rc = renders_retry(db, c->id, w->id, delay, why, err, sizeof err);
+        log_render("render attempt failed; will retry", w, c, why);
+        metrics_counter_add("craftkit_render_retries_total", NULL, 1);
+    } else {
+        rc = renders_fail(db, c->id, w->id, why, err, sizeof err);
+        log_render("render failed", w, c, why);
+        if (rc > 0) {
+            metrics_counter_add("craftkit_renders_completed_total", "status=\"failed\"", 1);
+            if (w->on_terminal)
+                w->on_terminal(c->id);
+        }
+    }
+    if (rc < 0) {
+        log_error("render %s: cannot record the failure: %s", c->id, err);
+        return JOB_RETRY_LATER;
+    }
+    return JOB_DONE;
+}
+
+/* Renders and stores; 0, or -1 with a message for the user in why. */
+static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char *key, size_t key_len,
+                            engine_output_t *out, char *sha, char *why, size_t why_len)
+{
+    char err[512];
+    compiled_t *compiled = compiled_get(db, c->version_id, err, sizeof err);
+    if (!compiled) {
+        snprintf(why, why_len, "the template version could not be loaded: %s", err);
+        return -1;
+    }
+    engine_render_opts_t ro = {.format = ENGINE_PDF,
+                               .watermark = c->test ? "TEST" : NULL,
+                               .creation_time = c->created_unix,
+                               .deadline_ms = time_mono_ms() + w->cfg->render_timeout_ms};
+    int rc = engine_render(w->engine, compiled->engine, c->data, &ro, out, why, why_len);
+    compiled_release(compiled);
+    if (rc != 0)
+        return -1;
+    storage_t *s = storage_thread();
+    if (storage_render_key(c->project_id, c->id, c->filename, key, key_len) != 0) {
+        snprintf(why, why_len, "internal error: no storage key for this render");
+        return -1;
+    }
+    if (!s || storage_put(s, key, out->data, out->len, "application/pdf", sha, err, sizeof err) != 0) {
+        snprintf(why, why_len, "the PDF could not be stored: %s", s ? err : "storage is not configured");
+        return -1;
+    }
+    return 0;
+}
+
+job_result_t render_job_run(worker_t *w, const char *render_id)
+{
+    db_t *db = db_thread();
+    if (!db)
+        return JOB_RETRY_LATER;
+    render_claim_t c;
+    char err[512];
+    repo_status_t st = renders_claim(db, render_id, w->id, w->cfg->heartbeat_ttl_s * 1000, &c, err, sizeof err);
+    if (st == REPO_NOT_FOUND)
+        return JOB_DONE; /* finished, held by someone else, not due yet, or never committed */
+    if (st != REPO_OK) {
+        log_error("render %s: cannot claim: %s", render_id, err);
+        return JOB_RETRY_LATER;
+    }
+    pool_hold(w, c.id);
+    job_result_t result;
+    if (c.attempts > RENDER_MAX_ATTEMPTS) {
+        /* Every earlier attempt died without recording an outcome (crash, kill, lost lease). */
+        char why[160];
+        snprintf(why, sizeof why, "the render was interrupted %d times (its worker stopped while rendering); "
+                                  "giving up", RENDER_MAX_ATTEMPTS);
+        c.attempts = RENDER_MAX_ATTEMPTS;
+        result = attempt_failed(w, db, &c, why);
+        json_decref(c.data);
+        return result;
+    }
+    int64_t started = time_mono_ms();
+    engine_output_t out = {0};
+    char key[STORAGE_KEY_MAX + 1], sha[65], why[1024];
+    if (render_and_store(w, db, &c, key, sizeof key, &out, sha, why, sizeof why) != 0) {
+        result = attempt_failed(w, db, &c, why);
+    } else {
+        int rc = renders_succeed(db, c.id, w->id, key, out.pages, out.len, sha, err, sizeof err);
+        if (rc < 0) {
+            log_error("render %s: stored, but cannot record success: %s", c.id, err);
+            result = JOB_RETRY_LATER;
+        } else {
+            result = JOB_DONE;
+            if (rc == 0) {
+                log_render("render finished after its claim was lost; result discarded", w, &c, key);
+            } else {
+                metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
+                metrics_histogram_observe("craftkit_render_seconds", NULL, (double)(time_mono_ms() - started) / 1e3);
+                if (w->on_terminal)
+                    w->on_terminal(c.id);
+            }
+        }
+    }
+    engine_output_free(&out);
+    json_decref(c.data);
+    return result;
+}

@@ -1,0 +1,22 @@
+/*
+ * render_job — one render, from a job id to a terminal row: claim the row (the conditional
+ * UPDATE that makes a job delivered twice render once), load the compiled version, render with
+ * the worker's engine context under CRAFTKIT_RENDER_TIMEOUT_MS, store the PDF under
+ * renders/<project>/<id>/<filename>, and mark it succeeded — or schedule a retry with
+ * exponential backoff and jitter, and after RENDER_MAX_ATTEMPTS mark it failed with the last
+ * error, which names what the user can fix ("image at data.logo could not be fetched: HTTP 404").
+ *
+ * The PDF's creation date is pinned to the render's creation time, so a retried or taken-over
+ * render writes the same bytes to the same key.
+ * Threads: the worker thread that owns w.
+ */
+#ifndef CRAFTKIT_WORKER_RENDER_JOB_H
+#define CRAFTKIT_WORKER_RENDER_JOB_H
+
+#include "worker/pool.h"
+
+job_result_t render_job_run(worker_t *w, const char *render_id);
+/* Delay before attempt n+1 after n failed attempts: base * 2^(n-1), jittered to 50-150 %. */
+int render_retry_delay_ms(int base_ms, int failed_attempts);
+
+#endif

@@ -1,0 +1,160 @@
+#include "worker/sweeper.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "core/uuid7.h"
+#include "db/db.h"
+#include "db/renders_repo.h"
+#include "http/metrics.h"
+#include "queue/jobs.h"
+#include "queue/redis.h"
+
+static pthread_t thread;
+static bool started;
+static atomic_bool stop_flag;
+static char epoch_seen[UUID_STR_LEN + 1];
+
+/* 1 when Redis lost its data since the last look (or we cannot tell it did not), 0 when it
+ * kept it, -1 when Redis cannot be asked. */
+static int redis_lost_data(void)
+{
+    char fresh[UUID_STR_LEN + 1], err[256];
+    uuid7_new_str(fresh);
+    const char *set[] = {"SET", SWEEPER_EPOCH_KEY, fresh, "NX"};
+    redisReply *r = redis_cmd_argv(4, set, NULL, err, sizeof err);
+    if (!r)
+        return -1;
+    bool created = r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    if (created) {
+        snprintf(epoch_seen, sizeof epoch_seen, "%s", fresh);
+        return 1; /* a new (or emptied) Redis: nothing queued before now is in it */
+    }
+    const char *get[] = {"GET", SWEEPER_EPOCH_KEY};
+    r = redis_cmd_argv(2, get, NULL, err, sizeof err);
+    if (!r)
+        return -1;
+    int lost = 0;
+    if (r->type == REDIS_REPLY_STRING) {
+        lost = epoch_seen[0] && strcmp(epoch_seen, r->str) != 0;
+        snprintf(epoch_seen, sizeof epoch_seen, "%.*s", (int)r->len, r->str);
+    }
+    freeReplyObject(r);
+    return lost;
+}
+
+/* One batch: pick, push, commit. Returns ids pushed, or -1. */
+static int sweep_batch(db_t *db, long long all_before_ms)
+{
+    char ids[SWEEPER_BATCH][37];
+    const char *ptrs[SWEEPER_BATCH];
+    char err[512];
+    if (db_begin(db, err, sizeof err) != 0)
+        goto fail;
+    int n = renders_sweep_pick(db, all_before_ms, ids, SWEEPER_BATCH, err, sizeof err);
+    if (n < 0) {
+        db_rollback(db);
+        goto fail;
+    }
+    for (int i = 0; i < n; i++)
+        ptrs[i] = ids[i];
+    if (n > 0 && jobs_enqueue_many(JOBS_QUEUE_RENDERS, ptrs, n, err, sizeof err) != 0) {
+        db_rollback(db);
+        goto fail;
+    }
+    if (db_commit(db, err, sizeof err) != 0)
+        goto fail;
+    return n;
+fail:
+    log_warn("sweeper: %s", err);
+    return -1;
+}
+
+static void sweep(db_t *db, bool everything)
+{
+    long long before = everything ? 0 : SWEEPER_REQUEUE_AFTER_MS;
+    int total = 0, n;
+    while (!atomic_load(&stop_flag) && (n = sweep_batch(db, before)) > 0) {
+        total += n;
+        if (n < SWEEPER_BATCH)
+            break;
+    }
+    if (total > 0) {
+        char count[16];
+        snprintf(count, sizeof count, "%d", total);
+        log_event(LOG_INFO, "sweeper re-enqueued renders", "count", count, "reason",
+                  everything ? "redis lost its data" : "due or orphaned", NULL);
+        metrics_counter_add("craftkit_sweeper_requeued_total", NULL, total);
+    }
+}
+
+static void publish_backlog(db_t *db)
+{
+    long long queued = 0, rendering = 0;
+    char err[256];
+    if (renders_backlog(db, &queued, &rendering, err, sizeof err) == 0) {
+        metrics_gauge_set("craftkit_renders_backlog", "status=\"queued\"", (double)queued);
+        metrics_gauge_set("craftkit_renders_backlog", "status=\"rendering\"", (double)rendering);
+    }
+    long len = jobs_queue_length(JOBS_QUEUE_RENDERS, err, sizeof err);
+    if (len >= 0)
+        metrics_gauge_set("craftkit_queue_length", "queue=\"renders\"", (double)len);
+}
+
+static void pass(bool scan)
+{
+    char err[512];
+    int moved = 0;
+    if ((scan ? jobs_reap_scan(&moved, err, sizeof err) : jobs_reap(&moved, err, sizeof err)) != 0)
+        log_debug("sweeper: reap: %s", err);
+    if (moved > 0)
+        metrics_counter_add("craftkit_reaped_jobs_total", NULL, moved);
+    db_t *db = db_thread();
+    if (!db)
+        return;
+    int lost = redis_lost_data();
+    if (lost < 0)
+        return; /* Redis is away: nothing can be pushed; the next pass tries again */
+    sweep(db, lost == 1);
+    publish_backlog(db);
+}
+
+static void *sweeper_main(void *arg)
+{
+    const config_t *cfg = arg;
+    int64_t next_scan = 0;
+    while (!atomic_load(&stop_flag)) {
+        bool scan = time_mono_ms() >= next_scan;
+        if (scan)
+            next_scan = time_mono_ms() + SWEEPER_SCAN_EVERY_MS;
+        pass(scan);
+        for (int slept = 0; slept < cfg->sweep_interval_ms && !atomic_load(&stop_flag); slept += 50)
+            time_sleep_ms(50);
+    }
+    return NULL;
+}
+
+int sweeper_start(const config_t *cfg, char *err, size_t err_len)
+{
+    atomic_store(&stop_flag, false);
+    if (pthread_create(&thread, NULL, sweeper_main, (void *)cfg) != 0) {
+        snprintf(err, err_len, "cannot start the sweeper thread");
+        return -1;
+    }
+    started = true;
+    return 0;
+}
+
+void sweeper_stop(void)
+{
+    if (!started)
+        return;
+    atomic_store(&stop_flag, true);
+    pthread_join(thread, NULL);
+    started = false;
+}

@@ -1,0 +1,48 @@
+/*
+ * harness_render — helpers for tests of the render pipeline: templates, polling renders until
+ * they are terminal, reading PDFs back as text, and firing requests from many threads at once.
+ * Memory: returned strings and responses belong to the caller (free / th_resp_free).
+ */
+#ifndef CRAFTKIT_TEST_HARNESS_RENDER_H
+#define CRAFTKIT_TEST_HARNESS_RENDER_H
+
+#include "harness.h"
+
+/* A small invoice manifest with a required text, a currency, an optional image and a loop. */
+#define TH_INVOICE_MANIFEST                                                                            \
+    "{\"variables\":[{\"key\":\"customer.name\",\"label\":\"Customer\",\"dataType\":\"text\",\"required\":true}," \
+    "{\"key\":\"total\",\"dataType\":\"currency\",\"format\":\"money:EUR\",\"required\":true},"               \
+    "{\"key\":\"logo\",\"dataType\":\"image\"}],"                                                           \
+    "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":true},"\
+    "{\"key\":\"qty\",\"dataType\":\"number\",\"required\":true}]}]}"
+
+/* Creates a template with this slug and manifest (and the generated layout); aborts unless 201. */
+void th_template(th_server_t *s, const char *key, const char *slug, const char *manifest);
+/* Polls GET /v1/renders/:id until the status is terminal or timeout_ms passes; returns the last
+ * response (never NULL). */
+th_resp_t *th_wait_render(th_server_t *s, const char *key, const char *id, int timeout_ms);
+/* A string member of o, "" when absent or not a string. */
+const char *th_str(const json_t *o, const char *k);
+/* POSTs body to base_url's /v1/templates/<slug>/render, asserts 202 and copies the render id
+ * (inside a Check test). base_url NULL: the server's own. */
+void th_submit_ok(th_server_t *s, const char *base_url, const char *key, const char *slug, const char *body,
+                  char id[64]);
+/* The status string of a render response ("" when absent). */
+const char *th_status(const th_resp_t *r);
+/* Text of a PDF (pdftotext), or NULL when it is not one. */
+char *th_pdf_text(const char *pdf, size_t len);
+
+/* Sends the same request from n threads at once (all start together); fills out[n]. */
+void th_parallel(th_server_t *s, int n, const char *method, const char *path, const char *auth, const char *body,
+                 const char *const *headers, th_resp_t **out);
+
+/* A loopback HTTP server (in a child process) that serves one SVG image, optionally slowly:
+ * /logo.svg now, /slow.svg after delay_ms, anything else 404. Stop with th_images_stop. */
+typedef struct th_images {
+    int pid;
+    int port;
+} th_images_t;
+void th_images_start(th_images_t *im, int delay_ms);
+void th_images_stop(th_images_t *im);
+
+#endif

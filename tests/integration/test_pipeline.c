@@ -1,0 +1,207 @@
+/* The worker side of the pipeline against the real server: retries ending in a failure a
+ * user can act on, sync requests answered 200 within the deadline and 202 after it, and
+ * graceful shutdown with an in-flight render and with parked sync requests. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness_render.h"
+
+#define SYNC_TIMEOUT_MS 2000
+
+static th_server_t *srv;
+static char key[128];
+
+static th_resp_t *submit(const char *body)
+{
+    return th_req(srv, "POST", "/v1/templates/invoice/render", key, body, NULL);
+}
+
+static void data_with_logo(char *out, size_t len, const char *logo_url, const char *options)
+{
+    snprintf(out, len, "{\"data\":{\"customer\":{\"name\":\"Grace Hopper\"},\"total\":7,\"logo\":\"%s\"}%s%s}", logo_url,
+             options ? ",\"options\":" : "", options ? options : "");
+}
+
+static char *status_of(const char *id)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT status FROM renders WHERE id = '%s'", id);
+    return th_sql(srv, sql);
+}
+
+/* Starts an image server answering after delay_ms and submits a render whose logo is
+ * image_path on it (options: NULL or a JSON object text). */
+static void submit_with_image(th_images_t *im, int delay_ms, const char *image_path, const char *options, char id[64])
+{
+    th_images_start(im, delay_ms);
+    char body[512], url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", im->port, image_path);
+    data_with_logo(body, sizeof body, url, options);
+    th_submit_ok(srv, NULL, key, "invoice", body, id);
+}
+
+static bool rendering_now(void *arg)
+{
+    char *st = status_of(arg);
+    bool yes = !strcmp(st, "rendering");
+    free(st);
+    return yes;
+}
+
+START_TEST(failed_after_three_attempts)
+{
+    th_images_t im;
+    char id[64];
+    submit_with_image(&im, 0, "/missing.png", NULL, id);
+    th_resp_t *r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "failed"), "%s", r->body);
+    ck_assert_msg(strstr(th_str(r->json, "errorMessage"), "data.logo") &&
+                      strstr(th_str(r->json, "errorMessage"), "HTTP 404"),
+                  "%s", r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 3);
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
+    th_resp_free(r);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 409, "not_ready");
+    ck_assert(strstr(r->body, "failed"));
+    th_resp_free(r);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(sync_answers_200_when_done)
+{
+    th_resp_t *r = submit("{\"data\":{\"customer\":{\"name\":\"Sync\"},\"total\":3},\"options\":{\"sync\":true}}");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
+    ck_assert(json_is_string(json_object_get(r->json, "downloadUrl")));
+    ck_assert(th_header(r, "ratelimit-limit") != NULL);
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(sync_answers_202_after_the_deadline)
+{
+    th_images_t im;
+    th_images_start(&im, SYNC_TIMEOUT_MS + 2000);
+    char body[512], url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow.svg", im.port);
+    data_with_logo(body, sizeof body, url, "{\"sync\":true}");
+    int64_t t0 = time(NULL);
+    th_resp_t *r = submit(body);
+    int64_t waited = time(NULL) - t0;
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "queued") || !strcmp(th_str(r->json, "status"), "rendering"), "%s",
+                  r->body);
+    ck_assert_msg(waited >= 1 && waited <= 6, "waited %lld s", (long long)waited);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = th_wait_render(srv, key, id, 30000);
+    ck_assert_str_eq(th_status(r), "succeeded");
+    th_resp_free(r);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(many_sync_requests_do_not_hold_threads)
+{
+    /* More parked requests than HTTP threads and workers together; plain requests still flow. */
+    enum { N = 24 };
+    th_resp_t *out[N];
+    th_parallel(srv, N, "POST", "/v1/templates/invoice/render", key,
+                "{\"data\":{\"customer\":{\"name\":\"Many\"},\"total\":1},\"options\":{\"sync\":true}}", NULL, out);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(out[i] && out[i]->status == 200, "%d: %ld %s", i, out[i] ? out[i]->status : 0L,
+                      out[i] ? out[i]->body : "");
+        th_resp_free(out[i]);
+    }
+}
+END_TEST
+
+typedef struct {
+    const char *body;
+    th_resp_t *resp;
+} bg_req_t;
+
+static void *background_submit(void *p)
+{
+    bg_req_t *b = p;
+    b->resp = submit(b->body);
+    return NULL;
+}
+
+START_TEST(sigterm_finishes_inflight_render)
+{
+    th_images_t im;
+    char id[64];
+    submit_with_image(&im, 1500, "/slow.svg", NULL, id);
+    ck_assert(th_wait_until(rendering_now, id, 10000));
+    ck_assert_int_eq(th_server_stop(srv), 0);
+    char *st = status_of(id);
+    ck_assert_str_eq(st, "succeeded");
+    free(st);
+    th_server_start(srv);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(sigterm_with_parked_sync_requests)
+{
+    th_images_t im;
+    th_images_start(&im, 4000);
+    char body[512], url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/slow.svg", im.port);
+    data_with_logo(body, sizeof body, url, "{\"sync\":true}");
+    bg_req_t b = {.body = body};
+    pthread_t t;
+    pthread_create(&t, NULL, background_submit, &b);
+    th_sleep_ms(700); /* parked by now */
+    ck_assert_int_eq(th_server_stop(srv), 0);
+    pthread_join(t, NULL);
+    ck_assert_msg(b.resp && b.resp->status == 202, "%ld %s", b.resp ? b.resp->status : 0L,
+                  b.resp ? b.resp->body : "");
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(b.resp->json, "id"));
+    th_resp_free(b.resp);
+    /* the render itself was finished before the exit */
+    char *st = status_of(id);
+    ck_assert_str_eq(st, "succeeded");
+    free(st);
+    th_server_start(srv);
+    th_images_stop(&im);
+}
+END_TEST
+
+int main(void)
+{
+    char timeout[64];
+    snprintf(timeout, sizeof timeout, "CRAFTKIT_SYNC_TIMEOUT_MS=%d", SYNC_TIMEOUT_MS);
+    const char *env[] = {timeout, NULL};
+    srv = th_start("pipeline", env);
+    char id[64];
+    th_project(srv, "Pipeline", false, id, key);
+    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("workers");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, failed_after_three_attempts);
+    tcase_add_test(tc, sync_answers_200_when_done);
+    tcase_add_test(tc, sync_answers_202_after_the_deadline);
+    tcase_add_test(tc, many_sync_requests_do_not_hold_threads);
+    tcase_add_test(tc, sigterm_finishes_inflight_render);
+    tcase_add_test(tc, sigterm_with_parked_sync_requests);
+    suite_add_tcase(s, tc);
+    int rc = th_run_suite(s);
+    if (th_stop(srv) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
+}

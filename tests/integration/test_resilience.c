@@ -1,0 +1,188 @@
+/* The pipeline when things break: the server killed with SIGKILL mid-render, Redis down and
+ * back, Redis losing its data, and two instances sharing one queue. */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness_render.h"
+
+static th_server_t *srv;
+static char key[128], project_id[64];
+
+static th_resp_t *submit_to(const char *base_url, const char *body)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/templates/invoice/render", base_url);
+    return th_req_url("POST", url, key, body, NULL);
+}
+
+static char *sql_about(const char *what, const char *id)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT %s FROM renders WHERE id = '%s'", what, id);
+    return th_sql(srv, sql);
+}
+
+static bool rendering_now(void *arg)
+{
+    char *st = sql_about("status", arg);
+    bool yes = !strcmp(st, "rendering");
+    free(st);
+    return yes;
+}
+
+static char *render_count(void)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE project_id = '%s'", project_id);
+    return th_sql(srv, sql);
+}
+
+static void stop_pid(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+START_TEST(kill9_mid_render_completes_once)
+{
+    th_images_t im;
+    th_images_start(&im, 2500);
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"data\":{\"customer\":{\"name\":\"Crash Test\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             im.port);
+    char id[64];
+    th_submit_ok(srv, NULL, key, "invoice", body, id);
+    ck_assert(th_wait_until(rendering_now, id, 10000));
+    th_server_kill(srv);
+    char *worker_before = sql_about("worker_id", id);
+    th_server_start(srv);
+    th_resp_t *r = th_wait_render(srv, key, id, 60000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    /* taken over once: the first attempt died with its process, the second finished */
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 2);
+    th_resp_free(r);
+    char *worker_after = sql_about("worker_id", id);
+    ck_assert_str_ne(worker_before, worker_after);
+    free(worker_before);
+    free(worker_after);
+    /* nothing is left in any processing list or the ready list */
+    char *left = th_redis_cli(srv, "LLEN ck:q:renders");
+    ck_assert_int_eq(atoi(left), 0);
+    free(left);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(redis_down_then_back)
+{
+    char *before = render_count();
+    th_redis_stop(srv);
+    th_resp_t *r = submit_to(srv->base_url, "{\"data\":{\"customer\":{\"name\":\"No Redis\"},\"total\":1}}");
+    th_assert_error(r, 503, "queue_unavailable");
+    ck_assert(th_header(r, "retry-after") != NULL);
+    th_resp_free(r);
+    char *during = render_count();
+    ck_assert_str_eq(during, before); /* nothing stranded */
+    r = th_req(srv, "GET", "/ready", NULL, NULL, NULL);
+    th_assert_error(r, 503, "not_ready");
+    ck_assert(strstr(r->body, "redis"));
+    th_resp_free(r);
+    th_redis_start(srv);
+    r = submit_to(srv->base_url, "{\"data\":{\"customer\":{\"name\":\"Redis Back\"},\"total\":1}}");
+    ck_assert_msg(r->status == 202, "%s", r->body);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    free(before);
+    free(during);
+}
+END_TEST
+
+START_TEST(redis_losing_its_data_loses_no_render)
+{
+    /* Renders accepted by an API-only instance sit in Redis; Redis is wiped; the workers of the
+     * restarted server find them through Postgres. */
+    ck_assert_int_eq(th_server_stop(srv), 0);
+    const char *api_only[] = {"CRAFTKIT_WORKERS=0", NULL};
+    int port;
+    pid_t api = th_server_spawn_extra(srv, &port, api_only);
+    char base[64], ids[3][64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    for (int i = 0; i < 3; i++) {
+        th_submit_ok(srv, base, key, "invoice", "{\"data\":{\"customer\":{\"name\":\"Lost\"},\"total\":1}}", ids[i]);
+    }
+    stop_pid(api);
+    free(th_redis_cli(srv, "FLUSHALL"));
+    th_server_start(srv);
+    for (int i = 0; i < 3; i++) {
+        th_resp_t *r = th_wait_render(srv, key, ids[i], 30000);
+        ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+        ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 1);
+        th_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(two_instances_share_the_queue)
+{
+    int port;
+    pid_t extra = th_server_spawn_extra(srv, &port, NULL);
+    /* Long documents (about 0.1 s each), so that every worker of both instances gets some. */
+    enum { N = 12, ROWS = 2500 };
+    size_t cap = (size_t)ROWS * 40 + 256;
+    char *body = malloc(cap);
+    size_t o = (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Shared\"},\"total\":1,\"items\":[");
+    for (int i = 0; i < ROWS; i++)
+        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row %d\",\"qty\":%d}", i ? "," : "", i, i);
+    snprintf(body + o, cap - o, "]}}");
+    char ids[N][64], base2[64];
+    snprintf(base2, sizeof base2, "http://127.0.0.1:%d", port);
+    for (int i = 0; i < N; i++) {
+        th_submit_ok(srv, i % 2 ? base2 : NULL, key, "invoice", body, ids[i]);
+    }
+    free(body);
+    for (int i = 0; i < N; i++) {
+        th_resp_t *r = th_wait_render(srv, key, ids[i], 60000);
+        ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+        th_resp_free(r);
+    }
+    /* worker ids are <host>:<pid>:<n>: count the processes that rendered */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(DISTINCT regexp_replace(worker_id, ':[0-9]+$', '')) FROM renders WHERE id IN "
+             "(SELECT id FROM renders WHERE project_id = '%s' ORDER BY id DESC LIMIT %d)",
+             project_id, N);
+    char *instances = th_sql(srv, sql);
+    ck_assert_str_eq(instances, "2");
+    free(instances);
+    stop_pid(extra);
+}
+END_TEST
+
+int main(void)
+{
+    srv = th_start("resilience", NULL);
+    th_project(srv, "Resilience", false, project_id, key);
+    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+
+    Suite *s = suite_create("resilience");
+    TCase *tc = tcase_create("faults");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, kill9_mid_render_completes_once);
+    tcase_add_test(tc, redis_down_then_back);
+    tcase_add_test(tc, redis_losing_its_data_loses_no_render);
+    tcase_add_test(tc, two_instances_share_the_queue);
+    suite_add_tcase(s, tc);
+    int rc = th_run_suite(s);
+    if (th_stop(srv) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
+}
