@@ -266,35 +266,59 @@ static char *options_text(const render_submission_t *sub)
 
 typedef enum { INSERT_DONE, INSERT_KEY_TAKEN, INSERT_FAILED } insert_result_t;
 
-/* Inserts the row and pushes its id in one transaction: when Redis refuses, the row is rolled
- * back and the client gets 503 with nothing created. Answers errors itself. */
+static void queue_unavailable(http_req_t *req, const char *err)
+{
+    log_error("render queue unavailable: %s (request %s)", err, req->request_id);
+    metrics_counter_add("craftkit_queue_unavailable_total", NULL, 1);
+    http_add_header(req, "Retry-After", "1");
+    http_error(req, 503, "queue_unavailable",
+               "The render queue is unavailable and nothing was created; retry shortly (with the same "
+               "Idempotency-Key)",
+               NULL);
+}
+
+/*
+ * Inserts the row and pushes its id so that a 503 always means nothing was created:
+ * - with an idempotency key, in one transaction around the LPUSH, rolled back when Redis
+ *   refuses — a concurrent replay of the key waits on the row and never sees one that is then
+ *   taken back (a worker that dequeues the id before the commit waits for it in renders_claim);
+ * - without one (nobody else can know the id yet), the INSERT commits on its own, which saves
+ *   two round trips, and a refused LPUSH deletes the row again; when a worker already has it
+ *   (the push went through and only its reply was lost) the render goes on and this is a 202.
+ * Answers errors itself.
+ */
 static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const render_new_t *n, char *created_at)
 {
     char err[512];
-    if (db_begin(db, err, sizeof err) != 0) {
+    bool tx = n->idempotency_key != NULL;
+    if (tx && db_begin(db, err, sizeof err) != 0) {
         api_db_error(req, err);
         return INSERT_FAILED;
     }
     repo_status_t st = renders_insert(db, n, created_at, err, sizeof err);
     if (st != REPO_OK) {
-        db_rollback(db);
+        if (tx)
+            db_rollback(db);
         if (st == REPO_CONFLICT)
             return INSERT_KEY_TAKEN;
         api_db_error(req, err);
         return INSERT_FAILED;
     }
     if (jobs_enqueue(JOBS_QUEUE_RENDERS, n->id, err, sizeof err) != 0) {
-        db_rollback(db);
-        log_error("render queue unavailable: %s (request %s)", err, req->request_id);
-        metrics_counter_add("craftkit_queue_unavailable_total", NULL, 1);
-        http_add_header(req, "Retry-After", "1");
-        http_error(req, 503, "queue_unavailable",
-                   "The render queue is unavailable and nothing was created; retry shortly (with the same "
-                   "Idempotency-Key)",
-                   NULL);
+        if (tx) {
+            db_rollback(db);
+        } else {
+            char derr[512];
+            int deleted = renders_delete_unqueued(db, n->id, derr, sizeof derr);
+            if (deleted == 0)
+                return INSERT_DONE;
+            if (deleted < 0) /* both stores failing: the sweeper pushes the row later */
+                log_error("render %s: could not take back the row after a failed push: %s", n->id, derr);
+        }
+        queue_unavailable(req, err);
         return INSERT_FAILED;
     }
-    if (db_commit(db, err, sizeof err) != 0) {
+    if (tx && db_commit(db, err, sizeof err) != 0) {
         /* The id may be in Redis; the worker waits for this transaction, sees no row, drops it. */
         api_db_error(req, err);
         return INSERT_FAILED;

@@ -1,19 +1,11 @@
 #include "api/syncwait.h"
 
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
-#include "core/log.h"
 #include "core/timeutil.h"
-#include "db/db.h"
-#include "db/renders_repo.h"
-
-#define LISTEN_RETRY_MS 1000
 
 struct syncwait {
     struct syncwait *prev, *next;
@@ -29,9 +21,6 @@ static struct syncwait *head;
 static bool closed;
 static int n_parked;
 
-static pthread_t listener;
-static bool listener_started;
-static atomic_bool listener_stop;
 
 /* ---- registry (mu held) ---- */
 
@@ -121,8 +110,7 @@ void syncwait_fire(const char *render_id)
     pthread_mutex_unlock(&mu);
 }
 
-/* Wakes waiters whose deadline passed (all = every waiter, e.g. after missed notifications). */
-static void wake_expired(bool all)
+void syncwait_expire(bool all)
 {
     int64_t now = time_mono_ms();
     pthread_mutex_lock(&mu);
@@ -139,7 +127,7 @@ void syncwait_shutdown(void)
     pthread_mutex_lock(&mu);
     closed = true;
     pthread_mutex_unlock(&mu);
-    wake_expired(true);
+    syncwait_expire(true);
 }
 
 int syncwait_parked(void)
@@ -150,87 +138,3 @@ int syncwait_parked(void)
     return n;
 }
 
-/* ---- the listener thread ---- */
-
-static db_t *listen_connect(void)
-{
-    char err[512];
-    db_t *db = db_open(config_get()->database_url, err, sizeof err);
-    if (!db)
-        return NULL;
-    PGresult *r = db_exec(db, "LISTEN " RENDER_NOTIFY_CHANNEL, 0, NULL, err, sizeof err);
-    if (!r) {
-        log_warn("syncwait: LISTEN failed: %s", err);
-        db_close(db);
-        return NULL;
-    }
-    PQclear(r);
-    return db;
-}
-
-/* Reads pending notifications; false when the connection is lost. */
-static bool drain_notifications(db_t *db)
-{
-    PGconn *c = db_conn(db);
-    if (!PQconsumeInput(c))
-        return false;
-    PGnotify *n;
-    while ((n = PQnotifies(c)) != NULL) {
-        syncwait_fire(n->extra);
-        PQfreemem(n);
-    }
-    return PQstatus(c) == CONNECTION_OK;
-}
-
-static void *listener_main(void *arg)
-{
-    (void)arg;
-    db_t *db = NULL;
-    int64_t next_connect = 0;
-    bool was_connected = false;
-    while (!atomic_load(&listener_stop)) {
-        if (!db && time_mono_ms() >= next_connect) {
-            db = listen_connect();
-            if (!db) {
-                next_connect = time_mono_ms() + LISTEN_RETRY_MS;
-            } else if (was_connected) {
-                log_info("syncwait: listening again; waking parked requests to look again");
-                wake_expired(true);
-            }
-            was_connected |= db != NULL;
-        }
-        if (db) {
-            struct pollfd p = {.fd = PQsocket(db_conn(db)), .events = POLLIN};
-            if (poll(&p, 1, SYNCWAIT_TICK_MS) != 0 && !drain_notifications(db)) {
-                log_warn("syncwait: lost the LISTEN connection; reconnecting");
-                db_close(db);
-                db = NULL;
-            }
-        } else {
-            time_sleep_ms(SYNCWAIT_TICK_MS);
-        }
-        wake_expired(false);
-    }
-    db_close(db);
-    return NULL;
-}
-
-int syncwait_start(char *err, size_t err_len)
-{
-    atomic_store(&listener_stop, false);
-    if (pthread_create(&listener, NULL, listener_main, NULL) != 0) {
-        snprintf(err, err_len, "cannot start the sync listener thread");
-        return -1;
-    }
-    listener_started = true;
-    return 0;
-}
-
-void syncwait_stop(void)
-{
-    if (!listener_started)
-        return;
-    atomic_store(&listener_stop, true);
-    pthread_join(listener, NULL);
-    listener_started = false;
-}

@@ -2,20 +2,19 @@
  * syncwait — parks `options.sync` render requests until their render is terminal, without
  * holding a thread, and wakes them wherever the render finished.
  *
- * A request registers (syncwait_register), re-reads the render, and parks (syncwait_park,
- * which suspends its MHD connection) only if nothing fired in between, so a render that
- * finishes between the check and the park is never missed. A listener thread with its own
- * Postgres connection LISTENs on craftkit_render_done (sent by the terminal UPDATEs of every
- * instance) and resumes the matching requests; it also resumes requests whose deadline passed.
+ * A request registers (syncwait_register), re-reads the render, and parks (syncwait_park)
+ * only if nothing fired in between, so a render that finishes between the check and the park
+ * is never missed. The listener thread (api/listener.h) hears craftkit_render_done from the
+ * terminal UPDATEs of every instance and calls syncwait_fire(); it also expires deadlines
+ * (syncwait_expire) every SYNCWAIT_TICK_MS, and after a lost connection wakes every parked
+ * request once to look again, since notifications may have been missed while it was down.
  * Workers of this process call syncwait_fire() directly as well, which saves the round trip.
- * After a lost listener connection every parked request is woken once to look again, since
- * notifications may have been missed while it was down.
  *
  * A resumed request runs its handler again (req->resumed): it re-reads the render and either
  * answers or registers again (a wake-up is only a hint).
  *
- * Threads: register/park/cancel on the request's MHD thread; fire, shutdown from any thread;
- * start/stop on the main thread. One mutex guards the registry; MHD_resume_connection is
+ * Threads: register/park/cancel on the request's handler thread; fire, expire, shutdown from
+ * any thread. One mutex guards the registry; MHD_resume_connection is
  * called under it, and a waiter is unlinked and freed before its request can run again (after
  * a resume another pool thread may finish and free the request at once).
  * Memory: the registry owns waiters; callers only hold the opaque pointer between register and
@@ -34,13 +33,11 @@
 
 typedef struct syncwait syncwait_t;
 
-/* Starts the listener thread (connecting lazily, retrying while Postgres is away). 0 or -1. */
-int syncwait_start(char *err, size_t err_len);
 /* Refuses new waits and resumes every parked request (they answer their current state). Safe
  * to call twice; used as a server shutdown hook. */
 void syncwait_shutdown(void);
-/* Stops and joins the listener (after the HTTP server has stopped). */
-void syncwait_stop(void);
+/* Wakes the parked requests whose deadline passed, or every one (all). */
+void syncwait_expire(bool all);
 
 /* Registers req as waiting for render_id until deadline_mono_ms (CLOCK_MONOTONIC ms). NULL when
  * shutting down or the deadline has passed: answer with the current state then. */

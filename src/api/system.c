@@ -75,7 +75,7 @@ static void metrics(http_req_t *req)
 
 void api_system_routes(void)
 {
-    router_add("GET", "/health", health, AUTH_NONE);
+    router_add_inline("GET", "/health", health, AUTH_NONE);
     router_add("GET", "/ready", ready, AUTH_NONE);
-    router_add("GET", "/metrics", metrics, AUTH_NONE);
+    router_add_inline("GET", "/metrics", metrics, AUTH_NONE);
 }

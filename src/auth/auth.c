@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/keycache.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "db/db.h"
@@ -61,12 +62,16 @@ static const char *bearer(const http_req_t *req)
     return *h ? h : NULL;
 }
 
-static bool check_project_key(http_req_t *req, const char *token)
+bool auth_lookup_project(http_req_t *req)
 {
-    if (!auth_key_well_formed(token))
+    const char *token = bearer(req);
+    if (!token || !auth_key_well_formed(token))
         return unauthorized(req);
     char hash[65], err[256];
     auth_key_hash(token, hash);
+    uint64_t gen = 0;
+    if (keycache_get(hash, &req->auth, &gen))
+        return false;
     db_t *db = db_thread();
     if (!db) {
         http_error(req, 503, "database_unavailable", "The database is unreachable; retry shortly", NULL);
@@ -90,12 +95,13 @@ static bool check_project_key(http_req_t *req, const char *token)
         const char *rl = db_get(res, 0, "rate_limit"), *rb = db_get(res, 0, "rate_burst");
         req->auth.rate_limit = rl ? atof(rl) : 0;
         req->auth.rate_burst = rb ? atoi(rb) : 0;
+        keycache_put(hash, &req->auth, gen);
     }
     PQclear(res);
     return ok ? false : unauthorized(req);
 }
 
-bool auth_check(http_req_t *req)
+bool auth_check_headers(http_req_t *req)
 {
     auth_kind_t kind = req->route->auth;
     if (kind == AUTH_NONE)
@@ -110,5 +116,12 @@ bool auth_check(http_req_t *req)
         req->auth.admin = true;
         return false;
     }
-    return check_project_key(req, token);
+    return auth_key_well_formed(token) ? false : unauthorized(req);
+}
+
+bool auth_check(http_req_t *req)
+{
+    if (auth_check_headers(req))
+        return true;
+    return req->route->auth == AUTH_PROJECT && auth_lookup_project(req);
 }

@@ -5,7 +5,7 @@
  * SHA-256 (hex) and a display prefix are stored. Every failure (missing, malformed, unknown,
  * revoked key, deleted project, admin key on a project route or the reverse) gets the same
  * 401 body, so the answer is no oracle. The admin key is compared in constant time.
- * Threads: any (uses the calling thread's db connection).
+ * Threads: any; auth_lookup_project uses the calling thread's db connection.
  */
 #ifndef CRAFTKIT_AUTH_AUTH_H
 #define CRAFTKIT_AUTH_AUTH_H
@@ -27,8 +27,15 @@ bool auth_key_well_formed(const char *s);
 void auth_key_hash(const char *key, char hash_hex[65]);
 void auth_key_prefix(const char *key, char prefix[AUTH_PREFIX_LEN + 1]);
 
-/* Authenticates req per its route's auth kind, filling req->auth. Returns true when it has
- * answered the request (401 / 503), false when the handler may run. */
+/* The part of authentication that needs no I/O, run on the event thread before the body is
+ * read: a missing or malformed bearer token, and the admin key. Returns true when it has
+ * answered the request (401), false when it may go on; for project routes
+ * auth_lookup_project() must then run (on a handler thread). */
+bool auth_check_headers(http_req_t *req);
+/* The database lookup of a well-formed project key, filling req->auth. Returns true when it
+ * has answered the request (401 / 503), false when the handler may run. */
+bool auth_lookup_project(http_req_t *req);
+/* Both, for callers outside the server's two-step path. */
 bool auth_check(http_req_t *req);
 
 #endif

@@ -7,7 +7,9 @@
 #include <craftkit/engine.h>
 
 #include "api/api.h"
+#include "api/listener.h"
 #include "api/syncwait.h"
+#include "auth/keycache.h"
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/log.h"
@@ -86,9 +88,10 @@ int cli_serve(int argc, char **argv)
         goto cleanup;
     }
     api_register_routes();
+    keycache_configure(cfg.auth_cache_ms);
     /* Parked sync requests are answered before the server waits for in-flight requests. */
     server_on_shutdown(syncwait_shutdown);
-    if (syncwait_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
+    if (listener_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
         sweeper_start(&cfg, err, sizeof err) != 0 || server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);
         goto cleanup;
@@ -110,7 +113,7 @@ cleanup:
      * never started. */
     pool_stop(WORKER_GRACE_MS);
     sweeper_stop();
-    syncwait_stop();
+    listener_stop();
     compiled_cache_clear();
     if (rc == CLI_OK)
         log_info("stopped");

@@ -170,7 +170,8 @@ int config_load(config_t *cfg, char *err, size_t err_len)
         goto fail;
     }
     if (parse_int("CRAFTKIT_WORKERS", (int)cores, 0, 256, &cfg->workers, err, err_len) ||
-        parse_int("CRAFTKIT_HTTP_THREADS", 4, 1, 256, &cfg->http_threads, err, err_len) ||
+        parse_int("CRAFTKIT_HTTP_THREADS", 8, 1, 256, &cfg->http_threads, err, err_len) ||
+        parse_int("CRAFTKIT_HTTP_IO_THREADS", 2, 1, 64, &cfg->http_io_threads, err, err_len) ||
         parse_long("CRAFTKIT_MAX_BODY", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &max_body, err,
                    err_len) ||
         parse_int("CRAFTKIT_CONNECTION_LIMIT", 1000, 4, 100000, &cfg->connection_limit, err,
@@ -251,7 +252,8 @@ int config_load(config_t *cfg, char *err, size_t err_len)
                    &image_max, err, err_len) ||
         parse_int("CRAFTKIT_SWEEP_INTERVAL_MS", 5000, 50, 600000, &cfg->sweep_interval_ms, err,
                   err_len) ||
-        parse_int("CRAFTKIT_HEARTBEAT_TTL", 30, 2, 3600, &cfg->heartbeat_ttl_s, err, err_len))
+        parse_int("CRAFTKIT_HEARTBEAT_TTL", 30, 2, 3600, &cfg->heartbeat_ttl_s, err, err_len) ||
+        parse_int("CRAFTKIT_AUTH_CACHE_MS", 60000, 0, 3600000, &cfg->auth_cache_ms, err, err_len))
         goto fail;
     cfg->image_max_bytes = (size_t)image_max;
 

@@ -25,7 +25,8 @@ typedef struct config {
     char *redis_url;          /* REDIS_URL: redis://host:port[/db] or unix:///path[?db=N] */
     char *admin_key;          /* CRAFTKIT_ADMIN_KEY; NULL = admin API disabled */
     int workers;              /* CRAFTKIT_WORKERS (default: online cores) */
-    int http_threads;         /* CRAFTKIT_HTTP_THREADS (default 4) */
+    int http_threads;         /* CRAFTKIT_HTTP_THREADS: request handler threads (default 8) */
+    int http_io_threads;      /* CRAFTKIT_HTTP_IO_THREADS: libmicrohttpd event threads (default 2) */
     size_t max_body;          /* CRAFTKIT_MAX_BODY bytes (default 10 MiB) */
     int connection_limit;     /* CRAFTKIT_CONNECTION_LIMIT (default 1000) */
     int connection_timeout;   /* CRAFTKIT_CONNECTION_TIMEOUT seconds (default 60) */
@@ -52,6 +53,7 @@ typedef struct config {
     size_t image_max_bytes;   /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
     int sweep_interval_ms;    /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
     int heartbeat_ttl_s;      /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
+    int auth_cache_ms;        /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
     bool log_json;            /* CRAFTKIT_LOG_FORMAT=json */
     char *instance_id;        /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
 } config_t;

@@ -14,10 +14,14 @@ struct db {
     uint64_t prepared[DB_MAX_PREPARED]; /* hashes of SQL texts prepared on this session */
     int n_prepared;
     bool in_tx;
+    bool async_commit;   /* SET synchronous_commit = off, kept across reconnects */
     char sqlstate[6];
 };
 
 static char *db_conninfo;
+static _Thread_local bool thread_async_commit;
+
+static bool apply_session(db_t *db);
 static pthread_key_t db_key;
 static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 
@@ -92,6 +96,9 @@ db_t *db_thread(void)
         log_error("%s", err);
         return NULL;
     }
+    db->async_commit = thread_async_commit;
+    if (!apply_session(db))
+        log_warn("could not apply session settings: %s", PQerrorMessage(db->conn));
     pthread_setspecific(db_key, db);
     return db;
 }
@@ -106,6 +113,17 @@ static bool connection_lost(db_t *db)
     return PQstatus(db->conn) == CONNECTION_BAD;
 }
 
+/* Applies the session settings a connection must carry (again after a reset). */
+static bool apply_session(db_t *db)
+{
+    if (!db->async_commit)
+        return true;
+    PGresult *r = PQexec(db->conn, "SET synchronous_commit = off");
+    bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
 static bool reconnect(db_t *db)
 {
     PQreset(db->conn);
@@ -114,7 +132,18 @@ static bool reconnect(db_t *db)
     if (PQstatus(db->conn) != CONNECTION_OK)
         return false;
     PQsetNoticeProcessor(db->conn, quiet_notice, NULL);
-    return true;
+    return apply_session(db);
+}
+
+void db_thread_async_commit(void)
+{
+    thread_async_commit = true;
+    pthread_once(&db_key_once, make_key);
+    db_t *db = pthread_getspecific(db_key);
+    if (db && !db->async_commit) {
+        db->async_commit = true;
+        apply_session(db);
+    }
 }
 
 static void record_error(db_t *db, PGresult *res, char *err, size_t err_len)

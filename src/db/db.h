@@ -27,6 +27,11 @@ void db_configure(const char *conninfo);
 /* This thread's connection (connecting on first use). NULL with a logged error if Postgres
  * is unreachable; callers answer 503. */
 db_t *db_thread(void);
+/* Makes this thread's connection (now, and after every reconnect) commit without waiting for
+ * the WAL flush (synchronous_commit = off). For worker threads only: their writes (claims,
+ * outcomes) may be lost by a Postgres crash without harm — the render is then simply taken
+ * again — while acceptance of a render (HTTP threads) stays durable. */
+void db_thread_async_commit(void);
 /* Opens a private connection (for LISTEN, CLI commands). Free with db_close. */
 db_t *db_open(const char *conninfo, char *err, size_t err_len);
 void db_close(db_t *db);

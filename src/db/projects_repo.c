@@ -6,6 +6,7 @@
 
 #include "api/common.h"
 #include "auth/auth.h"
+#include "auth/keycache.h"
 #include "core/uuid7.h"
 
 #define PROJECT_COLUMNS                                                                      \
@@ -15,6 +16,8 @@
     "id, project_id, name, prefix, environment, " SQL_TS("created_at") " AS created_at, "     \
     SQL_TS("revoked_at") " AS revoked_at"
 #define SLUG_ATTEMPTS 50
+/* Every change that can make a cached key lookup wrong tells every instance (auth/keycache.h). */
+#define AUTH_CHANGED(id) "pg_notify('" KEYCACHE_CHANNEL "', " id "::text) AS auth_changed"
 
 static json_t *project_json(const PGresult *r, int row)
 {
@@ -120,11 +123,13 @@ repo_status_t projects_update(db_t *db, const char *id, const char *name, double
         snprintf(rb, sizeof rb, "%d", rate_burst);
     const char *params[] = {id, name, rl[0] ? rl : NULL, rb[0] ? rb : NULL};
     PGresult *r = db_exec(db,
-                          "UPDATE projects SET name = coalesce($2, name),"
+                          "WITH u AS (UPDATE projects SET name = coalesce($2, name),"
                           " rate_limit = coalesce($3::float8, rate_limit),"
                           " rate_burst = coalesce($4::int, rate_burst), updated_at = now()"
-                          " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS,
+                          " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS ")"
+                          " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                           4, params, err, err_len);
+    keycache_flush(); /* this instance at once; the others when the NOTIFY arrives */
     return r ? one_project(db, r, out) : REPO_ERROR;
 }
 
@@ -134,11 +139,13 @@ repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
         return REPO_NOT_FOUND;
     const char *params[] = {id};
     PGresult *r = db_exec(db,
-                          "UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
-                          " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
+                          "WITH u AS (UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
+                          " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at)"
+                          " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                           1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
+    keycache_flush();
     repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
     if (st == REPO_OK)
         *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
@@ -205,12 +212,14 @@ repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, 
         return REPO_NOT_FOUND;
     const char *params[] = {key_id, project_id};
     PGresult *r = db_exec(db,
-                          "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                          "WITH u AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
                           " WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2::uuid)"
-                          " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at",
+                          " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at)"
+                          " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                           2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
+    keycache_flush();
     repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
     if (st == REPO_OK)
         *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "revokedAt", db_get(r, 0, "revoked_at"));

@@ -86,13 +86,5 @@ void http_error(http_req_t *req, int status, const char *code, const char *messa
     http_respond_json(req, status, json_pack("{s:o}", "error", err));
 }
 
-void http_suspend(http_req_t *req)
-{
-    req->suspended = true;
-    MHD_suspend_connection(req->conn);
-}
-
-void http_resume(http_req_t *req)
-{
-    MHD_resume_connection(req->conn);
-}
+/* http_suspend/http_resume are implemented by the server (server.c), which owns the request's
+ * connection state. */

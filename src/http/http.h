@@ -2,12 +2,15 @@
  * http — the request/response object every handler sees, and the helpers to answer.
  *
  * The server (http/server.c) creates one http_req_t per request, reads the body under the
- * configured cap, parses JSON bodies, authenticates (auth/), routes (http/router.c) and calls
- * the handler on an MHD pool thread. A handler answers with exactly one http_respond_*()
- * call (or http_error()), or parks the request with http_suspend() and is called again, with
- * req->resumed set, after http_resume().
- * Threads: a request is touched by one thread at a time (the MHD pool thread running it);
- * http_resume() may be called from any thread.
+ * configured cap, parses JSON bodies, authenticates (auth/), routes (http/router.c) and hands
+ * the request to a handler thread (the server's shared handler pool). A handler answers with
+ * exactly one http_respond_*() call (or http_error()), or parks the request with
+ * http_suspend() and is called again, on a handler thread, with req->resumed set, after
+ * http_resume().
+ * Threads: a request is touched by one thread at a time (an MHD event thread while it is read
+ * and written, a handler thread while its handler runs); http_resume() may be called from any
+ * thread. A handler that parked its request must not touch it again after http_suspend()
+ * returns: another thread may resume and run it at once.
  * Memory: the request owns everything in it; respond helpers copy or take ownership as noted.
  */
 #ifndef CRAFTKIT_HTTP_HTTP_H
@@ -65,15 +68,15 @@ typedef struct http_req {
     int n_resp_headers;
 
     /* suspend/resume */
-    bool suspended;
-    bool resumed;
+    int state;                 /* internal to the server: reading, handling, parked, answered */
+    bool resumed;              /* the handler runs again after http_resume() */
     void *handler_state;       /* kept across suspend/resume; freed by handler_state_free */
     void (*handler_state_free)(void *);
 
     /* internal to the server */
     bool too_large;
     bool bad_content_type;
-    bool headers_only;         /* first call done */
+    struct http_req *next_work; /* the server's handler queue */
 } http_req_t;
 
 typedef void (*http_handler_fn)(http_req_t *req);
@@ -98,7 +101,8 @@ void http_respond_fd(http_req_t *req, int status, const char *content_type, int 
 /* The error envelope {"error":{"code","message","issues"?}}; takes ownership of issues (may be NULL). */
 void http_error(http_req_t *req, int status, const char *code, const char *message, json_t *issues);
 
-/* Parks the request (call from its handler only); the handler runs again after http_resume(). */
+/* Parks the request (call from its handler only); the handler runs again after http_resume().
+ * The handler must return without touching req once this has been called. */
 void http_suspend(http_req_t *req);
 /* Wakes a parked request; safe from any thread, but only once per suspend. */
 void http_resume(http_req_t *req);

@@ -13,23 +13,32 @@ void router_reset(void)
 }
 
 static void add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth,
-                bool raw)
+                bool raw, bool inline_handler)
 {
     if (n_routes >= ROUTER_MAX_ROUTES || pattern[0] != '/') {
         fprintf(stderr, "router: cannot add %s %s\n", method, pattern);
         abort();
     }
-    routes[n_routes++] = (http_route_t){method, pattern, handler, auth, raw};
+    routes[n_routes++] = (http_route_t){method, pattern, handler, auth, raw, inline_handler};
 }
 
 void router_add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth)
 {
-    add(method, pattern, handler, auth, false);
+    add(method, pattern, handler, auth, false, false);
+}
+
+void router_add_inline(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth)
+{
+    if (auth == AUTH_PROJECT) { /* the key lookup needs the database, which inline handlers avoid */
+        fprintf(stderr, "router: %s %s cannot be inline with project auth\n", method, pattern);
+        abort();
+    }
+    add(method, pattern, handler, auth, false, true);
 }
 
 void router_add_raw(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth)
 {
-    add(method, pattern, handler, auth, true);
+    add(method, pattern, handler, auth, true, false);
 }
 
 /* Decodes %XX in a path segment; returns false on a bad escape or an encoded NUL or slash. */

@@ -23,6 +23,7 @@ typedef struct http_route {
     http_handler_fn handler;
     auth_kind_t auth;
     bool raw_body;             /* skip JSON parsing (handler reads req->body) */
+    bool inline_handler;       /* runs on the event thread: never blocks (no I/O), e.g. /health */
 } http_route_t;
 
 typedef enum { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD } router_result_t;
@@ -30,6 +31,8 @@ typedef enum { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD } router_result
 void router_reset(void);
 /* Registers a route; aborts on overflow or a malformed pattern (a programming error). */
 void router_add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
+/* For handlers that never block (no database, Redis or disk): run on the event thread. */
+void router_add_inline(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
 void router_add_raw(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
 /* Matches path; on ROUTER_MATCH fills req->route and params (values malloc'd, freed with the
  * request). On ROUTER_BAD_METHOD writes the allowed methods ("GET, POST") into allow. */

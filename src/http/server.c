@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,28 @@
 
 #define SERVER_MAX_SHUTDOWN_HOOKS 8
 #define SERVER_CONNECTION_MEMORY (128 * 1024)
+#define SERVER_HANDLER_DRAIN_MAX_MS 60000 /* after the grace period, for handlers still running */
+
+/* Where a request is; see on_request(). */
+enum { REQ_READING = 0, REQ_HANDLING, REQ_PARKED, REQ_ANSWERED };
 
 static struct MHD_Daemon *daemon_handle;
 static size_t max_body;
 static atomic_int active_requests;
+static atomic_int suspended_requests; /* connections suspended by us: queued, in a handler or parked */
+
+/* The handler pool: MHD's event threads only read and write; handlers run here, taken from one
+ * FIFO, so a slow handler never holds up the other connections of an event thread and the load
+ * spreads evenly however the connections were distributed. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    http_req_t *head, *tail;
+    bool stop;
+    pthread_t *threads;
+    int n;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static _Thread_local bool handler_parked; /* the running handler called http_suspend() */
 static void (*shutdown_hooks[SERVER_MAX_SHUTDOWN_HOOKS])(void);
 static int n_shutdown_hooks;
 static int bound_port;
@@ -235,7 +254,7 @@ static bool check_headers(http_req_t *req)
             return true;
         }
     }
-    return auth_check(req);
+    return auth_check_headers(req);
 }
 
 static void finish_body(http_req_t *req)
@@ -264,6 +283,81 @@ static void finish_body(http_req_t *req)
     }
 }
 
+void http_suspend(http_req_t *req)
+{
+    /* The connection is suspended already (it was, to come here); it simply stays so until
+     * http_resume(). Only the handler thread's own flag may be read after this point. */
+    req->state = REQ_PARKED;
+    handler_parked = true;
+}
+
+void http_resume(http_req_t *req)
+{
+    MHD_resume_connection(req->conn);
+}
+
+static void pool_push(http_req_t *req)
+{
+    pthread_mutex_lock(&pool.mu);
+    req->next_work = NULL;
+    if (pool.tail)
+        pool.tail->next_work = req;
+    else
+        pool.head = req;
+    pool.tail = req;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+static http_req_t *pool_pop(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    while (!pool.head && !pool.stop)
+        pthread_cond_wait(&pool.cv, &pool.mu);
+    http_req_t *req = pool.head;
+    if (req) {
+        pool.head = req->next_work;
+        if (!pool.head)
+            pool.tail = NULL;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    return req;
+}
+
+static void *handler_main(void *arg)
+{
+    (void)arg;
+    http_req_t *req;
+    while ((req = pool_pop()) != NULL) {
+        handler_parked = false;
+        /* The key lookup needs the database, so it runs here rather than on the event thread
+         * (malformed keys were refused there already, before the body was read). */
+        if (req->route->auth != AUTH_PROJECT || req->resumed || !auth_lookup_project(req))
+            req->route->handler(req);
+        if (handler_parked)
+            continue; /* whoever resumes it owns it now */
+        if (req->status == 0)
+            http_error(req, 500, "internal_error", "The handler did not answer", NULL);
+        req->state = REQ_ANSWERED;
+        MHD_resume_connection(req->conn);
+    }
+    return NULL;
+}
+
+/* Event thread: suspends the connection and queues the request for a handler thread. */
+static enum MHD_Result dispatch(http_req_t *req)
+{
+    req->state = REQ_HANDLING;
+    atomic_fetch_add(&suspended_requests, 1);
+    MHD_suspend_connection(req->conn);
+    pool_push(req);
+    return MHD_YES;
+}
+
+/* The access handler, on MHD's event threads. A request goes READING (headers, then body) →
+ * HANDLING (suspended, queued for or running in a handler thread) → ANSWERED (resumed; the
+ * response is queued here) — or, when the handler parks it, PARKED (still suspended) until
+ * http_resume() brings it back here to be handled again. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -287,22 +381,68 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (req->suspended) {
-        req->suspended = false;
+    switch (req->state) {
+    case REQ_READING:
+        if (req->status == 0)
+            finish_body(req);
+        if (req->status != 0)
+            return queue_response(req);
+        if (req->route->inline_handler) {
+            req->route->handler(req);
+            return queue_response(req);
+        }
+        return dispatch(req);
+    case REQ_PARKED:
+        atomic_fetch_sub(&suspended_requests, 1);
         req->resumed = true;
-    } else if (req->status == 0) {
-        finish_body(req);
+        return dispatch(req);
+    case REQ_ANSWERED:
+        atomic_fetch_sub(&suspended_requests, 1);
+        return queue_response(req);
+    default:
+        return MHD_YES; /* not reached: a handled request is suspended */
     }
-    if (req->status == 0)
-        req->route->handler(req);
-    if (req->suspended)
-        return MHD_YES;
-    return queue_response(req);
+}
+
+static int pool_start(int n, char *err, size_t err_len)
+{
+    pool.stop = false;
+    pool.threads = calloc((size_t)n, sizeof *pool.threads);
+    if (!pool.threads) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    for (pool.n = 0; pool.n < n; pool.n++) {
+        if (pthread_create(&pool.threads[pool.n], NULL, handler_main, NULL) != 0) {
+            snprintf(err, err_len, "cannot start HTTP handler thread %d", pool.n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Lets the handler threads finish what is queued, then joins them (per-thread resources are
+ * freed by their key destructors as they exit). */
+static void pool_stop(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    pool.stop = true;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < pool.n; i++)
+        pthread_join(pool.threads[i], NULL);
+    free(pool.threads);
+    pool.threads = NULL;
+    pool.n = 0;
 }
 
 int server_start(const config_t *cfg, char *err, size_t err_len)
 {
     max_body = cfg->max_body;
+    if (pool_start(cfg->http_threads, err, err_len) != 0) {
+        pool_stop();
+        return -1;
+    }
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->listen_port)};
     if (inet_pton(AF_INET, cfg->listen_host, &addr.sin_addr) != 1) {
         snprintf(err, err_len, "CRAFTKIT_LISTEN: \"%s\" is not an IPv4 address", cfg->listen_host);
@@ -313,7 +453,7 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
     daemon_handle = MHD_start_daemon(
         flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_io_threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
@@ -322,6 +462,7 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
     if (!daemon_handle) {
         snprintf(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
                  cfg->listen_port);
+        pool_stop();
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
@@ -340,6 +481,17 @@ void server_stop(int grace_ms)
         shutdown_hooks[i]();
     for (int waited = 0; waited < grace_ms && atomic_load(&active_requests) > 0; waited += 10)
         time_sleep_ms(10);
+    /* MHD aborts when stopped with suspended connections: handlers are bounded by their own
+     * timeouts, so give those still running a while longer. */
+    for (int waited = 0; waited < SERVER_HANDLER_DRAIN_MAX_MS && atomic_load(&suspended_requests) > 0; waited += 10)
+        time_sleep_ms(10);
+    pool_stop();
+    if (atomic_load(&suspended_requests) > 0) {
+        log_error("HTTP: %d request(s) still suspended at exit; leaving the daemon running",
+                  atomic_load(&suspended_requests));
+        daemon_handle = NULL;
+        return;
+    }
     MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
 }

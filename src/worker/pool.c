@@ -94,6 +94,7 @@ static void settle(worker_t *w, const char *queue, const char *job, job_result_t
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
+    db_thread_async_commit();
     engine_ctx_opts_t eo = {.image_timeout_ms = w->cfg->image_timeout_ms,
                             .image_max_bytes = w->cfg->image_max_bytes,
                             .allow_private_urls = w->cfg->allow_private_urls};
