@@ -3,6 +3,7 @@
 # throwaway Postgres 15 (default durability: fsync and synchronous_commit on) and Redis:
 #   1. accept: POST /v1/templates/invoice/render with the standard 10-item invoice, 32
 #      connections, an API-only instance (CRAFTKIT_WORKERS=0) so only accepting is measured;
+#      then the same with a fresh Idempotency-Key on every request;
 #   2. read:   GET /v1/renders/:id, 32 connections;
 #   3. drain:  10,000 invoices submitted at full speed to one instance with workers, local
 #      storage; time until every render is succeeded, renders/s and the server's peak RSS.
@@ -99,6 +100,9 @@ if [[ " $phases " == *" accept "* ]]; then
   submit_wrk -t2 -c32 -d"${secs_accept}s" --latency > "$tmp/accept.txt"
   read -r rps p50 p99 < <(wrk_summary < "$tmp/accept.txt")
   echo "accepted_per_s=$rps p50=$p50 p99=$p99"
+  CK_IDEMPOTENCY=1 submit_wrk -t2 -c32 -d"${secs_accept}s" --latency > "$tmp/accept-keyed.txt"
+  read -r rps p50 p99 < <(wrk_summary < "$tmp/accept-keyed.txt")
+  echo "accepted_with_idempotency_key_per_s=$rps p50=$p50 p99=$p99"
 fi
 
 if [[ " $phases " == *" get "* ]]; then

@@ -17,3 +17,21 @@ response = function(status, headers, body)
     end
   end
 end
+
+-- With $CK_IDEMPOTENCY=1 every request carries a new Idempotency-Key, which takes the
+-- transactional insert path (see src/api/renders.c).
+local keyed = os.getenv("CK_IDEMPOTENCY") == "1"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local n = 0
+local run = tostring(os.time()) .. "-" .. tostring(math.random(1000000))
+request = function()
+  if keyed then
+    n = n + 1
+    wrk.headers["Idempotency-Key"] = "bench-" .. run .. "-" .. tostring(tid) .. "-" .. n
+  end
+  return wrk.format()
+end
