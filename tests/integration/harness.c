@@ -380,7 +380,71 @@ void th_server_kill(th_server_t *s)
     s->pid = 0;
 }
 
-th_server_t *th_start(const char *name, const char *const *extra_env)
+#define PGBIN "/usr/lib/postgresql/15/bin"
+
+/* Runs a shell command as the postgres user when we are root (initdb refuses root). */
+static int as_postgres(const char *cmd)
+{
+    char full[4096];
+    if (getuid() == 0)
+        snprintf(full, sizeof full, "runuser -u postgres -- sh -c '%s'", cmd);
+    else
+        snprintf(full, sizeof full, "%s", cmd);
+    return system(full);
+}
+
+void th_pg_start(th_server_t *s)
+{
+    char cmd[3072];
+    snprintf(cmd, sizeof cmd,
+             PGBIN "/pg_ctl -D %s/data -l %s/pg.log -w -o \"-c listen_addresses= -k %s -c fsync=off\" start"
+             " >/dev/null",
+             s->pg_dir, s->pg_dir, s->pg_dir);
+    if (as_postgres(cmd) != 0)
+        die("own postgres did not start (see %s/pg.log)", s->pg_dir);
+}
+
+void th_pg_stop(th_server_t *s)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, PGBIN "/pg_ctl -D %s/data -m fast -w stop >/dev/null 2>&1", s->pg_dir);
+    as_postgres(cmd);
+}
+
+static void own_pg_setup(th_server_t *s)
+{
+    /* Under /tmp with 0755, so that the postgres user can reach it. */
+    char tmpl[] = "/tmp/craftkit-pg.XXXXXX";
+    if (!mkdtemp(tmpl))
+        die("mkdtemp");
+    chmod(tmpl, 0755);
+    snprintf(s->pg_dir, sizeof s->pg_dir, "%s", tmpl);
+    char cmd[3072];
+    if (getuid() == 0) {
+        snprintf(cmd, sizeof cmd, "chown postgres '%s'", s->pg_dir);
+        if (system(cmd) != 0)
+            die("chown %s", s->pg_dir);
+    }
+    snprintf(cmd, sizeof cmd, PGBIN "/initdb -D %s/data -U postgres --auth=trust --no-sync -E UTF8 >/dev/null",
+             s->pg_dir);
+    if (as_postgres(cmd) != 0)
+        die("initdb failed in %s", s->pg_dir);
+    th_pg_start(s);
+    snprintf(s->dbname, sizeof s->dbname, "postgres");
+    snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=postgres", s->pg_dir);
+}
+
+static void own_pg_teardown(th_server_t *s)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, PGBIN "/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", s->pg_dir);
+    as_postgres(cmd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "harness: could not remove %s\n", s->pg_dir);
+}
+
+static th_server_t *start(const char *name, const char *const *extra_env, bool own_pg)
 {
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_ALL);
@@ -393,14 +457,18 @@ th_server_t *th_start(const char *name, const char *const *extra_env)
     for (int i = 0; extra_env && extra_env[i] && s->n_extra_env < 32; i++)
         s->extra_env[s->n_extra_env++] = strdup(extra_env[i]);
 
-    snprintf(s->dbname, sizeof s->dbname, "t_%s_%d", name, (int)getpid());
-    char sql[256];
-    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", s->dbname);
-    admin_sql(sql);
-    char *host = services_env("PGHOST");
-    snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=%s", host,
-             s->dbname);
-    free(host);
+    if (own_pg) {
+        own_pg_setup(s);
+    } else {
+        snprintf(s->dbname, sizeof s->dbname, "t_%s_%d", name, (int)getpid());
+        char sql[256];
+        snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", s->dbname);
+        admin_sql(sql);
+        char *host = services_env("PGHOST");
+        snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=%s", host,
+                 s->dbname);
+        free(host);
+    }
 
     snprintf(s->redis_sock, sizeof s->redis_sock, "%s/redis.sock", s->dir);
     snprintf(s->redis_url, sizeof s->redis_url, "unix://%s", s->redis_sock);
@@ -419,6 +487,16 @@ th_server_t *th_start(const char *name, const char *const *extra_env)
     return s;
 }
 
+th_server_t *th_start(const char *name, const char *const *extra_env)
+{
+    return start(name, extra_env, false);
+}
+
+th_server_t *th_start_own_pg(const char *name, const char *const *extra_env)
+{
+    return start(name, extra_env, true);
+}
+
 int th_stop(th_server_t *s)
 {
     if (!s)
@@ -429,9 +507,13 @@ int th_stop(th_server_t *s)
     if (failed)
         fprintf(stderr, "harness: server exited with %d (see %s/server.log)\n", rc, s->dir);
     th_redis_stop(s);
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
-    admin_sql(sql);
+    if (s->pg_dir[0]) {
+        own_pg_teardown(s);
+    } else {
+        char sql[256];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", s->dbname);
+        admin_sql(sql);
+    }
     if (!getenv("CRAFTKIT_KEEP_TEST_DIRS") && !failed) {
         char cmd[700];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);

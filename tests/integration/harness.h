@@ -29,6 +29,7 @@ typedef struct th_server {
     int port;
     pid_t pid;            /* craftkit serve, 0 when stopped */
     pid_t redis_pid;      /* 0 when stopped */
+    char pg_dir[600];     /* "" = the shared test cluster; else this test's own cluster */
     char *extra_env[32];  /* "NAME=value" strings added to the server's environment */
     int n_extra_env;
 } th_server_t;
@@ -44,6 +45,11 @@ typedef struct th_resp {
 /* Starts services and the server. extra_env: NULL-terminated "NAME=value" list or NULL.
  * Aborts the test run on failure. */
 th_server_t *th_start(const char *name, const char *const *extra_env);
+/* Like th_start, but with a Postgres cluster of the test's own (initdb in its scratch dir), so
+ * that the test may stop and start it (th_pg_stop / th_pg_start) without disturbing others. */
+th_server_t *th_start_own_pg(const char *name, const char *const *extra_env);
+void th_pg_stop(th_server_t *s);
+void th_pg_start(th_server_t *s);
 /* SIGTERM, waits for exit; returns the exit status (or -1). Keeps db and redis. */
 int th_server_stop(th_server_t *s);
 /* SIGKILL the server (crash simulation). */

@@ -180,6 +180,31 @@ START_TEST(sigterm_with_parked_sync_requests)
 }
 END_TEST
 
+START_TEST(render_time_limit)
+{
+    /* A server whose renders may take at most 100 ms, and a document that takes longer. */
+    const char *env[] = {"CRAFTKIT_RENDER_TIMEOUT_MS=100", NULL};
+    th_server_t *slow = th_start("pipeline_limit", env);
+    char pid[64], k[128], id[64];
+    th_project(slow, "Limit", false, pid, k);
+    th_template(slow, k, "invoice", TH_INVOICE_MANIFEST);
+    enum { ROWS = 8000 };
+    size_t cap = (size_t)ROWS * 48 + 256;
+    char *body = malloc(cap);
+    size_t o = (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Long\"},\"total\":1,\"items\":[");
+    for (int i = 0; i < ROWS; i++)
+        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row number %d\",\"qty\":%d}", i ? "," : "", i, i);
+    snprintf(body + o, cap - o, "]}}");
+    th_submit_ok(slow, NULL, k, "invoice", body, id);
+    free(body);
+    th_resp_t *r = th_wait_render(slow, k, id, 60000);
+    ck_assert_msg(!strcmp(th_status(r), "failed"), "%s", r->body);
+    ck_assert_msg(strstr(th_str(r->json, "errorMessage"), "longer than the time allowed"), "%s", r->body);
+    th_resp_free(r);
+    ck_assert_int_eq(th_stop(slow), 0);
+}
+END_TEST
+
 int main(void)
 {
     char timeout[64];
@@ -197,6 +222,7 @@ int main(void)
     tcase_add_test(tc, sync_answers_200_when_done);
     tcase_add_test(tc, sync_answers_202_after_the_deadline);
     tcase_add_test(tc, many_sync_requests_do_not_hold_threads);
+    tcase_add_test(tc, render_time_limit);
     tcase_add_test(tc, sigterm_finishes_inflight_render);
     tcase_add_test(tc, sigterm_with_parked_sync_requests);
     suite_add_tcase(s, tc);

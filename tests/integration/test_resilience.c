@@ -167,6 +167,22 @@ START_TEST(two_instances_share_the_queue)
 }
 END_TEST
 
+START_TEST(sync_request_woken_by_another_instance)
+{
+    /* The waiting instance has no workers: only a NOTIFY from the rendering one can wake it. */
+    const char *api_only[] = {"CRAFTKIT_WORKERS=0", NULL};
+    int port;
+    pid_t api = th_server_spawn_extra(srv, &port, api_only);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    th_resp_t *r = submit_to(base, "{\"data\":{\"customer\":{\"name\":\"Elsewhere\"},\"total\":1},\"options\":{\"sync\":true}}");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
+    th_resp_free(r);
+    stop_pid(api);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("resilience", NULL);
@@ -180,6 +196,7 @@ int main(void)
     tcase_add_test(tc, redis_down_then_back);
     tcase_add_test(tc, redis_losing_its_data_loses_no_render);
     tcase_add_test(tc, two_instances_share_the_queue);
+    tcase_add_test(tc, sync_request_woken_by_another_instance);
     suite_add_tcase(s, tc);
     int rc = th_run_suite(s);
     if (th_stop(srv) != 0)
