@@ -62,6 +62,17 @@ th_resp_t *th_wait_render(th_server_t *s, const char *key, const char *id, int t
     }
 }
 
+char *th_long_invoice_body(int rows)
+{
+    size_t cap = (size_t)rows * 48 + 256;
+    char *body = malloc(cap);
+    size_t o = (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Long\"},\"total\":1,\"items\":[");
+    for (int i = 0; i < rows; i++)
+        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row number %d\",\"qty\":%d}", i ? "," : "", i, i);
+    snprintf(body + o, cap - o, "]}}");
+    return body;
+}
+
 char *th_pdf_text(const char *pdf, size_t len)
 {
     if (len < 5 || memcmp(pdf, "%PDF-", 5) != 0)

@@ -29,6 +29,8 @@ void th_submit_ok(th_server_t *s, const char *base_url, const char *key, const c
                   char id[64]);
 /* The status string of a render response ("" when absent). */
 const char *th_status(const th_resp_t *r);
+/* A render body for TH_INVOICE_MANIFEST with rows loop items (a long document); caller frees. */
+char *th_long_invoice_body(int rows);
 /* Text of a PDF (pdftotext), or NULL when it is not one. */
 char *th_pdf_text(const char *pdf, size_t len);
 

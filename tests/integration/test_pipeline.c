@@ -188,13 +188,7 @@ START_TEST(render_time_limit)
     char pid[64], k[128], id[64];
     th_project(slow, "Limit", false, pid, k);
     th_template(slow, k, "invoice", TH_INVOICE_MANIFEST);
-    enum { ROWS = 8000 };
-    size_t cap = (size_t)ROWS * 48 + 256;
-    char *body = malloc(cap);
-    size_t o = (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Long\"},\"total\":1,\"items\":[");
-    for (int i = 0; i < ROWS; i++)
-        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row number %d\",\"qty\":%d}", i ? "," : "", i, i);
-    snprintf(body + o, cap - o, "]}}");
+    char *body = th_long_invoice_body(8000);
     th_submit_ok(slow, NULL, k, "invoice", body, id);
     free(body);
     th_resp_t *r = th_wait_render(slow, k, id, 60000);

@@ -136,13 +136,8 @@ START_TEST(two_instances_share_the_queue)
     int port;
     pid_t extra = th_server_spawn_extra(srv, &port, NULL);
     /* Long documents (about 0.1 s each), so that every worker of both instances gets some. */
-    enum { N = 12, ROWS = 2500 };
-    size_t cap = (size_t)ROWS * 40 + 256;
-    char *body = malloc(cap);
-    size_t o = (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Shared\"},\"total\":1,\"items\":[");
-    for (int i = 0; i < ROWS; i++)
-        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row %d\",\"qty\":%d}", i ? "," : "", i, i);
-    snprintf(body + o, cap - o, "]}}");
+    enum { N = 12 };
+    char *body = th_long_invoice_body(2500);
     char ids[N][64], base2[64];
     snprintf(base2, sizeof base2, "http://127.0.0.1:%d", port);
     for (int i = 0; i < N; i++) {
