@@ -11,7 +11,8 @@ static const char usage[] =
     "usage: craftkit <command> [arguments]\n"
     "\n"
     "commands:\n"
-    "  serve                                   run the HTTP API and the render workers\n"
+    "  serve [--migrate]                       run the HTTP API and the render workers\n"
+    "                                          (--migrate: apply pending migrations first)\n"
     "  migrate                                 apply pending database migrations\n"
     "  project create NAME                     create a project; prints its id and a live key\n"
     "  key create --project ID [--test] [--name N]\n"
@@ -19,6 +20,7 @@ static const char usage[] =
     "  key revoke KEY_ID                       revoke an API key\n"
     "  render --layout L.json [--manifest M.json] --data D.json -o OUT.pdf|OUT.png\n"
     "                                          render offline, no services needed\n"
+    "  healthcheck                             ask the local server for /health (exit 0 = healthy)\n"
     "  version                                 print the version\n"
     "  help                                    print this help\n"
     "\n"
@@ -44,7 +46,7 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {
         {"serve", cli_serve},     {"migrate", cli_migrate}, {"project", cli_project},
-        {"key", cli_key},         {"render", cli_render},
+        {"key", cli_key},         {"render", cli_render},   {"healthcheck", cli_healthcheck},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -9,10 +9,13 @@
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
+/* craftkit serve [--migrate]: --migrate applies pending migrations first. */
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_project(int argc, char **argv);
 int cli_key(int argc, char **argv);
+/* GET /health of the local server; for container health checks. */
+int cli_healthcheck(int argc, char **argv);
 /* Offline render of a layout + data to PDF/PNG (engine only, no services). */
 int cli_render(int argc, char **argv);
 

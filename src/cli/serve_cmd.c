@@ -1,5 +1,6 @@
 /* craftkit serve: wires every subsystem up in order and tears it down in reverse. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,10 +47,27 @@ static int check_schema(const config_t *cfg)
     return 0;
 }
 
+/* serve --migrate: the migrations craftkit migrate would apply (safe with several instances
+ * starting at once: the runner takes an advisory lock). */
+static int apply_migrations(const config_t *cfg)
+{
+    char err[512];
+    int applied = 0;
+    db_t *db = cli_open_db(cfg);
+    if (!db)
+        return -1;
+    int rc = migrate_apply(db, &applied, err, sizeof err);
+    db_close(db);
+    if (rc != 0)
+        fprintf(stderr, "craftkit serve: migrate: %s\n", err);
+    return rc;
+}
+
 int cli_serve(int argc, char **argv)
 {
-    if (argc != 1) {
-        fprintf(stderr, "usage: craftkit serve   (settings come from the environment)\n");
+    bool migrate_first = argc == 2 && !strcmp(argv[1], "--migrate");
+    if (argc != 1 && !migrate_first) {
+        fprintf(stderr, "usage: craftkit serve [--migrate]   (settings come from the environment)\n");
         return CLI_USAGE;
     }
     config_t cfg;
@@ -73,7 +91,7 @@ int cli_serve(int argc, char **argv)
     }
     redis_configure(&target);
     db_configure(cfg.database_url);
-    if (check_schema(&cfg) != 0)
+    if ((migrate_first && apply_migrations(&cfg) != 0) || check_schema(&cfg) != 0)
         goto cleanup;
 
     /* Creates the data dir and the signing secret (local) or checks the S3 settings before

@@ -203,10 +203,12 @@ int config_load(config_t *cfg, char *err, size_t err_len)
     cfg->s3_access_key_id = dup_env("S3_ACCESS_KEY_ID", NULL);
     cfg->s3_secret_access_key = dup_env("S3_SECRET_ACCESS_KEY", NULL);
     cfg->s3_public_base_url = dup_env("S3_PUBLIC_BASE_URL", NULL);
+    cfg->s3_public_endpoint = dup_env("S3_PUBLIC_ENDPOINT", NULL);
     strip_trailing_slash(cfg->s3_public_base_url);
     strip_trailing_slash(cfg->s3_endpoint);
     if (check_url("S3_ENDPOINT", cfg->s3_endpoint, err, err_len) ||
         check_url("S3_PUBLIC_BASE_URL", cfg->s3_public_base_url, err, err_len) ||
+        check_url("S3_PUBLIC_ENDPOINT", cfg->s3_public_endpoint, err, err_len) ||
         parse_bool("S3_FORCE_PATH_STYLE", false, &cfg->s3_force_path_style, err, err_len))
         goto fail;
     if (cfg->storage == STORAGE_S3) {
@@ -294,7 +296,8 @@ void config_free(config_t *cfg)
     char **strs[] = {&cfg->listen_host, &cfg->public_url, &cfg->database_url, &cfg->redis_url,
                      &cfg->admin_key, &cfg->data_dir, &cfg->signing_secret, &cfg->s3_endpoint,
                      &cfg->s3_region, &cfg->s3_bucket, &cfg->s3_access_key_id,
-                     &cfg->s3_secret_access_key, &cfg->s3_public_base_url, &cfg->instance_id};
+                     &cfg->s3_secret_access_key, &cfg->s3_public_base_url, &cfg->s3_public_endpoint,
+                     &cfg->instance_id};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -41,6 +41,7 @@ typedef struct config {
     char *s3_secret_access_key; /* S3_SECRET_ACCESS_KEY */
     bool s3_force_path_style; /* S3_FORCE_PATH_STYLE (default false) */
     char *s3_public_base_url; /* S3_PUBLIC_BASE_URL; NULL = pre-signed GETs */
+    char *s3_public_endpoint; /* S3_PUBLIC_ENDPOINT: the store as clients reach it (pre-signed links); NULL = S3_ENDPOINT */
     double rate_limit;        /* CRAFTKIT_RATE_LIMIT requests/s per project (default 50) */
     int rate_burst;           /* CRAFTKIT_RATE_BURST (default 100) */
     bool allow_private_urls;  /* CRAFTKIT_ALLOW_PRIVATE_URLS=1 */

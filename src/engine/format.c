@@ -303,9 +303,11 @@ static int dec_from_json(const json_t *v, dec_t *x)
 #define MAG_MAX (FORMAT_INT_DIGITS_MAX + FORMAT_DECIMALS_MAX + 4)
 static int dec_round(const dec_t *x, int decimals, char mag[MAG_MAX])
 {
-    if (x->nd > 0 && x->point > FORMAT_INT_DIGITS_MAX)
+    if ((x->nd > 0 && x->point > FORMAT_INT_DIGITS_MAX) || decimals < 0 || decimals > FORMAT_DECIMALS_MAX)
         return -1;
     int keep = x->nd > 0 ? x->point + decimals : 0; /* digits of d that survive */
+    if (keep > MAG_MAX - 3) /* cannot happen given the checks above; room for a carry and the NUL */
+        return -1;
     int len = 0;
     for (int i = 0; i < keep; i++)
         mag[len++] = i < x->nd ? x->d[i] : '0';

@@ -19,6 +19,7 @@ struct s3_client {
     CURL *curl;
     char *scheme;       /* "http" / "https" */
     char *host;         /* Host header: endpoint host[:port], lowercased, default port dropped */
+    char *presign_scheme, *presign_host; /* of S3_PUBLIC_ENDPOINT, for pre-signed links (else = above) */
     char *region, *bucket, *access_key_id, *secret_access_key, *session_token, *public_base_url;
     bool path_style;
     int attempts, attempt_timeout_ms, connect_timeout_ms, total_timeout_ms, backoff_base_ms,
@@ -50,38 +51,40 @@ static bool bucket_name_ok(const char *b)
     return true;
 }
 
-/* Splits "scheme://host[:port][/]" into scheme and a normalised Host value. */
-static int parse_endpoint(s3_client_t *c, const char *endpoint, char *err, size_t err_len)
+/* Splits "scheme://host[:port][/]" into scheme and a normalised Host value (name: the setting,
+ * for messages). */
+static int parse_endpoint(const char *name, const char *endpoint, char **scheme, char **host, char *err,
+                          size_t err_len)
 {
     const char *rest;
     if (endpoint && !strncmp(endpoint, "https://", 8)) {
-        c->scheme = strdup("https");
+        *scheme = strdup("https");
         rest = endpoint + 8;
     } else if (endpoint && !strncmp(endpoint, "http://", 7)) {
-        c->scheme = strdup("http");
+        *scheme = strdup("http");
         rest = endpoint + 7;
     } else {
-        snprintf(err, err_len, "S3_ENDPOINT must start with http:// or https://");
+        snprintf(err, err_len, "%s must start with http:// or https://", name);
         return -1;
     }
     size_t n = strcspn(rest, "/?#");
     if (n == 0 || n > S3_HOST_MAX || (rest[n] && strcmp(rest + n, "/") != 0) ||
         memchr(rest, '@', n)) {
-        snprintf(err, err_len, "S3_ENDPOINT must be scheme://host[:port] without a path or user "
-                               "(got \"%s\")", endpoint);
+        snprintf(err, err_len, "%s must be scheme://host[:port] without a path or user (got \"%s\")", name,
+                 endpoint);
         return -1;
     }
-    c->host = strndup(rest, n);
-    if (!c->scheme || !c->host)
+    *host = strndup(rest, n);
+    if (!*scheme || !*host)
         return -1;
-    for (char *p = c->host; *p; p++)
+    for (char *p = *host; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     /* Clients leave the default port out of Host; so must the signature. */
-    const char *dflt = !strcmp(c->scheme, "https") ? ":443" : ":80";
-    size_t hl = strlen(c->host), dl = strlen(dflt);
-    if (hl > dl && !strcmp(c->host + hl - dl, dflt))
-        c->host[hl - dl] = '\0';
+    const char *dflt = !strcmp(*scheme, "https") ? ":443" : ":80";
+    size_t hl = strlen(*host), dl = strlen(dflt);
+    if (hl > dl && !strcmp(*host + hl - dl, dflt))
+        (*host)[hl - dl] = '\0';
     return 0;
 }
 
@@ -97,7 +100,9 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "out of memory");
         return NULL;
     }
-    if (parse_endpoint(c, cfg->endpoint, err, err_len) != 0)
+    if (parse_endpoint("S3_ENDPOINT", cfg->endpoint, &c->scheme, &c->host, err, err_len) != 0 ||
+        parse_endpoint("S3_PUBLIC_ENDPOINT", cfg->presign_endpoint ? cfg->presign_endpoint : cfg->endpoint,
+                       &c->presign_scheme, &c->presign_host, err, err_len) != 0)
         goto fail;
     if (!bucket_name_ok(cfg->bucket)) {
         snprintf(err, err_len, "S3_BUCKET must be 3-63 characters of a-z 0-9 . -");
@@ -142,6 +147,8 @@ void s3_client_free(s3_client_t *c)
         memset(c->secret_access_key, 0, strlen(c->secret_access_key));
     free(c->scheme);
     free(c->host);
+    free(c->presign_scheme);
+    free(c->presign_host);
     free(c->region);
     free(c->bucket);
     free(c->access_key_id);
@@ -154,20 +161,25 @@ void s3_client_free(s3_client_t *c)
 /* ---- addressing ---- */
 
 /* Host header and unencoded path of key (NULL key: the bucket itself). */
-static int address(const s3_client_t *c, const char *key, char host[S3_HOST_MAX + 80],
-                   buf_t *path)
+static int address_at(const s3_client_t *c, const char *base_host, const char *key, char host[S3_HOST_MAX + 80],
+                      buf_t *path)
 {
     int n;
     if (c->path_style) {
-        n = snprintf(host, S3_HOST_MAX + 80, "%s", c->host);
+        n = snprintf(host, S3_HOST_MAX + 80, "%s", base_host);
         if (buf_printf(path, "/%s%s%s", c->bucket, key ? "/" : "", key ? key : "") != BUF_OK)
             return -1;
     } else {
-        n = snprintf(host, S3_HOST_MAX + 80, "%s.%s", c->bucket, c->host);
+        n = snprintf(host, S3_HOST_MAX + 80, "%s.%s", c->bucket, base_host);
         if (buf_printf(path, "/%s", key ? key : "") != BUF_OK)
             return -1;
     }
     return (n > 0 && n < S3_HOST_MAX + 80) ? 0 : -1;
+}
+
+static int address(const s3_client_t *c, const char *key, char host[S3_HOST_MAX + 80], buf_t *path)
+{
+    return address_at(c, c->host, key, host, path);
 }
 
 /* ---- one signed exchange ---- */
@@ -509,9 +521,11 @@ int s3_download_url(s3_client_t *c, const char *key, const char *filename, int t
     } else {
         char host[S3_HOST_MAX + 80], origin[S3_HOST_MAX + 100], amz_date[SIGV4_DATE_LEN + 1];
         char disposition[256];
-        if (address(c, key, host, &path) != 0)
+        /* Signed for the host the client will ask (S3_PUBLIC_ENDPOINT when the store is known
+         * by another name outside, e.g. a compose service name). */
+        if (address_at(c, c->presign_host, key, host, &path) != 0)
             goto fail;
-        snprintf(origin, sizeof origin, "%s://%s", c->scheme, host);
+        snprintf(origin, sizeof origin, "%s://%s", c->presign_scheme, host);
         sigv4_format_date(now, amz_date);
         if (ttl < 1)
             ttl = 1;

@@ -38,6 +38,7 @@ typedef struct s3_config {
     const char *session_token;     /* NULL unless temporary (STS) credentials */
     bool force_path_style;         /* true: endpoint/bucket/key; false: bucket.endpoint/key */
     const char *public_base_url;   /* set: download URLs are <this>/<key>, never pre-signed */
+    const char *presign_endpoint;  /* pre-signed URLs use this scheme://host[:port]; NULL = endpoint */
     int attempts;                  /* tries per operation (default 3) */
     int attempt_timeout_ms;        /* one try, connect to last byte (default 20000) */
     int connect_timeout_ms;        /* TCP/TLS connect (default 5000) */

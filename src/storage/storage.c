@@ -59,6 +59,7 @@ static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_option
         .secret_access_key = cfg->s3_secret_access_key,
         .force_path_style = cfg->s3_force_path_style,
         .public_base_url = cfg->s3_public_base_url,
+        .presign_endpoint = cfg->s3_public_endpoint,
         .attempts = o->s3_attempts,
         .attempt_timeout_ms = o->s3_attempt_timeout_ms,
         .connect_timeout_ms = o->s3_connect_timeout_ms,

@@ -42,6 +42,14 @@ int th_run_suite(Suite *s)
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+int th_run_and_stop(Suite *s, th_server_t *srv)
+{
+    int rc = th_run_suite(s);
+    if (th_stop(srv) != 0)
+        rc = EXIT_FAILURE;
+    return rc;
+}
+
 void th_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

@@ -100,6 +100,9 @@ char *th_services_env(const char *key);
 
 /* Runs every test of s (CK_NORMAL output) and returns EXIT_SUCCESS or EXIT_FAILURE. */
 int th_run_suite(Suite *s);
+/* th_run_suite, then th_stop(srv); EXIT_FAILURE when a test failed or the server did not exit
+ * cleanly. The usual end of an integration test's main(). */
+int th_run_and_stop(Suite *s, th_server_t *srv);
 
 /* Polls fn until it returns true or timeout_ms passes. */
 bool th_wait_until(bool (*fn)(void *), void *arg, int timeout_ms);

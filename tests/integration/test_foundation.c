@@ -358,8 +358,5 @@ int main(void)
     tcase_add_test(tc, serve_refuses_bad_config_and_unmigrated_db);
     tcase_add_test(tc, graceful_shutdown_exits_zero);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }

@@ -189,8 +189,5 @@ int main(void)
     tcase_add_test(tc, tokens_and_bodies);
     tcase_add_test(tc, hook_renders_fire_outgoing_webhooks);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }

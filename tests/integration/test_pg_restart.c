@@ -89,8 +89,5 @@ int main(void)
     tcase_add_test(tc, postgres_down_then_back);
     tcase_add_test(tc, render_in_flight_across_a_restart);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }

@@ -252,8 +252,5 @@ int main(void)
     tcase_add_test(tc, sigterm_finishes_inflight_render);
     tcase_add_test(tc, sigterm_with_parked_sync_requests);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }

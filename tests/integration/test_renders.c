@@ -455,8 +455,5 @@ int main(void)
     tcase_add_test(tc, rate_limited_after_burst);
     tcase_add_test(tc, download_before_success_is_not_ready);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }

@@ -193,8 +193,5 @@ int main(void)
     tcase_add_test(tc, two_instances_share_the_queue);
     tcase_add_test(tc, sync_request_woken_by_another_instance);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }

@@ -191,6 +191,33 @@ START_TEST(presigned_get)
 }
 END_TEST
 
+START_TEST(presigned_for_a_public_endpoint)
+{
+    /* The store is reached as 127.0.0.1 by the server but as localhost by clients (think of a
+     * compose service name): links must be signed for the name clients use. */
+    config_t c = s3_cfg();
+    char *public_endpoint = strdup(endpoint);
+    char *at = strstr(public_endpoint, "127.0.0.1");
+    ck_assert(at != NULL);
+    char rebuilt[256];
+    snprintf(rebuilt, sizeof rebuilt, "%.*slocalhost%s", (int)(at - public_endpoint), public_endpoint, at + 9);
+    c.s3_public_endpoint = rebuilt;
+    storage_t *s = open_store(&c);
+    char data[1000], sha[65], err[512] = "", *url = NULL;
+    random_bytes(data, sizeof data);
+    ck_assert_int_eq(storage_put(s, KEY, data, sizeof data, "application/pdf", sha, err, sizeof err), 0);
+    ck_assert_int_eq(storage_download_url(s, KEY, NULL, 60, &url, err, sizeof err), 0);
+    ck_assert_msg(!strncmp(url, rebuilt, strlen(rebuilt)), "%s", url);
+    th_resp_t *r = th_req_url("GET", url, NULL, NULL, NULL);
+    ck_assert_msg(r && r->status == 200, "%ld %s", r ? r->status : 0L, r ? r->body : "");
+    ck_assert(r->len == sizeof data && !memcmp(r->body, data, sizeof data));
+    th_resp_free(r);
+    free(url);
+    free(public_endpoint);
+    storage_free(s);
+}
+END_TEST
+
 START_TEST(expired_presigned_get_is_refused)
 {
     config_t c = s3_cfg();
@@ -408,6 +435,7 @@ int main(void)
     tcase_add_test(tc, put_get_delete);
     tcase_add_test(tc, virtual_host_addressing);
     tcase_add_test(tc, presigned_get);
+    tcase_add_test(tc, presigned_for_a_public_endpoint);
     tcase_add_test(tc, expired_presigned_get_is_refused);
     tcase_add_test(tc, wrong_secret_is_refused);
     tcase_add_test(tc, public_base_url);

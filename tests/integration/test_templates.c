@@ -257,8 +257,5 @@ int main(void)
     tcase_add_test(tc, draft_versions_and_no_published_version);
     tcase_add_test(tc, preview_pdf_and_png);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
-    if (th_stop(srv) != 0)
-        rc = EXIT_FAILURE;
-    return rc;
+    return th_run_and_stop(s, srv);
 }
