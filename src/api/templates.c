@@ -288,6 +288,36 @@ static void patch_template(http_req_t *req)
         respond_template(req, db, http_param(req, "slug"), 200);
 }
 
+/* POST /v1/templates/:slug/inbound/rotate {token?: bool}: a new inbound secret, and a new hook
+ * token (URL) when asked; answers the template with its new inbound block. */
+static void rotate_inbound(http_req_t *req)
+{
+    json_t *body = req->json ? api_body_object(req) : NULL;
+    if (req->json && !body)
+        return;
+    static const char *const allowed[] = {"token", NULL};
+    json_t *issues = api_issues_new();
+    json_t *token = body ? json_object_get(body, "token") : NULL;
+    if (body)
+        api_check_keys(body, allowed, issues);
+    if (token && !json_is_boolean(token))
+        api_issue_field(issues, "token", "Expected boolean");
+    if (api_reject_issues(req, issues))
+        return;
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    repo_status_t st = tpl_rotate_inbound(db, req->auth.project_id, http_param(req, "slug"), json_is_true(token), err,
+                                          sizeof err);
+    if (st == REPO_NOT_FOUND)
+        template_not_found(req);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    else
+        respond_template(req, db, http_param(req, "slug"), 200);
+}
+
 static void delete_template(http_req_t *req)
 {
     db_t *db = api_db(req);
@@ -491,6 +521,7 @@ void api_templates_routes(void)
     router_add("PUT", "/v1/templates/:slug", put_template, AUTH_PROJECT);
     router_add("PATCH", "/v1/templates/:slug", patch_template, AUTH_PROJECT);
     router_add("DELETE", "/v1/templates/:slug", delete_template, AUTH_PROJECT);
+    router_add("POST", "/v1/templates/:slug/inbound/rotate", rotate_inbound, AUTH_PROJECT);
     router_add("GET", "/v1/templates/:slug/versions", list_versions, AUTH_PROJECT);
     router_add("GET", "/v1/templates/:slug/versions/:n", get_version, AUTH_PROJECT);
     router_add("POST", "/v1/templates/:slug/validate", validate_data, AUTH_PROJECT);

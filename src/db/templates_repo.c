@@ -265,6 +265,21 @@ repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, con
     return rows < 0 ? REPO_ERROR : rows == 0 ? REPO_NOT_FOUND : REPO_OK;
 }
 
+repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *slug, bool new_token, char *err,
+                                 size_t err_len)
+{
+    char token[TOKEN_LEN + 1], rnd[TOKEN_LEN + 1], secret[TOKEN_LEN + 8];
+    crypto_random_base62(token, TOKEN_LEN);
+    crypto_random_base62(rnd, TOKEN_LEN);
+    snprintf(secret, sizeof secret, "ihsec_%s", rnd);
+    const char *params[] = {project_id, slug, secret, new_token ? token : NULL};
+    long rows = db_command(db,
+                           "UPDATE templates SET inbound_secret = $3, inbound_token = coalesce($4, inbound_token),"
+                           " updated_at = now() WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
+                           4, params, err, err_len);
+    return rows < 0 ? REPO_ERROR : rows == 0 ? REPO_NOT_FOUND : REPO_OK;
+}
+
 repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out,
                          char *err, size_t err_len)
 {

@@ -58,6 +58,9 @@ repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char
 repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, const char *name,
                          const char *description, bool clear_description, int enforce, char *err,
                          size_t err_len);
+/* A new inbound secret (and, with new_token, a new hook URL); the old ones stop working. */
+repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *slug, bool new_token, char *err,
+                                 size_t err_len);
 repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out,
                          char *err, size_t err_len);
 repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out,

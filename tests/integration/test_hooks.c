@@ -170,6 +170,50 @@ START_TEST(hook_renders_fire_outgoing_webhooks)
 }
 END_TEST
 
+START_TEST(rotating_the_inbound_secret_and_token)
+{
+    char sig[65];
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/inbound/rotate", key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    json_t *inbound = json_object_get(r->json, "inbound");
+    ck_assert_str_eq(th_str(inbound, "token"), token); /* the URL stays */
+    ck_assert_str_ne(th_str(inbound, "secret"), secret);
+    char old_secret[128];
+    snprintf(old_secret, sizeof old_secret, "%s", secret);
+    snprintf(secret, sizeof secret, "%s", th_str(inbound, "secret"));
+    th_resp_free(r);
+    sign(DATA, sig);
+    r = hook(token, DATA, sig);
+    ck_assert_int_eq(r->status, 202);
+    th_resp_free(r);
+    crypto_hmac_sha256_hex(old_secret, strlen(old_secret), DATA, strlen(DATA), sig);
+    r = hook(token, DATA, sig);
+    th_assert_error(r, 401, "invalid_signature");
+    th_resp_free(r);
+    /* a new token: the old URL is dead */
+    r = th_req(srv, "POST", "/v1/templates/invoice/inbound/rotate", key, "{\"token\":true}", NULL);
+    ck_assert_int_eq(r->status, 200);
+    char old_token[128];
+    snprintf(old_token, sizeof old_token, "%s", token);
+    snprintf(token, sizeof token, "%s", th_str(json_object_get(r->json, "inbound"), "token"));
+    snprintf(secret, sizeof secret, "%s", th_str(json_object_get(r->json, "inbound"), "secret"));
+    ck_assert_str_ne(token, old_token);
+    th_resp_free(r);
+    r = hook(old_token, DATA, NULL);
+    th_assert_error(r, 404, "invalid_token");
+    th_resp_free(r);
+    r = hook(token, DATA, NULL);
+    ck_assert_int_eq(r->status, 202);
+    th_resp_free(r);
+    r = th_req(srv, "POST", "/v1/templates/invoice/inbound/rotate", key, "{\"token\":\"yes\"}", NULL);
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+    r = th_req(srv, "POST", "/v1/templates/nope/inbound/rotate", key, NULL, NULL);
+    th_assert_error(r, 404, "template_not_found");
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("hooks", NULL);
@@ -188,6 +232,7 @@ int main(void)
     tcase_add_test(tc, bad_and_missing_signatures);
     tcase_add_test(tc, tokens_and_bodies);
     tcase_add_test(tc, hook_renders_fire_outgoing_webhooks);
+    tcase_add_test(tc, rotating_the_inbound_secret_and_token);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }
