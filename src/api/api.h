@@ -17,5 +17,6 @@ void api_system_routes(void);
 void api_projects_routes(void);
 void api_files_routes(void);
 void api_templates_routes(void);
+void api_dashboard_routes(void);
 
 #endif

@@ -11,4 +11,5 @@ void api_register_routes(void)
     api_files_routes();
     api_templates_routes();
     api_renders_routes();
+    api_dashboard_routes();
 }
