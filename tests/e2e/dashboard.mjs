@@ -510,6 +510,30 @@ await step("a phone-sized screen: no horizontal scrolling, everything reachable"
   await page.setViewportSize({ width: 1280, height: 900 });
 });
 
+await step("the dark colour scheme keeps WCAG AA contrast", async () => {
+  const light = page;
+  const dark = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "dark" });
+  page = await dark.newPage();
+  try {
+    await go("");
+    await page.fill("#key", KEY);
+    await page.press("#key", "Enter");
+    await page.waitForSelector("main h1:text('Templates')");
+    await axe("templates (dark)");
+    await go(`#/templates/${slug}`);
+    await axe("template page (dark)");
+    await go(`#/templates/${slug}/edit`);
+    await page.locator("#preview-pages img").first().waitFor();
+    await axe("editor (dark)");
+    await shot("15-dark-editor");
+    await go("#/renders");
+    await axe("renders (dark)");
+  } finally {
+    await dark.close();
+    page = light;
+  }
+});
+
 // ---------- 8. webhooks ----------
 await step("webhooks: create, pause/resume, delivery log with attempts, redeliver, rotate, delete", async () => {
   const probe = await api("GET", "/v1/webhooks");
@@ -543,7 +567,7 @@ await step("webhooks: create, pause/resume, delivery log with attempts, redelive
     await page.waitForSelector("#new-secret");
     const secret = await text("#secret-value");
     assert(/^whsec_/.test(secret), `secret shown once: ${secret}`);
-    await shot("15-webhook-created");
+    await shot("16-webhook-created");
     const row = page.locator("tbody tr", { hasText: hookUrl });
     await row.waitFor();
     assert((await row.textContent()).includes("<b>e2e</b> receiver"), "description as text");
@@ -575,7 +599,7 @@ await step("webhooks: create, pause/resume, delivery log with attempts, redelive
     const attempts = await delivery.locator("tbody tr").allTextContents();
     assert(attempts.length >= 2, `attempts listed: ${attempts}`);
     assert(attempts.some((a) => a.includes("500")) && attempts.some((a) => a.includes("200")), `attempt status codes: ${attempts}`);
-    await shot("16-webhook-deliveries");
+    await shot("17-webhook-deliveries");
     await axe("webhook deliveries");
     const n = received.length;
     await delivery.locator("button:text('Redeliver')").click();
@@ -612,7 +636,7 @@ await step("sign out removes the key; a revoked key signs the tab out", async ()
   await page.waitForSelector("#signin-error:not([hidden])");
   assert((await text("#signin-error")).includes("no longer accepted"), "told why");
   eq(await page.evaluate(() => sessionStorage.length), 0, "nothing kept");
-  await shot("17-signed-out");
+  await shot("18-signed-out");
 });
 
 await step("no CSP violations and no script errors in the whole session", async () => {

@@ -94,7 +94,7 @@ export async function newTemplateView(main, ctx) {
   const publish = h("input", { type: "checkbox", id: "tpl-publish", checked: true });
   const formErrors = h("div.error", { role: "alert", hidden: true });
   const submit = h("button", { type: "submit" }, "Create template");
-  const form = h("form.card", { novalidate: true },
+  const form = h("form.card.narrow", { novalidate: true },
     name.el, slug.el, description.el, manifest.el, layout.el,
     h("div.field.checkbox", publish, h("label", { for: "tpl-publish" }, "Publish version 1 now (otherwise it is a draft)")),
     formErrors,
