@@ -52,6 +52,7 @@ export async function rendersView(main, ctx, _params, q) {
     last = text;
     replace(body, page.renders.map(renderRow));
     empty.hidden = page.renders.length > 0;
+    body.closest(".table-wrap").hidden = page.renders.length === 0;
     replace(pager,
       filters.cursor ? h("a.button.secondary", { href: "#/renders" + query({ status: filters.status, template: filters.template }) }, "← Newest") : null,
       page.hasMore ? h("a.button.secondary", { href: "#/renders" + query({ ...filters, cursor: page.nextCursor }), rel: "next" }, "Older →") : null);

@@ -23,6 +23,7 @@ export async function templatesView(main, ctx, _params, query) {
       h("td", formatDate(t.updatedAt)))));
     count.textContent = q ? `${shown.length} of ${templates.length} templates match` : `${templates.length} templates`;
     empty.hidden = shown.length > 0;
+    body.closest(".table-wrap").hidden = shown.length === 0;
     replace(empty, templates.length ? "No template matches your search." : h("span", "No templates yet. ", h("a", { href: "#/templates/new" }, "Create the first one"), "."));
   };
   search.addEventListener("input", draw);
@@ -130,9 +131,8 @@ export async function newTemplateView(main, ctx) {
       showFieldIssues(manifest, issuesList({ fieldErrors: issues.fieldErrors }, { pick: on("manifest"), strip: "manifest." }));
       showFieldIssues(layout, issuesList({ fieldErrors: issues.fieldErrors }, { pick: (p) => on("layout")(p) || on("pageConfig")(p), strip: "layout." }));
       if (err.code === "slug_conflict") showFieldIssues(slug, [h("li", err.message)]);
-      const rest = Object.keys(issues.fieldErrors || {}).filter((p) => !/^(name|slug|description|manifest|layout|pageConfig)(\.|$)/.test(p));
-      replace(formErrors, err.message, issuesList({ formErrors: issues.formErrors, fieldErrors: Object.fromEntries(rest.map((p) => [p, issues.fieldErrors[p]])) }).length
-        ? h("ul", issuesList({ formErrors: issues.formErrors, fieldErrors: Object.fromEntries(rest.map((p) => [p, issues.fieldErrors[p]])) })) : null);
+      const rest = issuesList(issues, { pick: (p) => !/^(name|slug|description|manifest|layout|pageConfig)(\.|$)/.test(p) });
+      replace(formErrors, err.message, rest.length ? h("ul", rest) : null);
       formErrors.hidden = false;
       (form.querySelector("[aria-invalid=true]") || formErrors).focus?.();
     } finally {

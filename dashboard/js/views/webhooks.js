@@ -39,7 +39,7 @@ function subscriptionActions(sub, ctx, after) {
       if (e.name !== "AbortError") announce(`Not changed: ${e.message}`, "error");
     }
   });
-  const rotate = h("button.secondary.small", { type: "button", "aria-label": `Rotate the secret of ${sub.url}` }, "Rotate secret");
+  const rotate = h("button.secondary.small", { type: "button", "aria-label": `Rotate secret of ${sub.url}` }, "Rotate secret");
   rotate.addEventListener("click", async () => {
     if (!confirm("Make a new signing secret? The current one keeps working for a short while so receivers can switch.")) return;
     try {
@@ -73,6 +73,7 @@ export async function webhooksView(main, ctx) {
   const secretSlot = h("div");
   const body = h("tbody");
   const empty = h("p.empty", "No subscriptions yet.");
+  let tableBox;
   const draw = () => {
     replace(body, list.map((s) => h("tr",
       h("th", { scope: "row" }, h("a", { href: `#/webhooks/${seg(s.id)}` }, h("span.url", s.url))),
@@ -88,6 +89,7 @@ export async function webhooksView(main, ctx) {
         announce(msg);
       })))));
     empty.hidden = list.length > 0;
+    tableBox.hidden = list.length === 0;
   };
 
   const url = h("input", { type: "url", required: true, placeholder: "https://example.com/hooks/craftkit", autocomplete: "off" });
@@ -127,7 +129,8 @@ export async function webhooksView(main, ctx) {
       const fe = err.issues?.fieldErrors || {};
       showFieldIssues(urlField, issuesList({ fieldErrors: fe }, { pick: (p) => p === "url" }));
       const other = Object.fromEntries(Object.entries(fe).filter(([p]) => p !== "url"));
-      replace(formError, err.message, h("ul", issuesList({ formErrors: err.issues?.formErrors, fieldErrors: other })));
+      const rest = issuesList({ formErrors: err.issues?.formErrors, fieldErrors: other });
+      replace(formError, err.message, rest.length ? h("ul", rest) : null);
       formError.hidden = false;
     }
   });
@@ -137,7 +140,7 @@ export async function webhooksView(main, ctx) {
     h("p.lead", "craftkit POSTs a signed event to each active subscription when a render succeeds or fails, retrying with backoff."),
     secretSlot,
     section("Subscriptions",
-      table("Webhook subscriptions", ["Endpoint", "Events", "State", "Description", "Created", "Actions"], body), empty),
+      (tableBox = table("Webhook subscriptions", ["Endpoint", "Events", "State", "Description", "Created", "Actions"], body)), empty),
     form);
   draw();
 }
@@ -179,7 +182,7 @@ export async function webhookView(main, ctx, [id], q) {
         if (what === "rotate") replace(secretSlot, secretCallout(next, "rotate"));
         drawHead();
       }))),
-    h("dl.props",
+    h("dl.props.card",
       h("dt", "State"), h("dd", sub.active ? badge("active", "succeeded") : badge("paused", "draft")),
       h("dt", "Events"), h("dd", sub.events.join(", ")),
       h("dt", "Description"), h("dd", sub.description || "—"),
