@@ -17,6 +17,8 @@ void api_system_routes(void);
 void api_projects_routes(void);
 void api_files_routes(void);
 void api_templates_routes(void);
+void api_webhooks_routes(void);
+void api_hooks_routes(void);
 void api_dashboard_routes(void);
 
 #endif

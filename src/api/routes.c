@@ -11,5 +11,7 @@ void api_register_routes(void)
     api_files_routes();
     api_templates_routes();
     api_renders_routes();
+    api_webhooks_routes();
+    api_hooks_routes();
     api_dashboard_routes();
 }

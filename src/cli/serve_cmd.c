@@ -18,6 +18,7 @@
 #include "queue/redis.h"
 #include "storage/storage.h"
 #include "worker/compiled.h"
+#include "worker/dispatcher.h"
 #include "worker/pool.h"
 #include "worker/sweeper.h"
 
@@ -92,6 +93,7 @@ int cli_serve(int argc, char **argv)
     /* Parked sync requests are answered before the server waits for in-flight requests. */
     server_on_shutdown(syncwait_shutdown);
     if (listener_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
+        dispatcher_start(&cfg, err, sizeof err) != 0 ||
         sweeper_start(&cfg, err, sizeof err) != 0 || server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);
         goto cleanup;
@@ -112,6 +114,7 @@ cleanup:
     /* Reverse order of start: HTTP (above), workers, sweeper, listener. Each is a no-op when it
      * never started. */
     pool_stop(WORKER_GRACE_MS);
+    dispatcher_stop();
     sweeper_stop();
     listener_stop();
     compiled_cache_clear();

@@ -238,6 +238,7 @@ int config_load(config_t *cfg, char *err, size_t err_len)
         parse_bool("CRAFTKIT_ALLOW_PRIVATE_URLS", false, &cfg->allow_private_urls, err, err_len) ||
         parse_int("CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS", 30000, 1, 3600000, &cfg->webhook_backoff_base_ms,
                   err, err_len) ||
+        parse_int("CRAFTKIT_WEBHOOK_CONCURRENCY", 32, 0, 1000, &cfg->webhook_concurrency, err, err_len) ||
         parse_int("CRAFTKIT_WEBHOOK_TIMEOUT_MS", 15000, 100, 120000, &cfg->webhook_timeout_ms, err,
                   err_len) ||
         parse_int("CRAFTKIT_RENDER_TIMEOUT_MS", 120000, 100, 3600000, &cfg->render_timeout_ms, err,

@@ -263,3 +263,20 @@ const char *db_get(const PGresult *res, int row, const char *column)
         return NULL;
     return PQgetvalue(res, row, col);
 }
+
+int db_sweep_pick(db_t *db, const char *sql, long long all_before_ms, char (*ids)[37], int max, char *err,
+                  size_t err_len)
+{
+    char before[24], lim[16];
+    snprintf(before, sizeof before, "%lld", all_before_ms);
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *params[] = {before, lim};
+    PGresult *r = db_exec(db, sql, 2, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r) < max ? PQntuples(r) : max;
+    for (int i = 0; i < n; i++)
+        snprintf(ids[i], 37, "%s", PQgetvalue(r, i, 0));
+    PQclear(r);
+    return n;
+}

@@ -53,6 +53,27 @@ int db_begin(db_t *db, char *err, size_t err_len);
 int db_commit(db_t *db, char *err, size_t err_len);
 void db_rollback(db_t *db);
 
+/*
+ * The sweeper's pick over a job table (renders, webhook_deliveries): marks as enqueued now and
+ * returns the ids of rows that are due but not in Redis — `waiting` rows never pushed (or whose
+ * retry came due), `working` rows whose lease expired and were not pushed since — plus, when
+ * $1 (all_before_ms) >= 0, any due row last pushed more than $1 ms ago. $2 = at most this many;
+ * rows locked by another sweeper are skipped. The table needs status, next_attempt_at,
+ * enqueued_at and lease_until.
+ */
+#define DB_SWEEP_SQL(table, waiting, working)                                                                \
+    "UPDATE " table " SET enqueued_at = now() WHERE id IN ("                                                \
+    " SELECT id FROM " table " WHERE status IN ('" waiting "', '" working "') AND ("                        \
+    "  (status = '" waiting "' AND next_attempt_at <= now() AND (enqueued_at IS NULL"                       \
+    "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond')))"             \
+    "  OR (status = '" working "' AND lease_until < now() AND (enqueued_at IS NULL OR enqueued_at < lease_until" \
+    "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond'))))"            \
+    " ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"                                        \
+    " RETURNING id"
+/* Runs a DB_SWEEP_SQL statement; copies up to max ids (37 bytes each). Count or -1 + err. */
+int db_sweep_pick(db_t *db, const char *sql, long long all_before_ms, char (*ids)[37], int max, char *err,
+                  size_t err_len);
+
 /* Liveness check for /ready. */
 bool db_ping(db_t *db, char *err, size_t err_len);
 

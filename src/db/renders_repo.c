@@ -19,8 +19,17 @@
     " (extract(epoch FROM (r.completed_at - r.started_at)) * 1000)::bigint AS duration_ms"
 #define RENDER_FROM " FROM renders r JOIN templates t ON t.id = r.template_id"
 
-/* The terminal UPDATEs wake sync waiters everywhere through this. */
-#define NOTIFY_DONE " SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u"
+/* The terminal UPDATEs (CTE u) also create one webhook delivery per matching active
+ * subscription, in the same statement so that none can be lost in between, and wake sync
+ * waiters everywhere. The result is one row per delivery id (or one NULL row without any). */
+#define TERMINAL_TAIL(event)                                                                         \
+    ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event, enqueued_at)" \
+    " SELECT s.id, u.project_id, u.id, '" event "', now() FROM u JOIN webhook_subscriptions s"         \
+    " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL"                           \
+    " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id),"                          \
+    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u)"                         \
+    " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified, d.id AS delivery"  \
+    " FROM (SELECT 1) one LEFT JOIN d ON true"
 
 bool renders_status_terminal(const char *status)
 {
@@ -248,13 +257,20 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     return REPO_OK;
 }
 
-static int rows_or_fail(PGresult *r)
+/* Reads the result of a TERMINAL_TAIL statement: 1 (done) with the delivery ids, 0 (claim lost),
+ * or -1. */
+static int terminal_result(PGresult *r, render_deliveries_t *out)
 {
+    if (out)
+        out->n = 0;
     if (!r)
         return -1;
-    int n = PQntuples(r);
+    int done = PQntuples(r) > 0 && atoi(db_get(r, 0, "done")) > 0;
+    for (int i = 0; out && i < PQntuples(r) && out->n < RENDER_DELIVERIES_MAX; i++)
+        if (db_get(r, i, "delivery"))
+            snprintf(out->ids[out->n++], 37, "%s", db_get(r, i, "delivery"));
     PQclear(r);
-    return n > 0;
+    return done;
 }
 
 int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err, size_t err_len)
@@ -270,18 +286,19 @@ int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lea
 }
 
 int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
-                    size_t bytes, const char *sha256, char *err, size_t err_len)
+                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err, size_t err_len)
 {
     char p[16], b[32];
     snprintf(p, sizeof p, "%d", pages);
     snprintf(b, sizeof b, "%zu", bytes);
     const char *params[] = {id, worker_id, storage_key, p, b, sha256};
-    return rows_or_fail(db_exec(db,
-                                "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
-                                " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
-                                " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
-                                " RETURNING id)" NOTIFY_DONE,
-                                6, params, err, err_len));
+    return terminal_result(db_exec(db,
+                                   "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
+                                   " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
+                                   " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
+                                   " RETURNING id, project_id)" TERMINAL_TAIL("render.succeeded"),
+                                   6, params, err, err_len),
+                           deliveries);
 }
 
 int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,
@@ -299,43 +316,24 @@ int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms,
     return n < 0 ? -1 : n > 0;
 }
 
-int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, char *err, size_t err_len)
+int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, render_deliveries_t *deliveries,
+                 char *err, size_t err_len)
 {
     char msg[RENDER_ERROR_MAX + 1];
     clip_error(error, msg);
     const char *params[] = {id, worker_id, msg};
-    return rows_or_fail(db_exec(db,
-                                "WITH u AS (UPDATE renders SET status = 'failed', error_message = $3,"
-                                " completed_at = now(), lease_until = NULL"
-                                " WHERE id = $1 AND worker_id = $2 AND status = 'rendering' RETURNING id)"
-                                NOTIFY_DONE,
-                                3, params, err, err_len));
+    return terminal_result(db_exec(db,
+                                   "WITH u AS (UPDATE renders SET status = 'failed', error_message = $3,"
+                                   " completed_at = now(), lease_until = NULL"
+                                   " WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
+                                   " RETURNING id, project_id)" TERMINAL_TAIL("render.failed"),
+                                   3, params, err, err_len),
+                           deliveries);
 }
 
 int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len)
 {
-    char before[24], lim[16];
-    snprintf(before, sizeof before, "%lld", all_before_ms);
-    snprintf(lim, sizeof lim, "%d", max);
-    const char *params[] = {before, lim};
-    PGresult *r = db_exec(
-        db,
-        "UPDATE renders SET enqueued_at = now() WHERE id IN ("
-        " SELECT id FROM renders WHERE status IN ('queued', 'rendering') AND ("
-        "  (status = 'queued' AND next_attempt_at <= now() AND (enqueued_at IS NULL"
-        "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond')))"
-        "  OR (status = 'rendering' AND lease_until < now() AND (enqueued_at IS NULL OR enqueued_at < lease_until"
-        "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond'))))"
-        " ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"
-        " RETURNING id",
-        2, params, err, err_len);
-    if (!r)
-        return -1;
-    int n = PQntuples(r);
-    for (int i = 0; i < n && i < max; i++)
-        snprintf(ids[i], 37, "%s", PQgetvalue(r, i, 0));
-    PQclear(r);
-    return n < max ? n : max;
+    return db_sweep_pick(db, DB_SWEEP_SQL("renders", "queued", "rendering"), all_before_ms, ids, max, err, err_len);
 }
 
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len)

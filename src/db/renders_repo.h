@@ -82,6 +82,13 @@ typedef struct render_claim {
     json_t *data;
 } render_claim_t;
 
+/* Webhook deliveries created by a terminal transition (one per matching subscription). */
+#define RENDER_DELIVERIES_MAX 100 /* = WEBHOOK_MAX_SUBSCRIPTIONS */
+typedef struct render_deliveries {
+    char ids[RENDER_DELIVERIES_MAX][37];
+    int n;
+} render_deliveries_t;
+
 /* True for a terminal status (succeeded, failed, cancelled). */
 bool renders_status_terminal(const char *status);
 
@@ -123,15 +130,18 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
                             char *err, size_t err_len);
 /* Extends the lease while worker_id still holds the claim. 1 (extended), 0 (lost), -1 + err. */
 int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err, size_t err_len);
-/* Terminal success, only while worker_id holds the claim; notifies. 1, 0 (claim lost), -1. */
+/* Terminal success, only while worker_id holds the claim; notifies and creates the webhook
+ * deliveries (ids in *deliveries, which may be NULL), all in one statement. 1, 0 (claim lost),
+ * -1. */
 int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
-                    size_t bytes, const char *sha256, char *err, size_t err_len);
+                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err, size_t err_len);
 /* Back to queued, due in delay_ms, with the error kept for the record. 1, 0, -1. */
 int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error,
                   char *err, size_t err_len);
-/* Terminal failure with an actionable message, only while worker_id holds the claim;
- * notifies. 1, 0 (claim lost), -1. */
-int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, char *err, size_t err_len);
+/* Terminal failure with an actionable message, only while worker_id holds the claim; notifies
+ * and creates the webhook deliveries like renders_succeed. 1, 0 (claim lost), -1. */
+int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, render_deliveries_t *deliveries,
+                 char *err, size_t err_len);
 
 /*
  * The sweeper's pick, inside the caller's transaction: marks as enqueued now and returns up to

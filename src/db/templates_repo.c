@@ -39,19 +39,23 @@ repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_r
     return r ? fill_row(r, out) : REPO_ERROR;
 }
 
-repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, char *project_id,
-                                char *err, size_t err_len)
+repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, tpl_owner_t *owner, char *err,
+                                size_t err_len)
 {
     const char *params[] = {token};
     PGresult *r = db_exec(db,
                           "SELECT t.id, t.slug, t.current_version, t.inbound_enforce, t.inbound_secret,"
-                          " t.project_id FROM templates t JOIN projects p ON p.id = t.project_id"
+                          " t.project_id, p.rate_limit, p.rate_burst FROM templates t JOIN projects p ON p.id = t.project_id"
                           " WHERE t.inbound_token = $1 AND t.deleted_at IS NULL AND p.deleted_at IS NULL",
                           1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
-    if (PQntuples(r) == 1)
-        snprintf(project_id, 37, "%s", db_get(r, 0, "project_id"));
+    if (PQntuples(r) == 1) {
+        const char *rl = db_get(r, 0, "rate_limit"), *rb = db_get(r, 0, "rate_burst");
+        snprintf(owner->project_id, sizeof owner->project_id, "%s", db_get(r, 0, "project_id"));
+        owner->rate_limit = rl ? atof(rl) : 0;
+        owner->rate_burst = rb ? atoi(rb) : 0;
+    }
     return fill_row(r, out);
 }
 

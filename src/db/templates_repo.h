@@ -32,8 +32,15 @@ typedef struct tpl_version_in {
 
 repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out,
                        char *err, size_t err_len);
-repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, char *project_id,
-                                char *err, size_t err_len);
+/* The project an inbound-hook token's template belongs to, with its rate limits (0 = the
+ * server defaults). */
+typedef struct tpl_owner {
+    char project_id[37];
+    double rate_limit;
+    int rate_burst;
+} tpl_owner_t;
+repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, tpl_owner_t *owner, char *err,
+                                size_t err_len);
 /* Creates a template with version 1. slug NULL → derived from name, suffixed on collision;
  * a given slug that is taken → REPO_CONFLICT. Fills out_slug (128 bytes). */
 repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, const char *slug,

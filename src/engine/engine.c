@@ -446,6 +446,10 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
     if (rc == 0) {
         out->pages = r.npages;
         rc = opts->format == ENGINE_PNG ? output_png(&r, opts, out) : output_pdf(&r, opts, out);
+        /* Writing the file is not ticked: a render that ends past its deadline still fails, so
+         * the limit bounds the whole render. */
+        if (rc == 0)
+            rc = render_deadline_check(&r);
     }
     if (rc < 0 || r.failed) {
         snprintf(err, err_len, "%s", r.failed ? r.err : "rendering failed");

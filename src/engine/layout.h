@@ -156,6 +156,8 @@ typedef struct render {
 int render_fail(render_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Checks the deadline and arena every so often; -1 after render_fail. */
 int render_tick(render_t *r);
+/* Fails the render (and returns -1) when its deadline has passed; for after slow steps. */
+int render_deadline_check(render_t *r);
 
 /* prepare.c */
 /* Prepares the blocks of a stack node at width into a stack pbox; NULL after render_fail. */

@@ -21,12 +21,21 @@ int render_fail(render_t *r, const char *fmt, ...)
     return -1;
 }
 
+int render_deadline_check(render_t *r)
+{
+    if (r->failed)
+        return -1;
+    if (r->deadline_ms && time_mono_ms() > r->deadline_ms)
+        return render_fail(r, "rendering took longer than the time allowed and was stopped");
+    return 0;
+}
+
 int render_tick(render_t *r)
 {
     if (r->failed)
         return -1;
-    if ((++r->steps & 31) == 0 && r->deadline_ms && time_mono_ms() > r->deadline_ms)
-        return render_fail(r, "rendering took longer than the time allowed and was stopped");
+    if ((++r->steps & 31) == 0 && render_deadline_check(r) < 0)
+        return -1;
     if (r->a->full)
         return render_fail(r, "the document is too large to lay out (more than %u MB of layout data)",
                            (unsigned)(ENGINE_RENDER_ARENA_MAX >> 20));
@@ -402,7 +411,8 @@ static pbox_t *prepare_image(render_t *r, const node_t *n, double width)
         render_fail(r, "image at %s %s", where, *err ? err : "could not be loaded");
         return NULL;
     }
-    if (remember_image(r, img) < 0)
+    /* A fetch can take seconds: look at the clock now, not 32 steps later. */
+    if (remember_image(r, img) < 0 || render_deadline_check(r) < 0)
         return NULL;
     double iw, ih;
     image_size(img, &iw, &ih);

@@ -101,6 +101,10 @@ void http_respond_fd(http_req_t *req, int status, const char *content_type, int 
 /* The error envelope {"error":{"code","message","issues"?}}; takes ownership of issues (may be NULL). */
 void http_error(http_req_t *req, int status, const char *code, const char *message, json_t *issues);
 
+/* For raw-body routes: parses req->body as JSON (valid UTF-8, no NUL, depth-checked) into
+ * req->json. Returns true, or false after answering 400 invalid_json. */
+bool http_parse_json_body(http_req_t *req);
+
 /* Parks the request (call from its handler only); the handler runs again after http_resume().
  * The handler must return without touching req once this has been called. */
 void http_suspend(http_req_t *req);

@@ -257,6 +257,30 @@ static bool check_headers(http_req_t *req)
     return auth_check_headers(req);
 }
 
+bool http_parse_json_body(http_req_t *req)
+{
+    if (req->body.len == 0) {
+        http_error(req, 400, "invalid_json", "The request body is empty; send a JSON object", NULL);
+        return false;
+    }
+    json_error_t jerr;
+    req->json = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
+    if (!req->json) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "The body is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                 jerr.column);
+        http_error(req, 400, "invalid_json", msg, NULL);
+        return false;
+    }
+    if (!json_depth_ok(req->json, HTTP_JSON_MAX_DEPTH)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "The body nests deeper than %d levels", HTTP_JSON_MAX_DEPTH);
+        http_error(req, 400, "invalid_json", msg, NULL);
+        return false;
+    }
+    return true;
+}
+
 static void finish_body(http_req_t *req)
 {
     if (req->too_large) {
@@ -267,20 +291,7 @@ static void finish_body(http_req_t *req)
     }
     if (req->route->raw_body || req->body.len == 0)
         return;
-    json_error_t jerr;
-    req->json = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
-    if (!req->json) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "The body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                 jerr.line, jerr.column);
-        http_error(req, 400, "invalid_json", msg, NULL);
-        return;
-    }
-    if (!json_depth_ok(req->json, HTTP_JSON_MAX_DEPTH)) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "The body nests deeper than %d levels", HTTP_JSON_MAX_DEPTH);
-        http_error(req, 400, "invalid_json", msg, NULL);
-    }
+    http_parse_json_body(req);
 }
 
 void http_suspend(http_req_t *req)

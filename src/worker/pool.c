@@ -101,11 +101,13 @@ static void *worker_main(void *arg)
     w->engine = engine_ctx_new(&eo);
     if (!w->engine || !connect_jobs(w))
         goto done;
-    static const char *const queues[] = {JOBS_QUEUE_RENDERS, JOBS_QUEUE_WEBHOOKS};
+    /* Webhooks have their own dispatcher (worker/dispatcher.h): a slow receiver must never
+     * hold a render worker. */
+    static const char *const queues[] = {JOBS_QUEUE_RENDERS};
     int backoff = 250;
     while (!atomic_load(&stopping)) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
-        int rc = jobs_fetch(w->jobs, queues, 2, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job, err,
+        int rc = jobs_fetch(w->jobs, queues, 1, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job, err,
                             sizeof err);
         if (rc < 0) {
             log_warn("worker %s: cannot fetch jobs (retrying in %d ms): %s", w->id, backoff, err);

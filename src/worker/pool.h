@@ -1,6 +1,6 @@
 /*
- * pool — the in-process worker pool: CRAFTKIT_WORKERS threads that take jobs from Redis
- * (renders first, then webhook deliveries), plus one heartbeat thread.
+ * pool — the in-process render worker pool: CRAFTKIT_WORKERS threads that take render jobs
+ * from Redis, plus one heartbeat thread. (Webhook deliveries have their own dispatcher.)
  *
  * Each worker thread owns its resources for its whole life: a jobs_worker_t (a private Redis
  * connection and processing lists, id "<instance id>:<n>"), an engine context (the thread's

@@ -4,28 +4,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crypto.h"
+#include "core/backoff.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/renders_repo.h"
+#include "db/webhooks_repo.h"
+#include "queue/jobs.h"
 #include "http/metrics.h"
 #include "storage/storage.h"
 #include "worker/compiled.h"
 
 #define RETRY_DELAY_MAX_MS (10 * 60 * 1000)
-
-int render_retry_delay_ms(int base_ms, int failed_attempts)
-{
-    double delay = base_ms;
-    for (int i = 1; i < failed_attempts && delay < RETRY_DELAY_MAX_MS; i++)
-        delay *= 2;
-    uint32_t r = 0;
-    crypto_random(&r, sizeof r);
-    delay *= 0.5 + (double)r / 4294967296.0; /* 50 % to 150 % */
-    if (delay > RETRY_DELAY_MAX_MS)
-        delay = RETRY_DELAY_MAX_MS;
-    return delay < 1 ? 1 : (int)delay;
-}
 
 static void log_render(const char *msg, const worker_t *w, const render_claim_t *c, const char *detail)
 {
@@ -34,23 +23,48 @@ static void log_render(const char *msg, const worker_t *w, const render_claim_t 
     log_event(LOG_INFO, msg, "render", c->id, "worker", w->id, "attempt", attempt, "detail", detail, NULL);
 }
 
+/* Hands the webhook deliveries of a terminal render to the dispatchers; when Redis refuses,
+ * marks them for the sweeper, which pushes them on its next pass. */
+static void push_deliveries(db_t *db, const render_deliveries_t *dl)
+{
+    if (dl->n == 0)
+        return;
+    const char *ids[RENDER_DELIVERIES_MAX];
+    for (int i = 0; i < dl->n; i++)
+        ids[i] = dl->ids[i];
+    char err[512];
+    if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) == 0)
+        return;
+    log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
+    if (whdel_mark_unqueued(db, (char(*)[37])dl->ids, dl->n, err, sizeof err) != 0)
+        log_error("cannot mark webhook deliveries for the sweeper: %s", err);
+}
+
+/* A render became terminal here: deliveries, sync waiters. */
+static void render_terminal(worker_t *w, db_t *db, const render_claim_t *c, const render_deliveries_t *dl)
+{
+    push_deliveries(db, dl);
+    if (w->on_terminal)
+        w->on_terminal(c->id);
+}
+
 /* After a failed attempt: retry later, or fail for good after the last attempt. */
 static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *c, const char *why)
 {
     char err[512];
     int rc;
     if (c->attempts < RENDER_MAX_ATTEMPTS) {
-        int delay = render_retry_delay_ms(w->cfg->render_backoff_base_ms, c->attempts);
+        int delay = backoff_delay_ms(w->cfg->render_backoff_base_ms, c->attempts, RETRY_DELAY_MAX_MS);
         rc = renders_retry(db, c->id, w->id, delay, why, err, sizeof err);
         log_render("render attempt failed; will retry", w, c, why);
         metrics_counter_add("craftkit_render_retries_total", NULL, 1);
     } else {
-        rc = renders_fail(db, c->id, w->id, why, err, sizeof err);
+        render_deliveries_t dl;
+        rc = renders_fail(db, c->id, w->id, why, &dl, err, sizeof err);
         log_render("render failed", w, c, why);
         if (rc > 0) {
             metrics_counter_add("craftkit_renders_completed_total", "status=\"failed\"", 1);
-            if (w->on_terminal)
-                w->on_terminal(c->id);
+            render_terminal(w, db, c, &dl);
         }
     }
     if (rc < 0) {
@@ -122,7 +136,8 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
     if (render_and_store(w, db, &c, key, sizeof key, &out, sha, why, sizeof why) != 0) {
         result = attempt_failed(w, db, &c, why);
     } else {
-        int rc = renders_succeed(db, c.id, w->id, key, out.pages, out.len, sha, err, sizeof err);
+        render_deliveries_t dl;
+        int rc = renders_succeed(db, c.id, w->id, key, out.pages, out.len, sha, &dl, err, sizeof err);
         if (rc < 0) {
             log_error("render %s: stored, but cannot record success: %s", c.id, err);
             result = JOB_RETRY_LATER;
@@ -133,8 +148,7 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
             } else {
                 metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
                 metrics_histogram_observe("craftkit_render_seconds", NULL, (double)(time_mono_ms() - started) / 1e3);
-                if (w->on_terminal)
-                    w->on_terminal(c.id);
+                render_terminal(w, db, &c, &dl);
             }
         }
     }

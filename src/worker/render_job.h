@@ -16,7 +16,5 @@
 #include "worker/pool.h"
 
 job_result_t render_job_run(worker_t *w, const char *render_id);
-/* Delay before attempt n+1 after n failed attempts: base * 2^(n-1), jittered to 50-150 %. */
-int render_retry_delay_ms(int base_ms, int failed_attempts);
 
 #endif

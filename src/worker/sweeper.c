@@ -10,6 +10,7 @@
 #include "core/uuid7.h"
 #include "db/db.h"
 #include "db/renders_repo.h"
+#include "db/webhooks_repo.h"
 #include "http/metrics.h"
 #include "queue/jobs.h"
 #include "queue/redis.h"
@@ -48,22 +49,33 @@ static int redis_lost_data(void)
     return lost;
 }
 
+typedef int (*pick_fn)(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len);
+
+/* What the sweeper keeps in step: renders and webhook deliveries. */
+static const struct {
+    const char *name, *queue;
+    pick_fn pick;
+} sweeps[] = {
+    {"renders", JOBS_QUEUE_RENDERS, renders_sweep_pick},
+    {"webhook deliveries", JOBS_QUEUE_WEBHOOKS, whdel_sweep_pick},
+};
+
 /* One batch: pick, push, commit. Returns ids pushed, or -1. */
-static int sweep_batch(db_t *db, long long all_before_ms)
+static int sweep_batch(db_t *db, int which, long long all_before_ms)
 {
     char ids[SWEEPER_BATCH][37];
     const char *ptrs[SWEEPER_BATCH];
     char err[512];
     if (db_begin(db, err, sizeof err) != 0)
         goto fail;
-    int n = renders_sweep_pick(db, all_before_ms, ids, SWEEPER_BATCH, err, sizeof err);
+    int n = sweeps[which].pick(db, all_before_ms, ids, SWEEPER_BATCH, err, sizeof err);
     if (n < 0) {
         db_rollback(db);
         goto fail;
     }
     for (int i = 0; i < n; i++)
         ptrs[i] = ids[i];
-    if (n > 0 && jobs_enqueue_many(JOBS_QUEUE_RENDERS, ptrs, n, err, sizeof err) != 0) {
+    if (n > 0 && jobs_enqueue_many(sweeps[which].queue, ptrs, n, err, sizeof err) != 0) {
         db_rollback(db);
         goto fail;
     }
@@ -78,18 +90,21 @@ fail:
 static void sweep(db_t *db, bool everything)
 {
     long long before = everything ? 0 : SWEEPER_REQUEUE_AFTER_MS;
-    int total = 0, n;
-    while (!atomic_load(&stop_flag) && (n = sweep_batch(db, before)) > 0) {
-        total += n;
-        if (n < SWEEPER_BATCH)
-            break;
-    }
-    if (total > 0) {
+    for (int which = 0; which < (int)(sizeof sweeps / sizeof sweeps[0]); which++) {
+        int total = 0, n;
+        while (!atomic_load(&stop_flag) && (n = sweep_batch(db, which, before)) > 0) {
+            total += n;
+            if (n < SWEEPER_BATCH)
+                break;
+        }
+        if (total == 0)
+            continue;
         char count[16];
         snprintf(count, sizeof count, "%d", total);
-        log_event(LOG_INFO, "sweeper re-enqueued renders", "count", count, "reason",
+        log_event(LOG_INFO, "sweeper re-enqueued", "what", sweeps[which].name, "count", count, "reason",
                   everything ? "redis lost its data" : "due or orphaned", NULL);
-        metrics_counter_add("craftkit_sweeper_requeued_total", NULL, total);
+        metrics_counter_add("craftkit_sweeper_requeued_total", which ? "queue=\"webhooks\"" : "queue=\"renders\"",
+                            total);
     }
 }
 

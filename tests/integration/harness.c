@@ -615,13 +615,11 @@ th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const ch
     return th_req_url(method, url, auth, body, headers);
 }
 
-const char *th_header(const th_resp_t *r, const char *name)
+const char *th_find_header(const char *raw, const char *name)
 {
     static char value[8192];
-    if (!r || !r->headers)
-        return NULL;
     size_t nl = strlen(name);
-    for (const char *line = r->headers; *line;) {
+    for (const char *line = raw; line && *line;) {
         const char *end = strchr(line, '\n');
         size_t len = end ? (size_t)(end - line) : strlen(line);
         if (len > nl && !strncasecmp(line, name, nl) && line[nl] == ':') {
@@ -637,11 +635,14 @@ const char *th_header(const th_resp_t *r, const char *name)
             value[vl] = '\0';
             return value;
         }
-        if (!end)
-            break;
-        line = end + 1;
+        line = end ? end + 1 : NULL;
     }
     return NULL;
+}
+
+const char *th_header(const th_resp_t *r, const char *name)
+{
+    return r ? th_find_header(r->headers, name) : NULL;
 }
 
 void th_resp_free(th_resp_t *r)

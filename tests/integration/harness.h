@@ -72,6 +72,9 @@ th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const ch
                   const char *body, const char *const *headers);
 th_resp_t *th_req_url(const char *method, const char *url, const char *auth, const char *body,
                       const char *const *headers);
+/* A header of a raw "name: value\n" block (case-insensitive name); a static copy valid until the
+ * next call, or NULL. */
+const char *th_find_header(const char *raw, const char *name);
 /* Case-insensitive header lookup; returns a static copy valid until the next call, or NULL. */
 const char *th_header(const th_resp_t *r, const char *name);
 void th_resp_free(th_resp_t *r);

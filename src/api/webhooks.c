@@ -1,0 +1,275 @@
+/* /v1/webhooks: subscriptions, secret rotation, the delivery log and redelivery. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/netguard.h"
+#include "core/uuid7.h"
+#include "db/webhooks_repo.h"
+#include "http/router.h"
+#include "queue/jobs.h"
+#include "webhooks/webhook.h"
+
+#define WEBHOOK_DESCRIPTION_MAX 280
+#define WEBHOOK_NOT_FOUND_MSG "No webhook subscription with that id in this project"
+
+/* Why a URL may not be subscribed, or NULL. Private addresses written as such (an IP literal,
+ * localhost) are refused here already when the guard is on; names that resolve to one are
+ * refused at connect time by the dispatcher (core/netguard). */
+static const char *url_problem(const char *url, char *buf, size_t len)
+{
+    if (netguard_check_url(url, buf, len) != 0)
+        return buf;
+    if (config_get()->allow_private_urls)
+        return NULL;
+    CURLU *u = curl_url();
+    char *host = NULL;
+    const char *problem = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
+        char bare[256];
+        size_t n = strlen(host);
+        snprintf(bare, sizeof bare, "%.*s", host[0] == '[' && n > 2 ? (int)n - 2 : (int)n, host[0] == '[' ? host + 1 : host);
+        unsigned char addr[16];
+        bool literal = inet_pton(AF_INET, bare, addr) == 1 || inet_pton(AF_INET6, bare, addr) == 1;
+        size_t bl = strlen(bare);
+        bool local_name = !strcasecmp(bare, "localhost") || (bl > 10 && !strcasecmp(bare + bl - 10, ".localhost"));
+        if ((literal && !netguard_ip_allowed(bare, false)) || local_name)
+            problem = NETGUARD_REFUSED_MSG;
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return problem;
+}
+
+/* Checks "events" (an array of distinct known event names) and writes the Postgres array
+ * literal into out; absent → both events. false + issue on a bad value. */
+static bool events_literal(const json_t *events, char *out, size_t len, json_t *issues)
+{
+    if (!events) {
+        snprintf(out, len, "{%s,%s}", WEBHOOK_EVENT_SUCCEEDED, WEBHOOK_EVENT_FAILED);
+        return true;
+    }
+    if (!json_is_array(events) || json_array_size(events) == 0 || json_array_size(events) > 2) {
+        api_issue_field(issues, "events", "Expected a non-empty array of 'render.succeeded' | 'render.failed'");
+        return false;
+    }
+    size_t i, o = 0;
+    json_t *e;
+    out[o++] = '{';
+    json_array_foreach(events, i, e) {
+        const char *name = json_string_value(e);
+        if (!name || !webhook_event_valid(name) ||
+            (i == 1 && !strcmp(name, json_string_value(json_array_get(events, 0))))) {
+            char path[32];
+            snprintf(path, sizeof path, "events.%zu", i);
+            api_issue_field(issues, path, "Invalid enum value. Expected 'render.succeeded' | 'render.failed' (each once)");
+            return false;
+        }
+        o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "", name);
+    }
+    snprintf(out + o, len - o, "}");
+    return true;
+}
+
+typedef struct sub_input {
+    const char *url, *description;
+    char events[64];
+    bool has_events;
+    int active;          /* -1 = not given */
+    bool clear_description;
+} sub_input_t;
+
+/* Reads and checks a create (url required) or update body. */
+static void parse_sub(const json_t *body, bool create, sub_input_t *in, json_t *issues)
+{
+    static const char *const allowed[] = {"url", "events", "active", "description", NULL};
+    char buf[256];
+    memset(in, 0, sizeof *in);
+    in->active = -1;
+    api_check_keys(body, allowed, issues);
+    if (api_opt_string(body, "url", 1, WEBHOOK_URL_MAX, &in->url, issues) && in->url) {
+        const char *problem = url_problem(in->url, buf, sizeof buf);
+        if (problem)
+            api_issue_field(issues, "url", problem);
+    }
+    if (create && !json_object_get(body, "url"))
+        api_issue_field(issues, "url", "Required");
+    json_t *events = json_object_get(body, "events");
+    in->has_events = events != NULL || create;
+    if (in->has_events)
+        events_literal(events, in->events, sizeof in->events, issues);
+    json_t *active = json_object_get(body, "active");
+    if (active && !json_is_boolean(active))
+        api_issue_field(issues, "active", "Expected boolean");
+    else if (active)
+        in->active = json_is_true(active);
+    json_t *d = json_object_get(body, "description");
+    in->clear_description = json_is_null(d);
+    if (d && !json_is_null(d))
+        api_opt_string(body, "description", 0, WEBHOOK_DESCRIPTION_MAX, &in->description, issues);
+}
+
+static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out, const char *err)
+{
+    api_answer(req, st, ok_status, out, err, "webhook_not_found", WEBHOOK_NOT_FOUND_MSG);
+}
+
+static void create_sub(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    sub_input_t in;
+    json_t *issues = api_issues_new();
+    parse_sub(body, true, &in, issues);
+    if (api_reject_issues(req, issues))
+        return;
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = whsub_create(db, req->auth.project_id, in.url, in.events, in.active != 0, in.description,
+                                    &out, err, sizeof err);
+    if (st == REPO_CONFLICT) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "A project can have at most %d webhook subscriptions", WEBHOOK_MAX_SUBSCRIPTIONS);
+        http_error(req, 409, "limit_reached", msg, NULL);
+        return;
+    }
+    answer(req, st, 201, out, err);
+}
+
+typedef repo_status_t (*sub_op_fn)(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                                   size_t err_len);
+
+/* Runs a repository call on the subscription named by the path and answers it. */
+static void sub_op(http_req_t *req, sub_op_fn fn)
+{
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = fn(db, req->auth.project_id, http_param(req, "id"), &out, err, sizeof err);
+    answer(req, st, 200, out, err);
+}
+
+static repo_status_t list_op(db_t *db, const char *project_id, const char *unused, json_t **out, char *err,
+                             size_t err_len)
+{
+    (void)unused;
+    return whsub_list(db, project_id, out, err, err_len);
+}
+
+static void list_subs(http_req_t *req)
+{
+    sub_op(req, list_op);
+}
+
+static void get_sub(http_req_t *req)
+{
+    sub_op(req, whsub_get);
+}
+
+static void delete_sub(http_req_t *req)
+{
+    sub_op(req, whsub_delete);
+}
+
+static void rotate_secret(http_req_t *req)
+{
+    sub_op(req, whsub_rotate);
+}
+
+static void patch_sub(http_req_t *req)
+{
+    json_t *body = api_body_object(req);
+    if (!body)
+        return;
+    sub_input_t in;
+    json_t *issues = api_issues_new();
+    parse_sub(body, false, &in, issues);
+    if (api_reject_issues(req, issues))
+        return;
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = whsub_update(db, req->auth.project_id, http_param(req, "id"), in.url,
+                                    in.has_events ? in.events : NULL, in.active, in.description,
+                                    in.clear_description, &out, err, sizeof err);
+    answer(req, st, 200, out, err);
+}
+
+static void list_deliveries(http_req_t *req)
+{
+    int limit = api_limit(req, 20, WEBHOOK_DELIVERIES_PAGE_MAX);
+    if (limit < 0)
+        return;
+    const char *cursor = http_query(req, "cursor");
+    if (cursor && !uuid_valid(cursor)) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "cursor", "cursor must be the nextCursor of a previous page");
+        http_error(req, 400, "invalid_request", "cursor must be the nextCursor of a previous page", issues);
+        return;
+    }
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    repo_status_t st = whdel_list(db, req->auth.project_id, http_param(req, "id"), cursor, limit, &out, err, sizeof err);
+    answer(req, st, 200, out, err);
+}
+
+static void redeliver(http_req_t *req)
+{
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    char err[512];
+    json_t *out = NULL;
+    const char *sub_id = http_param(req, "id"), *delivery_id = http_param(req, "deliveryId");
+    repo_status_t st = whsub_get(db, req->auth.project_id, sub_id, &out, err, sizeof err);
+    json_decref(out);
+    out = NULL;
+    if (st != REPO_OK) {
+        answer(req, st, 200, NULL, err);
+        return;
+    }
+    st = whdel_redeliver(db, req->auth.project_id, sub_id, delivery_id, &out, err, sizeof err);
+    if (st != REPO_OK) {
+        api_answer(req, st, 202, out, err, "delivery_not_found", "No delivery with that id for this subscription");
+        return;
+    }
+    if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, err, sizeof err) != 0) {
+        log_warn("redeliver %s: cannot queue (the sweeper will): %s", delivery_id, err);
+        char ids[1][37], derr[512];
+        snprintf(ids[0], sizeof ids[0], "%s", delivery_id);
+        if (whdel_mark_unqueued(db, ids, 1, derr, sizeof derr) != 0)
+            log_error("redeliver %s: %s", delivery_id, derr);
+    }
+    http_respond_json(req, 202, out);
+}
+
+void api_webhooks_routes(void)
+{
+    router_add("POST", "/v1/webhooks", create_sub, AUTH_PROJECT);
+    router_add("GET", "/v1/webhooks", list_subs, AUTH_PROJECT);
+    router_add("GET", "/v1/webhooks/:id", get_sub, AUTH_PROJECT);
+    router_add("PATCH", "/v1/webhooks/:id", patch_sub, AUTH_PROJECT);
+    router_add("DELETE", "/v1/webhooks/:id", delete_sub, AUTH_PROJECT);
+    router_add("POST", "/v1/webhooks/:id/rotate-secret", rotate_secret, AUTH_PROJECT);
+    router_add("GET", "/v1/webhooks/:id/deliveries", list_deliveries, AUTH_PROJECT);
+    router_add("POST", "/v1/webhooks/:id/deliveries/:deliveryId/redeliver", redeliver, AUTH_PROJECT);
+}

@@ -1,0 +1,38 @@
+#include "webhooks/webhook.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "core/backoff.h"
+#include "core/crypto.h"
+
+bool webhook_event_valid(const char *event)
+{
+    return !strcmp(event, WEBHOOK_EVENT_SUCCEEDED) || !strcmp(event, WEBHOOK_EVENT_FAILED);
+}
+
+void webhook_sign(const char *secret, const char *body, size_t len, char out[65])
+{
+    crypto_hmac_sha256_hex(secret, strlen(secret), body, len, out);
+}
+
+char *webhook_payload(const char *event, const render_row_t *render, const char *download_url)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "event", json_string(event));
+    json_object_set_new(o, "renderId", json_string(render->id));
+    json_object_set_new(o, "templateId", json_string(render->template_id));
+    json_object_set_new(o, "status", json_string(render->status));
+    json_object_set_new(o, "downloadUrl", download_url ? json_string(download_url) : json_null());
+    json_object_set_new(o, "errorMessage", render->has_error ? json_string(render->error_message) : json_null());
+    json_object_set_new(o, "createdAt", json_string(render->created_at));
+    json_object_set_new(o, "completedAt", render->completed_at[0] ? json_string(render->completed_at) : json_null());
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+int webhook_retry_delay_ms(int base_ms, int failed_attempts)
+{
+    return backoff_delay_ms(base_ms, failed_attempts, WEBHOOK_BACKOFF_MAX_MS);
+}

@@ -1,0 +1,35 @@
+/*
+ * webhook — what an outgoing webhook is made of: event names, the body, its signature and the
+ * retry schedule. Pure functions; the delivery itself is worker/dispatcher.
+ *
+ * Signature (spec §7): x-craftkit-signature is the lowercase hex HMAC-SHA256 of the exact raw
+ * body, keyed with the subscription's secret (the whole "whsec_…" string). During the 24 h
+ * after a secret rotation the previous secret signs too, in x-craftkit-signature-previous, so
+ * receivers can switch at their own pace.
+ * Threads: any. Memory: webhook_payload returns a malloc'd string the caller frees.
+ */
+#ifndef CRAFTKIT_WEBHOOKS_WEBHOOK_H
+#define CRAFTKIT_WEBHOOKS_WEBHOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/renders_repo.h"
+
+#define WEBHOOK_EVENT_SUCCEEDED "render.succeeded"
+#define WEBHOOK_EVENT_FAILED "render.failed"
+#define WEBHOOK_USER_AGENT "Craftkit-Webhook/1.0"
+#define WEBHOOK_BACKOFF_MAX_MS (6 * 60 * 60 * 1000)
+
+/* True for an event a subscription may ask for. */
+bool webhook_event_valid(const char *event);
+/* Lowercase hex HMAC-SHA256 of body keyed with secret (out: 65 bytes). */
+void webhook_sign(const char *secret, const char *body, size_t len, char out[65]);
+/* The body for event about render (spec §7): {event, renderId, templateId, status, downloadUrl,
+ * errorMessage, createdAt, completedAt}; download_url may be NULL. */
+char *webhook_payload(const char *event, const render_row_t *render, const char *download_url);
+/* Delay before attempt failed_attempts+1 (base CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS, doubling,
+ * jittered, at most WEBHOOK_BACKOFF_MAX_MS). */
+int webhook_retry_delay_ms(int base_ms, int failed_attempts);
+
+#endif

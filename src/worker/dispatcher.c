@@ -1,0 +1,376 @@
+#include "worker/dispatcher.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/netguard.h"
+#include "core/timeutil.h"
+#include "db/db.h"
+#include "db/renders_repo.h"
+#include "db/webhooks_repo.h"
+#include "http/metrics.h"
+#include "queue/jobs.h"
+#include "storage/storage.h"
+#include "webhooks/webhook.h"
+
+/* One delivery in flight. */
+typedef struct slot {
+    bool busy;
+    CURL *easy;
+    netguard_t guard;
+    struct curl_slist *headers;
+    whdel_claim_t claim;
+    char job[JOBS_ID_MAX + 1];
+    buf_t answer;              /* the first WEBHOOK_SNIPPET_MAX bytes of the answer */
+    size_t answer_bytes;       /* all bytes read, up to DISPATCHER_READ_MAX */
+    int64_t started_mono, started_unix_ms;
+    char curl_error[CURL_ERROR_SIZE];
+} slot_t;
+
+typedef struct dispatcher {
+    const config_t *cfg;
+    char id[JOBS_ID_MAX + 1];
+    jobs_worker_t *jobs;
+    CURLM *multi;
+    slot_t *slots;
+    int n_slots, busy;
+    int64_t next_heartbeat;
+} dispatcher_t;
+
+static dispatcher_t the;
+static pthread_t thread;
+static bool started;
+static atomic_bool stopping;
+
+static size_t on_answer(char *p, size_t size, size_t n, void *ud)
+{
+    slot_t *s = ud;
+    size_t len = size * n;
+    if (s->answer.len < WEBHOOK_SNIPPET_MAX)
+        buf_append(&s->answer, p, len < WEBHOOK_SNIPPET_MAX - s->answer.len ? len : WEBHOOK_SNIPPET_MAX - s->answer.len);
+    s->answer_bytes += len;
+    /* Enough is known after the status line; a huge answer is cut off (not an error). */
+    return s->answer_bytes > DISPATCHER_READ_MAX ? 0 : len;
+}
+
+/* ---- one delivery ---- */
+
+/* Records an attempt that made no request (subscription gone, interrupted too often). */
+static void record_without_request(dispatcher_t *d, slot_t *s, const char *why)
+{
+    char err[512];
+    whdel_attempt_t a = {.started_unix_ms = time_now_ms(), .status_code = -1, .error = why};
+    if (whdel_record(db_thread(), s->claim.id, d->id, s->claim.attempt, &a, WHDEL_ABANDONED, 0, err, sizeof err) < 0)
+        log_error("webhook delivery %s: cannot record: %s", s->claim.id, err);
+    metrics_counter_add("craftkit_webhook_deliveries_total", "outcome=\"abandoned\"", 1);
+}
+
+/* The body of the first attempt (kept for the next ones): built from the render now, with a
+ * fresh download link. */
+static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
+{
+    if (c->payload)
+        return 0;
+    render_row_t row;
+    if (renders_get(db, c->project_id, c->render_id, &row, err, err_len) != REPO_OK)
+        return -1;
+    char *url = NULL;
+    storage_t *st = storage_thread();
+    if (!strcmp(row.status, "succeeded") && st && row.storage_key[0] &&
+        storage_download_url(st, row.storage_key, row.filename, 0, &url, err, err_len) != 0)
+        log_warn("webhook delivery %s: no download link: %s", c->id, err);
+    char *body = webhook_payload(c->event, &row, url);
+    free(url);
+    if (!body) {
+        snprintf(err, err_len, "cannot encode the webhook body");
+        return -1;
+    }
+    int rc = whdel_set_payload(db, c->id, body, &c->payload, err, err_len);
+    free(body);
+    return rc;
+}
+
+static void add_header(slot_t *s, const char *name, const char *value)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    s->headers = curl_slist_append(s->headers, line);
+}
+
+/* Prepares the request of the claimed delivery on the slot's handle. */
+static int prepare_request(dispatcher_t *d, slot_t *s)
+{
+    const whdel_claim_t *c = &s->claim;
+    size_t len = strlen(c->payload);
+    char sig[65], ts[24];
+    webhook_sign(c->secret, c->payload, len, sig);
+    snprintf(ts, sizeof ts, "%lld", (long long)(time_now_ms() / 1000));
+    curl_slist_free_all(s->headers);
+    s->headers = NULL;
+    add_header(s, "Content-Type", "application/json");
+    add_header(s, "User-Agent", WEBHOOK_USER_AGENT);
+    add_header(s, "x-craftkit-event", c->event);
+    add_header(s, "x-craftkit-signature", sig);
+    if (c->previous_secret[0]) {
+        webhook_sign(c->previous_secret, c->payload, len, sig);
+        add_header(s, "x-craftkit-signature-previous", sig);
+    }
+    add_header(s, "x-craftkit-timestamp", ts);
+    add_header(s, "x-craftkit-delivery-id", c->id);
+    s->headers = curl_slist_append(s->headers, "Expect:");
+    CURL *e = s->easy;
+    curl_easy_reset(e);
+    s->guard.allow_private = d->cfg->allow_private_urls;
+    if (netguard_setup_curl(e, &s->guard) != 0)
+        return -1;
+    int timeout = d->cfg->webhook_timeout_ms;
+    curl_easy_setopt(e, CURLOPT_URL, c->url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->payload);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 5000 ? timeout : 5000));
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_answer);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->curl_error);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+    s->curl_error[0] = '\0';
+    buf_reset(&s->answer);
+    s->answer_bytes = 0;
+    return 0;
+}
+
+/* Claims job and starts its request on a free slot. Returns true when the slot is now busy;
+ * otherwise the job was settled (acked) here. */
+static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
+{
+    char err[512];
+    db_t *db = db_thread();
+    snprintf(s->job, sizeof s->job, "%s", job);
+    repo_status_t st = db ? whdel_claim(db, job, d->id, d->cfg->webhook_timeout_ms + DISPATCHER_LEASE_MARGIN_MS,
+                                        &s->claim, err, sizeof err)
+                          : REPO_ERROR;
+    if (st != REPO_OK) {
+        if (st == REPO_ERROR) { /* database away: put the id back for a later look */
+            log_warn("webhook delivery %s: cannot claim (retrying later): %s", job, db ? err : "no database connection");
+            time_sleep_ms(500);
+            if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, job, err, sizeof err) != 0)
+                log_warn("webhook delivery %s: cannot push back (the sweeper will): %s", job, err);
+        }
+        jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, job, err, sizeof err);
+        return false;
+    }
+    const char *skip = !s->claim.subscription_live            ? "the subscription was paused or deleted"
+                       : s->claim.attempt > s->claim.max_attempts ? "interrupted too often (its dispatcher stopped)"
+                                                                  : NULL;
+    if (!skip && ensure_payload(db, &s->claim, err, sizeof err) != 0) {
+        log_error("webhook delivery %s: %s", job, err);
+        skip = "the render could not be read to build the body";
+    }
+    if (!skip && netguard_check_url(s->claim.url, err, sizeof err) != 0)
+        skip = "the subscription URL is not valid";
+    if (skip || prepare_request(d, s) != 0) {
+        record_without_request(d, s, skip ? skip : "internal error: the request could not be prepared");
+        whdel_claim_free(&s->claim);
+        jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, job, err, sizeof err);
+        return false;
+    }
+    s->started_mono = time_mono_ms();
+    s->started_unix_ms = time_now_ms();
+    s->busy = true;
+    d->busy++;
+    curl_multi_add_handle(d->multi, s->easy);
+    return true;
+}
+
+/* What went wrong with a transfer, for the delivery log; NULL for a 2xx. */
+static const char *attempt_error(const slot_t *s, CURLcode rc, long code, char *buf, size_t len)
+{
+    bool answered = code > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR);
+    if (answered && code >= 200 && code < 300)
+        return NULL;
+    if (answered)
+        snprintf(buf, len, "HTTP %ld", code);
+    else if (s->guard.refused)
+        snprintf(buf, len, "%s", NETGUARD_REFUSED_MSG);
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(buf, len, "timed out after %d ms", (int)(time_mono_ms() - s->started_mono));
+    else
+        snprintf(buf, len, "%s", s->curl_error[0] ? s->curl_error : curl_easy_strerror(rc));
+    return buf;
+}
+
+static void finish_delivery(dispatcher_t *d, slot_t *s, CURLcode rc)
+{
+    long code = 0;
+    curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+    bool answered = code > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR);
+    char why[CURL_ERROR_SIZE + 64], err[512];
+    whdel_attempt_t a = {.started_unix_ms = s->started_unix_ms,
+                         .duration_ms = (int)(time_mono_ms() - s->started_mono),
+                         .status_code = answered ? (int)code : -1,
+                         .error = attempt_error(s, rc, code, why, sizeof why),
+                         .snippet = s->answer.len ? buf_cstr(&s->answer) : NULL};
+    whdel_outcome_t outcome = !a.error                                   ? WHDEL_DELIVERED
+                              : s->claim.attempt < s->claim.max_attempts ? WHDEL_RETRY
+                                                                         : WHDEL_ABANDONED;
+    int delay = webhook_retry_delay_ms(d->cfg->webhook_backoff_base_ms, s->claim.attempt);
+    db_t *db = db_thread();
+    if (!db || whdel_record(db, s->claim.id, d->id, s->claim.attempt, &a, outcome, delay, err, sizeof err) < 0)
+        log_error("webhook delivery %s: cannot record attempt %d (its lease will expire and it is tried again): %s",
+                  s->claim.id, s->claim.attempt, db ? err : "no database connection");
+    static const char *const labels[] = {"outcome=\"delivered\"", "outcome=\"retry\"", "outcome=\"abandoned\""};
+    metrics_counter_add("craftkit_webhook_attempts_total", labels[outcome], 1);
+    if (outcome != WHDEL_RETRY)
+        metrics_counter_add("craftkit_webhook_deliveries_total", labels[outcome], 1);
+    metrics_histogram_observe("craftkit_webhook_seconds", NULL, a.duration_ms / 1000.0);
+    curl_multi_remove_handle(d->multi, s->easy);
+    jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, s->job, err, sizeof err);
+    whdel_claim_free(&s->claim);
+    s->busy = false;
+    d->busy--;
+}
+
+/* ---- the loop ---- */
+
+static slot_t *free_slot(dispatcher_t *d)
+{
+    for (int i = 0; i < d->n_slots; i++)
+        if (!d->slots[i].busy)
+            return &d->slots[i];
+    return NULL;
+}
+
+/* Takes new ids while slots are free: waits a little for one only when idle. */
+static void take_work(dispatcher_t *d, int *backoff)
+{
+    static const char *const queues[] = {JOBS_QUEUE_WEBHOOKS};
+    slot_t *s;
+    while (!atomic_load(&stopping) && (s = free_slot(d)) != NULL) {
+        char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
+        int rc = jobs_fetch(d->jobs, queues, 1, d->busy ? 0 : DISPATCHER_IDLE_BLOCK_MS, queue, sizeof queue, job,
+                            sizeof job, err, sizeof err);
+        if (rc < 0) {
+            log_warn("webhook dispatcher: cannot fetch (retrying): %s", err);
+            if (!d->busy) {
+                time_sleep_ms(*backoff);
+                *backoff = *backoff * 2 > 5000 ? 5000 : *backoff * 2;
+            }
+            return;
+        }
+        *backoff = 250;
+        if (rc == 0)
+            return;
+        start_delivery(d, s, job);
+    }
+}
+
+static void heartbeat(dispatcher_t *d)
+{
+    if (time_mono_ms() < d->next_heartbeat)
+        return;
+    char err[512];
+    if (jobs_heartbeat(d->jobs, d->cfg->heartbeat_ttl_s, err, sizeof err) != 0)
+        log_warn("webhook dispatcher: heartbeat failed: %s", err);
+    d->next_heartbeat = time_mono_ms() + d->cfg->heartbeat_ttl_s * 1000 / 3;
+}
+
+static void pump(dispatcher_t *d)
+{
+    int running = 0;
+    curl_multi_perform(d->multi, &running);
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        slot_t *s = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        finish_delivery(d, s, m->data.result);
+    }
+    if (d->busy)
+        curl_multi_poll(d->multi, NULL, 0, DISPATCHER_BUSY_POLL_MS, NULL);
+}
+
+static void *dispatcher_main(void *arg)
+{
+    dispatcher_t *d = arg;
+    db_thread_async_commit(); /* a lost outcome means one more delivery: at-least-once anyway */
+    char err[512];
+    int backoff = 250;
+    while (!atomic_load(&stopping) && !d->jobs) {
+        d->jobs = jobs_worker_new_ttl(d->id, d->cfg->heartbeat_ttl_s, err, sizeof err);
+        if (!d->jobs) {
+            log_warn("webhook dispatcher: cannot register with Redis (retrying): %s", err);
+            time_sleep_ms(backoff);
+            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+        }
+    }
+    d->next_heartbeat = time_mono_ms() + d->cfg->heartbeat_ttl_s * 1000 / 3;
+    while (d->jobs && (!atomic_load(&stopping) || d->busy > 0)) {
+        take_work(d, &backoff);
+        heartbeat(d);
+        pump(d);
+    }
+    if (d->jobs && jobs_worker_release(d->jobs, err, sizeof err) != 0)
+        log_warn("webhook dispatcher: could not give jobs back (the reaper will): %s", err);
+    return NULL;
+}
+
+int dispatcher_start(const config_t *cfg, char *err, size_t err_len)
+{
+    memset(&the, 0, sizeof the);
+    if (cfg->webhook_concurrency == 0)
+        return 0;
+    atomic_store(&stopping, false);
+    the.cfg = cfg;
+    snprintf(the.id, sizeof the.id, "%s:webhooks", cfg->instance_id);
+    the.n_slots = cfg->webhook_concurrency;
+    the.slots = calloc((size_t)the.n_slots, sizeof *the.slots);
+    the.multi = curl_multi_init();
+    if (!the.slots || !the.multi) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < the.n_slots; i++) {
+        the.slots[i].easy = curl_easy_init();
+        buf_init(&the.slots[i].answer, WEBHOOK_SNIPPET_MAX + 1);
+        if (!the.slots[i].easy) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+    }
+    if (pthread_create(&thread, NULL, dispatcher_main, &the) != 0) {
+        snprintf(err, err_len, "cannot start the webhook dispatcher thread");
+        return -1;
+    }
+    started = true;
+    return 0;
+}
+
+void dispatcher_stop(void)
+{
+    if (started) {
+        atomic_store(&stopping, true);
+        pthread_join(thread, NULL);
+        started = false;
+    }
+    for (int i = 0; i < the.n_slots && the.slots; i++) {
+        curl_easy_cleanup(the.slots[i].easy);
+        curl_slist_free_all(the.slots[i].headers);
+        buf_free(&the.slots[i].answer);
+    }
+    if (the.multi)
+        curl_multi_cleanup(the.multi);
+    jobs_worker_free(the.jobs);
+    free(the.slots);
+    memset(&the, 0, sizeof the);
+}

@@ -1,0 +1,468 @@
+/* Outgoing webhooks against a real HTTP receiver on loopback: subscriptions, signed bodies,
+ * retries with a stable delivery id, abandonment after 6 attempts, redelivery, secret
+ * rotation, slow receivers, a restart during the backoff and the SSRF guard. */
+#include <check.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "harness_receiver.h"
+#include "harness_render.h"
+
+static th_server_t *srv;
+static receiver_t *rx;
+static char key[128], other_key[128];
+
+#define DATA_OK "{\"data\":{\"customer\":{\"name\":\"Hook Test\"},\"total\":3}}"
+#define DATA_FAILS "{\"data\":{\"customer\":{\"name\":\"Broken\"},\"total\":3,\"logo\":\"http://127.0.0.1:9/nothing.png\"}}"
+
+typedef struct sub {
+    char id[64];
+    char secret[80];
+} sub_t;
+
+static th_resp_t *create_sub_raw(th_server_t *s, const char *k, const char *body)
+{
+    return th_req(s, "POST", "/v1/webhooks", k, body, NULL);
+}
+
+/* A subscription for this test's receiver at path (events: a JSON array text or NULL). */
+static void subscribe(th_server_t *s, const char *k, const char *path, const char *events, sub_t *out)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"url\":\"http://127.0.0.1:%d%s\"%s%s}", rx_port(rx), path,
+             events ? ",\"events\":" : "", events ? events : "");
+    th_resp_t *r = create_sub_raw(s, k, body);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    snprintf(out->id, sizeof out->id, "%s", th_str(r->json, "id"));
+    snprintf(out->secret, sizeof out->secret, "%s", th_str(r->json, "secret"));
+    th_resp_free(r);
+}
+
+static void unsubscribe(th_server_t *s, const char *k, const sub_t *sub)
+{
+    char path[400];
+    snprintf(path, sizeof path, "/v1/webhooks/%s", sub->id);
+    th_resp_free(th_req(s, "DELETE", path, k, NULL, NULL));
+}
+
+/* The subscription's delivery log. */
+static th_resp_t *deliveries(th_server_t *s, const char *k, const sub_t *sub)
+{
+    char path[400];
+    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries", sub->id);
+    return th_req(s, "GET", path, k, NULL, NULL);
+}
+
+typedef struct {
+    th_server_t *s;
+    const char *key;
+    const sub_t *sub;
+    const char *status;
+} wait_delivery_t;
+
+static bool first_delivery_is(void *p)
+{
+    wait_delivery_t *w = p;
+    th_resp_t *r = deliveries(w->s, w->key, w->sub);
+    json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
+    bool yes = d && !strcmp(th_str(d, "status"), w->status);
+    th_resp_free(r);
+    return yes;
+}
+
+static void wait_first_delivery(th_server_t *s, const char *k, const sub_t *sub, const char *status, int ms)
+{
+    wait_delivery_t w = {s, k, sub, status};
+    ck_assert_msg(th_wait_until(first_delivery_is, &w, ms), "the delivery did not become %s", status);
+}
+
+static void check_signature(const rx_request_t *req, const char *secret, const char *header)
+{
+    char want[65];
+    crypto_hmac_sha256_hex(secret, strlen(secret), req->body, req->len, want);
+    const char *got = rx_header(req, header);
+    ck_assert_msg(got && !strcmp(got, want), "%s: %s, want %s", header, got ? got : "(none)", want);
+}
+
+START_TEST(subscription_crud_and_errors)
+{
+    th_resp_t *r = create_sub_raw(srv, key, "{\"url\":\"https://hooks.example.com/craftkit\",\"description\":\"CRM\"}");
+    ck_assert_msg(r->status == 201, "%s", r->body);
+    ck_assert(!strncmp(th_str(r->json, "secret"), "whsec_", 6));
+    ck_assert(json_is_true(json_object_get(r->json, "active")));
+    json_t *events = json_object_get(r->json, "events");
+    ck_assert_int_eq(json_array_size(events), 2);
+    char id[64], path[128];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhooks/%s", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(json_object_get(r->json, "secret") == NULL); /* shown on create only */
+    ck_assert_str_eq(th_str(r->json, "description"), "CRM");
+    th_resp_free(r);
+    r = th_req(srv, "PATCH", path, key, "{\"active\":false,\"events\":[\"render.failed\"],\"description\":null}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert(json_is_false(json_object_get(r->json, "active")));
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "events")), 1);
+    ck_assert(json_is_null(json_object_get(r->json, "description")));
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/webhooks", key, NULL, NULL);
+    ck_assert(json_array_size(json_object_get(r->json, "webhooks")) >= 1);
+    th_resp_free(r);
+
+    /* errors */
+    const char *bad[] = {"{}", "{\"url\":\"ftp://example.com/x\"}", "{\"url\":\"not a url\"}",
+                         "{\"url\":\"https://example.com\",\"events\":[]}",
+                         "{\"url\":\"https://example.com\",\"events\":[\"render.started\"]}",
+                         "{\"url\":\"https://example.com\",\"events\":[\"render.failed\",\"render.failed\"]}",
+                         "{\"url\":\"https://example.com\",\"active\":\"yes\"}", "{\"url\":\"https://example.com\",\"x\":1}",
+                         "[]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = create_sub_raw(srv, key, bad[i]);
+        th_assert_error(r, 400, "invalid_request");
+        th_resp_free(r);
+    }
+    r = th_req(srv, "GET", path, other_key, NULL, NULL);
+    th_assert_error(r, 404, "webhook_not_found");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/webhooks/not-an-id", key, NULL, NULL);
+    th_assert_error(r, 404, "webhook_not_found");
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(json_is_string(json_object_get(r->json, "deletedAt")));
+    th_resp_free(r);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 404, "webhook_not_found");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(signed_delivery_of_a_success)
+{
+    sub_t sub;
+    subscribe(srv, key, "/ok", NULL, &sub);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/ok", 1, 20000));
+    rx_request_t req;
+    ck_assert(rx_get(rx, "/ok", 0, &req));
+    check_signature(&req, sub.secret, "x-craftkit-signature");
+    ck_assert_str_eq(rx_header(&req, "x-craftkit-event"), "render.succeeded");
+    ck_assert_str_eq(rx_header(&req, "user-agent"), "Craftkit-Webhook/1.0");
+    ck_assert_str_eq(rx_header(&req, "content-type"), "application/json");
+    ck_assert(rx_header(&req, "x-craftkit-signature-previous") == NULL);
+    long ts = atol(rx_header(&req, "x-craftkit-timestamp"));
+    ck_assert(labs(ts - (long)time(NULL)) < 60);
+    char delivery_id[64];
+    snprintf(delivery_id, sizeof delivery_id, "%s", rx_header(&req, "x-craftkit-delivery-id"));
+    json_t *body = json_loads(req.body, 0, NULL);
+    ck_assert_str_eq(th_str(body, "event"), "render.succeeded");
+    ck_assert_str_eq(th_str(body, "renderId"), render_id);
+    ck_assert_str_eq(th_str(body, "status"), "succeeded");
+    ck_assert(strstr(th_str(body, "downloadUrl"), "/files/renders/"));
+    ck_assert(json_is_null(json_object_get(body, "errorMessage")));
+    ck_assert(json_is_string(json_object_get(body, "templateId")) && json_is_string(json_object_get(body, "createdAt")) &&
+              json_is_string(json_object_get(body, "completedAt")));
+    json_decref(body);
+    rx_request_free(&req);
+
+    wait_first_delivery(srv, key, &sub, "delivered", 5000);
+    th_resp_t *r = deliveries(srv, key, &sub);
+    json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
+    ck_assert_str_eq(th_str(d, "id"), delivery_id);
+    ck_assert_str_eq(th_str(d, "renderId"), render_id);
+    json_t *a = json_array_get(json_object_get(d, "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "statusCode")), 200);
+    ck_assert_str_eq(th_str(a, "responseSnippet"), "answer2");
+    ck_assert(json_is_null(json_object_get(a, "error")));
+    th_resp_free(r);
+    unsubscribe(srv, key, &sub);
+}
+END_TEST
+
+START_TEST(failed_renders_and_event_filters)
+{
+    sub_t failures, successes;
+    subscribe(srv, key, "/failures", "[\"render.failed\"]", &failures);
+    subscribe(srv, key, "/successes", "[\"render.succeeded\"]", &successes);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_FAILS, render_id);
+    ck_assert(rx_wait_count(rx, "/failures", 1, 30000));
+    rx_request_t req;
+    ck_assert(rx_get(rx, "/failures", 0, &req));
+    json_t *body = json_loads(req.body, 0, NULL);
+    ck_assert_str_eq(th_str(body, "event"), "render.failed");
+    ck_assert_str_eq(th_str(body, "status"), "failed");
+    ck_assert(json_is_null(json_object_get(body, "downloadUrl")));
+    ck_assert(strstr(th_str(body, "errorMessage"), "data.logo"));
+    json_decref(body);
+    rx_request_free(&req);
+    th_sleep_ms(500);
+    ck_assert_int_eq(rx_count(rx, "/successes"), 0);
+    unsubscribe(srv, key, &failures);
+    unsubscribe(srv, key, &successes);
+}
+END_TEST
+
+START_TEST(retried_with_a_stable_delivery_id)
+{
+    const int script[] = {500, 200};
+    rx_script(rx, "/flaky", script, 2, 0);
+    sub_t sub;
+    subscribe(srv, key, "/flaky", NULL, &sub);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/flaky", 2, 20000));
+    rx_request_t a, b;
+    ck_assert(rx_get(rx, "/flaky", 0, &a) && rx_get(rx, "/flaky", 1, &b));
+    char first[64];
+    snprintf(first, sizeof first, "%s", rx_header(&a, "x-craftkit-delivery-id"));
+    ck_assert_str_eq(rx_header(&b, "x-craftkit-delivery-id"), first);
+    ck_assert_str_eq(a.body, b.body); /* the same bytes, so the same signature */
+    check_signature(&b, sub.secret, "x-craftkit-signature");
+    rx_request_free(&a);
+    rx_request_free(&b);
+    wait_first_delivery(srv, key, &sub, "delivered", 5000);
+    th_resp_t *r = deliveries(srv, key, &sub);
+    json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
+    json_t *attempts = json_object_get(d, "attempts");
+    ck_assert_int_eq(json_array_size(attempts), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(attempts, 0), "statusCode")), 500);
+    ck_assert_str_eq(th_str(json_array_get(attempts, 0), "error"), "HTTP 500");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(attempts, 1), "statusCode")), 200);
+    th_resp_free(r);
+    th_sleep_ms(500);
+    ck_assert_int_eq(rx_count(rx, "/flaky"), 2); /* exactly 2 attempts */
+    unsubscribe(srv, key, &sub);
+}
+END_TEST
+
+START_TEST(abandoned_after_six_then_redelivered)
+{
+    const int script[] = {500, 500, 500, 500, 500, 500, 200};
+    rx_script(rx, "/dead", script, 7, 0);
+    sub_t sub;
+    subscribe(srv, key, "/dead", NULL, &sub);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/dead", 6, 60000));
+    wait_first_delivery(srv, key, &sub, "abandoned", 10000);
+    th_sleep_ms(1000);
+    ck_assert_int_eq(rx_count(rx, "/dead"), 6);
+    th_resp_t *r = deliveries(srv, key, &sub);
+    json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
+    ck_assert_int_eq(json_array_size(json_object_get(d, "attempts")), 6);
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), 6);
+    char delivery_id[64], path[256];
+    snprintf(delivery_id, sizeof delivery_id, "%s", th_str(d, "id"));
+    th_resp_free(r);
+
+    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries/%s/redeliver", sub.id, delivery_id);
+    r = th_req(srv, "POST", path, key, NULL, NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "id"), delivery_id);
+    th_resp_free(r);
+    ck_assert(rx_wait_count(rx, "/dead", 7, 10000));
+    rx_request_t req;
+    ck_assert(rx_get(rx, "/dead", 6, &req));
+    ck_assert_str_eq(rx_header(&req, "x-craftkit-delivery-id"), delivery_id);
+    rx_request_free(&req);
+    wait_first_delivery(srv, key, &sub, "delivered", 5000);
+
+    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries/01890000-0000-7000-8000-000000000000/redeliver", sub.id);
+    r = th_req(srv, "POST", path, key, NULL, NULL);
+    th_assert_error(r, 404, "delivery_not_found");
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries/%s/redeliver", sub.id, delivery_id);
+    r = th_req(srv, "POST", path, other_key, NULL, NULL);
+    th_assert_error(r, 404, "webhook_not_found");
+    th_resp_free(r);
+    unsubscribe(srv, key, &sub);
+}
+END_TEST
+
+START_TEST(rotated_secret_signs_twice)
+{
+    sub_t sub;
+    subscribe(srv, key, "/rotated", NULL, &sub);
+    char path[400];
+    snprintf(path, sizeof path, "/v1/webhooks/%s/rotate-secret", sub.id);
+    th_resp_t *r = th_req(srv, "POST", path, key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    char fresh[80];
+    snprintf(fresh, sizeof fresh, "%s", th_str(r->json, "secret"));
+    ck_assert_str_ne(fresh, sub.secret);
+    ck_assert(json_is_string(json_object_get(r->json, "previousSecretExpiresAt")));
+    th_resp_free(r);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/rotated", 1, 20000));
+    rx_request_t req;
+    ck_assert(rx_get(rx, "/rotated", 0, &req));
+    check_signature(&req, fresh, "x-craftkit-signature");
+    check_signature(&req, sub.secret, "x-craftkit-signature-previous");
+    rx_request_free(&req);
+    unsubscribe(srv, key, &sub);
+}
+END_TEST
+
+START_TEST(slow_receiver_delays_nothing_else)
+{
+    const int ok[] = {200};
+    rx_script(rx, "/slow", ok, 1, 4000);
+    sub_t slow, fast;
+    subscribe(srv, key, "/slow", NULL, &slow);
+    subscribe(srv, key, "/fast", NULL, &fast);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/slow", 1, 20000)); /* the slow one is being answered now */
+    ck_assert(rx_wait_count(rx, "/fast", 1, 2000));
+    /* and renders go on while it waits */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/render", key,
+                          "{\"data\":{\"customer\":{\"name\":\"Meanwhile\"},\"total\":1},\"options\":{\"sync\":true}}", NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    ck_assert((t1.tv_sec - t0.tv_sec) < 3);
+    ck_assert(rx_wait_count(rx, "/fast", 2, 5000));
+    unsubscribe(srv, key, &slow);
+    unsubscribe(srv, key, &fast);
+}
+END_TEST
+
+START_TEST(restart_during_the_backoff_still_delivers)
+{
+    /* A server with a 3 s first backoff, stopped right after the first (failed) attempt. */
+    const char *env[] = {"CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS=3000", NULL};
+    th_server_t *s = th_start("webhooks_restart", env);
+    char pid[64], k[128];
+    th_project(s, "Restart", false, pid, k);
+    th_template(s, k, "invoice", TH_INVOICE_MANIFEST);
+    const int script[] = {500, 200};
+    rx_script(rx, "/restart", script, 2, 0);
+    sub_t sub;
+    subscribe(s, k, "/restart", NULL, &sub);
+    char render_id[64];
+    th_submit_ok(s, NULL, k, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/restart", 1, 20000));
+    ck_assert_int_eq(th_server_stop(s), 0);
+    th_sleep_ms(500);
+    ck_assert_int_eq(rx_count(rx, "/restart"), 1);
+    th_server_start(s);
+    ck_assert(rx_wait_count(rx, "/restart", 2, 20000));
+    rx_request_t a, b;
+    ck_assert(rx_get(rx, "/restart", 0, &a) && rx_get(rx, "/restart", 1, &b));
+    ck_assert_str_eq(rx_header(&a, "x-craftkit-delivery-id"), rx_header(&b, "x-craftkit-delivery-id"));
+    rx_request_free(&a);
+    rx_request_free(&b);
+    wait_first_delivery(s, k, &sub, "delivered", 5000);
+    ck_assert_int_eq(th_stop(s), 0);
+}
+END_TEST
+
+/* A host name of this machine that resolves to a loopback address, if there is one. */
+static bool loopback_name(char *out, size_t len)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        return false;
+    struct addrinfo hints = {.ai_family = AF_INET}, *res = NULL;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+        return false;
+    unsigned char first = (unsigned char)((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+    freeaddrinfo(res);
+    snprintf(out, len, "%s", host);
+    return first == 127;
+}
+
+START_TEST(private_destinations_are_refused)
+{
+    const char *env[] = {"CRAFTKIT_ALLOW_PRIVATE_URLS=0", NULL};
+    th_server_t *s = th_start("webhooks_ssrf", env);
+    char pid[64], k[128], body[512];
+    th_project(s, "Guarded", false, pid, k);
+    th_template(s, k, "invoice", TH_INVOICE_MANIFEST);
+    const char *literal[] = {"127.0.0.1", "localhost", "[::1]", "169.254.169.254", "10.0.0.7", "[::ffff:127.0.0.1]"};
+    for (size_t i = 0; i < sizeof literal / sizeof literal[0]; i++) {
+        snprintf(body, sizeof body, "{\"url\":\"http://%s:%d/ssrf\"}", literal[i], rx_port(rx));
+        th_resp_t *r = create_sub_raw(s, k, body);
+        th_assert_error(r, 400, "invalid_request");
+        ck_assert_msg(strstr(r->body, "not allowed"), "%s", r->body);
+        th_resp_free(r);
+    }
+    /* Names and spellings that only show their address when resolved: refused at connect time. */
+    char host[256], url[400];
+    int n = 0;
+    const char *sneaky[2] = {NULL, NULL};
+    char decimal[128];
+    snprintf(decimal, sizeof decimal, "http://2130706433:%d/ssrf", rx_port(rx)); /* 127.0.0.1 as one number */
+    sneaky[n++] = decimal;
+    if (loopback_name(host, sizeof host)) {
+        snprintf(url, sizeof url, "http://%s:%d/ssrf", host, rx_port(rx));
+        sneaky[n++] = url;
+    }
+    sub_t subs[2];
+    int made = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(body, sizeof body, "{\"url\":\"%s\"}", sneaky[i]);
+        th_resp_t *r = create_sub_raw(s, k, body);
+        if (r->status == 201) { /* accepted as a name: the connect-time check must stop it */
+            snprintf(subs[made].id, sizeof subs[made].id, "%s", th_str(r->json, "id"));
+            made++;
+        } else {
+            th_assert_error(r, 400, "invalid_request");
+        }
+        th_resp_free(r);
+    }
+    if (made > 0) {
+        char render_id[64];
+        th_submit_ok(s, NULL, k, "invoice", DATA_OK, render_id);
+        for (int i = 0; i < made; i++) {
+            wait_first_delivery(s, k, &subs[i], "abandoned", 30000);
+            th_resp_t *r = deliveries(s, k, &subs[i]);
+            json_t *a = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
+            ck_assert_msg(strstr(th_str(a, "error"), "not allowed"), "%s", r->body);
+            th_resp_free(r);
+        }
+    }
+    ck_assert_int_eq(rx_count(rx, "/ssrf"), 0);
+    ck_assert_int_eq(th_stop(s), 0);
+}
+END_TEST
+
+int main(void)
+{
+    rx = rx_start();
+    srv = th_start("webhooks", NULL);
+    char id[64];
+    th_project(srv, "Webhooks", false, id, key);
+    th_project(srv, "Other", false, id, other_key);
+    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+    Suite *s = suite_create("webhooks");
+    TCase *tc = tcase_create("outgoing");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, subscription_crud_and_errors);
+    tcase_add_test(tc, signed_delivery_of_a_success);
+    tcase_add_test(tc, failed_renders_and_event_filters);
+    tcase_add_test(tc, retried_with_a_stable_delivery_id);
+    tcase_add_test(tc, abandoned_after_six_then_redelivered);
+    tcase_add_test(tc, rotated_secret_signs_twice);
+    tcase_add_test(tc, slow_receiver_delays_nothing_else);
+    tcase_add_test(tc, restart_during_the_backoff_still_delivers);
+    tcase_add_test(tc, private_destinations_are_refused);
+    suite_add_tcase(s, tc);
+    int rc = th_run_suite(s);
+    if (th_stop(srv) != 0)
+        rc = EXIT_FAILURE;
+    rx_stop(rx);
+    return rc;
+}
