@@ -9,7 +9,8 @@
 // webhooks (subscriptions and the delivery log) when the server has the webhooks API.
 // Exit 0 when every step passed, 1 otherwise. Screenshots go to SCREENSHOT_DIR.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -28,6 +29,7 @@ const { chromium } = require("playwright-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const { exampleData } = await import(path.join(here, "../../dashboard/js/example-data.js"));
 mkdirSync(SHOTS, { recursive: true });
+for (const f of readdirSync(SHOTS)) if (f.endsWith(".png")) rmSync(path.join(SHOTS, f)); // only this run's
 
 // ---------- helpers ----------
 let failures = 0, passed = 0, skipped = 0;
@@ -281,7 +283,7 @@ await step("template page: manifest table, JSON Schema, snippets whose data vali
 await step("example data validates for every manifest of the JSON Schema agreement corpus", async () => {
   const dir = path.join(here, "../data/agreement");
   let n = 0;
-  for (const f of (await import("node:fs")).readdirSync(dir)) {
+  for (const f of readdirSync(dir)) {
     if (!f.endsWith(".json") || f === "patterns.json") continue;
     const { manifest } = JSON.parse(readFileSync(path.join(dir, f), "utf8"));
     const s = `e2e-example-${f.replace(/\.json$/, "").replace(/_/g, "-")}`;
@@ -545,15 +547,16 @@ await step("webhooks: create, pause/resume, delivery log with attempts, redelive
   }
   eq(probe.status, 200, `GET /v1/webhooks: ${probe.text}`);
   // a receiver on loopback (the harness sets CRAFTKIT_ALLOW_PRIVATE_URLS=1)
+  // the receiver refuses the first request (500) and accepts every later one
   const received = [];
-  let answer = 500;
   const receiver = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       received.push({ headers: req.headers, body });
-      res.writeHead(answer, { "Content-Type": "text/plain" });
-      res.end(answer === 200 ? "thanks" : "not now");
+      const ok = received.length > 1;
+      res.writeHead(ok ? 200 : 500, { "Content-Type": "text/plain" });
+      res.end(ok ? "thanks" : "not now");
     });
   });
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
@@ -582,15 +585,17 @@ await step("webhooks: create, pause/resume, delivery log with attempts, redelive
     await until(async () => (await row.textContent()).includes("active"), "resumed");
     eq((await api("GET", `/v1/webhooks/${sub.id}`)).json.active, true, "active in the API");
 
-    // a render makes a delivery; the receiver refuses (500) first, then accepts
+    // a render makes a delivery: refused once, then delivered on the retry
     const r = await api("POST", `/v1/templates/${slug}/render`, { data: JSON.parse(curl.split(" -d '")[1].replace(/'$/, "").replace(/'\\''/g, "'")).data });
     eq(r.status, 202, r.text);
-    await until(() => received.length >= 1, "a delivery attempt", 30000);
-    answer = 200;
     await until(async () => {
       const d = (await api("GET", `/v1/webhooks/${sub.id}/deliveries`)).json.deliveries;
       return d.length && d[0].status === "delivered";
     }, "the delivery to succeed after a retry", 60000);
+    // the secret the page showed is the one deliveries are signed with
+    const first = received[0];
+    eq(first.headers["x-craftkit-signature"], createHmac("sha256", secret).update(first.body).digest("hex"), "signed with the shown secret");
+    eq(JSON.parse(first.body).renderId, r.json.id, "the delivery is for the render");
     await row.locator("a").first().click();
     await page.waitForSelector(".deliveries .delivery");
     const delivery = page.locator(".delivery").first();
