@@ -242,7 +242,7 @@ await step("create a template from a manifest", async () => {
   eq(slug, "e2e-invoice", "slug derived from the name");
 });
 
-let curl, nodeCode, pythonCode;
+let curl, nodeCode, pythonCode, hookUrl, hookSecret;
 await step("template page: manifest table, JSON Schema, snippets whose data validates, hook, versions", async () => {
   const rows = await page.locator("table[aria-label], .table-wrap[aria-label='Manifest variables'] tbody tr").count();
   assert(rows >= 8, `manifest rows: ${rows}`);
@@ -267,6 +267,8 @@ await step("template page: manifest table, JSON Schema, snippets whose data vali
   assert(!(await text("#inbound-secret")).includes(tpl.inbound.secret), "secret hidden at first");
   await page.click("button:text('Reveal secret')");
   eq(await text("#inbound-secret"), tpl.inbound.secret, "secret revealed");
+  hookUrl = await text("#inbound-url");
+  hookSecret = await text("#inbound-secret");
   eq(await page.getAttribute("button:text('Hide secret')", "aria-pressed"), "true", "toggle state");
   await page.click("button:text('Hide secret')");
   assert((await page.locator(".table-wrap[aria-label='Versions'] tbody tr").count()) === 1, "one version");
@@ -315,7 +317,7 @@ await step("example data validates for every manifest of the JSON Schema agreeme
 
 // ---------- 4. run the snippets for real; the renders appear in the list ----------
 const renderIds = [];
-await step("run the cURL, Node and Python snippets for real", async () => {
+await step("run the cURL, Node and Python snippets for real, and post to the inbound hook", async () => {
   const env = { ...process.env, CRAFTKIT_API_KEY: KEY };
   const out = execFileSync("bash", ["-c", curl], { env, encoding: "utf8", timeout: 30000 });
   const r = JSON.parse(out);
@@ -334,6 +336,13 @@ await step("run the cURL, Node and Python snippets for real", async () => {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  // the inbound hook, signed with the secret the page revealed
+  const body = JSON.stringify(JSON.parse(curl.split(" -d '")[1].replace(/'$/, "").replace(/'\\''/g, "'")).data);
+  const hook = await fetch(hookUrl, { method: "POST", headers: { "Content-Type": "application/json",
+    "x-craftkit-signature": createHmac("sha256", hookSecret).update(body).digest("hex") }, body });
+  const hj = await hook.json();
+  eq(hook.status, 202, `inbound hook: ${JSON.stringify(hj)}`);
+  renderIds.push(hj.id);
 });
 
 await step("the renders appear in the renders list, succeed, and open with a download", async () => {
@@ -344,6 +353,8 @@ await step("the renders appear in the renders list, succeed, and open with a dow
   await until(async () => (await page.locator(`tr:has(a[href="#/renders/${renderIds[0]}"]) .badge`).first().textContent()) === "succeeded", "succeeded in the list");
   const row = await text(`tr:has(a[href="#/renders/${renderIds[0]}"])`);
   assert(row.includes(slug) && row.includes(" v1") && /\d+ ms|\d\.\d+ s/.test(row), `row shows template, version and duration: ${row}`);
+  const hookRow = await text(`tr:has(a[href="#/renders/${renderIds[3]}"])`);
+  assert(hookRow.includes("hook"), `the hook's render shows its source: ${hookRow}`);
   await shot("04-renders");
   await axe("renders list");
   await page.click(`a[href="#/renders/${renderIds[0]}"]`);
