@@ -97,8 +97,8 @@ let page, context, browser;
 const consoleErrors = [];
 const consoleAll = [];
 const dialogs = [];
-async function shot(name) {
-  if (page) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+async function shot(name, fullPage = true) {
+  if (page) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
 }
 async function go(hash) {
   await page.goto(`${BASE}/dashboard${hash}`);
@@ -517,6 +517,8 @@ await step("a phone-sized screen: no horizontal scrolling, everything reachable"
   }
   await go(`#/templates/${slug}`);
   await shot("13-phone-template");
+  await page.locator("#s-manifest").scrollIntoViewIfNeeded();
+  await shot("13-phone-template-manifest", false);
   await go(`#/templates/${slug}/edit`);
   await page.locator("#preview-pages img").first().waitFor();
   await shot("14-phone-editor");
