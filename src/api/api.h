@@ -19,5 +19,6 @@ void api_files_routes(void);
 void api_templates_routes(void);
 void api_webhooks_routes(void);
 void api_hooks_routes(void);
+void api_dashboard_routes(void);
 
 #endif

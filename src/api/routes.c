@@ -13,4 +13,5 @@ void api_register_routes(void)
     api_renders_routes();
     api_webhooks_routes();
     api_hooks_routes();
+    api_dashboard_routes();
 }

@@ -187,7 +187,8 @@ static json_t *parse_json_text(const char *text)
     "SELECT t.id, t.slug, t.name, t.description, t.current_version, t.inbound_token,"          \
     " t.inbound_secret, t.inbound_enforce, " SQL_TS("t.created_at") " AS created_at, "           \
     SQL_TS("t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config,"     \
-    " v.json_schema FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"       \
+    " v.json_schema, (SELECT max(number) FROM template_versions WHERE template_id = t.id)"    \
+    " AS latest FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"           \
     " WHERE template_id = t.id ORDER BY (number = t.current_version) DESC, number DESC LIMIT 1) v ON true"
 
 repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out,
@@ -216,7 +217,7 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
                           json_pack("{s:s, s:s, s:s, s:b}", "token", db_get(r, 0, "inbound_token"), "url",
                                     url, "secret", db_get(r, 0, "inbound_secret"), "enforceSignature",
                                     db_get(r, 0, "inbound_enforce")[0] == 't'));
-    json_object_set_new(o, "latestVersionNumber", json_integer(atoi(db_get(r, 0, "number"))));
+    json_object_set_new(o, "latestVersionNumber", json_integer(atoi(db_get(r, 0, "latest"))));
     json_object_set_new(o, "createdAt", json_string(db_get(r, 0, "created_at")));
     json_object_set_new(o, "updatedAt", json_string(db_get(r, 0, "updated_at")));
     PQclear(r);

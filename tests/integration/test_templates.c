@@ -208,6 +208,16 @@ START_TEST(draft_versions_and_no_published_version)
     r = th_req(srv, "POST", "/v1/templates/draft/validate", key, "{\"data\":{}}", NULL);
     th_assert_error(r, 409, "no_published_version");
     th_resp_free(r);
+    /* publish v2, then a draft v3 on top: the current version is shown, the latest counts drafts */
+    r = th_req(srv, "PUT", "/v1/templates/draft", key, "{\"manifest\":" INVOICE_MANIFEST "}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+    r = th_req(srv, "PUT", "/v1/templates/draft", key, "{\"publish\":false,\"manifest\":{\"variables\":[]}}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "currentVersionNumber")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "latestVersionNumber")), 3);
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(r->json, "manifest"), "variables")), 3);
+    th_resp_free(r);
     /* a draft can still be previewed/validated by number */
     r = th_req(srv, "POST", "/v1/templates/draft/validate", key,
                "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1},\"options\":{\"versionNumber\":1}}", NULL);

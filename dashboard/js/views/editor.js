@@ -1,0 +1,189 @@
+// Editor: the layout (and manifest) JSON beside the sample data, with a live PNG preview from
+// POST /v1/templates/:slug/preview and "Publish as a new version" (PUT /v1/templates/:slug).
+//
+// The API previews stored versions only, so a changed layout or manifest is first stored as a
+// draft version (PUT with publish:false; drafts are never rendered by the render endpoint) and
+// that draft is previewed. Editing only the sample data stores nothing. Problems come back as
+// the API's issues (dot-paths) and are listed under the editor they belong to.
+import { get, put, request, seg } from "../api.js";
+import { announce, badge, debounce, h, issuesList, replace } from "../dom.js";
+import { exampleData } from "../example-data.js";
+import { showFieldIssues } from "./templates.js";
+
+const MAX_PREVIEW_PAGES = 10;
+
+function editorField(id, label, value, help) {
+  const control = h("textarea.code.editor", { id, rows: "22", wrap: "off", spellcheck: "false", autocomplete: "off", autocapitalize: "off", value,
+    "aria-describedby": `${id}-help ${id}-errors` });
+  const errors = h("ul.field-errors", { id: `${id}-errors`, hidden: true, "aria-live": "polite" });
+  return { control, errors, el: h("div.field", h("label", { for: id }, label), h("p.help", { id: `${id}-help` }, help), control, errors) };
+}
+
+const pretty = (v) => JSON.stringify(v, null, 2);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+export async function editorView(main, ctx, [slug]) {
+  const t = await get(`/v1/templates/${seg(slug)}`, { signal: ctx.signal });
+  const pageConfig = t.pageConfig;
+  let stored = { layout: t.layout, manifest: t.manifest }; // what previewVersion holds
+  let previewVersion = t.published ? t.currentVersionNumber : t.latestVersionNumber;
+  let previewIsDraft = !t.published;
+
+  const layout = editorField("ed-layout", "Layout (JSON)", pretty(t.layout), "The template language of docs/templates.md. Changes are stored as a draft version to preview them.");
+  const manifest = editorField("ed-manifest", "Manifest (JSON)", pretty(t.manifest), "Variables and loops (docs/manifest.md). Publishing stores it with the layout.");
+  const data = editorField("ed-data", "Sample data (JSON)", pretty(exampleData(t.manifest)), "Checked against the manifest and rendered on every change; nothing is stored.");
+  const fill = h("button.secondary.small", { type: "button" }, "Fill from manifest");
+  const publish = h("button", { type: "button" }, "Publish as a new version");
+  const state = h("p.editor-state", { id: "editor-state", "aria-live": "polite" });
+  const pages = h("div.preview-pages", { id: "preview-pages" });
+  const previewMsg = h("div.preview-msg", { id: "preview-msg", role: "status" });
+  const previewBox = h("section.card.preview", { "aria-labelledby": "preview-title", "aria-busy": "false" },
+    h("h2", { id: "preview-title" }, "Preview"), previewMsg, pages);
+
+  const describeVersion = () => replace(state,
+    "Previewing version ", badge(`v${previewVersion}`, previewIsDraft ? "draft" : "published"), previewIsDraft ? " (draft)" : " (published)");
+
+  replace(main,
+    h("div.page-head",
+      h("div", h("p.crumbs", h("a", { href: "#/templates" }, "Templates"), " / ", h("a", { href: `#/templates/${seg(t.slug)}` }, t.slug)), h("h1", `Edit “${t.name}”`)),
+      h("div.actions", publish, h("a.button.secondary", { href: `#/templates/${seg(t.slug)}` }, "Done"))),
+    state,
+    h("div.editor-grid",
+      h("section.card", { "aria-label": "Layout and manifest" }, layout.el, h("details.manifest-editor", h("summary", "Manifest"), manifest.el)),
+      h("section.card", { "aria-label": "Sample data" }, data.el, h("div.actions", fill)),
+      previewBox));
+  describeVersion();
+
+  const urls = [];
+  ctx.onCleanup(() => urls.forEach((u) => URL.revokeObjectURL(u)));
+  let seq = 0;
+  let inflight = null;
+  ctx.onCleanup(() => inflight?.abort());
+
+  const parse = (f) => {
+    try {
+      const v = JSON.parse(f.control.value);
+      return { ok: true, v };
+    } catch (e) {
+      showFieldIssues(f, [h("li", "Not valid JSON: ", e.message)]);
+      return { ok: false };
+    }
+  };
+
+  // Shows the API's issues under the editors they belong to.
+  const showIssues = (issues, where) => {
+    const fe = issues?.fieldErrors || {};
+    const on = (prefix) => (p) => p === prefix || p.startsWith(prefix + ".");
+    if (where === "version") {
+      showFieldIssues(layout, issuesList({ formErrors: issues?.formErrors, fieldErrors: fe }, { pick: (p) => on("layout")(p) || on("pageConfig")(p), strip: "layout." }));
+      showFieldIssues(manifest, issuesList({ fieldErrors: fe }, { pick: on("manifest"), strip: "manifest." }));
+      if (Object.keys(fe).some(on("manifest"))) layout.el.closest("section").querySelector("details").open = true;
+    } else {
+      showFieldIssues(data, issuesList(issues));
+    }
+  };
+
+  async function renderPreview() {
+    const d = parse(data);
+    if (!d.ok) return;
+    showFieldIssues(data, []);
+    const my = ++seq;
+    inflight?.abort();
+    inflight = new AbortController();
+    const signal = inflight.signal;
+    previewBox.setAttribute("aria-busy", "true");
+    const images = [];
+    try {
+      let total = 1;
+      for (let page = 1; page <= Math.min(total, MAX_PREVIEW_PAGES); page++) {
+        const res = await request("POST", `/v1/templates/${seg(t.slug)}/preview`, {
+          body: { data: d.v, options: { format: "png", page, versionNumber: previewVersion } }, binary: true, signal,
+        });
+        total = Number(res.headers.get("X-Craftkit-Pages")) || 1;
+        images.push(res.blob);
+      }
+      if (my !== seq) return;
+      urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+      replace(pages, images.map((blob, i) => {
+        const u = URL.createObjectURL(blob);
+        urls.push(u);
+        return h("figure.page",
+          h("a", { href: u, target: "_blank", rel: "noopener", title: "Open this page at full size" }, h("img", { src: u, alt: `Preview of page ${i + 1} of ${total}` })),
+          h("figcaption", `Page ${i + 1} of ${total}`));
+      }));
+      pages.classList.remove("stale");
+      replace(previewMsg, total > MAX_PREVIEW_PAGES ? `Showing the first ${MAX_PREVIEW_PAGES} of ${total} pages.` : "");
+    } catch (e) {
+      if (e.name === "AbortError" || my !== seq) return;
+      pages.classList.add("stale");
+      if (e.code === "invalid_input_data") {
+        showIssues(e.issues, "data");
+        replace(previewMsg, h("p.error", "The sample data does not match the manifest; see the problems under the sample data."));
+      } else {
+        replace(previewMsg, h("p.error", e.code === "render_failed" ? "The preview could not be rendered: " : "The preview failed: ", e.message));
+      }
+    } finally {
+      if (my === seq) previewBox.setAttribute("aria-busy", "false");
+    }
+  }
+
+  // Stores the edited layout + manifest as a version (a draft unless publishing).
+  async function storeVersion(publishIt) {
+    const l = parse(layout), m = parse(manifest);
+    if (!l.ok || !m.ok) return false;
+    showFieldIssues(layout, []);
+    showFieldIssues(manifest, []);
+    const body = { manifest: m.v, layout: l.v, publish: publishIt };
+    if (pageConfig) body.pageConfig = pageConfig;
+    try {
+      const res = await put(`/v1/templates/${seg(t.slug)}`, body, { signal: ctx.signal });
+      stored = { layout: l.v, manifest: m.v };
+      previewVersion = publishIt ? res.currentVersionNumber : res.latestVersionNumber;
+      previewIsDraft = !publishIt;
+      describeVersion();
+      return true;
+    } catch (e) {
+      if (e.name === "AbortError") return false;
+      showIssues(e.issues, "version");
+      if (!e.issues) showFieldIssues(layout, [h("li", e.message)]);
+      replace(state, h("span.error", publishIt ? "Not published: " : "The layout was not stored: ", e.message));
+      return false;
+    }
+  }
+
+  const onDataInput = debounce(renderPreview, 400);
+  const onVersionInput = debounce(async () => {
+    const l = parse(layout), m = parse(manifest);
+    if (!l.ok || !m.ok) return;
+    showFieldIssues(layout, []);
+    showFieldIssues(manifest, []);
+    if (same(l.v, stored.layout) && same(m.v, stored.manifest)) return renderPreview();
+    replace(state, "Storing a draft to preview it…");
+    if (await storeVersion(false)) renderPreview();
+  }, 1000);
+  ctx.onCleanup(() => { onDataInput.cancel(); onVersionInput.cancel(); });
+
+  data.control.addEventListener("input", onDataInput);
+  layout.control.addEventListener("input", onVersionInput);
+  manifest.control.addEventListener("input", onVersionInput);
+  fill.addEventListener("click", () => {
+    const m = parse(manifest);
+    if (!m.ok) return;
+    data.control.value = pretty(exampleData(m.v));
+    renderPreview();
+  });
+  publish.addEventListener("click", async () => {
+    onVersionInput.cancel();
+    publish.disabled = true;
+    try {
+      if (await storeVersion(true)) {
+        announce(`Published version ${previewVersion} of “${t.name}”`);
+        renderPreview();
+      }
+    } finally {
+      publish.disabled = false;
+    }
+  });
+
+  await renderPreview();
+}

@@ -1,0 +1,130 @@
+// Renders: the list (GET /v1/renders with status/template filters and keyset paging, newest
+// first, refreshed every few seconds on the first page) and one render (GET /v1/renders/:id,
+// polled until it is terminal) with its download link and error message.
+import { get, query, seg } from "../api.js";
+import { badge, formatBytes, formatDate, formatDuration, h, navigate, replace, section, table } from "../dom.js";
+
+const STATUSES = ["queued", "rendering", "succeeded", "failed", "cancelled"];
+const PAGE_SIZE = 20;
+const REFRESH_MS = 3000;
+
+function statusBadge(status) {
+  return badge(status, status);
+}
+
+function renderRow(r) {
+  return h("tr",
+    h("th", { scope: "row" }, h("a", { href: `#/renders/${seg(r.id)}`, title: r.id }, h("code", r.id.slice(0, 8) + "…" + r.id.slice(-4)))),
+    h("td", statusBadge(r.status), r.test ? [" ", badge("test")] : null),
+    h("td", r.templateSlug ? h("a", { href: `#/templates/${seg(r.templateSlug)}` }, r.templateSlug) : "—", r.versionNumber ? ` v${r.versionNumber}` : ""),
+    h("td", formatDuration(r.durationMs)),
+    h("td", r.pages ?? "—"),
+    h("td", formatDate(r.createdAt)),
+    h("td", r.source || "api"));
+}
+
+export async function rendersView(main, ctx, _params, q) {
+  const filters = { status: q.get("status") || "", template: q.get("template") || "", cursor: q.get("cursor") || "" };
+  const [{ templates }, first] = await Promise.all([
+    get("/v1/templates", { signal: ctx.signal }),
+    get("/v1/renders" + query({ limit: PAGE_SIZE, ...filters }), { signal: ctx.signal }),
+  ]);
+
+  const status = h("select", { id: "filter-status" }, h("option", { value: "" }, "Any status"), STATUSES.map((s) => h("option", { value: s }, s)));
+  status.value = filters.status;
+  const template = h("select", { id: "filter-template" }, h("option", { value: "" }, "Any template"), templates.map((t) => h("option", { value: t.slug }, `${t.name} (${t.slug})`)));
+  if (filters.template && !templates.some((t) => t.slug === filters.template)) template.append(h("option", { value: filters.template }, filters.template));
+  template.value = filters.template;
+  const apply = () => navigate("#/renders" + query({ status: status.value, template: template.value }));
+  status.addEventListener("change", apply);
+  template.addEventListener("change", apply);
+
+  const body = h("tbody");
+  const empty = h("p.empty", { hidden: true }, "No renders match.");
+  const pager = h("nav.pager", { "aria-label": "Pages of renders" });
+  const refreshed = h("p.muted.small", { "aria-live": "off" });
+  const refresh = h("button.secondary.small", { type: "button" }, "Refresh");
+  let last = "";
+
+  const draw = (page) => {
+    const text = JSON.stringify(page);
+    if (text === last) return;
+    last = text;
+    replace(body, page.renders.map(renderRow));
+    empty.hidden = page.renders.length > 0;
+    body.closest(".table-wrap").hidden = page.renders.length === 0;
+    replace(pager,
+      filters.cursor ? h("a.button.secondary", { href: "#/renders" + query({ status: filters.status, template: filters.template }) }, "← Newest") : null,
+      page.hasMore ? h("a.button.secondary", { href: "#/renders" + query({ ...filters, cursor: page.nextCursor }), rel: "next" }, "Older →") : null);
+  };
+  const load = async () => {
+    try {
+      draw(await get("/v1/renders" + query({ limit: PAGE_SIZE, ...filters }), { signal: ctx.signal }));
+      refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    } catch (e) {
+      if (e.name !== "AbortError") refreshed.textContent = `Could not refresh: ${e.message}`;
+    }
+  };
+  refresh.addEventListener("click", load);
+
+  replace(main,
+    h("div.page-head", h("h1", "Renders"), h("div.actions", refresh)),
+    h("div.card",
+      h("form.toolbar.filters", { role: "search", "aria-label": "Filter renders", onsubmit: (e) => { e.preventDefault(); apply(); } },
+        h("div.field", h("label", { for: "filter-status" }, "Status"), status),
+        h("div.field", h("label", { for: "filter-template" }, "Template"), template)),
+      refreshed,
+      table("Renders, newest first", ["Render", "Status", "Template", "Duration", "Pages", "Created", "Source"], body),
+      empty,
+      pager));
+  draw(first);
+  refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  // New renders arrive at the top: keep the first page fresh while it is on screen.
+  if (!filters.cursor) ctx.every(REFRESH_MS, () => { if (!document.hidden) load(); });
+}
+
+export async function renderView(main, ctx, [id]) {
+  const box = h("div");
+  const draw = (r) => replace(box,
+    h("div.page-head",
+      h("div", h("p.crumbs", h("a", { href: "#/renders" }, "Renders"), " / ", h("code", r.id)), h("h1", "Render ", statusBadge(r.status))),
+      h("div.actions", r.status === "succeeded" && r.downloadUrl
+        ? h("a.button", { href: r.downloadUrl, download: r.filename || "", id: "download" }, "Download PDF")
+        : null)),
+    r.status === "failed" || r.errorMessage
+      ? h("div.card.error", { role: r.status === "failed" ? "alert" : null, id: "render-error" }, h("h2", r.status === "failed" ? "Why it failed" : "Last attempt failed (retrying)"), h("p", r.errorMessage || "No message."))
+      : null,
+    section("Details",
+      h("dl.props",
+        h("dt", "Id"), h("dd", h("code", r.id)),
+        h("dt", "Status"), h("dd", r.status),
+        h("dt", "Template"), h("dd", r.templateSlug ? h("a", { href: `#/templates/${seg(r.templateSlug)}` }, r.templateSlug) : "—", r.versionNumber ? ` version ${r.versionNumber}` : ""),
+        h("dt", "Key"), h("dd", r.test ? "test (watermarked)" : "live"),
+        h("dt", "Source"), h("dd", r.source || "api"),
+        h("dt", "File"), h("dd", r.filename || "—"),
+        h("dt", "Pages"), h("dd", r.pages ?? "—"),
+        h("dt", "Size"), h("dd", formatBytes(r.bytes)),
+        h("dt", "SHA-256"), h("dd", r.sha256 ? h("code.wrap", r.sha256) : "—"),
+        h("dt", "Attempts"), h("dd", r.attempts ?? "—"),
+        h("dt", "Created"), h("dd", formatDate(r.createdAt)),
+        h("dt", "Started"), h("dd", formatDate(r.startedAt)),
+        h("dt", "Completed"), h("dd", formatDate(r.completedAt)),
+        h("dt", "Duration"), h("dd", formatDuration(r.durationMs)))));
+  let r = await get(`/v1/renders/${seg(id)}`, { signal: ctx.signal });
+  replace(main, box);
+  draw(r);
+  if (r.status === "queued" || r.status === "rendering") {
+    ctx.every(1500, async () => {
+      if (r.status !== "queued" && r.status !== "rendering") return;
+      try {
+        const next = await get(`/v1/renders/${seg(id)}`, { signal: ctx.signal });
+        if (next.status !== r.status) {
+          r = next;
+          draw(r);
+        }
+      } catch {
+        /* shown on the next successful poll */
+      }
+    });
+  }
+}
