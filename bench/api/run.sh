@@ -117,7 +117,7 @@ stop_server
 [[ " $phases " == *" drain "* ]] || exit 0
 
 echo "== 3. drain: $drain_n invoices submitted at full speed (8 connections), workers=$workers, local storage"
-sql "TRUNCATE renders" >/dev/null
+sql "TRUNCATE renders CASCADE" >/dev/null
 redis-cli -s "$tmp/redis.sock" flushall >/dev/null
 start_server "$workers"
 "$build/bench/api/bench_submit" "$base/v1/templates/invoice/render" "$key" "$tmp/body.json" "$drain_n" 8 \

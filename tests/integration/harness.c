@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -187,6 +188,8 @@ static pid_t spawn(char *const argv[], char **env, const char *log_path, int std
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
+        /* Never outlive the test: a failed assertion skips the th_stop() of a test's servers. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 2);
@@ -419,6 +422,35 @@ void th_pg_stop(th_server_t *s)
     as_postgres(cmd);
 }
 
+/* Clusters of tests' own, stopped at exit even when a failed assertion skipped th_stop(). */
+#define TH_MAX_OWN_PG 8
+static th_server_t *own_pg_servers[TH_MAX_OWN_PG];
+
+static void own_pg_teardown(th_server_t *s);
+
+static void stop_leftover_clusters(void)
+{
+    for (int i = 0; i < TH_MAX_OWN_PG; i++)
+        if (own_pg_servers[i])
+            own_pg_teardown(own_pg_servers[i]);
+}
+
+static void own_pg_register(th_server_t *s, bool on)
+{
+    static bool hooked;
+    if (!hooked)
+        atexit(stop_leftover_clusters);
+    hooked = true;
+    for (int i = 0; i < TH_MAX_OWN_PG; i++) {
+        if (on && !own_pg_servers[i]) {
+            own_pg_servers[i] = s;
+            return;
+        }
+        if (!on && own_pg_servers[i] == s)
+            own_pg_servers[i] = NULL;
+    }
+}
+
 static void own_pg_setup(th_server_t *s)
 {
     /* Under /tmp with 0755, so that the postgres user can reach it. */
@@ -438,12 +470,14 @@ static void own_pg_setup(th_server_t *s)
     if (as_postgres(cmd) != 0)
         die("initdb failed in %s", s->pg_dir);
     th_pg_start(s);
+    own_pg_register(s, true);
     snprintf(s->dbname, sizeof s->dbname, "postgres");
     snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=postgres", s->pg_dir);
 }
 
 static void own_pg_teardown(th_server_t *s)
 {
+    own_pg_register(s, false);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, PGBIN "/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", s->pg_dir);
     as_postgres(cmd);
