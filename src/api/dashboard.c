@@ -45,10 +45,10 @@ const dashboard_asset_t *dashboard_find(const char *path)
     return NULL;
 }
 
+/* (X-Content-Type-Options: nosniff is on every answer of the server.) */
 static void security_headers(http_req_t *req)
 {
     http_add_header(req, "Content-Security-Policy", DASHBOARD_CSP);
-    http_add_header(req, "X-Content-Type-Options", "nosniff");
     http_add_header(req, "Referrer-Policy", "no-referrer");
     http_add_header(req, "X-Frame-Options", "DENY");
     http_add_header(req, "Cross-Origin-Opener-Policy", "same-origin");

@@ -152,6 +152,7 @@ static enum MHD_Result queue_response(http_req_t *req)
     if (req->resp_type)
         MHD_add_response_header(resp, "Content-Type", req->resp_type);
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     for (int i = 0; i < req->n_resp_headers; i++)
         MHD_add_response_header(resp, req->resp_headers[i][0], req->resp_headers[i][1]);
     enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, resp);

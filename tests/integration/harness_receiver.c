@@ -25,6 +25,7 @@ typedef struct script {
     int statuses[16];
     int n, served;
     int delay_ms;
+    char location[256];   /* sent as Location: when not empty */
 } script_t;
 
 typedef struct conn {
@@ -72,11 +73,12 @@ static long read_head(conn_t *c, char *buf, size_t *have)
     }
 }
 
-/* The status to answer on path (and its delay), advancing its script. */
-static int next_status(receiver_t *rx, const char *path, int *delay)
+/* The status to answer on path (and its delay and Location), advancing its script. */
+static int next_status(receiver_t *rx, const char *path, int *delay, char *location, size_t location_len)
 {
     int status = 200;
     *delay = 0;
+    location[0] = '\0';
     pthread_mutex_lock(&rx->mu);
     for (int i = 0; i < rx->n_scripts; i++) {
         script_t *s = &rx->scripts[i];
@@ -85,6 +87,7 @@ static int next_status(receiver_t *rx, const char *path, int *delay)
         status = s->statuses[s->served < s->n ? s->served : s->n - 1];
         s->served++;
         *delay = s->delay_ms;
+        snprintf(location, location_len, "%s", s->location);
     }
     pthread_mutex_unlock(&rx->mu);
     return status;
@@ -144,12 +147,13 @@ static void *conn_main(void *arg)
         char *eol = strstr(buf, "\r\n");
         size_t start = eol ? (size_t)(eol + 2 - buf) : 0;
         record(c->rx, path, buf + start, (size_t)head - start, buf + head, clen);
-        int delay, status = next_status(c->rx, path, &delay);
+        char location[256];
+        int delay, status = next_status(c->rx, path, &delay, location, sizeof location);
         for (int waited = 0; waited < delay && !c->rx->stop; waited += 20)
             sleep_ms(20);
-        char answer[128];
-        int n = snprintf(answer, sizeof answer, "HTTP/1.1 %d Scripted\r\nContent-Length: 7\r\n\r\nanswer%d", status,
-                         status / 100);
+        char answer[512];
+        int n = snprintf(answer, sizeof answer, "HTTP/1.1 %d Scripted\r\n%s%s%sContent-Length: 7\r\n\r\nanswer%d",
+                         status, location[0] ? "Location: " : "", location, location[0] ? "\r\n" : "", status / 100);
         if (send(c->fd, answer, (size_t)n, MSG_NOSIGNAL) != n)
             break;
         memmove(buf, buf + head + clen, have - ((size_t)head + clen));
@@ -219,6 +223,15 @@ void rx_script(receiver_t *rx, const char *path, const int *statuses, int n, int
         memcpy(s->statuses, statuses, (size_t)s->n * sizeof *statuses);
         s->delay_ms = delay_ms;
     }
+    pthread_mutex_unlock(&rx->mu);
+}
+
+void rx_script_location(receiver_t *rx, const char *path, const char *location)
+{
+    pthread_mutex_lock(&rx->mu);
+    for (int i = 0; i < rx->n_scripts; i++)
+        if (!strcmp(rx->scripts[i].path, path))
+            snprintf(rx->scripts[i].location, sizeof rx->scripts[i].location, "%s", location);
     pthread_mutex_unlock(&rx->mu);
 }
 

@@ -26,6 +26,8 @@ int rx_port(const receiver_t *rx);
 /* Answers to path: statuses[0] first, then statuses[1], …, the last one from then on; each
  * after delay_ms. Paths without a script get 200. */
 void rx_script(receiver_t *rx, const char *path, const int *statuses, int n, int delay_ms);
+/* Adds a Location header to the answers of a scripted path (for redirects). */
+void rx_script_location(receiver_t *rx, const char *path, const char *location);
 int rx_count(receiver_t *rx, const char *path);
 /* Waits until path has had at least n requests; false after timeout_ms. */
 bool rx_wait_count(receiver_t *rx, const char *path, int n, int timeout_ms);

@@ -288,6 +288,28 @@ START_TEST(abandoned_after_six_then_redelivered)
 }
 END_TEST
 
+START_TEST(redirects_are_not_followed)
+{
+    const int moved[] = {302};
+    rx_script(rx, "/moved", moved, 1, 0);
+    char target[128];
+    snprintf(target, sizeof target, "http://127.0.0.1:%d/target", rx_port(rx));
+    rx_script_location(rx, "/moved", target);
+    sub_t sub;
+    subscribe(srv, key, "/moved", NULL, &sub);
+    char render_id[64];
+    th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
+    ck_assert(rx_wait_count(rx, "/moved", 2, 20000)); /* a failed attempt, retried */
+    th_resp_t *r = deliveries(srv, key, &sub);
+    json_t *a = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "statusCode")), 302);
+    ck_assert_str_eq(th_str(a, "error"), "HTTP 302");
+    th_resp_free(r);
+    ck_assert_int_eq(rx_count(rx, "/target"), 0);
+    unsubscribe(srv, key, &sub);
+}
+END_TEST
+
 START_TEST(rotated_secret_signs_twice)
 {
     sub_t sub;
@@ -455,6 +477,7 @@ int main(void)
     tcase_add_test(tc, failed_renders_and_event_filters);
     tcase_add_test(tc, retried_with_a_stable_delivery_id);
     tcase_add_test(tc, abandoned_after_six_then_redelivered);
+    tcase_add_test(tc, redirects_are_not_followed);
     tcase_add_test(tc, rotated_secret_signs_twice);
     tcase_add_test(tc, slow_receiver_delays_nothing_else);
     tcase_add_test(tc, restart_during_the_backoff_still_delivers);
