@@ -365,14 +365,15 @@ static void get_version(http_req_t *req)
         api_db_error(req, err);
 }
 
-/* Parses {data, options} of validate/preview. Answers 400 and returns false on a bad shape. */
-static bool data_request(http_req_t *req, const char *const *option_keys, json_t **data, json_t **options,
-                         int *version, unsigned *flags)
+/* Parses {data, options} (and the other body_keys) of validate/preview. Answers 400 and returns
+ * false on a bad shape. */
+static bool data_request(http_req_t *req, const char *const *body_keys, const char *const *option_keys, json_t **data,
+                         json_t **options, int *version, unsigned *flags)
 {
     json_t *body = api_body_object(req);
     if (!body)
         return false;
-    static const char *const allowed[] = {"data", "options", NULL};
+    const char *const *allowed = body_keys;
     json_t *issues = api_issues_new();
     api_check_keys(body, allowed, issues);
     *data = json_object_get(body, "data");
@@ -401,11 +402,12 @@ static bool data_request(http_req_t *req, const char *const *option_keys, json_t
 
 static void validate_data(http_req_t *req)
 {
+    static const char *const body_keys[] = {"data", "options", NULL};
     static const char *const option_keys[] = {"versionNumber", "strict", NULL};
     json_t *data, *options;
     int version;
     unsigned flags;
-    if (!data_request(req, option_keys, &data, &options, &version, &flags))
+    if (!data_request(req, body_keys, option_keys, &data, &options, &version, &flags))
         return;
     db_t *db = api_db(req);
     resolved_version_t rv;
@@ -450,67 +452,99 @@ static engine_ctx_t *preview_ctx(void)
     return ctx;
 }
 
-static void preview(http_req_t *req)
+/* Reads the PNG/PDF options of a preview into ro; adds issues. */
+static void preview_options(const json_t *options, engine_render_opts_t *ro, json_t *issues)
 {
-    static const char *const option_keys[] = {"versionNumber", "strict", "format", "page", "dpi", NULL};
-    json_t *data, *options;
-    int version;
-    unsigned flags;
-    if (!data_request(req, option_keys, &data, &options, &version, &flags))
-        return;
-    engine_render_opts_t ro = {.format = ENGINE_PDF, .page = 1, .dpi = 96};
-    json_t *issues = api_issues_new();
     json_t *format = json_object_get(options, "format"), *page = json_object_get(options, "page"),
            *dpi = json_object_get(options, "dpi");
     if (format && (!json_is_string(format) ||
                    (strcmp(json_string_value(format), "pdf") && strcmp(json_string_value(format), "png"))))
         api_issue_field(issues, "options.format", "Invalid enum value. Expected 'pdf' | 'png'");
     else if (format && !strcmp(json_string_value(format), "png"))
-        ro.format = ENGINE_PNG;
+        ro->format = ENGINE_PNG;
     if (page && (!json_is_integer(page) || json_integer_value(page) < 1 || json_integer_value(page) > 100000))
         api_issue_field(issues, "options.page", "Expected a positive integer");
     else if (page)
-        ro.page = (int)json_integer_value(page);
+        ro->page = (int)json_integer_value(page);
     if (dpi && (!json_is_number(dpi) || json_number_value(dpi) < 24 || json_number_value(dpi) > 300))
         api_issue_field(issues, "options.dpi", "Expected a number from 24 to 300");
     else if (dpi)
-        ro.dpi = json_number_value(dpi);
+        ro->dpi = json_number_value(dpi);
+}
+
+/* What a preview renders: a stored version, or (beyond) the manifest/layout/pageConfig sent
+ * in the body, compiled now and kept nowhere — what an editor shows before publishing.
+ * Answers the error itself and returns NULL. */
+static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
+{
+    json_t *body = req->json;
+    const char *slug = http_param(req, "slug");
+    if (!json_object_get(body, "manifest") && !json_object_get(body, "layout") && !json_object_get(body, "pageConfig")) {
+        resolved_version_t rv;
+        if (!api_resolve_version(req, db, NULL, slug, version, true, &rv))
+            return NULL;
+        return rv.compiled; /* the reference moves to the caller */
+    }
+    tpl_row_t t;
+    char err[512];
+    repo_status_t st = tpl_find(db, req->auth.project_id, slug, &t, err, sizeof err);
+    if (st != REPO_OK) {
+        if (st == REPO_NOT_FOUND)
+            template_not_found(req);
+        else
+            api_db_error(req, err);
+        return NULL;
+    }
+    json_t *issues = api_issues_new();
+    compiled_t *c = compile_body(req, body, issues);
+    json_decref(issues);
+    return c;
+}
+
+static void preview(http_req_t *req)
+{
+    static const char *const body_keys[] = {"data", "options", "manifest", "layout", "pageConfig", NULL};
+    static const char *const option_keys[] = {"versionNumber", "strict", "format", "page", "dpi", NULL};
+    json_t *data, *options;
+    int version;
+    unsigned flags;
+    if (!data_request(req, body_keys, option_keys, &data, &options, &version, &flags))
+        return;
+    engine_render_opts_t ro = {.format = ENGINE_PDF, .page = 1, .dpi = 96};
+    json_t *issues = api_issues_new();
+    preview_options(options, &ro, issues);
     if (api_reject_issues(req, issues))
         return;
     db_t *db = api_db(req);
-    resolved_version_t rv;
-    if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), version, true, &rv))
+    compiled_t *c = db ? preview_template(req, db, version) : NULL;
+    if (!c)
         return;
     json_t *normalised = NULL;
     issues = NULL;
-    if (manifest_validate(rv.compiled->manifest, data, flags, &normalised, &issues) != 0) {
+    engine_ctx_t *ctx = NULL;
+    if (manifest_validate(c->manifest, data, flags, &normalised, &issues) != 0) {
         http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
                    issues);
-        resolved_version_release(&rv);
-        return;
-    }
-    engine_ctx_t *ctx = preview_ctx();
-    if (!ctx) {
+    } else if (!(ctx = preview_ctx())) {
         http_error(req, 500, "internal_error", "Out of memory", NULL);
-        json_decref(normalised);
-        resolved_version_release(&rv);
-        return;
-    }
-    ro.watermark = req->auth.test ? "TEST" : NULL;
-    ro.deadline_ms = time_mono_ms() + PREVIEW_DEADLINE_MS;
-    engine_output_t out = {0};
-    char err[512];
-    if (engine_render(ctx, rv.compiled->engine, normalised, &ro, &out, err, sizeof err) != 0) {
-        http_error(req, 422, "render_failed", err, NULL);
     } else {
-        char pages[16];
-        snprintf(pages, sizeof pages, "%d", out.pages);
-        http_add_header(req, "X-Craftkit-Pages", pages);
-        http_respond_bytes(req, 200, ro.format == ENGINE_PNG ? "image/png" : "application/pdf", out.data, out.len);
-        engine_output_free(&out);
+        ro.watermark = req->auth.test ? "TEST" : NULL;
+        ro.deadline_ms = time_mono_ms() + PREVIEW_DEADLINE_MS;
+        engine_output_t out = {0};
+        char err[512];
+        if (engine_render(ctx, c->engine, normalised, &ro, &out, err, sizeof err) != 0) {
+            http_error(req, 422, "render_failed", err, NULL);
+        } else {
+            char pages[16];
+            snprintf(pages, sizeof pages, "%d", out.pages);
+            http_add_header(req, "X-Craftkit-Pages", pages);
+            http_respond_bytes(req, 200, ro.format == ENGINE_PNG ? "image/png" : "application/pdf", out.data,
+                               out.len);
+            engine_output_free(&out);
+        }
     }
     json_decref(normalised);
-    resolved_version_release(&rv);
+    compiled_release(c);
 }
 
 void api_templates_routes(void)

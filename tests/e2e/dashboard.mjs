@@ -405,7 +405,7 @@ await step("renders: status and template filters, paging, a failed render's mess
 });
 
 // ---------- 5. the editor ----------
-await step("editor: live PNG preview, inline data errors, layout errors, drafts and publish", async () => {
+await step("editor: live PNG preview, inline data errors, layout errors, unsaved previews and publish", async () => {
   await go(`#/templates/${slug}/edit`);
   const img = page.locator("#preview-pages img").first();
   await img.waitFor({ timeout: 15000 });
@@ -440,25 +440,25 @@ await step("editor: live PNG preview, inline data errors, layout errors, drafts 
   eq((await api("GET", `/v1/templates/${slug}/versions`)).json.versions.length, versionsBefore, "a bad layout stores no version");
   await shot("10-editor-layout-error");
 
-  // a real change: stored as a draft, previewed, then published
+  // a real change: previewed as sent (nothing stored), then published
   const before = await img.evaluate((i) => i.src);
   layout.body = [{ type: "heading", text: "Edited in the dashboard" }, ...(layout.body || [])];
   await page.fill("#ed-layout", JSON.stringify(layout, null, 2));
-  await until(async () => (await text("#editor-state")).includes("(draft)"), "a draft preview", 15000);
+  await until(async () => (await text("#editor-state")).includes("unsaved"), "a preview of the unsaved layout", 15000);
   await until(async () => (await page.locator("#preview-pages img").first().evaluate((i) => i.src)) !== before, "a new preview image");
-  const draft = (await api("GET", `/v1/templates/${slug}`)).json;
-  eq(draft.currentVersionNumber, 1, "the draft is not current");
-  eq(draft.latestVersionNumber, 2, "the draft is version 2");
+  const unchanged = (await api("GET", `/v1/templates/${slug}`)).json;
+  eq(unchanged.currentVersionNumber, 1, "previewing stores nothing");
+  eq(unchanged.latestVersionNumber, 1, "no draft version either");
   await page.click("button:text('Publish as a new version')");
-  await until(async () => (await api("GET", `/v1/templates/${slug}`)).json.currentVersionNumber === 3, "version 3 published");
-  await until(async () => (await text("#editor-state")).includes("v3 (published)"), "previewing the published version");
+  await until(async () => (await api("GET", `/v1/templates/${slug}`)).json.currentVersionNumber === 2, "version 2 published");
+  await until(async () => (await text("#editor-state")).includes("v2 (published)"), "previewing the published version");
   const pub = (await api("GET", `/v1/templates/${slug}`)).json;
   eq(pub.layout.body[0].text, "Edited in the dashboard", "the published layout is the edited one");
   await shot("11-editor-published");
   await page.click("a:text('Done')");
   await page.waitForSelector(`main h1:text('${TPL}')`);
-  eq(await page.locator(".table-wrap[aria-label='Versions'] tbody tr").count(), 3, "three versions listed");
-  assert((await text(".table-wrap[aria-label='Versions'] tbody tr")).includes("current"), "v3 is current");
+  eq(await page.locator(".table-wrap[aria-label='Versions'] tbody tr").count(), 2, "two versions listed");
+  assert((await text(".table-wrap[aria-label='Versions'] tbody tr")).includes("current"), "v2 is current");
 });
 
 // ---------- 6. HTML injection is shown as text ----------

@@ -250,6 +250,39 @@ START_TEST(preview_pdf_and_png)
 }
 END_TEST
 
+START_TEST(preview_of_an_unsaved_layout)
+{
+    th_resp_t *r = th_req(srv, "GET", "/v1/templates/invoice/versions", key, NULL, NULL);
+    size_t versions = json_array_size(json_object_get(r->json, "versions"));
+    th_resp_free(r);
+    const char *body = "{\"data\":{\"title\":\"Unsaved\"},\"options\":{\"format\":\"pdf\"},"
+                       "\"manifest\":{\"variables\":[{\"key\":\"title\",\"dataType\":\"text\",\"required\":true}]},"
+                       "\"layout\":{\"body\":[{\"type\":\"heading\",\"text\":\"{{title}} heading\"}]}}";
+    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, body, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert(r->len > 4 && memcmp(r->body, "%PDF", 4) == 0);
+    th_resp_free(r);
+    /* nothing was stored */
+    r = th_req(srv, "GET", "/v1/templates/invoice/versions", key, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "versions")), versions);
+    th_resp_free(r);
+    /* its problems are reported like a publish's */
+    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key,
+               "{\"data\":{},\"manifest\":{\"variables\":[]},\"layout\":{\"body\":[{\"type\":\"nonsense\"}]}}", NULL);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(strstr(r->body, "layout.body.0"), "%s", r->body);
+    th_resp_free(r);
+    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, "{\"data\":{},\"layout\":{\"body\":[]}}", NULL);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert(strstr(r->body, "\"manifest\":[\"Required\"]"));
+    th_resp_free(r);
+    r = th_req(srv, "POST", "/v1/templates/missing/preview", key,
+               "{\"data\":{},\"manifest\":{\"variables\":[]}}", NULL);
+    th_assert_error(r, 404, "template_not_found");
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("templates", NULL);
@@ -266,6 +299,7 @@ int main(void)
     tcase_add_test(tc, validate_dry_run);
     tcase_add_test(tc, draft_versions_and_no_published_version);
     tcase_add_test(tc, preview_pdf_and_png);
+    tcase_add_test(tc, preview_of_an_unsaved_layout);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

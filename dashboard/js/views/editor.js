@@ -1,10 +1,10 @@
 // Editor: the layout (and manifest) JSON beside the sample data, with a live PNG preview from
 // POST /v1/templates/:slug/preview and "Publish as a new version" (PUT /v1/templates/:slug).
 //
-// The API previews stored versions only, so a changed layout or manifest is first stored as a
-// draft version (PUT with publish:false; drafts are never rendered by the render endpoint) and
-// that draft is previewed. Editing only the sample data stores nothing. Problems come back as
-// the API's issues (dot-paths) and are listed under the editor they belong to.
+// While the layout or manifest differ from the stored version they are sent with the preview
+// request itself (the API compiles them for that one preview and stores nothing), so editing
+// never creates versions; only "Publish" does. Problems come back as the API's issues
+// (dot-paths) and are listed under the editor they belong to.
 import { get, put, request, seg } from "../api.js";
 import { announce, badge, debounce, h, issuesList, replace } from "../dom.js";
 import { exampleData } from "../example-data.js";
@@ -28,8 +28,9 @@ export async function editorView(main, ctx, [slug]) {
   let stored = { layout: t.layout, manifest: t.manifest }; // what previewVersion holds
   let previewVersion = t.published ? t.currentVersionNumber : t.latestVersionNumber;
   let previewIsDraft = !t.published;
+  let unsaved = false; // the preview shows edits that are not stored
 
-  const layout = editorField("ed-layout", "Layout (JSON)", pretty(t.layout), "The template language of docs/templates.md. Changes are stored as a draft version to preview them.");
+  const layout = editorField("ed-layout", "Layout (JSON)", pretty(t.layout), "The template language of docs/templates.md. The preview follows your changes; nothing is stored until you publish.");
   const manifest = editorField("ed-manifest", "Manifest (JSON)", pretty(t.manifest), "Variables and loops (docs/manifest.md). Publishing stores it with the layout.");
   const data = editorField("ed-data", "Sample data (JSON)", pretty(exampleData(t.manifest)), "Checked against the manifest and rendered on every change; nothing is stored.");
   const fill = h("button.secondary.small", { type: "button" }, "Fill from manifest");
@@ -40,8 +41,10 @@ export async function editorView(main, ctx, [slug]) {
   const previewBox = h("section.card.preview", { "aria-labelledby": "preview-title", "aria-busy": "false" },
     h("h2", { id: "preview-title" }, "Preview"), previewMsg, pages);
 
-  const describeVersion = () => replace(state,
-    "Previewing version ", badge(`v${previewVersion}`, previewIsDraft ? "draft" : "published"), previewIsDraft ? " (draft)" : " (published)");
+  const describeVersion = () => unsaved
+    ? replace(state, "Previewing your unsaved changes to version ", badge(`v${previewVersion}`, "draft"), " (not published)")
+    : replace(state,
+      "Previewing version ", badge(`v${previewVersion}`, previewIsDraft ? "draft" : "published"), previewIsDraft ? " (draft)" : " (published)");
 
   replace(main,
     h("div.page-head",
@@ -83,10 +86,26 @@ export async function editorView(main, ctx, [slug]) {
     }
   };
 
+  // The preview request: the stored version, or the edited layout and manifest sent inline.
+  const previewBody = (d, page, edited) => {
+    const body = { data: d, options: { format: "png", page } };
+    if (edited) {
+      body.layout = edited.layout;
+      body.manifest = edited.manifest;
+      if (pageConfig) body.pageConfig = pageConfig;
+    } else {
+      body.options.versionNumber = previewVersion;
+    }
+    return body;
+  };
+
   async function renderPreview() {
     const d = parse(data);
     if (!d.ok) return;
     showFieldIssues(data, []);
+    const l = parse(layout), m = parse(manifest);
+    if (!l.ok || !m.ok) return;
+    const edited = same(l.v, stored.layout) && same(m.v, stored.manifest) ? null : { layout: l.v, manifest: m.v };
     const my = ++seq;
     inflight?.abort();
     inflight = new AbortController();
@@ -97,12 +116,16 @@ export async function editorView(main, ctx, [slug]) {
       let total = 1;
       for (let page = 1; page <= Math.min(total, MAX_PREVIEW_PAGES); page++) {
         const res = await request("POST", `/v1/templates/${seg(t.slug)}/preview`, {
-          body: { data: d.v, options: { format: "png", page, versionNumber: previewVersion } }, binary: true, signal,
+          body: previewBody(d.v, page, edited), binary: true, signal,
         });
         total = Number(res.headers.get("X-Craftkit-Pages")) || 1;
         images.push(res.blob);
       }
       if (my !== seq) return;
+      showFieldIssues(layout, []);
+      showFieldIssues(manifest, []);
+      unsaved = !!edited;
+      describeVersion();
       urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
       replace(pages, images.map((blob, i) => {
         const u = URL.createObjectURL(blob);
@@ -119,6 +142,10 @@ export async function editorView(main, ctx, [slug]) {
       if (e.code === "invalid_input_data") {
         showIssues(e.issues, "data");
         replace(previewMsg, h("p.error", "The sample data does not match the manifest; see the problems under the sample data."));
+      } else if (edited && (e.code === "invalid_request" || e.code === "invalid_loop_key")) {
+        showIssues(e.issues, "version");
+        if (!e.issues) showFieldIssues(layout, [h("li", e.message)]);
+        replace(previewMsg, h("p.error", "The layout or manifest has problems; see them under the editor."));
       } else {
         replace(previewMsg, h("p.error", e.code === "render_failed" ? "The preview could not be rendered: " : "The preview failed: ", e.message));
       }
@@ -127,7 +154,7 @@ export async function editorView(main, ctx, [slug]) {
     }
   }
 
-  // Stores the edited layout + manifest as a version (a draft unless publishing).
+  // Stores the edited layout + manifest as a new published version.
   async function storeVersion(publishIt) {
     const l = parse(layout), m = parse(manifest);
     if (!l.ok || !m.ok) return false;
@@ -140,6 +167,7 @@ export async function editorView(main, ctx, [slug]) {
       stored = { layout: l.v, manifest: m.v };
       previewVersion = publishIt ? res.currentVersionNumber : res.latestVersionNumber;
       previewIsDraft = !publishIt;
+      unsaved = false;
       describeVersion();
       return true;
     } catch (e) {
@@ -152,15 +180,13 @@ export async function editorView(main, ctx, [slug]) {
   }
 
   const onDataInput = debounce(renderPreview, 400);
-  const onVersionInput = debounce(async () => {
+  const onVersionInput = debounce(() => {
     const l = parse(layout), m = parse(manifest);
     if (!l.ok || !m.ok) return;
     showFieldIssues(layout, []);
     showFieldIssues(manifest, []);
-    if (same(l.v, stored.layout) && same(m.v, stored.manifest)) return renderPreview();
-    replace(state, "Storing a draft to preview it…");
-    if (await storeVersion(false)) renderPreview();
-  }, 1000);
+    renderPreview();
+  }, 700);
   ctx.onCleanup(() => { onDataInput.cancel(); onVersionInput.cancel(); });
 
   data.control.addEventListener("input", onDataInput);
