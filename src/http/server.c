@@ -153,8 +153,16 @@ static enum MHD_Result queue_response(http_req_t *req)
         MHD_add_response_header(resp, "Content-Type", req->resp_type);
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    for (int i = 0; i < req->n_resp_headers; i++)
+    bool has_csp = false;
+    for (int i = 0; i < req->n_resp_headers; i++) {
         MHD_add_response_header(resp, req->resp_headers[i][0], req->resp_headers[i][1]);
+        has_csp |= !strcasecmp(req->resp_headers[i][0], "Content-Security-Policy");
+    }
+    /* A JSON answer is data, never a page: should a browser open one (an error under
+     * /dashboard, a link pasted into a tab), nothing in it may run or be framed. Files and
+     * PDFs keep no CSP so browser PDF viewers still work; the dashboard sets its own. */
+    if (!has_csp && req->resp_type && !strncmp(req->resp_type, "application/json", 16))
+        MHD_add_response_header(resp, "Content-Security-Policy", API_JSON_CSP);
     enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
     return rc;

@@ -12,6 +12,9 @@
 
 #include "core/config.h"
 
+/* The Content-Security-Policy of every JSON answer that does not set its own. */
+#define API_JSON_CSP "default-src 'none'; frame-ancestors 'none'"
+
 /* Starts listening. Returns 0, or -1 with a message in err. */
 int server_start(const config_t *cfg, char *err, size_t err_len);
 /* Registers a function run during shutdown, after the listener is closed and before waiting

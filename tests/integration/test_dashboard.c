@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/dashboard.h"
+#include "http/server.h"
 #include "harness.h"
 
 static th_server_t *srv;
@@ -130,6 +131,14 @@ START_TEST(unknown_paths_are_404_with_headers)
     }
     th_resp_t *r = th_req(srv, "POST", "/dashboard", NULL, NULL, NULL);
     th_assert_error(r, 405, "method_not_allowed");
+    /* Answered by the router, before the dashboard: the JSON error still forbids scripts and frames. */
+    const char *csp = th_header(r, "content-security-policy");
+    ck_assert_msg(csp && !strcmp(csp, API_JSON_CSP), "405 CSP: %s", csp ? csp : "(none)");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/project", NULL, NULL, NULL);
+    th_assert_error(r, 401, "unauthorized");
+    csp = th_header(r, "content-security-policy");
+    ck_assert_msg(csp && !strcmp(csp, API_JSON_CSP), "API CSP: %s", csp ? csp : "(none)");
     th_resp_free(r);
     r = th_req(srv, "GET", "/dashboards", NULL, NULL, NULL);
     th_assert_error(r, 404, "not_found");
