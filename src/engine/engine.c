@@ -349,6 +349,7 @@ static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const js
     r->t = t;
     r->text = ctx->text;
     r->images = ctx->images;
+    image_loader_set_deadline(ctx->images, deadline_ms);
     r->a = &ctx->arena;
     r->deadline_ms = deadline_ms;
     r->scope.data = data;

@@ -81,6 +81,7 @@ typedef struct {
 
 struct image_loader {
     int timeout_ms;
+    int64_t deadline_mono_ms; /* of the render under way; 0 = none */
     size_t max_bytes;
     bool allow_private;
     char *assets_dir;
@@ -539,6 +540,19 @@ static int fetch_url(image_loader_t *l, const char *url, buf_t *bytes, char *err
     char uerr[160];
     if (netguard_check_url(url, uerr, sizeof uerr) != 0)
         return errmsg_fail(err, err_len, "is not a valid image URL: %s", uerr);
+    /* A fetch may use what is left of the render's time, never more: the render limit is the
+     * promise made to the caller, the image timeout only a bound per image. */
+    long timeout_ms = l->timeout_ms;
+    bool cut_by_deadline = false;
+    if (l->deadline_mono_ms) {
+        int64_t left = l->deadline_mono_ms - time_mono_ms();
+        if (left <= 0)
+            return errmsg_fail(err, err_len, "could not be fetched: " IMAGE_DEADLINE_MSG);
+        if (left < timeout_ms) {
+            timeout_ms = (long)left;
+            cut_by_deadline = true;
+        }
+    }
     CURL *c = l->curl;
     fetch_state_t st = {bytes, false};
     char cerr[CURL_ERROR_SIZE] = "";
@@ -548,7 +562,7 @@ static int fetch_url(image_loader_t *l, const char *url, buf_t *bytes, char *err
         return errmsg_fail(err, err_len, "could not be fetched: HTTP client setup failed");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)l->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)l->max_bytes);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
@@ -564,6 +578,8 @@ static int fetch_url(image_loader_t *l, const char *url, buf_t *bytes, char *err
         return errmsg_fail(err, err_len, "could not be fetched: " NETGUARD_REFUSED_MSG);
     if (st.over_cap || rc == CURLE_FILESIZE_EXCEEDED)
         return too_big(l, err, err_len);
+    if (rc == CURLE_OPERATION_TIMEDOUT && cut_by_deadline)
+        return errmsg_fail(err, err_len, "could not be fetched: " IMAGE_DEADLINE_MSG);
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return errmsg_fail(err, err_len, "could not be fetched: timed out after %d ms", l->timeout_ms);
     if (rc != CURLE_OK)
@@ -663,6 +679,12 @@ void image_loader_free(image_loader_t *l)
         curl_easy_cleanup(l->curl);
     free(l->assets_dir);
     free(l);
+}
+
+void image_loader_set_deadline(image_loader_t *l, int64_t deadline_mono_ms)
+{
+    if (l)
+        l->deadline_mono_ms = deadline_mono_ms > 0 ? deadline_mono_ms : 0;
 }
 
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len)

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cairo.h>
 
@@ -28,6 +29,10 @@ typedef struct image_loader image_loader_t;      /* per-thread: owns a CURL* and
 typedef struct { int timeout_ms; size_t max_bytes; bool allow_private; const char *assets_dir; } image_loader_opts_t;
 image_loader_t *image_loader_new(const image_loader_opts_t *opts);
 void image_loader_free(image_loader_t *l);
+/* Bounds every later fetch by this CLOCK_MONOTONIC time in ms (time_mono_ms()), on top of the
+ * per-image timeout; 0 lifts it. The engine sets it to the render's deadline at each render. */
+#define IMAGE_DEADLINE_MSG "the render's time limit ran out while it was being fetched"
+void image_loader_set_deadline(image_loader_t *l, int64_t deadline_mono_ms);
 /* src: http(s) URL, data:image/png|jpeg|svg+xml;base64,..., or "asset:NAME" (file under assets_dir). err gets e.g. "could not be fetched: HTTP 404". */
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len);
 void image_ref(image_t *img); void image_unref(image_t *img);

@@ -17,6 +17,7 @@
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
 #include "engine/engine_int.h"
+#include "engine/image.h"
 #include "engine/pdfz.h"
 #include "stub_http.h"
 
@@ -574,6 +575,15 @@ START_TEST(fetched_images_and_their_errors)
     json_object_set_new(data, "logo", json_string(url));
     ck_assert_int_lt(engine_render(ctx, t, data, &o, &out, err, sizeof err), 0);
     ck_assert_msg(strstr(err, "image at data.logo") && strstr(err, "timed out"), "%s", err);
+    /* The render's own limit bounds the fetch too: 300 ms left cuts the 2 s image timeout short.
+     * (Not a speed test: the bound checked is the image timeout, far above what is allowed.) */
+    engine_render_opts_t limited = {.creation_time = 1, .deadline_ms = time_mono_ms() + 300};
+    int64_t t0 = time_mono_ms();
+    ck_assert_int_lt(engine_render(ctx, t, data, &limited, &out, err, sizeof err), 0);
+    ck_assert_msg(time_mono_ms() - t0 < 1900, "the fetch outlived the render deadline");
+    ck_assert_msg(strstr(err, "image at data.logo could not be fetched: " IMAGE_DEADLINE_MSG), "%s", err);
+    limited.deadline_ms = time_mono_ms() - 1;
+    ck_assert_int_lt(engine_render(ctx, t, data, &limited, &out, err, sizeof err), 0);
     engine_ctx_free(ctx);
     /* Without allow_private_urls, a loopback address is refused (the SSRF guard). */
     ctx = engine_ctx_new(NULL);
