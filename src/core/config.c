@@ -209,7 +209,11 @@ int config_load(config_t *cfg, char *err, size_t err_len)
     if (check_url("S3_ENDPOINT", cfg->s3_endpoint, err, err_len) ||
         check_url("S3_PUBLIC_BASE_URL", cfg->s3_public_base_url, err, err_len) ||
         check_url("S3_PUBLIC_ENDPOINT", cfg->s3_public_endpoint, err, err_len) ||
-        parse_bool("S3_FORCE_PATH_STYLE", false, &cfg->s3_force_path_style, err, err_len))
+        parse_bool("S3_FORCE_PATH_STYLE", false, &cfg->s3_force_path_style, err, err_len) ||
+        parse_int("S3_ATTEMPTS", 3, 1, 10, &cfg->s3_attempts, err, err_len) ||
+        parse_int("S3_ATTEMPT_TIMEOUT_MS", 20000, 100, 600000, &cfg->s3_attempt_timeout_ms, err, err_len) ||
+        parse_int("S3_CONNECT_TIMEOUT_MS", 5000, 100, 600000, &cfg->s3_connect_timeout_ms, err, err_len) ||
+        parse_int("S3_TOTAL_TIMEOUT_MS", 60000, 100, 3600000, &cfg->s3_total_timeout_ms, err, err_len))
         goto fail;
     if (cfg->storage == STORAGE_S3) {
         const char *missing = !cfg->s3_endpoint            ? "S3_ENDPOINT"

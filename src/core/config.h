@@ -42,6 +42,10 @@ typedef struct config {
     bool s3_force_path_style; /* S3_FORCE_PATH_STYLE (default false) */
     char *s3_public_base_url; /* S3_PUBLIC_BASE_URL; NULL = pre-signed GETs */
     char *s3_public_endpoint; /* S3_PUBLIC_ENDPOINT: the store as clients reach it (pre-signed links); NULL = S3_ENDPOINT */
+    int s3_attempts;          /* S3_ATTEMPTS (default 3): tries per storage operation */
+    int s3_attempt_timeout_ms; /* S3_ATTEMPT_TIMEOUT_MS (default 20000): one try, connect to last byte */
+    int s3_connect_timeout_ms; /* S3_CONNECT_TIMEOUT_MS (default 5000) */
+    int s3_total_timeout_ms;  /* S3_TOTAL_TIMEOUT_MS (default 60000): all tries and backoff */
     double rate_limit;        /* CRAFTKIT_RATE_LIMIT requests/s per project (default 50) */
     int rate_burst;           /* CRAFTKIT_RATE_BURST (default 100) */
     bool allow_private_urls;  /* CRAFTKIT_ALLOW_PRIVATE_URLS=1 */

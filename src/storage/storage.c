@@ -60,10 +60,11 @@ static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_option
         .force_path_style = cfg->s3_force_path_style,
         .public_base_url = cfg->s3_public_base_url,
         .presign_endpoint = cfg->s3_public_endpoint,
-        .attempts = o->s3_attempts,
-        .attempt_timeout_ms = o->s3_attempt_timeout_ms,
-        .connect_timeout_ms = o->s3_connect_timeout_ms,
-        .total_timeout_ms = o->s3_total_timeout_ms,
+        /* Options (tests) win over the settings; zero in both takes the client's defaults. */
+        .attempts = o->s3_attempts ? o->s3_attempts : cfg->s3_attempts,
+        .attempt_timeout_ms = o->s3_attempt_timeout_ms ? o->s3_attempt_timeout_ms : cfg->s3_attempt_timeout_ms,
+        .connect_timeout_ms = o->s3_connect_timeout_ms ? o->s3_connect_timeout_ms : cfg->s3_connect_timeout_ms,
+        .total_timeout_ms = o->s3_total_timeout_ms ? o->s3_total_timeout_ms : cfg->s3_total_timeout_ms,
         .backoff_base_ms = o->s3_backoff_base_ms,
         .health_timeout_ms = o->health_timeout_ms,
     };

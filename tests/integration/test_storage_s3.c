@@ -358,6 +358,19 @@ START_TEST(s3_slow_times_out)
     ck_assert_int_eq(storage_health(s, err, sizeof err), -1);
     ck_assert(time_mono_ms() - t0 < 800);
     storage_free(s);
+    /* The same limits from the settings (S3_ATTEMPT_TIMEOUT_MS, S3_TOTAL_TIMEOUT_MS): what
+     * `craftkit serve` uses, as it passes no options. */
+    c.s3_attempt_timeout_ms = 300;
+    c.s3_total_timeout_ms = 1000;
+    c.s3_connect_timeout_ms = 300;
+    s = storage_new(&c, err, sizeof err);
+    ck_assert_ptr_nonnull(s);
+    t0 = time_mono_ms();
+    ck_assert_int_eq(storage_put(s, KEY, "x", 1, "application/pdf", sha, err, sizeof err), -1);
+    took = time_mono_ms() - t0;
+    ck_assert_msg(strstr(err, "timed out") != NULL, "%s", err);
+    ck_assert_msg(took >= 300 && took < 1600, "the settings' limit holds: took %lld ms", (long long)took);
+    storage_free(s);
     close(lfd);
 }
 END_TEST

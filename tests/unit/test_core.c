@@ -164,6 +164,23 @@ START_TEST(config_defaults_and_bad_values)
     ck_assert_int_eq(config_load(&cfg, err, sizeof err), -1);
     ck_assert(strstr(err, "CRAFTKIT_STORAGE") != NULL);
     unsetenv("CRAFTKIT_STORAGE");
+
+    ck_assert_int_eq(config_load(&cfg, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.s3_attempts, 3);
+    ck_assert_int_eq(cfg.s3_attempt_timeout_ms, 20000);
+    config_free(&cfg);
+    setenv("S3_ATTEMPT_TIMEOUT_MS", "1500", 1);
+    ck_assert_int_eq(config_load(&cfg, err, sizeof err), 0);
+    ck_assert_int_eq(cfg.s3_attempt_timeout_ms, 1500);
+    config_free(&cfg);
+    setenv("S3_ATTEMPT_TIMEOUT_MS", "soon", 1);
+    ck_assert_int_eq(config_load(&cfg, err, sizeof err), -1);
+    ck_assert(strstr(err, "S3_ATTEMPT_TIMEOUT_MS") != NULL);
+    unsetenv("S3_ATTEMPT_TIMEOUT_MS");
+    setenv("S3_ATTEMPTS", "0", 1);
+    ck_assert_int_eq(config_load(&cfg, err, sizeof err), -1);
+    ck_assert(strstr(err, "S3_ATTEMPTS") != NULL);
+    unsetenv("S3_ATTEMPTS");
 }
 END_TEST
 
