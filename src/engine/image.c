@@ -12,7 +12,9 @@
  * Content-Type or data: media type is not trusted. Raster images are limited to
  * IMAGE_MAX_SIDE pixels per side and IMAGE_MAX_PIXELS in all, checked from the header before
  * decoding. JPEG keeps its original bytes as cairo MIME data (PDF output embeds them
- * unchanged; CMYK JPEGs are converted to RGB instead). EXIF orientation is not applied.
+ * unchanged; CMYK JPEGs are converted to RGB instead). A JPEG's EXIF orientation (phone
+ * photos are stored sideways with a tag saying so) is applied when drawing, as a transform,
+ * so the embedded bytes stay the camera's.
  *
  * Error messages are predicates meant to follow "image at <field> ":
  *   could not be fetched: HTTP 404 | timed out after 10000 ms |
@@ -66,7 +68,8 @@ typedef enum { IMAGE_RASTER, IMAGE_SVG } image_kind_t;
 struct image {
     atomic_int refs;
     image_kind_t kind;
-    double width_px, height_px;
+    double width_px, height_px; /* as displayed: after the EXIF orientation */
+    int orientation;            /* EXIF 1..8 (1 = as stored); rasters only */
     size_t mem_bytes;           /* approximate memory held, for the cache budget */
     cairo_surface_t *surface;   /* IMAGE_RASTER */
     RsvgHandle *svg;            /* IMAGE_SVG */
@@ -100,6 +103,7 @@ static image_t *image_new(image_kind_t kind)
     if (img) {
         atomic_init(&img->refs, 1);
         img->kind = kind;
+        img->orientation = 1;
     }
     return img;
 }
@@ -218,6 +222,47 @@ static void cmyk_row_to_rgb24(const JSAMPLE *in, uint32_t *out, JDIMENSION width
     }
 }
 
+static uint16_t exif_u16(const uint8_t *p, bool le)
+{
+    return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t exif_u32(const uint8_t *p, bool le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : be32(p);
+}
+
+/* The Orientation tag (0x0112) of an APP1 "Exif" payload's first IFD: 1..8, or 1 when it is
+ * absent or anything about it is malformed (every offset is checked against len). */
+static int exif_orientation(const uint8_t *d, size_t len)
+{
+    if (len < 14 || memcmp(d, "Exif\0\0", 6) != 0)
+        return 1;
+    const uint8_t *tiff = d + 6;
+    size_t n = len - 6;
+    bool le = tiff[0] == 'I' && tiff[1] == 'I';
+    if (!le && !(tiff[0] == 'M' && tiff[1] == 'M'))
+        return 1;
+    if (exif_u16(tiff + 2, le) != 42)
+        return 1;
+    uint32_t ifd = exif_u32(tiff + 4, le);
+    if (ifd > n || n - ifd < 2)
+        return 1;
+    unsigned entries = exif_u16(tiff + ifd, le);
+    for (unsigned i = 0; i < entries; i++) {
+        size_t at = (size_t)ifd + 2 + (size_t)i * 12;
+        if (at + 12 > n)
+            return 1;
+        const uint8_t *e = tiff + at;
+        if (exif_u16(e, le) != 0x0112)
+            continue;
+        unsigned v = exif_u16(e + 2, le) == 3 /* SHORT */ ? exif_u16(e + 8, le) : 1;
+        return v >= 1 && v <= 8 ? (int)v : 1;
+    }
+    return 1;
+}
+
 /* What a JPEG decode owns. Heap-allocated before setjmp, so that after a longjmp from
  * libjpeg the error path still sees everything that has to be freed. */
 typedef struct {
@@ -288,7 +333,12 @@ static int decode_jpeg(const uint8_t *data, size_t len, image_t **out, char *err
     }
     jpeg_create_decompress(&job->ci);
     jpeg_mem_src(&job->ci, data, (unsigned long)len);
+    jpeg_save_markers(&job->ci, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&job->ci, TRUE);
+    int orientation = 1;
+    for (jpeg_saved_marker_ptr m = job->ci.marker_list; m && orientation == 1; m = m->next)
+        if (m->marker == JPEG_APP0 + 1)
+            orientation = exif_orientation(m->data, m->data_length);
     long w = (long)job->ci.image_width, h = (long)job->ci.image_height;
     if (!pixels_ok(w, h)) {
         jpeg_job_free(job);
@@ -313,9 +363,11 @@ static int decode_jpeg(const uint8_t *data, size_t len, image_t **out, char *err
             free(copy);
     }
     img->surface = s;
-    img->width_px = cairo_image_surface_get_width(s);
-    img->height_px = cairo_image_surface_get_height(s);
-    img->mem_bytes = (size_t)cairo_image_surface_get_stride(s) * (size_t)img->height_px +
+    img->orientation = orientation;
+    bool swapped = orientation >= 5; /* 5..8 turn the picture a quarter */
+    img->width_px = swapped ? cairo_image_surface_get_height(s) : cairo_image_surface_get_width(s);
+    img->height_px = swapped ? cairo_image_surface_get_width(s) : cairo_image_surface_get_height(s);
+    img->mem_bytes = (size_t)cairo_image_surface_get_stride(s) * (size_t)cairo_image_surface_get_height(s) +
                      (cmyk ? 0 : len);
     *out = img;
     return 0;
@@ -729,6 +781,23 @@ int image_load(image_loader_t *l, const char *src, image_t **out, char *err, siz
 
 /* ---- drawing ------------------------------------------------------------------------- */
 
+/* Maps the stored sw×sh pixels to the displayed picture, for EXIF orientation o: where the
+ * stored pixel (x,y) is seen. 2/4 mirror, 3 turns half, 6 a quarter clockwise, 8 counter-
+ * clockwise, 5/7 are 6/8 mirrored. */
+static void orientation_matrix(int o, double sw, double sh, cairo_matrix_t *m)
+{
+    switch (o) {
+    case 2: cairo_matrix_init(m, -1, 0, 0, 1, sw, 0); break;
+    case 3: cairo_matrix_init(m, -1, 0, 0, -1, sw, sh); break;
+    case 4: cairo_matrix_init(m, 1, 0, 0, -1, 0, sh); break;
+    case 5: cairo_matrix_init(m, 0, 1, 1, 0, 0, 0); break;
+    case 6: cairo_matrix_init(m, 0, 1, -1, 0, sh, 0); break;
+    case 7: cairo_matrix_init(m, 0, -1, -1, 0, sh, sw); break;
+    case 8: cairo_matrix_init(m, 0, -1, 1, 0, 0, sw); break;
+    default: cairo_matrix_init_identity(m); break;
+    }
+}
+
 void image_draw(const image_t *img, cairo_t *cr, double x, double y, double w, double h, image_fit_t fit)
 {
     if (!img || !cr || !isfinite(x) || !isfinite(y) || !isfinite(w) || !isfinite(h) || w <= 0 || h <= 0)
@@ -750,12 +819,17 @@ void image_draw(const image_t *img, cairo_t *cr, double x, double y, double w, d
         RsvgRectangle viewport = {0, 0, iw, ih};
         rsvg_handle_render_document(img->svg, cr, &viewport, NULL);
     } else {
+        double sw = cairo_image_surface_get_width(img->surface);
+        double sh = cairo_image_surface_get_height(img->surface);
+        cairo_matrix_t m;
+        orientation_matrix(img->orientation, sw, sh, &m);
+        cairo_transform(cr, &m);
         cairo_set_source_surface(cr, img->surface, 0, 0);
         /* PAD keeps scaled edges crisp on raster targets; vector targets get a plain image
          * (so a PDF embeds the JPEG bytes unchanged). */
         if (cairo_surface_get_type(cairo_get_target(cr)) == CAIRO_SURFACE_TYPE_IMAGE)
             cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD);
-        cairo_rectangle(cr, 0, 0, iw, ih);
+        cairo_rectangle(cr, 0, 0, sw, sh);
         cairo_fill(cr);
     }
     cairo_restore(cr);

@@ -55,8 +55,11 @@ static blob_t make_png(int w, int h)
     return b;
 }
 
-/* A w×h JPEG with 1, 3 or 4 (Adobe CMYK) components, uniformly coloured. */
-static blob_t make_jpeg(int w, int h, int components)
+typedef void (*jpeg_row_fn)(unsigned char *row, int w, int y, int h, int components);
+
+/* Encodes a w×h JPEG whose rows fill_row paints, with an optional APP1 marker (EXIF). */
+static blob_t encode_jpeg(int w, int h, int components, jpeg_row_fn fill_row, const unsigned char *app1,
+                          unsigned app1_len)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
@@ -70,9 +73,25 @@ static blob_t make_jpeg(int w, int h, int components)
     c.input_components = components;
     c.in_color_space = components == 1 ? JCS_GRAYSCALE : components == 3 ? JCS_RGB : JCS_CMYK;
     jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_set_quality(&c, 95, TRUE);
     jpeg_start_compress(&c, TRUE);
+    if (app1)
+        jpeg_write_marker(&c, JPEG_APP0 + 1, app1, app1_len);
     unsigned char *row = malloc((size_t)w * (size_t)components);
+    while (c.next_scanline < c.image_height) {
+        fill_row(row, w, (int)c.next_scanline, h, components);
+        JSAMPROW r[1] = {row};
+        jpeg_write_scanlines(&c, r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    free(row);
+    return (blob_t){out, out_len};
+}
+
+static void uniform_row(unsigned char *row, int w, int y, int h, int components)
+{
+    (void)y, (void)h;
     for (int x = 0; x < w; x++) {
         unsigned char *px = row + x * components;
         if (components == 1)
@@ -82,14 +101,41 @@ static blob_t make_jpeg(int w, int h, int components)
         else
             px[0] = 0, px[1] = 160, px[2] = 0, px[3] = 255; /* Adobe-inverted (255 = no ink): green */
     }
-    while (c.next_scanline < c.image_height) {
-        JSAMPROW r[1] = {row};
-        jpeg_write_scanlines(&c, r, 1);
+}
+
+/* A w×h JPEG with 1, 3 or 4 (Adobe CMYK) components, uniformly coloured. */
+static blob_t make_jpeg(int w, int h, int components)
+{
+    return encode_jpeg(w, h, components, uniform_row, NULL, 0);
+}
+
+/* Top-left quarter green, bottom-left red, right half blue. */
+static void quarters_row(unsigned char *row, int w, int y, int h, int components)
+{
+    (void)components;
+    bool top = y < h / 2;
+    for (int x = 0; x < w; x++) {
+        unsigned char *px = row + x * 3;
+        bool left = x < w / 2;
+        px[0] = left && !top ? 255 : 0, px[1] = left && top ? 255 : 0, px[2] = left ? 0 : 255;
     }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    free(row);
-    return (blob_t){out, out_len};
+}
+
+/* A w×h RGB JPEG of quarters_row, tagged with EXIF orientation o (0: no EXIF at all).
+ * big_endian picks the "MM" byte order, else "II". */
+static blob_t make_jpeg_oriented(int w, int h, int o, bool big_endian)
+{
+    /* "Exif\0\0", TIFF header, IFD0 at 8 with one entry: Orientation (0x0112), SHORT, 1. */
+    unsigned char exif[6 + 8 + 2 + 12 + 4] = "Exif\0\0";
+    unsigned char *t = exif + 6;
+    if (big_endian) {
+        memcpy(t, "MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01", 18);
+        t[18] = 0, t[19] = (unsigned char)o;
+    } else {
+        memcpy(t, "II\x2a\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0", 18);
+        t[18] = (unsigned char)o, t[19] = 0;
+    }
+    return encode_jpeg(w, h, 3, quarters_row, o ? exif : NULL, sizeof exif);
 }
 
 static const char svg_text[] =
@@ -158,6 +204,7 @@ static bool near(uint32_t px, uint32_t want)
 #define RED 0xFF0000u
 #define BLUE 0x0000FFu
 #define GREEN 0x00A000u
+#define GREEN_FULL 0x00FF00u
 
 /* Draws img into a 100×100 white surface at (10,10,80,80). */
 static cairo_surface_t *draw_box(const image_t *img, image_fit_t fit)
@@ -410,19 +457,23 @@ static uint64_t rng(void) { return xorshift_next(&rng_state); }
 
 START_TEST(mutated_images)
 {
-    blob_t seeds[4] = {make_png(24, 12), make_jpeg(24, 12, 3), make_jpeg(16, 16, 4),
-                       {(unsigned char *)strdup(svg_text), strlen(svg_text)}};
-    const char *types[4] = {"image/png", "image/jpeg", "image/jpeg", "image/svg+xml"};
+    enum { SEEDS = 5, EXIF_SEED = 4, EXIF_SPAN = 64 };
+    blob_t seeds[SEEDS] = {make_png(24, 12), make_jpeg(24, 12, 3), make_jpeg(16, 16, 4),
+                           {(unsigned char *)strdup(svg_text), strlen(svg_text)},
+                           make_jpeg_oriented(24, 12, 6, false)};
+    const char *types[SEEDS] = {"image/png", "image/jpeg", "image/jpeg", "image/svg+xml", "image/jpeg"};
     image_loader_t *l = loader(false, 0, 0, NULL);
     int loaded = 0, refused = 0;
-    for (int i = 0; i < 1200; i++) {
-        int k = i % 4;
+    for (int i = 0; i < 1500; i++) {
+        int k = i % SEEDS;
         unsigned char *b = malloc(seeds[k].len);
         memcpy(b, seeds[k].data, seeds[k].len);
         size_t len = seeds[k].len;
+        /* The EXIF seed is mutated where its EXIF block lies (offsets and counts). */
+        size_t span = k == EXIF_SEED ? EXIF_SPAN : len;
         int flips = 1 + (int)(rng() % 8);
         for (int f = 0; f < flips; f++)
-            b[rng() % len] = (unsigned char)rng();
+            b[rng() % span] = (unsigned char)rng();
         if (rng() % 4 == 0)
             len = rng() % len; /* truncated */
         char *uri = data_uri(types[k], b, len);
@@ -441,7 +492,7 @@ START_TEST(mutated_images)
         free(b);
     }
     ck_assert(loaded > 0 && refused > 0);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < SEEDS; k++)
         free(seeds[k].data);
     image_loader_free(l);
 }
@@ -491,6 +542,64 @@ START_TEST(fit_modes)
     image_unref(img);
     free(uri);
     free(png.data);
+    image_loader_free(l);
+}
+END_TEST
+
+static blob_t pdf_with(const image_t *img);
+
+/* Phone photos are stored sideways with an EXIF tag saying how to turn them. The stored
+ * 160×80 picture has a green top-left quarter, a red bottom-left one and a blue right half;
+ * drawn at its displayed size, where green and red end up shows the turn was applied. */
+START_TEST(jpeg_exif_orientation)
+{
+    static const struct {
+        int o;
+        int green[2], red[2], blue[2]; /* in the displayed picture, in units of 4 px */
+    } cases[] = {
+        {0, {10, 5}, {10, 15}, {30, 10}}, /* no EXIF: as stored */
+        {1, {10, 5}, {10, 15}, {30, 10}}, {2, {30, 5}, {30, 15}, {10, 10}},
+        {3, {30, 15}, {30, 5}, {10, 10}}, {4, {10, 15}, {10, 5}, {30, 10}},
+        {5, {5, 10}, {15, 10}, {10, 30}}, {6, {15, 10}, {5, 10}, {10, 30}},
+        {7, {15, 30}, {5, 30}, {10, 10}}, {8, {5, 30}, {15, 30}, {10, 10}},
+    };
+    image_loader_t *l = loader(false, 0, 0, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int be = 0; be < 2; be++) {
+            blob_t jpg = make_jpeg_oriented(160, 80, cases[i].o, be);
+            char *uri = data_uri("image/jpeg", jpg.data, jpg.len);
+            image_t *img = load_ok(l, uri);
+            bool swapped = cases[i].o >= 5;
+            int w = swapped ? 80 : 160, h = swapped ? 160 : 80;
+            double iw, ih;
+            image_size(img, &iw, &ih);
+            ck_assert_msg(swapped ? iw < ih : iw > ih, "orientation %d: %gx%g", cases[i].o, iw, ih);
+            cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+            cairo_t *cr = cairo_create(s);
+            image_draw(img, cr, 0, 0, w, h, IMAGE_FIT_FILL);
+            cairo_destroy(cr);
+            uint32_t g = pixel(s, cases[i].green[0] * 4, cases[i].green[1] * 4);
+            uint32_t r = pixel(s, cases[i].red[0] * 4, cases[i].red[1] * 4);
+            uint32_t b = pixel(s, cases[i].blue[0] * 4, cases[i].blue[1] * 4);
+            ck_assert_msg(near(g, GREEN_FULL) && near(r, RED) && near(b, BLUE),
+                          "orientation %d (%s): green %06x red %06x blue %06x", cases[i].o,
+                          be ? "MM" : "II", g, r, b);
+            cairo_surface_destroy(s);
+            image_unref(img);
+            free(uri);
+            free(jpg.data);
+        }
+    }
+    /* The PDF still embeds the camera's bytes: the turn is a transform, not a re-encode. */
+    blob_t jpg = make_jpeg_oriented(160, 80, 6, false);
+    char *uri = data_uri("image/jpeg", jpg.data, jpg.len);
+    image_t *img = load_ok(l, uri);
+    blob_t pdf = pdf_with(img);
+    ck_assert_msg(memmem(pdf.data, pdf.len, jpg.data, jpg.len) != NULL, "JPEG bytes not in the PDF");
+    free(pdf.data);
+    image_unref(img);
+    free(uri);
+    free(jpg.data);
     image_loader_free(l);
 }
 END_TEST
@@ -762,6 +871,7 @@ static Suite *image_suite(void)
     tcase_add_test(t, mutated_images);
     tcase_add_test(t, fit_modes);
     tcase_add_test(t, pdf_embeds_jpeg_unchanged_and_svg_as_vectors);
+    tcase_add_test(t, jpeg_exif_orientation);
     tcase_add_test(t, assets);
     suite_add_tcase(s, t);
 
