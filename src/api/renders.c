@@ -312,8 +312,15 @@ static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const rende
             int deleted = renders_delete_unqueued(db, n->id, derr, sizeof derr);
             if (deleted == 0)
                 return INSERT_DONE;
-            if (deleted < 0) /* both stores failing: the sweeper pushes the row later */
-                log_error("render %s: could not take back the row after a failed push: %s", n->id, derr);
+            if (deleted < 0) {
+                /* Both stores failing. The row is committed and stays queued, so the sweeper
+                 * pushes it once Redis is back: the render will happen, and a 503 would make
+                 * the client retry into a duplicate. Say so with a 202. */
+                log_error("render %s: push failed (%s) and the row could not be taken back (%s); "
+                          "the sweeper will queue it",
+                          n->id, err, derr);
+                return INSERT_DONE;
+            }
         }
         queue_unavailable(req, err);
         return INSERT_FAILED;
