@@ -333,6 +333,12 @@ void th_server_start(th_server_t *s)
 
 pid_t th_server_spawn_extra(th_server_t *s, int *port_out, const char *const *extra_env)
 {
+    return th_server_spawn_args(s, port_out, extra_env, NULL);
+}
+
+pid_t th_server_spawn_args(th_server_t *s, int *port_out, const char *const *extra_env,
+                           const char *serve_flag)
+{
     int port = free_port();
     char listen[64], url[64], log[700];
     snprintf(listen, sizeof listen, "CRAFTKIT_LISTEN=127.0.0.1:%d", port);
@@ -345,7 +351,7 @@ pid_t th_server_spawn_extra(th_server_t *s, int *port_out, const char *const *ex
     for (int i = 0; extra_env && extra_env[i] && n < 32; i++)
         more[n++] = extra_env[i];
     more[n] = NULL;
-    char *argv[] = {(char *)bin(), "serve", NULL};
+    char *argv[] = {(char *)bin(), "serve", (char *)serve_flag, NULL};
     char **env = child_env(s, more);
     pid_t pid = spawn(argv, env, log, -1);
     free_env(env);

@@ -58,6 +58,9 @@ void th_server_kill(th_server_t *s);
 void th_server_start(th_server_t *s);
 /* Starts one more server process against the same db and redis; returns its pid and port. */
 pid_t th_server_spawn_extra(th_server_t *s, int *port_out, const char *const *extra_env);
+/* The same as `craftkit serve SERVE_FLAG` (e.g. "--migrate"; NULL for none). */
+pid_t th_server_spawn_args(th_server_t *s, int *port_out, const char *const *extra_env,
+                           const char *serve_flag);
 void th_redis_stop(th_server_t *s);
 void th_redis_start(th_server_t *s);
 /* Stops everything and drops the database. Returns nonzero when the server did not exit

@@ -42,11 +42,36 @@ static bool is_pdf(const char *dir, const char *name)
     return n == 5 && !memcmp(head, "%PDF-", 5);
 }
 
+/* What the blocks printed (caller frees), or NULL. */
+static char *read_output(const char *dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/output.txt", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap + 1);
+    if (out)
+        len = fread(out, 1, cap, f), out[len] = '\0';
+    fclose(f);
+    return out;
+}
+
 START_TEST(quickstart_commands_work)
 {
     char dir[1024];
     ck_assert_int_eq(run_doc("docs/quickstart.md", dir, sizeof dir), 0);
     ck_assert(is_pdf(dir, "INV-1001.pdf"));
+    /* Polling (step 4) and the sync request (step 6) both printed a succeeded render. */
+    char *out = read_output(dir);
+    ck_assert_ptr_nonnull(out);
+    const char *p = out;
+    int succeeded = 0;
+    while ((p = strstr(p, "\"status\":\"succeeded\"")) != NULL)
+        succeeded++, p++;
+    ck_assert_msg(succeeded >= 2, "%d succeeded renders in the output:\n%s", succeeded, out);
+    free(out);
 }
 END_TEST
 

@@ -2,7 +2,10 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -328,6 +331,50 @@ START_TEST(serve_refuses_bad_config_and_unmigrated_db)
 }
 END_TEST
 
+/* The Docker paths: `craftkit serve --migrate` on an empty database, and `craftkit healthcheck`
+ * (the image's HEALTHCHECK) for a live and for a dead server. */
+START_TEST(serve_migrate_and_healthcheck)
+{
+    char *out = NULL;
+    const char *health[] = {"healthcheck", NULL};
+    ck_assert_int_eq(th_cli(srv, &out, health), 0);
+    ck_assert_msg(out && strstr(out, "healthy"), "%s", out ? out : "");
+    free(out);
+
+    char sql[128], dbenv[900];
+    snprintf(sql, sizeof sql, "CREATE DATABASE \"t_fresh_%d\"", (int)getpid());
+    free(th_sql(srv, sql));
+    snprintf(dbenv, sizeof dbenv, "DATABASE_URL=%.700s", srv->database_url);
+    char *db = strstr(dbenv, "dbname=");
+    ck_assert(db != NULL);
+    sprintf(db, "dbname=t_fresh_%d", (int)getpid());
+    const char *env[] = {dbenv, NULL};
+    int port;
+    pid_t pid = th_server_spawn_args(srv, &port, env, "--migrate");
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/projects", port);
+    const char *hdr[] = {"Content-Type: application/json", NULL};
+    th_resp_t *r = th_req_url("POST", url, TH_ADMIN_KEY, "{\"name\":\"Fresh\"}", hdr);
+    ck_assert_msg(r && r->status == 201, "a project in the migrated database: %ld", r ? r->status : 0L);
+    th_resp_free(r);
+    kill(pid, SIGTERM);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "serve --migrate exit status %d", st);
+    snprintf(sql, sizeof sql, "DROP DATABASE \"t_fresh_%d\" WITH (FORCE)", (int)getpid());
+    free(th_sql(srv, sql));
+
+    /* Nothing listens on the port of a stopped server: unhealthy, exit 1. */
+    th_server_t copy = *srv;
+    char listen[64];
+    snprintf(listen, sizeof listen, "CRAFTKIT_LISTEN=127.0.0.1:%d", port);
+    copy.n_extra_env = 0;
+    copy.extra_env[copy.n_extra_env++] = listen;
+    ck_assert_int_eq(th_cli(&copy, &out, health), 1);
+    free(out);
+}
+END_TEST
+
 START_TEST(graceful_shutdown_exits_zero)
 {
     ck_assert_int_eq(th_server_stop(srv), 0);
@@ -356,6 +403,7 @@ int main(void)
     tcase_add_test(tc, admin_auth_failures_look_the_same);
     tcase_add_test(tc, cli_provisioning);
     tcase_add_test(tc, serve_refuses_bad_config_and_unmigrated_db);
+    tcase_add_test(tc, serve_migrate_and_healthcheck);
     tcase_add_test(tc, graceful_shutdown_exits_zero);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
