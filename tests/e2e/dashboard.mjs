@@ -404,6 +404,26 @@ await step("renders: status and template filters, paging, a failed render's mess
   await shot("07-render-failed");
 });
 
+await step("templates: search by name and slug, and the no-match state", async () => {
+  const all = (await api("GET", "/v1/templates")).json.templates;
+  assert(all.length >= 3, `templates to search among: ${all.length}`);
+  await go("#/templates");
+  await until(async () => (await page.locator("tbody tr").count()) === all.length, "every template listed");
+  await page.fill("#tpl-search", "PAGING"); // case does not matter
+  await until(async () => (await page.locator("tbody tr").count()) === 1, "one match by name");
+  assert((await text("tbody tr")).includes("E2E paging"), `the match: ${await text("tbody tr")}`);
+  assert((await text("#tpl-count")).startsWith(`1 of ${all.length}`), `count: ${await text("#tpl-count")}`);
+  const bySlug = all.find((t) => t.name === "E2E broken image").slug;
+  await page.fill("#tpl-search", bySlug);
+  await until(async () => (await page.locator("tbody tr").count()) === 1, "one match by slug");
+  await page.fill("#tpl-search", "no-such-template-zzz");
+  await page.waitForSelector(".empty:not([hidden])");
+  assert((await text(".empty")).includes("No template matches"), `empty state: ${await text(".empty")}`);
+  assert(!(await page.isVisible("tbody tr")), "no rows when nothing matches");
+  await page.fill("#tpl-search", "");
+  await until(async () => (await page.locator("tbody tr").count()) === all.length, "every template again");
+});
+
 // ---------- 5. the editor ----------
 await step("editor: live PNG preview, inline data errors, layout errors, unsaved previews and publish", async () => {
   await go(`#/templates/${slug}/edit`);
