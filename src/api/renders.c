@@ -1,6 +1,9 @@
 /* POST /v1/templates/:slug/render, GET /v1/renders, GET /v1/renders/:id[/download]. */
 #include "api/renders.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,7 @@
 #include "storage/storage.h"
 
 #define RENDER_NOT_FOUND_MSG "No render with that id in this project"
-#define RENDER_DOWNLOAD_MAX (512u << 20) /* S3 downloads are relayed through memory up to this */
+#define RENDER_DOWNLOAD_MAX ((size_t)2 << 30) /* S3 downloads are spooled to a temporary file up to this */
 #define SYNC_MAX_REWAITS 4                /* fired-before-park loops before answering as is */
 
 /* Kept across suspend/resume of a sync request. */
@@ -581,6 +584,26 @@ static void storage_error(http_req_t *req, const render_row_t *row, int rc, cons
 }
 
 /* Streams the file of a succeeded render (local: from the fd; S3: relayed through memory). */
+/* An anonymous read-write file in $TMPDIR (else /tmp), or -1 + err. */
+static int open_spool(char *err, size_t err_len)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/craftkit-download-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, err_len, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    unlink(path);
+    return fd;
+}
+
 static void send_file(http_req_t *req, storage_t *s, const render_row_t *row)
 {
     char disposition[200], etag[80], err[512];
@@ -599,17 +622,26 @@ static void send_file(http_req_t *req, storage_t *s, const render_row_t *row)
         http_respond_fd(req, 200, "application/pdf", fd, 0, (uint64_t)sb.st_size);
         return;
     }
-    buf_t b;
-    buf_init(&b, RENDER_DOWNLOAD_MAX);
-    int rc = storage_get(s, row->storage_key, &b, err, sizeof err);
-    if (rc != 0) {
-        storage_error(req, row, rc, err);
-    } else {
-        http_add_header(req, "Content-Disposition", disposition);
-        http_add_header(req, "ETag", etag);
-        http_respond_bytes(req, 200, "application/pdf", b.data ? b.data : "", b.len);
+    /* From S3 the object is copied to an unlinked temporary file and sent from there like a
+     * local one: memory stays flat whatever the PDF's size, and the file is gone once MHD
+     * closes it. */
+    int fd = open_spool(err, sizeof err);
+    if (fd < 0) {
+        log_error("download %s: %s", row->id, err);
+        http_error(req, 503, "storage_unavailable", "The file could not be read from storage; retry shortly",
+                   NULL);
+        return;
     }
-    buf_free(&b);
+    size_t len = 0;
+    int rc = storage_get_fd(s, row->storage_key, fd, RENDER_DOWNLOAD_MAX, &len, err, sizeof err);
+    if (rc != 0) {
+        close(fd);
+        storage_error(req, row, rc, err);
+        return;
+    }
+    http_add_header(req, "Content-Disposition", disposition);
+    http_add_header(req, "ETag", etag);
+    http_respond_fd(req, 200, "application/pdf", fd, 0, (uint64_t)len);
 }
 
 static void download_render(http_req_t *req)

@@ -1,12 +1,14 @@
 #include "storage/s3.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/crypto.h"
 #include "core/timeutil.h"
@@ -34,6 +36,12 @@ typedef struct s3_response {
     char etag[S3_ETAG_MAX];
     buf_t *body;        /* where the body goes (caller's buffer or an error-body buffer) */
     bool body_too_big;
+    /* s3_get_fd: a 200 body goes to this file instead (other answers' bodies still go to
+     * body, where describe() reads the error); fd_len counts what was written, fd_max caps it. */
+    CURL *curl;
+    int fd;
+    size_t fd_len, fd_max;
+    bool fd_failed;     /* a write to fd failed (disk full): not retried */
 } s3_response_t;
 
 /* ---- configuration ---- */
@@ -184,9 +192,37 @@ static int address(const s3_client_t *c, const char *key, char host[S3_HOST_MAX 
 
 /* ---- one signed exchange ---- */
 
+/* Writes all of p to fd; false on an error. */
+static bool write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w, len -= (size_t)w;
+    }
+    return true;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     s3_response_t *r = ud;
+    long status = 0;
+    if (r->fd >= 0 && curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status == 200) {
+        if (size * n > r->fd_max - r->fd_len) {
+            r->body_too_big = true;
+            return 0;
+        }
+        if (!write_all(r->fd, p, size * n)) {
+            r->fd_failed = true;
+            return 0;
+        }
+        r->fd_len += size * n;
+        return size * n;
+    }
     if (buf_append(r->body, p, size * n) != BUF_OK) {
         r->body_too_big = true;
         return 0; /* makes curl fail with CURLE_WRITE_ERROR */
@@ -290,6 +326,12 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
     r->curl_err[0] = r->etag[0] = '\0';
     r->body_too_big = false;
     buf_reset(r->body);
+    r->curl = c->curl;
+    if (r->fd >= 0) { /* a retry starts the file over */
+        r->fd_len = 0;
+        if (ftruncate(r->fd, 0) != 0 || lseek(r->fd, 0, SEEK_SET) != 0)
+            r->fd_failed = true;
+    }
     sigv4_format_date(time(NULL), amz_date);
     if (address(c, op->key, host, &path) != 0 ||
         buf_printf(&url, "%s://%s", c->scheme, host) != BUF_OK ||
@@ -334,7 +376,7 @@ cleanup:
 static bool retryable(const s3_response_t *r)
 {
     if (r->curl_rc != CURLE_OK)
-        return !r->body_too_big && r->curl_rc != CURLE_PEER_FAILED_VERIFICATION &&
+        return !r->body_too_big && !r->fd_failed && r->curl_rc != CURLE_PEER_FAILED_VERIFICATION &&
                r->curl_rc != CURLE_SSL_CACERT_BADFILE && r->curl_rc != CURLE_UNSUPPORTED_PROTOCOL &&
                r->curl_rc != CURLE_URL_MALFORMAT && r->curl_rc != CURLE_FAILED_INIT;
     return r->status >= 500 || r->status == 429;
@@ -432,7 +474,7 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len,
                   .content_md5 = md5_b64, .payload_hash = sha};
     buf_t body;
     buf_init(&body, S3_ERROR_BODY_MAX);
-    s3_response_t r = {.body = &body};
+    s3_response_t r = {.body = &body, .fd = -1};
     int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r), rc = -1;
     if (r.curl_rc != CURLE_OK || r.status != 200) {
         fail_msg("PUT", key, &r, tries, err, err_len);
@@ -454,7 +496,7 @@ cleanup:
 int s3_get(s3_client_t *c, const char *key, buf_t *out, char *err, size_t err_len)
 {
     s3_op_t op = {.method = "GET", .key = key, .payload_hash = SIGV4_EMPTY_SHA256};
-    s3_response_t r = {.body = out};
+    s3_response_t r = {.body = out, .fd = -1};
     int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r);
     if (r.curl_rc == CURLE_OK && r.status == 200)
         return 0;
@@ -470,12 +512,36 @@ int s3_get(s3_client_t *c, const char *key, buf_t *out, char *err, size_t err_le
     return rc;
 }
 
+int s3_get_fd(s3_client_t *c, const char *key, int fd, size_t max, size_t *len, char *err, size_t err_len)
+{
+    s3_op_t op = {.method = "GET", .key = key, .payload_hash = SIGV4_EMPTY_SHA256};
+    buf_t body;
+    buf_init(&body, S3_ERROR_BODY_MAX);
+    s3_response_t r = {.body = &body, .fd = fd, .fd_max = max};
+    int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r), rc = 0;
+    *len = r.fd_len;
+    if (r.curl_rc == CURLE_OK && r.status == 200 && !r.fd_failed)
+        goto cleanup;
+    rc = -1;
+    if (r.fd_failed)
+        snprintf(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key, strerror(errno));
+    else if (r.body_too_big)
+        snprintf(err, err_len, "S3 GET %s failed: the object is larger than %zu bytes", key, max);
+    else {
+        rc = (r.curl_rc == CURLE_OK && r.status == 404) ? -2 : -1;
+        fail_msg("GET", key, &r, tries, err, err_len);
+    }
+cleanup:
+    buf_free(&body);
+    return rc;
+}
+
 int s3_delete(s3_client_t *c, const char *key, char *err, size_t err_len)
 {
     s3_op_t op = {.method = "DELETE", .key = key, .payload_hash = SIGV4_EMPTY_SHA256};
     buf_t body;
     buf_init(&body, S3_ERROR_BODY_MAX);
-    s3_response_t r = {.body = &body};
+    s3_response_t r = {.body = &body, .fd = -1};
     int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r), rc = 0;
     if (r.curl_rc != CURLE_OK || (r.status != 204 && r.status != 200 && r.status != 404)) {
         fail_msg("DELETE", key, &r, tries, err, err_len);
@@ -490,7 +556,7 @@ int s3_health(s3_client_t *c, char *err, size_t err_len)
     s3_op_t op = {.method = "HEAD", .key = NULL, .payload_hash = SIGV4_EMPTY_SHA256};
     buf_t body;
     buf_init(&body, S3_ERROR_BODY_MAX);
-    s3_response_t r = {.body = &body};
+    s3_response_t r = {.body = &body, .fd = -1};
     int saved = c->attempt_timeout_ms;
     c->attempt_timeout_ms = c->health_timeout_ms;
     perform(c, &op, 1, c->health_timeout_ms, &r);

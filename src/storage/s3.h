@@ -59,6 +59,10 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len,
            const char *content_type, char *err, size_t err_len);
 /* GET key into out (bounded by out->max). 0, -2 when the object does not exist, or -1 + err. */
 int s3_get(s3_client_t *c, const char *key, buf_t *out, char *err, size_t err_len);
+/* GET key into the file fd (at its start; truncated again before each retry), at most max
+ * bytes; *len gets the length written. 0, -2 when the object does not exist, or -1 + err.
+ * Memory stays small whatever the object's size. */
+int s3_get_fd(s3_client_t *c, const char *key, int fd, size_t max, size_t *len, char *err, size_t err_len);
 /* DELETE key; a missing object is success. 0 or -1 + err. */
 int s3_delete(s3_client_t *c, const char *key, char *err, size_t err_len);
 /* One HEAD of the bucket within health_timeout_ms. 0 or -1 + err. */

@@ -152,6 +152,19 @@ int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err
     return rc;
 }
 
+int storage_get_fd(storage_t *s, const char *key, int fd, size_t max, size_t *len, char *err, size_t err_len)
+{
+    *len = 0;
+    if (check_key(key, err, err_len) != 0)
+        return -1;
+    if (s->kind != STORAGE_S3) {
+        snprintf(err, err_len, "storage_get_fd is for S3; open local objects with storage_local_open");
+        return -1;
+    }
+    int rc = s3_get_fd(s->s3, key, fd, max, len, err, err_len);
+    return rc == -2 ? STORAGE_NOT_FOUND : rc;
+}
+
 int storage_delete(storage_t *s, const char *key, char *err, size_t err_len)
 {
     if (check_key(key, err, err_len) != 0)

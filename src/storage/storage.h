@@ -62,6 +62,9 @@ int storage_put(storage_t *s, const char *key, const void *data, size_t len,
                 const char *content_type, char *sha256_hex, char *err, size_t err_len);
 /* Reads a whole object into out (bounded by out->max). 0, STORAGE_NOT_FOUND, or -1 + err. */
 int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err_len);
+/* S3 only: copies an object into the file fd (a spool for streaming it on), at most max
+ * bytes; *len gets its length. 0, STORAGE_NOT_FOUND, or -1 + err. */
+int storage_get_fd(storage_t *s, const char *key, int fd, size_t max, size_t *len, char *err, size_t err_len);
 /* Removes key; a missing object is success. 0 or -1 + err. */
 int storage_delete(storage_t *s, const char *key, char *err, size_t err_len);
 /* Absolute download URL for key, valid ttl seconds (<= 0: CRAFTKIT_DOWNLOAD_TTL; S3 caps it at

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,6 +120,43 @@ START_TEST(put_get_delete)
     ck_assert_int_eq(storage_get(s, KEY, &b, err, sizeof err), STORAGE_NOT_FOUND);
     ck_assert_int_eq(storage_put(s, "renders/../x", "x", 1, NULL, sha, err, sizeof err), -1);
     buf_free(&b);
+    storage_free(s);
+}
+END_TEST
+
+/* What the download route streams from: an object copied into a file, not into memory. */
+START_TEST(get_into_a_file)
+{
+    config_t c = s3_cfg();
+    storage_t *s = open_store(&c);
+    size_t size = 3u << 20;
+    char *data = malloc(size);
+    random_bytes(data, size);
+    char sha[65], err[512] = "";
+    ck_assert_msg(storage_put(s, KEY, data, size, "application/pdf", sha, err, sizeof err) == 0, "%s", err);
+
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    int fd = fileno(f);
+    ck_assert_int_eq(write(fd, "stale bytes of an earlier use", 29), 29);
+    size_t len = 0;
+    ck_assert_msg(storage_get_fd(s, KEY, fd, size, &len, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(len, size);
+    char *back = malloc(size);
+    ck_assert_int_eq(pread(fd, back, size, 0), (ssize_t)size);
+    ck_assert(!memcmp(back, data, size));
+    struct stat sb;
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    ck_assert_int_eq(sb.st_size, (off_t)size); /* the file is the object, nothing before or after */
+
+    ck_assert_int_eq(storage_get_fd(s, KEY, fd, size - 1, &len, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "larger than") != NULL, "%s", err);
+    ck_assert_msg(storage_delete(s, KEY, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(storage_get_fd(s, KEY, fd, size, &len, err, sizeof err), STORAGE_NOT_FOUND);
+    ck_assert_int_eq(storage_get_fd(s, "renders/../x", fd, size, &len, err, sizeof err), -1);
+    fclose(f);
+    free(back);
+    free(data);
     storage_free(s);
 }
 END_TEST
@@ -446,6 +484,7 @@ int main(void)
     TCase *tc = tcase_create("fake_s3");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, put_get_delete);
+    tcase_add_test(tc, get_into_a_file);
     tcase_add_test(tc, virtual_host_addressing);
     tcase_add_test(tc, presigned_get);
     tcase_add_test(tc, presigned_for_a_public_endpoint);
