@@ -407,22 +407,48 @@ int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stor
     return rc;
 }
 
-/* Cuts s to at most max bytes without splitting a UTF-8 sequence; NULL stays NULL. */
-static char *clip_utf8(const char *s, size_t max)
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF), or 0 when the bytes there are not one. */
+static size_t utf8_sequence(const unsigned char *p, size_t left)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t len = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    if (len == 0 || len > left)
+        return 0;
+    for (size_t k = 1; k < len; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] > 0x9F) || (p[0] == 0xF0 && p[1] < 0x90) ||
+        (p[0] == 0xF4 && p[1] > 0x8F))
+        return 0;
+    return len;
+}
+
+/* A copy of s that Postgres will take as text: every byte that is not part of well-formed
+ * UTF-8 becomes U+FFFD (a receiver may answer in Latin-1, or its first KB may end inside a
+ * character), cut to at most max bytes at a character boundary. NULL stays NULL. */
+static char *clean_utf8(const char *s, size_t max)
 {
     if (!s)
         return NULL;
-    size_t n = strlen(s);
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
+    static const char replacement[] = "\xEF\xBF\xBD";
+    const unsigned char *in = (const unsigned char *)s;
+    size_t n = strlen(s), o = 0;
+    char *out = malloc(max + 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_sequence(in + i, n - i);
+        const char *piece = len ? s + i : replacement;
+        size_t piece_len = len ? len : 3;
+        if (o + piece_len > max)
+            break;
+        memcpy(out + o, piece, piece_len);
+        o += piece_len;
+        i += len ? len : 1;
     }
-    char *out = malloc(n + 1);
-    if (out) {
-        memcpy(out, s, n);
-        out[n] = '\0';
-    }
+    out[o] = '\0';
     return out;
 }
 
@@ -436,7 +462,7 @@ int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt, c
     snprintf(duration, sizeof duration, "%d", a->duration_ms);
     snprintf(code, sizeof code, "%d", a->status_code);
     snprintf(delay, sizeof delay, "%d", retry_delay_ms);
-    char *error = clip_utf8(a->error, WEBHOOK_ERROR_MAX), *snippet = clip_utf8(a->snippet, WEBHOOK_SNIPPET_MAX);
+    char *error = clean_utf8(a->error, WEBHOOK_ERROR_MAX), *snippet = clean_utf8(a->snippet, WEBHOOK_SNIPPET_MAX);
     const char *params[] = {id,      worker_id, num,   started, duration, a->status_code >= 0 ? code : NULL,
                             error,   snippet,   statuses[outcome], delay};
     PGresult *r = db_exec(

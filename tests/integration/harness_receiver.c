@@ -25,7 +25,10 @@ typedef struct script {
     int statuses[16];
     int n, served;
     int delay_ms;
+    int delays[16];       /* per answer, when n_delays > 0 (else delay_ms for all) */
+    int n_delays;
     char location[256];   /* sent as Location: when not empty */
+    char *body;           /* malloc'd answer body, or NULL for "answer<status class>" */
 } script_t;
 
 typedef struct conn {
@@ -73,21 +76,26 @@ static long read_head(conn_t *c, char *buf, size_t *have)
     }
 }
 
-/* The status to answer on path (and its delay and Location), advancing its script. */
-static int next_status(receiver_t *rx, const char *path, int *delay, char *location, size_t location_len)
+/* The status to answer on path (and its delay, Location and body: a malloc'd copy or NULL),
+ * advancing its script. */
+static int next_status(receiver_t *rx, const char *path, int *delay, char *location, size_t location_len,
+                       char **body)
 {
     int status = 200;
     *delay = 0;
     location[0] = '\0';
+    *body = NULL;
     pthread_mutex_lock(&rx->mu);
     for (int i = 0; i < rx->n_scripts; i++) {
         script_t *s = &rx->scripts[i];
         if (strcmp(s->path, path))
             continue;
         status = s->statuses[s->served < s->n ? s->served : s->n - 1];
+        *delay = s->n_delays ? s->delays[s->served < s->n_delays ? s->served : s->n_delays - 1] : s->delay_ms;
         s->served++;
-        *delay = s->delay_ms;
         snprintf(location, location_len, "%s", s->location);
+        free(*body);
+        *body = s->body ? strdup(s->body) : NULL;
     }
     pthread_mutex_unlock(&rx->mu);
     return status;
@@ -120,6 +128,19 @@ static void record(receiver_t *rx, const char *path, const char *head, size_t he
     pthread_mutex_unlock(&rx->mu);
 }
 
+/* Sends all len bytes of p; false when the peer is gone. */
+static bool send_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t sent = send(fd, p, len, MSG_NOSIGNAL);
+        if (sent <= 0)
+            return false;
+        p += sent;
+        len -= (size_t)sent;
+    }
+    return true;
+}
+
 /* Serves the requests of one keep-alive connection. */
 static void *conn_main(void *arg)
 {
@@ -147,14 +168,18 @@ static void *conn_main(void *arg)
         char *eol = strstr(buf, "\r\n");
         size_t start = eol ? (size_t)(eol + 2 - buf) : 0;
         record(c->rx, path, buf + start, (size_t)head - start, buf + head, clen);
-        char location[256];
-        int delay, status = next_status(c->rx, path, &delay, location, sizeof location);
+        char location[256], *body;
+        int delay, status = next_status(c->rx, path, &delay, location, sizeof location, &body);
         for (int waited = 0; waited < delay && !c->rx->stop; waited += 20)
             sleep_ms(20);
-        char answer[512];
-        int n = snprintf(answer, sizeof answer, "HTTP/1.1 %d Scripted\r\n%s%s%sContent-Length: 7\r\n\r\nanswer%d",
-                         status, location[0] ? "Location: " : "", location, location[0] ? "\r\n" : "", status / 100);
-        if (send(c->fd, answer, (size_t)n, MSG_NOSIGNAL) != n)
+        char answer[512], fallback[16];
+        snprintf(fallback, sizeof fallback, "answer%d", status / 100);
+        const char *text = body ? body : fallback;
+        int n = snprintf(answer, sizeof answer, "HTTP/1.1 %d Scripted\r\n%s%s%sContent-Length: %zu\r\n\r\n", status,
+                         location[0] ? "Location: " : "", location, location[0] ? "\r\n" : "", strlen(text));
+        bool sent = send_all(c->fd, answer, (size_t)n) && send_all(c->fd, text, strlen(text));
+        free(body);
+        if (!sent)
             break;
         memmove(buf, buf + head + clen, have - ((size_t)head + clen));
         have -= (size_t)head + clen;
@@ -235,6 +260,31 @@ void rx_script_location(receiver_t *rx, const char *path, const char *location)
     pthread_mutex_unlock(&rx->mu);
 }
 
+void rx_script_delays(receiver_t *rx, const char *path, const int *delays_ms, int n)
+{
+    pthread_mutex_lock(&rx->mu);
+    for (int i = 0; i < rx->n_scripts; i++) {
+        script_t *s = &rx->scripts[i];
+        if (strcmp(s->path, path) || n <= 0)
+            continue;
+        s->n_delays = n < 16 ? n : 16;
+        memcpy(s->delays, delays_ms, (size_t)s->n_delays * sizeof *delays_ms);
+    }
+    pthread_mutex_unlock(&rx->mu);
+}
+
+void rx_script_body(receiver_t *rx, const char *path, const char *body)
+{
+    pthread_mutex_lock(&rx->mu);
+    for (int i = 0; i < rx->n_scripts; i++) {
+        if (strcmp(rx->scripts[i].path, path))
+            continue;
+        free(rx->scripts[i].body);
+        rx->scripts[i].body = strdup(body);
+    }
+    pthread_mutex_unlock(&rx->mu);
+}
+
 int rx_count(receiver_t *rx, const char *path)
 {
     int n = 0;
@@ -297,6 +347,8 @@ void rx_stop(receiver_t *rx)
     }
     for (int i = 0; i < rx->n_requests; i++)
         rx_request_free(&rx->requests[i]);
+    for (int i = 0; i < rx->n_scripts; i++)
+        free(rx->scripts[i].body);
     pthread_mutex_destroy(&rx->mu);
     free(rx);
 }

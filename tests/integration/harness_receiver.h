@@ -1,7 +1,7 @@
 /*
  * receiver — a real HTTP/1.1 server on loopback for webhook tests: records every request
  * (path, raw headers with lowercase names, body) and answers each path with a scripted
- * sequence of status codes, optionally after a delay. Keep-alive connections are served, one
+ * sequence of status codes, optionally after a delay and with a body of its own. Keep-alive connections are served, one
  * thread per connection, so a slow answer on one connection holds up no other.
  * Threads: its own; the rx_* calls are safe from the test thread while it runs.
  * Memory: rx_get copies into the caller's rx_request_t, released with rx_request_free.
@@ -28,6 +28,11 @@ int rx_port(const receiver_t *rx);
 void rx_script(receiver_t *rx, const char *path, const int *statuses, int n, int delay_ms);
 /* Adds a Location header to the answers of a scripted path (for redirects). */
 void rx_script_location(receiver_t *rx, const char *path, const char *location);
+/* Per-answer delays for a scripted path, replacing its single delay: delays_ms[0] before the
+ * first answer, delays_ms[1] before the second, …, the last one from then on. */
+void rx_script_delays(receiver_t *rx, const char *path, const int *delays_ms, int n);
+/* The body of a scripted path's answers (copied), instead of "answer<status class>". */
+void rx_script_body(receiver_t *rx, const char *path, const char *body);
 int rx_count(receiver_t *rx, const char *path);
 /* Waits until path has had at least n requests; false after timeout_ms. */
 bool rx_wait_count(receiver_t *rx, const char *path, int n, int timeout_ms);
