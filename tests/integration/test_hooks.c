@@ -1,6 +1,7 @@
 /* Inbound render hooks (POST /v1/hooks/:token) over real HTTP: signatures good, bad and
  * missing (enforced or not), unknown tokens, bad bodies, and the same pipeline afterwards
- * (the render completes, outgoing webhooks fire for it). */
+ * (the render completes, outgoing webhooks fire for it, Redis down answers 503, the project's
+ * rate limit answers 429). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include "harness_render.h"
 
 static th_server_t *srv;
-static char key[128], token[128], secret[128];
+static char key[128], token[128], secret[128], project_id[64];
 
 #define DATA "{\"customer\":{\"name\":\"From a hook\"},\"total\":\"12.50\"}"
 
@@ -214,11 +215,106 @@ START_TEST(rotating_the_inbound_secret_and_token)
 }
 END_TEST
 
+static th_resp_t *hook_with_key(const char *tok, const char *body, const char *idempotency_key)
+{
+    char path[256], header[300];
+    snprintf(path, sizeof path, "/v1/hooks/%s", tok);
+    snprintf(header, sizeof header, "Idempotency-Key: %s", idempotency_key);
+    const char *headers[] = {header, NULL};
+    return th_req(srv, "POST", path, NULL, body, headers);
+}
+
+static char *renders_of(const char *pid)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE project_id = '%s'", pid);
+    return th_sql(srv, sql);
+}
+
+START_TEST(redis_down_is_queue_unavailable)
+{
+    /* A hook caller (a form tool, an automation) can only retry: with Redis down the hook must
+     * say so (503 queue_unavailable, Retry-After) and keep nothing, with or without a key, so
+     * that the retry once Redis is back creates the render. */
+    char *before = renders_of(project_id);
+    th_redis_stop(srv);
+    th_resp_t *r = hook(token, DATA, NULL);
+    th_assert_error(r, 503, "queue_unavailable");
+    ck_assert_str_eq(th_header(r, "retry-after"), "1");
+    th_resp_free(r);
+    r = hook_with_key(token, DATA, "form-entry-1");
+    th_assert_error(r, 503, "queue_unavailable");
+    ck_assert_str_eq(th_header(r, "retry-after"), "1");
+    th_resp_free(r);
+    char *during = renders_of(project_id);
+    ck_assert_str_eq(during, before);
+    th_redis_start(srv);
+    r = hook_with_key(token, DATA, "form-entry-1");
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body); /* a new render, not a replay */
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = th_wait_render(srv, key, id, 20000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    r = hook(token, DATA, NULL);
+    ck_assert_int_eq(r->status, 202);
+    th_resp_free(r);
+    free(before);
+    free(during);
+}
+END_TEST
+
+START_TEST(rate_limited_per_project)
+{
+    /* Hooks draw from the bucket of the template's project (they carry no key to limit by), with
+     * the project's own limit and the same headers as the render endpoint. A project of its own,
+     * so the other tests keep their tokens. */
+    char pid[64], k[128], path[128];
+    th_project(srv, "Hooks limited", false, pid, k);
+    th_template(srv, k, "limited", TH_INVOICE_MANIFEST);
+    th_resp_t *r = th_req(srv, "GET", "/v1/templates/limited", k, NULL, NULL);
+    char tok[128];
+    snprintf(tok, sizeof tok, "%s", th_str(json_object_get(r->json, "inbound"), "token"));
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/projects/%s", pid);
+    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"rateLimit\":0.01,\"rateBurst\":2}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+    for (int i = 0; i < 2; i++) {
+        r = hook(tok, DATA, NULL);
+        ck_assert_msg(r->status == 202, "%d: %ld %s", i, r->status, r->body);
+        ck_assert_str_eq(th_header(r, "ratelimit-limit"), "2");
+        char want[8];
+        snprintf(want, sizeof want, "%d", 1 - i);
+        ck_assert_str_eq(th_header(r, "ratelimit-remaining"), want);
+        th_resp_free(r);
+    }
+    r = hook(tok, DATA, NULL);
+    th_assert_error(r, 429, "rate_limited");
+    ck_assert(th_header(r, "retry-after") && atoi(th_header(r, "retry-after")) >= 1);
+    ck_assert_str_eq(th_header(r, "ratelimit-limit"), "2");
+    ck_assert_str_eq(th_header(r, "ratelimit-remaining"), "0");
+    ck_assert(th_header(r, "ratelimit-reset") != NULL);
+    th_resp_free(r);
+    /* the same bucket as the project's API requests */
+    r = th_req(srv, "POST", "/v1/templates/limited/render", k, "{\"data\":" DATA "}", NULL);
+    th_assert_error(r, 429, "rate_limited");
+    th_resp_free(r);
+    char *count = renders_of(pid);
+    ck_assert_str_eq(count, "2"); /* the refused requests created nothing */
+    free(count);
+    /* other projects' hooks are not affected */
+    r = hook(token, DATA, NULL);
+    ck_assert_int_eq(r->status, 202);
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("hooks", NULL);
-    char id[64];
-    th_project(srv, "Hooks", false, id, key);
+    th_project(srv, "Hooks", false, project_id, key);
     th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
     th_resp_t *r = th_req(srv, "GET", "/v1/templates/invoice", key, NULL, NULL);
     json_t *inbound = json_object_get(r->json, "inbound");
@@ -233,6 +329,8 @@ int main(void)
     tcase_add_test(tc, tokens_and_bodies);
     tcase_add_test(tc, hook_renders_fire_outgoing_webhooks);
     tcase_add_test(tc, rotating_the_inbound_secret_and_token);
+    tcase_add_test(tc, redis_down_is_queue_unavailable);
+    tcase_add_test(tc, rate_limited_per_project);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

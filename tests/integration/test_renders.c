@@ -1,9 +1,12 @@
 /* The render API over real HTTP, Postgres, Redis and local storage: submit, poll, download,
- * every error code, idempotency under concurrency, test keys, filenames, listing, rate limits. */
+ * every error code, idempotency (replays of running and failed renders, concurrency), test keys,
+ * filenames, listing, rate limits (per project and the server-wide defaults). */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "harness_render.h"
 
@@ -424,6 +427,152 @@ START_TEST(download_before_success_is_not_ready)
 }
 END_TEST
 
+static char *status_in_db(const char *id)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT status FROM renders WHERE id = '%s'", id);
+    return th_sql(srv, sql);
+}
+
+static bool rendering_now(void *id)
+{
+    char *st = status_in_db(id);
+    bool yes = !strcmp(st, "rendering");
+    free(st);
+    return yes;
+}
+
+/* Submits an invoice whose logo is path on im, with headers h (an Idempotency-Key): 202
+ * expected. body gets the request, sync_body the same with options.sync, id the render's. */
+static void submit_keyed_with_logo(const th_images_t *im, const char *path, const char *const *h, char body[512],
+                                   char sync_body[600], char id[64])
+{
+    snprintf(body, 512, "{\"data\":{\"customer\":{\"name\":\"Replay\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d%s\"}}",
+             im->port, path);
+    snprintf(sync_body, 600, "%.*s,\"options\":{\"sync\":true}}", (int)strlen(body) - 1, body);
+    th_resp_t *r = submit(key, "invoice", body, h);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    snprintf(id, 64, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+}
+
+START_TEST(sync_replay_of_a_running_render_waits)
+{
+    /* options.sync is not part of the idempotency comparison, so a client that retries its
+     * request with sync:true (say, after a timeout) must get what a sync request gets: the
+     * finished render, not the in-flight state. */
+    th_images_t im;
+    th_images_start(&im, 2000);
+    char body[512], sync_body[600], id[64];
+    const char *h[] = {"Idempotency-Key: sync-replay-1", NULL};
+    submit_keyed_with_logo(&im, "/slow.svg", h, body, sync_body, id);
+    th_resp_t *r;
+    ck_assert(th_wait_until(rendering_now, id, 10000));
+    r = submit(key, "invoice", sync_body, h);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "id"), id);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    ck_assert(json_is_string(json_object_get(r->json, "downloadUrl")));
+    ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
+    th_resp_free(r);
+    char *count = th_sql(srv, "SELECT count(*) FROM renders WHERE idempotency_key = 'sync-replay-1'");
+    ck_assert_str_eq(count, "1");
+    free(count);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(replay_of_a_failed_render)
+{
+    /* A failed render keeps its key: the retry of the same request reports the failure and why
+     * (200, status failed, errorMessage) instead of starting a new render, with and without
+     * sync. A new attempt needs a new key or a changed request. */
+    th_images_t im;
+    th_images_start(&im, 0);
+    char body[512], sync_body[600], id[64];
+    const char *h[] = {"Idempotency-Key: failed-replay-1", NULL};
+    submit_keyed_with_logo(&im, "/missing.svg", h, body, sync_body, id);
+    th_resp_t *r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "failed"), "%s", r->body);
+    char completed[64];
+    snprintf(completed, sizeof completed, "%s", th_str(r->json, "completedAt"));
+    th_resp_free(r);
+    for (int i = 0; i < 2; i++) {
+        r = submit(key, "invoice", i ? sync_body : body, h);
+        ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+        ck_assert_str_eq(th_str(r->json, "id"), id);
+        ck_assert_str_eq(th_status(r), "failed");
+        ck_assert_msg(strstr(th_str(r->json, "errorMessage"), "image at data.logo could not be fetched: HTTP 404"),
+                      "%s", r->body);
+        ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 3);
+        ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+        ck_assert_str_eq(th_str(r->json, "completedAt"), completed);
+        th_resp_free(r);
+    }
+    char *count = th_sql(srv, "SELECT count(*) FROM renders WHERE idempotency_key = 'failed-replay-1'");
+    ck_assert_str_eq(count, "1");
+    free(count);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(server_default_rate_limit)
+{
+    /* A project without rateLimit/rateBurst of its own gets CRAFTKIT_RATE_LIMIT and
+     * CRAFTKIT_RATE_BURST of the server. An instance of its own with tiny defaults (its renders
+     * are done by the main server's workers); 1 token/s refills far too slowly for the four
+     * quick requests to see a new one. */
+    const char *env[] = {"CRAFTKIT_RATE_LIMIT=1", "CRAFTKIT_RATE_BURST=3", "CRAFTKIT_WORKERS=0", NULL};
+    int port;
+    pid_t extra = th_server_spawn_extra(srv, &port, env);
+    char pid[64], k[128], url[256];
+    th_project(srv, "Defaults", false, pid, k);
+    th_template(srv, k, "defaults", TH_INVOICE_MANIFEST);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/templates/defaults/render", port);
+    for (int i = 0; i < 3; i++) {
+        th_resp_t *r = th_req_url("POST", url, k, "{\"data\":" DATA_OK "}", NULL);
+        ck_assert_msg(r->status == 202, "%d: %ld %s", i, r->status, r->body);
+        ck_assert_str_eq(th_header(r, "ratelimit-limit"), "3");
+        char want[8];
+        snprintf(want, sizeof want, "%d", 2 - i);
+        ck_assert_str_eq(th_header(r, "ratelimit-remaining"), want);
+        ck_assert(th_header(r, "retry-after") == NULL); /* only on a 429 */
+        th_resp_free(r);
+    }
+    th_resp_t *r = th_req_url("POST", url, k, "{\"data\":" DATA_OK "}", NULL);
+    th_assert_error(r, 429, "rate_limited");
+    ck_assert(th_header(r, "retry-after") && atoi(th_header(r, "retry-after")) >= 1);
+    ck_assert_str_eq(th_header(r, "ratelimit-limit"), "3");
+    ck_assert_str_eq(th_header(r, "ratelimit-remaining"), "0");
+    ck_assert(th_header(r, "ratelimit-reset") && atoi(th_header(r, "ratelimit-reset")) >= 1);
+    th_resp_free(r);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE project_id = '%s'", pid);
+    char *count = th_sql(srv, sql);
+    ck_assert_str_eq(count, "3");
+    free(count);
+
+    /* a project's own burst still wins over the server's */
+    char pid2[64], k2[128], path[128];
+    th_project(srv, "Own burst", false, pid2, k2);
+    th_template(srv, k2, "own", TH_INVOICE_MANIFEST);
+    snprintf(path, sizeof path, "/v1/projects/%s", pid2);
+    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"rateBurst\":7}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/templates/own/render", port);
+    r = th_req_url("POST", url, k2, "{\"data\":" DATA_OK "}", NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_header(r, "ratelimit-limit"), "7");
+    ck_assert_str_eq(th_header(r, "ratelimit-remaining"), "6");
+    th_resp_free(r);
+    kill(extra, SIGTERM);
+    int st = -1;
+    waitpid(extra, &st, 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the extra server exited with %d", st);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("renders", NULL);
@@ -454,6 +603,9 @@ int main(void)
     tcase_add_test(tc, listing_with_cursor_and_filters);
     tcase_add_test(tc, rate_limited_after_burst);
     tcase_add_test(tc, download_before_success_is_not_ready);
+    tcase_add_test(tc, sync_replay_of_a_running_render_waits);
+    tcase_add_test(tc, replay_of_a_failed_render);
+    tcase_add_test(tc, server_default_rate_limit);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

@@ -1,5 +1,6 @@
 /* The pipeline when things break: the server killed with SIGKILL mid-render, Redis down and
- * back, Redis losing its data, and two instances sharing one queue. */
+ * back (with and without an Idempotency-Key), Redis losing its data, two instances sharing one
+ * queue, jobs delivered more than once, and a render whose every attempt was interrupted. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,47 @@ static void stop_pid(pid_t pid)
 {
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+}
+
+/* How many copies of id sit in the render queue: its ready list and every worker's processing
+ * list (ck:q:renders:proc:<worker>, queue/jobs.h); -1 when Redis did not answer a number. */
+static int queued_copies(const char *id)
+{
+    char args[700];
+    snprintf(args, sizeof args,
+             "EVAL \"local n = 0 for _, k in ipairs(redis.call('KEYS', 'ck:q:renders*')) do"
+             " for _, v in ipairs(redis.call('LRANGE', k, 0, -1)) do if v == ARGV[1] then n = n + 1 end end"
+             " end return n\" 0 %s",
+             id);
+    char *out = th_redis_cli(srv, args);
+    char *end = NULL;
+    long n = out ? strtol(out, &end, 10) : -1;
+    int copies = out && end != out && (*end == '\n' || *end == '\0') ? (int)n : -1;
+    free(out);
+    return copies;
+}
+
+static bool no_copy_queued(void *arg)
+{
+    return queued_copies(arg) == 0;
+}
+
+/* A second delivery of the render id, as the at-least-once queue may make one. */
+static void push_again(const char *id)
+{
+    char args[128];
+    snprintf(args, sizeof args, "LPUSH ck:q:renders %s", id);
+    char *out = th_redis_cli(srv, args);
+    ck_assert_msg(out && atoi(out) >= 1, "LPUSH: %s", out ? out : "(no answer)");
+    free(out);
+}
+
+/* What a second rendering would change: the outcome columns of the row. */
+static char *outcome_of(const char *id)
+{
+    return sql_about("concat_ws(' ', status, attempts, worker_id, storage_key, sha256, pages, bytes,"
+                     " started_at, completed_at)",
+                     id);
 }
 
 START_TEST(kill9_mid_render_completes_once)
@@ -178,6 +220,138 @@ START_TEST(sync_request_woken_by_another_instance)
 }
 END_TEST
 
+START_TEST(duplicate_delivery_renders_once)
+{
+    /* The queue delivers at least once (a lost ack, a worker reaped while alive, the sweeper
+     * re-pushing): the claim in Postgres must make every extra copy a no-op, both while the
+     * render is running and after it is done. */
+    th_images_t im;
+    th_images_start(&im, 1500);
+    char body[512], id[64];
+    snprintf(body, sizeof body,
+             "{\"data\":{\"customer\":{\"name\":\"Twice\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             im.port);
+    th_submit_ok(srv, NULL, key, "invoice", body, id);
+    ck_assert(th_wait_until(rendering_now, id, 10000));
+    /* two copies while one worker is fetching the slow image: the other worker takes them and
+     * finds the render held */
+    push_again(id);
+    push_again(id);
+    th_resp_t *r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 1);
+    char completed[64], sha[80];
+    snprintf(completed, sizeof completed, "%s", th_str(r->json, "completedAt"));
+    snprintf(sha, sizeof sha, "%s", th_str(r->json, "sha256"));
+    th_resp_free(r);
+    ck_assert(th_wait_until(no_copy_queued, id, 10000));
+    char *before = outcome_of(id);
+
+    /* one more copy of the finished render: taken, acked, and nothing changes */
+    push_again(id);
+    ck_assert_msg(th_wait_until(no_copy_queued, id, 10000), "the copy was never taken: %d left", queued_copies(id));
+    char *after = outcome_of(id);
+    ck_assert_str_eq(after, before);
+    r = th_wait_render(srv, key, id, 1000);
+    ck_assert_str_eq(th_status(r), "succeeded");
+    ck_assert_str_eq(th_str(r->json, "completedAt"), completed);
+    ck_assert_str_eq(th_str(r->json, "sha256"), sha);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 1);
+    th_resp_free(r);
+    free(before);
+    free(after);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(interrupted_on_every_attempt_fails)
+{
+    /* An attempt whose worker dies records nothing, so only the claim count tells how often a
+     * render was tried. When the third attempt dies too, the next claim must fail the render
+     * with a message saying so instead of trying a fourth time (a render that kills its worker
+     * would otherwise take down one instance after another). The first two deaths are written
+     * into the row (attempts = 3 on the running third attempt) instead of killing three servers. */
+    th_images_t im;
+    th_images_start(&im, 3000);
+    char body[512], id[64], sql[256];
+    snprintf(body, sizeof body,
+             "{\"data\":{\"customer\":{\"name\":\"Doomed\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             im.port);
+    th_submit_ok(srv, NULL, key, "invoice", body, id);
+    ck_assert(th_wait_until(rendering_now, id, 10000));
+    snprintf(sql, sizeof sql, "UPDATE renders SET attempts = 3 WHERE id = '%s' AND status = 'rendering'", id);
+    free(th_sql(srv, sql));
+    th_server_kill(srv);
+    th_server_start(srv);
+    th_resp_t *r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "failed"), "%s", r->body);
+    ck_assert_msg(strstr(th_str(r->json, "errorMessage"), "interrupted 3 times"), "%s", r->body);
+    /* taken a fourth time only to record the verdict: nothing was rendered */
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 4);
+    ck_assert(json_is_null(json_object_get(r->json, "sha256")));
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
+    th_resp_free(r);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 409, "not_ready");
+    ck_assert_msg(strstr(r->body, "interrupted 3 times"), "%s", r->body);
+    th_resp_free(r);
+    th_images_stop(&im);
+}
+END_TEST
+
+START_TEST(redis_down_with_idempotency_key)
+{
+    /* With a key, the row is inserted in a transaction around the push and rolled back when Redis
+     * refuses. The 503 asks for a retry with the same key, so it must leave nothing behind: a
+     * stranded row would make that retry a 200 replay of a render no queue holds. A project of
+     * its own, so that "nothing" is an empty list. */
+    char pid[64], k[128];
+    th_project(srv, "Keyed outage", false, pid, k);
+    th_template(srv, k, "keyed", TH_INVOICE_MANIFEST);
+    const char *h[] = {"Idempotency-Key: outage-order-1", NULL};
+    const char *body = "{\"data\":{\"customer\":{\"name\":\"Keyed\"},\"total\":1}}";
+    th_redis_stop(srv);
+    for (int i = 0; i < 2; i++) { /* the retry while Redis is still down fares the same */
+        th_resp_t *r = th_req(srv, "POST", "/v1/templates/keyed/render", k, body, h);
+        th_assert_error(r, 503, "queue_unavailable");
+        ck_assert_str_eq(th_header(r, "retry-after"), "1");
+        th_resp_free(r);
+    }
+    th_resp_t *r = th_req(srv, "GET", "/v1/renders", k, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "renders")), 0);
+    th_resp_free(r);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE project_id = '%s'", pid);
+    char *count = th_sql(srv, sql);
+    ck_assert_str_eq(count, "0");
+    free(count);
+
+    th_redis_start(srv);
+    /* the key is free: a new render (202), not a replay (200) */
+    r = th_req(srv, "POST", "/v1/templates/keyed/render", k, body, h);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "status"), "queued");
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = th_wait_render(srv, k, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    /* and from now on the key replays that render */
+    r = th_req(srv, "POST", "/v1/templates/keyed/render", k, body, h);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_str(r->json, "id"), id);
+    th_resp_free(r);
+    count = th_sql(srv, sql);
+    ck_assert_str_eq(count, "1");
+    free(count);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("resilience", NULL);
@@ -192,6 +366,9 @@ int main(void)
     tcase_add_test(tc, redis_losing_its_data_loses_no_render);
     tcase_add_test(tc, two_instances_share_the_queue);
     tcase_add_test(tc, sync_request_woken_by_another_instance);
+    tcase_add_test(tc, duplicate_delivery_renders_once);
+    tcase_add_test(tc, interrupted_on_every_attempt_fails);
+    tcase_add_test(tc, redis_down_with_idempotency_key);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }
