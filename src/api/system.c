@@ -1,8 +1,10 @@
 /* GET /health, /ready and /metrics. */
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "api/api.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "db/db.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -33,23 +35,42 @@ static void health(http_req_t *req)
     http_respond_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* Logs why component `bit` is down when it goes down, and when it is back: /ready is polled
+ * every few seconds, so only the changes are worth a line. The answer itself stays terse
+ * (it is unauthenticated); the reason (e.g. the S3 error) is for the operator's log. */
+static void note_component(int bit, const char *name, bool ok, const char *err)
+{
+    static atomic_uint down_mask;
+    unsigned mask = 1u << bit;
+    unsigned was = ok ? atomic_fetch_and(&down_mask, ~mask) : atomic_fetch_or(&down_mask, mask);
+    if (!ok && !(was & mask))
+        log_warn("ready: %s is down: %s", name, err[0] ? err : "no reason given");
+    else if (ok && (was & mask))
+        log_info("ready: %s is back", name);
+}
+
 static void ready(http_req_t *req)
 {
-    char err[256];
+    char err[256] = "";
     json_t *components = json_object();
     const char *down = NULL;
     db_t *db = db_thread();
     bool pg_ok = db && db_ping(db, err, sizeof err);
     json_object_set_new(components, "postgres", json_string(pg_ok ? "ok" : "down"));
+    note_component(0, "postgres", pg_ok, db ? err : "no connection");
     if (!pg_ok)
         down = "postgres";
+    err[0] = '\0';
     bool redis_ok = redis_ping(err, sizeof err);
     json_object_set_new(components, "redis", json_string(redis_ok ? "ok" : "down"));
+    note_component(1, "redis", redis_ok, err);
     if (!redis_ok && !down)
         down = "redis";
     for (int i = 0; i < n_checks; i++) {
+        err[0] = '\0';
         bool ok = checks[i].fn(err, sizeof err);
         json_object_set_new(components, checks[i].name, json_string(ok ? "ok" : "down"));
+        note_component(2 + i, checks[i].name, ok, err);
         if (!ok && !down)
             down = checks[i].name;
     }

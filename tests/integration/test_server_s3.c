@@ -328,6 +328,12 @@ START_TEST(wrong_secret_fails_renders_and_ready)
     ck_assert_str_eq(th_str(c, "postgres"), "ok");
     ck_assert_str_eq(th_str(c, "redis"), "ok");
     th_resp_free(r);
+    /* The answer is terse (anyone may ask); the reason is in the log, once. */
+    char grep[900];
+    snprintf(grep, sizeof grep, "grep -c 'ready: storage is down: .*403' '%s/server.log' | grep -qx 1", s->dir);
+    r = th_req(s, "GET", "/ready", NULL, NULL, NULL);
+    th_resp_free(r);
+    ck_assert_msg(system(grep) == 0, "one log line with the store's reason (see %s/server.log)", s->dir);
     /* Liveness is not readiness: the process itself is fine. */
     r = th_req(s, "GET", "/health", NULL, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
