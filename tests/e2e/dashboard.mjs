@@ -570,7 +570,7 @@ await step("the dark colour scheme keeps WCAG AA contrast", async () => {
 });
 
 // ---------- 8. webhooks ----------
-await step("webhooks: create, pause/resume, delivery log with attempts, redeliver, rotate, delete", async () => {
+await step("webhooks: create, pause/resume, delivery log with attempts, redeliver, rotate, edit, delete", async () => {
   const probe = await api("GET", "/v1/webhooks");
   if (probe.status === 404 && probe.json?.error?.code === "not_found") {
     console.log("     the server has no webhooks API (GET /v1/webhooks is 404 not_found): UI shown as unavailable");
@@ -648,6 +648,25 @@ await step("webhooks: create, pause/resume, delivery log with attempts, redelive
     const rotated = await text("#secret-value");
     assert(/^whsec_/.test(rotated) && rotated !== secret, "a new secret");
     assert((await text("#new-secret")).includes("previous secret"), "the old one's grace period is shown");
+    // edit: a refused URL shows its error at the field; a good one saves URL, events, description
+    await page.click("#wh-edit summary");
+    await page.fill("#wh-edit-url", "ftp://example.com/hook");
+    await page.click("#wh-edit button:text('Save changes')");
+    await page.waitForSelector("#wh-edit-url-errors:not([hidden])");
+    eq(await page.getAttribute("#wh-edit-url", "aria-invalid"), "true", "the URL field is marked invalid");
+    const editedUrl = `${hookUrl}?edited=1`;
+    await page.fill("#wh-edit-url", editedUrl);
+    await page.uncheck("#wh-edit-ev-render\\.failed");
+    await page.fill("#wh-edit-description", "edited <i>in</i> the dashboard");
+    await page.click("#wh-edit button:text('Save changes')");
+    await until(async () => (await api("GET", `/v1/webhooks/${sub.id}`)).json.url === editedUrl, "the edit saved");
+    const edited = (await api("GET", `/v1/webhooks/${sub.id}`)).json;
+    eq(JSON.stringify(edited.events), JSON.stringify(["render.succeeded"]), "events edited");
+    eq(edited.description, "edited <i>in</i> the dashboard", "description edited");
+    await until(async () => (await text("main h1")).includes("?edited=1"), "the page shows the new URL");
+    assert((await text("dl.props")).includes("edited <i>in</i> the dashboard"), "the description is shown as text");
+    await shot("18-webhook-edited");
+    await axe("webhook edit");
     await page.click("button.danger:text('Delete')");
     await page.waitForSelector("main h1:text('Webhooks')");
     eq((await api("GET", `/v1/webhooks/${sub.id}`)).status, 404, "deleted");

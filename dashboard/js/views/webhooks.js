@@ -1,4 +1,5 @@
-// Webhooks: subscriptions (GET/POST /v1/webhooks; pause/resume with PATCH active; rotate the
+// Webhooks: subscriptions (GET/POST /v1/webhooks; edit URL, events and description and
+// pause/resume with PATCH; rotate the
 // signing secret; delete) and one subscription's delivery log (GET …/deliveries with paging,
 // each delivery's attempts, and Redeliver). A secret is shown only right after it was made.
 import { del, get, patch, post, query, seg } from "../api.js";
@@ -60,6 +61,45 @@ function subscriptionActions(sub, ctx, after) {
     }
   });
   return [pause, rotate, remove];
+}
+
+// An API refusal of a subscription form: URL issues next to the URL, the rest above the buttons.
+function showSubmitError(err, urlField, formError) {
+  const fe = err.issues?.fieldErrors || {};
+  showFieldIssues(urlField, issuesList({ fieldErrors: fe }, { pick: (p) => p === "url" }));
+  const other = Object.fromEntries(Object.entries(fe).filter(([p]) => p !== "url"));
+  const rest = issuesList({ formErrors: err.issues?.formErrors, fieldErrors: other });
+  replace(formError, err.message, rest.length ? h("ul", rest) : null);
+  formError.hidden = false;
+}
+
+// Edit URL, events and description of sub (PATCH; an emptied description is cleared).
+// saved(next) gets the updated subscription.
+function editForm(sub, ctx, saved) {
+  const url = h("input", { type: "url", id: "wh-edit-url", required: true, value: sub.url, autocomplete: "off", "aria-describedby": "wh-edit-url-errors" });
+  const urlField = { control: url, errors: h("ul.field-errors", { id: "wh-edit-url-errors", hidden: true }) };
+  const description = h("input", { type: "text", id: "wh-edit-description", maxlength: "280", value: sub.description || "", autocomplete: "off" });
+  const eventBoxes = EVENTS.map((ev) => h("input", { type: "checkbox", id: `wh-edit-ev-${ev}`, value: ev, checked: sub.events.includes(ev) }));
+  const formError = h("div.error", { role: "alert", hidden: true });
+  const form = h("form", { novalidate: true, "aria-label": "Edit subscription" },
+    h("div.field", h("label", { for: "wh-edit-url" }, "Endpoint URL"), url, urlField.errors),
+    h("fieldset", h("legend", "Events"), eventBoxes.map((b) => h("div.checkbox", b, h("label", { for: b.id }, b.value)))),
+    h("div.field", h("label", { for: "wh-edit-description" }, "Description (optional)"), description),
+    formError,
+    h("div.actions", h("button", { type: "submit" }, "Save changes")));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    showFieldIssues(urlField, []);
+    formError.hidden = true;
+    const body = { url: url.value.trim(), events: eventBoxes.filter((b) => b.checked).map((b) => b.value),
+      description: description.value.trim() || null };
+    try {
+      saved(await patch(`/v1/webhooks/${seg(sub.id)}`, body, { signal: ctx.signal }));
+    } catch (err) {
+      if (err.name !== "AbortError") showSubmitError(err, urlField, formError);
+    }
+  });
+  return h("details.card", { id: "wh-edit" }, h("summary", "Edit subscription"), form);
 }
 
 export async function webhooksView(main, ctx) {
@@ -125,13 +165,7 @@ export async function webhooksView(main, ctx) {
       announce("Subscription created");
       secretSlot.querySelector("button")?.focus();
     } catch (err) {
-      if (err.name === "AbortError") return;
-      const fe = err.issues?.fieldErrors || {};
-      showFieldIssues(urlField, issuesList({ fieldErrors: fe }, { pick: (p) => p === "url" }));
-      const other = Object.fromEntries(Object.entries(fe).filter(([p]) => p !== "url"));
-      const rest = issuesList({ formErrors: err.issues?.formErrors, fieldErrors: other });
-      replace(formError, err.message, rest.length ? h("ul", rest) : null);
-      formError.hidden = false;
+      if (err.name !== "AbortError") showSubmitError(err, urlField, formError);
     }
   });
 
@@ -188,7 +222,12 @@ export async function webhookView(main, ctx, [id], q) {
       h("dt", "Description"), h("dd", sub.description || "—"),
       h("dt", "Created"), h("dd", formatDate(sub.createdAt)),
       h("dt", "Updated"), h("dd", formatDate(sub.updatedAt)),
-      sub.previousSecretExpiresAt ? [h("dt", "Previous secret valid until"), h("dd", formatDate(sub.previousSecretExpiresAt))] : null));
+      sub.previousSecretExpiresAt ? [h("dt", "Previous secret valid until"), h("dd", formatDate(sub.previousSecretExpiresAt))] : null),
+    editForm(sub, ctx, (next) => {
+      sub = next;
+      drawHead();
+      announce("Subscription updated");
+    }));
 
   const loadLog = async () => {
     const page = await get(`/v1/webhooks/${seg(sub.id)}/deliveries` + query({ limit: 20, cursor }), { signal: ctx.signal });
