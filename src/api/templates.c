@@ -373,9 +373,8 @@ static bool data_request(http_req_t *req, const char *const *body_keys, const ch
     json_t *body = api_body_object(req);
     if (!body)
         return false;
-    const char *const *allowed = body_keys;
     json_t *issues = api_issues_new();
-    api_check_keys(body, allowed, issues);
+    api_check_keys(body, body_keys, issues);
     *data = json_object_get(body, "data");
     *options = json_object_get(body, "options");
     if (!*data)

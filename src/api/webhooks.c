@@ -122,17 +122,24 @@ static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out
     api_answer(req, st, ok_status, out, err, "webhook_not_found", WEBHOOK_NOT_FOUND_MSG);
 }
 
-static void create_sub(http_req_t *req)
+/* Reads a create (or PATCH) body into in; returns this thread's database, or NULL after
+ * answering (400 with issues, 503). */
+static db_t *read_sub(http_req_t *req, bool create, sub_input_t *in)
 {
     json_t *body = api_body_object(req);
     if (!body)
-        return;
-    sub_input_t in;
+        return NULL;
     json_t *issues = api_issues_new();
-    parse_sub(body, true, &in, issues);
+    parse_sub(body, create, in, issues);
     if (api_reject_issues(req, issues))
-        return;
-    db_t *db = api_db(req);
+        return NULL;
+    return api_db(req);
+}
+
+static void create_sub(http_req_t *req)
+{
+    sub_input_t in;
+    db_t *db = read_sub(req, true, &in);
     if (!db)
         return;
     char err[512];
@@ -192,15 +199,8 @@ static void rotate_secret(http_req_t *req)
 
 static void patch_sub(http_req_t *req)
 {
-    json_t *body = api_body_object(req);
-    if (!body)
-        return;
     sub_input_t in;
-    json_t *issues = api_issues_new();
-    parse_sub(body, false, &in, issues);
-    if (api_reject_issues(req, issues))
-        return;
-    db_t *db = api_db(req);
+    db_t *db = read_sub(req, false, &in);
     if (!db)
         return;
     char err[512];

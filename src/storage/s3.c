@@ -42,6 +42,7 @@ typedef struct s3_response {
     int fd;
     size_t fd_len, fd_max;
     bool fd_failed;     /* a write to fd failed (disk full): not retried */
+    int fd_errno;       /* why, saved at once (later calls overwrite errno) */
 } s3_response_t;
 
 /* ---- configuration ---- */
@@ -218,6 +219,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
         }
         if (!write_all(r->fd, p, size * n)) {
             r->fd_failed = true;
+            r->fd_errno = errno;
             return 0;
         }
         r->fd_len += size * n;
@@ -329,8 +331,10 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
     r->curl = c->curl;
     if (r->fd >= 0) { /* a retry starts the file over */
         r->fd_len = 0;
-        if (ftruncate(r->fd, 0) != 0 || lseek(r->fd, 0, SEEK_SET) != 0)
+        if (ftruncate(r->fd, 0) != 0 || lseek(r->fd, 0, SEEK_SET) != 0) {
             r->fd_failed = true;
+            r->fd_errno = errno;
+        }
     }
     sigv4_format_date(time(NULL), amz_date);
     if (address(c, op->key, host, &path) != 0 ||
@@ -493,22 +497,32 @@ cleanup:
     return rc;
 }
 
+/* The outcome of a GET (into memory or a file) capped at max bytes: 0, -2 when the object
+ * does not exist, or -1 + err. */
+static int get_outcome(const char *key, const s3_response_t *r, int tries, size_t max, char *err, size_t err_len)
+{
+    if (r->fd_failed) {
+        snprintf(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key, strerror(r->fd_errno));
+        return -1;
+    }
+    if (r->curl_rc == CURLE_OK && r->status == 200)
+        return 0;
+    if (r->body_too_big) {
+        snprintf(err, err_len, "S3 GET %s failed: the object is larger than %zu bytes", key, max);
+        return -1;
+    }
+    fail_msg("GET", key, r, tries, err, err_len);
+    return r->curl_rc == CURLE_OK && r->status == 404 ? -2 : -1;
+}
+
 int s3_get(s3_client_t *c, const char *key, buf_t *out, char *err, size_t err_len)
 {
     s3_op_t op = {.method = "GET", .key = key, .payload_hash = SIGV4_EMPTY_SHA256};
     s3_response_t r = {.body = out, .fd = -1};
     int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r);
-    if (r.curl_rc == CURLE_OK && r.status == 200)
-        return 0;
-    if (r.body_too_big) {
-        snprintf(err, err_len, "S3 GET %s failed: the object is larger than %zu bytes", key,
-                 out->max);
+    int rc = get_outcome(key, &r, tries, out->max, err, err_len);
+    if (rc != 0)
         buf_reset(out);
-        return -1;
-    }
-    int rc = (r.curl_rc == CURLE_OK && r.status == 404) ? -2 : -1;
-    fail_msg("GET", key, &r, tries, err, err_len);
-    buf_reset(out);
     return rc;
 }
 
@@ -518,20 +532,9 @@ int s3_get_fd(s3_client_t *c, const char *key, int fd, size_t max, size_t *len, 
     buf_t body;
     buf_init(&body, S3_ERROR_BODY_MAX);
     s3_response_t r = {.body = &body, .fd = fd, .fd_max = max};
-    int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r), rc = 0;
+    int tries = perform(c, &op, c->attempts, c->total_timeout_ms, &r);
     *len = r.fd_len;
-    if (r.curl_rc == CURLE_OK && r.status == 200 && !r.fd_failed)
-        goto cleanup;
-    rc = -1;
-    if (r.fd_failed)
-        snprintf(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key, strerror(errno));
-    else if (r.body_too_big)
-        snprintf(err, err_len, "S3 GET %s failed: the object is larger than %zu bytes", key, max);
-    else {
-        rc = (r.curl_rc == CURLE_OK && r.status == 404) ? -2 : -1;
-        fail_msg("GET", key, &r, tries, err, err_len);
-    }
-cleanup:
+    int rc = get_outcome(key, &r, tries, max, err, err_len);
     buf_free(&body);
     return rc;
 }
