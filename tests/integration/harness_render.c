@@ -24,6 +24,22 @@ void th_template(th_server_t *s, const char *key, const char *slug, const char *
     th_resp_free(r);
 }
 
+void th_invoice_project(th_server_t *s, const char *name, const char *slug, char id[64], char key[128])
+{
+    th_project(s, name, false, id, key);
+    th_template(s, key, slug, TH_INVOICE_MANIFEST);
+}
+
+void th_assert_not_ready(th_server_t *s, const char *key, const char *id, const char *needle)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    th_resp_t *r = th_req(s, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 409, "not_ready");
+    ck_assert_msg(!needle || strstr(r->body, needle), "the message names %s: %s", needle, r->body);
+    th_resp_free(r);
+}
+
 const char *th_str(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));

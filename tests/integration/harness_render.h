@@ -18,6 +18,9 @@
 
 /* Creates a template with this slug and manifest (and the generated layout); aborts unless 201. */
 void th_template(th_server_t *s, const char *key, const char *slug, const char *manifest);
+/* A new project (live key) with one TH_INVOICE_MANIFEST template under slug: what most render
+ * tests start from. */
+void th_invoice_project(th_server_t *s, const char *name, const char *slug, char id[64], char key[128]);
 /* Polls GET /v1/renders/:id until the status is terminal or timeout_ms passes; returns the last
  * response (never NULL). */
 th_resp_t *th_wait_render(th_server_t *s, const char *key, const char *id, int timeout_ms);
@@ -27,6 +30,9 @@ const char *th_str(const json_t *o, const char *k);
  * (inside a Check test). base_url NULL: the server's own. */
 void th_submit_ok(th_server_t *s, const char *base_url, const char *key, const char *slug, const char *body,
                   char id[64]);
+/* GET /v1/renders/:id/download must answer 409 not_ready, its message containing needle
+ * (unless NULL): the file of a render that is not (or never will be) succeeded. */
+void th_assert_not_ready(th_server_t *s, const char *key, const char *id, const char *needle);
 /* The status string of a render response ("" when absent). */
 const char *th_status(const th_resp_t *r);
 /* A render body for TH_INVOICE_MANIFEST with rows loop items (a long document); caller frees. */

@@ -271,8 +271,7 @@ START_TEST(rate_limited_per_project)
      * the project's own limit and the same headers as the render endpoint. A project of its own,
      * so the other tests keep their tokens. */
     char pid[64], k[128], path[128];
-    th_project(srv, "Hooks limited", false, pid, k);
-    th_template(srv, k, "limited", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Hooks limited", "limited", pid, k);
     th_resp_t *r = th_req(srv, "GET", "/v1/templates/limited", k, NULL, NULL);
     char tok[128];
     snprintf(tok, sizeof tok, "%s", th_str(json_object_get(r->json, "inbound"), "token"));
@@ -314,8 +313,7 @@ END_TEST
 int main(void)
 {
     srv = th_start("hooks", NULL);
-    th_project(srv, "Hooks", false, project_id, key);
-    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Hooks", "invoice", project_id, key);
     th_resp_t *r = th_req(srv, "GET", "/v1/templates/invoice", key, NULL, NULL);
     json_t *inbound = json_object_get(r->json, "inbound");
     snprintf(token, sizeof token, "%s", th_str(inbound, "token"));

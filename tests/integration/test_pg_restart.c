@@ -81,8 +81,7 @@ int main(void)
 {
     srv = th_start_own_pg("pg_restart", NULL);
     char id[64];
-    th_project(srv, "Restart", false, id, key);
-    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Restart", "invoice", id, key);
     Suite *s = suite_create("pg_restart");
     TCase *tc = tcase_create("restart");
     tcase_set_timeout(tc, 180);

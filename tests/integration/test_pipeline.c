@@ -66,12 +66,7 @@ START_TEST(failed_after_three_attempts)
     ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
     ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
     th_resp_free(r);
-    char path[256];
-    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    th_assert_error(r, 409, "not_ready");
-    ck_assert(strstr(r->body, "failed"));
-    th_resp_free(r);
+    th_assert_not_ready(srv, key, id, "failed");
     th_images_stop(&im);
 }
 END_TEST
@@ -218,8 +213,7 @@ START_TEST(render_time_limit)
     const char *env[] = {"CRAFTKIT_RENDER_TIMEOUT_MS=100", NULL};
     th_server_t *slow = th_start("pipeline_limit", env);
     char pid[64], k[128], id[64];
-    th_project(slow, "Limit", false, pid, k);
-    th_template(slow, k, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(slow, "Limit", "invoice", pid, k);
     char *body = th_long_invoice_body(10000);
     th_submit_ok(slow, NULL, k, "invoice", body, id);
     free(body);
@@ -238,8 +232,7 @@ int main(void)
     const char *env[] = {timeout, NULL};
     srv = th_start("pipeline", env);
     char id[64];
-    th_project(srv, "Pipeline", false, id, key);
-    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Pipeline", "invoice", id, key);
 
     Suite *s = suite_create("pipeline");
     TCase *tc = tcase_create("workers");

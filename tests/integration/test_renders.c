@@ -268,6 +268,16 @@ START_TEST(idempotency_replay_and_reuse)
 }
 END_TEST
 
+/* Exactly one render row carries this idempotency key, whatever was replayed or raced. */
+static void assert_one_row_for_key(const char *idem)
+{
+    char sql[300];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE idempotency_key = '%s'", idem);
+    char *count = th_sql(srv, sql);
+    ck_assert_msg(!strcmp(count, "1"), "%s rows for key %s", count, idem);
+    free(count);
+}
+
 START_TEST(idempotency_under_concurrency)
 {
     enum { N = 50 };
@@ -291,9 +301,7 @@ START_TEST(idempotency_under_concurrency)
     }
     ck_assert_int_eq(accepted, 1);
     ck_assert_int_eq(replayed, N - 1);
-    char *count = th_sql(srv, "SELECT count(*) FROM renders WHERE idempotency_key = 'concurrent-7'");
-    ck_assert_str_eq(count, "1");
-    free(count);
+    assert_one_row_for_key("concurrent-7");
     for (int i = 0; i < N; i++)
         th_resp_free(out[i]);
 }
@@ -303,8 +311,7 @@ START_TEST(listing_with_cursor_and_filters)
 {
     /* a project of its own, so the counts are exact */
     char pid[64], k[128];
-    th_project(srv, "Listing", false, pid, k);
-    th_template(srv, k, "list-a", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Listing", "list-a", pid, k);
     th_template(srv, k, "list-b", TH_INVOICE_MANIFEST);
     char ids[7][64];
     for (int i = 0; i < 7; i++)
@@ -364,8 +371,7 @@ END_TEST
 START_TEST(rate_limited_after_burst)
 {
     char pid[64], k[128], path[128];
-    th_project(srv, "Limited", false, pid, k);
-    th_template(srv, k, "limited", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Limited", "limited", pid, k);
     snprintf(path, sizeof path, "/v1/projects/%s", pid);
     th_resp_t *r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"rateLimit\":0.01,\"rateBurst\":3}", NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
@@ -413,10 +419,8 @@ START_TEST(download_before_success_is_not_ready)
     char id[64], path[256];
     snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
     th_resp_free(r);
+    th_assert_not_ready(srv, key, id, NULL);
     snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    th_assert_error(r, 409, "not_ready");
-    th_resp_free(r);
     r = th_wait_render(srv, key, id, 30000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     th_resp_free(r);
@@ -466,18 +470,15 @@ START_TEST(sync_replay_of_a_running_render_waits)
     char body[512], sync_body[600], id[64];
     const char *h[] = {"Idempotency-Key: sync-replay-1", NULL};
     submit_keyed_with_logo(&im, "/slow.svg", h, body, sync_body, id);
-    th_resp_t *r;
     ck_assert(th_wait_until(rendering_now, id, 10000));
-    r = submit(key, "invoice", sync_body, h);
+    th_resp_t *r = submit(key, "invoice", sync_body, h);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "id"), id);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     ck_assert(json_is_string(json_object_get(r->json, "downloadUrl")));
     ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
     th_resp_free(r);
-    char *count = th_sql(srv, "SELECT count(*) FROM renders WHERE idempotency_key = 'sync-replay-1'");
-    ck_assert_str_eq(count, "1");
-    free(count);
+    assert_one_row_for_key("sync-replay-1");
     th_images_stop(&im);
 }
 END_TEST
@@ -509,9 +510,7 @@ START_TEST(replay_of_a_failed_render)
         ck_assert_str_eq(th_str(r->json, "completedAt"), completed);
         th_resp_free(r);
     }
-    char *count = th_sql(srv, "SELECT count(*) FROM renders WHERE idempotency_key = 'failed-replay-1'");
-    ck_assert_str_eq(count, "1");
-    free(count);
+    assert_one_row_for_key("failed-replay-1");
     th_images_stop(&im);
 }
 END_TEST
@@ -526,8 +525,7 @@ START_TEST(server_default_rate_limit)
     int port;
     pid_t extra = th_server_spawn_extra(srv, &port, env);
     char pid[64], k[128], url[256];
-    th_project(srv, "Defaults", false, pid, k);
-    th_template(srv, k, "defaults", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Defaults", "defaults", pid, k);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/templates/defaults/render", port);
     for (int i = 0; i < 3; i++) {
         th_resp_t *r = th_req_url("POST", url, k, "{\"data\":" DATA_OK "}", NULL);
@@ -554,8 +552,7 @@ START_TEST(server_default_rate_limit)
 
     /* a project's own burst still wins over the server's */
     char pid2[64], k2[128], path[128];
-    th_project(srv, "Own burst", false, pid2, k2);
-    th_template(srv, k2, "own", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Own burst", "own", pid2, k2);
     snprintf(path, sizeof path, "/v1/projects/%s", pid2);
     r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"rateBurst\":7}", NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);

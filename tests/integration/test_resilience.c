@@ -292,12 +292,7 @@ START_TEST(interrupted_on_every_attempt_fails)
     ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
     ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
     th_resp_free(r);
-    char path[256];
-    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    th_assert_error(r, 409, "not_ready");
-    ck_assert_msg(strstr(r->body, "interrupted 3 times"), "%s", r->body);
-    th_resp_free(r);
+    th_assert_not_ready(srv, key, id, "interrupted 3 times");
     th_images_stop(&im);
 }
 END_TEST
@@ -309,8 +304,7 @@ START_TEST(redis_down_with_idempotency_key)
      * stranded row would make that retry a 200 replay of a render no queue holds. A project of
      * its own, so that "nothing" is an empty list. */
     char pid[64], k[128];
-    th_project(srv, "Keyed outage", false, pid, k);
-    th_template(srv, k, "keyed", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Keyed outage", "keyed", pid, k);
     const char *h[] = {"Idempotency-Key: outage-order-1", NULL};
     const char *body = "{\"data\":{\"customer\":{\"name\":\"Keyed\"},\"total\":1}}";
     th_redis_stop(srv);
@@ -355,8 +349,7 @@ END_TEST
 int main(void)
 {
     srv = th_start("resilience", NULL);
-    th_project(srv, "Resilience", false, project_id, key);
-    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "Resilience", "invoice", project_id, key);
 
     Suite *s = suite_create("resilience");
     TCase *tc = tcase_create("faults");

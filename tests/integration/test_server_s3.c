@@ -186,17 +186,15 @@ START_TEST(download_through_the_server)
              "\"options\":{\"filename\":\"Relayed\"}}",
              im.port);
     th_submit_ok(srv, NULL, key, "invoice", body, id);
+    th_assert_not_ready(srv, key, id, NULL);
     snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    th_resp_t *r = th_req(srv, "GET", path, key, NULL, NULL);
-    th_assert_error(r, 409, "not_ready");
-    th_resp_free(r);
 
     th_resp_t *render = th_wait_render(srv, key, id, 30000);
     ck_assert_msg(!strcmp(th_status(render), "succeeded"), "%s", render->body);
     th_images_stop(&im);
 
     /* The server reads the object from the store (signed request) and relays it. */
-    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_resp_t *r = th_req(srv, "GET", path, key, NULL, NULL);
     assert_pdf_of(r, render->json);
     ck_assert_str_eq(th_header(r, "content-type"), "application/pdf");
     ck_assert_str_eq(th_header(r, "content-disposition"), "attachment; filename=\"Relayed.pdf\"");
@@ -266,8 +264,7 @@ START_TEST(public_base_url_links)
     const char *more[] = {"S3_PUBLIC_BASE_URL=https://cdn.example.test/pdfs/", NULL};
     th_server_t *s = start_s3_server("server_s3_public", more);
     char pid[64], pkey[128], id[64], want[512];
-    th_project(s, "Public", false, pid, pkey);
-    th_template(s, pkey, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(s, "Public", "invoice", pid, pkey);
     th_resp_t *render = render_ok(s, pkey, "{\"filename\":\"Public copy\"}", id);
     snprintf(want, sizeof want, "https://cdn.example.test/pdfs/renders/%s/%s/Public_copy.pdf", pid, id);
     ck_assert_str_eq(download_url(render), want);
@@ -293,8 +290,7 @@ START_TEST(wrong_secret_fails_renders_and_ready)
                           "CRAFTKIT_RENDER_BACKOFF_BASE_MS=50", NULL};
     th_server_t *s = start_s3_server("server_s3_badkey", more);
     char pid[64], pkey[128], id[64], body[512], want[512];
-    th_project(s, "Bad key", false, pid, pkey);
-    th_template(s, pkey, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(s, "Bad key", "invoice", pid, pkey);
     snprintf(body, sizeof body, "{\"data\":" DATA_OK "}");
     th_submit_ok(s, NULL, pkey, "invoice", body, id);
     th_resp_t *r = th_wait_render(s, pkey, id, 30000);
@@ -311,12 +307,7 @@ START_TEST(wrong_secret_fails_renders_and_ready)
     ck_assert_msg(strstr(msg, "after 1 attempt"), "4xx is not retried by the S3 client: %s", msg);
     th_resp_free(r);
 
-    char path[256];
-    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(s, "GET", path, pkey, NULL, NULL);
-    th_assert_error(r, 409, "not_ready");
-    ck_assert_msg(strstr(r->body, "SignatureDoesNotMatch"), "%s", r->body);
-    th_resp_free(r);
+    th_assert_not_ready(s, pkey, id, "SignatureDoesNotMatch");
 
     /* /ready names the store as the component that is down; the others are fine. */
     r = th_req(s, "GET", "/ready", NULL, NULL, NULL);
@@ -348,8 +339,7 @@ int main(void)
     const char *env[] = {"CRAFTKIT_STORAGE=s3", env_endpoint, env_region, env_bucket, env_access, env_secret,
                          "S3_FORCE_PATH_STYLE=1", "CRAFTKIT_DOWNLOAD_TTL=" DOWNLOAD_TTL, NULL};
     srv = th_start("server_s3", env);
-    th_project(srv, "S3", false, project_id, key);
-    th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(srv, "S3", "invoice", project_id, key);
 
     Suite *s = suite_create("server_s3");
     TCase *tc = tcase_create("s3");

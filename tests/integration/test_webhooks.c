@@ -604,8 +604,7 @@ static th_server_t *start_own_server(const char *name, const char *const *env, c
 {
     th_server_t *s = th_start(name, env);
     char pid[64];
-    th_project(s, name, false, pid, k);
-    th_template(s, k, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(s, name, "invoice", pid, k);
     return s;
 }
 
@@ -693,8 +692,7 @@ START_TEST(private_destinations_are_refused)
     const char *env[] = {"CRAFTKIT_ALLOW_PRIVATE_URLS=0", NULL};
     th_server_t *s = th_start("webhooks_ssrf", env);
     char pid[64], k[128], body[512];
-    th_project(s, "Guarded", false, pid, k);
-    th_template(s, k, "invoice", TH_INVOICE_MANIFEST);
+    th_invoice_project(s, "Guarded", "invoice", pid, k);
     const char *literal[] = {"127.0.0.1", "localhost", "[::1]", "169.254.169.254", "10.0.0.7", "[::ffff:127.0.0.1]"};
     for (size_t i = 0; i < sizeof literal / sizeof literal[0]; i++) {
         snprintf(body, sizeof body, "{\"url\":\"http://%s:%d/ssrf\"}", literal[i], rx_port(rx));
