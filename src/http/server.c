@@ -459,14 +459,12 @@ static void pool_stop(void)
 int server_start(const config_t *cfg, char *err, size_t err_len)
 {
     max_body = cfg->max_body;
-    if (pool_start(cfg->http_threads, err, err_len) != 0) {
-        pool_stop();
-        return -1;
-    }
+    if (pool_start(cfg->http_threads, err, err_len) != 0)
+        goto fail;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->listen_port)};
     if (inet_pton(AF_INET, cfg->listen_host, &addr.sin_addr) != 1) {
         snprintf(err, err_len, "CRAFTKIT_LISTEN: \"%s\" is not an IPv4 address", cfg->listen_host);
-        return -1;
+        goto fail;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
@@ -482,12 +480,14 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
     if (!daemon_handle) {
         snprintf(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
                  cfg->listen_port);
-        pool_stop();
-        return -1;
+        goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
     bound_port = info ? info->port : cfg->listen_port;
     return 0;
+fail:
+    pool_stop(); /* the handler threads started so far */
+    return -1;
 }
 
 void server_stop(int grace_ms)
