@@ -477,7 +477,7 @@ await step("editor: live PNG preview, inline data errors, layout errors, unsaved
   await shot("11-editor-published");
   await page.click("a:text('Done')");
   await page.waitForSelector(`main h1:text('${TPL}')`);
-  eq(await page.locator(".table-wrap[aria-label='Versions'] tbody tr").count(), 2, "two versions listed");
+  await until(async () => (await page.locator(".table-wrap[aria-label='Versions'] tbody tr").count()) === 2, "two versions listed");
   assert((await text(".table-wrap[aria-label='Versions'] tbody tr")).includes("current"), "v2 is current");
 });
 
