@@ -33,7 +33,8 @@ static int run_doc(const char *doc, char *dir, size_t dir_len)
 static bool is_pdf(const char *dir, const char *name)
 {
     char path[1024], head[5] = "";
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return false;
     FILE *f = fopen(path, "rb");
     if (!f)
         return false;
