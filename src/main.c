@@ -45,8 +45,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        {"serve", cli_serve},     {"migrate", cli_migrate}, {"project", cli_project},
-        {"key", cli_key},         {"render", cli_render},   {"healthcheck", cli_healthcheck},
+        {"serve", cli_serve}, {"migrate", cli_migrate}, {"project", cli_project},
+        {"key", cli_key},     {"render", cli_render},   {"healthcheck", cli_healthcheck},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -88,7 +88,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     size_t items = json_array_size(json_object_get(data[0], "items"));
     double med = ms[iters / 2];
-    printf("compression=%s items=%zu pages=%d bytes=%zu iterations=%d median_ms=%.3f p10_ms=%.3f p90_ms=%.3f min_ms=%.3f "
+    printf("compression=%s items=%zu pages=%d bytes=%zu iterations=%d median_ms=%.3f p10_ms=%.3f p90_ms=%.3f "
+           "min_ms=%.3f "
            "us_per_row=%.2f peak_rss_mb=%.1f\n",
            comp ? comp : "fast", items, pages, bytes, iters, med, ms[iters / 10], ms[iters * 9 / 10], ms[0],
            items ? med * 1000 / (double)items : 0, ru.ru_maxrss / 1024.0);

@@ -26,11 +26,16 @@
 
 /* ---- the benchmark invoice (port of make_invoice.py) ---- */
 
-static const char *const ADJ[] = {"Blue", "Red", "Steel", "Brass", "Oak", "Carbon", "Matte", "Glossy", "Compact", "Heavy-duty"};
-static const char *const NOUN[] = {"widget", "bracket", "hinge", "valve", "sensor", "cable", "connector", "panel", "bearing", "gasket"};
-static const char *const SUFFIX[] = {"(pack of 10)", "with mounting kit", "type A", "type B", "replacement part", "spare", "", "refurbished"};
+static const char *const ADJ[] = {"Blue",   "Red",   "Steel",  "Brass",   "Oak",
+                                  "Carbon", "Matte", "Glossy", "Compact", "Heavy-duty"};
+static const char *const NOUN[] = {"widget", "bracket",   "hinge", "valve",   "sensor",
+                                   "cable",  "connector", "panel", "bearing", "gasket"};
+static const char *const SUFFIX[] = {
+    "(pack of 10)", "with mounting kit", "type A", "type B", "replacement part", "spare", "", "refurbished"};
 
-typedef struct { uint32_t state; } rng_t;
+typedef struct {
+    uint32_t state;
+} rng_t;
 
 /* mulberry32, as in make_invoice.py */
 static double rng_next(rng_t *r)
@@ -42,9 +47,15 @@ static double rng_next(rng_t *r)
     return (double)(t ^ (t >> 14)) / 4294967296.0;
 }
 
-static int pick(rng_t *r, int n) { return (int)(rng_next(r) * n); }
+static int pick(rng_t *r, int n)
+{
+    return (int)(rng_next(r) * n);
+}
 
-static double round2(double x) { return nearbyint(x * 100.0) / 100.0; }
+static double round2(double x)
+{
+    return nearbyint(x * 100.0) / 100.0;
+}
 
 static json_t *make_invoice(int n, int variant)
 {
@@ -66,9 +77,9 @@ static json_t *make_invoice(int n, int variant)
         if (variant)
             qty = 1 + ((qty + variant) % 20);
         sub += (long long)qty * unit;
-        json_array_append_new(items, json_pack("{s:i,s:s,s:i,s:f,s:f}", "pos", i + 1, "name", name,
-                                               "qty", qty, "unitPrice", round2(unit / 100.0),
-                                               "total", round2((double)qty * unit / 100.0)));
+        json_array_append_new(items, json_pack("{s:i,s:s,s:i,s:f,s:f}", "pos", i + 1, "name", name, "qty",
+                                               qty, "unitPrice", round2(unit / 100.0), "total",
+                                               round2((double)qty * unit / 100.0)));
     }
     double vat = nearbyint((double)sub * 0.2);
     char number[64];
@@ -77,15 +88,13 @@ static json_t *make_invoice(int n, int variant)
     else
         snprintf(number, sizeof number, "INV-2024-%05d", n);
     return json_pack(
-        "{s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:s},s:o,s:f,s:i,s:f,s:f,s:s}",
-        "invoice", "number", number, "date", "2024-03-15", "dueDate", "2024-04-14",
-        "company", "name", "Acme Industrial Supplies GmbH", "address",
-        "Hauptstraße 42\n10115 Berlin\nGermany\nVAT ID: DE123456789\nbilling@acme.example",
+        "{s:{s:s,s:s,s:s},s:{s:s,s:s},s:{s:s,s:s},s:o,s:f,s:i,s:f,s:f,s:s}", "invoice", "number", number,
+        "date", "2024-03-15", "dueDate", "2024-04-14", "company", "name", "Acme Industrial Supplies GmbH",
+        "address", "Hauptstraße 42\n10115 Berlin\nGermany\nVAT ID: DE123456789\nbilling@acme.example",
         "customer", "name", "Globex Corporation", "address",
-        "Attn: Accounts Payable\n742 Evergreen Terrace\nSpringfield, OR 97477\nUSA",
-        "items", items, "subtotal", round2((double)sub / 100.0), "vatRate", 20,
-        "vat", round2(vat / 100.0), "total", round2(((double)sub + vat) / 100.0),
-        "notes", "Payment within 30 days. Thank you for your business.");
+        "Attn: Accounts Payable\n742 Evergreen Terrace\nSpringfield, OR 97477\nUSA", "items", items,
+        "subtotal", round2((double)sub / 100.0), "vatRate", 20, "vat", round2(vat / 100.0), "total",
+        round2(((double)sub + vat) / 100.0), "notes", "Payment within 30 days. Thank you for your business.");
 }
 
 /* ---- timing ---- */
@@ -142,8 +151,8 @@ static void run(const manifest_t *m, int items, int iters)
     const char *names[] = {"validate+normalise", "validate only", "parse+validate+normalise"};
     for (int mode = 0; mode < 3; mode++) {
         double s = measure(m, data, text, iters, (mode_t_)mode);
-        printf("%5d items  %-26s median %9.2f us   %10.0f validations/s\n", items, names[mode],
-               s * 1e6, 1.0 / s);
+        printf("%5d items  %-26s median %9.2f us   %10.0f validations/s\n", items, names[mode], s * 1e6,
+               1.0 / s);
     }
     for (int v = 0; v < VARIANTS; v++) {
         json_decref(data[v]);

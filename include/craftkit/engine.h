@@ -58,10 +58,10 @@ typedef enum { ENGINE_PDF = 0, ENGINE_PNG } engine_format_t;
 typedef struct engine_ctx engine_ctx_t;
 
 typedef struct {
-    int image_timeout_ms;     /* per image fetch; 0 = 10000 */
-    size_t image_max_bytes;   /* per image; 0 = 5 MiB (CRAFTKIT_IMAGE_MAX_BYTES default) */
-    bool allow_private_urls;  /* tests only: lets images come from private addresses */
-    const char *assets_dir;   /* directory for "asset:NAME" images; NULL = none */
+    int image_timeout_ms;    /* per image fetch; 0 = 10000 */
+    size_t image_max_bytes;  /* per image; 0 = 5 MiB (CRAFTKIT_IMAGE_MAX_BYTES default) */
+    bool allow_private_urls; /* tests only: lets images come from private addresses */
+    const char *assets_dir;  /* directory for "asset:NAME" images; NULL = none */
 } engine_ctx_opts_t;
 
 /* Returns NULL only when out of memory. */
@@ -73,22 +73,26 @@ void engine_ctx_free(engine_ctx_t *ctx);
  * render: files are ~25 % larger than STANDARD for one page and a few % for long documents,
  * renders of short documents about twice as fast. STANDARD compresses everything (zlib 6,
  * cairo's own setting). NONE compresses nothing. */
-typedef enum { ENGINE_COMPRESS_FAST = 0, ENGINE_COMPRESS_STANDARD, ENGINE_COMPRESS_NONE } engine_compression_t;
+typedef enum {
+    ENGINE_COMPRESS_FAST = 0,
+    ENGINE_COMPRESS_STANDARD,
+    ENGINE_COMPRESS_NONE
+} engine_compression_t;
 
 typedef struct {
-    engine_format_t format;   /* PDF default */
-    int page;                 /* PNG: 1-based page number (0 = 1) */
-    double dpi;               /* PNG: default 96 */
-    const char *watermark;    /* NULL or e.g. "TEST" (diagonal, light); replaces the layout's own */
-    int64_t creation_time;    /* unix seconds for PDF metadata; 0 = now. Fixed → identical bytes */
-    int64_t deadline_ms;      /* CLOCK_MONOTONIC ms after which rendering aborts; 0 = none */
+    engine_format_t format;           /* PDF default */
+    int page;                         /* PNG: 1-based page number (0 = 1) */
+    double dpi;                       /* PNG: default 96 */
+    const char *watermark;            /* NULL or e.g. "TEST" (diagonal, light); replaces the layout's own */
+    int64_t creation_time;            /* unix seconds for PDF metadata; 0 = now. Fixed → identical bytes */
+    int64_t deadline_ms;              /* CLOCK_MONOTONIC ms after which rendering aborts; 0 = none */
     engine_compression_t compression; /* PDF: FAST default */
 } engine_render_opts_t;
 
 typedef struct {
     unsigned char *data;
     size_t len;
-    int pages;                /* pages in the document (also for PNG, which holds one) */
+    int pages; /* pages in the document (also for PNG, which holds one) */
 } engine_output_t;
 
 /* data: the normalised data object (already validated against the manifest by the caller).

@@ -31,7 +31,8 @@ bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issue
     const char *key;
     json_t *v;
     int unknown = 0;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         bool known = false;
         for (size_t i = 0; allowed[i]; i++)
             if (!strcmp(key, allowed[i]))
@@ -54,7 +55,8 @@ void api_check_option_keys(const json_t *options, const char *const *allowed, js
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)options, key, v) {
+    json_object_foreach((json_t *)options, key, v)
+    {
         bool known = false;
         for (size_t i = 0; allowed[i]; i++)
             known |= !strcmp(key, allowed[i]);
@@ -108,8 +110,8 @@ bool api_reject_issues(http_req_t *req, json_t *issues)
     return true;
 }
 
-bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len,
-                    const char **out, json_t *issues)
+bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len, const char **out,
+                    json_t *issues)
 {
     json_t *v = json_object_get(obj, key);
     *out = NULL;

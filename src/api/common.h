@@ -40,8 +40,8 @@ void api_invalid_request(http_req_t *req, json_t *issues);
 bool api_reject_issues(http_req_t *req, json_t *issues);
 
 /* Optional string field: absent → true, *out NULL; wrong type or length → issue, false. */
-bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len,
-                    const char **out, json_t *issues);
+bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len, const char **out,
+                    json_t *issues);
 
 /* Lowercase a-z0-9 words joined by '-', at most API_SLUG_MAX; "" when nothing usable. */
 void api_slugify(const char *name, char *out, size_t out_len);

@@ -24,8 +24,10 @@
 static void forbidden(http_req_t *req, download_link_t why)
 {
     if (why == DOWNLOAD_LINK_EXPIRED)
-        http_error(req, 403, "link_expired", "This download link has expired; fetch the render "
-                                             "again for a fresh one", NULL);
+        http_error(req, 403, "link_expired",
+                   "This download link has expired; fetch the render "
+                   "again for a fresh one",
+                   NULL);
     else
         http_error(req, 403, "invalid_signature", "This download link is not valid", NULL);
 }
@@ -47,8 +49,7 @@ static void respond_range(http_req_t *req, int fd, const struct stat *st, const 
         close(fd);
         snprintf(value, sizeof value, "bytes */%" PRIu64, size);
         http_add_header(req, "Content-Range", value);
-        http_error(req, 416, "range_not_satisfiable", "The requested range is outside the file",
-                   NULL);
+        http_error(req, 416, "range_not_satisfiable", "The requested range is outside the file", NULL);
         return;
     }
     if (r == DOWNLOAD_RANGE_PARTIAL) {
@@ -72,8 +73,8 @@ static void files_get(http_req_t *req)
         http_error(req, 404, "not_found", "No route matches this path", NULL);
         return;
     }
-    download_link_t v = storage_local_verify(s, key, http_query(req, "expires"),
-                                             http_query(req, "signature"), time(NULL));
+    download_link_t v =
+        storage_local_verify(s, key, http_query(req, "expires"), http_query(req, "signature"), time(NULL));
     if (v != DOWNLOAD_LINK_OK) {
         log_event(LOG_INFO, "download refused", "reason", download_link_reason(v), "request_id",
                   req->request_id, NULL);

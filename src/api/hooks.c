@@ -41,10 +41,11 @@ static bool signature_ok(http_req_t *req, const tpl_row_t *tpl)
     if (!sig) {
         if (!tpl->inbound_enforce)
             return true;
-        http_error(req, 401, "invalid_signature",
-                   "This hook requires an x-craftkit-signature header: the hex HMAC-SHA256 of the body, keyed with "
-                   "the template's inbound secret",
-                   NULL);
+        http_error(
+            req, 401, "invalid_signature",
+            "This hook requires an x-craftkit-signature header: the hex HMAC-SHA256 of the body, keyed with "
+            "the template's inbound secret",
+            NULL);
         return false;
     }
     if (!strncasecmp(sig, "sha256=", 7))
@@ -54,11 +55,12 @@ static bool signature_ok(http_req_t *req, const tpl_row_t *tpl)
     for (size_t i = 0; i < n && i < 64; i++)
         given[i] = (char)tolower((unsigned char)sig[i]);
     given[n < 64 ? n : 64] = '\0';
-    crypto_hmac_sha256_hex(tpl->inbound_secret, strlen(tpl->inbound_secret), req->body.data ? req->body.data : "",
-                           req->body.len, want);
+    crypto_hmac_sha256_hex(tpl->inbound_secret, strlen(tpl->inbound_secret),
+                           req->body.data ? req->body.data : "", req->body.len, want);
     if (n == 64 && crypto_equal_str(given, want))
         return true;
-    http_error(req, 401, "invalid_signature", "The x-craftkit-signature header does not match the body", NULL);
+    http_error(req, 401, "invalid_signature", "The x-craftkit-signature header does not match the body",
+               NULL);
     return false;
 }
 
@@ -73,8 +75,8 @@ static void post_hook(http_req_t *req)
     tpl_row_t tpl;
     tpl_owner_t owner;
     char err[512];
-    repo_status_t st = token_plausible(token) ? tpl_find_by_token(db, token, &tpl, &owner, err, sizeof err)
-                                              : REPO_NOT_FOUND;
+    repo_status_t st =
+        token_plausible(token) ? tpl_find_by_token(db, token, &tpl, &owner, err, sizeof err) : REPO_NOT_FOUND;
     if (st == REPO_NOT_FOUND) {
         http_error(req, 404, "invalid_token", "No template has this inbound hook token", NULL);
         return;
@@ -99,7 +101,8 @@ static void post_hook(http_req_t *req)
     }
     const char *key = http_header(req, "Idempotency-Key");
     if (key && (strlen(key) < 1 || strlen(key) > RENDER_IDEMPOTENCY_MAX)) {
-        http_error(req, 400, "invalid_request", "The Idempotency-Key header must be 1 to 200 characters", NULL);
+        http_error(req, 400, "invalid_request", "The Idempotency-Key header must be 1 to 200 characters",
+                   NULL);
         return;
     }
     render_submission_t sub = {.slug = tpl.slug,

@@ -99,8 +99,8 @@ static void patch_project(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st = projects_update(db, http_param(req, "id"), name, rate_limit, rate_burst, &out,
-                                       err, sizeof err);
+    repo_status_t st =
+        projects_update(db, http_param(req, "id"), name, rate_limit, rate_burst, &out, err, sizeof err);
     answer(req, st, 200, out, err, "project_not_found", "No such project");
 }
 
@@ -127,8 +127,7 @@ static void create_key(http_req_t *req)
     api_opt_string(body, "name", 0, API_NAME_MAX, &name, issues);
     if (api_opt_string(body, "environment", 1, 8, &env, issues) && env && strcmp(env, "live") &&
         strcmp(env, "test"))
-        api_issue_field(issues, "environment",
-                        "Invalid enum value. Expected 'live' | 'test'");
+        api_issue_field(issues, "environment", "Invalid enum value. Expected 'live' | 'test'");
     if (!json_object_get(body, "environment"))
         api_issue_field(issues, "environment", "Required");
     if (api_reject_issues(req, issues))
@@ -150,8 +149,8 @@ static void list_keys(http_req_t *req)
     char err[512];
     json_t *list = NULL;
     repo_status_t st = keys_list(db, http_param(req, "id"), &list, err, sizeof err);
-    answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "keys", list) : NULL, err,
-           "project_not_found", "No such project");
+    answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "keys", list) : NULL, err, "project_not_found",
+           "No such project");
 }
 
 static void revoke_key(http_req_t *req)
@@ -161,8 +160,8 @@ static void revoke_key(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st = keys_revoke(db, http_param(req, "id"), http_param(req, "keyId"), &out, err,
-                                   sizeof err);
+    repo_status_t st =
+        keys_revoke(db, http_param(req, "id"), http_param(req, "keyId"), &out, err, sizeof err);
     answer(req, st, 200, out, err, "key_not_found", "No such API key in this project");
 }
 

@@ -26,13 +26,13 @@
 
 #define RENDER_NOT_FOUND_MSG "No render with that id in this project"
 #define RENDER_DOWNLOAD_MAX ((size_t)2 << 30) /* S3 downloads are spooled to a temporary file up to this */
-#define SYNC_MAX_REWAITS 4                /* fired-before-park loops before answering as is */
+#define SYNC_MAX_REWAITS 4                    /* fired-before-park loops before answering as is */
 
 /* Kept across suspend/resume of a sync request. */
 typedef struct sync_state {
     char id[37];
     int64_t deadline;
-    int pending_status;   /* answer when not terminal: 202 (new render) or 200 (replay) */
+    int pending_status; /* answer when not terminal: 202 (new render) or 200 (replay) */
     bool minimal;
 } sync_state_t;
 
@@ -127,9 +127,9 @@ json_t *api_render_json(const render_row_t *row)
 static void answer_render(http_req_t *req, const render_row_t *row, int status, bool minimal)
 {
     if (minimal) {
-        http_respond_json(req, status,
-                          json_pack("{s:s, s:s, s:o}", "id", row->id, "status", row->status, "pollUrl",
-                                    poll_url(row->id)));
+        http_respond_json(
+            req, status,
+            json_pack("{s:s, s:s, s:o}", "id", row->id, "status", row->status, "pollUrl", poll_url(row->id)));
         return;
     }
     http_respond_json(req, status, api_render_json(row));
@@ -209,7 +209,8 @@ static void request_hash(const render_submission_t *sub, char out[65])
     json_t *canon = json_object();
     json_object_set_new(canon, "source", json_string(sub->source));
     json_object_set_new(canon, "template", json_string(sub->slug));
-    json_object_set_new(canon, "versionNumber", sub->version_number ? json_integer(sub->version_number) : json_null());
+    json_object_set_new(canon, "versionNumber",
+                        sub->version_number ? json_integer(sub->version_number) : json_null());
     json_object_set(canon, "data", (json_t *)sub->data);
     json_object_set_new(canon, "filename", sub->filename ? json_string(sub->filename) : json_null());
     json_object_set_new(canon, "strict", json_boolean(sub->strict));
@@ -225,10 +226,11 @@ static void answer_replay(http_req_t *req, const render_submission_t *sub, const
                           const char *hash)
 {
     if (!crypto_equal_str(row->request_hash, hash)) {
-        http_error(req, 409, "idempotency_key_reused",
-                   "This idempotency key was already used for a different request (template, version, data or "
-                   "options); use a new key",
-                   NULL);
+        http_error(
+            req, 409, "idempotency_key_reused",
+            "This idempotency key was already used for a different request (template, version, data or "
+            "options); use a new key",
+            NULL);
         return;
     }
     metrics_counter_add("craftkit_render_replays_total", NULL, 1);
@@ -243,7 +245,8 @@ static bool replay_if_known(http_req_t *req, db_t *db, const render_submission_t
 {
     render_row_t row;
     char err[512];
-    repo_status_t st = renders_find_by_key(db, req->auth.project_id, sub->idempotency_key, &row, err, sizeof err);
+    repo_status_t st =
+        renders_find_by_key(db, req->auth.project_id, sub->idempotency_key, &row, err, sizeof err);
     if (st == REPO_NOT_FOUND)
         return false;
     if (st != REPO_OK)
@@ -354,8 +357,8 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
     if (manifest_validate(rv.compiled->manifest, sub->data, sub->strict ? MANIFEST_STRICT : 0, &normalised,
                           &issues) != 0) {
         resolved_version_release(&rv);
-        http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
-                   issues);
+        http_error(req, 400, "invalid_input_data",
+                   "The data does not match the template's manifest; see issues", issues);
         return;
     }
     resolved_version_release(&rv);
@@ -374,12 +377,20 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
     char *data_text = json_dumps(normalised, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char *opts_text = options_text(sub);
     json_decref(normalised);
-    render_new_t n = {.id = row.id, .project_id = row.project_id, .template_id = row.template_id,
-                      .version_id = rv.version_id, .version_number = row.version_number, .test = row.test,
-                      .data = data_text, .options = opts_text, .idempotency_key = sub->idempotency_key,
-                      .request_hash = sub->idempotency_key ? hash : NULL, .source = sub->source,
+    render_new_t n = {.id = row.id,
+                      .project_id = row.project_id,
+                      .template_id = row.template_id,
+                      .version_id = rv.version_id,
+                      .version_number = row.version_number,
+                      .test = row.test,
+                      .data = data_text,
+                      .options = opts_text,
+                      .idempotency_key = sub->idempotency_key,
+                      .request_hash = sub->idempotency_key ? hash : NULL,
+                      .source = sub->source,
                       .filename = row.filename};
-    insert_result_t ir = data_text && opts_text ? insert_and_enqueue(req, db, &n, row.created_at) : INSERT_FAILED;
+    insert_result_t ir =
+        data_text && opts_text ? insert_and_enqueue(req, db, &n, row.created_at) : INSERT_FAILED;
     if (!data_text || !opts_text)
         http_error(req, 500, "internal_error", "Could not encode the render data", NULL);
     free(data_text);
@@ -387,14 +398,14 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
     if (ir == INSERT_KEY_TAKEN) {
         /* A concurrent request with the same key won the insert; it is committed now. */
         if (!replay_if_known(req, db, sub, hash))
-            http_error(req, 409, "idempotency_key_reused", "This idempotency key is being used by another request",
-                       NULL);
+            http_error(req, 409, "idempotency_key_reused",
+                       "This idempotency key is being used by another request", NULL);
         return;
     }
     if (ir != INSERT_DONE)
         return;
-    metrics_counter_add("craftkit_renders_submitted_total", sub->source[0] == 'h' ? "source=\"hook\"" : "source=\"api\"",
-                        1);
+    metrics_counter_add("craftkit_renders_submitted_total",
+                        sub->source[0] == 'h' ? "source=\"hook\"" : "source=\"api\"", 1);
     if (sub->sync)
         start_wait(req, row.id, 202, sub->minimal_answer);
     else
@@ -404,7 +415,8 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
 /* ---- POST /v1/templates/:slug/render ---- */
 
 /* Reads the body {data, jobId?, options?}; adds every problem to issues. */
-static void parse_render_body(const json_t *body, render_submission_t *sub, const char **job_id, json_t *issues)
+static void parse_render_body(const json_t *body, render_submission_t *sub, const char **job_id,
+                              json_t *issues)
 {
     static const char *const allowed[] = {"data", "jobId", "options", NULL};
     static const char *const option_keys[] = {"versionNumber", "sync", "filename", "strict", NULL};
@@ -454,7 +466,8 @@ static bool idempotency_key(http_req_t *req, const char *job_id, const char **ou
     if (n < 1 || n > RENDER_IDEMPOTENCY_MAX) {
         json_t *issues = api_issues_new();
         api_issue_field(issues, "Idempotency-Key", "The Idempotency-Key header must be 1 to 200 characters");
-        http_error(req, 400, "invalid_request", "The Idempotency-Key header must be 1 to 200 characters", issues);
+        http_error(req, 400, "invalid_request", "The Idempotency-Key header must be 1 to 200 characters",
+                   issues);
         return false;
     }
     *out = h;
@@ -522,7 +535,8 @@ static void bad_query(http_req_t *req, const char *param, const char *msg)
 }
 
 /* The query's problem, or NULL when ?status=&cursor=&template= are usable. */
-static const char *list_query_problem(const char *status, const char *cursor, const char *tpl, const char **param)
+static const char *list_query_problem(const char *status, const char *cursor, const char *tpl,
+                                      const char **param)
 {
     *param = NULL;
     if (status && !status_valid(status))
@@ -559,8 +573,8 @@ static void list_renders(http_req_t *req)
     int n = 0;
     bool more = false;
     char err[512];
-    if (renders_list(db, req->auth.project_id, status, tpl, cursor, limit, &rows, &n, &more, err, sizeof err) !=
-        REPO_OK) {
+    if (renders_list(db, req->auth.project_id, status, tpl, cursor, limit, &rows, &n, &more, err,
+                     sizeof err) != REPO_OK) {
         api_db_error(req, err);
         return;
     }

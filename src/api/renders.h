@@ -20,16 +20,16 @@
 
 /* One render request, after the caller has checked the body's shape. */
 typedef struct render_submission {
-    const char *slug;              /* template slug (also in the idempotency hash) */
-    const tpl_row_t *tpl;          /* known template (hooks), or NULL to look the slug up */
-    const json_t *data;            /* the data object as sent */
-    int version_number;            /* 0 = the current published version */
+    const char *slug;     /* template slug (also in the idempotency hash) */
+    const tpl_row_t *tpl; /* known template (hooks), or NULL to look the slug up */
+    const json_t *data;   /* the data object as sent */
+    int version_number;   /* 0 = the current published version */
     bool sync;
-    const char *filename;          /* options.filename as sent, or NULL */
+    const char *filename; /* options.filename as sent, or NULL */
     bool strict;
-    const char *idempotency_key;   /* NULL: none */
-    const char *source;            /* "api" | "hook" */
-    bool minimal_answer;           /* hooks: answer {id,status,pollUrl} only */
+    const char *idempotency_key; /* NULL: none */
+    const char *source;          /* "api" | "hook" */
+    bool minimal_answer;         /* hooks: answer {id,status,pollUrl} only */
 } render_submission_t;
 
 /* Takes a token from the project's bucket and adds the RateLimit-* headers. Returns true when

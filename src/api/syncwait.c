@@ -12,15 +12,14 @@ struct syncwait {
     http_req_t *req;
     char render_id[37];
     int64_t deadline;
-    bool parked;       /* the connection is suspended */
-    bool fired;        /* woken before it could park */
+    bool parked; /* the connection is suspended */
+    bool fired;  /* woken before it could park */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct syncwait *head;
 static bool closed;
 static int n_parked;
-
 
 /* ---- registry (mu held) ---- */
 
@@ -137,4 +136,3 @@ int syncwait_parked(void)
     pthread_mutex_unlock(&mu);
     return n;
 }
-

@@ -29,7 +29,7 @@
 
 #include "http/http.h"
 
-#define SYNCWAIT_TICK_MS 100          /* deadline resolution of the listener */
+#define SYNCWAIT_TICK_MS 100 /* deadline resolution of the listener */
 
 typedef struct syncwait syncwait_t;
 

@@ -36,8 +36,8 @@ bool api_option_version(const json_t *options, int *number, json_t *issues)
     return true;
 }
 
-bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, const char *slug,
-                         int number, bool allow_draft, resolved_version_t *out)
+bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, const char *slug, int number,
+                         bool allow_draft, resolved_version_t *out)
 {
     char err[512];
     bool published = false;
@@ -102,15 +102,15 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
     compile_status_t st;
     json_t *compile_issues = NULL;
     char err[512];
-    compiled_t *c = compiled_build(manifest, json_is_null(layout) ? NULL : layout,
-                                   json_is_null(page_config) ? NULL : page_config, &st, &compile_issues,
-                                   err, sizeof err);
+    compiled_t *c =
+        compiled_build(manifest, json_is_null(layout) ? NULL : layout,
+                       json_is_null(page_config) ? NULL : page_config, &st, &compile_issues, err, sizeof err);
     if (!c) {
         if (st == COMPILE_INVALID_LOOP_KEY)
             http_error(req, 400, "invalid_loop_key", "Loop keys must not contain dots", compile_issues);
         else
-            http_error(req, 400, "invalid_request", "The manifest, layout or pageConfig is not valid; see issues",
-                       compile_issues);
+            http_error(req, 400, "invalid_request",
+                       "The manifest, layout or pageConfig is not valid; see issues", compile_issues);
         return NULL;
     }
     json_decref(compile_issues);
@@ -154,7 +154,8 @@ static void check_meta(const json_t *body, bool name_required, const char **name
     api_opt_string(body, "name", 1, API_NAME_MAX, name, issues);
     if (name_required && !json_object_get(body, "name"))
         api_issue_field(issues, "name", "Required");
-    if (slug && api_opt_string(body, "slug", 1, API_SLUG_MAX, slug, issues) && *slug && !api_slug_valid(*slug))
+    if (slug && api_opt_string(body, "slug", 1, API_SLUG_MAX, slug, issues) && *slug &&
+        !api_slug_valid(*slug))
         api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
     json_t *d = json_object_get(body, "description");
     if (!json_is_null(d))
@@ -166,8 +167,8 @@ static void create_template(http_req_t *req)
     json_t *body = api_body_object(req);
     if (!body)
         return;
-    static const char *const allowed[] = {"name", "slug", "description", "manifest", "layout",
-                                          "pageConfig", "publish", NULL};
+    static const char *const allowed[] = {"name",   "slug",       "description", "manifest",
+                                          "layout", "pageConfig", "publish",     NULL};
     json_t *issues = api_issues_new();
     const char *name = NULL, *slug = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
@@ -184,11 +185,13 @@ static void create_template(http_req_t *req)
     tpl_version_in_t v;
     version_texts(body, c, &v);
     char err[512], out_slug[128];
-    repo_status_t st = tpl_create(db, req->auth.project_id, name, slug, description, &v, out_slug, err, sizeof err);
+    repo_status_t st =
+        tpl_create(db, req->auth.project_id, name, slug, description, &v, out_slug, err, sizeof err);
     free_version_texts(&v);
     compiled_release(c);
     if (st == REPO_CONFLICT)
-        http_error(req, 409, "slug_conflict", "A template with this slug already exists in this project", NULL);
+        http_error(req, 409, "slug_conflict", "A template with this slug already exists in this project",
+                   NULL);
     else if (st != REPO_OK)
         api_db_error(req, err);
     else
@@ -201,14 +204,15 @@ static void put_template(http_req_t *req)
     if (!body)
         return;
     const char *slug = http_param(req, "slug");
-    static const char *const allowed[] = {"name", "description", "manifest", "layout", "pageConfig",
-                                          "publish", NULL};
+    static const char *const allowed[] = {"name",       "description", "manifest", "layout",
+                                          "pageConfig", "publish",     NULL};
     json_t *issues = api_issues_new();
     const char *name = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
     check_meta(body, false, &name, NULL, &description, issues);
     if (!api_slug_valid(slug))
-        api_issue_form(issues, "The slug in the path must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 120 characters)");
+        api_issue_form(issues,
+                       "The slug in the path must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 120 characters)");
     compiled_t *c = compile_body(req, body, issues);
     json_decref(issues);
     if (!c)
@@ -308,8 +312,8 @@ static void rotate_inbound(http_req_t *req)
     if (!db)
         return;
     char err[512];
-    repo_status_t st = tpl_rotate_inbound(db, req->auth.project_id, http_param(req, "slug"), json_is_true(token), err,
-                                          sizeof err);
+    repo_status_t st = tpl_rotate_inbound(db, req->auth.project_id, http_param(req, "slug"),
+                                          json_is_true(token), err, sizeof err);
     if (st == REPO_NOT_FOUND)
         template_not_found(req);
     else if (st != REPO_OK)
@@ -336,7 +340,8 @@ static void list_versions(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st = tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
+    repo_status_t st =
+        tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
     api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
@@ -353,7 +358,8 @@ static void get_version(http_req_t *req)
     repo_status_t st = tpl_find(db, req->auth.project_id, slug, &t, err, sizeof err);
     json_t *out = NULL;
     if (st == REPO_OK)
-        st = valid ? tpl_version_json(db, req->auth.project_id, slug, (int)number, &out, NULL, NULL, err, sizeof err)
+        st = valid ? tpl_version_json(db, req->auth.project_id, slug, (int)number, &out, NULL, NULL, err,
+                                      sizeof err)
                    : REPO_CONFLICT;
     if (st == REPO_OK)
         http_respond_json(req, 200, out);
@@ -367,8 +373,8 @@ static void get_version(http_req_t *req)
 
 /* Parses {data, options} (and the other body_keys) of validate/preview. Answers 400 and returns
  * false on a bad shape. */
-static bool data_request(http_req_t *req, const char *const *body_keys, const char *const *option_keys, json_t **data,
-                         json_t **options, int *version, unsigned *flags)
+static bool data_request(http_req_t *req, const char *const *body_keys, const char *const *option_keys,
+                         json_t **data, json_t **options, int *version, unsigned *flags)
 {
     json_t *body = api_body_object(req);
     if (!body)
@@ -414,11 +420,12 @@ static void validate_data(http_req_t *req)
         return;
     json_t *normalised = NULL, *issues = NULL;
     if (manifest_validate(rv.compiled->manifest, data, flags, &normalised, &issues) == 0)
-        http_respond_json(req, 200, json_pack("{s:b, s:i, s:o}", "valid", 1, "versionNumber", rv.number, "data",
-                                              normalised));
+        http_respond_json(
+            req, 200,
+            json_pack("{s:b, s:i, s:o}", "valid", 1, "versionNumber", rv.number, "data", normalised));
     else
-        http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
-                   issues);
+        http_error(req, 400, "invalid_input_data",
+                   "The data does not match the template's manifest; see issues", issues);
     resolved_version_release(&rv);
 }
 
@@ -443,7 +450,8 @@ static engine_ctx_t *preview_ctx(void)
     engine_ctx_t *ctx = pthread_getspecific(preview_key);
     if (!ctx) {
         const config_t *cfg = config_get();
-        engine_ctx_opts_t eo = {.image_timeout_ms = cfg->image_timeout_ms, .image_max_bytes = cfg->image_max_bytes,
+        engine_ctx_opts_t eo = {.image_timeout_ms = cfg->image_timeout_ms,
+                                .image_max_bytes = cfg->image_max_bytes,
                                 .allow_private_urls = cfg->allow_private_urls};
         ctx = engine_ctx_new(&eo);
         pthread_setspecific(preview_key, ctx);
@@ -478,7 +486,8 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
 {
     json_t *body = req->json;
     const char *slug = http_param(req, "slug");
-    if (!json_object_get(body, "manifest") && !json_object_get(body, "layout") && !json_object_get(body, "pageConfig")) {
+    if (!json_object_get(body, "manifest") && !json_object_get(body, "layout") &&
+        !json_object_get(body, "pageConfig")) {
         resolved_version_t rv;
         if (!api_resolve_version(req, db, NULL, slug, version, true, &rv))
             return NULL;
@@ -522,8 +531,8 @@ static void preview(http_req_t *req)
     issues = NULL;
     engine_ctx_t *ctx = NULL;
     if (manifest_validate(c->manifest, data, flags, &normalised, &issues) != 0) {
-        http_error(req, 400, "invalid_input_data", "The data does not match the template's manifest; see issues",
-                   issues);
+        http_error(req, 400, "invalid_input_data",
+                   "The data does not match the template's manifest; see issues", issues);
     } else if (!(ctx = preview_ctx())) {
         http_error(req, 500, "internal_error", "Out of memory", NULL);
     } else {

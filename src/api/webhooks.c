@@ -36,11 +36,13 @@ static const char *url_problem(const char *url, char *buf, size_t len)
         curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host) {
         char bare[256];
         size_t n = strlen(host);
-        snprintf(bare, sizeof bare, "%.*s", host[0] == '[' && n > 2 ? (int)n - 2 : (int)n, host[0] == '[' ? host + 1 : host);
+        snprintf(bare, sizeof bare, "%.*s", host[0] == '[' && n > 2 ? (int)n - 2 : (int)n,
+                 host[0] == '[' ? host + 1 : host);
         unsigned char addr[16];
         bool literal = inet_pton(AF_INET, bare, addr) == 1 || inet_pton(AF_INET6, bare, addr) == 1;
         size_t bl = strlen(bare);
-        bool local_name = !strcasecmp(bare, "localhost") || (bl > 10 && !strcasecmp(bare + bl - 10, ".localhost"));
+        bool local_name =
+            !strcasecmp(bare, "localhost") || (bl > 10 && !strcasecmp(bare + bl - 10, ".localhost"));
         if ((literal && !netguard_ip_allowed(bare, false)) || local_name)
             problem = NETGUARD_REFUSED_MSG;
     }
@@ -58,19 +60,22 @@ static bool events_literal(const json_t *events, char *out, size_t len, json_t *
         return true;
     }
     if (!json_is_array(events) || json_array_size(events) == 0 || json_array_size(events) > 2) {
-        api_issue_field(issues, "events", "Expected a non-empty array of 'render.succeeded' | 'render.failed'");
+        api_issue_field(issues, "events",
+                        "Expected a non-empty array of 'render.succeeded' | 'render.failed'");
         return false;
     }
     size_t i, o = 0;
     json_t *e;
     out[o++] = '{';
-    json_array_foreach(events, i, e) {
+    json_array_foreach(events, i, e)
+    {
         const char *name = json_string_value(e);
         if (!name || !webhook_event_valid(name) ||
             (i == 1 && !strcmp(name, json_string_value(json_array_get(events, 0))))) {
             char path[32];
             snprintf(path, sizeof path, "events.%zu", i);
-            api_issue_field(issues, path, "Invalid enum value. Expected 'render.succeeded' | 'render.failed' (each once)");
+            api_issue_field(issues, path,
+                            "Invalid enum value. Expected 'render.succeeded' | 'render.failed' (each once)");
             return false;
         }
         o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "", name);
@@ -83,7 +88,7 @@ typedef struct sub_input {
     const char *url, *description;
     char events[64];
     bool has_events;
-    int active;          /* -1 = not given */
+    int active; /* -1 = not given */
     bool clear_description;
 } sub_input_t;
 
@@ -144,11 +149,12 @@ static void create_sub(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st = whsub_create(db, req->auth.project_id, in.url, in.events, in.active != 0, in.description,
-                                    &out, err, sizeof err);
+    repo_status_t st = whsub_create(db, req->auth.project_id, in.url, in.events, in.active != 0,
+                                    in.description, &out, err, sizeof err);
     if (st == REPO_CONFLICT) {
         char msg[128];
-        snprintf(msg, sizeof msg, "A project can have at most %d webhook subscriptions", WEBHOOK_MAX_SUBSCRIPTIONS);
+        snprintf(msg, sizeof msg, "A project can have at most %d webhook subscriptions",
+                 WEBHOOK_MAX_SUBSCRIPTIONS);
         http_error(req, 409, "limit_reached", msg, NULL);
         return;
     }
@@ -228,7 +234,8 @@ static void list_deliveries(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st = whdel_list(db, req->auth.project_id, http_param(req, "id"), cursor, limit, &out, err, sizeof err);
+    repo_status_t st =
+        whdel_list(db, req->auth.project_id, http_param(req, "id"), cursor, limit, &out, err, sizeof err);
     answer(req, st, 200, out, err);
 }
 
@@ -249,7 +256,8 @@ static void redeliver(http_req_t *req)
     }
     st = whdel_redeliver(db, req->auth.project_id, sub_id, delivery_id, &out, err, sizeof err);
     if (st != REPO_OK) {
-        api_answer(req, st, 202, out, err, "delivery_not_found", "No delivery with that id for this subscription");
+        api_answer(req, st, 202, out, err, "delivery_not_found",
+                   "No delivery with that id for this subscription");
         return;
     }
     if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, err, sizeof err) != 0) {

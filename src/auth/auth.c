@@ -78,11 +78,12 @@ bool auth_lookup_project(http_req_t *req)
         return true;
     }
     const char *params[] = {hash};
-    PGresult *res = db_exec(db,
-                            "SELECT k.id, k.project_id, k.environment, k.hash, p.rate_limit, p.rate_burst FROM api_keys k"
-                            " JOIN projects p ON p.id = k.project_id"
-                            " WHERE k.hash = $1 AND k.revoked_at IS NULL AND p.deleted_at IS NULL",
-                            1, params, err, sizeof err);
+    PGresult *res =
+        db_exec(db,
+                "SELECT k.id, k.project_id, k.environment, k.hash, p.rate_limit, p.rate_burst FROM api_keys k"
+                " JOIN projects p ON p.id = k.project_id"
+                " WHERE k.hash = $1 AND k.revoked_at IS NULL AND p.deleted_at IS NULL",
+                1, params, err, sizeof err);
     if (!res) {
         http_error(req, 503, "database_unavailable", "The database is unreachable; retry shortly", NULL);
         return true;

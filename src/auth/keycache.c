@@ -11,8 +11,8 @@
 typedef struct slot {
     char hash[65];
     http_auth_t auth;
-    int64_t expires;       /* CLOCK_MONOTONIC ms */
-    uint64_t generation;   /* valid only while equal to the cache's */
+    int64_t expires;     /* CLOCK_MONOTONIC ms */
+    uint64_t generation; /* valid only while equal to the cache's */
 } slot_t;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;

@@ -72,8 +72,8 @@ int cli_project(int argc, char **argv)
         goto cleanup;
     }
     printf("project_id=%s\nproject_slug=%s\nkey_id=%s\nkey=%s\n", id,
-           json_string_value(json_object_get(project, "slug")),
-           json_string_value(json_object_get(key, "id")), json_string_value(json_object_get(key, "key")));
+           json_string_value(json_object_get(project, "slug")), json_string_value(json_object_get(key, "id")),
+           json_string_value(json_object_get(key, "key")));
     rc = CLI_OK;
 cleanup:
     json_decref(project);

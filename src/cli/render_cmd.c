@@ -14,7 +14,8 @@ static const char render_usage[] =
     "usage: craftkit render [--layout L.json] [--manifest M.json] [--data D.json] -o OUT.pdf|OUT.png\n"
     "                       [--page-config P.json] [--format pdf|png] [--page N] [--dpi N]\n"
     "                       [--watermark TEXT] [--creation-time UNIX_SECONDS] [--assets DIR]\n"
-    "                       [--allow-private-urls] [--image-timeout-ms N] [--compression fast|standard|none]\n"
+    "                       [--allow-private-urls] [--image-timeout-ms N] [--compression "
+    "fast|standard|none]\n"
     "                       [--quiet]\n"
     "\n"
     "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
@@ -46,8 +47,7 @@ static void print_issues(const json_t *issues, const char *prefix)
     const char *path;
     json_t *list;
     json_object_foreach((json_t *)json_object_get(issues, "fieldErrors"), path, list)
-        json_array_foreach(list, i, m)
-            fprintf(stderr, "  %s%s: %s\n", prefix, path, json_string_value(m));
+        json_array_foreach(list, i, m) fprintf(stderr, "  %s%s: %s\n", prefix, path, json_string_value(m));
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -122,13 +122,13 @@ int cli_render(int argc, char **argv)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         long n;
-#define NEED_VALUE()                                                                 \
-    do {                                                                             \
-        if (!v) {                                                                    \
-            fprintf(stderr, "craftkit render: %s needs a value\n\n%s", a, render_usage); \
-            return CLI_USAGE;                                                        \
-        }                                                                            \
-        i++;                                                                         \
+#define NEED_VALUE()                                                                                         \
+    do {                                                                                                     \
+        if (!v) {                                                                                            \
+            fprintf(stderr, "craftkit render: %s needs a value\n\n%s", a, render_usage);                     \
+            return CLI_USAGE;                                                                                \
+        }                                                                                                    \
+        i++;                                                                                                 \
     } while (0)
         if (!strcmp(a, "--layout")) {
             NEED_VALUE();

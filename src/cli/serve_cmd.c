@@ -23,8 +23,8 @@
 #include "worker/pool.h"
 #include "worker/sweeper.h"
 
-#define SHUTDOWN_GRACE_MS 10000      /* in-flight HTTP requests */
-#define WORKER_GRACE_MS 30000        /* in-flight renders; past it their leases expire elsewhere */
+#define SHUTDOWN_GRACE_MS 10000 /* in-flight HTTP requests */
+#define WORKER_GRACE_MS 30000   /* in-flight renders; past it their leases expire elsewhere */
 
 /* Refuses to serve an unmigrated (or too new) database. */
 static int check_schema(const config_t *cfg)
@@ -40,7 +40,8 @@ static int check_schema(const config_t *cfg)
         return -1;
     }
     if (pending > 0) {
-        fprintf(stderr, "craftkit serve: the database has %d pending migration(s); run `craftkit migrate` first\n",
+        fprintf(stderr,
+                "craftkit serve: the database has %d pending migration(s); run `craftkit migrate` first\n",
                 pending);
         return -1;
     }
@@ -111,8 +112,8 @@ int cli_serve(int argc, char **argv)
     /* Parked sync requests are answered before the server waits for in-flight requests. */
     server_on_shutdown(syncwait_shutdown);
     if (listener_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
-        dispatcher_start(&cfg, err, sizeof err) != 0 ||
-        sweeper_start(&cfg, err, sizeof err) != 0 || server_start(&cfg, err, sizeof err) != 0) {
+        dispatcher_start(&cfg, err, sizeof err) != 0 || sweeper_start(&cfg, err, sizeof err) != 0 ||
+        server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);
         goto cleanup;
     }
@@ -120,8 +121,8 @@ int cli_serve(int argc, char **argv)
     snprintf(port, sizeof port, "%d", server_port());
     char workers[16];
     snprintf(workers, sizeof workers, "%d", pool_size());
-    log_event(LOG_INFO, "listening", "host", cfg.listen_host, "port", port, "public_url",
-              cfg.public_url, "instance", cfg.instance_id, "workers", workers, NULL);
+    log_event(LOG_INFO, "listening", "host", cfg.listen_host, "port", port, "public_url", cfg.public_url,
+              "instance", cfg.instance_id, "workers", workers, NULL);
 
     int sig = 0;
     sigwait(&stop_signals, &sig);

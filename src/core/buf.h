@@ -18,10 +18,10 @@
 enum { BUF_OK = 0, BUF_TOO_BIG = -1, BUF_NOMEM = -2 };
 
 typedef struct buf {
-    char *data;   /* NULL until the first append */
-    size_t len;   /* bytes used, excluding the trailing NUL */
-    size_t cap;   /* bytes allocated */
-    size_t max;   /* hard cap on len */
+    char *data; /* NULL until the first append */
+    size_t len; /* bytes used, excluding the trailing NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard cap on len */
 } buf_t;
 
 void buf_init(buf_t *b, size_t max);

@@ -34,8 +34,7 @@ static char *dup_env(const char *name, const char *fallback)
 }
 
 /* Parses an integer setting in [lo, hi]; -1 with a message on a bad value. */
-static int parse_long(const char *name, long fallback, long lo, long hi, long *out, char *err,
-                      size_t err_len)
+static int parse_long(const char *name, long fallback, long lo, long hi, long *out, char *err, size_t err_len)
 {
     const char *v = env(name);
     if (!v) {
@@ -53,8 +52,7 @@ static int parse_long(const char *name, long fallback, long lo, long hi, long *o
     return 0;
 }
 
-static int parse_int(const char *name, int fallback, int lo, int hi, int *out, char *err,
-                     size_t err_len)
+static int parse_int(const char *name, int fallback, int lo, int hi, int *out, char *err, size_t err_len)
 {
     long n;
     if (parse_long(name, fallback, lo, hi, &n, err, err_len) != 0)
@@ -122,8 +120,8 @@ static void strip_trailing_slash(char *s)
 
 static bool instance_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '-';
 }
 
 /* Worker ids are "<instance id>:<n>" and must fit the job lists' id alphabet and length. */
@@ -160,8 +158,7 @@ int config_load(config_t *cfg, char *err, size_t err_len)
     cfg->database_url = dup_env("DATABASE_URL", "postgresql:///craftkit");
     cfg->redis_url = dup_env("REDIS_URL", "redis://127.0.0.1:6379");
     if (strncmp(cfg->redis_url, "redis://", 8) != 0 && strncmp(cfg->redis_url, "unix://", 7) != 0) {
-        snprintf(err, err_len, "REDIS_URL must start with redis:// or unix:// (got \"%s\")",
-                 cfg->redis_url);
+        snprintf(err, err_len, "REDIS_URL must start with redis:// or unix:// (got \"%s\")", cfg->redis_url);
         goto fail;
     }
     cfg->admin_key = dup_env("CRAFTKIT_ADMIN_KEY", NULL);
@@ -174,10 +171,8 @@ int config_load(config_t *cfg, char *err, size_t err_len)
         parse_int("CRAFTKIT_HTTP_IO_THREADS", 2, 1, 64, &cfg->http_io_threads, err, err_len) ||
         parse_long("CRAFTKIT_MAX_BODY", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &max_body, err,
                    err_len) ||
-        parse_int("CRAFTKIT_CONNECTION_LIMIT", 1000, 4, 100000, &cfg->connection_limit, err,
-                  err_len) ||
-        parse_int("CRAFTKIT_CONNECTION_TIMEOUT", 60, 1, 3600, &cfg->connection_timeout, err,
-                  err_len))
+        parse_int("CRAFTKIT_CONNECTION_LIMIT", 1000, 4, 100000, &cfg->connection_limit, err, err_len) ||
+        parse_int("CRAFTKIT_CONNECTION_TIMEOUT", 60, 1, 3600, &cfg->connection_timeout, err, err_len))
         goto fail;
     cfg->max_body = (size_t)max_body;
 
@@ -236,29 +231,27 @@ int config_load(config_t *cfg, char *err, size_t err_len)
         char *end;
         cfg->rate_limit = strtod(rl, &end);
         if (*end || end == rl || !(cfg->rate_limit >= 1e-6) || cfg->rate_limit > 1e6) {
-            snprintf(err, err_len, "CRAFTKIT_RATE_LIMIT must be a number from 0.000001 to 1000000 (got \"%s\")", rl);
+            snprintf(err, err_len,
+                     "CRAFTKIT_RATE_LIMIT must be a number from 0.000001 to 1000000 (got \"%s\")", rl);
             goto fail;
         }
     }
     if (parse_int("CRAFTKIT_RATE_BURST", 100, 1, 1000000, &cfg->rate_burst, err, err_len) ||
         parse_bool("CRAFTKIT_ALLOW_PRIVATE_URLS", false, &cfg->allow_private_urls, err, err_len) ||
-        parse_int("CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS", 30000, 1, 3600000, &cfg->webhook_backoff_base_ms,
-                  err, err_len) ||
+        parse_int("CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS", 30000, 1, 3600000, &cfg->webhook_backoff_base_ms, err,
+                  err_len) ||
         parse_int("CRAFTKIT_WEBHOOK_CONCURRENCY", 32, 0, 1000, &cfg->webhook_concurrency, err, err_len) ||
         parse_int("CRAFTKIT_WEBHOOK_TIMEOUT_MS", 15000, 100, 120000, &cfg->webhook_timeout_ms, err,
                   err_len) ||
         parse_int("CRAFTKIT_RENDER_TIMEOUT_MS", 120000, 100, 3600000, &cfg->render_timeout_ms, err,
                   err_len) ||
-        parse_int("CRAFTKIT_RENDER_BACKOFF_BASE_MS", 2000, 1, 600000, &cfg->render_backoff_base_ms,
-                  err, err_len) ||
-        parse_int("CRAFTKIT_SYNC_TIMEOUT_MS", 30000, 100, 300000, &cfg->sync_timeout_ms, err,
+        parse_int("CRAFTKIT_RENDER_BACKOFF_BASE_MS", 2000, 1, 600000, &cfg->render_backoff_base_ms, err,
                   err_len) ||
-        parse_int("CRAFTKIT_IMAGE_TIMEOUT_MS", 10000, 100, 120000, &cfg->image_timeout_ms, err,
-                  err_len) ||
-        parse_long("CRAFTKIT_IMAGE_MAX_BYTES", 5L * 1024 * 1024, 1024, 100L * 1024 * 1024,
-                   &image_max, err, err_len) ||
-        parse_int("CRAFTKIT_SWEEP_INTERVAL_MS", 5000, 50, 600000, &cfg->sweep_interval_ms, err,
-                  err_len) ||
+        parse_int("CRAFTKIT_SYNC_TIMEOUT_MS", 30000, 100, 300000, &cfg->sync_timeout_ms, err, err_len) ||
+        parse_int("CRAFTKIT_IMAGE_TIMEOUT_MS", 10000, 100, 120000, &cfg->image_timeout_ms, err, err_len) ||
+        parse_long("CRAFTKIT_IMAGE_MAX_BYTES", 5L * 1024 * 1024, 1024, 100L * 1024 * 1024, &image_max, err,
+                   err_len) ||
+        parse_int("CRAFTKIT_SWEEP_INTERVAL_MS", 5000, 50, 600000, &cfg->sweep_interval_ms, err, err_len) ||
         parse_int("CRAFTKIT_HEARTBEAT_TTL", 30, 2, 3600, &cfg->heartbeat_ttl_s, err, err_len) ||
         parse_int("CRAFTKIT_AUTH_CACHE_MS", 60000, 0, 3600000, &cfg->auth_cache_ms, err, err_len))
         goto fail;
@@ -273,7 +266,8 @@ int config_load(config_t *cfg, char *err, size_t err_len)
 
     cfg->instance_id = dup_env("CRAFTKIT_INSTANCE_ID", NULL);
     if (cfg->instance_id && !instance_id_valid(cfg->instance_id)) {
-        snprintf(err, err_len, "CRAFTKIT_INSTANCE_ID must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")",
+        snprintf(err, err_len,
+                 "CRAFTKIT_INSTANCE_ID must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")",
                  CONFIG_INSTANCE_ID_MAX, cfg->instance_id);
         goto fail;
     }
@@ -297,11 +291,11 @@ fail:
 
 void config_free(config_t *cfg)
 {
-    char **strs[] = {&cfg->listen_host, &cfg->public_url, &cfg->database_url, &cfg->redis_url,
-                     &cfg->admin_key, &cfg->data_dir, &cfg->signing_secret, &cfg->s3_endpoint,
-                     &cfg->s3_region, &cfg->s3_bucket, &cfg->s3_access_key_id,
-                     &cfg->s3_secret_access_key, &cfg->s3_public_base_url, &cfg->s3_public_endpoint,
-                     &cfg->instance_id};
+    char **strs[] = {&cfg->listen_host,        &cfg->public_url,         &cfg->database_url,
+                     &cfg->redis_url,          &cfg->admin_key,          &cfg->data_dir,
+                     &cfg->signing_secret,     &cfg->s3_endpoint,        &cfg->s3_region,
+                     &cfg->s3_bucket,          &cfg->s3_access_key_id,   &cfg->s3_secret_access_key,
+                     &cfg->s3_public_base_url, &cfg->s3_public_endpoint, &cfg->instance_id};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);
         *strs[i] = NULL;

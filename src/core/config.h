@@ -18,50 +18,51 @@
 typedef enum { STORAGE_LOCAL = 0, STORAGE_S3 = 1 } storage_kind_t;
 
 typedef struct config {
-    char *listen_host;        /* CRAFTKIT_LISTEN host part ("0.0.0.0") */
-    int listen_port;          /* CRAFTKIT_LISTEN port part (8080) */
-    char *public_url;         /* CRAFTKIT_PUBLIC_URL, no trailing slash */
-    char *database_url;       /* DATABASE_URL (libpq conninfo or URI) */
-    char *redis_url;          /* REDIS_URL: redis://host:port[/db] or unix:///path[?db=N] */
-    char *admin_key;          /* CRAFTKIT_ADMIN_KEY; NULL = admin API disabled */
-    int workers;              /* CRAFTKIT_WORKERS (default: online cores) */
-    int http_threads;         /* CRAFTKIT_HTTP_THREADS: request handler threads (default 8) */
-    int http_io_threads;      /* CRAFTKIT_HTTP_IO_THREADS: libmicrohttpd event threads (default 2) */
-    size_t max_body;          /* CRAFTKIT_MAX_BODY bytes (default 10 MiB) */
-    int connection_limit;     /* CRAFTKIT_CONNECTION_LIMIT (default 1000) */
-    int connection_timeout;   /* CRAFTKIT_CONNECTION_TIMEOUT seconds (default 60) */
-    storage_kind_t storage;   /* CRAFTKIT_STORAGE local|s3 */
-    char *data_dir;           /* CRAFTKIT_DATA_DIR (default ./var/data) */
-    char *signing_secret;     /* CRAFTKIT_SIGNING_SECRET; NULL = generated and kept in data_dir */
-    int download_ttl;         /* CRAFTKIT_DOWNLOAD_TTL seconds (default 86400) */
-    char *s3_endpoint;        /* S3_ENDPOINT (e.g. https://s3.eu-west-1.amazonaws.com) */
-    char *s3_region;          /* S3_REGION (default us-east-1) */
-    char *s3_bucket;          /* S3_BUCKET */
-    char *s3_access_key_id;   /* S3_ACCESS_KEY_ID */
+    char *listen_host;          /* CRAFTKIT_LISTEN host part ("0.0.0.0") */
+    int listen_port;            /* CRAFTKIT_LISTEN port part (8080) */
+    char *public_url;           /* CRAFTKIT_PUBLIC_URL, no trailing slash */
+    char *database_url;         /* DATABASE_URL (libpq conninfo or URI) */
+    char *redis_url;            /* REDIS_URL: redis://host:port[/db] or unix:///path[?db=N] */
+    char *admin_key;            /* CRAFTKIT_ADMIN_KEY; NULL = admin API disabled */
+    int workers;                /* CRAFTKIT_WORKERS (default: online cores) */
+    int http_threads;           /* CRAFTKIT_HTTP_THREADS: request handler threads (default 8) */
+    int http_io_threads;        /* CRAFTKIT_HTTP_IO_THREADS: libmicrohttpd event threads (default 2) */
+    size_t max_body;            /* CRAFTKIT_MAX_BODY bytes (default 10 MiB) */
+    int connection_limit;       /* CRAFTKIT_CONNECTION_LIMIT (default 1000) */
+    int connection_timeout;     /* CRAFTKIT_CONNECTION_TIMEOUT seconds (default 60) */
+    storage_kind_t storage;     /* CRAFTKIT_STORAGE local|s3 */
+    char *data_dir;             /* CRAFTKIT_DATA_DIR (default ./var/data) */
+    char *signing_secret;       /* CRAFTKIT_SIGNING_SECRET; NULL = generated and kept in data_dir */
+    int download_ttl;           /* CRAFTKIT_DOWNLOAD_TTL seconds (default 86400) */
+    char *s3_endpoint;          /* S3_ENDPOINT (e.g. https://s3.eu-west-1.amazonaws.com) */
+    char *s3_region;            /* S3_REGION (default us-east-1) */
+    char *s3_bucket;            /* S3_BUCKET */
+    char *s3_access_key_id;     /* S3_ACCESS_KEY_ID */
     char *s3_secret_access_key; /* S3_SECRET_ACCESS_KEY */
-    bool s3_force_path_style; /* S3_FORCE_PATH_STYLE (default false) */
-    char *s3_public_base_url; /* S3_PUBLIC_BASE_URL; NULL = pre-signed GETs */
-    char *s3_public_endpoint; /* S3_PUBLIC_ENDPOINT: the store as clients reach it (pre-signed links); NULL = S3_ENDPOINT */
-    int s3_attempts;          /* S3_ATTEMPTS (default 3): tries per storage operation */
-    int s3_attempt_timeout_ms; /* S3_ATTEMPT_TIMEOUT_MS (default 20000): one try, connect to last byte */
-    int s3_connect_timeout_ms; /* S3_CONNECT_TIMEOUT_MS (default 5000) */
-    int s3_total_timeout_ms;  /* S3_TOTAL_TIMEOUT_MS (default 60000): all tries and backoff */
-    double rate_limit;        /* CRAFTKIT_RATE_LIMIT requests/s per project (default 50) */
-    int rate_burst;           /* CRAFTKIT_RATE_BURST (default 100) */
-    bool allow_private_urls;  /* CRAFTKIT_ALLOW_PRIVATE_URLS=1 */
+    bool s3_force_path_style;   /* S3_FORCE_PATH_STYLE (default false) */
+    char *s3_public_base_url;   /* S3_PUBLIC_BASE_URL; NULL = pre-signed GETs */
+    char *
+        s3_public_endpoint; /* S3_PUBLIC_ENDPOINT: the store as clients reach it (pre-signed links); NULL = S3_ENDPOINT */
+    int s3_attempts;             /* S3_ATTEMPTS (default 3): tries per storage operation */
+    int s3_attempt_timeout_ms;   /* S3_ATTEMPT_TIMEOUT_MS (default 20000): one try, connect to last byte */
+    int s3_connect_timeout_ms;   /* S3_CONNECT_TIMEOUT_MS (default 5000) */
+    int s3_total_timeout_ms;     /* S3_TOTAL_TIMEOUT_MS (default 60000): all tries and backoff */
+    double rate_limit;           /* CRAFTKIT_RATE_LIMIT requests/s per project (default 50) */
+    int rate_burst;              /* CRAFTKIT_RATE_BURST (default 100) */
+    bool allow_private_urls;     /* CRAFTKIT_ALLOW_PRIVATE_URLS=1 */
     int webhook_backoff_base_ms; /* CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS (default 30000) */
-    int webhook_timeout_ms;   /* CRAFTKIT_WEBHOOK_TIMEOUT_MS (default 15000) */
-    int webhook_concurrency;  /* CRAFTKIT_WEBHOOK_CONCURRENCY deliveries in flight (default 32; 0 = none here) */
-    int render_timeout_ms;    /* CRAFTKIT_RENDER_TIMEOUT_MS (default 120000) */
+    int webhook_timeout_ms;      /* CRAFTKIT_WEBHOOK_TIMEOUT_MS (default 15000) */
+    int webhook_concurrency; /* CRAFTKIT_WEBHOOK_CONCURRENCY deliveries in flight (default 32; 0 = none here) */
+    int render_timeout_ms;   /* CRAFTKIT_RENDER_TIMEOUT_MS (default 120000) */
     int render_backoff_base_ms; /* CRAFTKIT_RENDER_BACKOFF_BASE_MS (default 2000) */
-    int sync_timeout_ms;      /* CRAFTKIT_SYNC_TIMEOUT_MS (default 30000) */
-    int image_timeout_ms;     /* CRAFTKIT_IMAGE_TIMEOUT_MS (default 10000) */
-    size_t image_max_bytes;   /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
-    int sweep_interval_ms;    /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
-    int heartbeat_ttl_s;      /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
-    int auth_cache_ms;        /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
-    bool log_json;            /* CRAFTKIT_LOG_FORMAT=json */
-    char *instance_id;        /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
+    int sync_timeout_ms;        /* CRAFTKIT_SYNC_TIMEOUT_MS (default 30000) */
+    int image_timeout_ms;       /* CRAFTKIT_IMAGE_TIMEOUT_MS (default 10000) */
+    size_t image_max_bytes;     /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
+    int sweep_interval_ms;      /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
+    int heartbeat_ttl_s;        /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
+    int auth_cache_ms;          /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
+    bool log_json;              /* CRAFTKIT_LOG_FORMAT=json */
+    char *instance_id;          /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
 } config_t;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err. */

@@ -77,8 +77,7 @@ int crypto_random(void *buf, size_t n)
 
 int crypto_random_base62(char *out, size_t n)
 {
-    static const char alphabet[] =
-        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     uint8_t pool[64];
     size_t have = 0, used = 0, i = 0;
     while (i < n) {

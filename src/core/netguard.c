@@ -15,7 +15,7 @@
 /* ---- address classification ---------------------------------------------------------- */
 
 typedef struct {
-    uint32_t net;  /* host byte order */
+    uint32_t net; /* host byte order */
     int prefix;
 } v4_range_t;
 
@@ -79,7 +79,7 @@ static bool v6_public(const uint8_t a[16])
     if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xFF && a[3] == 0x9B && a[4] == 0 && a[5] == 1)
         return false; /* 64:ff9b:1::/48 local-use NAT64 */
     if (a[0] == 0x01 && a[1] == 0x00 && bytes_zero(a + 2, 6))
-        return false; /* 100::/64 discard-only */
+        return false;                 /* 100::/64 discard-only */
     if (a[0] == 0x20 && a[1] == 0x02) /* 2002::/16 6to4: IPv4 in bits 16..47 */
         return v4_public(be32_at(a + 2));
     if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) /* 2001::/32 Teredo */
@@ -135,12 +135,10 @@ bool netguard_ip_allowed(const char *ip, bool allow_private)
 
 /* Called by curl for every socket it is about to connect, with the address it resolved —
  * the check happens here, not on the URL text, so a re-resolving name cannot slip past. */
-static curl_socket_t guarded_open_socket(void *clientp, curlsocktype purpose,
-                                         struct curl_sockaddr *address)
+static curl_socket_t guarded_open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
     netguard_t *g = clientp;
-    if (purpose != CURLSOCKTYPE_IPCXN ||
-        !netguard_addr_allowed(&address->addr, g->allow_private)) {
+    if (purpose != CURLSOCKTYPE_IPCXN || !netguard_addr_allowed(&address->addr, g->allow_private)) {
         g->refused = true;
         return CURL_SOCKET_BAD;
     }
@@ -153,13 +151,19 @@ int netguard_setup_curl(CURL *c, netguard_t *g)
         return -1;
     g->refused = false;
     CURLcode rc = CURLE_OK;
-    if (!rc) rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (!rc) rc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    if (!rc) rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    if (!rc)
+        rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!rc)
+        rc = curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    if (!rc)
+        rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     /* An (environment) proxy would make the connection for us to an address we never see. */
-    if (!rc) rc = curl_easy_setopt(c, CURLOPT_PROXY, "");
-    if (!rc) rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, guarded_open_socket);
-    if (!rc) rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, g);
+    if (!rc)
+        rc = curl_easy_setopt(c, CURLOPT_PROXY, "");
+    if (!rc)
+        rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, guarded_open_socket);
+    if (!rc)
+        rc = curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, g);
     return rc == CURLE_OK ? 0 : -1;
 }
 

@@ -14,7 +14,7 @@ struct db {
     uint64_t prepared[DB_MAX_PREPARED]; /* hashes of SQL texts prepared on this session */
     int n_prepared;
     bool in_tx;
-    bool async_commit;   /* SET synchronous_commit = off, kept across reconnects */
+    bool async_commit; /* SET synchronous_commit = off, kept across reconnects */
     char sqlstate[6];
 };
 
@@ -156,8 +156,7 @@ static void record_error(db_t *db, PGresult *res, char *err, size_t err_len)
 }
 
 /* Prepares sql on this session unless done already; returns the statement name. */
-static bool ensure_prepared(db_t *db, const char *sql, int n, char name[24], char *err,
-                            size_t err_len)
+static bool ensure_prepared(db_t *db, const char *sql, int n, char name[24], char *err, size_t err_len)
 {
     uint64_t h = fnv1a(sql);
     snprintf(name, 24, "s%016llx", (unsigned long long)h);
@@ -191,8 +190,7 @@ static PGresult *exec_once(db_t *db, const char *sql, int n, const char *const *
     return NULL;
 }
 
-PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err,
-                  size_t err_len)
+PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len)
 {
     if (connection_lost(db) && !db->in_tx && !reconnect(db)) {
         snprintf(err, err_len, "cannot reach Postgres");
@@ -205,8 +203,7 @@ PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, c
     return res;
 }
 
-long db_command(db_t *db, const char *sql, int n, const char *const *params, char *err,
-                size_t err_len)
+long db_command(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len)
 {
     PGresult *res = db_exec(db, sql, n, params, err, err_len);
     if (!res)

@@ -40,11 +40,9 @@ PGconn *db_conn(db_t *db);
 /* Runs sql with n text params (NULL entries are SQL NULL). Returns a result whose status is
  * PGRES_COMMAND_OK or PGRES_TUPLES_OK, or NULL with err set (and the SQLSTATE, when there is
  * one, in db_last_sqlstate). */
-PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err,
-                  size_t err_len);
+PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len);
 /* Same, for statements with no result rows: returns affected rows, or -1. */
-long db_command(db_t *db, const char *sql, int n, const char *const *params, char *err,
-                size_t err_len);
+long db_command(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len);
 /* Five-character SQLSTATE of the last failed db_exec on this connection ("" if none). */
 const char *db_last_sqlstate(const db_t *db);
 bool db_is_unique_violation(const db_t *db);
@@ -62,11 +60,12 @@ void db_rollback(db_t *db);
  * enqueued_at and lease_until.
  */
 #define DB_SWEEP_SQL(table, waiting, working)                                                                \
-    "UPDATE " table " SET enqueued_at = now() WHERE id IN ("                                                \
-    " SELECT id FROM " table " WHERE status IN ('" waiting "', '" working "') AND ("                        \
-    "  (status = '" waiting "' AND next_attempt_at <= now() AND (enqueued_at IS NULL"                       \
+    "UPDATE " table " SET enqueued_at = now() WHERE id IN ("                                                 \
+    " SELECT id FROM " table " WHERE status IN ('" waiting "', '" working "') AND ("                         \
+    "  (status = '" waiting "' AND next_attempt_at <= now() AND (enqueued_at IS NULL"                        \
     "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond')))"             \
-    "  OR (status = '" working "' AND lease_until < now() AND (enqueued_at IS NULL OR enqueued_at < lease_until" \
+    "  OR (status = '" working                                                                               \
+    "' AND lease_until < now() AND (enqueued_at IS NULL OR enqueued_at < lease_until"                        \
     "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond'))))"            \
     " ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"                                        \
     " RETURNING id"

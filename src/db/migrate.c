@@ -96,13 +96,12 @@ int migrate_apply(db_t *db, int *applied, char *err, size_t err_len)
         char version[16];
         snprintf(version, sizeof version, "%d", m->version);
         const char *params[] = {version, m->name};
-        PGresult *r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                                   2, NULL, params, NULL, NULL, 0);
+        PGresult *r = PQexecParams(c, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", 2,
+                                   NULL, params, NULL, NULL, 0);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         if (!ok || exec_simple(c, "COMMIT", err, err_len) != 0) {
-            snprintf(err, err_len, "migration %s could not be recorded: %s", m->name,
-                     PQerrorMessage(c));
+            snprintf(err, err_len, "migration %s could not be recorded: %s", m->name, PQerrorMessage(c));
             exec_simple(c, "ROLLBACK", verr, sizeof verr);
             goto cleanup;
         }

@@ -9,12 +9,12 @@
 #include "auth/keycache.h"
 #include "core/uuid7.h"
 
-#define PROJECT_COLUMNS                                                                      \
-    "id, slug, name, rate_limit, rate_burst, " SQL_TS("created_at") " AS created_at, "        \
-    SQL_TS("updated_at") " AS updated_at"
-#define KEY_COLUMNS                                                                          \
-    "id, project_id, name, prefix, environment, " SQL_TS("created_at") " AS created_at, "     \
-    SQL_TS("revoked_at") " AS revoked_at"
+#define PROJECT_COLUMNS                                                                                      \
+    "id, slug, name, rate_limit, rate_burst, " SQL_TS("created_at") " AS created_at, " SQL_TS(               \
+        "updated_at") " AS updated_at"
+#define KEY_COLUMNS                                                                                          \
+    "id, project_id, name, prefix, environment, " SQL_TS("created_at") " AS created_at, " SQL_TS(            \
+        "revoked_at") " AS revoked_at"
 #define SLUG_ATTEMPTS 50
 /* Every change that can make a cached key lookup wrong tells every instance (auth/keycache.h). */
 #define AUTH_CHANGED(id) "pg_notify('" KEYCACHE_CHANNEL "', " id "::text) AS auth_changed"
@@ -35,13 +35,12 @@ static json_t *key_json(const PGresult *r, int row)
     const char *revoked = db_get(r, row, "revoked_at");
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", db_get(r, row, "id"), "projectId",
                      db_get(r, row, "project_id"), "name", db_get(r, row, "name"), "prefix",
-                     db_get(r, row, "prefix"), "environment", db_get(r, row, "environment"),
-                     "createdAt", db_get(r, row, "created_at"), "revokedAt",
-                     revoked ? json_string(revoked) : json_null());
+                     db_get(r, row, "prefix"), "environment", db_get(r, row, "environment"), "createdAt",
+                     db_get(r, row, "created_at"), "revokedAt", revoked ? json_string(revoked) : json_null());
 }
 
-repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out,
-                              char *err, size_t err_len)
+repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out, char *err,
+                              size_t err_len)
 {
     char base[API_SLUG_MAX + 1], candidate[API_SLUG_MAX + 16], id[UUID_STR_LEN + 1];
     if (slug)
@@ -111,8 +110,8 @@ repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len)
     return REPO_OK;
 }
 
-repo_status_t projects_update(db_t *db, const char *id, const char *name, double rate_limit,
-                              int rate_burst, json_t **out, char *err, size_t err_len)
+repo_status_t projects_update(db_t *db, const char *id, const char *name, double rate_limit, int rate_burst,
+                              json_t **out, char *err, size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
@@ -138,11 +137,12 @@ repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {id};
-    PGresult *r = db_exec(db,
-                          "WITH u AS (UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
-                          " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at)"
-                          " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
-                          1, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "WITH u AS (UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
+                " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at)"
+                                                       " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
+                1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     keycache_flush();
@@ -153,8 +153,8 @@ repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
     return st;
 }
 
-repo_status_t keys_create(db_t *db, const char *project_id, const char *name,
-                          const char *environment, json_t **out, char *err, size_t err_len)
+repo_status_t keys_create(db_t *db, const char *project_id, const char *name, const char *environment,
+                          json_t **out, char *err, size_t err_len)
 {
     if (!uuid_valid(project_id))
         return REPO_NOT_FOUND;
@@ -205,18 +205,19 @@ repo_status_t keys_list(db_t *db, const char *project_id, json_t **out, char *er
     return REPO_OK;
 }
 
-repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, json_t **out,
-                          char *err, size_t err_len)
+repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, json_t **out, char *err,
+                          size_t err_len)
 {
     if (!uuid_valid(key_id) || (project_id && !uuid_valid(project_id)))
         return REPO_NOT_FOUND;
     const char *params[] = {key_id, project_id};
-    PGresult *r = db_exec(db,
-                          "WITH u AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-                          " WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2::uuid)"
-                          " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at)"
-                          " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
-                          2, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "WITH u AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                " WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2::uuid)"
+                " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at)"
+                                                       " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
+                2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     keycache_flush();

@@ -11,24 +11,26 @@
  * that dequeued an id it cannot see yet. */
 #define RENDER_LOCK_KEY "hashtextextended($1::text, 0)"
 
-#define RENDER_COLUMNS                                                                               \
-    "r.id, r.project_id, r.template_id, t.slug AS template_slug, r.status, r.version_number, r.test,"  \
-    " r.source, r.filename, r.storage_key, r.pages, r.bytes, r.sha256, r.error_message, r.attempts,"  \
-    " r.request_hash, " SQL_TS("r.created_at") " AS created_at, " SQL_TS("r.started_at")             \
-    " AS started_at, " SQL_TS("r.completed_at") " AS completed_at,"                                  \
-    " (extract(epoch FROM (r.completed_at - r.started_at)) * 1000)::bigint AS duration_ms"
+#define RENDER_COLUMNS                                                                                       \
+    "r.id, r.project_id, r.template_id, t.slug AS template_slug, r.status, r.version_number, r.test,"        \
+    " r.source, r.filename, r.storage_key, r.pages, r.bytes, r.sha256, r.error_message, r.attempts,"         \
+    " r.request_hash, " SQL_TS("r.created_at") " AS created_at, " SQL_TS(                                    \
+        "r.started_at") " AS started_at, " SQL_TS("r.completed_at") " AS completed_at,"                      \
+                                                                    " (extract(epoch FROM (r.completed_at "  \
+                                                                    "- r.started_at)) * 1000)::bigint AS "   \
+                                                                    "duration_ms"
 #define RENDER_FROM " FROM renders r JOIN templates t ON t.id = r.template_id"
 
 /* The terminal UPDATEs (CTE u) also create one webhook delivery per matching active
  * subscription, in the same statement so that none can be lost in between, and wake sync
  * waiters everywhere. The result is one row per delivery id (or one NULL row without any). */
-#define TERMINAL_TAIL(event)                                                                         \
-    ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event, enqueued_at)" \
-    " SELECT s.id, u.project_id, u.id, '" event "', now() FROM u JOIN webhook_subscriptions s"         \
-    " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL"                           \
-    " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id),"                          \
-    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u)"                         \
-    " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified, d.id AS delivery"  \
+#define TERMINAL_TAIL(event)                                                                                 \
+    ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event, enqueued_at)"    \
+    " SELECT s.id, u.project_id, u.id, '" event "', now() FROM u JOIN webhook_subscriptions s"               \
+    " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL"                                  \
+    " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id),"                                \
+    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u)"                                 \
+    " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified, d.id AS delivery"       \
     " FROM (SELECT 1) one LEFT JOIN d ON true"
 
 bool renders_status_terminal(const char *status)
@@ -88,17 +90,19 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
 {
     char version[16];
     snprintf(version, sizeof version, "%d", n->version_number);
-    const char *params[] = {n->id, n->project_id, n->template_id, n->version_id, version, n->test ? "t" : "f",
-                            n->data, n->options, n->idempotency_key, n->request_hash, n->source, n->filename};
-    PGresult *r = db_exec(db,
-                          "WITH lock AS (SELECT pg_advisory_xact_lock(" RENDER_LOCK_KEY "))"
-                          " INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
-                          " test, data, options, idempotency_key, request_hash, source, filename, enqueued_at)"
-                          " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int, 'queued', $6::bool, $7::json, $8::json,"
-                          " $9::text, $10::text, $11::text, $12::text, now() FROM lock"
-                          " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-                          " RETURNING " SQL_TS("created_at") " AS created_at",
-                          12, params, err, err_len);
+    const char *params[] = {
+        n->id,   n->project_id, n->template_id,     n->version_id,   version,   n->test ? "t" : "f",
+        n->data, n->options,    n->idempotency_key, n->request_hash, n->source, n->filename};
+    PGresult *r = db_exec(
+        db,
+        "WITH lock AS (SELECT pg_advisory_xact_lock(" RENDER_LOCK_KEY "))"
+        " INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
+        " test, data, options, idempotency_key, request_hash, source, filename, enqueued_at)"
+        " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int, 'queued', $6::bool, $7::json, $8::json,"
+        " $9::text, $10::text, $11::text, $12::text, now() FROM lock"
+        " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+        " RETURNING " SQL_TS("created_at") " AS created_at",
+        12, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
@@ -133,8 +137,8 @@ repo_status_t renders_get(db_t *db, const char *project_id, const char *id, rend
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, id};
-    return one_row(db_exec(db, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND r.id = $2", 2,
-                           params, err, err_len),
+    return one_row(db_exec(db, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND r.id = $2",
+                           2, params, err, err_len),
                    out);
 }
 
@@ -156,13 +160,16 @@ repo_status_t renders_list(db_t *db, const char *project_id, const char *status,
     /* One constant statement per filter combination, so that each gets a plan that uses its
      * index (a generic plan for "($2 IS NULL OR status = $2)" would not). Parameters: $1
      * project, $2 cursor, $3 limit, then status and/or template when filtered on. */
-#define LIST_HEAD "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND ($2::uuid IS NULL OR r.id < $2)"
-#define LIST_TEMPLATE(p) " AND r.template_id IN (SELECT id FROM templates WHERE project_id = $1 AND (slug = " p \
-                         " OR id::text = " p "))"
+#define LIST_HEAD                                                                                            \
+    "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND ($2::uuid IS NULL OR r.id < $2)"
+#define LIST_TEMPLATE(p)                                                                                     \
+    " AND r.template_id IN (SELECT id FROM templates WHERE project_id = $1 AND (slug = " p                   \
+    " OR id::text = " p "))"
 #define LIST_TAIL " ORDER BY r.id DESC LIMIT $3"
     static const char *const sql[2][2] = {
         {LIST_HEAD LIST_TAIL, LIST_HEAD LIST_TEMPLATE("$4") LIST_TAIL},
-        {LIST_HEAD " AND r.status = $4" LIST_TAIL, LIST_HEAD " AND r.status = $4" LIST_TEMPLATE("$5") LIST_TAIL},
+        {LIST_HEAD " AND r.status = $4" LIST_TAIL,
+         LIST_HEAD " AND r.status = $4" LIST_TEMPLATE("$5") LIST_TAIL},
     };
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether another page exists */
@@ -212,8 +219,8 @@ static PGresult *claim_once(db_t *db, const char *id, const char *worker_id, con
                    3, params, err, err_len);
 }
 
-repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, render_claim_t *out,
-                            char *err, size_t err_len)
+repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms,
+                            render_claim_t *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
     if (!uuid_valid(id))
@@ -227,8 +234,8 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
          * case) settles the last one; then look once more. */
         PQclear(r);
         const char *params[] = {id};
-        PGresult *w = db_exec(db, "SELECT pg_advisory_xact_lock_shared(" RENDER_LOCK_KEY ")", 1, params, err,
-                              err_len);
+        PGresult *w =
+            db_exec(db, "SELECT pg_advisory_xact_lock_shared(" RENDER_LOCK_KEY ")", 1, params, err, err_len);
         if (!w)
             return REPO_ERROR;
         PQclear(w);
@@ -273,7 +280,8 @@ static int terminal_result(PGresult *r, render_deliveries_t *out)
     return done;
 }
 
-int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err, size_t err_len)
+int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err,
+                        size_t err_len)
 {
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_ms);
@@ -286,19 +294,21 @@ int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lea
 }
 
 int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
-                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err, size_t err_len)
+                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err,
+                    size_t err_len)
 {
     char p[16], b[32];
     snprintf(p, sizeof p, "%d", pages);
     snprintf(b, sizeof b, "%zu", bytes);
     const char *params[] = {id, worker_id, storage_key, p, b, sha256};
-    return terminal_result(db_exec(db,
-                                   "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
-                                   " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
-                                   " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
-                                   " RETURNING id, project_id)" TERMINAL_TAIL("render.succeeded"),
-                                   6, params, err, err_len),
-                           deliveries);
+    return terminal_result(
+        db_exec(db,
+                "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
+                " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
+                " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
+                " RETURNING id, project_id)" TERMINAL_TAIL("render.succeeded"),
+                6, params, err, err_len),
+        deliveries);
 }
 
 int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,
@@ -316,8 +326,8 @@ int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms,
     return n < 0 ? -1 : n > 0;
 }
 
-int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, render_deliveries_t *deliveries,
-                 char *err, size_t err_len)
+int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error,
+                 render_deliveries_t *deliveries, char *err, size_t err_len)
 {
     char msg[RENDER_ERROR_MAX + 1];
     clip_error(error, msg);
@@ -333,7 +343,8 @@ int renders_fail(db_t *db, const char *id, const char *worker_id, const char *er
 
 int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len)
 {
-    return db_sweep_pick(db, DB_SWEEP_SQL("renders", "queued", "rendering"), all_before_ms, ids, max, err, err_len);
+    return db_sweep_pick(db, DB_SWEEP_SQL("renders", "queued", "rendering"), all_before_ms, ids, max, err,
+                         err_len);
 }
 
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len)

@@ -24,10 +24,10 @@
 #include "db/db.h"
 #include "db/projects_repo.h"
 
-#define RENDER_ERROR_MAX 1000        /* bytes of error_message kept (cut on a UTF-8 boundary) */
-#define RENDER_IDEMPOTENCY_MAX 200   /* Idempotency-Key / jobId length (spec §3) */
-#define RENDER_MAX_ATTEMPTS 3        /* attempts before a render is failed (spec §4) */
-#define RENDER_LIST_MAX 100          /* GET /v1/renders page size cap */
+#define RENDER_ERROR_MAX 1000      /* bytes of error_message kept (cut on a UTF-8 boundary) */
+#define RENDER_IDEMPOTENCY_MAX 200 /* Idempotency-Key / jobId length (spec §3) */
+#define RENDER_MAX_ATTEMPTS 3      /* attempts before a render is failed (spec §4) */
+#define RENDER_LIST_MAX 100        /* GET /v1/renders page size cap */
 #define RENDER_NOTIFY_CHANNEL "craftkit_render_done"
 
 typedef struct render_row {
@@ -35,28 +35,28 @@ typedef struct render_row {
     char project_id[37];
     char template_id[37];
     char template_slug[128];
-    char status[16];             /* queued | rendering | succeeded | failed | cancelled */
+    char status[16]; /* queued | rendering | succeeded | failed | cancelled */
     int version_number;
     bool test;
-    char source[8];              /* api | hook */
+    char source[8]; /* api | hook */
     char filename[128];
-    char storage_key[512];       /* "" until succeeded */
-    int pages;                   /* -1 while unknown */
-    long long bytes;             /* -1 while unknown */
-    char sha256[65];             /* "" while unknown */
+    char storage_key[512]; /* "" until succeeded */
+    int pages;             /* -1 while unknown */
+    long long bytes;       /* -1 while unknown */
+    char sha256[65];       /* "" while unknown */
     bool has_error;
     char error_message[RENDER_ERROR_MAX + 1];
-    char created_at[32];         /* ISO-8601; "" = null */
+    char created_at[32]; /* ISO-8601; "" = null */
     char started_at[32];
     char completed_at[32];
-    long long duration_ms;       /* completed_at - started_at; -1 = null */
-    char request_hash[65];       /* "" when the render has no idempotency key */
+    long long duration_ms; /* completed_at - started_at; -1 = null */
+    char request_hash[65]; /* "" when the render has no idempotency key */
     int attempts;
 } render_row_t;
 
 /* What a new render is made of (texts as stored). */
 typedef struct render_new {
-    const char *id;              /* a fresh UUIDv7 */
+    const char *id; /* a fresh UUIDv7 */
     const char *project_id;
     const char *template_id;
     const char *version_id;
@@ -77,8 +77,8 @@ typedef struct render_claim {
     char version_id[37];
     char filename[128];
     bool test;
-    int attempts;                /* including this one */
-    int64_t created_unix;        /* pinned into the PDF metadata: identical bytes on a retry */
+    int attempts;         /* including this one */
+    int64_t created_unix; /* pinned into the PDF metadata: identical bytes on a retry */
     json_t *data;
 } render_claim_t;
 
@@ -126,22 +126,24 @@ repo_status_t renders_list(db_t *db, const char *project_id, const char *status,
  * *out filled (release out->data), REPO_NOT_FOUND (nothing to do: finished, claimed elsewhere,
  * not due yet, or never committed), REPO_ERROR + err.
  */
-repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, render_claim_t *out,
-                            char *err, size_t err_len);
+repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms,
+                            render_claim_t *out, char *err, size_t err_len);
 /* Extends the lease while worker_id still holds the claim. 1 (extended), 0 (lost), -1 + err. */
-int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err, size_t err_len);
+int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err,
+                        size_t err_len);
 /* Terminal success, only while worker_id holds the claim; notifies and creates the webhook
  * deliveries (ids in *deliveries, which may be NULL), all in one statement. 1, 0 (claim lost),
  * -1. */
 int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
-                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err, size_t err_len);
+                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err,
+                    size_t err_len);
 /* Back to queued, due in delay_ms, with the error kept for the record. 1, 0, -1. */
-int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error,
-                  char *err, size_t err_len);
+int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,
+                  size_t err_len);
 /* Terminal failure with an actionable message, only while worker_id holds the claim; notifies
  * and creates the webhook deliveries like renders_succeed. 1, 0 (claim lost), -1. */
-int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error, render_deliveries_t *deliveries,
-                 char *err, size_t err_len);
+int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error,
+                 render_deliveries_t *deliveries, char *err, size_t err_len);
 
 /*
  * The sweeper's pick, inside the caller's transaction: marks as enqueued now and returns up to
@@ -150,7 +152,8 @@ int renders_fail(db_t *db, const char *id, const char *worker_id, const char *er
  * all_before_ms >= 0, any due row last pushed more than all_before_ms ago (Redis may have lost
  * it). Rows locked by another sweeper are skipped. Returns the count, or -1 + err.
  */
-int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len);
+int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
+                       size_t err_len);
 /* Counts by status for /metrics: queued, rendering. -1 on error. */
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len);
 

@@ -28,8 +28,8 @@ static repo_status_t fill_row(PGresult *r, tpl_row_t *out)
     return REPO_OK;
 }
 
-repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out,
-                       char *err, size_t err_len)
+repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out, char *err,
+                       size_t err_len)
 {
     const char *params[] = {project_id, slug};
     PGresult *r = db_exec(db,
@@ -43,11 +43,12 @@ repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, tpl
                                 size_t err_len)
 {
     const char *params[] = {token};
-    PGresult *r = db_exec(db,
-                          "SELECT t.id, t.slug, t.current_version, t.inbound_enforce, t.inbound_secret,"
-                          " t.project_id, p.rate_limit, p.rate_burst FROM templates t JOIN projects p ON p.id = t.project_id"
-                          " WHERE t.inbound_token = $1 AND t.deleted_at IS NULL AND p.deleted_at IS NULL",
-                          1, params, err, err_len);
+    PGresult *r = db_exec(
+        db,
+        "SELECT t.id, t.slug, t.current_version, t.inbound_enforce, t.inbound_secret,"
+        " t.project_id, p.rate_limit, p.rate_burst FROM templates t JOIN projects p ON p.id = t.project_id"
+        " WHERE t.inbound_token = $1 AND t.deleted_at IS NULL AND p.deleted_at IS NULL",
+        1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) == 1) {
@@ -59,14 +60,14 @@ repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, tpl
     return fill_row(r, out);
 }
 
-static repo_status_t insert_version(db_t *db, const char *template_id, int number,
-                                    const tpl_version_in_t *v, char *err, size_t err_len)
+static repo_status_t insert_version(db_t *db, const char *template_id, int number, const tpl_version_in_t *v,
+                                    char *err, size_t err_len)
 {
     char id[UUID_STR_LEN + 1], num[16];
     uuid7_new_str(id);
     snprintf(num, sizeof num, "%d", number);
-    const char *params[] = {id, template_id, num, v->manifest, v->layout, v->page_config,
-                            v->json_schema, v->publish ? "t" : "f"};
+    const char *params[] = {
+        id, template_id, num, v->manifest, v->layout, v->page_config, v->json_schema, v->publish ? "t" : "f"};
     if (db_command(db,
                    "INSERT INTO template_versions (id, template_id, number, manifest, layout, page_config,"
                    " json_schema, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
@@ -75,8 +76,8 @@ static repo_status_t insert_version(db_t *db, const char *template_id, int numbe
         return REPO_ERROR;
     if (v->publish) {
         const char *p2[] = {template_id, num};
-        if (db_command(db, "UPDATE templates SET current_version = $2, updated_at = now() WHERE id = $1",
-                       2, p2, err, err_len) < 0)
+        if (db_command(db, "UPDATE templates SET current_version = $2, updated_at = now() WHERE id = $1", 2,
+                       p2, err, err_len) < 0)
             return REPO_ERROR;
     } else {
         const char *p2[] = {template_id};
@@ -87,8 +88,8 @@ static repo_status_t insert_version(db_t *db, const char *template_id, int numbe
 }
 
 repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, const char *slug,
-                         const char *description, const tpl_version_in_t *v, char *out_slug,
-                         char *err, size_t err_len)
+                         const char *description, const tpl_version_in_t *v, char *out_slug, char *err,
+                         size_t err_len)
 {
     char base[API_SLUG_MAX + 1], candidate[API_SLUG_MAX + 16];
     if (slug)
@@ -111,10 +112,11 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
         if (db_begin(db, err, err_len) != 0)
             return REPO_ERROR;
         const char *params[] = {id, project_id, candidate, name, description, token, secret};
-        long rows = db_command(db,
-                               "INSERT INTO templates (id, project_id, slug, name, description, inbound_token,"
-                               " inbound_secret) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                               7, params, err, err_len);
+        long rows =
+            db_command(db,
+                       "INSERT INTO templates (id, project_id, slug, name, description, inbound_token,"
+                       " inbound_secret) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       7, params, err, err_len);
         if (rows < 0) {
             bool taken = db_is_unique_violation(db);
             db_rollback(db);
@@ -137,8 +139,8 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
     return REPO_CONFLICT;
 }
 
-repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug,
-                              const tpl_version_in_t *v, int *number, char *err, size_t err_len)
+repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug, const tpl_version_in_t *v,
+                              int *number, char *err, size_t err_len)
 {
     if (db_begin(db, err, err_len) != 0)
         return REPO_ERROR;
@@ -183,20 +185,23 @@ static json_t *parse_json_text(const char *text)
     return v ? v : json_null();
 }
 
-#define TEMPLATE_SELECT                                                                        \
-    "SELECT t.id, t.slug, t.name, t.description, t.current_version, t.inbound_token,"          \
-    " t.inbound_secret, t.inbound_enforce, " SQL_TS("t.created_at") " AS created_at, "           \
-    SQL_TS("t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config,"     \
-    " v.json_schema, (SELECT max(number) FROM template_versions WHERE template_id = t.id)"    \
-    " AS latest FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"           \
-    " WHERE template_id = t.id ORDER BY (number = t.current_version) DESC, number DESC LIMIT 1) v ON true"
+#define TEMPLATE_SELECT                                                                                      \
+    "SELECT t.id, t.slug, t.name, t.description, t.current_version, t.inbound_token,"                        \
+    " t.inbound_secret, t.inbound_enforce, " SQL_TS("t.created_at") " AS created_at, " SQL_TS(               \
+        "t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config,"                     \
+                        " v.json_schema, (SELECT max(number) FROM template_versions WHERE template_id = "    \
+                        "t.id)"                                                                              \
+                        " AS latest FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"     \
+                        " WHERE template_id = t.id ORDER BY (number = t.current_version) DESC, number DESC " \
+                        "LIMIT 1) v ON true"
 
-repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out,
-                           char *err, size_t err_len)
+repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
+                           size_t err_len)
 {
     const char *params[] = {project_id, slug};
-    PGresult *r = db_exec(db, TEMPLATE_SELECT " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL",
-                          2, params, err, err_len);
+    PGresult *r =
+        db_exec(db, TEMPLATE_SELECT " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL", 2,
+                params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) != 1) {
@@ -206,9 +211,9 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
     const char *cv = db_get(r, 0, "current_version"), *desc = db_get(r, 0, "description");
     char url[1024];
     snprintf(url, sizeof url, "%s/v1/hooks/%s", config_get()->public_url, db_get(r, 0, "inbound_token"));
-    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "id",
-                          db_get(r, 0, "id"), "slug", db_get(r, 0, "slug"), "name", db_get(r, 0, "name"),
-                          "description", desc ? json_string(desc) : json_null(), "currentVersionNumber",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:o, s:o, s:o, s:o, s:o}", "id", db_get(r, 0, "id"),
+                          "slug", db_get(r, 0, "slug"), "name", db_get(r, 0, "name"), "description",
+                          desc ? json_string(desc) : json_null(), "currentVersionNumber",
                           cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL, "manifest",
                           parse_json_text(db_get(r, 0, "manifest")), "jsonSchema",
                           parse_json_text(db_get(r, 0, "json_schema")), "layout",
@@ -228,12 +233,14 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
 repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
 {
     const char *params[] = {project_id};
-    PGresult *r = db_exec(db,
-                          "SELECT id, name, slug, description, current_version, " SQL_TS("created_at")
-                          " AS created_at, " SQL_TS("updated_at") " AS updated_at FROM templates"
-                          " WHERE project_id = $1 AND deleted_at IS NULL ORDER BY updated_at DESC, id DESC"
-                          " LIMIT 1000",
-                          1, params, err, err_len);
+    PGresult *r = db_exec(
+        db,
+        "SELECT id, name, slug, description, current_version, " SQL_TS(
+            "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at FROM templates"
+                                                                  " WHERE project_id = $1 AND deleted_at IS "
+                                                                  "NULL ORDER BY updated_at DESC, id DESC"
+                                                                  " LIMIT 1000",
+        1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     json_t *list = json_array();
@@ -243,8 +250,8 @@ repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char
             list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "id", db_get(r, i, "id"), "name",
                             db_get(r, i, "name"), "slug", db_get(r, i, "slug"), "description",
                             desc ? json_string(desc) : json_null(), "currentVersionNumber",
-                            cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL,
-                            "createdAt", db_get(r, i, "created_at"), "updatedAt", db_get(r, i, "updated_at")));
+                            cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL, "createdAt",
+                            db_get(r, i, "created_at"), "updatedAt", db_get(r, i, "updated_at")));
     }
     PQclear(r);
     *out = json_pack("{s:o}", "templates", list);
@@ -255,7 +262,11 @@ repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, con
                          const char *description, bool clear_description, int enforce, char *err,
                          size_t err_len)
 {
-    const char *params[] = {project_id, slug, name, description, clear_description ? "t" : "f",
+    const char *params[] = {project_id,
+                            slug,
+                            name,
+                            description,
+                            clear_description ? "t" : "f",
                             enforce < 0 ? NULL : enforce ? "t" : "f"};
     long rows = db_command(db,
                            "UPDATE templates SET name = coalesce($3, name),"
@@ -266,29 +277,31 @@ repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, con
     return rows < 0 ? REPO_ERROR : rows == 0 ? REPO_NOT_FOUND : REPO_OK;
 }
 
-repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *slug, bool new_token, char *err,
-                                 size_t err_len)
+repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *slug, bool new_token,
+                                 char *err, size_t err_len)
 {
     char token[TOKEN_LEN + 1], rnd[TOKEN_LEN + 1], secret[TOKEN_LEN + 8];
     crypto_random_base62(token, TOKEN_LEN);
     crypto_random_base62(rnd, TOKEN_LEN);
     snprintf(secret, sizeof secret, "ihsec_%s", rnd);
     const char *params[] = {project_id, slug, secret, new_token ? token : NULL};
-    long rows = db_command(db,
-                           "UPDATE templates SET inbound_secret = $3, inbound_token = coalesce($4, inbound_token),"
-                           " updated_at = now() WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
-                           4, params, err, err_len);
+    long rows =
+        db_command(db,
+                   "UPDATE templates SET inbound_secret = $3, inbound_token = coalesce($4, inbound_token),"
+                   " updated_at = now() WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
+                   4, params, err, err_len);
     return rows < 0 ? REPO_ERROR : rows == 0 ? REPO_NOT_FOUND : REPO_OK;
 }
 
-repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out,
-                         char *err, size_t err_len)
+repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
+                         size_t err_len)
 {
     const char *params[] = {project_id, slug};
-    PGresult *r = db_exec(db,
-                          "UPDATE templates SET deleted_at = now() WHERE project_id = $1 AND slug = $2"
-                          " AND deleted_at IS NULL RETURNING id, slug, " SQL_TS("deleted_at") " AS deleted_at",
-                          2, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "UPDATE templates SET deleted_at = now() WHERE project_id = $1 AND slug = $2"
+                " AND deleted_at IS NULL RETURNING id, slug, " SQL_TS("deleted_at") " AS deleted_at",
+                2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
@@ -299,8 +312,8 @@ repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, jso
     return st;
 }
 
-repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out,
-                                char *err, size_t err_len)
+repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
+                                size_t err_len)
 {
     tpl_row_t t;
     repo_status_t st = tpl_find(db, project_id, slug, &t, err, err_len);
@@ -308,8 +321,9 @@ repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *sl
         return st;
     const char *params[] = {t.id};
     PGresult *r = db_exec(db,
-                          "SELECT id, number, " SQL_TS("created_at") " AS created_at, " SQL_TS("published_at")
-                          " AS published_at FROM template_versions WHERE template_id = $1 ORDER BY number DESC",
+                          "SELECT id, number, " SQL_TS("created_at") " AS created_at, " SQL_TS(
+                              "published_at") " AS published_at FROM template_versions WHERE template_id = "
+                                              "$1 ORDER BY number DESC",
                           1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
@@ -317,20 +331,18 @@ repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *sl
     for (int i = 0; i < PQntuples(r); i++) {
         const char *pub = db_get(r, i, "published_at");
         int number = atoi(db_get(r, i, "number"));
-        json_array_append_new(list, json_pack("{s:s, s:i, s:b, s:b, s:s, s:o}", "id", db_get(r, i, "id"),
-                                              "number", number, "published", pub != NULL, "current",
-                                              number == t.current_version, "createdAt",
-                                              db_get(r, i, "created_at"), "publishedAt",
-                                              pub ? json_string(pub) : json_null()));
+        json_array_append_new(
+            list, json_pack("{s:s, s:i, s:b, s:b, s:s, s:o}", "id", db_get(r, i, "id"), "number", number,
+                            "published", pub != NULL, "current", number == t.current_version, "createdAt",
+                            db_get(r, i, "created_at"), "publishedAt", pub ? json_string(pub) : json_null()));
     }
     PQclear(r);
     *out = json_pack("{s:o}", "versions", list);
     return REPO_OK;
 }
 
-repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number,
-                               json_t **out, char *version_id, bool *published, char *err,
-                               size_t err_len)
+repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number, json_t **out,
+                               char *version_id, bool *published, char *err, size_t err_len)
 {
     tpl_row_t t;
     repo_status_t st = tpl_find(db, project_id, slug, &t, err, err_len);
@@ -344,11 +356,12 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
     char num[16];
     snprintf(num, sizeof num, "%d", number);
     const char *params[] = {t.id, num};
-    PGresult *r = db_exec(db,
-                          "SELECT id, number, manifest, layout, page_config, json_schema, " SQL_TS("created_at")
-                          " AS created_at, " SQL_TS("published_at") " AS published_at FROM template_versions"
-                          " WHERE template_id = $1 AND number = $2",
-                          2, params, err, err_len);
+    PGresult *r = db_exec(
+        db,
+        "SELECT id, number, manifest, layout, page_config, json_schema, " SQL_TS(
+            "created_at") " AS created_at, " SQL_TS("published_at") " AS published_at FROM template_versions"
+                                                                    " WHERE template_id = $1 AND number = $2",
+        2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) != 1) {

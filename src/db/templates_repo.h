@@ -16,7 +16,7 @@
 typedef struct tpl_row {
     char id[37];
     char slug[128];
-    int current_version;        /* 0 = none published */
+    int current_version; /* 0 = none published */
     bool inbound_enforce;
     char inbound_secret[80];
 } tpl_row_t;
@@ -30,8 +30,8 @@ typedef struct tpl_version_in {
     bool publish;
 } tpl_version_in_t;
 
-repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out,
-                       char *err, size_t err_len);
+repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out, char *err,
+                       size_t err_len);
 /* The project an inbound-hook token's template belongs to, with its rate limits (0 = the
  * server defaults). */
 typedef struct tpl_owner {
@@ -44,32 +44,30 @@ repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, tpl
 /* Creates a template with version 1. slug NULL → derived from name, suffixed on collision;
  * a given slug that is taken → REPO_CONFLICT. Fills out_slug (128 bytes). */
 repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, const char *slug,
-                         const char *description, const tpl_version_in_t *v, char *out_slug,
-                         char *err, size_t err_len);
+                         const char *description, const tpl_version_in_t *v, char *out_slug, char *err,
+                         size_t err_len);
 /* Adds version n+1 to a live template (row-locked, so concurrent PUTs get distinct numbers). */
-repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug,
-                              const tpl_version_in_t *v, int *number, char *err, size_t err_len);
+repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug, const tpl_version_in_t *v,
+                              int *number, char *err, size_t err_len);
 /* The template object with its current (or latest, when none is published) version. */
-repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out,
-                           char *err, size_t err_len);
-repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char *err,
-                            size_t err_len);
+repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
+                           size_t err_len);
+repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len);
 /* name/description NULL = unchanged; enforce -1 = unchanged. */
 repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, const char *name,
                          const char *description, bool clear_description, int enforce, char *err,
                          size_t err_len);
 /* A new inbound secret (and, with new_token, a new hook URL); the old ones stop working. */
-repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *slug, bool new_token, char *err,
-                                 size_t err_len);
-repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out,
-                         char *err, size_t err_len);
-repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out,
-                                char *err, size_t err_len);
+repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *slug, bool new_token,
+                                 char *err, size_t err_len);
+repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
+                         size_t err_len);
+repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
+                                size_t err_len);
 /* One version; number 0 = the current published one (REPO_CONFLICT when none is). Fills
  * version_id (37 bytes) and published when non-NULL. */
-repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number,
-                               json_t **out, char *version_id, bool *published, char *err,
-                               size_t err_len);
+repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number, json_t **out,
+                               char *version_id, bool *published, char *err, size_t err_len);
 
 /* Template and version in one query, for the hot render path: fills *out and, when the version
  * exists, version_id (37 bytes), *number (number 0 = the current published version) and

@@ -11,14 +11,18 @@
 
 #define SECRET_RANDOM_LEN 32
 
-#define SUB_COLUMNS                                                                                  \
-    "id, url, array_to_json(events)::text AS events, active, description, " SQL_TS("created_at")     \
-    " AS created_at, " SQL_TS("updated_at") " AS updated_at, CASE WHEN previous_expires_at > now()"  \
-    " THEN " SQL_TS("previous_expires_at") " END AS previous_expires_at"
-#define DELIVERY_COLUMNS                                                                             \
-    "id, subscription_id, render_id, event, status, attempts, " SQL_TS("next_attempt_at")            \
-    " AS next_attempt_at, " SQL_TS("created_at") " AS created_at, " SQL_TS("delivered_at")           \
-    " AS delivered_at, last_status_code, last_error"
+#define SUB_COLUMNS                                                                                          \
+    "id, url, array_to_json(events)::text AS events, active, description, " SQL_TS(                          \
+        "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at, CASE WHEN "                   \
+                                                              "previous_expires_at > now()"                  \
+                                                              " THEN " SQL_TS(                               \
+                                                                  "previous_expires_at") " END AS "          \
+                                                                                         "previous_expires_" \
+                                                                                         "at"
+#define DELIVERY_COLUMNS                                                                                     \
+    "id, subscription_id, render_id, event, status, attempts, " SQL_TS(                                      \
+        "next_attempt_at") " AS next_attempt_at, " SQL_TS("created_at") " AS created_at, " SQL_TS("delivere" \
+                                                                                                  "d_at") " AS delivered_at, last_status_code, last_error"
 
 static json_t *str_or_null(const char *s)
 {
@@ -30,9 +34,10 @@ static json_t *sub_json(const PGresult *r, int row)
     json_t *events = json_loads(db_get(r, row, "events"), 0, NULL);
     return json_pack("{s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:o}", "id", db_get(r, row, "id"), "url",
                      db_get(r, row, "url"), "events", events ? events : json_array(), "active",
-                     db_get(r, row, "active")[0] == 't', "description", str_or_null(db_get(r, row, "description")),
-                     "createdAt", db_get(r, row, "created_at"), "updatedAt", db_get(r, row, "updated_at"),
-                     "previousSecretExpiresAt", str_or_null(db_get(r, row, "previous_expires_at")));
+                     db_get(r, row, "active")[0] == 't', "description",
+                     str_or_null(db_get(r, row, "description")), "createdAt", db_get(r, row, "created_at"),
+                     "updatedAt", db_get(r, row, "updated_at"), "previousSecretExpiresAt",
+                     str_or_null(db_get(r, row, "previous_expires_at")));
 }
 
 /* The single subscription of r (with its secret when the query returned one). */
@@ -58,21 +63,22 @@ static void new_secret(char out[WEBHOOK_SECRET_MAX + 1])
     snprintf(out, WEBHOOK_SECRET_MAX + 1, "whsec_%s", rnd);
 }
 
-repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, const char *events_array, bool active,
-                           const char *description, json_t **out, char *err, size_t err_len)
+repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, const char *events_array,
+                           bool active, const char *description, json_t **out, char *err, size_t err_len)
 {
     char id[UUID_STR_LEN + 1], secret[WEBHOOK_SECRET_MAX + 1], max[16];
     uuid7_new_str(id);
     new_secret(secret);
     snprintf(max, sizeof max, "%d", WEBHOOK_MAX_SUBSCRIPTIONS);
     const char *params[] = {id, project_id, url, events_array, active ? "t" : "f", description, secret, max};
-    PGresult *r = db_exec(db,
-                          "INSERT INTO webhook_subscriptions (id, project_id, url, events, active, description, secret)"
-                          " SELECT $1, $2, $3, $4::text[], $5, $6, $7"
-                          " WHERE (SELECT count(*) FROM webhook_subscriptions WHERE project_id = $2"
-                          "  AND deleted_at IS NULL) < $8::int"
-                          " RETURNING " SUB_COLUMNS ", secret",
-                          8, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "INSERT INTO webhook_subscriptions (id, project_id, url, events, active, description, secret)"
+                " SELECT $1, $2, $3, $4::text[], $5, $6, $7"
+                " WHERE (SELECT count(*) FROM webhook_subscriptions WHERE project_id = $2"
+                "  AND deleted_at IS NULL) < $8::int"
+                " RETURNING " SUB_COLUMNS ", secret",
+                8, params, err, err_len);
     repo_status_t st = one_sub(r, out);
     return st == REPO_NOT_FOUND ? REPO_CONFLICT : st;
 }
@@ -94,25 +100,34 @@ repo_status_t whsub_list(db_t *db, const char *project_id, json_t **out, char *e
     return REPO_OK;
 }
 
-repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err, size_t err_len)
+repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                        size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, id};
     return one_sub(db_exec(db,
-                           "SELECT " SUB_COLUMNS " FROM webhook_subscriptions WHERE project_id = $1 AND id = $2"
+                           "SELECT " SUB_COLUMNS
+                           " FROM webhook_subscriptions WHERE project_id = $1 AND id = $2"
                            " AND deleted_at IS NULL",
                            2, params, err, err_len),
                    out);
 }
 
-repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url, const char *events_array,
-                           int active, const char *description, bool clear_description, json_t **out, char *err,
-                           size_t err_len)
+repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url,
+                           const char *events_array, int active, const char *description,
+                           bool clear_description, json_t **out, char *err, size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
-    const char *params[] = {project_id, id, url, events_array, active < 0 ? NULL : active ? "t" : "f", description,
+    const char *params[] = {project_id,
+                            id,
+                            url,
+                            events_array,
+                            active < 0 ? NULL
+                            : active   ? "t"
+                                       : "f",
+                            description,
                             clear_description ? "t" : "f"};
     return one_sub(db_exec(db,
                            "UPDATE webhook_subscriptions SET url = coalesce($3, url),"
@@ -124,7 +139,8 @@ repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, con
                    out);
 }
 
-repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err, size_t err_len)
+repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                           size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
@@ -143,7 +159,8 @@ repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, jso
     return st;
 }
 
-repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err, size_t err_len)
+repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                           size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
@@ -165,15 +182,15 @@ repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, jso
 static json_t *delivery_json(const PGresult *r, int row)
 {
     const char *status = db_get(r, row, "status"), *code = db_get(r, row, "last_status_code");
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:[]}", "id", db_get(r, row, "id"),
-                          "subscriptionId", db_get(r, row, "subscription_id"), "renderId", db_get(r, row, "render_id"),
-                          "event", db_get(r, row, "event"), "status", status, "attemptCount",
-                          atoi(db_get(r, row, "attempts")), "nextAttemptAt",
-                          !strcmp(status, "pending") ? json_string(db_get(r, row, "next_attempt_at")) : json_null(),
-                          "createdAt", db_get(r, row, "created_at"), "deliveredAt",
-                          str_or_null(db_get(r, row, "delivered_at")), "lastStatusCode",
-                          code ? json_integer(atoi(code)) : json_null(), "lastError",
-                          str_or_null(db_get(r, row, "last_error")), "attempts");
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:[]}", "id", db_get(r, row, "id"),
+        "subscriptionId", db_get(r, row, "subscription_id"), "renderId", db_get(r, row, "render_id"), "event",
+        db_get(r, row, "event"), "status", status, "attemptCount", atoi(db_get(r, row, "attempts")),
+        "nextAttemptAt",
+        !strcmp(status, "pending") ? json_string(db_get(r, row, "next_attempt_at")) : json_null(),
+        "createdAt", db_get(r, row, "created_at"), "deliveredAt", str_or_null(db_get(r, row, "delivered_at")),
+        "lastStatusCode", code ? json_integer(atoi(code)) : json_null(), "lastError",
+        str_or_null(db_get(r, row, "last_error")), "attempts");
     return o;
 }
 
@@ -183,12 +200,13 @@ static void attach_attempts(const PGresult *r, json_t *by_id)
     for (int i = 0; i < PQntuples(r); i++) {
         json_t *d = json_object_get(by_id, db_get(r, i, "delivery_id"));
         const char *code = db_get(r, i, "status_code");
-        json_array_append_new(
-            json_object_get(d, "attempts"),
-            json_pack("{s:i, s:s, s:i, s:o, s:o, s:o}", "number", atoi(db_get(r, i, "number")), "startedAt",
-                      db_get(r, i, "started_at"), "durationMs", atoi(db_get(r, i, "duration_ms")), "statusCode",
-                      code ? json_integer(atoi(code)) : json_null(), "error", str_or_null(db_get(r, i, "error")),
-                      "responseSnippet", str_or_null(db_get(r, i, "response_snippet"))));
+        json_array_append_new(json_object_get(d, "attempts"),
+                              json_pack("{s:i, s:s, s:i, s:o, s:o, s:o}", "number",
+                                        atoi(db_get(r, i, "number")), "startedAt", db_get(r, i, "started_at"),
+                                        "durationMs", atoi(db_get(r, i, "duration_ms")), "statusCode",
+                                        code ? json_integer(atoi(code)) : json_null(), "error",
+                                        str_or_null(db_get(r, i, "error")), "responseSnippet",
+                                        str_or_null(db_get(r, i, "response_snippet"))));
     }
 }
 
@@ -203,18 +221,21 @@ static int load_attempts(db_t *db, json_t *list, char *err, size_t err_len)
     size_t i;
     json_t *d;
     buf_append_char(&ids, '{');
-    json_array_foreach(list, i, d) {
+    json_array_foreach(list, i, d)
+    {
         const char *id = json_string_value(json_object_get(d, "id"));
         buf_printf(&ids, "%s%s", i ? "," : "", id);
         json_object_set(by_id, id, d);
     }
     buf_append_char(&ids, '}');
     const char *params[] = {buf_cstr(&ids)};
-    PGresult *r = db_exec(db,
-                          "SELECT delivery_id, number, " SQL_TS("started_at") " AS started_at, duration_ms,"
-                          " status_code, error, response_snippet FROM webhook_attempts"
-                          " WHERE delivery_id = ANY ($1::uuid[]) ORDER BY delivery_id, number",
-                          1, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "SELECT delivery_id, number, " SQL_TS(
+                    "started_at") " AS started_at, duration_ms,"
+                                  " status_code, error, response_snippet FROM webhook_attempts"
+                                  " WHERE delivery_id = ANY ($1::uuid[]) ORDER BY delivery_id, number",
+                1, params, err, err_len);
     buf_free(&ids);
     if (r)
         attach_attempts(r, by_id);
@@ -223,14 +244,15 @@ static int load_attempts(db_t *db, json_t *list, char *err, size_t err_len)
     return r ? 0 : -1;
 }
 
-static repo_status_t sub_exists(db_t *db, const char *project_id, const char *sub_id, char *err, size_t err_len)
+static repo_status_t sub_exists(db_t *db, const char *project_id, const char *sub_id, char *err,
+                                size_t err_len)
 {
     if (!uuid_valid(sub_id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, sub_id};
-    PGresult *r = db_exec(db,
-                          "SELECT 1 FROM webhook_subscriptions WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL",
-                          2, params, err, err_len);
+    PGresult *r = db_exec(
+        db, "SELECT 1 FROM webhook_subscriptions WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL", 2,
+        params, err, err_len);
     if (!r)
         return REPO_ERROR;
     repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
@@ -275,9 +297,9 @@ static repo_status_t delivery_get(db_t *db, const char *sub_id, const char *id, 
                                   size_t err_len)
 {
     const char *params[] = {sub_id, id};
-    PGresult *r = db_exec(db,
-                          "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries WHERE subscription_id = $1 AND id = $2",
-                          2, params, err, err_len);
+    PGresult *r = db_exec(
+        db, "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries WHERE subscription_id = $1 AND id = $2", 2,
+        params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) != 1) {
@@ -303,12 +325,13 @@ repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_
     /* One more attempt, now, with a body built afresh (a new download link). One in flight is
      * left alone: it is being attempted already. */
     const char *params[] = {sub_id, delivery_id};
-    long n = db_command(db,
-                        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), payload = NULL,"
-                        " lease_until = NULL, max_attempts = greatest(max_attempts, attempts + 1),"
-                        " enqueued_at = now(), completed_at = NULL"
-                        " WHERE subscription_id = $1 AND id = $2 AND status <> 'delivering'",
-                        2, params, err, err_len);
+    long n = db_command(
+        db,
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), payload = NULL,"
+        " lease_until = NULL, max_attempts = greatest(max_attempts, attempts + 1),"
+        " enqueued_at = now(), completed_at = NULL"
+        " WHERE subscription_id = $1 AND id = $2 AND status <> 'delivering'",
+        2, params, err, err_len);
     if (n < 0)
         return REPO_ERROR;
     return delivery_get(db, sub_id, delivery_id, out, err, err_len);
@@ -328,8 +351,8 @@ int whdel_mark_unqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_
     buf_init(&b, 64 * 1024);
     id_array(ids, n, &b);
     const char *params[] = {buf_cstr(&b)};
-    long rows = db_command(db, "UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY ($1::uuid[])", 1,
-                           params, err, err_len);
+    long rows = db_command(db, "UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY ($1::uuid[])",
+                           1, params, err, err_len);
     buf_free(&b);
     return rows < 0 ? -1 : 0;
 }
@@ -351,17 +374,18 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_ms);
     const char *params[] = {id, worker_id, lease};
-    PGresult *r = db_exec(db,
-                          "WITH c AS (UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1,"
-                          " worker_id = $2, lease_until = now() + $3::int * interval '1 millisecond'"
-                          " WHERE id = $1 AND ((status = 'pending' AND next_attempt_at <= now())"
-                          "  OR (status = 'delivering' AND lease_until < now()))"
-                          " RETURNING id, subscription_id, project_id, render_id, event, payload, attempts, max_attempts)"
-                          " SELECT c.*, s.url, s.secret, CASE WHEN s.previous_expires_at > now()"
-                          " THEN s.previous_secret END AS previous_secret,"
-                          " (s.active AND s.deleted_at IS NULL) AS live"
-                          " FROM c JOIN webhook_subscriptions s ON s.id = c.subscription_id",
-                          3, params, err, err_len);
+    PGresult *r = db_exec(
+        db,
+        "WITH c AS (UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1,"
+        " worker_id = $2, lease_until = now() + $3::int * interval '1 millisecond'"
+        " WHERE id = $1 AND ((status = 'pending' AND next_attempt_at <= now())"
+        "  OR (status = 'delivering' AND lease_until < now()))"
+        " RETURNING id, subscription_id, project_id, render_id, event, payload, attempts, max_attempts)"
+        " SELECT c.*, s.url, s.secret, CASE WHEN s.previous_expires_at > now()"
+        " THEN s.previous_secret END AS previous_secret,"
+        " (s.active AND s.deleted_at IS NULL) AS live"
+        " FROM c JOIN webhook_subscriptions s ON s.id = c.subscription_id",
+        3, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) != 1) {
@@ -393,9 +417,9 @@ void whdel_claim_free(whdel_claim_t *c)
 int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stored, char *err, size_t err_len)
 {
     const char *params[] = {id, payload};
-    PGresult *r = db_exec(db,
-                          "UPDATE webhook_deliveries SET payload = coalesce(payload, $2) WHERE id = $1 RETURNING payload",
-                          2, params, err, err_len);
+    PGresult *r = db_exec(
+        db, "UPDATE webhook_deliveries SET payload = coalesce(payload, $2) WHERE id = $1 RETURNING payload",
+        2, params, err, err_len);
     if (!r)
         return -1;
     int rc = PQntuples(r) == 1 ? 0 : -1;
@@ -413,7 +437,10 @@ static size_t utf8_sequence(const unsigned char *p, size_t left)
 {
     if (p[0] < 0x80)
         return 1;
-    size_t len = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
+    size_t len = p[0] >= 0xC2 && p[0] <= 0xDF   ? 2
+                 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+                 : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4
+                                                : 0;
     if (len == 0 || len > left)
         return 0;
     for (size_t k = 1; k < len; k++)
@@ -462,15 +489,19 @@ int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt, c
     snprintf(duration, sizeof duration, "%d", a->duration_ms);
     snprintf(code, sizeof code, "%d", a->status_code);
     snprintf(delay, sizeof delay, "%d", retry_delay_ms);
-    char *error = clean_utf8(a->error, WEBHOOK_ERROR_MAX), *snippet = clean_utf8(a->snippet, WEBHOOK_SNIPPET_MAX);
-    const char *params[] = {id,      worker_id, num,   started, duration, a->status_code >= 0 ? code : NULL,
-                            error,   snippet,   statuses[outcome], delay};
+    char *error = clean_utf8(a->error, WEBHOOK_ERROR_MAX),
+         *snippet = clean_utf8(a->snippet, WEBHOOK_SNIPPET_MAX);
+    const char *params[] = {
+        id,      worker_id,         num,  started, duration, a->status_code >= 0 ? code : NULL, error,
+        snippet, statuses[outcome], delay};
     PGresult *r = db_exec(
         db,
-        "WITH a AS (INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, error,"
+        "WITH a AS (INSERT INTO webhook_attempts (delivery_id, number, started_at, duration_ms, status_code, "
+        "error,"
         "  response_snippet)"
         " SELECT $1, $3::int, to_timestamp($4::bigint / 1000.0), $5::int, $6::int, $7, $8"
-        " WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1 AND worker_id = $2 AND status = 'delivering')"
+        " WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = $1 AND worker_id = $2 AND status = "
+        "'delivering')"
         " ON CONFLICT DO NOTHING RETURNING 1),"
         " u AS (UPDATE webhook_deliveries SET status = $9, last_status_code = $6::int, last_error = $7,"
         "  lease_until = NULL,"
@@ -493,5 +524,6 @@ int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt, c
 
 int whdel_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len)
 {
-    return db_sweep_pick(db, DB_SWEEP_SQL("webhook_deliveries", "pending", "delivering"), all_before_ms, ids, max, err, err_len);
+    return db_sweep_pick(db, DB_SWEEP_SQL("webhook_deliveries", "pending", "delivering"), all_before_ms, ids,
+                         max, err, err_len);
 }

@@ -20,12 +20,12 @@
 #include "db/db.h"
 #include "db/projects_repo.h"
 
-#define WEBHOOK_MAX_SUBSCRIPTIONS 100   /* per project: bounds the fan-out of one render */
+#define WEBHOOK_MAX_SUBSCRIPTIONS 100 /* per project: bounds the fan-out of one render */
 #define WEBHOOK_URL_MAX 2048
 #define WEBHOOK_SECRET_MAX 64
-#define WEBHOOK_SNIPPET_MAX 1024        /* bytes of a receiver's answer kept per attempt */
+#define WEBHOOK_SNIPPET_MAX 1024 /* bytes of a receiver's answer kept per attempt */
 #define WEBHOOK_ERROR_MAX 500
-#define WEBHOOK_MAX_ATTEMPTS 6          /* spec §7: 6 attempts in all, then abandoned */
+#define WEBHOOK_MAX_ATTEMPTS 6 /* spec §7: 6 attempts in all, then abandoned */
 #define WEBHOOK_PREVIOUS_SECRET_HOURS 24
 #define WEBHOOK_DELIVERIES_PAGE_MAX 100
 
@@ -33,17 +33,20 @@
  * "{render.succeeded,render.failed}". create and rotate return the secret in (*out)["secret"]
  * (the only time it is shown); REPO_CONFLICT from create: the project has
  * WEBHOOK_MAX_SUBSCRIPTIONS already. */
-repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, const char *events_array, bool active,
-                           const char *description, json_t **out, char *err, size_t err_len);
+repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, const char *events_array,
+                           bool active, const char *description, json_t **out, char *err, size_t err_len);
 repo_status_t whsub_list(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len);
-repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err, size_t err_len);
+repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                        size_t err_len);
 /* NULL / negative = unchanged; clear_description sets it to null. */
-repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url, const char *events_array,
-                           int active, const char *description, bool clear_description, json_t **out, char *err,
+repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url,
+                           const char *events_array, int active, const char *description,
+                           bool clear_description, json_t **out, char *err, size_t err_len);
+repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
                            size_t err_len);
-repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err, size_t err_len);
 /* A new secret; the old one keeps signing (second header) for WEBHOOK_PREVIOUS_SECRET_HOURS. */
-repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err, size_t err_len);
+repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                           size_t err_len);
 
 /* One page of a subscription's deliveries, newest first, each with its attempts:
  * {"deliveries":[…],"nextCursor":…,"hasMore":…}. REPO_NOT_FOUND for an unknown subscription. */
@@ -66,10 +69,10 @@ typedef struct whdel_claim {
     char url[WEBHOOK_URL_MAX + 1];
     char secret[WEBHOOK_SECRET_MAX + 1];
     char previous_secret[WEBHOOK_SECRET_MAX + 1]; /* "" when none is in its grace period */
-    bool subscription_live;    /* false: paused or deleted since the delivery was made */
-    int attempt;               /* the number of this attempt (1-based, counting interrupted ones) */
+    bool subscription_live;                       /* false: paused or deleted since the delivery was made */
+    int attempt; /* the number of this attempt (1-based, counting interrupted ones) */
     int max_attempts;
-    char *payload;             /* malloc'd; NULL until the first attempt built it */
+    char *payload; /* malloc'd; NULL until the first attempt built it */
 } whdel_claim_t;
 
 /* Claims a due delivery (pending and due, or delivering with an expired lease) for an attempt.
@@ -79,16 +82,17 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
 void whdel_claim_free(whdel_claim_t *c);
 /* Stores the body of the first attempt (unless one is stored) and returns the stored one
  * (malloc'd) in *stored, so every attempt sends the same bytes. 0 or -1. */
-int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stored, char *err, size_t err_len);
+int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stored, char *err,
+                      size_t err_len);
 
 typedef enum { WHDEL_DELIVERED, WHDEL_RETRY, WHDEL_ABANDONED } whdel_outcome_t;
 
 typedef struct whdel_attempt {
     int64_t started_unix_ms;
     int duration_ms;
-    int status_code;           /* -1: no HTTP answer */
-    const char *error;         /* NULL when the receiver answered 2xx */
-    const char *snippet;       /* NULL or at most WEBHOOK_SNIPPET_MAX bytes (UTF-8 safe cut done here) */
+    int status_code;     /* -1: no HTTP answer */
+    const char *error;   /* NULL when the receiver answered 2xx */
+    const char *snippet; /* NULL or at most WEBHOOK_SNIPPET_MAX bytes (UTF-8 safe cut done here) */
 } whdel_attempt_t;
 
 /* Records the attempt and its outcome in one statement, while worker_id holds the claim.

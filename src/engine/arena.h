@@ -18,11 +18,11 @@
 typedef struct arena_chunk arena_chunk_t;
 
 typedef struct arena {
-    arena_chunk_t *head;  /* current chunk (newest first) */
-    size_t used_total;    /* bytes handed out + chunk overhead, for the cap */
-    size_t max;           /* hard cap on used_total */
-    size_t chunk_size;    /* default size of a new chunk */
-    bool full;            /* set once an allocation hit the cap */
+    arena_chunk_t *head; /* current chunk (newest first) */
+    size_t used_total;   /* bytes handed out + chunk overhead, for the cap */
+    size_t max;          /* hard cap on used_total */
+    size_t chunk_size;   /* default size of a new chunk */
+    bool full;           /* set once an allocation hit the cap */
 } arena_t;
 
 void arena_init(arena_t *a, size_t chunk_size, size_t max);

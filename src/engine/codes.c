@@ -49,7 +49,6 @@ static const struct {
     {"pdf417", KIND_ZINT_2D, BARCODE_PDF417},
 };
 
-
 static int kind_find(const char *kind)
 {
     for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
@@ -88,8 +87,8 @@ static int zint_fail(const char *kind, const struct zint_symbol *s, char *err, s
 }
 
 /* Creates and encodes a zint symbol (caller deletes it). bar_height 0: the default. */
-static struct zint_symbol *zint_encode(int k, const char *data, bool show_text, float bar_height,
-                                       char *err, size_t err_len)
+static struct zint_symbol *zint_encode(int k, const char *data, bool show_text, float bar_height, char *err,
+                                       size_t err_len)
 {
     struct zint_symbol *s = ZBarcode_Create();
     if (!s) {
@@ -117,9 +116,10 @@ static int check_data(const char *kind, const char *data, int *k, char *err, siz
 {
     *k = kind_find(kind);
     if (*k < 0)
-        return errmsg_fail(err, err_len,
-                    "unknown code kind \"%.32s\" (use qr, code128, ean13, code39, datamatrix or pdf417)",
-                    kind ? kind : "");
+        return errmsg_fail(
+            err, err_len,
+            "unknown code kind \"%.32s\" (use qr, code128, ean13, code39, datamatrix or pdf417)",
+            kind ? kind : "");
     if (!data || !*data)
         return errmsg_fail(err, err_len, "%s: data is empty", kind);
     if (strnlen(data, CODES_DATA_MAX + 1) > CODES_DATA_MAX)
@@ -156,8 +156,8 @@ static QRcode *qr_encode(const char *data, char *err, size_t err_len)
         errno = saved;
     }
     if (!qr)
-        errmsg_fail(err, err_len, errno == ERANGE ? "qr: data is too long for a QR code"
-                                           : "qr: data cannot be encoded");
+        errmsg_fail(err, err_len,
+                    errno == ERANGE ? "qr: data is too long for a QR code" : "qr: data cannot be encoded");
     return qr;
 }
 
@@ -279,8 +279,8 @@ static void draw_zint_strings(cairo_t *cr, const struct zint_vector *v)
 
 /* 1-D codes: encode once to learn the proportions, then again with the bar height that makes
  * the symbol's aspect ratio match the box, so one uniform scale fills it. */
-static struct zint_symbol *zint_encode_fitted(int k, const char *data, bool show_text, double w,
-                                              double h, char *err, size_t err_len)
+static struct zint_symbol *zint_encode_fitted(int k, const char *data, bool show_text, double w, double h,
+                                              char *err, size_t err_len)
 {
     struct zint_symbol *s = zint_encode(k, data, show_text, 0, err, err_len);
     if (!s)
@@ -307,7 +307,8 @@ static struct zint_symbol *zint_encode_fitted(int k, const char *data, bool show
     return s;
 }
 
-int codes_draw(cairo_t *cr, const char *kind, const char *data, double x, double y, double w, double h, bool show_text, char *err, size_t err_len)
+int codes_draw(cairo_t *cr, const char *kind, const char *data, double x, double y, double w, double h,
+               bool show_text, char *err, size_t err_len)
 {
     int k;
     if (!cr)
@@ -327,8 +328,8 @@ int codes_draw(cairo_t *cr, const char *kind, const char *data, double x, double
         QRcode_free(qr);
         return 0;
     }
-    struct zint_symbol *s = zint_encode_fitted(k, data, show_text && kinds[k].cls == KIND_ZINT_1D,
-                                               w, h, err, err_len);
+    struct zint_symbol *s =
+        zint_encode_fitted(k, data, show_text && kinds[k].cls == KIND_ZINT_1D, w, h, err, err_len);
     if (!s)
         return -1;
     cairo_save(cr);

@@ -17,6 +17,7 @@
 /* kind: "qr", "code128", "ean13", "code39", "datamatrix", "pdf417". Validates data (e.g. EAN-13 digits). */
 int codes_check(const char *kind, const char *data, char *err, size_t err_len);
 /* Draws the symbol as vector shapes fitted into the box (keeps aspect for 2-D codes, quiet zone included); show_text adds human-readable text for 1-D codes. */
-int codes_draw(cairo_t *cr, const char *kind, const char *data, double x, double y, double w, double h, bool show_text, char *err, size_t err_len);
+int codes_draw(cairo_t *cr, const char *kind, const char *data, double x, double y, double w, double h,
+               bool show_text, char *err, size_t err_len);
 
 #endif

@@ -25,7 +25,8 @@ void compile_issue(compiler_t *c, const char *path, const char *fmt, ...)
     if (c->nissues > ENGINE_ISSUES_MAX)
         return;
     if (c->nissues == ENGINE_ISSUES_MAX) {
-        json_array_append_new(c->form_errors, json_string("Too many problems; only the first ones are listed"));
+        json_array_append_new(c->form_errors,
+                              json_string("Too many problems; only the first ones are listed"));
         return;
     }
     if (!path) {
@@ -40,9 +41,7 @@ void compile_issue(compiler_t *c, const char *path, const char *fmt, ...)
     /* The same message twice at one path (e.g. a style applied in many places) adds nothing. */
     size_t i;
     json_t *m;
-    json_array_foreach(list, i, m)
-        if (!strcmp(json_string_value(m), msg))
-            return;
+    json_array_foreach(list, i, m) if (!strcmp(json_string_value(m), msg)) return;
     json_array_append_new(list, json_string(msg));
 }
 
@@ -68,7 +67,8 @@ void compile_check_keys(compiler_t *c, const json_t *obj, const char *path, cons
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         bool ok = (style_keys && compile_is_style_key(key)) || (spacing_keys && compile_is_spacing_key(key));
         for (int i = 0; !ok && allowed[i]; i++)
             ok = !strcmp(key, allowed[i]);
@@ -107,7 +107,8 @@ static void suggest(const json_t *obj, const char *prefix, const char *name, cha
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         char cand[300];
         snprintf(cand, sizeof cand, "%s%s", prefix, key);
         size_t d = edit_distance(name, cand);
@@ -123,7 +124,8 @@ static void item_fields_index(const json_t *loop, json_t *out)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(loop, "itemFields"), i, f) {
+    json_array_foreach(json_object_get(loop, "itemFields"), i, f)
+    {
         json_t *k = json_object_get(f, "key");
         if (json_is_string(k))
             json_object_set(out, json_string_value(k), f);
@@ -173,8 +175,8 @@ static void bind_path(expr_path_t *p, void *arg)
 {
     bind_ctx_t *b = arg;
     compiler_t *c = b->c;
-    if (p->root == PATH_DATA && (!strcmp(p->text, "page") || !strcmp(p->text, "pages")) && !c->names.allow_page &&
-        !(c->mf_vars && json_object_get(c->mf_vars, p->text))) {
+    if (p->root == PATH_DATA && (!strcmp(p->text, "page") || !strcmp(p->text, "pages")) &&
+        !c->names.allow_page && !(c->mf_vars && json_object_get(c->mf_vars, p->text))) {
         compile_issue(c, b->path, "{{%s}} is only defined in header and footer blocks", p->text);
         return;
     }
@@ -199,7 +201,8 @@ static void bind_path(expr_path_t *p, void *arg)
         }
         if (loop) {
             if (b->use != BIND_COND)
-                compile_issue(c, b->path, "\"%s\" is a loop: repeat a block or table rows over it with \"each\"",
+                compile_issue(c, b->path,
+                              "\"%s\" is a loop: repeat a block or table rows over it with \"each\"",
                               p->text);
             return;
         }
@@ -274,7 +277,8 @@ expr_str_t *compile_text(compiler_t *c, const json_t *v, const char *path)
 expr_cond_t *compile_cond(compiler_t *c, const json_t *v, const char *path)
 {
     if (!json_is_string(v)) {
-        compile_issue(c, path, "Expected a condition (a string such as \"customer.vatId\" or \"item.qty > 1\")");
+        compile_issue(c, path,
+                      "Expected a condition (a string such as \"customer.vatId\" or \"item.qty > 1\")");
         return NULL;
     }
     char err[300];
@@ -311,8 +315,9 @@ loop_spec_t *compile_loop_push(compiler_t *c, const json_t *each, const json_t *
     }
     const char *name = "item";
     if (as) {
-        if (!json_is_string(as) || !valid_ident(json_string_value(as)) || !strcmp(json_string_value(as), "loop") ||
-            !strcmp(json_string_value(as), "page") || !strcmp(json_string_value(as), "pages")) {
+        if (!json_is_string(as) || !valid_ident(json_string_value(as)) ||
+            !strcmp(json_string_value(as), "loop") || !strcmp(json_string_value(as), "page") ||
+            !strcmp(json_string_value(as), "pages")) {
             compile_issue(c, compile_path(c, path, "as"),
                           "Expected a variable name (letters, digits, _; not loop, page or pages)");
             return NULL;
@@ -421,11 +426,13 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
     if (!n->u.text.runs)
         return -1;
     n->u.text.nruns = (int)nr;
-    static const char *const run_keys[] = {"text", "link", "font", "fontSize", "bold", "weight", "italic",
-                                           "color", "underline", "strike", "letterSpacing", NULL};
+    static const char *const run_keys[] = {"text",      "link",   "font",          "fontSize",
+                                           "bold",      "weight", "italic",        "color",
+                                           "underline", "strike", "letterSpacing", NULL};
     size_t i;
     json_t *rv;
-    json_array_foreach(runs, i, rv) {
+    json_array_foreach(runs, i, rv)
+    {
         const char *p = compile_path_index(c, rp, i);
         run_t *r = &n->u.text.runs[i];
         r->style = n->style;
@@ -471,8 +478,9 @@ static node_t *text_from_string(compiler_t *c, const char *s, const char *path, 
     return n;
 }
 
-static const char *const kind_names[] = {"text", "heading", "stack", "columns", "box", "rule", "spacer",
-                                         "pageBreak", "table", "image", "qr", "barcode", NULL};
+static const char *const kind_names[] = {"text", "heading", "stack",     "columns", "box",
+                                         "rule", "spacer",  "pageBreak", "table",   "image",
+                                         "qr",   "barcode", NULL};
 
 static int compile_children(compiler_t *c, const json_t *obj, const char *path, node_t *n, bool required)
 {
@@ -497,7 +505,8 @@ static int compile_children(compiler_t *c, const json_t *obj, const char *path, 
         return -1;
     size_t i;
     json_t *v;
-    json_array_foreach(ch, i, v) {
+    json_array_foreach(ch, i, v)
+    {
         node_t *child = compile_block(c, v, compile_path_index(c, cp, i), &n->style);
         if (child)
             n->u.stack.children[n->u.stack.n++] = child;
@@ -513,7 +522,8 @@ static void compile_columns(compiler_t *c, const json_t *obj, const char *path, 
         compile_pt(c, gap, compile_path(c, path, "gap"), &n->u.columns.gap);
     const char *cp = compile_path(c, path, "columns");
     if (!json_is_array(cols) || json_array_size(cols) == 0) {
-        compile_issue(c, cp, "Expected a non-empty list of columns ({\"width\": \"*\", \"children\": [...]})");
+        compile_issue(c, cp,
+                      "Expected a non-empty list of columns ({\"width\": \"*\", \"children\": [...]})");
         return;
     }
     size_t nc = json_array_size(cols);
@@ -523,7 +533,8 @@ static void compile_columns(compiler_t *c, const json_t *obj, const char *path, 
     static const char *const col_keys[] = {"width", "children", "gap", "style", "if", "keepTogether", NULL};
     size_t i;
     json_t *v;
-    json_array_foreach(cols, i, v) {
+    json_array_foreach(cols, i, v)
+    {
         const char *p = compile_path_index(c, cp, i);
         column_spec_t *col = &n->u.columns.cols[n->u.columns.n];
         col->width.kind = LEN_FLEX;
@@ -637,7 +648,8 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
     if (!qr) {
         v = json_object_get(obj, "symbology");
         if (!v) {
-            compile_issue(c, path, "A barcode needs \"symbology\" (code128, ean13, code39, datamatrix, pdf417 or qr)");
+            compile_issue(c, path,
+                          "A barcode needs \"symbology\" (code128, ean13, code39, datamatrix, pdf417 or qr)");
         } else {
             int s = compile_enum(c, v, compile_path(c, path, "symbology"), symbologies);
             if (s >= 0)
@@ -658,7 +670,8 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
     if (qr) {
         n->u.code.width.kind = n->u.code.height.kind = LEN_PT;
         n->u.code.width.v = n->u.code.height.v = 72;
-        if ((v = json_object_get(obj, "size")) && compile_pt(c, v, compile_path(c, path, "size"), &n->u.code.width.v) == 0)
+        if ((v = json_object_get(obj, "size")) &&
+            compile_pt(c, v, compile_path(c, path, "size"), &n->u.code.width.v) == 0)
             n->u.code.height.v = n->u.code.width.v;
         return;
     }
@@ -704,8 +717,9 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         else if (json_object_get(obj, "children"))
             kind = 2;
         else {
-            compile_issue(c, path, "Missing \"type\" (one of text, heading, stack, columns, box, rule, spacer, "
-                                   "pageBreak, table, image, qr, barcode)");
+            compile_issue(c, path,
+                          "Missing \"type\" (one of text, heading, stack, columns, box, rule, spacer, "
+                          "pageBreak, table, image, qr, barcode)");
             return NULL;
         }
     } else {
@@ -713,8 +727,8 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         if (kind < 0)
             return NULL;
     }
-    static const node_kind_t kinds[] = {N_TEXT, N_TEXT, N_STACK, N_COLUMNS, N_BOX, N_RULE,
-                                        N_SPACER, N_PAGEBREAK, N_TABLE, N_IMAGE, N_CODE, N_CODE};
+    static const node_kind_t kinds[] = {N_TEXT,   N_TEXT,      N_STACK, N_COLUMNS, N_BOX,  N_RULE,
+                                        N_SPACER, N_PAGEBREAK, N_TABLE, N_IMAGE,   N_CODE, N_CODE};
     node_t *n = new_node(c, kinds[kind], path, parent);
     if (!n)
         return NULL;
@@ -763,9 +777,11 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         static const char *const k_text[] = {"text", "runs", "link", "level", "outline", NULL};
         check_block_keys(c, obj, path, k_text);
         if (kind == 0 && json_object_get(obj, "level"))
-            compile_issue(c, compile_path(c, path, "level"), "\"level\" belongs to headings (\"type\": \"heading\")");
+            compile_issue(c, compile_path(c, path, "level"),
+                          "\"level\" belongs to headings (\"type\": \"heading\")");
         if (kind == 0 && json_object_get(obj, "outline"))
-            compile_issue(c, compile_path(c, path, "outline"), "\"outline\" belongs to headings (\"type\": \"heading\")");
+            compile_issue(c, compile_path(c, path, "outline"),
+                          "\"outline\" belongs to headings (\"type\": \"heading\")");
         compile_runs(c, obj, path, n);
         break;
     }
@@ -782,8 +798,8 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         break;
     }
     case 4: {
-        static const char *const k[] = {"children", "padding", "border", "borderWidth", "borderColor",
-                                        "background", "radius", "minHeight", "valign", NULL};
+        static const char *const k[] = {"children",   "padding", "border",    "borderWidth", "borderColor",
+                                        "background", "radius",  "minHeight", "valign",      NULL};
         check_block_keys(c, obj, path, k);
         compile_box(c, obj, path, n);
         break;
@@ -808,9 +824,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         check_block_keys(c, obj, path, k);
         break;
     }
-    case 8:
-        compile_table(c, obj, path, n);
-        break;
+    case 8: compile_table(c, obj, path, n); break;
     case 9: {
         static const char *const k[] = {"src", "width", "height", "fit", NULL};
         check_block_keys(c, obj, path, k);
@@ -875,7 +889,8 @@ node_t *compile_block_list(compiler_t *c, const json_t *v, const char *path, con
         return st;
     size_t i;
     json_t *b;
-    json_array_foreach(v, i, b) {
+    json_array_foreach(v, i, b)
+    {
         node_t *child = compile_block(c, b, compile_path_index(c, path, i), parent);
         if (child)
             st->u.stack.children[st->u.stack.n++] = child;

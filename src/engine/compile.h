@@ -21,25 +21,26 @@
 typedef struct compiler {
     arena_t *a;
     engine_template_t *t;
-    json_t *field_errors;        /* path -> [messages] */
-    json_t *form_errors;         /* [messages] */
+    json_t *field_errors; /* path -> [messages] */
+    json_t *form_errors;  /* [messages] */
     int nissues;
     const char *first_issue_path;
     char first_issue[800];
-    const json_t *styles;        /* the layout's "styles" object (may be NULL) */
-    const json_t *manifest;      /* NULL = no binding checks */
-    json_t *mf_vars;             /* key -> variable definition */
-    json_t *mf_loops;            /* key -> loop definition */
-    expr_scope_names_t names;    /* loop variables in scope */
+    const json_t *styles;                         /* the layout's "styles" object (may be NULL) */
+    const json_t *manifest;                       /* NULL = no binding checks */
+    json_t *mf_vars;                              /* key -> variable definition */
+    json_t *mf_loops;                             /* key -> loop definition */
+    expr_scope_names_t names;                     /* loop variables in scope */
     const json_t *loop_defs[EXPR_LOOP_DEPTH_MAX]; /* manifest loop of each depth (or NULL) */
     const char *loop_keys[EXPR_LOOP_DEPTH_MAX];   /* data path of each loop's array */
-    json_t *families;            /* font family -> first path that asked for it */
-    int depth;                   /* block nesting */
-    int nodes;                   /* blocks + runs + cells so far */
+    json_t *families;                             /* font family -> first path that asked for it */
+    int depth;                                    /* block nesting */
+    int nodes;                                    /* blocks + runs + cells so far */
 } compiler_t;
 
 /* Records a problem at path. */
-void compile_issue(compiler_t *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void compile_issue(compiler_t *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* "base.key" / "base.3" in the template arena. */
 const char *compile_path(compiler_t *c, const char *base, const char *key);
 const char *compile_path_index(compiler_t *c, const char *base, size_t index);

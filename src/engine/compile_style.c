@@ -93,8 +93,11 @@ int compile_length(compiler_t *c, const json_t *v, const char *path, bool allow_
     out->v = d;
     return 0;
 bad:
-    compile_issue(c, path, allow_rel ? "Invalid length \"%s\" (use points, \"12mm\", \"1in\", \"50%%\", \"*\" or \"2*\")"
-                                     : "Invalid length \"%s\" (use points or a unit: pt, mm, cm, in, px)", s);
+    compile_issue(c, path,
+                  allow_rel
+                      ? "Invalid length \"%s\" (use points, \"12mm\", \"1in\", \"50%%\", \"*\" or \"2*\")"
+                      : "Invalid length \"%s\" (use points or a unit: pt, mm, cm, in, px)",
+                  s);
     return -1;
 }
 
@@ -107,13 +110,17 @@ int compile_pt(compiler_t *c, const json_t *v, const char *path, double *out)
     return 0;
 }
 
-static const struct { const char *name; uint32_t rgba; } named_colors[] = {
-    {"black", 0x000000ff},  {"white", 0xffffffff},     {"red", 0xff0000ff},    {"green", 0x008000ff},
-    {"blue", 0x0000ffff},   {"gray", 0x808080ff},      {"grey", 0x808080ff},   {"silver", 0xc0c0c0ff},
-    {"maroon", 0x800000ff}, {"navy", 0x000080ff},      {"teal", 0x008080ff},   {"olive", 0x808000ff},
-    {"purple", 0x800080ff}, {"orange", 0xffa500ff},    {"yellow", 0xffff00ff}, {"lightgray", 0xd3d3d3ff},
-    {"lightgrey", 0xd3d3d3ff}, {"darkgray", 0xa9a9a9ff}, {"darkgrey", 0xa9a9a9ff}, {"transparent", 0},
-    {"none", 0},
+static const struct {
+    const char *name;
+    uint32_t rgba;
+} named_colors[] = {
+    {"black", 0x000000ff},     {"white", 0xffffffff},     {"red", 0xff0000ff},
+    {"green", 0x008000ff},     {"blue", 0x0000ffff},      {"gray", 0x808080ff},
+    {"grey", 0x808080ff},      {"silver", 0xc0c0c0ff},    {"maroon", 0x800000ff},
+    {"navy", 0x000080ff},      {"teal", 0x008080ff},      {"olive", 0x808000ff},
+    {"purple", 0x800080ff},    {"orange", 0xffa500ff},    {"yellow", 0xffff00ff},
+    {"lightgray", 0xd3d3d3ff}, {"lightgrey", 0xd3d3d3ff}, {"darkgray", 0xa9a9a9ff},
+    {"darkgrey", 0xa9a9a9ff},  {"transparent", 0},        {"none", 0},
 };
 
 static int hexval(char ch)
@@ -164,7 +171,9 @@ int compile_color(compiler_t *c, const json_t *v, const char *path, uint32_t *ou
             return 0;
         }
     }
-    compile_issue(c, path, "Invalid colour \"%s\" (use \"#rgb\", \"#rrggbb\", \"#rrggbbaa\" or a name such as \"black\")", s);
+    compile_issue(
+        c, path,
+        "Invalid colour \"%s\" (use \"#rgb\", \"#rrggbb\", \"#rrggbbaa\" or a name such as \"black\")", s);
     return -1;
 }
 
@@ -174,7 +183,8 @@ int compile_sides(compiler_t *c, const json_t *v, const char *path, double out[4
     if (json_is_array(v)) {
         size_t n = json_array_size(v);
         if (n != 2 && n != 4) {
-            compile_issue(c, path, "Expected 1, 2 ([vertical, horizontal]) or 4 ([top, right, bottom, left]) lengths");
+            compile_issue(c, path,
+                          "Expected 1, 2 ([vertical, horizontal]) or 4 ([top, right, bottom, left]) lengths");
             return -1;
         }
         for (size_t i = 0; i < n; i++)
@@ -188,12 +198,14 @@ int compile_sides(compiler_t *c, const json_t *v, const char *path, double out[4
         static const char *const names[] = {"top", "right", "bottom", "left"};
         const char *key;
         json_t *val;
-        json_object_foreach((json_t *)v, key, val) {
+        json_object_foreach((json_t *)v, key, val)
+        {
             bool ok = false;
             for (int i = 0; i < 4; i++)
                 ok |= !strcmp(key, names[i]);
             if (!ok)
-                compile_issue(c, compile_path(c, path, key), "Unknown side \"%s\" (use top, right, bottom, left)", key);
+                compile_issue(c, compile_path(c, path, key),
+                              "Unknown side \"%s\" (use top, right, bottom, left)", key);
         }
         for (int i = 0; i < 4; i++) {
             json_t *s = json_object_get(v, names[i]);
@@ -269,8 +281,8 @@ int compile_enum(compiler_t *c, const json_t *v, const char *path, const char *c
 /* ------------------------------------------------------------ text styles */
 
 static const char *const style_keys[] = {
-    "font", "fontSize", "bold", "weight", "italic", "color", "align", "lineHeight",
-    "letterSpacing", "underline", "strike", "maxLines", NULL,
+    "font",       "fontSize",      "bold",      "weight", "italic",   "color", "align",
+    "lineHeight", "letterSpacing", "underline", "strike", "maxLines", NULL,
 };
 
 bool compile_is_style_key(const char *key)
@@ -296,16 +308,21 @@ void compile_default_style(tstyle_t *st)
 
 static int weight_from(compiler_t *c, const json_t *v, const char *path)
 {
-    static const struct { const char *name; int w; } names[] = {
-        {"thin", 100}, {"extralight", 200}, {"light", 300}, {"normal", 400}, {"regular", 400},
-        {"medium", 500}, {"semibold", 600}, {"bold", 700}, {"extrabold", 800}, {"black", 900},
+    static const struct {
+        const char *name;
+        int w;
+    } names[] = {
+        {"thin", 100},   {"extralight", 200}, {"light", 300}, {"normal", 400},    {"regular", 400},
+        {"medium", 500}, {"semibold", 600},   {"bold", 700},  {"extrabold", 800}, {"black", 900},
     };
     if (json_is_string(v)) {
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
             if (!strcasecmp(json_string_value(v), names[i].name))
                 return names[i].w;
-        compile_issue(c, path, "Unknown weight \"%s\" (use 100-900 or thin, light, normal, medium, semibold, bold, black)",
-                      json_string_value(v));
+        compile_issue(
+            c, path,
+            "Unknown weight \"%s\" (use 100-900 or thin, light, normal, medium, semibold, bold, black)",
+            json_string_value(v));
         return -1;
     }
     int w;
@@ -318,7 +335,8 @@ void compile_apply_style_props(compiler_t *c, const json_t *obj, const char *pat
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (!compile_is_style_key(key))
             continue;
         const char *p = compile_path(c, path, key);
@@ -444,7 +462,8 @@ void compile_apply_style_ref(compiler_t *c, const json_t *ref, const char *path,
     } else if (json_is_array(ref)) {
         size_t i;
         json_t *v;
-        json_array_foreach(ref, i, v) {
+        json_array_foreach(ref, i, v)
+        {
             const char *p = compile_path_index(c, path, i);
             if (json_is_string(v))
                 apply_named_style(c, json_string_value(v), p, st, n);
@@ -454,9 +473,9 @@ void compile_apply_style_ref(compiler_t *c, const json_t *ref, const char *path,
     } else if (json_is_object(ref)) {
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)ref, key, v)
-            if (!compile_is_style_key(key) && !compile_is_spacing_key(key))
-                compile_issue(c, compile_path(c, path, key), "Unknown style property \"%s\"", key);
+        json_object_foreach((json_t *)ref, key,
+                            v) if (!compile_is_style_key(key) && !compile_is_spacing_key(key))
+            compile_issue(c, compile_path(c, path, key), "Unknown style property \"%s\"", key);
         compile_apply_style_props(c, ref, path, st);
         if (n)
             compile_apply_spacing(c, ref, path, n);

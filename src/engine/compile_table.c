@@ -27,8 +27,8 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
         compile_issue(c, path, "Expected a cell: text, a block, or {\"text\": ..., \"colSpan\": 2, ...}");
         return NULL;
     }
-    static const char *const keys[] = {"text", "runs", "link", "children", "colSpan", "background",
-                                       "valign", "style", "if", NULL};
+    static const char *const keys[] = {"text",       "runs",   "link",  "children", "colSpan",
+                                       "background", "valign", "style", "if",       NULL};
     compile_check_keys(c, v, path, keys, true, false);
     tstyle_t cs = *st;
     json_t *x;
@@ -104,7 +104,8 @@ static int compile_row(compiler_t *c, const json_t *v, const char *path, const t
     int col = 0;
     size_t i;
     json_t *cv;
-    json_array_foreach(cells, i, cv) {
+    json_array_foreach(cells, i, cv)
+    {
         const char *cp = compile_path_index(c, path, i);
         cell_spec_t *cell = &row->cells[row->ncells++];
         cell->colspan = 1;
@@ -127,15 +128,16 @@ out:
 }
 
 /* "rows": a list of rows; "header"/"footer" also accept a single row (a list of cells). */
-static int compile_rows(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st, const col_def_t *cols,
-                        int ncols, bool single_ok, row_spec_t **out, int *nout)
+static int compile_rows(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                        const col_def_t *cols, int ncols, bool single_ok, row_spec_t **out, int *nout)
 {
     if (!json_is_array(v)) {
         compile_issue(c, path, "Expected a list of rows");
         return -1;
     }
     json_t *first = json_array_get(v, 0);
-    bool single = single_ok && first && !json_is_array(first) && !(json_is_object(first) && json_object_get(first, "cells"));
+    bool single = single_ok && first && !json_is_array(first) &&
+                  !(json_is_object(first) && json_object_get(first, "cells"));
     size_t n = single ? 1 : json_array_size(v);
     *out = arena_calloc(c->a, n ? n : 1, sizeof(row_spec_t));
     if (!*out)
@@ -158,10 +160,27 @@ static const char *const borders_names[] = {"none", "rows", "all", "outer", "hor
 
 int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
-    static const char *const keys[] = {"type", "if", "each", "as", "style", "keepTogether", "columns", "header",
-                                       "rows", "footer", "repeatHeader", "zebra", "borders", "borderColor",
-                                       "borderWidth", "cellPadding", "headerStyle", "headerBackground",
-                                       "footerStyle", "footerBackground", NULL};
+    static const char *const keys[] = {"type",
+                                       "if",
+                                       "each",
+                                       "as",
+                                       "style",
+                                       "keepTogether",
+                                       "columns",
+                                       "header",
+                                       "rows",
+                                       "footer",
+                                       "repeatHeader",
+                                       "zebra",
+                                       "borders",
+                                       "borderColor",
+                                       "borderWidth",
+                                       "cellPadding",
+                                       "headerStyle",
+                                       "headerBackground",
+                                       "footerStyle",
+                                       "footerBackground",
+                                       NULL};
     compile_check_keys(c, obj, path, keys, true, true);
     table_spec_t *t = &n->u.table;
     t->repeat_header = true;
@@ -174,7 +193,9 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
     const char *cp = compile_path(c, path, "columns");
     json_t *cols = json_object_get(obj, "columns");
     if (!json_is_array(cols) || json_array_size(cols) == 0 || json_array_size(cols) > 100) {
-        compile_issue(c, cp, "Expected a list of 1 to 100 columns (widths, or {\"width\", \"align\", \"header\", \"cell\"})");
+        compile_issue(
+            c, cp,
+            "Expected a list of 1 to 100 columns (widths, or {\"width\", \"align\", \"header\", \"cell\"})");
         return -1;
     }
     int ncols = (int)json_array_size(cols);
@@ -253,13 +274,17 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
     json_t *header = json_object_get(obj, "header");
     if (header) {
         if (any_header)
-            compile_issue(c, compile_path(c, path, "header"), "Give header texts either in \"header\" or in the columns, not both");
-        compile_rows(c, header, compile_path(c, path, "header"), &hs, defs, ncols, true, &t->header, &t->nheader);
+            compile_issue(c, compile_path(c, path, "header"),
+                          "Give header texts either in \"header\" or in the columns, not both");
+        compile_rows(c, header, compile_path(c, path, "header"), &hs, defs, ncols, true, &t->header,
+                     &t->nheader);
     } else if (any_header) {
         json_t *row = json_array();
         for (int i = 0; i < ncols; i++)
-            json_array_append_new(row, defs[i].header ? json_incref((json_t *)defs[i].header) : json_string(""));
-        compile_rows(c, row, compile_path(c, path, "columns"), &hs, defs, ncols, true, &t->header, &t->nheader);
+            json_array_append_new(row,
+                                  defs[i].header ? json_incref((json_t *)defs[i].header) : json_string(""));
+        compile_rows(c, row, compile_path(c, path, "columns"), &hs, defs, ncols, true, &t->header,
+                     &t->nheader);
         json_decref(row);
     }
     for (int i = 0; i < t->nheader; i++)
@@ -269,9 +294,12 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
     /* Body rows: "rows", or one row from the columns' "cell" templates repeated over "each". */
     json_t *rows = json_object_get(obj, "rows"), *each = json_object_get(obj, "each");
     if (rows && (each || any_cell)) {
-        compile_issue(c, path, "Give body rows either as \"rows\" or as \"each\" with column \"cell\" templates, not both");
+        compile_issue(
+            c, path,
+            "Give body rows either as \"rows\" or as \"each\" with column \"cell\" templates, not both");
     } else if (rows) {
-        compile_rows(c, rows, compile_path(c, path, "rows"), &n->style, defs, ncols, false, &t->body, &t->nbody);
+        compile_rows(c, rows, compile_path(c, path, "rows"), &n->style, defs, ncols, false, &t->body,
+                     &t->nbody);
     } else if (each) {
         if (!any_cell)
             compile_issue(c, path, "A table with \"each\" needs a \"cell\" template in every column");
@@ -318,7 +346,8 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
         compile_color(c, x, compile_path(c, path, "footerBackground"), &fbg);
     json_t *footer = json_object_get(obj, "footer");
     if (footer)
-        compile_rows(c, footer, compile_path(c, path, "footer"), &fs, defs, ncols, true, &t->footer, &t->nfooter);
+        compile_rows(c, footer, compile_path(c, path, "footer"), &fs, defs, ncols, true, &t->footer,
+                     &t->nfooter);
     for (int i = 0; i < t->nfooter; i++)
         if (!t->footer[i].background)
             t->footer[i].background = fbg;

@@ -9,9 +9,12 @@
 #include "engine/compile.h"
 #include "engine/fonts.h"
 
-static const struct { const char *name; double w, h; } page_sizes[] = {
-    {"A3", 841.89, 1190.55}, {"A4", 595.28, 841.89},  {"A5", 419.53, 595.28},  {"A6", 297.64, 419.53},
-    {"B5", 498.90, 708.66},  {"Letter", 612, 792},     {"Legal", 612, 1008},    {"Tabloid", 792, 1224},
+static const struct {
+    const char *name;
+    double w, h;
+} page_sizes[] = {
+    {"A3", 841.89, 1190.55}, {"A4", 595.28, 841.89}, {"A5", 419.53, 595.28}, {"A6", 297.64, 419.53},
+    {"B5", 498.90, 708.66},  {"Letter", 612, 792},   {"Legal", 612, 1008},   {"Tabloid", 792, 1224},
 };
 
 static int page_size_named(compiler_t *c, const json_t *v, const char *path, double *w, double *h)
@@ -24,8 +27,9 @@ static int page_size_named(compiler_t *c, const json_t *v, const char *path, dou
                 return 0;
             }
     }
-    compile_issue(c, path, "Unknown page size%s%s%s (use A3, A4, A5, A6, B5, Letter, Legal, Tabloid, [width, height] "
-                           "or {\"width\", \"height\"})",
+    compile_issue(c, path,
+                  "Unknown page size%s%s%s (use A3, A4, A5, A6, B5, Letter, Legal, Tabloid, [width, height] "
+                  "or {\"width\", \"height\"})",
                   json_is_string(v) ? " \"" : "", json_is_string(v) ? json_string_value(v) : "",
                   json_is_string(v) ? "\"" : "");
     return -1;
@@ -37,8 +41,10 @@ static void page_dims(compiler_t *c, const json_t *w, const json_t *h, const cha
     if (compile_pt(c, w, compile_path(c, path, "width"), &dw) < 0 ||
         compile_pt(c, h, compile_path(c, path, "height"), &dh) < 0)
         return;
-    if (dw < ENGINE_PAGE_MIN_PT || dh < ENGINE_PAGE_MIN_PT || dw > ENGINE_PAGE_MAX_PT || dh > ENGINE_PAGE_MAX_PT) {
-        compile_issue(c, path, "Page sides must be between %g and %g pt", ENGINE_PAGE_MIN_PT, ENGINE_PAGE_MAX_PT);
+    if (dw < ENGINE_PAGE_MIN_PT || dh < ENGINE_PAGE_MIN_PT || dw > ENGINE_PAGE_MAX_PT ||
+        dh > ENGINE_PAGE_MAX_PT) {
+        compile_issue(c, path, "Page sides must be between %g and %g pt", ENGINE_PAGE_MIN_PT,
+                      ENGINE_PAGE_MAX_PT);
         return;
     }
     pg->width = dw;
@@ -88,7 +94,8 @@ static void compile_page(compiler_t *c, const json_t *v, page_spec_t *pg)
     if ((x = json_object_get(v, "orientation")))
         apply_orientation(c, x, compile_path(c, path, "orientation"), pg);
     if ((x = json_object_get(v, "margins")) || (x = json_object_get(v, "margin")))
-        compile_sides(c, x, compile_path(c, path, json_object_get(v, "margins") ? "margins" : "margin"), pg->margin);
+        compile_sides(c, x, compile_path(c, path, json_object_get(v, "margins") ? "margins" : "margin"),
+                      pg->margin);
 }
 
 /* pageConfig (the API's page settings) overrides the layout's page. */
@@ -96,11 +103,12 @@ static void compile_page_config(compiler_t *c, const json_t *v, page_spec_t *pg)
 {
     const char *path = "pageConfig";
     if (!json_is_object(v)) {
-        compile_issue(c, path, "Expected an object such as {\"format\": \"A4\", \"orientation\": \"portrait\"}");
+        compile_issue(c, path,
+                      "Expected an object such as {\"format\": \"A4\", \"orientation\": \"portrait\"}");
         return;
     }
-    static const char *const keys[] = {"format", "orientation", "margin", "margins", "width", "height",
-                                       "printBackground", NULL};
+    static const char *const keys[] = {"format", "orientation", "margin",          "margins",
+                                       "width",  "height",      "printBackground", NULL};
     compile_check_keys(c, v, path, keys, false, false);
     json_t *x, *w = json_object_get(v, "width"), *h = json_object_get(v, "height");
     if ((x = json_object_get(v, "format")))
@@ -114,7 +122,8 @@ static void compile_page_config(compiler_t *c, const json_t *v, page_spec_t *pg)
     if ((x = json_object_get(v, "orientation")))
         apply_orientation(c, x, "pageConfig.orientation", pg);
     if ((x = json_object_get(v, "margin")) || (x = json_object_get(v, "margins")))
-        compile_sides(c, x, json_object_get(v, "margin") ? "pageConfig.margin" : "pageConfig.margins", pg->margin);
+        compile_sides(c, x, json_object_get(v, "margin") ? "pageConfig.margin" : "pageConfig.margins",
+                      pg->margin);
     if ((x = json_object_get(v, "printBackground"))) {
         bool b;
         compile_bool(c, x, "pageConfig.printBackground", &b); /* backgrounds are always printed */
@@ -124,13 +133,15 @@ static void compile_page_config(compiler_t *c, const json_t *v, page_spec_t *pg)
 static void compile_styles(compiler_t *c, const json_t *styles)
 {
     if (!json_is_object(styles)) {
-        compile_issue(c, "layout.styles", "Expected an object of named styles: {\"title\": {\"fontSize\": 18}}");
+        compile_issue(c, "layout.styles",
+                      "Expected an object of named styles: {\"title\": {\"fontSize\": 18}}");
         c->styles = NULL;
         return;
     }
     const char *name;
     json_t *def;
-    json_object_foreach((json_t *)styles, name, def) {
+    json_object_foreach((json_t *)styles, name, def)
+    {
         const char *p = compile_path(c, "layout.styles", name);
         if (!json_is_object(def)) {
             compile_issue(c, p, "Expected an object of style properties");
@@ -138,9 +149,8 @@ static void compile_styles(compiler_t *c, const json_t *styles)
         }
         const char *key;
         json_t *v;
-        json_object_foreach(def, key, v)
-            if (!compile_is_style_key(key) && !compile_is_spacing_key(key))
-                compile_issue(c, compile_path(c, p, key), "Unknown style property \"%s\"", key);
+        json_object_foreach(def, key, v) if (!compile_is_style_key(key) && !compile_is_spacing_key(key))
+            compile_issue(c, compile_path(c, p, key), "Unknown style property \"%s\"", key);
         tstyle_t scratch;
         node_t dummy;
         compile_default_style(&scratch);
@@ -154,7 +164,9 @@ static void compile_metadata(compiler_t *c, const json_t *v, engine_template_t *
 {
     const char *path = "layout.metadata";
     if (!json_is_object(v)) {
-        compile_issue(c, path, "Expected an object: {\"title\": ..., \"author\": ..., \"subject\": ..., \"keywords\": ...}");
+        compile_issue(
+            c, path,
+            "Expected an object: {\"title\": ..., \"author\": ..., \"subject\": ..., \"keywords\": ...}");
         return;
     }
     static const char *const keys[] = {"title", "author", "subject", "keywords", NULL};
@@ -234,12 +246,14 @@ static void index_manifest(compiler_t *c, const json_t *manifest)
     c->manifest = manifest;
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(manifest, "variables"), i, v) {
+    json_array_foreach(json_object_get(manifest, "variables"), i, v)
+    {
         json_t *k = json_object_get(v, "key");
         if (json_is_string(k))
             json_object_set(c->mf_vars, json_string_value(k), v);
     }
-    json_array_foreach(json_object_get(manifest, "loops"), i, v) {
+    json_array_foreach(json_object_get(manifest, "loops"), i, v)
+    {
         json_t *k = json_object_get(v, "key");
         if (json_is_string(k))
             json_object_set(c->mf_loops, json_string_value(k), v);
@@ -251,13 +265,16 @@ static void check_families(compiler_t *c)
 {
     const char *family;
     json_t *path;
-    json_object_foreach(c->families, family, path) {
+    json_object_foreach(c->families, family, path)
+    {
         char sub[200] = "";
         if (!fonts_family_installed(family, sub, sizeof sub))
-            compile_issue(c, json_string_value(path),
-                          "Font \"%s\" is not installed on this server (it would be replaced by \"%s\"); installed "
-                          "families include DejaVu Sans, DejaVu Serif, Liberation Sans, Liberation Serif and Noto Sans CJK SC",
-                          family, sub);
+            compile_issue(
+                c, json_string_value(path),
+                "Font \"%s\" is not installed on this server (it would be replaced by \"%s\"); installed "
+                "families include DejaVu Sans, DejaVu Serif, Liberation Sans, Liberation Serif and Noto Sans "
+                "CJK SC",
+                family, sub);
     }
 }
 
@@ -268,8 +285,9 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         compile_issue(c, NULL, "The layout must be a JSON object with a \"body\"");
         return;
     }
-    static const char *const keys[] = {"version", "page", "styles", "defaultStyle", "metadata", "header",
-                                       "footer", "firstPageHeader", "firstPageFooter", "watermark", "body", NULL};
+    static const char *const keys[] = {"version",         "page",      "styles", "defaultStyle",
+                                       "metadata",        "header",    "footer", "firstPageHeader",
+                                       "firstPageFooter", "watermark", "body",   NULL};
     compile_check_keys(c, layout, "layout", keys, false, false);
     json_t *x;
     if ((x = json_object_get(layout, "version")) && !(json_is_integer(x) && json_integer_value(x) == 1))
@@ -298,9 +316,8 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         } else {
             const char *key;
             json_t *v;
-            json_object_foreach(x, key, v)
-                if (!compile_is_style_key(key))
-                    compile_issue(c, compile_path(c, "layout.defaultStyle", key), "Unknown style property \"%s\"", key);
+            json_object_foreach(x, key, v) if (!compile_is_style_key(key)) compile_issue(
+                c, compile_path(c, "layout.defaultStyle", key), "Unknown style property \"%s\"", key);
             compile_apply_style_props(c, x, "layout.defaultStyle", &t->base_style);
         }
     }
@@ -339,7 +356,10 @@ engine_template_t *engine_compile(const json_t *layout, const json_t *page_confi
     }
     arena_init(&t->arena, 32 * 1024, ENGINE_TEMPLATE_ARENA_MAX);
     t->owned = json_array();
-    compiler_t c = {.a = &t->arena, .t = t, .field_errors = json_object(), .form_errors = json_array(),
+    compiler_t c = {.a = &t->arena,
+                    .t = t,
+                    .field_errors = json_object(),
+                    .form_errors = json_array(),
                     .families = json_object()};
     json_t *generated = NULL;
     index_manifest(&c, manifest);
@@ -353,8 +373,8 @@ engine_template_t *engine_compile(const json_t *layout, const json_t *page_confi
     json_decref(c.mf_loops);
     json_decref(c.families);
     if (c.nissues) {
-        snprintf(err, err_len, "invalid layout: %d problem%s; the first is %s", c.nissues, c.nissues == 1 ? "" : "s",
-                 c.first_issue);
+        snprintf(err, err_len, "invalid layout: %d problem%s; the first is %s", c.nissues,
+                 c.nissues == 1 ? "" : "s", c.first_issue);
         if (issues)
             *issues = json_pack("{s:o,s:o}", "formErrors", c.form_errors, "fieldErrors", c.field_errors);
         else {

@@ -50,52 +50,57 @@ json_t *engine_default_layout(const json_t *manifest)
     json_t *images = json_array();
     size_t i;
     json_t *def;
-    json_array_foreach(json_object_get(manifest, "variables"), i, def) {
+    json_array_foreach(json_object_get(manifest, "variables"), i, def)
+    {
         const char *key = json_string_value(json_object_get(def, "key"));
         const char *type = json_string_value(json_object_get(def, "dataType"));
         if (!key)
             continue;
         if (type && !strcmp(type, "image")) {
             /* Optional images are skipped when absent rather than failing the render. */
-            json_t *label = json_pack("{s:s,s:o,s:s}", "type", "text", "text", literal(label_of(def)), "style", "muted");
-            json_t *img = json_pack("{s:s,s:o,s:f,s:s}", "type", "image", "src", binding("", key), "width", 200.0,
-                                    "fit", "contain");
-            json_array_append_new(images, json_pack("{s:s,s:s,s:f,s:f,s:[o,o]}", "type", "stack", "if", key, "gap",
-                                                    4.0, "marginTop", 8.0, "children", label, img));
+            json_t *label =
+                json_pack("{s:s,s:o,s:s}", "type", "text", "text", literal(label_of(def)), "style", "muted");
+            json_t *img = json_pack("{s:s,s:o,s:f,s:s}", "type", "image", "src", binding("", key), "width",
+                                    200.0, "fit", "contain");
+            json_array_append_new(images, json_pack("{s:s,s:s,s:f,s:f,s:[o,o]}", "type", "stack", "if", key,
+                                                    "gap", 4.0, "marginTop", 8.0, "children", label, img));
             continue;
         }
-        json_array_append_new(rows, json_pack("[{s:o,s:s},o]", "text", literal(label_of(def)), "style", "muted",
-                                              binding("", key)));
+        json_array_append_new(rows, json_pack("[{s:o,s:s},o]", "text", literal(label_of(def)), "style",
+                                              "muted", binding("", key)));
     }
     if (json_array_size(rows))
-        json_array_append_new(body, json_pack("{s:s,s:[{s:s},{s:s}],s:s,s:o}", "type", "table", "columns", "width",
-                                              "35%", "width", "*", "borders", "rows", "rows", rows));
+        json_array_append_new(body, json_pack("{s:s,s:[{s:s},{s:s}],s:s,s:o}", "type", "table", "columns",
+                                              "width", "35%", "width", "*", "borders", "rows", "rows", rows));
     else
         json_decref(rows);
     json_array_extend(body, images);
     json_decref(images);
-    json_array_foreach(json_object_get(manifest, "loops"), i, def) {
+    json_array_foreach(json_object_get(manifest, "loops"), i, def)
+    {
         const char *key = json_string_value(json_object_get(def, "key"));
         if (!key)
             continue;
         json_t *cols = json_array();
         size_t j;
         json_t *f;
-        json_array_foreach(json_object_get(def, "itemFields"), j, f) {
+        json_array_foreach(json_object_get(def, "itemFields"), j, f)
+        {
             const char *fk = json_string_value(json_object_get(f, "key"));
             if (!fk)
                 continue;
             const char *type = json_string_value(json_object_get(f, "dataType"));
             /* Text gets the room; numbers, dates and flags need little. */
-            bool wide = !type || !strcmp(type, "text") || !strcmp(type, "longtext") || !strcmp(type, "email") ||
-                        !strcmp(type, "url");
-            json_t *col = json_pack("{s:s,s:o,s:o}", "width", wide ? "3*" : "*", "header", literal(label_of(f)),
-                                    "cell", binding("item.", fk));
+            bool wide = !type || !strcmp(type, "text") || !strcmp(type, "longtext") ||
+                        !strcmp(type, "email") || !strcmp(type, "url");
+            json_t *col = json_pack("{s:s,s:o,s:o}", "width", wide ? "3*" : "*", "header",
+                                    literal(label_of(f)), "cell", binding("item.", fk));
             if (is_numeric(f))
                 json_object_set_new(col, "align", json_string("right"));
             if (type && !strcmp(type, "image")) {
-                json_object_set_new(col, "cell", json_pack("{s:s,s:o,s:f}", "type", "image", "src",
-                                                           binding("item.", fk), "height", 40.0));
+                json_object_set_new(
+                    col, "cell",
+                    json_pack("{s:s,s:o,s:f}", "type", "image", "src", binding("item.", fk), "height", 40.0));
             }
             json_array_append_new(cols, col);
         }
@@ -103,13 +108,15 @@ json_t *engine_default_layout(const json_t *manifest)
             json_decref(cols);
             continue;
         }
-        json_array_append_new(body, json_pack("{s:s,s:o,s:i,s:f}", "type", "heading", "text", literal(label_of(def)),
-                                              "level", 2, "marginTop", 16.0));
-        json_array_append_new(body, json_pack("{s:s,s:s,s:o,s:s,s:s}", "type", "table", "each", key, "columns", cols,
-                                              "headerBackground", "#f3f4f6", "borders", "rows"));
+        json_array_append_new(body, json_pack("{s:s,s:o,s:i,s:f}", "type", "heading", "text",
+                                              literal(label_of(def)), "level", 2, "marginTop", 16.0));
+        json_array_append_new(body,
+                              json_pack("{s:s,s:s,s:o,s:s,s:s}", "type", "table", "each", key, "columns",
+                                        cols, "headerBackground", "#f3f4f6", "borders", "rows"));
     }
-    json_t *footer = json_pack("[{s:s,s:s,s:s,s:f,s:s,s:f}]", "type", "text", "text", "Page {{page}} of {{pages}}",
-                               "align", "center", "fontSize", 8.0, "color", "#6b7280", "marginTop", 8.0);
-    return json_pack("{s:i,s:{s:s,s:s},s:o,s:o}", "version", 1, "page", "size", "A4", "margins", "20mm", "footer",
-                     footer, "body", body);
+    json_t *footer =
+        json_pack("[{s:s,s:s,s:s,s:f,s:s,s:f}]", "type", "text", "text", "Page {{page}} of {{pages}}",
+                  "align", "center", "fontSize", 8.0, "color", "#6b7280", "marginTop", 8.0);
+    return json_pack("{s:i,s:{s:s,s:s},s:o,s:o}", "version", 1, "page", "size", "A4", "margins", "20mm",
+                     "footer", footer, "body", body);
 }

@@ -25,9 +25,9 @@ typedef struct text_batch {
 
 typedef struct draw_state {
     cairo_t *cr;
-    uint32_t color;          /* current source colour (avoids a new pattern per run) */
+    uint32_t color; /* current source colour (avoids a new pattern per run) */
     bool color_set;
-    cairo_glyph_t *glyphs;   /* scratch for runs drawn on their own */
+    cairo_glyph_t *glyphs; /* scratch for runs drawn on their own */
     size_t cap;
     text_batch_t batch;
 } draw_state_t;
@@ -36,8 +36,8 @@ static void set_color(draw_state_t *ds, uint32_t c)
 {
     if (ds->color_set && ds->color == c)
         return;
-    cairo_set_source_rgba(ds->cr, ((c >> 24) & 0xff) / 255.0, ((c >> 16) & 0xff) / 255.0, ((c >> 8) & 0xff) / 255.0,
-                          (c & 0xff) / 255.0);
+    cairo_set_source_rgba(ds->cr, ((c >> 24) & 0xff) / 255.0, ((c >> 16) & 0xff) / 255.0,
+                          ((c >> 8) & 0xff) / 255.0, (c & 0xff) / 255.0);
     ds->color = c;
     ds->color_set = true;
 }
@@ -220,8 +220,8 @@ static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
     st.color = o->watermark_color;
     st.line_height = 1;
     double diag = hypot(t->page.width, t->page.height);
-    double angle = isnan(o->watermark_angle) ? -atan2(t->page.height, t->page.width) * 180 / M_PI
-                                             : -o->watermark_angle;
+    double angle =
+        isnan(o->watermark_angle) ? -atan2(t->page.height, t->page.width) * 180 / M_PI : -o->watermark_angle;
     char err[300];
     if (o->watermark_size > 0) {
         st.size = o->watermark_size;
@@ -260,15 +260,9 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
         if (it->kind != DI_TEXT)
             batch_flush(&ds);
         switch (it->kind) {
-        case DI_TEXT:
-            rc = draw_text(r, &ds, it);
-            break;
-        case DI_RECT:
-            draw_rect(&ds, it);
-            break;
-        case DI_LINE:
-            draw_line(&ds, it);
-            break;
+        case DI_TEXT: rc = draw_text(r, &ds, it); break;
+        case DI_RECT: draw_rect(&ds, it); break;
+        case DI_LINE: draw_line(&ds, it); break;
         case DI_IMAGE:
             cairo_save(cr);
             image_draw(it->u.img, cr, it->x, it->y, it->w, it->h, (image_fit_t)it->fit);
@@ -279,8 +273,8 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
             char err[300] = "";
             cairo_save(cr);
             set_color(&ds, it->fill ? it->fill : COLOR_BLACK);
-            if (codes_draw(cr, it->u.code.symbology, it->u.code.data, it->x, it->y, it->w, it->h, it->show_text, err,
-                           sizeof err) < 0)
+            if (codes_draw(cr, it->u.code.symbology, it->u.code.data, it->x, it->y, it->w, it->h,
+                           it->show_text, err, sizeof err) < 0)
                 rc = render_fail(r, "%s could not be drawn: %s", it->u.code.symbology, err);
             cairo_restore(cr);
             ds.color_set = false;

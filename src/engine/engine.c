@@ -161,7 +161,8 @@ static int place_margins(render_t *r, int page)
     }
     if (f && rc == 0) {
         pbox_t *pb = prepare_stack(r, f, r->content_w);
-        rc = pb ? place_fixed(r, pb, r->content_x, t->page.height - t->page.margin[2] - r->footer_h[i], r->content_w)
+        rc = pb ? place_fixed(r, pb, r->content_x, t->page.height - t->page.margin[2] - r->footer_h[i],
+                              r->content_w)
                 : -1;
     }
     r->page = saved;
@@ -197,7 +198,10 @@ static void iso_date(int64_t unix_s, char out[32])
 static void set_metadata(render_t *r, cairo_surface_t *s, const engine_render_opts_t *opts)
 {
     const engine_template_t *t = r->t;
-    struct { const expr_str_t *s; cairo_pdf_metadata_t m; } fields[] = {
+    struct {
+        const expr_str_t *s;
+        cairo_pdf_metadata_t m;
+    } fields[] = {
         {t->meta_title, CAIRO_PDF_METADATA_TITLE},
         {t->meta_author, CAIRO_PDF_METADATA_AUTHOR},
         {t->meta_subject, CAIRO_PDF_METADATA_SUBJECT},
@@ -244,7 +248,8 @@ static int watermark_opts(render_t *r, const engine_render_opts_t *opts, draw_op
 /* Headings become the PDF's outline (bookmarks), nested by level. */
 static void add_outline(render_t *r, cairo_surface_t *s)
 {
-    int parent[4] = {CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT};
+    int parent[4] = {CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT, CAIRO_PDF_OUTLINE_ROOT,
+                     CAIRO_PDF_OUTLINE_ROOT};
     for (size_t i = 0; i < r->noutline; i++) {
         const outline_entry_t *e = &r->outline[i];
         int level = e->level < 1 ? 1 : e->level > 3 ? 3 : e->level;
@@ -340,8 +345,8 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
 }
 
 /* Sets up a render and lays the body out (prepare + paginate); render_end releases it. */
-static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, int64_t deadline_ms,
-                         render_t *r)
+static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,
+                         int64_t deadline_ms, render_t *r)
 {
     arena_reset(&ctx->arena);
     text_trim(ctx->text);
@@ -376,8 +381,8 @@ static void render_end(render_t *r)
 static json_t *describe_item(const ditem_t *it)
 {
     static const char *const kinds[] = {"text", "rect", "line", "image", "code"};
-    json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:f}", "kind", kinds[it->kind], "x", it->x, "y", it->y, "w", it->w,
-                          "h", it->h);
+    json_t *o = json_pack("{s:s,s:f,s:f,s:f,s:f}", "kind", kinds[it->kind], "x", it->x, "y", it->y, "w",
+                          it->w, "h", it->h);
     if (it->kind == DI_TEXT) {
         const text_line_t *l = it->u.line;
         buf_t b;
@@ -428,8 +433,8 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
     return res;
 }
 
-int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, const engine_render_opts_t *opts,
-                  engine_output_t *out, char *err, size_t err_len)
+int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,
+                  const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len)
 {
     static const engine_render_opts_t defaults = {0};
     if (!opts)

@@ -12,24 +12,24 @@
 #include "engine/arena.h"
 #include "engine/tree.h"
 
-#define ENGINE_NODES_MAX 20000          /* blocks, runs and cells in one layout */
-#define ENGINE_DEPTH_MAX 48             /* nesting of blocks */
-#define ENGINE_ISSUES_MAX 100           /* problems reported for one layout */
+#define ENGINE_NODES_MAX 20000 /* blocks, runs and cells in one layout */
+#define ENGINE_DEPTH_MAX 48    /* nesting of blocks */
+#define ENGINE_ISSUES_MAX 100  /* problems reported for one layout */
 #define ENGINE_TEMPLATE_ARENA_MAX (64u * 1024 * 1024)
-#define ENGINE_TEXT_MAX (1024 * 1024)   /* bytes of one paragraph after interpolation */
-#define ENGINE_PAGES_MAX 10000          /* pages in one document */
+#define ENGINE_TEXT_MAX (1024 * 1024) /* bytes of one paragraph after interpolation */
+#define ENGINE_PAGES_MAX 10000        /* pages in one document */
 #define ENGINE_RENDER_ARENA_MAX (1024u * 1024 * 1024)
 #define ENGINE_OUTPUT_MAX (512u * 1024 * 1024)
-#define ENGINE_PAGE_MIN_PT 18.0         /* a quarter inch (small labels) */
-#define ENGINE_CONTENT_MIN_PT 9.0       /* what margins, header and footer must leave */
-#define ENGINE_PAGE_MAX_PT 14400.0      /* 200 inches, the PDF limit */
+#define ENGINE_PAGE_MIN_PT 18.0    /* a quarter inch (small labels) */
+#define ENGINE_CONTENT_MIN_PT 9.0  /* what margins, header and footer must leave */
+#define ENGINE_PAGE_MAX_PT 14400.0 /* 200 inches, the PDF limit */
 
 struct engine_template {
     arena_t arena;
-    json_t *owned;               /* json literals referenced by conditions */
+    json_t *owned; /* json literals referenced by conditions */
     page_spec_t page;
-    node_t *body;                /* a stack */
-    node_t *header, *footer;     /* stacks or NULL */
+    node_t *body;                        /* a stack */
+    node_t *header, *footer;             /* stacks or NULL */
     node_t *first_header, *first_footer; /* NULL = same as header/footer */
     bool has_first_header, has_first_footer;
     expr_str_t *meta_title, *meta_author, *meta_subject, *meta_keywords;

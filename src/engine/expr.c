@@ -11,8 +11,14 @@
 
 /* ------------------------------------------------------------------ paths */
 
-static bool is_ident_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
-static bool is_ident_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+static bool is_ident_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_';
+}
+static bool is_ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
 
 static const char *skip_ws(const char *p, const char *end)
 {
@@ -23,7 +29,10 @@ static const char *skip_ws(const char *p, const char *end)
 
 static int loopmeta_from(const char *s, loopmeta_t *out)
 {
-    static const struct { const char *name; loopmeta_t m; } metas[] = {
+    static const struct {
+        const char *name;
+        loopmeta_t m;
+    } metas[] = {
         {"index", LOOPMETA_INDEX}, {"index0", LOOPMETA_INDEX0}, {"count", LOOPMETA_COUNT},
         {"first", LOOPMETA_FIRST}, {"last", LOOPMETA_LAST},
     };
@@ -88,12 +97,15 @@ static int scan_path(arena_t *a, const char **pp, const char *end, const expr_sc
         while (1 + up < n && !strcmp(segs[1 + up], "parent"))
             up++;
         if (n != 2 + up || loopmeta_from(segs[1 + up], &path->meta) < 0) {
-            snprintf(err, err_len, "Unknown loop property \"%s\" (use loop.index, loop.index0, "
-                     "loop.count, loop.first, loop.last, or loop.parent.index for the enclosing loop)", path->text);
+            snprintf(err, err_len,
+                     "Unknown loop property \"%s\" (use loop.index, loop.index0, "
+                     "loop.count, loop.first, loop.last, or loop.parent.index for the enclosing loop)",
+                     path->text);
             return -1;
         }
         if (up >= names->depth) {
-            snprintf(err, err_len, "\"%s\": there are only %d enclosing loops here", path->text, names->depth);
+            snprintf(err, err_len, "\"%s\": there are only %d enclosing loops here", path->text,
+                     names->depth);
             return -1;
         }
         path->root = PATH_LOOPMETA;
@@ -123,8 +135,8 @@ nomem:
     return -1;
 }
 
-int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, expr_path_t **out,
-                    char *err, size_t err_len)
+int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, expr_path_t **out, char *err,
+                    size_t err_len)
 {
     const char *end = s + strlen(s);
     const char *p = skip_ws(s, end);
@@ -279,8 +291,8 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
     return 0;
 }
 
-int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, expr_str_t *out,
-                   char *err, size_t err_len)
+int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, expr_str_t *out, char *err,
+                   size_t err_len)
 {
     memset(out, 0, sizeof *out);
     const char *end = s + strlen(s);
@@ -490,7 +502,10 @@ static expr_cond_t *cp_unary(cond_parser_t *cp)
         cond_operand_t lhs = {0};
         if (cp_operand(cp, &lhs) < 0)
             goto out;
-        static const struct { const char *s; cmp_op_t op; } ops[] = {
+        static const struct {
+            const char *s;
+            cmp_op_t op;
+        } ops[] = {
             {"==", CMP_EQ}, {"!=", CMP_NE}, {"<=", CMP_LE}, {">=", CMP_GE}, {"<", CMP_LT}, {">", CMP_GT},
         };
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
@@ -544,8 +559,8 @@ static expr_cond_t *cp_or(cond_parser_t *cp)
 int expr_parse_cond(arena_t *a, const char *s, const expr_scope_names_t *names, json_t *owned,
                     expr_cond_t **out, char *err, size_t err_len)
 {
-    cond_parser_t cp = {.a = a, .end = s + strlen(s), .names = names, .owned = owned,
-                        .err = err, .err_len = err_len};
+    cond_parser_t cp = {
+        .a = a, .end = s + strlen(s), .names = names, .owned = owned, .err = err, .err_len = err_len};
     cp.p = skip_ws(s, cp.end);
     if (cp.p == cp.end) {
         snprintf(err, err_len, "Empty condition");
@@ -594,9 +609,7 @@ const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t 
     const json_t *v;
     *tmp = NULL;
     switch (p->root) {
-    case PATH_DATA:
-        v = sc->data;
-        break;
+    case PATH_DATA: v = sc->data; break;
     case PATH_ITEM:
         if (p->frame >= sc->depth)
             return NULL;
@@ -615,12 +628,9 @@ const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t 
         }
         return *tmp;
     }
-    case PATH_PAGE:
-        return *tmp = json_integer(sc->page);
-    case PATH_PAGES:
-        return *tmp = json_integer(sc->pages);
-    default:
-        return NULL;
+    case PATH_PAGE: return *tmp = json_integer(sc->page);
+    case PATH_PAGES: return *tmp = json_integer(sc->pages);
+    default: return NULL;
     }
     for (int i = 0; v && i < p->nseg; i++) {
         size_t idx;
@@ -741,20 +751,13 @@ bool expr_truthy(const json_t *v)
         return false;
     switch (json_typeof(v)) {
     case JSON_NULL:
-    case JSON_FALSE:
-        return false;
-    case JSON_TRUE:
-        return true;
-    case JSON_STRING:
-        return json_string_length(v) > 0;
-    case JSON_INTEGER:
-        return json_integer_value(v) != 0;
-    case JSON_REAL:
-        return json_real_value(v) != 0.0;
-    case JSON_ARRAY:
-        return json_array_size(v) > 0;
-    case JSON_OBJECT:
-        return json_object_size(v) > 0;
+    case JSON_FALSE: return false;
+    case JSON_TRUE: return true;
+    case JSON_STRING: return json_string_length(v) > 0;
+    case JSON_INTEGER: return json_integer_value(v) != 0;
+    case JSON_REAL: return json_real_value(v) != 0.0;
+    case JSON_ARRAY: return json_array_size(v) > 0;
+    case JSON_OBJECT: return json_object_size(v) > 0;
     }
     return false;
 }
@@ -811,12 +814,9 @@ static const json_t *operand_value(const expr_scope_t *sc, const cond_operand_t 
 bool expr_eval_cond(const expr_scope_t *sc, const expr_cond_t *c)
 {
     switch (c->kind) {
-    case COND_NOT:
-        return !expr_eval_cond(sc, c->a);
-    case COND_AND:
-        return expr_eval_cond(sc, c->a) && expr_eval_cond(sc, c->b);
-    case COND_OR:
-        return expr_eval_cond(sc, c->a) || expr_eval_cond(sc, c->b);
+    case COND_NOT: return !expr_eval_cond(sc, c->a);
+    case COND_AND: return expr_eval_cond(sc, c->a) && expr_eval_cond(sc, c->b);
+    case COND_OR: return expr_eval_cond(sc, c->a) || expr_eval_cond(sc, c->b);
     case COND_TRUTHY: {
         json_t *tmp;
         bool r = expr_truthy(operand_value(sc, &c->lhs, &tmp));

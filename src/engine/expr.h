@@ -23,29 +23,29 @@
 #include "core/buf.h"
 #include "engine/arena.h"
 
-#define EXPR_PATH_SEGMENTS_MAX 16  /* a.b.c… */
-#define EXPR_FILTERS_MAX 8         /* {{ x | f1 | f2 … }} */
-#define EXPR_COND_DEPTH_MAX 32     /* nesting of not/and/or/( ) */
-#define EXPR_LOOP_DEPTH_MAX 8      /* nested each */
+#define EXPR_PATH_SEGMENTS_MAX 16 /* a.b.c… */
+#define EXPR_FILTERS_MAX 8        /* {{ x | f1 | f2 … }} */
+#define EXPR_COND_DEPTH_MAX 32    /* nesting of not/and/or/( ) */
+#define EXPR_LOOP_DEPTH_MAX 8     /* nested each */
 
 /* Where a path starts. */
 typedef enum {
-    PATH_DATA = 0,  /* the data root: customer.name */
-    PATH_ITEM,      /* a loop variable: item.qty (frame = loop depth, 0 = outermost) */
-    PATH_LOOPMETA,  /* loop.index, loop.index0, loop.count, loop.first, loop.last */
-    PATH_PAGE,      /* page (header/footer only) */
-    PATH_PAGES,     /* pages (header/footer only) */
+    PATH_DATA = 0, /* the data root: customer.name */
+    PATH_ITEM,     /* a loop variable: item.qty (frame = loop depth, 0 = outermost) */
+    PATH_LOOPMETA, /* loop.index, loop.index0, loop.count, loop.first, loop.last */
+    PATH_PAGE,     /* page (header/footer only) */
+    PATH_PAGES,    /* pages (header/footer only) */
 } path_root_t;
 
 typedef enum { LOOPMETA_INDEX, LOOPMETA_INDEX0, LOOPMETA_COUNT, LOOPMETA_FIRST, LOOPMETA_LAST } loopmeta_t;
 
 typedef struct expr_path {
     path_root_t root;
-    int frame;             /* PATH_ITEM / PATH_LOOPMETA: loop depth index */
-    loopmeta_t meta;       /* PATH_LOOPMETA */
-    int nseg;              /* segments after the root (PATH_ITEM: after the variable name) */
+    int frame;       /* PATH_ITEM / PATH_LOOPMETA: loop depth index */
+    loopmeta_t meta; /* PATH_LOOPMETA */
+    int nseg;        /* segments after the root (PATH_ITEM: after the variable name) */
     const char **seg;
-    const char *text;      /* the path as written, for messages */
+    const char *text; /* the path as written, for messages */
     /* From the manifest, when known: applied automatically when no filter is given. */
     const char *mf_format;
     const char *mf_type;
@@ -58,10 +58,10 @@ typedef struct expr_filter {
 
 /* One piece of a template string: literal text, or a value (path or string literal) + filters. */
 typedef struct expr_part {
-    const char *lit;        /* literal text (is_value false), or a literal value {{ "x" }} */
+    const char *lit; /* literal text (is_value false), or a literal value {{ "x" }} */
     size_t lit_len;
     bool is_value;
-    expr_path_t *path;      /* NULL for a literal value */
+    expr_path_t *path; /* NULL for a literal value */
     int nfilters;
     expr_filter_t *filters;
 } expr_part_t;
@@ -69,7 +69,7 @@ typedef struct expr_part {
 typedef struct expr_str {
     int nparts;
     expr_part_t *parts;
-    const char *constant;   /* non-NULL when the string has no bindings: the final text */
+    const char *constant; /* non-NULL when the string has no bindings: the final text */
     size_t constant_len;
 } expr_str_t;
 
@@ -77,14 +77,14 @@ typedef enum { COND_TRUTHY, COND_NOT, COND_AND, COND_OR, COND_CMP } cond_kind_t;
 typedef enum { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE } cmp_op_t;
 
 typedef struct cond_operand {
-    expr_path_t *path;      /* or NULL: literal */
-    json_t *literal;        /* owned by the compiled template (freed with it) */
+    expr_path_t *path; /* or NULL: literal */
+    json_t *literal;   /* owned by the compiled template (freed with it) */
 } cond_operand_t;
 
 typedef struct expr_cond {
     cond_kind_t kind;
-    struct expr_cond *a, *b;    /* NOT: a; AND/OR: a, b */
-    cond_operand_t lhs, rhs;    /* TRUTHY: lhs; CMP: lhs op rhs */
+    struct expr_cond *a, *b; /* NOT: a; AND/OR: a, b */
+    cond_operand_t lhs, rhs; /* TRUTHY: lhs; CMP: lhs op rhs */
     cmp_op_t op;
 } expr_cond_t;
 
@@ -97,14 +97,14 @@ typedef struct expr_scope_names {
 
 /* Parses a template string. Returns 0, or -1 with a message in err. Paths are classified
  * against `names`; callers check them against the manifest afterwards (expr_visit_paths). */
-int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, expr_str_t *out,
-                   char *err, size_t err_len);
+int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, expr_str_t *out, char *err,
+                   size_t err_len);
 /* Parses a condition. Literals allocated as json_t are appended to *owned (a json array). */
 int expr_parse_cond(arena_t *a, const char *s, const expr_scope_names_t *names, json_t *owned,
                     expr_cond_t **out, char *err, size_t err_len);
 /* Parses a bare path ("items", "item.lines"). */
-int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, expr_path_t **out,
-                    char *err, size_t err_len);
+int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, expr_path_t **out, char *err,
+                    size_t err_len);
 
 typedef void (*expr_path_visit_fn)(expr_path_t *p, void *arg);
 void expr_str_visit_paths(expr_str_t *s, expr_path_visit_fn fn, void *arg);
@@ -116,18 +116,18 @@ void expr_str_visit_filters(const expr_str_t *s, expr_filter_visit_fn fn, void *
 /* ---- evaluation ---- */
 
 typedef struct expr_frame {
-    const json_t *item;    /* current element */
-    size_t index;          /* 0-based */
+    const json_t *item; /* current element */
+    size_t index;       /* 0-based */
     size_t count;
-    const char *path;      /* data path of the array, e.g. "items" (for error messages) */
+    const char *path; /* data path of the array, e.g. "items" (for error messages) */
 } expr_frame_t;
 
 typedef struct expr_scope {
     const json_t *data;
     int depth;
     expr_frame_t frames[EXPR_LOOP_DEPTH_MAX];
-    int page, pages;       /* 0 outside header/footer */
-    json_t *scratch;       /* a json string reused to chain filters (owned by the caller) */
+    int page, pages; /* 0 outside header/footer */
+    json_t *scratch; /* a json string reused to chain filters (owned by the caller) */
 } expr_scope_t;
 
 /* Resolves a path. Returns a borrowed value or NULL when missing. Loop meta and page numbers

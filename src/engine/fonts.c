@@ -13,30 +13,30 @@
  * every size of the face is then derived from it (HarfBuzz shapes in font units and cairo
  * scales the same font face), which also keeps metrics free of any rounding. */
 typedef struct face {
-    char *key;                    /* "family|weight|italic" */
-    PangoFont *pf;                /* NULL when the family is not installed */
-    char *err;                    /* why not, for every later request */
-    hb_font_t *hb;                /* upem scale, shared by every size */
+    char *key;     /* "family|weight|italic" */
+    PangoFont *pf; /* NULL when the family is not installed */
+    char *err;     /* why not, for every later request */
+    hb_font_t *hb; /* upem scale, shared by every size */
     cairo_font_face_t *cface;
     cairo_font_options_t *opts;
-    cairo_matrix_t matrix;        /* the font matrix of pf at pf_size */
+    cairo_matrix_t matrix; /* the font matrix of pf at pf_size */
     double pf_size;
     unsigned upem;
-    hb_font_extents_t ext;        /* font units */
+    hb_font_extents_t ext; /* font units */
     hb_position_t ul_off, ul_size, st_off, st_size;
     hb_codepoint_t space;
 } face_t;
 
 typedef struct font_entry {
-    const face_t *face;           /* fonts_get: the face and size; NULL for pango-chosen fonts */
+    const face_t *face; /* fonts_get: the face and size; NULL for pango-chosen fonts */
     double size;
-    PangoFont *pf;                /* fonts_from_pango: the lookup key (kept alive by font->pango) */
+    PangoFont *pf; /* fonts_from_pango: the lookup key (kept alive by font->pango) */
     font_t *font;
 } font_entry_t;
 
 struct fonts {
-    PangoFontMap *map;            /* the thread's default map (not owned) */
-    PangoContext *ctx;            /* owned */
+    PangoFontMap *map; /* the thread's default map (not owned) */
+    PangoContext *ctx; /* owned */
     face_t *faces;
     size_t nfaces, faces_cap;
     font_entry_t *entries;
@@ -195,10 +195,11 @@ static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bo
     PangoFontDescription *actual = pango_font_describe(pf);
     const char *af = pango_font_description_get_family(actual);
     if (!af || !family_matches(family, af)) {
-        snprintf(err, sizeof err,
-                 "font \"%s\" is not installed on this server (it would be replaced by \"%s\"); use an installed "
-                 "family such as \"DejaVu Sans\", \"Liberation Serif\" or \"Noto Sans CJK SC\"",
-                 family, af ? af : "?");
+        snprintf(
+            err, sizeof err,
+            "font \"%s\" is not installed on this server (it would be replaced by \"%s\"); use an installed "
+            "family such as \"DejaVu Sans\", \"Liberation Serif\" or \"Noto Sans CJK SC\"",
+            family, af ? af : "?");
         fc->err = strdup(err);
         pango_font_description_free(actual);
         g_object_unref(pf);
@@ -227,11 +228,13 @@ static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bo
     hb_font_get_h_extents(fc->hb, &fc->ext);
     if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_UNDERLINE_OFFSET, &fc->ul_off))
         fc->ul_off = -(hb_position_t)fc->upem / 10;
-    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_UNDERLINE_SIZE, &fc->ul_size) || fc->ul_size <= 0)
+    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_UNDERLINE_SIZE, &fc->ul_size) ||
+        fc->ul_size <= 0)
         fc->ul_size = (hb_position_t)fc->upem / 16;
     if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_STRIKEOUT_OFFSET, &fc->st_off))
         fc->st_off = (hb_position_t)fc->upem * 3 / 10;
-    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &fc->st_size) || fc->st_size <= 0)
+    if (!hb_ot_metrics_get_position(fc->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &fc->st_size) ||
+        fc->st_size <= 0)
         fc->st_size = (hb_position_t)fc->upem / 16;
     hb_font_get_nominal_glyph(fc->hb, ' ', &fc->space);
 }
@@ -292,7 +295,8 @@ static font_t *font_at_size(const face_t *fc, double size)
     return font;
 }
 
-font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err, size_t err_len)
+font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err,
+                  size_t err_len)
 {
     const face_t *fc = face_get(f, family, weight, italic, size);
     if (!fc) {
@@ -346,13 +350,17 @@ font_t *fonts_from_pango(fonts_t *f, PangoFont *pf)
     font->descent = -ext.descender * font->scale;
     hb_position_t v;
     font->underline_pos = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_UNDERLINE_OFFSET, &v)
-                              ? -v * font->scale : font->size / 10;
-    font->underline_thickness = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_UNDERLINE_SIZE, &v) && v > 0
-                                    ? v * font->scale : font->size / 16;
+                              ? -v * font->scale
+                              : font->size / 10;
+    font->underline_thickness =
+        hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_UNDERLINE_SIZE, &v) && v > 0 ? v * font->scale
+                                                                                            : font->size / 16;
     font->strike_pos = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_STRIKEOUT_OFFSET, &v)
-                           ? v * font->scale : font->size * 0.3;
-    font->strike_thickness = hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &v) && v > 0
-                                 ? v * font->scale : font->size / 16;
+                           ? v * font->scale
+                           : font->size * 0.3;
+    font->strike_thickness =
+        hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &v) && v > 0 ? v * font->scale
+                                                                                            : font->size / 16;
     hb_font_get_nominal_glyph(font->hb, ' ', &font->space_glyph);
     if (add_entry(f, (font_entry_t){.pf = pf, .font = font}) < 0) {
         font_destroy(font);

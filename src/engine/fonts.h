@@ -20,12 +20,12 @@
 #define FONTS_CACHE_MAX 256 /* distinct fonts kept per thread; trimmed between renders */
 
 typedef struct font {
-    PangoFont *pango;                 /* owned reference */
-    hb_font_t *hb;                    /* owned; scale = units per em, no hinting */
-    cairo_scaled_font_t *scaled;      /* owned reference */
-    double size;                      /* pt */
-    double scale;                     /* pt per font unit */
-    double ascent, descent;           /* pt, both positive */
+    PangoFont *pango;                          /* owned reference */
+    hb_font_t *hb;                             /* owned; scale = units per em, no hinting */
+    cairo_scaled_font_t *scaled;               /* owned reference */
+    double size;                               /* pt */
+    double scale;                              /* pt per font unit */
+    double ascent, descent;                    /* pt, both positive */
     double underline_pos, underline_thickness; /* pt below the baseline */
     double strike_pos, strike_thickness;       /* pt above the baseline */
     hb_codepoint_t space_glyph;
@@ -38,7 +38,8 @@ void fonts_free(fonts_t *f);
 /* The pango context every layout of this thread uses (72 dpi: 1 pt = 1 unit, unhinted). */
 PangoContext *fonts_context(fonts_t *f);
 /* The font for a style; NULL with err when the family is not installed. */
-font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err, size_t err_len);
+font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err,
+                  size_t err_len);
 /* The font_t of a pango font chosen by pango itself (font fallback); NULL when out of memory. */
 font_t *fonts_from_pango(fonts_t *f, PangoFont *pf);
 /* Whether fontconfig has the family (or one of a comma-separated list; generic names such as

@@ -86,7 +86,7 @@
 #define FORMAT_TEXT_MAX (1 << 20) /* text handled by upper/lower/title/trim/truncate */
 #define FORMAT_TRUNCATE_MAX 100000
 
-#define NBSP "\xC2\xA0"   /* U+00A0 no-break space */
+#define NBSP "\xC2\xA0"      /* U+00A0 no-break space */
 #define NNBSP "\xE2\x80\xAF" /* U+202F narrow no-break space */
 
 /* ---- locales and currencies ---------------------------------------------------------- */
@@ -95,30 +95,21 @@ typedef struct {
     const char *tag;
     const char *group;
     const char *decimal;
-    const char *pct_sep;  /* between number and % */
-    bool cur_before;      /* symbol before the number */
-    bool cur_space;       /* symbol and number separated by a no-break space */
+    const char *pct_sep; /* between number and % */
+    bool cur_before;     /* symbol before the number */
+    bool cur_space;      /* symbol and number separated by a no-break space */
 } fmt_locale_t;
 
 static const fmt_locale_t locales[] = {
-    {"en-US", ",", ".", "", true, false},
-    {"en-GB", ",", ".", "", true, false},
-    {"en-CA", ",", ".", "", true, false},
-    {"en-AU", ",", ".", "", true, false},
-    {"en-IN", ",", ".", "", true, false},
-    {"ja-JP", ",", ".", "", true, false},
-    {"zh-CN", ",", ".", "", true, false},
-    {"de-DE", ".", ",", NBSP, false, true},
-    {"es-ES", ".", ",", NBSP, false, true},
-    {"it-IT", ".", ",", "", false, true},
-    {"da-DK", ".", ",", NBSP, false, true},
-    {"nl-NL", ".", ",", "", true, true},
-    {"pt-BR", ".", ",", "", true, true},
-    {"de-CH", "\xE2\x80\x99", ".", "", true, true},
-    {"fr-FR", NNBSP, ",", NNBSP, false, true},
-    {"sv-SE", NBSP, ",", NBSP, false, true},
-    {"nb-NO", NBSP, ",", NBSP, true, true},
-    {"pl-PL", NBSP, ",", "", false, true},
+    {"en-US", ",", ".", "", true, false},      {"en-GB", ",", ".", "", true, false},
+    {"en-CA", ",", ".", "", true, false},      {"en-AU", ",", ".", "", true, false},
+    {"en-IN", ",", ".", "", true, false},      {"ja-JP", ",", ".", "", true, false},
+    {"zh-CN", ",", ".", "", true, false},      {"de-DE", ".", ",", NBSP, false, true},
+    {"es-ES", ".", ",", NBSP, false, true},    {"it-IT", ".", ",", "", false, true},
+    {"da-DK", ".", ",", NBSP, false, true},    {"nl-NL", ".", ",", "", true, true},
+    {"pt-BR", ".", ",", "", true, true},       {"de-CH", "\xE2\x80\x99", ".", "", true, true},
+    {"fr-FR", NNBSP, ",", NNBSP, false, true}, {"sv-SE", NBSP, ",", NBSP, false, true},
+    {"nb-NO", NBSP, ",", NBSP, true, true},    {"pl-PL", NBSP, ",", "", false, true},
     {"pt-PT", NBSP, ",", "", false, true},
 };
 
@@ -154,25 +145,66 @@ typedef struct {
  * a prefix (CA$, A$, CN¥) except for the home currency. Decimals are the ISO 4217 minor
  * units. */
 static const currency_t currencies[] = {
-    {"USD", "$", 2},     {"EUR", "\xE2\x82\xAC", 2}, {"GBP", "\xC2\xA3", 2},
-    {"JPY", "\xC2\xA5", 0}, {"CHF", "CHF", 2},       {"CAD", "CA$", 2},
-    {"AUD", "A$", 2},    {"NZD", "NZ$", 2},          {"CNY", "CN\xC2\xA5", 2},
-    {"HKD", "HK$", 2},   {"SGD", "S$", 2},           {"TWD", "NT$", 2},
-    {"INR", "\xE2\x82\xB9", 2}, {"KRW", "\xE2\x82\xA9", 0}, {"VND", "\xE2\x82\xAB", 0},
-    {"SEK", "kr", 2},    {"NOK", "kr", 2},           {"DKK", "kr", 2},
-    {"ISK", "kr", 0},    {"PLN", "z\xC5\x82", 2},    {"CZK", "K\xC4\x8D", 2},
-    {"HUF", "Ft", 2},    {"RON", "lei", 2},          {"BGN", "BGN", 2},
-    {"TRY", "\xE2\x82\xBA", 2}, {"RUB", "\xE2\x82\xBD", 2}, {"UAH", "\xE2\x82\xB4", 2},
-    {"ILS", "\xE2\x82\xAA", 2}, {"ZAR", "R", 2},     {"BRL", "R$", 2},
-    {"MXN", "MX$", 2},   {"ARS", "ARS", 2},          {"CLP", "CLP", 0},
-    {"COP", "COP", 2},   {"PEN", "PEN", 2},          {"THB", "\xE0\xB8\xBF", 2},
-    {"PHP", "\xE2\x82\xB1", 2}, {"IDR", "Rp", 2},    {"MYR", "RM", 2},
-    {"AED", "AED", 2},   {"SAR", "SAR", 2},          {"QAR", "QAR", 2},
-    {"KWD", "KWD", 3},   {"BHD", "BHD", 3},          {"OMR", "OMR", 3},
-    {"JOD", "JOD", 3},   {"TND", "TND", 3},          {"IQD", "IQD", 3},
-    {"LYD", "LYD", 3},   {"EGP", "E\xC2\xA3", 2},    {"NGN", "\xE2\x82\xA6", 2},
-    {"KES", "KSh", 2},   {"XAF", "FCFA", 0},         {"XOF", "F\xE2\x80\xAF" "CFA", 0},
-    {"PYG", "PYG", 0},   {"UGX", "UGX", 0},          {"BTC", "BTC", 8},
+    {"USD", "$", 2},
+    {"EUR", "\xE2\x82\xAC", 2},
+    {"GBP", "\xC2\xA3", 2},
+    {"JPY", "\xC2\xA5", 0},
+    {"CHF", "CHF", 2},
+    {"CAD", "CA$", 2},
+    {"AUD", "A$", 2},
+    {"NZD", "NZ$", 2},
+    {"CNY", "CN\xC2\xA5", 2},
+    {"HKD", "HK$", 2},
+    {"SGD", "S$", 2},
+    {"TWD", "NT$", 2},
+    {"INR", "\xE2\x82\xB9", 2},
+    {"KRW", "\xE2\x82\xA9", 0},
+    {"VND", "\xE2\x82\xAB", 0},
+    {"SEK", "kr", 2},
+    {"NOK", "kr", 2},
+    {"DKK", "kr", 2},
+    {"ISK", "kr", 0},
+    {"PLN", "z\xC5\x82", 2},
+    {"CZK", "K\xC4\x8D", 2},
+    {"HUF", "Ft", 2},
+    {"RON", "lei", 2},
+    {"BGN", "BGN", 2},
+    {"TRY", "\xE2\x82\xBA", 2},
+    {"RUB", "\xE2\x82\xBD", 2},
+    {"UAH", "\xE2\x82\xB4", 2},
+    {"ILS", "\xE2\x82\xAA", 2},
+    {"ZAR", "R", 2},
+    {"BRL", "R$", 2},
+    {"MXN", "MX$", 2},
+    {"ARS", "ARS", 2},
+    {"CLP", "CLP", 0},
+    {"COP", "COP", 2},
+    {"PEN", "PEN", 2},
+    {"THB", "\xE0\xB8\xBF", 2},
+    {"PHP", "\xE2\x82\xB1", 2},
+    {"IDR", "Rp", 2},
+    {"MYR", "RM", 2},
+    {"AED", "AED", 2},
+    {"SAR", "SAR", 2},
+    {"QAR", "QAR", 2},
+    {"KWD", "KWD", 3},
+    {"BHD", "BHD", 3},
+    {"OMR", "OMR", 3},
+    {"JOD", "JOD", 3},
+    {"TND", "TND", 3},
+    {"IQD", "IQD", 3},
+    {"LYD", "LYD", 3},
+    {"EGP", "E\xC2\xA3", 2},
+    {"NGN", "\xE2\x82\xA6", 2},
+    {"KES", "KSh", 2},
+    {"XAF", "FCFA", 0},
+    {"XOF",
+     "F\xE2\x80\xAF"
+     "CFA",
+     0},
+    {"PYG", "PYG", 0},
+    {"UGX", "UGX", 0},
+    {"BTC", "BTC", 8},
 };
 
 /* Fills *cur for a three-letter code; unknown codes print themselves with 2 decimals. */
@@ -375,13 +407,16 @@ typedef struct {
     int year, month, day, hour, minute, second;
 } date_t;
 
-static const char *const month_names[12] = {"January", "February", "March",     "April",
-                                            "May",     "June",     "July",      "August",
-                                            "September", "October", "November", "December"};
+static const char *const month_names[12] = {"January",   "February", "March",    "April",
+                                            "May",       "June",     "July",     "August",
+                                            "September", "October",  "November", "December"};
 static const char *const day_names[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                          "Thursday", "Friday", "Saturday"};
 
-static bool leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool leap_year(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int days_in_month(int y, int m)
 {
@@ -426,8 +461,7 @@ static bool parse_iso_date(const char *s, size_t len, date_t *dt)
     const char *p = s, *end = s + len;
     memset(dt, 0, sizeof *dt);
     if (!read_digits(&p, end, 4, &dt->year) || !accept(&p, end, '-') ||
-        !read_digits(&p, end, 2, &dt->month) || !accept(&p, end, '-') ||
-        !read_digits(&p, end, 2, &dt->day))
+        !read_digits(&p, end, 2, &dt->month) || !accept(&p, end, '-') || !read_digits(&p, end, 2, &dt->day))
         return false;
     if (dt->year < 1 || dt->month < 1 || dt->month > 12 || dt->day < 1 ||
         dt->day > days_in_month(dt->year, dt->month))
@@ -436,8 +470,7 @@ static bool parse_iso_date(const char *s, size_t len, date_t *dt)
         return true;
     if (!accept(&p, end, 'T') && !accept(&p, end, 't') && !accept(&p, end, ' '))
         return false;
-    if (!read_digits(&p, end, 2, &dt->hour) || !accept(&p, end, ':') ||
-        !read_digits(&p, end, 2, &dt->minute))
+    if (!read_digits(&p, end, 2, &dt->hour) || !accept(&p, end, ':') || !read_digits(&p, end, 2, &dt->minute))
         return false;
     if (accept(&p, end, ':')) {
         if (!read_digits(&p, end, 2, &dt->second))
@@ -548,7 +581,15 @@ static int emit_date(buf_t *out, const char *pat, const date_t *dt)
 /* ---- filter parsing ------------------------------------------------------------------ */
 
 typedef enum {
-    F_CURRENCY, F_NUMBER, F_PERCENT, F_DATE, F_UPPER, F_LOWER, F_TITLE, F_TRIM, F_TRUNCATE,
+    F_CURRENCY,
+    F_NUMBER,
+    F_PERCENT,
+    F_DATE,
+    F_UPPER,
+    F_LOWER,
+    F_TITLE,
+    F_TRIM,
+    F_TRUNCATE,
     F_DEFAULT
 } filter_kind_t;
 
@@ -570,10 +611,10 @@ static const struct {
 typedef struct {
     const char *name;
     filter_kind_t kind;
-    int decimals;              /* -1: natural */
+    int decimals; /* -1: natural */
     const fmt_locale_t *loc;
     currency_t cur;
-    long count;                /* truncate */
+    long count; /* truncate */
     int nargs;
     char args[FORMAT_ARGS_MAX][FORMAT_ARG_MAX + 1];
 } filter_t;
@@ -645,7 +686,7 @@ static int parse_decimals_locale(filter_t *f, int first, char *err, size_t err_l
         long d;
         if (parse_int_arg(f->args[first], 0, FORMAT_DECIMALS_MAX, &d) != 0)
             return errmsg_fail(err, err_len, "%s: decimals must be a whole number from 0 to %d", f->name,
-                        FORMAT_DECIMALS_MAX);
+                               FORMAT_DECIMALS_MAX);
         f->decimals = (int)d;
     }
     if (f->nargs > first + 1) {
@@ -686,8 +727,8 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
         /* `"EUR:de-DE"` (one quoted string) means the same as EUR:de-DE */
         char whole[FORMAT_ARG_MAX + 1];
         size_t n = strlen(arg);
-        if (n >= 2 && n <= FORMAT_ARG_MAX && (arg[0] == '"' || arg[0] == '\'') &&
-            arg[n - 1] == arg[0] && !memchr(arg + 1, arg[0], n - 2) && !strchr(arg, '\\')) {
+        if (n >= 2 && n <= FORMAT_ARG_MAX && (arg[0] == '"' || arg[0] == '\'') && arg[n - 1] == arg[0] &&
+            !memchr(arg + 1, arg[0], n - 2) && !strchr(arg, '\\')) {
             memcpy(whole, arg + 1, n - 2);
             whole[n - 2] = 0;
             arg = whole;
@@ -702,18 +743,15 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
             return errmsg_fail(err, err_len, "%s: needs a currency code, e.g. %s:EUR", f->name, f->name);
         if (currency_find(f->args[0], &f->cur) != 0)
             return errmsg_fail(err, err_len, "%s: \"%.32s\" is not a three-letter currency code", f->name,
-                        f->args[0]);
+                               f->args[0]);
         f->decimals = f->cur.decimals;
         if (f->nargs > 1 && !(f->loc = locale_find(f->args[1])))
             return errmsg_fail(err, err_len, "%s: unknown locale \"%.32s\"", f->name, f->args[1]);
         if (f->nargs > 2)
             return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
         return 0;
-    case F_NUMBER:
-        return parse_decimals_locale(f, 0, err, err_len);
-    case F_PERCENT:
-        f->decimals = 0;
-        return parse_decimals_locale(f, 0, err, err_len);
+    case F_NUMBER: return parse_decimals_locale(f, 0, err, err_len);
+    case F_PERCENT: f->decimals = 0; return parse_decimals_locale(f, 0, err, err_len);
     case F_DATE:
         if (f->nargs == 0 || !f->args[0][0]) {
             strcpy(f->args[0], "YYYY-MM-DD");
@@ -723,7 +761,7 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
     case F_TRUNCATE:
         if (f->nargs < 1 || parse_int_arg(f->args[0], 0, FORMAT_TRUNCATE_MAX, &f->count) != 0)
             return errmsg_fail(err, err_len, "%s: needs a length from 0 to %d, e.g. truncate:40", f->name,
-                        FORMAT_TRUNCATE_MAX);
+                               FORMAT_TRUNCATE_MAX);
         if (f->nargs < 2) {
             strcpy(f->args[1], "\xE2\x80\xA6"); /* … */
             f->nargs = 2;
@@ -731,14 +769,16 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
         if (f->nargs > 2)
             return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
         return 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
 /* ---- applying filters ---------------------------------------------------------------- */
 
-static bool value_missing(const json_t *v) { return v == NULL || json_is_null(v); }
+static bool value_missing(const json_t *v)
+{
+    return v == NULL || json_is_null(v);
+}
 
 /* Drops what a failed filter appended, so the caller never sees half a value. */
 static void rewind_to(buf_t *out, size_t mark)
@@ -845,8 +885,8 @@ static char *title_case(const char *s, size_t len)
     bool in_word = false;
     for (const char *p = s; p < s + len; p = g_utf8_next_char(p)) {
         gunichar c = g_utf8_get_char(p);
-        bool word_char = g_unichar_isalnum(c) || g_unichar_ismark(c) ||
-                         (in_word && (c == '\'' || c == 0x2019));
+        bool word_char =
+            g_unichar_isalnum(c) || g_unichar_ismark(c) || (in_word && (c == '\'' || c == 0x2019));
         if (word_char && !in_word)
             g_string_append_unichar(g, g_unichar_totitle(c));
         else if (word_char)
@@ -919,11 +959,8 @@ static int apply_text(const filter_t *f, const json_t *value, buf_t *out, char *
         rc = buf_append(out, b, (size_t)(e - b));
         break;
     }
-    case F_TRUNCATE:
-        rc = truncate_text(out, s, len, f->count, f->args[1]);
-        break;
-    default:
-        break;
+    case F_TRUNCATE: rc = truncate_text(out, s, len, f->count, f->args[1]); break;
+    default: break;
     }
     if (rc != 0) {
         rewind_to(out, mark);
@@ -966,12 +1003,9 @@ static int apply_filter(const filter_t *f, const json_t *value, buf_t *out, char
     switch (f->kind) {
     case F_CURRENCY:
     case F_NUMBER:
-    case F_PERCENT:
-        return apply_numeric(f, value, out, err, err_len);
-    case F_DATE:
-        return apply_date(f, value, out, err, err_len);
-    default:
-        return apply_text(f, value, out, err, err_len);
+    case F_PERCENT: return apply_numeric(f, value, out, err, err_len);
+    case F_DATE: return apply_date(f, value, out, err, err_len);
+    default: return apply_text(f, value, out, err, err_len);
     }
 }
 
@@ -993,7 +1027,8 @@ int format_check(const char *name, const char *arg, char *err, size_t err_len)
     return filter_parse(name, arg, &f, err, err_len);
 }
 
-int format_apply(const char *name, const char *arg, const json_t *value, buf_t *out, char *err, size_t err_len)
+int format_apply(const char *name, const char *arg, const json_t *value, buf_t *out, char *err,
+                 size_t err_len)
 {
     filter_t f;
     if (filter_parse(name, arg, &f, err, err_len) != 0)
@@ -1027,7 +1062,8 @@ int format_check_spec(const char *spec, char *err, size_t err_len)
     return format_check(name, arg, err, err_len);
 }
 
-int format_manifest(const char *spec, const char *data_type, const json_t *value, buf_t *out, char *err, size_t err_len)
+int format_manifest(const char *spec, const char *data_type, const json_t *value, buf_t *out, char *err,
+                    size_t err_len)
 {
     if (value_missing(value))
         return 0;
@@ -1112,26 +1148,16 @@ void format_plain(const json_t *value, buf_t *out)
     if (value_missing(value))
         return;
     switch (json_typeof(value)) {
-    case JSON_STRING:
-        append_capped(out, json_string_value(value), json_string_length(value));
-        break;
+    case JSON_STRING: append_capped(out, json_string_value(value), json_string_length(value)); break;
     case JSON_INTEGER: {
         char tmp[32];
         int n = snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
         append_capped(out, tmp, (size_t)n);
         break;
     }
-    case JSON_REAL:
-        plain_double(json_real_value(value), out);
-        break;
-    case JSON_TRUE:
-        append_capped(out, "true", 4);
-        break;
-    case JSON_FALSE:
-        append_capped(out, "false", 5);
-        break;
-    default:
-        json_dump_callback(value, dump_to_buf, out, JSON_COMPACT | JSON_ENCODE_ANY);
-        break;
+    case JSON_REAL: plain_double(json_real_value(value), out); break;
+    case JSON_TRUE: append_capped(out, "true", 4); break;
+    case JSON_FALSE: append_capped(out, "false", 5); break;
+    default: json_dump_callback(value, dump_to_buf, out, JSON_COMPACT | JSON_ENCODE_ANY); break;
     }
 }

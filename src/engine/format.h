@@ -19,11 +19,13 @@
 
 #include "core/buf.h"
 
-bool format_filter_known(const char *name);               /* currency number percent date upper lower title default ... */
+bool format_filter_known(const char *name); /* currency number percent date upper lower title default ... */
 /* Applies filter `name` with optional `arg` (NULL when none) to value; appends text to out. 0 or -1 + err. */
-int format_apply(const char *name, const char *arg, const json_t *value, buf_t *out, char *err, size_t err_len);
+int format_apply(const char *name, const char *arg, const json_t *value, buf_t *out, char *err,
+                 size_t err_len);
 /* Applies a manifest `format` spec ("money:EUR", "number:2", "date:DD/MM/YYYY", "percent") given the variable's dataType. */
-int format_manifest(const char *spec, const char *data_type, const json_t *value, buf_t *out, char *err, size_t err_len);
+int format_manifest(const char *spec, const char *data_type, const json_t *value, buf_t *out, char *err,
+                    size_t err_len);
 /* Additions beyond the engine's original contract (validation without a value): */
 /* Checks a filter name and its argument (e.g. a bad locale or date pattern) at template-parse time. 0 or -1 + err. */
 int format_check(const char *name, const char *arg, char *err, size_t err_len);

@@ -54,14 +54,14 @@
 
 #define IMAGE_DEFAULT_TIMEOUT_MS 10000
 #define IMAGE_DEFAULT_MAX_BYTES (5u << 20)
-#define IMAGE_MAX_SIDE 10000                /* pixels per side of a raster image */
-#define IMAGE_MAX_PIXELS 50000000L          /* pixels in all (≈200 MB decoded) */
-#define IMAGE_SVG_MAX_SIDE 100000.0         /* intrinsic px of an SVG */
+#define IMAGE_MAX_SIDE 10000        /* pixels per side of a raster image */
+#define IMAGE_MAX_PIXELS 50000000L  /* pixels in all (≈200 MB decoded) */
+#define IMAGE_SVG_MAX_SIDE 100000.0 /* intrinsic px of an SVG */
 #define IMAGE_CACHE_ENTRIES 32
 #define IMAGE_CACHE_BYTES (32u << 20)
-#define IMAGE_CACHE_TTL_MS (5 * 60 * 1000)  /* fetched/asset images are re-read after this */
+#define IMAGE_CACHE_TTL_MS (5 * 60 * 1000) /* fetched/asset images are re-read after this */
 #define IMAGE_ASSET_NAME_MAX 255
-#define PX_TO_PT 0.75                       /* 72 pt per inch / 96 px per inch */
+#define PX_TO_PT 0.75 /* 72 pt per inch / 96 px per inch */
 
 typedef enum { IMAGE_RASTER, IMAGE_SVG } image_kind_t;
 
@@ -79,7 +79,7 @@ typedef struct {
     uint8_t key[CRYPTO_SHA256_LEN]; /* sha256 of the src text */
     image_t *img;                   /* NULL: empty slot */
     uint64_t last_used;
-    int64_t expires_ms;             /* 0: never (data: URIs are their own content) */
+    int64_t expires_ms; /* 0: never (data: URIs are their own content) */
 } cache_entry_t;
 
 struct image_loader {
@@ -133,8 +133,8 @@ void image_size(const image_t *img, double *w, double *h)
 
 static int too_many_pixels(long w, long h, char *err, size_t err_len)
 {
-    return errmsg_fail(err, err_len, "is too large: %ldx%ld pixels (at most %d per side, %ld in all)", w,
-                       h, IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
+    return errmsg_fail(err, err_len, "is too large: %ldx%ld pixels (at most %d per side, %ld in all)", w, h,
+                       IMAGE_MAX_SIDE, IMAGE_MAX_PIXELS);
 }
 
 static bool pixels_ok(long w, long h)
@@ -208,7 +208,10 @@ static void jpeg_error_exit(j_common_ptr cinfo)
     longjmp(e->jump, 1);
 }
 
-static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo, (void)level; }
+static void jpeg_quiet(j_common_ptr cinfo, int level)
+{
+    (void)cinfo, (void)level;
+}
 
 /* Adobe CMYK JPEGs store inverted values; plain ones do not. */
 static void cmyk_row_to_rgb24(const JSAMPLE *in, uint32_t *out, JDIMENSION width, bool inverted)
@@ -229,8 +232,7 @@ static uint16_t exif_u16(const uint8_t *p, bool le)
 
 static uint32_t exif_u32(const uint8_t *p, bool le)
 {
-    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
-              : be32(p);
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : be32(p);
 }
 
 /* The Orientation tag (0x0112) of an APP1 "Exif" payload's first IFD: 1..8, or 1 when it is
@@ -277,8 +279,8 @@ typedef struct {
 static bool jpeg_to_surface(jpeg_job_t *job)
 {
     struct jpeg_decompress_struct *ci = &job->ci;
-    job->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ci->image_width,
-                                              (int)ci->image_height);
+    job->surface =
+        cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)ci->image_width, (int)ci->image_height);
     if (cairo_surface_status(job->surface) != CAIRO_STATUS_SUCCESS)
         return false;
     job->cmyk = ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK;
@@ -346,8 +348,7 @@ static int decode_jpeg(const uint8_t *data, size_t len, image_t **out, char *err
     }
     image_t *img = NULL;
     unsigned char *copy = NULL;
-    if (!jpeg_to_surface(job) || !(img = image_new(IMAGE_RASTER)) ||
-        (!job->cmyk && !(copy = malloc(len)))) {
+    if (!jpeg_to_surface(job) || !(img = image_new(IMAGE_RASTER)) || (!job->cmyk && !(copy = malloc(len)))) {
         free(img);
         jpeg_job_free(job);
         return errmsg_fail(err, err_len, "could not be decoded: out of memory");
@@ -381,8 +382,9 @@ static int decode_svg(const uint8_t *data, size_t len, image_t **out, char *err,
      * librsvg 2.54 leaks every declared entity value (so a client could leak memory at
      * will). Entities can only be declared in the DTD, so any "<!ENTITY" is enough. */
     if (memmem(data, len, "<!ENTITY", 8))
-        return errmsg_fail(err, err_len, "could not be decoded: SVG entity declarations "
-                                         "(<!ENTITY ...>) are not supported");
+        return errmsg_fail(err, err_len,
+                           "could not be decoded: SVG entity declarations "
+                           "(<!ENTITY ...>) are not supported");
     GError *gerr = NULL;
     /* No base URI: librsvg then refuses every external reference (files, URLs); only
      * data: URLs inside the document can load. Entity/size limits stay on (no
@@ -464,11 +466,16 @@ static int too_big(const image_loader_t *l, char *err, size_t err_len)
 
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62; /* also the URL-safe alphabet */
-    if (c == '/' || c == '_') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62; /* also the URL-safe alphabet */
+    if (c == '/' || c == '_')
+        return 63;
     return -1;
 }
 
@@ -505,8 +512,9 @@ static int load_data_uri(image_loader_t *l, const char *src, buf_t *bytes, char 
     const char *comma = strchr(src, ',');
     if (strncasecmp(src, "data:image/", 11) != 0 || !comma || comma - src < 18 ||
         strncasecmp(comma - 7, ";base64", 7) != 0)
-        return errmsg_fail(err, err_len, "is not a valid data URI (expected data:image/png, "
-                                         "image/jpeg or image/svg+xml with ;base64,)");
+        return errmsg_fail(err, err_len,
+                           "is not a valid data URI (expected data:image/png, "
+                           "image/jpeg or image/svg+xml with ;base64,)");
     size_t enc_len = strlen(comma + 1);
     if (enc_len / 4 * 3 > l->max_bytes + 3)
         return too_big(l, err, err_len);
@@ -534,8 +542,9 @@ static bool asset_name_ok(const char *name)
 static int load_asset(image_loader_t *l, const char *name, buf_t *bytes, char *err, size_t err_len)
 {
     if (!asset_name_ok(name))
-        return errmsg_fail(err, err_len, "is not a valid asset name (letters, digits, '.', '_', '-'; "
-                                         "no '/' and no leading '.')");
+        return errmsg_fail(err, err_len,
+                           "is not a valid asset name (letters, digits, '.', '_', '-'; "
+                           "no '/' and no leading '.')");
     if (!l->assets_dir)
         return errmsg_fail(err, err_len, "could not be read: no assets directory is configured");
     int ret = -1;
@@ -678,7 +687,7 @@ static cache_entry_t *cache_lru(image_loader_t *l)
 static void cache_store(image_loader_t *l, const uint8_t key[CRYPTO_SHA256_LEN], image_t *img, bool expires)
 {
     if (img->mem_bytes > IMAGE_CACHE_BYTES / 2)
-        return; /* one huge image must not flush everything else */
+        return;                                   /* one huge image must not flush everything else */
     for (int i = 0; i < IMAGE_CACHE_ENTRIES; i++) /* a stale copy of the same source */
         if (l->cache[i].img && memcmp(l->cache[i].key, key, CRYPTO_SHA256_LEN) == 0)
             cache_drop(l, &l->cache[i]);
@@ -765,8 +774,9 @@ int image_load(image_loader_t *l, const char *src, image_t **out, char *err, siz
     } else if (strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0) {
         rc = fetch_url(l, src, &bytes, err, err_len);
     } else {
-        rc = errmsg_fail(err, err_len, "is not a valid image source (expected an http(s) URL, "
-                                       "a data:image/...;base64 URI or asset:NAME)");
+        rc = errmsg_fail(err, err_len,
+                         "is not a valid image source (expected an http(s) URL, "
+                         "a data:image/...;base64 URI or asset:NAME)");
     }
     image_t *img = NULL;
     if (rc == 0)

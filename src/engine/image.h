@@ -24,9 +24,14 @@
 
 #include <cairo.h>
 
-typedef struct image image_t;                    /* decoded image, refcounted; read-only once loaded */
-typedef struct image_loader image_loader_t;      /* per-thread: owns a CURL* and a small LRU cache */
-typedef struct { int timeout_ms; size_t max_bytes; bool allow_private; const char *assets_dir; } image_loader_opts_t;
+typedef struct image image_t;               /* decoded image, refcounted; read-only once loaded */
+typedef struct image_loader image_loader_t; /* per-thread: owns a CURL* and a small LRU cache */
+typedef struct {
+    int timeout_ms;
+    size_t max_bytes;
+    bool allow_private;
+    const char *assets_dir;
+} image_loader_opts_t;
 image_loader_t *image_loader_new(const image_loader_opts_t *opts);
 void image_loader_free(image_loader_t *l);
 /* Bounds every later fetch by this CLOCK_MONOTONIC time in ms (time_mono_ms()), on top of the
@@ -35,7 +40,8 @@ void image_loader_free(image_loader_t *l);
 void image_loader_set_deadline(image_loader_t *l, int64_t deadline_mono_ms);
 /* src: http(s) URL, data:image/png|jpeg|svg+xml;base64,..., or "asset:NAME" (file under assets_dir). err gets e.g. "could not be fetched: HTTP 404". */
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len);
-void image_ref(image_t *img); void image_unref(image_t *img);
+void image_ref(image_t *img);
+void image_unref(image_t *img);
 void image_size(const image_t *img, double *w, double *h); /* intrinsic size in pt (px at 96 dpi → pt) */
 typedef enum { IMAGE_FIT_CONTAIN, IMAGE_FIT_COVER, IMAGE_FIT_FILL } image_fit_t;
 void image_draw(const image_t *img, cairo_t *cr, double x, double y, double w, double h, image_fit_t fit);

@@ -45,9 +45,11 @@ typedef struct ditem {
     double w, h;           /* size; DI_LINE: the end point is (x + w, y + h) */
     uint32_t fill, stroke; /* DI_RECT colours; DI_LINE uses stroke */
     union {
-        const text_line_t *line;                         /* DI_TEXT */
-        image_t *img;                                    /* DI_IMAGE (reference held by the render) */
-        struct { const char *symbology, *data; } code;   /* DI_CODE */
+        const text_line_t *line; /* DI_TEXT */
+        image_t *img;            /* DI_IMAGE (reference held by the render) */
+        struct {
+            const char *symbology, *data;
+        } code; /* DI_CODE */
     } u;
 } ditem_t;
 
@@ -58,13 +60,24 @@ typedef struct dpage {
 
 /* ------------------------------------------------------------ prepared boxes */
 
-typedef enum { PB_TEXT, PB_STACK, PB_COLS, PB_BOX, PB_RULE, PB_SPACE, PB_BREAK, PB_TABLE, PB_IMAGE, PB_CODE } pbox_kind_t;
+typedef enum {
+    PB_TEXT,
+    PB_STACK,
+    PB_COLS,
+    PB_BOX,
+    PB_RULE,
+    PB_SPACE,
+    PB_BREAK,
+    PB_TABLE,
+    PB_IMAGE,
+    PB_CODE
+} pbox_kind_t;
 
 typedef struct pbox pbox_t;
 
 typedef struct pcell {
-    pbox_t *content;       /* a stack */
-    double x, w;           /* relative to the table's left edge */
+    pbox_t *content; /* a stack */
+    double x, w;     /* relative to the table's left edge */
     uint32_t background;
     valign_t valign;
 } pcell_t;
@@ -73,7 +86,7 @@ typedef struct prow {
     pcell_t *cells;
     int ncells;
     double h;
-    uint32_t background;   /* row background (zebra included) */
+    uint32_t background; /* row background (zebra included) */
 } prow_t;
 
 struct pbox {
@@ -84,17 +97,33 @@ struct pbox {
     const node_t *node;
     union {
         text_para_t para;
-        struct { pbox_t **kids; int n; double gap; } stack;
-        struct { pbox_t **kids; double *x, *w; int n; } cols;
-        struct { pbox_t *kid; } box;
+        struct {
+            pbox_t **kids;
+            int n;
+            double gap;
+        } stack;
+        struct {
+            pbox_t **kids;
+            double *x, *w;
+            int n;
+        } cols;
+        struct {
+            pbox_t *kid;
+        } box;
         struct {
             prow_t *header, *body, *footer;
             int nheader, nbody, nfooter;
             double header_h;
-            double *col_x;     /* ncols + 1 boundaries */
+            double *col_x; /* ncols + 1 boundaries */
         } table;
-        struct { image_t *img; double w, h, x; } image;
-        struct { const char *data; double w, h, x; } code;
+        struct {
+            image_t *img;
+            double w, h, x;
+        } image;
+        struct {
+            const char *data;
+            double w, h, x;
+        } code;
     } u;
 };
 
@@ -103,9 +132,9 @@ struct pbox {
 struct render;
 typedef struct inset inset_t;
 struct inset {
-    double top;            /* reserved at the top of each continuation page */
-    double bottom;         /* reserved at the bottom of every page while active */
-    void (*on_break)(struct render *r, inset_t *in);    /* leaving r->page at r->y */
+    double top;                                      /* reserved at the top of each continuation page */
+    double bottom;                                   /* reserved at the bottom of every page while active */
+    void (*on_break)(struct render *r, inset_t *in); /* leaving r->page at r->y */
     void (*on_continue)(struct render *r, inset_t *in); /* entered r->page; may emit and move r->y */
     void *arg;
 };
@@ -126,24 +155,24 @@ typedef struct render {
     image_loader_t *images;
     arena_t *a;
     expr_scope_t scope;
-    buf_t tmp;                   /* interpolation */
+    buf_t tmp; /* interpolation */
     /* images loaded during this render (released at the end) */
     image_t **loaded;
     size_t nloaded, loaded_cap;
     /* pages */
     dpage_t *pages;
     int npages, pages_cap;
-    double content_x, content_w; /* body column */
+    double content_x, content_w;        /* body column */
     double body_top[2], body_bottom[2]; /* [0] first page, [1] the others */
     double header_h[2], footer_h[2];
     /* flow cursor */
     int page;
     double y;
-    double top_y;                /* y where content starts on the current page (margins collapse there) */
-    bool nobreak;                /* header/footer and rows known to fit: never start a page */
+    double top_y; /* y where content starts on the current page (margins collapse there) */
+    bool nobreak; /* header/footer and rows known to fit: never start a page */
     inset_t *insets[RENDER_INSETS_MAX];
     int ninsets;
-    outline_entry_t *outline;    /* headings in document order */
+    outline_entry_t *outline; /* headings in document order */
     size_t noutline, outline_cap;
     /* limits and errors */
     int64_t deadline_ms;
@@ -174,8 +203,8 @@ void layout_free_pages(render_t *r);
 
 /* draw.c */
 typedef struct draw_opts {
-    double scale;                /* 1 for PDF; dpi/72 for PNG */
-    const char *watermark;       /* text or NULL */
+    double scale;          /* 1 for PDF; dpi/72 for PNG */
+    const char *watermark; /* text or NULL */
     uint32_t watermark_color;
     double watermark_size, watermark_angle;
 } draw_opts_t;

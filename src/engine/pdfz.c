@@ -32,7 +32,7 @@
 #include "engine/pdfz.h"
 
 static _Thread_local int pdfz_policy = -1; /* -1: leave zlib's callers alone */
-static _Thread_local int pdfz_calls;        /* streams opened under a policy */
+static _Thread_local int pdfz_calls;       /* streams opened under a policy */
 
 static int (*zlib_deflate)(z_streamp, int);
 static pthread_once_t zlib_once = PTHREAD_ONCE_INIT;

@@ -6,9 +6,9 @@
 #define CRAFTKIT_ENGINE_PDFZ_H
 
 typedef enum {
-    PDFZ_FAST = 0,    /* content at zlib 1, font programs stored */
-    PDFZ_STANDARD,    /* everything at zlib 6 */
-    PDFZ_NONE,        /* everything stored */
+    PDFZ_FAST = 0, /* content at zlib 1, font programs stored */
+    PDFZ_STANDARD, /* everything at zlib 6 */
+    PDFZ_NONE,     /* everything stored */
 } pdfz_policy_t;
 
 /* From now on, on this thread, zlib streams follow `policy`. */

@@ -5,9 +5,9 @@
 
 #include "engine/layout.h"
 
-#define EPS 0.01         /* pt: tolerance for "fits" */
-#define ORPHANS 2        /* lines of a paragraph kept together at the bottom of a page */
-#define WIDOWS 2         /* ... and at the top of the next */
+#define EPS 0.01  /* pt: tolerance for "fits" */
+#define ORPHANS 2 /* lines of a paragraph kept together at the bottom of a page */
+#define WIDOWS 2  /* ... and at the top of the next */
 
 /* ------------------------------------------------------------ pages and items */
 
@@ -115,7 +115,8 @@ static void emit_rect(render_t *r, double x, double y, double w, double h, uint3
     it->radius = (float)radius;
 }
 
-static void emit_line(render_t *r, double x1, double y1, double x2, double y2, double width, uint32_t color, int dash)
+static void emit_line(render_t *r, double x1, double y1, double x2, double y2, double width, uint32_t color,
+                      int dash)
 {
     if (!color || width <= 0)
         return;
@@ -236,7 +237,7 @@ static bool cursor_after(cursor_t a, cursor_t b)
 typedef struct frag {
     int page;
     double y0, y1;
-    size_t index;     /* where its background goes in the page's display list */
+    size_t index; /* where its background goes in the page's display list */
 } frag_t;
 
 typedef struct frags {
@@ -289,12 +290,9 @@ static double first_piece(const pbox_t *pb)
         const text_line_t *l = &pb->u.para.lines[ORPHANS - 1];
         return l->top + l->height;
     }
-    case PB_TABLE:
-        return pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
-    case PB_STACK:
-        return pb->u.stack.n ? pb->u.stack.kids[0]->mt + first_piece(pb->u.stack.kids[0]) : 0;
-    default:
-        return pb->h;
+    case PB_TABLE: return pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
+    case PB_STACK: return pb->u.stack.n ? pb->u.stack.kids[0]->mt + first_piece(pb->u.stack.kids[0]) : 0;
+    default: return pb->h;
     }
 }
 
@@ -448,14 +446,17 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     double bw = n->u.box.border_width;
     box_state_t bs = {.top_pad = bw + pad[0], .bottom_pad = bw + pad[2]};
     /* Start on the next page when not even the box's frame and first lines fit here. */
-    double first = bs.top_pad + bs.bottom_pad + fmin(first_piece(pb->u.box.kid) + pb->u.box.kid->mt,
-                                                     pb->u.box.kid->h + pb->u.box.kid->mt);
+    double first = bs.top_pad + bs.bottom_pad +
+                   fmin(first_piece(pb->u.box.kid) + pb->u.box.kid->mt, pb->u.box.kid->h + pb->u.box.kid->mt);
     if (!r->nobreak && !at_top(r) && first > remaining(r) + EPS && new_page(r) < 0)
         return -1;
     if (!frag_for(r, &bs.frags, r->page, r->y))
         return -1;
-    inset_t in = {.top = bs.top_pad, .bottom = bs.bottom_pad, .on_break = box_on_break,
-                  .on_continue = box_on_continue, .arg = &bs};
+    inset_t in = {.top = bs.top_pad,
+                  .bottom = bs.bottom_pad,
+                  .on_break = box_on_break,
+                  .on_continue = box_on_continue,
+                  .arg = &bs};
     if (push_inset(r, &in) < 0)
         return -1;
     r->y += bs.top_pad;
@@ -463,8 +464,10 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     double kx = x + bw + pad[3], kw = w - 2 * bw - pad[1] - pad[3];
     /* A minHeight taller than the content: the content sits at the top, middle or bottom. */
     double extra = pb->h - (kid->mt + kid->h + kid->mb + bs.top_pad + bs.bottom_pad);
-    double before = extra <= 0 ? 0 : n->u.box.valign == VALIGN_MIDDLE ? extra / 2
-                                   : n->u.box.valign == VALIGN_BOTTOM ? extra : 0;
+    double before = extra <= 0                         ? 0
+                    : n->u.box.valign == VALIGN_MIDDLE ? extra / 2
+                    : n->u.box.valign == VALIGN_BOTTOM ? extra
+                                                       : 0;
     r->y += before + kid->mt;
     int rc = place_pbox(r, kid, kx + kid->ml, kw - kid->ml - kid->mr);
     r->y += kid->mb + (extra > 0 ? extra - before : 0);
@@ -517,11 +520,12 @@ typedef struct table_state {
     pbox_t *pb;
     const table_spec_t *ts;
     double x, w;
-    int header_page;          /* last page that got the header */
-    frags_t frags;            /* the table's extent per page (outer frame) */
+    int header_page; /* last page that got the header */
+    frags_t frags;   /* the table's extent per page (outer frame) */
 } table_state_t;
 
-static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y, double row_h, const table_spec_t *ts)
+static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y, double row_h,
+                            const table_spec_t *ts)
 {
     pbox_t *c = cell->content;
     double inner_h = c->mt + c->h + c->mb;
@@ -539,8 +543,8 @@ static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y
 }
 
 /* Row decorations over [y0, y1) on the current page: backgrounds (behind, at index), borders. */
-static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w, double y0, double y1,
-                      size_t index, bool last_piece)
+static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w, double y0,
+                      double y1, size_t index, bool last_piece)
 {
     double h = y1 - y0;
     if (row->background)
@@ -564,8 +568,7 @@ static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, do
             emit_rect(r, x + c->x, y0, c->w, h, 0, ts->border_color, bw, 0, r->page, 0, false);
         }
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -607,7 +610,10 @@ static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *ro
     row_state_t rs = {.pad = ts->pad_v};
     if (!frag_for(r, &rs.frags, r->page, r->y))
         return -1;
-    inset_t in = {.top = ts->pad_v, .bottom = ts->pad_v, .on_break = row_on_break, .on_continue = row_on_continue,
+    inset_t in = {.top = ts->pad_v,
+                  .bottom = ts->pad_v,
+                  .on_break = row_on_break,
+                  .on_continue = row_on_continue,
                   .arg = &rs};
     if (push_inset(r, &in) < 0)
         return -1;
@@ -708,8 +714,11 @@ static int place_table(render_t *r, pbox_t *pb, double x, double w)
     if (ts->borders == BORDERS_HORIZONTAL)
         emit_line(r, x, r->y, x + w, r->y, ts->border_width, ts->border_color, 0);
     emit_header(r, &tst);
-    inset_t in = {.top = ts->repeat_header ? hh : 0, .bottom = 0, .on_break = table_on_break,
-                  .on_continue = table_on_continue, .arg = &tst};
+    inset_t in = {.top = ts->repeat_header ? hh : 0,
+                  .bottom = 0,
+                  .on_break = table_on_break,
+                  .on_continue = table_on_continue,
+                  .arg = &tst};
     if (push_inset(r, &in) < 0)
         return -1;
     int rc = place_rows(r, &tst, pb->u.table.body, pb->u.table.nbody);
@@ -722,7 +731,8 @@ static int place_table(render_t *r, pbox_t *pb, double x, double w)
     if (ts->borders == BORDERS_OUTER || ts->borders == BORDERS_ALL) {
         for (int i = 0; i < tst.frags.n; i++) {
             frag_t *f = &tst.frags.v[i];
-            emit_rect(r, x, f->y0, w, f->y1 - f->y0, 0, ts->border_color, ts->border_width, 0, f->page, 0, false);
+            emit_rect(r, x, f->y0, w, f->y1 - f->y0, 0, ts->border_color, ts->border_width, 0, f->page, 0,
+                      false);
         }
     }
     return 0;
@@ -735,19 +745,12 @@ static int place_pbox(render_t *r, pbox_t *pb, double x, double w)
     if (r->failed)
         return -1;
     switch (pb->kind) {
-    case PB_TEXT:
-        return place_text(r, pb, x);
-    case PB_STACK:
-        return place_stack(r, pb, x, w);
-    case PB_COLS:
-        return place_columns(r, pb, x);
-    case PB_BOX:
-        return place_box(r, pb, x, w);
-    case PB_TABLE:
-        return place_table(r, pb, x, w);
-    case PB_SPACE:
-        r->y += pb->h;
-        return 0;
+    case PB_TEXT: return place_text(r, pb, x);
+    case PB_STACK: return place_stack(r, pb, x, w);
+    case PB_COLS: return place_columns(r, pb, x);
+    case PB_BOX: return place_box(r, pb, x, w);
+    case PB_TABLE: return place_table(r, pb, x, w);
+    case PB_SPACE: r->y += pb->h; return 0;
     case PB_BREAK:
         if (r->nobreak)
             return 0;

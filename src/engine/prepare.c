@@ -485,7 +485,8 @@ typedef struct row_list {
     int n, cap;
 } row_list_t;
 
-static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const double *col_x, row_list_t *out)
+static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const double *col_x,
+                    row_list_t *out)
 {
     if (out->n == out->cap) {
         int cap = out->cap ? out->cap * 2 : 16;
@@ -526,8 +527,8 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
     return 0;
 }
 
-static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *specs, int nspecs, const double *col_x,
-                        row_list_t *out)
+static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *specs, int nspecs,
+                        const double *col_x, row_list_t *out)
 {
     for (int s = 0; s < nspecs; s++) {
         const row_spec_t *rs = &specs[s];
@@ -617,20 +618,14 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
         inner = 0;
     pbox_t *pb = NULL;
     switch (n->kind) {
-    case N_TEXT:
-        pb = prepare_text(r, n, inner);
-        break;
+    case N_TEXT: pb = prepare_text(r, n, inner); break;
     case N_STACK:
         pb = new_pbox(r, PB_STACK, n);
         if (pb)
             pb = prepare_children(r, n, inner, pb);
         break;
-    case N_COLUMNS:
-        pb = prepare_columns(r, n, inner);
-        break;
-    case N_BOX:
-        pb = prepare_box(r, n, inner);
-        break;
+    case N_COLUMNS: pb = prepare_columns(r, n, inner); break;
+    case N_BOX: pb = prepare_box(r, n, inner); break;
     case N_RULE:
         if ((pb = new_pbox(r, PB_RULE, n)))
             pb->h = n->u.rule.thickness;
@@ -639,18 +634,10 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
         if ((pb = new_pbox(r, PB_SPACE, n)))
             pb->h = n->u.spacer.height;
         break;
-    case N_PAGEBREAK:
-        pb = new_pbox(r, PB_BREAK, n);
-        break;
-    case N_TABLE:
-        pb = prepare_table(r, n, inner);
-        break;
-    case N_IMAGE:
-        pb = prepare_image(r, n, inner);
-        break;
-    case N_CODE:
-        pb = prepare_code(r, n, inner);
-        break;
+    case N_PAGEBREAK: pb = new_pbox(r, PB_BREAK, n); break;
+    case N_TABLE: pb = prepare_table(r, n, inner); break;
+    case N_IMAGE: pb = prepare_image(r, n, inner); break;
+    case N_CODE: pb = prepare_code(r, n, inner); break;
     }
     return pb;
 }

@@ -20,9 +20,9 @@ typedef struct gent {
 enum { CL_SPACE = 1, CL_BREAK_AFTER = 2, CL_HARD = 4 };
 
 typedef struct clus {
-    uint32_t start, len;   /* bytes in the paragraph text */
-    uint32_t g0, ng;       /* glyph entries */
-    float w;               /* advance incl. letter spacing */
+    uint32_t start, len; /* bytes in the paragraph text */
+    uint32_t g0, ng;     /* glyph entries */
+    float w;             /* advance incl. letter spacing */
     uint16_t span;
     uint8_t flags;
 } clus_t;
@@ -93,8 +93,8 @@ static font_t *style_font(text_t *t, const tstyle_t *st, char *err, size_t err_l
 {
     for (int i = 0; i < 8; i++) {
         font_memo_t *m = &t->memo[i];
-        if (m->font && m->weight == st->weight && m->size == st->size && !strcmp(m->family, st->family) && m->weight == st->weight && m->italic == st->italic &&
-            m->size == st->size)
+        if (m->font && m->weight == st->weight && m->size == st->size && !strcmp(m->family, st->family) &&
+            m->weight == st->weight && m->italic == st->italic && m->size == st->size)
             return m->font;
     }
     font_t *f = fonts_get(t->fonts, st->family, st->weight, st->italic, st->size, err, err_len);
@@ -130,8 +130,8 @@ static uint32_t utf8_next(const unsigned char **pp, const unsigned char *end)
         cp = ((uint32_t)(p[0] & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
         p += 3;
     } else if (p + 3 < end) {
-        cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) | ((uint32_t)(p[2] & 0x3f) << 6) |
-             (p[3] & 0x3f);
+        cp = ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3f) << 12) |
+             ((uint32_t)(p[2] & 0x3f) << 6) | (p[3] & 0x3f);
         p += 4;
     } else {
         cp = 0xfffd;
@@ -177,7 +177,7 @@ static bool is_digit(uint32_t cp)
 /* ---------------------------------------------------------------- fast path */
 
 typedef struct para_in {
-    const char *text;      /* concatenated spans */
+    const char *text; /* concatenated spans */
     size_t len;
     const uint32_t *span_start;
     const text_span_t *spans;
@@ -268,8 +268,8 @@ static void mark_breaks(const para_in_t *in, clus_t *cl, size_t n)
         bool nx_space = (cl[i + 1].flags & CL_SPACE) != 0;
         if ((cl[i].flags & CL_SPACE) && !nx_space) {
             cl[i].flags |= CL_BREAK_AFTER;
-        } else if ((c == '-' || c == 0x2010 || c == 0x2012 || c == 0x2013) && !nx_space && !is_digit(nx) && i > 0 &&
-                   !(cl[i - 1].flags & CL_SPACE)) {
+        } else if ((c == '-' || c == 0x2010 || c == 0x2012 || c == 0x2013) && !nx_space && !is_digit(nx) &&
+                   i > 0 && !(cl[i - 1].flags & CL_SPACE)) {
             cl[i].flags |= CL_BREAK_AFTER;
         } else if (c == 0x2014 && !nx_space) {
             cl[i].flags |= CL_BREAK_AFTER;
@@ -280,12 +280,12 @@ static void mark_breaks(const para_in_t *in, clus_t *cl, size_t n)
 }
 
 typedef struct line_range {
-    size_t a, b;          /* clusters [a, b) */
-    bool hard_end;        /* ended by a newline or the end of text */
+    size_t a, b;   /* clusters [a, b) */
+    bool hard_end; /* ended by a newline or the end of text */
 } line_range_t;
 
-static void line_metrics(const font_t *const *span_fonts, const clus_t *cl, size_t a, size_t b, int fallback_span,
-                         double *asc, double *desc)
+static void line_metrics(const font_t *const *span_fonts, const clus_t *cl, size_t a, size_t b,
+                         int fallback_span, double *asc, double *desc)
 {
     double A = 0, D = 0;
     for (size_t i = a; i < b; i++) {
@@ -473,8 +473,13 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
             if (nl) {
                 if (grow_array((void **)&t->cl, &t->clcap, ncl + 1, sizeof *t->cl) < 0)
                     goto nomem;
-                t->cl[ncl++] = (clus_t){.start = (uint32_t)seg_end, .len = 1, .g0 = (uint32_t)ng, .ng = 0,
-                                        .w = 0, .span = (uint16_t)s, .flags = CL_HARD};
+                t->cl[ncl++] = (clus_t){.start = (uint32_t)seg_end,
+                                        .len = 1,
+                                        .g0 = (uint32_t)ng,
+                                        .ng = 0,
+                                        .w = 0,
+                                        .span = (uint16_t)s,
+                                        .flags = CL_HARD};
                 seg_end++;
             }
             st = seg_end;
@@ -625,7 +630,8 @@ static PangoFontDescription *style_desc(const tstyle_t *st)
     return d;
 }
 
-static int convert_run(text_t *t, arena_t *a, const para_in_t *in, PangoGlyphItem *gi, double x, glyph_run_t *run)
+static int convert_run(text_t *t, arena_t *a, const para_in_t *in, PangoGlyphItem *gi, double x,
+                       glyph_run_t *run)
 {
     PangoGlyphString *gs = gi->glyphs;
     PangoItem *item = gi->item;
@@ -791,8 +797,8 @@ nomem:
     return -1;
 }
 
-int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width, const tstyle_t *pstyle,
-                text_para_t *out, char *err, size_t err_len)
+int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width,
+                const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
     if (nspans <= 0)

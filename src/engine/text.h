@@ -28,10 +28,10 @@
 #include "engine/tree.h"
 
 typedef struct text_span {
-    const char *text;       /* UTF-8 (validated by the caller) */
+    const char *text; /* UTF-8 (validated by the caller) */
     size_t len;
-    const tstyle_t *style;  /* font, colour, decorations, letter spacing */
-    const char *link;       /* NULL or a URI */
+    const tstyle_t *style; /* font, colour, decorations, letter spacing */
+    const char *link;      /* NULL or a URI */
 } text_span_t;
 
 /* A positioned glyph, compact (12 bytes; cairo_glyph_t is 24) because a 10,000-row document
@@ -46,20 +46,20 @@ typedef struct glyph_run {
     uint32_t color;
     const char *link;
     bool underline, strike;
-    double x, width;                   /* relative to the paragraph's left edge */
+    double x, width; /* relative to the paragraph's left edge */
     int nglyphs;
-    pglyph_t *glyphs;                  /* x from the paragraph's left edge, y from the baseline */
-    const char *utf8;                  /* the text these glyphs show (for copy/paste and search) */
+    pglyph_t *glyphs; /* x from the paragraph's left edge, y from the baseline */
+    const char *utf8; /* the text these glyphs show (for copy/paste and search) */
     int utf8_len;
     int nclusters;
     cairo_text_cluster_t *clusters;
-    bool backward;                     /* right-to-left run: clusters map glyphs from the end */
+    bool backward; /* right-to-left run: clusters map glyphs from the end */
 } glyph_run_t;
 
 typedef struct text_line {
-    double top, height;                /* line box, relative to the paragraph top */
-    double baseline;                   /* relative to the paragraph top */
-    double width;                      /* ink advance, without trailing spaces */
+    double top, height; /* line box, relative to the paragraph top */
+    double baseline;    /* relative to the paragraph top */
+    double width;       /* ink advance, without trailing spaces */
     int nruns;
     glyph_run_t *runs;
 } text_line_t;
@@ -67,8 +67,8 @@ typedef struct text_line {
 typedef struct text_para {
     int nlines;
     text_line_t *lines;
-    double height;                     /* sum of line heights */
-    double width;                      /* widest line */
+    double height; /* sum of line heights */
+    double width;  /* widest line */
 } text_para_t;
 
 typedef struct text text_t;
@@ -79,8 +79,8 @@ fonts_t *text_fonts(text_t *t);
 
 /* Lays out spans in a box `width` pt wide (<= 0: no wrapping) with the paragraph settings of
  * pstyle (align, line_height, max_lines). Returns 0, or -1 with err (unknown font, too long). */
-int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width, const tstyle_t *pstyle,
-                text_para_t *out, char *err, size_t err_len);
+int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width,
+                const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len);
 /* Width in pt of a single line of plain text (no wrapping). */
 int text_measure(text_t *t, const char *utf8, size_t len, const tstyle_t *style, double *width, char *err,
                  size_t err_len);

@@ -35,18 +35,18 @@ typedef enum { VALIGN_TOP = 0, VALIGN_MIDDLE, VALIGN_BOTTOM } valign_t;
 /* The resolved text style of a node or run (inherited from the parent, then named styles,
  * then the node's own properties). */
 typedef struct tstyle {
-    const char *family;      /* fontconfig family list, e.g. "DejaVu Sans" */
-    double size;             /* pt */
-    int weight;              /* 100..900 */
+    const char *family; /* fontconfig family list, e.g. "DejaVu Sans" */
+    double size;        /* pt */
+    int weight;         /* 100..900 */
     bool italic;
     bool underline;
     bool strike;
     uint32_t color;
-    uint32_t background;     /* text runs: highlight; blocks: not inherited */
+    uint32_t background; /* text runs: highlight; blocks: not inherited */
     align_t align;
-    double line_height;      /* multiple of the font's natural line height */
-    double letter_spacing;   /* pt */
-    int max_lines;           /* 0 = unlimited; the last kept line ends in an ellipsis */
+    double line_height;    /* multiple of the font's natural line height */
+    double letter_spacing; /* pt */
+    int max_lines;         /* 0 = unlimited; the last kept line ends in an ellipsis */
 } tstyle_t;
 
 typedef enum {
@@ -66,28 +66,28 @@ typedef struct node node_t;
 
 typedef struct run {
     expr_str_t text;
-    expr_str_t *link;        /* NULL or the link target */
+    expr_str_t *link; /* NULL or the link target */
     tstyle_t style;
 } run_t;
 
 typedef struct loop_spec {
-    expr_path_t *path;       /* the array */
-    const char *as;          /* variable name (default "item") */
+    expr_path_t *path; /* the array */
+    const char *as;    /* variable name (default "item") */
 } loop_spec_t;
 
 typedef struct column_spec {
     len_t width;
-    node_t *content;         /* a stack */
+    node_t *content; /* a stack */
 } column_spec_t;
 
 typedef enum { BORDERS_NONE, BORDERS_ROWS, BORDERS_ALL, BORDERS_OUTER, BORDERS_HORIZONTAL } borders_t;
 
 typedef struct cell_spec {
-    node_t *content;         /* a stack */
+    node_t *content; /* a stack */
     int colspan;
     uint32_t background;
     valign_t valign;
-    const char *path;        /* for messages */
+    const char *path; /* for messages */
 } cell_spec_t;
 
 typedef struct row_spec {
@@ -109,33 +109,62 @@ typedef struct table_spec {
     borders_t borders;
     double border_width;
     uint32_t border_color;
-    double pad_v, pad_h;     /* cell padding */
+    double pad_v, pad_h; /* cell padding */
 } table_spec_t;
 
 typedef enum { FIT_CONTAIN = 0, FIT_COVER, FIT_FILL } fit_t;
 
 struct node {
     node_kind_t kind;
-    const char *path;        /* JSON path in the layout, for messages ("layout.body.3") */
-    expr_cond_t *cond;       /* "if" */
-    loop_spec_t *each;       /* "each" */
-    double margin[4];        /* top right bottom left, pt */
+    const char *path;  /* JSON path in the layout, for messages ("layout.body.3") */
+    expr_cond_t *cond; /* "if" */
+    loop_spec_t *each; /* "each" */
+    double margin[4];  /* top right bottom left, pt */
     bool keep_together;
     bool keep_with_next;
-    uint8_t outline;         /* headings: level 1-3 in the PDF's outline (bookmarks), 0 = none */
-    tstyle_t style;          /* effective style (text nodes; inherited by children) */
+    uint8_t outline; /* headings: level 1-3 in the PDF's outline (bookmarks), 0 = none */
+    tstyle_t style;  /* effective style (text nodes; inherited by children) */
     union {
-        struct { int nruns; run_t *runs; } text;
-        struct { int n; node_t **children; double gap; } stack;
-        struct { int n; column_spec_t *cols; double gap; } columns;
         struct {
-            node_t *content; double padding[4]; double border_width; uint32_t border_color;
-            uint32_t background; double radius; double min_height; valign_t valign;
+            int nruns;
+            run_t *runs;
+        } text;
+        struct {
+            int n;
+            node_t **children;
+            double gap;
+        } stack;
+        struct {
+            int n;
+            column_spec_t *cols;
+            double gap;
+        } columns;
+        struct {
+            node_t *content;
+            double padding[4];
+            double border_width;
+            uint32_t border_color;
+            uint32_t background;
+            double radius;
+            double min_height;
+            valign_t valign;
         } box;
-        struct { double thickness; uint32_t color; int dash; /* 0 solid 1 dashed 2 dotted */ len_t width; } rule;
-        struct { double height; } spacer;
+        struct {
+            double thickness;
+            uint32_t color;
+            int dash; /* 0 solid 1 dashed 2 dotted */
+            len_t width;
+        } rule;
+        struct {
+            double height;
+        } spacer;
         table_spec_t table;
-        struct { expr_str_t src; len_t width, height; fit_t fit; align_t align; } image;
+        struct {
+            expr_str_t src;
+            len_t width, height;
+            fit_t fit;
+            align_t align;
+        } image;
         struct {
             const char *symbology;
             expr_str_t data;
@@ -147,15 +176,15 @@ struct node {
 };
 
 typedef struct page_spec {
-    double width, height;    /* pt, orientation applied */
-    double margin[4];        /* top right bottom left */
+    double width, height; /* pt, orientation applied */
+    double margin[4];     /* top right bottom left */
 } page_spec_t;
 
 typedef struct watermark_spec {
     expr_str_t text;
-    uint32_t color;          /* alpha included */
-    double size;             /* 0 = fit the page */
-    double angle;            /* degrees; NAN = the page diagonal */
+    uint32_t color; /* alpha included */
+    double size;    /* 0 = fit the page */
+    double angle;   /* degrees; NAN = the page diagonal */
 } watermark_spec_t;
 
 #endif

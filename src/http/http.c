@@ -50,14 +50,14 @@ void http_respond_json(http_req_t *req, int status, json_t *body)
     if (body)
         json_decref(body);
     if (!text) {
-        text = strdup("{\"error\":{\"code\":\"internal_error\",\"message\":\"Could not encode the response\"}}");
+        text =
+            strdup("{\"error\":{\"code\":\"internal_error\",\"message\":\"Could not encode the response\"}}");
         status = 500;
     }
     set_body(req, status, "application/json; charset=utf-8", text, strlen(text));
 }
 
-void http_respond_bytes(http_req_t *req, int status, const char *content_type, const void *data,
-                        size_t len)
+void http_respond_bytes(http_req_t *req, int status, const char *content_type, const void *data, size_t len)
 {
     char *copy = malloc(len ? len : 1);
     if (!copy) {
@@ -69,8 +69,8 @@ void http_respond_bytes(http_req_t *req, int status, const char *content_type, c
     set_body(req, status, content_type, copy, len);
 }
 
-void http_respond_fd(http_req_t *req, int status, const char *content_type, int fd,
-                     uint64_t offset, uint64_t len)
+void http_respond_fd(http_req_t *req, int status, const char *content_type, int fd, uint64_t offset,
+                     uint64_t len)
 {
     set_body(req, status, content_type, NULL, 0);
     req->resp_fd = fd;

@@ -38,39 +38,39 @@ typedef struct http_auth {
     bool admin;
     char project_id[37];
     char key_id[37];
-    bool test;                 /* authenticated with a ck_test_ key */
-    double rate_limit;         /* the project's own render rate (per second); 0 = server default */
-    int rate_burst;            /* the project's own burst; 0 = server default */
+    bool test;         /* authenticated with a ck_test_ key */
+    double rate_limit; /* the project's own render rate (per second); 0 = server default */
+    int rate_burst;    /* the project's own burst; 0 = server default */
 } http_auth_t;
 
 typedef struct http_req {
     struct MHD_Connection *conn;
     const char *method;
-    const char *path;          /* without the query string */
+    const char *path; /* without the query string */
     const struct http_route *route;
     const char *param_names[HTTP_MAX_PARAMS];
     char *param_values[HTTP_MAX_PARAMS];
     int n_params;
-    buf_t body;                /* raw body, capped at config max_body */
-    json_t *json;              /* parsed body for JSON requests, else NULL */
+    buf_t body;   /* raw body, capped at config max_body */
+    json_t *json; /* parsed body for JSON requests, else NULL */
     char request_id[HTTP_REQUEST_ID_MAX + 1];
     http_auth_t auth;
     int64_t started_mono_ms;
 
     /* response */
-    int status;                /* 0 until answered */
+    int status; /* 0 until answered */
     char *resp_body;
     size_t resp_len;
     const char *resp_type;
-    int resp_fd;               /* -1, or a file to stream */
+    int resp_fd; /* -1, or a file to stream */
     uint64_t resp_fd_offset, resp_fd_len;
     char *resp_headers[HTTP_MAX_RESP_HEADERS][2];
     int n_resp_headers;
 
     /* suspend/resume */
-    int state;                 /* internal to the server: reading, handling, parked, answered */
-    bool resumed;              /* the handler runs again after http_resume() */
-    void *handler_state;       /* kept across suspend/resume; freed by handler_state_free */
+    int state;           /* internal to the server: reading, handling, parked, answered */
+    bool resumed;        /* the handler runs again after http_resume() */
+    void *handler_state; /* kept across suspend/resume; freed by handler_state_free */
     void (*handler_state_free)(void *);
 
     /* internal to the server */
@@ -93,11 +93,10 @@ void http_add_header(http_req_t *req, const char *name, const char *value);
 /* Answers with a JSON body; takes ownership of body (decref'd). */
 void http_respond_json(http_req_t *req, int status, json_t *body);
 /* Answers with bytes (copied). */
-void http_respond_bytes(http_req_t *req, int status, const char *content_type, const void *data,
-                        size_t len);
+void http_respond_bytes(http_req_t *req, int status, const char *content_type, const void *data, size_t len);
 /* Answers with len bytes of an open file from offset; the server closes fd. */
-void http_respond_fd(http_req_t *req, int status, const char *content_type, int fd,
-                     uint64_t offset, uint64_t len);
+void http_respond_fd(http_req_t *req, int status, const char *content_type, int fd, uint64_t offset,
+                     uint64_t len);
 /* The error envelope {"error":{"code","message","issues"?}}; takes ownership of issues (may be NULL). */
 void http_error(http_req_t *req, int status, const char *code, const char *message, json_t *issues);
 

@@ -9,7 +9,8 @@
 #define METRICS_NAME_MAX 96
 #define METRICS_LABELS_MAX 256
 
-static const double bucket_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double bucket_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                       0.25,  0.5,    1,     2.5,  5,     10};
 #define N_BUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0])
 
 typedef enum { SERIES_COUNTER, SERIES_GAUGE, SERIES_HISTOGRAM } series_kind_t;
@@ -18,8 +19,8 @@ typedef struct series {
     series_kind_t kind;
     char name[METRICS_NAME_MAX];
     char labels[METRICS_LABELS_MAX];
-    double value;                 /* counter / gauge; histogram sum */
-    unsigned long count;          /* histogram */
+    double value;        /* counter / gauge; histogram sum */
+    unsigned long count; /* histogram */
     unsigned long buckets[N_BUCKETS];
 } series_t;
 
@@ -98,8 +99,8 @@ static void render_one(buf_t *out, const series_t *s)
         buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %lu\n", s->name, s->labels, sep, bucket_bounds[i],
                    s->buckets[i]);
     buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", s->name, s->labels, sep, s->count);
-    buf_printf(out, "%s_sum{%s} %.17g\n%s_count{%s} %lu\n", s->name, s->labels, s->value, s->name,
-               s->labels, s->count);
+    buf_printf(out, "%s_sum{%s} %.17g\n%s_count{%s} %lu\n", s->name, s->labels, s->value, s->name, s->labels,
+               s->count);
 }
 
 void metrics_render(buf_t *out)

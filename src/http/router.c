@@ -12,8 +12,8 @@ void router_reset(void)
     n_routes = 0;
 }
 
-static void add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth,
-                bool raw, bool inline_handler)
+static void add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth, bool raw,
+                bool inline_handler)
 {
     if (n_routes >= ROUTER_MAX_ROUTES || pattern[0] != '/') {
         fprintf(stderr, "router: cannot add %s %s\n", method, pattern);
@@ -154,8 +154,7 @@ router_result_t router_match(const char *method, const char *path, http_req_t *r
         for (int k = 0; k < probe.n_params; k++)
             free(probe.param_values[k]);
         if (!strstr(allow, routes[i].method)) {
-            int w = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
-                             routes[i].method);
+            int w = snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", routes[i].method);
             if (w > 0 && (size_t)w < allow_len - used)
                 used += (size_t)w;
         }

@@ -19,11 +19,12 @@
 
 typedef struct http_route {
     const char *method;
-    const char *pattern;       /* "/v1/templates/:slug/versions/:n"; a final "*" segment matches the rest of the path */
+    const char
+        *pattern; /* "/v1/templates/:slug/versions/:n"; a final "*" segment matches the rest of the path */
     http_handler_fn handler;
     auth_kind_t auth;
-    bool raw_body;             /* skip JSON parsing (handler reads req->body) */
-    bool inline_handler;       /* runs on the event thread: never blocks (no I/O), e.g. /health */
+    bool raw_body;       /* skip JSON parsing (handler reads req->body) */
+    bool inline_handler; /* runs on the event thread: never blocks (no I/O), e.g. /health */
 } http_route_t;
 
 typedef enum { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD } router_result_t;

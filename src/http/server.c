@@ -67,8 +67,8 @@ static bool request_id_acceptable(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.' || c == ':'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_' || c == '.' || c == ':'))
             return false;
     }
     return true;
@@ -125,10 +125,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     char status[8], duration[24];
     snprintf(status, sizeof status, "%d", req->status);
     snprintf(duration, sizeof duration, "%lld", (long long)dur);
-    log_event(LOG_INFO, "request", "method", req->method, "path", req->path, "status", status,
-              "duration_ms", duration, "request_id", req->request_id, "project",
-              req->auth.project_id[0] ? req->auth.project_id : NULL,
-              "aborted", toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "true", NULL);
+    log_event(LOG_INFO, "request", "method", req->method, "path", req->path, "status", status, "duration_ms",
+              duration, "request_id", req->request_id, "project",
+              req->auth.project_id[0] ? req->auth.project_id : NULL, "aborted",
+              toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? NULL : "true", NULL);
     req_free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&active_requests, 1);
@@ -140,8 +140,7 @@ static enum MHD_Result queue_response(http_req_t *req)
     if (req->status == 0)
         http_error(req, 500, "internal_error", "The handler did not answer", NULL);
     if (req->resp_fd >= 0) {
-        resp = MHD_create_response_from_fd_at_offset64(req->resp_fd_len, req->resp_fd,
-                                                       req->resp_fd_offset);
+        resp = MHD_create_response_from_fd_at_offset64(req->resp_fd_len, req->resp_fd, req->resp_fd_offset);
         req->resp_fd = -1; /* MHD closes it now */
     } else {
         resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
@@ -378,9 +377,9 @@ static enum MHD_Result dispatch(http_req_t *req)
  * HANDLING (suspended, queued for or running in a handler thread) → ANSWERED (resumed; the
  * response is queued here) — or, when the handler parks it, PARKED (still suspended) until
  * http_resume() brings it back here to be handled again. */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
 {
     http_req_t *req = *con_cls;
     if (!req) {
@@ -416,11 +415,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_sub(&suspended_requests, 1);
         req->resumed = true;
         return dispatch(req);
-    case REQ_ANSWERED:
-        atomic_fetch_sub(&suspended_requests, 1);
-        return queue_response(req);
-    default:
-        return MHD_YES; /* not reached: a handled request is suspended */
+    case REQ_ANSWERED: atomic_fetch_sub(&suspended_requests, 1); return queue_response(req);
+    default: return MHD_YES; /* not reached: a handled request is suspended */
     }
 }
 
@@ -466,17 +462,15 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "CRAFTKIT_LISTEN: \"%s\" is not an IPv4 address", cfg->listen_host);
         goto fail;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     daemon_handle = MHD_start_daemon(
-        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_io_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_io_threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)SERVER_CONNECTION_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_END);
     if (!daemon_handle) {
         snprintf(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
                  cfg->listen_port);
@@ -503,7 +497,8 @@ void server_stop(int grace_ms)
         time_sleep_ms(10);
     /* MHD aborts when stopped with suspended connections: handlers are bounded by their own
      * timeouts, so give those still running a while longer. */
-    for (int waited = 0; waited < SERVER_HANDLER_DRAIN_MAX_MS && atomic_load(&suspended_requests) > 0; waited += 10)
+    for (int waited = 0; waited < SERVER_HANDLER_DRAIN_MAX_MS && atomic_load(&suspended_requests) > 0;
+         waited += 10)
         time_sleep_ms(10);
     pool_stop();
     if (atomic_load(&suspended_requests) > 0) {

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 void issues_init(issues_t *is, size_t max_paths)
 {
     memset(is, 0, sizeof *is);
@@ -20,9 +19,15 @@ void issues_free(issues_t *is)
     is->truncated = false;
 }
 
-bool issues_any(const issues_t *is) { return is->form || is->fields; }
+bool issues_any(const issues_t *is)
+{
+    return is->form || is->fields;
+}
 
-bool issues_full(const issues_t *is) { return is->truncated; }
+bool issues_full(const issues_t *is)
+{
+    return is->truncated;
+}
 
 static int append_form(issues_t *is, const char *msg)
 {
@@ -64,8 +69,7 @@ bool issues_add(issues_t *is, const char *path, const char *msg)
         if (is->paths >= is->max_paths) {
             is->truncated = true;
             char note[128];
-            snprintf(note, sizeof note,
-                     "Too many errors: only the first %zu fields with errors are reported",
+            snprintf(note, sizeof note, "Too many errors: only the first %zu fields with errors are reported",
                      is->max_paths);
             append_form(is, note);
             return false;

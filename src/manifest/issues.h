@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ISSUES_MESSAGE_MAX 512     /* bytes per message, including the NUL */
-#define ISSUES_PER_PATH_MAX 10     /* messages kept per path */
+#define ISSUES_MESSAGE_MAX 512 /* bytes per message, including the NUL */
+#define ISSUES_PER_PATH_MAX 10 /* messages kept per path */
 
 typedef struct issues {
     json_t *form;   /* array, NULL until used */
@@ -34,8 +34,7 @@ void issues_init(issues_t *is, size_t max_paths);
 void issues_free(issues_t *is);
 /* Adds msg under path (NULL or "" → formErrors). Returns false once the collector is full. */
 bool issues_add(issues_t *is, const char *path, const char *msg);
-bool issues_addf(issues_t *is, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+bool issues_addf(issues_t *is, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool issues_any(const issues_t *is);
 bool issues_full(const issues_t *is);
 /* {"formErrors":[...],"fieldErrors":{...}} (both always present); resets the collector. */

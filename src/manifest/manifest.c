@@ -15,20 +15,20 @@
 
 #define ISSUE_PATH_MAX 256 /* "manifest.loops.99.itemFields.199.maxLength" and the like */
 
-static const char *const TYPE_NAMES[] = {"text", "longtext", "number", "currency", "date",
-                                         "datetime", "boolean", "image", "url", "email"};
+static const char *const TYPE_NAMES[] = {"text",     "longtext", "number", "currency", "date",
+                                         "datetime", "boolean",  "image",  "url",      "email"};
 #define TYPE_COUNT (sizeof TYPE_NAMES / sizeof *TYPE_NAMES)
 
-static const char *const FIELD_PROPS[] = {"key", "label", "dataType", "required", "format",
-                                          "integer", "min", "max", "minLength", "maxLength",
-                                          "pattern", "enum", "default", NULL};
+static const char *const FIELD_PROPS[] = {"key",     "label", "dataType", "required",  "format",
+                                          "integer", "min",   "max",      "minLength", "maxLength",
+                                          "pattern", "enum",  "default",  NULL};
 static const char *const LOOP_PROPS[] = {"key", "label", "itemFields", "minItems", "maxItems", NULL};
 static const char *const MANIFEST_PROPS[] = {"variables", "loops", NULL};
 
 typedef struct compiler {
     issues_t is;
-    size_t errors;          /* issues added so far (also counts those the cap dropped) */
-    size_t pattern_states;  /* NFA instructions of all patterns so far */
+    size_t errors;         /* issues added so far (also counts those the cap dropped) */
+    size_t pattern_states; /* NFA instructions of all patterns so far */
     bool dotted_loop_key;
 } compiler_t;
 
@@ -41,8 +41,7 @@ const char *manifest_type_name(manifest_type_t type)
 /* Issues */
 
 /* Formats an issue path. The manifest limits keep paths far below ISSUE_PATH_MAX. */
-static void fmt_path(char out[ISSUE_PATH_MAX], const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void fmt_path(char out[ISSUE_PATH_MAX], const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void fmt_path(char out[ISSUE_PATH_MAX], const char *fmt, ...)
 {
@@ -76,13 +75,13 @@ static void issue(compiler_t *c, const char *base, const char *prop, const char 
 }
 
 /* Reports every property of obj that is not in allowed. */
-static void check_unknown(compiler_t *c, const json_t *obj, const char *base,
-                          const char *const *allowed)
+static void check_unknown(compiler_t *c, const json_t *obj, const char *base, const char *const *allowed)
 {
     const char *key;
     size_t len;
     json_t *v;
-    json_object_keylen_foreach((json_t *)obj, key, len, v) {
+    json_object_keylen_foreach((json_t *)obj, key, len, v)
+    {
         bool known = false;
         for (size_t i = 0; allowed[i] && !known; i++)
             known = strlen(allowed[i]) == len && memcmp(allowed[i], key, len) == 0;
@@ -114,8 +113,8 @@ static int get_typed(compiler_t *c, const json_t *def, const char *base, const c
     return 1;
 }
 
-static int get_string(compiler_t *c, const json_t *def, const char *base, const char *prop,
-                      bool required, size_t max_chars, const char **s, size_t *len)
+static int get_string(compiler_t *c, const json_t *def, const char *base, const char *prop, bool required,
+                      size_t max_chars, const char **s, size_t *len)
 {
     json_t *v;
     int r = get_typed(c, def, base, prop, "string", &v);
@@ -145,8 +144,7 @@ static int get_bool(compiler_t *c, const json_t *def, const char *base, const ch
     return r;
 }
 
-static int get_number(compiler_t *c, const json_t *def, const char *base, const char *prop,
-                      double *out)
+static int get_number(compiler_t *c, const json_t *def, const char *base, const char *prop, double *out)
 {
     json_t *v;
     int r = get_typed(c, def, base, prop, "number", &v);
@@ -156,8 +154,8 @@ static int get_number(compiler_t *c, const json_t *def, const char *base, const 
 }
 
 /* A non-negative integer up to max. */
-static int get_count(compiler_t *c, const json_t *def, const char *base, const char *prop,
-                     size_t max, size_t *out)
+static int get_count(compiler_t *c, const json_t *def, const char *base, const char *prop, size_t max,
+                     size_t *out)
 {
     double d = 0;
     int r = get_number(c, def, base, prop, &d);
@@ -182,8 +180,14 @@ static int get_count(compiler_t *c, const json_t *def, const char *base, const c
 /* ---------------------------------------------------------------------------------------- */
 /* Keys and formats */
 
-static bool ident_start(char ch) { return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_'; }
-static bool ident_char(char ch) { return ident_start(ch) || (ch >= '0' && ch <= '9'); }
+static bool ident_start(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '_';
+}
+static bool ident_char(char ch)
+{
+    return ident_start(ch) || (ch >= '0' && ch <= '9');
+}
 
 /* ^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$; returns the segment count or 0. */
 static size_t key_segments(const char *k, size_t len)
@@ -205,8 +209,7 @@ static size_t key_segments(const char *k, size_t len)
 }
 
 /* Checks a variable, item field or loop key; returns true when usable. */
-static bool check_key(compiler_t *c, const char *base, const char *k, size_t len, bool dot_free,
-                      bool is_loop)
+static bool check_key(compiler_t *c, const char *base, const char *k, size_t len, bool dot_free, bool is_loop)
 {
     if (len > MANIFEST_KEY_MAX) {
         issue(c, base, "key", "Key must be at most %d characters", MANIFEST_KEY_MAX);
@@ -228,15 +231,20 @@ static bool check_key(compiler_t *c, const char *base, const char *k, size_t len
         return false;
     }
     if (segs > MANIFEST_KEY_DEPTH_MAX) {
-        issue(c, base, "key", "Key must have at most %d dot-separated segments",
-              MANIFEST_KEY_DEPTH_MAX);
+        issue(c, base, "key", "Key must have at most %d dot-separated segments", MANIFEST_KEY_DEPTH_MAX);
         return false;
     }
     return true;
 }
 
-static bool is_numeric_type(manifest_type_t t) { return t == MANIFEST_NUMBER || t == MANIFEST_CURRENCY; }
-static bool is_date_type(manifest_type_t t) { return t == MANIFEST_DATE || t == MANIFEST_DATETIME; }
+static bool is_numeric_type(manifest_type_t t)
+{
+    return t == MANIFEST_NUMBER || t == MANIFEST_CURRENCY;
+}
+static bool is_date_type(manifest_type_t t)
+{
+    return t == MANIFEST_DATE || t == MANIFEST_DATETIME;
+}
 static bool has_length(manifest_type_t t)
 {
     return t == MANIFEST_TEXT || t == MANIFEST_LONGTEXT || t == MANIFEST_EMAIL || t == MANIFEST_URL;
@@ -266,10 +274,9 @@ static void check_format(compiler_t *c, const char *base, const char *spec, mani
         return;
     }
     size_t head = strcspn(spec, ":");
-    bool numeric = (head == 5 && strncmp(spec, "money", 5) == 0) ||
-                   (head == 8 && strncmp(spec, "currency", 8) == 0) ||
-                   (head == 6 && strncmp(spec, "number", 6) == 0) ||
-                   (head == 7 && strncmp(spec, "percent", 7) == 0);
+    bool numeric =
+        (head == 5 && strncmp(spec, "money", 5) == 0) || (head == 8 && strncmp(spec, "currency", 8) == 0) ||
+        (head == 6 && strncmp(spec, "number", 6) == 0) || (head == 7 && strncmp(spec, "percent", 7) == 0);
     bool date = head == 4 && strncmp(spec, "date", 4) == 0;
     bool text = t == MANIFEST_TEXT || t == MANIFEST_LONGTEXT; /* may hold anything */
     if ((numeric && !text && !is_numeric_type(t)) || (date && !text && !is_date_type(t)))
@@ -333,9 +340,8 @@ static mf_enum_t *enum_build(const json_t *values)
     e->values = json_deep_copy(values);
     size_t n = e->count, need = 1;
     for (size_t i = 0; i < n; i++) /* quotes and " | ", or a printed number */
-        need += 5 + (json_is_string(json_array_get(values, i))
-                         ? json_string_length(json_array_get(values, i))
-                         : STRFMT_NUMBER_LEN);
+        need += 5 + (json_is_string(json_array_get(values, i)) ? json_string_length(json_array_get(values, i))
+                                                               : STRFMT_NUMBER_LEN);
     char *expected = malloc(need);
     if (!e->values || !expected)
         goto fail;
@@ -372,8 +378,8 @@ fail:
 
 /* Checks a value written in the manifest (an enum entry, a default) as data would be checked,
  * without coercion: such values must have the variable's own type. */
-static bool check_declared_value(compiler_t *c, const mf_field_t *f, const json_t *v,
-                                 bool check_enum, const char *path)
+static bool check_declared_value(compiler_t *c, const mf_field_t *f, const json_t *v, bool check_enum,
+                                 const char *path)
 {
     issues_t local;
     issues_init(&local, 1);
@@ -383,8 +389,7 @@ static bool check_declared_value(compiler_t *c, const mf_field_t *f, const json_
         json_t *msgs = json_object_get(json_object_get(got, "fieldErrors"), path);
         size_t k;
         json_t *m;
-        json_array_foreach(msgs, k, m)
-            issue(c, path, NULL, "%s", json_string_value(m));
+        json_array_foreach(msgs, k, m) issue(c, path, NULL, "%s", json_string_value(m));
         json_decref(got);
     }
     issues_free(&local);
@@ -424,8 +429,7 @@ static void compile_enum(compiler_t *c, mf_field_t *f, const json_t *def, const 
         size_t before = c->errors;
         if (json_is_string(v) &&
             strfmt_utf8_length(json_string_value(v), json_string_length(v)) > MANIFEST_ENUM_VALUE_MAX) {
-            issue(c, path, NULL, "String must contain at most %d character(s)",
-                  MANIFEST_ENUM_VALUE_MAX);
+            issue(c, path, NULL, "String must contain at most %d character(s)", MANIFEST_ENUM_VALUE_MAX);
             continue;
         }
         check_declared_value(c, f, v, false, path);
@@ -459,8 +463,8 @@ static void compile_default(compiler_t *c, mf_field_t *f, const json_t *def, con
 }
 
 /* Reports a constraint property that does not apply to the type. */
-static bool constraint_applies(compiler_t *c, const json_t *def, const char *base,
-                               const char *prop, bool applies, manifest_type_t t)
+static bool constraint_applies(compiler_t *c, const json_t *def, const char *base, const char *prop,
+                               bool applies, manifest_type_t t)
 {
     if (!json_object_get(def, prop) || applies)
         return true;
@@ -495,12 +499,12 @@ static void compile_constraints(compiler_t *c, mf_field_t *f, const json_t *def,
         f->pattern = pattern_compile(src, slen, err);
         if (!f->pattern) {
             issue(c, base, "pattern", "Invalid regular expression: %s", err);
-        } else if ((c->pattern_states += pattern_program_size(f->pattern)) >
-                   MANIFEST_PATTERN_STATES_MAX) {
+        } else if ((c->pattern_states += pattern_program_size(f->pattern)) > MANIFEST_PATTERN_STATES_MAX) {
             /* A short pattern can expand to thousands of states: bound the manifest's total. */
             issue(c, base, "pattern",
                   "The manifest's regular expressions are too complex in total (more than %d "
-                  "states)", MANIFEST_PATTERN_STATES_MAX);
+                  "states)",
+                  MANIFEST_PATTERN_STATES_MAX);
         } else if (!(f->pattern_src = strdup(src))) {
             issue(c, base, "pattern", "Out of memory");
         }
@@ -524,8 +528,7 @@ static mf_field_t *compile_field(compiler_t *c, const json_t *def, const char *b
     }
     const char *s;
     size_t len;
-    if (get_string(c, def, base, "key", true, 0, &s, &len) == 1 &&
-        check_key(c, base, s, len, item, false)) {
+    if (get_string(c, def, base, "key", true, 0, &s, &len) == 1 && check_key(c, base, s, len, item, false)) {
         f->info.key = strdup(s);
         if (f->info.key) {
             const char *dot = strrchr(f->info.key, '.');
@@ -661,8 +664,9 @@ static void insert_variable(compiler_t *c, mf_node_t *root, mf_field_t *f, const
         mf_node_t *child = node_find(node, key, len);
         if (dot) {
             if (child && child->kind != MF_OBJECT) {
-                issue(c, base, "key", "Key '%s' conflicts with '%s': a key cannot be both a value and an object",
-                      f->info.key, node_some_key(child));
+                issue(c, base, "key",
+                      "Key '%s' conflicts with '%s': a key cannot be both a value and an object", f->info.key,
+                      node_some_key(child));
                 return;
             }
             if (!child) {
@@ -681,8 +685,9 @@ static void insert_variable(compiler_t *c, mf_node_t *root, mf_field_t *f, const
             if (child->kind == MF_FIELD)
                 issue(c, base, "key", "Duplicate key '%s'", f->info.key);
             else
-                issue(c, base, "key", "Key '%s' conflicts with '%s': a key cannot be both a value and an object",
-                      f->info.key, node_some_key(child));
+                issue(c, base, "key",
+                      "Key '%s' conflicts with '%s': a key cannot be both a value and an object", f->info.key,
+                      node_some_key(child));
             return;
         }
         child = node_new(MF_FIELD, key, len);
@@ -746,8 +751,7 @@ const mf_node_t *mf_node_child(const mf_node_t *node, const char *name, size_t l
     if (node->nchildren == 0)
         return NULL;
     mf_sref_t key = {name, len};
-    mf_node_t **hit = bsearch(&key, node->sorted, node->nchildren, sizeof *node->sorted,
-                              cmp_name_to_node);
+    mf_node_t **hit = bsearch(&key, node->sorted, node->nchildren, sizeof *node->sorted, cmp_name_to_node);
     return hit ? *hit : NULL;
 }
 
@@ -770,8 +774,7 @@ static mf_loop_t *compile_loop(compiler_t *c, const json_t *def, const char *bas
     l->info.max_items = MANIFEST_LOOP_ITEMS_MAX;
     const char *s;
     size_t len;
-    if (get_string(c, def, base, "key", true, 0, &s, &len) == 1 &&
-        check_key(c, base, s, len, true, true))
+    if (get_string(c, def, base, "key", true, 0, &s, &len) == 1 && check_key(c, base, s, len, true, true))
         l->info.key = strdup(s);
     if (get_string(c, def, base, "label", false, MANIFEST_LABEL_MAX, &s, &len) == 1)
         l->info.label = strdup(s);
@@ -787,8 +790,8 @@ static mf_loop_t *compile_loop(compiler_t *c, const json_t *def, const char *bas
     } else if (!json_is_array(fields)) {
         issue(c, base, "itemFields", "Expected array, received %s", mf_json_type_name(fields));
     } else if (n == 0 || n > MANIFEST_ITEM_FIELDS_MAX) {
-        issue(c, base, "itemFields", "Array must contain at %s %d element(s)",
-              n ? "most" : "least", n ? MANIFEST_ITEM_FIELDS_MAX : 1);
+        issue(c, base, "itemFields", "Array must contain at %s %d element(s)", n ? "most" : "least",
+              n ? MANIFEST_ITEM_FIELDS_MAX : 1);
     } else if ((l->fields = calloc(n, sizeof *l->fields))) {
         l->info.field_count = n;
         for (size_t i = 0; i < n; i++) {
@@ -942,11 +945,20 @@ fail:
     return NULL;
 }
 
-json_t *manifest_to_json(const manifest_t *m) { return json_deep_copy(m->source); }
+json_t *manifest_to_json(const manifest_t *m)
+{
+    return json_deep_copy(m->source);
+}
 
-size_t manifest_variable_count(const manifest_t *m) { return m->nvars; }
+size_t manifest_variable_count(const manifest_t *m)
+{
+    return m->nvars;
+}
 
-size_t manifest_loop_count(const manifest_t *m) { return m->nloops; }
+size_t manifest_loop_count(const manifest_t *m)
+{
+    return m->nloops;
+}
 
 const manifest_field_info_t *manifest_variable(const manifest_t *m, size_t i)
 {

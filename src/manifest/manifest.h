@@ -23,22 +23,22 @@
 #include <stddef.h>
 
 /* Limits of a manifest (each violation is an issue naming the limit). */
-#define MANIFEST_VARIABLES_MAX 1000    /* variables per manifest */
-#define MANIFEST_LOOPS_MAX 100         /* loops per manifest */
-#define MANIFEST_ITEM_FIELDS_MAX 200   /* itemFields per loop */
-#define MANIFEST_KEY_MAX 200           /* characters in a key (whole dot path) */
-#define MANIFEST_KEY_DEPTH_MAX 10      /* segments in a dot path */
-#define MANIFEST_LABEL_MAX 200         /* characters in a label */
-#define MANIFEST_FORMAT_MAX 60         /* characters in a format */
-#define MANIFEST_ENUM_MAX 100          /* values in an enum */
-#define MANIFEST_ENUM_VALUE_MAX 200    /* characters in one string enum value */
+#define MANIFEST_VARIABLES_MAX 1000       /* variables per manifest */
+#define MANIFEST_LOOPS_MAX 100            /* loops per manifest */
+#define MANIFEST_ITEM_FIELDS_MAX 200      /* itemFields per loop */
+#define MANIFEST_KEY_MAX 200              /* characters in a key (whole dot path) */
+#define MANIFEST_KEY_DEPTH_MAX 10         /* segments in a dot path */
+#define MANIFEST_LABEL_MAX 200            /* characters in a label */
+#define MANIFEST_FORMAT_MAX 60            /* characters in a format */
+#define MANIFEST_ENUM_MAX 100             /* values in an enum */
+#define MANIFEST_ENUM_VALUE_MAX 200       /* characters in one string enum value */
 #define MANIFEST_PATTERN_STATES_MAX 50000 /* regex NFA states of all patterns together (~800 KB) */
 /* Limits of data. */
-#define MANIFEST_LOOP_ITEMS_MAX 10000  /* rows in a loop (hard cap, and the default maxItems) */
-#define MANIFEST_TEXT_MAX 100000       /* characters in a text/longtext value (default maxLength) */
-#define MANIFEST_ISSUES_MAX 100        /* field paths reported per validation (then a formErrors note) */
-#define MANIFEST_PATH_MAX 4096         /* bytes in an issue path */
-#define MANIFEST_SHOWN_KEY_MAX 100     /* bytes of an unknown key quoted in a message or path */
+#define MANIFEST_LOOP_ITEMS_MAX 10000     /* rows in a loop (hard cap, and the default maxItems) */
+#define MANIFEST_TEXT_MAX 100000          /* characters in a text/longtext value (default maxLength) */
+#define MANIFEST_ISSUES_MAX 100           /* field paths reported per validation (then a formErrors note) */
+#define MANIFEST_PATH_MAX 4096            /* bytes in an issue path */
+#define MANIFEST_SHOWN_KEY_MAX 100        /* bytes of an unknown key quoted in a message or path */
 #define MANIFEST_PATTERN_BUDGET 50000000u /* regex steps per manifest_validate() call (~0.2 s) */
 
 typedef struct manifest manifest_t; /* compiled, immutable; safe to share read-only across threads */
@@ -98,20 +98,20 @@ typedef enum {
 } manifest_type_t;
 
 typedef struct manifest_field_info {
-    const char *key;      /* as declared: "customer.name"; an item field's dot-free key */
-    const char *label;    /* NULL when absent */
+    const char *key;   /* as declared: "customer.name"; an item field's dot-free key */
+    const char *label; /* NULL when absent */
     manifest_type_t type;
     bool required;
-    const char *format;   /* the format spec as declared (NULL when absent): a template filter
+    const char *format;          /* the format spec as declared (NULL when absent): a template filter
                            * without braces, applied with engine/format.h format_manifest() */
     const json_t *default_value; /* NULL when absent (borrowed; do not modify) */
 } manifest_field_info_t;
 
 typedef struct manifest_loop_info {
     const char *key;
-    const char *label;   /* NULL when absent */
-    size_t min_items;    /* 0 when absent */
-    size_t max_items;    /* MANIFEST_LOOP_ITEMS_MAX when absent */
+    const char *label; /* NULL when absent */
+    size_t min_items;  /* 0 when absent */
+    size_t max_items;  /* MANIFEST_LOOP_ITEMS_MAX when absent */
     size_t field_count;
 } manifest_loop_info_t;
 

@@ -24,10 +24,10 @@ typedef struct mf_sref {
 
 typedef struct mf_enum {
     size_t count;
-    json_t *values;     /* the declared array (for the schema) */
-    mf_sref_t *strs;    /* string enums: sorted by mf_name_cmp() */
-    double *nums;       /* number enums: sorted */
-    char *expected;     /* "'a' | 'b'" / "1 | 2" for the message */
+    json_t *values;  /* the declared array (for the schema) */
+    mf_sref_t *strs; /* string enums: sorted by mf_name_cmp() */
+    double *nums;    /* number enums: sorted */
+    char *expected;  /* "'a' | 'b'" / "1 | 2" for the message */
 } mf_enum_t;
 
 typedef struct mf_field {
@@ -38,7 +38,7 @@ typedef struct mf_field {
     bool has_min, has_max;
     double min, max;
     size_t min_len;
-    size_t max_len;             /* effective: the user's maxLength or the type's cap */
+    size_t max_len;                /* effective: the user's maxLength or the type's cap */
     bool has_min_len, has_max_len; /* given by the user */
     pattern_t *pattern;
     char *pattern_src;
@@ -54,18 +54,18 @@ typedef struct mf_node {
     mf_kind_t kind;
     char *name;
     size_t name_len;
-    struct mf_node **children;  /* OBJECT: members; LOOP: item fields (FIELD nodes) */
+    struct mf_node **children; /* OBJECT: members; LOOP: item fields (FIELD nodes) */
     size_t nchildren, cap;
-    struct mf_node **sorted;    /* children sorted by name (strict-mode lookups) */
-    mf_field_t *field;          /* FIELD */
-    struct mf_loop *loop;       /* LOOP */
-    bool has_required;          /* OBJECT: some descendant is required */
-    bool has_default;           /* OBJECT: some descendant has a default */
+    struct mf_node **sorted; /* children sorted by name (strict-mode lookups) */
+    mf_field_t *field;       /* FIELD */
+    struct mf_loop *loop;    /* LOOP */
+    bool has_required;       /* OBJECT: some descendant is required */
+    bool has_default;        /* OBJECT: some descendant has a default */
 } mf_node_t;
 
 typedef struct mf_loop {
     manifest_loop_info_t info;
-    mf_node_t *node;            /* the LOOP node under the root */
+    mf_node_t *node; /* the LOOP node under the root */
     mf_field_t **fields;
 } mf_loop_t;
 
@@ -75,15 +75,15 @@ struct manifest {
     size_t nvars;
     mf_loop_t **loops;
     size_t nloops;
-    json_t *source;             /* manifest_to_json() */
+    json_t *source; /* manifest_to_json() */
 };
 
 /* Checks one value v (non-NULL) for field f, adding messages under path. With coerce, numeric
  * and boolean strings are converted. Returns true when valid; then *out (when out is non-NULL)
  * gets the normalised value (new reference). check_enum=false skips the enum (used to check the
  * enum's own values). budget: regex steps left (NULL = unlimited). */
-bool mf_check_value(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum,
-                    issues_t *is, const char *path, json_t **out, uint64_t *budget);
+bool mf_check_value(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum, issues_t *is,
+                    const char *path, json_t **out, uint64_t *budget);
 /* The JSON type name Zod uses in "received …": string, number, boolean, null, array, object. */
 const char *mf_json_type_name(const json_t *v);
 /* Orders names by length, then bytes (any consistent order serves the binary searches). */

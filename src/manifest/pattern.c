@@ -12,11 +12,15 @@
 #include <string.h>
 
 #define CP_MAX 0x10FFFFu
-#define CP_EOF UINT32_MAX /* "no character": before the start or after the end */
+#define CP_EOF UINT32_MAX  /* "no character": before the start or after the end */
 #define REPEAT_INF INT_MAX /* {n,} */
 
-typedef struct { uint32_t lo, hi; } prange_t;
-typedef struct { size_t start, count; } pclass_t;
+typedef struct {
+    uint32_t lo, hi;
+} prange_t;
+typedef struct {
+    size_t start, count;
+} pclass_t;
 
 enum { N_EMPTY, N_CHAR, N_ANY, N_CLASS, N_CAT, N_ALT, N_REPEAT, N_BOL, N_EOL, N_WORDB, N_NWORDB };
 
@@ -200,7 +204,10 @@ static void normalise_ranges(parser_t *p, size_t start, bool negate)
 }
 
 /* Starts a class; its ranges are those appended until finish_class(). */
-static size_t begin_class(parser_t *p) { return p->nr; }
+static size_t begin_class(parser_t *p)
+{
+    return p->nr;
+}
 
 static int finish_class(parser_t *p, size_t start, bool negate)
 {
@@ -221,9 +228,9 @@ static void add_class_escape(parser_t *p, char which)
     static const prange_t digit[] = {{'0', '9'}};
     static const prange_t word[] = {{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}};
     /* ECMAScript WhiteSpace and LineTerminator code points. */
-    static const prange_t space[] = {{0x09, 0x0D}, {0x20, 0x20}, {0xA0, 0xA0}, {0x1680, 0x1680},
-                                     {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F},
-                                     {0x205F, 0x205F}, {0x3000, 0x3000}, {0xFEFF, 0xFEFF}};
+    static const prange_t space[] = {{0x09, 0x0D},     {0x20, 0x20},     {0xA0, 0xA0},     {0x1680, 0x1680},
+                                     {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F}, {0x205F, 0x205F},
+                                     {0x3000, 0x3000}, {0xFEFF, 0xFEFF}};
     const prange_t *set;
     size_t n;
     switch (which | 0x20) {
@@ -265,7 +272,10 @@ static long read_hex(parser_t *p, int n)
     return v;
 }
 
-static bool is_syntax_char(char c) { return c && strchr("^$\\.*+?()[]{}|/", c) != NULL; }
+static bool is_syntax_char(char c)
+{
+    return c && strchr("^$\\.*+?()[]{}|/", c) != NULL;
+}
 
 enum { ESC_CHAR, ESC_SET, ESC_ASSERT };
 
@@ -278,9 +288,12 @@ static int parse_escape(parser_t *p, bool in_class, uint32_t *cp, char *set)
         return fail_at(p, at, "\\ at end of pattern");
     char c = p->s[p->pos++];
     switch (c) {
-    case 'd': case 'D': case 'w': case 'W': case 's': case 'S':
-        *set = c;
-        return ESC_SET;
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+    case 's':
+    case 'S': *set = c; return ESC_SET;
     case 'b':
         if (in_class) {
             *cp = 0x08;
@@ -359,10 +372,9 @@ static int parse_escape(parser_t *p, bool in_class, uint32_t *cp, char *set)
             return ESC_CHAR;
         }
         return fail_at(p, at, "invalid escape");
-    case 'p': case 'P':
-        return fail_at(p, at, "Unicode property escapes are not supported");
-    case 'k':
-        return fail_at(p, at, "named backreferences are not supported");
+    case 'p':
+    case 'P': return fail_at(p, at, "Unicode property escapes are not supported");
+    case 'k': return fail_at(p, at, "named backreferences are not supported");
     default:
         if (c >= '1' && c <= '9')
             return fail_at(p, at, "backreferences are not supported");
@@ -495,7 +507,9 @@ static int parse_quantifier(parser_t *p, int *min, int *max)
             return fail_at(p, at, "incomplete quantifier");
         p->pos++;
         if (n == -2 || m == -2)
-            return fail_at(p, at, "quantifier bound above " "1000");
+            return fail_at(p, at,
+                           "quantifier bound above "
+                           "1000");
         if (m != REPEAT_INF && n > m)
             return fail_at(p, at, "numbers out of order in {} quantifier");
         *min = n, *max = m;
@@ -512,17 +526,14 @@ static int parse_atom(parser_t *p, bool *assertion)
     char c = p->s[p->pos];
     *assertion = false;
     switch (c) {
-    case '*': case '+': case '?':
-        return fail_at(p, at, "nothing to repeat");
-    case '{': case '}':
-        return fail_at(p, at, "lone quantifier bracket");
-    case ']':
-        return fail_at(p, at, "lone ]");
-    case '[':
-        return parse_class(p);
-    case '.':
-        p->pos++;
-        return new_node(p, N_ANY);
+    case '*':
+    case '+':
+    case '?': return fail_at(p, at, "nothing to repeat");
+    case '{':
+    case '}': return fail_at(p, at, "lone quantifier bracket");
+    case ']': return fail_at(p, at, "lone ]");
+    case '[': return parse_class(p);
+    case '.': p->pos++; return new_node(p, N_ANY);
     case '^':
     case '$':
         p->pos++;
@@ -640,21 +651,15 @@ static uint64_t prog_size(const parser_t *p, int n)
     const node_t *x = &p->nodes[n];
     uint64_t a, total;
     switch (x->type) {
-    case N_EMPTY:
-        return 0;
-    case N_CAT:
-        total = prog_size(p, x->a) + prog_size(p, x->b);
-        break;
-    case N_ALT:
-        total = prog_size(p, x->a) + prog_size(p, x->b) + 2;
-        break;
+    case N_EMPTY: return 0;
+    case N_CAT: total = prog_size(p, x->a) + prog_size(p, x->b); break;
+    case N_ALT: total = prog_size(p, x->a) + prog_size(p, x->b) + 2; break;
     case N_REPEAT:
         a = prog_size(p, x->a);
         total = (uint64_t)x->min * a;
         total += x->max == REPEAT_INF ? a + 2 : (uint64_t)(x->max - x->min) * (a + 1);
         break;
-    default:
-        return 1;
+    default: return 1;
     }
     return total > cap ? cap : total;
 }
@@ -674,8 +679,7 @@ static void emit(emitter_t *e, const parser_t *p, int n)
 {
     const node_t *x = &p->nodes[n];
     switch (x->type) {
-    case N_EMPTY:
-        break;
+    case N_EMPTY: break;
     case N_CHAR: emit_op(e, I_CHAR, x->ch); break;
     case N_ANY: emit_op(e, I_ANY, 0); break;
     case N_CLASS: emit_op(e, I_CLASS, (uint32_t)x->cls); break;
@@ -746,8 +750,7 @@ pattern_t *pattern_compile(const char *src, size_t len, char err[PATTERN_ERR_MAX
         goto fail;
     uint64_t size = prog_size(&p, root) + 1;
     if (size > PATTERN_PROGRAM_MAX) {
-        snprintf(err, PATTERN_ERR_MAX, "pattern too complex (more than %d states)",
-                 PATTERN_PROGRAM_MAX);
+        snprintf(err, PATTERN_ERR_MAX, "pattern too complex (more than %d states)", PATTERN_PROGRAM_MAX);
         goto fail;
     }
     pat = calloc(1, sizeof *pat);
@@ -787,7 +790,10 @@ void pattern_free(pattern_t *p)
     free(p);
 }
 
-size_t pattern_program_size(const pattern_t *p) { return p->nprog; }
+size_t pattern_program_size(const pattern_t *p)
+{
+    return p->nprog;
+}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Matcher: a Pike VM without captures (we only need "does it match anywhere"). */
@@ -847,11 +853,8 @@ static bool add_thread(const pattern_t *p, tlist_t *l, int32_t *stack, int32_t p
         const inst_t *in = &p->prog[pc];
         bool wb;
         switch (in->op) {
-        case I_MATCH:
-            return true;
-        case I_JMP:
-            stack[sp++] = in->x;
-            break;
+        case I_MATCH: return true;
+        case I_JMP: stack[sp++] = in->x; break;
         case I_SPLIT:
             stack[sp++] = in->y;
             stack[sp++] = in->x;
@@ -870,9 +873,7 @@ static bool add_thread(const pattern_t *p, tlist_t *l, int32_t *stack, int32_t p
             if (wb == (in->op == I_WORDB))
                 stack[sp++] = pc + 1;
             break;
-        default:
-            l->pcs[l->n++] = pc;
-            break;
+        default: l->pcs[l->n++] = pc; break;
         }
     }
     return false;
@@ -905,8 +906,7 @@ static bool step_consumes(const pattern_t *p, const inst_t *in, uint32_t c)
 
 #define STACK_PROG 256 /* programs up to this size match without allocating */
 
-pattern_result_t pattern_match_budget(const pattern_t *p, const char *s, size_t len,
-                                      uint64_t *budget)
+pattern_result_t pattern_match_budget(const pattern_t *p, const char *s, size_t len, uint64_t *budget)
 {
     int32_t small_pcs[2][STACK_PROG], small_stack[2 * STACK_PROG + 2];
     uint32_t small_mark[2][STACK_PROG];

@@ -24,11 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PATTERN_SOURCE_MAX 500  /* bytes of pattern source */
+#define PATTERN_SOURCE_MAX 500   /* bytes of pattern source */
 #define PATTERN_PROGRAM_MAX 2000 /* NFA instructions after expanding counted repetition */
-#define PATTERN_REPEAT_MAX 1000 /* largest n or m in {n,m} */
-#define PATTERN_NESTING_MAX 50  /* group nesting depth */
-#define PATTERN_ERR_MAX 160     /* size of the error buffer pattern_compile() fills */
+#define PATTERN_REPEAT_MAX 1000  /* largest n or m in {n,m} */
+#define PATTERN_NESTING_MAX 50   /* group nesting depth */
+#define PATTERN_ERR_MAX 160      /* size of the error buffer pattern_compile() fills */
 
 typedef struct pattern pattern_t;
 
@@ -41,8 +41,7 @@ void pattern_free(pattern_t *p);
 /* Searches subject (len bytes of valid UTF-8). */
 bool pattern_match(const pattern_t *p, const char *subject, size_t len);
 /* Same, but gives up after *budget NFA steps (decremented by the steps used). */
-pattern_result_t pattern_match_budget(const pattern_t *p, const char *subject, size_t len,
-                                      uint64_t *budget);
+pattern_result_t pattern_match_budget(const pattern_t *p, const char *subject, size_t len, uint64_t *budget);
 /* Number of NFA instructions (a measure of the cost per subject character). */
 size_t pattern_program_size(const pattern_t *p);
 

@@ -9,7 +9,10 @@
 #include "manifest/manifest_internal.h"
 #include "manifest/strfmt.h"
 
-static void set(json_t *obj, const char *key, json_t *value) { json_object_set_new(obj, key, value); }
+static void set(json_t *obj, const char *key, json_t *value)
+{
+    json_object_set_new(obj, key, value);
+}
 
 /* A bound as an integer when it is one (5, not 5.0). */
 static json_t *number(double d)
@@ -72,9 +75,7 @@ static json_t *field_schema(const mf_field_t *f)
         if (f->has_max)
             set(s, "maximum", number(f->max));
         break;
-    case MANIFEST_BOOLEAN:
-        set(s, "type", json_string("boolean"));
-        break;
+    case MANIFEST_BOOLEAN: set(s, "type", json_string("boolean")); break;
     case MANIFEST_DATE:
         set(s, "type", json_string("string"));
         set(s, "format", json_string("date"));
@@ -178,4 +179,7 @@ json_t *manifest_json_schema_ex(const manifest_t *m, unsigned flags)
     return root;
 }
 
-json_t *manifest_json_schema(const manifest_t *m) { return manifest_json_schema_ex(m, 0); }
+json_t *manifest_json_schema(const manifest_t *m)
+{
+    return manifest_json_schema_ex(m, 0);
+}

@@ -9,10 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-static bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
-static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+static bool is_alpha(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+static bool is_alnum(char c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+static bool is_hex(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 
 size_t strfmt_utf8_length(const char *s, size_t len)
 {
@@ -70,8 +82,7 @@ static bool is_hour_minute(const char *s)
 bool strfmt_is_datetime(const char *s, size_t len)
 {
     /* 2026-06-04T10:00:00 is 19 characters; the zone adds at least 1. */
-    if (len < 20 || !strfmt_is_date(s, 10) || s[10] != 'T' || !is_hour_minute(s + 11) ||
-        s[16] != ':')
+    if (len < 20 || !strfmt_is_date(s, 10) || s[10] != 'T' || !is_hour_minute(s + 11) || s[16] != ':')
         return false;
     int sec = digits_value(s + 17, 2);
     if (sec < 0 || sec > 59)
@@ -228,7 +239,10 @@ bool strfmt_is_url(const char *s, size_t len)
     return url_chars(s + i, path_end - i, false);
 }
 
-static bool is_b64(char c) { return is_alnum(c) || c == '+' || c == '/'; }
+static bool is_b64(char c)
+{
+    return is_alnum(c) || c == '+' || c == '/';
+}
 
 /* Canonical base64 shape: groups of 4, '=' only as the last one or two characters. */
 static bool is_base64(const char *s, size_t len)

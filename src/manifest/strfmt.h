@@ -17,37 +17,37 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STRFMT_EMAIL_MAX 254           /* characters in an e-mail address */
-#define STRFMT_URL_MAX 2048            /* characters in an http(s) URL */
-#define STRFMT_IMAGE_DATA_MAX 5242880  /* characters in an image data URI (5 MiB) */
-#define STRFMT_NUMERIC_STRING_MAX 100  /* characters in a string coerced to a number */
-#define STRFMT_NUMBER_LEN 32           /* buffer for strfmt_js_number() */
+#define STRFMT_EMAIL_MAX 254          /* characters in an e-mail address */
+#define STRFMT_URL_MAX 2048           /* characters in an http(s) URL */
+#define STRFMT_IMAGE_DATA_MAX 5242880 /* characters in an image data URI (5 MiB) */
+#define STRFMT_NUMERIC_STRING_MAX 100 /* characters in a string coerced to a number */
+#define STRFMT_NUMBER_LEN 32          /* buffer for strfmt_js_number() */
 
 /* Date-time: what `format: date-time` accepts, narrowed to the server's rule (T, upper-case Z
  * or ±HH:MM, seconds 00-59, at most 9 fractional digits). The calendar part is checked by the
  * `date-time` format itself. */
-#define STRFMT_DATETIME_PATTERN                                                              \
-    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?" \
+#define STRFMT_DATETIME_PATTERN                                                                              \
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?"                   \
     "(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 
-#define STRFMT_EMAIL_PATTERN                                                               \
-    "^[A-Za-z0-9_'+-]+(\\.[A-Za-z0-9_'+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+" \
+#define STRFMT_EMAIL_PATTERN                                                                                 \
+    "^[A-Za-z0-9_'+-]+(\\.[A-Za-z0-9_'+-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+"              \
     "[A-Za-z]{2,63}$"
 
-#define STRFMT_URL_PATTERN                                                                  \
-    "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}" \
-    "[A-Za-z0-9])?)*(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|" \
-    "6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"                       \
-    "(\\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?"                               \
+#define STRFMT_URL_PATTERN                                                                                   \
+    "^https?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"                \
+    "[A-Za-z0-9])?)*(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|"               \
+    "6553[0-5]))?(/([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})*)?"                                       \
+    "(\\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?"                                                \
     "(#([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*)?$"
 
 /* The base64 groups are spelled out ([…][…][…][…] rather than […]{4}): V8's backtracking
  * engine, which ajv uses, overflows its stack on a quantified group over a 5 MiB string but
  * runs this form as a flat loop (tests/data/agreement/image.json has a 5 MiB case). */
 #define STRFMT_B64 "[A-Za-z0-9+/]"
-#define STRFMT_IMAGE_DATA_PATTERN                                                             \
-    "^data:image/(?:png;base64,iVBORw0KGgo" STRFMT_B64 "|jpeg;base64,/9j/)"                 \
-    "(?:" STRFMT_B64 STRFMT_B64 STRFMT_B64 STRFMT_B64 ")*"                                  \
+#define STRFMT_IMAGE_DATA_PATTERN                                                                            \
+    "^data:image/(?:png;base64,iVBORw0KGgo" STRFMT_B64 "|jpeg;base64,/9j/)"                                  \
+    "(?:" STRFMT_B64 STRFMT_B64 STRFMT_B64 STRFMT_B64 ")*"                                                   \
     "(?:" STRFMT_B64 STRFMT_B64 "==|" STRFMT_B64 STRFMT_B64 STRFMT_B64 "=)?$"
 
 /* Number of code points in valid UTF-8 (what JSON Schema's minLength/maxLength count). */

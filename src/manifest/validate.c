@@ -13,9 +13,9 @@
 
 typedef struct vctx {
     unsigned flags;
-    bool build;             /* a normalised copy was asked for */
+    bool build; /* a normalised copy was asked for */
     issues_t is;
-    uint64_t budget;        /* regex steps left */
+    uint64_t budget; /* regex steps left */
     char path[MANIFEST_PATH_MAX];
     size_t plen;
 } vctx_t;
@@ -112,8 +112,7 @@ static bool check_image(issues_t *is, const char *path, const char *s, size_t le
         return true;
     }
     if (len > STRFMT_IMAGE_DATA_MAX) {
-        issues_addf(is, path, "Image data URI must be at most %d characters (5 MiB)",
-                    STRFMT_IMAGE_DATA_MAX);
+        issues_addf(is, path, "Image data URI must be at most %d characters (5 MiB)", STRFMT_IMAGE_DATA_MAX);
         return false;
     }
     switch (r) {
@@ -128,8 +127,7 @@ static bool check_image(issues_t *is, const char *path, const char *s, size_t le
     case STRFMT_IMAGE_BAD_MAGIC:
         issues_add(is, path, "Invalid image: the data is not the declared PNG or JPEG");
         return false;
-    default:
-        return true;
+    default: return true;
     }
 }
 
@@ -180,8 +178,7 @@ static bool check_string(const mf_field_t *f, const json_t *v, bool check_enum, 
         if (!too_long && !strfmt_is_url(s, len))
             ok = false, issues_add(is, path, "Invalid url");
         break;
-    default:
-        break;
+    default: break;
     }
     if (f->pattern && !too_long) {
         pattern_result_t r = pattern_match_budget(f->pattern, s, len, budget);
@@ -197,8 +194,8 @@ static bool check_string(const mf_field_t *f, const json_t *v, bool check_enum, 
     return ok;
 }
 
-static bool check_number(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum,
-                         issues_t *is, const char *path, json_t **out)
+static bool check_number(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum, issues_t *is,
+                         const char *path, json_t **out)
 {
     double d;
     json_t *coerced = NULL;
@@ -249,8 +246,7 @@ static bool check_number(const mf_field_t *f, const json_t *v, bool coerce, bool
     return ok;
 }
 
-static bool check_boolean(const json_t *v, bool coerce, issues_t *is, const char *path,
-                          json_t **out)
+static bool check_boolean(const json_t *v, bool coerce, issues_t *is, const char *path, json_t **out)
 {
     json_t *val = NULL;
     if (json_is_boolean(v)) {
@@ -272,15 +268,13 @@ static bool check_boolean(const json_t *v, bool coerce, issues_t *is, const char
     return true;
 }
 
-bool mf_check_value(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum,
-                    issues_t *is, const char *path, json_t **out, uint64_t *budget)
+bool mf_check_value(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum, issues_t *is,
+                    const char *path, json_t **out, uint64_t *budget)
 {
     switch (f->info.type) {
     case MANIFEST_NUMBER:
-    case MANIFEST_CURRENCY:
-        return check_number(f, v, coerce, check_enum, is, path, out);
-    case MANIFEST_BOOLEAN:
-        return check_boolean(v, coerce, is, path, out);
+    case MANIFEST_CURRENCY: return check_number(f, v, coerce, check_enum, is, path, out);
+    case MANIFEST_BOOLEAN: return check_boolean(v, coerce, is, path, out);
     default:
         if (!check_string(f, v, check_enum, is, path, budget))
             return false;
@@ -385,7 +379,8 @@ static void report_unknown(vctx_t *c, const mf_node_t *node, const json_t *obj)
     const char *key;
     size_t len;
     json_t *v;
-    json_object_keylen_foreach((json_t *)obj, key, len, v) {
+    json_object_keylen_foreach((json_t *)obj, key, len, v)
+    {
         if (issues_full(&c->is))
             return;
         if (mf_node_child(node, key, len))
@@ -443,8 +438,8 @@ static json_t *validate_members(vctx_t *c, const mf_node_t *node, const json_t *
         result = json_object();
         for (size_t i = 0; i < filled; i++) {
             if (vals[i])
-                json_object_setn_new_nocheck(result, node->children[i]->name,
-                                             node->children[i]->name_len, vals[i]);
+                json_object_setn_new_nocheck(result, node->children[i]->name, node->children[i]->name_len,
+                                             vals[i]);
         }
     }
     if (vals != small)

@@ -24,7 +24,7 @@ typedef struct held_job {
 
 struct jobs_worker {
     char id[JOBS_ID_MAX + 1];
-    redisContext *c;   /* private; NULL after an I/O error until the next call reconnects */
+    redisContext *c; /* private; NULL after an I/O error until the next call reconnects */
     /* lock guards queues, n_queues, ttl_s and released: jobs_heartbeat may run on another thread. */
     pthread_mutex_t lock;
     char queues[JOBS_QUEUES_MAX][JOBS_QUEUE_MAX + 1];
@@ -32,8 +32,8 @@ struct jobs_worker {
     int ttl_s;
     bool released;
     /* Owner thread only. */
-    bool uncertain;   /* (re)connected or lost a reply: re-register and reconcile before moving jobs */
-    bool timed_out;   /* the last connection failure was a read timeout (Redis hung, not gone) */
+    bool uncertain; /* (re)connected or lost a reply: re-register and reconcile before moving jobs */
+    bool timed_out; /* the last connection failure was a read timeout (Redis hung, not gone) */
     held_job_t held[JOBS_HELD_MAX];
     int n_held;
 };
@@ -41,52 +41,52 @@ struct jobs_worker {
 /* ---- Lua scripts (all keys are passed in KEYS) ------------------------------------------- */
 
 /* KEYS: ck:workers, ck:wq:<id>, ck:hb:<id>. ARGV: id, ttl_s, queue... */
-static redis_script_t register_script = REDIS_SCRIPT(
-    "redis.call('SADD', KEYS[1], ARGV[1])\n"
-    "if #ARGV > 2 then redis.call('SADD', KEYS[2], unpack(ARGV, 3)) end\n"
-    "redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])\n"
-    "return 1\n");
+static redis_script_t register_script =
+    REDIS_SCRIPT("redis.call('SADD', KEYS[1], ARGV[1])\n"
+                 "if #ARGV > 2 then redis.call('SADD', KEYS[2], unpack(ARGV, 3)) end\n"
+                 "redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])\n"
+                 "return 1\n");
 
 /* Non-blocking pass over the queues in priority order. KEYS: ready1, proc1, ready2, proc2, ...
  * Returns {pair index (1-based), job} or nil. */
-static redis_script_t take_script = REDIS_SCRIPT(
-    "for i = 1, #KEYS, 2 do\n"
-    "  local job = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'RIGHT', 'LEFT')\n"
-    "  if job then return {(i + 1) / 2, job} end\n"
-    "end\n"
-    "return false\n");
+static redis_script_t take_script =
+    REDIS_SCRIPT("for i = 1, #KEYS, 2 do\n"
+                 "  local job = redis.call('LMOVE', KEYS[i], KEYS[i + 1], 'RIGHT', 'LEFT')\n"
+                 "  if job then return {(i + 1) / 2, job} end\n"
+                 "end\n"
+                 "return false\n");
 
 /* Moves a processing list back to its ready list. KEYS: ck:hb:<id>, proc, ready.
  * ARGV[1] = '1': do nothing (return -1) while the heartbeat exists (reaper).
  * ARGV[2..]: ids to keep (jobs the worker still holds), one entry per held copy.
  * Jobs land on the consuming (right) end, oldest last, so they are taken next, oldest first. */
-static redis_script_t requeue_script = REDIS_SCRIPT(
-    "if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end\n"
-    "local n = 0\n"
-    "if #ARGV < 2 then\n"
-    "  while redis.call('LMOVE', KEYS[2], KEYS[3], 'LEFT', 'RIGHT') do n = n + 1 end\n"
-    "  return n\n"
-    "end\n"
-    "local keep = {}\n"
-    "for i = 2, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end\n"
-    "for _, job in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do\n"
-    "  if (keep[job] or 0) > 0 then keep[job] = keep[job] - 1\n"
-    "  elseif redis.call('LREM', KEYS[2], 1, job) == 1 then\n"
-    "    redis.call('RPUSH', KEYS[3], job); n = n + 1\n"
-    "  end\n"
-    "end\n"
-    "return n\n");
+static redis_script_t requeue_script =
+    REDIS_SCRIPT("if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return -1 end\n"
+                 "local n = 0\n"
+                 "if #ARGV < 2 then\n"
+                 "  while redis.call('LMOVE', KEYS[2], KEYS[3], 'LEFT', 'RIGHT') do n = n + 1 end\n"
+                 "  return n\n"
+                 "end\n"
+                 "local keep = {}\n"
+                 "for i = 2, #ARGV do keep[ARGV[i]] = (keep[ARGV[i]] or 0) + 1 end\n"
+                 "for _, job in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do\n"
+                 "  if (keep[job] or 0) > 0 then keep[job] = keep[job] - 1\n"
+                 "  elseif redis.call('LREM', KEYS[2], 1, job) == 1 then\n"
+                 "    redis.call('RPUSH', KEYS[3], job); n = n + 1\n"
+                 "  end\n"
+                 "end\n"
+                 "return n\n");
 
 /* KEYS: ck:hb:<id>, ck:workers, ck:wq:<id>, proc lists... ARGV: id, guard.
  * With guard '1' (reaper) it unregisters only a worker that is dead and holds nothing. */
-static redis_script_t unregister_script = REDIS_SCRIPT(
-    "if ARGV[2] == '1' then\n"
-    "  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-    "  for i = 4, #KEYS do if redis.call('LLEN', KEYS[i]) > 0 then return 0 end end\n"
-    "end\n"
-    "redis.call('DEL', KEYS[1], KEYS[3])\n"
-    "redis.call('SREM', KEYS[2], ARGV[1])\n"
-    "return 1\n");
+static redis_script_t unregister_script =
+    REDIS_SCRIPT("if ARGV[2] == '1' then\n"
+                 "  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+                 "  for i = 4, #KEYS do if redis.call('LLEN', KEYS[i]) > 0 then return 0 end end\n"
+                 "end\n"
+                 "redis.call('DEL', KEYS[1], KEYS[3])\n"
+                 "redis.call('SREM', KEYS[2], ARGV[1])\n"
+                 "return 1\n");
 
 /* ---- names and keys ------------------------------------------------------------------------ */
 

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RATELIMIT_PROJECT_MAX 64    /* project id length (ids are UUIDs) */
-#define RATELIMIT_RATE_MIN 1e-6     /* tokens per second (sent as millionths) */
+#define RATELIMIT_PROJECT_MAX 64 /* project id length (ids are UUIDs) */
+#define RATELIMIT_RATE_MIN 1e-6  /* tokens per second (sent as millionths) */
 #define RATELIMIT_RATE_MAX 1e6
 #define RATELIMIT_BURST_MAX 1000000 /* bucket size */
 

@@ -18,7 +18,7 @@
 typedef struct redis_target {
     char host[256];
     int port;
-    char socket_path[512];   /* non-empty for unix:// */
+    char socket_path[512]; /* non-empty for unix:// */
     char password[256];
     int db;
 } redis_target_t;

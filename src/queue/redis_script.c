@@ -32,8 +32,8 @@ static int script_sha(redis_script_t *s, char *err, size_t err_len)
 
 /* One command on c (or this thread's connection). Error replies become NULL + err; *noscript
  * tells whether that error was NOSCRIPT. */
-static redisReply *exec_argv(redisContext *c, int argc, const char **argv, const size_t *lens,
-                             bool *noscript, char *err, size_t err_len)
+static redisReply *exec_argv(redisContext *c, int argc, const char **argv, const size_t *lens, bool *noscript,
+                             char *err, size_t err_len)
 {
     redisReply *r = c ? redis_ctx_argv(c, argc, argv, lens, err, err_len)
                       : redis_cmd_argv(argc, argv, lens, err, err_len);

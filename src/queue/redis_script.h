@@ -20,11 +20,14 @@
 #define REDIS_SCRIPT_MAX_ARGS 96
 
 typedef struct redis_script {
-    const char *source;   /* Lua source; the object must be static (it caches the SHA-1) */
-    char sha[41];         /* filled on first use */
+    const char *source; /* Lua source; the object must be static (it caches the SHA-1) */
+    char sha[41];       /* filled on first use */
 } redis_script_t;
 
-#define REDIS_SCRIPT(src) {.source = (src), .sha = ""}
+#define REDIS_SCRIPT(src)                                                                                    \
+    {                                                                                                        \
+        .source = (src), .sha = ""                                                                           \
+    }
 
 /*
  * Runs the script with nkeys KEYS followed by nargs ARGV (items[0..nkeys+nargs), lengths in

@@ -22,8 +22,7 @@ void download_sign(const char *secret, const char *key, long long expires,
     buf_free(&msg);
 }
 
-int download_url(const char *public_url, const char *secret, const char *key, long long expires,
-                 char **url)
+int download_url(const char *public_url, const char *secret, const char *key, long long expires, char **url)
 {
     *url = NULL;
     if (!localfs_key_valid(key) || expires < 0)
@@ -33,8 +32,7 @@ int download_url(const char *public_url, const char *secret, const char *key, lo
     buf_t b;
     buf_init(&b, 8192);
     /* Keys use only unreserved characters and '/', so they go into the path unencoded. */
-    if (buf_printf(&b, "%s/files/%s?expires=%lld&signature=%s", public_url, key, expires, sig) !=
-        BUF_OK) {
+    if (buf_printf(&b, "%s/files/%s?expires=%lld&signature=%s", public_url, key, expires, sig) != BUF_OK) {
         buf_free(&b);
         return -1;
     }
@@ -78,8 +76,8 @@ download_link_t download_verify(const char *secret, const char *key, const char 
     char given[DOWNLOAD_SIGNATURE_LEN + 1] = "";
     if (signature && strlen(signature) == DOWNLOAD_SIGNATURE_LEN) {
         for (size_t i = 0; i <= DOWNLOAD_SIGNATURE_LEN; i++)
-            given[i] = (signature[i] >= 'A' && signature[i] <= 'F') ? (char)(signature[i] + 32)
-                                                                    : signature[i];
+            given[i] =
+                (signature[i] >= 'A' && signature[i] <= 'F') ? (char)(signature[i] + 32) : signature[i];
     }
     if (!is_lower_hex(given, DOWNLOAD_SIGNATURE_LEN))
         return DOWNLOAD_LINK_MALFORMED;
@@ -95,14 +93,10 @@ download_link_t download_verify(const char *secret, const char *key, const char 
 const char *download_link_reason(download_link_t v)
 {
     switch (v) {
-    case DOWNLOAD_LINK_OK:
-        return "ok";
-    case DOWNLOAD_LINK_MALFORMED:
-        return "malformed link (expires/signature)";
-    case DOWNLOAD_LINK_BAD_SIGNATURE:
-        return "bad signature";
-    case DOWNLOAD_LINK_EXPIRED:
-        return "link expired";
+    case DOWNLOAD_LINK_OK: return "ok";
+    case DOWNLOAD_LINK_MALFORMED: return "malformed link (expires/signature)";
+    case DOWNLOAD_LINK_BAD_SIGNATURE: return "bad signature";
+    case DOWNLOAD_LINK_EXPIRED: return "link expired";
     }
     return "invalid link";
 }
@@ -130,8 +124,7 @@ static const char *skip_ows(const char *p)
     return p;
 }
 
-download_range_t download_parse_range(const char *header, uint64_t size, uint64_t *first,
-                                      uint64_t *last)
+download_range_t download_parse_range(const char *header, uint64_t size, uint64_t *first, uint64_t *last)
 {
     if (!header || strlen(header) > DOWNLOAD_HEADER_MAX)
         return DOWNLOAD_RANGE_NONE;
@@ -232,8 +225,9 @@ const char *download_content_type(const char *key)
     static const struct {
         const char *ext;
         const char *type;
-    } types[] = {{".pdf", "application/pdf"}, {".png", "image/png"},  {".jpg", "image/jpeg"},
-                 {".jpeg", "image/jpeg"},     {".json", "application/json"}, {".txt", "text/plain; charset=utf-8"}};
+    } types[] = {{".pdf", "application/pdf"},   {".png", "image/png"},
+                 {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
+                 {".json", "application/json"}, {".txt", "text/plain; charset=utf-8"}};
     const char *dot = key ? strrchr(key, '.') : NULL;
     if (dot && !strchr(dot, '/')) {
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)

@@ -48,8 +48,7 @@ typedef enum {
 void download_sign(const char *secret, const char *key, long long expires,
                    char sig[DOWNLOAD_SIGNATURE_LEN + 1]);
 /* Builds the absolute link (key must be a valid storage key). 0 or -1. */
-int download_url(const char *public_url, const char *secret, const char *key, long long expires,
-                 char **url);
+int download_url(const char *public_url, const char *secret, const char *key, long long expires, char **url);
 /* Checks a link's query values (NULL when absent). The signature is compared in constant time
  * and checked before the expiry, so a forged link learns nothing from the answer. */
 download_link_t download_verify(const char *secret, const char *key, const char *expires,
@@ -60,8 +59,7 @@ const char *download_link_reason(download_link_t v);
 /* Parses a Range header (NULL = none) for a file of size bytes. Supports one range:
  * "bytes=a-b", "bytes=a-", "bytes=-n". Multiple ranges, other units or bad syntax are ignored
  * (whole file), as RFC 9110 allows. */
-download_range_t download_parse_range(const char *header, uint64_t size, uint64_t *first,
-                                      uint64_t *last);
+download_range_t download_parse_range(const char *header, uint64_t size, uint64_t *first, uint64_t *last);
 /* A strong validator from inode, size and mtime (files are replaced by rename, never edited
  * in place, so any change gives a new one): "\"<ino>-<size>-<mtime ns>\"" in hex. */
 void download_etag(const struct stat *st, char out[DOWNLOAD_ETAG_MAX]);

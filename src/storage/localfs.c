@@ -88,8 +88,8 @@ static int open_root(const char *root, char *err, size_t err_len)
  * time, creating directories when create is set. Returns the parent directory's fd and points
  * *leaf at the last segment; LOCALFS_NOT_FOUND when a directory is missing (and !create).
  */
-static int open_parent(int rootfd, const char *key, bool create, int *dirfd, const char **leaf,
-                       char *err, size_t err_len)
+static int open_parent(int rootfd, const char *key, bool create, int *dirfd, const char **leaf, char *err,
+                       size_t err_len)
 {
     int cur = dup(rootfd);
     if (cur < 0) {
@@ -161,9 +161,8 @@ static int create_temp(int dirfd, mode_t mode, char name[LOCALFS_TMP_RANDOM + 8]
 }
 
 /* Writes data to a new temp file in dirfd and fsyncs it; on failure nothing is left behind. */
-static int write_temp(int dirfd, const void *data, size_t len, mode_t mode,
-                      char tmp[LOCALFS_TMP_RANDOM + 8], const char *what, char *err,
-                      size_t err_len)
+static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, char tmp[LOCALFS_TMP_RANDOM + 8],
+                      const char *what, char *err, size_t err_len)
 {
     int fd = create_temp(dirfd, mode, tmp);
     if (fd < 0) {
@@ -186,8 +185,8 @@ static int write_temp(int dirfd, const void *data, size_t len, mode_t mode,
     return 0;
 }
 
-int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len,
-                         char *err, size_t err_len)
+int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
+                         size_t err_len)
 {
     if (!localfs_key_valid(key)) {
         snprintf(err, err_len, "invalid storage key");
@@ -222,8 +221,7 @@ cleanup:
     return rc;
 }
 
-int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err,
-                 size_t err_len)
+int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len)
 {
     *fd = -1;
     if (!localfs_key_valid(key))
@@ -267,8 +265,8 @@ int localfs_read(const char *root, const char *key, buf_t *out, char *err, size_
     if (rc != LOCALFS_OK)
         return rc;
     if ((uint64_t)st.st_size > out->max) {
-        snprintf(err, err_len, "%s is %lld bytes, more than the %zu allowed", key,
-                 (long long)st.st_size, out->max);
+        snprintf(err, err_len, "%s is %lld bytes, more than the %zu allowed", key, (long long)st.st_size,
+                 out->max);
         close(fd);
         return LOCALFS_ERROR;
     }
@@ -366,8 +364,7 @@ int localfs_load_secret(const char *root, char **secret, char *err, size_t err_l
         goto cleanup;
     }
     strcat(fresh, "\n");
-    if (write_temp(rootfd, fresh, LOCALFS_SECRET_LEN + 1, 0600, tmp, LOCALFS_SECRET_FILE, err,
-                   err_len) != 0)
+    if (write_temp(rootfd, fresh, LOCALFS_SECRET_LEN + 1, 0600, tmp, LOCALFS_SECRET_FILE, err, err_len) != 0)
         goto cleanup;
     /* link() never replaces: if another process created the file first, we use theirs. */
     int linked = linkat(rootfd, tmp, rootfd, LOCALFS_SECRET_FILE, 0);

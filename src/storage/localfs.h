@@ -22,11 +22,11 @@
 
 #include "core/buf.h"
 
-#define LOCALFS_KEY_MAX 1024     /* bytes in a key */
-#define LOCALFS_SEGMENT_MAX 200  /* bytes in one key segment (leaves room for temp names) */
+#define LOCALFS_KEY_MAX 1024    /* bytes in a key */
+#define LOCALFS_SEGMENT_MAX 200 /* bytes in one key segment (leaves room for temp names) */
 #define LOCALFS_SECRET_FILE ".signing-secret"
-#define LOCALFS_SECRET_LEN 64    /* generated secret: 64 base62 chars (~381 bits) */
-#define LOCALFS_SECRET_MAX 1024  /* longest secret file we read */
+#define LOCALFS_SECRET_LEN 64   /* generated secret: 64 base62 chars (~381 bits) */
+#define LOCALFS_SECRET_MAX 1024 /* longest secret file we read */
 
 enum { LOCALFS_OK = 0, LOCALFS_ERROR = -1, LOCALFS_NOT_FOUND = -2 };
 
@@ -36,12 +36,11 @@ bool localfs_key_valid(const char *key);
 int localfs_mkdirs(const char *dir, char *err, size_t err_len);
 /* Writes data under root/key atomically, creating parent directories. 0 or -1 + err
  * ("disk full while writing ..." on ENOSPC/EDQUOT). */
-int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len,
-                         char *err, size_t err_len);
+int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
+                         size_t err_len);
 /* Opens root/key read-only for streaming; it must be a regular file. *fd is the caller's to
  * close. LOCALFS_OK, LOCALFS_NOT_FOUND, or LOCALFS_ERROR + err. */
-int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err,
-                 size_t err_len);
+int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len);
 /* Reads root/key into out (bounded by out->max). Same codes as localfs_open. */
 int localfs_read(const char *root, const char *key, buf_t *out, char *err, size_t err_len);
 /* Removes root/key; a missing file is success. 0 or -1 + err. */

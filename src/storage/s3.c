@@ -19,8 +19,8 @@
 
 struct s3_client {
     CURL *curl;
-    char *scheme;       /* "http" / "https" */
-    char *host;         /* Host header: endpoint host[:port], lowercased, default port dropped */
+    char *scheme; /* "http" / "https" */
+    char *host;   /* Host header: endpoint host[:port], lowercased, default port dropped */
     char *presign_scheme, *presign_host; /* of S3_PUBLIC_ENDPOINT, for pre-signed links (else = above) */
     char *region, *bucket, *access_key_id, *secret_access_key, *session_token, *public_base_url;
     bool path_style;
@@ -34,15 +34,15 @@ typedef struct s3_response {
     long status;
     char curl_err[CURL_ERROR_SIZE];
     char etag[S3_ETAG_MAX];
-    buf_t *body;        /* where the body goes (caller's buffer or an error-body buffer) */
+    buf_t *body; /* where the body goes (caller's buffer or an error-body buffer) */
     bool body_too_big;
     /* s3_get_fd: a 200 body goes to this file instead (other answers' bodies still go to
      * body, where describe() reads the error); fd_len counts what was written, fd_max caps it. */
     CURL *curl;
     int fd;
     size_t fd_len, fd_max;
-    bool fd_failed;     /* a write to fd failed (disk full): not retried */
-    int fd_errno;       /* why, saved at once (later calls overwrite errno) */
+    bool fd_failed; /* a write to fd failed (disk full): not retried */
+    int fd_errno;   /* why, saved at once (later calls overwrite errno) */
 } s3_response_t;
 
 /* ---- configuration ---- */
@@ -77,8 +77,7 @@ static int parse_endpoint(const char *name, const char *endpoint, char **scheme,
         return -1;
     }
     size_t n = strcspn(rest, "/?#");
-    if (n == 0 || n > S3_HOST_MAX || (rest[n] && strcmp(rest + n, "/") != 0) ||
-        memchr(rest, '@', n)) {
+    if (n == 0 || n > S3_HOST_MAX || (rest[n] && strcmp(rest + n, "/") != 0) || memchr(rest, '@', n)) {
         snprintf(err, err_len, "%s must be scheme://host[:port] without a path or user (got \"%s\")", name,
                  endpoint);
         return -1;
@@ -117,8 +116,7 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len)
         snprintf(err, err_len, "S3_BUCKET must be 3-63 characters of a-z 0-9 . -");
         goto fail;
     }
-    if (!cfg->access_key_id || !*cfg->access_key_id || !cfg->secret_access_key ||
-        !*cfg->secret_access_key) {
+    if (!cfg->access_key_id || !*cfg->access_key_id || !cfg->secret_access_key || !*cfg->secret_access_key) {
         snprintf(err, err_len, "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are required");
         goto fail;
     }
@@ -170,8 +168,8 @@ void s3_client_free(s3_client_t *c)
 /* ---- addressing ---- */
 
 /* Host header and unencoded path of key (NULL key: the bucket itself). */
-static int address_at(const s3_client_t *c, const char *base_host, const char *key, char host[S3_HOST_MAX + 80],
-                      buf_t *path)
+static int address_at(const s3_client_t *c, const char *base_host, const char *key,
+                      char host[S3_HOST_MAX + 80], buf_t *path)
 {
     int n;
     if (c->path_style) {
@@ -254,9 +252,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 }
 
 typedef struct s3_op {
-    const char *method;       /* GET PUT DELETE HEAD */
-    const char *key;          /* NULL = bucket */
-    const void *data;         /* PUT body */
+    const char *method; /* GET PUT DELETE HEAD */
+    const char *key;    /* NULL = bucket */
+    const void *data;   /* PUT body */
     size_t len;
     const char *content_type; /* PUT only */
     const char *content_md5;  /* base64, PUT only */
@@ -278,10 +276,9 @@ static struct curl_slist *signed_headers(const s3_client_t *c, const s3_op_t *op
         h[n++] = (sigv4_param_t){"Content-MD5", op->content_md5};
     if (c->session_token)
         h[n++] = (sigv4_param_t){"x-amz-security-token", c->session_token};
-    sigv4_creds_t creds = {c->access_key_id, c->secret_access_key, c->session_token, c->region,
-                           "s3"};
-    sigv4_request_t req = {.method = op->method, .path = path, .headers = h, .n_headers = n,
-                           .payload_hash = op->payload_hash};
+    sigv4_creds_t creds = {c->access_key_id, c->secret_access_key, c->session_token, c->region, "s3"};
+    sigv4_request_t req = {
+        .method = op->method, .path = path, .headers = h, .n_headers = n, .payload_hash = op->payload_hash};
     buf_t auth, line;
     buf_init(&auth, 4096);
     buf_init(&line, 8192);
@@ -337,8 +334,7 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
         }
     }
     sigv4_format_date(time(NULL), amz_date);
-    if (address(c, op->key, host, &path) != 0 ||
-        buf_printf(&url, "%s://%s", c->scheme, host) != BUF_OK ||
+    if (address(c, op->key, host, &path) != 0 || buf_printf(&url, "%s://%s", c->scheme, host) != BUF_OK ||
         sigv4_uri_encode(&url, buf_cstr(&path), true) != BUF_OK ||
         !(headers = signed_headers(c, op, host, buf_cstr(&path), amz_date))) {
         snprintf(r->curl_err, sizeof r->curl_err, "could not build the request");
@@ -413,8 +409,7 @@ static void describe(const s3_response_t *r, char *out, size_t out_len)
     char code[128], msg[256];
     xml_field(buf_cstr(r->body), "Code", code, sizeof code);
     xml_field(buf_cstr(r->body), "Message", msg, sizeof msg);
-    snprintf(out, out_len, "HTTP %ld%s%s%s%s", r->status, code[0] ? " " : "", code,
-             msg[0] ? ": " : "", msg);
+    snprintf(out, out_len, "HTTP %ld%s%s%s%s", r->status, code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
 }
 
 /*
@@ -422,8 +417,7 @@ static void describe(const s3_response_t *r, char *out, size_t out_len)
  * timeout, 5xx, 429) and the overall deadline allows, sleeping base * 2^i +-25% between tries.
  * Returns the number of tries made; r holds the last answer.
  */
-static int perform(s3_client_t *c, const s3_op_t *op, int attempts, int total_ms,
-                   s3_response_t *r)
+static int perform(s3_client_t *c, const s3_op_t *op, int attempts, int total_ms, s3_response_t *r)
 {
     int64_t deadline = time_mono_ms() + total_ms;
     int tries = 0;
@@ -447,8 +441,8 @@ static int perform(s3_client_t *c, const s3_op_t *op, int attempts, int total_ms
     }
 }
 
-static void fail_msg(const char *method, const char *key, const s3_response_t *r, int tries,
-                     char *err, size_t err_len)
+static void fail_msg(const char *method, const char *key, const s3_response_t *r, int tries, char *err,
+                     size_t err_len)
 {
     char why[512];
     describe(r, why, sizeof why);
@@ -464,8 +458,8 @@ static void md5_of(const void *data, size_t len, unsigned char out[16])
     EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
 }
 
-int s3_put(s3_client_t *c, const char *key, const void *data, size_t len,
-           const char *content_type, char *err, size_t err_len)
+int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const char *content_type, char *err,
+           size_t err_len)
 {
     unsigned char md5[16];
     char md5_hex[33], md5_b64[32], sha[CRYPTO_SHA256_HEX_LEN + 1];
@@ -473,9 +467,13 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len,
     crypto_hex(md5, sizeof md5, md5_hex);
     EVP_EncodeBlock((unsigned char *)md5_b64, md5, sizeof md5);
     crypto_sha256_hex(data, len, sha);
-    s3_op_t op = {.method = "PUT", .key = key, .data = data, .len = len,
+    s3_op_t op = {.method = "PUT",
+                  .key = key,
+                  .data = data,
+                  .len = len,
                   .content_type = content_type ? content_type : "application/octet-stream",
-                  .content_md5 = md5_b64, .payload_hash = sha};
+                  .content_md5 = md5_b64,
+                  .payload_hash = sha};
     buf_t body;
     buf_init(&body, S3_ERROR_BODY_MAX);
     s3_response_t r = {.body = &body, .fd = -1};
@@ -487,8 +485,10 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len,
     /* A plain-MD5 ETag must be ours; other shapes (SSE-KMS, multipart) carry no MD5. */
     bool md5_shaped = strlen(r.etag) == 32 && strspn(r.etag, "0123456789abcdef") == 32;
     if (md5_shaped && strcmp(r.etag, md5_hex) != 0) {
-        snprintf(err, err_len, "S3 PUT %s failed: the store's ETag %s is not the MD5 %s of the "
-                               "bytes sent", key, r.etag, md5_hex);
+        snprintf(err, err_len,
+                 "S3 PUT %s failed: the store's ETag %s is not the MD5 %s of the "
+                 "bytes sent",
+                 key, r.etag, md5_hex);
         goto cleanup;
     }
     rc = 0;
@@ -499,10 +499,12 @@ cleanup:
 
 /* The outcome of a GET (into memory or a file) capped at max bytes: 0, -2 when the object
  * does not exist, or -1 + err. */
-static int get_outcome(const char *key, const s3_response_t *r, int tries, size_t max, char *err, size_t err_len)
+static int get_outcome(const char *key, const s3_response_t *r, int tries, size_t max, char *err,
+                       size_t err_len)
 {
     if (r->fd_failed) {
-        snprintf(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key, strerror(r->fd_errno));
+        snprintf(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key,
+                 strerror(r->fd_errno));
         return -1;
     }
     if (r->curl_rc == CURLE_OK && r->status == 200)
@@ -575,8 +577,8 @@ int s3_health(s3_client_t *c, char *err, size_t err_len)
     return rc;
 }
 
-int s3_download_url(s3_client_t *c, const char *key, const char *filename, int ttl, time_t now,
-                    char **url, char *err, size_t err_len)
+int s3_download_url(s3_client_t *c, const char *key, const char *filename, int ttl, time_t now, char **url,
+                    char *err, size_t err_len)
 {
     *url = NULL;
     buf_t u, path;
@@ -584,8 +586,7 @@ int s3_download_url(s3_client_t *c, const char *key, const char *filename, int t
     buf_init(&path, S3_URL_MAX);
     int rc = -1;
     if (c->public_base_url) {
-        if (buf_printf(&u, "%s/", c->public_base_url) != BUF_OK ||
-            sigv4_uri_encode(&u, key, true) != BUF_OK)
+        if (buf_printf(&u, "%s/", c->public_base_url) != BUF_OK || sigv4_uri_encode(&u, key, true) != BUF_OK)
             goto fail;
     } else {
         char host[S3_HOST_MAX + 80], origin[S3_HOST_MAX + 100], amz_date[SIGV4_DATE_LEN + 1];
@@ -606,10 +607,8 @@ int s3_download_url(s3_client_t *c, const char *key, const char *filename, int t
             snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", filename);
             extra[n_extra++] = (sigv4_param_t){"response-content-disposition", disposition};
         }
-        sigv4_creds_t creds = {c->access_key_id, c->secret_access_key, c->session_token,
-                               c->region, "s3"};
-        if (sigv4_presign_get(origin, host, buf_cstr(&path), extra, n_extra, &creds, amz_date, ttl,
-                              &u) != 0)
+        sigv4_creds_t creds = {c->access_key_id, c->secret_access_key, c->session_token, c->region, "s3"};
+        if (sigv4_presign_get(origin, host, buf_cstr(&path), extra, n_extra, &creds, amz_date, ttl, &u) != 0)
             goto fail;
     }
     *url = buf_detach(&u, NULL);

@@ -30,21 +30,21 @@
 #define S3_URL_MAX 8192
 
 typedef struct s3_config {
-    const char *endpoint;          /* "https://s3.eu-west-1.amazonaws.com", no path */
-    const char *region;            /* "us-east-1" (R2: "auto") */
+    const char *endpoint; /* "https://s3.eu-west-1.amazonaws.com", no path */
+    const char *region;   /* "us-east-1" (R2: "auto") */
     const char *bucket;
     const char *access_key_id;
     const char *secret_access_key;
-    const char *session_token;     /* NULL unless temporary (STS) credentials */
-    bool force_path_style;         /* true: endpoint/bucket/key; false: bucket.endpoint/key */
-    const char *public_base_url;   /* set: download URLs are <this>/<key>, never pre-signed */
-    const char *presign_endpoint;  /* pre-signed URLs use this scheme://host[:port]; NULL = endpoint */
-    int attempts;                  /* tries per operation (default 3) */
-    int attempt_timeout_ms;        /* one try, connect to last byte (default 20000) */
-    int connect_timeout_ms;        /* TCP/TLS connect (default 5000) */
-    int total_timeout_ms;          /* all tries and backoff together (default 60000) */
-    int backoff_base_ms;           /* first backoff; doubles each retry, +-25% jitter (250) */
-    int health_timeout_ms;         /* the single HEAD bucket of s3_health (default 2000) */
+    const char *session_token;    /* NULL unless temporary (STS) credentials */
+    bool force_path_style;        /* true: endpoint/bucket/key; false: bucket.endpoint/key */
+    const char *public_base_url;  /* set: download URLs are <this>/<key>, never pre-signed */
+    const char *presign_endpoint; /* pre-signed URLs use this scheme://host[:port]; NULL = endpoint */
+    int attempts;                 /* tries per operation (default 3) */
+    int attempt_timeout_ms;       /* one try, connect to last byte (default 20000) */
+    int connect_timeout_ms;       /* TCP/TLS connect (default 5000) */
+    int total_timeout_ms;         /* all tries and backoff together (default 60000) */
+    int backoff_base_ms;          /* first backoff; doubles each retry, +-25% jitter (250) */
+    int health_timeout_ms;        /* the single HEAD bucket of s3_health (default 2000) */
 } s3_config_t;
 
 typedef struct s3_client s3_client_t;
@@ -55,8 +55,8 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len);
 void s3_client_free(s3_client_t *c);
 
 /* PUT key; 0 or -1 + err ("S3 PUT renders/... failed: HTTP 503 SlowDown after 3 attempts"). */
-int s3_put(s3_client_t *c, const char *key, const void *data, size_t len,
-           const char *content_type, char *err, size_t err_len);
+int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const char *content_type, char *err,
+           size_t err_len);
 /* GET key into out (bounded by out->max). 0, -2 when the object does not exist, or -1 + err. */
 int s3_get(s3_client_t *c, const char *key, buf_t *out, char *err, size_t err_len);
 /* GET key into the file fd (at its start; truncated again before each retry), at most max
@@ -71,7 +71,7 @@ int s3_health(s3_client_t *c, char *err, size_t err_len);
  * (signed at now, valid ttl seconds, clamped to 1..7 days) whose response carries
  * Content-Disposition: attachment; filename="<filename>" (filename must be sanitised; NULL =
  * no override). *url is malloc'd. 0 or -1 + err. */
-int s3_download_url(s3_client_t *c, const char *key, const char *filename, int ttl, time_t now,
-                    char **url, char *err, size_t err_len);
+int s3_download_url(s3_client_t *c, const char *key, const char *filename, int ttl, time_t now, char **url,
+                    char *err, size_t err_len);
 
 #endif

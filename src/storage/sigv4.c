@@ -141,8 +141,7 @@ static int canonical_headers(const sigv4_param_t *h, size_t n, buf_t *out, buf_t
     for (size_t i = 0; i < n; i++) {
         if (buf_printf(out, "%s:%s\n", pairs[i].name, pairs[i].value) != BUF_OK)
             goto cleanup;
-        if (signed_headers &&
-            buf_printf(signed_headers, "%s%s", i ? ";" : "", pairs[i].name) != BUF_OK)
+        if (signed_headers && buf_printf(signed_headers, "%s%s", i ? ";" : "", pairs[i].name) != BUF_OK)
             goto cleanup;
     }
     rc = 0;
@@ -179,8 +178,8 @@ cleanup:
     return rc;
 }
 
-void sigv4_signing_key(const char *secret, const char *date8, const char *region,
-                       const char *service, uint8_t out[32])
+void sigv4_signing_key(const char *secret, const char *date8, const char *region, const char *service,
+                       uint8_t out[32])
 {
     size_t slen = strlen(secret);
     char *k0 = malloc(slen + 5);
@@ -199,19 +198,19 @@ void sigv4_signing_key(const char *secret, const char *date8, const char *region
     free(k0);
 }
 
-int sigv4_string_to_sign(const char *canonical_request, const sigv4_creds_t *c,
-                         const char *amz_date, buf_t *out)
+int sigv4_string_to_sign(const char *canonical_request, const sigv4_creds_t *c, const char *amz_date,
+                         buf_t *out)
 {
     char hash[CRYPTO_SHA256_HEX_LEN + 1];
     crypto_sha256_hex(canonical_request, strlen(canonical_request), hash);
-    return buf_printf(out, "AWS4-HMAC-SHA256\n%s\n%.8s/%s/%s/aws4_request\n%s", amz_date,
-                      amz_date, c->region, c->service, hash) == BUF_OK
+    return buf_printf(out, "AWS4-HMAC-SHA256\n%s\n%.8s/%s/%s/aws4_request\n%s", amz_date, amz_date, c->region,
+                      c->service, hash) == BUF_OK
                ? 0
                : -1;
 }
 
-int sigv4_signature(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date,
-                    char sig[65], buf_t *signed_headers)
+int sigv4_signature(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date, char sig[65],
+                    buf_t *signed_headers)
 {
     buf_t creq, sts;
     buf_init(&creq, SIGV4_TEXT_MAX);
@@ -236,8 +235,7 @@ cleanup:
     return rc;
 }
 
-int sigv4_authorization(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date,
-                        buf_t *out)
+int sigv4_authorization(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date, buf_t *out)
 {
     char sig[65];
     buf_t sh;
@@ -248,8 +246,7 @@ int sigv4_authorization(const sigv4_request_t *req, const sigv4_creds_t *c, cons
     if (buf_printf(out,
                    "AWS4-HMAC-SHA256 Credential=%s/%.8s/%s/%s/aws4_request, SignedHeaders=%s, "
                    "Signature=%s",
-                   c->access_key_id, amz_date, c->region, c->service, buf_cstr(&sh),
-                   sig) != BUF_OK)
+                   c->access_key_id, amz_date, c->region, c->service, buf_cstr(&sh), sig) != BUF_OK)
         goto cleanup;
     rc = 0;
 cleanup:
@@ -257,16 +254,15 @@ cleanup:
     return rc;
 }
 
-int sigv4_presign_get(const char *origin, const char *host, const char *path,
-                      const sigv4_param_t *extra, size_t n_extra, const sigv4_creds_t *c,
-                      const char *amz_date, int expires, buf_t *url)
+int sigv4_presign_get(const char *origin, const char *host, const char *path, const sigv4_param_t *extra,
+                      size_t n_extra, const sigv4_creds_t *c, const char *amz_date, int expires, buf_t *url)
 {
     if (expires < 1 || expires > SIGV4_MAX_EXPIRES || n_extra > SIGV4_MAX_PARAMS - 6 ||
         strlen(amz_date) != SIGV4_DATE_LEN)
         return -1;
     char credential[512], expires_s[16];
-    int n = snprintf(credential, sizeof credential, "%s/%.8s/%s/%s/aws4_request", c->access_key_id,
-                     amz_date, c->region, c->service);
+    int n = snprintf(credential, sizeof credential, "%s/%.8s/%s/%s/aws4_request", c->access_key_id, amz_date,
+                     c->region, c->service);
     if (n < 0 || (size_t)n >= sizeof credential)
         return -1;
     snprintf(expires_s, sizeof expires_s, "%d", expires);
@@ -283,8 +279,13 @@ int sigv4_presign_get(const char *origin, const char *host, const char *path,
     for (size_t i = 0; i < n_extra; i++)
         q[nq++] = extra[i];
     sigv4_param_t h = {"host", host};
-    sigv4_request_t req = {.method = "GET", .path = path, .query = q, .n_query = nq,
-                           .headers = &h, .n_headers = 1, .payload_hash = SIGV4_UNSIGNED_PAYLOAD};
+    sigv4_request_t req = {.method = "GET",
+                           .path = path,
+                           .query = q,
+                           .n_query = nq,
+                           .headers = &h,
+                           .n_headers = 1,
+                           .payload_hash = SIGV4_UNSIGNED_PAYLOAD};
     char sig[65];
     if (sigv4_signature(&req, c, amz_date, sig, NULL) != 0)
         return -1;

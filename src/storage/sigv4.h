@@ -21,9 +21,9 @@
 
 #include "core/buf.h"
 
-#define SIGV4_DATE_LEN 16          /* 20130524T000000Z */
-#define SIGV4_MAX_EXPIRES 604800   /* pre-signed URLs live at most 7 days */
-#define SIGV4_MAX_PARAMS 32        /* query parameters or headers per request */
+#define SIGV4_DATE_LEN 16        /* 20130524T000000Z */
+#define SIGV4_MAX_EXPIRES 604800 /* pre-signed URLs live at most 7 days */
+#define SIGV4_MAX_PARAMS 32      /* query parameters or headers per request */
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 /* Hex SHA-256 of the empty body (GET, HEAD, DELETE). */
 #define SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -42,13 +42,13 @@ typedef struct sigv4_creds {
 } sigv4_creds_t;
 
 typedef struct sigv4_request {
-    const char *method;            /* "GET", "PUT", ... */
-    const char *path;              /* absolute, NOT encoded: "/bucket/renders/a b.pdf" */
-    const sigv4_param_t *query;    /* NOT encoded; value NULL or "" is written "name=" */
+    const char *method;         /* "GET", "PUT", ... */
+    const char *path;           /* absolute, NOT encoded: "/bucket/renders/a b.pdf" */
+    const sigv4_param_t *query; /* NOT encoded; value NULL or "" is written "name=" */
     size_t n_query;
-    const sigv4_param_t *headers;  /* every header listed here is signed; names unique */
+    const sigv4_param_t *headers; /* every header listed here is signed; names unique */
     size_t n_headers;
-    const char *payload_hash;      /* hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD */
+    const char *payload_hash; /* hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD */
 } sigv4_request_t;
 
 /* Appends s percent-encoded: A-Z a-z 0-9 - _ . ~ are kept, '/' too when keep_slash, every
@@ -61,25 +61,23 @@ void sigv4_format_date(time_t t, char out[SIGV4_DATE_LEN + 1]);
  * Returns 0, or -1 when a buffer cap is hit or there are too many params/headers. */
 int sigv4_canonical_request(const sigv4_request_t *req, buf_t *out, buf_t *signed_headers);
 /* kSigning = HMAC chain over "AWS4"+secret, date (YYYYMMDD), region, service, "aws4_request". */
-void sigv4_signing_key(const char *secret, const char *date8, const char *region,
-                       const char *service, uint8_t out[32]);
+void sigv4_signing_key(const char *secret, const char *date8, const char *region, const char *service,
+                       uint8_t out[32]);
 /* The string to sign for canonical_request at amz_date. */
-int sigv4_string_to_sign(const char *canonical_request, const sigv4_creds_t *c,
-                         const char *amz_date, buf_t *out);
+int sigv4_string_to_sign(const char *canonical_request, const sigv4_creds_t *c, const char *amz_date,
+                         buf_t *out);
 /* Hex signature of req at amz_date; signed_headers as in sigv4_canonical_request. */
-int sigv4_signature(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date,
-                    char sig[65], buf_t *signed_headers);
+int sigv4_signature(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date, char sig[65],
+                    buf_t *signed_headers);
 /* The Authorization header value ("AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
  * Signature=..."). req->headers must already hold host, x-amz-date and x-amz-content-sha256
  * (and x-amz-security-token when c->session_token is set). */
-int sigv4_authorization(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date,
-                        buf_t *out);
+int sigv4_authorization(const sigv4_request_t *req, const sigv4_creds_t *c, const char *amz_date, buf_t *out);
 /* Appends a pre-signed GET URL: origin ("https://host[:port]") + encoded path + query with
  * X-Amz-* parameters, extra (e.g. response-content-disposition) and X-Amz-Signature. host is
  * the Host header value the client will send (signed as the only header). expires is 1..7 days.
  * Returns 0 or -1. */
-int sigv4_presign_get(const char *origin, const char *host, const char *path,
-                      const sigv4_param_t *extra, size_t n_extra, const sigv4_creds_t *c,
-                      const char *amz_date, int expires, buf_t *url);
+int sigv4_presign_get(const char *origin, const char *host, const char *path, const sigv4_param_t *extra,
+                      size_t n_extra, const sigv4_creds_t *c, const char *amz_date, int expires, buf_t *url);
 
 #endif

@@ -48,8 +48,8 @@ static storage_t *new_local(storage_t *s, const config_t *cfg, char *err, size_t
     return s;
 }
 
-static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_options_t *o,
-                         char *err, size_t err_len)
+static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_options_t *o, char *err,
+                         size_t err_len)
 {
     s3_config_t sc = {
         .endpoint = cfg->s3_endpoint,
@@ -62,8 +62,10 @@ static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_option
         .presign_endpoint = cfg->s3_public_endpoint,
         /* Options (tests) win over the settings; zero in both takes the client's defaults. */
         .attempts = o->s3_attempts ? o->s3_attempts : cfg->s3_attempts,
-        .attempt_timeout_ms = o->s3_attempt_timeout_ms ? o->s3_attempt_timeout_ms : cfg->s3_attempt_timeout_ms,
-        .connect_timeout_ms = o->s3_connect_timeout_ms ? o->s3_connect_timeout_ms : cfg->s3_connect_timeout_ms,
+        .attempt_timeout_ms =
+            o->s3_attempt_timeout_ms ? o->s3_attempt_timeout_ms : cfg->s3_attempt_timeout_ms,
+        .connect_timeout_ms =
+            o->s3_connect_timeout_ms ? o->s3_connect_timeout_ms : cfg->s3_connect_timeout_ms,
         .total_timeout_ms = o->s3_total_timeout_ms ? o->s3_total_timeout_ms : cfg->s3_total_timeout_ms,
         .backoff_base_ms = o->s3_backoff_base_ms,
         .health_timeout_ms = o->health_timeout_ms,
@@ -72,8 +74,7 @@ static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_option
     return s->s3 ? s : NULL;
 }
 
-storage_t *storage_new_with(const config_t *cfg, const storage_options_t *opts, char *err,
-                            size_t err_len)
+storage_t *storage_new_with(const config_t *cfg, const storage_options_t *opts, char *err, size_t err_len)
 {
     static const storage_options_t defaults = {0};
     storage_t *s = calloc(1, sizeof *s);
@@ -127,8 +128,8 @@ static int check_key(const char *key, char *err, size_t err_len)
     return -1;
 }
 
-int storage_put(storage_t *s, const char *key, const void *data, size_t len,
-                const char *content_type, char *sha256_hex, char *err, size_t err_len)
+int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
+                char *sha256_hex, char *err, size_t err_len)
 {
     if (check_key(key, err, err_len) != 0)
         return -1;
@@ -173,8 +174,8 @@ int storage_delete(storage_t *s, const char *key, char *err, size_t err_len)
                                  : localfs_delete(s->data_dir, key, err, err_len);
 }
 
-int storage_download_url_at(storage_t *s, const char *key, const char *filename, int ttl,
-                            time_t now, char **url, char *err, size_t err_len)
+int storage_download_url_at(storage_t *s, const char *key, const char *filename, int ttl, time_t now,
+                            char **url, char *err, size_t err_len)
 {
     *url = NULL;
     if (check_key(key, err, err_len) != 0)
@@ -183,8 +184,7 @@ int storage_download_url_at(storage_t *s, const char *key, const char *filename,
         ttl = s->default_ttl;
     char name[STORAGE_FILENAME_MAX + 1];
     const char *leaf = strrchr(key, '/');
-    storage_sanitize_filename(filename ? filename : (leaf ? leaf + 1 : key), NULL, name,
-                              sizeof name);
+    storage_sanitize_filename(filename ? filename : (leaf ? leaf + 1 : key), NULL, name, sizeof name);
     if (s->kind == STORAGE_S3)
         return s3_download_url(s->s3, key, name, ttl, now, url, err, err_len);
     /* Local links carry the file name in the key itself; the route derives the header. */
@@ -195,8 +195,8 @@ int storage_download_url_at(storage_t *s, const char *key, const char *filename,
     return 0;
 }
 
-int storage_download_url(storage_t *s, const char *key, const char *filename, int ttl,
-                         char **url, char *err, size_t err_len)
+int storage_download_url(storage_t *s, const char *key, const char *filename, int ttl, char **url, char *err,
+                         size_t err_len)
 {
     return storage_download_url_at(s, key, filename, ttl, time(NULL), url, err, err_len);
 }
@@ -224,8 +224,7 @@ static void fallback_filename(const char *render_id, char *out, size_t out_len)
         snprintf(out, out_len, "download.pdf");
 }
 
-void storage_sanitize_filename(const char *filename, const char *render_id, char *out,
-                               size_t out_len)
+void storage_sanitize_filename(const char *filename, const char *render_id, char *out, size_t out_len)
 {
     char name[STORAGE_FILENAME_MAX + 8];
     size_t n = 0;
@@ -270,12 +269,11 @@ void storage_sanitize_filename(const char *filename, const char *render_id, char
     snprintf(out, out_len, "%s", name);
 }
 
-int storage_render_key(const char *project_id, const char *render_id, const char *filename,
-                       char *out, size_t out_len)
+int storage_render_key(const char *project_id, const char *render_id, const char *filename, char *out,
+                       size_t out_len)
 {
     char clean[STORAGE_FILENAME_MAX + 1];
-    if (!project_id || !render_id || !filename || !uuid_valid(project_id) ||
-        !uuid_valid(render_id))
+    if (!project_id || !render_id || !filename || !uuid_valid(project_id) || !uuid_valid(render_id))
         return -1;
     storage_sanitize_filename(filename, render_id, clean, sizeof clean);
     if (strcmp(clean, filename) != 0)

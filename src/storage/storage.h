@@ -28,9 +28,9 @@
 #include "core/config.h"
 #include "storage/download.h"
 
-#define STORAGE_FILENAME_MAX 120  /* spec §4 */
-#define STORAGE_KEY_MAX 1024      /* same cap as localfs */
-#define STORAGE_NOT_FOUND (-2)    /* storage_get / storage_local_open: no such object */
+#define STORAGE_FILENAME_MAX 120 /* spec §4 */
+#define STORAGE_KEY_MAX 1024     /* same cap as localfs */
+#define STORAGE_NOT_FOUND (-2)   /* storage_get / storage_local_open: no such object */
 
 typedef struct storage storage_t;
 
@@ -50,16 +50,15 @@ typedef struct storage_options {
  * Returns NULL + err on failure. */
 storage_t *storage_new(const config_t *cfg, char *err, size_t err_len);
 /* Same with explicit fault-handling options (opts NULL = defaults). */
-storage_t *storage_new_with(const config_t *cfg, const storage_options_t *opts, char *err,
-                            size_t err_len);
+storage_t *storage_new_with(const config_t *cfg, const storage_options_t *opts, char *err, size_t err_len);
 void storage_free(storage_t *s);
 storage_kind_t storage_kind(const storage_t *s);
 
 /* Stores bytes under key atomically; sha256_hex (65 bytes) gets the hex SHA-256.
  * 0, or -1 + err ("S3 PUT ... failed: HTTP 503 ... after 3 attempts", "disk full ..."). On
  * failure nothing is stored under key (a previous object, if any, is left as it was). */
-int storage_put(storage_t *s, const char *key, const void *data, size_t len,
-                const char *content_type, char *sha256_hex, char *err, size_t err_len);
+int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
+                char *sha256_hex, char *err, size_t err_len);
 /* Reads a whole object into out (bounded by out->max). 0, STORAGE_NOT_FOUND, or -1 + err. */
 int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err_len);
 /* S3 only: copies an object into the file fd (a spool for streaming it on), at most max
@@ -72,11 +71,11 @@ int storage_delete(storage_t *s, const char *key, char *err, size_t err_len);
  * S3: a pre-signed GET with response-content-disposition (or S3_PUBLIC_BASE_URL/<key>).
  * Local: /files/<key>?expires=&signature=; the route names the download after the key's last
  * segment, which storage_render_key makes the render's file name, so filename is not needed. */
-int storage_download_url(storage_t *s, const char *key, const char *filename, int ttl,
-                         char **url, char *err, size_t err_len);
+int storage_download_url(storage_t *s, const char *key, const char *filename, int ttl, char **url, char *err,
+                         size_t err_len);
 /* Same, signed as of now (tests use it to make links that are already expired). */
-int storage_download_url_at(storage_t *s, const char *key, const char *filename, int ttl,
-                            time_t now, char **url, char *err, size_t err_len);
+int storage_download_url_at(storage_t *s, const char *key, const char *filename, int ttl, time_t now,
+                            char **url, char *err, size_t err_len);
 /* Quick liveness check for /ready (local: data dir writable; S3: HEAD bucket, short timeout). */
 int storage_health(storage_t *s, char *err, size_t err_len);
 
@@ -85,12 +84,11 @@ int storage_health(storage_t *s, char *err, size_t err_len);
  * chars. Never "." / ".." / empty / only '_' and '.' (→ "<render_id>.pdf"); the fallback is
  * also used when filename is NULL ("download.pdf" when render_id is NULL or not a UUID too).
  * out_len >= STORAGE_FILENAME_MAX + 1 holds any result. Idempotent. */
-void storage_sanitize_filename(const char *filename, const char *render_id, char *out,
-                               size_t out_len);
+void storage_sanitize_filename(const char *filename, const char *render_id, char *out, size_t out_len);
 /* Builds "renders/<project_id>/<render_id>/<filename>" after checking both ids are canonical
  * UUIDs (written lowercase) and filename is already sanitised. 0 or -1. */
-int storage_render_key(const char *project_id, const char *render_id, const char *filename,
-                       char *out, size_t out_len);
+int storage_render_key(const char *project_id, const char *render_id, const char *filename, char *out,
+                       size_t out_len);
 /* True when key is one this module will store (see above). */
 bool storage_key_valid(const char *key);
 

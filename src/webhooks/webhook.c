@@ -24,9 +24,11 @@ char *webhook_payload(const char *event, const render_row_t *render, const char 
     json_object_set_new(o, "templateId", json_string(render->template_id));
     json_object_set_new(o, "status", json_string(render->status));
     json_object_set_new(o, "downloadUrl", download_url ? json_string(download_url) : json_null());
-    json_object_set_new(o, "errorMessage", render->has_error ? json_string(render->error_message) : json_null());
+    json_object_set_new(o, "errorMessage",
+                        render->has_error ? json_string(render->error_message) : json_null());
     json_object_set_new(o, "createdAt", json_string(render->created_at));
-    json_object_set_new(o, "completedAt", render->completed_at[0] ? json_string(render->completed_at) : json_null());
+    json_object_set_new(o, "completedAt",
+                        render->completed_at[0] ? json_string(render->completed_at) : json_null());
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;

@@ -31,7 +31,8 @@ static void merge_issues(json_t *dst, const json_t *src)
     const char *path;
     json_t *msgs;
     json_t *fields = json_object_get(dst, "fieldErrors");
-    json_object_foreach(json_object_get(src, "fieldErrors"), path, msgs) {
+    json_object_foreach(json_object_get(src, "fieldErrors"), path, msgs)
+    {
         json_t *have = json_object_get(fields, path);
         if (have)
             json_array_extend(have, msgs);
@@ -91,8 +92,8 @@ static json_t *parse_column(const PGresult *r, const char *col)
 static compiled_t *load(db_t *db, const char *version_id, char *err, size_t err_len)
 {
     const char *params[] = {version_id};
-    PGresult *r = db_exec(db, "SELECT manifest, layout, page_config FROM template_versions WHERE id = $1",
-                          1, params, err, err_len);
+    PGresult *r = db_exec(db, "SELECT manifest, layout, page_config FROM template_versions WHERE id = $1", 1,
+                          params, err, err_len);
     if (!r)
         return NULL;
     if (PQntuples(r) != 1) {

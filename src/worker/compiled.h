@@ -23,9 +23,9 @@ typedef struct compiled {
     char version_id[37];
     manifest_t *manifest;
     engine_template_t *engine;
-    json_t *layout;        /* the layout in effect (generated when none was given) */
-    json_t *schema;        /* Draft-07 JSON Schema of the manifest */
-    int refs;              /* guarded by the cache mutex */
+    json_t *layout; /* the layout in effect (generated when none was given) */
+    json_t *schema; /* Draft-07 JSON Schema of the manifest */
+    int refs;       /* guarded by the cache mutex */
 } compiled_t;
 
 typedef enum { COMPILE_OK = 0, COMPILE_INVALID, COMPILE_INVALID_LOOP_KEY } compile_status_t;

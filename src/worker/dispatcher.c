@@ -27,8 +27,8 @@ typedef struct slot {
     struct curl_slist *headers;
     whdel_claim_t claim;
     char job[JOBS_ID_MAX + 1];
-    buf_t answer;              /* the first WEBHOOK_SNIPPET_MAX bytes of the answer */
-    size_t answer_bytes;       /* all bytes read, up to DISPATCHER_READ_MAX */
+    buf_t answer;        /* the first WEBHOOK_SNIPPET_MAX bytes of the answer */
+    size_t answer_bytes; /* all bytes read, up to DISPATCHER_READ_MAX */
     int64_t started_mono, started_unix_ms;
     char curl_error[CURL_ERROR_SIZE];
 } slot_t;
@@ -53,7 +53,8 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud)
     slot_t *s = ud;
     size_t len = size * n;
     if (s->answer.len < WEBHOOK_SNIPPET_MAX)
-        buf_append(&s->answer, p, len < WEBHOOK_SNIPPET_MAX - s->answer.len ? len : WEBHOOK_SNIPPET_MAX - s->answer.len);
+        buf_append(&s->answer, p,
+                   len < WEBHOOK_SNIPPET_MAX - s->answer.len ? len : WEBHOOK_SNIPPET_MAX - s->answer.len);
     s->answer_bytes += len;
     /* Enough is known after the status line; a huge answer is cut off (not an error). */
     return s->answer_bytes > DISPATCHER_READ_MAX ? 0 : len;
@@ -66,7 +67,8 @@ static void record_without_request(dispatcher_t *d, slot_t *s, const char *why)
 {
     char err[512];
     whdel_attempt_t a = {.started_unix_ms = time_now_ms(), .status_code = -1, .error = why};
-    if (whdel_record(db_thread(), s->claim.id, d->id, s->claim.attempt, &a, WHDEL_ABANDONED, 0, err, sizeof err) < 0)
+    if (whdel_record(db_thread(), s->claim.id, d->id, s->claim.attempt, &a, WHDEL_ABANDONED, 0, err,
+                     sizeof err) < 0)
         log_error("webhook delivery %s: cannot record: %s", s->claim.id, err);
     metrics_counter_add("craftkit_webhook_deliveries_total", "outcome=\"abandoned\"", 1);
 }
@@ -155,12 +157,14 @@ static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
     char err[512];
     db_t *db = db_thread();
     snprintf(s->job, sizeof s->job, "%s", job);
-    repo_status_t st = db ? whdel_claim(db, job, d->id, d->cfg->webhook_timeout_ms + DISPATCHER_LEASE_MARGIN_MS,
-                                        &s->claim, err, sizeof err)
-                          : REPO_ERROR;
+    repo_status_t st =
+        db ? whdel_claim(db, job, d->id, d->cfg->webhook_timeout_ms + DISPATCHER_LEASE_MARGIN_MS, &s->claim,
+                         err, sizeof err)
+           : REPO_ERROR;
     if (st != REPO_OK) {
         if (st == REPO_ERROR) { /* database away: put the id back for a later look */
-            log_warn("webhook delivery %s: cannot claim (retrying later): %s", job, db ? err : "no database connection");
+            log_warn("webhook delivery %s: cannot claim (retrying later): %s", job,
+                     db ? err : "no database connection");
             time_sleep_ms(500);
             if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, job, err, sizeof err) != 0)
                 log_warn("webhook delivery %s: cannot push back (the sweeper will): %s", job, err);
@@ -168,9 +172,10 @@ static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
         jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, job, err, sizeof err);
         return false;
     }
-    const char *skip = !s->claim.subscription_live            ? "the subscription was paused or deleted"
-                       : s->claim.attempt > s->claim.max_attempts ? "interrupted too often (its dispatcher stopped)"
-                                                                  : NULL;
+    const char *skip = !s->claim.subscription_live ? "the subscription was paused or deleted"
+                       : s->claim.attempt > s->claim.max_attempts
+                           ? "interrupted too often (its dispatcher stopped)"
+                           : NULL;
     if (!skip && ensure_payload(db, &s->claim, err, sizeof err) != 0) {
         log_error("webhook delivery %s: %s", job, err);
         skip = "the render could not be read to build the body";
@@ -224,10 +229,13 @@ static void finish_delivery(dispatcher_t *d, slot_t *s, CURLcode rc)
                                                                          : WHDEL_ABANDONED;
     int delay = webhook_retry_delay_ms(d->cfg->webhook_backoff_base_ms, s->claim.attempt);
     db_t *db = db_thread();
-    if (!db || whdel_record(db, s->claim.id, d->id, s->claim.attempt, &a, outcome, delay, err, sizeof err) < 0)
-        log_error("webhook delivery %s: cannot record attempt %d (its lease will expire and it is tried again): %s",
-                  s->claim.id, s->claim.attempt, db ? err : "no database connection");
-    static const char *const labels[] = {"outcome=\"delivered\"", "outcome=\"retry\"", "outcome=\"abandoned\""};
+    if (!db ||
+        whdel_record(db, s->claim.id, d->id, s->claim.attempt, &a, outcome, delay, err, sizeof err) < 0)
+        log_error(
+            "webhook delivery %s: cannot record attempt %d (its lease will expire and it is tried again): %s",
+            s->claim.id, s->claim.attempt, db ? err : "no database connection");
+    static const char *const labels[] = {"outcome=\"delivered\"", "outcome=\"retry\"",
+                                         "outcome=\"abandoned\""};
     metrics_counter_add("craftkit_webhook_attempts_total", labels[outcome], 1);
     if (outcome != WHDEL_RETRY)
         metrics_counter_add("craftkit_webhook_deliveries_total", labels[outcome], 1);
@@ -256,8 +264,8 @@ static void take_work(dispatcher_t *d, int *backoff)
     slot_t *s;
     while (!atomic_load(&stopping) && (s = free_slot(d)) != NULL) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
-        int rc = jobs_fetch(d->jobs, queues, 1, d->busy ? 0 : DISPATCHER_IDLE_BLOCK_MS, queue, sizeof queue, job,
-                            sizeof job, err, sizeof err);
+        int rc = jobs_fetch(d->jobs, queues, 1, d->busy ? 0 : DISPATCHER_IDLE_BLOCK_MS, queue, sizeof queue,
+                            job, sizeof job, err, sizeof err);
         if (rc < 0) {
             log_warn("webhook dispatcher: cannot fetch (retrying): %s", err);
             if (!d->busy) {

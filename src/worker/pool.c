@@ -87,8 +87,8 @@ static void settle(worker_t *w, const char *queue, const char *job, job_result_t
             log_warn("worker %s: cannot push job %s back (the sweeper will): %s", w->id, job, err);
     }
     if (jobs_ack(w->jobs, queue, job, err, sizeof err) != 0)
-        log_warn("worker %s: ack of job %s failed (it may run again; claims make that harmless): %s", w->id, job,
-                 err);
+        log_warn("worker %s: ack of job %s failed (it may run again; claims make that harmless): %s", w->id,
+                 job, err);
 }
 
 static void *worker_main(void *arg)
@@ -107,8 +107,8 @@ static void *worker_main(void *arg)
     int backoff = 250;
     while (!atomic_load(&stopping)) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
-        int rc = jobs_fetch(w->jobs, queues, 1, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job, err,
-                            sizeof err);
+        int rc = jobs_fetch(w->jobs, queues, 1, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job,
+                            err, sizeof err);
         if (rc < 0) {
             log_warn("worker %s: cannot fetch jobs (retrying in %d ms): %s", w->id, backoff, err);
             nap(backoff);
@@ -144,7 +144,8 @@ static void beat(worker_t *w, db_t *db)
     pthread_mutex_unlock(&w->mu);
     if (jobs && jobs_heartbeat(jobs, w->cfg->heartbeat_ttl_s, err, sizeof err) != 0)
         log_warn("worker %s: heartbeat failed: %s", w->id, err);
-    if (held[0] && db && renders_renew_lease(db, held, w->id, w->cfg->heartbeat_ttl_s * 1000, err, sizeof err) < 0)
+    if (held[0] && db &&
+        renders_renew_lease(db, held, w->id, w->cfg->heartbeat_ttl_s * 1000, err, sizeof err) < 0)
         log_warn("worker %s: cannot extend the lease of render %s: %s", w->id, held, err);
 }
 
@@ -228,7 +229,8 @@ void pool_stop(int grace_ms)
             continue;
         if (!join_by(&workers[i], deadline)) {
             log_warn("worker %s: still busy after the grace period; its render will be taken over after its "
-                     "lease expires", workers[i].id);
+                     "lease expires",
+                     workers[i].id);
             all_joined = false;
             continue;
         }

@@ -36,8 +36,8 @@
 
 /* What a job handler tells the pool. */
 typedef enum {
-    JOB_DONE = 0,      /* Postgres holds the outcome (done, failed, or a retry it schedules): ack */
-    JOB_RETRY_LATER,   /* the job could not be looked at (database down): push it back, ack */
+    JOB_DONE = 0,    /* Postgres holds the outcome (done, failed, or a retry it schedules): ack */
+    JOB_RETRY_LATER, /* the job could not be looked at (database down): push it back, ack */
 } job_result_t;
 
 typedef struct worker {
@@ -49,8 +49,8 @@ typedef struct worker {
     void (*on_terminal)(const char *render_id); /* a render of this process became terminal */
     pthread_t thread;
     bool started;
-    pthread_mutex_t mu;          /* guards held */
-    char held[37];               /* render whose lease the heartbeat thread renews; "" = none */
+    pthread_mutex_t mu; /* guards held */
+    char held[37];      /* render whose lease the heartbeat thread renews; "" = none */
 } worker_t;
 
 /* Starts the workers and the heartbeat thread. on_terminal (may be NULL) is called on the

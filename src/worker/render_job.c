@@ -111,7 +111,8 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
         return JOB_RETRY_LATER;
     render_claim_t c;
     char err[512];
-    repo_status_t st = renders_claim(db, render_id, w->id, w->cfg->heartbeat_ttl_s * 1000, &c, err, sizeof err);
+    repo_status_t st =
+        renders_claim(db, render_id, w->id, w->cfg->heartbeat_ttl_s * 1000, &c, err, sizeof err);
     if (st == REPO_NOT_FOUND)
         return JOB_DONE; /* finished, held by someone else, not due yet, or never committed */
     if (st != REPO_OK) {
@@ -123,8 +124,10 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
     if (c.attempts > RENDER_MAX_ATTEMPTS) {
         /* Every earlier attempt died without recording an outcome (crash, kill, lost lease). */
         char why[160];
-        snprintf(why, sizeof why, "the render was interrupted %d times (its worker stopped while rendering); "
-                                  "giving up", RENDER_MAX_ATTEMPTS);
+        snprintf(why, sizeof why,
+                 "the render was interrupted %d times (its worker stopped while rendering); "
+                 "giving up",
+                 RENDER_MAX_ATTEMPTS);
         c.attempts = RENDER_MAX_ATTEMPTS;
         result = attempt_failed(w, db, &c, why);
         json_decref(c.data);
@@ -147,7 +150,8 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
                 log_render("render finished after its claim was lost; result discarded", w, &c, key);
             } else {
                 metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
-                metrics_histogram_observe("craftkit_render_seconds", NULL, (double)(time_mono_ms() - started) / 1e3);
+                metrics_histogram_observe("craftkit_render_seconds", NULL,
+                                          (double)(time_mono_ms() - started) / 1e3);
                 render_terminal(w, db, &c, &dl);
             }
         }

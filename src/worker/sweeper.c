@@ -49,7 +49,8 @@ static int redis_lost_data(void)
     return lost;
 }
 
-typedef int (*pick_fn)(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len);
+typedef int (*pick_fn)(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
+                       size_t err_len);
 
 /* What the sweeper keeps in step: renders and webhook deliveries. */
 static const struct {
@@ -103,8 +104,8 @@ static void sweep(db_t *db, bool everything)
         snprintf(count, sizeof count, "%d", total);
         log_event(LOG_INFO, "sweeper re-enqueued", "what", sweeps[which].name, "count", count, "reason",
                   everything ? "redis lost its data" : "due or orphaned", NULL);
-        metrics_counter_add("craftkit_sweeper_requeued_total", which ? "queue=\"webhooks\"" : "queue=\"renders\"",
-                            total);
+        metrics_counter_add("craftkit_sweeper_requeued_total",
+                            which ? "queue=\"webhooks\"" : "queue=\"renders\"", total);
     }
 }
 

@@ -27,9 +27,9 @@
 
 #include "core/config.h"
 
-#define SWEEPER_BATCH 500                       /* ids per transaction and LPUSH */
+#define SWEEPER_BATCH 500                         /* ids per transaction and LPUSH */
 #define SWEEPER_REQUEUE_AFTER_MS (10 * 60 * 1000) /* safety net for ids Redis lost silently */
-#define SWEEPER_SCAN_EVERY_MS (10 * 60 * 1000)  /* full SCAN reap */
+#define SWEEPER_SCAN_EVERY_MS (10 * 60 * 1000)    /* full SCAN reap */
 #define SWEEPER_EPOCH_KEY "ck:epoch"
 
 int sweeper_start(const config_t *cfg, char *err, size_t err_len);

@@ -33,11 +33,12 @@ static int run_cases(json_t *file)
     json_object_set_new(out, "schema", manifest_json_schema_ex(m, flags));
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(file, "cases"), i, c) {
+    json_array_foreach(json_object_get(file, "cases"), i, c)
+    {
         json_t *norm = NULL, *is = NULL;
         int rc = manifest_validate(m, json_object_get(c, "data"), flags, &norm, &is);
-        json_array_append_new(results, json_pack("{s:b,s:o*,s:o*}", "valid", rc == 0, "issues", is,
-                                                 "normalised", norm));
+        json_array_append_new(
+            results, json_pack("{s:b,s:o*,s:o*}", "valid", rc == 0, "issues", is, "normalised", norm));
     }
     json_object_set_new(out, "results", results);
     json_dumpf(out, stdout, JSON_COMPACT);
@@ -51,19 +52,21 @@ static int run_patterns(json_t *file)
     json_t *out = json_array();
     size_t i;
     json_t *c;
-    json_array_foreach(file, i, c) {
+    json_array_foreach(file, i, c)
+    {
         json_t *src = json_object_get(c, "pattern");
         char err[PATTERN_ERR_MAX];
         pattern_t *p = pattern_compile(json_string_value(src), json_string_length(src), err);
         json_t *matches = json_array();
         size_t k;
         json_t *s;
-        json_array_foreach(json_object_get(c, "subjects"), k, s) {
+        json_array_foreach(json_object_get(c, "subjects"), k, s)
+        {
             bool hit = p && pattern_match(p, json_string_value(s), json_string_length(s));
             json_array_append_new(matches, json_boolean(hit));
         }
-        json_array_append_new(out, json_pack("{s:b,s:s*,s:o}", "compiled", p != NULL, "error",
-                                             p ? NULL : err, "matches", matches));
+        json_array_append_new(out, json_pack("{s:b,s:s*,s:o}", "compiled", p != NULL, "error", p ? NULL : err,
+                                             "matches", matches));
         pattern_free(p);
     }
     json_dumpf(out, stdout, JSON_COMPACT);

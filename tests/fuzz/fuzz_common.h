@@ -9,12 +9,12 @@
 
 #include "manifest/manifest.h"
 
-#define FUZZ_CHECK(cond)                                                            \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                \
-        }                                                                           \
+#define FUZZ_CHECK(cond)                                                                                     \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond);                   \
+            abort();                                                                                         \
+        }                                                                                                    \
     } while (0)
 
 /* issues must be {"formErrors":[string...],"fieldErrors":{path:[string...]}} within the caps. */
@@ -28,15 +28,14 @@ static inline void fuzz_check_issues(const json_t *issues)
     FUZZ_CHECK(json_object_size(fields) <= MANIFEST_ISSUES_MAX);
     size_t i;
     json_t *v;
-    json_array_foreach(form, i, v)
-        FUZZ_CHECK(json_is_string(v));
+    json_array_foreach(form, i, v) FUZZ_CHECK(json_is_string(v));
     const char *path;
     json_t *list;
-    json_object_foreach(fields, path, list) {
+    json_object_foreach(fields, path, list)
+    {
         FUZZ_CHECK(path[0] != '\0');
         FUZZ_CHECK(json_is_array(list) && json_array_size(list) > 0);
-        json_array_foreach(list, i, v)
-            FUZZ_CHECK(json_is_string(v) && json_string_length(v) > 0);
+        json_array_foreach(list, i, v) FUZZ_CHECK(json_is_string(v) && json_string_length(v) > 0);
     }
     char *text = json_dumps(issues, JSON_COMPACT);
     FUZZ_CHECK(text != NULL);

@@ -11,10 +11,11 @@
 #include "engine/expr.h"
 #include "fuzz_common.h"
 
-
 static const char *MANIFEST =
-    "{\"variables\":[{\"key\":\"customer.name\",\"dataType\":\"text\"},{\"key\":\"total\",\"dataType\":\"currency\","
-    "\"format\":\"money:EUR\"},{\"key\":\"logo\",\"dataType\":\"image\"},{\"key\":\"issued\",\"dataType\":\"date\"}],"
+    "{\"variables\":[{\"key\":\"customer.name\",\"dataType\":\"text\"},{\"key\":\"total\",\"dataType\":"
+    "\"currency\","
+    "\"format\":\"money:EUR\"},{\"key\":\"logo\",\"dataType\":\"image\"},{\"key\":\"issued\",\"dataType\":"
+    "\"date\"}],"
     "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\"},"
     "{\"key\":\"qty\",\"dataType\":\"number\"}]}]}";
 
@@ -27,7 +28,8 @@ static void check_issues(const json_t *issues)
     FUZZ_CHECK(json_object_size(fields) <= 100);
     const char *path;
     json_t *list;
-    json_object_foreach(fields, path, list) {
+    json_object_foreach(fields, path, list)
+    {
         FUZZ_CHECK(!strncmp(path, "layout", 6) || !strncmp(path, "pageConfig", 10));
         FUZZ_CHECK(json_is_array(list) && json_array_size(list) > 0);
     }

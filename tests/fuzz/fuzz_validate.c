@@ -27,7 +27,8 @@ static const char *const MANIFESTS[] = {
     "{\"key\":\"qty\",\"dataType\":\"number\",\"required\":true,\"min\":0}]}]}",
     /* 1: every data type and constraint */
     "{\"variables\":["
-    "{\"key\":\"t\",\"dataType\":\"text\",\"minLength\":2,\"maxLength\":8,\"pattern\":\"^[a-z]+(-[a-z]+)*$\"},"
+    "{\"key\":\"t\",\"dataType\":\"text\",\"minLength\":2,\"maxLength\":8,\"pattern\":\"^[a-z]+(-[a-z]+)*$\"}"
+    ","
     "{\"key\":\"lt\",\"dataType\":\"longtext\",\"enum\":[\"a\",\"bb\",\"\\u00e9\"]},"
     "{\"key\":\"n\",\"dataType\":\"number\",\"integer\":true,\"min\":-5,\"max\":5,\"default\":0},"
     "{\"key\":\"c\",\"dataType\":\"currency\",\"enum\":[1,2.5]},"
@@ -44,7 +45,8 @@ static const char *const MANIFESTS[] = {
     "{\"key\":\"a.y\",\"dataType\":\"boolean\"},"
     "{\"key\":\"__proto__.k\",\"dataType\":\"text\"}],"
     "\"loops\":[{\"key\":\"rows\",\"minItems\":1,\"maxItems\":5,\"itemFields\":["
-    "{\"key\":\"v\",\"dataType\":\"number\",\"default\":1},{\"key\":\"w\",\"dataType\":\"text\",\"pattern\":\"(a|b)*c\"}]},"
+    "{\"key\":\"v\",\"dataType\":\"number\",\"default\":1},{\"key\":\"w\",\"dataType\":\"text\",\"pattern\":"
+    "\"(a|b)*c\"}]},"
     "{\"key\":\"tags\",\"itemFields\":[{\"key\":\"t\",\"dataType\":\"text\",\"required\":true}]}]}",
 };
 #define NMANIFESTS (sizeof MANIFESTS / sizeof *MANIFESTS)

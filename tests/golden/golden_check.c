@@ -151,7 +151,8 @@ static void check_metadata(const char *name, const char *info, const json_t *met
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)meta, key, v) {
+    json_object_foreach((json_t *)meta, key, v)
+    {
         char line[600];
         snprintf(line, sizeof line, "%s:", key);
         const char *p = strstr(info, line);
@@ -195,7 +196,8 @@ static int compare_png(const char *name, const char *actual, const char *expecte
     cairo_surface_t *d = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
     unsigned char *pa = cairo_image_surface_get_data(a), *pe = cairo_image_surface_get_data(e);
     unsigned char *pd = cairo_image_surface_get_data(d);
-    int sa = cairo_image_surface_get_stride(a), se = cairo_image_surface_get_stride(e), sd = cairo_image_surface_get_stride(d);
+    int sa = cairo_image_surface_get_stride(a), se = cairo_image_surface_get_stride(e),
+        sd = cairo_image_surface_get_stride(d);
     long differ = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
@@ -218,8 +220,8 @@ static int compare_png(const char *name, const char *actual, const char *expecte
     if (frac > DIFF_FRACTION_MAX) {
         cairo_surface_mark_dirty(d);
         cairo_surface_write_to_png(d, diff_out);
-        fail(name, "%s differs from %s in %ld pixels (%.3f%%, limit %.3f%%); see %s", actual, expected, differ,
-             frac * 100, DIFF_FRACTION_MAX * 100, diff_out);
+        fail(name, "%s differs from %s in %ld pixels (%.3f%%, limit %.3f%%); see %s", actual, expected,
+             differ, frac * 100, DIFF_FRACTION_MAX * 100, diff_out);
     } else {
         rc = 0;
     }
@@ -230,7 +232,8 @@ done:
     return rc;
 }
 
-static void check_pngs(const char *name, const char *case_dir, const char *out_dir, const char *pdf, const json_t *png)
+static void check_pngs(const char *name, const char *case_dir, const char *out_dir, const char *pdf,
+                       const json_t *png)
 {
     int dpi = (int)json_integer_value(json_object_get(png, "dpi"));
     if (dpi <= 0)
@@ -238,12 +241,13 @@ static void check_pngs(const char *name, const char *case_dir, const char *out_d
     bool update = getenv("CRAFTKIT_GOLDEN_UPDATE") && !strcmp(getenv("CRAFTKIT_GOLDEN_UPDATE"), "1");
     size_t i;
     json_t *pv;
-    json_array_foreach(json_object_get(png, "pages"), i, pv) {
+    json_array_foreach(json_object_get(png, "pages"), i, pv)
+    {
         int page = (int)json_integer_value(pv);
         char cmd[4096], actual[1100], expected[1100], diff[1100], prefix[1024];
         snprintf(prefix, sizeof prefix, "%s/page-%d", out_dir, page);
-        snprintf(cmd, sizeof cmd, "pdftoppm -r %d -f %d -l %d -png -singlefile '%s' '%s'", dpi, page, page, pdf,
-                 prefix);
+        snprintf(cmd, sizeof cmd, "pdftoppm -r %d -f %d -l %d -png -singlefile '%s' '%s'", dpi, page, page,
+                 pdf, prefix);
         char *o = run(cmd);
         if (!o) {
             fail(name, "pdftoppm failed: %s", cmd);
@@ -272,8 +276,9 @@ static void check_pngs(const char *name, const char *case_dir, const char *out_d
 
 /* ------------------------------------------------------------ rendering */
 
-static int render_pdf(const char *name, const json_t *layout, const json_t *page_config, const json_t *manifest,
-                      const json_t *data, const json_t *ropts, const char *assets, engine_output_t *out)
+static int render_pdf(const char *name, const json_t *layout, const json_t *page_config,
+                      const json_t *manifest, const json_t *data, const json_t *ropts, const char *assets,
+                      engine_output_t *out)
 {
     char err[2000];
     json_t *issues = NULL;
@@ -315,19 +320,16 @@ static void check_text(const char *name, const char *text, const json_t *expect,
 {
     size_t i;
     json_t *v;
-    json_array_foreach(json_object_get(expect, "text"), i, v)
-        if (!contains(text, json_string_value(v)))
-            fail(name, "text \"%s\" not found", json_string_value(v));
-    json_array_foreach(json_object_get(expect, "notText"), i, v)
-        if (contains(text, json_string_value(v)))
-            fail(name, "text \"%s\" should not appear", json_string_value(v));
+    json_array_foreach(json_object_get(expect, "text"), i, v) if (!contains(text, json_string_value(v)))
+        fail(name, "text \"%s\" not found", json_string_value(v));
+    json_array_foreach(json_object_get(expect, "notText"), i, v) if (contains(text, json_string_value(v)))
+        fail(name, "text \"%s\" should not appear", json_string_value(v));
     json_t *every = json_object_get(expect, "everyPage");
     const char *xofy = json_string_value(json_object_get(expect, "pageXofY"));
     for (int p = 0; p < pages; p++) {
         char *pt = page_text(text, p);
-        json_array_foreach(every, i, v)
-            if (!contains(pt, json_string_value(v)))
-                fail(name, "\"%s\" missing on page %d", json_string_value(v), p + 1);
+        json_array_foreach(every, i, v) if (!contains(pt, json_string_value(v)))
+            fail(name, "\"%s\" missing on page %d", json_string_value(v), p + 1);
         if (xofy) {
             char want[256], a[32], b[32];
             snprintf(a, sizeof a, "%d", p + 1);
@@ -352,16 +354,16 @@ static void check_text(const char *name, const char *text, const json_t *expect,
         free(pt);
     }
     const char *key;
-    json_object_foreach(json_object_get(expect, "pageText"), key, v) {
+    json_object_foreach(json_object_get(expect, "pageText"), key, v)
+    {
         int p = atoi(key);
         if (p < 0)
             p = pages + p + 1;
         char *pt = page_text(text, p - 1);
         size_t j;
         json_t *s;
-        json_array_foreach(v, j, s)
-            if (!contains(pt, json_string_value(s)))
-                fail(name, "\"%s\" missing on page %d", json_string_value(s), p);
+        json_array_foreach(v, j, s) if (!contains(pt, json_string_value(s)))
+            fail(name, "\"%s\" missing on page %d", json_string_value(s), p);
         free(pt);
     }
 }
@@ -422,9 +424,10 @@ static int check_case(const char *case_dir, const char *out_dir)
     free(fonts);
     size_t ri;
     json_t *rv;
-    json_array_foreach(json_object_get(expect, "pdfContains"), ri, rv)
-        if (!memmem(out.data, out.len, json_string_value(rv), strlen(json_string_value(rv))))
-            fail(name, "the PDF does not contain \"%s\"", json_string_value(rv));
+    json_array_foreach(
+        json_object_get(expect, "pdfContains"), ri,
+        rv) if (!memmem(out.data, out.len, json_string_value(rv), strlen(json_string_value(rv))))
+        fail(name, "the PDF does not contain \"%s\"", json_string_value(rv));
     json_t *png = json_object_get(expect, "png");
     if (png)
         check_pngs(name, case_dir, out_dir, pdf, png);
@@ -452,7 +455,8 @@ static json_t *parse_block(const char *src, int line, const char *what)
     json_error_t e;
     json_t *v = json_loads(src, 0, &e);
     if (!v)
-        fail("docs", "line %d: %s example is not valid JSON: %s (line %d of the block)", line, what, e.text, e.line);
+        fail("docs", "line %d: %s example is not valid JSON: %s (line %d of the block)", line, what, e.text,
+             e.line);
     return v;
 }
 
@@ -469,7 +473,8 @@ static void run_example(example_t *ex, const char *out_dir, int index)
     if (ex->issues) {
         json_t *issues = NULL;
         char err[1000];
-        engine_template_t *t = engine_compile(layout, ex->page_config, ex->manifest, &issues, err, sizeof err);
+        engine_template_t *t =
+            engine_compile(layout, ex->page_config, ex->manifest, &issues, err, sizeof err);
         if (t) {
             fail(name, "compiled, but the docs say it has problems");
             engine_template_free(t);
@@ -493,7 +498,8 @@ static void run_example(example_t *ex, const char *out_dir, int index)
             snprintf(cmd, sizeof cmd, "pdftotext -enc UTF-8 '%s' -", pdf);
             char *text = run(cmd);
             /* Every non-empty line of the expected block appears in the text (spaces squeezed). */
-            for (char *save = NULL, *l = strtok_r(ex->expect_text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+            for (char *save = NULL, *l = strtok_r(ex->expect_text, "\n", &save); l;
+                 l = strtok_r(NULL, "\n", &save))
                 if (*l && (!text || !strstr(text, l)))
                     fail(name, "expected text \"%s\" not in the PDF", l);
             free(text);
@@ -558,10 +564,12 @@ static int check_docs(const char *md_path, const char *out_dir)
                 have = true;
                 continue;
             }
-            if (!strcmp(info, "json data") || !strcmp(info, "json manifest") || !strcmp(info, "json pageConfig") ||
-                !strcmp(info, "json issues") || !strcmp(info, "text expect")) {
+            if (!strcmp(info, "json data") || !strcmp(info, "json manifest") ||
+                !strcmp(info, "json pageConfig") || !strcmp(info, "json issues") ||
+                !strcmp(info, "text expect")) {
                 if (!have)
-                    fail("docs", "line %d: a \"%s\" block must follow a layout or block example", start, info);
+                    fail("docs", "line %d: a \"%s\" block must follow a layout or block example", start,
+                         info);
                 else if (!strcmp(info, "text expect"))
                     cur.expect_text = strdup(body);
                 else {
@@ -577,8 +585,10 @@ static int check_docs(const char *md_path, const char *out_dir)
                 continue;
             }
             if (!strncmp(info, "json", 4))
-                fail("docs", "line %d: untested JSON block (tag it json layout/block/data/manifest/pageConfig/issues)",
-                     start);
+                fail(
+                    "docs",
+                    "line %d: untested JSON block (tag it json layout/block/data/manifest/pageConfig/issues)",
+                    start);
             free(body);
             continue;
         }

@@ -255,8 +255,19 @@ void th_redis_start(th_server_t *s)
 {
     char log[700];
     snprintf(log, sizeof log, "%s/redis.log", s->dir);
-    char *argv[] = {"/usr/bin/redis-server", "--port", "0", "--unixsocket", s->redis_sock,
-                    "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", s->dir,
+    char *argv[] = {"/usr/bin/redis-server",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    s->redis_sock,
+                    "--unixsocketperm",
+                    "700",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    s->dir,
                     NULL};
     s->redis_pid = spawn(argv, environ, log, -1);
     if (!th_wait_until(redis_up, s, 10000))
@@ -415,7 +426,7 @@ void th_pg_start(th_server_t *s)
     char cmd[3072];
     snprintf(cmd, sizeof cmd,
              PGBIN "/pg_ctl -D %s/data -l %s/pg.log -w -o \"-c listen_addresses= -k %s -c fsync=off\" start"
-             " >/dev/null",
+                   " >/dev/null",
              s->pg_dir, s->pg_dir, s->pg_dir);
     if (as_postgres(cmd) != 0)
         die("own postgres did not start (see %s/pg.log)", s->pg_dir);
@@ -471,8 +482,8 @@ static void own_pg_setup(th_server_t *s)
         if (system(cmd) != 0)
             die("chown %s", s->pg_dir);
     }
-    snprintf(cmd, sizeof cmd, PGBIN "/initdb -D %s/data -U postgres --auth=trust --no-sync -E UTF8 >/dev/null",
-             s->pg_dir);
+    snprintf(cmd, sizeof cmd,
+             PGBIN "/initdb -D %s/data -U postgres --auth=trust --no-sync -E UTF8 >/dev/null", s->pg_dir);
     if (as_postgres(cmd) != 0)
         die("initdb failed in %s", s->pg_dir);
     th_pg_start(s);
@@ -513,8 +524,7 @@ static th_server_t *start(const char *name, const char *const *extra_env, bool o
         snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", s->dbname);
         admin_sql(sql);
         char *host = services_env("PGHOST");
-        snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=%s", host,
-                 s->dbname);
+        snprintf(s->database_url, sizeof s->database_url, "host=%s user=postgres dbname=%s", host, s->dbname);
         free(host);
     }
 
@@ -655,8 +665,8 @@ th_resp_t *th_req_url(const char *method, const char *url, const char *auth, con
     return r;
 }
 
-th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth,
-                  const char *body, const char *const *headers)
+th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth, const char *body,
+                  const char *const *headers)
 {
     char url[4096];
     snprintf(url, sizeof url, "%s%s", s->base_url, path);

@@ -20,17 +20,17 @@
 
 typedef struct th_server {
     char name[64];
-    char dir[512];        /* per-test scratch dir (logs, redis socket, data dir) */
+    char dir[512]; /* per-test scratch dir (logs, redis socket, data dir) */
     char dbname[96];
     char database_url[768];
     char redis_sock[600];
     char redis_url[640];
-    char base_url[64];    /* http://127.0.0.1:PORT */
+    char base_url[64]; /* http://127.0.0.1:PORT */
     int port;
-    pid_t pid;            /* craftkit serve, 0 when stopped */
-    pid_t redis_pid;      /* 0 when stopped */
-    char pg_dir[600];     /* "" = the shared test cluster; else this test's own cluster */
-    char *extra_env[32];  /* "NAME=value" strings added to the server's environment */
+    pid_t pid;           /* craftkit serve, 0 when stopped */
+    pid_t redis_pid;     /* 0 when stopped */
+    char pg_dir[600];    /* "" = the shared test cluster; else this test's own cluster */
+    char *extra_env[32]; /* "NAME=value" strings added to the server's environment */
     int n_extra_env;
 } th_server_t;
 
@@ -38,8 +38,8 @@ typedef struct th_resp {
     long status;
     char *body;
     size_t len;
-    char *headers;        /* raw response headers, lowercase names */
-    json_t *json;         /* parsed body, or NULL when not JSON */
+    char *headers; /* raw response headers, lowercase names */
+    json_t *json;  /* parsed body, or NULL when not JSON */
 } th_resp_t;
 
 /* Starts services and the server. extra_env: NULL-terminated "NAME=value" list or NULL.
@@ -71,8 +71,8 @@ int th_stop(th_server_t *s);
 int th_cli(th_server_t *s, char **out, const char *const *args);
 
 /* HTTP. auth: bearer token or NULL. body: NULL for none. headers: NULL-terminated "Name: value" list. */
-th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth,
-                  const char *body, const char *const *headers);
+th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth, const char *body,
+                  const char *const *headers);
 th_resp_t *th_req_url(const char *method, const char *url, const char *auth, const char *body,
                       const char *const *headers);
 /* A header of a raw "name: value\n" block (case-insensitive name); a static copy valid until the

@@ -25,10 +25,10 @@ typedef struct script {
     int statuses[16];
     int n, served;
     int delay_ms;
-    int delays[16];       /* per answer, when n_delays > 0 (else delay_ms for all) */
+    int delays[16]; /* per answer, when n_delays > 0 (else delay_ms for all) */
     int n_delays;
-    char location[256];   /* sent as Location: when not empty */
-    char *body;           /* malloc'd answer body, or NULL for "answer<status class>" */
+    char location[256]; /* sent as Location: when not empty */
+    char *body;         /* malloc'd answer body, or NULL for "answer<status class>" */
 } script_t;
 
 typedef struct conn {
@@ -175,8 +175,9 @@ static void *conn_main(void *arg)
         char answer[512], fallback[16];
         snprintf(fallback, sizeof fallback, "answer%d", status / 100);
         const char *text = body ? body : fallback;
-        int n = snprintf(answer, sizeof answer, "HTTP/1.1 %d Scripted\r\n%s%s%sContent-Length: %zu\r\n\r\n", status,
-                         location[0] ? "Location: " : "", location, location[0] ? "\r\n" : "", strlen(text));
+        int n = snprintf(answer, sizeof answer, "HTTP/1.1 %d Scripted\r\n%s%s%sContent-Length: %zu\r\n\r\n",
+                         status, location[0] ? "Location: " : "", location, location[0] ? "\r\n" : "",
+                         strlen(text));
         bool sent = send_all(c->fd, answer, (size_t)n) && send_all(c->fd, text, strlen(text));
         free(body);
         if (!sent)

@@ -16,7 +16,7 @@ typedef struct receiver receiver_t;
 
 typedef struct rx_request {
     char path[256];
-    char *headers;   /* "name: value\n" lines, names lowercased */
+    char *headers; /* "name: value\n" lines, names lowercased */
     char *body;
     size_t len;
 } rx_request_t;

@@ -82,9 +82,11 @@ char *th_long_invoice_body(int rows)
 {
     size_t cap = (size_t)rows * 48 + 256;
     char *body = malloc(cap);
-    size_t o = (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Long\"},\"total\":1,\"items\":[");
+    size_t o =
+        (size_t)snprintf(body, cap, "{\"data\":{\"customer\":{\"name\":\"Long\"},\"total\":1,\"items\":[");
     for (int i = 0; i < rows; i++)
-        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row number %d\",\"qty\":%d}", i ? "," : "", i, i);
+        o += (size_t)snprintf(body + o, cap - o, "%s{\"name\":\"row number %d\",\"qty\":%d}", i ? "," : "", i,
+                              i);
     snprintf(body + o, cap - o, "]}}");
     return body;
 }
@@ -134,8 +136,8 @@ static void *parallel_one(void *p)
     return NULL;
 }
 
-void th_parallel(th_server_t *s, int n, const char *method, const char *path, const char *auth, const char *body,
-                 const char *const *headers, th_resp_t **out)
+void th_parallel(th_server_t *s, int n, const char *method, const char *path, const char *auth,
+                 const char *body, const char *const *headers, th_resp_t **out)
 {
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
     parallel_arg_t *args = calloc((size_t)n, sizeof *args);

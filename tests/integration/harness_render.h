@@ -9,11 +9,13 @@
 #include "harness.h"
 
 /* A small invoice manifest with a required text, a currency, an optional image and a loop. */
-#define TH_INVOICE_MANIFEST                                                                            \
-    "{\"variables\":[{\"key\":\"customer.name\",\"label\":\"Customer\",\"dataType\":\"text\",\"required\":true}," \
-    "{\"key\":\"total\",\"dataType\":\"currency\",\"format\":\"money:EUR\",\"required\":true},"               \
-    "{\"key\":\"logo\",\"dataType\":\"image\"}],"                                                           \
-    "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":true},"\
+#define TH_INVOICE_MANIFEST                                                                                  \
+    "{\"variables\":[{\"key\":\"customer.name\",\"label\":\"Customer\",\"dataType\":\"text\",\"required\":"  \
+    "true},"                                                                                                 \
+    "{\"key\":\"total\",\"dataType\":\"currency\",\"format\":\"money:EUR\",\"required\":true},"              \
+    "{\"key\":\"logo\",\"dataType\":\"image\"}],"                                                            \
+    "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":"    \
+    "true},"                                                                                                 \
     "{\"key\":\"qty\",\"dataType\":\"number\",\"required\":true}]}]}"
 
 /* Creates a template with this slug and manifest (and the generated layout); aborts unless 201. */
@@ -41,8 +43,8 @@ char *th_long_invoice_body(int rows);
 char *th_pdf_text(const char *pdf, size_t len);
 
 /* Sends the same request from n threads at once (all start together); fills out[n]. */
-void th_parallel(th_server_t *s, int n, const char *method, const char *path, const char *auth, const char *body,
-                 const char *const *headers, th_resp_t **out);
+void th_parallel(th_server_t *s, int n, const char *method, const char *path, const char *auth,
+                 const char *body, const char *const *headers, th_resp_t **out);
 
 /* A loopback HTTP server (in a child process) that serves one SVG image, optionally slowly:
  * /logo.svg now, /slow.svg after delay_ms, anything else 404. Stop with th_images_stop. */

@@ -93,11 +93,13 @@ END_TEST
 static char *raw_get(const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)srv->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     char req[1024];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     ck_assert_int_eq(write(fd, req, (size_t)n), n);
     size_t cap = 65536, len = 0;
     char *out = malloc(cap);
@@ -111,9 +113,10 @@ static char *raw_get(const char *path)
 
 START_TEST(unknown_paths_are_404_with_headers)
 {
-    const char *paths[] = {"/dashboard/nonexistent.js", "/dashboard/js/", "/dashboard/js", "/dashboard//index.html",
-                           "/dashboard/index.html/", "/dashboard/%2e%2e/index.html", "/dashboard/.hidden",
-                           "/dashboard/INDEX.HTML"};
+    const char *paths[] = {
+        "/dashboard/nonexistent.js", "/dashboard/js/",         "/dashboard/js",
+        "/dashboard//index.html",    "/dashboard/index.html/", "/dashboard/%2e%2e/index.html",
+        "/dashboard/.hidden",        "/dashboard/INDEX.HTML"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         th_resp_t *r = th_req(srv, "GET", paths[i], NULL, NULL, NULL);
         ck_assert_msg(r->status == 404, "%s: %ld", paths[i], r->status);
@@ -121,11 +124,13 @@ START_TEST(unknown_paths_are_404_with_headers)
         assert_security_headers(r);
         th_resp_free(r);
     }
-    const char *dotted[] = {"/dashboard/../v1/project", "/dashboard/js/../index.html", "/dashboard/./index.html"};
+    const char *dotted[] = {"/dashboard/../v1/project", "/dashboard/js/../index.html",
+                            "/dashboard/./index.html"};
     for (size_t i = 0; i < sizeof dotted / sizeof dotted[0]; i++) {
         char *raw = raw_get(dotted[i]);
         ck_assert_msg(!strncmp(raw, "HTTP/1.1 404 ", 13), "%s: %.40s", dotted[i], raw);
-        ck_assert_msg(strcasestr(raw, "\r\nContent-Security-Policy: " DASHBOARD_CSP "\r\n"), "%s: no CSP", dotted[i]);
+        ck_assert_msg(strcasestr(raw, "\r\nContent-Security-Policy: " DASHBOARD_CSP "\r\n"), "%s: no CSP",
+                      dotted[i]);
         ck_assert(strcasestr(raw, "\r\nX-Frame-Options: DENY\r\n"));
         free(raw);
     }
@@ -153,9 +158,10 @@ static bool contains(const dashboard_asset_t *a, const char *needle)
 
 START_TEST(sources_keep_the_csp_and_text_only_rules)
 {
-    static const char *const js_forbidden[] = {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
-                                               "eval(", "new Function", "setAttribute(\"style\"", "cssText",
-                                               NULL};
+    static const char *const js_forbidden[] = {
+        "innerHTML", "outerHTML",    "insertAdjacentHTML",     "document.write",
+        "eval(",     "new Function", "setAttribute(\"style\"", "cssText",
+        NULL};
     for (int i = 0; i < dashboard_assets_count; i++) {
         const dashboard_asset_t *a = &dashboard_assets[i];
         const char *ext = strrchr(a->path, '.');
@@ -165,7 +171,8 @@ START_TEST(sources_keep_the_csp_and_text_only_rules)
         if (ext && !strcmp(ext, ".html")) {
             ck_assert_msg(!contains(a, "style="), "%s has an inline style", a->path);
             ck_assert_msg(!contains(a, "<style"), "%s has a style element", a->path);
-            for (const char *p = (const char *)a->data, *end = p + a->len; (p = memmem(p, (size_t)(end - p), " on", 3)); p += 3) {
+            for (const char *p = (const char *)a->data, *end = p + a->len;
+                 (p = memmem(p, (size_t)(end - p), " on", 3)); p += 3) {
                 const char *q = p + 3;
                 while (q < end && *q >= 'a' && *q <= 'z')
                     q++;

@@ -41,7 +41,8 @@ START_TEST(dashboard_in_chromium)
     char script[1024], modules[1024], shots[1024], cwd[512];
     snprintf(script, sizeof script, "%s/tests/e2e/dashboard.mjs", src);
     snprintf(modules, sizeof modules, "%s/tests/node_modules/playwright-core/package.json", src);
-    ck_assert_msg(access(chromium, X_OK) == 0, "%s is missing: scripts/deps installs Debian's chromium", chromium);
+    ck_assert_msg(access(chromium, X_OK) == 0, "%s is missing: scripts/deps installs Debian's chromium",
+                  chromium);
     ck_assert_msg(access(modules, R_OK) == 0, "playwright-core is missing: run scripts/test-node-deps");
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     snprintf(shots, sizeof shots, "%s/e2e-screenshots", cwd);

@@ -19,8 +19,10 @@ static int run_doc(const char *doc, char *dir, size_t dir_len)
         return -1;
     const char *src = getenv("CRAFTKIT_SOURCE_DIR");
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd '%s' && CRAFTKIT_URL='%s' KEY='%s' bash '%s/tests/docs/run_blocks.sh' '%s/%s' >output.txt 2>&1",
-             dir, srv->base_url, key, src, src, doc);
+    snprintf(
+        cmd, sizeof cmd,
+        "cd '%s' && CRAFTKIT_URL='%s' KEY='%s' bash '%s/tests/docs/run_blocks.sh' '%s/%s' >output.txt 2>&1",
+        dir, srv->base_url, key, src, src, doc);
     int rc = system(cmd);
     if (rc != 0) {
         snprintf(cmd, sizeof cmd, "cat '%s/output.txt' >&2", dir);

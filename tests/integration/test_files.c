@@ -226,8 +226,7 @@ START_TEST(ready_reports_storage)
 {
     th_resp_t *r = th_req(srv, "GET", "/ready", NULL, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "components"),
-                                                       "storage")),
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "components"), "storage")),
                      "ok");
     th_resp_free(r);
 }

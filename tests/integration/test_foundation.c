@@ -34,8 +34,10 @@ START_TEST(ready_follows_redis)
     r = th_req(srv, "GET", "/ready", NULL, NULL, NULL);
     ck_assert_int_eq(r->status, 503);
     ck_assert(strstr(r->body, "redis is unavailable") != NULL);
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "components"), "redis")), "down");
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "components"), "postgres")), "ok");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "components"), "redis")),
+                     "down");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "components"), "postgres")),
+                     "ok");
     th_resp_free(r);
     th_redis_start(srv);
     r = th_req(srv, "GET", "/ready", NULL, NULL, NULL);
@@ -49,8 +51,10 @@ START_TEST(metrics_exposition)
     th_resp_free(th_req(srv, "GET", "/health", NULL, NULL, NULL));
     th_resp_t *r = th_req(srv, "GET", "/metrics", NULL, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
-    ck_assert(strstr(r->body, "craftkit_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}"));
-    ck_assert(strstr(r->body, "craftkit_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"}"));
+    ck_assert(
+        strstr(r->body, "craftkit_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"}"));
+    ck_assert(
+        strstr(r->body, "craftkit_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"}"));
     th_resp_free(r);
 }
 END_TEST
@@ -257,7 +261,8 @@ END_TEST
 
 START_TEST(admin_auth_failures_look_the_same)
 {
-    const char *bad[] = {NULL, "wrong-admin-key-0000000000", "ck_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    const char *bad[] = {NULL, "wrong-admin-key-0000000000",
+                         "ck_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     char first[512] = "";
     for (int i = 0; i < 3; i++) {
         th_resp_t *r = th_req(srv, "GET", "/v1/projects", bad[i], NULL, NULL);
@@ -293,7 +298,8 @@ START_TEST(cli_provisioning)
     const char *bad_usage[] = {"key", "create", NULL};
     ck_assert_int_eq(th_cli(srv, &out, bad_usage), 2);
     free(out);
-    const char *unknown_project[] = {"key", "create", "--project", "00000000-0000-7000-8000-000000000000", NULL};
+    const char *unknown_project[] = {"key", "create", "--project", "00000000-0000-7000-8000-000000000000",
+                                     NULL};
     ck_assert_int_eq(th_cli(srv, &out, unknown_project), 1);
     free(out);
     const char *nothing[] = {"frobnicate", NULL};

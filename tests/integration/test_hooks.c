@@ -33,8 +33,9 @@ static void sign(const char *body, char out[65])
 
 static void enforce(bool on)
 {
-    th_resp_t *r = th_req(srv, "PATCH", "/v1/templates/invoice", key,
-                          on ? "{\"inboundEnforceSignature\":true}" : "{\"inboundEnforceSignature\":false}", NULL);
+    th_resp_t *r =
+        th_req(srv, "PATCH", "/v1/templates/invoice", key,
+               on ? "{\"inboundEnforceSignature\":true}" : "{\"inboundEnforceSignature\":false}", NULL);
     ck_assert_int_eq(r->status, 200);
     th_resp_free(r);
 }
@@ -104,7 +105,8 @@ START_TEST(tokens_and_bodies)
     th_resp_free(r);
     r = hook(token, "{\"total\":\"lots\"}", NULL);
     th_assert_error(r, 400, "invalid_input_data");
-    json_t *fields = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    json_t *fields =
+        json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
     ck_assert(json_object_get(fields, "customer.name") && json_object_get(fields, "total"));
     th_resp_free(r);
     r = hook(token, "{not json", NULL);
@@ -115,7 +117,9 @@ START_TEST(tokens_and_bodies)
     th_resp_free(r);
     /* a template with only a draft has nothing to render */
     r = th_req(srv, "POST", "/v1/templates", key,
-               "{\"name\":\"Draft\",\"slug\":\"draft\",\"publish\":false,\"manifest\":" TH_INVOICE_MANIFEST "}", NULL);
+               "{\"name\":\"Draft\",\"slug\":\"draft\",\"publish\":false,\"manifest\":" TH_INVOICE_MANIFEST
+               "}",
+               NULL);
     char draft_token[128];
     snprintf(draft_token, sizeof draft_token, "%s", th_str(json_object_get(r->json, "inbound"), "token"));
     th_resp_free(r);
@@ -151,7 +155,8 @@ START_TEST(hook_renders_fire_outgoing_webhooks)
 {
     receiver_t *rx = rx_start();
     char body[256];
-    snprintf(body, sizeof body, "{\"url\":\"http://127.0.0.1:%d/from-hook\",\"events\":[\"render.succeeded\"]}", rx_port(rx));
+    snprintf(body, sizeof body,
+             "{\"url\":\"http://127.0.0.1:%d/from-hook\",\"events\":[\"render.succeeded\"]}", rx_port(rx));
     th_resp_t *r = th_req(srv, "POST", "/v1/webhooks", key, body, NULL);
     ck_assert_int_eq(r->status, 201);
     char sub[64], path[128];

@@ -50,7 +50,8 @@ START_TEST(postgres_down_then_back)
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     th_resp_free(r);
     /* sync waits need the LISTEN connection (or the local worker's direct wake-up) */
-    r = submit("{\"data\":{\"customer\":{\"name\":\"Sync after restart\"},\"total\":1},\"options\":{\"sync\":true}}");
+    r = submit("{\"data\":{\"customer\":{\"name\":\"Sync after "
+               "restart\"},\"total\":1},\"options\":{\"sync\":true}}");
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     th_resp_free(r);
 }
@@ -62,7 +63,8 @@ START_TEST(render_in_flight_across_a_restart)
     th_images_start(&im, 2500);
     char body[512];
     snprintf(body, sizeof body,
-             "{\"data\":{\"customer\":{\"name\":\"In flight\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             "{\"data\":{\"customer\":{\"name\":\"In "
+             "flight\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
              im.port);
     char id[64];
     th_submit_ok(srv, NULL, key, "invoice", body, id);

@@ -22,8 +22,9 @@ static th_resp_t *submit(const char *body)
 
 static void data_with_logo(char *out, size_t len, const char *logo_url, const char *options)
 {
-    snprintf(out, len, "{\"data\":{\"customer\":{\"name\":\"Grace Hopper\"},\"total\":7,\"logo\":\"%s\"}%s%s}", logo_url,
-             options ? ",\"options\":" : "", options ? options : "");
+    snprintf(out, len,
+             "{\"data\":{\"customer\":{\"name\":\"Grace Hopper\"},\"total\":7,\"logo\":\"%s\"}%s%s}",
+             logo_url, options ? ",\"options\":" : "", options ? options : "");
 }
 
 static char *status_of(const char *id)
@@ -35,7 +36,8 @@ static char *status_of(const char *id)
 
 /* Starts an image server answering after delay_ms and submits a render whose logo is
  * image_path on it (options: NULL or a JSON object text). */
-static void submit_with_image(th_images_t *im, int delay_ms, const char *image_path, const char *options, char id[64])
+static void submit_with_image(th_images_t *im, int delay_ms, const char *image_path, const char *options,
+                              char id[64])
 {
     th_images_start(im, delay_ms);
     char body[512], url[128];
@@ -73,7 +75,8 @@ END_TEST
 
 START_TEST(sync_answers_200_when_done)
 {
-    th_resp_t *r = submit("{\"data\":{\"customer\":{\"name\":\"Sync\"},\"total\":3},\"options\":{\"sync\":true}}");
+    th_resp_t *r =
+        submit("{\"data\":{\"customer\":{\"name\":\"Sync\"},\"total\":3},\"options\":{\"sync\":true}}");
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
     ck_assert(json_is_string(json_object_get(r->json, "downloadUrl")));
@@ -93,8 +96,9 @@ START_TEST(sync_answers_202_after_the_deadline)
     th_resp_t *r = submit(body);
     int64_t waited = time(NULL) - t0;
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
-    ck_assert_msg(!strcmp(th_str(r->json, "status"), "queued") || !strcmp(th_str(r->json, "status"), "rendering"), "%s",
-                  r->body);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "queued") ||
+                      !strcmp(th_str(r->json, "status"), "rendering"),
+                  "%s", r->body);
     ck_assert_msg(waited >= 1 && waited <= 6, "waited %lld s", (long long)waited);
     char id[64];
     snprintf(id, sizeof id, "%s", th_str(r->json, "id"));

@@ -13,7 +13,9 @@
 static th_server_t *srv;
 static char key[128], test_key[128], other_key[128], project_id[64];
 
-#define DATA_OK "{\"customer\":{\"name\":\"Ada Lovelace\"},\"total\":\"49.90\",\"items\":[{\"name\":\"Analytical engine\",\"qty\":2}]}"
+#define DATA_OK                                                                                              \
+    "{\"customer\":{\"name\":\"Ada Lovelace\"},\"total\":\"49.90\",\"items\":[{\"name\":\"Analytical "       \
+    "engine\",\"qty\":2}]}"
 
 static th_resp_t *submit(const char *api_key, const char *slug, const char *body, const char *const *headers)
 {
@@ -24,7 +26,8 @@ static th_resp_t *submit(const char *api_key, const char *slug, const char *body
 
 START_TEST(submit_poll_download)
 {
-    th_resp_t *r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"March invoice\"}}", NULL);
+    th_resp_t *r =
+        submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"March invoice\"}}", NULL);
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "status"), "queued");
     ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
@@ -35,7 +38,8 @@ START_TEST(submit_poll_download)
     ck_assert_int_eq(id[14], '7'); /* UUIDv7 */
     snprintf(poll, sizeof poll, "%s/v1/renders/%s", srv->base_url, id);
     ck_assert_str_eq(th_str(r->json, "pollUrl"), poll);
-    ck_assert(th_header(r, "ratelimit-limit") && th_header(r, "ratelimit-remaining") && th_header(r, "ratelimit-reset"));
+    ck_assert(th_header(r, "ratelimit-limit") && th_header(r, "ratelimit-remaining") &&
+              th_header(r, "ratelimit-reset"));
     th_resp_free(r);
 
     r = th_wait_render(srv, key, id, 20000);
@@ -149,7 +153,8 @@ START_TEST(error_codes)
     th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "Unrecognized key"));
     th_resp_free(r);
-    r = submit(key, "invoice", "{\"data\":{},\"options\":{\"sync\":\"yes\",\"versionNumber\":0,\"color\":1}}", NULL);
+    r = submit(key, "invoice", "{\"data\":{},\"options\":{\"sync\":\"yes\",\"versionNumber\":0,\"color\":1}}",
+               NULL);
     th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "options.sync") && strstr(r->body, "options.versionNumber"));
     th_resp_free(r);
@@ -164,20 +169,26 @@ START_TEST(error_codes)
     expect_error(key, "nope", "{\"data\":{}}", NULL, 404, "template_not_found");
     expect_error(other_key, "invoice", "{\"data\":" DATA_OK "}", NULL, 404, "template_not_found");
     expect_error(key, "draft", "{\"data\":" DATA_OK "}", NULL, 409, "no_published_version");
-    expect_error(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"versionNumber\":5}}", NULL, 404, "version_not_found");
-    expect_error(key, "draft", "{\"data\":" DATA_OK ",\"options\":{\"versionNumber\":1}}", NULL, 404, "version_not_found"); /* a draft is previewable, never renderable */
+    expect_error(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"versionNumber\":5}}", NULL, 404,
+                 "version_not_found");
+    expect_error(key, "draft", "{\"data\":" DATA_OK ",\"options\":{\"versionNumber\":1}}", NULL, 404,
+                 "version_not_found"); /* a draft is previewable, never renderable */
 
-    r = submit(key, "invoice", "{\"data\":{\"total\":\"lots\",\"items\":[{\"name\":\"x\",\"qty\":1},{\"qty\":\"y\"}]}}",
+    r = submit(key, "invoice",
+               "{\"data\":{\"total\":\"lots\",\"items\":[{\"name\":\"x\",\"qty\":1},{\"qty\":\"y\"}]}}",
                NULL);
     th_assert_error(r, 400, "invalid_input_data");
-    json_t *fields = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    json_t *fields =
+        json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
     ck_assert(json_object_get(fields, "customer.name"));
     ck_assert(json_object_get(fields, "total"));
     ck_assert(json_object_get(fields, "items.1.name"));
     ck_assert(json_object_get(fields, "items.1.qty"));
     th_resp_free(r);
-    r = submit(key, "invoice", "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1,\"junk\":2},\"options\":{\"strict\":true}}",
-               NULL);
+    r = submit(
+        key, "invoice",
+        "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1,\"junk\":2},\"options\":{\"strict\":true}}",
+        NULL);
     th_assert_error(r, 400, "invalid_input_data");
     ck_assert(strstr(r->body, "Unrecognized key"));
     th_resp_free(r);
@@ -208,11 +219,13 @@ END_TEST
 
 START_TEST(filenames_are_sanitised)
 {
-    th_resp_t *r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"../../etc/passwd\"}}", NULL);
+    th_resp_t *r = submit(key, "invoice",
+                          "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"../../etc/passwd\"}}", NULL);
     ck_assert_int_eq(r->status, 202);
     ck_assert_str_eq(th_str(r->json, "filename"), "etc_passwd.pdf");
     th_resp_free(r);
-    r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"Rechnung \xc3\xa4 1.PDF\"}}", NULL);
+    r = submit(key, "invoice",
+               "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"Rechnung \xc3\xa4 1.PDF\"}}", NULL);
     ck_assert_int_eq(r->status, 202);
     ck_assert_str_eq(th_str(r->json, "filename"), "Rechnung_1.PDF");
     th_resp_free(r);
@@ -235,14 +248,17 @@ START_TEST(idempotency_replay_and_reuse)
     th_resp_free(r);
     /* the same request (keys in another order): 200 with the same render */
     r = submit(key, "invoice",
-               "{\"data\":{\"items\":[{\"qty\":2,\"name\":\"Analytical engine\"}],\"total\":\"49.90\",\"customer\":{\"name\":\"Ada Lovelace\"}}}",
+               "{\"data\":{\"items\":[{\"qty\":2,\"name\":\"Analytical "
+               "engine\"}],\"total\":\"49.90\",\"customer\":{\"name\":\"Ada Lovelace\"}}}",
                h);
     ck_assert_msg(r->status == 200, "%s", r->body);
     ck_assert_str_eq(th_str(r->json, "id"), id);
     th_resp_free(r);
     /* different data, options or template under the same key: 409 */
-    expect_error(key, "invoice", "{\"data\":{\"customer\":{\"name\":\"Other\"},\"total\":1}}", h, 409, "idempotency_key_reused");
-    expect_error(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"x\"}}", h, 409, "idempotency_key_reused");
+    expect_error(key, "invoice", "{\"data\":{\"customer\":{\"name\":\"Other\"},\"total\":1}}", h, 409,
+                 "idempotency_key_reused");
+    expect_error(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"x\"}}", h, 409,
+                 "idempotency_key_reused");
     expect_error(key, "invoice-b", "{\"data\":" DATA_OK "}", h, 409, "idempotency_key_reused");
     /* body jobId is the same key space; the header wins over it */
     r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"jobId\":\"order-1001\"}", NULL);
@@ -411,9 +427,10 @@ START_TEST(download_before_success_is_not_ready)
     th_images_t im;
     th_images_start(&im, 3000);
     char body[512];
-    snprintf(body, sizeof body,
-             "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
-             im.port);
+    snprintf(
+        body, sizeof body,
+        "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+        im.port);
     th_resp_t *r = submit(key, "invoice", body, NULL);
     ck_assert_int_eq(r->status, 202);
     char id[64], path[256];
@@ -448,10 +465,11 @@ static bool rendering_now(void *id)
 
 /* Submits an invoice whose logo is path on im, with headers h (an Idempotency-Key): 202
  * expected. body gets the request, sync_body the same with options.sync, id the render's. */
-static void submit_keyed_with_logo(const th_images_t *im, const char *path, const char *const *h, char body[512],
-                                   char sync_body[600], char id[64])
+static void submit_keyed_with_logo(const th_images_t *im, const char *path, const char *const *h,
+                                   char body[512], char sync_body[600], char id[64])
 {
-    snprintf(body, 512, "{\"data\":{\"customer\":{\"name\":\"Replay\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d%s\"}}",
+    snprintf(body, 512,
+             "{\"data\":{\"customer\":{\"name\":\"Replay\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d%s\"}}",
              im->port, path);
     snprintf(sync_body, 600, "%.*s,\"options\":{\"sync\":true}}", (int)strlen(body) - 1, body);
     th_resp_t *r = submit(key, "invoice", body, h);
@@ -503,8 +521,9 @@ START_TEST(replay_of_a_failed_render)
         ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
         ck_assert_str_eq(th_str(r->json, "id"), id);
         ck_assert_str_eq(th_status(r), "failed");
-        ck_assert_msg(strstr(th_str(r->json, "errorMessage"), "image at data.logo could not be fetched: HTTP 404"),
-                      "%s", r->body);
+        ck_assert_msg(
+            strstr(th_str(r->json, "errorMessage"), "image at data.logo could not be fetched: HTTP 404"),
+            "%s", r->body);
         ck_assert_int_eq(json_integer_value(json_object_get(r->json, "attempts")), 3);
         ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
         ck_assert_str_eq(th_str(r->json, "completedAt"), completed);
@@ -585,7 +604,9 @@ int main(void)
     th_template(srv, key, "invoice", TH_INVOICE_MANIFEST);
     th_template(srv, key, "invoice-b", TH_INVOICE_MANIFEST);
     r = th_req(srv, "POST", "/v1/templates", key,
-               "{\"name\":\"Draft\",\"slug\":\"draft\",\"publish\":false,\"manifest\":" TH_INVOICE_MANIFEST "}", NULL);
+               "{\"name\":\"Draft\",\"slug\":\"draft\",\"publish\":false,\"manifest\":" TH_INVOICE_MANIFEST
+               "}",
+               NULL);
     th_resp_free(r);
 
     Suite *s = suite_create("renders");

@@ -95,7 +95,8 @@ START_TEST(kill9_mid_render_completes_once)
     th_images_start(&im, 2500);
     char body[512];
     snprintf(body, sizeof body,
-             "{\"data\":{\"customer\":{\"name\":\"Crash Test\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             "{\"data\":{\"customer\":{\"name\":\"Crash "
+             "Test\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
              im.port);
     char id[64];
     th_submit_ok(srv, NULL, key, "invoice", body, id);
@@ -159,7 +160,8 @@ START_TEST(redis_losing_its_data_loses_no_render)
     char base[64], ids[3][64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
     for (int i = 0; i < 3; i++) {
-        th_submit_ok(srv, base, key, "invoice", "{\"data\":{\"customer\":{\"name\":\"Lost\"},\"total\":1}}", ids[i]);
+        th_submit_ok(srv, base, key, "invoice", "{\"data\":{\"customer\":{\"name\":\"Lost\"},\"total\":1}}",
+                     ids[i]);
     }
     stop_pid(api);
     free(th_redis_cli(srv, "FLUSHALL"));
@@ -212,7 +214,8 @@ START_TEST(sync_request_woken_by_another_instance)
     pid_t api = th_server_spawn_extra(srv, &port, api_only);
     char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
-    th_resp_t *r = submit_to(base, "{\"data\":{\"customer\":{\"name\":\"Elsewhere\"},\"total\":1},\"options\":{\"sync\":true}}");
+    th_resp_t *r = submit_to(
+        base, "{\"data\":{\"customer\":{\"name\":\"Elsewhere\"},\"total\":1},\"options\":{\"sync\":true}}");
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
     th_resp_free(r);
@@ -229,7 +232,8 @@ START_TEST(duplicate_delivery_renders_once)
     th_images_start(&im, 1500);
     char body[512], id[64];
     snprintf(body, sizeof body,
-             "{\"data\":{\"customer\":{\"name\":\"Twice\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             "{\"data\":{\"customer\":{\"name\":\"Twice\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/"
+             "slow.svg\"}}",
              im.port);
     th_submit_ok(srv, NULL, key, "invoice", body, id);
     ck_assert(th_wait_until(rendering_now, id, 10000));
@@ -249,7 +253,8 @@ START_TEST(duplicate_delivery_renders_once)
 
     /* one more copy of the finished render: taken, acked, and nothing changes */
     push_again(id);
-    ck_assert_msg(th_wait_until(no_copy_queued, id, 10000), "the copy was never taken: %d left", queued_copies(id));
+    ck_assert_msg(th_wait_until(no_copy_queued, id, 10000), "the copy was never taken: %d left",
+                  queued_copies(id));
     char *after = outcome_of(id);
     ck_assert_str_eq(after, before);
     r = th_wait_render(srv, key, id, 1000);
@@ -275,7 +280,8 @@ START_TEST(interrupted_on_every_attempt_fails)
     th_images_start(&im, 3000);
     char body[512], id[64], sql[256];
     snprintf(body, sizeof body,
-             "{\"data\":{\"customer\":{\"name\":\"Doomed\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             "{\"data\":{\"customer\":{\"name\":\"Doomed\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/"
+             "slow.svg\"}}",
              im.port);
     th_submit_ok(srv, NULL, key, "invoice", body, id);
     ck_assert(th_wait_until(rendering_now, id, 10000));

@@ -13,7 +13,9 @@
 #include "core/crypto.h"
 #include "harness_render.h"
 
-#define DATA_OK "{\"customer\":{\"name\":\"Ada Lovelace\"},\"total\":\"49.90\",\"items\":[{\"name\":\"Analytical engine\",\"qty\":2}]}"
+#define DATA_OK                                                                                              \
+    "{\"customer\":{\"name\":\"Ada Lovelace\"},\"total\":\"49.90\",\"items\":[{\"name\":\"Analytical "       \
+    "engine\",\"qty\":2}]}"
 #define DOWNLOAD_TTL "300"
 
 static th_server_t *srv;
@@ -58,7 +60,8 @@ static void load_s3_env(void)
 static th_resp_t *render_ok(th_server_t *s, const char *api_key, const char *options, char id[64])
 {
     char body[1024];
-    snprintf(body, sizeof body, "{\"data\":" DATA_OK "%s%s}", options ? ",\"options\":" : "", options ? options : "");
+    snprintf(body, sizeof body, "{\"data\":" DATA_OK "%s%s}", options ? ",\"options\":" : "",
+             options ? options : "");
     th_submit_ok(s, NULL, api_key, "invoice", body, id);
     th_resp_t *r = th_wait_render(s, api_key, id, 30000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
@@ -181,10 +184,11 @@ START_TEST(download_through_the_server)
     th_images_t im;
     th_images_start(&im, 2500);
     char body[512], id[64], path[256];
-    snprintf(body, sizeof body,
-             "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"},"
-             "\"options\":{\"filename\":\"Relayed\"}}",
-             im.port);
+    snprintf(
+        body, sizeof body,
+        "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/slow.svg\"},"
+        "\"options\":{\"filename\":\"Relayed\"}}",
+        im.port);
     th_submit_ok(srv, NULL, key, "invoice", body, id);
     th_assert_not_ready(srv, key, id, NULL);
     snprintf(path, sizeof path, "/v1/renders/%s/download", id);
@@ -217,8 +221,8 @@ START_TEST(no_files_route_under_s3)
      * downloads go to the store, so the server has no /files links to honour. */
     char id[64], path[512];
     th_resp_t *render = render_ok(srv, key, NULL, id);
-    snprintf(path, sizeof path, "/files/renders/%s/%s/%s.pdf?expires=%lld&signature=%064d", project_id, id, id,
-             (long long)time(NULL) + 600, 0);
+    snprintf(path, sizeof path, "/files/renders/%s/%s/%s.pdf?expires=%lld&signature=%064d", project_id, id,
+             id, (long long)time(NULL) + 600, 0);
     th_resp_t *r = th_req(srv, "GET", path, NULL, NULL, NULL);
     th_assert_error(r, 404, "not_found");
     th_resp_free(r);
@@ -249,8 +253,14 @@ END_TEST
 /* Starts a server on the fake S3 with these settings added (later ones win). */
 static th_server_t *start_s3_server(const char *name, const char *const *more)
 {
-    const char *env[32] = {"CRAFTKIT_STORAGE=s3", env_endpoint, env_region, env_bucket, env_access, env_secret,
-                           "S3_FORCE_PATH_STYLE=1", "CRAFTKIT_DOWNLOAD_TTL=" DOWNLOAD_TTL};
+    const char *env[32] = {"CRAFTKIT_STORAGE=s3",
+                           env_endpoint,
+                           env_region,
+                           env_bucket,
+                           env_access,
+                           env_secret,
+                           "S3_FORCE_PATH_STYLE=1",
+                           "CRAFTKIT_DOWNLOAD_TTL=" DOWNLOAD_TTL};
     int n = 8;
     for (int i = 0; more && more[i] && n < 31; i++)
         env[n++] = more[i];
@@ -285,9 +295,13 @@ START_TEST(wrong_secret_fails_renders_and_ready)
 {
     /* Fast S3 fault handling and render retries so that three attempts take seconds. A 403 is
      * final for the S3 client (no S3-level retry); the render itself is retried 3 times. */
-    const char *more[] = {"S3_SECRET_ACCESS_KEY=not-the-secret", "S3_ATTEMPTS=2", "S3_CONNECT_TIMEOUT_MS=1000",
-                          "S3_ATTEMPT_TIMEOUT_MS=2000", "S3_TOTAL_TIMEOUT_MS=4000",
-                          "CRAFTKIT_RENDER_BACKOFF_BASE_MS=50", NULL};
+    const char *more[] = {"S3_SECRET_ACCESS_KEY=not-the-secret",
+                          "S3_ATTEMPTS=2",
+                          "S3_CONNECT_TIMEOUT_MS=1000",
+                          "S3_ATTEMPT_TIMEOUT_MS=2000",
+                          "S3_TOTAL_TIMEOUT_MS=4000",
+                          "CRAFTKIT_RENDER_BACKOFF_BASE_MS=50",
+                          NULL};
     th_server_t *s = start_s3_server("server_s3_badkey", more);
     char pid[64], pkey[128], id[64], body[512], want[512];
     th_invoice_project(s, "Bad key", "invoice", pid, pkey);
@@ -300,8 +314,9 @@ START_TEST(wrong_secret_fails_renders_and_ready)
     /* Says what failed (storing), where (the store's operation and key) and why (the store's
      * error code), so that an operator can tell bad credentials from an outage. */
     const char *msg = th_str(r->json, "errorMessage");
-    snprintf(want, sizeof want, "the PDF could not be stored: S3 PUT renders/%s/%s/%s.pdf failed: HTTP 403 "
-                                "SignatureDoesNotMatch",
+    snprintf(want, sizeof want,
+             "the PDF could not be stored: S3 PUT renders/%s/%s/%s.pdf failed: HTTP 403 "
+             "SignatureDoesNotMatch",
              pid, id, id);
     ck_assert_msg(!strncmp(msg, want, strlen(want)), "%s\nwant %s", msg, want);
     ck_assert_msg(strstr(msg, "after 1 attempt"), "4xx is not retried by the S3 client: %s", msg);
@@ -321,7 +336,8 @@ START_TEST(wrong_secret_fails_renders_and_ready)
     th_resp_free(r);
     /* The answer is terse (anyone may ask); the reason is in the log, once. */
     char grep[900];
-    snprintf(grep, sizeof grep, "grep -c 'ready: storage is down: .*403' '%s/server.log' | grep -qx 1", s->dir);
+    snprintf(grep, sizeof grep, "grep -c 'ready: storage is down: .*403' '%s/server.log' | grep -qx 1",
+             s->dir);
     r = th_req(s, "GET", "/ready", NULL, NULL, NULL);
     th_resp_free(r);
     ck_assert_msg(system(grep) == 0, "one log line with the store's reason (see %s/server.log)", s->dir);
@@ -336,8 +352,15 @@ END_TEST
 int main(void)
 {
     load_s3_env();
-    const char *env[] = {"CRAFTKIT_STORAGE=s3", env_endpoint, env_region, env_bucket, env_access, env_secret,
-                         "S3_FORCE_PATH_STYLE=1", "CRAFTKIT_DOWNLOAD_TTL=" DOWNLOAD_TTL, NULL};
+    const char *env[] = {"CRAFTKIT_STORAGE=s3",
+                         env_endpoint,
+                         env_region,
+                         env_bucket,
+                         env_access,
+                         env_secret,
+                         "S3_FORCE_PATH_STYLE=1",
+                         "CRAFTKIT_DOWNLOAD_TTL=" DOWNLOAD_TTL,
+                         NULL};
     srv = th_start("server_s3", env);
     th_invoice_project(srv, "S3", "invoice", project_id, key);
 

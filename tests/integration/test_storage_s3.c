@@ -42,9 +42,8 @@ static void setup(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     endpoint = th_services_env("S3_ENDPOINT");
-    ck_assert_msg(endpoint != NULL,
-                  "S3_ENDPOINT is not in the services env: the fake S3 did not start (run "
-                  "scripts/test-node-deps, then see scripts/test-services.d/s3.sh)");
+    ck_assert_msg(endpoint != NULL, "S3_ENDPOINT is not in the services env: the fake S3 did not start (run "
+                                    "scripts/test-node-deps, then see scripts/test-services.d/s3.sh)");
     region = th_services_env("S3_REGION");
     bucket = th_services_env("S3_BUCKET");
     access_key = th_services_env("S3_ACCESS_KEY_ID");
@@ -96,8 +95,8 @@ START_TEST(put_get_delete)
     static char data[50 * 1024];
     random_bytes(data, sizeof data);
     char sha[65], want[65], err[512] = "";
-    ck_assert_msg(storage_put(s, KEY, data, sizeof data, "application/pdf", sha, err, sizeof err) == 0,
-                  "%s", err);
+    ck_assert_msg(storage_put(s, KEY, data, sizeof data, "application/pdf", sha, err, sizeof err) == 0, "%s",
+                  err);
     crypto_sha256_hex(data, sizeof data, want);
     ck_assert_str_eq(sha, want);
 
@@ -204,8 +203,7 @@ START_TEST(presigned_get)
     ck_assert_msg(r && r->status == 200, "%ld %s", r ? r->status : 0L, r ? r->body : "");
     ck_assert_int_eq(r->len, sizeof data);
     ck_assert(!memcmp(r->body, data, sizeof data));
-    ck_assert_str_eq(th_header(r, "content-disposition"),
-                     "attachment; filename=\"Rechnung_M_rz_2026.pdf\"");
+    ck_assert_str_eq(th_header(r, "content-disposition"), "attachment; filename=\"Rechnung_M_rz_2026.pdf\"");
     th_resp_free(r);
 
     /* Any change to the signed URL is refused. */
@@ -238,7 +236,8 @@ START_TEST(presigned_for_a_public_endpoint)
     char *at = strstr(public_endpoint, "127.0.0.1");
     ck_assert(at != NULL);
     char rebuilt[256];
-    snprintf(rebuilt, sizeof rebuilt, "%.*slocalhost%s", (int)(at - public_endpoint), public_endpoint, at + 9);
+    snprintf(rebuilt, sizeof rebuilt, "%.*slocalhost%s", (int)(at - public_endpoint), public_endpoint,
+             at + 9);
     c.s3_public_endpoint = rebuilt;
     storage_t *s = open_store(&c);
     char data[1000], sha[65], err[512] = "", *url = NULL;
@@ -263,7 +262,8 @@ START_TEST(expired_presigned_get_is_refused)
     char sha[65], err[512] = "", *url = NULL;
     ck_assert_int_eq(storage_put(s, KEY, "old", 3, "application/pdf", sha, err, sizeof err), 0);
     /* Signed two hours ago, valid for one. */
-    ck_assert_int_eq(storage_download_url_at(s, KEY, NULL, 3600, time(NULL) - 7200, &url, err, sizeof err), 0);
+    ck_assert_int_eq(storage_download_url_at(s, KEY, NULL, 3600, time(NULL) - 7200, &url, err, sizeof err),
+                     0);
     th_resp_t *r = th_req_url("GET", url, NULL, NULL, NULL);
     ck_assert_int_eq(r->status, 403);
     ck_assert_msg(strstr(r->body, "Request has expired") != NULL, "%s", r->body);
@@ -469,8 +469,8 @@ START_TEST(s3_5xx_is_retried_then_reported)
     static char data[20000];
     ck_assert_int_eq(storage_put(s, KEY, data, sizeof data, "application/pdf", sha, err, sizeof err), -1);
     ck_assert_int_eq(atomic_load(&f.requests), 3);
-    ck_assert_msg(strstr(err, "HTTP 503 SlowDown: Please reduce your request rate. after 3 attempts"),
-                  "%s", err);
+    ck_assert_msg(strstr(err, "HTTP 503 SlowDown: Please reduce your request rate. after 3 attempts"), "%s",
+                  err);
     storage_free(s);
     shutdown(f.fd, SHUT_RDWR);
     close(f.fd);

@@ -9,11 +9,13 @@
 static th_server_t *srv;
 static char key[128], other_key[128];
 
-#define INVOICE_MANIFEST                                                                             \
-    "{\"variables\":[{\"key\":\"customer.name\",\"label\":\"Customer\",\"dataType\":\"text\",\"required\":true},"   \
-    "{\"key\":\"total\",\"dataType\":\"currency\",\"format\":\"money:EUR\",\"required\":true},"                 \
-    "{\"key\":\"issued\",\"dataType\":\"date\"}],"                                                             \
-    "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":true},"  \
+#define INVOICE_MANIFEST                                                                                     \
+    "{\"variables\":[{\"key\":\"customer.name\",\"label\":\"Customer\",\"dataType\":\"text\",\"required\":"  \
+    "true},"                                                                                                 \
+    "{\"key\":\"total\",\"dataType\":\"currency\",\"format\":\"money:EUR\",\"required\":true},"              \
+    "{\"key\":\"issued\",\"dataType\":\"date\"}],"                                                           \
+    "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":"    \
+    "true},"                                                                                                 \
     "{\"key\":\"qty\",\"dataType\":\"number\",\"required\":true}]}]}"
 
 static th_resp_t *create(const char *body)
@@ -33,7 +35,8 @@ START_TEST(create_get_list_and_generated_layout)
     ck_assert(json_is_string(json_object_get(inbound, "secret")));
     ck_assert(json_is_false(json_object_get(inbound, "enforceSignature")));
     json_t *schema = json_object_get(r->json, "jsonSchema");
-    ck_assert_str_eq(json_string_value(json_object_get(schema, "$schema")), "http://json-schema.org/draft-07/schema#");
+    ck_assert_str_eq(json_string_value(json_object_get(schema, "$schema")),
+                     "http://json-schema.org/draft-07/schema#");
     ck_assert(json_is_object(json_object_get(r->json, "layout")));
     th_resp_free(r);
 
@@ -68,7 +71,8 @@ START_TEST(create_errors)
     th_resp_free(r);
     r = create("{\"name\":\"X\",\"manifest\":{\"variables\":[{\"key\":\"1bad\",\"dataType\":\"colour\"}]}}");
     th_assert_error(r, 400, "invalid_request");
-    ck_assert(json_object_size(json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors")) >= 1);
+    ck_assert(json_object_size(json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"),
+                                               "fieldErrors")) >= 1);
     th_resp_free(r);
     r = create("{\"manifest\":" INVOICE_MANIFEST "}");
     th_assert_error(r, 400, "invalid_request");
@@ -77,7 +81,8 @@ START_TEST(create_errors)
     r = create("{\"name\":\"X\",\"slug\":\"Bad Slug\",\"manifest\":" INVOICE_MANIFEST "}");
     th_assert_error(r, 400, "invalid_request");
     th_resp_free(r);
-    r = create("{\"name\":\"X\",\"manifest\":" INVOICE_MANIFEST ",\"layout\":{\"body\":[{\"type\":\"nonsense\"}]}}");
+    r = create("{\"name\":\"X\",\"manifest\":" INVOICE_MANIFEST
+               ",\"layout\":{\"body\":[{\"type\":\"nonsense\"}]}}");
     th_assert_error(r, 400, "invalid_request");
     ck_assert_msg(strstr(r->body, "layout."), "%s", r->body);
     th_resp_free(r);
@@ -89,11 +94,13 @@ END_TEST
 
 START_TEST(put_publishes_versions)
 {
-    th_resp_t *r = th_req(srv, "PUT", "/v1/templates/receipt", key, "{\"manifest\":" INVOICE_MANIFEST "}", NULL);
+    th_resp_t *r =
+        th_req(srv, "PUT", "/v1/templates/receipt", key, "{\"manifest\":" INVOICE_MANIFEST "}", NULL);
     ck_assert_msg(r->status == 201, "%s", r->body);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "currentVersionNumber")), 1);
     th_resp_free(r);
-    r = th_req(srv, "PUT", "/v1/templates/receipt", key, "{\"name\":\"Receipt\",\"manifest\":" INVOICE_MANIFEST "}", NULL);
+    r = th_req(srv, "PUT", "/v1/templates/receipt", key,
+               "{\"name\":\"Receipt\",\"manifest\":" INVOICE_MANIFEST "}", NULL);
     ck_assert_int_eq(r->status, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "currentVersionNumber")), 2);
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "name")), "Receipt");
@@ -170,17 +177,21 @@ START_TEST(validate_dry_run)
     th_resp_free(r);
 
     r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
-               "{\"data\":{\"total\":\"lots\",\"items\":[{\"name\":\"A\",\"qty\":1},{\"qty\":\"x\"}]}}", NULL);
+               "{\"data\":{\"total\":\"lots\",\"items\":[{\"name\":\"A\",\"qty\":1},{\"qty\":\"x\"}]}}",
+               NULL);
     th_assert_error(r, 400, "invalid_input_data");
-    json_t *fields = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    json_t *fields =
+        json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
     ck_assert_msg(json_object_get(fields, "customer.name") != NULL, "%s", r->body);
     ck_assert(json_object_get(fields, "total") != NULL);
     ck_assert(json_object_get(fields, "items.1.name") != NULL);
     ck_assert(json_object_get(fields, "items.1.qty") != NULL);
     th_resp_free(r);
 
-    r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
-               "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1,\"junk\":1},\"options\":{\"strict\":true}}", NULL);
+    r = th_req(
+        srv, "POST", "/v1/templates/invoice/validate", key,
+        "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1,\"junk\":1},\"options\":{\"strict\":true}}",
+        NULL);
     th_assert_error(r, 400, "invalid_input_data");
     ck_assert(strstr(r->body, "Unrecognized key"));
     th_resp_free(r);
@@ -212,7 +223,8 @@ START_TEST(draft_versions_and_no_published_version)
     r = th_req(srv, "PUT", "/v1/templates/draft", key, "{\"manifest\":" INVOICE_MANIFEST "}", NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
     th_resp_free(r);
-    r = th_req(srv, "PUT", "/v1/templates/draft", key, "{\"publish\":false,\"manifest\":{\"variables\":[]}}", NULL);
+    r = th_req(srv, "PUT", "/v1/templates/draft", key, "{\"publish\":false,\"manifest\":{\"variables\":[]}}",
+               NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "currentVersionNumber")), 2);
     ck_assert_int_eq(json_integer_value(json_object_get(r->json, "latestVersionNumber")), 3);
@@ -220,7 +232,8 @@ START_TEST(draft_versions_and_no_published_version)
     th_resp_free(r);
     /* a draft can still be previewed/validated by number */
     r = th_req(srv, "POST", "/v1/templates/draft/validate", key,
-               "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1},\"options\":{\"versionNumber\":1}}", NULL);
+               "{\"data\":{\"customer\":{\"name\":\"A\"},\"total\":1},\"options\":{\"versionNumber\":1}}",
+               NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
     th_resp_free(r);
 }
@@ -228,8 +241,9 @@ END_TEST
 
 START_TEST(preview_pdf_and_png)
 {
-    const char *body = "{\"data\":{\"customer\":{\"name\":\"Preview Customer\"},\"total\":12.5,"
-                       "\"items\":[{\"name\":\"Widget\",\"qty\":2}]},\"options\":{\"format\":\"png\",\"page\":1}}";
+    const char *body =
+        "{\"data\":{\"customer\":{\"name\":\"Preview Customer\"},\"total\":12.5,"
+        "\"items\":[{\"name\":\"Widget\",\"qty\":2}]},\"options\":{\"format\":\"png\",\"page\":1}}";
     th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, body, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_header(r, "content-type"), "image/png");
@@ -255,9 +269,10 @@ START_TEST(preview_of_an_unsaved_layout)
     th_resp_t *r = th_req(srv, "GET", "/v1/templates/invoice/versions", key, NULL, NULL);
     size_t versions = json_array_size(json_object_get(r->json, "versions"));
     th_resp_free(r);
-    const char *body = "{\"data\":{\"title\":\"Unsaved\"},\"options\":{\"format\":\"pdf\"},"
-                       "\"manifest\":{\"variables\":[{\"key\":\"title\",\"dataType\":\"text\",\"required\":true}]},"
-                       "\"layout\":{\"body\":[{\"type\":\"heading\",\"text\":\"{{title}} heading\"}]}}";
+    const char *body =
+        "{\"data\":{\"title\":\"Unsaved\"},\"options\":{\"format\":\"pdf\"},"
+        "\"manifest\":{\"variables\":[{\"key\":\"title\",\"dataType\":\"text\",\"required\":true}]},"
+        "\"layout\":{\"body\":[{\"type\":\"heading\",\"text\":\"{{title}} heading\"}]}}";
     r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, body, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     ck_assert(r->len > 4 && memcmp(r->body, "%PDF", 4) == 0);
@@ -267,12 +282,15 @@ START_TEST(preview_of_an_unsaved_layout)
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "versions")), versions);
     th_resp_free(r);
     /* its problems are reported like a publish's */
-    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key,
-               "{\"data\":{},\"manifest\":{\"variables\":[]},\"layout\":{\"body\":[{\"type\":\"nonsense\"}]}}", NULL);
+    r = th_req(
+        srv, "POST", "/v1/templates/invoice/preview", key,
+        "{\"data\":{},\"manifest\":{\"variables\":[]},\"layout\":{\"body\":[{\"type\":\"nonsense\"}]}}",
+        NULL);
     th_assert_error(r, 400, "invalid_request");
     ck_assert_msg(strstr(r->body, "layout.body.0"), "%s", r->body);
     th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, "{\"data\":{},\"layout\":{\"body\":[]}}", NULL);
+    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, "{\"data\":{},\"layout\":{\"body\":[]}}",
+               NULL);
     th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "\"manifest\":[\"Required\"]"));
     th_resp_free(r);

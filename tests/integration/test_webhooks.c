@@ -20,7 +20,9 @@ static receiver_t *rx;
 static char key[128], other_key[128];
 
 #define DATA_OK "{\"data\":{\"customer\":{\"name\":\"Hook Test\"},\"total\":3}}"
-#define DATA_FAILS "{\"data\":{\"customer\":{\"name\":\"Broken\"},\"total\":3,\"logo\":\"http://127.0.0.1:9/nothing.png\"}}"
+#define DATA_FAILS                                                                                           \
+    "{\"data\":{\"customer\":{\"name\":\"Broken\"},\"total\":3,\"logo\":\"http://127.0.0.1:9/"               \
+    "nothing.png\"}}"
 
 typedef struct sub {
     char id[64];
@@ -110,7 +112,8 @@ static void check_signature(const rx_request_t *req, const char *secret, const c
 
 START_TEST(subscription_crud_and_errors)
 {
-    th_resp_t *r = create_sub_raw(srv, key, "{\"url\":\"https://hooks.example.com/craftkit\",\"description\":\"CRM\"}");
+    th_resp_t *r =
+        create_sub_raw(srv, key, "{\"url\":\"https://hooks.example.com/craftkit\",\"description\":\"CRM\"}");
     ck_assert_msg(r->status == 201, "%s", r->body);
     ck_assert(!strncmp(th_str(r->json, "secret"), "whsec_", 6));
     ck_assert(json_is_true(json_object_get(r->json, "active")));
@@ -125,7 +128,8 @@ START_TEST(subscription_crud_and_errors)
     ck_assert(json_object_get(r->json, "secret") == NULL); /* shown on create only */
     ck_assert_str_eq(th_str(r->json, "description"), "CRM");
     th_resp_free(r);
-    r = th_req(srv, "PATCH", path, key, "{\"active\":false,\"events\":[\"render.failed\"],\"description\":null}", NULL);
+    r = th_req(srv, "PATCH", path, key,
+               "{\"active\":false,\"events\":[\"render.failed\"],\"description\":null}", NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
     ck_assert(json_is_false(json_object_get(r->json, "active")));
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "events")), 1);
@@ -136,11 +140,14 @@ START_TEST(subscription_crud_and_errors)
     th_resp_free(r);
 
     /* errors */
-    const char *bad[] = {"{}", "{\"url\":\"ftp://example.com/x\"}", "{\"url\":\"not a url\"}",
+    const char *bad[] = {"{}",
+                         "{\"url\":\"ftp://example.com/x\"}",
+                         "{\"url\":\"not a url\"}",
                          "{\"url\":\"https://example.com\",\"events\":[]}",
                          "{\"url\":\"https://example.com\",\"events\":[\"render.started\"]}",
                          "{\"url\":\"https://example.com\",\"events\":[\"render.failed\",\"render.failed\"]}",
-                         "{\"url\":\"https://example.com\",\"active\":\"yes\"}", "{\"url\":\"https://example.com\",\"x\":1}",
+                         "{\"url\":\"https://example.com\",\"active\":\"yes\"}",
+                         "{\"url\":\"https://example.com\",\"x\":1}",
                          "[]"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = create_sub_raw(srv, key, bad[i]);
@@ -187,7 +194,8 @@ START_TEST(signed_delivery_of_a_success)
     ck_assert_str_eq(th_str(body, "status"), "succeeded");
     ck_assert(strstr(th_str(body, "downloadUrl"), "/files/renders/"));
     ck_assert(json_is_null(json_object_get(body, "errorMessage")));
-    ck_assert(json_is_string(json_object_get(body, "templateId")) && json_is_string(json_object_get(body, "createdAt")) &&
+    ck_assert(json_is_string(json_object_get(body, "templateId")) &&
+              json_is_string(json_object_get(body, "createdAt")) &&
               json_is_string(json_object_get(body, "completedAt")));
     json_decref(body);
     rx_request_free(&req);
@@ -295,7 +303,8 @@ START_TEST(abandoned_after_six_then_redelivered)
     rx_request_free(&req);
     wait_first_delivery(srv, key, &sub, "delivered", 5000);
 
-    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries/01890000-0000-7000-8000-000000000000/redeliver", sub.id);
+    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries/01890000-0000-7000-8000-000000000000/redeliver",
+             sub.id);
     r = th_req(srv, "POST", path, key, NULL, NULL);
     th_assert_error(r, 404, "delivery_not_found");
     th_resp_free(r);
@@ -320,7 +329,8 @@ START_TEST(redirects_are_not_followed)
     th_submit_ok(srv, NULL, key, "invoice", DATA_OK, render_id);
     ck_assert(rx_wait_count(rx, "/moved", 2, 20000)); /* a failed attempt, retried */
     th_resp_t *r = deliveries(srv, key, &sub);
-    json_t *a = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
+    json_t *a = json_array_get(
+        json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(a, "statusCode")), 302);
     ck_assert_str_eq(th_str(a, "error"), "HTTP 302");
     th_resp_free(r);
@@ -453,7 +463,8 @@ static char *delivered_snippet(const char *path, const char *body)
     ck_assert(rx_wait_count(rx, path, 1, 20000));
     wait_first_delivery(srv, key, &sub, "delivered", 5000);
     th_resp_t *r = deliveries(srv, key, &sub);
-    json_t *a = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
+    json_t *a = json_array_get(
+        json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(a, "statusCode")), 200);
     char *snippet = strdup(th_str(a, "responseSnippet"));
     th_resp_free(r);
@@ -493,7 +504,8 @@ END_TEST
 /* True when the error of r names this query parameter in its issues. */
 static bool issue_names(const th_resp_t *r, const char *field)
 {
-    json_t *fields = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    json_t *fields =
+        json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
     return json_object_get(fields, field) != NULL;
 }
 
@@ -560,8 +572,12 @@ START_TEST(delivery_log_pages_with_a_cursor)
     th_resp_free(r);
     const struct {
         const char *query, *field;
-    } bad[] = {{"?cursor=not-a-cursor", "cursor"}, {"?limit=2&cursor=12345", "cursor"}, {"?limit=0", "limit"},
-               {"?limit=101", "limit"},           {"?limit=two", "limit"},             {"?limit=-1", "limit"}};
+    } bad[] = {{"?cursor=not-a-cursor", "cursor"},
+               {"?limit=2&cursor=12345", "cursor"},
+               {"?limit=0", "limit"},
+               {"?limit=101", "limit"},
+               {"?limit=two", "limit"},
+               {"?limit=-1", "limit"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = deliveries_query(srv, key, &sub, bad[i].query);
         th_assert_error(r, 400, "invalid_request");
@@ -586,8 +602,9 @@ START_TEST(slow_receiver_delays_nothing_else)
     /* and renders go on while it waits */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/render", key,
-                          "{\"data\":{\"customer\":{\"name\":\"Meanwhile\"},\"total\":1},\"options\":{\"sync\":true}}", NULL);
+    th_resp_t *r = th_req(
+        srv, "POST", "/v1/templates/invoice/render", key,
+        "{\"data\":{\"customer\":{\"name\":\"Meanwhile\"},\"total\":1},\"options\":{\"sync\":true}}", NULL);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     th_resp_free(r);
@@ -693,7 +710,8 @@ START_TEST(private_destinations_are_refused)
     th_server_t *s = th_start("webhooks_ssrf", env);
     char pid[64], k[128], body[512];
     th_invoice_project(s, "Guarded", "invoice", pid, k);
-    const char *literal[] = {"127.0.0.1", "localhost", "[::1]", "169.254.169.254", "10.0.0.7", "[::ffff:127.0.0.1]"};
+    const char *literal[] = {"127.0.0.1",       "localhost", "[::1]",
+                             "169.254.169.254", "10.0.0.7",  "[::ffff:127.0.0.1]"};
     for (size_t i = 0; i < sizeof literal / sizeof literal[0]; i++) {
         snprintf(body, sizeof body, "{\"url\":\"http://%s:%d/ssrf\"}", literal[i], rx_port(rx));
         th_resp_t *r = create_sub_raw(s, k, body);
@@ -731,7 +749,8 @@ START_TEST(private_destinations_are_refused)
         for (int i = 0; i < made; i++) {
             wait_first_delivery(s, k, &subs[i], "abandoned", 30000);
             th_resp_t *r = deliveries(s, k, &subs[i]);
-            json_t *a = json_array_get(json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
+            json_t *a = json_array_get(
+                json_object_get(json_array_get(json_object_get(r->json, "deliveries"), 0), "attempts"), 0);
             ck_assert_msg(strstr(th_str(a, "error"), "not allowed"), "%s", r->body);
             th_resp_free(r);
         }

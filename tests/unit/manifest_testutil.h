@@ -98,7 +98,8 @@ static inline bool has_msg(const json_t *issues, const char *path, const char *m
     json_t *list = path ? field_msgs(issues, path) : json_object_get(issues, "formErrors");
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         if (strcmp(json_string_value(v), msg) == 0)
             return true;
     }
@@ -106,24 +107,23 @@ static inline bool has_msg(const json_t *issues, const char *path, const char *m
 }
 
 /* Asserts that path carries msg, printing all issues otherwise. */
-#define assert_msg(issues, path, msg)                                                    \
-    do {                                                                                 \
-        if (!has_msg((issues), (path), (msg))) {                                         \
-            char *dump_ = tdump(issues);                                                 \
-            ck_abort_msg("expected %s: \"%s\" in %s", (path) ? (path) : "(form)", (msg), \
-                         dump_);                                                         \
-        }                                                                                \
+#define assert_msg(issues, path, msg)                                                                        \
+    do {                                                                                                     \
+        if (!has_msg((issues), (path), (msg))) {                                                             \
+            char *dump_ = tdump(issues);                                                                     \
+            ck_abort_msg("expected %s: \"%s\" in %s", (path) ? (path) : "(form)", (msg), dump_);             \
+        }                                                                                                    \
     } while (0)
 
 /* Asserts JSON equality against text (keys sorted in the message). */
-#define assert_json_eq(value, text)                                              \
-    do {                                                                         \
-        json_t *want_ = tj(text);                                                \
-        if (!json_equal((value), want_)) {                                       \
-            char *got_ = tdump(value), *exp_ = tdump(want_);                     \
-            ck_abort_msg("JSON differs:\n got  %s\n want %s", got_, exp_);       \
-        }                                                                        \
-        json_decref(want_);                                                      \
+#define assert_json_eq(value, text)                                                                          \
+    do {                                                                                                     \
+        json_t *want_ = tj(text);                                                                            \
+        if (!json_equal((value), want_)) {                                                                   \
+            char *got_ = tdump(value), *exp_ = tdump(want_);                                                 \
+            ck_abort_msg("JSON differs:\n got  %s\n want %s", got_, exp_);                                   \
+        }                                                                                                    \
+        json_decref(want_);                                                                                  \
     } while (0)
 
 static inline size_t field_count(const json_t *issues)

@@ -33,8 +33,8 @@
 #define RF_FN static __attribute__((unused))
 
 typedef struct rf_redis {
-    pid_t pid;     /* 0 when not running */
-    pid_t owner;   /* process that started it */
+    pid_t pid;   /* 0 when not running */
+    pid_t owner; /* process that started it */
     char dir[256];
     char sock[320];
 } rf_redis_t;
@@ -93,8 +93,8 @@ RF_FN int rf_start(rf_redis_t *r)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", r->sock, "--unixsocketperm", "700",
-               "--save", "", "--appendonly", "no", "--dir", r->dir, (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", "0", "--unixsocket", r->sock, "--unixsocketperm",
+               "700", "--save", "", "--appendonly", "no", "--dir", r->dir, (char *)NULL);
         _exit(127);
     }
     r->pid = pid;

@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *path;          /* exact request path, e.g. "/logo.png" */
-    int status;                /* e.g. 200, 404 */
-    const char *content_type;  /* NULL: none sent */
-    const void *body;          /* may be NULL */
+    const char *path;         /* exact request path, e.g. "/logo.png" */
+    int status;               /* e.g. 200, 404 */
+    const char *content_type; /* NULL: none sent */
+    const void *body;         /* may be NULL */
     size_t body_len;
     int delay_ms;              /* wait this long before answering */
     size_t stream_bytes;       /* >0: send this many filler bytes, no Content-Length */

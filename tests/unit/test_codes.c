@@ -111,7 +111,10 @@ static double dark_fraction(cairo_surface_t *s, int x0, int y0, int x1, int y1)
     return all ? (double)dark / (double)all : 0;
 }
 
-static bool have_zbarimg(void) { return system("command -v zbarimg >/dev/null 2>&1") == 0; }
+static bool have_zbarimg(void)
+{
+    return system("command -v zbarimg >/dev/null 2>&1") == 0;
+}
 
 /* Decodes a PNG with zbarimg; returns the decoded text (static buffer) or NULL. */
 static const char *zbar_decode(const char *path)
@@ -148,8 +151,8 @@ static const struct {
 
 START_TEST(draw_and_decode)
 {
-    cairo_surface_t *s = render_png(decode_cases[_i].kind, decode_cases[_i].data,
-                                    decode_cases[_i].w, decode_cases[_i].h, decode_cases[_i].text);
+    cairo_surface_t *s = render_png(decode_cases[_i].kind, decode_cases[_i].data, decode_cases[_i].w,
+                                    decode_cases[_i].h, decode_cases[_i].text);
     char path[128];
     snprintf(path, sizeof path, "/tmp/craftkit-codes-%d-%d.png", (int)getpid(), _i);
     ck_assert_int_eq(cairo_surface_write_to_png(s, path), CAIRO_STATUS_SUCCESS);
@@ -219,11 +222,13 @@ START_TEST(pdf_is_vector)
     for (size_t i = 0; i < 6; i++) {
         size_t small = 0, large = 0;
         for (int pass = 0; pass < 2; pass++) {
-            cairo_surface_t *s = cairo_pdf_surface_create_for_stream(count_bytes, pass ? &large : &small, 595, 842);
+            cairo_surface_t *s =
+                cairo_pdf_surface_create_for_stream(count_bytes, pass ? &large : &small, 595, 842);
             cairo_t *cr = cairo_create(s);
             double side = pass ? 500 : 50;
             char err[200];
-            ck_assert_msg(codes_draw(cr, kinds[i], data[i], 20, 20, side, side / 2, true, err, sizeof err) == 0,
+            ck_assert_msg(codes_draw(cr, kinds[i], data[i], 20, 20, side, side / 2, true, err, sizeof err) ==
+                              0,
                           "%s: %s", kinds[i], err);
             cairo_destroy(cr);
             cairo_surface_destroy(s);
@@ -262,9 +267,23 @@ START_TEST(random_data)
 {
     uint64_t st = 0x853C49E6748FEA9Bull;
     const char *kinds[] = {"qr", "code128", "ean13", "code39", "datamatrix", "pdf417"};
-    static const char *const pieces[] = {"0", "12345", "400638133393", "A", "z", " ", "-", "$", "%",
-                                         "\xC3\xA9", "\xE2\x82\xAC", "\xFF", "\x01", "\x7F", "\xF0\x9F\x98\x80",
-                                         "https://example.com/?q=", "\t"};
+    static const char *const pieces[] = {"0",
+                                         "12345",
+                                         "400638133393",
+                                         "A",
+                                         "z",
+                                         " ",
+                                         "-",
+                                         "$",
+                                         "%",
+                                         "\xC3\xA9",
+                                         "\xE2\x82\xAC",
+                                         "\xFF",
+                                         "\x01",
+                                         "\x7F",
+                                         "\xF0\x9F\x98\x80",
+                                         "https://example.com/?q=",
+                                         "\t"};
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 120, 60);
     cairo_t *cr = cairo_create(s);
     char data[256], err[200];

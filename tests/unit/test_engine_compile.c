@@ -51,9 +51,7 @@ static bool has_issue(const json_t *issues, const char *path, const char *needle
     json_t *list = json_object_get(json_object_get(issues, "fieldErrors"), path);
     size_t i;
     json_t *m;
-    json_array_foreach(list, i, m)
-        if (strstr(json_string_value(m), needle))
-            return true;
+    json_array_foreach(list, i, m) if (strstr(json_string_value(m), needle)) return true;
     return false;
 }
 
@@ -64,11 +62,11 @@ static void dump(const json_t *issues)
     free(s);
 }
 
-#define EXPECT_ISSUE(issues, path, needle)                                          \
-    do {                                                                            \
-        if (!has_issue(issues, path, needle))                                       \
-            dump(issues);                                                           \
-        ck_assert_msg(has_issue(issues, path, needle), "no issue \"%s\" at %s", needle, path); \
+#define EXPECT_ISSUE(issues, path, needle)                                                                   \
+    do {                                                                                                     \
+        if (!has_issue(issues, path, needle))                                                                \
+            dump(issues);                                                                                    \
+        ck_assert_msg(has_issue(issues, path, needle), "no issue \"%s\" at %s", needle, path);               \
     } while (0)
 
 START_TEST(valid_layout_compiles)
@@ -95,26 +93,28 @@ END_TEST
 
 START_TEST(all_problems_at_once)
 {
-    json_t *i = issues_of("{\"body\":["
-                          "{\"type\":\"paragraph\",\"text\":\"x\"},"                      /* 0 unknown type */
-                          "{\"type\":\"text\",\"text\":\"{{customer.nmae}}\"},"            /* 1 unknown var */
-                          "{\"type\":\"text\",\"text\":\"x\",\"style\":\"h9\"},"           /* 2 unknown style */
-                          "{\"type\":\"text\",\"text\":\"x\",\"colour\":\"red\"},"         /* 3 unknown prop */
-                          "{\"type\":\"text\",\"text\":\"x\",\"color\":\"#12\"},"          /* 4 bad colour */
-                          "{\"type\":\"spacer\",\"height\":\"12furlongs\"},"               /* 5 bad length */
-                          "{\"type\":\"text\",\"text\":\"{{total | curency:EUR}}\"},"      /* 6 unknown filter */
-                          "{\"type\":\"text\",\"text\":\"{{total | currency:EURO}}\"},"    /* 7 bad filter arg */
-                          "{\"type\":\"text\",\"text\":\"{{ total \"},"                     /* 8 syntax */
-                          "{\"type\":\"text\",\"text\":\"{{page}}\"},"                      /* 9 page outside footer */
-                          "{\"type\":\"table\",\"each\":\"items\",\"columns\":[{\"cell\":\"{{item.qtty}}\"}]}," /* 10 */
-                          "{\"type\":\"text\",\"text\":\"{{items}}\"},"                     /* 11 a loop as text */
-                          "{\"type\":\"stack\",\"each\":\"customer.name\",\"children\":[]}," /* 12 not a loop */
-                          "{\"type\":\"text\",\"if\":\"total >\",\"text\":\"x\"}"          /* 13 bad condition */
-                          "]}",
-                          NULL, true);
+    json_t *i = issues_of(
+        "{\"body\":["
+        "{\"type\":\"paragraph\",\"text\":\"x\"},"                    /* 0 unknown type */
+        "{\"type\":\"text\",\"text\":\"{{customer.nmae}}\"},"         /* 1 unknown var */
+        "{\"type\":\"text\",\"text\":\"x\",\"style\":\"h9\"},"        /* 2 unknown style */
+        "{\"type\":\"text\",\"text\":\"x\",\"colour\":\"red\"},"      /* 3 unknown prop */
+        "{\"type\":\"text\",\"text\":\"x\",\"color\":\"#12\"},"       /* 4 bad colour */
+        "{\"type\":\"spacer\",\"height\":\"12furlongs\"},"            /* 5 bad length */
+        "{\"type\":\"text\",\"text\":\"{{total | curency:EUR}}\"},"   /* 6 unknown filter */
+        "{\"type\":\"text\",\"text\":\"{{total | currency:EURO}}\"}," /* 7 bad filter arg */
+        "{\"type\":\"text\",\"text\":\"{{ total \"},"                 /* 8 syntax */
+        "{\"type\":\"text\",\"text\":\"{{page}}\"},"                  /* 9 page outside footer */
+        "{\"type\":\"table\",\"each\":\"items\",\"columns\":[{\"cell\":\"{{item.qtty}}\"}]}," /* 10 */
+        "{\"type\":\"text\",\"text\":\"{{items}}\"},"                      /* 11 a loop as text */
+        "{\"type\":\"stack\",\"each\":\"customer.name\",\"children\":[]}," /* 12 not a loop */
+        "{\"type\":\"text\",\"if\":\"total >\",\"text\":\"x\"}"            /* 13 bad condition */
+        "]}",
+        NULL, true);
     ck_assert_ptr_nonnull(i);
     EXPECT_ISSUE(i, "layout.body.0.type", "Unknown value \"paragraph\"");
-    EXPECT_ISSUE(i, "layout.body.1.text", "Unknown variable \"customer.nmae\" (did you mean \"customer.name\"?)");
+    EXPECT_ISSUE(i, "layout.body.1.text",
+                 "Unknown variable \"customer.nmae\" (did you mean \"customer.name\"?)");
     EXPECT_ISSUE(i, "layout.body.2.style", "Unknown style \"h9\"");
     EXPECT_ISSUE(i, "layout.body.3.colour", "Unknown property \"colour\"");
     EXPECT_ISSUE(i, "layout.body.4.color", "Invalid colour");
@@ -123,7 +123,8 @@ START_TEST(all_problems_at_once)
     EXPECT_ISSUE(i, "layout.body.7.text", "currency");
     EXPECT_ISSUE(i, "layout.body.8.text", "Unclosed");
     EXPECT_ISSUE(i, "layout.body.9.text", "only defined in header and footer");
-    EXPECT_ISSUE(i, "layout.body.10.columns.0.cell", "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
+    EXPECT_ISSUE(i, "layout.body.10.columns.0.cell",
+                 "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
     EXPECT_ISSUE(i, "layout.body.11.text", "is a loop");
     EXPECT_ISSUE(i, "layout.body.12.each", "Unknown loop");
     EXPECT_ISSUE(i, "layout.body.13.if", "Condition ends too early");
@@ -152,16 +153,18 @@ START_TEST(structure_errors)
     EXPECT_ISSUE(i, "layout.bodyy", "Unknown property");
     EXPECT_ISSUE(i, "layout.body", "Required");
     json_decref(i);
-    i = issues_of("{\"body\":[{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[\"a\"],[\"a\",\"b\",\"c\"],"
-                  "[{\"text\":\"ab\",\"colSpan\":2}]]}]}",
-                  NULL, false);
+    i = issues_of(
+        "{\"body\":[{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[\"a\"],[\"a\",\"b\",\"c\"],"
+        "[{\"text\":\"ab\",\"colSpan\":2}]]}]}",
+        NULL, false);
     EXPECT_ISSUE(i, "layout.body.0.rows.0", "Row has 1 cell");
     EXPECT_ISSUE(i, "layout.body.0.rows.1", "Row has 3 cells");
     ck_assert(!json_object_get(json_object_get(i, "fieldErrors"), "layout.body.0.rows.2"));
     json_decref(i);
     i = issues_of("{\"body\":[{\"type\":\"columns\",\"columns\":[{\"width\":\"auto\",\"children\":[]}]},"
                   "{\"type\":\"box\"},{\"type\":\"text\"},{\"type\":\"heading\",\"level\":7,\"text\":\"x\"},"
-                  "{\"type\":\"barcode\",\"data\":\"x\"},{\"type\":\"barcode\",\"symbology\":\"ean13\",\"data\":\"12\"},"
+                  "{\"type\":\"barcode\",\"data\":\"x\"},{\"type\":\"barcode\",\"symbology\":\"ean13\","
+                  "\"data\":\"12\"},"
                   "{\"type\":\"text\",\"as\":\"x\",\"text\":\"y\"}, 42]}",
                   NULL, false);
     EXPECT_ISSUE(i, "layout.body.0.columns.0.width", "Column widths");
@@ -231,8 +234,10 @@ START_TEST(page_settings_and_page_config)
     ck_assert_double_eq_tol(w, 283.46, 0.01);
     ck_assert_double_eq_tol(h, 425.20, 0.01);
     /* pageConfig wins over the layout's page. */
-    page_size("{\"page\":{\"size\":\"A4\"},\"body\":[]}", "{\"format\":\"a5\",\"orientation\":\"landscape\","
-              "\"margin\":{\"top\":\"10mm\"},\"printBackground\":true}", &w, &h);
+    page_size("{\"page\":{\"size\":\"A4\"},\"body\":[]}",
+              "{\"format\":\"a5\",\"orientation\":\"landscape\","
+              "\"margin\":{\"top\":\"10mm\"},\"printBackground\":true}",
+              &w, &h);
     ck_assert_double_eq_tol(w, 595.28, 0.01);
     ck_assert_double_eq_tol(h, 419.53, 0.01);
     page_size("{\"body\":[]}", "{\"width\":400,\"height\":\"6in\"}", &w, &h);
@@ -256,8 +261,8 @@ START_TEST(default_layout_from_manifest)
     json_t *l = engine_default_layout(m);
     ck_assert_ptr_nonnull(l);
     char *s = json_dumps(l, 0);
-    ck_assert_msg(strstr(s, "{{customer.name}}") && strstr(s, "{{item.qty}}") && strstr(s, "\"each\": \"items\"") &&
-                      strstr(s, "{{logo}}"),
+    ck_assert_msg(strstr(s, "{{customer.name}}") && strstr(s, "{{item.qty}}") &&
+                      strstr(s, "\"each\": \"items\"") && strstr(s, "{{logo}}"),
                   "%s", s);
     free(s);
     char err[500];

@@ -51,12 +51,12 @@ static char *eval(const char *s, const char *data_json, bool in_loop, char *err,
     return rc == 0 ? out : NULL;
 }
 
-#define EVAL_EQ(tpl, data, expect)                                              \
-    do {                                                                        \
-        char e_[300] = "";                                                      \
-        char *got_ = eval(tpl, data, false, e_, sizeof e_);                     \
-        ck_assert_msg(got_ != NULL, "%s: %s", tpl, e_);                         \
-        ck_assert_str_eq(got_, expect);                                         \
+#define EVAL_EQ(tpl, data, expect)                                                                           \
+    do {                                                                                                     \
+        char e_[300] = "";                                                                                   \
+        char *got_ = eval(tpl, data, false, e_, sizeof e_);                                                  \
+        ck_assert_msg(got_ != NULL, "%s: %s", tpl, e_);                                                      \
+        ck_assert_str_eq(got_, expect);                                                                      \
     } while (0)
 
 START_TEST(interpolates_paths_and_literals)
@@ -87,7 +87,8 @@ START_TEST(filters_and_arguments)
     EVAL_EQ("{{ total | currency:\"EUR\":\"de-DE\" }}", "{\"total\":1234.5}", "1.234,50\xc2\xa0€");
     EVAL_EQ("{{ total | currency:EUR:de-DE }}", "{\"total\":1234.5}", "1.234,50\xc2\xa0€");
     EVAL_EQ("{{ d | date:\"DD/MM/YYYY HH:mm\" }}", "{\"d\":\"2026-06-04T09:30:00Z\"}", "04/06/2026 09:30");
-    EVAL_EQ("{{ d | date:\"D MMMM YYYY [at] HH:mm\" }}", "{\"d\":\"2026-06-04T09:30:00Z\"}", "4 June 2026 at 09:30");
+    EVAL_EQ("{{ d | date:\"D MMMM YYYY [at] HH:mm\" }}", "{\"d\":\"2026-06-04T09:30:00Z\"}",
+            "4 June 2026 at 09:30");
     EVAL_EQ("{{ x | default:\"–\" }}", "{}", "–");
     EVAL_EQ("{{ x | default:n/a | upper }}", "{}", "N/A");
     EVAL_EQ("{{ x|number:2 }}", "{\"x\":3}", "3.00");
@@ -107,8 +108,9 @@ START_TEST(loop_scope_and_meta)
 {
     char err[300] = "";
     const char *data = "{\"items\":[{\"qty\":1},{\"qty\":7}],\"qty\":99}";
-    char *got = eval("{{ item.qty }}/{{ qty }} #{{ loop.index }} of {{ loop.count }} {{ loop.first }} {{ loop.last }}",
-                     data, true, err, sizeof err);
+    char *got = eval(
+        "{{ item.qty }}/{{ qty }} #{{ loop.index }} of {{ loop.count }} {{ loop.first }} {{ loop.last }}",
+        data, true, err, sizeof err);
     ck_assert_msg(got != NULL, "%s", err);
     ck_assert_str_eq(got, "7/99 #2 of 2 false true");
 }
@@ -117,7 +119,8 @@ END_TEST
 START_TEST(parse_errors)
 {
     static const char *bad[] = {
-        "{{ name", "{{ }}", "{{ a. }}", "{{ a | }}", "{{ a | f: }}", "{{ a b }}", "{{ 'x }}", "{{ a | f:'x }}",
+        "{{ name",      "{{ }}",     "{{ a. }}", "{{ a | }}",
+        "{{ a | f: }}", "{{ a b }}", "{{ 'x }}", "{{ a | f:'x }}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         expr_str_t s;
@@ -195,7 +198,8 @@ END_TEST
 
 START_TEST(comparisons_and_logic)
 {
-    const char *d = "{\"qty\":12,\"price\":\"9.50\",\"status\":\"paid\",\"date\":\"2026-06-04\",\"none\":null}";
+    const char *d =
+        "{\"qty\":12,\"price\":\"9.50\",\"status\":\"paid\",\"date\":\"2026-06-04\",\"none\":null}";
     ck_assert(cond("qty > 10", d));
     ck_assert(cond("qty >= 12 and qty <= 12", d));
     ck_assert(!cond("qty < 12", d));
@@ -206,11 +210,11 @@ START_TEST(comparisons_and_logic)
     ck_assert(cond("date >= '2026-01-01'", d));
     ck_assert(cond("none == null", d));
     ck_assert(cond("missing == null", d));
-    ck_assert(!cond("status > 3", d));          /* not comparable: false */
+    ck_assert(!cond("status > 3", d)); /* not comparable: false */
     ck_assert(cond("status != 3", d));
     ck_assert(cond("qty > 100 or status == 'paid'", d));
     ck_assert(!cond("not (qty > 10 and status == 'paid')", d));
-    ck_assert(cond("not qty > 100", d));        /* not binds to the comparison */
+    ck_assert(cond("not qty > 100", d)); /* not binds to the comparison */
     ck_assert(cond("qty > 1 && (status == 'x' || true)", d));
     ck_assert(cond("-1 < qty", d));
 }
@@ -222,7 +226,8 @@ START_TEST(condition_errors)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         expr_cond_t *e;
         char err[200] = "";
-        ck_assert_msg(expr_parse_cond(&A, bad[i], NULL, owned, &e, err, sizeof err) < 0, "accepted: %s", bad[i]);
+        ck_assert_msg(expr_parse_cond(&A, bad[i], NULL, owned, &e, err, sizeof err) < 0, "accepted: %s",
+                      bad[i]);
     }
     /* Deep nesting is bounded, not a stack overflow. */
     char deep[600];

@@ -85,7 +85,8 @@ static json_t *find_text(const json_t *pages, int p, const char *s)
 {
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, p), i, it) {
+    json_array_foreach(items(pages, p), i, it)
+    {
         const char *t = json_string_value(json_object_get(it, "text"));
         if (t && !strcmp(t, s))
             return it;
@@ -104,7 +105,8 @@ static double text_bottom(const json_t *pages, int p, const char *except_prefix)
     double b = 0;
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, p), i, it) {
+    json_array_foreach(items(pages, p), i, it)
+    {
         const char *t = json_string_value(json_object_get(it, "text"));
         if (!t || (except_prefix && !strncmp(t, except_prefix, strlen(except_prefix))))
             continue;
@@ -131,12 +133,13 @@ static json_t *rows_data(int n, int lines_per_row)
 
 START_TEST(table_header_repeats_rows_never_split)
 {
-    engine_template_t *t = compile_str("{" PAGE ",\"footer\":[{\"type\":\"text\",\"text\":\"Page {{page}} of {{pages}}\","
-                                       "\"align\":\"center\",\"marginTop\":6}],\"body\":["
-                                       "{\"type\":\"heading\",\"text\":\"Statement\"},"
-                                       "{\"type\":\"table\",\"each\":\"rows\",\"columns\":["
-                                       "{\"header\":\"Item\",\"cell\":\"{{item.name}}\"},"
-                                       "{\"width\":60,\"align\":\"right\",\"header\":\"No.\",\"cell\":\"{{item.n}}\"}]}]}");
+    engine_template_t *t =
+        compile_str("{" PAGE ",\"footer\":[{\"type\":\"text\",\"text\":\"Page {{page}} of {{pages}}\","
+                    "\"align\":\"center\",\"marginTop\":6}],\"body\":["
+                    "{\"type\":\"heading\",\"text\":\"Statement\"},"
+                    "{\"type\":\"table\",\"each\":\"rows\",\"columns\":["
+                    "{\"header\":\"Item\",\"cell\":\"{{item.name}}\"},"
+                    "{\"width\":60,\"align\":\"right\",\"header\":\"No.\",\"cell\":\"{{item.n}}\"}]}]}");
     json_t *data = rows_data(300, 2);
     json_t *pages = pages_of(t, data);
     int n = npages(pages);
@@ -175,14 +178,16 @@ END_TEST
 
 START_TEST(row_taller_than_a_page_is_split_cleanly)
 {
-    engine_template_t *t = compile_str("{" PAGE ",\"footer\":[\"footer {{page}}\"],\"body\":[{\"type\":\"table\","
-                                       "\"each\":\"rows\",\"columns\":[{\"width\":50,\"header\":\"H1\",\"cell\":\"{{item.n}}\"},"
-                                       "{\"header\":\"H2\",\"cell\":\"{{item.name}}\"}]}]}");
+    engine_template_t *t =
+        compile_str("{" PAGE ",\"footer\":[\"footer {{page}}\"],\"body\":[{\"type\":\"table\","
+                    "\"each\":\"rows\",\"columns\":[{\"width\":50,\"header\":\"H1\",\"cell\":\"{{item.n}}\"},"
+                    "{\"header\":\"H2\",\"cell\":\"{{item.name}}\"}]}]}");
     buf_t b;
     buf_init(&b, 1 << 20);
     for (int i = 1; i <= 120; i++)
         buf_printf(&b, "%sline %d", i > 1 ? "\n" : "", i);
-    json_t *data = json_pack("{s:[{s:s,s:i},{s:s,s:i}]}", "rows", "name", buf_cstr(&b), "n", 1, "name", "after", "n", 2);
+    json_t *data =
+        json_pack("{s:[{s:s,s:i},{s:s,s:i}]}", "rows", "name", buf_cstr(&b), "n", 1, "name", "after", "n", 2);
     buf_free(&b);
     json_t *pages = pages_of(t, data);
     int n = npages(pages);
@@ -217,7 +222,8 @@ START_TEST(keep_together_and_keep_with_next)
     double avail = 595.28 - 72;
     char layout[2000];
     snprintf(layout, sizeof layout,
-             "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},{\"type\":\"box\",\"keepTogether\":true,"
+             "{" PAGE
+             ",\"body\":[{\"type\":\"spacer\",\"height\":%g},{\"type\":\"box\",\"keepTogether\":true,"
              "\"padding\":4,\"children\":[\"k1\",\"k2\",\"k3\",\"k4\",\"k5\",\"k6\",\"k7\"]}]}",
              avail - 60);
     engine_template_t *t = compile_str(layout);
@@ -250,7 +256,8 @@ START_TEST(orphans_and_widows)
     double avail = 595.28 - 72, lh = 11.64;
     char layout[1000];
     /* Room for 1 line: the whole paragraph moves (no orphan). */
-    snprintf(layout, sizeof layout, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},%s]}", avail - 1.5 * lh, para);
+    snprintf(layout, sizeof layout, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},%s]}",
+             avail - 1.5 * lh, para);
     engine_template_t *t = compile_str(layout);
     json_t *pages = pages_of(t, NULL);
     ck_assert_ptr_null(find_text(pages, 0, "l1"));
@@ -258,7 +265,8 @@ START_TEST(orphans_and_widows)
     json_decref(pages);
     engine_template_free(t);
     /* Room for 9 lines: 8 stay, 2 go (no widow). */
-    snprintf(layout, sizeof layout, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},%s]}", avail - 9.5 * lh, para);
+    snprintf(layout, sizeof layout, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%g},%s]}",
+             avail - 9.5 * lh, para);
     t = compile_str(layout);
     pages = pages_of(t, NULL);
     ck_assert_ptr_nonnull(find_text(pages, 0, "l8"));
@@ -272,12 +280,13 @@ END_TEST
 
 START_TEST(page_breaks_boxes_and_columns_across_pages)
 {
-    engine_template_t *t = compile_str("{" PAGE ",\"body\":[\"first\",{\"type\":\"pageBreak\"},\"second\","
-                                       "{\"type\":\"pageBreak\"},{\"type\":\"pageBreak\",\"if\":\"never\"},"
-                                       "{\"type\":\"box\",\"padding\":6,\"background\":\"#eee\",\"border\":1,"
-                                       "\"children\":[{\"type\":\"text\",\"text\":\"{{long}}\"}]},"
-                                       "{\"type\":\"columns\",\"columns\":[{\"children\":[{\"type\":\"text\",\"text\":\"{{long}}\"}]},"
-                                       "{\"width\":80,\"children\":[\"right column\"]}]}]}");
+    engine_template_t *t = compile_str(
+        "{" PAGE ",\"body\":[\"first\",{\"type\":\"pageBreak\"},\"second\","
+        "{\"type\":\"pageBreak\"},{\"type\":\"pageBreak\",\"if\":\"never\"},"
+        "{\"type\":\"box\",\"padding\":6,\"background\":\"#eee\",\"border\":1,"
+        "\"children\":[{\"type\":\"text\",\"text\":\"{{long}}\"}]},"
+        "{\"type\":\"columns\",\"columns\":[{\"children\":[{\"type\":\"text\",\"text\":\"{{long}}\"}]},"
+        "{\"width\":80,\"children\":[\"right column\"]}]}]}");
     buf_t b;
     buf_init(&b, 1 << 20);
     for (int i = 1; i <= 70; i++)
@@ -293,11 +302,12 @@ START_TEST(page_breaks_boxes_and_columns_across_pages)
     for (int p = 2; p < npages(pages); p++) {
         size_t i;
         json_t *it;
-        json_array_foreach(items(pages, p), i, it)
-            if (!strcmp(json_string_value(json_object_get(it, "kind")), "rect")) {
-                rects++;
-                break;
-            }
+        json_array_foreach(items(pages, p), i,
+                           it) if (!strcmp(json_string_value(json_object_get(it, "kind")), "rect"))
+        {
+            rects++;
+            break;
+        }
     }
     ck_assert_int_ge(rects, 2);
     json_t *first_item = json_array_get(items(pages, 3), 0);
@@ -312,7 +322,8 @@ START_TEST(page_breaks_boxes_and_columns_across_pages)
     int found_left = 0;
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, p_col), i, it) {
+    json_array_foreach(items(pages, p_col), i, it)
+    {
         const char *s = json_string_value(json_object_get(it, "text"));
         if (s && !strcmp(s, "box line 1") && fabs(num(it, "y") - num(rc, "y")) < 0.01)
             found_left = 1;
@@ -328,15 +339,18 @@ START_TEST(loops_conditions_and_first_page_header)
 {
     engine_template_t *t = compile_str(
         "{" PAGE ",\"header\":[\"Running header\"],\"firstPageHeader\":[\"Title page header\"],\"body\":["
-        "{\"type\":\"text\",\"each\":\"people\",\"as\":\"p\",\"if\":\"p.age >= 18\",\"text\":\"{{loop.index}}. {{p.name}}\"},"
+        "{\"type\":\"text\",\"each\":\"people\",\"as\":\"p\",\"if\":\"p.age >= "
+        "18\",\"text\":\"{{loop.index}}. {{p.name}}\"},"
         "{\"type\":\"stack\",\"each\":\"groups\",\"children\":[\"Group {{item.title}}\","
         "{\"type\":\"text\",\"each\":\"item.members\",\"as\":\"m\",\"text\":\"- {{m}} of {{item.title}}\"}]},"
         "{\"type\":\"text\",\"if\":\"not people\",\"text\":\"nobody\"},"
         "{\"type\":\"text\",\"if\":\"missing\",\"text\":\"hidden\"},"
         "{\"type\":\"pageBreak\"},\"{{ markup }}\"]}");
-    json_t *data = J("{\"people\":[{\"name\":\"Ann\",\"age\":30},{\"name\":\"Bob\",\"age\":12},{\"name\":\"Cy\",\"age\":18}],"
-                     "\"groups\":[{\"title\":\"A\",\"members\":[\"x\",\"y\"]},{\"title\":\"B\",\"members\":[]}],"
-                     "\"markup\":\"<b>not bold</b> {{people}}\"}");
+    json_t *data =
+        J("{\"people\":[{\"name\":\"Ann\",\"age\":30},{\"name\":\"Bob\",\"age\":12},{\"name\":\"Cy\",\"age\":"
+          "18}],"
+          "\"groups\":[{\"title\":\"A\",\"members\":[\"x\",\"y\"]},{\"title\":\"B\",\"members\":[]}],"
+          "\"markup\":\"<b>not bold</b> {{people}}\"}");
     json_t *pages = pages_of(t, data);
     ck_assert_int_eq(npages(pages), 2);
     ck_assert_ptr_nonnull(find_text(pages, 0, "1. Ann"));
@@ -363,8 +377,8 @@ START_TEST(loops_conditions_and_first_page_header)
 }
 END_TEST
 
-static int render(engine_template_t *t, json_t *data, const engine_render_opts_t *o, engine_output_t *out, char *err,
-                  size_t len)
+static int render(engine_template_t *t, json_t *data, const engine_render_opts_t *o, engine_output_t *out,
+                  char *err, size_t len)
 {
     return engine_render(CTX, t, data, o, out, err, len);
 }
@@ -396,8 +410,9 @@ END_TEST
 
 START_TEST(compression_levels)
 {
-    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"cell\":\"{{item.name}}\"},"
-                                       "{\"cell\":\"{{item.n}}\"}]}]}");
+    engine_template_t *t = compile_str(
+        "{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"cell\":\"{{item.name}}\"},"
+        "{\"cell\":\"{{item.n}}\"}]}]}");
     json_t *data = rows_data(400, 1);
     engine_output_t o[3];
     size_t len[3];
@@ -425,7 +440,8 @@ END_TEST
 
 START_TEST(png_output)
 {
-    engine_template_t *t = compile_str("{\"page\":{\"size\":\"A6\"},\"body\":[\"one\",{\"type\":\"pageBreak\"},\"two\"]}");
+    engine_template_t *t =
+        compile_str("{\"page\":{\"size\":\"A6\"},\"body\":[\"one\",{\"type\":\"pageBreak\"},\"two\"]}");
     engine_render_opts_t o = {.format = ENGINE_PNG, .page = 2, .dpi = 72};
     engine_output_t out;
     char err[300];
@@ -447,7 +463,8 @@ END_TEST
 
 START_TEST(deadline_stops_a_render)
 {
-    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"cell\":\"{{item.name}}\"}]}]}");
+    engine_template_t *t = compile_str(
+        "{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"cell\":\"{{item.name}}\"}]}]}");
     json_t *data = rows_data(5000, 1);
     engine_render_opts_t o = {.deadline_ms = time_mono_ms() - 1};
     engine_output_t out;
@@ -499,14 +516,16 @@ START_TEST(images_and_codes)
         "{\"type\":\"qr\",\"data\":\"{{url}}\",\"size\":50},"
         "{\"type\":\"barcode\",\"symbology\":\"ean13\",\"data\":\"{{ean}}\",\"width\":120,\"height\":40}]}");
     char *uri = png_data_uri(40, 20);
-    json_t *data = json_pack("{s:s,s:s,s:s}", "logo", uri, "url", "https://example.com", "ean", "400638133393");
+    json_t *data =
+        json_pack("{s:s,s:s,s:s}", "logo", uri, "url", "https://example.com", "ean", "400638133393");
     free(uri);
     json_t *pages = pages_of(t, data);
     json_t *list = items(pages, 0);
     int images = 0, codes = 0;
     size_t i;
     json_t *it;
-    json_array_foreach(list, i, it) {
+    json_array_foreach(list, i, it)
+    {
         const char *k = json_string_value(json_object_get(it, "kind"));
         if (!strcmp(k, "image")) {
             images++;
@@ -552,7 +571,11 @@ START_TEST(fetched_images_and_their_errors)
     guchar *png = g_base64_decode(b64, &png_len);
     stub_route_t routes[] = {
         {.path = "/logo.png", .status = 200, .content_type = "image/png", .body = png, .body_len = png_len},
-        {.path = "/slow.png", .status = 200, .content_type = "image/png", .body = png, .body_len = png_len,
+        {.path = "/slow.png",
+         .status = 200,
+         .content_type = "image/png",
+         .body = png,
+         .body_len = png_len,
          .delay_ms = 6000},
     };
     stub_http_t srv;
@@ -623,8 +646,9 @@ static void *render_thread(void *arg)
 
 START_TEST(threads_share_a_template)
 {
-    engine_template_t *t = compile_str("{\"footer\":[\"{{page}}/{{pages}}\"],\"body\":[{\"type\":\"table\",\"each\":\"rows\","
-                                       "\"columns\":[{\"header\":\"Name\",\"cell\":\"{{item.name}}\"},{\"cell\":\"مرحبا {{item.n}}\"}]}]}");
+    engine_template_t *t = compile_str(
+        "{\"footer\":[\"{{page}}/{{pages}}\"],\"body\":[{\"type\":\"table\",\"each\":\"rows\","
+        "\"columns\":[{\"header\":\"Name\",\"cell\":\"{{item.name}}\"},{\"cell\":\"مرحبا {{item.n}}\"}]}]}");
     json_t *data = rows_data(150, 1);
     thread_job_t jobs[4] = {{0}};
     pthread_t th[4];
@@ -695,18 +719,17 @@ static json_t *random_block(int depth)
         k = 0;
     switch (k) {
     case 0:
-    case 1:
-        return random_text(1 + (int)rnd(rnd(4) ? 6 : 40));
-    case 2:
-        return json_pack("{s:s,s:i}", "type", "spacer", "height", (int)rnd(120));
+    case 1: return random_text(1 + (int)rnd(rnd(4) ? 6 : 40));
+    case 2: return json_pack("{s:s,s:i}", "type", "spacer", "height", (int)rnd(120));
     case 3:
-        return json_pack("{s:s,s:i,s:i,s:s,s:o}", "type", "box", "padding", (int)rnd(10), "border", (int)rnd(3),
-                         "background", "#eeeeee", "children", random_children(depth, 3));
+        return json_pack("{s:s,s:i,s:i,s:s,s:o}", "type", "box", "padding", (int)rnd(10), "border",
+                         (int)rnd(3), "background", "#eeeeee", "children", random_children(depth, 3));
     case 4: {
         json_t *cols = json_array();
         int n = 2 + (int)rnd(2);
         for (int i = 0; i < n; i++)
-            json_array_append_new(cols, json_pack("{s:s,s:o}", "width", "*", "children", random_children(depth, 2)));
+            json_array_append_new(
+                cols, json_pack("{s:s,s:o}", "width", "*", "children", random_children(depth, 2)));
         return json_pack("{s:s,s:o}", "type", "columns", "columns", cols);
     }
     case 5: {
@@ -714,8 +737,7 @@ static json_t *random_block(int depth)
         json_object_set_new(h, "type", json_string("heading"));
         return h;
     }
-    case 6:
-        return json_pack("{s:s}", "type", "rule");
+    case 6: return json_pack("{s:s}", "type", "rule");
     default: {
         json_t *rows = json_array();
         int n = 1 + (int)rnd(30);
@@ -726,8 +748,8 @@ static json_t *random_block(int depth)
             json_array_append_new(rows, r);
         }
         /* header cells are not unique tokens; mark them so the check skips them */
-        return json_pack("{s:s,s:[s,s],s:[s,s],s:o,s:s}", "type", "table", "columns", "*", "*", "header", "H:a", "H:b",
-                         "rows", rows, "borders", rnd(2) ? "all" : "rows");
+        return json_pack("{s:s,s:[s,s],s:[s,s],s:o,s:s}", "type", "table", "columns", "*", "*", "header",
+                         "H:a", "H:b", "rows", rows, "borders", rnd(2) ? "all" : "rows");
     }
     }
 }
@@ -743,9 +765,9 @@ START_TEST(random_documents_keep_invariants)
         int n = 1 + (int)rnd(6);
         for (int i = 0; i < n; i++)
             json_array_append_new(body, random_block(0));
-        json_t *layout = json_pack("{s:{s:s,s:f},s:{s:i},s:[{s:s,s:s,s:f}],s:o}", "page", "size", "A6", "margins",
-                                   margin, "defaultStyle", "fontSize", 7,
-                                   "footer", "type", "text", "text", "F{{page}}", "marginTop", 4.0, "body", body);
+        json_t *layout = json_pack("{s:{s:s,s:f},s:{s:i},s:[{s:s,s:s,s:f}],s:o}", "page", "size", "A6",
+                                   "margins", margin, "defaultStyle", "fontSize", 7, "footer", "type", "text",
+                                   "text", "F{{page}}", "marginTop", 4.0, "body", body);
         json_t *issues = NULL;
         char err[500];
         engine_template_t *t = engine_compile(layout, NULL, NULL, &issues, err, sizeof err);
@@ -763,16 +785,19 @@ START_TEST(random_documents_keep_invariants)
             double bottom = page_h - margin - footer_h + 0.05;
             size_t i;
             json_t *it;
-            json_array_foreach(items(pages, p), i, it) {
+            json_array_foreach(items(pages, p), i, it)
+            {
                 const char *s = json_string_value(json_object_get(it, "text"));
                 if (!s || s[0] != 't')
                     continue;
                 int tok = atoi(s + 1);
                 ck_assert(tok >= 0 && tok < token_no);
                 seen[tok]++;
-                ck_assert_msg(num(it, "y") >= margin - 0.05, "doc %d page %d: %s above the body", doc, p + 1, s);
-                ck_assert_msg(num(it, "y") + num(it, "h") <= bottom, "doc %d page %d: %s at %.2f+%.2f below %.2f",
-                              doc, p + 1, s, num(it, "y"), num(it, "h"), bottom);
+                ck_assert_msg(num(it, "y") >= margin - 0.05, "doc %d page %d: %s above the body", doc, p + 1,
+                              s);
+                ck_assert_msg(num(it, "y") + num(it, "h") <= bottom,
+                              "doc %d page %d: %s at %.2f+%.2f below %.2f", doc, p + 1, s, num(it, "y"),
+                              num(it, "h"), bottom);
             }
         }
         if (getenv("DUMP_DOC") && atoi(getenv("DUMP_DOC")) == doc) {

@@ -32,7 +32,8 @@ static void teardown(void)
 
 static tstyle_t style(double size)
 {
-    tstyle_t st = {.family = "DejaVu Sans", .size = size, .weight = 400, .color = 0x000000ff, .line_height = 1};
+    tstyle_t st = {
+        .family = "DejaVu Sans", .size = size, .weight = 400, .color = 0x000000ff, .line_height = 1};
     return st;
 }
 
@@ -73,8 +74,10 @@ static double pango_width(const char *s, const tstyle_t *st)
 START_TEST(fast_path_matches_pango_widths)
 {
     static const char *samples[] = {
-        "Hello, world", "AVATAR Tokyo WAVE", "€1,234.50 – 20% off", "Straße déjà vu", "Ελληνικά Кириллица",
-        "fi fl ffi office", "0123456789", "The quick brown fox jumps over the lazy dog.",
+        "Hello, world",        "AVATAR Tokyo WAVE",
+        "€1,234.50 – 20% off", "Straße déjà vu",
+        "Ελληνικά Кириллица",  "fi fl ffi office",
+        "0123456789",          "The quick brown fox jumps over the lazy dog.",
     };
     for (double size = 7; size <= 24; size += 8.5) {
         tstyle_t st = style(size);
@@ -84,8 +87,8 @@ START_TEST(fast_path_matches_pango_widths)
             ck_assert_int_eq(text_measure(T, samples[i], strlen(samples[i]), &st, &ours, err, sizeof err), 0);
             double theirs = pango_width(samples[i], &st);
             /* pango rounds each advance to 1/1024 pt */
-            ck_assert_msg(fabs(ours - theirs) < 0.001 * (double)strlen(samples[i]), "\"%s\" at %g pt: %f vs pango %f", samples[i], size, ours,
-                          theirs);
+            ck_assert_msg(fabs(ours - theirs) < 0.001 * (double)strlen(samples[i]),
+                          "\"%s\" at %g pt: %f vs pango %f", samples[i], size, ours, theirs);
         }
         st.weight = 700;
         double ours;
@@ -103,8 +106,9 @@ END_TEST
 START_TEST(wraps_at_spaces_within_width)
 {
     tstyle_t st = style(10);
-    const char *s = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut "
-                    "labore et dolore magna aliqua.";
+    const char *s =
+        "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut "
+        "labore et dolore magna aliqua.";
     for (double width = 60; width <= 400; width += 37) {
         arena_reset(&A);
         text_para_t p = lay(s, width, &st);
@@ -116,8 +120,8 @@ START_TEST(wraps_at_spaces_within_width)
             line_text(&p.lines[i], lt, sizeof lt);
             /* every line ends at a word end: the next char in the source is a space or the end */
             size_t at = strlen(all) + strlen(lt);
-            ck_assert_msg(s[at] == ' ' || s[at] == 0 || (i + 1 < p.nlines && all[0] == 0 && 0), "line %d: \"%s\"",
-                          i, lt);
+            ck_assert_msg(s[at] == ' ' || s[at] == 0 || (i + 1 < p.nlines && all[0] == 0 && 0),
+                          "line %d: \"%s\"", i, lt);
             strcat(all, lt);
             if (s[at] == ' ') /* trailing space is not part of the line's runs: put it back */
                 strcat(all, " ");
@@ -182,8 +186,9 @@ START_TEST(max_lines_ellipsis)
 {
     tstyle_t st = style(10);
     st.max_lines = 2;
-    text_para_t p = lay("A long paragraph that certainly needs more than two lines at this narrow width of the box.",
-                        120, &st);
+    text_para_t p =
+        lay("A long paragraph that certainly needs more than two lines at this narrow width of the box.", 120,
+            &st);
     ck_assert_int_eq(p.nlines, 2);
     const text_line_t *l = &p.lines[1];
     const glyph_run_t *last = &l->runs[l->nruns - 1];

@@ -10,7 +10,7 @@
 #include "engine/format.h"
 #include "xorshift.h"
 
-#define NB "\xC2\xA0"    /* no-break space */
+#define NB "\xC2\xA0"      /* no-break space */
 #define NNB "\xE2\x80\xAF" /* narrow no-break space */
 
 typedef struct {
@@ -23,8 +23,14 @@ typedef struct {
 
 static const fcase_t cases[] = {
     /* currency: symbols, decimals, separators */
-    {"currency", "EUR", "1234.5", "\xE2\x82\xAC" "1,234.50", NULL},
-    {"currency", "\"EUR\"", "1234.5", "\xE2\x82\xAC" "1,234.50", NULL},
+    {"currency", "EUR", "1234.5",
+     "\xE2\x82\xAC"
+     "1,234.50",
+     NULL},
+    {"currency", "\"EUR\"", "1234.5",
+     "\xE2\x82\xAC"
+     "1,234.50",
+     NULL},
     {"currency", "usd", "1234.5", "$1,234.50", NULL},
     {"currency", "USD", "0", "$0.00", NULL},
     {"currency", "USD", "-5", "-$5.00", NULL},
@@ -34,15 +40,30 @@ static const fcase_t cases[] = {
     {"currency", "USD", "999.995", "$1,000.00", NULL},
     {"currency", "USD", "\"12.50\"", "$12.50", NULL},
     {"currency", "USD", "\" 7 \"", "$7.00", NULL},
-    {"currency", "GBP", "3.1", "\xC2\xA3" "3.10", NULL},
-    {"currency", "JPY", "1234.5", "\xC2\xA5" "1,235", NULL},
-    {"currency", "KRW", "50000", "\xE2\x82\xA9" "50,000", NULL},
-    {"currency", "INR", "99", "\xE2\x82\xB9" "99.00", NULL},
+    {"currency", "GBP", "3.1",
+     "\xC2\xA3"
+     "3.10",
+     NULL},
+    {"currency", "JPY", "1234.5",
+     "\xC2\xA5"
+     "1,235",
+     NULL},
+    {"currency", "KRW", "50000",
+     "\xE2\x82\xA9"
+     "50,000",
+     NULL},
+    {"currency", "INR", "99",
+     "\xE2\x82\xB9"
+     "99.00",
+     NULL},
     {"currency", "CHF", "1234.5", "CHF" NB "1,234.50", NULL},
     {"currency", "CHF", "-1", "CHF" NB "-1.00", NULL},
     {"currency", "CAD", "5", "CA$5.00", NULL},
     {"currency", "AUD", "5", "A$5.00", NULL},
-    {"currency", "CNY", "5", "CN\xC2\xA5" "5.00", NULL},
+    {"currency", "CNY", "5",
+     "CN\xC2\xA5"
+     "5.00",
+     NULL},
     {"currency", "SEK", "5", "kr" NB "5.00", NULL},
     {"currency", "SEK:sv-SE", "1234.5", "1" NB "234,50" NB "kr", NULL},
     {"currency", "NOK:nb-NO", "1234.5", "kr" NB "1" NB "234,50", NULL},
@@ -60,9 +81,18 @@ static const fcase_t cases[] = {
     {"currency", "EUR:de_DE", "1", "1,00" NB "\xE2\x82\xAC", NULL},
     {"currency", "EUR:fr-FR", "1234567.891", "1" NNB "234" NNB "567,89" NB "\xE2\x82\xAC", NULL},
     {"currency", "EUR:nl-NL", "-1234.5", "\xE2\x82\xAC" NB "-1.234,50", NULL},
-    {"currency", "CHF:de-CH", "1234.5", "CHF" NB "1\xE2\x80\x99" "234.50", NULL},
-    {"currency", "EUR:en-GB", "1234.5", "\xE2\x82\xAC" "1,234.50", NULL},
-    {"money", "EUR", "2", "\xE2\x82\xAC" "2.00", NULL},
+    {"currency", "CHF:de-CH", "1234.5",
+     "CHF" NB "1\xE2\x80\x99"
+     "234.50",
+     NULL},
+    {"currency", "EUR:en-GB", "1234.5",
+     "\xE2\x82\xAC"
+     "1,234.50",
+     NULL},
+    {"money", "EUR", "2",
+     "\xE2\x82\xAC"
+     "2.00",
+     NULL},
     {"currency", NULL, "1", NULL, "needs a currency code"},
     {"currency", "EURO", "1", NULL, "three-letter currency code"},
     {"currency", "E1R", "1", NULL, "three-letter currency code"},
@@ -81,8 +111,14 @@ static const fcase_t cases[] = {
     {"currency", "EUR", "1e300", NULL, "too large"},
     {"currency", "EUR", "-1e300", NULL, "too large"},
     {"currency", "EUR", "\"1e99999999999\"", NULL, "too large"},
-    {"currency", "EUR", "1e-300", "\xE2\x82\xAC" "0.00", NULL},
-    {"currency", "EUR", "\"1e-99999999999\"", "\xE2\x82\xAC" "0.00", NULL},
+    {"currency", "EUR", "1e-300",
+     "\xE2\x82\xAC"
+     "0.00",
+     NULL},
+    {"currency", "EUR", "\"1e-99999999999\"",
+     "\xE2\x82\xAC"
+     "0.00",
+     NULL},
     {"currency", "EUR", "null", "", NULL},
     {"currency", "EUR", NULL, "", NULL},
     /* number: exact decimal rounding, half away from zero */
@@ -229,8 +265,8 @@ START_TEST(filter_table)
                       c->value ? c->value : "(missing)", err);
         ck_assert_str_eq(buf_cstr(&out) + 1, c->want);
     } else {
-        ck_assert_msg(rc == -1, "%s:%s on %s should fail, gave \"%s\"", c->name,
-                      c->arg ? c->arg : "", c->value ? c->value : "(missing)", buf_cstr(&out));
+        ck_assert_msg(rc == -1, "%s:%s on %s should fail, gave \"%s\"", c->name, c->arg ? c->arg : "",
+                      c->value ? c->value : "(missing)", buf_cstr(&out));
         ck_assert_msg(strstr(err, c->err) != NULL, "error \"%s\" lacks \"%s\"", err, c->err);
         ck_assert_str_eq(buf_cstr(&out), "<");
     }
@@ -244,12 +280,20 @@ static const struct {
     const char *locales;
     const char *number, *money, *percent;
 } locale_rows[] = {
-    {"en-US en-GB en-CA en-AU en-IN ja-JP zh-CN en", "1,234.5", "\xE2\x82\xAC" "1,234.50", "20%"},
+    {"en-US en-GB en-CA en-AU en-IN ja-JP zh-CN en", "1,234.5",
+     "\xE2\x82\xAC"
+     "1,234.50",
+     "20%"},
     {"de-DE es-ES da-DK de es da de_DE", "1.234,5", "1.234,50" NB "\xE2\x82\xAC", "20" NB "%"},
     {"it-IT it", "1.234,5", "1.234,50" NB "\xE2\x82\xAC", "20%"},
     {"nl-NL nl", "1.234,5", "\xE2\x82\xAC" NB "1.234,50", "20%"},
     {"pt-BR", "1.234,5", "\xE2\x82\xAC" NB "1.234,50", "20%"},
-    {"de-CH", "1\xE2\x80\x99" "234.5", "\xE2\x82\xAC" NB "1\xE2\x80\x99" "234.50", "20%"},
+    {"de-CH",
+     "1\xE2\x80\x99"
+     "234.5",
+     "\xE2\x82\xAC" NB "1\xE2\x80\x99"
+     "234.50",
+     "20%"},
     {"fr-FR fr", "1" NNB "234,5", "1" NNB "234,50" NB "\xE2\x82\xAC", "20" NNB "%"},
     {"sv-SE sv", "1" NB "234,5", "1" NB "234,50" NB "\xE2\x82\xAC", "20" NB "%"},
     {"nb-NO nb", "1" NB "234,5", "\xE2\x82\xAC" NB "1" NB "234,50", "20" NB "%"},
@@ -267,15 +311,18 @@ START_TEST(locale_table)
         snprintf(arg, sizeof arg, ":%s", tag);
         buf_reset(&out);
         ck_assert_int_eq(format_apply("number", arg, n, &out, err, sizeof err), 0);
-        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].number) == 0, "%s number: %s", tag, buf_cstr(&out));
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].number) == 0, "%s number: %s", tag,
+                      buf_cstr(&out));
         snprintf(arg, sizeof arg, "EUR:%s", tag);
         buf_reset(&out);
         ck_assert_int_eq(format_apply("currency", arg, n, &out, err, sizeof err), 0);
-        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].money) == 0, "%s money: %s", tag, buf_cstr(&out));
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].money) == 0, "%s money: %s", tag,
+                      buf_cstr(&out));
         snprintf(arg, sizeof arg, "0:%s", tag);
         buf_reset(&out);
         ck_assert_int_eq(format_apply("percent", arg, p, &out, err, sizeof err), 0);
-        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].percent) == 0, "%s percent: %s", tag, buf_cstr(&out));
+        ck_assert_msg(strcmp(buf_cstr(&out), locale_rows[_i].percent) == 0, "%s percent: %s", tag,
+                      buf_cstr(&out));
     }
     buf_free(&out);
     json_decref(n);
@@ -285,8 +332,8 @@ END_TEST
 
 START_TEST(known_filters)
 {
-    const char *known[] = {"currency", "money", "number", "percent", "date", "upper", "lower",
-                           "title", "trim", "truncate", "default"};
+    const char *known[] = {"currency", "money", "number", "percent",  "date",   "upper",
+                           "lower",    "title", "trim",   "truncate", "default"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         ck_assert_msg(format_filter_known(known[i]), "%s", known[i]);
     ck_assert(!format_filter_known("json"));
@@ -326,7 +373,9 @@ typedef struct {
 } mcase_t;
 
 static const mcase_t mcases[] = {
-    {"money:EUR", "currency", "1234.5", "\xE2\x82\xAC" "1,234.50"},
+    {"money:EUR", "currency", "1234.5",
+     "\xE2\x82\xAC"
+     "1,234.50"},
     {"money:EUR:de-DE", "currency", "1234.5", "1.234,50" NB "\xE2\x82\xAC"},
     {"currency:USD", "currency", "\"99.999\"", "$100.00"},
     {"number:2", "number", "3.14159", "3.14"},
@@ -382,18 +431,28 @@ static const struct {
     const char *json;
     const char *want;
 } plain_cases[] = {
-    {"\"text\"", "text"},   {"0", "0"},
-    {"-0.0", "0"},          {"0.1", "0.1"},
+    {"\"text\"", "text"},
+    {"0", "0"},
+    {"-0.0", "0"},
+    {"0.1", "0.1"},
     {"0.30000000000000004", "0.30000000000000004"},
-    {"1.5", "1.5"},         {"-1.5", "-1.5"},
-    {"100.0", "100"},       {"1e20", "100000000000000000000"},
-    {"1e21", "1e+21"},      {"1.5e300", "1.5e+300"},
-    {"0.000001", "0.000001"}, {"1e-7", "1e-7"},
-    {"-1.25e-10", "-1.25e-10"}, {"123456789012", "123456789012"},
+    {"1.5", "1.5"},
+    {"-1.5", "-1.5"},
+    {"100.0", "100"},
+    {"1e20", "100000000000000000000"},
+    {"1e21", "1e+21"},
+    {"1.5e300", "1.5e+300"},
+    {"0.000001", "0.000001"},
+    {"1e-7", "1e-7"},
+    {"-1.25e-10", "-1.25e-10"},
+    {"123456789012", "123456789012"},
     {"9223372036854775807", "9223372036854775807"},
-    {"5e-324", "5e-324"},   {"1.7976931348623157e308", "1.7976931348623157e+308"},
-    {"true", "true"},       {"false", "false"},
-    {"null", ""},           {"[1,\"a\",null]", "[1,\"a\",null]"},
+    {"5e-324", "5e-324"},
+    {"1.7976931348623157e308", "1.7976931348623157e+308"},
+    {"true", "true"},
+    {"false", "false"},
+    {"null", ""},
+    {"[1,\"a\",null]", "[1,\"a\",null]"},
     {"{\"a\":{\"b\":2}}", "{\"a\":{\"b\":2}}"},
 };
 
@@ -433,9 +492,15 @@ END_TEST
 /* Every double formats without crashing and numbers round-trip through plain text. */
 START_TEST(doubles_round_trip)
 {
-    const double vals[] = {0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 1e-5, 123.456, 1e15 + 0.3, 4.35,
-                           0.615, 1.255, 8.345, 1e21, 1e22, 5e-324, 1.7976931348623157e308,
-                           -0.0, 3.0000000000000004};
+    const double vals[] = {0.1,     0.2,
+                           0.3,     1.0 / 3,
+                           2.0 / 3, 1e-5,
+                           123.456, 1e15 + 0.3,
+                           4.35,    0.615,
+                           1.255,   8.345,
+                           1e21,    1e22,
+                           5e-324,  1.7976931348623157e308,
+                           -0.0,    3.0000000000000004};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
         json_t *v = json_real(vals[i]);
         buf_t out;
@@ -466,7 +531,9 @@ START_TEST(hostile_inputs)
     json_decref(v);
     /* a date pattern that expands past the cap */
     v = json_string("2026-06-04");
-    ck_assert_int_eq(format_apply("date", "dddd dddd dddd dddd dddd dddd dddd dddd dddd dddd dddd dddd", v, &out, err, sizeof err), -1);
+    ck_assert_int_eq(format_apply("date", "dddd dddd dddd dddd dddd dddd dddd dddd dddd dddd dddd dddd", v,
+                                  &out, err, sizeof err),
+                     -1);
     ck_assert_int_eq(out.len, 0);
     json_decref(v);
     buf_free(&out);
@@ -492,10 +559,13 @@ START_TEST(hostile_inputs)
     free(s);
 
     /* invalid UTF-8 and embedded NUL (jansson allows building them) */
-    v = json_stringn_nocheck("ab\xFF\xFE" "cd", 6);
+    v = json_stringn_nocheck("ab\xFF\xFE"
+                             "cd",
+                             6);
     buf_reset(&out);
     ck_assert_int_eq(format_apply("upper", NULL, v, &out, err, sizeof err), 0);
-    ck_assert_str_eq(buf_cstr(&out), "AB\xEF\xBF\xBD\xEF\xBF\xBD" "CD");
+    ck_assert_str_eq(buf_cstr(&out), "AB\xEF\xBF\xBD\xEF\xBF\xBD"
+                                     "CD");
     json_decref(v);
     v = json_stringn("a\0b", 3);
     buf_reset(&out);
@@ -527,7 +597,10 @@ END_TEST
 /* Deterministic random filters, arguments and values: never a crash, always 0 or -1 with a
  * message, output within the cap and valid UTF-8. */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint64_t rng(void) { return xorshift_next(&rng_state); }
+static uint64_t rng(void)
+{
+    return xorshift_next(&rng_state);
+}
 
 static void random_text(char *dst, size_t max, const char *const *pieces, size_t npieces)
 {
@@ -546,16 +619,26 @@ static void random_text(char *dst, size_t max, const char *const *pieces, size_t
 
 START_TEST(random_inputs)
 {
-    static const char *const names[] = {"currency", "money", "number", "percent", "date", "upper",
-                                        "lower", "title", "trim", "truncate", "default", "bogus"};
+    static const char *const names[] = {"currency", "money", "number", "percent",  "date",    "upper",
+                                        "lower",    "title", "trim",   "truncate", "default", "bogus"};
     static const char *const arg_pieces[] = {
-        "EUR", "usd", "JPY", "KWD", "XX", ":", "\"", "'", "\\", "de-DE", "fr", "sv_SE", "xx-YY", "2",
-        "10", "11", "-1", "0", "99999999999", "YYYY", "MMMM", "dddd", "[", "]", "hh:mm A", "…", " ",
-        "\xFF", "%s", "%n"};
-    static const char *const value_pieces[] = {
-        "0", "1", "-", ".", "5", "9", "e", "E", "+", "308", "-324", "1e21", "0.5", "2026-", "02-29",
-        "T", "23:59:60", "Z", "+14:00", "ä", "ß", "\xF0\x9F\x98\x80", " ", "\t", "NaN", "\xC3", "\"",
-        "00000000000000000000"};
+        "EUR",  "usd",   "JPY",   "KWD", "XX",      ":",  "\"", "'",    "\\",          "de-DE",
+        "fr",   "sv_SE", "xx-YY", "2",   "10",      "11", "-1", "0",    "99999999999", "YYYY",
+        "MMMM", "dddd",  "[",     "]",   "hh:mm A", "…",  " ",  "\xFF", "%s",          "%n"};
+    static const char *const value_pieces[] = {"0",        "1",
+                                               "-",        ".",
+                                               "5",        "9",
+                                               "e",        "E",
+                                               "+",        "308",
+                                               "-324",     "1e21",
+                                               "0.5",      "2026-",
+                                               "02-29",    "T",
+                                               "23:59:60", "Z",
+                                               "+14:00",   "ä",
+                                               "ß",        "\xF0\x9F\x98\x80",
+                                               " ",        "\t",
+                                               "NaN",      "\xC3",
+                                               "\"",       "00000000000000000000"};
     char arg[128], text[128], err[200];
     buf_t out;
     buf_init(&out, 256);
@@ -567,7 +650,9 @@ START_TEST(random_inputs)
         switch (rng() % 6) {
         case 0: v = json_stringn_nocheck(text, strlen(text)); break;
         case 1: v = json_real((double)(int64_t)rng() / (double)(1 + rng() % 100000)); break;
-        case 2: v = json_real(ldexp(1.0 + (double)(rng() % 1000) / 1000.0, (int)(rng() % 2000) - 1000)); break;
+        case 2:
+            v = json_real(ldexp(1.0 + (double)(rng() % 1000) / 1000.0, (int)(rng() % 2000) - 1000));
+            break;
         case 3: v = json_integer((json_int_t)rng()); break;
         case 4: v = json_loads(text, JSON_DECODE_ANY, NULL); break;
         default: v = NULL; break;

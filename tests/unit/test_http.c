@@ -8,8 +8,14 @@
 #include "core/crypto.h"
 #include "http/router.h"
 
-static void h_a(http_req_t *r) { (void)r; }
-static void h_b(http_req_t *r) { (void)r; }
+static void h_a(http_req_t *r)
+{
+    (void)r;
+}
+static void h_b(http_req_t *r)
+{
+    (void)r;
+}
 
 static void free_params(http_req_t *req)
 {
@@ -48,7 +54,8 @@ START_TEST(router_matches_static_and_params)
     free_params(&req);
     ck_assert_int_eq(router_match("HEAD", "/v1/templates/x", &req, allow, sizeof allow), ROUTER_MATCH);
     free_params(&req);
-    ck_assert_int_eq(router_match("GET", "/files/renders/p/r/a.pdf", &req, allow, sizeof allow), ROUTER_MATCH);
+    ck_assert_int_eq(router_match("GET", "/files/renders/p/r/a.pdf", &req, allow, sizeof allow),
+                     ROUTER_MATCH);
     ck_assert_str_eq(http_param(&req, "*"), "renders/p/r/a.pdf");
     free_params(&req);
 }
@@ -61,7 +68,8 @@ START_TEST(router_not_found_and_bad_method)
     char allow[64];
     ck_assert_int_eq(router_match("GET", "/v1/nothing", &req, allow, sizeof allow), ROUTER_NOT_FOUND);
     ck_assert_int_eq(router_match("GET", "/v1/templates/", &req, allow, sizeof allow), ROUTER_NOT_FOUND);
-    ck_assert_int_eq(router_match("GET", "/v1/templates/a/versions", &req, allow, sizeof allow), ROUTER_NOT_FOUND);
+    ck_assert_int_eq(router_match("GET", "/v1/templates/a/versions", &req, allow, sizeof allow),
+                     ROUTER_NOT_FOUND);
     ck_assert_int_eq(router_match("GET", "/v1/templatesx", &req, allow, sizeof allow), ROUTER_NOT_FOUND);
     ck_assert_int_eq(router_match("DELETE", "/v1/templates", &req, allow, sizeof allow), ROUTER_BAD_METHOD);
     ck_assert_str_eq(allow, "GET, POST");

@@ -276,7 +276,8 @@ START_TEST(svg_sizes)
         {"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 200 100\"/>", 150, 75},
         {"<svg xmlns=\"http://www.w3.org/2000/svg\"/>", 225, 112.5},
         {"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"2in\" height=\"1in\"/>", 144, 72},
-        {"\xEF\xBB\xBF  <!-- logo -->\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10mm\" height=\"10mm\"/>",
+        {"\xEF\xBB\xBF  <!-- logo -->\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10mm\" "
+         "height=\"10mm\"/>",
          28.3464566929, 28.3464566929},
     };
     image_loader_t *l = loader(false, 0, 0, NULL);
@@ -313,11 +314,11 @@ static const struct {
     {"data:image/png;base64,AAA=A", "bad base64"},
     {"data:image/png;base64,A", "bad base64"},
     {"data:image/png;base64,", "not a PNG, JPEG or SVG"},
-    {"data:image/png;base64,aGVsbG8gd29ybGQ=", "not a PNG, JPEG or SVG"},        /* hello world */
-    {"data:image/gif;base64,R0lGODlhAQABAAAAACw=", "not a PNG, JPEG or SVG"},    /* GIF */
-    {"data:image/png;base64,iVBORw0KGgo=", "PNG header is missing"},            /* signature only */
-    {"data:image/jpeg;base64,/9j/AAAA", "could not be decoded"},                /* SOI + junk */
-    {"data:image/svg+xml;base64,PHN2ZyA8PjwvZz4=", "could not be decoded"},     /* <svg <></g> */
+    {"data:image/png;base64,aGVsbG8gd29ybGQ=", "not a PNG, JPEG or SVG"},     /* hello world */
+    {"data:image/gif;base64,R0lGODlhAQABAAAAACw=", "not a PNG, JPEG or SVG"}, /* GIF */
+    {"data:image/png;base64,iVBORw0KGgo=", "PNG header is missing"},          /* signature only */
+    {"data:image/jpeg;base64,/9j/AAAA", "could not be decoded"},              /* SOI + junk */
+    {"data:image/svg+xml;base64,PHN2ZyA8PjwvZz4=", "could not be decoded"},   /* <svg <></g> */
     {"asset:logo.png", "no assets directory"},
 };
 
@@ -361,7 +362,8 @@ static blob_t png_bomb_header(uint32_t w, uint32_t h)
 START_TEST(pixel_caps)
 {
     image_loader_t *l = loader(false, 0, 0, NULL);
-    const uint32_t dims[][2] = {{20000, 20000}, {10001, 1}, {1, 10001}, {8000, 8000}, {0, 10}, {0xFFFFFFFF, 1}};
+    const uint32_t dims[][2] = {{20000, 20000}, {10001, 1}, {1, 10001},
+                                {8000, 8000},   {0, 10},    {0xFFFFFFFF, 1}};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
         blob_t png = png_bomb_header(dims[i][0], dims[i][1]);
         char *uri = data_uri("image/png", png.data, png.len);
@@ -416,7 +418,8 @@ START_TEST(hostile_svg)
         "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
         "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">"
         "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\"><!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">]>"
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><text>&g;&g;&g;&g;</text></svg>",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" "
+        "height=\"10\"><text>&g;&g;&g;&g;</text></svg>",
         "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
         "width=\"10\" height=\"10\"><image xlink:href=\"file:///etc/passwd\" width=\"10\" height=\"10\"/>"
         "<image href=\"http://169.254.169.254/latest\" width=\"10\" height=\"10\"/></svg>",
@@ -453,12 +456,17 @@ END_TEST
 /* Deterministically corrupted PNG, JPEG and SVG bytes: every load ends in an image or a
  * message, nothing crashes or leaks (the JPEG error path longjmps). */
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static uint64_t rng(void) { return xorshift_next(&rng_state); }
+static uint64_t rng(void)
+{
+    return xorshift_next(&rng_state);
+}
 
 START_TEST(mutated_images)
 {
     enum { SEEDS = 5, EXIF_SEED = 4, EXIF_SPAN = 64 };
-    blob_t seeds[SEEDS] = {make_png(24, 12), make_jpeg(24, 12, 3), make_jpeg(16, 16, 4),
+    blob_t seeds[SEEDS] = {make_png(24, 12),
+                           make_jpeg(24, 12, 3),
+                           make_jpeg(16, 16, 4),
                            {(unsigned char *)strdup(svg_text), strlen(svg_text)},
                            make_jpeg_oriented(24, 12, 6, false)};
     const char *types[SEEDS] = {"image/png", "image/jpeg", "image/jpeg", "image/svg+xml", "image/jpeg"};
@@ -558,9 +566,8 @@ START_TEST(jpeg_exif_orientation)
         int green[2], red[2], blue[2]; /* in the displayed picture, in units of 4 px */
     } cases[] = {
         {0, {10, 5}, {10, 15}, {30, 10}}, /* no EXIF: as stored */
-        {1, {10, 5}, {10, 15}, {30, 10}}, {2, {30, 5}, {30, 15}, {10, 10}},
-        {3, {30, 15}, {30, 5}, {10, 10}}, {4, {10, 15}, {10, 5}, {30, 10}},
-        {5, {5, 10}, {15, 10}, {10, 30}}, {6, {15, 10}, {5, 10}, {10, 30}},
+        {1, {10, 5}, {10, 15}, {30, 10}}, {2, {30, 5}, {30, 15}, {10, 10}}, {3, {30, 15}, {30, 5}, {10, 10}},
+        {4, {10, 15}, {10, 5}, {30, 10}}, {5, {5, 10}, {15, 10}, {10, 30}}, {6, {15, 10}, {5, 10}, {10, 30}},
         {7, {15, 30}, {5, 30}, {10, 10}}, {8, {5, 30}, {15, 30}, {10, 10}},
     };
     image_loader_t *l = loader(false, 0, 0, NULL);
@@ -582,8 +589,8 @@ START_TEST(jpeg_exif_orientation)
             uint32_t r = pixel(s, cases[i].red[0] * 4, cases[i].red[1] * 4);
             uint32_t b = pixel(s, cases[i].blue[0] * 4, cases[i].blue[1] * 4);
             ck_assert_msg(near(g, GREEN_FULL) && near(r, RED) && near(b, BLUE),
-                          "orientation %d (%s): green %06x red %06x blue %06x", cases[i].o,
-                          be ? "MM" : "II", g, r, b);
+                          "orientation %d (%s): green %06x red %06x blue %06x", cases[i].o, be ? "MM" : "II",
+                          g, r, b);
             cairo_surface_destroy(s);
             image_unref(img);
             free(uri);
@@ -680,8 +687,9 @@ START_TEST(assets)
     load_fails(l, "asset:missing.png", "no asset named \"missing.png\"");
     load_fails(l, "asset:link.png", "no asset named"); /* symlinks are not followed */
     load_fails(l, "asset:sub", "no asset named");      /* directories are not files */
-    const char *tricks[] = {"asset:", "asset:../logo.png", "asset:..", "asset:.", "asset:sub/logo.png",
-                            "asset:/etc/passwd", "asset:.hidden", "asset:a\\b", "asset:%2e%2e",
+    const char *tricks[] = {"asset:",           "asset:../logo.png",  "asset:..",
+                            "asset:.",          "asset:sub/logo.png", "asset:/etc/passwd",
+                            "asset:.hidden",    "asset:a\\b",         "asset:%2e%2e",
                             "asset:logo.png\n", "asset:x:y"};
     for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++)
         load_fails(l, tricks[i], "not a valid asset name");

@@ -30,11 +30,12 @@ static jobs_worker_t *worker_ok(const char *id, int ttl_s)
 }
 
 /* jobs_fetch with fixed buffers; returns its result, fills queue/job. */
-static int fetch(jobs_worker_t *w, const char *const *queues, int n, int block_ms, char queue[JOBS_QUEUE_MAX + 1],
-                 char job[JOBS_ID_MAX + 1])
+static int fetch(jobs_worker_t *w, const char *const *queues, int n, int block_ms,
+                 char queue[JOBS_QUEUE_MAX + 1], char job[JOBS_ID_MAX + 1])
 {
     char err[256] = "";
-    int rc = jobs_fetch(w, queues, n, block_ms, queue, JOBS_QUEUE_MAX + 1, job, JOBS_ID_MAX + 1, err, sizeof err);
+    int rc =
+        jobs_fetch(w, queues, n, block_ms, queue, JOBS_QUEUE_MAX + 1, job, JOBS_ID_MAX + 1, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "fetch: %s\n", err);
     return rc;
@@ -203,8 +204,8 @@ static void *waiter_main(void *arg)
         wt->rc = -2;
         return NULL;
     }
-    wt->rc = jobs_fetch(w, wt->queues, wt->n_queues, 5000, wt->queue, sizeof wt->queue, wt->job, sizeof wt->job,
-                        err, sizeof err);
+    wt->rc = jobs_fetch(w, wt->queues, wt->n_queues, 5000, wt->queue, sizeof wt->queue, wt->job,
+                        sizeof wt->job, err, sizeof err);
     wt->done_ms = rf_now_ms();
     if (wt->rc == 1)
         jobs_ack(w, wt->queue, wt->job, err, sizeof err);
@@ -312,7 +313,8 @@ START_TEST(competing_workers_get_each_job_once)
     }
     ck_assert_int_eq(ready_len(JOBS_QUEUE_RENDERS) + ready_len(JOBS_QUEUE_WEBHOOKS), 0);
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(proc_len(JOBS_QUEUE_RENDERS, comp[i].id) + proc_len(JOBS_QUEUE_WEBHOOKS, comp[i].id), 0);
+        ck_assert_int_eq(proc_len(JOBS_QUEUE_RENDERS, comp[i].id) + proc_len(JOBS_QUEUE_WEBHOOKS, comp[i].id),
+                         0);
 }
 END_TEST
 

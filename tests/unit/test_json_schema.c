@@ -32,26 +32,32 @@ static void expect_var(const char *rest, const char *want)
 
 START_TEST(root_and_nesting)
 {
-    json_t *s = schema_of("{\"variables\":["
-                          "{\"key\":\"customer.name\",\"label\":\"Name\",\"dataType\":\"text\",\"required\":true},"
-                          "{\"key\":\"customer.address.city\",\"dataType\":\"text\"},"
-                          "{\"key\":\"total\",\"dataType\":\"currency\",\"required\":true}],"
-                          "\"loops\":[{\"key\":\"items\",\"label\":\"Items\",\"maxItems\":50,\"itemFields\":["
-                          "{\"key\":\"qty\",\"dataType\":\"number\",\"integer\":true,\"required\":true}]},"
-                          "{\"key\":\"tags\",\"minItems\":2,\"itemFields\":[{\"key\":\"t\",\"dataType\":\"text\"}]}]}", 0);
-    assert_json_eq(s,
-        "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
-        "\"properties\":{"
-        " \"customer\":{\"type\":\"object\",\"properties\":{"
-        "   \"name\":{\"title\":\"Name\",\"type\":\"string\",\"maxLength\":100000},"
-        "   \"address\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":100000}}}},"
-        "  \"required\":[\"name\"]},"
-        " \"total\":{\"type\":\"number\"},"
-        " \"items\":{\"title\":\"Items\",\"type\":\"array\",\"items\":{\"type\":\"object\","
-        "   \"properties\":{\"qty\":{\"type\":\"integer\"}},\"required\":[\"qty\"]},\"default\":[],\"maxItems\":50},"
-        " \"tags\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"t\":{\"type\":\"string\",\"maxLength\":100000}}},"
-        "   \"minItems\":2,\"maxItems\":10000}},"
-        "\"required\":[\"customer\",\"total\",\"tags\"]}");
+    json_t *s = schema_of(
+        "{\"variables\":["
+        "{\"key\":\"customer.name\",\"label\":\"Name\",\"dataType\":\"text\",\"required\":true},"
+        "{\"key\":\"customer.address.city\",\"dataType\":\"text\"},"
+        "{\"key\":\"total\",\"dataType\":\"currency\",\"required\":true}],"
+        "\"loops\":[{\"key\":\"items\",\"label\":\"Items\",\"maxItems\":50,\"itemFields\":["
+        "{\"key\":\"qty\",\"dataType\":\"number\",\"integer\":true,\"required\":true}]},"
+        "{\"key\":\"tags\",\"minItems\":2,\"itemFields\":[{\"key\":\"t\",\"dataType\":\"text\"}]}]}",
+        0);
+    assert_json_eq(s, "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
+                      "\"properties\":{"
+                      " \"customer\":{\"type\":\"object\",\"properties\":{"
+                      "   \"name\":{\"title\":\"Name\",\"type\":\"string\",\"maxLength\":100000},"
+                      "   "
+                      "\"address\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+                      "\"maxLength\":100000}}}},"
+                      "  \"required\":[\"name\"]},"
+                      " \"total\":{\"type\":\"number\"},"
+                      " \"items\":{\"title\":\"Items\",\"type\":\"array\",\"items\":{\"type\":\"object\","
+                      "   "
+                      "\"properties\":{\"qty\":{\"type\":\"integer\"}},\"required\":[\"qty\"]},\"default\":[]"
+                      ",\"maxItems\":50},"
+                      " \"tags\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"t\":{"
+                      "\"type\":\"string\",\"maxLength\":100000}}},"
+                      "   \"minItems\":2,\"maxItems\":10000}},"
+                      "\"required\":[\"customer\",\"total\",\"tags\"]}");
     /* "$schema" comes first in the serialised text. */
     char *text = json_dumps(s, JSON_COMPACT);
     ck_assert(strncmp(text, "{\"$schema\":", 11) == 0);
@@ -63,21 +69,23 @@ END_TEST
 START_TEST(empty_manifest)
 {
     json_t *s = schema_of("{}", 0);
-    assert_json_eq(s, "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\",\"properties\":{}}");
+    assert_json_eq(
+        s, "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\",\"properties\":{}}");
     json_decref(s);
 }
 END_TEST
 
 START_TEST(strict_schema)
 {
-    json_t *s = schema_of("{\"variables\":[{\"key\":\"a.b\",\"dataType\":\"text\"}],"
-                          "\"loops\":[{\"key\":\"l\",\"itemFields\":[{\"key\":\"x\",\"dataType\":\"text\"}]}]}",
-                          MANIFEST_STRICT);
+    json_t *s =
+        schema_of("{\"variables\":[{\"key\":\"a.b\",\"dataType\":\"text\"}],"
+                  "\"loops\":[{\"key\":\"l\",\"itemFields\":[{\"key\":\"x\",\"dataType\":\"text\"}]}]}",
+                  MANIFEST_STRICT);
     json_t *props = json_object_get(s, "properties");
     ck_assert(json_is_false(json_object_get(s, "additionalProperties")));
     ck_assert(json_is_false(json_object_get(json_object_get(props, "a"), "additionalProperties")));
-    ck_assert(json_is_false(json_object_get(json_object_get(json_object_get(props, "l"), "items"),
-                                            "additionalProperties")));
+    ck_assert(json_is_false(
+        json_object_get(json_object_get(json_object_get(props, "l"), "items"), "additionalProperties")));
     json_decref(s);
     s = schema_of("{\"variables\":[{\"key\":\"a.b\",\"dataType\":\"text\"}]}", 0);
     ck_assert_ptr_null(json_object_get(s, "additionalProperties"));
@@ -93,7 +101,8 @@ START_TEST(data_types)
     expect_var("\"dataType\":\"number\"", "{\"type\":\"number\"}");
     expect_var("\"dataType\":\"currency\",\"min\":0,\"max\":99.5",
                "{\"type\":\"number\",\"minimum\":0,\"maximum\":99.5}");
-    expect_var("\"dataType\":\"number\",\"integer\":true,\"min\":-3", "{\"type\":\"integer\",\"minimum\":-3}");
+    expect_var("\"dataType\":\"number\",\"integer\":true,\"min\":-3",
+               "{\"type\":\"integer\",\"minimum\":-3}");
     expect_var("\"dataType\":\"boolean\"", "{\"type\":\"boolean\"}");
     expect_var("\"dataType\":\"date\"", "{\"type\":\"string\",\"format\":\"date\"}");
     json_t *v = var_schema("\"dataType\":\"datetime\"");
@@ -125,7 +134,8 @@ END_TEST
 
 START_TEST(constraints)
 {
-    expect_var("\"dataType\":\"text\",\"label\":\"Code\",\"pattern\":\"^[A-Z]+$\",\"enum\":[\"AB\",\"CD\"],\"default\":\"AB\"",
+    expect_var("\"dataType\":\"text\",\"label\":\"Code\",\"pattern\":\"^[A-Z]+$\",\"enum\":[\"AB\",\"CD\"],"
+               "\"default\":\"AB\"",
                "{\"title\":\"Code\",\"type\":\"string\",\"maxLength\":100000,\"pattern\":\"^[A-Z]+$\","
                "\"enum\":[\"AB\",\"CD\"],\"default\":\"AB\"}");
     expect_var("\"dataType\":\"number\",\"enum\":[1,2.5],\"default\":1",
@@ -174,4 +184,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return run_suite(suite()); }
+int main(void)
+{
+    return run_suite(suite());
+}

@@ -113,8 +113,8 @@ START_TEST(key_rules)
     key[201] = '\0';
     snprintf(def, sizeof def, "{\"key\":\"%s\",\"dataType\":\"text\"}", key);
     expect_var_error(def, "manifest.variables.0.key", "Key must be at most 200 characters");
-    expect_var_error("{\"key\":\"a.b.c.d.e.f.g.h.i.j.k\",\"dataType\":\"text\"}",
-                     "manifest.variables.0.key", "Key must have at most 10 dot-separated segments");
+    expect_var_error("{\"key\":\"a.b.c.d.e.f.g.h.i.j.k\",\"dataType\":\"text\"}", "manifest.variables.0.key",
+                     "Key must have at most 10 dot-separated segments");
     m = compile_ok(V1("{\"key\":\"a.b.c.d.e.f.g.h.i.j\",\"dataType\":\"text\"}"));
     manifest_free(m);
 }
@@ -130,8 +130,8 @@ START_TEST(data_type_and_flags)
                      "Expected string, received boolean");
     expect_var_error("{\"key\":\"a\",\"dataType\":\"text\",\"required\":\"yes\"}",
                      "manifest.variables.0.required", "Expected boolean, received string");
-    expect_var_error("{\"key\":\"a\",\"dataType\":\"text\",\"label\":7}",
-                     "manifest.variables.0.label", "Expected string, received number");
+    expect_var_error("{\"key\":\"a\",\"dataType\":\"text\",\"label\":7}", "manifest.variables.0.label",
+                     "Expected string, received number");
     expect_var_error("{\"key\":\"a\",\"dataType\":\"text\",\"label\":\"x\\u0000y\"}",
                      "manifest.variables.0.label", "String must not contain NUL characters");
     expect_var_error("{\"key\":\"a\",\"dataType\":\"text\",\"colour\":\"red\"}",
@@ -142,8 +142,8 @@ START_TEST(data_type_and_flags)
     snprintf(def, sizeof def, "{\"key\":\"a\",\"dataType\":\"text\",\"label\":\"%s\"}", label);
     expect_var_error(def, "manifest.variables.0.label", "String must contain at most 200 character(s)");
     /* Every dataType compiles. */
-    const char *types[] = {"text", "longtext", "number", "currency", "date", "datetime",
-                           "boolean", "image", "url", "email"};
+    const char *types[] = {"text",     "longtext", "number", "currency", "date",
+                           "datetime", "boolean",  "image",  "url",      "email"};
     for (size_t i = 0; i < 10; i++) {
         snprintf(def, sizeof def, "{\"variables\":[{\"key\":\"v\",\"dataType\":\"%s\"}]}", types[i]);
         manifest_t *m = compile_ok(def);
@@ -158,28 +158,46 @@ END_TEST
 START_TEST(formats)
 {
     /* The syntax is the engine's (engine/format.h format_check_spec): a filter without braces. */
-    struct { const char *type, *format; } ok[] = {
-        {"currency", "money:EUR"}, {"currency", "money:eur"}, {"number", "currency:USD:en-US"},
-        {"number", "number"}, {"number", "number:2"}, {"currency", "number:2:de-DE"},
-        {"number", "percent"}, {"number", "percent:1"}, {"date", "date:DD/MM/YYYY"},
-        {"datetime", "date:D MMMM YYYY [at] HH:mm"}, {"date", "date"}, {"text", "upper"},
-        {"longtext", "truncate:40"}, {"email", "lower"}, {"number", "upper"},
+    struct {
+        const char *type, *format;
+    } ok[] = {
+        {"currency", "money:EUR"},
+        {"currency", "money:eur"},
+        {"number", "currency:USD:en-US"},
+        {"number", "number"},
+        {"number", "number:2"},
+        {"currency", "number:2:de-DE"},
+        {"number", "percent"},
+        {"number", "percent:1"},
+        {"date", "date:DD/MM/YYYY"},
+        {"datetime", "date:D MMMM YYYY [at] HH:mm"},
+        {"date", "date"},
+        {"text", "upper"},
+        {"longtext", "truncate:40"},
+        {"email", "lower"},
+        {"number", "upper"},
         /* text may hold numbers or dates, so number and date filters are allowed there */
-        {"text", "number:2"}, {"longtext", "date:DD.MM.YYYY"},
+        {"text", "number:2"},
+        {"longtext", "date:DD.MM.YYYY"},
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         char text[512];
-        snprintf(text, sizeof text, V1("{\"key\":\"v\",\"dataType\":\"%s\",\"format\":\"%s\"}"),
-                 ok[i].type, ok[i].format);
+        snprintf(text, sizeof text, V1("{\"key\":\"v\",\"dataType\":\"%s\",\"format\":\"%s\"}"), ok[i].type,
+                 ok[i].format);
         manifest_t *m = compile_ok(text);
         ck_assert_str_eq(manifest_variable(m, 0)->format, ok[i].format);
         manifest_free(m);
     }
-    struct { const char *type, *format, *msg; } bad[] = {
+    struct {
+        const char *type, *format, *msg;
+    } bad[] = {
         {"currency", "money", "Invalid format 'money': money: needs a currency code, e.g. money:EUR"},
-        {"currency", "money:EURO", "Invalid format 'money:EURO': money: \"EURO\" is not a three-letter currency code"},
-        {"number", "number:11", "Invalid format 'number:11': number: decimals must be a whole number from 0 to 10"},
-        {"number", "currency:EUR:xx-YY", "Invalid format 'currency:EUR:xx-YY': currency: unknown locale \"xx-YY\""},
+        {"currency", "money:EURO",
+         "Invalid format 'money:EURO': money: \"EURO\" is not a three-letter currency code"},
+        {"number", "number:11",
+         "Invalid format 'number:11': number: decimals must be a whole number from 0 to 10"},
+        {"number", "currency:EUR:xx-YY",
+         "Invalid format 'currency:EUR:xx-YY': currency: unknown locale \"xx-YY\""},
         {"text", "bogus", "Invalid format 'bogus': unknown format \"bogus\""},
         {"text", "upper:x", "Invalid format 'upper:x': upper: takes no argument"},
         {"date", "money:EUR", "Format 'money:EUR' does not apply to dataType date"},
@@ -190,8 +208,8 @@ START_TEST(formats)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char def[512];
-        snprintf(def, sizeof def, "{\"key\":\"v\",\"dataType\":\"%s\",\"format\":\"%s\"}",
-                 bad[i].type, bad[i].format);
+        snprintf(def, sizeof def, "{\"key\":\"v\",\"dataType\":\"%s\",\"format\":\"%s\"}", bad[i].type,
+                 bad[i].format);
         expect_var_error(def, "manifest.variables.0.format", bad[i].msg);
     }
     char def[512], fmt[100];
@@ -207,29 +225,54 @@ END_TEST
 
 START_TEST(constraints_apply_to_types)
 {
-    struct { const char *def, *path, *msg; } cases[] = {
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"min\":1}", "manifest.variables.0.min", "min is not supported for dataType text"},
-        {"{\"key\":\"v\",\"dataType\":\"date\",\"max\":1}", "manifest.variables.0.max", "max is not supported for dataType date"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"integer\":true}", "manifest.variables.0.integer", "integer is not supported for dataType text"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"minLength\":1}", "manifest.variables.0.minLength", "minLength is not supported for dataType number"},
-        {"{\"key\":\"v\",\"dataType\":\"image\",\"maxLength\":1}", "manifest.variables.0.maxLength", "maxLength is not supported for dataType image"},
-        {"{\"key\":\"v\",\"dataType\":\"date\",\"pattern\":\"x\"}", "manifest.variables.0.pattern", "pattern is not supported for dataType date"},
-        {"{\"key\":\"v\",\"dataType\":\"boolean\",\"enum\":[true]}", "manifest.variables.0.enum", "enum is not supported for dataType boolean"},
-        {"{\"key\":\"v\",\"dataType\":\"image\",\"enum\":[\"x\"]}", "manifest.variables.0.enum", "enum is not supported for dataType image"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"min\":5,\"max\":1}", "manifest.variables.0.max", "max must be greater than or equal to min"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"min\":\"5\"}", "manifest.variables.0.min", "Expected number, received string"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"integer\":1}", "manifest.variables.0.integer", "Expected boolean, received number"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":5,\"maxLength\":2}", "manifest.variables.0.maxLength", "maxLength must be greater than or equal to minLength"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":-1}", "manifest.variables.0.minLength", "Number must be greater than or equal to 0"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":1.5}", "manifest.variables.0.minLength", "Expected integer, received float"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"maxLength\":100001}", "manifest.variables.0.maxLength", "Number must be less than or equal to 100000"},
-        {"{\"key\":\"v\",\"dataType\":\"email\",\"maxLength\":255}", "manifest.variables.0.maxLength", "Number must be less than or equal to 254"},
-        {"{\"key\":\"v\",\"dataType\":\"url\",\"maxLength\":2049}", "manifest.variables.0.maxLength", "Number must be less than or equal to 2048"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"a{2,1}\"}", "manifest.variables.0.pattern", "Invalid regular expression: numbers out of order in {} quantifier at offset 1"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"(?=a)\"}", "manifest.variables.0.pattern", "Invalid regular expression: lookaround and named groups are not supported at offset 0"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"(a)\\\\1\"}", "manifest.variables.0.pattern", "Invalid regular expression: backreferences are not supported at offset 3"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"((a{1000}){1000})\"}", "manifest.variables.0.pattern", "Invalid regular expression: pattern too complex (more than 2000 states)"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":7}", "manifest.variables.0.pattern", "Expected string, received number"},
+    struct {
+        const char *def, *path, *msg;
+    } cases[] = {
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"min\":1}", "manifest.variables.0.min",
+         "min is not supported for dataType text"},
+        {"{\"key\":\"v\",\"dataType\":\"date\",\"max\":1}", "manifest.variables.0.max",
+         "max is not supported for dataType date"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"integer\":true}", "manifest.variables.0.integer",
+         "integer is not supported for dataType text"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"minLength\":1}", "manifest.variables.0.minLength",
+         "minLength is not supported for dataType number"},
+        {"{\"key\":\"v\",\"dataType\":\"image\",\"maxLength\":1}", "manifest.variables.0.maxLength",
+         "maxLength is not supported for dataType image"},
+        {"{\"key\":\"v\",\"dataType\":\"date\",\"pattern\":\"x\"}", "manifest.variables.0.pattern",
+         "pattern is not supported for dataType date"},
+        {"{\"key\":\"v\",\"dataType\":\"boolean\",\"enum\":[true]}", "manifest.variables.0.enum",
+         "enum is not supported for dataType boolean"},
+        {"{\"key\":\"v\",\"dataType\":\"image\",\"enum\":[\"x\"]}", "manifest.variables.0.enum",
+         "enum is not supported for dataType image"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"min\":5,\"max\":1}", "manifest.variables.0.max",
+         "max must be greater than or equal to min"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"min\":\"5\"}", "manifest.variables.0.min",
+         "Expected number, received string"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"integer\":1}", "manifest.variables.0.integer",
+         "Expected boolean, received number"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":5,\"maxLength\":2}",
+         "manifest.variables.0.maxLength", "maxLength must be greater than or equal to minLength"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":-1}", "manifest.variables.0.minLength",
+         "Number must be greater than or equal to 0"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":1.5}", "manifest.variables.0.minLength",
+         "Expected integer, received float"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"maxLength\":100001}", "manifest.variables.0.maxLength",
+         "Number must be less than or equal to 100000"},
+        {"{\"key\":\"v\",\"dataType\":\"email\",\"maxLength\":255}", "manifest.variables.0.maxLength",
+         "Number must be less than or equal to 254"},
+        {"{\"key\":\"v\",\"dataType\":\"url\",\"maxLength\":2049}", "manifest.variables.0.maxLength",
+         "Number must be less than or equal to 2048"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"a{2,1}\"}", "manifest.variables.0.pattern",
+         "Invalid regular expression: numbers out of order in {} quantifier at offset 1"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"(?=a)\"}", "manifest.variables.0.pattern",
+         "Invalid regular expression: lookaround and named groups are not supported at offset 0"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"(a)\\\\1\"}", "manifest.variables.0.pattern",
+         "Invalid regular expression: backreferences are not supported at offset 3"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"((a{1000}){1000})\"}",
+         "manifest.variables.0.pattern",
+         "Invalid regular expression: pattern too complex (more than 2000 states)"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":7}", "manifest.variables.0.pattern",
+         "Expected string, received number"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_var_error(cases[i].def, cases[i].path, cases[i].msg);
@@ -239,24 +282,37 @@ START_TEST(constraints_apply_to_types)
     snprintf(def, sizeof def, "{\"key\":\"v\",\"dataType\":\"text\",\"pattern\":\"%s\"}", pat);
     expect_var_error(def, "manifest.variables.0.pattern",
                      "Invalid regular expression: pattern longer than 500 bytes");
-    manifest_t *m = compile_ok(V1("{\"key\":\"v\",\"dataType\":\"number\",\"integer\":false,\"min\":-1.5,\"max\":1e9}"));
+    manifest_t *m =
+        compile_ok(V1("{\"key\":\"v\",\"dataType\":\"number\",\"integer\":false,\"min\":-1.5,\"max\":1e9}"));
     manifest_free(m);
 }
 END_TEST
 
 START_TEST(enum_rules)
 {
-    struct { const char *def, *path, *msg; } cases[] = {
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[]}", "manifest.variables.0.enum", "Array must contain at least 1 element(s)"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":\"a\"}", "manifest.variables.0.enum", "Expected array, received string"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[\"a\",1]}", "manifest.variables.0.enum.1", "Expected string, received number"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"enum\":[1,\"2\"]}", "manifest.variables.0.enum.1", "Expected number, received string"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"enum\":[1,1.0]}", "manifest.variables.0.enum.1", "Duplicate enum value"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[\"a\",\"b\",\"a\"]}", "manifest.variables.0.enum.2", "Duplicate enum value"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":2,\"enum\":[\"ab\",\"c\"]}", "manifest.variables.0.enum.1", "String must contain at least 2 character(s)"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"integer\":true,\"enum\":[1,2.5]}", "manifest.variables.0.enum.1", "Expected integer, received float"},
-        {"{\"key\":\"v\",\"dataType\":\"date\",\"enum\":[\"2024-02-30\"]}", "manifest.variables.0.enum.0", "Invalid date"},
-        {"{\"key\":\"v\",\"dataType\":\"email\",\"enum\":[\"nope\"]}", "manifest.variables.0.enum.0", "Invalid email"},
+    struct {
+        const char *def, *path, *msg;
+    } cases[] = {
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[]}", "manifest.variables.0.enum",
+         "Array must contain at least 1 element(s)"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":\"a\"}", "manifest.variables.0.enum",
+         "Expected array, received string"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[\"a\",1]}", "manifest.variables.0.enum.1",
+         "Expected string, received number"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"enum\":[1,\"2\"]}", "manifest.variables.0.enum.1",
+         "Expected number, received string"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"enum\":[1,1.0]}", "manifest.variables.0.enum.1",
+         "Duplicate enum value"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[\"a\",\"b\",\"a\"]}", "manifest.variables.0.enum.2",
+         "Duplicate enum value"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"minLength\":2,\"enum\":[\"ab\",\"c\"]}",
+         "manifest.variables.0.enum.1", "String must contain at least 2 character(s)"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"integer\":true,\"enum\":[1,2.5]}",
+         "manifest.variables.0.enum.1", "Expected integer, received float"},
+        {"{\"key\":\"v\",\"dataType\":\"date\",\"enum\":[\"2024-02-30\"]}", "manifest.variables.0.enum.0",
+         "Invalid date"},
+        {"{\"key\":\"v\",\"dataType\":\"email\",\"enum\":[\"nope\"]}", "manifest.variables.0.enum.0",
+         "Invalid email"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_var_error(cases[i].def, cases[i].path, cases[i].msg);
@@ -277,14 +333,20 @@ END_TEST
 
 START_TEST(default_rules)
 {
-    struct { const char *def, *msg; } cases[] = {
+    struct {
+        const char *def, *msg;
+    } cases[] = {
         {"{\"key\":\"v\",\"dataType\":\"text\",\"default\":1}", "Expected string, received number"},
         {"{\"key\":\"v\",\"dataType\":\"text\",\"default\":null}", "Expected string, received null"},
         {"{\"key\":\"v\",\"dataType\":\"number\",\"default\":\"5\"}", "Expected number, received string"},
-        {"{\"key\":\"v\",\"dataType\":\"number\",\"max\":3,\"default\":5}", "Number must be less than or equal to 3"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[\"a\",\"b\"],\"default\":\"c\"}", "Invalid enum value. Expected 'a' | 'b', received 'c'"},
-        {"{\"key\":\"v\",\"dataType\":\"text\",\"required\":true,\"default\":\"x\"}", "A variable with a default cannot be required"},
-        {"{\"key\":\"v\",\"dataType\":\"boolean\",\"default\":\"true\"}", "Expected boolean, received string"},
+        {"{\"key\":\"v\",\"dataType\":\"number\",\"max\":3,\"default\":5}",
+         "Number must be less than or equal to 3"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"enum\":[\"a\",\"b\"],\"default\":\"c\"}",
+         "Invalid enum value. Expected 'a' | 'b', received 'c'"},
+        {"{\"key\":\"v\",\"dataType\":\"text\",\"required\":true,\"default\":\"x\"}",
+         "A variable with a default cannot be required"},
+        {"{\"key\":\"v\",\"dataType\":\"boolean\",\"default\":\"true\"}",
+         "Expected boolean, received string"},
         {"{\"key\":\"v\",\"dataType\":\"url\",\"default\":\"ftp://x\"}", "Invalid url"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
@@ -300,16 +362,19 @@ START_TEST(duplicates_and_conflicts)
 {
     manifest_status_t st;
     json_t *is = compile_fail("{\"variables\":[{\"key\":\"a.b\",\"dataType\":\"text\"},"
-                              "{\"key\":\"a.b\",\"dataType\":\"number\"}]}", &st);
+                              "{\"key\":\"a.b\",\"dataType\":\"number\"}]}",
+                              &st);
     assert_msg(is, "manifest.variables.1.key", "Duplicate key 'a.b'");
     json_decref(is);
     is = compile_fail("{\"variables\":[{\"key\":\"a\",\"dataType\":\"text\"},"
-                      "{\"key\":\"a.b\",\"dataType\":\"text\"}]}", &st);
+                      "{\"key\":\"a.b\",\"dataType\":\"text\"}]}",
+                      &st);
     assert_msg(is, "manifest.variables.1.key",
                "Key 'a.b' conflicts with 'a': a key cannot be both a value and an object");
     json_decref(is);
     is = compile_fail("{\"variables\":[{\"key\":\"a.b.c\",\"dataType\":\"text\"},"
-                      "{\"key\":\"a.b\",\"dataType\":\"text\"}]}", &st);
+                      "{\"key\":\"a.b\",\"dataType\":\"text\"}]}",
+                      &st);
     assert_msg(is, "manifest.variables.1.key",
                "Key 'a.b' conflicts with 'a.b.c': a key cannot be both a value and an object");
     json_decref(is);
@@ -317,18 +382,21 @@ START_TEST(duplicates_and_conflicts)
                       "\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]},"
                       "{\"key\":\"rows\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]},"
                       "{\"key\":\"rows\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"},"
-                      "{\"key\":\"a\",\"dataType\":\"number\"}]}]}", &st);
+                      "{\"key\":\"a\",\"dataType\":\"number\"}]}]}",
+                      &st);
     assert_msg(is, "manifest.loops.0.key", "Loop key 'items' conflicts with variable 'items.count'");
     assert_msg(is, "manifest.loops.2.itemFields.1.key", "Duplicate key 'a'");
     json_decref(is);
     is = compile_fail("{\"loops\":[{\"key\":\"rows\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]},"
-                      "{\"key\":\"rows\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}", &st);
+                      "{\"key\":\"rows\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}",
+                      &st);
     assert_msg(is, "manifest.loops.1.key", "Duplicate loop key 'rows'");
     json_decref(is);
     /* Similar but distinct keys are fine, including a shared prefix. */
-    manifest_t *m = compile_ok("{\"variables\":[{\"key\":\"a.b\",\"dataType\":\"text\"},"
-                               "{\"key\":\"a.bc\",\"dataType\":\"text\"},{\"key\":\"ab\",\"dataType\":\"text\"}],"
-                               "\"loops\":[{\"key\":\"a_b\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}");
+    manifest_t *m =
+        compile_ok("{\"variables\":[{\"key\":\"a.b\",\"dataType\":\"text\"},"
+                   "{\"key\":\"a.bc\",\"dataType\":\"text\"},{\"key\":\"ab\",\"dataType\":\"text\"}],"
+                   "\"loops\":[{\"key\":\"a_b\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}");
     manifest_free(m);
 }
 END_TEST
@@ -336,32 +404,49 @@ END_TEST
 START_TEST(loop_rules)
 {
     manifest_status_t st;
-    json_t *is = compile_fail("{\"loops\":[{\"key\":\"order.items\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}", &st);
+    json_t *is = compile_fail(
+        "{\"loops\":[{\"key\":\"order.items\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}",
+        &st);
     ck_assert_int_eq(st, MANIFEST_INVALID_LOOP_KEY);
     assert_msg(is, "manifest.loops.0.key",
                "Loop keys must not contain dots: a loop is sent as an array under a top-level key");
     json_decref(is);
     /* With other problems as well, the dotted loop key still decides the status. */
-    is = compile_fail("{\"variables\":[{\"key\":\"x\"}],\"loops\":[{\"key\":\"a.b\",\"itemFields\":[]}]}", &st);
+    is = compile_fail("{\"variables\":[{\"key\":\"x\"}],\"loops\":[{\"key\":\"a.b\",\"itemFields\":[]}]}",
+                      &st);
     ck_assert_int_eq(st, MANIFEST_INVALID_LOOP_KEY);
     assert_msg(is, "manifest.variables.0.dataType", "Required");
     assert_msg(is, "manifest.loops.0.itemFields", "Array must contain at least 1 element(s)");
     json_decref(is);
-    is = compile_fail("{\"loops\":[{\"key\":\"9\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}", &st);
+    is = compile_fail("{\"loops\":[{\"key\":\"9\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}]}",
+                      &st);
     ck_assert_int_eq(st, MANIFEST_INVALID);
     assert_msg(is, "manifest.loops.0.key", "Invalid key");
     json_decref(is);
-    struct { const char *loop, *path, *msg; } cases[] = {
+    struct {
+        const char *loop, *path, *msg;
+    } cases[] = {
         {"{\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}", "manifest.loops.0.key", "Required"},
         {"{\"key\":\"l\"}", "manifest.loops.0.itemFields", "Required"},
-        {"{\"key\":\"l\",\"itemFields\":{}}", "manifest.loops.0.itemFields", "Expected array, received object"},
-        {"{\"key\":\"l\",\"itemFields\":[{\"key\":\"a.b\",\"dataType\":\"text\"}]}", "manifest.loops.0.itemFields.0.key", "Item field keys must not contain dots"},
-        {"{\"key\":\"l\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"nope\"}]}", "manifest.loops.0.itemFields.0.dataType", "Invalid enum value. Expected 'text' | 'longtext' | 'number' | 'currency' | 'date' | 'datetime' | 'boolean' | 'image' | 'url' | 'email', received 'nope'"},
-        {"{\"key\":\"l\",\"minItems\":3,\"maxItems\":2,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}", "manifest.loops.0.maxItems", "maxItems must be greater than or equal to minItems"},
-        {"{\"key\":\"l\",\"maxItems\":10001,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}", "manifest.loops.0.maxItems", "Number must be less than or equal to 10000"},
-        {"{\"key\":\"l\",\"minItems\":-1,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}", "manifest.loops.0.minItems", "Number must be greater than or equal to 0"},
-        {"{\"key\":\"l\",\"previewData\":[],\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}", "manifest.loops.0.previewData", "Unrecognized key(s) in object: 'previewData'"},
-        {"{\"key\":\"l\",\"label\":5,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}", "manifest.loops.0.label", "Expected string, received number"},
+        {"{\"key\":\"l\",\"itemFields\":{}}", "manifest.loops.0.itemFields",
+         "Expected array, received object"},
+        {"{\"key\":\"l\",\"itemFields\":[{\"key\":\"a.b\",\"dataType\":\"text\"}]}",
+         "manifest.loops.0.itemFields.0.key", "Item field keys must not contain dots"},
+        {"{\"key\":\"l\",\"itemFields\":[{\"key\":\"a\",\"dataType\":\"nope\"}]}",
+         "manifest.loops.0.itemFields.0.dataType",
+         "Invalid enum value. Expected 'text' | 'longtext' | 'number' | 'currency' | 'date' | 'datetime' | "
+         "'boolean' | 'image' | 'url' | 'email', received 'nope'"},
+        {"{\"key\":\"l\",\"minItems\":3,\"maxItems\":2,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]"
+         "}",
+         "manifest.loops.0.maxItems", "maxItems must be greater than or equal to minItems"},
+        {"{\"key\":\"l\",\"maxItems\":10001,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}",
+         "manifest.loops.0.maxItems", "Number must be less than or equal to 10000"},
+        {"{\"key\":\"l\",\"minItems\":-1,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}",
+         "manifest.loops.0.minItems", "Number must be greater than or equal to 0"},
+        {"{\"key\":\"l\",\"previewData\":[],\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}",
+         "manifest.loops.0.previewData", "Unrecognized key(s) in object: 'previewData'"},
+        {"{\"key\":\"l\",\"label\":5,\"itemFields\":[{\"key\":\"a\",\"dataType\":\"text\"}]}",
+         "manifest.loops.0.label", "Expected string, received number"},
         {"\"l\"", "manifest.loops.0", "Expected object, received string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -527,4 +612,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return run_suite(suite()); }
+int main(void)
+{
+    return run_suite(suite());
+}

@@ -17,10 +17,10 @@ static const struct {
     {"8.8.8.8", true},
     {"1.1.1.1", true},
     {"93.184.216.34", true},
-    {"100.63.255.255", true},  /* just below CGNAT */
-    {"100.128.0.0", true},     /* just above CGNAT */
-    {"172.15.255.255", true},  /* just below 172.16/12 */
-    {"172.32.0.0", true},      /* just above */
+    {"100.63.255.255", true}, /* just below CGNAT */
+    {"100.128.0.0", true},    /* just above CGNAT */
+    {"172.15.255.255", true}, /* just below 172.16/12 */
+    {"172.32.0.0", true},     /* just above */
     {"192.167.255.255", true},
     {"192.169.0.0", true},
     {"169.253.255.255", true},
@@ -31,11 +31,11 @@ static const struct {
     {"2606:4700:4700::1111", true},
     {"2001:4860:4860::8888", true},
     {"::ffff:8.8.8.8", true},
-    {"64:ff9b::808:808", true},   /* NAT64 of 8.8.8.8 */
-    {"2002:808:808::1", true},    /* 6to4 of 8.8.8.8 */
-    {"::8.8.8.8", true},          /* deprecated IPv4-compatible, public */
-    {"fbff:ffff::1", true},       /* just below fc00::/7 */
-    {"fe00::1", true},            /* between ULA and link-local... global per table */
+    {"64:ff9b::808:808", true}, /* NAT64 of 8.8.8.8 */
+    {"2002:808:808::1", true},  /* 6to4 of 8.8.8.8 */
+    {"::8.8.8.8", true},        /* deprecated IPv4-compatible, public */
+    {"fbff:ffff::1", true},     /* just below fc00::/7 */
+    {"fe00::1", true},          /* between ULA and link-local... global per table */
     /* loopback */
     {"127.0.0.1", false},
     {"127.255.255.254", false},
@@ -108,7 +108,7 @@ START_TEST(not_addresses_and_other_families)
     ck_assert(!netguard_ip_allowed(NULL, true));
     ck_assert(!netguard_ip_allowed("", true));
     ck_assert(!netguard_ip_allowed("localhost", true));
-    ck_assert(!netguard_ip_allowed("127.1", true));       /* inet_pton refuses short forms */
+    ck_assert(!netguard_ip_allowed("127.1", true)); /* inet_pton refuses short forms */
     ck_assert(!netguard_ip_allowed("0x7f.0.0.1", true));
     ck_assert(!netguard_ip_allowed("1.2.3.4.5", true));
     ck_assert(!netguard_addr_allowed(NULL, true));
@@ -176,8 +176,14 @@ static const stub_route_t routes[] = {
     {"/redirect", 302, "text/plain", "", 0, 0, 0, "Location: /ok\r\n"},
 };
 
-static void server_up(void) { ck_assert_int_eq(stub_http_start(&server, routes, 2), 0); }
-static void server_down(void) { stub_http_stop(&server); }
+static void server_up(void)
+{
+    ck_assert_int_eq(stub_http_start(&server, routes, 2), 0);
+}
+static void server_down(void)
+{
+    stub_http_stop(&server);
+}
 
 static size_t collect(char *p, size_t size, size_t n, void *ud)
 {
@@ -186,8 +192,8 @@ static size_t collect(char *p, size_t size, size_t n, void *ud)
 }
 
 /* Fetches url through the guard; returns the curl code, fills HTTP status and body. */
-static CURLcode fetch(const char *url, bool allow_private, const char *resolve, netguard_t *g,
-                      long *status, char body[64])
+static CURLcode fetch(const char *url, bool allow_private, const char *resolve, netguard_t *g, long *status,
+                      char body[64])
 {
     CURL *c = curl_easy_init();
     ck_assert_ptr_nonnull(c);

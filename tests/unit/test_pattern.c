@@ -92,10 +92,10 @@ START_TEST(classes_and_escapes)
     MATCH("^\\W$", "\xc3\xa9");
     MATCH("^\\s$", " ");
     MATCH("^\\s$", "\t");
-    MATCH("^\\s$", "\xc2\xa0");         /* U+00A0 */
-    MATCH("^\\s$", "\xe3\x80\x80");     /* U+3000 */
-    MATCH("^\\s$", "\xef\xbb\xbf");     /* U+FEFF */
-    NO_MATCH("^\\s$", "\xe2\x80\x8b");  /* U+200B is not white space */
+    MATCH("^\\s$", "\xc2\xa0");        /* U+00A0 */
+    MATCH("^\\s$", "\xe3\x80\x80");    /* U+3000 */
+    MATCH("^\\s$", "\xef\xbb\xbf");    /* U+FEFF */
+    NO_MATCH("^\\s$", "\xe2\x80\x8b"); /* U+200B is not white space */
     MATCH("^\\S$", "x");
     MATCH("^[\\d\\s]+$", "1 2");
     MATCH("^[^\\d]$", "x");
@@ -120,12 +120,12 @@ END_TEST
 START_TEST(dot_and_code_points)
 {
     MATCH("^.$", "a");
-    MATCH("^.$", "\xc3\xa9");          /* é is one character */
-    MATCH("^.$", "\xf0\x9f\x98\x80");  /* so is an emoji */
+    MATCH("^.$", "\xc3\xa9");         /* é is one character */
+    MATCH("^.$", "\xf0\x9f\x98\x80"); /* so is an emoji */
     NO_MATCH("^..$", "\xf0\x9f\x98\x80");
     NO_MATCH("^.$", "\n");
     NO_MATCH("^.$", "\r");
-    NO_MATCH("^.$", "\xe2\x80\xa8");   /* U+2028 */
+    NO_MATCH("^.$", "\xe2\x80\xa8"); /* U+2028 */
     MATCH("^.$", "\t");
     MATCH("^\xc3\xa9t\xc3\xa9$", "\xc3\xa9t\xc3\xa9");
     MATCH("^[\xc3\xa0-\xc3\xbf]$", "\xc3\xa9");
@@ -234,7 +234,8 @@ START_TEST(program_size_and_budget)
     pattern_free(p);
     free(s);
     /* Invalid UTF-8 in a subject is read as U+FFFD, never past the end. */
-    ck_assert(m("^.b$", "\xff" "b"));
+    ck_assert(m("^.b$", "\xff"
+                        "b"));
     ck_assert(m("^..$", "\xe2\x82")); /* a truncated sequence: one U+FFFD per byte */
 }
 END_TEST
@@ -254,4 +255,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return run_suite(suite()); }
+int main(void)
+{
+    return run_suite(suite());
+}

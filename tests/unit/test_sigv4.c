@@ -57,8 +57,7 @@ START_TEST(signing_key_iam_example)
 {
     uint8_t key[32];
     char hex[65];
-    sigv4_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam",
-                      key);
+    sigv4_signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam", key);
     crypto_hex(key, sizeof key, hex);
     ck_assert_str_eq(hex, "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d");
 }
@@ -71,8 +70,8 @@ START_TEST(header_example_get_object)
                          {"Range", "bytes=0-9"},
                          {"x-amz-content-sha256", EMPTY_SHA256},
                          {"x-amz-date", EXAMPLE_DATE}};
-    sigv4_request_t req = {.method = "GET", .path = "/test.txt", .headers = h, .n_headers = 4,
-                           .payload_hash = EMPTY_SHA256};
+    sigv4_request_t req = {
+        .method = "GET", .path = "/test.txt", .headers = h, .n_headers = 4, .payload_hash = EMPTY_SHA256};
     buf_t creq, sh;
     buf_init(&creq, 65536);
     buf_init(&sh, 1024);
@@ -118,8 +117,8 @@ START_TEST(header_example_put_object)
                          {"x-amz-date", EXAMPLE_DATE},
                          {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
                          {"x-amz-content-sha256", sha}};
-    sigv4_request_t req = {.method = "PUT", .path = "/test$file.text", .headers = h,
-                           .n_headers = 5, .payload_hash = sha};
+    sigv4_request_t req = {
+        .method = "PUT", .path = "/test$file.text", .headers = h, .n_headers = 5, .payload_hash = sha};
     char sig[65];
     buf_t sh;
     buf_init(&sh, 1024);
@@ -134,11 +133,15 @@ END_TEST
 START_TEST(header_example_get_lifecycle)
 {
     sigv4_param_t q[] = {{"lifecycle", NULL}};
-    sigv4_param_t h[] = {{"Host", EXAMPLE_HOST},
-                         {"x-amz-content-sha256", EMPTY_SHA256},
-                         {"x-amz-date", EXAMPLE_DATE}};
-    sigv4_request_t req = {.method = "GET", .path = "/", .query = q, .n_query = 1, .headers = h,
-                           .n_headers = 3, .payload_hash = EMPTY_SHA256};
+    sigv4_param_t h[] = {
+        {"Host", EXAMPLE_HOST}, {"x-amz-content-sha256", EMPTY_SHA256}, {"x-amz-date", EXAMPLE_DATE}};
+    sigv4_request_t req = {.method = "GET",
+                           .path = "/",
+                           .query = q,
+                           .n_query = 1,
+                           .headers = h,
+                           .n_headers = 3,
+                           .payload_hash = EMPTY_SHA256};
     char sig[65];
     ck_assert_int_eq(sigv4_signature(&req, &aws_example, EXAMPLE_DATE, sig, NULL), 0);
     ck_assert_str_eq(sig, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
@@ -149,11 +152,15 @@ END_TEST
 START_TEST(header_example_list_objects)
 {
     sigv4_param_t q[] = {{"prefix", "J"}, {"max-keys", "2"}};
-    sigv4_param_t h[] = {{"x-amz-date", EXAMPLE_DATE},
-                         {"x-amz-content-sha256", EMPTY_SHA256},
-                         {"Host", EXAMPLE_HOST}};
-    sigv4_request_t req = {.method = "GET", .path = "/", .query = q, .n_query = 2, .headers = h,
-                           .n_headers = 3, .payload_hash = EMPTY_SHA256};
+    sigv4_param_t h[] = {
+        {"x-amz-date", EXAMPLE_DATE}, {"x-amz-content-sha256", EMPTY_SHA256}, {"Host", EXAMPLE_HOST}};
+    sigv4_request_t req = {.method = "GET",
+                           .path = "/",
+                           .query = q,
+                           .n_query = 2,
+                           .headers = h,
+                           .n_headers = 3,
+                           .payload_hash = EMPTY_SHA256};
     buf_t creq;
     buf_init(&creq, 65536);
     ck_assert_int_eq(sigv4_canonical_request(&req, &creq, NULL), 0);
@@ -191,11 +198,11 @@ START_TEST(presign_with_disposition)
     buf_t url, plain;
     buf_init(&url, 8192);
     buf_init(&plain, 8192);
-    ck_assert_int_eq(sigv4_presign_get("http://127.0.0.1:9000", "127.0.0.1:9000", "/b/k 1.pdf",
-                                       extra, 1, &aws_example, EXAMPLE_DATE, 60, &url),
+    ck_assert_int_eq(sigv4_presign_get("http://127.0.0.1:9000", "127.0.0.1:9000", "/b/k 1.pdf", extra, 1,
+                                       &aws_example, EXAMPLE_DATE, 60, &url),
                      0);
-    ck_assert_int_eq(sigv4_presign_get("http://127.0.0.1:9000", "127.0.0.1:9000", "/b/k 1.pdf",
-                                       NULL, 0, &aws_example, EXAMPLE_DATE, 60, &plain),
+    ck_assert_int_eq(sigv4_presign_get("http://127.0.0.1:9000", "127.0.0.1:9000", "/b/k 1.pdf", NULL, 0,
+                                       &aws_example, EXAMPLE_DATE, 60, &plain),
                      0);
     const char *u = buf_cstr(&url);
     ck_assert(!strncmp(u, "http://127.0.0.1:9000/b/k%201.pdf?X-Amz-Algorithm=", 50));
@@ -212,8 +219,7 @@ START_TEST(presign_rejects_bad_expiry)
 {
     buf_t url;
     buf_init(&url, 8192);
-    ck_assert_int_eq(sigv4_presign_get("https://h", "h", "/k", NULL, 0, &aws_example, EXAMPLE_DATE,
-                                       0, &url),
+    ck_assert_int_eq(sigv4_presign_get("https://h", "h", "/k", NULL, 0, &aws_example, EXAMPLE_DATE, 0, &url),
                      -1);
     ck_assert_int_eq(sigv4_presign_get("https://h", "h", "/k", NULL, 0, &aws_example, EXAMPLE_DATE,
                                        SIGV4_MAX_EXPIRES + 1, &url),
@@ -228,10 +234,10 @@ END_TEST
 /* Header values are trimmed and inner runs of spaces collapsed; names lowercased and sorted. */
 START_TEST(header_canonicalisation)
 {
-    sigv4_param_t h[] = {{"My-Header2", "  \"a   b   c\"  "}, {"HOST", "example.amazonaws.com"},
-                         {"my-header1", " value1"}};
-    sigv4_request_t req = {.method = "GET", .path = "", .headers = h, .n_headers = 3,
-                           .payload_hash = EMPTY_SHA256};
+    sigv4_param_t h[] = {
+        {"My-Header2", "  \"a   b   c\"  "}, {"HOST", "example.amazonaws.com"}, {"my-header1", " value1"}};
+    sigv4_request_t req = {
+        .method = "GET", .path = "", .headers = h, .n_headers = 3, .payload_hash = EMPTY_SHA256};
     buf_t creq;
     buf_init(&creq, 65536);
     ck_assert_int_eq(sigv4_canonical_request(&req, &creq, NULL), 0);
@@ -247,8 +253,12 @@ START_TEST(too_many_params_is_an_error)
     for (size_t i = 0; i < SIGV4_MAX_PARAMS + 1; i++)
         q[i] = (sigv4_param_t){"a", "b"};
     sigv4_param_t h = {"host", "h"};
-    sigv4_request_t req = {.method = "GET", .path = "/", .query = q,
-                           .n_query = SIGV4_MAX_PARAMS + 1, .headers = &h, .n_headers = 1,
+    sigv4_request_t req = {.method = "GET",
+                           .path = "/",
+                           .query = q,
+                           .n_query = SIGV4_MAX_PARAMS + 1,
+                           .headers = &h,
+                           .n_headers = 1,
                            .payload_hash = EMPTY_SHA256};
     char sig[65];
     ck_assert_int_eq(sigv4_signature(&req, &aws_example, EXAMPLE_DATE, sig, NULL), -1);

@@ -81,9 +81,9 @@ static int hidden_files(const char *dir)
 START_TEST(key_validation)
 {
     static const char *good[] = {"a", "renders/p/r/invoice.pdf", "a-b_c.d/e", "x/y..z"};
-    static const char *bad[] = {"", "/etc/passwd", "a/", "a//b", "../x", "a/../b", "a/./b",
-                                "./a", "..", ".", "a/.hidden", ".signing-secret", "a b",
-                                "a\\b", "a/b\n", "caf\xc3\xa9", "a%2fb", "a:b"};
+    static const char *bad[] = {
+        "",          "/etc/passwd",     "a/",  "a//b", "../x",  "a/../b",      "a/./b", "./a", "..", ".",
+        "a/.hidden", ".signing-secret", "a b", "a\\b", "a/b\n", "caf\xc3\xa9", "a%2fb", "a:b"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         ck_assert_msg(storage_key_valid(good[i]), "should accept %s", good[i]);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -169,9 +169,9 @@ START_TEST(render_key_rules)
     char key[STORAGE_KEY_MAX];
     ck_assert_int_eq(storage_render_key(PROJECT, RENDER, "invoice.pdf", key, sizeof key), 0);
     ck_assert_str_eq(key, KEY);
-    ck_assert_int_eq(storage_render_key("0190A6F2-3C4D-7E5F-8A9B-0C1D2E3F4A5B", RENDER,
-                                        "Invoice.pdf", key, sizeof key),
-                     0);
+    ck_assert_int_eq(
+        storage_render_key("0190A6F2-3C4D-7E5F-8A9B-0C1D2E3F4A5B", RENDER, "Invoice.pdf", key, sizeof key),
+        0);
     ck_assert_str_eq(key, "renders/" PROJECT "/" RENDER "/Invoice.pdf");
     ck_assert_int_eq(storage_render_key("..", RENDER, "invoice.pdf", key, sizeof key), -1);
     ck_assert_int_eq(storage_render_key(PROJECT, "x/../y", "invoice.pdf", key, sizeof key), -1);
@@ -337,11 +337,10 @@ START_TEST(symlinks_never_followed)
     buf_free(&b);
 
     /* Path tricks never reach the file system. */
-    static const char *tricks[] = {"../outside/secret.txt", "/etc/passwd", "renders/../../x",
-                                   "renders/./x", ".signing-secret"};
+    static const char *tricks[] = {"../outside/secret.txt", "/etc/passwd", "renders/../../x", "renders/./x",
+                                   ".signing-secret"};
     for (size_t i = 0; i < sizeof tricks / sizeof tricks[0]; i++) {
-        ck_assert_int_eq(storage_local_open(s, tricks[i], &fd, &st, err, sizeof err),
-                         STORAGE_NOT_FOUND);
+        ck_assert_int_eq(storage_local_open(s, tricks[i], &fd, &st, err, sizeof err), STORAGE_NOT_FOUND);
         ck_assert_int_eq(fd, -1);
     }
     storage_free(s);
@@ -487,21 +486,17 @@ START_TEST(link_verify)
     ck_assert_int_eq(download_verify(SECRET, KEY, "2000", sig, 2000), DOWNLOAD_LINK_OK);
     ck_assert_int_eq(download_verify(SECRET, KEY, "2000", sig, 2001), DOWNLOAD_LINK_EXPIRED);
     /* Tampering: another file, a longer expiry, another secret, one flipped hex digit. */
-    ck_assert_int_eq(download_verify(SECRET, "renders/" PROJECT "/" RENDER "/other.pdf", "2000",
-                                     sig, 1000),
+    ck_assert_int_eq(download_verify(SECRET, "renders/" PROJECT "/" RENDER "/other.pdf", "2000", sig, 1000),
                      DOWNLOAD_LINK_BAD_SIGNATURE);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "9999999999", sig, 1000),
-                     DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, "9999999999", sig, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
     ck_assert_int_eq(download_verify("other-secret-0123456789", KEY, "2000", sig, 1000),
                      DOWNLOAD_LINK_BAD_SIGNATURE);
     char flipped[80];
     strcpy(flipped, sig);
     flipped[10] = flipped[10] == '0' ? '1' : '0';
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", flipped, 1000),
-                     DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", flipped, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
     /* Tampered AND expired still says bad signature (the signature is checked first). */
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", flipped, 5000),
-                     DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", flipped, 5000), DOWNLOAD_LINK_BAD_SIGNATURE);
     /* Uppercase hex is the same signature. */
     char upper[80];
     for (size_t i = 0; i <= strlen(sig); i++)
@@ -513,12 +508,10 @@ START_TEST(link_verify)
     ck_assert_int_eq(download_verify(SECRET, KEY, "02000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
     ck_assert_int_eq(download_verify(SECRET, KEY, "+2000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
     ck_assert_int_eq(download_verify(SECRET, KEY, "2000 ", sig, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "1234567890123", sig, 1000),
-                     DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, "1234567890123", sig, 1000), DOWNLOAD_LINK_MALFORMED);
     ck_assert_int_eq(download_verify(SECRET, KEY, "2000", "abc", 1000), DOWNLOAD_LINK_MALFORMED);
     ck_assert_int_eq(download_verify(SECRET, KEY, "2000", "zz", 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, "../" KEY, "2000", sig, 1000),
-                     DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, "../" KEY, "2000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
     ck_assert_str_eq(download_link_reason(DOWNLOAD_LINK_EXPIRED), "link expired");
     free(url);
     ck_assert_int_eq(download_url("https://x", SECRET, "../etc/passwd", 2000, &url), -1);

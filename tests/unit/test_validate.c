@@ -142,9 +142,9 @@ START_TEST(dates)
 {
     manifest_t *m = one("\"dataType\":\"date\"");
     const char *good[] = {"2026-06-04", "2024-02-29", "2000-02-29", "1999-12-31", "0001-01-01"};
-    const char *bad[] = {"2023-02-29", "1900-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
-                         "2026-6-4", "2026-06-04T10:00:00Z", "04/06/2026", "20260604", "",
-                         " 2026-06-04", "2026-06-04 ", "2026-06-0a"};
+    const char *bad[] = {"2023-02-29",  "1900-02-29",           "2026-13-01", "2026-00-10", "2026-04-31",
+                         "2026-6-4",    "2026-06-04T10:00:00Z", "04/06/2026", "20260604",   "",
+                         " 2026-06-04", "2026-06-04 ",          "2026-06-0a"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         char v[64];
         snprintf(v, sizeof v, "\"%s\"", good[i]);
@@ -159,15 +159,18 @@ START_TEST(dates)
     manifest_free(m);
 
     m = one("\"dataType\":\"datetime\"");
-    const char *dgood[] = {"2026-06-04T10:00:00Z", "2026-06-04T10:00:00+02:00",
-                           "2026-06-04T23:59:59-11:30", "2026-06-04T10:00:00.5Z",
-                           "2026-06-04T10:00:00.123456789+00:00", "2024-02-29T00:00:00Z"};
-    const char *dbad[] = {"2026-06-04T10:00:00", "2026-06-04", "2026-06-04 10:00:00Z",
-                          "2026-06-04t10:00:00Z", "2026-06-04T10:00:00z", "2026-06-04T24:00:00Z",
-                          "2026-06-04T10:60:00Z", "2026-06-04T10:00:60Z", "2026-06-04T10:00Z",
-                          "2026-06-04T10:00:00+0200", "2026-06-04T10:00:00+02", "2026-06-04T10:00:00+24:00",
-                          "2026-06-04T10:00:00.Z", "2026-06-04T10:00:00.1234567891Z",
-                          "2023-02-29T10:00:00Z", "2026-06-04T10:00:00Z ", "2026-06-04T1:00:00Z"};
+    const char *dgood[] = {
+        "2026-06-04T10:00:00Z",   "2026-06-04T10:00:00+02:00",           "2026-06-04T23:59:59-11:30",
+        "2026-06-04T10:00:00.5Z", "2026-06-04T10:00:00.123456789+00:00", "2024-02-29T00:00:00Z"};
+    const char *dbad[] = {"2026-06-04T10:00:00",    "2026-06-04",
+                          "2026-06-04 10:00:00Z",   "2026-06-04t10:00:00Z",
+                          "2026-06-04T10:00:00z",   "2026-06-04T24:00:00Z",
+                          "2026-06-04T10:60:00Z",   "2026-06-04T10:00:60Z",
+                          "2026-06-04T10:00Z",      "2026-06-04T10:00:00+0200",
+                          "2026-06-04T10:00:00+02", "2026-06-04T10:00:00+24:00",
+                          "2026-06-04T10:00:00.Z",  "2026-06-04T10:00:00.1234567891Z",
+                          "2023-02-29T10:00:00Z",   "2026-06-04T10:00:00Z ",
+                          "2026-06-04T1:00:00Z"};
     for (size_t i = 0; i < sizeof dgood / sizeof *dgood; i++) {
         char v[80];
         snprintf(v, sizeof v, "\"%s\"", dgood[i]);
@@ -182,24 +185,56 @@ START_TEST(dates)
 }
 END_TEST
 
-static const char *const GOOD_EMAILS[] = {
-    "a@b.co", "first.last@example.com", "o'brien+tag@mail.example.org", "x_y-z@sub-domain.example.io",
-    "A@EXAMPLE.COM", "1@2.de", "a@b-c.d-e.museum"};
+static const char *const GOOD_EMAILS[] = {"a@b.co",
+                                          "first.last@example.com",
+                                          "o'brien+tag@mail.example.org",
+                                          "x_y-z@sub-domain.example.io",
+                                          "A@EXAMPLE.COM",
+                                          "1@2.de",
+                                          "a@b-c.d-e.museum"};
 static const char *const BAD_EMAILS[] = {
-    "", "a", "a@", "@b.co", "a@b", "a@b.c", "a@@b.co", ".a@b.co", "a.@b.co", "a..b@c.co",
-    "a b@c.co", "a@b_c.co", "a@-b.co", "a@b-.co", "a@b..co", "a@b.co.", "a@.b.co", "a@b.c0",
-    "a\"b@c.co", "a@b.co ", "a(b)@c.co", "ä@b.co", "a@bü.co", "a!b@c.co"};
+    "",        "a",         "a@",        "@b.co",    "a@b",       "a@b.c",   "a@@b.co", ".a@b.co",
+    "a.@b.co", "a..b@c.co", "a b@c.co",  "a@b_c.co", "a@-b.co",   "a@b-.co", "a@b..co", "a@b.co.",
+    "a@.b.co", "a@b.c0",    "a\"b@c.co", "a@b.co ",  "a(b)@c.co", "ä@b.co",  "a@bü.co", "a!b@c.co"};
 
-static const char *const GOOD_URLS[] = {
-    "http://example.com", "https://example.com/", "https://a.b.c/d/e.png?x=1&y=%20#frag",
-    "http://localhost:8080/path", "http://127.0.0.1:65535", "https://x.io/a:b@c/~d!$&'()*+,;=",
-    "https://ex-ample.com/?q=/?", "http://a:0", "http://a:0123", "http://a:12345"};
-static const char *const BAD_URLS[] = {
-    "", "example.com", "ftp://example.com", "HTTP://example.com", "http://", "http:///path",
-    "http://exa mple.com", "http://-a.com", "http://a-.com", "http://a..b", "http://a.",
-    "http://user@example.com", "http://[::1]/", "http://a:65536", "http://a:99999", "http://a:",
-    "http://a:08080", "http://a:01234", "http://a:123456", "http://a/%zz", "http://a/%2", "http://a/b c", "http://a/é", "http://a#b#c",
-    "http://a/<x>", "http://a?x=\"y\"", "javascript:alert(1)", "http://a_b.com"};
+static const char *const GOOD_URLS[] = {"http://example.com",
+                                        "https://example.com/",
+                                        "https://a.b.c/d/e.png?x=1&y=%20#frag",
+                                        "http://localhost:8080/path",
+                                        "http://127.0.0.1:65535",
+                                        "https://x.io/a:b@c/~d!$&'()*+,;=",
+                                        "https://ex-ample.com/?q=/?",
+                                        "http://a:0",
+                                        "http://a:0123",
+                                        "http://a:12345"};
+static const char *const BAD_URLS[] = {"",
+                                       "example.com",
+                                       "ftp://example.com",
+                                       "HTTP://example.com",
+                                       "http://",
+                                       "http:///path",
+                                       "http://exa mple.com",
+                                       "http://-a.com",
+                                       "http://a-.com",
+                                       "http://a..b",
+                                       "http://a.",
+                                       "http://user@example.com",
+                                       "http://[::1]/",
+                                       "http://a:65536",
+                                       "http://a:99999",
+                                       "http://a:",
+                                       "http://a:08080",
+                                       "http://a:01234",
+                                       "http://a:123456",
+                                       "http://a/%zz",
+                                       "http://a/%2",
+                                       "http://a/b c",
+                                       "http://a/é",
+                                       "http://a#b#c",
+                                       "http://a/<x>",
+                                       "http://a?x=\"y\"",
+                                       "javascript:alert(1)",
+                                       "http://a_b.com"};
 
 START_TEST(emails_and_urls)
 {
@@ -297,12 +332,19 @@ START_TEST(images)
     image_case(m, j3, NULL);
     image_case(m, "https://example.com/logo.png", NULL);
     image_case(m, "http://localhost:9000/a.jpg?sig=abc", NULL);
-    image_case(m, g, "Invalid image: expected an http(s) URL or a data:image/png;base64, or data:image/jpeg;base64, URI");
-    image_case(m, "data:image/png,rawbytes", "Invalid image: expected an http(s) URL or a data:image/png;base64, or data:image/jpeg;base64, URI");
-    image_case(m, "data:image/PNG;base64,iVBORw0KGgoA", "Invalid image: expected an http(s) URL or a data:image/png;base64, or data:image/jpeg;base64, URI");
+    image_case(
+        m, g,
+        "Invalid image: expected an http(s) URL or a data:image/png;base64, or data:image/jpeg;base64, URI");
+    image_case(
+        m, "data:image/png,rawbytes",
+        "Invalid image: expected an http(s) URL or a data:image/png;base64, or data:image/jpeg;base64, URI");
+    image_case(
+        m, "data:image/PNG;base64,iVBORw0KGgoA",
+        "Invalid image: expected an http(s) URL or a data:image/png;base64, or data:image/jpeg;base64, URI");
     image_case(m, "data:image/png;base64,iVBORw0KGgo", "Invalid image: the data URI is not valid base64");
     image_case(m, "data:image/png;base64,iVBORw0KGgoA=A=", "Invalid image: the data URI is not valid base64");
-    image_case(m, "data:image/png;base64,iVBORw0KGgoA AAA", "Invalid image: the data URI is not valid base64");
+    image_case(m, "data:image/png;base64,iVBORw0KGgoA AAA",
+               "Invalid image: the data URI is not valid base64");
     image_case(m, "data:image/png;base64,", "Invalid image: the data is not the declared PNG or JPEG");
     image_case(m, fake, "Invalid image: the data is not the declared PNG or JPEG");
     image_case(m, png8, "Invalid image: the data is not the declared PNG or JPEG");
@@ -417,14 +459,15 @@ static const char *NESTED =
 START_TEST(nesting_defaults_and_stripping)
 {
     manifest_t *m = compile_ok(NESTED);
-    json_t *n = validate_ok(m,
+    json_t *n = validate_ok(
+        m,
         "{\"customer\":{\"name\":\"Ada\",\"address\":{\"city\":\"Berlin\",\"zip\":\"10115\"},\"x\":1},"
         "\"items\":[{\"name\":\"a\",\"qty\":\"2\",\"extra\":true},{\"name\":\"b\"}],"
-        "\"tags\":[{}],\"unknown\":{\"deep\":[1,2,3]},\"opt\":{}}", 0);
-    assert_json_eq(n,
-        "{\"customer\":{\"name\":\"Ada\",\"address\":{\"city\":\"Berlin\",\"country\":\"DE\"}},"
-        "\"meta\":{\"source\":\"api\"},\"opt\":{},\"paid\":false,"
-        "\"items\":[{\"name\":\"a\",\"qty\":2},{\"name\":\"b\",\"qty\":1}],\"tags\":[{}]}");
+        "\"tags\":[{}],\"unknown\":{\"deep\":[1,2,3]},\"opt\":{}}",
+        0);
+    assert_json_eq(n, "{\"customer\":{\"name\":\"Ada\",\"address\":{\"city\":\"Berlin\",\"country\":\"DE\"}},"
+                      "\"meta\":{\"source\":\"api\"},\"opt\":{},\"paid\":false,"
+                      "\"items\":[{\"name\":\"a\",\"qty\":2},{\"name\":\"b\",\"qty\":1}],\"tags\":[{}]}");
     /* Validating the normalised output again changes nothing. */
     json_t *n2 = NULL;
     ck_assert_int_eq(manifest_validate(m, n, MANIFEST_STRICT, &n2, NULL), 0);
@@ -438,10 +481,13 @@ END_TEST
 START_TEST(unchanged_input_is_shared_not_copied)
 {
     manifest_t *m = compile_ok(NESTED);
-    json_t *d = tj("{\"customer\":{\"name\":\"Ada\",\"address\":{\"city\":\"B\",\"country\":\"FR\"}},"
-                   "\"meta\":{\"source\":\"x\"},\"paid\":true,"
-                   "\"items\":[{\"name\":\"a\",\"qty\":1},{\"name\":\"b\",\"qty\":\"2\"},{\"name\":\"c\",\"qty\":3}],"
-                   "\"tags\":[{\"t\":\"x\"}]}"), *n;
+    json_t *
+        d = tj(
+           "{\"customer\":{\"name\":\"Ada\",\"address\":{\"city\":\"B\",\"country\":\"FR\"}},"
+           "\"meta\":{\"source\":\"x\"},\"paid\":true,"
+           "\"items\":[{\"name\":\"a\",\"qty\":1},{\"name\":\"b\",\"qty\":\"2\"},{\"name\":\"c\",\"qty\":3}],"
+           "\"tags\":[{\"t\":\"x\"}]}"),
+       *n;
     ck_assert_int_eq(manifest_validate(m, d, MANIFEST_STRICT, &n, NULL), 0);
     /* items.1.qty was coerced: the root and the items array are new, the rest is shared. */
     ck_assert_ptr_ne(n, d);
@@ -475,9 +521,11 @@ END_TEST
 START_TEST(all_errors_at_once)
 {
     manifest_t *m = compile_ok(NESTED);
-    json_t *is = validate_fail(m,
+    json_t *is = validate_fail(
+        m,
         "{\"customer\":{\"email\":\"nope\",\"address\":\"Berlin\"},\"meta\":[],\"paid\":\"yes\","
-        "\"items\":[{\"qty\":0.5},7,{\"name\":3,\"qty\":\"x\"}],\"tags\":[]}", 0);
+        "\"items\":[{\"qty\":0.5},7,{\"name\":3,\"qty\":\"x\"}],\"tags\":[]}",
+        0);
     assert_msg(is, "customer.name", "Required");
     assert_msg(is, "customer.email", "Invalid email");
     assert_msg(is, "customer.address", "Expected object, received string");
@@ -500,12 +548,15 @@ START_TEST(all_errors_at_once)
     ck_assert_uint_eq(field_count(is), 2);
     json_decref(is);
     /* Loops: missing with minItems, wrong type, too many. */
-    is = validate_fail(m, "{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},"
-                          "\"items\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},{\"name\":\"d\"}]}", 0);
+    is = validate_fail(m,
+                       "{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},"
+                       "\"items\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"},{\"name\":\"d\"}]}",
+                       0);
     assert_msg(is, "tags", "Required");
     assert_msg(is, "items", "Array must contain at most 3 element(s)");
     json_decref(is);
-    is = validate_fail(m, "{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},\"items\":{},\"tags\":\"x\"}", 0);
+    is = validate_fail(
+        m, "{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},\"items\":{},\"tags\":\"x\"}", 0);
     assert_msg(is, "items", "Expected array, received object");
     assert_msg(is, "tags", "Expected array, received string");
     json_decref(is);
@@ -554,8 +605,10 @@ START_TEST(strict_mode)
     ck_assert_uint_eq(json_array_size(json_object_get(is, "formErrors")), 0);
     json_decref(is);
     /* Prototype-looking and odd keys are just keys. */
-    is = validate_fail(m, "{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},\"tags\":[{}],"
-                          "\"__proto__\":{},\"constructor\":1,\"a..b\":1,\"\":2}", MANIFEST_STRICT);
+    is = validate_fail(m,
+                       "{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},\"tags\":[{}],"
+                       "\"__proto__\":{},\"constructor\":1,\"a..b\":1,\"\":2}",
+                       MANIFEST_STRICT);
     assert_msg(is, "__proto__", "Unrecognized key(s) in object: '__proto__'");
     assert_msg(is, "constructor", "Unrecognized key(s) in object: 'constructor'");
     assert_msg(is, "a..b", "Unrecognized key(s) in object: 'a..b'");
@@ -582,8 +635,9 @@ END_TEST
 
 START_TEST(prototype_keys_in_manifest)
 {
-    manifest_t *m = compile_ok("{\"variables\":[{\"key\":\"__proto__.x\",\"dataType\":\"text\",\"required\":true},"
-                               "{\"key\":\"constructor\",\"dataType\":\"number\"}]}");
+    manifest_t *m =
+        compile_ok("{\"variables\":[{\"key\":\"__proto__.x\",\"dataType\":\"text\",\"required\":true},"
+                   "{\"key\":\"constructor\",\"dataType\":\"number\"}]}");
     json_t *n = validate_ok(m, "{\"__proto__\":{\"x\":\"a\"},\"constructor\":\"5\"}", MANIFEST_STRICT);
     assert_json_eq(n, "{\"__proto__\":{\"x\":\"a\"},\"constructor\":5}");
     json_decref(n);
@@ -597,7 +651,8 @@ END_TEST
 START_TEST(loop_cap_is_cheap)
 {
     /* 10,001 rows with the default cap: one error, rows not examined, fast. */
-    manifest_t *m = compile_ok("{\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"q\",\"dataType\":\"number\",\"required\":true}]}]}");
+    manifest_t *m = compile_ok("{\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"q\",\"dataType\":"
+                               "\"number\",\"required\":true}]}]}");
     json_t *rows = json_array();
     for (int i = 0; i < 10001; i++)
         json_array_append_new(rows, json_pack("{s:s}", "q", "bad"));
@@ -624,8 +679,7 @@ START_TEST(loop_cap_is_cheap)
     /* 10,000 good rows pass. */
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row)
-        json_object_set_new(row, "q", json_integer((json_int_t)i));
+    json_array_foreach(rows, i, row) json_object_set_new(row, "q", json_integer((json_int_t)i));
     json_t *n;
     ck_assert_int_eq(manifest_validate(m, d, 0, &n, NULL), 0);
     ck_assert_uint_eq(json_array_size(json_object_get(n, "items")), 10000);
@@ -692,7 +746,8 @@ static void *validate_many(void *arg)
 {
     const manifest_t *m = arg;
     json_t *d = json_loads("{\"customer\":{\"name\":\"a\",\"address\":{\"city\":\"b\"}},"
-                           "\"tags\":[{\"t\":\"x\"}],\"items\":[{\"name\":\"n\",\"qty\":\"3\"}]}", 0, NULL);
+                           "\"tags\":[{\"t\":\"x\"}],\"items\":[{\"name\":\"n\",\"qty\":\"3\"}]}",
+                           0, NULL);
     intptr_t bad = 0;
     for (int i = 0; i < 2000; i++) {
         json_t *n = NULL;
@@ -721,8 +776,8 @@ END_TEST
 
 /* ---- strfmt checks vs their published patterns ---- */
 
-static void compare_with_pattern(const char *pattern_src, bool (*check)(const char *, size_t),
-                                 const char *s, size_t len)
+static void compare_with_pattern(const char *pattern_src, bool (*check)(const char *, size_t), const char *s,
+                                 size_t len)
 {
     char err[PATTERN_ERR_MAX];
     pattern_t *p = pattern_compile(pattern_src, strlen(pattern_src), err);
@@ -749,11 +804,14 @@ static bool datetime_shape(const char *s, size_t len)
     return strfmt_is_datetime(buf, len);
 }
 
-static bool image_ok(const char *s, size_t len) { return strfmt_check_image_data(s, len) == STRFMT_IMAGE_OK; }
+static bool image_ok(const char *s, size_t len)
+{
+    return strfmt_check_image_data(s, len) == STRFMT_IMAGE_OK;
+}
 
 /* Random strings over an alphabet that exercises the grammar's edges. */
-static void fuzz_pattern(const char *pattern_src, bool (*check)(const char *, size_t),
-                         const char *alphabet, const char *const *seeds, size_t nseeds)
+static void fuzz_pattern(const char *pattern_src, bool (*check)(const char *, size_t), const char *alphabet,
+                         const char *const *seeds, size_t nseeds)
 {
     char err[PATTERN_ERR_MAX];
     pattern_t *p = pattern_compile(pattern_src, strlen(pattern_src), err);
@@ -809,8 +867,9 @@ START_TEST(formats_match_their_patterns)
     static const char *const dt_seeds[] = {"2026-06-04T10:00:00Z", "2026-06-04T10:00:00.123+02:00",
                                            "2024-02-29T23:59:59-23:59"};
     fuzz_pattern(STRFMT_DATETIME_PATTERN, datetime_shape, "0123569:-+.TZz", dt_seeds, 3);
-    static const char *const img_seeds[] = {"data:image/png;base64,iVBORw0KGgoAAAA", "data:image/jpeg;base64,/9j/4AAQ",
-                                            "data:image/jpeg;base64,/9j/AA==", "data:image/png;base64,iVBORw0KGgoA"};
+    static const char *const img_seeds[] = {
+        "data:image/png;base64,iVBORw0KGgoAAAA", "data:image/jpeg;base64,/9j/4AAQ",
+        "data:image/jpeg;base64,/9j/AA==", "data:image/png;base64,iVBORw0KGgoA"};
     fuzz_pattern(STRFMT_IMAGE_DATA_PATTERN, image_ok, "A/+=9j:g", img_seeds, 4);
 }
 END_TEST
@@ -841,7 +900,8 @@ START_TEST(docs_example_holds)
     manifest_t *m = compile_ok(manifest);
     json_t *n = validate_ok(m, data, MANIFEST_STRICT);
     /* Defaults fill the second row's qty and the absent "paid". */
-    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(n, "items"), 1), "qty")), 1);
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_array_get(json_object_get(n, "items"), 1), "qty")), 1);
     ck_assert(json_is_false(json_object_get(n, "paid")));
     json_decref(n);
     manifest_free(m);
@@ -852,11 +912,24 @@ END_TEST
 
 START_TEST(js_number_printing)
 {
-    struct { double v; const char *s; } cases[] = {
-        {0, "0"}, {5, "5"}, {-5, "-5"}, {2.5, "2.5"}, {0.1, "0.1"}, {100, "100"}, {1e21, "1e+21"},
-        {1e20, "100000000000000000000"}, {1.5e-7, "1.5e-7"}, {0.000001, "0.000001"},
-        {123.456, "123.456"}, {-0.01, "-0.01"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
-        {5e-324, "5e-324"}, {0.1 + 0.2, "0.30000000000000004"}};
+    struct {
+        double v;
+        const char *s;
+    } cases[] = {{0, "0"},
+                 {5, "5"},
+                 {-5, "-5"},
+                 {2.5, "2.5"},
+                 {0.1, "0.1"},
+                 {100, "100"},
+                 {1e21, "1e+21"},
+                 {1e20, "100000000000000000000"},
+                 {1.5e-7, "1.5e-7"},
+                 {0.000001, "0.000001"},
+                 {123.456, "123.456"},
+                 {-0.01, "-0.01"},
+                 {1.7976931348623157e308, "1.7976931348623157e+308"},
+                 {5e-324, "5e-324"},
+                 {0.1 + 0.2, "0.30000000000000004"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char out[STRFMT_NUMBER_LEN];
         strfmt_js_number(cases[i].v, out);
@@ -897,4 +970,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void) { return run_suite(suite()); }
+int main(void)
+{
+    return run_suite(suite());
+}
