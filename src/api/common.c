@@ -141,43 +141,6 @@ bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t m
     return true;
 }
 
-void api_slugify(const char *name, char *out, size_t out_len)
-{
-    size_t o = 0;
-    bool dash = false;
-    size_t cap = out_len - 1 < API_SLUG_MAX ? out_len - 1 : API_SLUG_MAX;
-    for (const unsigned char *p = (const unsigned char *)name; *p && o < cap; p++) {
-        unsigned char c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (dash && o > 0 && o + 1 < cap)
-                out[o++] = '-';
-            dash = false;
-            out[o++] = (char)c;
-        } else {
-            dash = true;
-        }
-    }
-    while (o > 0 && out[o - 1] == '-')
-        o--;
-    out[o] = '\0';
-}
-
-bool api_slug_valid(const char *slug)
-{
-    size_t n = strlen(slug);
-    if (n == 0 || n > API_SLUG_MAX || slug[0] == '-' || slug[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = slug[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && !(c == '-' && slug[i + 1] != '-'))
-            return false;
-    }
-    return true;
-}
-
 void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char *err,
                 const char *not_found_code, const char *not_found_msg)
 {

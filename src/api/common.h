@@ -12,9 +12,6 @@
 
 #include "http/http.h"
 
-/* ISO-8601 UTC with milliseconds, computed by Postgres: SQL_TS("created_at"). */
-#define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define API_SLUG_MAX 120
 #define API_NAME_MAX 120
 
 /* Requires the body to be a JSON object; answers 400 invalid_json (empty body) or
@@ -42,10 +39,6 @@ bool api_reject_issues(http_req_t *req, json_t *issues);
 /* Optional string field: absent → true, *out NULL; wrong type or length → issue, false. */
 bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len, const char **out,
                     json_t *issues);
-
-/* Lowercase a-z0-9 words joined by '-', at most API_SLUG_MAX; "" when nothing usable. */
-void api_slugify(const char *name, char *out, size_t out_len);
-bool api_slug_valid(const char *slug);
 
 /* This thread's database connection, or NULL after answering 503 database_unavailable. */
 struct db;

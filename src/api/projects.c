@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/common.h"
+#include "core/slug.h"
 #include "db/projects_repo.h"
 #include "http/router.h"
 #include "queue/ratelimit.h"
@@ -30,7 +31,7 @@ static void create_project(http_req_t *req)
     api_opt_string(body, "name", 1, API_NAME_MAX, &name, issues);
     if (!json_object_get(body, "name"))
         api_issue_field(issues, "name", "Required");
-    if (api_opt_string(body, "slug", 1, API_SLUG_MAX, &slug, issues) && slug && !api_slug_valid(slug))
+    if (api_opt_string(body, "slug", 1, SLUG_MAX, &slug, issues) && slug && !slug_valid(slug))
         api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
     if (api_reject_issues(req, issues))
         return;

@@ -16,9 +16,10 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/slug.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/router.h"
 #include "queue/jobs.h"
 #include "queue/ratelimit.h"
@@ -543,7 +544,7 @@ static const char *list_query_problem(const char *status, const char *cursor, co
         *param = "status";
     else if (cursor && !uuid_valid(cursor))
         *param = "cursor";
-    else if (tpl && (!*tpl || strlen(tpl) > API_SLUG_MAX))
+    else if (tpl && (!*tpl || strlen(tpl) > SLUG_MAX))
         *param = "template";
     if (!*param)
         return NULL;

@@ -6,7 +6,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/router.h"
 #include "queue/redis.h"
 

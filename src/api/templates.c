@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "core/config.h"
+#include "core/slug.h"
 #include "core/timeutil.h"
 #include "http/router.h"
 
@@ -154,8 +155,7 @@ static void check_meta(const json_t *body, bool name_required, const char **name
     api_opt_string(body, "name", 1, API_NAME_MAX, name, issues);
     if (name_required && !json_object_get(body, "name"))
         api_issue_field(issues, "name", "Required");
-    if (slug && api_opt_string(body, "slug", 1, API_SLUG_MAX, slug, issues) && *slug &&
-        !api_slug_valid(*slug))
+    if (slug && api_opt_string(body, "slug", 1, SLUG_MAX, slug, issues) && *slug && !slug_valid(*slug))
         api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
     json_t *d = json_object_get(body, "description");
     if (!json_is_null(d))
@@ -210,7 +210,7 @@ static void put_template(http_req_t *req)
     const char *name = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
     check_meta(body, false, &name, NULL, &description, issues);
-    if (!api_slug_valid(slug))
+    if (!slug_valid(slug))
         api_issue_form(issues,
                        "The slug in the path must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 120 characters)");
     compiled_t *c = compile_body(req, body, issues);

@@ -6,42 +6,11 @@
 #include <strings.h>
 
 #include "auth/keycache.h"
+#include "core/apikey.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "db/db.h"
 #include "http/router.h"
-
-int auth_key_generate(const char *environment, char key[AUTH_KEY_MAX + 1])
-{
-    char random[AUTH_KEY_RANDOM_LEN + 1];
-    if (crypto_random_base62(random, AUTH_KEY_RANDOM_LEN) != 0)
-        return -1;
-    snprintf(key, AUTH_KEY_MAX + 1, "ck_%s_%s", strcmp(environment, "test") ? "live" : "test", random);
-    return 0;
-}
-
-bool auth_key_well_formed(const char *s)
-{
-    if (strncmp(s, "ck_live_", 8) != 0 && strncmp(s, "ck_test_", 8) != 0)
-        return false;
-    size_t n = strlen(s + 8);
-    if (n < 32 || n > AUTH_KEY_MAX - 8)
-        return false;
-    for (const char *p = s + 8; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-            return false;
-    return true;
-}
-
-void auth_key_hash(const char *key, char hash_hex[65])
-{
-    crypto_sha256_hex(key, strlen(key), hash_hex);
-}
-
-void auth_key_prefix(const char *key, char prefix[AUTH_PREFIX_LEN + 1])
-{
-    snprintf(prefix, AUTH_PREFIX_LEN + 1, "%s", key);
-}
 
 static bool unauthorized(http_req_t *req)
 {
@@ -65,10 +34,10 @@ static const char *bearer(const http_req_t *req)
 bool auth_lookup_project(http_req_t *req)
 {
     const char *token = bearer(req);
-    if (!token || !auth_key_well_formed(token))
+    if (!token || !apikey_well_formed(token))
         return unauthorized(req);
     char hash[65], err[256];
-    auth_key_hash(token, hash);
+    apikey_hash(token, hash);
     uint64_t gen = 0;
     if (keycache_get(hash, &req->auth, &gen))
         return false;
@@ -117,7 +86,7 @@ bool auth_check_headers(http_req_t *req)
         req->auth.admin = true;
         return false;
     }
-    return auth_key_well_formed(token) ? false : unauthorized(req);
+    return apikey_well_formed(token) ? false : unauthorized(req);
 }
 
 bool auth_check(http_req_t *req)

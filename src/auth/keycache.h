@@ -20,10 +20,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "db/projects_repo.h"
 #include "http/http.h"
 
 #define KEYCACHE_SLOTS 4096
-#define KEYCACHE_CHANNEL "craftkit_auth_changed"
+#define KEYCACHE_CHANNEL PROJECTS_AUTH_CHANNEL
 
 /* Sets the TTL in ms (0 disables the cache for good). Main thread, before threads start. */
 void keycache_configure(int ttl_ms);

@@ -10,11 +10,13 @@
 #include "api/api.h"
 #include "api/listener.h"
 #include "api/syncwait.h"
+#include "auth/auth.h"
 #include "auth/keycache.h"
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "core/log.h"
 #include "db/migrate.h"
+#include "db/projects_repo.h"
 #include "http/server.h"
 #include "queue/redis.h"
 #include "storage/storage.h"
@@ -109,6 +111,8 @@ int cli_serve(int argc, char **argv)
     }
     api_register_routes();
     keycache_configure(cfg.auth_cache_ms);
+    projects_on_auth_changed(keycache_flush);
+    server_set_auth(&(server_auth_t){.check_headers = auth_check_headers, .lookup = auth_lookup_project});
     /* Parked sync requests are answered before the server waits for in-flight requests. */
     server_on_shutdown(syncwait_shutdown);
     if (listener_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||

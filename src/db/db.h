@@ -20,6 +20,9 @@
 #define DB_MAX_PARAMS 32
 #define DB_MAX_PREPARED 256
 
+/* ISO-8601 UTC with milliseconds, computed by Postgres: SQL_TS("created_at"). */
+#define SQL_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 typedef struct db db_t;
 
 /* Sets the conninfo used by db_thread() (call once at start-up). */

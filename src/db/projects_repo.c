@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/common.h"
-#include "auth/auth.h"
-#include "auth/keycache.h"
+#include "core/apikey.h"
+#include "core/slug.h"
 #include "core/uuid7.h"
 
 #define PROJECT_COLUMNS                                                                                      \
@@ -17,7 +16,20 @@
         "revoked_at") " AS revoked_at"
 #define SLUG_ATTEMPTS 50
 /* Every change that can make a cached key lookup wrong tells every instance (auth/keycache.h). */
-#define AUTH_CHANGED(id) "pg_notify('" KEYCACHE_CHANNEL "', " id "::text) AS auth_changed"
+#define AUTH_CHANGED(id) "pg_notify('" PROJECTS_AUTH_CHANNEL "', " id "::text) AS auth_changed"
+
+static void (*auth_changed_hook)(void);
+
+void projects_on_auth_changed(void (*fn)(void))
+{
+    auth_changed_hook = fn;
+}
+
+static void auth_changed(void)
+{
+    if (auth_changed_hook)
+        auth_changed_hook();
+}
 
 static json_t *project_json(const PGresult *r, int row)
 {
@@ -42,18 +54,18 @@ static json_t *key_json(const PGresult *r, int row)
 repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out, char *err,
                               size_t err_len)
 {
-    char base[API_SLUG_MAX + 1], candidate[API_SLUG_MAX + 16], id[UUID_STR_LEN + 1];
+    char base[SLUG_MAX + 1], candidate[SLUG_MAX + 16], id[UUID_STR_LEN + 1];
     if (slug)
         snprintf(base, sizeof base, "%s", slug);
     else
-        api_slugify(name, base, sizeof base);
+        slug_from_name(name, base, sizeof base);
     if (!base[0])
         snprintf(base, sizeof base, "project");
     for (int attempt = 1; attempt <= SLUG_ATTEMPTS; attempt++) {
         if (attempt == 1)
             snprintf(candidate, sizeof candidate, "%s", base);
         else
-            snprintf(candidate, sizeof candidate, "%.*s-%d", API_SLUG_MAX - 4, base, attempt);
+            snprintf(candidate, sizeof candidate, "%.*s-%d", SLUG_MAX - 4, base, attempt);
         uuid7_new_str(id);
         const char *params[] = {id, candidate, name};
         PGresult *r = db_exec(db,
@@ -128,7 +140,7 @@ repo_status_t projects_update(db_t *db, const char *id, const char *name, double
                           " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS ")"
                           " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                           4, params, err, err_len);
-    keycache_flush(); /* this instance at once; the others when the NOTIFY arrives */
+    auth_changed(); /* this instance at once; the others when the NOTIFY arrives */
     return r ? one_project(db, r, out) : REPO_ERROR;
 }
 
@@ -145,7 +157,7 @@ repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
                 1, params, err, err_len);
     if (!r)
         return REPO_ERROR;
-    keycache_flush();
+    auth_changed();
     repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
     if (st == REPO_OK)
         *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
@@ -158,13 +170,13 @@ repo_status_t keys_create(db_t *db, const char *project_id, const char *name, co
 {
     if (!uuid_valid(project_id))
         return REPO_NOT_FOUND;
-    char key[AUTH_KEY_MAX + 1], hash[65], prefix[AUTH_PREFIX_LEN + 1], id[UUID_STR_LEN + 1];
-    if (auth_key_generate(environment, key) != 0 || uuid7_new_str(id) != 0) {
+    char key[APIKEY_MAX + 1], hash[65], prefix[APIKEY_PREFIX_LEN + 1], id[UUID_STR_LEN + 1];
+    if (apikey_generate(environment, key) != 0 || uuid7_new_str(id) != 0) {
         snprintf(err, err_len, "the random generator failed");
         return REPO_ERROR;
     }
-    auth_key_hash(key, hash);
-    auth_key_prefix(key, prefix);
+    apikey_hash(key, hash);
+    apikey_prefix(key, prefix);
     const char *params[] = {id, project_id, name ? name : "", prefix, hash, environment};
     PGresult *r = db_exec(db,
                           "INSERT INTO api_keys (id, project_id, name, prefix, hash, environment)"
@@ -220,7 +232,7 @@ repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, 
                 2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
-    keycache_flush();
+    auth_changed();
     repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
     if (st == REPO_OK)
         *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "revokedAt", db_get(r, 0, "revoked_at"));

@@ -12,8 +12,15 @@
 #include <stdbool.h>
 
 #include "db/db.h"
+#include "db/repo.h"
 
-typedef enum { REPO_OK = 0, REPO_NOT_FOUND, REPO_CONFLICT, REPO_ERROR } repo_status_t;
+/* The NOTIFY channel of "who may authenticate changed" (a key revoked, a project deleted); sent
+ * in the changing transaction, so every instance hears it once the change is visible. */
+#define PROJECTS_AUTH_CHANNEL "craftkit_auth_changed"
+
+/* Installs what runs in this process right after such a change commits (serve: flush the key
+ * cache at once instead of waiting for the NOTIFY). Main thread, before threads start. */
+void projects_on_auth_changed(void (*fn)(void));
 
 /* Creates a project; slug NULL → derived from name, suffixed on collision. A given slug that
  * is taken → REPO_CONFLICT. */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/common.h"
 #include "core/uuid7.h"
 
 /* The advisory lock of a render id: taken by the inserting transaction, awaited by a worker

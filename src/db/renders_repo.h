@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
-#include "db/projects_repo.h"
+#include "db/repo.h"
 
 #define RENDER_ERROR_MAX 1000      /* bytes of error_message kept (cut on a UTF-8 boundary) */
 #define RENDER_IDEMPOTENCY_MAX 200 /* Idempotency-Key / jobId length (spec §3) */

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/common.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/slug.h"
 #include "core/uuid7.h"
 
 #define SLUG_ATTEMPTS 50
@@ -91,11 +91,11 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
                          const char *description, const tpl_version_in_t *v, char *out_slug, char *err,
                          size_t err_len)
 {
-    char base[API_SLUG_MAX + 1], candidate[API_SLUG_MAX + 16];
+    char base[SLUG_MAX + 1], candidate[SLUG_MAX + 16];
     if (slug)
         snprintf(base, sizeof base, "%s", slug);
     else
-        api_slugify(name, base, sizeof base);
+        slug_from_name(name, base, sizeof base);
     if (!base[0])
         snprintf(base, sizeof base, "template");
     for (int attempt = 1; attempt <= SLUG_ATTEMPTS; attempt++) {
@@ -104,7 +104,7 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
         if (attempt == 1)
             snprintf(candidate, sizeof candidate, "%s", base);
         else
-            snprintf(candidate, sizeof candidate, "%.*s-%d", API_SLUG_MAX - 4, base, attempt);
+            snprintf(candidate, sizeof candidate, "%.*s-%d", SLUG_MAX - 4, base, attempt);
         uuid7_new_str(id);
         crypto_random_base62(token, TOKEN_LEN);
         crypto_random_base62(rnd, TOKEN_LEN);
@@ -130,7 +130,7 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
             db_rollback(db);
             return REPO_ERROR;
         }
-        size_t n = strnlen(candidate, 127); /* slugs are at most API_SLUG_MAX (120) chars */
+        size_t n = strnlen(candidate, 127); /* slugs are at most SLUG_MAX (120) chars */
         memcpy(out_slug, candidate, n);
         out_slug[n] = '\0';
         return REPO_OK;

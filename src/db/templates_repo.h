@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "db/db.h"
-#include "db/projects_repo.h"
+#include "db/repo.h"
 
 typedef struct tpl_row {
     char id[37];

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/common.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/uuid7.h"

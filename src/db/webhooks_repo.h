@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
-#include "db/projects_repo.h"
+#include "db/repo.h"
 
 #define WEBHOOK_MAX_SUBSCRIPTIONS 100 /* per project: bounds the fan-out of one render */
 #define WEBHOOK_URL_MAX 2048

@@ -11,12 +11,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "auth/auth.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
 #include "http/http.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/router.h"
 
 #define SERVER_MAX_SHUTDOWN_HOOKS 8
@@ -46,6 +45,12 @@ static _Thread_local bool handler_parked; /* the running handler called http_sus
 static void (*shutdown_hooks[SERVER_MAX_SHUTDOWN_HOOKS])(void);
 static int n_shutdown_hooks;
 static int bound_port;
+static server_auth_t authn; /* installed by serve: the auth layer is above this one */
+
+void server_set_auth(const server_auth_t *auth)
+{
+    authn = *auth;
+}
 
 void server_on_shutdown(void (*fn)(void))
 {
@@ -262,7 +267,7 @@ static bool check_headers(http_req_t *req)
             return true;
         }
     }
-    return auth_check_headers(req);
+    return authn.check_headers(req);
 }
 
 bool http_parse_json_body(http_req_t *req)
@@ -351,7 +356,7 @@ static void *handler_main(void *arg)
         handler_parked = false;
         /* The key lookup needs the database, so it runs here rather than on the event thread
          * (malformed keys were refused there already, before the body was read). */
-        if (req->route->auth != AUTH_PROJECT || req->resumed || !auth_lookup_project(req))
+        if (req->route->auth != AUTH_PROJECT || req->resumed || !authn.lookup(req))
             req->route->handler(req);
         if (handler_parked)
             continue; /* whoever resumes it owns it now */
@@ -455,6 +460,10 @@ static void pool_stop(void)
 int server_start(const config_t *cfg, char *err, size_t err_len)
 {
     max_body = cfg->max_body;
+    if (!authn.check_headers || !authn.lookup) {
+        snprintf(err, err_len, "internal error: no authenticator installed (server_set_auth)");
+        return -1;
+    }
     if (pool_start(cfg->http_threads, err, err_len) != 0)
         goto fail;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->listen_port)};

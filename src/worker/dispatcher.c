@@ -14,7 +14,7 @@
 #include "db/db.h"
 #include "db/renders_repo.h"
 #include "db/webhooks_repo.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "queue/jobs.h"
 #include "storage/storage.h"
 #include "webhooks/webhook.h"

@@ -11,7 +11,7 @@
 #include "core/timeutil.h"
 #include "db/db.h"
 #include "db/renders_repo.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "worker/render_job.h"
 
 #define RETRY_LATER_PAUSE_MS 1000 /* before a job that met a database outage goes back */

@@ -10,7 +10,7 @@
 #include "db/renders_repo.h"
 #include "db/webhooks_repo.h"
 #include "queue/jobs.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "storage/storage.h"
 #include "worker/compiled.h"
 

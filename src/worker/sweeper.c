@@ -11,7 +11,7 @@
 #include "db/db.h"
 #include "db/renders_repo.h"
 #include "db/webhooks_repo.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "queue/jobs.h"
 #include "queue/redis.h"
 

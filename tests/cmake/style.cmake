@@ -8,3 +8,7 @@ if(CLANG_FORMAT)
 else()
   message(STATUS "clang-format not found: the style.format test is skipped")
 endif()
+
+# Layers that the includes obey: no module includes one of a higher layer (order in the script).
+add_test(NAME style.layers COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/style/check_layers.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(style.layers PROPERTIES LABELS style)

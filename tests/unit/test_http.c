@@ -5,7 +5,9 @@
 
 #include "api/common.h"
 #include "auth/auth.h"
+#include "core/apikey.h"
 #include "core/crypto.h"
+#include "core/slug.h"
 #include "http/router.h"
 
 static void h_a(http_req_t *r)
@@ -99,36 +101,36 @@ END_TEST
 START_TEST(slugs)
 {
     char out[128];
-    api_slugify("Acme Corp — Invoices 2026!", out, sizeof out);
+    slug_from_name("Acme Corp — Invoices 2026!", out, sizeof out);
     ck_assert_str_eq(out, "acme-corp-invoices-2026");
-    api_slugify("  --  ", out, sizeof out);
+    slug_from_name("  --  ", out, sizeof out);
     ck_assert_str_eq(out, "");
-    ck_assert(api_slug_valid("a-b-1"));
-    ck_assert(!api_slug_valid("a--b"));
-    ck_assert(!api_slug_valid("-a"));
-    ck_assert(!api_slug_valid("A"));
-    ck_assert(!api_slug_valid(""));
+    ck_assert(slug_valid("a-b-1"));
+    ck_assert(!slug_valid("a--b"));
+    ck_assert(!slug_valid("-a"));
+    ck_assert(!slug_valid("A"));
+    ck_assert(!slug_valid(""));
 }
 END_TEST
 
 START_TEST(key_format_and_hash)
 {
-    char live[AUTH_KEY_MAX + 1], test[AUTH_KEY_MAX + 1], again[AUTH_KEY_MAX + 1];
-    ck_assert_int_eq(auth_key_generate("live", live), 0);
-    ck_assert_int_eq(auth_key_generate("test", test), 0);
-    auth_key_generate("live", again);
-    ck_assert(!strncmp(live, "ck_live_", 8) && strlen(live) == 8 + AUTH_KEY_RANDOM_LEN);
+    char live[APIKEY_MAX + 1], test[APIKEY_MAX + 1], again[APIKEY_MAX + 1];
+    ck_assert_int_eq(apikey_generate("live", live), 0);
+    ck_assert_int_eq(apikey_generate("test", test), 0);
+    apikey_generate("live", again);
+    ck_assert(!strncmp(live, "ck_live_", 8) && strlen(live) == 8 + APIKEY_RANDOM_LEN);
     ck_assert(!strncmp(test, "ck_test_", 8));
     ck_assert_str_ne(live, again);
-    ck_assert(auth_key_well_formed(live));
-    ck_assert(!auth_key_well_formed("ck_live_short"));
-    ck_assert(!auth_key_well_formed("ck_prod_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-    ck_assert(!auth_key_well_formed("ck_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"));
-    char hash[65], want[65], prefix[AUTH_PREFIX_LEN + 1];
-    auth_key_hash(live, hash);
+    ck_assert(apikey_well_formed(live));
+    ck_assert(!apikey_well_formed("ck_live_short"));
+    ck_assert(!apikey_well_formed("ck_prod_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    ck_assert(!apikey_well_formed("ck_live_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"));
+    char hash[65], want[65], prefix[APIKEY_PREFIX_LEN + 1];
+    apikey_hash(live, hash);
     crypto_sha256_hex(live, strlen(live), want);
     ck_assert_str_eq(hash, want);
-    auth_key_prefix(live, prefix);
+    apikey_prefix(live, prefix);
     ck_assert_int_eq(strlen(prefix), 13);
     ck_assert(!strncmp(prefix, live, 13));
 }

@@ -4,8 +4,8 @@
  * Threads: every function is safe from any thread (one mutex; observations are cheap).
  * Other subsystems add their own series with metrics_counter_add / metrics_gauge_set.
  */
-#ifndef CRAFTKIT_HTTP_METRICS_H
-#define CRAFTKIT_HTTP_METRICS_H
+#ifndef CRAFTKIT_CORE_METRICS_H
+#define CRAFTKIT_CORE_METRICS_H
 
 #include "core/buf.h"
 

@@ -1,4 +1,4 @@
-#include "http/metrics.h"
+#include "core/metrics.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,0 +1,10 @@
+/*
+ * repo — what every repository function (the db/ ..._repo modules) answers: the outcome of one statement
+ * or transaction, with the message in the caller's err buffer when it is REPO_ERROR.
+ */
+#ifndef CRAFTKIT_DB_REPO_H
+#define CRAFTKIT_DB_REPO_H
+
+typedef enum { REPO_OK = 0, REPO_NOT_FOUND, REPO_CONFLICT, REPO_ERROR } repo_status_t;
+
+#endif
