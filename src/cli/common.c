@@ -12,7 +12,7 @@ int cli_load_config(config_t *cfg)
         return -1;
     }
     config_set(cfg);
-    log_set_json(cfg->log_json);
+    log_set_json(cfg->log_format == CONFIG_LOG_JSON);
     return 0;
 }
 

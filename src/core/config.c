@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,59 +26,238 @@ static const char *env(const char *name)
     return (v && *v) ? v : NULL;
 }
 
-static char *dup_env(const char *name, const char *fallback)
-{
-    const char *v = env(name);
-    if (!v)
-        v = fallback;
-    return v ? strdup(v) : NULL;
-}
+/* How a setting's text becomes a field of config_t. */
+typedef enum {
+    SET_STR,    /* char *; min = shortest length; flags below */
+    SET_INT,    /* int in [min, max] */
+    SET_SIZE,   /* size_t in [min, max] */
+    SET_NUM,    /* double in [min, max] */
+    SET_BOOL,   /* bool: 1/0, true/false, yes/no */
+    SET_CHOICE, /* int: the index of the value in choices ("local|s3") */
+} setting_kind_t;
 
-/* Parses an integer setting in [lo, hi]; -1 with a message on a bad value. */
-static int parse_long(const char *name, long fallback, long lo, long hi, long *out, char *err, size_t err_len)
+enum {
+    SET_URL = 1,         /* SET_STR: must start with http:// or https:// */
+    SET_NO_SLASH = 2,    /* SET_STR: trailing slashes removed */
+    SET_REDIS_URL = 4,   /* SET_STR: redis:// or unix:// */
+    SET_CORES = 8,       /* SET_INT: unset → the number of online cores */
+    SET_INSTANCE = 16,   /* SET_STR: an instance id (A-Z a-z 0-9 . _ : -, CONFIG_INSTANCE_ID_MAX) */
+    SET_OWN_PARSER = 32, /* read after the table by its own code (CRAFTKIT_LISTEN); field unused */
+};
+
+typedef struct setting {
+    const char *name;
+    setting_kind_t kind;
+    const char *def; /* the default, written as in the environment; NULL = unset (or derived) */
+    double min, max;
+    size_t field; /* offsetof(config_t, ...) */
+    int flags;
+    const char *choices; /* SET_CHOICE */
+} setting_t;
+
+_Static_assert(sizeof(storage_kind_t) == sizeof(int), "SET_CHOICE fields are ints");
+#define F(f) offsetof(config_t, f)
+#define MIB (1024.0 * 1024.0)
+
+/* Every setting and its default, in one place. docs/operations.md documents each (checked by
+ * tests/docker/check.py). Derived defaults: CRAFTKIT_PUBLIC_URL is http://localhost:<port>,
+ * CRAFTKIT_INSTANCE_ID is <hostname>:<pid>, CRAFTKIT_WORKERS the number of online cores. */
+static const setting_t settings[] = {
+    {"CRAFTKIT_LISTEN", SET_STR, "0.0.0.0:8080", 1, 0, 0, SET_OWN_PARSER, NULL},
+    {"CRAFTKIT_PUBLIC_URL", SET_STR, NULL, 0, 0, F(public_url), SET_URL | SET_NO_SLASH, NULL},
+    {"DATABASE_URL", SET_STR, "postgresql:///craftkit", 1, 0, F(database_url), 0, NULL},
+    {"REDIS_URL", SET_STR, "redis://127.0.0.1:6379", 1, 0, F(redis_url), SET_REDIS_URL, NULL},
+    {"CRAFTKIT_ADMIN_KEY", SET_STR, NULL, 16, 0, F(admin_key), 0, NULL},
+    {"CRAFTKIT_WORKERS", SET_INT, NULL, 0, 256, F(workers), SET_CORES, NULL},
+    {"CRAFTKIT_HTTP_THREADS", SET_INT, "8", 1, 256, F(http_threads), 0, NULL},
+    {"CRAFTKIT_HTTP_IO_THREADS", SET_INT, "2", 1, 64, F(http_io_threads), 0, NULL},
+    {"CRAFTKIT_MAX_BODY", SET_SIZE, "10485760", 1024, 1024 * MIB, F(max_body), 0, NULL},
+    {"CRAFTKIT_CONNECTION_LIMIT", SET_INT, "1000", 4, 100000, F(connection_limit), 0, NULL},
+    {"CRAFTKIT_CONNECTION_TIMEOUT", SET_INT, "60", 1, 3600, F(connection_timeout), 0, NULL},
+    {"CRAFTKIT_STORAGE", SET_CHOICE, "local", 0, 0, F(storage), 0, "local|s3"},
+    {"CRAFTKIT_DATA_DIR", SET_STR, "./var/data", 1, 0, F(data_dir), SET_NO_SLASH, NULL},
+    {"CRAFTKIT_SIGNING_SECRET", SET_STR, NULL, 16, 0, F(signing_secret), 0, NULL},
+    /* Pre-signed SigV4 URLs cannot live longer than 7 days. */
+    {"CRAFTKIT_DOWNLOAD_TTL", SET_INT, "86400", 1, 604800, F(download_ttl), 0, NULL},
+    {"S3_ENDPOINT", SET_STR, NULL, 0, 0, F(s3_endpoint), SET_URL | SET_NO_SLASH, NULL},
+    {"S3_REGION", SET_STR, "us-east-1", 1, 0, F(s3_region), 0, NULL},
+    {"S3_BUCKET", SET_STR, NULL, 1, 0, F(s3_bucket), 0, NULL},
+    {"S3_ACCESS_KEY_ID", SET_STR, NULL, 1, 0, F(s3_access_key_id), 0, NULL},
+    {"S3_SECRET_ACCESS_KEY", SET_STR, NULL, 1, 0, F(s3_secret_access_key), 0, NULL},
+    {"S3_PUBLIC_BASE_URL", SET_STR, NULL, 0, 0, F(s3_public_base_url), SET_URL | SET_NO_SLASH, NULL},
+    {"S3_PUBLIC_ENDPOINT", SET_STR, NULL, 0, 0, F(s3_public_endpoint), SET_URL, NULL},
+    {"S3_FORCE_PATH_STYLE", SET_BOOL, "false", 0, 0, F(s3_force_path_style), 0, NULL},
+    {"S3_ATTEMPTS", SET_INT, "3", 1, 10, F(s3_attempts), 0, NULL},
+    {"S3_ATTEMPT_TIMEOUT_MS", SET_INT, "20000", 100, 600000, F(s3_attempt_timeout_ms), 0, NULL},
+    {"S3_CONNECT_TIMEOUT_MS", SET_INT, "5000", 100, 600000, F(s3_connect_timeout_ms), 0, NULL},
+    {"S3_TOTAL_TIMEOUT_MS", SET_INT, "60000", 100, 3600000, F(s3_total_timeout_ms), 0, NULL},
+    {"CRAFTKIT_RATE_LIMIT", SET_NUM, "50", 1e-6, 1e6, F(rate_limit), 0, NULL},
+    {"CRAFTKIT_RATE_BURST", SET_INT, "100", 1, 1000000, F(rate_burst), 0, NULL},
+    {"CRAFTKIT_ALLOW_PRIVATE_URLS", SET_BOOL, "false", 0, 0, F(allow_private_urls), 0, NULL},
+    {"CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS", SET_INT, "30000", 1, 3600000, F(webhook_backoff_base_ms), 0, NULL},
+    {"CRAFTKIT_WEBHOOK_CONCURRENCY", SET_INT, "32", 0, 1000, F(webhook_concurrency), 0, NULL},
+    {"CRAFTKIT_WEBHOOK_TIMEOUT_MS", SET_INT, "15000", 100, 120000, F(webhook_timeout_ms), 0, NULL},
+    {"CRAFTKIT_RENDER_TIMEOUT_MS", SET_INT, "120000", 100, 3600000, F(render_timeout_ms), 0, NULL},
+    {"CRAFTKIT_RENDER_BACKOFF_BASE_MS", SET_INT, "2000", 1, 600000, F(render_backoff_base_ms), 0, NULL},
+    {"CRAFTKIT_SYNC_TIMEOUT_MS", SET_INT, "30000", 100, 300000, F(sync_timeout_ms), 0, NULL},
+    {"CRAFTKIT_IMAGE_TIMEOUT_MS", SET_INT, "10000", 100, 120000, F(image_timeout_ms), 0, NULL},
+    {"CRAFTKIT_IMAGE_MAX_BYTES", SET_SIZE, "5242880", 1024, 100 * MIB, F(image_max_bytes), 0, NULL},
+    {"CRAFTKIT_SWEEP_INTERVAL_MS", SET_INT, "5000", 50, 600000, F(sweep_interval_ms), 0, NULL},
+    {"CRAFTKIT_HEARTBEAT_TTL", SET_INT, "30", 2, 3600, F(heartbeat_ttl_s), 0, NULL},
+    {"CRAFTKIT_AUTH_CACHE_MS", SET_INT, "60000", 0, 3600000, F(auth_cache_ms), 0, NULL},
+    {"CRAFTKIT_LOG_FORMAT", SET_CHOICE, "text", 0, 0, F(log_format), 0, "text|json"},
+    {"CRAFTKIT_INSTANCE_ID", SET_STR, NULL, 1, 0, F(instance_id), SET_INSTANCE, NULL},
+};
+
+#undef F
+#undef MIB
+
+static bool instance_id_valid(const char *s);
+
+/* A whole number in [lo, hi] (which are exact in a double up to 2^53). */
+static int parse_whole(const setting_t *s, const char *v, long long *out, char *err, size_t err_len)
 {
-    const char *v = env(name);
-    if (!v) {
-        *out = fallback;
-        return 0;
-    }
     char *end;
     errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || *end || end == v || n < lo || n > hi) {
-        snprintf(err, err_len, "%s must be an integer from %ld to %ld (got \"%s\")", name, lo, hi, v);
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || end == v || (double)n < s->min || (double)n > s->max) {
+        snprintf(err, err_len, "%s must be an integer from %.0f to %.0f (got \"%s\")", s->name, s->min,
+                 s->max, v);
         return -1;
     }
     *out = n;
     return 0;
 }
 
-static int parse_int(const char *name, int fallback, int lo, int hi, int *out, char *err, size_t err_len)
+/* A bound as a person writes it: 0.000001, 1000000 (no exponent, no trailing zeros). */
+static void plain_number(double d, char *out, size_t len)
 {
-    long n;
-    if (parse_long(name, fallback, lo, hi, &n, err, err_len) != 0)
+    snprintf(out, len, "%.6f", d);
+    char *dot = strchr(out, '.');
+    if (!dot)
+        return;
+    char *end = out + strlen(out);
+    while (end > dot && (end[-1] == '0' || end[-1] == '.'))
+        *--end = '\0';
+}
+
+static int parse_number(const setting_t *s, const char *v, double *out, char *err, size_t err_len)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (*end || end == v || !(d >= s->min) || d > s->max) {
+        char lo[48], hi[48];
+        plain_number(s->min, lo, sizeof lo);
+        plain_number(s->max, hi, sizeof hi);
+        snprintf(err, err_len, "%s must be a number from %s to %s (got \"%s\")", s->name, lo, hi, v);
         return -1;
-    *out = (int)n;
+    }
+    *out = d;
     return 0;
 }
 
-static int parse_bool(const char *name, bool fallback, bool *out, char *err, size_t err_len)
+static int parse_flag(const setting_t *s, const char *v, bool *out, char *err, size_t err_len)
 {
-    const char *v = env(name);
-    if (!v) {
-        *out = fallback;
-        return 0;
-    }
-    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes"))
         *out = true;
-        return 0;
-    }
-    if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) {
+    else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
         *out = false;
-        return 0;
+    else {
+        snprintf(err, err_len, "%s must be 1/0, true/false or yes/no (got \"%s\")", s->name, v);
+        return -1;
     }
-    snprintf(err, err_len, "%s must be 1/0, true/false or yes/no (got \"%s\")", name, v);
+    return 0;
+}
+
+static int parse_choice(const setting_t *s, const char *v, int *out, char *err, size_t err_len)
+{
+    int i = 0;
+    size_t n = strlen(v);
+    for (const char *c = s->choices; *c; i++) {
+        size_t len = strcspn(c, "|");
+        if (len == n && !strncmp(c, v, n)) {
+            *out = i;
+            return 0;
+        }
+        c += len + (c[len] == '|');
+    }
+    char alts[96] = "";
+    size_t o = 0;
+    for (const char *c = s->choices; *c && o + 8 < sizeof alts; c++)
+        o += (size_t)snprintf(alts + o, sizeof alts - o, *c == '|' ? " or " : "%c", *c);
+    snprintf(err, err_len, "%s must be %s (got \"%s\")", s->name, alts, v);
     return -1;
+}
+
+static int check_string(const setting_t *s, char *v, char *err, size_t err_len)
+{
+    if (strlen(v) < (size_t)s->min) {
+        snprintf(err, err_len, "%s must be at least %.0f characters", s->name, s->min);
+        return -1;
+    }
+    if ((s->flags & SET_URL) && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+        snprintf(err, err_len, "%s must start with http:// or https:// (got \"%s\")", s->name, v);
+        return -1;
+    }
+    if ((s->flags & SET_REDIS_URL) && strncmp(v, "redis://", 8) != 0 && strncmp(v, "unix://", 7) != 0) {
+        snprintf(err, err_len, "%s must start with redis:// or unix:// (got \"%s\")", s->name, v);
+        return -1;
+    }
+    if ((s->flags & SET_INSTANCE) && !instance_id_valid(v)) {
+        snprintf(err, err_len, "%s must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")",
+                 s->name, CONFIG_INSTANCE_ID_MAX, v);
+        return -1;
+    }
+    if (s->flags & SET_NO_SLASH) {
+        size_t n = strlen(v);
+        while (n > 0 && v[n - 1] == '/')
+            v[--n] = '\0';
+    }
+    return 0;
+}
+
+/* Stores the setting's value (from the environment, else its default) into cfg. */
+static int load_setting(config_t *cfg, const setting_t *s, char *err, size_t err_len)
+{
+    const char *v = env(s->name);
+    if (!v)
+        v = s->def;
+    void *field = (char *)cfg + s->field;
+    if (s->flags & SET_OWN_PARSER)
+        return 0;
+    if (!v) {
+        if (s->flags & SET_CORES) {
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            *(int *)field = cores < 1 ? 1 : (int)(cores > s->max ? s->max : cores);
+        }
+        return 0; /* zeroed: NULL string */
+    }
+    long long n;
+    switch (s->kind) {
+    case SET_STR: {
+        char *copy = strdup(v);
+        if (!copy) {
+            snprintf(err, err_len, "out of memory");
+            return -1;
+        }
+        *(char **)field = copy; /* config_free releases it even when the check fails */
+        return check_string(s, copy, err, err_len);
+    }
+    case SET_INT:
+        if (parse_whole(s, v, &n, err, err_len) != 0)
+            return -1;
+        *(int *)field = (int)n;
+        return 0;
+    case SET_SIZE:
+        if (parse_whole(s, v, &n, err, err_len) != 0)
+            return -1;
+        *(size_t *)field = (size_t)n;
+        return 0;
+    case SET_NUM: return parse_number(s, v, (double *)field, err, err_len);
+    case SET_BOOL: return parse_flag(s, v, (bool *)field, err, err_len);
+    case SET_CHOICE: return parse_choice(s, v, (int *)field, err, err_len);
+    }
+    return 0;
 }
 
 /* CRAFTKIT_LISTEN: "port", ":port" or "host:port". */
@@ -85,7 +265,7 @@ static int parse_listen(config_t *cfg, char *err, size_t err_len)
 {
     const char *v = env("CRAFTKIT_LISTEN");
     if (!v)
-        v = "0.0.0.0:8080";
+        v = settings[0].def;
     const char *colon = strrchr(v, ':');
     const char *port = colon ? colon + 1 : v;
     char *end;
@@ -100,22 +280,6 @@ static int parse_listen(config_t *cfg, char *err, size_t err_len)
     else
         cfg->listen_host = strdup("0.0.0.0");
     return 0;
-}
-
-static int check_url(const char *name, const char *v, char *err, size_t err_len)
-{
-    if (v && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
-        snprintf(err, err_len, "%s must start with http:// or https:// (got \"%s\")", name, v);
-        return -1;
-    }
-    return 0;
-}
-
-static void strip_trailing_slash(char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    while (n > 0 && s[n - 1] == '/')
-        s[--n] = '\0';
 }
 
 static bool instance_char_ok(char c)
@@ -139,77 +303,16 @@ static bool instance_id_valid(const char *s)
 int config_load(config_t *cfg, char *err, size_t err_len)
 {
     memset(cfg, 0, sizeof *cfg);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1)
-        cores = 1;
-    long max_body, image_max;
-
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (load_setting(cfg, &settings[i], err, err_len) != 0)
+            goto fail;
     if (parse_listen(cfg, err, err_len) != 0)
         goto fail;
-    cfg->public_url = dup_env("CRAFTKIT_PUBLIC_URL", NULL);
     if (!cfg->public_url) {
         char tmp[128];
         snprintf(tmp, sizeof tmp, "http://localhost:%d", cfg->listen_port);
         cfg->public_url = strdup(tmp);
     }
-    if (check_url("CRAFTKIT_PUBLIC_URL", cfg->public_url, err, err_len) != 0)
-        goto fail;
-    strip_trailing_slash(cfg->public_url);
-    cfg->database_url = dup_env("DATABASE_URL", "postgresql:///craftkit");
-    cfg->redis_url = dup_env("REDIS_URL", "redis://127.0.0.1:6379");
-    if (strncmp(cfg->redis_url, "redis://", 8) != 0 && strncmp(cfg->redis_url, "unix://", 7) != 0) {
-        snprintf(err, err_len, "REDIS_URL must start with redis:// or unix:// (got \"%s\")", cfg->redis_url);
-        goto fail;
-    }
-    cfg->admin_key = dup_env("CRAFTKIT_ADMIN_KEY", NULL);
-    if (cfg->admin_key && strlen(cfg->admin_key) < 16) {
-        snprintf(err, err_len, "CRAFTKIT_ADMIN_KEY must be at least 16 characters");
-        goto fail;
-    }
-    if (parse_int("CRAFTKIT_WORKERS", (int)cores, 0, 256, &cfg->workers, err, err_len) ||
-        parse_int("CRAFTKIT_HTTP_THREADS", 8, 1, 256, &cfg->http_threads, err, err_len) ||
-        parse_int("CRAFTKIT_HTTP_IO_THREADS", 2, 1, 64, &cfg->http_io_threads, err, err_len) ||
-        parse_long("CRAFTKIT_MAX_BODY", 10L * 1024 * 1024, 1024, 1024L * 1024 * 1024, &max_body, err,
-                   err_len) ||
-        parse_int("CRAFTKIT_CONNECTION_LIMIT", 1000, 4, 100000, &cfg->connection_limit, err, err_len) ||
-        parse_int("CRAFTKIT_CONNECTION_TIMEOUT", 60, 1, 3600, &cfg->connection_timeout, err, err_len))
-        goto fail;
-    cfg->max_body = (size_t)max_body;
-
-    const char *storage = env("CRAFTKIT_STORAGE");
-    if (!storage || !strcmp(storage, "local")) {
-        cfg->storage = STORAGE_LOCAL;
-    } else if (!strcmp(storage, "s3")) {
-        cfg->storage = STORAGE_S3;
-    } else {
-        snprintf(err, err_len, "CRAFTKIT_STORAGE must be local or s3 (got \"%s\")", storage);
-        goto fail;
-    }
-    cfg->data_dir = dup_env("CRAFTKIT_DATA_DIR", "./var/data");
-    strip_trailing_slash(cfg->data_dir);
-    cfg->signing_secret = dup_env("CRAFTKIT_SIGNING_SECRET", NULL);
-    if (cfg->signing_secret && strlen(cfg->signing_secret) < 16) {
-        snprintf(err, err_len, "CRAFTKIT_SIGNING_SECRET must be at least 16 characters");
-        goto fail;
-    }
-    cfg->s3_endpoint = dup_env("S3_ENDPOINT", NULL);
-    cfg->s3_region = dup_env("S3_REGION", "us-east-1");
-    cfg->s3_bucket = dup_env("S3_BUCKET", NULL);
-    cfg->s3_access_key_id = dup_env("S3_ACCESS_KEY_ID", NULL);
-    cfg->s3_secret_access_key = dup_env("S3_SECRET_ACCESS_KEY", NULL);
-    cfg->s3_public_base_url = dup_env("S3_PUBLIC_BASE_URL", NULL);
-    cfg->s3_public_endpoint = dup_env("S3_PUBLIC_ENDPOINT", NULL);
-    strip_trailing_slash(cfg->s3_public_base_url);
-    strip_trailing_slash(cfg->s3_endpoint);
-    if (check_url("S3_ENDPOINT", cfg->s3_endpoint, err, err_len) ||
-        check_url("S3_PUBLIC_BASE_URL", cfg->s3_public_base_url, err, err_len) ||
-        check_url("S3_PUBLIC_ENDPOINT", cfg->s3_public_endpoint, err, err_len) ||
-        parse_bool("S3_FORCE_PATH_STYLE", false, &cfg->s3_force_path_style, err, err_len) ||
-        parse_int("S3_ATTEMPTS", 3, 1, 10, &cfg->s3_attempts, err, err_len) ||
-        parse_int("S3_ATTEMPT_TIMEOUT_MS", 20000, 100, 600000, &cfg->s3_attempt_timeout_ms, err, err_len) ||
-        parse_int("S3_CONNECT_TIMEOUT_MS", 5000, 100, 600000, &cfg->s3_connect_timeout_ms, err, err_len) ||
-        parse_int("S3_TOTAL_TIMEOUT_MS", 60000, 100, 3600000, &cfg->s3_total_timeout_ms, err, err_len))
-        goto fail;
     if (cfg->storage == STORAGE_S3) {
         const char *missing = !cfg->s3_endpoint            ? "S3_ENDPOINT"
                               : !cfg->s3_bucket            ? "S3_BUCKET"
@@ -220,56 +323,6 @@ int config_load(config_t *cfg, char *err, size_t err_len)
             snprintf(err, err_len, "%s is required when CRAFTKIT_STORAGE=s3", missing);
             goto fail;
         }
-    }
-    /* Pre-signed SigV4 URLs cannot live longer than 7 days. */
-    if (parse_int("CRAFTKIT_DOWNLOAD_TTL", 86400, 1, 604800, &cfg->download_ttl, err, err_len))
-        goto fail;
-
-    const char *rl = env("CRAFTKIT_RATE_LIMIT");
-    cfg->rate_limit = 50;
-    if (rl) {
-        char *end;
-        cfg->rate_limit = strtod(rl, &end);
-        if (*end || end == rl || !(cfg->rate_limit >= 1e-6) || cfg->rate_limit > 1e6) {
-            snprintf(err, err_len,
-                     "CRAFTKIT_RATE_LIMIT must be a number from 0.000001 to 1000000 (got \"%s\")", rl);
-            goto fail;
-        }
-    }
-    if (parse_int("CRAFTKIT_RATE_BURST", 100, 1, 1000000, &cfg->rate_burst, err, err_len) ||
-        parse_bool("CRAFTKIT_ALLOW_PRIVATE_URLS", false, &cfg->allow_private_urls, err, err_len) ||
-        parse_int("CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS", 30000, 1, 3600000, &cfg->webhook_backoff_base_ms, err,
-                  err_len) ||
-        parse_int("CRAFTKIT_WEBHOOK_CONCURRENCY", 32, 0, 1000, &cfg->webhook_concurrency, err, err_len) ||
-        parse_int("CRAFTKIT_WEBHOOK_TIMEOUT_MS", 15000, 100, 120000, &cfg->webhook_timeout_ms, err,
-                  err_len) ||
-        parse_int("CRAFTKIT_RENDER_TIMEOUT_MS", 120000, 100, 3600000, &cfg->render_timeout_ms, err,
-                  err_len) ||
-        parse_int("CRAFTKIT_RENDER_BACKOFF_BASE_MS", 2000, 1, 600000, &cfg->render_backoff_base_ms, err,
-                  err_len) ||
-        parse_int("CRAFTKIT_SYNC_TIMEOUT_MS", 30000, 100, 300000, &cfg->sync_timeout_ms, err, err_len) ||
-        parse_int("CRAFTKIT_IMAGE_TIMEOUT_MS", 10000, 100, 120000, &cfg->image_timeout_ms, err, err_len) ||
-        parse_long("CRAFTKIT_IMAGE_MAX_BYTES", 5L * 1024 * 1024, 1024, 100L * 1024 * 1024, &image_max, err,
-                   err_len) ||
-        parse_int("CRAFTKIT_SWEEP_INTERVAL_MS", 5000, 50, 600000, &cfg->sweep_interval_ms, err, err_len) ||
-        parse_int("CRAFTKIT_HEARTBEAT_TTL", 30, 2, 3600, &cfg->heartbeat_ttl_s, err, err_len) ||
-        parse_int("CRAFTKIT_AUTH_CACHE_MS", 60000, 0, 3600000, &cfg->auth_cache_ms, err, err_len))
-        goto fail;
-    cfg->image_max_bytes = (size_t)image_max;
-
-    const char *fmt = env("CRAFTKIT_LOG_FORMAT");
-    if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json")) {
-        snprintf(err, err_len, "CRAFTKIT_LOG_FORMAT must be text or json (got \"%s\")", fmt);
-        goto fail;
-    }
-    cfg->log_json = fmt && !strcmp(fmt, "json");
-
-    cfg->instance_id = dup_env("CRAFTKIT_INSTANCE_ID", NULL);
-    if (cfg->instance_id && !instance_id_valid(cfg->instance_id)) {
-        snprintf(err, err_len,
-                 "CRAFTKIT_INSTANCE_ID must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")",
-                 CONFIG_INSTANCE_ID_MAX, cfg->instance_id);
-        goto fail;
     }
     if (!cfg->instance_id) {
         /* hostname:pid, with the host name cut to what worker ids allow. */
@@ -291,13 +344,14 @@ fail:
 
 void config_free(config_t *cfg)
 {
-    char **strs[] = {&cfg->listen_host,        &cfg->public_url,         &cfg->database_url,
-                     &cfg->redis_url,          &cfg->admin_key,          &cfg->data_dir,
-                     &cfg->signing_secret,     &cfg->s3_endpoint,        &cfg->s3_region,
-                     &cfg->s3_bucket,          &cfg->s3_access_key_id,   &cfg->s3_secret_access_key,
-                     &cfg->s3_public_base_url, &cfg->s3_public_endpoint, &cfg->instance_id};
-    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        free(*strs[i]);
-        *strs[i] = NULL;
+    free(cfg->listen_host);
+    cfg->listen_host = NULL;
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const setting_t *s = &settings[i];
+        if (s->kind == SET_STR && !(s->flags & SET_OWN_PARSER)) {
+            char **field = (char **)((char *)cfg + s->field);
+            free(*field);
+            *field = NULL;
+        }
     }
 }

@@ -2,7 +2,8 @@
  * config — every setting of the server, read once from the environment at start-up.
  *
  * config_load() validates each variable and fails with a message naming the bad one; the
- * server refuses to start then. After load the struct is read-only and shared by all threads
+ * server refuses to start then. config.c's settings[] table is the one home of every name,
+ * default and range. After load the struct is read-only and shared by all threads
  * through config_get(). docs/operations.md lists every setting; keep the two in step.
  * Memory: strings point into the config's own storage and live until config_free().
  */
@@ -15,7 +16,11 @@
 
 #define CONFIG_INSTANCE_ID_MAX 48 /* leaves room for ":<worker n>" in a 64-char worker id */
 
-typedef enum { STORAGE_LOCAL = 0, STORAGE_S3 = 1 } storage_kind_t;
+typedef enum {
+    STORAGE_LOCAL = 0,
+    STORAGE_S3 = 1
+} storage_kind_t;                                  /* the order of CRAFTKIT_STORAGE's choices */
+enum { CONFIG_LOG_TEXT = 0, CONFIG_LOG_JSON = 1 }; /* the order of CRAFTKIT_LOG_FORMAT's */
 
 typedef struct config {
     char *listen_host;          /* CRAFTKIT_LISTEN host part ("0.0.0.0") */
@@ -61,7 +66,7 @@ typedef struct config {
     int sweep_interval_ms;      /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
     int heartbeat_ttl_s;        /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
     int auth_cache_ms;          /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
-    bool log_json;              /* CRAFTKIT_LOG_FORMAT=json */
+    int log_format;             /* CRAFTKIT_LOG_FORMAT: CONFIG_LOG_TEXT or CONFIG_LOG_JSON */
     char *instance_id;          /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
 } config_t;
 

@@ -250,11 +250,34 @@ def check_compose():
     print("compose: %d services; craftkit reads every variable it is given" % len(services))
 
 
+def settings_table():
+    """{name: default or None} from the settings[] table in src/core/config.c."""
+    src = open(os.path.join(ROOT, "src/core/config.c")).read()
+    rows = re.findall(r'\{"([A-Z0-9_]+)",\s*SET_[A-Z]+,\s*(NULL|"[^"]*")', src)
+    return {name: (None if d == "NULL" else d.strip('"')) for name, d in rows}
+
+
 def check_operations_doc():
     doc = open(os.path.join(ROOT, "docs/operations.md")).read()
     for var in sorted(server_settings()):
         if "`%s`" % var not in doc:
             fail("docs/operations.md does not document %s" % var)
+    # The Default column says what the settings table says.
+    table = settings_table()
+    if len(table) < 40:
+        fail("src/core/config.c: settings table not found (%d rows)" % len(table))
+    same = {"false": {"`false`", "`0`"}, "true": {"`true`", "`1`"}}
+    for name, default in sorted(table.items()):
+        if default is None:
+            continue
+        row = re.search(r"^\|[^|\n]*`%s`[^|\n]*\|([^|\n]*)\|" % name, doc, re.M)
+        if not row:
+            fail("docs/operations.md: no settings table row for %s" % name)
+            continue
+        shown = row.group(1).strip()
+        if shown not in same.get(default, {"`%s`" % default}):
+            fail("docs/operations.md: %s defaults to %s, the page says %s" % (name, default, shown))
+    print("operations.md: %d settings, every default as in src/core/config.c" % len(table))
 
 
 def main():
