@@ -34,18 +34,9 @@ static void die(const char *fmt, ...)
     exit(3);
 }
 
-int th_run_suite(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
 int th_run_and_stop(Suite *s, th_server_t *srv)
 {
-    int rc = th_run_suite(s);
+    int rc = tu_run(s);
     if (th_stop(srv) != 0)
         rc = EXIT_FAILURE;
     return rc;

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "tu.h"
+
 #define TH_ADMIN_KEY "test-admin-key-0123456789abcdef"
 
 typedef struct th_server {
@@ -101,9 +103,7 @@ char *th_sql(th_server_t *s, const char *sql);
  * is absent. Aborts when the file is missing. Caller frees. */
 char *th_services_env(const char *key);
 
-/* Runs every test of s (CK_NORMAL output) and returns EXIT_SUCCESS or EXIT_FAILURE. */
-int th_run_suite(Suite *s);
-/* th_run_suite, then th_stop(srv); EXIT_FAILURE when a test failed or the server did not exit
+/* tu_run (tests/support/tu.h), then th_stop(srv); EXIT_FAILURE when a test failed or the server did not exit
  * cleanly. The usual end of an integration test's main(). */
 int th_run_and_stop(Suite *s, th_server_t *srv);
 

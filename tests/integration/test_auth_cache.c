@@ -155,7 +155,7 @@ int main(void)
     tcase_add_test(tc, rate_limit_change);
     tcase_add_test(tc, no_cache_while_postgres_is_unheard);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
+    int rc = tu_run(s);
     kill(pid_b, SIGTERM);
     int st = 0;
     waitpid(pid_b, &st, 0);

@@ -201,5 +201,5 @@ int main(void)
     tcase_add_test(tc, unknown_paths_are_404_with_headers);
     tcase_add_test(tc, sources_keep_the_csp_and_text_only_rules);
     suite_add_tcase(s, tc);
-    return th_run_suite(s);
+    return tu_run(s);
 }

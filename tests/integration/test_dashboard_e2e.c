@@ -76,5 +76,5 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, dashboard_in_chromium);
     suite_add_tcase(s, tc);
-    return th_run_suite(s);
+    return tu_run(s);
 }

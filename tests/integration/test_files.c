@@ -242,5 +242,5 @@ int main(void)
     tcase_add_test(tc, refused_links);
     tcase_add_test(tc, ready_reports_storage);
     suite_add_tcase(s, tc);
-    return th_run_suite(s);
+    return tu_run(s);
 }

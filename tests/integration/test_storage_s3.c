@@ -499,5 +499,5 @@ int main(void)
     tcase_add_test(tc, s3_slow_times_out);
     tcase_add_test(tc, s3_5xx_is_retried_then_reported);
     suite_add_tcase(s, tc);
-    return th_run_suite(s);
+    return tu_run(s);
 }

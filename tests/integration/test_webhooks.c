@@ -788,7 +788,7 @@ int main(void)
     tcase_add_test(tc, restart_during_the_backoff_still_delivers);
     tcase_add_test(tc, private_destinations_are_refused);
     suite_add_tcase(s, tc);
-    int rc = th_run_suite(s);
+    int rc = tu_run(s);
     if (th_stop(srv) != 0)
         rc = EXIT_FAILURE;
     rx_stop(rx);

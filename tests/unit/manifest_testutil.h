@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "manifest/manifest.h"
+#include "tu.h"
 
 /* Parses JSON text (NUL escapes allowed) or fails the test. */
 static inline json_t *tj(const char *text)
@@ -151,13 +152,4 @@ static inline json_t *load_test_json(const char *rel)
 }
 
 /* Runs a suite and turns the result into an exit status. */
-static inline int run_suite(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
-
 #endif

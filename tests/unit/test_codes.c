@@ -14,6 +14,7 @@
 
 #include "engine/codes.h"
 #include "xorshift.h"
+#include "tu.h"
 
 static const struct {
     const char *kind;
@@ -326,9 +327,5 @@ static Suite *codes_suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(codes_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return tu_run(codes_suite());
 }

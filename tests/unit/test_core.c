@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
+#include "tu.h"
 
 START_TEST(uuid7_version_and_variant_bits)
 {
@@ -207,9 +208,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(core_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(core_suite());
 }

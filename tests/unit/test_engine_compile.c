@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "craftkit/engine.h"
+#include "tu.h"
 
 static const char *MANIFEST =
     "{\"variables\":["
@@ -341,9 +342,5 @@ Suite *compile_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(compile_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(compile_suite());
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/expr.h"
+#include "tu.h"
 
 static arena_t A;
 static json_t *owned;
@@ -260,9 +261,5 @@ Suite *expr_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(expr_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(expr_suite());
 }

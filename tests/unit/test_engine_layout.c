@@ -20,6 +20,7 @@
 #include "engine/image.h"
 #include "engine/pdfz.h"
 #include "stub_http.h"
+#include "tu.h"
 
 static engine_ctx_t *CTX;
 
@@ -842,9 +843,5 @@ Suite *layout_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(layout_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(layout_suite());
 }

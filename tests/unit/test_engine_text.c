@@ -9,6 +9,7 @@
 
 #include "craftkit/engine.h"
 #include "engine/text.h"
+#include "tu.h"
 
 static fonts_t *F;
 static text_t *T;
@@ -312,9 +313,5 @@ Suite *text_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(text_suite());
 }

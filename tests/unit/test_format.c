@@ -9,6 +9,7 @@
 
 #include "engine/format.h"
 #include "xorshift.h"
+#include "tu.h"
 
 #define NB "\xC2\xA0"      /* no-break space */
 #define NNB "\xE2\x80\xAF" /* narrow no-break space */
@@ -697,9 +698,5 @@ static Suite *format_suite(void)
 
 int main(void)
 {
-    SRunner *r = srunner_create(format_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? 1 : 0;
+    return tu_run(format_suite());
 }

@@ -9,6 +9,7 @@
 #include "core/crypto.h"
 #include "core/slug.h"
 #include "http/router.h"
+#include "tu.h"
 
 static void h_a(http_req_t *r)
 {
@@ -146,9 +147,5 @@ int main(void)
     tcase_add_test(tc, slugs);
     tcase_add_test(tc, key_format_and_hash);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

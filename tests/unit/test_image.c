@@ -21,6 +21,7 @@
 #include "engine/image.h"
 #include "stub_http.h"
 #include "xorshift.h"
+#include "tu.h"
 
 /* ---- fixtures ---- */
 
@@ -897,10 +898,7 @@ static Suite *image_suite(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    SRunner *r = srunner_create(image_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int rc = tu_run(image_suite());
     curl_global_cleanup();
-    return failed ? 1 : 0;
+    return rc;
 }

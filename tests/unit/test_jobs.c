@@ -6,6 +6,7 @@
 #include "core/uuid7.h"
 #include "queue/jobs.h"
 #include "redis_fixture.h"
+#include "tu.h"
 
 static const char *const BOTH[] = {JOBS_QUEUE_RENDERS, JOBS_QUEUE_WEBHOOKS};
 static const char *const RENDERS[] = {JOBS_QUEUE_RENDERS};
@@ -662,9 +663,5 @@ static Suite *jobs_suite(void)
 int main(void)
 {
     rf_main_start();
-    SRunner *sr = srunner_create(jobs_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(jobs_suite());
 }

@@ -186,5 +186,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    return run_suite(suite());
+    return tu_run(suite());
 }

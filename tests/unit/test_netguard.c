@@ -8,6 +8,7 @@
 
 #include "core/netguard.h"
 #include "stub_http.h"
+#include "tu.h"
 
 static const struct {
     const char *ip;
@@ -289,10 +290,7 @@ static Suite *netguard_suite(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    SRunner *r = srunner_create(netguard_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
+    int rc = tu_run(netguard_suite());
     curl_global_cleanup();
-    return failed ? 1 : 0;
+    return rc;
 }

@@ -6,6 +6,7 @@
 
 #include "queue/ratelimit.h"
 #include "redis_fixture.h"
+#include "tu.h"
 
 static void take_ok(const char *project, double rate, int burst, ratelimit_result_t *out)
 {
@@ -270,9 +271,5 @@ static Suite *ratelimit_suite(void)
 int main(void)
 {
     rf_main_start();
-    SRunner *sr = srunner_create(ratelimit_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(ratelimit_suite());
 }

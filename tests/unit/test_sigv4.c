@@ -7,6 +7,7 @@
 
 #include "core/crypto.h"
 #include "storage/sigv4.h"
+#include "tu.h"
 
 /* The example credentials and scope used throughout AWS's S3 SigV4 documentation. */
 static const sigv4_creds_t aws_example = {
@@ -282,9 +283,5 @@ int main(void)
     tcase_add_test(tc, header_canonicalisation);
     tcase_add_test(tc, too_many_params_is_an_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -20,6 +20,7 @@
 #include "storage/download.h"
 #include "storage/localfs.h"
 #include "storage/storage.h"
+#include "tu.h"
 
 #define PROJECT "0190a6f2-3c4d-7e5f-8a9b-0c1d2e3f4a5b"
 #define RENDER "0190a6f2-3c4d-7e5f-8a9b-0c1d2e3f4a6c"
@@ -671,9 +672,5 @@ int main(void)
     tcase_add_test(tc, etag_and_conditionals);
     tcase_add_test(tc, disposition_and_type);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

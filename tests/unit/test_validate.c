@@ -972,5 +972,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    return run_suite(suite());
+    return tu_run(suite());
 }
