@@ -23,18 +23,107 @@ void log_set_level(log_level_t level)
     log_min = level;
 }
 
-static void append_json_string(buf_t *b, const char *s)
+/* Length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when p does not start one
+ * (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short). */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned cp;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+void log_append_json(buf_t *b, const char *s)
 {
     buf_append_char(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) { /* not UTF-8: the byte as the text \xHH, so the line stays valid JSON */
+            buf_printf(b, "\\\\x%02x", *p++);
+            continue;
+        }
         if (*p == '"' || *p == '\\')
             buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20)
+        else if (*p < 0x20 || *p == 0x7f)
             buf_printf(b, "\\u%04x", *p);
         else
-            buf_append_char(b, (char)*p);
+            buf_append(b, p, n);
+        p += n;
     }
     buf_append_char(b, '"');
+}
+
+/* A text value needs quotes when it is empty or has a space, quote, backslash, '=' or a byte
+ * that is not printable UTF-8: without them it could pass for more key=value pairs. */
+static bool text_needs_quotes(const char *s)
+{
+    if (!*s)
+        return true;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0 || *p <= 0x20 || *p == 0x7f || *p == '"' || *p == '\\' || *p == '=')
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+void log_append_text(buf_t *b, const char *s, bool quote)
+{
+    if (quote)
+        buf_append_char(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) {
+            buf_printf(b, "\\x%02x", *p++);
+            continue;
+        }
+        switch (*p) {
+        case '\n': buf_append_str(b, "\\n"); break;
+        case '\r': buf_append_str(b, "\\r"); break;
+        case '\t': buf_append_str(b, "\\t"); break;
+        case '\\': buf_append_str(b, "\\\\"); break;
+        case '"':
+            if (quote)
+                buf_append_str(b, "\\\"");
+            else
+                buf_append_char(b, '"');
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                buf_printf(b, "\\x%02x", *p);
+            else
+                buf_append(b, p, n);
+        }
+        p += n;
+    }
+    if (quote)
+        buf_append_char(b, '"');
+}
+
+void log_append_text_value(buf_t *b, const char *s)
+{
+    log_append_text(b, s, text_needs_quotes(s));
 }
 
 static void emit(log_level_t level, const char *msg, va_list *pairs)
@@ -47,9 +136,10 @@ static void emit(log_level_t level, const char *msg, va_list *pairs)
     buf_init(&b, LOG_LINE_MAX);
     if (log_json) {
         buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
-        append_json_string(&b, msg);
+        log_append_json(&b, msg);
     } else {
-        buf_printf(&b, "%s %-5s %s", ts, level_names[level], msg);
+        buf_printf(&b, "%s %-5s ", ts, level_names[level]);
+        log_append_text(&b, msg, false);
     }
     if (pairs) {
         const char *key;
@@ -59,11 +149,12 @@ static void emit(log_level_t level, const char *msg, va_list *pairs)
                 continue;
             if (log_json) {
                 buf_append_char(&b, ',');
-                append_json_string(&b, key);
+                log_append_json(&b, key);
                 buf_append_char(&b, ':');
-                append_json_string(&b, val);
+                log_append_json(&b, val);
             } else {
-                buf_printf(&b, " %s=%s", key, val);
+                buf_printf(&b, " %s=", key);
+                log_append_text_value(&b, val);
             }
         }
     }
