@@ -76,9 +76,23 @@ void metrics_histogram_observe(const char *name, const char *labels, double seco
     pthread_mutex_unlock(&metrics_mu);
 }
 
+/* The method label: the standard methods by name, anything else "other",
+ * so that clients cannot add series (the route is a pattern or "unmatched" already). */
+static const char *method_label(const char *method)
+{
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(method, known[i]))
+            return known[i];
+    return "other";
+}
+
 void metrics_http_observe(const char *method, const char *route, int status, double seconds)
 {
     char labels[METRICS_LABELS_MAX];
+    method = method_label(method);
+    if (status < 100 || status > 599)
+        status = 0;
     snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%d\"", method, route, status);
     metrics_counter_add("craftkit_http_requests_total", labels, 1);
     snprintf(labels, sizeof labels, "route=\"%s\"", route);
