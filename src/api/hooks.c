@@ -64,6 +64,33 @@ static bool signature_ok(http_req_t *req, const tpl_row_t *tpl)
     return false;
 }
 
+/* Before the body is read: a token no template has is refused at once (404), so that nobody
+ * can make the server buffer bodies for a hook that does not exist. */
+static bool hook_precheck(http_req_t *req)
+{
+    const char *token = http_param(req, "token");
+    if (!token_plausible(token)) {
+        http_error(req, 404, "invalid_token", "No template has this inbound hook token", NULL);
+        return true;
+    }
+    db_t *db = api_db(req);
+    if (!db)
+        return true;
+    tpl_row_t tpl;
+    tpl_owner_t owner;
+    char err[512];
+    repo_status_t st = tpl_find_by_token(db, token, &tpl, &owner, err, sizeof err);
+    if (st == REPO_NOT_FOUND) {
+        http_error(req, 404, "invalid_token", "No template has this inbound hook token", NULL);
+        return true;
+    }
+    if (st != REPO_OK) {
+        api_db_error(req, err);
+        return true;
+    }
+    return false;
+}
+
 static void post_hook(http_req_t *req)
 {
     if (api_render_resumed(req))
@@ -117,4 +144,6 @@ static void post_hook(http_req_t *req)
 void api_hooks_routes(void)
 {
     router_add_raw("POST", "/v1/hooks/:token", post_hook, AUTH_NONE);
+    router_set_precheck("POST", "/v1/hooks/:token", hook_precheck);
+    router_set_secret_path("/v1/hooks/:token");
 }

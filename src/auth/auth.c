@@ -71,6 +71,17 @@ bool auth_lookup_project(http_req_t *req)
     return ok ? false : unauthorized(req);
 }
 
+bool auth_lookup_cached(http_req_t *req)
+{
+    const char *token = bearer(req);
+    if (!token || !apikey_well_formed(token))
+        return false;
+    char hash[65];
+    uint64_t gen = 0;
+    apikey_hash(token, hash);
+    return keycache_get(hash, &req->auth, &gen);
+}
+
 bool auth_check_headers(http_req_t *req)
 {
     auth_kind_t kind = req->route->auth;

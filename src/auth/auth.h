@@ -22,6 +22,10 @@ bool auth_check_headers(http_req_t *req);
 /* The database lookup of a well-formed project key, filling req->auth. Returns true when it
  * has answered the request (401 / 503), false when the handler may run. */
 bool auth_lookup_project(http_req_t *req);
+/* The key cache alone (no I/O, so the event thread may call it): true when the well-formed
+ * project key was found there and req->auth is filled; false means auth_lookup_project() must
+ * still run. */
+bool auth_lookup_cached(http_req_t *req);
 /* Both, for callers outside the server's two-step path. */
 bool auth_check(http_req_t *req);
 

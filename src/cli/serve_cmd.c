@@ -112,7 +112,8 @@ int cli_serve(int argc, char **argv)
     api_register_routes();
     keycache_configure(cfg.auth_cache_ms);
     projects_on_auth_changed(keycache_flush);
-    server_set_auth(&(server_auth_t){.check_headers = auth_check_headers, .lookup = auth_lookup_project});
+    server_set_auth(&(server_auth_t){
+        .check_headers = auth_check_headers, .lookup = auth_lookup_project, .cached = auth_lookup_cached});
     /* Parked sync requests are answered before the server waits for in-flight requests. */
     server_on_shutdown(syncwait_shutdown);
     if (listener_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||

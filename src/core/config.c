@@ -74,6 +74,11 @@ static const setting_t settings[] = {
     {"CRAFTKIT_MAX_BODY", SET_SIZE, "10485760", 1024, 1024 * MIB, F(max_body), 0, NULL},
     {"CRAFTKIT_CONNECTION_LIMIT", SET_INT, "1000", 4, 100000, F(connection_limit), 0, NULL},
     {"CRAFTKIT_CONNECTION_TIMEOUT", SET_INT, "60", 1, 3600, F(connection_timeout), 0, NULL},
+    {"CRAFTKIT_CONNECTIONS_PER_IP", SET_INT, "128", 0, 100000, F(connections_per_ip), 0, NULL},
+    {"CRAFTKIT_HEADER_TIMEOUT_MS", SET_INT, "15000", 100, 600000, F(header_timeout_ms), 0, NULL},
+    {"CRAFTKIT_BODY_TIMEOUT_MS", SET_INT, "60000", 100, 3600000, F(body_timeout_ms), 0, NULL},
+    /* at least CRAFTKIT_MAX_BODY: checked in config_load */
+    {"CRAFTKIT_BODY_BUFFER_MAX", SET_SIZE, "268435456", 1024, 65536 * MIB, F(body_buffer_max), 0, NULL},
     {"CRAFTKIT_STORAGE", SET_CHOICE, "local", 0, 0, F(storage), 0, "local|s3"},
     {"CRAFTKIT_DATA_DIR", SET_STR, "./var/data", 1, 0, F(data_dir), SET_NO_SLASH, NULL},
     {"CRAFTKIT_SIGNING_SECRET", SET_STR, NULL, 16, 0, F(signing_secret), 0, NULL},
@@ -308,6 +313,11 @@ int config_load(config_t *cfg, char *err, size_t err_len)
             goto fail;
     if (parse_listen(cfg, err, err_len) != 0)
         goto fail;
+    if (cfg->body_buffer_max < cfg->max_body) {
+        snprintf(err, err_len, "CRAFTKIT_BODY_BUFFER_MAX (%zu) must be at least CRAFTKIT_MAX_BODY (%zu)",
+                 cfg->body_buffer_max, cfg->max_body);
+        goto fail;
+    }
     if (!cfg->public_url) {
         char tmp[128];
         snprintf(tmp, sizeof tmp, "http://localhost:%d", cfg->listen_port);

@@ -35,6 +35,10 @@ typedef struct config {
     size_t max_body;            /* CRAFTKIT_MAX_BODY bytes (default 10 MiB) */
     int connection_limit;       /* CRAFTKIT_CONNECTION_LIMIT (default 1000) */
     int connection_timeout;     /* CRAFTKIT_CONNECTION_TIMEOUT seconds (default 60) */
+    int connections_per_ip;     /* CRAFTKIT_CONNECTIONS_PER_IP (default 128; 0 = no cap) */
+    int header_timeout_ms;      /* CRAFTKIT_HEADER_TIMEOUT_MS: whole request head, not reset per byte */
+    int body_timeout_ms;        /* CRAFTKIT_BODY_TIMEOUT_MS: whole request body (default 60000) */
+    size_t body_buffer_max;     /* CRAFTKIT_BODY_BUFFER_MAX: body bytes buffered across connections */
     storage_kind_t storage;     /* CRAFTKIT_STORAGE local|s3 */
     char *data_dir;             /* CRAFTKIT_DATA_DIR (default ./var/data) */
     char *signing_secret;       /* CRAFTKIT_SIGNING_SECRET; NULL = generated and kept in data_dir */

@@ -76,6 +76,11 @@ typedef struct http_req {
     /* internal to the server */
     bool too_large;
     bool bad_content_type;
+    bool has_body;              /* Content-Length > 0 or Transfer-Encoding: chunked */
+    bool auth_done;             /* project key resolved before the handler (cache or precheck) */
+    bool over_budget;           /* the process-wide body budget ran out while reading */
+    bool suspend_counted;       /* counted in the server's suspended requests */
+    size_t body_reserved;       /* bytes taken from the process-wide body budget */
     struct http_req *next_work; /* the server's handler queue */
 } http_req_t;
 

@@ -19,7 +19,7 @@ static void add(const char *method, const char *pattern, http_handler_fn handler
         fprintf(stderr, "router: cannot add %s %s\n", method, pattern);
         abort();
     }
-    routes[n_routes++] = (http_route_t){method, pattern, handler, auth, raw, inline_handler};
+    routes[n_routes++] = (http_route_t){method, pattern, handler, auth, raw, inline_handler, NULL, false};
 }
 
 void router_add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth)
@@ -39,6 +39,50 @@ void router_add_inline(const char *method, const char *pattern, http_handler_fn 
 void router_add_raw(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth)
 {
     add(method, pattern, handler, auth, true, false);
+}
+
+void router_set_precheck(const char *method, const char *pattern, bool (*precheck)(http_req_t *req))
+{
+    for (int i = 0; i < n_routes; i++) {
+        if (!strcmp(routes[i].method, method) && !strcmp(routes[i].pattern, pattern)) {
+            routes[i].precheck = precheck;
+            return;
+        }
+    }
+    fprintf(stderr, "router: no route %s %s for a precheck\n", method, pattern);
+    abort();
+}
+
+void router_set_secret_path(const char *pattern)
+{
+    bool found = false;
+    for (int i = 0; i < n_routes; i++) {
+        if (!strcmp(routes[i].pattern, pattern)) {
+            routes[i].secret_path = true;
+            found = true;
+        }
+    }
+    if (!found) {
+        fprintf(stderr, "router: no route %s to mark secret\n", pattern);
+        abort();
+    }
+}
+
+static bool match_pattern(const char *pattern, const char *path, http_req_t *req);
+
+const char *router_log_path(const char *path)
+{
+    for (int i = 0; i < n_routes; i++) {
+        if (!routes[i].secret_path)
+            continue;
+        http_req_t probe = {0};
+        if (!match_pattern(routes[i].pattern, path, &probe))
+            continue;
+        for (int k = 0; k < probe.n_params; k++)
+            free(probe.param_values[k]);
+        return routes[i].pattern;
+    }
+    return path;
 }
 
 /* Decodes %XX in a path segment; returns false on a bad escape or an encoded NUL or slash. */

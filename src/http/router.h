@@ -25,6 +25,11 @@ typedef struct http_route {
     auth_kind_t auth;
     bool raw_body;       /* skip JSON parsing (handler reads req->body) */
     bool inline_handler; /* runs on the event thread: never blocks (no I/O), e.g. /health */
+    /* Runs on a handler thread after authentication and before any body byte is read (only
+     * for requests that carry a body): answers (and returns true) when the request cannot
+     * succeed whatever its body, e.g. an inbound hook token no template has. */
+    bool (*precheck)(http_req_t *req);
+    bool secret_path; /* the path carries a secret (a hook token): logs show the pattern */
 } http_route_t;
 
 typedef enum { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD } router_result_t;
@@ -35,6 +40,13 @@ void router_add(const char *method, const char *pattern, http_handler_fn handler
 /* For handlers that never block (no database, Redis or disk): run on the event thread. */
 void router_add_inline(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
 void router_add_raw(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth);
+/* Sets the precheck of a registered route (see http_route_t). Aborts when there is none. */
+void router_set_precheck(const char *method, const char *pattern, bool (*precheck)(http_req_t *req));
+/* Marks a registered pattern's paths as secret: access logs show the pattern, not the path. */
+void router_set_secret_path(const char *pattern);
+/* The path as logs may show it: the pattern of a secret route the path matches (whatever the
+ * method), else the path itself. Returns a pointer to either. */
+const char *router_log_path(const char *path);
 /* Matches path; on ROUTER_MATCH fills req->route and params (values malloc'd, freed with the
  * request). On ROUTER_BAD_METHOD writes the allowed methods ("GET, POST") into allow. */
 router_result_t router_match(const char *method, const char *path, http_req_t *req, char *allow,

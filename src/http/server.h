@@ -23,6 +23,9 @@
 typedef struct server_auth {
     bool (*check_headers)(http_req_t *req); /* event thread, before the body; no I/O */
     bool (*lookup)(http_req_t *req);        /* handler thread, project routes; may use the db */
+    /* Optional, event thread, no I/O: true when the project key is known without the
+     * database (the key cache) and req->auth is filled; the lookup is then skipped. */
+    bool (*cached)(http_req_t *req);
 } server_auth_t;
 
 /* Installs the authenticator (copied). Main thread, before server_start. */
