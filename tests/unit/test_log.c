@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "tu.h"
 
 static char *text_value(const char *s)
 {
@@ -91,9 +92,5 @@ int main(void)
     tcase_add_test(tc, text_messages_escape_without_quotes);
     tcase_add_test(tc, json_strings_are_valid_json_and_utf8);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }
