@@ -171,6 +171,17 @@ static void unknown_name(compiler_t *c, const char *path, const expr_path_t *p, 
         compile_issue(c, path, "Unknown %s \"%s\"", what, p->text);
 }
 
+/* The first manifest variable inside the object at `prefix` ("customer" → "customer.name"), or
+ * NULL when prefix is not an object of the manifest. */
+static const char *object_field(const json_t *vars, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)vars, key, v) if (!strncmp(key, prefix, n) && key[n] == '.') return key;
+    return NULL;
+}
+
 static void bind_path(expr_path_t *p, void *arg)
 {
     bind_ctx_t *b = arg;
@@ -206,6 +217,14 @@ static void bind_path(expr_path_t *p, void *arg)
                               p->text);
             return;
         }
+        const char *field = b->use == BIND_COND ? NULL : object_field(c->mf_vars, p->text);
+        if (field) { /* printing it would print a whole object */
+            compile_issue(c, b->path, "\"%s\" is an object: print one of its fields, such as \"%s\"", p->text,
+                          field);
+            return;
+        }
+        if (b->use == BIND_COND && object_field(c->mf_vars, p->text))
+            return; /* "if": customer is there when one of its fields is */
         unknown_name(c, b->path, p, "variable");
         return;
     }

@@ -695,6 +695,44 @@ static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const 
     return rc;
 }
 
+/* Appends one {{…}} value without filters: the manifest's format, or its plain text. Returns 0,
+ * -1 with err, or 1 when it does not fit in out (nothing of it is kept). */
+static int print_value(const expr_scope_t *sc, const expr_path_t *path, const json_t *v, buf_t *out,
+                       char *err, size_t err_len)
+{
+    char where[256];
+    if (path->mf_format && v && !json_is_null(v)) {
+        char ferr[200] = "";
+        if (format_manifest(path->mf_format, path->mf_type, v, out, ferr, sizeof ferr) < 0) {
+            expr_describe_path(sc, path, where, sizeof where);
+            snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where, path->mf_format, ferr);
+            return -1;
+        }
+        return 0;
+    }
+    size_t before = out->len;
+    int rc = format_plain(v, out);
+    if (rc == FORMAT_NOT_TEXT) {
+        /* A list or an object is never dumped as JSON into the document. */
+        expr_describe_path(sc, path, where, sizeof where);
+        if (json_is_array(v))
+            snprintf(err, err_len,
+                     "%s is a list, which cannot be printed as text (repeat a block over it with \"each\")",
+                     where);
+        else
+            snprintf(err, err_len,
+                     "%s is an object, which cannot be printed as text (print one of its fields)", where);
+        return -1;
+    }
+    if (rc < 0) { /* never print part of a value */
+        out->len = before;
+        if (out->data)
+            out->data[before] = 0;
+        return 1;
+    }
+    return 0;
+}
+
 int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char *err, size_t err_len)
 {
     if (s->constant) {
@@ -716,32 +754,23 @@ int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char 
         } else {
             v = litv = json_stringn_nocheck(part->lit, part->lit_len);
         }
-        int rc = 0;
-        size_t before = out->len;
-        if (part->nfilters) {
-            rc = apply_filters(sc, part, v, out, err, err_len);
-        } else if (part->path->mf_format && v && !json_is_null(v)) {
-            char ferr[200] = "";
-            if (format_manifest(part->path->mf_format, part->path->mf_type, v, out, ferr, sizeof ferr) < 0) {
-                char where[256];
-                expr_describe_path(sc, part->path, where, sizeof where);
-                snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where,
-                         part->path->mf_format, ferr);
-                rc = -1;
-            }
-        } else {
-            format_plain(v, out);
-        }
+        int rc = part->nfilters ? apply_filters(sc, part, v, out, err, err_len)
+                                : print_value(sc, part->path, v, out, err, err_len);
         json_decref(tmp);
         json_decref(litv);
         if (rc < 0)
             return -1;
-        if (out->len == before && out->max && out->len >= out->max)
-            goto toolong;
+        if (rc > 0) {
+            char where[256];
+            expr_describe_path(sc, part->path, where, sizeof where);
+            snprintf(err, err_len, "longer than the limit of %zu bytes once %s is filled in", out->max,
+                     where);
+            return -1;
+        }
     }
     return 0;
 toolong:
-    snprintf(err, err_len, "text longer than %zu bytes", out->max);
+    snprintf(err, err_len, "longer than the limit of %zu bytes", out->max);
     return -1;
 }
 

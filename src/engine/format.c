@@ -919,8 +919,13 @@ static int apply_text(const filter_t *f, const json_t *value, buf_t *out, char *
     char *mapped = NULL, *valid = NULL;
     buf_t text;
     buf_init(&text, FORMAT_TEXT_MAX);
-    format_plain(value, &text);
-    if (json_is_string(value) && text.len < json_string_length(value)) {
+    int prc = format_plain(value, &text);
+    if (prc == FORMAT_NOT_TEXT) {
+        errmsg_fail(err, err_len, "%s: expects text, not %s", f->name,
+                    json_is_array(value) ? "a list" : "an object");
+        goto cleanup;
+    }
+    if (prc < 0) {
         errmsg_fail(err, err_len, "%s: text is longer than %d bytes", f->name, FORMAT_TEXT_MAX);
         goto cleanup;
     }
@@ -979,8 +984,11 @@ cleanup:
 static int plain_checked(const json_t *value, buf_t *out, const char *what, char *err, size_t err_len)
 {
     size_t before = out->len;
-    format_plain(value, out);
-    if (json_is_string(value) && out->len - before < json_string_length(value)) {
+    int rc = format_plain(value, out);
+    if (rc == FORMAT_NOT_TEXT)
+        return errmsg_fail(err, err_len, "%s: expects a value, not %s", what,
+                           json_is_array(value) ? "a list" : "an object");
+    if (rc < 0) {
         rewind_to(out, before);
         return errmsg_fail(err, err_len, "%s: formatted text is too long", what);
     }
@@ -1079,30 +1087,31 @@ int format_manifest(const char *spec, const char *data_type, const json_t *value
     return format_apply(name, arg, value, out, err, err_len);
 }
 
-/* Appends as much of s as fits, cutting at a UTF-8 character boundary. */
-static void append_capped(buf_t *out, const char *s, size_t len)
+/* Appends as much of s as fits, cutting at a UTF-8 character boundary; -1 when it was cut. */
+static int append_capped(buf_t *out, const char *s, size_t len)
 {
     size_t room = out->max > out->len ? out->max - out->len : 0;
+    int rc = 0;
     if (len > room) {
         len = room;
         while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
             len--;
+        rc = -1;
     }
     buf_append(out, s, len);
+    return rc;
 }
 
 /* JavaScript's Number#toString for finite doubles: fixed notation for 1e-7 < |x| < 1e21. */
-static void plain_double(double v, buf_t *out)
+static int plain_double(double v, buf_t *out)
 {
     dec_t x;
     if (dec_from_double(v, &x) != 0)
-        return; /* NaN/Inf cannot come from JSON */
+        return 0; /* NaN/Inf cannot come from JSON */
     char tmp[64];
     size_t n = 0;
-    if (x.nd == 0) {
-        append_capped(out, "0", 1);
-        return;
-    }
+    if (x.nd == 0)
+        return append_capped(out, "0", 1);
     if (x.neg)
         tmp[n++] = '-';
     if (x.point >= x.nd && x.point <= 21) {
@@ -1132,32 +1141,23 @@ static void plain_double(double v, buf_t *out)
         }
         n += (size_t)snprintf(tmp + n, sizeof tmp - n, "e%+d", x.point - 1);
     }
-    append_capped(out, tmp, n);
+    return append_capped(out, tmp, n);
 }
 
-static int dump_to_buf(const char *s, size_t len, void *ud)
-{
-    buf_t *out = ud;
-    size_t before = out->len;
-    append_capped(out, s, len);
-    return out->len - before == len ? 0 : -1; /* stop dumping once full */
-}
-
-void format_plain(const json_t *value, buf_t *out)
+int format_plain(const json_t *value, buf_t *out)
 {
     if (value_missing(value))
-        return;
+        return 0;
     switch (json_typeof(value)) {
-    case JSON_STRING: append_capped(out, json_string_value(value), json_string_length(value)); break;
+    case JSON_STRING: return append_capped(out, json_string_value(value), json_string_length(value));
     case JSON_INTEGER: {
         char tmp[32];
         int n = snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-        append_capped(out, tmp, (size_t)n);
-        break;
+        return append_capped(out, tmp, (size_t)n);
     }
-    case JSON_REAL: plain_double(json_real_value(value), out); break;
-    case JSON_TRUE: append_capped(out, "true", 4); break;
-    case JSON_FALSE: append_capped(out, "false", 5); break;
-    default: json_dump_callback(value, dump_to_buf, out, JSON_COMPACT | JSON_ENCODE_ANY); break;
+    case JSON_REAL: return plain_double(json_real_value(value), out);
+    case JSON_TRUE: return append_capped(out, "true", 4);
+    case JSON_FALSE: return append_capped(out, "false", 5);
+    default: return FORMAT_NOT_TEXT; /* a list or an object has no text of its own */
     }
 }

@@ -6,7 +6,7 @@
  * Memory: results are appended to a caller-owned buf_t (its cap bounds the output); the
  * json_t values are borrowed, never kept. A NULL value means "missing" (same as json null).
  * format_apply/format_manifest fail (appending nothing) when the result does not fit in out;
- * format_plain, which cannot fail, cuts its text at out's cap on a UTF-8 boundary.
+ * format_plain cuts its text at out's cap on a UTF-8 boundary and says so.
  * The exact syntax of every filter is documented at the top of format.c.
  */
 #ifndef CRAFTKIT_ENGINE_FORMAT_H
@@ -31,7 +31,10 @@ int format_manifest(const char *spec, const char *data_type, const json_t *value
 int format_check(const char *name, const char *arg, char *err, size_t err_len);
 /* Checks a manifest `format` spec at manifest-validation time (NULL/"" is valid). 0 or -1 + err. */
 int format_check_spec(const char *spec, char *err, size_t err_len);
-/* Plain text of a value: strings as-is, numbers shortest round-trip, booleans true/false, null "". */
-void format_plain(const json_t *value, buf_t *out);
+/* Plain text of a value: strings as-is, numbers shortest round-trip, booleans true/false, null "".
+ * Returns 0; -1 when the text was cut at out's cap (what fits is appended); FORMAT_NOT_TEXT
+ * (appending nothing) for a list or an object, which has no text of its own. */
+#define FORMAT_NOT_TEXT (-2)
+int format_plain(const json_t *value, buf_t *out);
 
 #endif

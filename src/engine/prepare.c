@@ -62,23 +62,87 @@ static pbox_t *new_pbox(render_t *r, pbox_kind_t kind, const node_t *n)
     return pb;
 }
 
-const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len)
+/* Length of the Unicode noncharacter at p (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF), or 0. They are
+ * valid UTF-8 that JSON allows, but no font draws them and cairo refuses them in the text it
+ * writes into a PDF ("input string not valid UTF-8"), so text that the document shows drops
+ * them: the same everywhere (paragraphs, cells, headers, metadata, bookmarks, watermark). */
+static size_t nonchar_len(const unsigned char *p, const unsigned char *end)
+{
+    if (p[0] == 0xef && end - p >= 3) {
+        if (p[1] == 0xb7 && p[2] >= 0x90 && p[2] <= 0xaf)
+            return 3;
+        if (p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+            return 3;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4 && end - p >= 4) {
+        if ((p[1] & 0x0f) == 0x0f && p[2] == 0xbf && (p[3] == 0xbe || p[3] == 0xbf))
+            return 4;
+    }
+    return 0;
+}
+
+/* Removes noncharacters from s[0, len) in place; returns the new length. */
+static size_t drop_nonchars(char *s, size_t len)
+{
+    unsigned char *p = (unsigned char *)s, *end = p + len, *w = p;
+    while (p < end) {
+        size_t n = *p >= 0xef ? nonchar_len(p, end) : 0;
+        if (n) {
+            p += n;
+            continue;
+        }
+        *w++ = *p++;
+    }
+    *w = 0;
+    return (size_t)(w - (unsigned char *)s);
+}
+
+static bool has_nonchar(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    for (; p < end; p++)
+        if (*p >= 0xef && nonchar_len(p, end))
+            return true;
+    return false;
+}
+
+/* Evaluates a template string into an arena string. `visible`: text the document shows, whose
+ * noncharacters are dropped (not for barcode data or image sources, which are used as given).
+ * A failure names `where` (a layout path) when given. */
+static const char *eval_string(render_t *r, const expr_str_t *s, const char *where, bool visible, size_t *len)
 {
     if (s->constant) {
         *len = s->constant_len;
-        return s->constant;
+        if (!visible || !has_nonchar(s->constant, s->constant_len))
+            return s->constant;
+        char *copy = arena_strndup(r->a, s->constant, s->constant_len);
+        if (!copy) {
+            render_tick(r);
+            return NULL;
+        }
+        *len = drop_nonchars(copy, s->constant_len);
+        return copy;
     }
     buf_reset(&r->tmp);
     char err[400];
     if (expr_eval_str(&r->scope, s, &r->tmp, err, sizeof err) < 0) {
-        render_fail(r, "%s", err);
+        if (where)
+            render_fail(r, "text at %s: %s", where, err);
+        else
+            render_fail(r, "%s", err);
         return NULL;
     }
     *len = r->tmp.len;
-    char *out = arena_strndup(r->a, buf_cstr(&r->tmp), r->tmp.len);
+    if (visible && r->tmp.len)
+        *len = drop_nonchars(r->tmp.data, r->tmp.len);
+    char *out = arena_strndup(r->a, buf_cstr(&r->tmp), *len);
     if (!out)
         render_tick(r);
     return out;
+}
+
+const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len)
+{
+    return eval_string(r, s, NULL, true, len);
 }
 
 /* "data.logo" when the string is exactly one binding, else the block's layout path. */
@@ -118,18 +182,20 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
         return NULL;
     }
     int ns = 0;
+    size_t total = 0;
     for (int i = 0; i < nr; i++) {
         const run_t *run = &n->u.text.runs[i];
         size_t len;
-        const char *s = prepare_string(r, &run->text, &len);
+        const char *s = eval_string(r, &run->text, n->path, true, &len);
         if (!s)
             return NULL;
-        if (len > ENGINE_TEXT_MAX) {
-            render_fail(r, "text at %s is longer than %d bytes", n->path, ENGINE_TEXT_MAX);
-            return NULL;
-        }
         if (!len)
             continue;
+        total += len;
+        if (total > ENGINE_TEXT_MAX) { /* the limit is per paragraph, whatever its runs */
+            render_fail(r, "text at %s: longer than the limit of %d bytes", n->path, ENGINE_TEXT_MAX);
+            return NULL;
+        }
         const char *link = NULL;
         if (run->link) {
             size_t ll;
@@ -395,7 +461,7 @@ static int remember_image(render_t *r, image_t *img)
 static pbox_t *prepare_image(render_t *r, const node_t *n, double width)
 {
     size_t len;
-    const char *src = prepare_string(r, &n->u.image.src, &len);
+    const char *src = eval_string(r, &n->u.image.src, n->path, false, &len);
     if (!src)
         return NULL;
     if (!len) /* an optional image that was not given */
@@ -449,7 +515,7 @@ static pbox_t *prepare_image(render_t *r, const node_t *n, double width)
 static pbox_t *prepare_code(render_t *r, const node_t *n, double width)
 {
     size_t len;
-    const char *data = prepare_string(r, &n->u.code.data, &len);
+    const char *data = eval_string(r, &n->u.code.data, n->path, false, &len);
     if (!data)
         return NULL;
     if (!len)

@@ -107,9 +107,10 @@ START_TEST(all_problems_at_once)
         "{\"type\":\"text\",\"text\":\"{{ total \"},"                 /* 8 syntax */
         "{\"type\":\"text\",\"text\":\"{{page}}\"},"                  /* 9 page outside footer */
         "{\"type\":\"table\",\"each\":\"items\",\"columns\":[{\"cell\":\"{{item.qtty}}\"}]}," /* 10 */
-        "{\"type\":\"text\",\"text\":\"{{items}}\"},"                      /* 11 a loop as text */
-        "{\"type\":\"stack\",\"each\":\"customer.name\",\"children\":[]}," /* 12 not a loop */
-        "{\"type\":\"text\",\"if\":\"total >\",\"text\":\"x\"}"            /* 13 bad condition */
+        "{\"type\":\"text\",\"text\":\"{{items}}\"},"                       /* 11 a loop as text */
+        "{\"type\":\"stack\",\"each\":\"customer.name\",\"children\":[]},"  /* 12 not a loop */
+        "{\"type\":\"text\",\"if\":\"total >\",\"text\":\"x\"},"            /* 13 bad condition */
+        "{\"type\":\"text\",\"if\":\"customer\",\"text\":\"{{customer}}\"}" /* 14 an object as text */
         "]}",
         NULL, true);
     ck_assert_ptr_nonnull(i);
@@ -129,6 +130,9 @@ START_TEST(all_problems_at_once)
     EXPECT_ISSUE(i, "layout.body.11.text", "is a loop");
     EXPECT_ISSUE(i, "layout.body.12.each", "Unknown loop");
     EXPECT_ISSUE(i, "layout.body.13.if", "Condition ends too early");
+    EXPECT_ISSUE(i, "layout.body.14.text",
+                 "\"customer\" is an object: print one of its fields, such as \"customer.");
+    ck_assert_ptr_null(json_object_get(json_object_get(i, "fieldErrors"), "layout.body.14.if"));
     ck_assert_int_eq(json_array_size(json_object_get(i, "formErrors")), 0);
     json_decref(i);
 }

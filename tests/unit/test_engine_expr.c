@@ -105,6 +105,51 @@ START_TEST(filter_errors_name_the_value)
 }
 END_TEST
 
+START_TEST(lists_and_objects_are_never_dumped)
+{
+    /* A list or an object printed as a value is an error naming its path, not JSON text
+     * (`{{groups}}` used to print pages of raw JSON with float noise). */
+    char err[300] = "";
+    const char *d = "{\"groups\":[{\"total\":268229.7}],\"c\":{\"name\":\"Ann\"}}";
+    ck_assert_ptr_null(eval("Groups: {{groups}}", d, false, err, sizeof err));
+    ck_assert_str_eq(err, "data.groups is a list, which cannot be printed as text (repeat a block over it "
+                          "with \"each\")");
+    ck_assert_ptr_null(eval("{{c}}", d, false, err, sizeof err));
+    ck_assert_str_eq(err, "data.c is an object, which cannot be printed as text (print one of its fields)");
+    ck_assert_ptr_null(eval("{{c | upper}}", d, false, err, sizeof err));
+    ck_assert_msg(strstr(err, "data.c") && strstr(err, "not an object"), "%s", err);
+    ck_assert_ptr_null(eval("{{groups | default:\"-\"}}", d, false, err, sizeof err));
+    ck_assert_msg(strstr(err, "data.groups") && strstr(err, "not a list"), "%s", err);
+    /* Empty lists and objects are not special. */
+    ck_assert_ptr_null(eval("{{e}}", "{\"e\":[]}", false, err, sizeof err));
+    EVAL_EQ("{{groups.0.total}}", d, "268229.7");
+}
+END_TEST
+
+START_TEST(values_are_never_cut_short)
+{
+    /* A value that does not fit in the output fails with the limit and its path, instead of
+     * printing what fits (a paragraph over 1 MiB used to lose its end silently). */
+    expr_scope_names_t names = {0};
+    expr_str_t str;
+    char err[300] = "";
+    ck_assert_int_eq(expr_parse_str(&A, "ab {{t}}", &names, &str, err, sizeof err), 0);
+    json_t *data = json_pack("{s:s}", "t", "0123456789");
+    expr_scope_t sc = {.data = data};
+    buf_t b;
+    buf_init(&b, 8);
+    ck_assert_int_eq(expr_eval_str(&sc, &str, &b, err, sizeof err), -1);
+    ck_assert_str_eq(err, "longer than the limit of 8 bytes once data.t is filled in");
+    ck_assert_str_eq(buf_cstr(&b), "ab ");
+    buf_free(&b);
+    buf_init(&b, 13);
+    ck_assert_int_eq(expr_eval_str(&sc, &str, &b, err, sizeof err), 0);
+    ck_assert_str_eq(buf_cstr(&b), "ab 0123456789");
+    buf_free(&b);
+    json_decref(data);
+}
+END_TEST
+
 START_TEST(loop_scope_and_meta)
 {
     char err[300] = "";
@@ -249,6 +294,8 @@ Suite *expr_suite(void)
     tcase_add_test(tc, values_are_text_not_markup);
     tcase_add_test(tc, filters_and_arguments);
     tcase_add_test(tc, filter_errors_name_the_value);
+    tcase_add_test(tc, lists_and_objects_are_never_dumped);
+    tcase_add_test(tc, values_are_never_cut_short);
     tcase_add_test(tc, loop_scope_and_meta);
     tcase_add_test(tc, parse_errors);
     tcase_add_test(tc, paths_are_classified);
