@@ -278,22 +278,64 @@ static void frag_extend(render_t *r, frags_t *f, double y)
 
 static int place_pbox(render_t *r, pbox_t *pb, double x, double w);
 
-/* The height that must fit together with the block before it when keepWithNext is set:
- * the first lines of a paragraph, the header and first row of a table, or the whole block. */
+/* The height that must fit together with the block before it when keepWithNext is set: the
+ * first lines of a paragraph, the header and first row of a table, the frame of a box around
+ * the first piece of its content, the tallest first piece of a row of columns, the first
+ * blocks of a stack (up to the first not kept with its next); a kept-together or atomic block
+ * is a piece of its own. Only this piece moves with the heading; the rest splits as it would
+ * have without one. */
 static double first_piece(const pbox_t *pb)
 {
+    if (pb->keep_together)
+        return pb->h;
+    double h = pb->h;
     switch (pb->kind) {
     case PB_TEXT: {
         int n = pb->u.para.nlines;
-        if (n <= ORPHANS)
-            return pb->h;
-        const text_line_t *l = &pb->u.para.lines[ORPHANS - 1];
-        return l->top + l->height;
+        if (n > ORPHANS) {
+            const text_line_t *l = &pb->u.para.lines[ORPHANS - 1];
+            h = l->top + l->height;
+        }
+        break;
     }
-    case PB_TABLE: return pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
-    case PB_STACK: return pb->u.stack.n ? pb->u.stack.kids[0]->mt + first_piece(pb->u.stack.kids[0]) : 0;
-    default: return pb->h;
+    case PB_TABLE: h = pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0); break;
+    case PB_STACK: {
+        pbox_t *const *k = pb->u.stack.kids;
+        double acc = 0;
+        for (int i = 0; i < pb->u.stack.n; i++) {
+            acc += i == 0 ? k[i]->mt : fmax(k[i - 1]->mb, k[i]->mt) + pb->u.stack.gap;
+            if (!k[i]->keep_with_next || i + 1 == pb->u.stack.n) {
+                acc += first_piece(k[i]);
+                break;
+            }
+            acc += k[i]->h;
+        }
+        h = acc;
+        break;
     }
+    case PB_BOX: {
+        const node_t *n = pb->node;
+        const pbox_t *kid = pb->u.box.kid;
+        double frame = n->u.box.padding[0] + n->u.box.padding[2] + 2 * n->u.box.border_width;
+        double content = kid->mt + kid->h + kid->mb;
+        /* With minHeight the content may sit lower than the top: keep the whole box. */
+        if (pb->h > frame + content + EPS && n->u.box.valign != VALIGN_TOP)
+            break;
+        h = frame + kid->mt + first_piece(kid);
+        break;
+    }
+    case PB_COLS: {
+        double m = 0;
+        for (int i = 0; i < pb->u.cols.n; i++) {
+            const pbox_t *kid = pb->u.cols.kids[i];
+            m = fmax(m, kid->mt + first_piece(kid));
+        }
+        h = m;
+        break;
+    }
+    default: break;
+    }
+    return fmin(h, pb->h);
 }
 
 static int place_stack(render_t *r, pbox_t *pb, double x, double w)
@@ -307,8 +349,11 @@ static int place_stack(render_t *r, pbox_t *pb, double x, double w)
         if (!r->nobreak && !at_top(r)) {
             double need = k[i]->h;
             bool keep = k[i]->keep_together;
-            if (k[i]->keep_with_next && i + 1 < n) {
-                need += fmax(k[i]->mb, k[i + 1]->mt) + pb->u.stack.gap + first_piece(k[i + 1]);
+            /* A chain of blocks kept with their next (a heading and a subheading) goes with
+             * the first piece of the block that ends it. */
+            for (int j = i; j + 1 < n && k[j]->keep_with_next; j++) {
+                need += fmax(k[j]->mb, k[j + 1]->mt) + pb->u.stack.gap;
+                need += k[j + 1]->keep_with_next && j + 2 < n ? k[j + 1]->h : first_piece(k[j + 1]);
                 keep = true;
             }
             if (keep && need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && new_page(r) < 0)

@@ -250,6 +250,64 @@ START_TEST(keep_together_and_keep_with_next)
 }
 END_TEST
 
+START_TEST(keep_with_next_keeps_only_the_first_lines_of_a_block)
+{
+    /* The issue's reproduction: A6, a 200 pt spacer, a heading (keepWithNext), then a bordered
+     * box of three 3-line paragraphs that does not fit in the ~106 pt left. The heading and the
+     * box's first lines stay on page 1; the rest continues on page 2, as without the heading.
+     * The same for the box inside a stack, and beside a paragraph in columns. */
+    static const char *const around[][2] = {
+        {"", ""},
+        {"{\"type\":\"stack\",\"children\":[", "]}"},
+        {"{\"type\":\"columns\",\"columns\":[{\"children\":[",
+         "]},{\"children\":[\"side 1\\nside 2\\nside 3\\nside 4\\nside 5\\nside 6\\nside 7\\nside 8\\nside "
+         "9\\nside 10\"]}]}"},
+    };
+    const char *box = "{\"type\":\"box\",\"border\":1,\"padding\":4,\"children\":[\"p1 a\\np1 b\\np1 c\","
+                      "\"p2 a\\np2 b\\np2 c\",\"p3 a\\np3 b\\np3 c\"]}";
+    for (int v = 0; v < 3; v++) {
+        char layout[2000];
+        snprintf(layout, sizeof layout,
+                 "{\"page\":{\"size\":\"A6\"},\"body\":[{\"type\":\"spacer\",\"height\":200},"
+                 "{\"type\":\"heading\",\"text\":\"Heading\"},%s%s%s]}",
+                 around[v][0], box, around[v][1]);
+        engine_template_t *t = compile_str(layout);
+        json_t *pages = pages_of(t, NULL);
+        ck_assert_int_eq(npages(pages), 2);
+        ck_assert_msg(find_text(pages, 0, "Heading"), "variant %d: the heading left page 1", v);
+        ck_assert_msg(find_text(pages, 0, "p1 a") && find_text(pages, 0, "p1 b"),
+                      "variant %d: the block's first lines left page 1", v);
+        ck_assert_msg(find_text(pages, 1, "p3 c"), "variant %d: the block's end is not on page 2", v);
+        json_decref(pages);
+        engine_template_free(t);
+    }
+    /* A box that is kept together still moves whole, with its heading. */
+    const char *kept = "{\"page\":{\"size\":\"A6\"},\"body\":[{\"type\":\"spacer\",\"height\":200},"
+                       "{\"type\":\"heading\",\"text\":\"Heading\"},{\"type\":\"box\",\"keepTogether\":true,"
+                       "\"border\":1,\"children\":[\"k1\\nk2\\nk3\\nk4\\nk5\\nk6\\nk7\\nk8\\nk9\"]}]}";
+    engine_template_t *t = compile_str(kept);
+    json_t *pages = pages_of(t, NULL);
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Heading"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "k1"));
+    json_decref(pages);
+    engine_template_free(t);
+    /* A heading followed by a subheading: both go with the paragraph's first lines. */
+    char layout[1000];
+    snprintf(layout, sizeof layout,
+             "{" PAGE
+             ",\"body\":[{\"type\":\"spacer\",\"height\":%g},{\"type\":\"heading\",\"text\":\"Top\"},"
+             "{\"type\":\"heading\",\"level\":2,\"text\":\"Sub\"},\"Para one\\npara two\\npara three\"]}",
+             595.28 - 72 - 60);
+    t = compile_str(layout);
+    pages = pages_of(t, NULL);
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Top"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Sub"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Para one"));
+    json_decref(pages);
+    engine_template_free(t);
+}
+END_TEST
+
 START_TEST(orphans_and_widows)
 {
     /* 10-line paragraph; 11.64 pt per line at 10 pt DejaVu. */
@@ -563,6 +621,57 @@ START_TEST(images_and_codes)
 }
 END_TEST
 
+START_TEST(codes_take_the_length_forms_of_images)
+{
+    /* width "100%" was refused on barcode and qr while image accepted it. Body: 595.28 - 2×56.69. */
+    double body_w = 595.28 - 2 * 56.69;
+    engine_template_t *t = compile_str(
+        "{\"body\":[{\"type\":\"image\",\"src\":\"{{logo}}\",\"width\":\"100%\"},"
+        "{\"type\":\"barcode\",\"symbology\":\"code128\",\"data\":\"CK1\",\"width\":\"100%\",\"height\":"
+        "\"1cm\"},"
+        "{\"type\":\"qr\",\"data\":\"x\",\"size\":\"25%\"},"
+        "{\"type\":\"barcode\",\"symbology\":\"datamatrix\",\"data\":\"x\",\"width\":\"50%\"},"
+        "{\"type\":\"barcode\",\"symbology\":\"ean13\",\"data\":\"400638133393\",\"width\":\"40mm\"}]}");
+    char *uri = png_data_uri(40, 20);
+    json_t *data = json_pack("{s:s}", "logo", uri);
+    free(uri);
+    json_t *pages = pages_of(t, data);
+    double want[][2] = {{body_w, 28.35}, {body_w / 4, body_w / 4}, {body_w / 2, body_w / 2}, {113.39, 54}};
+    int codes = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items(pages, 0), i, it)
+    {
+        const char *k = json_string_value(json_object_get(it, "kind"));
+        if (!strcmp(k, "image"))
+            ck_assert_double_eq_tol(num(it, "w"), body_w, 0.05);
+        if (strcmp(k, "code"))
+            continue;
+        ck_assert_int_lt(codes, 4);
+        ck_assert_double_eq_tol(num(it, "w"), want[codes][0], 0.05);
+        ck_assert_double_eq_tol(num(it, "h"), want[codes][1], 0.05);
+        codes++;
+    }
+    ck_assert_int_eq(codes, 4);
+    json_decref(pages);
+    json_decref(data);
+    engine_template_free(t);
+    /* Shares of the rest ("*") are for columns only, everywhere. */
+    json_t *l = J("{\"body\":[{\"type\":\"qr\",\"data\":\"x\",\"size\":\"*\"},"
+                  "{\"type\":\"barcode\",\"symbology\":\"code39\",\"data\":\"X\",\"width\":\"2*\"},"
+                  "{\"type\":\"image\",\"src\":\"asset:x.png\",\"width\":\"*\"}]}");
+    json_t *issues = NULL;
+    char err[600];
+    ck_assert_ptr_null(engine_compile(l, NULL, NULL, &issues, err, sizeof err));
+    json_t *fe = json_object_get(issues, "fieldErrors");
+    ck_assert_ptr_nonnull(json_object_get(fe, "layout.body.0.size"));
+    ck_assert_ptr_nonnull(json_object_get(fe, "layout.body.1.width"));
+    ck_assert_ptr_nonnull(json_object_get(fe, "layout.body.2.width"));
+    json_decref(issues);
+    json_decref(l);
+}
+END_TEST
+
 START_TEST(fetched_images_and_their_errors)
 {
     char *uri = png_data_uri(30, 10);
@@ -826,6 +935,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, table_header_repeats_rows_never_split);
     tcase_add_test(tc, row_taller_than_a_page_is_split_cleanly);
     tcase_add_test(tc, keep_together_and_keep_with_next);
+    tcase_add_test(tc, keep_with_next_keeps_only_the_first_lines_of_a_block);
     tcase_add_test(tc, orphans_and_widows);
     tcase_add_test(tc, page_breaks_boxes_and_columns_across_pages);
     tcase_add_test(tc, loops_conditions_and_first_page_header);
@@ -834,6 +944,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, png_output);
     tcase_add_test(tc, deadline_stops_a_render);
     tcase_add_test(tc, images_and_codes);
+    tcase_add_test(tc, codes_take_the_length_forms_of_images);
     tcase_add_test(tc, fetched_images_and_their_errors);
     tcase_add_test(tc, threads_share_a_template);
     tcase_add_test(tc, random_documents_keep_invariants);
