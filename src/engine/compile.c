@@ -633,6 +633,22 @@ static void compile_box(compiler_t *c, const json_t *obj, const char *path, node
 
 static const char *const fit_names[] = {"contain", "cover", "fill", NULL};
 
+/* The width of an image or a code: points, a unit, or a percentage of the block's width ("auto"
+ * leaves the default). The same forms for every block that has one. */
+static void compile_block_width(compiler_t *c, const json_t *v, const char *path, const char *what,
+                                len_t *out)
+{
+    len_t l;
+    if (compile_length(c, v, path, true, &l) < 0)
+        return;
+    if (l.kind == LEN_FLEX) {
+        compile_issue(c, path, "%s is points or a percentage", what);
+        return;
+    }
+    if (l.kind != LEN_AUTO)
+        *out = l;
+}
+
 static void compile_image(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
     json_t *v;
@@ -644,10 +660,8 @@ static void compile_image(compiler_t *c, const json_t *obj, const char *path, no
     } else {
         compile_text_into(c, json_string_value(v), p, &n->u.image.src, BIND_IMAGE);
     }
-    if ((v = json_object_get(obj, "width")) &&
-        compile_length(c, v, compile_path(c, path, "width"), true, &n->u.image.width) == 0 &&
-        n->u.image.width.kind == LEN_FLEX)
-        compile_issue(c, compile_path(c, path, "width"), "Image width is points or a percentage");
+    if ((v = json_object_get(obj, "width")))
+        compile_block_width(c, v, compile_path(c, path, "width"), "Image width", &n->u.image.width);
     if ((v = json_object_get(obj, "height")) &&
         compile_pt(c, v, compile_path(c, path, "height"), &n->u.image.height.v) == 0)
         n->u.image.height.kind = LEN_PT;
@@ -689,9 +703,10 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
     if (qr) {
         n->u.code.width.kind = n->u.code.height.kind = LEN_PT;
         n->u.code.width.v = n->u.code.height.v = 72;
-        if ((v = json_object_get(obj, "size")) &&
-            compile_pt(c, v, compile_path(c, path, "size"), &n->u.code.width.v) == 0)
-            n->u.code.height.v = n->u.code.width.v;
+        if ((v = json_object_get(obj, "size"))) {
+            compile_block_width(c, v, compile_path(c, path, "size"), "A QR code's size", &n->u.code.width);
+            n->u.code.height = n->u.code.width; /* square: a percentage is of the block's width */
+        }
         return;
     }
     bool two_d = !strcmp(n->u.code.symbology, "qr") || !strcmp(n->u.code.symbology, "datamatrix");
@@ -699,9 +714,11 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
     n->u.code.width.v = two_d ? 72 : 180;
     n->u.code.height.v = two_d ? 72 : 54;
     if ((v = json_object_get(obj, "width")))
-        compile_pt(c, v, compile_path(c, path, "width"), &n->u.code.width.v);
+        compile_block_width(c, v, compile_path(c, path, "width"), "A barcode's width", &n->u.code.width);
     if ((v = json_object_get(obj, "height")))
         compile_pt(c, v, compile_path(c, path, "height"), &n->u.code.height.v);
+    else if (two_d && json_object_get(obj, "width"))
+        n->u.code.height = n->u.code.width; /* square codes stay square */
     n->u.code.show_text = !two_d && strcmp(n->u.code.symbology, "pdf417");
     if ((v = json_object_get(obj, "showText")))
         compile_bool(c, v, compile_path(c, path, "showText"), &n->u.code.show_text);

@@ -530,7 +530,9 @@ static pbox_t *prepare_code(render_t *r, const node_t *n, double width)
     pbox_t *pb = new_pbox(r, PB_CODE, n);
     if (!pb)
         return NULL;
-    double w = n->u.code.width.v, h = n->u.code.height.v;
+    len_t lw = n->u.code.width, lh = n->u.code.height;
+    double w = lw.kind == LEN_PCT ? width * lw.v / 100 : lw.v;
+    double h = lh.kind == LEN_PCT ? width * lh.v / 100 : lh.v;
     if (w > width && width > 0) {
         if (!strcmp(n->u.code.symbology, "qr") || !strcmp(n->u.code.symbology, "datamatrix"))
             h *= width / w;
