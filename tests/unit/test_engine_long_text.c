@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "craftkit/engine.h"
 #include "engine/engine_int.h"
+#include "tu.h"
 
 static engine_ctx_t *CTX;
 
@@ -216,10 +217,7 @@ Suite *long_text_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(long_text_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int rc = tu_run(long_text_suite());
     engine_global_cleanup();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc;
 }
