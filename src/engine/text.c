@@ -630,12 +630,14 @@ static PangoFontDescription *style_desc(const tstyle_t *st)
     return d;
 }
 
-static int convert_run(text_t *t, arena_t *a, const para_in_t *in, PangoGlyphItem *gi, double x,
+/* Converts one pango run of a layout whose text starts at in->text + base. */
+static int convert_run(text_t *t, arena_t *a, const para_in_t *in, size_t base, PangoGlyphItem *gi, double x,
                        glyph_run_t *run)
 {
     PangoGlyphString *gs = gi->glyphs;
     PangoItem *item = gi->item;
-    int sp = span_at(in, (uint32_t)item->offset);
+    const char *ltext = in->text + base;
+    int sp = span_at(in, (uint32_t)(base + (size_t)item->offset));
     const text_span_t *span = &in->spans[sp];
     run->font = fonts_from_pango(t->fonts, item->analysis.font);
     if (!run->font)
@@ -663,21 +665,21 @@ static int convert_run(text_t *t, arena_t *a, const para_in_t *in, PangoGlyphIte
         cx += g->geometry.width / (double)PANGO_SCALE;
     }
     run->width = cx - x;
-    run->utf8 = in->text + item->offset;
+    run->utf8 = ltext + item->offset;
     run->utf8_len = item->length;
     run->backward = (item->analysis.level & 1) != 0;
     /* Clusters in logical order (what cairo_show_text_glyphs expects, with the backward flag
      * for right-to-left runs whose glyphs are in visual order). */
     int nc = 0;
     PangoGlyphItemIter iter;
-    for (gboolean ok = pango_glyph_item_iter_init_start(&iter, gi, in->text); ok;
+    for (gboolean ok = pango_glyph_item_iter_init_start(&iter, gi, ltext); ok;
          ok = pango_glyph_item_iter_next_cluster(&iter))
         nc++;
     run->clusters = arena_calloc(a, (size_t)(nc ? nc : 1), sizeof(cairo_text_cluster_t));
     if (!run->clusters)
         return -1;
     nc = 0;
-    for (gboolean ok = pango_glyph_item_iter_init_start(&iter, gi, in->text); ok;
+    for (gboolean ok = pango_glyph_item_iter_init_start(&iter, gi, ltext); ok;
          ok = pango_glyph_item_iter_next_cluster(&iter)) {
         run->clusters[nc].num_bytes = iter.end_index - iter.start_index;
         run->clusters[nc].num_glyphs = abs(iter.end_glyph - iter.start_glyph);
@@ -687,32 +689,98 @@ static int convert_run(text_t *t, arena_t *a, const para_in_t *in, PangoGlyphIte
     return 0;
 }
 
-static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width, const tstyle_t *ps,
-                        text_para_t *out, char *err, size_t err_len)
+/* Pango measures in 32-bit Pango units (1/1024 pt): an item wider than 2^31 units — 233,017
+ * CJK characters at 9 pt, or 240,000 emoji — overflows, and the paragraph came out as one
+ * unwrapped line. Longer paragraphs are therefore laid out in pieces of at most this many
+ * bytes, sized so that no piece can reach 2^29 units even at 8 em per character; each piece
+ * starts at the beginning of the last line of the one before (laid out again with what
+ * follows), so lines break where one layout would break them. Ordinary paragraphs (under
+ * ~13 KB at 10 pt) are one piece. */
+#define PIECE_UNITS_MAX (1 << 29)
+#define PIECE_BYTES_MIN 256
+
+static size_t piece_bytes(const para_in_t *in)
 {
-    /* Every family must exist (same rule as the fast path). */
-    for (int s = 0; s < in->nspans; s++)
-        if (!style_font(t, in->spans[s].style, err, err_len))
-            return -1;
+    double per_char = 0;
+    for (int s = 0; s < in->nspans; s++) {
+        const tstyle_t *st = in->spans[s].style;
+        per_char = fmax(per_char, (8 * st->size + fabs(st->letter_spacing)) * PANGO_SCALE);
+    }
+    double n = per_char > 0 ? PIECE_UNITS_MAX / per_char : PIECE_UNITS_MAX;
+    return n < PIECE_BYTES_MIN ? PIECE_BYTES_MIN : (size_t)n;
+}
+
+/* The piece of text that starts at base: at most max bytes, cut on a character boundary; a
+ * piece that starts inside a paragraph (after a line break of ours) ends at its newline, so
+ * that it holds one paragraph whose direction is set, not guessed from the piece. */
+static size_t piece_len(const para_in_t *in, size_t base, size_t max, bool mid_paragraph)
+{
+    size_t len = in->len - base;
+    if (mid_paragraph) {
+        const char *nl = memchr(in->text + base, '\n', len < max ? len : max);
+        if (nl)
+            return (size_t)(nl - (in->text + base)) + 1;
+    }
+    if (len <= max)
+        return len;
+    len = max;
+    while (len > 1 && ((unsigned char)in->text[base + len] & 0xc0) == 0x80)
+        len--;
+    return len;
+}
+
+/* The direction of the paragraph (between newlines) that contains byte `at`. */
+static bool paragraph_is_rtl(const para_in_t *in, size_t at)
+{
+    size_t start = at;
+    while (start > 0 && in->text[start - 1] != '\n')
+        start--;
+    const char *nl = memchr(in->text + start, '\n', in->len - start);
+    size_t end = nl ? (size_t)(nl - in->text) : in->len;
+    return first_strong_is_rtl(in->text + start, end - start);
+}
+
+/* Sets the context's base direction (for the layout's next lines). */
+static void set_base_dir(PangoLayout *L, PangoDirection dir)
+{
+    PangoContext *ctx = pango_layout_get_context(L);
+    if (pango_context_get_base_dir(ctx) != dir) {
+        pango_context_set_base_dir(ctx, dir);
+        pango_layout_context_changed(L);
+    }
+}
+
+/* Sets the layout's text to in->text[base, base + len) with the spans' attributes. With
+ * auto_dir each paragraph's direction comes from its text, else it is base_dir. lines: 0 =
+ * unlimited, else at most that many per paragraph, the last one ellipsized when cut. */
+static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len, double width,
+                        const tstyle_t *ps, bool rtl, bool auto_dir, PangoDirection base_dir, int lines)
+{
     PangoLayout *L = t->layout;
-    pango_layout_set_text(L, in->text, (int)in->len);
-    PangoFontDescription *base = style_desc(ps);
-    pango_layout_set_font_description(L, base);
-    pango_font_description_free(base);
+    set_base_dir(L, base_dir);
+    pango_layout_set_auto_dir(L, auto_dir);
+    pango_layout_set_text(L, in->text + base, (int)len);
+    PangoFontDescription *fd = style_desc(ps);
+    pango_layout_set_font_description(L, fd);
+    pango_font_description_free(fd);
     PangoAttrList *attrs = pango_attr_list_new();
     for (int s = 0; s < in->nspans; s++) {
         const tstyle_t *st = in->spans[s].style;
-        guint st_i = in->span_start[s], en_i = st_i + (guint)in->spans[s].len;
+        size_t st_i = in->span_start[s], en_i = st_i + in->spans[s].len;
+        if (en_i <= base || st_i >= base + len)
+            continue;
+        guint a0 = (guint)((st_i > base ? st_i : base) - base);
+        guint a1 = (guint)((en_i < base + len ? en_i : base + len) - base);
         PangoFontDescription *d = style_desc(st);
         PangoAttribute *fa = pango_attr_font_desc_new(d);
         pango_font_description_free(d);
-        fa->start_index = st_i;
-        fa->end_index = en_i;
+        fa->start_index = a0;
+        fa->end_index = a1;
         pango_attr_list_insert(attrs, fa);
         if (st->letter_spacing != 0) {
             PangoAttribute *ls = pango_attr_letter_spacing_new((int)(st->letter_spacing * PANGO_SCALE));
-            ls->start_index = st_i;
-            ls->end_index = en_i;
+            ls->start_index = a0;
+            ls->end_index = a1;
             pango_attr_list_insert(attrs, ls);
         }
     }
@@ -720,8 +788,6 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
     pango_attr_list_unref(attrs);
     pango_layout_set_width(L, width > 0 ? (int)(width * PANGO_SCALE) : -1);
     pango_layout_set_wrap(L, PANGO_WRAP_WORD_CHAR);
-    pango_layout_set_auto_dir(L, TRUE);
-    bool rtl = first_strong_is_rtl(in->text, in->len);
     PangoAlignment al = PANGO_ALIGN_LEFT;
     /* With auto-dir, pango mirrors the alignment of right-to-left paragraphs; start/end follow
      * the text direction, left/right are absolute. */
@@ -732,36 +798,48 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
     case ALIGN_RIGHT: al = rtl ? PANGO_ALIGN_LEFT : PANGO_ALIGN_RIGHT; break;
     default: al = PANGO_ALIGN_LEFT; break;
     }
+    /* Pango mirrors only with auto-dir: a piece with its direction set is mirrored here. */
+    if (!auto_dir && base_dir == PANGO_DIRECTION_RTL && al != PANGO_ALIGN_CENTER)
+        al = al == PANGO_ALIGN_LEFT ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT;
     pango_layout_set_alignment(L, al);
     pango_layout_set_justify(L, ps->align == ALIGN_JUSTIFY && width > 0);
-    if (ps->max_lines > 0) {
-        pango_layout_set_height(L, -ps->max_lines);
-        pango_layout_set_ellipsize(L, PANGO_ELLIPSIZE_END);
-    } else {
-        pango_layout_set_height(L, -1);
-        pango_layout_set_ellipsize(L, PANGO_ELLIPSIZE_NONE);
-    }
-    int nlines = pango_layout_get_line_count(L);
-    out->lines = arena_calloc(a, (size_t)(nlines ? nlines : 1), sizeof(text_line_t));
-    if (!out->lines)
-        goto nomem;
+    pango_layout_set_height(L, lines > 0 ? -lines : -1);
+    pango_layout_set_ellipsize(L, lines > 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
+}
+
+typedef struct line_vec {
+    text_line_t *v;
+    size_t n, cap;
+    double top, maxw;
+} line_vec_t;
+
+/* Appends the first `keep` lines of the layout (whose text starts at base) to lv; *next_start
+ * gets the byte offset (in the layout's text) of the line after them (unchanged when none). */
+static int pango_take_lines(text_t *t, arena_t *a, const para_in_t *in, size_t base, int keep,
+                            const tstyle_t *ps, line_vec_t *lv, size_t *next_start)
+{
+    PangoLayout *L = t->layout;
+    if (grow_array((void **)&lv->v, &lv->cap, lv->n + (size_t)keep + 1, sizeof *lv->v) < 0)
+        return -1;
     PangoLayoutIter *it = pango_layout_get_iter(L);
-    double top = 0, maxw = 0;
-    int l = 0;
-    int rc = 0;
+    int l = 0, rc = 0;
     do {
-        if (l >= nlines)
-            break;
         PangoLayoutLine *pl = pango_layout_iter_get_line_readonly(it);
+        if (l >= keep) {
+            *next_start = (size_t)pl->start_index;
+            break;
+        }
         PangoRectangle logical;
         pango_layout_iter_get_line_extents(it, NULL, &logical);
         int baseline = pango_layout_iter_get_baseline(it);
         double asc = (baseline - logical.y) / (double)PANGO_SCALE;
         double desc = (logical.y + logical.height - baseline) / (double)PANGO_SCALE;
-        text_line_t *line = &out->lines[l++];
+        text_line_t *line = &lv->v[lv->n++];
+        memset(line, 0, sizeof *line);
+        l++;
         line->height = (asc + desc) * ps->line_height;
-        line->top = top;
-        line->baseline = top + (line->height - (asc + desc)) / 2 + asc;
+        line->top = lv->top;
+        line->baseline = lv->top + (line->height - (asc + desc)) / 2 + asc;
         line->width = logical.width / (double)PANGO_SCALE;
         int nr = (int)g_slist_length(pl->runs);
         line->runs = arena_calloc(a, (size_t)(nr ? nr : 1), sizeof(glyph_run_t));
@@ -772,7 +850,7 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
         double x = logical.x / (double)PANGO_SCALE;
         for (GSList *r = pl->runs; r; r = r->next) {
             glyph_run_t *run = &line->runs[line->nruns++];
-            if (convert_run(t, a, in, r->data, x, run) < 0) {
+            if (convert_run(t, a, in, base, r->data, x, run) < 0) {
                 rc = -1;
                 break;
             }
@@ -780,19 +858,71 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
         }
         if (rc < 0)
             break;
-        top += line->height;
-        if (line->width > maxw)
-            maxw = line->width;
+        lv->top += line->height;
+        if (line->width > lv->maxw)
+            lv->maxw = line->width;
     } while (pango_layout_iter_next_line(it));
     pango_layout_iter_free(it);
+    return rc;
+}
+
+static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width, const tstyle_t *ps,
+                        text_para_t *out, char *err, size_t err_len)
+{
+    /* Every family must exist (same rule as the fast path). */
+    for (int s = 0; s < in->nspans; s++)
+        if (!style_font(t, in->spans[s].style, err, err_len))
+            return -1;
+    PangoDirection saved_dir = pango_context_get_base_dir(pango_layout_get_context(t->layout));
+    bool rtl = first_strong_is_rtl(in->text, in->len);
+    size_t max = width > 0 ? piece_bytes(in) : in->len; /* unwrapped text is one line anyway */
+    line_vec_t lv = {0};
+    size_t base = 0;
+    int rc = 0;
+    for (;;) {
+        /* A piece that starts inside a paragraph keeps that paragraph's direction. */
+        bool mid = base > 0 && in->text[base - 1] != '\n';
+        PangoDirection dir = !mid                         ? saved_dir
+                             : paragraph_is_rtl(in, base) ? PANGO_DIRECTION_RTL
+                                                          : PANGO_DIRECTION_LTR;
+        size_t len = piece_len(in, base, max, mid);
+        bool last = base + len >= in->len;
+        int room = ps->max_lines > 0 ? ps->max_lines - (int)lv.n : 0;
+        /* The last piece, or the last line maxLines allows: pango ellipsizes what it cuts. */
+        bool final = last || room == 1;
+        pango_setup(t, in, base, len, width, ps, rtl, !mid, dir, final ? room : 0);
+        int nl = pango_layout_get_line_count(t->layout);
+        int keep = final ? nl : nl - 1; /* the last line of a piece is laid out again */
+        if (!final && room > 0 && keep > room - 1)
+            keep = room - 1; /* leave the last allowed line to a final piece */
+        if (final && room > 0 && keep > room)
+            keep = room;
+        if (keep < 1)
+            keep = 1; /* one line longer than a piece (a cluster of thousands of marks): cut */
+        size_t next = len;
+        if (pango_take_lines(t, a, in, base, keep, ps, &lv, &next) < 0) {
+            rc = -1;
+            break;
+        }
+        if (final)
+            break;
+        base += next;
+    }
+    set_base_dir(t->layout, saved_dir);
     if (rc < 0)
         goto nomem;
-    out->nlines = l;
-    out->height = top;
-    out->width = maxw;
+    out->lines = arena_calloc(a, lv.n ? lv.n : 1, sizeof(text_line_t));
+    if (!out->lines)
+        goto nomem;
+    memcpy(out->lines, lv.v, lv.n * sizeof *lv.v);
+    out->nlines = (int)lv.n;
+    out->height = lv.top;
+    out->width = lv.maxw;
+    free(lv.v);
     t->npango++;
     return 0;
 nomem:
+    free(lv.v);
     snprintf(err, err_len, "out of memory while laying out text");
     return -1;
 }

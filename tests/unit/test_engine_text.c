@@ -253,6 +253,93 @@ START_TEST(rtl_and_cjk_use_pango)
 }
 END_TEST
 
+/* s repeated until it is n bytes long or more (a malloc'd string). */
+static char *repeat_to(const char *s, size_t n)
+{
+    size_t l = strlen(s), count = (n + l - 1) / l;
+    char *out = malloc(count * l + 1);
+    ck_assert_ptr_nonnull(out);
+    for (size_t i = 0; i < count; i++)
+        memcpy(out + i * l, s, l);
+    out[count * l] = 0;
+    return out;
+}
+
+/* The lines hold the whole text, each byte once and in order (left-to-right text). */
+static void assert_covers(const text_para_t *p, const char *s)
+{
+    const char *at = s;
+    for (int i = 0; i < p->nlines; i++)
+        for (int k = 0; k < p->lines[i].nruns; k++) {
+            const glyph_run_t *r = &p->lines[i].runs[k];
+            ck_assert_msg(r->utf8 == at, "line %d run %d starts at byte %td, not %td", i, k, r->utf8 - s,
+                          at - s);
+            at += r->utf8_len;
+        }
+    ck_assert_msg(*at == 0, "the lines end at byte %td of %zu", at - s, strlen(s));
+}
+
+START_TEST(very_long_paragraphs_wrap)
+{
+    /* 233,017 CJK characters at 9 pt are wider than 2^31 Pango units: the paragraph came out as
+     * one line running off the page. Laid out in pieces, it wraps like a short one: every line
+     * but the last is full (the next character did not fit) and no line is wider than the box. */
+    tstyle_t st = style(9);
+    char *cjk = repeat_to("中", 233017 * 3);
+    text_para_t p = lay(cjk, 400, &st);
+    ck_assert_int_gt(p.nlines, 4000);
+    for (int i = 0; i < p.nlines; i++) {
+        ck_assert_msg(p.lines[i].width <= 400.01, "line %d is %.2f pt wide", i, p.lines[i].width);
+        if (i + 1 < p.nlines)
+            ck_assert_msg(p.lines[i].width + 9 > 400, "line %d is short (%.2f pt)", i, p.lines[i].width);
+        ck_assert(i == 0 || p.lines[i].top > p.lines[i - 1].top);
+    }
+    assert_covers(&p, cjk);
+    free(cjk);
+    /* Emoji, and text that mixes scripts and spaces, at a larger size. */
+    st = style(20);
+    char *emoji = repeat_to("\xf0\x9f\x98\x80", 240000 * 4);
+    p = lay(emoji, 400, &st);
+    ck_assert_int_gt(p.nlines, 1000);
+    for (int i = 0; i < p.nlines; i++)
+        ck_assert(p.lines[i].width <= 400.01);
+    assert_covers(&p, emoji);
+    free(emoji);
+    char *mixed = repeat_to("中文 mixed with Latin words, 数字 12345 and more. ", 300000);
+    p = lay(mixed, 250, &st);
+    ck_assert_int_gt(p.nlines, 1000);
+    for (int i = 0; i < p.nlines; i++)
+        ck_assert(p.lines[i].width <= 250.01);
+    assert_covers(&p, mixed);
+    /* maxLines across pieces: exactly that many lines, the last one ellipsized. */
+    st.max_lines = 700;
+    p = lay(mixed, 250, &st);
+    ck_assert_int_eq(p.nlines, 700);
+    free(mixed);
+}
+END_TEST
+
+START_TEST(very_long_rtl_paragraph_keeps_its_direction)
+{
+    /* Every piece of a long right-to-left paragraph is right-to-left: its lines hug the right
+     * edge ("start"), including those of pieces that begin in the middle of the paragraph. */
+    tstyle_t st = style(10);
+    char *he = repeat_to("שלום עולם ", 60000);
+    text_para_t p = lay(he, 300, &st);
+    ck_assert_int_gt(p.nlines, 100);
+    for (int i = 0; i < p.nlines; i++) {
+        double right = 0;
+        for (int k = 0; k < p.lines[i].nruns; k++) {
+            const glyph_run_t *r = &p.lines[i].runs[k];
+            ck_assert(r->backward);
+            right = fmax(right, r->x + r->width);
+        }
+        ck_assert_msg(fabs(right - 300) < 0.5, "line %d of %d ends at %.2f pt", i, p.nlines, right);
+    }
+    free(he);
+}
+END_TEST
+
 START_TEST(unknown_font_is_an_error)
 {
     tstyle_t st = style(10);
@@ -305,6 +392,8 @@ Suite *text_suite(void)
     tcase_add_test(tc, max_lines_ellipsis);
     tcase_add_test(tc, letter_spacing_and_runs);
     tcase_add_test(tc, rtl_and_cjk_use_pango);
+    tcase_add_test(tc, very_long_paragraphs_wrap);
+    tcase_add_test(tc, very_long_rtl_paragraph_keeps_its_direction);
     tcase_add_test(tc, unknown_font_is_an_error);
     tcase_add_test(tc, clusters_cover_text_and_glyphs);
     suite_add_tcase(s, tc);
