@@ -13,7 +13,20 @@ typedef struct col_def {
     const json_t *cell;
 } col_def_t;
 
-static const char *const valign_names[] = {"top", "middle", "bottom", NULL};
+static const char *const valign_names[] = {"top", "middle", "bottom", "baseline", NULL};
+
+/* "verticalAlign" (or its older name "valign") of a table, column, row or cell: the index in
+ * valign_names, or -1 when not given (or wrong, after an issue). */
+static int vertical_align(compiler_t *c, const json_t *obj, const char *path)
+{
+    json_t *va = json_object_get(obj, "verticalAlign"), *old = json_object_get(obj, "valign");
+    if (va && old)
+        compile_issue(c, compile_path(c, path, "valign"), "Give \"verticalAlign\" or \"valign\", not both");
+    if (!va && !old)
+        return -1;
+    return compile_enum(c, va ? va : old, compile_path(c, path, va ? "verticalAlign" : "valign"),
+                        valign_names);
+}
 
 static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
                             cell_spec_t *cell)
@@ -27,8 +40,8 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
         compile_issue(c, path, "Expected a cell: text, a block, or {\"text\": ..., \"colSpan\": 2, ...}");
         return NULL;
     }
-    static const char *const keys[] = {"text",       "runs",   "link",  "children", "colSpan",
-                                       "background", "valign", "style", "if",       NULL};
+    static const char *const keys[] = {"text",   "runs",  "link", "children",      "colSpan", "background",
+                                       "valign", "style", "if",   "verticalAlign", NULL};
     compile_check_keys(c, v, path, keys, true, false);
     tstyle_t cs = *st;
     json_t *x;
@@ -39,11 +52,9 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
         compile_int(c, x, compile_path(c, path, "colSpan"), 1, 1000, &cell->colspan);
     if ((x = json_object_get(v, "background")))
         compile_color(c, x, compile_path(c, path, "background"), &cell->background);
-    if ((x = json_object_get(v, "valign"))) {
-        int va = compile_enum(c, x, compile_path(c, path, "valign"), valign_names);
-        if (va >= 0)
-            cell->valign = (valign_t)va;
-    }
+    int va = vertical_align(c, v, path);
+    if (va >= 0)
+        cell->valign = (valign_t)va;
     if (json_object_get(v, "children")) {
         if (json_object_get(v, "text") || json_object_get(v, "runs"))
             compile_issue(c, path, "Give a cell either \"children\" or \"text\"/\"runs\", not both");
@@ -71,9 +82,12 @@ static int compile_row(compiler_t *c, const json_t *v, const char *path, const t
     const json_t *cells = v;
     tstyle_t rs = *st;
     bool pushed = false;
+    int row_va = -1;
     if (json_is_object(v)) {
-        static const char *const keys[] = {"cells", "each", "as", "if", "background", "style", NULL};
+        static const char *const keys[] = {"cells",  "each",          "as", "if", "background", "style",
+                                           "valign", "verticalAlign", NULL};
         compile_check_keys(c, v, path, keys, true, false);
+        row_va = vertical_align(c, v, path);
         json_t *x;
         if ((x = json_object_get(v, "each"))) {
             row->each = compile_loop_push(c, x, json_object_get(v, "as"), path);
@@ -114,7 +128,7 @@ static int compile_row(compiler_t *c, const json_t *v, const char *path, const t
         tstyle_t cs = rs;
         if (col < ncols && cols[col].has_align)
             cs.align = cols[col].align;
-        cell->valign = col < ncols ? cols[col].valign : VALIGN_TOP;
+        cell->valign = row_va >= 0 ? (valign_t)row_va : col < ncols ? cols[col].valign : VALIGN_TOP;
         cell->content = cell_content(c, cv, cp, &cs, cell);
         col += cell->colspan;
     }
@@ -180,6 +194,8 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
                                        "headerBackground",
                                        "footerStyle",
                                        "footerBackground",
+                                       "verticalAlign",
+                                       "valign",
                                        NULL};
     compile_check_keys(c, obj, path, keys, true, true);
     table_spec_t *t = &n->u.table;
@@ -206,14 +222,18 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
     if (!t->widths)
         return -1;
     bool any_header = false, any_cell = false;
+    int table_va = vertical_align(c, obj, path);
     for (int i = 0; i < ncols; i++) {
+        if (table_va >= 0)
+            defs[i].valign = (valign_t)table_va;
         json_t *cv = json_array_get(cols, (size_t)i);
         const char *p = compile_path_index(c, cp, (size_t)i);
         defs[i].width.kind = LEN_FLEX;
         defs[i].width.v = 1;
         json_t *w = cv;
         if (json_is_object(cv)) {
-            static const char *const ckeys[] = {"width", "align", "valign", "header", "cell", NULL};
+            static const char *const ckeys[] = {"width",  "align", "valign", "verticalAlign",
+                                                "header", "cell",  NULL};
             compile_check_keys(c, cv, p, ckeys, false, false);
             w = json_object_get(cv, "width");
             if ((x = json_object_get(cv, "align"))) {
@@ -223,11 +243,9 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
                     defs[i].has_align = true;
                 }
             }
-            if ((x = json_object_get(cv, "valign"))) {
-                int va = compile_enum(c, x, compile_path(c, p, "valign"), valign_names);
-                if (va >= 0)
-                    defs[i].valign = (valign_t)va;
-            }
+            int va = vertical_align(c, cv, p);
+            if (va >= 0)
+                defs[i].valign = (valign_t)va;
             defs[i].header = json_object_get(cv, "header");
             defs[i].cell = json_object_get(cv, "cell");
             any_header |= defs[i].header != NULL;

@@ -394,6 +394,7 @@ static json_t *describe_item(const ditem_t *it)
         json_object_set_new(o, "y", json_real(it->y + l->top));
         json_object_set_new(o, "w", json_real(l->width));
         json_object_set_new(o, "h", json_real(l->height));
+        json_object_set_new(o, "baseline", json_real(it->y + l->baseline));
         double x0 = l->nruns ? l->runs[0].x : 0;
         json_object_set_new(o, "x", json_real(it->x + x0));
     } else if (it->kind == DI_CODE) {

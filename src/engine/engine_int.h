@@ -40,7 +40,8 @@ struct engine_template {
 /* For tests: lays the document out (headers and footers included) without drawing, and
  * returns {"pages":[{"items":[{"kind":"text","text":"...","x":..,"y":..,"w":..,"h":..},
  * {"kind":"rect"|"line"|"image"|"code",...}]}]} with positions in pt from the page's top-left
- * ("y" of a text line is its top). New reference, or NULL with err. */
+ * ("y" of a text line is its top; text items also give their "baseline"). New reference, or
+ * NULL with err. */
 json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data, char *err,
                             size_t err_len);
 

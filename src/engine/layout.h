@@ -80,6 +80,7 @@ typedef struct pcell {
     double x, w;     /* relative to the table's left edge */
     uint32_t background;
     valign_t valign;
+    double shift; /* VALIGN_BASELINE: how far the content sits below the cell's top padding */
 } pcell_t;
 
 typedef struct prow {

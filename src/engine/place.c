@@ -579,6 +579,8 @@ static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y
         off = (row_h - 2 * ts->pad_v - inner_h) / 2;
     else if (cell->valign == VALIGN_BOTTOM)
         off = row_h - 2 * ts->pad_v - inner_h;
+    else if (cell->valign == VALIGN_BASELINE)
+        off = cell->shift;
     if (off < 0)
         off = 0;
     r->y = y + ts->pad_v + off + c->mt;

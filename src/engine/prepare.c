@@ -553,6 +553,56 @@ typedef struct row_list {
     int n, cap;
 } row_list_t;
 
+/* Distance from the top of pb (margins excluded) to its first baseline; a block without text
+ * has its bottom edge as its baseline. */
+static double first_baseline(const pbox_t *pb)
+{
+    switch (pb->kind) {
+    case PB_TEXT: return pb->u.para.nlines ? pb->u.para.lines[0].baseline : pb->h;
+    case PB_STACK: {
+        double y = 0;
+        pbox_t *const *k = pb->u.stack.kids;
+        for (int i = 0; i < pb->u.stack.n; i++) {
+            y += i == 0 ? k[i]->mt : fmax(k[i - 1]->mb, k[i]->mt) + pb->u.stack.gap;
+            if (k[i]->kind == PB_TEXT || k[i]->kind == PB_STACK || k[i]->kind == PB_BOX)
+                return y + first_baseline(k[i]);
+            y += k[i]->h;
+        }
+        return pb->h;
+    }
+    case PB_BOX: {
+        const node_t *n = pb->node;
+        return n->u.box.padding[0] + n->u.box.border_width + pb->u.box.kid->mt +
+               first_baseline(pb->u.box.kid);
+    }
+    default: return pb->h;
+    }
+}
+
+/* verticalAlign "baseline": the cells' first baselines line up with the lowest of them, which
+ * may make the row taller. */
+static void align_baselines(prow_t *row, const table_spec_t *ts)
+{
+    double base = 0;
+    bool any = false;
+    for (int i = 0; i < row->ncells; i++) {
+        pcell_t *c = &row->cells[i];
+        if (c->valign == VALIGN_BASELINE) {
+            base = fmax(base, c->content->mt + first_baseline(c->content));
+            any = true;
+        }
+    }
+    if (!any)
+        return;
+    for (int i = 0; i < row->ncells; i++) {
+        pcell_t *c = &row->cells[i];
+        if (c->valign != VALIGN_BASELINE)
+            continue;
+        c->shift = base - (c->content->mt + first_baseline(c->content));
+        row->h = fmax(row->h, c->shift + pb_outer(c->content) + 2 * ts->pad_v);
+    }
+}
+
 static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const double *col_x,
                     row_list_t *out)
 {
@@ -591,6 +641,7 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
         col += span;
     }
     row->h = h;
+    align_baselines(row, ts);
     out->n++;
     return 0;
 }

@@ -26,7 +26,8 @@ typedef struct len {
 } len_t;
 
 typedef enum { ALIGN_START = 0, ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT, ALIGN_END, ALIGN_JUSTIFY } align_t;
-typedef enum { VALIGN_TOP = 0, VALIGN_MIDDLE, VALIGN_BOTTOM } valign_t;
+/* VALIGN_BASELINE (table cells only): the first baselines of a row's such cells line up. */
+typedef enum { VALIGN_TOP = 0, VALIGN_MIDDLE, VALIGN_BOTTOM, VALIGN_BASELINE } valign_t;
 
 /* Colours are 0xRRGGBBAA. */
 #define COLOR_NONE 0x00000000u

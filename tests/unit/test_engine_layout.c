@@ -308,6 +308,69 @@ START_TEST(keep_with_next_keeps_only_the_first_lines_of_a_block)
 }
 END_TEST
 
+START_TEST(table_cells_align_vertically)
+{
+    /* A row with a 20 pt CJK cell and a 8 pt Latin one: top (the default) puts both at the top;
+     * baseline lines up their first baselines; middle and bottom centre and sink the short cell.
+     * verticalAlign may be set on the table, a column, a row or a cell ("valign" is the older
+     * name). */
+    static const struct {
+        const char *table, *column, *row, *cell;
+        int expect; /* 0 top, 1 middle, 2 bottom, 3 baseline */
+    } cases[] = {
+        {"", "", "", "", 0},
+        {",\"verticalAlign\":\"baseline\"", "", "", "", 3},
+        {"", ",\"verticalAlign\":\"baseline\"", "", "", 3},
+        {"", "", ",\"verticalAlign\":\"baseline\"", "", 3},
+        {"", "", "", ",\"verticalAlign\":\"baseline\"", 3},
+        {",\"verticalAlign\":\"baseline\"", "", ",\"verticalAlign\":\"top\"", "", 0},
+        {"", "", "", ",\"verticalAlign\":\"middle\"", 1},
+        {"", "", "", ",\"valign\":\"bottom\"", 2},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char layout[1500];
+        /* Baseline cells line up with each other: a column or cell setting is given to both
+         * (middle and bottom only to the small cell). */
+        const char *big_cell = cases[k].expect == 3 ? cases[k].cell : "";
+        snprintf(layout, sizeof layout,
+                 "{\"body\":[{\"type\":\"table\",\"borders\":\"none\"%s,\"columns\":[{\"width\":\"*\"%s},"
+                 "{\"width\":\"*\"%s}],\"rows\":[{\"cells\":[{\"text\":\"中文\",\"fontSize\":20%s},"
+                 "{\"text\":\"small\",\"fontSize\":8%s}]%s}]}]}",
+                 cases[k].table, cases[k].column, cases[k].column, big_cell, cases[k].cell, cases[k].row);
+        engine_template_t *t = compile_str(layout);
+        json_t *pages = pages_of(t, NULL);
+        json_t *big = find_text(pages, 0, "中文"), *small = find_text(pages, 0, "small");
+        ck_assert_ptr_nonnull(big);
+        ck_assert_ptr_nonnull(small);
+        double bt = num(big, "y"), bb = num(big, "baseline"), bh = num(big, "h");
+        double st = num(small, "y"), sb = num(small, "baseline"), sh = num(small, "h");
+        switch (cases[k].expect) {
+        case 0: ck_assert_msg(fabs(st - bt) < 0.01, "case %zu: not top-aligned", k); break;
+        case 1: ck_assert_msg(fabs((st + sh / 2) - (bt + bh / 2)) < 0.01, "case %zu: not centred", k); break;
+        case 2: ck_assert_msg(fabs((st + sh) - (bt + bh)) < 0.01, "case %zu: not at the bottom", k); break;
+        case 3:
+            ck_assert_msg(fabs(sb - bb) < 0.01, "case %zu: baselines %.2f and %.2f", k, sb, bb);
+            ck_assert(st > bt + 1);
+            break;
+        }
+        json_decref(pages);
+        engine_template_free(t);
+    }
+    /* Both names at once, and an unknown value, are problems of the layout. */
+    json_t *l =
+        J("{\"body\":[{\"type\":\"table\",\"columns\":[{\"verticalAlign\":\"baseline\",\"valign\":\"top\"}],"
+          "\"rows\":[[{\"text\":\"x\",\"verticalAlign\":\"centre\"}]]}]}");
+    json_t *issues = NULL;
+    char err[600];
+    ck_assert_ptr_null(engine_compile(l, NULL, NULL, &issues, err, sizeof err));
+    json_t *fe = json_object_get(issues, "fieldErrors");
+    ck_assert_ptr_nonnull(json_object_get(fe, "layout.body.0.columns.0.valign"));
+    ck_assert_ptr_nonnull(json_object_get(fe, "layout.body.0.rows.0.0.verticalAlign"));
+    json_decref(issues);
+    json_decref(l);
+}
+END_TEST
+
 START_TEST(orphans_and_widows)
 {
     /* 10-line paragraph; 11.64 pt per line at 10 pt DejaVu. */
@@ -936,6 +999,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, row_taller_than_a_page_is_split_cleanly);
     tcase_add_test(tc, keep_together_and_keep_with_next);
     tcase_add_test(tc, keep_with_next_keeps_only_the_first_lines_of_a_block);
+    tcase_add_test(tc, table_cells_align_vertically);
     tcase_add_test(tc, orphans_and_widows);
     tcase_add_test(tc, page_breaks_boxes_and_columns_across_pages);
     tcase_add_test(tc, loops_conditions_and_first_page_header);
