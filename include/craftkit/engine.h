@@ -79,6 +79,53 @@ typedef enum {
     ENGINE_COMPRESS_NONE
 } engine_compression_t;
 
+/* PDF/A output (docs/einvoice.md). DEFAULT = the template's own (pageConfig.pdfa), else none. */
+typedef enum { ENGINE_PDFA_DEFAULT = 0, ENGINE_PDFA_NONE, ENGINE_PDFA_2B, ENGINE_PDFA_3B } engine_pdfa_t;
+
+/* How an embedded file relates to the document (PDF/A-3 /AFRelationship). */
+typedef enum {
+    ENGINE_AF_UNSPECIFIED = 0,
+    ENGINE_AF_ALTERNATIVE,
+    ENGINE_AF_DATA,
+    ENGINE_AF_SOURCE,
+    ENGINE_AF_SUPPLEMENT
+} engine_af_t;
+
+#define ENGINE_ATTACHMENTS_MAX 16               /* embedded files in one PDF */
+#define ENGINE_ATTACHMENT_NAME_MAX 120          /* bytes of a file name */
+#define ENGINE_ATTACHMENTS_BYTES_MAX (8u << 20) /* all embedded files together */
+#define ENGINE_FACTURX_XML_MAX (5u << 20)       /* the Factur-X XML */
+
+/* A file embedded in the PDF: an associated file of the document under PDF/A-3, a plain
+ * embedded file otherwise (PDF/A-2 allows none). Names must pass engine_attachment_name_check. */
+typedef struct {
+    const char *name;        /* UTF-8 file name, no path */
+    const char *media_type;  /* "type/subtype" */
+    const char *description; /* NULL = none */
+    const unsigned char *data;
+    size_t len;
+    engine_af_t relationship;
+} engine_attachment_t;
+
+/* Factur-X / ZUGFeRD profiles (the XMP fx:ConformanceLevel). */
+typedef enum {
+    ENGINE_FX_NONE = 0,
+    ENGINE_FX_MINIMUM,
+    ENGINE_FX_BASIC_WL,
+    ENGINE_FX_BASIC,
+    ENGINE_FX_EN16931,
+    ENGINE_FX_EXTENDED,
+    ENGINE_FX_XRECHNUNG
+} engine_fx_profile_t;
+
+/* A Factur-X invoice: the CII XML (checked with engine_facturx_check) is embedded as
+ * factur-x.xml (xrechnung.xml for XRECHNUNG) and the output is PDF/A-3b. */
+typedef struct {
+    engine_fx_profile_t profile; /* NONE = no Factur-X */
+    const char *xml;
+    size_t len;
+} engine_facturx_t;
+
 typedef struct {
     engine_format_t format;           /* PDF default */
     int page;                         /* PNG: 1-based page number (0 = 1) */
@@ -87,6 +134,10 @@ typedef struct {
     int64_t creation_time;            /* unix seconds for PDF metadata; 0 = now. Fixed → identical bytes */
     int64_t deadline_ms;              /* CLOCK_MONOTONIC ms after which rendering aborts; 0 = none */
     engine_compression_t compression; /* PDF: FAST default */
+    engine_pdfa_t pdfa;               /* PDF: PDF/A level; DEFAULT = the template's */
+    const engine_attachment_t *attachments; /* PDF: embedded files (not copied; live during the call) */
+    size_t nattachments;                    /* ≤ ENGINE_ATTACHMENTS_MAX */
+    engine_facturx_t facturx;               /* PDF: Factur-X XML; implies PDF/A-3b */
 } engine_render_opts_t;
 
 typedef struct {
@@ -101,5 +152,8 @@ typedef struct {
 int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,
                   const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len);
 void engine_output_free(engine_output_t *out);
+
+/* "2b" | "3b" → ENGINE_PDFA_2B/3B; anything else → -1. */
+int engine_pdfa_parse(const char *name);
 
 #endif

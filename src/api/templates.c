@@ -37,6 +37,18 @@ bool api_option_version(const json_t *options, int *number, json_t *issues)
     return true;
 }
 
+void api_option_pdfa(const json_t *options, const char **name, json_t *issues)
+{
+    json_t *v = json_object_get(options, "pdfa");
+    *name = NULL;
+    if (!v || json_is_null(v))
+        return;
+    if (!json_is_string(v) || engine_pdfa_parse(json_string_value(v)) < 0)
+        api_issue_field(issues, "options.pdfa", "Invalid enum value. Expected '2b' | '3b'");
+    else
+        *name = json_string_value(v);
+}
+
 bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, const char *slug, int number,
                          bool allow_draft, resolved_version_t *out)
 {
@@ -477,6 +489,10 @@ static void preview_options(const json_t *options, engine_render_opts_t *ro, jso
         api_issue_field(issues, "options.dpi", "Expected a number from 24 to 300");
     else if (dpi)
         ro->dpi = json_number_value(dpi);
+    const char *pdfa;
+    api_option_pdfa(options, &pdfa, issues);
+    if (pdfa)
+        ro->pdfa = (engine_pdfa_t)engine_pdfa_parse(pdfa);
 }
 
 /* What a preview renders: a stored version, or (beyond) the manifest/layout/pageConfig sent
@@ -512,7 +528,8 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
 static void preview(http_req_t *req)
 {
     static const char *const body_keys[] = {"data", "options", "manifest", "layout", "pageConfig", NULL};
-    static const char *const option_keys[] = {"versionNumber", "strict", "format", "page", "dpi", NULL};
+    static const char *const option_keys[] = {"versionNumber", "strict", "format", "page",
+                                              "dpi",           "pdfa",   NULL};
     json_t *data, *options;
     int version;
     unsigned flags;

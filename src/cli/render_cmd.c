@@ -16,7 +16,7 @@ static const char render_usage[] =
     "                       [--watermark TEXT] [--creation-time UNIX_SECONDS] [--assets DIR]\n"
     "                       [--allow-private-urls] [--image-timeout-ms N] [--compression "
     "fast|standard|none]\n"
-    "                       [--quiet]\n"
+    "                       [--pdfa 2b|3b] [--quiet]\n"
     "\n"
     "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
     "  --layout       the layout JSON; without it a layout is generated from --manifest\n"
@@ -27,6 +27,7 @@ static const char render_usage[] =
     "  --page, --dpi  PNG: which page (1-based, default 1) and resolution (default 96)\n"
     "  --creation-time  fixes the PDF creation date, so the same input gives identical bytes\n"
     "  --compression  PDF streams: fast (default; fonts stored), standard (smallest), none\n"
+    "  --pdfa         PDF/A-2b or PDF/A-3b output (docs/einvoice.md)\n"
     "Problems in the layout are printed one per line as \"path: message\".\n";
 
 static json_t *load_json(const char *path, const char *what)
@@ -184,6 +185,12 @@ int cli_render(int argc, char **argv)
                 ro.compression = ENGINE_COMPRESS_NONE;
             else
                 goto bad_value;
+        } else if (!strcmp(a, "--pdfa")) {
+            NEED_VALUE();
+            int level = engine_pdfa_parse(v);
+            if (level < 0)
+                goto bad_value;
+            ro.pdfa = (engine_pdfa_t)level;
         } else if (!strcmp(a, "--allow-private-urls")) {
             co.allow_private_urls = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {

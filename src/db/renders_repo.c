@@ -214,7 +214,7 @@ static PGresult *claim_once(db_t *db, const char *id, const char *worker_id, con
                    " WHERE id = $1 AND ((status = 'queued' AND next_attempt_at <= now())"
                    "  OR (status = 'rendering' AND lease_until < now()))"
                    " RETURNING project_id, version_id, filename, test, attempts,"
-                   " (extract(epoch FROM created_at))::bigint AS created_unix, data",
+                   " (extract(epoch FROM created_at))::bigint AS created_unix, data, options",
                    3, params, err, err_len);
 }
 
@@ -255,7 +255,11 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     out->created_unix = atoll(db_get(r, 0, "created_unix"));
     json_error_t jerr;
     out->data = json_loads(db_get(r, 0, "data"), 0, &jerr);
+    json_error_t oerr;
+    out->options = json_loads(db_get(r, 0, "options"), 0, &oerr);
     PQclear(r);
+    if (!out->options)
+        out->options = json_object();
     if (!out->data) {
         snprintf(err, err_len, "stored data of render %s is not JSON: %s", id, jerr.text);
         return REPO_ERROR;

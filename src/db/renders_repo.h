@@ -80,6 +80,7 @@ typedef struct render_claim {
     int attempts;         /* including this one */
     int64_t created_unix; /* pinned into the PDF metadata: identical bytes on a retry */
     json_t *data;
+    json_t *options; /* the render's options ({} when none); new reference (json_decref) */
 } render_claim_t;
 
 /* Webhook deliveries created by a terminal transition (one per matching subscription). */

@@ -107,8 +107,8 @@ static void compile_page_config(compiler_t *c, const json_t *v, page_spec_t *pg)
                       "Expected an object such as {\"format\": \"A4\", \"orientation\": \"portrait\"}");
         return;
     }
-    static const char *const keys[] = {"format", "orientation", "margin",          "margins",
-                                       "width",  "height",      "printBackground", NULL};
+    static const char *const keys[] = {"format", "orientation",     "margin", "margins", "width",
+                                       "height", "printBackground", "pdfa",   NULL};
     compile_check_keys(c, v, path, keys, false, false);
     json_t *x, *w = json_object_get(v, "width"), *h = json_object_get(v, "height");
     if ((x = json_object_get(v, "format")))
@@ -127,6 +127,13 @@ static void compile_page_config(compiler_t *c, const json_t *v, page_spec_t *pg)
     if ((x = json_object_get(v, "printBackground"))) {
         bool b;
         compile_bool(c, x, "pageConfig.printBackground", &b); /* backgrounds are always printed */
+    }
+    if ((x = json_object_get(v, "pdfa"))) {
+        int level = json_is_string(x) ? engine_pdfa_parse(json_string_value(x)) : -1;
+        if (level < 0)
+            compile_issue(c, "pageConfig.pdfa", "Invalid enum value. Expected '2b' | '3b'");
+        else
+            c->t->pdfa = (engine_pdfa_t)level;
     }
 }
 

@@ -12,6 +12,7 @@
 #include "core/timeutil.h"
 #include "engine/engine_int.h"
 #include "engine/layout.h"
+#include "engine/pdfa.h"
 #include "engine/pdfz.h"
 
 #define RENDER_ARENA_CHUNK (256 * 1024)
@@ -195,8 +196,11 @@ static void iso_date(int64_t unix_s, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void set_metadata(render_t *r, cairo_surface_t *s, const engine_render_opts_t *opts)
+/* Sets the PDF's metadata and records it in *info (for PDF/A's XMP, which must match). */
+static void set_metadata(render_t *r, cairo_surface_t *s, const engine_render_opts_t *opts, pdfa_info_t *info)
 {
+    const char **slots[] = {&info->title, &info->author, &info->subject, &info->keywords};
+    memset(info, 0, sizeof *info);
     const engine_template_t *t = r->t;
     struct {
         const expr_str_t *s;
@@ -212,12 +216,16 @@ static void set_metadata(render_t *r, cairo_surface_t *s, const engine_render_op
             continue;
         size_t len;
         const char *v = prepare_string(r, fields[i].s, &len);
-        if (v && len)
+        if (v && len) {
             cairo_pdf_surface_set_metadata(s, fields[i].m, v);
+            *slots[i] = v;
+        }
     }
-    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "craftkit " CRAFTKIT_VERSION);
+    info->creator = "craftkit " CRAFTKIT_VERSION;
+    cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, info->creator);
     char date[32];
-    iso_date(opts->creation_time ? opts->creation_time : time_now_ms() / 1000, date);
+    info->created = opts->creation_time ? opts->creation_time : time_now_ms() / 1000;
+    iso_date(info->created, date);
     cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, date);
     cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_MOD_DATE, date);
 }
@@ -262,6 +270,17 @@ static void add_outline(render_t *r, cairo_surface_t *s)
     }
 }
 
+/* The PDF/A level a render gets: the render's own, else the template's; Factur-X implies 3b,
+ * and so do embedded files when the level was not asked for explicitly (PDF/A-2 allows none). */
+static engine_pdfa_t pdfa_level(const engine_template_t *t, const engine_render_opts_t *opts)
+{
+    engine_pdfa_t level = opts->pdfa != ENGINE_PDFA_DEFAULT ? opts->pdfa : t->pdfa;
+    if (opts->facturx.profile != ENGINE_FX_NONE ||
+        (opts->nattachments && opts->pdfa == ENGINE_PDFA_DEFAULT && level == ENGINE_PDFA_2B))
+        level = ENGINE_PDFA_3B;
+    return level == ENGINE_PDFA_DEFAULT ? ENGINE_PDFA_NONE : level;
+}
+
 static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_output_t *out)
 {
     const engine_template_t *t = r->t;
@@ -272,7 +291,8 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
                                              [ENGINE_COMPRESS_NONE] = PDFZ_NONE};
     pdfz_level_set(opts->compression <= ENGINE_COMPRESS_NONE ? policies[opts->compression] : PDFZ_FAST);
     cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_out, &ob, t->page.width, t->page.height);
-    set_metadata(r, s, opts);
+    pdfa_info_t info;
+    set_metadata(r, s, opts, &info);
     cairo_t *cr = cairo_create(s);
     draw_opts_t d;
     int rc = watermark_opts(r, opts, &d);
@@ -294,6 +314,9 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
         rc = render_fail(r, "the PDF would be larger than %u MB", (unsigned)(ENGINE_OUTPUT_MAX >> 20));
     if (rc == 0 && st != CAIRO_STATUS_SUCCESS)
         rc = render_fail(r, "writing the PDF failed: %s", cairo_status_to_string(st));
+    char err[256];
+    if (rc == 0 && pdfa_finish(&ob.b, pdfa_level(t, opts), &info, opts, err, sizeof err) < 0)
+        rc = render_fail(r, "%s", err);
     if (rc < 0) {
         buf_free(&ob.b);
         return -1;
@@ -432,6 +455,11 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
     render_end(&r);
     json_decref(empty);
     return res;
+}
+
+int engine_pdfa_parse(const char *name)
+{
+    return !name ? -1 : !strcmp(name, "2b") ? ENGINE_PDFA_2B : !strcmp(name, "3b") ? ENGINE_PDFA_3B : -1;
 }
 
 int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,

@@ -35,6 +35,7 @@ struct engine_template {
     expr_str_t *meta_title, *meta_author, *meta_subject, *meta_keywords;
     watermark_spec_t *watermark; /* the layout's own watermark, or NULL */
     tstyle_t base_style;
+    engine_pdfa_t pdfa; /* pageConfig.pdfa: the version's default PDF/A level */
 };
 
 /* For tests: lays the document out (headers and footers included) without drawing, and

@@ -88,6 +88,9 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
                                .watermark = c->test ? "TEST" : NULL,
                                .creation_time = c->created_unix,
                                .deadline_ms = time_mono_ms() + w->cfg->render_timeout_ms};
+    const char *pdfa = json_string_value(json_object_get(c->options, "pdfa"));
+    if (pdfa && engine_pdfa_parse(pdfa) > 0)
+        ro.pdfa = (engine_pdfa_t)engine_pdfa_parse(pdfa);
     int rc = engine_render(w->engine, compiled->engine, c->data, &ro, out, why, why_len);
     compiled_release(compiled);
     if (rc != 0)
@@ -131,6 +134,7 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
         c.attempts = RENDER_MAX_ATTEMPTS;
         result = attempt_failed(w, db, &c, why);
         json_decref(c.data);
+        json_decref(c.options);
         return result;
     }
     int64_t started = time_mono_ms();
@@ -158,5 +162,6 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
     }
     engine_output_free(&out);
     json_decref(c.data);
+    json_decref(c.options);
     return result;
 }
