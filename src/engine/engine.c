@@ -307,6 +307,7 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
         add_outline(r, s);
     cairo_destroy(cr);
     cairo_surface_finish(s);
+    bool pdfz_oom = pdfz_failed();
     pdfz_level_clear();
     cairo_status_t st = cairo_surface_status(s);
     cairo_surface_destroy(s);
@@ -314,6 +315,8 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
         rc = render_fail(r, "the PDF would be larger than %u MB", (unsigned)(ENGINE_OUTPUT_MAX >> 20));
     if (rc == 0 && st != CAIRO_STATUS_SUCCESS)
         rc = render_fail(r, "writing the PDF failed: %s", cairo_status_to_string(st));
+    if (rc == 0 && pdfz_oom)
+        rc = render_fail(r, "writing the PDF failed: out of memory");
     char err[256];
     if (rc == 0 && pdfa_finish(&ob.b, pdfa_level(t, opts), &info, opts, err, sizeof err) < 0)
         rc = render_fail(r, "%s", err);

@@ -8,6 +8,8 @@
 #include <fontconfig/fontconfig.h>
 #include <hb-ot.h>
 
+#include "engine/cfffix.h"
+
 /* A face: one (family, weight, italic) as fontconfig resolved it. Looking a description up
  * through pango costs a fontconfig sort (around a millisecond), so it is done once per face;
  * every size of the face is then derived from it (HarfBuzz shapes in font units and cairo
@@ -109,6 +111,7 @@ void fonts_free(fonts_t *f)
     if (!f)
         return;
     clear_all(f);
+    cfffix_clear_sources();
     free(f->entries);
     free(f->faces);
     g_object_unref(f->ctx);
@@ -221,6 +224,7 @@ static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bo
     cairo_scaled_font_get_font_options(sf, fc->opts);
     cairo_scaled_font_get_font_matrix(sf, &fc->matrix);
     hb_face_t *face = hb_font_get_face(phb);
+    cfffix_add_source(face); /* CFF fonts: the original of the subsets cairo embeds */
     fc->hb = hb_font_create(face);
     fc->upem = hb_face_get_upem(face);
     if (!fc->upem)
@@ -341,6 +345,7 @@ font_t *fonts_from_pango(fonts_t *f, PangoFont *pf)
     font->size = pango_font_description_get_size(d) / (double)PANGO_SCALE;
     pango_font_description_free(d);
     hb_face_t *face = hb_font_get_face(phb);
+    cfffix_add_source(face);
     font->hb = hb_font_create(face);
     unsigned upem = hb_face_get_upem(face);
     font->scale = font->size / (upem ? upem : 1000);

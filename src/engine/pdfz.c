@@ -21,18 +21,36 @@
  * in effect (a statically linked zlib, say), renders keep cairo's default compression;
  * pdfz_streams() tells, and the unit tests check it.
  *
- * Threads: the policy is thread-local. Memory: none.
+ * The same hook repairs CFF font programs (engine/cfffix: cairo 1.16 empties subroutines that
+ * some glyphs call): while a policy is in effect, a stream that starts with a CFF header is
+ * collected whole instead of compressed, repaired at Z_FINISH and only then compressed. cairo
+ * counts the bytes deflate writes, not the ones it reads, so the PDF's lengths and offsets
+ * stay right.
+ *
+ * Threads: the policy is thread-local. Memory: a collected font program is held until its
+ * stream ends or pdfz_level_clear.
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "engine/cfffix.h"
 #include "engine/pdfz.h"
 
 static _Thread_local int pdfz_policy = -1; /* -1: leave zlib's callers alone */
 static _Thread_local int pdfz_calls;       /* streams opened under a policy */
+
+/* The CFF font program being collected (one stream at a time: cairo writes fonts in turn). */
+static _Thread_local struct {
+    z_streamp strm; /* NULL: none */
+    unsigned char *buf, *fixed;
+    size_t n, cap;
+    bool finishing;
+} cff;
+static _Thread_local bool pdfz_oom;
 
 static int (*zlib_deflate)(z_streamp, int);
 static pthread_once_t zlib_once = PTHREAD_ONCE_INIT;
@@ -68,23 +86,88 @@ static bool is_font_program(const unsigned char *p, size_t n)
            (p[0] == 1 && p[1] == 0 && p[2] == 4 && p[3] >= 1 && p[3] <= 4);
 }
 
+static bool is_cff(const unsigned char *p, size_t n)
+{
+    return n >= 4 && p[0] == 1 && p[1] == 0 && p[2] == 4 && p[3] >= 1 && p[3] <= 4;
+}
+
+static void cff_reset(void)
+{
+    free(cff.buf);
+    free(cff.fixed);
+    memset(&cff, 0, sizeof cff);
+}
+
+/* Takes the caller's input into the collected font program. */
+static void cff_collect(z_streamp strm)
+{
+    size_t need = cff.n + strm->avail_in;
+    if (need > cff.cap) {
+        size_t cap = cff.cap ? cff.cap : 65536;
+        while (cap < need)
+            cap *= 2;
+        unsigned char *b = realloc(cff.buf, cap);
+        if (!b) {
+            pdfz_oom = true; /* the render fails; the stream just loses this input */
+        } else {
+            cff.buf = b;
+            cff.cap = cap;
+        }
+    }
+    if (need <= cff.cap) {
+        memcpy(cff.buf + cff.n, strm->next_in, strm->avail_in);
+        cff.n = need;
+    }
+    strm->next_in += strm->avail_in;
+    strm->total_in += strm->avail_in;
+    strm->avail_in = 0;
+}
+
 int deflate(z_streamp strm, int flush)
 {
     pthread_once(&zlib_once, find_zlib_deflate);
+    if (!zlib_deflate)
+        return Z_STREAM_ERROR;
+    if (pdfz_policy >= 0 && !cff.strm && strm->total_in == 0 && is_cff(strm->next_in, strm->avail_in))
+        cff.strm = strm;
     if (pdfz_policy == PDFZ_FAST && strm->total_in == 0 && is_font_program(strm->next_in, strm->avail_in))
         deflateParams(strm, 0, Z_DEFAULT_STRATEGY); /* nothing compressed yet: just a new level */
-    return zlib_deflate ? zlib_deflate(strm, flush) : Z_STREAM_ERROR;
+    if (pdfz_policy < 0 || cff.strm != strm)
+        return zlib_deflate(strm, flush);
+    if (!cff.finishing) {
+        cff_collect(strm);
+        if (flush != Z_FINISH)
+            return Z_OK;
+        size_t len = 0;
+        int rc = cfffix_repair(cff.buf, cff.n, &cff.fixed, &len);
+        if (rc < 0)
+            pdfz_oom = true;
+        cff.finishing = true;
+        strm->next_in = rc > 0 ? cff.fixed : cff.buf;
+        strm->avail_in = (uInt)(rc > 0 ? len : cff.n);
+    }
+    int ret = zlib_deflate(strm, flush);
+    if (ret == Z_STREAM_END || ret < 0)
+        cff_reset(); /* zlib no longer reads the input */
+    return ret;
 }
 
 void pdfz_level_set(pdfz_policy_t policy)
 {
     pdfz_policy = (int)policy;
     pdfz_calls = 0;
+    pdfz_oom = false;
 }
 
 void pdfz_level_clear(void)
 {
     pdfz_policy = -1;
+    cff_reset();
+}
+
+bool pdfz_failed(void)
+{
+    return pdfz_oom;
 }
 
 int pdfz_streams(void)

@@ -5,6 +5,8 @@
 #ifndef CRAFTKIT_ENGINE_PDFZ_H
 #define CRAFTKIT_ENGINE_PDFZ_H
 
+#include <stdbool.h>
+
 typedef enum {
     PDFZ_FAST = 0, /* content at zlib 1, font programs stored */
     PDFZ_STANDARD, /* everything at zlib 6 */
@@ -15,6 +17,9 @@ typedef enum {
 void pdfz_level_set(pdfz_policy_t policy);
 /* Back to plain zlib. */
 void pdfz_level_clear(void);
+/* Whether a font program could not be collected or repaired for lack of memory since
+ * pdfz_level_set (the PDF is then incomplete and the render must fail). */
+bool pdfz_failed(void);
 /* How many streams took the policy since pdfz_level_set (0 means the override is not active). */
 int pdfz_streams(void);
 

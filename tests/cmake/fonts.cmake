@@ -1,0 +1,6 @@
+# Embedded fonts: every glyph of CJK documents reaches the PDF with its whole outline (cairo
+# 1.16's CFF subsetter loses subroutines; engine/cfffix.c repairs them). Debian's python3
+# (python3-fonttools) and mupdf-tools, from the test set of scripts/deps.
+add_test(NAME golden.cff_glyphs COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/fonts/cff_glyphs.py
+         $<TARGET_FILE:craftkit> ${CMAKE_CURRENT_BINARY_DIR}/fonts-out/cff_glyphs)
+set_tests_properties(golden.cff_glyphs PROPERTIES LABELS golden TIMEOUT 600)
