@@ -10,6 +10,7 @@
 
 #include "craftkit/engine.h"
 #include "engine/cfffix.h"
+#include "tu.h"
 #include "xorshift.h"
 
 static engine_ctx_t *CTX;
@@ -172,9 +173,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }
