@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #define SERVER_CONNECTION_MEMORY (128 * 1024)
 #define SERVER_HANDLER_DRAIN_MAX_MS 60000 /* after the grace period, for handlers still running */
 #define SERVER_REAPER_TICK_MS 200
+#define SERVER_MHD_LOG_PER_S 20 /* libmicrohttpd's own messages logged per second, at most */
 /* Bodies of at least this size are mmap'd, so freeing one gives the memory back at once
  * (glibc's sliding threshold would otherwise move up and keep them in the heap). */
 #define SERVER_MMAP_THRESHOLD (256 * 1024)
@@ -836,6 +838,42 @@ static void pool_stop(void)
     pool.n = 0;
 }
 
+/* MHD's own messages (malformed requests, resource errors) go through our log, so they are
+ * escaped and in the configured format like every other line (raw, they broke JSON logs). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    /* At most SERVER_MHD_LOG_PER_S lines a second: an attack (thousands of refused
+     * connections) must not flood the log. */
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int64_t window;
+    static int used, dropped;
+    int64_t now_s = time_mono_ms() / 1000;
+    int report = 0;
+    pthread_mutex_lock(&mu);
+    if (now_s != window) {
+        report = dropped;
+        window = now_s;
+        used = dropped = 0;
+    }
+    bool drop = ++used > SERVER_MHD_LOG_PER_S;
+    dropped += drop;
+    pthread_mutex_unlock(&mu);
+    if (report) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", report);
+        log_event(LOG_WARN, "libmicrohttpd", "suppressed", n, NULL);
+    }
+    if (drop)
+        return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_event(LOG_WARN, "libmicrohttpd", "message", msg, NULL);
+}
+
 /* Each connection is a descriptor: lift the soft limit to the hard one so the connection limit,
  * not the descriptor table, is what runs out first. */
 static void raise_fd_limit(int connection_limit)
@@ -879,13 +917,15 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     daemon_handle = MHD_start_daemon(
-        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_io_threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)SERVER_CONNECTION_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip, MHD_OPTION_END);
+        flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, NULL,
+        /* first, so that MHD prints nothing itself */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_io_threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONNECTION_MEMORY,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->connections_per_ip, MHD_OPTION_END);
     if (!daemon_handle) {
         snprintf(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
                  cfg->listen_port);

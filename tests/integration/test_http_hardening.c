@@ -425,6 +425,36 @@ START_TEST(request_logs_cannot_be_forged_and_hide_hook_tokens)
 }
 END_TEST
 
+START_TEST(json_logs_stay_valid_json_in_utf8)
+{
+    int port;
+    const char *env[] = {"CRAFTKIT_LOG_FORMAT=json", NULL};
+    pid_t pid = th_server_spawn_extra(srv, &port, env);
+    free(raw_request(port, "127.0.0.10", "GET /bad%ff%c3%28/x%0a%22 HTTP/1.1\r\nHost: x\r\n\r\n", 3000));
+    free(raw_request(port, "127.0.0.10", "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 3000));
+    /* a header line without a colon: libmicrohttpd itself complains */
+    free(raw_request(port, "127.0.0.10", "GET /health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n", 3000));
+    kill(pid, SIGTERM);
+    int st = -1;
+    waitpid(pid, &st, 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/server-%d.log", srv->dir, port);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[65536];
+    int lines = 0;
+    while (fgets(line, sizeof line, f)) {
+        json_error_t err;
+        json_t *v = json_loads(line, 0, &err);
+        ck_assert_msg(v && json_is_object(v), "not a JSON object: %s (%s)", line, err.text);
+        json_decref(v);
+        lines++;
+    }
+    fclose(f);
+    ck_assert_int_gt(lines, 3);
+}
+END_TEST
+
 /* ---- item 8: metrics ---- */
 
 /* The number of HTTP request series lines in /metrics. */
@@ -452,7 +482,8 @@ START_TEST(garbage_methods_and_paths_add_no_metrics_series)
 {
     for (int i = 0; i < 3; i++)
         garbage(i);
-    count_series(); /* its own series, counted after it answered */
+    count_series(); /* its own series, counted after it answered: */
+    th_sleep_ms(300);
     int before = count_series();
     for (int i = 3; i < 1003; i++)
         garbage(i);
@@ -535,6 +566,7 @@ int main(void)
     tcase_add_test(tc, conflicting_content_lengths_are_400);
     tcase_add_test(tc, unknown_transfer_encodings_are_refused_at_once);
     tcase_add_test(tc, request_logs_cannot_be_forged_and_hide_hook_tokens);
+    tcase_add_test(tc, json_logs_stay_valid_json_in_utf8);
     tcase_add_test(tc, garbage_methods_and_paths_add_no_metrics_series);
     tcase_add_test(tc, shutdown_after_a_slowloris_wave_is_bounded);
     suite_add_tcase(s, tc);
