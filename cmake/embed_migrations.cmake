@@ -8,6 +8,8 @@ set(count 0)
 foreach(f ${files})
   get_filename_component(name ${f} NAME_WE)
   string(SUBSTRING ${name} 0 4 version)
+  # As a decimal C literal: "0008" would be an (invalid) octal constant, "0010" would be 8.
+  math(EXPR version "${version} + 0")
   file(READ ${f} sql)
   string(REPLACE "\\" "\\\\" sql "${sql}")
   string(REPLACE "\"" "\\\"" sql "${sql}")

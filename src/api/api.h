@@ -20,5 +20,6 @@ void api_templates_routes(void);
 void api_webhooks_routes(void);
 void api_hooks_routes(void);
 void api_dashboard_routes(void);
+void api_assets_routes(void);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/uuid7.h"
 #include "db/db.h"
 #include "db/projects_repo.h"
 
@@ -185,4 +186,18 @@ int api_limit(http_req_t *req, int def, int max)
         return -1;
     }
     return (int)n;
+}
+
+bool api_page(http_req_t *req, int def, int max, int *limit, const char **cursor)
+{
+    if ((*limit = api_limit(req, def, max)) < 0)
+        return false;
+    *cursor = http_query(req, "cursor");
+    if (*cursor && !uuid_valid(*cursor)) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "cursor", "cursor must be the nextCursor of a previous page");
+        http_error(req, 400, "invalid_request", "cursor must be the nextCursor of a previous page", issues);
+        return false;
+    }
+    return true;
 }

@@ -51,5 +51,8 @@ void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char 
 void api_db_error(http_req_t *req, const char *err);
 /* Page size from ?limit= (default def, 1..max) or answers 400 and returns -1. */
 int api_limit(http_req_t *req, int def, int max);
+/* ?limit= (as api_limit) and ?cursor= (absent, or a UUID: a previous page's nextCursor) of an
+ * id-paged list. true, or false after answering 400 invalid_request. */
+bool api_page(http_req_t *req, int def, int max, int *limit, const char **cursor);
 
 #endif

@@ -14,4 +14,5 @@ void api_register_routes(void)
     api_webhooks_routes();
     api_hooks_routes();
     api_dashboard_routes();
+    api_assets_routes();
 }

@@ -219,16 +219,10 @@ static void patch_sub(http_req_t *req)
 
 static void list_deliveries(http_req_t *req)
 {
-    int limit = api_limit(req, 20, WEBHOOK_DELIVERIES_PAGE_MAX);
-    if (limit < 0)
+    int limit;
+    const char *cursor;
+    if (!api_page(req, 20, WEBHOOK_DELIVERIES_PAGE_MAX, &limit, &cursor))
         return;
-    const char *cursor = http_query(req, "cursor");
-    if (cursor && !uuid_valid(cursor)) {
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "cursor", "cursor must be the nextCursor of a previous page");
-        http_error(req, 400, "invalid_request", "cursor must be the nextCursor of a previous page", issues);
-        return;
-    }
     db_t *db = api_db(req);
     if (!db)
         return;

@@ -112,6 +112,13 @@ static const setting_t settings[] = {
     {"CRAFTKIT_AUTH_CACHE_MS", SET_INT, "60000", 0, 3600000, F(auth_cache_ms), 0, NULL},
     {"CRAFTKIT_LOG_FORMAT", SET_CHOICE, "text", 0, 0, F(log_format), 0, "text|json"},
     {"CRAFTKIT_INSTANCE_ID", SET_STR, NULL, 1, 0, F(instance_id), SET_INSTANCE, NULL},
+    {"CRAFTKIT_ASSET_FONT_MAX_BYTES", SET_SIZE, "20971520", 1024, 256 * MIB, F(asset_font_max_bytes), 0,
+     NULL},
+    {"CRAFTKIT_ASSET_IMAGE_MAX_BYTES", SET_SIZE, "10485760", 1024, 256 * MIB, F(asset_image_max_bytes), 0,
+     NULL},
+    {"CRAFTKIT_ASSETS_MAX_COUNT", SET_INT, "200", 1, 100000, F(assets_max_count), 0, NULL},
+    {"CRAFTKIT_ASSETS_MAX_TOTAL_BYTES", SET_SIZE, "209715200", 1024, 65536 * MIB, F(assets_max_total_bytes),
+     0, NULL},
 };
 
 #undef F

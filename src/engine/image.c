@@ -457,6 +457,94 @@ static int decode_image(const uint8_t *data, size_t len, image_t **out, char *er
     return errmsg_fail(err, err_len, "is not a PNG, JPEG or SVG image");
 }
 
+/* Case-insensitive memmem for ASCII needles. */
+static const uint8_t *find_ci(const uint8_t *h, size_t hlen, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n <= hlen && i <= hlen - n; i++)
+        if (strncasecmp((const char *)h + i, needle, n) == 0)
+            return h + i;
+    return NULL;
+}
+
+/* Whether a reference value (after href= or url() stays inside the document. */
+static bool reference_internal(const uint8_t *v, const uint8_t *end)
+{
+    while (v < end && (*v == ' ' || *v == '\'' || *v == '"' || *v == '\t' || *v == '\n' || *v == '\r'))
+        v++;
+    return v < end &&
+           (*v == '#' || ((size_t)(end - v) >= 5 && strncasecmp((const char *)v, "data:", 5) == 0));
+}
+
+/* Uploaded SVG must be self-contained and inert (it is also served back to browsers). */
+static int svg_self_contained(const uint8_t *d, size_t len, char *err, size_t err_len)
+{
+    if (find_ci(d, len, "<script") || find_ci(d, len, "javascript:"))
+        return errmsg_fail(err, err_len, "is an SVG with a script, which is not allowed");
+    if (find_ci(d, len, "<foreignObject"))
+        return errmsg_fail(err, err_len,
+                           "is an SVG with <foreignObject> (HTML content), which is not allowed");
+    if (find_ci(d, len, "@import"))
+        return errmsg_fail(err, err_len,
+                           "is an SVG with an external reference (@import), which is not allowed");
+    const uint8_t *end = d + len;
+    for (size_t i = 0; i + 2 < len; i++) {
+        /* on…= event attributes: a blank, "on", letters, '=' */
+        if ((d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') && tolower(d[i + 1]) == 'o' &&
+            tolower(d[i + 2]) == 'n') {
+            size_t j = i + 3;
+            while (j < len && isalpha(d[j]))
+                j++;
+            while (j < len && d[j] == ' ')
+                j++;
+            if (j > i + 3 && j < len && d[j] == '=')
+                return errmsg_fail(err, err_len, "is an SVG with an event handler attribute (a script)");
+        }
+        const char *refs[] = {"href", "url(", "src="};
+        for (int k = 0; k < 3; k++) {
+            size_t n = strlen(refs[k]);
+            if (i + n > len || strncasecmp((const char *)d + i, refs[k], n) != 0)
+                continue;
+            const uint8_t *v = d + i + n;
+            if (k == 0) {
+                while (v < end && *v == ' ')
+                    v++;
+                if (v >= end || *v != '=')
+                    continue;
+                v++;
+            }
+            if (!reference_internal(v, end))
+                return errmsg_fail(
+                    err, err_len,
+                    "is an SVG with an external reference (only \"#id\" and data: URIs are allowed)");
+        }
+    }
+    return 0;
+}
+
+int image_probe(const uint8_t *data, size_t len, const char **media_type, double *w_px, double *h_px,
+                char *err, size_t err_len)
+{
+    static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (len >= 8 && memcmp(data, png_sig, 8) == 0)
+        *media_type = "image/png";
+    else if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
+        *media_type = "image/jpeg";
+    else if (looks_like_svg(data, len)) {
+        *media_type = "image/svg+xml";
+        if (svg_self_contained(data, len, err, err_len) != 0)
+            return -1;
+    } else
+        return errmsg_fail(err, err_len, "is not a PNG, JPEG or SVG image");
+    image_t *img = NULL;
+    if (decode_image(data, len, &img, err, err_len) != 0)
+        return -1;
+    *w_px = img->width_px;
+    *h_px = img->height_px;
+    image_unref(img);
+    return 0;
+}
+
 /* ---- sources ------------------------------------------------------------------------- */
 
 static int too_big(const image_loader_t *l, char *err, size_t err_len)

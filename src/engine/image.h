@@ -40,6 +40,13 @@ void image_loader_free(image_loader_t *l);
 void image_loader_set_deadline(image_loader_t *l, int64_t deadline_mono_ms);
 /* src: http(s) URL, data:image/png|jpeg|svg+xml;base64,..., or "asset:NAME" (file under assets_dir). err gets e.g. "could not be fetched: HTTP 404". */
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len);
+/* Checks bytes as an upload: sniffs PNG/JPEG/SVG, checks the pixel caps, decodes them fully
+ * (so damaged files are refused now, not at render time) and, for SVG, refuses scripts, event
+ * attributes, <foreignObject>, entity declarations and any reference that is not inside the
+ * document ("#id") or a data: URI. *media_type gets "image/png" | "image/jpeg" | "image/svg+xml"
+ * (static) and *w_px, *h_px the intrinsic size. 0, or -1 with a predicate in err (as above). */
+int image_probe(const uint8_t *data, size_t len, const char **media_type, double *w_px, double *h_px,
+                char *err, size_t err_len);
 void image_ref(image_t *img);
 void image_unref(image_t *img);
 void image_size(const image_t *img, double *w, double *h); /* intrinsic size in pt (px at 96 dpi → pt) */

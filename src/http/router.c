@@ -19,7 +19,7 @@ static void add(const char *method, const char *pattern, http_handler_fn handler
         fprintf(stderr, "router: cannot add %s %s\n", method, pattern);
         abort();
     }
-    routes[n_routes++] = (http_route_t){method, pattern, handler, auth, raw, inline_handler, NULL, false};
+    routes[n_routes++] = (http_route_t){method, pattern, handler, auth, raw, inline_handler, NULL, false, 0};
 }
 
 void router_add(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth)
@@ -83,6 +83,13 @@ const char *router_log_path(const char *path)
         return routes[i].pattern;
     }
     return path;
+}
+
+void router_add_upload(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth,
+                       size_t max_bytes)
+{
+    add(method, pattern, handler, auth, true, false);
+    routes[n_routes - 1].upload_max = max_bytes;
 }
 
 /* Decodes %XX in a path segment; returns false on a bad escape or an encoded NUL or slash. */

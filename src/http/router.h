@@ -10,6 +10,7 @@
 #define CRAFTKIT_HTTP_ROUTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "http/http.h"
 
@@ -29,7 +30,8 @@ typedef struct http_route {
      * for requests that carry a body): answers (and returns true) when the request cannot
      * succeed whatever its body, e.g. an inbound hook token no template has. */
     bool (*precheck)(http_req_t *req);
-    bool secret_path; /* the path carries a secret (a hook token): logs show the pattern */
+    bool secret_path;  /* the path carries a secret (a hook token): logs show the pattern */
+    size_t upload_max; /* > 0: an upload (raw body of any content type, at most this many bytes) */
 } http_route_t;
 
 typedef enum { ROUTER_MATCH, ROUTER_NOT_FOUND, ROUTER_BAD_METHOD } router_result_t;
@@ -47,6 +49,10 @@ void router_set_secret_path(const char *pattern);
 /* The path as logs may show it: the pattern of a secret route the path matches (whatever the
  * method), else the path itself. Returns a pointer to either. */
 const char *router_log_path(const char *path);
+/* A raw-body route that accepts any Content-Type (the handler decides) and bodies up to
+ * max_bytes instead of CRAFTKIT_MAX_BODY, e.g. file uploads. */
+void router_add_upload(const char *method, const char *pattern, http_handler_fn handler, auth_kind_t auth,
+                       size_t max_bytes);
 /* Matches path; on ROUTER_MATCH fills req->route and params (values malloc'd, freed with the
  * request). On ROUTER_BAD_METHOD writes the allowed methods ("GET, POST") into allow. */
 router_result_t router_match(const char *method, const char *path, http_req_t *req, char *allow,

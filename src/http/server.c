@@ -514,16 +514,18 @@ static bool check_headers(http_req_t *req)
         http_error(req, 405, "method_not_allowed", "This route does not accept this method", NULL);
         return true;
     }
+    if (req->route->upload_max) /* nothing was read yet: the body's cap is the route's */
+        buf_init(&req->body, req->route->upload_max);
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > max_body) {
+    if (cl && strtoull(cl, NULL, 10) > req->body.max) {
         char msg[128];
-        snprintf(msg, sizeof msg, "The body is larger than the limit of %zu bytes", max_body);
+        snprintf(msg, sizeof msg, "The body is larger than the limit of %zu bytes", req->body.max);
         http_error(req, 413, "payload_too_large", msg, NULL);
         return true;
     }
     if (is_body_method(req->method)) {
         const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type");
-        if (req->has_body && !content_type_is_json(ct)) {
+        if (req->has_body && !req->route->upload_max && !content_type_is_json(ct)) {
             http_error(req, 415, "unsupported_media_type",
                        "Send the body as JSON with Content-Type: application/json", NULL);
             return true;
@@ -620,7 +622,7 @@ static void finish_body(http_req_t *req)
     }
     if (req->too_large) {
         char msg[128];
-        snprintf(msg, sizeof msg, "The body is larger than the limit of %zu bytes", max_body);
+        snprintf(msg, sizeof msg, "The body is larger than the limit of %zu bytes", req->body.max);
         http_error(req, 413, "payload_too_large", msg, NULL);
         return;
     }

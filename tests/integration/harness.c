@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -606,6 +607,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 th_resp_t *th_req_url(const char *method, const char *url, const char *auth, const char *body,
                       const char *const *headers)
 {
+    return th_req_url_bytes(method, url, auth, body, body ? strlen(body) : 0, headers);
+}
+
+th_resp_t *th_req_url_bytes(const char *method, const char *url, const char *auth, const void *body,
+                            size_t body_len, const char *const *headers)
+{
     CURL *c = curl_easy_init();
     buf_t rb, hb;
     buf_init(&rb, 256u << 20);
@@ -631,7 +638,7 @@ th_resp_t *th_req_url(const char *method, const char *url, const char *auth, con
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -656,12 +663,39 @@ th_resp_t *th_req_url(const char *method, const char *url, const char *auth, con
     return r;
 }
 
+th_resp_t *th_req_bytes(th_server_t *s, const char *method, const char *path, const char *auth,
+                        const void *body, size_t body_len, const char *const *headers)
+{
+    char url[4096];
+    snprintf(url, sizeof url, "%s%s", s->base_url, path);
+    return th_req_url_bytes(method, url, auth, body, body_len, headers);
+}
+
 th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const char *auth, const char *body,
                   const char *const *headers)
 {
     char url[4096];
     snprintf(url, sizeof url, "%s%s", s->base_url, path);
     return th_req_url(method, url, auth, body, headers);
+}
+
+char *th_raw_request(th_server_t *s, const char *request)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)s->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    size_t n = strlen(request);
+    ck_assert_int_eq(write(fd, request, n), (ssize_t)n);
+    size_t cap = 65536, len = 0;
+    char *out = malloc(cap);
+    ssize_t got;
+    while (len + 1 < cap && (got = read(fd, out + len, cap - len - 1)) > 0)
+        len += (size_t)got;
+    out[len] = '\0';
+    close(fd);
+    return out;
 }
 
 const char *th_find_header(const char *raw, const char *name)

@@ -77,6 +77,14 @@ th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const ch
                   const char *const *headers);
 th_resp_t *th_req_url(const char *method, const char *url, const char *auth, const char *body,
                       const char *const *headers);
+/* The same with a binary body of body_len bytes (a Content-Type header should be given). */
+th_resp_t *th_req_bytes(th_server_t *s, const char *method, const char *path, const char *auth,
+                        const void *body, size_t body_len, const char *const *headers);
+th_resp_t *th_req_url_bytes(const char *method, const char *url, const char *auth, const void *body,
+                            size_t body_len, const char *const *headers);
+/* Sends request (a whole HTTP/1.1 request, with "Connection: close") exactly as given over a
+ * plain socket and returns the raw answer (caller frees; at most 64 KiB are read). */
+char *th_raw_request(th_server_t *s, const char *request);
 /* A header of a raw "name: value\n" block (case-insensitive name); a static copy valid until the
  * next call, or NULL. */
 const char *th_find_header(const char *raw, const char *name);

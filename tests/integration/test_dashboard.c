@@ -92,23 +92,9 @@ END_TEST
  * returns the raw response (caller frees). */
 static char *raw_get(const char *path)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)srv->port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     char req[1024];
-    int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-    ck_assert_int_eq(write(fd, req, (size_t)n), n);
-    size_t cap = 65536, len = 0;
-    char *out = malloc(cap);
-    ssize_t got;
-    while (len + 1 < cap && (got = read(fd, out + len, cap - len - 1)) > 0)
-        len += (size_t)got;
-    out[len] = '\0';
-    close(fd);
-    return out;
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    return th_raw_request(srv, req);
 }
 
 START_TEST(unknown_paths_are_404_with_headers)

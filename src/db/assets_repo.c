@@ -1,0 +1,275 @@
+#include "db/assets_repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/uuid7.h"
+
+#define ASSET_COLUMNS                                                                                        \
+    "id, name, kind, media_type, bytes, sha256, meta::text AS meta, storage_key, " SQL_TS(                   \
+        "created_at") " AS created_at"
+#define ASSET_CURRENT "deleted_at IS NULL AND replaced_at IS NULL AND state = 'ready'"
+
+static json_t *asset_json(const PGresult *r, int row)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", db_get(r, row, "id"), "name",
+                          db_get(r, row, "name"), "kind", db_get(r, row, "kind"), "mediaType",
+                          db_get(r, row, "media_type"), "bytes",
+                          (json_int_t)strtoll(db_get(r, row, "bytes"), NULL, 10), "sha256",
+                          db_get(r, row, "sha256"), "createdAt", db_get(r, row, "created_at"));
+    json_t *meta = json_loads(db_get(r, row, "meta"), 0, NULL);
+    if (o && meta)
+        json_object_set(o, db_get(r, row, "kind"), meta);
+    json_decref(meta);
+    return o;
+}
+
+static repo_status_t one_asset(PGresult *r, json_t **out, char key[ASSETS_KEY_MAX])
+{
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return REPO_NOT_FOUND;
+    }
+    *out = asset_json(r, 0);
+    if (key)
+        snprintf(key, ASSETS_KEY_MAX, "%s", db_get(r, 0, "storage_key"));
+    PQclear(r);
+    return REPO_OK;
+}
+
+repo_status_t assets_find_same(db_t *db, const char *project_id, const char *name, const char *sha256,
+                               json_t **out, char *err, size_t err_len)
+{
+    const char *params[] = {project_id, name, sha256};
+    PGresult *r =
+        db_exec(db,
+                "SELECT " ASSET_COLUMNS " FROM assets WHERE project_id = $1 AND name = $2 AND sha256 = $3"
+                " AND " ASSET_CURRENT,
+                3, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    return one_asset(r, out, NULL);
+}
+
+/* Serialises a project's quota checks and name replacements (both in a transaction). */
+static int lock_project(db_t *db, const char *project_id, char *err, size_t err_len)
+{
+    const char *params[] = {project_id};
+    return db_command(db, "SELECT pg_advisory_xact_lock(hashtextextended('assets:' || $1, 0))", 1, params,
+                      err, err_len) < 0
+               ? -1
+               : 0;
+}
+
+assets_reserve_t assets_reserve(db_t *db, const char *project_id, const asset_new_t *a, int max_count,
+                                size_t max_total, char id[37], char key[ASSETS_KEY_MAX], char *err,
+                                size_t err_len)
+{
+    if (db_begin(db, err, err_len) != 0)
+        return ASSETS_RESERVE_ERROR;
+    assets_reserve_t rc = ASSETS_RESERVE_ERROR;
+    char *meta = NULL;
+    if (lock_project(db, project_id, err, err_len) != 0)
+        goto fail;
+    const char *qp[] = {project_id, a->name};
+    PGresult *r =
+        db_exec(db,
+                "SELECT count(*) AS n, coalesce(sum(bytes), 0) AS total FROM assets WHERE project_id = $1"
+                " AND name <> $2 AND deleted_at IS NULL AND replaced_at IS NULL AND state <> 'gone'",
+                2, qp, err, err_len);
+    if (!r)
+        goto fail;
+    long long n = strtoll(db_get(r, 0, "n"), NULL, 10), total = strtoll(db_get(r, 0, "total"), NULL, 10);
+    PQclear(r);
+    if (n + 1 > max_count) {
+        rc = ASSETS_OVER_COUNT;
+        goto fail;
+    }
+    if ((unsigned long long)total + a->bytes > max_total) {
+        rc = ASSETS_OVER_BYTES;
+        goto fail;
+    }
+    uuid7_new_str(id);
+    snprintf(key, ASSETS_KEY_MAX, "assets/%s/%s", project_id, id);
+    meta = json_dumps(a->meta, JSON_COMPACT);
+    char bytes[32];
+    snprintf(bytes, sizeof bytes, "%zu", a->bytes);
+    const char *ip[] = {id, project_id, a->name, a->kind, a->media_type, bytes, a->sha256, key, meta};
+    if (!meta ||
+        db_command(db,
+                   "INSERT INTO assets (id, project_id, name, kind, media_type, bytes, sha256, storage_key,"
+                   " meta) VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, $8, $9::json)",
+                   9, ip, err, err_len) != 1)
+        goto fail;
+    free(meta);
+    return db_commit(db, err, err_len) == 0 ? ASSETS_RESERVED : ASSETS_RESERVE_ERROR;
+fail:
+    free(meta);
+    db_rollback(db);
+    return rc;
+}
+
+repo_status_t assets_commit(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                            size_t err_len)
+{
+    if (db_begin(db, err, err_len) != 0)
+        return REPO_ERROR;
+    const char *params[] = {project_id, id};
+    PGresult *r = NULL;
+    if (lock_project(db, project_id, err, err_len) != 0 ||
+        db_command(
+            db,
+            "UPDATE assets SET replaced_at = now() WHERE project_id = $1 AND id <> $2 AND " ASSET_CURRENT
+            " AND name = (SELECT name FROM assets WHERE id = $2)",
+            2, params, err, err_len) < 0 ||
+        !(r = db_exec(
+              db,
+              "UPDATE assets SET state = 'ready' WHERE project_id = $1 AND id = $2 AND state = 'pending'"
+              " RETURNING " ASSET_COLUMNS,
+              2, params, err, err_len))) {
+        db_rollback(db);
+        return REPO_ERROR;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        db_rollback(db);
+        return REPO_NOT_FOUND;
+    }
+    repo_status_t st = one_asset(r, out, NULL);
+    if (db_commit(db, err, err_len) != 0) {
+        json_decref(*out);
+        *out = NULL;
+        return REPO_ERROR;
+    }
+    return st;
+}
+
+int assets_abandon(db_t *db, const char *id, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    return db_command(db, "DELETE FROM assets WHERE id = $1 AND state = 'pending'", 1, params, err, err_len) <
+                   0
+               ? -1
+               : 0;
+}
+
+repo_status_t assets_list(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,
+                          char *err, size_t err_len)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[] = {project_id, cursor, lim};
+    PGresult *r = db_exec(db,
+                          "SELECT " ASSET_COLUMNS " FROM assets WHERE project_id = $1 AND " ASSET_CURRENT
+                          " AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3::int",
+                          3, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    int n = PQntuples(r);
+    bool more = n > limit;
+    json_t *list = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(list, asset_json(r, i));
+    PQclear(r);
+    json_t *last = json_array_get(list, json_array_size(list) - 1);
+    *out = json_pack("{s:o, s:o, s:b}", "assets", list, "nextCursor",
+                     more && last ? json_string(json_string_value(json_object_get(last, "id"))) : json_null(),
+                     "hasMore", more);
+    return REPO_OK;
+}
+
+repo_status_t assets_get(db_t *db, const char *project_id, const char *id, json_t **out,
+                         char key[ASSETS_KEY_MAX], char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {project_id, id};
+    PGresult *r = db_exec(
+        db, "SELECT " ASSET_COLUMNS " FROM assets WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT, 2,
+        params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    return one_asset(r, out, key);
+}
+
+repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    PGresult *r =
+        db_exec(db,
+                "SELECT t.slug, v.number FROM template_version_assets tva"
+                " JOIN template_versions v ON v.id = tva.version_id JOIN templates t ON t.id = v.template_id"
+                " WHERE tva.asset_id = $1 AND v.published_at IS NOT NULL AND t.deleted_at IS NULL"
+                " ORDER BY t.slug, v.number LIMIT 20",
+                1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(list, json_pack("{s:s, s:I}", "template", db_get(r, i, "slug"), "version",
+                                              (json_int_t)atoi(db_get(r, i, "number"))));
+    PQclear(r);
+    *out = list;
+    return REPO_OK;
+}
+
+repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                            size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {project_id, id};
+    PGresult *r =
+        db_exec(db,
+                "UPDATE assets SET deleted_at = now() WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT
+                " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
+                2, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return REPO_NOT_FOUND;
+    }
+    *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
+    PQclear(r);
+    return REPO_OK;
+}
+
+int assets_collect(db_t *db, const char *project_id, char (*ids)[37], char (*keys)[ASSETS_KEY_MAX], int max,
+                   char *err, size_t err_len)
+{
+    char lim[16], minutes[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    snprintf(minutes, sizeof minutes, "%d", ASSETS_PENDING_MINUTES);
+    const char *params[] = {project_id, lim, minutes};
+    PGresult *r =
+        db_exec(db,
+                "SELECT id, storage_key FROM assets a WHERE project_id = $1 AND state <> 'gone' AND ("
+                " (state = 'pending' AND created_at < now() - $3::int * interval '1 minute')"
+                " OR (state = 'ready' AND deleted_at IS NOT NULL)"
+                " OR (state = 'ready' AND replaced_at < now() - $3::int * interval '1 minute'"
+                "     AND NOT EXISTS (SELECT 1 FROM template_version_assets t WHERE t.asset_id = a.id)))"
+                " LIMIT $2::int",
+                3, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        snprintf(ids[i], 37, "%s", db_get(r, i, "id"));
+        snprintf(keys[i], ASSETS_KEY_MAX, "%s", db_get(r, i, "storage_key"));
+    }
+    PQclear(r);
+    return n;
+}
+
+int assets_collected(db_t *db, const char *id, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    if (db_command(db, "DELETE FROM assets WHERE id = $1 AND state = 'pending'", 1, params, err, err_len) <
+            0 ||
+        db_command(db, "UPDATE assets SET state = 'gone' WHERE id = $1 AND state = 'ready'", 1, params, err,
+                   err_len) < 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * assets_repo — a project's uploaded fonts and images (table assets, migration 0008).
+ *
+ * An upload is three steps so that storage and rows always agree: assets_reserve inserts a
+ * 'pending' row (under a per-project advisory lock, after checking the count and byte quotas),
+ * the caller writes the object, then assets_commit makes the row 'ready' and marks the
+ * previous asset of that name, if any, replaced (it stays for the versions that used it). A
+ * failed write is undone with assets_abandon. assets_collect hands out the objects that may go
+ * (pending rows older than ASSETS_PENDING_MINUTES, deleted rows, replaced rows no version uses)
+ * and assets_collected records their removal.
+ * Every query is scoped by project: another project's asset is REPO_NOT_FOUND.
+ * JSON results are new references in the API's shape. Threads: any, with the caller's db.
+ */
+#ifndef CRAFTKIT_DB_ASSETS_REPO_H
+#define CRAFTKIT_DB_ASSETS_REPO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/db.h"
+#include "db/repo.h"
+
+#define ASSETS_NAME_MAX 120
+#define ASSETS_PAGE_MAX 100
+#define ASSETS_PENDING_MINUTES 10 /* an upload unfinished after this long was interrupted */
+#define ASSETS_KEY_MAX 128
+#define ASSETS_COLLECT_MAX 32 /* objects removed per call */
+
+typedef struct asset_new {
+    const char *name;
+    const char *kind; /* "font" | "image" */
+    const char *media_type;
+    size_t bytes;
+    const char *sha256; /* hex */
+    const json_t *meta; /* font or image description */
+} asset_new_t;
+
+typedef enum {
+    ASSETS_RESERVED = 0,
+    ASSETS_OVER_COUNT,
+    ASSETS_OVER_BYTES,
+    ASSETS_RESERVE_ERROR
+} assets_reserve_t;
+
+/* The project's ready asset with this name and these bytes (an idempotent repeat), or NOT_FOUND. */
+repo_status_t assets_find_same(db_t *db, const char *project_id, const char *name, const char *sha256,
+                               json_t **out, char *err, size_t err_len);
+/* Inserts a pending row when the project stays within max_count assets and max_total bytes
+ * (the asset this name would replace does not count). Fills id and the storage key. */
+assets_reserve_t assets_reserve(db_t *db, const char *project_id, const asset_new_t *a, int max_count,
+                                size_t max_total, char id[37], char key[ASSETS_KEY_MAX], char *err,
+                                size_t err_len);
+/* The object is stored: the row becomes ready and replaces the previous one of its name. */
+repo_status_t assets_commit(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                            size_t err_len);
+/* The object could not be stored: removes the pending row. */
+int assets_abandon(db_t *db, const char *id, char *err, size_t err_len);
+
+/* {"assets":[…],"nextCursor":…,"hasMore":…}, newest first; cursor is a previous page's last id. */
+repo_status_t assets_list(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,
+                          char *err, size_t err_len);
+/* A current asset; key (may be NULL) gets its storage key. */
+repo_status_t assets_get(db_t *db, const char *project_id, const char *id, json_t **out,
+                         char key[ASSETS_KEY_MAX], char *err, size_t err_len);
+/* The published template versions (live templates) that use the asset: [{template, version}]. */
+repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
+/* Marks a current asset deleted; *out gets {id, deletedAt}. */
+repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
+                            size_t err_len);
+
+/* Up to max objects of the project that may be removed now: ids and keys. Count or -1. */
+int assets_collect(db_t *db, const char *project_id, char (*ids)[37], char (*keys)[ASSETS_KEY_MAX], int max,
+                   char *err, size_t err_len);
+/* The object of id is removed: a pending row is dropped, any other becomes 'gone'. */
+int assets_collected(db_t *db, const char *id, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,598 @@
+/* Brand assets (issue 18): POST /v1/assets as a raw body and as multipart/form-data, sniffed
+ * fonts and images, idempotent repeats, re-uploads that replace a name, paging, content,
+ * isolation between projects, count/byte/size limits, DELETE with asset_in_use and ?force=true,
+ * and every bad input of the issue (TTC, truncated and cmap-less fonts, a WOFF2 bomb, hostile
+ * SVG, a 50,000×50,000 header, bad names, two files, no boundary, a 200 MB body), each checked
+ * to leave nothing behind: storage holds exactly the objects of the project's ready rows. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cairo.h>
+
+#include "harness.h"
+#include "harness_render.h"
+
+#define ROBOTO_DIR "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/"
+#define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define NOTO_TTC "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+#define MAX_COUNT 6
+#define MAX_TOTAL 1000000
+#define IMAGE_MAX 100000
+
+static th_server_t *srv;
+
+typedef struct blob {
+    unsigned char *data;
+    size_t len;
+} blob_t;
+
+static blob_t slurp(const char *path)
+{
+    blob_t b = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    b.len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b.data = malloc(b.len);
+    ck_assert(fread(b.data, 1, b.len, f) == b.len);
+    fclose(f);
+    return b;
+}
+
+static cairo_status_t png_write(void *closure, const unsigned char *data, unsigned int len)
+{
+    blob_t *b = closure;
+    b->data = realloc(b->data, b->len + len);
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+static blob_t png(int w, int h)
+{
+    blob_t b = {0};
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_surface_write_to_png_stream(s, png_write, &b);
+    cairo_surface_destroy(s);
+    return b;
+}
+
+/* POST /v1/assets with a raw body; query is "?name=…" or "". */
+static th_resp_t *post_raw(const char *key, const char *content_type, const void *data, size_t len,
+                           const char *query)
+{
+    char ct[128], path[1024];
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    snprintf(path, sizeof path, "/v1/assets%s", query);
+    const char *headers[] = {ct, NULL};
+    return th_req_bytes(srv, "POST", path, key, data, len, headers);
+}
+
+/* A multipart body: files (part "file", filename fname) count times, then a "name" part when given. */
+static th_resp_t *post_multipart(const char *key, const char *boundary, const char *fname, const void *data,
+                                 size_t len, int files, const char *name)
+{
+    size_t cap = (len + 512) * (size_t)(files ? files : 1) + 1024, o = 0;
+    char *body = malloc(cap);
+    for (int i = 0; i < files; i++) {
+        o += (size_t)snprintf(
+            body + o, cap - o,
+            "--XBOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n",
+            fname);
+        memcpy(body + o, data, len);
+        o += len;
+        o += (size_t)snprintf(body + o, cap - o, "\r\n");
+    }
+    if (name)
+        o += (size_t)snprintf(body + o, cap - o,
+                              "--XBOUNDARY\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n%s\r\n",
+                              name);
+    o += (size_t)snprintf(body + o, cap - o, "--XBOUNDARY--\r\n");
+    char ct[128];
+    if (boundary)
+        snprintf(ct, sizeof ct, "Content-Type: multipart/form-data; boundary=%s", boundary);
+    else
+        snprintf(ct, sizeof ct, "Content-Type: multipart/form-data");
+    const char *headers[] = {ct, NULL};
+    th_resp_t *r = th_req_bytes(srv, "POST", "/v1/assets", key, body, o, headers);
+    free(body);
+    return r;
+}
+
+/* Objects stored under the project's prefix (temporary files excluded). */
+static int objects(const char *project_id)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/data/assets/%s", srv->dir, project_id);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sql_int(const char *fmt, ...)
+{
+    char q[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    char *v = th_sql(srv, q);
+    int n = atoi(v);
+    free(v);
+    return n;
+}
+
+/* Nothing half-stored: every object has a ready row, every ready row its object, nothing pending. */
+static void assert_consistent(const char *project_id)
+{
+    int ready =
+        sql_int("SELECT count(*) FROM assets WHERE project_id = '%s' AND state = 'ready'", project_id);
+    int pending =
+        sql_int("SELECT count(*) FROM assets WHERE project_id = '%s' AND state = 'pending'", project_id);
+    ck_assert_int_eq(pending, 0);
+    ck_assert_int_eq(objects(project_id), ready);
+}
+
+static void new_project(const char *name, char id[64], char key[128])
+{
+    th_project(srv, name, false, id, key);
+}
+
+START_TEST(font_upload_is_described_and_idempotent)
+{
+    char pid[64], key[128];
+    new_project("Fonts", pid, key);
+    blob_t f = slurp(ROBOTO_DIR "Roboto-BoldItalic.ttf");
+    th_resp_t *r = post_raw(key, "font/ttf", f.data, f.len, "?name=Brand%20Bold%20Italic");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "name"), "Brand Bold Italic");
+    ck_assert_str_eq(th_str(r->json, "kind"), "font");
+    ck_assert_str_eq(th_str(r->json, "mediaType"), "font/ttf");
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "bytes")), (json_int_t)f.len);
+    ck_assert_int_eq(strlen(th_str(r->json, "sha256")), 64);
+    ck_assert(th_str(r->json, "createdAt")[0]);
+    json_t *font = json_object_get(r->json, "font");
+    ck_assert_str_eq(th_str(font, "family"), "Roboto");
+    ck_assert_str_eq(th_str(font, "style"), "Bold Italic");
+    ck_assert_int_eq(json_integer_value(json_object_get(font, "weight")), 700);
+    ck_assert_str_eq(th_str(font, "stretch"), "normal");
+    ck_assert(json_is_true(json_object_get(font, "italic")));
+    ck_assert(json_integer_value(json_object_get(font, "glyphs")) > 1000);
+    ck_assert(json_object_get(r->json, "image") == NULL);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    /* the same bytes under the same name: 200, same asset; the declared type is not trusted */
+    r = post_raw(key, "font/woff2", f.data, f.len, "?name=Brand%20Bold%20Italic");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "id"), id);
+    ck_assert_str_eq(th_str(r->json, "mediaType"), "font/ttf");
+    th_resp_free(r);
+    /* GET one, and the bytes back */
+    char path[256];
+    snprintf(path, sizeof path, "/v1/assets/%s", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_str(json_object_get(r->json, "font"), "family"), "Roboto");
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/assets/%s/content", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_int_eq(r->len, f.len);
+    ck_assert(memcmp(r->body, f.data, f.len) == 0);
+    ck_assert_str_eq(th_header(r, "content-type"), "font/ttf");
+    th_resp_free(r);
+    assert_consistent(pid);
+    ck_assert_int_eq(objects(pid), 1);
+    free(f.data);
+}
+END_TEST
+
+START_TEST(image_upload_as_multipart)
+{
+    char pid[64], key[128];
+    new_project("Images", pid, key);
+    blob_t p = png(30, 20);
+    th_resp_t *r = post_multipart(key, "XBOUNDARY", "logo.png", p.data, p.len, 1, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "name"), "logo.png"); /* the file's own name */
+    ck_assert_str_eq(th_str(r->json, "kind"), "image");
+    ck_assert_str_eq(th_str(r->json, "mediaType"), "image/png");
+    json_t *img = json_object_get(r->json, "image");
+    ck_assert(json_number_value(json_object_get(img, "width")) == 30);
+    ck_assert(json_number_value(json_object_get(img, "height")) == 20);
+    th_resp_free(r);
+    const char *svg =
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"40\" height=\"10\"><rect width=\"40\" "
+        "height=\"10\"/></svg>";
+    r = post_multipart(key, "XBOUNDARY", "mark.svg", svg, strlen(svg), 1, "Mark");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "name"), "Mark");
+    ck_assert_str_eq(th_str(r->json, "mediaType"), "image/svg+xml");
+    char path[256];
+    snprintf(path, sizeof path, "/v1/assets/%s/content", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_header(r, "content-type"), "image/svg+xml");
+    ck_assert(strstr(th_header(r, "content-security-policy"), "sandbox") != NULL);
+    th_resp_free(r);
+    assert_consistent(pid);
+    free(p.data);
+}
+END_TEST
+
+START_TEST(list_pages_newest_first)
+{
+    char pid[64], key[128];
+    new_project("Paging", pid, key);
+    for (int i = 1; i <= 3; i++) {
+        char svg[200], q[32];
+        snprintf(svg, sizeof svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"5\"/>",
+                 i * 10);
+        snprintf(q, sizeof q, "?name=a%d", i);
+        th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), q);
+        ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+        th_resp_free(r);
+    }
+    th_resp_t *r = th_req(srv, "GET", "/v1/assets?limit=2", key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    json_t *list = json_object_get(r->json, "assets");
+    ck_assert_int_eq(json_array_size(list), 2);
+    ck_assert_str_eq(th_str(json_array_get(list, 0), "name"), "a3");
+    ck_assert(json_is_true(json_object_get(r->json, "hasMore")));
+    char path[256];
+    snprintf(path, sizeof path, "/v1/assets?limit=2&cursor=%s", th_str(r->json, "nextCursor"));
+    th_resp_free(r);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    list = json_object_get(r->json, "assets");
+    ck_assert_int_eq(json_array_size(list), 1);
+    ck_assert_str_eq(th_str(json_array_get(list, 0), "name"), "a1");
+    ck_assert(json_is_false(json_object_get(r->json, "hasMore")));
+    ck_assert(json_is_null(json_object_get(r->json, "nextCursor")));
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/assets?limit=0", key, NULL, NULL);
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/assets?cursor=nope", key, NULL, NULL);
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(projects_are_isolated)
+{
+    char pa[64], ka[128], pb[64], kb[128];
+    new_project("Iso A", pa, ka);
+    new_project("Iso B", pb, kb);
+    const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3\" height=\"3\"/>";
+    th_resp_t *r = post_raw(ka, "image/svg+xml", svg, strlen(svg), "?name=secret-logo");
+    ck_assert_int_eq(r->status, 201);
+    char id[64], path[256];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    const char *suffixes[] = {"", "/content"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "/v1/assets/%s%s", id, suffixes[i]);
+        r = th_req(srv, "GET", path, kb, NULL, NULL);
+        th_assert_error(r, 404, "asset_not_found");
+        th_resp_free(r);
+    }
+    snprintf(path, sizeof path, "/v1/assets/%s", id);
+    r = th_req(srv, "DELETE", path, kb, NULL, NULL);
+    th_assert_error(r, 404, "asset_not_found");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/assets", kb, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "assets")), 0);
+    ck_assert(strstr(r->body, "secret-logo") == NULL);
+    th_resp_free(r);
+    /* B may use the same name for its own file */
+    r = post_raw(kb, "image/svg+xml", svg, strlen(svg), "?name=secret-logo");
+    ck_assert_int_eq(r->status, 201);
+    ck_assert_str_ne(th_str(r->json, "id"), id);
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/assets/not-a-uuid", ka, NULL, NULL);
+    th_assert_error(r, 404, "asset_not_found");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(reupload_replaces_the_name)
+{
+    char pid[64], key[128];
+    new_project("Replace", pid, key);
+    blob_t a = png(10, 10), b = png(12, 12);
+    th_resp_t *r = post_raw(key, "image/png", a.data, a.len, "?name=logo");
+    ck_assert_int_eq(r->status, 201);
+    char first[64], path[256];
+    snprintf(first, sizeof first, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = post_raw(key, "image/png", b.data, b.len, "?name=logo");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_ne(th_str(r->json, "id"), first);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/assets/%s", first);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 404, "asset_not_found");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/assets", key, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "assets")), 1);
+    th_resp_free(r);
+    /* the replaced bytes stay (published versions may use them) until collected */
+    ck_assert_int_eq(
+        sql_int("SELECT count(*) FROM assets WHERE id = '%s' AND replaced_at IS NOT NULL", first), 1);
+    assert_consistent(pid);
+    free(a.data);
+    free(b.data);
+}
+END_TEST
+
+START_TEST(delete_refused_while_a_published_version_uses_it)
+{
+    char pid[64], key[128];
+    th_invoice_project(srv, "Delete", "invoice", pid, key);
+    const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"/>";
+    th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=used");
+    ck_assert_int_eq(r->status, 201);
+    char id[64], path[256], q[512];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    snprintf(q, sizeof q,
+             "INSERT INTO template_version_assets (version_id, asset_id) SELECT v.id, '%s' FROM "
+             "template_versions v"
+             " JOIN templates t ON t.id = v.template_id WHERE t.slug = 'invoice' AND t.project_id = '%s'",
+             id, pid);
+    free(th_sql(srv, q));
+    snprintf(path, sizeof path, "/v1/assets/%s", id);
+    r = th_req(srv, "DELETE", path, key, NULL, NULL);
+    th_assert_error(r, 409, "asset_in_use");
+    ck_assert(strstr(r->body, "invoice") != NULL);
+    th_resp_free(r);
+    ck_assert_int_eq(objects(pid), 1);
+    snprintf(path, sizeof path, "/v1/assets/%s?force=true", id);
+    r = th_req(srv, "DELETE", path, key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "id"), id);
+    ck_assert(th_str(r->json, "deletedAt")[0]);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/assets/%s/content", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 404, "asset_not_found");
+    th_resp_free(r);
+    ck_assert_int_eq(objects(pid), 0);
+    assert_consistent(pid);
+    /* a plain delete of an unused asset */
+    r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=unused");
+    snprintf(path, sizeof path, "/v1/assets/%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", path, key, NULL, NULL);
+    th_assert_error(r, 404, "asset_not_found");
+    th_resp_free(r);
+    ck_assert_int_eq(objects(pid), 0);
+}
+END_TEST
+
+START_TEST(limits_are_enforced)
+{
+    char pid[64], key[128];
+    new_project("Count", pid, key);
+    for (int i = 1; i <= MAX_COUNT + 1; i++) {
+        char svg[200], q[32];
+        snprintf(svg, sizeof svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"5\"/>", i);
+        snprintf(q, sizeof q, "?name=n%d", i);
+        th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), q);
+        if (i <= MAX_COUNT)
+            ck_assert_msg(r->status == 201, "%d: %ld %s", i, r->status, r->body);
+        else
+            th_assert_error(r, 409, "asset_limit_reached");
+        th_resp_free(r);
+    }
+    /* replacing a name does not need a free slot */
+    const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"99\" height=\"5\"/>";
+    th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=n1");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    assert_consistent(pid);
+
+    char pid2[64], key2[128];
+    new_project("Bytes", pid2, key2);
+    const char *fonts[] = {"Roboto-Regular.ttf", "Roboto-Bold.ttf", "Roboto-Italic.ttf", "Roboto-Light.ttf"};
+    for (int i = 0; i < 4; i++) {
+        char path[256], q[64];
+        snprintf(path, sizeof path, ROBOTO_DIR "%s", fonts[i]);
+        snprintf(q, sizeof q, "?name=%s", fonts[i]);
+        blob_t f = slurp(path);
+        r = post_raw(key2, "font/ttf", f.data, f.len, q);
+        if (i < 3)
+            ck_assert_msg(r->status == 201, "%s: %ld %s", fonts[i], r->status, r->body);
+        else
+            th_assert_error(r, 413, "asset_quota_exceeded");
+        th_resp_free(r);
+        free(f.data);
+    }
+    assert_consistent(pid2);
+
+    /* one image over CRAFTKIT_ASSET_IMAGE_MAX_BYTES */
+    size_t n = IMAGE_MAX + 10;
+    char *big = malloc(n + 1);
+    const char *head = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"5\" height=\"5\"><!--";
+    memset(big, 'x', n);
+    memcpy(big, head, strlen(head));
+    memcpy(big + n - 9, "--></svg>", 9);
+    r = post_raw(key2, "image/svg+xml", big, n, "?name=big");
+    th_assert_error(r, 413, "asset_too_large");
+    th_resp_free(r);
+    free(big);
+    assert_consistent(pid2);
+}
+END_TEST
+
+/* A request whose headers announce a 200 MB body: refused before any of it is read. */
+static char *announce_huge_body(const char *key)
+{
+    char req[1024];
+    snprintf(req, sizeof req,
+             "POST /v1/assets?name=huge HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: font/ttf\r\nContent-Length: 209715200\r\nConnection: close\r\n\r\n",
+             key);
+    return th_raw_request(srv, req);
+}
+
+static void expect(th_resp_t *r, long status, const char *code, const char *what)
+{
+    ck_assert_msg(r != NULL, "%s: no answer", what);
+    ck_assert_msg(r->status == status && !strcmp(th_error_code(r), code), "%s: %ld %s", what, r->status,
+                  r->body);
+    th_assert_error(r, status, code);
+    th_resp_free(r);
+}
+
+START_TEST(bad_input_is_refused_and_leaves_nothing)
+{
+    char pid[64], key[128];
+    new_project("Bad input", pid, key);
+    blob_t ttc = slurp(NOTO_TTC);
+    expect(post_raw(key, "font/ttf", ttc.data, ttc.len, "?name=cjk"), 400, "invalid_asset", "TTC");
+    free(ttc.data);
+    blob_t f = slurp(DEJAVU);
+    expect(post_raw(key, "font/ttf", f.data, f.len / 3, "?name=cut"), 400, "invalid_asset", "truncated font");
+    /* no Unicode cmap: every encoding record made Apple Roman */
+    unsigned n = (unsigned)(f.data[4] << 8 | f.data[5]);
+    for (unsigned i = 0; i < n; i++) {
+        unsigned char *rec = f.data + 12 + i * 16;
+        if (memcmp(rec, "cmap", 4))
+            continue;
+        unsigned char *cmap =
+            f.data + ((uint32_t)rec[8] << 24 | (uint32_t)rec[9] << 16 | (uint32_t)rec[10] << 8 | rec[11]);
+        for (unsigned j = 0; j < (unsigned)(cmap[2] << 8 | cmap[3]); j++)
+            memcpy(cmap + 4 + j * 8, "\0\1\0\0", 4);
+    }
+    expect(post_raw(key, "font/ttf", f.data, f.len, "?name=nocmap"), 400, "invalid_asset", "no cmap");
+    free(f.data);
+    unsigned char bomb[256] = {'w', 'O', 'F', '2', 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0xFF, 0xFF, 0xFF, 0};
+    expect(post_raw(key, "font/woff2", bomb, sizeof bomb, "?name=bomb"), 400, "invalid_asset", "WOFF2 bomb");
+    const char *script = "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
+    expect(post_raw(key, "image/svg+xml", script, strlen(script), "?name=s"), 400, "invalid_asset",
+           "SVG script");
+    const char *ext =
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"http://169.254.169.254/x\"/></svg>";
+    expect(post_raw(key, "image/svg+xml", ext, strlen(ext), "?name=e"), 400, "invalid_asset", "SVG external");
+    unsigned char huge[64] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0,    13,
+                              'I',  'H', 'D', 'R', 0,    0,    0xC3, 0x50, 0, 0, 0xC3, 0x50};
+    th_resp_t *r = post_raw(key, "image/png", huge, sizeof huge, "?name=huge");
+    ck_assert(strstr(r->body, "50000x50000") != NULL);
+    expect(r, 400, "invalid_asset", "50000x50000");
+    expect(post_raw(key, "text/plain", "hello", 5, "?name=t"), 415, "unsupported_media_type", "text/plain");
+    expect(post_raw(key, "image/png", "hello", 5, "?name=t"), 400, "invalid_asset", "not an image");
+    const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3\" height=\"3\"/>";
+    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), ""), 400, "invalid_request", "no name");
+    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=a/b"), 400, "invalid_request", "slash");
+    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=..%2Fx"), 400, "invalid_request",
+           "dot dot");
+    char q[600] = "?name=";
+    memset(q + 6, 'n', 500);
+    q[506] = '\0';
+    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), q), 400, "invalid_request", "500 characters");
+    expect(post_raw(key, "image/svg+xml", "", 0, "?name=empty"), 400, "invalid_asset", "empty");
+    expect(post_multipart(key, "XBOUNDARY", "a.svg", svg, strlen(svg), 2, NULL), 400, "invalid_multipart",
+           "two files");
+    expect(post_multipart(key, NULL, "a.svg", svg, strlen(svg), 1, NULL), 400, "invalid_multipart",
+           "no boundary");
+    expect(post_multipart(key, "OTHER", "a.svg", svg, strlen(svg), 1, NULL), 400, "invalid_multipart",
+           "wrong boundary");
+    expect(post_multipart(key, "XBOUNDARY", "dir/a.svg", svg, strlen(svg), 1, NULL), 400, "invalid_request",
+           "file name with a slash");
+    char *raw = announce_huge_body(key);
+    ck_assert_msg(strncmp(raw, "HTTP/1.1 413", 12) == 0 && strstr(raw, "payload_too_large"), "%s", raw);
+    free(raw);
+    /* chunked (no length): counted while read, then refused */
+    size_t big = (21u << 20) + (128u << 10);
+    char *body = calloc(1, big);
+    const char *chunked[] = {"Content-Type: font/ttf", "Transfer-Encoding: chunked", NULL};
+    expect(th_req_bytes(srv, "POST", "/v1/assets?name=chunked", key, body, big, chunked), 413,
+           "payload_too_large", "chunked 21 MB");
+    free(body);
+    assert_consistent(pid);
+    ck_assert_int_eq(objects(pid), 0);
+    ck_assert_int_eq(sql_int("SELECT count(*) FROM assets WHERE project_id = '%s'", pid), 0);
+    r = th_req(srv, "GET", "/health", NULL, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(interrupted_upload_is_collected)
+{
+    /* A pending row older than ASSETS_PENDING_MINUTES (a crash between the row and the object)
+     * and its object are removed by the project's next upload. */
+    char pid[64], key[128];
+    new_project("Crash", pid, key);
+    char dir[2048], q[1024];
+    snprintf(dir, sizeof dir,
+             "mkdir -p %s/data/assets/%s && echo x > %s/data/assets/%s/"
+             "01900000-0000-7000-8000-000000000001",
+             srv->dir, pid, srv->dir, pid);
+    ck_assert_int_eq(system(dir), 0);
+    snprintf(q, sizeof q,
+             "INSERT INTO assets (id, project_id, name, kind, media_type, bytes, sha256, storage_key, meta, "
+             "created_at)"
+             " VALUES ('01900000-0000-7000-8000-000000000001', '%s', 'half', 'image', 'image/png', 2, "
+             "repeat('a', 64),"
+             " 'assets/%s/01900000-0000-7000-8000-000000000001', '{}', now() - interval '1 hour')",
+             pid, pid);
+    free(th_sql(srv, q));
+    ck_assert_int_eq(objects(pid), 1);
+    const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3\" height=\"3\"/>";
+    th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=next");
+    ck_assert_int_eq(r->status, 201);
+    th_resp_free(r);
+    assert_consistent(pid);
+    ck_assert_int_eq(objects(pid), 1);
+}
+END_TEST
+
+int main(void)
+{
+    char count[64], total[64], image[64];
+    snprintf(count, sizeof count, "CRAFTKIT_ASSETS_MAX_COUNT=%d", MAX_COUNT);
+    snprintf(total, sizeof total, "CRAFTKIT_ASSETS_MAX_TOTAL_BYTES=%d", MAX_TOTAL);
+    snprintf(image, sizeof image, "CRAFTKIT_ASSET_IMAGE_MAX_BYTES=%d", IMAGE_MAX);
+    const char *env[] = {count, total, image, NULL};
+    srv = th_start("assets", env);
+    Suite *s = suite_create("assets");
+    TCase *tc = tcase_create("assets");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, font_upload_is_described_and_idempotent);
+    tcase_add_test(tc, image_upload_as_multipart);
+    tcase_add_test(tc, list_pages_newest_first);
+    tcase_add_test(tc, projects_are_isolated);
+    tcase_add_test(tc, reupload_replaces_the_name);
+    tcase_add_test(tc, delete_refused_while_a_published_version_uses_it);
+    tcase_add_test(tc, limits_are_enforced);
+    tcase_add_test(tc, bad_input_is_refused_and_leaves_nothing);
+    tcase_add_test(tc, interrupted_upload_is_collected);
+    suite_add_tcase(s, tc);
+    return th_run_and_stop(s, srv);
+}
