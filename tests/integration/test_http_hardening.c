@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "harness_render.h"
 
 #define HEADER_TIMEOUT_MS 2000
 #define BODY_TIMEOUT_MS 2000
@@ -333,6 +333,29 @@ START_TEST(the_body_budget_answers_503_with_retry_after)
 }
 END_TEST
 
+START_TEST(parked_requests_outlive_the_head_and_body_deadlines)
+{
+    /* a sync render waiting on a slow image: its connection is suspended, not slow */
+    th_images_t im;
+    th_images_start(&im, 3 * HEADER_TIMEOUT_MS);
+    char id[64], invoice_key[128], body[512];
+    th_invoice_project(srv, "parked", "inv", id, invoice_key);
+    snprintf(
+        body, sizeof body,
+        "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":3,\"logo\":\"http://127.0.0.1:%d/slow.svg\"},"
+        "\"options\":{\"sync\":true}}",
+        im.port);
+    long long start = now_ms();
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates/inv/render", invoice_key, body, NULL);
+    long long took = now_ms() - start;
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
+    ck_assert_msg(took > HEADER_TIMEOUT_MS + BODY_TIMEOUT_MS, "the render was not slow (%lld ms)", took);
+    th_resp_free(r);
+    th_images_stop(&im);
+}
+END_TEST
+
 /* ---- item 5: framing ---- */
 
 START_TEST(conflicting_content_lengths_are_400)
@@ -552,7 +575,8 @@ int main(void)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    const char *env[] = {"CRAFTKIT_HEADER_TIMEOUT_MS=2000", "CRAFTKIT_BODY_TIMEOUT_MS=2000", NULL};
+    const char *env[] = {"CRAFTKIT_HEADER_TIMEOUT_MS=2000", "CRAFTKIT_BODY_TIMEOUT_MS=2000",
+                         "CRAFTKIT_ALLOW_PRIVATE_URLS=1", NULL};
     srv = th_start("http_hardening", env);
     th_project(srv, "hardening", false, project_id, key);
     Suite *s = suite_create("http_hardening");
@@ -563,6 +587,7 @@ int main(void)
     tcase_add_test(tc, unauthenticated_bodies_are_never_buffered);
     tcase_add_test(tc, a_body_has_a_deadline);
     tcase_add_test(tc, the_body_budget_answers_503_with_retry_after);
+    tcase_add_test(tc, parked_requests_outlive_the_head_and_body_deadlines);
     tcase_add_test(tc, conflicting_content_lengths_are_400);
     tcase_add_test(tc, unknown_transfer_encodings_are_refused_at_once);
     tcase_add_test(tc, request_logs_cannot_be_forged_and_hide_hook_tokens);
