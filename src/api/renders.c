@@ -336,6 +336,14 @@ static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const rende
         queue_unavailable(req, err);
         return INSERT_FAILED;
     }
+    /* Only now is the row known to be in Redis: a crash before this line leaves enqueued_at
+     * NULL, and the sweeper pushes the row on its next pass (so a failed mark outside a
+     * transaction only costs a duplicate push, which the claim makes harmless). */
+    if (renders_mark_enqueued(db, n->id, !tx, err, sizeof err) != 0 && tx) {
+        db_rollback(db);
+        api_db_error(req, err);
+        return INSERT_FAILED;
+    }
     if (tx && db_commit(db, err, sizeof err) != 0) {
         /* The id may be in Redis; the worker waits for this transaction, sees no row, drops it. */
         api_db_error(req, err);

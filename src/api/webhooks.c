@@ -254,13 +254,13 @@ static void redeliver(http_req_t *req)
                    "No delivery with that id for this subscription");
         return;
     }
-    if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, err, sizeof err) != 0) {
+    /* Marked as queued only once the push went through: otherwise the sweeper pushes it. */
+    char ids[1][37];
+    snprintf(ids[0], sizeof ids[0], "%s", delivery_id);
+    if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, err, sizeof err) != 0)
         log_warn("redeliver %s: cannot queue (the sweeper will): %s", delivery_id, err);
-        char ids[1][37], derr[512];
-        snprintf(ids[0], sizeof ids[0], "%s", delivery_id);
-        if (whdel_mark_unqueued(db, ids, 1, derr, sizeof derr) != 0)
-            log_error("redeliver %s: %s", delivery_id, derr);
-    }
+    else if (whdel_mark_enqueued(db, ids, 1, err, sizeof err) != 0)
+        log_warn("redeliver %s: %s", delivery_id, err);
     http_respond_json(req, 202, out);
 }
 

@@ -7,6 +7,7 @@
 
 #include "auth/keycache.h"
 #include "core/apikey.h"
+#include "core/log.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "db/db.h"
@@ -54,6 +55,7 @@ bool auth_lookup_project(http_req_t *req)
                 " WHERE k.hash = $1 AND k.revoked_at IS NULL AND p.deleted_at IS NULL",
                 1, params, err, sizeof err);
     if (!res) {
+        log_error("database error: %s (request %s)", err, req->request_id);
         http_error(req, 503, "database_unavailable", "The database is unreachable; retry shortly", NULL);
         return true;
     }

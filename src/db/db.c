@@ -113,6 +113,18 @@ static bool connection_lost(db_t *db)
     return PQstatus(db->conn) == CONNECTION_BAD;
 }
 
+/* The last statement failed because the session is gone, though libpq may not say so yet:
+ * after a server restart the first statement on an idle connection fails ("server closed the
+ * connection unexpectedly", no SQLSTATE) while PQstatus is still CONNECTION_OK, or reads the
+ * FATAL admin_shutdown/crash_shutdown (57P01/57P02) the server sent every session. Errors the
+ * server raised all carry a SQLSTATE. Without this, every idle connection would fail one
+ * request after a restart. */
+static bool session_gone(db_t *db)
+{
+    return connection_lost(db) || !db->sqlstate[0] || !strcmp(db->sqlstate, "57P01") ||
+           !strcmp(db->sqlstate, "57P02") || !strncmp(db->sqlstate, "08", 2);
+}
+
 /* Applies the session settings a connection must carry (again after a reset). */
 static bool apply_session(db_t *db)
 {
@@ -198,7 +210,7 @@ PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, c
         return NULL;
     }
     PGresult *res = exec_once(db, sql, n, params, err, err_len);
-    if (!res && connection_lost(db) && !db->in_tx && reconnect(db))
+    if (!res && session_gone(db) && !db->in_tx && reconnect(db))
         res = exec_once(db, sql, n, params, err, err_len);
     return res;
 }
@@ -244,6 +256,16 @@ void db_rollback(db_t *db)
     if (!connection_lost(db))
         db_command(db, "ROLLBACK", 0, NULL, err, sizeof err);
     db->in_tx = false;
+}
+
+int db_server_started(db_t *db, char *out, size_t out_len, char *err, size_t err_len)
+{
+    PGresult *r = db_exec(db, "SELECT pg_postmaster_start_time()::text", 0, NULL, err, err_len);
+    if (!r)
+        return -1;
+    snprintf(out, out_len, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    return 0;
 }
 
 bool db_ping(db_t *db, char *err, size_t err_len)

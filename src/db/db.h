@@ -5,8 +5,9 @@
  * first use from DATABASE_URL, closed when the thread exits). db_exec() prepares each distinct
  * SQL text once per connection (named by a hash of the text) and runs it with text
  * parameters — parameterised SQL only, never string-built. When the server has gone away
- * (e.g. a Postgres restart) the connection is reset and, outside a transaction, the statement
- * is retried once, so a restart never needs a craftkit restart.
+ * (e.g. a Postgres restart: also a failure without a SQLSTATE, or 57P01/57P02/08xxx, while
+ * libpq still calls the connection OK) the connection is reset and, outside a transaction, the
+ * statement is retried once, so a restart never needs a craftkit restart.
  * Threads: a db_t belongs to the thread that got it from db_thread(); never pass it on.
  * Memory: results are PGresult* owned by the caller (PQclear).
  */
@@ -31,9 +32,10 @@ void db_configure(const char *conninfo);
  * is unreachable; callers answer 503. */
 db_t *db_thread(void);
 /* Makes this thread's connection (now, and after every reconnect) commit without waiting for
- * the WAL flush (synchronous_commit = off). For worker threads only: their writes (claims,
- * outcomes) may be lost by a Postgres crash without harm — the render is then simply taken
- * again — while acceptance of a render (HTTP threads) stays durable. */
+ * the WAL flush (synchronous_commit = off). For worker threads only: their claims, retries and
+ * webhook attempts may be lost by a Postgres crash without harm (the sweeper pushes every due
+ * row once after a restart), while acceptance of a render (HTTP threads) stays durable and
+ * terminal transitions make themselves durable (renders_repo's TERMINAL_TAIL). */
 void db_thread_async_commit(void);
 /* Opens a private connection (for LISTEN, CLI commands). Free with db_close. */
 db_t *db_open(const char *conninfo, char *err, size_t err_len);
@@ -75,6 +77,10 @@ void db_rollback(db_t *db);
 /* Runs a DB_SWEEP_SQL statement; copies up to max ids (37 bytes each). Count or -1 + err. */
 int db_sweep_pick(db_t *db, const char *sql, long long all_before_ms, char (*ids)[37], int max, char *err,
                   size_t err_len);
+
+/* When the Postgres server started (pg_postmaster_start_time, as text) into out: a change
+ * means it restarted, and commits made with synchronous_commit = off may be lost. 0 or -1. */
+int db_server_started(db_t *db, char *out, size_t out_len, char *err, size_t err_len);
 
 /* Liveness check for /ready. */
 bool db_ping(db_t *db, char *err, size_t err_len);

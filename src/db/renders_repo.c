@@ -22,15 +22,23 @@
 
 /* The terminal UPDATEs (CTE u) also create one webhook delivery per matching active
  * subscription, in the same statement so that none can be lost in between, and wake sync
- * waiters everywhere. The result is one row per delivery id (or one NULL row without any). */
+ * waiters everywhere. The result is one row per delivery id (or one NULL row without any).
+ * Worker sessions commit with synchronous_commit = off, but this statement must not: once it
+ * returns, the worker acks Redis, wakes waiters and pushes the deliveries, so a Postgres crash
+ * must not take it back (the render would be redone, with new delivery ids). set_config(…, true)
+ * lasts until the end of the statement's own transaction, whose commit reads the setting
+ * (before it is reset), so this one commit waits for its WAL flush and claims stay cheap.
+ * The deliveries start unqueued (enqueued_at NULL): the worker marks them once its push went
+ * through, so a crash in between leaves them to the sweeper's next pass. */
 #define TERMINAL_TAIL(event)                                                                                 \
-    ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event, enqueued_at)"    \
-    " SELECT s.id, u.project_id, u.id, '" event "', now() FROM u JOIN webhook_subscriptions s"               \
+    ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event)"                 \
+    " SELECT s.id, u.project_id, u.id, '" event "' FROM u JOIN webhook_subscriptions s"                      \
     " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL"                                  \
     " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id),"                                \
-    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u)"                                 \
-    " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified, d.id AS delivery"       \
-    " FROM (SELECT 1) one LEFT JOIN d ON true"
+    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u),"                                \
+    " durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)"                                 \
+    " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified,"                        \
+    " (SELECT v FROM durable) AS sync, d.id AS delivery FROM (SELECT 1) one LEFT JOIN d ON true"
 
 bool renders_status_terminal(const char *status)
 {
@@ -96,9 +104,9 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
         db,
         "WITH lock AS (SELECT pg_advisory_xact_lock(" RENDER_LOCK_KEY "))"
         " INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
-        " test, data, options, idempotency_key, request_hash, source, filename, enqueued_at)"
+        " test, data, options, idempotency_key, request_hash, source, filename)"
         " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int, 'queued', $6::bool, $7::json, $8::json,"
-        " $9::text, $10::text, $11::text, $12::text, now() FROM lock"
+        " $9::text, $10::text, $11::text, $12::text FROM lock"
         " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
         " RETURNING " SQL_TS("created_at") " AS created_at",
         12, params, err, err_len);
@@ -109,6 +117,20 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
         copy_col(created_at, 32, r, 0, "created_at");
     PQclear(r);
     return st;
+}
+
+int renders_mark_enqueued(db_t *db, const char *id, bool lazy, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    /* Losing this mark in a crash costs one harmless duplicate push, so outside a transaction
+     * it need not wait for the WAL flush (inside one, set_config would reach the whole
+     * transaction, and with it the INSERT). */
+    long n = db_command(db,
+                        lazy ? "UPDATE renders SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL"
+                               " AND set_config('synchronous_commit', 'off', true) = 'off'"
+                             : "UPDATE renders SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL",
+                        1, params, err, err_len);
+    return n < 0 ? -1 : 0;
 }
 
 int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len)

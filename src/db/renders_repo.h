@@ -94,13 +94,19 @@ typedef struct render_deliveries {
 bool renders_status_terminal(const char *status);
 
 /*
- * Inserts a queued render. Must run inside the caller's transaction (db_begin): it takes a
+ * Inserts a queued render, not yet marked as pushed (renders_mark_enqueued). With an
+ * idempotency key it runs inside the caller's transaction (db_begin). It takes a
  * transaction-level advisory lock on the id that renders_claim waits for, so a worker that
  * dequeues the id before the commit becomes visible does not drop it. REPO_OK with
  * created_at (32 bytes) filled; REPO_CONFLICT when the idempotency key is taken (the row of the
  * earlier request is then visible to the next statement); REPO_ERROR + err.
  */
 repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err, size_t err_len);
+/* Records that the id of a render is in Redis (renders_insert leaves enqueued_at NULL, which
+ * the sweeper reads as "never pushed": a crash between the commit and the push then costs one
+ * sweep interval, not the 10-minute safety net). lazy: outside a transaction only, commit
+ * without waiting for the WAL flush. 0 or -1 + err. */
+int renders_mark_enqueued(db_t *db, const char *id, bool lazy, char *err, size_t err_len);
 /* Deletes a render that was never queued (enqueue failed), only while it is still queued and
  * untouched. Returns 1 (deleted), 0 (a worker already has it), -1 + err. */
 int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len);

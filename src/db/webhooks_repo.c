@@ -328,7 +328,7 @@ repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_
         db,
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = now(), payload = NULL,"
         " lease_until = NULL, max_attempts = greatest(max_attempts, attempts + 1),"
-        " enqueued_at = now(), completed_at = NULL"
+        " enqueued_at = NULL, completed_at = NULL"
         " WHERE subscription_id = $1 AND id = $2 AND status <> 'delivering'",
         2, params, err, err_len);
     if (n < 0)
@@ -344,13 +344,15 @@ static void id_array(char (*ids)[37], int n, buf_t *out)
     buf_append_char(out, '}');
 }
 
-int whdel_mark_unqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_len)
+int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_len)
 {
     buf_t b;
     buf_init(&b, 64 * 1024);
     id_array(ids, n, &b);
     const char *params[] = {buf_cstr(&b)};
-    long rows = db_command(db, "UPDATE webhook_deliveries SET enqueued_at = NULL WHERE id = ANY ($1::uuid[])",
+    long rows = db_command(db,
+                           "UPDATE webhook_deliveries SET enqueued_at = now() WHERE id = ANY ($1::uuid[])"
+                           " AND enqueued_at IS NULL",
                            1, params, err, err_len);
     buf_free(&b);
     return rows < 0 ? -1 : 0;
@@ -519,6 +521,20 @@ int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt, c
     int updated = atoi(db_get(r, 0, "updated"));
     PQclear(r);
     return updated > 0;
+}
+
+int whdel_release(db_t *db, const char *id, const char *worker_id, int delay_ms, char *err, size_t err_len)
+{
+    char delay[16];
+    snprintf(delay, sizeof delay, "%d", delay_ms);
+    const char *params[] = {id, worker_id, delay};
+    long n = db_command(db,
+                        "UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1,"
+                        " lease_until = NULL, enqueued_at = NULL,"
+                        " next_attempt_at = now() + $3::int * interval '1 millisecond'"
+                        " WHERE id = $1 AND worker_id = $2 AND status = 'delivering'",
+                        3, params, err, err_len);
+    return n < 0 ? -1 : n > 0;
 }
 
 int whdel_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len)

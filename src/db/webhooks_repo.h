@@ -56,8 +56,10 @@ repo_status_t whdel_list(db_t *db, const char *project_id, const char *sub_id, c
  * body; fills *out with the delivery. REPO_NOT_FOUND when it is not this subscription's. */
 repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_id, const char *delivery_id,
                               json_t **out, char *err, size_t err_len);
-/* Pushes were refused: marks the deliveries for the sweeper. */
-int whdel_mark_unqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_len);
+/* Records that these deliveries are in Redis. Deliveries are created (and redelivered) with
+ * enqueued_at NULL, which the sweeper reads as "never pushed", and marked only after the push
+ * went through: a crash or a refused push in between costs one sweep interval. 0 or -1. */
+int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_len);
 
 /* ---- dispatcher side ---- */
 
@@ -99,6 +101,10 @@ typedef struct whdel_attempt {
  * retry_delay_ms is used for WHDEL_RETRY. 1, 0 (claim lost), -1 + err. */
 int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt, const whdel_attempt_t *a,
                  whdel_outcome_t outcome, int retry_delay_ms, char *err, size_t err_len);
+/* Hands a claimed delivery back without counting the attempt (no request was made: the
+ * database failed while its body was being built), pending again in delay_ms and unqueued,
+ * so the sweeper pushes it when due. 1, 0 (claim lost), -1 + err. */
+int whdel_release(db_t *db, const char *id, const char *worker_id, int delay_ms, char *err, size_t err_len);
 /* The sweeper's pick, like renders_sweep_pick: due deliveries not in Redis. Count or -1. */
 int whdel_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len);
 

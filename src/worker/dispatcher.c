@@ -19,6 +19,12 @@
 #include "storage/storage.h"
 #include "webhooks/webhook.h"
 
+typedef enum {
+    SETTLE_NONE,    /* the request is in flight (or the slot is free) */
+    SETTLE_RECORD,  /* the attempt and its outcome wait to be recorded */
+    SETTLE_RELEASE, /* the claim waits to be handed back uncounted (whdel_release) */
+} settle_t;
+
 /* One delivery in flight. */
 typedef struct slot {
     bool busy;
@@ -31,6 +37,14 @@ typedef struct slot {
     size_t answer_bytes; /* all bytes read, up to DISPATCHER_READ_MAX */
     int64_t started_mono, started_unix_ms;
     char curl_error[CURL_ERROR_SIZE];
+    /* An outcome the database could not take yet: retried every DISPATCHER_DB_RETRY_MS (the
+     * slot stays busy) instead of leaving the delivery to its lease. */
+    settle_t settle;
+    whdel_attempt_t attempt; /* SETTLE_RECORD: error points into why, snippet into answer */
+    whdel_outcome_t outcome;
+    int retry_delay_ms;
+    int64_t settle_at;
+    char why[CURL_ERROR_SIZE + 64];
 } slot_t;
 
 typedef struct dispatcher {
@@ -41,6 +55,7 @@ typedef struct dispatcher {
     slot_t *slots;
     int n_slots, busy;
     int64_t next_heartbeat;
+    int64_t paused_until; /* no new ids before this: the database failed a claim */
 } dispatcher_t;
 
 static dispatcher_t the;
@@ -74,24 +89,28 @@ static void record_without_request(dispatcher_t *d, slot_t *s, const char *why)
 }
 
 /* The body of the first attempt (kept for the next ones): built from the render now, with a
- * fresh download link. */
+ * fresh download link. 0, -1 + err when the database failed (worth another try), -2 + err when
+ * the body cannot be built at all. */
 static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
 {
     if (c->payload)
         return 0;
     render_row_t row;
-    if (renders_get(db, c->project_id, c->render_id, &row, err, err_len) != REPO_OK)
-        return -1;
+    repo_status_t st = renders_get(db, c->project_id, c->render_id, &row, err, err_len);
+    if (st == REPO_NOT_FOUND)
+        snprintf(err, err_len, "render %s is gone", c->render_id);
+    if (st != REPO_OK)
+        return st == REPO_NOT_FOUND ? -2 : -1;
     char *url = NULL;
-    storage_t *st = storage_thread();
-    if (!strcmp(row.status, "succeeded") && st && row.storage_key[0] &&
-        storage_download_url(st, row.storage_key, row.filename, 0, &url, err, err_len) != 0)
+    storage_t *store = storage_thread();
+    if (!strcmp(row.status, "succeeded") && store && row.storage_key[0] &&
+        storage_download_url(store, row.storage_key, row.filename, 0, &url, err, err_len) != 0)
         log_warn("webhook delivery %s: no download link: %s", c->id, err);
     char *body = webhook_payload(c->event, &row, url);
     free(url);
     if (!body) {
         snprintf(err, err_len, "cannot encode the webhook body");
-        return -1;
+        return -2;
     }
     int rc = whdel_set_payload(db, c->id, body, &c->payload, err, err_len);
     free(body);
@@ -150,8 +169,61 @@ static int prepare_request(dispatcher_t *d, slot_t *s)
     return 0;
 }
 
+static void slot_release(dispatcher_t *d, slot_t *s)
+{
+    char err[512];
+    jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, s->job, err, sizeof err);
+    whdel_claim_free(&s->claim);
+    s->settle = SETTLE_NONE;
+    if (s->busy) {
+        s->busy = false;
+        d->busy--;
+    }
+}
+
+/* Writes the slot's pending outcome. true when it is settled (recorded, or the claim was lost
+ * meanwhile) and the slot is free again; false when the database failed (tried again later). */
+static bool try_settle(dispatcher_t *d, slot_t *s)
+{
+    char err[512];
+    db_t *db = db_thread();
+    int rc = !db ? -1
+             : s->settle == SETTLE_RECORD
+                 ? whdel_record(db, s->claim.id, d->id, s->claim.attempt, &s->attempt, s->outcome,
+                                s->retry_delay_ms, err, sizeof err)
+                 : whdel_release(db, s->claim.id, d->id, DISPATCHER_DB_RETRY_MS, err, sizeof err);
+    if (rc < 0) {
+        log_warn("webhook delivery %s: cannot record %s (retrying): %s", s->claim.id,
+                 s->settle == SETTLE_RECORD ? "the attempt" : "the hand-back",
+                 db ? err : "no database connection");
+        s->settle_at = time_mono_ms() + DISPATCHER_DB_RETRY_MS;
+        if (!s->busy) {
+            s->busy = true;
+            d->busy++;
+        }
+        return false;
+    }
+    slot_release(d, s);
+    return true;
+}
+
+/* Retries the outcomes the database could not take; when stopping, each gets one last try and
+ * is then left to its lease. */
+static void settle_pending(dispatcher_t *d)
+{
+    for (int i = 0; i < d->n_slots; i++) {
+        slot_t *s = &d->slots[i];
+        if (s->settle == SETTLE_NONE || time_mono_ms() < s->settle_at)
+            continue;
+        if (!try_settle(d, s) && atomic_load(&stopping)) {
+            log_warn("webhook delivery %s: left to its lease (stopping)", s->claim.id);
+            slot_release(d, s);
+        }
+    }
+}
+
 /* Claims job and starts its request on a free slot. Returns true when the slot is now busy;
- * otherwise the job was settled (acked) here. */
+ * otherwise the job was settled here (acked, or handed back for a later try). */
 static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
 {
     char err[512];
@@ -161,14 +233,19 @@ static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
         db ? whdel_claim(db, job, d->id, d->cfg->webhook_timeout_ms + DISPATCHER_LEASE_MARGIN_MS, &s->claim,
                          err, sizeof err)
            : REPO_ERROR;
+    if (st == REPO_ERROR) {
+        /* Database away: the id goes back to the queue and no new ids are taken for a while (the
+         * transfers in flight go on). Without a push, the id stays in our processing list. */
+        log_warn("webhook delivery %s: cannot claim (retrying later): %s", job,
+                 db ? err : "no database connection");
+        d->paused_until = time_mono_ms() + DISPATCHER_DB_RETRY_MS;
+        if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, job, err, sizeof err) != 0)
+            log_warn("webhook delivery %s: cannot push back: %s", job, err);
+        else
+            jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, job, err, sizeof err);
+        return false;
+    }
     if (st != REPO_OK) {
-        if (st == REPO_ERROR) { /* database away: put the id back for a later look */
-            log_warn("webhook delivery %s: cannot claim (retrying later): %s", job,
-                     db ? err : "no database connection");
-            time_sleep_ms(500);
-            if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, job, err, sizeof err) != 0)
-                log_warn("webhook delivery %s: cannot push back (the sweeper will): %s", job, err);
-        }
         jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, job, err, sizeof err);
         return false;
     }
@@ -176,7 +253,14 @@ static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
                        : s->claim.attempt > s->claim.max_attempts
                            ? "interrupted too often (its dispatcher stopped)"
                            : NULL;
-    if (!skip && ensure_payload(db, &s->claim, err, sizeof err) != 0) {
+    int prc = skip ? 0 : ensure_payload(db, &s->claim, err, sizeof err);
+    if (prc == -1) {
+        /* A database error is no reason to give the delivery up: hand it back uncounted. */
+        log_warn("webhook delivery %s: cannot build the body (retrying): %s", job, err);
+        s->settle = SETTLE_RELEASE;
+        return !try_settle(d, s);
+    }
+    if (prc == -2) {
         log_error("webhook delivery %s: %s", job, err);
         skip = "the render could not be read to build the body";
     }
@@ -218,33 +302,25 @@ static void finish_delivery(dispatcher_t *d, slot_t *s, CURLcode rc)
     long code = 0;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
     bool answered = code > 0 && (rc == CURLE_OK || rc == CURLE_WRITE_ERROR);
-    char why[CURL_ERROR_SIZE + 64], err[512];
-    whdel_attempt_t a = {.started_unix_ms = s->started_unix_ms,
-                         .duration_ms = (int)(time_mono_ms() - s->started_mono),
-                         .status_code = answered ? (int)code : -1,
-                         .error = attempt_error(s, rc, code, why, sizeof why),
-                         .snippet = s->answer.len ? buf_cstr(&s->answer) : NULL};
-    whdel_outcome_t outcome = !a.error                                   ? WHDEL_DELIVERED
-                              : s->claim.attempt < s->claim.max_attempts ? WHDEL_RETRY
-                                                                         : WHDEL_ABANDONED;
-    int delay = webhook_retry_delay_ms(d->cfg->webhook_backoff_base_ms, s->claim.attempt);
-    db_t *db = db_thread();
-    if (!db ||
-        whdel_record(db, s->claim.id, d->id, s->claim.attempt, &a, outcome, delay, err, sizeof err) < 0)
-        log_error(
-            "webhook delivery %s: cannot record attempt %d (its lease will expire and it is tried again): %s",
-            s->claim.id, s->claim.attempt, db ? err : "no database connection");
+    s->attempt = (whdel_attempt_t){.started_unix_ms = s->started_unix_ms,
+                                   .duration_ms = (int)(time_mono_ms() - s->started_mono),
+                                   .status_code = answered ? (int)code : -1,
+                                   .error = attempt_error(s, rc, code, s->why, sizeof s->why),
+                                   .snippet = s->answer.len ? buf_cstr(&s->answer) : NULL};
+    const whdel_attempt_t *a = &s->attempt;
+    s->outcome = !a->error                                  ? WHDEL_DELIVERED
+                 : s->claim.attempt < s->claim.max_attempts ? WHDEL_RETRY
+                                                            : WHDEL_ABANDONED;
+    s->retry_delay_ms = webhook_retry_delay_ms(d->cfg->webhook_backoff_base_ms, s->claim.attempt);
     static const char *const labels[] = {"outcome=\"delivered\"", "outcome=\"retry\"",
                                          "outcome=\"abandoned\""};
-    metrics_counter_add("craftkit_webhook_attempts_total", labels[outcome], 1);
-    if (outcome != WHDEL_RETRY)
-        metrics_counter_add("craftkit_webhook_deliveries_total", labels[outcome], 1);
-    metrics_histogram_observe("craftkit_webhook_seconds", NULL, a.duration_ms / 1000.0);
+    metrics_counter_add("craftkit_webhook_attempts_total", labels[s->outcome], 1);
+    if (s->outcome != WHDEL_RETRY)
+        metrics_counter_add("craftkit_webhook_deliveries_total", labels[s->outcome], 1);
+    metrics_histogram_observe("craftkit_webhook_seconds", NULL, a->duration_ms / 1000.0);
     curl_multi_remove_handle(d->multi, s->easy);
-    jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, s->job, err, sizeof err);
-    whdel_claim_free(&s->claim);
-    s->busy = false;
-    d->busy--;
+    s->settle = SETTLE_RECORD;
+    try_settle(d, s);
 }
 
 /* ---- the loop ---- */
@@ -262,7 +338,10 @@ static void take_work(dispatcher_t *d, int *backoff)
 {
     static const char *const queues[] = {JOBS_QUEUE_WEBHOOKS};
     slot_t *s;
-    while (!atomic_load(&stopping) && (s = free_slot(d)) != NULL) {
+    int64_t pause = d->paused_until - time_mono_ms();
+    if (pause > 0 && !d->busy) /* nothing else to wait on: do not spin */
+        time_sleep_ms(pause < DISPATCHER_BUSY_POLL_MS ? (int)pause : DISPATCHER_BUSY_POLL_MS);
+    while (!atomic_load(&stopping) && time_mono_ms() >= d->paused_until && (s = free_slot(d)) != NULL) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
         int rc = jobs_fetch(d->jobs, queues, 1, d->busy ? 0 : DISPATCHER_IDLE_BLOCK_MS, queue, sizeof queue,
                             job, sizeof job, err, sizeof err);
@@ -327,6 +406,7 @@ static void *dispatcher_main(void *arg)
         take_work(d, &backoff);
         heartbeat(d);
         pump(d);
+        settle_pending(d);
     }
     if (d->jobs && jobs_worker_release(d->jobs, err, sizeof err) != 0)
         log_warn("webhook dispatcher: could not give jobs back (the reaper will): %s", err);

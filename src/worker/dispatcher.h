@@ -27,6 +27,7 @@
 #define DISPATCHER_READ_MAX (64u << 10)  /* answer bytes read before hanging up */
 #define DISPATCHER_IDLE_BLOCK_MS 500     /* wait for new ids when nothing is in flight */
 #define DISPATCHER_BUSY_POLL_MS 100      /* look for new ids this often while sending */
+#define DISPATCHER_DB_RETRY_MS 500       /* pace of retries while the database fails */
 
 /* Starts the dispatcher thread (nothing when cfg->webhook_concurrency is 0). 0 or -1 + err. */
 int dispatcher_start(const config_t *cfg, char *err, size_t err_len);

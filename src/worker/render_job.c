@@ -23,8 +23,9 @@ static void log_render(const char *msg, const worker_t *w, const render_claim_t 
     log_event(LOG_INFO, msg, "render", c->id, "worker", w->id, "attempt", attempt, "detail", detail, NULL);
 }
 
-/* Hands the webhook deliveries of a terminal render to the dispatchers; when Redis refuses,
- * marks them for the sweeper, which pushes them on its next pass. */
+/* Hands the webhook deliveries of a terminal render to the dispatchers and marks them queued.
+ * They were created unqueued, so when Redis refuses (or this process dies first) the sweeper
+ * pushes them on its next pass. */
 static void push_deliveries(db_t *db, const render_deliveries_t *dl)
 {
     if (dl->n == 0)
@@ -33,11 +34,28 @@ static void push_deliveries(db_t *db, const render_deliveries_t *dl)
     for (int i = 0; i < dl->n; i++)
         ids[i] = dl->ids[i];
     char err[512];
-    if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) == 0)
-        return;
-    log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
-    if (whdel_mark_unqueued(db, (char(*)[37])dl->ids, dl->n, err, sizeof err) != 0)
-        log_error("cannot mark webhook deliveries for the sweeper: %s", err);
+    if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) != 0)
+        log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
+    else if (whdel_mark_enqueued(db, (char(*)[37])dl->ids, dl->n, err, sizeof err) != 0)
+        log_warn("cannot mark %d webhook deliveries queued (the sweeper will push them again): %s", dl->n,
+                 err);
+}
+
+/* A terminal statement (renders_succeed/renders_fail) failed: true, after a pause of
+ * TERMINAL_RETRY_MS, while it is worth running it again. The outcome is in hand, and recording
+ * it as soon as Postgres is back beats a re-render once the lease has expired; so it is tried
+ * for up to one lease. The claim still decides: once another worker has taken the render over,
+ * the statement matches nothing. */
+#define TERMINAL_RETRY_MS 250
+static bool retry_terminal(const worker_t *w, const render_claim_t *c, int64_t *give_up, const char *err)
+{
+    if (*give_up == 0)
+        *give_up = time_mono_ms() + (int64_t)w->cfg->heartbeat_ttl_s * 1000;
+    if (time_mono_ms() >= *give_up)
+        return false;
+    log_warn("render %s: cannot record the outcome (retrying): %s", c->id, err);
+    time_sleep_ms(TERMINAL_RETRY_MS);
+    return true;
 }
 
 /* A render became terminal here: deliveries, sync waiters. */
@@ -60,7 +78,10 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
         metrics_counter_add("craftkit_render_retries_total", NULL, 1);
     } else {
         render_deliveries_t dl;
-        rc = renders_fail(db, c->id, w->id, why, &dl, err, sizeof err);
+        int64_t give_up = 0;
+        while ((rc = renders_fail(db, c->id, w->id, why, &dl, err, sizeof err)) < 0 &&
+               retry_terminal(w, c, &give_up, err))
+            ;
         log_render("render failed", w, c, why);
         if (rc > 0) {
             metrics_counter_add("craftkit_renders_completed_total", "status=\"failed\"", 1);
@@ -144,7 +165,12 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
         result = attempt_failed(w, db, &c, why);
     } else {
         render_deliveries_t dl;
-        int rc = renders_succeed(db, c.id, w->id, key, out.pages, out.len, sha, &dl, err, sizeof err);
+        int64_t give_up = 0;
+        int rc;
+        while ((rc = renders_succeed(db, c.id, w->id, key, out.pages, out.len, sha, &dl, err, sizeof err)) <
+                   0 &&
+               retry_terminal(w, &c, &give_up, err))
+            ;
         if (rc < 0) {
             log_error("render %s: stored, but cannot record success: %s", c.id, err);
             result = JOB_RETRY_LATER;

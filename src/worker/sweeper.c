@@ -49,6 +49,36 @@ static int redis_lost_data(void)
     return lost;
 }
 
+/* 1 when Postgres restarted since the last everything-pass of any instance (or we cannot
+ * tell it did not): worker sessions commit claims and webhook outcomes with
+ * synchronous_commit = off, so a crash may have put rows back to a state whose id no queue
+ * holds any more. 0 when not, -1 when either store cannot be asked. The start time seen is
+ * copied to started, to be remembered with remember_postgres() once the pass went through. */
+static int postgres_restarted(db_t *db, char *started, size_t len)
+{
+    char err[256];
+    if (db_server_started(db, started, len, err, sizeof err) != 0 || !started[0])
+        return -1;
+    const char *get[] = {"GET", SWEEPER_PG_EPOCH_KEY};
+    redisReply *r = redis_cmd_argv(2, get, NULL, err, sizeof err);
+    if (!r)
+        return -1;
+    int restarted = r->type != REDIS_REPLY_STRING || strcmp(r->str, started) != 0;
+    freeReplyObject(r);
+    return restarted;
+}
+
+static void remember_postgres(const char *started)
+{
+    char err[256];
+    const char *set[] = {"SET", SWEEPER_PG_EPOCH_KEY, started};
+    redisReply *r = redis_cmd_argv(3, set, NULL, err, sizeof err);
+    if (r)
+        freeReplyObject(r);
+    else
+        log_warn("sweeper: %s", err);
+}
+
 typedef int (*pick_fn)(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
                        size_t err_len);
 
@@ -88,25 +118,30 @@ fail:
     return -1;
 }
 
-static void sweep(db_t *db, bool everything)
+/* Pushes what is due; with a reason, every due row whenever it was pushed last. false when a
+ * batch failed. */
+static bool sweep(db_t *db, const char *everything)
 {
     long long before = everything ? 0 : SWEEPER_REQUEUE_AFTER_MS;
+    bool ok = true;
     for (int which = 0; which < (int)(sizeof sweeps / sizeof sweeps[0]); which++) {
-        int total = 0, n;
+        int total = 0, n = 0;
         while (!atomic_load(&stop_flag) && (n = sweep_batch(db, which, before)) > 0) {
             total += n;
             if (n < SWEEPER_BATCH)
                 break;
         }
+        ok = ok && n >= 0;
         if (total == 0)
             continue;
         char count[16];
         snprintf(count, sizeof count, "%d", total);
         log_event(LOG_INFO, "sweeper re-enqueued", "what", sweeps[which].name, "count", count, "reason",
-                  everything ? "redis lost its data" : "due or orphaned", NULL);
+                  everything ? everything : "due or orphaned", NULL);
         metrics_counter_add("craftkit_sweeper_requeued_total",
                             which ? "queue=\"webhooks\"" : "queue=\"renders\"", total);
     }
+    return ok;
 }
 
 static void publish_backlog(db_t *db)
@@ -136,7 +171,11 @@ static void pass(bool scan)
     int lost = redis_lost_data();
     if (lost < 0)
         return; /* Redis is away: nothing can be pushed; the next pass tries again */
-    sweep(db, lost == 1);
+    char pg_started[64];
+    int restarted = postgres_restarted(db, pg_started, sizeof pg_started);
+    bool ok = sweep(db, lost == 1 ? "redis lost its data" : restarted == 1 ? "postgres restarted" : NULL);
+    if (ok && restarted == 1)
+        remember_postgres(pg_started);
     publish_backlog(db);
 }
 

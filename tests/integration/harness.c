@@ -431,6 +431,13 @@ void th_pg_stop(th_server_t *s)
     as_postgres(cmd);
 }
 
+void th_pg_crash(th_server_t *s)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, PGBIN "/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", s->pg_dir);
+    as_postgres(cmd);
+}
+
 /* Clusters of tests' own, stopped at exit even when a failed assertion skipped th_stop(). */
 #define TH_MAX_OWN_PG 8
 static th_server_t *own_pg_servers[TH_MAX_OWN_PG];

@@ -51,6 +51,8 @@ th_server_t *th_start(const char *name, const char *const *extra_env);
  * that the test may stop and start it (th_pg_stop / th_pg_start) without disturbing others. */
 th_server_t *th_start_own_pg(const char *name, const char *const *extra_env);
 void th_pg_stop(th_server_t *s);
+/* Stops the own cluster in immediate mode (no checkpoint, WAL not yet written is lost): a crash. */
+void th_pg_crash(th_server_t *s);
 void th_pg_start(th_server_t *s);
 /* SIGTERM, waits for exit; returns the exit status (or -1). Keeps db and redis. */
 int th_server_stop(th_server_t *s);

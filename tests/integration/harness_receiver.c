@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RX_MAX_REQUESTS 512
+#define RX_MAX_REQUESTS 4096 /* test_crash_safety: a drain of 500 renders plus redeliveries */
 #define RX_MAX_SCRIPTS 16
 #define RX_MAX_CONNS 64
 #define RX_HEAD_MAX 16384
