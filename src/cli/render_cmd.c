@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cli/cli.h"
+#include "core/errmsg.h"
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
 #include "manifest/manifest.h"
@@ -35,7 +36,7 @@ static json_t *load_json(const char *path, const char *what)
     json_error_t e;
     json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
     if (!v)
-        fprintf(stderr, "craftkit render: %s %s:%d:%d: %s\n", what, path, e.line, e.column, e.text);
+        fprintf(stderr, "craftkit render: %s %s:%d:%d: %s\n", what, path, e.line, e.column, errmsg_json(&e));
     return v;
 }
 

@@ -14,3 +14,13 @@ int errmsg_fail(char *err, size_t err_len, const char *fmt, ...)
     }
     return -1;
 }
+
+const char *errmsg_json(const json_error_t *e)
+{
+    switch (json_error_code(e)) {
+    case json_error_null_character:
+        return "a string contains \\u0000 (a NUL character), which is not accepted";
+    case json_error_null_byte_in_key: return "an object key contains a NUL character, which is not accepted";
+    default: return e->text;
+    }
+}

@@ -11,6 +11,13 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 int errmsg_fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* jansson's reason for a JSON parse error in the terms of whoever wrote the JSON: a few of its
+ * messages name its own flags ("\\u0000 is not allowed without JSON_ALLOW_NUL"). A static string
+ * or e->text. */
+const char *errmsg_json(const json_error_t *e);
 
 #endif

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
@@ -578,18 +579,6 @@ static void take_body_chunk(http_req_t *req, const char *data, size_t len)
     }
 }
 
-/* jansson's reason for a parse error in the client's terms: some of its messages name its own
- * flags ("\\u0000 is not allowed without JSON_ALLOW_NUL"). */
-static const char *json_error_reason(const json_error_t *e)
-{
-    switch (json_error_code(e)) {
-    case json_error_null_character:
-        return "a string contains \\u0000 (a NUL character), which is not accepted";
-    case json_error_null_byte_in_key: return "an object key contains a NUL character, which is not accepted";
-    default: return e->text;
-    }
-}
-
 bool http_parse_json_body(http_req_t *req)
 {
     if (req->body.len == 0) {
@@ -600,8 +589,8 @@ bool http_parse_json_body(http_req_t *req)
     req->json = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
     if (!req->json) {
         char msg[256];
-        snprintf(msg, sizeof msg, "The body is not valid JSON: %s (line %d, column %d)",
-                 json_error_reason(&jerr), jerr.line, jerr.column);
+        snprintf(msg, sizeof msg, "The body is not valid JSON: %s (line %d, column %d)", errmsg_json(&jerr),
+                 jerr.line, jerr.column);
         http_error(req, 400, "invalid_json", msg, NULL);
         return false;
     }

@@ -21,6 +21,8 @@ craftkit_cli_test(bad_layout 1 "layout.body.0: Unknown variable \"customer.nmae\
 craftkit_cli_test(bad_data 1 "data.items.0.qty: Expected number"
   --layout ${inv}/layout.json --manifest ${inv}/manifest.json --data ${CMAKE_CURRENT_SOURCE_DIR}/data/engine/bad_data.json
   -o ${cli_out}/x.pdf)
+craftkit_cli_test(nul_in_data 1 "data .*nul_data.json:1:[0-9]+: a string contains .u0000 \\(a NUL character\\), which is not accepted"
+  --layout ${inv}/layout.json --data ${CMAKE_CURRENT_SOURCE_DIR}/data/engine/nul_data.json -o ${cli_out}/x.pdf)
 craftkit_cli_test(bad_json 1 "layout .*:1:"
   --layout ${cli_check} -o ${cli_out}/x.pdf)
 craftkit_cli_test(missing_page 1 "page 4 does not exist: the document has 1 page"
