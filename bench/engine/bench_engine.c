@@ -6,7 +6,8 @@
  * Renders the data files round-robin (each a different variant, so nothing can be cached
  * between iterations) after two warm-up renders, and prints the median, p10/p90, pages, bytes
  * and peak RSS. Time per render is measured around engine_render only.
- * BENCH_COMPRESSION=none|fast|standard picks the PDF compression (default fast).
+ * BENCH_COMPRESSION=none|fast|standard picks the PDF compression (default fast); BENCH_PDFA=2b|3b
+ * and BENCH_FACTURX=CII.xml add PDF/A and an embedded Factur-X invoice (docs/einvoice.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,23 @@ int main(int argc, char **argv)
         ro.compression = ENGINE_COMPRESS_NONE;
     else if (comp && !strcmp(comp, "standard"))
         ro.compression = ENGINE_COMPRESS_STANDARD;
+    /* BENCH_PDFA=2b|3b makes PDF/A; BENCH_FACTURX=FILE embeds that CII XML as Factur-X EN 16931. */
+    const char *pdfa = getenv("BENCH_PDFA"), *fx = getenv("BENCH_FACTURX");
+    if (pdfa && engine_pdfa_parse(pdfa) > 0)
+        ro.pdfa = (engine_pdfa_t)engine_pdfa_parse(pdfa);
+    char *fx_xml = NULL;
+    if (fx && *fx) {
+        FILE *f = fopen(fx, "rb");
+        fx_xml = f ? calloc(1, ENGINE_FACTURX_XML_MAX + 1) : NULL;
+        size_t n = fx_xml ? fread(fx_xml, 1, ENGINE_FACTURX_XML_MAX, f) : 0;
+        if (f)
+            fclose(f);
+        if (!fx_xml || engine_facturx_check(fx_xml, n, err, sizeof err) < 0) {
+            fprintf(stderr, "BENCH_FACTURX %s: %s\n", fx, fx_xml ? err : "cannot be read");
+            return 1;
+        }
+        ro.facturx = (engine_facturx_t){.profile = ENGINE_FX_EN16931, .xml = fx_xml, .len = n};
+    }
     double *ms = calloc((size_t)iters, sizeof *ms);
     size_t bytes = 0;
     int pages = 0;
@@ -88,6 +106,8 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     size_t items = json_array_size(json_object_get(data[0], "items"));
     double med = ms[iters / 2];
+    printf("pdfa=%s facturx=%s ", pdfa ? pdfa : "none", fx_xml ? "yes" : "no");
+    free(fx_xml);
     printf("compression=%s items=%zu pages=%d bytes=%zu iterations=%d median_ms=%.3f p10_ms=%.3f p90_ms=%.3f "
            "min_ms=%.3f "
            "us_per_row=%.2f peak_rss_mb=%.1f\n",

@@ -22,8 +22,17 @@ if command -v taskset >/dev/null; then pin=(taskset -c 0); fi
 echo "== warm, in-process, one core (each line: one process)"
 "${pin[@]}" "$bench" "$layout" "$manifest" 2000 "$tmp"/i10_*.json
 BENCH_COMPRESSION=none "${pin[@]}" "$bench" "$layout" "$manifest" 2000 "$tmp"/i10_*.json
+fx="$root/tests/data/einvoice/factur-x.xml"
+BENCH_PDFA=3b BENCH_FACTURX="$fx" "${pin[@]}" "$bench" "$layout" "$manifest" 2000 "$tmp"/i10_*.json
 "${pin[@]}" "$bench" "$layout" "$manifest" 60 "$tmp"/i1000_*.json
+BENCH_PDFA=3b BENCH_FACTURX="$fx" "${pin[@]}" "$bench" "$layout" "$manifest" 60 "$tmp"/i1000_*.json
 "${pin[@]}" "$bench" "$layout" "$manifest" 8 "$tmp"/i10000_*.json
+
+echo "== the PDF/A + Factur-X step alone (thread CPU time)"
+for n in 10 1000 10000; do
+  f="$(ls "$tmp"/i${n}_*.json | head -1)"
+  "$build/bench/engine/bench_pdfa" "$layout" "$manifest" "$f" "$fx" 300
+done
 
 echo "== new process: craftkit render, 10 items (median of 31)"
 python3 - "$build/craftkit" "$layout" "$manifest" "$tmp/i10_1.json" "$tmp/out.pdf" <<'PY'

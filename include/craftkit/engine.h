@@ -155,5 +155,18 @@ void engine_output_free(engine_output_t *out);
 
 /* "2b" | "3b" → ENGINE_PDFA_2B/3B; anything else → -1. */
 int engine_pdfa_parse(const char *name);
+/* "EN 16931", "BASIC", "BASIC WL", "MINIMUM", "EXTENDED", "XRECHNUNG" → the profile; else -1. */
+int engine_fx_profile_parse(const char *name);
+/* "Alternative", "Data", "Source", "Supplement", "Unspecified" → the relationship; else -1. */
+int engine_af_parse(const char *name);
+/* A file name that is safe to embed: 1..ENGINE_ATTACHMENT_NAME_MAX bytes of UTF-8 with no
+ * control characters, no slash or backslash, not "." or "..", no leading dot or space. 0, or -1 with a
+ * message for the user in err. */
+int engine_attachment_name_check(const char *name, char *err, size_t err_len);
+/* Checks a Factur-X XML before it is embedded: at most ENGINE_FACTURX_XML_MAX bytes, UTF-8,
+ * well-formed (a small parser that knows no DTD: DOCTYPE and entity declarations are refused,
+ * only the five predefined entities and character references are accepted), and its root is
+ * rsm:CrossIndustryInvoice in the UN/CEFACT CII namespace. 0, or -1 with a message. */
+int engine_facturx_check(const char *xml, size_t len, char *err, size_t err_len);
 
 #endif

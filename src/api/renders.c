@@ -24,6 +24,7 @@
 #include "queue/jobs.h"
 #include "queue/ratelimit.h"
 #include "storage/storage.h"
+#include "worker/pdfopts.h"
 
 #define RENDER_NOT_FOUND_MSG "No render with that id in this project"
 #define RENDER_DOWNLOAD_MAX ((size_t)2 << 30) /* S3 downloads are spooled to a temporary file up to this */
@@ -215,8 +216,7 @@ static void request_hash(const render_submission_t *sub, char out[65])
     json_object_set(canon, "data", (json_t *)sub->data);
     json_object_set_new(canon, "filename", sub->filename ? json_string(sub->filename) : json_null());
     json_object_set_new(canon, "strict", json_boolean(sub->strict));
-    if (sub->pdfa)
-        json_object_set_new(canon, "pdfa", json_string(sub->pdfa));
+    pdfopts_copy(sub->options, canon);
     char *text = json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     crypto_sha256_hex(text ? text : "", text ? strlen(text) : 0, out);
     free(text);
@@ -268,8 +268,7 @@ static char *options_text(const render_submission_t *sub)
         json_object_set_new(o, "filename", json_string(sub->filename));
     json_object_set_new(o, "strict", json_boolean(sub->strict));
     json_object_set_new(o, "sync", json_boolean(sub->sync));
-    if (sub->pdfa)
-        json_object_set_new(o, "pdfa", json_string(sub->pdfa));
+    pdfopts_copy(sub->options, o);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;
@@ -432,7 +431,8 @@ static void parse_render_body(const json_t *body, render_submission_t *sub, cons
                               json_t *issues)
 {
     static const char *const allowed[] = {"data", "jobId", "options", NULL};
-    static const char *const option_keys[] = {"versionNumber", "sync", "filename", "strict", "pdfa", NULL};
+    static const char *const option_keys[] = {"versionNumber", "sync",        "filename", "strict",
+                                              "pdfa",          "attachments", "facturx",  NULL};
     api_check_keys(body, allowed, issues);
     sub->data = json_object_get(body, "data");
     if (!sub->data)
@@ -456,7 +456,11 @@ static void parse_render_body(const json_t *body, render_submission_t *sub, cons
         api_issue_field(issues, "options.strict", "Expected boolean");
     sub->sync = json_is_true(sync);
     sub->strict = json_is_true(strict);
-    api_option_pdfa(options, &sub->pdfa, issues);
+    pdfopts_t po;
+    char err[512];
+    pdfopts_read(options, &po, issues, err, sizeof err); /* checked now, read again by the worker */
+    pdfopts_free(&po);
+    sub->options = options;
     json_t *filename = json_object_get(options, "filename");
     if (!filename || json_is_null(filename))
         return;

@@ -27,7 +27,7 @@ typedef struct render_submission {
     bool sync;
     const char *filename; /* options.filename as sent, or NULL */
     bool strict;
-    const char *pdfa;            /* options.pdfa ("2b" | "3b"), or NULL: the template's default */
+    const json_t *options;       /* options as sent: pdfa, attachments, facturx are read from it */
     const char *idempotency_key; /* NULL: none */
     const char *source;          /* "api" | "hook" */
     bool minimal_answer;         /* hooks: answer {id,status,pollUrl} only */

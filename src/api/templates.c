@@ -12,6 +12,7 @@
 #include "core/slug.h"
 #include "core/timeutil.h"
 #include "http/router.h"
+#include "worker/pdfopts.h"
 
 #define TEMPLATE_DESCRIPTION_MAX 280
 #define PREVIEW_DEADLINE_MS 20000
@@ -35,18 +36,6 @@ bool api_option_version(const json_t *options, int *number, json_t *issues)
     }
     *number = (int)json_integer_value(v);
     return true;
-}
-
-void api_option_pdfa(const json_t *options, const char **name, json_t *issues)
-{
-    json_t *v = json_object_get(options, "pdfa");
-    *name = NULL;
-    if (!v || json_is_null(v))
-        return;
-    if (!json_is_string(v) || engine_pdfa_parse(json_string_value(v)) < 0)
-        api_issue_field(issues, "options.pdfa", "Invalid enum value. Expected '2b' | '3b'");
-    else
-        *name = json_string_value(v);
 }
 
 bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, const char *slug, int number,
@@ -489,10 +478,6 @@ static void preview_options(const json_t *options, engine_render_opts_t *ro, jso
         api_issue_field(issues, "options.dpi", "Expected a number from 24 to 300");
     else if (dpi)
         ro->dpi = json_number_value(dpi);
-    const char *pdfa;
-    api_option_pdfa(options, &pdfa, issues);
-    if (pdfa)
-        ro->pdfa = (engine_pdfa_t)engine_pdfa_parse(pdfa);
 }
 
 /* What a preview renders: a stored version, or (beyond) the manifest/layout/pageConfig sent
@@ -528,8 +513,8 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
 static void preview(http_req_t *req)
 {
     static const char *const body_keys[] = {"data", "options", "manifest", "layout", "pageConfig", NULL};
-    static const char *const option_keys[] = {"versionNumber", "strict", "format", "page",
-                                              "dpi",           "pdfa",   NULL};
+    static const char *const option_keys[] = {"versionNumber", "strict",      "format",  "page", "dpi",
+                                              "pdfa",          "attachments", "facturx", NULL};
     json_t *data, *options;
     int version;
     unsigned flags;
@@ -538,12 +523,20 @@ static void preview(http_req_t *req)
     engine_render_opts_t ro = {.format = ENGINE_PDF, .page = 1, .dpi = 96};
     json_t *issues = api_issues_new();
     preview_options(options, &ro, issues);
-    if (api_reject_issues(req, issues))
+    pdfopts_t po;
+    char perr[512];
+    pdfopts_read(options, &po, issues, perr, sizeof perr);
+    pdfopts_apply(&po, &ro);
+    if (api_reject_issues(req, issues)) {
+        pdfopts_free(&po);
         return;
+    }
     db_t *db = api_db(req);
     compiled_t *c = db ? preview_template(req, db, version) : NULL;
-    if (!c)
+    if (!c) {
+        pdfopts_free(&po);
         return;
+    }
     json_t *normalised = NULL;
     issues = NULL;
     engine_ctx_t *ctx = NULL;
@@ -570,6 +563,7 @@ static void preview(http_req_t *req)
     }
     json_decref(normalised);
     compiled_release(c);
+    pdfopts_free(&po);
 }
 
 void api_templates_routes(void)

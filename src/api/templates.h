@@ -30,9 +30,6 @@ void resolved_version_release(resolved_version_t *rv);
  * bad value. */
 bool api_option_version(const json_t *options, int *number, json_t *issues);
 
-/* Reads options.pdfa ("2b" | "3b") into *name (NULL when absent); adds an issue on a bad value. */
-void api_option_pdfa(const json_t *options, const char **name, json_t *issues);
-
 void api_templates_routes(void);
 
 #endif

@@ -17,7 +17,8 @@ static const char render_usage[] =
     "                       [--watermark TEXT] [--creation-time UNIX_SECONDS] [--assets DIR]\n"
     "                       [--allow-private-urls] [--image-timeout-ms N] [--compression "
     "fast|standard|none]\n"
-    "                       [--pdfa 2b|3b] [--quiet]\n"
+    "                       [--pdfa 2b|3b] [--facturx INVOICE.xml] [--facturx-profile P]\n"
+    "                       [--attach FILE[:MEDIA/TYPE]]... [--quiet]\n"
     "\n"
     "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
     "  --layout       the layout JSON; without it a layout is generated from --manifest\n"
@@ -29,7 +30,93 @@ static const char render_usage[] =
     "  --creation-time  fixes the PDF creation date, so the same input gives identical bytes\n"
     "  --compression  PDF streams: fast (default; fonts stored), standard (smallest), none\n"
     "  --pdfa         PDF/A-2b or PDF/A-3b output (docs/einvoice.md)\n"
+    "  --facturx      embeds this CII XML as a Factur-X/ZUGFeRD invoice (PDF/A-3b); profile\n"
+    "                 \"EN 16931\" unless --facturx-profile says MINIMUM, BASIC WL, BASIC,\n"
+    "                 EXTENDED or XRECHNUNG\n"
+    "  --attach       embeds a file (its base name; media type application/octet-stream unless\n"
+    "                 given after a colon); up to 16\n"
     "Problems in the layout are printed one per line as \"path: message\".\n";
+
+/* A whole file, at most max bytes; NULL with a message. Caller frees. */
+static char *read_all(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "craftkit render: cannot read %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *data = malloc(max + 2);
+    size_t n = data ? fread(data, 1, max + 1, f) : 0;
+    bool bad = !data || ferror(f);
+    fclose(f);
+    if (bad || n > max) {
+        fprintf(stderr, "craftkit render: %s: %s\n", path, bad ? "cannot be read" : "too large");
+        free(data);
+        return NULL;
+    }
+    data[n] = '\0';
+    *len = n;
+    return data;
+}
+
+typedef struct embeds {
+    const char *attach[ENGINE_ATTACHMENTS_MAX + 1];
+    int nattach;
+    const char *facturx, *profile;
+    engine_attachment_t att[ENGINE_ATTACHMENTS_MAX];
+    char *bytes[ENGINE_ATTACHMENTS_MAX + 1]; /* the last one: the Factur-X XML */
+} embeds_t;
+
+/* Reads --attach and --facturx files into ro (checked like the API checks them). */
+static int load_embeds(embeds_t *e, engine_render_opts_t *ro)
+{
+    char err[400];
+    size_t total = 0;
+    if (e->nattach > ENGINE_ATTACHMENTS_MAX) {
+        fprintf(stderr, "craftkit render: at most %d --attach files\n", ENGINE_ATTACHMENTS_MAX);
+        return -1;
+    }
+    for (int i = 0; i < e->nattach; i++) {
+        char *spec = (char *)e->attach[i], *colon = strrchr(spec, ':');
+        const char *mt = "application/octet-stream";
+        if (colon && strchr(colon, '/')) {
+            *colon = '\0';
+            mt = colon + 1;
+        }
+        const char *slash = strrchr(spec, '/'), *name = slash ? slash + 1 : spec;
+        if (engine_attachment_name_check(name, err, sizeof err) < 0) {
+            fprintf(stderr, "craftkit render: --attach %s: %s\n", spec, err);
+            return -1;
+        }
+        size_t len;
+        if (!(e->bytes[i] = read_all(spec, ENGINE_ATTACHMENTS_BYTES_MAX - total, &len)))
+            return -1;
+        total += len;
+        e->att[i] = (engine_attachment_t){
+            .name = name, .media_type = mt, .data = (unsigned char *)e->bytes[i], .len = len};
+    }
+    ro->attachments = e->att;
+    ro->nattachments = (size_t)e->nattach;
+    if (!e->facturx)
+        return 0;
+    int p = engine_fx_profile_parse(e->profile ? e->profile : "EN 16931");
+    if (p < 0) {
+        fprintf(stderr,
+                "craftkit render: --facturx-profile must be one of MINIMUM, BASIC WL, BASIC, EN 16931, "
+                "EXTENDED, XRECHNUNG\n");
+        return -1;
+    }
+    size_t len;
+    char *xml = e->bytes[ENGINE_ATTACHMENTS_MAX] = read_all(e->facturx, ENGINE_FACTURX_XML_MAX, &len);
+    if (!xml)
+        return -1;
+    if (engine_facturx_check(xml, len, err, sizeof err) < 0) {
+        fprintf(stderr, "craftkit render: --facturx %s: %s\n", e->facturx, err);
+        return -1;
+    }
+    ro->facturx = (engine_facturx_t){.profile = (engine_fx_profile_t)p, .xml = xml, .len = len};
+    return 0;
+}
 
 static json_t *load_json(const char *path, const char *what)
 {
@@ -120,6 +207,7 @@ int cli_render(int argc, char **argv)
     engine_render_opts_t ro = {0};
     engine_ctx_opts_t co = {0};
     bool quiet = false;
+    embeds_t emb = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -192,6 +280,16 @@ int cli_render(int argc, char **argv)
             if (level < 0)
                 goto bad_value;
             ro.pdfa = (engine_pdfa_t)level;
+        } else if (!strcmp(a, "--facturx")) {
+            NEED_VALUE();
+            emb.facturx = v;
+        } else if (!strcmp(a, "--facturx-profile")) {
+            NEED_VALUE();
+            emb.profile = v;
+        } else if (!strcmp(a, "--attach")) {
+            NEED_VALUE();
+            if (emb.nattach <= ENGINE_ATTACHMENTS_MAX)
+                emb.attach[emb.nattach++] = v;
         } else if (!strcmp(a, "--allow-private-urls")) {
             co.allow_private_urls = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -230,6 +328,8 @@ int cli_render(int argc, char **argv)
         (data_path && !(data = load_json(data_path, "data"))) ||
         (page_config_path && !(page_config = load_json(page_config_path, "page config"))))
         goto done;
+    if (load_embeds(&emb, &ro) < 0)
+        goto done;
     if (data && !json_is_object(data)) {
         fprintf(stderr, "craftkit render: data %s must be a JSON object\n", data_path);
         goto done;
@@ -267,6 +367,8 @@ int cli_render(int argc, char **argv)
     rc = CLI_OK;
 done:
     engine_output_free(&out);
+    for (int i = 0; i <= ENGINE_ATTACHMENTS_MAX; i++)
+        free(emb.bytes[i]);
     engine_ctx_free(ctx);
     engine_template_free(t);
     json_decref(issues);

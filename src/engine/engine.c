@@ -275,9 +275,10 @@ static void add_outline(render_t *r, cairo_surface_t *s)
 static engine_pdfa_t pdfa_level(const engine_template_t *t, const engine_render_opts_t *opts)
 {
     engine_pdfa_t level = opts->pdfa != ENGINE_PDFA_DEFAULT ? opts->pdfa : t->pdfa;
-    if (opts->facturx.profile != ENGINE_FX_NONE ||
-        (opts->nattachments && opts->pdfa == ENGINE_PDFA_DEFAULT && level == ENGINE_PDFA_2B))
-        level = ENGINE_PDFA_3B;
+    bool asked = opts->pdfa != ENGINE_PDFA_DEFAULT;
+    if ((opts->facturx.profile != ENGINE_FX_NONE && !asked) ||
+        (opts->nattachments && !asked && level == ENGINE_PDFA_2B))
+        level = ENGINE_PDFA_3B; /* an explicit 2b with embedded files fails in pdfa_finish */
     return level == ENGINE_PDFA_DEFAULT ? ENGINE_PDFA_NONE : level;
 }
 

@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "storage/storage.h"
 #include "worker/compiled.h"
+#include "worker/pdfopts.h"
 
 #define RETRY_DELAY_MAX_MS (10 * 60 * 1000)
 
@@ -109,10 +110,12 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
                                .watermark = c->test ? "TEST" : NULL,
                                .creation_time = c->created_unix,
                                .deadline_ms = time_mono_ms() + w->cfg->render_timeout_ms};
-    const char *pdfa = json_string_value(json_object_get(c->options, "pdfa"));
-    if (pdfa && engine_pdfa_parse(pdfa) > 0)
-        ro.pdfa = (engine_pdfa_t)engine_pdfa_parse(pdfa);
-    int rc = engine_render(w->engine, compiled->engine, c->data, &ro, out, why, why_len);
+    pdfopts_t po;
+    int rc = pdfopts_read(c->options, &po, NULL, why, why_len); /* checked at submission already */
+    pdfopts_apply(&po, &ro);
+    if (rc == 0)
+        rc = engine_render(w->engine, compiled->engine, c->data, &ro, out, why, why_len);
+    pdfopts_free(&po);
     compiled_release(compiled);
     if (rc != 0)
         return -1;

@@ -1,8 +1,11 @@
 /* PDF/A output over real HTTP (docs/einvoice.md): options.pdfa on previews and renders, the
  * template version's default (pageConfig.pdfa), and the 400s of bad values. The structure of
  * the files themselves is checked with qpdf, xmllint and poppler by tests/pdfa/check_pdfa.py. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "craftkit/engine.h"
 #include "harness.h"
 #include "harness_render.h"
 
@@ -104,6 +107,189 @@ START_TEST(template_default)
 }
 END_TEST
 
+/* A preview/render body with these options (a JSON object text); caller frees. */
+static char *body_with(const char *options_json)
+{
+    json_error_t e;
+    json_t *o = json_loads(options_json, 0, &e);
+    ck_assert_msg(o != NULL, "%s", e.text);
+    json_t *b = json_pack("{s:o,s:o}", "data", json_loads(DATA, 0, NULL), "options", o);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return text;
+}
+
+static char *facturx_xml(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/einvoice/factur-x.xml", getenv("CRAFTKIT_TEST_DATA"));
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    char *x = calloc(1, 1 << 16);
+    size_t n = fread(x, 1, (1 << 16) - 1, f);
+    fclose(f);
+    x[n] = '\0';
+    return x;
+}
+
+/* options with a Factur-X {xml, profile}; caller frees. */
+static char *fx_options(const char *xml, const char *profile, const char *extra)
+{
+    json_t *o = json_pack("{s:{s:s,s:s}}", "facturx", "xml", xml, "profile", profile);
+    if (extra) {
+        json_t *more = json_loads(extra, 0, NULL);
+        json_object_update(o, more);
+        json_decref(more);
+    }
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return t;
+}
+
+static th_resp_t *preview_with(const char *options_json)
+{
+    char *body = body_with(options_json);
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, body, NULL);
+    free(body);
+    return r;
+}
+
+static void assert_refused(const char *options_json, const char *path, const char *msg)
+{
+    th_resp_t *r = preview_with(options_json);
+    th_assert_error(r, 400, "invalid_request");
+    json_t *list = json_object_get(
+        json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors"), path);
+    char *text = list ? json_dumps(list, 0) : NULL;
+    bool found = text && strstr(text, msg);
+    free(text);
+    ck_assert_msg(found, "%s: %s", path, r->body);
+    th_resp_free(r);
+    /* and the render endpoint refuses it the same way */
+    char *body = body_with(options_json);
+    r = th_req(srv, "POST", "/v1/templates/invoice/render", key, body, NULL);
+    free(body);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(has(r, path), "%s", r->body);
+    th_resp_free(r);
+}
+
+START_TEST(attachments)
+{
+    th_resp_t *r =
+        preview_with("{\"pdfa\":\"3b\",\"attachments\":[{\"name\":\"Lieferschein ä.txt\","
+                     "\"mediaType\":\"text/plain\",\"content\":\"aGVsbG8=\",\"relationship\":\"Supplement\","
+                     "\"description\":\"delivery note\"}]}");
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert(has(r, "/EmbeddedFiles") && has(r, "/AFRelationship /Supplement") && has(r, "/AF [") &&
+              has(r, "/Subtype /text#2Fplain"));
+    th_resp_free(r);
+    /* no level asked for: a plain PDF with an embedded file, no /AF */
+    r = preview_with("{\"attachments\":[{\"name\":\"a.bin\",\"mediaType\":\"application/octet-stream\","
+                     "\"content\":\"AAEC\"}]}");
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(has(r, "/EmbeddedFiles") && !has(r, "/AF [") && !has(r, "GTS_PDFA1"));
+    th_resp_free(r);
+    const char *ok = "\"mediaType\":\"text/plain\",\"content\":\"aGk=\"";
+    char opts[4096];
+    snprintf(opts, sizeof opts, "{\"attachments\":[{\"name\":\"../../etc/passwd\",%s}]}", ok);
+    assert_refused(opts, "options.attachments.0.name", "must not start with a dot");
+    snprintf(opts, sizeof opts, "{\"attachments\":[{\"name\":\"x/../../etc/passwd\",%s}]}", ok);
+    assert_refused(opts, "options.attachments.0.name", "path separators");
+    snprintf(opts, sizeof opts, "{\"attachments\":[{\"name\":\".env\",%s}]}", ok);
+    assert_refused(opts, "options.attachments.0.name", "dot");
+    snprintf(opts, sizeof opts, "{\"attachments\":[{\"name\":\"a\\u202etxt.exe\",%s}]}", ok);
+    assert_refused(opts, "options.attachments.0.name", "bidirectional");
+    snprintf(opts, sizeof opts, "{\"attachments\":[{\"name\":\"a\",%s},{\"name\":\"a\",%s}]}", ok, ok);
+    assert_refused(opts, "options.attachments.1.name", "Another attachment");
+    assert_refused("{\"attachments\":[{\"name\":\"a\",\"mediaType\":\"text\",\"content\":\"aGk=\"}]}",
+                   "options.attachments.0.mediaType", "media type");
+    assert_refused("{\"attachments\":[{\"name\":\"a\",\"mediaType\":\"text/plain\",\"content\":\"aGk\"}]}",
+                   "options.attachments.0.content", "base64");
+    assert_refused("{\"attachments\":[{\"name\":\"a\",\"mediaType\":\"text/plain\",\"content\":\"aGk=\","
+                   "\"relationship\":\"Other\"}]}",
+                   "options.attachments.0.relationship", "Invalid enum value");
+    assert_refused(
+        "{\"attachments\":[{\"name\":\"a\",\"mediaType\":\"text/plain\",\"content\":\"aGk=\",\"x\":1}]}",
+        "options.attachments.0", "Unrecognized key");
+    assert_refused("{\"attachments\":{}}", "options.attachments", "Expected array");
+    snprintf(opts, sizeof opts, "{\"pdfa\":\"2b\",\"attachments\":[{\"name\":\"a\",%s}]}", ok);
+    assert_refused(opts, "options.pdfa", "PDF/A-2b allows no embedded files");
+    /* the cap on their number */
+    size_t n = (size_t)snprintf(opts, sizeof opts, "{\"attachments\":[");
+    for (int i = 0; i <= ENGINE_ATTACHMENTS_MAX; i++)
+        n += (size_t)snprintf(opts + n, sizeof opts - n, "%s{\"name\":\"f%d\",%s}", i ? "," : "", i, ok);
+    snprintf(opts + n, sizeof opts - n, "]}");
+    assert_refused(opts, "options.attachments", "At most 16 attachments");
+}
+END_TEST
+
+START_TEST(facturx)
+{
+    char *xml = facturx_xml();
+    char *o = fx_options(xml, "EN 16931", NULL);
+    th_resp_t *r = preview_with(o);
+    free(o);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert(has(r, "<pdfaid:part>3</pdfaid:part>") && has(r, "/AFRelationship /Alternative") &&
+              has(r, "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>") && has(r, "(factur-x.xml)"));
+    th_resp_free(r);
+    /* through the queue and the worker, with an attachment next to it */
+    o = fx_options(
+        xml, "BASIC WL",
+        "{\"attachments\":[{\"name\":\"note.txt\",\"mediaType\":\"text/plain\",\"content\":\"aGk=\"}]}");
+    char *body = body_with(o);
+    free(o);
+    char id[64], path[128];
+    th_submit_ok(srv, NULL, key, "invoice", body, id);
+    free(body);
+    r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(has(r, "/AFRelationship /Data") &&
+              has(r, "<fx:ConformanceLevel>BASIC WL</fx:ConformanceLevel>") && has(r, "(note.txt)"));
+    th_resp_free(r);
+    /* bad input */
+    const struct {
+        const char *xml, *profile, *extra, *path, *msg;
+    } bad[] = {
+        {"<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><x>&e;</x>",
+         "EN 16931", NULL, "options.facturx.xml", "DOCTYPE"},
+        {"<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"/>", "EN 16931", NULL,
+         "options.facturx.xml", "Cross Industry Invoice"},
+        {"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", "EN 16931", NULL, "options.facturx.xml",
+         "UTF-8"},
+        {"<rsm:CrossIndustryInvoice", "EN 16931", NULL, "options.facturx.xml", "well-formed"},
+        {xml, "COMFORT", NULL, "options.facturx.profile", "Invalid enum value"},
+        {xml, "EN 16931", "{\"pdfa\":\"2b\"}", "options.pdfa", "PDF/A-2b allows no embedded files"},
+        {xml, "EN 16931",
+         "{\"attachments\":[{\"name\":\"factur-x.xml\",\"mediaType\":\"text/xml\",\"content\":\"aGk=\"}]}",
+         "options.attachments", "taken by the Factur-X invoice"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        o = fx_options(bad[i].xml, bad[i].profile, bad[i].extra);
+        assert_refused(o, bad[i].path, bad[i].msg);
+        free(o);
+    }
+    assert_refused("{\"facturx\":{\"profile\":\"BASIC\"}}", "options.facturx.xml", "Required");
+    assert_refused("{\"facturx\":\"<x/>\"}", "options.facturx", "Expected object");
+    /* over 5 MB */
+    size_t big = ENGINE_FACTURX_XML_MAX + 10;
+    char *huge = malloc(big + 1);
+    memset(huge, ' ', big);
+    huge[big] = '\0';
+    memcpy(huge, "<a>", 3);
+    o = fx_options(huge, "EN 16931", NULL);
+    free(huge);
+    assert_refused(o, "options.facturx.xml", "larger than 5 MB");
+    free(o);
+    free(xml);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("pdfa", NULL);
@@ -115,6 +301,8 @@ int main(void)
     tcase_add_test(tc, preview_pdfa_levels);
     tcase_add_test(tc, render_pdfa_and_replay);
     tcase_add_test(tc, template_default);
+    tcase_add_test(tc, attachments);
+    tcase_add_test(tc, facturx);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

@@ -21,7 +21,12 @@ NS = {
     "dc": "http://purl.org/dc/elements/1.1/",
     "pdf": "http://ns.adobe.com/pdf/1.3/",
     "xmp": "http://ns.adobe.com/xap/1.0/",
+    "fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+    "pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/",
+    "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+    "pdfaProperty": "http://www.aiim.org/pdfa/ns/property#",
 }
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "einvoice")
 failures = []
 
 
@@ -70,7 +75,7 @@ def stream_bytes(o):
     return base64.b64decode(o["stream"]["data"])
 
 
-def pdfa_checks(path, part, with_link=False):
+def pdfa_checks(path, part, with_link=False):  # noqa: C901
     p = run("qpdf", "--check", path)
     check(p.returncode == 0 and b"No syntax or stream encoding errors" in p.stdout, f"{path}: qpdf --check clean")
     raw = open(path, "rb").read()
@@ -144,7 +149,42 @@ def pdfa_checks(path, part, with_link=False):
     p = run("pdffonts", path)
     lines = p.stdout.decode().splitlines()[2:]
     check(p.returncode == 0 and lines and all(l.split()[-5] == "yes" for l in lines), "pdffonts: every font embedded (6.2.11.4)")
-    return objs, trailer, cat
+    return objs, trailer, cat, root
+
+
+def embedded(path, objs, cat, files, part):
+    """files: {name: (bytes, mime, relationship)}: the name tree, /AF, file specs, pdfdetach."""
+    names = objs_val(objs, cat.get("/Names", {})).get("/EmbeddedFiles", {})
+    names = objs_val(objs, names).get("/Names", [])
+    keys = [text(k) for k in names[0::2]]
+    check(keys == sorted(files, key=lambda n: n.encode("utf-16-be")) or keys == sorted(files),
+          f"/EmbeddedFiles name tree lists {sorted(files)} in order ({keys})")
+    af = cat.get("/AF")
+    if part == 3:
+        check(isinstance(af, list) and len(af) == len(files), "catalog /AF lists every embedded file (6.8)")
+    else:
+        check(af is None, "no /AF outside PDF/A-3")
+    for k, ref in zip(keys, names[1::2]):
+        spec = objs[ref]["value"]
+        data, mime, rel = files[k]
+        check(text(spec.get("/F", "")) == k and text(spec.get("/UF", "")) == k, f"{k}: /F and /UF (6.8)")
+        if part == 3:
+            check(spec.get("/AFRelationship") == "/" + rel, f"{k}: /AFRelationship /{rel} (6.8)")
+            check(ref in af, f"{k}: in /AF")
+        ef = objs[spec["/EF"]["/F"]]["stream"]["dict"]
+        check(ef.get("/Subtype") == "/" + mime, f"{k}: /Subtype {mime} ({ef.get('/Subtype')}) (6.8)")
+        check(ef.get("/Params", {}).get("/Size") == len(data) and "/ModDate" in ef.get("/Params", {}), f"{k}: /Params /Size /ModDate")
+    p = run("pdfdetach", "-list", path)
+    listed = [l.split(": ", 1)[1] for l in p.stdout.decode().splitlines()[1:]]
+    check(sorted(listed) == sorted(files), f"pdfdetach -list: {listed}")
+    for i, name in enumerate(listed, 1):
+        dest = os.path.join(OUT, "detached-" + str(i))
+        p = run("pdfdetach", "-save", str(i), "-o", dest, path)
+        check(p.returncode == 0 and open(dest, "rb").read() == files[name][0], f"pdfdetach -save {name}: byte for byte")
+
+
+def objs_val(objs, v):
+    return objs[v]["value"] if isinstance(v, str) and v.endswith(" R") else v
 
 
 # 1. the standard invoice as PDF/A-3b and -2b
@@ -192,6 +232,39 @@ check(p.returncode == 2 and b"bad value for --pdfa" in p.stderr, "--pdfa 1a is r
 # 5. a plain render is unchanged: no update appended
 plain = open(render("plain.pdf"), "rb").read()
 check(plain.count(b"startxref") == 1 and b"GTS_PDFA1" not in plain, "without --pdfa the PDF is cairo's alone")
+
+# 6. Factur-X (EN 16931 → Alternative) with an attachment, and MINIMUM (→ Data)
+xml = open(os.path.join(DATA, "factur-x.xml"), "rb").read()
+att = open(f"{INV}/data.json", "rb").read()
+for profile, rel in (("EN 16931", "Alternative"), ("MINIMUM", "Data"), ("XRECHNUNG", "Alternative")):
+    fname = "xrechnung.xml" if profile == "XRECHNUNG" else "factur-x.xml"
+    path = render(f"fx-{profile.replace(' ', '')}.pdf", "--facturx", os.path.join(DATA, "factur-x.xml"),
+                  "--facturx-profile", profile, "--attach", f"{INV}/data.json:application/json")
+    objs, trailer, cat, root = pdfa_checks(path, 3)
+    embedded(path, objs, cat, {fname: (xml, "text/xml", rel), "data.json": (att, "application/json", "Unspecified")}, 3)
+    fx = {k: (root.find(".//fx:" + k, NS).text if root.find(".//fx:" + k, NS) is not None else None)
+          for k in ("DocumentType", "DocumentFileName", "Version", "ConformanceLevel")}
+    check(fx == {"DocumentType": "INVOICE", "DocumentFileName": fname, "Version": "1.0", "ConformanceLevel": profile},
+          f"XMP fx: properties for {profile} ({fx})")
+    schema = root.find(".//pdfaExtension:schemas//pdfaSchema:namespaceURI", NS)
+    props = [e.text for e in root.findall(".//pdfaSchema:property//pdfaProperty:name", NS)]
+    check(schema is not None and schema.text == NS["fx"] and root.find(".//pdfaSchema:prefix", NS).text == "fx" and
+          sorted(props) == ["ConformanceLevel", "DocumentFileName", "DocumentType", "Version"],
+          "the PDF/A extension schema describes every fx: property (6.6.2.3)")
+# 7. attachments without PDF/A: plain embedded files, no /AF
+path = render("attach-plain.pdf", "--attach", f"{INV}/data.json:application/json")
+objs, trailer = qpdf_json(path)
+embedded(path, objs, objs[trailer["/Root"]]["value"], {"data.json": (att, "application/json", "Unspecified")}, 0)
+# 8. refusals: Factur-X on 2b, a DOCTYPE, an unknown profile, a path-trick name
+bad_xml = os.path.join(OUT, "xxe.xml")
+open(bad_xml, "w").write('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')
+for args, msg in (((("--pdfa", "2b", "--facturx", os.path.join(DATA, "factur-x.xml"))), b"Factur-X needs PDF/A-3b"),
+                  (("--facturx", bad_xml), b"DOCTYPE"),
+                  (("--facturx", os.path.join(DATA, "factur-x.xml"), "--facturx-profile", "COMFORT"), b"--facturx-profile"),
+                  (("--attach", "/etc/..:text/plain"), b"must not start with a dot")):
+    p = run(BIN, "render", "--layout", f"{INV}/layout.json", "--data", f"{INV}/data.json", "-o",
+            os.path.join(OUT, "refused.pdf"), *args)
+    check(p.returncode == 1 and msg in p.stderr, f"refused: {' '.join(args)} ({p.stderr.decode()[:200]})")
 
 print(f"{len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -1,0 +1,100 @@
+/* einvoice — the checks on what a render embeds: Factur-X profiles and XML, attachment names
+ * and relationships (declared in include/craftkit/engine.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "craftkit/engine.h"
+#include "engine/xmlcheck.h"
+
+#define CII_NS "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+
+static int lookup(const char *name, const char *const *names, int n)
+{
+    for (int i = 0; name && i < n; i++)
+        if (names[i] && !strcmp(name, names[i]))
+            return i;
+    return -1;
+}
+
+int engine_fx_profile_parse(const char *name)
+{
+    static const char *const names[] = {
+        [ENGINE_FX_MINIMUM] = "MINIMUM",   [ENGINE_FX_BASIC_WL] = "BASIC WL",
+        [ENGINE_FX_BASIC] = "BASIC",       [ENGINE_FX_EN16931] = "EN 16931",
+        [ENGINE_FX_EXTENDED] = "EXTENDED", [ENGINE_FX_XRECHNUNG] = "XRECHNUNG",
+    };
+    return lookup(name, names, (int)(sizeof names / sizeof names[0]));
+}
+
+int engine_af_parse(const char *name)
+{
+    static const char *const names[] = {
+        [ENGINE_AF_UNSPECIFIED] = "Unspecified",
+        [ENGINE_AF_ALTERNATIVE] = "Alternative",
+        [ENGINE_AF_DATA] = "Data",
+        [ENGINE_AF_SOURCE] = "Source",
+        [ENGINE_AF_SUPPLEMENT] = "Supplement",
+    };
+    return lookup(name, names, (int)(sizeof names / sizeof names[0]));
+}
+
+int engine_attachment_name_check(const char *name, char *err, size_t err_len)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > ENGINE_ATTACHMENT_NAME_MAX) {
+        snprintf(err, err_len, "A file name must have 1 to %d bytes", ENGINE_ATTACHMENT_NAME_MAX);
+        return -1;
+    }
+    if (name[0] == '.' || name[0] == ' ' || name[n - 1] == ' ' || name[n - 1] == '.') {
+        snprintf(err, err_len, "A file name must not start with a dot or a space, nor end with one");
+        return -1;
+    }
+    const unsigned char *p = (const unsigned char *)name, *end = p + n;
+    while (p < end) {
+        unsigned cp;
+        size_t k = xmlcheck_utf8(p, (size_t)(end - p), &cp);
+        if (!k) {
+            snprintf(err, err_len, "A file name must be valid UTF-8");
+            return -1;
+        }
+        /* Paths, drive letters, reserved characters, controls and bidirectional overrides
+         * (U+202E makes "invoice<U+202E>fdp.exe" look like "invoiceexe.pdf"). */
+        if (cp < 0x20 || cp == 0x7f || (cp < 0x80 && strchr("/\\:*?\"<>|", (int)cp)) ||
+            (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+            cp == 0x200e || cp == 0x200f) {
+            snprintf(err, err_len,
+                     "A file name must not contain path separators, control or bidirectional characters, "
+                     "or any of : * ? \" < > |");
+            return -1;
+        }
+        p += k;
+    }
+    return 0;
+}
+
+int engine_facturx_check(const char *xml, size_t len, char *err, size_t err_len)
+{
+    if (len > ENGINE_FACTURX_XML_MAX) {
+        snprintf(err, err_len, "The XML is larger than %u MB", ENGINE_FACTURX_XML_MAX >> 20);
+        return -1;
+    }
+    if (len == 0) {
+        snprintf(err, err_len, "The XML is empty");
+        return -1;
+    }
+    xmlcheck_root_t root;
+    char why[200];
+    if (xmlcheck_document(xml, len, &root, why, sizeof why) < 0) {
+        snprintf(err, err_len, "The XML is not well-formed: %s", why);
+        return -1;
+    }
+    if (root.local_len != 20 || memcmp(root.local, "CrossIndustryInvoice", 20) || !root.ns ||
+        root.ns_len != strlen(CII_NS) || memcmp(root.ns, CII_NS, root.ns_len)) {
+        snprintf(
+            err, err_len,
+            "The XML is not a UN/CEFACT Cross Industry Invoice: its root must be rsm:CrossIndustryInvoice "
+            "in the namespace " CII_NS);
+        return -1;
+    }
+    return 0;
+}
