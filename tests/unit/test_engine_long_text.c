@@ -124,6 +124,35 @@ START_TEST(last_character_of_every_long_value_reaches_the_pdf)
 }
 END_TEST
 
+START_TEST(long_cjk_paragraph_wraps_onto_pages)
+{
+    /* 320,000 CJK characters at 7 pt are wider than 2^31 Pango units: the paragraph was one line
+     * on one page. It wraps onto dozens of pages, every character reaching the PDF, the last
+     * one too; the same in a table cell. */
+    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"text\",\"text\":\"{{t}}\",\"fontSize\":7},"
+                                       "{\"type\":\"table\",\"columns\":[60,\"*\"],\"rows\":[[\"cell\","
+                                       "{\"text\":\"{{c}}\",\"fontSize\":7}]]}]}");
+    char *cjk = repeat("中", 320000, "END");
+    char *cell = repeat("文", 100000, "CELLEND");
+    json_t *data = json_pack("{s:s,s:s}", "t", cjk, "c", cell);
+    engine_output_t out;
+    char err[600];
+    ck_assert_msg(render(t, data, &out, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_gt(out.pages, 40);
+    char *text = pdf_text(&out);
+    ck_assert_uint_eq(count_of(text, "中"), 320000);
+    ck_assert_uint_eq(count_of(text, "文"), 100000);
+    ck_assert(strstr(text, "END"));
+    ck_assert(strstr(text, "CELLEND"));
+    free(text);
+    engine_output_free(&out);
+    json_decref(data);
+    free(cjk);
+    free(cell);
+    engine_template_free(t);
+}
+END_TEST
+
 START_TEST(text_over_the_limit_fails_with_the_limit)
 {
     /* The reproduction: "A"*1048000 + "B"*1000 + "END" used to lose "END" silently. */
@@ -209,6 +238,7 @@ Suite *long_text_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, last_character_of_every_long_value_reaches_the_pdf);
+    tcase_add_test(tc, long_cjk_paragraph_wraps_onto_pages);
     tcase_add_test(tc, text_over_the_limit_fails_with_the_limit);
     tcase_add_test(tc, noncharacters_never_fail_a_render);
     suite_add_tcase(s, tc);
