@@ -80,7 +80,7 @@ static void batch_free(text_batch_t *b)
 /* Adds a plain run to the batch; returns 1 when the run must be drawn on its own. */
 static int batch_add(draw_state_t *ds, const glyph_run_t *run, double ox, double by)
 {
-    if (run->link || run->backward || run->underline || run->strike)
+    if (run->link || run->backward || run->underline || run->strike || run->font->color)
         return 1;
     text_batch_t *b = &ds->batch;
     if (b->ng && (b->font != run->font->scaled || b->color != run->color))
@@ -103,6 +103,32 @@ static int batch_add(draw_state_t *ds, const glyph_run_t *run, double ox, double
     memcpy(b->clusters + b->nc, run->clusters, (size_t)run->nclusters * sizeof *b->clusters);
     b->nc += (size_t)run->nclusters;
     return 0;
+}
+
+/* Colour glyphs (emoji) as their full-resolution bitmaps; glyphs without one through cairo. */
+static void draw_color_glyphs(draw_state_t *ds, const glyph_run_t *run, cairo_glyph_t *glyphs)
+{
+    cairo_t *cr = ds->cr;
+    for (int k = 0; k < run->nglyphs; k++) {
+        double x, y, w, h;
+        cairo_surface_t *img = fonts_color_glyph(run->font, (unsigned)glyphs[k].index, &x, &y, &w, &h);
+        if (!img) {
+            cairo_show_glyphs(cr, &glyphs[k], 1);
+            continue;
+        }
+        int iw = cairo_image_surface_get_width(img), ih = cairo_image_surface_get_height(img);
+        if (iw <= 0 || ih <= 0)
+            continue;
+        cairo_save(cr);
+        cairo_translate(cr, glyphs[k].x + x, glyphs[k].y + y);
+        cairo_scale(cr, w / iw, h / ih);
+        cairo_set_source_surface(cr, img, 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+        cairo_paint(cr);
+        cairo_restore(cr);
+    }
+    ds->color_set = false;
+    set_color(ds, run->color); /* for the decorations that follow */
 }
 
 static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
@@ -136,8 +162,11 @@ static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
             link_attr(run->link, attr, sizeof attr);
             cairo_tag_begin(ds->cr, CAIRO_TAG_LINK, attr);
         }
-        cairo_show_text_glyphs(ds->cr, run->utf8, run->utf8_len, ds->glyphs, run->nglyphs, run->clusters,
-                               run->nclusters, run->backward ? CAIRO_TEXT_CLUSTER_FLAG_BACKWARD : 0);
+        if (run->font->color)
+            draw_color_glyphs(ds, run, ds->glyphs);
+        else
+            cairo_show_text_glyphs(ds->cr, run->utf8, run->utf8_len, ds->glyphs, run->nglyphs, run->clusters,
+                                   run->nclusters, run->backward ? CAIRO_TEXT_CLUSTER_FLAG_BACKWARD : 0);
         if (run->link)
             cairo_tag_end(ds->cr, CAIRO_TAG_LINK);
         if (run->underline) {

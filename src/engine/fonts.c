@@ -69,10 +69,19 @@ fonts_t *fonts_new(void)
     return f;
 }
 
+typedef struct color_glyph {
+    unsigned gid;
+    cairo_surface_t *img; /* NULL: the glyph has no bitmap */
+} color_glyph_t;
+
 static void font_destroy(font_t *font)
 {
     if (!font)
         return;
+    for (size_t i = 0; i < font->ncglyphs; i++)
+        if (font->cglyphs[i].img)
+            cairo_surface_destroy(font->cglyphs[i].img);
+    free(font->cglyphs);
     if (font->hb)
         hb_font_destroy(font->hb);
     if (font->scaled)
@@ -296,6 +305,7 @@ static font_t *font_at_size(const face_t *fc, double size)
     font->strike_pos = fc->st_off * font->scale;
     font->strike_thickness = fc->st_size * font->scale;
     font->space_glyph = fc->space;
+    font->color = hb_ot_color_has_png(hb_font_get_face(fc->hb));
     return font;
 }
 
@@ -367,11 +377,69 @@ font_t *fonts_from_pango(fonts_t *f, PangoFont *pf)
         hb_ot_metrics_get_position(font->hb, HB_OT_METRICS_TAG_STRIKEOUT_SIZE, &v) && v > 0 ? v * font->scale
                                                                                             : font->size / 16;
     hb_font_get_nominal_glyph(font->hb, ' ', &font->space_glyph);
+    font->color = hb_ot_color_has_png(face);
     if (add_entry(f, (font_entry_t){.pf = pf, .font = font}) < 0) {
         font_destroy(font);
         return NULL;
     }
     return font;
+}
+
+typedef struct png_reader {
+    const unsigned char *p;
+    unsigned n, off;
+} png_reader_t;
+
+static cairo_status_t read_png(void *closure, unsigned char *data, unsigned int len)
+{
+    png_reader_t *r = closure;
+    if (len > r->n - r->off)
+        return CAIRO_STATUS_READ_ERROR;
+    memcpy(data, r->p + r->off, len);
+    r->off += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_surface_t *fonts_color_glyph(font_t *font, unsigned gid, double *x, double *y, double *w, double *h)
+{
+    if (!font->color)
+        return NULL;
+    hb_glyph_extents_t ext;
+    if (!hb_font_get_glyph_extents(font->hb, gid, &ext) || ext.width == 0 || ext.height == 0)
+        return NULL;
+    *x = ext.x_bearing * font->scale;
+    *y = -ext.y_bearing * font->scale;
+    *w = ext.width * font->scale;
+    *h = -ext.height * font->scale;
+    for (size_t i = 0; i < font->ncglyphs; i++)
+        if (font->cglyphs[i].gid == gid)
+            return font->cglyphs[i].img;
+    if (font->ncglyphs == FONTS_COLOR_GLYPHS_MAX)
+        return NULL; /* cairo draws the rest */
+    if (font->ncglyphs == font->cgcap) {
+        size_t cap = font->cgcap ? font->cgcap * 2 : 8;
+        color_glyph_t *v = realloc(font->cglyphs, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        font->cglyphs = v;
+        font->cgcap = cap;
+    }
+    /* hb's font has no ppem set, so it picks the largest strike. */
+    hb_blob_t *b = hb_ot_color_glyph_reference_png(font->hb, gid);
+    unsigned n;
+    const char *d = hb_blob_get_data(b, &n);
+    cairo_surface_t *img = NULL;
+    if (n) {
+        png_reader_t r = {(const unsigned char *)d, n, 0};
+        img = cairo_image_surface_create_from_png_stream(read_png, &r);
+        if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+            cairo_surface_destroy(img);
+            img = NULL;
+        }
+    }
+    hb_blob_destroy(b);
+    font->cglyphs[font->ncglyphs++] = (color_glyph_t){gid, img};
+    return img;
 }
 
 bool fonts_family_installed(const char *family, char *substitute, size_t len)

@@ -17,7 +17,8 @@
 #include <hb.h>
 #include <pango/pangocairo.h>
 
-#define FONTS_CACHE_MAX 256 /* distinct fonts kept per thread; trimmed between renders */
+#define FONTS_CACHE_MAX 256         /* distinct fonts kept per thread; trimmed between renders */
+#define FONTS_COLOR_GLYPHS_MAX 2048 /* decoded colour glyph bitmaps kept per font */
 
 typedef struct font {
     PangoFont *pango;                          /* owned reference */
@@ -29,6 +30,9 @@ typedef struct font {
     double underline_pos, underline_thickness; /* pt below the baseline */
     double strike_pos, strike_thickness;       /* pt above the baseline */
     hb_codepoint_t space_glyph;
+    bool color; /* bitmap colour glyphs (CBDT/sbix: Noto Color Emoji), drawn by fonts_color_glyph */
+    struct color_glyph *cglyphs; /* decoded bitmaps, owned */
+    size_t ncglyphs, cgcap;
 } font_t;
 
 typedef struct fonts fonts_t;
@@ -42,6 +46,12 @@ font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, doubl
                   size_t err_len);
 /* The font_t of a pango font chosen by pango itself (font fallback); NULL when out of memory. */
 font_t *fonts_from_pango(fonts_t *f, PangoFont *pf);
+/* The full-resolution bitmap of colour glyph gid of a colour font (NULL when it has none), with
+ * its box in pt relative to the glyph origin (y down). cairo 1.16 would put such glyphs in a
+ * PDF as bitmaps rendered at the text size (13 px for 12 pt); drawing this image instead keeps
+ * the font's own resolution, and reusing one surface per glyph lets the PDF hold it once.
+ * The surface belongs to the font. */
+cairo_surface_t *fonts_color_glyph(font_t *font, unsigned gid, double *x, double *y, double *w, double *h);
 /* Whether fontconfig has the family (or one of a comma-separated list; generic names such as
  * sans-serif always count). When not, *substitute gets what would be used instead.
  * Any thread (fontconfig is thread-safe); used when a layout is compiled. */

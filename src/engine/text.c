@@ -927,6 +927,68 @@ nomem:
     return -1;
 }
 
+/* Control characters (C0 but tab and newline, DEL, C1) have no glyph: fonts would draw them as
+ * missing-glyph boxes. They are dropped; a span that holds any is copied without them. */
+static bool is_control_at(const unsigned char *p, size_t left, size_t *len)
+{
+    if (p[0] < 0x20 && p[0] != '\t' && p[0] != '\n') {
+        *len = 1;
+        return true;
+    }
+    if (p[0] == 0x7f) {
+        *len = 1;
+        return true;
+    }
+    if (p[0] == 0xc2 && left > 1 && p[1] >= 0x80 && p[1] <= 0x9f) {
+        *len = 2;
+        return true;
+    }
+    return false;
+}
+
+static bool has_control(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t n;
+    for (size_t i = 0; i < len; i++)
+        if ((p[i] < 0x20 || p[i] == 0x7f || p[i] == 0xc2) && is_control_at(p + i, len - i, &n))
+            return true;
+    return false;
+}
+
+static int drop_controls(arena_t *a, const text_span_t **spans, int nspans)
+{
+    int s = 0;
+    while (s < nspans && !has_control((*spans)[s].text, (*spans)[s].len))
+        s++;
+    if (s == nspans)
+        return 0;
+    text_span_t *copy = arena_alloc(a, (size_t)nspans * sizeof *copy);
+    if (!copy)
+        return -1;
+    memcpy(copy, *spans, (size_t)nspans * sizeof *copy);
+    for (; s < nspans; s++) {
+        if (!has_control(copy[s].text, copy[s].len))
+            continue;
+        const unsigned char *p = (const unsigned char *)copy[s].text;
+        char *buf = arena_alloc(a, copy[s].len + 1);
+        if (!buf)
+            return -1;
+        size_t n = 0, skip;
+        for (size_t i = 0; i < copy[s].len;) {
+            if (is_control_at(p + i, copy[s].len - i, &skip)) {
+                i += skip;
+                continue;
+            }
+            buf[n++] = (char)p[i++];
+        }
+        copy[s].text = buf;
+        copy[s].len = n;
+    }
+    *spans = copy;
+    return 0;
+}
+
 int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width,
                 const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len)
 {
@@ -937,6 +999,8 @@ int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, dou
         snprintf(err, err_len, "paragraph has more than %d runs", TEXT_SPANS_MAX);
         return -1;
     }
+    if (drop_controls(a, &spans, nspans) < 0)
+        goto nomem;
     uint32_t starts_small[16];
     uint32_t *starts = nspans <= 16 ? starts_small : malloc((size_t)nspans * sizeof *starts);
     if (!starts)

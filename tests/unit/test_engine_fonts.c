@@ -1,4 +1,5 @@
-/* Unit tests of what reaches the PDF from fonts: CFF subsets (engine/cfffix). */
+/* Unit tests of what reaches the PDF from fonts: CFF subsets (engine/cfffix), colour emoji,
+ * control characters. */
 #include <check.h>
 #include <fontconfig/fontconfig.h>
 #include <hb.h>
@@ -10,21 +11,44 @@
 
 #include "craftkit/engine.h"
 #include "engine/cfffix.h"
+#include "engine/text.h"
 #include "tu.h"
 #include "xorshift.h"
 
 static engine_ctx_t *CTX;
+static fonts_t *F;
+static text_t *T;
+static arena_t A;
 
+/* Runs in the forked test process (see test_engine_layout.c: no pango before fork). */
 static void setup(void)
 {
     engine_global_init();
     CTX = engine_ctx_new(NULL);
     ck_assert_ptr_nonnull(CTX);
+    F = fonts_new();
+    T = text_new(F);
+    arena_init(&A, 64 * 1024, 1 << 26);
 }
 
 static void teardown(void)
 {
+    arena_free(&A);
+    text_free(T);
+    fonts_free(F);
     engine_ctx_free(CTX);
+}
+
+static text_para_t lay(const char *s, const char *family)
+{
+    tstyle_t st = {.family = family, .size = 12, .weight = 400, .color = 0x000000ff, .line_height = 1};
+    tstyle_t *sp_style = arena_alloc(&A, sizeof st);
+    *sp_style = st;
+    text_span_t sp = {s, strlen(s), sp_style, NULL};
+    text_para_t p;
+    char err[300] = "";
+    ck_assert_msg(text_layout(T, &A, &sp, 1, 0, sp_style, &p, err, sizeof err) == 0, "%s", err);
+    return p;
 }
 
 static engine_output_t render_layout(const char *layout, engine_compression_t comp)
@@ -159,6 +183,117 @@ START_TEST(repair_survives_damaged_fonts)
 }
 END_TEST
 
+/* Issue 15 item 6: emoji are colour glyphs of the emoji fallback font, one glyph per emoji
+ * (ZWJ family, flag, skin tone), drawn from the font's full-resolution bitmaps. */
+START_TEST(emoji_are_colour_glyphs)
+{
+    text_para_t p =
+        lay("A \xf0\x9f\x98\x80 \xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 "
+            "\xf0\x9f\x87\xa9\xf0\x9f\x87\xaa \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd B",
+            "DejaVu Sans");
+    ck_assert_int_eq(p.nlines, 1);
+    int colour = 0;
+    for (int r = 0; r < p.lines[0].nruns; r++) {
+        glyph_run_t *run = &p.lines[0].runs[r];
+        for (int k = 0; k < run->nglyphs; k++) {
+            ck_assert_uint_ne(run->glyphs[k].id, 0); /* no missing-glyph box */
+            if (!run->font->color)
+                continue;
+            colour++;
+            double x, y, w, h;
+            cairo_surface_t *img = fonts_color_glyph(run->font, run->glyphs[k].id, &x, &y, &w, &h);
+            ck_assert_ptr_nonnull(img);
+            ck_assert_int_ge(cairo_image_surface_get_width(img), 100); /* the font's strike, not 12 px */
+            ck_assert(w > 8 && w < 24 && h > 8 && h < 24);
+        }
+    }
+    ck_assert_int_eq(colour, 4); /* 😀, 👨‍👩‍👧, 🇩🇪 and 👍🏽: one glyph each */
+}
+END_TEST
+
+static cairo_status_t png_read(void *closure, unsigned char *data, unsigned int len)
+{
+    engine_output_t *o = closure;
+    static _Thread_local size_t off;
+    if (!data) {
+        off = 0;
+        return CAIRO_STATUS_SUCCESS;
+    }
+    if (len > o->len - off)
+        return CAIRO_STATUS_READ_ERROR;
+    memcpy(data, o->data + off, len);
+    off += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* The PDF holds each emoji once, as an image at the font's resolution; the PNG shows colour. */
+START_TEST(emoji_reach_pdf_and_png)
+{
+    const char *layout = "{\"page\":{\"size\":\"A6\"},\"body\":[{\"type\":\"text\",\"text\":"
+                         "\"\xf0\x9f\x98\x80 \xf0\x9f\x98\x80 \xf0\x9f\x98\x80 ok\",\"fontSize\":30}]}";
+    engine_output_t pdf = render_layout(layout, ENGINE_COMPRESS_FAST);
+    size_t images = 0;
+    for (const char *p = (const char *)pdf.data;
+         (p = memmem(p, pdf.len - (size_t)(p - (const char *)pdf.data), "/Subtype /Image", 15)); p++)
+        images++;
+    ck_assert_int_eq(images, 2); /* the bitmap and its alpha mask, once for three emoji */
+    ck_assert_ptr_nonnull(memmem(pdf.data, pdf.len, "/Width 136", 10));
+    engine_output_free(&pdf);
+
+    json_error_t je;
+    json_t *l = json_loads(layout, 0, &je), *issues = NULL;
+    char err[300];
+    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    engine_render_opts_t o = {.format = ENGINE_PNG, .dpi = 72};
+    engine_output_t png;
+    json_t *data = json_object();
+    ck_assert_msg(engine_render(CTX, t, data, &o, &png, err, sizeof err) == 0, "%s", err);
+    png_read(NULL, NULL, 0);
+    cairo_surface_t *img = cairo_image_surface_create_from_png_stream(png_read, &png);
+    ck_assert_int_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+    cairo_surface_flush(img);
+    int w = cairo_image_surface_get_width(img), h = cairo_image_surface_get_height(img);
+    int stride = cairo_image_surface_get_stride(img);
+    const unsigned char *px = cairo_image_surface_get_data(img);
+    int yellow = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const unsigned char *q = px + y * stride + x * 4; /* B G R A */
+            if (q[2] > 200 && q[1] > 150 && q[0] < 90)
+                yellow++;
+        }
+    ck_assert_int_gt(yellow, 200); /* three yellow faces, not outlines or boxes */
+    cairo_surface_destroy(img);
+    engine_output_free(&png);
+    json_decref(data);
+    json_decref(l);
+    engine_template_free(t);
+}
+END_TEST
+
+/* BEL, ESC, DEL, CR and C1 controls are dropped, not drawn as boxes; tab and newline stay. */
+START_TEST(control_characters_are_dropped)
+{
+    text_para_t p = lay("a\x07"
+                        "b\x1b"
+                        "c\x7f"
+                        "d\xc2\x85"
+                        "e\r\x01",
+                        "DejaVu Sans");
+    text_para_t q = lay("abcde", "DejaVu Sans");
+    ck_assert_int_eq(p.nlines, 1);
+    int n = 0;
+    for (int r = 0; r < p.lines[0].nruns; r++)
+        for (int k = 0; k < p.lines[0].runs[r].nglyphs; k++, n++)
+            ck_assert_uint_ne(p.lines[0].runs[r].glyphs[k].id, 0);
+    ck_assert_int_eq(n, 5);
+    ck_assert_double_eq_tol(p.width, q.width, 1e-6);
+    p = lay("a\tb\nc", "DejaVu Sans");
+    ck_assert_int_eq(p.nlines, 2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("engine_fonts");
@@ -167,6 +302,9 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cjk_subset_keeps_called_subroutines);
     tcase_add_test(tc, repair_survives_damaged_fonts);
+    tcase_add_test(tc, emoji_are_colour_glyphs);
+    tcase_add_test(tc, emoji_reach_pdf_and_png);
+    tcase_add_test(tc, control_characters_are_dropped);
     suite_add_tcase(s, tc);
     return s;
 }
