@@ -445,9 +445,9 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
     if (!n->u.text.runs)
         return -1;
     n->u.text.nruns = (int)nr;
-    static const char *const run_keys[] = {"text",      "link",   "font",          "fontSize",
-                                           "bold",      "weight", "italic",        "color",
-                                           "underline", "strike", "letterSpacing", NULL};
+    static const char *const run_keys[] = {"text",          "link",   "font",  "fontSize",  "bold",
+                                           "weight",        "italic", "color", "underline", "strike",
+                                           "letterSpacing", "lang",   NULL};
     size_t i;
     json_t *rv;
     json_array_foreach(runs, i, rv)

@@ -72,6 +72,9 @@ void compile_apply_spacing(compiler_t *c, const json_t *obj, const char *path, n
 /* Applies a style reference: "name", ["a","b"], or an inline {props} object, onto st and
  * (when n != NULL) the named styles' spacing onto n. */
 void compile_apply_style_ref(compiler_t *c, const json_t *ref, const char *path, tstyle_t *st, node_t *n);
+/* A "lang" value: a BCP 47 tag, checked here, or a {{ }} template checked at render time. */
+int compile_lang(compiler_t *c, const json_t *v, const char *path, const char **lang,
+                 const expr_str_t **expr);
 /* The root style: DejaVu Sans 10 pt black, left, line height 1. */
 void compile_default_style(tstyle_t *st);
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "engine/compile.h"
+#include "engine/text.h"
 
 #define LENGTH_MAX_PT 14400.0 /* 200 in: nothing on a PDF page is larger */
 
@@ -282,7 +283,7 @@ int compile_enum(compiler_t *c, const json_t *v, const char *path, const char *c
 
 static const char *const style_keys[] = {
     "font",       "fontSize",      "bold",      "weight", "italic",   "color", "align",
-    "lineHeight", "letterSpacing", "underline", "strike", "maxLines", NULL,
+    "lineHeight", "letterSpacing", "underline", "strike", "maxLines", "lang",  NULL,
 };
 
 bool compile_is_style_key(const char *key)
@@ -294,6 +295,32 @@ bool compile_is_style_key(const char *key)
 }
 
 static const char *const align_names[] = {"start", "left", "center", "right", "end", "justify", NULL};
+
+int compile_lang(compiler_t *c, const json_t *v, const char *path, const char **lang, const expr_str_t **expr)
+{
+    if (!json_is_string(v)) {
+        compile_issue(c, path, "Expected a language tag (a string such as \"en\", \"de-CH\" or \"zh-Hans\")");
+        return -1;
+    }
+    const char *s = json_string_value(v);
+    if (strstr(s, "{{")) {
+        expr_str_t *e = compile_text(c, v, path);
+        if (!e)
+            return -1;
+        *lang = NULL;
+        *expr = e;
+        return 0;
+    }
+    if (*s && !text_lang_valid(s)) {
+        compile_issue(
+            c, path,
+            "\"%.60s\" is not a language tag (BCP 47, such as \"en\", \"de-CH\", \"zh-Hans\" or \"ja\")", s);
+        return -1;
+    }
+    *lang = *s ? arena_strdup(c->a, s) : NULL;
+    *expr = NULL;
+    return 0;
+}
 
 void compile_default_style(tstyle_t *st)
 {
@@ -385,6 +412,8 @@ void compile_apply_style_props(compiler_t *c, const json_t *obj, const char *pat
             compile_number(c, v, p, -5, 100, &st->letter_spacing);
         } else if (!strcmp(key, "maxLines")) {
             compile_int(c, v, p, 0, 10000, &st->max_lines);
+        } else if (!strcmp(key, "lang")) {
+            compile_lang(c, v, p, &st->lang, &st->lang_expr);
         }
     }
 }

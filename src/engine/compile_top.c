@@ -171,15 +171,23 @@ static void compile_metadata(compiler_t *c, const json_t *v, engine_template_t *
 {
     const char *path = "layout.metadata";
     if (!json_is_object(v)) {
-        compile_issue(
-            c, path,
-            "Expected an object: {\"title\": ..., \"author\": ..., \"subject\": ..., \"keywords\": ...}");
+        compile_issue(c, path,
+                      "Expected an object: {\"title\": ..., \"author\": ..., \"subject\": ..., \"keywords\": "
+                      "..., \"lang\": ...}");
         return;
     }
-    static const char *const keys[] = {"title", "author", "subject", "keywords", NULL};
+    static const char *const keys[] = {"title", "author", "subject", "keywords", "lang", NULL};
     compile_check_keys(c, v, path, keys, false, false);
+    json_t *lang = json_object_get(v, "lang");
+    if (lang &&
+        compile_lang(c, lang, compile_path(c, path, "lang"), &t->meta_lang, &t->meta_lang_expr) == 0 &&
+        !t->base_style.lang && !t->base_style.lang_expr) {
+        /* The document's language is the default of its text (defaultStyle.lang wins). */
+        t->base_style.lang = t->meta_lang;
+        t->base_style.lang_expr = t->meta_lang_expr;
+    }
     expr_str_t **slots[] = {&t->meta_title, &t->meta_author, &t->meta_subject, &t->meta_keywords};
-    for (int i = 0; keys[i]; i++) {
+    for (int i = 0; i < 4; i++) {
         json_t *x = json_object_get(v, keys[i]);
         if (x)
             *slots[i] = compile_text(c, x, compile_path(c, path, keys[i]));

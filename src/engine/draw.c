@@ -261,7 +261,7 @@ static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
         if (w100 > 0)
             st.size = fmin(400, fmax(12, 100 * diag * 0.55 / w100));
     }
-    text_span_t sp = {o->watermark, strlen(o->watermark), &st, NULL};
+    text_span_t sp = {o->watermark, strlen(o->watermark), &st, NULL, NULL};
     text_para_t p;
     if (text_layout(r->text, r->a, &sp, 1, 0, &st, &p, err, sizeof err) < 0)
         return render_fail(r, "watermark: %s", err);

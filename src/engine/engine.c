@@ -297,6 +297,9 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
     cairo_t *cr = cairo_create(s);
     draw_opts_t d;
     int rc = watermark_opts(r, opts, &d);
+    info.lang = t->meta_lang;
+    if (rc == 0 && t->meta_lang_expr)
+        rc = prepare_lang(r, t->meta_lang_expr, "layout.metadata.lang", &info.lang);
     for (int p = 0; rc == 0 && p < r->npages; p++) {
         if (place_margins(r, p) < 0 || draw_page(r, cr, p, &d) < 0) {
             rc = -1;

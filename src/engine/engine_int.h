@@ -33,7 +33,9 @@ struct engine_template {
     node_t *first_header, *first_footer; /* NULL = same as header/footer */
     bool has_first_header, has_first_footer;
     expr_str_t *meta_title, *meta_author, *meta_subject, *meta_keywords;
-    watermark_spec_t *watermark; /* the layout's own watermark, or NULL */
+    const char *meta_lang;            /* the document's language (PDF /Lang), or NULL */
+    const expr_str_t *meta_lang_expr; /* ... from the data */
+    watermark_spec_t *watermark;      /* the layout's own watermark, or NULL */
     tstyle_t base_style;
     engine_pdfa_t pdfa; /* pageConfig.pdfa: the version's default PDF/A level */
 };

@@ -194,6 +194,9 @@ int render_deadline_check(render_t *r);
 pbox_t *prepare_stack(render_t *r, const node_t *stack, double width);
 /* Evaluates a template string into an arena string. */
 const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len);
+/* A language tag from the data: *lang (NULL when empty), or -1 after render_fail naming the data
+ * path (node_path when the value is not a single variable). */
+int prepare_lang(render_t *r, const expr_str_t *e, const char *node_path, const char **lang);
 
 /* place.c */
 int place_document(render_t *r, pbox_t *body);

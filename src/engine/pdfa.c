@@ -539,7 +539,7 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
         snprintf(err, err_len, "at most %d attachments", ENGINE_ATTACHMENTS_MAX);
         return -1;
     }
-    if (!part && !nfiles)
+    if (!part && !nfiles && !present(info->lang))
         return 0;
     xref_t x;
     if (read_xref(pdf->data, pdf->len, &x, err, err_len) < 0)
@@ -549,7 +549,8 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
     size_t cat_n;
     int rc = -1;
     if (object_dict(pdf->data, pdf->len, &x, x.root, &cat, &cat_n) < 0 || memmem(cat, cat_n, "/Names", 6) ||
-        memmem(cat, cat_n, "/Metadata", 9) || memmem(cat, cat_n, "/AF", 3)) {
+        memmem(cat, cat_n, "/Metadata", 9) || memmem(cat, cat_n, "/AF", 3) ||
+        memmem(cat, cat_n, "/Lang", 5)) {
         snprintf(err, err_len, "PDF/A: the PDF's catalog has a form this engine did not expect");
         goto done;
     }
@@ -634,6 +635,11 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
     free(catalog);
     if (part)
         W(&w, "   /Metadata %d 0 R\n   /OutputIntents [ %d 0 R ]\n", meta, intent);
+    if (present(info->lang)) {
+        W(&w, "   /Lang ");
+        w_text(&w, info->lang);
+        W(&w, "\n");
+    }
     if (nspecs) {
         /* A name tree's keys are sorted by their bytes. */
         int order[ENGINE_ATTACHMENTS_MAX + 1];
@@ -663,18 +669,20 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
     }
     W(&w, ">>\nendobj\n");
 
-    /* The Info dictionary, matching the XMP entry for entry. */
-    w_begin(&w, x.info);
-    W(&w, "<< /Producer ");
-    w_text(&w, producer);
-    const char *keys[] = {"Title", "Author", "Subject", "Keywords", "Creator"};
-    const char *vals[] = {info->title, info->author, info->subject, info->keywords, info->creator};
-    for (int i = 0; i < 5; i++)
-        if (present(vals[i])) {
-            W(&w, "\n   /%s ", keys[i]);
-            w_text(&w, vals[i]);
-        }
-    W(&w, "\n   /CreationDate (%s)\n   /ModDate (%s)\n>>\nendobj\n", date, date);
+    /* The Info dictionary, matching the XMP entry for entry (a language alone leaves it). */
+    if (part || nfiles) {
+        w_begin(&w, x.info);
+        W(&w, "<< /Producer ");
+        w_text(&w, producer);
+        const char *keys[] = {"Title", "Author", "Subject", "Keywords", "Creator"};
+        const char *vals[] = {info->title, info->author, info->subject, info->keywords, info->creator};
+        for (int i = 0; i < 5; i++)
+            if (present(vals[i])) {
+                W(&w, "\n   /%s ", keys[i]);
+                w_text(&w, vals[i]);
+            }
+        W(&w, "\n   /CreationDate (%s)\n   /ModDate (%s)\n>>\nendobj\n", date, date);
+    }
     for (int i = 0; i < nbad; i++) {
         bool written = false;
         for (int k = 0; k < w.n; k++)

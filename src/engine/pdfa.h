@@ -12,6 +12,9 @@
  * kilobytes and microseconds however long the document is; a rewrite would copy every byte.
  * The rules it enforces, each tested, are listed in docs/einvoice.md.
  *
+ * A plain PDF with a document language gets the same kind of update, with only the catalog
+ * (cairo 1.16 cannot write /Lang).
+ *
  * Threads: any thread; the compressed ICC profile is made once per process (pthread_once).
  * Memory: pdfa_finish appends to the caller's buffer; nothing else is kept.
  */
@@ -28,7 +31,8 @@
  * "" = absent). */
 typedef struct pdfa_info {
     const char *title, *author, *subject, *keywords, *creator;
-    int64_t created; /* unix seconds: CreationDate = ModDate */
+    const char *lang; /* the document language (BCP 47): the catalog's /Lang, in plain PDFs too */
+    int64_t created;  /* unix seconds: CreationDate = ModDate */
 } pdfa_info_t;
 
 /* Appends the update to pdf (cairo's complete file). level: ENGINE_PDFA_2B or 3B, or NONE for

@@ -155,6 +155,26 @@ static void where_of(render_t *r, const expr_str_t *s, const node_t *n, char *ou
     snprintf(out, len, "%s", n->path);
 }
 
+int prepare_lang(render_t *r, const expr_str_t *e, const char *node_path, const char **lang)
+{
+    size_t len;
+    const char *v = prepare_string(r, e, &len);
+    if (!v)
+        return -1;
+    *lang = len ? v : NULL;
+    if (len && !text_lang_valid(v)) {
+        char where[256];
+        if (e->nparts == 1 && e->parts[0].path)
+            expr_describe_path(&r->scope, e->parts[0].path, where, sizeof where);
+        else
+            snprintf(where, sizeof where, "%s", node_path);
+        return render_fail(
+            r, "%s: \"%.60s\" is not a language tag (BCP 47, such as \"en\", \"de-CH\" or \"zh-Hans\")",
+            where, v);
+    }
+    return 0;
+}
+
 /* Links are only made for schemes that are safe to click. */
 static bool safe_link(const char *s)
 {
@@ -205,7 +225,10 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
             if (!ll || !safe_link(link))
                 link = NULL;
         }
-        spans[ns++] = (text_span_t){s, len, &run->style, link};
+        const char *lang = NULL;
+        if (run->style.lang_expr && prepare_lang(r, run->style.lang_expr, n->path, &lang) < 0)
+            return NULL;
+        spans[ns++] = (text_span_t){s, len, &run->style, link, lang};
     }
     if (ns == 0) {
         pb->h = 0;

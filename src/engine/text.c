@@ -184,6 +184,63 @@ typedef struct para_in {
     int nspans;
 } para_in_t;
 
+/* ---------------------------------------------------------------- languages */
+
+bool text_lang_valid(const char *tag)
+{
+    size_t len = strlen(tag);
+    if (len < 2 || len > 63)
+        return false;
+    int sub = 0;
+    for (const char *p = tag; *p;) {
+        size_t n = 0;
+        bool alpha = true;
+        while (p[n] && p[n] != '-') {
+            if (!g_ascii_isalnum(p[n]))
+                return false;
+            alpha &= g_ascii_isalpha(p[n]) != 0;
+            n++;
+        }
+        /* The primary subtag is 2-8 letters (or "x"/"i" for private and grandfathered tags);
+         * the others 1-8 letters or digits. */
+        if (n == 0 || n > 8)
+            return false;
+        if (sub == 0 && (!alpha || (n == 1 && g_ascii_tolower(p[0]) != 'x' && g_ascii_tolower(p[0]) != 'i')))
+            return false;
+        sub++;
+        p += n;
+        if (*p == '-' && !*++p)
+            return false;
+    }
+    return true;
+}
+
+static const char *span_lang(const text_span_t *sp)
+{
+    return sp->lang ? sp->lang : sp->style->lang;
+}
+
+/* The pango language for a tag: fontconfig knows Chinese by region (zh-cn, zh-tw, zh-hk), so
+ * scripts and regions are mapped onto those; other tags pass through (pango lowercases). */
+static PangoLanguage *pango_lang_for(const char *tag)
+{
+    char low[64];
+    size_t n = 0;
+    for (; tag[n] && n + 1 < sizeof low; n++)
+        low[n] = (char)g_ascii_tolower(tag[n]);
+    low[n] = 0;
+    if ((low[0] == 'z' && low[1] == 'h' && (!low[2] || low[2] == '-')) || !strncmp(low, "cmn", 3) ||
+        !strncmp(low, "yue", 3)) {
+        const char *r = "zh-cn";
+        if (strstr(low, "-hant") || strstr(low, "-tw"))
+            r = "zh-tw";
+        if (strstr(low, "-hk") || strstr(low, "-mo") || !strncmp(low, "yue", 3))
+            r = strstr(low, "-hans") ? "zh-cn" : "zh-hk";
+        return pango_language_from_string(r);
+    }
+    return pango_language_from_string(low);
+}
+
 /* Shapes text[start, start+len) of one span with the span's font; appends glyphs and clusters. */
 static int shape_segment(text_t *t, const para_in_t *in, size_t start, size_t len, int span, font_t *font,
                          size_t *ng, size_t *ncl)
@@ -192,6 +249,9 @@ static int shape_segment(text_t *t, const para_in_t *in, size_t start, size_t le
     hb_buffer_clear_contents(t->hb);
     hb_buffer_add_utf8(t->hb, in->text, (int)in->len, (unsigned)start, (int)len);
     hb_buffer_set_direction(t->hb, HB_DIRECTION_LTR);
+    const char *lang = span_lang(&in->spans[span]);
+    if (lang)
+        hb_buffer_set_language(t->hb, hb_language_from_string(lang, -1));
     hb_buffer_guess_segment_properties(t->hb);
     hb_feature_t nolig[2];
     unsigned nfeat = 0;
@@ -777,6 +837,13 @@ static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len,
         fa->start_index = a0;
         fa->end_index = a1;
         pango_attr_list_insert(attrs, fa);
+        const char *lang = span_lang(&in->spans[s]);
+        if (lang) {
+            PangoAttribute *la = pango_attr_language_new(pango_lang_for(lang));
+            la->start_index = st_i;
+            la->end_index = en_i;
+            pango_attr_list_insert(attrs, la);
+        }
         if (st->letter_spacing != 0) {
             PangoAttribute *ls = pango_attr_letter_spacing_new((int)(st->letter_spacing * PANGO_SCALE));
             ls->start_index = a0;
@@ -1049,7 +1116,7 @@ int text_measure(text_t *t, const char *utf8, size_t len, const tstyle_t *style,
 {
     arena_t a;
     arena_init(&a, 4096, 16 * 1024 * 1024);
-    text_span_t sp = {utf8, len, style, NULL};
+    text_span_t sp = {utf8, len, style, NULL, NULL};
     text_para_t p;
     int rc = text_layout(t, &a, &sp, 1, 0, style, &p, err, err_len);
     *width = rc == 0 ? p.width : 0;

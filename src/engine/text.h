@@ -32,6 +32,7 @@ typedef struct text_span {
     size_t len;
     const tstyle_t *style; /* font, colour, decorations, letter spacing */
     const char *link;      /* NULL or a URI */
+    const char *lang;      /* BCP 47 tag from the data, or NULL for style->lang */
 } text_span_t;
 
 /* A positioned glyph, compact (12 bytes; cairo_glyph_t is 24) because a 10,000-row document
@@ -81,6 +82,8 @@ fonts_t *text_fonts(text_t *t);
  * pstyle (align, line_height, max_lines). Returns 0, or -1 with err (unknown font, too long). */
 int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width,
                 const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len);
+/* Whether tag is a well-formed BCP 47 language tag ("en", "de-CH", "zh-Hans", "sr-Latn-RS"). */
+bool text_lang_valid(const char *tag);
 /* Width in pt of a single line of plain text (no wrapping). */
 int text_measure(text_t *t, const char *utf8, size_t len, const tstyle_t *style, double *width, char *err,
                  size_t err_len);

@@ -45,9 +45,11 @@ typedef struct tstyle {
     uint32_t color;
     uint32_t background; /* text runs: highlight; blocks: not inherited */
     align_t align;
-    double line_height;    /* multiple of the font's natural line height */
-    double letter_spacing; /* pt */
-    int max_lines;         /* 0 = unlimited; the last kept line ends in an ellipsis */
+    double line_height;               /* multiple of the font's natural line height */
+    double letter_spacing;            /* pt */
+    int max_lines;                    /* 0 = unlimited; the last kept line ends in an ellipsis */
+    const char *lang;                 /* BCP 47 tag (validated) or NULL: steers font fallback and shaping */
+    const struct expr_str *lang_expr; /* a tag from the data ({{ }}), or NULL */
 } tstyle_t;
 
 typedef enum {

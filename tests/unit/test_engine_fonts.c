@@ -1,5 +1,5 @@
 /* Unit tests of what reaches the PDF from fonts: CFF subsets (engine/cfffix), colour emoji,
- * control characters. */
+ * control characters, languages. */
 #include <check.h>
 #include <fontconfig/fontconfig.h>
 #include <hb.h>
@@ -44,7 +44,7 @@ static text_para_t lay(const char *s, const char *family)
     tstyle_t st = {.family = family, .size = 12, .weight = 400, .color = 0x000000ff, .line_height = 1};
     tstyle_t *sp_style = arena_alloc(&A, sizeof st);
     *sp_style = st;
-    text_span_t sp = {s, strlen(s), sp_style, NULL};
+    text_span_t sp = {s, strlen(s), sp_style, NULL, NULL};
     text_para_t p;
     char err[300] = "";
     ck_assert_msg(text_layout(T, &A, &sp, 1, 0, sp_style, &p, err, sizeof err) == 0, "%s", err);
@@ -294,6 +294,114 @@ START_TEST(control_characters_are_dropped)
 }
 END_TEST
 
+/* The family pango chose for the first glyph run of a one-line paragraph. */
+static char *first_family(const char *text, const char *style_lang, const char *data_lang)
+{
+    tstyle_t *st = arena_alloc(&A, sizeof *st);
+    *st =
+        (tstyle_t){.family = "DejaVu Sans", .size = 12, .weight = 400, .line_height = 1, .lang = style_lang};
+    text_span_t sp = {text, strlen(text), st, NULL, data_lang};
+    text_para_t p;
+    char err[300] = "";
+    ck_assert_msg(text_layout(T, &A, &sp, 1, 0, st, &p, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_ge(p.nlines, 1);
+    ck_assert_int_ge(p.lines[0].nruns, 1);
+    PangoFontDescription *d = pango_font_describe(p.lines[0].runs[0].font->pango);
+    char *fam = strdup(pango_font_description_get_family(d));
+    pango_font_description_free(d);
+    return fam;
+}
+
+/* Issue 15 item 7: the language picks the CJK fallback (骨 直 写 take each region's forms). */
+START_TEST(lang_steers_cjk_fallback)
+{
+    static const struct {
+        const char *style, *data, *family;
+    } cases[] = {
+        {"zh-Hans", NULL, "Noto Sans CJK SC"}, {"zh-CN", NULL, "Noto Sans CJK SC"},
+        {"ja", NULL, "Noto Sans CJK JP"},      {"zh-Hant", NULL, "Noto Sans CJK TC"},
+        {"zh-HK", NULL, "Noto Sans CJK HK"},   {"ja", "zh-Hans", "Noto Sans CJK SC"}, /* data wins */
+        {NULL, "ja-JP", "Noto Sans CJK JP"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *fam = first_family("\xe9\xaa\xa8\xe7\x9b\xb4\xe5\x86\x99", cases[i].style, cases[i].data);
+        ck_assert_msg(!strcmp(fam, cases[i].family), "%s/%s: %s", cases[i].style, cases[i].data, fam);
+        free(fam);
+    }
+}
+END_TEST
+
+START_TEST(lang_tags_are_checked)
+{
+    const char *good[] = {"en", "de-CH", "zh-Hans", "zh-Hant-TW", "sr-Latn-RS", "x-private", "es-419", "gsw"};
+    const char *bad[] = {"",    "e",   "english language", "en_US", "en-",
+                         "-en", "123", "en-toolongsubtag", "zh--CN"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        ck_assert_msg(text_lang_valid(good[i]), "%s", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!text_lang_valid(bad[i]), "%s", bad[i]);
+
+    json_error_t je;
+    json_t *l = json_loads("{\"metadata\":{\"lang\":\"en_GB\"},\"defaultStyle\":{\"lang\":7},"
+                           "\"body\":[{\"type\":\"text\",\"text\":\"x\",\"lang\":\"not a tag\"},"
+                           "{\"type\":\"text\",\"runs\":[{\"text\":\"y\",\"lang\":\"zh-\"}]}]}",
+                           0, &je),
+           *issues = NULL;
+    char err[300];
+    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
+    ck_assert_ptr_null(t);
+    char *s = json_dumps(issues, 0);
+    ck_assert_msg(strstr(s, "layout.metadata.lang") && strstr(s, "layout.defaultStyle.lang") &&
+                      strstr(s, "layout.body.0.lang") && strstr(s, "layout.body.1.runs.0.lang") &&
+                      strstr(s, "is not a language tag"),
+                  "%s", s);
+    free(s);
+    json_decref(issues);
+    json_decref(l);
+}
+END_TEST
+
+static engine_output_t render_data(const char *layout, const char *data_json, int want_rc, char *err,
+                                   size_t len)
+{
+    json_t *l = json_loads(layout, 0, NULL), *issues = NULL, *data = json_loads(data_json, 0, NULL);
+    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, len);
+    ck_assert_msg(t != NULL, "%s", err);
+    engine_render_opts_t o = {.creation_time = 1};
+    engine_output_t out = {0};
+    ck_assert_int_eq(engine_render(CTX, t, data, &o, &out, err, len), want_rc);
+    json_decref(data);
+    json_decref(l);
+    engine_template_free(t);
+    return out;
+}
+
+/* metadata.lang is the catalog's /Lang (from the layout or the data); a bad tag in the data
+ * stops the render naming its path. */
+START_TEST(document_lang_in_catalog)
+{
+    char err[400];
+    engine_output_t a = render_data("{\"metadata\":{\"lang\":\"de-CH\"},\"body\":[\"Gr\xc3\xbc"
+                                    "ezi\"]}",
+                                    "{}", 0, err, sizeof err);
+    ck_assert_ptr_nonnull(memmem(a.data, a.len, "/Lang (de-CH)", 13));
+    engine_output_free(&a);
+    engine_output_t b = render_data("{\"metadata\":{\"lang\":\"{{l}}\"},\"body\":[\"x\"]}", "{\"l\":\"ja\"}",
+                                    0, err, sizeof err);
+    ck_assert_ptr_nonnull(memmem(b.data, b.len, "/Lang (ja)", 10));
+    engine_output_free(&b);
+    engine_output_t c = render_data("{\"body\":[\"x\"]}", "{}", 0, err, sizeof err);
+    ck_assert_ptr_null(memmem(c.data, c.len, "/Lang", 5));
+    engine_output_free(&c);
+    render_data("{\"metadata\":{\"lang\":\"{{l}}\"},\"body\":[\"x\"]}", "{\"l\":\"(evil) /Foo\"}", -1, err,
+                sizeof err);
+    ck_assert_msg(strstr(err, "data.l") && strstr(err, "not a language tag"), "%s", err);
+    render_data("{\"body\":[{\"type\":\"text\",\"text\":\"x\",\"lang\":\"{{c.lang}}\"}]}",
+                "{\"c\":{\"lang\":\"en_GB\"}}", -1, err, sizeof err);
+    ck_assert_msg(strstr(err, "data.c.lang") && strstr(err, "not a language tag"), "%s", err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("engine_fonts");
@@ -305,6 +413,9 @@ static Suite *suite(void)
     tcase_add_test(tc, emoji_are_colour_glyphs);
     tcase_add_test(tc, emoji_reach_pdf_and_png);
     tcase_add_test(tc, control_characters_are_dropped);
+    tcase_add_test(tc, lang_steers_cjk_fallback);
+    tcase_add_test(tc, lang_tags_are_checked);
+    tcase_add_test(tc, document_lang_in_catalog);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -40,7 +40,7 @@ static tstyle_t style(double size)
 
 static text_para_t lay(const char *s, double width, const tstyle_t *st)
 {
-    text_span_t sp = {s, strlen(s), st, NULL};
+    text_span_t sp = {s, strlen(s), st, NULL, NULL};
     text_para_t p;
     char err[300] = "";
     ck_assert_msg(text_layout(T, &A, &sp, 1, width, st, &p, err, sizeof err) == 0, "%s", err);
@@ -214,7 +214,8 @@ START_TEST(letter_spacing_and_runs)
     text_measure(T, "ABCD", 4, &st, &spaced, err, sizeof err);
     ck_assert_double_eq_tol(spaced - plain, 8, 0.01);
     st.letter_spacing = 0;
-    text_span_t spans[] = {{"Total: ", 7, &st, NULL}, {"€12.00", 8, &bold, "https://example.com"}};
+    text_span_t spans[] = {{"Total: ", 7, &st, NULL, NULL},
+                           {"€12.00", 8, &bold, "https://example.com", NULL}};
     text_para_t p;
     ck_assert_int_eq(text_layout(T, &A, spans, 2, 0, &st, &p, err, sizeof err), 0);
     ck_assert_int_eq(p.nlines, 1);
@@ -344,7 +345,7 @@ START_TEST(unknown_font_is_an_error)
 {
     tstyle_t st = style(10);
     st.family = "Comic Sans Nonexistent";
-    text_span_t sp = {"x", 1, &st, NULL};
+    text_span_t sp = {"x", 1, &st, NULL, NULL};
     text_para_t p;
     char err[300] = "";
     ck_assert_int_lt(text_layout(T, &A, &sp, 1, 100, &st, &p, err, sizeof err), 0);
