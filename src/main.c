@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "worker/sandbox.h"
 
 static const char usage[] =
     "usage: craftkit <command> [arguments]\n"
@@ -45,8 +46,14 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        {"serve", cli_serve}, {"migrate", cli_migrate}, {"project", cli_project},
-        {"key", cli_key},     {"render", cli_render},   {"healthcheck", cli_healthcheck},
+        {"serve", cli_serve},
+        {"migrate", cli_migrate},
+        {"project", cli_project},
+        {"key", cli_key},
+        {"render", cli_render},
+        {"healthcheck", cli_healthcheck},
+        /* not in the usage: the render helper processes that `serve` starts (worker/sandbox.h) */
+        {"render-helper", sandbox_helper_main},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))

@@ -8,14 +8,20 @@
  * and peak RSS. Time per render is measured around engine_render only.
  * BENCH_COMPRESSION=none|fast|standard picks the PDF compression (default fast); BENCH_PDFA=2b|3b
  * and BENCH_FACTURX=CII.xml add PDF/A and an embedded Factur-X invoice (docs/einvoice.md).
+ * BENCH_SANDBOX=1 measures what a render helper process (worker/sandbox.h) adds per render
+ * instead: each iteration renders the same data in-process and then through a helper (this
+ * binary re-executed, as the server does), and the medians of both and of their difference are
+ * printed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "core/config.h"
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
+#include "worker/sandbox.h"
 
 #include <time.h>
 
@@ -32,8 +38,63 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* BENCH_SANDBOX=1: in-process vs. helper, alternating so that both see the same load. */
+static int bench_sandbox(engine_ctx_t *ctx, engine_template_t *t, json_t *layout, json_t *manifest,
+                         json_t **data, int ndata, int iters)
+{
+    config_t cfg = {.render_memory_mb = 512,
+                    .render_memory_total_mb = 2048,
+                    .image_timeout_ms = 10000,
+                    .image_max_bytes = 5u << 20};
+    sandbox_configure(&cfg);
+    sandbox_t *sb = sandbox_new();
+    sandbox_template_t tpl = {
+        .version_id = "00000000-0000-0000-0000-000000000001", .layout = layout, .manifest = manifest};
+    double *in = calloc((size_t)iters, sizeof *in), *helper = calloc((size_t)iters, sizeof *helper),
+           *diff = calloc((size_t)iters, sizeof *diff);
+    char err[512];
+    int rc = 0;
+    for (int i = -3; i < iters && rc == 0; i++) {
+        const json_t *d = data[(i + 3) % ndata];
+        engine_render_opts_t ro = {.creation_time = 1700000000, .deadline_ms = time_mono_ms() + 60000};
+        engine_output_t o1 = {0}, o2 = {0};
+        double t0 = now_ms();
+        if (engine_render(ctx, t, d, &ro, &o1, err, sizeof err) < 0)
+            rc = fprintf(stderr, "render: %s\n", err);
+        double t1 = now_ms();
+        if (!rc && sandbox_render(sb, &tpl, d, &ro, 60000, &o2, err, sizeof err) != SANDBOX_OK)
+            rc = fprintf(stderr, "helper: %s\n", err);
+        double t2 = now_ms();
+        if (!rc && (o1.len != o2.len || memcmp(o1.data, o2.data, o1.len)))
+            rc = fprintf(stderr, "the helper's PDF differs from the in-process one\n");
+        engine_output_free(&o1);
+        engine_output_free(&o2);
+        if (i >= 0) {
+            in[i] = (t1 - t0) * 1000;
+            helper[i] = (t2 - t1) * 1000;
+            diff[i] = helper[i] - in[i];
+        }
+    }
+    if (rc == 0) {
+        qsort(in, (size_t)iters, sizeof *in, cmp_double);
+        qsort(helper, (size_t)iters, sizeof *helper, cmp_double);
+        qsort(diff, (size_t)iters, sizeof *diff, cmp_double);
+        printf("sandbox items=%zu iterations=%d in_process_median_us=%.0f helper_median_us=%.0f "
+               "overhead_median_us=%.0f overhead_p10_us=%.0f overhead_p90_us=%.0f\n",
+               json_array_size(json_object_get(data[0], "items")), iters, in[iters / 2], helper[iters / 2],
+               diff[iters / 2], diff[iters / 10], diff[iters * 9 / 10]);
+    }
+    sandbox_free(sb);
+    free(in);
+    free(helper);
+    free(diff);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "render-helper"))
+        return sandbox_helper_main(argc - 1, argv + 1);
     if (argc < 5) {
         fprintf(stderr, "usage: bench_engine LAYOUT MANIFEST ITERATIONS DATA.json...\n");
         return 2;
@@ -61,6 +122,12 @@ int main(int argc, char **argv)
         return 1;
     }
     engine_ctx_t *ctx = engine_ctx_new(NULL);
+    if (getenv("BENCH_SANDBOX") && !strcmp(getenv("BENCH_SANDBOX"), "1")) {
+        int rc = bench_sandbox(ctx, t, layout, manifest, data, ndata, iters);
+        engine_ctx_free(ctx);
+        engine_template_free(t);
+        return rc;
+    }
     engine_render_opts_t ro = {.creation_time = 1700000000};
     const char *comp = getenv("BENCH_COMPRESSION");
     if (comp && !strcmp(comp, "none"))

@@ -34,6 +34,10 @@ for n in 10 1000 10000; do
   "$build/bench/engine/bench_pdfa" "$layout" "$manifest" "$f" "$fx" 300
 done
 
+echo "== the render helper process's overhead per render (in-process vs helper, alternating)"
+BENCH_SANDBOX=1 "$bench" "$layout" "$manifest" 2000 "$tmp"/i10_*.json
+BENCH_SANDBOX=1 "$bench" "$layout" "$manifest" 40 "$tmp"/i1000_*.json
+
 echo "== new process: craftkit render, 10 items (median of 31)"
 python3 - "$build/craftkit" "$layout" "$manifest" "$tmp/i10_1.json" "$tmp/out.pdf" <<'PY'
 import subprocess, sys, time

@@ -138,6 +138,9 @@ typedef struct {
     const engine_attachment_t *attachments; /* PDF: embedded files (not copied; live during the call) */
     size_t nattachments;                    /* ≤ ENGINE_ATTACHMENTS_MAX */
     engine_facturx_t facturx;               /* PDF: Factur-X XML; implies PDF/A-3b */
+    size_t image_budget_bytes;              /* decoded image bytes one render may hold; 0 = no limit. Checked
+                                         from each image's header before decoding, so a document of
+                                         huge pictures fails at once with a message */
 } engine_render_opts_t;
 
 typedef struct {

@@ -1,21 +1,21 @@
 /* /v1/templates: CRUD, versions, validate (dry run) and preview. */
 #include "api/templates.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/common.h"
+#include "api/renders.h"
 #include "core/config.h"
 #include "core/slug.h"
 #include "core/timeutil.h"
 #include "http/router.h"
 #include "worker/pdfopts.h"
+#include "worker/previews.h"
 
 #define TEMPLATE_DESCRIPTION_MAX 280
-#define PREVIEW_DEADLINE_MS 20000
 
 #define TEMPLATE_NOT_FOUND_MSG "No template with that slug in this project"
 
@@ -430,34 +430,54 @@ static void validate_data(http_req_t *req)
     resolved_version_release(&rv);
 }
 
-/* One engine context per HTTP thread for previews (fonts are per thread), freed on that thread
- * when it exits (a key destructor runs on the exiting thread). */
-static pthread_key_t preview_key;
-static pthread_once_t preview_key_once = PTHREAD_ONCE_INIT;
+/* A preview parked while the preview pool renders it (worker/previews.h). */
+typedef struct {
+    preview_job_t job;
+    http_req_t *req;
+    json_t *normalised;
+    pdfopts_t po; /* attachments and Factur-X of job.opts */
+    bool refused; /* the pool's queue was full */
+} preview_park_t;
 
-static void preview_ctx_free(void *ctx)
+static void preview_park_free(void *p)
 {
-    engine_ctx_free(ctx);
+    preview_park_t *pk = p;
+    compiled_release(pk->job.compiled);
+    json_decref(pk->normalised);
+    pdfopts_free(&pk->po);
+    engine_output_free(&pk->job.out);
+    free(pk);
 }
 
-static void make_preview_key(void)
+/* On a preview thread: the job is finished; the handler runs again and answers. */
+static void preview_done(preview_job_t *job)
 {
-    pthread_key_create(&preview_key, preview_ctx_free);
+    http_resume(((preview_park_t *)job->arg)->req);
 }
 
-static engine_ctx_t *preview_ctx(void)
+static void preview_answer(http_req_t *req, preview_park_t *pk)
 {
-    pthread_once(&preview_key_once, make_preview_key);
-    engine_ctx_t *ctx = pthread_getspecific(preview_key);
-    if (!ctx) {
-        const config_t *cfg = config_get();
-        engine_ctx_opts_t eo = {.image_timeout_ms = cfg->image_timeout_ms,
-                                .image_max_bytes = cfg->image_max_bytes,
-                                .allow_private_urls = cfg->allow_private_urls};
-        ctx = engine_ctx_new(&eo);
-        pthread_setspecific(preview_key, ctx);
+    preview_job_t *job = &pk->job;
+    if (pk->refused || job->state == PREVIEW_TIMEOUT || job->state == PREVIEW_STOPPING) {
+        http_add_header(req, "Retry-After", "1");
+        if (job->state == PREVIEW_STOPPING)
+            http_error(req, 503, "previews_busy", "The server is shutting down; retry the preview", NULL);
+        else if (job->state == PREVIEW_TIMEOUT)
+            http_error(req, 503, "previews_busy",
+                       "Every preview renderer stayed busy for the preview's whole time limit; retry in 1 s",
+                       NULL);
+        else
+            http_error(req, 503, "previews_busy",
+                       "Too many previews are waiting to be rendered; retry in 1 s", NULL);
+    } else if (job->state != PREVIEW_DONE) {
+        http_error(req, 422, "render_failed", job->err, NULL);
+    } else {
+        char pages[16];
+        snprintf(pages, sizeof pages, "%d", job->out.pages);
+        http_add_header(req, "X-Craftkit-Pages", pages);
+        http_respond_bytes(req, 200, job->opts.format == ENGINE_PNG ? "image/png" : "application/pdf",
+                           job->out.data, job->out.len);
     }
-    return ctx;
 }
 
 /* Reads the PNG/PDF options of a preview into ro; adds issues. */
@@ -510,15 +530,21 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
     return c;
 }
 
+/* Validates, then parks the request while the preview pool renders it (a handler thread is
+ * never held by a render); answers when it runs again. */
 static void preview(http_req_t *req)
 {
+    if (req->resumed) {
+        preview_answer(req, req->handler_state);
+        return;
+    }
     static const char *const body_keys[] = {"data", "options", "manifest", "layout", "pageConfig", NULL};
     static const char *const option_keys[] = {"versionNumber", "strict",      "format",  "page", "dpi",
                                               "pdfa",          "attachments", "facturx", NULL};
     json_t *data, *options;
     int version;
     unsigned flags;
-    if (!data_request(req, body_keys, option_keys, &data, &options, &version, &flags))
+    if (!api_rate_limit(req) || !data_request(req, body_keys, option_keys, &data, &options, &version, &flags))
         return;
     engine_render_opts_t ro = {.format = ENGINE_PDF, .page = 1, .dpi = 96};
     json_t *issues = api_issues_new();
@@ -539,31 +565,35 @@ static void preview(http_req_t *req)
     }
     json_t *normalised = NULL;
     issues = NULL;
-    engine_ctx_t *ctx = NULL;
     if (manifest_validate(c->manifest, data, flags, &normalised, &issues) != 0) {
         http_error(req, 400, "invalid_input_data",
                    "The data does not match the template's manifest; see issues", issues);
-    } else if (!(ctx = preview_ctx())) {
-        http_error(req, 500, "internal_error", "Out of memory", NULL);
-    } else {
-        ro.watermark = req->auth.test ? "TEST" : NULL;
-        ro.deadline_ms = time_mono_ms() + PREVIEW_DEADLINE_MS;
-        engine_output_t out = {0};
-        char err[512];
-        if (engine_render(ctx, c->engine, normalised, &ro, &out, err, sizeof err) != 0) {
-            http_error(req, 422, "render_failed", err, NULL);
-        } else {
-            char pages[16];
-            snprintf(pages, sizeof pages, "%d", out.pages);
-            http_add_header(req, "X-Craftkit-Pages", pages);
-            http_respond_bytes(req, 200, ro.format == ENGINE_PNG ? "image/png" : "application/pdf", out.data,
-                               out.len);
-            engine_output_free(&out);
-        }
+        compiled_release(c);
+        pdfopts_free(&po);
+        return;
     }
-    json_decref(normalised);
-    compiled_release(c);
-    pdfopts_free(&po);
+    preview_park_t *pk = calloc(1, sizeof *pk);
+    if (!pk) {
+        http_error(req, 500, "internal_error", "Out of memory", NULL);
+        json_decref(normalised);
+        compiled_release(c);
+        pdfopts_free(&po);
+        return;
+    }
+    ro.watermark = req->auth.test ? "TEST" : NULL;
+    pk->req = req;
+    pk->normalised = normalised;
+    pk->po = po; /* the attachments' bytes live as long as the job (its names in req->json) */
+    pk->job = (preview_job_t){.compiled = c, .data = normalised, .opts = ro, .done = preview_done, .arg = pk};
+    pdfopts_apply(&pk->po, &pk->job.opts);
+    req->handler_state = pk;
+    req->handler_state_free = preview_park_free;
+    /* Parked first, so that the pool may resume it at any moment after the submit. */
+    http_suspend(req);
+    if (!previews_submit(&pk->job)) {
+        pk->refused = true;
+        http_resume(req);
+    }
 }
 
 void api_templates_routes(void)

@@ -23,10 +23,11 @@
 #include "worker/compiled.h"
 #include "worker/dispatcher.h"
 #include "worker/pool.h"
+#include "worker/previews.h"
+#include "worker/sandbox.h"
 #include "worker/sweeper.h"
 
 #define SHUTDOWN_GRACE_MS 10000 /* in-flight HTTP requests */
-#define WORKER_GRACE_MS 30000   /* in-flight renders; past it their leases expire elsewhere */
 
 /* Refuses to serve an unmigrated (or too new) database. */
 static int check_schema(const config_t *cfg)
@@ -114,9 +115,14 @@ int cli_serve(int argc, char **argv)
     projects_on_auth_changed(keycache_flush);
     server_set_auth(&(server_auth_t){
         .check_headers = auth_check_headers, .lookup = auth_lookup_project, .cached = auth_lookup_cached});
-    /* Parked sync requests are answered before the server waits for in-flight requests. */
+    /* Render helpers (worker/sandbox.h) start with the workers and the preview pool. */
+    sandbox_configure(&cfg);
+    /* Parked sync requests are answered before the server waits for in-flight requests; so are
+     * parked previews (queued ones refused, running ones stopped). */
     server_on_shutdown(syncwait_shutdown);
-    if (listener_start(err, sizeof err) != 0 || pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
+    server_on_shutdown(previews_close);
+    if (listener_start(err, sizeof err) != 0 || previews_start(&cfg, err, sizeof err) != 0 ||
+        pool_start(&cfg, syncwait_fire, err, sizeof err) != 0 ||
         dispatcher_start(&cfg, err, sizeof err) != 0 || sweeper_start(&cfg, err, sizeof err) != 0 ||
         server_start(&cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit serve: %s\n", err);
@@ -137,7 +143,8 @@ int cli_serve(int argc, char **argv)
 cleanup:
     /* Reverse order of start: HTTP (above), workers, sweeper, listener. Each is a no-op when it
      * never started. */
-    pool_stop(WORKER_GRACE_MS);
+    pool_stop(cfg.render_grace_ms);
+    previews_stop();
     dispatcher_stop();
     sweeper_stop();
     listener_stop();

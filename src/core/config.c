@@ -104,6 +104,13 @@ static const setting_t settings[] = {
     {"CRAFTKIT_WEBHOOK_TIMEOUT_MS", SET_INT, "15000", 100, 120000, F(webhook_timeout_ms), 0, NULL},
     {"CRAFTKIT_RENDER_TIMEOUT_MS", SET_INT, "120000", 100, 3600000, F(render_timeout_ms), 0, NULL},
     {"CRAFTKIT_RENDER_BACKOFF_BASE_MS", SET_INT, "2000", 1, 600000, F(render_backoff_base_ms), 0, NULL},
+    /* the render sandbox (worker/sandbox, worker/previews) */
+    {"CRAFTKIT_RENDER_MEMORY_MB", SET_INT, "512", 64, 65536, F(render_memory_mb), 0, NULL},
+    {"CRAFTKIT_RENDER_MEMORY_TOTAL_MB", SET_INT, "2048", 64, 1048576, F(render_memory_total_mb), 0, NULL},
+    {"CRAFTKIT_RENDER_GRACE_MS", SET_INT, "30000", 0, 3600000, F(render_grace_ms), 0, NULL},
+    {"CRAFTKIT_PREVIEW_CONCURRENCY", SET_INT, "2", 1, 64, F(preview_concurrency), 0, NULL},
+    {"CRAFTKIT_PREVIEW_QUEUE", SET_INT, "16", 0, 10000, F(preview_queue), 0, NULL},
+    {"CRAFTKIT_PREVIEW_TIMEOUT_MS", SET_INT, "20000", 100, 600000, F(preview_timeout_ms), 0, NULL},
     {"CRAFTKIT_SYNC_TIMEOUT_MS", SET_INT, "30000", 100, 300000, F(sync_timeout_ms), 0, NULL},
     {"CRAFTKIT_IMAGE_TIMEOUT_MS", SET_INT, "10000", 100, 120000, F(image_timeout_ms), 0, NULL},
     {"CRAFTKIT_IMAGE_MAX_BYTES", SET_SIZE, "5242880", 1024, 100 * MIB, F(image_max_bytes), 0, NULL},

@@ -63,15 +63,21 @@ typedef struct config {
     int webhook_timeout_ms;      /* CRAFTKIT_WEBHOOK_TIMEOUT_MS (default 15000) */
     int webhook_concurrency; /* CRAFTKIT_WEBHOOK_CONCURRENCY deliveries in flight (default 32; 0 = none here) */
     int render_timeout_ms;   /* CRAFTKIT_RENDER_TIMEOUT_MS (default 120000) */
-    int render_backoff_base_ms;   /* CRAFTKIT_RENDER_BACKOFF_BASE_MS (default 2000) */
-    int sync_timeout_ms;          /* CRAFTKIT_SYNC_TIMEOUT_MS (default 30000) */
-    int image_timeout_ms;         /* CRAFTKIT_IMAGE_TIMEOUT_MS (default 10000) */
-    size_t image_max_bytes;       /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
-    int sweep_interval_ms;        /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
-    int heartbeat_ttl_s;          /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
-    int auth_cache_ms;            /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
-    int log_format;               /* CRAFTKIT_LOG_FORMAT: CONFIG_LOG_TEXT or CONFIG_LOG_JSON */
-    char *instance_id;            /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
+    int render_backoff_base_ms; /* CRAFTKIT_RENDER_BACKOFF_BASE_MS (default 2000) */
+    int render_memory_mb;       /* CRAFTKIT_RENDER_MEMORY_MB: one render's memory budget (default 512) */
+    int render_memory_total_mb; /* CRAFTKIT_RENDER_MEMORY_TOTAL_MB: all renders at once (default 2048) */
+    int render_grace_ms;        /* CRAFTKIT_RENDER_GRACE_MS: renders in hand at SIGTERM (default 30000) */
+    int preview_concurrency;    /* CRAFTKIT_PREVIEW_CONCURRENCY: preview renderers (default 2) */
+    int preview_queue;          /* CRAFTKIT_PREVIEW_QUEUE: previews waiting for one (default 16) */
+    int preview_timeout_ms;     /* CRAFTKIT_PREVIEW_TIMEOUT_MS: a preview, waiting included (default 20000) */
+    int sync_timeout_ms;        /* CRAFTKIT_SYNC_TIMEOUT_MS (default 30000) */
+    int image_timeout_ms;       /* CRAFTKIT_IMAGE_TIMEOUT_MS (default 10000) */
+    size_t image_max_bytes;     /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
+    int sweep_interval_ms;      /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
+    int heartbeat_ttl_s;        /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
+    int auth_cache_ms;          /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
+    int log_format;             /* CRAFTKIT_LOG_FORMAT: CONFIG_LOG_TEXT or CONFIG_LOG_JSON */
+    char *instance_id;          /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
     size_t asset_font_max_bytes;  /* CRAFTKIT_ASSET_FONT_MAX_BYTES: one uploaded font (default 20 MiB) */
     size_t asset_image_max_bytes; /* CRAFTKIT_ASSET_IMAGE_MAX_BYTES: one uploaded image (default 10 MiB) */
     int assets_max_count;         /* CRAFTKIT_ASSETS_MAX_COUNT: live assets per project (default 200) */

@@ -441,6 +441,7 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
         data = empty = json_object();
     render_t r;
     json_t *pages = NULL;
+    image_loader_set_budget(ctx->images, 0);
     if (render_layout(ctx, t, data, 0, &r) == 0) {
         pages = json_array();
         for (int p = 0; p < r.npages; p++) {
@@ -484,6 +485,7 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
     if (!data)
         data = empty = json_object();
     render_t r;
+    image_loader_set_budget(ctx->images, opts->image_budget_bytes);
     int rc = render_layout(ctx, t, data, opts->deadline_ms, &r);
     if (rc == 0) {
         out->pages = r.npages;

@@ -57,6 +57,7 @@
 #define IMAGE_MAX_SIDE 10000        /* pixels per side of a raster image */
 #define IMAGE_MAX_PIXELS 50000000L  /* pixels in all (≈200 MB decoded) */
 #define IMAGE_SVG_MAX_SIDE 100000.0 /* intrinsic px of an SVG */
+#define IMAGE_SVG_FILTER_SURFACES 4 /* surfaces of the drawn size a filtered SVG may need at once */
 #define IMAGE_CACHE_ENTRIES 32
 #define IMAGE_CACHE_BYTES (32u << 20)
 #define IMAGE_CACHE_TTL_MS (5 * 60 * 1000) /* fetched/asset images are re-read after this */
@@ -71,6 +72,8 @@ struct image {
     double width_px, height_px; /* as displayed: after the EXIF orientation */
     int orientation;            /* EXIF 1..8 (1 = as stored); rasters only */
     size_t mem_bytes;           /* approximate memory held, for the cache budget */
+    uint64_t counted_in;        /* the loader's render (budget_epoch) that counted it last */
+    bool svg_filters;           /* an SVG that may use filters (rasterised when drawn) */
     cairo_surface_t *surface;   /* IMAGE_RASTER */
     RsvgHandle *svg;            /* IMAGE_SVG */
 };
@@ -93,7 +96,13 @@ struct image_loader {
     uint64_t tick;
     size_t cache_bytes;
     cache_entry_t cache[IMAGE_CACHE_ENTRIES];
+    size_t budget, budget_used; /* decoded bytes this render may hold (0 = no limit), and holds */
+    uint64_t budget_epoch;      /* one per render */
 };
+
+/* Bytes the decoder on this thread may still produce for the render under way (set by
+ * image_load around decode_image; the decoders have no loader). */
+static _Thread_local size_t decode_budget_left = SIZE_MAX;
 
 /* ---- image objects ------------------------------------------------------------------- */
 
@@ -142,6 +151,18 @@ static bool pixels_ok(long w, long h)
     return w > 0 && h > 0 && w <= IMAGE_MAX_SIDE && h <= IMAGE_MAX_SIDE && w * h <= IMAGE_MAX_PIXELS;
 }
 
+/* Checked from the header, before a byte is decoded: the render's image memory budget. */
+static int over_budget(long w, long h, char *err, size_t err_len)
+{
+    size_t need = (size_t)w * (size_t)h * 4;
+    if (need <= decode_budget_left)
+        return 0;
+    return errmsg_fail(err, err_len,
+                       "does not fit in the render's memory budget: %ldx%ld pixels need %zu MB decoded, "
+                       "%zu MB are left for images",
+                       w, h, need >> 20, decode_budget_left >> 20);
+}
+
 /* ---- PNG ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -172,6 +193,8 @@ static int decode_png(const uint8_t *data, size_t len, image_t **out, char *err,
     long w = be32(data + 16), h = be32(data + 20);
     if (!pixels_ok(w, h))
         return too_many_pixels(w, h, err, err_len);
+    if (over_budget(w, h, err, err_len))
+        return -1;
     mem_reader_t r = {data, len, 0};
     cairo_surface_t *s = cairo_image_surface_create_from_png_stream(read_mem, &r);
     if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
@@ -342,9 +365,9 @@ static int decode_jpeg(const uint8_t *data, size_t len, image_t **out, char *err
         if (m->marker == JPEG_APP0 + 1)
             orientation = exif_orientation(m->data, m->data_length);
     long w = (long)job->ci.image_width, h = (long)job->ci.image_height;
-    if (!pixels_ok(w, h)) {
+    if (!pixels_ok(w, h) || over_budget(w, h, err, err_len)) {
         jpeg_job_free(job);
-        return too_many_pixels(w, h, err, err_len);
+        return pixels_ok(w, h) ? -1 : too_many_pixels(w, h, err, err_len);
     }
     image_t *img = NULL;
     unsigned char *copy = NULL;
@@ -421,6 +444,7 @@ static int decode_svg(const uint8_t *data, size_t len, image_t **out, char *err,
         return errmsg_fail(err, err_len, "could not be decoded: out of memory");
     }
     img->svg = h;
+    img->svg_filters = memmem(data, len, "filter", 6) != NULL;
     img->width_px = w;
     img->height_px = h_px;
     img->mem_bytes = len * 4 + 4096; /* the parsed tree is a few times the text */
@@ -836,6 +860,47 @@ void image_loader_set_deadline(image_loader_t *l, int64_t deadline_mono_ms)
         l->deadline_mono_ms = deadline_mono_ms > 0 ? deadline_mono_ms : 0;
 }
 
+void image_loader_set_budget(image_loader_t *l, size_t bytes)
+{
+    if (l) {
+        l->budget = bytes;
+        l->budget_used = 0;
+        l->budget_epoch++;
+    }
+}
+
+int image_check_draw(image_loader_t *l, const image_t *img, double w_pt, double h_pt, char *err,
+                     size_t err_len)
+{
+    if (!l || !l->budget || !img->svg_filters)
+        return 0;
+    /* librsvg renders each filter primitive into image surfaces the size of the filter region
+     * at the drawn size: a source, a result and a few intermediates of 4 bytes a pixel. */
+    double need = w_pt * h_pt * 4 * IMAGE_SVG_FILTER_SURFACES;
+    double left = (double)(l->budget - l->budget_used);
+    if (need <= left)
+        return 0;
+    return errmsg_fail(err, err_len,
+                       "is an SVG with filters drawn %.0fx%.0f pt: rasterising its filters would need about "
+                       "%.0f MB, more than the %.0f MB left of the render's memory budget",
+                       w_pt, h_pt, need / (1 << 20), left / (1 << 20));
+}
+
+/* Counts an image against the render's budget once per render (a logo on every row counts once). */
+static int count_image(image_loader_t *l, image_t *img, char *err, size_t err_len)
+{
+    if (!l->budget || img->counted_in == l->budget_epoch)
+        return 0;
+    if (img->mem_bytes > l->budget - l->budget_used)
+        return errmsg_fail(err, err_len,
+                           "does not fit in the render's memory budget: it holds %zu MB decoded, %zu MB are "
+                           "left for images",
+                           img->mem_bytes >> 20, (l->budget - l->budget_used) >> 20);
+    l->budget_used += img->mem_bytes;
+    img->counted_in = l->budget_epoch;
+    return 0;
+}
+
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len)
 {
     *out = NULL;
@@ -845,6 +910,8 @@ int image_load(image_loader_t *l, const char *src, image_t **out, char *err, siz
     crypto_sha256(src, strlen(src), key);
     cache_entry_t *hit = cache_find(l, key);
     if (hit) {
+        if (count_image(l, hit->img, err, err_len) != 0)
+            return -1;
         image_ref(hit->img);
         *out = hit->img;
         return 0;
@@ -867,11 +934,17 @@ int image_load(image_loader_t *l, const char *src, image_t **out, char *err, siz
                          "a data:image/...;base64 URI or asset:NAME)");
     }
     image_t *img = NULL;
+    decode_budget_left = l->budget ? l->budget - l->budget_used : SIZE_MAX;
     if (rc == 0)
         rc = decode_image((const uint8_t *)buf_cstr(&bytes), bytes.len, &img, err, err_len);
+    decode_budget_left = SIZE_MAX;
     buf_free(&bytes);
     if (rc != 0)
         return -1;
+    if (count_image(l, img, err, err_len) != 0) {
+        image_unref(img);
+        return -1;
+    }
     cache_store(l, key, img, expires);
     *out = img;
     return 0;

@@ -38,6 +38,13 @@ void image_loader_free(image_loader_t *l);
  * per-image timeout; 0 lifts it. The engine sets it to the render's deadline at each render. */
 #define IMAGE_DEADLINE_MSG "the render's time limit ran out while it was being fetched"
 void image_loader_set_deadline(image_loader_t *l, int64_t deadline_mono_ms);
+/* Starts a render's image memory budget: decoded images it uses may hold at most bytes in all
+ * (0 = no limit), checked from each image's header before it is decoded. */
+void image_loader_set_budget(image_loader_t *l, size_t bytes);
+/* Whether img drawn w×h pt fits what is left of the budget (SVG filters are rasterised at the
+ * drawn size); 0, or -1 with e.g. "is an SVG with filters drawn 14400x14400 pt: …" in err. */
+int image_check_draw(image_loader_t *l, const image_t *img, double w_pt, double h_pt, char *err,
+                     size_t err_len);
 /* src: http(s) URL, data:image/png|jpeg|svg+xml;base64,..., or "asset:NAME" (file under assets_dir). err gets e.g. "could not be fetched: HTTP 404". */
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len);
 /* Checks bytes as an upload: sniffs PNG/JPEG/SVG, checks the pixel caps, decodes them fully

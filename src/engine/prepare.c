@@ -527,6 +527,12 @@ static pbox_t *prepare_image(render_t *r, const node_t *n, double width)
             w *= page_h / h;
         h = page_h;
     }
+    if (image_check_draw(r->images, img, w, h, err, sizeof err) < 0) {
+        char where[256];
+        where_of(r, &n->u.image.src, n, where, sizeof where);
+        render_fail(r, "image at %s %s", where, err);
+        return NULL;
+    }
     pb->u.image.img = img;
     pb->u.image.w = w;
     pb->u.image.h = h;

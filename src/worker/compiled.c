@@ -19,6 +19,8 @@ static void compiled_free(compiled_t *c)
     engine_template_free(c->engine);
     json_decref(c->layout);
     json_decref(c->schema);
+    json_decref(c->manifest_src);
+    json_decref(c->page_config);
     free(c);
 }
 
@@ -53,6 +55,8 @@ compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const j
     if (!c || !all)
         goto fail;
     c->refs = 1;
+    c->manifest_src = json_incref((json_t *)manifest);
+    c->page_config = json_incref((json_t *)page_config);
     c->manifest = manifest_compile(manifest, &mst, &m_issues);
     if (!c->manifest) {
         *status = mst == MANIFEST_INVALID_LOOP_KEY ? COMPILE_INVALID_LOOP_KEY : COMPILE_INVALID;
@@ -180,6 +184,14 @@ void compiled_release(compiled_t *c)
     pthread_mutex_unlock(&cache_mu);
     if (gone && !cached)
         compiled_free(c);
+}
+
+void compiled_sandbox_template(const compiled_t *c, sandbox_template_t *tpl)
+{
+    *tpl = (sandbox_template_t){.version_id = c->version_id,
+                                .layout = c->layout,
+                                .page_config = c->page_config,
+                                .manifest = c->manifest_src};
 }
 
 void compiled_cache_clear(void)

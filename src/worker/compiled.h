@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "manifest/manifest.h"
+#include "worker/sandbox.h"
 
 #define COMPILED_CACHE_MAX 256
 
@@ -23,9 +24,11 @@ typedef struct compiled {
     char version_id[37];
     manifest_t *manifest;
     engine_template_t *engine;
-    json_t *layout; /* the layout in effect (generated when none was given) */
-    json_t *schema; /* Draft-07 JSON Schema of the manifest */
-    int refs;       /* guarded by the cache mutex */
+    json_t *layout;                     /* the layout in effect (generated when none was given) */
+    json_t *schema;                     /* Draft-07 JSON Schema of the manifest */
+    json_t *manifest_src, *page_config; /* as given (page_config may be NULL): what a render
+                                           helper compiles (worker/sandbox.h) */
+    int refs;                           /* guarded by the cache mutex */
 } compiled_t;
 
 typedef enum { COMPILE_OK = 0, COMPILE_INVALID, COMPILE_INVALID_LOOP_KEY } compile_status_t;
@@ -38,6 +41,8 @@ compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const j
  * when the version does not exist or cannot be loaded. */
 compiled_t *compiled_get(db_t *db, const char *version_id, char *err, size_t err_len);
 void compiled_release(compiled_t *c);
+/* What a render helper needs to know of c (pointers into c, valid while it is referenced). */
+void compiled_sandbox_template(const compiled_t *c, sandbox_template_t *tpl);
 /* Frees every unreferenced cache entry (shutdown, tests). */
 void compiled_cache_clear(void);
 

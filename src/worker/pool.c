@@ -95,11 +95,8 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     db_thread_async_commit();
-    engine_ctx_opts_t eo = {.image_timeout_ms = w->cfg->image_timeout_ms,
-                            .image_max_bytes = w->cfg->image_max_bytes,
-                            .allow_private_urls = w->cfg->allow_private_urls};
-    w->engine = engine_ctx_new(&eo);
-    if (!w->engine || !connect_jobs(w))
+    w->sandbox = sandbox_new();
+    if (!w->sandbox || !connect_jobs(w))
         goto done;
     /* Webhooks have their own dispatcher (worker/dispatcher.h): a slow receiver must never
      * hold a render worker. */
@@ -128,8 +125,8 @@ static void *worker_main(void *arg)
     if (w->jobs && jobs_worker_release(w->jobs, err, sizeof err) != 0)
         log_warn("worker %s: could not give jobs back (the reaper will): %s", w->id, err);
 done:
-    engine_ctx_free(w->engine);
-    w->engine = NULL;
+    sandbox_free(w->sandbox);
+    w->sandbox = NULL;
     return NULL;
 }
 
@@ -223,12 +220,22 @@ void pool_stop(int grace_ms)
         return;
     atomic_store(&stopping, true);
     int64_t deadline = time_mono_ms() + grace_ms + POOL_FETCH_BLOCK_MS;
-    bool all_joined = true;
+    bool all_joined = true, killed = false;
     for (int i = 0; i < n_workers; i++) {
         if (!workers[i].started)
             continue;
-        if (!join_by(&workers[i], deadline)) {
-            log_warn("worker %s: still busy after the grace period; its render will be taken over after its "
+        bool joined = join_by(&workers[i], deadline);
+        if (!joined && !killed) {
+            /* Past the grace time: the renders still running are killed; their workers record
+             * the failed attempt (retried later, here or elsewhere) and stop. */
+            log_warn("renders still running after the grace period (%d ms): stopping them", grace_ms);
+            sandbox_kill_all();
+            killed = true;
+            deadline = time_mono_ms() + POOL_KILL_JOIN_MS;
+            joined = join_by(&workers[i], deadline);
+        }
+        if (!joined) {
+            log_warn("worker %s: still busy after its render was stopped; it will be taken over after its "
                      "lease expires",
                      workers[i].id);
             all_joined = false;

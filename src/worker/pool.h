@@ -3,8 +3,8 @@
  * from Redis, plus one heartbeat thread. (Webhook deliveries have their own dispatcher.)
  *
  * Each worker thread owns its resources for its whole life: a jobs_worker_t (a private Redis
- * connection and processing lists, id "<instance id>:<n>"), an engine context (the thread's
- * pango font map, shaping buffers and image loader with its CURL handle), and the thread's own
+ * connection and processing lists, id "<instance id>:<n>"), a render helper process
+ * (worker/sandbox.h: the engine runs there, under a hard deadline and memory budget), and the thread's own
  * Postgres connection and storage backend (db_thread(), storage_thread()). Nothing is shared
  * but the compiled-template cache, which is read-only.
  *
@@ -13,8 +13,8 @@
  * of the render that worker holds. A worker that dies stops both; its jobs are reaped and its
  * render's lease expires, so another worker (of any instance) takes it over.
  *
- * Shutdown (pool_stop): workers stop fetching, finish the job in hand (or, past the grace
- * period, are abandoned to the lease expiry), give back what is left in their processing lists
+ * Shutdown (pool_stop): workers stop fetching, finish the job in hand (past the grace period
+ * its helper is killed and the attempt fails), give back what is left in their processing lists
  * (jobs_worker_release), and are joined; then the heartbeat thread stops.
  *
  * Threads: pool_start/pool_stop from the main thread; pool_hold from the worker that owns w.
@@ -29,9 +29,11 @@
 
 #include "core/config.h"
 #include "queue/jobs.h"
+#include "worker/sandbox.h"
 
 #define POOL_MAX_WORKERS 256
 #define POOL_FETCH_BLOCK_MS 1000       /* longest idle wait, so a stop is noticed within it */
+#define POOL_KILL_JOIN_MS 5000         /* for workers to record their killed renders */
 #define POOL_REDIS_BACKOFF_MAX_MS 5000 /* retry pace while Redis is unreachable */
 
 /* What a job handler tells the pool. */
@@ -44,7 +46,7 @@ typedef struct worker {
     int n;
     char id[JOBS_ID_MAX + 1];
     jobs_worker_t *jobs;
-    engine_ctx_t *engine;
+    sandbox_t *sandbox; /* the worker's render helper process */
     const config_t *cfg;
     void (*on_terminal)(const char *render_id); /* a render of this process became terminal */
     pthread_t thread;
@@ -57,7 +59,8 @@ typedef struct worker {
  * worker's thread after a render turned succeeded or failed. workers = 0 starts nothing (an
  * API-only instance). 0 or -1 + err. */
 int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), char *err, size_t err_len);
-/* Stops taking jobs, lets in-hand jobs finish for up to grace_ms, gives jobs back, joins. */
+/* Stops taking jobs, lets in-hand jobs finish for up to grace_ms, then kills the render helpers
+ * of those still rendering (their attempts fail and are retried), gives jobs back, joins. */
 void pool_stop(int grace_ms);
 /* Marks the render whose lease this worker holds ("" or NULL: none). */
 void pool_hold(worker_t *w, const char *render_id);

@@ -113,8 +113,11 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
     pdfopts_t po;
     int rc = pdfopts_read(c->options, &po, NULL, why, why_len); /* checked at submission already */
     pdfopts_apply(&po, &ro);
+    sandbox_template_t tpl;
+    compiled_sandbox_template(compiled, &tpl);
+    /* In the worker's helper process: killed past the deadline or its memory budget. */
     if (rc == 0)
-        rc = engine_render(w->engine, compiled->engine, c->data, &ro, out, why, why_len);
+        rc = sandbox_render(w->sandbox, &tpl, c->data, &ro, w->cfg->render_timeout_ms, out, why, why_len);
     pdfopts_free(&po);
     compiled_release(compiled);
     if (rc != 0)

@@ -1,7 +1,7 @@
 /*
  * render_job — one render, from a job id to a terminal row: claim the row (the conditional
- * UPDATE that makes a job delivered twice render once), load the compiled version, render with
- * the worker's engine context under CRAFTKIT_RENDER_TIMEOUT_MS, store the PDF under
+ * UPDATE that makes a job delivered twice render once), load the compiled version, render in
+ * the worker's helper process (worker/sandbox.h) under CRAFTKIT_RENDER_TIMEOUT_MS, store the PDF under
  * renders/<project>/<id>/<filename>, and mark it succeeded — or schedule a retry with
  * exponential backoff and jitter, and after RENDER_MAX_ATTEMPTS mark it failed with the last
  * error, which names what the user can fix ("image at data.logo could not be fetched: HTTP 404").
