@@ -814,7 +814,6 @@ int sandbox_helper_main(int argc, char **argv)
         fprintf(stderr, "craftkit render-helper: started by craftkit serve only\n");
         return 2;
     }
-    long memory_mb = atol(argv[1]);
     engine_ctx_opts_t eo = {.image_timeout_ms = atoi(argv[2]),
                             .image_max_bytes = (size_t)atol(argv[3]),
                             .allow_private_urls = atoi(argv[4]) != 0};
@@ -836,7 +835,7 @@ int sandbox_helper_main(int argc, char **argv)
     /* Past its idle size plus the budget an allocation fails at once; the parent's RSS watch is
      * the precise limit, this one stops a runaway before the watch's next look. */
     struct rlimit rl;
-    rl.rlim_cur = rl.rlim_max = (rlim_t)(self_statm(0) + memory_mb * (1L << 20) + AS_SLACK_BYTES);
+    rl.rlim_cur = rl.rlim_max = (rlim_t)(self_statm(0) + atol(argv[1]) * (1L << 20) + AS_SLACK_BYTES);
     setrlimit(RLIMIT_AS, &rl);
 #endif
     h.idle_rss = self_statm(1);
