@@ -126,6 +126,8 @@ typedef struct {
     size_t len;
 } engine_facturx_t;
 
+/* Server renders carry these to a render helper process: a new field must be added to the
+ * wire format of src/worker/sandbox.c too (wire_opts_t, sandbox_render, helper_serve). */
 typedef struct {
     engine_format_t format;           /* PDF default */
     int page;                         /* PNG: 1-based page number (0 = 1) */
