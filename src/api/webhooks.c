@@ -259,7 +259,8 @@ static void redeliver(http_req_t *req)
     snprintf(ids[0], sizeof ids[0], "%s", delivery_id);
     if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, err, sizeof err) != 0)
         log_warn("redeliver %s: cannot queue (the sweeper will): %s", delivery_id, err);
-    else if (whdel_mark_enqueued(db, ids, 1, err, sizeof err) != 0)
+    else if (whdel_mark_enqueued(db, ids, 1, (int)json_integer_value(json_object_get(out, "attemptCount")),
+                                 err, sizeof err) != 0)
         log_warn("redeliver %s: %s", delivery_id, err);
     http_respond_json(req, 202, out);
 }

@@ -122,14 +122,18 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
 int renders_mark_enqueued(db_t *db, const char *id, bool lazy, char *err, size_t err_len)
 {
     const char *params[] = {id};
-    /* Losing this mark in a crash costs one harmless duplicate push, so outside a transaction
-     * it need not wait for the WAL flush (inside one, set_config would reach the whole
-     * transaction, and with it the INSERT). */
-    long n = db_command(db,
-                        lazy ? "UPDATE renders SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL"
-                               " AND set_config('synchronous_commit', 'off', true) = 'off'"
-                             : "UPDATE renders SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL",
-                        1, params, err, err_len);
+    /* Only while no worker has claimed it since the push: a worker may take the id, fail and
+     * schedule a retry (enqueued_at NULL again) before this runs, and marking that state would
+     * strand the retry. Losing this mark in a crash costs one harmless duplicate push, so
+     * outside a transaction it need not wait for the WAL flush (inside one, set_config would
+     * reach the whole transaction, and with it the INSERT). */
+#define MARK_SQL                                                                                             \
+    "UPDATE renders SET enqueued_at = now() WHERE id = $1 AND enqueued_at IS NULL AND status = 'queued'"     \
+    " AND attempts = 0"
+    long n = db_command(
+        db, lazy ? MARK_SQL " AND set_config('synchronous_commit', 'off', true) = 'off'" : MARK_SQL, 1,
+        params, err, err_len);
+#undef MARK_SQL
     return n < 0 ? -1 : 0;
 }
 

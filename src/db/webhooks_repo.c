@@ -344,16 +344,20 @@ static void id_array(char (*ids)[37], int n, buf_t *out)
     buf_append_char(out, '}');
 }
 
-int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_len)
+int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *err, size_t err_len)
 {
     buf_t b;
     buf_init(&b, 64 * 1024);
     id_array(ids, n, &b);
-    const char *params[] = {buf_cstr(&b)};
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempts);
+    const char *params[] = {buf_cstr(&b), att};
+    /* Only a delivery no dispatcher has claimed since the push: one may take the id, fail and
+     * schedule a retry (enqueued_at NULL again) before this runs; marking that would strand it. */
     long rows = db_command(db,
                            "UPDATE webhook_deliveries SET enqueued_at = now() WHERE id = ANY ($1::uuid[])"
-                           " AND enqueued_at IS NULL",
-                           1, params, err, err_len);
+                           " AND enqueued_at IS NULL AND status = 'pending' AND attempts = $2::int",
+                           2, params, err, err_len);
     buf_free(&b);
     return rows < 0 ? -1 : 0;
 }

@@ -58,8 +58,9 @@ repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_
                               json_t **out, char *err, size_t err_len);
 /* Records that these deliveries are in Redis. Deliveries are created (and redelivered) with
  * enqueued_at NULL, which the sweeper reads as "never pushed", and marked only after the push
- * went through: a crash or a refused push in between costs one sweep interval. 0 or -1. */
-int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, char *err, size_t err_len);
+ * went through: a crash or a refused push in between costs one sweep interval. Only rows still
+ * pending with this many attempts (those of the push) are marked. 0 or -1. */
+int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *err, size_t err_len);
 
 /* ---- dispatcher side ---- */
 

@@ -37,7 +37,7 @@ static void push_deliveries(db_t *db, const render_deliveries_t *dl)
     char err[512];
     if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) != 0)
         log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
-    else if (whdel_mark_enqueued(db, (char(*)[37])dl->ids, dl->n, err, sizeof err) != 0)
+    else if (whdel_mark_enqueued(db, (char(*)[37])dl->ids, dl->n, 0, err, sizeof err) != 0)
         log_warn("cannot mark %d webhook deliveries queued (the sweeper will push them again): %s", dl->n,
                  err);
 }
