@@ -2,23 +2,29 @@
  * POST /v1/hooks/:token — inbound render hooks (spec §6). The body is the flat data object.
  *
  * The route reads the body raw, because the optional x-craftkit-signature is the hex
- * HMAC-SHA256 of the exact bytes, keyed with the template's inbound secret; it is compared in
- * constant time, and required when the template enforces it (PATCH inboundEnforceSignature).
+ * HMAC-SHA256 of the exact bytes (preceded by "<x-craftkit-timestamp>." when that header is
+ * sent, which then must be within the replay window), keyed with the template's inbound
+ * secret; it is compared in constant time, and required when the template enforces it (PATCH
+ * inboundEnforceSignature).
  * Then the data goes through the same submission as POST /v1/templates/:slug/render (rate
  * limit, validation, the current published version, the queue, outgoing webhooks).
  * Threads: handler threads.
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/api.h"
 #include "api/common.h"
 #include "api/renders.h"
+#include "core/config.h"
 #include "core/crypto.h"
+#include "core/timeutil.h"
 #include "db/templates_repo.h"
 #include "http/router.h"
+#include "webhooks/webhook.h"
 
 #define HOOK_TOKEN_MAX 64
 
@@ -33,20 +39,56 @@ static bool token_plausible(const char *t)
     return true;
 }
 
-/* Checks x-craftkit-signature ("<hex>" or "sha256=<hex>", any case). true when the request may
- * go on; otherwise it has answered 401. */
+static bool refuse(http_req_t *req, const char *msg)
+{
+    http_error(req, 401, "invalid_signature", msg, NULL);
+    return false;
+}
+
+/* The x-craftkit-timestamp header as Unix seconds: 0 when absent, -1 when malformed. */
+static long long hook_timestamp(http_req_t *req)
+{
+    const char *ts = http_header(req, "x-craftkit-timestamp");
+    if (!ts)
+        return 0;
+    size_t n = strlen(ts);
+    if (n == 0 || n > 12 || strspn(ts, "0123456789") != n)
+        return -1;
+    return atoll(ts);
+}
+
+/*
+ * Checks x-craftkit-signature ("<hex>" or "sha256=<hex>", any case), in constant time. With an
+ * x-craftkit-timestamp header the signature covers "<timestamp>.<body>" and the timestamp must
+ * be within CRAFTKIT_HOOK_REPLAY_WINDOW_S of now, so a captured request cannot be replayed
+ * later; without one it covers the body alone (accepted during the transition, unless
+ * CRAFTKIT_HOOK_REQUIRE_TIMESTAMP). true when the request may go on; otherwise it has answered
+ * 401.
+ */
 static bool signature_ok(http_req_t *req, const tpl_row_t *tpl)
 {
+    const config_t *cfg = config_get();
     const char *sig = http_header(req, "x-craftkit-signature");
     if (!sig) {
         if (!tpl->inbound_enforce)
             return true;
-        http_error(
-            req, 401, "invalid_signature",
-            "This hook requires an x-craftkit-signature header: the hex HMAC-SHA256 of the body, keyed with "
-            "the template's inbound secret",
-            NULL);
-        return false;
+        return refuse(req, "This hook requires an x-craftkit-signature header: the hex HMAC-SHA256 of "
+                           "\"<x-craftkit-timestamp>.<body>\", keyed with the template's inbound secret");
+    }
+    long long ts = hook_timestamp(req);
+    char msg[160];
+    if (ts < 0)
+        return refuse(req, "The x-craftkit-timestamp header must be Unix seconds");
+    if (ts == 0 && cfg->hook_require_timestamp)
+        return refuse(req, "Signed requests to this server must carry x-craftkit-timestamp (Unix seconds), "
+                           "and the signature must cover \"<timestamp>.<body>\"");
+    long long now = time_now_ms() / 1000;
+    if (ts > 0 && (ts < now - cfg->hook_replay_window_s || ts > now + cfg->hook_replay_window_s)) {
+        snprintf(msg, sizeof msg,
+                 "The x-craftkit-timestamp is more than %d s away from the server's clock (a replay, or a "
+                 "clock that is off)",
+                 cfg->hook_replay_window_s);
+        return refuse(req, msg);
     }
     if (!strncasecmp(sig, "sha256=", 7))
         sig += 7;
@@ -55,13 +97,19 @@ static bool signature_ok(http_req_t *req, const tpl_row_t *tpl)
     for (size_t i = 0; i < n && i < 64; i++)
         given[i] = (char)tolower((unsigned char)sig[i]);
     given[n < 64 ? n : 64] = '\0';
-    crypto_hmac_sha256_hex(tpl->inbound_secret, strlen(tpl->inbound_secret),
-                           req->body.data ? req->body.data : "", req->body.len, want);
+    const char *body = req->body.data ? req->body.data : "";
+    if (ts > 0) {
+        if (!webhook_sign_timestamped(tpl->inbound_secret, http_header(req, "x-craftkit-timestamp"), body,
+                                      req->body.len, want))
+            return refuse(req, "The signature could not be checked (out of memory)");
+    } else {
+        webhook_sign(tpl->inbound_secret, body, req->body.len, want);
+    }
     if (n == 64 && crypto_equal_str(given, want))
         return true;
-    http_error(req, 401, "invalid_signature", "The x-craftkit-signature header does not match the body",
-               NULL);
-    return false;
+    return refuse(req,
+                  ts > 0 ? "The x-craftkit-signature header does not match \"<x-craftkit-timestamp>.<body>\""
+                         : "The x-craftkit-signature header does not match the body");
 }
 
 /* Before the body is read: a token no template has is refused at once (404), so that nobody

@@ -102,6 +102,8 @@ static const setting_t settings[] = {
     {"CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS", SET_INT, "30000", 1, 3600000, F(webhook_backoff_base_ms), 0, NULL},
     {"CRAFTKIT_WEBHOOK_CONCURRENCY", SET_INT, "32", 0, 1000, F(webhook_concurrency), 0, NULL},
     {"CRAFTKIT_WEBHOOK_TIMEOUT_MS", SET_INT, "15000", 100, 120000, F(webhook_timeout_ms), 0, NULL},
+    {"CRAFTKIT_HOOK_REPLAY_WINDOW_S", SET_INT, "300", 1, 86400, F(hook_replay_window_s), 0, NULL},
+    {"CRAFTKIT_HOOK_REQUIRE_TIMESTAMP", SET_BOOL, "false", 0, 0, F(hook_require_timestamp), 0, NULL},
     {"CRAFTKIT_RENDER_TIMEOUT_MS", SET_INT, "120000", 100, 3600000, F(render_timeout_ms), 0, NULL},
     {"CRAFTKIT_RENDER_BACKOFF_BASE_MS", SET_INT, "2000", 1, 600000, F(render_backoff_base_ms), 0, NULL},
     /* the render sandbox (worker/sandbox, worker/previews) */

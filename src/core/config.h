@@ -61,6 +61,8 @@ typedef struct config {
     bool allow_private_urls;     /* CRAFTKIT_ALLOW_PRIVATE_URLS=1 */
     int webhook_backoff_base_ms; /* CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS (default 30000) */
     int webhook_timeout_ms;      /* CRAFTKIT_WEBHOOK_TIMEOUT_MS (default 15000) */
+    int hook_replay_window_s;    /* CRAFTKIT_HOOK_REPLAY_WINDOW_S: inbound x-craftkit-timestamp age (300) */
+    bool hook_require_timestamp; /* CRAFTKIT_HOOK_REQUIRE_TIMESTAMP=1: refuse body-only hook signatures */
     int webhook_concurrency; /* CRAFTKIT_WEBHOOK_CONCURRENCY deliveries in flight (default 32; 0 = none here) */
     int render_timeout_ms;   /* CRAFTKIT_RENDER_TIMEOUT_MS (default 120000) */
     int render_backoff_base_ms; /* CRAFTKIT_RENDER_BACKOFF_BASE_MS (default 2000) */

@@ -1,6 +1,7 @@
 #include "webhooks/webhook.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/backoff.h"
@@ -14,6 +15,21 @@ bool webhook_event_valid(const char *event)
 void webhook_sign(const char *secret, const char *body, size_t len, char out[65])
 {
     crypto_hmac_sha256_hex(secret, strlen(secret), body, len, out);
+}
+
+char *webhook_sign_timestamped(const char *secret, const char *timestamp, const char *body, size_t len,
+                               char out[65])
+{
+    size_t tl = strlen(timestamp);
+    char *msg = malloc(tl + 1 + len + 1);
+    if (!msg)
+        return NULL;
+    memcpy(msg, timestamp, tl);
+    msg[tl] = '.';
+    memcpy(msg + tl + 1, body, len);
+    crypto_hmac_sha256_hex(secret, strlen(secret), msg, tl + 1 + len, out);
+    free(msg);
+    return out;
 }
 
 char *webhook_payload(const char *event, const render_row_t *render, const char *download_url)

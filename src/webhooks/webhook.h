@@ -2,10 +2,12 @@
  * webhook — what an outgoing webhook is made of: event names, the body, its signature and the
  * retry schedule. Pure functions; the delivery itself is worker/dispatcher.
  *
- * Signature (spec §7): x-craftkit-signature is the lowercase hex HMAC-SHA256 of the exact raw
- * body, keyed with the subscription's secret (the whole "whsec_…" string). During the 24 h
- * after a secret rotation the previous secret signs too, in x-craftkit-signature-previous, so
- * receivers can switch at their own pace.
+ * Signatures: x-craftkit-signature-v2 is the lowercase hex HMAC-SHA256 of
+ * "<x-craftkit-timestamp>.<exact raw body>", keyed with the subscription's secret (the whole
+ * "whsec_…" string), so a captured delivery cannot be replayed under a fresh timestamp. The
+ * body-only x-craftkit-signature (spec §7) is still sent during a transition (docs/api.md).
+ * During the 24 h after a secret rotation the previous secret signs too (…-previous headers),
+ * so receivers can switch at their own pace. Inbound hooks accept the same two forms.
  * Threads: any. Memory: webhook_payload returns a malloc'd string the caller frees.
  */
 #ifndef CRAFTKIT_WEBHOOKS_WEBHOOK_H
@@ -25,6 +27,10 @@
 bool webhook_event_valid(const char *event);
 /* Lowercase hex HMAC-SHA256 of body keyed with secret (out: 65 bytes). */
 void webhook_sign(const char *secret, const char *body, size_t len, char out[65]);
+/* Lowercase hex HMAC-SHA256 of timestamp + "." + body keyed with secret (out: 65 bytes). NULL
+ * when out of memory. */
+char *webhook_sign_timestamped(const char *secret, const char *timestamp, const char *body, size_t len,
+                               char out[65]);
 /* The body for event about render (spec §7): {event, renderId, templateId, status, downloadUrl,
  * errorMessage, createdAt, completedAt}; download_url may be NULL. */
 char *webhook_payload(const char *event, const render_row_t *render, const char *download_url);

@@ -130,8 +130,8 @@ static int prepare_request(dispatcher_t *d, slot_t *s)
     const whdel_claim_t *c = &s->claim;
     size_t len = strlen(c->payload);
     char sig[65], ts[24];
-    webhook_sign(c->secret, c->payload, len, sig);
     snprintf(ts, sizeof ts, "%lld", (long long)(time_now_ms() / 1000));
+    webhook_sign(c->secret, c->payload, len, sig);
     curl_slist_free_all(s->headers);
     s->headers = NULL;
     add_header(s, "Content-Type", "application/json");
@@ -143,6 +143,15 @@ static int prepare_request(dispatcher_t *d, slot_t *s)
         add_header(s, "x-craftkit-signature-previous", sig);
     }
     add_header(s, "x-craftkit-timestamp", ts);
+    /* v2 covers the timestamp; the body-only headers above stay during the transition. */
+    if (!webhook_sign_timestamped(c->secret, ts, c->payload, len, sig))
+        return -1;
+    add_header(s, "x-craftkit-signature-v2", sig);
+    if (c->previous_secret[0]) {
+        if (!webhook_sign_timestamped(c->previous_secret, ts, c->payload, len, sig))
+            return -1;
+        add_header(s, "x-craftkit-signature-v2-previous", sig);
+    }
     add_header(s, "x-craftkit-delivery-id", c->id);
     s->headers = curl_slist_append(s->headers, "Expect:");
     CURL *e = s->easy;

@@ -3,9 +3,12 @@
  * (the render completes, outgoing webhooks fire for it, Redis down answers 503, the project's
  * rate limit answers 429). */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include "core/crypto.h"
 #include "harness_receiver.h"
@@ -24,6 +27,26 @@ static th_resp_t *hook(const char *tok, const char *body, const char *signature)
     if (signature)
         snprintf(header, sizeof header, "x-craftkit-signature: %s", signature);
     return th_req(srv, "POST", path, NULL, body, headers);
+}
+
+/* A hook request with an x-craftkit-timestamp (ts) and a signature (NULL: none). */
+static th_resp_t *hook_at(const char *base_url, const char *tok, const char *body, const char *ts,
+                          const char *signature)
+{
+    char url[256], sig_h[200], ts_h[100];
+    snprintf(url, sizeof url, "%s/v1/hooks/%s", base_url, tok);
+    snprintf(ts_h, sizeof ts_h, "x-craftkit-timestamp: %s", ts);
+    snprintf(sig_h, sizeof sig_h, "x-craftkit-signature: %s", signature ? signature : "");
+    const char *headers[] = {ts_h, signature ? sig_h : NULL, NULL};
+    return th_req_url("POST", url, NULL, body, headers);
+}
+
+/* The HMAC of "<ts>.<body>" with the inbound secret. */
+static void sign_at(const char *ts, const char *body, char out[65])
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s.%s", ts, body);
+    crypto_hmac_sha256_hex(secret, strlen(secret), msg, strlen(msg), out);
 }
 
 static void sign(const char *body, char out[65])
@@ -92,6 +115,60 @@ START_TEST(bad_and_missing_signatures)
     ck_assert_int_eq(r->status, 202);
     th_resp_free(r);
     enforce(false);
+}
+END_TEST
+
+START_TEST(timestamped_signatures_and_the_replay_window)
+{
+    /* With x-craftkit-timestamp the signature covers "<timestamp>.<body>" and the timestamp
+     * must be recent: a captured request cannot be sent again later, nor with a new timestamp. */
+    char ts[32], old_ts[32], sig[65];
+    snprintf(ts, sizeof ts, "%ld", (long)time(NULL));
+    snprintf(old_ts, sizeof old_ts, "%ld", (long)time(NULL) - 301); /* the window is 300 s */
+    sign_at(ts, DATA, sig);
+    th_resp_t *r = hook_at(srv->base_url, token, DATA, ts, sig);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    /* a replay of an old request, genuinely signed */
+    sign_at(old_ts, DATA, sig);
+    r = hook_at(srv->base_url, token, DATA, old_ts, sig);
+    th_assert_error(r, 401, "invalid_signature");
+    ck_assert_msg(strstr(r->body, "300 s"), "%s", r->body);
+    th_resp_free(r);
+    /* the old signature under a fresh timestamp */
+    r = hook_at(srv->base_url, token, DATA, ts, sig);
+    th_assert_error(r, 401, "invalid_signature");
+    th_resp_free(r);
+    /* a body-only signature does not cover a timestamp that was sent */
+    sign(DATA, sig);
+    r = hook_at(srv->base_url, token, DATA, ts, sig);
+    th_assert_error(r, 401, "invalid_signature");
+    th_resp_free(r);
+    r = hook_at(srv->base_url, token, DATA, "12e9", sig);
+    th_assert_error(r, 401, "invalid_signature");
+    th_resp_free(r);
+
+    /* An instance with CRAFTKIT_HOOK_REQUIRE_TIMESTAMP=1 refuses body-only signatures. */
+    const char *env[] = {"CRAFTKIT_HOOK_REQUIRE_TIMESTAMP=1", "CRAFTKIT_WORKERS=0", NULL};
+    int port;
+    pid_t strict = th_server_spawn_extra(srv, &port, env);
+    char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    char path[256];
+    snprintf(path, sizeof path, "%s/v1/hooks/%s", base, token);
+    char body_only[100];
+    snprintf(body_only, sizeof body_only, "x-craftkit-signature: %s", sig);
+    const char *h[] = {body_only, NULL};
+    r = th_req_url("POST", path, NULL, DATA, h);
+    th_assert_error(r, 401, "invalid_signature");
+    ck_assert_msg(strstr(r->body, "x-craftkit-timestamp"), "%s", r->body);
+    th_resp_free(r);
+    sign_at(ts, DATA, sig);
+    r = hook_at(base, token, DATA, ts, sig);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    kill(strict, SIGTERM);
+    waitpid(strict, NULL, 0);
 }
 END_TEST
 
@@ -329,6 +406,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, signed_and_unsigned);
     tcase_add_test(tc, bad_and_missing_signatures);
+    tcase_add_test(tc, timestamped_signatures_and_the_replay_window);
     tcase_add_test(tc, tokens_and_bodies);
     tcase_add_test(tc, hook_renders_fire_outgoing_webhooks);
     tcase_add_test(tc, rotating_the_inbound_secret_and_token);

@@ -110,6 +110,24 @@ static void check_signature(const rx_request_t *req, const char *secret, const c
     ck_assert_msg(got && !strcmp(got, want), "%s: %s, want %s", header, got ? got : "(none)", want);
 }
 
+/* x-craftkit-signature-v2 style: HMAC over "<x-craftkit-timestamp>.<body>". */
+static void check_signature_v2(const rx_request_t *req, const char *secret, const char *header)
+{
+    const char *ts = rx_header(req, "x-craftkit-timestamp");
+    ck_assert(ts);
+    size_t tl = strlen(ts);
+    char *msg = malloc(tl + 1 + req->len);
+    ck_assert(msg);
+    memcpy(msg, ts, tl);
+    msg[tl] = '.';
+    memcpy(msg + tl + 1, req->body, req->len);
+    char want[65];
+    crypto_hmac_sha256_hex(secret, strlen(secret), msg, tl + 1 + req->len, want);
+    free(msg);
+    const char *got = rx_header(req, header);
+    ck_assert_msg(got && !strcmp(got, want), "%s: %s, want %s", header, got ? got : "(none)", want);
+}
+
 START_TEST(subscription_crud_and_errors)
 {
     th_resp_t *r =
@@ -180,6 +198,8 @@ START_TEST(signed_delivery_of_a_success)
     rx_request_t req;
     ck_assert(rx_get(rx, "/ok", 0, &req));
     check_signature(&req, sub.secret, "x-craftkit-signature");
+    check_signature_v2(&req, sub.secret, "x-craftkit-signature-v2");
+    ck_assert(rx_header(&req, "x-craftkit-signature-v2-previous") == NULL);
     ck_assert_str_eq(rx_header(&req, "x-craftkit-event"), "render.succeeded");
     ck_assert_str_eq(rx_header(&req, "user-agent"), "Craftkit-Webhook/1.0");
     ck_assert_str_eq(rx_header(&req, "content-type"), "application/json");
@@ -359,6 +379,8 @@ static void rotate_and_check_both_sign(const sub_t *sub, const char *rx_path, ch
     ck_assert(rx_get(rx, rx_path, before, &req));
     check_signature(&req, fresh, "x-craftkit-signature");
     check_signature(&req, sub->secret, "x-craftkit-signature-previous");
+    check_signature_v2(&req, fresh, "x-craftkit-signature-v2");
+    check_signature_v2(&req, sub->secret, "x-craftkit-signature-v2-previous");
     rx_request_free(&req);
 }
 

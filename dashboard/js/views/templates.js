@@ -262,7 +262,7 @@ export async function templateView(main, ctx, [slug]) {
         ["Python", codeBlock("Python", pythonSnippet(snippetArgs), "snippet-python")],
       ])),
     section("Inbound hook",
-      h("p.muted", "Systems that cannot send an API key POST the data (the flat data object, no envelope) to this URL. A request signed with the secret carries ", h("code", "x-craftkit-signature"), ": the hex HMAC-SHA256 of the body."),
+      h("p.muted", "Systems that cannot send an API key POST the data (the flat data object, no envelope) to this URL. A request signed with the secret carries ", h("code", "x-craftkit-signature"), ": the hex HMAC-SHA256 of the x-craftkit-timestamp header, a dot and the body (a timestamp more than 5 minutes off is refused)."),
       h("dl.props",
         h("dt", "URL"), h("dd", h("code", { id: "inbound-url" }, t.inbound.url), " ", copyButton(t.inbound.url, "Copy URL")),
         h("dt", "Secret"), h("dd", secret, " ", reveal, " ", copyButton(() => t.inbound.secret, "Copy secret")),

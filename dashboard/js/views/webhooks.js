@@ -19,7 +19,7 @@ function unavailable(main, e) {
 function secretCallout(sub, what) {
   const box = h("div.callout", { role: "alert", id: "new-secret" },
     h("h2", what === "rotate" ? "New signing secret" : "Signing secret"),
-    h("p", "Copy it now: it is shown only this once. Verify each delivery's ", h("code", "x-craftkit-signature"), " (hex HMAC-SHA256 of the raw body) with it."),
+    h("p", "Copy it now: it is shown only this once. Verify each delivery's ", h("code", "x-craftkit-signature-v2"), " (hex HMAC-SHA256 of the x-craftkit-timestamp header, a dot and the raw body) with it, and refuse old timestamps."),
     what === "rotate" && sub.previousSecretExpiresAt ? h("p", "The previous secret keeps working until ", formatDate(sub.previousSecretExpiresAt), ".") : null,
     h("p", h("code.secret", { id: "secret-value" }, sub.secret), " ", copyButton(sub.secret, "Copy secret")));
   const dismiss = h("button.secondary.small", { type: "button" }, "I have saved it");
