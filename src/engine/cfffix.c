@@ -181,9 +181,9 @@ typedef struct cff {
     bool cid;
     cindex_t charstrings;
     int nprivs;
-    priv_t privs[FDS_MAX]; /* one per FontDICT (CID) or the top private */
+    priv_t *privs; /* one per FontDICT (CID) or the top private; malloc'd */
     cindex_t fdarray;
-    dict_t fds[FDS_MAX];
+    dict_t *fds; /* malloc'd (CID) */
     size_t fdselect;
 } cff_t;
 
@@ -220,6 +220,15 @@ static int priv_parse(cff_t *c, const dict_t *owner, priv_t *pv)
     return 0;
 }
 
+static void cff_free(cff_t *c)
+{
+    free(c->privs);
+    free(c->fds);
+    c->privs = NULL;
+    c->fds = NULL;
+}
+
+/* Parses the font's tables; cff_free releases what it allocates (also after a failure). */
 static int cff_parse(const uint8_t *p, size_t n, cff_t *c)
 {
     memset(c, 0, sizeof *c);
@@ -242,6 +251,9 @@ static int cff_parse(const uint8_t *p, size_t n, cff_t *c)
         return -1;
     c->cid = dict_find(&c->top, OP_ESC(30)) != NULL;
     if (!c->cid) {
+        c->privs = calloc(1, sizeof *c->privs);
+        if (!c->privs)
+            return -1;
         c->nprivs = 1;
         return priv_parse(c, &c->top, &c->privs[0]);
     }
@@ -251,6 +263,10 @@ static int cff_parse(const uint8_t *p, size_t n, cff_t *c)
         c->fdarray.count == 0)
         return -1;
     c->fdselect = (size_t)fs->v[0];
+    c->privs = calloc(c->fdarray.count, sizeof *c->privs);
+    c->fds = calloc(c->fdarray.count, sizeof *c->fds);
+    if (!c->privs || !c->fds)
+        return -1;
     c->nprivs = (int)c->fdarray.count;
     for (int i = 0; i < c->nprivs; i++) {
         if (index_get(&c->f, &c->fdarray, (unsigned)i, &a, &len) < 0 ||
@@ -439,33 +455,43 @@ typedef void (*elem_fn)(const void *ctx, unsigned i, const uint8_t **ptr, size_t
 static void put_index(out_t *o, unsigned count, elem_fn get, const void *ctx)
 {
     put_be(o, count, 2);
-    if (!count)
+    if (!count || o->oom)
         return;
+    const uint8_t **ptrs = malloc(count * sizeof *ptrs);
+    size_t *lens = malloc(count * sizeof *lens);
+    if (!ptrs || !lens) {
+        o->oom = true;
+        goto done;
+    }
     size_t total = 1;
     for (unsigned i = 0; i < count; i++) {
-        const uint8_t *d;
-        size_t l;
-        get(ctx, i, &d, &l);
-        total += l;
+        get(ctx, i, &ptrs[i], &lens[i]);
+        total += lens[i];
     }
     unsigned os = total <= 0xff ? 1 : total <= 0xffff ? 2 : total <= 0xffffff ? 3 : 4;
-    uint8_t osb = (uint8_t)os;
-    put(o, &osb, 1);
+    size_t need = o->n + 1 + ((size_t)count + 1) * os + total - 1;
+    if (grow_array((void **)&o->p, &o->cap, need, 1) < 0) {
+        o->oom = true;
+        goto done;
+    }
+    uint8_t *q = o->p + o->n;
+    *q++ = (uint8_t)os;
     size_t off = 1;
-    put_be(o, (uint32_t)off, os);
-    for (unsigned i = 0; i < count; i++) {
-        const uint8_t *d;
-        size_t l;
-        get(ctx, i, &d, &l);
-        off += l;
-        put_be(o, (uint32_t)off, os);
+    for (unsigned i = 0;; i++) {
+        for (unsigned k = 0; k < os; k++)
+            *q++ = (uint8_t)(off >> (8 * (os - 1 - k)));
+        if (i == count)
+            break;
+        off += lens[i];
     }
     for (unsigned i = 0; i < count; i++) {
-        const uint8_t *d;
-        size_t l;
-        get(ctx, i, &d, &l);
-        put(o, d, l);
+        memcpy(q, ptrs[i], lens[i]);
+        q += lens[i];
     }
+    o->n = need;
+done:
+    free(ptrs);
+    free(lens);
 }
 
 typedef struct subrs_ctx {
@@ -744,6 +770,27 @@ static bool map_privs(const cff_t *s, const cff_t *src, int *map)
     return true;
 }
 
+/* Whether cairo emptied any subroutine (a lone `return`); when it kept them all, as it does when
+ * its scanner gives up, nothing can be missing. */
+static bool has_stub_in(const font_t *f, const cindex_t *ix)
+{
+    size_t a, l;
+    for (unsigned i = 0; i < ix->count; i++)
+        if (index_get(f, ix, i, &a, &l) == 0 && l == 1 && f->p[a] == RETURN_OP)
+            return true;
+    return false;
+}
+
+static bool has_stub(const cff_t *s)
+{
+    if (has_stub_in(&s->f, &s->gsubrs))
+        return true;
+    for (int i = 0; i < s->nprivs; i++)
+        if (s->privs[i].has_subrs && has_stub_in(&s->f, &s->privs[i].subrs))
+            return true;
+    return false;
+}
+
 static void used_free(used_t *u, int n)
 {
     free(u->g);
@@ -775,7 +822,7 @@ int cfffix_repair_with(const uint8_t *subset, size_t len, const uint8_t *source,
 {
     *out = NULL;
     *out_len = 0;
-    cff_t *s = malloc(sizeof *s), *src = malloc(sizeof *src);
+    cff_t *s = calloc(1, sizeof *s), *src = calloc(1, sizeof *src);
     used_t u;
     memset(&u, 0, sizeof u);
     int map[FDS_MAX];
@@ -784,7 +831,8 @@ int cfffix_repair_with(const uint8_t *subset, size_t len, const uint8_t *source,
         rc = -1;
         goto done;
     }
-    if (cff_parse(subset, len, s) < 0 || cff_parse(source, source_len, src) < 0 || !map_privs(s, src, map))
+    if (cff_parse(subset, len, s) < 0 || !has_stub(s) || cff_parse(source, source_len, src) < 0 ||
+        !map_privs(s, src, map))
         goto done;
     u.g = calloc(s->gsubrs.count + 1, 1);
     if (!u.g) {
@@ -828,6 +876,10 @@ int cfffix_repair_with(const uint8_t *subset, size_t len, const uint8_t *source,
     rc = 1;
 done:
     used_free(&u, src ? src->nprivs : 0);
+    if (s)
+        cff_free(s);
+    if (src)
+        cff_free(src);
     free(s);
     free(src);
     return rc;
