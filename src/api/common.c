@@ -164,6 +164,17 @@ db_t *api_db(http_req_t *req)
     return db;
 }
 
+bool api_require_live_key(http_req_t *req, const char *what)
+{
+    if (!req->auth.test)
+        return true;
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "%s needs a live key (ck_live_…); test keys cannot change what live traffic uses", what);
+    http_error(req, 403, "live_key_required", msg, NULL);
+    return false;
+}
+
 void api_db_error(http_req_t *req, const char *err)
 {
     log_error("database error: %s (request %s)", err, req->request_id);

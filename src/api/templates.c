@@ -146,6 +146,13 @@ static void respond_template(http_req_t *req, db_t *db, const char *slug, int st
     char err[512];
     json_t *out = NULL;
     repo_status_t st = tpl_get_json(db, req->auth.project_id, slug, &out, err, sizeof err);
+    json_t *inbound = st == REPO_OK ? json_object_get(out, "inbound") : NULL;
+    if (inbound && req->auth.test) {
+        /* The hook starts live renders without a key: a test key must not learn it. */
+        json_object_set_new(inbound, "token", json_null());
+        json_object_set_new(inbound, "url", json_null());
+        json_object_set_new(inbound, "secret", json_null());
+    }
     api_answer(req, st, status, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
@@ -278,6 +285,8 @@ static void patch_template(http_req_t *req)
         api_issue_field(issues, "inboundEnforceSignature", "Expected boolean");
     if (api_reject_issues(req, issues))
         return;
+    if (enforce && !api_require_live_key(req, "Changing inboundEnforceSignature"))
+        return;
     db_t *db = api_db(req);
     if (!db)
         return;
@@ -297,6 +306,8 @@ static void patch_template(http_req_t *req)
  * token (URL) when asked; answers the template with its new inbound block. */
 static void rotate_inbound(http_req_t *req)
 {
+    if (!api_require_live_key(req, "Rotating the inbound hook secret"))
+        return;
     json_t *body = req->json ? api_body_object(req) : NULL;
     if (req->json && !body)
         return;
@@ -330,6 +341,19 @@ static void delete_template(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
+    if (req->auth.test) {
+        /* A test key may delete drafts, not a template live renders use. */
+        tpl_row_t t;
+        repo_status_t found =
+            tpl_find(db, req->auth.project_id, http_param(req, "slug"), &t, err, sizeof err);
+        if (found != REPO_OK) {
+            api_answer(req, found, 200, NULL, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+            return;
+        }
+        if (t.current_version > 0 &&
+            !api_require_live_key(req, "Deleting a template with a published version"))
+            return;
+    }
     repo_status_t st = tpl_delete(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
     api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }

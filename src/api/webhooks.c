@@ -200,7 +200,8 @@ static void delete_sub(http_req_t *req)
 
 static void rotate_secret(http_req_t *req)
 {
-    sub_op(req, whsub_rotate);
+    if (api_require_live_key(req, "Rotating a webhook secret"))
+        sub_op(req, whsub_rotate);
 }
 
 static void patch_sub(http_req_t *req)

@@ -172,6 +172,79 @@ START_TEST(timestamped_signatures_and_the_replay_window)
 }
 END_TEST
 
+static void assert_live_key_required(th_resp_t *r)
+{
+    th_assert_error(r, 403, "live_key_required");
+    th_resp_free(r);
+}
+
+START_TEST(test_keys_cannot_reach_live_hooks_secrets_or_templates)
+{
+    char path[256], test_key[128];
+    snprintf(path, sizeof path, "/v1/projects/%s/keys", project_id);
+    th_resp_t *r =
+        th_req(srv, "POST", path, TH_ADMIN_KEY, "{\"name\":\"ci\",\"environment\":\"test\"}", NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    snprintf(test_key, sizeof test_key, "%s", th_str(r->json, "key"));
+    th_resp_free(r);
+
+    /* the hook starts live renders without a key: a test key is not shown it */
+    r = th_req(srv, "GET", "/v1/templates/invoice", test_key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    json_t *inbound = json_object_get(r->json, "inbound");
+    ck_assert(json_is_null(json_object_get(inbound, "token")) &&
+              json_is_null(json_object_get(inbound, "url")) &&
+              json_is_null(json_object_get(inbound, "secret")));
+    ck_assert(json_is_boolean(json_object_get(inbound, "enforceSignature")));
+    ck_assert(!strstr(r->body, token) && !strstr(r->body, secret));
+    th_resp_free(r);
+    r = th_req(srv, "PATCH", "/v1/templates/invoice", test_key, "{\"description\":\"from CI\"}", NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(!strstr(r->body, secret));
+    th_resp_free(r);
+
+    assert_live_key_required(
+        th_req(srv, "POST", "/v1/templates/invoice/inbound/rotate", test_key, NULL, NULL));
+    assert_live_key_required(
+        th_req(srv, "PATCH", "/v1/templates/invoice", test_key, "{\"inboundEnforceSignature\":true}", NULL));
+    assert_live_key_required(th_req(srv, "DELETE", "/v1/templates/invoice", test_key, NULL, NULL));
+
+    /* webhook secrets */
+    r = th_req(srv, "POST", "/v1/webhooks", test_key, "{\"url\":\"http://127.0.0.1:9/x\"}", NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    char rotate[256];
+    snprintf(rotate, sizeof rotate, "/v1/webhooks/%s/rotate-secret", th_str(r->json, "id"));
+    th_resp_free(r);
+    assert_live_key_required(th_req(srv, "POST", rotate, test_key, NULL, NULL));
+    r = th_req(srv, "POST", rotate, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+
+    /* a template with only drafts may go */
+    char body[2048];
+    snprintf(body, sizeof body,
+             "{\"name\":\"Draft\",\"slug\":\"draft-only\",\"publish\":false,\"manifest\":%s}",
+             TH_INVOICE_MANIFEST);
+    r = th_req(srv, "POST", "/v1/templates", test_key, body, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", "/v1/templates/draft-only", test_key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", "/v1/templates/no-such-template", test_key, NULL, NULL);
+    th_assert_error(r, 404, "template_not_found");
+    th_resp_free(r);
+
+    /* nothing changed for live traffic: the live key still sees the same hook, which works */
+    r = th_req(srv, "GET", "/v1/templates/invoice", key, NULL, NULL);
+    inbound = json_object_get(r->json, "inbound");
+    ck_assert_str_eq(th_str(inbound, "token"), token);
+    ck_assert_str_eq(th_str(inbound, "secret"), secret);
+    ck_assert(json_is_false(json_object_get(inbound, "enforceSignature")));
+    th_resp_free(r);
+}
+END_TEST
+
 START_TEST(tokens_and_bodies)
 {
     th_resp_t *r = hook("unknownToken123", DATA, NULL);
@@ -407,6 +480,7 @@ int main(void)
     tcase_add_test(tc, signed_and_unsigned);
     tcase_add_test(tc, bad_and_missing_signatures);
     tcase_add_test(tc, timestamped_signatures_and_the_replay_window);
+    tcase_add_test(tc, test_keys_cannot_reach_live_hooks_secrets_or_templates);
     tcase_add_test(tc, tokens_and_bodies);
     tcase_add_test(tc, hook_renders_fire_outgoing_webhooks);
     tcase_add_test(tc, rotating_the_inbound_secret_and_token);

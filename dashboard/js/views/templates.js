@@ -263,10 +263,13 @@ export async function templateView(main, ctx, [slug]) {
       ])),
     section("Inbound hook",
       h("p.muted", "Systems that cannot send an API key POST the data (the flat data object, no envelope) to this URL. A request signed with the secret carries ", h("code", "x-craftkit-signature"), ": the hex HMAC-SHA256 of the x-craftkit-timestamp header, a dot and the body (a timestamp more than 5 minutes off is refused)."),
-      h("dl.props",
-        h("dt", "URL"), h("dd", h("code", { id: "inbound-url" }, t.inbound.url), " ", copyButton(t.inbound.url, "Copy URL")),
-        h("dt", "Secret"), h("dd", secret, " ", reveal, " ", copyButton(() => t.inbound.secret, "Copy secret")),
-        h("dt", "Signature required"), h("dd", t.inbound.enforceSignature ? "yes" : "no (verified when sent)"))),
+      t.inbound.url === null
+        // A test key is not shown the hook: it starts live renders (docs/api.md "Test keys").
+        ? h("p.warning", { id: "inbound-hidden" }, "The hook URL and secret are shown to live keys only: requests to the hook start live renders.")
+        : h("dl.props",
+          h("dt", "URL"), h("dd", h("code", { id: "inbound-url" }, t.inbound.url), " ", copyButton(t.inbound.url, "Copy URL")),
+          h("dt", "Secret"), h("dd", secret, " ", reveal, " ", copyButton(() => t.inbound.secret, "Copy secret")),
+          h("dt", "Signature required"), h("dd", t.inbound.enforceSignature ? "yes" : "no (verified when sent)"))),
     section("Versions",
       table("Versions", ["Version", "Status", "Created", "Published"], versions.map((v) => h("tr",
         h("th", { scope: "row" }, `v${v.number}`),
