@@ -173,5 +173,11 @@ int engine_attachment_name_check(const char *name, char *err, size_t err_len);
  * only the five predefined entities and character references are accepted), and its root is
  * rsm:CrossIndustryInvoice in the UN/CEFACT CII namespace. 0, or -1 with a message. */
 int engine_facturx_check(const char *xml, size_t len, char *err, size_t err_len);
+/* A template whose layout has "einvoice" (docs/einvoice.md) generates its Factur-X XML from the
+ * data. Returns 0 when it has none; 1 with *xml (malloc'd, caller frees; xml may be NULL to
+ * only check), *len and *profile; or -1 with *issues (new reference, fieldErrors at data paths
+ * such as "items.3.total") when the data lack a term or do not add up (BR-CO rules). */
+int engine_einvoice_build(const engine_template_t *t, const json_t *data, char **xml, size_t *len,
+                          engine_fx_profile_t *profile, json_t **issues);
 
 #endif

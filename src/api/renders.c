@@ -373,6 +373,15 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
                    "The data does not match the template's manifest; see issues", issues);
         return;
     }
+    /* A template that generates its e-invoice: the data must add up (unless the render brings its XML). */
+    bool own_xml = json_object_get(sub->options, "facturx") != NULL;
+    if (!own_xml && engine_einvoice_build(rv.compiled->engine, normalised, NULL, NULL, NULL, &issues) < 0) {
+        resolved_version_release(&rv);
+        json_decref(normalised);
+        http_error(req, 400, "invalid_input_data",
+                   "The data cannot make the template's e-invoice; see issues", issues);
+        return;
+    }
     resolved_version_release(&rv);
 
     render_row_t row = {.pages = -1, .bytes = -1, .duration_ms = -1};

@@ -596,6 +596,16 @@ static void preview(http_req_t *req)
         pdfopts_free(&po);
         return;
     }
+    /* A template that generates its e-invoice: the data must add up (unless the preview brings its XML). */
+    if (ro.facturx.profile == ENGINE_FX_NONE &&
+        engine_einvoice_build(c->engine, normalised, NULL, NULL, NULL, &issues) < 0) {
+        http_error(req, 400, "invalid_input_data",
+                   "The data cannot make the template's e-invoice; see issues", issues);
+        json_decref(normalised);
+        compiled_release(c);
+        pdfopts_free(&po);
+        return;
+    }
     preview_park_t *pk = calloc(1, sizeof *pk);
     if (!pk) {
         http_error(req, 500, "internal_error", "Out of memory", NULL);

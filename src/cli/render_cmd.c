@@ -349,6 +349,11 @@ int cli_render(int argc, char **argv)
     }
     if (manifest && validate_data(manifest, &data) < 0)
         goto done;
+    if (!emb.facturx && engine_einvoice_build(t, data, NULL, NULL, NULL, &issues) < 0) {
+        fprintf(stderr, "craftkit render: the data cannot make the e-invoice\n");
+        print_issues(issues, "data.");
+        goto done;
+    }
     ctx = engine_ctx_new(&co);
     if (!ctx) {
         fprintf(stderr, "craftkit render: out of memory\n");

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/cii.h"
 #include "engine/compile.h"
 #include "engine/fonts.h"
 
@@ -167,6 +168,11 @@ static void compile_styles(compiler_t *c, const json_t *styles)
     }
 }
 
+static void report_issue(void *arg, const char *path, const char *msg)
+{
+    compile_issue(arg, path, "%s", msg);
+}
+
 static void compile_metadata(compiler_t *c, const json_t *v, engine_template_t *t)
 {
     const char *path = "layout.metadata";
@@ -300,9 +306,19 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         compile_issue(c, NULL, "The layout must be a JSON object with a \"body\"");
         return;
     }
-    static const char *const keys[] = {"version",         "page",      "styles", "defaultStyle",
-                                       "metadata",        "header",    "footer", "firstPageHeader",
-                                       "firstPageFooter", "watermark", "body",   NULL};
+    static const char *const keys[] = {"version",
+                                       "page",
+                                       "styles",
+                                       "defaultStyle",
+                                       "metadata",
+                                       "header",
+                                       "footer",
+                                       "firstPageHeader",
+                                       "firstPageFooter",
+                                       "watermark",
+                                       "body",
+                                       "einvoice",
+                                       NULL};
     compile_check_keys(c, layout, "layout", keys, false, false);
     json_t *x;
     if ((x = json_object_get(layout, "version")) && !(json_is_integer(x) && json_integer_value(x) == 1))
@@ -340,6 +356,13 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         compile_metadata(c, x, t);
     if ((x = json_object_get(layout, "watermark")))
         compile_watermark(c, x, t);
+    if ((x = json_object_get(layout, "einvoice"))) {
+        int profile = cii_check_mapping(x, report_issue, c);
+        if (profile > 0) {
+            t->einvoice = json_deep_copy(x);
+            t->einvoice_profile = profile;
+        }
+    }
     t->header = compile_header_footer(c, layout, "header");
     t->footer = compile_header_footer(c, layout, "footer");
     t->has_first_header = json_object_get(layout, "firstPageHeader") != NULL;
@@ -410,6 +433,7 @@ void engine_template_free(engine_template_t *t)
         return;
     arena_free(&t->arena);
     json_decref(t->owned);
+    json_decref(t->einvoice);
     free(t);
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "engine/cii.h"
 #include "engine/engine_int.h"
 #include "engine/layout.h"
 #include "engine/pdfa.h"
@@ -322,8 +323,30 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
     if (rc == 0 && pdfz_oom)
         rc = render_fail(r, "writing the PDF failed: out of memory");
     char err[256];
-    if (rc == 0 && pdfa_finish(&ob.b, pdfa_level(t, opts), &info, opts, err, sizeof err) < 0)
+    /* A template with an e-invoice mapping makes its own Factur-X XML unless the render brought one. */
+    engine_render_opts_t fx_opts = *opts;
+    char *xml = NULL;
+    if (rc == 0 && t->einvoice && opts->facturx.profile == ENGINE_FX_NONE) {
+        json_t *issues = NULL;
+        if (cii_build(t->einvoice, r->scope.data, &xml, &fx_opts.facturx.len, &issues) < 0) {
+            const char *path;
+            json_t *list;
+            json_object_foreach(json_object_get(issues, "fieldErrors"), path, list)
+            {
+                rc = render_fail(r, "e-invoice: data.%s: %s", path,
+                                 json_string_value(json_array_get(list, 0)));
+                break;
+            }
+            if (rc == 0)
+                rc = render_fail(r, "e-invoice: the XML cannot be made");
+            json_decref(issues);
+        }
+        fx_opts.facturx.xml = xml;
+        fx_opts.facturx.profile = (engine_fx_profile_t)t->einvoice_profile;
+    }
+    if (rc == 0 && pdfa_finish(&ob.b, pdfa_level(t, &fx_opts), &info, &fx_opts, err, sizeof err) < 0)
         rc = render_fail(r, "%s", err);
+    free(xml);
     if (rc < 0) {
         buf_free(&ob.b);
         return -1;
@@ -463,6 +486,27 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
     render_end(&r);
     json_decref(empty);
     return res;
+}
+
+int engine_einvoice_build(const engine_template_t *t, const json_t *data, char **xml, size_t *len,
+                          engine_fx_profile_t *profile, json_t **issues)
+{
+    *issues = NULL;
+    if (!t->einvoice)
+        return 0;
+    char *x = NULL;
+    size_t n = 0;
+    if (cii_build(t->einvoice, data, &x, &n, issues) < 0)
+        return -1;
+    if (xml) {
+        *xml = x;
+        *len = n;
+    } else {
+        free(x);
+    }
+    if (profile)
+        *profile = (engine_fx_profile_t)t->einvoice_profile;
+    return 1;
 }
 
 int engine_pdfa_parse(const char *name)

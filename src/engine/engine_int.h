@@ -38,6 +38,8 @@ struct engine_template {
     watermark_spec_t *watermark;      /* the layout's own watermark, or NULL */
     tstyle_t base_style;
     engine_pdfa_t pdfa; /* pageConfig.pdfa: the version's default PDF/A level */
+    json_t *einvoice;   /* layout.einvoice (checked), or NULL: renders generate their Factur-X XML */
+    int einvoice_profile;
 };
 
 /* For tests: lays the document out (headers and footers included) without drawing, and

@@ -12,6 +12,7 @@
 
 #include "core/crypto.h"
 #include "engine/engine_int.h"
+#include "engine/xmlcheck.h"
 
 #define PDFA_OBJECTS_MAX 8388607 /* PDF/A's limit on indirect objects */
 #define PDFA_DICT_SCAN 4096      /* bytes of an object searched for the end of its dictionary */
@@ -247,22 +248,6 @@ static void w_text(writer_t *w, const char *s)
     W(w, ">");
 }
 
-/* XML character data / attribute value. */
-static void xml_escape(buf_t *x, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': buf_append_str(x, "&lt;"); break;
-        case '>': buf_append_str(x, "&gt;"); break;
-        case '&': buf_append_str(x, "&amp;"); break;
-        case '"': buf_append_str(x, "&quot;"); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n' || *s == '\r')
-                buf_append_char(x, *s);
-        }
-    }
-}
-
 static bool present(const char *s)
 {
     return s && *s;
@@ -332,7 +317,7 @@ static void xmp_prop(buf_t *x, const char *open, const char *value, const char *
     if (!present(value))
         return;
     buf_append_str(x, open);
-    xml_escape(x, value);
+    xmlcheck_escape(x, value);
     buf_append_str(x, close);
     buf_append_char(x, '\n');
 }

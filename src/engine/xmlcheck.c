@@ -44,6 +44,21 @@ size_t xmlcheck_utf8(const unsigned char *p, size_t n, unsigned *cp)
     return len;
 }
 
+void xmlcheck_escape(buf_t *b, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': buf_append_str(b, "&lt;"); break;
+        case '>': buf_append_str(b, "&gt;"); break;
+        case '&': buf_append_str(b, "&amp;"); break;
+        case '"': buf_append_str(b, "&quot;"); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n')
+                buf_append_char(b, *s);
+        }
+    }
+}
+
 __attribute__((format(printf, 2, 3))) static int fail(scan_t *sc, const char *fmt, ...)
 {
     int line = 1;

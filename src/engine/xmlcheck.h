@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
+
 #define XMLCHECK_DEPTH_MAX 256
 
 typedef struct xmlcheck_root {
@@ -32,5 +34,9 @@ int xmlcheck_document(const char *text, size_t len, xmlcheck_root_t *root, char 
 /* Length of the UTF-8 sequence at p (≤ n bytes available) and its code point, or 0 when the
  * bytes are not valid UTF-8 (overlong forms, surrogates and values past U+10FFFF included). */
 size_t xmlcheck_utf8(const unsigned char *p, size_t n, unsigned *cp);
+
+/* Appends s as XML character data or attribute value (& < > " escaped; control characters
+ * other than tab and newline, which XML 1.0 does not allow, dropped). */
+void xmlcheck_escape(buf_t *b, const char *s);
 
 #endif

@@ -290,6 +290,70 @@ START_TEST(facturx)
 }
 END_TEST
 
+static json_t *load(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", getenv("CRAFTKIT_SOURCE_DIR"), rel);
+    json_error_t e;
+    json_t *v = json_load_file(path, 0, &e);
+    ck_assert_msg(v != NULL, "%s: %s", path, e.text);
+    return v;
+}
+
+START_TEST(generated_einvoice)
+{
+    json_t *layout = load("tests/golden/invoice/layout.json");
+    json_object_set_new(layout, "einvoice", load("tests/data/einvoice/mapping.json"));
+    json_t *t = json_pack("{s:s,s:s,s:o,s:o}", "name", "E-invoice", "slug", "einvoice", "manifest",
+                          load("tests/golden/invoice/manifest.json"), "layout", layout);
+    char *body = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates", key, body, NULL);
+    ck_assert_msg(r->status == 201, "%s", r->body);
+    th_resp_free(r);
+    free(body);
+    json_t *data = load("tests/golden/invoice/data.json");
+    json_t *req = json_pack("{s:o}", "data", data);
+    body = json_dumps(req, JSON_COMPACT);
+    r = th_req(srv, "POST", "/v1/templates/einvoice/preview", key, body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert(has(r, "(factur-x.xml)") && has(r, "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>") &&
+              has(r, "<pdfaid:part>3</pdfaid:part>"));
+    th_resp_free(r);
+    /* data that do not add up: 400 at the data's paths, nothing queued */
+    json_t *items = json_object_get(data, "items");
+    json_t *line = json_array_get(items, 2);
+    json_object_set_new(line, "total", json_real(json_number_value(json_object_get(line, "total")) + 1));
+    json_object_set_new(data, "vat", json_real(1));
+    body = json_dumps(req, JSON_COMPACT);
+    r = th_req(srv, "POST", "/v1/templates/einvoice/render", key, body, NULL);
+    th_assert_error(r, 400, "invalid_input_data");
+    ck_assert_msg(has(r, "\"items.2.total\":[\"The line total") && has(r, "\"vat\":[\"vat is 1.00") &&
+                      has(r, "BR-CO-14"),
+                  "%s", r->body);
+    th_resp_free(r);
+    r = th_req(srv, "POST", "/v1/templates/einvoice/preview", key, body, NULL);
+    th_assert_error(r, 400, "invalid_input_data");
+    th_resp_free(r);
+    free(body);
+    json_decref(req);
+    /* a bad mapping is refused when the version is published */
+    layout = load("tests/golden/invoice/layout.json");
+    json_object_set_new(layout, "einvoice",
+                        json_pack("{s:{s:s,s:i}}", "mapping", "colour", "x", "number", 3));
+    t = json_pack("{s:o,s:o}", "manifest", load("tests/golden/invoice/manifest.json"), "layout", layout);
+    body = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    r = th_req(srv, "PUT", "/v1/templates/einvoice", key, body, NULL);
+    free(body);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(has(r, "layout.einvoice.mapping.colour") && has(r, "layout.einvoice.mapping.number"), "%s",
+                  r->body);
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("pdfa", NULL);
@@ -303,6 +367,7 @@ int main(void)
     tcase_add_test(tc, template_default);
     tcase_add_test(tc, attachments);
     tcase_add_test(tc, facturx);
+    tcase_add_test(tc, generated_einvoice);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

@@ -266,5 +266,54 @@ for args, msg in (((("--pdfa", "2b", "--facturx", os.path.join(DATA, "factur-x.x
             os.path.join(OUT, "refused.pdf"), *args)
     check(p.returncode == 1 and msg in p.stderr, f"refused: {' '.join(args)} ({p.stderr.decode()[:200]})")
 
+# 9. generated e-invoice: the standard invoice with docs/einvoice.md's mapping
+mapping = json.load(open(os.path.join(DATA, "mapping.json")))
+doc = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "einvoice.md")).read()
+block = re.search(r"```json einvoice\n(.*?)```", doc, re.S)
+check(block is not None and json.loads(block.group(1)) == mapping, "docs/einvoice.md's mapping is the tested one")
+lay = json.load(open(f"{INV}/layout.json"))
+lay["einvoice"] = mapping
+lp = os.path.join(OUT, "einvoice-layout.json")
+json.dump(lay, open(lp, "w"))
+p = run(BIN, "render", "--layout", lp, "--manifest", f"{INV}/manifest.json", "--data", f"{INV}/data.json", "-o",
+        os.path.join(OUT, "einvoice.pdf"), "--creation-time", "1767225600")
+check(p.returncode == 0, f"the standard invoice renders as a generated e-invoice ({p.stderr.decode()[:300]})")
+objs, trailer, cat, root = pdfa_checks(os.path.join(OUT, "einvoice.pdf"), 3)
+check(root.find(".//fx:ConformanceLevel", NS).text == "EN 16931", "generated: fx:ConformanceLevel EN 16931")
+gen = os.path.join(OUT, "generated.xml")
+p = run("pdfdetach", "-save", "1", "-o", gen, os.path.join(OUT, "einvoice.pdf"))
+check(p.returncode == 0 and run("xmllint", "--noout", "--nonet", gen).returncode == 0, "the generated XML parses")
+x = ET.parse(gen).getroot()
+R = "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
+inv = json.load(open(f"{INV}/data.json"))
+summ = x.find(f".//{R}SpecifiedTradeSettlementHeaderMonetarySummation")
+got = {t: summ.find(R + t).text for t in ("LineTotalAmount", "TaxTotalAmount", "GrandTotalAmount", "DuePayableAmount")}
+check(got == {"LineTotalAmount": f"{inv['subtotal']:.2f}", "TaxTotalAmount": f"{inv['vat']:.2f}",
+              "GrandTotalAmount": f"{inv['total']:.2f}", "DuePayableAmount": f"{inv['total']:.2f}"},
+      f"generated totals match the invoice ({got})")
+check(len(x.findall(f".//{R}IncludedSupplyChainTradeLineItem")) == len(inv["items"]), "one CII line per item")
+check(x.find(f".//{R}SellerTradeParty/{R}Name").text == inv["company"]["name"] and
+      x.find(f".//{R}IBANID").text == "DE89370400440532013000", "seller and IBAN from the mapping")
+# the arithmetic checks, at the data's paths
+bad = json.loads(json.dumps(inv))
+bad["items"][2]["total"] += 1
+bad["vat"] = 1.0
+bad["subtotal"] += 5
+bp = os.path.join(OUT, "bad-einvoice.json")
+json.dump(bad, open(bp, "w"))
+p = run(BIN, "render", "--layout", lp, "--manifest", f"{INV}/manifest.json", "--data", bp, "-o", os.path.join(OUT, "x.pdf"))
+err = p.stderr.decode()
+check(p.returncode == 1 and "data.items.2.total: The line total" in err and "BR-LIN-04" in err and
+      "data.vat: vat is 1.00" in err and "BR-CO-14" in err and "data.subtotal" in err and "BR-CO-10" in err,
+      f"line, VAT and net totals that do not add up are refused at their paths ({err[:400]})")
+# a mapping with problems fails at publish time, at its paths
+lay["einvoice"] = {"mapping": {"number": "invoice.number", "seller": {"name": 3}, "colour": "x"}}
+json.dump(lay, open(lp, "w"))
+p = run(BIN, "render", "--layout", lp, "-o", os.path.join(OUT, "x.pdf"))
+err = p.stderr.decode()
+check(p.returncode == 1 and "layout.einvoice.mapping.colour: Unknown e-invoice term" in err and
+      "layout.einvoice.mapping.seller.name: Expected a data path" in err and
+      "layout.einvoice.mapping.issueDate: Required" in err, f"bad mappings are refused ({err[:400]})")
+
 print(f"{len(failures)} failed")
 sys.exit(1 if failures else 0)
