@@ -178,8 +178,9 @@ static long page_size(void)
     return ps;
 }
 
-/* Resident bytes of a process (field 2 of /proc/PID/statm), or -1. */
-static long rss_of(pid_t pid)
+/* A field of /proc/PID/statm in bytes (0 size, 1 resident), or -1. Plain read(): this runs after
+ * every render in the helper and every SANDBOX_WATCH_MS in the parent. */
+static long statm_of(pid_t pid, int field)
 {
     char path[64], buf[128];
     snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
@@ -191,10 +192,16 @@ static long rss_of(pid_t pid)
     if (n <= 0)
         return -1;
     buf[n] = '\0';
-    long size, resident;
-    if (sscanf(buf, "%ld %ld", &size, &resident) != 2)
+    long v[2];
+    if (sscanf(buf, "%ld %ld", &v[0], &v[1]) != 2)
         return -1;
-    return resident * page_size();
+    return v[field] * page_size();
+}
+
+/* Resident bytes of a process, or -1. */
+static long rss_of(pid_t pid)
+{
+    return statm_of(pid, 1);
 }
 
 /* Kills the helper (once) for why; under sb->mu. */
@@ -416,6 +423,14 @@ void sandbox_free(sandbox_t *sb)
     free(sb);
 }
 
+int sandbox_pid(sandbox_t *sb)
+{
+    pthread_mutex_lock(&sb->mu);
+    int pid = (int)sb->pid;
+    pthread_mutex_unlock(&sb->mu);
+    return pid;
+}
+
 void sandbox_kill(sandbox_t *sb)
 {
     atomic_store(&sb->stop, true);
@@ -629,16 +644,10 @@ done:
 
 /* ---- the helper ---- */
 
+/* A field of this process's /proc/self/statm in bytes (0 size, 1 resident). */
 static long self_statm(int field)
 {
-    FILE *f = fopen("/proc/self/statm", "re");
-    long v[2] = {0, 0};
-    if (f) {
-        if (fscanf(f, "%ld %ld", &v[0], &v[1]) != 2)
-            v[0] = v[1] = 0;
-        fclose(f);
-    }
-    return v[field] * page_size();
+    return statm_of(getpid(), field);
 }
 
 typedef struct {
@@ -824,6 +833,10 @@ int sandbox_helper_main(int argc, char **argv)
     /* Nothing of the server's but the socket (a descriptor without close-on-exec, such as a
      * listening socket, must not live on in a helper). */
     close_range(HELPER_FD + 1, ~0U, 0);
+    /* The heap keeps what renders free (no trimming, no mmap per large buffer, which cost page
+     * faults on every render); the explicit malloc_trim after a large render gives it back. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, (int)(TRIM_ABOVE_BYTES * 2));
     if (engine_global_init() != 0)
         return 1;
     helper_t h = {0};

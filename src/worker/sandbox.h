@@ -74,6 +74,8 @@ sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, co
 /* Kills every helper's render in progress and makes later renders answer SANDBOX_STOPPED
  * (shutdown past its grace time). Any thread. */
 void sandbox_kill_all(void);
+/* The helper's process id (0 while none runs); for benchmarks and tests. */
+int sandbox_pid(sandbox_t *sb);
 /* Kills the render in progress of this one sandbox (SANDBOX_STOPPED). Any thread. */
 void sandbox_kill(sandbox_t *sb);
 
