@@ -46,6 +46,10 @@ typedef struct engine_template engine_template_t;
 engine_template_t *engine_compile(const json_t *layout, const json_t *page_config, const json_t *manifest,
                                   json_t **issues, char *err, size_t err_len);
 void engine_template_free(engine_template_t *t);
+/* The brand assets a layout names literally ("src": "asset:logo" — not through {{…}}):
+ * [{"ref": "logo", "path": "layout.body.0.src"}] in document order (borrowed; lives with t).
+ * The server checks them against the project's assets when a layout is saved or previewed. */
+const json_t *engine_template_asset_refs(const engine_template_t *t);
 /* The page size in pt after pageConfig and orientation have been applied. */
 void engine_template_page_size(const engine_template_t *t, double *width_pt, double *height_pt);
 
@@ -126,6 +130,18 @@ typedef struct {
     size_t len;
 } engine_facturx_t;
 
+/* One of the project's brand assets for a render: its bytes are the local file at path (the
+ * server's cache, keyed by sha256), so a render never touches storage or the database and works
+ * the same in this process or another. "asset:REF" in an image src matches REF against name,
+ * then id. */
+typedef struct {
+    const char *name;   /* "logo" */
+    const char *id;     /* the asset's uuid */
+    const char *kind;   /* "font" | "image" */
+    const char *sha256; /* hex of the file's bytes */
+    const char *path;   /* a local file holding exactly those bytes */
+} engine_asset_t;
+
 /* Server renders carry these to a render helper process: a new field must be added to the
  * wire format of src/worker/sandbox.c too (wire_opts_t, sandbox_render, helper_serve). */
 typedef struct {
@@ -143,6 +159,10 @@ typedef struct {
     size_t image_budget_bytes;              /* decoded image bytes one render may hold; 0 = no limit. Checked
                                          from each image's header before decoding, so a document of
                                          huge pictures fails at once with a message */
+    /* The project's assets (not copied; live during the call). When assets is non-NULL, "asset:"
+     * images come only from this list (none from the context's assets_dir), even if nassets is 0. */
+    const engine_asset_t *assets;
+    size_t nassets;
 } engine_render_opts_t;
 
 typedef struct {

@@ -9,9 +9,12 @@
 #include "api/common.h"
 #include "api/renders.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "core/slug.h"
 #include "core/timeutil.h"
+#include "db/assets_repo.h"
 #include "http/router.h"
+#include "worker/assetcache.h"
 #include "worker/pdfopts.h"
 #include "worker/previews.h"
 
@@ -119,6 +122,57 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
     return c;
 }
 
+/* The brand assets a layout names ("src": "asset:logo") must be images of this project, as
+ * unknown fonts are refused: each missing one is an issue at its exact path (400). Otherwise
+ * *ids (when ids != NULL) gets the JSON text of their ids for the version to pin (NULL when the
+ * layout names none; caller frees). false after answering. */
+static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, char **ids)
+{
+    if (ids)
+        *ids = NULL;
+    const json_t *refs = engine_template_asset_refs(c->engine);
+    if (json_array_size(refs) == 0)
+        return true;
+    json_t *names = json_array(), *found = NULL, *r;
+    size_t i;
+    json_array_foreach(refs, i, r) json_array_append(names, json_object_get(r, "ref"));
+    char err[512];
+    repo_status_t st = assets_resolve_images(db, req->auth.project_id, names, &found, err, sizeof err);
+    json_decref(names);
+    if (st != REPO_OK) {
+        api_db_error(req, err);
+        return false;
+    }
+    json_t *issues = api_issues_new(), *unique = json_array();
+    json_array_foreach(refs, i, r)
+    {
+        json_t *id = json_array_get(found, i);
+        if (json_is_string(id)) {
+            json_array_append(unique, id);
+            continue;
+        }
+        char msg[400];
+        snprintf(
+            msg, sizeof msg,
+            "No image asset \"%.200s\" in this project: upload it with POST /v1/assets or name an uploaded "
+            "one (by name or id)",
+            json_string_value(json_object_get(r, "ref")));
+        api_issue_field(issues, json_string_value(json_object_get(r, "path")), msg);
+    }
+    json_decref(found);
+    if (!api_issues_empty(issues)) {
+        json_decref(unique);
+        http_error(req, 400, "invalid_request",
+                   "The layout names assets this project does not have; see issues", issues);
+        return false;
+    }
+    json_decref(issues);
+    if (ids)
+        *ids = json_dumps(unique, JSON_COMPACT);
+    json_decref(unique);
+    return true;
+}
+
 /* Serialises the stored parts of a version. Caller frees the strings. */
 static void version_texts(const json_t *body, const compiled_t *c, tpl_version_in_t *v)
 {
@@ -190,12 +244,19 @@ static void create_template(http_req_t *req)
         compiled_release(c);
         return;
     }
+    char *asset_ids = NULL;
+    if (!check_asset_refs(req, db, c, &asset_ids)) {
+        compiled_release(c);
+        return;
+    }
     tpl_version_in_t v;
     version_texts(body, c, &v);
+    v.asset_ids = asset_ids;
     char err[512], out_slug[128];
     repo_status_t st =
         tpl_create(db, req->auth.project_id, name, slug, description, &v, out_slug, err, sizeof err);
     free_version_texts(&v);
+    free(asset_ids);
     compiled_release(c);
     if (st == REPO_CONFLICT)
         http_error(req, 409, "slug_conflict", "A template with this slug already exists in this project",
@@ -230,8 +291,14 @@ static void put_template(http_req_t *req)
         compiled_release(c);
         return;
     }
+    char *asset_ids = NULL;
+    if (!check_asset_refs(req, db, c, &asset_ids)) {
+        compiled_release(c);
+        return;
+    }
     tpl_version_in_t v;
     version_texts(body, c, &v);
+    v.asset_ids = asset_ids;
     compiled_release(c);
     char err[512], out_slug[128];
     int number = 0, status = 200;
@@ -246,6 +313,7 @@ static void put_template(http_req_t *req)
         st = tpl_update(db, req->auth.project_id, slug, name, description, false, -1, err, sizeof err);
     }
     free_version_texts(&v);
+    free(asset_ids);
     if (st != REPO_OK)
         api_db_error(req, err);
     else
@@ -459,8 +527,9 @@ typedef struct {
     preview_job_t job;
     http_req_t *req;
     json_t *normalised;
-    pdfopts_t po; /* attachments and Factur-X of job.opts */
-    bool refused; /* the pool's queue was full */
+    pdfopts_t po;            /* attachments and Factur-X of job.opts */
+    assetcache_set_t assets; /* the project's assets of job.opts */
+    bool refused;            /* the pool's queue was full */
 } preview_park_t;
 
 static void preview_park_free(void *p)
@@ -469,6 +538,7 @@ static void preview_park_free(void *p)
     compiled_release(pk->job.compiled);
     json_decref(pk->normalised);
     pdfopts_free(&pk->po);
+    assetcache_set_free(&pk->assets);
     engine_output_free(&pk->job.out);
     free(pk);
 }
@@ -551,6 +621,10 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
     json_t *issues = api_issues_new();
     compiled_t *c = compile_body(req, body, issues);
     json_decref(issues);
+    if (c && !check_asset_refs(req, db, c, NULL)) {
+        compiled_release(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -614,6 +688,19 @@ static void preview(http_req_t *req)
         pdfopts_free(&po);
         return;
     }
+    char aerr[512];
+    if (assetcache_load(db, req->auth.project_id, c->version_id, &pk->assets, aerr, sizeof aerr) != 0) {
+        log_warn("preview: %s", aerr);
+        http_error(req, 503, "storage_unavailable", "The project's assets could not be read; retry shortly",
+                   NULL);
+        free(pk);
+        json_decref(normalised);
+        compiled_release(c);
+        pdfopts_free(&po);
+        return;
+    }
+    ro.assets = pk->assets.assets;
+    ro.nassets = pk->assets.n;
     ro.watermark = req->auth.test ? "TEST" : NULL;
     pk->req = req;
     pk->normalised = normalised;

@@ -273,3 +273,66 @@ int assets_collected(db_t *db, const char *id, char *err, size_t err_len)
         return -1;
     return 0;
 }
+
+int assets_for_render(db_t *db, const char *project_id, const char *version_id, asset_file_t **out, char *err,
+                      size_t err_len)
+{
+    *out = NULL;
+    const char *params[] = {project_id, version_id && *version_id ? version_id : NULL};
+    PGresult *r = db_exec(
+        db,
+        "SELECT DISTINCT ON (a.name) a.id, a.name, a.kind, a.sha256, a.storage_key, a.bytes FROM assets a"
+        " LEFT JOIN template_version_assets p ON p.asset_id = a.id AND p.version_id = $2::uuid"
+        " WHERE a.project_id = $1 AND a.state = 'ready' AND a.deleted_at IS NULL"
+        " AND (a.replaced_at IS NULL OR p.version_id IS NOT NULL)"
+        " ORDER BY a.name, (p.version_id IS NULL), a.id DESC",
+        2, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    asset_file_t *v = n ? calloc((size_t)n, sizeof *v) : NULL;
+    if (n && !v) {
+        PQclear(r);
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(v[i].id, sizeof v[i].id, "%s", db_get(r, i, "id"));
+        snprintf(v[i].name, sizeof v[i].name, "%s", db_get(r, i, "name"));
+        snprintf(v[i].kind, sizeof v[i].kind, "%s", db_get(r, i, "kind"));
+        snprintf(v[i].sha256, sizeof v[i].sha256, "%s", db_get(r, i, "sha256"));
+        snprintf(v[i].key, sizeof v[i].key, "%s", db_get(r, i, "storage_key"));
+        v[i].bytes = strtoll(db_get(r, i, "bytes"), NULL, 10);
+    }
+    PQclear(r);
+    *out = v;
+    return n;
+}
+
+repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json_t *refs, json_t **ids,
+                                    char *err, size_t err_len)
+{
+    char *list = json_dumps(refs, JSON_COMPACT);
+    if (!list) {
+        snprintf(err, err_len, "out of memory");
+        return REPO_ERROR;
+    }
+    const char *params[] = {project_id, list};
+    PGresult *r = db_exec(db,
+                          "SELECT (SELECT a.id FROM assets a WHERE a.project_id = $1 AND a.kind = 'image'"
+                          "   AND " ASSET_CURRENT " AND (a.name = ref OR a.id::text = ref)"
+                          "   ORDER BY (a.name = ref) DESC LIMIT 1) AS id"
+                          " FROM json_array_elements_text($2::json) WITH ORDINALITY AS e(ref, n) ORDER BY n",
+                          2, params, err, err_len);
+    free(list);
+    if (!r)
+        return REPO_ERROR;
+    json_t *out = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = db_get(r, i, "id");
+        json_array_append_new(out, id ? json_string(id) : json_null());
+    }
+    PQclear(r);
+    *ids = out;
+    return REPO_OK;
+}

@@ -69,6 +69,29 @@ repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, si
 repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
                             size_t err_len);
 
+/* ---- layouts and renders ---- */
+
+/* One asset a render may use. */
+typedef struct asset_file {
+    char id[37];
+    char name[ASSETS_NAME_MAX + 1];
+    char kind[8];
+    char sha256[65];
+    char key[ASSETS_KEY_MAX];
+    long long bytes;
+} asset_file_t;
+
+/* The assets a render of version_id may use (NULL/"" for a layout that is not stored): the
+ * project's current ready assets, except that a name the version pinned (template_version_assets)
+ * means the pinned bytes even after a re-upload. *out is malloc'd (caller frees); count or -1. */
+int assets_for_render(db_t *db, const char *project_id, const char *version_id, asset_file_t **out, char *err,
+                      size_t err_len);
+/* Resolves refs (a JSON array of strings: names or ids) to the project's current image assets:
+ * *ids gets an array of the same length with each asset id, or null where none matches
+ * (new reference). */
+repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json_t *refs, json_t **ids,
+                                    char *err, size_t err_len);
+
 /* Up to max objects of the project that may be removed now: ids and keys. Count or -1. */
 int assets_collect(db_t *db, const char *project_id, char (*ids)[37], char (*keys)[ASSETS_KEY_MAX], int max,
                    char *err, size_t err_len);

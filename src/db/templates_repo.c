@@ -74,6 +74,14 @@ static repo_status_t insert_version(db_t *db, const char *template_id, int numbe
                    " CASE WHEN $8::bool THEN now() END)",
                    8, params, err, err_len) < 0)
         return REPO_ERROR;
+    /* The exact asset bytes this version uses, so that re-uploads do not change it. */
+    const char *pa[] = {id, v->asset_ids};
+    if (v->asset_ids &&
+        db_command(db,
+                   "INSERT INTO template_version_assets (version_id, asset_id)"
+                   " SELECT DISTINCT $1::uuid, x::uuid FROM json_array_elements_text($2::json) x",
+                   2, pa, err, err_len) < 0)
+        return REPO_ERROR;
     if (v->publish) {
         const char *p2[] = {template_id, num};
         if (db_command(db, "UPDATE templates SET current_version = $2, updated_at = now() WHERE id = $1", 2,

@@ -28,6 +28,7 @@ typedef struct tpl_version_in {
     const char *page_config;
     const char *json_schema;
     bool publish;
+    const char *asset_ids; /* JSON array of the brand asset ids the layout names, or NULL */
 } tpl_version_in_t;
 
 repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_row_t *out, char *err,

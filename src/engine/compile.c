@@ -658,7 +658,10 @@ static void compile_image(compiler_t *c, const json_t *obj, const char *path, no
     } else if (!json_is_string(v)) {
         compile_issue(c, p, "Expected text (a string)");
     } else {
-        compile_text_into(c, json_string_value(v), p, &n->u.image.src, BIND_IMAGE);
+        const char *src = json_string_value(v);
+        compile_text_into(c, src, p, &n->u.image.src, BIND_IMAGE);
+        if (!strncmp(src, "asset:", 6) && !strstr(src, "{{") && c->t->asset_refs)
+            json_array_append_new(c->t->asset_refs, json_pack("{s:s, s:s}", "ref", src + 6, "path", p));
     }
     if ((v = json_object_get(obj, "width")))
         compile_block_width(c, v, compile_path(c, path, "width"), "Image width", &n->u.image.width);

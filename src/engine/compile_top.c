@@ -394,6 +394,7 @@ engine_template_t *engine_compile(const json_t *layout, const json_t *page_confi
     }
     arena_init(&t->arena, 32 * 1024, ENGINE_TEMPLATE_ARENA_MAX);
     t->owned = json_array();
+    t->asset_refs = json_array();
     compiler_t c = {.a = &t->arena,
                     .t = t,
                     .field_errors = json_object(),
@@ -434,7 +435,13 @@ void engine_template_free(engine_template_t *t)
     arena_free(&t->arena);
     json_decref(t->owned);
     json_decref(t->einvoice);
+    json_decref(t->asset_refs);
     free(t);
+}
+
+const json_t *engine_template_asset_refs(const engine_template_t *t)
+{
+    return t->asset_refs;
 }
 
 void engine_template_page_size(const engine_template_t *t, double *width_pt, double *height_pt)

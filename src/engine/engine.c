@@ -530,6 +530,7 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
         data = empty = json_object();
     render_t r;
     image_loader_set_budget(ctx->images, opts->image_budget_bytes);
+    image_loader_set_assets(ctx->images, opts->assets, opts->nassets);
     int rc = render_layout(ctx, t, data, opts->deadline_ms, &r);
     if (rc == 0) {
         out->pages = r.npages;
@@ -545,6 +546,7 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
         rc = -1;
     }
     render_end(&r);
+    image_loader_set_assets(ctx->images, NULL, 0);
     json_decref(empty);
     return rc;
 }

@@ -40,6 +40,7 @@ struct engine_template {
     engine_pdfa_t pdfa; /* pageConfig.pdfa: the version's default PDF/A level */
     json_t *einvoice;   /* layout.einvoice (checked), or NULL: renders generate their Factur-X XML */
     int einvoice_profile;
+    json_t *asset_refs; /* [{ref, path}] of literal "asset:" image sources */
 };
 
 /* For tests: lays the document out (headers and footers included) without drawing, and

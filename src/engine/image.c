@@ -51,6 +51,7 @@
 #include "core/errmsg.h"
 #include "core/netguard.h"
 #include "core/timeutil.h"
+#include <craftkit/engine.h>
 
 #define IMAGE_DEFAULT_TIMEOUT_MS 10000
 #define IMAGE_DEFAULT_MAX_BYTES (5u << 20)
@@ -62,7 +63,8 @@
 #define IMAGE_CACHE_BYTES (32u << 20)
 #define IMAGE_CACHE_TTL_MS (5 * 60 * 1000) /* fetched/asset images are re-read after this */
 #define IMAGE_ASSET_NAME_MAX 255
-#define PX_TO_PT 0.75 /* 72 pt per inch / 96 px per inch */
+#define IMAGE_PROJECT_ASSET_MAX (256u << 20) /* checked on upload; this only bounds a bad path */
+#define PX_TO_PT 0.75                        /* 72 pt per inch / 96 px per inch */
 
 typedef enum { IMAGE_RASTER, IMAGE_SVG } image_kind_t;
 
@@ -91,6 +93,8 @@ struct image_loader {
     size_t max_bytes;
     bool allow_private;
     char *assets_dir;
+    const engine_asset_t *project_assets; /* this render's (image_loader_set_assets), or NULL */
+    size_t nproject_assets;
     CURL *curl;
     netguard_t guard;
     uint64_t tick;
@@ -651,23 +655,16 @@ static bool asset_name_ok(const char *name)
     return true;
 }
 
-static int load_asset(image_loader_t *l, const char *name, buf_t *bytes, char *err, size_t err_len)
+/* Reads the regular file fd (closed here) into bytes, within bytes->max. */
+static int read_asset_fd(image_loader_t *l, int fd, const char *name, buf_t *bytes, char *err, size_t err_len)
 {
-    if (!asset_name_ok(name))
-        return errmsg_fail(err, err_len,
-                           "is not a valid asset name (letters, digits, '.', '_', '-'; "
-                           "no '/' and no leading '.')");
-    if (!l->assets_dir)
-        return errmsg_fail(err, err_len, "could not be read: no assets directory is configured");
     int ret = -1;
-    int dir = open(l->assets_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int fd = dir < 0 ? -1 : openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         errmsg_fail(err, err_len, "could not be read: no asset named \"%s\"", name);
         goto cleanup;
     }
-    if ((uintmax_t)st.st_size > l->max_bytes) {
+    if ((uintmax_t)st.st_size > bytes->max) {
         too_big(l, err, err_len);
         goto cleanup;
     }
@@ -687,9 +684,40 @@ static int load_asset(image_loader_t *l, const char *name, buf_t *bytes, char *e
 cleanup:
     if (fd >= 0)
         close(fd);
+    return ret;
+}
+
+static int load_asset(image_loader_t *l, const char *name, buf_t *bytes, char *err, size_t err_len)
+{
+    if (!asset_name_ok(name))
+        return errmsg_fail(err, err_len,
+                           "is not a valid asset name (letters, digits, '.', '_', '-'; "
+                           "no '/' and no leading '.')");
+    if (!l->assets_dir)
+        return errmsg_fail(err, err_len, "could not be read: no assets directory is configured");
+    int dir = open(l->assets_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = dir < 0 ? -1 : openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (dir >= 0)
         close(dir);
-    return ret;
+    return read_asset_fd(l, fd, name, bytes, err, err_len);
+}
+
+/* The render's image asset that "asset:REF" names: by name first, then by id. */
+static const engine_asset_t *project_asset(const image_loader_t *l, const char *ref)
+{
+    for (int by_id = 0; by_id < 2; by_id++)
+        for (size_t i = 0; i < l->nproject_assets; i++) {
+            const engine_asset_t *a = &l->project_assets[i];
+            if (a->kind && !strcmp(a->kind, "image") && !strcmp(by_id ? a->id : a->name, ref))
+                return a;
+        }
+    return NULL;
+}
+
+void image_loader_set_assets(image_loader_t *l, const engine_asset_t *assets, size_t n)
+{
+    l->project_assets = assets;
+    l->nproject_assets = assets ? n : 0;
 }
 
 typedef struct {
@@ -907,7 +935,19 @@ int image_load(image_loader_t *l, const char *src, image_t **out, char *err, siz
     if (!l || !src || !*src)
         return errmsg_fail(err, err_len, "is not a valid image source: empty");
     uint8_t key[CRYPTO_SHA256_LEN];
-    crypto_sha256(src, strlen(src), key);
+    const engine_asset_t *pa = NULL;
+    if (l->project_assets && strncmp(src, "asset:", 6) == 0) {
+        /* The project's asset list decides what the name means; the bytes are cached by
+         * content, so a re-uploaded name never shows an old picture. */
+        if (!(pa = project_asset(l, src + 6)))
+            return errmsg_fail(err, err_len, "could not be read: no image asset named \"%s\" in this project",
+                               src + 6);
+        char ck[80];
+        snprintf(ck, sizeof ck, "asset-sha256:%s", pa->sha256 ? pa->sha256 : "");
+        crypto_sha256(ck, strlen(ck), key);
+    } else {
+        crypto_sha256(src, strlen(src), key);
+    }
     cache_entry_t *hit = cache_find(l, key);
     if (hit) {
         if (count_image(l, hit->img, err, err_len) != 0)
@@ -923,6 +963,10 @@ int image_load(image_loader_t *l, const char *src, image_t **out, char *err, siz
     bool expires = true;
     if (strncasecmp(src, "data:", 5) == 0) {
         rc = load_data_uri(l, src, &bytes, err, err_len);
+        expires = false;
+    } else if (pa) {
+        bytes.max = IMAGE_PROJECT_ASSET_MAX;
+        rc = read_asset_fd(l, open(pa->path, O_RDONLY | O_CLOEXEC), src + 6, &bytes, err, err_len);
         expires = false;
     } else if (strncmp(src, "asset:", 6) == 0) {
         rc = load_asset(l, src + 6, &bytes, err, err_len);

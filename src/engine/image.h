@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <cairo.h>
+#include <craftkit/engine.h>
 
 typedef struct image image_t;               /* decoded image, refcounted; read-only once loaded */
 typedef struct image_loader image_loader_t; /* per-thread: owns a CURL* and a small LRU cache */
@@ -45,6 +46,10 @@ void image_loader_set_budget(image_loader_t *l, size_t bytes);
  * drawn size); 0, or -1 with e.g. "is an SVG with filters drawn 14400x14400 pt: …" in err. */
 int image_check_draw(image_loader_t *l, const image_t *img, double w_pt, double h_pt, char *err,
                      size_t err_len);
+/* This render's project assets (the engine's engine_render_opts_t.assets; not copied, NULL
+ * clears): while set, "asset:REF" resolves only through them (image assets by name, then id),
+ * reading the local file each names; the decoded image is cached by the file's sha256. */
+void image_loader_set_assets(image_loader_t *l, const engine_asset_t *assets, size_t n);
 /* src: http(s) URL, data:image/png|jpeg|svg+xml;base64,..., or "asset:NAME" (file under assets_dir). err gets e.g. "could not be fetched: HTTP 404". */
 int image_load(image_loader_t *l, const char *src, image_t **out, char *err, size_t err_len);
 /* Checks bytes as an upload: sniffs PNG/JPEG/SVG, checks the pixel caps, decodes them fully

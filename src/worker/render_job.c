@@ -12,6 +12,7 @@
 #include "queue/jobs.h"
 #include "core/metrics.h"
 #include "storage/storage.h"
+#include "worker/assetcache.h"
 #include "worker/compiled.h"
 #include "worker/pdfopts.h"
 
@@ -115,9 +116,15 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
     pdfopts_apply(&po, &ro);
     sandbox_template_t tpl;
     compiled_sandbox_template(compiled, &tpl);
+    assetcache_set_t assets = {0};
+    if (rc == 0)
+        rc = assetcache_load(db, c->project_id, c->version_id, &assets, why, why_len);
+    ro.assets = assets.assets;
+    ro.nassets = assets.n;
     /* In the worker's helper process: killed past the deadline or its memory budget. */
     if (rc == 0)
         rc = sandbox_render(w->sandbox, &tpl, c->data, &ro, w->cfg->render_timeout_ms, out, why, why_len);
+    assetcache_set_free(&assets);
     pdfopts_free(&po);
     compiled_release(compiled);
     if (rc != 0)

@@ -39,9 +39,12 @@ typedef struct {
     int64_t creation_time, deadline_ms;
     uint64_t image_budget;
     int32_t pdfa, facturx_profile, nattachments;
+    int32_t has_assets, nassets; /* engine_render_opts_t.assets (non-NULL even when empty) */
 } wire_opts_t;
 
 #define ATTACHMENT_FIELDS 5 /* relationship, name, media type, description ("" = none), bytes */
+#define ASSET_FIELDS 5      /* name, id, kind, sha256, path (the files themselves stay on disk) */
+#define WIRE_ASSETS_MAX 100000
 
 typedef struct {
     int32_t rc; /* 0 ok, -1 failed, 1 the template is not cached: send it */
@@ -539,6 +542,32 @@ static unsigned char *pack_attachments(const engine_render_opts_t *opts, size_t 
     return buf;
 }
 
+/* The brand assets as one field: ASSET_FIELDS framed strings each. NULL when out of memory. */
+static unsigned char *pack_assets(const engine_render_opts_t *opts, size_t *len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < opts->nassets; i++) {
+        const engine_asset_t *a = &opts->assets[i];
+        n += 4 * ASSET_FIELDS + strlen(a->name) + strlen(a->id) + strlen(a->kind) + strlen(a->sha256) +
+             strlen(a->path);
+    }
+    unsigned char *buf = malloc(n ? n : 1), *p = buf;
+    if (!buf)
+        return NULL;
+    for (size_t i = 0; i < opts->nassets; i++) {
+        const engine_asset_t *a = &opts->assets[i];
+        const char *v[ASSET_FIELDS] = {a->name, a->id, a->kind, a->sha256, a->path};
+        for (int k = 0; k < ASSET_FIELDS; k++) {
+            uint32_t fl = (uint32_t)strlen(v[k]);
+            memcpy(p, &fl, 4);
+            memcpy(p + 4, v[k], fl);
+            p += 4 + fl;
+        }
+    }
+    *len = n;
+    return buf;
+}
+
 static char *template_text(const sandbox_template_t *tpl)
 {
     json_t *o = json_object();
@@ -574,31 +603,36 @@ sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, co
                       .image_budget = (uint64_t)limits.memory_mb << 20,
                       .pdfa = opts->pdfa,
                       .facturx_profile = opts->facturx.profile,
-                      .nattachments = (int32_t)opts->nattachments};
+                      .nattachments = (int32_t)opts->nattachments,
+                      .has_assets = opts->assets != NULL,
+                      .nassets = (int32_t)opts->nassets};
     const char *vid = tpl->version_id ? tpl->version_id : "";
     const char *fx = opts->facturx.profile != ENGINE_FX_NONE && opts->facturx.xml ? opts->facturx.xml : "";
     size_t fx_len = fx[0] ? opts->facturx.len : 0, att_len = 0;
     unsigned char *att = pack_attachments(opts, &att_len);
+    size_t assets_len = 0;
+    unsigned char *assets = pack_assets(opts, &assets_len);
     const char *wm = opts->watermark ? opts->watermark : "";
     char *data_text = json_dumps(data, JSON_COMPACT);
     char *tpl_text = vid[0] ? NULL : template_text(tpl);
     sandbox_status_t result = SANDBOX_FAILED;
-    if (!data_text || !att || (!vid[0] && !tpl_text)) {
+    if (!data_text || !att || !assets || (!vid[0] && !tpl_text)) {
         errmsg_fail(err, err_len, "out of memory");
         goto done;
     }
     for (int round = 0; round < 2; round++) {
-        field_t req[7] = {{&wo, sizeof wo},
+        field_t req[8] = {{&wo, sizeof wo},
                           {vid, strlen(vid)},
                           {wm, strlen(wm)},
                           {tpl_text, tpl_text ? strlen(tpl_text) : 0},
                           {data_text, strlen(data_text)},
                           {fx, fx_len},
-                          {att, att_len}};
+                          {att, att_len},
+                          {assets, assets_len}};
         unsigned char *payload = NULL;
         size_t len;
         atomic_store(&sb->rss, sb->idle_rss); /* busy from now on */
-        if (send_msg(sb->fd, req, 7) != 0 ||
+        if (send_msg(sb->fd, req, 8) != 0 ||
             recv_msg(sb, opts->deadline_ms + SANDBOX_DEADLINE_SLACK_MS, true, &payload, &len) != 0) {
             result = lost(sb, limit_ms, err, err_len);
             goto done;
@@ -637,6 +671,7 @@ sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, co
 done:
     atomic_store(&sb->rss, 0);
     free(att);
+    free(assets);
     free(data_text);
     free(tpl_text);
     return result;
@@ -748,13 +783,50 @@ static void free_attachments(engine_attachment_t *a, int n)
     }
 }
 
+/* Unpacks n assets (pack_assets) into a freshly allocated array (free_assets). NULL when
+ * malformed or out of memory; never NULL for n == 0. */
+static engine_asset_t *unpack_assets(const field_t *blob, int n)
+{
+    if (n < 0 || n > WIRE_ASSETS_MAX)
+        return NULL;
+    field_t *f = malloc(((size_t)n * ASSET_FIELDS + 1) * sizeof *f);
+    engine_asset_t *a = calloc((size_t)n + 1, sizeof *a);
+    if (!f || !a || split_msg(blob->p, blob->n, f, n * ASSET_FIELDS) != 0) {
+        free(f);
+        free(a);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        const field_t *g = &f[i * ASSET_FIELDS];
+        a[i] = (engine_asset_t){.name = strndup(g[0].p, g[0].n),
+                                .id = strndup(g[1].p, g[1].n),
+                                .kind = strndup(g[2].p, g[2].n),
+                                .sha256 = strndup(g[3].p, g[3].n),
+                                .path = strndup(g[4].p, g[4].n)};
+    }
+    free(f);
+    return a;
+}
+
+static void free_assets(engine_asset_t *a, int n)
+{
+    for (int i = 0; a && i < n; i++) {
+        free((char *)a[i].name);
+        free((char *)a[i].id);
+        free((char *)a[i].kind);
+        free((char *)a[i].sha256);
+        free((char *)a[i].path);
+    }
+    free(a);
+}
+
 /* One request: 0 to go on, -1 to exit. */
 static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
 {
-    field_t f[7];
+    field_t f[8];
     wire_opts_t wo;
     engine_attachment_t att[ENGINE_ATTACHMENTS_MAX];
-    if (split_msg(payload, len, f, 7) != 0 || f[0].n != sizeof wo || f[1].n >= 40)
+    if (split_msg(payload, len, f, 8) != 0 || f[0].n != sizeof wo || f[1].n >= 40)
         return -1;
     memcpy(&wo, f[0].p, sizeof wo);
     char err[1024] = "";
@@ -778,6 +850,12 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
         engine_template_free(own);
         return -1;
     }
+    engine_asset_t *assets = unpack_assets(&f[7], wo.nassets);
+    if (!assets) {
+        free_attachments(att, wo.nattachments);
+        engine_template_free(own);
+        return -1;
+    }
     json_error_t je;
     json_t *data = json_loadb(f[4].p, f[4].n, 0, &je);
     char *wm = wo.has_watermark ? strndup(f[2].p, f[2].n) : NULL;
@@ -794,7 +872,9 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
                                .facturx = {.profile = (engine_fx_profile_t)wo.facturx_profile,
                                            .xml = f[5].n ? (const char *)f[5].p : NULL,
                                            .len = f[5].n},
-                               .image_budget_bytes = (size_t)wo.image_budget};
+                               .image_budget_bytes = (size_t)wo.image_budget,
+                               .assets = wo.has_assets ? assets : NULL,
+                               .nassets = (size_t)wo.nassets};
     engine_output_t out = {0};
     int rc;
     if (!data || (wo.has_watermark && !wm)) {
@@ -810,6 +890,7 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
     json_decref(data);
     free(wm);
     free_attachments(att, wo.nattachments);
+    free_assets(assets, wo.nassets);
     /* A render that grew the heap by a lot gives it back before waiting (trimming after every
      * render would cost more than a small render). */
     if (self_statm(1) > h->idle_rss + TRIM_ABOVE_BYTES)

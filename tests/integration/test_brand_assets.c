@@ -573,6 +573,153 @@ START_TEST(interrupted_upload_is_collected)
 }
 END_TEST
 
+/* ---- layouts: "src": "asset:NAME" ---- */
+
+#define LOGO_MANIFEST "{\"variables\":[{\"key\":\"logo\",\"dataType\":\"text\"}]}"
+
+/* PUT a template whose body shows src (and the image variable "logo"); returns the response. */
+static th_resp_t *put_logo_template(const char *key, const char *slug, const char *src)
+{
+    char body[1024], path[256];
+    snprintf(body, sizeof body,
+             "{\"manifest\":" LOGO_MANIFEST ",\"layout\":{\"body\":[{\"type\":\"text\",\"text\":\"Logo:\"},"
+             "{\"type\":\"image\",\"src\":\"%s\"},{\"type\":\"image\",\"src\":\"{{logo}}\"}]}}",
+             src);
+    snprintf(path, sizeof path, "/v1/templates/%s", slug);
+    return th_req(srv, "PUT", path, key, body, NULL);
+}
+
+/* Renders slug with data and returns "WxH WxH …" of the PDF's images (pdfimages). */
+static void render_images(const char *key, const char *slug, const char *data, const char *options, char *out,
+                          size_t out_len)
+{
+    char body[512], path[256];
+    snprintf(body, sizeof body, "{\"data\":%s,\"options\":{\"filename\":\"x\"%s}}", data, options);
+    char id[64];
+    th_submit_ok(srv, NULL, key, slug, body, id);
+    th_resp_t *r = th_wait_render(srv, key, id, 30000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    char file[700], cmd[800];
+    snprintf(file, sizeof file, "%s/images-%s.pdf", srv->dir, id);
+    FILE *f = fopen(file, "wb");
+    fwrite(r->body, 1, r->len, f);
+    fclose(f);
+    th_resp_free(r);
+    snprintf(cmd, sizeof cmd, "pdfimages -list %s | awk 'NR > 2 {printf \"%%sx%%s \", $4, $5}'", file);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, out_len - 1, p);
+    out[n] = '\0';
+    pclose(p);
+}
+
+START_TEST(layout_images_come_from_the_project)
+{
+    char pid[64], key[128], pid2[64], key2[128];
+    new_project("Layout A", pid, key);
+    new_project("Layout B", pid2, key2);
+    blob_t small = png(40, 20), big = png(80, 30);
+    th_resp_t *r = post_raw(key, "image/png", small.data, small.len, "?name=logo");
+    ck_assert_int_eq(r->status, 201);
+    char first_id[64];
+    snprintf(first_id, sizeof first_id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    /* a name the project does not have is a layout issue at its exact path */
+    r = put_logo_template(key, "brand-doc", "asset:nologo");
+    th_assert_error(r, 400, "invalid_request");
+    json_t *fe = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    ck_assert_msg(json_object_get(fe, "layout.body.1.src") != NULL, "%s", r->body);
+    ck_assert(strstr(r->body, "nologo") != NULL);
+    th_resp_free(r);
+    /* another project's asset does not exist for this one, even by its id */
+    char src[128];
+    snprintf(src, sizeof src, "asset:%s", first_id);
+    r = put_logo_template(key2, "brand-doc", src);
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+    r = put_logo_template(key2, "brand-doc", "asset:logo");
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+    /* by name, and by id */
+    r = put_logo_template(key, "brand-doc", "asset:logo");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = put_logo_template(key, "by-id", src);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    char dims[256];
+    render_images(key, "brand-doc", "{}", "", dims, sizeof dims);
+    ck_assert_msg(!strcmp(dims, "40x20 "), "%s", dims);
+    render_images(key, "by-id", "{}", "", dims, sizeof dims);
+    ck_assert_msg(!strcmp(dims, "40x20 "), "%s", dims);
+    /* re-uploading the name: the published version keeps its bytes ... */
+    r = post_raw(key, "image/png", big.data, big.len, "?name=logo");
+    ck_assert_int_eq(r->status, 201);
+    th_resp_free(r);
+    render_images(key, "brand-doc", "{}", "", dims, sizeof dims);
+    ck_assert_msg(!strcmp(dims, "40x20 "), "published version changed: %s", dims);
+    /* ... also where its data names the asset (a name means the version's bytes throughout) ... */
+    render_images(key, "brand-doc", "{\"logo\":\"asset:logo\"}", "", dims, sizeof dims);
+    ck_assert_msg(!strcmp(dims, "40x20 40x20 "), "%s", dims);
+    /* ... while a version saved now gets the new bytes */
+    r = put_logo_template(key, "brand-doc", "asset:logo");
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+    render_images(key, "brand-doc", "{}", "", dims, sizeof dims);
+    ck_assert_msg(!strcmp(dims, "80x30 "), "%s", dims);
+    render_images(key, "brand-doc", "{}", ",\"versionNumber\":1", dims, sizeof dims);
+    ck_assert_msg(!strcmp(dims, "40x20 "), "version 1 changed: %s", dims);
+    /* the old bytes are in use by version 1: deleting the current logo is refused too */
+    r = th_req(srv, "GET", "/v1/assets", key, NULL, NULL);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/assets/%s",
+             th_str(json_array_get(json_object_get(r->json, "assets"), 0), "id"));
+    th_resp_free(r);
+    r = th_req(srv, "DELETE", path, key, NULL, NULL);
+    th_assert_error(r, 409, "asset_in_use");
+    th_resp_free(r);
+    /* project B's data cannot reach A's asset */
+    r = th_req(srv, "PUT", "/v1/templates/plain", key2,
+               "{\"manifest\":" LOGO_MANIFEST
+               ",\"layout\":{\"body\":[{\"type\":\"image\",\"src\":\"{{logo}}\"}]}}",
+               NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "{\"data\":{\"logo\":\"asset:%s\"},\"options\":{\"sync\":true}}", first_id);
+    r = th_req(srv, "POST", "/v1/templates/plain/render", key2, path, NULL);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    /* (a failed attempt is retried later: its message is enough) */
+    snprintf(path, sizeof path, "/v1/renders/%s", id);
+    bool refused = false;
+    for (int i = 0; i < 200 && !refused; i++) {
+        r = th_req(srv, "GET", path, key2, NULL, NULL);
+        refused = strstr(th_str(r->json, "errorMessage"), "no image asset") != NULL;
+        ck_assert_msg(strcmp(th_status(r), "succeeded") != 0, "%s", r->body);
+        th_resp_free(r);
+        if (!refused)
+            th_sleep_ms(100);
+    }
+    ck_assert(refused);
+    /* a preview of an unsaved layout is checked the same way */
+    r = th_req(srv, "POST", "/v1/templates/plain/preview", key2,
+               "{\"data\":{},\"manifest\":" LOGO_MANIFEST
+               ",\"layout\":{\"body\":[{\"type\":\"image\",\"src\":\"asset:logo\"}]}}",
+               NULL);
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+    r = th_req(srv, "POST", "/v1/templates/brand-doc/preview", key, "{\"data\":{}}", NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    free(small.data);
+    free(big.data);
+}
+END_TEST
+
 int main(void)
 {
     char count[64], total[64], image[64];
@@ -593,6 +740,7 @@ int main(void)
     tcase_add_test(tc, limits_are_enforced);
     tcase_add_test(tc, bad_input_is_refused_and_leaves_nothing);
     tcase_add_test(tc, interrupted_upload_is_collected);
+    tcase_add_test(tc, layout_images_come_from_the_project);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }
