@@ -117,7 +117,7 @@ static char *b64(const unsigned char *p, size_t n)
 
 static const char bomb_svg[] =
     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100000\" height=\"100000\">"
-    "<filter id=\"f\"><feMorphology radius=\"30\"/><feGaussianBlur stdDeviation=\"50\"/>"
+    "<filter id=\"f\"><feMorphology radius=\"1000\"/><feGaussianBlur stdDeviation=\"50\"/>"
     "</filter><rect width=\"100000\" height=\"100000\" fill=\"red\" filter=\"url(#f)\"/>"
     "</svg>";
 
@@ -301,7 +301,7 @@ START_TEST(ten_thousand_qr_codes_hit_the_deadline)
 }
 END_TEST
 
-/* The filter bomb drawn 3000 pt wide: its filter surfaces fit the memory budget, but a 30 px
+/* The filter bomb drawn 3000 pt wide: its filter surfaces fit the memory budget, but a 1000 px
  * feMorphology over 9 million pixels is one call into librsvg that runs for minutes and never
  * looks at a clock. */
 static char *endless_layout(void)
@@ -365,6 +365,39 @@ START_TEST(twelve_huge_pngs_are_refused_by_the_budget)
     ck_assert_msg(strstr(msg, "memory budget"), "message: %s", msg);
     ck_assert_msg(took < PREVIEW_TIMEOUT_MS / 1000.0 + 5, "took %.1f s", took);
     th_resp_free(r);
+}
+END_TEST
+
+START_TEST(a_render_that_eats_memory_is_stopped_at_its_budget)
+{
+    /* 200 rows of 2 KB text, laid out 200 × 200 times over: layout data grows by hundreds of MB
+     * a second, far past the 256 MB budget, long before the time limit or the engine's 1 GB
+     * arena cap. The helper's RSS watch (or, outside sanitizer builds, its RLIMIT_AS) stops it. */
+    size_t cap = 200 * 2100 + 1024, at = 0;
+    char *body = malloc(cap);
+    at +=
+        (size_t)snprintf(body, cap,
+                         "{\"manifest\":{\"loops\":[{\"key\":\"items\",\"itemFields\":[{\"key\":\"v\","
+                         "\"dataType\":\"text\"}]}]},\"layout\":{\"body\":[{\"type\":\"stack\",\"each\":"
+                         "\"items\",\"as\":\"a\",\"children\":[{\"type\":\"text\",\"each\":\"items\",\"as\":"
+                         "\"b\",\"text\":\"{{b.v}}\"}]}]},\"data\":{\"items\":[");
+    for (int i = 0; i < 200; i++) {
+        at += (size_t)snprintf(body + at, cap - at, "%s{\"v\":\"", i ? "," : "");
+        for (int k = 0; k < 400; k++)
+            at += (size_t)snprintf(body + at, cap - at, "w%03d ", k % 1000);
+        at += (size_t)snprintf(body + at, cap - at, "\"}");
+    }
+    snprintf(body + at, cap - at, "]}}");
+    double t0 = now_s();
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates/plain/preview", key_a, body, NULL);
+    double took = now_s() - t0;
+    free(body);
+    th_assert_error(r, 422, "render_failed");
+    const char *msg = json_string_value(json_object_get(json_object_get(r->json, "error"), "message"));
+    ck_assert_msg(strstr(msg, "memory") || strstr(msg, "too large"), "message: %s (after %.1f s)", msg, took);
+    fprintf(stderr, "memory bomb: %s (after %.1f s)\n", msg, took);
+    th_resp_free(r);
+    ck_assert_msg(rss_mb(srv->pid) < 400, "server RSS %ld MB", rss_mb(srv->pid));
 }
 END_TEST
 
@@ -476,6 +509,7 @@ int main(void)
     tcase_add_test(tc, twelve_huge_pngs_are_refused_by_the_budget);
     tcase_add_test(tc, ten_thousand_qr_codes_hit_the_deadline);
     tcase_add_test(tc, an_endless_render_ends_its_attempt_at_the_limit);
+    tcase_add_test(tc, a_render_that_eats_memory_is_stopped_at_its_budget);
     tcase_add_test(tc, loop_bomb_previews_do_not_stall_another_project);
     tcase_add_test(tc, sigterm_during_runaway_renders_exits_within_the_grace_time);
     suite_add_tcase(s, tc);
