@@ -28,8 +28,17 @@ extern char **environ;
 #define HELPER_FD 3
 #define MSG_MAX (ENGINE_OUTPUT_MAX_BYTES + (1u << 20)) /* largest frame either way */
 #define ENGINE_OUTPUT_MAX_BYTES (512u << 20)           /* engine_int.h ENGINE_OUTPUT_MAX */
-#define AS_SLACK_BYTES (256L << 20)  /* address space for threads and arenas beyond the budget */
-#define FREE_WAIT_MS 5000            /* a helper's clean exit (leak check in sanitizer builds) */
+#define AS_SLACK_BYTES (256L << 20) /* address space for threads and arenas beyond the budget */
+#define FREE_WAIT_MS 5000           /* a helper's clean exit (leak check in sanitizer builds) */
+#ifdef __SANITIZE_ADDRESS__
+/* AddressSanitizer keeps freed memory in a quarantine (256 MB by default) and pads every
+ * allocation: a sanitizer build's helper is measured against a looser bound. */
+#define RSS_FACTOR 2
+#define RSS_EXTRA_BYTES (256L << 20)
+#else
+#define RSS_FACTOR 1
+#define RSS_EXTRA_BYTES 0L
+#endif
 #define TRIM_ABOVE_BYTES (32L << 20) /* heap growth after which a helper returns memory */
 
 /* Fixed-size parts of the frames; both ends are the same binary, so native layout is fine. */
@@ -286,7 +295,8 @@ static int recv_msg(sandbox_t *sb, int64_t hard_deadline, bool watch, unsigned c
             long rss = rss_of(sb->pid);
             if (rss > 0) {
                 atomic_store(&sb->rss, rss);
-                long over_own = rss - sb->idle_rss - (long)limits.memory_mb * (1L << 20);
+                long over_own =
+                    rss - sb->idle_rss - (long)limits.memory_mb * (1L << 20) * RSS_FACTOR - RSS_EXTRA_BYTES;
                 long total = 0, busy = 0;
                 pthread_mutex_lock(&registry_mu);
                 for (sandbox_t *o = registry; o; o = o->next) {

@@ -18,7 +18,8 @@
  *    idle size plus the per-render budget, or all helpers together above the process-wide
  *    budget (the largest ones go first), kills it. The helper also sets RLIMIT_AS to its idle
  *    size plus the budget, so an allocation past it fails at once (not under AddressSanitizer,
- *    whose shadow memory needs terabytes of address space; there the RSS watch does it).
+ *    whose shadow memory needs terabytes of address space; there the RSS watch does it, against
+ *    twice the budget plus ASan's 256 MB quarantine).
  * A killed or crashed helper is reaped at once and a new one started before the next render.
  *
  * Threads: a sandbox_t belongs to the thread that created it (it is spawned, used, respawned and
