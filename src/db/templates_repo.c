@@ -349,6 +349,12 @@ repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *sl
     return REPO_OK;
 }
 
+/* The brand assets a version pinned when it was saved: [{id, name, kind, sha256}] by name. */
+#define VERSION_ASSETS_SQL                                                                                   \
+    "(SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'kind', a.kind, 'sha256',"      \
+    " a.sha256) ORDER BY a.name), '[]') FROM template_version_assets p JOIN assets a ON a.id = p.asset_id"   \
+    " WHERE p.version_id = v.id)::text AS assets"
+
 repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number, json_t **out,
                                char *version_id, bool *published, char *err, size_t err_len)
 {
@@ -367,7 +373,8 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
     PGresult *r = db_exec(
         db,
         "SELECT id, number, manifest, layout, page_config, json_schema, " SQL_TS(
-            "created_at") " AS created_at, " SQL_TS("published_at") " AS published_at FROM template_versions"
+            "created_at") " AS created_at, " SQL_TS("published_at") " AS published_at, " VERSION_ASSETS_SQL
+                                                                    " FROM template_versions v"
                                                                     " WHERE template_id = $1 AND number = $2",
         2, params, err, err_len);
     if (!r)
@@ -381,7 +388,7 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
         snprintf(version_id, 37, "%s", db_get(r, 0, "id"));
     if (published)
         *published = pub != NULL;
-    if (out)
+    if (out) {
         *out = json_pack("{s:s, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:s, s:o}", "id", db_get(r, 0, "id"),
                          "templateId", t.id, "number", number, "published", pub != NULL, "manifest",
                          parse_json_text(db_get(r, 0, "manifest")), "layout",
@@ -389,6 +396,8 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
                          parse_json_text(db_get(r, 0, "page_config")), "jsonSchema",
                          parse_json_text(db_get(r, 0, "json_schema")), "createdAt",
                          db_get(r, 0, "created_at"), "publishedAt", pub ? json_string(pub) : json_null());
+        json_object_set_new(*out, "assets", parse_json_text(db_get(r, 0, "assets")));
+    }
     PQclear(r);
     return REPO_OK;
 }

@@ -624,8 +624,9 @@ START_TEST(layout_images_come_from_the_project)
     blob_t small = png(40, 20), big = png(80, 30);
     th_resp_t *r = post_raw(key, "image/png", small.data, small.len, "?name=logo");
     ck_assert_int_eq(r->status, 201);
-    char first_id[64];
+    char first_id[64], first_sha[80];
     snprintf(first_id, sizeof first_id, "%s", th_str(r->json, "id"));
+    snprintf(first_sha, sizeof first_sha, "%s", th_str(r->json, "sha256"));
     th_resp_free(r);
     /* a name the project does not have is a layout issue at its exact path */
     r = put_logo_template(key, "brand-doc", "asset:nologo");
@@ -672,6 +673,14 @@ START_TEST(layout_images_come_from_the_project)
     ck_assert_msg(!strcmp(dims, "80x30 "), "%s", dims);
     render_images(key, "brand-doc", "{}", ",\"versionNumber\":1", dims, sizeof dims);
     ck_assert_msg(!strcmp(dims, "40x20 "), "version 1 changed: %s", dims);
+    /* the version says which bytes it uses */
+    r = th_req(srv, "GET", "/v1/templates/brand-doc/versions/1", key, NULL, NULL);
+    json_t *pinned = json_array_get(json_object_get(r->json, "assets"), 0);
+    ck_assert_msg(json_array_size(json_object_get(r->json, "assets")) == 1, "%s", r->body);
+    ck_assert_str_eq(th_str(pinned, "id"), first_id);
+    ck_assert_str_eq(th_str(pinned, "name"), "logo");
+    ck_assert_str_eq(th_str(pinned, "sha256"), first_sha);
+    th_resp_free(r);
     /* the old bytes are in use by version 1: deleting the current logo is refused too */
     r = th_req(srv, "GET", "/v1/assets", key, NULL, NULL);
     char path[256];
