@@ -53,6 +53,18 @@ const json_t *engine_template_asset_refs(const engine_template_t *t);
 /* The page size in pt after pageConfig and orientation have been applied. */
 void engine_template_page_size(const engine_template_t *t, double *width_pt, double *height_pt);
 
+/* One {{ }} template string outside a layout, e.g. a version's default file name
+ * ("invoice-{{invoice.number}}.pdf"): the same syntax, filters and manifest checks as a layout's
+ * text. compile returns NULL with *issues ({formErrors, fieldErrors}, problems at path) and err
+ * when the string is bad. eval writes the text (malloc'd, at most ENGINE_TEXT_EVAL_MAX bytes) to
+ * *out: 0, or -1 + err. A compiled text is immutable: any thread may evaluate it. */
+#define ENGINE_TEXT_EVAL_MAX 4096
+typedef struct engine_text engine_text_t;
+engine_text_t *engine_text_compile(const char *text, const json_t *manifest, const char *path,
+                                   json_t **issues, char *err, size_t err_len);
+int engine_text_eval(const engine_text_t *et, const json_t *data, char **out, char *err, size_t err_len);
+void engine_text_free(engine_text_t *et);
+
 /* A layout generated from a manifest: labelled scalars, images, loops as tables with a header
  * row. New reference; never NULL for a manifest object (an empty body for NULL). */
 json_t *engine_default_layout(const json_t *manifest);

@@ -13,7 +13,8 @@
 json_t *api_body_object(http_req_t *req)
 {
     if (!req->json) {
-        http_error(req, 400, "invalid_json", "The request body is empty; send a JSON object", NULL);
+        http_error(req, 400, "invalid_json",
+                   "The request body is empty; send a JSON object with Content-Type: application/json", NULL);
         return NULL;
     }
     if (!json_is_object(req->json)) {

@@ -1,11 +1,11 @@
 /*
  * GET|HEAD /files/<key>?expires=&signature= — downloads of local storage (spec §5).
  *
- * The link is checked first (storage_local_verify: HMAC-SHA256 over "<key>\n<expires>",
- * constant-time; tampered, malformed or expired → 403), then the file is opened strictly under
+ * The link is checked first (storage_local_verify: HMAC-SHA256 over "<key>\n<expires>", plus
+ * "\n<filename>" when the link names the download, constant-time; tampered, malformed or expired → 403), then the file is opened strictly under
  * the data dir (no "..", no symlinks) and streamed by the server from the fd. Supports
  * If-None-Match (304), a single Range (206 / 416) guarded by If-Range, and sends ETag,
- * Accept-Ranges, Content-Disposition (the key's file name) and Content-Type. With S3 storage
+ * Accept-Ranges, Content-Disposition (RFC 6266, the link's filename or the key's last segment) and Content-Type. With S3 storage
  * the route answers 404: downloads go to the store directly.
  * Threads: MHD pool threads; each uses its own storage_thread() backend.
  */
@@ -73,8 +73,8 @@ static void files_get(http_req_t *req)
         http_error(req, 404, "not_found", "No route matches this path", NULL);
         return;
     }
-    download_link_t v =
-        storage_local_verify(s, key, http_query(req, "expires"), http_query(req, "signature"), time(NULL));
+    download_link_t v = storage_local_verify(s, key, http_query(req, "filename"), http_query(req, "expires"),
+                                             http_query(req, "signature"), time(NULL));
     if (v != DOWNLOAD_LINK_OK) {
         log_event(LOG_INFO, "download refused", "reason", download_link_reason(v), "request_id",
                   req->request_id, NULL);
@@ -96,8 +96,8 @@ static void files_get(http_req_t *req)
     }
     char etag[DOWNLOAD_ETAG_MAX], disposition[DOWNLOAD_DISPOSITION_MAX];
     download_etag(&st, etag);
-    const char *leaf = strrchr(key, '/');
-    download_content_disposition(leaf ? leaf + 1 : key, disposition, sizeof disposition);
+    const char *leaf = strrchr(key, '/'), *named = http_query(req, "filename");
+    download_content_disposition(named ? named : leaf ? leaf + 1 : key, disposition, sizeof disposition);
     http_add_header(req, "ETag", etag);
     http_add_header(req, "Accept-Ranges", "bytes");
     http_add_header(req, "Content-Disposition", disposition);

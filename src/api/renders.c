@@ -23,11 +23,14 @@
 #include "http/router.h"
 #include "queue/jobs.h"
 #include "queue/ratelimit.h"
+#include "worker/compiled.h"
+#include "storage/download.h"
 #include "storage/storage.h"
 #include "worker/pdfopts.h"
 
 #define RENDER_NOT_FOUND_MSG "No render with that id in this project"
 #define RENDER_DOWNLOAD_MAX ((size_t)2 << 30) /* S3 downloads are spooled to a temporary file up to this */
+#define RENDER_POLL_AFTER_S "1"               /* Retry-After of a GET of a render not done yet */
 #define SYNC_MAX_REWAITS 4                    /* fired-before-park loops before answering as is */
 
 /* Kept across suspend/resume of a sync request. */
@@ -88,7 +91,7 @@ static json_t *poll_url(const char *id)
 /* A fresh download link for a succeeded render; null otherwise (or when storage cannot sign). */
 static json_t *fresh_download_url(const render_row_t *row)
 {
-    if (strcmp(row->status, "succeeded") || !row->storage_key[0])
+    if (strcmp(row->status, "succeeded") || !row->storage_key[0] || row->deleted_at[0] || row->expired_at[0])
         return json_null();
     storage_t *s = storage_thread();
     char *url = NULL, err[256];
@@ -117,12 +120,21 @@ json_t *api_render_json(const render_row_t *row)
     json_object_set_new(o, "pages", int_or_null(row->pages));
     json_object_set_new(o, "bytes", int_or_null(row->bytes));
     json_object_set_new(o, "sha256", str_or_null(row->sha256));
-    json_object_set_new(o, "errorMessage", row->has_error ? json_string(row->error_message) : json_null());
+    /* errorMessage belongs to a failed render; a retry's cause is lastError while it waits. */
+    bool failed = !strcmp(row->status, "failed"), pending = !renders_status_terminal(row->status);
+    json_object_set_new(o, "errorMessage",
+                        row->has_error && failed ? json_string(row->error_message) : json_null());
+    json_object_set_new(o, "lastError",
+                        row->has_error && pending ? json_string(row->error_message) : json_null());
     json_object_set_new(o, "attempts", json_integer(row->attempts));
     json_object_set_new(o, "createdAt", json_string(row->created_at));
     json_object_set_new(o, "startedAt", str_or_null(row->started_at));
     json_object_set_new(o, "completedAt", str_or_null(row->completed_at));
     json_object_set_new(o, "durationMs", int_or_null(row->duration_ms));
+    json_object_set_new(o, "idempotencyKey", str_or_null(row->idempotency_key));
+    json_object_set_new(o, "jobId", str_or_null(row->job_id));
+    json_object_set_new(o, "deletedAt", str_or_null(row->deleted_at));
+    json_object_set_new(o, "expiredAt", str_or_null(row->expired_at));
     return o;
 }
 
@@ -155,7 +167,7 @@ static void wait_or_answer(http_req_t *req, sync_state_t *st)
             if (w)
                 syncwait_cancel(w);
             if (rs == REPO_NOT_FOUND)
-                http_error(req, 404, "render_not_found", RENDER_NOT_FOUND_MSG, NULL);
+                http_error(req, 404, "not_found", RENDER_NOT_FOUND_MSG, NULL);
             else
                 api_db_error(req, err);
             return;
@@ -204,16 +216,18 @@ bool api_render_resumed(http_req_t *req)
 /* ---- submission ---- */
 
 /* hex SHA-256 of what identifies the request for idempotency: where it was sent, the pinned
- * version, the data as sent and the options that change the result (not sync, which only
- * changes how the answer is delivered). Keys are sorted, so key order does not matter. */
-static void request_hash(const render_submission_t *sub, char out[65])
+ * version, the data after normalisation (unknown keys stripped, defaults and coercions applied,
+ * so a retry that differs only in what the API ignores is a replay) and the options that change
+ * the result (not sync, which only changes how the answer is delivered). Keys are sorted, so
+ * key order does not matter. */
+static void request_hash(const render_submission_t *sub, const json_t *normalised, char out[65])
 {
     json_t *canon = json_object();
     json_object_set_new(canon, "source", json_string(sub->source));
     json_object_set_new(canon, "template", json_string(sub->slug));
     json_object_set_new(canon, "versionNumber",
                         sub->version_number ? json_integer(sub->version_number) : json_null());
-    json_object_set(canon, "data", (json_t *)sub->data);
+    json_object_set(canon, "data", (json_t *)normalised);
     json_object_set_new(canon, "filename", sub->filename ? json_string(sub->filename) : json_null());
     json_object_set_new(canon, "strict", json_boolean(sub->strict));
     pdfopts_copy(sub->options, canon);
@@ -243,20 +257,19 @@ static void answer_replay(http_req_t *req, const render_submission_t *sub, const
         answer_render(req, row, 200, sub->minimal_answer);
 }
 
-/* Looks the key up; true when the request was answered as a replay or an error. */
-static bool replay_if_known(http_req_t *req, db_t *db, const render_submission_t *sub, const char *hash)
+/* Looks the key up: 1 with *row filled when it is taken, 0 when not, -1 after answering 503. */
+static int find_key(http_req_t *req, db_t *db, const render_submission_t *sub, render_row_t *row)
 {
-    render_row_t row;
     char err[512];
     repo_status_t st =
-        renders_find_by_key(db, req->auth.project_id, sub->idempotency_key, &row, err, sizeof err);
+        renders_find_by_key(db, req->auth.project_id, sub->idempotency_key, row, err, sizeof err);
     if (st == REPO_NOT_FOUND)
-        return false;
-    if (st != REPO_OK)
+        return 0;
+    if (st != REPO_OK) {
         api_db_error(req, err);
-    else
-        answer_replay(req, sub, &row, hash);
-    return true;
+        return -1;
+    }
+    return 1;
 }
 
 static char *options_text(const render_submission_t *sub)
@@ -269,6 +282,8 @@ static char *options_text(const render_submission_t *sub)
     json_object_set_new(o, "strict", json_boolean(sub->strict));
     json_object_set_new(o, "sync", json_boolean(sub->sync));
     pdfopts_copy(sub->options, o);
+    if (sub->job_id)
+        json_object_set_new(o, "jobId", json_string(sub->job_id));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;
@@ -351,49 +366,86 @@ static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const rende
     return INSERT_DONE;
 }
 
+/* The download name: options.filename, else the version's filename template evaluated with
+ * the data, else "<id>.pdf". A template that cannot be evaluated falls back to "<id>.pdf". */
+static void render_filename(const render_submission_t *sub, const compiled_t *c, const json_t *data,
+                            const char *id, char *out, size_t out_len)
+{
+    char *text = NULL, err[256];
+    if (!sub->filename && c->filename && engine_text_eval(c->filename, data, &text, err, sizeof err) != 0)
+        log_warn("render %s: the version's filename template failed (%s); using the id", id, err);
+    storage_display_filename(sub->filename ? sub->filename : text, id, out, out_len);
+    free(text);
+}
+
+/* Resolves the version and validates the data: true with *normalised (caller decrefs) and the
+ * render's file name, or false after answering. A replay is normalised against the version its
+ * render pinned, so that a retry compares against what was first checked. */
+static bool check_data(http_req_t *req, db_t *db, const render_submission_t *sub, int version,
+                       resolved_version_t *rv, json_t **normalised, render_row_t *row)
+{
+    if (!api_resolve_version(req, db, sub->tpl, sub->slug, version, false, rv))
+        return false;
+    json_t *issues = NULL;
+    if (manifest_validate(rv->compiled->manifest, sub->data, sub->strict ? MANIFEST_STRICT : 0, normalised,
+                          &issues) != 0) {
+        resolved_version_release(rv);
+        http_error(req, 400, "invalid_input_data",
+                   "The data does not match the template's manifest; see issues", issues);
+        return false;
+    }
+    /* A template that generates its e-invoice: the data must add up (unless the render brings its XML). */
+    bool own_xml = json_object_get(sub->options, "facturx") != NULL;
+    if (!own_xml && engine_einvoice_build(rv->compiled->engine, *normalised, NULL, NULL, NULL, &issues) < 0) {
+        resolved_version_release(rv);
+        json_decref(*normalised);
+        *normalised = NULL;
+        http_error(req, 400, "invalid_input_data",
+                   "The data cannot make the template's e-invoice; see issues", issues);
+        return false;
+    }
+    render_filename(sub, rv->compiled, *normalised, row->id, row->filename, sizeof row->filename);
+    resolved_version_release(rv);
+    return true;
+}
+
 void api_render_submit(http_req_t *req, const render_submission_t *sub)
 {
     char hash[65] = "";
     db_t *db = api_db(req);
     if (!db)
         return;
-    if (sub->idempotency_key) {
-        request_hash(sub, hash);
-        if (replay_if_known(req, db, sub, hash))
-            return;
-    }
-    resolved_version_t rv;
-    if (!api_resolve_version(req, db, sub->tpl, sub->slug, sub->version_number, false, &rv))
-        return;
-    json_t *normalised = NULL, *issues = NULL;
-    if (manifest_validate(rv.compiled->manifest, sub->data, sub->strict ? MANIFEST_STRICT : 0, &normalised,
-                          &issues) != 0) {
-        resolved_version_release(&rv);
-        http_error(req, 400, "invalid_input_data",
-                   "The data does not match the template's manifest; see issues", issues);
-        return;
-    }
-    /* A template that generates its e-invoice: the data must add up (unless the render brings its XML). */
-    bool own_xml = json_object_get(sub->options, "facturx") != NULL;
-    if (!own_xml && engine_einvoice_build(rv.compiled->engine, normalised, NULL, NULL, NULL, &issues) < 0) {
-        resolved_version_release(&rv);
-        json_decref(normalised);
-        http_error(req, 400, "invalid_input_data",
-                   "The data cannot make the template's e-invoice; see issues", issues);
-        return;
-    }
-    resolved_version_release(&rv);
-
-    render_row_t row = {.pages = -1, .bytes = -1, .duration_ms = -1};
+    render_row_t prior, row = {.pages = -1, .bytes = -1, .duration_ms = -1};
     uuid7_new_str(row.id);
+    int known = sub->idempotency_key ? find_key(req, db, sub, &prior) : 0;
+    if (known < 0)
+        return;
+    /* A replay costs no rate-limit token: it creates nothing. */
+    if (!known && !api_rate_limit(req))
+        return;
+    resolved_version_t rv;
+    json_t *normalised = NULL;
+    int version = known && !sub->version_number ? prior.version_number : sub->version_number;
+    if (!check_data(req, db, sub, version, &rv, &normalised, &row))
+        return;
+    if (sub->idempotency_key)
+        request_hash(sub, normalised, hash);
+    if (known) {
+        json_decref(normalised);
+        answer_replay(req, sub, &prior, hash);
+        return;
+    }
+
     snprintf(row.project_id, sizeof row.project_id, "%s", req->auth.project_id);
     snprintf(row.template_id, sizeof row.template_id, "%s", rv.tpl.id);
     snprintf(row.template_slug, sizeof row.template_slug, "%s", rv.tpl.slug);
     snprintf(row.status, sizeof row.status, "queued");
     snprintf(row.source, sizeof row.source, "%s", sub->source);
+    snprintf(row.idempotency_key, sizeof row.idempotency_key, "%s",
+             sub->idempotency_key ? sub->idempotency_key : "");
+    snprintf(row.job_id, sizeof row.job_id, "%s", sub->job_id ? sub->job_id : "");
     row.version_number = rv.number;
     row.test = req->auth.test;
-    storage_sanitize_filename(sub->filename, row.id, row.filename, sizeof row.filename);
 
     char *data_text = json_dumps(normalised, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char *opts_text = options_text(sub);
@@ -418,7 +470,10 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
     free(opts_text);
     if (ir == INSERT_KEY_TAKEN) {
         /* A concurrent request with the same key won the insert; it is committed now. */
-        if (!replay_if_known(req, db, sub, hash))
+        known = find_key(req, db, sub, &prior);
+        if (known > 0)
+            answer_replay(req, sub, &prior, hash);
+        else if (known == 0)
             http_error(req, 409, "idempotency_key_reused",
                        "This idempotency key is being used by another request", NULL);
         return;
@@ -435,51 +490,62 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
 
 /* ---- POST /v1/templates/:slug/render ---- */
 
-/* Reads the body {data, jobId?, options?}; adds every problem to issues. */
+/* Reads options.filename (1-120 characters, no NUL) into sub; adds issues. */
+static void parse_filename_option(const json_t *options, render_submission_t *sub, json_t *issues)
+{
+    json_t *filename = json_object_get(options, "filename");
+    if (!filename || json_is_null(filename))
+        return;
+    if (!json_is_string(filename)) {
+        api_issue_field(issues, "options.filename", "Expected string");
+        return;
+    }
+    const char *why = storage_filename_problem(json_string_value(filename), json_string_length(filename));
+    if (why)
+        api_issue_field(issues, "options.filename", why);
+    else
+        sub->filename = json_string_value(filename);
+}
+
+/* Reads the body {data, jobId?, options?}; adds every problem to issues. Unknown top-level and
+ * options keys are ignored, as Zod's object() strips them, unless options.strict is true. */
 static void parse_render_body(const json_t *body, render_submission_t *sub, const char **job_id,
                               json_t *issues)
 {
     static const char *const allowed[] = {"data", "jobId", "options", NULL};
     static const char *const option_keys[] = {"versionNumber", "sync",        "filename", "strict",
                                               "pdfa",          "attachments", "facturx",  NULL};
-    api_check_keys(body, allowed, issues);
+    json_t *options = json_object_get(body, "options");
+    bool has_options = options && !json_is_null(options);
+    if (has_options && !json_is_object(options))
+        api_issue_field(issues, "options", "Expected object");
+    json_t *strict = json_is_object(options) ? json_object_get(options, "strict") : NULL;
+    if (strict && !json_is_boolean(strict))
+        api_issue_field(issues, "options.strict", "Expected boolean");
+    sub->strict = json_is_true(strict);
+    if (sub->strict)
+        api_check_keys(body, allowed, issues);
     sub->data = json_object_get(body, "data");
     if (!sub->data)
         api_issue_field(issues, "data", "Required");
     else if (!json_is_object(sub->data))
         api_issue_field(issues, "data", "Expected object");
     api_opt_string(body, "jobId", 1, RENDER_IDEMPOTENCY_MAX, job_id, issues);
-    json_t *options = json_object_get(body, "options");
-    if (!options || json_is_null(options))
+    if (!json_is_object(options))
         return;
-    if (!json_is_object(options)) {
-        api_issue_field(issues, "options", "Expected object");
-        return;
-    }
-    api_check_option_keys(options, option_keys, issues);
+    if (sub->strict)
+        api_check_option_keys(options, option_keys, issues);
     api_option_version(options, &sub->version_number, issues);
-    json_t *sync = json_object_get(options, "sync"), *strict = json_object_get(options, "strict");
+    json_t *sync = json_object_get(options, "sync");
     if (sync && !json_is_boolean(sync))
         api_issue_field(issues, "options.sync", "Expected boolean");
-    if (strict && !json_is_boolean(strict))
-        api_issue_field(issues, "options.strict", "Expected boolean");
     sub->sync = json_is_true(sync);
-    sub->strict = json_is_true(strict);
     pdfopts_t po;
     char err[512];
     pdfopts_read(options, &po, issues, err, sizeof err); /* checked now, read again by the worker */
     pdfopts_free(&po);
     sub->options = options;
-    json_t *filename = json_object_get(options, "filename");
-    if (!filename || json_is_null(filename))
-        return;
-    size_t n = json_is_string(filename) ? json_string_length(filename) : 0;
-    if (!json_is_string(filename))
-        api_issue_field(issues, "options.filename", "Expected string");
-    else if (n < 1 || n > STORAGE_FILENAME_MAX || strlen(json_string_value(filename)) != n)
-        api_issue_field(issues, "options.filename", "String must contain 1 to 120 characters (no NUL)");
-    else
-        sub->filename = json_string_value(filename);
+    parse_filename_option(options, sub, issues);
 }
 
 /* The Idempotency-Key header (1-200 characters) wins over body jobId. false after a 400. */
@@ -505,8 +571,6 @@ static void post_render(http_req_t *req)
 {
     if (api_render_resumed(req))
         return;
-    if (!api_rate_limit(req))
-        return;
     json_t *body = api_body_object(req);
     if (!body)
         return;
@@ -518,6 +582,7 @@ static void post_render(http_req_t *req)
         return;
     if (!idempotency_key(req, job_id, &sub.idempotency_key))
         return;
+    sub.job_id = job_id;
     api_render_submit(req, &sub);
 }
 
@@ -532,7 +597,7 @@ static bool load_render(http_req_t *req, render_row_t *row)
     char err[512];
     repo_status_t st = renders_get(db, req->auth.project_id, http_param(req, "id"), row, err, sizeof err);
     if (st == REPO_NOT_FOUND)
-        http_error(req, 404, "render_not_found", RENDER_NOT_FOUND_MSG, NULL);
+        http_error(req, 404, "not_found", RENDER_NOT_FOUND_MSG, NULL);
     else if (st != REPO_OK)
         api_db_error(req, err);
     return st == REPO_OK;
@@ -541,8 +606,12 @@ static bool load_render(http_req_t *req, render_row_t *row)
 static void get_render(http_req_t *req)
 {
     render_row_t row;
-    if (load_render(req, &row))
-        answer_render(req, &row, 200, false);
+    if (!load_render(req, &row))
+        return;
+    /* A poll of a render that is not done says when to look again (docs/api.md, "Polling"). */
+    if (!renders_status_terminal(row.status))
+        http_add_header(req, "Retry-After", RENDER_POLL_AFTER_S);
+    answer_render(req, &row, 200, false);
 }
 
 static bool status_valid(const char *s)
@@ -647,8 +716,8 @@ static int open_spool(char *err, size_t err_len)
 
 static void send_file(http_req_t *req, storage_t *s, const render_row_t *row)
 {
-    char disposition[200], etag[80], err[512];
-    snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", row->filename);
+    char disposition[DOWNLOAD_DISPOSITION_MAX], etag[80], err[512];
+    download_content_disposition(row->filename, disposition, sizeof disposition);
     snprintf(etag, sizeof etag, "\"%s\"", row->sha256);
     if (storage_kind(s) == STORAGE_LOCAL) {
         int fd = -1;

@@ -2,8 +2,8 @@
  * renders (API) — POST /v1/templates/:slug/render, GET /v1/renders[/:id[/download]], and the
  * submission path shared with inbound hooks (POST /v1/hooks/:token).
  *
- * A submission is: rate limit → (idempotent replay?) → resolve template and version →
- * validate → in one transaction insert the render row and LPUSH its id (the transaction rolls
+ * A submission is: (idempotent replay? then no rate-limit token) → rate limit → resolve
+ * template and version → validate → (replay: compare the hash of the normalised request) → in one transaction insert the render row and LPUSH its id (the transaction rolls
  * back when Redis refuses, so a 503 leaves nothing behind) → 202, or with options.sync park
  * the request (api/syncwait.h) until the render is terminal or the deadline passes.
  * Threads: MHD pool threads. Memory: everything belongs to the request.
@@ -29,6 +29,7 @@ typedef struct render_submission {
     bool strict;
     const json_t *options;       /* options as sent: pdfa, attachments, facturx are read from it */
     const char *idempotency_key; /* NULL: none */
+    const char *job_id;          /* body jobId as sent (echoed), or NULL */
     const char *source;          /* "api" | "hook" */
     bool minimal_answer;         /* hooks: answer {id,status,pollUrl} only */
 } render_submission_t;

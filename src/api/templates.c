@@ -19,6 +19,7 @@
 #include "worker/previews.h"
 
 #define TEMPLATE_DESCRIPTION_MAX 280
+#define TEMPLATE_FILENAME_MAX 500 /* characters of a version's file name template */
 
 #define TEMPLATE_NOT_FOUND_MSG "No template with that slug in this project"
 
@@ -33,11 +34,13 @@ bool api_option_version(const json_t *options, int *number, json_t *issues)
     *number = 0;
     if (!v)
         return true;
-    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000000000) {
+    /* A JSON number with a zero fraction (3.0) is the integer it equals, as in JavaScript. */
+    double d = json_is_number(v) ? json_number_value(v) : 0;
+    if (!json_is_number(v) || d != (double)(long long)d || d < 1 || d > 1000000000) {
         api_issue_field(issues, "options.versionNumber", "Expected a positive integer");
         return false;
     }
-    *number = (int)json_integer_value(v);
+    *number = (int)d;
     return true;
 }
 
@@ -100,6 +103,11 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
     json_t *publish = json_object_get(body, "publish");
     if (publish && !json_is_boolean(publish))
         api_issue_field(issues, "publish", "Expected boolean");
+    json_t *filename = json_object_get(body, "filename");
+    if (filename && !json_is_null(filename)) {
+        const char *tpl;
+        api_opt_string(body, "filename", 1, TEMPLATE_FILENAME_MAX, &tpl, issues);
+    }
     if (!api_issues_empty(issues)) {
         api_invalid_request(req, json_incref(issues));
         return NULL;
@@ -119,6 +127,13 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
         return NULL;
     }
     json_decref(compile_issues);
+    if (json_is_string(filename) &&
+        compiled_add_filename(c, json_string_value(filename), &compile_issues, err, sizeof err) != 0) {
+        compiled_release(c);
+        http_error(req, 400, "invalid_request", "The filename template is not valid; see issues",
+                   compile_issues);
+        return NULL;
+    }
     return c;
 }
 
@@ -185,6 +200,8 @@ static void version_texts(const json_t *body, const compiled_t *c, tpl_version_i
                          : NULL;
     v->json_schema = json_dumps(c->schema, JSON_COMPACT | JSON_PRESERVE_ORDER);
     v->publish = !publish || json_is_true(publish);
+    json_t *filename = json_object_get(body, "filename");
+    v->filename = json_is_string(filename) ? json_string_value(filename) : NULL;
 }
 
 static void free_version_texts(tpl_version_in_t *v)
@@ -229,8 +246,8 @@ static void create_template(http_req_t *req)
     json_t *body = api_body_object(req);
     if (!body)
         return;
-    static const char *const allowed[] = {"name",   "slug",       "description", "manifest",
-                                          "layout", "pageConfig", "publish",     NULL};
+    static const char *const allowed[] = {"name",       "slug",    "description", "manifest", "layout",
+                                          "pageConfig", "publish", "filename",    NULL};
     json_t *issues = api_issues_new();
     const char *name = NULL, *slug = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
@@ -274,7 +291,7 @@ static void put_template(http_req_t *req)
         return;
     const char *slug = http_param(req, "slug");
     static const char *const allowed[] = {"name",       "description", "manifest", "layout",
-                                          "pageConfig", "publish",     NULL};
+                                          "pageConfig", "publish",     "filename", NULL};
     json_t *issues = api_issues_new();
     const char *name = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
@@ -464,7 +481,8 @@ static void get_version(http_req_t *req)
         api_db_error(req, err);
 }
 
-/* Parses {data, options} (and the other body_keys) of validate/preview. Answers 400 and returns
+/* Parses {data, options} (and the other body_keys) of validate/preview. Unknown top-level and
+ * options keys are ignored unless options.strict, like a render's. Answers 400 and returns
  * false on a bad shape. */
 static bool data_request(http_req_t *req, const char *const *body_keys, const char *const *option_keys,
                          json_t **data, json_t **options, int *version, unsigned *flags)
@@ -473,26 +491,30 @@ static bool data_request(http_req_t *req, const char *const *body_keys, const ch
     if (!body)
         return false;
     json_t *issues = api_issues_new();
-    api_check_keys(body, body_keys, issues);
     *data = json_object_get(body, "data");
     *options = json_object_get(body, "options");
+    if (json_is_null(*options))
+        *options = NULL;
+    *flags = 0;
+    *version = 0;
     if (!*data)
         api_issue_field(issues, "data", "Required");
     else if (!json_is_object(*data))
         api_issue_field(issues, "data", "Expected object");
-    *flags = 0;
-    *version = 0;
     if (*options && !json_is_object(*options)) {
         api_issue_field(issues, "options", "Expected object");
     } else if (*options) {
-        api_check_option_keys(*options, option_keys, issues);
-        api_option_version(*options, version, issues);
         json_t *strict = json_object_get(*options, "strict");
         if (strict && !json_is_boolean(strict))
             api_issue_field(issues, "options.strict", "Expected boolean");
         if (json_is_true(strict))
             *flags |= MANIFEST_STRICT;
+        if (*flags & MANIFEST_STRICT)
+            api_check_option_keys(*options, option_keys, issues);
+        api_option_version(*options, version, issues);
     }
+    if (*flags & MANIFEST_STRICT)
+        api_check_keys(body, body_keys, issues);
     if (api_reject_issues(req, issues))
         return false;
     return true;

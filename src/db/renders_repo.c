@@ -18,7 +18,11 @@
                                                                     " (extract(epoch FROM (r.completed_at "  \
                                                                     "- r.started_at)) * 1000)::bigint AS "   \
                                                                     "duration_ms"
-#define RENDER_FROM " FROM renders r JOIN templates t ON t.id = r.template_id"
+/* Issue 16: the idempotency key and jobId echoed, and the tombstone times. */
+#define RENDER_COLUMNS_LIFE                                                                                  \
+    ", r.idempotency_key, r.options->>'jobId' AS job_id, " SQL_TS("r.deleted_at") " AS deleted_at, " SQL_TS( \
+        "r.expired_at") " AS expired_at"
+#define RENDER_FROM RENDER_COLUMNS_LIFE " FROM renders r JOIN templates t ON t.id = r.template_id"
 
 /* The terminal UPDATEs (CTE u) also create one webhook delivery per matching active
  * subscription, in the same statement so that none can be lost in between, and wake sync
@@ -67,6 +71,10 @@ static void fill_row(const PGresult *r, int row, render_row_t *out)
     copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
     copy_col(out->started_at, sizeof out->started_at, r, row, "started_at");
     copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
+    copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
+    copy_col(out->job_id, sizeof out->job_id, r, row, "job_id");
+    copy_col(out->deleted_at, sizeof out->deleted_at, r, row, "deleted_at");
+    copy_col(out->expired_at, sizeof out->expired_at, r, row, "expired_at");
     const char *v;
     out->version_number = (v = db_get(r, row, "version_number")) ? atoi(v) : 0;
     out->test = (v = db_get(r, row, "test")) && v[0] == 't';
@@ -275,7 +283,7 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     snprintf(out->id, sizeof out->id, "%s", id);
     copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
     copy_col(out->version_id, sizeof out->version_id, r, 0, "version_id");
-    copy_col(out->filename, sizeof out->filename, r, 0, "filename");
+    snprintf(out->filename, sizeof out->filename, "%s.pdf", id);
     out->test = db_get(r, 0, "test")[0] == 't';
     out->attempts = atoi(db_get(r, 0, "attempts"));
     out->created_unix = atoll(db_get(r, 0, "created_unix"));

@@ -38,8 +38,8 @@ typedef struct render_row {
     char status[16]; /* queued | rendering | succeeded | failed | cancelled */
     int version_number;
     bool test;
-    char source[8]; /* api | hook */
-    char filename[128];
+    char source[8];        /* api | hook */
+    char filename[484];    /* the download name: up to 120 UTF-8 characters */
     char storage_key[512]; /* "" until succeeded */
     int pages;             /* -1 while unknown */
     long long bytes;       /* -1 while unknown */
@@ -52,6 +52,10 @@ typedef struct render_row {
     long long duration_ms; /* completed_at - started_at; -1 = null */
     char request_hash[65]; /* "" when the render has no idempotency key */
     int attempts;
+    char idempotency_key[RENDER_IDEMPOTENCY_MAX * 4 + 1]; /* "" = none */
+    char job_id[RENDER_IDEMPOTENCY_MAX * 4 + 1];          /* body jobId; "" = none */
+    char deleted_at[32];                                  /* DELETE /v1/renders/:id; "" = null */
+    char expired_at[32];                                  /* retention; "" = null */
 } render_row_t;
 
 /* What a new render is made of (texts as stored). */
@@ -67,7 +71,7 @@ typedef struct render_new {
     const char *idempotency_key; /* NULL: none */
     const char *request_hash;    /* hex SHA-256 of the canonical request; NULL without a key */
     const char *source;          /* "api" | "hook" */
-    const char *filename;        /* sanitised */
+    const char *filename;        /* the download name (storage_display_filename) */
 } render_new_t;
 
 /* What a worker needs to render a claimed row. data is a new reference (json_decref). */
@@ -75,7 +79,7 @@ typedef struct render_claim {
     char id[37];
     char project_id[37];
     char version_id[37];
-    char filename[128];
+    char filename[128]; /* the stored object's name: "<id>.pdf" (the key never holds user text) */
     bool test;
     int attempts;         /* including this one */
     int64_t created_unix; /* pinned into the PDF metadata: identical bytes on a retry */

@@ -66,13 +66,20 @@ static repo_status_t insert_version(db_t *db, const char *template_id, int numbe
     char id[UUID_STR_LEN + 1], num[16];
     uuid7_new_str(id);
     snprintf(num, sizeof num, "%d", number);
-    const char *params[] = {
-        id, template_id, num, v->manifest, v->layout, v->page_config, v->json_schema, v->publish ? "t" : "f"};
+    const char *params[] = {id,
+                            template_id,
+                            num,
+                            v->manifest,
+                            v->layout,
+                            v->page_config,
+                            v->json_schema,
+                            v->publish ? "t" : "f",
+                            v->filename};
     if (db_command(db,
                    "INSERT INTO template_versions (id, template_id, number, manifest, layout, page_config,"
-                   " json_schema, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                   " CASE WHEN $8::bool THEN now() END)",
-                   8, params, err, err_len) < 0)
+                   " json_schema, published_at, filename) VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                   " CASE WHEN $8::bool THEN now() END, $9)",
+                   9, params, err, err_len) < 0)
         return REPO_ERROR;
     /* The exact asset bytes this version uses, so that re-uploads do not change it. */
     const char *pa[] = {id, v->asset_ids};
@@ -193,10 +200,15 @@ static json_t *parse_json_text(const char *text)
     return v ? v : json_null();
 }
 
+static json_t *parse_text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
 #define TEMPLATE_SELECT                                                                                      \
     "SELECT t.id, t.slug, t.name, t.description, t.current_version, t.inbound_token,"                        \
     " t.inbound_secret, t.inbound_enforce, " SQL_TS("t.created_at") " AS created_at, " SQL_TS(               \
-        "t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config,"                     \
+        "t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config, v.filename,"         \
                         " v.json_schema, (SELECT max(number) FROM template_versions WHERE template_id = "    \
                         "t.id)"                                                                              \
                         " AS latest FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"     \
@@ -230,6 +242,7 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
                           json_pack("{s:s, s:s, s:s, s:b}", "token", db_get(r, 0, "inbound_token"), "url",
                                     url, "secret", db_get(r, 0, "inbound_secret"), "enforceSignature",
                                     db_get(r, 0, "inbound_enforce")[0] == 't'));
+    json_object_set_new(o, "filename", parse_text_or_null(db_get(r, 0, "filename")));
     json_object_set_new(o, "latestVersionNumber", json_integer(atoi(db_get(r, 0, "latest"))));
     json_object_set_new(o, "createdAt", json_string(db_get(r, 0, "created_at")));
     json_object_set_new(o, "updatedAt", json_string(db_get(r, 0, "updated_at")));
@@ -372,7 +385,7 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
     const char *params[] = {t.id, num};
     PGresult *r = db_exec(
         db,
-        "SELECT id, number, manifest, layout, page_config, json_schema, " SQL_TS(
+        "SELECT id, number, manifest, layout, page_config, json_schema, filename, " SQL_TS(
             "created_at") " AS created_at, " SQL_TS("published_at") " AS published_at, " VERSION_ASSETS_SQL
                                                                     " FROM template_versions v"
                                                                     " WHERE template_id = $1 AND number = $2",
@@ -396,6 +409,7 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
                          parse_json_text(db_get(r, 0, "page_config")), "jsonSchema",
                          parse_json_text(db_get(r, 0, "json_schema")), "createdAt",
                          db_get(r, 0, "created_at"), "publishedAt", pub ? json_string(pub) : json_null());
+        json_object_set_new(*out, "filename", parse_text_or_null(db_get(r, 0, "filename")));
         json_object_set_new(*out, "assets", parse_json_text(db_get(r, 0, "assets")));
     }
     PQclear(r);

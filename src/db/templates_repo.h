@@ -27,6 +27,7 @@ typedef struct tpl_version_in {
     const char *layout;
     const char *page_config;
     const char *json_schema;
+    const char *filename; /* the default download name's {{ }} template, or NULL */
     bool publish;
     const char *asset_ids; /* JSON array of the brand asset ids the layout names, or NULL */
 } tpl_version_in_t;

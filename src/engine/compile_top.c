@@ -449,3 +449,76 @@ void engine_template_page_size(const engine_template_t *t, double *width_pt, dou
     *width_pt = t->page.width;
     *height_pt = t->page.height;
 }
+
+/* ---- engine_text: one template string outside a layout ---- */
+
+struct engine_text {
+    engine_template_t *t; /* holds the arena and json literals */
+    expr_str_t *s;
+};
+
+engine_text_t *engine_text_compile(const char *text, const json_t *manifest, const char *path,
+                                   json_t **issues, char *err, size_t err_len)
+{
+    *issues = NULL;
+    engine_text_t *et = calloc(1, sizeof *et);
+    engine_template_t *t = calloc(1, sizeof *t);
+    if (!et || !t) {
+        free(et);
+        free(t);
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    arena_init(&t->arena, 4096, ENGINE_TEMPLATE_ARENA_MAX);
+    t->owned = json_array();
+    et->t = t;
+    compiler_t c = {.a = &t->arena,
+                    .t = t,
+                    .field_errors = json_object(),
+                    .form_errors = json_array(),
+                    .families = json_object()};
+    index_manifest(&c, manifest);
+    et->s = arena_alloc(c.a, sizeof *et->s);
+    if (!et->s)
+        compile_issue(&c, path, "Out of memory");
+    else
+        compile_text_into(&c, text, path, et->s, BIND_TEXT);
+    json_decref(c.mf_vars);
+    json_decref(c.mf_loops);
+    json_decref(c.families);
+    if (c.nissues) {
+        snprintf(err, err_len, "%s", c.first_issue);
+        *issues = json_pack("{s:o,s:o}", "formErrors", c.form_errors, "fieldErrors", c.field_errors);
+        engine_text_free(et);
+        return NULL;
+    }
+    json_decref(c.form_errors);
+    json_decref(c.field_errors);
+    return et;
+}
+
+int engine_text_eval(const engine_text_t *et, const json_t *data, char **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    buf_t b;
+    buf_init(&b, ENGINE_TEXT_EVAL_MAX);
+    expr_scope_t sc = {.data = data, .scratch = json_string("")};
+    int rc = sc.scratch ? expr_eval_str(&sc, et->s, &b, err, err_len) : -1;
+    if (rc == 0 && b.len >= ENGINE_TEXT_EVAL_MAX) {
+        snprintf(err, err_len, "the text is longer than %d bytes", ENGINE_TEXT_EVAL_MAX);
+        rc = -1;
+    }
+    if (rc == 0)
+        *out = buf_detach(&b, NULL);
+    json_decref(sc.scratch);
+    buf_free(&b);
+    return rc;
+}
+
+void engine_text_free(engine_text_t *et)
+{
+    if (!et)
+        return;
+    engine_template_free(et->t);
+    free(et);
+}

@@ -372,16 +372,16 @@ static bool is_body_method(const char *m)
     return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
 }
 
-static bool content_type_is_json(const char *ct)
+/* Bodies are parsed as JSON whatever their Content-Type (curl -d sends
+ * application/x-www-form-urlencoded, some clients text/plain or none): only a multipart body,
+ * which cannot be JSON, is refused up front. */
+static bool content_type_is_multipart(const char *ct)
 {
     if (!ct)
         return false;
     while (*ct == ' ')
         ct++;
-    size_t n = strcspn(ct, "; ");
-    return (n == 16 && !strncasecmp(ct, "application/json", 16)) ||
-           /* application/<anything>+json, e.g. application/merge-patch+json */
-           (n > 17 && !strncasecmp(ct, "application/", 12) && !strncasecmp(ct + n - 5, "+json", 5));
+    return !strncasecmp(ct, "multipart/", 10);
 }
 
 /* 503 when the body budget is used up; the client may simply retry. */
@@ -526,9 +526,10 @@ static bool check_headers(http_req_t *req)
     }
     if (is_body_method(req->method)) {
         const char *ct = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Type");
-        if (req->has_body && !req->route->upload_max && !content_type_is_json(ct)) {
+        if (req->has_body && !req->route->upload_max && content_type_is_multipart(ct)) {
             http_error(req, 415, "unsupported_media_type",
-                       "Send the body as JSON with Content-Type: application/json", NULL);
+                       "Multipart bodies are not accepted; send JSON with Content-Type: application/json",
+                       NULL);
             return true;
         }
     }
@@ -582,15 +583,18 @@ static void take_body_chunk(http_req_t *req, const char *data, size_t len)
 bool http_parse_json_body(http_req_t *req)
 {
     if (req->body.len == 0) {
-        http_error(req, 400, "invalid_json", "The request body is empty; send a JSON object", NULL);
+        http_error(req, 400, "invalid_json",
+                   "The request body is empty; send a JSON object with Content-Type: application/json", NULL);
         return false;
     }
     json_error_t jerr;
     req->json = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
     if (!req->json) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "The body is not valid JSON: %s (line %d, column %d)", errmsg_json(&jerr),
-                 jerr.line, jerr.column);
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "The body is not valid JSON: %s (line %d, column %d); send JSON with Content-Type: "
+                 "application/json",
+                 errmsg_json(&jerr), jerr.line, jerr.column);
         http_error(req, 400, "invalid_json", msg, NULL);
         return false;
     }

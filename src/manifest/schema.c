@@ -76,10 +76,16 @@ static json_t *field_schema(const mf_field_t *f)
             set(s, "maximum", number(f->max));
         break;
     case MANIFEST_BOOLEAN: set(s, "type", json_string("boolean")); break;
-    case MANIFEST_DATE:
+    case MANIFEST_DATE: {
+        /* A day or a timestamp: {"anyOf": [{"format": "date"}, {"format": "date-time", …}]}. */
+        json_t *any = json_array();
+        json_array_append_new(any, json_pack("{s:s}", "format", "date"));
+        json_array_append_new(
+            any, json_pack("{s:s, s:s}", "format", "date-time", "pattern", STRFMT_DATETIME_PATTERN));
         set(s, "type", json_string("string"));
-        set(s, "format", json_string("date"));
+        set(s, "anyOf", any);
         break;
+    }
     case MANIFEST_DATETIME:
         set(s, "type", json_string("string"));
         set(s, "format", json_string("date-time"));

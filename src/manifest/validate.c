@@ -162,8 +162,8 @@ static bool check_string(const mf_field_t *f, const json_t *v, bool check_enum, 
         }
     }
     switch (t) {
-    case MANIFEST_DATE:
-        if (!strfmt_is_date(s, len))
+    case MANIFEST_DATE: /* a day, or a full timestamp as Craftkit clients send (issue 16) */
+        if (!strfmt_is_date(s, len) && !strfmt_is_datetime(s, len))
             ok = false, issues_add(is, path, "Invalid date");
         break;
     case MANIFEST_DATETIME:

@@ -9,30 +9,45 @@
 #include "core/crypto.h"
 #include "storage/localfs.h"
 
-void download_sign(const char *secret, const char *key, long long expires,
+void download_sign(const char *secret, const char *key, const char *filename, long long expires,
                    char sig[DOWNLOAD_SIGNATURE_LEN + 1])
 {
     buf_t msg;
-    buf_init(&msg, LOCALFS_KEY_MAX + 32);
-    if (buf_printf(&msg, "%s\n%lld", key, expires) != BUF_OK) {
-        /* Only an over-long key gets here; sign something no valid link can carry. */
+    buf_init(&msg, LOCALFS_KEY_MAX + 4 * DOWNLOAD_FILENAME_BYTES);
+    if (buf_printf(&msg, "%s\n%lld", key, expires) != BUF_OK ||
+        (filename && buf_printf(&msg, "\n%s", filename) != BUF_OK)) {
+        /* Only an over-long key or name gets here; sign something no valid link can carry. */
         buf_reset(&msg);
     }
     crypto_hmac_sha256_hex(secret, strlen(secret), buf_cstr(&msg), msg.len, sig);
     buf_free(&msg);
 }
 
-int download_url(const char *public_url, const char *secret, const char *key, long long expires, char **url)
+/* RFC 3986 unreserved characters stay, every other byte is %XX. */
+static int percent_encode(buf_t *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                    *p == '-' || *p == '.' || *p == '_' || *p == '~';
+        if ((keep ? buf_printf(b, "%c", *p) : buf_printf(b, "%%%02X", *p)) != BUF_OK)
+            return -1;
+    }
+    return 0;
+}
+
+int download_url(const char *public_url, const char *secret, const char *key, const char *filename,
+                 long long expires, char **url)
 {
     *url = NULL;
     if (!localfs_key_valid(key) || expires < 0)
         return -1;
     char sig[DOWNLOAD_SIGNATURE_LEN + 1];
-    download_sign(secret, key, expires, sig);
+    download_sign(secret, key, filename, expires, sig);
     buf_t b;
     buf_init(&b, 8192);
     /* Keys use only unreserved characters and '/', so they go into the path unencoded. */
-    if (buf_printf(&b, "%s/files/%s?expires=%lld&signature=%s", public_url, key, expires, sig) != BUF_OK) {
+    if (buf_printf(&b, "%s/files/%s?expires=%lld&signature=%s", public_url, key, expires, sig) != BUF_OK ||
+        (filename && (buf_printf(&b, "&filename=") != BUF_OK || percent_encode(&b, filename) != 0))) {
         buf_free(&b);
         return -1;
     }
@@ -66,11 +81,12 @@ static bool is_lower_hex(const char *s, size_t n)
     return true;
 }
 
-download_link_t download_verify(const char *secret, const char *key, const char *expires,
-                                const char *signature, time_t now)
+download_link_t download_verify(const char *secret, const char *key, const char *filename,
+                                const char *expires, const char *signature, time_t now)
 {
     long long exp;
-    if (!key || !localfs_key_valid(key) || !parse_expires(expires, &exp))
+    if (!key || !localfs_key_valid(key) || !parse_expires(expires, &exp) ||
+        (filename && strlen(filename) > DOWNLOAD_FILENAME_BYTES))
         return DOWNLOAD_LINK_MALFORMED;
     /* Accept uppercase hex too: it is the same signature. */
     char given[DOWNLOAD_SIGNATURE_LEN + 1] = "";
@@ -82,7 +98,7 @@ download_link_t download_verify(const char *secret, const char *key, const char 
     if (!is_lower_hex(given, DOWNLOAD_SIGNATURE_LEN))
         return DOWNLOAD_LINK_MALFORMED;
     char want[DOWNLOAD_SIGNATURE_LEN + 1];
-    download_sign(secret, key, exp, want);
+    download_sign(secret, key, filename, exp, want);
     if (!crypto_equal(want, DOWNLOAD_SIGNATURE_LEN, given, DOWNLOAD_SIGNATURE_LEN))
         return DOWNLOAD_LINK_BAD_SIGNATURE;
     if ((long long)now > exp)
@@ -205,19 +221,27 @@ bool download_etag_match(const char *header, const char *etag, bool weak)
 
 void download_content_disposition(const char *filename, char *out, size_t out_len)
 {
-    /* Names reaching here come from storage keys and are already sanitised; filtering again
-     * keeps quotes, backslashes and CR/LF out of the header whatever the caller passes. */
-    char name[DOWNLOAD_FILENAME_MAX + 1];
-    size_t n = 0;
-    for (const char *p = filename ? filename : ""; *p && n < DOWNLOAD_FILENAME_MAX; p++) {
-        bool ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                  *p == '.' || *p == '_' || *p == '-';
-        name[n++] = ok ? *p : '_';
+    /* RFC 6266: filename="<ASCII fallback>" for old clients, filename*=UTF-8''<percent-encoded>
+     * with the real name. The fallback turns each non-ASCII character, control, quote and
+     * backslash into '_', so neither value can break out of the header. */
+    char fallback[DOWNLOAD_FILENAME_MAX + 1];
+    size_t n = 0, chars = 0;
+    buf_t enc;
+    buf_init(&enc, 3 * DOWNLOAD_FILENAME_BYTES + 1);
+    const unsigned char *p = (const unsigned char *)(filename && *filename ? filename : "download");
+    for (; *p && chars < DOWNLOAD_FILENAME_MAX && enc.len < 3 * DOWNLOAD_FILENAME_BYTES; p++) {
+        bool attr = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                    strchr("!#$&+-.^_`|~", *p);
+        if ((attr ? buf_printf(&enc, "%c", *p) : buf_printf(&enc, "%%%02X", *p)) != BUF_OK)
+            break;
+        if ((*p & 0xC0) == 0x80)
+            continue; /* a continuation byte: the character was counted at its lead byte */
+        chars++;
+        fallback[n++] = (*p >= 0x20 && *p < 0x7F && *p != '"' && *p != '\\' && *p != '%') ? (char)*p : '_';
     }
-    name[n] = '\0';
-    if (n == 0)
-        snprintf(name, sizeof name, "download");
-    snprintf(out, out_len, "attachment; filename=\"%s\"", name);
+    fallback[n] = '\0';
+    snprintf(out, out_len, "attachment; filename=\"%s\"; filename*=UTF-8''%s", fallback, buf_cstr(&enc));
+    buf_free(&enc);
 }
 
 const char *download_content_type(const char *key)

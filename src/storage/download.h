@@ -3,8 +3,10 @@
  * link signing and verification, Range parsing, ETag and conditional headers,
  * Content-Disposition and Content-Type. No I/O, so all of it is unit-tested without a server.
  *
- * Link form:  {public_url}/files/<key>?expires=<unix seconds>&signature=<hex>
- * What is signed: signature = lowercase hex of HMAC-SHA256(secret, "<key>\n<expires>"), where
+ * Link form:  {public_url}/files/<key>?expires=<unix seconds>&signature=<hex>[&filename=<name>]
+ * What is signed: signature = lowercase hex of HMAC-SHA256(secret, "<key>\n<expires>"), or
+ * "<key>\n<expires>\n<filename>" when the link names the download (UTF-8, percent-encoded in
+ * the link, signed decoded), where
  * <key> is the object key exactly as in the path after "/files/" (e.g.
  * "renders/<project>/<render>/<filename>"; keys only use [A-Za-z0-9._/-], so the encoded and
  * decoded forms are the same) and <expires> is the decimal Unix time with no sign or leading
@@ -27,9 +29,10 @@
 #define DOWNLOAD_SIGNATURE_LEN 64      /* hex chars */
 #define DOWNLOAD_EXPIRES_MAX_DIGITS 12 /* enough until the year 33658 */
 #define DOWNLOAD_ETAG_MAX 72           /* "ino-size-mtime" in hex, quoted, NUL */
-#define DOWNLOAD_DISPOSITION_MAX 160   /* attachment; filename="<120 chars>" */
+#define DOWNLOAD_FILENAME_BYTES 480    /* 120 characters of up to 4 UTF-8 bytes */
+#define DOWNLOAD_DISPOSITION_MAX 2048  /* attachment; filename="<120>"; filename*=UTF-8''<3 x 480> */
 #define DOWNLOAD_HEADER_MAX 8192       /* longest Range / If-* header value we look at */
-#define DOWNLOAD_FILENAME_MAX 120      /* spec §4 cap on file names */
+#define DOWNLOAD_FILENAME_MAX 120      /* characters in a file name (issue 16) */
 
 typedef enum {
     DOWNLOAD_LINK_OK = 0,
@@ -44,15 +47,17 @@ typedef enum {
     DOWNLOAD_RANGE_UNSATISFIABLE, /* 416 with "Content-Range: bytes * /size" (no space) */
 } download_range_t;
 
-/* signature of key + expires under secret. */
-void download_sign(const char *secret, const char *key, long long expires,
+/* signature of key + expires (+ filename unless NULL) under secret. */
+void download_sign(const char *secret, const char *key, const char *filename, long long expires,
                    char sig[DOWNLOAD_SIGNATURE_LEN + 1]);
-/* Builds the absolute link (key must be a valid storage key). 0 or -1. */
-int download_url(const char *public_url, const char *secret, const char *key, long long expires, char **url);
-/* Checks a link's query values (NULL when absent). The signature is compared in constant time
- * and checked before the expiry, so a forged link learns nothing from the answer. */
-download_link_t download_verify(const char *secret, const char *key, const char *expires,
-                                const char *signature, time_t now);
+/* Builds the absolute link (key must be a valid storage key); filename (UTF-8, or NULL) names
+ * the download. 0 or -1. */
+int download_url(const char *public_url, const char *secret, const char *key, const char *filename,
+                 long long expires, char **url);
+/* Checks a link's query values (NULL when absent; filename decoded). The signature is compared
+ * in constant time and checked before the expiry, so a forged link learns nothing. */
+download_link_t download_verify(const char *secret, const char *key, const char *filename,
+                                const char *expires, const char *signature, time_t now);
 /* A short reason for logs ("link expired", ...). */
 const char *download_link_reason(download_link_t v);
 
@@ -66,8 +71,9 @@ void download_etag(const struct stat *st, char out[DOWNLOAD_ETAG_MAX]);
 /* True when the If-None-Match / If-Range style header (a list of entity tags or "*") matches
  * etag. weak: If-None-Match comparison (W/ prefixes ignored); !weak: If-Range (strong). */
 bool download_etag_match(const char *header, const char *etag, bool weak);
-/* "attachment; filename=\"<name>\"": bytes outside [A-Za-z0-9._-] become '_' and the name is
- * cut at DOWNLOAD_FILENAME_MAX, so the value is always safe in a header. */
+/* RFC 6266 "attachment; filename=\"<ASCII fallback>\"; filename*=UTF-8''<percent-encoded>" of a
+ * UTF-8 name, cut at DOWNLOAD_FILENAME_MAX characters; always safe in a header. out_len:
+ * DOWNLOAD_DISPOSITION_MAX. */
 void download_content_disposition(const char *filename, char *out, size_t out_len);
 /* Content-Type from the key's extension (application/pdf, image/png, ...; else
  * application/octet-stream). */

@@ -12,6 +12,7 @@
 
 #include "core/crypto.h"
 #include "core/timeutil.h"
+#include "storage/download.h"
 #include "storage/sigv4.h"
 
 #define S3_HOST_MAX 512
@@ -590,7 +591,7 @@ int s3_download_url(s3_client_t *c, const char *key, const char *filename, int t
             goto fail;
     } else {
         char host[S3_HOST_MAX + 80], origin[S3_HOST_MAX + 100], amz_date[SIGV4_DATE_LEN + 1];
-        char disposition[256];
+        char disposition[DOWNLOAD_DISPOSITION_MAX];
         /* Signed for the host the client will ask (S3_PUBLIC_ENDPOINT when the store is known
          * by another name outside, e.g. a compose service name). */
         if (address_at(c, c->presign_host, key, host, &path) != 0)
@@ -604,7 +605,7 @@ int s3_download_url(s3_client_t *c, const char *key, const char *filename, int t
         sigv4_param_t extra[1];
         size_t n_extra = 0;
         if (filename) {
-            snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", filename);
+            download_content_disposition(filename, disposition, sizeof disposition);
             extra[n_extra++] = (sigv4_param_t){"response-content-disposition", disposition};
         }
         sigv4_creds_t creds = {c->access_key_id, c->secret_access_key, c->session_token, c->region, "s3"};

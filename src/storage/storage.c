@@ -182,13 +182,14 @@ int storage_download_url_at(storage_t *s, const char *key, const char *filename,
         return -1;
     if (ttl <= 0)
         ttl = s->default_ttl;
-    char name[STORAGE_FILENAME_MAX + 1];
+    char name[STORAGE_DISPLAY_FILENAME_MAX + 1];
     const char *leaf = strrchr(key, '/');
-    storage_sanitize_filename(filename ? filename : (leaf ? leaf + 1 : key), NULL, name, sizeof name);
+    storage_display_filename(filename ? filename : (leaf ? leaf + 1 : key), NULL, name, sizeof name);
     if (s->kind == STORAGE_S3)
         return s3_download_url(s->s3, key, name, ttl, now, url, err, err_len);
-    /* Local links carry the file name in the key itself; the route derives the header. */
-    if (download_url(s->public_url, s->secret, key, (long long)now + ttl, url) != 0) {
+    /* Local links carry the download's name (signed) unless it is the key's last segment. */
+    bool named = filename && (!leaf || strcmp(name, leaf + 1));
+    if (download_url(s->public_url, s->secret, key, named ? name : NULL, (long long)now + ttl, url) != 0) {
         snprintf(err, err_len, "could not build a download URL for %s", key);
         return -1;
     }
@@ -269,6 +270,93 @@ void storage_sanitize_filename(const char *filename, const char *render_id, char
     snprintf(out, out_len, "%s", name);
 }
 
+const char *storage_filename_problem(const char *name, size_t len)
+{
+    if (strlen(name) != len)
+        return "String must not contain NUL characters";
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)name[i] & 0xC0) != 0x80;
+    if (chars < 1 || chars > STORAGE_FILENAME_MAX)
+        return "String must contain 1 to 120 characters";
+    return NULL;
+}
+
+/* Bytes of the UTF-8 sequence at p (1 for a stray byte, which then becomes '_'). */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+    size_t n = *p < 0x80             ? 1
+               : (*p & 0xE0) == 0xC0 ? 2
+               : (*p & 0xF0) == 0xE0 ? 3
+               : (*p & 0xF8) == 0xF0 ? 4
+                                     : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* True when name ends in ".<1-8 ASCII letters or digits>" after a non-empty stem. */
+static bool has_extension(const char *name, size_t n)
+{
+    const char *dot = NULL;
+    for (size_t i = 1; i < n; i++)
+        if (name[i] == '.')
+            dot = name + i;
+    if (!dot || dot + 1 == name + n || name + n - dot - 1 > 8)
+        return false;
+    for (const char *p = dot + 1; p < name + n; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+void storage_display_filename(const char *filename, const char *render_id, char *out, size_t out_len)
+{
+    char name[STORAGE_DISPLAY_FILENAME_MAX + 8];
+    size_t n = 0, chars = 0, cut[STORAGE_FILENAME_MAX + 1];
+    bool meaningful = false;
+    if (out_len == 0)
+        return;
+    /* The user's characters stay; path separators, controls and broken UTF-8 become '_';
+     * leading spaces and dots go (no hidden files, no "." or ".."). */
+    const unsigned char *p = (const unsigned char *)(filename ? filename : "");
+    while (*p && chars < STORAGE_FILENAME_MAX) {
+        size_t len = utf8_seq_len(p);
+        bool bad = len == 0 || *p < 0x20 || *p == 0x7F || *p == '/' || *p == '\\';
+        if (n == 0 && (*p == ' ' || *p == '.' || bad)) {
+            p += len ? len : 1;
+            continue;
+        }
+        cut[chars++] = n;
+        if (bad) {
+            name[n++] = '_';
+            p += len ? len : 1;
+            continue;
+        }
+        memcpy(name + n, p, len);
+        if (*p != '_' && *p != '.' && *p != ' ')
+            meaningful = true;
+        n += len;
+        p += len;
+    }
+    while (n > 0 && (name[n - 1] == '.' || name[n - 1] == ' ')) { /* "report." would give "report..pdf" */
+        n--;
+        chars--;
+    }
+    name[n] = '\0';
+    if (!meaningful) {
+        fallback_filename(render_id, out, out_len);
+        return;
+    }
+    if (!has_extension(name, n)) {
+        if (chars > STORAGE_FILENAME_MAX - 4)
+            n = cut[STORAGE_FILENAME_MAX - 4]; /* on a character boundary */
+        memcpy(name + n, ".pdf", 5);
+    }
+    snprintf(out, out_len, "%s", name);
+}
+
 int storage_render_key(const char *project_id, const char *render_id, const char *filename, char *out,
                        size_t out_len)
 {
@@ -287,12 +375,12 @@ int storage_render_key(const char *project_id, const char *render_id, const char
     return storage_key_valid(out) ? 0 : -1;
 }
 
-download_link_t storage_local_verify(const storage_t *s, const char *key, const char *expires,
-                                     const char *signature, time_t now)
+download_link_t storage_local_verify(const storage_t *s, const char *key, const char *filename,
+                                     const char *expires, const char *signature, time_t now)
 {
     if (s->kind != STORAGE_LOCAL || !s->secret)
         return DOWNLOAD_LINK_MALFORMED;
-    return download_verify(s->secret, key, expires, signature, now);
+    return download_verify(s->secret, key, filename, expires, signature, now);
 }
 
 int storage_local_open(const storage_t *s, const char *key, int *fd, struct stat *st, char *err,

@@ -28,9 +28,10 @@
 #include "core/config.h"
 #include "storage/download.h"
 
-#define STORAGE_FILENAME_MAX 120 /* spec §4 */
-#define STORAGE_KEY_MAX 1024     /* same cap as localfs */
-#define STORAGE_NOT_FOUND (-2)   /* storage_get / storage_local_open: no such object */
+#define STORAGE_FILENAME_MAX 120         /* characters (spec §4, issue 16) */
+#define STORAGE_DISPLAY_FILENAME_MAX 480 /* bytes: 120 characters of up to 4 UTF-8 bytes */
+#define STORAGE_KEY_MAX 1024             /* same cap as localfs */
+#define STORAGE_NOT_FOUND (-2)           /* storage_get / storage_local_open: no such object */
 
 typedef struct storage storage_t;
 
@@ -85,6 +86,15 @@ int storage_health(storage_t *s, char *err, size_t err_len);
  * also used when filename is NULL ("download.pdf" when render_id is NULL or not a UUID too).
  * out_len >= STORAGE_FILENAME_MAX + 1 holds any result. Idempotent. */
 void storage_sanitize_filename(const char *filename, const char *render_id, char *out, size_t out_len);
+/* NULL when name (len bytes, UTF-8) may be a render's file name: 1-120 characters, no NUL;
+ * else the message for the client. */
+const char *storage_filename_problem(const char *name, size_t len);
+/* The download name of a render (issue 16): the user's UTF-8 characters kept, path separators,
+ * controls and invalid bytes replaced by '_', leading spaces and dots dropped, at most 120
+ * characters, ".pdf" appended when the name has no extension (".<1-8 letters/digits>"). NULL
+ * or nothing usable gives "<render_id>.pdf" as storage_sanitize_filename does. out_len >=
+ * STORAGE_DISPLAY_FILENAME_MAX + 1. Idempotent. Storage keys never use this name. */
+void storage_display_filename(const char *filename, const char *render_id, char *out, size_t out_len);
 /* Builds "renders/<project_id>/<render_id>/<filename>" after checking both ids are canonical
  * UUIDs (written lowercase) and filename is already sanitised. 0 or -1. */
 int storage_render_key(const char *project_id, const char *render_id, const char *filename, char *out,
@@ -109,8 +119,8 @@ bool storage_ready_check(char *err, size_t err_len);
  * The route: verify (403 unless DOWNLOAD_LINK_OK) → open (404 when STORAGE_NOT_FOUND) →
  * If-None-Match (304) → If-Range/Range (206/416) → headers from download.h helpers.
  * Both return an error on an S3 backend. */
-download_link_t storage_local_verify(const storage_t *s, const char *key, const char *expires,
-                                     const char *signature, time_t now);
+download_link_t storage_local_verify(const storage_t *s, const char *key, const char *filename,
+                                     const char *expires, const char *signature, time_t now);
 /* Opens data_dir/key for streaming (resolved strictly under data_dir, no symlinks followed).
  * *fd is the caller's to close. 0, STORAGE_NOT_FOUND, or -1 + err. */
 int storage_local_open(const storage_t *s, const char *key, int *fd, struct stat *st, char *err,

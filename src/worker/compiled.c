@@ -21,6 +21,7 @@ static void compiled_free(compiled_t *c)
     json_decref(c->schema);
     json_decref(c->manifest_src);
     json_decref(c->page_config);
+    engine_text_free(c->filename);
     free(c);
 }
 
@@ -87,6 +88,14 @@ fail:
     return NULL;
 }
 
+int compiled_add_filename(compiled_t *c, const char *tpl, json_t **issues, char *err, size_t err_len)
+{
+    json_t *manifest = manifest_to_json(c->manifest);
+    c->filename = engine_text_compile(tpl, manifest, "filename", issues, err, err_len);
+    json_decref(manifest);
+    return c->filename ? 0 : -1;
+}
+
 static json_t *parse_column(const PGresult *r, const char *col)
 {
     const char *text = db_get(r, 0, col);
@@ -96,8 +105,9 @@ static json_t *parse_column(const PGresult *r, const char *col)
 static compiled_t *load(db_t *db, const char *version_id, char *err, size_t err_len)
 {
     const char *params[] = {version_id};
-    PGresult *r = db_exec(db, "SELECT manifest, layout, page_config FROM template_versions WHERE id = $1", 1,
-                          params, err, err_len);
+    PGresult *r =
+        db_exec(db, "SELECT manifest, layout, page_config, filename FROM template_versions WHERE id = $1", 1,
+                params, err, err_len);
     if (!r)
         return NULL;
     if (PQntuples(r) != 1) {
@@ -107,10 +117,16 @@ static compiled_t *load(db_t *db, const char *version_id, char *err, size_t err_
     }
     json_t *manifest = parse_column(r, "manifest"), *layout = parse_column(r, "layout"),
            *page_config = parse_column(r, "page_config");
+    char *filename = db_get(r, 0, "filename") ? strdup(db_get(r, 0, "filename")) : NULL;
     PQclear(r);
     compile_status_t st;
     json_t *issues = NULL;
     compiled_t *c = compiled_build(manifest, layout, page_config, &st, &issues, err, err_len);
+    if (c && filename && compiled_add_filename(c, filename, &issues, err, err_len) != 0) {
+        compiled_free(c);
+        c = NULL;
+    }
+    free(filename);
     if (!c && issues) {
         /* Stored versions were valid when published; this means an engine upgrade broke one. */
         char *text = json_dumps(issues, JSON_COMPACT);

@@ -28,6 +28,7 @@ typedef struct compiled {
     json_t *schema;                     /* Draft-07 JSON Schema of the manifest */
     json_t *manifest_src, *page_config; /* as given (page_config may be NULL): what a render
                                            helper compiles (worker/sandbox.h) */
+    engine_text_t *filename;            /* the version's default file name template, or NULL */
     int refs;                           /* guarded by the cache mutex */
 } compiled_t;
 
@@ -37,6 +38,9 @@ typedef enum { COMPILE_OK = 0, COMPILE_INVALID, COMPILE_INVALID_LOOP_KEY } compi
  * NULL with *status and *issues (every problem in manifest, layout and pageConfig at once). */
 compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const json_t *page_config,
                            compile_status_t *status, json_t **issues, char *err, size_t err_len);
+/* Compiles tpl (a version's default file name, "invoice-{{invoice.number}}.pdf") against
+ * c's manifest into c->filename. Only before c is shared. 0, or -1 with *issues at "filename". */
+int compiled_add_filename(compiled_t *c, const char *tpl, json_t **issues, char *err, size_t err_len);
 /* The compiled form of a stored version, from the cache or loaded and compiled now. NULL + err
  * when the version does not exist or cannot be loaded. */
 compiled_t *compiled_get(db_t *db, const char *version_id, char *err, size_t err_len);

@@ -46,6 +46,25 @@ const char *th_str(const json_t *o, const char *k)
     return v ? v : "";
 }
 
+void th_limited_project(th_server_t *s, const char *name, const char *slug, const char *limits, char id[64],
+                        char key[128])
+{
+    char path[128];
+    th_invoice_project(s, name, slug, id, key);
+    snprintf(path, sizeof path, "/v1/projects/%s", id);
+    th_resp_t *r = th_req(s, "PATCH", path, TH_ADMIN_KEY, limits, NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+}
+
+th_resp_t *th_render_post(th_server_t *s, const char *key, const char *slug, const char *body,
+                          const char *const *headers)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/templates/%s/render", slug);
+    return th_req(s, "POST", path, key, body, headers);
+}
+
 void th_submit_ok(th_server_t *s, const char *base_url, const char *key, const char *slug, const char *body,
                   char id[64])
 {

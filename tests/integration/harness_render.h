@@ -18,6 +18,18 @@
     "true},"                                                                                                 \
     "{\"key\":\"qty\",\"dataType\":\"number\",\"required\":true}]}]}"
 
+/* Data that TH_INVOICE_MANIFEST accepts. */
+#define TH_INVOICE_DATA                                                                                      \
+    "{\"customer\":{\"name\":\"Ada Lovelace\"},\"total\":\"49.90\",\"items\":[{\"name\":\"Analytical "       \
+    "engine\",\"qty\":2}]}"
+
+/* th_invoice_project, then PATCHes the project's rate limits (limits: a JSON body such as
+ * {"rateLimit":0.01,"rateBurst":3}); asserts 200. */
+void th_limited_project(th_server_t *s, const char *name, const char *slug, const char *limits, char id[64],
+                        char key[128]);
+/* POST /v1/templates/<slug>/render with body and headers (NULL-terminated or NULL). */
+th_resp_t *th_render_post(th_server_t *s, const char *key, const char *slug, const char *body,
+                          const char *const *headers);
 /* Creates a template with this slug and manifest (and the generated layout); aborts unless 201. */
 void th_template(th_server_t *s, const char *key, const char *slug, const char *manifest);
 /* A new project (live key) with one TH_INVOICE_MANIFEST template under slug: what most render

@@ -69,7 +69,8 @@ START_TEST(full_download_with_headers)
     ck_assert(!memcmp(r->body, body, sizeof body));
     ck_assert_str_eq(th_header(r, "content-type"), "application/pdf");
     ck_assert_str_eq(th_header(r, "content-length"), "10000");
-    ck_assert_str_eq(th_header(r, "content-disposition"), "attachment; filename=\"Invoice-7.pdf\"");
+    ck_assert_str_eq(th_header(r, "content-disposition"),
+                     "attachment; filename=\"Invoice-7.pdf\"; filename*=UTF-8''Invoice-7.pdf");
     ck_assert_str_eq(th_header(r, "accept-ranges"), "bytes");
     ck_assert_ptr_nonnull(th_header(r, "etag"));
     ck_assert(th_header(r, "etag")[0] == '"');

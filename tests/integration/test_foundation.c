@@ -86,7 +86,7 @@ START_TEST(malformed_json_and_media_type)
                       !strstr(r->body, "JSON_"),
                   "%s", r->body);
     th_resp_free(r);
-    const char *ct[] = {"Content-Type: text/plain", NULL};
+    const char *ct[] = {"Content-Type: multipart/form-data; boundary=x", NULL};
     r = th_req(srv, "POST", "/v1/projects", TH_ADMIN_KEY, "{\"name\":\"x\"}", ct);
     th_assert_error(r, 415, "unsupported_media_type");
     th_resp_free(r);

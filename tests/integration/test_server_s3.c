@@ -116,11 +116,12 @@ START_TEST(presigned_download_url)
 {
     char id[64], want[512], path[256];
     th_resp_t *render = render_ok(srv, key, "{\"filename\":\"March invoice\"}", id);
-    ck_assert_str_eq(th_str(render->json, "filename"), "March_invoice.pdf");
+    ck_assert_str_eq(th_str(render->json, "filename"), "March invoice.pdf");
 
-    /* Path style on the store's endpoint, the object under renders/<project>/<render>/<name>. */
+    /* Path style on the store's endpoint, the object under renders/<project>/<render>/<id>.pdf:
+     * the key never holds the user's name. */
     char *url = strdup(download_url(render));
-    snprintf(want, sizeof want, "%s/%s/renders/%s/%s/March_invoice.pdf?", endpoint, bucket, project_id, id);
+    snprintf(want, sizeof want, "%s/%s/renders/%s/%s/%s.pdf?", endpoint, bucket, project_id, id, id);
     ck_assert_msg(!strncmp(url, want, strlen(want)), "%s\nwant %s", url, want);
     char v[256];
     ck_assert(query_param(url, "X-Amz-Algorithm", v, sizeof v) && !strcmp(v, "AWS4-HMAC-SHA256"));
@@ -135,7 +136,8 @@ START_TEST(presigned_download_url)
     /* The store serves the PDF to anyone holding the link, as an attachment with the name. */
     th_resp_t *r = th_req_url("GET", url, NULL, NULL, NULL);
     assert_pdf_of(r, render->json);
-    ck_assert_str_eq(th_header(r, "content-disposition"), "attachment; filename=\"March_invoice.pdf\"");
+    ck_assert_str_eq(th_header(r, "content-disposition"),
+                     "attachment; filename=\"March invoice.pdf\"; filename*=UTF-8''March%20invoice.pdf");
     ck_assert_str_eq(th_header(r, "content-type"), "application/pdf");
     char *text = th_pdf_text(r->body, r->len);
     ck_assert_msg(text && strstr(text, "Ada Lovelace"), "%s", text);
@@ -201,7 +203,8 @@ START_TEST(download_through_the_server)
     th_resp_t *r = th_req(srv, "GET", path, key, NULL, NULL);
     assert_pdf_of(r, render->json);
     ck_assert_str_eq(th_header(r, "content-type"), "application/pdf");
-    ck_assert_str_eq(th_header(r, "content-disposition"), "attachment; filename=\"Relayed.pdf\"");
+    ck_assert_str_eq(th_header(r, "content-disposition"),
+                     "attachment; filename=\"Relayed.pdf\"; filename*=UTF-8''Relayed.pdf");
     char etag[80];
     snprintf(etag, sizeof etag, "\"%s\"", th_str(render->json, "sha256"));
     ck_assert_str_eq(th_header(r, "etag"), etag);
@@ -276,7 +279,7 @@ START_TEST(public_base_url_links)
     char pid[64], pkey[128], id[64], want[512];
     th_invoice_project(s, "Public", "invoice", pid, pkey);
     th_resp_t *render = render_ok(s, pkey, "{\"filename\":\"Public copy\"}", id);
-    snprintf(want, sizeof want, "https://cdn.example.test/pdfs/renders/%s/%s/Public_copy.pdf", pid, id);
+    snprintf(want, sizeof want, "https://cdn.example.test/pdfs/renders/%s/%s/%s.pdf", pid, id, id);
     ck_assert_str_eq(download_url(render), want);
     ck_assert(!strchr(download_url(render), '?')); /* not pre-signed */
 

@@ -104,7 +104,14 @@ START_TEST(data_types)
     expect_var("\"dataType\":\"number\",\"integer\":true,\"min\":-3",
                "{\"type\":\"integer\",\"minimum\":-3}");
     expect_var("\"dataType\":\"boolean\"", "{\"type\":\"boolean\"}");
-    expect_var("\"dataType\":\"date\"", "{\"type\":\"string\",\"format\":\"date\"}");
+    json_t *d = var_schema("\"dataType\":\"date\"");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "type")), "string");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(d, "anyOf"), 0), "format")), "date");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(json_object_get(d, "anyOf"), 1), "format")),
+        "date-time");
+    json_decref(d);
     json_t *v = var_schema("\"dataType\":\"datetime\"");
     ck_assert_str_eq(json_string_value(json_object_get(v, "format")), "date-time");
     ck_assert_str_eq(json_string_value(json_object_get(v, "pattern")), STRFMT_DATETIME_PATTERN);

@@ -165,6 +165,52 @@ START_TEST(sanitize_filename_limits)
 }
 END_TEST
 
+static const struct {
+    const char *in, *out;
+} display_names[] = {
+    {"Facture n\xc2\xb0"
+     "12 \xe2\x80\x93 M\xc3\xbcller.pdf",
+     "Facture n\xc2\xb0"
+     "12 \xe2\x80\x93 M\xc3\xbcller.pdf"},
+    {"March invoice", "March invoice.pdf"},
+    {"chart.png", "chart.png"},
+    {"report.v2 final", "report.v2 final.pdf"},
+    {"../../etc/passwd", "etc_passwd.pdf"},
+    {"a\r\nb", "a__b.pdf"},
+    {"C:\\x.pdf", "C:_x.pdf"},
+    {"  .hidden", "hidden.pdf"},
+    {"report. ", "report.pdf"},
+    {"..", RENDER ".pdf"},
+    {"bad\xff", "bad_.pdf"},
+};
+
+START_TEST(display_filename_table)
+{
+    char out[STORAGE_DISPLAY_FILENAME_MAX + 1], again[STORAGE_DISPLAY_FILENAME_MAX + 1];
+    storage_display_filename(display_names[_i].in, RENDER, out, sizeof out);
+    ck_assert_str_eq(out, display_names[_i].out);
+    storage_display_filename(out, RENDER, again, sizeof again);
+    ck_assert_str_eq(out, again);
+}
+END_TEST
+
+START_TEST(display_filename_limits)
+{
+    /* 120 characters, not bytes: 130 two-byte characters keep 116 + ".pdf". */
+    char in[400] = "", out[STORAGE_DISPLAY_FILENAME_MAX + 1];
+    for (int i = 0; i < 130; i++)
+        strcat(in, "\xc3\xa9");
+    storage_display_filename(in, RENDER, out, sizeof out);
+    ck_assert_int_eq(strlen(out), 116 * 2 + 4);
+    ck_assert_str_eq(out + 232, ".pdf");
+    ck_assert_ptr_nonnull(storage_filename_problem(in, 260));
+    in[240] = '\0';
+    ck_assert_ptr_null(storage_filename_problem(in, 240));
+    ck_assert_ptr_nonnull(storage_filename_problem("a\0b", 3));
+    ck_assert_ptr_nonnull(storage_filename_problem("", 0));
+}
+END_TEST
+
 START_TEST(render_key_rules)
 {
     char key[STORAGE_KEY_MAX];
@@ -398,10 +444,10 @@ START_TEST(secret_generated_persisted_and_reused)
     ck_assert_str_eq(u1, u2);
     char key[600], exp[32], sig[80];
     read_url_parts(u1, key, exp, sig);
-    ck_assert_int_eq(storage_local_verify(b, key, exp, sig, 1000), DOWNLOAD_LINK_OK);
+    ck_assert_int_eq(storage_local_verify(b, key, NULL, exp, sig, 1000), DOWNLOAD_LINK_OK);
     /* A configured secret wins over the file. */
     storage_t *c = new_local("another-secret-0123456789abcdef");
-    ck_assert_int_eq(storage_local_verify(c, key, exp, sig, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(storage_local_verify(c, key, NULL, exp, sig, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
     free(u1);
     free(u2);
     storage_free(a);
@@ -472,7 +518,7 @@ END_TEST
 START_TEST(link_verify)
 {
     char *url;
-    ck_assert_int_eq(download_url("https://pdf.example.com", SECRET, KEY, 2000, &url), 0);
+    ck_assert_int_eq(download_url("https://pdf.example.com", SECRET, KEY, NULL, 2000, &url), 0);
     char key[600], exp[32], sig[80];
     read_url_parts(url, key, exp, sig);
     ck_assert(!strncmp(url, "https://pdf.example.com/files/" KEY "?expires=2000&signature=", 30));
@@ -483,39 +529,41 @@ START_TEST(link_verify)
     crypto_hmac_sha256_hex(SECRET, strlen(SECRET), KEY "\n2000", strlen(KEY "\n2000"), want);
     ck_assert_str_eq(sig, want);
 
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", sig, 1999), DOWNLOAD_LINK_OK);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", sig, 2000), DOWNLOAD_LINK_OK);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", sig, 2001), DOWNLOAD_LINK_EXPIRED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", sig, 1999), DOWNLOAD_LINK_OK);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", sig, 2000), DOWNLOAD_LINK_OK);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", sig, 2001), DOWNLOAD_LINK_EXPIRED);
     /* Tampering: another file, a longer expiry, another secret, one flipped hex digit. */
-    ck_assert_int_eq(download_verify(SECRET, "renders/" PROJECT "/" RENDER "/other.pdf", "2000", sig, 1000),
+    ck_assert_int_eq(
+        download_verify(SECRET, "renders/" PROJECT "/" RENDER "/other.pdf", NULL, "2000", sig, 1000),
+        DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "9999999999", sig, 1000),
                      DOWNLOAD_LINK_BAD_SIGNATURE);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "9999999999", sig, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
-    ck_assert_int_eq(download_verify("other-secret-0123456789", KEY, "2000", sig, 1000),
+    ck_assert_int_eq(download_verify("other-secret-0123456789", KEY, NULL, "2000", sig, 1000),
                      DOWNLOAD_LINK_BAD_SIGNATURE);
     char flipped[80];
     strcpy(flipped, sig);
     flipped[10] = flipped[10] == '0' ? '1' : '0';
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", flipped, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", flipped, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
     /* Tampered AND expired still says bad signature (the signature is checked first). */
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", flipped, 5000), DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", flipped, 5000), DOWNLOAD_LINK_BAD_SIGNATURE);
     /* Uppercase hex is the same signature. */
     char upper[80];
     for (size_t i = 0; i <= strlen(sig); i++)
         upper[i] = (sig[i] >= 'a' && sig[i] <= 'f') ? (char)(sig[i] - 32) : sig[i];
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", upper, 1000), DOWNLOAD_LINK_OK);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", upper, 1000), DOWNLOAD_LINK_OK);
     /* Malformed values. */
-    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, sig, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", NULL, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "02000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "+2000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000 ", sig, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "1234567890123", sig, 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", "abc", 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, KEY, "2000", "zz", 1000), DOWNLOAD_LINK_MALFORMED);
-    ck_assert_int_eq(download_verify(SECRET, "../" KEY, "2000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, NULL, sig, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", NULL, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "02000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "+2000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000 ", sig, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "1234567890123", sig, 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", "abc", 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", "zz", 1000), DOWNLOAD_LINK_MALFORMED);
+    ck_assert_int_eq(download_verify(SECRET, "../" KEY, NULL, "2000", sig, 1000), DOWNLOAD_LINK_MALFORMED);
     ck_assert_str_eq(download_link_reason(DOWNLOAD_LINK_EXPIRED), "link expired");
     free(url);
-    ck_assert_int_eq(download_url("https://x", SECRET, "../etc/passwd", 2000, &url), -1);
+    ck_assert_int_eq(download_url("https://x", SECRET, "../etc/passwd", NULL, 2000, &url), -1);
     ck_assert_ptr_null(url);
 }
 END_TEST
@@ -525,13 +573,14 @@ START_TEST(storage_link_uses_ttl_and_public_url)
     make_tmp();
     storage_t *s = new_local(SECRET);
     char *url, err[256];
-    ck_assert_int_eq(storage_download_url_at(s, KEY, "ignored.pdf", 0, 1000, &url, err, sizeof err), 0);
+    ck_assert_int_eq(storage_download_url_at(s, KEY, "invoice.pdf", 0, 1000, &url, err, sizeof err), 0);
     ck_assert(!strncmp(url, "http://files.example/files/" KEY "?expires=4600&signature=", 20));
     char key[600], exp[32], sig[80];
     read_url_parts(url, key, exp, sig);
-    ck_assert_str_eq(exp, "4600"); /* default TTL from config: 3600 */
-    ck_assert_int_eq(storage_local_verify(s, key, exp, sig, 4600), DOWNLOAD_LINK_OK);
-    ck_assert_int_eq(storage_local_verify(s, key, exp, sig, 4601), DOWNLOAD_LINK_EXPIRED);
+    ck_assert_str_eq(exp, "4600");        /* default TTL from config: 3600 */
+    ck_assert(!strstr(url, "filename=")); /* the key's own name needs no parameter */
+    ck_assert_int_eq(storage_local_verify(s, key, NULL, exp, sig, 4600), DOWNLOAD_LINK_OK);
+    ck_assert_int_eq(storage_local_verify(s, key, NULL, exp, sig, 4601), DOWNLOAD_LINK_EXPIRED);
     free(url);
     ck_assert_int_eq(storage_download_url_at(s, "bad/../key", NULL, 10, 1000, &url, err, sizeof err), -1);
     storage_free(s);
@@ -615,15 +664,37 @@ START_TEST(etag_and_conditionals)
 }
 END_TEST
 
+START_TEST(named_link)
+{
+    char *url;
+    const char *name = "M\xc3\xbcller 1.pdf";
+    ck_assert_int_eq(download_url("https://x", SECRET, KEY, name, 2000, &url), 0);
+    ck_assert(strstr(url, "&filename=M%C3%BCller%201.pdf"));
+    char key[600], exp[32], sig[80];
+    read_url_parts(url, key, exp, sig);
+    ck_assert_int_eq(download_verify(SECRET, KEY, name, "2000", sig, 1000), DOWNLOAD_LINK_OK);
+    ck_assert_int_eq(download_verify(SECRET, KEY, "other.pdf", "2000", sig, 1000),
+                     DOWNLOAD_LINK_BAD_SIGNATURE);
+    ck_assert_int_eq(download_verify(SECRET, KEY, NULL, "2000", sig, 1000), DOWNLOAD_LINK_BAD_SIGNATURE);
+    free(url);
+}
+END_TEST
+
 START_TEST(disposition_and_type)
 {
     char cd[DOWNLOAD_DISPOSITION_MAX];
     download_content_disposition("invoice-1.pdf", cd, sizeof cd);
-    ck_assert_str_eq(cd, "attachment; filename=\"invoice-1.pdf\"");
+    ck_assert_str_eq(cd, "attachment; filename=\"invoice-1.pdf\"; filename*=UTF-8''invoice-1.pdf");
     download_content_disposition("a\"b\r\n.pdf", cd, sizeof cd);
-    ck_assert_str_eq(cd, "attachment; filename=\"a_b__.pdf\"");
+    ck_assert_str_eq(cd, "attachment; filename=\"a_b__.pdf\"; filename*=UTF-8''a%22b%0D%0A.pdf");
     download_content_disposition(NULL, cd, sizeof cd);
-    ck_assert_str_eq(cd, "attachment; filename=\"download\"");
+    ck_assert_str_eq(cd, "attachment; filename=\"download\"; filename*=UTF-8''download");
+    /* RFC 6266: an ASCII fallback (one '_' per character) and the UTF-8 name. */
+    download_content_disposition("Facture n\xc2\xb0"
+                                 "12 \xe2\x80\x93 M\xc3\xbcller.pdf",
+                                 cd, sizeof cd);
+    ck_assert_str_eq(cd, "attachment; filename=\"Facture n_12 _ M_ller.pdf\"; "
+                         "filename*=UTF-8''Facture%20n%C2%B012%20%E2%80%93%20M%C3%BCller.pdf");
     ck_assert_str_eq(download_content_type(KEY), "application/pdf");
     ck_assert_str_eq(download_content_type("a/b.PDF"), "application/pdf");
     ck_assert_str_eq(download_content_type("a/b.png"), "image/png");
@@ -653,6 +724,9 @@ int main(void)
     tcase_add_loop_test(tc, sanitize_filename_table, 0, sizeof names / sizeof names[0]);
     tcase_add_test(tc, sanitize_filename_limits);
     tcase_add_test(tc, render_key_rules);
+    tcase_add_loop_test(tc, display_filename_table, 0, sizeof display_names / sizeof display_names[0]);
+    tcase_add_test(tc, display_filename_limits);
+    tcase_add_test(tc, named_link);
     suite_add_tcase(s, tc);
     tc = tcase_create("backend");
     tcase_add_test(tc, put_get_delete_roundtrip);

@@ -1,0 +1,423 @@
+/* Drop-in compatibility with Craftkit clients (issue 16), over real HTTP, Postgres, Redis and
+ * local storage: what such clients send must be accepted (unknown keys, any Content-Type with a
+ * JSON body, versionNumber 3.0, timestamps for dates, UTF-8 file names, a version's file name
+ * template) and what they read must match (not_found, errorMessage/lastError, Retry-After,
+ * idempotency on normalised data, replays free of rate-limit tokens). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness_render.h"
+
+static th_server_t *srv;
+static char key[128], other_key[128], project_id[64], other_project[64];
+
+#define DATA_OK TH_INVOICE_DATA
+
+static th_resp_t *submit(const char *api_key, const char *slug, const char *body, const char *const *headers)
+{
+    return th_render_post(srv, api_key, slug, body, headers);
+}
+
+/* The field errors of an error envelope ({} when none). */
+static json_t *field_errors(const th_resp_t *r)
+{
+    return json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+}
+
+static void assert_field_error(const th_resp_t *r, long status, const char *code, const char *path)
+{
+    th_assert_error(r, status, code);
+    ck_assert_msg(json_object_get(field_errors(r), path), "no fieldErrors.%s in %s", path, r->body);
+}
+
+START_TEST(unknown_keys_are_stripped_unless_strict)
+{
+    /* What Zod's object() does: top-level and options keys it does not know are dropped. */
+    th_resp_t *r = submit(key, "invoice",
+                          "{\"data\":" DATA_OK ",\"template\":\"invoice\",\"webhookUrl\":\"https://x\","
+                          "\"options\":{\"format\":\"A4\",\"priority\":1}}",
+                          NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    /* options.strict keeps them errors, at the envelope and at options. */
+    r = submit(key, "invoice",
+               "{\"data\":" DATA_OK ",\"template\":\"x\",\"options\":{\"strict\":true,\"priority\":1}}",
+               NULL);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(strstr(r->body, "'template'") && strstr(r->body, "'priority'"), "%s", r->body);
+    ck_assert(json_object_get(field_errors(r), "options"));
+    th_resp_free(r);
+    r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"strict\":\"yes\"}}", NULL);
+    assert_field_error(r, 400, "invalid_request", "options.strict");
+    th_resp_free(r);
+    /* validate follows the same rule */
+    r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
+               "{\"data\":" DATA_OK ",\"extra\":1,\"options\":{\"sync\":true}}", NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    /* The inbound hook body is the data: unknown keys are stripped there too. */
+    r = th_req(srv, "GET", "/v1/templates/invoice", key, NULL, NULL);
+    char hook[512];
+    snprintf(hook, sizeof hook, "%s", th_str(json_object_get(r->json, "inbound"), "url"));
+    th_resp_free(r);
+    r = th_req_url("POST", hook, NULL,
+                   "{\"customer\":{\"name\":\"A\",\"vip\":true},\"total\":1,\"source\":\"zapier\"}", NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(any_content_type_with_a_json_body)
+{
+    const char *types[] = {"Content-Type: application/x-www-form-urlencoded", "Content-Type: text/plain",
+                           "Content-Type:" /* none at all */};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        const char *h[] = {types[i], NULL};
+        th_resp_t *r = submit(key, "invoice", "{\"data\":" DATA_OK "}", h);
+        ck_assert_msg(r->status == 202, "%s: %ld %s", types[i], r->status, r->body);
+        th_resp_free(r);
+        /* a body that is not JSON says how to send one */
+        r = submit(key, "invoice", "data=1&x=2", h);
+        th_assert_error(r, 400, "invalid_json");
+        ck_assert_msg(strstr(r->body, "Content-Type: application/json"), "%s", r->body);
+        th_resp_free(r);
+    }
+    const char *multipart[] = {"Content-Type: multipart/form-data; boundary=xyz", NULL};
+    th_resp_t *r = submit(key, "invoice", "{\"data\":" DATA_OK "}", multipart);
+    th_assert_error(r, 415, "unsupported_media_type");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(version_number_with_zero_fraction)
+{
+    th_resp_t *r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"versionNumber\":1.0}}", NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "versionNumber")), 1);
+    th_resp_free(r);
+    const char *bad[] = {"1.5", "0", "-1", "\"1\"", "1e10"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"data\":" DATA_OK ",\"options\":{\"versionNumber\":%s}}", bad[i]);
+        r = submit(key, "invoice", body, NULL);
+        assert_field_error(r, 400, "invalid_request", "options.versionNumber");
+        th_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(dates_accept_timestamps)
+{
+    th_template(srv, key, "dated",
+                "{\"variables\":[{\"key\":\"invoice.date\",\"dataType\":\"date\",\"required\":true,"
+                "\"format\":\"date:DD/MM/YYYY\"},{\"key\":\"at\",\"dataType\":\"datetime\"}]}");
+    const char *good[] = {"2026-06-04", "2026-06-04T10:00:00Z", "2026-06-04T10:00:00.123+02:00"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char body[256], id[64];
+        snprintf(body, sizeof body,
+                 "{\"data\":{\"invoice\":{\"date\":\"%s\"},\"at\":\"2026-06-04T10:00:00Z\"}}", good[i]);
+        th_submit_ok(srv, NULL, key, "dated", body, id);
+        th_resp_t *r = th_wait_render(srv, key, id, 20000);
+        ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+        th_resp_free(r);
+    }
+    th_resp_t *r = submit(key, "dated", "{\"data\":{\"invoice\":{\"date\":\"2026-06-04T10:00\"}}}", NULL);
+    assert_field_error(r, 400, "invalid_input_data", "invoice.date");
+    th_resp_free(r);
+    /* The JSON Schema says the same: a day or a date-time. */
+    r = th_req(srv, "GET", "/v1/templates/dated", key, NULL, NULL);
+    json_t *date = json_object_get(
+        json_object_get(
+            json_object_get(json_object_get(json_object_get(r->json, "jsonSchema"), "properties"), "invoice"),
+            "properties"),
+        "date");
+    json_t *any = json_object_get(date, "anyOf");
+    ck_assert_msg(json_array_size(any) == 2, "%s", r->body);
+    ck_assert_str_eq(th_str(json_array_get(any, 0), "format"), "date");
+    ck_assert_str_eq(th_str(json_array_get(any, 1), "format"), "date-time");
+    th_resp_free(r);
+}
+END_TEST
+
+#define UTF8_NAME                                                                                            \
+    "Facture n\xc2\xb0"                                                                                      \
+    "12 \xe2\x80\x93 M\xc3\xbcller.pdf"
+#define UTF8_NAME_ENCODED "Facture%20n%C2%B012%20%E2%80%93%20M%C3%BCller.pdf"
+
+START_TEST(utf8_filenames)
+{
+    char id[64], path[256];
+    th_submit_ok(srv, NULL, key, "invoice",
+                 "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"" UTF8_NAME "\"}}", id);
+    th_resp_t *r = th_wait_render(srv, key, id, 20000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    ck_assert_str_eq(th_str(r->json, "filename"), UTF8_NAME);
+    char url[4096];
+    snprintf(url, sizeof url, "%s", th_str(r->json, "downloadUrl"));
+    th_resp_free(r);
+    const char *want =
+        "attachment; filename=\"Facture n_12 _ M_ller.pdf\"; filename*=UTF-8''" UTF8_NAME_ENCODED;
+    /* /download and the signed link both name the file with RFC 6266 */
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_header(r, "content-disposition"), want);
+    th_resp_free(r);
+    r = th_req_url("GET", url, NULL, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%s: %ld", url, r->status);
+    ck_assert_str_eq(th_header(r, "content-disposition"), want);
+    th_resp_free(r);
+    /* the name is signed: another name on the same link is refused */
+    char *tampered = strdup(url);
+    char *f = strstr(tampered, "&filename=");
+    ck_assert_ptr_nonnull(f);
+    f[10] = 'X';
+    r = th_req_url("GET", tampered, NULL, NULL, NULL);
+    ck_assert_int_eq(r->status, 403);
+    th_resp_free(r);
+    free(tampered);
+    /* The storage key stays the id-based one. */
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT storage_key FROM renders WHERE id = '%s'", id);
+    char *stored = th_sql(srv, sql), want_key[256];
+    snprintf(want_key, sizeof want_key, "renders/%s/%s/%s.pdf", project_id, id, id);
+    ck_assert_str_eq(stored, want_key);
+    free(stored);
+
+    /* 120 characters, not bytes; .pdf only when there is no extension; separators replaced */
+    char body[2048], name[800] = "";
+    for (int i = 0; i < 120; i++)
+        strcat(name, "\xc3\xa9");
+    snprintf(body, sizeof body, "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"%s\"}}", name);
+    r = submit(key, "invoice", body, NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    strcat(name, "x");
+    snprintf(body, sizeof body, "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"%s\"}}", name);
+    r = submit(key, "invoice", body, NULL);
+    assert_field_error(r, 400, "invalid_request", "options.filename");
+    th_resp_free(r);
+    r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":7}}", NULL);
+    assert_field_error(r, 400, "invalid_request", "options.filename");
+    th_resp_free(r);
+    const struct {
+        const char *in, *out;
+    } names[] = {
+        {"chart.png", "chart.png"}, {"Q1/Q2 report", "Q1_Q2 report.pdf"}, {"tab\\there", "tab_here.pdf"}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(body, sizeof body, "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"%s\"}}", names[i].in);
+        r = submit(key, "invoice", body, NULL);
+        ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+        ck_assert_str_eq(th_str(r->json, "filename"), names[i].out);
+        th_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(version_filename_template)
+{
+    const char *manifest =
+        "{\"variables\":[{\"key\":\"invoice.number\",\"dataType\":\"text\",\"required\":true},"
+        "{\"key\":\"invoice.date\",\"dataType\":\"date\"}]}";
+    char body[1024];
+    /* checked at save time against the manifest: unknown variables and filters are refused */
+    snprintf(body, sizeof body,
+             "{\"name\":\"Named\",\"slug\":\"named\",\"manifest\":%s,\"filename\":\"inv-{{nope}}\"}",
+             manifest);
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates", key, body, NULL);
+    assert_field_error(r, 400, "invalid_request", "filename");
+    th_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"name\":\"Named\",\"slug\":\"named\",\"manifest\":%s,\"filename\":\"inv-{{invoice.number | "
+             "nofilter}}\"}",
+             manifest);
+    r = th_req(srv, "POST", "/v1/templates", key, body, NULL);
+    assert_field_error(r, 400, "invalid_request", "filename");
+    th_resp_free(r);
+    snprintf(body, sizeof body, "{\"name\":\"Named\",\"slug\":\"named\",\"manifest\":%s,\"filename\":\"\"}",
+             manifest);
+    r = th_req(srv, "POST", "/v1/templates", key, body, NULL);
+    assert_field_error(r, 400, "invalid_request", "filename");
+    th_resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"name\":\"Named\",\"slug\":\"named\",\"manifest\":%s,"
+             "\"filename\":\"invoice-{{invoice.number}} {{invoice.date | date:\\\"YYYY-MM\\\"}}\"}",
+             manifest);
+    r = th_req(srv, "POST", "/v1/templates", key, body, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "filename"),
+                     "invoice-{{invoice.number}} {{invoice.date | date:\"YYYY-MM\"}}");
+    th_resp_free(r);
+
+    char id[64];
+    th_submit_ok(srv, NULL, key, "named",
+                 "{\"data\":{\"invoice\":{\"number\":\"INV-7\",\"date\":\"2026-06-04\"}}}", id);
+    r = th_wait_render(srv, key, id, 20000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    ck_assert_str_eq(th_str(r->json, "filename"), "invoice-INV-7 2026-06.pdf");
+    th_resp_free(r);
+    /* options.filename wins */
+    r = submit(key, "named",
+               "{\"data\":{\"invoice\":{\"number\":\"INV-8\"}},\"options\":{\"filename\":\"mine.pdf\"}}",
+               NULL);
+    ck_assert_str_eq(th_str(r->json, "filename"), "mine.pdf");
+    th_resp_free(r);
+    /* a version without a template keeps <id>.pdf; the version shows its template */
+    snprintf(body, sizeof body, "{\"manifest\":%s}", manifest);
+    r = th_req(srv, "PUT", "/v1/templates/named", key, body, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert(json_is_null(json_object_get(r->json, "filename")));
+    th_resp_free(r);
+    r = submit(key, "named", "{\"data\":{\"invoice\":{\"number\":\"INV-9\"}}}", NULL);
+    char want[64];
+    snprintf(want, sizeof want, "%s.pdf", th_str(r->json, "id"));
+    ck_assert_str_eq(th_str(r->json, "filename"), want);
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/templates/named/versions/1", key, NULL, NULL);
+    ck_assert_str_eq(th_str(r->json, "filename"),
+                     "invoice-{{invoice.number}} {{invoice.date | date:\"YYYY-MM\"}}");
+    th_resp_free(r);
+    r = submit(key, "named",
+               "{\"data\":{\"invoice\":{\"number\":\"INV-10\"}},\"options\":{\"versionNumber\":1}}", NULL);
+    ck_assert_str_eq(th_str(r->json, "filename"), "invoice-INV-10.pdf");
+    th_resp_free(r);
+}
+END_TEST
+
+/* ---- answers ---- */
+
+START_TEST(unknown_renders_are_not_found)
+{
+    const char *ids[] = {"not-a-uuid", "01890000-0000-7000-8000-000000000000"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *suffix[] = {"", "/download"};
+        for (size_t j = 0; j < 2; j++) {
+            char path[256];
+            snprintf(path, sizeof path, "/v1/renders/%s%s", ids[i], suffix[j]);
+            th_resp_t *r = th_req(srv, "GET", path, key, NULL, NULL);
+            th_assert_error(r, 404, "not_found");
+            th_resp_free(r);
+        }
+    }
+    /* another project's render is not found either */
+    char id[64], path[256];
+    th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" DATA_OK "}", id);
+    snprintf(path, sizeof path, "/v1/renders/%s", id);
+    th_resp_t *r = th_req(srv, "GET", path, other_key, NULL, NULL);
+    th_assert_error(r, 404, "not_found");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(error_message_only_when_failed)
+{
+    char id[64], path[256], sql[512];
+    th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" DATA_OK "}", id);
+    th_resp_t *r = th_wait_render(srv, key, id, 20000);
+    ck_assert_str_eq(th_status(r), "succeeded");
+    ck_assert(th_header(r, "retry-after") == NULL); /* terminal: nothing to wait for */
+    th_resp_free(r);
+    /* A render waiting for its retry: queued, the attempt's error in lastError only. */
+    snprintf(
+        sql, sizeof sql,
+        "UPDATE renders SET status = 'queued', error_message = 'image at data.logo could not be fetched',"
+        " next_attempt_at = now() + interval '1 hour', enqueued_at = now() WHERE id = '%s'",
+        id);
+    free(th_sql(srv, sql));
+    snprintf(path, sizeof path, "/v1/renders/%s", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_status(r), "queued");
+    ck_assert(json_is_null(json_object_get(r->json, "errorMessage")));
+    ck_assert_str_eq(th_str(r->json, "lastError"), "image at data.logo could not be fetched");
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    /* a poll of a render that is not done says when to look again */
+    ck_assert_msg(th_header(r, "retry-after") && atoi(th_header(r, "retry-after")) >= 1, "%s", r->headers);
+    th_resp_free(r);
+    /* failed: errorMessage, no lastError */
+    snprintf(sql, sizeof sql, "UPDATE renders SET status = 'failed', completed_at = now() WHERE id = '%s'",
+             id);
+    free(th_sql(srv, sql));
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_str_eq(th_str(r->json, "errorMessage"), "image at data.logo could not be fetched");
+    ck_assert(json_is_null(json_object_get(r->json, "lastError")));
+    ck_assert(th_header(r, "retry-after") == NULL);
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(idempotency_on_normalised_data)
+{
+    const char *h[] = {"Idempotency-Key: normalised-1", NULL};
+    th_resp_t *r = submit(key, "invoice", "{\"data\":" DATA_OK ",\"jobId\":\"job-1\"}", h);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    ck_assert_str_eq(th_str(r->json, "idempotencyKey"), "normalised-1");
+    ck_assert_str_eq(th_str(r->json, "jobId"), "job-1");
+    th_resp_free(r);
+    /* Keys the API strips, "49.90" vs 49.9, other key order: the same request. */
+    r = submit(
+        key, "invoice",
+        "{\"data\":{\"total\":49.9,\"items\":[{\"qty\":\"2\",\"name\":\"Analytical engine\",\"colour\":1}],"
+        "\"customer\":{\"name\":\"Ada Lovelace\",\"vip\":true},\"ignored\":1},\"extra\":true}",
+        h);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "id"), id);
+    th_resp_free(r);
+    /* different data is still a different request */
+    r = submit(
+        key, "invoice",
+        "{\"data\":{\"customer\":{\"name\":\"Ada\"},\"total\":1,\"items\":[{\"name\":\"x\",\"qty\":1}]}}", h);
+    th_assert_error(r, 409, "idempotency_key_reused");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(replays_are_not_rate_limited)
+{
+    char pid[64], k[128];
+    th_limited_project(srv, "Limited", "invoice", "{\"rateLimit\":0.001,\"rateBurst\":2}", pid, k);
+    const char *h[] = {"Idempotency-Key: limited-1", NULL};
+    th_resp_t *r = submit(k, "invoice", "{\"data\":" DATA_OK "}", h);
+    ck_assert_int_eq(r->status, 202);
+    th_resp_free(r);
+    for (int i = 0; i < 5; i++) {
+        r = submit(k, "invoice", "{\"data\":" DATA_OK "}", h);
+        ck_assert_msg(r->status == 200, "replay %d: %ld %s", i, r->status, r->body);
+        th_resp_free(r);
+    }
+    /* one token is left for a new render, then none */
+    r = submit(k, "invoice", "{\"data\":" DATA_OK "}", NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_header(r, "ratelimit-remaining"), "0");
+    th_resp_free(r);
+    r = submit(k, "invoice", "{\"data\":" DATA_OK "}", NULL);
+    th_assert_error(r, 429, "rate_limited");
+    th_resp_free(r);
+}
+END_TEST
+
+int main(void)
+{
+    srv = th_start("compat", NULL);
+    th_invoice_project(srv, "Compat", "invoice", project_id, key);
+    th_project(srv, "Other", false, other_project, other_key);
+    Suite *s = suite_create("compat");
+    TCase *tc = tcase_create("compat");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, unknown_keys_are_stripped_unless_strict);
+    tcase_add_test(tc, any_content_type_with_a_json_body);
+    tcase_add_test(tc, version_number_with_zero_fraction);
+    tcase_add_test(tc, dates_accept_timestamps);
+    tcase_add_test(tc, utf8_filenames);
+    tcase_add_test(tc, version_filename_template);
+    tcase_add_test(tc, unknown_renders_are_not_found);
+    tcase_add_test(tc, error_message_only_when_failed);
+    tcase_add_test(tc, idempotency_on_normalised_data);
+    tcase_add_test(tc, replays_are_not_rate_limited);
+    suite_add_tcase(s, tc);
+    return th_run_and_stop(s, srv);
+}
