@@ -72,27 +72,33 @@ static void patch_project(http_req_t *req)
     json_t *body = api_body_object(req);
     if (!body)
         return;
-    static const char *const allowed[] = {"name", "rateLimit", "rateBurst", NULL};
+    static const char *const allowed[] = {"name", "rateLimit", "rateBurst", "retentionDays", NULL};
     json_t *issues = api_issues_new();
-    const char *name = NULL;
-    double rate_limit = -1;
-    int rate_burst = -1;
+    project_update_t u = {.rate_limit = -1, .rate_burst = -1, .retention_days = -1};
     api_check_keys(body, allowed, issues);
-    api_opt_string(body, "name", 1, API_NAME_MAX, &name, issues);
-    json_t *rl = json_object_get(body, "rateLimit"), *rb = json_object_get(body, "rateBurst");
+    api_opt_string(body, "name", 1, API_NAME_MAX, &u.name, issues);
+    json_t *rl = json_object_get(body, "rateLimit"), *rb = json_object_get(body, "rateBurst"),
+           *days = json_object_get(body, "retentionDays");
     if (rl) {
         if (!json_is_number(rl) || !(json_number_value(rl) >= RATELIMIT_RATE_MIN) ||
             json_number_value(rl) > RATELIMIT_RATE_MAX)
             api_issue_field(issues, "rateLimit", "Expected a number from 0.000001 to 1000000");
         else
-            rate_limit = json_number_value(rl);
+            u.rate_limit = json_number_value(rl);
     }
     if (rb) {
         if (!json_is_integer(rb) || json_integer_value(rb) < 1 || json_integer_value(rb) > 1000000)
             api_issue_field(issues, "rateBurst", "Expected an integer from 1 to 1000000");
         else
-            rate_burst = (int)json_integer_value(rb);
+            u.rate_burst = (int)json_integer_value(rb);
     }
+    if (json_is_null(days))
+        u.retention_days = 0; /* back to CRAFTKIT_RETENTION_DAYS */
+    else if (days && (!json_is_integer(days) || json_integer_value(days) < 1 ||
+                      json_integer_value(days) > PROJECT_RETENTION_DAYS_MAX))
+        api_issue_field(issues, "retentionDays", "Expected an integer from 1 to 36500, or null");
+    else if (days)
+        u.retention_days = (int)json_integer_value(days);
     if (api_reject_issues(req, issues))
         return;
     db_t *db = api_db(req);
@@ -100,8 +106,7 @@ static void patch_project(http_req_t *req)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st =
-        projects_update(db, http_param(req, "id"), name, rate_limit, rate_burst, &out, err, sizeof err);
+    repo_status_t st = projects_update(db, http_param(req, "id"), &u, &out, err, sizeof err);
     answer(req, st, 200, out, err, "project_not_found", "No such project");
 }
 

@@ -23,6 +23,7 @@
 #include "http/router.h"
 #include "queue/jobs.h"
 #include "queue/ratelimit.h"
+#include "webhooks/webhook.h"
 #include "worker/compiled.h"
 #include "storage/download.h"
 #include "storage/storage.h"
@@ -759,6 +760,14 @@ static void download_render(http_req_t *req)
     render_row_t row;
     if (!load_render(req, &row))
         return;
+    if (row.deleted_at[0] || row.expired_at[0]) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "The file of this render was %s at %s and is no longer stored",
+                 row.deleted_at[0] ? "deleted" : "removed by the retention policy",
+                 row.deleted_at[0] ? row.deleted_at : row.expired_at);
+        http_error(req, 410, "file_gone", msg, NULL);
+        return;
+    }
     if (strcmp(row.status, "succeeded") != 0) {
         char msg[RENDER_ERROR_MAX + 96];
         if (!strcmp(row.status, "failed"))
@@ -777,10 +786,83 @@ static void download_render(http_req_t *req)
     send_file(req, s, &row);
 }
 
+/* ---- cancel and delete ---- */
+
+/* POST /v1/renders/:id/cancel: a queued render becomes cancelled; a rendering one is not
+ * interrupted (409 not_cancellable: it finishes within the render time limit), nor is a
+ * terminal one. */
+static void cancel_render(http_req_t *req)
+{
+    db_t *db = api_db(req);
+    if (!db)
+        return;
+    render_deliveries_t dl;
+    char err[512];
+    int rc = renders_cancel(db, req->auth.project_id, http_param(req, "id"), &dl, err, sizeof err);
+    if (rc < 0) {
+        api_db_error(req, err);
+        return;
+    }
+    if (rc > 0) {
+        webhook_push_deliveries(db, &dl);
+        metrics_counter_add("craftkit_renders_cancelled_total", NULL, 1);
+    }
+    render_row_t row;
+    if (!load_render(req, &row))
+        return;
+    if (rc == 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 !strcmp(row.status, "rendering")
+                     ? "This render is being rendered and can no longer be cancelled; it finishes shortly"
+                     : "This render is %s already; only a queued render can be cancelled",
+                 row.status);
+        http_error(req, 409, "not_cancellable", msg, NULL);
+        return;
+    }
+    answer_render(req, &row, 200, false);
+}
+
+/* DELETE /v1/renders/:id: the file and the data go, the row stays as a tombstone. Again:
+ * the same answer (and another try at a file that could not be deleted). */
+static void delete_render(http_req_t *req)
+{
+    render_row_t row;
+    if (!load_render(req, &row))
+        return;
+    if (!renders_status_terminal(row.status)) {
+        http_error(req, 409, "not_deletable",
+                   "This render is not finished; cancel it (while queued) or wait until it is done, then "
+                   "delete it",
+                   NULL);
+        return;
+    }
+    db_t *db = api_db(req);
+    char key[sizeof row.storage_key], err[512];
+    int rc =
+        db ? renders_mark_deleted(db, req->auth.project_id, row.id, key, sizeof key, err, sizeof err) : -1;
+    if (rc < 0) {
+        if (db)
+            api_db_error(req, err);
+        return;
+    }
+    storage_t *s = storage_thread();
+    if (key[0] && (!s || storage_delete(s, key, err, sizeof err) != 0)) {
+        log_error("render %s: the file could not be deleted: %s", row.id, s ? err : "no storage backend");
+        http_error(req, 503, "storage_unavailable",
+                   "The render is deleted but its file could not be removed yet; retry the DELETE", NULL);
+        return;
+    }
+    if (load_render(req, &row))
+        answer_render(req, &row, 200, false);
+}
+
 void api_renders_routes(void)
 {
     router_add("POST", "/v1/templates/:slug/render", post_render, AUTH_PROJECT);
     router_add("GET", "/v1/renders", list_renders, AUTH_PROJECT);
     router_add("GET", "/v1/renders/:id", get_render, AUTH_PROJECT);
     router_add("GET", "/v1/renders/:id/download", download_render, AUTH_PROJECT);
+    router_add("POST", "/v1/renders/:id/cancel", cancel_render, AUTH_PROJECT);
+    router_add("DELETE", "/v1/renders/:id", delete_render, AUTH_PROJECT);
 }

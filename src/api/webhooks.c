@@ -59,9 +59,11 @@ static bool events_literal(const json_t *events, char *out, size_t len, json_t *
         snprintf(out, len, "{%s,%s}", WEBHOOK_EVENT_SUCCEEDED, WEBHOOK_EVENT_FAILED);
         return true;
     }
-    if (!json_is_array(events) || json_array_size(events) == 0 || json_array_size(events) > 2) {
-        api_issue_field(issues, "events",
-                        "Expected a non-empty array of 'render.succeeded' | 'render.failed'");
+    if (!json_is_array(events) || json_array_size(events) == 0 ||
+        json_array_size(events) > WEBHOOK_EVENTS_MAX) {
+        api_issue_field(
+            issues, "events",
+            "Expected a non-empty array of 'render.succeeded' | 'render.failed' | 'render.cancelled'");
         return false;
     }
     size_t i, o = 0;
@@ -70,12 +72,15 @@ static bool events_literal(const json_t *events, char *out, size_t len, json_t *
     json_array_foreach(events, i, e)
     {
         const char *name = json_string_value(e);
-        if (!name || !webhook_event_valid(name) ||
-            (i == 1 && !strcmp(name, json_string_value(json_array_get(events, 0))))) {
+        bool repeated = false;
+        for (size_t j = 0; name && j < i; j++)
+            repeated |= !strcmp(name, json_string_value(json_array_get(events, j)));
+        if (!name || !webhook_event_valid(name) || repeated) {
             char path[32];
             snprintf(path, sizeof path, "events.%zu", i);
             api_issue_field(issues, path,
-                            "Invalid enum value. Expected 'render.succeeded' | 'render.failed' (each once)");
+                            "Invalid enum value. Expected 'render.succeeded' | 'render.failed' | "
+                            "'render.cancelled' (each once)");
             return false;
         }
         o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "", name);

@@ -117,6 +117,7 @@ static const setting_t settings[] = {
     {"CRAFTKIT_IMAGE_TIMEOUT_MS", SET_INT, "10000", 100, 120000, F(image_timeout_ms), 0, NULL},
     {"CRAFTKIT_IMAGE_MAX_BYTES", SET_SIZE, "5242880", 1024, 100 * MIB, F(image_max_bytes), 0, NULL},
     {"CRAFTKIT_SWEEP_INTERVAL_MS", SET_INT, "5000", 50, 600000, F(sweep_interval_ms), 0, NULL},
+    {"CRAFTKIT_RETENTION_DAYS", SET_INT, "0", 0, 36500, F(retention_days), 0, NULL},
     {"CRAFTKIT_HEARTBEAT_TTL", SET_INT, "30", 2, 3600, F(heartbeat_ttl_s), 0, NULL},
     {"CRAFTKIT_AUTH_CACHE_MS", SET_INT, "60000", 0, 3600000, F(auth_cache_ms), 0, NULL},
     {"CRAFTKIT_LOG_FORMAT", SET_CHOICE, "text", 0, 0, F(log_format), 0, "text|json"},

@@ -76,6 +76,7 @@ typedef struct config {
     int image_timeout_ms;       /* CRAFTKIT_IMAGE_TIMEOUT_MS (default 10000) */
     size_t image_max_bytes;     /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
     int sweep_interval_ms;      /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */
+    int retention_days;         /* CRAFTKIT_RETENTION_DAYS (default 0: keep forever) */
     int heartbeat_ttl_s;        /* CRAFTKIT_HEARTBEAT_TTL (default 30) */
     int auth_cache_ms;          /* CRAFTKIT_AUTH_CACHE_MS (default 60000; 0 = look every key up) */
     int log_format;             /* CRAFTKIT_LOG_FORMAT: CONFIG_LOG_TEXT or CONFIG_LOG_JSON */

@@ -9,8 +9,8 @@
 #include "core/uuid7.h"
 
 #define PROJECT_COLUMNS                                                                                      \
-    "id, slug, name, rate_limit, rate_burst, " SQL_TS("created_at") " AS created_at, " SQL_TS(               \
-        "updated_at") " AS updated_at"
+    "id, slug, name, rate_limit, rate_burst, retention_days, " SQL_TS(                                       \
+        "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at"
 #define KEY_COLUMNS                                                                                          \
     "id, project_id, name, prefix, environment, " SQL_TS("created_at") " AS created_at, " SQL_TS(            \
         "revoked_at") " AS revoked_at"
@@ -39,6 +39,8 @@ static json_t *project_json(const PGresult *r, int row)
     const char *rl = db_get(r, row, "rate_limit"), *rb = db_get(r, row, "rate_burst");
     json_object_set_new(o, "rateLimit", rl ? json_real(atof(rl)) : json_null());
     json_object_set_new(o, "rateBurst", rb ? json_integer(atoi(rb)) : json_null());
+    const char *days = db_get(r, row, "retention_days");
+    json_object_set_new(o, "retentionDays", days ? json_integer(atoi(days)) : json_null());
     return o;
 }
 
@@ -122,24 +124,28 @@ repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len)
     return REPO_OK;
 }
 
-repo_status_t projects_update(db_t *db, const char *id, const char *name, double rate_limit, int rate_burst,
-                              json_t **out, char *err, size_t err_len)
+repo_status_t projects_update(db_t *db, const char *id, const project_update_t *u, json_t **out, char *err,
+                              size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
-    char rl[32] = "", rb[16] = "";
-    if (rate_limit > 0)
-        snprintf(rl, sizeof rl, "%.17g", rate_limit);
-    if (rate_burst > 0)
-        snprintf(rb, sizeof rb, "%d", rate_burst);
-    const char *params[] = {id, name, rl[0] ? rl : NULL, rb[0] ? rb : NULL};
+    char rl[32] = "", rb[16] = "", days[16] = "";
+    if (u->rate_limit > 0)
+        snprintf(rl, sizeof rl, "%.17g", u->rate_limit);
+    if (u->rate_burst > 0)
+        snprintf(rb, sizeof rb, "%d", u->rate_burst);
+    if (u->retention_days >= 0)
+        snprintf(days, sizeof days, "%d", u->retention_days);
+    const char *params[] = {id, u->name, rl[0] ? rl : NULL, rb[0] ? rb : NULL, days[0] ? days : NULL};
     PGresult *r = db_exec(db,
                           "WITH u AS (UPDATE projects SET name = coalesce($2, name),"
                           " rate_limit = coalesce($3::float8, rate_limit),"
-                          " rate_burst = coalesce($4::int, rate_burst), updated_at = now()"
+                          " rate_burst = coalesce($4::int, rate_burst),"
+                          " retention_days = CASE WHEN $5::int IS NULL THEN retention_days"
+                          " ELSE nullif($5::int, 0) END, updated_at = now()"
                           " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS ")"
                           " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
-                          4, params, err, err_len);
+                          5, params, err, err_len);
     auth_changed(); /* this instance at once; the others when the NOTIFY arrives */
     return r ? one_project(db, r, out) : REPO_ERROR;
 }

@@ -29,8 +29,18 @@ repo_status_t projects_create(db_t *db, const char *name, const char *slug, json
 repo_status_t projects_get(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
 repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len);
 /* Updates the given fields (NULL / negative = unchanged). */
-repo_status_t projects_update(db_t *db, const char *id, const char *name, double rate_limit, int rate_burst,
-                              json_t **out, char *err, size_t err_len);
+#define PROJECT_RETENTION_DAYS_MAX 36500 /* 100 years */
+
+/* What PATCH /v1/projects/:id changes: name (NULL keeps), rate_limit/rate_burst (<= 0 keep),
+ * retention_days (-1 keeps, 0 clears to the server default, n sets). */
+typedef struct project_update {
+    const char *name;
+    double rate_limit;
+    int rate_burst;
+    int retention_days;
+} project_update_t;
+repo_status_t projects_update(db_t *db, const char *id, const project_update_t *u, json_t **out, char *err,
+                              size_t err_len);
 repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
 
 /* Mints a key; the plaintext is in (*out)["key"] and nowhere else. */

@@ -44,6 +44,8 @@
     " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified,"                        \
     " (SELECT v FROM durable) AS sync, d.id AS delivery FROM (SELECT 1) one LEFT JOIN d ON true"
 
+static int terminal_result(PGresult *r, render_deliveries_t *out);
+
 bool renders_status_terminal(const char *status)
 {
     return !strcmp(status, "succeeded") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
@@ -235,6 +237,44 @@ repo_status_t renders_list(db_t *db, const char *project_id, const char *status,
     return REPO_OK;
 }
 
+int renders_cancel(db_t *db, const char *project_id, const char *id, render_deliveries_t *deliveries,
+                   char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return 0;
+    const char *params[] = {project_id, id};
+    /* Only a queued render (new, or waiting for a retry): a worker's claim needs 'queued' too,
+     * so exactly one of the two wins. */
+    return terminal_result(
+        db_exec(db,
+                "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"
+                " lease_until = NULL WHERE project_id = $1 AND id = $2 AND status = 'queued'"
+                " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled"),
+                2, params, err, err_len),
+        deliveries);
+}
+
+int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char *storage_key, size_t key_len,
+                         char *err, size_t err_len)
+{
+    storage_key[0] = '\0';
+    if (!uuid_valid(id))
+        return 0;
+    const char *params[] = {project_id, id};
+    PGresult *r = db_exec(db,
+                          "UPDATE renders SET deleted_at = coalesce(deleted_at, now()), data = '{}'"
+                          " WHERE project_id = $1 AND id = $2"
+                          " AND status IN ('succeeded', 'failed', 'cancelled') RETURNING storage_key",
+                          2, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    if (n == 1)
+        copy_col(storage_key, key_len, r, 0, "storage_key");
+    PQclear(r);
+    return n == 1;
+}
+
 /* ---- worker side ---- */
 
 static PGresult *claim_once(db_t *db, const char *id, const char *worker_id, const char *lease, char *err,
@@ -382,6 +422,35 @@ int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int m
 {
     return db_sweep_pick(db, DB_SWEEP_SQL("renders", "queued", "rendering"), all_before_ms, ids, max, err,
                          err_len);
+}
+
+int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max, char *err,
+                        size_t err_len)
+{
+    char days[16], lim[16];
+    snprintf(days, sizeof days, "%d", default_days);
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *params[] = {days, lim};
+    /* Terminal rows only: a queued or rendering render is never touched, and a terminal status
+     * is final, so no worker writes these rows or their files any more. SKIP LOCKED keeps
+     * concurrent sweepers (other instances) on disjoint batches. */
+    PGresult *r = db_exec(db,
+                          "WITH picked AS (SELECT r.id FROM renders r JOIN projects p ON p.id = r.project_id"
+                          " WHERE r.deleted_at IS NULL AND r.expired_at IS NULL"
+                          " AND r.status IN ('succeeded', 'failed', 'cancelled')"
+                          " AND coalesce(p.retention_days, $1::int) > 0"
+                          " AND r.created_at < now() - coalesce(p.retention_days, $1::int) * interval '1 day'"
+                          " ORDER BY r.created_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED)"
+                          " UPDATE renders SET expired_at = now(), data = '{}' FROM picked"
+                          " WHERE renders.id = picked.id RETURNING renders.storage_key",
+                          2, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r) < max ? PQntuples(r) : max;
+    for (int i = 0; i < n; i++)
+        copy_col(keys[i], RENDER_STORAGE_KEY_MAX, r, i, "storage_key");
+    PQclear(r);
+    return n;
 }
 
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len)

@@ -29,6 +29,7 @@
 #define RENDER_MAX_ATTEMPTS 3      /* attempts before a render is failed (spec §4) */
 #define RENDER_LIST_MAX 100        /* GET /v1/renders page size cap */
 #define RENDER_NOTIFY_CHANNEL "craftkit_render_done"
+#define RENDER_STORAGE_KEY_MAX 512 /* bytes of a storage key, NUL included */
 
 typedef struct render_row {
     char id[37];
@@ -38,12 +39,12 @@ typedef struct render_row {
     char status[16]; /* queued | rendering | succeeded | failed | cancelled */
     int version_number;
     bool test;
-    char source[8];        /* api | hook */
-    char filename[484];    /* the download name: up to 120 UTF-8 characters */
-    char storage_key[512]; /* "" until succeeded */
-    int pages;             /* -1 while unknown */
-    long long bytes;       /* -1 while unknown */
-    char sha256[65];       /* "" while unknown */
+    char source[8];                           /* api | hook */
+    char filename[484];                       /* the download name: up to 120 UTF-8 characters */
+    char storage_key[RENDER_STORAGE_KEY_MAX]; /* "" until succeeded */
+    int pages;                                /* -1 while unknown */
+    long long bytes;                          /* -1 while unknown */
+    char sha256[65];                          /* "" while unknown */
     bool has_error;
     char error_message[RENDER_ERROR_MAX + 1];
     char created_at[32]; /* ISO-8601; "" = null */
@@ -128,6 +129,17 @@ repo_status_t renders_list(db_t *db, const char *project_id, const char *status,
                            const char *cursor, int limit, render_row_t **rows, int *n, bool *has_more,
                            char *err, size_t err_len);
 
+/* POST /v1/renders/:id/cancel: a queued render of the project becomes cancelled (terminal),
+ * with NOTIFY and one webhook delivery per subscription to render.cancelled (ids in
+ * *deliveries). 1 (cancelled), 0 (not queued, or not this project's), -1 + err. */
+int renders_cancel(db_t *db, const char *project_id, const char *id, render_deliveries_t *deliveries,
+                   char *err, size_t err_len);
+/* DELETE /v1/renders/:id: a terminal render keeps its row as a tombstone, deleted_at set (the
+ * first time only) and data emptied; *storage_key gets the file to delete ("" when none).
+ * 1 (marked, or marked before), 0 (not found or not terminal), -1 + err. */
+int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char *storage_key, size_t key_len,
+                         char *err, size_t err_len);
+
 /* ---- worker side ---- */
 
 /*
@@ -165,6 +177,15 @@ int renders_fail(db_t *db, const char *id, const char *worker_id, const char *er
  */
 int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
                        size_t err_len);
+/*
+ * Retention, inside the caller's transaction: marks up to max terminal renders, not deleted
+ * or expired yet, that are older than their project's retention_days (else default_days; 0 =
+ * keep forever) as expired (expired_at = now(), data emptied), and copies their storage keys
+ * ("" for renders without a file) into keys. Rows locked by another sweeper are skipped.
+ * Returns the count, or -1 + err. The caller deletes the files, then commits.
+ */
+int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max, char *err,
+                        size_t err_len);
 /* Counts by status for /metrics: queued, rendering. -1 on error. */
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len);
 

@@ -6,10 +6,29 @@
 
 #include "core/backoff.h"
 #include "core/crypto.h"
+#include "core/log.h"
+#include "db/webhooks_repo.h"
+#include "queue/jobs.h"
 
 bool webhook_event_valid(const char *event)
 {
-    return !strcmp(event, WEBHOOK_EVENT_SUCCEEDED) || !strcmp(event, WEBHOOK_EVENT_FAILED);
+    return !strcmp(event, WEBHOOK_EVENT_SUCCEEDED) || !strcmp(event, WEBHOOK_EVENT_FAILED) ||
+           !strcmp(event, WEBHOOK_EVENT_CANCELLED);
+}
+
+void webhook_push_deliveries(db_t *db, const render_deliveries_t *dl)
+{
+    if (dl->n == 0)
+        return;
+    const char *ids[RENDER_DELIVERIES_MAX];
+    for (int i = 0; i < dl->n; i++)
+        ids[i] = dl->ids[i];
+    char err[512];
+    if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) != 0)
+        log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
+    else if (whdel_mark_enqueued(db, (char(*)[37])dl->ids, dl->n, 0, err, sizeof err) != 0)
+        log_warn("cannot mark %d webhook deliveries queued (the sweeper will push them again): %s", dl->n,
+                 err);
 }
 
 void webhook_sign(const char *secret, const char *body, size_t len, char out[65])

@@ -9,6 +9,7 @@
  * During the 24 h after a secret rotation the previous secret signs too (…-previous headers),
  * so receivers can switch at their own pace. Inbound hooks accept the same two forms.
  * Threads: any. Memory: webhook_payload returns a malloc'd string the caller frees.
+ * webhook_push_deliveries is the one function with I/O (Redis, and Postgres when Redis refuses).
  */
 #ifndef CRAFTKIT_WEBHOOKS_WEBHOOK_H
 #define CRAFTKIT_WEBHOOKS_WEBHOOK_H
@@ -20,6 +21,8 @@
 
 #define WEBHOOK_EVENT_SUCCEEDED "render.succeeded"
 #define WEBHOOK_EVENT_FAILED "render.failed"
+#define WEBHOOK_EVENT_CANCELLED "render.cancelled"
+#define WEBHOOK_EVENTS_MAX 3 /* events a subscription may list */
 #define WEBHOOK_USER_AGENT "Craftkit-Webhook/1.0"
 #define WEBHOOK_BACKOFF_MAX_MS (6 * 60 * 60 * 1000)
 
@@ -37,5 +40,9 @@ char *webhook_payload(const char *event, const render_row_t *render, const char 
 /* Delay before attempt failed_attempts+1 (base CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS, doubling,
  * jittered, at most WEBHOOK_BACKOFF_MAX_MS). */
 int webhook_retry_delay_ms(int base_ms, int failed_attempts);
+/* Hands the deliveries a terminal transition created to the dispatchers (Redis) and marks them
+ * queued. They were created unqueued, so when Redis refuses (or this process dies first) the
+ * sweeper pushes them on its next pass. Logs failures. */
+void webhook_push_deliveries(db_t *db, const render_deliveries_t *dl);
 
 #endif

@@ -12,6 +12,7 @@
 #include "queue/jobs.h"
 #include "core/metrics.h"
 #include "storage/storage.h"
+#include "webhooks/webhook.h"
 #include "worker/assetcache.h"
 #include "worker/compiled.h"
 #include "worker/pdfopts.h"
@@ -23,24 +24,6 @@ static void log_render(const char *msg, const worker_t *w, const render_claim_t 
     char attempt[16];
     snprintf(attempt, sizeof attempt, "%d", c->attempts);
     log_event(LOG_INFO, msg, "render", c->id, "worker", w->id, "attempt", attempt, "detail", detail, NULL);
-}
-
-/* Hands the webhook deliveries of a terminal render to the dispatchers and marks them queued.
- * They were created unqueued, so when Redis refuses (or this process dies first) the sweeper
- * pushes them on its next pass. */
-static void push_deliveries(db_t *db, const render_deliveries_t *dl)
-{
-    if (dl->n == 0)
-        return;
-    const char *ids[RENDER_DELIVERIES_MAX];
-    for (int i = 0; i < dl->n; i++)
-        ids[i] = dl->ids[i];
-    char err[512];
-    if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) != 0)
-        log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
-    else if (whdel_mark_enqueued(db, (char(*)[37])dl->ids, dl->n, 0, err, sizeof err) != 0)
-        log_warn("cannot mark %d webhook deliveries queued (the sweeper will push them again): %s", dl->n,
-                 err);
 }
 
 /* A terminal statement (renders_succeed/renders_fail) failed: true, after a pause of
@@ -63,7 +46,7 @@ static bool retry_terminal(const worker_t *w, const render_claim_t *c, int64_t *
 /* A render became terminal here: deliveries, sync waiters. */
 static void render_terminal(worker_t *w, db_t *db, const render_claim_t *c, const render_deliveries_t *dl)
 {
-    push_deliveries(db, dl);
+    webhook_push_deliveries(db, dl);
     if (w->on_terminal)
         w->on_terminal(c->id);
 }

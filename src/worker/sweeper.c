@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "queue/jobs.h"
 #include "queue/redis.h"
+#include "storage/storage.h"
 
 static pthread_t thread;
 static bool started;
@@ -157,6 +158,35 @@ static void publish_backlog(db_t *db)
         metrics_gauge_set("craftkit_queue_length", "queue=\"renders\"", (double)len);
 }
 
+/* Retention: one bounded batch per pass. The files go before the commit; should one fail, the
+ * batch rolls back and is tried again on the next pass (deleting a file twice is harmless). */
+static void expire(db_t *db, int default_days)
+{
+    static char keys[SWEEPER_RETENTION_BATCH][RENDER_STORAGE_KEY_MAX];
+    char err[512];
+    storage_t *st = storage_thread();
+    if (!st || db_begin(db, err, sizeof err) != 0)
+        return;
+    int n = renders_expire_pick(db, default_days, keys, SWEEPER_RETENTION_BATCH, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        if (keys[i][0] && storage_delete(st, keys[i], err, sizeof err) != 0) {
+            n = -1;
+            break;
+        }
+    }
+    if (n < 0) {
+        log_warn("sweeper: retention: %s", err);
+        db_rollback(db);
+        return;
+    }
+    if (db_commit(db, err, sizeof err) != 0) {
+        log_warn("sweeper: retention: %s", err);
+        return;
+    }
+    if (n > 0)
+        metrics_counter_add("craftkit_renders_expired_total", NULL, n);
+}
+
 static void pass(bool scan)
 {
     char err[512];
@@ -176,6 +206,7 @@ static void pass(bool scan)
     bool ok = sweep(db, lost == 1 ? "redis lost its data" : restarted == 1 ? "postgres restarted" : NULL);
     if (ok && restarted == 1)
         remember_postgres(pg_started);
+    expire(db, config_get()->retention_days);
     publish_backlog(db);
 }
 

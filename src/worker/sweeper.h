@@ -18,7 +18,11 @@
  *      the same when Postgres restarted (pg_postmaster_start_time differs from the one under
  *      ck:pg_epoch, stored after such a pass): claims and webhook outcomes commit
  *      asynchronously, so a crash may have put rows back to a state no queue holds;
- *   4. publishes backlog gauges for /metrics.
+ *   4. retention: expires one batch (SWEEPER_RETENTION_BATCH) of terminal renders older than
+ *      their project's retentionDays or CRAFTKIT_RETENTION_DAYS — deletes their files, empties
+ *      their data, sets expired_at (renders_expire_pick; FOR UPDATE SKIP LOCKED, so instances
+ *      share the work, and never a queued or rendering render);
+ *   5. publishes backlog gauges for /metrics.
  * Duplicates this may create are harmless: the claim in Postgres renders each render once.
  *
  * Threads: sweeper_start/stop from the main thread; the pass runs on its own thread with its
@@ -37,6 +41,7 @@
 #define SWEEPER_SCAN_EVERY_MS (10 * 60 * 1000)    /* full SCAN reap */
 #define SWEEPER_EPOCH_KEY "ck:epoch"
 #define SWEEPER_PG_EPOCH_KEY "ck:pg_epoch" /* pg_postmaster_start_time of the last everything-pass */
+#define SWEEPER_RETENTION_BATCH 100        /* renders expired per pass and instance */
 
 int sweeper_start(const config_t *cfg, char *err, size_t err_len);
 void sweeper_stop(void);

@@ -32,6 +32,16 @@ static void assert_field_error(const th_resp_t *r, long status, const char *code
     ck_assert_msg(json_object_get(field_errors(r), path), "no fieldErrors.%s in %s", path, r->body);
 }
 
+/* Submits body to slug, waits for the render and asserts it succeeded; returns the last poll. */
+static th_resp_t *render_succeeded(th_server_t *s, const char *api_key, const char *slug, const char *body,
+                                   char id[64])
+{
+    th_submit_ok(s, NULL, api_key, slug, body, id);
+    th_resp_t *r = th_wait_render(s, api_key, id, 20000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    return r;
+}
+
 START_TEST(unknown_keys_are_stripped_unless_strict)
 {
     /* What Zod's object() does: top-level and options keys it does not know are dropped. */
@@ -118,10 +128,7 @@ START_TEST(dates_accept_timestamps)
         char body[256], id[64];
         snprintf(body, sizeof body,
                  "{\"data\":{\"invoice\":{\"date\":\"%s\"},\"at\":\"2026-06-04T10:00:00Z\"}}", good[i]);
-        th_submit_ok(srv, NULL, key, "dated", body, id);
-        th_resp_t *r = th_wait_render(srv, key, id, 20000);
-        ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
-        th_resp_free(r);
+        th_resp_free(render_succeeded(srv, key, "dated", body, id));
     }
     th_resp_t *r = submit(key, "dated", "{\"data\":{\"invoice\":{\"date\":\"2026-06-04T10:00\"}}}", NULL);
     assert_field_error(r, 400, "invalid_input_data", "invoice.date");
@@ -149,10 +156,8 @@ END_TEST
 START_TEST(utf8_filenames)
 {
     char id[64], path[256];
-    th_submit_ok(srv, NULL, key, "invoice",
-                 "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"" UTF8_NAME "\"}}", id);
-    th_resp_t *r = th_wait_render(srv, key, id, 20000);
-    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_t *r = render_succeeded(
+        srv, key, "invoice", "{\"data\":" DATA_OK ",\"options\":{\"filename\":\"" UTF8_NAME "\"}}", id);
     ck_assert_str_eq(th_str(r->json, "filename"), UTF8_NAME);
     char url[4096];
     snprintf(url, sizeof url, "%s", th_str(r->json, "downloadUrl"));
@@ -252,10 +257,8 @@ START_TEST(version_filename_template)
     th_resp_free(r);
 
     char id[64];
-    th_submit_ok(srv, NULL, key, "named",
-                 "{\"data\":{\"invoice\":{\"number\":\"INV-7\",\"date\":\"2026-06-04\"}}}", id);
-    r = th_wait_render(srv, key, id, 20000);
-    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    r = render_succeeded(srv, key, "named",
+                         "{\"data\":{\"invoice\":{\"number\":\"INV-7\",\"date\":\"2026-06-04\"}}}", id);
     ck_assert_str_eq(th_str(r->json, "filename"), "invoice-INV-7 2026-06.pdf");
     th_resp_free(r);
     /* options.filename wins */
@@ -314,9 +317,7 @@ END_TEST
 START_TEST(error_message_only_when_failed)
 {
     char id[64], path[256], sql[512];
-    th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" DATA_OK "}", id);
-    th_resp_t *r = th_wait_render(srv, key, id, 20000);
-    ck_assert_str_eq(th_status(r), "succeeded");
+    th_resp_t *r = render_succeeded(srv, key, "invoice", "{\"data\":" DATA_OK "}", id);
     ck_assert(th_header(r, "retry-after") == NULL); /* terminal: nothing to wait for */
     th_resp_free(r);
     /* A render waiting for its retry: queued, the attempt's error in lastError only. */
@@ -400,6 +401,235 @@ START_TEST(replays_are_not_rate_limited)
 }
 END_TEST
 
+/* ---- the life of a render ---- */
+
+static th_resp_t *render_call(th_server_t *s, const char *method, const char *api_key, const char *id,
+                              const char *suffix)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders/%s%s", id, suffix);
+    return th_req(s, method, path, api_key, NULL, NULL);
+}
+
+static bool wait_expired(th_server_t *s, const char *api_key, const char *id);
+static void make_old(th_server_t *s, const char *id, const char *extra_set);
+
+/* method /v1/renders/<id><suffix> must answer this error. */
+static void expect_render_error(th_server_t *s, const char *method, const char *api_key, const char *id,
+                                const char *suffix, long status, const char *code)
+{
+    th_resp_t *r = render_call(s, method, api_key, id, suffix);
+    th_assert_error(r, status, code);
+    th_resp_free(r);
+}
+
+START_TEST(cancel_a_queued_render)
+{
+    /* A server without workers: its renders stay queued. */
+    const char *env[] = {"CRAFTKIT_WORKERS=0", "CRAFTKIT_RETENTION_DAYS=1", NULL};
+    th_server_t *q = th_start("compat_queue", env);
+    char pid[64], k[128], opid[64], ok[128], id[64], id2[64];
+    th_invoice_project(q, "Queue", "invoice", pid, k);
+    th_project(q, "Other", false, opid, ok);
+    th_resp_t *r = th_req(
+        q, "POST", "/v1/webhooks", k,
+        "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"render.cancelled\",\"render.failed\"]}", NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = th_req(q, "POST", "/v1/webhooks", k,
+               "{\"url\":\"http://127.0.0.1:9/x\",\"events\":[\"render.done\"]}", NULL);
+    assert_field_error(r, 400, "invalid_request", "events.0");
+    th_resp_free(r);
+    th_submit_ok(q, NULL, k, "invoice", "{\"data\":" DATA_OK "}", id);
+
+    /* another project's render, or none: 404 */
+    expect_render_error(q, "POST", ok, id, "/cancel", 404, "not_found");
+    expect_render_error(q, "POST", k, "01890000-0000-7000-8000-000000000000", "/cancel", 404, "not_found");
+    /* a queued render cannot be deleted yet */
+    expect_render_error(q, "DELETE", k, id, "", 409, "not_deletable");
+
+    r = render_call(q, "POST", k, id, "/cancel");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_status(r), "cancelled");
+    ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
+    ck_assert(json_is_null(json_object_get(r->json, "errorMessage")));
+    th_resp_free(r);
+    r = render_call(q, "GET", k, id, "");
+    ck_assert_str_eq(th_status(r), "cancelled");
+    ck_assert(th_header(r, "retry-after") == NULL);
+    th_resp_free(r);
+    /* terminal: 409, and no file */
+    expect_render_error(q, "POST", k, id, "/cancel", 409, "not_cancellable");
+    th_assert_not_ready(q, k, id, "cancelled");
+    /* the subscription to render.cancelled got its delivery */
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT event FROM webhook_deliveries WHERE render_id = '%s'", id);
+    char *event = th_sql(q, sql);
+    ck_assert_str_eq(event, "render.cancelled");
+    free(event);
+    /* a cancelled render can be deleted */
+    r = render_call(q, "DELETE", k, id, "");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_status(r), "cancelled");
+    ck_assert(json_is_string(json_object_get(r->json, "deletedAt")));
+    th_resp_free(r);
+
+    /* A render a worker has taken is not interrupted: 409 (it finishes within the time limit). */
+    th_submit_ok(q, NULL, k, "invoice", "{\"data\":" DATA_OK "}", id2);
+    snprintf(sql, sizeof sql, "UPDATE renders SET status = 'rendering' WHERE id = '%s'", id2);
+    free(th_sql(q, sql));
+    r = render_call(q, "POST", k, id2, "/cancel");
+    th_assert_error(r, 409, "not_cancellable");
+    ck_assert(strstr(r->body, "being rendered"));
+    th_resp_free(r);
+
+    /* CRAFTKIT_RETENTION_DAYS=1 here: an old cancelled render expires, an old one in flight
+     * does not. */
+    char id3[64];
+    th_submit_ok(q, NULL, k, "invoice", "{\"data\":" DATA_OK "}", id3);
+    th_resp_free(render_call(q, "POST", k, id3, "/cancel"));
+    make_old(q, id3, "");
+    make_old(q, id2, ", lease_until = now() + interval '1 hour'");
+    ck_assert(wait_expired(q, k, id3));
+    r = render_call(q, "GET", k, id2, "");
+    ck_assert_str_eq(th_status(r), "rendering");
+    ck_assert(json_is_null(json_object_get(r->json, "expiredAt")));
+    th_resp_free(r);
+    ck_assert_int_eq(th_stop(q), 0);
+}
+END_TEST
+
+START_TEST(delete_keeps_a_tombstone)
+{
+    char id[64], url[4096], sql[256];
+    th_resp_t *r = render_succeeded(srv, key, "invoice", "{\"data\":" DATA_OK "}", id);
+    snprintf(url, sizeof url, "%s", th_str(r->json, "downloadUrl"));
+    th_resp_free(r);
+    expect_render_error(srv, "DELETE", other_key, id, "", 404, "not_found");
+
+    r = render_call(srv, "DELETE", key, id, "");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_status(r), "succeeded"); /* the status is kept */
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    char deleted_at[64];
+    snprintf(deleted_at, sizeof deleted_at, "%s", th_str(r->json, "deletedAt"));
+    ck_assert_int_eq(strlen(deleted_at), 24);
+    th_resp_free(r);
+    /* the file and the data are gone */
+    r = th_req_url("GET", url, NULL, NULL, NULL);
+    th_assert_error(r, 404, "not_found");
+    th_resp_free(r);
+    expect_render_error(srv, "GET", key, id, "/download", 410, "file_gone");
+    snprintf(sql, sizeof sql, "SELECT data::text FROM renders WHERE id = '%s'", id);
+    char *data = th_sql(srv, sql);
+    ck_assert_str_eq(data, "{}");
+    free(data);
+    /* idempotent: the same tombstone */
+    r = render_call(srv, "DELETE", key, id, "");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "deletedAt"), deleted_at);
+    th_resp_free(r);
+    r = render_call(srv, "GET", key, id, "");
+    ck_assert_str_eq(th_str(r->json, "deletedAt"), deleted_at);
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    th_resp_free(r);
+}
+END_TEST
+
+/* Polls until GET /v1/renders/:id has a non-null expiredAt (or 15 s pass). */
+typedef struct expiry_wait {
+    th_server_t *s;
+    const char *key, *id;
+} expiry_wait_t;
+
+static bool is_expired(void *arg)
+{
+    expiry_wait_t *w = arg;
+    th_resp_t *r = render_call(w->s, "GET", w->key, w->id, "");
+    bool done = r->json && json_is_string(json_object_get(r->json, "expiredAt"));
+    th_resp_free(r);
+    return done;
+}
+
+static bool wait_expired(th_server_t *s, const char *api_key, const char *id)
+{
+    expiry_wait_t w = {s, api_key, id};
+    return th_wait_until(is_expired, &w, 15000);
+}
+
+static void make_old(th_server_t *s, const char *id, const char *extra_set)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "UPDATE renders SET created_at = now() - interval '3 days'%s WHERE id = '%s'",
+             extra_set, id);
+    free(th_sql(s, sql));
+}
+
+START_TEST(retention_per_project)
+{
+    char pid[64], k[128], path[256], old1[64], old2[64], fresh[64], busy[64], keep[64], url[4096];
+    th_invoice_project(srv, "Retained", "invoice", pid, k);
+    snprintf(path, sizeof path, "/v1/projects/%s", pid);
+    const char *bad[] = {"0", "36501", "\"2\"", "1.5", "true"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"retentionDays\":%s}", bad[i]);
+        th_resp_t *r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, body, NULL);
+        assert_field_error(r, 400, "invalid_request", "retentionDays");
+        th_resp_free(r);
+    }
+    char *ids[] = {old1, old2, fresh, busy};
+    for (int i = 0; i < 4; i++) {
+        th_resp_t *r = render_succeeded(srv, k, "invoice", "{\"data\":" DATA_OK "}", ids[i]);
+        if (i == 0)
+            snprintf(url, sizeof url, "%s", th_str(r->json, "downloadUrl"));
+        th_resp_free(r);
+    }
+    th_resp_free(render_succeeded(srv, key, "invoice", "{\"data\":" DATA_OK "}", keep));
+    /* A fake clock: three renders were made three days ago; one of them is in flight again
+     * (a worker holds it), and one belongs to a project that keeps everything. */
+    make_old(srv, old1, "");
+    make_old(srv, old2, "");
+    make_old(srv, busy, ", status = 'rendering', lease_until = now() + interval '1 hour', worker_id = 'x'");
+    make_old(srv, keep, "");
+
+    th_resp_t *r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"retentionDays\":2}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "retentionDays")), 2);
+    th_resp_free(r);
+    ck_assert(wait_expired(srv, k, old1));
+    ck_assert(wait_expired(srv, k, old2));
+    r = render_call(srv, "GET", k, old1, "");
+    ck_assert_str_eq(th_status(r), "succeeded");
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    th_resp_free(r);
+    expect_render_error(srv, "GET", k, old1, "/download", 410, "file_gone");
+    r = th_req_url("GET", url, NULL, NULL, NULL);
+    ck_assert_int_eq(r->status, 404);
+    th_resp_free(r);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT data::text FROM renders WHERE id = '%s'", old1);
+    char *data = th_sql(srv, sql);
+    ck_assert_str_eq(data, "{}");
+    free(data);
+    /* a few more passes: the recent render, the one in flight and the other project's stay */
+    th_sleep_ms(1500);
+    const struct {
+        const char *api_key, *id;
+    } kept[] = {{k, fresh}, {k, busy}, {key, keep}};
+    for (size_t i = 0; i < 3; i++) {
+        r = render_call(srv, "GET", kept[i].api_key, kept[i].id, "");
+        ck_assert_msg(json_is_null(json_object_get(r->json, "expiredAt")), "%s", r->body);
+        th_resp_free(r);
+    }
+    /* null goes back to the server default (keep forever here) */
+    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"retentionDays\":null}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert(json_is_null(json_object_get(r->json, "retentionDays")));
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("compat", NULL);
@@ -418,6 +648,9 @@ int main(void)
     tcase_add_test(tc, error_message_only_when_failed);
     tcase_add_test(tc, idempotency_on_normalised_data);
     tcase_add_test(tc, replays_are_not_rate_limited);
+    tcase_add_test(tc, cancel_a_queued_render);
+    tcase_add_test(tc, delete_keeps_a_tombstone);
+    tcase_add_test(tc, retention_per_project);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

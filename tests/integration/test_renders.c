@@ -388,6 +388,7 @@ START_TEST(rate_limited_after_burst)
 {
     char pid[64], k[128], path[128];
     th_limited_project(srv, "Limited", "limited", "{\"rateLimit\":0.01,\"rateBurst\":3}", pid, k);
+    snprintf(path, sizeof path, "/v1/projects/%s", pid);
     th_resp_t *r;
     for (int i = 0; i < 3; i++) {
         r = submit(k, "limited", "{\"data\":" DATA_OK "}", NULL);

@@ -8,6 +8,13 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
+// AWS SigV4 encodes every query character outside A-Z a-z 0-9 - _ . ~ (RFC 3986), so ' ( ) * !
+// too; s3rver canonicalises query values with encodeURIComponent, which leaves those five as
+// they are, and would refuse a correctly signed link whose response-content-disposition holds
+// RFC 6266's filename*=UTF-8''... Make the fake canonicalise like AWS.
+const laxEncode = globalThis.encodeURIComponent;
+globalThis.encodeURIComponent = (s) =>
+  laxEncode(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 const S3rver = require(path.join(__dirname, '..', 'node_modules', '@20minutes', 's3rver'));
 
 const [dir, portFile, bucket] = process.argv.slice(2);
