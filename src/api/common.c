@@ -192,9 +192,7 @@ int api_limit(http_req_t *req, int def, int max)
     if (*s == '\0' || *end || n < 1 || n > max) {
         char msg[96];
         snprintf(msg, sizeof msg, "limit must be an integer from 1 to %d", max);
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "limit", msg);
-        http_error(req, 400, "invalid_request", msg, issues);
+        api_bad_query(req, "limit", msg);
         return -1;
     }
     return (int)n;
@@ -206,10 +204,15 @@ bool api_page(http_req_t *req, int def, int max, int *limit, const char **cursor
         return false;
     *cursor = http_query(req, "cursor");
     if (*cursor && !uuid_valid(*cursor)) {
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "cursor", "cursor must be the nextCursor of a previous page");
-        http_error(req, 400, "invalid_request", "cursor must be the nextCursor of a previous page", issues);
+        api_bad_query(req, "cursor", "cursor must be the nextCursor of a previous page");
         return false;
     }
     return true;
+}
+
+void api_bad_query(http_req_t *req, const char *param, const char *msg)
+{
+    json_t *issues = api_issues_new();
+    api_issue_field(issues, param, msg);
+    http_error(req, 400, "invalid_request", msg, issues);
 }

@@ -52,6 +52,8 @@ void api_db_error(http_req_t *req, const char *err);
 /* Test-key permissions (docs/api.md "Test keys"): true for a live key; for a test key answers
  * 403 live_key_required ("<what> needs a live key") and returns false. */
 bool api_require_live_key(http_req_t *req, const char *what);
+/* Answers 400 invalid_request with msg as the message and at fieldErrors[param]. */
+void api_bad_query(http_req_t *req, const char *param, const char *msg);
 /* Page size from ?limit= (default def, 1..max) or answers 400 and returns -1. */
 int api_limit(http_req_t *req, int def, int max);
 /* ?limit= (as api_limit) and ?cursor= (absent, or a UUID: a previous page's nextCursor) of an

@@ -20,6 +20,7 @@
 #include "core/timeutil.h"
 #include "core/uuid7.h"
 #include "core/metrics.h"
+#include "manifest/strfmt.h"
 #include "http/router.h"
 #include "queue/jobs.h"
 #include "queue/ratelimit.h"
@@ -615,54 +616,78 @@ static void get_render(http_req_t *req)
     answer_render(req, &row, 200, false);
 }
 
-static bool status_valid(const char *s)
+static bool one_of(const char *s, const char *const *allowed)
 {
-    static const char *const statuses[] = {"queued", "rendering", "succeeded", "failed", "cancelled", NULL};
-    for (size_t i = 0; statuses[i]; i++)
-        if (!strcmp(s, statuses[i]))
+    for (size_t i = 0; allowed[i]; i++)
+        if (!strcmp(s, allowed[i]))
             return true;
     return false;
 }
 
-static void bad_query(http_req_t *req, const char *param, const char *msg)
+/* A createdAfter/createdBefore value: a date-time as is, a date as midnight UTC (so the
+ * session's time zone never matters). NULL when absent; false when not ISO-8601. */
+static bool timestamp_param(const char *s, char out[48], const char **value)
 {
-    json_t *issues = api_issues_new();
-    api_issue_field(issues, param, msg);
-    http_error(req, 400, "invalid_request", msg, issues);
+    *value = NULL;
+    if (!s)
+        return true;
+    size_t n = strlen(s);
+    if (strfmt_is_date(s, n))
+        snprintf(out, 48, "%sT00:00:00Z", s);
+    else if (n < 48 && strfmt_is_datetime(s, n))
+        snprintf(out, 48, "%s", s);
+    else
+        return false;
+    *value = out;
+    return true;
 }
 
-/* The query's problem, or NULL when ?status=&cursor=&template= are usable. */
-static const char *list_query_problem(const char *status, const char *cursor, const char *tpl,
-                                      const char **param)
+/* Reads the filters of GET /v1/renders into f; answers 400 (the first bad parameter, at its
+ * name in fieldErrors) and returns false. */
+static bool list_filters(http_req_t *req, render_filter_t *f, char after[48], char before[48])
 {
-    *param = NULL;
-    if (status && !status_valid(status))
-        *param = "status";
-    else if (cursor && !uuid_valid(cursor))
-        *param = "cursor";
-    else if (tpl && (!*tpl || strlen(tpl) > SLUG_MAX))
-        *param = "template";
-    if (!*param)
-        return NULL;
-    if (**param == 's')
-        return "status must be one of queued, rendering, succeeded, failed, cancelled";
-    if (**param == 'c')
-        return "cursor must be the nextCursor of a previous page";
-    return "template must be a template slug or id";
+    static const char *const statuses[] = {"queued", "rendering", "succeeded", "failed", "cancelled", NULL};
+    static const char *const sources[] = {"api", "hook", NULL};
+    static const char *const booleans[] = {"true", "false", NULL};
+    const char *test = http_query(req, "test");
+    *f = (render_filter_t){.status = http_query(req, "status"),
+                           .template_ref = http_query(req, "template"),
+                           .cursor = http_query(req, "cursor"),
+                           .source = http_query(req, "source"),
+                           .idempotency_key = http_query(req, "idempotencyKey"),
+                           .test = test ? !strcmp(test, "true") : -1};
+    const char *param = NULL, *msg = NULL;
+    if (f->status && !one_of(f->status, statuses))
+        param = "status", msg = "status must be one of queued, rendering, succeeded, failed, cancelled";
+    else if (f->cursor && !uuid_valid(f->cursor))
+        param = "cursor", msg = "cursor must be the nextCursor of a previous page";
+    else if (f->template_ref && (!*f->template_ref || strlen(f->template_ref) > SLUG_MAX))
+        param = "template", msg = "template must be a template slug or id";
+    else if (!timestamp_param(http_query(req, "createdAfter"), after, &f->created_after))
+        param = "createdAfter", msg = "createdAfter must be an ISO-8601 date or date-time "
+                                      "(2026-06-04 or 2026-06-04T10:00:00Z)";
+    else if (!timestamp_param(http_query(req, "createdBefore"), before, &f->created_before))
+        param = "createdBefore", msg = "createdBefore must be an ISO-8601 date or date-time "
+                                       "(2026-06-04 or 2026-06-04T10:00:00Z)";
+    else if (test && !one_of(test, booleans))
+        param = "test", msg = "test must be true or false";
+    else if (f->source && !one_of(f->source, sources))
+        param = "source", msg = "source must be api or hook";
+    else if (f->idempotency_key &&
+             (!*f->idempotency_key || strlen(f->idempotency_key) > RENDER_IDEMPOTENCY_MAX))
+        param = "idempotencyKey", msg = "idempotencyKey must be 1 to 200 characters";
+    if (param)
+        api_bad_query(req, param, msg);
+    return param == NULL;
 }
 
 static void list_renders(http_req_t *req)
 {
     int limit = api_limit(req, 20, RENDER_LIST_MAX);
-    if (limit < 0)
+    render_filter_t f;
+    char after[48], before[48];
+    if (limit < 0 || !list_filters(req, &f, after, before))
         return;
-    const char *status = http_query(req, "status"), *tpl = http_query(req, "template"),
-               *cursor = http_query(req, "cursor"), *param = NULL;
-    const char *problem = list_query_problem(status, cursor, tpl, &param);
-    if (problem) {
-        bad_query(req, param, problem);
-        return;
-    }
     db_t *db = api_db(req);
     if (!db)
         return;
@@ -670,8 +695,7 @@ static void list_renders(http_req_t *req)
     int n = 0;
     bool more = false;
     char err[512];
-    if (renders_list(db, req->auth.project_id, status, tpl, cursor, limit, &rows, &n, &more, err,
-                     sizeof err) != REPO_OK) {
+    if (renders_list(db, req->auth.project_id, &f, limit, &rows, &n, &more, err, sizeof err) != REPO_OK) {
         api_db_error(req, err);
         return;
     }

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/slug.h"
 #include "core/timeutil.h"
+#include "core/uuid7.h"
 #include "db/assets_repo.h"
 #include "http/router.h"
 #include "worker/assetcache.h"
@@ -339,12 +340,14 @@ static void put_template(http_req_t *req)
 
 static void list_templates(http_req_t *req)
 {
-    db_t *db = api_db(req);
+    int limit;
+    const char *cursor;
+    db_t *db = api_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &limit, &cursor) ? api_db(req) : NULL;
     if (!db)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st = tpl_list_json(db, req->auth.project_id, &out, err, sizeof err);
+    repo_status_t st = tpl_list_json(db, req->auth.project_id, cursor, limit, &out, err, sizeof err);
     api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
@@ -445,13 +448,15 @@ static void delete_template(http_req_t *req)
 
 static void list_versions(http_req_t *req)
 {
-    db_t *db = api_db(req);
+    int limit;
+    const char *cursor;
+    db_t *db = api_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &limit, &cursor) ? api_db(req) : NULL;
     if (!db)
         return;
     char err[512];
     json_t *out = NULL;
-    repo_status_t st =
-        tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
+    repo_status_t st = tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), cursor, limit,
+                                         &out, err, sizeof err);
     api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/uuid7.h"
 
 /* The advisory lock of a render id: taken by the inserting transaction, awaited by a worker
@@ -188,36 +189,43 @@ repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *
                    out);
 }
 
-repo_status_t renders_list(db_t *db, const char *project_id, const char *status, const char *template_ref,
-                           const char *cursor, int limit, render_row_t **rows, int *n, bool *has_more,
-                           char *err, size_t err_len)
+repo_status_t renders_list(db_t *db, const char *project_id, const render_filter_t *f, int limit,
+                           render_row_t **rows, int *n, bool *has_more, char *err, size_t err_len)
 {
-    /* One constant statement per filter combination, so that each gets a plan that uses its
-     * index (a generic plan for "($2 IS NULL OR status = $2)" would not). Parameters: $1
-     * project, $2 cursor, $3 limit, then status and/or template when filtered on. */
-#define LIST_HEAD                                                                                            \
-    "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND ($2::uuid IS NULL OR r.id < $2)"
-#define LIST_TEMPLATE(p)                                                                                     \
-    " AND r.template_id IN (SELECT id FROM templates WHERE project_id = $1 AND (slug = " p                   \
-    " OR id::text = " p "))"
-#define LIST_TAIL " ORDER BY r.id DESC LIMIT $3"
-    static const char *const sql[2][2] = {
-        {LIST_HEAD LIST_TAIL, LIST_HEAD LIST_TEMPLATE("$4") LIST_TAIL},
-        {LIST_HEAD " AND r.status = $4" LIST_TAIL,
-         LIST_HEAD " AND r.status = $4" LIST_TEMPLATE("$5") LIST_TAIL},
-    };
-    char lim[16];
+    /* The statement holds only the conditions in use, so each combination of filters is its own
+     * text with its own plan (one with "($4 IS NULL OR …)" for every filter would get a generic
+     * plan that cannot use the indexes). Every value is a parameter. */
+    char lim[16], test_text[2] = {f->test == 1 ? 't' : 'f', 0};
+    const char *test = f->test >= 0 ? test_text : NULL;
     snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether another page exists */
-    const char *params[5] = {project_id, cursor, lim};
-    int np = 3;
-    if (status)
-        params[np++] = status;
-    if (template_ref)
-        params[np++] = template_ref;
+    const char *params[10] = {project_id, lim};
+    int np = 2;
+    buf_t sql;
+    buf_init(&sql, 16384);
+    buf_printf(&sql, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1");
+#define LIST_COND(value, fmt)                                                                                \
+    do {                                                                                                     \
+        if (value) {                                                                                         \
+            params[np++] = (value);                                                                          \
+            buf_printf(&sql, fmt, np);                                                                       \
+        }                                                                                                    \
+    } while (0)
+    LIST_COND(f->cursor, " AND r.id < $%d::uuid");
+    LIST_COND(f->status, " AND r.status = $%d");
+    LIST_COND(f->template_ref, " AND r.template_id IN (SELECT id FROM templates WHERE project_id = $1"
+                               " AND (slug = $%1$d OR id::text = $%1$d))");
+    LIST_COND(f->created_after, " AND r.created_at > $%d::timestamptz");
+    LIST_COND(f->created_before, " AND r.created_at < $%d::timestamptz");
+    LIST_COND(test, " AND r.test = $%d::bool");
+    LIST_COND(f->source, " AND r.source = $%d");
+    LIST_COND(f->idempotency_key, " AND r.idempotency_key = $%d");
+#undef LIST_COND
+    buf_printf(&sql, " ORDER BY r.id DESC LIMIT $2::int");
     *rows = NULL;
     *n = 0;
     *has_more = false;
-    PGresult *r = db_exec(db, sql[status != NULL][template_ref != NULL], np, params, err, err_len);
+    PGresult *r = db_exec(db, buf_cstr(&sql), np, params, err, err_len);
+    buf_free(&sql);
     if (!r)
         return REPO_ERROR;
     int got = PQntuples(r);

@@ -120,14 +120,23 @@ repo_status_t renders_get(db_t *db, const char *project_id, const char *id, rend
                           size_t err_len);
 repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *key, render_row_t *out,
                                   char *err, size_t err_len);
+/* The filters of GET /v1/renders; NULL (test: -1) = not filtered on. */
+typedef struct render_filter {
+    const char *status;
+    const char *template_ref;                   /* a slug (every template that had it) or a template id */
+    const char *cursor;                         /* the id of the last render of the previous page */
+    const char *created_after, *created_before; /* ISO-8601, exclusive */
+    int test;                                   /* -1, 0, 1 */
+    const char *source;                         /* api | hook */
+    const char *idempotency_key;
+} render_filter_t;
+
 /*
- * One page of a project's renders, newest first. status / template (a slug or a template id) /
- * cursor (the id of the last render of the previous page) may be NULL. Fills *rows (malloc'd,
- * up to limit entries), *n and *has_more. REPO_OK or REPO_ERROR + err.
+ * One page of a project's renders matching f, newest first. Fills *rows (malloc'd, up to limit
+ * entries), *n and *has_more. REPO_OK or REPO_ERROR + err.
  */
-repo_status_t renders_list(db_t *db, const char *project_id, const char *status, const char *template_ref,
-                           const char *cursor, int limit, render_row_t **rows, int *n, bool *has_more,
-                           char *err, size_t err_len);
+repo_status_t renders_list(db_t *db, const char *project_id, const render_filter_t *f, int limit,
+                           render_row_t **rows, int *n, bool *has_more, char *err, size_t err_len);
 
 /* POST /v1/renders/:id/cancel: a queued render of the project becomes cancelled (terminal),
  * with NOTIFY and one webhook delivery per subscription to render.cancelled (ids in

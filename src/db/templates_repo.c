@@ -251,21 +251,41 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
     return REPO_OK;
 }
 
-repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
+/* {key: [...], nextCursor, hasMore} from a page fetched with limit + 1 rows. */
+static json_t *page_json(const char *key, json_t *list, const PGresult *r, int limit)
 {
-    const char *params[] = {project_id};
-    PGresult *r = db_exec(
-        db,
-        "SELECT id, name, slug, description, current_version, " SQL_TS(
-            "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at FROM templates"
-                                                                  " WHERE project_id = $1 AND deleted_at IS "
-                                                                  "NULL ORDER BY updated_at DESC, id DESC"
-                                                                  " LIMIT 1000",
-        1, params, err, err_len);
+    bool more = PQntuples(r) > limit;
+    json_t *next = more ? json_string(db_get(r, limit - 1, "id")) : json_null();
+    return json_pack("{s:o, s:o, s:b}", key, list, "nextCursor", next, "hasMore", more);
+}
+
+repo_status_t tpl_list_json(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,
+                            char *err, size_t err_len)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[] = {project_id, cursor, lim};
+    /* Keyset on (updated_at, id), newest-updated first; the cursor is the last template's id. */
+    PGresult *r =
+        db_exec(db,
+                "SELECT id, name, slug, description, current_version, " SQL_TS(
+                    "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at"
+                                                                          " FROM templates t WHERE "
+                                                                          "project_id = $1 AND "
+                                                                          "deleted_at IS NULL"
+                                                                          " AND ($2::uuid IS NULL OR "
+                                                                          "(updated_at, id) < "
+                                                                          "(SELECT updated_at, id "
+                                                                          "FROM templates WHERE id = "
+                                                                          "$2::uuid AND project_id = "
+                                                                          "$1))"
+                                                                          " ORDER BY updated_at DESC, "
+                                                                          "id DESC LIMIT $3::int",
+                3, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
+    for (int i = 0; i < PQntuples(r) && i < limit; i++) {
         const char *cv = db_get(r, i, "current_version"), *desc = db_get(r, i, "description");
         json_array_append_new(
             list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "id", db_get(r, i, "id"), "name",
@@ -274,8 +294,8 @@ repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char
                             cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL, "createdAt",
                             db_get(r, i, "created_at"), "updatedAt", db_get(r, i, "updated_at")));
     }
+    *out = page_json("templates", list, r, limit);
     PQclear(r);
-    *out = json_pack("{s:o}", "templates", list);
     return REPO_OK;
 }
 
@@ -333,23 +353,28 @@ repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, jso
     return st;
 }
 
-repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
-                                size_t err_len)
+repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, const char *cursor,
+                                int limit, json_t **out, char *err, size_t err_len)
 {
     tpl_row_t t;
     repo_status_t st = tpl_find(db, project_id, slug, &t, err, err_len);
     if (st != REPO_OK)
         return st;
-    const char *params[] = {t.id};
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[] = {t.id, cursor, lim};
+    /* Newest first by number; the cursor is the last version's id. */
     PGresult *r = db_exec(db,
                           "SELECT id, number, " SQL_TS("created_at") " AS created_at, " SQL_TS(
                               "published_at") " AS published_at FROM template_versions WHERE template_id = "
-                                              "$1 ORDER BY number DESC",
-                          1, params, err, err_len);
+                                              "$1 AND ($2::uuid IS NULL OR number < (SELECT number FROM "
+                                              "template_versions WHERE id = $2::uuid AND template_id = $1))"
+                                              " ORDER BY number DESC LIMIT $3::int",
+                          3, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
+    for (int i = 0; i < PQntuples(r) && i < limit; i++) {
         const char *pub = db_get(r, i, "published_at");
         int number = atoi(db_get(r, i, "number"));
         json_array_append_new(
@@ -357,8 +382,8 @@ repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *sl
                             "published", pub != NULL, "current", number == t.current_version, "createdAt",
                             db_get(r, i, "created_at"), "publishedAt", pub ? json_string(pub) : json_null()));
     }
+    *out = page_json("versions", list, r, limit);
     PQclear(r);
-    *out = json_pack("{s:o}", "versions", list);
     return REPO_OK;
 }
 

@@ -54,7 +54,11 @@ repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug
 /* The template object with its current (or latest, when none is published) version. */
 repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
                            size_t err_len);
-repo_status_t tpl_list_json(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len);
+/* One page of the project's live templates, most recently updated first: {templates, nextCursor,
+ * hasMore}; cursor (NULL for the first page) is the id of the previous page's last template. */
+#define TPL_PAGE_MAX 1000 /* templates or versions per page (also the default) */
+repo_status_t tpl_list_json(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,
+                            char *err, size_t err_len);
 /* name/description NULL = unchanged; enforce -1 = unchanged. */
 repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, const char *name,
                          const char *description, bool clear_description, int enforce, char *err,
@@ -64,8 +68,10 @@ repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *s
                                  char *err, size_t err_len);
 repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
                          size_t err_len);
-repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
-                                size_t err_len);
+/* One page of a template's versions, newest first: {versions, nextCursor, hasMore}; cursor is
+ * the id of the previous page's last version. */
+repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, const char *cursor,
+                                int limit, json_t **out, char *err, size_t err_len);
 /* One version; number 0 = the current published one (REPO_CONFLICT when none is). Fills
  * version_id (37 bytes) and published when non-NULL. */
 repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slug, int number, json_t **out,

@@ -4,7 +4,7 @@
 // Every step uses the real UI and the real API: sign-in (good and bad keys), templates
 // (create, manifest table, JSON Schema, snippets — run for real with curl, node and python),
 // the editor (live PNG preview, inline data and layout errors, publish), renders (list,
-// filters, paging, detail, download), HTML injection shown as text, security headers and CSP,
+// filters, paging, detail, download, a retry's last error, cancel, delete), HTML injection shown as text, security headers and CSP,
 // accessibility (axe-core, WCAG 2 A/AA), keyboard use, a phone-sized viewport, sign-out, and
 // webhooks (subscriptions and the delivery log) when the server has the webhooks API.
 // Exit 0 when every step passed, 1 otherwise. Screenshots go to SCREENSHOT_DIR.
@@ -402,6 +402,62 @@ await step("renders: status and template filters, paging, a failed render's mess
   assert((await text("#render-error")).includes("could not be fetched"), `error message: ${await text("#render-error")}`);
   assert(!(await page.isVisible("#download")), "no download for a failed render");
   await shot("07-render-failed");
+});
+
+await step("render life: a retry's last error, Cancel while queued, Delete once done, deleted in the list", async () => {
+  // A render whose image host refuses: each attempt fails at once and waits for its retry
+  // (CRAFTKIT_RENDER_BACKOFF_BASE_MS=3000 for this server) in status queued with lastError.
+  const img = await api("POST", "/v1/templates", { name: "E2E cancel", manifest: { variables: [{ key: "logo", dataType: "image", required: true }] } });
+  eq(img.status, 201, img.text);
+  const queued = await api("POST", `/v1/templates/${img.json.slug}/render`, { data: { logo: "http://127.0.0.1:9/missing.png" } });
+  eq(queued.status, 202, queued.text);
+  const id = queued.json.id;
+  let cancelled = false;
+  for (let tries = 0; tries < 2 && !cancelled; tries++) {
+    await until(async () => {
+      const r = (await api("GET", `/v1/renders/${id}`)).json;
+      return r.status === "queued" && r.lastError;
+    }, "the render to wait for its retry", 20000);
+    await go(`#/renders/${id}`);
+    try {
+      await page.waitForSelector("#cancel-render", { timeout: 3000 });
+      assert((await text("#render-error")).includes("retrying"), `the retry's error: ${await text("#render-error")}`);
+      assert((await text("#render-error")).includes("could not be fetched"), `lastError shown: ${await text("#render-error")}`);
+      await page.click("#cancel-render");
+      await until(async () => (await api("GET", `/v1/renders/${id}`)).json.status === "cancelled", "cancelled", 3000);
+      cancelled = true;
+    } catch (e) {
+      if (tries === 1) throw e; // the retry started before the click: try in the next wait
+    }
+  }
+  await until(async () => (await page.locator("h1 .badge").first().textContent()) === "cancelled", "the cancelled badge");
+  assert(!(await page.isVisible("#cancel-render")), "no Cancel on a cancelled render");
+  assert(await page.isVisible("#delete-render"), "Delete on a cancelled render");
+  await shot("07b-render-cancelled");
+
+  // A succeeded render: Delete (confirmed) keeps it listed as deleted, without a download.
+  const simple = await api("POST", "/v1/templates", { name: "E2E delete", manifest: { variables: [{ key: "n", dataType: "number", required: true }] } });
+  eq(simple.status, 201, simple.text);
+  const ok = await api("POST", `/v1/templates/${simple.json.slug}/render`, { data: { n: 1 } });
+  eq(ok.status, 202, ok.text);
+  await until(async () => (await api("GET", `/v1/renders/${ok.json.id}`)).json.status === "succeeded", "the render to succeed");
+  await go(`#/renders/${ok.json.id}`);
+  await page.waitForSelector("#download");
+  await page.click("#delete-render");
+  await page.waitForSelector("#render-gone");
+  assert((await text("#render-gone")).includes("Deleted"), `tombstone: ${await text("#render-gone")}`);
+  assert(!(await page.isVisible("#download")), "no download once deleted");
+  assert(!(await page.isVisible("#delete-render")), "no second Delete");
+  assert(dialogs.some((d) => d.startsWith("confirm: Delete this render")), `asked first: ${dialogs}`);
+  eq((await api("GET", `/v1/renders/${ok.json.id}/download`)).status, 410, "the file is gone");
+  await axe("deleted render");
+  await go("#/renders");
+  await page.waitForSelector(`a[href="#/renders/${ok.json.id}"]`);
+  const row = await text(`tr:has(a[href="#/renders/${ok.json.id}"])`);
+  assert(row.includes("succeeded") && row.includes("deleted"), `the list marks it deleted: ${row}`);
+  const crow = await text(`tr:has(a[href="#/renders/${id}"])`);
+  assert(crow.includes("cancelled"), `the list shows cancelled: ${crow}`);
+  await shot("07c-renders-deleted");
 });
 
 await step("templates: search by name and slug, and the no-match state", async () => {

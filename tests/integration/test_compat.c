@@ -630,6 +630,173 @@ START_TEST(retention_per_project)
 }
 END_TEST
 
+/* ---- listing ---- */
+
+/* ids of GET path's "renders" (or "templates"/"versions") array, comma-joined; caller frees */
+static char *list_ids(th_server_t *s, const char *api_key, const char *path, const char *array)
+{
+    th_resp_t *r = th_req(s, "GET", path, api_key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%s: %ld %s", path, r->status, r->body);
+    size_t i;
+    json_t *v;
+    char *out = calloc(1, 8192);
+    json_array_foreach(json_object_get(r->json, array), i, v)
+    {
+        if (i)
+            strcat(out, ",");
+        strncat(out, th_str(v, "id"), 40);
+    }
+    th_resp_free(r);
+    return out;
+}
+
+START_TEST(list_filters)
+{
+    char pid[64], k[128], tk[128], a[64], b[64], hooked[64], path[512];
+    th_invoice_project(srv, "Filters", "invoice", pid, k);
+    /* a test key of the same project */
+    snprintf(path, sizeof path, "/v1/projects/%s/keys", pid);
+    th_resp_t *r = th_req(srv, "POST", path, TH_ADMIN_KEY, "{\"environment\":\"test\"}", NULL);
+    ck_assert_msg(r->status == 201, "%s", r->body);
+    snprintf(tk, sizeof tk, "%s", th_str(r->json, "key"));
+    th_resp_free(r);
+    const char *h[] = {"Idempotency-Key: filter-key-1", NULL};
+    r = submit(k, "invoice", "{\"data\":" DATA_OK ",\"jobId\":\"job-9\"}", h);
+    ck_assert_int_eq(r->status, 202);
+    snprintf(a, sizeof a, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    th_submit_ok(srv, NULL, tk, "invoice", "{\"data\":" DATA_OK "}", b);
+    r = th_req(srv, "GET", "/v1/templates/invoice", k, NULL, NULL);
+    char hook[512];
+    snprintf(hook, sizeof hook, "%s", th_str(json_object_get(r->json, "inbound"), "url"));
+    th_resp_free(r);
+    r = th_req_url("POST", hook, NULL, DATA_OK, NULL);
+    ck_assert_int_eq(r->status, 202);
+    snprintf(hooked, sizeof hooked, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    /* a (fake) old render */
+    make_old(srv, a, "");
+
+    char *ids = list_ids(srv, k, "/v1/renders?idempotencyKey=filter-key-1", "renders");
+    ck_assert_str_eq(ids, a);
+    free(ids);
+    r = th_req(srv, "GET", "/v1/renders?idempotencyKey=filter-key-1", k, NULL, NULL);
+    json_t *one = json_array_get(json_object_get(r->json, "renders"), 0);
+    ck_assert_str_eq(th_str(one, "idempotencyKey"), "filter-key-1");
+    ck_assert_str_eq(th_str(one, "jobId"), "job-9");
+    th_resp_free(r);
+    ids = list_ids(srv, other_key, "/v1/renders?idempotencyKey=filter-key-1", "renders");
+    ck_assert_str_eq(ids, ""); /* another project's key finds nothing */
+    free(ids);
+    ids = list_ids(srv, k, "/v1/renders?test=true", "renders");
+    ck_assert_str_eq(ids, b);
+    free(ids);
+    ids = list_ids(srv, k, "/v1/renders?test=false&source=api", "renders");
+    ck_assert_str_eq(ids, a);
+    free(ids);
+    ids = list_ids(srv, k, "/v1/renders?source=hook", "renders");
+    ck_assert_str_eq(ids, hooked);
+    free(ids);
+    /* created before two days ago: only the old one; after: the two others, newest first */
+    char when[64];
+    char *cutoff = th_sql(srv, "SELECT to_char(now() - interval '2 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+    snprintf(when, sizeof when, "%s", cutoff);
+    free(cutoff);
+    snprintf(path, sizeof path, "/v1/renders?createdBefore=%s", when);
+    ids = list_ids(srv, k, path, "renders");
+    ck_assert_str_eq(ids, a);
+    free(ids);
+    snprintf(path, sizeof path, "/v1/renders?createdAfter=%s&limit=1", when);
+    r = th_req(srv, "GET", path, k, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "renders")), 1);
+    ck_assert_str_eq(th_str(json_array_get(json_object_get(r->json, "renders"), 0), "id"), hooked);
+    ck_assert(json_is_true(json_object_get(r->json, "hasMore")));
+    th_resp_free(r);
+    ids = list_ids(srv, k, "/v1/renders?createdAfter=2000-01-01&createdBefore=2000-01-02", "renders");
+    ck_assert_str_eq(ids, "");
+    free(ids);
+    /* every bad value answers at its own name */
+    const char *bad[][2] = {{"createdAfter=yesterday", "createdAfter"},
+                            {"createdBefore=2026-06-04T10:00:00", "createdBefore"},
+                            {"test=yes", "test"},
+                            {"source=zapier", "source"},
+                            {"idempotencyKey=", "idempotencyKey"},
+                            {"cursor=nope", "cursor"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        snprintf(path, sizeof path, "/v1/renders?%s", bad[i][0]);
+        r = th_req(srv, "GET", path, k, NULL, NULL);
+        assert_field_error(r, 400, "invalid_request", bad[i][1]);
+        th_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(template_and_version_paging)
+{
+    char pid[64], k[128];
+    th_project(srv, "Paged", false, pid, k);
+    for (int i = 0; i < 5; i++) {
+        char slug[32];
+        snprintf(slug, sizeof slug, "paged-%d", i);
+        th_template(srv, k, slug, TH_INVOICE_MANIFEST);
+    }
+    for (int i = 0; i < 2; i++) {
+        th_resp_t *r =
+            th_req(srv, "PUT", "/v1/templates/paged-0", k, "{\"manifest\":" TH_INVOICE_MANIFEST "}", NULL);
+        ck_assert_msg(r->status == 200, "%s", r->body);
+        th_resp_free(r);
+    }
+    /* paged-0 was updated last: first; then 4, 3, 2, 1; pages of 2 do not overlap */
+    char *all = list_ids(srv, k, "/v1/templates", "templates"), seen[8192] = "", path[256];
+    th_resp_t *r = th_req(srv, "GET", "/v1/templates?limit=2", k, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "templates")), 2);
+    ck_assert_str_eq(th_str(json_array_get(json_object_get(r->json, "templates"), 0), "slug"), "paged-0");
+    for (int page = 0; page < 3; page++) {
+        json_t *list = json_object_get(r->json, "templates");
+        for (size_t i = 0; i < json_array_size(list); i++) {
+            if (*seen)
+                strcat(seen, ",");
+            strcat(seen, th_str(json_array_get(list, i), "id"));
+        }
+        bool more = json_is_true(json_object_get(r->json, "hasMore"));
+        ck_assert_int_eq(more, page < 2);
+        if (!more)
+            break;
+        snprintf(path, sizeof path, "/v1/templates?limit=2&cursor=%s", th_str(r->json, "nextCursor"));
+        th_resp_free(r);
+        r = th_req(srv, "GET", path, k, NULL, NULL);
+    }
+    th_resp_free(r);
+    ck_assert_str_eq(seen, all);
+    free(all);
+    /* versions: 3, 2 | 1 */
+    r = th_req(srv, "GET", "/v1/templates/paged-0/versions?limit=2", k, NULL, NULL);
+    json_t *list = json_object_get(r->json, "versions");
+    ck_assert_int_eq(json_array_size(list), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 0), "number")), 3);
+    ck_assert(json_is_true(json_object_get(r->json, "hasMore")));
+    snprintf(path, sizeof path, "/v1/templates/paged-0/versions?limit=2&cursor=%s",
+             th_str(r->json, "nextCursor"));
+    th_resp_free(r);
+    r = th_req(srv, "GET", path, k, NULL, NULL);
+    list = json_object_get(r->json, "versions");
+    ck_assert_int_eq(json_array_size(list), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(list, 0), "number")), 1);
+    ck_assert(json_is_false(json_object_get(r->json, "hasMore")));
+    ck_assert(json_is_null(json_object_get(r->json, "nextCursor")));
+    th_resp_free(r);
+    const char *bad[][2] = {{"/v1/templates?limit=0", "limit"},
+                            {"/v1/templates?cursor=x", "cursor"},
+                            {"/v1/templates/paged-0/versions?limit=1001", "limit"},
+                            {"/v1/templates/paged-0/versions?cursor=1", "cursor"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        r = th_req(srv, "GET", bad[i][0], k, NULL, NULL);
+        assert_field_error(r, 400, "invalid_request", bad[i][1]);
+        th_resp_free(r);
+    }
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("compat", NULL);
@@ -651,6 +818,8 @@ int main(void)
     tcase_add_test(tc, cancel_a_queued_render);
     tcase_add_test(tc, delete_keeps_a_tombstone);
     tcase_add_test(tc, retention_per_project);
+    tcase_add_test(tc, list_filters);
+    tcase_add_test(tc, template_and_version_paging);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

@@ -47,7 +47,9 @@ START_TEST(dashboard_in_chromium)
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     snprintf(shots, sizeof shots, "%s/e2e-screenshots", cwd);
 
-    th_server_t *srv = th_start("dashboard_e2e", NULL);
+    /* Retries wait seconds, so a failing render is seen queued with its lastError (and cancelled). */
+    const char *env[] = {"CRAFTKIT_RENDER_BACKOFF_BASE_MS=3000", NULL};
+    th_server_t *srv = th_start("dashboard_e2e", env);
     char project[64], key[128];
     th_project(srv, "Dashboard & Co <e2e>", false, project, key);
     int rc = run_node(script, srv->base_url, key, shots);

@@ -1,8 +1,10 @@
 // Renders: the list (GET /v1/renders with status/template filters and keyset paging, newest
 // first, refreshed every few seconds on the first page) and one render (GET /v1/renders/:id,
-// polled until it is terminal) with its download link and error message.
-import { get, query, seg } from "../api.js";
-import { badge, formatBytes, formatDate, formatDuration, h, navigate, replace, section, table } from "../dom.js";
+// polled until it is terminal) with its download link, error message, Cancel (while queued,
+// POST /v1/renders/:id/cancel) and Delete (once terminal, DELETE /v1/renders/:id). Deleted and
+// expired renders (tombstones: file and data gone) are marked as such.
+import { del, get, post, query, seg } from "../api.js";
+import { announce, badge, formatBytes, formatDate, formatDuration, h, navigate, replace, section, table } from "../dom.js";
 
 const STATUSES = ["queued", "rendering", "succeeded", "failed", "cancelled"];
 const PAGE_SIZE = 20;
@@ -12,10 +14,17 @@ function statusBadge(status) {
   return badge(status, status);
 }
 
+// "deleted" / "expired" next to the status of a render whose file and data are gone.
+function goneBadge(r) {
+  if (r.deletedAt) return [" ", badge("deleted", "gone")];
+  if (r.expiredAt) return [" ", badge("expired", "gone")];
+  return null;
+}
+
 function renderRow(r) {
   return h("tr",
     h("th", { scope: "row" }, h("a", { href: `#/renders/${seg(r.id)}`, title: r.id }, h("code", r.id.slice(0, 8) + "…" + r.id.slice(-4)))),
-    h("td", statusBadge(r.status), r.test ? [" ", badge("test")] : null),
+    h("td", statusBadge(r.status), goneBadge(r), r.test ? [" ", badge("test")] : null),
     h("td", r.templateSlug ? h("a", { href: `#/templates/${seg(r.templateSlug)}` }, r.templateSlug) : "—", r.versionNumber ? ` v${r.versionNumber}` : ""),
     h("td", formatDuration(r.durationMs)),
     h("td", r.pages ?? "—"),
@@ -85,14 +94,48 @@ export async function rendersView(main, ctx, _params, q) {
 
 export async function renderView(main, ctx, [id]) {
   const box = h("div");
+  let r;
+  const act = async (method, what, done) => {
+    try {
+      r = method === "POST" ? await post(`/v1/renders/${seg(id)}/cancel`, undefined, { signal: ctx.signal })
+        : await del(`/v1/renders/${seg(id)}`, { signal: ctx.signal });
+      announce(done);
+      draw(r);
+    } catch (e) {
+      if (e.name !== "AbortError") announce(`The render could not be ${what}: ${e.message}`, "error");
+    }
+  };
+  const cancelButton = () => {
+    const b = h("button.secondary", { type: "button", id: "cancel-render" }, "Cancel render");
+    b.addEventListener("click", () => act("POST", "cancelled", "Render cancelled"));
+    return b;
+  };
+  const deleteButton = () => {
+    const b = h("button.danger", { type: "button", id: "delete-render" }, "Delete");
+    b.addEventListener("click", () => {
+      if (!confirm("Delete this render's file and data? The render stays listed as deleted.")) return;
+      act("DELETE", "deleted", "Render deleted");
+    });
+    return b;
+  };
+  const terminal = (s) => s === "succeeded" || s === "failed" || s === "cancelled";
+  const gone = (r) => r.deletedAt || r.expiredAt;
   const draw = (r) => replace(box,
     h("div.page-head",
-      h("div", h("p.crumbs", h("a", { href: "#/renders" }, "Renders"), " / ", h("code", r.id)), h("h1", "Render ", statusBadge(r.status))),
-      h("div.actions", r.status === "succeeded" && r.downloadUrl
-        ? h("a.button", { href: r.downloadUrl, download: r.filename || "", id: "download" }, "Download PDF")
-        : null)),
-    r.status === "failed" || r.errorMessage
-      ? h("div.card.error", { role: r.status === "failed" ? "alert" : null, id: "render-error" }, h("h2", r.status === "failed" ? "Why it failed" : "Last attempt failed (retrying)"), h("p", r.errorMessage || "No message."))
+      h("div", h("p.crumbs", h("a", { href: "#/renders" }, "Renders"), " / ", h("code", r.id)), h("h1", "Render ", statusBadge(r.status), goneBadge(r))),
+      h("div.actions",
+        r.status === "succeeded" && r.downloadUrl
+          ? h("a.button", { href: r.downloadUrl, download: r.filename || "", id: "download" }, "Download PDF")
+          : null,
+        r.status === "queued" ? cancelButton() : null,
+        terminal(r.status) && !gone(r) ? deleteButton() : null)),
+    gone(r)
+      ? h("div.card", { id: "render-gone" }, h("p", r.deletedAt
+        ? `Deleted ${formatDate(r.deletedAt)}: its file and data are no longer stored.`
+        : `Expired ${formatDate(r.expiredAt)} under the retention policy: its file and data are no longer stored.`))
+      : null,
+    r.status === "failed" || r.lastError
+      ? h("div.card.error", { role: r.status === "failed" ? "alert" : null, id: "render-error" }, h("h2", r.status === "failed" ? "Why it failed" : "Last attempt failed (retrying)"), h("p", (r.status === "failed" ? r.errorMessage : r.lastError) || "No message."))
       : null,
     section("Details",
       h("dl.props",
@@ -101,6 +144,7 @@ export async function renderView(main, ctx, [id]) {
         h("dt", "Template"), h("dd", r.templateSlug ? h("a", { href: `#/templates/${seg(r.templateSlug)}` }, r.templateSlug) : "—", r.versionNumber ? ` version ${r.versionNumber}` : ""),
         h("dt", "Key"), h("dd", r.test ? "test (watermarked)" : "live"),
         h("dt", "Source"), h("dd", r.source || "api"),
+        h("dt", "Idempotency key"), h("dd", r.idempotencyKey ? h("code", r.idempotencyKey) : "—"),
         h("dt", "File"), h("dd", r.filename || "—"),
         h("dt", "Pages"), h("dd", r.pages ?? "—"),
         h("dt", "Size"), h("dd", formatBytes(r.bytes)),
@@ -109,8 +153,10 @@ export async function renderView(main, ctx, [id]) {
         h("dt", "Created"), h("dd", formatDate(r.createdAt)),
         h("dt", "Started"), h("dd", formatDate(r.startedAt)),
         h("dt", "Completed"), h("dd", formatDate(r.completedAt)),
-        h("dt", "Duration"), h("dd", formatDuration(r.durationMs)))));
-  let r = await get(`/v1/renders/${seg(id)}`, { signal: ctx.signal });
+        h("dt", "Duration"), h("dd", formatDuration(r.durationMs)),
+        r.deletedAt ? [h("dt", "Deleted"), h("dd", formatDate(r.deletedAt))] : null,
+        r.expiredAt ? [h("dt", "Expired"), h("dd", formatDate(r.expiredAt))] : null)));
+  r = await get(`/v1/renders/${seg(id)}`, { signal: ctx.signal });
   replace(main, box);
   draw(r);
   if (r.status === "queued" || r.status === "rendering") {
@@ -118,7 +164,7 @@ export async function renderView(main, ctx, [id]) {
       if (r.status !== "queued" && r.status !== "rendering") return;
       try {
         const next = await get(`/v1/renders/${seg(id)}`, { signal: ctx.signal });
-        if (next.status !== r.status) {
+        if (next.status !== r.status || next.lastError !== r.lastError) {
           r = next;
           draw(r);
         }
