@@ -4,31 +4,35 @@
 if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
    AND CRAFTKIT_FUZZ_SECONDS GREATER 0)
   find_program(CRAFTKIT_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
-  pkg_check_modules(ENGINE_FUZZ_DEPS REQUIRED jansson glib-2.0 pangocairo libqrencode fontconfig harfbuzz)
+  pkg_check_modules(ENGINE_FUZZ_DEPS REQUIRED jansson glib-2.0 pangocairo pangoft2 libqrencode fontconfig harfbuzz
+                    zlib librsvg-2.0 libcurl openssl libjpeg freetype2)
   math(EXPR engine_fuzz_seconds "${CRAFTKIT_FUZZ_SECONDS} / 2")
   if(engine_fuzz_seconds LESS 1)
     set(engine_fuzz_seconds 1)
   endif()
   set(ef_src ${PROJECT_SOURCE_DIR}/tests/fuzz)
   set(ef_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
-  set(ef_sources)
-  foreach(f compile.c compile_style.c compile_table.c compile_top.c expr.c arena.c default_layout.c format.c codes.c fonts.c)
-    list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/engine/${f})
+  # The whole engine (the compiler reaches fonts, PDF/A and e-invoice checks) and the core
+  # modules it uses; the sRGB profile is the library's generated file.
+  file(GLOB ef_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/engine/*.c)
+  foreach(f buf.c errmsg.c crypto.c netguard.c timeutil.c log.c)
+    list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/core/${f})
   endforeach()
-  list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/core/buf.c ${PROJECT_SOURCE_DIR}/src/core/errmsg.c)
+  list(APPEND ef_sources ${ICC_C})
   file(GLOB ef_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/engine/*.h)
-  set(ef_flags -std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
+  set(ef_flags -std=c17 -g -O1 -D_GNU_SOURCE -DCRAFTKIT_VERSION="fuzz" -Wall -Wextra -Werror -Wno-unused-parameter
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
       -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/include ${ENGINE_FUZZ_DEPS_CFLAGS})
   add_custom_command(
     OUTPUT ${ef_bin}/fuzz_layout
     COMMAND ${CMAKE_COMMAND} -E make_directory ${ef_bin}
     COMMAND ${CRAFTKIT_CLANG} ${ef_flags} ${ef_src}/fuzz_layout.c ${ef_sources}
-            ${ENGINE_FUZZ_DEPS_LDFLAGS} ${ZINT_LIB} -lm -o ${ef_bin}/fuzz_layout
+            ${ENGINE_FUZZ_DEPS_LDFLAGS} ${ZINT_LIB} -lm -lpthread -o ${ef_bin}/fuzz_layout
     DEPENDS ${ef_src}/fuzz_layout.c ${ef_sources} ${ef_headers}
     COMMENT "clang libFuzzer target fuzz_layout"
     VERBATIM)
   add_custom_target(engine_fuzz_targets ALL DEPENDS ${ef_bin}/fuzz_layout)
+  add_dependencies(engine_fuzz_targets craftkit_lib) # generates ${ICC_C}
   file(MAKE_DIRECTORY ${ef_bin}/corpus-layout ${ef_bin}/artifacts-layout)
   add_test(NAME fuzz.layout
     COMMAND ${ef_bin}/fuzz_layout
