@@ -1,5 +1,5 @@
 /*
- * GET|HEAD /files/<key>?expires=&signature= — downloads of local storage (spec §5).
+ * GET|HEAD /files/<key>?expires=&signature= — downloads of local storage (docs/api.md, "Downloads of local storage").
  *
  * The link is checked first (storage_local_verify: HMAC-SHA256 over "<key>\n<expires>", plus
  * "\n<filename>" when the link names the download, constant-time; tampered, malformed or expired → 403), then the file is opened strictly under

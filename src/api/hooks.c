@@ -1,5 +1,5 @@
 /*
- * POST /v1/hooks/:token — inbound render hooks (spec §6). The body is the flat data object.
+ * POST /v1/hooks/:token — inbound render hooks (docs/api.md, "Inbound hooks"). The body is the flat data object.
  *
  * The route reads the body raw, because the optional x-craftkit-signature is the hex
  * HMAC-SHA256 of the exact bytes (preceded by "<x-craftkit-timestamp>." when that header is

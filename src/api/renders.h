@@ -43,7 +43,7 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub);
 /* For handlers that submit: when req is a resumed sync request, finishes it (answers or parks
  * again) and returns true; the handler then returns at once. */
 bool api_render_resumed(http_req_t *req);
-/* The render object of spec §4, with absolute pollUrl and a fresh downloadUrl. New reference. */
+/* The render object (docs/api.md, "The render object"), with absolute pollUrl and a fresh downloadUrl. New reference. */
 json_t *api_render_json(const render_row_t *row);
 
 void api_renders_routes(void);

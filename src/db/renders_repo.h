@@ -25,8 +25,8 @@
 #include "db/repo.h"
 
 #define RENDER_ERROR_MAX 1000      /* bytes of error_message kept (cut on a UTF-8 boundary) */
-#define RENDER_IDEMPOTENCY_MAX 200 /* Idempotency-Key / jobId length (spec §3) */
-#define RENDER_MAX_ATTEMPTS 3      /* attempts before a render is failed (spec §4) */
+#define RENDER_IDEMPOTENCY_MAX 200 /* Idempotency-Key / jobId length (docs/api.md) */
+#define RENDER_MAX_ATTEMPTS 3      /* attempts before a render is failed (docs/api.md) */
 #define RENDER_LIST_MAX 100        /* GET /v1/renders page size cap */
 #define RENDER_NOTIFY_CHANNEL "craftkit_render_done"
 #define RENDER_STORAGE_KEY_MAX 512 /* bytes of a storage key, NUL included */

@@ -25,7 +25,7 @@
 #define WEBHOOK_SECRET_MAX 64
 #define WEBHOOK_SNIPPET_MAX 1024 /* bytes of a receiver's answer kept per attempt */
 #define WEBHOOK_ERROR_MAX 500
-#define WEBHOOK_MAX_ATTEMPTS 6 /* spec §7: 6 attempts in all, then abandoned */
+#define WEBHOOK_MAX_ATTEMPTS 6 /* 6 attempts in all, then abandoned (docs/api.md, "Deliveries") */
 #define WEBHOOK_PREVIOUS_SECRET_HOURS 24
 #define WEBHOOK_DELIVERIES_PAGE_MAX 100
 

@@ -28,7 +28,7 @@
 #include "core/config.h"
 #include "storage/download.h"
 
-#define STORAGE_FILENAME_MAX 120         /* characters (spec §4, issue 16) */
+#define STORAGE_FILENAME_MAX 120         /* characters (docs/api.md, options.filename) */
 #define STORAGE_DISPLAY_FILENAME_MAX 480 /* bytes: 120 characters of up to 4 UTF-8 bytes */
 #define STORAGE_KEY_MAX 1024             /* same cap as localfs */
 #define STORAGE_NOT_FOUND (-2)           /* storage_get / storage_local_open: no such object */
@@ -80,7 +80,7 @@ int storage_download_url_at(storage_t *s, const char *key, const char *filename,
 /* Quick liveness check for /ready (local: data dir writable; S3: HEAD bucket, short timeout). */
 int storage_health(storage_t *s, char *err, size_t err_len);
 
-/* Spec §4: sanitise a user filename to [A-Za-z0-9._-]: each run of other bytes becomes one
+/* options.filename (docs/api.md): sanitise a user filename to [A-Za-z0-9._-]: each run of other bytes becomes one
  * '_', leading dots and other bytes are dropped, ".pdf" is appended if missing, at most 120
  * chars. Never "." / ".." / empty / only '_' and '.' (→ "<render_id>.pdf"); the fallback is
  * also used when filename is NULL ("download.pdf" when render_id is NULL or not a UUID too).

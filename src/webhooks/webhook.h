@@ -5,7 +5,7 @@
  * Signatures: x-craftkit-signature-v2 is the lowercase hex HMAC-SHA256 of
  * "<x-craftkit-timestamp>.<exact raw body>", keyed with the subscription's secret (the whole
  * "whsec_…" string), so a captured delivery cannot be replayed under a fresh timestamp. The
- * body-only x-craftkit-signature (spec §7) is still sent during a transition (docs/api.md).
+ * body-only x-craftkit-signature is still sent during a transition (docs/api.md).
  * During the 24 h after a secret rotation the previous secret signs too (…-previous headers),
  * so receivers can switch at their own pace. Inbound hooks accept the same two forms.
  * Threads: any. Memory: webhook_payload returns a malloc'd string the caller frees.
@@ -34,7 +34,7 @@ void webhook_sign(const char *secret, const char *body, size_t len, char out[65]
  * when out of memory. */
 char *webhook_sign_timestamped(const char *secret, const char *timestamp, const char *body, size_t len,
                                char out[65]);
-/* The body for event about render (spec §7): {event, renderId, templateId, status, downloadUrl,
+/* The body for event about render (docs/api.md, "Outgoing webhooks"): {event, renderId, templateId, status, downloadUrl,
  * errorMessage, createdAt, completedAt}; download_url may be NULL. */
 char *webhook_payload(const char *event, const render_row_t *render, const char *download_url);
 /* Delay before attempt failed_attempts+1 (base CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS, doubling,
