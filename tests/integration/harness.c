@@ -763,6 +763,14 @@ void th_assert_error(const th_resp_t *r, long status, const char *code)
     ck_assert_msg(th_header(r, "x-request-id") != NULL, "missing X-Request-Id");
 }
 
+void th_expect_error(th_server_t *s, const char *method, const char *path, const char *auth, const char *body,
+                     long status, const char *code)
+{
+    th_resp_t *r = th_req(s, method, path, auth, body, NULL);
+    th_assert_error(r, status, code);
+    th_resp_free(r);
+}
+
 void th_project(th_server_t *s, const char *name, bool test_key, char id[64], char key[128])
 {
     char body[512];

@@ -99,6 +99,10 @@ const char *th_error_code(const th_resp_t *r);
 /* Asserts r is the contract's error envelope with this status and code, a message and an
  * X-Request-Id (call inside a Check test). */
 void th_assert_error(const th_resp_t *r, long status, const char *code);
+/* One request whose answer must be this error: th_req (no extra headers), th_assert_error,
+ * th_resp_free. */
+void th_expect_error(th_server_t *s, const char *method, const char *path, const char *auth, const char *body,
+                     long status, const char *code);
 
 /* Creates a project through the admin API; fills its id and a live (or test) key. */
 void th_project(th_server_t *s, const char *name, bool test_key, char id[64], char key[128]);

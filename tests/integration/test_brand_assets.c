@@ -270,12 +270,8 @@ START_TEST(list_pages_newest_first)
     ck_assert(json_is_false(json_object_get(r->json, "hasMore")));
     ck_assert(json_is_null(json_object_get(r->json, "nextCursor")));
     th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/assets?limit=0", key, NULL, NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/assets?cursor=nope", key, NULL, NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/assets?limit=0", key, NULL, 400, "invalid_request");
+    th_expect_error(srv, "GET", "/v1/assets?cursor=nope", key, NULL, 400, "invalid_request");
 }
 END_TEST
 
@@ -293,14 +289,10 @@ START_TEST(projects_are_isolated)
     const char *suffixes[] = {"", "/content"};
     for (int i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "/v1/assets/%s%s", id, suffixes[i]);
-        r = th_req(srv, "GET", path, kb, NULL, NULL);
-        th_assert_error(r, 404, "asset_not_found");
-        th_resp_free(r);
+        th_expect_error(srv, "GET", path, kb, NULL, 404, "asset_not_found");
     }
     snprintf(path, sizeof path, "/v1/assets/%s", id);
-    r = th_req(srv, "DELETE", path, kb, NULL, NULL);
-    th_assert_error(r, 404, "asset_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "DELETE", path, kb, NULL, 404, "asset_not_found");
     r = th_req(srv, "GET", "/v1/assets", kb, NULL, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "assets")), 0);
     ck_assert(strstr(r->body, "secret-logo") == NULL);
@@ -310,9 +302,7 @@ START_TEST(projects_are_isolated)
     ck_assert_int_eq(r->status, 201);
     ck_assert_str_ne(th_str(r->json, "id"), id);
     th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/assets/not-a-uuid", ka, NULL, NULL);
-    th_assert_error(r, 404, "asset_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/assets/not-a-uuid", ka, NULL, 404, "asset_not_found");
 }
 END_TEST
 
@@ -331,9 +321,7 @@ START_TEST(reupload_replaces_the_name)
     ck_assert_str_ne(th_str(r->json, "id"), first);
     th_resp_free(r);
     snprintf(path, sizeof path, "/v1/assets/%s", first);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    th_assert_error(r, 404, "asset_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", path, key, NULL, 404, "asset_not_found");
     r = th_req(srv, "GET", "/v1/assets", key, NULL, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "assets")), 1);
     th_resp_free(r);
@@ -375,9 +363,7 @@ START_TEST(delete_refused_while_a_published_version_uses_it)
     ck_assert(th_str(r->json, "deletedAt")[0]);
     th_resp_free(r);
     snprintf(path, sizeof path, "/v1/assets/%s/content", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    th_assert_error(r, 404, "asset_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", path, key, NULL, 404, "asset_not_found");
     ck_assert_int_eq(objects(pid), 0);
     assert_consistent(pid);
     /* a plain delete of an unused asset */
@@ -387,9 +373,7 @@ START_TEST(delete_refused_while_a_published_version_uses_it)
     r = th_req(srv, "DELETE", path, key, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
     th_resp_free(r);
-    r = th_req(srv, "DELETE", path, key, NULL, NULL);
-    th_assert_error(r, 404, "asset_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "DELETE", path, key, NULL, 404, "asset_not_found");
     ck_assert_int_eq(objects(pid), 0);
 }
 END_TEST
@@ -687,9 +671,7 @@ START_TEST(layout_images_come_from_the_project)
     snprintf(path, sizeof path, "/v1/assets/%s",
              th_str(json_array_get(json_object_get(r->json, "assets"), 0), "id"));
     th_resp_free(r);
-    r = th_req(srv, "DELETE", path, key, NULL, NULL);
-    th_assert_error(r, 409, "asset_in_use");
-    th_resp_free(r);
+    th_expect_error(srv, "DELETE", path, key, NULL, 409, "asset_in_use");
     /* project B's data cannot reach A's asset */
     r = th_req(srv, "PUT", "/v1/templates/plain", key2,
                "{\"manifest\":" LOGO_MANIFEST
@@ -715,12 +697,10 @@ START_TEST(layout_images_come_from_the_project)
     }
     ck_assert(refused);
     /* a preview of an unsaved layout is checked the same way */
-    r = th_req(srv, "POST", "/v1/templates/plain/preview", key2,
-               "{\"data\":{},\"manifest\":" LOGO_MANIFEST
-               ",\"layout\":{\"body\":[{\"type\":\"image\",\"src\":\"asset:logo\"}]}}",
-               NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/plain/preview", key2,
+                    "{\"data\":{},\"manifest\":" LOGO_MANIFEST
+                    ",\"layout\":{\"body\":[{\"type\":\"image\",\"src\":\"asset:logo\"}]}}",
+                    400, "invalid_request");
     r = th_req(srv, "POST", "/v1/templates/brand-doc/preview", key, "{\"data\":{}}", NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     th_resp_free(r);

@@ -131,9 +131,7 @@ START_TEST(unknown_paths_are_404_with_headers)
     csp = th_header(r, "content-security-policy");
     ck_assert_msg(csp && !strcmp(csp, API_JSON_CSP), "API CSP: %s", csp ? csp : "(none)");
     th_resp_free(r);
-    r = th_req(srv, "GET", "/dashboards", NULL, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/dashboards", NULL, NULL, 404, "not_found");
 }
 END_TEST
 

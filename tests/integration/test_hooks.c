@@ -231,9 +231,8 @@ START_TEST(test_keys_cannot_reach_live_hooks_secrets_or_templates)
     r = th_req(srv, "DELETE", "/v1/templates/draft-only", test_key, NULL, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     th_resp_free(r);
-    r = th_req(srv, "DELETE", "/v1/templates/no-such-template", test_key, NULL, NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "DELETE", "/v1/templates/no-such-template", test_key, NULL, 404,
+                    "template_not_found");
 
     /* nothing changed for live traffic: the live key still sees the same hook, which works */
     r = th_req(srv, "GET", "/v1/templates/invoice", key, NULL, NULL);
@@ -361,12 +360,9 @@ START_TEST(rotating_the_inbound_secret_and_token)
     r = hook(token, DATA, NULL);
     ck_assert_int_eq(r->status, 202);
     th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/invoice/inbound/rotate", key, "{\"token\":\"yes\"}", NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/nope/inbound/rotate", key, NULL, NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/invoice/inbound/rotate", key, "{\"token\":\"yes\"}", 400,
+                    "invalid_request");
+    th_expect_error(srv, "POST", "/v1/templates/nope/inbound/rotate", key, NULL, 404, "template_not_found");
 }
 END_TEST
 
@@ -452,9 +448,8 @@ START_TEST(rate_limited_per_project)
     ck_assert(th_header(r, "ratelimit-reset") != NULL);
     th_resp_free(r);
     /* the same bucket as the project's API requests */
-    r = th_req(srv, "POST", "/v1/templates/limited/render", k, "{\"data\":" DATA "}", NULL);
-    th_assert_error(r, 429, "rate_limited");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/limited/render", k, "{\"data\":" DATA "}", 429,
+                    "rate_limited");
     char *count = renders_of(pid);
     ck_assert_str_eq(count, "2"); /* the refused requests created nothing */
     free(count);

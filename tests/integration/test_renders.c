@@ -78,13 +78,9 @@ START_TEST(submit_poll_download)
 
     /* another project cannot see it */
     snprintf(path, sizeof path, "/v1/renders/%s", id);
-    r = th_req(srv, "GET", path, other_key, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", path, other_key, NULL, 404, "not_found");
     snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, other_key, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", path, other_key, NULL, 404, "not_found");
 }
 END_TEST
 
@@ -200,15 +196,11 @@ START_TEST(error_codes)
     long_key[0] = header;
     expect_error(key, "invoice", "{\"data\":" DATA_OK "}", long_key, 400, "invalid_request");
 
-    r = th_req(srv, "GET", "/v1/renders/not-a-uuid", key, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/renders/01890000-0000-7000-8000-000000000000", key, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
-    r = th_req(srv, "DELETE", "/v1/renders/01890000-0000-7000-8000-000000000000", key, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/renders/not-a-uuid", key, NULL, 404, "not_found");
+    th_expect_error(srv, "GET", "/v1/renders/01890000-0000-7000-8000-000000000000", key, NULL, 404,
+                    "not_found");
+    th_expect_error(srv, "DELETE", "/v1/renders/01890000-0000-7000-8000-000000000000", key, NULL, 404,
+                    "not_found");
     /* nothing of the above left a render behind */
     char *after = render_count(project_id);
     ck_assert_str_eq(after, before);
@@ -365,18 +357,10 @@ START_TEST(listing_with_cursor_and_filters)
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "renders")), 0);
     th_resp_free(r);
 
-    r = th_req(srv, "GET", "/v1/renders?status=done", k, NULL, NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/renders?limit=0", k, NULL, NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/renders?limit=101", k, NULL, NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/renders?cursor=garbage", k, NULL, NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/renders?status=done", k, NULL, 400, "invalid_request");
+    th_expect_error(srv, "GET", "/v1/renders?limit=0", k, NULL, 400, "invalid_request");
+    th_expect_error(srv, "GET", "/v1/renders?limit=101", k, NULL, 400, "invalid_request");
+    th_expect_error(srv, "GET", "/v1/renders?cursor=garbage", k, NULL, 400, "invalid_request");
     /* other projects' renders never appear */
     r = th_req(srv, "GET", "/v1/renders?limit=100", other_key, NULL, NULL);
     ck_assert_int_eq(json_array_size(json_object_get(r->json, "renders")), 0);
@@ -414,9 +398,7 @@ START_TEST(rate_limited_after_burst)
     char *count = th_sql(srv, sql);
     ck_assert_str_eq(count, "3");
     free(count);
-    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"rateLimit\":0}", NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
+    th_expect_error(srv, "PATCH", path, TH_ADMIN_KEY, "{\"rateLimit\":0}", 400, "invalid_request");
 }
 END_TEST
 

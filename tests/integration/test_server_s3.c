@@ -230,9 +230,7 @@ START_TEST(no_files_route_under_s3)
     th_assert_error(r, 404, "not_found");
     th_resp_free(r);
     snprintf(path, sizeof path, "/files/renders/%s/%s/%s.pdf", project_id, id, id);
-    r = th_req(srv, "GET", path, NULL, NULL, NULL);
-    th_assert_error(r, 404, "not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", path, NULL, NULL, 404, "not_found");
     ck_assert_msg(!strstr(download_url(render), "/files/"), "%s", download_url(render));
     th_resp_free(render);
 }

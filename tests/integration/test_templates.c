@@ -113,15 +113,9 @@ START_TEST(put_publishes_versions)
     ck_assert(json_is_object(json_object_get(r->json, "layout")));
     ck_assert(json_is_object(json_object_get(r->json, "jsonSchema")));
     th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/templates/receipt/versions/9", key, NULL, NULL);
-    th_assert_error(r, 404, "version_not_found");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/templates/receipt/versions/abc", key, NULL, NULL);
-    th_assert_error(r, 404, "version_not_found");
-    th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/templates/nope/versions/1", key, NULL, NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/templates/receipt/versions/9", key, NULL, 404, "version_not_found");
+    th_expect_error(srv, "GET", "/v1/templates/receipt/versions/abc", key, NULL, 404, "version_not_found");
+    th_expect_error(srv, "GET", "/v1/templates/nope/versions/1", key, NULL, 404, "template_not_found");
 }
 END_TEST
 
@@ -136,25 +130,18 @@ START_TEST(patch_delete_and_isolation)
     ck_assert_str_eq(json_string_value(json_object_get(r->json, "description")), "A letter");
     ck_assert(json_is_true(json_object_get(json_object_get(r->json, "inbound"), "enforceSignature")));
     th_resp_free(r);
-    r = th_req(srv, "PATCH", "/v1/templates/letter", key, "{\"inboundEnforceSignature\":\"yes\"}", NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
+    th_expect_error(srv, "PATCH", "/v1/templates/letter", key, "{\"inboundEnforceSignature\":\"yes\"}", 400,
+                    "invalid_request");
 
     /* another project's key sees nothing */
-    r = th_req(srv, "GET", "/v1/templates/letter", other_key, NULL, NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
-    r = th_req(srv, "DELETE", "/v1/templates/letter", other_key, NULL, NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/templates/letter", other_key, NULL, 404, "template_not_found");
+    th_expect_error(srv, "DELETE", "/v1/templates/letter", other_key, NULL, 404, "template_not_found");
 
     r = th_req(srv, "DELETE", "/v1/templates/letter", key, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
     ck_assert(json_is_string(json_object_get(r->json, "deletedAt")));
     th_resp_free(r);
-    r = th_req(srv, "GET", "/v1/templates/letter", key, NULL, NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/templates/letter", key, NULL, 404, "template_not_found");
     /* the slug is free again */
     r = create("{\"name\":\"Letter\",\"manifest\":" INVOICE_MANIFEST "}");
     ck_assert_int_eq(r->status, 201);
@@ -196,16 +183,12 @@ START_TEST(validate_dry_run)
     ck_assert(strstr(r->body, "Unrecognized key"));
     th_resp_free(r);
 
-    r = th_req(srv, "POST", "/v1/templates/invoice/validate", key, "{\"data\":[]}", NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/invoice/validate", key,
-               "{\"data\":{},\"options\":{\"versionNumber\":7}}", NULL);
-    th_assert_error(r, 404, "version_not_found");
-    th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/missing/validate", key, "{\"data\":{}}", NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/invoice/validate", key, "{\"data\":[]}", 400,
+                    "invalid_request");
+    th_expect_error(srv, "POST", "/v1/templates/invoice/validate", key,
+                    "{\"data\":{},\"options\":{\"versionNumber\":7}}", 404, "version_not_found");
+    th_expect_error(srv, "POST", "/v1/templates/missing/validate", key, "{\"data\":{}}", 404,
+                    "template_not_found");
 }
 END_TEST
 
@@ -216,9 +199,8 @@ START_TEST(draft_versions_and_no_published_version)
     ck_assert(json_is_false(json_object_get(r->json, "published")));
     ck_assert(json_is_null(json_object_get(r->json, "currentVersionNumber")));
     th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/draft/validate", key, "{\"data\":{}}", NULL);
-    th_assert_error(r, 409, "no_published_version");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/draft/validate", key, "{\"data\":{}}", 409,
+                    "no_published_version");
     /* publish v2, then a draft v3 on top: the current version is shown, the latest counts drafts */
     r = th_req(srv, "PUT", "/v1/templates/draft", key, "{\"manifest\":" INVOICE_MANIFEST "}", NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
@@ -254,13 +236,10 @@ START_TEST(preview_pdf_and_png)
     ck_assert_int_eq(r->status, 200);
     ck_assert(r->len > 4 && memcmp(r->body, "%PDF", 4) == 0);
     th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key,
-               "{\"data\":{\"total\":12.5},\"options\":{\"format\":\"gif\"}}", NULL);
-    th_assert_error(r, 400, "invalid_request");
-    th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/invoice/preview", key, "{\"data\":{\"total\":12.5}}", NULL);
-    th_assert_error(r, 400, "invalid_input_data");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/invoice/preview", key,
+                    "{\"data\":{\"total\":12.5},\"options\":{\"format\":\"gif\"}}", 400, "invalid_request");
+    th_expect_error(srv, "POST", "/v1/templates/invoice/preview", key, "{\"data\":{\"total\":12.5}}", 400,
+                    "invalid_input_data");
 }
 END_TEST
 
@@ -294,10 +273,8 @@ START_TEST(preview_of_an_unsaved_layout)
     th_assert_error(r, 400, "invalid_request");
     ck_assert(strstr(r->body, "\"manifest\":[\"Required\"]"));
     th_resp_free(r);
-    r = th_req(srv, "POST", "/v1/templates/missing/preview", key,
-               "{\"data\":{},\"manifest\":{\"variables\":[]}}", NULL);
-    th_assert_error(r, 404, "template_not_found");
-    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/missing/preview", key,
+                    "{\"data\":{},\"manifest\":{\"variables\":[]}}", 404, "template_not_found");
 }
 END_TEST
 
