@@ -44,30 +44,30 @@ typedef enum {
 } assets_reserve_t;
 
 /* The project's ready asset with this name and these bytes (an idempotent repeat), or NOT_FOUND. */
-repo_status_t assets_find_same(db_t *db, const char *project_id, const char *name, const char *sha256,
-                               json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t assets_find_same(db_t *db, const char *project_id, const char *name,
+                                             const char *sha256, json_t **out, char *err, size_t err_len);
 /* Inserts a pending row when the project stays within max_count assets and max_total bytes
  * (the asset this name would replace does not count). Fills id and the storage key. */
 assets_reserve_t assets_reserve(db_t *db, const char *project_id, const asset_new_t *a, int max_count,
                                 size_t max_total, char id[37], char key[ASSETS_KEY_MAX], char *err,
                                 size_t err_len);
 /* The object is stored: the row becomes ready and replaces the previous one of its name. */
-repo_status_t assets_commit(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
-                            size_t err_len);
+REPO_MUST_USE repo_status_t assets_commit(db_t *db, const char *project_id, const char *id, json_t **out,
+                                          char *err, size_t err_len);
 /* The object could not be stored: removes the pending row. */
-int assets_abandon(db_t *db, const char *id, char *err, size_t err_len);
+REPO_MUST_USE int assets_abandon(db_t *db, const char *id, char *err, size_t err_len);
 
 /* {"assets":[…],"nextCursor":…,"hasMore":…}, newest first; cursor is a previous page's last id. */
-repo_status_t assets_list(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,
-                          char *err, size_t err_len);
+REPO_MUST_USE repo_status_t assets_list(db_t *db, const char *project_id, const char *cursor, int limit,
+                                        json_t **out, char *err, size_t err_len);
 /* A current asset; key (may be NULL) gets its storage key. */
-repo_status_t assets_get(db_t *db, const char *project_id, const char *id, json_t **out,
-                         char key[ASSETS_KEY_MAX], char *err, size_t err_len);
+REPO_MUST_USE repo_status_t assets_get(db_t *db, const char *project_id, const char *id, json_t **out,
+                                       char key[ASSETS_KEY_MAX], char *err, size_t err_len);
 /* The published template versions (live templates) that use the asset: [{template, version}]. */
-repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
 /* Marks a current asset deleted; *out gets {id, deletedAt}. */
-repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
-                            size_t err_len);
+REPO_MUST_USE repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out,
+                                          char *err, size_t err_len);
 
 /* ---- layouts and renders ---- */
 
@@ -84,18 +84,18 @@ typedef struct asset_file {
 /* The assets a render of version_id may use (NULL/"" for a layout that is not stored): the
  * project's current ready assets, except that a name the version pinned (template_version_assets)
  * means the pinned bytes even after a re-upload. *out is malloc'd (caller frees); count or -1. */
-int assets_for_render(db_t *db, const char *project_id, const char *version_id, asset_file_t **out, char *err,
-                      size_t err_len);
+REPO_MUST_USE int assets_for_render(db_t *db, const char *project_id, const char *version_id,
+                                    asset_file_t **out, char *err, size_t err_len);
 /* Resolves refs (a JSON array of strings: names or ids) to the project's current image assets:
  * *ids gets an array of the same length with each asset id, or null where none matches
  * (new reference). */
-repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json_t *refs, json_t **ids,
-                                    char *err, size_t err_len);
+REPO_MUST_USE repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json_t *refs,
+                                                  json_t **ids, char *err, size_t err_len);
 
 /* Up to max objects of the project that may be removed now: ids and keys. Count or -1. */
-int assets_collect(db_t *db, const char *project_id, char (*ids)[37], char (*keys)[ASSETS_KEY_MAX], int max,
-                   char *err, size_t err_len);
+REPO_MUST_USE int assets_collect(db_t *db, const char *project_id, char (*ids)[37],
+                                 char (*keys)[ASSETS_KEY_MAX], int max, char *err, size_t err_len);
 /* The object of id is removed: a pending row is dropped, any other becomes 'gone'. */
-int assets_collected(db_t *db, const char *id, char *err, size_t err_len);
+REPO_MUST_USE int assets_collected(db_t *db, const char *id, char *err, size_t err_len);
 
 #endif

@@ -24,10 +24,10 @@ void projects_on_auth_changed(void (*fn)(void));
 
 /* Creates a project; slug NULL → derived from name, suffixed on collision. A given slug that
  * is taken → REPO_CONFLICT. */
-repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out, char *err,
-                              size_t err_len);
-repo_status_t projects_get(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
-repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out,
+                                            char *err, size_t err_len);
+REPO_MUST_USE repo_status_t projects_get(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len);
 /* Updates the given fields (NULL / negative = unchanged). */
 #define PROJECT_RETENTION_DAYS_MAX 36500 /* 100 years */
 
@@ -39,16 +39,18 @@ typedef struct project_update {
     int rate_burst;
     int retention_days;
 } project_update_t;
-repo_status_t projects_update(db_t *db, const char *id, const project_update_t *u, json_t **out, char *err,
-                              size_t err_len);
-repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t projects_update(db_t *db, const char *id, const project_update_t *u, json_t **out,
+                                            char *err, size_t err_len);
+REPO_MUST_USE repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
+                                            size_t err_len);
 
 /* Mints a key; the plaintext is in (*out)["key"] and nowhere else. */
-repo_status_t keys_create(db_t *db, const char *project_id, const char *name, const char *environment,
-                          json_t **out, char *err, size_t err_len);
-repo_status_t keys_list(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t keys_create(db_t *db, const char *project_id, const char *name,
+                                        const char *environment, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t keys_list(db_t *db, const char *project_id, json_t **out, char *err,
+                                      size_t err_len);
 /* project_id NULL: any project (CLI). Revoking twice keeps the first revokedAt. */
-repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, json_t **out, char *err,
-                          size_t err_len);
+REPO_MUST_USE repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, json_t **out,
+                                        char *err, size_t err_len);
 
 #endif

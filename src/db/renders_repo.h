@@ -106,20 +106,21 @@ bool renders_status_terminal(const char *status);
  * created_at (32 bytes) filled; REPO_CONFLICT when the idempotency key is taken (the row of the
  * earlier request is then visible to the next statement); REPO_ERROR + err.
  */
-repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err,
+                                           size_t err_len);
 /* Records that the id of a render is in Redis (renders_insert leaves enqueued_at NULL, which
  * the sweeper reads as "never pushed": a crash between the commit and the push then costs one
  * sweep interval, not the 10-minute safety net). lazy: outside a transaction only, commit
  * without waiting for the WAL flush. 0 or -1 + err. */
-int renders_mark_enqueued(db_t *db, const char *id, bool lazy, char *err, size_t err_len);
+REPO_MUST_USE int renders_mark_enqueued(db_t *db, const char *id, bool lazy, char *err, size_t err_len);
 /* Deletes a render that was never queued (enqueue failed), only while it is still queued and
  * untouched. Returns 1 (deleted), 0 (a worker already has it), -1 + err. */
-int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len);
+REPO_MUST_USE int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len);
 
-repo_status_t renders_get(db_t *db, const char *project_id, const char *id, render_row_t *out, char *err,
-                          size_t err_len);
-repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *key, render_row_t *out,
-                                  char *err, size_t err_len);
+REPO_MUST_USE repo_status_t renders_get(db_t *db, const char *project_id, const char *id, render_row_t *out,
+                                        char *err, size_t err_len);
+REPO_MUST_USE repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *key,
+                                                render_row_t *out, char *err, size_t err_len);
 /* The filters of GET /v1/renders; NULL (test: -1) = not filtered on. */
 typedef struct render_filter {
     const char *status;
@@ -135,19 +136,20 @@ typedef struct render_filter {
  * One page of a project's renders matching f, newest first. Fills *rows (malloc'd, up to limit
  * entries), *n and *has_more. REPO_OK or REPO_ERROR + err.
  */
-repo_status_t renders_list(db_t *db, const char *project_id, const render_filter_t *f, int limit,
-                           render_row_t **rows, int *n, bool *has_more, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t renders_list(db_t *db, const char *project_id, const render_filter_t *f,
+                                         int limit, render_row_t **rows, int *n, bool *has_more, char *err,
+                                         size_t err_len);
 
 /* POST /v1/renders/:id/cancel: a queued render of the project becomes cancelled (terminal),
  * with NOTIFY and one webhook delivery per subscription to render.cancelled (ids in
  * *deliveries). 1 (cancelled), 0 (not queued, or not this project's), -1 + err. */
-int renders_cancel(db_t *db, const char *project_id, const char *id, render_deliveries_t *deliveries,
-                   char *err, size_t err_len);
+REPO_MUST_USE int renders_cancel(db_t *db, const char *project_id, const char *id,
+                                 render_deliveries_t *deliveries, char *err, size_t err_len);
 /* DELETE /v1/renders/:id: a terminal render keeps its row as a tombstone, deleted_at set (the
  * first time only) and data emptied; *storage_key gets the file to delete ("" when none).
  * 1 (marked, or marked before), 0 (not found or not terminal), -1 + err. */
-int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char *storage_key, size_t key_len,
-                         char *err, size_t err_len);
+REPO_MUST_USE int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char *storage_key,
+                                       size_t key_len, char *err, size_t err_len);
 
 /* ---- worker side ---- */
 
@@ -158,24 +160,24 @@ int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char 
  * *out filled (release out->data), REPO_NOT_FOUND (nothing to do: finished, claimed elsewhere,
  * not due yet, or never committed), REPO_ERROR + err.
  */
-repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms,
-                            render_claim_t *out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int lease_ms,
+                                          render_claim_t *out, char *err, size_t err_len);
 /* Extends the lease while worker_id still holds the claim. 1 (extended), 0 (lost), -1 + err. */
-int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms, char *err,
-                        size_t err_len);
+REPO_MUST_USE int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms,
+                                      char *err, size_t err_len);
 /* Terminal success, only while worker_id holds the claim; notifies and creates the webhook
  * deliveries (ids in *deliveries, which may be NULL), all in one statement. 1, 0 (claim lost),
  * -1. */
-int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
-                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err,
-                    size_t err_len);
+REPO_MUST_USE int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key,
+                                  int pages, size_t bytes, const char *sha256,
+                                  render_deliveries_t *deliveries, char *err, size_t err_len);
 /* Back to queued, due in delay_ms, with the error kept for the record. 1, 0, -1. */
-int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,
-                  size_t err_len);
+REPO_MUST_USE int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms,
+                                const char *error, char *err, size_t err_len);
 /* Terminal failure with an actionable message, only while worker_id holds the claim; notifies
  * and creates the webhook deliveries like renders_succeed. 1, 0 (claim lost), -1. */
-int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error,
-                 render_deliveries_t *deliveries, char *err, size_t err_len);
+REPO_MUST_USE int renders_fail(db_t *db, const char *id, const char *worker_id, const char *error,
+                               render_deliveries_t *deliveries, char *err, size_t err_len);
 
 /*
  * The sweeper's pick, inside the caller's transaction: marks as enqueued now and returns up to
@@ -184,8 +186,8 @@ int renders_fail(db_t *db, const char *id, const char *worker_id, const char *er
  * all_before_ms >= 0, any due row last pushed more than all_before_ms ago (Redis may have lost
  * it). Rows locked by another sweeper are skipped. Returns the count, or -1 + err.
  */
-int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
-                       size_t err_len);
+REPO_MUST_USE int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
+                                     size_t err_len);
 /*
  * Retention, inside the caller's transaction: marks up to max terminal renders, not deleted
  * or expired yet, that are older than their project's retention_days (else default_days; 0 =
@@ -193,9 +195,10 @@ int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int m
  * ("" for renders without a file) into keys. Rows locked by another sweeper are skipped.
  * Returns the count, or -1 + err. The caller deletes the files, then commits.
  */
-int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max, char *err,
-                        size_t err_len);
+REPO_MUST_USE int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX],
+                                      int max, char *err, size_t err_len);
 /* Counts by status for /metrics: queued, rendering. -1 on error. */
-int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len);
+REPO_MUST_USE int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err,
+                                  size_t err_len);
 
 #endif

@@ -5,6 +5,9 @@
 #ifndef CRAFTKIT_DB_REPO_H
 #define CRAFTKIT_DB_REPO_H
 
+/* On every repository function: ignoring an outcome has hidden real failures before. */
+#define REPO_MUST_USE __attribute__((warn_unused_result))
+
 typedef enum { REPO_OK = 0, REPO_NOT_FOUND, REPO_CONFLICT, REPO_ERROR } repo_status_t;
 
 #endif

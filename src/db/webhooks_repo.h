@@ -33,34 +33,38 @@
  * "{render.succeeded,render.failed}". create and rotate return the secret in (*out)["secret"]
  * (the only time it is shown); REPO_CONFLICT from create: the project has
  * WEBHOOK_MAX_SUBSCRIPTIONS already. */
-repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, const char *events_array,
-                           bool active, const char *description, json_t **out, char *err, size_t err_len);
-repo_status_t whsub_list(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len);
-repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
-                        size_t err_len);
+REPO_MUST_USE repo_status_t whsub_create(db_t *db, const char *project_id, const char *url,
+                                         const char *events_array, bool active, const char *description,
+                                         json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t whsub_list(db_t *db, const char *project_id, json_t **out, char *err,
+                                       size_t err_len);
+REPO_MUST_USE repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out,
+                                      char *err, size_t err_len);
 /* NULL / negative = unchanged; clear_description sets it to null. */
-repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url,
-                           const char *events_array, int active, const char *description,
-                           bool clear_description, json_t **out, char *err, size_t err_len);
-repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
-                           size_t err_len);
+REPO_MUST_USE repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url,
+                                         const char *events_array, int active, const char *description,
+                                         bool clear_description, json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out,
+                                         char *err, size_t err_len);
 /* A new secret; the old one keeps signing (second header) for WEBHOOK_PREVIOUS_SECRET_HOURS. */
-repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
-                           size_t err_len);
+REPO_MUST_USE repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out,
+                                         char *err, size_t err_len);
 
 /* One page of a subscription's deliveries, newest first, each with its attempts:
  * {"deliveries":[…],"nextCursor":…,"hasMore":…}. REPO_NOT_FOUND for an unknown subscription. */
-repo_status_t whdel_list(db_t *db, const char *project_id, const char *sub_id, const char *cursor, int limit,
-                         json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t whdel_list(db_t *db, const char *project_id, const char *sub_id,
+                                       const char *cursor, int limit, json_t **out, char *err,
+                                       size_t err_len);
 /* Schedules one more attempt now (beyond the budget if it was used up) with a freshly built
  * body; fills *out with the delivery. REPO_NOT_FOUND when it is not this subscription's. */
-repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_id, const char *delivery_id,
-                              json_t **out, char *err, size_t err_len);
+REPO_MUST_USE repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_id,
+                                            const char *delivery_id, json_t **out, char *err, size_t err_len);
 /* Records that these deliveries are in Redis. Deliveries are created (and redelivered) with
  * enqueued_at NULL, which the sweeper reads as "never pushed", and marked only after the push
  * went through: a crash or a refused push in between costs one sweep interval. Only rows still
  * pending with this many attempts (those of the push) are marked. 0 or -1. */
-int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *err, size_t err_len);
+REPO_MUST_USE int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *err,
+                                      size_t err_len);
 
 /* ---- dispatcher side ---- */
 
@@ -80,13 +84,13 @@ typedef struct whdel_claim {
 
 /* Claims a due delivery (pending and due, or delivering with an expired lease) for an attempt.
  * REPO_OK (release with whdel_claim_free), REPO_NOT_FOUND (nothing to do), REPO_ERROR. */
-repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, whdel_claim_t *out,
-                          char *err, size_t err_len);
+REPO_MUST_USE repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int lease_ms,
+                                        whdel_claim_t *out, char *err, size_t err_len);
 void whdel_claim_free(whdel_claim_t *c);
 /* Stores the body of the first attempt (unless one is stored) and returns the stored one
  * (malloc'd) in *stored, so every attempt sends the same bytes. 0 or -1. */
-int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stored, char *err,
-                      size_t err_len);
+REPO_MUST_USE int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stored, char *err,
+                                    size_t err_len);
 
 typedef enum { WHDEL_DELIVERED, WHDEL_RETRY, WHDEL_ABANDONED } whdel_outcome_t;
 
@@ -100,13 +104,16 @@ typedef struct whdel_attempt {
 
 /* Records the attempt and its outcome in one statement, while worker_id holds the claim.
  * retry_delay_ms is used for WHDEL_RETRY. 1, 0 (claim lost), -1 + err. */
-int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt, const whdel_attempt_t *a,
-                 whdel_outcome_t outcome, int retry_delay_ms, char *err, size_t err_len);
+REPO_MUST_USE int whdel_record(db_t *db, const char *id, const char *worker_id, int attempt,
+                               const whdel_attempt_t *a, whdel_outcome_t outcome, int retry_delay_ms,
+                               char *err, size_t err_len);
 /* Hands a claimed delivery back without counting the attempt (no request was made: the
  * database failed while its body was being built), pending again in delay_ms and unqueued,
  * so the sweeper pushes it when due. 1, 0 (claim lost), -1 + err. */
-int whdel_release(db_t *db, const char *id, const char *worker_id, int delay_ms, char *err, size_t err_len);
+REPO_MUST_USE int whdel_release(db_t *db, const char *id, const char *worker_id, int delay_ms, char *err,
+                                size_t err_len);
 /* The sweeper's pick, like renders_sweep_pick: due deliveries not in Redis. Count or -1. */
-int whdel_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len);
+REPO_MUST_USE int whdel_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
+                                   size_t err_len);
 
 #endif
