@@ -3,4 +3,7 @@
 # (python3-fonttools) and mupdf-tools, from the test set of scripts/deps.
 add_test(NAME golden.cff_glyphs COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/fonts/cff_glyphs.py
          $<TARGET_FILE:craftkit> ${CMAKE_CURRENT_BINARY_DIR}/fonts-out/cff_glyphs)
-set_tests_properties(golden.cff_glyphs PROPERTIES LABELS golden TIMEOUT 600)
+# Sanitizer builds: the library caches that are never freed by design are suppressed, as for
+# every other test that runs the binary.
+set_tests_properties(golden.cff_glyphs PROPERTIES LABELS golden TIMEOUT 600
+  ENVIRONMENT "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan.supp;ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
