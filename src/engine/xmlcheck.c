@@ -285,7 +285,7 @@ static int check_chars(scan_t *sc)
 {
     const unsigned char *p = (const unsigned char *)sc->s, *end = (const unsigned char *)sc->end;
     while (p < end) {
-        unsigned cp;
+        unsigned cp = 0; /* xmlcheck_utf8 leaves it unset on invalid UTF-8 */
         size_t n = xmlcheck_utf8(p, (size_t)(end - p), &cp);
         bool ok = n && (cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
                         (cp >= 0xe000 && cp <= 0xfffd) || cp >= 0x10000);
