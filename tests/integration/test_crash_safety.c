@@ -133,8 +133,16 @@ START_TEST(dispatcher_retries_database_errors)
              "SELECT d.id || ' ' || d.subscription_id FROM webhook_deliveries d WHERE d.render_id = '%s'"
              " AND d.status = 'delivered'",
              id);
-    char *ids = th_sql(srv, q), delivery[64], sub[64], path[256];
-    ck_assert_int_eq(sscanf(ids, "%63s %63s", delivery, sub), 2);
+    /* The receiver has the body before the dispatcher records the attempt: wait for the row. */
+    char *ids = NULL, delivery[64], sub[64], path[256];
+    for (int waited = 0; waited <= 10000; waited += 50) {
+        free(ids);
+        ids = th_sql(srv, q);
+        if (sscanf(ids, "%63s %63s", delivery, sub) == 2)
+            break;
+        th_sleep_ms(50);
+    }
+    ck_assert_msg(sscanf(ids, "%63s %63s", delivery, sub) == 2, "the delivery was not recorded: '%s'", ids);
     free(ids);
 
     PGconn *lock = PQconnectdb(srv->database_url);
