@@ -1,5 +1,6 @@
 /* craftkit render — offline rendering with the same engine the server uses; no services. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,186 +201,267 @@ static int validate_data(const json_t *manifest, json_t **data)
     return 0;
 }
 
-int cli_render(int argc, char **argv)
+/* Everything the command line says. */
+typedef struct render_args {
+    const char *layout_path, *manifest_path, *data_path, *out_path, *page_config_path, *format, *assets;
+    engine_render_opts_t ro;
+    engine_ctx_opts_t co;
+    bool quiet;
+    embeds_t emb;
+} render_args_t;
+
+static int set_compression(render_args_t *a, const char *v)
 {
-    const char *layout_path = NULL, *manifest_path = NULL, *data_path = NULL, *out_path = NULL;
-    const char *page_config_path = NULL, *format = NULL, *assets = NULL;
-    engine_render_opts_t ro = {0};
-    engine_ctx_opts_t co = {0};
-    bool quiet = false;
-    embeds_t emb = {0};
+    if (!strcmp(v, "fast"))
+        a->ro.compression = ENGINE_COMPRESS_FAST;
+    else if (!strcmp(v, "standard"))
+        a->ro.compression = ENGINE_COMPRESS_STANDARD;
+    else if (!strcmp(v, "none"))
+        a->ro.compression = ENGINE_COMPRESS_NONE;
+    else
+        return -1;
+    return 0;
+}
+
+static int set_pdfa(render_args_t *a, const char *v)
+{
+    int level = engine_pdfa_parse(v);
+    if (level < 0)
+        return -1;
+    a->ro.pdfa = (engine_pdfa_t)level;
+    return 0;
+}
+
+/* More than ENGINE_ATTACHMENTS_MAX are counted but not kept; load_embeds refuses them. */
+static int add_attach(render_args_t *a, const char *v)
+{
+    if (a->emb.nattach <= ENGINE_ATTACHMENTS_MAX)
+        a->emb.attach[a->emb.nattach++] = v;
+    return 0;
+}
+
+/* The options that take a value, and where it goes: a string kept as given, a whole number in
+ * [min, max] stored as the field's type, or a setter that checks it (-1: bad value). */
+typedef enum { OPT_STRING, OPT_INT, OPT_INT64, OPT_DOUBLE, OPT_SETTER } option_kind_t;
+typedef struct value_option {
+    const char *name;
+    option_kind_t kind;
+    size_t field;
+    long min, max;
+    int (*set)(render_args_t *a, const char *v);
+} value_option_t;
+
+/* Rows of value_options: {STRING(...)}, {NUMBER(...)}, {SETTER(...)}. */
+#define STRING(opt, member) .name = opt, .kind = OPT_STRING, .field = offsetof(render_args_t, member)
+#define NUMBER(opt, k, member, lo, hi)                                                                       \
+    .name = opt, .kind = k, .field = offsetof(render_args_t, member), .min = lo, .max = hi
+#define SETTER(opt, fn) .name = opt, .kind = OPT_SETTER, .set = fn
+static const value_option_t value_options[] = {
+    {STRING("--layout", layout_path)},
+    {STRING("--manifest", manifest_path)},
+    {STRING("--data", data_path)},
+    {STRING("-o", out_path)},
+    {STRING("--output", out_path)},
+    {STRING("--page-config", page_config_path)},
+    {STRING("--format", format)},
+    {STRING("--watermark", ro.watermark)},
+    {STRING("--assets", assets)},
+    {STRING("--facturx", emb.facturx)},
+    {STRING("--facturx-profile", emb.profile)},
+    {NUMBER("--page", OPT_INT, ro.page, 1, 100000)},
+    {NUMBER("--dpi", OPT_DOUBLE, ro.dpi, 10, 600)},
+    {NUMBER("--creation-time", OPT_INT64, ro.creation_time, 1, 253402300799L)},
+    {NUMBER("--image-timeout-ms", OPT_INT, co.image_timeout_ms, 1, 600000)},
+    {SETTER("--compression", set_compression)},
+    {SETTER("--pdfa", set_pdfa)},
+    {SETTER("--attach", add_attach)},
+};
+#undef STRING
+#undef NUMBER
+#undef SETTER
+
+static const value_option_t *find_value_option(const char *name)
+{
+    for (size_t i = 0; i < sizeof value_options / sizeof *value_options; i++)
+        if (!strcmp(name, value_options[i].name))
+            return &value_options[i];
+    return NULL;
+}
+
+static int set_value_option(render_args_t *a, const value_option_t *o, const char *v)
+{
+    void *field = (char *)a + o->field;
+    long n = 0;
+    if (o->kind == OPT_SETTER)
+        return o->set(a, v);
+    if (o->kind == OPT_STRING) {
+        *(const char **)field = v;
+        return 0;
+    }
+    if (parse_long(v, o->min, o->max, &n) < 0)
+        return -1;
+    if (o->kind == OPT_INT)
+        *(int *)field = (int)n;
+    else if (o->kind == OPT_INT64)
+        *(int64_t *)field = n;
+    else
+        *(double *)field = (double)n;
+    return 0;
+}
+
+/* What parse_args returns when the render should go ahead (every exit code is >= 0). */
+enum { RENDER_GO = -1 };
+
+/* The whole command line into a; RENDER_GO, or the exit code (usage or --help) with the message
+ * already printed. */
+static int parse_args(int argc, char **argv, render_args_t *a)
+{
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-#define NEED_VALUE()                                                                                         \
-    do {                                                                                                     \
-        if (!v) {                                                                                            \
-            fprintf(stderr, "craftkit render: %s needs a value\n\n%s", a, render_usage);                     \
-            return CLI_USAGE;                                                                                \
-        }                                                                                                    \
-        i++;                                                                                                 \
-    } while (0)
-        if (!strcmp(a, "--layout")) {
-            NEED_VALUE();
-            layout_path = v;
-        } else if (!strcmp(a, "--manifest")) {
-            NEED_VALUE();
-            manifest_path = v;
-        } else if (!strcmp(a, "--data")) {
-            NEED_VALUE();
-            data_path = v;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            NEED_VALUE();
-            out_path = v;
-        } else if (!strcmp(a, "--page-config")) {
-            NEED_VALUE();
-            page_config_path = v;
-        } else if (!strcmp(a, "--format")) {
-            NEED_VALUE();
-            format = v;
-        } else if (!strcmp(a, "--page")) {
-            NEED_VALUE();
-            if (parse_long(v, 1, 100000, &n) < 0)
-                goto bad_value;
-            ro.page = (int)n;
-        } else if (!strcmp(a, "--dpi")) {
-            NEED_VALUE();
-            if (parse_long(v, 10, 600, &n) < 0)
-                goto bad_value;
-            ro.dpi = (double)n;
-        } else if (!strcmp(a, "--watermark")) {
-            NEED_VALUE();
-            ro.watermark = v;
-        } else if (!strcmp(a, "--creation-time")) {
-            NEED_VALUE();
-            if (parse_long(v, 1, 253402300799L, &n) < 0)
-                goto bad_value;
-            ro.creation_time = n;
-        } else if (!strcmp(a, "--assets")) {
-            NEED_VALUE();
-            assets = v;
-        } else if (!strcmp(a, "--image-timeout-ms")) {
-            NEED_VALUE();
-            if (parse_long(v, 1, 600000, &n) < 0)
-                goto bad_value;
-            co.image_timeout_ms = (int)n;
-        } else if (!strcmp(a, "--compression")) {
-            NEED_VALUE();
-            if (!strcmp(v, "fast"))
-                ro.compression = ENGINE_COMPRESS_FAST;
-            else if (!strcmp(v, "standard"))
-                ro.compression = ENGINE_COMPRESS_STANDARD;
-            else if (!strcmp(v, "none"))
-                ro.compression = ENGINE_COMPRESS_NONE;
-            else
-                goto bad_value;
-        } else if (!strcmp(a, "--pdfa")) {
-            NEED_VALUE();
-            int level = engine_pdfa_parse(v);
-            if (level < 0)
-                goto bad_value;
-            ro.pdfa = (engine_pdfa_t)level;
-        } else if (!strcmp(a, "--facturx")) {
-            NEED_VALUE();
-            emb.facturx = v;
-        } else if (!strcmp(a, "--facturx-profile")) {
-            NEED_VALUE();
-            emb.profile = v;
-        } else if (!strcmp(a, "--attach")) {
-            NEED_VALUE();
-            if (emb.nattach <= ENGINE_ATTACHMENTS_MAX)
-                emb.attach[emb.nattach++] = v;
-        } else if (!strcmp(a, "--allow-private-urls")) {
-            co.allow_private_urls = true;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = true;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        const char *opt = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(opt, "--allow-private-urls")) {
+            a->co.allow_private_urls = true;
+            continue;
+        }
+        if (!strcmp(opt, "--quiet") || !strcmp(opt, "-q")) {
+            a->quiet = true;
+            continue;
+        }
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
             fputs(render_usage, stdout);
             return CLI_OK;
-        } else {
-            fprintf(stderr, "craftkit render: unknown option %s\n\n%s", a, render_usage);
+        }
+        const value_option_t *o = find_value_option(opt);
+        if (!o) {
+            fprintf(stderr, "craftkit render: unknown option %s\n\n%s", opt, render_usage);
             return CLI_USAGE;
         }
-        continue;
-    bad_value:
-        fprintf(stderr, "craftkit render: bad value for %s: %s\n", a, v);
-        return CLI_USAGE;
-#undef NEED_VALUE
+        if (!v) {
+            fprintf(stderr, "craftkit render: %s needs a value\n\n%s", opt, render_usage);
+            return CLI_USAGE;
+        }
+        if (set_value_option(a, o, v) < 0) {
+            fprintf(stderr, "craftkit render: bad value for %s: %s\n", opt, v);
+            return CLI_USAGE;
+        }
+        i++;
     }
-    if (!out_path || (!layout_path && !manifest_path)) {
+    if (!a->out_path || (!a->layout_path && !a->manifest_path)) {
         fprintf(stderr, "craftkit render: need -o and --layout (or --manifest)\n\n%s", render_usage);
         return CLI_USAGE;
     }
-    if (format && strcmp(format, "pdf") && strcmp(format, "png")) {
+    if (a->format && strcmp(a->format, "pdf") && strcmp(a->format, "png")) {
         fprintf(stderr, "craftkit render: --format must be pdf or png\n");
         return CLI_USAGE;
     }
-    ro.format = (format ? !strcmp(format, "png") : ends_with(out_path, ".png")) ? ENGINE_PNG : ENGINE_PDF;
-    co.assets_dir = assets;
+    bool png = a->format ? !strcmp(a->format, "png") : ends_with(a->out_path, ".png");
+    a->ro.format = png ? ENGINE_PNG : ENGINE_PDF;
+    a->co.assets_dir = a->assets;
+    return RENDER_GO;
+}
 
-    int rc = CLI_FAIL;
-    json_t *layout = NULL, *manifest = NULL, *data = NULL, *page_config = NULL, *issues = NULL;
+/* The files the command line names, parsed; what load_inputs leaves is freed by free_inputs. */
+typedef struct render_inputs {
+    json_t *layout, *manifest, *data, *page_config;
+} render_inputs_t;
+
+static int load_inputs(render_args_t *a, render_inputs_t *in)
+{
+    if ((a->layout_path && !(in->layout = load_json(a->layout_path, "layout"))) ||
+        (a->manifest_path && !(in->manifest = load_json(a->manifest_path, "manifest"))) ||
+        (a->data_path && !(in->data = load_json(a->data_path, "data"))) ||
+        (a->page_config_path && !(in->page_config = load_json(a->page_config_path, "page config"))))
+        return -1;
+    if (load_embeds(&a->emb, &a->ro) < 0)
+        return -1;
+    if (in->data && !json_is_object(in->data)) {
+        fprintf(stderr, "craftkit render: data %s must be a JSON object\n", a->data_path);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_inputs(render_args_t *a, render_inputs_t *in)
+{
+    for (int i = 0; i <= ENGINE_ATTACHMENTS_MAX; i++)
+        free(a->emb.bytes[i]);
+    json_decref(in->layout);
+    json_decref(in->manifest);
+    json_decref(in->data);
+    json_decref(in->page_config);
+}
+
+/* Compiles the layout, checks the data as the server would and renders into out (caller frees);
+ * *started is when compiling began, for the report. */
+static int render_document(const render_args_t *a, render_inputs_t *in, engine_output_t *out,
+                           int64_t *started)
+{
+    int rc = -1;
+    json_t *issues = NULL;
     engine_template_t *t = NULL;
     engine_ctx_t *ctx = NULL;
-    engine_output_t out = {0};
-    if ((layout_path && !(layout = load_json(layout_path, "layout"))) ||
-        (manifest_path && !(manifest = load_json(manifest_path, "manifest"))) ||
-        (data_path && !(data = load_json(data_path, "data"))) ||
-        (page_config_path && !(page_config = load_json(page_config_path, "page config"))))
-        goto done;
-    if (load_embeds(&emb, &ro) < 0)
-        goto done;
-    if (data && !json_is_object(data)) {
-        fprintf(stderr, "craftkit render: data %s must be a JSON object\n", data_path);
-        goto done;
-    }
+    char err[1024];
     if (engine_global_init() < 0) {
         fprintf(stderr, "craftkit render: fontconfig could not be initialised\n");
         goto done;
     }
-    int64_t t0 = time_mono_ms();
-    char err[1024];
-    t = engine_compile(layout, page_config, manifest, &issues, err, sizeof err);
+    *started = time_mono_ms();
+    t = engine_compile(in->layout, in->page_config, in->manifest, &issues, err, sizeof err);
     if (!t) {
         fprintf(stderr, "craftkit render: %s\n", err);
         if (issues)
             print_issues(issues, "");
         goto done;
     }
-    if (manifest && validate_data(manifest, &data) < 0)
+    if (in->manifest && validate_data(in->manifest, &in->data) < 0)
         goto done;
-    if (!emb.facturx && engine_einvoice_build(t, data, NULL, NULL, NULL, &issues) < 0) {
+    if (!a->emb.facturx && engine_einvoice_build(t, in->data, NULL, NULL, NULL, &issues) < 0) {
         fprintf(stderr, "craftkit render: the data cannot make the e-invoice\n");
         print_issues(issues, "data.");
         goto done;
     }
-    ctx = engine_ctx_new(&co);
+    ctx = engine_ctx_new(&a->co);
     if (!ctx) {
         fprintf(stderr, "craftkit render: out of memory\n");
         goto done;
     }
-    if (engine_render(ctx, t, data, &ro, &out, err, sizeof err) < 0) {
+    if (engine_render(ctx, t, in->data, &a->ro, out, err, sizeof err) < 0) {
         fprintf(stderr, "craftkit render: %s\n", err);
         goto done;
     }
-    if (write_file(out_path, out.data, out.len) < 0)
-        goto done;
-    if (!quiet)
-        fprintf(stderr, "craftkit render: wrote %s (%s, %d page%s, %zu bytes) in %lld ms\n", out_path,
-                ro.format == ENGINE_PNG ? "PNG" : "PDF", out.pages, out.pages == 1 ? "" : "s", out.len,
-                (long long)(time_mono_ms() - t0));
-    rc = CLI_OK;
+    rc = 0;
 done:
-    engine_output_free(&out);
-    for (int i = 0; i <= ENGINE_ATTACHMENTS_MAX; i++)
-        free(emb.bytes[i]);
     engine_ctx_free(ctx);
     engine_template_free(t);
     json_decref(issues);
-    json_decref(layout);
-    json_decref(manifest);
-    json_decref(data);
-    json_decref(page_config);
+    return rc;
+}
+
+/* Writes the document and, unless --quiet, says what was written. */
+static int write_output(const render_args_t *a, const engine_output_t *out, int64_t started)
+{
+    if (write_file(a->out_path, out->data, out->len) < 0)
+        return -1;
+    if (!a->quiet)
+        fprintf(stderr, "craftkit render: wrote %s (%s, %d page%s, %zu bytes) in %lld ms\n", a->out_path,
+                a->ro.format == ENGINE_PNG ? "PNG" : "PDF", out->pages, out->pages == 1 ? "" : "s", out->len,
+                (long long)(time_mono_ms() - started));
+    return 0;
+}
+
+int cli_render(int argc, char **argv)
+{
+    render_args_t a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != RENDER_GO)
+        return rc;
+    render_inputs_t in = {0};
+    engine_output_t out = {0};
+    int64_t started = 0;
+    rc = CLI_FAIL;
+    if (load_inputs(&a, &in) == 0 && render_document(&a, &in, &out, &started) == 0 &&
+        write_output(&a, &out, started) == 0)
+        rc = CLI_OK;
+    engine_output_free(&out);
+    free_inputs(&a, &in);
     return rc;
 }
