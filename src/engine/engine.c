@@ -370,6 +370,11 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
     if ((double)w * h > PNG_PIXELS_MAX)
         return render_fail(r, "the image would be too large; lower the dpi");
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(s);
+        return render_fail(r, "the %d x %d px picture needs more memory than the render has; lower the dpi",
+                           w, h);
+    }
     cairo_t *cr = cairo_create(s);
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_paint(cr);

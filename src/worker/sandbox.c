@@ -601,15 +601,22 @@ sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, co
         errmsg_fail(err, err_len, "the render was stopped because the server is shutting down");
         return SANDBOX_STOPPED;
     }
-    if (sb->pid <= 0 && spawn(sb, err, err_len) != 0)
-        return SANDBOX_FAILED;
+    /* A helper started for this render (the last one was killed or died) starts the clock late:
+     * its start-up is ours, not the render's, and on a busy machine it can take seconds. */
+    int64_t deadline_ms = opts->deadline_ms;
+    if (sb->pid <= 0) {
+        int64_t spawn_started = time_mono_ms();
+        if (spawn(sb, err, err_len) != 0)
+            return SANDBOX_FAILED;
+        deadline_ms += time_mono_ms() - spawn_started;
+    }
     wire_opts_t wo = {.format = opts->format,
                       .page = opts->page,
                       .compression = opts->compression,
                       .has_watermark = opts->watermark != NULL,
                       .dpi = opts->dpi,
                       .creation_time = opts->creation_time,
-                      .deadline_ms = opts->deadline_ms,
+                      .deadline_ms = deadline_ms,
                       .image_budget = (uint64_t)limits.memory_mb << 20,
                       .pdfa = opts->pdfa,
                       .facturx_profile = opts->facturx.profile,
@@ -643,7 +650,7 @@ sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, co
         size_t len;
         atomic_store(&sb->rss, sb->idle_rss); /* busy from now on */
         if (send_msg(sb->fd, req, 8) != 0 ||
-            recv_msg(sb, opts->deadline_ms + SANDBOX_DEADLINE_SLACK_MS, true, &payload, &len) != 0) {
+            recv_msg(sb, deadline_ms + SANDBOX_DEADLINE_SLACK_MS, true, &payload, &len) != 0) {
             result = lost(sb, limit_ms, err, err_len);
             goto done;
         }

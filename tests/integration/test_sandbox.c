@@ -28,7 +28,9 @@
 #endif
 
 #define RENDER_TIMEOUT_MS 3000
-#define PREVIEW_TIMEOUT_MS 4000
+/* Long enough for the memory bomb to reach MEMORY_MB first: a VM's first touch of a page is
+ * slow (25-100 MB/s measured on a busy 2-core machine), so with 4 s the time limit won the race. */
+#define PREVIEW_TIMEOUT_MS 8000
 #define MEMORY_MB 256
 
 static th_server_t *srv;
@@ -36,7 +38,7 @@ static char key_a[128], key_b[128], id_a[64], id_b[64];
 
 static const char *const env[] = {"CRAFTKIT_WORKERS=2",
                                   "CRAFTKIT_RENDER_TIMEOUT_MS=3000",
-                                  "CRAFTKIT_PREVIEW_TIMEOUT_MS=4000",
+                                  "CRAFTKIT_PREVIEW_TIMEOUT_MS=8000",
                                   "CRAFTKIT_PREVIEW_CONCURRENCY=2",
                                   "CRAFTKIT_RENDER_MEMORY_MB=256",
                                   "CRAFTKIT_RENDER_MEMORY_TOTAL_MB=1024",
@@ -376,11 +378,19 @@ START_TEST(twelve_huge_pngs_are_refused_by_the_budget)
 }
 END_TEST
 
-START_TEST(a_render_that_eats_memory_is_stopped_at_its_budget)
+/* The body of a preview whose memory grows by hundreds of MB. Outside sanitizer builds: a PNG
+ * picture of a 9000 × 9000 px page (324 MB of pixels, touched by the white fill in a fraction of
+ * a CPU second), so the helper's RSS watch fires long before the time limit even when the machine
+ * is busy; the earlier text bomb needed seconds of CPU to grow and lost that race under load.
+ * Sanitizer builds measure against twice the budget plus ASan's quarantine (768 MB), more than
+ * any one picture may take, so there the text bomb (200 rows of 2 KB laid out 200 × 200 times)
+ * grows until its memory or its time runs out. */
+static char *memory_bomb_body(void)
 {
-    /* 200 rows of 2 KB text, laid out 200 × 200 times over: layout data grows by hundreds of MB
-     * a second, far past the 256 MB budget, long before the time limit or the engine's 1 GB
-     * arena cap. The helper's RSS watch (or, outside sanitizer builds, its RLIMIT_AS) stops it. */
+    if (!SANITIZER)
+        return strdup("{\"manifest\":{\"variables\":[]},\"layout\":{\"page\":{\"size\":[\"6750pt\","
+                      "\"6750pt\"]},\"body\":[\"a page picture larger than the budget\"]},\"data\":{},"
+                      "\"options\":{\"format\":\"png\",\"dpi\":96}}");
     size_t cap = 200 * 2100 + 1024, at = 0;
     char *body = malloc(cap);
     at +=
@@ -396,6 +406,12 @@ START_TEST(a_render_that_eats_memory_is_stopped_at_its_budget)
         at += (size_t)snprintf(body + at, cap - at, "\"}");
     }
     snprintf(body + at, cap - at, "]}}");
+    return body;
+}
+
+START_TEST(a_render_that_eats_memory_is_stopped_at_its_budget)
+{
+    char *body = memory_bomb_body();
     double t0 = now_s();
     th_resp_t *r = th_req(srv, "POST", "/v1/templates/plain/preview", key_a, body, NULL);
     double took = now_s() - t0;
