@@ -390,7 +390,8 @@ static node_t *new_node(compiler_t *c, node_kind_t kind, const char *path, const
     return n;
 }
 
-static const char *const common_keys_list[] = {"type", "if", "each", "as", "style", "keepTogether", NULL};
+static const char *const common_keys_list[] = {"type",  "if",           "each",     "as",
+                                               "style", "keepTogether", "position", NULL};
 
 /* Keys of a block: the common ones plus the kind's own. */
 static void check_block_keys(compiler_t *c, const json_t *obj, const char *path, const char *const *own)
@@ -649,20 +650,27 @@ static void compile_block_width(compiler_t *c, const json_t *v, const char *path
         *out = l;
 }
 
+int compile_image_src(compiler_t *c, const json_t *v, const char *path, expr_str_t *out)
+{
+    if (!json_is_string(v)) {
+        compile_issue(c, path, "Expected text (a string)");
+        return -1;
+    }
+    const char *src = json_string_value(v);
+    if (compile_text_into(c, src, path, out, BIND_IMAGE) < 0)
+        return -1;
+    if (!strncmp(src, "asset:", 6) && !strstr(src, "{{") && c->t->asset_refs)
+        json_array_append_new(c->t->asset_refs, json_pack("{s:s, s:s}", "ref", src + 6, "path", path));
+    return 0;
+}
+
 static void compile_image(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
     json_t *v;
-    const char *p = compile_path(c, path, "src");
-    if (!(v = json_object_get(obj, "src"))) {
+    if (!(v = json_object_get(obj, "src")))
         compile_issue(c, path, "An image needs \"src\" (e.g. \"{{logo}}\", \"asset:logo.png\" or a URL)");
-    } else if (!json_is_string(v)) {
-        compile_issue(c, p, "Expected text (a string)");
-    } else {
-        const char *src = json_string_value(v);
-        compile_text_into(c, src, p, &n->u.image.src, BIND_IMAGE);
-        if (!strncmp(src, "asset:", 6) && !strstr(src, "{{") && c->t->asset_refs)
-            json_array_append_new(c->t->asset_refs, json_pack("{s:s, s:s}", "ref", src + 6, "path", p));
-    }
+    else
+        compile_image_src(c, v, compile_path(c, path, "src"), &n->u.image.src);
     if ((v = json_object_get(obj, "width")))
         compile_block_width(c, v, compile_path(c, path, "width"), "Image width", &n->u.image.width);
     if ((v = json_object_get(obj, "height")) &&
@@ -809,6 +817,9 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
     json_t *kt = json_object_get(obj, "keepTogether");
     if (kt)
         compile_bool(c, kt, compile_path(c, path, "keepTogether"), &n->keep_together);
+    json_t *pos = json_object_get(obj, "position");
+    if (pos)
+        n->position = compile_position(c, pos, compile_path(c, path, "position"));
 
     switch (kind) {
     case 0:

@@ -96,5 +96,14 @@ node_t *compile_block_list(compiler_t *c, const json_t *v, const char *path, con
 void compile_check_keys(compiler_t *c, const json_t *obj, const char *path, const char *const *allowed,
                         bool style_keys, bool spacing_keys);
 int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n);
+/* An image source (a template string); literal "asset:NAME" sources are recorded in
+ * t->asset_refs so that saving checks the project has them. */
+int compile_image_src(compiler_t *c, const json_t *v, const char *path, expr_str_t *out);
+
+/* ---- pages (compile_page.c) ---- */
+/* page.background: a colour, an image source, {color, image, fit, area, pages} or a list of them. */
+void compile_background(compiler_t *c, const json_t *v, const char *path, page_spec_t *pg);
+/* A block's "position": {x | right, y | bottom, width}; NULL after an issue. */
+const position_spec_t *compile_position(compiler_t *c, const json_t *v, const char *path);
 
 #endif

@@ -87,7 +87,7 @@ static void compile_page(compiler_t *c, const json_t *v, page_spec_t *pg)
         compile_issue(c, path, "Expected an object such as {\"size\": \"A4\", \"margins\": \"20mm\"}");
         return;
     }
-    static const char *const keys[] = {"size", "orientation", "margins", "margin", NULL};
+    static const char *const keys[] = {"size", "orientation", "margins", "margin", "background", NULL};
     compile_check_keys(c, v, path, keys, false, false);
     json_t *x;
     if ((x = json_object_get(v, "size")))
@@ -97,6 +97,8 @@ static void compile_page(compiler_t *c, const json_t *v, page_spec_t *pg)
     if ((x = json_object_get(v, "margins")) || (x = json_object_get(v, "margin")))
         compile_sides(c, x, compile_path(c, path, json_object_get(v, "margins") ? "margins" : "margin"),
                       pg->margin);
+    if ((x = json_object_get(v, "background")))
+        compile_background(c, x, compile_path(c, path, "background"), pg);
 }
 
 /* pageConfig (the API's page settings) overrides the layout's page. */

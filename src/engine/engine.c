@@ -422,8 +422,10 @@ static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const js
     r->content_w = t->page.width - t->page.margin[1] - t->page.margin[3];
     if (measure_margins(r) < 0)
         return -1;
+    if (prepare_backgrounds(r) < 0)
+        return -1;
     pbox_t *body = prepare_stack(r, t->body, r->content_w);
-    if (!body || place_document(r, body) < 0)
+    if (!body || place_document(r, body) < 0 || place_backgrounds(r) < 0)
         return -1;
     return 0;
 }

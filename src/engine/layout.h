@@ -75,6 +75,14 @@ typedef enum {
 
 typedef struct pbox pbox_t;
 
+/* A block placed outside the flow ("position"), laid out at width w. */
+typedef struct pos_item {
+    pbox_t *pb;
+    const position_spec_t *ps;
+    double w;
+    int before; /* placed when the flow reaches the stack's kid of this index (n: after the last) */
+} pos_item_t;
+
 typedef struct pcell {
     pbox_t *content; /* a stack */
     double x, w;     /* relative to the table's left edge */
@@ -102,6 +110,8 @@ struct pbox {
             pbox_t **kids;
             int n;
             double gap;
+            pos_item_t *pos; /* positioned children, in document order */
+            int npos;
         } stack;
         struct {
             pbox_t **kids;
@@ -173,6 +183,7 @@ typedef struct render {
     bool nobreak; /* header/footer and rows known to fit: never start a page */
     inset_t *insets[RENDER_INSETS_MAX];
     int ninsets;
+    image_t **bg_img;         /* page.background images (NULL: none), by background */
     outline_entry_t *outline; /* headings in document order */
     size_t noutline, outline_cap;
     /* limits and errors */
@@ -198,8 +209,13 @@ const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len);
  * path (node_path when the value is not a single variable). */
 int prepare_lang(render_t *r, const expr_str_t *e, const char *node_path, const char **lang);
 
+/* Loads the page.background images into r->bg_img; -1 after render_fail. */
+int prepare_backgrounds(render_t *r);
+
 /* place.c */
 int place_document(render_t *r, pbox_t *body);
+/* Puts the page backgrounds behind everything else on each page (after place_document). */
+int place_backgrounds(render_t *r);
 /* Places a pbox at the current cursor without page breaks (headers, footers). */
 int place_fixed(render_t *r, pbox_t *pb, double x, double y, double w);
 dpage_t *place_page(render_t *r, int page);

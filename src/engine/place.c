@@ -338,11 +338,33 @@ static double first_piece(const pbox_t *pb)
     return fmin(h, pb->h);
 }
 
+/* A block outside the flow: at its place on the page the flow is on, the cursor unchanged. */
+static int place_positioned(render_t *r, const pos_item_t *pi)
+{
+    const page_spec_t *pg = &r->t->page;
+    const pbox_t *pb = pi->pb;
+    double w = pi->w + pb->ml + pb->mr, h = pb->mt + pb->h + pb->mb;
+    double x = pi->ps->from_right ? pg->width - pi->ps->x - w : pi->ps->x;
+    double y = pi->ps->from_bottom ? pg->height - pi->ps->y - h : pi->ps->y;
+    return place_fixed(r, pi->pb, x, y, w);
+}
+
+/* The positioned children of a stack that come before its flowing kid `before`. */
+static int place_positioned_upto(render_t *r, const pbox_t *pb, int *next, int before)
+{
+    for (; *next < pb->u.stack.npos && pb->u.stack.pos[*next].before <= before; (*next)++)
+        if (place_positioned(r, &pb->u.stack.pos[*next]) < 0)
+            return -1;
+    return 0;
+}
+
 static int place_stack(render_t *r, pbox_t *pb, double x, double w)
 {
     pbox_t **k = pb->u.stack.kids;
-    int n = pb->u.stack.n;
+    int n = pb->u.stack.n, next_pos = 0;
     for (int i = 0; i < n; i++) {
+        if (pb->u.stack.npos && place_positioned_upto(r, pb, &next_pos, i) < 0)
+            return -1;
         double gap = i == 0 ? k[i]->mt : fmax(k[i - 1]->mb, k[i]->mt) + pb->u.stack.gap;
         if (!at_top(r))
             r->y += gap;
@@ -364,7 +386,7 @@ static int place_stack(render_t *r, pbox_t *pb, double x, double w)
     }
     if (n)
         r->y += k[n - 1]->mb;
-    return 0;
+    return pb->u.stack.npos ? place_positioned_upto(r, pb, &next_pos, n) : 0;
 }
 
 static void emit_lines(render_t *r, const text_para_t *p, int a, int b, double x)
@@ -873,4 +895,42 @@ int place_fixed(render_t *r, pbox_t *pb, double x, double y, double w)
     r->y = saved.y;
     r->top_y = saved.top_y;
     return rc;
+}
+
+/* ------------------------------------------------------------ backgrounds */
+
+static bool background_on(const background_spec_t *bg, int page)
+{
+    return bg->pages == BG_PAGES_ALL || (bg->pages == BG_PAGES_FIRST) == (page == 0);
+}
+
+int place_backgrounds(render_t *r)
+{
+    const page_spec_t *pg = &r->t->page;
+    for (int p = 0; p < r->npages && pg->nbg; p++) {
+        size_t at = 0;
+        for (int i = 0; i < pg->nbg; i++) {
+            const background_spec_t *bg = &pg->bg[i];
+            if (!background_on(bg, p))
+                continue;
+            double x = 0, y = 0, w = pg->width, h = pg->height;
+            if (bg->inside_margins) {
+                x = pg->margin[3];
+                y = pg->margin[0];
+                w -= pg->margin[1] + pg->margin[3];
+                h -= pg->margin[0] + pg->margin[2];
+            }
+            size_t before = page_items(r, p);
+            emit_rect(r, x, y, w, h, bg->color, 0, 0, 0, p, at, true);
+            at += page_items(r, p) - before;
+            if (!r->bg_img[i])
+                continue;
+            ditem_t *it = insert_at(r, p, at++);
+            if (!it)
+                return -1;
+            *it = (ditem_t){.kind = DI_IMAGE, .x = x, .y = y, .w = w, .h = h, .fit = (uint8_t)bg->fit};
+            it->u.img = r->bg_img[i];
+        }
+    }
+    return r->failed ? -1 : 0;
 }

@@ -146,13 +146,18 @@ const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len)
 }
 
 /* "data.logo" when the string is exactly one binding, else the block's layout path. */
-static void where_of(render_t *r, const expr_str_t *s, const node_t *n, char *out, size_t len)
+static void where_at(render_t *r, const expr_str_t *s, const char *path, char *out, size_t len)
 {
     if (s->nparts == 1 && s->parts[0].path) {
         expr_describe_path(&r->scope, s->parts[0].path, out, len);
         return;
     }
-    snprintf(out, len, "%s", n->path);
+    snprintf(out, len, "%s", path);
+}
+
+static void where_of(render_t *r, const expr_str_t *s, const node_t *n, char *out, size_t len)
+{
+    where_at(r, s, n->path, out, len);
 }
 
 int prepare_lang(render_t *r, const expr_str_t *e, const char *node_path, const char **lang)
@@ -345,12 +350,50 @@ static void stack_height(pbox_t *pb)
     pb->h = h;
 }
 
+/* The width a positioned block is laid out at: its own, else up to the right margin (the
+ * sheet's edge when it starts inside that margin). */
+static double positioned_width(render_t *r, const position_spec_t *ps)
+{
+    const page_spec_t *pg = &r->t->page;
+    if (ps->width.kind == LEN_PT)
+        return ps->width.v;
+    if (ps->width.kind == LEN_PCT)
+        return pg->width * ps->width.v / 100;
+    double w = pg->width - pg->margin[1] - ps->x;
+    return w >= ENGINE_CONTENT_MIN_PT ? w : pg->width - ps->x;
+}
+
+/* Positioned children (outside the flow) are kept apart from the flowing ones, each with the
+ * index of the flowing child it comes before, so that nothing that measures or paginates the
+ * flow sees them. */
+static int prepare_positioned(render_t *r, const node_t *child, int before, pb_list_t *tmp, pbox_t *pb)
+{
+    double w = positioned_width(r, child->position);
+    tmp->n = 0;
+    if (prepare_into(r, child, w + child->margin[1] + child->margin[3], tmp) < 0)
+        return -1;
+    if (tmp->n == 0)
+        return 0;
+    pos_item_t *v = arena_grow(r->a, pb->u.stack.pos, (size_t)pb->u.stack.npos,
+                               (size_t)(pb->u.stack.npos + tmp->n), sizeof *v);
+    if (!v)
+        return render_tick(r);
+    for (int i = 0; i < tmp->n; i++)
+        v[pb->u.stack.npos++] = (pos_item_t){tmp->v[i], child->position, w, before};
+    pb->u.stack.pos = v;
+    return 0;
+}
+
 static pbox_t *prepare_children(render_t *r, const node_t *n, double width, pbox_t *pb)
 {
-    pb_list_t kids = {0};
-    for (int i = 0; i < n->u.stack.n; i++)
-        if (prepare_into(r, n->u.stack.children[i], width, &kids) < 0)
+    pb_list_t kids = {0}, tmp = {0};
+    for (int i = 0; i < n->u.stack.n; i++) {
+        const node_t *child = n->u.stack.children[i];
+        int rc = child->position ? prepare_positioned(r, child, kids.n, &tmp, pb)
+                                 : prepare_into(r, child, width, &kids);
+        if (rc < 0)
             return NULL;
+    }
     pb->u.stack.kids = kids.v;
     pb->u.stack.n = kids.n;
     pb->u.stack.gap = n->u.stack.gap;
@@ -364,7 +407,7 @@ pbox_t *prepare_stack(render_t *r, const node_t *stack, double width)
     if (!pb || !prepare_children(r, stack, width, pb))
         return NULL;
     /* A stack of one block is that block (cells usually hold one paragraph). */
-    if (pb->u.stack.n == 1)
+    if (pb->u.stack.n == 1 && pb->u.stack.npos == 0)
         return pb->u.stack.kids[0];
     return pb;
 }
@@ -788,4 +831,41 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
     case N_CODE: pb = prepare_code(r, n, inner); break;
     }
     return pb;
+}
+
+/* ------------------------------------------------------------------ backgrounds */
+
+int prepare_backgrounds(render_t *r)
+{
+    const page_spec_t *pg = &r->t->page;
+    if (!pg->nbg)
+        return 0;
+    r->bg_img = arena_calloc(r->a, (size_t)pg->nbg, sizeof *r->bg_img);
+    if (!r->bg_img)
+        return render_tick(r) < 0 ? -1 : render_fail(r, "out of memory");
+    for (int i = 0; i < pg->nbg; i++) {
+        const background_spec_t *bg = &pg->bg[i];
+        if (!bg->src)
+            continue;
+        size_t len;
+        const char *src = eval_string(r, bg->src, bg->path, false, &len);
+        if (!src)
+            return -1;
+        if (!len) /* an optional background that was not given */
+            continue;
+        image_t *img = NULL;
+        char err[300] = "", where[256];
+        if (!r->images || image_load(r->images, src, &img, err, sizeof err) < 0 || !img) {
+            where_at(r, bg->src, bg->path, where, sizeof where);
+            return render_fail(r, "background image at %s %s", where, *err ? err : "could not be loaded");
+        }
+        if (remember_image(r, img) < 0 || render_deadline_check(r) < 0)
+            return -1;
+        if (image_check_draw(r->images, img, pg->width, pg->height, err, sizeof err) < 0) {
+            where_at(r, bg->src, bg->path, where, sizeof where);
+            return render_fail(r, "background image at %s %s", where, err);
+        }
+        r->bg_img[i] = img;
+    }
+    return 0;
 }

@@ -117,6 +117,15 @@ typedef struct table_spec {
 
 typedef enum { FIT_CONTAIN = 0, FIT_COVER, FIT_FILL } fit_t;
 
+/* "position": the block is placed at a fixed place on the page where the flow reaches it,
+ * outside the flow. Offsets are pt from the paper's left/top edge, or from its right/bottom
+ * edge when from_right/from_bottom. */
+typedef struct position_spec {
+    double x, y;
+    bool from_right, from_bottom;
+    len_t width; /* LEN_PT or LEN_PCT (of the page width); LEN_AUTO: up to the right margin */
+} position_spec_t;
+
 struct node {
     node_kind_t kind;
     const char *path;  /* JSON path in the layout, for messages ("layout.body.3") */
@@ -125,8 +134,9 @@ struct node {
     double margin[4];  /* top right bottom left, pt */
     bool keep_together;
     bool keep_with_next;
-    uint8_t outline; /* headings: level 1-3 in the PDF's outline (bookmarks), 0 = none */
-    tstyle_t style;  /* effective style (text nodes; inherited by children) */
+    uint8_t outline;                 /* headings: level 1-3 in the PDF's outline (bookmarks), 0 = none */
+    tstyle_t style;                  /* effective style (text nodes; inherited by children) */
+    const position_spec_t *position; /* NULL: in the flow */
     union {
         struct {
             int nruns;
@@ -178,9 +188,22 @@ struct node {
     } u;
 };
 
+/* page.background: painted behind everything on the pages it applies to. */
+typedef enum { BG_PAGES_ALL = 0, BG_PAGES_FIRST, BG_PAGES_REST } bg_pages_t;
+typedef struct background_spec {
+    uint32_t color;      /* COLOR_NONE: no colour */
+    expr_str_t *src;     /* an image (template), or NULL */
+    fit_t fit;           /* how the image fills the area (default cover) */
+    bool inside_margins; /* false: the whole sheet (full bleed) */
+    bg_pages_t pages;
+    const char *path; /* of the image, for messages */
+} background_spec_t;
+
 typedef struct page_spec {
     double width, height; /* pt, orientation applied */
     double margin[4];     /* top right bottom left */
+    background_spec_t *bg;
+    int nbg;
 } page_spec_t;
 
 typedef struct watermark_spec {

@@ -14,6 +14,9 @@
  *    "pageText": {"1": ["..."], "-1": ["..."]},   substrings of one page (negative: from the end)
  *    "metadata": {"Title": "..."},                pdfinfo fields
  *    "pdfContains": ["/URI (https://...)"],       raw bytes of the PDF (links, annotations)
+ *    "words": [{"text": "PAID", "page": 1,        where a word is (pdftotext -bbox), in pt from the
+ *               "xMin": 300, "yMin": 280,         page's top-left; any of xMin, yMin, xMax, yMax;
+ *               "tolerance": 1}],                 tolerance defaults to 1 pt
  *    "render": {"watermark": "TEST"},             engine_render options
  *    "png": {"dpi": 30, "pages": [1, 2]}}         pages compared with expected/page-N.png
  * Page images come from poppler's pdftoppm and are compared pixel by pixel: a pixel differs
@@ -23,6 +26,7 @@
  * Every PDF also gets: all fonts embedded as subsets, and identical bytes when rendered twice.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,6 +372,60 @@ static void check_text(const char *name, const char *text, const json_t *expect,
     }
 }
 
+/* The box of the first word `text` in pdftotext -bbox output (one "<word xMin=..>text</word>" a line). */
+static bool word_box(const char *html, const char *text, double box[4])
+{
+    char tail[300];
+    snprintf(tail, sizeof tail, "\">%s</word>", text);
+    const char *end = strstr(html, tail);
+    if (!end)
+        return false;
+    const char *start = end;
+    while (start > html && start[-1] != '\n')
+        start--;
+    static const char *const keys[] = {"xMin=\"", "yMin=\"", "xMax=\"", "yMax=\""};
+    for (int i = 0; i < 4; i++) {
+        const char *k = strstr(start, keys[i]);
+        if (!k || k > end)
+            return false;
+        box[i] = strtod(k + strlen(keys[i]), NULL);
+    }
+    return true;
+}
+
+static void check_words(const char *name, const char *pdf, const json_t *words)
+{
+    size_t i;
+    json_t *w;
+    json_array_foreach(words, i, w)
+    {
+        const char *text = json_string_value(json_object_get(w, "text"));
+        int page = json_is_integer(json_object_get(w, "page"))
+                       ? (int)json_integer_value(json_object_get(w, "page"))
+                       : 1;
+        double tol = json_is_number(json_object_get(w, "tolerance"))
+                         ? json_number_value(json_object_get(w, "tolerance"))
+                         : 1;
+        char cmd[1300];
+        snprintf(cmd, sizeof cmd, "pdftotext -bbox -f %d -l %d '%s' -", page, page, pdf);
+        char *html = run(cmd);
+        double box[4];
+        if (!html || !text || !word_box(html, text, box)) {
+            fail(name, "word \"%s\" not found on page %d", text ? text : "(no text)", page);
+            free(html);
+            continue;
+        }
+        free(html);
+        static const char *const keys[] = {"xMin", "yMin", "xMax", "yMax"};
+        for (int k = 0; k < 4; k++) {
+            json_t *want = json_object_get(w, keys[k]);
+            if (json_is_number(want) && fabs(box[k] - json_number_value(want)) > tol)
+                fail(name, "word \"%s\" on page %d: %s is %.2f, expected %.2f", text, page, keys[k], box[k],
+                     json_number_value(want));
+        }
+    }
+}
+
 static int check_case(const char *case_dir, const char *out_dir)
 {
     const char *name = strrchr(case_dir, '/') ? strrchr(case_dir, '/') + 1 : case_dir;
@@ -428,6 +486,7 @@ static int check_case(const char *case_dir, const char *out_dir)
         json_object_get(expect, "pdfContains"), ri,
         rv) if (!memmem(out.data, out.len, json_string_value(rv), strlen(json_string_value(rv))))
         fail(name, "the PDF does not contain \"%s\"", json_string_value(rv));
+    check_words(name, pdf, json_object_get(expect, "words"));
     json_t *png = json_object_get(expect, "png");
     if (png)
         check_pngs(name, case_dir, out_dir, pdf, png);
