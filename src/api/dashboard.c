@@ -1,6 +1,7 @@
 /*
  * GET|HEAD /dashboard, /dashboard/ and /dashboard/<path>: the embedded web dashboard (see
- * dashboard.h for what is answered, docs/dashboard.md for the dashboard itself).
+ * dashboard.h for what is answered, docs/dashboard.md for the dashboard itself), and
+ * GET|HEAD /v1/schemas/layout.json: the layout language's JSON Schema, one of those files.
  * Threads: MHD event threads (inline routes; memory only).
  */
 #include "api/dashboard.h"
@@ -82,8 +83,27 @@ static void dashboard_asset(http_req_t *req)
     serve(req, http_param(req, "*"));
 }
 
+/* The schema is public (editors fetch it without a key), so any origin may read it. */
+static void layout_schema(http_req_t *req)
+{
+    const dashboard_asset_t *a = dashboard_find(DASHBOARD_LAYOUT_SCHEMA);
+    if (!a) {
+        http_error(req, 404, "not_found", "No route matches this path", NULL);
+        return;
+    }
+    http_add_header(req, "Access-Control-Allow-Origin", "*");
+    http_add_header(req, "ETag", a->etag);
+    http_add_header(req, "Cache-Control", "no-cache");
+    if (download_etag_match(http_header(req, "If-None-Match"), a->etag, true)) {
+        http_respond_bytes(req, 304, NULL, "", 0);
+        return;
+    }
+    http_respond_bytes(req, 200, "application/schema+json", a->data, a->len);
+}
+
 void api_dashboard_routes(void)
 {
+    router_add_inline("GET", "/v1/schemas/layout.json", layout_schema, AUTH_NONE);
     router_add_inline("GET", "/dashboard", dashboard_index, AUTH_NONE);
     router_add_inline("GET", "/dashboard/", dashboard_index, AUTH_NONE);
     router_add_inline("GET", "/dashboard/*", dashboard_asset, AUTH_NONE);

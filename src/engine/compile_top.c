@@ -308,7 +308,9 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         compile_issue(c, NULL, "The layout must be a JSON object with a \"body\"");
         return;
     }
-    static const char *const keys[] = {"version",
+    /* "$schema" is ignored: editors use it to find GET /v1/schemas/layout.json. */
+    static const char *const keys[] = {"$schema",
+                                       "version",
                                        "page",
                                        "styles",
                                        "defaultStyle",

@@ -135,6 +135,35 @@ START_TEST(unknown_paths_are_404_with_headers)
 }
 END_TEST
 
+/* The layout schema: public, the embedded file byte for byte, a JSON Schema, revalidated by ETag. */
+START_TEST(layout_schema_is_public)
+{
+    const dashboard_asset_t *a = dashboard_find(DASHBOARD_LAYOUT_SCHEMA);
+    ck_assert_ptr_nonnull(a);
+    th_resp_t *r = th_req(srv, "GET", "/v1/schemas/layout.json", NULL, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_header(r, "content-type"), "application/schema+json");
+    ck_assert_str_eq(th_header(r, "access-control-allow-origin"), "*");
+    ck_assert_str_eq(th_header(r, "etag"), a->etag);
+    ck_assert_int_eq(r->len, a->len);
+    ck_assert(!memcmp(r->body, a->data, a->len));
+    json_t *schema = json_loadb(r->body, r->len, 0, NULL);
+    ck_assert_ptr_nonnull(schema);
+    ck_assert_str_eq(json_string_value(json_object_get(schema, "$schema")),
+                     "http://json-schema.org/draft-07/schema#");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(schema, "properties"), "body"));
+    json_decref(schema);
+    th_resp_free(r);
+    char inm[128];
+    snprintf(inm, sizeof inm, "If-None-Match: %s", a->etag);
+    const char *h[] = {inm, NULL};
+    r = th_req(srv, "GET", "/v1/schemas/layout.json", NULL, NULL, h);
+    ck_assert_int_eq(r->status, 304);
+    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/schemas/nothing.json", NULL, NULL, 404, "not_found");
+}
+END_TEST
+
 static bool contains(const dashboard_asset_t *a, const char *needle)
 {
     return memmem(a->data, a->len, needle, strlen(needle)) != NULL;
@@ -184,6 +213,7 @@ int main(void)
     tcase_add_test(tc, index_and_every_asset);
     tcase_add_test(tc, unknown_paths_are_404_with_headers);
     tcase_add_test(tc, sources_keep_the_csp_and_text_only_rules);
+    tcase_add_test(tc, layout_schema_is_public);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
