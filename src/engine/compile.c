@@ -500,7 +500,7 @@ static node_t *text_from_string(compiler_t *c, const char *s, const char *path, 
 
 static const char *const kind_names[] = {"text", "heading", "stack",     "columns", "box",
                                          "rule", "spacer",  "pageBreak", "table",   "image",
-                                         "qr",   "barcode", NULL};
+                                         "qr",   "barcode", "partial",   NULL};
 
 static int compile_children(compiler_t *c, const json_t *obj, const char *path, node_t *n, bool required)
 {
@@ -754,6 +754,53 @@ static void compile_rule(compiler_t *c, const json_t *obj, const char *path, nod
     }
 }
 
+/* A "partial" block: the blocks of layout.partials.<name>, compiled here, in the scope (loop
+ * variables, inherited style) of the place that uses it. Their problems are reported at their
+ * own paths (layout.partials.<name>...), where they are fixed. A partial that uses itself,
+ * directly or through others, is reported with the chain. */
+static void compile_partial(compiler_t *c, const json_t *obj, const char *path, node_t *n)
+{
+    json_t *name_v = json_object_get(obj, "name");
+    const char *np = compile_path(c, path, "name");
+    if (!name_v) {
+        compile_issue(c, path, "A partial block needs \"name\" (a key of \"partials\")");
+        return;
+    }
+    if (!json_is_string(name_v)) {
+        compile_issue(c, np, "Expected the name of a partial (a string)");
+        return;
+    }
+    const char *name = json_string_value(name_v);
+    const json_t *def = c->partials ? json_object_get(c->partials, name) : NULL;
+    if (!def) {
+        compile_issue(c, np, "Unknown partial \"%.100s\"%s", name,
+                      c->partials ? "" : " (the layout has no \"partials\")");
+        return;
+    }
+    for (int i = 0; i < c->npartial_chain; i++) {
+        if (strcmp(c->partial_chain[i], name))
+            continue;
+        char chain[400];
+        size_t len = 0;
+        for (int j = i; j < c->npartial_chain && len < sizeof chain; j++)
+            len += (size_t)snprintf(chain + len, sizeof chain - len, "%s → ", c->partial_chain[j]);
+        if (len < sizeof chain)
+            snprintf(chain + len, sizeof chain - len, "%s", name);
+        compile_issue(c, np, "Partial \"%.100s\" uses itself (%s)", name, chain);
+        return;
+    }
+    if (c->npartial_chain >= COMPILE_PARTIAL_DEPTH_MAX) {
+        compile_issue(c, np, "Partials used inside partials more than %d deep", COMPILE_PARTIAL_DEPTH_MAX);
+        return;
+    }
+    c->partial_chain[c->npartial_chain++] = name;
+    node_t *body = compile_block_list(c, def, compile_path(c, "layout.partials", name), &n->style);
+    c->npartial_chain--;
+    n->u.stack.children = arena_calloc(c->a, 1, sizeof(node_t *));
+    if (body && n->u.stack.children)
+        n->u.stack.children[n->u.stack.n++] = body;
+}
+
 static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *path, const tstyle_t *parent)
 {
     json_t *type = json_object_get(obj, "type");
@@ -766,7 +813,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         else {
             compile_issue(c, path,
                           "Missing \"type\" (one of text, heading, stack, columns, box, rule, spacer, "
-                          "pageBreak, table, image, qr, barcode)");
+                          "pageBreak, table, image, qr, barcode, partial)");
             return NULL;
         }
     } else {
@@ -774,8 +821,8 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         if (kind < 0)
             return NULL;
     }
-    static const node_kind_t kinds[] = {N_TEXT,   N_TEXT,      N_STACK, N_COLUMNS, N_BOX,  N_RULE,
-                                        N_SPACER, N_PAGEBREAK, N_TABLE, N_IMAGE,   N_CODE, N_CODE};
+    static const node_kind_t kinds[] = {N_TEXT,      N_TEXT,  N_STACK, N_COLUMNS, N_BOX,  N_RULE, N_SPACER,
+                                        N_PAGEBREAK, N_TABLE, N_IMAGE, N_CODE,    N_CODE, N_STACK};
     node_t *n = new_node(c, kinds[kind], path, parent);
     if (!n)
         return NULL;
@@ -891,6 +938,12 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         static const char *const k[] = {"symbology", "data", "width", "height", "showText", NULL};
         check_block_keys(c, obj, path, k);
         compile_code(c, obj, path, n, false);
+        break;
+    }
+    case 12: {
+        static const char *const k[] = {"name", NULL};
+        check_block_keys(c, obj, path, k);
+        compile_partial(c, obj, path, n);
         break;
     }
     }

@@ -18,6 +18,9 @@
 
 #include "engine/engine_int.h"
 
+/* Partials used inside partials, at most this deep (a cycle is reported before). */
+#define COMPILE_PARTIAL_DEPTH_MAX 16
+
 typedef struct compiler {
     arena_t *a;
     engine_template_t *t;
@@ -26,16 +29,19 @@ typedef struct compiler {
     int nissues;
     const char *first_issue_path;
     char first_issue[800];
-    const json_t *styles;                         /* the layout's "styles" object (may be NULL) */
-    const json_t *manifest;                       /* NULL = no binding checks */
-    json_t *mf_vars;                              /* key -> variable definition */
-    json_t *mf_loops;                             /* key -> loop definition */
-    expr_scope_names_t names;                     /* loop variables in scope */
-    const json_t *loop_defs[EXPR_LOOP_DEPTH_MAX]; /* manifest loop of each depth (or NULL) */
-    const char *loop_keys[EXPR_LOOP_DEPTH_MAX];   /* data path of each loop's array */
-    json_t *families;                             /* font family -> first path that asked for it */
-    int depth;                                    /* block nesting */
-    int nodes;                                    /* blocks + runs + cells so far */
+    const json_t *styles;                                 /* the layout's "styles" object (may be NULL) */
+    const json_t *manifest;                               /* NULL = no binding checks */
+    json_t *mf_vars;                                      /* key -> variable definition */
+    json_t *mf_loops;                                     /* key -> loop definition */
+    expr_scope_names_t names;                             /* loop variables in scope */
+    const json_t *loop_defs[EXPR_LOOP_DEPTH_MAX];         /* manifest loop of each depth (or NULL) */
+    const char *loop_keys[EXPR_LOOP_DEPTH_MAX];           /* data path of each loop's array */
+    json_t *families;                                     /* font family -> first path that asked for it */
+    const json_t *partials;                               /* the layout's "partials" object (may be NULL) */
+    const char *partial_chain[COMPILE_PARTIAL_DEPTH_MAX]; /* partials being expanded, outermost first */
+    int npartial_chain;
+    int depth; /* block nesting */
+    int nodes; /* blocks + runs + cells so far */
 } compiler_t;
 
 /* Records a problem at path. */

@@ -327,6 +327,61 @@ START_TEST(hostile_layouts_are_bounded)
 }
 END_TEST
 
+/* Partials: used anywhere (loops included), problems at the partial's own path, unknown names
+ * and cycles (direct and through others) reported with the path of the use and the chain. */
+START_TEST(partials_are_checked)
+{
+    json_t *issues =
+        issues_of("{\"partials\": {\"head\": [{\"type\": \"heading\", \"text\": \"{{customer.name}}\"}],"
+                  " \"line\": \"{{item.name}}\"},"
+                  " \"header\": [{\"type\": \"partial\", \"name\": \"head\"}],"
+                  " \"body\": [{\"type\": \"partial\", \"name\": \"head\", \"marginBottom\": 4},"
+                  " {\"type\": \"partial\", \"name\": \"line\", \"each\": \"items\"}]}",
+                  NULL, true);
+    if (issues)
+        dump(issues);
+    ck_assert_ptr_null(issues);
+
+    issues = issues_of(
+        "{\"partials\": {\"a\": [{\"type\": \"partial\", \"name\": \"b\"}],"
+        " \"b\": {\"type\": \"box\", \"children\": [{\"type\": \"partial\", \"name\": \"a\"}]},"
+        " \"self\": {\"type\": \"partial\", \"name\": \"self\"},"
+        " \"typo\": [{\"type\": \"text\", \"txt\": \"x\"}]},"
+        " \"body\": [{\"type\": \"partial\", \"name\": \"a\"},"
+        " {\"type\": \"partial\", \"name\": \"self\"},"
+        " {\"type\": \"partial\", \"name\": \"nope\"},"
+        " {\"type\": \"partial\"},"
+        " {\"type\": \"partial\", \"name\": \"typo\"}, {\"type\": \"partial\", \"name\": \"typo\"}]}",
+        NULL, false);
+    ck_assert_ptr_nonnull(issues);
+    ck_assert(
+        has_issue(issues, "layout.partials.b.children.0.name", "Partial \"a\" uses itself (a → b → a)"));
+    ck_assert(has_issue(issues, "layout.partials.self.name", "Partial \"self\" uses itself (self → self)"));
+    ck_assert(has_issue(issues, "layout.body.2.name", "Unknown partial \"nope\""));
+    ck_assert(has_issue(issues, "layout.body.3", "needs \"name\""));
+    ck_assert(has_issue(issues, "layout.partials.typo.0.txt", "Unknown property \"txt\""));
+    /* used twice, reported once */
+    ck_assert_int_eq(json_array_size(json_object_get(json_object_get(issues, "fieldErrors"),
+                                                     "layout.partials.typo.0.txt")),
+                     1);
+    json_decref(issues);
+
+    issues =
+        issues_of("{\"partials\": [], \"body\": [{\"type\": \"partial\", \"name\": \"x\"}]}", NULL, false);
+    ck_assert(has_issue(issues, "layout.partials", "Expected an object of named partials"));
+    ck_assert(has_issue(issues, "layout.body.0.name", "the layout has no \"partials\""));
+    json_decref(issues);
+
+    /* a loop variable outside its loop is still an error inside a partial */
+    issues = issues_of("{\"partials\": {\"line\": \"{{item.name}}\"}, \"body\": [{\"type\": \"partial\", "
+                       "\"name\": \"line\"}]}",
+                       NULL, true);
+    ck_assert_ptr_nonnull(issues);
+    ck_assert(json_object_get(json_object_get(issues, "fieldErrors"), "layout.partials.line") != NULL);
+    json_decref(issues);
+}
+END_TEST
+
 Suite *compile_suite(void)
 {
     Suite *s = suite_create("engine_compile");
@@ -340,6 +395,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, page_settings_and_page_config);
     tcase_add_test(tc, default_layout_from_manifest);
     tcase_add_test(tc, hostile_layouts_are_bounded);
+    tcase_add_test(tc, partials_are_checked);
     suite_add_tcase(s, tc);
     return s;
 }
