@@ -515,6 +515,13 @@ await step("editor: live PNG preview, inline data errors, layout errors, unsaved
   await until(async () => (await text("#ed-layout-errors")).includes("colour"), "the layout issue", 15000);
   eq((await api("GET", `/v1/templates/${slug}/versions`)).json.versions.length, versionsBefore, "a bad layout stores no version");
   await shot("10-editor-layout-error");
+  // the layout schema (GET /v1/schemas/layout.json) flags it in the browser too, and completes
+  // the property names that fit at the cursor
+  await until(async () => (await text("#ed-layout-schema")).includes('Unknown property "colour"'), "the schema's problem", 15000);
+  await page.fill("#ed-layout", '{"body": [{"type": "image", "');
+  await until(async () => (await text("#ed-layout-completions")).includes("fit"), "completions for an image block", 15000);
+  await page.click("#ed-layout-completions button:text-is('src')");
+  assert((await page.inputValue("#ed-layout")).endsWith('"type": "image", "src": '), "the completion is inserted");
 
   // a real change: previewed as sent (nothing stored), then published
   const before = await img.evaluate((i) => i.src);

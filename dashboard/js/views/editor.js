@@ -4,10 +4,13 @@
 // While the layout or manifest differ from the stored version they are sent with the preview
 // request itself (the API compiles them for that one preview and stores nothing), so editing
 // never creates versions; only "Publish" does. Problems come back as the API's issues
-// (dot-paths) and are listed under the editor they belong to.
+// (dot-paths) and are listed under the editor they belong to. The layout editor also checks
+// against the layout JSON Schema while typing and offers the property names that fit where
+// the cursor is (layout-schema.js); without the schema it simply does neither.
 import { get, put, request, seg } from "../api.js";
 import { announce, badge, debounce, h, issuesList, replace } from "../dom.js";
 import { exampleData } from "../example-data.js";
+import { checkLayout, completionsAt, loadLayoutSchema } from "../layout-schema.js";
 import { showFieldIssues } from "./templates.js";
 
 const MAX_PREVIEW_PAGES = 10;
@@ -21,6 +24,46 @@ function editorField(id, label, value, help) {
 
 const pretty = (v) => JSON.stringify(v, null, 2);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// Schema help under the layout editor: the schema's problems with the layout as typed, and
+// buttons with the property names that fit at the cursor (a click inserts one).
+function layoutAssist(field, schema, changed) {
+  const hints = h("ul.schema-hints", { id: "ed-layout-schema", hidden: true, "aria-live": "polite", "aria-label": "Layout schema problems" });
+  const list = h("ul.completions", { id: "ed-layout-completions", hidden: true, "aria-label": "Properties that fit here" });
+  field.errors.after(hints, list);
+  if (!schema) return { update() {}, cancel() {} };
+  const showCompletions = () => {
+    const c = field.control;
+    const at = c.selectionStart === c.selectionEnd ? completionsAt(schema, c.value, c.selectionStart) : null;
+    list.hidden = !at;
+    if (!at) return replace(list);
+    replace(list, at.names.slice(0, 40).map((name) => h("li", h("button.secondary.small.chip", { type: "button", onclick: () => {
+      const insert = at.quoted ? `${name}": ` : `"${name}": `;
+      c.value = c.value.slice(0, at.start) + insert + c.value.slice(at.end);
+      const pos = at.start + insert.length;
+      c.focus();
+      c.setSelectionRange(pos, pos);
+      list.hidden = true;
+      check();
+      changed();
+    } }, name))));
+  };
+  const check = () => {
+    let problems = [];
+    try {
+      problems = checkLayout(schema, JSON.parse(field.control.value));
+    } catch {
+      /* not JSON yet: the editor's own message says so */
+    }
+    replace(hints, problems.map((p) => h("li", h("code", p.path.replace(/^layout\.?/, "") || "layout"), ": ", p.message)));
+    hints.hidden = problems.length === 0;
+  };
+  const later = debounce(() => { check(); showCompletions(); }, 250);
+  const moved = debounce(showCompletions, 150);
+  for (const ev of ["click", "keyup"]) field.control.addEventListener(ev, moved);
+  check();
+  return { update: later, cancel: () => { later.cancel(); moved.cancel(); } };
+}
 
 export async function editorView(main, ctx, [slug]) {
   const t = await get(`/v1/templates/${seg(slug)}`, { signal: ctx.signal });
@@ -56,6 +99,9 @@ export async function editorView(main, ctx, [slug]) {
       h("section.card", { "aria-label": "Sample data" }, data.el, h("div.actions", fill)),
       previewBox));
   describeVersion();
+  const schema = await loadLayoutSchema();
+  const assist = layoutAssist(layout, schema, () => onVersionInput());
+  ctx.onCleanup(assist.cancel);
 
   const urls = [];
   ctx.onCleanup(() => urls.forEach((u) => URL.revokeObjectURL(u)));
@@ -188,6 +234,7 @@ export async function editorView(main, ctx, [slug]) {
     renderPreview();
   }, 700);
   ctx.onCleanup(() => { onDataInput.cancel(); onVersionInput.cancel(); });
+  layout.control.addEventListener("input", assist.update);
 
   data.control.addEventListener("input", onDataInput);
   layout.control.addEventListener("input", onVersionInput);
