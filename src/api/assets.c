@@ -1,4 +1,4 @@
-/* /v1/assets: a project's brand assets (fonts and images) — upload, list, read, delete. */
+/* /v1/assets: a project's brand assets (fonts, images and the PDFs of pdf-overlay templates) — upload, list, read, delete. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +14,18 @@
 #include "engine/image.h"
 #include "http/multipart.h"
 #include "http/router.h"
+#include "pdf/pdfdoc.h"
 #include "storage/storage.h"
 
 #define ASSET_NOT_FOUND_MSG "No asset with that id in this project"
 #define ASSETS_MULTIPART_OVERHEAD (64u << 10) /* headers and boundaries around the file */
 #define ASSETS_DEFAULT_FONT_MAX (20u << 20)
 #define ASSETS_DEFAULT_IMAGE_MAX (10u << 20)
+#define ASSETS_DEFAULT_PDF_MAX (20u << 20)
 
-static const char *const accepted_types[] = {"font/ttf",  "font/otf",   "font/woff",     "font/woff2",
-                                             "image/png", "image/jpeg", "image/svg+xml", NULL};
+static const char *const accepted_types[] = {"font/ttf",      "font/otf",        "font/woff",
+                                             "font/woff2",    "image/png",       "image/jpeg",
+                                             "image/svg+xml", "application/pdf", NULL};
 
 static size_t font_max(void)
 {
@@ -32,6 +35,11 @@ static size_t font_max(void)
 static size_t image_max(void)
 {
     return config_get() ? config_get()->asset_image_max_bytes : ASSETS_DEFAULT_IMAGE_MAX;
+}
+
+static size_t pdf_max(void)
+{
+    return config_get() ? config_get()->asset_pdf_max_bytes : ASSETS_DEFAULT_PDF_MAX;
 }
 
 /* The same rule as the engine's asset:NAME: letters, digits, '.', '_', '-', ' '; no leading
@@ -144,6 +152,29 @@ static bool read_multipart(http_req_t *req, const char *ct, upload_t *up)
     return true;
 }
 
+/* A PDF (the base of pdf-overlay templates): checked with libqpdf against damage, passwords and
+ * bombs (pdf/pdfdoc.h) and described by its pages and form fields. false after answering. */
+static bool describe_pdf(http_req_t *req, const upload_t *up, json_t **meta)
+{
+    char err[400], msg[512];
+    if (up->len > pdf_max()) {
+        snprintf(msg, sizeof msg, "The PDF has %zu bytes, more than the limit of %zu bytes", up->len,
+                 pdf_max());
+        http_error(req, 413, "asset_too_large", msg, NULL);
+        return false;
+    }
+    pdfdoc_info_t info;
+    if (pdfdoc_check(up->data, up->len, &info, NULL, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "The PDF %s", err);
+        http_error(req, 400, "invalid_asset", msg, NULL);
+        return false;
+    }
+    *meta = json_pack("{s:i, s:f, s:f, s:i, s:i, s:b, s:s}", "pages", info.pages, "width", info.width,
+                      "height", info.height, "rotate", info.rotate, "formFields", info.form_fields,
+                      "encrypted", info.encrypted, "version", info.version);
+    return *meta != NULL;
+}
+
 /* Sniffs and describes the bytes; fills kind, media type and meta, or answers. */
 static bool describe(http_req_t *req, const upload_t *up, const char **kind, const char **media_type,
                      json_t **meta)
@@ -168,6 +199,11 @@ static bool describe(http_req_t *req, const upload_t *up, const char **kind, con
                       fp.weight, "stretch", fp.stretch, "italic", fp.italic, "glyphs", (json_int_t)fp.glyphs);
         return *meta != NULL;
     }
+    if (pdfdoc_sniff(up->data, up->len)) {
+        *kind = "pdf";
+        *media_type = "application/pdf";
+        return describe_pdf(req, up, meta);
+    }
     *kind = "image";
     if (up->len > image_max()) {
         snprintf(msg, sizeof msg, "The file has %zu bytes, more than the limit of %zu bytes for an image",
@@ -178,9 +214,9 @@ static bool describe(http_req_t *req, const upload_t *up, const char **kind, con
     double w = 0, h = 0;
     if (image_probe(up->data, up->len, media_type, &w, &h, err, sizeof err) != 0) {
         if (!strcmp(err, "is not a PNG, JPEG or SVG image"))
-            snprintf(
-                msg, sizeof msg,
-                "The file is neither a font (TrueType, OpenType, WOFF, WOFF2) nor an image (PNG, JPEG, SVG)");
+            snprintf(msg, sizeof msg,
+                     "The file is neither a font (TrueType, OpenType, WOFF, WOFF2), an image (PNG, JPEG, "
+                     "SVG) nor a PDF");
         else
             snprintf(msg, sizeof msg, "The image %s", err);
         http_error(req, 400, "invalid_asset", msg, NULL);
@@ -235,7 +271,8 @@ static void create_asset(http_req_t *req)
         http_error(
             req, 415, "unsupported_media_type",
             "Send the file as multipart/form-data (part \"file\") or as the raw body with Content-Type "
-            "font/ttf, font/otf, font/woff, font/woff2, image/png, image/jpeg or image/svg+xml",
+            "font/ttf, font/otf, font/woff, font/woff2, image/png, image/jpeg, image/svg+xml or "
+            "application/pdf",
             NULL);
         return;
     }
@@ -414,7 +451,10 @@ static void delete_asset(http_req_t *req)
 
 void api_assets_routes(void)
 {
-    size_t max = (font_max() > image_max() ? font_max() : image_max()) + ASSETS_MULTIPART_OVERHEAD;
+    size_t max = font_max() > image_max() ? font_max() : image_max();
+    if (pdf_max() > max)
+        max = pdf_max();
+    max += ASSETS_MULTIPART_OVERHEAD;
     router_add_upload("POST", "/v1/assets", create_asset, AUTH_PROJECT, max);
     router_add("GET", "/v1/assets", list_assets, AUTH_PROJECT);
     router_add("GET", "/v1/assets/:id", get_asset, AUTH_PROJECT);

@@ -126,6 +126,7 @@ static const setting_t settings[] = {
      NULL},
     {"CRAFTKIT_ASSET_IMAGE_MAX_BYTES", SET_SIZE, "10485760", 1024, 256 * MIB, F(asset_image_max_bytes), 0,
      NULL},
+    {"CRAFTKIT_ASSET_PDF_MAX_BYTES", SET_SIZE, "20971520", 1024, 256 * MIB, F(asset_pdf_max_bytes), 0, NULL},
     {"CRAFTKIT_ASSET_CACHE_DIR", SET_STR, "./var/asset-cache", 1, 0, F(asset_cache_dir), SET_NO_SLASH, NULL},
     {"CRAFTKIT_ASSETS_MAX_COUNT", SET_INT, "200", 1, 100000, F(assets_max_count), 0, NULL},
     {"CRAFTKIT_ASSETS_MAX_TOTAL_BYTES", SET_SIZE, "209715200", 1024, 65536 * MIB, F(assets_max_total_bytes),

@@ -83,6 +83,7 @@ typedef struct config {
     char *instance_id;          /* CRAFTKIT_INSTANCE_ID (default hostname:pid); [A-Za-z0-9._:-]{1,48} */
     size_t asset_font_max_bytes;  /* CRAFTKIT_ASSET_FONT_MAX_BYTES: one uploaded font (default 20 MiB) */
     size_t asset_image_max_bytes; /* CRAFTKIT_ASSET_IMAGE_MAX_BYTES: one uploaded image (default 10 MiB) */
+    size_t asset_pdf_max_bytes;   /* CRAFTKIT_ASSET_PDF_MAX_BYTES: one uploaded PDF (default 20 MiB) */
     char *
         asset_cache_dir; /* CRAFTKIT_ASSET_CACHE_DIR: local copies of assets, by sha256 (./var/asset-cache) */
     int assets_max_count; /* CRAFTKIT_ASSETS_MAX_COUNT: live assets per project (default 200) */

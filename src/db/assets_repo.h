@@ -29,7 +29,7 @@
 
 typedef struct asset_new {
     const char *name;
-    const char *kind; /* "font" | "image" */
+    const char *kind; /* "font" | "image" | "pdf" */
     const char *media_type;
     size_t bytes;
     const char *sha256; /* hex */

@@ -7,7 +7,7 @@ cd "${1:?source dir}"
 
 LAYERS=(
   "core"
-  "engine storage queue"
+  "engine storage queue pdf"   # pdf: libqpdf wrapper (reading, merging uploaded PDFs)
   "manifest db"   # manifest uses engine/format (a manifest `format` is checked by the printer)
   "http"
   "auth webhooks"

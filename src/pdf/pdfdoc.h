@@ -1,0 +1,61 @@
+/*
+ * pdfdoc — reads PDF files that clients upload (the bases of pdf-overlay templates) with
+ * libqpdf: checks that one is a sound, bounded PDF and describes its pages.
+ *
+ * libqpdf is C++; this header is the C face of pdfdoc.cpp. Every entry point catches every
+ * exception (qpdf's and std::bad_alloc) and turns it into a -1 return with a message: no C++
+ * exception ever crosses into C.
+ *
+ * What "sound and bounded" means (the PDF bomb defences, docs/architecture.md): the file
+ * starts with %PDF-, its cross-reference table is intact (no repair of damaged or truncated
+ * files), it opens without a password (encrypted files open only with an empty user
+ * password), it has 1..PDFDOC_MAX_PAGES pages, at most PDFDOC_MAX_OBJECTS objects, no
+ * container nested deeper than PDFDOC_MAX_DEPTH, and every stream decodes (Flate, LZW,
+ * ASCII filters; images stay encoded) to at most PDFDOC_MAX_STREAM_BYTES, all of them together
+ * to at most PDFDOC_MAX_DECODED_BYTES. Decoding is streamed into a counter, so checking a file
+ * takes memory in proportion to its size, not to what it expands to.
+ *
+ * Threads: any; calls share nothing. Memory: pdfdoc_check fills a caller-owned struct and
+ * *pages, a new JSON reference the caller owns (may be NULL).
+ */
+#ifndef CRAFTKIT_PDF_PDFDOC_H
+#define CRAFTKIT_PDF_PDFDOC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PDFDOC_MAX_PAGES 2000
+#define PDFDOC_MAX_OBJECTS 1000000
+#define PDFDOC_MAX_DEPTH 100
+#define PDFDOC_MAX_STREAM_BYTES ((size_t)128 << 20)
+#define PDFDOC_MAX_DECODED_BYTES ((size_t)512 << 20)
+
+typedef struct pdfdoc_info {
+    int pages;    /* page count */
+    double width; /* page 1 as it is shown: crop box, after /Rotate (pt) */
+    double height;
+    int rotate;      /* page 1's /Rotate: 0, 90, 180 or 270 */
+    bool encrypted;  /* opened with the empty user password */
+    int form_fields; /* terminal AcroForm fields */
+    char version[8]; /* "1.7" */
+} pdfdoc_info_t;
+
+/* true when the bytes look like a PDF (the %PDF- header within the first 1024 bytes). */
+bool pdfdoc_sniff(const unsigned char *data, size_t len);
+
+/* Checks data (see above) and describes it. *pages (when pages != NULL) gets
+ * [{page, width, height, rotate}] for every page, sizes as shown. 0, or -1 with a message
+ * that completes "The PDF ..." (e.g. "is encrypted and needs a password"). */
+int pdfdoc_check(const unsigned char *data, size_t len, pdfdoc_info_t *info, json_t **pages, char *err,
+                 size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
