@@ -338,8 +338,10 @@ await step("run the cURL, Node and Python snippets for real, and post to the inb
   }
   // the inbound hook, signed with the secret the page revealed
   const body = JSON.stringify(JSON.parse(curl.split(" -d '")[1].replace(/'$/, "").replace(/'\\''/g, "'")).data);
+  // undici says only "fetch failed"; its cause (refused, reset, timeout) is what a reader needs
   const hook = await fetch(hookUrl, { method: "POST", headers: { "Content-Type": "application/json",
-    "x-craftkit-signature": createHmac("sha256", hookSecret).update(body).digest("hex") }, body });
+    "x-craftkit-signature": createHmac("sha256", hookSecret).update(body).digest("hex") }, body })
+    .catch((e) => { throw new Error(`inbound hook ${hookUrl}: ${e.message} (${e.cause?.code ?? e.cause})`); });
   const hj = await hook.json();
   eq(hook.status, 202, `inbound hook: ${JSON.stringify(hj)}`);
   renderIds.push(hj.id);

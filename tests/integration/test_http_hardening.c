@@ -593,8 +593,15 @@ START_TEST(shutdown_after_a_slowloris_wave_is_bounded)
     for (int i = 0; i < SLOW; i++)
         if (slow[i] >= 0)
             close(slow[i]);
-    /* the documented bound: 10 s of grace for requests in flight, then a prompt exit */
-    ck_assert_msg(done == pid && took < 15000, "SIGTERM took %lld ms", took);
+            /* the documented bound: 10 s of grace for requests in flight, then a prompt exit. A sanitizer
+     * build's exit also runs LeakSanitizer's scan of a heap that held 1,000 connections, and its
+     * render helpers run theirs: 18 s was seen there on a busy machine. */
+#ifdef __SANITIZE_ADDRESS__
+    const long long bound_ms = 24000;
+#else
+    const long long bound_ms = 15000;
+#endif
+    ck_assert_msg(done == pid && took < bound_ms, "SIGTERM took %lld ms", took);
     ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 END_TEST
