@@ -10,6 +10,7 @@
 #include "api/syncwait.h"
 #include "auth/keycache.h"
 #include "core/config.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/db.h"
@@ -95,10 +96,8 @@ static void *listener_main(void *arg)
 int listener_start(char *err, size_t err_len)
 {
     atomic_store(&stop_flag, false);
-    if (pthread_create(&thread, NULL, listener_main, NULL) != 0) {
-        snprintf(err, err_len, "cannot start the listener thread");
-        return -1;
-    }
+    if (pthread_create(&thread, NULL, listener_main, NULL) != 0)
+        return errmsg_fail(err, err_len, "cannot start the listener thread");
     started = true;
     return 0;
 }

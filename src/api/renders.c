@@ -15,6 +15,7 @@
 #include "api/templates.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/slug.h"
 #include "core/timeutil.h"
@@ -731,10 +732,8 @@ static int open_spool(char *err, size_t err_len)
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/craftkit-download-XXXXXX", dir);
     fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-        return -1;
-    }
+    if (fd < 0)
+        return errmsg_fail(err, err_len, "cannot create a temporary file in %s: %s", dir, strerror(errno));
     unlink(path);
     return fd;
 }

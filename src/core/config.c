@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/errmsg.h"
+
 static const config_t *config_current;
 
 void config_set(const config_t *cfg)
@@ -144,11 +146,9 @@ static int parse_whole(const setting_t *s, const char *v, long long *out, char *
     char *end;
     errno = 0;
     long long n = strtoll(v, &end, 10);
-    if (errno || *end || end == v || (double)n < s->min || (double)n > s->max) {
-        snprintf(err, err_len, "%s must be an integer from %.0f to %.0f (got \"%s\")", s->name, s->min,
-                 s->max, v);
-        return -1;
-    }
+    if (errno || *end || end == v || (double)n < s->min || (double)n > s->max)
+        return errmsg_fail(err, err_len, "%s must be an integer from %.0f to %.0f (got \"%s\")", s->name,
+                           s->min, s->max, v);
     *out = n;
     return 0;
 }
@@ -173,8 +173,8 @@ static int parse_number(const setting_t *s, const char *v, double *out, char *er
         char lo[48], hi[48];
         plain_number(s->min, lo, sizeof lo);
         plain_number(s->max, hi, sizeof hi);
-        snprintf(err, err_len, "%s must be a number from %s to %s (got \"%s\")", s->name, lo, hi, v);
-        return -1;
+        return errmsg_fail(err, err_len, "%s must be a number from %s to %s (got \"%s\")", s->name, lo, hi,
+                           v);
     }
     *out = d;
     return 0;
@@ -186,10 +186,8 @@ static int parse_flag(const setting_t *s, const char *v, bool *out, char *err, s
         *out = true;
     else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no"))
         *out = false;
-    else {
-        snprintf(err, err_len, "%s must be 1/0, true/false or yes/no (got \"%s\")", s->name, v);
-        return -1;
-    }
+    else
+        return errmsg_fail(err, err_len, "%s must be 1/0, true/false or yes/no (got \"%s\")", s->name, v);
     return 0;
 }
 
@@ -209,29 +207,21 @@ static int parse_choice(const setting_t *s, const char *v, int *out, char *err, 
     size_t o = 0;
     for (const char *c = s->choices; *c && o + 8 < sizeof alts; c++)
         o += (size_t)snprintf(alts + o, sizeof alts - o, *c == '|' ? " or " : "%c", *c);
-    snprintf(err, err_len, "%s must be %s (got \"%s\")", s->name, alts, v);
-    return -1;
+    return errmsg_fail(err, err_len, "%s must be %s (got \"%s\")", s->name, alts, v);
 }
 
 static int check_string(const setting_t *s, char *v, char *err, size_t err_len)
 {
-    if (strlen(v) < (size_t)s->min) {
-        snprintf(err, err_len, "%s must be at least %.0f characters", s->name, s->min);
-        return -1;
-    }
-    if ((s->flags & SET_URL) && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
-        snprintf(err, err_len, "%s must start with http:// or https:// (got \"%s\")", s->name, v);
-        return -1;
-    }
-    if ((s->flags & SET_REDIS_URL) && strncmp(v, "redis://", 8) != 0 && strncmp(v, "unix://", 7) != 0) {
-        snprintf(err, err_len, "%s must start with redis:// or unix:// (got \"%s\")", s->name, v);
-        return -1;
-    }
-    if ((s->flags & SET_INSTANCE) && !instance_id_valid(v)) {
-        snprintf(err, err_len, "%s must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")",
-                 s->name, CONFIG_INSTANCE_ID_MAX, v);
-        return -1;
-    }
+    if (strlen(v) < (size_t)s->min)
+        return errmsg_fail(err, err_len, "%s must be at least %.0f characters", s->name, s->min);
+    if ((s->flags & SET_URL) && strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+        return errmsg_fail(err, err_len, "%s must start with http:// or https:// (got \"%s\")", s->name, v);
+    if ((s->flags & SET_REDIS_URL) && strncmp(v, "redis://", 8) != 0 && strncmp(v, "unix://", 7) != 0)
+        return errmsg_fail(err, err_len, "%s must start with redis:// or unix:// (got \"%s\")", s->name, v);
+    if ((s->flags & SET_INSTANCE) && !instance_id_valid(v))
+        return errmsg_fail(err, err_len,
+                           "%s must be 1 to %d characters of A-Z a-z 0-9 . _ : - (got \"%.80s\")", s->name,
+                           CONFIG_INSTANCE_ID_MAX, v);
     if (s->flags & SET_NO_SLASH) {
         size_t n = strlen(v);
         while (n > 0 && v[n - 1] == '/')
@@ -256,14 +246,12 @@ static int load_setting(config_t *cfg, const setting_t *s, char *err, size_t err
         }
         return 0; /* zeroed: NULL string */
     }
-    long long n;
+    long long n = 0; /* set by parse_whole when it succeeds */
     switch (s->kind) {
     case SET_STR: {
         char *copy = strdup(v);
-        if (!copy) {
-            snprintf(err, err_len, "out of memory");
-            return -1;
-        }
+        if (!copy)
+            return errmsg_fail(err, err_len, "out of memory");
         *(char **)field = copy; /* config_free releases it even when the check fails */
         return check_string(s, copy, err, err_len);
     }
@@ -294,10 +282,8 @@ static int parse_listen(config_t *cfg, char *err, size_t err_len)
     const char *port = colon ? colon + 1 : v;
     char *end;
     long n = strtol(port, &end, 10);
-    if (*port == '\0' || *end || n < 0 || n > 65535) {
-        snprintf(err, err_len, "CRAFTKIT_LISTEN must be host:port or port (got \"%s\")", v);
-        return -1;
-    }
+    if (*port == '\0' || *end || n < 0 || n > 65535)
+        return errmsg_fail(err, err_len, "CRAFTKIT_LISTEN must be host:port or port (got \"%s\")", v);
     cfg->listen_port = (int)n;
     if (colon && colon != v)
         cfg->listen_host = strndup(v, (size_t)(colon - v));
@@ -333,8 +319,8 @@ int config_load(config_t *cfg, char *err, size_t err_len)
     if (parse_listen(cfg, err, err_len) != 0)
         goto fail;
     if (cfg->body_buffer_max < cfg->max_body) {
-        snprintf(err, err_len, "CRAFTKIT_BODY_BUFFER_MAX (%zu) must be at least CRAFTKIT_MAX_BODY (%zu)",
-                 cfg->body_buffer_max, cfg->max_body);
+        errmsg_fail(err, err_len, "CRAFTKIT_BODY_BUFFER_MAX (%zu) must be at least CRAFTKIT_MAX_BODY (%zu)",
+                    cfg->body_buffer_max, cfg->max_body);
         goto fail;
     }
     if (!cfg->public_url) {
@@ -349,7 +335,7 @@ int config_load(config_t *cfg, char *err, size_t err_len)
                               : !cfg->s3_secret_access_key ? "S3_SECRET_ACCESS_KEY"
                                                            : NULL;
         if (missing) {
-            snprintf(err, err_len, "%s is required when CRAFTKIT_STORAGE=s3", missing);
+            errmsg_fail(err, err_len, "%s is required when CRAFTKIT_STORAGE=s3", missing);
             goto fail;
         }
     }

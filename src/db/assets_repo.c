@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "core/uuid7.h"
 
 #define ASSET_COLUMNS                                                                                        \
@@ -293,8 +294,7 @@ int assets_for_render(db_t *db, const char *project_id, const char *version_id, 
     asset_file_t *v = n ? calloc((size_t)n, sizeof *v) : NULL;
     if (n && !v) {
         PQclear(r);
-        snprintf(err, err_len, "out of memory");
-        return -1;
+        return errmsg_fail(err, err_len, "out of memory");
     }
     for (int i = 0; i < n; i++) {
         snprintf(v[i].id, sizeof v[i].id, "%s", db_get(r, i, "id"));
@@ -314,7 +314,7 @@ repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json
 {
     char *list = json_dumps(refs, JSON_COMPACT);
     if (!list) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return REPO_ERROR;
     }
     const char *params[] = {project_id, list};

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 
 struct db {
@@ -65,7 +66,7 @@ db_t *db_open(const char *conninfo, char *err, size_t err_len)
     db->conninfo = strdup(conninfo);
     db->conn = PQconnectdb(conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        snprintf(err, err_len, "cannot connect to Postgres: %s", PQerrorMessage(db->conn));
+        errmsg_fail(err, err_len, "cannot connect to Postgres: %s", PQerrorMessage(db->conn));
         err[strcspn(err, "\n")] = '\0';
         db_close(db);
         return NULL;
@@ -163,7 +164,7 @@ static void record_error(db_t *db, PGresult *res, char *err, size_t err_len)
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
     const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
-    snprintf(err, err_len, "%s", msg && *msg ? msg : "database error");
+    errmsg_fail(err, err_len, "%s", msg && *msg ? msg : "database error");
     err[strcspn(err, "\n")] = '\0';
 }
 
@@ -205,7 +206,7 @@ static PGresult *exec_once(db_t *db, const char *sql, int n, const char *const *
 PGresult *db_exec(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len)
 {
     if (connection_lost(db) && !db->in_tx && !reconnect(db)) {
-        snprintf(err, err_len, "cannot reach Postgres");
+        errmsg_fail(err, err_len, "cannot reach Postgres");
         snprintf(db->sqlstate, sizeof db->sqlstate, "08006");
         return NULL;
     }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 
 /* Arbitrary constant naming craftkit's migration lock. */
@@ -15,7 +16,7 @@ static int exec_simple(PGconn *c, const char *sql, char *err, size_t err_len)
     ExecStatusType st = PQresultStatus(r);
     int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
     if (rc)
-        snprintf(err, err_len, "%s", PQerrorMessage(c));
+        errmsg_fail(err, err_len, "%s", PQerrorMessage(c));
     PQclear(r);
     return rc;
 }
@@ -24,7 +25,7 @@ static int applied_versions(PGconn *c, int **out, int *n, char *err, size_t err_
 {
     PGresult *r = PQexec(c, "SELECT version FROM schema_migrations ORDER BY version");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, err_len, "%s", PQerrorMessage(c));
+        errmsg_fail(err, err_len, "%s", PQerrorMessage(c));
         PQclear(r);
         return -1;
     }
@@ -49,7 +50,7 @@ int migrate_pending(db_t *db, char *err, size_t err_len)
     PGconn *c = db_conn(db);
     PGresult *r = PQexec(c, "SELECT to_regclass('schema_migrations') IS NOT NULL");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        snprintf(err, err_len, "%s", PQerrorMessage(c));
+        errmsg_fail(err, err_len, "%s", PQerrorMessage(c));
         PQclear(r);
         return -1;
     }
@@ -89,7 +90,7 @@ int migrate_apply(db_t *db, int *applied, char *err, size_t err_len)
             goto cleanup;
         char verr[1024];
         if (exec_simple(c, m->sql, verr, sizeof verr) != 0) {
-            snprintf(err, err_len, "migration %s failed: %s", m->name, verr);
+            errmsg_fail(err, err_len, "migration %s failed: %s", m->name, verr);
             exec_simple(c, "ROLLBACK", verr, sizeof verr);
             goto cleanup;
         }
@@ -101,7 +102,7 @@ int migrate_apply(db_t *db, int *applied, char *err, size_t err_len)
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
         if (!ok || exec_simple(c, "COMMIT", err, err_len) != 0) {
-            snprintf(err, err_len, "migration %s could not be recorded: %s", m->name, PQerrorMessage(c));
+            errmsg_fail(err, err_len, "migration %s could not be recorded: %s", m->name, PQerrorMessage(c));
             exec_simple(c, "ROLLBACK", verr, sizeof verr);
             goto cleanup;
         }

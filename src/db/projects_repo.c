@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/apikey.h"
+#include "core/errmsg.h"
 #include "core/slug.h"
 #include "core/uuid7.h"
 
@@ -84,7 +85,7 @@ repo_status_t projects_create(db_t *db, const char *name, const char *slug, json
         if (slug)
             return REPO_CONFLICT;
     }
-    snprintf(err, err_len, "no free slug for \"%s\"", base);
+    errmsg_fail(err, err_len, "no free slug for \"%s\"", base);
     return REPO_CONFLICT;
 }
 
@@ -178,7 +179,7 @@ repo_status_t keys_create(db_t *db, const char *project_id, const char *name, co
         return REPO_NOT_FOUND;
     char key[APIKEY_MAX + 1], hash[65], prefix[APIKEY_PREFIX_LEN + 1], id[UUID_STR_LEN + 1];
     if (apikey_generate(environment, key) != 0 || uuid7_new_str(id) != 0) {
-        snprintf(err, err_len, "the random generator failed");
+        errmsg_fail(err, err_len, "the random generator failed");
         return REPO_ERROR;
     }
     apikey_hash(key, hash);

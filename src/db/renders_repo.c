@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/errmsg.h"
 #include "core/uuid7.h"
 
 /* The advisory lock of a render id: taken by the inserting transaction, awaited by a worker
@@ -235,7 +236,7 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     *rows = calloc(got > 0 ? (size_t)got : 1, sizeof **rows);
     if (!*rows) {
         PQclear(r);
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return REPO_ERROR;
     }
     for (int i = 0; i < got; i++)
@@ -343,7 +344,7 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     if (!out->options)
         out->options = json_object();
     if (!out->data) {
-        snprintf(err, err_len, "stored data of render %s is not JSON: %s", id, jerr.text);
+        errmsg_fail(err, err_len, "stored data of render %s is not JSON: %s", id, jerr.text);
         return REPO_ERROR;
     }
     return REPO_OK;

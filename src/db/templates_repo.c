@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/slug.h"
 #include "core/uuid7.h"
 
@@ -150,7 +151,7 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
         out_slug[n] = '\0';
         return REPO_OK;
     }
-    snprintf(err, err_len, "no free slug for \"%s\"", base);
+    errmsg_fail(err, err_len, "no free slug for \"%s\"", base);
     return REPO_CONFLICT;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/uuid7.h"
 
 #define SECRET_RANDOM_LEN 32
@@ -431,7 +432,7 @@ int whdel_set_payload(db_t *db, const char *id, const char *payload, char **stor
     if (rc == 0)
         *stored = strdup(PQgetvalue(r, 0, 0));
     else
-        snprintf(err, err_len, "delivery %s is gone", id);
+        errmsg_fail(err, err_len, "delivery %s is gone", id);
     PQclear(r);
     return rc;
 }

@@ -805,15 +805,11 @@ static int pool_start(int n, char *err, size_t err_len)
 {
     pool.stop = false;
     pool.threads = calloc((size_t)n, sizeof *pool.threads);
-    if (!pool.threads) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+    if (!pool.threads)
+        return errmsg_fail(err, err_len, "out of memory");
     for (pool.n = 0; pool.n < n; pool.n++) {
-        if (pthread_create(&pool.threads[pool.n], NULL, handler_main, NULL) != 0) {
-            snprintf(err, err_len, "cannot start HTTP handler thread %d", pool.n);
-            return -1;
-        }
+        if (pthread_create(&pool.threads[pool.n], NULL, handler_main, NULL) != 0)
+            return errmsg_fail(err, err_len, "cannot start HTTP handler thread %d", pool.n);
     }
     return 0;
 }
@@ -887,10 +883,8 @@ static void raise_fd_limit(int connection_limit)
 int server_start(const config_t *cfg, char *err, size_t err_len)
 {
     max_body = cfg->max_body;
-    if (!authn.check_headers || !authn.lookup) {
-        snprintf(err, err_len, "internal error: no authenticator installed (server_set_auth)");
-        return -1;
-    }
+    if (!authn.check_headers || !authn.lookup)
+        return errmsg_fail(err, err_len, "internal error: no authenticator installed (server_set_auth)");
     body_budget = cfg->body_buffer_max;
     track.header_ms = cfg->header_timeout_ms;
     track.body_ms = cfg->body_timeout_ms;
@@ -900,13 +894,13 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
     if (pool_start(cfg->http_threads, err, err_len) != 0)
         goto fail;
     if (pthread_create(&track.reaper, NULL, reaper_main, NULL) != 0) {
-        snprintf(err, err_len, "cannot start the HTTP connection reaper thread");
+        errmsg_fail(err, err_len, "cannot start the HTTP connection reaper thread");
         goto fail;
     }
     track.reaper_running = true;
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->listen_port)};
     if (inet_pton(AF_INET, cfg->listen_host, &addr.sin_addr) != 1) {
-        snprintf(err, err_len, "CRAFTKIT_LISTEN: \"%s\" is not an IPv4 address", cfg->listen_host);
+        errmsg_fail(err, err_len, "CRAFTKIT_LISTEN: \"%s\" is not an IPv4 address", cfg->listen_host);
         goto fail;
     }
     unsigned flags =
@@ -922,8 +916,8 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)cfg->connections_per_ip, MHD_OPTION_END);
     if (!daemon_handle) {
-        snprintf(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
-                 cfg->listen_port);
+        errmsg_fail(err, err_len, "cannot listen on %s:%d (in use, or not permitted)", cfg->listen_host,
+                    cfg->listen_port);
         goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);

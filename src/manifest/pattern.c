@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
+
 #define CP_MAX 0x10FFFFu
 #define CP_EOF UINT32_MAX  /* "no character": before the start or after the end */
 #define REPEAT_INF INT_MAX /* {n,} */
@@ -106,7 +108,7 @@ static int fail_at(parser_t *p, size_t at, const char *what)
 {
     if (!p->failed) {
         p->failed = true;
-        snprintf(p->err, PATTERN_ERR_MAX, "%s at offset %zu", what, at);
+        errmsg_fail(p->err, PATTERN_ERR_MAX, "%s at offset %zu", what, at);
     }
     return -1;
 }
@@ -736,11 +738,11 @@ pattern_t *pattern_compile(const char *src, size_t len, char err[PATTERN_ERR_MAX
     pattern_t *pat = NULL;
     err[0] = '\0';
     if (len > PATTERN_SOURCE_MAX) {
-        snprintf(err, PATTERN_ERR_MAX, "pattern longer than %d bytes", PATTERN_SOURCE_MAX);
+        errmsg_fail(err, PATTERN_ERR_MAX, "pattern longer than %d bytes", PATTERN_SOURCE_MAX);
         goto fail;
     }
     if (memchr(src, '\0', len)) {
-        snprintf(err, PATTERN_ERR_MAX, "pattern contains a NUL byte");
+        errmsg_fail(err, PATTERN_ERR_MAX, "pattern contains a NUL byte");
         goto fail;
     }
     int root = parse_alt(&p);
@@ -750,7 +752,7 @@ pattern_t *pattern_compile(const char *src, size_t len, char err[PATTERN_ERR_MAX
         goto fail;
     uint64_t size = prog_size(&p, root) + 1;
     if (size > PATTERN_PROGRAM_MAX) {
-        snprintf(err, PATTERN_ERR_MAX, "pattern too complex (more than %d states)", PATTERN_PROGRAM_MAX);
+        errmsg_fail(err, PATTERN_ERR_MAX, "pattern too complex (more than %d states)", PATTERN_PROGRAM_MAX);
         goto fail;
     }
     pat = calloc(1, sizeof *pat);
@@ -771,7 +773,7 @@ pattern_t *pattern_compile(const char *src, size_t len, char err[PATTERN_ERR_MAX
     free(p.nodes);
     return pat;
 nomem:
-    snprintf(err, PATTERN_ERR_MAX, "out of memory");
+    errmsg_fail(err, PATTERN_ERR_MAX, "out of memory");
 fail:
     pattern_free(pat);
     free(p.nodes);

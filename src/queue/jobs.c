@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "queue/redis.h"
 #include "queue/redis_script.h"
@@ -128,16 +129,14 @@ static int check_queue(const char *queue, char *err, size_t err_len)
 {
     if (jobs_valid_queue(queue))
         return 0;
-    snprintf(err, err_len, "invalid queue name (1-%d chars of A-Z a-z 0-9 _ -)", JOBS_QUEUE_MAX);
-    return -1;
+    return errmsg_fail(err, err_len, "invalid queue name (1-%d chars of A-Z a-z 0-9 _ -)", JOBS_QUEUE_MAX);
 }
 
 static int check_id(const char *what, const char *id, char *err, size_t err_len)
 {
     if (jobs_valid_id(id))
         return 0;
-    snprintf(err, err_len, "invalid %s (1-%d chars of A-Z a-z 0-9 . _ : -)", what, JOBS_ID_MAX);
-    return -1;
+    return errmsg_fail(err, err_len, "invalid %s (1-%d chars of A-Z a-z 0-9 . _ : -)", what, JOBS_ID_MAX);
 }
 
 /* Keys are built only from validated names, so they always fit JOBS_KEY_MAX. */
@@ -188,10 +187,8 @@ int jobs_enqueue_many(const char *queue, const char *const *job_ids, int n, char
 {
     if (n <= 0)
         return 0;
-    if (n > JOBS_ENQUEUE_BATCH_MAX) {
-        snprintf(err, err_len, "at most %d jobs per batch", JOBS_ENQUEUE_BATCH_MAX);
-        return -1;
-    }
+    if (n > JOBS_ENQUEUE_BATCH_MAX)
+        return errmsg_fail(err, err_len, "at most %d jobs per batch", JOBS_ENQUEUE_BATCH_MAX);
     if (check_queue(queue, err, err_len) != 0)
         return -1;
     for (int i = 0; i < n; i++)
@@ -200,10 +197,8 @@ int jobs_enqueue_many(const char *queue, const char *const *job_ids, int n, char
     char key[JOBS_KEY_MAX];
     ready_key(key, queue);
     const char **argv = malloc((size_t)(n + 2) * sizeof *argv);
-    if (!argv) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+    if (!argv)
+        return errmsg_fail(err, err_len, "out of memory");
     argv[0] = "LPUSH";
     argv[1] = key;
     for (int i = 0; i < n; i++)
@@ -228,7 +223,7 @@ long jobs_queue_length(const char *queue, char *err, size_t err_len)
         return -1;
     long n = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : -1;
     if (n < 0)
-        snprintf(err, err_len, "Redis: unexpected LLEN reply");
+        errmsg_fail(err, err_len, "Redis: unexpected LLEN reply");
     freeReplyObject(r);
     return n;
 }
@@ -321,8 +316,7 @@ static long requeue_list(redisContext *c, const char *worker, const char *queue,
         return -1;
     if (r->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
-        snprintf(err, err_len, "Redis: unexpected requeue reply");
-        return -1;
+        return errmsg_fail(err, err_len, "Redis: unexpected requeue reply");
     }
     long n = (long)r->integer;
     freeReplyObject(r);
@@ -389,7 +383,7 @@ static int note_queues(jobs_worker_t *w, const char *const *queues, int n_queues
         if (known)
             continue;
         if (w->n_queues == JOBS_QUEUES_MAX) {
-            snprintf(err, err_len, "a worker may take from at most %d queues", JOBS_QUEUES_MAX);
+            errmsg_fail(err, err_len, "a worker may take from at most %d queues", JOBS_QUEUES_MAX);
             rc = -1;
             break;
         }
@@ -448,12 +442,12 @@ jobs_worker_t *jobs_worker_new_ttl(const char *worker_id, int heartbeat_ttl_s, c
     if (check_id("worker id", worker_id, err, err_len) != 0)
         return NULL;
     if (heartbeat_ttl_s < 1) {
-        snprintf(err, err_len, "heartbeat TTL must be at least 1 s");
+        errmsg_fail(err, err_len, "heartbeat TTL must be at least 1 s");
         return NULL;
     }
     jobs_worker_t *w = calloc(1, sizeof *w);
     if (!w) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     snprintf(w->id, sizeof w->id, "%s", worker_id);
@@ -572,25 +566,18 @@ static void drop_invalid_job(jobs_worker_t *w, const char *queue, const redisRep
 static int check_fetch_args(jobs_worker_t *w, const char *const *queues, int n_queues, size_t queue_len,
                             size_t job_len, char *err, size_t err_len)
 {
-    if (n_queues < 1 || n_queues > JOBS_QUEUES_MAX) {
-        snprintf(err, err_len, "jobs_fetch: 1 to %d queues", JOBS_QUEUES_MAX);
-        return -1;
-    }
+    if (n_queues < 1 || n_queues > JOBS_QUEUES_MAX)
+        return errmsg_fail(err, err_len, "jobs_fetch: 1 to %d queues", JOBS_QUEUES_MAX);
     for (int i = 0; i < n_queues; i++)
         if (check_queue(queues[i], err, err_len) != 0)
             return -1;
-    if (queue_len < JOBS_QUEUE_MAX + 1 || job_len < JOBS_ID_MAX + 1) {
-        snprintf(err, err_len, "jobs_fetch: output buffers too small");
-        return -1;
-    }
-    if (worker_released(w)) {
-        snprintf(err, err_len, "worker %s was released", w->id);
-        return -1;
-    }
-    if (w->n_held >= JOBS_HELD_MAX) {
-        snprintf(err, err_len, "worker %s holds %d un-acked jobs (the maximum)", w->id, JOBS_HELD_MAX);
-        return -1;
-    }
+    if (queue_len < JOBS_QUEUE_MAX + 1 || job_len < JOBS_ID_MAX + 1)
+        return errmsg_fail(err, err_len, "jobs_fetch: output buffers too small");
+    if (worker_released(w))
+        return errmsg_fail(err, err_len, "worker %s was released", w->id);
+    if (w->n_held >= JOBS_HELD_MAX)
+        return errmsg_fail(err, err_len, "worker %s holds %d un-acked jobs (the maximum)", w->id,
+                           JOBS_HELD_MAX);
     return 0;
 }
 
@@ -677,10 +664,8 @@ int jobs_ack(jobs_worker_t *w, const char *queue, const char *job_id, char *err,
 
 int jobs_heartbeat(jobs_worker_t *w, int ttl_s, char *err, size_t err_len)
 {
-    if (ttl_s < 1) {
-        snprintf(err, err_len, "heartbeat TTL must be at least 1 s");
-        return -1;
-    }
+    if (ttl_s < 1)
+        return errmsg_fail(err, err_len, "heartbeat TTL must be at least 1 s");
     return register_worker(w, NULL, ttl_s, err, err_len);
 }
 
@@ -848,8 +833,7 @@ int jobs_reap_scan(int *moved, char *err, size_t err_len)
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
             r->element[1]->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(r);
-            snprintf(err, err_len, "Redis: unexpected SCAN reply");
-            return -1;
+            return errmsg_fail(err, err_len, "Redis: unexpected SCAN reply");
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         const redisReply *keys = r->element[1];

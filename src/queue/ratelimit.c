@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "queue/redis_script.h"
 
 /*
@@ -52,19 +53,13 @@ static bool valid_project(const char *s)
 
 static int check_args(const char *project_id, double rate, int burst, char *err, size_t err_len)
 {
-    if (!project_id || !valid_project(project_id)) {
-        snprintf(err, err_len, "rate limit: invalid project id");
-        return -1;
-    }
-    if (!isfinite(rate) || rate < RATELIMIT_RATE_MIN || rate > RATELIMIT_RATE_MAX) {
-        snprintf(err, err_len, "rate limit: rate must be %g to %g per second", RATELIMIT_RATE_MIN,
-                 RATELIMIT_RATE_MAX);
-        return -1;
-    }
-    if (burst < 1 || burst > RATELIMIT_BURST_MAX) {
-        snprintf(err, err_len, "rate limit: burst must be 1 to %d", RATELIMIT_BURST_MAX);
-        return -1;
-    }
+    if (!project_id || !valid_project(project_id))
+        return errmsg_fail(err, err_len, "rate limit: invalid project id");
+    if (!isfinite(rate) || rate < RATELIMIT_RATE_MIN || rate > RATELIMIT_RATE_MAX)
+        return errmsg_fail(err, err_len, "rate limit: rate must be %g to %g per second", RATELIMIT_RATE_MIN,
+                           RATELIMIT_RATE_MAX);
+    if (burst < 1 || burst > RATELIMIT_BURST_MAX)
+        return errmsg_fail(err, err_len, "rate limit: burst must be 1 to %d", RATELIMIT_BURST_MAX);
     return 0;
 }
 
@@ -99,10 +94,8 @@ int ratelimit_take(const char *project_id, double rate, int burst, ratelimit_res
     out->limit = burst;
     bool ok = parse_reply(r, out);
     freeReplyObject(r);
-    if (!ok) {
-        snprintf(err, err_len, "rate limit: unexpected reply from Redis");
-        return -1;
-    }
+    if (!ok)
+        return errmsg_fail(err, err_len, "rate limit: unexpected reply from Redis");
     return 0;
 }
 

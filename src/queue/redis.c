@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "core/errmsg.h"
+
 #define REDIS_CONNECT_TIMEOUT_MS 2000
 #define REDIS_DEFAULT_TIMEOUT_MS 5000
 
@@ -31,46 +33,36 @@ int redis_parse_url(const char *url, redis_target_t *out, char *err, size_t err_
     if (!strncmp(url, "unix://", 7)) {
         const char *path = url + 7;
         size_t n = strcspn(path, "?");
-        if (n == 0 || n >= sizeof out->socket_path) {
-            snprintf(err, err_len, "REDIS_URL: bad socket path");
-            return -1;
-        }
+        if (n == 0 || n >= sizeof out->socket_path)
+            return errmsg_fail(err, err_len, "REDIS_URL: bad socket path");
         memcpy(out->socket_path, path, n);
         const char *q = strstr(path + n, "db=");
         if (q)
             out->db = atoi(q + 3);
         return 0;
     }
-    if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, err_len, "REDIS_URL must start with redis:// or unix://");
-        return -1;
-    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return errmsg_fail(err, err_len, "REDIS_URL must start with redis:// or unix://");
     const char *p = url + 8;
     const char *at = strchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *pw = colon ? colon + 1 : p;
         size_t n = (size_t)(at - pw);
-        if (n >= sizeof out->password) {
-            snprintf(err, err_len, "REDIS_URL: password too long");
-            return -1;
-        }
+        if (n >= sizeof out->password)
+            return errmsg_fail(err, err_len, "REDIS_URL: password too long");
         memcpy(out->password, pw, n);
         p = at + 1;
     }
     size_t hn = strcspn(p, ":/");
-    if (hn == 0 || hn >= sizeof out->host) {
-        snprintf(err, err_len, "REDIS_URL: missing host");
-        return -1;
-    }
+    if (hn == 0 || hn >= sizeof out->host)
+        return errmsg_fail(err, err_len, "REDIS_URL: missing host");
     memcpy(out->host, p, hn);
     p += hn;
     if (*p == ':') {
         out->port = atoi(p + 1);
-        if (out->port <= 0 || out->port > 65535) {
-            snprintf(err, err_len, "REDIS_URL: bad port");
-            return -1;
-        }
+        if (out->port <= 0 || out->port > 65535)
+            return errmsg_fail(err, err_len, "REDIS_URL: bad port");
         p += 1 + strspn(p + 1, "0123456789");
     }
     if (*p == '/' && p[1])
@@ -90,7 +82,7 @@ redisContext *redis_open(int timeout_ms, char *err, size_t err_len)
                           ? redisConnectUnixWithTimeout(redis_target.socket_path, ct)
                           : redisConnectWithTimeout(redis_target.host, redis_target.port, ct);
     if (!c || c->err) {
-        snprintf(err, err_len, "cannot connect to Redis: %s", c ? c->errstr : "out of memory");
+        errmsg_fail(err, err_len, "cannot connect to Redis: %s", c ? c->errstr : "out of memory");
         redisFree(c);
         return NULL;
     }
@@ -103,7 +95,7 @@ redisContext *redis_open(int timeout_ms, char *err, size_t err_len)
         bool ok = r && r->type != REDIS_REPLY_ERROR;
         freeReplyObject(r);
         if (!ok) {
-            snprintf(err, err_len, "Redis AUTH failed");
+            errmsg_fail(err, err_len, "Redis AUTH failed");
             redisFree(c);
             return NULL;
         }
@@ -113,7 +105,7 @@ redisContext *redis_open(int timeout_ms, char *err, size_t err_len)
         bool ok = r && r->type != REDIS_REPLY_ERROR;
         freeReplyObject(r);
         if (!ok) {
-            snprintf(err, err_len, "Redis SELECT %d failed", redis_target.db);
+            errmsg_fail(err, err_len, "Redis SELECT %d failed", redis_target.db);
             redisFree(c);
             return NULL;
         }
@@ -148,11 +140,11 @@ static void drop_thread_ctx(void)
 static redisReply *reply_or_error(redisContext *c, redisReply *r, char *err, size_t err_len)
 {
     if (!r) {
-        snprintf(err, err_len, "Redis: %s", c->errstr[0] ? c->errstr : "connection lost");
+        errmsg_fail(err, err_len, "Redis: %s", c->errstr[0] ? c->errstr : "connection lost");
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, err_len, "Redis: %s", r->str);
+        errmsg_fail(err, err_len, "Redis: %s", r->str);
         freeReplyObject(r);
         return NULL;
     }
@@ -180,7 +172,7 @@ redisReply *redis_cmd(char *err, size_t err_len, const char *fmt, ...)
     for (int attempt = 0; attempt < 2; attempt++) {
         redisContext *c = redis_thread();
         if (!c) {
-            snprintf(err, err_len, "Redis is unreachable");
+            errmsg_fail(err, err_len, "Redis is unreachable");
             return NULL;
         }
         va_list ap;
@@ -199,7 +191,7 @@ redisReply *redis_cmd_argv(int argc, const char **argv, const size_t *lens, char
     for (int attempt = 0; attempt < 2; attempt++) {
         redisContext *c = redis_thread();
         if (!c) {
-            snprintf(err, err_len, "Redis is unreachable");
+            errmsg_fail(err, err_len, "Redis is unreachable");
             return NULL;
         }
         redisReply *r = redisCommandArgv(c, argc, argv, lens);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "queue/redis.h"
 
 static pthread_mutex_t sha_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,7 +20,7 @@ static int script_sha(redis_script_t *s, char *err, size_t err_len)
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int md_len = 0;
         if (!EVP_Digest(s->source, strlen(s->source), md, &md_len, EVP_sha1(), NULL) || md_len != 20) {
-            snprintf(err, err_len, "cannot hash a Redis script");
+            errmsg_fail(err, err_len, "cannot hash a Redis script");
             rc = -1;
         } else {
             for (unsigned int i = 0; i < md_len; i++)
@@ -53,7 +54,7 @@ redisReply *redis_script_run(redis_script_t *s, redisContext *c, int nkeys, int 
                              const char *const *items, const size_t *lens, char *err, size_t err_len)
 {
     if (nkeys < 0 || nargs < 0 || nkeys + nargs > REDIS_SCRIPT_MAX_ARGS) {
-        snprintf(err, err_len, "Redis script: too many keys/arguments (max %d)", REDIS_SCRIPT_MAX_ARGS);
+        errmsg_fail(err, err_len, "Redis script: too many keys/arguments (max %d)", REDIS_SCRIPT_MAX_ARGS);
         return NULL;
     }
     if (script_sha(s, err, err_len) != 0)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
+#include "core/errmsg.h"
 
 #define LOCALFS_TMP_RANDOM 24 /* base62 chars in a temp file name */
 
@@ -41,19 +42,17 @@ bool localfs_key_valid(const char *key)
 static void set_err(char *err, size_t err_len, const char *what, const char *path, int e)
 {
     if (e == ENOSPC || e == EDQUOT)
-        snprintf(err, err_len, "disk full while %s %s: %s", what, path, strerror(e));
+        errmsg_fail(err, err_len, "disk full while %s %s: %s", what, path, strerror(e));
     else
-        snprintf(err, err_len, "%s %s: %s", what, path, strerror(e));
+        errmsg_fail(err, err_len, "%s %s: %s", what, path, strerror(e));
 }
 
 int localfs_mkdirs(const char *dir, char *err, size_t err_len)
 {
     char path[4096];
     int n = snprintf(path, sizeof path, "%s", dir);
-    if (n <= 0 || (size_t)n >= sizeof path) {
-        snprintf(err, err_len, "data directory path is empty or too long");
-        return -1;
-    }
+    if (n <= 0 || (size_t)n >= sizeof path)
+        return errmsg_fail(err, err_len, "data directory path is empty or too long");
     for (char *p = path + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
@@ -68,10 +67,8 @@ int localfs_mkdirs(const char *dir, char *err, size_t err_len)
         }
     }
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, err_len, "data directory %s is not a directory", dir);
-        return -1;
-    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return errmsg_fail(err, err_len, "data directory %s is not a directory", dir);
     return 0;
 }
 
@@ -188,10 +185,8 @@ static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, char
 int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
                          size_t err_len)
 {
-    if (!localfs_key_valid(key)) {
-        snprintf(err, err_len, "invalid storage key");
-        return -1;
-    }
+    if (!localfs_key_valid(key))
+        return errmsg_fail(err, err_len, "invalid storage key");
     int rootfd = open_root(root, err, err_len), dirfd = -1, rc = -1;
     const char *leaf;
     char tmp[LOCALFS_TMP_RANDOM + 8];
@@ -199,7 +194,7 @@ int localfs_write_atomic(const char *root, const char *key, const void *data, si
         return -1;
     int walked = open_parent(rootfd, key, true, &dirfd, &leaf, err, err_len);
     if (walked == LOCALFS_NOT_FOUND)
-        snprintf(err, err_len, "a directory of %s vanished while writing it", key);
+        errmsg_fail(err, err_len, "a directory of %s vanished while writing it", key);
     if (walked != LOCALFS_OK)
         goto cleanup;
     if (write_temp(dirfd, data, len, 0640, tmp, key, err, err_len) != 0)
@@ -241,7 +236,7 @@ int localfs_open(const char *root, const char *key, int *fd, struct stat *st, ch
         goto cleanup;
     }
     if (fstat(f, st) != 0 || !S_ISREG(st->st_mode)) {
-        snprintf(err, err_len, "%s is not a regular file", key);
+        errmsg_fail(err, err_len, "%s is not a regular file", key);
         close(f);
         rc = LOCALFS_ERROR;
         goto cleanup;
@@ -265,8 +260,8 @@ int localfs_read(const char *root, const char *key, buf_t *out, char *err, size_
     if (rc != LOCALFS_OK)
         return rc;
     if ((uint64_t)st.st_size > out->max) {
-        snprintf(err, err_len, "%s is %lld bytes, more than the %zu allowed", key, (long long)st.st_size,
-                 out->max);
+        errmsg_fail(err, err_len, "%s is %lld bytes, more than the %zu allowed", key, (long long)st.st_size,
+                    out->max);
         close(fd);
         return LOCALFS_ERROR;
     }
@@ -283,7 +278,7 @@ int localfs_read(const char *root, const char *key, buf_t *out, char *err, size_
         if (got == 0)
             break;
         if (buf_append(out, chunk, (size_t)got) != BUF_OK) {
-            snprintf(err, err_len, "%s grew past the %zu bytes allowed while reading", key, out->max);
+            errmsg_fail(err, err_len, "%s grew past the %zu bytes allowed while reading", key, out->max);
             rc = LOCALFS_ERROR;
             break;
         }
@@ -294,10 +289,8 @@ int localfs_read(const char *root, const char *key, buf_t *out, char *err, size_
 
 int localfs_delete(const char *root, const char *key, char *err, size_t err_len)
 {
-    if (!localfs_key_valid(key)) {
-        snprintf(err, err_len, "invalid storage key");
-        return -1;
-    }
+    if (!localfs_key_valid(key))
+        return errmsg_fail(err, err_len, "invalid storage key");
     int rootfd = open_root(root, err, err_len), dirfd = -1, rc;
     const char *leaf;
     if (rootfd < 0)
@@ -337,10 +330,10 @@ static int read_secret(int rootfd, char **secret, char *err, size_t err_len)
     while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r' || data[n - 1] == ' '))
         n--;
     if (got > LOCALFS_SECRET_MAX || n < 16 || memchr(data, '\0', n)) {
-        snprintf(err, err_len,
-                 "%s in the data directory must hold 16 to %d printable characters; fix or "
-                 "remove it",
-                 LOCALFS_SECRET_FILE, LOCALFS_SECRET_MAX);
+        errmsg_fail(err, err_len,
+                    "%s in the data directory must hold 16 to %d printable characters; fix or "
+                    "remove it",
+                    LOCALFS_SECRET_FILE, LOCALFS_SECRET_MAX);
         return LOCALFS_ERROR;
     }
     *secret = strndup(data, n);
@@ -360,7 +353,7 @@ int localfs_load_secret(const char *root, char **secret, char *err, size_t err_l
     }
     char fresh[LOCALFS_SECRET_LEN + 2], tmp[LOCALFS_TMP_RANDOM + 8];
     if (crypto_random_base62(fresh, LOCALFS_SECRET_LEN) != 0) {
-        snprintf(err, err_len, "no randomness for the signing secret");
+        errmsg_fail(err, err_len, "no randomness for the signing secret");
         goto cleanup;
     }
     strcat(fresh, "\n");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/timeutil.h"
 #include "storage/download.h"
 #include "storage/sigv4.h"
@@ -74,15 +75,13 @@ static int parse_endpoint(const char *name, const char *endpoint, char **scheme,
         *scheme = strdup("http");
         rest = endpoint + 7;
     } else {
-        snprintf(err, err_len, "%s must start with http:// or https://", name);
-        return -1;
+        return errmsg_fail(err, err_len, "%s must start with http:// or https://", name);
     }
     size_t n = strcspn(rest, "/?#");
-    if (n == 0 || n > S3_HOST_MAX || (rest[n] && strcmp(rest + n, "/") != 0) || memchr(rest, '@', n)) {
-        snprintf(err, err_len, "%s must be scheme://host[:port] without a path or user (got \"%s\")", name,
-                 endpoint);
-        return -1;
-    }
+    if (n == 0 || n > S3_HOST_MAX || (rest[n] && strcmp(rest + n, "/") != 0) || memchr(rest, '@', n))
+        return errmsg_fail(err, err_len,
+                           "%s must be scheme://host[:port] without a path or user (got \"%s\")", name,
+                           endpoint);
     *host = strndup(rest, n);
     if (!*scheme || !*host)
         return -1;
@@ -106,7 +105,7 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len)
 {
     s3_client_t *c = calloc(1, sizeof *c);
     if (!c) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     if (parse_endpoint("S3_ENDPOINT", cfg->endpoint, &c->scheme, &c->host, err, err_len) != 0 ||
@@ -114,11 +113,11 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len)
                        &c->presign_scheme, &c->presign_host, err, err_len) != 0)
         goto fail;
     if (!bucket_name_ok(cfg->bucket)) {
-        snprintf(err, err_len, "S3_BUCKET must be 3-63 characters of a-z 0-9 . -");
+        errmsg_fail(err, err_len, "S3_BUCKET must be 3-63 characters of a-z 0-9 . -");
         goto fail;
     }
     if (!cfg->access_key_id || !*cfg->access_key_id || !cfg->secret_access_key || !*cfg->secret_access_key) {
-        snprintf(err, err_len, "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are required");
+        errmsg_fail(err, err_len, "S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are required");
         goto fail;
     }
     c->region = strdup(cfg->region && *cfg->region ? cfg->region : "us-east-1");
@@ -136,7 +135,7 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len)
     c->health_timeout_ms = or_default(cfg->health_timeout_ms, 2000);
     c->curl = curl_easy_init();
     if (!c->region || !c->bucket || !c->access_key_id || !c->secret_access_key || !c->curl) {
-        snprintf(err, err_len, "out of memory creating the S3 client");
+        errmsg_fail(err, err_len, "out of memory creating the S3 client");
         goto fail;
     }
     return c;
@@ -447,8 +446,8 @@ static void fail_msg(const char *method, const char *key, const s3_response_t *r
 {
     char why[512];
     describe(r, why, sizeof why);
-    snprintf(err, err_len, "S3 %s %s failed: %s after %d attempt%s", method, key, why, tries,
-             tries == 1 ? "" : "s");
+    errmsg_fail(err, err_len, "S3 %s %s failed: %s after %d attempt%s", method, key, why, tries,
+                tries == 1 ? "" : "s");
 }
 
 /* ---- operations ---- */
@@ -486,10 +485,10 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const 
     /* A plain-MD5 ETag must be ours; other shapes (SSE-KMS, multipart) carry no MD5. */
     bool md5_shaped = strlen(r.etag) == 32 && strspn(r.etag, "0123456789abcdef") == 32;
     if (md5_shaped && strcmp(r.etag, md5_hex) != 0) {
-        snprintf(err, err_len,
-                 "S3 PUT %s failed: the store's ETag %s is not the MD5 %s of the "
-                 "bytes sent",
-                 key, r.etag, md5_hex);
+        errmsg_fail(err, err_len,
+                    "S3 PUT %s failed: the store's ETag %s is not the MD5 %s of the "
+                    "bytes sent",
+                    key, r.etag, md5_hex);
         goto cleanup;
     }
     rc = 0;
@@ -503,17 +502,13 @@ cleanup:
 static int get_outcome(const char *key, const s3_response_t *r, int tries, size_t max, char *err,
                        size_t err_len)
 {
-    if (r->fd_failed) {
-        snprintf(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key,
-                 strerror(r->fd_errno));
-        return -1;
-    }
+    if (r->fd_failed)
+        return errmsg_fail(err, err_len, "S3 GET %s failed: could not write the local copy: %s", key,
+                           strerror(r->fd_errno));
     if (r->curl_rc == CURLE_OK && r->status == 200)
         return 0;
-    if (r->body_too_big) {
-        snprintf(err, err_len, "S3 GET %s failed: the object is larger than %zu bytes", key, max);
-        return -1;
-    }
+    if (r->body_too_big)
+        return errmsg_fail(err, err_len, "S3 GET %s failed: the object is larger than %zu bytes", key, max);
     fail_msg("GET", key, r, tries, err, err_len);
     return r->curl_rc == CURLE_OK && r->status == 404 ? -2 : -1;
 }
@@ -571,7 +566,7 @@ int s3_health(s3_client_t *c, char *err, size_t err_len)
     if (r.curl_rc != CURLE_OK || r.status != 200) {
         char why[512];
         describe(&r, why, sizeof why); /* HEAD has no body: 403/404 say bad keys / no bucket */
-        snprintf(err, err_len, "S3 bucket %s not reachable: %s", c->bucket, why);
+        errmsg_fail(err, err_len, "S3 bucket %s not reachable: %s", c->bucket, why);
         rc = -1;
     }
     buf_free(&body);
@@ -616,7 +611,7 @@ int s3_download_url(s3_client_t *c, const char *key, const char *filename, int t
     rc = 0;
 fail:
     if (rc != 0)
-        snprintf(err, err_len, "could not build a download URL for %s", key);
+        errmsg_fail(err, err_len, "could not build a download URL for %s", key);
     buf_free(&u);
     buf_free(&path);
     return rc;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/uuid7.h"
 #include "storage/localfs.h"
@@ -25,13 +26,13 @@ struct storage {
 static storage_t *new_local(storage_t *s, const config_t *cfg, char *err, size_t err_len)
 {
     if (!cfg->data_dir || !cfg->public_url) {
-        snprintf(err, err_len, "CRAFTKIT_DATA_DIR and CRAFTKIT_PUBLIC_URL are required");
+        errmsg_fail(err, err_len, "CRAFTKIT_DATA_DIR and CRAFTKIT_PUBLIC_URL are required");
         return NULL;
     }
     s->data_dir = strdup(cfg->data_dir);
     s->public_url = strdup(cfg->public_url);
     if (!s->data_dir || !s->public_url) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     if (localfs_mkdirs(s->data_dir, err, err_len) != 0)
@@ -39,7 +40,7 @@ static storage_t *new_local(storage_t *s, const config_t *cfg, char *err, size_t
     if (cfg->signing_secret) {
         s->secret = strdup(cfg->signing_secret);
         if (!s->secret) {
-            snprintf(err, err_len, "out of memory");
+            errmsg_fail(err, err_len, "out of memory");
             return NULL;
         }
     } else if (localfs_load_secret(s->data_dir, &s->secret, err, err_len) != 0) {
@@ -79,7 +80,7 @@ storage_t *storage_new_with(const config_t *cfg, const storage_options_t *opts, 
     static const storage_options_t defaults = {0};
     storage_t *s = calloc(1, sizeof *s);
     if (!s) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     s->kind = cfg->storage;
@@ -124,8 +125,7 @@ static int check_key(const char *key, char *err, size_t err_len)
 {
     if (storage_key_valid(key))
         return 0;
-    snprintf(err, err_len, "invalid storage key");
-    return -1;
+    return errmsg_fail(err, err_len, "invalid storage key");
 }
 
 int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
@@ -147,7 +147,7 @@ int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err
     int rc = s->kind == STORAGE_S3 ? s3_get(s->s3, key, out, err, err_len)
                                    : localfs_read(s->data_dir, key, out, err, err_len);
     if (rc == LOCALFS_NOT_FOUND) {
-        snprintf(err, err_len, "%s: no such object", key);
+        errmsg_fail(err, err_len, "%s: no such object", key);
         return STORAGE_NOT_FOUND;
     }
     return rc;
@@ -159,8 +159,8 @@ int storage_get_fd(storage_t *s, const char *key, int fd, size_t max, size_t *le
     if (check_key(key, err, err_len) != 0)
         return -1;
     if (s->kind != STORAGE_S3) {
-        snprintf(err, err_len, "storage_get_fd is for S3; open local objects with storage_local_open");
-        return -1;
+        return errmsg_fail(err, err_len,
+                           "storage_get_fd is for S3; open local objects with storage_local_open");
     }
     int rc = s3_get_fd(s->s3, key, fd, max, len, err, err_len);
     return rc == -2 ? STORAGE_NOT_FOUND : rc;
@@ -189,10 +189,8 @@ int storage_download_url_at(storage_t *s, const char *key, const char *filename,
         return s3_download_url(s->s3, key, name, ttl, now, url, err, err_len);
     /* Local links carry the download's name (signed) unless it is the key's last segment. */
     bool named = filename && (!leaf || strcmp(name, leaf + 1));
-    if (download_url(s->public_url, s->secret, key, named ? name : NULL, (long long)now + ttl, url) != 0) {
-        snprintf(err, err_len, "could not build a download URL for %s", key);
-        return -1;
-    }
+    if (download_url(s->public_url, s->secret, key, named ? name : NULL, (long long)now + ttl, url) != 0)
+        return errmsg_fail(err, err_len, "could not build a download URL for %s", key);
     return 0;
 }
 
@@ -387,10 +385,8 @@ int storage_local_open(const storage_t *s, const char *key, int *fd, struct stat
                        size_t err_len)
 {
     *fd = -1;
-    if (s->kind != STORAGE_LOCAL) {
-        snprintf(err, err_len, "not a local storage backend");
-        return -1;
-    }
+    if (s->kind != STORAGE_LOCAL)
+        return errmsg_fail(err, err_len, "not a local storage backend");
     int rc = localfs_open(s->data_dir, key, fd, st, err, err_len);
     return rc == LOCALFS_NOT_FOUND ? STORAGE_NOT_FOUND : rc;
 }
@@ -456,7 +452,7 @@ bool storage_ready_check(char *err, size_t err_len)
 {
     storage_t *s = storage_thread();
     if (!s) {
-        snprintf(err, err_len, "storage backend could not be created (see the log)");
+        errmsg_fail(err, err_len, "storage backend could not be created (see the log)");
         return false;
     }
     return storage_health(s, err, err_len) == 0;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
+
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static compiled_t *cache[COMPILED_CACHE_MAX];
 static unsigned long cache_used[COMPILED_CACHE_MAX];
@@ -62,7 +64,7 @@ compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const j
     if (!c->manifest) {
         *status = mst == MANIFEST_INVALID_LOOP_KEY ? COMPILE_INVALID_LOOP_KEY : COMPILE_INVALID;
         merge_issues(all, m_issues);
-        snprintf(err, err_len, "the manifest is not valid");
+        errmsg_fail(err, err_len, "the manifest is not valid");
         /* The layout can only be checked against a valid manifest. */
         goto fail;
     }
@@ -111,7 +113,7 @@ static compiled_t *load(db_t *db, const char *version_id, char *err, size_t err_
     if (!r)
         return NULL;
     if (PQntuples(r) != 1) {
-        snprintf(err, err_len, "template version %s does not exist", version_id);
+        errmsg_fail(err, err_len, "template version %s does not exist", version_id);
         PQclear(r);
         return NULL;
     }
@@ -130,7 +132,7 @@ static compiled_t *load(db_t *db, const char *version_id, char *err, size_t err_
     if (!c && issues) {
         /* Stored versions were valid when published; this means an engine upgrade broke one. */
         char *text = json_dumps(issues, JSON_COMPACT);
-        snprintf(err, err_len, "template version no longer compiles: %.400s", text ? text : "");
+        errmsg_fail(err, err_len, "template version no longer compiles: %.400s", text ? text : "");
         free(text);
     }
     json_decref(issues);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/netguard.h"
 #include "core/timeutil.h"
@@ -98,7 +99,7 @@ static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
     render_row_t row;
     repo_status_t st = renders_get(db, c->project_id, c->render_id, &row, err, err_len);
     if (st == REPO_NOT_FOUND)
-        snprintf(err, err_len, "render %s is gone", c->render_id);
+        errmsg_fail(err, err_len, "render %s is gone", c->render_id);
     if (st != REPO_OK)
         return st == REPO_NOT_FOUND ? -2 : -1;
     char *url = NULL;
@@ -109,7 +110,7 @@ static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
     char *body = webhook_payload(c->event, &row, url);
     free(url);
     if (!body) {
-        snprintf(err, err_len, "cannot encode the webhook body");
+        errmsg_fail(err, err_len, "cannot encode the webhook body");
         return -2;
     }
     int rc = whdel_set_payload(db, c->id, body, &c->payload, err, err_len);
@@ -433,22 +434,16 @@ int dispatcher_start(const config_t *cfg, char *err, size_t err_len)
     the.n_slots = cfg->webhook_concurrency;
     the.slots = calloc((size_t)the.n_slots, sizeof *the.slots);
     the.multi = curl_multi_init();
-    if (!the.slots || !the.multi) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+    if (!the.slots || !the.multi)
+        return errmsg_fail(err, err_len, "out of memory");
     for (int i = 0; i < the.n_slots; i++) {
         the.slots[i].easy = curl_easy_init();
         buf_init(&the.slots[i].answer, WEBHOOK_SNIPPET_MAX + 1);
-        if (!the.slots[i].easy) {
-            snprintf(err, err_len, "out of memory");
-            return -1;
-        }
+        if (!the.slots[i].easy)
+            return errmsg_fail(err, err_len, "out of memory");
     }
-    if (pthread_create(&thread, NULL, dispatcher_main, &the) != 0) {
-        snprintf(err, err_len, "cannot start the webhook dispatcher thread");
-        return -1;
-    }
+    if (pthread_create(&thread, NULL, dispatcher_main, &the) != 0)
+        return errmsg_fail(err, err_len, "cannot start the webhook dispatcher thread");
     started = true;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/db.h"
@@ -169,10 +170,8 @@ int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), 
     if (n_workers == 0)
         return 0;
     workers = calloc((size_t)n_workers, sizeof *workers);
-    if (!workers) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+    if (!workers)
+        return errmsg_fail(err, err_len, "out of memory");
     for (int i = 0; i < n_workers; i++) {
         worker_t *w = &workers[i];
         w->n = i;
@@ -181,14 +180,14 @@ int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), 
         pthread_mutex_init(&w->mu, NULL);
         snprintf(w->id, sizeof w->id, "%s:%d", cfg->instance_id, i);
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
-            snprintf(err, err_len, "cannot start worker thread %d", i);
+            errmsg_fail(err, err_len, "cannot start worker thread %d", i);
             pool_stop(0);
             return -1;
         }
         w->started = true;
     }
     if (pthread_create(&heartbeat_thread, NULL, heartbeat_main, (void *)cfg) != 0) {
-        snprintf(err, err_len, "cannot start the heartbeat thread");
+        errmsg_fail(err, err_len, "cannot start the heartbeat thread");
         pool_stop(0);
         return -1;
     }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "core/timeutil.h"
 #include "worker/sandbox.h"
 
@@ -91,14 +92,12 @@ int previews_start(const config_t *cfg, char *err, size_t err_len)
     timeout_ms = cfg->preview_timeout_ms;
     pthread_mutex_unlock(&mu);
     renderers = calloc((size_t)cfg->preview_concurrency, sizeof *renderers);
-    if (!renderers) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+    if (!renderers)
+        return errmsg_fail(err, err_len, "out of memory");
     n_renderers = cfg->preview_concurrency;
     for (int i = 0; i < n_renderers; i++) {
         if (pthread_create(&renderers[i].thread, NULL, renderer_main, &renderers[i]) != 0) {
-            snprintf(err, err_len, "cannot start preview renderer %d", i);
+            errmsg_fail(err, err_len, "cannot start preview renderer %d", i);
             previews_stop();
             return -1;
         }

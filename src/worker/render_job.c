@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/backoff.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "db/renders_repo.h"
@@ -86,10 +87,8 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
 {
     char err[512];
     compiled_t *compiled = compiled_get(db, c->version_id, err, sizeof err);
-    if (!compiled) {
-        snprintf(why, why_len, "the template version could not be loaded: %s", err);
-        return -1;
-    }
+    if (!compiled)
+        return errmsg_fail(why, why_len, "the template version could not be loaded: %s", err);
     engine_render_opts_t ro = {.format = ENGINE_PDF,
                                .watermark = c->test ? "TEST" : NULL,
                                .creation_time = c->created_unix,
@@ -113,14 +112,11 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
     if (rc != 0)
         return -1;
     storage_t *s = storage_thread();
-    if (storage_render_key(c->project_id, c->id, c->filename, key, key_len) != 0) {
-        snprintf(why, why_len, "internal error: no storage key for this render");
-        return -1;
-    }
-    if (!s || storage_put(s, key, out->data, out->len, "application/pdf", sha, err, sizeof err) != 0) {
-        snprintf(why, why_len, "the PDF could not be stored: %s", s ? err : "storage is not configured");
-        return -1;
-    }
+    if (storage_render_key(c->project_id, c->id, c->filename, key, key_len) != 0)
+        return errmsg_fail(why, why_len, "internal error: no storage key for this render");
+    if (!s || storage_put(s, key, out->data, out->len, "application/pdf", sha, err, sizeof err) != 0)
+        return errmsg_fail(why, why_len, "the PDF could not be stored: %s",
+                           s ? err : "storage is not configured");
     return 0;
 }
 

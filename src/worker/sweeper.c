@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
@@ -228,10 +229,8 @@ static void *sweeper_main(void *arg)
 int sweeper_start(const config_t *cfg, char *err, size_t err_len)
 {
     atomic_store(&stop_flag, false);
-    if (pthread_create(&thread, NULL, sweeper_main, (void *)cfg) != 0) {
-        snprintf(err, err_len, "cannot start the sweeper thread");
-        return -1;
-    }
+    if (pthread_create(&thread, NULL, sweeper_main, (void *)cfg) != 0)
+        return errmsg_fail(err, err_len, "cannot start the sweeper thread");
     started = true;
     return 0;
 }
