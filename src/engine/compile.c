@@ -259,17 +259,77 @@ static void check_filter(const expr_filter_t *f, void *arg)
         compile_issue(b->c, b->path, "Unknown filter \"%s\"", f->name);
         return;
     }
+    char data_arg[300];
+    const char *farg = f->arg;
+    if (f->arg_path) {
+        if (strcmp(f->name, "currency") && strcmp(f->name, "money")) {
+            compile_issue(
+                b->c, b->path,
+                "Only the currency and money filters take their argument from the data (\"%s:(%s)\")",
+                f->name, f->arg_path->text);
+            return;
+        }
+        /* The code is checked at render time; the rest (a locale) now, with a stand-in code. */
+        snprintf(data_arg, sizeof data_arg, "EUR%s%s", f->arg ? ":" : "", f->arg ? f->arg : "");
+        farg = data_arg;
+    }
     buf_t out;
     buf_init(&out, 4096);
     char err[300] = "";
-    if (format_apply(f->name, f->arg, NULL, &out, err, sizeof err) < 0)
+    if (format_apply(f->name, farg, NULL, &out, err, sizeof err) < 0)
         compile_issue(b->c, b->path, "%s", err);
     buf_free(&out);
+}
+
+static bool numeric_type(const char *t)
+{
+    return !t || !strcmp(t, "number") || !strcmp(t, "currency");
+}
+
+/* An aggregate: its list is bound like an "each", then "where" and the field inside a loop scope
+ * of their own, so that the manifest's itemFields check them. */
+static void bind_agg(expr_agg_t *g, void *arg)
+{
+    bind_ctx_t *b = arg;
+    compiler_t *c = b->c;
+    int before = c->nissues;
+    bind_ctx_t lb = {c, b->path, BIND_LOOP};
+    if (c->manifest && g->list->root == PATH_DATA && json_object_get(c->mf_vars, g->list->text))
+        compile_issue(c, b->path, "%s: \"%s\" is a variable, not a loop of the manifest", g->text,
+                      g->list->text);
+    else
+        bind_path(g->list, &lb);
+    int d = c->names.depth;
+    if (d >= EXPR_LOOP_DEPTH_MAX) { /* the parser refuses this; belt and braces */
+        compile_issue(c, b->path, "%s: loops nested too deeply", g->text);
+        return;
+    }
+    c->names.names[d] = g->var;
+    c->loop_defs[d] = (c->nissues == before && c->manifest && g->list->root == PATH_DATA)
+                          ? json_object_get(c->mf_loops, g->list->text)
+                          : NULL;
+    c->loop_keys[d] = g->list->text;
+    c->names.depth++;
+    bind_ctx_t cb = {c, b->path, BIND_COND}, fb = {c, b->path, BIND_TEXT};
+    expr_cond_visit_paths(g->where, bind_path, &cb);
+    if (g->field) {
+        int fbefore = c->nissues;
+        bind_path(g->field, &fb);
+        if (c->nissues == fbefore && c->loop_defs[d] && !numeric_type(g->field->mf_type))
+            compile_issue(c, b->path, "%s: \"%s\" is a %s field, not a number", g->text, g->field_text,
+                          g->field->mf_type);
+        else if (g->kind != AGG_COUNT) {
+            g->mf_format = g->field->mf_format;
+            g->mf_type = g->field->mf_type;
+        }
+    }
+    c->names.depth--;
 }
 
 int compile_text_into(compiler_t *c, const char *s, const char *path, expr_str_t *out, bind_use_t use)
 {
     char err[300];
+    c->names.owned = c->t->owned; /* literals of an aggregate's "where" */
     if (expr_parse_str(c->a, s, &c->names, out, err, sizeof err) < 0) {
         compile_issue(c, path, "%s", err);
         return -1;
@@ -277,6 +337,7 @@ int compile_text_into(compiler_t *c, const char *s, const char *path, expr_str_t
     bind_ctx_t b = {c, path, use};
     int before = c->nissues;
     expr_str_visit_paths(out, bind_path, &b);
+    expr_str_visit_aggs(out, bind_agg, &b);
     expr_str_visit_filters(out, check_filter, &b);
     return c->nissues == before ? 0 : -1;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/decimal.h"
 #include "engine/format.h"
 
 /* ------------------------------------------------------------------ paths */
@@ -183,6 +184,187 @@ static int scan_quoted(arena_t *a, const char **pp, const char *end, const char 
     return 0;
 }
 
+/* ------------------------------------------------------------------ aggregates */
+
+static const char *const agg_names[] = {"sum", "count", "avg", "min", "max"};
+
+/* A name directly followed by "(" (blanks allowed): a function call, not a path. */
+static bool at_call(const char *p, const char *end)
+{
+    if (p >= end || !is_ident_start(*p))
+        return false;
+    while (p < end && is_ident_char(*p))
+        p++;
+    p = skip_ws(p, end);
+    return p < end && *p == '(';
+}
+
+/* The word w at *pp (not followed by a name character): consumes it and the blanks after. */
+static bool take_word(const char **pp, const char *end, const char *w)
+{
+    size_t n = strlen(w);
+    const char *p = *pp;
+    if ((size_t)(end - p) < n || strncmp(p, w, n) || (p + n < end && is_ident_char(p[n])))
+        return false;
+    *pp = skip_ws(p + n, end);
+    return true;
+}
+
+/* The end of a "where" condition: the first "," or ")" outside quotes and parentheses. */
+static const char *where_end(const char *p, const char *end)
+{
+    int depth = 0;
+    char q = 0;
+    for (; p < end; p++) {
+        if (q) {
+            if (*p == '\\' && p + 1 < end)
+                p++;
+            else if (*p == q)
+                q = 0;
+        } else if (*p == '"' || *p == '\'') {
+            q = *p;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && depth > 0) {
+            depth--;
+        } else if ((*p == ')' || *p == ',') && depth == 0) {
+            return p;
+        }
+    }
+    return end;
+}
+
+static int agg_where(arena_t *a, const char **pp, const char *end, const expr_scope_names_t *inner,
+                     expr_agg_t *g, char *err, size_t err_len)
+{
+    const char *ws = *pp, *we = where_end(ws, end);
+    while (we > ws && isspace((unsigned char)we[-1]))
+        we--;
+    if (!inner->owned) {
+        snprintf(err, err_len, "\"where\" is not available here");
+        return -1;
+    }
+    const char *cond = arena_strndup(a, ws, (size_t)(we - ws));
+    char cerr[200];
+    if (!cond || expr_parse_cond(a, cond, inner, inner->owned, &g->where, cerr, sizeof cerr) < 0) {
+        snprintf(err, err_len, "In \"where\" of %s(...): %s", agg_names[g->kind],
+                 cond ? cerr : "Out of memory");
+        return -1;
+    }
+    *pp = skip_ws(we, end);
+    return 0;
+}
+
+/* The field argument: a quoted dotted name inside the element ("total", "amount.net"). */
+static int agg_field(arena_t *a, const char **pp, const char *end, expr_agg_t *g, char *err, size_t err_len)
+{
+    const char *p = *pp;
+    size_t len;
+    if (p >= end || (*p != '"' && *p != '\'')) {
+        snprintf(err, err_len, "%s(...): the field is a quoted name, such as %s(items, \"total\")",
+                 agg_names[g->kind], agg_names[g->kind]);
+        return -1;
+    }
+    if (scan_quoted(a, &p, end, &g->field_text, &len, err, err_len) < 0)
+        return -1;
+    const char *f = g->field_text, *fend = f + len;
+    char ferr[200];
+    if (scan_path(a, &f, fend, NULL, &g->field, ferr, sizeof ferr) < 0 || f != fend) {
+        snprintf(err, err_len, "%s(...): \"%s\" is not a field name (letters, digits, _ and dots)",
+                 agg_names[g->kind], g->field_text);
+        return -1;
+    }
+    g->field->root = PATH_ITEM;
+    g->field->frame = g->frame;
+    *pp = skip_ws(p, end);
+    return 0;
+}
+
+/* NAME(LIST [as VAR] [where CONDITION] [, "FIELD"]) at *pp. */
+static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_scope_names_t *names,
+                    expr_agg_t **out, char *err, size_t err_len)
+{
+    const char *p = *pp, *start = p;
+    while (p < end && is_ident_char(*p))
+        p++;
+    int kind = -1;
+    for (int i = 0; i < (int)(sizeof agg_names / sizeof agg_names[0]); i++)
+        if (strlen(agg_names[i]) == (size_t)(p - start) && !strncmp(start, agg_names[i], (size_t)(p - start)))
+            kind = i;
+    if (kind < 0) {
+        snprintf(err, err_len, "Unknown function \"%.*s\" (aggregates are sum, count, avg, min and max)",
+                 (int)(p - start > 40 ? 40 : p - start), start);
+        return -1;
+    }
+    expr_agg_t *g = arena_alloc(a, sizeof *g);
+    if (!g)
+        goto nomem;
+    g->kind = (agg_kind_t)kind;
+    p = skip_ws(skip_ws(p, end) + 1, end); /* past "(" */
+    if (scan_path(a, &p, end, names, &g->list, err, err_len) < 0)
+        return -1;
+    if (g->list->root != PATH_DATA && g->list->root != PATH_ITEM) {
+        snprintf(err, err_len, "%s(...): \"%s\" is not a list", agg_names[kind], g->list->text);
+        return -1;
+    }
+    p = skip_ws(p, end);
+    g->var = "item";
+    if (take_word(&p, end, "as")) {
+        const char *vs = p;
+        while (p < end && is_ident_char(*p))
+            p++;
+        g->var = arena_strndup(a, vs, (size_t)(p - vs));
+        if (!g->var)
+            goto nomem;
+        if (p == vs || !is_ident_start(*vs) || !strcmp(g->var, "loop") || !strcmp(g->var, "page") ||
+            !strcmp(g->var, "pages")) {
+            snprintf(err, err_len,
+                     "%s(...): expected a name after \"as\" (letters, digits, _; not loop, page or pages)",
+                     agg_names[kind]);
+            return -1;
+        }
+        p = skip_ws(p, end);
+    }
+    expr_scope_names_t inner = {0};
+    if (names)
+        inner = *names;
+    if (inner.depth >= EXPR_LOOP_DEPTH_MAX) {
+        snprintf(err, err_len, "%s(...) inside more than %d loops", agg_names[kind], EXPR_LOOP_DEPTH_MAX - 1);
+        return -1;
+    }
+    g->frame = inner.depth;
+    inner.names[inner.depth++] = g->var;
+    if (take_word(&p, end, "where") && agg_where(a, &p, end, &inner, g, err, err_len) < 0)
+        return -1;
+    if (p < end && *p == ',') {
+        p = skip_ws(p + 1, end);
+        if (g->kind == AGG_COUNT) {
+            snprintf(err, err_len,
+                     "count(...) counts elements and takes no field (choose them with \"where\")");
+            return -1;
+        }
+        if (agg_field(a, &p, end, g, err, err_len) < 0)
+            return -1;
+    }
+    if (p >= end || *p != ')') {
+        snprintf(err, err_len, "%s(...): expected \")\"%s", agg_names[kind],
+                 g->field
+                     ? ""
+                     : " (the list may be followed by \"as NAME\", \"where CONDITION\" and , \"field\")");
+        return -1;
+    }
+    p++;
+    g->text = arena_strndup(a, start, (size_t)(p - start));
+    if (!g->text)
+        goto nomem;
+    *pp = p;
+    *out = g;
+    return 0;
+nomem:
+    snprintf(err, err_len, "Out of memory");
+    return -1;
+}
+
 /* --------------------------------------------------------- template strings */
 
 /* Finds the "}}" closing an expression, skipping quoted strings. */
@@ -219,6 +401,9 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
     if (*p == '"' || *p == '\'') {
         if (scan_quoted(a, &p, end, &part->lit, &part->lit_len, err, err_len) < 0)
             return -1;
+    } else if (at_call(p, end)) {
+        if (scan_agg(a, &p, end, names, &part->agg, err, err_len) < 0)
+            return -1;
     } else if (scan_path(a, &p, end, names, &part->path, err, err_len) < 0) {
         return -1;
     }
@@ -248,7 +433,26 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
         expr_filter_t *f = &filters[nf++];
         f->name = arena_strndup(a, ns, (size_t)(p - ns));
         f->arg = NULL;
+        f->arg_path = NULL;
         p = skip_ws(p, end);
+        if (p < end && *p == ':' && skip_ws(p + 1, end) < end && *skip_ws(p + 1, end) == '(') {
+            /* currency:(invoice.currency)[:LOCALE]: the first part comes from the data. */
+            p = skip_ws(skip_ws(p + 1, end) + 1, end);
+            if (scan_path(a, &p, end, names, &f->arg_path, err, err_len) < 0)
+                return -1;
+            p = skip_ws(p, end);
+            if (p >= end || *p != ')') {
+                snprintf(err, err_len, "Expected \")\" after \"(%s\" in the argument of \"%s\"",
+                         f->arg_path->text, f->name);
+                return -1;
+            }
+            p = skip_ws(p + 1, end);
+            if (p < end && *p != ':' && *p != '|') {
+                snprintf(err, err_len, "Unexpected \"%.*s\" after \"(%s)\"",
+                         (int)(end - p > 20 ? 20 : end - p), p, f->arg_path->text);
+                return -1;
+            }
+        }
         if (p < end && *p == ':') {
             /* The argument is passed to the filter as written (quotes included): format.c
              * splits "EUR:de-DE" or "EUR":"de-DE" into parts and unquotes them itself. It
@@ -351,7 +555,7 @@ int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, e
     /* Constant folding: literals and quoted values without filters. */
     bool constant = true;
     for (int i = 0; i < n; i++)
-        if (parts[i].is_value && (parts[i].path || parts[i].nfilters))
+        if (parts[i].is_value && (parts[i].path || parts[i].agg || parts[i].nfilters))
             constant = false;
     if (constant) {
         buf_reset(&lit);
@@ -378,9 +582,20 @@ done:
 
 void expr_str_visit_paths(expr_str_t *s, expr_path_visit_fn fn, void *arg)
 {
-    for (int i = 0; i < s->nparts; i++)
+    for (int i = 0; i < s->nparts; i++) {
         if (s->parts[i].path)
             fn(s->parts[i].path, arg);
+        for (int f = 0; f < s->parts[i].nfilters; f++)
+            if (s->parts[i].filters[f].arg_path)
+                fn(s->parts[i].filters[f].arg_path, arg);
+    }
+}
+
+void expr_str_visit_aggs(expr_str_t *s, expr_agg_visit_fn fn, void *arg)
+{
+    for (int i = 0; i < s->nparts; i++)
+        if (s->parts[i].agg)
+            fn(s->parts[i].agg, arg);
 }
 
 void expr_str_visit_filters(const expr_str_t *s, expr_filter_visit_fn fn, void *arg)
@@ -458,6 +673,10 @@ static int cp_operand(cond_parser_t *cp, cond_operand_t *op)
     } else if (cp_word(cp, "null")) {
         op->literal = json_null();
         p = cp->p;
+    } else if (at_call(p, cp->end)) {
+        snprintf(cp->err, cp->err_len,
+                 "Functions such as sum(...) or count(...) are written in {{ }} text, not in conditions");
+        return -1;
     } else {
         if (scan_path(cp->a, &p, cp->end, cp->names, &op->path, cp->err, cp->err_len) < 0)
             return -1;
@@ -660,6 +879,48 @@ void expr_describe_path(const expr_scope_t *sc, const expr_path_t *p, char *out,
         n += (size_t)snprintf(out + n, out_len - n, ".%s", p->seg[i]);
 }
 
+/* What a {{ }} value is called in messages: its data path, the aggregate as written, or "value". */
+static void describe_part(const expr_scope_t *sc, const expr_part_t *part, char *out, size_t out_len)
+{
+    if (part->path)
+        expr_describe_path(sc, part->path, out, out_len);
+    else if (part->agg)
+        snprintf(out, out_len, "%s", part->agg->text);
+    else
+        snprintf(out, out_len, "value");
+}
+
+#define EXPR_FILTER_ARG_MAX 300 /* a filter argument with its code from the data filled in */
+
+/* currency:(invoice.currency)[:LOCALE]: the code from the data, which must be ISO 4217. */
+static int data_filter_arg(const expr_scope_t *sc, const expr_filter_t *f, char *arg, size_t arg_len,
+                           char *err, size_t err_len)
+{
+    json_t *tmp;
+    const json_t *v = expr_resolve(sc, f->arg_path, &tmp);
+    char where[256];
+    expr_describe_path(sc, f->arg_path, where, sizeof where);
+    int rc = -1;
+    if (!v || json_is_null(v))
+        snprintf(err, err_len, "%s is missing: the \"%s\" filter takes its currency code from it", where,
+                 f->name);
+    else if (!json_is_string(v))
+        snprintf(err, err_len,
+                 "%s is not text: the \"%s\" filter expects an ISO 4217 currency code such as \"EUR\"", where,
+                 f->name);
+    else if (!format_currency_iso4217(json_string_value(v)))
+        snprintf(err, err_len,
+                 "%s is \"%.40s\", which is not an ISO 4217 currency code (such as EUR, USD or GBP)", where,
+                 json_string_value(v));
+    else if ((size_t)snprintf(arg, arg_len, "%s%s%s", json_string_value(v), f->arg ? ":" : "",
+                              f->arg ? f->arg : "") >= arg_len)
+        snprintf(err, err_len, "The argument of \"%s\" is too long", f->name);
+    else
+        rc = 0;
+    json_decref(tmp);
+    return rc;
+}
+
 static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const json_t *v, buf_t *out,
                          char *err, size_t err_len)
 {
@@ -671,13 +932,20 @@ static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const 
         const expr_filter_t *f = &part->filters[i];
         bool last = i == part->nfilters - 1;
         buf_t *dst = last ? out : &tmp;
-        char ferr[200] = "";
-        if (format_apply(f->name, f->arg, v, dst, ferr, sizeof ferr) < 0) {
-            char where[256] = "value";
-            if (part->path)
-                expr_describe_path(sc, part->path, where, sizeof where);
+        char ferr[200] = "", data_arg[EXPR_FILTER_ARG_MAX];
+        const char *arg = f->arg;
+        if (f->arg_path) {
+            if (data_filter_arg(sc, f, data_arg, sizeof data_arg, err, err_len) < 0) {
+                rc = -1;
+                break;
+            }
+            arg = data_arg;
+        }
+        if (format_apply(f->name, arg, v, dst, ferr, sizeof ferr) < 0) {
+            char where[256];
+            describe_part(sc, part, where, sizeof where);
             snprintf(err, err_len, "%s could not be formatted with \"%s%s%s\": %s", where, f->name,
-                     f->arg ? ":" : "", f->arg ? f->arg : "", ferr);
+                     arg ? ":" : "", arg ? arg : "", ferr);
             rc = -1;
             break;
         }
@@ -697,15 +965,17 @@ static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const 
 
 /* Appends one {{…}} value without filters: the manifest's format, or its plain text. Returns 0,
  * -1 with err, or 1 when it does not fit in out (nothing of it is kept). */
-static int print_value(const expr_scope_t *sc, const expr_path_t *path, const json_t *v, buf_t *out,
+static int print_value(const expr_scope_t *sc, const expr_part_t *part, const json_t *v, buf_t *out,
                        char *err, size_t err_len)
 {
     char where[256];
-    if (path->mf_format && v && !json_is_null(v)) {
+    const char *mf_format = part->path ? part->path->mf_format : part->agg->mf_format;
+    const char *mf_type = part->path ? part->path->mf_type : part->agg->mf_type;
+    if (mf_format && v && !json_is_null(v)) {
         char ferr[200] = "";
-        if (format_manifest(path->mf_format, path->mf_type, v, out, ferr, sizeof ferr) < 0) {
-            expr_describe_path(sc, path, where, sizeof where);
-            snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where, path->mf_format, ferr);
+        if (format_manifest(mf_format, mf_type, v, out, ferr, sizeof ferr) < 0) {
+            describe_part(sc, part, where, sizeof where);
+            snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where, mf_format, ferr);
             return -1;
         }
         return 0;
@@ -714,7 +984,7 @@ static int print_value(const expr_scope_t *sc, const expr_path_t *path, const js
     int rc = format_plain(v, out);
     if (rc == FORMAT_NOT_TEXT) {
         /* A list or an object is never dumped as JSON into the document. */
-        expr_describe_path(sc, path, where, sizeof where);
+        describe_part(sc, part, where, sizeof where);
         if (json_is_array(v))
             snprintf(err, err_len,
                      "%s is a list, which cannot be printed as text (repeat a block over it with \"each\")",
@@ -733,6 +1003,99 @@ static int print_value(const expr_scope_t *sc, const expr_path_t *path, const js
     return 0;
 }
 
+/* One element's number for sum/avg/min/max. 0, or -1 with err naming its data path. */
+static int agg_element_value(const expr_scope_t *el, const expr_agg_t *g, decimal_t *out, char *err,
+                             size_t err_len)
+{
+    json_t *tmp;
+    const json_t *v = g->field ? expr_resolve(el, g->field, &tmp) : el->frames[g->frame].item;
+    if (!g->field)
+        tmp = NULL;
+    int rc = decimal_from_json(v, out);
+    json_decref(tmp);
+    if (rc == DECIMAL_OK)
+        return 0;
+    char where[256];
+    const expr_frame_t *f = &el->frames[g->frame];
+    int n = snprintf(where, sizeof where, "data.%s.%zu", f->path, f->index);
+    if (g->field && n > 0 && (size_t)n < sizeof where)
+        snprintf(where + n, sizeof where - (size_t)n, ".%s", g->field_text);
+    if (rc == DECIMAL_RANGE)
+        snprintf(err, err_len,
+                 "%s: %s is too large or has too many decimals to add up exactly (at most %d digits before "
+                 "and %d after the point)",
+                 g->text, where, DECIMAL_INT_DIGITS, DECIMAL_SCALE);
+    else if (!v || json_is_null(v))
+        snprintf(err, err_len, "%s: %s is missing (skip such elements with \"where %s%s%s != null\")",
+                 g->text, where, g->var, g->field ? "." : "", g->field ? g->field_text : "");
+    else
+        snprintf(err, err_len, "%s: %s is not a number", g->text, where);
+    return -1;
+}
+
+int expr_eval_agg(const expr_scope_t *sc, const expr_agg_t *g, json_t **out, char *err, size_t err_len)
+{
+    *out = NULL;
+    json_t *ltmp;
+    const json_t *list = expr_resolve(sc, g->list, &ltmp);
+    char lpath[256];
+    expr_describe_path(sc, g->list, lpath, sizeof lpath);
+    if (list && !json_is_null(list) && !json_is_array(list)) {
+        json_decref(ltmp);
+        snprintf(err, err_len, "%s: %s is not a list", g->text, lpath);
+        return -1;
+    }
+    /* The element is a loop frame of its own, so that "where" and the field resolve as in "each". */
+    expr_scope_t el = *sc;
+    el.depth = g->frame + 1;
+    expr_frame_t *f = &el.frames[g->frame];
+    f->path = strncmp(lpath, "data.", 5) ? lpath : lpath + 5;
+    f->count = list ? json_array_size(list) : 0;
+    decimal_t acc, x;
+    decimal_zero(&acc);
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < f->count && rc == 0; i++) {
+        f->index = i;
+        f->item = json_array_get(list, i);
+        if (g->where && !expr_eval_cond(&el, g->where))
+            continue;
+        n++;
+        if (g->kind == AGG_COUNT)
+            continue;
+        if ((rc = agg_element_value(&el, g, &x, err, err_len)) < 0)
+            break;
+        if (g->kind == AGG_MIN || g->kind == AGG_MAX) {
+            int d = decimal_cmp(&x, &acc);
+            if (n == 1 || (g->kind == AGG_MIN ? d < 0 : d > 0))
+                acc = x;
+        } else if (decimal_add(&acc, &x) != DECIMAL_OK) {
+            snprintf(err, err_len, "%s: the total of %s is too large (more than %d digits)", g->text, lpath,
+                     DECIMAL_INT_DIGITS);
+            rc = -1;
+        }
+    }
+    json_decref(ltmp);
+    if (rc < 0)
+        return -1;
+    if (g->kind == AGG_COUNT) {
+        *out = json_integer((json_int_t)n);
+    } else if (n == 0 && g->kind != AGG_SUM) {
+        *out = json_null(); /* no average, smallest or largest of nothing: printed as "" */
+    } else {
+        if (g->kind == AGG_AVG)
+            (void)decimal_div_u32(&acc, n);
+        char text[DECIMAL_TEXT_MAX];
+        decimal_to_text(&acc, text);
+        *out = json_string(text);
+    }
+    if (!*out) {
+        snprintf(err, err_len, "Out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char *err, size_t err_len)
 {
     if (s->constant) {
@@ -742,7 +1105,7 @@ int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char 
     }
     for (int i = 0; i < s->nparts; i++) {
         const expr_part_t *part = &s->parts[i];
-        if (!part->is_value || (!part->path && !part->nfilters)) {
+        if (!part->is_value || (!part->path && !part->agg && !part->nfilters)) {
             if (buf_append(out, part->lit, part->lit_len) < 0)
                 goto toolong;
             continue;
@@ -751,18 +1114,22 @@ int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char 
         const json_t *v;
         if (part->path) {
             v = expr_resolve(sc, part->path, &tmp);
+        } else if (part->agg) {
+            if (expr_eval_agg(sc, part->agg, &tmp, err, err_len) < 0)
+                return -1;
+            v = tmp;
         } else {
             v = litv = json_stringn_nocheck(part->lit, part->lit_len);
         }
         int rc = part->nfilters ? apply_filters(sc, part, v, out, err, err_len)
-                                : print_value(sc, part->path, v, out, err, err_len);
+                                : print_value(sc, part, v, out, err, err_len);
         json_decref(tmp);
         json_decref(litv);
         if (rc < 0)
             return -1;
         if (rc > 0) {
             char where[256];
-            expr_describe_path(sc, part->path, where, sizeof where);
+            describe_part(sc, part, where, sizeof where);
             snprintf(err, err_len, "longer than the limit of %zu bytes once %s is filled in", out->max,
                      where);
             return -1;

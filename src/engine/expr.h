@@ -54,14 +54,38 @@ typedef struct expr_path {
 typedef struct expr_filter {
     const char *name;
     const char *arg; /* NULL when none */
+    /* currency:(invoice.currency)[:LOCALE] — the code comes from the data, checked against
+     * ISO 4217 at render time; arg is then the rest after the ")" (":de-DE") or NULL. */
+    expr_path_t *arg_path;
 } expr_filter_t;
 
-/* One piece of a template string: literal text, or a value (path or string literal) + filters. */
+struct expr_cond;
+
+/* An aggregate over a list: sum(items, "total"), count(items where item.vatRate == 20),
+ * avg/min/max(items as line where line.qty > 0, "price"). Exact decimals (engine/decimal.h). */
+typedef enum { AGG_SUM, AGG_COUNT, AGG_AVG, AGG_MIN, AGG_MAX } agg_kind_t;
+typedef struct expr_agg {
+    agg_kind_t kind;
+    expr_path_t *list;       /* the list (a data or loop path) */
+    const char *var;         /* the element's name in "where" ("item" unless "as" names it) */
+    int frame;               /* the element's loop frame while the aggregate runs */
+    struct expr_cond *where; /* NULL: every element */
+    expr_path_t *field;      /* inside the element (root PATH_ITEM, frame); NULL: the element */
+    const char *field_text;  /* the field as written ("total"), for messages */
+    const char *text;        /* the whole aggregate as written, for messages */
+    /* The field's manifest format, inherited by sum/avg/min/max when no filter is given. */
+    const char *mf_format;
+    const char *mf_type;
+} expr_agg_t;
+
+/* One piece of a template string: literal text, or a value (path, aggregate or string literal)
+ * + filters. */
 typedef struct expr_part {
     const char *lit; /* literal text (is_value false), or a literal value {{ "x" }} */
     size_t lit_len;
     bool is_value;
-    expr_path_t *path; /* NULL for a literal value */
+    expr_path_t *path; /* NULL for a literal value or an aggregate */
+    expr_agg_t *agg;   /* an aggregate, or NULL */
     int nfilters;
     expr_filter_t *filters;
 } expr_part_t;
@@ -93,6 +117,9 @@ typedef struct expr_scope_names {
     int depth;
     const char *names[EXPR_LOOP_DEPTH_MAX];
     bool allow_page; /* header/footer: page and pages are defined */
+    /* Where literals of a "where" inside an aggregate go (a json array owned by the compiled
+     * template); NULL refuses aggregates with literals in "where". */
+    json_t *owned;
 } expr_scope_names_t;
 
 /* Parses a template string. Returns 0, or -1 with a message in err. Paths are classified
@@ -107,7 +134,11 @@ int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, 
                     size_t err_len);
 
 typedef void (*expr_path_visit_fn)(expr_path_t *p, void *arg);
+/* Visits the paths of values and of filter arguments (currency:(path)); not those inside
+ * aggregates, which expr_str_visit_aggs hands over whole. */
 void expr_str_visit_paths(expr_str_t *s, expr_path_visit_fn fn, void *arg);
+typedef void (*expr_agg_visit_fn)(expr_agg_t *g, void *arg);
+void expr_str_visit_aggs(expr_str_t *s, expr_agg_visit_fn fn, void *arg);
 void expr_cond_visit_paths(expr_cond_t *c, expr_path_visit_fn fn, void *arg);
 /* Every filter name of a string, for checking against format_filter_known. */
 typedef void (*expr_filter_visit_fn)(const expr_filter_t *f, void *arg);
@@ -135,6 +166,10 @@ typedef struct expr_scope {
 const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t **tmp);
 /* Writes the data path of p in this scope ("data.items.3.photo") into out. */
 void expr_describe_path(const expr_scope_t *sc, const expr_path_t *p, char *out, size_t out_len);
+/* Computes an aggregate: *out is a new json string with the exact decimal ("1234.5"), an
+ * integer for count, or json null for avg/min/max of no elements (caller decrefs). Returns 0,
+ * or -1 with err naming the data path (not a list, a missing or non-numeric field, too large). */
+int expr_eval_agg(const expr_scope_t *sc, const expr_agg_t *g, json_t **out, char *err, size_t err_len);
 /* Appends the text of s. Returns 0, or -1 with err (a filter failed). */
 int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char *err, size_t err_len);
 bool expr_eval_cond(const expr_scope_t *sc, const expr_cond_t *c);

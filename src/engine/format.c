@@ -16,7 +16,8 @@
  *                            1234.5 | currency:USD → $1,234.50; currency:EUR:de-DE →
  *                            1.234,50 €; currency:CHF → CHF 1,234.50; -5 | currency:USD →
  *                            -$5.00. Letter symbols (CHF, kr, zł) are always separated from
- *                            the number by a no-break space.
+ *                            the number by a no-break space. expr.c fills in CODE from
+ *                            the data for currency:(path), checked by format_currency_iso4217.
  *   money:CODE[:LOCALE]      same as currency (the manifest spelling).
  *   number[:N[:LOCALE]]      grouped number with exactly N decimals (0–10); without N the
  *                            number's own decimals (at most 10, trailing zeros dropped).
@@ -66,6 +67,7 @@
 #include "engine/format.h"
 
 #include "core/errmsg.h"
+#include "engine/decimal.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -231,6 +233,44 @@ static int currency_find(const char *code, currency_t *cur)
     return 0;
 }
 
+/* ISO 4217 alphabetic codes, sorted (currencies, funds, precious metals, testing and
+ * "no currency" codes included: they are valid ISO 4217 codes). */
+static const char iso4217_codes[][4] = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN",
+    "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
+    "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP", "CVE", "CZK", "DJF",
+    "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD",
+    "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK",
+    "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK",
+    "SGD", "SHP", "SLE", "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT",
+    "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS",
+    "VED", "VES", "VND", "VUV", "WST", "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG",
+    "XDR", "XOF", "XPD", "XPF", "XPT", "XSU", "XTS", "XUA", "XXX", "YER", "ZAR", "ZMW", "ZWG", "ZWL",
+};
+
+static int code_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+bool format_currency_iso4217(const char *code)
+{
+    if (!code || strlen(code) != 3)
+        return false;
+    char up[4];
+    for (int i = 0; i < 3; i++) {
+        if (!isalpha((unsigned char)code[i]))
+            return false;
+        up[i] = (char)toupper((unsigned char)code[i]);
+    }
+    up[3] = 0;
+    return bsearch(up, iso4217_codes, sizeof iso4217_codes / sizeof iso4217_codes[0], sizeof iso4217_codes[0],
+                   code_cmp) != NULL;
+}
+
 /* ---- exact decimal numbers ----------------------------------------------------------- */
 
 /* value = (neg ? -1 : 1) × 0.d[0]d[1]…d[nd-1] × 10^point; no leading/trailing zero digits;
@@ -304,14 +344,9 @@ static int dec_from_text(const char *s, size_t len, dec_t *x)
 /* The shortest decimal that reads back as the same double (what a person wrote). */
 static int dec_from_double(double v, dec_t *x)
 {
-    if (!isfinite(v))
+    char tmp[32];
+    if (decimal_shortest_double(v, tmp) < 0)
         return -1;
-    char tmp[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
     return dec_from_text(tmp, strlen(tmp), x);
 }
 

@@ -31,6 +31,10 @@ int format_manifest(const char *spec, const char *data_type, const json_t *value
 int format_check(const char *name, const char *arg, char *err, size_t err_len);
 /* Checks a manifest `format` spec at manifest-validation time (NULL/"" is valid). 0 or -1 + err. */
 int format_check_spec(const char *spec, char *err, size_t err_len);
+/* True when code is an ISO 4217 currency code (three letters, any case; the list of active
+ * codes and funds, as published by the maintenance agency). The currency filter itself prints
+ * any three letters; this is the check for codes that come from the data. */
+bool format_currency_iso4217(const char *code);
 /* Plain text of a value: strings as-is, numbers shortest round-trip, booleans true/false, null "".
  * Returns 0; -1 when the text was cut at out's cap (what fits is appended); FORMAT_NOT_TEXT
  * (appending nothing) for a list or an object, which has no text of its own. */

@@ -290,6 +290,56 @@ START_TEST(default_layout_from_manifest)
 }
 END_TEST
 
+START_TEST(aggregates_and_data_currency_are_checked)
+{
+    /* valid: aggregates over a manifest loop, its numeric fields, "where" on its fields */
+    json_t *i =
+        issues_of("{\"body\":["
+                  "\"{{ sum(items, \\\"price\\\") }} {{ count(items where item.qty > 1) }}\","
+                  "\"{{ avg(items as it where it.name != 'x', \\\"qty\\\") | number:2 }}\","
+                  "\"{{ total | currency:(customer.vatId):de-DE }}\","
+                  "{\"type\":\"table\",\"each\":\"items\",\"columns\":[{\"cell\":"
+                  "\"{{ count(items where item.qty == 1) }} {{ item.price | money:(customer.name) }}\"}]}"
+                  "]}",
+                  NULL, true);
+    if (i)
+        dump(i);
+    ck_assert_ptr_null(i);
+    i = issues_of("{\"body\":["
+                  "\"{{ sum(items, \\\"prize\\\") }}\","              /* 0 unknown field */
+                  "\"{{ sum(items, \\\"name\\\") }}\","               /* 1 not a number */
+                  "\"{{ sum(customer.name, \\\"x\\\") }}\","          /* 2 a variable, not a loop */
+                  "\"{{ count(lines) }}\","                           /* 3 unknown loop */
+                  "\"{{ median(items, \\\"qty\\\") }}\","             /* 4 unknown aggregate */
+                  "\"{{ count(items where item.qtty > 1) }}\","       /* 5 unknown field in where */
+                  "\"{{ count(items where customer.nmae) }}\","       /* 6 unknown variable in where */
+                  "\"{{ total | number:(customer.name) }}\","         /* 7 only currency from data */
+                  "\"{{ total | currency:(customer.nmae) }}\","       /* 8 unknown currency path */
+                  "\"{{ total | currency:(customer.name):xx-YY }}\"," /* 9 bad locale */
+                  "{\"type\":\"text\",\"if\":\"count(items) > 1\",\"text\":\"x\"}" /* 10 not in conditions */
+                  "]}",
+                  NULL, true);
+    ck_assert_ptr_nonnull(i);
+    EXPECT_ISSUE(i, "layout.body.0", "Unknown field \"prize\"");
+    EXPECT_ISSUE(i, "layout.body.1", "sum(items, \"name\"): \"name\" is a text field, not a number");
+    EXPECT_ISSUE(i, "layout.body.2",
+                 "sum(customer.name, \"x\"): \"customer.name\" is a variable, not a loop");
+    EXPECT_ISSUE(i, "layout.body.3", "Unknown loop \"lines\"");
+    EXPECT_ISSUE(i, "layout.body.4", "Unknown function \"median\"");
+    EXPECT_ISSUE(i, "layout.body.5", "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
+    EXPECT_ISSUE(i, "layout.body.6", "Unknown variable \"customer.nmae\"");
+    EXPECT_ISSUE(i, "layout.body.7", "Only the currency and money filters");
+    EXPECT_ISSUE(i, "layout.body.8", "Unknown variable \"customer.nmae\"");
+    EXPECT_ISSUE(i, "layout.body.9", "xx-YY");
+    EXPECT_ISSUE(i, "layout.body.10.if", "not in conditions");
+    json_decref(i);
+    /* without a manifest only the syntax and the aggregate names are checked */
+    i = issues_of("{\"body\":[\"{{ sum(rows as row where row.a > 1, \\\"b\\\") }} {{ x | currency:(c) }}\"]}",
+                  NULL, false);
+    ck_assert_ptr_null(i);
+}
+END_TEST
+
 START_TEST(hostile_layouts_are_bounded)
 {
     /* Deep nesting: an issue, not a stack overflow. */
@@ -396,6 +446,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, default_layout_from_manifest);
     tcase_add_test(tc, hostile_layouts_are_bounded);
     tcase_add_test(tc, partials_are_checked);
+    tcase_add_test(tc, aggregates_and_data_currency_are_checked);
     suite_add_tcase(s, tc);
     return s;
 }

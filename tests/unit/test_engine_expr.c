@@ -27,7 +27,7 @@ static char *eval(const char *s, const char *data_json, bool in_loop, char *err,
     static char out[4096];
     json_t *data = json_loads(data_json, 0, NULL);
     ck_assert_ptr_nonnull(data);
-    expr_scope_names_t names = {0};
+    expr_scope_names_t names = {.owned = owned};
     if (in_loop) {
         names.depth = 1;
         names.names[0] = "item";
@@ -285,6 +285,141 @@ START_TEST(condition_errors)
 }
 END_TEST
 
+#define EVAL_FAILS(tpl, data, in_loop, needle1, needle2)                                                     \
+    do {                                                                                                     \
+        char e_[400] = "";                                                                                   \
+        ck_assert_msg(eval(tpl, data, in_loop, e_, sizeof e_) == NULL, "accepted: %s", tpl);                 \
+        ck_assert_msg(strstr(e_, needle1) && strstr(e_, needle2), "%s: %s", tpl, e_);                        \
+    } while (0)
+
+static const char *const INV =
+    "{\"items\":[{\"total\":0.1,\"vatRate\":20,\"qty\":2},{\"total\":0.2,\"vatRate\":10,\"qty\":1},"
+    "{\"total\":\"19.70\",\"vatRate\":20,\"qty\":5,\"lines\":[{\"n\":1},{\"n\":2.5}]}],"
+    "\"nums\":[1,2,4],\"cur\":\"chf\"}";
+
+START_TEST(aggregates_are_exact)
+{
+    EVAL_EQ("{{ sum(items, \"total\") }}", INV, "20");
+    EVAL_EQ("{{ sum(items where item.vatRate == 20, \"total\") }}", INV, "19.8");
+    EVAL_EQ("{{ sum(items where item.vatRate == 10, 'total') }}", INV, "0.2");
+    EVAL_EQ("{{ count(items) }} {{ count(items where item.qty > 1) }} {{ count(missing) }}", INV, "3 2 0");
+    EVAL_EQ("{{ avg(nums) }} {{ min(nums) }} {{ max(nums) }} {{ sum(nums) }}", INV,
+            "2.333333333333333333333333333333 1 4 7");
+    EVAL_EQ("{{ avg(nums) | number:2 }}", INV, "2.33");
+    EVAL_EQ("{{ min(items, \"total\") }}/{{ max(items, \"total\") }}", INV, "0.1/19.7");
+    EVAL_EQ("{{ sum(items as line where line.qty >= 2 and line.vatRate == 20, \"total\") | currency:EUR }}",
+            INV,
+            "\xE2\x82\xAC"
+            "19.80");
+    EVAL_EQ("{{ sum(items.2.lines, \"n\") }}", INV, "3.5");
+    /* no elements: a sum is 0, an average/min/max is missing (so `default` can say so) */
+    EVAL_EQ("[{{ sum(items where item.qty > 99, \"total\") }}][{{ avg(missing, \"x\") }}]", INV, "[0][]");
+    EVAL_EQ("{{ max(items where item.qty > 99, \"total\") | default:\"n/a\" }}", INV, "n/a");
+    /* "where" compares with literals, other paths and nested parentheses */
+    EVAL_EQ("{{ count(items where (item.vatRate == 20 or item.qty == 1) and item.total != null) }}", INV,
+            "3");
+}
+END_TEST
+
+START_TEST(aggregates_inside_a_loop)
+{
+    /* the frame is items[1]; an aggregate's own element shadows it unless renamed with "as" */
+    char err[300] = "";
+    const char *got = eval("{{ item.qty }}:{{ count(items as it where it.vatRate == item.vatRate) }}:"
+                           "{{ sum(items, \"qty\") }}",
+                           INV, true, err, sizeof err);
+    ck_assert_msg(got != NULL, "%s", err);
+    ck_assert_str_eq(got, "1:1:8");
+}
+END_TEST
+
+START_TEST(aggregate_errors_name_the_data_path)
+{
+    EVAL_FAILS("{{ sum(items, \"vatRate.x\") }}", INV, false, "data.items.0.vatRate.x", "missing");
+    EVAL_FAILS("{{ sum(items, \"name\") }}", "{\"items\":[{\"name\":1},{\"name\":\"Bob\"}]}", false,
+               "data.items.1.name", "not a number");
+    EVAL_FAILS("{{ avg(items, \"a\") }}", "{\"items\":[{\"a\":true}]}", false, "data.items.0.a",
+               "not a number");
+    EVAL_FAILS("{{ sum(items) }}", INV, false, "data.items.0", "not a number");
+    EVAL_FAILS("{{ count(cur) }}", INV, false, "data.cur", "not a list");
+    EVAL_FAILS("{{ sum(items, \"t\") }}", "{\"items\":[{\"t\":1e40}]}", false, "data.items.0.t", "too large");
+    EVAL_FAILS("{{ sum(items, \"t\") }}", "{\"items\":[{\"t\":9e29},{\"t\":9e29}]}", false,
+               "sum(items, \"t\")", "too large");
+    /* inside a loop, the element path is the full data path */
+    EVAL_FAILS("{{ sum(item.lines, \"m\") }}", "{\"items\":[{},{\"lines\":[{\"m\":\"x\"}]}]}", true,
+               "data.items.1.lines.0.m", "not a number");
+}
+END_TEST
+
+START_TEST(aggregate_parse_errors)
+{
+    static const struct {
+        const char *tpl, *needle;
+    } bad[] = {
+        {"{{ total(items) }}", "Unknown function \"total\""},
+        {"{{ sum(items, total) }}", "quoted name"},
+        {"{{ sum(items, \"a b\") }}", "not a field name"},
+        {"{{ sum(items \"total\") }}", "expected \")\""},
+        {"{{ sum(items, \"total\" }}", "expected \")\""},
+        {"{{ count(items, \"total\") }}", "takes no field"},
+        {"{{ sum(items where , \"total\") }}", "where"},
+        {"{{ sum(items where item.a ==, \"total\") }}", "where"},
+        {"{{ sum(items as , \"total\") }}", "after \"as\""},
+        {"{{ sum(items as loop, \"total\") }}", "after \"as\""},
+        {"{{ sum(\"x\") }}", "Expected a variable name"},
+        {"{{ sum( }}", "Expected a variable name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[300] = "";
+        ck_assert_msg(eval(bad[i].tpl, "{}", false, err, sizeof err) == NULL, "accepted: %s", bad[i].tpl);
+        ck_assert_msg(strstr(err, bad[i].needle), "%s: %s", bad[i].tpl, err);
+    }
+    /* aggregates belong in {{ }} text; a condition says so */
+    expr_cond_t *c;
+    char err[300];
+    ck_assert_int_lt(expr_parse_cond(&A, "sum(items, \"t\") > 3", NULL, owned, &c, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "not in conditions"), "%s", err);
+    /* loops nest only so deep */
+    expr_scope_names_t deep = {.depth = EXPR_LOOP_DEPTH_MAX, .owned = owned};
+    for (int d = 0; d < EXPR_LOOP_DEPTH_MAX; d++)
+        deep.names[d] = "x";
+    expr_str_t str;
+    ck_assert_int_lt(expr_parse_str(&A, "{{ count(items) }}", &deep, &str, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "loops"), "%s", err);
+}
+END_TEST
+
+START_TEST(currency_from_the_data)
+{
+    EVAL_EQ("{{ n | currency:(cur) }}", "{\"n\":1234.5,\"cur\":\"CHF\"}",
+            "CHF\xC2\xA0"
+            "1,234.50");
+    EVAL_EQ("{{ n | currency:(inv.cur) }}", "{\"n\":5,\"inv\":{\"cur\":\"jpy\"}}",
+            "\xC2\xA5"
+            "5");
+    EVAL_EQ("{{ n | money:( cur ):de-DE | upper }}", "{\"n\":1.5,\"cur\":\"EUR\"}",
+            "1,50\xC2\xA0\xE2\x82\xAC");
+    EVAL_EQ("{{ sum(items, \"total\") | currency:(cur):\"de-CH\" }}", INV,
+            "CHF\xC2\xA0"
+            "20.00");
+    /* not ISO 4217, missing, not text: the error names the data path */
+    EVAL_FAILS("{{ n | currency:(cur) }}", "{\"n\":1,\"cur\":\"EURO\"}", false, "data.cur",
+               "not an ISO 4217");
+    EVAL_FAILS("{{ n | currency:(cur) }}", "{\"n\":1,\"cur\":\"ABC\"}", false, "data.cur is \"ABC\"",
+               "ISO 4217");
+    EVAL_FAILS("{{ n | currency:(cur) }}", "{\"n\":1,\"cur\":\"BTC\"}", false, "data.cur", "ISO 4217");
+    EVAL_FAILS("{{ n | currency:(inv.cur) }}", "{\"n\":1}", false, "data.inv.cur is missing", "currency");
+    EVAL_FAILS("{{ n | currency:(cur) }}", "{\"n\":1,\"cur\":978}", false, "data.cur is not text",
+               "ISO 4217");
+    EVAL_FAILS("{{ item.n | currency:(item.c) }}", "{\"items\":[{},{\"n\":1,\"c\":\"E\"}]}", true,
+               "data.items.1.c", "ISO 4217");
+    /* syntax */
+    EVAL_FAILS("{{ n | currency:(cur }}", "{}", false, "Expected \")\"", "currency");
+    EVAL_FAILS("{{ n | currency:(cur)x }}", "{}", false, "Unexpected", "(cur)");
+    EVAL_FAILS("{{ n | currency:() }}", "{}", false, "Expected a variable name", "");
+}
+END_TEST
+
 Suite *expr_suite(void)
 {
     Suite *s = suite_create("engine_expr");
@@ -302,6 +437,11 @@ Suite *expr_suite(void)
     tcase_add_test(tc, truthiness);
     tcase_add_test(tc, comparisons_and_logic);
     tcase_add_test(tc, condition_errors);
+    tcase_add_test(tc, aggregates_are_exact);
+    tcase_add_test(tc, aggregates_inside_a_loop);
+    tcase_add_test(tc, aggregate_errors_name_the_data_path);
+    tcase_add_test(tc, aggregate_parse_errors);
+    tcase_add_test(tc, currency_from_the_data);
     suite_add_tcase(s, tc);
     return s;
 }
