@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/bidiext.h"
 #include "engine/codes.h"
 #include "engine/grow.h"
 #include "engine/layout.h"
@@ -30,6 +31,8 @@ typedef struct draw_state {
     cairo_glyph_t *glyphs; /* scratch for runs drawn on their own */
     size_t cap;
     text_batch_t batch;
+    bidiext_t bidi; /* lines with right-to-left text */
+    bool rtl_line;  /* drawing one of them */
 } draw_state_t;
 
 static void set_color(draw_state_t *ds, uint32_t c)
@@ -131,10 +134,115 @@ static void draw_color_glyphs(draw_state_t *ds, const glyph_run_t *run, cairo_gl
     set_color(ds, run->color); /* for the decorations that follow */
 }
 
+/* Draws one run on its own (not batched). */
+static int draw_run(render_t *r, draw_state_t *ds, const glyph_run_t *run, double ox, double by)
+{
+    if ((size_t)run->nglyphs > ds->cap) {
+        size_t cap = (size_t)run->nglyphs * 2;
+        cairo_glyph_t *g = realloc(ds->glyphs, cap * sizeof *g);
+        if (!g)
+            return render_fail(r, "out of memory");
+        ds->glyphs = g;
+        ds->cap = cap;
+    }
+    for (int k = 0; k < run->nglyphs; k++) {
+        ds->glyphs[k].index = run->glyphs[k].id;
+        ds->glyphs[k].x = ox + run->glyphs[k].x;
+        ds->glyphs[k].y = by + run->glyphs[k].y;
+    }
+    cairo_set_scaled_font(ds->cr, run->font->scaled);
+    set_color(ds, run->color);
+    char attr[2100];
+    if (run->link) {
+        link_attr(run->link, attr, sizeof attr);
+        cairo_tag_begin(ds->cr, CAIRO_TAG_LINK, attr);
+    }
+    if (run->font->color) {
+        draw_color_glyphs(ds, run, ds->glyphs);
+    } else if (ds->rtl_line) {
+        bidiext_t *b = &ds->bidi;
+        bidiext_reset(b);
+        if (bidiext_add_run(b, run, ox, by) < 0)
+            return render_fail(r, "out of memory");
+        cairo_show_text_glyphs(ds->cr, b->utf8, (int)b->nb, b->glyphs, (int)b->ng, b->clusters, (int)b->nc,
+                               0);
+    } else {
+        cairo_show_text_glyphs(ds->cr, run->utf8, run->utf8_len, ds->glyphs, run->nglyphs, run->clusters,
+                               run->nclusters, run->backward ? CAIRO_TEXT_CLUSTER_FLAG_BACKWARD : 0);
+    }
+    if (run->link)
+        cairo_tag_end(ds->cr, CAIRO_TAG_LINK);
+    if (run->underline) {
+        cairo_rectangle(ds->cr, ox + run->x, by + run->font->underline_pos, run->width,
+                        run->font->underline_thickness);
+        cairo_fill(ds->cr);
+    }
+    if (run->strike) {
+        cairo_rectangle(ds->cr, ox + run->x, by - run->font->strike_pos, run->width,
+                        run->font->strike_thickness);
+        cairo_fill(ds->cr);
+    }
+    return 0;
+}
+
+/* The runs of a right-to-left line gathered so far (one font and colour), drawn. */
+static void rtl_flush(draw_state_t *ds, const glyph_run_t *pending)
+{
+    bidiext_t *b = &ds->bidi;
+    if (!pending || !b->ng)
+        return;
+    cairo_set_scaled_font(ds->cr, pending->font->scaled);
+    set_color(ds, pending->color);
+    cairo_show_text_glyphs(ds->cr, b->utf8, (int)b->nb, b->glyphs, (int)b->ng, b->clusters, (int)b->nc, 0);
+    bidiext_reset(b);
+}
+
+/* A line with right-to-left text: its runs in reading order, through bidiext (so that text
+ * extraction reads them in logical order); plain runs in one font and colour in one call. */
+static int draw_rtl_line(render_t *r, draw_state_t *ds, const text_line_t *line, double ox, double by)
+{
+    int small[16];
+    int *order = line->nruns <= 16 ? small : malloc((size_t)line->nruns * sizeof *order);
+    if (!order)
+        return render_fail(r, "out of memory");
+    bidiext_logical_order(line, order);
+    ds->rtl_line = true;
+    bidiext_reset(&ds->bidi);
+    const glyph_run_t *pending = NULL;
+    int rc = 0;
+    for (int i = 0; i < line->nruns && rc == 0; i++) {
+        const glyph_run_t *run = &line->runs[order[i]];
+        if (run->nglyphs <= 0)
+            continue;
+        bool plain = !run->link && !run->font->color && !run->underline && !run->strike;
+        if (pending && (!plain || pending->font != run->font || pending->color != run->color)) {
+            rtl_flush(ds, pending);
+            pending = NULL;
+        }
+        if (!plain) {
+            rc = draw_run(r, ds, run, ox, by);
+            continue;
+        }
+        if (bidiext_add_run(&ds->bidi, run, ox, by) < 0)
+            rc = render_fail(r, "out of memory");
+        pending = run;
+    }
+    if (rc == 0)
+        rtl_flush(ds, pending);
+    ds->rtl_line = false;
+    if (order != small)
+        free(order);
+    return rc;
+}
+
 static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
 {
     const text_line_t *line = it->u.line;
     double by = it->y + line->baseline;
+    if (bidiext_line_has_rtl(line)) {
+        batch_flush(ds);
+        return draw_rtl_line(r, ds, line, it->x, by);
+    }
     for (int i = 0; i < line->nruns; i++) {
         const glyph_run_t *run = &line->runs[i];
         if (run->nglyphs <= 0)
@@ -142,43 +250,8 @@ static int draw_text(render_t *r, draw_state_t *ds, const ditem_t *it)
         if (batch_add(ds, run, it->x, by) == 0)
             continue;
         batch_flush(ds);
-        if ((size_t)run->nglyphs > ds->cap) {
-            size_t cap = (size_t)run->nglyphs * 2;
-            cairo_glyph_t *g = realloc(ds->glyphs, cap * sizeof *g);
-            if (!g)
-                return render_fail(r, "out of memory");
-            ds->glyphs = g;
-            ds->cap = cap;
-        }
-        for (int k = 0; k < run->nglyphs; k++) {
-            ds->glyphs[k].index = run->glyphs[k].id;
-            ds->glyphs[k].x = it->x + run->glyphs[k].x;
-            ds->glyphs[k].y = by + run->glyphs[k].y;
-        }
-        cairo_set_scaled_font(ds->cr, run->font->scaled);
-        set_color(ds, run->color);
-        char attr[2100];
-        if (run->link) {
-            link_attr(run->link, attr, sizeof attr);
-            cairo_tag_begin(ds->cr, CAIRO_TAG_LINK, attr);
-        }
-        if (run->font->color)
-            draw_color_glyphs(ds, run, ds->glyphs);
-        else
-            cairo_show_text_glyphs(ds->cr, run->utf8, run->utf8_len, ds->glyphs, run->nglyphs, run->clusters,
-                                   run->nclusters, run->backward ? CAIRO_TEXT_CLUSTER_FLAG_BACKWARD : 0);
-        if (run->link)
-            cairo_tag_end(ds->cr, CAIRO_TAG_LINK);
-        if (run->underline) {
-            cairo_rectangle(ds->cr, it->x + run->x, by + run->font->underline_pos, run->width,
-                            run->font->underline_thickness);
-            cairo_fill(ds->cr);
-        }
-        if (run->strike) {
-            cairo_rectangle(ds->cr, it->x + run->x, by - run->font->strike_pos, run->width,
-                            run->font->strike_thickness);
-            cairo_fill(ds->cr);
-        }
+        if (draw_run(r, ds, run, it->x, by) < 0)
+            return -1;
     }
     return 0;
 }
@@ -320,6 +393,7 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
     }
     free(ds.glyphs);
     batch_free(&ds.batch);
+    bidiext_free(&ds.bidi);
     if (rc == 0 && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
         rc = render_fail(r, "drawing failed: %s", cairo_status_to_string(cairo_status(cr)));
     return rc;

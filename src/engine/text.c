@@ -664,6 +664,14 @@ static int span_at(const para_in_t *in, uint32_t offset)
     return lo;
 }
 
+bool text_char_is_rtl(uint32_t cp)
+{
+    if ((cp >= 0x0660 && cp <= 0x0669) || (cp >= 0x06f0 && cp <= 0x06f9))
+        return false; /* Arabic-Indic digits are weak */
+    return (cp >= 0x0590 && cp < 0x0900) || (cp >= 0xfb1d && cp < 0xfe00) || (cp >= 0xfe70 && cp < 0xff00) ||
+           (cp >= 0x10800 && cp < 0x10fff) || (cp >= 0x1e800 && cp < 0x1efff);
+}
+
 /* The paragraph direction by the first strong character (the Unicode bidi rule P2), which is
  * what pango's auto-dir uses too. */
 static bool first_strong_is_rtl(const char *text, size_t len)
@@ -671,9 +679,10 @@ static bool first_strong_is_rtl(const char *text, size_t len)
     const unsigned char *p = (const unsigned char *)text, *end = p + len;
     while (p < end) {
         uint32_t cp = utf8_next(&p, end);
-        if ((cp >= 0x0590 && cp < 0x0900) || (cp >= 0xfb1d && cp < 0xfe00) || (cp >= 0xfe70 && cp < 0xff00) ||
-            (cp >= 0x10800 && cp < 0x10fff) || (cp >= 0x1e800 && cp < 0x1efff))
-            return !(cp >= 0x0660 && cp <= 0x0669) && !(cp >= 0x06f0 && cp <= 0x06f9); /* digits are weak */
+        if ((cp >= 0x0660 && cp <= 0x0669) || (cp >= 0x06f0 && cp <= 0x06f9))
+            continue; /* digits are weak */
+        if (text_char_is_rtl(cp))
+            return true;
         if (g_unichar_isalpha(cp))
             return false;
     }

@@ -84,6 +84,10 @@ int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, dou
                 const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len);
 /* Whether tag is a well-formed BCP 47 language tag ("en", "de-CH", "zh-Hans", "sr-Latn-RS"). */
 bool text_lang_valid(const char *tag);
+
+/* Whether cp is a strong right-to-left character (Hebrew, Arabic, Syriac, Thaana, N'Ko ... and
+ * their presentation forms; Arabic-Indic digits are weak, so not). Any thread. */
+bool text_char_is_rtl(uint32_t cp);
 /* Width in pt of a single line of plain text (no wrapping). */
 int text_measure(text_t *t, const char *utf8, size_t len, const tstyle_t *style, double *width, char *err,
                  size_t err_len);
