@@ -153,7 +153,7 @@ for (const file of readdirSync(srcDir).filter((f) => /^compile.*\.c$/.test(f))) 
     for (const s of strings) {
       if (propertyNames.has(s)) continue;
       if (!isKeys && values.has(s)) continue;
-      fail(`src/engine/${file}: "${s}" of ${name}[] is not in dashboard/schemas/layout.json (as ${isKeys ? "a property name" : "a property name or an enum value"})`);
+      fail(`src/engine/${file}: "${s}" of ${name}[] is not in dashboard/schemas/layout.json (as ${isKeys ? "a property name" : "a property name or an enum value"}); add it there (see the schema's $comment)`);
     }
   }
 }
