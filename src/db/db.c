@@ -1,6 +1,5 @@
 #include "db/db.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "core/perthread.h"
 
 struct db {
     PGconn *conn;
@@ -23,18 +23,13 @@ static char *db_conninfo;
 static _Thread_local bool thread_async_commit;
 
 static bool apply_session(db_t *db);
-static pthread_key_t db_key;
-static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
 
 static void thread_db_free(void *p)
 {
     db_close(p);
 }
 
-static void make_key(void)
-{
-    pthread_key_create(&db_key, thread_db_free);
-}
+static perthread_t thread_dbs = PERTHREAD_INIT(thread_db_free);
 
 void db_configure(const char *conninfo)
 {
@@ -87,8 +82,7 @@ void db_close(db_t *db)
 
 db_t *db_thread(void)
 {
-    pthread_once(&db_key_once, make_key);
-    db_t *db = pthread_getspecific(db_key);
+    db_t *db = perthread_get(&thread_dbs);
     if (db)
         return db;
     char err[512];
@@ -100,7 +94,7 @@ db_t *db_thread(void)
     db->async_commit = thread_async_commit;
     if (!apply_session(db))
         log_warn("could not apply session settings: %s", PQerrorMessage(db->conn));
-    pthread_setspecific(db_key, db);
+    perthread_set(&thread_dbs, db);
     return db;
 }
 
@@ -151,8 +145,7 @@ static bool reconnect(db_t *db)
 void db_thread_async_commit(void)
 {
     thread_async_commit = true;
-    pthread_once(&db_key_once, make_key);
-    db_t *db = pthread_getspecific(db_key);
+    db_t *db = perthread_get(&thread_dbs);
     if (db && !db->async_commit) {
         db->async_commit = true;
         apply_session(db);

@@ -1,6 +1,5 @@
 #include "queue/redis.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,23 +7,19 @@
 #include <sys/time.h>
 
 #include "core/errmsg.h"
+#include "core/perthread.h"
 
 #define REDIS_CONNECT_TIMEOUT_MS 2000
 #define REDIS_DEFAULT_TIMEOUT_MS 5000
 
 static redis_target_t redis_target;
-static pthread_key_t redis_key;
-static pthread_once_t redis_key_once = PTHREAD_ONCE_INIT;
 
 static void free_ctx(void *p)
 {
     redisFree(p);
 }
 
-static void make_key(void)
-{
-    pthread_key_create(&redis_key, free_ctx);
-}
+static perthread_t thread_ctxs = PERTHREAD_INIT(free_ctx);
 
 int redis_parse_url(const char *url, redis_target_t *out, char *err, size_t err_len)
 {
@@ -115,25 +110,20 @@ redisContext *redis_open(int timeout_ms, char *err, size_t err_len)
 
 redisContext *redis_thread(void)
 {
-    pthread_once(&redis_key_once, make_key);
-    redisContext *c = pthread_getspecific(redis_key);
+    redisContext *c = perthread_get(&thread_ctxs);
     if (c)
         return c;
     char err[256];
     c = redis_open(REDIS_DEFAULT_TIMEOUT_MS, err, sizeof err);
     if (c)
-        pthread_setspecific(redis_key, c);
+        perthread_set(&thread_ctxs, c);
     return c;
 }
 
 /* Drops this thread's broken context so the next call reconnects. */
 static void drop_thread_ctx(void)
 {
-    redisContext *c = pthread_getspecific(redis_key);
-    if (c) {
-        redisFree(c);
-        pthread_setspecific(redis_key, NULL);
-    }
+    perthread_set(&thread_ctxs, NULL);
 }
 
 /* NULL + err for a missing reply (I/O error, c->err set) or an error reply (freed). */

@@ -1,7 +1,6 @@
 #include "storage/storage.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "core/crypto.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "core/perthread.h"
 #include "core/uuid7.h"
 #include "storage/localfs.h"
 #include "storage/s3.h"
@@ -394,29 +394,22 @@ int storage_local_open(const storage_t *s, const char *key, int *fd, struct stat
 /* ---- per-thread backends ---- */
 
 static const config_t *thread_cfg;
-static pthread_key_t thread_key;
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 
 static void thread_storage_free(void *p)
 {
     storage_free(p);
 }
 
-static void make_thread_key(void)
-{
-    pthread_key_create(&thread_key, thread_storage_free);
-}
+static perthread_t thread_backends = PERTHREAD_INIT(thread_storage_free);
 
 int storage_configure(const config_t *cfg, char *err, size_t err_len)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_once(&thread_key_once, make_thread_key);
     storage_t *s = storage_new(cfg, err, err_len);
     if (!s)
         return -1;
     thread_cfg = cfg;
-    storage_free(pthread_getspecific(thread_key));
-    pthread_setspecific(thread_key, s); /* the main thread's backend */
+    perthread_set(&thread_backends, s); /* the main thread's backend */
     return 0;
 }
 
@@ -424,8 +417,7 @@ storage_t *storage_thread(void)
 {
     if (!thread_cfg)
         return NULL;
-    pthread_once(&thread_key_once, make_thread_key);
-    storage_t *s = pthread_getspecific(thread_key);
+    storage_t *s = perthread_get(&thread_backends);
     if (s)
         return s;
     char err[512];
@@ -434,7 +426,7 @@ storage_t *storage_thread(void)
         log_error("storage: %s", err);
         return NULL;
     }
-    pthread_setspecific(thread_key, s);
+    perthread_set(&thread_backends, s);
     return s;
 }
 
@@ -442,8 +434,7 @@ void storage_shutdown(void)
 {
     if (!thread_cfg)
         return;
-    storage_free(pthread_getspecific(thread_key));
-    pthread_setspecific(thread_key, NULL);
+    perthread_set(&thread_backends, NULL);
     thread_cfg = NULL;
     curl_global_cleanup();
 }
