@@ -1,14 +1,13 @@
 #include "api/listener.h"
 
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api/syncwait.h"
 #include "auth/keycache.h"
+#include "core/bgthread.h"
 #include "core/config.h"
 #include "core/errmsg.h"
 #include "core/log.h"
@@ -16,9 +15,7 @@
 #include "db/db.h"
 #include "db/renders_repo.h"
 
-static pthread_t thread;
-static bool started;
-static atomic_bool stop_flag;
+static bgthread_t listener;
 
 static db_t *listen_connect(void)
 {
@@ -61,7 +58,7 @@ static void *listener_main(void *arg)
     db_t *db = NULL;
     int64_t next_connect = 0;
     bool was_connected = false;
-    while (!atomic_load(&stop_flag)) {
+    while (!bgthread_stopping(&listener)) {
         if (!db && time_mono_ms() >= next_connect) {
             db = listen_connect();
             if (!db) {
@@ -95,18 +92,10 @@ static void *listener_main(void *arg)
 
 int listener_start(char *err, size_t err_len)
 {
-    atomic_store(&stop_flag, false);
-    if (pthread_create(&thread, NULL, listener_main, NULL) != 0)
-        return errmsg_fail(err, err_len, "cannot start the listener thread");
-    started = true;
-    return 0;
+    return bgthread_start(&listener, listener_main, NULL, "the listener thread", err, err_len);
 }
 
 void listener_stop(void)
 {
-    if (!started)
-        return;
-    atomic_store(&stop_flag, true);
-    pthread_join(thread, NULL);
-    started = false;
+    bgthread_stop(&listener);
 }

@@ -1,12 +1,11 @@
 #include "worker/dispatcher.h"
 
 #include <curl/curl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bgthread.h"
 #include "core/buf.h"
 #include "core/errmsg.h"
 #include "core/log.h"
@@ -60,9 +59,7 @@ typedef struct dispatcher {
 } dispatcher_t;
 
 static dispatcher_t the;
-static pthread_t thread;
-static bool started;
-static atomic_bool stopping;
+static bgthread_t dispatcher;
 
 static size_t on_answer(char *p, size_t size, size_t n, void *ud)
 {
@@ -225,7 +222,7 @@ static void settle_pending(dispatcher_t *d)
         slot_t *s = &d->slots[i];
         if (s->settle == SETTLE_NONE || time_mono_ms() < s->settle_at)
             continue;
-        if (!try_settle(d, s) && atomic_load(&stopping)) {
+        if (!try_settle(d, s) && bgthread_stopping(&dispatcher)) {
             log_warn("webhook delivery %s: left to its lease (stopping)", s->claim.id);
             slot_release(d, s);
         }
@@ -351,7 +348,8 @@ static void take_work(dispatcher_t *d, int *backoff)
     int64_t pause = d->paused_until - time_mono_ms();
     if (pause > 0 && !d->busy) /* nothing else to wait on: do not spin */
         time_sleep_ms(pause < DISPATCHER_BUSY_POLL_MS ? (int)pause : DISPATCHER_BUSY_POLL_MS);
-    while (!atomic_load(&stopping) && time_mono_ms() >= d->paused_until && (s = free_slot(d)) != NULL) {
+    while (!bgthread_stopping(&dispatcher) && time_mono_ms() >= d->paused_until &&
+           (s = free_slot(d)) != NULL) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
         int rc = jobs_fetch(d->jobs, queues, 1, d->busy ? 0 : DISPATCHER_IDLE_BLOCK_MS, queue, sizeof queue,
                             job, sizeof job, err, sizeof err);
@@ -403,7 +401,7 @@ static void *dispatcher_main(void *arg)
     db_thread_async_commit(); /* a lost outcome means one more delivery: at-least-once anyway */
     char err[512];
     int backoff = 250;
-    while (!atomic_load(&stopping) && !d->jobs) {
+    while (!bgthread_stopping(&dispatcher) && !d->jobs) {
         d->jobs = jobs_worker_new_ttl(d->id, d->cfg->heartbeat_ttl_s, err, sizeof err);
         if (!d->jobs) {
             log_warn("webhook dispatcher: cannot register with Redis (retrying): %s", err);
@@ -412,7 +410,7 @@ static void *dispatcher_main(void *arg)
         }
     }
     d->next_heartbeat = time_mono_ms() + d->cfg->heartbeat_ttl_s * 1000 / 3;
-    while (d->jobs && (!atomic_load(&stopping) || d->busy > 0)) {
+    while (d->jobs && (!bgthread_stopping(&dispatcher) || d->busy > 0)) {
         take_work(d, &backoff);
         heartbeat(d);
         pump(d);
@@ -428,7 +426,6 @@ int dispatcher_start(const config_t *cfg, char *err, size_t err_len)
     memset(&the, 0, sizeof the);
     if (cfg->webhook_concurrency == 0)
         return 0;
-    atomic_store(&stopping, false);
     the.cfg = cfg;
     snprintf(the.id, sizeof the.id, "%s:webhooks", cfg->instance_id);
     the.n_slots = cfg->webhook_concurrency;
@@ -442,19 +439,12 @@ int dispatcher_start(const config_t *cfg, char *err, size_t err_len)
         if (!the.slots[i].easy)
             return errmsg_fail(err, err_len, "out of memory");
     }
-    if (pthread_create(&thread, NULL, dispatcher_main, &the) != 0)
-        return errmsg_fail(err, err_len, "cannot start the webhook dispatcher thread");
-    started = true;
-    return 0;
+    return bgthread_start(&dispatcher, dispatcher_main, &the, "the webhook dispatcher thread", err, err_len);
 }
 
 void dispatcher_stop(void)
 {
-    if (started) {
-        atomic_store(&stopping, true);
-        pthread_join(thread, NULL);
-        started = false;
-    }
+    bgthread_stop(&dispatcher);
     for (int i = 0; i < the.n_slots && the.slots; i++) {
         curl_easy_cleanup(the.slots[i].easy);
         curl_slist_free_all(the.slots[i].headers);

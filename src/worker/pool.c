@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/bgthread.h"
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -22,9 +23,7 @@ static int n_workers;
 static atomic_bool stopping;
 static atomic_int busy;
 
-static pthread_t heartbeat_thread;
-static bool heartbeat_started;
-static atomic_bool heartbeat_stop;
+static bgthread_t heartbeat;
 
 int pool_size(void)
 {
@@ -151,13 +150,12 @@ static void *heartbeat_main(void *arg)
 {
     const config_t *cfg = arg;
     int interval = cfg->heartbeat_ttl_s * 1000 / 3;
-    while (!atomic_load(&heartbeat_stop)) {
+    while (!bgthread_stopping(&heartbeat)) {
         db_t *db = db_thread();
         for (int i = 0; i < n_workers; i++)
             beat(&workers[i], db);
         metrics_gauge_set("craftkit_workers_busy", NULL, atomic_load(&busy));
-        for (int slept = 0; slept < interval && !atomic_load(&heartbeat_stop); slept += 50)
-            time_sleep_ms(50);
+        bgthread_sleep(&heartbeat, interval);
     }
     return NULL;
 }
@@ -165,7 +163,6 @@ static void *heartbeat_main(void *arg)
 int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), char *err, size_t err_len)
 {
     atomic_store(&stopping, false);
-    atomic_store(&heartbeat_stop, false);
     n_workers = cfg->workers;
     if (n_workers == 0)
         return 0;
@@ -186,12 +183,10 @@ int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), 
         }
         w->started = true;
     }
-    if (pthread_create(&heartbeat_thread, NULL, heartbeat_main, (void *)cfg) != 0) {
-        errmsg_fail(err, err_len, "cannot start the heartbeat thread");
+    if (bgthread_start(&heartbeat, heartbeat_main, (void *)cfg, "the heartbeat thread", err, err_len) != 0) {
         pool_stop(0);
         return -1;
     }
-    heartbeat_started = true;
     metrics_gauge_set("craftkit_workers", NULL, n_workers);
     return 0;
 }
@@ -242,10 +237,7 @@ void pool_stop(int grace_ms)
         }
         workers[i].started = false;
     }
-    atomic_store(&heartbeat_stop, true);
-    if (heartbeat_started)
-        pthread_join(heartbeat_thread, NULL);
-    heartbeat_started = false;
+    bgthread_stop(&heartbeat);
     if (!all_joined)
         return; /* a running thread still uses its worker; the process is about to exit */
     for (int i = 0; i < n_workers; i++) {

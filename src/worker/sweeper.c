@@ -1,11 +1,9 @@
 #include "worker/sweeper.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core/errmsg.h"
+#include "core/bgthread.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
@@ -17,9 +15,7 @@
 #include "queue/redis.h"
 #include "storage/storage.h"
 
-static pthread_t thread;
-static bool started;
-static atomic_bool stop_flag;
+static bgthread_t sweeper;
 static char epoch_seen[UUID_STR_LEN + 1];
 
 /* 1 when Redis lost its data since the last look (or we cannot tell it did not), 0 when it
@@ -128,7 +124,7 @@ static bool sweep(db_t *db, const char *everything)
     bool ok = true;
     for (int which = 0; which < (int)(sizeof sweeps / sizeof sweeps[0]); which++) {
         int total = 0, n = 0;
-        while (!atomic_load(&stop_flag) && (n = sweep_batch(db, which, before)) > 0) {
+        while (!bgthread_stopping(&sweeper) && (n = sweep_batch(db, which, before)) > 0) {
             total += n;
             if (n < SWEEPER_BATCH)
                 break;
@@ -215,31 +211,22 @@ static void *sweeper_main(void *arg)
 {
     const config_t *cfg = arg;
     int64_t next_scan = 0;
-    while (!atomic_load(&stop_flag)) {
+    while (!bgthread_stopping(&sweeper)) {
         bool scan = time_mono_ms() >= next_scan;
         if (scan)
             next_scan = time_mono_ms() + SWEEPER_SCAN_EVERY_MS;
         pass(scan);
-        for (int slept = 0; slept < cfg->sweep_interval_ms && !atomic_load(&stop_flag); slept += 50)
-            time_sleep_ms(50);
+        bgthread_sleep(&sweeper, cfg->sweep_interval_ms);
     }
     return NULL;
 }
 
 int sweeper_start(const config_t *cfg, char *err, size_t err_len)
 {
-    atomic_store(&stop_flag, false);
-    if (pthread_create(&thread, NULL, sweeper_main, (void *)cfg) != 0)
-        return errmsg_fail(err, err_len, "cannot start the sweeper thread");
-    started = true;
-    return 0;
+    return bgthread_start(&sweeper, sweeper_main, (void *)cfg, "the sweeper thread", err, err_len);
 }
 
 void sweeper_stop(void)
 {
-    if (!started)
-        return;
-    atomic_store(&stop_flag, true);
-    pthread_join(thread, NULL);
-    started = false;
+    bgthread_stop(&sweeper);
 }

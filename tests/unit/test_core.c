@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bgthread.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/perthread.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
 #include "tu.h"
@@ -188,6 +190,79 @@ START_TEST(config_defaults_and_bad_values)
 }
 END_TEST
 
+/* ---- perthread: one value per thread, freed when replaced or when its thread exits ---- */
+
+static int freed_values;
+
+static void count_free(void *p)
+{
+    free(p);
+    __atomic_add_fetch(&freed_values, 1, __ATOMIC_SEQ_CST);
+}
+
+static perthread_t slot = PERTHREAD_INIT(count_free);
+
+static void *other_thread(void *arg)
+{
+    (void)arg;
+    void *seen = perthread_get(&slot); /* not the main thread's */
+    perthread_set(&slot, malloc(1));   /* freed when this thread exits */
+    return seen;
+}
+
+START_TEST(perthread_values_are_per_thread_and_freed)
+{
+    freed_values = 0;
+    int *mine = malloc(sizeof *mine);
+    perthread_set(&slot, mine);
+    ck_assert_ptr_eq(perthread_get(&slot), mine);
+    pthread_t t;
+    void *seen = (void *)1;
+    ck_assert_int_eq(pthread_create(&t, NULL, other_thread, NULL), 0);
+    ck_assert_int_eq(pthread_join(t, &seen), 0);
+    ck_assert_ptr_null(seen);
+    ck_assert_int_eq(freed_values, 1); /* the other thread's, at its exit */
+    ck_assert_ptr_eq(perthread_get(&slot), mine);
+    perthread_set(&slot, mine); /* the same value again: kept */
+    ck_assert_int_eq(freed_values, 1);
+    perthread_set(&slot, NULL); /* replaced: freed */
+    ck_assert_int_eq(freed_values, 2);
+    ck_assert_ptr_null(perthread_get(&slot));
+}
+END_TEST
+
+/* ---- bgthread: runs until asked to stop; a sleeping thread wakes for the request ---- */
+
+static bgthread_t sleeper;
+static int sleeper_rounds;
+
+static void *sleeper_main(void *arg)
+{
+    (void)arg;
+    while (!bgthread_stopping(&sleeper)) {
+        __atomic_add_fetch(&sleeper_rounds, 1, __ATOMIC_SEQ_CST);
+        bgthread_sleep(&sleeper, 3600 * 1000); /* an hour: only a stop request ends it */
+    }
+    return NULL;
+}
+
+START_TEST(bgthread_stop_ends_a_long_sleep)
+{
+    char err[128];
+    bgthread_stop(&sleeper); /* not started: nothing to do */
+    ck_assert_int_eq(bgthread_start(&sleeper, sleeper_main, NULL, "the sleeper", err, sizeof err), 0);
+    for (int i = 0; i < 2000 && __atomic_load_n(&sleeper_rounds, __ATOMIC_SEQ_CST) == 0; i++)
+        time_sleep_ms(5);
+    ck_assert_int_eq(sleeper_rounds, 1);
+    bgthread_stop(&sleeper); /* returns within a nap, not an hour */
+    ck_assert(bgthread_stopping(&sleeper));
+    bgthread_stop(&sleeper); /* twice: harmless */
+    ck_assert_int_eq(bgthread_start(&sleeper, sleeper_main, NULL, "the sleeper", err, sizeof err), 0);
+    ck_assert(!bgthread_stopping(&sleeper)); /* a new start clears the request */
+    bgthread_stop(&sleeper);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -202,6 +277,8 @@ static Suite *core_suite(void)
     tcase_add_test(tc, buf_enforces_cap);
     tcase_add_test(tc, iso_time_format);
     tcase_add_test(tc, config_defaults_and_bad_values);
+    tcase_add_test(tc, perthread_values_are_per_thread_and_freed);
+    tcase_add_test(tc, bgthread_stop_ends_a_long_sleep);
     suite_add_tcase(s, tc);
     return s;
 }
