@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <exception>
 #include <new>
 #include <set>
@@ -20,6 +23,8 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFPageObjectHelper.hh>
+#include <qpdf/QPDFWriter.hh>
+#include <qpdf/Buffer.hh>
 
 namespace
 {
@@ -260,5 +265,310 @@ extern "C" int pdfdoc_check(const unsigned char *data, size_t len, pdfdoc_info_t
         json_decref(*pages);
         *pages = nullptr;
     }
+    return -1;
+}
+
+namespace
+{
+
+// ---- AcroForm ----
+
+std::string field_type(QPDFFormFieldObjectHelper &f)
+{
+    std::string ft = f.getFieldType();
+    if (ft == "/Tx")
+        return "text";
+    if (ft == "/Ch")
+        return "choice";
+    if (ft == "/Sig")
+        return "signature";
+    if (ft == "/Btn")
+        return f.isCheckbox() ? "checkbox" : f.isRadioButton() ? "radio" : "button";
+    return "unknown";
+}
+
+// The "on" appearance states of a button field's widgets (e.g. Yes; a radio group's choices).
+// qpdf lists a field once per widget when they are merged (radio buttons): all of them come.
+std::vector<std::string> on_states(QPDFAcroFormDocumentHelper &forms,
+                                   std::vector<QPDFFormFieldObjectHelper> &fs)
+{
+    std::vector<std::string> states;
+    for (auto &f : fs)
+        for (auto &w : forms.getAnnotationsForField(f)) {
+            QPDFObjectHandle n = w.getAppearanceDictionary().getKey("/N");
+            if (!n.isDictionary())
+                continue;
+            for (auto const &k : n.getKeys())
+                if (k != "/Off" && std::find(states.begin(), states.end(), k.substr(1)) == states.end())
+                    states.push_back(k.substr(1));
+        }
+    return states;
+}
+
+std::string join(std::vector<std::string> const &v, size_t max)
+{
+    std::string out;
+    for (size_t i = 0; i < v.size() && i < max; i++)
+        out += (i ? ", " : "") + v[i];
+    if (v.size() > max)
+        out += ", …";
+    return out;
+}
+
+void fill_one(QPDFAcroFormDocumentHelper &forms, std::vector<QPDFFormFieldObjectHelper> &widgets,
+              std::string const &name, json_t *value)
+{
+    QPDFFormFieldObjectHelper f = widgets.front();
+    std::string type = field_type(f);
+    std::string quoted = "form field \"" + name + "\"";
+    if (type == "text") {
+        std::string v;
+        if (json_is_string(value))
+            v = json_string_value(value);
+        else if (json_is_integer(value))
+            v = std::to_string(json_integer_value(value));
+        else if (json_is_real(value)) {
+            char num[64];
+            std::snprintf(num, sizeof num, "%.15g", json_real_value(value));
+            v = num;
+        } else
+            refuse("has a text " + quoted + ": give it a string");
+        f.setV(v, true);
+    } else if (type == "choice") {
+        if (!json_is_string(value))
+            refuse("has a choice " + quoted + ": give it one of its options as a string");
+        std::string v = json_string_value(value);
+        std::vector<std::string> choices = f.getChoices();
+        bool editable = f.getFlags() & ff_ch_edit;
+        if (!editable && std::find(choices.begin(), choices.end(), v) == choices.end())
+            refuse("has a choice " + quoted + " without the option \"" + v +
+                   "\" (options: " + join(choices, 20) + ")");
+        f.setV(v, true);
+    } else if (type == "checkbox") {
+        if (!json_is_boolean(value))
+            refuse("has a checkbox " + quoted + ": give it true or false");
+        f.setV(QPDFObjectHandle::newName(json_is_true(value) ? "/Yes" : "/Off"), true);
+    } else if (type == "radio") {
+        if (!json_is_string(value))
+            refuse("has a radio group " + quoted + ": give it one of its states as a string");
+        std::string v = json_string_value(value);
+        std::vector<std::string> states = on_states(forms, widgets);
+        if (v != "Off" && std::find(states.begin(), states.end(), v) == states.end())
+            refuse("has a radio group " + quoted + " without the state \"" + v +
+                   "\" (states: " + join(states, 20) + ")");
+        f.setV(QPDFObjectHandle::newName("/" + v), true);
+    } else
+        refuse("has a " + type + " " + quoted + ", which cannot be filled");
+}
+
+void fill_form(QPDF &q, const json_t *fill)
+{
+    QPDFAcroFormDocumentHelper forms(q);
+    std::map<std::string, std::vector<QPDFFormFieldObjectHelper>> by_name;
+    if (forms.hasAcroForm())
+        for (auto &f : forms.getFormFields())
+            by_name[f.getFullyQualifiedName()].push_back(f);
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)fill, key, value)
+    {
+        auto it = by_name.find(key);
+        if (it == by_name.end()) {
+            std::vector<std::string> names;
+            for (auto &kv : by_name)
+                names.push_back(kv.first);
+            refuse("has no form field \"" + std::string(key) + "\"" +
+                   (names.empty() ? std::string(" (it has no form)") : " (fields: " + join(names, 20) + ")"));
+        }
+        if (!json_is_null(value))
+            fill_one(forms, it->second, key, value);
+    }
+    forms.generateAppearancesIfNeeded();
+}
+
+// ---- overlay ----
+
+bool page_is_empty(QPDFPageObjectHelper &page)
+{
+    std::string all;
+    for (auto &c : page.getPageContents()) {
+        std::shared_ptr<Buffer> b = c.getStreamData(qpdf_dl_generalized);
+        all.append(reinterpret_cast<char const *>(b->getBuffer()), b->getSize());
+        if (all.find_first_not_of(" \t\r\n") != std::string::npos)
+            return false;
+    }
+    return true;
+}
+
+void stamp(QPDF &base, QPDF &over)
+{
+    std::vector<QPDFPageObjectHelper> dst = QPDFPageDocumentHelper(base).getAllPages();
+    std::vector<QPDFPageObjectHelper> src = QPDFPageDocumentHelper(over).getAllPages();
+    if (src.size() != dst.size())
+        refuse("overlay has " + std::to_string(src.size()) + " pages for a base of " +
+               std::to_string(dst.size()));
+    for (size_t i = 0; i < dst.size(); i++) {
+        if (page_is_empty(src[i]))
+            continue;
+        QPDFPageObjectHelper &page = dst[i];
+        QPDFObjectHandle fo = base.copyForeignObject(src[i].getFormXObjectForPage());
+        // The page's own resources and XObject dictionaries, so that a name added here never
+        // lands in a dictionary other pages share.
+        QPDFObjectHandle res = page.getAttribute("/Resources", false);
+        res = res.isDictionary() ? res.shallowCopy() : QPDFObjectHandle::newDictionary();
+        QPDFObjectHandle xo = res.getKey("/XObject");
+        xo = xo.isDictionary() ? xo.shallowCopy() : QPDFObjectHandle::newDictionary();
+        res.replaceKey("/XObject", xo);
+        page.getObjectHandle().replaceKey("/Resources", res);
+        int suffix = 0;
+        std::string name = res.getUniqueResourceName("/Ck", suffix);
+        QPDFObjectHandle::Rectangle box = page.getCropBox(false, false).getArrayAsRectangle();
+        std::string place = page.placeFormXObject(fo, name, box, true, true, true);
+        xo.replaceKey(name, fo);
+        page.addPageContents(QPDFObjectHandle::newStream(&base, "q\n"), true);
+        page.addPageContents(QPDFObjectHandle::newStream(&base, "\nQ\n" + place + "\n"), false);
+    }
+}
+
+// ---- fields listing ----
+
+// (x, y) of default user space → the shown page (crop box turned by /Rotate), from its top-left.
+void to_shown(QPDFObjectHandle::Rectangle const &crop, int rotate, double x, double y, double *sx, double *sy)
+{
+    double w = crop.urx - crop.llx, h = crop.ury - crop.lly;
+    double u = x - crop.llx, v = crop.ury - y;
+    switch (rotate) {
+    case 90: *sx = h - v, *sy = u; break;
+    case 180: *sx = w - u, *sy = h - v; break;
+    case 270: *sx = v, *sy = w - u; break;
+    default: *sx = u, *sy = v;
+    }
+}
+
+double round2(double v)
+{
+    return std::round(v * 100) / 100;
+}
+
+json_t *describe_field(QPDFAcroFormDocumentHelper &forms, std::vector<QPDFFormFieldObjectHelper> &fs,
+                       std::map<QPDFObjGen, int> const &page_of, std::vector<QPDFPageObjectHelper> &pages)
+{
+    QPDFFormFieldObjectHelper &f = fs.front();
+    std::string type = field_type(f);
+    json_t *o = json_pack("{s:s, s:s}", "name", f.getFullyQualifiedName().c_str(), "type", type.c_str());
+    if (type == "text" || type == "choice") {
+        std::string v = f.getValueAsString();
+        json_object_set_new(o, "value", json_string(v.c_str()));
+    }
+    if (type == "choice" || type == "radio" || type == "checkbox") {
+        json_t *opts = json_array();
+        for (auto &c : type == "choice" ? f.getChoices() : on_states(forms, fs))
+            json_array_append_new(opts, json_string(c.c_str()));
+        json_object_set_new(o, "options", opts);
+    }
+    std::vector<QPDFAnnotationObjectHelper> widgets = forms.getAnnotationsForField(f);
+    if (!widgets.empty()) {
+        QPDFAnnotationObjectHelper &w = widgets.front();
+        QPDFObjectHandle p = w.getObjectHandle().getKey("/P");
+        auto it = p.isIndirect() ? page_of.find(p.getObjGen()) : page_of.end();
+        if (it == page_of.end()) // no /P: the page whose /Annots holds it
+            for (size_t i = 0; i < pages.size() && it == page_of.end(); i++)
+                for (auto &a : pages[i].getAnnotations())
+                    if (a.getObjectHandle().getObjGen() == w.getObjectHandle().getObjGen())
+                        it = page_of.find(pages[i].getObjectHandle().getObjGen());
+        if (it != page_of.end()) {
+            QPDFPageObjectHelper &page = pages[(size_t)it->second];
+            QPDFObjectHandle::Rectangle crop = page.getCropBox(false, false).getArrayAsRectangle();
+            QPDFObjectHandle ro = page.getAttribute("/Rotate", false);
+            int rot = ro.isInteger() ? (int)(((ro.getIntValue() % 360) + 360) % 360) : 0;
+            QPDFObjectHandle::Rectangle r = w.getRect();
+            double x1, y1, x2, y2;
+            to_shown(crop, rot % 90 ? 0 : rot, r.llx, r.lly, &x1, &y1);
+            to_shown(crop, rot % 90 ? 0 : rot, r.urx, r.ury, &x2, &y2);
+            json_object_set_new(o, "page", json_integer(it->second + 1));
+            json_object_set_new(o, "rect",
+                                json_pack("[f, f, f, f]", round2(std::min(x1, x2)), round2(std::min(y1, y2)),
+                                          round2(std::fabs(x2 - x1)), round2(std::fabs(y2 - y1))));
+        }
+    }
+    return o;
+}
+
+} // namespace
+
+extern "C" int pdfdoc_merge(const unsigned char *base, size_t base_len, const json_t *fill, bool flatten,
+                            const unsigned char *overlay, size_t overlay_len, unsigned char **out,
+                            size_t *out_len, char *err, size_t err_len)
+{
+    *out = nullptr;
+    *out_len = 0;
+    try {
+        QPDF q;
+        open_pdf(q, base, base_len);
+        if (fill && json_object_size(fill))
+            fill_form(q, fill);
+        if (flatten) {
+            QPDFAcroFormDocumentHelper forms(q);
+            if (forms.hasAcroForm())
+                forms.generateAppearancesIfNeeded();
+            QPDFPageDocumentHelper(q).flattenAnnotations();
+        }
+        QPDF over;
+        if (overlay) {
+            open_pdf(over, overlay, overlay_len);
+            stamp(q, over);
+        }
+        QPDFWriter w(q);
+        w.setOutputMemory();
+        w.setDecodeLevel(qpdf_dl_none);
+        // Streams are not decoded: the base's compressed streams are copied byte for byte
+        // (uncompressed ones get compressed, which also applies the appearance streams
+        // qpdf generated for filled fields: they are written through a token filter).
+        w.setPreserveEncryption(false);
+        w.write();
+        std::shared_ptr<Buffer> b = w.getBufferSharedPointer();
+        unsigned char *bytes = static_cast<unsigned char *>(std::malloc(b->getSize() ? b->getSize() : 1));
+        if (!bytes)
+            throw std::bad_alloc();
+        std::memcpy(bytes, b->getBuffer(), b->getSize());
+        *out = bytes;
+        *out_len = b->getSize();
+        return 0;
+    } catch (...) {
+        explain_exception(err, err_len);
+    }
+    return -1;
+}
+
+extern "C" int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fields, char *err,
+                             size_t err_len)
+{
+    *fields = nullptr;
+    json_t *list = json_array();
+    try {
+        QPDF q;
+        open_pdf(q, data, len);
+        std::vector<QPDFPageObjectHelper> pages = QPDFPageDocumentHelper(q).getAllPages();
+        std::map<QPDFObjGen, int> page_of;
+        for (size_t i = 0; i < pages.size(); i++)
+            page_of[pages[i].getObjectHandle().getObjGen()] = (int)i;
+        QPDFAcroFormDocumentHelper forms(q);
+        std::vector<std::string> order;
+        std::map<std::string, std::vector<QPDFFormFieldObjectHelper>> by_name;
+        if (forms.hasAcroForm())
+            for (auto &f : forms.getFormFields()) {
+                std::vector<QPDFFormFieldObjectHelper> &same = by_name[f.getFullyQualifiedName()];
+                if (same.empty())
+                    order.push_back(f.getFullyQualifiedName());
+                same.push_back(f);
+            }
+        for (size_t i = 0; i < order.size() && i < PDFDOC_MAX_FIELDS; i++)
+            json_array_append_new(list, describe_field(forms, by_name[order[i]], page_of, pages));
+        *fields = list;
+        return 0;
+    } catch (...) {
+        explain_exception(err, err_len);
+    }
+    json_decref(list);
     return -1;
 }

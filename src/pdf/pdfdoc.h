@@ -54,6 +54,33 @@ bool pdfdoc_sniff(const unsigned char *data, size_t len);
 int pdfdoc_check(const unsigned char *data, size_t len, pdfdoc_info_t *info, json_t **pages, char *err,
                  size_t err_len);
 
+/* ---- merging (renders of pdf-overlay templates) ---- */
+
+/* A base PDF made into the rendered document, in one pass over it:
+ * 1. fill (may be NULL): {"<fully qualified field name>": value} sets AcroForm fields — a
+ *    string for text and choice fields (a choice must be one of its options), true/false for a
+ *    checkbox, the state name (e.g. "L") for a radio group, or null to leave one alone —
+ *    and regenerates their appearances so every viewer shows the values;
+ * 2. flatten: the form's widgets become page content and the AcroForm goes (the values can no
+ *    longer be edited); without it the fields stay live with their new values;
+ * 3. overlay (may be NULL): a PDF with one page per base page, each of the size the base page is
+ *    shown at (pdfdoc_check's sizes) and drawn upright; each non-empty page is stamped over
+ *    its base page's crop box as a form XObject, turned back by the page's /Rotate, after the
+ *    base's own content (which is wrapped in q/Q and otherwise left as it was).
+ * Streams of the base are written as they were stored (not decoded, not recompressed); the
+ * output is unencrypted. *out gets malloc'd bytes (caller frees). 0, or -1 with a message
+ * completing "The PDF ..." / naming the field. */
+int pdfdoc_merge(const unsigned char *base, size_t base_len, const json_t *fill, bool flatten,
+                 const unsigned char *overlay, size_t overlay_len, unsigned char **out, size_t *out_len,
+                 char *err, size_t err_len);
+
+/* The base's AcroForm fields: [{name, type ("text"|"checkbox"|"radio"|"choice"|"button"|
+ * "signature"), value?, options?: [..] (choice options, radio/checkbox on states), page,
+ * rect: [x, y, width, height] (pt, from the shown page's top-left, of its first widget)}],
+ * at most PDFDOC_MAX_FIELDS. New reference in *fields. 0, or -1 with a message. */
+#define PDFDOC_MAX_FIELDS 5000
+int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fields, char *err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

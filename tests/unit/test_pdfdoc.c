@@ -1,10 +1,17 @@
 /* pdf/pdfdoc: uploaded PDFs from three producers (cairo, Ghostscript, hand-written with AcroForm
  * fields) are described page by page (crop boxes and /Rotate as shown); damaged, encrypted and
  * hostile ones (decompression bomb, deep nesting, huge page trees) are refused with a message,
- * and nothing crashes or leaks. */
+ * and nothing crashes or leaks. Merging: overlays land where they were drawn (pdftotext -bbox)
+ * on cropped and rotated pages, on Ghostscript's and on a 50-page base, the base's streams stay
+ * byte for byte, AcroForm values show in qpdf --json (/V) or are flattened into the page, and a
+ * bad fill names the field. Every output passes qpdf --check. */
+#include <cairo-pdf.h>
+#include <cairo.h>
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pdf/pdfdoc.h"
 #include "pdffix.h"
@@ -168,6 +175,287 @@ START_TEST(sniff)
 }
 END_TEST
 
+/* ---- merging ---- */
+
+static cairo_status_t grow(void *closure, const unsigned char *data, unsigned int len)
+{
+    pdffix_t *p = closure;
+    p->data = realloc(p->data, p->len + len);
+    memcpy(p->data + p->len, data, len);
+    p->len += len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+/* An overlay: one page per size (w[i]×h[i]), "MARKn" at (x, y) from the top-left, or blank. */
+static pdffix_t overlay_pdf(int pages, const double *w, const double *h, double x, double y, bool blank_even)
+{
+    pdffix_t p = {0};
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(grow, &p, w[0], h[0]);
+    cairo_t *cr = cairo_create(s);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 12);
+    for (int i = 0; i < pages; i++) {
+        cairo_pdf_surface_set_size(s, w[i], h[i]);
+        if (!(blank_even && i % 2 == 1)) {
+            char text[32];
+            snprintf(text, sizeof text, "MARK%d", i + 1);
+            cairo_move_to(cr, x, y);
+            cairo_show_text(cr, text);
+        }
+        cairo_show_page(cr);
+    }
+    cairo_destroy(cr);
+    cairo_surface_destroy(s);
+    return p;
+}
+
+/* pdfdoc_merge with fill as JSON text (or NULL); *out gets the result, err the message. */
+static int run_merge(const pdffix_t *base, const char *fill, bool flatten, const pdffix_t *overlay,
+                     pdffix_t *out, char err[400])
+{
+    json_t *f = fill ? json_loads(fill, 0, NULL) : NULL;
+    *out = (pdffix_t){0};
+    err[0] = '\0';
+    int rc = pdfdoc_merge(base->data, base->len, f, flatten, overlay ? overlay->data : NULL,
+                          overlay ? overlay->len : 0, &out->data, &out->len, err, 400);
+    json_decref(f);
+    return rc;
+}
+
+static pdffix_t merge(const pdffix_t *base, const char *fill, bool flatten, const pdffix_t *overlay)
+{
+    pdffix_t p;
+    char err[400];
+    ck_assert_msg(run_merge(base, fill, flatten, overlay, &p, err) == 0, "merge failed: %s", err);
+    return p;
+}
+
+static void merge_fails(const pdffix_t *base, const char *fill, const pdffix_t *overlay, const char *needle)
+{
+    pdffix_t p;
+    char err[400];
+    ck_assert_int_eq(run_merge(base, fill, true, overlay, &p, err), -1);
+    ck_assert_ptr_null(p.data);
+    ck_assert_msg(strstr(err, needle) != NULL, "expected \"%s\" in \"%s\"", needle, err);
+}
+
+/* Output of the shell command "before FILE after" on a saved copy of pdf. Caller frees. */
+static char *tool(const pdffix_t *pdf, const char *before, const char *after)
+{
+    char path[128], cmd[512];
+    snprintf(path, sizeof path, "/tmp/test_pdfdoc-%d.pdf", (int)getpid());
+    ck_assert(pdffix_save(pdf, path));
+    snprintf(cmd, sizeof cmd, "%s %s %s", before, path, after);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap);
+    size_t got;
+    while ((got = fread(out + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 == cap)
+            out = realloc(out, cap *= 2);
+    }
+    out[n] = '\0';
+    pclose(p);
+    unlink(path);
+    return out;
+}
+
+/* xMin/yMin of the first word `word` on page `page` per pdftotext -bbox (media box space,
+ * rotation applied). */
+static void word_at(const pdffix_t *pdf, int page, const char *word, double *x, double *y)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "pdftotext -bbox -f %d -l %d", page, page);
+    char *xml = tool(pdf, cmd, "- 2>/dev/null"), needle[128];
+    snprintf(needle, sizeof needle, ">%s</word>", word);
+    char *hit = strstr(xml, needle);
+    ck_assert_msg(hit != NULL, "%s not on page %d", word, page);
+    char *start = hit;
+    while (start > xml && strncmp(start, "<word", 5))
+        start--;
+    ck_assert_int_eq(sscanf(start, "<word xMin=\"%lf\" yMin=\"%lf\"", x, y), 2);
+    free(xml);
+}
+
+static bool qpdf_check_ok(const pdffix_t *pdf)
+{
+    char *out = tool(pdf, "qpdf --check", "2>&1; echo rc=$?");
+    bool ok = strstr(out, "No syntax or stream encoding errors") && strstr(out, "rc=0");
+    if (!ok)
+        fprintf(stderr, "%s\n", out);
+    free(out);
+    return ok;
+}
+
+START_TEST(overlay_honours_crop_box_and_rotation)
+{
+    pdffix_t base = pdffix_form();
+    /* page 1 shown 540×720 (crop box at 36,36), page 2 842×595 (A4 turned by /Rotate 90) */
+    double w[] = {540, 842}, h[] = {720, 595};
+    pdffix_t ov = overlay_pdf(2, w, h, 100, 100, false);
+    pdffix_t out = merge(&base, NULL, false, &ov);
+    ck_assert(qpdf_check_ok(&out));
+    double x, y;
+    word_at(&out, 1, "MARK1", &x, &y); /* pdftotext measures from the media box: + the crop's 36 */
+    ck_assert_double_eq_tol(x, 136, 1);
+    ck_assert_double_eq_tol(y, 136 - 12, 2);
+    word_at(&out, 2, "MARK2", &x, &y); /* upright on the turned page */
+    ck_assert_double_eq_tol(x, 100, 1);
+    ck_assert_double_eq_tol(y, 100 - 12, 2);
+    /* the overlay's font is embedded */
+    char *fonts = tool(&out, "pdffonts", "2>&1");
+    ck_assert_msg(strstr(fonts, "DejaVuSans") && strstr(fonts, " yes "), "%s", fonts);
+    free(fonts);
+    pdffix_free(&out);
+    pdffix_free(&ov);
+    pdffix_free(&base);
+}
+END_TEST
+
+/* Every stream of a (compressed) base is in the merged file byte for byte. */
+START_TEST(base_streams_stay_byte_for_byte)
+{
+    pdffix_t base = pdffix_cairo(2, 595, 842);
+    double w[] = {595, 595}, h[] = {842, 842};
+    pdffix_t ov = overlay_pdf(2, w, h, 50, 50, false);
+    pdffix_t out = merge(&base, NULL, true, &ov);
+    int streams = 0;
+    const unsigned char *p = base.data, *end = base.data + base.len;
+    while ((p = memmem(p, (size_t)(end - p), "stream\n", 7)) != NULL) {
+        p += 7;
+        const unsigned char *e = memmem(p, (size_t)(end - p), "endstream", 9);
+        ck_assert(e != NULL);
+        size_t n = (size_t)(e - p);
+        while (n && (p[n - 1] == '\n' || p[n - 1] == '\r')) /* the EOL before endstream is not data */
+            n--;
+        if (n > 16) {
+            ck_assert_msg(memmem(out.data, out.len, p, n) != NULL, "stream %d changed", streams);
+            streams++;
+        }
+        p = e + 9;
+    }
+    ck_assert_int_ge(streams, 4);
+    pdffix_free(&out);
+    pdffix_free(&ov);
+    pdffix_free(&base);
+}
+END_TEST
+
+START_TEST(acroform_fill_keeps_or_flattens)
+{
+    pdffix_t base = pdffix_form();
+    const char *fill = "{\"name\":\"Jane Doe\",\"agree\":true,\"color\":\"Green\",\"size\":\"L\"}";
+    pdffix_t live = merge(&base, fill, false, NULL);
+    ck_assert(qpdf_check_ok(&live));
+    char *json = tool(&live, "qpdf --json --json-key=acroform", "");
+    ck_assert_msg(strstr(json, "\"value\": \"u:Jane Doe\"") && strstr(json, "\"value\": \"/Yes\"") &&
+                      strstr(json, "\"value\": \"u:Green\"") && strstr(json, "\"value\": \"/L\""),
+                  "%s", json);
+    free(json);
+    pdffix_t flat = merge(&base, fill, true, NULL);
+    ck_assert(qpdf_check_ok(&flat));
+    json = tool(&flat, "qpdf --json --json-key=acroform", "");
+    ck_assert_msg(strstr(json, "\"hasacroform\": false"), "%s", json);
+    free(json);
+    char *text = tool(&flat, "pdftotext", "-");
+    ck_assert_msg(strstr(text, "Jane Doe") && strstr(text, "Green"), "%s", text);
+    free(text);
+    pdffix_free(&live);
+    pdffix_free(&flat);
+    pdffix_free(&base);
+}
+END_TEST
+
+START_TEST(acroform_listing)
+{
+    pdffix_t base = pdffix_form();
+    json_t *fields = NULL;
+    char err[400];
+    ck_assert_msg(pdfdoc_fields(base.data, base.len, &fields, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(json_array_size(fields), 4);
+    json_t *name = json_array_get(fields, 0), *size = json_array_get(fields, 3);
+    ck_assert_str_eq(json_string_value(json_object_get(name, "name")), "name");
+    ck_assert_str_eq(json_string_value(json_object_get(name, "type")), "text");
+    ck_assert_int_eq(json_integer_value(json_object_get(name, "page")), 1);
+    /* /Rect [72 650 300 674] in a crop box from (36, 36) to (576, 756): 36, 82 from the top-left */
+    json_t *rect = json_object_get(name, "rect");
+    ck_assert_double_eq_tol(json_real_value(json_array_get(rect, 0)), 36, 0.01);
+    ck_assert_double_eq_tol(json_real_value(json_array_get(rect, 1)), 82, 0.01);
+    ck_assert_double_eq_tol(json_real_value(json_array_get(rect, 2)), 228, 0.01);
+    ck_assert_double_eq_tol(json_real_value(json_array_get(rect, 3)), 24, 0.01);
+    ck_assert_str_eq(json_string_value(json_object_get(size, "type")), "radio");
+    ck_assert_int_eq(json_array_size(json_object_get(size, "options")), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fields, 2), "type")), "choice");
+    json_decref(fields);
+    pdffix_free(&base);
+}
+END_TEST
+
+START_TEST(fill_errors_name_the_field)
+{
+    pdffix_t base = pdffix_form();
+    merge_fails(&base, "{\"nmae\":\"x\"}", NULL,
+                "has no form field \"nmae\" (fields: agree, color, name, size)");
+    merge_fails(&base, "{\"color\":\"Purple\"}", NULL,
+                "without the option \"Purple\" (options: Red, Green, Blue)");
+    merge_fails(&base, "{\"agree\":\"yes\"}", NULL, "checkbox form field \"agree\": give it true or false");
+    merge_fails(&base, "{\"size\":\"M\"}", NULL, "without the state \"M\" (states: S, L)");
+    merge_fails(&base, "{\"name\":[1]}", NULL, "text form field \"name\": give it a string");
+    pdffix_t cairo = pdffix_cairo(1, 300, 300);
+    merge_fails(&cairo, "{\"name\":\"x\"}", NULL, "has no form field \"name\" (it has no form)");
+    /* an overlay of the wrong page count */
+    double w[] = {300}, h[] = {300};
+    pdffix_t ov = overlay_pdf(1, w, h, 10, 10, false);
+    merge_fails(&base, NULL, &ov, "overlay has 1 pages for a base of 2");
+    pdffix_free(&ov);
+    pdffix_free(&cairo);
+    pdffix_free(&base);
+}
+END_TEST
+
+START_TEST(overlay_on_ghostscript_and_fifty_pages)
+{
+    pdffix_t gs = pdffix_gs(2);
+    ck_assert(gs.len > 0);
+    double w[50], h[50];
+    for (int i = 0; i < 50; i++)
+        w[i] = 595, h[i] = 842;
+    pdffix_t ov = overlay_pdf(2, w, h, 300, 400, false);
+    pdffix_t out = merge(&gs, NULL, true, &ov);
+    ck_assert(qpdf_check_ok(&out));
+    double x, y;
+    word_at(&out, 2, "MARK2", &x, &y);
+    ck_assert_double_eq_tol(x, 300, 1);
+    char *text = tool(&out, "pdftotext", "-");
+    ck_assert(strstr(text, "GS page 2") != NULL);
+    free(text);
+    pdffix_free(&out);
+    pdffix_free(&ov);
+    pdffix_free(&gs);
+
+    pdffix_t fifty = pdffix_cairo(50, 612, 792);
+    for (int i = 0; i < 50; i++)
+        w[i] = 612, h[i] = 792;
+    ov = overlay_pdf(50, w, h, 200, 300, true); /* every other page blank: not stamped */
+    out = merge(&fifty, NULL, true, &ov);
+    ck_assert(qpdf_check_ok(&out));
+    word_at(&out, 49, "MARK49", &x, &y);
+    ck_assert_double_eq_tol(x, 200, 1);
+    pdfdoc_info_t info;
+    char err[400];
+    ck_assert(pdfdoc_check(out.data, out.len, &info, NULL, err, sizeof err) == 0);
+    ck_assert_int_eq(info.pages, 50);
+    text = tool(&out, "pdftotext -f 50 -l 50", "-");
+    ck_assert(strstr(text, "MARK") == NULL && strstr(text, "Page 50") != NULL);
+    free(text);
+    pdffix_free(&out);
+    pdffix_free(&ov);
+    pdffix_free(&fifty);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pdfdoc");
@@ -183,6 +471,12 @@ int main(void)
     tcase_add_test(tc, huge_page_counts);
     tcase_add_test(tc, fifty_pages);
     tcase_add_test(tc, sniff);
+    tcase_add_test(tc, overlay_honours_crop_box_and_rotation);
+    tcase_add_test(tc, base_streams_stay_byte_for_byte);
+    tcase_add_test(tc, acroform_fill_keeps_or_flattens);
+    tcase_add_test(tc, acroform_listing);
+    tcase_add_test(tc, fill_errors_name_the_field);
+    tcase_add_test(tc, overlay_on_ghostscript_and_fifty_pages);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
