@@ -604,7 +604,10 @@ static size_t fdselect_len(const cff_t *c)
     return 0;
 }
 
-/* Writes the subset again with the subroutines of `u` restored from the source. */
+/* Writes the subset again with the subroutines of `u` restored from the source. Long because it
+ * writes the CFF table in its fixed order (header, Name, Top DICT, Strings, Global Subrs, charset,
+ * encoding, FDSelect, CharStrings, Private DICTs and their Subrs) with offsets that follow from
+ * the sizes of what comes before: one pass keeps each offset next to the bytes it points at. */
 static int rewrite(const cff_t *s, const cff_t *src, const int *map, const used_t *u, out_t *o)
 {
     const font_t *f = &s->f;

@@ -389,6 +389,9 @@ static void check_total(ctx_t *c, const json_t *tm, const char *key, const json_
     issue(c, where, "%s is %s but %s gives %s (EN 16931 %s)", key, got, how, want, rule);
 }
 
+/* Long because it writes the CII document top to bottom in the order the schema fixes (context,
+ * document, lines, agreement, delivery, settlement, totals), checking each term where it is
+ * written: read next to the XML it produces, it can be compared with EN 16931 term by term. */
 int cii_build(const json_t *einvoice, const json_t *data, char **xml, size_t *len, json_t **issues)
 {
     ctx_t c = {.issues = json_pack("{s:[],s:{}}", "formErrors", "fieldErrors")};

@@ -862,6 +862,9 @@ static void compile_partial(compiler_t *c, const json_t *obj, const char *path, 
         n->u.stack.children[n->u.stack.n++] = body;
 }
 
+/* One block object of the layout. Long because it is the dispatch over every block type (a case
+ * per type after the keys all blocks share: each, if, style, keepTogether, position); the larger
+ * types have functions of their own (compile_table, ...). */
 static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *path, const tstyle_t *parent)
 {
     json_t *type = json_object_get(obj, "type");

@@ -389,6 +389,8 @@ static const char *find_close(const char *p, const char *end)
     return NULL;
 }
 
+/* One {{ value }}: a quoted literal, an aggregate call or a path, then its | filters. Long because
+ * the value and its filter chain are parsed in one pass over the same cursor and part. */
 static int parse_value(arena_t *a, const char *p, const char *end, const expr_scope_names_t *names,
                        expr_part_t *part, char *err, size_t err_len)
 {

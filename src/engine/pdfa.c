@@ -503,6 +503,10 @@ static void pdf_date(int64_t t, char out[32], char xmp[32])
     strftime(xmp, 32, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 }
 
+/* Long because it is one incremental update of cairo's PDF, written in file order: the checks,
+ * the embedded files, XMP metadata and output intent, the new catalog, the Info dictionary, the
+ * repaired objects and the cross-reference section share one writer and the object numbers it
+ * hands out; split up, most of them would be passed from piece to piece. */
 int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const engine_render_opts_t *opts,
                 char *err, size_t err_len)
 {

@@ -502,7 +502,9 @@ static int make_ellipsis(text_t *t, arena_t *a, font_t *f, const text_span_t *sp
     return 0;
 }
 
-/* Returns 1 when the paragraph needs the pango path, 0 when laid out, -1 on error. */
+/* Returns 1 when the paragraph needs the pango path, 0 when laid out, -1 on error. Long because
+ * it is the hot path of plain paragraphs (shaping, greedy line filling, maxLines with an
+ * ellipsis) over state it shares step to step; the steps are marked inside. */
 static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width, const tstyle_t *ps,
                        text_para_t *out, char *err, size_t err_len)
 {

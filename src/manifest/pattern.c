@@ -282,7 +282,8 @@ static bool is_syntax_char(char c)
 enum { ESC_CHAR, ESC_SET, ESC_ASSERT };
 
 /* Parses the escape after a backslash (p->pos is past the backslash). Sets *cp for ESC_CHAR,
- * *set to the letter for ESC_SET/ESC_ASSERT. Returns the kind or -1. */
+ * *set to the letter for ESC_SET/ESC_ASSERT. Returns the kind or -1. Long because it is one switch
+ * with a case per escape letter of the ECMA-262 syntax JSON Schema patterns use: read as a table. */
 static int parse_escape(parser_t *p, bool in_class, uint32_t *cp, char *set)
 {
     size_t at = p->pos - 1;

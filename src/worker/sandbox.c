@@ -592,6 +592,9 @@ static char *template_text(const sandbox_template_t *tpl)
     return s;
 }
 
+/* Long because it is one exchange with the helper: pack the request, send it, read the answer
+ * under the deadline and memory watch, and resend once with the whole template when the helper
+ * does not have the version cached; the buffers it packs live across both rounds. */
 sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, const json_t *data,
                                 const engine_render_opts_t *opts, int limit_ms, engine_output_t *out,
                                 char *err, size_t err_len)

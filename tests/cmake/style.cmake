@@ -12,3 +12,8 @@ endif()
 # Layers that the includes obey: no module includes one of a higher layer (order in the script).
 add_test(NAME style.layers COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/style/check_layers.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(style.layers PROPERTIES LABELS style)
+
+# Small functions: none in src/ over 100 lines without a comment saying why it is long.
+add_test(NAME style.long_functions COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/style/check_long_functions.sh
+         ${PROJECT_SOURCE_DIR})
+set_tests_properties(style.long_functions PROPERTIES LABELS style)
