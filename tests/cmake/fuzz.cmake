@@ -2,7 +2,7 @@
 #
 # Only when CRAFTKIT_FUZZ_SECONDS is set and positive (scripts/test sets 60 in its sanitizer
 # build). The targets are compiled by clang straight from source — src/manifest/*.c plus the
-# engine's format-spec checker it calls (src/engine/format.c, src/core/{buf,errmsg}.c), with
+# engine's format-spec checker it calls (src/engine/{format,decimal}.c, src/core/{buf,errmsg}.c), with
 # -fsanitize=fuzzer,address,undefined — whatever compiler builds the rest, so
 # coverage and sanitizers see the real code. Each target then runs for CRAFTKIT_FUZZ_SECONDS/2
 # seconds from the seed corpus; any crash, leak, sanitizer report or broken invariant fails
@@ -20,10 +20,10 @@ if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
   set(fuzz_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
   file(GLOB fuzz_lib_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/manifest/*.c)
   list(APPEND fuzz_lib_sources ${PROJECT_SOURCE_DIR}/src/engine/format.c
-       ${PROJECT_SOURCE_DIR}/src/core/buf.c ${PROJECT_SOURCE_DIR}/src/core/errmsg.c)
+       ${PROJECT_SOURCE_DIR}/src/engine/decimal.c ${PROJECT_SOURCE_DIR}/src/core/buf.c ${PROJECT_SOURCE_DIR}/src/core/errmsg.c)
   file(GLOB fuzz_lib_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/manifest/*.h)
   list(APPEND fuzz_lib_headers ${PROJECT_SOURCE_DIR}/src/engine/format.h
-       ${PROJECT_SOURCE_DIR}/src/core/buf.h ${PROJECT_SOURCE_DIR}/src/core/errmsg.h)
+       ${PROJECT_SOURCE_DIR}/src/engine/decimal.h ${PROJECT_SOURCE_DIR}/src/core/buf.h ${PROJECT_SOURCE_DIR}/src/core/errmsg.h)
   set(fuzz_flags -std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
       -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/include ${FUZZ_DEPS_CFLAGS})
