@@ -54,6 +54,13 @@ static size_t max_body;
 static atomic_int active_requests;
 static atomic_int suspended_requests; /* connections suspended by us: queued, in a handler or parked */
 
+/* MHD_stop_daemon aborts the process when it finds a suspended connection, so once the server
+ * has begun to stop no new request may be suspended: dispatch() and server_stop() share this
+ * lock, so a request is either counted before the door closes (and drained) or answered 503
+ * on the event thread without being suspended. */
+static pthread_mutex_t suspend_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool suspend_closed;
+
 /* Connection tracking (see conn_track_t): the list is changed by MHD's connection notices and
  * read by the reaper thread; the mutex also orders shutdown() before MHD's close() of the fd,
  * which comes after the CLOSED notice that unlinks the entry. */
@@ -708,9 +715,22 @@ static void *handler_main(void *arg)
  * handler, or with state REQ_PRECHECK its precheck). */
 static enum MHD_Result dispatch(http_req_t *req, int state)
 {
+    pthread_mutex_lock(&suspend_mu);
+    /* A parked request coming back keeps its count (it was never "not suspended" to us), so
+     * the count cannot touch zero between its resume and its next suspension. */
+    bool refused = suspend_closed && !req->suspend_counted;
+    if (!refused && !req->suspend_counted) {
+        req->suspend_counted = true;
+        atomic_fetch_add(&suspended_requests, 1);
+    }
+    pthread_mutex_unlock(&suspend_mu);
+    if (refused) {
+        http_add_header(req, "Retry-After", "1");
+        http_error(req, 503, "shutting_down", "The server is shutting down; nothing was done, retry shortly",
+                   NULL);
+        return queue_response(req);
+    }
     req->state = state;
-    req->suspend_counted = true;
-    atomic_fetch_add(&suspended_requests, 1);
     track_phase(req->conn, CONN_BUSY);
     MHD_suspend_connection(req->conn);
     pool_push(req);
@@ -793,8 +813,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return dispatch(req, REQ_HANDLING);
     case REQ_PARKED:
-        resumed(req);
-        req->resumed = true;
+        req->resumed = true; /* still counted as suspended: see dispatch() */
         return dispatch(req, REQ_HANDLING);
     case REQ_ANSWERED: resumed(req); return queue_response(req);
     default: return MHD_YES; /* not reached: a handled request is suspended */
@@ -880,6 +899,16 @@ static void raise_fd_limit(int connection_limit)
                  (unsigned long long)rl.rlim_cur, connection_limit);
 }
 
+/* MHD's fatal errors abort the process (it cannot go on); say why in our log first, so a crash
+ * report shows the reason rather than a bare exit status 134. */
+static void on_mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    (void)cls;
+    log_error("HTTP: libmicrohttpd fatal error at %s:%u: %s", file ? file : "?", line,
+              reason ? reason : "(no reason given)");
+    abort();
+}
+
 int server_start(const config_t *cfg, char *err, size_t err_len)
 {
     max_body = cfg->max_body;
@@ -889,6 +918,8 @@ int server_start(const config_t *cfg, char *err, size_t err_len)
     track.header_ms = cfg->header_timeout_ms;
     track.body_ms = cfg->body_timeout_ms;
     track.stop = false;
+    suspend_closed = false;
+    MHD_set_panic_func(on_mhd_panic, NULL);
     raise_fd_limit(cfg->connection_limit);
     mallopt(M_MMAP_THRESHOLD, SERVER_MMAP_THRESHOLD);
     if (pool_start(cfg->http_threads, err, err_len) != 0)
@@ -940,6 +971,9 @@ void server_stop(int grace_ms)
         shutdown_hooks[i]();
     for (int waited = 0; waited < grace_ms && atomic_load(&active_requests) > 0; waited += 10)
         time_sleep_ms(10);
+    pthread_mutex_lock(&suspend_mu);
+    suspend_closed = true; /* from here on, requests that would be suspended are answered 503 */
+    pthread_mutex_unlock(&suspend_mu);
     /* MHD aborts when stopped with suspended connections: handlers are bounded by their own
      * timeouts, so give those still running a while longer. */
     for (int waited = 0; waited < SERVER_HANDLER_DRAIN_MAX_MS && atomic_load(&suspended_requests) > 0;

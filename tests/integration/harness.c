@@ -561,8 +561,14 @@ int th_stop(th_server_t *s)
     int rc = th_server_stop(s);
     /* A server that does not exit cleanly (a crash, a sanitizer report, a leak) fails the run. */
     int failed = rc != 0 && rc != -1;
-    if (failed)
-        fprintf(stderr, "harness: server exited with %d (see %s/server.log)\n", rc, s->dir);
+    if (failed) {
+        fprintf(stderr, "harness: server exited with %d (see %s/server.log); its last lines:\n", rc, s->dir);
+        /* CI keeps only the test's output: the log's tail is the only trace of why it died. */
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "tail -n 25 '%s/server.log' | cut -c1-400 >&2", s->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not show %s/server.log\n", s->dir);
+    }
     th_redis_stop(s);
     if (s->pg_dir[0]) {
         own_pg_teardown(s);
