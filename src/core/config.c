@@ -61,8 +61,9 @@ _Static_assert(sizeof(storage_kind_t) == sizeof(int), "SET_CHOICE fields are int
 #define F(f) offsetof(config_t, f)
 #define MIB (1024.0 * 1024.0)
 
-/* Every setting and its default, in one place. docs/operations.md documents each (checked by
- * tests/docker/check.py). Derived defaults: CRAFTKIT_PUBLIC_URL is http://localhost:<port>,
+/* Every setting, its default and its range, in one place. docs/operations.md documents each with
+ * its default and range: the docs.settings test (tests/docs/check_settings.py) reads this table,
+ * so keep its rows in this form. Derived defaults: CRAFTKIT_PUBLIC_URL is http://localhost:<port>,
  * CRAFTKIT_INSTANCE_ID is <hostname>:<pid>, CRAFTKIT_WORKERS the number of online cores. */
 static const setting_t settings[] = {
     {"CRAFTKIT_LISTEN", SET_STR, "0.0.0.0:8080", 1, 0, 0, SET_OWN_PARSER, NULL},

@@ -1,7 +1,7 @@
 # The Docker files, checked without a Docker engine against the real build (tests/docker/check.py):
 # package lists against what the binary links and what CMake needs, compose services and the
-# settings they pass, every setting documented. The sanitizer build links libasan, which no
-# image ships, so the check runs in the normal build only.
+# settings they pass (docs.settings checks the settings table of docs/operations.md). The
+# sanitizer build links libasan, which no image ships, so the check runs in the normal build only.
 if(NOT SANITIZE)
   add_test(NAME docker.files COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/docker/check.py
            --binary $<TARGET_FILE:craftkit>)

@@ -9,8 +9,8 @@ engine, against the real build:
   craftkit binary links;
 - the "build" set provides every pkg-config module CMakeLists.txt asks for, and libzint;
 - compose.yaml parses and has the services of the stack, and every environment variable it
-  gives craftkit is one the server reads (src/core/config.c);
-- docs/operations.md documents every setting the server reads.
+  gives craftkit is one the server reads (src/core/config.c).
+docs/operations.md's settings table is checked by docs.settings (tests/docs/check_settings.py).
 
 Usage: check.py --binary PATH/TO/craftkit   (run by CTest as docker.files)
 """
@@ -250,36 +250,6 @@ def check_compose():
     print("compose: %d services; craftkit reads every variable it is given" % len(services))
 
 
-def settings_table():
-    """{name: default or None} from the settings[] table in src/core/config.c."""
-    src = open(os.path.join(ROOT, "src/core/config.c")).read()
-    rows = re.findall(r'\{"([A-Z0-9_]+)",\s*SET_[A-Z]+,\s*(NULL|"[^"]*")', src)
-    return {name: (None if d == "NULL" else d.strip('"')) for name, d in rows}
-
-
-def check_operations_doc():
-    doc = open(os.path.join(ROOT, "docs/operations.md")).read()
-    for var in sorted(server_settings()):
-        if "`%s`" % var not in doc:
-            fail("docs/operations.md does not document %s" % var)
-    # The Default column says what the settings table says.
-    table = settings_table()
-    if len(table) < 40:
-        fail("src/core/config.c: settings table not found (%d rows)" % len(table))
-    same = {"false": {"`false`", "`0`"}, "true": {"`true`", "`1`"}}
-    for name, default in sorted(table.items()):
-        if default is None:
-            continue
-        row = re.search(r"^\|[^|\n]*`%s`[^|\n]*\|([^|\n]*)\|" % name, doc, re.M)
-        if not row:
-            fail("docs/operations.md: no settings table row for %s" % name)
-            continue
-        shown = row.group(1).strip()
-        if shown not in same.get(default, {"`%s`" % default}):
-            fail("docs/operations.md: %s defaults to %s, the page says %s" % (name, default, shown))
-    print("operations.md: %d settings, every default as in src/core/config.c" % len(table))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -288,7 +258,6 @@ def main():
     check_runtime_packages(args.binary)
     check_build_packages()
     check_compose()
-    check_operations_doc()
     if failures:
         print("%d problem(s)" % len(failures))
         return 1
