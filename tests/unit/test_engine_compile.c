@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "craftkit/engine.h"
+#include "engfix.h"
 #include "tu.h"
 
 static const char *MANIFEST =
@@ -19,18 +20,11 @@ static const char *MANIFEST =
     "{\"key\":\"name\",\"dataType\":\"text\"},{\"key\":\"qty\",\"dataType\":\"number\"},"
     "{\"key\":\"price\",\"dataType\":\"currency\",\"format\":\"money:USD\"}]}]}";
 
-static json_t *J(const char *s)
-{
-    json_error_t e;
-    json_t *v = json_loads(s, 0, &e);
-    ck_assert_msg(v != NULL, "bad test JSON: %s (%s)", e.text, s);
-    return v;
-}
-
 /* Compiles; returns the issues object (or NULL when the layout compiled). */
 static json_t *issues_of(const char *layout, const char *page_config, bool with_manifest)
 {
-    json_t *l = J(layout), *pc = page_config ? J(page_config) : NULL, *m = with_manifest ? J(MANIFEST) : NULL;
+    json_t *l = engfix_json(layout), *pc = page_config ? engfix_json(page_config) : NULL,
+           *m = with_manifest ? engfix_json(MANIFEST) : NULL;
     json_t *issues = NULL;
     char err[1000] = "";
     engine_template_t *t = engine_compile(l, pc, m, &issues, err, sizeof err);
@@ -47,28 +41,12 @@ static json_t *issues_of(const char *layout, const char *page_config, bool with_
     return issues;
 }
 
-static bool has_issue(const json_t *issues, const char *path, const char *needle)
-{
-    json_t *list = json_object_get(json_object_get(issues, "fieldErrors"), path);
-    size_t i;
-    json_t *m;
-    json_array_foreach(list, i, m) if (strstr(json_string_value(m), needle)) return true;
-    return false;
-}
-
 static void dump(const json_t *issues)
 {
     char *s = json_dumps(issues, JSON_INDENT(1));
     fprintf(stderr, "%s\n", s);
     free(s);
 }
-
-#define EXPECT_ISSUE(issues, path, needle)                                                                   \
-    do {                                                                                                     \
-        if (!has_issue(issues, path, needle))                                                                \
-            dump(issues);                                                                                    \
-        ck_assert_msg(has_issue(issues, path, needle), "no issue \"%s\" at %s", needle, path);               \
-    } while (0)
 
 START_TEST(valid_layout_compiles)
 {
@@ -114,24 +92,24 @@ START_TEST(all_problems_at_once)
         "]}",
         NULL, true);
     ck_assert_ptr_nonnull(i);
-    EXPECT_ISSUE(i, "layout.body.0.type", "Unknown value \"paragraph\"");
-    EXPECT_ISSUE(i, "layout.body.1.text",
-                 "Unknown variable \"customer.nmae\" (did you mean \"customer.name\"?)");
-    EXPECT_ISSUE(i, "layout.body.2.style", "Unknown style \"h9\"");
-    EXPECT_ISSUE(i, "layout.body.3.colour", "Unknown property \"colour\"");
-    EXPECT_ISSUE(i, "layout.body.4.color", "Invalid colour");
-    EXPECT_ISSUE(i, "layout.body.5.height", "Invalid length \"12furlongs\"");
-    EXPECT_ISSUE(i, "layout.body.6.text", "Unknown filter \"curency\"");
-    EXPECT_ISSUE(i, "layout.body.7.text", "currency");
-    EXPECT_ISSUE(i, "layout.body.8.text", "Unclosed");
-    EXPECT_ISSUE(i, "layout.body.9.text", "only defined in header and footer");
-    EXPECT_ISSUE(i, "layout.body.10.columns.0.cell",
-                 "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
-    EXPECT_ISSUE(i, "layout.body.11.text", "is a loop");
-    EXPECT_ISSUE(i, "layout.body.12.each", "Unknown loop");
-    EXPECT_ISSUE(i, "layout.body.13.if", "Condition ends too early");
-    EXPECT_ISSUE(i, "layout.body.14.text",
-                 "\"customer\" is an object: print one of its fields, such as \"customer.");
+    engfix_expect_issue(i, "layout.body.0.type", "Unknown value \"paragraph\"");
+    engfix_expect_issue(i, "layout.body.1.text",
+                        "Unknown variable \"customer.nmae\" (did you mean \"customer.name\"?)");
+    engfix_expect_issue(i, "layout.body.2.style", "Unknown style \"h9\"");
+    engfix_expect_issue(i, "layout.body.3.colour", "Unknown property \"colour\"");
+    engfix_expect_issue(i, "layout.body.4.color", "Invalid colour");
+    engfix_expect_issue(i, "layout.body.5.height", "Invalid length \"12furlongs\"");
+    engfix_expect_issue(i, "layout.body.6.text", "Unknown filter \"curency\"");
+    engfix_expect_issue(i, "layout.body.7.text", "currency");
+    engfix_expect_issue(i, "layout.body.8.text", "Unclosed");
+    engfix_expect_issue(i, "layout.body.9.text", "only defined in header and footer");
+    engfix_expect_issue(i, "layout.body.10.columns.0.cell",
+                        "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
+    engfix_expect_issue(i, "layout.body.11.text", "is a loop");
+    engfix_expect_issue(i, "layout.body.12.each", "Unknown loop");
+    engfix_expect_issue(i, "layout.body.13.if", "Condition ends too early");
+    engfix_expect_issue(i, "layout.body.14.text",
+                        "\"customer\" is an object: print one of its fields, such as \"customer.");
     ck_assert_ptr_null(json_object_get(json_object_get(i, "fieldErrors"), "layout.body.14.if"));
     ck_assert_int_eq(json_array_size(json_object_get(i, "formErrors")), 0);
     json_decref(i);
@@ -146,8 +124,8 @@ START_TEST(without_manifest_no_binding_checks)
     ck_assert_ptr_null(i);
     /* ...but page/pages still belong to headers and footers, and loop.* to loops. */
     i = issues_of("{\"body\":[\"{{pages}}\", \"{{loop.index}}\"]}", NULL, false);
-    EXPECT_ISSUE(i, "layout.body.0", "only defined in header and footer");
-    EXPECT_ISSUE(i, "layout.body.1", "only defined inside");
+    engfix_expect_issue(i, "layout.body.0", "only defined in header and footer");
+    engfix_expect_issue(i, "layout.body.1", "only defined inside");
     json_decref(i);
 }
 END_TEST
@@ -155,15 +133,15 @@ END_TEST
 START_TEST(structure_errors)
 {
     json_t *i = issues_of("{\"bodyy\":[]}", NULL, false);
-    EXPECT_ISSUE(i, "layout.bodyy", "Unknown property");
-    EXPECT_ISSUE(i, "layout.body", "Required");
+    engfix_expect_issue(i, "layout.bodyy", "Unknown property");
+    engfix_expect_issue(i, "layout.body", "Required");
     json_decref(i);
     i = issues_of(
         "{\"body\":[{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[\"a\"],[\"a\",\"b\",\"c\"],"
         "[{\"text\":\"ab\",\"colSpan\":2}]]}]}",
         NULL, false);
-    EXPECT_ISSUE(i, "layout.body.0.rows.0", "Row has 1 cell");
-    EXPECT_ISSUE(i, "layout.body.0.rows.1", "Row has 3 cells");
+    engfix_expect_issue(i, "layout.body.0.rows.0", "Row has 1 cell");
+    engfix_expect_issue(i, "layout.body.0.rows.1", "Row has 3 cells");
     ck_assert(!json_object_get(json_object_get(i, "fieldErrors"), "layout.body.0.rows.2"));
     json_decref(i);
     i = issues_of("{\"body\":[{\"type\":\"columns\",\"columns\":[{\"width\":\"auto\",\"children\":[]}]},"
@@ -172,14 +150,14 @@ START_TEST(structure_errors)
                   "\"data\":\"12\"},"
                   "{\"type\":\"text\",\"as\":\"x\",\"text\":\"y\"}, 42]}",
                   NULL, false);
-    EXPECT_ISSUE(i, "layout.body.0.columns.0.width", "Column widths");
-    EXPECT_ISSUE(i, "layout.body.1", "Missing \"children\"");
-    EXPECT_ISSUE(i, "layout.body.2", "needs \"text\" or \"runs\"");
-    EXPECT_ISSUE(i, "layout.body.3.level", "between 1 and 3");
-    EXPECT_ISSUE(i, "layout.body.4", "needs \"symbology\"");
-    EXPECT_ISSUE(i, "layout.body.5.data", "ean13");
-    EXPECT_ISSUE(i, "layout.body.6.as", "add \"each\"");
-    EXPECT_ISSUE(i, "layout.body.7", "Expected a block");
+    engfix_expect_issue(i, "layout.body.0.columns.0.width", "Column widths");
+    engfix_expect_issue(i, "layout.body.1", "Missing \"children\"");
+    engfix_expect_issue(i, "layout.body.2", "needs \"text\" or \"runs\"");
+    engfix_expect_issue(i, "layout.body.3.level", "between 1 and 3");
+    engfix_expect_issue(i, "layout.body.4", "needs \"symbology\"");
+    engfix_expect_issue(i, "layout.body.5.data", "ean13");
+    engfix_expect_issue(i, "layout.body.6.as", "add \"each\"");
+    engfix_expect_issue(i, "layout.body.7", "Expected a block");
     json_decref(i);
 }
 END_TEST
@@ -192,8 +170,8 @@ START_TEST(fonts_are_checked_when_compiling)
                           "{\"type\":\"text\",\"text\":\"z\",\"font\":\"Nope Sans, DejaVu Serif\"},"
                           "{\"type\":\"text\",\"text\":\"w\",\"font\":\"monospace\"}]}",
                           NULL, false);
-    EXPECT_ISSUE(i, "layout.styles.fancy.font", "Font \"Comic Sans Nope\" is not installed");
-    EXPECT_ISSUE(i, "layout.body.0.font", "Font \"Papyrus Nope\" is not installed");
+    engfix_expect_issue(i, "layout.styles.fancy.font", "Font \"Comic Sans Nope\" is not installed");
+    engfix_expect_issue(i, "layout.body.0.font", "Font \"Papyrus Nope\" is not installed");
     ck_assert_int_eq(json_object_size(json_object_get(i, "fieldErrors")), 2);
     json_decref(i);
 }
@@ -205,9 +183,9 @@ START_TEST(styles_are_checked_once_and_applied)
                           "{\"type\":\"text\",\"text\":\"x\",\"style\":\"a\"},"
                           "{\"type\":\"text\",\"text\":\"y\",\"style\":[\"a\",\"h1\",\"nope\"]}]}",
                           NULL, false);
-    EXPECT_ISSUE(i, "layout.styles.a.fontSize", "Invalid length");
-    EXPECT_ISSUE(i, "layout.styles.a.fnt", "Unknown style property");
-    EXPECT_ISSUE(i, "layout.body.1.style.2", "Unknown style \"nope\"");
+    engfix_expect_issue(i, "layout.styles.a.fontSize", "Invalid length");
+    engfix_expect_issue(i, "layout.styles.a.fnt", "Unknown style property");
+    engfix_expect_issue(i, "layout.body.1.style.2", "Unknown style \"nope\"");
     ck_assert(!json_object_get(json_object_get(i, "fieldErrors"), "layout.body.0.style"));
     json_decref(i);
 }
@@ -215,7 +193,7 @@ END_TEST
 
 static void page_size(const char *layout, const char *pc, double *w, double *h)
 {
-    json_t *l = J(layout), *p = pc ? J(pc) : NULL;
+    json_t *l = engfix_json(layout), *p = pc ? engfix_json(pc) : NULL;
     char err[500];
     json_t *issues = NULL;
     engine_template_t *t = engine_compile(l, p, NULL, &issues, err, sizeof err);
@@ -250,19 +228,19 @@ START_TEST(page_settings_and_page_config)
     ck_assert_double_eq_tol(h, 432, 0.01);
 
     json_t *i = issues_of("{\"body\":[]}", "{\"format\":\"A9\",\"margin\":\"12parsecs\",\"zoom\":2}", false);
-    EXPECT_ISSUE(i, "pageConfig.format", "Unknown page size \"A9\"");
-    EXPECT_ISSUE(i, "pageConfig.margin", "Invalid length");
-    EXPECT_ISSUE(i, "pageConfig.zoom", "Unknown property");
+    engfix_expect_issue(i, "pageConfig.format", "Unknown page size \"A9\"");
+    engfix_expect_issue(i, "pageConfig.margin", "Invalid length");
+    engfix_expect_issue(i, "pageConfig.zoom", "Unknown property");
     json_decref(i);
     i = issues_of("{\"page\":{\"size\":\"A6\",\"margins\":\"52mm\"},\"body\":[]}", NULL, false);
-    EXPECT_ISSUE(i, "layout.page.margins", "no room for the content");
+    engfix_expect_issue(i, "layout.page.margins", "no room for the content");
     json_decref(i);
 }
 END_TEST
 
 START_TEST(default_layout_from_manifest)
 {
-    json_t *m = J(MANIFEST);
+    json_t *m = engfix_json(MANIFEST);
     json_t *l = engine_default_layout(m);
     ck_assert_ptr_nonnull(l);
     char *s = json_dumps(l, 0);
@@ -280,7 +258,7 @@ START_TEST(default_layout_from_manifest)
     json_decref(l);
     json_decref(m);
     /* A manifest with nothing still gives a valid, empty document. */
-    json_t *empty = J("{\"variables\":[],\"loops\":[]}");
+    json_t *empty = engfix_json("{\"variables\":[],\"loops\":[]}");
     l = engine_default_layout(empty);
     t = engine_compile(l, NULL, empty, &issues, err, sizeof err);
     ck_assert_msg(t != NULL, "%s", err);
@@ -320,18 +298,18 @@ START_TEST(aggregates_and_data_currency_are_checked)
                   "]}",
                   NULL, true);
     ck_assert_ptr_nonnull(i);
-    EXPECT_ISSUE(i, "layout.body.0", "Unknown field \"prize\"");
-    EXPECT_ISSUE(i, "layout.body.1", "sum(items, \"name\"): \"name\" is a text field, not a number");
-    EXPECT_ISSUE(i, "layout.body.2",
-                 "sum(customer.name, \"x\"): \"customer.name\" is a variable, not a loop");
-    EXPECT_ISSUE(i, "layout.body.3", "Unknown loop \"lines\"");
-    EXPECT_ISSUE(i, "layout.body.4", "Unknown function \"median\"");
-    EXPECT_ISSUE(i, "layout.body.5", "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
-    EXPECT_ISSUE(i, "layout.body.6", "Unknown variable \"customer.nmae\"");
-    EXPECT_ISSUE(i, "layout.body.7", "Only the currency and money filters");
-    EXPECT_ISSUE(i, "layout.body.8", "Unknown variable \"customer.nmae\"");
-    EXPECT_ISSUE(i, "layout.body.9", "xx-YY");
-    EXPECT_ISSUE(i, "layout.body.10.if", "not in conditions");
+    engfix_expect_issue(i, "layout.body.0", "Unknown field \"prize\"");
+    engfix_expect_issue(i, "layout.body.1", "sum(items, \"name\"): \"name\" is a text field, not a number");
+    engfix_expect_issue(i, "layout.body.2",
+                        "sum(customer.name, \"x\"): \"customer.name\" is a variable, not a loop");
+    engfix_expect_issue(i, "layout.body.3", "Unknown loop \"lines\"");
+    engfix_expect_issue(i, "layout.body.4", "Unknown function \"median\"");
+    engfix_expect_issue(i, "layout.body.5", "Unknown field \"item.qtty\" (did you mean \"item.qty\"?)");
+    engfix_expect_issue(i, "layout.body.6", "Unknown variable \"customer.nmae\"");
+    engfix_expect_issue(i, "layout.body.7", "Only the currency and money filters");
+    engfix_expect_issue(i, "layout.body.8", "Unknown variable \"customer.nmae\"");
+    engfix_expect_issue(i, "layout.body.9", "xx-YY");
+    engfix_expect_issue(i, "layout.body.10.if", "not in conditions");
     json_decref(i);
     /* without a manifest only the syntax and the aggregate names are checked */
     i = issues_of("{\"body\":[\"{{ sum(rows as row where row.a > 1, \\\"b\\\") }} {{ x | currency:(c) }}\"]}",
@@ -404,12 +382,13 @@ START_TEST(partials_are_checked)
         " {\"type\": \"partial\", \"name\": \"typo\"}, {\"type\": \"partial\", \"name\": \"typo\"}]}",
         NULL, false);
     ck_assert_ptr_nonnull(issues);
+    ck_assert(engfix_has_issue(issues, "layout.partials.b.children.0.name",
+                               "Partial \"a\" uses itself (a → b → a)"));
     ck_assert(
-        has_issue(issues, "layout.partials.b.children.0.name", "Partial \"a\" uses itself (a → b → a)"));
-    ck_assert(has_issue(issues, "layout.partials.self.name", "Partial \"self\" uses itself (self → self)"));
-    ck_assert(has_issue(issues, "layout.body.2.name", "Unknown partial \"nope\""));
-    ck_assert(has_issue(issues, "layout.body.3", "needs \"name\""));
-    ck_assert(has_issue(issues, "layout.partials.typo.0.txt", "Unknown property \"txt\""));
+        engfix_has_issue(issues, "layout.partials.self.name", "Partial \"self\" uses itself (self → self)"));
+    ck_assert(engfix_has_issue(issues, "layout.body.2.name", "Unknown partial \"nope\""));
+    ck_assert(engfix_has_issue(issues, "layout.body.3", "needs \"name\""));
+    ck_assert(engfix_has_issue(issues, "layout.partials.typo.0.txt", "Unknown property \"txt\""));
     /* used twice, reported once */
     ck_assert_int_eq(json_array_size(json_object_get(json_object_get(issues, "fieldErrors"),
                                                      "layout.partials.typo.0.txt")),
@@ -418,8 +397,8 @@ START_TEST(partials_are_checked)
 
     issues =
         issues_of("{\"partials\": [], \"body\": [{\"type\": \"partial\", \"name\": \"x\"}]}", NULL, false);
-    ck_assert(has_issue(issues, "layout.partials", "Expected an object of named partials"));
-    ck_assert(has_issue(issues, "layout.body.0.name", "the layout has no \"partials\""));
+    ck_assert(engfix_has_issue(issues, "layout.partials", "Expected an object of named partials"));
+    ck_assert(engfix_has_issue(issues, "layout.body.0.name", "the layout has no \"partials\""));
     json_decref(issues);
 
     /* a loop variable outside its loop is still an error inside a partial */

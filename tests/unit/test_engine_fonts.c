@@ -12,20 +12,18 @@
 #include "craftkit/engine.h"
 #include "engine/cfffix.h"
 #include "engine/text.h"
+#include "engfix.h"
 #include "tu.h"
 #include "xorshift.h"
 
-static engine_ctx_t *CTX;
 static fonts_t *F;
 static text_t *T;
 static arena_t A;
 
-/* Runs in the forked test process (see test_engine_layout.c: no pango before fork). */
+/* Runs in the forked test process (see tests/support/engfix.h: no pango before fork). */
 static void setup(void)
 {
-    engine_global_init();
-    CTX = engine_ctx_new(NULL);
-    ck_assert_ptr_nonnull(CTX);
+    engfix_setup();
     F = fonts_new();
     T = text_new(F);
     arena_init(&A, 64 * 1024, 1 << 26);
@@ -36,7 +34,7 @@ static void teardown(void)
     arena_free(&A);
     text_free(T);
     fonts_free(F);
-    engine_ctx_free(CTX);
+    engfix_teardown();
 }
 
 static text_para_t lay(const char *s, const char *family)
@@ -53,18 +51,13 @@ static text_para_t lay(const char *s, const char *family)
 
 static engine_output_t render_layout(const char *layout, engine_compression_t comp)
 {
-    json_error_t je;
-    json_t *l = json_loads(layout, 0, &je), *issues = NULL;
-    ck_assert_msg(l != NULL, "%s", je.text);
+    engine_template_t *t = engfix_compile(layout);
     char err[1000];
-    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
-    ck_assert_msg(t != NULL, "%s", err);
     json_t *data = json_object();
     engine_render_opts_t o = {.creation_time = 1, .compression = comp};
     engine_output_t out;
-    ck_assert_msg(engine_render(CTX, t, data, &o, &out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(engine_render(engfix_ctx, t, data, &o, &out, err, sizeof err) == 0, "%s", err);
     json_decref(data);
-    json_decref(l);
     engine_template_free(t);
     return out;
 }
@@ -240,15 +233,12 @@ START_TEST(emoji_reach_pdf_and_png)
     ck_assert_ptr_nonnull(memmem(pdf.data, pdf.len, "/Width 136", 10));
     engine_output_free(&pdf);
 
-    json_error_t je;
-    json_t *l = json_loads(layout, 0, &je), *issues = NULL;
+    engine_template_t *t = engfix_compile(layout);
     char err[300];
-    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
-    ck_assert_ptr_nonnull(t);
     engine_render_opts_t o = {.format = ENGINE_PNG, .dpi = 72};
     engine_output_t png;
     json_t *data = json_object();
-    ck_assert_msg(engine_render(CTX, t, data, &o, &png, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(engine_render(engfix_ctx, t, data, &o, &png, err, sizeof err) == 0, "%s", err);
     png_read(NULL, NULL, 0);
     cairo_surface_t *img = cairo_image_surface_create_from_png_stream(png_read, &png);
     ck_assert_int_eq(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
@@ -267,7 +257,6 @@ START_TEST(emoji_reach_pdf_and_png)
     cairo_surface_destroy(img);
     engine_output_free(&png);
     json_decref(data);
-    json_decref(l);
     engine_template_free(t);
 }
 END_TEST
@@ -364,14 +353,12 @@ END_TEST
 static engine_output_t render_data(const char *layout, const char *data_json, int want_rc, char *err,
                                    size_t len)
 {
-    json_t *l = json_loads(layout, 0, NULL), *issues = NULL, *data = json_loads(data_json, 0, NULL);
-    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, len);
-    ck_assert_msg(t != NULL, "%s", err);
+    engine_template_t *t = engfix_compile(layout);
+    json_t *data = engfix_json(data_json);
     engine_render_opts_t o = {.creation_time = 1};
     engine_output_t out = {0};
-    ck_assert_int_eq(engine_render(CTX, t, data, &o, &out, err, len), want_rc);
+    ck_assert_int_eq(engine_render(engfix_ctx, t, data, &o, &out, err, len), want_rc);
     json_decref(data);
-    json_decref(l);
     engine_template_free(t);
     return out;
 }

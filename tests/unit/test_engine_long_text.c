@@ -11,40 +11,14 @@
 #include "core/buf.h"
 #include "craftkit/engine.h"
 #include "engine/engine_int.h"
+#include "engfix.h"
 #include "tu.h"
-
-static engine_ctx_t *CTX;
-
-/* Runs in the forked test process (see test_engine_layout.c: no pango before fork). */
-static void setup(void)
-{
-    engine_global_init();
-    CTX = engine_ctx_new(NULL);
-    ck_assert_ptr_nonnull(CTX);
-}
-
-static void teardown(void)
-{
-    engine_ctx_free(CTX);
-}
-
-static engine_template_t *compile_str(const char *layout)
-{
-    json_error_t e;
-    json_t *l = json_loads(layout, 0, &e), *issues = NULL;
-    ck_assert_msg(l != NULL, "bad test JSON: %s", e.text);
-    char err[1000];
-    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
-    ck_assert_msg(t != NULL, "%s", err);
-    json_decref(l);
-    return t;
-}
 
 /* Renders to PDF; 0 with the output, or -1 with err. */
 static int render(engine_template_t *t, json_t *data, engine_output_t *out, char *err, size_t err_len)
 {
     engine_render_opts_t o = {.creation_time = 1767225600};
-    return engine_render(CTX, t, data, &o, out, err, err_len);
+    return engine_render(engfix_ctx, t, data, &o, out, err, err_len);
 }
 
 /* The text of a PDF as pdftotext extracts it (a malloc'd string). */
@@ -96,9 +70,9 @@ START_TEST(last_character_of_every_long_value_reaches_the_pdf)
 {
     /* Just under the 1 MiB paragraph limit, in one binding and in three runs, wrapped and in
      * one piece that must be broken inside the word. */
-    engine_template_t *t = compile_str("{\"page\":{\"size\":\"A4\"},\"body\":[\"{{a}}\","
-                                       "{\"type\":\"text\",\"runs\":[\"{{b}}\",{\"text\":\"{{c}}\","
-                                       "\"bold\":true},\"{{d}}\"]}]}");
+    engine_template_t *t = engfix_compile("{\"page\":{\"size\":\"A4\"},\"body\":[\"{{a}}\","
+                                          "{\"type\":\"text\",\"runs\":[\"{{b}}\",{\"text\":\"{{c}}\","
+                                          "\"bold\":true},\"{{d}}\"]}]}");
     char *a = repeat("A", 1000000, "ENDA");
     char *b = repeat("word ", 60000, "ENDB");
     char *c = repeat("x", 300000, "ENDC");
@@ -129,9 +103,9 @@ START_TEST(long_cjk_paragraph_wraps_onto_pages)
     /* 320,000 CJK characters at 7 pt are wider than 2^31 Pango units: the paragraph was one line
      * on one page. It wraps onto dozens of pages, every character reaching the PDF, the last
      * one too; the same in a table cell. */
-    engine_template_t *t = compile_str("{\"body\":[{\"type\":\"text\",\"text\":\"{{t}}\",\"fontSize\":7},"
-                                       "{\"type\":\"table\",\"columns\":[60,\"*\"],\"rows\":[[\"cell\","
-                                       "{\"text\":\"{{c}}\",\"fontSize\":7}]]}]}");
+    engine_template_t *t = engfix_compile("{\"body\":[{\"type\":\"text\",\"text\":\"{{t}}\",\"fontSize\":7},"
+                                          "{\"type\":\"table\",\"columns\":[60,\"*\"],\"rows\":[[\"cell\","
+                                          "{\"text\":\"{{c}}\",\"fontSize\":7}]]}]}");
     char *cjk = repeat("中", 320000, "END");
     char *cell = repeat("文", 100000, "CELLEND");
     json_t *data = json_pack("{s:s,s:s}", "t", cjk, "c", cell);
@@ -156,7 +130,7 @@ END_TEST
 START_TEST(text_over_the_limit_fails_with_the_limit)
 {
     /* The issue's reproduction: "A"*1048000 + "B"*1000 + "END" used to lose "END" silently. */
-    engine_template_t *t = compile_str("{\"body\":[\"{{t}}\"]}");
+    engine_template_t *t = engfix_compile("{\"body\":[\"{{t}}\"]}");
     char *s = repeat("A", 1048000, "");
     char *tail = repeat("B", 1000, "END");
     buf_t b;
@@ -172,7 +146,7 @@ START_TEST(text_over_the_limit_fails_with_the_limit)
     json_decref(data);
     engine_template_free(t);
     /* Three 100,000-emoji values in one paragraph (1.2 MB): the limit, not 262,144 emoji. */
-    t = compile_str("{\"body\":[\"{{a}}{{b}}{{c}}\"]}");
+    t = engfix_compile("{\"body\":[\"{{a}}{{b}}{{c}}\"]}");
     char *e = repeat("\xf0\x9f\x98\x80", 100000, "");
     data = json_pack("{s:s,s:s,s:s}", "a", e, "b", e, "c", e);
     ck_assert_int_eq(render(t, data, &out, err, sizeof err), -1);
@@ -181,7 +155,7 @@ START_TEST(text_over_the_limit_fails_with_the_limit)
     json_decref(data);
     engine_template_free(t);
     /* The same as runs of one paragraph. */
-    t = compile_str("{\"body\":[{\"type\":\"text\",\"runs\":[\"{{a}}\",\"{{b}}\",\"{{c}}\"]}]}");
+    t = engfix_compile("{\"body\":[{\"type\":\"text\",\"runs\":[\"{{a}}\",\"{{b}}\",\"{{c}}\"]}]}");
     data = json_pack("{s:s,s:s,s:s}", "a", e, "b", e, "c", e);
     ck_assert_int_eq(render(t, data, &out, err, sizeof err), -1);
     ck_assert_str_eq(err, "text at layout.body.0: longer than the limit of 1048576 bytes");
@@ -202,7 +176,7 @@ START_TEST(noncharacters_never_fail_a_render)
     static const char *const nonchars[] = {
         "\xef\xbf\xbf",     "\xef\xbf\xbe",     "\xef\xb7\x90",     "\xef\xb7\xaf",
         "\xf0\x9f\xbf\xbe", "\xf4\x8f\xbf\xbf", "\xf3\xaf\xbf\xbf", NULL};
-    engine_template_t *t = compile_str(
+    engine_template_t *t = engfix_compile(
         "{\"metadata\":{\"title\":\"T {{n}}\"},\"watermark\":\"W {{n}}\",\"header\":[\"H {{n}}\"],"
         "\"body\":[\"{{n}}\",{\"type\":\"heading\",\"text\":\"Heading {{n}}\"},\"中文 {{n}}\","
         "\"Literal \xef\xbf\xbf text\",{\"type\":\"table\",\"columns\":[\"*\"],\"rows\":[[\"cell "
@@ -223,7 +197,7 @@ START_TEST(noncharacters_never_fail_a_render)
         free(text);
         engine_output_free(&out);
         engine_render_opts_t png = {.format = ENGINE_PNG, .dpi = 20};
-        ck_assert_msg(engine_render(CTX, t, data, &png, &out, err, sizeof err) == 0, "%s", err);
+        ck_assert_msg(engine_render(engfix_ctx, t, data, &png, &out, err, sizeof err) == 0, "%s", err);
         engine_output_free(&out);
         json_decref(data);
     }
@@ -235,7 +209,7 @@ Suite *long_text_suite(void)
 {
     Suite *s = suite_create("engine_long_text");
     TCase *tc = tcase_create("long_text");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, engfix_setup, engfix_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, last_character_of_every_long_value_reaches_the_pdf);
     tcase_add_test(tc, long_cjk_paragraph_wraps_onto_pages);

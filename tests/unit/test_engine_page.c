@@ -9,80 +9,20 @@
 
 #include "craftkit/engine.h"
 #include "engine/engine_int.h"
+#include "engfix.h"
 #include "tu.h"
-
-static engine_ctx_t *CTX;
-
-/* pango starts a fontconfig thread: nothing pango-related happens before Check forks. */
-static void setup(void)
-{
-    engine_global_init();
-    CTX = engine_ctx_new(NULL);
-    ck_assert_ptr_nonnull(CTX);
-}
-
-static void teardown(void)
-{
-    engine_ctx_free(CTX);
-}
 
 /* A 40x20 px SVG (30x15 pt). */
 #define SVG_URI                                                                                              \
     "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSI0MCIgaGVpZ2h0" \
     "PSIyMCI+PHJlY3Qgd2lkdGg9IjQwIiBoZWlnaHQ9IjIwIiBmaWxsPSIjMDAwIi8+PC9zdmc+"
 
-static json_t *J(const char *s)
-{
-    json_error_t e;
-    json_t *v = json_loads(s, 0, &e);
-    ck_assert_msg(v != NULL, "bad test JSON: %s: %s", e.text, s);
-    return v;
-}
-
-/* The issues of a layout that must not compile. */
-static json_t *issues_of(const char *layout)
-{
-    json_t *l = J(layout), *issues = NULL;
-    char err[1000];
-    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
-    ck_assert_msg(t == NULL, "compiled, but should not: %s", layout);
-    json_decref(l);
-    return issues;
-}
-
-static void expect_issue(const json_t *issues, const char *path, const char *needle)
-{
-    json_t *list = json_object_get(json_object_get(issues, "fieldErrors"), path);
-    size_t i;
-    json_t *m;
-    json_array_foreach(list, i, m) if (strstr(json_string_value(m), needle)) return;
-    char *s = json_dumps(issues, JSON_INDENT(1));
-    ck_abort_msg("no issue \"%s\" at %s in %s", needle, path, s);
-}
-
-static engine_template_t *compile_ok(const char *layout)
-{
-    json_t *l = J(layout), *issues = NULL;
-    char err[1000];
-    engine_template_t *t = engine_compile(l, NULL, NULL, &issues, err, sizeof err);
-    if (!t) {
-        char *s = json_dumps(issues, 0);
-        ck_abort_msg("%s\n%s", err, s);
-    }
-    json_decref(l);
-    return t;
-}
-
 /* The pages of the debug layout of a layout rendered with data (a JSON text or NULL). */
 static json_t *pages_of(const char *layout, const char *data)
 {
-    engine_template_t *t = compile_ok(layout);
-    json_t *d = data ? J(data) : NULL;
-    char err[600];
-    json_t *r = engine_debug_layout(CTX, t, d, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s", err);
-    json_t *pages = json_incref(json_object_get(r, "pages"));
-    json_decref(r);
+    engine_template_t *t = engfix_compile(layout);
+    json_t *d = data ? engfix_json(data) : NULL;
+    json_t *pages = engfix_pages(t, d);
     json_decref(d);
     engine_template_free(t);
     return pages;
@@ -91,10 +31,10 @@ static json_t *pages_of(const char *layout, const char *data)
 /* The render error of a layout that compiles but cannot render with data. */
 static void expect_render_error(const char *layout, const char *data, const char *needle)
 {
-    engine_template_t *t = compile_ok(layout);
-    json_t *d = J(data);
+    engine_template_t *t = engfix_compile(layout);
+    json_t *d = engfix_json(data);
     char err[600] = "";
-    json_t *r = engine_debug_layout(CTX, t, d, err, sizeof err);
+    json_t *r = engine_debug_layout(engfix_ctx, t, d, err, sizeof err);
     ck_assert_msg(r == NULL, "rendered, but should fail with \"%s\"", needle);
     ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
     json_decref(d);
@@ -190,23 +130,23 @@ END_TEST
 
 START_TEST(background_mistakes_are_issues_at_their_paths)
 {
-    json_t *i = issues_of(
+    json_t *i = engfix_issues(
         "{\"page\": {\"background\": [{\"colour\": \"red\"}, {\"color\": \"#12\", \"area\": \"bleed\","
         " \"pages\": \"odd\", \"fit\": \"tile\"}, 7, {\"image\": 3}, {\"image\": \"{{a b}}\"}]},"
         " \"body\": [\"x\"]}");
-    expect_issue(i, "layout.page.background.0.colour", "Unknown property");
-    expect_issue(i, "layout.page.background.0", "needs \"color\" or \"image\"");
-    expect_issue(i, "layout.page.background.1.color", "");
-    expect_issue(i, "layout.page.background.1.area", "page");
-    expect_issue(i, "layout.page.background.1.pages", "first");
-    expect_issue(i, "layout.page.background.1.fit", "cover");
-    expect_issue(i, "layout.page.background.2", "Expected a colour, an image");
-    expect_issue(i, "layout.page.background.3.image", "Expected text");
+    engfix_expect_issue(i, "layout.page.background.0.colour", "Unknown property");
+    engfix_expect_issue(i, "layout.page.background.0", "needs \"color\" or \"image\"");
+    engfix_expect_issue(i, "layout.page.background.1.color", "");
+    engfix_expect_issue(i, "layout.page.background.1.area", "page");
+    engfix_expect_issue(i, "layout.page.background.1.pages", "first");
+    engfix_expect_issue(i, "layout.page.background.1.fit", "cover");
+    engfix_expect_issue(i, "layout.page.background.2", "Expected a colour, an image");
+    engfix_expect_issue(i, "layout.page.background.3.image", "Expected text");
     ck_assert_ptr_nonnull(
         json_object_get(json_object_get(i, "fieldErrors"), "layout.page.background.4.image"));
     json_decref(i);
-    i = issues_of("{\"page\": {\"background\": [1,2,3,4,5,6,7,8,9]}, \"body\": [\"x\"]}");
-    expect_issue(i, "layout.page.background", "At most 8");
+    i = engfix_issues("{\"page\": {\"background\": [1,2,3,4,5,6,7,8,9]}, \"body\": [\"x\"]}");
+    engfix_expect_issue(i, "layout.page.background", "At most 8");
     json_decref(i);
 }
 END_TEST
@@ -269,7 +209,7 @@ END_TEST
 
 START_TEST(position_mistakes_are_issues_at_their_paths)
 {
-    json_t *i = issues_of(
+    json_t *i = engfix_issues(
         "{\"page\": {\"size\": \"A6\"}, \"body\": ["
         " {\"type\": \"text\", \"text\": \"a\", \"position\": {\"x\": 1, \"right\": 2, \"y\": 0}},"
         " {\"type\": \"text\", \"text\": \"b\", \"position\": {\"x\": 1}},"
@@ -278,15 +218,15 @@ START_TEST(position_mistakes_are_issues_at_their_paths)
         " {\"type\": \"text\", \"text\": \"e\", \"position\": {\"right\": 0, \"bottom\": 0}},"
         " {\"type\": \"text\", \"text\": \"f\", \"position\": \"top\"},"
         " {\"type\": \"text\", \"text\": \"g\", \"position\": {\"x\": -1, \"y\": 0, \"width\": 400}}]}");
-    expect_issue(i, "layout.body.0.position.right", "not both");
-    expect_issue(i, "layout.body.1.position", "needs \"y\"");
-    expect_issue(i, "layout.body.2.position.x", "off the page");
-    expect_issue(i, "layout.body.2.position.z", "Unknown property");
-    expect_issue(i, "layout.body.3.position.width", "points or a percentage");
-    expect_issue(i, "layout.body.4.position", "needs a \"width\"");
-    expect_issue(i, "layout.body.5.position", "Expected {\"x\"");
+    engfix_expect_issue(i, "layout.body.0.position.right", "not both");
+    engfix_expect_issue(i, "layout.body.1.position", "needs \"y\"");
+    engfix_expect_issue(i, "layout.body.2.position.x", "off the page");
+    engfix_expect_issue(i, "layout.body.2.position.z", "Unknown property");
+    engfix_expect_issue(i, "layout.body.3.position.width", "points or a percentage");
+    engfix_expect_issue(i, "layout.body.4.position", "needs a \"width\"");
+    engfix_expect_issue(i, "layout.body.5.position", "Expected {\"x\"");
     ck_assert_ptr_nonnull(json_object_get(json_object_get(i, "fieldErrors"), "layout.body.6.position.x"));
-    expect_issue(i, "layout.body.6.position.width", "at most the page width");
+    engfix_expect_issue(i, "layout.body.6.position.width", "at most the page width");
     json_decref(i);
 }
 END_TEST
@@ -295,7 +235,7 @@ Suite *page_suite(void)
 {
     Suite *s = suite_create("engine_page");
     TCase *tc = tcase_create("page");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, engfix_setup, engfix_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, backgrounds_go_behind_everything_on_their_pages);
     tcase_add_test(tc, background_mistakes_are_issues_at_their_paths);

@@ -15,7 +15,7 @@ static fonts_t *F;
 static text_t *T;
 static arena_t A;
 
-/* Runs in the forked test process (see test_engine_layout.c: no pango before fork). */
+/* Runs in the forked test process (see tests/support/engfix.h: no pango before fork). */
 static void setup(void)
 {
     engine_global_init();
