@@ -250,8 +250,8 @@ static void bind_path(expr_path_t *p, void *arg)
     json_decref(fields);
 }
 
-/* Unknown filters and bad arguments (an unknown currency, a bad date pattern) are layout
- * problems: formatting a missing value parses the filter without needing data. */
+/* Unknown filters and bad arguments (an unknown currency, a bad date pattern, a locale ICU has
+ * no data for) are layout problems. */
 static void check_filter(const expr_filter_t *f, void *arg)
 {
     bind_ctx_t *b = arg;
@@ -273,12 +273,34 @@ static void check_filter(const expr_filter_t *f, void *arg)
         snprintf(data_arg, sizeof data_arg, "EUR%s%s", f->arg ? ":" : "", f->arg ? f->arg : "");
         farg = data_arg;
     }
-    buf_t out;
-    buf_init(&out, 4096);
     char err[300] = "";
-    if (format_apply(f->name, farg, NULL, &out, err, sizeof err) < 0)
+    if (format_check(f->name, farg, err, sizeof err) < 0)
         compile_issue(b->c, b->path, "%s", err);
-    buf_free(&out);
+}
+
+typedef struct lang_ctx {
+    compiler_t *c;
+    const char *path;
+    const char *lang;
+} lang_ctx_t;
+
+static void check_filter_lang(const expr_filter_t *f, void *arg)
+{
+    lang_ctx_t *l = arg;
+    char err[300] = "";
+    if (format_needs_locale(f->name, f->arg) &&
+        format_check_in(f->name, f->arg, l->lang, err, sizeof err) < 0)
+        compile_issue(l->c, l->path, "%s", err);
+}
+
+/* Dates and words that follow a literal `lang` need ICU data for that language (a lang from
+ * the data is checked when it is known, at render time). */
+static void check_run_lang(compiler_t *c, run_t *r, const char *path)
+{
+    if (!r->style.lang || r->style.lang_expr)
+        return;
+    lang_ctx_t l = {c, path, r->style.lang};
+    expr_str_visit_filters(&r->text, check_filter_lang, &l);
 }
 
 static bool numeric_type(const char *t)
@@ -495,7 +517,10 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
             compile_issue(c, p, "Expected text (a string)");
             return -1;
         }
-        return compile_text_into(c, json_string_value(text), p, &r->text, BIND_TEXT);
+        int rc = compile_text_into(c, json_string_value(text), p, &r->text, BIND_TEXT);
+        if (rc == 0)
+            check_run_lang(c, r, p);
+        return rc;
     }
     const char *rp = compile_path(c, path, "runs");
     if (!json_is_array(runs) || json_array_size(runs) == 0) {
@@ -520,7 +545,8 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
         r->link = link_s;
         c->nodes++;
         if (json_is_string(rv)) {
-            compile_text_into(c, json_string_value(rv), p, &r->text, BIND_TEXT);
+            if (compile_text_into(c, json_string_value(rv), p, &r->text, BIND_TEXT) == 0)
+                check_run_lang(c, r, p);
             continue;
         }
         if (!json_is_object(rv)) {
@@ -538,7 +564,9 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
             compile_issue(c, compile_path(c, p, "text"), "Expected text (a string)");
             continue;
         }
-        compile_text_into(c, json_string_value(rt), compile_path(c, p, "text"), &r->text, BIND_TEXT);
+        const char *tp = compile_path(c, p, "text");
+        if (compile_text_into(c, json_string_value(rt), tp, &r->text, BIND_TEXT) == 0)
+            check_run_lang(c, r, tp);
         if (rl)
             r->link = compile_text(c, rl, compile_path(c, p, "link"));
     }
@@ -555,7 +583,8 @@ static node_t *text_from_string(compiler_t *c, const char *s, const char *path, 
     if (!n->u.text.runs)
         return NULL;
     n->u.text.runs[0].style = n->style;
-    compile_text_into(c, s, path, &n->u.text.runs[0].text, BIND_TEXT);
+    if (compile_text_into(c, s, path, &n->u.text.runs[0].text, BIND_TEXT) == 0)
+        check_run_lang(c, &n->u.text.runs[0], path);
     return n;
 }
 

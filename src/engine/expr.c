@@ -943,7 +943,7 @@ static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const 
             }
             arg = data_arg;
         }
-        if (format_apply(f->name, arg, v, dst, ferr, sizeof ferr) < 0) {
+        if (format_apply_in(f->name, arg, sc->lang, v, dst, ferr, sizeof ferr) < 0) {
             char where[256];
             describe_part(sc, part, where, sizeof where);
             snprintf(err, err_len, "%s could not be formatted with \"%s%s%s\": %s", where, f->name,
@@ -975,7 +975,7 @@ static int print_value(const expr_scope_t *sc, const expr_part_t *part, const js
     const char *mf_type = part->path ? part->path->mf_type : part->agg->mf_type;
     if (mf_format && v && !json_is_null(v)) {
         char ferr[200] = "";
-        if (format_manifest(mf_format, mf_type, v, out, ferr, sizeof ferr) < 0) {
+        if (format_manifest_in(mf_format, mf_type, sc->lang, v, out, ferr, sizeof ferr) < 0) {
             describe_part(sc, part, where, sizeof where);
             snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where, mf_format, ferr);
             return -1;

@@ -157,8 +157,9 @@ typedef struct expr_scope {
     const json_t *data;
     int depth;
     expr_frame_t frames[EXPR_LOOP_DEPTH_MAX];
-    int page, pages; /* 0 outside header/footer */
-    json_t *scratch; /* a json string reused to chain filters (owned by the caller) */
+    int page, pages;  /* 0 outside header/footer */
+    json_t *scratch;  /* a json string reused to chain filters (owned by the caller) */
+    const char *lang; /* language of the text being evaluated (BCP 47) or NULL: dates, words */
 } expr_scope_t;
 
 /* Resolves a path. Returns a borrowed value or NULL when missing. Loop meta and page numbers

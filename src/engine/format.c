@@ -32,6 +32,20 @@
  *                            dddd Thursday, ddd Thu, HH 09 (24 h), H 9, hh 09 (12 h), h 9,
  *                            mm 30, ss 00, A AM/PM, a am/pm; text in [brackets] is literal
  *                            ("D MMMM YYYY [at] HH:mm"); any other character is copied.
+ *                            MMMM/MMM/dddd/ddd are in the text's language (`lang`; English
+ *                            without one) or in LOCALE when written date:"PATTERN":LOCALE
+ *                            (2026-06-04 | date:"dddd D MMMM":fr → jeudi 4 juin).
+ *   date:STYLE[:LOCALE]      the locale's own date pattern, STYLE full, long, medium or short
+ *                            (ICU): long → en June 4, 2026; de-DE 4. Juni 2026; fr-FR 4 juin
+ *                            2026; ja-JP 2026年6月4日. Locale: LOCALE, else the text's lang,
+ *                            else en.
+ *   words[:LOCALE[:N]]       the number in words (ICU spellout rules): the integer part, the
+ *                            locale's decimal word, then the decimals (the number's own, or
+ *                            exactly N) as a whole number: 49.95 | words:fr → quarante-neuf
+ *                            virgule quatre-vingt-quinze; 1203 | words:en → one thousand two
+ *                            hundred three; 49.5 | words:fr:2 → ... virgule cinquante. Leading
+ *                            zeros of the decimals are spelled (0.05: zero point zero five).
+ *                            At most 18 integer digits. Locale as for date:STYLE.
  *   upper, lower, title      case mapping (Unicode-aware). title upper-cases the first letter
  *                            of every word and lower-cases the rest ("o'neil SMITH" →
  *                            "O'neil Smith"; an apostrophe does not start a word).
@@ -57,6 +71,11 @@
  * zero never shows a minus sign. Numeric strings ("12.50") are accepted too. At most 21
  * digits before the decimal point (|x| < 1e21); larger values are an error.
  *
+ * Locales for dates and words are any BCP 47 tag whose language ICU (72 on Debian 12) has data
+ * for — every locale of the table above and many more. A locale ICU does not know ("xx",
+ * "tlh") is an error, never a silent fallback to English: written in the filter or the text's
+ * literal lang, the layout is refused at that path; from the data, the render fails naming it.
+ *
  * Manifest `format` specs are the same filters without the braces: "money:EUR",
  * "currency:USD:en-US", "number:2", "percent", "percent:1", "date:DD/MM/YYYY". Without a
  * spec, dataType currency formats as number:2; everything else as plain text.
@@ -68,6 +87,7 @@
 
 #include "core/errmsg.h"
 #include "engine/decimal.h"
+#include "engine/intl.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -562,7 +582,20 @@ static int run_of(const char *p, char c, int max)
     return n;
 }
 
-static int emit_date(buf_t *out, const char *pat, const date_t *dt)
+/* A month or weekday name: ICU's for a locale, the English table without one. */
+static int emit_name(buf_t *out, const char *icu, bool month, int index, bool abbrev, char *err,
+                     size_t err_len)
+{
+    if (icu)
+        return month ? intl_month_name(icu, index + 1, abbrev, out, err, err_len)
+                     : intl_weekday_name(icu, index, abbrev, out, err, err_len);
+    const char *name = month ? month_names[index] : day_names[index];
+    return abbrev ? buf_append(out, name, 3) : buf_append_str(out, name);
+}
+
+/* Names come from ICU in locale icu, or English when icu is NULL. */
+static int emit_date(buf_t *out, const char *pat, const date_t *dt, const char *icu, char *err,
+                     size_t err_len)
 {
     int rc = 0;
     int h12 = dt->hour % 12 == 0 ? 12 : dt->hour % 12;
@@ -576,16 +609,13 @@ static int emit_date(buf_t *out, const char *pat, const date_t *dt)
             rc = n == 4 ? buf_printf(out, "%04d", dt->year) : buf_printf(out, "%02d", dt->year % 100);
             p += n;
         } else if ((n = run_of(p, 'M', 4)) > 0) {
-            if (n == 4)
-                rc = buf_append_str(out, month_names[dt->month - 1]);
-            else if (n == 3)
-                rc = buf_append(out, month_names[dt->month - 1], 3);
+            if (n >= 3)
+                rc = emit_name(out, icu, true, dt->month - 1, n == 3, err, err_len);
             else
                 rc = buf_printf(out, n == 2 ? "%02d" : "%d", dt->month);
             p += n;
         } else if ((n = run_of(p, 'd', 4)) >= 3) {
-            const char *name = day_names[weekday(dt->year, dt->month, dt->day)];
-            rc = n == 4 ? buf_append_str(out, name) : buf_append(out, name, 3);
+            rc = emit_name(out, icu, false, weekday(dt->year, dt->month, dt->day), n == 3, err, err_len);
             p += n;
         } else if ((n = run_of(p, 'D', 2)) > 0) {
             rc = buf_printf(out, n == 2 ? "%02d" : "%d", dt->day);
@@ -625,7 +655,8 @@ typedef enum {
     F_TITLE,
     F_TRIM,
     F_TRUNCATE,
-    F_DEFAULT
+    F_DEFAULT,
+    F_WORDS
 } filter_kind_t;
 
 typedef enum { ARGS_NONE, ARGS_SPLIT, ARGS_WHOLE } args_style_t;
@@ -640,8 +671,11 @@ static const struct {
     {"date", F_DATE, ARGS_WHOLE},         {"upper", F_UPPER, ARGS_NONE},
     {"lower", F_LOWER, ARGS_NONE},        {"title", F_TITLE, ARGS_NONE},
     {"trim", F_TRIM, ARGS_NONE},          {"truncate", F_TRUNCATE, ARGS_SPLIT},
-    {"default", F_DEFAULT, ARGS_WHOLE},
+    {"default", F_DEFAULT, ARGS_WHOLE},   {"words", F_WORDS, ARGS_SPLIT},
 };
+
+/* date:STYLE — the locale's own patterns (ICU's full/long/medium/short date formats). */
+static const char *const date_styles[] = {"full", "long", "medium", "short"};
 
 typedef struct {
     const char *name;
@@ -649,7 +683,10 @@ typedef struct {
     int decimals; /* -1: natural */
     const fmt_locale_t *loc;
     currency_t cur;
-    long count; /* truncate */
+    long count;       /* truncate */
+    int date_style;   /* date: an intl_date_style_t, or -1 for a pattern (args[0]) */
+    const char *icu;  /* date names/styles, words: the ICU locale, NULL = English tables */
+    bool icu_is_lang; /* ... which is the text's language (not the filter's argument) */
     int nargs;
     char args[FORMAT_ARGS_MAX][FORMAT_ARG_MAX + 1];
 } filter_t;
@@ -734,7 +771,74 @@ static int parse_decimals_locale(filter_t *f, int first, char *err, size_t err_l
     return 0;
 }
 
-static int filter_parse(const char *name, const char *arg, filter_t *f, char *err, size_t err_len)
+/* True when a date pattern prints a month or weekday name (MMM, MMMM, ddd, dddd). */
+static bool date_pattern_has_names(const char *pat)
+{
+    for (const char *p = pat; *p; p++) {
+        if (*p == '[') {
+            p = strchr(p, ']');
+            if (!p)
+                return false;
+        } else if ((p[0] == 'M' || p[0] == 'd') && p[1] == p[0] && p[2] == p[0]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* date's argument: PATTERN, "PATTERN":LOCALE, or STYLE[:LOCALE] (full long medium short).
+ * Fills args[0] (the pattern) or date_style, and args[1] with the locale ("" when none). */
+static int date_arg_parse(const char *arg, filter_t *f, char *err, size_t err_len)
+{
+    char whole[FORMAT_ARG_MAX + 1];
+    size_t n = strlen(arg);
+    if (n > FORMAT_ARG_MAX)
+        return errmsg_fail(err, err_len, "%s: argument is too long", f->name);
+    strcpy(whole, arg);
+    if (n >= 2 && (whole[0] == '"' || whole[0] == '\'') && !memchr(whole + 1, whole[0], n - 2))
+        unquote(whole); /* "long:de" is long:de */
+    f->nargs = 2;
+    f->args[1][0] = 0;
+    size_t head = strcspn(whole, ":");
+    for (int i = 0; i < 4; i++) {
+        if (strlen(date_styles[i]) == head && strncmp(whole, date_styles[i], head) == 0) {
+            f->date_style = i;
+            snprintf(f->args[1], sizeof f->args[1], "%s", whole[head] ? whole + head + 1 : "");
+            unquote(f->args[1]);
+            return 0;
+        }
+    }
+    const char *close = (whole[0] == '"' || whole[0] == '\'') ? strchr(whole + 1, whole[0]) : NULL;
+    if (close && close[1] == ':') { /* "D MMMM YYYY":fr-FR */
+        snprintf(f->args[0], sizeof f->args[0], "%.*s", (int)(close - whole - 1), whole + 1);
+        snprintf(f->args[1], sizeof f->args[1], "%s", close + 2);
+        unquote(f->args[1]);
+        if (!f->args[1][0])
+            return errmsg_fail(err, err_len, "%s: a locale is missing after the pattern's ':'", f->name);
+    } else {
+        strcpy(f->args[0], whole);
+    }
+    if (!f->args[0][0])
+        strcpy(f->args[0], "YYYY-MM-DD");
+    return date_pattern_check(f->args[0], err, err_len);
+}
+
+/* The ICU locale of a date (names, style) or words filter: its own argument, else the text's
+ * language, else `fallback` (NULL: the English tables). */
+static void choose_icu(filter_t *f, const char *explicit, const char *lang, const char *fallback)
+{
+    if (explicit && *explicit) {
+        f->icu = explicit;
+    } else if (lang && *lang) {
+        f->icu = lang;
+        f->icu_is_lang = true;
+    } else {
+        f->icu = fallback;
+    }
+}
+
+static int filter_parse(const char *name, const char *arg, const char *lang, filter_t *f, char *err,
+                        size_t err_len)
 {
     memset(f, 0, sizeof *f);
     size_t i, n = sizeof filters / sizeof filters[0];
@@ -746,11 +850,23 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
     f->name = filters[i].name;
     f->kind = filters[i].kind;
     f->decimals = -1;
+    f->date_style = -1;
     f->loc = &locales[0];
     if (arg && !g_utf8_validate(arg, -1, NULL))
         return errmsg_fail(err, err_len, "%s: argument is not valid UTF-8", f->name);
     if (arg && filters[i].args == ARGS_NONE)
         return errmsg_fail(err, err_len, "%s: takes no argument", f->name);
+    if (f->kind == F_DATE) {
+        if (date_arg_parse(arg ? arg : "", f, err, err_len) != 0)
+            return -1;
+        if (f->date_style >= 0)
+            choose_icu(f, f->args[1], lang, "en");
+        else if (date_pattern_has_names(f->args[0]))
+            choose_icu(f, f->args[1], lang, NULL);
+        else if (f->args[1][0])
+            f->icu = f->args[1]; /* still checked, so that a typo is reported */
+        return 0;
+    }
     if (arg && filters[i].args == ARGS_WHOLE) {
         if (strlen(arg) > FORMAT_ARG_MAX)
             return errmsg_fail(err, err_len, "%s: argument is too long", f->name);
@@ -787,12 +903,18 @@ static int filter_parse(const char *name, const char *arg, filter_t *f, char *er
         return 0;
     case F_NUMBER: return parse_decimals_locale(f, 0, err, err_len);
     case F_PERCENT: f->decimals = 0; return parse_decimals_locale(f, 0, err, err_len);
-    case F_DATE:
-        if (f->nargs == 0 || !f->args[0][0]) {
-            strcpy(f->args[0], "YYYY-MM-DD");
-            f->nargs = 1;
+    case F_WORDS:
+        if (f->nargs > 1 && f->args[1][0]) {
+            long d;
+            if (parse_int_arg(f->args[1], 0, FORMAT_DECIMALS_MAX, &d) != 0)
+                return errmsg_fail(err, err_len, "%s: decimals must be a whole number from 0 to %d", f->name,
+                                   FORMAT_DECIMALS_MAX);
+            f->decimals = (int)d;
         }
-        return date_pattern_check(f->args[0], err, err_len);
+        if (f->nargs > 2)
+            return errmsg_fail(err, err_len, "%s: too many arguments", f->name);
+        choose_icu(f, f->nargs > 0 ? f->args[0] : NULL, lang, "en");
+        return 0;
     case F_TRUNCATE:
         if (f->nargs < 1 || parse_int_arg(f->args[0], 0, FORMAT_TRUNCATE_MAX, &f->count) != 0)
             return errmsg_fail(err, err_len, "%s: needs a length from 0 to %d, e.g. truncate:40", f->name,
@@ -893,6 +1015,14 @@ static void excerpt(const char *s, size_t len, char *dst, size_t dst_len)
     dst[n] = 0;
 }
 
+/* A failure of the locale data: says whose language it was. */
+static int locale_fail(const filter_t *f, const char *why, char *err, size_t err_len)
+{
+    if (f->icu_is_lang)
+        return errmsg_fail(err, err_len, "%s: %s (the text's lang)", f->name, why);
+    return errmsg_fail(err, err_len, "%s: %s", f->name, why);
+}
+
 static int apply_date(const filter_t *f, const json_t *value, buf_t *out, char *err, size_t err_len)
 {
     date_t dt;
@@ -906,10 +1036,40 @@ static int apply_date(const filter_t *f, const json_t *value, buf_t *out, char *
         return errmsg_fail(err, err_len, "%s: \"%s\" is not a valid ISO-8601 date", f->name, ex);
     }
     size_t mark = out->len;
-    if (emit_date(out, f->args[0], &dt) != 0) {
+    char ierr[200] = "";
+    int rc = f->date_style >= 0 ? intl_date(f->icu, (intl_date_style_t)f->date_style, dt.year, dt.month,
+                                            dt.day, out, ierr, sizeof ierr)
+                                : emit_date(out, f->args[0], &dt, f->icu, ierr, sizeof ierr);
+    if (rc != 0) {
         rewind_to(out, mark);
-        return out_of_room(f, err, err_len);
+        return ierr[0] ? locale_fail(f, ierr, err, err_len) : out_of_room(f, err, err_len);
     }
+    return 0;
+}
+
+/* A number in words: the integer part, then the decimals (the number's own, or exactly N)
+ * spelled as a whole number after the locale's decimal word ("virgule", "point"). */
+static int apply_words(const filter_t *f, const json_t *value, buf_t *out, char *err, size_t err_len)
+{
+    dec_t x;
+    if (dec_from_json(value, &x) != 0)
+        return errmsg_fail(err, err_len, "%s: expects a number", f->name);
+    int decimals = f->decimals;
+    if (decimals < 0) {
+        decimals = x.nd - x.point;
+        decimals = decimals < 0 ? 0 : decimals > FORMAT_DECIMALS_MAX ? FORMAT_DECIMALS_MAX : decimals;
+    }
+    char mag[MAG_MAX];
+    if (dec_round(&x, decimals, mag) != 0)
+        return errmsg_fail(err, err_len, "%s: number is too large to spell out", f->name);
+    size_t len = strlen(mag), int_len = len - (size_t)decimals;
+    char whole[MAG_MAX], frac[MAG_MAX];
+    memcpy(whole, mag, int_len);
+    whole[int_len] = 0;
+    strcpy(frac, mag + int_len);
+    char ierr[200] = "";
+    if (intl_spell(f->icu, x.neg && !mag_is_zero(mag), whole, frac, out, ierr, sizeof ierr) != 0)
+        return locale_fail(f, ierr, err, err_len);
     return 0;
 }
 
@@ -1048,6 +1208,7 @@ static int apply_filter(const filter_t *f, const json_t *value, buf_t *out, char
     case F_NUMBER:
     case F_PERCENT: return apply_numeric(f, value, out, err, err_len);
     case F_DATE: return apply_date(f, value, out, err, err_len);
+    case F_WORDS: return apply_words(f, value, out, err, err_len);
     default: return apply_text(f, value, out, err, err_len);
     }
 }
@@ -1066,15 +1227,51 @@ bool format_filter_known(const char *name)
 
 int format_check(const char *name, const char *arg, char *err, size_t err_len)
 {
+    return format_check_in(name, arg, NULL, err, err_len);
+}
+
+int format_check_in(const char *name, const char *arg, const char *lang, char *err, size_t err_len)
+{
     filter_t f;
-    return filter_parse(name, arg, &f, err, err_len);
+    if (filter_parse(name, arg, lang, &f, err, err_len) != 0)
+        return -1;
+    if (!f.icu)
+        return 0;
+    if (!intl_locale_known(f.icu)) {
+        char why[120];
+        snprintf(why, sizeof why, "no locale data for \"%.32s\" (ICU %s)", f.icu, intl_icu_version());
+        return locale_fail(&f, why, err, err_len);
+    }
+    if (f.kind != F_WORDS)
+        return 0;
+    /* Spelling a sample finds a language without spelled-out numbers now. */
+    buf_t out;
+    buf_init(&out, 4096);
+    json_t *sample = json_integer(1);
+    int rc = sample ? apply_filter(&f, sample, &out, err, err_len) : 0;
+    json_decref(sample);
+    buf_free(&out);
+    return rc;
+}
+
+bool format_needs_locale(const char *name, const char *arg)
+{
+    filter_t f;
+    char err[8];
+    return filter_parse(name, arg, "und", &f, err, sizeof err) == 0 && f.icu_is_lang;
 }
 
 int format_apply(const char *name, const char *arg, const json_t *value, buf_t *out, char *err,
                  size_t err_len)
 {
+    return format_apply_in(name, arg, NULL, value, out, err, err_len);
+}
+
+int format_apply_in(const char *name, const char *arg, const char *lang, const json_t *value, buf_t *out,
+                    char *err, size_t err_len)
+{
     filter_t f;
-    if (filter_parse(name, arg, &f, err, err_len) != 0)
+    if (filter_parse(name, arg, lang, &f, err, err_len) != 0)
         return -1;
     return apply_filter(&f, value, out, err, err_len);
 }
@@ -1108,6 +1305,12 @@ int format_check_spec(const char *spec, char *err, size_t err_len)
 int format_manifest(const char *spec, const char *data_type, const json_t *value, buf_t *out, char *err,
                     size_t err_len)
 {
+    return format_manifest_in(spec, data_type, NULL, value, out, err, err_len);
+}
+
+int format_manifest_in(const char *spec, const char *data_type, const char *lang, const json_t *value,
+                       buf_t *out, char *err, size_t err_len)
+{
     if (value_missing(value))
         return 0;
     if (!spec || !*spec) {
@@ -1119,7 +1322,7 @@ int format_manifest(const char *spec, const char *data_type, const json_t *value
     const char *arg;
     if (spec_split(spec, name, &arg, err, err_len) != 0)
         return -1;
-    return format_apply(name, arg, value, out, err, err_len);
+    return format_apply_in(name, arg, lang, value, out, err, err_len);
 }
 
 /* Appends as much of s as fits, cutting at a UTF-8 character boundary; -1 when it was cut. */

@@ -2,7 +2,8 @@
  * format — value formatting for templates: filters (`{{ total | currency:"EUR" }}`) and the
  * manifest `format` specs ("money:EUR", "number:2", "date:DD/MM/YYYY", "percent").
  *
- * Pure functions: no global mutable state, callable from any thread.
+ * Pure functions apart from ICU's locale data (engine/intl, per-thread caches): callable from
+ * any thread.
  * Memory: results are appended to a caller-owned buf_t (its cap bounds the output); the
  * json_t values are borrowed, never kept. A NULL value means "missing" (same as json null).
  * format_apply/format_manifest fail (appending nothing) when the result does not fit in out;
@@ -35,6 +36,16 @@ int format_check_spec(const char *spec, char *err, size_t err_len);
  * codes and funds, as published by the maintenance agency). The currency filter itself prints
  * any three letters; this is the check for codes that come from the data. */
 bool format_currency_iso4217(const char *code);
+/* Locale-aware filters (date names and styles, words) use the text's language `lang` (a BCP 47
+ * tag, NULL = none) when their argument names no locale: */
+int format_apply_in(const char *name, const char *arg, const char *lang, const json_t *value, buf_t *out,
+                    char *err, size_t err_len);
+int format_manifest_in(const char *spec, const char *data_type, const char *lang, const json_t *value,
+                       buf_t *out, char *err, size_t err_len);
+/* format_check for a text in language lang: also refuses a language without ICU locale data. */
+int format_check_in(const char *name, const char *arg, const char *lang, char *err, size_t err_len);
+/* True when the filter takes its locale from the text's language (no locale of its own). */
+bool format_needs_locale(const char *name, const char *arg);
 /* Plain text of a value: strings as-is, numbers shortest round-trip, booleans true/false, null "".
  * Returns 0; -1 when the text was cut at out's cap (what fits is appended); FORMAT_NOT_TEXT
  * (appending nothing) for a list or an object, which has no text of its own. */

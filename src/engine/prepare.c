@@ -210,8 +210,13 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
     size_t total = 0;
     for (int i = 0; i < nr; i++) {
         const run_t *run = &n->u.text.runs[i];
+        const char *lang = NULL; /* from the data; else the style's (span_lang) */
+        if (run->style.lang_expr && prepare_lang(r, run->style.lang_expr, n->path, &lang) < 0)
+            return NULL;
         size_t len;
+        r->scope.lang = lang ? lang : run->style.lang; /* dates and words in the text's language */
         const char *s = eval_string(r, &run->text, n->path, true, &len);
+        r->scope.lang = NULL;
         if (!s)
             return NULL;
         if (!len)
@@ -230,9 +235,6 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
             if (!ll || !safe_link(link))
                 link = NULL;
         }
-        const char *lang = NULL;
-        if (run->style.lang_expr && prepare_lang(r, run->style.lang_expr, n->path, &lang) < 0)
-            return NULL;
         spans[ns++] = (text_span_t){s, len, &run->style, link, lang};
     }
     if (ns == 0) {
