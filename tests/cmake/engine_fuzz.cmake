@@ -5,21 +5,20 @@ if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
    AND CRAFTKIT_FUZZ_SECONDS GREATER 0)
   find_program(CRAFTKIT_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
   pkg_check_modules(ENGINE_FUZZ_DEPS REQUIRED jansson glib-2.0 pangocairo pangoft2 libqrencode fontconfig harfbuzz
-                    zlib librsvg-2.0 libcurl openssl libjpeg freetype2)
+                    zlib librsvg-2.0 libcurl openssl libjpeg freetype2 icu-uc icu-i18n)
   math(EXPR engine_fuzz_seconds "${CRAFTKIT_FUZZ_SECONDS} / 2")
   if(engine_fuzz_seconds LESS 1)
     set(engine_fuzz_seconds 1)
   endif()
   set(ef_src ${PROJECT_SOURCE_DIR}/tests/fuzz)
   set(ef_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
-  # The whole engine (the compiler reaches fonts, PDF/A and e-invoice checks) and the core
-  # modules it uses; the sRGB profile is the library's generated file.
-  file(GLOB ef_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/engine/*.c)
-  foreach(f buf.c errmsg.c crypto.c netguard.c timeutil.c log.c)
-    list(APPEND ef_sources ${PROJECT_SOURCE_DIR}/src/core/${f})
-  endforeach()
+  # The whole engine (the compiler reaches fonts, PDF/A and e-invoice checks) and every src/
+  # module it reaches through its includes; the sRGB profile is the library's generated file.
+  include(${CMAKE_CURRENT_LIST_DIR}/lib/source_closure.cmake)
+  file(GLOB engine_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/engine/*.c)
+  craftkit_source_closure(ef_sources ${engine_sources})
   list(APPEND ef_sources ${ICC_C})
-  file(GLOB ef_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/engine/*.h)
+  file(GLOB_RECURSE ef_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.h)
   set(ef_flags -std=c17 -g -O1 -D_GNU_SOURCE -DCRAFTKIT_VERSION="fuzz" -Wall -Wextra -Werror -Wno-unused-parameter
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
       -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/include ${ENGINE_FUZZ_DEPS_CFLAGS})

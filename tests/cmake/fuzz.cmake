@@ -1,8 +1,8 @@
 # libFuzzer runs of the manifest compiler and validator (tests/fuzz/).
 #
 # Only when CRAFTKIT_FUZZ_SECONDS is set and positive (scripts/test sets 60 in its sanitizer
-# build). The targets are compiled by clang straight from source — src/manifest/*.c plus the
-# engine's format-spec checker it calls (src/engine/{format,decimal}.c, src/core/{buf,errmsg}.c), with
+# build). The targets are compiled by clang straight from source — src/manifest/*.c plus every
+# src/ module they reach through their includes (lib/source_closure.cmake), with
 # -fsanitize=fuzzer,address,undefined — whatever compiler builds the rest, so
 # coverage and sanitizers see the real code. Each target then runs for CRAFTKIT_FUZZ_SECONDS/2
 # seconds from the seed corpus; any crash, leak, sanitizer report or broken invariant fails
@@ -10,7 +10,7 @@
 if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
    AND CRAFTKIT_FUZZ_SECONDS GREATER 0)
   find_program(CRAFTKIT_CLANG NAMES clang clang-14 clang-15 clang-16 REQUIRED)
-  pkg_check_modules(FUZZ_DEPS REQUIRED jansson glib-2.0)
+  pkg_check_modules(FUZZ_DEPS REQUIRED jansson glib-2.0 icu-uc icu-i18n)
   math(EXPR fuzz_seconds_each "${CRAFTKIT_FUZZ_SECONDS} / 2")
   if(fuzz_seconds_each LESS 1)
     set(fuzz_seconds_each 1)
@@ -18,12 +18,11 @@ if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
 
   set(fuzz_src ${PROJECT_SOURCE_DIR}/tests/fuzz)
   set(fuzz_bin ${CMAKE_CURRENT_BINARY_DIR}/fuzz)
-  file(GLOB fuzz_lib_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/manifest/*.c)
-  list(APPEND fuzz_lib_sources ${PROJECT_SOURCE_DIR}/src/engine/format.c
-       ${PROJECT_SOURCE_DIR}/src/engine/decimal.c ${PROJECT_SOURCE_DIR}/src/core/buf.c ${PROJECT_SOURCE_DIR}/src/core/errmsg.c)
-  file(GLOB fuzz_lib_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/manifest/*.h)
-  list(APPEND fuzz_lib_headers ${PROJECT_SOURCE_DIR}/src/engine/format.h
-       ${PROJECT_SOURCE_DIR}/src/engine/decimal.h ${PROJECT_SOURCE_DIR}/src/core/buf.h ${PROJECT_SOURCE_DIR}/src/core/errmsg.h)
+  include(${CMAKE_CURRENT_LIST_DIR}/lib/source_closure.cmake)
+  file(GLOB manifest_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/manifest/*.c)
+  craftkit_source_closure(fuzz_lib_sources ${manifest_sources})
+  # Rebuild when any header of src/ changes (a new include changes the closure at configure).
+  file(GLOB_RECURSE fuzz_lib_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.h)
   set(fuzz_flags -std=c17 -g -O1 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
       -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/include ${FUZZ_DEPS_CFLAGS})
