@@ -16,6 +16,7 @@
 #include "db/assets_repo.h"
 #include "http/router.h"
 #include "worker/assetcache.h"
+#include "worker/overlay.h"
 #include "worker/pdfopts.h"
 #include "worker/previews.h"
 
@@ -140,15 +141,22 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
 
 /* The brand assets a layout names ("src": "asset:logo") must be images of this project, as
  * unknown fonts are refused: each missing one is an issue at its exact path (400). Otherwise
- * *ids (when ids != NULL) gets the JSON text of their ids for the version to pin (NULL when the
- * layout names none; caller frees). false after answering. */
-static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, char **ids)
+ * *ids (when ids != NULL) gets the JSON text of their ids, and of extra_id (a pdf-overlay's
+ * base, "" for none), for the version to pin (NULL when there are none; caller frees). false
+ * after answering. */
+static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, const char *extra_id, char **ids)
 {
     if (ids)
         *ids = NULL;
     const json_t *refs = engine_template_asset_refs(c->engine);
-    if (json_array_size(refs) == 0)
+    if (json_array_size(refs) == 0) {
+        if (ids && extra_id[0]) {
+            json_t *one = json_pack("[s]", extra_id);
+            *ids = json_dumps(one, JSON_COMPACT);
+            json_decref(one);
+        }
         return true;
+    }
     json_t *names = json_array(), *found = NULL, *r;
     size_t i;
     json_array_foreach(refs, i, r) json_array_append(names, json_object_get(r, "ref"));
@@ -183,9 +191,103 @@ static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, cha
         return false;
     }
     json_decref(issues);
+    if (extra_id[0])
+        json_array_append_new(unique, json_string(extra_id));
     if (ids)
         *ids = json_dumps(unique, JSON_COMPACT);
     json_decref(unique);
+    return true;
+}
+
+/* Answers 400 with one issue at layout.base. */
+static void base_issue(http_req_t *req, const char *msg)
+{
+    json_t *issues = api_issues_new();
+    api_issue_field(issues, "layout.base", msg);
+    api_invalid_request(req, issues);
+}
+
+/* Describes the project's PDF asset named (or with the id) ref into *base_pdf; *pdf_id gets its
+ * id. false after answering. */
+static bool describe_base(http_req_t *req, db_t *db, const char *ref, json_t **base_pdf, char *pdf_id)
+{
+    assetcache_set_t set;
+    char err[512], msg[700];
+    if (assetcache_load(db, req->auth.project_id, NULL, &set, err, sizeof err) != 0) {
+        log_warn("templates: %s", err);
+        http_error(req, 503, "storage_unavailable", "The project's assets could not be read; retry shortly",
+                   NULL);
+        return false;
+    }
+    const engine_asset_t *a = overlay_find_base(set.assets, set.n, ref);
+    size_t len = 0;
+    unsigned char *bytes = a ? overlay_read_file(a->path, (size_t)1 << 30, &len) : NULL;
+    bool ok = false;
+    if (!a) {
+        snprintf(
+            msg, sizeof msg,
+            "No PDF asset \"%.200s\" in this project: upload the base PDF with POST /v1/assets and name it "
+            "here (\"asset:NAME\", by name or id)",
+            ref);
+        base_issue(req, msg);
+    } else if (!bytes) {
+        http_error(req, 503, "storage_unavailable", "The base PDF could not be read; retry shortly", NULL);
+    } else if (overlay_describe_base(bytes, len, base_pdf, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "The base PDF %s", err);
+        base_issue(req, msg);
+    } else {
+        snprintf(pdf_id, 37, "%s", a->id);
+        ok = true;
+    }
+    free(bytes);
+    assetcache_set_free(&set);
+    return ok;
+}
+
+/* A body saving or previewing a pdf-overlay template (templateType "pdf-overlay", or a layout
+ * that says so): its layout gets templateType and basePdf, the description of the base PDF it
+ * names (whatever basePdf the client sent is replaced), so that compiling the version needs
+ * neither the database nor the PDF; pdf_id (37 bytes) gets the base's asset id for the version
+ * to pin ("" for other templates). false after answering. */
+static bool prepare_overlay(http_req_t *req, json_t *body, char *pdf_id)
+{
+    pdf_id[0] = '\0';
+    json_t *type = json_object_get(body, "templateType"), *layout = json_object_get(body, "layout");
+    const char *t = json_string_value(type);
+    if (type && (!t || (strcmp(t, "layout") && strcmp(t, OVERLAY_TYPE)))) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "templateType", "Invalid enum value. Expected 'layout' | 'pdf-overlay'");
+        api_invalid_request(req, issues);
+        return false;
+    }
+    if (!(t && !strcmp(t, OVERLAY_TYPE)) && !overlay_is(layout))
+        return true;
+    if (t && !strcmp(t, "layout")) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "templateType", "The layout is a pdf-overlay layout");
+        api_invalid_request(req, issues);
+        return false;
+    }
+    if (!json_is_object(layout)) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "layout",
+                        "Required: a pdf-overlay template's layout names its base PDF and placements");
+        api_invalid_request(req, issues);
+        return false;
+    }
+    const char *ref = overlay_layout_base(layout);
+    if (!ref) {
+        base_issue(req, "Required: the base PDF, \"asset:NAME\" (upload it with POST /v1/assets)");
+        return false;
+    }
+    db_t *db = api_db(req);
+    json_t *base_pdf = NULL;
+    if (!db || !describe_base(req, db, ref, &base_pdf, pdf_id))
+        return false;
+    json_t *prepared = json_copy(layout);
+    json_object_set_new(prepared, "templateType", json_string(OVERLAY_TYPE));
+    json_object_set_new(prepared, "basePdf", base_pdf);
+    json_object_set_new(body, "layout", prepared);
     return true;
 }
 
@@ -247,12 +349,18 @@ static void create_template(http_req_t *req)
     json_t *body = api_body_object(req);
     if (!body)
         return;
-    static const char *const allowed[] = {"name",       "slug",    "description", "manifest", "layout",
-                                          "pageConfig", "publish", "filename",    NULL};
+    static const char *const allowed[] = {"name",       "slug",    "description", "manifest",     "layout",
+                                          "pageConfig", "publish", "filename",    "templateType", NULL};
     json_t *issues = api_issues_new();
     const char *name = NULL, *slug = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
     check_meta(body, true, &name, &slug, &description, issues);
+    char pdf_id[37] = "";
+    /* With problems already, compile_body answers them without compiling anything. */
+    if (api_issues_empty(issues) && !prepare_overlay(req, body, pdf_id)) {
+        json_decref(issues);
+        return;
+    }
     compiled_t *c = compile_body(req, body, issues);
     json_decref(issues);
     if (!c)
@@ -263,7 +371,7 @@ static void create_template(http_req_t *req)
         return;
     }
     char *asset_ids = NULL;
-    if (!check_asset_refs(req, db, c, &asset_ids)) {
+    if (!check_asset_refs(req, db, c, pdf_id, &asset_ids)) {
         compiled_release(c);
         return;
     }
@@ -291,8 +399,8 @@ static void put_template(http_req_t *req)
     if (!body)
         return;
     const char *slug = http_param(req, "slug");
-    static const char *const allowed[] = {"name",       "description", "manifest", "layout",
-                                          "pageConfig", "publish",     "filename", NULL};
+    static const char *const allowed[] = {"name",    "description", "manifest",     "layout", "pageConfig",
+                                          "publish", "filename",    "templateType", NULL};
     json_t *issues = api_issues_new();
     const char *name = NULL, *description = NULL;
     api_check_keys(body, allowed, issues);
@@ -300,6 +408,12 @@ static void put_template(http_req_t *req)
     if (!slug_valid(slug))
         api_issue_form(issues,
                        "The slug in the path must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 120 characters)");
+    char pdf_id[37] = "";
+    /* With problems already, compile_body answers them without compiling anything. */
+    if (api_issues_empty(issues) && !prepare_overlay(req, body, pdf_id)) {
+        json_decref(issues);
+        return;
+    }
     compiled_t *c = compile_body(req, body, issues);
     json_decref(issues);
     if (!c)
@@ -310,7 +424,7 @@ static void put_template(http_req_t *req)
         return;
     }
     char *asset_ids = NULL;
-    if (!check_asset_refs(req, db, c, &asset_ids)) {
+    if (!check_asset_refs(req, db, c, pdf_id, &asset_ids)) {
         compiled_release(c);
         return;
     }
@@ -645,10 +759,13 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
             api_db_error(req, err);
         return NULL;
     }
+    char pdf_id[37];
+    if (!prepare_overlay(req, body, pdf_id))
+        return NULL;
     json_t *issues = api_issues_new();
     compiled_t *c = compile_body(req, body, issues);
     json_decref(issues);
-    if (c && !check_asset_refs(req, db, c, NULL)) {
+    if (c && !check_asset_refs(req, db, c, pdf_id, NULL)) {
         compiled_release(c);
         return NULL;
     }
@@ -663,7 +780,8 @@ static void preview(http_req_t *req)
         preview_answer(req, req->handler_state);
         return;
     }
-    static const char *const body_keys[] = {"data", "options", "manifest", "layout", "pageConfig", NULL};
+    static const char *const body_keys[] = {"data",       "options",      "manifest", "layout",
+                                            "pageConfig", "templateType", NULL};
     static const char *const option_keys[] = {"versionNumber", "strict",      "format",  "page", "dpi",
                                               "pdfa",          "attachments", "facturx", NULL};
     json_t *data, *options;

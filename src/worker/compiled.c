@@ -24,6 +24,7 @@ static void compiled_free(compiled_t *c)
     json_decref(c->manifest_src);
     json_decref(c->page_config);
     engine_text_free(c->filename);
+    overlay_free(c->overlay);
     free(c);
 }
 
@@ -69,7 +70,10 @@ compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const j
         goto fail;
     }
     c->layout = layout ? json_incref((json_t *)layout) : engine_default_layout(manifest);
-    c->engine = engine_compile(c->layout, page_config, manifest, &e_issues, err, err_len);
+    if (overlay_is(c->layout)) /* a pageConfig has no say: the base PDF's pages are the pages */
+        c->overlay = overlay_compile(c->layout, manifest, &c->engine, &e_issues, err, err_len);
+    else
+        c->engine = engine_compile(c->layout, page_config, manifest, &e_issues, err, err_len);
     if (!c->engine) {
         *status = COMPILE_INVALID;
         merge_issues(all, e_issues);

@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "manifest/manifest.h"
+#include "worker/overlay.h"
 #include "worker/sandbox.h"
 
 #define COMPILED_CACHE_MAX 256
@@ -29,6 +30,8 @@ typedef struct compiled {
     json_t *manifest_src, *page_config; /* as given (page_config may be NULL): what a render
                                            helper compiles (worker/sandbox.h) */
     engine_text_t *filename;            /* the version's default file name template, or NULL */
+    overlay_t *overlay;                 /* a pdf-overlay template's base and form filling, or NULL
+                                           (engine then draws its placements) */
     int refs;                           /* guarded by the cache mutex */
 } compiled_t;
 

@@ -22,6 +22,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "worker/overlay.h"
 
 extern char **environ;
 
@@ -708,6 +709,7 @@ static long self_statm(int field)
 typedef struct {
     char version_id[40];
     engine_template_t *t;
+    overlay_t *ov; /* a pdf-overlay template's base and form filling, or NULL */
     unsigned long used;
 } cached_t;
 
@@ -718,35 +720,43 @@ typedef struct {
     unsigned long clock;
 } helper_t;
 
-static engine_template_t *compile_text(const char *text, size_t len, char *err, size_t err_len)
+static engine_template_t *compile_text(const char *text, size_t len, overlay_t **ov, char *err,
+                                       size_t err_len)
 {
+    *ov = NULL;
     json_error_t je;
     json_t *o = json_loadb(text, len, 0, &je);
     if (!o) {
         errmsg_fail(err, err_len, "internal error: template source: %s", je.text);
         return NULL;
     }
-    json_t *issues = NULL;
-    engine_template_t *t = engine_compile(json_object_get(o, "layout"), json_object_get(o, "pageConfig"),
-                                          json_object_get(o, "manifest"), &issues, err, err_len);
+    json_t *issues = NULL, *layout = json_object_get(o, "layout");
+    engine_template_t *t = NULL;
+    if (overlay_is(layout))
+        *ov = overlay_compile(layout, json_object_get(o, "manifest"), &t, &issues, err, err_len);
+    else
+        t = engine_compile(layout, json_object_get(o, "pageConfig"), json_object_get(o, "manifest"), &issues,
+                           err, err_len);
     json_decref(issues);
     json_decref(o);
     return t;
 }
 
-/* The cached template of version_id, or NULL. */
-static engine_template_t *cache_find(helper_t *h, const char *vid, size_t vlen)
+/* The cached template of version_id (and its overlay in *ov), or NULL. */
+static engine_template_t *cache_find(helper_t *h, const char *vid, size_t vlen, overlay_t **ov)
 {
+    *ov = NULL;
     for (int i = 0; i < SANDBOX_HELPER_CACHE; i++)
         if (h->cache[i].t && strlen(h->cache[i].version_id) == vlen &&
             !memcmp(h->cache[i].version_id, vid, vlen)) {
             h->cache[i].used = ++h->clock;
+            *ov = h->cache[i].ov;
             return h->cache[i].t;
         }
     return NULL;
 }
 
-static void cache_put(helper_t *h, const char *vid, size_t vlen, engine_template_t *t)
+static void cache_put(helper_t *h, const char *vid, size_t vlen, engine_template_t *t, overlay_t *ov)
 {
     int slot = 0;
     for (int i = 0; i < SANDBOX_HELPER_CACHE; i++) {
@@ -758,8 +768,10 @@ static void cache_put(helper_t *h, const char *vid, size_t vlen, engine_template
             slot = i;
     }
     engine_template_free(h->cache[slot].t);
+    overlay_free(h->cache[slot].ov);
     snprintf(h->cache[slot].version_id, sizeof h->cache[slot].version_id, "%.*s", (int)vlen, vid);
     h->cache[slot].t = t;
+    h->cache[slot].ov = ov;
     h->cache[slot].used = ++h->clock;
 }
 
@@ -851,29 +863,34 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
     memcpy(&wo, f[0].p, sizeof wo);
     char err[1024] = "";
     const char *vid = f[1].p;
-    engine_template_t *t = f[1].n ? cache_find(h, vid, f[1].n) : NULL, *own = NULL;
+    overlay_t *ov = NULL, *own_ov = NULL;
+    engine_template_t *t = f[1].n ? cache_find(h, vid, f[1].n, &ov) : NULL, *own = NULL;
     if (!t && !f[3].n)
         return answer(1, 0, NULL, NULL);
     if (!t) {
-        own = compile_text(f[3].p, f[3].n, err, sizeof err);
+        own = compile_text(f[3].p, f[3].n, &own_ov, err, sizeof err);
         if (!own)
             return answer(-1, 0, err, NULL);
         t = own;
+        ov = own_ov;
         if (f[1].n) {
-            cache_put(h, vid, f[1].n, own);
+            cache_put(h, vid, f[1].n, own, own_ov);
             own = NULL;
+            own_ov = NULL;
         }
     }
     memset(att, 0, sizeof att);
     if (unpack_attachments(&f[6], wo.nattachments, att) != 0) {
         free_attachments(att, ENGINE_ATTACHMENTS_MAX);
         engine_template_free(own);
+        overlay_free(own_ov);
         return -1;
     }
     engine_asset_t *assets = unpack_assets(&f[7], wo.nassets);
     if (!assets) {
         free_attachments(att, wo.nattachments);
         engine_template_free(own);
+        overlay_free(own_ov);
         return -1;
     }
     json_error_t je;
@@ -900,13 +917,16 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
     if (!data || (wo.has_watermark && !wm)) {
         snprintf(err, sizeof err, "internal error: the render data could not be read back");
         rc = answer(-1, 0, err, NULL);
-    } else if (engine_render(h->ctx, t, data, &ro, &out, err, sizeof err) != 0) {
+    } else if ((ov && overlay_check_opts(&ro, err, sizeof err) != 0) ||
+               engine_render(h->ctx, t, data, &ro, &out, err, sizeof err) != 0 ||
+               (ov && overlay_merge(ov, data, &ro, &out, err, sizeof err) != 0)) {
         rc = answer(-1, 0, err, NULL);
     } else {
         rc = answer(0, out.pages, NULL, &out);
     }
     engine_output_free(&out);
     engine_template_free(own);
+    overlay_free(own_ov);
     json_decref(data);
     free(wm);
     free_attachments(att, wo.nattachments);
@@ -974,8 +994,10 @@ int sandbox_helper_main(int argc, char **argv)
             break;
     }
 done:
-    for (int i = 0; i < SANDBOX_HELPER_CACHE; i++)
+    for (int i = 0; i < SANDBOX_HELPER_CACHE; i++) {
         engine_template_free(h.cache[i].t);
+        overlay_free(h.cache[i].ov);
+    }
     engine_ctx_free(h.ctx);
     engine_global_cleanup();
     return rc;

@@ -1,9 +1,14 @@
-/* PDF overlay templates (issue 20). Step 1: base PDFs are uploaded as assets of kind "pdf"
+/* PDF overlay templates (issue 20). Base PDFs are uploaded as assets of kind "pdf"
  * (POST /v1/assets, application/pdf), described by pages and form fields, and every bad one
  * (not a PDF, truncated, encrypted, decompression bomb, deep nesting, huge page tree, over the
- * size limit) is refused in the envelope with nothing stored. */
+ * size limit) is refused in the envelope with nothing stored. A template of type pdf-overlay
+ * names one and places text on its pages and fills its form: saved with every mistake at its
+ * path (a page past the last, a placement off the page, an unknown form field, too many
+ * placements), rendered through the queue with the placements where they were put
+ * (pdftotext -bbox) and the form's values in /V (qpdf --json). */
 #include <check.h>
 #include <dirent.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +140,234 @@ START_TEST(bad_pdfs_are_refused_and_leave_nothing)
 }
 END_TEST
 
+/* Creates (PUT) template slug of type pdf-overlay with this manifest and layout; the answer. */
+static th_resp_t *put_overlay(const char *key, const char *slug, const char *manifest, const char *layout)
+{
+    size_t n = strlen(manifest) + strlen(layout) + 256;
+    char *body = malloc(n), path[256];
+    snprintf(body, n, "{\"templateType\":\"pdf-overlay\",\"manifest\":%s,\"layout\":%s}", manifest, layout);
+    snprintf(path, sizeof path, "/v1/templates/%s", slug);
+    th_resp_t *r = th_req(srv, "PUT", path, key, body, NULL);
+    free(body);
+    return r;
+}
+
+/* Renders slug with data through the queue and returns the PDF (saved at file). */
+static pdffix_t render_pdf(const char *key, const char *slug, const char *data, char *file, size_t file_len)
+{
+    char body[1024], id[64], path[256];
+    snprintf(body, sizeof body, "{\"data\":%s}", data);
+    th_submit_ok(srv, NULL, key, slug, body, id);
+    th_resp_t *r = th_wait_render(srv, key, id, 60000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    pdffix_t pdf = {malloc(r->len), r->len};
+    memcpy(pdf.data, r->body, r->len);
+    th_resp_free(r);
+    snprintf(file, file_len, "%s/overlay-%s.pdf", srv->dir, id);
+    ck_assert(pdffix_save(&pdf, file));
+    return pdf;
+}
+
+/* Output of the shell command "before FILE after". Caller frees. */
+static char *tool(const char *file, const char *before, const char *after)
+{
+    char cmd[2200];
+    snprintf(cmd, sizeof cmd, "%s %s %s", before, file, after);
+    char *out = pdffix_run(cmd);
+    ck_assert(out != NULL);
+    return out;
+}
+
+/* xMin/yMin of word on page per pdftotext -bbox; false when it is not there. */
+static bool word_at(const char *file, int page, const char *word, double *x, double *y)
+{
+    char cmd[128], needle[128];
+    snprintf(cmd, sizeof cmd, "pdftotext -bbox -f %d -l %d", page, page);
+    char *xml = tool(file, cmd, "- 2>/dev/null");
+    snprintf(needle, sizeof needle, ">%s</word>", word);
+    char *hit = strstr(xml, needle);
+    bool found = hit != NULL;
+    if (found) {
+        while (hit > xml && strncmp(hit, "<word", 5))
+            hit--;
+        found = sscanf(hit, "<word xMin=\"%lf\" yMin=\"%lf\"", x, y) == 2;
+    }
+    free(xml);
+    return found;
+}
+
+#define NAME_MANIFEST                                                                                        \
+    "{\"variables\":[{\"key\":\"name\",\"dataType\":\"text\",\"required\":true},"                            \
+    "{\"key\":\"agree\",\"dataType\":\"boolean\"},{\"key\":\"color\",\"dataType\":\"text\"}]}"
+
+START_TEST(overlay_template_renders_placements_over_the_base)
+{
+    char pid[64], key[128], file[1024];
+    th_project(srv, "Overlay renders", false, pid, key);
+    pdffix_t cairo = pdffix_cairo(2, 595.28, 841.89);
+    th_resp_t *r = upload(key, &cairo, "letter");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_free(&cairo);
+    r = put_overlay(
+        key, "letter", NAME_MANIFEST,
+        "{\"base\":\"asset:letter\",\"fields\":["
+        "{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":200,\"width\":300,\"text\":\"Dear {{name}}\"},"
+        "{\"type\":\"text\",\"page\":2,\"x\":\"50mm\",\"y\":300,\"text\":\"SECOND\"},"
+        "{\"type\":\"text\",\"page\":\"all\",\"x\":400,\"y\":700,\"text\":\"EVERY\",\"fontSize\":8},"
+        "{\"type\":\"checkbox\",\"page\":1,\"x\":20,\"y\":20,\"checked\":\"agree\",\"mark\":\"TICK\"},"
+        "{\"type\":\"rect\",\"page\":2,\"x\":10,\"y\":10,\"width\":50,\"height\":20,\"color\":\"#000\"},"
+        "{\"type\":\"qr\",\"page\":2,\"x\":400,\"y\":400,\"size\":60,\"data\":\"{{name}}\"}]}");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/templates/letter/versions/1", key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    json_t *layout = json_object_get(r->json, "layout");
+    ck_assert_str_eq(th_str(layout, "templateType"), "pdf-overlay");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(layout, "basePdf"), "pages")), 2);
+    th_resp_free(r);
+
+    pdffix_t out = render_pdf(key, "letter", "{\"name\":\"Ada\",\"agree\":false}", file, sizeof file);
+    double x, y;
+    ck_assert(word_at(file, 1, "Ada", &x, &y));
+    ck_assert(word_at(file, 1, "Dear", &x, &y));
+    ck_assert_double_eq_tol(x, 100, 0.5);
+    ck_assert_double_eq_tol(y, 200, 2);
+    ck_assert(word_at(file, 1, "Page", &x, &y)); /* the base's own text is still there */
+    ck_assert(word_at(file, 2, "SECOND", &x, &y));
+    ck_assert_double_eq_tol(x, 141.73, 0.5);
+    ck_assert_double_eq_tol(y, 300, 2);
+    ck_assert(!word_at(file, 1, "SECOND", &x, &y));
+    ck_assert(word_at(file, 1, "EVERY", &x, &y) && word_at(file, 2, "EVERY", &x, &y));
+    ck_assert_double_eq_tol(x, 400, 0.5);
+    ck_assert(!word_at(file, 1, "TICK", &x, &y)); /* agree is false */
+    char *info = tool(file, "pdfinfo", "2>&1");
+    ck_assert_msg(strstr(info, "Pages:           2"), "%s", info);
+    free(info);
+    char *check = tool(file, "qpdf --check", "2>&1; echo rc=$?");
+    ck_assert_msg(strstr(check, "rc=0"), "%s", check);
+    free(check);
+    unlink(file);
+    pdffix_free(&out);
+
+    out = render_pdf(key, "letter", "{\"name\":\"Bob\",\"agree\":true}", file, sizeof file);
+    ck_assert(word_at(file, 1, "TICK", &x, &y));
+    ck_assert_double_eq_tol(x, 20, 0.5);
+    unlink(file);
+    pdffix_free(&out);
+}
+END_TEST
+
+START_TEST(overlay_template_fills_the_form)
+{
+    char pid[64], key[128], file[1024];
+    th_project(srv, "Overlay forms", false, pid, key);
+    pdffix_t form = pdffix_form();
+    th_resp_t *r = upload(key, &form, "form");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_free(&form);
+    r = put_overlay(
+        key, "form", NAME_MANIFEST,
+        "{\"base\":\"asset:form\",\"flatten\":false,"
+        "\"fill\":{\"name\":\"{{name}}\",\"agree\":\"{{agree}}\",\"color\":\"{{color}}\",\"size\":\"L\"},"
+        "\"fields\":[{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":100,\"text\":\"MARK\"}]}");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_t out = render_pdf(key, "form", "{\"name\":\"Jane Doe\",\"agree\":true,\"color\":\"Green\"}", file,
+                              sizeof file);
+    char *json = tool(file, "qpdf --json --json-key=acroform", "");
+    ck_assert_msg(strstr(json, "\"value\": \"u:Jane Doe\"") && strstr(json, "\"value\": \"/Yes\"") &&
+                      strstr(json, "\"value\": \"u:Green\"") && strstr(json, "\"value\": \"/L\""),
+                  "%s", json);
+    free(json);
+    double x, y;
+    ck_assert(word_at(file, 1, "MARK", &x, &y)); /* pdftotext measures from the media box: + the crop's 36 */
+    ck_assert_double_eq_tol(x, 136, 0.5);
+    ck_assert_double_eq_tol(y, 136, 2);
+    unlink(file);
+    pdffix_free(&out);
+
+    /* flattened (the default): the values are page content and the form is gone */
+    r = put_overlay(key, "form", NAME_MANIFEST, "{\"base\":\"asset:form\",\"fill\":{\"name\":\"{{name}}\"}}");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    out = render_pdf(key, "form", "{\"name\":\"Flat Person\"}", file, sizeof file);
+    json = tool(file, "qpdf --json --json-key=acroform", "");
+    ck_assert_msg(strstr(json, "\"hasacroform\": false"), "%s", json);
+    free(json);
+    char *text = tool(file, "pdftotext", "- 2>/dev/null");
+    ck_assert_msg(strstr(text, "Flat Person"), "%s", text);
+    free(text);
+    unlink(file);
+    pdffix_free(&out);
+}
+END_TEST
+
+/* A save that must answer 400 with an issue at path (whose message contains needle). */
+static void expect_issue(const char *key, const char *layout, const char *path, const char *needle)
+{
+    th_resp_t *r = put_overlay(key, "bad", NAME_MANIFEST, layout);
+    th_assert_error(r, 400, "invalid_request");
+    json_t *fe = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    json_t *msgs = json_object_get(fe, path);
+    const char *msg = json_string_value(json_array_get(msgs, 0));
+    ck_assert_msg(msg && strstr(msg, needle), "expected \"%s\" at %s in %s", needle, path, r->body);
+    th_resp_free(r);
+}
+
+START_TEST(overlay_mistakes_are_refused_at_save)
+{
+    char pid[64], key[128];
+    th_project(srv, "Overlay mistakes", false, pid, key);
+    pdffix_t form = pdffix_form();
+    th_resp_t *r = upload(key, &form, "form");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_free(&form);
+    expect_issue(key, "{\"base\":\"asset:nope\"}", "layout.base", "No PDF asset \"nope\"");
+    expect_issue(key, "{\"fields\":[]}", "layout.base", "Required");
+    expect_issue(key,
+                 "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"page\":3,\"x\":1,\"y\":1,"
+                 "\"text\":\"x\"}]}",
+                 "layout.fields.0.page", "Page 3 is past the base PDF's last page (2)");
+    /* page 2 is A4 turned (842 x 595 as shown), page 1 540 x 720 */
+    expect_issue(key,
+                 "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"page\":2,\"x\":1,\"y\":1,"
+                 "\"text\":\"x\"}]}",
+                 "layout.fields.0.page", "placements go on pages of page 1's size");
+    expect_issue(
+        key, "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"x\":900,\"y\":10,\"text\":\"x\"}]}",
+        "layout.fields.0.x", "900 pt is off the page (it is 540 pt)");
+    expect_issue(key, "{\"base\":\"asset:form\",\"fill\":{\"nmae\":\"{{name}}\"}}", "layout.fill.nmae",
+                 "The base PDF has no form field \"nmae\" (fields: ");
+    expect_issue(key, "{\"base\":\"asset:form\",\"fill\":{\"name\":\"{{nmae}}\"}}", "layout.fill.name",
+                 "nmae");
+    expect_issue(key,
+                 "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"y\":1,\"text\":\"{{nmae}}\"}]}",
+                 "layout.fields.0.x", "Required");
+    expect_issue(key, "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"circle\",\"x\":1,\"y\":1}]}",
+                 "layout.fields.0.type", "Expected one of");
+    /* 10,001 placements */
+    size_t cap = 10001 * 40 + 256, n = 0;
+    char *layout = malloc(cap);
+    n += (size_t)snprintf(layout + n, cap - n, "{\"base\":\"asset:form\",\"fields\":[");
+    for (int i = 0; i < 10001; i++)
+        n += (size_t)snprintf(layout + n, cap - n, "%s{\"type\":\"line\",\"x\":1,\"y\":1}", i ? "," : "");
+    snprintf(layout + n, cap - n, "]}");
+    expect_issue(key, layout, "layout.fields", "At most 10000 placements");
+    free(layout);
+    /* nothing was saved */
+    r = th_req(srv, "GET", "/v1/templates/bad", key, NULL, NULL);
+    th_assert_error(r, 404, "template_not_found");
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     char pdfmax[64];
@@ -146,6 +379,9 @@ int main(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, pdf_assets_are_described);
     tcase_add_test(tc, bad_pdfs_are_refused_and_leave_nothing);
+    tcase_add_test(tc, overlay_template_renders_placements_over_the_base);
+    tcase_add_test(tc, overlay_template_fills_the_form);
+    tcase_add_test(tc, overlay_mistakes_are_refused_at_save);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

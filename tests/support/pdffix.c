@@ -185,6 +185,27 @@ done:
     return out;
 }
 
+char *pdffix_run(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    size_t cap = 1 << 16, n = 0, got;
+    char *out = malloc(cap);
+    while (p && out && (got = fread(out + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *bigger = realloc(out, cap *= 2);
+            if (!bigger)
+                break;
+            out = bigger;
+        }
+    }
+    if (out)
+        out[n] = '\0';
+    if (p)
+        pclose(p);
+    return out;
+}
+
 pdffix_t pdffix_qpdf(const pdffix_t *in, const char *args)
 {
     pdffix_t out = {0};

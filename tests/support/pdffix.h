@@ -49,6 +49,10 @@ pdffix_t pdffix_bomb_stream(int mib);
 pdffix_t pdffix_bomb_nesting(int depth);
 pdffix_t pdffix_bomb_pages(long count, int real);
 
+/* stdout of the shell command cmd (pdftotext, qpdf --json ...), malloc'd; "" when it printed
+ * nothing. */
+char *pdffix_run(const char *cmd);
+
 bool pdffix_save(const pdffix_t *pdf, const char *path);
 pdffix_t pdffix_load(const char *path);
 void pdffix_free(pdffix_t *pdf);

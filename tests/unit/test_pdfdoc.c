@@ -246,18 +246,8 @@ static char *tool(const pdffix_t *pdf, const char *before, const char *after)
     snprintf(path, sizeof path, "/tmp/test_pdfdoc-%d.pdf", (int)getpid());
     ck_assert(pdffix_save(pdf, path));
     snprintf(cmd, sizeof cmd, "%s %s %s", before, path, after);
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    size_t got;
-    while ((got = fread(out + n, 1, cap - n - 1, p)) > 0) {
-        n += got;
-        if (n + 1 == cap)
-            out = realloc(out, cap *= 2);
-    }
-    out[n] = '\0';
-    pclose(p);
+    char *out = pdffix_run(cmd);
+    ck_assert(out != NULL);
     unlink(path);
     return out;
 }
