@@ -30,6 +30,7 @@
 #include "storage/download.h"
 #include "storage/storage.h"
 #include "worker/pdfopts.h"
+#include "worker/render_job.h"
 
 #define RENDER_NOT_FOUND_MSG "No render with that id in this project"
 #define RENDER_DOWNLOAD_MAX ((size_t)2 << 30) /* S3 downloads are spooled to a temporary file up to this */
@@ -138,6 +139,8 @@ json_t *api_render_json(const render_row_t *row)
     json_object_set_new(o, "jobId", str_or_null(row->job_id));
     json_object_set_new(o, "deletedAt", str_or_null(row->deleted_at));
     json_object_set_new(o, "expiredAt", str_or_null(row->expired_at));
+    json_object_set_new(o, "batchId", str_or_null(row->batch_id));
+    json_object_set_new(o, "batchIndex", int_or_null(row->batch_index));
     return o;
 }
 
@@ -371,14 +374,33 @@ static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const rende
 
 /* The download name: options.filename, else the version's filename template evaluated with
  * the data, else "<id>.pdf". A template that cannot be evaluated falls back to "<id>.pdf". */
-static void render_filename(const render_submission_t *sub, const compiled_t *c, const json_t *data,
-                            const char *id, char *out, size_t out_len)
+static void render_filename(const char *filename, const compiled_t *c, const json_t *data, const char *id,
+                            char *out, size_t out_len)
 {
     char *text = NULL, err[256];
-    if (!sub->filename && c->filename && engine_text_eval(c->filename, data, &text, err, sizeof err) != 0)
+    if (!filename && c->filename && engine_text_eval(c->filename, data, &text, err, sizeof err) != 0)
         log_warn("render %s: the version's filename template failed (%s); using the id", id, err);
-    storage_display_filename(sub->filename ? sub->filename : text, id, out, out_len);
+    storage_display_filename(filename ? filename : text, id, out, out_len);
     free(text);
+}
+
+const char *api_render_check_data(const compiled_t *c, const json_t *data, const json_t *options, bool strict,
+                                  const char *filename, const char *id, json_t **normalised, json_t **issues,
+                                  char *name_out, size_t name_len)
+{
+    *normalised = NULL;
+    *issues = NULL;
+    if (manifest_validate(c->manifest, data, strict ? MANIFEST_STRICT : 0, normalised, issues) != 0)
+        return "The data does not match the template's manifest; see issues";
+    /* A template that generates its e-invoice: the data must add up (unless the render brings its XML). */
+    bool own_xml = json_object_get(options, "facturx") != NULL;
+    if (!own_xml && engine_einvoice_build(c->engine, *normalised, NULL, NULL, NULL, issues) < 0) {
+        json_decref(*normalised);
+        *normalised = NULL;
+        return "The data cannot make the template's e-invoice; see issues";
+    }
+    render_filename(filename, c, *normalised, id, name_out, name_len);
+    return NULL;
 }
 
 /* Resolves the version and validates the data: true with *normalised (caller decrefs) and the
@@ -390,26 +412,13 @@ static bool check_data(http_req_t *req, db_t *db, const render_submission_t *sub
     if (!api_resolve_version(req, db, sub->tpl, sub->slug, version, false, rv))
         return false;
     json_t *issues = NULL;
-    if (manifest_validate(rv->compiled->manifest, sub->data, sub->strict ? MANIFEST_STRICT : 0, normalised,
-                          &issues) != 0) {
-        resolved_version_release(rv);
-        http_error(req, 400, "invalid_input_data",
-                   "The data does not match the template's manifest; see issues", issues);
-        return false;
-    }
-    /* A template that generates its e-invoice: the data must add up (unless the render brings its XML). */
-    bool own_xml = json_object_get(sub->options, "facturx") != NULL;
-    if (!own_xml && engine_einvoice_build(rv->compiled->engine, *normalised, NULL, NULL, NULL, &issues) < 0) {
-        resolved_version_release(rv);
-        json_decref(*normalised);
-        *normalised = NULL;
-        http_error(req, 400, "invalid_input_data",
-                   "The data cannot make the template's e-invoice; see issues", issues);
-        return false;
-    }
-    render_filename(sub, rv->compiled, *normalised, row->id, row->filename, sizeof row->filename);
+    const char *why =
+        api_render_check_data(rv->compiled, sub->data, sub->options, sub->strict, sub->filename, row->id,
+                              normalised, &issues, row->filename, sizeof row->filename);
     resolved_version_release(rv);
-    return true;
+    if (why)
+        http_error(req, 400, "invalid_input_data", why, issues);
+    return why == NULL;
 }
 
 void api_render_submit(http_req_t *req, const render_submission_t *sub)
@@ -418,7 +427,7 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
     db_t *db = api_db(req);
     if (!db)
         return;
-    render_row_t prior, row = {.pages = -1, .bytes = -1, .duration_ms = -1};
+    render_row_t prior, row = {.pages = -1, .bytes = -1, .duration_ms = -1, .batch_index = -1};
     uuid7_new_str(row.id);
     int known = sub->idempotency_key ? find_key(req, db, sub, &prior) : 0;
     if (known < 0)
@@ -551,8 +560,7 @@ static void parse_render_body(const json_t *body, render_submission_t *sub, cons
     parse_filename_option(options, sub, issues);
 }
 
-/* The Idempotency-Key header (1-200 characters) wins over body jobId. false after a 400. */
-static bool idempotency_key(http_req_t *req, const char *job_id, const char **out)
+bool api_idempotency_key(http_req_t *req, const char *job_id, const char **out)
 {
     const char *h = http_header(req, "Idempotency-Key");
     *out = job_id;
@@ -583,7 +591,7 @@ static void post_render(http_req_t *req)
     parse_render_body(body, &sub, &job_id, issues);
     if (api_reject_issues(req, issues))
         return;
-    if (!idempotency_key(req, job_id, &sub.idempotency_key))
+    if (!api_idempotency_key(req, job_id, &sub.idempotency_key))
         return;
     sub.job_id = job_id;
     api_render_submit(req, &sub);
@@ -656,10 +664,13 @@ static bool list_filters(http_req_t *req, render_filter_t *f, char after[48], ch
                            .cursor = http_query(req, "cursor"),
                            .source = http_query(req, "source"),
                            .idempotency_key = http_query(req, "idempotencyKey"),
+                           .batch_id = http_query(req, "batch"),
                            .test = test ? !strcmp(test, "true") : -1};
     const char *param = NULL, *msg = NULL;
     if (f->status && !one_of(f->status, statuses))
         param = "status", msg = "status must be one of queued, rendering, succeeded, failed, cancelled";
+    else if (f->batch_id && !uuid_valid(f->batch_id))
+        param = "batch", msg = "batch must be the id of a batch";
     else if (f->cursor && !uuid_valid(f->cursor))
         param = "cursor", msg = "cursor must be the nextCursor of a previous page";
     else if (f->template_ref && (!*f->template_ref || strlen(f->template_ref) > SLUG_MAX))
@@ -833,6 +844,8 @@ static void cancel_render(http_req_t *req)
     render_row_t row;
     if (!load_render(req, &row))
         return;
+    if (rc > 0 && row.batch_id[0])
+        render_job_settle_batch(db, row.batch_id); /* it may have been the batch's last open item */
     if (rc == 0) {
         char msg[160];
         snprintf(msg, sizeof msg,

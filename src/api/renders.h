@@ -17,6 +17,7 @@
 #include "db/renders_repo.h"
 #include "db/templates_repo.h"
 #include "http/http.h"
+#include "worker/compiled.h"
 
 /* One render request, after the caller has checked the body's shape. */
 typedef struct render_submission {
@@ -38,11 +39,22 @@ typedef struct render_submission {
  * the request may go on; otherwise it has answered 429 rate_limited with Retry-After. Fails open
  * (true, no headers) when Redis cannot be asked. */
 bool api_rate_limit(http_req_t *req);
+/* The Idempotency-Key header (1-200 characters), else fallback (a body jobId, or NULL), into
+ * *out. false after answering 400 invalid_request. */
+bool api_idempotency_key(http_req_t *req, const char *fallback, const char **out);
 /* Runs a submission to its answer (202/200, or an error; or parks it for sync). */
 void api_render_submit(http_req_t *req, const render_submission_t *sub);
 /* For handlers that submit: when req is a resumed sync request, finishes it (answers or parks
  * again) and returns true; the handler then returns at once. */
 bool api_render_resumed(http_req_t *req);
+/* Checks one render's data against a compiled version (manifest, then the e-invoice a
+ * template generates unless options bring their own): NULL with *normalised (caller decrefs)
+ * and the download name (options' filename, the version's filename template, or "<id>.pdf")
+ * in name_out; or the message of a 400 invalid_input_data with *issues (flatten shape, data
+ * paths; caller decrefs). Shared by single renders and the items of a batch. */
+const char *api_render_check_data(const compiled_t *c, const json_t *data, const json_t *options, bool strict,
+                                  const char *filename, const char *id, json_t **normalised, json_t **issues,
+                                  char *name_out, size_t name_len);
 /* The render object (docs/api.md, "The render object"), with absolute pollUrl and a fresh downloadUrl. New reference. */
 json_t *api_render_json(const render_row_t *row);
 

@@ -1,5 +1,6 @@
 #include "api/api.h"
 
+#include "api/batches.h"
 #include "api/renders.h"
 #include "http/router.h"
 
@@ -11,6 +12,7 @@ void api_register_routes(void)
     api_files_routes();
     api_templates_routes();
     api_renders_routes();
+    api_batches_routes();
     api_webhooks_routes();
     api_hooks_routes();
     api_dashboard_routes();

@@ -64,9 +64,11 @@ void db_rollback(db_t *db);
  * rows locked by another sweeper are skipped. The table needs status, next_attempt_at,
  * enqueued_at and lease_until.
  */
-#define DB_SWEEP_SQL(table, waiting, working)                                                                \
+#define DB_SWEEP_SQL(table, waiting, working) DB_SWEEP_SQL_IF(table, "true", waiting, working)
+/* The same over the rows that also match cond (an SQL condition on the table's columns). */
+#define DB_SWEEP_SQL_IF(table, cond, waiting, working)                                                       \
     "UPDATE " table " SET enqueued_at = now() WHERE id IN ("                                                 \
-    " SELECT id FROM " table " WHERE status IN ('" waiting "', '" working "') AND ("                         \
+    " SELECT id FROM " table " WHERE (" cond ") AND status IN ('" waiting "', '" working "') AND ("          \
     "  (status = '" waiting "' AND next_attempt_at <= now() AND (enqueued_at IS NULL"                        \
     "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond')))"             \
     "  OR (status = '" working                                                                               \

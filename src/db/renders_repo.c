@@ -24,7 +24,10 @@
 #define RENDER_COLUMNS_LIFE                                                                                  \
     ", r.idempotency_key, r.options->>'jobId' AS job_id, " SQL_TS("r.deleted_at") " AS deleted_at, " SQL_TS( \
         "r.expired_at") " AS expired_at"
-#define RENDER_FROM RENDER_COLUMNS_LIFE " FROM renders r JOIN templates t ON t.id = r.template_id"
+/* Issue 22: the batch an item belongs to, and its place in it. */
+#define RENDER_COLUMNS_BATCH ", r.batch_id, r.batch_index"
+#define RENDER_FROM                                                                                          \
+    RENDER_COLUMNS_LIFE RENDER_COLUMNS_BATCH " FROM renders r JOIN templates t ON t.id = r.template_id"
 
 /* The terminal UPDATEs (CTE u) also create one webhook delivery per matching active
  * subscription, in the same statement so that none can be lost in between, and wake sync
@@ -45,8 +48,6 @@
     " durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)"                                 \
     " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified,"                        \
     " (SELECT v FROM durable) AS sync, d.id AS delivery FROM (SELECT 1) one LEFT JOIN d ON true"
-
-static int terminal_result(PGresult *r, render_deliveries_t *out);
 
 bool renders_status_terminal(const char *status)
 {
@@ -79,7 +80,9 @@ static void fill_row(const PGresult *r, int row, render_row_t *out)
     copy_col(out->job_id, sizeof out->job_id, r, row, "job_id");
     copy_col(out->deleted_at, sizeof out->deleted_at, r, row, "deleted_at");
     copy_col(out->expired_at, sizeof out->expired_at, r, row, "expired_at");
+    copy_col(out->batch_id, sizeof out->batch_id, r, row, "batch_id");
     const char *v;
+    out->batch_index = (v = db_get(r, row, "batch_index")) ? atoi(v) : -1;
     out->version_number = (v = db_get(r, row, "version_number")) ? atoi(v) : 0;
     out->test = (v = db_get(r, row, "test")) && v[0] == 't';
     out->pages = (v = db_get(r, row, "pages")) ? atoi(v) : -1;
@@ -129,6 +132,55 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
         copy_col(created_at, 32, r, 0, "created_at");
     PQclear(r);
     return st;
+}
+
+int renders_insert_batch_items(db_t *db, const render_new_t *common, const char *batch_id, const char *items,
+                               char *err, size_t err_len)
+{
+    char version[16];
+    snprintf(version, sizeof version, "%d", common->version_number);
+    const char *params[] = {common->project_id,
+                            common->template_id,
+                            common->version_id,
+                            version,
+                            common->test ? "t" : "f",
+                            batch_id,
+                            items};
+    /* One statement for many rows: the items travel as one JSON array, so 1,000 renders cost one
+     * round trip and one plan. No advisory lock: the caller pushes the ids only after its commit. */
+    long n =
+        db_command(db,
+                   "INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
+                   " test, data, options, source, filename, batch_id, batch_index)"
+                   " SELECT x.id, $1::uuid, $2::uuid, $3::uuid, $4::int, 'queued', $5::bool, x.data,"
+                   " x.options, 'api', x.filename, $6::uuid, x.i"
+                   " FROM json_to_recordset($7::json) AS x(id uuid, i int, data json, options json,"
+                   " filename text)",
+                   7, params, err, err_len);
+    return n < 0 ? -1 : (int)n;
+}
+
+int renders_mark_batch_enqueued(db_t *db, const char *batch_id, char *err, size_t err_len)
+{
+    const char *params[] = {batch_id};
+    /* As renders_mark_enqueued, for every untouched item at once (a lost mark costs a duplicate
+     * push, so the commit need not wait for the WAL flush). */
+    long n =
+        db_command(db,
+                   "UPDATE renders SET enqueued_at = now() WHERE batch_id = $1::uuid AND enqueued_at IS NULL"
+                   " AND status = 'queued' AND attempts = 0"
+                   " AND set_config('synchronous_commit', 'off', true) = 'off'",
+                   1, params, err, err_len);
+    return n < 0 ? -1 : 0;
+}
+
+int renders_delete_unqueued_batch(db_t *db, const char *batch_id, char *err, size_t err_len)
+{
+    const char *params[] = {batch_id};
+    long n =
+        db_command(db, "DELETE FROM renders WHERE batch_id = $1::uuid AND status = 'queued' AND attempts = 0",
+                   1, params, err, err_len);
+    return n < 0 ? -1 : (int)n;
 }
 
 int renders_mark_enqueued(db_t *db, const char *id, bool lazy, char *err, size_t err_len)
@@ -220,6 +272,7 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     LIST_COND(test, " AND r.test = $%d::bool");
     LIST_COND(f->source, " AND r.source = $%d");
     LIST_COND(f->idempotency_key, " AND r.idempotency_key = $%d");
+    LIST_COND(f->batch_id, " AND r.batch_id = $%d::uuid");
 #undef LIST_COND
     buf_printf(&sql, " ORDER BY r.id DESC LIMIT $2::int");
     *rows = NULL;
@@ -254,10 +307,25 @@ int renders_cancel(db_t *db, const char *project_id, const char *id, render_deli
     const char *params[] = {project_id, id};
     /* Only a queued render (new, or waiting for a retry): a worker's claim needs 'queued' too,
      * so exactly one of the two wins. */
-    return terminal_result(
+    return renders_terminal_result(
         db_exec(db,
                 "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"
                 " lease_until = NULL WHERE project_id = $1 AND id = $2 AND status = 'queued'"
+                " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled"),
+                2, params, err, err_len),
+        deliveries);
+}
+
+int renders_cancel_batch(db_t *db, const char *project_id, const char *batch_id,
+                         render_deliveries_t *deliveries, char *err, size_t err_len)
+{
+    const char *params[] = {project_id, batch_id};
+    /* renders_cancel for every queued item of the batch in one statement; deliveries past
+     * RENDER_DELIVERIES_MAX stay unqueued for the sweeper. */
+    return renders_terminal_result(
+        db_exec(db,
+                "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"
+                " lease_until = NULL WHERE project_id = $1 AND batch_id = $2::uuid AND status = 'queued'"
                 " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled"),
                 2, params, err, err_len),
         deliveries);
@@ -297,7 +365,7 @@ static PGresult *claim_once(db_t *db, const char *id, const char *worker_id, con
                    " WHERE id = $1 AND ((status = 'queued' AND next_attempt_at <= now())"
                    "  OR (status = 'rendering' AND lease_until < now()))"
                    " RETURNING project_id, version_id, filename, test, attempts,"
-                   " (extract(epoch FROM created_at))::bigint AS created_unix, data, options",
+                   " (extract(epoch FROM created_at))::bigint AS created_unix, data, options, batch_id",
                    3, params, err, err_len);
 }
 
@@ -336,6 +404,7 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     out->test = db_get(r, 0, "test")[0] == 't';
     out->attempts = atoi(db_get(r, 0, "attempts"));
     out->created_unix = atoll(db_get(r, 0, "created_unix"));
+    copy_col(out->batch_id, sizeof out->batch_id, r, 0, "batch_id");
     json_error_t jerr;
     out->data = json_loads(db_get(r, 0, "data"), 0, &jerr);
     json_error_t oerr;
@@ -350,9 +419,7 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     return REPO_OK;
 }
 
-/* Reads the result of a TERMINAL_TAIL statement: 1 (done) with the delivery ids, 0 (claim lost),
- * or -1. */
-static int terminal_result(PGresult *r, render_deliveries_t *out)
+int renders_terminal_result(PGresult *r, render_deliveries_t *out)
 {
     if (out)
         out->n = 0;
@@ -387,7 +454,7 @@ int renders_succeed(db_t *db, const char *id, const char *worker_id, const char 
     snprintf(p, sizeof p, "%d", pages);
     snprintf(b, sizeof b, "%zu", bytes);
     const char *params[] = {id, worker_id, storage_key, p, b, sha256};
-    return terminal_result(
+    return renders_terminal_result(
         db_exec(db,
                 "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
                 " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
@@ -418,19 +485,27 @@ int renders_fail(db_t *db, const char *id, const char *worker_id, const char *er
     char msg[RENDER_ERROR_MAX + 1];
     clip_error(error, msg);
     const char *params[] = {id, worker_id, msg};
-    return terminal_result(db_exec(db,
-                                   "WITH u AS (UPDATE renders SET status = 'failed', error_message = $3,"
-                                   " completed_at = now(), lease_until = NULL"
-                                   " WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
-                                   " RETURNING id, project_id)" TERMINAL_TAIL("render.failed"),
-                                   3, params, err, err_len),
-                           deliveries);
+    return renders_terminal_result(
+        db_exec(db,
+                "WITH u AS (UPDATE renders SET status = 'failed', error_message = $3,"
+                " completed_at = now(), lease_until = NULL"
+                " WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
+                " RETURNING id, project_id)" TERMINAL_TAIL("render.failed"),
+                3, params, err, err_len),
+        deliveries);
 }
 
 int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err, size_t err_len)
 {
-    return db_sweep_pick(db, DB_SWEEP_SQL("renders", "queued", "rendering"), all_before_ms, ids, max, err,
-                         err_len);
+    return db_sweep_pick(db, DB_SWEEP_SQL_IF("renders", "batch_id IS NULL", "queued", "rendering"),
+                         all_before_ms, ids, max, err, err_len);
+}
+
+int renders_sweep_pick_batch(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
+                             size_t err_len)
+{
+    return db_sweep_pick(db, DB_SWEEP_SQL_IF("renders", "batch_id IS NOT NULL", "queued", "rendering"),
+                         all_before_ms, ids, max, err, err_len);
 }
 
 int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max, char *err,

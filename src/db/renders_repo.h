@@ -57,6 +57,8 @@ typedef struct render_row {
     char job_id[RENDER_IDEMPOTENCY_MAX * 4 + 1];          /* body jobId; "" = none */
     char deleted_at[32];                                  /* DELETE /v1/renders/:id; "" = null */
     char expired_at[32];                                  /* retention; "" = null */
+    char batch_id[37];                                    /* the batch of an item; "" = none */
+    int batch_index;                                      /* its place in the batch; -1 = none */
 } render_row_t;
 
 /* What a new render is made of (texts as stored). */
@@ -85,7 +87,8 @@ typedef struct render_claim {
     int attempts;         /* including this one */
     int64_t created_unix; /* pinned into the PDF metadata: identical bytes on a retry */
     json_t *data;
-    json_t *options; /* the render's options ({} when none); new reference (json_decref) */
+    json_t *options;   /* the render's options ({} when none); new reference (json_decref) */
+    char batch_id[37]; /* "" unless an item of a batch (db/batches_repo.h settles it) */
 } render_claim_t;
 
 /* Webhook deliveries created by a terminal transition (one per matching subscription). */
@@ -95,6 +98,11 @@ typedef struct render_deliveries {
     int n;
 } render_deliveries_t;
 
+/* Reads (and clears) the result of a terminal statement that ends like the renders' own: a
+ * "done" count and one "delivery" id per row (a NULL one without any). 1 (done) with the ids
+ * in *out (may be NULL; at most RENDER_DELIVERIES_MAX, the rest stay for the sweeper), 0 (it
+ * matched nothing), or -1 when r is NULL. */
+int renders_terminal_result(PGresult *r, render_deliveries_t *out);
 /* True for a terminal status (succeeded, failed, cancelled). */
 bool renders_status_terminal(const char *status);
 
@@ -108,6 +116,18 @@ bool renders_status_terminal(const char *status);
  */
 REPO_MUST_USE repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err,
                                            size_t err_len);
+/*
+ * Inserts the items of a batch (issue 22) in one statement, inside the caller's transaction:
+ * items is a JSON array of {"id", "i" (index in the batch), "data", "options", "filename"};
+ * the rest comes from common (its id, data, options, filename and key are ignored; source is
+ * api). The rows are queued, not marked as pushed. Returns the rows inserted, or -1 + err.
+ */
+REPO_MUST_USE int renders_insert_batch_items(db_t *db, const render_new_t *common, const char *batch_id,
+                                             const char *items, char *err, size_t err_len);
+/* renders_mark_enqueued (lazy) for every item of a batch. 0 or -1 + err. */
+REPO_MUST_USE int renders_mark_batch_enqueued(db_t *db, const char *batch_id, char *err, size_t err_len);
+/* renders_delete_unqueued for every item of a batch; returns how many went, or -1 + err. */
+REPO_MUST_USE int renders_delete_unqueued_batch(db_t *db, const char *batch_id, char *err, size_t err_len);
 /* Records that the id of a render is in Redis (renders_insert leaves enqueued_at NULL, which
  * the sweeper reads as "never pushed": a crash between the commit and the push then costs one
  * sweep interval, not the 10-minute safety net). lazy: outside a transaction only, commit
@@ -130,6 +150,7 @@ typedef struct render_filter {
     int test;                                   /* -1, 0, 1 */
     const char *source;                         /* api | hook */
     const char *idempotency_key;
+    const char *batch_id; /* a batch id (checked by the caller) */
 } render_filter_t;
 
 /*
@@ -145,6 +166,10 @@ REPO_MUST_USE repo_status_t renders_list(db_t *db, const char *project_id, const
  * *deliveries). 1 (cancelled), 0 (not queued, or not this project's), -1 + err. */
 REPO_MUST_USE int renders_cancel(db_t *db, const char *project_id, const char *id,
                                  render_deliveries_t *deliveries, char *err, size_t err_len);
+/* POST /v1/batches/:id/cancel: renders_cancel for every queued item of the batch (caller
+ * checked the batch is the project's). 1 (some cancelled), 0 (none queued), -1 + err. */
+REPO_MUST_USE int renders_cancel_batch(db_t *db, const char *project_id, const char *batch_id,
+                                       render_deliveries_t *deliveries, char *err, size_t err_len);
 /* DELETE /v1/renders/:id: a terminal render keeps its row as a tombstone, deleted_at set (the
  * first time only) and data emptied; *storage_key gets the file to delete ("" when none).
  * 1 (marked, or marked before), 0 (not found or not terminal), -1 + err. */
@@ -188,6 +213,10 @@ REPO_MUST_USE int renders_fail(db_t *db, const char *id, const char *worker_id, 
  */
 REPO_MUST_USE int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
                                      size_t err_len);
+/* The same for the items of batches (renders_sweep_pick leaves them out): they go back to the
+ * low-priority list (JOBS_QUEUE_BATCH_RENDERS), not ahead of single renders. */
+REPO_MUST_USE int renders_sweep_pick_batch(db_t *db, long long all_before_ms, char (*ids)[37], int max,
+                                           char *err, size_t err_len);
 /*
  * Retention, inside the caller's transaction: marks up to max terminal renders, not deleted
  * or expired yet, that are older than their project's retention_days (else default_days; 0 =

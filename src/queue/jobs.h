@@ -39,6 +39,9 @@
 #define JOBS_IO_TIMEOUT_MS 3000         /* worker connection read timeout outside blocking waits */
 
 #define JOBS_QUEUE_RENDERS "renders"
+/* Items of batches: workers take from it only when JOBS_QUEUE_RENDERS is empty, so a big batch
+ * never holds up single renders (docs/architecture.md, "Batches"). */
+#define JOBS_QUEUE_BATCH_RENDERS "renders-batch"
 #define JOBS_QUEUE_WEBHOOKS "webhooks"
 
 typedef struct jobs_worker jobs_worker_t;

@@ -71,7 +71,7 @@ static bool connect_jobs(worker_t *w)
 
 static job_result_t dispatch(worker_t *w, const char *queue, const char *job)
 {
-    if (!strcmp(queue, JOBS_QUEUE_RENDERS))
+    if (!strcmp(queue, JOBS_QUEUE_RENDERS) || !strcmp(queue, JOBS_QUEUE_BATCH_RENDERS))
         return render_job_run(w, job);
     log_warn("worker %s: job %s on unknown queue %s dropped", w->id, job, queue);
     return JOB_DONE;
@@ -99,12 +99,13 @@ static void *worker_main(void *arg)
     if (!w->sandbox || !connect_jobs(w))
         goto done;
     /* Webhooks have their own dispatcher (worker/dispatcher.h): a slow receiver must never
-     * hold a render worker. */
-    static const char *const queues[] = {JOBS_QUEUE_RENDERS};
+     * hold a render worker. Batch items come second: jobs_fetch takes one only when no single
+     * render is waiting, so a worker is never more than one item away from a single render. */
+    static const char *const queues[] = {JOBS_QUEUE_RENDERS, JOBS_QUEUE_BATCH_RENDERS};
     int backoff = 250;
     while (!atomic_load(&stopping)) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
-        int rc = jobs_fetch(w->jobs, queues, 1, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job,
+        int rc = jobs_fetch(w->jobs, queues, 2, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job,
                             err, sizeof err);
         if (rc < 0) {
             log_warn("worker %s: cannot fetch jobs (retrying in %d ms): %s", w->id, backoff, err);

@@ -8,6 +8,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "db/batches_repo.h"
 #include "db/renders_repo.h"
 #include "db/webhooks_repo.h"
 #include "queue/jobs.h"
@@ -44,12 +45,30 @@ static bool retry_terminal(const worker_t *w, const render_claim_t *c, int64_t *
     return true;
 }
 
-/* A render became terminal here: deliveries, sync waiters. */
+void render_job_settle_batch(db_t *db, const char *batch_id)
+{
+    render_deliveries_t dl;
+    char err[512];
+    int rc = batches_settle(db, batch_id, &dl, err, sizeof err);
+    if (rc < 0) {
+        log_warn("batch %s: cannot settle now (the sweeper will): %s", batch_id, err);
+        return;
+    }
+    if (rc > 0) {
+        log_event(LOG_INFO, "batch completed", "batch", batch_id, NULL);
+        metrics_counter_add("craftkit_batches_completed_total", NULL, 1);
+        webhook_push_deliveries(db, &dl);
+    }
+}
+
+/* A render became terminal here: deliveries, sync waiters, and its batch's outcome. */
 static void render_terminal(worker_t *w, db_t *db, const render_claim_t *c, const render_deliveries_t *dl)
 {
     webhook_push_deliveries(db, dl);
     if (w->on_terminal)
         w->on_terminal(c->id);
+    if (c->batch_id[0])
+        render_job_settle_batch(db, c->batch_id);
 }
 
 /* After a failed attempt: retry later, or fail for good after the last attempt. */

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
+#include "db/batches_repo.h"
 #include "db/db.h"
 #include "db/renders_repo.h"
 #include "db/webhooks_repo.h"
@@ -14,6 +15,7 @@
 #include "queue/jobs.h"
 #include "queue/redis.h"
 #include "storage/storage.h"
+#include "worker/render_job.h"
 
 static bgthread_t sweeper;
 static char epoch_seen[UUID_STR_LEN + 1];
@@ -86,6 +88,7 @@ static const struct {
     pick_fn pick;
 } sweeps[] = {
     {"renders", JOBS_QUEUE_RENDERS, renders_sweep_pick},
+    {"batch renders", JOBS_QUEUE_BATCH_RENDERS, renders_sweep_pick_batch},
     {"webhook deliveries", JOBS_QUEUE_WEBHOOKS, whdel_sweep_pick},
 };
 
@@ -136,8 +139,9 @@ static bool sweep(db_t *db, const char *everything)
         snprintf(count, sizeof count, "%d", total);
         log_event(LOG_INFO, "sweeper re-enqueued", "what", sweeps[which].name, "count", count, "reason",
                   everything ? everything : "due or orphaned", NULL);
-        metrics_counter_add("craftkit_sweeper_requeued_total",
-                            which ? "queue=\"webhooks\"" : "queue=\"renders\"", total);
+        char label[64];
+        snprintf(label, sizeof label, "queue=\"%s\"", sweeps[which].queue);
+        metrics_counter_add("craftkit_sweeper_requeued_total", label, total);
     }
     return ok;
 }
@@ -184,6 +188,18 @@ static void expire(db_t *db, int default_days)
         metrics_counter_add("craftkit_renders_expired_total", NULL, n);
 }
 
+/* Batches whose last item's worker stopped before settling them (kill -9 between the item's
+ * terminal statement and batches_settle): settled here, still exactly once. */
+static void settle_batches(db_t *db)
+{
+    char ids[SWEEPER_BATCH][37], err[512];
+    int n = batches_pick_settleable(db, ids, SWEEPER_BATCH, err, sizeof err);
+    if (n < 0)
+        log_warn("sweeper: batches: %s", err);
+    for (int i = 0; i < n && !bgthread_stopping(&sweeper); i++)
+        render_job_settle_batch(db, ids[i]);
+}
+
 static void pass(bool scan)
 {
     char err[512];
@@ -203,6 +219,7 @@ static void pass(bool scan)
     bool ok = sweep(db, lost == 1 ? "redis lost its data" : restarted == 1 ? "postgres restarted" : NULL);
     if (ok && restarted == 1)
         remember_postgres(pg_started);
+    settle_batches(db);
     expire(db, config_get()->retention_days);
     publish_backlog(db);
 }

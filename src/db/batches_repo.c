@@ -1,0 +1,246 @@
+#include "db/batches_repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/errmsg.h"
+#include "core/uuid7.h"
+
+/* The batch columns plus the counts of its items by status (one index range of renders_batch). */
+#define BATCH_SELECT                                                                                         \
+    "SELECT b.id, b.project_id, b.template_id, t.slug AS template_slug, b.version_number, b.test,"           \
+    " b.status, b.total, b.invalid::text AS invalid, b.idempotency_key, b.request_hash,"                     \
+    " " SQL_TS("b.created_at") " AS created_at, " SQL_TS(                                                    \
+        "b.completed_at") " AS completed_at,"                                                                \
+                          " " SQL_TS(                                                                        \
+                              "b.cancelled_at") " AS cancelled_at, c.*"                                      \
+                                                " FROM batches b JOIN templates t ON t.id = b.template_id "  \
+                                                "CROSS JOIN LATERAL ("                                       \
+                                                " SELECT count(*) FILTER (WHERE r.status = 'queued') AS "    \
+                                                "n_queued,"                                                  \
+                                                " count(*) FILTER (WHERE r.status = 'rendering') AS "        \
+                                                "n_rendering,"                                               \
+                                                " count(*) FILTER (WHERE r.status = 'succeeded') AS "        \
+                                                "n_succeeded,"                                               \
+                                                " count(*) FILTER (WHERE r.status = 'failed') AS n_failed,"  \
+                                                " count(*) FILTER (WHERE r.status = 'cancelled') AS "        \
+                                                "n_cancelled"                                                \
+                                                " FROM renders r WHERE r.batch_id = b.id) c"
+
+static void copy_col(char *dst, size_t dst_len, const PGresult *r, int row, const char *col)
+{
+    const char *v = db_get(r, row, col);
+    snprintf(dst, dst_len, "%s", v ? v : "");
+}
+
+static long long count_col(const PGresult *r, int row, const char *col)
+{
+    const char *v = db_get(r, row, col);
+    return v ? atoll(v) : 0;
+}
+
+static void fill_row(const PGresult *r, int row, batch_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    copy_col(out->id, sizeof out->id, r, row, "id");
+    copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
+    copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
+    copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
+    copy_col(out->status, sizeof out->status, r, row, "status");
+    copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
+    copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
+    copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
+    copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
+    copy_col(out->cancelled_at, sizeof out->cancelled_at, r, row, "cancelled_at");
+    out->version_number = (int)count_col(r, row, "version_number");
+    const char *v = db_get(r, row, "test");
+    out->test = v && v[0] == 't';
+    out->total = (int)count_col(r, row, "total");
+    out->queued = count_col(r, row, "n_queued");
+    out->rendering = count_col(r, row, "n_rendering");
+    out->succeeded = count_col(r, row, "n_succeeded");
+    out->failed = count_col(r, row, "n_failed");
+    out->cancelled = count_col(r, row, "n_cancelled");
+    v = db_get(r, row, "invalid");
+    out->invalid = v ? json_loads(v, 0, NULL) : NULL;
+    if (!out->invalid)
+        out->invalid = json_array();
+    /* An open batch is 'queued' in the table; it is rendering once any item has started. */
+    if (!out->completed_at[0] && out->queued < out->total)
+        snprintf(out->status, sizeof out->status, "rendering");
+}
+
+void batch_row_free(batch_row_t *row)
+{
+    if (!row)
+        return;
+    json_decref(row->invalid);
+    row->invalid = NULL;
+}
+
+void batches_rows_free(batch_row_t *rows, int n)
+{
+    for (int i = 0; rows && i < n; i++)
+        batch_row_free(&rows[i]);
+    free(rows);
+}
+
+repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, char *err, size_t err_len)
+{
+    char version[16], total[16];
+    snprintf(version, sizeof version, "%d", n->version_number);
+    snprintf(total, sizeof total, "%d", n->total);
+    const char *params[] = {
+        n->id,      n->project_id, n->template_id,     version,        n->test ? "t" : "f", total,
+        n->invalid, n->options,    n->idempotency_key, n->request_hash};
+    PGresult *r =
+        db_exec(db,
+                "INSERT INTO batches (id, project_id, template_id, version_number, test, total,"
+                " invalid, options, idempotency_key, request_hash)"
+                " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::int, $5::bool, $6::int, $7::json, $8::json,"
+                " $9::text, $10::text)"
+                " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+                " RETURNING " SQL_TS("created_at") " AS created_at",
+                10, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
+    if (st == REPO_OK)
+        copy_col(created_at, 32, r, 0, "created_at");
+    PQclear(r);
+    return st;
+}
+
+int batches_delete(db_t *db, const char *id, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    return db_command(db, "DELETE FROM batches WHERE id = $1", 1, params, err, err_len) < 0 ? -1 : 0;
+}
+
+static repo_status_t one_row(PGresult *r, batch_row_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!r)
+        return REPO_ERROR;
+    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
+    if (st == REPO_OK)
+        fill_row(r, 0, out);
+    PQclear(r);
+    return st;
+}
+
+repo_status_t batches_get(db_t *db, const char *project_id, const char *id, batch_row_t *out, char *err,
+                          size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {project_id, id};
+    return one_row(
+        db_exec(db, BATCH_SELECT " WHERE b.project_id = $1 AND b.id = $2", 2, params, err, err_len), out);
+}
+
+repo_status_t batches_find_by_key(db_t *db, const char *project_id, const char *key, batch_row_t *out,
+                                  char *err, size_t err_len)
+{
+    const char *params[] = {project_id, key};
+    return one_row(db_exec(db, BATCH_SELECT " WHERE b.project_id = $1 AND b.idempotency_key = $2", 2, params,
+                           err, err_len),
+                   out);
+}
+
+repo_status_t batches_list(db_t *db, const char *project_id, const char *cursor, int limit,
+                           batch_row_t **rows, int *n, bool *has_more, char *err, size_t err_len)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether another page exists */
+    const char *params[] = {project_id, lim, cursor};
+    *rows = NULL;
+    *n = 0;
+    *has_more = false;
+    PGresult *r = db_exec(db,
+                          cursor ? BATCH_SELECT " WHERE b.project_id = $1 AND b.id < $3::uuid"
+                                                " ORDER BY b.id DESC LIMIT $2::int"
+                                 : BATCH_SELECT " WHERE b.project_id = $1 ORDER BY b.id DESC LIMIT $2::int",
+                          cursor ? 3 : 2, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    int got = PQntuples(r);
+    *has_more = got > limit;
+    if (got > limit)
+        got = limit;
+    *rows = calloc(got > 0 ? (size_t)got : 1, sizeof **rows);
+    if (!*rows) {
+        PQclear(r);
+        errmsg_fail(err, err_len, "out of memory");
+        return REPO_ERROR;
+    }
+    for (int i = 0; i < got; i++)
+        fill_row(r, i, &(*rows)[i]);
+    *n = got;
+    PQclear(r);
+    return REPO_OK;
+}
+
+int batches_mark_cancelled(db_t *db, const char *project_id, const char *id, char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return 0;
+    const char *params[] = {project_id, id};
+    long n = db_command(db,
+                        "UPDATE batches SET cancelled_at = coalesce(cancelled_at, now())"
+                        " WHERE project_id = $1 AND id = $2 AND completed_at IS NULL",
+                        2, params, err, err_len);
+    return n < 0 ? -1 : n > 0;
+}
+
+int batches_settle(db_t *db, const char *id, render_deliveries_t *deliveries, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    /* The counts come from this statement's snapshot, taken after the caller's item went
+     * terminal: of two items finishing last at once, the one whose statement starts later sees
+     * both, and the row lock plus "completed_at IS NULL" lets only one UPDATE through. Like a
+     * render's terminal statement, this one commits durably (the deliveries are pushed next). */
+    PGresult *r = db_exec(
+        db,
+        "WITH c AS (SELECT count(*) FILTER (WHERE status IN ('queued', 'rendering')) AS open,"
+        " count(*) FILTER (WHERE status = 'succeeded') AS ok, count(*) FILTER (WHERE status = 'failed') AS "
+        "bad"
+        " FROM renders WHERE batch_id = $1::uuid),"
+        " u AS (UPDATE batches b SET completed_at = now(), status = CASE"
+        "  WHEN b.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.bad = 0 THEN 'succeeded'"
+        "  WHEN c.ok = 0 THEN 'failed' ELSE 'partially_failed' END"
+        " FROM c WHERE b.id = $1::uuid AND b.completed_at IS NULL AND c.open = 0"
+        " RETURNING b.id, b.project_id, CASE WHEN b.status = 'failed' THEN 'batch.failed'"
+        "  ELSE 'batch.completed' END AS event),"
+        " d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, batch_id, event)"
+        " SELECT s.id, u.project_id, u.id, u.event FROM u JOIN webhook_subscriptions s"
+        " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL AND u.event = ANY (s.events)"
+        " ON CONFLICT DO NOTHING RETURNING id),"
+        " durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)"
+        " SELECT (SELECT count(*) FROM u) AS done, (SELECT v FROM durable) AS sync, d.id AS delivery"
+        " FROM (SELECT 1) one LEFT JOIN d ON true",
+        1, params, err, err_len);
+    return renders_terminal_result(r, deliveries);
+}
+
+int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_t err_len)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *params[] = {lim};
+    PGresult *r =
+        db_exec(db,
+                "SELECT b.id FROM batches b WHERE b.completed_at IS NULL AND NOT EXISTS ("
+                " SELECT 1 FROM renders r WHERE r.batch_id = b.id AND r.status IN ('queued', 'rendering'))"
+                " ORDER BY b.created_at LIMIT $1::int",
+                1, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r) < max ? PQntuples(r) : max;
+    for (int i = 0; i < n; i++)
+        copy_col(ids[i], 37, r, i, "id");
+    PQclear(r);
+    return n;
+}

@@ -1,0 +1,99 @@
+/*
+ * batches_repo — the batches table (issue 22): many renders of one template submitted at once.
+ *
+ * A batch row holds what belongs to the whole request (template, version, idempotency key and
+ * request hash, the items skipped as invalid, the cancel request and the settled outcome); its
+ * items are ordinary render rows with batch_id (db/renders_repo.h), so every guarantee of a
+ * render holds for each item. Counts are always read from the items, never kept in step.
+ *
+ * A batch is open (completed_at NULL, status 'queued') until its last item is terminal; then
+ * batches_settle sets the outcome exactly once: a conditional UPDATE on completed_at IS NULL,
+ * run after every terminal transition of an item and, as a safety net for a worker killed in
+ * between, by the sweeper (batches_pick_settleable). The statement also creates the
+ * batch.completed / batch.failed webhook deliveries, so none is lost.
+ *
+ * Every API-side function is scoped by project id: another project's batch is
+ * REPO_NOT_FOUND. Threads: any, with the caller's own db connection. Memory: rows are filled
+ * into caller-provided structs, except batch_row_t.invalid (json_decref) and batches_list's
+ * array (batches_rows_free).
+ */
+#ifndef CRAFTKIT_DB_BATCHES_REPO_H
+#define CRAFTKIT_DB_BATCHES_REPO_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "db/db.h"
+#include "db/renders_repo.h"
+#include "db/repo.h"
+
+#define BATCH_LIST_MAX 100 /* GET /v1/batches page size cap */
+
+typedef struct batch_row {
+    char id[37];
+    char project_id[37];
+    char template_id[37];
+    char template_slug[128];
+    int version_number;
+    bool test;
+    /* queued | rendering (derived: open with an item started) | succeeded | partially_failed |
+     * failed | cancelled */
+    char status[24];
+    int total;
+    long long queued, rendering, succeeded, failed, cancelled; /* items by status */
+    json_t *invalid; /* [{index, fieldErrors}] of items skipped (skipInvalid); new reference */
+    char idempotency_key[RENDER_IDEMPOTENCY_MAX * 4 + 1]; /* "" = none */
+    char request_hash[65];
+    char created_at[32];
+    char completed_at[32]; /* "" while open */
+    char cancelled_at[32]; /* "" unless cancelled */
+} batch_row_t;
+
+/* What a new batch is made of (texts as stored). */
+typedef struct batch_new {
+    const char *id;
+    const char *project_id;
+    const char *template_id;
+    int version_number;
+    bool test;
+    int total;
+    const char *invalid;         /* JSON text of the skipped items ("[]" when none) */
+    const char *options;         /* JSON text of the batch options */
+    const char *idempotency_key; /* NULL: none */
+    const char *request_hash;    /* NULL without a key */
+} batch_new_t;
+
+/* Inserts a batch inside the caller's transaction. REPO_OK with created_at (32 bytes);
+ * REPO_CONFLICT when the idempotency key is taken (visible to the next statement); REPO_ERROR. */
+REPO_MUST_USE repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, char *err,
+                                           size_t err_len);
+/* Deletes a batch whose items are gone (a submission that could not queue anything). 0 / -1. */
+REPO_MUST_USE int batches_delete(db_t *db, const char *id, char *err, size_t err_len);
+
+REPO_MUST_USE repo_status_t batches_get(db_t *db, const char *project_id, const char *id, batch_row_t *out,
+                                        char *err, size_t err_len);
+REPO_MUST_USE repo_status_t batches_find_by_key(db_t *db, const char *project_id, const char *key,
+                                                batch_row_t *out, char *err, size_t err_len);
+/* One page of a project's batches, newest first, after cursor (a batch id) when not NULL. */
+REPO_MUST_USE repo_status_t batches_list(db_t *db, const char *project_id, const char *cursor, int limit,
+                                         batch_row_t **rows, int *n, bool *has_more, char *err,
+                                         size_t err_len);
+void batch_row_free(batch_row_t *row);
+void batches_rows_free(batch_row_t *rows, int n);
+
+/* Records a cancel request on an open batch of the project (the settled status becomes
+ * cancelled). 1 (open, marked now or before), 0 (settled already, or not found), -1 + err. */
+REPO_MUST_USE int batches_mark_cancelled(db_t *db, const char *project_id, const char *id, char *err,
+                                         size_t err_len);
+/* Settles an open batch whose items are all terminal: status from the items (cancelled when a
+ * cancel was asked; else succeeded, failed or partially_failed), completed_at now, and one
+ * webhook delivery per subscription to the event (ids in *deliveries, may be NULL). Exactly
+ * one caller ever gets 1; 0 (still open items, settled before, or no such batch), -1 + err.
+ * Call it after the item's terminal statement committed (not in the same transaction). */
+REPO_MUST_USE int batches_settle(db_t *db, const char *id, render_deliveries_t *deliveries, char *err,
+                                 size_t err_len);
+/* The sweeper's net: up to max ids of open batches without an open item (their last item's
+ * worker stopped before settling). Count or -1 + err. */
+REPO_MUST_USE int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,363 @@
+/* Batches (issue 22) over real HTTP, Postgres, Redis and local storage: submit, poll, list the
+ * items, every shape and data error at items.<index>.…, skipInvalid, the item cap and the body
+ * limit, Idempotency-Key, cancel, other projects, fairness (a single render is not held up by
+ * a big batch) and kill -9 during a batch (it still settles, no item lost or doubled). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness_render.h"
+
+#define ITEM_OK "{\"data\":" TH_INVOICE_DATA "}"
+#define ITEM_NO_NAME "{\"data\":{\"total\":\"1.00\",\"items\":[]}}"
+#define MAX_ITEMS 250 /* CRAFTKIT_BATCH_MAX_ITEMS of this server */
+
+static th_server_t *srv;
+static char key[128], other_key[128];
+
+/* {"items":[ITEM_OK × n], "options": options (or none)}; caller frees. */
+static char *batch_body(int n, const char *options)
+{
+    size_t cap = (size_t)n * (sizeof ITEM_OK + 1) + 256 + (options ? strlen(options) : 0);
+    char *b = malloc(cap), *p = b;
+    p += sprintf(p, "{\"items\":[");
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "%s" ITEM_OK, i ? "," : "");
+    sprintf(p, "]%s%s}", options ? ",\"options\":" : "", options ? options : "");
+    return b;
+}
+
+static th_resp_t *post_batch(const char *api_key, const char *slug, const char *body,
+                             const char *const *headers)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/templates/%s/batches", slug);
+    return th_req(srv, "POST", path, api_key, body, headers);
+}
+
+/* Submits n good items, asserts 202, copies the id. */
+static void submit_ok(const char *api_key, int n, char id[64])
+{
+    char *body = batch_body(n, NULL);
+    th_resp_t *r = post_batch(api_key, "invoice", body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    snprintf(id, 64, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+}
+
+static th_resp_t *get_batch(const char *api_key, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/batches/%s", id);
+    return th_req(srv, "GET", path, api_key, NULL, NULL);
+}
+
+static long long count_of(const th_resp_t *r, const char *k)
+{
+    return json_integer_value(json_object_get(r->json, k));
+}
+
+/* Polls the batch until completedAt is set or timeout_ms passes; the last answer. */
+static th_resp_t *wait_batch(const char *api_key, const char *id, int timeout_ms)
+{
+    th_resp_t *r = NULL;
+    for (int waited = 0;; waited += 100) {
+        r = get_batch(api_key, id);
+        if (r->status != 200 || json_is_string(json_object_get(r->json, "completedAt")) ||
+            waited >= timeout_ms)
+            return r;
+        th_resp_free(r);
+        th_sleep_ms(100);
+    }
+}
+
+static long long sql_count(const char *sql)
+{
+    char *v = th_sql(srv, sql);
+    long long n = atoll(v);
+    free(v);
+    return n;
+}
+
+START_TEST(submit_poll_list)
+{
+    char *body = batch_body(5, "{\"versionNumber\":1,\"merge\":\"none\"}");
+    th_resp_t *r = post_batch(key, "invoice", body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "status"), "queued");
+    ck_assert_int_eq(count_of(r, "total"), 5);
+    ck_assert_int_eq(count_of(r, "skipped"), 0);
+    ck_assert_int_eq(count_of(r, "versionNumber"), 1);
+    ck_assert_str_eq(th_str(r->json, "templateSlug"), "invoice");
+    char id[64], poll[256];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    snprintf(poll, sizeof poll, "%s/v1/batches/%s", srv->base_url, id);
+    ck_assert_str_eq(th_str(r->json, "pollUrl"), poll);
+    ck_assert(json_is_null(json_object_get(r->json, "completedAt")));
+    ck_assert_int_eq(strlen(th_str(r->json, "createdAt")), 24);
+    th_resp_free(r);
+
+    r = wait_batch(key, id, 60000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    ck_assert_int_eq(count_of(r, "succeeded"), 5);
+    ck_assert_int_eq(count_of(r, "failed"), 0);
+    ck_assert_int_eq(count_of(r, "queued"), 0);
+    ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
+    th_resp_free(r);
+
+    /* every item is an ordinary render, listed by ?batch= with its place in the batch */
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders?batch=%s&limit=100", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    json_t *list = json_object_get(r->json, "renders");
+    ck_assert_int_eq(json_array_size(list), 5);
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *item = json_array_get(list, i);
+        ck_assert_str_eq(th_str(item, "batchId"), id);
+        ck_assert_str_eq(th_str(item, "status"), "succeeded");
+        seen |= 1 << json_integer_value(json_object_get(item, "batchIndex"));
+    }
+    ck_assert_int_eq(seen, 0x1f);
+    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/renders?batch=nope", key, NULL, 400, "invalid_request");
+
+    /* listed among the project's batches; another project sees none of it */
+    r = th_req(srv, "GET", "/v1/batches?limit=100", key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(json_array_size(json_object_get(r->json, "batches")) >= 1);
+    ck_assert(json_is_boolean(json_object_get(r->json, "hasMore")));
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/batches/%s", id);
+    th_expect_error(srv, "GET", path, other_key, NULL, 404, "not_found");
+    snprintf(path, sizeof path, "/v1/batches/%s/cancel", id);
+    th_expect_error(srv, "POST", path, other_key, NULL, 404, "not_found");
+    /* a settled batch cannot be cancelled */
+    th_expect_error(srv, "POST", path, key, NULL, 409, "not_cancellable");
+    snprintf(path, sizeof path, "/v1/renders?batch=%s", id);
+    r = th_req(srv, "GET", path, other_key, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "renders")), 0);
+    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/batches/not-a-uuid", key, NULL, 404, "not_found");
+}
+END_TEST
+
+/* The fieldErrors member `path` of an error answer exists. */
+static bool has_field(const th_resp_t *r, const char *path)
+{
+    json_t *issues = json_object_get(json_object_get(r->json, "error"), "issues");
+    if (!issues)
+        issues = json_object_get(r->json, "issues");
+    return json_object_get(json_object_get(issues, "fieldErrors"), path) != NULL;
+}
+
+START_TEST(invalid_items_create_nothing)
+{
+    long long before = sql_count("SELECT count(*) FROM renders");
+    const char *body =
+        "{\"items\":[" ITEM_OK "," ITEM_NO_NAME ",42,{\"template\":\"other\",\"data\":" TH_INVOICE_DATA
+        "},{\"data\":" TH_INVOICE_DATA ",\"options\":{\"versionNumber\":2,"
+        "\"filename\":\"\"}}]}";
+    th_resp_t *r = post_batch(key, "invoice", body, NULL);
+    th_assert_error(r, 400, "invalid_input_data");
+    ck_assert_msg(has_field(r, "items.1.data.customer.name"), "%s", r->body);
+    ck_assert_msg(has_field(r, "items.2"), "%s", r->body);
+    ck_assert_msg(has_field(r, "items.3.template"), "%s", r->body);
+    ck_assert_msg(has_field(r, "items.4.options.versionNumber"), "%s", r->body);
+    ck_assert_msg(has_field(r, "items.4.options.filename"), "%s", r->body);
+    ck_assert_msg(!has_field(r, "items.0") && !has_field(r, "items.0.data"), "%s", r->body);
+    th_resp_free(r);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM renders"), before);
+
+    /* skipInvalid: the valid ones render, the rest are reported */
+    char with_skip[2048];
+    snprintf(with_skip, sizeof with_skip,
+             "{\"items\":[" ITEM_NO_NAME "," ITEM_OK "," ITEM_OK "],"
+             "\"options\":{\"skipInvalid\":true}}");
+    r = post_batch(key, "invoice", with_skip, NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    ck_assert_int_eq(count_of(r, "total"), 2);
+    ck_assert_int_eq(count_of(r, "skipped"), 1);
+    json_t *inv = json_array_get(json_object_get(r->json, "invalid"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(inv, "index")), 0);
+    ck_assert(json_object_get(json_object_get(inv, "fieldErrors"), "items.0.data.customer.name"));
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = wait_batch(key, id, 60000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    ck_assert_int_eq(count_of(r, "succeeded"), 2);
+    th_resp_free(r);
+
+    /* skipInvalid with nothing valid creates nothing */
+    r = post_batch(key, "invoice", "{\"items\":[" ITEM_NO_NAME "],\"options\":{\"skipInvalid\":true}}", NULL);
+    th_assert_error(r, 400, "invalid_input_data");
+    th_resp_free(r);
+}
+END_TEST
+
+START_TEST(shape_caps_and_limits)
+{
+    const char *bad[] = {"{}",
+                         "{\"items\":{}}",
+                         "{\"items\":[]}",
+                         "{\"items\":[" ITEM_OK "],\"options\":{\"merge\":\"pdf\"}}",
+                         "{\"items\":[" ITEM_OK "],\"options\":{\"skipInvalid\":\"yes\"}}",
+                         "{\"items\":[" ITEM_OK "],\"options\":3}",
+                         NULL};
+    for (int i = 0; bad[i]; i++) {
+        th_resp_t *r = post_batch(key, "invoice", bad[i], NULL);
+        th_assert_error(r, 400, "invalid_request");
+        th_resp_free(r);
+    }
+    char *body = batch_body(MAX_ITEMS + 1, NULL);
+    th_resp_t *r = post_batch(key, "invoice", body, NULL);
+    free(body);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(has_field(r, "items"), "%s", r->body);
+    th_resp_free(r);
+    /* over the body limit (CRAFTKIT_MAX_BODY of this server: 32 KiB) */
+    body = batch_body(MAX_ITEMS * 2, NULL);
+    ck_assert(strlen(body) > 32768);
+    r = post_batch(key, "invoice", body, NULL);
+    free(body);
+    th_assert_error(r, 413, "payload_too_large");
+    th_resp_free(r);
+    th_expect_error(srv, "POST", "/v1/templates/nope/batches", key, "{\"items\":[" ITEM_OK "]}", 404,
+                    "template_not_found");
+    th_expect_error(srv, "POST", "/v1/templates/invoice/batches", NULL, "{\"items\":[" ITEM_OK "]}", 401,
+                    "unauthorized");
+}
+END_TEST
+
+START_TEST(idempotency)
+{
+    const char *h1[] = {"Idempotency-Key: month-end-1", NULL};
+    char *body = batch_body(3, NULL);
+    th_resp_t *r = post_batch(key, "invoice", body, h1);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    ck_assert_str_eq(th_str(r->json, "idempotencyKey"), "month-end-1");
+    th_resp_free(r);
+    r = post_batch(key, "invoice", body, h1);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "id"), id);
+    th_resp_free(r);
+    free(body);
+    body = batch_body(4, NULL);
+    r = post_batch(key, "invoice", body, h1);
+    th_assert_error(r, 409, "idempotency_key_reused");
+    th_resp_free(r);
+    free(body);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE batch_id = '%s'", id);
+    ck_assert_int_eq(sql_count(sql), 3);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM batches WHERE idempotency_key = 'month-end-1'"), 1);
+}
+END_TEST
+
+START_TEST(cancel)
+{
+    char id[64], path[128];
+    submit_ok(key, 200, id);
+    snprintf(path, sizeof path, "/v1/batches/%s/cancel", id);
+    th_resp_t *r = th_req(srv, "POST", path, key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert(json_is_string(json_object_get(r->json, "cancelledAt")));
+    th_resp_free(r);
+    r = wait_batch(key, id, 60000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "cancelled"), "%s", r->body);
+    ck_assert(count_of(r, "cancelled") > 0);
+    ck_assert_int_eq(count_of(r, "cancelled") + count_of(r, "succeeded") + count_of(r, "failed"), 200);
+    th_resp_free(r);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM renders WHERE batch_id = '%s' AND status IN ('queued', 'rendering')", id);
+    ck_assert_int_eq(sql_count(sql), 0);
+}
+END_TEST
+
+/* A single render submitted while a big batch drains finishes while most of the batch is still
+ * waiting: the workers take batch items only when no single render is queued. */
+START_TEST(single_render_not_starved)
+{
+    char batch[64], single[64];
+    submit_ok(key, MAX_ITEMS, batch);
+    th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" TH_INVOICE_DATA "}", single);
+    th_resp_t *r = th_wait_render(srv, key, single, 60000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    r = get_batch(key, batch);
+    long long left = count_of(r, "queued") + count_of(r, "rendering");
+    ck_assert_msg(left > MAX_ITEMS / 2, "the single render waited for the batch: %s", r->body);
+    th_resp_free(r);
+    r = wait_batch(key, batch, 240000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+}
+END_TEST
+
+/* kill -9 while a batch renders: after the restart every item is rendered once and the batch
+ * settles (by the last worker or the sweeper). */
+START_TEST(kill_during_batch)
+{
+    char id[64];
+    submit_ok(key, 150, id);
+    for (int i = 0; i < 600; i++) {
+        th_resp_t *r = get_batch(key, id);
+        long long done = count_of(r, "succeeded");
+        th_resp_free(r);
+        if (done >= 5)
+            break;
+        th_sleep_ms(50);
+    }
+    th_server_kill(srv);
+    th_server_start(srv);
+    th_resp_t *r = wait_batch(key, id, 240000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    ck_assert_int_eq(count_of(r, "succeeded"), 150);
+    th_resp_free(r);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE batch_id = '%s'", id);
+    ck_assert_int_eq(sql_count(sql), 150);
+    snprintf(sql, sizeof sql,
+             "SELECT count(DISTINCT batch_index) FROM renders WHERE batch_id = '%s' AND status = 'succeeded'",
+             id);
+    ck_assert_int_eq(sql_count(sql), 150);
+}
+END_TEST
+
+int main(void)
+{
+    char max_items[64];
+    snprintf(max_items, sizeof max_items, "CRAFTKIT_BATCH_MAX_ITEMS=%d", MAX_ITEMS);
+    const char *env[] = {max_items,
+                         "CRAFTKIT_MAX_BODY=32768",
+                         "CRAFTKIT_SWEEP_INTERVAL_MS=250",
+                         "CRAFTKIT_HEARTBEAT_TTL=3",
+                         "CRAFTKIT_RATE_LIMIT=100000",
+                         "CRAFTKIT_RATE_BURST=100000",
+                         NULL};
+    srv = th_start("batches", env);
+    char id[64];
+    th_invoice_project(srv, "Batches", "invoice", id, key);
+    th_invoice_project(srv, "Other", "invoice", id, other_key);
+
+    Suite *s = suite_create("batches");
+    TCase *tc = tcase_create("api");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, submit_poll_list);
+    tcase_add_test(tc, invalid_items_create_nothing);
+    tcase_add_test(tc, shape_caps_and_limits);
+    tcase_add_test(tc, idempotency);
+    tcase_add_test(tc, cancel);
+    tcase_add_test(tc, single_render_not_starved);
+    tcase_add_test(tc, kill_during_batch);
+    suite_add_tcase(s, tc);
+    return th_run_and_stop(s, srv);
+}
