@@ -16,6 +16,7 @@
 #include "http/router.h"
 #include "pdf/pdfdoc.h"
 #include "storage/storage.h"
+#include "worker/overlay.h"
 
 #define ASSET_NOT_FOUND_MSG "No asset with that id in this project"
 #define ASSETS_MULTIPART_OVERHEAD (64u << 10) /* headers and boundaries around the file */
@@ -370,39 +371,70 @@ static void get_asset(http_req_t *req)
     api_answer(req, st, 200, out, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
 }
 
-static void get_content(http_req_t *req)
+/* The asset of the path's :id (*row, a new reference) and its bytes from storage (data, to
+ * buf_free). false after answering (404, 503). */
+static bool read_asset(http_req_t *req, json_t **row, buf_t *data)
 {
     db_t *db = api_db(req);
     if (!db)
-        return;
+        return false;
     char err[512], key[ASSETS_KEY_MAX];
-    json_t *out = NULL;
-    repo_status_t st =
-        assets_get(db, req->auth.project_id, http_param(req, "id"), &out, key, err, sizeof err);
+    repo_status_t st = assets_get(db, req->auth.project_id, http_param(req, "id"), row, key, err, sizeof err);
     if (st != REPO_OK) {
         api_answer(req, st, 200, NULL, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
-        return;
+        return false;
     }
-    size_t bytes = (size_t)json_integer_value(json_object_get(out, "bytes"));
+    storage_t *store = storage_thread();
+    buf_init(data, (size_t)json_integer_value(json_object_get(*row, "bytes")));
+    int rc = store ? storage_get(store, key, data, err, sizeof err) : -1;
+    if (rc != 0) {
+        log_warn("assets: cannot read %s: %s", key, rc == STORAGE_NOT_FOUND ? "missing" : err);
+        buf_free(data);
+        json_decref(*row);
+        *row = NULL;
+        http_error(req, 503, "storage_unavailable", "The file could not be read from storage; retry shortly",
+                   NULL);
+        return false;
+    }
+    return true;
+}
+
+static void get_content(http_req_t *req)
+{
+    json_t *out = NULL;
+    buf_t data;
+    if (!read_asset(req, &out, &data))
+        return;
     char media_type[64], etag[72];
     snprintf(media_type, sizeof media_type, "%s", json_string_value(json_object_get(out, "mediaType")));
     snprintf(etag, sizeof etag, "\"%s\"", json_string_value(json_object_get(out, "sha256")));
     json_decref(out);
-    storage_t *store = storage_thread();
-    buf_t data;
-    buf_init(&data, bytes);
-    int rc = store ? storage_get(store, key, &data, err, sizeof err) : -1;
-    if (rc != 0) {
-        log_warn("assets: cannot read %s: %s", key, rc == STORAGE_NOT_FOUND ? "missing" : err);
-        buf_free(&data);
-        http_error(req, 503, "storage_unavailable", "The file could not be read from storage; retry shortly",
-                   NULL);
-        return;
-    }
     /* An uploaded SVG is shown to browsers: no script, no request, no same-origin anything. */
     http_add_header(req, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; sandbox");
     http_add_header(req, "ETag", etag);
     http_respond_bytes(req, 200, media_type, data.data ? data.data : "", data.len);
+    buf_free(&data);
+}
+
+/* GET /v1/assets/:id/pdf: a PDF asset's pages and form fields, to build an overlay on. */
+static void get_pdf_listing(http_req_t *req)
+{
+    json_t *out = NULL, *listing = NULL;
+    buf_t data;
+    if (!read_asset(req, &out, &data))
+        return;
+    char err[400], msg[600];
+    if (strcmp(json_string_value(json_object_get(out, "kind")), "pdf")) {
+        http_error(req, 400, "invalid_request",
+                   "This asset is not a PDF: only PDF assets have pages and fields", NULL);
+    } else if (overlay_base_listing((const unsigned char *)data.data, data.len, &listing, err, sizeof err) !=
+               0) {
+        snprintf(msg, sizeof msg, "The PDF %s", err);
+        http_error(req, 500, "internal_error", msg, NULL);
+    } else {
+        http_respond_json(req, 200, listing);
+    }
+    json_decref(out);
     buf_free(&data);
 }
 
@@ -459,5 +491,6 @@ void api_assets_routes(void)
     router_add("GET", "/v1/assets", list_assets, AUTH_PROJECT);
     router_add("GET", "/v1/assets/:id", get_asset, AUTH_PROJECT);
     router_add("GET", "/v1/assets/:id/content", get_content, AUTH_PROJECT);
+    router_add("GET", "/v1/assets/:id/pdf", get_pdf_listing, AUTH_PROJECT);
     router_add("DELETE", "/v1/assets/:id", delete_asset, AUTH_PROJECT);
 }

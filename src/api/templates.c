@@ -207,40 +207,61 @@ static void base_issue(http_req_t *req, const char *msg)
     api_invalid_request(req, issues);
 }
 
-/* Describes the project's PDF asset named (or with the id) ref into *base_pdf; *pdf_id gets its
- * id. false after answering. */
-static bool describe_base(http_req_t *req, db_t *db, const char *ref, json_t **base_pdf, char *pdf_id)
+/* The bytes of the project's PDF asset named (or with the id) ref, as a render of version_id
+ * (NULL: the current assets) would use them; pdf_id (37 bytes) gets its id. Answers 503 on a
+ * storage error; *bytes stays NULL without an answer when there is no such asset. false after
+ * answering. */
+static bool base_bytes(http_req_t *req, db_t *db, const char *version_id, const char *ref, char *pdf_id,
+                       unsigned char **bytes, size_t *len)
 {
     assetcache_set_t set;
-    char err[512], msg[700];
-    if (assetcache_load(db, req->auth.project_id, NULL, &set, err, sizeof err) != 0) {
+    char err[512];
+    *bytes = NULL;
+    if (assetcache_load(db, req->auth.project_id, version_id, &set, err, sizeof err) != 0) {
         log_warn("templates: %s", err);
         http_error(req, 503, "storage_unavailable", "The project's assets could not be read; retry shortly",
                    NULL);
         return false;
     }
     const engine_asset_t *a = overlay_find_base(set.assets, set.n, ref);
+    bool ok = true;
+    if (a) {
+        snprintf(pdf_id, 37, "%s", a->id);
+        *bytes = overlay_read_file(a->path, (size_t)1 << 30, len);
+        if (!*bytes) {
+            http_error(req, 503, "storage_unavailable", "The base PDF could not be read; retry shortly",
+                       NULL);
+            ok = false;
+        }
+    }
+    assetcache_set_free(&set);
+    return ok;
+}
+
+/* Describes the project's PDF asset named (or with the id) ref into *base_pdf; *pdf_id gets its
+ * id. false after answering. */
+static bool describe_base(http_req_t *req, db_t *db, const char *ref, json_t **base_pdf, char *pdf_id)
+{
+    char err[512], msg[700];
+    unsigned char *bytes = NULL;
     size_t len = 0;
-    unsigned char *bytes = a ? overlay_read_file(a->path, (size_t)1 << 30, &len) : NULL;
+    if (!base_bytes(req, db, NULL, ref, pdf_id, &bytes, &len))
+        return false;
     bool ok = false;
-    if (!a) {
+    if (!bytes) {
         snprintf(
             msg, sizeof msg,
             "No PDF asset \"%.200s\" in this project: upload the base PDF with POST /v1/assets and name it "
             "here (\"asset:NAME\", by name or id)",
             ref);
         base_issue(req, msg);
-    } else if (!bytes) {
-        http_error(req, 503, "storage_unavailable", "The base PDF could not be read; retry shortly", NULL);
     } else if (overlay_describe_base(bytes, len, base_pdf, err, sizeof err) != 0) {
         snprintf(msg, sizeof msg, "The base PDF %s", err);
         base_issue(req, msg);
     } else {
-        snprintf(pdf_id, 37, "%s", a->id);
         ok = true;
     }
     free(bytes);
-    assetcache_set_free(&set);
     return ok;
 }
 
@@ -862,6 +883,47 @@ static void preview(http_req_t *req)
     }
 }
 
+/* GET /v1/templates/:slug/base-pdf[?version=N]: the pages and form fields of the base PDF a
+ * pdf-overlay version uses (its pinned bytes; default the current published version). */
+static void get_base_pdf(http_req_t *req)
+{
+    const char *v = http_query(req, "version");
+    char *end, err[512], msg[700];
+    long number = v ? strtol(v, &end, 10) : 0;
+    if (v && (!*v || *end || number < 1 || number > 1000000000)) {
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "version", "Expected a positive integer");
+        api_invalid_request(req, issues);
+        return;
+    }
+    db_t *db = api_db(req);
+    resolved_version_t rv;
+    if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), (int)number, true, &rv))
+        return;
+    const char *ref = rv.compiled->overlay ? overlay_layout_base(rv.compiled->layout) : NULL;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    char id[37];
+    json_t *listing = NULL;
+    if (!ref) {
+        http_error(req, 400, "invalid_request", "This template version is not a pdf-overlay template", NULL);
+    } else if (!base_bytes(req, db, rv.version_id, ref, id, &bytes, &len)) {
+        /* answered */
+    } else if (!bytes) {
+        snprintf(msg, sizeof msg, "The base PDF \"%.200s\" of this version is no longer available", ref);
+        http_error(req, 503, "storage_unavailable", msg, NULL);
+    } else if (overlay_base_listing(bytes, len, &listing, err, sizeof err) != 0) {
+        snprintf(msg, sizeof msg, "The PDF %s", err);
+        http_error(req, 500, "internal_error", msg, NULL);
+    } else {
+        json_object_set_new(listing, "asset", json_string(id));
+        json_object_set_new(listing, "versionNumber", json_integer(rv.number));
+        http_respond_json(req, 200, listing);
+    }
+    free(bytes);
+    resolved_version_release(&rv);
+}
+
 void api_templates_routes(void)
 {
     router_add("GET", "/v1/templates", list_templates, AUTH_PROJECT);
@@ -875,4 +937,5 @@ void api_templates_routes(void)
     router_add("GET", "/v1/templates/:slug/versions/:n", get_version, AUTH_PROJECT);
     router_add("POST", "/v1/templates/:slug/validate", validate_data, AUTH_PROJECT);
     router_add("POST", "/v1/templates/:slug/preview", preview, AUTH_PROJECT);
+    router_add("GET", "/v1/templates/:slug/base-pdf", get_base_pdf, AUTH_PROJECT);
 }

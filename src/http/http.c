@@ -1,6 +1,7 @@
 #include "http/http.h"
 
 #include <microhttpd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +40,9 @@ static void set_body(http_req_t *req, int status, const char *type, char *body, 
 {
     free(req->resp_body);
     req->status = status;
-    req->resp_type = type;
+    if (type && type != req->resp_type_buf)
+        snprintf(req->resp_type_buf, sizeof req->resp_type_buf, "%s", type);
+    req->resp_type = type ? req->resp_type_buf : NULL;
     req->resp_body = body;
     req->resp_len = len;
 }

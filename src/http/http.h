@@ -61,7 +61,8 @@ typedef struct http_req {
     int status; /* 0 until answered */
     char *resp_body;
     size_t resp_len;
-    const char *resp_type;
+    const char *resp_type; /* points to resp_type_buf: a copy, since callers pass stack buffers */
+    char resp_type_buf[128];
     int resp_fd; /* -1, or a file to stream */
     uint64_t resp_fd_offset, resp_fd_len;
     char *resp_headers[HTTP_MAX_RESP_HEADERS][2];

@@ -111,6 +111,20 @@ fail:
     return -1;
 }
 
+int overlay_base_listing(const unsigned char *pdf, size_t len, json_t **out, char *err, size_t err_len)
+{
+    pdfdoc_info_t info;
+    json_t *pages = NULL, *fields = NULL;
+    *out = NULL;
+    if (pdfdoc_check(pdf, len, &info, &pages, err, err_len) != 0 ||
+        pdfdoc_fields(pdf, len, &fields, err, err_len) != 0) {
+        json_decref(pages);
+        return -1;
+    }
+    *out = json_pack("{s:o, s:o}", "pages", pages, "fields", fields);
+    return *out ? 0 : errmsg_fail(err, err_len, "could not be described (out of memory)");
+}
+
 /* ---- compiling ---- */
 
 void overlay_free(overlay_t *o)

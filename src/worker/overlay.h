@@ -45,6 +45,11 @@ const char *overlay_layout_base(const json_t *layout);
  * message completing "The base PDF ...". */
 int overlay_describe_base(const unsigned char *pdf, size_t len, json_t **base_pdf, char *err, size_t err_len);
 
+/* What a client builds an overlay from: {"pages": [{page, width, height, rotate}] (sizes as
+ * shown), "fields": [{name, type, value?, options?, page, rect}]} (pdf/pdfdoc.h). New reference
+ * in *out; 0, or -1 with a message completing "The PDF ...". */
+int overlay_base_listing(const unsigned char *pdf, size_t len, json_t **out, char *err, size_t err_len);
+
 /* Compiles an overlay layout (with its basePdf) against a manifest. On success *engine gets the
  * template that draws the placements. On a bad overlay: NULL, *issues as engine_compile's
  * ({formErrors, fieldErrors}, paths under "layout.": "layout.fields.3.page") and err. */

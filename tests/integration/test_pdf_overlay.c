@@ -221,6 +221,7 @@ START_TEST(overlay_template_renders_placements_over_the_base)
         "{\"type\":\"text\",\"page\":\"all\",\"x\":400,\"y\":700,\"text\":\"EVERY\",\"fontSize\":8},"
         "{\"type\":\"checkbox\",\"page\":1,\"x\":20,\"y\":20,\"checked\":\"agree\",\"mark\":\"TICK\"},"
         "{\"type\":\"rect\",\"page\":2,\"x\":10,\"y\":10,\"width\":50,\"height\":20,\"color\":\"#000\"},"
+        "{\"type\":\"line\",\"page\":1,\"x\":10,\"y\":500,\"width\":100,\"thickness\":2,\"dash\":\"dashed\"},"
         "{\"type\":\"qr\",\"page\":2,\"x\":400,\"y\":400,\"size\":60,\"data\":\"{{name}}\"}]}");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     th_resp_free(r);
@@ -269,8 +270,21 @@ START_TEST(overlay_template_fills_the_form)
     pdffix_t form = pdffix_form();
     th_resp_t *r = upload(key, &form, "form");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    char asset_path[256];
+    snprintf(asset_path, sizeof asset_path, "/v1/assets/%s/pdf", th_str(r->json, "id"));
     th_resp_free(r);
     pdffix_free(&form);
+    /* what a client builds the overlay from: pages as shown and the form's fields */
+    r = th_req(srv, "GET", asset_path, key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    json_t *pages = json_object_get(r->json, "pages"), *fields = json_object_get(r->json, "fields");
+    ck_assert_int_eq(json_array_size(pages), 2);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(pages, 1), "width")), 842, 0.5);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(pages, 1), "rotate")), 90);
+    ck_assert_int_eq(json_array_size(fields), 4);
+    ck_assert_str_eq(th_str(json_array_get(fields, 0), "name"), "name");
+    ck_assert_str_eq(th_str(json_array_get(fields, 0), "type"), "text");
+    th_resp_free(r);
     r = put_overlay(
         key, "form", NAME_MANIFEST,
         "{\"base\":\"asset:form\",\"flatten\":false,"
@@ -278,6 +292,14 @@ START_TEST(overlay_template_fills_the_form)
         "\"fields\":[{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":100,\"text\":\"MARK\"}]}");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/templates/form/base-pdf", key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "fields")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "versionNumber")), 1);
+    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/templates/form/base-pdf?version=7", key, NULL, 404, "version_not_found");
+    th_template(srv, key, "plain", NAME_MANIFEST);
+    th_expect_error(srv, "GET", "/v1/templates/plain/base-pdf", key, NULL, 400, "invalid_request");
     pdffix_t out = render_pdf(key, "form", "{\"name\":\"Jane Doe\",\"agree\":true,\"color\":\"Green\"}", file,
                               sizeof file);
     char *json = tool(file, "qpdf --json --json-key=acroform", "");
