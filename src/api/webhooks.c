@@ -63,7 +63,8 @@ static bool events_literal(const json_t *events, char *out, size_t len, json_t *
         json_array_size(events) > WEBHOOK_EVENTS_MAX) {
         api_issue_field(
             issues, "events",
-            "Expected a non-empty array of 'render.succeeded' | 'render.failed' | 'render.cancelled'");
+            "Expected a non-empty array of 'render.succeeded' | 'render.failed' | 'render.cancelled' | "
+            "'batch.completed' | 'batch.failed'");
         return false;
     }
     size_t i, o = 0;
@@ -80,7 +81,7 @@ static bool events_literal(const json_t *events, char *out, size_t len, json_t *
             snprintf(path, sizeof path, "events.%zu", i);
             api_issue_field(issues, path,
                             "Invalid enum value. Expected 'render.succeeded' | 'render.failed' | "
-                            "'render.cancelled' (each once)");
+                            "'render.cancelled' | 'batch.completed' | 'batch.failed' (each once)");
             return false;
         }
         o += (size_t)snprintf(out + o, len - o, "%s%s", i ? "," : "", name);
@@ -91,7 +92,7 @@ static bool events_literal(const json_t *events, char *out, size_t len, json_t *
 
 typedef struct sub_input {
     const char *url, *description;
-    char events[64];
+    char events[WEBHOOK_EVENTS_TEXT_MAX];
     bool has_events;
     int active; /* -1 = not given */
     bool clear_description;

@@ -20,7 +20,7 @@
                                                                                          "previous_expires_" \
                                                                                          "at"
 #define DELIVERY_COLUMNS                                                                                     \
-    "id, subscription_id, render_id, event, status, attempts, " SQL_TS(                                      \
+    "id, subscription_id, render_id, batch_id, event, status, attempts, " SQL_TS(                            \
         "next_attempt_at") " AS next_attempt_at, " SQL_TS("created_at") " AS created_at, " SQL_TS("delivere" \
                                                                                                   "d_at") " AS delivered_at, last_status_code, last_error"
 
@@ -183,10 +183,10 @@ static json_t *delivery_json(const PGresult *r, int row)
 {
     const char *status = db_get(r, row, "status"), *code = db_get(r, row, "last_status_code");
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:[]}", "id", db_get(r, row, "id"),
-        "subscriptionId", db_get(r, row, "subscription_id"), "renderId", db_get(r, row, "render_id"), "event",
-        db_get(r, row, "event"), "status", status, "attemptCount", atoi(db_get(r, row, "attempts")),
-        "nextAttemptAt",
+        "{s:s, s:s, s:s?, s:s?, s:s, s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:[]}", "id", db_get(r, row, "id"),
+        "subscriptionId", db_get(r, row, "subscription_id"), "renderId", db_get(r, row, "render_id"),
+        "batchId", db_get(r, row, "batch_id"), "event", db_get(r, row, "event"), "status", status,
+        "attemptCount", atoi(db_get(r, row, "attempts")), "nextAttemptAt",
         !strcmp(status, "pending") ? json_string(db_get(r, row, "next_attempt_at")) : json_null(),
         "createdAt", db_get(r, row, "created_at"), "deliveredAt", str_or_null(db_get(r, row, "delivered_at")),
         "lastStatusCode", code ? json_integer(atoi(code)) : json_null(), "lastError",
@@ -380,18 +380,19 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_ms);
     const char *params[] = {id, worker_id, lease};
-    PGresult *r = db_exec(
-        db,
-        "WITH c AS (UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1,"
-        " worker_id = $2, lease_until = now() + $3::int * interval '1 millisecond'"
-        " WHERE id = $1 AND ((status = 'pending' AND next_attempt_at <= now())"
-        "  OR (status = 'delivering' AND lease_until < now()))"
-        " RETURNING id, subscription_id, project_id, render_id, event, payload, attempts, max_attempts)"
-        " SELECT c.*, s.url, s.secret, CASE WHEN s.previous_expires_at > now()"
-        " THEN s.previous_secret END AS previous_secret,"
-        " (s.active AND s.deleted_at IS NULL) AS live"
-        " FROM c JOIN webhook_subscriptions s ON s.id = c.subscription_id",
-        3, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "WITH c AS (UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1,"
+                " worker_id = $2, lease_until = now() + $3::int * interval '1 millisecond'"
+                " WHERE id = $1 AND ((status = 'pending' AND next_attempt_at <= now())"
+                "  OR (status = 'delivering' AND lease_until < now()))"
+                " RETURNING id, subscription_id, project_id, render_id, batch_id, event, payload, attempts,"
+                " max_attempts)"
+                " SELECT c.*, s.url, s.secret, CASE WHEN s.previous_expires_at > now()"
+                " THEN s.previous_secret END AS previous_secret,"
+                " (s.active AND s.deleted_at IS NULL) AS live"
+                " FROM c JOIN webhook_subscriptions s ON s.id = c.subscription_id",
+                3, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) != 1) {
@@ -401,6 +402,7 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
     copy_col(out->id, sizeof out->id, r, "id");
     copy_col(out->project_id, sizeof out->project_id, r, "project_id");
     copy_col(out->render_id, sizeof out->render_id, r, "render_id");
+    copy_col(out->batch_id, sizeof out->batch_id, r, "batch_id");
     copy_col(out->event, sizeof out->event, r, "event");
     copy_col(out->url, sizeof out->url, r, "url");
     copy_col(out->secret, sizeof out->secret, r, "secret");

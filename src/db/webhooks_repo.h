@@ -71,7 +71,8 @@ REPO_MUST_USE int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int atte
 typedef struct whdel_claim {
     char id[37];
     char project_id[37];
-    char render_id[37];
+    char render_id[37]; /* "" for a batch event */
+    char batch_id[37];  /* "" for a render event */
     char event[24];
     char url[WEBHOOK_URL_MAX + 1];
     char secret[WEBHOOK_SECRET_MAX + 1];

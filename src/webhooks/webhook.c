@@ -13,7 +13,8 @@
 bool webhook_event_valid(const char *event)
 {
     return !strcmp(event, WEBHOOK_EVENT_SUCCEEDED) || !strcmp(event, WEBHOOK_EVENT_FAILED) ||
-           !strcmp(event, WEBHOOK_EVENT_CANCELLED);
+           !strcmp(event, WEBHOOK_EVENT_CANCELLED) || !strcmp(event, WEBHOOK_EVENT_BATCH_COMPLETED) ||
+           !strcmp(event, WEBHOOK_EVENT_BATCH_FAILED);
 }
 
 void webhook_push_deliveries(db_t *db, const render_deliveries_t *dl)
@@ -64,6 +65,26 @@ char *webhook_payload(const char *event, const render_row_t *render, const char 
     json_object_set_new(o, "createdAt", json_string(render->created_at));
     json_object_set_new(o, "completedAt",
                         render->completed_at[0] ? json_string(render->completed_at) : json_null());
+    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return text;
+}
+
+char *webhook_batch_payload(const char *event, const batch_row_t *batch)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "event", json_string(event));
+    json_object_set_new(o, "batchId", json_string(batch->id));
+    json_object_set_new(o, "templateId", json_string(batch->template_id));
+    json_object_set_new(o, "status", json_string(batch->status));
+    json_object_set_new(o, "total", json_integer(batch->total));
+    json_object_set_new(o, "succeeded", json_integer(batch->succeeded));
+    json_object_set_new(o, "failed", json_integer(batch->failed));
+    json_object_set_new(o, "cancelled", json_integer(batch->cancelled));
+    json_object_set_new(o, "skipped", json_integer((json_int_t)json_array_size(batch->invalid)));
+    json_object_set_new(o, "createdAt", json_string(batch->created_at));
+    json_object_set_new(o, "completedAt",
+                        batch->completed_at[0] ? json_string(batch->completed_at) : json_null());
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;

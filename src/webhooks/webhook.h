@@ -17,12 +17,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "db/batches_repo.h"
 #include "db/renders_repo.h"
 
 #define WEBHOOK_EVENT_SUCCEEDED "render.succeeded"
 #define WEBHOOK_EVENT_FAILED "render.failed"
 #define WEBHOOK_EVENT_CANCELLED "render.cancelled"
-#define WEBHOOK_EVENTS_MAX 3 /* events a subscription may list */
+#define WEBHOOK_EVENT_BATCH_COMPLETED "batch.completed" /* a batch settled, not failed (issue 22) */
+#define WEBHOOK_EVENT_BATCH_FAILED "batch.failed"       /* a batch settled with no item succeeded */
+#define WEBHOOK_EVENTS_MAX 5                            /* events a subscription may list */
+#define WEBHOOK_EVENTS_TEXT_MAX 128 /* the Postgres array literal of WEBHOOK_EVENTS_MAX names */
 #define WEBHOOK_USER_AGENT "Craftkit-Webhook/1.0"
 #define WEBHOOK_BACKOFF_MAX_MS (6 * 60 * 60 * 1000)
 
@@ -37,6 +41,9 @@ char *webhook_sign_timestamped(const char *secret, const char *timestamp, const 
 /* The body for event about render (docs/api.md, "Outgoing webhooks"): {event, renderId, templateId, status, downloadUrl,
  * errorMessage, createdAt, completedAt}; download_url may be NULL. */
 char *webhook_payload(const char *event, const render_row_t *render, const char *download_url);
+/* The body of batch.completed / batch.failed: {event, batchId, templateId, status, total,
+ * succeeded, failed, cancelled, skipped, createdAt, completedAt}. */
+char *webhook_batch_payload(const char *event, const batch_row_t *batch);
 /* Delay before attempt failed_attempts+1 (base CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS, doubling,
  * jittered, at most WEBHOOK_BACKOFF_MAX_MS). */
 int webhook_retry_delay_ms(int base_ms, int failed_attempts);

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/netguard.h"
 #include "core/timeutil.h"
+#include "db/batches_repo.h"
 #include "db/db.h"
 #include "db/renders_repo.h"
 #include "db/webhooks_repo.h"
@@ -86,26 +87,17 @@ static void record_without_request(dispatcher_t *d, slot_t *s, const char *why)
     metrics_counter_add("craftkit_webhook_deliveries_total", "outcome=\"abandoned\"", 1);
 }
 
-/* The body of the first attempt (kept for the next ones): built from the render now, with a
- * fresh download link. 0, -1 + err when the database failed (worth another try), -2 + err when
- * the body cannot be built at all. */
-static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
+/* The outcome of loading a delivery's subject: 0 (loaded), else ensure_payload's -1 / -2. */
+static int subject_loaded(repo_status_t st, const char *what, const char *id, char *err, size_t err_len)
 {
-    if (c->payload)
-        return 0;
-    render_row_t row;
-    repo_status_t st = renders_get(db, c->project_id, c->render_id, &row, err, err_len);
     if (st == REPO_NOT_FOUND)
-        errmsg_fail(err, err_len, "render %s is gone", c->render_id);
-    if (st != REPO_OK)
-        return st == REPO_NOT_FOUND ? -2 : -1;
-    char *url = NULL;
-    storage_t *store = storage_thread();
-    if (!strcmp(row.status, "succeeded") && store && row.storage_key[0] &&
-        storage_download_url(store, row.storage_key, row.filename, 0, &url, err, err_len) != 0)
-        log_warn("webhook delivery %s: no download link: %s", c->id, err);
-    char *body = webhook_payload(c->event, &row, url);
-    free(url);
+        errmsg_fail(err, err_len, "%s %s is gone", what, id);
+    return st == REPO_OK ? 0 : st == REPO_NOT_FOUND ? -2 : -1;
+}
+
+/* Stores body (taken) as the delivery's payload; see ensure_payload. */
+static int store_payload(db_t *db, whdel_claim_t *c, char *body, char *err, size_t err_len)
+{
     if (!body) {
         errmsg_fail(err, err_len, "cannot encode the webhook body");
         return -2;
@@ -113,6 +105,38 @@ static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
     int rc = whdel_set_payload(db, c->id, body, &c->payload, err, err_len);
     free(body);
     return rc;
+}
+
+/* The body of the first attempt (kept for the next ones): built now from the render, with a
+ * fresh download link, or from the batch (its outcome and counts). 0, -1 + err when the
+ * database failed (worth another try), -2 + err when the body cannot be built at all. */
+static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
+{
+    if (c->payload)
+        return 0;
+    if (c->batch_id[0]) {
+        batch_row_t b;
+        int rc = subject_loaded(batches_get(db, c->project_id, c->batch_id, &b, err, err_len), "batch",
+                                c->batch_id, err, err_len);
+        if (rc != 0)
+            return rc;
+        char *body = webhook_batch_payload(c->event, &b);
+        batch_row_free(&b);
+        return store_payload(db, c, body, err, err_len);
+    }
+    render_row_t row;
+    int rc = subject_loaded(renders_get(db, c->project_id, c->render_id, &row, err, err_len), "render",
+                            c->render_id, err, err_len);
+    if (rc != 0)
+        return rc;
+    char *url = NULL;
+    storage_t *store = storage_thread();
+    if (!strcmp(row.status, "succeeded") && store && row.storage_key[0] &&
+        storage_download_url(store, row.storage_key, row.filename, 0, &url, err, err_len) != 0)
+        log_warn("webhook delivery %s: no download link: %s", c->id, err);
+    char *body = webhook_payload(c->event, &row, url);
+    free(url);
+    return store_payload(db, c, body, err, err_len);
 }
 
 static void add_header(slot_t *s, const char *name, const char *value)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness_receiver.h"
 #include "harness_render.h"
 
 #define ITEM_OK "{\"data\":" TH_INVOICE_DATA "}"
@@ -14,6 +15,7 @@
 #define MAX_ITEMS 250 /* CRAFTKIT_BATCH_MAX_ITEMS of this server */
 
 static th_server_t *srv;
+static receiver_t *rx;
 static char key[128], other_key[128];
 
 /* {"items":[ITEM_OK × n], "options": options (or none)}; caller frees. */
@@ -282,6 +284,51 @@ START_TEST(cancel)
 }
 END_TEST
 
+/* A subscription to batch.completed gets one delivery when the batch settles, with its
+ * counts; the deliveries API shows it with batchId. */
+START_TEST(batch_webhook)
+{
+    char hook_key[128], project[64], body[512];
+    th_invoice_project(srv, "Hooked", "invoice", project, hook_key);
+    snprintf(body, sizeof body,
+             "{\"url\":\"http://127.0.0.1:%d/batch\",\"events\":[\"batch.completed\","
+             "\"batch.failed\"]}",
+             rx_port(rx));
+    th_resp_t *r = th_req(srv, "POST", "/v1/webhooks", hook_key, body, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    char sub[64];
+    snprintf(sub, sizeof sub, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    char id[64];
+    submit_ok(hook_key, 3, id);
+    ck_assert_msg(rx_wait_count(rx, "/batch", 1, 60000), "no batch.completed delivery");
+    rx_request_t req;
+    ck_assert(rx_get(rx, "/batch", 0, &req));
+    json_t *payload = json_loadb(req.body, req.len, 0, NULL);
+    ck_assert_msg(payload, "%.*s", (int)req.len, req.body);
+    ck_assert_str_eq(th_str(payload, "event"), "batch.completed");
+    ck_assert_str_eq(th_str(payload, "batchId"), id);
+    ck_assert_str_eq(th_str(payload, "status"), "succeeded");
+    ck_assert_int_eq(json_integer_value(json_object_get(payload, "total")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(payload, "succeeded")), 3);
+    ck_assert(rx_header(&req, "x-craftkit-signature"));
+    json_decref(payload);
+    rx_request_free(&req);
+    /* settled once: one delivery, listed with its batch */
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE batch_id = '%s'", id);
+    ck_assert_int_eq(sql_count(sql), 1);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries", sub);
+    r = th_req(srv, "GET", path, hook_key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
+    ck_assert_msg(d && !strcmp(th_str(d, "batchId"), id), "%s", r->body);
+    ck_assert(json_is_null(json_object_get(d, "renderId")));
+    th_resp_free(r);
+}
+END_TEST
+
 /* A single render submitted while a big batch drains finishes while most of the batch is still
  * waiting: the workers take batch items only when no single render is queued. */
 START_TEST(single_render_not_starved)
@@ -343,6 +390,7 @@ int main(void)
                          "CRAFTKIT_RATE_LIMIT=100000",
                          "CRAFTKIT_RATE_BURST=100000",
                          NULL};
+    rx = rx_start();
     srv = th_start("batches", env);
     char id[64];
     th_invoice_project(srv, "Batches", "invoice", id, key);
@@ -356,8 +404,11 @@ int main(void)
     tcase_add_test(tc, shape_caps_and_limits);
     tcase_add_test(tc, idempotency);
     tcase_add_test(tc, cancel);
+    tcase_add_test(tc, batch_webhook);
     tcase_add_test(tc, single_render_not_starved);
     tcase_add_test(tc, kill_during_batch);
     suite_add_tcase(s, tc);
-    return th_run_and_stop(s, srv);
+    int rc = th_run_and_stop(s, srv);
+    rx_stop(rx);
+    return rc;
 }
