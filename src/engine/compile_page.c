@@ -130,6 +130,11 @@ const position_spec_t *compile_position(compiler_t *c, const json_t *v, const ch
     const page_spec_t *pg = &c->t->page;
     int rc = position_offset(c, v, path, "x", "right", pg->width, &ps->x, &ps->from_right);
     rc |= position_offset(c, v, path, "y", "bottom", pg->height, &ps->y, &ps->from_bottom);
+    if (rc == 0 && ps->from_bottom && pg->auto_height) {
+        compile_issue(c, compile_path(c, path, "bottom"),
+                      "\"bottom\" needs a page of fixed height (this page's height is \"auto\"): use \"y\"");
+        return NULL;
+    }
     json_t *w = json_object_get(v, "width");
     if (w) {
         const char *wp = compile_path(c, path, "width");

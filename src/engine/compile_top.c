@@ -52,15 +52,49 @@ static void page_dims(compiler_t *c, const json_t *w, const json_t *h, const cha
     pg->height = dh;
 }
 
+static bool is_auto(const json_t *v)
+{
+    return json_is_string(v) && !strcmp(json_string_value(v), "auto");
+}
+
+/* One side of a page in pt, within the engine's limits; 0, or -1 after an issue at path. */
+static int page_side(compiler_t *c, const json_t *v, const char *path, double *out)
+{
+    double d;
+    if (compile_pt(c, v, path, &d) < 0)
+        return -1;
+    if (d < ENGINE_PAGE_MIN_PT || d > ENGINE_PAGE_MAX_PT) {
+        compile_issue(c, path, "Page sides must be between %g and %g pt", ENGINE_PAGE_MIN_PT,
+                      ENGINE_PAGE_MAX_PT);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* Roll paper: [width, "auto"]. The height is the maximum (page.maxHeight) until the pages are
+ * cut to their content at render time. */
+static void page_dims_auto(compiler_t *c, const json_t *w, const char *path, page_spec_t *pg)
+{
+    if (page_side(c, w, compile_path(c, path, "width"), &pg->width) < 0)
+        return;
+    pg->height = ENGINE_PAGE_MAX_PT;
+    pg->auto_height = true;
+}
+
 static void page_size_value(compiler_t *c, const json_t *v, const char *path, page_spec_t *pg)
 {
-    if (json_is_array(v) && json_array_size(v) == 2) {
+    if (json_is_array(v) && json_array_size(v) == 2 && is_auto(json_array_get(v, 1))) {
+        page_dims_auto(c, json_array_get(v, 0), path, pg);
+    } else if (json_is_array(v) && json_array_size(v) == 2) {
         page_dims(c, json_array_get(v, 0), json_array_get(v, 1), path, pg);
     } else if (json_is_object(v)) {
         static const char *const keys[] = {"width", "height", NULL};
         compile_check_keys(c, v, path, keys, false, false);
         if (!json_object_get(v, "width") || !json_object_get(v, "height"))
             compile_issue(c, path, "A custom page size needs both \"width\" and \"height\"");
+        else if (is_auto(json_object_get(v, "height")))
+            page_dims_auto(c, json_object_get(v, "width"), path, pg);
         else
             page_dims(c, json_object_get(v, "width"), json_object_get(v, "height"), path, pg);
     } else {
@@ -72,12 +106,26 @@ static void apply_orientation(compiler_t *c, const json_t *v, const char *path, 
 {
     static const char *const names[] = {"portrait", "landscape", NULL};
     int o = compile_enum(c, v, path, names);
+    if (o == 1 && pg->auto_height) {
+        compile_issue(c, path, "A page whose height is \"auto\" cannot be turned to landscape");
+        return;
+    }
     bool landscape = pg->width > pg->height;
     if (o >= 0 && (o == 1) != landscape) {
         double t = pg->width;
         pg->width = pg->height;
         pg->height = t;
     }
+}
+
+static void page_max_height(compiler_t *c, const json_t *v, const char *path, page_spec_t *pg)
+{
+    if (!pg->auto_height)
+        compile_issue(
+            c, path,
+            "maxHeight is for roll paper, whose height is \"auto\" (\"size\": [\"80mm\", \"auto\"])");
+    else
+        page_side(c, v, path, &pg->height);
 }
 
 static void compile_page(compiler_t *c, const json_t *v, page_spec_t *pg)
@@ -87,11 +135,14 @@ static void compile_page(compiler_t *c, const json_t *v, page_spec_t *pg)
         compile_issue(c, path, "Expected an object such as {\"size\": \"A4\", \"margins\": \"20mm\"}");
         return;
     }
-    static const char *const keys[] = {"size", "orientation", "margins", "margin", "background", NULL};
+    static const char *const keys[] = {"size",       "orientation", "margins", "margin",
+                                       "background", "maxHeight",   NULL};
     compile_check_keys(c, v, path, keys, false, false);
     json_t *x;
     if ((x = json_object_get(v, "size")))
         page_size_value(c, x, compile_path(c, path, "size"), pg);
+    if ((x = json_object_get(v, "maxHeight")))
+        page_max_height(c, x, compile_path(c, path, "maxHeight"), pg);
     if ((x = json_object_get(v, "orientation")))
         apply_orientation(c, x, compile_path(c, path, "orientation"), pg);
     if ((x = json_object_get(v, "margins")) || (x = json_object_get(v, "margin")))
@@ -114,9 +165,11 @@ static void compile_page_config(compiler_t *c, const json_t *v, page_spec_t *pg)
                                        "height", "printBackground", "pdfa",   NULL};
     compile_check_keys(c, v, path, keys, false, false);
     json_t *x, *w = json_object_get(v, "width"), *h = json_object_get(v, "height");
-    if ((x = json_object_get(v, "format")))
-        page_size_named(c, x, "pageConfig.format", &pg->width, &pg->height);
+    if ((x = json_object_get(v, "format")) &&
+        page_size_named(c, x, "pageConfig.format", &pg->width, &pg->height) == 0)
+        pg->auto_height = false;
     if (w || h) {
+        pg->auto_height = false;
         if (!w || !h)
             compile_issue(c, path, "A custom page size needs both \"width\" and \"height\"");
         else

@@ -311,9 +311,10 @@ static void draw_line(draw_state_t *ds, const ditem_t *it)
     }
 }
 
-static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
+static int draw_watermark(render_t *r, draw_state_t *ds, int page, const draw_opts_t *o)
 {
     const engine_template_t *t = r->t;
+    double page_h = place_page_height(r, page);
     tstyle_t st;
     memset(&st, 0, sizeof st);
     st.family = "DejaVu Sans";
@@ -321,9 +322,9 @@ static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
     st.size = 100;
     st.color = o->watermark_color;
     st.line_height = 1;
-    double diag = hypot(t->page.width, t->page.height);
+    double diag = hypot(t->page.width, page_h);
     double angle =
-        isnan(o->watermark_angle) ? -atan2(t->page.height, t->page.width) * 180 / M_PI : -o->watermark_angle;
+        isnan(o->watermark_angle) ? -atan2(page_h, t->page.width) * 180 / M_PI : -o->watermark_angle;
     char err[300];
     if (o->watermark_size > 0) {
         st.size = o->watermark_size;
@@ -341,7 +342,7 @@ static int draw_watermark(render_t *r, draw_state_t *ds, const draw_opts_t *o)
     if (p.nlines < 1)
         return 0;
     cairo_save(ds->cr);
-    cairo_translate(ds->cr, t->page.width / 2, t->page.height / 2);
+    cairo_translate(ds->cr, t->page.width / 2, page_h / 2);
     cairo_rotate(ds->cr, angle * M_PI / 180);
     ditem_t it = {.kind = DI_TEXT, .x = -p.width / 2, .y = -p.height / 2, .u.line = &p.lines[0]};
     ds->color_set = false;
@@ -388,7 +389,7 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
     }
     batch_flush(&ds);
     if (rc == 0 && o->watermark && *o->watermark) {
-        rc = draw_watermark(r, &ds, o);
+        rc = draw_watermark(r, &ds, page, o);
         batch_flush(&ds);
     }
     free(ds.glyphs);

@@ -163,9 +163,8 @@ static int place_margins(render_t *r, int page)
     }
     if (f && rc == 0) {
         pbox_t *pb = prepare_stack(r, f, r->content_w);
-        rc = pb ? place_fixed(r, pb, r->content_x, t->page.height - t->page.margin[2] - r->footer_h[i],
-                              r->content_w)
-                : -1;
+        double y = place_page_height(r, page) - t->page.margin[2] - r->footer_h[i];
+        rc = pb ? place_fixed(r, pb, r->content_x, y, r->content_w) : -1;
     }
     r->page = saved;
     r->scope.page = r->scope.pages = 0;
@@ -292,7 +291,8 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
                                              [ENGINE_COMPRESS_STANDARD] = PDFZ_STANDARD,
                                              [ENGINE_COMPRESS_NONE] = PDFZ_NONE};
     pdfz_level_set(opts->compression <= ENGINE_COMPRESS_NONE ? policies[opts->compression] : PDFZ_FAST);
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_out, &ob, t->page.width, t->page.height);
+    cairo_surface_t *s =
+        cairo_pdf_surface_create_for_stream(write_out, &ob, t->page.width, place_page_height(r, 0));
     pdfa_info_t info;
     set_metadata(r, s, opts, &info);
     cairo_t *cr = cairo_create(s);
@@ -302,6 +302,8 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
     if (rc == 0 && t->meta_lang_expr)
         rc = prepare_lang(r, t->meta_lang_expr, "layout.metadata.lang", &info.lang);
     for (int p = 0; rc == 0 && p < r->npages; p++) {
+        if (t->page.auto_height) /* roll paper: every page has its own height */
+            cairo_pdf_surface_set_size(s, t->page.width, place_page_height(r, p));
         if (place_margins(r, p) < 0 || draw_page(r, cr, p, &d) < 0) {
             rc = -1;
             break;
@@ -366,7 +368,7 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
     if (dpi > PNG_DPI_MAX || dpi < 10)
         return render_fail(r, "dpi must be between 10 and %g", PNG_DPI_MAX);
     double scale = dpi / 72.0;
-    int w = (int)ceil(t->page.width * scale), h = (int)ceil(t->page.height * scale);
+    int w = (int)ceil(t->page.width * scale), h = (int)ceil(place_page_height(r, page - 1) * scale);
     if ((double)w * h > PNG_PIXELS_MAX)
         return render_fail(r, "the image would be too large; lower the dpi");
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
@@ -425,7 +427,10 @@ static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const js
     if (prepare_backgrounds(r) < 0)
         return -1;
     pbox_t *body = prepare_stack(r, t->body, r->content_w);
-    if (!body || place_document(r, body) < 0 || place_backgrounds(r) < 0)
+    if (!body || place_document(r, body) < 0)
+        return -1;
+    place_fit_pages(r);
+    if (place_backgrounds(r) < 0)
         return -1;
     return 0;
 }
@@ -480,7 +485,8 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
             json_t *items = json_array();
             for (size_t i = 0; i < r.pages[p].n; i++)
                 json_array_append_new(items, describe_item(&r.pages[p].items[i]));
-            json_array_append_new(pages, json_pack("{s:o}", "items", items));
+            json_array_append_new(pages,
+                                  json_pack("{s:o,s:f}", "items", items, "height", place_page_height(&r, p)));
         }
     }
     json_t *res = NULL;

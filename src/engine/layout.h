@@ -56,6 +56,8 @@ typedef struct ditem {
 typedef struct dpage {
     ditem_t *items;
     size_t n, cap;
+    double flow_end; /* where the body's flow left the page (roll paper is cut below it) */
+    double height;   /* the page's height (page.height, or roll paper's cut) */
 } dpage_t;
 
 /* ------------------------------------------------------------ prepared boxes */
@@ -214,8 +216,13 @@ int prepare_backgrounds(render_t *r);
 
 /* place.c */
 int place_document(render_t *r, pbox_t *body);
-/* Puts the page backgrounds behind everything else on each page (after place_document). */
+/* Puts the page backgrounds behind everything else on each page (after place_fit_pages). */
 int place_backgrounds(render_t *r);
+/* Sets every page's height (after place_document): page.height, or for roll paper the height
+ * of what is on it plus the footer and bottom margin. */
+void place_fit_pages(render_t *r);
+/* A page's height once place_fit_pages has run (page.height before). */
+double place_page_height(const render_t *r, int page);
 /* Places a pbox at the current cursor without page breaks (headers, footers). */
 int place_fixed(render_t *r, pbox_t *pb, double x, double y, double w);
 dpage_t *place_page(render_t *r, int page);

@@ -182,6 +182,7 @@ static int new_page(render_t *r)
     for (int i = r->ninsets - 1; i >= 0; i--)
         if (r->insets[i]->on_break)
             r->insets[i]->on_break(r, r->insets[i]);
+    r->pages[r->page].flow_end = r->y;
     r->page++;
     if (!place_page(r, r->page))
         return -1;
@@ -879,6 +880,7 @@ int place_document(render_t *r, pbox_t *body)
     r->y = r->top_y = body_top(r, 0);
     if (place_pbox(r, body, r->content_x + body->ml, r->content_w - body->ml - body->mr) < 0)
         return -1;
+    r->pages[r->page].flow_end = r->y + body->mb;
     return r->failed ? -1 : 0;
 }
 
@@ -913,7 +915,7 @@ int place_backgrounds(render_t *r)
             const background_spec_t *bg = &pg->bg[i];
             if (!background_on(bg, p))
                 continue;
-            double x = 0, y = 0, w = pg->width, h = pg->height;
+            double x = 0, y = 0, w = pg->width, h = place_page_height(r, p);
             if (bg->inside_margins) {
                 x = pg->margin[3];
                 y = pg->margin[0];
@@ -933,4 +935,41 @@ int place_backgrounds(render_t *r)
         }
     }
     return r->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ roll paper */
+
+/* The lowest point anything on the page reaches. */
+static double items_bottom(const dpage_t *p)
+{
+    double b = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const ditem_t *it = &p->items[i];
+        if (it->kind == DI_TEXT)
+            b = fmax(b, it->y + it->u.line->top + it->u.line->height);
+        else if (it->kind == DI_LINE)
+            b = fmax(b, fmax(it->y, it->y + it->h) + it->stroke_w / 2);
+        else
+            b = fmax(b, it->y + it->h + (it->kind == DI_RECT ? it->stroke_w / 2 : 0));
+    }
+    return b;
+}
+
+void place_fit_pages(render_t *r)
+{
+    const page_spec_t *pg = &r->t->page;
+    for (int p = 0; p < r->npages; p++) {
+        dpage_t *d = &r->pages[p];
+        d->height = pg->height;
+        if (!pg->auto_height)
+            continue;
+        double content = fmax(fmax(d->flow_end, items_bottom(d)), body_top(r, p));
+        double h = ceil(content + r->footer_h[p == 0 ? 0 : 1] + pg->margin[2]);
+        d->height = fmin(pg->height, fmax(h, ENGINE_PAGE_MIN_PT));
+    }
+}
+
+double place_page_height(const render_t *r, int page)
+{
+    return page < r->npages && r->pages[page].height > 0 ? r->pages[page].height : r->t->page.height;
 }

@@ -204,6 +204,7 @@ typedef struct page_spec {
     double margin[4];     /* top right bottom left */
     background_spec_t *bg;
     int nbg;
+    bool auto_height; /* roll paper: each page is as tall as its content, at most `height` */
 } page_spec_t;
 
 typedef struct watermark_spec {

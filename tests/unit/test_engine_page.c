@@ -231,6 +231,90 @@ START_TEST(position_mistakes_are_issues_at_their_paths)
 }
 END_TEST
 
+/* ------------------------------------------------------------ roll paper */
+
+static double page_height(const json_t *pages, int p)
+{
+    return json_number_value(json_object_get(json_array_get(pages, (size_t)p), "height"));
+}
+
+START_TEST(roll_paper_is_as_tall_as_its_content)
+{
+    /* 80 mm wide, margins 10 pt: header, three lines, a footer. */
+#define ROLL(page_extra, body_extra)                                                                         \
+    "{\"page\": {\"size\": [\"80mm\", \"auto\"], \"margins\": 10" page_extra "},"                            \
+    " \"header\": [\"Shop\"], \"footer\": [\"Thank you\"],"                                                  \
+    " \"body\": [{\"type\": \"text\", \"each\": \"l\", \"text\": \"Line {{item}}\"}" body_extra "]}"
+    char buf[1000];
+    snprintf(buf, sizeof buf, "%s", ROLL("", ""));
+    json_t *pages = pages_of(buf, "{\"l\": [1, 2, 3]}");
+    ck_assert_int_eq((int)json_array_size(pages), 1);
+    double h = page_height(pages, 0);
+    json_t *last = find_text(pages, 0, "Line 3"), *foot = find_text(pages, 0, "Thank you");
+    ck_assert_ptr_nonnull(last);
+    ck_assert_ptr_nonnull(foot);
+    /* The footer follows the last line; the page ends at the bottom margin below it. */
+    ck_assert(num(foot, "y") >= num(last, "y") + num(last, "h") - 0.01);
+    ck_assert(num(foot, "y") < num(last, "y") + num(last, "h") + 2);
+    ck_assert(h >= num(foot, "y") + num(foot, "h") + 10 - 0.01);
+    ck_assert(h <= num(foot, "y") + num(foot, "h") + 10 + 1.01);
+    json_decref(pages);
+
+    /* A spacer at the end (room to tear off) makes the page taller. */
+    snprintf(buf, sizeof buf, "%s", ROLL("", ", {\"type\": \"spacer\", \"height\": 50}"));
+    pages = pages_of(buf, "{\"l\": [1, 2, 3]}");
+    ck_assert(page_height(pages, 0) > h + 49);
+    json_decref(pages);
+
+    /* Past maxHeight the receipt continues on further pages, each at most that tall. */
+    snprintf(buf, sizeof buf, "%s", ROLL(", \"maxHeight\": 200", ""));
+    pages = pages_of(buf,
+                     "{\"l\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,"
+                     "30,31,32,33,34,35,36,37,38,39,40]}");
+    int n = (int)json_array_size(pages);
+    ck_assert_int_ge(n, 3);
+    for (int p = 0; p < n; p++)
+        ck_assert(page_height(pages, p) <= 200 + 0.01);
+    ck_assert(page_height(pages, 0) > 180);
+    ck_assert(page_height(pages, n - 1) < page_height(pages, 0));
+    ck_assert_ptr_nonnull(find_text(pages, n - 1, "Line 40"));
+    json_decref(pages);
+
+    /* The PDF's pages have those heights. */
+    snprintf(buf, sizeof buf, "%s", ROLL("", ""));
+    engine_template_t *t = compile_ok(buf);
+    json_t *d = J("{\"l\": [1, 2, 3]}");
+    engine_output_t out = {0};
+    char err[300];
+    ck_assert_int_eq(engine_render(CTX, t, d, NULL, &out, err, sizeof err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "/MediaBox [ 0 0 226.771654 %g ]", h);
+    ck_assert_msg(memmem(out.data, out.len, want, strlen(want)), "no %s", want);
+    engine_output_free(&out);
+    json_decref(d);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(roll_paper_mistakes_are_issues_at_their_paths)
+{
+    json_t *i = issues_of("{\"page\": {\"size\": \"A4\", \"maxHeight\": 100}, \"body\": [\"x\"]}");
+    expect_issue(i, "layout.page.maxHeight", "roll paper");
+    json_decref(i);
+    i = issues_of(
+        "{\"page\": {\"size\": {\"width\": \"58mm\", \"height\": \"auto\"}, \"maxHeight\": 5,"
+        " \"orientation\": \"landscape\"},"
+        " \"body\": [{\"type\": \"text\", \"text\": \"x\", \"position\": {\"x\": 0, \"bottom\": 0}}]}");
+    expect_issue(i, "layout.page.maxHeight", "between");
+    expect_issue(i, "layout.page.orientation", "landscape");
+    expect_issue(i, "layout.body.0.position.bottom", "fixed height");
+    json_decref(i);
+    i = issues_of("{\"page\": {\"size\": [\"1mm\", \"auto\"]}, \"body\": [\"x\"]}");
+    expect_issue(i, "layout.page.size.width", "between");
+    json_decref(i);
+}
+END_TEST
+
 Suite *page_suite(void)
 {
     Suite *s = suite_create("engine_page");
@@ -241,6 +325,8 @@ Suite *page_suite(void)
     tcase_add_test(tc, background_mistakes_are_issues_at_their_paths);
     tcase_add_test(tc, positioned_blocks_stay_out_of_the_flow);
     tcase_add_test(tc, position_mistakes_are_issues_at_their_paths);
+    tcase_add_test(tc, roll_paper_is_as_tall_as_its_content);
+    tcase_add_test(tc, roll_paper_mistakes_are_issues_at_their_paths);
     suite_add_tcase(s, tc);
     return s;
 }
