@@ -282,11 +282,11 @@ START_TEST(roll_paper_is_as_tall_as_its_content)
 
     /* The PDF's pages have those heights. */
     snprintf(buf, sizeof buf, "%s", ROLL("", ""));
-    engine_template_t *t = compile_ok(buf);
-    json_t *d = J("{\"l\": [1, 2, 3]}");
+    engine_template_t *t = engfix_compile(buf);
+    json_t *d = engfix_json("{\"l\": [1, 2, 3]}");
     engine_output_t out = {0};
     char err[300];
-    ck_assert_int_eq(engine_render(CTX, t, d, NULL, &out, err, sizeof err), 0);
+    ck_assert_int_eq(engine_render(engfix_ctx, t, d, NULL, &out, err, sizeof err), 0);
     char want[64];
     snprintf(want, sizeof want, "/MediaBox [ 0 0 226.771654 %g ]", h);
     ck_assert_msg(memmem(out.data, out.len, want, strlen(want)), "no %s", want);
@@ -298,19 +298,19 @@ END_TEST
 
 START_TEST(roll_paper_mistakes_are_issues_at_their_paths)
 {
-    json_t *i = issues_of("{\"page\": {\"size\": \"A4\", \"maxHeight\": 100}, \"body\": [\"x\"]}");
-    expect_issue(i, "layout.page.maxHeight", "roll paper");
+    json_t *i = engfix_issues("{\"page\": {\"size\": \"A4\", \"maxHeight\": 100}, \"body\": [\"x\"]}");
+    engfix_expect_issue(i, "layout.page.maxHeight", "roll paper");
     json_decref(i);
-    i = issues_of(
+    i = engfix_issues(
         "{\"page\": {\"size\": {\"width\": \"58mm\", \"height\": \"auto\"}, \"maxHeight\": 5,"
         " \"orientation\": \"landscape\"},"
         " \"body\": [{\"type\": \"text\", \"text\": \"x\", \"position\": {\"x\": 0, \"bottom\": 0}}]}");
-    expect_issue(i, "layout.page.maxHeight", "between");
-    expect_issue(i, "layout.page.orientation", "landscape");
-    expect_issue(i, "layout.body.0.position.bottom", "fixed height");
+    engfix_expect_issue(i, "layout.page.maxHeight", "between");
+    engfix_expect_issue(i, "layout.page.orientation", "landscape");
+    engfix_expect_issue(i, "layout.body.0.position.bottom", "fixed height");
     json_decref(i);
-    i = issues_of("{\"page\": {\"size\": [\"1mm\", \"auto\"]}, \"body\": [\"x\"]}");
-    expect_issue(i, "layout.page.size.width", "between");
+    i = engfix_issues("{\"page\": {\"size\": [\"1mm\", \"auto\"]}, \"body\": [\"x\"]}");
+    engfix_expect_issue(i, "layout.page.size.width", "between");
     json_decref(i);
 }
 END_TEST
