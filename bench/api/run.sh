@@ -6,7 +6,10 @@
 #      then the same with a fresh Idempotency-Key on every request;
 #   2. read:   GET /v1/renders/:id, 32 connections;
 #   3. drain:  10,000 invoices submitted at full speed to one instance with workers, local
-#      storage; time until every render is succeeded, renders/s and the server's peak RSS.
+#      storage; time until every render is succeeded, renders/s and the server's peak RSS;
+#   4. batch (only when PHASES names it): the same DRAIN_RENDERS invoices as one
+#      POST /v1/templates/invoice/batches (issue 22): time to accept (202), time until the
+#      batch is settled, renders/s and peak RSS.
 # Usage: bench/api/run.sh [BUILD_DIR]   (default build/bench; RelWithDebInfo)
 # Knobs: SECONDS_ACCEPT (15), SECONDS_GET (10), DRAIN_RENDERS (10000), WORKERS (4),
 #        HTTP_THREADS (6), PG_SYNC_COMMIT (on|off, default on), PHASES ("accept get drain"),
@@ -114,8 +117,8 @@ if [[ " $phases " == *" get "* ]]; then
   echo "get_per_s=$rps p50=$p50 p99=$p99"
 fi
 stop_server
-[[ " $phases " == *" drain "* ]] || exit 0
 
+if [[ " $phases " == *" drain "* ]]; then
 echo "== 3. drain: $drain_n invoices submitted at full speed (8 connections), workers=$workers, local storage"
 sql "TRUNCATE renders CASCADE" >/dev/null
 redis-cli -s "$tmp/redis.sock" flushall >/dev/null
@@ -137,4 +140,29 @@ python3 -c "import sys; n,t,sub,rss=int(sys.argv[1]),float(sys.argv[2]),float(sy
 print('drained=%d seconds=%.2f renders_per_s=%.0f submit_seconds=%.2f peak_rss_mb=%.0f' % (n, t, n/t, sub, rss/1024))" \
   "$n" "$secs" "$sub_secs" "$rss_kb"
 echo "$(cat "$tmp/drain-submit.txt") failed=$failed bytes_total=$(sql "SELECT pg_size_pretty(sum(bytes)) FROM renders")"
+stop_server
+fi
+
+[[ " $phases " == *" batch "* ]] || exit 0
+echo "== 4. batch: $drain_n invoices in one POST /v1/templates/invoice/batches, workers=$workers, local storage"
+sql "TRUNCATE renders, batches CASCADE" >/dev/null
+redis-cli -s "$tmp/redis.sock" flushall >/dev/null
+python3 - "$tmp" "$drain_n" <<'PY'
+import json, sys
+tmp, n = sys.argv[1], int(sys.argv[2])
+item = json.load(open(tmp + "/body.json"))
+json.dump({"items": [item] * n}, open(tmp + "/batch.json", "w"))
+PY
+CRAFTKIT_MAX_BODY=$((128 << 20)) CRAFTKIT_BATCH_MAX_ITEMS="$drain_n" start_server "$workers"
+accept_s="$(curl -sf -o "$tmp/batch-answer.json" -w '%{time_total}' "$base/v1/templates/invoice/batches" \
+  -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary "@$tmp/batch.json")"
+batch="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/batch-answer.json")"
+until [[ "$(sql "SELECT completed_at IS NOT NULL FROM batches WHERE id = '$batch'")" == t ]]; do sleep 1; done
+rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$server/status")"
+read -r n secs status < <(sql "SELECT total, extract(epoch FROM completed_at - created_at), status
+  FROM batches WHERE id = '$batch'" | tr '|' ' ')
+python3 -c "import sys; n,t,a,rss=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]),int(sys.argv[4]); \
+print('batch_items=%d accept_seconds=%.2f seconds=%.2f renders_per_s=%.0f peak_rss_mb=%.0f' % (n, a, t, n/t, rss/1024))" \
+  "$n" "$secs" "$accept_s" "$rss_kb"
+echo "status=$status body_mb=$(( $(stat -c %s "$tmp/batch.json") >> 20 ))"
 stop_server

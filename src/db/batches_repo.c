@@ -195,8 +195,29 @@ int batches_mark_cancelled(db_t *db, const char *project_id, const char *id, cha
     return n < 0 ? -1 : n > 0;
 }
 
+/* 1 when the batch still has an open item (one probe of renders_batch_open), 0, -1 + err. */
+static int has_open_items(db_t *db, const char *id, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    PGresult *r = db_exec(db,
+                          "SELECT EXISTS (SELECT 1 FROM renders WHERE batch_id = $1::uuid"
+                          " AND status IN ('queued', 'rendering')) AS open",
+                          1, params, err, err_len);
+    if (!r)
+        return -1;
+    int open = db_get(r, 0, "open")[0] == 't';
+    PQclear(r);
+    return open;
+}
+
 int batches_settle(db_t *db, const char *id, render_deliveries_t *deliveries, char *err, size_t err_len)
 {
+    if (deliveries)
+        deliveries->n = 0;
+    /* Every item but the last stops here, without counting the batch's items. */
+    int open = has_open_items(db, id, err, err_len);
+    if (open != 0)
+        return open < 0 ? -1 : 0;
     const char *params[] = {id};
     /* The counts come from this statement's snapshot, taken after the caller's item went
      * terminal: of two items finishing last at once, the one whose statement starts later sees
