@@ -2,6 +2,7 @@
 
 #include <check.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
@@ -690,6 +691,32 @@ th_resp_t *th_req(th_server_t *s, const char *method, const char *path, const ch
     char url[4096];
     snprintf(url, sizeof url, "%s%s", s->base_url, path);
     return th_req_url(method, url, auth, body, headers);
+}
+
+th_resp_t *th_upload_asset(th_server_t *s, const char *key, const char *content_type, const void *data,
+                           size_t len, const char *query)
+{
+    char ct[128], path[1024];
+    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
+    snprintf(path, sizeof path, "/v1/assets%s", query);
+    const char *headers[] = {ct, NULL};
+    return th_req_bytes(s, "POST", path, key, data, len, headers);
+}
+
+int th_stored_assets(th_server_t *s, const char *project_id)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/data/assets/%s", s->dir, project_id);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
 }
 
 char *th_raw_request(th_server_t *s, const char *request)

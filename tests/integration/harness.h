@@ -104,6 +104,13 @@ void th_assert_error(const th_resp_t *r, long status, const char *code);
 void th_expect_error(th_server_t *s, const char *method, const char *path, const char *auth, const char *body,
                      long status, const char *code);
 
+/* POST /v1/assets<query> (query: "?name=…" or "") with a raw body of content_type. */
+th_resp_t *th_upload_asset(th_server_t *s, const char *key, const char *content_type, const void *data,
+                           size_t len, const char *query);
+/* How many objects a local-storage server holds under data/assets/<project_id> (names starting
+ * with a dot, temporary files, excluded). */
+int th_stored_assets(th_server_t *s, const char *project_id);
+
 /* Creates a project through the admin API; fills its id and a live (or test) key. */
 void th_project(th_server_t *s, const char *name, bool test_key, char id[64], char key[128]);
 

@@ -6,7 +6,6 @@
  * to leave nothing behind: storage holds exactly the objects of the project's ready rows. */
 #include <arpa/inet.h>
 #include <check.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -30,52 +29,13 @@
 
 static th_server_t *srv;
 
-typedef struct blob {
-    unsigned char *data;
-    size_t len;
-} blob_t;
-
-static blob_t slurp(const char *path)
+static tu_bytes_t png(int w, int h)
 {
-    blob_t b = {0};
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    b.len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b.data = malloc(b.len);
-    ck_assert(fread(b.data, 1, b.len, f) == b.len);
-    fclose(f);
-    return b;
-}
-
-static cairo_status_t png_write(void *closure, const unsigned char *data, unsigned int len)
-{
-    blob_t *b = closure;
-    b->data = realloc(b->data, b->len + len);
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
-static blob_t png(int w, int h)
-{
-    blob_t b = {0};
+    tu_bytes_t b = {0};
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-    cairo_surface_write_to_png_stream(s, png_write, &b);
+    cairo_surface_write_to_png_stream(s, tu_bytes_append, &b);
     cairo_surface_destroy(s);
     return b;
-}
-
-/* POST /v1/assets with a raw body; query is "?name=…" or "". */
-static th_resp_t *post_raw(const char *key, const char *content_type, const void *data, size_t len,
-                           const char *query)
-{
-    char ct[128], path[1024];
-    snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
-    snprintf(path, sizeof path, "/v1/assets%s", query);
-    const char *headers[] = {ct, NULL};
-    return th_req_bytes(srv, "POST", path, key, data, len, headers);
 }
 
 /* A multipart body: files (part "file", filename fname) count times, then a "name" part when given. */
@@ -110,23 +70,6 @@ static th_resp_t *post_multipart(const char *key, const char *boundary, const ch
     return r;
 }
 
-/* Objects stored under the project's prefix (temporary files excluded). */
-static int objects(const char *project_id)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/data/assets/%s", srv->dir, project_id);
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 static int sql_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sql_int(const char *fmt, ...)
 {
@@ -149,7 +92,7 @@ static void assert_consistent(const char *project_id)
     int pending =
         sql_int("SELECT count(*) FROM assets WHERE project_id = '%s' AND state = 'pending'", project_id);
     ck_assert_int_eq(pending, 0);
-    ck_assert_int_eq(objects(project_id), ready);
+    ck_assert_int_eq(th_stored_assets(srv, project_id), ready);
 }
 
 static void new_project(const char *name, char id[64], char key[128])
@@ -161,8 +104,8 @@ START_TEST(font_upload_is_described_and_idempotent)
 {
     char pid[64], key[128];
     new_project("Fonts", pid, key);
-    blob_t f = slurp(ROBOTO_DIR "Roboto-BoldItalic.ttf");
-    th_resp_t *r = post_raw(key, "font/ttf", f.data, f.len, "?name=Brand%20Bold%20Italic");
+    tu_bytes_t f = tu_bytes_load(ROBOTO_DIR "Roboto-BoldItalic.ttf");
+    th_resp_t *r = th_upload_asset(srv, key, "font/ttf", f.data, f.len, "?name=Brand%20Bold%20Italic");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "name"), "Brand Bold Italic");
     ck_assert_str_eq(th_str(r->json, "kind"), "font");
@@ -182,7 +125,7 @@ START_TEST(font_upload_is_described_and_idempotent)
     snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
     th_resp_free(r);
     /* the same bytes under the same name: 200, same asset; the declared type is not trusted */
-    r = post_raw(key, "font/woff2", f.data, f.len, "?name=Brand%20Bold%20Italic");
+    r = th_upload_asset(srv, key, "font/woff2", f.data, f.len, "?name=Brand%20Bold%20Italic");
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "id"), id);
     ck_assert_str_eq(th_str(r->json, "mediaType"), "font/ttf");
@@ -202,7 +145,7 @@ START_TEST(font_upload_is_described_and_idempotent)
     ck_assert_str_eq(th_header(r, "content-type"), "font/ttf");
     th_resp_free(r);
     assert_consistent(pid);
-    ck_assert_int_eq(objects(pid), 1);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 1);
     free(f.data);
 }
 END_TEST
@@ -211,7 +154,7 @@ START_TEST(image_upload_as_multipart)
 {
     char pid[64], key[128];
     new_project("Images", pid, key);
-    blob_t p = png(30, 20);
+    tu_bytes_t p = png(30, 20);
     th_resp_t *r = post_multipart(key, "XBOUNDARY", "logo.png", p.data, p.len, 1, NULL);
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "name"), "logo.png"); /* the file's own name */
@@ -250,7 +193,7 @@ START_TEST(list_pages_newest_first)
         snprintf(svg, sizeof svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"5\"/>",
                  i * 10);
         snprintf(q, sizeof q, "?name=a%d", i);
-        th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), q);
+        th_resp_t *r = th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), q);
         ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
         th_resp_free(r);
     }
@@ -281,7 +224,7 @@ START_TEST(projects_are_isolated)
     new_project("Iso A", pa, ka);
     new_project("Iso B", pb, kb);
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3\" height=\"3\"/>";
-    th_resp_t *r = post_raw(ka, "image/svg+xml", svg, strlen(svg), "?name=secret-logo");
+    th_resp_t *r = th_upload_asset(srv, ka, "image/svg+xml", svg, strlen(svg), "?name=secret-logo");
     ck_assert_int_eq(r->status, 201);
     char id[64], path[256];
     snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
@@ -298,7 +241,7 @@ START_TEST(projects_are_isolated)
     ck_assert(strstr(r->body, "secret-logo") == NULL);
     th_resp_free(r);
     /* B may use the same name for its own file */
-    r = post_raw(kb, "image/svg+xml", svg, strlen(svg), "?name=secret-logo");
+    r = th_upload_asset(srv, kb, "image/svg+xml", svg, strlen(svg), "?name=secret-logo");
     ck_assert_int_eq(r->status, 201);
     ck_assert_str_ne(th_str(r->json, "id"), id);
     th_resp_free(r);
@@ -310,13 +253,13 @@ START_TEST(reupload_replaces_the_name)
 {
     char pid[64], key[128];
     new_project("Replace", pid, key);
-    blob_t a = png(10, 10), b = png(12, 12);
-    th_resp_t *r = post_raw(key, "image/png", a.data, a.len, "?name=logo");
+    tu_bytes_t a = png(10, 10), b = png(12, 12);
+    th_resp_t *r = th_upload_asset(srv, key, "image/png", a.data, a.len, "?name=logo");
     ck_assert_int_eq(r->status, 201);
     char first[64], path[256];
     snprintf(first, sizeof first, "%s", th_str(r->json, "id"));
     th_resp_free(r);
-    r = post_raw(key, "image/png", b.data, b.len, "?name=logo");
+    r = th_upload_asset(srv, key, "image/png", b.data, b.len, "?name=logo");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     ck_assert_str_ne(th_str(r->json, "id"), first);
     th_resp_free(r);
@@ -339,7 +282,7 @@ START_TEST(delete_refused_while_a_published_version_uses_it)
     char pid[64], key[128];
     th_invoice_project(srv, "Delete", "invoice", pid, key);
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"/>";
-    th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=used");
+    th_resp_t *r = th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), "?name=used");
     ck_assert_int_eq(r->status, 201);
     char id[64], path[256], q[512];
     snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
@@ -355,7 +298,7 @@ START_TEST(delete_refused_while_a_published_version_uses_it)
     th_assert_error(r, 409, "asset_in_use");
     ck_assert(strstr(r->body, "invoice") != NULL);
     th_resp_free(r);
-    ck_assert_int_eq(objects(pid), 1);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 1);
     snprintf(path, sizeof path, "/v1/assets/%s?force=true", id);
     r = th_req(srv, "DELETE", path, key, NULL, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
@@ -364,17 +307,17 @@ START_TEST(delete_refused_while_a_published_version_uses_it)
     th_resp_free(r);
     snprintf(path, sizeof path, "/v1/assets/%s/content", id);
     th_expect_error(srv, "GET", path, key, NULL, 404, "asset_not_found");
-    ck_assert_int_eq(objects(pid), 0);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 0);
     assert_consistent(pid);
     /* a plain delete of an unused asset */
-    r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=unused");
+    r = th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), "?name=unused");
     snprintf(path, sizeof path, "/v1/assets/%s", th_str(r->json, "id"));
     th_resp_free(r);
     r = th_req(srv, "DELETE", path, key, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
     th_resp_free(r);
     th_expect_error(srv, "DELETE", path, key, NULL, 404, "asset_not_found");
-    ck_assert_int_eq(objects(pid), 0);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 0);
 }
 END_TEST
 
@@ -386,7 +329,7 @@ START_TEST(limits_are_enforced)
         char svg[200], q[32];
         snprintf(svg, sizeof svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"5\"/>", i);
         snprintf(q, sizeof q, "?name=n%d", i);
-        th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), q);
+        th_resp_t *r = th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), q);
         if (i <= MAX_COUNT)
             ck_assert_msg(r->status == 201, "%d: %ld %s", i, r->status, r->body);
         else
@@ -395,7 +338,7 @@ START_TEST(limits_are_enforced)
     }
     /* replacing a name does not need a free slot */
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"99\" height=\"5\"/>";
-    th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=n1");
+    th_resp_t *r = th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), "?name=n1");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     th_resp_free(r);
     assert_consistent(pid);
@@ -407,8 +350,8 @@ START_TEST(limits_are_enforced)
         char path[256], q[64];
         snprintf(path, sizeof path, ROBOTO_DIR "%s", fonts[i]);
         snprintf(q, sizeof q, "?name=%s", fonts[i]);
-        blob_t f = slurp(path);
-        r = post_raw(key2, "font/ttf", f.data, f.len, q);
+        tu_bytes_t f = tu_bytes_load(path);
+        r = th_upload_asset(srv, key2, "font/ttf", f.data, f.len, q);
         if (i < 3)
             ck_assert_msg(r->status == 201, "%s: %ld %s", fonts[i], r->status, r->body);
         else
@@ -425,7 +368,7 @@ START_TEST(limits_are_enforced)
     memset(big, 'x', n);
     memcpy(big, head, strlen(head));
     memcpy(big + n - 9, "--></svg>", 9);
-    r = post_raw(key2, "image/svg+xml", big, n, "?name=big");
+    r = th_upload_asset(srv, key2, "image/svg+xml", big, n, "?name=big");
     th_assert_error(r, 413, "asset_too_large");
     th_resp_free(r);
     free(big);
@@ -457,11 +400,13 @@ START_TEST(bad_input_is_refused_and_leaves_nothing)
 {
     char pid[64], key[128];
     new_project("Bad input", pid, key);
-    blob_t ttc = slurp(NOTO_TTC);
-    expect(post_raw(key, "font/ttf", ttc.data, ttc.len, "?name=cjk"), 400, "invalid_asset", "TTC");
+    tu_bytes_t ttc = tu_bytes_load(NOTO_TTC);
+    expect(th_upload_asset(srv, key, "font/ttf", ttc.data, ttc.len, "?name=cjk"), 400, "invalid_asset",
+           "TTC");
     free(ttc.data);
-    blob_t f = slurp(DEJAVU);
-    expect(post_raw(key, "font/ttf", f.data, f.len / 3, "?name=cut"), 400, "invalid_asset", "truncated font");
+    tu_bytes_t f = tu_bytes_load(DEJAVU);
+    expect(th_upload_asset(srv, key, "font/ttf", f.data, f.len / 3, "?name=cut"), 400, "invalid_asset",
+           "truncated font");
     /* no Unicode cmap: every encoding record made Apple Roman */
     unsigned n = (unsigned)(f.data[4] << 8 | f.data[5]);
     for (unsigned i = 0; i < n; i++) {
@@ -473,33 +418,41 @@ START_TEST(bad_input_is_refused_and_leaves_nothing)
         for (unsigned j = 0; j < (unsigned)(cmap[2] << 8 | cmap[3]); j++)
             memcpy(cmap + 4 + j * 8, "\0\1\0\0", 4);
     }
-    expect(post_raw(key, "font/ttf", f.data, f.len, "?name=nocmap"), 400, "invalid_asset", "no cmap");
+    expect(th_upload_asset(srv, key, "font/ttf", f.data, f.len, "?name=nocmap"), 400, "invalid_asset",
+           "no cmap");
     free(f.data);
     unsigned char bomb[256] = {'w', 'O', 'F', '2', 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0xFF, 0xFF, 0xFF, 0};
-    expect(post_raw(key, "font/woff2", bomb, sizeof bomb, "?name=bomb"), 400, "invalid_asset", "WOFF2 bomb");
+    expect(th_upload_asset(srv, key, "font/woff2", bomb, sizeof bomb, "?name=bomb"), 400, "invalid_asset",
+           "WOFF2 bomb");
     const char *script = "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
-    expect(post_raw(key, "image/svg+xml", script, strlen(script), "?name=s"), 400, "invalid_asset",
-           "SVG script");
+    expect(th_upload_asset(srv, key, "image/svg+xml", script, strlen(script), "?name=s"), 400,
+           "invalid_asset", "SVG script");
     const char *ext =
         "<svg xmlns=\"http://www.w3.org/2000/svg\"><image href=\"http://169.254.169.254/x\"/></svg>";
-    expect(post_raw(key, "image/svg+xml", ext, strlen(ext), "?name=e"), 400, "invalid_asset", "SVG external");
+    expect(th_upload_asset(srv, key, "image/svg+xml", ext, strlen(ext), "?name=e"), 400, "invalid_asset",
+           "SVG external");
     unsigned char huge[64] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0,    13,
                               'I',  'H', 'D', 'R', 0,    0,    0xC3, 0x50, 0, 0, 0xC3, 0x50};
-    th_resp_t *r = post_raw(key, "image/png", huge, sizeof huge, "?name=huge");
+    th_resp_t *r = th_upload_asset(srv, key, "image/png", huge, sizeof huge, "?name=huge");
     ck_assert(strstr(r->body, "50000x50000") != NULL);
     expect(r, 400, "invalid_asset", "50000x50000");
-    expect(post_raw(key, "text/plain", "hello", 5, "?name=t"), 415, "unsupported_media_type", "text/plain");
-    expect(post_raw(key, "image/png", "hello", 5, "?name=t"), 400, "invalid_asset", "not an image");
+    expect(th_upload_asset(srv, key, "text/plain", "hello", 5, "?name=t"), 415, "unsupported_media_type",
+           "text/plain");
+    expect(th_upload_asset(srv, key, "image/png", "hello", 5, "?name=t"), 400, "invalid_asset",
+           "not an image");
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3\" height=\"3\"/>";
-    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), ""), 400, "invalid_request", "no name");
-    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=a/b"), 400, "invalid_request", "slash");
-    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=..%2Fx"), 400, "invalid_request",
-           "dot dot");
+    expect(th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), ""), 400, "invalid_request",
+           "no name");
+    expect(th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), "?name=a/b"), 400, "invalid_request",
+           "slash");
+    expect(th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), "?name=..%2Fx"), 400,
+           "invalid_request", "dot dot");
     char q[600] = "?name=";
     memset(q + 6, 'n', 500);
     q[506] = '\0';
-    expect(post_raw(key, "image/svg+xml", svg, strlen(svg), q), 400, "invalid_request", "500 characters");
-    expect(post_raw(key, "image/svg+xml", "", 0, "?name=empty"), 400, "invalid_asset", "empty");
+    expect(th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), q), 400, "invalid_request",
+           "500 characters");
+    expect(th_upload_asset(srv, key, "image/svg+xml", "", 0, "?name=empty"), 400, "invalid_asset", "empty");
     expect(post_multipart(key, "XBOUNDARY", "a.svg", svg, strlen(svg), 2, NULL), 400, "invalid_multipart",
            "two files");
     expect(post_multipart(key, NULL, "a.svg", svg, strlen(svg), 1, NULL), 400, "invalid_multipart",
@@ -519,7 +472,7 @@ START_TEST(bad_input_is_refused_and_leaves_nothing)
            "payload_too_large", "chunked 21 MB");
     free(body);
     assert_consistent(pid);
-    ck_assert_int_eq(objects(pid), 0);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 0);
     ck_assert_int_eq(sql_int("SELECT count(*) FROM assets WHERE project_id = '%s'", pid), 0);
     r = th_req(srv, "GET", "/health", NULL, NULL, NULL);
     ck_assert_int_eq(r->status, 200);
@@ -547,13 +500,13 @@ START_TEST(interrupted_upload_is_collected)
              " 'assets/%s/01900000-0000-7000-8000-000000000001', '{}', now() - interval '1 hour')",
              pid, pid);
     free(th_sql(srv, q));
-    ck_assert_int_eq(objects(pid), 1);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 1);
     const char *svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"3\" height=\"3\"/>";
-    th_resp_t *r = post_raw(key, "image/svg+xml", svg, strlen(svg), "?name=next");
+    th_resp_t *r = th_upload_asset(srv, key, "image/svg+xml", svg, strlen(svg), "?name=next");
     ck_assert_int_eq(r->status, 201);
     th_resp_free(r);
     assert_consistent(pid);
-    ck_assert_int_eq(objects(pid), 1);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 1);
 }
 END_TEST
 
@@ -605,8 +558,8 @@ START_TEST(layout_images_come_from_the_project)
     char pid[64], key[128], pid2[64], key2[128];
     new_project("Layout A", pid, key);
     new_project("Layout B", pid2, key2);
-    blob_t small = png(40, 20), big = png(80, 30);
-    th_resp_t *r = post_raw(key, "image/png", small.data, small.len, "?name=logo");
+    tu_bytes_t small = png(40, 20), big = png(80, 30);
+    th_resp_t *r = th_upload_asset(srv, key, "image/png", small.data, small.len, "?name=logo");
     ck_assert_int_eq(r->status, 201);
     char first_id[64], first_sha[80];
     snprintf(first_id, sizeof first_id, "%s", th_str(r->json, "id"));
@@ -641,7 +594,7 @@ START_TEST(layout_images_come_from_the_project)
     render_images(key, "by-id", "{}", "", dims, sizeof dims);
     ck_assert_msg(!strcmp(dims, "40x20 "), "%s", dims);
     /* re-uploading the name: the published version keeps its bytes ... */
-    r = post_raw(key, "image/png", big.data, big.len, "?name=logo");
+    r = th_upload_asset(srv, key, "image/png", big.data, big.len, "?name=logo");
     ck_assert_int_eq(r->status, 201);
     th_resp_free(r);
     render_images(key, "brand-doc", "{}", "", dims, sizeof dims);

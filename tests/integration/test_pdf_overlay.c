@@ -7,7 +7,6 @@
  * placements), rendered through the queue with the placements where they were put
  * (pdftotext -bbox) and the form's values in /V (qpdf --json). */
 #include <check.h>
-#include <dirent.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,27 +22,9 @@ static th_server_t *srv;
 
 static th_resp_t *upload(const char *key, const pdffix_t *pdf, const char *name)
 {
-    char path[256];
-    snprintf(path, sizeof path, "/v1/assets?name=%s", name);
-    const char *headers[] = {"Content-Type: application/pdf", NULL};
-    return th_req_bytes(srv, "POST", path, key, pdf->data, pdf->len, headers);
-}
-
-/* Objects stored under the project's asset prefix. */
-static int objects(const char *project_id)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/data/assets/%s", srv->dir, project_id);
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
+    char query[256];
+    snprintf(query, sizeof query, "?name=%s", name);
+    return th_upload_asset(srv, key, "application/pdf", pdf->data, pdf->len, query);
 }
 
 static int rows(const char *project_id)
@@ -96,7 +77,7 @@ START_TEST(pdf_assets_are_described)
     r = upload(key, &gs, "gs");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     th_resp_free(r);
-    ck_assert_int_eq(objects(pid), 3);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 3);
     pdffix_free(&cairo);
     pdffix_free(&form);
     pdffix_free(&gs);
@@ -136,7 +117,7 @@ START_TEST(bad_pdfs_are_refused_and_leave_nothing)
     pdffix_t text = {(unsigned char *)strdup("just text"), 9};
     expect_refused(key, text, 400, "invalid_asset", "nor a PDF");
     ck_assert_int_eq(rows(pid), 0);
-    ck_assert_int_eq(objects(pid), 0);
+    ck_assert_int_eq(th_stored_assets(srv, pid), 0);
 }
 END_TEST
 

@@ -83,17 +83,10 @@ pdffix_t pdffix_end(pdffix_builder_t *b, int root)
     return out;
 }
 
-static cairo_status_t collect(void *closure, const unsigned char *data, unsigned int len)
-{
-    pdffix_builder_t *b = closure;
-    put(b, data, len);
-    return CAIRO_STATUS_SUCCESS;
-}
-
 pdffix_t pdffix_cairo(int pages, double w, double h)
 {
-    pdffix_builder_t b = {0};
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(collect, &b, w, h);
+    pdffix_t out = {0};
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(tu_bytes_append, &out, w, h);
     cairo_t *cr = cairo_create(s);
     for (int i = 1; i <= pages; i++) {
         char text[32];
@@ -108,7 +101,6 @@ pdffix_t pdffix_cairo(int pages, double w, double h)
     }
     cairo_destroy(cr);
     cairo_surface_destroy(s);
-    pdffix_t out = {b.data, b.len};
     return out;
 }
 

@@ -10,10 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct pdffix {
-    unsigned char *data;
-    size_t len;
-} pdffix_t;
+#include "tu.h"
+
+/* A PDF's bytes: a tu_bytes_t, so that tu_bytes_append can write a cairo PDF into one. */
+typedef tu_bytes_t pdffix_t;
 
 /* A hand-written PDF, object by object: pdffix_obj/pdffix_stream add object 1, 2, ... in order. */
 typedef struct pdffix_builder {

@@ -1,14 +1,29 @@
 /*
- * tu — what every Check test binary shares (unit, integration, golden): running a suite.
+ * tu — what every Check test binary shares (unit, integration, golden): running a suite, and
+ * bytes a test makes with cairo or reads from a file.
  *
- * Threads: the main thread. Memory: tu_run frees the runner (and with it the suite).
+ * Threads: the main thread (tu_bytes_*: the test's). Memory: tu_run frees the runner (and with
+ * it the suite); a tu_bytes_t owns its data (malloc'd, free(data)).
  */
 #ifndef CRAFTKIT_TESTS_TU_H
 #define CRAFTKIT_TESTS_TU_H
 
+#include <cairo.h>
 #include <check.h>
+#include <stddef.h>
 
 /* Runs every test of s (CK_NORMAL output) and returns EXIT_SUCCESS or EXIT_FAILURE, for main. */
 int tu_run(Suite *s);
+
+typedef struct tu_bytes {
+    unsigned char *data;
+    size_t len;
+} tu_bytes_t;
+
+/* A cairo_write_func_t that appends to the tu_bytes_t closure (start from {0}): for
+ * cairo_surface_write_to_png_stream and cairo_pdf_surface_create_for_stream. */
+cairo_status_t tu_bytes_append(void *closure, const unsigned char *data, unsigned int len);
+/* The bytes of the file at path; fails the test when it cannot be read. */
+tu_bytes_t tu_bytes_load(const char *path);
 
 #endif

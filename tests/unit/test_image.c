@@ -25,24 +25,10 @@
 
 /* ---- fixtures ---- */
 
-typedef struct {
-    unsigned char *data;
-    size_t len;
-} blob_t;
-
-static cairo_status_t blob_write(void *closure, const unsigned char *data, unsigned int len)
-{
-    blob_t *b = closure;
-    b->data = realloc(b->data, b->len + len);
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* A w×h PNG; the left half red, the right half blue. */
-static blob_t make_png(int w, int h)
+static tu_bytes_t make_png(int w, int h)
 {
-    blob_t b = {0};
+    tu_bytes_t b = {0};
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
     cairo_t *cr = cairo_create(s);
     cairo_set_source_rgb(cr, 0, 0, 1);
@@ -51,7 +37,7 @@ static blob_t make_png(int w, int h)
     cairo_rectangle(cr, 0, 0, w / 2.0, h);
     cairo_fill(cr);
     cairo_destroy(cr);
-    cairo_surface_write_to_png_stream(s, blob_write, &b);
+    cairo_surface_write_to_png_stream(s, tu_bytes_append, &b);
     cairo_surface_destroy(s);
     return b;
 }
@@ -59,8 +45,8 @@ static blob_t make_png(int w, int h)
 typedef void (*jpeg_row_fn)(unsigned char *row, int w, int y, int h, int components);
 
 /* Encodes a w×h JPEG whose rows fill_row paints, with an optional APP1 marker (EXIF). */
-static blob_t encode_jpeg(int w, int h, int components, jpeg_row_fn fill_row, const unsigned char *app1,
-                          unsigned app1_len)
+static tu_bytes_t encode_jpeg(int w, int h, int components, jpeg_row_fn fill_row, const unsigned char *app1,
+                              unsigned app1_len)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr e;
@@ -87,7 +73,7 @@ static blob_t encode_jpeg(int w, int h, int components, jpeg_row_fn fill_row, co
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
     free(row);
-    return (blob_t){out, out_len};
+    return (tu_bytes_t){out, out_len};
 }
 
 static void uniform_row(unsigned char *row, int w, int y, int h, int components)
@@ -105,7 +91,7 @@ static void uniform_row(unsigned char *row, int w, int y, int h, int components)
 }
 
 /* A w×h JPEG with 1, 3 or 4 (Adobe CMYK) components, uniformly coloured. */
-static blob_t make_jpeg(int w, int h, int components)
+static tu_bytes_t make_jpeg(int w, int h, int components)
 {
     return encode_jpeg(w, h, components, uniform_row, NULL, 0);
 }
@@ -124,7 +110,7 @@ static void quarters_row(unsigned char *row, int w, int y, int h, int components
 
 /* A w×h RGB JPEG of quarters_row, tagged with EXIF orientation o (0: no EXIF at all).
  * big_endian picks the "MM" byte order, else "II". */
-static blob_t make_jpeg_oriented(int w, int h, int o, bool big_endian)
+static tu_bytes_t make_jpeg_oriented(int w, int h, int o, bool big_endian)
 {
     /* "Exif\0\0", TIFF header, IFD0 at 8 with one entry: Orientation (0x0112), SHORT, 1. */
     unsigned char exif[6 + 8 + 2 + 12 + 4] = "Exif\0\0";
@@ -225,7 +211,7 @@ static cairo_surface_t *draw_box(const image_t *img, image_fit_t fit)
 START_TEST(png_jpeg_svg_from_data_uris)
 {
     image_loader_t *l = loader(false, 0, 0, NULL);
-    blob_t png = make_png(40, 20);
+    tu_bytes_t png = make_png(40, 20);
     char *uri = data_uri("image/png", png.data, png.len);
     image_t *img = load_ok(l, uri);
     double w, h;
@@ -239,7 +225,7 @@ START_TEST(png_jpeg_svg_from_data_uris)
     const int comps[] = {1, 3, 4};
     const uint32_t colours[] = {0xC8C8C8u, GREEN, GREEN};
     for (int i = 0; i < 3; i++) {
-        blob_t jpg = make_jpeg(64, 32, comps[i]);
+        tu_bytes_t jpg = make_jpeg(64, 32, comps[i]);
         uri = data_uri("image/jpeg", jpg.data, jpg.len);
         img = load_ok(l, uri);
         image_size(img, &w, &h);
@@ -350,9 +336,9 @@ START_TEST(null_source_and_loader)
 END_TEST
 
 /* A PNG header claiming 20000×20000 with nothing behind it. */
-static blob_t png_bomb_header(uint32_t w, uint32_t h)
+static tu_bytes_t png_bomb_header(uint32_t w, uint32_t h)
 {
-    blob_t png = make_png(2, 2);
+    tu_bytes_t png = make_png(2, 2);
     png.data[16] = (unsigned char)(w >> 24), png.data[17] = (unsigned char)(w >> 16);
     png.data[18] = (unsigned char)(w >> 8), png.data[19] = (unsigned char)w;
     png.data[20] = (unsigned char)(h >> 24), png.data[21] = (unsigned char)(h >> 16);
@@ -366,19 +352,19 @@ START_TEST(pixel_caps)
     const uint32_t dims[][2] = {{20000, 20000}, {10001, 1}, {1, 10001},
                                 {8000, 8000},   {0, 10},    {0xFFFFFFFF, 1}};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
-        blob_t png = png_bomb_header(dims[i][0], dims[i][1]);
+        tu_bytes_t png = png_bomb_header(dims[i][0], dims[i][1]);
         char *uri = data_uri("image/png", png.data, png.len);
         load_fails(l, uri, "is too large");
         free(uri);
         free(png.data);
     }
     /* a real, well-compressed 10001×1 PNG and an oversized JPEG */
-    blob_t png = make_png(10001, 1);
+    tu_bytes_t png = make_png(10001, 1);
     char *uri = data_uri("image/png", png.data, png.len);
     load_fails(l, uri, "is too large: 10001x1 pixels");
     free(uri);
     free(png.data);
-    blob_t jpg = make_jpeg(10001, 8, 3);
+    tu_bytes_t jpg = make_jpeg(10001, 8, 3);
     uri = data_uri("image/jpeg", jpg.data, jpg.len);
     load_fails(l, uri, "is too large: 10001x8 pixels");
     free(uri);
@@ -397,7 +383,7 @@ END_TEST
 START_TEST(data_uri_size_cap)
 {
     image_loader_t *l = loader(false, 1000, 0, NULL);
-    blob_t png = make_png(300, 300); /* a few hundred bytes: solid colours compress well */
+    tu_bytes_t png = make_png(300, 300); /* a few hundred bytes: solid colours compress well */
     ck_assert(png.len < 1000);
     char *uri = data_uri("image/png", png.data, png.len);
     image_unref(load_ok(l, uri));
@@ -465,11 +451,11 @@ static uint64_t rng(void)
 START_TEST(mutated_images)
 {
     enum { SEEDS = 5, EXIF_SEED = 4, EXIF_SPAN = 64 };
-    blob_t seeds[SEEDS] = {make_png(24, 12),
-                           make_jpeg(24, 12, 3),
-                           make_jpeg(16, 16, 4),
-                           {(unsigned char *)strdup(svg_text), strlen(svg_text)},
-                           make_jpeg_oriented(24, 12, 6, false)};
+    tu_bytes_t seeds[SEEDS] = {make_png(24, 12),
+                               make_jpeg(24, 12, 3),
+                               make_jpeg(16, 16, 4),
+                               {(unsigned char *)strdup(svg_text), strlen(svg_text)},
+                               make_jpeg_oriented(24, 12, 6, false)};
     const char *types[SEEDS] = {"image/png", "image/jpeg", "image/jpeg", "image/svg+xml", "image/jpeg"};
     image_loader_t *l = loader(false, 0, 0, NULL);
     int loaded = 0, refused = 0;
@@ -512,7 +498,7 @@ END_TEST
 START_TEST(fit_modes)
 {
     image_loader_t *l = loader(false, 0, 0, NULL);
-    blob_t png = make_png(2, 1);
+    tu_bytes_t png = make_png(2, 1);
     char *uri = data_uri("image/png", png.data, png.len);
     image_t *img = load_ok(l, uri);
 
@@ -555,7 +541,7 @@ START_TEST(fit_modes)
 }
 END_TEST
 
-static blob_t pdf_with(const image_t *img);
+static tu_bytes_t pdf_with(const image_t *img);
 
 /* Phone photos are stored sideways with an EXIF tag saying how to turn them. The stored
  * 160×80 picture has a green top-left quarter, a red bottom-left one and a blue right half;
@@ -574,7 +560,7 @@ START_TEST(jpeg_exif_orientation)
     image_loader_t *l = loader(false, 0, 0, NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int be = 0; be < 2; be++) {
-            blob_t jpg = make_jpeg_oriented(160, 80, cases[i].o, be);
+            tu_bytes_t jpg = make_jpeg_oriented(160, 80, cases[i].o, be);
             char *uri = data_uri("image/jpeg", jpg.data, jpg.len);
             image_t *img = load_ok(l, uri);
             bool swapped = cases[i].o >= 5;
@@ -599,10 +585,10 @@ START_TEST(jpeg_exif_orientation)
         }
     }
     /* The PDF still embeds the camera's bytes: the turn is a transform, not a re-encode. */
-    blob_t jpg = make_jpeg_oriented(160, 80, 6, false);
+    tu_bytes_t jpg = make_jpeg_oriented(160, 80, 6, false);
     char *uri = data_uri("image/jpeg", jpg.data, jpg.len);
     image_t *img = load_ok(l, uri);
-    blob_t pdf = pdf_with(img);
+    tu_bytes_t pdf = pdf_with(img);
     ck_assert_msg(memmem(pdf.data, pdf.len, jpg.data, jpg.len) != NULL, "JPEG bytes not in the PDF");
     free(pdf.data);
     image_unref(img);
@@ -614,10 +600,10 @@ END_TEST
 
 /* ---- PDF output ---- */
 
-static blob_t pdf_with(const image_t *img)
+static tu_bytes_t pdf_with(const image_t *img)
 {
-    blob_t pdf = {0};
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(blob_write, &pdf, 300, 300);
+    tu_bytes_t pdf = {0};
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(tu_bytes_append, &pdf, 300, 300);
     cairo_t *cr = cairo_create(s);
     image_draw(img, cr, 20, 20, 200, 100, IMAGE_FIT_CONTAIN);
     cairo_destroy(cr);
@@ -629,10 +615,10 @@ static blob_t pdf_with(const image_t *img)
 START_TEST(pdf_embeds_jpeg_unchanged_and_svg_as_vectors)
 {
     image_loader_t *l = loader(false, 0, 0, NULL);
-    blob_t jpg = make_jpeg(64, 32, 3);
+    tu_bytes_t jpg = make_jpeg(64, 32, 3);
     char *uri = data_uri("image/jpeg", jpg.data, jpg.len);
     image_t *img = load_ok(l, uri);
-    blob_t pdf = pdf_with(img);
+    tu_bytes_t pdf = pdf_with(img);
     ck_assert_msg(memmem(pdf.data, pdf.len, jpg.data, jpg.len) != NULL, "JPEG bytes not in the PDF");
     ck_assert(memmem(pdf.data, pdf.len, "/DCTDecode", 10) != NULL);
     free(pdf.data);
@@ -669,7 +655,7 @@ START_TEST(assets)
 {
     strcpy(asset_dir, "/tmp/craftkit-assets-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(asset_dir));
-    blob_t png = make_png(8, 8);
+    tu_bytes_t png = make_png(8, 8);
     write_file(asset_dir, "logo.png", png.data, png.len);
     write_file(asset_dir, "Brand Mark_v2-final.png", png.data, png.len);
     write_file(asset_dir, "notes.txt", "hello", 5);
@@ -711,7 +697,7 @@ END_TEST
 /* ---- HTTP ---- */
 
 static stub_http_t server;
-static blob_t srv_png, srv_jpg;
+static tu_bytes_t srv_png, srv_jpg;
 static stub_route_t routes[12];
 
 static void server_up(void)
@@ -819,7 +805,7 @@ START_TEST(cache_hits_and_lru)
 
     /* 40 other images push the first one out (LRU, 32 entries) */
     for (int i = 1; i <= 40; i++) {
-        blob_t png = make_png(i, 1);
+        tu_bytes_t png = make_png(i, 1);
         char *uri = data_uri("image/png", png.data, png.len);
         image_unref(load_ok(l, uri));
         free(uri);

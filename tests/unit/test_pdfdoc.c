@@ -177,20 +177,11 @@ END_TEST
 
 /* ---- merging ---- */
 
-static cairo_status_t grow(void *closure, const unsigned char *data, unsigned int len)
-{
-    pdffix_t *p = closure;
-    p->data = realloc(p->data, p->len + len);
-    memcpy(p->data + p->len, data, len);
-    p->len += len;
-    return CAIRO_STATUS_SUCCESS;
-}
-
 /* An overlay: one page per size (w[i]×h[i]), "MARKn" at (x, y) from the top-left, or blank. */
 static pdffix_t overlay_pdf(int pages, const double *w, const double *h, double x, double y, bool blank_even)
 {
     pdffix_t p = {0};
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(grow, &p, w[0], h[0]);
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(tu_bytes_append, &p, w[0], h[0]);
     cairo_t *cr = cairo_create(s);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, 12);
