@@ -45,7 +45,29 @@ typedef struct engine_template engine_template_t;
  * one-line summary. On success *issues is set to NULL. */
 engine_template_t *engine_compile(const json_t *layout, const json_t *page_config, const json_t *manifest,
                                   json_t **issues, char *err, size_t err_len);
+/* What engine_compile_ex knows of the fonts a render will bring. */
+typedef struct {
+    /* Font families the project uploaded (engine_asset_t.family): a layout may name them even
+     * when no installed family has the name. */
+    const char *const *families;
+    size_t nfamilies;
+    /* Fonts are not checked at all: the layout was checked when it was saved (server renders of
+     * stored versions and previews that the API already compiled). */
+    bool skip_font_check;
+} engine_compile_opts_t;
+
+/* engine_compile with opts (NULL = engine_compile). A family that is neither uploaded nor
+ * installed is an issue at its path ("layout.body.0.font"). */
+engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_config, const json_t *manifest,
+                                     const engine_compile_opts_t *opts, json_t **issues, char *err,
+                                     size_t err_len);
 void engine_template_free(engine_template_t *t);
+/* The font families a layout names ("font": "Brand, sans-serif"), each list once with the path
+ * of its first use: [{"family": "Brand, sans-serif", "path": "layout.body.0.font"}] (borrowed;
+ * lives with t). The server pins the uploaded files of these families when a version is saved. */
+const json_t *engine_template_font_refs(const engine_template_t *t);
+/* Whether one family of the list "A, B" is name (case-insensitive). */
+bool engine_family_list_has(const char *list, const char *name);
 /* The brand assets a layout names literally ("src": "asset:logo" — not through {{…}}):
  * [{"ref": "logo", "path": "layout.body.0.src"}] in document order (borrowed; lives with t).
  * The server checks them against the project's assets when a layout is saved or previewed. */
@@ -78,6 +100,10 @@ typedef struct {
     size_t image_max_bytes;  /* per image; 0 = 5 MiB (CRAFTKIT_IMAGE_MAX_BYTES default) */
     bool allow_private_urls; /* tests only: lets images come from private addresses */
     const char *assets_dir;  /* directory for "asset:NAME" images; NULL = none */
+    /* Uploaded fonts parsed and kept by this context (fontconfig set-up, pango map, faces),
+     * least recently used dropped first, counted by the files' bytes; 0 = 64 MiB
+     * (CRAFTKIT_FONT_CACHE_BYTES). */
+    size_t font_cache_bytes;
 } engine_ctx_opts_t;
 
 /* Returns NULL only when out of memory. */
@@ -145,13 +171,15 @@ typedef struct {
 /* One of the project's brand assets for a render: its bytes are the local file at path (the
  * server's cache, keyed by sha256), so a render never touches storage or the database and works
  * the same in this process or another. "asset:REF" in an image src matches REF against name,
- * then id. */
+ * then id. A font is used where a layout names its family ("font": "Brand"): the files of a
+ * family are chosen by weight and italic like CSS font matching, before installed families. */
 typedef struct {
     const char *name;   /* "logo" */
     const char *id;     /* the asset's uuid */
     const char *kind;   /* "font" | "image" */
-    const char *sha256; /* hex of the file's bytes */
-    const char *path;   /* a local file holding exactly those bytes */
+    const char *sha256; /* hex of the uploaded bytes */
+    const char *path;   /* a local file holding those bytes (a font: as TrueType/OpenType, WOFF decoded) */
+    const char *family; /* a font's family ("Brand"); NULL for images */
 } engine_asset_t;
 
 /* Server renders carry these to a render helper process: a new field must be added to the

@@ -115,11 +115,32 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
         return NULL;
     }
     compile_status_t st;
-    json_t *compile_issues = NULL;
+    json_t *compile_issues = NULL, *fonts = NULL;
     char err[512];
-    compiled_t *c =
-        compiled_build(manifest, json_is_null(layout) ? NULL : layout,
-                       json_is_null(page_config) ? NULL : page_config, &st, &compile_issues, err, sizeof err);
+    db_t *db = api_db(req);
+    if (!db)
+        return NULL;
+    if (assets_fonts(db, req->auth.project_id, &fonts, err, sizeof err) != REPO_OK) {
+        api_db_error(req, err);
+        return NULL;
+    }
+    /* The project's uploaded families count as fonts the layout may name. */
+    const char **families = calloc(json_array_size(fonts) + 1, sizeof *families);
+    if (!families) {
+        json_decref(fonts);
+        http_error(req, 500, "internal_error", "Out of memory", NULL);
+        return NULL;
+    }
+    engine_compile_opts_t fo = {.families = families};
+    size_t i;
+    json_t *f;
+    json_array_foreach(fonts, i, f) families[fo.nfamilies++] =
+        json_string_value(json_object_get(f, "family"));
+    compiled_t *c = compiled_build(manifest, json_is_null(layout) ? NULL : layout,
+                                   json_is_null(page_config) ? NULL : page_config, &fo, &st, &compile_issues,
+                                   err, sizeof err);
+    free(families);
+    json_decref(fonts);
     if (!c) {
         if (st == COMPILE_INVALID_LOOP_KEY)
             http_error(req, 400, "invalid_loop_key", "Loop keys must not contain dots", compile_issues);
@@ -139,23 +160,55 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
     return c;
 }
 
+/* Adds to ids every uploaded font file of each family the layout names (all weights and
+ * styles of it: which one a text uses is decided per render), so that the version keeps these
+ * bytes. false after answering. */
+static bool pin_fonts(http_req_t *req, db_t *db, const compiled_t *c, json_t *ids)
+{
+    const json_t *refs = engine_template_font_refs(c->engine);
+    if (json_array_size(refs) == 0)
+        return true;
+    json_t *fonts = NULL, *f, *r;
+    char err[512];
+    if (assets_fonts(db, req->auth.project_id, &fonts, err, sizeof err) != REPO_OK) {
+        api_db_error(req, err);
+        return false;
+    }
+    size_t i, k;
+    json_array_foreach(fonts, i, f)
+    {
+        const char *family = json_string_value(json_object_get(f, "family"));
+        json_array_foreach(refs, k, r)
+        {
+            if (family && engine_family_list_has(json_string_value(json_object_get(r, "family")), family)) {
+                json_array_append(ids, json_object_get(f, "id"));
+                break;
+            }
+        }
+    }
+    json_decref(fonts);
+    return true;
+}
+
 /* The brand assets a layout names ("src": "asset:logo") must be images of this project, as
  * unknown fonts are refused: each missing one is an issue at its exact path (400). Otherwise
- * *ids (when ids != NULL) gets the JSON text of their ids, and of extra_id (a pdf-overlay's
- * base, "" for none), for the version to pin (NULL when there are none; caller frees). false
- * after answering. */
+ * *ids (when ids != NULL) gets the JSON text of their ids, of the uploaded fonts of the
+ * families it names, and of extra_id (a pdf-overlay's base, "" for none), for the version to pin
+ * (NULL when there are none; caller frees). false after answering. */
 static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, const char *extra_id, char **ids)
 {
     if (ids)
         *ids = NULL;
     const json_t *refs = engine_template_asset_refs(c->engine);
     if (json_array_size(refs) == 0) {
-        if (ids && extra_id[0]) {
-            json_t *one = json_pack("[s]", extra_id);
-            *ids = json_dumps(one, JSON_COMPACT);
-            json_decref(one);
-        }
-        return true;
+        json_t *unique = json_array();
+        bool ok = !ids || pin_fonts(req, db, c, unique);
+        if (ok && ids && extra_id[0])
+            json_array_append_new(unique, json_string(extra_id));
+        if (ok && ids && json_array_size(unique))
+            *ids = json_dumps(unique, JSON_COMPACT);
+        json_decref(unique);
+        return ok;
     }
     json_t *names = json_array(), *found = NULL, *r;
     size_t i;
@@ -191,9 +244,13 @@ static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, con
         return false;
     }
     json_decref(issues);
+    if (ids && !pin_fonts(req, db, c, unique)) {
+        json_decref(unique);
+        return false;
+    }
     if (extra_id[0])
         json_array_append_new(unique, json_string(extra_id));
-    if (ids)
+    if (ids && json_array_size(unique))
         *ids = json_dumps(unique, JSON_COMPACT);
     json_decref(unique);
     return true;

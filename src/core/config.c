@@ -135,6 +135,7 @@ static const setting_t settings[] = {
     {"CRAFTKIT_ASSETS_MAX_COUNT", SET_INT, "200", 1, 100000, F(assets_max_count), 0, NULL},
     {"CRAFTKIT_ASSETS_MAX_TOTAL_BYTES", SET_SIZE, "209715200", 1024, 65536 * MIB, F(assets_max_total_bytes),
      0, NULL},
+    {"CRAFTKIT_FONT_CACHE_BYTES", SET_SIZE, "67108864", MIB, 4096 * MIB, F(font_cache_bytes), 0, NULL},
 };
 
 #undef F

@@ -90,6 +90,8 @@ typedef struct config {
     int assets_max_count; /* CRAFTKIT_ASSETS_MAX_COUNT: live assets per project (default 200) */
     size_t
         assets_max_total_bytes; /* CRAFTKIT_ASSETS_MAX_TOTAL_BYTES: their bytes per project (default 200 MiB) */
+    size_t
+        font_cache_bytes; /* CRAFTKIT_FONT_CACHE_BYTES: uploaded fonts kept parsed per render helper (64 MiB) */
 } config_t;
 
 /* Fills cfg from the environment. Returns 0, or -1 with a message in err. */

@@ -280,14 +280,16 @@ int assets_for_render(db_t *db, const char *project_id, const char *version_id, 
 {
     *out = NULL;
     const char *params[] = {project_id, version_id && *version_id ? version_id : NULL};
-    PGresult *r = db_exec(
-        db,
-        "SELECT DISTINCT ON (a.name) a.id, a.name, a.kind, a.sha256, a.storage_key, a.bytes FROM assets a"
-        " LEFT JOIN template_version_assets p ON p.asset_id = a.id AND p.version_id = $2::uuid"
-        " WHERE a.project_id = $1 AND a.state = 'ready' AND a.deleted_at IS NULL"
-        " AND (a.replaced_at IS NULL OR p.version_id IS NOT NULL)"
-        " ORDER BY a.name, (p.version_id IS NULL), a.id DESC",
-        2, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "SELECT DISTINCT ON (a.name) a.id, a.name, a.kind, a.sha256, a.storage_key, a.bytes,"
+                " a.meta->>'family' AS family FROM assets a"
+                " LEFT JOIN template_version_assets p ON p.asset_id = a.id AND p.version_id = $2::uuid"
+                " WHERE a.project_id = $1 AND a.state = 'ready' AND a.deleted_at IS NULL"
+                " AND (a.replaced_at IS NULL OR p.version_id IS NOT NULL)"
+                " AND (a.kind <> 'font' OR $2::uuid IS NULL OR p.version_id IS NOT NULL)"
+                " ORDER BY a.name, (p.version_id IS NULL), a.id DESC",
+                2, params, err, err_len);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -303,6 +305,8 @@ int assets_for_render(db_t *db, const char *project_id, const char *version_id, 
         snprintf(v[i].sha256, sizeof v[i].sha256, "%s", db_get(r, i, "sha256"));
         snprintf(v[i].key, sizeof v[i].key, "%s", db_get(r, i, "storage_key"));
         v[i].bytes = strtoll(db_get(r, i, "bytes"), NULL, 10);
+        const char *family = db_get(r, i, "family");
+        snprintf(v[i].family, sizeof v[i].family, "%s", family ? family : "");
     }
     PQclear(r);
     *out = v;
@@ -334,5 +338,25 @@ repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json
     }
     PQclear(r);
     *ids = out;
+    return REPO_OK;
+}
+
+repo_status_t assets_fonts(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
+{
+    const char *params[] = {project_id};
+    PGresult *r = db_exec(db,
+                          "SELECT id, meta->>'family' AS family FROM assets WHERE project_id = $1"
+                          " AND kind = 'font' AND " ASSET_CURRENT " ORDER BY id DESC",
+                          1, params, err, err_len);
+    if (!r)
+        return REPO_ERROR;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *family = db_get(r, i, "family");
+        json_array_append_new(
+            list, json_pack("{s:s, s:s}", "id", db_get(r, i, "id"), "family", family ? family : ""));
+    }
+    PQclear(r);
+    *out = list;
     return REPO_OK;
 }

@@ -26,6 +26,7 @@
 #define ASSETS_PENDING_MINUTES 10 /* an upload unfinished after this long was interrupted */
 #define ASSETS_KEY_MAX 128
 #define ASSETS_COLLECT_MAX 32 /* objects removed per call */
+#define ASSETS_FAMILY_MAX 128 /* bytes of a font's family name (fontprobe's FONTPROBE_NAME_MAX) */
 
 typedef struct asset_new {
     const char *name;
@@ -79,11 +80,14 @@ typedef struct asset_file {
     char sha256[65];
     char key[ASSETS_KEY_MAX];
     long long bytes;
+    char family[ASSETS_FAMILY_MAX + 1]; /* a font's family ("" for images) */
 } asset_file_t;
 
 /* The assets a render of version_id may use (NULL/"" for a layout that is not stored): the
  * project's current ready assets, except that a name the version pinned (template_version_assets)
- * means the pinned bytes even after a re-upload. *out is malloc'd (caller frees); count or -1. */
+ * means the pinned bytes even after a re-upload. A stored version gets only the fonts it pinned,
+ * so fonts uploaded later (even of a family it names) never change it. *out is malloc'd (caller
+ * frees); count or -1. */
 REPO_MUST_USE int assets_for_render(db_t *db, const char *project_id, const char *version_id,
                                     asset_file_t **out, char *err, size_t err_len);
 /* Resolves refs (a JSON array of strings: names or ids) to the project's current image assets:
@@ -91,6 +95,10 @@ REPO_MUST_USE int assets_for_render(db_t *db, const char *project_id, const char
  * (new reference). */
 REPO_MUST_USE repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json_t *refs,
                                                   json_t **ids, char *err, size_t err_len);
+
+/* The project's current font assets: [{"id", "family"}] (new reference), newest first. */
+REPO_MUST_USE repo_status_t assets_fonts(db_t *db, const char *project_id, json_t **out, char *err,
+                                         size_t err_len);
 
 /* Up to max objects of the project that may be removed now: ids and keys. Count or -1. */
 REPO_MUST_USE int assets_collect(db_t *db, const char *project_id, char (*ids)[37],

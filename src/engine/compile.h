@@ -40,6 +40,7 @@ typedef struct compiler {
     const json_t *partials;                               /* the layout's "partials" object (may be NULL) */
     const char *partial_chain[COMPILE_PARTIAL_DEPTH_MAX]; /* partials being expanded, outermost first */
     int npartial_chain;
+    const engine_compile_opts_t *opts; /* uploaded families; NULL = none */
     int depth; /* block nesting */
     int nodes; /* blocks + runs + cells so far */
 } compiler_t;

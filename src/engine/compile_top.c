@@ -358,20 +358,34 @@ static void index_manifest(compiler_t *c, const json_t *manifest)
     }
 }
 
-/* Fonts are checked when the layout is saved, not only when it renders. */
+/* Whether the family list names a family the project uploaded. */
+static bool family_uploaded(const compiler_t *c, const char *family)
+{
+    for (size_t i = 0; c->opts && i < c->opts->nfamilies; i++)
+        if (c->opts->families[i] && engine_family_list_has(family, c->opts->families[i]))
+            return true;
+    return false;
+}
+
+/* Fonts are checked when the layout is saved, not only when it renders: each family list must
+ * name an uploaded family or resolve to an installed one. */
 static void check_families(compiler_t *c)
 {
     const char *family;
     json_t *path;
     json_object_foreach(c->families, family, path)
     {
+        json_array_append_new(c->t->font_refs, json_pack("{s:s, s:O}", "family", family, "path", path));
+        if ((c->opts && c->opts->skip_font_check) || family_uploaded(c, family))
+            continue;
         char sub[200] = "";
         if (!fonts_family_installed(family, sub, sizeof sub))
             compile_issue(
                 c, json_string_value(path),
-                "Font \"%s\" is not installed on this server (it would be replaced by \"%s\"); installed "
-                "families include DejaVu Sans, DejaVu Serif, Liberation Sans, Liberation Serif and Noto Sans "
-                "CJK SC",
+                "Font \"%s\" is not installed on this server nor uploaded to this project (it would be "
+                "replaced "
+                "by \"%s\"): upload it with POST /v1/assets or use an installed family such as DejaVu Sans, "
+                "DejaVu Serif, Liberation Sans, Liberation Serif or Noto Sans CJK SC",
                 family, sub);
     }
 }
@@ -456,6 +470,13 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
 engine_template_t *engine_compile(const json_t *layout, const json_t *page_config, const json_t *manifest,
                                   json_t **issues, char *err, size_t err_len)
 {
+    return engine_compile_ex(layout, page_config, manifest, NULL, issues, err, err_len);
+}
+
+engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_config, const json_t *manifest,
+                                     const engine_compile_opts_t *opts, json_t **issues, char *err,
+                                     size_t err_len)
+{
     if (issues)
         *issues = NULL;
     engine_template_t *t = calloc(1, sizeof *t);
@@ -466,11 +487,13 @@ engine_template_t *engine_compile(const json_t *layout, const json_t *page_confi
     arena_init(&t->arena, 32 * 1024, ENGINE_TEMPLATE_ARENA_MAX);
     t->owned = json_array();
     t->asset_refs = json_array();
+    t->font_refs = json_array();
     compiler_t c = {.a = &t->arena,
                     .t = t,
                     .field_errors = json_object(),
                     .form_errors = json_array(),
-                    .families = json_object()};
+                    .families = json_object(),
+                    .opts = opts};
     json_t *generated = NULL;
     index_manifest(&c, manifest);
     if (!layout)
@@ -507,12 +530,18 @@ void engine_template_free(engine_template_t *t)
     json_decref(t->owned);
     json_decref(t->einvoice);
     json_decref(t->asset_refs);
+    json_decref(t->font_refs);
     free(t);
 }
 
 const json_t *engine_template_asset_refs(const engine_template_t *t)
 {
     return t->asset_refs;
+}
+
+const json_t *engine_template_font_refs(const engine_template_t *t)
+{
+    return t->font_refs;
 }
 
 void engine_template_page_size(const engine_template_t *t, double *width_pt, double *height_pt)

@@ -12,6 +12,7 @@
 #include "core/timeutil.h"
 #include "engine/cii.h"
 #include "engine/engine_int.h"
+#include "engine/fontcache.h"
 #include "engine/layout.h"
 #include "engine/pdfa.h"
 #include "engine/pdfz.h"
@@ -23,6 +24,7 @@
 struct engine_ctx {
     fonts_t *fonts;
     text_t *text;
+    fontcache_t *fontsets; /* uploaded fonts (engine_render_opts_t.assets) */
     image_loader_t *images;
     arena_t arena;
     json_t *scratch;
@@ -65,6 +67,7 @@ engine_ctx_t *engine_ctx_new(const engine_ctx_opts_t *opts)
         return NULL;
     ctx->fonts = fonts_new();
     ctx->text = ctx->fonts ? text_new(ctx->fonts) : NULL;
+    ctx->fontsets = fontcache_new(opts ? opts->font_cache_bytes : 0);
     image_loader_opts_t io = {
         .timeout_ms = opts && opts->image_timeout_ms > 0 ? opts->image_timeout_ms : 10000,
         .max_bytes = opts && opts->image_max_bytes ? opts->image_max_bytes : 5u * 1024 * 1024,
@@ -74,7 +77,7 @@ engine_ctx_t *engine_ctx_new(const engine_ctx_opts_t *opts)
     ctx->images = image_loader_new(&io);
     ctx->scratch = json_string("");
     arena_init(&ctx->arena, RENDER_ARENA_CHUNK, ENGINE_RENDER_ARENA_MAX);
-    if (!ctx->text || !ctx->scratch) {
+    if (!ctx->text || !ctx->scratch || !ctx->fontsets) {
         engine_ctx_free(ctx);
         return NULL;
     }
@@ -85,6 +88,7 @@ void engine_ctx_free(engine_ctx_t *ctx)
 {
     if (!ctx)
         return;
+    fontcache_free(ctx->fontsets); /* before the thread's own fonts, which clear the CFF sources */
     text_free(ctx->text);
     fonts_free(ctx->fonts);
     if (ctx->images)
@@ -405,14 +409,14 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
 }
 
 /* Sets up a render and lays the body out (prepare + paginate); render_end releases it. */
-static int render_layout(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,
+static int render_layout(engine_ctx_t *ctx, text_t *text, const engine_template_t *t, const json_t *data,
                          int64_t deadline_ms, render_t *r)
 {
     arena_reset(&ctx->arena);
-    text_trim(ctx->text);
+    text_trim(text);
     memset(r, 0, sizeof *r);
     r->t = t;
-    r->text = ctx->text;
+    r->text = text;
     r->images = ctx->images;
     image_loader_set_deadline(ctx->images, deadline_ms);
     r->a = &ctx->arena;
@@ -477,7 +481,7 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
     render_t r;
     json_t *pages = NULL;
     image_loader_set_budget(ctx->images, 0);
-    if (render_layout(ctx, t, data, 0, &r) == 0) {
+    if (render_layout(ctx, ctx->text, t, data, 0, &r) == 0) {
         pages = json_array();
         for (int p = 0; p < r.npages; p++) {
             if (place_margins(&r, p) < 0)
@@ -527,6 +531,45 @@ int engine_pdfa_parse(const char *name)
     return !name ? -1 : !strcmp(name, "2b") ? ENGINE_PDFA_2B : !strcmp(name, "3b") ? ENGINE_PDFA_3B : -1;
 }
 
+/* Whether the layout names the family of an uploaded font. */
+static bool font_named(const engine_template_t *t, const char *family)
+{
+    size_t i;
+    json_t *ref;
+    json_array_foreach(t->font_refs, i, ref)
+    {
+        if (engine_family_list_has(json_string_value(json_object_get(ref, "family")), family))
+            return true;
+    }
+    return false;
+}
+
+/* The text_t a render lays out with: the context's own (installed fonts), or, when the layout
+ * names families of the render's uploaded fonts, the cached set of those files. NULL + err. */
+static text_t *render_text(engine_ctx_t *ctx, const engine_template_t *t, const engine_render_opts_t *opts,
+                           char *err, size_t err_len)
+{
+    fonts_file_t files[FONTS_UPLOADS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < opts->nassets && opts->assets; i++) {
+        const engine_asset_t *a = &opts->assets[i];
+        if (!a->kind || strcmp(a->kind, "font") || !a->family || !a->path || !font_named(t, a->family))
+            continue;
+        if (n == FONTS_UPLOADS_MAX) {
+            snprintf(err, err_len, "the layout uses more than %d uploaded font files", FONTS_UPLOADS_MAX);
+            return NULL;
+        }
+        files[n++] = (fonts_file_t){a->path, a->family};
+    }
+    if (n == 0)
+        return ctx->text;
+    char why[400];
+    text_t *text = fontcache_get(ctx->fontsets, files, n, why, sizeof why);
+    if (!text)
+        snprintf(err, err_len, "the project's fonts could not be loaded: %s", why);
+    return text;
+}
+
 int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *data,
                   const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len)
 {
@@ -541,10 +584,15 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
     json_t *empty = NULL;
     if (!data)
         data = empty = json_object();
+    text_t *text = render_text(ctx, t, opts, err, err_len);
+    if (!text) {
+        json_decref(empty);
+        return -1;
+    }
     render_t r;
     image_loader_set_budget(ctx->images, opts->image_budget_bytes);
     image_loader_set_assets(ctx->images, opts->assets, opts->nassets);
-    int rc = render_layout(ctx, t, data, opts->deadline_ms, &r);
+    int rc = render_layout(ctx, text, t, data, opts->deadline_ms, &r);
     if (rc == 0) {
         out->pages = r.npages;
         rc = opts->format == ENGINE_PNG ? output_png(&r, opts, out) : output_pdf(&r, opts, out);

@@ -41,6 +41,7 @@ struct engine_template {
     json_t *einvoice;   /* layout.einvoice (checked), or NULL: renders generate their Factur-X XML */
     int einvoice_profile;
     json_t *asset_refs; /* [{ref, path}] of literal "asset:" image sources */
+    json_t *font_refs;  /* [{family, path}] of the font families the layout names */
 };
 
 /* For tests: lays the document out (headers and footers included) without drawing, and

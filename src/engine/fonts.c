@@ -7,7 +7,9 @@
 
 #include <fontconfig/fontconfig.h>
 #include <hb-ot.h>
+#include <pango/pangofc-fontmap.h>
 
+#include "craftkit/engine.h"
 #include "engine/cfffix.h"
 
 /* A face: one (family, weight, italic) as fontconfig resolved it. Looking a description up
@@ -36,8 +38,20 @@ typedef struct font_entry {
     font_t *font;
 } font_entry_t;
 
+/* An uploaded font file as fontconfig described it. */
+typedef struct upload {
+    char family[128];  /* the family layouts name */
+    char internal[24]; /* its private family in this fonts_t's FcConfig */
+    double weight;     /* OpenType scale, 1..1000 */
+    int slant;         /* FC_SLANT_ROMAN, _ITALIC or _OBLIQUE */
+    int width;         /* FC_WIDTH: percent of normal, like CSS font-stretch */
+} upload_t;
+
 struct fonts {
-    PangoFontMap *map; /* the thread's default map (not owned) */
+    PangoFontMap *map; /* the thread's default map (not owned), or this set's own (owned) */
+    bool own_map;
+    upload_t *uploads;
+    size_t nuploads;
     PangoContext *ctx; /* owned */
     face_t *faces;
     size_t nfaces, faces_cap;
@@ -45,17 +59,12 @@ struct fonts {
     size_t n, cap;
 };
 
-fonts_t *fonts_new(void)
+/* The context every layout uses, on f->map. -1 when out of memory. */
+static int context_init(fonts_t *f)
 {
-    fonts_t *f = calloc(1, sizeof *f);
-    if (!f)
-        return NULL;
-    f->map = pango_cairo_font_map_get_default();
     f->ctx = pango_font_map_create_context(f->map);
-    if (!f->ctx) {
-        free(f);
-        return NULL;
-    }
+    if (!f->ctx)
+        return -1;
     /* 72 dpi so that pango sizes are points; no hinting and no rounding so that the PDF shows
      * exactly the advances the layout measured, at any zoom. */
     pango_cairo_context_set_resolution(f->ctx, 72.0);
@@ -66,6 +75,19 @@ fonts_t *fonts_new(void)
     cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
     pango_cairo_context_set_font_options(f->ctx, fo);
     cairo_font_options_destroy(fo);
+    return 0;
+}
+
+fonts_t *fonts_new(void)
+{
+    fonts_t *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->map = pango_cairo_font_map_get_default();
+    if (context_init(f) != 0) {
+        free(f);
+        return NULL;
+    }
     return f;
 }
 
@@ -120,10 +142,17 @@ void fonts_free(fonts_t *f)
     if (!f)
         return;
     clear_all(f);
-    cfffix_clear_sources();
+    /* The thread's CFF sources are its default fonts'; an uploaded set leaves them (the list is
+     * bounded, CFFFIX_SOURCES_MAX). */
+    if (!f->own_map)
+        cfffix_clear_sources();
     free(f->entries);
     free(f->faces);
-    g_object_unref(f->ctx);
+    if (f->ctx)
+        g_object_unref(f->ctx);
+    if (f->own_map && f->map)
+        g_object_unref(f->map);
+    free(f->uploads);
     free(f);
 }
 
@@ -312,6 +341,8 @@ static font_t *font_at_size(const face_t *fc, double size)
 font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, double size, char *err,
                   size_t err_len)
 {
+    char resolved[512];
+    family = fonts_resolve(f, family, weight, italic, resolved, sizeof resolved);
     const face_t *fc = face_get(f, family, weight, italic, size);
     if (!fc) {
         snprintf(err, err_len, "the document uses more than %d different fonts", FONTS_CACHE_MAX);
@@ -467,4 +498,169 @@ bool fonts_family_installed(const char *family, char *substitute, size_t len)
     }
     FcPatternDestroy(m);
     return ok;
+}
+
+/* ------------------------------------------------------------ uploaded fonts */
+
+/* Registers one file in cfg under the private family name internal and records how
+ * fontconfig describes it. -1 with err when fontconfig cannot read it as a font. */
+static int upload_add(FcConfig *cfg, const fonts_file_t *file, const char *internal, upload_t *u, char *err,
+                      size_t err_len)
+{
+    FcFontSet *set = FcConfigGetFonts(cfg, FcSetApplication);
+    int before = set ? set->nfont : 0;
+    if (!FcConfigAppFontAddFile(cfg, (const FcChar8 *)file->path) ||
+        !(set = FcConfigGetFonts(cfg, FcSetApplication)) || set->nfont != before + 1) {
+        snprintf(err, err_len, "font file %s could not be read as one font", file->path);
+        return -1;
+    }
+    FcPattern *p = set->fonts[before];
+    FcChar8 *own = NULL;
+    FcPatternGetString(p, FC_FAMILY, 0, &own);
+    snprintf(u->family, sizeof u->family, "%s", file->family ? file->family : own ? (const char *)own : "");
+    double w = FC_WEIGHT_REGULAR;
+    FcPatternGetDouble(p, FC_WEIGHT, 0, &w);
+    u->weight = FcWeightToOpenTypeDouble(w);
+    u->slant = FC_SLANT_ROMAN;
+    FcPatternGetInteger(p, FC_SLANT, 0, &u->slant);
+    u->width = FC_WIDTH_NORMAL;
+    FcPatternGetInteger(p, FC_WIDTH, 0, &u->width);
+    snprintf(u->internal, sizeof u->internal, "%s", internal);
+    /* Only the private name finds the file, so an installed family of the same name cannot win
+     * and nothing matches it by accident. */
+    FcPatternDel(p, FC_FAMILY);
+    FcPatternDel(p, FC_FAMILYLANG);
+    FcPatternDel(p, FC_FULLNAME);
+    FcPatternDel(p, FC_FULLNAMELANG);
+    FcPatternAddString(p, FC_FAMILY, (const FcChar8 *)internal);
+    return 0;
+}
+
+fonts_t *fonts_new_uploaded(const fonts_file_t *files, size_t n, char *err, size_t err_len)
+{
+    if (n > FONTS_UPLOADS_MAX) {
+        snprintf(err, err_len, "more than %d font files", FONTS_UPLOADS_MAX);
+        return NULL;
+    }
+    fonts_t *f = calloc(1, sizeof *f);
+    FcConfig *cfg = FcConfigCreate();
+    if (f)
+        f->own_map = true; /* (fonts_free leaves the thread's CFF sources alone) */
+    if (!f || !cfg || !(f->uploads = calloc(n ? n : 1, sizeof *f->uploads))) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    /* The server's own rules (aliases, synthetic bold and italic, language preferences) and its
+     * installed fonts, read from fontconfig's caches: fallback works as for installed fonts. */
+    if (!FcConfigParseAndLoad(cfg, NULL, FcTrue) || !FcConfigBuildFonts(cfg)) {
+        snprintf(err, err_len, "fontconfig could not be set up for uploaded fonts");
+        goto fail;
+    }
+    FcConfigSetRescanInterval(cfg, 0);
+    for (size_t i = 0; i < n; i++) {
+        char internal[24];
+        snprintf(internal, sizeof internal, "ckupload-%zu", i);
+        if (upload_add(cfg, &files[i], internal, &f->uploads[i], err, err_len) != 0)
+            goto fail;
+        f->nuploads++;
+    }
+    f->map = pango_cairo_font_map_new_for_font_type(CAIRO_FONT_TYPE_FT);
+    if (!f->map || context_init(f) != 0) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(f->map), cfg); /* takes its own reference */
+    FcConfigDestroy(cfg);
+    return f;
+fail:
+    if (cfg)
+        FcConfigDestroy(cfg);
+    fonts_free(f);
+    return NULL;
+}
+
+/* CSS Fonts 4 §5.2 for weight: how far face weight w is from the desired d (0 = exact;
+ * lower wins). Between 400 and 500 the heavier faces up to 500 come first, then the lighter
+ * ones, then the rest; below 400 lighter first; above 500 heavier first. */
+static double weight_distance(double d, double w)
+{
+    if (w == d)
+        return 0;
+    if (d >= 400 && d <= 500) {
+        if (w > d && w <= 500)
+            return w - d;
+        return w < d ? 1000 + (d - w) : 2000 + (w - d);
+    }
+    if (d < 400)
+        return w < d ? d - w : 1000 + (w - d);
+    return w > d ? w - d : 1000 + (d - w);
+}
+
+/* How far a face's style is from the desired one (italic: italic, oblique, normal). */
+static int slant_distance(bool italic, int slant)
+{
+    if (italic)
+        return slant == FC_SLANT_ITALIC ? 0 : slant == FC_SLANT_OBLIQUE ? 1 : 2;
+    return slant == FC_SLANT_ROMAN ? 0 : slant == FC_SLANT_OBLIQUE ? 1 : 2;
+}
+
+/* Normal width first, then the narrower faces (widest first), then the wider ones. */
+static int width_distance(int width)
+{
+    return width == FC_WIDTH_NORMAL  ? 0
+           : width < FC_WIDTH_NORMAL ? FC_WIDTH_NORMAL - width
+                                     : 1000 + width - FC_WIDTH_NORMAL;
+}
+
+/* The face of family that CSS font matching picks (stretch, then style, then weight), or NULL
+ * when family is not uploaded. Synthetic bold and italic are left to fontconfig's rules, which
+ * apply only when the picked face lacks them. */
+static const upload_t *upload_match(const fonts_t *f, const char *family, int weight, bool italic)
+{
+    const upload_t *best = NULL;
+    for (size_t i = 0; i < f->nuploads; i++) {
+        const upload_t *u = &f->uploads[i];
+        if (strcasecmp(u->family, family) != 0)
+            continue;
+        if (!best)
+            best = u;
+        else if (width_distance(u->width) != width_distance(best->width)) {
+            if (width_distance(u->width) < width_distance(best->width))
+                best = u;
+        } else if (slant_distance(italic, u->slant) != slant_distance(italic, best->slant)) {
+            if (slant_distance(italic, u->slant) < slant_distance(italic, best->slant))
+                best = u;
+        } else if (weight_distance(weight, u->weight) < weight_distance(weight, best->weight)) {
+            best = u;
+        }
+    }
+    return best;
+}
+
+const char *fonts_resolve(const fonts_t *f, const char *family, int weight, bool italic, char *buf,
+                          size_t len)
+{
+    if (!f->nuploads)
+        return family;
+    char names[FAMILIES_MAX][128];
+    int n = split_families(family, names);
+    bool changed = false;
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && off < len; i++) {
+        const upload_t *u = upload_match(f, names[i], weight, italic);
+        changed |= u != NULL;
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", u ? u->internal : names[i]);
+    }
+    return changed && off < len ? buf : family;
+}
+
+bool engine_family_list_has(const char *list, const char *name)
+{
+    char names[FAMILIES_MAX][128];
+    int n = split_families(list, names);
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(names[i], name))
+            return true;
+    return false;
 }

@@ -3,9 +3,16 @@
  * becomes a font_t holding the pango font (for fallback layout), an unhinted HarfBuzz font (for
  * the fast shaping path), the cairo scaled font (for drawing) and metrics in points.
  *
+ * A fonts_t made by fonts_new_uploaded also holds a project's uploaded font files: its own
+ * FcConfig (the installed fonts, the server's fontconfig rules and those files) and its own
+ * pango font map, so the files are visible to nothing else: fallback for missing glyphs finds
+ * installed fonts, never another project's. Each file gets a private family name inside that
+ * config ("ckupload-N"); fonts_resolve maps a layout's family to it by CSS font matching, so an
+ * uploaded family wins over an installed one of the same name.
+ *
  * Threads: a fonts_t belongs to one thread; it uses that thread's default pango font map
- * (pango_cairo_font_map_get_default() is per thread), so create it on the thread that uses it.
- * Memory: fonts_t owns every font_t; they stay valid until fonts_free or fonts_trim.
+ * (pango_cairo_font_map_get_default() is per thread) or its own, so create it on the thread
+ * that uses it. Memory: fonts_t owns every font_t; they stay valid until fonts_free or fonts_trim.
  */
 #ifndef CRAFTKIT_ENGINE_FONTS_H
 #define CRAFTKIT_ENGINE_FONTS_H
@@ -37,8 +44,25 @@ typedef struct font {
 
 typedef struct fonts fonts_t;
 
+#define FONTS_UPLOADS_MAX 64 /* uploaded font files in one fonts_t */
+
+/* One uploaded font file: path holds a TrueType/OpenType font (WOFF decoded already). family
+ * is the name layouts use (NULL: the file's own first family name). */
+typedef struct fonts_file {
+    const char *path;
+    const char *family;
+} fonts_file_t;
+
 fonts_t *fonts_new(void);
+/* A fonts_t that also knows these files (at most FONTS_UPLOADS_MAX). NULL with err when one
+ * cannot be read as a font or fontconfig cannot be set up. */
+fonts_t *fonts_new_uploaded(const fonts_file_t *files, size_t n, char *err, size_t err_len);
 void fonts_free(fonts_t *f);
+/* The family list to give pango for a layout's family list: every name that is an uploaded
+ * family becomes the private name of the file CSS font matching picks for weight/italic
+ * (stretch normal); other names stay. Writes to buf and returns it (or family unchanged). */
+const char *fonts_resolve(const fonts_t *f, const char *family, int weight, bool italic, char *buf,
+                          size_t len);
 /* The pango context every layout of this thread uses (72 dpi: 1 pt = 1 unit, unhinted). */
 PangoContext *fonts_context(fonts_t *f);
 /* The font for a style; NULL with err when the family is not installed. */

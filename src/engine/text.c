@@ -691,10 +691,13 @@ static bool first_strong_is_rtl(const char *text, size_t len)
     return false;
 }
 
-static PangoFontDescription *style_desc(const tstyle_t *st)
+static PangoFontDescription *style_desc(const text_t *t, const tstyle_t *st)
 {
     PangoFontDescription *d = pango_font_description_new();
-    pango_font_description_set_family(d, st->family);
+    char resolved[512];
+    /* an uploaded family names its file's private family (fonts_resolve), as in fonts_get */
+    pango_font_description_set_family(
+        d, fonts_resolve(t->fonts, st->family, st->weight, st->italic, resolved, sizeof resolved));
     pango_font_description_set_weight(d, (PangoWeight)st->weight);
     pango_font_description_set_style(d, st->italic ? PANGO_STYLE_ITALIC : PANGO_STYLE_NORMAL);
     pango_font_description_set_size(d, (gint)(st->size * PANGO_SCALE + 0.5));
@@ -831,7 +834,7 @@ static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len,
     set_base_dir(L, base_dir);
     pango_layout_set_auto_dir(L, auto_dir);
     pango_layout_set_text(L, in->text + base, (int)len);
-    PangoFontDescription *fd = style_desc(ps);
+    PangoFontDescription *fd = style_desc(t, ps);
     pango_layout_set_font_description(L, fd);
     pango_font_description_free(fd);
     PangoAttrList *attrs = pango_attr_list_new();
@@ -842,7 +845,7 @@ static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len,
             continue;
         guint a0 = (guint)((st_i > base ? st_i : base) - base);
         guint a1 = (guint)((en_i < base + len ? en_i : base + len) - base);
-        PangoFontDescription *d = style_desc(st);
+        PangoFontDescription *d = style_desc(t, st);
         PangoAttribute *fa = pango_attr_font_desc_new(d);
         pango_font_description_free(d);
         fa->start_index = a0;

@@ -112,7 +112,8 @@ int assetcache_load(db_t *db, const char *project_id, const char *version_id, as
             assetcache_set_free(out);
             return -1;
         }
-        out->assets[i] = (engine_asset_t){a->name, a->id, a->kind, a->sha256, out->paths[i]};
+        out->assets[i] = (engine_asset_t){a->name,   a->id,         a->kind,
+                                          a->sha256, out->paths[i], a->family[0] ? a->family : NULL};
     }
     out->n = (size_t)n;
     return 0;

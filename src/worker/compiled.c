@@ -48,7 +48,8 @@ static void merge_issues(json_t *dst, const json_t *src)
 }
 
 compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const json_t *page_config,
-                           compile_status_t *status, json_t **issues, char *err, size_t err_len)
+                           const engine_compile_opts_t *fonts, compile_status_t *status, json_t **issues,
+                           char *err, size_t err_len)
 {
     compiled_t *c = calloc(1, sizeof *c);
     json_t *all = json_pack("{s:[], s:{}}", "formErrors", "fieldErrors");
@@ -73,7 +74,7 @@ compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const j
     if (overlay_is(c->layout)) /* a pageConfig has no say: the base PDF's pages are the pages */
         c->overlay = overlay_compile(c->layout, manifest, &c->engine, &e_issues, err, err_len);
     else
-        c->engine = engine_compile(c->layout, page_config, manifest, &e_issues, err, err_len);
+        c->engine = engine_compile_ex(c->layout, page_config, manifest, fonts, &e_issues, err, err_len);
     if (!c->engine) {
         *status = COMPILE_INVALID;
         merge_issues(all, e_issues);
@@ -127,7 +128,9 @@ static compiled_t *load(db_t *db, const char *version_id, char *err, size_t err_
     PQclear(r);
     compile_status_t st;
     json_t *issues = NULL;
-    compiled_t *c = compiled_build(manifest, layout, page_config, &st, &issues, err, err_len);
+    /* Its fonts were checked when it was saved; its pinned uploads come with each render. */
+    static const engine_compile_opts_t saved = {.skip_font_check = true};
+    compiled_t *c = compiled_build(manifest, layout, page_config, &saved, &st, &issues, err, err_len);
     if (c && filename && compiled_add_filename(c, filename, &issues, err, err_len) != 0) {
         compiled_free(c);
         c = NULL;

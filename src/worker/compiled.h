@@ -37,10 +37,12 @@ typedef struct compiled {
 
 typedef enum { COMPILE_OK = 0, COMPILE_INVALID, COMPILE_INVALID_LOOP_KEY } compile_status_t;
 
-/* Compiles manifest + layout (NULL → generated) + pageConfig (may be NULL). On failure returns
- * NULL with *status and *issues (every problem in manifest, layout and pageConfig at once). */
+/* Compiles manifest + layout (NULL → generated) + pageConfig (may be NULL); fonts says which
+ * families the project uploaded (NULL: only installed ones). On failure returns NULL with
+ * *status and *issues (every problem in manifest, layout and pageConfig at once). */
 compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const json_t *page_config,
-                           compile_status_t *status, json_t **issues, char *err, size_t err_len);
+                           const engine_compile_opts_t *fonts, compile_status_t *status, json_t **issues,
+                           char *err, size_t err_len);
 /* Compiles tpl (a version's default file name, "invoice-{{invoice.number}}.pdf") against
  * c's manifest into c->filename. Only before c is shared. 0, or -1 with *issues at "filename". */
 int compiled_add_filename(compiled_t *c, const char *tpl, json_t **issues, char *err, size_t err_len);

@@ -53,7 +53,7 @@ typedef struct {
 } wire_opts_t;
 
 #define ATTACHMENT_FIELDS 5 /* relationship, name, media type, description ("" = none), bytes */
-#define ASSET_FIELDS 5      /* name, id, kind, sha256, path (the files themselves stay on disk) */
+#define ASSET_FIELDS 6      /* name, id, kind, sha256, path, family (the files stay on disk) */
 #define WIRE_ASSETS_MAX 100000
 
 typedef struct {
@@ -83,7 +83,8 @@ static struct {
     int image_timeout_ms;
     size_t image_max_bytes;
     bool allow_private_urls;
-} limits = {512, 2048, 10000, 5u << 20, false};
+    size_t font_cache_bytes;
+} limits = {512, 2048, 10000, 5u << 20, false, 0};
 
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static sandbox_t *registry;
@@ -96,6 +97,7 @@ void sandbox_configure(const config_t *cfg)
     limits.image_timeout_ms = cfg->image_timeout_ms;
     limits.image_max_bytes = cfg->image_max_bytes;
     limits.allow_private_urls = cfg->allow_private_urls;
+    limits.font_cache_bytes = cfg->font_cache_bytes;
     atomic_store(&all_stopped, false);
 }
 
@@ -335,13 +337,14 @@ static int spawn(sandbox_t *sb, char *err, size_t err_len)
         close(sv[0]);
         return errmsg_fail(err, err_len, "fcntl: %s", strerror(errno));
     }
-    char a_mem[24], a_timeout[24], a_max[24], a_private[4], a_parent[24];
+    char a_mem[24], a_timeout[24], a_max[24], a_private[4], a_parent[24], a_fonts[24];
     snprintf(a_mem, sizeof a_mem, "%d", limits.memory_mb);
     snprintf(a_timeout, sizeof a_timeout, "%d", limits.image_timeout_ms);
     snprintf(a_max, sizeof a_max, "%zu", limits.image_max_bytes);
     snprintf(a_private, sizeof a_private, "%d", limits.allow_private_urls ? 1 : 0);
     snprintf(a_parent, sizeof a_parent, "%d", (int)getpid());
-    char *argv[] = {"craftkit", "render-helper", a_mem, a_timeout, a_max, a_private, a_parent, NULL};
+    snprintf(a_fonts, sizeof a_fonts, "%zu", limits.font_cache_bytes);
+    char *argv[] = {"craftkit", "render-helper", a_mem, a_timeout, a_max, a_private, a_parent, a_fonts, NULL};
 
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -560,14 +563,15 @@ static unsigned char *pack_assets(const engine_render_opts_t *opts, size_t *len)
     for (size_t i = 0; i < opts->nassets; i++) {
         const engine_asset_t *a = &opts->assets[i];
         n += 4 * ASSET_FIELDS + strlen(a->name) + strlen(a->id) + strlen(a->kind) + strlen(a->sha256) +
-             strlen(a->path);
+             strlen(a->path) + (a->family ? strlen(a->family) : 0);
     }
     unsigned char *buf = malloc(n ? n : 1), *p = buf;
     if (!buf)
         return NULL;
     for (size_t i = 0; i < opts->nassets; i++) {
         const engine_asset_t *a = &opts->assets[i];
-        const char *v[ASSET_FIELDS] = {a->name, a->id, a->kind, a->sha256, a->path};
+        const char *v[ASSET_FIELDS] = {a->name,   a->id,   a->kind,
+                                       a->sha256, a->path, a->family ? a->family : ""};
         for (int k = 0; k < ASSET_FIELDS; k++) {
             uint32_t fl = (uint32_t)strlen(v[k]);
             memcpy(p, &fl, 4);
@@ -732,11 +736,14 @@ static engine_template_t *compile_text(const char *text, size_t len, overlay_t *
     }
     json_t *issues = NULL, *layout = json_object_get(o, "layout");
     engine_template_t *t = NULL;
+    /* The server compiled (and checked) this layout before sending it; its uploaded fonts come
+     * with the render. */
+    static const engine_compile_opts_t checked = {.skip_font_check = true};
     if (overlay_is(layout))
         *ov = overlay_compile(layout, json_object_get(o, "manifest"), &t, &issues, err, err_len);
     else
-        t = engine_compile(layout, json_object_get(o, "pageConfig"), json_object_get(o, "manifest"), &issues,
-                           err, err_len);
+        t = engine_compile_ex(layout, json_object_get(o, "pageConfig"), json_object_get(o, "manifest"), &checked,
+                              &issues, err, err_len);
     json_decref(issues);
     json_decref(o);
     return t;
@@ -834,7 +841,8 @@ static engine_asset_t *unpack_assets(const field_t *blob, int n)
                                 .id = strndup(g[1].p, g[1].n),
                                 .kind = strndup(g[2].p, g[2].n),
                                 .sha256 = strndup(g[3].p, g[3].n),
-                                .path = strndup(g[4].p, g[4].n)};
+                                .path = strndup(g[4].p, g[4].n),
+                                .family = g[5].n ? strndup(g[5].p, g[5].n) : NULL};
     }
     free(f);
     return a;
@@ -848,6 +856,7 @@ static void free_assets(engine_asset_t *a, int n)
         free((char *)a[i].kind);
         free((char *)a[i].sha256);
         free((char *)a[i].path);
+        free((char *)a[i].family);
     }
     free(a);
 }
@@ -940,13 +949,14 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
 
 int sandbox_helper_main(int argc, char **argv)
 {
-    if (argc != 6) {
+    if (argc != 7) {
         fprintf(stderr, "craftkit render-helper: started by craftkit serve only\n");
         return 2;
     }
     engine_ctx_opts_t eo = {.image_timeout_ms = atoi(argv[2]),
                             .image_max_bytes = (size_t)atol(argv[3]),
-                            .allow_private_urls = atoi(argv[4]) != 0};
+                            .allow_private_urls = atoi(argv[4]) != 0,
+                            .font_cache_bytes = (size_t)atol(argv[6])};
     /* Dies with the thread that started it; and if that already happened, now. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != (pid_t)atol(argv[5]))

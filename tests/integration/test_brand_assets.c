@@ -19,9 +19,11 @@
 
 #include "harness.h"
 #include "harness_render.h"
+#include "tu.h"
 
 #define ROBOTO_DIR "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/"
 #define DEJAVU "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+#define LIBERATION "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf"
 #define NOTO_TTC "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 #define MAX_COUNT 6
 #define MAX_TOTAL 1000000
@@ -662,6 +664,145 @@ START_TEST(layout_images_come_from_the_project)
 }
 END_TEST
 
+/* ---- layouts: "font": "Brand" ---- */
+
+/* Uploads the installed font at path renamed to family "Brand" as asset name; its id. */
+static void upload_brand(const char *key, const char *path, const char *name, char id[64])
+{
+    size_t len;
+    unsigned char *d = tu_font_renamed(path, "Brand", &len);
+    char q[128];
+    snprintf(q, sizeof q, "?name=%s", name);
+    th_resp_t *r = post_raw(key, "font/ttf", d, len, q);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(json_object_get(r->json, "font"), "family"), "Brand");
+    snprintf(id, 64, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    free(d);
+}
+
+#define BRAND_LAYOUT                                                                                         \
+    "{\"manifest\":{},\"layout\":{\"body\":[{\"text\":\"Hello brand\",\"font\":\"Brand\"},"                  \
+    "{\"text\":\"Bold brand\",\"font\":\"Brand\",\"bold\":true}]}}"
+
+/* The fonts of a finished render's PDF, one "name type" per line (pdffonts). */
+static void render_fonts(const char *key, const char *id, char *out, size_t out_len)
+{
+    th_resp_t *r = th_wait_render(srv, key, id, 60000);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    char file[700], cmd[800];
+    snprintf(file, sizeof file, "%s/fonts-%s.pdf", srv->dir, id);
+    FILE *f = fopen(file, "wb");
+    fwrite(r->body, 1, r->len, f);
+    fclose(f);
+    th_resp_free(r);
+    snprintf(cmd, sizeof cmd, "pdffonts %s | awk 'NR > 2 {print $1, $2}'", file);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, out_len - 1, p);
+    out[n] = '\0';
+    pclose(p);
+}
+
+static void submit(const char *key, const char *slug, const char *options, char id[64])
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"data\":{},\"options\":{\"filename\":\"x\"%s}}", options);
+    th_submit_ok(srv, NULL, key, slug, body, id);
+}
+
+START_TEST(uploaded_fonts_render_in_their_project_only)
+{
+    char pa[64], ka[128], pb[64], kb[128], pc[64], kc[128], id[64], regular[64], bold[64];
+    new_project("Fonts A", pa, ka);
+    new_project("Fonts B", pb, kb);
+    new_project("Fonts C", pc, kc);
+    /* both call their family "Brand": A with Roboto's files, B with Liberation Sans */
+    upload_brand(ka, ROBOTO_DIR "Roboto-Regular.ttf", "brand-regular", regular);
+    upload_brand(ka, ROBOTO_DIR "Roboto-Bold.ttf", "brand-bold", bold);
+    upload_brand(kb, LIBERATION, "brand", id);
+    th_resp_t *r = th_req(srv, "PUT", "/v1/templates/brand-fonts", ka, BRAND_LAYOUT, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = th_req(srv, "PUT", "/v1/templates/brand-fonts", kb, BRAND_LAYOUT, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    /* C has no "Brand": an issue at the exact path, which says nothing of A's or B's files */
+    r = th_req(srv, "PUT", "/v1/templates/brand-fonts", kc, BRAND_LAYOUT, NULL);
+    th_assert_error(r, 400, "invalid_request");
+    json_t *fe = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    ck_assert_msg(json_object_get(fe, "layout.body.0.font") != NULL, "%s", r->body);
+    /* (the substitute it names is the server's installed default, whatever A and B uploaded) */
+    ck_assert_msg(!strstr(r->body, "brand-") && !strstr(r->body, regular) && !strstr(r->body, bold), "%s",
+                  r->body);
+    th_resp_free(r);
+    r = th_req(srv, "PUT", "/v1/templates/brand-fonts", kc, "{\"manifest\":{}}", NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    th_expect_error(
+        srv, "POST", "/v1/templates/brand-fonts/preview", kc,
+        "{\"data\":{},\"manifest\":{},\"layout\":{\"body\":[{\"text\":\"x\",\"font\":\"Brand\"}]}}", 400,
+        "invalid_request");
+    /* A lists only its own files */
+    r = th_req(srv, "GET", "/v1/assets", ka, NULL, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "assets")), 2);
+    ck_assert(strstr(r->body, "Liberation") == NULL);
+    th_resp_free(r);
+    /* rendered at the same time by the worker pool, each gets its own glyphs */
+    char ids[8][64];
+    for (int i = 0; i < 8; i++)
+        submit(i % 2 ? kb : ka, "brand-fonts", "", ids[i]);
+    for (int i = 0; i < 8; i++) {
+        char fonts[1024];
+        render_fonts(i % 2 ? kb : ka, ids[i], fonts, sizeof fonts);
+        if (i % 2 == 0) {
+            ck_assert_msg(strstr(fonts, "+Roboto-Regular TrueType") && strstr(fonts, "+Roboto-Bold TrueType"),
+                          "%s", fonts);
+            ck_assert_msg(!strstr(fonts, "Liberation") && !strstr(fonts, "DejaVu"), "%s", fonts);
+        } else {
+            /* one file: bold is synthesised from it (not the installed Liberation Sans Bold) */
+            ck_assert_msg(strstr(fonts, "+LiberationSans TrueType"), "%s", fonts);
+            ck_assert_msg(!strstr(fonts, "Roboto") && !strstr(fonts, "LiberationSans-Bold"), "%s", fonts);
+        }
+    }
+    /* a preview of an unsaved layout uses them too */
+    r = th_req(srv, "POST", "/v1/templates/brand-fonts/preview", kb,
+               "{\"data\":{},\"manifest\":{},\"layout\":{\"body\":[{\"text\":\"x\",\"font\":\"Brand\"}]}}",
+               NULL);
+    ck_assert_msg(r->status == 200 && memmem(r->body, r->len, "+LiberationSans", 15), "%ld", r->status);
+    th_resp_free(r);
+    /* the version pinned both files: a re-upload of a name changes later versions only */
+    upload_brand(ka, ROBOTO_DIR "Roboto-Light.ttf", "brand-regular", id);
+    submit(ka, "brand-fonts", "", id);
+    char fonts[1024];
+    render_fonts(ka, id, fonts, sizeof fonts);
+    ck_assert_msg(strstr(fonts, "+Roboto-Regular") && !strstr(fonts, "Light"), "%s", fonts);
+    r = th_req(srv, "GET", "/v1/templates/brand-fonts/versions/1", ka, NULL, NULL);
+    ck_assert_msg(strstr(r->body, regular) && strstr(r->body, bold) && strstr(r->body, "\"font\""), "%s",
+                  r->body);
+    th_resp_free(r);
+    r = th_req(srv, "PUT", "/v1/templates/brand-fonts", ka, BRAND_LAYOUT, NULL);
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+    submit(ka, "brand-fonts", "", id);
+    render_fonts(ka, id, fonts, sizeof fonts);
+    /* weight 400 with faces 300 and 700: the lighter one (CSS font matching) */
+    ck_assert_msg(strstr(fonts, "+Roboto-Light") && !strstr(fonts, "Roboto-Regular"), "%s", fonts);
+    submit(ka, "brand-fonts", ",\"versionNumber\":1", id);
+    render_fonts(ka, id, fonts, sizeof fonts);
+    ck_assert_msg(strstr(fonts, "+Roboto-Regular") && !strstr(fonts, "Light"), "version 1 changed: %s",
+                  fonts);
+    /* the file a published version uses cannot be deleted */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/assets/%s", bold);
+    th_expect_error(srv, "DELETE", path, ka, NULL, 409, "asset_in_use");
+}
+END_TEST
+
 int main(void)
 {
     char count[64], total[64], image[64];
@@ -683,6 +824,7 @@ int main(void)
     tcase_add_test(tc, bad_input_is_refused_and_leaves_nothing);
     tcase_add_test(tc, interrupted_upload_is_collected);
     tcase_add_test(tc, layout_images_come_from_the_project);
+    tcase_add_test(tc, uploaded_fonts_render_in_their_project_only);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

@@ -1,5 +1,7 @@
 #include "tu.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,4 +39,52 @@ tu_bytes_t tu_bytes_load(const char *path)
     ck_assert(fread(b.data, 1, b.len, f) == b.len);
     fclose(f);
     return b;
+}
+
+static unsigned be16(const unsigned char *p)
+{
+    return (unsigned)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+unsigned char *tu_font_renamed(const char *path, const char *family, size_t *len)
+{
+    tu_bytes_t file = tu_bytes_load(path);
+    unsigned char *d = file.data;
+    *len = file.len;
+    const unsigned char *name = NULL;
+    for (unsigned i = 0; i < be16(d + 4); i++)
+        if (!memcmp(d + 12 + i * 16, "name", 4))
+            name = d + be32(d + 12 + i * 16 + 8);
+    ck_assert_msg(name != NULL, "%s has no name table", path);
+    unsigned count = be16(name + 2);
+    unsigned char *strings = (unsigned char *)name + be16(name + 4);
+    size_t flen = strlen(family);
+    int renamed = 0;
+    for (unsigned i = 0; i < count; i++) {
+        unsigned char *r = (unsigned char *)name + 6 + i * 12;
+        unsigned platform = be16(r), id = be16(r + 6), slen = be16(r + 8), off = be16(r + 10);
+        if (id != 1 && id != 16)
+            continue;
+        bool wide = platform == 0 || platform == 3;
+        size_t need = wide ? flen * 2 : flen;
+        ck_assert_msg(need <= slen, "\"%s\" is longer than the family name of %s", family, path);
+        for (size_t k = 0; k < flen; k++) {
+            if (wide) {
+                strings[off + k * 2] = 0;
+                strings[off + k * 2 + 1] = (unsigned char)family[k];
+            } else {
+                strings[off + k] = (unsigned char)family[k];
+            }
+        }
+        r[8] = (unsigned char)(need >> 8);
+        r[9] = (unsigned char)need;
+        renamed++;
+    }
+    ck_assert_msg(renamed > 0, "%s has no family name", path);
+    return d;
 }

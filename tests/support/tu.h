@@ -1,6 +1,7 @@
 /*
  * tu — what every Check test binary shares (unit, integration, golden): running a suite, and
- * bytes a test makes with cairo or reads from a file.
+ * bytes a test makes with cairo or reads from a file, and fonts to upload under a family
+ * name of the test's choosing.
  *
  * Threads: the main thread (tu_bytes_*: the test's). Memory: tu_run frees the runner (and with
  * it the suite); a tu_bytes_t owns its data (malloc'd, free(data)).
@@ -14,6 +15,11 @@
 
 /* Runs every test of s (CK_NORMAL output) and returns EXIT_SUCCESS or EXIT_FAILURE, for main. */
 int tu_run(Suite *s);
+/* The bytes of the font file at path with its family names (name IDs 1 and 16, Windows and
+ * Mac records) replaced by family, which must not be longer than the names it replaces; the
+ * outlines and the PostScript name (what pdffonts shows) stay the font's own. So an installed
+ * font can be uploaded as a family nothing else has ("Brand"). malloc'd; aborts on failure. */
+unsigned char *tu_font_renamed(const char *path, const char *family, size_t *len);
 
 typedef struct tu_bytes {
     unsigned char *data;
