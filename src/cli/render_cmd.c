@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli/assetdir.h"
 #include "cli/cli.h"
 #include "core/errmsg.h"
 #include "core/timeutil.h"
@@ -36,6 +37,8 @@ static const char render_usage[] =
     "                 EXTENDED or XRECHNUNG\n"
     "  --attach       embeds a file (its base name; media type application/octet-stream unless\n"
     "                 given after a colon); up to 16\n"
+    "  --assets       a directory: asset:NAME is the file NAME in it, and every font file in it\n"
+    "                 (TTF, OTF, WOFF, WOFF2) is a family layouts may name, as uploaded fonts are\n"
     "Problems in the layout are printed one per line as \"path: message\".\n";
 
 /* A whole file, at most max bytes; NULL with a message. Caller frees. */
@@ -208,6 +211,7 @@ typedef struct render_args {
     engine_ctx_opts_t co;
     bool quiet;
     embeds_t emb;
+    assetdir_t fonts; /* --assets DIR: its fonts (and then its images too) */
 } render_args_t;
 
 static int set_compression(render_args_t *a, const char *v)
@@ -373,6 +377,13 @@ static int load_inputs(render_args_t *a, render_inputs_t *in)
         return -1;
     if (load_embeds(&a->emb, &a->ro) < 0)
         return -1;
+    char err[600];
+    if (a->assets && assetdir_load(a->assets, &a->fonts, err, sizeof err) < 0) {
+        fprintf(stderr, "craftkit render: %s\n", err);
+        return -1;
+    }
+    a->ro.assets = a->fonts.assets;
+    a->ro.nassets = a->fonts.n;
     if (in->data && !json_is_object(in->data)) {
         fprintf(stderr, "craftkit render: data %s must be a JSON object\n", a->data_path);
         return -1;
@@ -384,6 +395,7 @@ static void free_inputs(render_args_t *a, render_inputs_t *in)
 {
     for (int i = 0; i <= ENGINE_ATTACHMENTS_MAX; i++)
         free(a->emb.bytes[i]);
+    assetdir_free(&a->fonts);
     json_decref(in->layout);
     json_decref(in->manifest);
     json_decref(in->data);
@@ -405,7 +417,8 @@ static int render_document(const render_args_t *a, render_inputs_t *in, engine_o
         goto done;
     }
     *started = time_mono_ms();
-    t = engine_compile(in->layout, in->page_config, in->manifest, &issues, err, sizeof err);
+    engine_compile_opts_t fonts = {.families = a->fonts.families, .nfamilies = a->fonts.nfamilies};
+    t = engine_compile_ex(in->layout, in->page_config, in->manifest, &fonts, &issues, err, sizeof err);
     if (!t) {
         fprintf(stderr, "craftkit render: %s\n", err);
         if (issues)

@@ -11,6 +11,7 @@
 #include FT_TRUETYPE_TAGS_H
 
 #include "core/errmsg.h"
+#include "engine/woff.h"
 
 #define FONTPROBE_GLYPHS_CHECKED 256 /* glyphs loaded to prove the outlines are readable */
 
@@ -222,6 +223,16 @@ int fontprobe(const unsigned char *data, size_t len, size_t max_sfnt_bytes, font
             return errmsg_fail(err, err_len,
                                "The font would decompress to %u bytes, more than the limit of %zu bytes",
                                total, max_sfnt_bytes);
+        /* Checked as what renders will use: the sfnt it unpacks to (bounded by the same limit). */
+        unsigned char *sfnt;
+        size_t sfnt_len;
+        if (woff_to_sfnt(data, len, max_sfnt_bytes, &sfnt, &sfnt_len, err, err_len) != 0)
+            return -1;
+        const char *media_type = out->media_type;
+        int rc = fontprobe(sfnt, sfnt_len, max_sfnt_bytes, out, err, err_len);
+        out->media_type = media_type;
+        free(sfnt);
+        return rc;
     } else {
         out->media_type = tag_is(data, "OTTO") ? "font/otf" : "font/ttf";
         if (check_sfnt_tables(data, len, err, err_len) != 0)

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/errmsg.h"
+#include "engine/woff.h"
 #include "storage/storage.h"
 
 static const char *cache_dir(void)
@@ -37,6 +38,33 @@ static int ensure_dir(const char *dir, char *err, size_t err_len)
     return 0;
 }
 
+/* Writes data to path atomically (temporary file, rename). */
+static int write_atomic(const char *path, const unsigned char *data, size_t len, char *err, size_t err_len)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return errmsg_fail(err, err_len, "cannot write the asset cache %s: %s", tmp, strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    bool ok = off == len;
+    if (close(fd) != 0)
+        ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return errmsg_fail(err, err_len, "cannot write the asset cache file %s", path);
+    }
+    return 0;
+}
+
 /* Copies one stored object to path, after checking its bytes against the recorded hash. */
 static int fill(const asset_file_t *a, const char *path, char *err, size_t err_len)
 {
@@ -59,28 +87,68 @@ static int fill(const asset_file_t *a, const char *path, char *err, size_t err_l
         return errmsg_fail(err, err_len,
                            "asset \"%s\" in storage does not have the bytes it was uploaded with", a->name);
     }
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        buf_free(&data);
-        return errmsg_fail(err, err_len, "cannot write the asset cache %s: %s", tmp, strerror(errno));
-    }
-    size_t off = 0;
-    while (off < data.len) {
-        ssize_t w = write(fd, data.data + off, data.len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    bool ok = off == data.len && close(fd) == 0;
+    rc = write_atomic(path, (const unsigned char *)data.data, data.len, err, err_len);
     buf_free(&data);
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return errmsg_fail(err, err_len, "cannot write the asset cache file %s", path);
+    return rc;
+}
+
+/* The whole file into b (within b's cap). */
+static int read_file(const char *path, buf_t *b)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char chunk[65536];
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        rc = n < 0 ? -1 : buf_append(b, chunk, (size_t)n);
     }
+    close(fd);
+    return rc;
+}
+
+/* A WOFF/WOFF2 font is used as the sfnt it packs (fontconfig, HarfBuzz and cairo read plain font
+ * files only): path becomes <sha256>.sfnt, unpacked once. Other files keep their path. */
+static int font_as_sfnt(const asset_file_t *a, char *path, size_t path_len, char *err, size_t err_len)
+{
+    unsigned char head[4] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got != (ssize_t)sizeof head || !woff_is_woff(head, sizeof head))
+        return 0;
+    char sfnt[1100];
+    snprintf(sfnt, sizeof sfnt, "%s.sfnt", path);
+    struct stat st;
+    if (stat(sfnt, &st) != 0) {
+        buf_t data;
+        buf_init(&data, (size_t)a->bytes);
+        int rc = read_file(path, &data);
+        unsigned char *out = NULL;
+        size_t out_len = 0;
+        char why[300];
+        const config_t *cfg = config_get();
+        size_t max = cfg && cfg->asset_font_max_bytes ? cfg->asset_font_max_bytes : 20u << 20;
+        if (rc != 0 || woff_to_sfnt((const unsigned char *)data.data, data.len, max, &out, &out_len, why,
+                                    sizeof why) != 0) {
+            buf_free(&data);
+            return errmsg_fail(err, err_len, "font \"%s\" could not be unpacked: %s", a->name,
+                               rc != 0 ? "unreadable" : why);
+        }
+        buf_free(&data);
+        rc = write_atomic(sfnt, out, out_len, err, err_len);
+        free(out);
+        if (rc != 0)
+            return -1;
+    }
+    size_t n = strlen(sfnt);
+    if (n >= path_len)
+        return errmsg_fail(err, err_len, "the asset cache path %s is too long", sfnt);
+    memcpy(path, sfnt, n + 1);
     return 0;
 }
 
@@ -109,6 +177,11 @@ int assetcache_load(db_t *db, const char *project_id, const char *version_id, as
         struct stat stt;
         if ((stat(out->paths[i], &stt) != 0 || stt.st_size != a->bytes) &&
             fill(a, out->paths[i], err, err_len) != 0) {
+            assetcache_set_free(out);
+            return -1;
+        }
+        if (!strcmp(a->kind, "font") &&
+            font_as_sfnt(a, out->paths[i], sizeof out->paths[i], err, err_len) != 0) {
             assetcache_set_free(out);
             return -1;
         }

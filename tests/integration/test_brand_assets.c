@@ -803,6 +803,41 @@ START_TEST(uploaded_fonts_render_in_their_project_only)
 }
 END_TEST
 
+START_TEST(woff2_upload_renders_as_its_font)
+{
+    char pid[64], key[128], id[64], fonts[1024];
+    new_project("Web fonts", pid, key);
+    /* Roboto renamed "Brand" and packed as WOFF2 by Debian's fontTools (scripts/deps) */
+    size_t len;
+    unsigned char *ttf = tu_font_renamed(ROBOTO_DIR "Roboto-Regular.ttf", "Brand", &len);
+    char src[600], dst[600], cmd[1600];
+    snprintf(src, sizeof src, "%s/brand.ttf", srv->dir);
+    snprintf(dst, sizeof dst, "%s/brand.woff2", srv->dir);
+    FILE *f = fopen(src, "wb");
+    ck_assert(fwrite(ttf, 1, len, f) == len);
+    fclose(f);
+    free(ttf);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys; from fontTools.ttLib import TTFont; f = TTFont(sys.argv[1]); "
+             "f.flavor = 'woff2'; f.save(sys.argv[2])\" '%s' '%s'",
+             src, dst);
+    ck_assert_int_eq(system(cmd), 0);
+    blob_t w = slurp(dst);
+    th_resp_t *r = post_raw(key, "font/woff2", w.data, w.len, "?name=brand");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "mediaType"), "font/woff2");
+    ck_assert_str_eq(th_str(json_object_get(r->json, "font"), "family"), "Brand");
+    th_resp_free(r);
+    r = th_req(srv, "PUT", "/v1/templates/web-font", key, BRAND_LAYOUT, NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    submit(key, "web-font", "", id);
+    render_fonts(key, id, fonts, sizeof fonts);
+    ck_assert_msg(strstr(fonts, "+Roboto-Regular TrueType") && !strstr(fonts, "DejaVu"), "%s", fonts);
+    free(w.data);
+}
+END_TEST
+
 int main(void)
 {
     char count[64], total[64], image[64];
@@ -825,6 +860,7 @@ int main(void)
     tcase_add_test(tc, interrupted_upload_is_collected);
     tcase_add_test(tc, layout_images_come_from_the_project);
     tcase_add_test(tc, uploaded_fonts_render_in_their_project_only);
+    tcase_add_test(tc, woff2_upload_renders_as_its_font);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

@@ -13,6 +13,8 @@
 
 #include "craftkit/engine.h"
 #include "engine/fontcache.h"
+#include "engine/fontprobe.h"
+#include "engine/woff.h"
 #include "tu.h"
 
 #define ROBOTO "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/"
@@ -274,6 +276,95 @@ START_TEST(font_sets_are_reused_and_bounded)
 }
 END_TEST
 
+/* Debian's python3 with fontTools (scripts/deps: python3-fonttools, python3-brotli) writes src as flavor
+ * ("woff" | "woff2") to dst; with a table of extra zero bytes when bomb > 0. */
+static void web_font(const char *src, const char *dst, const char *flavor, long bomb)
+{
+    char cmd[1400];
+    snprintf(
+        cmd, sizeof cmd,
+        "/usr/bin/python3 -c \"import sys; from fontTools.ttLib import TTFont, newTable; f = TTFont(sys.argv[1]);\n"
+        "if int(sys.argv[4]):\n t = newTable('zzzz'); t.data = bytes(int(sys.argv[4])); f['zzzz'] = t\n"
+        "f.flavor = sys.argv[3]; f.save(sys.argv[2])\" '%s' '%s' %s %ld",
+        src, dst, flavor, bomb);
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *d = malloc(*len);
+    ck_assert(fread(d, 1, *len, f) == *len);
+    fclose(f);
+    return d;
+}
+
+START_TEST(woff_and_woff2_unpack_to_fonts_that_render)
+{
+    const char *ttf = upload(ROBOTO "Roboto-Regular.ttf", "Brand", "r.ttf");
+    static const char *const flavors[] = {"woff", "woff2"};
+    for (int k = 0; k < 2; k++) {
+        char web[300], sfnt_path[300];
+        snprintf(web, sizeof web, "%s/r.%s", DIR_, flavors[k]);
+        web_font(ttf, web, flavors[k], 0);
+        size_t len, out_len;
+        unsigned char *d = slurp(web, &len), *out;
+        ck_assert(woff_is_woff(d, len));
+        char err[400];
+        ck_assert_msg(woff_to_sfnt(d, len, 20u << 20, &out, &out_len, err, sizeof err) == 0, "%s", err);
+        fontprobe_t fp, orig;
+        ck_assert_msg(fontprobe(out, out_len, 20u << 20, &fp, err, sizeof err) == 0, "%s", err);
+        ck_assert_str_eq(fp.family, "Brand");
+        ck_assert_str_eq(fp.media_type, "font/ttf");
+        /* the upload check unpacks it the same way */
+        ck_assert_msg(fontprobe(d, len, 20u << 20, &orig, err, sizeof err) == 0, "%s", err);
+        ck_assert_str_eq(orig.media_type, k ? "font/woff2" : "font/woff");
+        ck_assert_int_eq(orig.glyphs, fp.glyphs);
+        snprintf(sfnt_path, sizeof sfnt_path, "%s/unpacked-%d.ttf", DIR_, k);
+        FILE *f = fopen(sfnt_path, "wb");
+        ck_assert(fwrite(out, 1, out_len, f) == out_len);
+        fclose(f);
+        engine_asset_t a[] = {{"r", "1", "font", "s1", sfnt_path, "Brand"}};
+        engine_output_t pdf = render(para("Brand", "Hamburgefonstiv", ""), a, 1);
+        ck_assert_msg(has(&pdf, "+Roboto-Regular"), "%s", flavors[k]);
+        engine_output_free(&pdf);
+        free(out);
+        free(d);
+    }
+}
+END_TEST
+
+START_TEST(woff2_bomb_is_refused)
+{
+    const char *ttf = upload(ROBOTO "Roboto-Regular.ttf", "Brand", "r.ttf");
+    char web[300];
+    snprintf(web, sizeof web, "%s/bomb.woff2", DIR_);
+    web_font(ttf, web, "woff2", 8L << 20); /* 8 MB of zeros: a few hundred bytes compressed */
+    size_t len, out_len;
+    unsigned char *d = slurp(web, &len), *out = NULL;
+    ck_assert(len < 200000);
+    char err[400];
+    ck_assert_int_eq(woff_to_sfnt(d, len, 1u << 20, &out, &out_len, err, sizeof err), -1);
+    ck_assert_ptr_null(out);
+    ck_assert_msg(strstr(err, "more than the limit"), "%s", err);
+    fontprobe_t fp;
+    ck_assert_int_eq(fontprobe(d, len, 1u << 20, &fp, err, sizeof err), -1);
+    /* garbage after a valid header, a wrong flavor, a collection */
+    memset(d + 48, 0x5a, len - 48);
+    ck_assert_int_eq(woff_to_sfnt(d, len, 20u << 20, &out, &out_len, err, sizeof err), -1);
+    memcpy(d + 4, "wOFF", 4);
+    ck_assert_int_eq(woff_to_sfnt(d, len, 20u << 20, &out, &out_len, err, sizeof err), -1);
+    memcpy(d + 4, "ttcf", 4);
+    ck_assert_int_eq(woff_to_sfnt(d, len, 20u << 20, &out, &out_len, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "collection"), "%s", err);
+    free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("engine_uploads");
@@ -287,6 +378,8 @@ int main(void)
     tcase_add_test(tc, same_family_name_in_two_sets_never_mixes);
     tcase_add_test(tc, compiler_accepts_uploaded_families_only_when_told);
     tcase_add_test(tc, font_sets_are_reused_and_bounded);
+    tcase_add_test(tc, woff_and_woff2_unpack_to_fonts_that_render);
+    tcase_add_test(tc, woff2_bomb_is_refused);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
