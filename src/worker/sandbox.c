@@ -742,8 +742,8 @@ static engine_template_t *compile_text(const char *text, size_t len, overlay_t *
     if (overlay_is(layout))
         *ov = overlay_compile(layout, json_object_get(o, "manifest"), &t, &issues, err, err_len);
     else
-        t = engine_compile_ex(layout, json_object_get(o, "pageConfig"), json_object_get(o, "manifest"), &checked,
-                              &issues, err, err_len);
+        t = engine_compile_ex(layout, json_object_get(o, "pageConfig"), json_object_get(o, "manifest"),
+                              &checked, &issues, err, err_len);
     json_decref(issues);
     json_decref(o);
     return t;

@@ -281,12 +281,12 @@ END_TEST
 static void web_font(const char *src, const char *dst, const char *flavor, long bomb)
 {
     char cmd[1400];
-    snprintf(
-        cmd, sizeof cmd,
-        "/usr/bin/python3 -c \"import sys; from fontTools.ttLib import TTFont, newTable; f = TTFont(sys.argv[1]);\n"
-        "if int(sys.argv[4]):\n t = newTable('zzzz'); t.data = bytes(int(sys.argv[4])); f['zzzz'] = t\n"
-        "f.flavor = sys.argv[3]; f.save(sys.argv[2])\" '%s' '%s' %s %ld",
-        src, dst, flavor, bomb);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import sys; from fontTools.ttLib import TTFont, newTable; f = "
+             "TTFont(sys.argv[1]);\n"
+             "if int(sys.argv[4]):\n t = newTable('zzzz'); t.data = bytes(int(sys.argv[4])); f['zzzz'] = t\n"
+             "f.flavor = sys.argv[3]; f.save(sys.argv[2])\" '%s' '%s' %s %ld",
+             src, dst, flavor, bomb);
     ck_assert_msg(system(cmd) == 0, "%s", cmd);
 }
 
