@@ -673,7 +673,7 @@ static void upload_brand(const char *key, const char *path, const char *name, ch
     unsigned char *d = tu_font_renamed(path, "Brand", &len);
     char q[128];
     snprintf(q, sizeof q, "?name=%s", name);
-    th_resp_t *r = post_raw(key, "font/ttf", d, len, q);
+    th_resp_t *r = th_upload_asset(srv, key, "font/ttf", d, len, q);
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(json_object_get(r->json, "font"), "family"), "Brand");
     snprintf(id, 64, "%s", th_str(r->json, "id"));
@@ -822,8 +822,8 @@ START_TEST(woff2_upload_renders_as_its_font)
              "f.flavor = 'woff2'; f.save(sys.argv[2])\" '%s' '%s'",
              src, dst);
     ck_assert_int_eq(system(cmd), 0);
-    blob_t w = slurp(dst);
-    th_resp_t *r = post_raw(key, "font/woff2", w.data, w.len, "?name=brand");
+    tu_bytes_t w = tu_bytes_load(dst);
+    th_resp_t *r = th_upload_asset(srv, key, "font/woff2", w.data, w.len, "?name=brand");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     ck_assert_str_eq(th_str(r->json, "mediaType"), "font/woff2");
     ck_assert_str_eq(th_str(json_object_get(r->json, "font"), "family"), "Brand");
