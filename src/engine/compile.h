@@ -41,8 +41,8 @@ typedef struct compiler {
     const char *partial_chain[COMPILE_PARTIAL_DEPTH_MAX]; /* partials being expanded, outermost first */
     int npartial_chain;
     const engine_compile_opts_t *opts; /* uploaded families; NULL = none */
-    int depth; /* block nesting */
-    int nodes; /* blocks + runs + cells so far */
+    int depth;                         /* block nesting */
+    int nodes;                         /* blocks + runs + cells so far */
 } compiler_t;
 
 /* Records a problem at path. */
