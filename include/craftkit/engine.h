@@ -233,6 +233,13 @@ int engine_attachment_name_check(const char *name, char *err, size_t err_len);
  * only the five predefined entities and character references are accepted), and its root is
  * rsm:CrossIndustryInvoice in the UN/CEFACT CII namespace. 0, or -1 with a message. */
 int engine_facturx_check(const char *xml, size_t len, char *err, size_t err_len);
+/* Checks that the guideline a checked Factur-X XML declares (BT-24,
+ * GuidelineSpecifiedDocumentContextParameter/ID) is the one of profile, in its Factur-X 1.0 or
+ * ZUGFeRD 2.x spelling (XRECHNUNG: any XRechnung version), because the XMP's fx:ConformanceLevel
+ * must name the profile the XML was made for. An XML that declares none is not checked. 0, or
+ * -1 with a message. */
+int engine_facturx_profile_check(const char *xml, size_t len, engine_fx_profile_t profile, char *err,
+                                 size_t err_len);
 /* A template whose layout has "einvoice" (docs/einvoice.md) generates its Factur-X XML from the
  * data. Returns 0 when it has none; 1 with *xml (malloc'd, caller frees; xml may be NULL to
  * only check), *len and *profile; or -1 with *issues (new reference, fieldErrors at data paths

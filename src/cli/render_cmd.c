@@ -114,7 +114,8 @@ static int load_embeds(embeds_t *e, engine_render_opts_t *ro)
     char *xml = e->bytes[ENGINE_ATTACHMENTS_MAX] = read_all(e->facturx, ENGINE_FACTURX_XML_MAX, &len);
     if (!xml)
         return -1;
-    if (engine_facturx_check(xml, len, err, sizeof err) < 0) {
+    if (engine_facturx_check(xml, len, err, sizeof err) < 0 ||
+        engine_facturx_profile_check(xml, len, (engine_fx_profile_t)p, err, sizeof err) < 0) {
         fprintf(stderr, "craftkit render: --facturx %s: %s\n", e->facturx, err);
         return -1;
     }

@@ -1,5 +1,6 @@
 /* einvoice — the checks on what a render embeds: Factur-X profiles and XML, attachment names
  * and relationships (declared in include/craftkit/engine.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,4 +98,85 @@ int engine_facturx_check(const char *xml, size_t len, char *err, size_t err_len)
         return -1;
     }
     return 0;
+}
+
+/* The BT-24 ids of each profile; an entry ending in '_' is a prefix (a version follows). */
+static const char *const guideline_ids[][3] = {
+    [ENGINE_FX_MINIMUM] = {"urn:factur-x.eu:1p0:minimum", "urn:zugferd.de:2p0:minimum", NULL},
+    [ENGINE_FX_BASIC_WL] = {"urn:factur-x.eu:1p0:basicwl", "urn:zugferd.de:2p0:basicwl", NULL},
+    [ENGINE_FX_BASIC] = {"urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic",
+                         "urn:cen.eu:en16931:2017#compliant#urn:zugferd.de:2p0:basic", NULL},
+    [ENGINE_FX_EN16931] = {"urn:cen.eu:en16931:2017",
+                           "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:en16931", NULL},
+    [ENGINE_FX_EXTENDED] = {"urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended",
+                            "urn:cen.eu:en16931:2017#conformant#urn:zugferd.de:2p0:extended", NULL},
+    [ENGINE_FX_XRECHNUNG] = {"urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_",
+                             "urn:cen.eu:en16931:2017#compliant#urn:xoev-de:kosit:standard:xrechnung_", NULL},
+};
+
+/* The text of the ID element inside GuidelineSpecifiedDocumentContextParameter, trimmed; false
+ * when the XML has none. The element is unique in a CII document and the XML is well-formed
+ * (engine_facturx_check), so a text search finds it. */
+static bool declared_guideline(const char *xml, size_t len, const char **id, size_t *id_len)
+{
+    static const char tag[] = "GuidelineSpecifiedDocumentContextParameter";
+    const char *end = xml + len, *p = memmem(xml, len, tag, sizeof tag - 1);
+    if (!p)
+        return false;
+    p += sizeof tag - 1;
+    /* The ID must be inside the parameter: before the parameter's closing tag. */
+    const char *close = memmem(p, (size_t)(end - p), tag, sizeof tag - 1);
+    const char *open = memmem(p, (size_t)(end - p), "ID>", 3);
+    if (!open || !close || open > close)
+        return false;
+    p = open + 3;
+    while (p < end && strchr(" \t\r\n", *p))
+        p++;
+    const char *q = memchr(p, '<', (size_t)(end - p));
+    if (!q)
+        return false;
+    while (q > p && strchr(" \t\r\n", q[-1]))
+        q--;
+    *id = p;
+    *id_len = (size_t)(q - p);
+    return true;
+}
+
+static bool guideline_matches(const char *id, size_t id_len, const char *known)
+{
+    size_t k = strlen(known);
+    if (known[k - 1] == '_')
+        return id_len > k && !memcmp(id, known, k);
+    return id_len == k && !memcmp(id, known, k);
+}
+
+int engine_facturx_profile_check(const char *xml, size_t len, engine_fx_profile_t profile, char *err,
+                                 size_t err_len)
+{
+    const char *id;
+    size_t id_len;
+    if (profile <= ENGINE_FX_NONE || profile > ENGINE_FX_XRECHNUNG ||
+        !declared_guideline(xml, len, &id, &id_len))
+        return 0;
+    const char *const *known = guideline_ids[profile];
+    for (int i = 0; known[i]; i++)
+        if (guideline_matches(id, id_len, known[i]))
+            return 0;
+    const char *named = "another profile";
+    for (int p = ENGINE_FX_MINIMUM; p <= ENGINE_FX_XRECHNUNG; p++)
+        for (int i = 0; guideline_ids[p][i]; i++)
+            if (guideline_matches(id, id_len, guideline_ids[p][i]))
+                named = p == ENGINE_FX_MINIMUM    ? "MINIMUM"
+                        : p == ENGINE_FX_BASIC_WL ? "BASIC WL"
+                        : p == ENGINE_FX_BASIC    ? "BASIC"
+                        : p == ENGINE_FX_EN16931  ? "EN 16931"
+                        : p == ENGINE_FX_EXTENDED ? "EXTENDED"
+                                                  : "XRECHNUNG";
+    snprintf(
+        err, err_len,
+        "The XML declares the guideline \"%.*s\" (BT-24, %s), not the profile given (expected \"%s%s\"): "
+        "the profile must be the one the XML was made for",
+        (int)(id_len > 120 ? 120 : id_len), id, named, known[0],
+        known[0][strlen(known[0]) - 1] == '_' ? "…" : "");
+    return -1;
 }

@@ -212,6 +212,9 @@ static void read_facturx(reader_t *r, const json_t *fx, pdfopts_t *out)
     char why[400];
     if (x && engine_facturx_check(x, json_string_length(xml), why, sizeof why) < 0)
         problem(r, "options.facturx.xml", "%s", why), x = NULL;
+    if (x && p > 0 &&
+        engine_facturx_profile_check(x, json_string_length(xml), (engine_fx_profile_t)p, why, sizeof why) < 0)
+        problem(r, "options.facturx.profile", "%s", why), x = NULL;
     if (x && p > 0)
         out->facturx =
             (engine_facturx_t){.profile = (engine_fx_profile_t)p, .xml = x, .len = json_string_length(xml)};

@@ -132,6 +132,19 @@ static char *facturx_xml(void)
     return x;
 }
 
+/* xml with the guideline id (BT-24) "urn:cen.eu:en16931:2017" replaced by id; caller frees. */
+static char *with_guideline(const char *xml, const char *id)
+{
+    const char *at = strstr(xml, "urn:cen.eu:en16931:2017</");
+    ck_assert(at != NULL);
+    size_t head = (size_t)(at - xml), old = strlen("urn:cen.eu:en16931:2017");
+    char *x = malloc(strlen(xml) + strlen(id) + 1);
+    memcpy(x, xml, head);
+    strcpy(x + head, id);
+    strcat(x, at + old);
+    return x;
+}
+
 /* options with a Factur-X {xml, profile}; caller frees. */
 static char *fx_options(const char *xml, const char *profile, const char *extra)
 {
@@ -235,8 +248,9 @@ START_TEST(facturx)
               has(r, "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>") && has(r, "(factur-x.xml)"));
     th_resp_free(r);
     /* through the queue and the worker, with an attachment next to it */
+    char *basicwl = with_guideline(xml, "urn:factur-x.eu:1p0:basicwl");
     o = fx_options(
-        xml, "BASIC WL",
+        basicwl, "BASIC WL",
         "{\"attachments\":[{\"name\":\"note.txt\",\"mediaType\":\"text/plain\",\"content\":\"aGk=\"}]}");
     char *body = body_with(o);
     free(o);
@@ -264,6 +278,8 @@ START_TEST(facturx)
          "UTF-8"},
         {"<rsm:CrossIndustryInvoice", "EN 16931", NULL, "options.facturx.xml", "well-formed"},
         {xml, "COMFORT", NULL, "options.facturx.profile", "Invalid enum value"},
+        {xml, "BASIC", NULL, "options.facturx.profile", "BT-24, EN 16931"},
+        {basicwl, "EN 16931", NULL, "options.facturx.profile", "(BT-24, BASIC WL), not the profile given"},
         {xml, "EN 16931", "{\"pdfa\":\"2b\"}", "options.pdfa", "PDF/A-2b allows no embedded files"},
         {xml, "EN 16931",
          "{\"attachments\":[{\"name\":\"factur-x.xml\",\"mediaType\":\"text/xml\",\"content\":\"aGk=\"}]}",
@@ -287,6 +303,7 @@ START_TEST(facturx)
     assert_refused(o, "options.facturx.xml", "larger than 5 MB");
     free(o);
     free(xml);
+    free(basicwl);
 }
 END_TEST
 

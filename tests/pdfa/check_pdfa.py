@@ -236,12 +236,18 @@ check(plain.count(b"startxref") == 1 and b"GTS_PDFA1" not in plain, "without --p
 # 6. Factur-X (EN 16931 → Alternative) with an attachment, and MINIMUM (→ Data)
 xml = open(os.path.join(DATA, "factur-x.xml"), "rb").read()
 att = open(f"{INV}/data.json", "rb").read()
+# The XML's guideline id (BT-24) must be the profile's: each profile gets its own copy.
+GUIDELINES = {"EN 16931": b"urn:cen.eu:en16931:2017", "MINIMUM": b"urn:factur-x.eu:1p0:minimum",
+              "XRECHNUNG": b"urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"}
 for profile, rel in (("EN 16931", "Alternative"), ("MINIMUM", "Data"), ("XRECHNUNG", "Alternative")):
     fname = "xrechnung.xml" if profile == "XRECHNUNG" else "factur-x.xml"
-    path = render(f"fx-{profile.replace(' ', '')}.pdf", "--facturx", os.path.join(DATA, "factur-x.xml"),
+    pxml = xml.replace(b"urn:cen.eu:en16931:2017</", GUIDELINES[profile] + b"</", 1)
+    pxml_path = os.path.join(OUT, f"fx-{profile.replace(' ', '')}.xml")
+    open(pxml_path, "wb").write(pxml)
+    path = render(f"fx-{profile.replace(' ', '')}.pdf", "--facturx", pxml_path,
                   "--facturx-profile", profile, "--attach", f"{INV}/data.json:application/json")
     objs, trailer, cat, root = pdfa_checks(path, 3)
-    embedded(path, objs, cat, {fname: (xml, "text/xml", rel), "data.json": (att, "application/json", "Unspecified")}, 3)
+    embedded(path, objs, cat, {fname: (pxml, "text/xml", rel), "data.json": (att, "application/json", "Unspecified")}, 3)
     fx = {k: (root.find(".//fx:" + k, NS).text if root.find(".//fx:" + k, NS) is not None else None)
           for k in ("DocumentType", "DocumentFileName", "Version", "ConformanceLevel")}
     check(fx == {"DocumentType": "INVOICE", "DocumentFileName": fname, "Version": "1.0", "ConformanceLevel": profile},
@@ -261,6 +267,7 @@ open(bad_xml, "w").write('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "f
 for args, msg in (((("--pdfa", "2b", "--facturx", os.path.join(DATA, "factur-x.xml"))), b"Factur-X needs PDF/A-3b"),
                   (("--facturx", bad_xml), b"DOCTYPE"),
                   (("--facturx", os.path.join(DATA, "factur-x.xml"), "--facturx-profile", "COMFORT"), b"--facturx-profile"),
+                  (("--facturx", os.path.join(DATA, "factur-x.xml"), "--facturx-profile", "MINIMUM"), b"(BT-24, EN 16931)"),
                   (("--attach", "/etc/..:text/plain"), b"must not start with a dot")):
     p = run(BIN, "render", "--layout", f"{INV}/layout.json", "--data", f"{INV}/data.json", "-o",
             os.path.join(OUT, "refused.pdf"), *args)

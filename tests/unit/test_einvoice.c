@@ -138,6 +138,48 @@ START_TEST(attachment_names)
 }
 END_TEST
 
+#define GUIDELINE(id)                                                                                        \
+    CII_OPEN "<rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter>\n <ram:ID> " id \
+             " </ram:ID></ram:GuidelineSpecifiedDocumentContextParameter></rsm:ExchangedDocumentContext>"    \
+             "<ram:ID>urn:factur-x.eu:1p0:minimum</ram:ID>" CII_CLOSE
+
+START_TEST(profile_matches_the_guideline)
+{
+    static const struct {
+        const char *xml;
+        engine_fx_profile_t profile;
+        const char *err; /* NULL: accepted */
+    } cases[] = {
+        {GUIDELINE("urn:cen.eu:en16931:2017"), ENGINE_FX_EN16931, NULL},
+        {GUIDELINE("urn:factur-x.eu:1p0:minimum"), ENGINE_FX_MINIMUM, NULL},
+        {GUIDELINE("urn:zugferd.de:2p0:basicwl"), ENGINE_FX_BASIC_WL, NULL},
+        {GUIDELINE("urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic"), ENGINE_FX_BASIC, NULL},
+        {GUIDELINE("urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended"), ENGINE_FX_EXTENDED,
+         NULL},
+        {GUIDELINE("urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_2.3"),
+         ENGINE_FX_XRECHNUNG, NULL},
+        /* no guideline declared: nothing to compare (an ID elsewhere does not count) */
+        {CII_OPEN "<ram:ID>urn:cen.eu:en16931:2017</ram:ID>" CII_CLOSE, ENGINE_FX_MINIMUM, NULL},
+        {GUIDELINE("urn:cen.eu:en16931:2017"), ENGINE_FX_BASIC, "(BT-24, EN 16931)"},
+        {GUIDELINE("urn:factur-x.eu:1p0:minimum"), ENGINE_FX_EN16931, "expected \"urn:cen.eu:en16931:2017\""},
+        {GUIDELINE("urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_"), ENGINE_FX_XRECHNUNG,
+         "another profile"},
+        {GUIDELINE("urn:example:mine"), ENGINE_FX_EXTENDED, "urn:example:mine"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[400] = "";
+        size_t len = strlen(cases[i].xml);
+        ck_assert_int_eq(engine_facturx_check(cases[i].xml, len, err, sizeof err), 0);
+        int rc = engine_facturx_profile_check(cases[i].xml, len, cases[i].profile, err, sizeof err);
+        if (!cases[i].err)
+            ck_assert_msg(rc == 0, "case %zu refused: %s", i, err);
+        else
+            ck_assert_msg(rc == -1 && strstr(err, cases[i].err), "case %zu: rc %d, \"%s\" lacks \"%s\"", i,
+                          rc, err, cases[i].err);
+    }
+}
+END_TEST
+
 START_TEST(names_of_profiles_and_relationships)
 {
     ck_assert_int_eq(engine_fx_profile_parse("EN 16931"), ENGINE_FX_EN16931);
@@ -162,6 +204,7 @@ int main(void)
     tcase_add_test(tc, facturx_xml_limits);
     tcase_add_test(tc, attachment_names);
     tcase_add_test(tc, names_of_profiles_and_relationships);
+    tcase_add_test(tc, profile_matches_the_guideline);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
