@@ -17,14 +17,14 @@ static int lookup(const char *name, const char *const *names, int n)
     return -1;
 }
 
+static const char *const profile_names[] = {
+    [ENGINE_FX_MINIMUM] = "MINIMUM",  [ENGINE_FX_BASIC_WL] = "BASIC WL", [ENGINE_FX_BASIC] = "BASIC",
+    [ENGINE_FX_EN16931] = "EN 16931", [ENGINE_FX_EXTENDED] = "EXTENDED", [ENGINE_FX_XRECHNUNG] = "XRECHNUNG",
+};
+
 int engine_fx_profile_parse(const char *name)
 {
-    static const char *const names[] = {
-        [ENGINE_FX_MINIMUM] = "MINIMUM",   [ENGINE_FX_BASIC_WL] = "BASIC WL",
-        [ENGINE_FX_BASIC] = "BASIC",       [ENGINE_FX_EN16931] = "EN 16931",
-        [ENGINE_FX_EXTENDED] = "EXTENDED", [ENGINE_FX_XRECHNUNG] = "XRECHNUNG",
-    };
-    return lookup(name, names, (int)(sizeof names / sizeof names[0]));
+    return lookup(name, profile_names, (int)(sizeof profile_names / sizeof profile_names[0]));
 }
 
 int engine_af_parse(const char *name)
@@ -166,12 +166,7 @@ int engine_facturx_profile_check(const char *xml, size_t len, engine_fx_profile_
     for (int p = ENGINE_FX_MINIMUM; p <= ENGINE_FX_XRECHNUNG; p++)
         for (int i = 0; guideline_ids[p][i]; i++)
             if (guideline_matches(id, id_len, guideline_ids[p][i]))
-                named = p == ENGINE_FX_MINIMUM    ? "MINIMUM"
-                        : p == ENGINE_FX_BASIC_WL ? "BASIC WL"
-                        : p == ENGINE_FX_BASIC    ? "BASIC"
-                        : p == ENGINE_FX_EN16931  ? "EN 16931"
-                        : p == ENGINE_FX_EXTENDED ? "EXTENDED"
-                                                  : "XRECHNUNG";
+                named = profile_names[p];
     snprintf(
         err, err_len,
         "The XML declares the guideline \"%.*s\" (BT-24, %s), not the profile given (expected \"%s%s\"): "
