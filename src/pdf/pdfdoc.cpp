@@ -25,6 +25,7 @@
 #include <qpdf/QPDFPageObjectHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 #include <qpdf/Buffer.hh>
+#include <qpdf/ClosedFileInputSource.hh>
 
 namespace
 {
@@ -570,5 +571,138 @@ extern "C" int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fie
         explain_exception(err, err_len);
     }
     json_decref(list);
+    return -1;
+}
+
+namespace
+{
+
+// A PDF literal string of an ASCII line: ( ) \ escaped, other bytes shown as '?'.
+std::string pdf_literal(std::string const &line)
+{
+    std::string out = "(";
+    for (size_t i = 0; i < line.size() && i < PDFDOC_NOTE_LINE_MAX; i++) {
+        unsigned char c = static_cast<unsigned char>(line[i]);
+        if (c == '(' || c == ')' || c == '\\')
+            out += '\\';
+        out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+    }
+    return out + ")";
+}
+
+// The note's lines on A4 pages of their own (Helvetica 11 pt, 14 pt apart); returns the first.
+QPDFObjectHandle add_note_pages(QPDF &out, QPDFPageDocumentHelper &doc, std::string const &note)
+{
+    std::vector<std::string> lines;
+    size_t at = 0;
+    while (at <= note.size()) {
+        size_t nl = note.find('\n', at);
+        if (nl == std::string::npos)
+            nl = note.size();
+        lines.push_back(note.substr(at, nl - at));
+        at = nl + 1;
+    }
+    QPDFObjectHandle font = out.makeIndirectObject(QPDFObjectHandle::parse(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
+    QPDFObjectHandle first;
+    for (size_t from = 0; from < lines.size(); from += PDFDOC_NOTE_LINES_PER_PAGE) {
+        std::string content = "BT /F1 11 Tf 14 TL 56 785 Td\n";
+        for (size_t i = from; i < lines.size() && i < from + PDFDOC_NOTE_LINES_PER_PAGE; i++)
+            content += pdf_literal(lines[i]) + " Tj T*\n";
+        content += "ET\n";
+        QPDFObjectHandle page = QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595.28 841.89] >>");
+        QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
+        QPDFObjectHandle fonts = QPDFObjectHandle::newDictionary();
+        fonts.replaceKey("/F1", font);
+        resources.replaceKey("/Font", fonts);
+        page.replaceKey("/Resources", resources);
+        page.replaceKey("/Contents", out.newStream(content));
+        page = out.makeIndirectObject(page);
+        doc.addPage(QPDFPageObjectHelper(page), false);
+        if (from == 0)
+            first = out.getAllPages().back();
+    }
+    return first;
+}
+
+// The document outline: one top-level entry per (title, page), in order, each going to its
+// page fitted in the window.
+void set_outline(QPDF &out, std::vector<std::pair<std::string, QPDFObjectHandle>> const &entries)
+{
+    if (entries.empty())
+        return;
+    QPDFObjectHandle outlines = out.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /Outlines >>"));
+    QPDFObjectHandle prev;
+    for (auto const &e : entries) {
+        QPDFObjectHandle item = QPDFObjectHandle::newDictionary();
+        item.replaceKey("/Title", QPDFObjectHandle::newUnicodeString(e.first));
+        item.replaceKey("/Parent", outlines);
+        QPDFObjectHandle dest = QPDFObjectHandle::newArray();
+        dest.appendItem(e.second);
+        dest.appendItem(QPDFObjectHandle::newName("/Fit"));
+        item.replaceKey("/Dest", dest);
+        item = out.makeIndirectObject(item);
+        if (prev.isInitialized()) {
+            prev.replaceKey("/Next", item);
+            item.replaceKey("/Prev", prev);
+        } else {
+            outlines.replaceKey("/First", item);
+        }
+        prev = item;
+    }
+    outlines.replaceKey("/Last", prev);
+    outlines.replaceKey("/Count", QPDFObjectHandle::newInteger(static_cast<long long>(entries.size())));
+    out.getRoot().replaceKey("/Outlines", outlines);
+    out.getRoot().replaceKey("/PageMode", QPDFObjectHandle::newName("/UseOutlines"));
+}
+
+} // namespace
+
+extern "C" int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const char *note_title,
+                                  const char *note, const char *out_path, int *pages, char *err,
+                                  size_t err_len)
+{
+    size_t at = 0;
+    try {
+        QPDF out;
+        out.emptyPDF();
+        QPDFPageDocumentHelper doc(out);
+        // The parts' page contents are copied when out is written: every source stays open
+        // (as a closed file, reopened per read) until then.
+        std::vector<std::shared_ptr<QPDF>> sources;
+        std::vector<std::pair<std::string, QPDFObjectHandle>> outline;
+        sources.reserve(n);
+        outline.reserve(n + 1);
+        for (at = 0; at < n; at++) {
+            auto src = std::make_shared<QPDF>();
+            src->processInputSource(std::make_shared<ClosedFileInputSource>(parts[at].path));
+            std::vector<QPDFPageObjectHelper> src_pages = QPDFPageDocumentHelper(*src).getAllPages();
+            if (src_pages.empty())
+                refuse("has no pages");
+            for (auto &p : src_pages)
+                doc.addPage(p, false);
+            outline.emplace_back(parts[at].title ? parts[at].title : "",
+                                 out.getAllPages()[out.getAllPages().size() - src_pages.size()]);
+            sources.push_back(std::move(src));
+        }
+        at = n;
+        if (note)
+            outline.emplace_back(note_title ? note_title : "Note", add_note_pages(out, doc, note));
+        set_outline(out, outline);
+        QPDFWriter w(out, out_path);
+        w.setDecodeLevel(qpdf_dl_none); // the parts' streams are copied as they were stored
+        w.setDeterministicID(true);
+        w.write();
+        if (pages)
+            *pages = static_cast<int>(out.getAllPages().size());
+        return 0;
+    } catch (...) {
+        char why[512];
+        explain_exception(why, sizeof why);
+        if (at < n)
+            std::snprintf(err, err_len, "part %zu (%s) %s", at, parts[at].path, why);
+        else
+            std::snprintf(err, err_len, "the merged PDF %s", why);
+    }
     return -1;
 }

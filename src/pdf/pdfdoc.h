@@ -81,6 +81,31 @@ int pdfdoc_merge(const unsigned char *base, size_t base_len, const json_t *fill,
 #define PDFDOC_MAX_FIELDS 5000
 int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fields, char *err, size_t err_len);
 
+/* ---- merging many files (the merged output of batches, issue 22) ---- */
+
+#define PDFDOC_NOTE_LINES_PER_PAGE 50 /* lines of the note on each of its pages */
+#define PDFDOC_NOTE_LINE_MAX 200      /* bytes of a note line shown; longer ones are cut */
+
+/* One file to merge and its outline entry. */
+typedef struct pdfdoc_part {
+    const char *path;  /* a PDF file: one of our own renders (not checked as pdfdoc_check does) */
+    const char *title; /* its bookmark (UTF-8) */
+} pdfdoc_part_t;
+
+/* Writes out_path (created or replaced): every page of parts[0..n) in order, one top-level
+ * outline entry per part pointing at its first page (the document opens with the outline
+ * shown), then, when note is not NULL, note's lines ('\n'-separated, ASCII; other bytes show
+ * as '?') on A4 pages of their own in Helvetica, with an outline entry note_title.
+ * Streaming: each part is read through a file source that is opened and closed around every
+ * read (qpdf's ClosedFileInputSource), so any number of parts takes one file descriptor, and
+ * page contents are copied from the files into out_path as it is written, never held all in
+ * memory; what stays in memory per part is its parsed object table. The output is
+ * deterministic (its /ID is derived from its contents), so merging the same parts again writes
+ * the same bytes. *pages (may be NULL) gets the output's page count. 0, or -1 + err naming
+ * the part ("part 3 (<path>) could not be read (...)"). */
+int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const char *note_title, const char *note,
+                       const char *out_path, int *pages, char *err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -437,6 +437,72 @@ START_TEST(overlay_on_ghostscript_and_fifty_pages)
 }
 END_TEST
 
+/* Saves pdf at /tmp/test_pdfdoc-<pid>-<tag>.pdf (path: 128 bytes). */
+static void save_part(const pdffix_t *pdf, const char *tag, char *path)
+{
+    snprintf(path, 128, "/tmp/test_pdfdoc-%d-%s.pdf", (int)getpid(), tag);
+    ck_assert(pdffix_save(pdf, path));
+}
+
+START_TEST(merge_files_in_order_with_outline_and_note)
+{
+    pdffix_t a = pdffix_cairo(2, 595.28, 841.89), b = pdffix_gs(1), c = pdffix_cairo(3, 300, 400);
+    ck_assert_msg(b.len > 0, "gs (scripts/deps: ghostscript) did not produce a PDF");
+    char pa[128], pb[128], pc[128], out[128], err[600];
+    save_part(&a, "a", pa);
+    save_part(&b, "b", pb);
+    save_part(&c, "c", pc);
+    snprintf(out, sizeof out, "/tmp/test_pdfdoc-%d-merged.pdf", (int)getpid());
+    pdfdoc_part_t parts[] = {{pa, "Item 0: a.pdf"}, {pb, "Item 1: Rechnung März.pdf"}, {pc, "Item 2 (c)"}};
+    int pages = 0;
+    ck_assert_msg(pdfdoc_merge_files(parts, 3, "Missing items", "Missing items: 3, 7\nsecond (line)", out,
+                                     &pages, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_int_eq(pages, 2 + 1 + 3 + 1);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "qpdf --check %s >/dev/null 2>&1 && echo ok; qpdf --show-npages %s", out, out);
+    char *got = pdffix_run(cmd);
+    ck_assert_str_eq(got, "ok\n7\n");
+    free(got);
+    /* the outline, in order, each entry at its part's first page (1-based) */
+    char path_cmd[600];
+    snprintf(path_cmd, sizeof path_cmd,
+             "qpdf --json --json-key=outlines %s > %s.json && python3 -c 'import json,sys\n"
+             "for o in json.load(open(sys.argv[1]))[\"outlines\"]: print(o[\"title\"], "
+             "o[\"destpageposfrom1\"])' %s.json",
+             out, out, out);
+    got = pdffix_run(path_cmd);
+    ck_assert_str_eq(got, "Item 0: a.pdf 1\nItem 1: Rechnung März.pdf 3\nItem 2 (c) 4\nMissing items 7\n");
+    free(got);
+    /* the parts' own text, page by page, and the note on the last page */
+    snprintf(cmd, sizeof cmd,
+             "pdftotext -f 3 -l 4 %s - | tr -s \"\\n\\f\" \" \"; echo; pdftotext -f 7 -l 7 %s -", out, out);
+    got = pdffix_run(cmd);
+    ck_assert_msg(strstr(got, "GS page 1 Page 1") && strstr(got, "Missing items: 3, 7") &&
+                      strstr(got, "second (line)"),
+                  "%s", got);
+    free(got);
+    /* the same parts give the same bytes (a merge retried after a crash writes what the first did) */
+    tu_bytes_t first = tu_bytes_load(out);
+    ck_assert_int_eq(pdfdoc_merge_files(parts, 3, "Missing items", "Missing items: 3, 7\nsecond (line)", out,
+                                        NULL, err, sizeof err),
+                     0);
+    tu_bytes_t again = tu_bytes_load(out);
+    ck_assert(first.len == again.len && memcmp(first.data, again.data, first.len) == 0);
+    free(first.data);
+    free(again.data);
+    /* a part that is not a PDF is named */
+    pdfdoc_part_t bad[] = {{pa, "a"}, {"/nonexistent/x.pdf", "x"}};
+    ck_assert_int_eq(pdfdoc_merge_files(bad, 2, NULL, NULL, out, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "part 1 (/nonexistent/x.pdf)"), "%s", err);
+    snprintf(cmd, sizeof cmd, "rm -f %s %s %s %s %s.json", pa, pb, pc, out, out);
+    free(pdffix_run(cmd));
+    pdffix_free(&a);
+    pdffix_free(&b);
+    pdffix_free(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pdfdoc");
@@ -458,6 +524,7 @@ int main(void)
     tcase_add_test(tc, acroform_listing);
     tcase_add_test(tc, fill_errors_name_the_field);
     tcase_add_test(tc, overlay_on_ghostscript_and_fifty_pages);
+    tcase_add_test(tc, merge_files_in_order_with_outline_and_note);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
