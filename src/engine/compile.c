@@ -228,6 +228,19 @@ static void bind_path(expr_path_t *p, void *arg)
         unknown_name(c, b->path, p, "variable");
         return;
     }
+    if (p->root == PATH_ITEM && c->group_frame[p->frame]) {
+        if (p->nseg == 0 ||
+            (strcmp(p->seg[0], "key") && strcmp(p->seg[0], "count") && strcmp(p->seg[0], "items")))
+            compile_issue(c, b->path,
+                          "\"%s\": a group has key, count and items (group.key, group.count, group.items)",
+                          p->text);
+        else if (b->use == BIND_TEXT && !strcmp(p->seg[0], "items") && p->nseg == 1)
+            compile_issue(
+                c, b->path,
+                "\"%s\" is a list: add it up with sum(group.items, \"field\") or count(group.items)",
+                p->text);
+        return;
+    }
     if (p->root != PATH_ITEM || !c->loop_defs[p->frame])
         return;
     const char *var_name = c->names.names[p->frame];
@@ -316,7 +329,11 @@ static void bind_agg(expr_agg_t *g, void *arg)
     compiler_t *c = b->c;
     int before = c->nissues;
     bind_ctx_t lb = {c, b->path, BIND_LOOP};
-    if (c->manifest && g->list->root == PATH_DATA && json_object_get(c->mf_vars, g->list->text))
+    bool group_items = g->list->root == PATH_ITEM && c->group_frame[g->list->frame] && g->list->nseg == 1 &&
+                       !strcmp(g->list->seg[0], "items");
+    if (group_items)
+        ; /* the elements of a groupBy group: the row's loop */
+    else if (c->manifest && g->list->root == PATH_DATA && json_object_get(c->mf_vars, g->list->text))
         compile_issue(c, b->path, "%s: \"%s\" is a variable, not a loop of the manifest", g->text,
                       g->list->text);
     else
@@ -330,7 +347,10 @@ static void bind_agg(expr_agg_t *g, void *arg)
     c->loop_defs[d] = (c->nissues == before && c->manifest && g->list->root == PATH_DATA)
                           ? json_object_get(c->mf_loops, g->list->text)
                           : NULL;
+    if (group_items)
+        c->loop_defs[d] = c->group_defs[g->list->frame];
     c->loop_keys[d] = g->list->text;
+    c->group_frame[d] = false;
     c->names.depth++;
     bind_ctx_t cb = {c, b->path, BIND_COND}, fb = {c, b->path, BIND_TEXT};
     expr_cond_visit_paths(g->where, bind_path, &cb);
@@ -446,6 +466,7 @@ loop_spec_t *compile_loop_push(compiler_t *c, const json_t *each, const json_t *
                           ? json_object_get(c->mf_loops, l->path->text)
                           : NULL;
     c->loop_keys[d] = l->path->text;
+    c->group_frame[d] = false;
     return l;
 }
 

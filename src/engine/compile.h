@@ -43,6 +43,10 @@ typedef struct compiler {
     const engine_compile_opts_t *opts; /* uploaded families; NULL = none */
     int depth;                         /* block nesting */
     int nodes;                         /* blocks + runs + cells so far */
+
+    /* A group row's frame (`group` of groupBy) and the manifest loop its items come from. */
+    bool group_frame[EXPR_LOOP_DEPTH_MAX];
+    const json_t *group_defs[EXPR_LOOP_DEPTH_MAX];
 } compiler_t;
 
 /* Records a problem at path. */

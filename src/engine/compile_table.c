@@ -76,6 +76,76 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
 }
 
 static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                       const col_def_t *cols, int ncols, row_spec_t *row);
+
+/* A groupHeader/groupFooter row: compiled with `group` in place of the element. */
+static row_spec_t *compile_group_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                                     const col_def_t *cols, int ncols)
+{
+    if (json_is_object(v) && (json_object_get(v, "each") || json_object_get(v, "groupBy"))) {
+        compile_issue(c, path, "A group row cannot have \"each\" or \"groupBy\" of its own");
+        return NULL;
+    }
+    row_spec_t *g = arena_alloc(c->a, sizeof *g);
+    if (!g)
+        return NULL;
+    int d = c->names.depth - 1; /* the row's loop: its element becomes the group */
+    const char *name = c->names.names[d];
+    const json_t *defs = c->loop_defs[d];
+    bool was_group = c->group_frame[d];
+    c->names.names[d] = "group";
+    c->group_frame[d] = true;
+    c->group_defs[d] = defs;
+    c->loop_defs[d] = NULL;
+    compile_row(c, v, path, st, cols, ncols, g);
+    c->names.names[d] = name;
+    c->group_frame[d] = was_group;
+    c->loop_defs[d] = defs;
+    return g;
+}
+
+/* groupBy, groupHeader, groupFooter of a row with each (its loop is in scope). */
+static void compile_grouping(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                             const col_def_t *cols, int ncols, row_spec_t *row)
+{
+    const json_t *by = json_object_get(v, "groupBy"), *gh = json_object_get(v, "groupHeader"),
+                 *gf = json_object_get(v, "groupFooter");
+    if (!by) {
+        if (gh || gf)
+            compile_issue(c, compile_path(c, path, gh ? "groupHeader" : "groupFooter"),
+                          "Group rows need \"groupBy\" (what makes a group)");
+        return;
+    }
+    const char *bp = compile_path(c, path, "groupBy");
+    if (!row->each) {
+        compile_issue(c, bp, "\"groupBy\" groups the elements of \"each\"; add \"each\"");
+        return;
+    }
+    if (!json_is_string(by) || !json_string_length(by)) {
+        compile_issue(
+            c, bp,
+            "Expected a field such as \"item.category\", or text such as \"{{item.date | date:'MMMM'}}\"");
+        return;
+    }
+    /* A bare path is the text of that path. */
+    const char *s = json_string_value(by);
+    char *tpl = strstr(s, "{{") ? arena_strdup(c->a, s) : NULL;
+    if (!tpl) {
+        size_t n = strlen(s) + 8;
+        tpl = arena_alloc(c->a, n);
+        if (tpl)
+            snprintf(tpl, n, "{{ %s }}", s);
+    }
+    row->group_key = arena_alloc(c->a, sizeof *row->group_key);
+    if (!tpl || !row->group_key || compile_text_into(c, tpl, bp, row->group_key, BIND_TEXT) < 0)
+        row->group_key = NULL;
+    if (gh)
+        row->group_header = compile_group_row(c, gh, compile_path(c, path, "groupHeader"), st, cols, ncols);
+    if (gf)
+        row->group_footer = compile_group_row(c, gf, compile_path(c, path, "groupFooter"), st, cols, ncols);
+}
+
+static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
                        const col_def_t *cols, int ncols, row_spec_t *row)
 {
     row->path = path;
@@ -84,8 +154,9 @@ static int compile_row(compiler_t *c, const json_t *v, const char *path, const t
     bool pushed = false;
     int row_va = -1;
     if (json_is_object(v)) {
-        static const char *const keys[] = {"cells",  "each",          "as", "if", "background", "style",
-                                           "valign", "verticalAlign", NULL};
+        static const char *const keys[] = {"cells",      "each",        "as",          "if",
+                                           "background", "style",       "valign",      "verticalAlign",
+                                           "groupBy",    "groupHeader", "groupFooter", NULL};
         compile_check_keys(c, v, path, keys, true, false);
         row_va = vertical_align(c, v, path);
         json_t *x;
@@ -95,6 +166,7 @@ static int compile_row(compiler_t *c, const json_t *v, const char *path, const t
         }
         if ((x = json_object_get(v, "if")))
             row->cond = compile_cond(c, x, compile_path(c, path, "if"));
+        compile_grouping(c, v, path, st, cols, ncols, row);
         if ((x = json_object_get(v, "background")))
             compile_color(c, x, compile_path(c, path, "background"), &row->background);
         if ((x = json_object_get(v, "style")))
@@ -177,29 +249,19 @@ static const char *const borders_names[] = {"none", "rows", "all", "outer", "hor
  * language work on tables is doing. */
 int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
-    static const char *const keys[] = {"type",
-                                       "if",
-                                       "each",
-                                       "as",
-                                       "style",
-                                       "keepTogether",
-                                       "columns",
-                                       "header",
-                                       "rows",
-                                       "footer",
-                                       "repeatHeader",
-                                       "zebra",
-                                       "borders",
-                                       "borderColor",
-                                       "borderWidth",
-                                       "cellPadding",
-                                       "headerStyle",
-                                       "headerBackground",
-                                       "footerStyle",
-                                       "footerBackground",
-                                       "verticalAlign",
-                                       "valign",
-                                       NULL};
+    static const char *const keys[] = {"type",          "if",
+                                       "each",          "as",
+                                       "style",         "keepTogether",
+                                       "columns",       "header",
+                                       "rows",          "footer",
+                                       "repeatHeader",  "zebra",
+                                       "borders",       "borderColor",
+                                       "borderWidth",   "cellPadding",
+                                       "headerStyle",   "headerBackground",
+                                       "footerStyle",   "footerBackground",
+                                       "verticalAlign", "valign",
+                                       "groupBy",       "groupHeader",
+                                       "groupFooter",   NULL};
     compile_check_keys(c, obj, path, keys, true, true);
     table_spec_t *t = &n->u.table;
     t->repeat_header = true;
@@ -354,12 +416,21 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
                     compile_issue(c, p, "Column cell templates cannot span columns");
             }
         }
-        if (row->each)
+        if (row->each) {
+            compile_grouping(c, obj, path, &n->style, defs, ncols, row);
             compile_loop_pop(c);
+        }
     } else if (json_object_get(obj, "as")) {
         compile_issue(c, compile_path(c, path, "as"), "\"as\" names the variable of \"each\"; add \"each\"");
     }
 
+    static const char *const group_keys[] = {"groupBy", "groupHeader", "groupFooter"};
+    for (int i = 0; i < 3 && !each; i++)
+        if (json_object_get(obj, group_keys[i]))
+            compile_issue(
+                c, compile_path(c, path, group_keys[i]),
+                "\"%s\" on a table groups its \"each\"; with \"rows\", put it on the row that has \"each\"",
+                group_keys[i]);
     tstyle_t fs = n->style;
     if ((x = json_object_get(obj, "footerStyle")))
         compile_apply_style_ref(c, x, compile_path(c, path, "footerStyle"), &fs, NULL);

@@ -98,6 +98,7 @@ typedef struct prow {
     int ncells;
     double h;
     uint32_t background; /* row background (zebra included) */
+    bool keep_with_next; /* a groupBy header: never left alone at the foot of a page */
 } prow_t;
 
 struct pbox {

@@ -754,6 +754,12 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
         const prow_t *row = &rows[i];
         if (render_tick(r) < 0)
             return -1;
+        /* A group header moves to the next page with its first row. */
+        double need = row->h + (row->keep_with_next && i + 1 < n ? rows[i + 1].h : 0);
+        if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
+            if (new_page(r) < 0)
+                return -1;
+        }
         if (row->h <= remaining(r) + EPS) {
             place_row_direct(r, tst->ts, row, tst->x, tst->w);
             continue;

@@ -693,6 +693,7 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
     if (!row->cells)
         return render_tick(r);
     row->background = rs->background;
+    row->keep_with_next = false;
     double h = 0;
     int col = 0;
     for (int i = 0; i < rs->ncells; i++) {
@@ -720,6 +721,75 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
     return 0;
 }
 
+/* The rows of one groupBy group: elements sel[0..n) of arr, with its header and footer. */
+static int make_group(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const json_t *arr,
+                      const size_t *sel, size_t n, const char *key, const double *col_x, row_list_t *out)
+{
+    expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
+    json_t *items = json_array(), *group = NULL;
+    for (size_t k = 0; items && k < n; k++)
+        if (json_array_append(items, json_array_get(arr, sel[k])) < 0)
+            break;
+    group = items ? json_pack("{s:s, s:I, s:O}", "key", key, "count", (json_int_t)n, "items", items) : NULL;
+    json_decref(items);
+    if (!group)
+        return render_fail(r, "out of memory");
+    int rc = 0;
+    const row_spec_t *gh = rs->group_header, *gf = rs->group_footer;
+    f->item = group;
+    f->index = sel[0];
+    if (gh && !(gh->cond && !expr_eval_cond(&r->scope, gh->cond))) {
+        rc = make_row(r, ts, gh, col_x, out);
+        if (rc == 0)
+            out->v[out->n - 1].keep_with_next = true;
+    }
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        f->index = sel[k];
+        f->item = json_array_get(arr, sel[k]);
+        rc = make_row(r, ts, rs, col_x, out);
+    }
+    f->item = group;
+    f->index = sel[n - 1];
+    if (rc == 0 && gf && !(gf->cond && !expr_eval_cond(&r->scope, gf->cond)))
+        rc = make_row(r, ts, gf, col_x, out);
+    f->item = NULL; /* the group object goes now */
+    json_decref(group);
+    return rc;
+}
+
+/* groupBy: the key of every element (those that pass "if"), then one group per run of equal keys. */
+static int prepare_grouped(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const json_t *arr,
+                           const double *col_x, row_list_t *out)
+{
+    expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
+    size_t *sel = arena_calloc(r->a, f->count ? f->count : 1, sizeof *sel);
+    const char **keys = arena_calloc(r->a, f->count ? f->count : 1, sizeof *keys);
+    if (!sel || !keys)
+        return render_tick(r);
+    size_t m = 0;
+    for (size_t i = 0; i < f->count; i++) {
+        f->index = i;
+        f->item = json_array_get(arr, i);
+        if (render_tick(r) < 0)
+            return -1;
+        if (rs->cond && !expr_eval_cond(&r->scope, rs->cond))
+            continue;
+        size_t len;
+        if (!(keys[m] = eval_string(r, rs->group_key, rs->path, false, &len)))
+            return -1;
+        sel[m++] = i;
+    }
+    for (size_t g = 0; g < m;) {
+        size_t e = g + 1;
+        while (e < m && !strcmp(keys[e], keys[g]))
+            e++;
+        if (make_group(r, ts, rs, arr, sel + g, e - g, keys[g], col_x, out) < 0)
+            return -1;
+        g = e;
+    }
+    return 0;
+}
+
 static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *specs, int nspecs,
                         const double *col_x, row_list_t *out)
 {
@@ -740,7 +810,9 @@ static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *s
             continue;
         }
         expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
-        for (size_t i = 0; i < f->count; i++) {
+        if (rs->group_key)
+            rc = prepare_grouped(r, ts, rs, arr, col_x, out);
+        for (size_t i = 0; i < f->count && !rs->group_key; i++) {
             f->index = i;
             f->item = json_array_get(arr, i);
             if (render_tick(r) < 0) {

@@ -100,6 +100,10 @@ typedef struct row_spec {
     cell_spec_t *cells;
     uint32_t background;
     const char *path;
+    /* groupBy (rows with each): consecutive elements with the same key text form a group, with
+     * optional header and footer rows in which `group` is {key, count, items}. */
+    expr_str_t *group_key;
+    struct row_spec *group_header, *group_footer; /* NULL when absent */
 } row_spec_t;
 
 typedef struct table_spec {

@@ -411,6 +411,53 @@ START_TEST(partials_are_checked)
 }
 END_TEST
 
+START_TEST(groups_are_checked)
+{
+    /* valid: a table and a row with each grouped, group rows using group.key/count/items */
+    json_t *i =
+        issues_of("{\"body\":[{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
+                  "\"groupHeader\":[\"{{group.key}} ({{group.count}})\"],"
+                  "\"groupFooter\":{\"cells\":[\"{{ sum(group.items, \\\"price\\\") }}\"],\"bold\":true},"
+                  "\"columns\":[{\"cell\":\"{{item.name}}\"}]},"
+                  "{\"type\":\"table\",\"columns\":[\"*\"],\"rows\":[{\"each\":\"items\",\"as\":\"it\","
+                  "\"groupBy\":\"{{ it.qty }}\",\"groupFooter\":[\"{{ count(group.items) "
+                  "}}\"],\"cells\":[\"{{it.name}}\"]}]}"
+                  "]}",
+                  NULL, true);
+    if (i)
+        dump(i);
+    ck_assert_ptr_null(i);
+    i = issues_of(
+        "{\"body\":["
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\",\"groupHeader\":[\"{{group.name}}"
+        "\"],"
+        "\"columns\":[{\"cell\":\"x\"}]}," /* 0 group has key/count/items */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\",\"groupFooter\":[\"{{group.items}}"
+        "\"],"
+        "\"columns\":[{\"cell\":\"x\"}]}," /* 1 a list as text */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupHeader\":[\"x\"],\"columns\":[{\"cell\":\"x\"}]}," /* 2 */
+        "{\"type\":\"table\",\"columns\":[\"*\"],\"groupBy\":\"item.name\",\"rows\":[[\"x\"]]}," /* 3 */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.nmae\",\"columns\":[{\"cell\":\"x\"}]}," /* 4 */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":7,\"columns\":[{\"cell\":\"x\"}]}," /* 5 */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
+        "\"groupHeader\":{\"each\":\"items\",\"cells\":[\"x\"]},\"columns\":[{\"cell\":\"x\"}]}," /* 6 */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
+        "\"groupFooter\":[\"{{ sum(group.items, \\\"prize\\\") }}\"],\"columns\":[{\"cell\":\"x\"}]}" /* 7 */
+        "]}",
+        NULL, true);
+    ck_assert_ptr_nonnull(i);
+    engfix_expect_issue(i, "layout.body.0.groupHeader.0", "a group has key, count and items");
+    engfix_expect_issue(i, "layout.body.1.groupFooter.0", "is a list");
+    engfix_expect_issue(i, "layout.body.2.groupHeader", "need \"groupBy\"");
+    engfix_expect_issue(i, "layout.body.3.groupBy", "put it on the row that has \"each\"");
+    engfix_expect_issue(i, "layout.body.4.groupBy", "item.nmae");
+    engfix_expect_issue(i, "layout.body.5.groupBy", "Expected a field");
+    engfix_expect_issue(i, "layout.body.6.groupHeader", "cannot have \"each\"");
+    engfix_expect_issue(i, "layout.body.7.groupFooter.0", "Unknown field \"prize\"");
+    json_decref(i);
+}
+END_TEST
+
 Suite *compile_suite(void)
 {
     Suite *s = suite_create("engine_compile");
@@ -426,6 +473,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, hostile_layouts_are_bounded);
     tcase_add_test(tc, partials_are_checked);
     tcase_add_test(tc, aggregates_and_data_currency_are_checked);
+    tcase_add_test(tc, groups_are_checked);
     suite_add_tcase(s, tc);
     return s;
 }
