@@ -41,18 +41,20 @@ export function setUnauthorizedHandler(fn) {
 }
 
 // request(method, path, {body, signal, key, binary}) → parsed JSON (or {blob, headers} when
-// binary). Throws ApiError for every non-2xx answer, with the API's code, message and issues.
+// binary). A FormData body is sent as multipart/form-data (file uploads), anything else as JSON.
+// Throws ApiError for every non-2xx answer, with the API's code, message and issues.
 export async function request(method, path, { body, signal, key, binary } = {}) {
   const bearer = key ?? session.key();
   const headers = { Accept: binary ? "*/*" : "application/json" };
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData; // the browser writes the multipart boundary itself
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   let res;
   try {
     res = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : form ? body : JSON.stringify(body),
       signal,
       credentials: "omit",
       cache: "no-store",

@@ -8,6 +8,7 @@ import { templatesView, newTemplateView, templateView } from "./views/templates.
 import { editorView } from "./views/editor.js";
 import { rendersView, renderView } from "./views/renders.js";
 import { webhooksView, webhookView } from "./views/webhooks.js";
+import { assetsView } from "./views/assets.js";
 
 const routes = [
   [/^\/templates$/, templatesView, "templates"],
@@ -18,6 +19,7 @@ const routes = [
   [/^\/renders\/([^/]+)$/, renderView, "renders"],
   [/^\/webhooks$/, webhooksView, "webhooks"],
   [/^\/webhooks\/([^/]+)$/, webhookView, "webhooks"],
+  [/^\/assets$/, assetsView, "assets"],
 ];
 
 let project = null; // GET /v1/project of the signed-in key

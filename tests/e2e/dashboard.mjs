@@ -6,7 +6,8 @@
 // the editor (live PNG preview, inline data and layout errors, publish), renders (list,
 // filters, paging, detail, download, a retry's last error, cancel, delete), HTML injection shown as text, security headers and CSP,
 // accessibility (axe-core, WCAG 2 A/AA), keyboard use, a phone-sized viewport, sign-out, and
-// webhooks (subscriptions and the delivery log) when the server has the webhooks API.
+// webhooks (subscriptions and the delivery log) when the server has the webhooks API, and brand
+// assets (upload, what the server read from a font or image, delete refused while in use).
 // Exit 0 when every step passed, 1 otherwise. Screenshots go to SCREENSHOT_DIR.
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -594,7 +595,7 @@ await step("keyboard: skip link, navigation and focus after a route change", asy
 
 await step("a phone-sized screen: no horizontal scrolling, everything reachable", async () => {
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const hash of ["#/templates", `#/templates/${slug}`, `#/templates/${slug}/edit`, "#/renders", "#/webhooks"]) {
+  for (const hash of ["#/templates", `#/templates/${slug}`, `#/templates/${slug}/edit`, "#/renders", "#/webhooks", "#/assets"]) {
     await go(hash);
     await sleep(300);
     const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -739,6 +740,61 @@ await step("webhooks: create, pause/resume, delivery log with attempts, redelive
   } finally {
     receiver.close();
   }
+});
+
+// ---------- 8b. assets ----------
+const ROBOTO_ITALIC = "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/Roboto-Italic.ttf"; // fonts-roboto-unhinted (scripts/deps)
+await step("assets: upload a font and an image (family, style, size shown), a refused upload, delete refused while in use, then forced", async () => {
+  const count = async () => (await api("GET", "/v1/assets?limit=100")).json.assets.length;
+  const before = await count();
+  await go("#/assets");
+  await axe("assets");
+  // a font, named in the form: the family, style and weight the server read are shown
+  await page.setInputFiles("#asset-file", ROBOTO_ITALIC);
+  await page.fill("#asset-name", "Brand italic");
+  await page.click("button:text('Upload')");
+  const fontRow = page.locator("tbody tr", { hasText: "Brand italic" });
+  await fontRow.waitFor();
+  const fontText = await fontRow.textContent();
+  assert(fontText.includes("Roboto") && fontText.includes("Italic") && fontText.includes("weight 400") && /\d+ glyphs/.test(fontText),
+    `the font's details: ${fontText}`);
+  assert(fontText.includes('"font": "Roboto"'), `how a layout names it: ${fontText}`);
+  // an image, named after its file: its size and a thumbnail
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="#c00"/></svg>';
+  await page.setInputFiles("#asset-file", { name: "e2e-logo.svg", mimeType: "image/svg+xml", buffer: Buffer.from(svg) });
+  await page.click("button:text('Upload')");
+  const imgRow = page.locator("tbody tr", { hasText: "e2e-logo.svg" });
+  await imgRow.waitFor();
+  assert((await imgRow.textContent()).includes("40 × 20 px"), `the image's size: ${await imgRow.textContent()}`);
+  assert((await imgRow.textContent()).includes('"src": "asset:e2e-logo.svg"'), "how a layout names it");
+  await imgRow.locator(".thumb img").waitFor();
+  // bytes that are no font: the API's message at the form, nothing stored
+  await page.setInputFiles("#asset-file", { name: "broken.ttf", mimeType: "font/ttf", buffer: Buffer.from("this is not a font at all") });
+  await page.click("button:text('Upload')");
+  await page.waitForSelector("#asset-upload-error:not([hidden])");
+  assert((await text("#asset-upload-error")).includes("invalid_asset"), `refusal shown: ${await text("#asset-upload-error")}`);
+  eq(await count(), before + 2, "exactly the two good files are stored");
+  await shot("19-assets");
+  await axe("assets with rows");
+
+  // a published version uses the image: the delete is refused, naming it, and can be forced
+  const imageId = await imgRow.getAttribute("data-asset-id");
+  const t = await api("PUT", "/v1/templates/e2e-logo-doc", { manifest: { variables: [{ key: "n", dataType: "number" }] },
+    layout: { body: [{ type: "image", src: "asset:e2e-logo.svg" }] } });
+  assert(t.status === 200 || t.status === 201, `published: ${t.text}`);
+  await imgRow.locator("button:text('Delete')").click();
+  await page.waitForSelector("#asset-in-use");
+  assert((await text("#asset-in-use")).includes("e2e-logo-doc"), `the versions using it: ${await text("#asset-in-use")}`);
+  eq((await api("GET", `/v1/assets/${imageId}`)).status, 200, "still there after the refusal");
+  await shot("20-asset-in-use");
+  await axe("asset in use");
+  await page.click("#asset-force-delete");
+  await until(async () => (await page.locator("tbody tr", { hasText: "e2e-logo.svg" }).count()) === 0, "the image gone from the list");
+  eq((await api("GET", `/v1/assets/${imageId}`)).status, 404, "deleted in the API");
+  // a font no version uses goes at once
+  await fontRow.locator("button:text('Delete')").click();
+  await until(async () => (await page.locator("tbody tr", { hasText: "Brand italic" }).count()) === 0, "the font gone from the list");
+  eq(await count(), before, "nothing left behind");
 });
 
 // ---------- 9. sign out ----------
