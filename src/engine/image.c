@@ -495,13 +495,56 @@ static const uint8_t *find_ci(const uint8_t *h, size_t hlen, const char *needle)
     return NULL;
 }
 
+/* XML's blanks (S): allowed around an attribute's '=' and before its value. */
+static bool xml_blank(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* Whether a reference value (after href= or url() stays inside the document. */
 static bool reference_internal(const uint8_t *v, const uint8_t *end)
 {
-    while (v < end && (*v == ' ' || *v == '\'' || *v == '"' || *v == '\t' || *v == '\n' || *v == '\r'))
+    while (v < end && (xml_blank(*v) || *v == '\'' || *v == '"'))
         v++;
     return v < end &&
            (*v == '#' || ((size_t)(end - v) >= 5 && strncasecmp((const char *)v, "data:", 5) == 0));
+}
+
+/* Whether d[i..] is an on…= event attribute: a blank, "on", letters, blanks, '='. */
+static bool event_attribute_at(const uint8_t *d, size_t len, size_t i)
+{
+    if (!xml_blank(d[i]) || tolower(d[i + 1]) != 'o' || tolower(d[i + 2]) != 'n')
+        return false;
+    size_t j = i + 3;
+    while (j < len && isalpha(d[j]))
+        j++;
+    size_t name_end = j;
+    while (j < len && xml_blank(d[j]))
+        j++;
+    return name_end > i + 3 && j < len && d[j] == '=';
+}
+
+/* Whether d[i..] starts a reference (href=, url(, src=) to something outside the document. */
+static bool external_reference_at(const uint8_t *d, size_t len, size_t i)
+{
+    static const char *const refs[] = {"href", "url(", "src"};
+    const uint8_t *end = d + len;
+    for (int k = 0; k < 3; k++) {
+        size_t n = strlen(refs[k]);
+        if (i + n > len || strncasecmp((const char *)d + i, refs[k], n) != 0)
+            continue;
+        const uint8_t *v = d + i + n;
+        if (k != 1) { /* an attribute: blanks, '=' */
+            while (v < end && xml_blank(*v))
+                v++;
+            if (v >= end || *v != '=')
+                continue;
+            v++;
+        }
+        if (!reference_internal(v, end))
+            return true;
+    }
+    return false;
 }
 
 /* Uploaded SVG must be self-contained and inert (it is also served back to browsers). */
@@ -515,37 +558,18 @@ static int svg_self_contained(const uint8_t *d, size_t len, char *err, size_t er
     if (find_ci(d, len, "@import"))
         return errmsg_fail(err, err_len,
                            "is an SVG with an external reference (@import), which is not allowed");
-    const uint8_t *end = d + len;
     for (size_t i = 0; i + 2 < len; i++) {
-        /* on…= event attributes: a blank, "on", letters, '=' */
-        if ((d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') && tolower(d[i + 1]) == 'o' &&
-            tolower(d[i + 2]) == 'n') {
-            size_t j = i + 3;
-            while (j < len && isalpha(d[j]))
-                j++;
-            while (j < len && d[j] == ' ')
-                j++;
-            if (j > i + 3 && j < len && d[j] == '=')
-                return errmsg_fail(err, err_len, "is an SVG with an event handler attribute (a script)");
-        }
-        const char *refs[] = {"href", "url(", "src="};
-        for (int k = 0; k < 3; k++) {
-            size_t n = strlen(refs[k]);
-            if (i + n > len || strncasecmp((const char *)d + i, refs[k], n) != 0)
-                continue;
-            const uint8_t *v = d + i + n;
-            if (k == 0) {
-                while (v < end && *v == ' ')
-                    v++;
-                if (v >= end || *v != '=')
-                    continue;
-                v++;
-            }
-            if (!reference_internal(v, end))
-                return errmsg_fail(
-                    err, err_len,
-                    "is an SVG with an external reference (only \"#id\" and data: URIs are allowed)");
-        }
+        if (event_attribute_at(d, len, i))
+            return errmsg_fail(err, err_len, "is an SVG with an event handler attribute (a script)");
+        if (external_reference_at(d, len, i))
+            return errmsg_fail(
+                err, err_len,
+                "is an SVG with an external reference (only \"#id\" and data: URIs are allowed)");
+        /* A CSS escape can spell url( or @import past the checks above (u\72l(…)). */
+        if (d[i] == '\\' && (isxdigit(d[i + 1]) || isalpha(d[i + 1]) || d[i + 1] == '('))
+            return errmsg_fail(err, err_len,
+                               "is an SVG with a backslash escape (CSS escapes are not allowed: write the "
+                               "characters themselves)");
     }
     return 0;
 }

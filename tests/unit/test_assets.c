@@ -280,6 +280,28 @@ START_TEST(svg_must_be_self_contained)
         probe_str("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect style=\"fill:url(http://x/y)\"/></svg>",
                   err),
         -1);
+    /* XML allows any blanks around '=' (tabs, line breaks): they must not hide a handler or a reference */
+    ck_assert_int_eq(
+        probe_str("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect onload\n=\"x()\"/></svg>", err), -1);
+    ck_assert_msg(strstr(err, "event handler") != NULL, "%s", err);
+    ck_assert_int_eq(
+        probe_str("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect onload\t\r\n =\"x()\"/></svg>", err), -1);
+    ck_assert_int_eq(
+        probe_str("<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\">"
+                  "<image xlink:href\n=\n\"https://example.com/a.png\"/></svg>",
+                  err),
+        -1);
+    ck_assert_msg(strstr(err, "external reference") != NULL, "%s", err);
+    ck_assert_int_eq(
+        probe_str(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\"><image src\t=\"https://example.com/a.png\"/></svg>",
+            err),
+        -1);
+    /* a CSS escape spelling url( */
+    ck_assert_int_eq(
+        probe_str("<svg xmlns=\"http://www.w3.org/2000/svg\"><rect style=\"fill:u\\72l(http://x/y)\"/></svg>",
+                  err),
+        -1);
     ck_assert_int_eq(probe_str("<svg xmlns=\"http://www.w3.org/2000/svg\"><foreignObject/></svg>", err), -1);
     ck_assert_int_eq(
         probe_str("<!DOCTYPE svg [<!ENTITY a \"b\">]><svg xmlns=\"http://www.w3.org/2000/svg\"/>", err), -1);
