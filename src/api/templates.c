@@ -346,6 +346,16 @@ static bool prepare_overlay(http_req_t *req, json_t *body, char *pdf_id)
         api_invalid_request(req, issues);
         return false;
     }
+    json_t *page_config = json_object_get(body, "pageConfig");
+    if (page_config && !json_is_null(page_config)) {
+        /* It would be stored and never used: the base PDF's pages are the pages. */
+        json_t *issues = api_issues_new();
+        api_issue_field(issues, "pageConfig",
+                        "A pdf-overlay template's pages are its base PDF's (their sizes, margins and "
+                        "orientation): remove pageConfig");
+        api_invalid_request(req, issues);
+        return false;
+    }
     if (!json_is_object(layout)) {
         json_t *issues = api_issues_new();
         api_issue_field(issues, "layout",

@@ -206,15 +206,24 @@ static json_t *parse_text_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* A version's templateType, from its stored layout (the layout of a pdf-overlay version says so,
+ * worker/overlay.h OVERLAY_TYPE; every other layout is a "layout"). V is the version's alias. */
+#define TEMPLATE_TYPE_SQL(V)                                                                                 \
+    "CASE WHEN " V ".layout->>'templateType' = 'pdf-overlay' THEN 'pdf-overlay' ELSE 'layout' END"
+
 #define TEMPLATE_SELECT                                                                                      \
     "SELECT t.id, t.slug, t.name, t.description, t.current_version, t.inbound_token,"                        \
     " t.inbound_secret, t.inbound_enforce, " SQL_TS("t.created_at") " AS created_at, " SQL_TS(               \
         "t.updated_at") " AS updated_at, v.number, v.manifest, v.layout, v.page_config, v.filename,"         \
-                        " v.json_schema, (SELECT max(number) FROM template_versions WHERE template_id = "    \
-                        "t.id)"                                                                              \
-                        " AS latest FROM templates t LEFT JOIN LATERAL (SELECT * FROM template_versions"     \
-                        " WHERE template_id = t.id ORDER BY (number = t.current_version) DESC, number DESC " \
-                        "LIMIT 1) v ON true"
+                        " v.json_schema, " TEMPLATE_TYPE_SQL(                                                \
+                            "v") " AS template_type,"                                                        \
+                                 " (SELECT max(number) FROM template_versions WHERE template_id = "          \
+                                 "t.id)"                                                                     \
+                                 " AS latest FROM templates t LEFT JOIN LATERAL (SELECT * FROM "             \
+                                 "template_versions"                                                         \
+                                 " WHERE template_id = t.id ORDER BY (number = t.current_version) DESC, "    \
+                                 "number DESC "                                                              \
+                                 "LIMIT 1) v ON true"
 
 repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
                            size_t err_len)
@@ -243,6 +252,7 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
                           json_pack("{s:s, s:s, s:s, s:b}", "token", db_get(r, 0, "inbound_token"), "url",
                                     url, "secret", db_get(r, 0, "inbound_secret"), "enforceSignature",
                                     db_get(r, 0, "inbound_enforce")[0] == 't'));
+    json_object_set_new(o, "templateType", json_string(db_get(r, 0, "template_type")));
     json_object_set_new(o, "filename", parse_text_or_null(db_get(r, 0, "filename")));
     json_object_set_new(o, "latestVersionNumber", json_integer(atoi(db_get(r, 0, "latest"))));
     json_object_set_new(o, "createdAt", json_string(db_get(r, 0, "created_at")));
@@ -267,33 +277,37 @@ repo_status_t tpl_list_json(db_t *db, const char *project_id, const char *cursor
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[] = {project_id, cursor, lim};
     /* Keyset on (updated_at, id), newest-updated first; the cursor is the last template's id. */
-    PGresult *r =
-        db_exec(db,
-                "SELECT id, name, slug, description, current_version, " SQL_TS(
-                    "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at"
-                                                                          " FROM templates t WHERE "
-                                                                          "project_id = $1 AND "
-                                                                          "deleted_at IS NULL"
-                                                                          " AND ($2::uuid IS NULL OR "
-                                                                          "(updated_at, id) < "
-                                                                          "(SELECT updated_at, id "
-                                                                          "FROM templates WHERE id = "
-                                                                          "$2::uuid AND project_id = "
-                                                                          "$1))"
-                                                                          " ORDER BY updated_at DESC, "
-                                                                          "id DESC LIMIT $3::int",
-                3, params, err, err_len);
+    PGresult *r = db_exec(
+        db,
+        "SELECT id, name, slug, description, current_version, (SELECT " TEMPLATE_TYPE_SQL(
+            "v") " FROM template_versions v WHERE v.template_id = t.id ORDER BY (v.number = "
+                 "t.current_version) DESC, v.number DESC LIMIT 1) AS template_type, " SQL_TS(
+                     "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at"
+                                                                           " FROM templates t WHERE "
+                                                                           "project_id = $1 AND "
+                                                                           "deleted_at IS NULL"
+                                                                           " AND ($2::uuid IS NULL OR "
+                                                                           "(updated_at, id) < "
+                                                                           "(SELECT updated_at, id "
+                                                                           "FROM templates WHERE id = "
+                                                                           "$2::uuid AND project_id = "
+                                                                           "$1))"
+                                                                           " ORDER BY updated_at DESC, "
+                                                                           "id DESC LIMIT $3::int",
+        3, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     json_t *list = json_array();
     for (int i = 0; i < PQntuples(r) && i < limit; i++) {
         const char *cv = db_get(r, i, "current_version"), *desc = db_get(r, i, "description");
+        const char *type = db_get(r, i, "template_type");
         json_array_append_new(
-            list, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "id", db_get(r, i, "id"), "name",
+            list, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:s, s:s}", "id", db_get(r, i, "id"), "name",
                             db_get(r, i, "name"), "slug", db_get(r, i, "slug"), "description",
-                            desc ? json_string(desc) : json_null(), "currentVersionNumber",
-                            cv ? json_integer(atoi(cv)) : json_null(), "published", cv != NULL, "createdAt",
-                            db_get(r, i, "created_at"), "updatedAt", db_get(r, i, "updated_at")));
+                            desc ? json_string(desc) : json_null(), "templateType", type ? type : "layout",
+                            "currentVersionNumber", cv ? json_integer(atoi(cv)) : json_null(), "published",
+                            cv != NULL, "createdAt", db_get(r, i, "created_at"), "updatedAt",
+                            db_get(r, i, "updated_at")));
     }
     *out = page_json("templates", list, r, limit);
     PQclear(r);
@@ -409,13 +423,17 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
     char num[16];
     snprintf(num, sizeof num, "%d", number);
     const char *params[] = {t.id, num};
-    PGresult *r = db_exec(
-        db,
-        "SELECT id, number, manifest, layout, page_config, json_schema, filename, " SQL_TS(
-            "created_at") " AS created_at, " SQL_TS("published_at") " AS published_at, " VERSION_ASSETS_SQL
-                                                                    " FROM template_versions v"
-                                                                    " WHERE template_id = $1 AND number = $2",
-        2, params, err, err_len);
+    PGresult *r =
+        db_exec(db,
+                "SELECT id, number, manifest, layout, page_config, json_schema, "
+                "filename, " TEMPLATE_TYPE_SQL("v") " AS template_type, " SQL_TS(
+                    "created_at") " AS created_at, " SQL_TS("published_at") " AS "
+                                                                            "published_at,"
+                                                                            " " VERSION_ASSETS_SQL
+                                                                            " FROM template_versions v"
+                                                                            " WHERE template_id = $1 "
+                                                                            "AND number = $2",
+                2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     if (PQntuples(r) != 1) {
@@ -435,6 +453,7 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
                          parse_json_text(db_get(r, 0, "page_config")), "jsonSchema",
                          parse_json_text(db_get(r, 0, "json_schema")), "createdAt",
                          db_get(r, 0, "created_at"), "publishedAt", pub ? json_string(pub) : json_null());
+        json_object_set_new(*out, "templateType", json_string(db_get(r, 0, "template_type")));
         json_object_set_new(*out, "filename", parse_text_or_null(db_get(r, 0, "filename")));
         json_object_set_new(*out, "assets", parse_json_text(db_get(r, 0, "assets")));
     }

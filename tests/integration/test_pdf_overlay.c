@@ -211,6 +211,29 @@ START_TEST(overlay_template_renders_placements_over_the_base)
     json_t *layout = json_object_get(r->json, "layout");
     ck_assert_str_eq(th_str(layout, "templateType"), "pdf-overlay");
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(layout, "basePdf"), "pages")), 2);
+    ck_assert_str_eq(th_str(r->json, "templateType"), "pdf-overlay");
+    th_resp_free(r);
+    /* the template's type at the top level of the template, the list and the version */
+    r = th_req(srv, "GET", "/v1/templates/letter", key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_str(r->json, "templateType"), "pdf-overlay");
+    th_resp_free(r);
+    r = th_req(srv, "PUT", "/v1/templates/plain", key, "{\"manifest\":" NAME_MANIFEST "}", NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_str(r->json, "templateType"), "layout");
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/templates", key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    json_t *list = json_object_get(r->json, "templates"), *t;
+    size_t ti;
+    int seen = 0;
+    json_array_foreach(list, ti, t)
+    {
+        const char *want = !strcmp(th_str(t, "slug"), "letter") ? "pdf-overlay" : "layout";
+        ck_assert_str_eq(th_str(t, "templateType"), want);
+        seen++;
+    }
+    ck_assert_int_eq(seen, 2);
     th_resp_free(r);
 
     pdffix_t out = render_pdf(key, "letter", "{\"name\":\"Ada\",\"agree\":false}", file, sizeof file);
@@ -364,6 +387,17 @@ START_TEST(overlay_mistakes_are_refused_at_save)
     snprintf(layout + n, cap - n, "]}");
     expect_issue(key, layout, "layout.fields", "At most 10000 placements");
     free(layout);
+    /* a pageConfig would be stored and never used: the base's pages are the pages */
+    r = th_req(srv, "PUT", "/v1/templates/bad", key,
+               "{\"templateType\":\"pdf-overlay\",\"manifest\":" NAME_MANIFEST
+               ",\"layout\":{\"base\":\"asset:form\"},\"pageConfig\":{\"format\":\"A4\"}}",
+               NULL);
+    th_assert_error(r, 400, "invalid_request");
+    json_t *fe = json_object_get(json_object_get(json_object_get(r->json, "error"), "issues"), "fieldErrors");
+    ck_assert_msg(strstr(json_string_value(json_array_get(json_object_get(fe, "pageConfig"), 0)),
+                         "remove pageConfig") != NULL,
+                  "%s", r->body);
+    th_resp_free(r);
     /* nothing was saved */
     r = th_req(srv, "GET", "/v1/templates/bad", key, NULL, NULL);
     th_assert_error(r, 404, "template_not_found");
