@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/common.h"
@@ -34,6 +35,8 @@ typedef struct batch_request {
     const json_t *options; /* the batch options as sent, or NULL */
     int version_number;    /* 0 = the current published version */
     bool skip_invalid;
+    const char *merge;    /* none | pdf | zip */
+    const char *filename; /* options.filename: the merged file's name, or NULL */
     const char *idempotency_key;
 } batch_request_t;
 
@@ -59,6 +62,23 @@ static json_t *str_or_null(const char *s)
     return s && *s ? json_string(s) : json_null();
 }
 
+/* A fresh link to the merged file once it is stored (the same kind of link as a render's
+ * downloadUrl: signed /files/ link or pre-signed S3 GET); null otherwise. */
+static json_t *merged_download_url(const batch_row_t *b)
+{
+    if (!b->merge_key[0])
+        return json_null();
+    storage_t *s = storage_thread();
+    char *url = NULL, err[256];
+    if (!s || storage_download_url(s, b->merge_key, b->merge_filename, 0, &url, err, sizeof err) != 0) {
+        log_error("batch %s: cannot sign a download URL: %s", b->id, s ? err : "no storage backend");
+        return json_null();
+    }
+    json_t *v = json_string(url);
+    free(url);
+    return v;
+}
+
 /* The batch object (docs/api.md, "Batches"); with_invalid adds the skipped items' problems. */
 static json_t *batch_json(const batch_row_t *b, bool with_invalid)
 {
@@ -80,7 +100,12 @@ static json_t *batch_json(const batch_row_t *b, bool with_invalid)
         json_object_set(o, "invalid", b->invalid ? b->invalid : json_null());
     json_object_set_new(o, "pollUrl", url_of("/v1/batches/", b->id));
     json_object_set_new(o, "rendersUrl", url_of("/v1/renders?batch=", b->id));
-    json_object_set_new(o, "downloadUrl", json_null()); /* merged output: not available yet */
+    json_object_set_new(o, "merge", json_string(b->merge[0] ? b->merge : "none"));
+    json_object_set_new(o, "downloadUrl", merged_download_url(b));
+    json_object_set_new(o, "filename", str_or_null(b->merge_filename));
+    json_object_set_new(o, "mergeBytes", b->merge_bytes >= 0 ? json_integer(b->merge_bytes) : json_null());
+    json_object_set_new(o, "mergePages", b->merge_pages >= 0 ? json_integer(b->merge_pages) : json_null());
+    json_object_set_new(o, "mergeError", str_or_null(b->merge_error));
     json_object_set_new(o, "idempotencyKey", str_or_null(b->idempotency_key));
     json_object_set_new(o, "createdAt", json_string(b->created_at));
     json_object_set_new(o, "completedAt", str_or_null(b->completed_at));
@@ -128,10 +153,38 @@ static void parse_batch_body(const json_t *body, batch_request_t *b, json_t *iss
         api_issue_field(issues, "options.skipInvalid", "Expected boolean");
     b->skip_invalid = json_is_true(skip);
     json_t *merge = json_object_get(options, "merge");
-    if (merge && !json_is_null(merge) && (!json_is_string(merge) || strcmp(json_string_value(merge), "none")))
-        api_issue_field(
-            issues, "options.merge",
-            "Only \"none\" is available: merged output (\"pdf\", \"zip\") is not implemented yet");
+    b->merge = "none";
+    if (merge && !json_is_null(merge)) {
+        const char *m = json_is_string(merge) ? json_string_value(merge) : "";
+        if (strcmp(m, "none") && strcmp(m, "pdf") && strcmp(m, "zip"))
+            api_issue_field(issues, "options.merge", "Expected \"none\", \"pdf\" or \"zip\"");
+        else
+            b->merge = m;
+    }
+    json_t *filename = json_object_get(options, "filename");
+    if (filename && !json_is_null(filename)) {
+        const char *problem =
+            json_is_string(filename)
+                ? storage_filename_problem(json_string_value(filename), json_string_length(filename))
+                : "Expected string";
+        if (problem)
+            api_issue_field(issues, "options.filename", problem);
+        else
+            b->filename = json_string_value(filename);
+    }
+}
+
+/* The merged file's download name: options.filename, else "batch-<id>", ending in .pdf or
+ * .zip (appended unless it does already), made safe as a render's name is. */
+static void merged_filename(const batch_request_t *b, const char *id, char *out, size_t out_len)
+{
+    char want[STORAGE_DISPLAY_FILENAME_MAX + 16], ext[8];
+    snprintf(ext, sizeof ext, ".%s", b->merge);
+    snprintf(want, sizeof want, "%s%s", b->filename ? b->filename : "batch-", b->filename ? "" : id);
+    size_t n = strlen(want);
+    if (n < 4 || strcasecmp(want + n - 4, ext))
+        snprintf(want + n, sizeof want - n, "%s", ext);
+    storage_display_filename(want, id, out, out_len);
 }
 
 /* hex SHA-256 of the request as sent (template, batch options, items; keys sorted), for
@@ -425,6 +478,10 @@ static void create_batch(http_req_t *req, db_t *db, const batch_request_t *b, co
     uuid7_new_str(id);
     char *invalid = json_dumps(items->invalid, JSON_COMPACT);
     char *options = b->options ? json_dumps(b->options, JSON_COMPACT) : NULL;
+    char merged_name[STORAGE_DISPLAY_FILENAME_MAX + 1];
+    bool merging = b->merge && strcmp(b->merge, "none");
+    if (merging)
+        merged_filename(b, id, merged_name, sizeof merged_name);
     batch_new_t bn = {.id = id,
                       .project_id = req->auth.project_id,
                       .template_id = rv->tpl.id,
@@ -434,7 +491,9 @@ static void create_batch(http_req_t *req, db_t *db, const batch_request_t *b, co
                       .invalid = invalid ? invalid : "[]",
                       .options = options ? options : "{}",
                       .idempotency_key = b->idempotency_key,
-                      .request_hash = b->idempotency_key ? hash : NULL};
+                      .request_hash = b->idempotency_key ? hash : NULL,
+                      .merge = b->merge,
+                      .merge_filename = merging ? merged_name : NULL};
     render_new_t common = {.project_id = req->auth.project_id,
                            .template_id = rv->tpl.id,
                            .version_id = rv->version_id,
@@ -589,10 +648,44 @@ static void cancel_batch(http_req_t *req)
         answer_batch(req, 200, &row);
 }
 
+/* GET /v1/batches/:id/download: the merged file, streamed like a render's download. */
+static void download_batch(http_req_t *req)
+{
+    db_t *db = api_db(req);
+    batch_row_t row;
+    if (!db || !load_batch(req, db, &row))
+        return;
+    char msg[RENDER_ERROR_MAX + 160];
+    if (row.merge_key[0]) {
+        char etag[80], what[64];
+        snprintf(etag, sizeof etag, "\"%s-%lld\"", row.id, row.merge_bytes);
+        snprintf(what, sizeof what, "batch %s", row.id);
+        api_send_stored(req, row.merge_key, row.merge_filename,
+                        !strcmp(row.merge, "zip") ? "application/zip" : "application/pdf", etag, what,
+                        "The merged file of this batch is no longer stored");
+    } else if (!strcmp(row.merge, "none") || !row.merge[0]) {
+        http_error(req, 409, "not_ready",
+                   "This batch has no merged file: it was submitted without options.merge (\"pdf\" or "
+                   "\"zip\"); download its items from rendersUrl",
+                   NULL);
+    } else {
+        if (row.merge_error[0])
+            snprintf(msg, sizeof msg, "This batch has no merged file: %s", row.merge_error);
+        else if (row.cancelled_at[0])
+            snprintf(msg, sizeof msg, "This batch was cancelled, so no merged file is made");
+        else
+            snprintf(msg, sizeof msg, "This batch is %s; the merged file is ready once its status is settled",
+                     row.status);
+        http_error(req, 409, "not_ready", msg, NULL);
+    }
+    batch_row_free(&row);
+}
+
 void api_batches_routes(void)
 {
     router_add("POST", "/v1/templates/:slug/batches", post_batch, AUTH_PROJECT);
     router_add("GET", "/v1/batches", list_batches, AUTH_PROJECT);
     router_add("GET", "/v1/batches/:id", get_batch, AUTH_PROJECT);
+    router_add("GET", "/v1/batches/:id/download", download_batch, AUTH_PROJECT);
     router_add("POST", "/v1/batches/:id/cancel", cancel_batch, AUTH_PROJECT);
 }

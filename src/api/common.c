@@ -1,14 +1,22 @@
 #include "api/common.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/uuid7.h"
 #include "db/db.h"
 #include "db/projects_repo.h"
+#include "core/errmsg.h"
+#include "storage/download.h"
+#include "storage/storage.h"
 
 json_t *api_body_object(http_req_t *req)
 {
@@ -215,4 +223,79 @@ void api_bad_query(http_req_t *req, const char *param, const char *msg)
     json_t *issues = api_issues_new();
     api_issue_field(issues, param, msg);
     http_error(req, 400, "invalid_request", msg, issues);
+}
+
+/* ---- downloads ---- */
+
+/* 410 when the stored file is gone (deleted by retention), 503 when the store is down. */
+static void stored_error(http_req_t *req, const char *what, int rc, const char *err, const char *gone_msg)
+{
+    log_error("%s: cannot read its file: %s", what, err);
+    if (rc == STORAGE_NOT_FOUND)
+        http_error(req, 410, "file_gone", gone_msg, NULL);
+    else
+        http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
+}
+
+/* An anonymous read-write file in $TMPDIR (else /tmp), or -1 + err. */
+static int open_spool(char *err, size_t err_len)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/craftkit-download-XXXXXX", dir);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return errmsg_fail(err, err_len, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+    unlink(path);
+    return fd;
+}
+
+void api_send_stored(http_req_t *req, const char *key, const char *filename, const char *content_type,
+                     const char *etag, const char *what, const char *gone_msg)
+{
+    storage_t *s = storage_thread();
+    if (!s) {
+        http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
+        return;
+    }
+    char disposition[DOWNLOAD_DISPOSITION_MAX], err[512];
+    download_content_disposition(filename, disposition, sizeof disposition);
+    if (storage_kind(s) == STORAGE_LOCAL) {
+        int fd = -1;
+        struct stat sb;
+        int rc = storage_local_open(s, key, &fd, &sb, err, sizeof err);
+        if (rc != 0) {
+            stored_error(req, what, rc, err, gone_msg);
+            return;
+        }
+        http_add_header(req, "Content-Disposition", disposition);
+        http_add_header(req, "ETag", etag);
+        http_respond_fd(req, 200, content_type, fd, 0, (uint64_t)sb.st_size);
+        return;
+    }
+    /* From S3 the object is copied to an unlinked temporary file and sent from there like a
+     * local one: memory stays flat whatever the file's size, and the file is gone once MHD
+     * closes it. */
+    int fd = open_spool(err, sizeof err);
+    if (fd < 0) {
+        log_error("download %s: %s", what, err);
+        http_error(req, 503, "storage_unavailable", "The file could not be read from storage; retry shortly",
+                   NULL);
+        return;
+    }
+    size_t len = 0;
+    int rc = storage_get_fd(s, key, fd, API_DOWNLOAD_MAX, &len, err, sizeof err);
+    if (rc != 0) {
+        close(fd);
+        stored_error(req, what, rc, err, gone_msg);
+        return;
+    }
+    http_add_header(req, "Content-Disposition", disposition);
+    http_add_header(req, "ETag", etag);
+    http_respond_fd(req, 200, content_type, fd, 0, (uint64_t)len);
 }

@@ -60,4 +60,14 @@ int api_limit(http_req_t *req, int def, int max);
  * id-paged list. true, or false after answering 400 invalid_request. */
 bool api_page(http_req_t *req, int def, int max, int *limit, const char **cursor);
 
+/* GET .../download of a stored file (a render's PDF, a batch's merged output): local storage
+ * streams it from the fd; from S3 the object is spooled to an unlinked temporary file (at most
+ * API_DOWNLOAD_MAX bytes) and sent from there, so memory stays flat whatever its size. Sends
+ * Content-Disposition (filename), ETag (etag, quoted) and content_type; 410 file_gone
+ * (gone_msg) when the object is missing, 503 when the store is down. what names the file in
+ * logs ("render <id>"). */
+#define API_DOWNLOAD_MAX ((size_t)2 << 30)
+void api_send_stored(http_req_t *req, const char *key, const char *filename, const char *content_type,
+                     const char *etag, const char *what, const char *gone_msg);
+
 #endif

@@ -33,9 +33,8 @@
 #include "worker/render_job.h"
 
 #define RENDER_NOT_FOUND_MSG "No render with that id in this project"
-#define RENDER_DOWNLOAD_MAX ((size_t)2 << 30) /* S3 downloads are spooled to a temporary file up to this */
-#define RENDER_POLL_AFTER_S "1"               /* Retry-After of a GET of a render not done yet */
-#define SYNC_MAX_REWAITS 4                    /* fired-before-park loops before answering as is */
+#define RENDER_POLL_AFTER_S "1" /* Retry-After of a GET of a render not done yet */
+#define SYNC_MAX_REWAITS 4      /* fired-before-park loops before answering as is */
 
 /* Kept across suspend/resume of a sync request. */
 typedef struct sync_state {
@@ -720,75 +719,6 @@ static void list_renders(http_req_t *req)
     http_respond_json(req, 200, out);
 }
 
-/* 410 when the stored file is gone (deleted by retention), 503 when the store is down. */
-static void storage_error(http_req_t *req, const render_row_t *row, int rc, const char *err)
-{
-    log_error("render %s: cannot read its file: %s", row->id, err);
-    if (rc == STORAGE_NOT_FOUND)
-        http_error(req, 410, "file_gone", "The file of this render is no longer stored", NULL);
-    else
-        http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
-}
-
-/* Streams the file of a succeeded render (local: from the fd; S3: relayed through memory). */
-/* An anonymous read-write file in $TMPDIR (else /tmp), or -1 + err. */
-static int open_spool(char *err, size_t err_len)
-{
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/craftkit-download-XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0)
-        return errmsg_fail(err, err_len, "cannot create a temporary file in %s: %s", dir, strerror(errno));
-    unlink(path);
-    return fd;
-}
-
-static void send_file(http_req_t *req, storage_t *s, const render_row_t *row)
-{
-    char disposition[DOWNLOAD_DISPOSITION_MAX], etag[80], err[512];
-    download_content_disposition(row->filename, disposition, sizeof disposition);
-    snprintf(etag, sizeof etag, "\"%s\"", row->sha256);
-    if (storage_kind(s) == STORAGE_LOCAL) {
-        int fd = -1;
-        struct stat sb;
-        int rc = storage_local_open(s, row->storage_key, &fd, &sb, err, sizeof err);
-        if (rc != 0) {
-            storage_error(req, row, rc, err);
-            return;
-        }
-        http_add_header(req, "Content-Disposition", disposition);
-        http_add_header(req, "ETag", etag);
-        http_respond_fd(req, 200, "application/pdf", fd, 0, (uint64_t)sb.st_size);
-        return;
-    }
-    /* From S3 the object is copied to an unlinked temporary file and sent from there like a
-     * local one: memory stays flat whatever the PDF's size, and the file is gone once MHD
-     * closes it. */
-    int fd = open_spool(err, sizeof err);
-    if (fd < 0) {
-        log_error("download %s: %s", row->id, err);
-        http_error(req, 503, "storage_unavailable", "The file could not be read from storage; retry shortly",
-                   NULL);
-        return;
-    }
-    size_t len = 0;
-    int rc = storage_get_fd(s, row->storage_key, fd, RENDER_DOWNLOAD_MAX, &len, err, sizeof err);
-    if (rc != 0) {
-        close(fd);
-        storage_error(req, row, rc, err);
-        return;
-    }
-    http_add_header(req, "Content-Disposition", disposition);
-    http_add_header(req, "ETag", etag);
-    http_respond_fd(req, 200, "application/pdf", fd, 0, (uint64_t)len);
-}
-
 static void download_render(http_req_t *req)
 {
     render_row_t row;
@@ -812,12 +742,11 @@ static void download_render(http_req_t *req)
         http_error(req, 409, "not_ready", msg, NULL);
         return;
     }
-    storage_t *s = storage_thread();
-    if (!s) {
-        http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
-        return;
-    }
-    send_file(req, s, &row);
+    char etag[80], what[64];
+    snprintf(etag, sizeof etag, "\"%s\"", row.sha256);
+    snprintf(what, sizeof what, "render %s", row.id);
+    api_send_stored(req, row.storage_key, row.filename, "application/pdf", etag, what,
+                    "The file of this render is no longer stored");
 }
 
 /* ---- cancel and delete ---- */

@@ -11,6 +11,7 @@
 #define BATCH_SELECT                                                                                         \
     "SELECT b.id, b.project_id, b.template_id, t.slug AS template_slug, b.version_number, b.test,"           \
     " b.status, b.total, b.invalid::text AS invalid, b.idempotency_key, b.request_hash,"                     \
+    " b.merge, b.merge_filename, b.merge_key, b.merge_error, b.merge_bytes, b.merge_pages,"                  \
     " " SQL_TS("b.created_at") " AS created_at, " SQL_TS(                                                    \
         "b.completed_at") " AS completed_at,"                                                                \
                           " " SQL_TS(                                                                        \
@@ -53,6 +54,12 @@ static void fill_row(const PGresult *r, int row, batch_row_t *out)
     copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
     copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
     copy_col(out->cancelled_at, sizeof out->cancelled_at, r, row, "cancelled_at");
+    copy_col(out->merge, sizeof out->merge, r, row, "merge");
+    copy_col(out->merge_filename, sizeof out->merge_filename, r, row, "merge_filename");
+    copy_col(out->merge_key, sizeof out->merge_key, r, row, "merge_key");
+    copy_col(out->merge_error, sizeof out->merge_error, r, row, "merge_error");
+    out->merge_bytes = db_get(r, row, "merge_bytes") ? count_col(r, row, "merge_bytes") : -1;
+    out->merge_pages = db_get(r, row, "merge_pages") ? (int)count_col(r, row, "merge_pages") : -1;
     out->version_number = (int)count_col(r, row, "version_number");
     const char *v = db_get(r, row, "test");
     out->test = v && v[0] == 't';
@@ -66,8 +73,12 @@ static void fill_row(const PGresult *r, int row, batch_row_t *out)
     out->invalid = v ? json_loads(v, 0, NULL) : NULL;
     if (!out->invalid)
         out->invalid = json_array();
-    /* An open batch is 'queued' in the table; it is rendering once any item has started. */
-    if (!out->completed_at[0] && out->queued < out->total)
+    /* An open batch is 'queued' in the table; it is rendering once any item has started, and
+     * merging once every item is done but its merged file is not stored yet. */
+    bool items_done = out->queued == 0 && out->rendering == 0;
+    if (!out->completed_at[0] && items_done && strcmp(out->merge, "none") && !out->cancelled_at[0])
+        snprintf(out->status, sizeof out->status, "merging");
+    else if (!out->completed_at[0] && out->queued < out->total)
         snprintf(out->status, sizeof out->status, "rendering");
 }
 
@@ -91,18 +102,27 @@ repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, c
     char version[16], total[16];
     snprintf(version, sizeof version, "%d", n->version_number);
     snprintf(total, sizeof total, "%d", n->total);
-    const char *params[] = {
-        n->id,      n->project_id, n->template_id,     version,        n->test ? "t" : "f", total,
-        n->invalid, n->options,    n->idempotency_key, n->request_hash};
+    const char *params[] = {n->id,
+                            n->project_id,
+                            n->template_id,
+                            version,
+                            n->test ? "t" : "f",
+                            total,
+                            n->invalid,
+                            n->options,
+                            n->idempotency_key,
+                            n->request_hash,
+                            n->merge ? n->merge : "none",
+                            n->merge_filename};
     PGresult *r =
         db_exec(db,
                 "INSERT INTO batches (id, project_id, template_id, version_number, test, total,"
-                " invalid, options, idempotency_key, request_hash)"
+                " invalid, options, idempotency_key, request_hash, merge, merge_filename)"
                 " VALUES ($1::uuid, $2::uuid, $3::uuid, $4::int, $5::bool, $6::int, $7::json, $8::json,"
-                " $9::text, $10::text)"
+                " $9::text, $10::text, $11::text, $12::text)"
                 " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
                 " RETURNING " SQL_TS("created_at") " AS created_at",
-                10, params, err, err_len);
+                12, params, err, err_len);
     if (!r)
         return REPO_ERROR;
     repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
@@ -195,8 +215,7 @@ int batches_mark_cancelled(db_t *db, const char *project_id, const char *id, cha
     return n < 0 ? -1 : n > 0;
 }
 
-/* 1 when the batch still has an open item (one probe of renders_batch_open), 0, -1 + err. */
-static int has_open_items(db_t *db, const char *id, char *err, size_t err_len)
+int batches_has_open_items(db_t *db, const char *id, char *err, size_t err_len)
 {
     const char *params[] = {id};
     PGresult *r = db_exec(db,
@@ -215,7 +234,7 @@ int batches_settle(db_t *db, const char *id, render_deliveries_t *deliveries, ch
     if (deliveries)
         deliveries->n = 0;
     /* Every item but the last stops here, without counting the batch's items. */
-    int open = has_open_items(db, id, err, err_len);
+    int open = batches_has_open_items(db, id, err, err_len);
     if (open != 0)
         return open < 0 ? -1 : 0;
     const char *params[] = {id};
@@ -233,6 +252,8 @@ int batches_settle(db_t *db, const char *id, render_deliveries_t *deliveries, ch
         "  WHEN b.cancelled_at IS NOT NULL THEN 'cancelled' WHEN c.bad = 0 THEN 'succeeded'"
         "  WHEN c.ok = 0 THEN 'failed' ELSE 'partially_failed' END"
         " FROM c WHERE b.id = $1::uuid AND b.completed_at IS NULL AND c.open = 0"
+        "  AND (b.merge = 'none' OR b.cancelled_at IS NOT NULL OR b.merge_key IS NOT NULL"
+        "   OR b.merge_error IS NOT NULL)"
         " RETURNING b.id, b.project_id, CASE WHEN b.status = 'failed' THEN 'batch.failed'"
         "  ELSE 'batch.completed' END AS event),"
         " d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, batch_id, event)"
@@ -244,6 +265,125 @@ int batches_settle(db_t *db, const char *id, render_deliveries_t *deliveries, ch
         " FROM (SELECT 1) one LEFT JOIN d ON true",
         1, params, err, err_len);
     return renders_terminal_result(r, deliveries);
+}
+
+/* ---- the merge ---- */
+
+int batches_merge_claim(db_t *db, const char *id, int lease_ms, batch_merge_claim_t *c, char *err,
+                        size_t err_len)
+{
+    memset(c, 0, sizeof *c);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+    const char *params[] = {id, lease};
+    PGresult *r = db_exec(db,
+                          "UPDATE batches SET merge_attempts = merge_attempts + 1,"
+                          " merge_lease_until = now() + $2::int * interval '1 millisecond'"
+                          " WHERE id = $1::uuid AND completed_at IS NULL AND cancelled_at IS NULL"
+                          " AND merge <> 'none' AND merge_key IS NULL AND merge_error IS NULL"
+                          " AND (merge_lease_until IS NULL OR merge_lease_until < now())"
+                          " AND NOT EXISTS (SELECT 1 FROM renders WHERE batch_id = $1::uuid"
+                          "  AND status IN ('queued', 'rendering'))"
+                          " RETURNING project_id, merge, merge_attempts, invalid::text AS invalid,"
+                          " extract(epoch FROM created_at)::bigint AS created_unix",
+                          2, params, err, err_len);
+    if (!r)
+        return -1;
+    int claimed = PQntuples(r) == 1;
+    if (claimed) {
+        copy_col(c->project_id, sizeof c->project_id, r, 0, "project_id");
+        copy_col(c->merge, sizeof c->merge, r, 0, "merge");
+        c->attempts = (int)count_col(r, 0, "merge_attempts");
+        c->created_unix = count_col(r, 0, "created_unix");
+        const char *v = db_get(r, 0, "invalid");
+        c->invalid = v ? json_loads(v, 0, NULL) : NULL;
+        if (!c->invalid)
+            c->invalid = json_array();
+    }
+    PQclear(r);
+    return claimed;
+}
+
+int batches_merge_renew(db_t *db, const char *id, int lease_ms, char *err, size_t err_len)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+    const char *params[] = {id, lease};
+    return db_command(db,
+                      "UPDATE batches SET merge_lease_until = now() + $2::int * interval '1 millisecond'"
+                      " WHERE id = $1::uuid AND completed_at IS NULL",
+                      2, params, err, err_len) < 0
+               ? -1
+               : 0;
+}
+
+static char *dup_col(const PGresult *r, int row, const char *col)
+{
+    const char *v = db_get(r, row, col);
+    return v ? strdup(v) : NULL;
+}
+
+void batches_merge_items_free(batch_merge_item_t *items, int n)
+{
+    for (int i = 0; items && i < n; i++) {
+        free(items[i].storage_key);
+        free(items[i].filename);
+    }
+    free(items);
+}
+
+int batches_merge_items(db_t *db, const char *id, batch_merge_item_t **items, char *err, size_t err_len)
+{
+    *items = NULL;
+    const char *params[] = {id};
+    PGresult *r = db_exec(db,
+                          "SELECT batch_index, status, filename,"
+                          " CASE WHEN status = 'succeeded' THEN storage_key END AS storage_key"
+                          " FROM renders WHERE batch_id = $1::uuid ORDER BY batch_index",
+                          1, params, err, err_len);
+    if (!r)
+        return -1;
+    int n = PQntuples(r);
+    *items = calloc(n > 0 ? (size_t)n : 1, sizeof **items);
+    if (!*items) {
+        PQclear(r);
+        return errmsg_fail(err, err_len, "out of memory listing the items of batch %s", id);
+    }
+    for (int i = 0; i < n; i++) {
+        batch_merge_item_t *it = &(*items)[i];
+        it->index = (int)count_col(r, i, "batch_index");
+        copy_col(it->status, sizeof it->status, r, i, "status");
+        it->storage_key = dup_col(r, i, "storage_key");
+        it->filename = dup_col(r, i, "filename");
+    }
+    PQclear(r);
+    return n;
+}
+
+int batches_merge_done(db_t *db, const char *id, const char *key, long long bytes, int pages,
+                       const char *error, char *err, size_t err_len)
+{
+    char b[24], p[16];
+    snprintf(b, sizeof b, "%lld", bytes);
+    snprintf(p, sizeof p, "%d", pages);
+    const char *params[] = {id, key, key ? b : NULL, key && pages >= 0 ? p : NULL, key ? NULL : error};
+    /* Durable like a render's terminal statement: the settle that follows reads it. */
+    return db_command(db,
+                      "UPDATE batches SET merge_key = $2, merge_bytes = $3::bigint, merge_pages = $4::int,"
+                      " merge_error = $5, merge_lease_until = NULL"
+                      " WHERE id = $1::uuid AND completed_at IS NULL AND merge_key IS NULL",
+                      5, params, err, err_len) < 0
+               ? -1
+               : 0;
+}
+
+int batches_merge_release(db_t *db, const char *id, char *err, size_t err_len)
+{
+    const char *params[] = {id};
+    return db_command(db, "UPDATE batches SET merge_lease_until = NULL WHERE id = $1::uuid", 1, params, err,
+                      err_len) < 0
+               ? -1
+               : 0;
 }
 
 int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_t err_len)

@@ -47,6 +47,13 @@ typedef struct batch_row {
     char created_at[32];
     char completed_at[32]; /* "" while open */
     char cancelled_at[32]; /* "" unless cancelled */
+    /* merged output (options.merge; worker/batchmerge.h) */
+    char merge[8];                          /* none | pdf | zip */
+    char merge_filename[484];               /* its download name (as renders.filename) */
+    char merge_key[RENDER_STORAGE_KEY_MAX]; /* "" until stored */
+    char merge_error[RENDER_ERROR_MAX + 1]; /* "" unless the merge gave up */
+    long long merge_bytes;                  /* -1 until stored */
+    int merge_pages;                        /* -1 unless a stored "pdf" */
 } batch_row_t;
 
 /* What a new batch is made of (texts as stored). */
@@ -61,6 +68,8 @@ typedef struct batch_new {
     const char *options;         /* JSON text of the batch options */
     const char *idempotency_key; /* NULL: none */
     const char *request_hash;    /* NULL without a key */
+    const char *merge;           /* "none" (NULL), "pdf" or "zip" */
+    const char *merge_filename;  /* the merged file's download name; NULL without a merge */
 } batch_new_t;
 
 /* Inserts a batch inside the caller's transaction. REPO_OK with created_at (32 bytes);
@@ -85,7 +94,11 @@ void batches_rows_free(batch_row_t *rows, int n);
  * cancelled). 1 (open, marked now or before), 0 (settled already, or not found), -1 + err. */
 REPO_MUST_USE int batches_mark_cancelled(db_t *db, const char *project_id, const char *id, char *err,
                                          size_t err_len);
-/* Settles an open batch whose items are all terminal: status from the items (cancelled when a
+/* 1 when the batch still has a queued or rendering item (one index probe), 0, -1 + err. */
+REPO_MUST_USE int batches_has_open_items(db_t *db, const char *id, char *err, size_t err_len);
+
+/* Settles an open batch whose items are all terminal and whose merge (if one was asked and the
+ * batch was not cancelled) is recorded, stored or given up: status from the items (cancelled when a
  * cancel was asked; else succeeded, failed or partially_failed), completed_at now, and one
  * webhook delivery per subscription to the event (ids in *deliveries, may be NULL). Exactly
  * one caller ever gets 1; 0 (still open items, settled before, or no such batch), -1 + err.
@@ -95,5 +108,43 @@ REPO_MUST_USE int batches_settle(db_t *db, const char *id, render_deliveries_t *
 /* The sweeper's net: up to max ids of open batches without an open item (their last item's
  * worker stopped before settling). Count or -1 + err. */
 REPO_MUST_USE int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_t err_len);
+
+/* ---- the merge (worker/batchmerge.h) ---- */
+
+/* What a merge claim hands the worker. */
+typedef struct batch_merge_claim {
+    char project_id[37];
+    char merge[8]; /* pdf | zip */
+    int attempts;  /* this one included */
+    long long created_unix;
+    json_t *invalid; /* [{index, fieldErrors}] skipped at submission; new reference */
+} batch_merge_claim_t;
+
+/* One item of a batch, as the merge needs it. */
+typedef struct batch_merge_item {
+    int index;         /* its place in the request */
+    char status[16];   /* succeeded | failed | cancelled */
+    char *storage_key; /* NULL unless succeeded */
+    char *filename;    /* the render's download name */
+} batch_merge_item_t;
+
+/* Claims the merge of an open, uncancelled batch with a merge to do, no open item and no
+ * live lease: the lease runs lease_ms from now and merge_attempts goes up by one. 1 (claimed,
+ * *c filled; json_decref(c->invalid)), 0 (nothing to merge now), -1 + err. */
+REPO_MUST_USE int batches_merge_claim(db_t *db, const char *id, int lease_ms, batch_merge_claim_t *c,
+                                      char *err, size_t err_len);
+/* Extends a held lease by lease_ms from now. 0 or -1 + err. */
+REPO_MUST_USE int batches_merge_renew(db_t *db, const char *id, int lease_ms, char *err, size_t err_len);
+/* The batch's items in request order (*items malloc'd; batches_merge_items_free). Count or
+ * -1 + err. */
+REPO_MUST_USE int batches_merge_items(db_t *db, const char *id, batch_merge_item_t **items, char *err,
+                                      size_t err_len);
+void batches_merge_items_free(batch_merge_item_t *items, int n);
+/* Records the merge's outcome and drops the lease: the stored file (key, bytes, pages or -1)
+ * or, with key NULL, the error it gave up with. 0 or -1 + err. */
+REPO_MUST_USE int batches_merge_done(db_t *db, const char *id, const char *key, long long bytes, int pages,
+                                     const char *error, char *err, size_t err_len);
+/* Drops the lease after a failed try, so that the sweeper's next pass tries again. 0 / -1. */
+REPO_MUST_USE int batches_merge_release(db_t *db, const char *id, char *err, size_t err_len);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/backoff.h"
+#include "core/config.h"
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -16,6 +17,7 @@
 #include "storage/storage.h"
 #include "webhooks/webhook.h"
 #include "worker/assetcache.h"
+#include "worker/batchmerge.h"
 #include "worker/compiled.h"
 #include "worker/pdfopts.h"
 
@@ -49,6 +51,16 @@ void render_job_settle_batch(db_t *db, const char *batch_id)
 {
     render_deliveries_t dl;
     char err[512];
+    /* Every item but the last stops here, at one index probe. */
+    int open = batches_has_open_items(db, batch_id, err, sizeof err);
+    if (open != 0) {
+        if (open < 0)
+            log_warn("batch %s: cannot settle now (the sweeper will): %s", batch_id, err);
+        return;
+    }
+    /* A merged output is made before the batch settles (nothing to do without one). */
+    if (batchmerge_run(db, batch_id, config_get()->heartbeat_ttl_s * 1000) < 0)
+        return;
     int rc = batches_settle(db, batch_id, &dl, err, sizeof err);
     if (rc < 0) {
         log_warn("batch %s: cannot settle now (the sweeper will): %s", batch_id, err);

@@ -19,8 +19,9 @@
 job_result_t render_job_run(worker_t *w, const char *render_id);
 
 /* After an item of a batch became terminal (here, by a cancel, or found by the sweeper):
- * settles the batch when that was its last open item (db/batches_repo.h: exactly once) and
- * pushes its batch.* webhook deliveries. Failures are logged; the sweeper settles later.
+ * when that was its last open item, makes its merged output if one is due
+ * (worker/batchmerge.h; on this thread, which it holds for the merge's length), then settles
+ * the batch (db/batches_repo.h: exactly once) and pushes its batch.* webhook deliveries. Failures are logged; the sweeper settles later.
  * Threads: any, with the caller's db connection. */
 void render_job_settle_batch(db_t *db, const char *batch_id);
 
