@@ -231,14 +231,12 @@ static void bind_path(expr_path_t *p, void *arg)
     if (p->root == PATH_ITEM && c->group_frame[p->frame]) {
         if (p->nseg == 0 ||
             (strcmp(p->seg[0], "key") && strcmp(p->seg[0], "count") && strcmp(p->seg[0], "items")))
-            compile_issue(c, b->path,
-                          "\"%s\": a group has key, count and items (group.key, group.count, group.items)",
-                          p->text);
+            compile_issue(c, b->path, "\"%s\": %s has key, count and items (%s.key, %s.count, %s.items)",
+                          p->text, c->names.names[p->frame], c->names.names[p->frame],
+                          c->names.names[p->frame], c->names.names[p->frame]);
         else if (b->use == BIND_TEXT && !strcmp(p->seg[0], "items") && p->nseg == 1)
-            compile_issue(
-                c, b->path,
-                "\"%s\" is a list: add it up with sum(group.items, \"field\") or count(group.items)",
-                p->text);
+            compile_issue(c, b->path, "\"%s\" is a list: add it up with sum(%s, \"field\") or count(%s)",
+                          p->text, p->text, p->text);
         return;
     }
     if (p->root != PATH_ITEM || !c->loop_defs[p->frame])

@@ -78,12 +78,13 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
 static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
                        const col_def_t *cols, int ncols, row_spec_t *row);
 
-/* A groupHeader/groupFooter row: compiled with `group` in place of the element. */
+/* A groupHeader/groupFooter row (name "group") or a carriedForward/broughtForward row (name
+ * "carried"): compiled with name in place of the element, as {key, count, items}. */
 static row_spec_t *compile_group_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
-                                     const col_def_t *cols, int ncols)
+                                     const col_def_t *cols, int ncols, const char *name_of_group)
 {
     if (json_is_object(v) && (json_object_get(v, "each") || json_object_get(v, "groupBy"))) {
-        compile_issue(c, path, "A group row cannot have \"each\" or \"groupBy\" of its own");
+        compile_issue(c, path, "A %s row cannot have \"each\" or \"groupBy\" of its own", name_of_group);
         return NULL;
     }
     row_spec_t *g = arena_alloc(c->a, sizeof *g);
@@ -93,7 +94,7 @@ static row_spec_t *compile_group_row(compiler_t *c, const json_t *v, const char 
     const char *name = c->names.names[d];
     const json_t *defs = c->loop_defs[d];
     bool was_group = c->group_frame[d];
-    c->names.names[d] = "group";
+    c->names.names[d] = name_of_group;
     c->group_frame[d] = true;
     c->group_defs[d] = defs;
     c->loop_defs[d] = NULL;
@@ -140,9 +141,11 @@ static void compile_grouping(compiler_t *c, const json_t *v, const char *path, c
     if (!tpl || !row->group_key || compile_text_into(c, tpl, bp, row->group_key, BIND_TEXT) < 0)
         row->group_key = NULL;
     if (gh)
-        row->group_header = compile_group_row(c, gh, compile_path(c, path, "groupHeader"), st, cols, ncols);
+        row->group_header =
+            compile_group_row(c, gh, compile_path(c, path, "groupHeader"), st, cols, ncols, "group");
     if (gf)
-        row->group_footer = compile_group_row(c, gf, compile_path(c, path, "groupFooter"), st, cols, ncols);
+        row->group_footer =
+            compile_group_row(c, gf, compile_path(c, path, "groupFooter"), st, cols, ncols, "group");
 }
 
 static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
@@ -249,19 +252,20 @@ static const char *const borders_names[] = {"none", "rows", "all", "outer", "hor
  * language work on tables is doing. */
 int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
-    static const char *const keys[] = {"type",          "if",
-                                       "each",          "as",
-                                       "style",         "keepTogether",
-                                       "columns",       "header",
-                                       "rows",          "footer",
-                                       "repeatHeader",  "zebra",
-                                       "borders",       "borderColor",
-                                       "borderWidth",   "cellPadding",
-                                       "headerStyle",   "headerBackground",
-                                       "footerStyle",   "footerBackground",
-                                       "verticalAlign", "valign",
-                                       "groupBy",       "groupHeader",
-                                       "groupFooter",   NULL};
+    static const char *const keys[] = {"type",           "if",
+                                       "each",           "as",
+                                       "style",          "keepTogether",
+                                       "columns",        "header",
+                                       "rows",           "footer",
+                                       "repeatHeader",   "zebra",
+                                       "borders",        "borderColor",
+                                       "borderWidth",    "cellPadding",
+                                       "headerStyle",    "headerBackground",
+                                       "footerStyle",    "footerBackground",
+                                       "verticalAlign",  "valign",
+                                       "groupBy",        "groupHeader",
+                                       "groupFooter",    "carriedForward",
+                                       "broughtForward", NULL};
     compile_check_keys(c, obj, path, keys, true, true);
     table_spec_t *t = &n->u.table;
     t->repeat_header = true;
@@ -418,6 +422,12 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
         }
         if (row->each) {
             compile_grouping(c, obj, path, &n->style, defs, ncols, row);
+            if ((x = json_object_get(obj, "carriedForward")))
+                t->carried_forward = compile_group_row(c, x, compile_path(c, path, "carriedForward"),
+                                                       &n->style, defs, ncols, "carried");
+            if ((x = json_object_get(obj, "broughtForward")))
+                t->brought_forward = compile_group_row(c, x, compile_path(c, path, "broughtForward"),
+                                                       &n->style, defs, ncols, "carried");
             compile_loop_pop(c);
         }
     } else if (json_object_get(obj, "as")) {
@@ -431,6 +441,11 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
                 c, compile_path(c, path, group_keys[i]),
                 "\"%s\" on a table groups its \"each\"; with \"rows\", put it on the row that has \"each\"",
                 group_keys[i]);
+    static const char *const carry_keys[] = {"carriedForward", "broughtForward"};
+    for (int i = 0; i < 2 && !each; i++)
+        if (json_object_get(obj, carry_keys[i]))
+            compile_issue(c, compile_path(c, path, carry_keys[i]),
+                          "\"%s\" adds up the elements of the table's \"each\"; add \"each\"", carry_keys[i]);
     tstyle_t fs = n->style;
     if ((x = json_object_get(obj, "footerStyle")))
         compile_apply_style_ref(c, x, compile_path(c, path, "footerStyle"), &fs, NULL);

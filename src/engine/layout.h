@@ -99,6 +99,7 @@ typedef struct prow {
     double h;
     uint32_t background; /* row background (zebra included) */
     bool keep_with_next; /* a groupBy header: never left alone at the foot of a page */
+    int elem;            /* index of its element in the table's each, or -1 */
 } prow_t;
 
 struct pbox {
@@ -129,6 +130,11 @@ struct pbox {
             int nheader, nbody, nfooter;
             double header_h;
             double *col_x; /* ncols + 1 boundaries */
+            /* carriedForward/broughtForward: the each's array, the scope the table was prepared
+             * in (the rows are made when a page breaks) and the heights reserved for them. */
+            const json_t *elems;
+            expr_scope_t *scope;
+            double carried_h, brought_h;
         } table;
         struct {
             image_t *img;
@@ -206,6 +212,10 @@ int render_deadline_check(render_t *r);
 /* prepare.c */
 /* Prepares the blocks of a stack node at width into a stack pbox; NULL after render_fail. */
 pbox_t *prepare_stack(render_t *r, const node_t *stack, double width);
+/* The carriedForward/broughtForward row rs of table pb, for the elements of the body rows
+ * [0, nbegun) (the rows that began before a page break), into *out with the height reserved for
+ * it. Called by place when a page breaks. Returns 0, or -1 when the render failed. */
+int prepare_carried_row(render_t *r, const pbox_t *pb, const row_spec_t *rs, int nbegun, prow_t *out);
 /* Evaluates a template string into an arena string. */
 const char *prepare_string(render_t *r, const expr_str_t *s, size_t *len);
 /* A language tag from the data: *lang (NULL when empty), or -1 after render_fail naming the data

@@ -590,6 +590,10 @@ typedef struct table_state {
     double x, w;
     int header_page; /* last page that got the header */
     frags_t frags;   /* the table's extent per page (outer frame) */
+    /* carriedForward/broughtForward: body rows that began so far, the last page that got the
+     * carried row, and whether a row taller than the page is being split. */
+    int begun, carried_page;
+    bool splitting;
 } table_state_t;
 
 static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y, double row_h,
@@ -725,6 +729,15 @@ static void emit_header(render_t *r, table_state_t *tst)
     tst->header_page = r->page;
 }
 
+/* A carriedForward/broughtForward row for the rows begun so far, placed at r->y. A failure is
+ * left in r->failed, which new_page reports. */
+static void place_carried(render_t *r, table_state_t *tst, const row_spec_t *rs)
+{
+    prow_t row;
+    if (prepare_carried_row(r, tst->pb, rs, tst->begun, &row) == 0)
+        place_row_direct(r, tst->ts, &row, tst->x, tst->w);
+}
+
 static void table_on_continue(render_t *r, inset_t *in)
 {
     table_state_t *tst = in->arg;
@@ -732,6 +745,8 @@ static void table_on_continue(render_t *r, inset_t *in)
     if (tst->header_page == r->page) { /* revisited by a later column: the header is there */
         if (repeat)
             r->y += tst->pb->u.table.header_h;
+        if (tst->ts->brought_forward)
+            r->y += tst->pb->u.table.brought_h;
         return;
     }
     tst->header_page = r->page;
@@ -740,37 +755,57 @@ static void table_on_continue(render_t *r, inset_t *in)
         emit_line(r, tst->x, r->y, tst->x + tst->w, r->y, tst->ts->border_width, tst->ts->border_color, 0);
     if (repeat)
         emit_header(r, tst);
+    if (tst->ts->brought_forward)
+        place_carried(r, tst, tst->ts->brought_forward);
 }
 
 static void table_on_break(render_t *r, inset_t *in)
 {
     table_state_t *tst = in->arg;
+    if (tst->ts->carried_forward && tst->carried_page != r->page) {
+        tst->carried_page = r->page;
+        /* Below the last row; while a tall row is split its cells end at different heights
+         * (this runs once per cell), so the row takes the space reserved at the foot instead. */
+        if (tst->splitting) {
+            double b = body_bottom(r, r->page);
+            for (int i = 0; i < r->ninsets && r->insets[i] != in; i++)
+                b -= r->insets[i]->bottom;
+            r->y = fmax(r->y, b - in->bottom);
+        }
+        place_carried(r, tst, tst->ts->carried_forward);
+    }
     frag_extend(r, &tst->frags, r->y);
 }
 
-static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n)
+/* Places rows (the table's body when body is true, else its footer rows). */
+static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n, bool body)
 {
     for (int i = 0; i < n; i++) {
         const prow_t *row = &rows[i];
         if (render_tick(r) < 0)
             return -1;
+        if (body)
+            tst->begun = i; /* a break before the row: it is carried to the next page */
         /* A group header moves to the next page with its first row. */
         double need = row->h + (row->keep_with_next && i + 1 < n ? rows[i + 1].h : 0);
         if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)
                 return -1;
         }
+        if (row->h > remaining(r) + EPS && row->h <= fresh_avail(r) + EPS && !at_top(r)) {
+            if (new_page(r) < 0)
+                return -1;
+        }
+        if (body)
+            tst->begun = i + 1;
         if (row->h <= remaining(r) + EPS) {
             place_row_direct(r, tst->ts, row, tst->x, tst->w);
             continue;
         }
-        if (row->h <= fresh_avail(r) + EPS && !at_top(r)) {
-            if (new_page(r) < 0)
-                return -1;
-            place_row_direct(r, tst->ts, row, tst->x, tst->w);
-            continue;
-        }
-        if (place_row_split(r, tst->ts, row, tst->x, tst->w) < 0)
+        tst->splitting = true;
+        int rc = place_row_split(r, tst->ts, row, tst->x, tst->w);
+        tst->splitting = false;
+        if (rc < 0)
             return -1;
     }
     return 0;
@@ -779,7 +814,7 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
 static int place_table(render_t *r, pbox_t *pb, double x, double w)
 {
     const table_spec_t *ts = &pb->node->u.table;
-    table_state_t tst = {.pb = pb, .ts = ts, .x = x, .w = w, .header_page = -1};
+    table_state_t tst = {.pb = pb, .ts = ts, .x = x, .w = w, .header_page = -1, .carried_page = -1};
     double hh = pb->u.table.header_h;
     /* Never leave a header alone at the bottom of a page. */
     double first = hh + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
@@ -790,16 +825,17 @@ static int place_table(render_t *r, pbox_t *pb, double x, double w)
     if (ts->borders == BORDERS_HORIZONTAL)
         emit_line(r, x, r->y, x + w, r->y, ts->border_width, ts->border_color, 0);
     emit_header(r, &tst);
-    inset_t in = {.top = ts->repeat_header ? hh : 0,
-                  .bottom = 0,
+    inset_t in = {.top = (ts->repeat_header ? hh : 0) + pb->u.table.brought_h,
+                  .bottom = pb->u.table.carried_h,
                   .on_break = table_on_break,
                   .on_continue = table_on_continue,
                   .arg = &tst};
     if (push_inset(r, &in) < 0)
         return -1;
-    int rc = place_rows(r, &tst, pb->u.table.body, pb->u.table.nbody);
+    int rc = place_rows(r, &tst, pb->u.table.body, pb->u.table.nbody, true);
+    tst.begun = pb->u.table.nbody;
     if (rc == 0)
-        rc = place_rows(r, &tst, pb->u.table.footer, pb->u.table.nfooter);
+        rc = place_rows(r, &tst, pb->u.table.footer, pb->u.table.nfooter, false);
     pop_inset(r);
     if (rc < 0)
         return -1;

@@ -625,6 +625,7 @@ static pbox_t *prepare_code(render_t *r, const node_t *n, double width)
 typedef struct row_list {
     prow_t *v;
     int n, cap;
+    const json_t *arr; /* the array of the last row with each */
 } row_list_t;
 
 /* Distance from the top of pb (margins excluded) to its first baseline; a block without text
@@ -694,6 +695,7 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
         return render_tick(r);
     row->background = rs->background;
     row->keep_with_next = false;
+    row->elem = -1;
     double h = 0;
     int col = 0;
     for (int i = 0; i < rs->ncells; i++) {
@@ -746,7 +748,8 @@ static int make_group(render_t *r, const table_spec_t *ts, const row_spec_t *rs,
     for (size_t k = 0; k < n && rc == 0; k++) {
         f->index = sel[k];
         f->item = json_array_get(arr, sel[k]);
-        rc = make_row(r, ts, rs, col_x, out);
+        if ((rc = make_row(r, ts, rs, col_x, out)) == 0)
+            out->v[out->n - 1].elem = (int)sel[k];
     }
     f->item = group;
     f->index = sel[n - 1];
@@ -809,6 +812,7 @@ static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *s
                 return -1;
             continue;
         }
+        out->arr = arr;
         expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
         if (rs->group_key)
             rc = prepare_grouped(r, ts, rs, arr, col_x, out);
@@ -823,10 +827,77 @@ static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *s
                 continue;
             if ((rc = make_row(r, ts, rs, col_x, out)) < 0)
                 break;
+            out->v[out->n - 1].elem = (int)i;
         }
         loop_end(r);
         if (rc < 0)
             return -1;
+    }
+    return 0;
+}
+
+int prepare_carried_row(render_t *r, const pbox_t *pb, const row_spec_t *rs, int nbegun, prow_t *out)
+{
+    const table_spec_t *ts = &pb->node->u.table;
+    bool carried_row = rs == ts->carried_forward;
+    double reserved = carried_row ? pb->u.table.carried_h : pb->u.table.brought_h;
+    json_t *items = json_array(), *carried = NULL;
+    for (int i = 0; items && i < nbegun && i < pb->u.table.nbody; i++) {
+        int e = pb->u.table.body[i].elem;
+        if (e >= 0 && json_array_append(items, json_array_get(pb->u.table.elems, (size_t)e)) < 0)
+            break;
+    }
+    size_t count = items ? json_array_size(items) : 0;
+    carried =
+        items ? json_pack("{s:s, s:I, s:O}", "key", "", "count", (json_int_t)count, "items", items) : NULL;
+    json_decref(items);
+    if (!carried)
+        return render_fail(r, "out of memory");
+    /* The row is evaluated in the scope the table was prepared in, with `carried` as its element. */
+    expr_scope_t saved = r->scope;
+    r->scope = *pb->u.table.scope;
+    int rc = 0;
+    if (r->scope.depth >= EXPR_LOOP_DEPTH_MAX) {
+        rc = render_fail(r, "loops nested too deeply at %s", rs->path);
+        goto cleanup;
+    }
+    r->scope.frames[r->scope.depth++] = (expr_frame_t){.item = carried, .count = count, .path = "carried"};
+    row_list_t one = {0};
+    *out = (prow_t){.elem = -1};
+    if (!(rs->cond && !expr_eval_cond(&r->scope, rs->cond))) {
+        if ((rc = make_row(r, ts, rs, pb->u.table.col_x, &one)) < 0)
+            goto cleanup;
+        *out = one.v[0];
+    }
+    out->h = fmax(out->h, reserved);
+cleanup:
+    r->scope = saved;
+    json_decref(carried);
+    return rc;
+}
+
+/* carriedForward/broughtForward: the scope for the rows made at page breaks, and their heights
+ * measured with every element (the widest totals as a rule). */
+static int prepare_carried_rows(render_t *r, pbox_t *pb, const json_t *arr)
+{
+    const table_spec_t *ts = &pb->node->u.table;
+    if (!ts->carried_forward && !ts->brought_forward)
+        return 0;
+    pb->u.table.elems = arr; /* NULL when the list is absent: then no row has an element */
+    pb->u.table.scope = arena_alloc(r->a, sizeof *pb->u.table.scope);
+    if (!pb->u.table.scope)
+        return render_tick(r);
+    *pb->u.table.scope = r->scope;
+    prow_t sample;
+    if (ts->carried_forward) {
+        if (prepare_carried_row(r, pb, ts->carried_forward, pb->u.table.nbody, &sample) < 0)
+            return -1;
+        pb->u.table.carried_h = sample.h;
+    }
+    if (ts->brought_forward) {
+        if (prepare_carried_row(r, pb, ts->brought_forward, pb->u.table.nbody, &sample) < 0)
+            return -1;
+        pb->u.table.brought_h = sample.h;
     }
     return 0;
 }
@@ -869,6 +940,8 @@ static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
     pb->u.table.nfooter = footer.n;
     pb->u.table.header_h = hh;
     pb->h = hh + h;
+    if (prepare_carried_rows(r, pb, body.arr) < 0)
+        return NULL;
     return pb;
 }
 

@@ -117,6 +117,10 @@ typedef struct table_spec {
     double border_width;
     uint32_t border_color;
     double pad_v, pad_h; /* cell padding */
+    /* carriedForward/broughtForward (tables with each): rows at the foot of every page the table
+     * continues from and at the head of every page it continues on; `carried` is {key: "",
+     * count, items} of the elements whose rows began on the pages before the break. */
+    row_spec_t *carried_forward, *brought_forward; /* NULL when absent */
 } table_spec_t;
 
 typedef enum { FIT_CONTAIN = 0, FIT_COVER, FIT_FILL } fit_t;

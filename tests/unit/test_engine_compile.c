@@ -414,16 +414,18 @@ END_TEST
 START_TEST(groups_are_checked)
 {
     /* valid: a table and a row with each grouped, group rows using group.key/count/items */
-    json_t *i =
-        issues_of("{\"body\":[{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
-                  "\"groupHeader\":[\"{{group.key}} ({{group.count}})\"],"
-                  "\"groupFooter\":{\"cells\":[\"{{ sum(group.items, \\\"price\\\") }}\"],\"bold\":true},"
-                  "\"columns\":[{\"cell\":\"{{item.name}}\"}]},"
-                  "{\"type\":\"table\",\"columns\":[\"*\"],\"rows\":[{\"each\":\"items\",\"as\":\"it\","
-                  "\"groupBy\":\"{{ it.qty }}\",\"groupFooter\":[\"{{ count(group.items) "
-                  "}}\"],\"cells\":[\"{{it.name}}\"]}]}"
-                  "]}",
-                  NULL, true);
+    json_t *i = issues_of(
+        "{\"body\":[{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
+        "\"groupHeader\":[\"{{group.key}} ({{group.count}})\"],"
+        "\"carriedForward\":[\"{{ sum(carried.items, \\\"price\\\") }} {{carried.count}}\"],"
+        "\"broughtForward\":{\"cells\":[\"{{ count(carried.items) }}\"],\"if\":\"carried.count > 0\"},"
+        "\"groupFooter\":{\"cells\":[\"{{ sum(group.items, \\\"price\\\") }}\"],\"bold\":true},"
+        "\"columns\":[{\"cell\":\"{{item.name}}\"}]},"
+        "{\"type\":\"table\",\"columns\":[\"*\"],\"rows\":[{\"each\":\"items\",\"as\":\"it\","
+        "\"groupBy\":\"{{ it.qty }}\",\"groupFooter\":[\"{{ count(group.items) "
+        "}}\"],\"cells\":[\"{{it.name}}\"]}]}"
+        "]}",
+        NULL, true);
     if (i)
         dump(i);
     ck_assert_ptr_null(i);
@@ -442,11 +444,16 @@ START_TEST(groups_are_checked)
         "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
         "\"groupHeader\":{\"each\":\"items\",\"cells\":[\"x\"]},\"columns\":[{\"cell\":\"x\"}]}," /* 6 */
         "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\","
-        "\"groupFooter\":[\"{{ sum(group.items, \\\"prize\\\") }}\"],\"columns\":[{\"cell\":\"x\"}]}" /* 7 */
+        "\"groupFooter\":[\"{{ sum(group.items, \\\"prize\\\") }}\"],\"columns\":[{\"cell\":\"x\"}]}," /* 7 */
+        "{\"type\":\"table\",\"columns\":[\"*\"],\"carriedForward\":[\"x\"],\"rows\":[[\"x\"]]},"      /* 8 */
+        "{\"type\":\"table\",\"each\":\"items\",\"broughtForward\":[\"{{carried.total}}\"],"
+        "\"columns\":[{\"cell\":\"x\"}]}," /* 9 */
+        "{\"type\":\"table\",\"each\":\"items\",\"carriedForward\":{\"each\":\"items\",\"cells\":[\"x\"]},"
+        "\"columns\":[{\"cell\":\"x\"}]}" /* 10 */
         "]}",
         NULL, true);
     ck_assert_ptr_nonnull(i);
-    engfix_expect_issue(i, "layout.body.0.groupHeader.0", "a group has key, count and items");
+    engfix_expect_issue(i, "layout.body.0.groupHeader.0", "group has key, count and items");
     engfix_expect_issue(i, "layout.body.1.groupFooter.0", "is a list");
     engfix_expect_issue(i, "layout.body.2.groupHeader", "need \"groupBy\"");
     engfix_expect_issue(i, "layout.body.3.groupBy", "put it on the row that has \"each\"");
@@ -454,6 +461,9 @@ START_TEST(groups_are_checked)
     engfix_expect_issue(i, "layout.body.5.groupBy", "Expected a field");
     engfix_expect_issue(i, "layout.body.6.groupHeader", "cannot have \"each\"");
     engfix_expect_issue(i, "layout.body.7.groupFooter.0", "Unknown field \"prize\"");
+    engfix_expect_issue(i, "layout.body.8.carriedForward", "adds up the elements of the table's \"each\"");
+    engfix_expect_issue(i, "layout.body.9.broughtForward.0", "carried has key, count and items");
+    engfix_expect_issue(i, "layout.body.10.carriedForward", "A carried row cannot have \"each\"");
     json_decref(i);
 }
 END_TEST
