@@ -8,6 +8,7 @@
 #include "api/common.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "db/assets_repo.h"
 #include "engine/fontprobe.h"
@@ -95,7 +96,7 @@ static bool read_multipart(http_req_t *req, const char *ct, upload_t *up)
 {
     multipart_part_t parts[MULTIPART_MAX_PARTS];
     int n = 0;
-    char err[256];
+    char err[ERRMSG_LEN];
     if (multipart_parse(ct, req->body.data ? req->body.data : "", req->body.len, parts, MULTIPART_MAX_PARTS,
                         &n, err, sizeof err) != 0) {
         http_error(req, 400, "invalid_multipart", err, NULL);
@@ -157,7 +158,7 @@ static bool read_multipart(http_req_t *req, const char *ct, upload_t *up)
  * bombs (pdf/pdfdoc.h) and described by its pages and form fields. false after answering. */
 static bool describe_pdf(http_req_t *req, const upload_t *up, json_t **meta)
 {
-    char err[400], msg[512];
+    char err[ERRMSG_LEN], msg[ERRMSG_LEN + 32]; /* msg: a short prefix and err */
     if (up->len > pdf_max()) {
         snprintf(msg, sizeof msg, "The PDF has %zu bytes, more than the limit of %zu bytes", up->len,
                  pdf_max());
@@ -180,7 +181,7 @@ static bool describe_pdf(http_req_t *req, const upload_t *up, json_t **meta)
 static bool describe(http_req_t *req, const upload_t *up, const char **kind, const char **media_type,
                      json_t **meta)
 {
-    char err[300], msg[400];
+    char err[ERRMSG_LEN], msg[ERRMSG_LEN + 32]; /* msg: a short prefix and err */
     if (fontprobe_is_font(up->data, up->len)) {
         *kind = "font";
         if (up->len > font_max()) {
@@ -231,7 +232,7 @@ static bool describe(http_req_t *req, const upload_t *up, const char **kind, con
  * replaced assets). Best effort: what fails now is tried again next time. */
 static void collect(db_t *db, const char *project_id)
 {
-    char ids[ASSETS_COLLECT_MAX][37], keys[ASSETS_COLLECT_MAX][ASSETS_KEY_MAX], err[512];
+    char ids[ASSETS_COLLECT_MAX][37], keys[ASSETS_COLLECT_MAX][ASSETS_KEY_MAX], err[ERRMSG_LEN];
     int n = assets_collect(db, project_id, ids, keys, ASSETS_COLLECT_MAX, err, sizeof err);
     if (n < 0) {
         log_warn("assets: cannot list objects to remove: %s", err);
@@ -290,7 +291,7 @@ static void create_asset(http_req_t *req)
     json_t *meta = NULL, *out = NULL;
     if (!describe(req, &up, &kind, &media_type, &meta))
         return;
-    char sha[CRYPTO_SHA256_HEX_LEN + 1], err[512];
+    char sha[CRYPTO_SHA256_HEX_LEN + 1], err[ERRMSG_LEN];
     crypto_sha256_hex(up.data, up.len, sha);
     db_t *db = api_db(req);
     if (!db)
@@ -323,7 +324,7 @@ static void create_asset(http_req_t *req)
     char stored_sha[CRYPTO_SHA256_HEX_LEN + 1];
     if (!store || storage_put(store, key, up.data, up.len, media_type, stored_sha, err, sizeof err) != 0) {
         log_warn("assets: cannot store %s: %s", key, store ? err : "no storage backend");
-        char aerr[512];
+        char aerr[ERRMSG_LEN];
         if (assets_abandon(db, id, aerr, sizeof aerr) != 0)
             log_warn("assets: pending row %s left for collection: %s", id, aerr);
         http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
@@ -332,7 +333,7 @@ static void create_asset(http_req_t *req)
     st = assets_commit(db, req->auth.project_id, id, &out, err, sizeof err);
     if (st != REPO_OK) {
         /* The row stays pending: the object goes now, or with the next collection. */
-        char derr[512];
+        char derr[ERRMSG_LEN];
         if (storage_delete(store, key, derr, sizeof derr) == 0 &&
             assets_abandon(db, id, derr, sizeof derr) != 0)
             log_warn("assets: pending row %s left for collection: %s", id, derr);
@@ -353,7 +354,7 @@ static void list_assets(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = assets_list(db, req->auth.project_id, cursor, limit, &out, err, sizeof err);
     api_answer(req, st, 200, out, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
@@ -364,7 +365,7 @@ static void get_asset(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st =
         assets_get(db, req->auth.project_id, http_param(req, "id"), &out, NULL, err, sizeof err);
@@ -378,7 +379,7 @@ static bool read_asset(http_req_t *req, json_t **row, buf_t *data)
     db_t *db = api_db(req);
     if (!db)
         return false;
-    char err[512], key[ASSETS_KEY_MAX];
+    char err[ERRMSG_LEN], key[ASSETS_KEY_MAX];
     repo_status_t st = assets_get(db, req->auth.project_id, http_param(req, "id"), row, key, err, sizeof err);
     if (st != REPO_OK) {
         api_answer(req, st, 200, NULL, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
@@ -423,7 +424,7 @@ static void get_pdf_listing(http_req_t *req)
     buf_t data;
     if (!read_asset(req, &out, &data))
         return;
-    char err[400], msg[600];
+    char err[ERRMSG_LEN], msg[600];
     if (strcmp(json_string_value(json_object_get(out, "kind")), "pdf")) {
         http_error(req, 400, "invalid_request",
                    "This asset is not a PDF: only PDF assets have pages and fields", NULL);
@@ -445,7 +446,7 @@ static void delete_asset(http_req_t *req)
         return;
     const char *id = http_param(req, "id");
     const char *force = http_query(req, "force");
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = assets_get(db, req->auth.project_id, id, &out, NULL, err, sizeof err);
     json_decref(out);

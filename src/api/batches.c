@@ -12,6 +12,7 @@
 #include "api/templates.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/uuid7.h"
@@ -69,7 +70,7 @@ static json_t *merged_download_url(const batch_row_t *b)
     if (!b->merge_key[0])
         return json_null();
     storage_t *s = storage_thread();
-    char *url = NULL, err[256];
+    char *url = NULL, err[ERRMSG_LEN];
     if (!s || storage_download_url(s, b->merge_key, b->merge_filename, 0, &url, err, sizeof err) != 0) {
         log_error("batch %s: cannot sign a download URL: %s", b->id, s ? err : "no storage backend");
         return json_null();
@@ -270,7 +271,7 @@ static void check_item_shape(const json_t *item, const char *slug, const char *p
     }
     json_t *issues = api_issues_new();
     pdfopts_t po;
-    char err[512];
+    char err[ERRMSG_LEN];
     pdfopts_read(options, &po, issues, err, sizeof err);
     pdfopts_free(&po);
     add_prefixed(fields, issues, prefix);
@@ -407,7 +408,7 @@ static int push_items(const json_t *rows, int *n_chunks, char *err, size_t err_l
  * nothing was created); true when it did. Otherwise the rows stay queued for the sweeper. */
 static bool take_back(db_t *db, const char *id, int total)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     if (db_begin(db, err, sizeof err) != 0)
         return false;
     int n = renders_delete_unqueued_batch(db, id, err, sizeof err);
@@ -420,7 +421,7 @@ static bool take_back(db_t *db, const char *id, int total)
 /* Queues the committed items: true, or false after answering 503 (the batch was taken back). */
 static bool queue_items(http_req_t *req, db_t *db, const char *id, const json_t *rows)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     int chunks = 0, pushed = push_items(rows, &chunks, err, sizeof err);
     if (pushed == chunks) {
         if (renders_mark_batch_enqueued(db, id, err, sizeof err) != 0)
@@ -459,7 +460,7 @@ static void answer_replay(http_req_t *req, batch_row_t *prior, const char *hash)
 /* Looks the key up: 1 (taken, *row filled), 0, or -1 after answering 503. */
 static int find_key(http_req_t *req, db_t *db, const char *key, batch_row_t *row)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = batches_find_by_key(db, req->auth.project_id, key, row, err, sizeof err);
     if (st == REPO_OK)
         return 1;
@@ -474,7 +475,7 @@ static int find_key(http_req_t *req, db_t *db, const char *key, batch_row_t *row
 static void create_batch(http_req_t *req, db_t *db, const batch_request_t *b, const resolved_version_t *rv,
                          const batch_items_t *items, const char *hash)
 {
-    char id[UUID_STR_LEN + 1], created_at[32], err[512];
+    char id[UUID_STR_LEN + 1], created_at[32], err[ERRMSG_LEN];
     uuid7_new_str(id);
     char *invalid = json_dumps(items->invalid, JSON_COMPACT);
     char *options = b->options ? json_dumps(b->options, JSON_COMPACT) : NULL;
@@ -569,7 +570,7 @@ static void post_batch(http_req_t *req)
 /* The batch named by the path in the caller's project; answers 404/503 itself. */
 static bool load_batch(http_req_t *req, db_t *db, batch_row_t *row)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = batches_get(db, req->auth.project_id, http_param(req, "id"), row, err, sizeof err);
     if (st == REPO_NOT_FOUND)
         http_error(req, 404, "not_found", BATCH_NOT_FOUND_MSG, NULL);
@@ -601,7 +602,7 @@ static void list_batches(http_req_t *req)
     batch_row_t *rows = NULL;
     int n = 0;
     bool more = false;
-    char err[512];
+    char err[ERRMSG_LEN];
     if (batches_list(db, req->auth.project_id, cursor, limit, &rows, &n, &more, err, sizeof err) != REPO_OK) {
         api_db_error(req, err);
         return;
@@ -623,7 +624,7 @@ static void cancel_batch(http_req_t *req)
     batch_row_t row;
     if (!db || !load_batch(req, db, &row))
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     int rc = batches_mark_cancelled(db, req->auth.project_id, row.id, err, sizeof err);
     render_deliveries_t dl;
     int cancelled = rc > 0 ? renders_cancel_batch(db, req->auth.project_id, row.id, &dl, err, sizeof err) : 0;

@@ -263,7 +263,7 @@ void api_send_stored(http_req_t *req, const char *key, const char *filename, con
         http_error(req, 503, "storage_unavailable", "The file store is unavailable; retry shortly", NULL);
         return;
     }
-    char disposition[DOWNLOAD_DISPOSITION_MAX], err[512];
+    char disposition[DOWNLOAD_DISPOSITION_MAX], err[ERRMSG_LEN];
     download_content_disposition(filename, disposition, sizeof disposition);
     if (storage_kind(s) == STORAGE_LOCAL) {
         int fd = -1;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "http/router.h"
 #include "storage/download.h"
@@ -83,7 +84,7 @@ static void files_get(http_req_t *req)
     }
     int fd;
     struct stat st;
-    char err[512];
+    char err[ERRMSG_LEN];
     int rc = storage_local_open(s, key, &fd, &st, err, sizeof err);
     if (rc == STORAGE_NOT_FOUND) {
         http_error(req, 404, "not_found", "This file does not exist (any more)", NULL);

@@ -21,6 +21,7 @@
 #include "api/renders.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/timeutil.h"
 #include "db/templates_repo.h"
 #include "http/router.h"
@@ -126,7 +127,7 @@ static bool hook_precheck(http_req_t *req)
         return true;
     tpl_row_t tpl;
     tpl_owner_t owner;
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = tpl_find_by_token(db, token, &tpl, &owner, err, sizeof err);
     if (st == REPO_NOT_FOUND) {
         http_error(req, 404, "invalid_token", "No template has this inbound hook token", NULL);
@@ -149,7 +150,7 @@ static void post_hook(http_req_t *req)
         return;
     tpl_row_t tpl;
     tpl_owner_t owner;
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st =
         token_plausible(token) ? tpl_find_by_token(db, token, &tpl, &owner, err, sizeof err) : REPO_NOT_FOUND;
     if (st == REPO_NOT_FOUND) {

@@ -19,7 +19,7 @@ static bgthread_t listener;
 
 static db_t *listen_connect(void)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     db_t *db = db_open(config_get()->database_url, err, sizeof err);
     if (!db)
         return NULL;

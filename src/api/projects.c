@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/common.h"
+#include "core/errmsg.h"
 #include "core/slug.h"
 #include "db/projects_repo.h"
 #include "http/router.h"
@@ -38,7 +39,7 @@ static void create_project(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = projects_create(db, name, slug, &out, err, sizeof err);
     answer(req, st, 201, out, err, "project_not_found", "No such project");
@@ -49,7 +50,7 @@ static void list_projects(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *list = NULL;
     repo_status_t st = projects_list(db, &list, err, sizeof err);
     answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "projects", list) : NULL, err,
@@ -61,7 +62,7 @@ static void get_project(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = projects_get(db, http_param(req, "id"), &out, err, sizeof err);
     answer(req, st, 200, out, err, "project_not_found", "No such project");
@@ -104,7 +105,7 @@ static void patch_project(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = projects_update(db, http_param(req, "id"), &u, &out, err, sizeof err);
     answer(req, st, 200, out, err, "project_not_found", "No such project");
@@ -115,7 +116,7 @@ static void delete_project(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = projects_delete(db, http_param(req, "id"), &out, err, sizeof err);
     answer(req, st, 200, out, err, "project_not_found", "No such project");
@@ -141,7 +142,7 @@ static void create_key(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = keys_create(db, http_param(req, "id"), name, env, &out, err, sizeof err);
     answer(req, st, 201, out, err, "project_not_found", "No such project");
@@ -152,7 +153,7 @@ static void list_keys(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *list = NULL;
     repo_status_t st = keys_list(db, http_param(req, "id"), &list, err, sizeof err);
     answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "keys", list) : NULL, err, "project_not_found",
@@ -164,7 +165,7 @@ static void revoke_key(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st =
         keys_revoke(db, http_param(req, "id"), http_param(req, "keyId"), &out, err, sizeof err);
@@ -177,7 +178,7 @@ static void current_project(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = projects_get(db, req->auth.project_id, &out, err, sizeof err);
     if (st == REPO_OK) {

@@ -52,7 +52,7 @@ bool api_rate_limit(http_req_t *req)
     double rate = req->auth.rate_limit > 0 ? req->auth.rate_limit : cfg->rate_limit;
     int burst = req->auth.rate_burst > 0 ? req->auth.rate_burst : cfg->rate_burst;
     ratelimit_result_t r;
-    char err[256];
+    char err[ERRMSG_LEN];
     if (ratelimit_take(req->auth.project_id, rate, burst, &r, err, sizeof err) != 0) {
         log_warn("rate limit unavailable, letting the request through: %s", err);
         return true;
@@ -97,7 +97,7 @@ static json_t *fresh_download_url(const render_row_t *row)
     if (strcmp(row->status, "succeeded") || !row->storage_key[0] || row->deleted_at[0] || row->expired_at[0])
         return json_null();
     storage_t *s = storage_thread();
-    char *url = NULL, err[256];
+    char *url = NULL, err[ERRMSG_LEN];
     if (!s || storage_download_url(s, row->storage_key, row->filename, 0, &url, err, sizeof err) != 0) {
         log_error("render %s: cannot sign a download URL: %s", row->id, s ? err : "no storage backend");
         return json_null();
@@ -163,7 +163,7 @@ static void wait_or_answer(http_req_t *req, sync_state_t *st)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     for (int round = 0; round <= SYNC_MAX_REWAITS; round++) {
         syncwait_t *w = round < SYNC_MAX_REWAITS ? syncwait_register(req, st->id, st->deadline) : NULL;
         render_row_t row;
@@ -265,7 +265,7 @@ static void answer_replay(http_req_t *req, const render_submission_t *sub, const
 /* Looks the key up: 1 with *row filled when it is taken, 0 when not, -1 after answering 503. */
 static int find_key(http_req_t *req, db_t *db, const render_submission_t *sub, render_row_t *row)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st =
         renders_find_by_key(db, req->auth.project_id, sub->idempotency_key, row, err, sizeof err);
     if (st == REPO_NOT_FOUND)
@@ -319,7 +319,7 @@ static void queue_unavailable(http_req_t *req, const char *err)
  */
 static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const render_new_t *n, char *created_at)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     bool tx = n->idempotency_key != NULL;
     if (tx && db_begin(db, err, sizeof err) != 0) {
         api_db_error(req, err);
@@ -338,7 +338,7 @@ static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const rende
         if (tx) {
             db_rollback(db);
         } else {
-            char derr[512];
+            char derr[ERRMSG_LEN];
             int deleted = renders_delete_unqueued(db, n->id, derr, sizeof derr);
             if (deleted == 0)
                 return INSERT_DONE;
@@ -376,7 +376,7 @@ static insert_result_t insert_and_enqueue(http_req_t *req, db_t *db, const rende
 static void render_filename(const char *filename, const compiled_t *c, const json_t *data, const char *id,
                             char *out, size_t out_len)
 {
-    char *text = NULL, err[256];
+    char *text = NULL, err[ERRMSG_LEN];
     if (!filename && c->filename && engine_text_eval(c->filename, data, &text, err, sizeof err) != 0)
         log_warn("render %s: the version's filename template failed (%s); using the id", id, err);
     storage_display_filename(filename ? filename : text, id, out, out_len);
@@ -552,7 +552,7 @@ static void parse_render_body(const json_t *body, render_submission_t *sub, cons
         api_issue_field(issues, "options.sync", "Expected boolean");
     sub->sync = json_is_true(sync);
     pdfopts_t po;
-    char err[512];
+    char err[ERRMSG_LEN];
     pdfopts_read(options, &po, issues, err, sizeof err); /* checked now, read again by the worker */
     pdfopts_free(&po);
     sub->options = options;
@@ -604,7 +604,7 @@ static bool load_render(http_req_t *req, render_row_t *row)
     db_t *db = api_db(req);
     if (!db)
         return false;
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = renders_get(db, req->auth.project_id, http_param(req, "id"), row, err, sizeof err);
     if (st == REPO_NOT_FOUND)
         http_error(req, 404, "not_found", RENDER_NOT_FOUND_MSG, NULL);
@@ -705,7 +705,7 @@ static void list_renders(http_req_t *req)
     render_row_t *rows = NULL;
     int n = 0;
     bool more = false;
-    char err[512];
+    char err[ERRMSG_LEN];
     if (renders_list(db, req->auth.project_id, &f, limit, &rows, &n, &more, err, sizeof err) != REPO_OK) {
         api_db_error(req, err);
         return;
@@ -760,7 +760,7 @@ static void cancel_render(http_req_t *req)
     if (!db)
         return;
     render_deliveries_t dl;
-    char err[512];
+    char err[ERRMSG_LEN];
     int rc = renders_cancel(db, req->auth.project_id, http_param(req, "id"), &dl, err, sizeof err);
     if (rc < 0) {
         api_db_error(req, err);
@@ -803,7 +803,7 @@ static void delete_render(http_req_t *req)
         return;
     }
     db_t *db = api_db(req);
-    char key[sizeof row.storage_key], err[512];
+    char key[sizeof row.storage_key], err[ERRMSG_LEN];
     int rc =
         db ? renders_mark_deleted(db, req->auth.project_id, row.id, key, sizeof key, err, sizeof err) : -1;
     if (rc < 0) {

@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "core/buf.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "core/metrics.h"
@@ -51,7 +52,7 @@ static void note_component(int bit, const char *name, bool ok, const char *err)
 
 static void ready(http_req_t *req)
 {
-    char err[256] = "";
+    char err[ERRMSG_LEN] = "";
     json_t *components = json_object();
     const char *down = NULL;
     db_t *db = db_thread();

@@ -9,6 +9,7 @@
 #include "api/common.h"
 #include "api/renders.h"
 #include "core/config.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/slug.h"
 #include "core/timeutil.h"
@@ -49,7 +50,7 @@ bool api_option_version(const json_t *options, int *number, json_t *issues)
 bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, const char *slug, int number,
                          bool allow_draft, resolved_version_t *out)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     bool published = false;
     memset(out, 0, sizeof *out);
     int resolved = number;
@@ -116,7 +117,7 @@ static compiled_t *compile_body(http_req_t *req, const json_t *body, json_t *iss
     }
     compile_status_t st;
     json_t *compile_issues = NULL, *fonts = NULL;
-    char err[512];
+    char err[ERRMSG_LEN];
     db_t *db = api_db(req);
     if (!db)
         return NULL;
@@ -169,7 +170,7 @@ static bool pin_fonts(http_req_t *req, db_t *db, const compiled_t *c, json_t *id
     if (json_array_size(refs) == 0)
         return true;
     json_t *fonts = NULL, *f, *r;
-    char err[512];
+    char err[ERRMSG_LEN];
     if (assets_fonts(db, req->auth.project_id, &fonts, err, sizeof err) != REPO_OK) {
         api_db_error(req, err);
         return false;
@@ -213,7 +214,7 @@ static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, con
     json_t *names = json_array(), *found = NULL, *r;
     size_t i;
     json_array_foreach(refs, i, r) json_array_append(names, json_object_get(r, "ref"));
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = assets_resolve_images(db, req->auth.project_id, names, &found, err, sizeof err);
     json_decref(names);
     if (st != REPO_OK) {
@@ -272,7 +273,7 @@ static bool base_bytes(http_req_t *req, db_t *db, const char *version_id, const 
                        unsigned char **bytes, size_t *len)
 {
     assetcache_set_t set;
-    char err[512];
+    char err[ERRMSG_LEN];
     *bytes = NULL;
     if (assetcache_load(db, req->auth.project_id, version_id, &set, err, sizeof err) != 0) {
         log_warn("templates: %s", err);
@@ -299,7 +300,7 @@ static bool base_bytes(http_req_t *req, db_t *db, const char *version_id, const 
  * id. false after answering. */
 static bool describe_base(http_req_t *req, db_t *db, const char *ref, json_t **base_pdf, char *pdf_id)
 {
-    char err[512], msg[700];
+    char err[ERRMSG_LEN], msg[700];
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (!base_bytes(req, db, NULL, ref, pdf_id, &bytes, &len))
@@ -405,7 +406,7 @@ static void free_version_texts(tpl_version_in_t *v)
 
 static void respond_template(http_req_t *req, db_t *db, const char *slug, int status)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = tpl_get_json(db, req->auth.project_id, slug, &out, err, sizeof err);
     json_t *inbound = st == REPO_OK ? json_object_get(out, "inbound") : NULL;
@@ -466,7 +467,7 @@ static void create_template(http_req_t *req)
     tpl_version_in_t v;
     version_texts(body, c, &v);
     v.asset_ids = asset_ids;
-    char err[512], out_slug[128];
+    char err[ERRMSG_LEN], out_slug[128];
     repo_status_t st =
         tpl_create(db, req->auth.project_id, name, slug, description, &v, out_slug, err, sizeof err);
     free_version_texts(&v);
@@ -520,7 +521,7 @@ static void put_template(http_req_t *req)
     version_texts(body, c, &v);
     v.asset_ids = asset_ids;
     compiled_release(c);
-    char err[512], out_slug[128];
+    char err[ERRMSG_LEN], out_slug[128];
     int number = 0, status = 200;
     repo_status_t st = tpl_add_version(db, req->auth.project_id, slug, &v, &number, err, sizeof err);
     if (st == REPO_NOT_FOUND) {
@@ -547,7 +548,7 @@ static void list_templates(http_req_t *req)
     db_t *db = api_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &limit, &cursor) ? api_db(req) : NULL;
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = tpl_list_json(db, req->auth.project_id, cursor, limit, &out, err, sizeof err);
     api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
@@ -580,7 +581,7 @@ static void patch_template(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     bool clear = json_is_null(json_object_get(body, "description"));
     repo_status_t st = tpl_update(db, req->auth.project_id, http_param(req, "slug"), name, description, clear,
                                   enforce ? json_is_true(enforce) : -1, err, sizeof err);
@@ -613,7 +614,7 @@ static void rotate_inbound(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = tpl_rotate_inbound(db, req->auth.project_id, http_param(req, "slug"),
                                           json_is_true(token), err, sizeof err);
     if (st == REPO_NOT_FOUND)
@@ -629,7 +630,7 @@ static void delete_template(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     if (req->auth.test) {
         /* A test key may delete drafts, not a template live renders use. */
@@ -655,7 +656,7 @@ static void list_versions(http_req_t *req)
     db_t *db = api_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &limit, &cursor) ? api_db(req) : NULL;
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), cursor, limit,
                                          &out, err, sizeof err);
@@ -665,7 +666,7 @@ static void list_versions(http_req_t *req)
 static void get_version(http_req_t *req)
 {
     const char *n = http_param(req, "n"), *slug = http_param(req, "slug");
-    char *end, err[512];
+    char *end, err[ERRMSG_LEN];
     long number = strtol(n, &end, 10);
     bool valid = *n && *end == '\0' && number >= 1 && number <= 1000000000;
     db_t *db = api_db(req);
@@ -838,7 +839,7 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
         return rv.compiled; /* the reference moves to the caller */
     }
     tpl_row_t t;
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st = tpl_find(db, req->auth.project_id, slug, &t, err, sizeof err);
     if (st != REPO_OK) {
         if (st == REPO_NOT_FOUND)
@@ -881,7 +882,7 @@ static void preview(http_req_t *req)
     json_t *issues = api_issues_new();
     preview_options(options, &ro, issues);
     pdfopts_t po;
-    char perr[512];
+    char perr[ERRMSG_LEN];
     pdfopts_read(options, &po, issues, perr, sizeof perr);
     pdfopts_apply(&po, &ro);
     if (api_reject_issues(req, issues)) {
@@ -921,7 +922,7 @@ static void preview(http_req_t *req)
         pdfopts_free(&po);
         return;
     }
-    char aerr[512];
+    char aerr[ERRMSG_LEN];
     if (assetcache_load(db, req->auth.project_id, c->version_id, &pk->assets, aerr, sizeof aerr) != 0) {
         log_warn("preview: %s", aerr);
         http_error(req, 503, "storage_unavailable", "The project's assets could not be read; retry shortly",
@@ -955,7 +956,7 @@ static void preview(http_req_t *req)
 static void get_base_pdf(http_req_t *req)
 {
     const char *v = http_query(req, "version");
-    char *end, err[512], msg[700];
+    char *end, err[ERRMSG_LEN], msg[700];
     long number = v ? strtol(v, &end, 10) : 0;
     if (v && (!*v || *end || number < 1 || number > 1000000000)) {
         json_t *issues = api_issues_new();

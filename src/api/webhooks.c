@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "core/config.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/netguard.h"
 #include "core/uuid7.h"
@@ -153,7 +154,7 @@ static void create_sub(http_req_t *req)
     db_t *db = read_sub(req, true, &in);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = whsub_create(db, req->auth.project_id, in.url, in.events, in.active != 0,
                                     in.description, &out, err, sizeof err);
@@ -176,7 +177,7 @@ static void sub_op(http_req_t *req, sub_op_fn fn)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = fn(db, req->auth.project_id, http_param(req, "id"), &out, err, sizeof err);
     answer(req, st, 200, out, err);
@@ -216,7 +217,7 @@ static void patch_sub(http_req_t *req)
     db_t *db = read_sub(req, false, &in);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st = whsub_update(db, req->auth.project_id, http_param(req, "id"), in.url,
                                     in.has_events ? in.events : NULL, in.active, in.description,
@@ -233,7 +234,7 @@ static void list_deliveries(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     repo_status_t st =
         whdel_list(db, req->auth.project_id, http_param(req, "id"), cursor, limit, &out, err, sizeof err);
@@ -245,7 +246,7 @@ static void redeliver(http_req_t *req)
     db_t *db = api_db(req);
     if (!db)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     json_t *out = NULL;
     const char *sub_id = http_param(req, "id"), *delivery_id = http_param(req, "deliveryId");
     repo_status_t st = whsub_get(db, req->auth.project_id, sub_id, &out, err, sizeof err);

@@ -7,6 +7,7 @@
 
 #include "auth/keycache.h"
 #include "core/apikey.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -37,7 +38,7 @@ bool auth_lookup_project(http_req_t *req)
     const char *token = bearer(req);
     if (!token || !apikey_well_formed(token))
         return unauthorized(req);
-    char hash[65], err[256];
+    char hash[65], err[ERRMSG_LEN];
     apikey_hash(token, hash);
     uint64_t gen = 0;
     if (keycache_get(hash, &req->auth, &gen))

@@ -2,11 +2,12 @@
 
 #include <stdio.h>
 
+#include "core/errmsg.h"
 #include "core/log.h"
 
 int cli_load_config(config_t *cfg)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     if (config_load(cfg, err, sizeof err) != 0) {
         fprintf(stderr, "craftkit: configuration error: %s\n", err);
         return -1;
@@ -18,7 +19,7 @@ int cli_load_config(config_t *cfg)
 
 db_t *cli_open_db(const config_t *cfg)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     db_t *db = db_open(cfg->database_url, err, sizeof err);
     if (!db)
         fprintf(stderr, "craftkit: %s\n", err);

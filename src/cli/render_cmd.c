@@ -74,7 +74,7 @@ typedef struct embeds {
 /* Reads --attach and --facturx files into ro (checked like the API checks them). */
 static int load_embeds(embeds_t *e, engine_render_opts_t *ro)
 {
-    char err[400];
+    char err[ERRMSG_LEN];
     size_t total = 0;
     if (e->nattach > ENGINE_ATTACHMENTS_MAX) {
         fprintf(stderr, "craftkit render: at most %d --attach files\n", ENGINE_ATTACHMENTS_MAX);

@@ -14,6 +14,7 @@
 #include "auth/keycache.h"
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "db/migrate.h"
 #include "db/projects_repo.h"
@@ -32,7 +33,7 @@
 /* Refuses to serve an unmigrated (or too new) database. */
 static int check_schema(const config_t *cfg)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     db_t *db = cli_open_db(cfg);
     if (!db)
         return -1;
@@ -55,7 +56,7 @@ static int check_schema(const config_t *cfg)
  * starting at once: the runner takes an advisory lock). */
 static int apply_migrations(const config_t *cfg)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     int applied = 0;
     db_t *db = cli_open_db(cfg);
     if (!db)
@@ -78,7 +79,7 @@ int cli_serve(int argc, char **argv)
     if (cli_load_config(&cfg) != 0)
         return CLI_FAIL;
     int rc = CLI_FAIL;
-    char err[512];
+    char err[ERRMSG_LEN];
 
     signal(SIGPIPE, SIG_IGN);
     /* Every thread inherits this mask, so only the sigwait below sees SIGTERM/SIGINT. */

@@ -13,6 +13,11 @@
 
 #include <jansson.h>
 
+/* The size of an error buffer a caller declares for an (err, err_len) call: char err[ERRMSG_LEN],
+ * passed as err, sizeof err. Room for a message that quotes a path, a name or a value of a
+ * client; longer ones are cut (errmsg_fail always NUL-terminates). */
+#define ERRMSG_LEN 512
+
 int errmsg_fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* jansson's reason for a JSON parse error in the terms of whoever wrote the JSON: a few of its

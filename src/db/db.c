@@ -85,7 +85,7 @@ db_t *db_thread(void)
     db_t *db = perthread_get(&thread_dbs);
     if (db)
         return db;
-    char err[512];
+    char err[ERRMSG_LEN];
     db = db_open(db_conninfo ? db_conninfo : "", err, sizeof err);
     if (!db) {
         log_error("%s", err);
@@ -246,7 +246,7 @@ int db_commit(db_t *db, char *err, size_t err_len)
 
 void db_rollback(db_t *db)
 {
-    char err[256];
+    char err[ERRMSG_LEN];
     if (!connection_lost(db))
         db_command(db, "ROLLBACK", 0, NULL, err, sizeof err);
     db->in_tx = false;

@@ -113,7 +113,7 @@ int migrate_apply(db_t *db, int *applied, char *err, size_t err_len)
 cleanup:
     free(versions);
     {
-        char uerr[256];
+        char uerr[ERRMSG_LEN];
         exec_simple(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_ID ")", uerr, sizeof uerr);
     }
     return rc;

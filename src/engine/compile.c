@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "engine/codes.h"
 #include "engine/format.h"
 
@@ -284,7 +285,7 @@ static void check_filter(const expr_filter_t *f, void *arg)
         snprintf(data_arg, sizeof data_arg, "EUR%s%s", f->arg ? ":" : "", f->arg ? f->arg : "");
         farg = data_arg;
     }
-    char err[300] = "";
+    char err[ERRMSG_LEN] = "";
     if (format_check(f->name, farg, err, sizeof err) < 0)
         compile_issue(b->c, b->path, "%s", err);
 }
@@ -298,7 +299,7 @@ typedef struct lang_ctx {
 static void check_filter_lang(const expr_filter_t *f, void *arg)
 {
     lang_ctx_t *l = arg;
-    char err[300] = "";
+    char err[ERRMSG_LEN] = "";
     if (format_needs_locale(f->name, f->arg) &&
         format_check_in(f->name, f->arg, l->lang, err, sizeof err) < 0)
         compile_issue(l->c, l->path, "%s", err);
@@ -368,7 +369,7 @@ static void bind_agg(expr_agg_t *g, void *arg)
 
 int compile_text_into(compiler_t *c, const char *s, const char *path, expr_str_t *out, bind_use_t use)
 {
-    char err[300];
+    char err[ERRMSG_LEN];
     c->names.owned = c->t->owned; /* literals of an aggregate's "where" */
     if (expr_parse_str(c->a, s, &c->names, out, err, sizeof err) < 0) {
         compile_issue(c, path, "%s", err);
@@ -401,7 +402,7 @@ expr_cond_t *compile_cond(compiler_t *c, const json_t *v, const char *path)
                       "Expected a condition (a string such as \"customer.vatId\" or \"item.qty > 1\")");
         return NULL;
     }
-    char err[300];
+    char err[ERRMSG_LEN];
     expr_cond_t *cond;
     if (expr_parse_cond(c->a, json_string_value(v), &c->names, c->t->owned, &cond, err, sizeof err) < 0) {
         compile_issue(c, path, "%s", err);
@@ -444,7 +445,7 @@ loop_spec_t *compile_loop_push(compiler_t *c, const json_t *each, const json_t *
         }
         name = arena_strdup(c->a, json_string_value(as));
     }
-    char err[300];
+    char err[ERRMSG_LEN];
     loop_spec_t *l = arena_alloc(c->a, sizeof *l);
     if (!l || expr_parse_path(c->a, json_string_value(each), &c->names, &l->path, err, sizeof err) < 0) {
         compile_issue(c, each_path, "%s", l ? err : "Out of memory");
@@ -816,7 +817,7 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
         compile_issue(c, p, "Expected text (a string)");
     else if (compile_text_into(c, json_string_value(v), p, &n->u.code.data, BIND_TEXT) == 0 &&
              n->u.code.data.constant) {
-        char err[200];
+        char err[ERRMSG_LEN];
         if (codes_check(n->u.code.symbology, n->u.code.data.constant, err, sizeof err) < 0)
             compile_issue(c, p, "%s", err);
     }

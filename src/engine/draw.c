@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "engine/bidiext.h"
 #include "engine/codes.h"
 #include "engine/grow.h"
@@ -325,7 +326,7 @@ static int draw_watermark(render_t *r, draw_state_t *ds, int page, const draw_op
     double diag = hypot(t->page.width, page_h);
     double angle =
         isnan(o->watermark_angle) ? -atan2(page_h, t->page.width) * 180 / M_PI : -o->watermark_angle;
-    char err[300];
+    char err[ERRMSG_LEN];
     if (o->watermark_size > 0) {
         st.size = o->watermark_size;
     } else {
@@ -373,7 +374,7 @@ int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
             ds.color_set = false;
             break;
         case DI_CODE: {
-            char err[300] = "";
+            char err[ERRMSG_LEN] = "";
             cairo_save(cr);
             set_color(&ds, it->fill ? it->fill : COLOR_BLACK);
             if (codes_draw(cr, it->u.code.symbology, it->u.code.data, it->x, it->y, it->w, it->h,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/errmsg.h"
 #include "core/timeutil.h"
 #include "engine/cii.h"
 #include "engine/engine_int.h"
@@ -44,7 +45,7 @@ int engine_global_init(void)
     if (t) {
         tstyle_t st = {.family = "DejaVu Sans", .size = 10, .weight = 400, .line_height = 1};
         double w;
-        char err[200];
+        char err[ERRMSG_LEN];
         text_measure(t, "Warm-up", 7, &st, &w, err, sizeof err);
         text_free(t);
     }
@@ -328,7 +329,7 @@ static int output_pdf(render_t *r, const engine_render_opts_t *opts, engine_outp
         rc = render_fail(r, "writing the PDF failed: %s", cairo_status_to_string(st));
     if (rc == 0 && pdfz_oom)
         rc = render_fail(r, "writing the PDF failed: out of memory");
-    char err[256];
+    char err[ERRMSG_LEN];
     /* A template with an e-invoice mapping makes its own Factur-X XML unless the render brought one. */
     engine_render_opts_t fx_opts = *opts;
     char *xml = NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "engine/decimal.h"
 #include "engine/format.h"
 
@@ -245,7 +246,7 @@ static int agg_where(arena_t *a, const char **pp, const char *end, const expr_sc
         return -1;
     }
     const char *cond = arena_strndup(a, ws, (size_t)(we - ws));
-    char cerr[200];
+    char cerr[ERRMSG_LEN];
     if (!cond || expr_parse_cond(a, cond, inner, inner->owned, &g->where, cerr, sizeof cerr) < 0) {
         snprintf(err, err_len, "In \"where\" of %s(...): %s", agg_names[g->kind],
                  cond ? cerr : "Out of memory");
@@ -268,7 +269,7 @@ static int agg_field(arena_t *a, const char **pp, const char *end, expr_agg_t *g
     if (scan_quoted(a, &p, end, &g->field_text, &len, err, err_len) < 0)
         return -1;
     const char *f = g->field_text, *fend = f + len;
-    char ferr[200];
+    char ferr[ERRMSG_LEN];
     if (scan_path(a, &f, fend, NULL, &g->field, ferr, sizeof ferr) < 0 || f != fend) {
         snprintf(err, err_len, "%s(...): \"%s\" is not a field name (letters, digits, _ and dots)",
                  agg_names[g->kind], g->field_text);
@@ -934,7 +935,7 @@ static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const 
         const expr_filter_t *f = &part->filters[i];
         bool last = i == part->nfilters - 1;
         buf_t *dst = last ? out : &tmp;
-        char ferr[200] = "", data_arg[EXPR_FILTER_ARG_MAX];
+        char ferr[ERRMSG_LEN] = "", data_arg[EXPR_FILTER_ARG_MAX];
         const char *arg = f->arg;
         if (f->arg_path) {
             if (data_filter_arg(sc, f, data_arg, sizeof data_arg, err, err_len) < 0) {
@@ -974,7 +975,7 @@ static int print_value(const expr_scope_t *sc, const expr_part_t *part, const js
     const char *mf_format = part->path ? part->path->mf_format : part->agg->mf_format;
     const char *mf_type = part->path ? part->path->mf_type : part->agg->mf_type;
     if (mf_format && v && !json_is_null(v)) {
-        char ferr[200] = "";
+        char ferr[ERRMSG_LEN] = "";
         if (format_manifest_in(mf_format, mf_type, sc->lang, v, out, ferr, sizeof ferr) < 0) {
             describe_part(sc, part, where, sizeof where);
             snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where, mf_format, ferr);

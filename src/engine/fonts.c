@@ -9,6 +9,7 @@
 #include <hb-ot.h>
 #include <pango/pangofc-fontmap.h>
 
+#include "core/errmsg.h"
 #include "craftkit/engine.h"
 #include "engine/cfffix.h"
 
@@ -227,7 +228,7 @@ static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bo
     pango_font_description_set_size(d, (gint)(size * PANGO_SCALE + 0.5));
     PangoFont *pf = pango_font_map_load_font(f->map, f->ctx, d);
     pango_font_description_free(d);
-    char err[400];
+    char err[ERRMSG_LEN];
     if (!pf) {
         snprintf(err, sizeof err, "font \"%s\" could not be loaded", family);
         fc->err = strdup(err);

@@ -1036,7 +1036,7 @@ static int apply_date(const filter_t *f, const json_t *value, buf_t *out, char *
         return errmsg_fail(err, err_len, "%s: \"%s\" is not a valid ISO-8601 date", f->name, ex);
     }
     size_t mark = out->len;
-    char ierr[200] = "";
+    char ierr[ERRMSG_LEN] = "";
     int rc = f->date_style >= 0 ? intl_date(f->icu, (intl_date_style_t)f->date_style, dt.year, dt.month,
                                             dt.day, out, ierr, sizeof ierr)
                                 : emit_date(out, f->args[0], &dt, f->icu, ierr, sizeof ierr);
@@ -1067,7 +1067,7 @@ static int apply_words(const filter_t *f, const json_t *value, buf_t *out, char 
     memcpy(whole, mag, int_len);
     whole[int_len] = 0;
     strcpy(frac, mag + int_len);
-    char ierr[200] = "";
+    char ierr[ERRMSG_LEN] = "";
     if (intl_spell(f->icu, x.neg && !mag_is_zero(mag), whole, frac, out, ierr, sizeof ierr) != 0)
         return locale_fail(f, ierr, err, err_len);
     return 0;

@@ -762,7 +762,7 @@ static size_t fetch_write(char *p, size_t size, size_t n, void *ud)
 
 static int fetch_url(image_loader_t *l, const char *url, buf_t *bytes, char *err, size_t err_len)
 {
-    char uerr[160];
+    char uerr[ERRMSG_LEN];
     if (netguard_check_url(url, uerr, sizeof uerr) != 0)
         return errmsg_fail(err, err_len, "is not a valid image URL: %s", uerr);
     /* A fetch may use what is left of the render's time, never more: the render limit is the

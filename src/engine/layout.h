@@ -25,6 +25,7 @@
 #include <cairo.h>
 
 #include "core/buf.h"
+#include "core/errmsg.h"
 #include "engine/arena.h"
 #include "engine/engine_int.h"
 #include "engine/image.h"
@@ -199,7 +200,7 @@ typedef struct render {
     int64_t deadline_ms;
     size_t steps;
     bool failed;
-    char err[512];
+    char err[ERRMSG_LEN];
 } render_t;
 
 /* Records the first error (later ones are ignored). Always returns -1. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/errmsg.h"
 #include "core/timeutil.h"
 #include "engine/codes.h"
 #include "engine/layout.h"
@@ -123,7 +124,7 @@ static const char *eval_string(render_t *r, const expr_str_t *s, const char *whe
         return copy;
     }
     buf_reset(&r->tmp);
-    char err[400];
+    char err[ERRMSG_LEN];
     if (expr_eval_str(&r->scope, s, &r->tmp, err, sizeof err) < 0) {
         if (where)
             render_fail(r, "text at %s: %s", where, err);
@@ -241,7 +242,7 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
         pb->h = 0;
         return pb;
     }
-    char err[400];
+    char err[ERRMSG_LEN];
     if (text_layout(r->text, r->a, spans, ns, width, &n->style, &pb->u.para, err, sizeof err) < 0) {
         render_fail(r, "text at %s: %s", n->path, err);
         return NULL;
@@ -538,7 +539,7 @@ static pbox_t *prepare_image(render_t *r, const node_t *n, double width)
     if (!pb)
         return NULL;
     image_t *img = NULL;
-    char err[300] = "";
+    char err[ERRMSG_LEN] = "";
     if (!r->images || image_load(r->images, src, &img, err, sizeof err) < 0 || !img) {
         char where[256];
         where_of(r, &n->u.image.src, n, where, sizeof where);
@@ -594,7 +595,7 @@ static pbox_t *prepare_code(render_t *r, const node_t *n, double width)
         return NULL;
     if (!len)
         return new_pbox(r, PB_SPACE, n);
-    char err[300] = "";
+    char err[ERRMSG_LEN] = "";
     if (codes_check(n->u.code.symbology, data, err, sizeof err) < 0) {
         char where[256];
         where_of(r, &n->u.code.data, n, where, sizeof where);
@@ -1001,7 +1002,7 @@ int prepare_backgrounds(render_t *r)
         if (!len) /* an optional background that was not given */
             continue;
         image_t *img = NULL;
-        char err[300] = "", where[256];
+        char err[ERRMSG_LEN] = "", where[256];
         if (!r->images || image_load(r->images, src, &img, err, sizeof err) < 0 || !img) {
             where_at(r, bg->src, bg->path, where, sizeof where);
             return render_fail(r, "background image at %s %s", where, *err ? err : "could not be loaded");

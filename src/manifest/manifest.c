@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "engine/format.h"
 #include "manifest/manifest_internal.h"
 #include "manifest/strfmt.h"
@@ -268,7 +269,7 @@ static size_t type_max_len(manifest_type_t t)
  * number filters on values that are never numbers, date on values that are never dates. */
 static void check_format(compiler_t *c, const char *base, const char *spec, manifest_type_t t)
 {
-    char err[160];
+    char err[ERRMSG_LEN];
     if (format_check_spec(spec, err, sizeof err) != 0) {
         issue(c, base, "format", "Invalid format '%s': %s", spec, err);
         return;

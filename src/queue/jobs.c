@@ -549,7 +549,7 @@ static int fetch_step(jobs_worker_t *w, const char *const *queues, int n_queues,
 /* Something that is not a job id reached a queue: drop it rather than hand it out forever. */
 static void drop_invalid_job(jobs_worker_t *w, const char *queue, const redisReply *job)
 {
-    char proc[JOBS_KEY_MAX], len[24], err[256];
+    char proc[JOBS_KEY_MAX], len[24], err[ERRMSG_LEN];
     proc_key(proc, queue, w->id);
     snprintf(len, sizeof len, "%zu", job->len);
     const char *argv[4] = {"LREM", proc, "1", job->str};

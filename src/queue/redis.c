@@ -113,7 +113,7 @@ redisContext *redis_thread(void)
     redisContext *c = perthread_get(&thread_ctxs);
     if (c)
         return c;
-    char err[256];
+    char err[ERRMSG_LEN];
     c = redis_open(REDIS_DEFAULT_TIMEOUT_MS, err, sizeof err);
     if (c)
         perthread_set(&thread_ctxs, c);

@@ -420,7 +420,7 @@ storage_t *storage_thread(void)
     storage_t *s = perthread_get(&thread_backends);
     if (s)
         return s;
-    char err[512];
+    char err[ERRMSG_LEN];
     s = storage_new(thread_cfg, err, sizeof err);
     if (!s) {
         log_error("storage: %s", err);

@@ -6,6 +6,7 @@
 
 #include "core/backoff.h"
 #include "core/crypto.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "db/webhooks_repo.h"
 #include "queue/jobs.h"
@@ -24,7 +25,7 @@ void webhook_push_deliveries(db_t *db, const render_deliveries_t *dl)
     const char *ids[RENDER_DELIVERIES_MAX];
     for (int i = 0; i < dl->n; i++)
         ids[i] = dl->ids[i];
-    char err[512];
+    char err[ERRMSG_LEN];
     if (jobs_enqueue_many(JOBS_QUEUE_WEBHOOKS, ids, dl->n, err, sizeof err) != 0)
         log_warn("cannot queue %d webhook deliveries (the sweeper will): %s", dl->n, err);
     else if (whdel_mark_enqueued(db, (char(*)[37])dl->ids, dl->n, 0, err, sizeof err) != 0)

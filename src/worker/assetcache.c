@@ -73,7 +73,7 @@ static int fill(const asset_file_t *a, const char *path, char *err, size_t err_l
         return errmsg_fail(err, err_len, "no storage backend");
     buf_t data;
     buf_init(&data, (size_t)a->bytes);
-    char serr[512];
+    char serr[ERRMSG_LEN];
     int rc = storage_get(st, a->key, &data, serr, sizeof serr);
     if (rc != 0) {
         buf_free(&data);
@@ -156,7 +156,7 @@ int assetcache_load(db_t *db, const char *project_id, const char *version_id, as
                     char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
-    char derr[512];
+    char derr[ERRMSG_LEN];
     int n = assets_for_render(db, project_id, version_id, &out->rows, derr, sizeof derr);
     if (n < 0)
         return errmsg_fail(err, err_len, "the project's assets could not be listed: %s", derr);

@@ -123,7 +123,7 @@ static char *missing_note(const merge_t *m, int *n_missing)
 /* Renews the lease every BATCHMERGE_RENEW_EVERY items. */
 static void maybe_renew(merge_t *m, int i)
 {
-    char err[256];
+    char err[ERRMSG_LEN];
     if (i > 0 && i % BATCHMERGE_RENEW_EVERY == 0 &&
         batches_merge_renew(m->db, m->batch_id, m->lease_ms, err, sizeof err) != 0)
         log_warn("batch %s: cannot renew the merge lease: %s", m->batch_id, err);

@@ -79,7 +79,7 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud)
 /* Records an attempt that made no request (subscription gone, interrupted too often). */
 static void record_without_request(dispatcher_t *d, slot_t *s, const char *why)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     whdel_attempt_t a = {.started_unix_ms = time_now_ms(), .status_code = -1, .error = why};
     if (whdel_record(db_thread(), s->claim.id, d->id, s->claim.attempt, &a, WHDEL_ABANDONED, 0, err,
                      sizeof err) < 0)
@@ -202,7 +202,7 @@ static int prepare_request(dispatcher_t *d, slot_t *s)
 
 static void slot_release(dispatcher_t *d, slot_t *s)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     jobs_ack(d->jobs, JOBS_QUEUE_WEBHOOKS, s->job, err, sizeof err);
     whdel_claim_free(&s->claim);
     s->settle = SETTLE_NONE;
@@ -216,7 +216,7 @@ static void slot_release(dispatcher_t *d, slot_t *s)
  * meanwhile) and the slot is free again; false when the database failed (tried again later). */
 static bool try_settle(dispatcher_t *d, slot_t *s)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     db_t *db = db_thread();
     int rc = !db ? -1
              : s->settle == SETTLE_RECORD
@@ -257,7 +257,7 @@ static void settle_pending(dispatcher_t *d)
  * otherwise the job was settled here (acked, or handed back for a later try). */
 static bool start_delivery(dispatcher_t *d, slot_t *s, const char *job)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     db_t *db = db_thread();
     snprintf(s->job, sizeof s->job, "%s", job);
     repo_status_t st =
@@ -374,7 +374,7 @@ static void take_work(dispatcher_t *d, int *backoff)
         time_sleep_ms(pause < DISPATCHER_BUSY_POLL_MS ? (int)pause : DISPATCHER_BUSY_POLL_MS);
     while (!bgthread_stopping(&dispatcher) && time_mono_ms() >= d->paused_until &&
            (s = free_slot(d)) != NULL) {
-        char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
+        char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[ERRMSG_LEN];
         int rc = jobs_fetch(d->jobs, queues, 1, d->busy ? 0 : DISPATCHER_IDLE_BLOCK_MS, queue, sizeof queue,
                             job, sizeof job, err, sizeof err);
         if (rc < 0) {
@@ -396,7 +396,7 @@ static void heartbeat(dispatcher_t *d)
 {
     if (time_mono_ms() < d->next_heartbeat)
         return;
-    char err[512];
+    char err[ERRMSG_LEN];
     if (jobs_heartbeat(d->jobs, d->cfg->heartbeat_ttl_s, err, sizeof err) != 0)
         log_warn("webhook dispatcher: heartbeat failed: %s", err);
     d->next_heartbeat = time_mono_ms() + d->cfg->heartbeat_ttl_s * 1000 / 3;
@@ -423,7 +423,7 @@ static void *dispatcher_main(void *arg)
 {
     dispatcher_t *d = arg;
     db_thread_async_commit(); /* a lost outcome means one more delivery: at-least-once anyway */
-    char err[512];
+    char err[ERRMSG_LEN];
     int backoff = 250;
     while (!bgthread_stopping(&dispatcher) && !d->jobs) {
         d->jobs = jobs_worker_new_ttl(d->id, d->cfg->heartbeat_ttl_s, err, sizeof err);

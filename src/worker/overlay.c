@@ -68,7 +68,7 @@ int overlay_describe_base(const unsigned char *pdf, size_t len, json_t **base_pd
 {
     pdfdoc_info_t info;
     json_t *pages = NULL, *fields = NULL, *types = NULL;
-    char e[400];
+    char e[ERRMSG_LEN];
     *base_pdf = NULL;
     if (pdfdoc_check(pdf, len, &info, &pages, e, sizeof e) != 0 ||
         pdfdoc_fields(pdf, len, &fields, e, sizeof e) != 0) {
@@ -217,7 +217,7 @@ static void compile_fill(overlay_t *o, const json_t *fill, const json_t *types, 
         }
         if (json_is_string(v)) {
             json_t *ti = NULL;
-            char e[300];
+            char e[ERRMSG_LEN];
             f->text = engine_text_compile(json_string_value(v), manifest, path, &ti, e, sizeof e);
             if (!f->text) {
                 json_t *fe = json_object_get(ti, "fieldErrors");
@@ -661,7 +661,7 @@ static json_t *fill_values(const overlay_t *o, const json_t *data, char *err, si
             json_object_set(fill, f->name, f->literal);
             continue;
         }
-        char *s = NULL, e[300];
+        char *s = NULL, e[ERRMSG_LEN];
         if (engine_text_eval(f->text, data, &s, e, sizeof e) != 0) {
             errmsg_fail(err, err_len, "form field \"%s\": %s", f->name, e);
             json_decref(fill);

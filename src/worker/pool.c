@@ -53,7 +53,7 @@ static int next_backoff(int ms)
 static bool connect_jobs(worker_t *w)
 {
     int backoff = 250;
-    char err[512];
+    char err[ERRMSG_LEN];
     while (!atomic_load(&stopping)) {
         jobs_worker_t *jobs = jobs_worker_new_ttl(w->id, w->cfg->heartbeat_ttl_s, err, sizeof err);
         if (jobs) {
@@ -80,7 +80,7 @@ static job_result_t dispatch(worker_t *w, const char *queue, const char *job)
 /* Finishes a job with the pool's side of the protocol: ack, or push back and ack. */
 static void settle(worker_t *w, const char *queue, const char *job, job_result_t result)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     if (result == JOB_RETRY_LATER) {
         nap(RETRY_LATER_PAUSE_MS);
         if (jobs_enqueue(queue, job, err, sizeof err) != 0)
@@ -104,7 +104,7 @@ static void *worker_main(void *arg)
     static const char *const queues[] = {JOBS_QUEUE_RENDERS, JOBS_QUEUE_BATCH_RENDERS};
     int backoff = 250;
     while (!atomic_load(&stopping)) {
-        char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[512];
+        char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[ERRMSG_LEN];
         int rc = jobs_fetch(w->jobs, queues, 2, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job,
                             err, sizeof err);
         if (rc < 0) {
@@ -122,7 +122,7 @@ static void *worker_main(void *arg)
         settle(w, queue, job, result);
         atomic_fetch_sub(&busy, 1);
     }
-    char err[512];
+    char err[ERRMSG_LEN];
     if (w->jobs && jobs_worker_release(w->jobs, err, sizeof err) != 0)
         log_warn("worker %s: could not give jobs back (the reaper will): %s", w->id, err);
 done:
@@ -135,7 +135,7 @@ done:
 
 static void beat(worker_t *w, db_t *db)
 {
-    char err[512], held[37];
+    char err[ERRMSG_LEN], held[37];
     pthread_mutex_lock(&w->mu);
     jobs_worker_t *jobs = w->jobs;
     snprintf(held, sizeof held, "%s", w->held);

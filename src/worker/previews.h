@@ -24,6 +24,7 @@
 #include <stdbool.h>
 
 #include "core/config.h"
+#include "core/errmsg.h"
 #include "worker/compiled.h"
 
 typedef enum {
@@ -44,7 +45,7 @@ typedef struct preview_job {
     /* out */
     preview_state_t state;
     engine_output_t out;
-    char err[512];
+    char err[ERRMSG_LEN];
     struct preview_job *next; /* the queue */
 } preview_job_t;
 

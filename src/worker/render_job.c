@@ -50,7 +50,7 @@ static bool retry_terminal(const worker_t *w, const render_claim_t *c, int64_t *
 void render_job_settle_batch(db_t *db, const char *batch_id)
 {
     render_deliveries_t dl;
-    char err[512];
+    char err[ERRMSG_LEN];
     /* Every item but the last stops here, at one index probe. */
     int open = batches_has_open_items(db, batch_id, err, sizeof err);
     if (open != 0) {
@@ -86,7 +86,7 @@ static void render_terminal(worker_t *w, db_t *db, const render_claim_t *c, cons
 /* After a failed attempt: retry later, or fail for good after the last attempt. */
 static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *c, const char *why)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     int rc;
     if (c->attempts < RENDER_MAX_ATTEMPTS) {
         int delay = backoff_delay_ms(w->cfg->render_backoff_base_ms, c->attempts, RETRY_DELAY_MAX_MS);
@@ -116,7 +116,7 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
 static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char *key, size_t key_len,
                             engine_output_t *out, char *sha, char *why, size_t why_len)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     compiled_t *compiled = compiled_get(db, c->version_id, err, sizeof err);
     if (!compiled)
         return errmsg_fail(why, why_len, "the template version could not be loaded: %s", err);
@@ -157,7 +157,7 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
     if (!db)
         return JOB_RETRY_LATER;
     render_claim_t c;
-    char err[512];
+    char err[ERRMSG_LEN];
     repo_status_t st =
         renders_claim(db, render_id, w->id, w->cfg->heartbeat_ttl_s * 1000, &c, err, sizeof err);
     if (st == REPO_NOT_FOUND)

@@ -400,7 +400,7 @@ sandbox_t *sandbox_new(void)
         return NULL;
     pthread_mutex_init(&sb->mu, NULL);
     sb->fd = -1;
-    char err[256];
+    char err[ERRMSG_LEN];
     if (spawn(sb, err, sizeof err) != 0)
         log_warn("%s (another try before the next render)", err);
     pthread_mutex_lock(&registry_mu);
@@ -492,7 +492,7 @@ static sandbox_status_t lost(sandbox_t *sb, int limit_ms, char *err, size_t err_
         return SANDBOX_STOPPED;
     }
     /* The next render finds a helper waiting (a failed start is tried again then). */
-    char serr[256];
+    char serr[ERRMSG_LEN];
     if (spawn(sb, serr, sizeof serr) != 0)
         log_warn("%s (another try before the next render)", serr);
     if (why == KILL_TIME)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/bgthread.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/uuid7.h"
@@ -24,7 +25,7 @@ static char epoch_seen[UUID_STR_LEN + 1];
  * kept it, -1 when Redis cannot be asked. */
 static int redis_lost_data(void)
 {
-    char fresh[UUID_STR_LEN + 1], err[256];
+    char fresh[UUID_STR_LEN + 1], err[ERRMSG_LEN];
     uuid7_new_str(fresh);
     const char *set[] = {"SET", SWEEPER_EPOCH_KEY, fresh, "NX"};
     redisReply *r = redis_cmd_argv(4, set, NULL, err, sizeof err);
@@ -56,7 +57,7 @@ static int redis_lost_data(void)
  * copied to started, to be remembered with remember_postgres() once the pass went through. */
 static int postgres_restarted(db_t *db, char *started, size_t len)
 {
-    char err[256];
+    char err[ERRMSG_LEN];
     if (db_server_started(db, started, len, err, sizeof err) != 0 || !started[0])
         return -1;
     const char *get[] = {"GET", SWEEPER_PG_EPOCH_KEY};
@@ -70,7 +71,7 @@ static int postgres_restarted(db_t *db, char *started, size_t len)
 
 static void remember_postgres(const char *started)
 {
-    char err[256];
+    char err[ERRMSG_LEN];
     const char *set[] = {"SET", SWEEPER_PG_EPOCH_KEY, started};
     redisReply *r = redis_cmd_argv(3, set, NULL, err, sizeof err);
     if (r)
@@ -97,7 +98,7 @@ static int sweep_batch(db_t *db, int which, long long all_before_ms)
 {
     char ids[SWEEPER_BATCH][37];
     const char *ptrs[SWEEPER_BATCH];
-    char err[512];
+    char err[ERRMSG_LEN];
     if (db_begin(db, err, sizeof err) != 0)
         goto fail;
     int n = sweeps[which].pick(db, all_before_ms, ids, SWEEPER_BATCH, err, sizeof err);
@@ -149,7 +150,7 @@ static bool sweep(db_t *db, const char *everything)
 static void publish_backlog(db_t *db)
 {
     long long queued = 0, rendering = 0;
-    char err[256];
+    char err[ERRMSG_LEN];
     if (renders_backlog(db, &queued, &rendering, err, sizeof err) == 0) {
         metrics_gauge_set("craftkit_renders_backlog", "status=\"queued\"", (double)queued);
         metrics_gauge_set("craftkit_renders_backlog", "status=\"rendering\"", (double)rendering);
@@ -164,7 +165,7 @@ static void publish_backlog(db_t *db)
 static void expire(db_t *db, int default_days)
 {
     static char keys[SWEEPER_RETENTION_BATCH][RENDER_STORAGE_KEY_MAX];
-    char err[512];
+    char err[ERRMSG_LEN];
     storage_t *st = storage_thread();
     if (!st || db_begin(db, err, sizeof err) != 0)
         return;
@@ -192,7 +193,7 @@ static void expire(db_t *db, int default_days)
  * terminal statement and batches_settle): settled here, still exactly once. */
 static void settle_batches(db_t *db)
 {
-    char ids[SWEEPER_BATCH][37], err[512];
+    char ids[SWEEPER_BATCH][37], err[ERRMSG_LEN];
     int n = batches_pick_settleable(db, ids, SWEEPER_BATCH, err, sizeof err);
     if (n < 0)
         log_warn("sweeper: batches: %s", err);
@@ -202,7 +203,7 @@ static void settle_batches(db_t *db)
 
 static void pass(bool scan)
 {
-    char err[512];
+    char err[ERRMSG_LEN];
     int moved = 0;
     if ((scan ? jobs_reap_scan(&moved, err, sizeof err) : jobs_reap(&moved, err, sizeof err)) != 0)
         log_debug("sweeper: reap: %s", err);
