@@ -675,7 +675,9 @@ extern "C" int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const ch
         outline.reserve(n + 1);
         for (at = 0; at < n; at++) {
             auto src = std::make_shared<QPDF>();
-            src->processInputSource(std::make_shared<ClosedFileInputSource>(parts[at].path));
+            auto input = std::make_shared<ClosedFileInputSource>(parts[at].path);
+            input->stayOpen(true); // parsing reads it many times: one open for all of them
+            src->processInputSource(input);
             std::vector<QPDFPageObjectHelper> src_pages = QPDFPageDocumentHelper(*src).getAllPages();
             if (src_pages.empty())
                 refuse("has no pages");
@@ -683,6 +685,7 @@ extern "C" int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const ch
                 doc.addPage(p, false);
             outline.emplace_back(parts[at].title ? parts[at].title : "",
                                  out.getAllPages()[out.getAllPages().size() - src_pages.size()]);
+            input->stayOpen(false); // closed until the writer reads its streams
             sources.push_back(std::move(src));
         }
         at = n;

@@ -2,7 +2,8 @@
  * S3 of scripts/test-services.d/s3.sh — renders are stored there, GET /v1/renders/:id hands out
  * pre-signed links that the store itself serves (and refuses when tampered), /download relays
  * the object, /files is gone, S3_PUBLIC_BASE_URL gives plain links, and a wrong secret fails
- * renders with a message naming the store and turns /ready's storage component "down".
+ * renders with a message naming the store and turns /ready's storage component "down"; a
+ * merged batch is stored, linked and relayed the same way.
  * test_storage_s3 covers the S3 client on its own; this one covers how the server wires it. */
 #include <check.h>
 #include <stdio.h>
@@ -350,6 +351,49 @@ START_TEST(wrong_secret_fails_renders_and_ready)
 }
 END_TEST
 
+/* A merged batch (options.merge "pdf") under S3: the merged file is read from and written to the
+ * store, its downloadUrl is a pre-signed link the store serves, /download relays the same bytes,
+ * and the object sits under batches/<project>/<batch>/merged.pdf. */
+START_TEST(merged_batch_in_s3)
+{
+    th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/batches", key,
+                          "{\"items\":[{\"data\":" DATA_OK "},{\"data\":" DATA_OK "}],"
+                          "\"options\":{\"merge\":\"pdf\",\"filename\":\"Both\"}}",
+                          NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    char id[64], path[160];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/batches/%s", id);
+    for (int waited = 0;; waited += 100) {
+        r = th_req(srv, "GET", path, key, NULL, NULL);
+        if (json_is_string(json_object_get(r->json, "completedAt")) || waited >= 120000)
+            break;
+        th_resp_free(r);
+        th_sleep_ms(100);
+    }
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    ck_assert_int_ge(json_integer_value(json_object_get(r->json, "mergePages")), 2);
+    char want[512];
+    snprintf(want, sizeof want, "%s/%s/batches/%s/%s/merged.pdf?", endpoint, bucket, project_id, id);
+    const char *url = download_url(r);
+    ck_assert_msg(!strncmp(url, want, strlen(want)), "%s\nwant %s", url, want);
+    th_resp_t *linked = th_req_url("GET", url, NULL, NULL, NULL);
+    ck_assert_int_eq(linked->status, 200);
+    ck_assert_msg(strstr(th_header(linked, "content-disposition"), "Both.pdf"), "%s", linked->headers);
+    ck_assert_int_eq((long long)linked->len, json_integer_value(json_object_get(r->json, "mergeBytes")));
+    ck_assert(linked->len > 5 && !memcmp(linked->body, "%PDF-", 5));
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/batches/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(th_header(r, "content-type"), "application/pdf");
+    ck_assert(r->len == linked->len && !memcmp(r->body, linked->body, r->len));
+    th_resp_free(r);
+    th_resp_free(linked);
+}
+END_TEST
+
 int main(void)
 {
     load_s3_env();
@@ -372,6 +416,7 @@ int main(void)
     tcase_add_test(tc, download_through_the_server);
     tcase_add_test(tc, no_files_route_under_s3);
     tcase_add_test(tc, ready_with_the_store_up);
+    tcase_add_test(tc, merged_batch_in_s3);
     suite_add_tcase(s, tc);
     tc = tcase_create("settings");
     tcase_set_timeout(tc, 300);
