@@ -401,6 +401,27 @@ bool page_is_empty(QPDFPageObjectHelper &page)
     return true;
 }
 
+// An overlay page larger than its base page as shown (a base of mixed page sizes is drawn as
+// one document of the largest size, everything measured from the top-left): the form XObject
+// keeps the top-left part of the base page's shown size, so that it is placed at scale 1 and
+// what lies beyond the page is clipped.
+void clip_to_shown(QPDFObjectHandle &fo, QPDFPageObjectHelper &page, size_t number)
+{
+    double sw, sh;
+    int rot;
+    page_geometry(page, (int)number, &sw, &sh, &rot);
+    QPDFObjectHandle bbox = fo.getDict().getKey("/BBox");
+    if (!bbox.isRectangle())
+        return;
+    QPDFObjectHandle::Rectangle b = bbox.getArrayAsRectangle();
+    double llx = std::min(b.llx, b.urx), ury = std::max(b.lly, b.ury);
+    double bw = std::fabs(b.urx - b.llx), bh = std::fabs(b.ury - b.lly);
+    if (bw - sw < 0.01 && bh - sh < 0.01)
+        return;
+    QPDFObjectHandle::Rectangle top_left(llx, ury - std::min(sh, bh), llx + std::min(sw, bw), ury);
+    fo.getDict().replaceKey("/BBox", QPDFObjectHandle::newFromRectangle(top_left));
+}
+
 void stamp(QPDF &base, QPDF &over)
 {
     std::vector<QPDFPageObjectHelper> dst = QPDFPageDocumentHelper(base).getAllPages();
@@ -413,6 +434,7 @@ void stamp(QPDF &base, QPDF &over)
             continue;
         QPDFPageObjectHelper &page = dst[i];
         QPDFObjectHandle fo = base.copyForeignObject(src[i].getFormXObjectForPage());
+        clip_to_shown(fo, page, i + 1);
         // The page's own resources and XObject dictionaries, so that a name added here never
         // lands in a dictionary other pages share.
         QPDFObjectHandle res = page.getAttribute("/Resources", false);

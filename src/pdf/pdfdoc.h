@@ -64,7 +64,9 @@ int pdfdoc_check(const unsigned char *data, size_t len, pdfdoc_info_t *info, jso
  * 2. flatten: the form's widgets become page content and the AcroForm goes (the values can no
  *    longer be edited); without it the fields stay live with their new values;
  * 3. overlay (may be NULL): a PDF with one page per base page, each of the size the base page is
- *    shown at (pdfdoc_check's sizes) and drawn upright; each non-empty page is stamped over
+ *    shown at (pdfdoc_check's sizes) or larger (then only its top-left part of the base page's
+ *    shown size is used, at scale 1: a base of mixed sizes takes one overlay of the largest)
+ *    and drawn upright; each non-empty page is stamped over
  *    its base page's crop box as a form XObject, turned back by the page's /Rotate, after the
  *    base's own content (which is wrapped in q/Q and otherwise left as it was).
  * Streams of the base are written as they were stored (not decoded, not recompressed); the

@@ -75,8 +75,8 @@ int overlay_describe_base(const unsigned char *pdf, size_t len, json_t **base_pd
         errmsg_fail(err, err_len, "%s", e);
         goto fail;
     }
-    /* Pages of another size than page 1 can be filled but carry no placements (one overlay
-     * document has one page size). */
+    /* Pages shown at another size than page 1: placements on them are checked against their
+     * own size, and the overlay document is drawn at the largest size (overlay_compile). */
     json_t *other = json_object();
     size_t i;
     json_t *p;
@@ -300,12 +300,90 @@ static json_t *placement_block(const json_t *field, const char *type)
     return b;
 }
 
+/* The size page n (1-based) of the base is shown at: page 1's unless basePdf.otherSizes has it. */
+static void page_size(const json_t *base_pdf, int n, double *w, double *h)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%d", n);
+    const json_t *wh = json_object_get(json_object_get(base_pdf, "otherSizes"), num);
+    *w = json_number_value(wh ? json_array_get(wh, 0) : json_object_get(base_pdf, "width"));
+    *h = json_number_value(wh ? json_array_get(wh, 1) : json_object_get(base_pdf, "height"));
+}
+
+/* The largest width and height of the base's pages: the size the placements are drawn at. */
+static void sheet_size(const json_t *base_pdf, double *w, double *h)
+{
+    *w = json_number_value(json_object_get(base_pdf, "width"));
+    *h = json_number_value(json_object_get(base_pdf, "height"));
+    const char *num;
+    json_t *wh;
+    json_object_foreach((json_t *)json_object_get(base_pdf, "otherSizes"), num, wh)
+    {
+        *w = fmax(*w, json_number_value(json_array_get(wh, 0)));
+        *h = fmax(*h, json_number_value(json_array_get(wh, 1)));
+    }
+}
+
+/* A length as the layout language reads it (a number of pt, or "12mm", "1.5in", "20pt", "10cm",
+ * "16px"); false when v is not one (the engine reports that at the same path). */
+static bool length_pt(const json_t *v, double *out)
+{
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+        return true;
+    }
+    const char *s = json_string_value(v);
+    char *e;
+    double d = s ? strtod(s, &e) : 0;
+    if (!s || e == s || !isfinite(d))
+        return false;
+    while (*e == ' ')
+        e++;
+    static const struct {
+        const char *unit;
+        double pt;
+    } units[] = {{"", 1}, {"pt", 1}, {"mm", 72.0 / 25.4}, {"cm", 72.0 / 2.54}, {"in", 72}, {"px", 0.75}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcasecmp(e, units[i].unit)) {
+            *out = d * units[i].pt;
+            return true;
+        }
+    return false;
+}
+
+/* A placement's x and y against the pages it goes on that are smaller than the sheet the
+ * overlay is drawn on (the engine checks them against the sheet). false after an issue. */
+static bool check_on_pages(const json_t *f, size_t i, const json_t *base_pdf, const double sheet_wh[2],
+                           int first, int last, json_t *issues)
+{
+    double sw = sheet_wh[0], sh = sheet_wh[1];
+    static const char *const keys[] = {"x", "y"};
+    for (int k = 0; k < 2; k++) {
+        double v;
+        if (!length_pt(json_object_get(f, keys[k]), &v))
+            continue;
+        for (int p = first; p <= last; p++) {
+            double w, h;
+            page_size(base_pdf, p, &w, &h);
+            double limit = k ? h : w, sheet = k ? sh : sw;
+            if (limit >= sheet - OVERLAY_SIZE_TOLERANCE || v < limit)
+                continue;
+            char path[64], msg[200];
+            snprintf(path, sizeof path, "layout.fields.%zu.%s", i, keys[k]);
+            snprintf(msg, sizeof msg, "%g pt is off the page (it is %g pt): page %d is %g x %g pt", v, limit,
+                     p, w, h);
+            add_issue(issues, path, msg);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Checks one placement's type, page and position keys; its pages (first..last) on success. */
-static bool check_placement(const json_t *f, size_t i, const json_t *base_pdf, int *first, int *last,
-                            json_t *issues)
+static bool check_placement(const json_t *f, size_t i, const json_t *base_pdf, const double sheet_wh[2],
+                            int *first, int *last, json_t *issues)
 {
     int pages = (int)json_integer_value(json_object_get(base_pdf, "pages"));
-    const json_t *other_sizes = json_object_get(base_pdf, "otherSizes");
     char path[64], msg[200];
     snprintf(path, sizeof path, "layout.fields.%zu", i);
     if (!json_is_object(f)) {
@@ -337,27 +415,6 @@ static bool check_placement(const json_t *f, size_t i, const json_t *base_pdf, i
         add_issue(issues, path, "Expected a page number (1 for the first page) or \"all\"");
         ok = false;
     }
-    if (ok && json_object_size(other_sizes)) {
-        /* The overlay is one document of page 1's size: a page of another size has none. */
-        const char *num;
-        json_t *wh;
-        json_object_foreach((json_t *)other_sizes, num, wh)
-        {
-            int n = atoi(num);
-            if (n < *first || n > *last)
-                continue;
-            snprintf(
-                msg, sizeof msg,
-                "Page %d is %.2f x %.2f pt and page 1 %.2f x %.2f pt: placements go on pages of page 1's "
-                "size (form fields on any page can be filled)",
-                n, json_number_value(json_array_get(wh, 0)), json_number_value(json_array_get(wh, 1)),
-                json_number_value(json_object_get(base_pdf, "width")),
-                json_number_value(json_object_get(base_pdf, "height")));
-            add_issue(issues, path, msg);
-            ok = false;
-            break;
-        }
-    }
     static const char *const required[] = {"x", "y", NULL};
     for (const char *const *k = required; *k; k++)
         if (!json_object_get(f, *k)) {
@@ -370,7 +427,7 @@ static bool check_placement(const json_t *f, size_t i, const json_t *base_pdf, i
         add_issue(issues, path, "A placement is positioned by its own x, y and width");
         ok = false;
     }
-    return ok;
+    return ok && check_on_pages(f, i, base_pdf, sheet_wh, *first, *last, issues);
 }
 
 /* The engine path of a placement's block → the placement's path: "layout.body.7.position.x" →
@@ -402,9 +459,25 @@ static void map_issue_path(const char *path, const int *origin, const char **typ
 }
 
 /* The layout drawing the placements: one page per base page (a 1 pt spacer starts each, so
- * that pageBreak never finds an empty page to skip), each placement a positioned block on it. */
-static json_t *engine_layout(const json_t *fields, const int *first, const int *last, int pages, double w,
-                             double h, int **origin_out, const char ***types_out, size_t *nbody)
+ * that pageBreak never finds an empty page to skip), each placement a positioned block on it.
+ * Every page is w x h, the largest base page: positions count from the top-left, so a smaller
+ * page takes the top-left part of its size (pdfdoc_merge). */
+/* A placement without a width reaches the right edge of its page, not of the (larger) sheet. */
+static void fit_to_page(json_t *block, const json_t *field, const char *type, const json_t *base_pdf,
+                        int page, double sheet_w)
+{
+    double x, pw, ph;
+    if (json_object_get(field, "width") || !strcmp(type, "image") || !strcmp(type, "qr") ||
+        !strcmp(type, "barcode") || !length_pt(json_object_get(field, "x"), &x))
+        return;
+    page_size(base_pdf, page, &pw, &ph);
+    if (pw < sheet_w - OVERLAY_SIZE_TOLERANCE && x < pw)
+        json_object_set_new(json_object_get(block, "position"), "width", json_real(pw - x));
+}
+
+static json_t *engine_layout(const json_t *fields, const int *first, const int *last, const json_t *base_pdf,
+                             int pages, double w, double h, int **origin_out, const char ***types_out,
+                             size_t *nbody)
 {
     size_t nf = json_array_size(fields), total = 0;
     for (size_t i = 0; i < nf; i++)
@@ -432,7 +505,9 @@ static json_t *engine_layout(const json_t *fields, const int *first, const int *
         for (size_t i = 0; i < nf; i++) {
             if (p < first[i] || p > last[i])
                 continue;
-            json_array_append_new(body, placement_block(json_array_get(fields, i), types[i]));
+            json_t *block = placement_block(json_array_get(fields, i), types[i]);
+            fit_to_page(block, json_array_get(fields, i), types[i], base_pdf, p, w);
+            json_array_append_new(body, block);
             origin[n++] = (int)i;
         }
     }
@@ -469,12 +544,12 @@ static engine_template_t *compile_placements(const json_t *fields, const int *fi
                                              char *err, size_t err_len)
 {
     int pages = (int)json_integer_value(json_object_get(base_pdf, "pages"));
-    double w = json_number_value(json_object_get(base_pdf, "width")),
-           h = json_number_value(json_object_get(base_pdf, "height"));
+    double w, h;
+    sheet_size(base_pdf, &w, &h); /* pdfdoc_merge uses each page's top-left part of its size */
     int *origin = NULL;
     const char **types = NULL;
     size_t nbody = 0;
-    json_t *layout = engine_layout(fields, first, last, pages, w, h, &origin, &types, &nbody);
+    json_t *layout = engine_layout(fields, first, last, base_pdf, pages, w, h, &origin, &types, &nbody);
     if (!layout) {
         errmsg_fail(err, err_len, "out of memory");
         return NULL;
@@ -547,8 +622,11 @@ overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_
         goto fail;
     }
     bool placements_ok = nf <= OVERLAY_MAX_PLACEMENTS;
-    for (size_t i = 0; placements_ok && i < nf; i++) {
-        if (!check_placement(json_array_get(fields, i), i, base_pdf, &first[i], &last[i], *issues))
+    double sheet_wh[2];
+    sheet_size(base_pdf, &sheet_wh[0], &sheet_wh[1]);
+    /* Stops once too many are drawn: checking a placement costs one step per page it is on. */
+    for (size_t i = 0; placements_ok && i < nf && drawn <= OVERLAY_MAX_PLACEMENTS; i++) {
+        if (!check_placement(json_array_get(fields, i), i, base_pdf, sheet_wh, &first[i], &last[i], *issues))
             placements_ok = false;
         drawn += (size_t)(last[i] - first[i] + 1);
     }

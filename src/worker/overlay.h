@@ -9,7 +9,9 @@
  * so that compiling a stored version needs neither the database nor the PDF.
  *
  * The placements become an ordinary layout (docs/templates.md) of one page per base page, at
- * the base's page size with no margins, each placement a positioned block; the engine draws it
+ * the largest width and height of the base's pages (positions count from the top-left, and
+ * pdfdoc_merge uses the top-left part of each page's own size) with no margins, each placement
+ * a positioned block; the engine draws it
  * to a PDF and overlay_merge stamps that over the base with pdfdoc_merge (pdf/pdfdoc.h), which
  * also fills and flattens the form. The base is never redrawn.
  *
@@ -40,8 +42,8 @@ bool overlay_is(const json_t *layout);
 const char *overlay_layout_base(const json_t *layout);
 
 /* Describes a base PDF for a version (the "basePdf" object): {"pages", "width", "height" (page
- * 1 as shown), "otherSizes": {"<page>": [w, h]} (pages shown at another size: they can be
- * filled but carry no placements yet), "fields": {"<name>": "<type>"}}. 0, or -1 with a
+ * 1 as shown), "otherSizes": {"<page>": [w, h]} (pages shown at another size: placements on
+ * them are checked against it), "fields": {"<name>": "<type>"}}. 0, or -1 with a
  * message completing "The base PDF ...". */
 int overlay_describe_base(const unsigned char *pdf, size_t len, json_t **base_pdf, char *err, size_t err_len);
 

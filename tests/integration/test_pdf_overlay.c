@@ -293,7 +293,8 @@ START_TEST(overlay_template_fills_the_form)
         key, "form", NAME_MANIFEST,
         "{\"base\":\"asset:form\",\"flatten\":false,"
         "\"fill\":{\"name\":\"{{name}}\",\"agree\":\"{{agree}}\",\"color\":\"{{color}}\",\"size\":\"L\"},"
-        "\"fields\":[{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":100,\"text\":\"MARK\"}]}");
+        "\"fields\":[{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":100,\"text\":\"MARK\"},"
+        "{\"type\":\"text\",\"page\":2,\"x\":600,\"y\":100,\"text\":\"TURNED\"}]}");
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
     th_resp_free(r);
     r = th_req(srv, "GET", "/v1/templates/form/base-pdf", key, NULL, NULL);
@@ -315,6 +316,10 @@ START_TEST(overlay_template_fills_the_form)
     ck_assert(word_at(file, 1, "MARK", &x, &y)); /* pdftotext measures from the media box: + the crop's 36 */
     ck_assert_double_eq_tol(x, 136, 0.5);
     ck_assert_double_eq_tol(y, 136, 2);
+    /* page 2 (turned, 842 x 595 as shown) takes placements past page 1's 540 pt width, upright */
+    ck_assert(word_at(file, 2, "TURNED", &x, &y));
+    ck_assert_double_eq_tol(x, 600, 0.5);
+    ck_assert_double_eq_tol(y, 100, 2);
     unlink(file);
     pdffix_free(&out);
 
@@ -329,6 +334,73 @@ START_TEST(overlay_template_fills_the_form)
     char *text = tool(file, "pdftotext", "- 2>/dev/null");
     ck_assert_msg(strstr(text, "Flat Person"), "%s", text);
     free(text);
+    unlink(file);
+    pdffix_free(&out);
+}
+END_TEST
+
+/* A base of A4, US Letter turned to landscape and A4 again: every page takes placements
+ * measured from its own top-left and checked against its own size, and keeps its size. */
+START_TEST(overlay_pages_of_mixed_sizes_take_placements)
+{
+    char pid[64], key[128], file[1024];
+    th_project(srv, "Overlay mixed sizes", false, pid, key);
+    static const double sizes[3][2] = {{595.28, 841.89}, {792, 612}, {595.28, 841.89}};
+    pdffix_t mixed = pdffix_cairo_sizes(3, sizes);
+    th_resp_t *r = upload(key, &mixed, "mixed");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_free(&mixed);
+    /* x 700 fits the landscape page only, y 800 the A4 pages only */
+    r = put_overlay(
+        key, "mixed-bad", NAME_MANIFEST,
+        "{\"base\":\"asset:mixed\",\"fields\":[{\"type\":\"text\",\"page\":2,\"x\":10,"
+        "\"y\":700,\"text\":\"x\"},{\"type\":\"text\",\"page\":1,\"x\":700,\"y\":10,\"text\":\"x\"}]}");
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(strstr(r->body, "700 pt is off the page (it is 612 pt): page 2 is 792 x 612 pt"), "%s",
+                  r->body);
+    th_resp_free(r);
+    r = put_overlay(key, "mixed", NAME_MANIFEST,
+                    "{\"base\":\"asset:mixed\",\"fields\":["
+                    "{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":800,\"text\":\"ONE\"},"
+                    "{\"type\":\"text\",\"page\":2,\"x\":700,\"y\":500,\"text\":\"TWO\"},"
+                    "{\"type\":\"text\",\"page\":\"all\",\"x\":50,\"y\":50,\"text\":\"EACH\"},"
+                    "{\"type\":\"text\",\"page\":3,\"x\":300,\"y\":780,\"text\":\"THREE\"},"
+                    "{\"type\":\"text\",\"page\":1,\"x\":400,\"y\":300,\"fontSize\":20,"
+                    "\"text\":\"AAAA BBBB CCCC DDDD EEEE FFFF GGGG HHHH\"}]}");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_t out = render_pdf(key, "mixed", "{\"name\":\"Ada\"}", file, sizeof file);
+    double x, y;
+    ck_assert(word_at(file, 1, "ONE", &x, &y));
+    ck_assert_double_eq_tol(x, 100, 0.5);
+    ck_assert_double_eq_tol(y, 800, 2);
+    ck_assert(word_at(file, 2, "TWO", &x, &y));
+    ck_assert_double_eq_tol(x, 700, 0.5);
+    ck_assert_double_eq_tol(y, 500, 2);
+    ck_assert(word_at(file, 3, "THREE", &x, &y));
+    ck_assert_double_eq_tol(x, 300, 0.5);
+    ck_assert_double_eq_tol(y, 780, 2);
+    /* without a width, text wraps at its own page's right edge (595 pt), not the sheet's (792) */
+    static const char *const words[] = {"AAAA", "BBBB", "CCCC", "DDDD", "EEEE", "FFFF", "GGGG", "HHHH"};
+    for (int i = 0; i < 8; i++) {
+        ck_assert_msg(word_at(file, 1, words[i], &x, &y), "%s is not on page 1", words[i]);
+        ck_assert_msg(x >= 399 && x <= 545, "%s at x %g: past the A4 page's edge", words[i], x);
+    }
+    for (int p = 1; p <= 3; p++) {
+        ck_assert(word_at(file, p, "EACH", &x, &y));
+        ck_assert_double_eq_tol(x, 50, 0.5);
+        ck_assert_double_eq_tol(y, 50, 2);
+    }
+    char *info = tool(file, "pdfinfo -f 1 -l 3", "2>&1");
+    ck_assert_msg(strstr(info, "Page    1 size:  595.28 x 841.89 pts") &&
+                      strstr(info, "Page    2 size:  792 x 612 pts") &&
+                      strstr(info, "Page    3 size:  595.28 x 841.89 pts"),
+                  "%s", info);
+    free(info);
+    char *check = tool(file, "qpdf --check", "2>&1; echo rc=$?");
+    ck_assert_msg(strstr(check, "rc=0"), "%s", check);
+    free(check);
     unlink(file);
     pdffix_free(&out);
 }
@@ -361,11 +433,16 @@ START_TEST(overlay_mistakes_are_refused_at_save)
                  "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"page\":3,\"x\":1,\"y\":1,"
                  "\"text\":\"x\"}]}",
                  "layout.fields.0.page", "Page 3 is past the base PDF's last page (2)");
-    /* page 2 is A4 turned (842 x 595 as shown), page 1 540 x 720 */
+    /* page 2 is A4 turned (842 x 595 as shown), page 1 540 x 720: each is measured by its own size */
     expect_issue(key,
-                 "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"page\":2,\"x\":1,\"y\":1,"
+                 "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"page\":2,\"x\":1,\"y\":600,"
                  "\"text\":\"x\"}]}",
-                 "layout.fields.0.page", "placements go on pages of page 1's size");
+                 "layout.fields.0.y", "600 pt is off the page (it is 595 pt): page 2");
+    expect_issue(
+        key,
+        "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"page\":\"all\",\"x\":\"8in\",\"y\":1,"
+        "\"text\":\"x\"}]}",
+        "layout.fields.0.x", "576 pt is off the page (it is 540 pt): page 1");
     expect_issue(
         key, "{\"base\":\"asset:form\",\"fields\":[{\"type\":\"text\",\"x\":900,\"y\":10,\"text\":\"x\"}]}",
         "layout.fields.0.x", "900 pt is off the page (it is 540 pt)");
@@ -419,6 +496,7 @@ int main(void)
     tcase_add_test(tc, overlay_template_renders_placements_over_the_base);
     tcase_add_test(tc, overlay_template_fills_the_form);
     tcase_add_test(tc, overlay_mistakes_are_refused_at_save);
+    tcase_add_test(tc, overlay_pages_of_mixed_sizes_take_placements);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

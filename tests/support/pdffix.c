@@ -83,12 +83,18 @@ pdffix_t pdffix_end(pdffix_builder_t *b, int root)
     return out;
 }
 
-pdffix_t pdffix_cairo(int pages, double w, double h)
+static pdffix_t cairo_pages(int pages, double w, double h, const double (*sizes)[2])
 {
     pdffix_t out = {0};
-    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(tu_bytes_append, &out, w, h);
+    cairo_surface_t *s = cairo_pdf_surface_create_for_stream(tu_bytes_append, &out, sizes ? sizes[0][0] : w,
+                                                             sizes ? sizes[0][1] : h);
     cairo_t *cr = cairo_create(s);
     for (int i = 1; i <= pages; i++) {
+        if (sizes) {
+            w = sizes[i - 1][0];
+            h = sizes[i - 1][1];
+            cairo_pdf_surface_set_size(s, w, h);
+        }
         char text[32];
         snprintf(text, sizeof text, "Page %d", i);
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
@@ -102,6 +108,16 @@ pdffix_t pdffix_cairo(int pages, double w, double h)
     cairo_destroy(cr);
     cairo_surface_destroy(s);
     return out;
+}
+
+pdffix_t pdffix_cairo(int pages, double w, double h)
+{
+    return cairo_pages(pages, w, h, NULL);
+}
+
+pdffix_t pdffix_cairo_sizes(int pages, const double (*sizes)[2])
+{
+    return cairo_pages(pages, 0, 0, sizes);
 }
 
 pdffix_t pdffix_form(void)

@@ -33,6 +33,9 @@ pdffix_t pdffix_end(pdffix_builder_t *b, int root);
 
 /* cairo: pages pages of w×h pt, "Page N" in 24 pt Helvetica-ish at (72, 100) from the top-left. */
 pdffix_t pdffix_cairo(int pages, double w, double h);
+/* The same with page i (0-based) of size sizes[i][0] x sizes[i][1] pt (mixed sizes, as scanned
+ * bundles and forms with a landscape annex have). */
+pdffix_t pdffix_cairo_sizes(int pages, const double (*sizes)[2]);
 /* Hand-written, two pages: page 1 Letter with a /CropBox [36 36 576 756] and AcroForm fields
  * "name" (text), "agree" (checkbox, on state /Yes), "color" (combo Red/Green/Blue), "size"
  * (radio S/L); page 2 A4 with /Rotate 90. */

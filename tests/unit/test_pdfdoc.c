@@ -295,6 +295,34 @@ START_TEST(overlay_honours_crop_box_and_rotation)
 }
 END_TEST
 
+/* A base of mixed sizes gets one overlay of the largest size (worker/overlay): each page takes
+ * the top-left part of its own shown size at scale 1, turned pages included. */
+START_TEST(overlay_larger_than_a_page_uses_its_top_left)
+{
+    pdffix_t base = pdffix_form();
+    /* page 1 shown 540×720, page 2 842×595: the overlay is 842×720 on both */
+    double w[] = {842, 842}, h[] = {720, 720};
+    pdffix_t ov = overlay_pdf(2, w, h, 100, 100, false);
+    pdffix_t out = merge(&base, NULL, false, &ov);
+    ck_assert(qpdf_check_ok(&out));
+    double x, y;
+    word_at(&out, 1, "MARK1", &x, &y); /* not shrunk to fit 842 pt into 540 */
+    ck_assert_double_eq_tol(x, 136, 1);
+    ck_assert_double_eq_tol(y, 136 - 12, 2);
+    word_at(&out, 2, "MARK2", &x, &y); /* not moved down by the 125 pt the sheet is taller */
+    ck_assert_double_eq_tol(x, 100, 1);
+    ck_assert_double_eq_tol(y, 100 - 12, 2);
+    char *info = tool(&out, "pdfinfo -f 1 -l 2", "2>&1");
+    ck_assert_msg(strstr(info, "Page    1 size:  540 x 720 pts") &&
+                      strstr(info, "Page    2 size:  595 x 842 pts"),
+                  "%s", info);
+    free(info);
+    pdffix_free(&out);
+    pdffix_free(&ov);
+    pdffix_free(&base);
+}
+END_TEST
+
 /* Every stream of a (compressed) base is in the merged file byte for byte. */
 START_TEST(base_streams_stay_byte_for_byte)
 {
@@ -519,6 +547,7 @@ int main(void)
     tcase_add_test(tc, fifty_pages);
     tcase_add_test(tc, sniff);
     tcase_add_test(tc, overlay_honours_crop_box_and_rotation);
+    tcase_add_test(tc, overlay_larger_than_a_page_uses_its_top_left);
     tcase_add_test(tc, base_streams_stay_byte_for_byte);
     tcase_add_test(tc, acroform_fill_keeps_or_flattens);
     tcase_add_test(tc, acroform_listing);
