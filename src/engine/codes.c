@@ -9,6 +9,10 @@
  *   code39      A–Z, 0–9, space and - . $ / + % (lower case is upper-cased), up to 85 characters
  *   datamatrix  any UTF-8 text (square symbols), up to about 1,500 bytes
  *   pdf417      any UTF-8 text, up to about 1,100 bytes
+ *   gs1-128, gs1-datamatrix, gs1-qr
+ *               GS1 element strings: Application Identifiers in brackets or parentheses with
+ *               their values, "[01]09501101530003[17]260630[10]AB-123"; zint checks each AI's
+ *               format and the GTIN check digit (its GS1 syntax tables)
  * Symbols are drawn with the context's current source (colour) and include their quiet zone
  * as blank space; no background is painted. 2-D codes keep their aspect ratio and are
  * centred in the box. 1-D codes get bars as tall as the box allows (same module width
@@ -40,13 +44,18 @@ static const struct {
     const char *name;
     kind_class_t cls;
     int symbology;
+    int input_mode; /* zint's: UNICODE_MODE, or GS1_MODE for element strings */
+    bool square;    /* drawn square (QR, Data Matrix) */
 } kinds[] = {
-    {"qr", KIND_QR, 0},
-    {"code128", KIND_ZINT_1D, BARCODE_CODE128},
-    {"ean13", KIND_ZINT_1D, BARCODE_EANX},
-    {"code39", KIND_ZINT_1D, BARCODE_CODE39},
-    {"datamatrix", KIND_ZINT_2D, BARCODE_DATAMATRIX},
-    {"pdf417", KIND_ZINT_2D, BARCODE_PDF417},
+    {"qr", KIND_QR, 0, UNICODE_MODE, true},
+    {"code128", KIND_ZINT_1D, BARCODE_CODE128, UNICODE_MODE, false},
+    {"ean13", KIND_ZINT_1D, BARCODE_EANX, UNICODE_MODE, false},
+    {"code39", KIND_ZINT_1D, BARCODE_CODE39, UNICODE_MODE, false},
+    {"datamatrix", KIND_ZINT_2D, BARCODE_DATAMATRIX, UNICODE_MODE, true},
+    {"pdf417", KIND_ZINT_2D, BARCODE_PDF417, UNICODE_MODE, false},
+    {"gs1-128", KIND_ZINT_1D, BARCODE_GS1_128, GS1_MODE, false},
+    {"gs1-datamatrix", KIND_ZINT_2D, BARCODE_DATAMATRIX, GS1_MODE, true},
+    {"gs1-qr", KIND_ZINT_2D, BARCODE_QRCODE, GS1_MODE, true},
 };
 
 static int kind_find(const char *kind)
@@ -55,6 +64,18 @@ static int kind_find(const char *kind)
         if (strcmp(kinds[i].name, kind) == 0)
             return (int)i;
     return -1;
+}
+
+bool codes_square(const char *kind)
+{
+    int k = kind_find(kind);
+    return k >= 0 && kinds[k].square;
+}
+
+bool codes_two_d(const char *kind)
+{
+    int k = kind_find(kind);
+    return k >= 0 && kinds[k].cls != KIND_ZINT_1D;
 }
 
 /* EAN-13 rules checked here so that messages are clear (zint would also take 1–8 digits as
@@ -76,12 +97,12 @@ static int check_ean13(const char *data, char *err, size_t err_len)
     return 0;
 }
 
-/* zint messages start with "Error 123: "; keep the readable part. */
+/* zint messages start with "Error 123: " or "Warning 261: "; keep the readable part. */
 static int zint_fail(const char *kind, const struct zint_symbol *s, char *err, size_t err_len)
 {
     const char *msg = s->errtxt;
     const char *colon = strstr(msg, ": ");
-    if (strncmp(msg, "Error ", 6) == 0 && colon)
+    if ((strncmp(msg, "Error ", 6) == 0 || strncmp(msg, "Warning ", 8) == 0) && colon)
         msg = colon + 2;
     return errmsg_fail(err, err_len, "%s: %s", kind, *msg ? msg : "data cannot be encoded");
 }
@@ -96,7 +117,9 @@ static struct zint_symbol *zint_encode(int k, const char *data, bool show_text, 
         return NULL;
     }
     s->symbology = kinds[k].symbology;
-    s->input_mode = UNICODE_MODE;
+    s->input_mode = kinds[k].input_mode;
+    if (kinds[k].input_mode == GS1_MODE && data[0] == '(')
+        s->input_mode |= GS1PARENS_MODE; /* "(01)…" as printed under the bars */
     s->output_options = BARCODE_QUIET_ZONES;
     s->show_hrt = show_text ? 1 : 0;
     if (kinds[k].symbology == BARCODE_DATAMATRIX)
@@ -104,7 +127,9 @@ static struct zint_symbol *zint_encode(int k, const char *data, bool show_text, 
     if (bar_height > 0)
         s->height = bar_height;
     int rc = ZBarcode_Encode(s, (const unsigned char *)data, (int)strlen(data));
-    if (rc >= ZINT_ERROR) {
+    /* GS1 data that breaks an AI's rules (a wrong check digit, month 13) is only a warning to
+     * zint; a label with it would be refused by the reader's system, so it is an error here. */
+    if (rc >= ZINT_ERROR || (rc != 0 && (kinds[k].input_mode & GS1_MODE))) {
         zint_fail(kinds[k].name, s, err, err_len);
         ZBarcode_Delete(s);
         return NULL;
@@ -118,7 +143,8 @@ static int check_data(const char *kind, const char *data, int *k, char *err, siz
     if (*k < 0)
         return errmsg_fail(
             err, err_len,
-            "unknown code kind \"%.32s\" (use qr, code128, ean13, code39, datamatrix or pdf417)",
+            "unknown code kind \"%.32s\" (use qr, code128, ean13, code39, datamatrix, pdf417, gs1-128, "
+            "gs1-datamatrix or gs1-qr)",
             kind ? kind : "");
     if (!data || !*data)
         return errmsg_fail(err, err_len, "%s: data is empty", kind);

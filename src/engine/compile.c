@@ -793,7 +793,8 @@ static void compile_image(compiler_t *c, const json_t *obj, const char *path, no
     }
 }
 
-static const char *const symbologies[] = {"qr", "code128", "ean13", "code39", "datamatrix", "pdf417", NULL};
+static const char *const symbologies[] = {"qr",     "code128", "ean13",          "code39", "datamatrix",
+                                          "pdf417", "gs1-128", "gs1-datamatrix", "gs1-qr", NULL};
 
 static void compile_code(compiler_t *c, const json_t *obj, const char *path, node_t *n, bool qr)
 {
@@ -803,7 +804,8 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
         v = json_object_get(obj, "symbology");
         if (!v) {
             compile_issue(c, path,
-                          "A barcode needs \"symbology\" (code128, ean13, code39, datamatrix, pdf417 or qr)");
+                          "A barcode needs \"symbology\" (code128, ean13, code39, datamatrix, pdf417, qr, "
+                          "gs1-128, gs1-datamatrix or gs1-qr)");
         } else {
             int s = compile_enum(c, v, compile_path(c, path, "symbology"), symbologies);
             if (s >= 0)
@@ -830,7 +832,7 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
         }
         return;
     }
-    bool two_d = !strcmp(n->u.code.symbology, "qr") || !strcmp(n->u.code.symbology, "datamatrix");
+    bool two_d = codes_square(n->u.code.symbology);
     n->u.code.width.kind = n->u.code.height.kind = LEN_PT;
     n->u.code.width.v = two_d ? 72 : 180;
     n->u.code.height.v = two_d ? 72 : 54;
@@ -840,7 +842,7 @@ static void compile_code(compiler_t *c, const json_t *obj, const char *path, nod
         compile_pt(c, v, compile_path(c, path, "height"), &n->u.code.height.v);
     else if (two_d && json_object_get(obj, "width"))
         n->u.code.height = n->u.code.width; /* square codes stay square */
-    n->u.code.show_text = !two_d && strcmp(n->u.code.symbology, "pdf417");
+    n->u.code.show_text = !codes_two_d(n->u.code.symbology);
     if ((v = json_object_get(obj, "showText")))
         compile_bool(c, v, compile_path(c, path, "showText"), &n->u.code.show_text);
 }

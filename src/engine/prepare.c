@@ -609,7 +609,7 @@ static pbox_t *prepare_code(render_t *r, const node_t *n, double width)
     double w = lw.kind == LEN_PCT ? width * lw.v / 100 : lw.v;
     double h = lh.kind == LEN_PCT ? width * lh.v / 100 : lh.v;
     if (w > width && width > 0) {
-        if (!strcmp(n->u.code.symbology, "qr") || !strcmp(n->u.code.symbology, "datamatrix"))
+        if (codes_square(n->u.code.symbology))
             h *= width / w;
         w = width;
     }

@@ -47,6 +47,16 @@ static const struct {
     {NULL, "x", "unknown code kind"},
     {"datamatrix", "\xFF\xFE invalid utf-8", "UTF-8"},
     {"pdf417", "\xC3", "UTF-8"},
+    /* GS1: Application Identifiers in brackets or parentheses, checked by AI */
+    {"gs1-128", "[01]09501101530003[17]260630[10]AB-123", NULL},
+    {"gs1-128", "(01)09501101530003(17)260630(10)AB-123", NULL},
+    {"gs1-datamatrix", "[01]09501101530003[21]SERIAL42", NULL},
+    {"gs1-qr", "[01]09501101530003[8200]https://example.com", NULL},
+    {"gs1-128", "[01]09501101530004", "gs1-128: AI (01) position 14: Bad checksum '4', expected '3'"},
+    {"gs1-datamatrix", "[17]261350", "Invalid month '13'"},
+    {"gs1-qr", "[01]0950110153000", "Invalid data length for AI (01)"},
+    {"gs1-128", "0109501101530003", "does not start with an AI"},
+    {"gs1-128", "[99999]x", "AI"},
 };
 
 START_TEST(check_table)
@@ -148,6 +158,16 @@ static const struct {
     {"ean13", "400638133393", "4006381333931", 400, 200, true},
     {"ean13", "5901234123457", "5901234123457", 400, 160, false},
     {"code39", "abc-123", "ABC-123", 500, 160, true},
+    /* a scanner reads GS1 element strings without brackets (a variable-length AI that is not
+     * last is followed by a GS character) */
+    {"gs1-128", "[01]09501101530003[17]260630[10]AB-123",
+     "010950110153000317260630"
+     "10AB-123",
+     600, 160, true},
+    {"gs1-qr", "(01)09501101530003(10)AB-123",
+     "0109501101530003"
+     "10AB-123",
+     300, 300, false},
 };
 
 START_TEST(draw_and_decode)
