@@ -381,10 +381,8 @@ static bool read_asset(http_req_t *req, json_t **row, buf_t *data)
         return false;
     char err[ERRMSG_LEN], key[ASSETS_KEY_MAX];
     repo_status_t st = assets_get(db, req->auth.project_id, http_param(req, "id"), row, key, err, sizeof err);
-    if (st != REPO_OK) {
-        api_answer(req, st, 200, NULL, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
+    if (!api_found(req, st, err, "asset_not_found", ASSET_NOT_FOUND_MSG))
         return false;
-    }
     storage_t *store = storage_thread();
     buf_init(data, (size_t)json_integer_value(json_object_get(*row, "bytes")));
     int rc = store ? storage_get(store, key, data, err, sizeof err) : -1;
@@ -451,10 +449,8 @@ static void delete_asset(http_req_t *req)
     repo_status_t st = assets_get(db, req->auth.project_id, id, &out, NULL, err, sizeof err);
     json_decref(out);
     out = NULL;
-    if (st != REPO_OK) {
-        api_answer(req, st, 200, NULL, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
+    if (!api_found(req, st, err, "asset_not_found", ASSET_NOT_FOUND_MSG))
         return;
-    }
     if (!(force && !strcmp(force, "true"))) {
         json_t *users = NULL;
         if (assets_users(db, id, &users, err, sizeof err) != REPO_OK) {

@@ -572,11 +572,7 @@ static bool load_batch(http_req_t *req, db_t *db, batch_row_t *row)
 {
     char err[ERRMSG_LEN];
     repo_status_t st = batches_get(db, req->auth.project_id, http_param(req, "id"), row, err, sizeof err);
-    if (st == REPO_NOT_FOUND)
-        http_error(req, 404, "not_found", BATCH_NOT_FOUND_MSG, NULL);
-    else if (st != REPO_OK)
-        api_db_error(req, err);
-    return st == REPO_OK;
+    return api_found(req, st, err, "not_found", BATCH_NOT_FOUND_MSG);
 }
 
 static void get_batch(http_req_t *req)

@@ -151,18 +151,23 @@ bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t m
     return true;
 }
 
+bool api_found(http_req_t *req, int st, const char *err, const char *not_found_code,
+               const char *not_found_msg)
+{
+    if (st == REPO_NOT_FOUND)
+        http_error(req, 404, not_found_code, not_found_msg, NULL);
+    else if (st != REPO_OK)
+        api_db_error(req, err);
+    return st == REPO_OK;
+}
+
 void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char *err,
                 const char *not_found_code, const char *not_found_msg)
 {
-    if (st == REPO_OK) {
+    if (api_found(req, st, err, not_found_code, not_found_msg))
         http_respond_json(req, ok_status, out);
-        return;
-    }
-    json_decref(out);
-    if (st == REPO_NOT_FOUND)
-        http_error(req, 404, not_found_code, not_found_msg, NULL);
     else
-        api_db_error(req, err);
+        json_decref(out);
 }
 
 db_t *api_db(http_req_t *req)

@@ -43,7 +43,12 @@ bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t m
 /* This thread's database connection, or NULL after answering 503 database_unavailable. */
 struct db;
 struct db *api_db(http_req_t *req);
-/* Answers a repository result: ok_status with out (taken), 404 not_found_code, or 503.
+/* For a handler that goes on after a repository read: true for REPO_OK; otherwise answers 404
+ * not_found_code with not_found_msg (REPO_NOT_FOUND) or 503 (any other status, err logged) and
+ * returns false. */
+bool api_found(http_req_t *req, int st, const char *err, const char *not_found_code,
+               const char *not_found_msg);
+/* Answers a repository result: ok_status with out (taken), or as api_found does.
  * Callers map REPO_CONFLICT themselves before calling (it is answered as 503 here). */
 void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char *err,
                 const char *not_found_code, const char *not_found_msg);

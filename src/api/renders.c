@@ -168,13 +168,9 @@ static void wait_or_answer(http_req_t *req, sync_state_t *st)
         syncwait_t *w = round < SYNC_MAX_REWAITS ? syncwait_register(req, st->id, st->deadline) : NULL;
         render_row_t row;
         repo_status_t rs = renders_get(db, req->auth.project_id, st->id, &row, err, sizeof err);
-        if (rs != REPO_OK) {
+        if (!api_found(req, rs, err, "not_found", RENDER_NOT_FOUND_MSG)) {
             if (w)
                 syncwait_cancel(w);
-            if (rs == REPO_NOT_FOUND)
-                http_error(req, 404, "not_found", RENDER_NOT_FOUND_MSG, NULL);
-            else
-                api_db_error(req, err);
             return;
         }
         bool terminal = renders_status_terminal(row.status);
@@ -606,11 +602,7 @@ static bool load_render(http_req_t *req, render_row_t *row)
         return false;
     char err[ERRMSG_LEN];
     repo_status_t st = renders_get(db, req->auth.project_id, http_param(req, "id"), row, err, sizeof err);
-    if (st == REPO_NOT_FOUND)
-        http_error(req, 404, "not_found", RENDER_NOT_FOUND_MSG, NULL);
-    else if (st != REPO_OK)
-        api_db_error(req, err);
-    return st == REPO_OK;
+    return api_found(req, st, err, "not_found", RENDER_NOT_FOUND_MSG);
 }
 
 static void get_render(http_req_t *req)

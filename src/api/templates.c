@@ -31,6 +31,12 @@ static void template_not_found(http_req_t *req)
     http_error(req, 404, "template_not_found", TEMPLATE_NOT_FOUND_MSG, NULL);
 }
 
+/* api_found for a template read: true for REPO_OK, else answers 404 template_not_found or 503. */
+static bool template_found(http_req_t *req, repo_status_t st, const char *err)
+{
+    return api_found(req, st, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+}
+
 bool api_option_version(const json_t *options, int *number, json_t *issues)
 {
     json_t *v = json_object_get(options, "versionNumber");
@@ -56,14 +62,8 @@ bool api_resolve_version(http_req_t *req, db_t *db, const tpl_row_t *known, cons
     int resolved = number;
     repo_status_t st = tpl_resolve(db, req->auth.project_id, known ? known->slug : slug, &resolved, &out->tpl,
                                    out->version_id, &published, err, sizeof err);
-    if (st == REPO_NOT_FOUND) {
-        template_not_found(req);
+    if (!template_found(req, st, err))
         return false;
-    }
-    if (st != REPO_OK) {
-        api_db_error(req, err);
-        return false;
-    }
     if (number == 0 && !out->tpl.current_version) {
         http_error(req, 409, "no_published_version", "This template has no published version yet", NULL);
         return false;
@@ -585,11 +585,7 @@ static void patch_template(http_req_t *req)
     bool clear = json_is_null(json_object_get(body, "description"));
     repo_status_t st = tpl_update(db, req->auth.project_id, http_param(req, "slug"), name, description, clear,
                                   enforce ? json_is_true(enforce) : -1, err, sizeof err);
-    if (st == REPO_NOT_FOUND)
-        template_not_found(req);
-    else if (st != REPO_OK)
-        api_db_error(req, err);
-    else
+    if (template_found(req, st, err))
         respond_template(req, db, http_param(req, "slug"), 200);
 }
 
@@ -617,11 +613,7 @@ static void rotate_inbound(http_req_t *req)
     char err[ERRMSG_LEN];
     repo_status_t st = tpl_rotate_inbound(db, req->auth.project_id, http_param(req, "slug"),
                                           json_is_true(token), err, sizeof err);
-    if (st == REPO_NOT_FOUND)
-        template_not_found(req);
-    else if (st != REPO_OK)
-        api_db_error(req, err);
-    else
+    if (template_found(req, st, err))
         respond_template(req, db, http_param(req, "slug"), 200);
 }
 
@@ -637,10 +629,8 @@ static void delete_template(http_req_t *req)
         tpl_row_t t;
         repo_status_t found =
             tpl_find(db, req->auth.project_id, http_param(req, "slug"), &t, err, sizeof err);
-        if (found != REPO_OK) {
-            api_answer(req, found, 200, NULL, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+        if (!template_found(req, found, err))
             return;
-        }
         if (t.current_version > 0 &&
             !api_require_live_key(req, "Deleting a template with a published version"))
             return;
@@ -841,13 +831,8 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
     tpl_row_t t;
     char err[ERRMSG_LEN];
     repo_status_t st = tpl_find(db, req->auth.project_id, slug, &t, err, sizeof err);
-    if (st != REPO_OK) {
-        if (st == REPO_NOT_FOUND)
-            template_not_found(req);
-        else
-            api_db_error(req, err);
+    if (!template_found(req, st, err))
         return NULL;
-    }
     char pdf_id[37];
     if (!prepare_overlay(req, body, pdf_id))
         return NULL;

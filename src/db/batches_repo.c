@@ -29,12 +29,6 @@
                                                 "n_cancelled"                                                \
                                                 " FROM renders r WHERE r.batch_id = b.id) c"
 
-static void copy_col(char *dst, size_t dst_len, const PGresult *r, int row, const char *col)
-{
-    const char *v = db_get(r, row, col);
-    snprintf(dst, dst_len, "%s", v ? v : "");
-}
-
 static long long count_col(const PGresult *r, int row, const char *col)
 {
     const char *v = db_get(r, row, col);
@@ -44,20 +38,20 @@ static long long count_col(const PGresult *r, int row, const char *col)
 static void fill_row(const PGresult *r, int row, batch_row_t *out)
 {
     memset(out, 0, sizeof *out);
-    copy_col(out->id, sizeof out->id, r, row, "id");
-    copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
-    copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
-    copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
-    copy_col(out->status, sizeof out->status, r, row, "status");
-    copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
-    copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
-    copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
-    copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
-    copy_col(out->cancelled_at, sizeof out->cancelled_at, r, row, "cancelled_at");
-    copy_col(out->merge, sizeof out->merge, r, row, "merge");
-    copy_col(out->merge_filename, sizeof out->merge_filename, r, row, "merge_filename");
-    copy_col(out->merge_key, sizeof out->merge_key, r, row, "merge_key");
-    copy_col(out->merge_error, sizeof out->merge_error, r, row, "merge_error");
+    db_copy_col(out->id, sizeof out->id, r, row, "id");
+    db_copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
+    db_copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
+    db_copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
+    db_copy_col(out->status, sizeof out->status, r, row, "status");
+    db_copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
+    db_copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
+    db_copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
+    db_copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
+    db_copy_col(out->cancelled_at, sizeof out->cancelled_at, r, row, "cancelled_at");
+    db_copy_col(out->merge, sizeof out->merge, r, row, "merge");
+    db_copy_col(out->merge_filename, sizeof out->merge_filename, r, row, "merge_filename");
+    db_copy_col(out->merge_key, sizeof out->merge_key, r, row, "merge_key");
+    db_copy_col(out->merge_error, sizeof out->merge_error, r, row, "merge_error");
     out->merge_bytes = db_get(r, row, "merge_bytes") ? count_col(r, row, "merge_bytes") : -1;
     out->merge_pages = db_get(r, row, "merge_pages") ? (int)count_col(r, row, "merge_pages") : -1;
     out->version_number = (int)count_col(r, row, "version_number");
@@ -127,7 +121,7 @@ repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, c
         return REPO_ERROR;
     repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
     if (st == REPO_OK)
-        copy_col(created_at, 32, r, 0, "created_at");
+        db_copy_col(created_at, 32, r, 0, "created_at");
     PQclear(r);
     return st;
 }
@@ -186,21 +180,11 @@ repo_status_t batches_list(db_t *db, const char *project_id, const char *cursor,
                           cursor ? 3 : 2, params, err, err_len);
     if (!r)
         return REPO_ERROR;
-    int got = PQntuples(r);
-    *has_more = got > limit;
-    if (got > limit)
-        got = limit;
-    *rows = calloc(got > 0 ? (size_t)got : 1, sizeof **rows);
-    if (!*rows) {
-        PQclear(r);
-        errmsg_fail(err, err_len, "out of memory");
-        return REPO_ERROR;
-    }
-    for (int i = 0; i < got; i++)
+    *rows = db_page_rows(r, limit, sizeof **rows, n, has_more, err, err_len);
+    for (int i = 0; i < *n; i++)
         fill_row(r, i, &(*rows)[i]);
-    *n = got;
     PQclear(r);
-    return REPO_OK;
+    return *rows ? REPO_OK : REPO_ERROR;
 }
 
 int batches_mark_cancelled(db_t *db, const char *project_id, const char *id, char *err, size_t err_len)
@@ -291,8 +275,8 @@ int batches_merge_claim(db_t *db, const char *id, int lease_ms, batch_merge_clai
         return -1;
     int claimed = PQntuples(r) == 1;
     if (claimed) {
-        copy_col(c->project_id, sizeof c->project_id, r, 0, "project_id");
-        copy_col(c->merge, sizeof c->merge, r, 0, "merge");
+        db_copy_col(c->project_id, sizeof c->project_id, r, 0, "project_id");
+        db_copy_col(c->merge, sizeof c->merge, r, 0, "merge");
         c->attempts = (int)count_col(r, 0, "merge_attempts");
         c->created_unix = count_col(r, 0, "created_unix");
         const char *v = db_get(r, 0, "invalid");
@@ -352,7 +336,7 @@ int batches_merge_items(db_t *db, const char *id, batch_merge_item_t **items, ch
     for (int i = 0; i < n; i++) {
         batch_merge_item_t *it = &(*items)[i];
         it->index = (int)count_col(r, i, "batch_index");
-        copy_col(it->status, sizeof it->status, r, i, "status");
+        db_copy_col(it->status, sizeof it->status, r, i, "status");
         it->storage_key = dup_col(r, i, "storage_key");
         it->filename = dup_col(r, i, "filename");
     }
@@ -401,7 +385,7 @@ int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_
         return -1;
     int n = PQntuples(r) < max ? PQntuples(r) : max;
     for (int i = 0; i < n; i++)
-        copy_col(ids[i], 37, r, i, "id");
+        db_copy_col(ids[i], 37, r, i, "id");
     PQclear(r);
     return n;
 }

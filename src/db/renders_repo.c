@@ -54,33 +54,27 @@ bool renders_status_terminal(const char *status)
     return !strcmp(status, "succeeded") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
 }
 
-static void copy_col(char *dst, size_t dst_len, const PGresult *r, int row, const char *col)
-{
-    const char *v = db_get(r, row, col);
-    snprintf(dst, dst_len, "%s", v ? v : "");
-}
-
 static void fill_row(const PGresult *r, int row, render_row_t *out)
 {
     memset(out, 0, sizeof *out);
-    copy_col(out->id, sizeof out->id, r, row, "id");
-    copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
-    copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
-    copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
-    copy_col(out->status, sizeof out->status, r, row, "status");
-    copy_col(out->source, sizeof out->source, r, row, "source");
-    copy_col(out->filename, sizeof out->filename, r, row, "filename");
-    copy_col(out->storage_key, sizeof out->storage_key, r, row, "storage_key");
-    copy_col(out->sha256, sizeof out->sha256, r, row, "sha256");
-    copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
-    copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
-    copy_col(out->started_at, sizeof out->started_at, r, row, "started_at");
-    copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
-    copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
-    copy_col(out->job_id, sizeof out->job_id, r, row, "job_id");
-    copy_col(out->deleted_at, sizeof out->deleted_at, r, row, "deleted_at");
-    copy_col(out->expired_at, sizeof out->expired_at, r, row, "expired_at");
-    copy_col(out->batch_id, sizeof out->batch_id, r, row, "batch_id");
+    db_copy_col(out->id, sizeof out->id, r, row, "id");
+    db_copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
+    db_copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
+    db_copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
+    db_copy_col(out->status, sizeof out->status, r, row, "status");
+    db_copy_col(out->source, sizeof out->source, r, row, "source");
+    db_copy_col(out->filename, sizeof out->filename, r, row, "filename");
+    db_copy_col(out->storage_key, sizeof out->storage_key, r, row, "storage_key");
+    db_copy_col(out->sha256, sizeof out->sha256, r, row, "sha256");
+    db_copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
+    db_copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
+    db_copy_col(out->started_at, sizeof out->started_at, r, row, "started_at");
+    db_copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
+    db_copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
+    db_copy_col(out->job_id, sizeof out->job_id, r, row, "job_id");
+    db_copy_col(out->deleted_at, sizeof out->deleted_at, r, row, "deleted_at");
+    db_copy_col(out->expired_at, sizeof out->expired_at, r, row, "expired_at");
+    db_copy_col(out->batch_id, sizeof out->batch_id, r, row, "batch_id");
     const char *v;
     out->batch_index = (v = db_get(r, row, "batch_index")) ? atoi(v) : -1;
     out->version_number = (v = db_get(r, row, "version_number")) ? atoi(v) : 0;
@@ -129,7 +123,7 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
         return REPO_ERROR;
     repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
     if (st == REPO_OK)
-        copy_col(created_at, 32, r, 0, "created_at");
+        db_copy_col(created_at, 32, r, 0, "created_at");
     PQclear(r);
     return st;
 }
@@ -282,21 +276,11 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     buf_free(&sql);
     if (!r)
         return REPO_ERROR;
-    int got = PQntuples(r);
-    *has_more = got > limit;
-    if (got > limit)
-        got = limit;
-    *rows = calloc(got > 0 ? (size_t)got : 1, sizeof **rows);
-    if (!*rows) {
-        PQclear(r);
-        errmsg_fail(err, err_len, "out of memory");
-        return REPO_ERROR;
-    }
-    for (int i = 0; i < got; i++)
+    *rows = db_page_rows(r, limit, sizeof **rows, n, has_more, err, err_len);
+    for (int i = 0; i < *n; i++)
         fill_row(r, i, &(*rows)[i]);
-    *n = got;
     PQclear(r);
-    return REPO_OK;
+    return *rows ? REPO_OK : REPO_ERROR;
 }
 
 int renders_cancel(db_t *db, const char *project_id, const char *id, render_deliveries_t *deliveries,
@@ -347,7 +331,7 @@ int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char 
         return -1;
     int n = PQntuples(r);
     if (n == 1)
-        copy_col(storage_key, key_len, r, 0, "storage_key");
+        db_copy_col(storage_key, key_len, r, 0, "storage_key");
     PQclear(r);
     return n == 1;
 }
@@ -398,13 +382,13 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
         return REPO_NOT_FOUND;
     }
     snprintf(out->id, sizeof out->id, "%s", id);
-    copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
-    copy_col(out->version_id, sizeof out->version_id, r, 0, "version_id");
+    db_copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
+    db_copy_col(out->version_id, sizeof out->version_id, r, 0, "version_id");
     snprintf(out->filename, sizeof out->filename, "%s.pdf", id);
     out->test = db_get(r, 0, "test")[0] == 't';
     out->attempts = atoi(db_get(r, 0, "attempts"));
     out->created_unix = atoll(db_get(r, 0, "created_unix"));
-    copy_col(out->batch_id, sizeof out->batch_id, r, 0, "batch_id");
+    db_copy_col(out->batch_id, sizeof out->batch_id, r, 0, "batch_id");
     json_error_t jerr;
     out->data = json_loads(db_get(r, 0, "data"), 0, &jerr);
     json_error_t oerr;
@@ -532,7 +516,7 @@ int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_
         return -1;
     int n = PQntuples(r) < max ? PQntuples(r) : max;
     for (int i = 0; i < n; i++)
-        copy_col(keys[i], RENDER_STORAGE_KEY_MAX, r, i, "storage_key");
+        db_copy_col(keys[i], RENDER_STORAGE_KEY_MAX, r, i, "storage_key");
     PQclear(r);
     return n;
 }

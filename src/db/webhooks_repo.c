@@ -365,12 +365,6 @@ int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *er
 
 /* ---- dispatcher side ---- */
 
-static void copy_col(char *dst, size_t len, const PGresult *r, const char *col)
-{
-    const char *v = db_get(r, 0, col);
-    snprintf(dst, len, "%s", v ? v : "");
-}
-
 repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, whdel_claim_t *out,
                           char *err, size_t err_len)
 {
@@ -399,14 +393,14 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
         PQclear(r);
         return REPO_NOT_FOUND;
     }
-    copy_col(out->id, sizeof out->id, r, "id");
-    copy_col(out->project_id, sizeof out->project_id, r, "project_id");
-    copy_col(out->render_id, sizeof out->render_id, r, "render_id");
-    copy_col(out->batch_id, sizeof out->batch_id, r, "batch_id");
-    copy_col(out->event, sizeof out->event, r, "event");
-    copy_col(out->url, sizeof out->url, r, "url");
-    copy_col(out->secret, sizeof out->secret, r, "secret");
-    copy_col(out->previous_secret, sizeof out->previous_secret, r, "previous_secret");
+    db_copy_col(out->id, sizeof out->id, r, 0, "id");
+    db_copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
+    db_copy_col(out->render_id, sizeof out->render_id, r, 0, "render_id");
+    db_copy_col(out->batch_id, sizeof out->batch_id, r, 0, "batch_id");
+    db_copy_col(out->event, sizeof out->event, r, 0, "event");
+    db_copy_col(out->url, sizeof out->url, r, 0, "url");
+    db_copy_col(out->secret, sizeof out->secret, r, 0, "secret");
+    db_copy_col(out->previous_secret, sizeof out->previous_secret, r, 0, "previous_secret");
     out->subscription_live = db_get(r, 0, "live")[0] == 't';
     out->attempt = atoi(db_get(r, 0, "attempts"));
     out->max_attempts = atoi(db_get(r, 0, "max_attempts"));

@@ -40,6 +40,20 @@ void th_assert_not_ready(th_server_t *s, const char *key, const char *id, const 
     th_resp_free(r);
 }
 
+th_resp_t *th_download_to(th_server_t *s, const char *key, const char *id, const char *prefix, char *file,
+                          size_t file_len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
+    th_resp_t *r = th_req(s, "GET", path, key, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    snprintf(file, file_len, "%s/%s-%s.pdf", s->dir, prefix, id);
+    FILE *f = fopen(file, "wb");
+    ck_assert_msg(f && fwrite(r->body, 1, r->len, f) == r->len, "cannot write %s", file);
+    fclose(f);
+    return r;
+}
+
 const char *th_str(const json_t *o, const char *k)
 {
     const char *v = json_string_value(json_object_get(o, k));

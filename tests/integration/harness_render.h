@@ -47,6 +47,11 @@ void th_submit_ok(th_server_t *s, const char *base_url, const char *key, const c
 /* GET /v1/renders/:id/download must answer 409 not_ready, its message containing needle
  * (unless NULL): the file of a render that is not (or never will be) succeeded. */
 void th_assert_not_ready(th_server_t *s, const char *key, const char *id, const char *needle);
+/* GET /v1/renders/:id/download of a succeeded render, asserting 200 (inside a Check test), saved
+ * as <server dir>/<prefix>-<id>.pdf with that path in file (for a tool that reads files). Returns
+ * the response (th_resp_free). */
+th_resp_t *th_download_to(th_server_t *s, const char *key, const char *id, const char *prefix, char *file,
+                          size_t file_len);
 /* The status string of a render response ("" when absent). */
 const char *th_status(const th_resp_t *r);
 /* A render body for TH_INVOICE_MANIFEST with rows loop items (a long document); caller frees. */

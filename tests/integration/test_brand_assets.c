@@ -19,6 +19,7 @@
 
 #include "harness.h"
 #include "harness_render.h"
+#include "pdffix.h"
 #include "tu.h"
 
 #define ROBOTO_DIR "/usr/share/fonts/truetype/roboto/unhinted/RobotoTTF/"
@@ -528,31 +529,29 @@ static th_resp_t *put_logo_template(const char *key, const char *slug, const cha
     return th_req(srv, "PUT", path, key, body, NULL);
 }
 
+/* The stdout of the shell command "before FILE after" (pdffix_tool), cut to out_len. */
+static void tool_output(const char *file, const char *before, const char *after, char *out, size_t out_len)
+{
+    char *text = pdffix_tool(file, before, after);
+    ck_assert(text != NULL);
+    snprintf(out, out_len, "%s", text);
+    free(text);
+}
+
 /* Renders slug with data and returns "WxH WxH …" of the PDF's images (pdfimages). */
 static void render_images(const char *key, const char *slug, const char *data, const char *options, char *out,
                           size_t out_len)
 {
-    char body[512], path[256];
+    char body[512];
     snprintf(body, sizeof body, "{\"data\":%s,\"options\":{\"filename\":\"x\"%s}}", data, options);
     char id[64];
     th_submit_ok(srv, NULL, key, slug, body, id);
     th_resp_t *r = th_wait_render(srv, key, id, 30000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     th_resp_free(r);
-    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    ck_assert_int_eq(r->status, 200);
-    char file[700], cmd[800];
-    snprintf(file, sizeof file, "%s/images-%s.pdf", srv->dir, id);
-    FILE *f = fopen(file, "wb");
-    fwrite(r->body, 1, r->len, f);
-    fclose(f);
-    th_resp_free(r);
-    snprintf(cmd, sizeof cmd, "pdfimages -list %s | awk 'NR > 2 {printf \"%%sx%%s \", $4, $5}'", file);
-    FILE *p = popen(cmd, "r");
-    size_t n = fread(out, 1, out_len - 1, p);
-    out[n] = '\0';
-    pclose(p);
+    char file[700];
+    th_resp_free(th_download_to(srv, key, id, "images", file, sizeof file));
+    tool_output(file, "pdfimages -list", "| awk 'NR > 2 {printf \"%sx%s \", $4, $5}'", out, out_len);
 }
 
 START_TEST(layout_images_come_from_the_project)
@@ -691,21 +690,9 @@ static void render_fonts(const char *key, const char *id, char *out, size_t out_
     th_resp_t *r = th_wait_render(srv, key, id, 60000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     th_resp_free(r);
-    char path[256];
-    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    ck_assert_int_eq(r->status, 200);
-    char file[700], cmd[800];
-    snprintf(file, sizeof file, "%s/fonts-%s.pdf", srv->dir, id);
-    FILE *f = fopen(file, "wb");
-    fwrite(r->body, 1, r->len, f);
-    fclose(f);
-    th_resp_free(r);
-    snprintf(cmd, sizeof cmd, "pdffonts %s | awk 'NR > 2 {print $1, $2}'", file);
-    FILE *p = popen(cmd, "r");
-    size_t n = fread(out, 1, out_len - 1, p);
-    out[n] = '\0';
-    pclose(p);
+    char file[700];
+    th_resp_free(th_download_to(srv, key, id, "fonts", file, sizeof file));
+    tool_output(file, "pdffonts", "| awk 'NR > 2 {print $1, $2}'", out, out_len);
 }
 
 static void submit(const char *key, const char *slug, const char *options, char id[64])

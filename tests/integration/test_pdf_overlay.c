@@ -136,29 +136,23 @@ static th_resp_t *put_overlay(const char *key, const char *slug, const char *man
 /* Renders slug with data through the queue and returns the PDF (saved at file). */
 static pdffix_t render_pdf(const char *key, const char *slug, const char *data, char *file, size_t file_len)
 {
-    char body[1024], id[64], path[256];
+    char body[1024], id[64];
     snprintf(body, sizeof body, "{\"data\":%s}", data);
     th_submit_ok(srv, NULL, key, slug, body, id);
     th_resp_t *r = th_wait_render(srv, key, id, 60000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     th_resp_free(r);
-    snprintf(path, sizeof path, "/v1/renders/%s/download", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
-    ck_assert_int_eq(r->status, 200);
+    r = th_download_to(srv, key, id, "overlay", file, file_len);
     pdffix_t pdf = {malloc(r->len), r->len};
     memcpy(pdf.data, r->body, r->len);
     th_resp_free(r);
-    snprintf(file, file_len, "%s/overlay-%s.pdf", srv->dir, id);
-    ck_assert(pdffix_save(&pdf, file));
     return pdf;
 }
 
 /* Output of the shell command "before FILE after". Caller frees. */
 static char *tool(const char *file, const char *before, const char *after)
 {
-    char cmd[2200];
-    snprintf(cmd, sizeof cmd, "%s %s %s", before, file, after);
-    char *out = pdffix_run(cmd);
+    char *out = pdffix_tool(file, before, after);
     ck_assert(out != NULL);
     return out;
 }

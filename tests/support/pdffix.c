@@ -294,6 +294,18 @@ pdffix_t pdffix_bomb_pages(long count, int real)
     return pdffix_end(&b, 1);
 }
 
+char *pdffix_tool(const char *file, const char *before, const char *after)
+{
+    size_t n = strlen(before) + strlen(file) + strlen(after) + 3;
+    char *cmd = malloc(n);
+    if (!cmd)
+        return NULL;
+    snprintf(cmd, n, "%s %s %s", before, file, after);
+    char *out = pdffix_run(cmd);
+    free(cmd);
+    return out;
+}
+
 bool pdffix_save(const pdffix_t *pdf, const char *path)
 {
     FILE *f = fopen(path, "wb");

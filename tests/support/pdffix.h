@@ -55,6 +55,8 @@ pdffix_t pdffix_bomb_pages(long count, int real);
 /* stdout of the shell command cmd (pdftotext, qpdf --json ...), malloc'd; "" when it printed
  * nothing. */
 char *pdffix_run(const char *cmd);
+/* pdffix_run of "before FILE after" (e.g. "pdffonts", file, "| awk ..."). */
+char *pdffix_tool(const char *file, const char *before, const char *after);
 
 bool pdffix_save(const pdffix_t *pdf, const char *path);
 pdffix_t pdffix_load(const char *path);
