@@ -183,6 +183,19 @@ START_TEST(sigterm_finishes_inflight_render)
 }
 END_TEST
 
+/* A render whose data names this logo URL is rendering. */
+static bool logo_render_running(void *url)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM renders WHERE status = 'rendering' AND data::text LIKE '%%%s%%'",
+             (const char *)url);
+    char *n = th_sql(srv, sql);
+    bool yes = n && atoi(n) > 0;
+    free(n);
+    return yes;
+}
+
 START_TEST(sigterm_with_parked_sync_requests)
 {
     th_images_t im;
@@ -193,7 +206,10 @@ START_TEST(sigterm_with_parked_sync_requests)
     bg_req_t b = {.body = body};
     pthread_t t;
     pthread_create(&t, NULL, background_submit, &b);
-    th_sleep_ms(700); /* parked by now */
+    /* The request is parked once its render is fetching the slow logo (a fixed wait was too
+     * short on a loaded machine: the stop then came before the request was accepted). */
+    ck_assert_msg(th_wait_until(logo_render_running, url, 60000), "the render never started");
+    th_sleep_ms(200);
     ck_assert_int_eq(th_server_stop(srv), 0);
     pthread_join(t, NULL);
     ck_assert_msg(b.resp && b.resp->status == 202, "%ld %s", b.resp ? b.resp->status : 0L,
