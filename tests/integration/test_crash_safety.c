@@ -1,7 +1,7 @@
 /* Crash safety with Postgres (a cluster of this test's own): a render or a webhook delivery
  * committed but never pushed to Redis is found by the sweeper within a pass; the webhook
  * dispatcher retries a database error instead of giving the delivery up; and a Postgres crash
- * (immediate stop) in the middle of a drain of 500 renders redoes no render that was reported
+ * (immediate stop) in the middle of a drain of 300 renders redoes no render that was reported
  * succeeded, gives each render exactly one render.succeeded delivery id, and delays no webhook
  * by more than the recovery (a sweep interval, a lease, the backoff). */
 #include <check.h>
@@ -19,7 +19,11 @@ static receiver_t *rx;
 static char key[128], project_id[64];
 
 #define DATA "{\"data\":{\"customer\":{\"name\":\"Crash Safety\"},\"total\":1}}"
-#define DRAIN 800 /* enough that a Release build is still draining when Postgres dies */
+#define DRAIN 300
+/* Each drain render fetches its own logo (no cache hit) from an image server that answers one
+ * request at a time after PACE_MS, so the drain takes DRAIN * PACE_MS (12 s) in every build:
+ * a fast machine cannot finish it before the crash, a slow one still gets there. */
+#define PACE_MS 40
 
 /* A render.succeeded subscription for this test's receiver at path; its id into id. */
 static void subscribe(const char *path, char id[64])
@@ -241,9 +245,17 @@ START_TEST(postgres_crash_during_drain)
 {
     char sub[64];
     subscribe("/drain", sub);
+    th_images_t im;
+    th_images_start(&im, PACE_MS);
     static char ids[DRAIN][64];
-    for (int i = 0; i < DRAIN; i++)
-        th_submit_ok(srv, NULL, key, "invoice", DATA, ids[i]);
+    for (int i = 0; i < DRAIN; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"data\":{\"customer\":{\"name\":\"Crash Safety\"},\"total\":1,"
+                 "\"logo\":\"http://127.0.0.1:%d/slow.svg?n=%d\"}}",
+                 im.port, i);
+        th_submit_ok(srv, NULL, key, "invoice", body, ids[i]);
+    }
     /* Crash while the drain is under way, right after the API reported renders succeeded and
      * their webhooks went out. The WAL writer is paused first, as a slow WAL device would be:
      * a commit that does not wait for its own WAL flush (synchronous_commit = off) is then
@@ -264,9 +276,10 @@ START_TEST(postgres_crash_during_drain)
     th_sleep_ms(500);
     th_pg_start(srv);
 
-    /* Everything arrives within the recovery time (sweep 250 ms, webhook lease 2 s + 30 s margin
-     * only for a dispatcher that died, backoff 100 ms), far below the 10-minute safety net. */
-    if (!th_wait_until(drain_delivered, NULL, 45000)) {
+    /* Everything arrives within the rest of the drain plus the recovery time (sweep 250 ms,
+     * webhook lease 2 s + 30 s margin only for a dispatcher that died, backoff 100 ms), far
+     * below the 10-minute safety net. */
+    if (!th_wait_until(drain_delivered, NULL, 90000)) {
         char *renders = th_sql(srv, "SELECT string_agg(status || ' ' || n, ', ') FROM"
                                     " (SELECT status, count(*) n FROM renders GROUP BY status) x");
         char *deliveries =
@@ -296,6 +309,7 @@ START_TEST(postgres_crash_during_drain)
                               " GROUP BY render_id, subscription_id HAVING count(*) > 1) d");
     ck_assert_str_eq(dupes, "0");
     free(dupes);
+    th_images_stop(&im);
 }
 END_TEST
 

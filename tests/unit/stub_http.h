@@ -4,7 +4,8 @@
  * stub_http_start() binds 127.0.0.1:0, forks a child that serves the given routes one
  * connection at a time (Connection: close), and returns its port. Routes can delay the
  * answer (to test timeouts; the delay ends early when the client hangs up) or stream many
- * bytes without a Content-Length (to test size caps). Unknown paths get a 404.
+ * bytes without a Content-Length (to test size caps). Unknown paths get a 404. A query string
+ * is ignored when matching (so "/slow.svg?n=7" gets past a client's cache and still matches).
  * stub_http_stop() kills and reaps the child. The child never returns into the test.
  */
 #ifndef CRAFTKIT_TEST_STUB_HTTP_H
@@ -84,6 +85,7 @@ static void stub_http_serve_one(int fd, const stub_route_t *routes, size_t n)
     char path[1024] = "";
     if (sscanf(req, "%*s %1023s", path) != 1)
         return;
+    path[strcspn(path, "?")] = 0;
     const stub_route_t *rt = NULL;
     for (size_t i = 0; i < n; i++)
         if (strcmp(routes[i].path, path) == 0)
