@@ -26,12 +26,12 @@ static json_t *asset_json(const PGresult *r, int row)
     return o;
 }
 
+/* The one asset of r into *out (and its storage key into key, unless NULL). */
 static repo_status_t one_asset(PGresult *r, json_t **out, char key[ASSETS_KEY_MAX])
 {
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
     *out = asset_json(r, 0);
     if (key)
         snprintf(key, ASSETS_KEY_MAX, "%s", db_get(r, 0, "storage_key"));
@@ -43,14 +43,12 @@ repo_status_t assets_find_same(db_t *db, const char *project_id, const char *nam
                                json_t **out, char *err, size_t err_len)
 {
     const char *params[] = {project_id, name, sha256};
-    PGresult *r =
-        db_exec(db,
-                "SELECT " ASSET_COLUMNS " FROM assets WHERE project_id = $1 AND name = $2 AND sha256 = $3"
-                " AND " ASSET_CURRENT,
-                3, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    return one_asset(r, out, NULL);
+    return one_asset(db_exec(db,
+                             "SELECT " ASSET_COLUMNS
+                             " FROM assets WHERE project_id = $1 AND name = $2 AND sha256 = $3"
+                             " AND " ASSET_CURRENT,
+                             3, params, err, err_len),
+                     out, NULL);
 }
 
 /* Serialises a project's quota checks and name replacements (both in a transaction). */
@@ -161,23 +159,12 @@ repo_status_t assets_list(db_t *db, const char *project_id, const char *cursor, 
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[] = {project_id, cursor, lim};
-    PGresult *r = db_exec(db,
-                          "SELECT " ASSET_COLUMNS " FROM assets WHERE project_id = $1 AND " ASSET_CURRENT
-                          " AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3::int",
-                          3, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    int n = PQntuples(r);
-    bool more = n > limit;
-    json_t *list = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(list, asset_json(r, i));
-    PQclear(r);
-    json_t *last = json_array_get(list, json_array_size(list) - 1);
-    *out = json_pack("{s:o, s:o, s:b}", "assets", list, "nextCursor",
-                     more && last ? json_string(json_string_value(json_object_get(last, "id"))) : json_null(),
-                     "hasMore", more);
-    return REPO_OK;
+    return repo_json_page(db_exec(db,
+                                  "SELECT " ASSET_COLUMNS
+                                  " FROM assets WHERE project_id = $1 AND " ASSET_CURRENT
+                                  " AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3::int",
+                                  3, params, err, err_len),
+                          limit, "assets", asset_json, out);
 }
 
 repo_status_t assets_get(db_t *db, const char *project_id, const char *id, json_t **out,
@@ -186,33 +173,31 @@ repo_status_t assets_get(db_t *db, const char *project_id, const char *id, json_
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, id};
-    PGresult *r = db_exec(
-        db, "SELECT " ASSET_COLUMNS " FROM assets WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT, 2,
-        params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    return one_asset(r, out, key);
+    return one_asset(db_exec(db,
+                             "SELECT " ASSET_COLUMNS
+                             " FROM assets WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT,
+                             2, params, err, err_len),
+                     out, key);
+}
+
+/* {template, version} of a published version that pins an asset. */
+static json_t *user_json(const PGresult *r, int row)
+{
+    return json_pack("{s:s, s:I}", "template", db_get(r, row, "slug"), "version",
+                     (json_int_t)atoi(db_get(r, row, "number")));
 }
 
 repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, size_t err_len)
 {
     const char *params[] = {id};
-    PGresult *r =
+    return repo_json_list(
         db_exec(db,
                 "SELECT t.slug, v.number FROM template_version_assets tva"
                 " JOIN template_versions v ON v.id = tva.version_id JOIN templates t ON t.id = v.template_id"
                 " WHERE tva.asset_id = $1 AND v.published_at IS NOT NULL AND t.deleted_at IS NULL"
                 " ORDER BY t.slug, v.number LIMIT 20",
-                1, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(list, json_pack("{s:s, s:I}", "template", db_get(r, i, "slug"), "version",
-                                              (json_int_t)atoi(db_get(r, i, "number"))));
-    PQclear(r);
-    *out = list;
-    return REPO_OK;
+                1, params, err, err_len),
+        user_json, out);
 }
 
 repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
@@ -221,20 +206,12 @@ repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, js
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, id};
-    PGresult *r =
+    return repo_json_one(
         db_exec(db,
                 "UPDATE assets SET deleted_at = now() WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT
                 " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
-                2, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
-    *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
-    PQclear(r);
-    return REPO_OK;
+                2, params, err, err_len),
+        repo_deleted_json, out);
 }
 
 int assets_collect(db_t *db, const char *project_id, char (*ids)[37], char (*keys)[ASSETS_KEY_MAX], int max,
@@ -313,6 +290,13 @@ int assets_for_render(db_t *db, const char *project_id, const char *version_id, 
     return n;
 }
 
+/* The asset id of a row, null where none matched. */
+static json_t *id_or_null(const PGresult *r, int row)
+{
+    const char *id = db_get(r, row, "id");
+    return id ? json_string(id) : json_null();
+}
+
 repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json_t *refs, json_t **ids,
                                     char *err, size_t err_len)
 {
@@ -329,34 +313,22 @@ repo_status_t assets_resolve_images(db_t *db, const char *project_id, const json
                           " FROM json_array_elements_text($2::json) WITH ORDINALITY AS e(ref, n) ORDER BY n",
                           2, params, err, err_len);
     free(list);
-    if (!r)
-        return REPO_ERROR;
-    json_t *out = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *id = db_get(r, i, "id");
-        json_array_append_new(out, id ? json_string(id) : json_null());
-    }
-    PQclear(r);
-    *ids = out;
-    return REPO_OK;
+    return repo_json_list(r, id_or_null, ids);
+}
+
+/* {id, family} of a font asset. */
+static json_t *font_json(const PGresult *r, int row)
+{
+    const char *family = db_get(r, row, "family");
+    return json_pack("{s:s, s:s}", "id", db_get(r, row, "id"), "family", family ? family : "");
 }
 
 repo_status_t assets_fonts(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
 {
     const char *params[] = {project_id};
-    PGresult *r = db_exec(db,
-                          "SELECT id, meta->>'family' AS family FROM assets WHERE project_id = $1"
-                          " AND kind = 'font' AND " ASSET_CURRENT " ORDER BY id DESC",
-                          1, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *family = db_get(r, i, "family");
-        json_array_append_new(
-            list, json_pack("{s:s, s:s}", "id", db_get(r, i, "id"), "family", family ? family : ""));
-    }
-    PQclear(r);
-    *out = list;
-    return REPO_OK;
+    return repo_json_list(db_exec(db,
+                                  "SELECT id, meta->>'family' AS family FROM assets WHERE project_id = $1"
+                                  " AND kind = 'font' AND " ASSET_CURRENT " ORDER BY id DESC",
+                                  1, params, err, err_len),
+                          font_json, out);
 }

@@ -35,8 +35,10 @@ static long long count_col(const PGresult *r, int row, const char *col)
     return v ? atoll(v) : 0;
 }
 
-static void fill_row(const PGresult *r, int row, batch_row_t *out)
+/* A repo_row_fill_fn: the batch_row_t at dst from row `row` of r. */
+static void fill_row(const PGresult *r, int row, void *dst)
 {
+    batch_row_t *out = dst;
     memset(out, 0, sizeof *out);
     db_copy_col(out->id, sizeof out->id, r, row, "id");
     db_copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
@@ -108,7 +110,7 @@ repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, c
                             n->request_hash,
                             n->merge ? n->merge : "none",
                             n->merge_filename};
-    PGresult *r =
+    return repo_inserted(
         db_exec(db,
                 "INSERT INTO batches (id, project_id, template_id, version_number, test, total,"
                 " invalid, options, idempotency_key, request_hash, merge, merge_filename)"
@@ -116,14 +118,8 @@ repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, c
                 " $9::text, $10::text, $11::text, $12::text)"
                 " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
                 " RETURNING " SQL_TS("created_at") " AS created_at",
-                12, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
-    if (st == REPO_OK)
-        db_copy_col(created_at, 32, r, 0, "created_at");
-    PQclear(r);
-    return st;
+                12, params, err, err_len),
+        created_at);
 }
 
 int batches_delete(db_t *db, const char *id, char *err, size_t err_len)
@@ -132,16 +128,11 @@ int batches_delete(db_t *db, const char *id, char *err, size_t err_len)
     return db_command(db, "DELETE FROM batches WHERE id = $1", 1, params, err, err_len) < 0 ? -1 : 0;
 }
 
+/* The batch of r into out, which is zeroed whatever the outcome (batch_row_free may follow). */
 static repo_status_t one_row(PGresult *r, batch_row_t *out)
 {
     memset(out, 0, sizeof *out);
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        fill_row(r, 0, out);
-    PQclear(r);
-    return st;
+    return repo_fill_one(r, fill_row, out);
 }
 
 repo_status_t batches_get(db_t *db, const char *project_id, const char *id, batch_row_t *out, char *err,
@@ -170,20 +161,12 @@ repo_status_t batches_list(db_t *db, const char *project_id, const char *cursor,
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether another page exists */
     const char *params[] = {project_id, lim, cursor};
-    *rows = NULL;
-    *n = 0;
-    *has_more = false;
     PGresult *r = db_exec(db,
                           cursor ? BATCH_SELECT " WHERE b.project_id = $1 AND b.id < $3::uuid"
                                                 " ORDER BY b.id DESC LIMIT $2::int"
                                  : BATCH_SELECT " WHERE b.project_id = $1 ORDER BY b.id DESC LIMIT $2::int",
                           cursor ? 3 : 2, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    *rows = db_page_rows(r, limit, sizeof **rows, n, has_more, err, err_len);
-    for (int i = 0; i < *n; i++)
-        fill_row(r, i, &(*rows)[i]);
-    PQclear(r);
+    *rows = repo_page_fill(r, limit, sizeof **rows, fill_row, n, has_more, err, err_len);
     return *rows ? REPO_OK : REPO_ERROR;
 }
 

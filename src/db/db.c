@@ -277,20 +277,6 @@ const char *db_get(const PGresult *res, int row, const char *column)
     return PQgetvalue(res, row, col);
 }
 
-void *db_page_rows(const PGresult *r, int limit, size_t elem_size, int *n, bool *has_more, char *err,
-                   size_t err_len)
-{
-    int got = PQntuples(r);
-    *has_more = got > limit;
-    if (got > limit)
-        got = limit;
-    void *rows = calloc(got > 0 ? (size_t)got : 1, elem_size);
-    *n = rows ? got : 0;
-    if (!rows)
-        errmsg_fail(err, err_len, "out of memory");
-    return rows;
-}
-
 void db_copy_col(char *dst, size_t dst_len, const PGresult *res, int row, const char *column)
 {
     const char *v = db_get(res, row, column);

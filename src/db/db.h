@@ -87,13 +87,6 @@ int db_server_started(db_t *db, char *out, size_t out_len, char *err, size_t err
 /* Liveness check for /ready. */
 bool db_ping(db_t *db, char *err, size_t err_len);
 
-/* The rows to keep of a listing page fetched with "LIMIT limit + 1" (the extra row only says that
- * another page exists): sets *n (at most limit) and *has_more, and returns a zeroed array of *n
- * elements of elem_size bytes for the caller to fill from r's first *n rows (at least one
- * element; the caller frees it). NULL + err, *n = 0, when out of memory. r stays the caller's. */
-void *db_page_rows(const PGresult *r, int limit, size_t elem_size, int *n, bool *has_more, char *err,
-                   size_t err_len);
-
 /* Accessors that read a column by name from row r (NULL for SQL NULL). */
 const char *db_get(const PGresult *res, int row, const char *column);
 /* db_get copied into dst (dst_len bytes, cut to fit; "" for SQL NULL). */

@@ -54,21 +54,19 @@ static json_t *key_json(const PGresult *r, int row)
                      db_get(r, row, "created_at"), "revokedAt", revoked ? json_string(revoked) : json_null());
 }
 
+/* {id, revokedAt} of a revoked key. */
+static json_t *revoked_json(const PGresult *r, int row)
+{
+    return json_pack("{s:s, s:s}", "id", db_get(r, row, "id"), "revokedAt", db_get(r, row, "revoked_at"));
+}
+
 repo_status_t projects_create(db_t *db, const char *name, const char *slug, json_t **out, char *err,
                               size_t err_len)
 {
     char base[SLUG_MAX + 1], candidate[SLUG_MAX + 16], id[UUID_STR_LEN + 1];
-    if (slug)
-        snprintf(base, sizeof base, "%s", slug);
-    else
-        slug_from_name(name, base, sizeof base);
-    if (!base[0])
-        snprintf(base, sizeof base, "project");
+    repo_slug_base(base, sizeof base, slug, name, "project");
     for (int attempt = 1; attempt <= SLUG_ATTEMPTS; attempt++) {
-        if (attempt == 1)
-            snprintf(candidate, sizeof candidate, "%s", base);
-        else
-            snprintf(candidate, sizeof candidate, "%.*s-%d", SLUG_MAX - 4, base, attempt);
+        repo_slug_candidate(candidate, sizeof candidate, base, attempt);
         uuid7_new_str(id);
         const char *params[] = {id, candidate, name};
         PGresult *r = db_exec(db,
@@ -89,40 +87,24 @@ repo_status_t projects_create(db_t *db, const char *name, const char *slug, json
     return REPO_CONFLICT;
 }
 
-static repo_status_t one_project(db_t *db, PGresult *r, json_t **out)
-{
-    (void)db;
-    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        *out = project_json(r, 0);
-    PQclear(r);
-    return st;
-}
-
 repo_status_t projects_get(db_t *db, const char *id, json_t **out, char *err, size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {id};
-    PGresult *r = db_exec(db, "SELECT " PROJECT_COLUMNS " FROM projects WHERE id = $1 AND deleted_at IS NULL",
-                          1, params, err, err_len);
-    return r ? one_project(db, r, out) : REPO_ERROR;
+    return repo_json_one(
+        db_exec(db, "SELECT " PROJECT_COLUMNS " FROM projects WHERE id = $1 AND deleted_at IS NULL", 1,
+                params, err, err_len),
+        project_json, out);
 }
 
 repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len)
 {
-    PGresult *r = db_exec(db,
-                          "SELECT " PROJECT_COLUMNS " FROM projects WHERE deleted_at IS NULL"
-                          " ORDER BY created_at DESC, id DESC LIMIT 1000",
-                          0, NULL, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(list, project_json(r, i));
-    PQclear(r);
-    *out = list;
-    return REPO_OK;
+    return repo_json_list(db_exec(db,
+                                  "SELECT " PROJECT_COLUMNS " FROM projects WHERE deleted_at IS NULL"
+                                  " ORDER BY created_at DESC, id DESC LIMIT 1000",
+                                  0, NULL, err, err_len),
+                          project_json, out);
 }
 
 repo_status_t projects_update(db_t *db, const char *id, const project_update_t *u, json_t **out, char *err,
@@ -148,7 +130,7 @@ repo_status_t projects_update(db_t *db, const char *id, const project_update_t *
                           " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                           5, params, err, err_len);
     auth_changed(); /* this instance at once; the others when the NOTIFY arrives */
-    return r ? one_project(db, r, out) : REPO_ERROR;
+    return repo_json_one(r, project_json, out);
 }
 
 repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err, size_t err_len)
@@ -162,14 +144,9 @@ repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
                 " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at)"
                                                        " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                 1, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    auth_changed();
-    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
-    PQclear(r);
-    return st;
+    if (r)
+        auth_changed();
+    return repo_json_one(r, repo_deleted_json, out);
 }
 
 repo_status_t keys_create(db_t *db, const char *project_id, const char *name, const char *environment,
@@ -210,18 +187,11 @@ repo_status_t keys_list(db_t *db, const char *project_id, json_t **out, char *er
         return st;
     json_decref(project);
     const char *params[] = {project_id};
-    PGresult *r = db_exec(db,
-                          "SELECT " KEY_COLUMNS " FROM api_keys WHERE project_id = $1"
-                          " ORDER BY created_at DESC, id DESC LIMIT 1000",
-                          1, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(list, key_json(r, i));
-    PQclear(r);
-    *out = list;
-    return REPO_OK;
+    return repo_json_list(db_exec(db,
+                                  "SELECT " KEY_COLUMNS " FROM api_keys WHERE project_id = $1"
+                                  " ORDER BY created_at DESC, id DESC LIMIT 1000",
+                                  1, params, err, err_len),
+                          key_json, out);
 }
 
 repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, json_t **out, char *err,
@@ -237,12 +207,7 @@ repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, 
                 " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at)"
                                                        " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
                 2, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    auth_changed();
-    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "revokedAt", db_get(r, 0, "revoked_at"));
-    PQclear(r);
-    return st;
+    if (r)
+        auth_changed();
+    return repo_json_one(r, revoked_json, out);
 }

@@ -54,8 +54,10 @@ bool renders_status_terminal(const char *status)
     return !strcmp(status, "succeeded") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
 }
 
-static void fill_row(const PGresult *r, int row, render_row_t *out)
+/* A repo_row_fill_fn: the render_row_t at dst from row `row` of r. */
+static void fill_row(const PGresult *r, int row, void *dst)
 {
+    render_row_t *out = dst;
     memset(out, 0, sizeof *out);
     db_copy_col(out->id, sizeof out->id, r, row, "id");
     db_copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
@@ -109,23 +111,18 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
     const char *params[] = {
         n->id,   n->project_id, n->template_id,     n->version_id,   version,   n->test ? "t" : "f",
         n->data, n->options,    n->idempotency_key, n->request_hash, n->source, n->filename};
-    PGresult *r = db_exec(
-        db,
-        "WITH lock AS (SELECT pg_advisory_xact_lock(" RENDER_LOCK_KEY "))"
-        " INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
-        " test, data, options, idempotency_key, request_hash, source, filename)"
-        " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int, 'queued', $6::bool, $7::json, $8::json,"
-        " $9::text, $10::text, $11::text, $12::text FROM lock"
-        " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
-        " RETURNING " SQL_TS("created_at") " AS created_at",
-        12, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_CONFLICT;
-    if (st == REPO_OK)
-        db_copy_col(created_at, 32, r, 0, "created_at");
-    PQclear(r);
-    return st;
+    return repo_inserted(
+        db_exec(
+            db,
+            "WITH lock AS (SELECT pg_advisory_xact_lock(" RENDER_LOCK_KEY "))"
+            " INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
+            " test, data, options, idempotency_key, request_hash, source, filename)"
+            " SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::int, 'queued', $6::bool, $7::json, $8::json,"
+            " $9::text, $10::text, $11::text, $12::text FROM lock"
+            " ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+            " RETURNING " SQL_TS("created_at") " AS created_at",
+            12, params, err, err_len),
+        created_at);
 }
 
 int renders_insert_batch_items(db_t *db, const render_new_t *common, const char *batch_id, const char *items,
@@ -203,37 +200,27 @@ int renders_delete_unqueued(db_t *db, const char *id, char *err, size_t err_len)
     return rows < 0 ? -1 : rows > 0;
 }
 
-static repo_status_t one_row(PGresult *r, render_row_t *out)
-{
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        fill_row(r, 0, out);
-    PQclear(r);
-    return st;
-}
-
 repo_status_t renders_get(db_t *db, const char *project_id, const char *id, render_row_t *out, char *err,
                           size_t err_len)
 {
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, id};
-    return one_row(db_exec(db, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND r.id = $2",
-                           2, params, err, err_len),
-                   out);
+    return repo_fill_one(
+        db_exec(db, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1 AND r.id = $2", 2, params,
+                err, err_len),
+        fill_row, out);
 }
 
 repo_status_t renders_find_by_key(db_t *db, const char *project_id, const char *key, render_row_t *out,
                                   char *err, size_t err_len)
 {
     const char *params[] = {project_id, key};
-    return one_row(db_exec(db,
-                           "SELECT " RENDER_COLUMNS RENDER_FROM
-                           " WHERE r.project_id = $1 AND r.idempotency_key = $2",
-                           2, params, err, err_len),
-                   out);
+    return repo_fill_one(db_exec(db,
+                                 "SELECT " RENDER_COLUMNS RENDER_FROM
+                                 " WHERE r.project_id = $1 AND r.idempotency_key = $2",
+                                 2, params, err, err_len),
+                         fill_row, out);
 }
 
 repo_status_t renders_list(db_t *db, const char *project_id, const render_filter_t *f, int limit,
@@ -269,17 +256,9 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     LIST_COND(f->batch_id, " AND r.batch_id = $%d::uuid");
 #undef LIST_COND
     buf_printf(&sql, " ORDER BY r.id DESC LIMIT $2::int");
-    *rows = NULL;
-    *n = 0;
-    *has_more = false;
     PGresult *r = db_exec(db, buf_cstr(&sql), np, params, err, err_len);
     buf_free(&sql);
-    if (!r)
-        return REPO_ERROR;
-    *rows = db_page_rows(r, limit, sizeof **rows, n, has_more, err, err_len);
-    for (int i = 0; i < *n; i++)
-        fill_row(r, i, &(*rows)[i]);
-    PQclear(r);
+    *rows = repo_page_fill(r, limit, sizeof **rows, fill_row, n, has_more, err, err_len);
     return *rows ? REPO_OK : REPO_ERROR;
 }
 

@@ -13,12 +13,12 @@
 #define SLUG_ATTEMPTS 50
 #define TOKEN_LEN 32
 
+/* The one template of r into out: REPO_OK, REPO_NOT_FOUND or REPO_ERROR (r NULL). Clears r. */
 static repo_status_t fill_row(PGresult *r, tpl_row_t *out)
 {
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
     const char *cv = db_get(r, 0, "current_version");
     snprintf(out->id, sizeof out->id, "%s", db_get(r, 0, "id"));
     snprintf(out->slug, sizeof out->slug, "%s", db_get(r, 0, "slug"));
@@ -33,11 +33,11 @@ repo_status_t tpl_find(db_t *db, const char *project_id, const char *slug, tpl_r
                        size_t err_len)
 {
     const char *params[] = {project_id, slug};
-    PGresult *r = db_exec(db,
-                          "SELECT id, slug, current_version, inbound_enforce, inbound_secret FROM templates"
-                          " WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
-                          2, params, err, err_len);
-    return r ? fill_row(r, out) : REPO_ERROR;
+    return fill_row(db_exec(db,
+                            "SELECT id, slug, current_version, inbound_enforce, inbound_secret FROM templates"
+                            " WHERE project_id = $1 AND slug = $2 AND deleted_at IS NULL",
+                            2, params, err, err_len),
+                    out);
 }
 
 repo_status_t tpl_find_by_token(db_t *db, const char *token, tpl_row_t *out, tpl_owner_t *owner, char *err,
@@ -108,19 +108,11 @@ repo_status_t tpl_create(db_t *db, const char *project_id, const char *name, con
                          size_t err_len)
 {
     char base[SLUG_MAX + 1], candidate[SLUG_MAX + 16];
-    if (slug)
-        snprintf(base, sizeof base, "%s", slug);
-    else
-        slug_from_name(name, base, sizeof base);
-    if (!base[0])
-        snprintf(base, sizeof base, "template");
+    repo_slug_base(base, sizeof base, slug, name, "template");
     for (int attempt = 1; attempt <= SLUG_ATTEMPTS; attempt++) {
         char id[UUID_STR_LEN + 1], token[TOKEN_LEN + 1], secret[TOKEN_LEN + 8];
         char rnd[TOKEN_LEN + 1];
-        if (attempt == 1)
-            snprintf(candidate, sizeof candidate, "%s", base);
-        else
-            snprintf(candidate, sizeof candidate, "%.*s-%d", SLUG_MAX - 4, base, attempt);
+        repo_slug_candidate(candidate, sizeof candidate, base, attempt);
         uuid7_new_str(id);
         crypto_random_base62(token, TOKEN_LEN);
         crypto_random_base62(rnd, TOKEN_LEN);
@@ -167,12 +159,10 @@ repo_status_t tpl_add_version(db_t *db, const char *project_id, const char *slug
                           " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL"
                           " GROUP BY t.id",
                           2, params, err, err_len);
-    if (!r)
-        goto fail;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK) {
         db_rollback(db);
-        return REPO_NOT_FOUND;
+        return st;
     }
     char id[37];
     snprintf(id, sizeof id, "%s", db_get(r, 0, "id"));
@@ -232,12 +222,9 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
     PGresult *r =
         db_exec(db, TEMPLATE_SELECT " WHERE t.project_id = $1 AND t.slug = $2 AND t.deleted_at IS NULL", 2,
                 params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
     const char *cv = db_get(r, 0, "current_version"), *desc = db_get(r, 0, "description");
     char url[1024];
     snprintf(url, sizeof url, "%s/v1/hooks/%s", config_get()->public_url, db_get(r, 0, "inbound_token"));
@@ -262,12 +249,17 @@ repo_status_t tpl_get_json(db_t *db, const char *project_id, const char *slug, j
     return REPO_OK;
 }
 
-/* {key: [...], nextCursor, hasMore} from a page fetched with limit + 1 rows. */
-static json_t *page_json(const char *key, json_t *list, const PGresult *r, int limit)
+/* A template as the listing shows it (no version content). */
+static json_t *summary_json(const PGresult *r, int row)
 {
-    bool more = PQntuples(r) > limit;
-    json_t *next = more ? json_string(db_get(r, limit - 1, "id")) : json_null();
-    return json_pack("{s:o, s:o, s:b}", key, list, "nextCursor", next, "hasMore", more);
+    const char *cv = db_get(r, row, "current_version"), *desc = db_get(r, row, "description");
+    const char *type = db_get(r, row, "template_type");
+    return json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:s, s:s}", "id", db_get(r, row, "id"), "name",
+                     db_get(r, row, "name"), "slug", db_get(r, row, "slug"), "description",
+                     desc ? json_string(desc) : json_null(), "templateType", type ? type : "layout",
+                     "currentVersionNumber", cv ? json_integer(atoi(cv)) : json_null(), "published",
+                     cv != NULL, "createdAt", db_get(r, row, "created_at"), "updatedAt",
+                     db_get(r, row, "updated_at"));
 }
 
 repo_status_t tpl_list_json(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,
@@ -277,41 +269,26 @@ repo_status_t tpl_list_json(db_t *db, const char *project_id, const char *cursor
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[] = {project_id, cursor, lim};
     /* Keyset on (updated_at, id), newest-updated first; the cursor is the last template's id. */
-    PGresult *r = db_exec(
-        db,
-        "SELECT id, name, slug, description, current_version, (SELECT " TEMPLATE_TYPE_SQL(
-            "v") " FROM template_versions v WHERE v.template_id = t.id ORDER BY (v.number = "
-                 "t.current_version) DESC, v.number DESC LIMIT 1) AS template_type, " SQL_TS(
-                     "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at"
-                                                                           " FROM templates t WHERE "
-                                                                           "project_id = $1 AND "
-                                                                           "deleted_at IS NULL"
-                                                                           " AND ($2::uuid IS NULL OR "
-                                                                           "(updated_at, id) < "
-                                                                           "(SELECT updated_at, id "
-                                                                           "FROM templates WHERE id = "
-                                                                           "$2::uuid AND project_id = "
-                                                                           "$1))"
-                                                                           " ORDER BY updated_at DESC, "
-                                                                           "id DESC LIMIT $3::int",
-        3, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r) && i < limit; i++) {
-        const char *cv = db_get(r, i, "current_version"), *desc = db_get(r, i, "description");
-        const char *type = db_get(r, i, "template_type");
-        json_array_append_new(
-            list, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:b, s:s, s:s}", "id", db_get(r, i, "id"), "name",
-                            db_get(r, i, "name"), "slug", db_get(r, i, "slug"), "description",
-                            desc ? json_string(desc) : json_null(), "templateType", type ? type : "layout",
-                            "currentVersionNumber", cv ? json_integer(atoi(cv)) : json_null(), "published",
-                            cv != NULL, "createdAt", db_get(r, i, "created_at"), "updatedAt",
-                            db_get(r, i, "updated_at")));
-    }
-    *out = page_json("templates", list, r, limit);
-    PQclear(r);
-    return REPO_OK;
+    return repo_json_page(
+        db_exec(
+            db,
+            "SELECT id, name, slug, description, current_version, (SELECT " TEMPLATE_TYPE_SQL(
+                "v") " FROM template_versions v WHERE v.template_id = t.id ORDER BY (v.number = "
+                     "t.current_version) DESC, v.number DESC LIMIT 1) AS template_type, " SQL_TS(
+                         "created_at") " AS created_at, " SQL_TS("updated_at") " AS updated_at"
+                                                                               " FROM templates t WHERE "
+                                                                               "project_id = $1 AND "
+                                                                               "deleted_at IS NULL"
+                                                                               " AND ($2::uuid IS NULL OR "
+                                                                               "(updated_at, id) < "
+                                                                               "(SELECT updated_at, id "
+                                                                               "FROM templates WHERE id = "
+                                                                               "$2::uuid AND project_id = "
+                                                                               "$1))"
+                                                                               " ORDER BY updated_at DESC, "
+                                                                               "id DESC LIMIT $3::int",
+            3, params, err, err_len),
+        limit, "templates", summary_json, out);
 }
 
 repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, const char *name,
@@ -349,23 +326,23 @@ repo_status_t tpl_rotate_inbound(db_t *db, const char *project_id, const char *s
     return rows < 0 ? REPO_ERROR : rows == 0 ? REPO_NOT_FOUND : REPO_OK;
 }
 
+/* {id, slug, deletedAt} of a deleted template. */
+static json_t *deleted_json(const PGresult *r, int row)
+{
+    return json_pack("{s:s, s:s, s:s}", "id", db_get(r, row, "id"), "slug", db_get(r, row, "slug"),
+                     "deletedAt", db_get(r, row, "deleted_at"));
+}
+
 repo_status_t tpl_delete(db_t *db, const char *project_id, const char *slug, json_t **out, char *err,
                          size_t err_len)
 {
     const char *params[] = {project_id, slug};
-    PGresult *r =
+    return repo_json_one(
         db_exec(db,
                 "UPDATE templates SET deleted_at = now() WHERE project_id = $1 AND slug = $2"
                 " AND deleted_at IS NULL RETURNING id, slug, " SQL_TS("deleted_at") " AS deleted_at",
-                2, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        *out = json_pack("{s:s, s:s, s:s}", "id", db_get(r, 0, "id"), "slug", db_get(r, 0, "slug"),
-                         "deletedAt", db_get(r, 0, "deleted_at"));
-    PQclear(r);
-    return st;
+                2, params, err, err_len),
+        deleted_json, out);
 }
 
 repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *slug, const char *cursor,
@@ -397,7 +374,7 @@ repo_status_t tpl_versions_json(db_t *db, const char *project_id, const char *sl
                             "published", pub != NULL, "current", number == t.current_version, "createdAt",
                             db_get(r, i, "created_at"), "publishedAt", pub ? json_string(pub) : json_null()));
     }
-    *out = page_json("versions", list, r, limit);
+    *out = repo_page_json("versions", list, r, limit);
     PQclear(r);
     return REPO_OK;
 }
@@ -434,12 +411,9 @@ repo_status_t tpl_version_json(db_t *db, const char *project_id, const char *slu
                                                                             " WHERE template_id = $1 "
                                                                             "AND number = $2",
                 2, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
+    st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
     const char *pub = db_get(r, 0, "published_at");
     if (version_id)
         snprintf(version_id, 37, "%s", db_get(r, 0, "id"));

@@ -43,17 +43,15 @@ static json_t *sub_json(const PGresult *r, int row)
 /* The single subscription of r (with its secret when the query returned one). */
 static repo_status_t one_sub(PGresult *r, json_t **out)
 {
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK) {
-        *out = sub_json(r, 0);
-        const char *secret = PQfnumber(r, "secret") >= 0 ? db_get(r, 0, "secret") : NULL;
-        if (secret)
-            json_object_set_new(*out, "secret", json_string(secret));
-    }
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
+    *out = sub_json(r, 0);
+    const char *secret = PQfnumber(r, "secret") >= 0 ? db_get(r, 0, "secret") : NULL;
+    if (secret)
+        json_object_set_new(*out, "secret", json_string(secret));
     PQclear(r);
-    return st;
+    return REPO_OK;
 }
 
 static void new_secret(char out[WEBHOOK_SECRET_MAX + 1])
@@ -86,18 +84,16 @@ repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, co
 repo_status_t whsub_list(db_t *db, const char *project_id, json_t **out, char *err, size_t err_len)
 {
     const char *params[] = {project_id};
-    PGresult *r = db_exec(db,
-                          "SELECT " SUB_COLUMNS " FROM webhook_subscriptions WHERE project_id = $1"
-                          " AND deleted_at IS NULL ORDER BY id DESC",
-                          1, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    json_t *list = json_array();
-    for (int i = 0; i < PQntuples(r); i++)
-        json_array_append_new(list, sub_json(r, i));
-    PQclear(r);
-    *out = json_pack("{s:o}", "webhooks", list);
-    return REPO_OK;
+    json_t *list = NULL;
+    repo_status_t st =
+        repo_json_list(db_exec(db,
+                               "SELECT " SUB_COLUMNS " FROM webhook_subscriptions WHERE project_id = $1"
+                               " AND deleted_at IS NULL ORDER BY id DESC",
+                               1, params, err, err_len),
+                       sub_json, &list);
+    if (st == REPO_OK)
+        *out = json_pack("{s:o}", "webhooks", list);
+    return st;
 }
 
 repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
@@ -145,18 +141,12 @@ repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, jso
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {project_id, id};
-    PGresult *r = db_exec(db,
-                          "UPDATE webhook_subscriptions SET deleted_at = now(), active = false"
-                          " WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
-                          " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
-                          2, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
-    if (st == REPO_OK)
-        *out = json_pack("{s:s, s:s}", "id", db_get(r, 0, "id"), "deletedAt", db_get(r, 0, "deleted_at"));
-    PQclear(r);
-    return st;
+    return repo_json_one(db_exec(db,
+                                 "UPDATE webhook_subscriptions SET deleted_at = now(), active = false"
+                                 " WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
+                                 " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
+                                 2, params, err, err_len),
+                         repo_deleted_json, out);
 }
 
 repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
@@ -253,10 +243,9 @@ static repo_status_t sub_exists(db_t *db, const char *project_id, const char *su
     PGresult *r = db_exec(
         db, "SELECT 1 FROM webhook_subscriptions WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL", 2,
         params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    repo_status_t st = PQntuples(r) == 1 ? REPO_OK : REPO_NOT_FOUND;
-    PQclear(r);
+    repo_status_t st = repo_single(r);
+    if (st == REPO_OK)
+        PQclear(r);
     return st;
 }
 
@@ -269,26 +258,20 @@ repo_status_t whdel_list(db_t *db, const char *project_id, const char *sub_id, c
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[] = {sub_id, cursor, lim};
-    PGresult *r = db_exec(db,
-                          "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries WHERE subscription_id = $1"
-                          " AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3::int",
-                          3, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    int n = PQntuples(r);
-    bool more = n > limit;
-    json_t *list = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(list, delivery_json(r, i));
-    PQclear(r);
-    if (load_attempts(db, list, err, err_len) != 0) {
-        json_decref(list);
+    json_t *page = NULL;
+    st = repo_json_page(db_exec(db,
+                                "SELECT " DELIVERY_COLUMNS
+                                " FROM webhook_deliveries WHERE subscription_id = $1"
+                                " AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3::int",
+                                3, params, err, err_len),
+                        limit, "deliveries", delivery_json, &page);
+    if (st != REPO_OK)
+        return st;
+    if (load_attempts(db, json_object_get(page, "deliveries"), err, err_len) != 0) {
+        json_decref(page);
         return REPO_ERROR;
     }
-    json_t *last = json_array_get(list, json_array_size(list) - 1);
-    *out = json_pack("{s:o, s:o, s:b}", "deliveries", list, "nextCursor",
-                     more && last ? json_string(json_string_value(json_object_get(last, "id"))) : json_null(),
-                     "hasMore", more);
+    *out = page;
     return REPO_OK;
 }
 
@@ -300,12 +283,9 @@ static repo_status_t delivery_get(db_t *db, const char *sub_id, const char *id, 
     PGresult *r = db_exec(
         db, "SELECT " DELIVERY_COLUMNS " FROM webhook_deliveries WHERE subscription_id = $1 AND id = $2", 2,
         params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
     json_t *list = json_pack("[o]", delivery_json(r, 0));
     PQclear(r);
     int rc = load_attempts(db, list, err, err_len);
@@ -387,12 +367,9 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
                 " (s.active AND s.deleted_at IS NULL) AS live"
                 " FROM c JOIN webhook_subscriptions s ON s.id = c.subscription_id",
                 3, params, err, err_len);
-    if (!r)
-        return REPO_ERROR;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
-        return REPO_NOT_FOUND;
-    }
+    repo_status_t st = repo_single(r);
+    if (st != REPO_OK)
+        return st;
     db_copy_col(out->id, sizeof out->id, r, 0, "id");
     db_copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
     db_copy_col(out->render_id, sizeof out->render_id, r, 0, "render_id");
