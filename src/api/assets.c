@@ -345,31 +345,27 @@ done:
     json_decref(meta);
 }
 
+static void answer(http_req_t *req, api_call_t *c, repo_status_t st, int ok_status)
+{
+    api_call_answer(req, c, st, ok_status, "asset_not_found", ASSET_NOT_FOUND_MSG);
+}
+
 static void list_assets(http_req_t *req)
 {
-    int limit;
-    const char *cursor;
-    if (!api_page(req, 20, ASSETS_PAGE_MAX, &limit, &cursor))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = assets_list(db, req->auth.project_id, cursor, limit, &out, err, sizeof err);
-    api_answer(req, st, 200, out, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
+    api_call_t c;
+    if (api_call_page(req, 20, ASSETS_PAGE_MAX, &c))
+        answer(req, &c,
+               assets_list(c.db, req->auth.project_id, c.cursor, c.limit, &c.out, c.err, sizeof c.err), 200);
 }
 
 static void get_asset(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
     repo_status_t st =
-        assets_get(db, req->auth.project_id, http_param(req, "id"), &out, NULL, err, sizeof err);
-    api_answer(req, st, 200, out, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
+        assets_get(c.db, req->auth.project_id, http_param(req, "id"), &c.out, NULL, c.err, sizeof c.err);
+    answer(req, &c, st, 200);
 }
 
 /* The asset of the path's :id (*row, a new reference) and its bytes from storage (data, to
@@ -437,45 +433,50 @@ static void get_pdf_listing(http_req_t *req)
     buf_free(&data);
 }
 
+/* Whether published template versions use the asset id: true after answering 409 asset_in_use
+ * (or 503). */
+static bool in_use(http_req_t *req, db_t *db, const char *id)
+{
+    char err[ERRMSG_LEN];
+    json_t *users = NULL;
+    if (assets_users(db, id, &users, err, sizeof err) != REPO_OK) {
+        api_db_error(req, err);
+        return true;
+    }
+    if (json_array_size(users) == 0) {
+        json_decref(users);
+        return false;
+    }
+    char msg[300];
+    json_t *u0 = json_array_get(users, 0);
+    snprintf(msg, sizeof msg,
+             "Published template versions use this asset (e.g. %s version %lld); delete with ?force=true "
+             "to remove it anyway (those versions then fail to render)",
+             json_string_value(json_object_get(u0, "template")),
+             (long long)json_integer_value(json_object_get(u0, "version")));
+    json_t *issues = json_pack("{s:[s], s:{s:o}}", "formErrors", msg, "fieldErrors", "usedBy", users);
+    http_error(req, 409, "asset_in_use", msg, issues);
+    return true;
+}
+
 static void delete_asset(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
     const char *id = http_param(req, "id");
     const char *force = http_query(req, "force");
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = assets_get(db, req->auth.project_id, id, &out, NULL, err, sizeof err);
-    json_decref(out);
-    out = NULL;
-    if (!api_found(req, st, err, "asset_not_found", ASSET_NOT_FOUND_MSG))
+    repo_status_t st = assets_get(c.db, req->auth.project_id, id, &c.out, NULL, c.err, sizeof c.err);
+    json_decref(c.out);
+    c.out = NULL;
+    if (!api_found(req, st, c.err, "asset_not_found", ASSET_NOT_FOUND_MSG))
         return;
-    if (!(force && !strcmp(force, "true"))) {
-        json_t *users = NULL;
-        if (assets_users(db, id, &users, err, sizeof err) != REPO_OK) {
-            api_db_error(req, err);
-            return;
-        }
-        if (json_array_size(users) > 0) {
-            char msg[300];
-            json_t *u0 = json_array_get(users, 0);
-            snprintf(
-                msg, sizeof msg,
-                "Published template versions use this asset (e.g. %s version %lld); delete with ?force=true "
-                "to remove it anyway (those versions then fail to render)",
-                json_string_value(json_object_get(u0, "template")),
-                (long long)json_integer_value(json_object_get(u0, "version")));
-            json_t *issues = json_pack("{s:[s], s:{s:o}}", "formErrors", msg, "fieldErrors", "usedBy", users);
-            http_error(req, 409, "asset_in_use", msg, issues);
-            return;
-        }
-        json_decref(users);
-    }
-    st = assets_delete(db, req->auth.project_id, id, &out, err, sizeof err);
+    if (!(force && !strcmp(force, "true")) && in_use(req, c.db, id))
+        return;
+    st = assets_delete(c.db, req->auth.project_id, id, &c.out, c.err, sizeof c.err);
     if (st == REPO_OK)
-        collect(db, req->auth.project_id);
-    api_answer(req, st, 200, out, err, "asset_not_found", ASSET_NOT_FOUND_MSG);
+        collect(c.db, req->auth.project_id);
+    answer(req, &c, st, 200);
 }
 
 void api_assets_routes(void)

@@ -67,17 +67,7 @@ static json_t *str_or_null(const char *s)
  * downloadUrl: signed /files/ link or pre-signed S3 GET); null otherwise. */
 static json_t *merged_download_url(const batch_row_t *b)
 {
-    if (!b->merge_key[0])
-        return json_null();
-    storage_t *s = storage_thread();
-    char *url = NULL, err[ERRMSG_LEN];
-    if (!s || storage_download_url(s, b->merge_key, b->merge_filename, 0, &url, err, sizeof err) != 0) {
-        log_error("batch %s: cannot sign a download URL: %s", b->id, s ? err : "no storage backend");
-        return json_null();
-    }
-    json_t *v = json_string(url);
-    free(url);
-    return v;
+    return b->merge_key[0] ? api_download_url(b->merge_key, b->merge_filename, "batch", b->id) : json_null();
 }
 
 /* The batch object (docs/api.md, "Batches"); with_invalid adds the skipped items' problems. */
@@ -606,8 +596,7 @@ static void list_batches(http_req_t *req)
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(list, batch_json(&rows[i], false));
-    json_t *out = json_pack("{s:o, s:o, s:b}", "batches", list, "nextCursor",
-                            more && n > 0 ? json_string(rows[n - 1].id) : json_null(), "hasMore", more);
+    json_t *out = api_list_page("batches", list, more, n > 0 ? rows[n - 1].id : NULL);
     batches_rows_free(rows, n);
     http_respond_json(req, 200, out);
 }

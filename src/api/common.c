@@ -223,6 +223,61 @@ bool api_page(http_req_t *req, int def, int max, int *limit, const char **cursor
     return true;
 }
 
+void api_reject_field(http_req_t *req, const char *path, const char *msg)
+{
+    json_t *issues = api_issues_new();
+    api_issue_field(issues, path, msg);
+    api_invalid_request(req, issues);
+}
+
+json_t *api_list_page(const char *key, json_t *list, bool more, const char *last_id)
+{
+    return json_pack("{s:o, s:o, s:b}", key, list, "nextCursor",
+                     more && last_id ? json_string(last_id) : json_null(), "hasMore", more);
+}
+
+bool api_call_db(http_req_t *req, api_call_t *c)
+{
+    *c = (api_call_t){.db = api_db(req)};
+    return c->db != NULL;
+}
+
+bool api_call_checked(http_req_t *req, json_t *issues, api_call_t *c)
+{
+    return !api_reject_issues(req, issues) && api_call_db(req, c);
+}
+
+bool api_call_page(http_req_t *req, int def, int max, api_call_t *c)
+{
+    int limit;
+    const char *cursor;
+    if (!api_page(req, def, max, &limit, &cursor) || !api_call_db(req, c))
+        return false;
+    c->limit = limit;
+    c->cursor = cursor;
+    return true;
+}
+
+void api_call_answer(http_req_t *req, api_call_t *c, int st, int ok_status, const char *not_found_code,
+                     const char *not_found_msg)
+{
+    api_answer(req, st, ok_status, c->out, c->err, not_found_code, not_found_msg);
+    c->out = NULL;
+}
+
+json_t *api_download_url(const char *key, const char *filename, const char *what, const char *id)
+{
+    storage_t *s = storage_thread();
+    char *url = NULL, err[ERRMSG_LEN];
+    if (!s || storage_download_url(s, key, filename, 0, &url, err, sizeof err) != 0) {
+        log_error("%s %s: cannot sign a download URL: %s", what, id, s ? err : "no storage backend");
+        return json_null();
+    }
+    json_t *v = json_string(url);
+    free(url);
+    return v;
+}
+
 void api_bad_query(http_req_t *req, const char *param, const char *msg)
 {
     json_t *issues = api_issues_new();

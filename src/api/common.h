@@ -1,7 +1,9 @@
 /*
  * common — helpers shared by the API handlers: body shape checks, issue lists in Zod's
- * flatten() shape, slugs, timestamps in SQL, paging cursors and uniform database errors.
- * Threads: any (pure, or the caller's request).
+ * flatten() shape, slugs, timestamps in SQL, paging cursors, uniform database errors and the
+ * "one repository call, answered" shape of a handler (api_call_t).
+ * Threads: any (pure, or the caller's request). Memory: what a function takes is said at it;
+ * returned json_t references are new ones (the caller's).
  */
 #ifndef CRAFTKIT_API_COMMON_H
 #define CRAFTKIT_API_COMMON_H
@@ -10,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/errmsg.h"
 #include "http/http.h"
 
 #define API_NAME_MAX 120
@@ -57,6 +60,9 @@ void api_db_error(http_req_t *req, const char *err);
 /* Test-key permissions (docs/api.md "Test keys"): true for a live key; for a test key answers
  * 403 live_key_required ("<what> needs a live key") and returns false. */
 bool api_require_live_key(http_req_t *req, const char *what);
+/* Answers 400 invalid_request ("The request body is not valid; see issues") with the single
+ * issue msg at fieldErrors[path]. */
+void api_reject_field(http_req_t *req, const char *path, const char *msg);
 /* Answers 400 invalid_request with msg as the message and at fieldErrors[param]. */
 void api_bad_query(http_req_t *req, const char *param, const char *msg);
 /* Page size from ?limit= (default def, 1..max) or answers 400 and returns -1. */
@@ -64,6 +70,42 @@ int api_limit(http_req_t *req, int def, int max);
 /* ?limit= (as api_limit) and ?cursor= (absent, or a UUID: a previous page's nextCursor) of an
  * id-paged list. true, or false after answering 400 invalid_request. */
 bool api_page(http_req_t *req, int def, int max, int *limit, const char **cursor);
+
+/* {"<key>": list (taken), "nextCursor": last_id when more (else null), "hasMore": more}: one
+ * page of an id-paged list. last_id is the id of the page's last item (NULL for an empty page). */
+json_t *api_list_page(const char *key, json_t *list, bool more, const char *last_id);
+
+/* ---- one repository call, answered ----
+ * Most handlers take this thread's database, make one repository call with an out object and
+ * an error buffer, and answer its status:
+ *     api_call_t c;
+ *     if (api_call_db(req, &c))
+ *         api_call_answer(req, &c, thing_get(c.db, id, &c.out, c.err, sizeof c.err), 200, code, msg);
+ * The call lives on the handler's stack (the request's thread); api_call_answer takes c.out. */
+typedef struct api_call {
+    struct db *db;      /* this thread's connection */
+    json_t *out;        /* the repository's result, NULL until it sets one */
+    int limit;          /* api_call_page: the page size */
+    const char *cursor; /* api_call_page: ?cursor= (the request's), or NULL */
+    char err[ERRMSG_LEN];
+} api_call_t;
+
+/* Starts c with this thread's database: true, or false after answering 503. */
+bool api_call_db(http_req_t *req, api_call_t *c);
+/* Takes issues: answers 400 with them when there are any (api_reject_issues), else starts c as
+ * api_call_db does. true when the handler goes on. */
+bool api_call_checked(http_req_t *req, json_t *issues, api_call_t *c);
+/* Reads ?limit= and ?cursor= (api_page) into c, then starts it as api_call_db does. true when
+ * the handler goes on, false after answering 400 or 503. */
+bool api_call_page(http_req_t *req, int def, int max, api_call_t *c);
+/* Answers the call's repository status st as api_answer does: ok_status with c->out (taken),
+ * 404 not_found_code/not_found_msg, or 503 with c->err logged. */
+void api_call_answer(http_req_t *req, api_call_t *c, int st, int ok_status, const char *not_found_code,
+                     const char *not_found_msg);
+
+/* A signed link (storage_download_url) to the stored file key, downloaded as filename; null
+ * when no store can sign it (logged as "<what> <id>: cannot sign a download URL"). */
+json_t *api_download_url(const char *key, const char *filename, const char *what, const char *id);
 
 /* GET .../download of a stored file (a render's PDF, a batch's merged output): local storage
  * streams it from the fd; from S3 the object is spooled to an unlinked temporary file (at most

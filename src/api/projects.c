@@ -10,14 +10,40 @@
 #include "http/router.h"
 #include "queue/ratelimit.h"
 
-/* Maps a repository status to a response; takes ownership of out. */
-static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out, const char *err,
-                   const char *not_found_code, const char *not_found_msg)
+/* Answers a repository call: REPO_CONFLICT is a taken slug, the rest as api_call_answer does
+ * (not_found_code/msg for REPO_NOT_FOUND). */
+static void answer_as(http_req_t *req, api_call_t *c, repo_status_t st, int ok_status,
+                      const char *not_found_code, const char *not_found_msg)
 {
-    if (st == REPO_CONFLICT)
+    if (st == REPO_CONFLICT) {
+        json_decref(c->out);
         http_error(req, 409, "slug_conflict", "A project with this slug already exists", NULL);
-    else
-        api_answer(req, st, ok_status, out, err, not_found_code, not_found_msg);
+    } else {
+        api_call_answer(req, c, st, ok_status, not_found_code, not_found_msg);
+    }
+}
+
+static void answer(http_req_t *req, api_call_t *c, repo_status_t st, int ok_status)
+{
+    answer_as(req, c, st, ok_status, "project_not_found", "No such project");
+}
+
+/* Answers a list call as {"<key>": list}. */
+static void answer_list(http_req_t *req, api_call_t *c, repo_status_t st, const char *key)
+{
+    if (st == REPO_OK)
+        c->out = json_pack("{s:o}", key, c->out);
+    answer(req, c, st, 200);
+}
+
+typedef repo_status_t (*project_op_fn)(db_t *db, const char *id, json_t **out, char *err, size_t err_len);
+
+/* Runs a repository call on the project named by the path and answers it (200). */
+static void project_op(http_req_t *req, project_op_fn fn)
+{
+    api_call_t c;
+    if (api_call_db(req, &c))
+        answer(req, &c, fn(c.db, http_param(req, "id"), &c.out, c.err, sizeof c.err), 200);
 }
 
 static void create_project(http_req_t *req)
@@ -34,38 +60,21 @@ static void create_project(http_req_t *req)
         api_issue_field(issues, "name", "Required");
     if (api_opt_string(body, "slug", 1, SLUG_MAX, &slug, issues) && slug && !slug_valid(slug))
         api_issue_field(issues, "slug", "Invalid slug: use lowercase letters, digits and single dashes");
-    if (api_reject_issues(req, issues))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = projects_create(db, name, slug, &out, err, sizeof err);
-    answer(req, st, 201, out, err, "project_not_found", "No such project");
+    api_call_t c;
+    if (api_call_checked(req, issues, &c))
+        answer(req, &c, projects_create(c.db, name, slug, &c.out, c.err, sizeof c.err), 201);
 }
 
 static void list_projects(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *list = NULL;
-    repo_status_t st = projects_list(db, &list, err, sizeof err);
-    answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "projects", list) : NULL, err,
-           "project_not_found", "No such project");
+    api_call_t c;
+    if (api_call_db(req, &c))
+        answer_list(req, &c, projects_list(c.db, &c.out, c.err, sizeof c.err), "projects");
 }
 
 static void get_project(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = projects_get(db, http_param(req, "id"), &out, err, sizeof err);
-    answer(req, st, 200, out, err, "project_not_found", "No such project");
+    project_op(req, projects_get);
 }
 
 static void patch_project(http_req_t *req)
@@ -100,26 +109,14 @@ static void patch_project(http_req_t *req)
         api_issue_field(issues, "retentionDays", "Expected an integer from 1 to 36500, or null");
     else if (days)
         u.retention_days = (int)json_integer_value(days);
-    if (api_reject_issues(req, issues))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = projects_update(db, http_param(req, "id"), &u, &out, err, sizeof err);
-    answer(req, st, 200, out, err, "project_not_found", "No such project");
+    api_call_t c;
+    if (api_call_checked(req, issues, &c))
+        answer(req, &c, projects_update(c.db, http_param(req, "id"), &u, &c.out, c.err, sizeof c.err), 200);
 }
 
 static void delete_project(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = projects_delete(db, http_param(req, "id"), &out, err, sizeof err);
-    answer(req, st, 200, out, err, "project_not_found", "No such project");
+    project_op(req, projects_delete);
 }
 
 static void create_key(http_req_t *req)
@@ -137,55 +134,41 @@ static void create_key(http_req_t *req)
         api_issue_field(issues, "environment", "Invalid enum value. Expected 'live' | 'test'");
     if (!json_object_get(body, "environment"))
         api_issue_field(issues, "environment", "Required");
-    if (api_reject_issues(req, issues))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = keys_create(db, http_param(req, "id"), name, env, &out, err, sizeof err);
-    answer(req, st, 201, out, err, "project_not_found", "No such project");
+    api_call_t c;
+    if (api_call_checked(req, issues, &c))
+        answer(req, &c, keys_create(c.db, http_param(req, "id"), name, env, &c.out, c.err, sizeof c.err),
+               201);
 }
 
 static void list_keys(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *list = NULL;
-    repo_status_t st = keys_list(db, http_param(req, "id"), &list, err, sizeof err);
-    answer(req, st, 200, st == REPO_OK ? json_pack("{s:o}", "keys", list) : NULL, err, "project_not_found",
-           "No such project");
+    api_call_t c;
+    if (api_call_db(req, &c))
+        answer_list(req, &c, keys_list(c.db, http_param(req, "id"), &c.out, c.err, sizeof c.err), "keys");
 }
 
 static void revoke_key(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
     repo_status_t st =
-        keys_revoke(db, http_param(req, "id"), http_param(req, "keyId"), &out, err, sizeof err);
-    answer(req, st, 200, out, err, "key_not_found", "No such API key in this project");
+        keys_revoke(c.db, http_param(req, "id"), http_param(req, "keyId"), &c.out, c.err, sizeof c.err);
+    answer_as(req, &c, st, 200, "key_not_found", "No such API key in this project");
 }
 
 /* GET /v1/project: the project (and key) the bearer key authenticates as. */
 static void current_project(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = projects_get(db, req->auth.project_id, &out, err, sizeof err);
+    repo_status_t st = projects_get(c.db, req->auth.project_id, &c.out, c.err, sizeof c.err);
     if (st == REPO_OK) {
-        json_object_set_new(out, "keyId", json_string(req->auth.key_id));
-        json_object_set_new(out, "environment", json_string(req->auth.test ? "test" : "live"));
+        json_object_set_new(c.out, "keyId", json_string(req->auth.key_id));
+        json_object_set_new(c.out, "environment", json_string(req->auth.test ? "test" : "live"));
     }
-    answer(req, st, 200, out, err, "project_not_found", "No such project");
+    answer(req, &c, st, 200);
 }
 
 void api_projects_routes(void)

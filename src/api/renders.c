@@ -96,15 +96,7 @@ static json_t *fresh_download_url(const render_row_t *row)
 {
     if (strcmp(row->status, "succeeded") || !row->storage_key[0] || row->deleted_at[0] || row->expired_at[0])
         return json_null();
-    storage_t *s = storage_thread();
-    char *url = NULL, err[ERRMSG_LEN];
-    if (!s || storage_download_url(s, row->storage_key, row->filename, 0, &url, err, sizeof err) != 0) {
-        log_error("render %s: cannot sign a download URL: %s", row->id, s ? err : "no storage backend");
-        return json_null();
-    }
-    json_t *v = json_string(url);
-    free(url);
-    return v;
+    return api_download_url(row->storage_key, row->filename, "render", row->id);
 }
 
 json_t *api_render_json(const render_row_t *row)
@@ -705,8 +697,7 @@ static void list_renders(http_req_t *req)
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(list, api_render_json(&rows[i]));
-    json_t *out = json_pack("{s:o, s:o, s:b}", "renders", list, "nextCursor",
-                            more && n > 0 ? json_string(rows[n - 1].id) : json_null(), "hasMore", more);
+    json_t *out = api_list_page("renders", list, more, n > 0 ? rows[n - 1].id : NULL);
     free(rows);
     http_respond_json(req, 200, out);
 }

@@ -257,14 +257,6 @@ static bool check_asset_refs(http_req_t *req, db_t *db, const compiled_t *c, con
     return true;
 }
 
-/* Answers 400 with one issue at layout.base. */
-static void base_issue(http_req_t *req, const char *msg)
-{
-    json_t *issues = api_issues_new();
-    api_issue_field(issues, "layout.base", msg);
-    api_invalid_request(req, issues);
-}
-
 /* The bytes of the project's PDF asset named (or with the id) ref, as a render of version_id
  * (NULL: the current assets) would use them; pdf_id (37 bytes) gets its id. Answers 503 on a
  * storage error; *bytes stays NULL without an answer when there is no such asset. false after
@@ -312,10 +304,10 @@ static bool describe_base(http_req_t *req, db_t *db, const char *ref, json_t **b
             "No PDF asset \"%.200s\" in this project: upload the base PDF with POST /v1/assets and name it "
             "here (\"asset:NAME\", by name or id)",
             ref);
-        base_issue(req, msg);
+        api_reject_field(req, "layout.base", msg);
     } else if (overlay_describe_base(bytes, len, base_pdf, err, sizeof err) != 0) {
         snprintf(msg, sizeof msg, "The base PDF %s", err);
-        base_issue(req, msg);
+        api_reject_field(req, "layout.base", msg);
     } else {
         ok = true;
     }
@@ -334,39 +326,32 @@ static bool prepare_overlay(http_req_t *req, json_t *body, char *pdf_id)
     json_t *type = json_object_get(body, "templateType"), *layout = json_object_get(body, "layout");
     const char *t = json_string_value(type);
     if (type && (!t || (strcmp(t, "layout") && strcmp(t, OVERLAY_TYPE)))) {
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "templateType", "Invalid enum value. Expected 'layout' | 'pdf-overlay'");
-        api_invalid_request(req, issues);
+        api_reject_field(req, "templateType", "Invalid enum value. Expected 'layout' | 'pdf-overlay'");
         return false;
     }
     if (!(t && !strcmp(t, OVERLAY_TYPE)) && !overlay_is(layout))
         return true;
     if (t && !strcmp(t, "layout")) {
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "templateType", "The layout is a pdf-overlay layout");
-        api_invalid_request(req, issues);
+        api_reject_field(req, "templateType", "The layout is a pdf-overlay layout");
         return false;
     }
     json_t *page_config = json_object_get(body, "pageConfig");
     if (page_config && !json_is_null(page_config)) {
         /* It would be stored and never used: the base PDF's pages are the pages. */
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "pageConfig",
-                        "A pdf-overlay template's pages are its base PDF's (their sizes, margins and "
-                        "orientation): remove pageConfig");
-        api_invalid_request(req, issues);
+        api_reject_field(req, "pageConfig",
+                         "A pdf-overlay template's pages are its base PDF's (their sizes, margins and "
+                         "orientation): remove pageConfig");
         return false;
     }
     if (!json_is_object(layout)) {
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "layout",
-                        "Required: a pdf-overlay template's layout names its base PDF and placements");
-        api_invalid_request(req, issues);
+        api_reject_field(req, "layout",
+                         "Required: a pdf-overlay template's layout names its base PDF and placements");
         return false;
     }
     const char *ref = overlay_layout_base(layout);
     if (!ref) {
-        base_issue(req, "Required: the base PDF, \"asset:NAME\" (upload it with POST /v1/assets)");
+        api_reject_field(req, "layout.base",
+                         "Required: the base PDF, \"asset:NAME\" (upload it with POST /v1/assets)");
         return false;
     }
     db_t *db = api_db(req);
@@ -402,6 +387,33 @@ static void free_version_texts(tpl_version_in_t *v)
     free((char *)v->layout);
     free((char *)v->page_config);
     free((char *)v->json_schema);
+    free((char *)v->asset_ids);
+}
+
+/* The version a create or PUT body describes: checked (issues, taken, holds the problems found
+ * so far), compiled, its assets resolved, and serialised into v (free_version_texts); *db gets
+ * this thread's database. false after answering. */
+static bool read_version(http_req_t *req, json_t *body, json_t *issues, db_t **db, tpl_version_in_t *v)
+{
+    char pdf_id[37] = "";
+    /* With problems already, compile_body answers them without compiling anything. */
+    if (api_issues_empty(issues) && !prepare_overlay(req, body, pdf_id)) {
+        json_decref(issues);
+        return false;
+    }
+    compiled_t *c = compile_body(req, body, issues);
+    json_decref(issues);
+    if (!c)
+        return false;
+    char *asset_ids = NULL;
+    *db = api_db(req);
+    bool ok = *db && check_asset_refs(req, *db, c, pdf_id, &asset_ids);
+    if (ok) {
+        version_texts(body, c, v);
+        v->asset_ids = asset_ids;
+    }
+    compiled_release(c);
+    return ok;
 }
 
 static void respond_template(http_req_t *req, db_t *db, const char *slug, int status)
@@ -419,7 +431,7 @@ static void respond_template(http_req_t *req, db_t *db, const char *slug, int st
     api_answer(req, st, status, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
 }
 
-/* name/slug/description checks shared by POST and PUT. */
+/* name/slug/description checks shared by POST, PUT and PATCH. */
 static void check_meta(const json_t *body, bool name_required, const char **name, const char **slug,
                        const char **description, json_t *issues)
 {
@@ -433,46 +445,40 @@ static void check_meta(const json_t *body, bool name_required, const char **name
         api_opt_string(body, "description", 0, TEMPLATE_DESCRIPTION_MAX, description, issues);
 }
 
-static void create_template(http_req_t *req)
+typedef struct tpl_meta {
+    const char *name, *slug, *description;
+} tpl_meta_t;
+
+/* The body of POST, PUT and PATCH: its keys (allowed), then name/slug/description into m (slug
+ * only when with_slug); problems go to *issues (new). NULL after answering a body that is not
+ * an object. */
+static json_t *read_meta(http_req_t *req, const char *const *allowed, bool name_required, bool with_slug,
+                         tpl_meta_t *m, json_t **issues)
 {
     json_t *body = api_body_object(req);
+    *m = (tpl_meta_t){0};
     if (!body)
-        return;
+        return NULL;
+    *issues = api_issues_new();
+    api_check_keys(body, allowed, *issues);
+    check_meta(body, name_required, &m->name, with_slug ? &m->slug : NULL, &m->description, *issues);
+    return body;
+}
+
+static void create_template(http_req_t *req)
+{
     static const char *const allowed[] = {"name",       "slug",    "description", "manifest",     "layout",
                                           "pageConfig", "publish", "filename",    "templateType", NULL};
-    json_t *issues = api_issues_new();
-    const char *name = NULL, *slug = NULL, *description = NULL;
-    api_check_keys(body, allowed, issues);
-    check_meta(body, true, &name, &slug, &description, issues);
-    char pdf_id[37] = "";
-    /* With problems already, compile_body answers them without compiling anything. */
-    if (api_issues_empty(issues) && !prepare_overlay(req, body, pdf_id)) {
-        json_decref(issues);
-        return;
-    }
-    compiled_t *c = compile_body(req, body, issues);
-    json_decref(issues);
-    if (!c)
-        return;
-    db_t *db = api_db(req);
-    if (!db) {
-        compiled_release(c);
-        return;
-    }
-    char *asset_ids = NULL;
-    if (!check_asset_refs(req, db, c, pdf_id, &asset_ids)) {
-        compiled_release(c);
-        return;
-    }
+    tpl_meta_t m;
+    json_t *issues, *body = read_meta(req, allowed, true, true, &m, &issues);
+    db_t *db;
     tpl_version_in_t v;
-    version_texts(body, c, &v);
-    v.asset_ids = asset_ids;
+    if (!body || !read_version(req, body, issues, &db, &v))
+        return;
     char err[ERRMSG_LEN], out_slug[128];
     repo_status_t st =
-        tpl_create(db, req->auth.project_id, name, slug, description, &v, out_slug, err, sizeof err);
+        tpl_create(db, req->auth.project_id, m.name, m.slug, m.description, &v, out_slug, err, sizeof err);
     free_version_texts(&v);
-    free(asset_ids);
-    compiled_release(c);
     if (st == REPO_CONFLICT)
         http_error(req, 409, "slug_conflict", "A template with this slug already exists in this project",
                    NULL);
@@ -484,74 +490,50 @@ static void create_template(http_req_t *req)
 
 static void put_template(http_req_t *req)
 {
-    json_t *body = api_body_object(req);
-    if (!body)
-        return;
-    const char *slug = http_param(req, "slug");
     static const char *const allowed[] = {"name",    "description", "manifest",     "layout", "pageConfig",
                                           "publish", "filename",    "templateType", NULL};
-    json_t *issues = api_issues_new();
-    const char *name = NULL, *description = NULL;
-    api_check_keys(body, allowed, issues);
-    check_meta(body, false, &name, NULL, &description, issues);
+    const char *slug = http_param(req, "slug");
+    tpl_meta_t m;
+    json_t *issues, *body = read_meta(req, allowed, false, false, &m, &issues);
+    if (!body)
+        return;
     if (!slug_valid(slug))
         api_issue_form(issues,
                        "The slug in the path must match ^[a-z0-9]+(-[a-z0-9]+)*$ (at most 120 characters)");
-    char pdf_id[37] = "";
-    /* With problems already, compile_body answers them without compiling anything. */
-    if (api_issues_empty(issues) && !prepare_overlay(req, body, pdf_id)) {
-        json_decref(issues);
-        return;
-    }
-    compiled_t *c = compile_body(req, body, issues);
-    json_decref(issues);
-    if (!c)
-        return;
-    db_t *db = api_db(req);
-    if (!db) {
-        compiled_release(c);
-        return;
-    }
-    char *asset_ids = NULL;
-    if (!check_asset_refs(req, db, c, pdf_id, &asset_ids)) {
-        compiled_release(c);
-        return;
-    }
+    db_t *db;
     tpl_version_in_t v;
-    version_texts(body, c, &v);
-    v.asset_ids = asset_ids;
-    compiled_release(c);
+    if (!read_version(req, body, issues, &db, &v))
+        return;
     char err[ERRMSG_LEN], out_slug[128];
     int number = 0, status = 200;
     repo_status_t st = tpl_add_version(db, req->auth.project_id, slug, &v, &number, err, sizeof err);
     if (st == REPO_NOT_FOUND) {
         status = 201;
-        st = tpl_create(db, req->auth.project_id, name ? name : slug, slug, description, &v, out_slug, err,
-                        sizeof err);
+        st = tpl_create(db, req->auth.project_id, m.name ? m.name : slug, slug, m.description, &v, out_slug,
+                        err, sizeof err);
         if (st == REPO_CONFLICT) /* created concurrently: publish on top of it */
             st = tpl_add_version(db, req->auth.project_id, slug, &v, &number, err, sizeof err), status = 200;
-    } else if (st == REPO_OK && (name || description)) {
-        st = tpl_update(db, req->auth.project_id, slug, name, description, false, -1, err, sizeof err);
+    } else if (st == REPO_OK && (m.name || m.description)) {
+        st = tpl_update(db, req->auth.project_id, slug, m.name, m.description, false, -1, err, sizeof err);
     }
     free_version_texts(&v);
-    free(asset_ids);
     if (st != REPO_OK)
         api_db_error(req, err);
     else
         respond_template(req, db, slug, status);
 }
 
+static void answer(http_req_t *req, api_call_t *c, repo_status_t st)
+{
+    api_call_answer(req, c, st, 200, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+}
+
 static void list_templates(http_req_t *req)
 {
-    int limit;
-    const char *cursor;
-    db_t *db = api_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &limit, &cursor) ? api_db(req) : NULL;
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = tpl_list_json(db, req->auth.project_id, cursor, limit, &out, err, sizeof err);
-    api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+    api_call_t c;
+    if (api_call_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &c))
+        answer(req, &c,
+               tpl_list_json(c.db, req->auth.project_id, c.cursor, c.limit, &c.out, c.err, sizeof c.err));
 }
 
 static void get_template(http_req_t *req)
@@ -561,32 +543,32 @@ static void get_template(http_req_t *req)
         respond_template(req, db, http_param(req, "slug"), 200);
 }
 
+/* Answers the template named by the path after a change to it (st, err): 200 with it, or 404/503. */
+static void respond_changed(http_req_t *req, api_call_t *c, repo_status_t st)
+{
+    if (template_found(req, st, c->err))
+        respond_template(req, c->db, http_param(req, "slug"), 200);
+}
+
 static void patch_template(http_req_t *req)
 {
-    json_t *body = api_body_object(req);
+    static const char *const allowed[] = {"name", "description", "inboundEnforceSignature", NULL};
+    tpl_meta_t m;
+    json_t *issues, *body = read_meta(req, allowed, false, false, &m, &issues);
     if (!body)
         return;
-    static const char *const allowed[] = {"name", "description", "inboundEnforceSignature", NULL};
-    json_t *issues = api_issues_new();
-    const char *name = NULL, *description = NULL;
-    api_check_keys(body, allowed, issues);
-    check_meta(body, false, &name, NULL, &description, issues);
     json_t *enforce = json_object_get(body, "inboundEnforceSignature");
     if (enforce && !json_is_boolean(enforce))
         api_issue_field(issues, "inboundEnforceSignature", "Expected boolean");
     if (api_reject_issues(req, issues))
         return;
-    if (enforce && !api_require_live_key(req, "Changing inboundEnforceSignature"))
+    api_call_t c;
+    if ((enforce && !api_require_live_key(req, "Changing inboundEnforceSignature")) || !api_call_db(req, &c))
         return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
     bool clear = json_is_null(json_object_get(body, "description"));
-    repo_status_t st = tpl_update(db, req->auth.project_id, http_param(req, "slug"), name, description, clear,
-                                  enforce ? json_is_true(enforce) : -1, err, sizeof err);
-    if (template_found(req, st, err))
-        respond_template(req, db, http_param(req, "slug"), 200);
+    respond_changed(req, &c,
+                    tpl_update(c.db, req->auth.project_id, http_param(req, "slug"), m.name, m.description,
+                               clear, enforce ? json_is_true(enforce) : -1, c.err, sizeof c.err));
 }
 
 /* POST /v1/templates/:slug/inbound/rotate {token?: bool}: a new inbound secret, and a new hook
@@ -605,78 +587,73 @@ static void rotate_inbound(http_req_t *req)
         api_check_keys(body, allowed, issues);
     if (token && !json_is_boolean(token))
         api_issue_field(issues, "token", "Expected boolean");
-    if (api_reject_issues(req, issues))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    repo_status_t st = tpl_rotate_inbound(db, req->auth.project_id, http_param(req, "slug"),
-                                          json_is_true(token), err, sizeof err);
-    if (template_found(req, st, err))
-        respond_template(req, db, http_param(req, "slug"), 200);
+    api_call_t c;
+    if (api_call_checked(req, issues, &c))
+        respond_changed(req, &c,
+                        tpl_rotate_inbound(c.db, req->auth.project_id, http_param(req, "slug"),
+                                           json_is_true(token), c.err, sizeof c.err));
 }
 
 static void delete_template(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
+    const char *slug = http_param(req, "slug");
     if (req->auth.test) {
         /* A test key may delete drafts, not a template live renders use. */
         tpl_row_t t;
-        repo_status_t found =
-            tpl_find(db, req->auth.project_id, http_param(req, "slug"), &t, err, sizeof err);
-        if (!template_found(req, found, err))
+        repo_status_t found = tpl_find(c.db, req->auth.project_id, slug, &t, c.err, sizeof c.err);
+        if (!template_found(req, found, c.err))
             return;
         if (t.current_version > 0 &&
             !api_require_live_key(req, "Deleting a template with a published version"))
             return;
     }
-    repo_status_t st = tpl_delete(db, req->auth.project_id, http_param(req, "slug"), &out, err, sizeof err);
-    api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+    answer(req, &c, tpl_delete(c.db, req->auth.project_id, slug, &c.out, c.err, sizeof c.err));
 }
 
 static void list_versions(http_req_t *req)
 {
-    int limit;
-    const char *cursor;
-    db_t *db = api_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &limit, &cursor) ? api_db(req) : NULL;
-    if (!db)
+    api_call_t c;
+    if (!api_call_page(req, TPL_PAGE_MAX, TPL_PAGE_MAX, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = tpl_versions_json(db, req->auth.project_id, http_param(req, "slug"), cursor, limit,
-                                         &out, err, sizeof err);
-    api_answer(req, st, 200, out, err, "template_not_found", TEMPLATE_NOT_FOUND_MSG);
+    repo_status_t st = tpl_versions_json(c.db, req->auth.project_id, http_param(req, "slug"), c.cursor,
+                                         c.limit, &c.out, c.err, sizeof c.err);
+    answer(req, &c, st);
+}
+
+/* A version number as a path or query parameter ("1" to "1000000000"): true with *number. */
+static bool version_param(const char *s, int *number)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    *number = *s && *end == '\0' && n >= 1 && n <= 1000000000 ? (int)n : 0;
+    return *number > 0;
 }
 
 static void get_version(http_req_t *req)
 {
-    const char *n = http_param(req, "n"), *slug = http_param(req, "slug");
-    char *end, err[ERRMSG_LEN];
-    long number = strtol(n, &end, 10);
-    bool valid = *n && *end == '\0' && number >= 1 && number <= 1000000000;
-    db_t *db = api_db(req);
-    if (!db)
+    const char *slug = http_param(req, "slug");
+    int number;
+    bool valid = version_param(http_param(req, "n"), &number);
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
     tpl_row_t t = {0}; /* a missing template is reported before a bad version number */
-    repo_status_t st = tpl_find(db, req->auth.project_id, slug, &t, err, sizeof err);
-    json_t *out = NULL;
+    repo_status_t st = tpl_find(c.db, req->auth.project_id, slug, &t, c.err, sizeof c.err);
     if (st == REPO_OK)
-        st = valid ? tpl_version_json(db, req->auth.project_id, slug, (int)number, &out, NULL, NULL, err,
-                                      sizeof err)
+        st = valid ? tpl_version_json(c.db, req->auth.project_id, slug, number, &c.out, NULL, NULL, c.err,
+                                      sizeof c.err)
                    : REPO_CONFLICT;
     if (st == REPO_OK)
-        http_respond_json(req, 200, out);
+        http_respond_json(req, 200, c.out);
     else if (st == REPO_NOT_FOUND && !t.id[0])
         template_not_found(req);
     else if (st == REPO_NOT_FOUND || st == REPO_CONFLICT)
         http_error(req, 404, "version_not_found", "No such version of this template", NULL);
     else
-        api_db_error(req, err);
+        api_db_error(req, c.err);
 }
 
 /* Parses {data, options} (and the other body_keys) of validate/preview. Unknown top-level and
@@ -941,17 +918,15 @@ static void preview(http_req_t *req)
 static void get_base_pdf(http_req_t *req)
 {
     const char *v = http_query(req, "version");
-    char *end, err[ERRMSG_LEN], msg[700];
-    long number = v ? strtol(v, &end, 10) : 0;
-    if (v && (!*v || *end || number < 1 || number > 1000000000)) {
-        json_t *issues = api_issues_new();
-        api_issue_field(issues, "version", "Expected a positive integer");
-        api_invalid_request(req, issues);
+    char err[ERRMSG_LEN], msg[700];
+    int number = 0;
+    if (v && !version_param(v, &number)) {
+        api_reject_field(req, "version", "Expected a positive integer");
         return;
     }
     db_t *db = api_db(req);
     resolved_version_t rv;
-    if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), (int)number, true, &rv))
+    if (!db || !api_resolve_version(req, db, NULL, http_param(req, "slug"), number, true, &rv))
         return;
     const char *ref = rv.compiled->overlay ? overlay_layout_base(rv.compiled->layout) : NULL;
     unsigned char *bytes = NULL;

@@ -129,35 +129,31 @@ static void parse_sub(const json_t *body, bool create, sub_input_t *in, json_t *
         api_opt_string(body, "description", 0, WEBHOOK_DESCRIPTION_MAX, &in->description, issues);
 }
 
-static void answer(http_req_t *req, repo_status_t st, int ok_status, json_t *out, const char *err)
+static void answer(http_req_t *req, api_call_t *c, repo_status_t st, int ok_status)
 {
-    api_answer(req, st, ok_status, out, err, "webhook_not_found", WEBHOOK_NOT_FOUND_MSG);
+    api_call_answer(req, c, st, ok_status, "webhook_not_found", WEBHOOK_NOT_FOUND_MSG);
 }
 
-/* Reads a create (or PATCH) body into in; returns this thread's database, or NULL after
- * answering (400 with issues, 503). */
-static db_t *read_sub(http_req_t *req, bool create, sub_input_t *in)
+/* Reads a create (or PATCH) body into in and starts c; false after answering (400 with
+ * issues, 503). */
+static bool read_sub(http_req_t *req, bool create, sub_input_t *in, api_call_t *c)
 {
     json_t *body = api_body_object(req);
     if (!body)
-        return NULL;
+        return false;
     json_t *issues = api_issues_new();
     parse_sub(body, create, in, issues);
-    if (api_reject_issues(req, issues))
-        return NULL;
-    return api_db(req);
+    return api_call_checked(req, issues, c);
 }
 
 static void create_sub(http_req_t *req)
 {
     sub_input_t in;
-    db_t *db = read_sub(req, true, &in);
-    if (!db)
+    api_call_t c;
+    if (!read_sub(req, true, &in, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = whsub_create(db, req->auth.project_id, in.url, in.events, in.active != 0,
-                                    in.description, &out, err, sizeof err);
+    repo_status_t st = whsub_create(c.db, req->auth.project_id, in.url, in.events, in.active != 0,
+                                    in.description, &c.out, c.err, sizeof c.err);
     if (st == REPO_CONFLICT) {
         char msg[128];
         snprintf(msg, sizeof msg, "A project can have at most %d webhook subscriptions",
@@ -165,7 +161,7 @@ static void create_sub(http_req_t *req)
         http_error(req, 409, "limit_reached", msg, NULL);
         return;
     }
-    answer(req, st, 201, out, err);
+    answer(req, &c, st, 201);
 }
 
 typedef repo_status_t (*sub_op_fn)(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
@@ -174,13 +170,10 @@ typedef repo_status_t (*sub_op_fn)(db_t *db, const char *project_id, const char 
 /* Runs a repository call on the subscription named by the path and answers it. */
 static void sub_op(http_req_t *req, sub_op_fn fn)
 {
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = fn(db, req->auth.project_id, http_param(req, "id"), &out, err, sizeof err);
-    answer(req, st, 200, out, err);
+    api_call_t c;
+    if (api_call_db(req, &c))
+        answer(req, &c, fn(c.db, req->auth.project_id, http_param(req, "id"), &c.out, c.err, sizeof c.err),
+               200);
 }
 
 static repo_status_t list_op(db_t *db, const char *project_id, const char *unused, json_t **out, char *err,
@@ -214,63 +207,53 @@ static void rotate_secret(http_req_t *req)
 static void patch_sub(http_req_t *req)
 {
     sub_input_t in;
-    db_t *db = read_sub(req, false, &in);
-    if (!db)
+    api_call_t c;
+    if (!read_sub(req, false, &in, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st = whsub_update(db, req->auth.project_id, http_param(req, "id"), in.url,
+    repo_status_t st = whsub_update(c.db, req->auth.project_id, http_param(req, "id"), in.url,
                                     in.has_events ? in.events : NULL, in.active, in.description,
-                                    in.clear_description, &out, err, sizeof err);
-    answer(req, st, 200, out, err);
+                                    in.clear_description, &c.out, c.err, sizeof c.err);
+    answer(req, &c, st, 200);
 }
 
 static void list_deliveries(http_req_t *req)
 {
-    int limit;
-    const char *cursor;
-    if (!api_page(req, 20, WEBHOOK_DELIVERIES_PAGE_MAX, &limit, &cursor))
+    api_call_t c;
+    if (!api_call_page(req, 20, WEBHOOK_DELIVERIES_PAGE_MAX, &c))
         return;
-    db_t *db = api_db(req);
-    if (!db)
-        return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
-    repo_status_t st =
-        whdel_list(db, req->auth.project_id, http_param(req, "id"), cursor, limit, &out, err, sizeof err);
-    answer(req, st, 200, out, err);
+    repo_status_t st = whdel_list(c.db, req->auth.project_id, http_param(req, "id"), c.cursor, c.limit,
+                                  &c.out, c.err, sizeof c.err);
+    answer(req, &c, st, 200);
 }
 
 static void redeliver(http_req_t *req)
 {
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_db(req, &c))
         return;
-    char err[ERRMSG_LEN];
-    json_t *out = NULL;
     const char *sub_id = http_param(req, "id"), *delivery_id = http_param(req, "deliveryId");
-    repo_status_t st = whsub_get(db, req->auth.project_id, sub_id, &out, err, sizeof err);
-    json_decref(out);
-    out = NULL;
+    repo_status_t st = whsub_get(c.db, req->auth.project_id, sub_id, &c.out, c.err, sizeof c.err);
     if (st != REPO_OK) {
-        answer(req, st, 200, NULL, err);
+        answer(req, &c, st, 200);
         return;
     }
-    st = whdel_redeliver(db, req->auth.project_id, sub_id, delivery_id, &out, err, sizeof err);
+    json_decref(c.out);
+    c.out = NULL;
+    st = whdel_redeliver(c.db, req->auth.project_id, sub_id, delivery_id, &c.out, c.err, sizeof c.err);
     if (st != REPO_OK) {
-        api_answer(req, st, 202, out, err, "delivery_not_found",
-                   "No delivery with that id for this subscription");
+        api_call_answer(req, &c, st, 202, "delivery_not_found",
+                        "No delivery with that id for this subscription");
         return;
     }
     /* Marked as queued only once the push went through: otherwise the sweeper pushes it. */
     char ids[1][37];
     snprintf(ids[0], sizeof ids[0], "%s", delivery_id);
-    if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, err, sizeof err) != 0)
-        log_warn("redeliver %s: cannot queue (the sweeper will): %s", delivery_id, err);
-    else if (whdel_mark_enqueued(db, ids, 1, (int)json_integer_value(json_object_get(out, "attemptCount")),
-                                 err, sizeof err) != 0)
-        log_warn("redeliver %s: %s", delivery_id, err);
-    http_respond_json(req, 202, out);
+    int attempts = (int)json_integer_value(json_object_get(c.out, "attemptCount"));
+    if (jobs_enqueue(JOBS_QUEUE_WEBHOOKS, delivery_id, c.err, sizeof c.err) != 0)
+        log_warn("redeliver %s: cannot queue (the sweeper will): %s", delivery_id, c.err);
+    else if (whdel_mark_enqueued(c.db, ids, 1, attempts, c.err, sizeof c.err) != 0)
+        log_warn("redeliver %s: %s", delivery_id, c.err);
+    http_respond_json(req, 202, c.out);
 }
 
 void api_webhooks_routes(void)
