@@ -154,17 +154,27 @@ static bool read_multipart(http_req_t *req, const char *ct, upload_t *up)
     return true;
 }
 
+/* true when the upload has at most max bytes; else false after answering 413 asset_too_large
+ * ("The <what> has N bytes, more than the limit of M bytes<suffix>"). */
+static bool within_limit(http_req_t *req, const upload_t *up, size_t max, const char *what,
+                         const char *suffix)
+{
+    if (up->len <= max)
+        return true;
+    char msg[200];
+    snprintf(msg, sizeof msg, "The %s has %zu bytes, more than the limit of %zu bytes%s", what, up->len, max,
+             suffix);
+    http_error(req, 413, "asset_too_large", msg, NULL);
+    return false;
+}
+
 /* A PDF (the base of pdf-overlay templates): checked with libqpdf against damage, passwords and
  * bombs (pdf/pdfdoc.h) and described by its pages and form fields. false after answering. */
 static bool describe_pdf(http_req_t *req, const upload_t *up, json_t **meta)
 {
     char err[ERRMSG_LEN], msg[ERRMSG_LEN + 32]; /* msg: a short prefix and err */
-    if (up->len > pdf_max()) {
-        snprintf(msg, sizeof msg, "The PDF has %zu bytes, more than the limit of %zu bytes", up->len,
-                 pdf_max());
-        http_error(req, 413, "asset_too_large", msg, NULL);
+    if (!within_limit(req, up, pdf_max(), "PDF", ""))
         return false;
-    }
     pdfdoc_info_t info;
     if (pdfdoc_check(up->data, up->len, &info, NULL, err, sizeof err) != 0) {
         snprintf(msg, sizeof msg, "The PDF %s", err);
@@ -184,12 +194,8 @@ static bool describe(http_req_t *req, const upload_t *up, const char **kind, con
     char err[ERRMSG_LEN], msg[ERRMSG_LEN + 32]; /* msg: a short prefix and err */
     if (fontprobe_is_font(up->data, up->len)) {
         *kind = "font";
-        if (up->len > font_max()) {
-            snprintf(msg, sizeof msg, "The font has %zu bytes, more than the limit of %zu bytes", up->len,
-                     font_max());
-            http_error(req, 413, "asset_too_large", msg, NULL);
+        if (!within_limit(req, up, font_max(), "font", ""))
             return false;
-        }
         fontprobe_t fp;
         if (fontprobe(up->data, up->len, font_max(), &fp, err, sizeof err) != 0) {
             http_error(req, 400, "invalid_asset", err, NULL);
@@ -207,12 +213,8 @@ static bool describe(http_req_t *req, const upload_t *up, const char **kind, con
         return describe_pdf(req, up, meta);
     }
     *kind = "image";
-    if (up->len > image_max()) {
-        snprintf(msg, sizeof msg, "The file has %zu bytes, more than the limit of %zu bytes for an image",
-                 up->len, image_max());
-        http_error(req, 413, "asset_too_large", msg, NULL);
+    if (!within_limit(req, up, image_max(), "file", " for an image"))
         return false;
-    }
     double w = 0, h = 0;
     if (image_probe(up->data, up->len, media_type, &w, &h, err, sizeof err) != 0) {
         if (!strcmp(err, "is not a PNG, JPEG or SVG image"))

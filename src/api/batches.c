@@ -58,11 +58,6 @@ static json_t *url_of(const char *path, const char *id)
     return json_string(url);
 }
 
-static json_t *str_or_null(const char *s)
-{
-    return s && *s ? json_string(s) : json_null();
-}
-
 /* A fresh link to the merged file once it is stored (the same kind of link as a render's
  * downloadUrl: signed /files/ link or pre-signed S3 GET); null otherwise. */
 static json_t *merged_download_url(const batch_row_t *b)
@@ -73,13 +68,7 @@ static json_t *merged_download_url(const batch_row_t *b)
 /* The batch object (docs/api.md, "Batches"); with_invalid adds the skipped items' problems. */
 static json_t *batch_json(const batch_row_t *b, bool with_invalid)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(b->id));
-    json_object_set_new(o, "status", json_string(b->status));
-    json_object_set_new(o, "templateId", json_string(b->template_id));
-    json_object_set_new(o, "templateSlug", json_string(b->template_slug));
-    json_object_set_new(o, "versionNumber", json_integer(b->version_number));
-    json_object_set_new(o, "test", json_boolean(b->test));
+    json_t *o = api_job_json(b->id, b->status, b->template_id, b->template_slug, b->version_number, b->test);
     json_object_set_new(o, "total", json_integer(b->total));
     json_object_set_new(o, "queued", json_integer(b->queued));
     json_object_set_new(o, "rendering", json_integer(b->rendering));
@@ -93,14 +82,14 @@ static json_t *batch_json(const batch_row_t *b, bool with_invalid)
     json_object_set_new(o, "rendersUrl", url_of("/v1/renders?batch=", b->id));
     json_object_set_new(o, "merge", json_string(b->merge[0] ? b->merge : "none"));
     json_object_set_new(o, "downloadUrl", merged_download_url(b));
-    json_object_set_new(o, "filename", str_or_null(b->merge_filename));
+    json_object_set_new(o, "filename", api_str_or_null(b->merge_filename));
     json_object_set_new(o, "mergeBytes", b->merge_bytes >= 0 ? json_integer(b->merge_bytes) : json_null());
     json_object_set_new(o, "mergePages", b->merge_pages >= 0 ? json_integer(b->merge_pages) : json_null());
-    json_object_set_new(o, "mergeError", str_or_null(b->merge_error));
-    json_object_set_new(o, "idempotencyKey", str_or_null(b->idempotency_key));
+    json_object_set_new(o, "mergeError", api_str_or_null(b->merge_error));
+    json_object_set_new(o, "idempotencyKey", api_str_or_null(b->idempotency_key));
     json_object_set_new(o, "createdAt", json_string(b->created_at));
-    json_object_set_new(o, "completedAt", str_or_null(b->completed_at));
-    json_object_set_new(o, "cancelledAt", str_or_null(b->cancelled_at));
+    json_object_set_new(o, "completedAt", api_str_or_null(b->completed_at));
+    json_object_set_new(o, "cancelledAt", api_str_or_null(b->cancelled_at));
     return o;
 }
 
@@ -152,17 +141,7 @@ static void parse_batch_body(const json_t *body, batch_request_t *b, json_t *iss
         else
             b->merge = m;
     }
-    json_t *filename = json_object_get(options, "filename");
-    if (filename && !json_is_null(filename)) {
-        const char *problem =
-            json_is_string(filename)
-                ? storage_filename_problem(json_string_value(filename), json_string_length(filename))
-                : "Expected string";
-        if (problem)
-            api_issue_field(issues, "options.filename", problem);
-        else
-            b->filename = json_string_value(filename);
-    }
+    b->filename = api_filename_option(options, issues);
 }
 
 /* The merged file's download name: options.filename, else "batch-<id>", ending in .pdf or
@@ -420,12 +399,7 @@ static bool queue_items(http_req_t *req, db_t *db, const char *id, const json_t 
     }
     log_error("batch %s: render queue unavailable after %d of %d pushes: %s", id, pushed, chunks, err);
     if (pushed == 0 && take_back(db, id, (int)json_array_size(rows))) {
-        metrics_counter_add("craftkit_queue_unavailable_total", NULL, 1);
-        http_add_header(req, "Retry-After", "1");
-        http_error(req, 503, "queue_unavailable",
-                   "The render queue is unavailable and nothing was created; retry shortly (with the same "
-                   "Idempotency-Key)",
-                   NULL);
+        api_queue_unavailable(req);
         return false;
     }
     /* Some items are (or may be) on their way: the rest are committed and unmarked, so the
@@ -578,27 +552,19 @@ static void get_batch(http_req_t *req)
 
 static void list_batches(http_req_t *req)
 {
-    int limit;
-    const char *cursor;
-    if (!api_page(req, 20, BATCH_LIST_MAX, &limit, &cursor))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (!api_call_page(req, 20, BATCH_LIST_MAX, &c))
         return;
     batch_row_t *rows = NULL;
     int n = 0;
     bool more = false;
-    char err[ERRMSG_LEN];
-    if (batches_list(db, req->auth.project_id, cursor, limit, &rows, &n, &more, err, sizeof err) != REPO_OK) {
-        api_db_error(req, err);
-        return;
-    }
+    repo_status_t st =
+        batches_list(c.db, req->auth.project_id, c.cursor, c.limit, &rows, &n, &more, c.err, sizeof c.err);
     json_t *list = json_array();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; st == REPO_OK && i < n; i++)
         json_array_append_new(list, batch_json(&rows[i], false));
-    json_t *out = api_list_page("batches", list, more, n > 0 ? rows[n - 1].id : NULL);
+    api_call_list(req, &c, st, api_list_page("batches", list, more, n > 0 ? rows[n - 1].id : NULL));
     batches_rows_free(rows, n);
-    http_respond_json(req, 200, out);
 }
 
 /* POST /v1/batches/:id/cancel: every queued item is cancelled; items being rendered finish,

@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/uuid7.h"
 #include "db/db.h"
 #include "db/projects_repo.h"
@@ -32,6 +33,17 @@ json_t *api_body_object(http_req_t *req)
         return NULL;
     }
     return req->json;
+}
+
+json_t *api_body_keys(http_req_t *req, const char *const *allowed, json_t **issues)
+{
+    json_t *body = api_body_object(req);
+    *issues = NULL;
+    if (!body)
+        return NULL;
+    *issues = api_issues_new();
+    api_check_keys(body, allowed, *issues);
+    return body;
 }
 
 bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues)
@@ -151,6 +163,24 @@ bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t m
     return true;
 }
 
+const char *api_filename_option(const json_t *options, json_t *issues)
+{
+    json_t *filename = json_object_get(options, "filename");
+    if (!filename || json_is_null(filename))
+        return NULL;
+    const char *problem = json_is_string(filename) ? storage_filename_problem(json_string_value(filename),
+                                                                              json_string_length(filename))
+                                                   : "Expected string";
+    if (problem)
+        api_issue_field(issues, "options.filename", problem);
+    return problem ? NULL : json_string_value(filename);
+}
+
+json_t *api_str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
 bool api_found(http_req_t *req, int st, const char *err, const char *not_found_code,
                const char *not_found_msg)
 {
@@ -187,6 +217,16 @@ bool api_require_live_key(http_req_t *req, const char *what)
              "%s needs a live key (ck_live_…); test keys cannot change what live traffic uses", what);
     http_error(req, 403, "live_key_required", msg, NULL);
     return false;
+}
+
+void api_queue_unavailable(http_req_t *req)
+{
+    metrics_counter_add("craftkit_queue_unavailable_total", NULL, 1);
+    http_add_header(req, "Retry-After", "1");
+    http_error(req, 503, "queue_unavailable",
+               "The render queue is unavailable and nothing was created; retry shortly (with the same "
+               "Idempotency-Key)",
+               NULL);
 }
 
 void api_db_error(http_req_t *req, const char *err)
@@ -263,6 +303,16 @@ void api_call_answer(http_req_t *req, api_call_t *c, int st, int ok_status, cons
 {
     api_answer(req, st, ok_status, c->out, c->err, not_found_code, not_found_msg);
     c->out = NULL;
+}
+
+void api_call_list(http_req_t *req, api_call_t *c, int st, json_t *page)
+{
+    if (st == REPO_OK) {
+        http_respond_json(req, 200, page);
+        return;
+    }
+    json_decref(page);
+    api_db_error(req, c->err);
 }
 
 json_t *api_download_url(const char *key, const char *filename, const char *what, const char *id)

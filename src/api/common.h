@@ -20,6 +20,9 @@
 /* Requires the body to be a JSON object; answers 400 invalid_json (empty body) or
  * invalid_request (another JSON type) and returns NULL otherwise. */
 json_t *api_body_object(http_req_t *req);
+/* api_body_object, then a new *issues with its keys checked against allowed (api_check_keys):
+ * the body, or NULL after answering (then *issues is NULL). */
+json_t *api_body_keys(http_req_t *req, const char *const *allowed, json_t **issues);
 /* Rejects keys of obj not in the NULL-terminated allowed list: adds "Unrecognized key(s) in
  * object: 'x'" to issues' formErrors. Returns true when all keys are known. */
 bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues);
@@ -43,6 +46,13 @@ bool api_reject_issues(http_req_t *req, json_t *issues);
 bool api_opt_string(const json_t *obj, const char *key, size_t min_len, size_t max_len, const char **out,
                     json_t *issues);
 
+/* options.filename of a render or batch (absent or null: NULL): the download name if storage
+ * accepts it, else NULL with an issue at "options.filename". */
+const char *api_filename_option(const json_t *options, json_t *issues);
+
+/* A JSON string of s, or null when s is NULL or empty. */
+json_t *api_str_or_null(const char *s);
+
 /* This thread's database connection, or NULL after answering 503 database_unavailable. */
 struct db;
 struct db *api_db(http_req_t *req);
@@ -55,6 +65,9 @@ bool api_found(http_req_t *req, int st, const char *err, const char *not_found_c
  * Callers map REPO_CONFLICT themselves before calling (it is answered as 503 here). */
 void api_answer(http_req_t *req, int st, int ok_status, json_t *out, const char *err,
                 const char *not_found_code, const char *not_found_msg);
+/* 503 queue_unavailable (Retry-After: 1, counted in craftkit_queue_unavailable_total): a
+ * submission created nothing because the render queue refused it; the caller logs why. */
+void api_queue_unavailable(http_req_t *req);
 /* 503 database_unavailable / 500 internal_error with a logged cause. */
 void api_db_error(http_req_t *req, const char *err);
 /* Test-key permissions (docs/api.md "Test keys"): true for a live key; for a test key answers
@@ -102,6 +115,10 @@ bool api_call_page(http_req_t *req, int def, int max, api_call_t *c);
  * 404 not_found_code/not_found_msg, or 503 with c->err logged. */
 void api_call_answer(http_req_t *req, api_call_t *c, int st, int ok_status, const char *not_found_code,
                      const char *not_found_msg);
+
+/* Answers a list call: 200 with page (taken) when st is REPO_OK, else 503 with c->err logged
+ * (page freed). */
+void api_call_list(http_req_t *req, api_call_t *c, int st, json_t *page);
 
 /* A signed link (storage_download_url) to the stored file key, downloaded as filename; null
  * when no store can sign it (logged as "<what> <id>: cannot sign a download URL"). */

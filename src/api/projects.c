@@ -48,13 +48,11 @@ static void project_op(http_req_t *req, project_op_fn fn)
 
 static void create_project(http_req_t *req)
 {
-    json_t *body = api_body_object(req);
+    static const char *const allowed[] = {"name", "slug", NULL};
+    json_t *issues, *body = api_body_keys(req, allowed, &issues);
     if (!body)
         return;
-    static const char *const allowed[] = {"name", "slug", NULL};
-    json_t *issues = api_issues_new();
     const char *name = NULL, *slug = NULL;
-    api_check_keys(body, allowed, issues);
     api_opt_string(body, "name", 1, API_NAME_MAX, &name, issues);
     if (!json_object_get(body, "name"))
         api_issue_field(issues, "name", "Required");
@@ -79,13 +77,11 @@ static void get_project(http_req_t *req)
 
 static void patch_project(http_req_t *req)
 {
-    json_t *body = api_body_object(req);
+    static const char *const allowed[] = {"name", "rateLimit", "rateBurst", "retentionDays", NULL};
+    json_t *issues, *body = api_body_keys(req, allowed, &issues);
     if (!body)
         return;
-    static const char *const allowed[] = {"name", "rateLimit", "rateBurst", "retentionDays", NULL};
-    json_t *issues = api_issues_new();
     project_update_t u = {.rate_limit = -1, .rate_burst = -1, .retention_days = -1};
-    api_check_keys(body, allowed, issues);
     api_opt_string(body, "name", 1, API_NAME_MAX, &u.name, issues);
     json_t *rl = json_object_get(body, "rateLimit"), *rb = json_object_get(body, "rateBurst"),
            *days = json_object_get(body, "retentionDays");
@@ -121,13 +117,11 @@ static void delete_project(http_req_t *req)
 
 static void create_key(http_req_t *req)
 {
-    json_t *body = api_body_object(req);
+    static const char *const allowed[] = {"name", "environment", NULL};
+    const char *name = NULL, *env = NULL;
+    json_t *issues, *body = api_body_keys(req, allowed, &issues);
     if (!body)
         return;
-    static const char *const allowed[] = {"name", "environment", NULL};
-    json_t *issues = api_issues_new();
-    const char *name = NULL, *env = NULL;
-    api_check_keys(body, allowed, issues);
     api_opt_string(body, "name", 0, API_NAME_MAX, &name, issues);
     if (api_opt_string(body, "environment", 1, 8, &env, issues) && env && strcmp(env, "live") &&
         strcmp(env, "test"))

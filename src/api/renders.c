@@ -74,11 +74,6 @@ bool api_rate_limit(http_req_t *req)
 
 /* ---- the render object ---- */
 
-static json_t *str_or_null(const char *s)
-{
-    return s && *s ? json_string(s) : json_null();
-}
-
 static json_t *int_or_null(long long v)
 {
     return v >= 0 ? json_integer(v) : json_null();
@@ -99,22 +94,30 @@ static json_t *fresh_download_url(const render_row_t *row)
     return api_download_url(row->storage_key, row->filename, "render", row->id);
 }
 
-json_t *api_render_json(const render_row_t *row)
+json_t *api_job_json(const char *id, const char *status, const char *template_id, const char *template_slug,
+                     int version_number, bool test)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(row->id));
-    json_object_set_new(o, "status", json_string(row->status));
-    json_object_set_new(o, "templateId", json_string(row->template_id));
-    json_object_set_new(o, "templateSlug", json_string(row->template_slug));
-    json_object_set_new(o, "versionNumber", json_integer(row->version_number));
-    json_object_set_new(o, "test", json_boolean(row->test));
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "status", json_string(status));
+    json_object_set_new(o, "templateId", json_string(template_id));
+    json_object_set_new(o, "templateSlug", json_string(template_slug));
+    json_object_set_new(o, "versionNumber", json_integer(version_number));
+    json_object_set_new(o, "test", json_boolean(test));
+    return o;
+}
+
+json_t *api_render_json(const render_row_t *row)
+{
+    json_t *o = api_job_json(row->id, row->status, row->template_id, row->template_slug, row->version_number,
+                             row->test);
     json_object_set_new(o, "source", json_string(row->source[0] ? row->source : "api"));
     json_object_set_new(o, "pollUrl", poll_url(row->id));
     json_object_set_new(o, "downloadUrl", fresh_download_url(row));
     json_object_set_new(o, "filename", json_string(row->filename));
     json_object_set_new(o, "pages", int_or_null(row->pages));
     json_object_set_new(o, "bytes", int_or_null(row->bytes));
-    json_object_set_new(o, "sha256", str_or_null(row->sha256));
+    json_object_set_new(o, "sha256", api_str_or_null(row->sha256));
     /* errorMessage belongs to a failed render; a retry's cause is lastError while it waits. */
     bool failed = !strcmp(row->status, "failed"), pending = !renders_status_terminal(row->status);
     json_object_set_new(o, "errorMessage",
@@ -123,14 +126,14 @@ json_t *api_render_json(const render_row_t *row)
                         row->has_error && pending ? json_string(row->error_message) : json_null());
     json_object_set_new(o, "attempts", json_integer(row->attempts));
     json_object_set_new(o, "createdAt", json_string(row->created_at));
-    json_object_set_new(o, "startedAt", str_or_null(row->started_at));
-    json_object_set_new(o, "completedAt", str_or_null(row->completed_at));
+    json_object_set_new(o, "startedAt", api_str_or_null(row->started_at));
+    json_object_set_new(o, "completedAt", api_str_or_null(row->completed_at));
     json_object_set_new(o, "durationMs", int_or_null(row->duration_ms));
-    json_object_set_new(o, "idempotencyKey", str_or_null(row->idempotency_key));
-    json_object_set_new(o, "jobId", str_or_null(row->job_id));
-    json_object_set_new(o, "deletedAt", str_or_null(row->deleted_at));
-    json_object_set_new(o, "expiredAt", str_or_null(row->expired_at));
-    json_object_set_new(o, "batchId", str_or_null(row->batch_id));
+    json_object_set_new(o, "idempotencyKey", api_str_or_null(row->idempotency_key));
+    json_object_set_new(o, "jobId", api_str_or_null(row->job_id));
+    json_object_set_new(o, "deletedAt", api_str_or_null(row->deleted_at));
+    json_object_set_new(o, "expiredAt", api_str_or_null(row->expired_at));
+    json_object_set_new(o, "batchId", api_str_or_null(row->batch_id));
     json_object_set_new(o, "batchIndex", int_or_null(row->batch_index));
     return o;
 }
@@ -287,12 +290,7 @@ typedef enum { INSERT_DONE, INSERT_KEY_TAKEN, INSERT_FAILED } insert_result_t;
 static void queue_unavailable(http_req_t *req, const char *err)
 {
     log_error("render queue unavailable: %s (request %s)", err, req->request_id);
-    metrics_counter_add("craftkit_queue_unavailable_total", NULL, 1);
-    http_add_header(req, "Retry-After", "1");
-    http_error(req, 503, "queue_unavailable",
-               "The render queue is unavailable and nothing was created; retry shortly (with the same "
-               "Idempotency-Key)",
-               NULL);
+    api_queue_unavailable(req);
 }
 
 /*
@@ -489,23 +487,6 @@ void api_render_submit(http_req_t *req, const render_submission_t *sub)
 
 /* ---- POST /v1/templates/:slug/render ---- */
 
-/* Reads options.filename (1-120 characters, no NUL) into sub; adds issues. */
-static void parse_filename_option(const json_t *options, render_submission_t *sub, json_t *issues)
-{
-    json_t *filename = json_object_get(options, "filename");
-    if (!filename || json_is_null(filename))
-        return;
-    if (!json_is_string(filename)) {
-        api_issue_field(issues, "options.filename", "Expected string");
-        return;
-    }
-    const char *why = storage_filename_problem(json_string_value(filename), json_string_length(filename));
-    if (why)
-        api_issue_field(issues, "options.filename", why);
-    else
-        sub->filename = json_string_value(filename);
-}
-
 /* Reads the body {data, jobId?, options?}; adds every problem to issues. Unknown top-level and
  * options keys are ignored, as Zod's object() strips them, unless options.strict is true. */
 static void parse_render_body(const json_t *body, render_submission_t *sub, const char **job_id,
@@ -544,7 +525,7 @@ static void parse_render_body(const json_t *body, render_submission_t *sub, cons
     pdfopts_read(options, &po, issues, err, sizeof err); /* checked now, read again by the worker */
     pdfopts_free(&po);
     sub->options = options;
-    parse_filename_option(options, sub, issues);
+    sub->filename = api_filename_option(options, issues);
 }
 
 bool api_idempotency_key(http_req_t *req, const char *job_id, const char **out)
@@ -681,25 +662,19 @@ static void list_renders(http_req_t *req)
     int limit = api_limit(req, 20, RENDER_LIST_MAX);
     render_filter_t f;
     char after[48], before[48];
-    if (limit < 0 || !list_filters(req, &f, after, before))
-        return;
-    db_t *db = api_db(req);
-    if (!db)
+    api_call_t c;
+    if (limit < 0 || !list_filters(req, &f, after, before) || !api_call_db(req, &c))
         return;
     render_row_t *rows = NULL;
     int n = 0;
     bool more = false;
-    char err[ERRMSG_LEN];
-    if (renders_list(db, req->auth.project_id, &f, limit, &rows, &n, &more, err, sizeof err) != REPO_OK) {
-        api_db_error(req, err);
-        return;
-    }
+    repo_status_t st =
+        renders_list(c.db, req->auth.project_id, &f, limit, &rows, &n, &more, c.err, sizeof c.err);
     json_t *list = json_array();
-    for (int i = 0; i < n; i++)
+    for (int i = 0; st == REPO_OK && i < n; i++)
         json_array_append_new(list, api_render_json(&rows[i]));
-    json_t *out = api_list_page("renders", list, more, n > 0 ? rows[n - 1].id : NULL);
+    api_call_list(req, &c, st, api_list_page("renders", list, more, n > 0 ? rows[n - 1].id : NULL));
     free(rows);
-    http_respond_json(req, 200, out);
 }
 
 static void download_render(http_req_t *req)

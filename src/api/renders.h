@@ -55,6 +55,10 @@ bool api_render_resumed(http_req_t *req);
 const char *api_render_check_data(const compiled_t *c, const json_t *data, const json_t *options, bool strict,
                                   const char *filename, const char *id, json_t **normalised, json_t **issues,
                                   char *name_out, size_t name_len);
+/* {id, status, templateId, templateSlug, versionNumber, test}: what the render object and the
+ * batch object begin with, in this order. New reference. */
+json_t *api_job_json(const char *id, const char *status, const char *template_id, const char *template_slug,
+                     int version_number, bool test);
 /* The render object (docs/api.md, "The render object"), with absolute pollUrl and a fresh downloadUrl. New reference. */
 json_t *api_render_json(const render_row_t *row);
 

@@ -455,12 +455,10 @@ typedef struct tpl_meta {
 static json_t *read_meta(http_req_t *req, const char *const *allowed, bool name_required, bool with_slug,
                          tpl_meta_t *m, json_t **issues)
 {
-    json_t *body = api_body_object(req);
+    json_t *body = api_body_keys(req, allowed, issues);
     *m = (tpl_meta_t){0};
     if (!body)
         return NULL;
-    *issues = api_issues_new();
-    api_check_keys(body, allowed, *issues);
     check_meta(body, name_required, &m->name, with_slug ? &m->slug : NULL, &m->description, *issues);
     return body;
 }

@@ -99,14 +99,12 @@ typedef struct sub_input {
     bool clear_description;
 } sub_input_t;
 
-/* Reads and checks a create (url required) or update body. */
+/* Reads and checks a create (url required) or update body (its keys are checked already). */
 static void parse_sub(const json_t *body, bool create, sub_input_t *in, json_t *issues)
 {
-    static const char *const allowed[] = {"url", "events", "active", "description", NULL};
     char buf[256];
     memset(in, 0, sizeof *in);
     in->active = -1;
-    api_check_keys(body, allowed, issues);
     if (api_opt_string(body, "url", 1, WEBHOOK_URL_MAX, &in->url, issues) && in->url) {
         const char *problem = url_problem(in->url, buf, sizeof buf);
         if (problem)
@@ -138,10 +136,10 @@ static void answer(http_req_t *req, api_call_t *c, repo_status_t st, int ok_stat
  * issues, 503). */
 static bool read_sub(http_req_t *req, bool create, sub_input_t *in, api_call_t *c)
 {
-    json_t *body = api_body_object(req);
+    static const char *const allowed[] = {"url", "events", "active", "description", NULL};
+    json_t *issues, *body = api_body_keys(req, allowed, &issues);
     if (!body)
         return false;
-    json_t *issues = api_issues_new();
     parse_sub(body, create, in, issues);
     return api_call_checked(req, issues, c);
 }
