@@ -35,25 +35,21 @@ static long long count_col(const PGresult *r, int row, const char *col)
     return v ? atoll(v) : 0;
 }
 
+/* The text fields of a batch_row_t, each from the column of its name. */
+#define COL(field) DB_TEXT_COL(batch_row_t, field)
+static const db_text_col_t TEXT_COLS[] = {
+    COL(id),           COL(project_id),      COL(template_id),  COL(template_slug),
+    COL(status),       COL(idempotency_key), COL(request_hash), COL(created_at),
+    COL(completed_at), COL(cancelled_at),    COL(merge),        COL(merge_filename),
+    COL(merge_key),    COL(merge_error)};
+#undef COL
+
 /* A repo_row_fill_fn: the batch_row_t at dst from row `row` of r. */
 static void fill_row(const PGresult *r, int row, void *dst)
 {
     batch_row_t *out = dst;
     memset(out, 0, sizeof *out);
-    db_copy_col(out->id, sizeof out->id, r, row, "id");
-    db_copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
-    db_copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
-    db_copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
-    db_copy_col(out->status, sizeof out->status, r, row, "status");
-    db_copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
-    db_copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
-    db_copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
-    db_copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
-    db_copy_col(out->cancelled_at, sizeof out->cancelled_at, r, row, "cancelled_at");
-    db_copy_col(out->merge, sizeof out->merge, r, row, "merge");
-    db_copy_col(out->merge_filename, sizeof out->merge_filename, r, row, "merge_filename");
-    db_copy_col(out->merge_key, sizeof out->merge_key, r, row, "merge_key");
-    db_copy_col(out->merge_error, sizeof out->merge_error, r, row, "merge_error");
+    db_copy_cols(out, r, row, TEXT_COLS, sizeof TEXT_COLS / sizeof TEXT_COLS[0]);
     out->merge_bytes = db_get(r, row, "merge_bytes") ? count_col(r, row, "merge_bytes") : -1;
     out->merge_pages = db_get(r, row, "merge_pages") ? (int)count_col(r, row, "merge_pages") : -1;
     out->version_number = (int)count_col(r, row, "version_number");
@@ -358,17 +354,11 @@ int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_
     char lim[16];
     snprintf(lim, sizeof lim, "%d", max);
     const char *params[] = {lim};
-    PGresult *r =
+    return db_copy_first_col(
         db_exec(db,
                 "SELECT b.id FROM batches b WHERE b.completed_at IS NULL AND NOT EXISTS ("
                 " SELECT 1 FROM renders r WHERE r.batch_id = b.id AND r.status IN ('queued', 'rendering'))"
                 " ORDER BY b.created_at LIMIT $1::int",
-                1, params, err, err_len);
-    if (!r)
-        return -1;
-    int n = PQntuples(r) < max ? PQntuples(r) : max;
-    for (int i = 0; i < n; i++)
-        db_copy_col(ids[i], 37, r, i, "id");
-    PQclear(r);
-    return n;
+                1, params, err, err_len),
+        ids[0], sizeof ids[0], max);
 }

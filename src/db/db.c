@@ -290,12 +290,22 @@ int db_sweep_pick(db_t *db, const char *sql, long long all_before_ms, char (*ids
     snprintf(before, sizeof before, "%lld", all_before_ms);
     snprintf(lim, sizeof lim, "%d", max);
     const char *params[] = {before, lim};
-    PGresult *r = db_exec(db, sql, 2, params, err, err_len);
+    return db_copy_first_col(db_exec(db, sql, 2, params, err, err_len), ids[0], sizeof ids[0], max);
+}
+
+void db_copy_cols(void *dst, const PGresult *res, int row, const db_text_col_t *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        db_copy_col((char *)dst + cols[i].offset, cols[i].size, res, row, cols[i].column);
+}
+
+int db_copy_first_col(PGresult *r, char *out, size_t width, int max)
+{
     if (!r)
         return -1;
     int n = PQntuples(r) < max ? PQntuples(r) : max;
     for (int i = 0; i < n; i++)
-        snprintf(ids[i], 37, "%s", PQgetvalue(r, i, 0));
+        snprintf(out + (size_t)i * width, width, "%s", PQgetvalue(r, i, 0));
     PQclear(r);
     return n;
 }

@@ -87,6 +87,24 @@ int db_server_started(db_t *db, char *out, size_t out_len, char *err, size_t err
 /* Liveness check for /ready. */
 bool db_ping(db_t *db, char *err, size_t err_len);
 
+/* Copies the first column of r's first max rows into out, max rows of width bytes each (cut to fit;
+ * "" for SQL NULL), and clears r: how many rows it copied, or -1 when r is NULL (the failed db_exec
+ * filled err). For statements that pick ids or keys to work on. */
+int db_copy_first_col(PGresult *r, char *out, size_t width, int max);
+
+/* A text column of a row struct: its name in the result, and the offset and size of the struct's
+ * char array (never a pointer) that takes it. DB_TEXT_COL(batch_row_t, status) names column "status" for field status. */
+typedef struct {
+    const char *column;
+    size_t offset, size;
+} db_text_col_t;
+#define DB_TEXT_COL(type, field)                                                                             \
+    {                                                                                                        \
+#field, offsetof(type, field), sizeof(((type *)0)->field)                                            \
+    }
+/* db_copy_col of each of the n columns of row r into its field of the struct at dst. */
+void db_copy_cols(void *dst, const PGresult *res, int row, const db_text_col_t *cols, size_t n);
+
 /* Accessors that read a column by name from row r (NULL for SQL NULL). */
 const char *db_get(const PGresult *res, int row, const char *column);
 /* db_get copied into dst (dst_len bytes, cut to fit; "" for SQL NULL). */

@@ -54,29 +54,21 @@ bool renders_status_terminal(const char *status)
     return !strcmp(status, "succeeded") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
 }
 
+/* The text fields of a render_row_t, each from the column of its name. */
+#define COL(field) DB_TEXT_COL(render_row_t, field)
+static const db_text_col_t TEXT_COLS[] = {
+    COL(id),         COL(project_id), COL(template_id),  COL(template_slug),   COL(status),
+    COL(source),     COL(filename),   COL(storage_key),  COL(sha256),          COL(request_hash),
+    COL(created_at), COL(started_at), COL(completed_at), COL(idempotency_key), COL(job_id),
+    COL(deleted_at), COL(expired_at), COL(batch_id)};
+#undef COL
+
 /* A repo_row_fill_fn: the render_row_t at dst from row `row` of r. */
 static void fill_row(const PGresult *r, int row, void *dst)
 {
     render_row_t *out = dst;
     memset(out, 0, sizeof *out);
-    db_copy_col(out->id, sizeof out->id, r, row, "id");
-    db_copy_col(out->project_id, sizeof out->project_id, r, row, "project_id");
-    db_copy_col(out->template_id, sizeof out->template_id, r, row, "template_id");
-    db_copy_col(out->template_slug, sizeof out->template_slug, r, row, "template_slug");
-    db_copy_col(out->status, sizeof out->status, r, row, "status");
-    db_copy_col(out->source, sizeof out->source, r, row, "source");
-    db_copy_col(out->filename, sizeof out->filename, r, row, "filename");
-    db_copy_col(out->storage_key, sizeof out->storage_key, r, row, "storage_key");
-    db_copy_col(out->sha256, sizeof out->sha256, r, row, "sha256");
-    db_copy_col(out->request_hash, sizeof out->request_hash, r, row, "request_hash");
-    db_copy_col(out->created_at, sizeof out->created_at, r, row, "created_at");
-    db_copy_col(out->started_at, sizeof out->started_at, r, row, "started_at");
-    db_copy_col(out->completed_at, sizeof out->completed_at, r, row, "completed_at");
-    db_copy_col(out->idempotency_key, sizeof out->idempotency_key, r, row, "idempotency_key");
-    db_copy_col(out->job_id, sizeof out->job_id, r, row, "job_id");
-    db_copy_col(out->deleted_at, sizeof out->deleted_at, r, row, "deleted_at");
-    db_copy_col(out->expired_at, sizeof out->expired_at, r, row, "expired_at");
-    db_copy_col(out->batch_id, sizeof out->batch_id, r, row, "batch_id");
+    db_copy_cols(out, r, row, TEXT_COLS, sizeof TEXT_COLS / sizeof TEXT_COLS[0]);
     const char *v;
     out->batch_index = (v = db_get(r, row, "batch_index")) ? atoi(v) : -1;
     out->version_number = (v = db_get(r, row, "version_number")) ? atoi(v) : 0;
@@ -262,36 +254,36 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     return *rows ? REPO_OK : REPO_ERROR;
 }
 
+/* The statement that cancels the queued renders of project $1 that match cond (on $2). Only a
+ * queued render (new, or waiting for a retry): a worker's claim needs 'queued' too, so exactly one
+ * of the two wins. */
+#define CANCEL_SQL(cond)                                                                                     \
+    "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"                              \
+    " lease_until = NULL WHERE project_id = $1 AND " cond " AND status = 'queued'"                           \
+    " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled")
+
+static int cancel_queued(db_t *db, const char *sql, const char *project_id, const char *arg,
+                         render_deliveries_t *deliveries, char *err, size_t err_len)
+{
+    const char *params[] = {project_id, arg};
+    return renders_terminal_result(db_exec(db, sql, 2, params, err, err_len), deliveries);
+}
+
 int renders_cancel(db_t *db, const char *project_id, const char *id, render_deliveries_t *deliveries,
                    char *err, size_t err_len)
 {
     if (!uuid_valid(id))
         return 0;
-    const char *params[] = {project_id, id};
-    /* Only a queued render (new, or waiting for a retry): a worker's claim needs 'queued' too,
-     * so exactly one of the two wins. */
-    return renders_terminal_result(
-        db_exec(db,
-                "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"
-                " lease_until = NULL WHERE project_id = $1 AND id = $2 AND status = 'queued'"
-                " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled"),
-                2, params, err, err_len),
-        deliveries);
+    return cancel_queued(db, CANCEL_SQL("id = $2"), project_id, id, deliveries, err, err_len);
 }
 
 int renders_cancel_batch(db_t *db, const char *project_id, const char *batch_id,
                          render_deliveries_t *deliveries, char *err, size_t err_len)
 {
-    const char *params[] = {project_id, batch_id};
-    /* renders_cancel for every queued item of the batch in one statement; deliveries past
-     * RENDER_DELIVERIES_MAX stay unqueued for the sweeper. */
-    return renders_terminal_result(
-        db_exec(db,
-                "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"
-                " lease_until = NULL WHERE project_id = $1 AND batch_id = $2::uuid AND status = 'queued'"
-                " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled"),
-                2, params, err, err_len),
-        deliveries);
+    /* Every queued item of the batch in one statement; deliveries past RENDER_DELIVERIES_MAX stay
+     * unqueued for the sweeper. */
+    return cancel_queued(db, CANCEL_SQL("batch_id = $2::uuid"), project_id, batch_id, deliveries, err,
+                         err_len);
 }
 
 int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char *storage_key, size_t key_len,
@@ -301,18 +293,14 @@ int renders_mark_deleted(db_t *db, const char *project_id, const char *id, char 
     if (!uuid_valid(id))
         return 0;
     const char *params[] = {project_id, id};
-    PGresult *r = db_exec(db,
-                          "UPDATE renders SET deleted_at = coalesce(deleted_at, now()), data = '{}'"
-                          " WHERE project_id = $1 AND id = $2"
-                          " AND status IN ('succeeded', 'failed', 'cancelled') RETURNING storage_key",
-                          2, params, err, err_len);
-    if (!r)
-        return -1;
-    int n = PQntuples(r);
-    if (n == 1)
-        db_copy_col(storage_key, key_len, r, 0, "storage_key");
-    PQclear(r);
-    return n == 1;
+    /* One row at most (the id is the key): its storage key, or none. */
+    return db_copy_first_col(
+        db_exec(db,
+                "UPDATE renders SET deleted_at = coalesce(deleted_at, now()), data = '{}'"
+                " WHERE project_id = $1 AND id = $2"
+                " AND status IN ('succeeded', 'failed', 'cancelled') RETURNING storage_key",
+                2, params, err, err_len),
+        storage_key, key_len, 1);
 }
 
 /* ---- worker side ---- */
@@ -481,23 +469,18 @@ int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_
     /* Terminal rows only: a queued or rendering render is never touched, and a terminal status
      * is final, so no worker writes these rows or their files any more. SKIP LOCKED keeps
      * concurrent sweepers (other instances) on disjoint batches. */
-    PGresult *r = db_exec(db,
-                          "WITH picked AS (SELECT r.id FROM renders r JOIN projects p ON p.id = r.project_id"
-                          " WHERE r.deleted_at IS NULL AND r.expired_at IS NULL"
-                          " AND r.status IN ('succeeded', 'failed', 'cancelled')"
-                          " AND coalesce(p.retention_days, $1::int) > 0"
-                          " AND r.created_at < now() - coalesce(p.retention_days, $1::int) * interval '1 day'"
-                          " ORDER BY r.created_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED)"
-                          " UPDATE renders SET expired_at = now(), data = '{}' FROM picked"
-                          " WHERE renders.id = picked.id RETURNING renders.storage_key",
-                          2, params, err, err_len);
-    if (!r)
-        return -1;
-    int n = PQntuples(r) < max ? PQntuples(r) : max;
-    for (int i = 0; i < n; i++)
-        db_copy_col(keys[i], RENDER_STORAGE_KEY_MAX, r, i, "storage_key");
-    PQclear(r);
-    return n;
+    return db_copy_first_col(
+        db_exec(db,
+                "WITH picked AS (SELECT r.id FROM renders r JOIN projects p ON p.id = r.project_id"
+                " WHERE r.deleted_at IS NULL AND r.expired_at IS NULL"
+                " AND r.status IN ('succeeded', 'failed', 'cancelled')"
+                " AND coalesce(p.retention_days, $1::int) > 0"
+                " AND r.created_at < now() - coalesce(p.retention_days, $1::int) * interval '1 day'"
+                " ORDER BY r.created_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED)"
+                " UPDATE renders SET expired_at = now(), data = '{}' FROM picked"
+                " WHERE renders.id = picked.id RETURNING renders.storage_key",
+                2, params, err, err_len),
+        keys[0], sizeof keys[0], max);
 }
 
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len)

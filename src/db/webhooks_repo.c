@@ -345,6 +345,13 @@ int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *er
 
 /* ---- dispatcher side ---- */
 
+/* The text fields of a whdel_claim_t, each from the column of its name. */
+#define COL(field) DB_TEXT_COL(whdel_claim_t, field)
+static const db_text_col_t CLAIM_TEXT_COLS[] = {COL(id),       COL(project_id),     COL(render_id),
+                                                COL(batch_id), COL(event),          COL(url),
+                                                COL(secret),   COL(previous_secret)};
+#undef COL
+
 repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int lease_ms, whdel_claim_t *out,
                           char *err, size_t err_len)
 {
@@ -370,14 +377,7 @@ repo_status_t whdel_claim(db_t *db, const char *id, const char *worker_id, int l
     repo_status_t st = repo_single(r);
     if (st != REPO_OK)
         return st;
-    db_copy_col(out->id, sizeof out->id, r, 0, "id");
-    db_copy_col(out->project_id, sizeof out->project_id, r, 0, "project_id");
-    db_copy_col(out->render_id, sizeof out->render_id, r, 0, "render_id");
-    db_copy_col(out->batch_id, sizeof out->batch_id, r, 0, "batch_id");
-    db_copy_col(out->event, sizeof out->event, r, 0, "event");
-    db_copy_col(out->url, sizeof out->url, r, 0, "url");
-    db_copy_col(out->secret, sizeof out->secret, r, 0, "secret");
-    db_copy_col(out->previous_secret, sizeof out->previous_secret, r, 0, "previous_secret");
+    db_copy_cols(out, r, 0, CLAIM_TEXT_COLS, sizeof CLAIM_TEXT_COLS / sizeof CLAIM_TEXT_COLS[0]);
     out->subscription_live = db_get(r, 0, "live")[0] == 't';
     out->attempt = atoi(db_get(r, 0, "attempts"));
     out->max_attempts = atoi(db_get(r, 0, "max_attempts"));
