@@ -63,7 +63,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < iters; i++) {
         buf_t b;
         buf_init(&b, 512u << 20);
-        buf_append(&b, out.data, out.len);
+        if (buf_append(&b, out.data, out.len) != BUF_OK) {
+            fprintf(stderr, "pdfa: the document is over the buffer's cap\n");
+            return 1;
+        }
         double t0 = cpu_ms();
         if (pdfa_finish(&b, ENGINE_PDFA_3B, &info, &ro, err, sizeof err) < 0) {
             fprintf(stderr, "pdfa: %s\n", err);

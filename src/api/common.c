@@ -53,6 +53,7 @@ bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issue
     const char *key;
     json_t *v;
     int unknown = 0;
+    bool cut = false; /* the list passed the buffer's cap: it ends with "…" */
     json_object_foreach((json_t *)obj, key, v)
     {
         bool known = false;
@@ -60,13 +61,14 @@ bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issue
             if (!strcmp(key, allowed[i]))
                 known = true;
         if (!known) {
-            buf_printf(&b, "%s'%.100s'", unknown ? ", " : "", key);
+            if (!cut && buf_printf(&b, "%s'%.100s'", unknown ? ", " : "", key) != BUF_OK)
+                cut = true;
             unknown++;
         }
     }
     if (unknown) {
         char msg[4200];
-        snprintf(msg, sizeof msg, "Unrecognized key(s) in object: %s", buf_cstr(&b));
+        snprintf(msg, sizeof msg, "Unrecognized key(s) in object: %s%s", buf_cstr(&b), cut ? ", …" : "");
         api_issue_form(issues, msg);
     }
     buf_free(&b);

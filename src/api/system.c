@@ -91,7 +91,10 @@ static void metrics(http_req_t *req)
     buf_t b;
     buf_init(&b, METRICS_TEXT_MAX);
     metrics_render(&b);
-    http_respond_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len);
+    if (buf_error(&b) != BUF_OK) /* never a half exposition: a scraper would take it as complete */
+        http_error(req, 500, "internal_error", "The metrics are larger than METRICS_TEXT_MAX", NULL);
+    else
+        http_respond_bytes(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len);
     buf_free(&b);
 }
 

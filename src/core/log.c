@@ -8,6 +8,7 @@
 #include "core/timeutil.h"
 
 #define LOG_LINE_MAX (16 * 1024)
+#define LOG_TAIL_MAX 64 /* room past LOG_LINE_MAX for the closing "truncated" mark */
 
 static bool log_json;
 static log_level_t log_min = LOG_INFO;
@@ -55,22 +56,22 @@ static size_t utf8_len(const unsigned char *p)
 
 void log_append_json(buf_t *b, const char *s)
 {
-    buf_append_char(b, '"');
+    buf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         size_t n = utf8_len(p);
         if (n == 0) { /* not UTF-8: the byte as the text \xHH, so the line stays valid JSON */
-            buf_printf(b, "\\\\x%02x", *p++);
+            buf_putf(b, "\\\\x%02x", *p++);
             continue;
         }
         if (*p == '"' || *p == '\\')
-            buf_printf(b, "\\%c", *p);
+            buf_putf(b, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f)
-            buf_printf(b, "\\u%04x", *p);
+            buf_putf(b, "\\u%04x", *p);
         else
-            buf_append(b, p, n);
+            buf_put(b, p, n);
         p += n;
     }
-    buf_append_char(b, '"');
+    buf_putc(b, '"');
 }
 
 /* A text value needs quotes when it is empty or has a space, quote, backslash, '=' or a byte
@@ -91,34 +92,34 @@ static bool text_needs_quotes(const char *s)
 void log_append_text(buf_t *b, const char *s, bool quote)
 {
     if (quote)
-        buf_append_char(b, '"');
+        buf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         size_t n = utf8_len(p);
         if (n == 0) {
-            buf_printf(b, "\\x%02x", *p++);
+            buf_putf(b, "\\x%02x", *p++);
             continue;
         }
         switch (*p) {
-        case '\n': buf_append_str(b, "\\n"); break;
-        case '\r': buf_append_str(b, "\\r"); break;
-        case '\t': buf_append_str(b, "\\t"); break;
-        case '\\': buf_append_str(b, "\\\\"); break;
+        case '\n': buf_puts(b, "\\n"); break;
+        case '\r': buf_puts(b, "\\r"); break;
+        case '\t': buf_puts(b, "\\t"); break;
+        case '\\': buf_puts(b, "\\\\"); break;
         case '"':
             if (quote)
-                buf_append_str(b, "\\\"");
+                buf_puts(b, "\\\"");
             else
-                buf_append_char(b, '"');
+                buf_putc(b, '"');
             break;
         default:
             if (*p < 0x20 || *p == 0x7f)
-                buf_printf(b, "\\x%02x", *p);
+                buf_putf(b, "\\x%02x", *p);
             else
-                buf_append(b, p, n);
+                buf_put(b, p, n);
         }
         p += n;
     }
     if (quote)
-        buf_append_char(b, '"');
+        buf_putc(b, '"');
 }
 
 void log_append_text_value(buf_t *b, const char *s)
@@ -126,6 +127,40 @@ void log_append_text_value(buf_t *b, const char *s)
     log_append_text(b, s, text_needs_quotes(s));
 }
 
+/* The line's start: time, level and message. */
+static void append_head(buf_t *line, const char *ts, log_level_t level, const char *msg)
+{
+    if (log_json) {
+        buf_putf(line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
+        log_append_json(line, msg);
+    } else {
+        buf_putf(line, "%s %-5s ", ts, level_names[level]);
+        log_append_text(line, msg, false);
+    }
+}
+
+/* Appends one field unless the line would pass LOG_LINE_MAX; false when it was left out. */
+static bool append_field(buf_t *line, const char *key, const char *val)
+{
+    buf_t field;
+    buf_init(&field, LOG_LINE_MAX);
+    if (log_json) {
+        buf_putc(&field, ',');
+        log_append_json(&field, key);
+        buf_putc(&field, ':');
+        log_append_json(&field, val);
+    } else {
+        buf_putf(&field, " %s=", key);
+        log_append_text_value(&field, val);
+    }
+    bool fits = buf_error(&field) == BUF_OK && line->len + field.len <= LOG_LINE_MAX &&
+                buf_append(line, buf_cstr(&field), field.len) == BUF_OK;
+    buf_free(&field);
+    return fits;
+}
+
+/* One line on stderr. A line that would pass LOG_LINE_MAX keeps what fits and says it was
+ * cut (still one valid JSON object), so no value can make the log unreadable. */
 static void emit(log_level_t level, const char *msg, va_list *pairs)
 {
     if (level < log_min)
@@ -133,32 +168,24 @@ static void emit(log_level_t level, const char *msg, va_list *pairs)
     char ts[TIME_ISO_LEN + 1];
     time_format_iso(time_now_ms(), ts);
     buf_t b;
-    buf_init(&b, LOG_LINE_MAX);
-    if (log_json) {
-        buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
-        log_append_json(&b, msg);
-    } else {
-        buf_printf(&b, "%s %-5s ", ts, level_names[level]);
-        log_append_text(&b, msg, false);
+    buf_init(&b, LOG_LINE_MAX + LOG_TAIL_MAX);
+    append_head(&b, ts, level, msg);
+    bool cut = false;
+    if (buf_error(&b) != BUF_OK || b.len > LOG_LINE_MAX) {
+        buf_reset(&b);
+        append_head(&b, ts, level, "(message over the log line limit)");
+        cut = true;
     }
-    if (pairs) {
-        const char *key;
-        while ((key = va_arg(*pairs, const char *)) != NULL) {
-            const char *val = va_arg(*pairs, const char *);
-            if (!val)
-                continue;
-            if (log_json) {
-                buf_append_char(&b, ',');
-                log_append_json(&b, key);
-                buf_append_char(&b, ':');
-                log_append_json(&b, val);
-            } else {
-                buf_printf(&b, " %s=", key);
-                log_append_text_value(&b, val);
-            }
-        }
+    const char *key;
+    while (pairs && (key = va_arg(*pairs, const char *)) != NULL) {
+        const char *val = va_arg(*pairs, const char *);
+        if (val && !append_field(&b, key, val))
+            cut = true;
     }
-    buf_append_str(&b, log_json ? "}\n" : "\n");
+    if (cut)
+        buf_puts(&b, log_json ? ",\"truncated\":true" : " truncated=true");
+    buf_puts(&b, log_json ? "}\n" : "\n");
+    /* the tail has its own room (LOG_TAIL_MAX), so the line is whole */
     fputs(buf_cstr(&b), stderr);
     buf_free(&b);
 }

@@ -27,7 +27,8 @@ void log_event(log_level_t level, const char *msg, ...) __attribute__((sentinel)
 
 /* The escapers (exposed for tests). log_append_json appends s as a JSON string (quotes
  * included); log_append_text appends s escaped for a text line, in quotes when quote is set;
- * log_append_text_value quotes only when s needs it. */
+ * log_append_text_value quotes only when s needs it. They append with buf_put*: the caller
+ * checks buf_error. */
 void log_append_json(buf_t *b, const char *s);
 void log_append_text(buf_t *b, const char *s, bool quote);
 void log_append_text_value(buf_t *b, const char *s);

@@ -104,17 +104,17 @@ static void render_one(buf_t *out, const series_t *s)
     const char *sep = s->labels[0] ? "," : "";
     if (s->kind != SERIES_HISTOGRAM) {
         if (s->labels[0])
-            buf_printf(out, "%s{%s} %.17g\n", s->name, s->labels, s->value);
+            buf_putf(out, "%s{%s} %.17g\n", s->name, s->labels, s->value);
         else
-            buf_printf(out, "%s %.17g\n", s->name, s->value);
+            buf_putf(out, "%s %.17g\n", s->name, s->value);
         return;
     }
     for (size_t i = 0; i < N_BUCKETS; i++)
-        buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %lu\n", s->name, s->labels, sep, bucket_bounds[i],
-                   s->buckets[i]);
-    buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", s->name, s->labels, sep, s->count);
-    buf_printf(out, "%s_sum{%s} %.17g\n%s_count{%s} %lu\n", s->name, s->labels, s->value, s->name, s->labels,
-               s->count);
+        buf_putf(out, "%s_bucket{%s%sle=\"%g\"} %lu\n", s->name, s->labels, sep, bucket_bounds[i],
+                 s->buckets[i]);
+    buf_putf(out, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", s->name, s->labels, sep, s->count);
+    buf_putf(out, "%s_sum{%s} %.17g\n%s_count{%s} %lu\n", s->name, s->labels, s->value, s->name, s->labels,
+             s->count);
 }
 
 void metrics_render(buf_t *out)
@@ -129,7 +129,7 @@ void metrics_render(buf_t *out)
                 first = false;
         if (!first)
             continue;
-        buf_printf(out, "# TYPE %s %s\n", series[i].name, kind_names[series[i].kind]);
+        buf_putf(out, "# TYPE %s %s\n", series[i].name, kind_names[series[i].kind]);
         for (int j = i; j < n_series; j++)
             if (!strcmp(series[j].name, series[i].name))
                 render_one(out, &series[j]);

@@ -19,7 +19,8 @@ void metrics_counter_add(const char *name, const char *labels, double value);
 void metrics_gauge_set(const char *name, const char *labels, double value);
 /* Records a duration for a histogram with the default buckets. */
 void metrics_histogram_observe(const char *name, const char *labels, double seconds);
-/* Appends the Prometheus text exposition of everything to out. */
+/* Appends the Prometheus text exposition of everything to out (buf_put*: the caller checks
+ * buf_error before it serves the text). */
 void metrics_render(buf_t *out);
 
 #endif

@@ -228,12 +228,12 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     int np = 2;
     buf_t sql;
     buf_init(&sql, 16384);
-    buf_printf(&sql, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1");
+    buf_putf(&sql, "SELECT " RENDER_COLUMNS RENDER_FROM " WHERE r.project_id = $1");
 #define LIST_COND(value, fmt)                                                                                \
     do {                                                                                                     \
         if (value) {                                                                                         \
             params[np++] = (value);                                                                          \
-            buf_printf(&sql, fmt, np);                                                                       \
+            buf_putf(&sql, fmt, np);                                                                         \
         }                                                                                                    \
     } while (0)
     LIST_COND(f->cursor, " AND r.id < $%d::uuid");
@@ -247,7 +247,15 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
     LIST_COND(f->idempotency_key, " AND r.idempotency_key = $%d");
     LIST_COND(f->batch_id, " AND r.batch_id = $%d::uuid");
 #undef LIST_COND
-    buf_printf(&sql, " ORDER BY r.id DESC LIMIT $2::int");
+    buf_putf(&sql, " ORDER BY r.id DESC LIMIT $2::int");
+    if (buf_error(&sql) != BUF_OK) {
+        buf_free(&sql);
+        *rows = NULL;
+        *n = 0;
+        *has_more = false;
+        errmsg_fail(err, err_len, "the renders query is over its buffer");
+        return REPO_ERROR;
+    }
     PGresult *r = db_exec(db, buf_cstr(&sql), np, params, err, err_len);
     buf_free(&sql);
     *rows = repo_page_fill(r, limit, sizeof **rows, fill_row, n, has_more, err, err_len);

@@ -210,14 +210,19 @@ static int load_attempts(db_t *db, json_t *list, char *err, size_t err_len)
     json_t *by_id = json_object();
     size_t i;
     json_t *d;
-    buf_append_char(&ids, '{');
+    buf_putc(&ids, '{');
     json_array_foreach(list, i, d)
     {
         const char *id = json_string_value(json_object_get(d, "id"));
-        buf_printf(&ids, "%s%s", i ? "," : "", id);
+        buf_putf(&ids, "%s%s", i ? "," : "", id);
         json_object_set(by_id, id, d);
     }
-    buf_append_char(&ids, '}');
+    buf_putc(&ids, '}');
+    if (buf_error(&ids) != BUF_OK) { /* a page is far below the cap; never query a cut list */
+        buf_free(&ids);
+        json_decref(by_id);
+        return errmsg_fail(err, err_len, "too many deliveries to load their attempts at once");
+    }
     const char *params[] = {buf_cstr(&ids)};
     PGresult *r =
         db_exec(db,
@@ -319,10 +324,10 @@ repo_status_t whdel_redeliver(db_t *db, const char *project_id, const char *sub_
 
 static void id_array(char (*ids)[37], int n, buf_t *out)
 {
-    buf_append_char(out, '{');
+    buf_putc(out, '{');
     for (int i = 0; i < n; i++)
-        buf_printf(out, "%s%s", i ? "," : "", ids[i]);
-    buf_append_char(out, '}');
+        buf_putf(out, "%s%s", i ? "," : "", ids[i]);
+    buf_putc(out, '}');
 }
 
 int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *err, size_t err_len)
@@ -330,6 +335,10 @@ int whdel_mark_enqueued(db_t *db, char (*ids)[37], int n, int attempts, char *er
     buf_t b;
     buf_init(&b, 64 * 1024);
     id_array(ids, n, &b);
+    if (buf_error(&b) != BUF_OK) { /* never mark a cut list: the rest would look unqueued */
+        buf_free(&b);
+        return errmsg_fail(err, err_len, "too many deliveries to mark at once (%d)", n);
+    }
     char att[16];
     snprintf(att, sizeof att, "%d", attempts);
     const char *params[] = {buf_cstr(&b), att};

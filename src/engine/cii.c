@@ -248,9 +248,9 @@ static void el(buf_t *b, const char *name, const char *value)
 {
     if (!value)
         return;
-    buf_printf(b, "<%s>", name);
+    buf_putf(b, "<%s>", name);
     xmlcheck_escape(b, value);
-    buf_printf(b, "</%s>", name);
+    buf_putf(b, "</%s>", name);
 }
 
 /* ------------------------------------------------------------ building */
@@ -278,20 +278,20 @@ static void write_party(ctx_t *c, buf_t *b, const char *tag, const json_t *map, 
         term(map, "country", data, NULL, where, sizeof where);
         issue(c, where, "Expected an ISO 3166-1 alpha-2 country code such as \"DE\"");
     }
-    buf_printf(b, "<ram:%s>", tag);
+    buf_putf(b, "<ram:%s>", tag);
     el(b, "ram:Name", name);
-    buf_append_str(b, "<ram:PostalTradeAddress>");
+    buf_puts(b, "<ram:PostalTradeAddress>");
     el(b, "ram:PostcodeCode", postcode);
     el(b, "ram:LineOne", street);
     el(b, "ram:CityName", city);
     el(b, "ram:CountryID", country);
-    buf_append_str(b, "</ram:PostalTradeAddress>");
+    buf_puts(b, "</ram:PostalTradeAddress>");
     if (vat) {
-        buf_append_str(b, "<ram:SpecifiedTaxRegistration><ram:ID schemeID=\"VA\">");
+        buf_puts(b, "<ram:SpecifiedTaxRegistration><ram:ID schemeID=\"VA\">");
         xmlcheck_escape(b, vat);
-        buf_append_str(b, "</ram:ID></ram:SpecifiedTaxRegistration>");
+        buf_puts(b, "</ram:ID></ram:SpecifiedTaxRegistration>");
     }
-    buf_printf(b, "</ram:%s>", tag);
+    buf_putf(b, "</ram:%s>", tag);
 }
 
 /* The lines: each one's net amount checked (quantity × price), summed per VAT rate. */
@@ -349,12 +349,12 @@ static long long write_lines(ctx_t *c, buf_t *b, const json_t *m, const json_t *
             rates[r].basis += line;
         char rate[32];
         decimal(rate, isnan(pct) ? 0 : pct);
-        buf_printf(b,
-                   "<ram:IncludedSupplyChainTradeLineItem><ram:AssociatedDocumentLineDocument><ram:LineID>%zu"
-                   "</ram:LineID></ram:AssociatedDocumentLineDocument><ram:SpecifiedTradeProduct>",
-                   i + 1);
+        buf_putf(b,
+                 "<ram:IncludedSupplyChainTradeLineItem><ram:AssociatedDocumentLineDocument><ram:LineID>%zu"
+                 "</ram:LineID></ram:AssociatedDocumentLineDocument><ram:SpecifiedTradeProduct>",
+                 i + 1);
         el(b, "ram:Name", name);
-        buf_printf(
+        buf_putf(
             b,
             "</ram:SpecifiedTradeProduct><ram:SpecifiedLineTradeAgreement><ram:NetPriceProductTradePrice>"
             "<ram:ChargeAmount>%s</ram:ChargeAmount></ram:NetPriceProductTradePrice>"
@@ -362,7 +362,7 @@ static long long write_lines(ctx_t *c, buf_t *b, const json_t *m, const json_t *
             "unitCode=\"",
             p);
         xmlcheck_escape(b, unit ? unit : "C62");
-        buf_printf(
+        buf_putf(
             b,
             "\">%s</ram:BilledQuantity></ram:SpecifiedLineTradeDelivery><ram:SpecifiedLineTradeSettlement>"
             "<ram:ApplicableTradeTax><ram:TypeCode>VAT</ram:TypeCode><ram:CategoryCode>%s</ram:CategoryCode>"
@@ -403,7 +403,7 @@ int cii_build(const json_t *einvoice, const json_t *data, char **xml, size_t *le
                                 ? "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended"
                                 : "urn:cen.eu:en16931:2017";
     buf_t b;
-    buf_init(&b, 2 * CII_XML_MAX); /* past CII_XML_MAX it is refused below, never cut short */
+    buf_init(&b, CII_XML_MAX); /* a failed append (buf_error) is refused below, never cut short */
     char where[256], d_issue[9] = "", d_due[9] = "";
     const char *number_ = text(&c, m, "number", data, NULL, true, "invoice number");
     const char *issued = text(&c, m, "issueDate", data, NULL, true, "issue date");
@@ -421,7 +421,7 @@ int cii_build(const json_t *einvoice, const json_t *data, char **xml, size_t *le
         term(m, "currency", data, NULL, where, sizeof where);
         issue(&c, where, "Expected an ISO 4217 currency code such as \"EUR\"");
     }
-    buf_append_str(
+    buf_puts(
         &b,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         "<rsm:CrossIndustryInvoice "
@@ -429,43 +429,42 @@ int cii_build(const json_t *einvoice, const json_t *data, char **xml, size_t *le
         "xmlns:ram=\"urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100\" "
         "xmlns:qdt=\"urn:un:unece:uncefact:data:standard:QualifiedDataType:100\" "
         "xmlns:udt=\"urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100\">\n");
-    buf_printf(
+    buf_putf(
         &b,
         "<rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter><ram:ID>%s</ram:ID>"
         "</ram:GuidelineSpecifiedDocumentContextParameter></rsm:ExchangedDocumentContext>\n"
         "<rsm:ExchangedDocument>",
         guideline);
     el(&b, "ram:ID", number_);
-    buf_printf(&b,
-               "<ram:TypeCode>380</ram:TypeCode><ram:IssueDateTime><udt:DateTimeString format=\"102\">%s"
-               "</udt:DateTimeString></ram:IssueDateTime>",
-               d_issue);
+    buf_putf(&b,
+             "<ram:TypeCode>380</ram:TypeCode><ram:IssueDateTime><udt:DateTimeString format=\"102\">%s"
+             "</udt:DateTimeString></ram:IssueDateTime>",
+             d_issue);
     const char *note = text(&c, m, "note", data, NULL, false, "note");
     if (note) {
-        buf_append_str(&b, "<ram:IncludedNote>");
+        buf_puts(&b, "<ram:IncludedNote>");
         el(&b, "ram:Content", note);
-        buf_append_str(&b, "</ram:IncludedNote>");
+        buf_puts(&b, "</ram:IncludedNote>");
     }
-    buf_append_str(&b, "</rsm:ExchangedDocument>\n<rsm:SupplyChainTradeTransaction>\n");
+    buf_puts(&b, "</rsm:ExchangedDocument>\n<rsm:SupplyChainTradeTransaction>\n");
     rate_t rates[CII_RATES_MAX];
     int nrates = 0;
     long long net = write_lines(&c, &b, m, data, rates, &nrates);
-    buf_append_str(&b, "\n<ram:ApplicableHeaderTradeAgreement>");
+    buf_puts(&b, "\n<ram:ApplicableHeaderTradeAgreement>");
     el(&b, "ram:BuyerReference", text(&c, m, "buyerReference", data, NULL, false, "buyer reference"));
     write_party(&c, &b, "SellerTradeParty", json_object_get(m, "seller"), data, "seller");
     write_party(&c, &b, "BuyerTradeParty", json_object_get(m, "buyer"), data, "buyer");
-    buf_append_str(&b, "</ram:ApplicableHeaderTradeAgreement>\n<ram:ApplicableHeaderTradeDelivery/>\n"
-                       "<ram:ApplicableHeaderTradeSettlement>");
+    buf_puts(&b, "</ram:ApplicableHeaderTradeAgreement>\n<ram:ApplicableHeaderTradeDelivery/>\n"
+                 "<ram:ApplicableHeaderTradeSettlement>");
     el(&b, "ram:InvoiceCurrencyCode", currency);
     const json_t *pm = json_object_get(m, "payment");
     const char *iban = pm ? text(&c, pm, "iban", data, NULL, false, "IBAN") : NULL;
     const char *terms = pm ? text(&c, pm, "terms", data, NULL, false, "payment terms") : NULL;
     if (iban) {
-        buf_append_str(&b, "<ram:SpecifiedTradeSettlementPaymentMeans><ram:TypeCode>58</ram:TypeCode>"
-                           "<ram:PayeePartyCreditorFinancialAccount>");
+        buf_puts(&b, "<ram:SpecifiedTradeSettlementPaymentMeans><ram:TypeCode>58</ram:TypeCode>"
+                     "<ram:PayeePartyCreditorFinancialAccount>");
         el(&b, "ram:IBANID", iban);
-        buf_append_str(
-            &b, "</ram:PayeePartyCreditorFinancialAccount></ram:SpecifiedTradeSettlementPaymentMeans>");
+        buf_puts(&b, "</ram:PayeePartyCreditorFinancialAccount></ram:SpecifiedTradeSettlementPaymentMeans>");
     }
     long long vat = 0;
     for (int r = 0; r < nrates; r++) {
@@ -475,22 +474,21 @@ int cii_build(const json_t *einvoice, const json_t *data, char **xml, size_t *le
         amount(va, v);
         amount(ba, rates[r].basis);
         decimal(pct, rates[r].pct);
-        buf_printf(
-            &b,
-            "<ram:ApplicableTradeTax><ram:CalculatedAmount>%s</ram:CalculatedAmount><ram:TypeCode>VAT"
-            "</ram:TypeCode><ram:BasisAmount>%s</ram:BasisAmount><ram:CategoryCode>%s</ram:CategoryCode>"
-            "<ram:RateApplicablePercent>%s</ram:RateApplicablePercent></ram:ApplicableTradeTax>",
-            va, ba, rates[r].pct > 0 ? "S" : "Z", pct);
+        buf_putf(&b,
+                 "<ram:ApplicableTradeTax><ram:CalculatedAmount>%s</ram:CalculatedAmount><ram:TypeCode>VAT"
+                 "</ram:TypeCode><ram:BasisAmount>%s</ram:BasisAmount><ram:CategoryCode>%s</ram:CategoryCode>"
+                 "<ram:RateApplicablePercent>%s</ram:RateApplicablePercent></ram:ApplicableTradeTax>",
+                 va, ba, rates[r].pct > 0 ? "S" : "Z", pct);
     }
     if (terms || d_due[0]) {
-        buf_append_str(&b, "<ram:SpecifiedTradePaymentTerms>");
+        buf_puts(&b, "<ram:SpecifiedTradePaymentTerms>");
         el(&b, "ram:Description", terms);
         if (d_due[0])
-            buf_printf(&b,
-                       "<ram:DueDateDateTime><udt:DateTimeString format=\"102\">%s</udt:DateTimeString>"
-                       "</ram:DueDateDateTime>",
-                       d_due);
-        buf_append_str(&b, "</ram:SpecifiedTradePaymentTerms>");
+            buf_putf(&b,
+                     "<ram:DueDateDateTime><udt:DateTimeString format=\"102\">%s</udt:DateTimeString>"
+                     "</ram:DueDateDateTime>",
+                     d_due);
+        buf_puts(&b, "</ram:SpecifiedTradePaymentTerms>");
     }
     const json_t *tm = json_object_get(m, "totals");
     double prepaid_v = 0;
@@ -512,23 +510,22 @@ int cii_build(const json_t *einvoice, const json_t *data, char **xml, size_t *le
     amount(a_grand, grand);
     amount(a_pre, prepaid);
     amount(a_due, due_amount);
-    buf_printf(
+    buf_putf(
         &b,
         "<ram:SpecifiedTradeSettlementHeaderMonetarySummation><ram:LineTotalAmount>%s</ram:LineTotalAmount>"
         "<ram:TaxBasisTotalAmount>%s</ram:TaxBasisTotalAmount><ram:TaxTotalAmount currencyID=\"",
         a_net, a_net);
     xmlcheck_escape(&b, currency ? currency : "");
-    buf_printf(&b, "\">%s</ram:TaxTotalAmount><ram:GrandTotalAmount>%s</ram:GrandTotalAmount>", a_vat,
-               a_grand);
+    buf_putf(&b, "\">%s</ram:TaxTotalAmount><ram:GrandTotalAmount>%s</ram:GrandTotalAmount>", a_vat, a_grand);
     if (prepaid)
-        buf_printf(&b, "<ram:TotalPrepaidAmount>%s</ram:TotalPrepaidAmount>", a_pre);
-    buf_printf(&b,
-               "<ram:DuePayableAmount>%s</ram:DuePayableAmount></"
-               "ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
-               "</ram:ApplicableHeaderTradeSettlement>\n</rsm:SupplyChainTradeTransaction>\n"
-               "</rsm:CrossIndustryInvoice>\n",
-               a_due);
-    if (c.problems || !b.data || b.len > CII_XML_MAX) {
+        buf_putf(&b, "<ram:TotalPrepaidAmount>%s</ram:TotalPrepaidAmount>", a_pre);
+    buf_putf(&b,
+             "<ram:DuePayableAmount>%s</ram:DuePayableAmount></"
+             "ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
+             "</ram:ApplicableHeaderTradeSettlement>\n</rsm:SupplyChainTradeTransaction>\n"
+             "</rsm:CrossIndustryInvoice>\n",
+             a_due);
+    if (c.problems || !b.data || buf_error(&b) != BUF_OK) {
         if (!c.problems)
             json_array_append_new(json_object_get(c.issues, "formErrors"),
                                   json_string("The e-invoice XML would be larger than 5 MB"));

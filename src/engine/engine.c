@@ -458,7 +458,8 @@ static json_t *describe_item(const ditem_t *it)
         buf_t b;
         buf_init(&b, ENGINE_TEXT_MAX);
         for (int i = 0; i < l->nruns; i++)
-            buf_append(&b, l->runs[i].utf8, (size_t)l->runs[i].utf8_len);
+            if (buf_append(&b, l->runs[i].utf8, (size_t)l->runs[i].utf8_len) != BUF_OK)
+                break; /* a line is far below ENGINE_TEXT_MAX; at worst the dump shows less */
         json_object_set_new(o, "text", json_stringn(buf_cstr(&b), b.len));
         buf_free(&b);
         json_object_set_new(o, "y", json_real(it->y + l->top));

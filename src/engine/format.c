@@ -1336,7 +1336,8 @@ static int append_capped(buf_t *out, const char *s, size_t len)
             len--;
         rc = -1;
     }
-    buf_append(out, s, len);
+    if (buf_append(out, s, len) != BUF_OK)
+        return -1;
     return rc;
 }
 

@@ -272,43 +272,42 @@ static const char fx_ns[] = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0
 
 static void xmp_fx_property(buf_t *x, const char *name, const char *description)
 {
-    buf_printf(x,
-               "<rdf:li rdf:parseType=\"Resource\"><pdfaProperty:name>%s</pdfaProperty:name>"
-               "<pdfaProperty:valueType>Text</pdfaProperty:valueType>"
-               "<pdfaProperty:category>external</pdfaProperty:category>"
-               "<pdfaProperty:description>%s</pdfaProperty:description></rdf:li>\n",
-               name, description);
+    buf_putf(x,
+             "<rdf:li rdf:parseType=\"Resource\"><pdfaProperty:name>%s</pdfaProperty:name>"
+             "<pdfaProperty:valueType>Text</pdfaProperty:valueType>"
+             "<pdfaProperty:category>external</pdfaProperty:category>"
+             "<pdfaProperty:description>%s</pdfaProperty:description></rdf:li>\n",
+             name, description);
 }
 
 /* The Factur-X properties and their PDF/A extension-schema description (PDF/A requires every
  * property outside the predefined schemas to be described in the file itself). */
 static void xmp_facturx(buf_t *x, const fx_info_t *fx)
 {
-    buf_printf(x,
-               "<rdf:Description rdf:about=\"\" xmlns:fx=\"%s\">\n"
-               "<fx:DocumentType>INVOICE</fx:DocumentType>\n"
-               "<fx:DocumentFileName>%s</fx:DocumentFileName>\n"
-               "<fx:Version>1.0</fx:Version>\n"
-               "<fx:ConformanceLevel>%s</fx:ConformanceLevel>\n"
-               "</rdf:Description>\n",
-               fx_ns, fx->filename, fx->level);
-    buf_printf(
-        x,
-        "<rdf:Description rdf:about=\"\" xmlns:pdfaExtension=\"http://www.aiim.org/pdfa/ns/extension/\" "
-        "xmlns:pdfaSchema=\"http://www.aiim.org/pdfa/ns/schema#\" "
-        "xmlns:pdfaProperty=\"http://www.aiim.org/pdfa/ns/property#\">\n"
-        "<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType=\"Resource\">\n"
-        "<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>\n"
-        "<pdfaSchema:namespaceURI>%s</pdfaSchema:namespaceURI>\n"
-        "<pdfaSchema:prefix>fx</pdfaSchema:prefix>\n"
-        "<pdfaSchema:property><rdf:Seq>\n",
-        fx_ns);
+    buf_putf(x,
+             "<rdf:Description rdf:about=\"\" xmlns:fx=\"%s\">\n"
+             "<fx:DocumentType>INVOICE</fx:DocumentType>\n"
+             "<fx:DocumentFileName>%s</fx:DocumentFileName>\n"
+             "<fx:Version>1.0</fx:Version>\n"
+             "<fx:ConformanceLevel>%s</fx:ConformanceLevel>\n"
+             "</rdf:Description>\n",
+             fx_ns, fx->filename, fx->level);
+    buf_putf(x,
+             "<rdf:Description rdf:about=\"\" xmlns:pdfaExtension=\"http://www.aiim.org/pdfa/ns/extension/\" "
+             "xmlns:pdfaSchema=\"http://www.aiim.org/pdfa/ns/schema#\" "
+             "xmlns:pdfaProperty=\"http://www.aiim.org/pdfa/ns/property#\">\n"
+             "<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType=\"Resource\">\n"
+             "<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>\n"
+             "<pdfaSchema:namespaceURI>%s</pdfaSchema:namespaceURI>\n"
+             "<pdfaSchema:prefix>fx</pdfaSchema:prefix>\n"
+             "<pdfaSchema:property><rdf:Seq>\n",
+             fx_ns);
     xmp_fx_property(x, "DocumentFileName", "The name of the embedded XML document");
     xmp_fx_property(x, "DocumentType", "The type of the hybrid document in capital letters, e.g. INVOICE");
     xmp_fx_property(x, "Version", "The actual version of the standard applying to the embedded XML document");
     xmp_fx_property(x, "ConformanceLevel", "The conformance level of the embedded XML document");
-    buf_append_str(x, "</rdf:Seq></pdfaSchema:property>\n</rdf:li></rdf:Bag></pdfaExtension:schemas>\n"
-                      "</rdf:Description>\n");
+    buf_puts(x, "</rdf:Seq></pdfaSchema:property>\n</rdf:li></rdf:Bag></pdfaExtension:schemas>\n"
+                "</rdf:Description>\n");
 }
 
 /* One property, when it has a value. */
@@ -316,50 +315,50 @@ static void xmp_prop(buf_t *x, const char *open, const char *value, const char *
 {
     if (!present(value))
         return;
-    buf_append_str(x, open);
+    buf_puts(x, open);
     xmlcheck_escape(x, value);
-    buf_append_str(x, close);
-    buf_append_char(x, '\n');
+    buf_puts(x, close);
+    buf_putc(x, '\n');
 }
 
 static void xmp_build(buf_t *x, int part, const pdfa_info_t *in, const char *producer, const char *date,
                       const char *doc_uuid, const fx_info_t *fx)
 {
-    buf_append_str(x, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
-                      "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
-                      "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n");
-    buf_printf(x,
-               "<rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
-               "<pdfaid:part>%d</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
-               "</rdf:Description>\n",
-               part);
-    buf_append_str(x, "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
-                      "<dc:format>application/pdf</dc:format>\n");
+    buf_puts(x, "<?xpacket begin=\"\xEF\xBB\xBF\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
+                "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n");
+    buf_putf(x,
+             "<rdf:Description rdf:about=\"\" xmlns:pdfaid=\"http://www.aiim.org/pdfa/ns/id/\">\n"
+             "<pdfaid:part>%d</pdfaid:part>\n<pdfaid:conformance>B</pdfaid:conformance>\n"
+             "</rdf:Description>\n",
+             part);
+    buf_puts(x, "<rdf:Description rdf:about=\"\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n"
+                "<dc:format>application/pdf</dc:format>\n");
     xmp_prop(x, "<dc:title><rdf:Alt><rdf:li xml:lang=\"x-default\">", in->title,
              "</rdf:li></rdf:Alt></dc:title>");
     xmp_prop(x, "<dc:creator><rdf:Seq><rdf:li>", in->author, "</rdf:li></rdf:Seq></dc:creator>");
     xmp_prop(x, "<dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">", in->subject,
              "</rdf:li></rdf:Alt></dc:description>");
-    buf_append_str(x, "</rdf:Description>\n"
-                      "<rdf:Description rdf:about=\"\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n");
+    buf_puts(x, "</rdf:Description>\n"
+                "<rdf:Description rdf:about=\"\" xmlns:pdf=\"http://ns.adobe.com/pdf/1.3/\">\n");
     xmp_prop(x, "<pdf:Producer>", producer, "</pdf:Producer>");
     xmp_prop(x, "<pdf:Keywords>", in->keywords, "</pdf:Keywords>");
-    buf_append_str(x, "</rdf:Description>\n"
-                      "<rdf:Description rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\">\n");
+    buf_puts(x, "</rdf:Description>\n"
+                "<rdf:Description rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\">\n");
     xmp_prop(x, "<xmp:CreatorTool>", in->creator, "</xmp:CreatorTool>");
-    buf_printf(x,
-               "<xmp:CreateDate>%s</xmp:CreateDate>\n<xmp:ModifyDate>%s</xmp:ModifyDate>\n"
-               "<xmp:MetadataDate>%s</xmp:MetadataDate>\n</rdf:Description>\n"
-               "<rdf:Description rdf:about=\"\" xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\">\n"
-               "<xmpMM:DocumentID>uuid:%s</xmpMM:DocumentID>\n</rdf:Description>\n",
-               date, date, date, doc_uuid);
+    buf_putf(x,
+             "<xmp:CreateDate>%s</xmp:CreateDate>\n<xmp:ModifyDate>%s</xmp:ModifyDate>\n"
+             "<xmp:MetadataDate>%s</xmp:MetadataDate>\n</rdf:Description>\n"
+             "<rdf:Description rdf:about=\"\" xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\">\n"
+             "<xmpMM:DocumentID>uuid:%s</xmpMM:DocumentID>\n</rdf:Description>\n",
+             date, date, date, doc_uuid);
     if (fx)
         xmp_facturx(x, fx);
     /* Padding lets an editor update the packet in place, as the XMP spec recommends. */
-    buf_append_str(x, "</rdf:RDF>\n</x:xmpmeta>\n");
+    buf_puts(x, "</rdf:RDF>\n</x:xmpmeta>\n");
     for (int i = 0; i < 8; i++)
-        buf_append_str(x, "                                                                \n");
-    buf_append_str(x, "<?xpacket end=\"w\"?>");
+        buf_puts(x, "                                                                \n");
+    buf_puts(x, "<?xpacket end=\"w\"?>");
 }
 
 static void w_stream(writer_t *w, int num, const char *dict_extra, const void *data, size_t len, bool flate)
@@ -603,6 +602,7 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
         buf_t xmp;
         buf_init(&xmp, 1u << 20);
         xmp_build(&xmp, part, info, producer, xmp_date, uuid, fx);
+        w_check(&w, buf_error(&xmp)); /* a cut packet would be invalid metadata: fail instead */
         meta = w.next++;
         w_stream(&w, meta, " /Type /Metadata /Subtype /XML", xmp.data, xmp.len, false);
         buf_free(&xmp);

@@ -48,13 +48,13 @@ void xmlcheck_escape(buf_t *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
-        case '<': buf_append_str(b, "&lt;"); break;
-        case '>': buf_append_str(b, "&gt;"); break;
-        case '&': buf_append_str(b, "&amp;"); break;
-        case '"': buf_append_str(b, "&quot;"); break;
+        case '<': buf_puts(b, "&lt;"); break;
+        case '>': buf_puts(b, "&gt;"); break;
+        case '&': buf_puts(b, "&amp;"); break;
+        case '"': buf_puts(b, "&quot;"); break;
         default:
             if ((unsigned char)*s >= 0x20 || *s == '\t' || *s == '\n')
-                buf_append_char(b, *s);
+                buf_putc(b, *s);
         }
     }
 }

@@ -36,7 +36,8 @@ int xmlcheck_document(const char *text, size_t len, xmlcheck_root_t *root, char 
 size_t xmlcheck_utf8(const unsigned char *p, size_t n, unsigned *cp);
 
 /* Appends s as XML character data or attribute value (& < > " escaped; control characters
- * other than tab and newline, which XML 1.0 does not allow, dropped). */
+ * other than tab and newline, which XML 1.0 does not allow, dropped). With buf_put*: the
+ * caller checks buf_error once the document is written. */
 void xmlcheck_escape(buf_t *b, const char *s);
 
 #endif

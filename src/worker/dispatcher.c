@@ -67,8 +67,8 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud)
     slot_t *s = ud;
     size_t len = size * n;
     if (s->answer.len < WEBHOOK_SNIPPET_MAX)
-        buf_append(&s->answer, p,
-                   len < WEBHOOK_SNIPPET_MAX - s->answer.len ? len : WEBHOOK_SNIPPET_MAX - s->answer.len);
+        buf_put(&s->answer, p, /* best effort: the snippet is only shown in the delivery log */
+                len < WEBHOOK_SNIPPET_MAX - s->answer.len ? len : WEBHOOK_SNIPPET_MAX - s->answer.len);
     s->answer_bytes += len;
     /* Enough is known after the status line; a huge answer is cut off (not an error). */
     return s->answer_bytes > DISPATCHER_READ_MAX ? 0 : len;

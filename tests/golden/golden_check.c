@@ -80,8 +80,12 @@ static char *read_file(const char *path, size_t *len)
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        buf_append(&b, chunk, n);
+        buf_put(&b, chunk, n);
     fclose(f);
+    if (buf_error(&b) != BUF_OK) {
+        buf_free(&b);
+        return NULL;
+    }
     return buf_detach(&b, len);
 }
 
@@ -119,9 +123,9 @@ static char *run(const char *cmd)
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-        buf_append(&b, chunk, n);
+        buf_put(&b, chunk, n);
     int st = pclose(p);
-    if (st != 0) {
+    if (st != 0 || buf_error(&b) != BUF_OK) {
         buf_free(&b);
         return NULL;
     }
@@ -624,9 +628,15 @@ static int check_docs(const char *md_path, const char *out_dir)
                     p = e2 ? e2 + 1 : p + l2;
                     break;
                 }
-                buf_append(&b, p, l2);
-                buf_append_char(&b, '\n');
+                buf_put(&b, p, l2);
+                buf_putc(&b, '\n');
                 p = e2 ? e2 + 1 : p + l2;
+            }
+            if (buf_error(&b) != BUF_OK) { /* never check half an example */
+                fail("docs", "%s:%d: example over the buffer's cap", md_path, start);
+                buf_free(&b);
+                free(md);
+                return 1;
             }
             char *body = buf_detach(&b, NULL);
             if (!strcmp(info, "json layout") || !strcmp(info, "json block")) {

@@ -123,6 +123,28 @@ START_TEST(buf_enforces_cap)
 }
 END_TEST
 
+START_TEST(buf_put_keeps_the_first_failure)
+{
+    buf_t b;
+    buf_init(&b, 8);
+    buf_puts(&b, "1234");
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
+    buf_putf(&b, "%s", "too long"); /* refused whole: the contents stay as they were */
+    ck_assert_int_eq(buf_error(&b), BUF_TOO_BIG);
+    ck_assert_str_eq(buf_cstr(&b), "1234");
+    buf_putc(&b, '5'); /* a later piece that fits does not make the buffer whole again */
+    ck_assert_int_eq(buf_error(&b), BUF_TOO_BIG);
+    ck_assert_int_eq(buf_append_str(&b, "too long"), BUF_TOO_BIG); /* the checked family records too */
+    buf_reset(&b);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
+    ck_assert_int_eq(buf_append_str(&b, "123456789"), BUF_TOO_BIG);
+    ck_assert_int_eq(buf_error(&b), BUF_TOO_BIG);
+    free(buf_detach(&b, NULL));
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(iso_time_format)
 {
     char s[TIME_ISO_LEN + 1];
@@ -275,6 +297,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, constant_time_equal);
     tcase_add_test(tc, random_base62_alphabet_and_length);
     tcase_add_test(tc, buf_enforces_cap);
+    tcase_add_test(tc, buf_put_keeps_the_first_failure);
     tcase_add_test(tc, iso_time_format);
     tcase_add_test(tc, config_defaults_and_bad_values);
     tcase_add_test(tc, perthread_values_are_per_thread_and_freed);

@@ -138,7 +138,8 @@ START_TEST(row_taller_than_a_page_is_split_cleanly)
     buf_t b;
     buf_init(&b, 1 << 20);
     for (int i = 1; i <= 120; i++)
-        buf_printf(&b, "%sline %d", i > 1 ? "\n" : "", i);
+        buf_putf(&b, "%sline %d", i > 1 ? "\n" : "", i);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
     json_t *data =
         json_pack("{s:[{s:s,s:i},{s:s,s:i}]}", "rows", "name", buf_cstr(&b), "n", 1, "name", "after", "n", 2);
     buf_free(&b);
@@ -360,7 +361,8 @@ START_TEST(page_breaks_boxes_and_columns_across_pages)
     buf_t b;
     buf_init(&b, 1 << 20);
     for (int i = 1; i <= 70; i++)
-        buf_printf(&b, "%sbox line %d", i > 1 ? "\n" : "", i);
+        buf_putf(&b, "%sbox line %d", i > 1 ? "\n" : "", i);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
     json_t *data = json_pack("{s:s}", "long", buf_cstr(&b));
     buf_free(&b);
     json_t *pages = engfix_pages(t, data);
@@ -563,16 +565,18 @@ static char *png_data_uri(int w, int h)
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     buf_t out;
     buf_init(&out, 1 << 21);
-    buf_append_str(&out, "data:image/png;base64,");
+    buf_puts(&out, "data:image/png;base64,");
     const unsigned char *d = (const unsigned char *)png.data;
     for (size_t i = 0; i < png.len; i += 3) {
         unsigned v = (unsigned)d[i] << 16 | (i + 1 < png.len ? (unsigned)d[i + 1] << 8 : 0) |
                      (i + 2 < png.len ? d[i + 2] : 0);
-        buf_append_char(&out, b64[v >> 18 & 63]);
-        buf_append_char(&out, b64[v >> 12 & 63]);
-        buf_append_char(&out, i + 1 < png.len ? b64[v >> 6 & 63] : '=');
-        buf_append_char(&out, i + 2 < png.len ? b64[v & 63] : '=');
+        buf_putc(&out, b64[v >> 18 & 63]);
+        buf_putc(&out, b64[v >> 12 & 63]);
+        buf_putc(&out, i + 1 < png.len ? b64[v >> 6 & 63] : '=');
+        buf_putc(&out, i + 2 < png.len ? b64[v & 63] : '=');
     }
+    ck_assert_int_eq(buf_error(&png), BUF_OK);
+    ck_assert_int_eq(buf_error(&out), BUF_OK);
     buf_free(&png);
     return buf_detach(&out, NULL);
 }
@@ -808,7 +812,8 @@ static json_t *random_text(int n)
     buf_t b;
     buf_init(&b, 1 << 16);
     for (int i = 0; i < n; i++)
-        buf_printf(&b, "%st%d", i ? "\n" : "", token_no++);
+        buf_putf(&b, "%st%d", i ? "\n" : "", token_no++);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
     json_t *t = json_pack("{s:s,s:s}", "type", "text", "text", buf_cstr(&b));
     buf_free(&b);
     if (rnd(4) == 0)

@@ -38,8 +38,9 @@ static char *pdf_text(const engine_output_t *out)
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
-        buf_append(&b, chunk, n);
+        buf_put(&b, chunk, n);
     ck_assert_int_eq(pclose(p), 0);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
     unlink(path);
     size_t len;
     return buf_detach(&b, &len);
@@ -135,8 +136,9 @@ START_TEST(text_over_the_limit_fails_with_the_limit)
     char *tail = repeat("B", 1000, "END");
     buf_t b;
     buf_init(&b, 4u << 20);
-    buf_append_str(&b, s);
-    buf_append_str(&b, tail);
+    buf_puts(&b, s);
+    buf_puts(&b, tail);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
     json_t *data = json_pack("{s:s}", "t", buf_cstr(&b));
     engine_output_t out;
     char err[600];

@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -84,6 +85,56 @@ START_TEST(json_strings_are_valid_json_and_utf8)
 }
 END_TEST
 
+/* The line log_event writes to stderr for msg and one field key=val. */
+static char *logged_line(const char *key, const char *val)
+{
+    char path[] = "/tmp/test_log_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    int saved = dup(2);
+    dup2(fd, 2);
+    log_event(LOG_INFO, "hello", key, val, "after", "x", NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *line = calloc(1, 64 * 1024);
+    ck_assert_int_gt(pread(fd, line, 64 * 1024 - 1, 0), 0);
+    close(fd);
+    unlink(path);
+    return line;
+}
+
+START_TEST(a_line_over_the_limit_is_cut_whole)
+{
+    /* A value larger than a log line is left out, and the line says so and stays one valid
+     * JSON object (never cut in the middle of a string). */
+    log_set_json(true);
+    char *big = malloc(40000);
+    memset(big, 'v', 39999);
+    big[39999] = 0;
+    char *line = logged_line("big", big);
+    char *eol = strchr(line, '\n');
+    ck_assert(eol && eol[1] == 0); /* one line */
+    json_error_t err;
+    json_t *o = json_loads(line, JSON_DISABLE_EOF_CHECK, &err);
+    ck_assert_msg(o, "not JSON: %s (%.200s)", err.text, line);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "msg")), "hello");
+    ck_assert_ptr_null(json_object_get(o, "big"));
+    ck_assert_str_eq(json_string_value(json_object_get(o, "after")), "x");
+    ck_assert(json_is_true(json_object_get(o, "truncated")));
+    json_decref(o);
+    free(line);
+    line = logged_line("small", "y"); /* a line that fits is whole, with no mark */
+    o = json_loads(line, JSON_DISABLE_EOF_CHECK, &err);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "small")), "y");
+    ck_assert_ptr_null(json_object_get(o, "truncated"));
+    json_decref(o);
+    free(line);
+    free(big);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log");
@@ -91,6 +142,7 @@ int main(void)
     tcase_add_test(tc, text_values_escape_controls_and_quote_when_needed);
     tcase_add_test(tc, text_messages_escape_without_quotes);
     tcase_add_test(tc, json_strings_are_valid_json_and_utf8);
+    tcase_add_test(tc, a_line_over_the_limit_is_cut_whole);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
