@@ -247,34 +247,12 @@ static int compile_rows(compiler_t *c, const json_t *v, const char *path, const 
 static const char *const align_names[] = {"start", "left", "center", "right", "end", "justify", NULL};
 static const char *const borders_names[] = {"none", "rows", "all", "outer", "horizontal", NULL};
 
-/* Long because it still reads every table key in one place; issue 17 asks for it to be split
- * into parts a reader can hold (columns, header and rows, repeat and borders), which the layout
- * language work on tables is doing. */
-int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
+/* The "columns" list into defs (at most 100) and t->widths; the table's verticalAlign is each
+ * column's default. Sets *any_header / *any_cell when a column gives a header text or a cell
+ * template. Returns the number of columns, or -1 when there is no usable list (issue filed). */
+static int table_columns(compiler_t *c, const json_t *obj, const char *path, table_spec_t *t,
+                         col_def_t defs[100], bool *any_header, bool *any_cell)
 {
-    static const char *const keys[] = {"type",           "if",
-                                       "each",           "as",
-                                       "style",          "keepTogether",
-                                       "columns",        "header",
-                                       "rows",           "footer",
-                                       "repeatHeader",   "zebra",
-                                       "borders",        "borderColor",
-                                       "borderWidth",    "cellPadding",
-                                       "headerStyle",    "headerBackground",
-                                       "footerStyle",    "footerBackground",
-                                       "verticalAlign",  "valign",
-                                       "groupBy",        "groupHeader",
-                                       "groupFooter",    "carriedForward",
-                                       "broughtForward", NULL};
-    compile_check_keys(c, obj, path, keys, true, true);
-    table_spec_t *t = &n->u.table;
-    t->repeat_header = true;
-    t->borders = BORDERS_ROWS;
-    t->border_width = 0.5;
-    t->border_color = 0xd1d5dbff;
-    t->pad_v = 3;
-    t->pad_h = 4;
-    json_t *x;
     const char *cp = compile_path(c, path, "columns");
     json_t *cols = json_object_get(obj, "columns");
     if (!json_is_array(cols) || json_array_size(cols) == 0 || json_array_size(cols) > 100) {
@@ -284,18 +262,16 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
         return -1;
     }
     int ncols = (int)json_array_size(cols);
-    col_def_t defs[100];
-    memset(defs, 0, sizeof defs);
+    memset(defs, 0, 100 * sizeof *defs);
     t->ncols = ncols;
     t->widths = arena_calloc(c->a, (size_t)ncols, sizeof(len_t));
     if (!t->widths)
         return -1;
-    bool any_header = false, any_cell = false;
     int table_va = vertical_align(c, obj, path);
     for (int i = 0; i < ncols; i++) {
         if (table_va >= 0)
             defs[i].valign = (valign_t)table_va;
-        json_t *cv = json_array_get(cols, (size_t)i);
+        json_t *cv = json_array_get(cols, (size_t)i), *x;
         const char *p = compile_path_index(c, cp, (size_t)i);
         defs[i].width.kind = LEN_FLEX;
         defs[i].width.v = 1;
@@ -317,14 +293,21 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
                 defs[i].valign = (valign_t)va;
             defs[i].header = json_object_get(cv, "header");
             defs[i].cell = json_object_get(cv, "cell");
-            any_header |= defs[i].header != NULL;
-            any_cell |= defs[i].cell != NULL;
+            *any_header |= defs[i].header != NULL;
+            *any_cell |= defs[i].cell != NULL;
             p = compile_path(c, p, "width");
         }
         if (w && compile_length(c, w, p, true, &defs[i].width) == 0 && defs[i].width.kind == LEN_AUTO)
             compile_issue(c, p, "Column widths are points, percentages, \"*\" or \"2*\"");
         t->widths[i] = defs[i].width;
     }
+    return ncols;
+}
+
+/* The table's frame: repeatHeader, zebra, borders, borderColor, borderWidth, cellPadding. */
+static void table_frame(compiler_t *c, const json_t *obj, const char *path, table_spec_t *t)
+{
+    json_t *x;
     if ((x = json_object_get(obj, "repeatHeader")))
         compile_bool(c, x, compile_path(c, path, "repeatHeader"), &t->repeat_header);
     if ((x = json_object_get(obj, "zebra"))) {
@@ -349,13 +332,19 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
             t->pad_h = s[1];
         }
     }
+}
 
-    /* Header rows: explicit "header", or built from the columns' "header" texts. Bold by default. */
+/* Header rows: explicit "header", or built from the columns' "header" texts. Bold by default. */
+static void table_header(compiler_t *c, const json_t *obj, const char *path, node_t *n, const col_def_t *defs,
+                         int ncols, bool any_header)
+{
+    table_spec_t *t = &n->u.table;
     tstyle_t hs = n->style;
     hs.weight = 700;
+    json_t *x;
     if ((x = json_object_get(obj, "headerStyle")))
         compile_apply_style_ref(c, x, compile_path(c, path, "headerStyle"), &hs, NULL);
-    uint32_t hbg = 0, fbg = 0;
+    uint32_t hbg = 0;
     if ((x = json_object_get(obj, "headerBackground")))
         compile_color(c, x, compile_path(c, path, "headerBackground"), &hbg);
     json_t *header = json_object_get(obj, "header");
@@ -377,8 +366,73 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
     for (int i = 0; i < t->nheader; i++)
         if (!t->header[i].background)
             t->header[i].background = hbg;
+}
 
-    /* Body rows: "rows", or one row from the columns' "cell" templates repeated over "each". */
+/* The cells of the one body row that "each" repeats, from the columns' "cell" templates. */
+static void table_each_cells(compiler_t *c, const char *cp, const tstyle_t *st, const col_def_t *defs,
+                             int ncols, row_spec_t *row)
+{
+    for (int i = 0; i < ncols; i++) {
+        const char *p = compile_path(c, compile_path_index(c, cp, (size_t)i), "cell");
+        cell_spec_t *cell = &row->cells[row->ncells++];
+        cell->colspan = 1;
+        cell->path = p;
+        cell->valign = defs[i].valign;
+        tstyle_t cs = *st;
+        if (defs[i].has_align)
+            cs.align = defs[i].align;
+        json_t *tpl = defs[i].cell ? (json_t *)defs[i].cell : NULL;
+        if (!tpl) {
+            json_t *empty = json_string("");
+            cell->content = compile_block_list(c, empty, p, &cs);
+            json_decref(empty);
+            continue;
+        }
+        cell->content = cell_content(c, tpl, p, &cs, cell);
+        if (cell->colspan != 1)
+            compile_issue(c, p, "Column cell templates cannot span columns");
+    }
+}
+
+/* The body row repeated over "each", with its grouping and carried/brought-forward rows.
+ * Returns -1 when memory ran out. */
+static int table_each_row(compiler_t *c, const json_t *obj, const char *path, node_t *n,
+                          const col_def_t *defs, int ncols, bool any_cell)
+{
+    table_spec_t *t = &n->u.table;
+    const char *cp = compile_path(c, path, "columns");
+    json_t *x;
+    if (!any_cell)
+        compile_issue(c, path, "A table with \"each\" needs a \"cell\" template in every column");
+    t->body = arena_calloc(c->a, 1, sizeof(row_spec_t));
+    if (!t->body)
+        return -1;
+    t->nbody = 1;
+    row_spec_t *row = &t->body[0];
+    row->path = cp;
+    row->each = compile_loop_push(c, json_object_get(obj, "each"), json_object_get(obj, "as"), path);
+    row->cells = arena_calloc(c->a, (size_t)ncols, sizeof(cell_spec_t));
+    if (row->cells)
+        table_each_cells(c, cp, &n->style, defs, ncols, row);
+    if (row->each) {
+        compile_grouping(c, obj, path, &n->style, defs, ncols, row);
+        if ((x = json_object_get(obj, "carriedForward")))
+            t->carried_forward = compile_group_row(c, x, compile_path(c, path, "carriedForward"), &n->style,
+                                                   defs, ncols, "carried");
+        if ((x = json_object_get(obj, "broughtForward")))
+            t->brought_forward = compile_group_row(c, x, compile_path(c, path, "broughtForward"), &n->style,
+                                                   defs, ncols, "carried");
+        compile_loop_pop(c);
+    }
+    return 0;
+}
+
+/* Body rows: "rows", or one row from the columns' "cell" templates repeated over "each"; the
+ * grouping and carrying keys only make sense with "each". Returns -1 when memory ran out. */
+static int table_body(compiler_t *c, const json_t *obj, const char *path, node_t *n, const col_def_t *defs,
+                      int ncols, bool any_cell)
+{
+    table_spec_t *t = &n->u.table;
     json_t *rows = json_object_get(obj, "rows"), *each = json_object_get(obj, "each");
     if (rows && (each || any_cell)) {
         compile_issue(
@@ -388,52 +442,11 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
         compile_rows(c, rows, compile_path(c, path, "rows"), &n->style, defs, ncols, false, &t->body,
                      &t->nbody);
     } else if (each) {
-        if (!any_cell)
-            compile_issue(c, path, "A table with \"each\" needs a \"cell\" template in every column");
-        t->body = arena_calloc(c->a, 1, sizeof(row_spec_t));
-        if (!t->body)
+        if (table_each_row(c, obj, path, n, defs, ncols, any_cell) != 0)
             return -1;
-        t->nbody = 1;
-        row_spec_t *row = &t->body[0];
-        row->path = cp;
-        row->each = compile_loop_push(c, each, json_object_get(obj, "as"), path);
-        row->cells = arena_calloc(c->a, (size_t)ncols, sizeof(cell_spec_t));
-        if (row->cells) {
-            for (int i = 0; i < ncols; i++) {
-                const char *p = compile_path(c, compile_path_index(c, cp, (size_t)i), "cell");
-                cell_spec_t *cell = &row->cells[row->ncells++];
-                cell->colspan = 1;
-                cell->path = p;
-                cell->valign = defs[i].valign;
-                tstyle_t cs = n->style;
-                if (defs[i].has_align)
-                    cs.align = defs[i].align;
-                json_t *tpl = defs[i].cell ? (json_t *)defs[i].cell : NULL;
-                if (!tpl) {
-                    json_t *empty = json_string("");
-                    cell->content = compile_block_list(c, empty, p, &cs);
-                    json_decref(empty);
-                    continue;
-                }
-                cell->content = cell_content(c, tpl, p, &cs, cell);
-                if (cell->colspan != 1)
-                    compile_issue(c, p, "Column cell templates cannot span columns");
-            }
-        }
-        if (row->each) {
-            compile_grouping(c, obj, path, &n->style, defs, ncols, row);
-            if ((x = json_object_get(obj, "carriedForward")))
-                t->carried_forward = compile_group_row(c, x, compile_path(c, path, "carriedForward"),
-                                                       &n->style, defs, ncols, "carried");
-            if ((x = json_object_get(obj, "broughtForward")))
-                t->brought_forward = compile_group_row(c, x, compile_path(c, path, "broughtForward"),
-                                                       &n->style, defs, ncols, "carried");
-            compile_loop_pop(c);
-        }
     } else if (json_object_get(obj, "as")) {
         compile_issue(c, compile_path(c, path, "as"), "\"as\" names the variable of \"each\"; add \"each\"");
     }
-
     static const char *const group_keys[] = {"groupBy", "groupHeader", "groupFooter"};
     for (int i = 0; i < 3 && !each; i++)
         if (json_object_get(obj, group_keys[i]))
@@ -446,9 +459,19 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
         if (json_object_get(obj, carry_keys[i]))
             compile_issue(c, compile_path(c, path, carry_keys[i]),
                           "\"%s\" adds up the elements of the table's \"each\"; add \"each\"", carry_keys[i]);
+    return 0;
+}
+
+/* Footer rows ("footer", in footerStyle on footerBackground). */
+static void table_footer(compiler_t *c, const json_t *obj, const char *path, node_t *n, const col_def_t *defs,
+                         int ncols)
+{
+    table_spec_t *t = &n->u.table;
     tstyle_t fs = n->style;
+    json_t *x;
     if ((x = json_object_get(obj, "footerStyle")))
         compile_apply_style_ref(c, x, compile_path(c, path, "footerStyle"), &fs, NULL);
+    uint32_t fbg = 0;
     if ((x = json_object_get(obj, "footerBackground")))
         compile_color(c, x, compile_path(c, path, "footerBackground"), &fbg);
     json_t *footer = json_object_get(obj, "footer");
@@ -458,5 +481,41 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
     for (int i = 0; i < t->nfooter; i++)
         if (!t->footer[i].background)
             t->footer[i].background = fbg;
+}
+
+int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
+{
+    static const char *const keys[] = {"type",           "if",
+                                       "each",           "as",
+                                       "style",          "keepTogether",
+                                       "columns",        "header",
+                                       "rows",           "footer",
+                                       "repeatHeader",   "zebra",
+                                       "borders",        "borderColor",
+                                       "borderWidth",    "cellPadding",
+                                       "headerStyle",    "headerBackground",
+                                       "footerStyle",    "footerBackground",
+                                       "verticalAlign",  "valign",
+                                       "groupBy",        "groupHeader",
+                                       "groupFooter",    "carriedForward",
+                                       "broughtForward", NULL};
+    compile_check_keys(c, obj, path, keys, true, true);
+    table_spec_t *t = &n->u.table;
+    t->repeat_header = true;
+    t->borders = BORDERS_ROWS;
+    t->border_width = 0.5;
+    t->border_color = 0xd1d5dbff;
+    t->pad_v = 3;
+    t->pad_h = 4;
+    col_def_t defs[100];
+    bool any_header = false, any_cell = false;
+    int ncols = table_columns(c, obj, path, t, defs, &any_header, &any_cell);
+    if (ncols < 0)
+        return -1;
+    table_frame(c, obj, path, t);
+    table_header(c, obj, path, n, defs, ncols, any_header);
+    if (table_body(c, obj, path, n, defs, ncols, any_cell) != 0)
+        return -1;
+    table_footer(c, obj, path, n, defs, ncols);
     return 0;
 }
