@@ -203,15 +203,11 @@ repo_status_t assets_users(db_t *db, const char *id, json_t **out, char *err, si
 repo_status_t assets_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
                             size_t err_len)
 {
-    if (!uuid_valid(id))
-        return REPO_NOT_FOUND;
-    const char *params[] = {project_id, id};
-    return repo_json_one(
-        db_exec(db,
-                "UPDATE assets SET deleted_at = now() WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT
-                " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
-                2, params, err, err_len),
-        repo_deleted_json, out);
+    return repo_json_by_id(
+        db,
+        "UPDATE assets SET deleted_at = now() WHERE project_id = $1 AND id = $2 AND " ASSET_CURRENT
+        " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
+        project_id, id, repo_deleted_json, out, err, err_len);
 }
 
 int assets_collect(db_t *db, const char *project_id, char (*ids)[37], char (*keys)[ASSETS_KEY_MAX], int max,

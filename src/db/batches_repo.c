@@ -98,7 +98,7 @@ repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, c
                             n->project_id,
                             n->template_id,
                             version,
-                            n->test ? "t" : "f",
+                            db_bool(n->test),
                             total,
                             n->invalid,
                             n->options,

@@ -269,6 +269,11 @@ bool db_ping(db_t *db, char *err, size_t err_len)
     return res != NULL;
 }
 
+const char *db_bool(bool b)
+{
+    return b ? "t" : "f";
+}
+
 const char *db_get(const PGresult *res, int row, const char *column)
 {
     int col = PQfnumber(res, column);

@@ -42,6 +42,9 @@ db_t *db_open(const char *conninfo, char *err, size_t err_len);
 void db_close(db_t *db);
 PGconn *db_conn(db_t *db);
 
+/* The text parameter of a bool: "t" or "f" (a static string). */
+const char *db_bool(bool b);
+
 /* Runs sql with n text params (NULL entries are SQL NULL). Returns a result whose status is
  * PGRES_COMMAND_OK or PGRES_TUPLES_OK, or NULL with err set (and the SQLSTATE, when there is
  * one, in db_last_sqlstate). */

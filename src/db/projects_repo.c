@@ -15,9 +15,13 @@
 #define KEY_COLUMNS                                                                                          \
     "id, project_id, name, prefix, environment, " SQL_TS("created_at") " AS created_at, " SQL_TS(            \
         "revoked_at") " AS revoked_at"
+/* The order of the admin listings, and how many they show. */
+#define NEWEST_FIRST " ORDER BY created_at DESC, id DESC LIMIT 1000"
 #define SLUG_ATTEMPTS 50
 /* Every change that can make a cached key lookup wrong tells every instance (auth/keycache.h). */
 #define AUTH_CHANGED(id) "pg_notify('" PROJECTS_AUTH_CHANNEL "', " id "::text) AS auth_changed"
+/* The statement that runs change (an UPDATE … RETURNING id, …) and tells every instance. */
+#define NOTIFYING(change) "WITH u AS (" change ") SELECT u.*, " AUTH_CHANGED("u.id") " FROM u"
 
 static void (*auth_changed_hook)(void);
 
@@ -43,6 +47,17 @@ static json_t *project_json(const PGresult *r, int row)
     const char *days = db_get(r, row, "retention_days");
     json_object_set_new(o, "retentionDays", days ? json_integer(atoi(days)) : json_null());
     return o;
+}
+
+/* Runs a NOTIFYING statement and answers its one row as JSON; this instance's key cache is flushed
+ * at once (the others when the NOTIFY arrives). */
+static repo_status_t change_auth(db_t *db, const char *sql, int n, const char *const *params,
+                                 repo_row_json_fn row_json, json_t **out, char *err, size_t err_len)
+{
+    PGresult *r = db_exec(db, sql, n, params, err, err_len);
+    if (r)
+        auth_changed();
+    return repo_json_one(r, row_json, out);
 }
 
 static json_t *key_json(const PGresult *r, int row)
@@ -100,11 +115,10 @@ repo_status_t projects_get(db_t *db, const char *id, json_t **out, char *err, si
 
 repo_status_t projects_list(db_t *db, json_t **out, char *err, size_t err_len)
 {
-    return repo_json_list(db_exec(db,
-                                  "SELECT " PROJECT_COLUMNS " FROM projects WHERE deleted_at IS NULL"
-                                  " ORDER BY created_at DESC, id DESC LIMIT 1000",
-                                  0, NULL, err, err_len),
-                          project_json, out);
+    return repo_json_list(
+        db_exec(db, "SELECT " PROJECT_COLUMNS " FROM projects WHERE deleted_at IS NULL" NEWEST_FIRST, 0, NULL,
+                err, err_len),
+        project_json, out);
 }
 
 repo_status_t projects_update(db_t *db, const char *id, const project_update_t *u, json_t **out, char *err,
@@ -121,13 +135,12 @@ repo_status_t projects_update(db_t *db, const char *id, const project_update_t *
         snprintf(days, sizeof days, "%d", u->retention_days);
     const char *params[] = {id, u->name, rl[0] ? rl : NULL, rb[0] ? rb : NULL, days[0] ? days : NULL};
     PGresult *r = db_exec(db,
-                          "WITH u AS (UPDATE projects SET name = coalesce($2, name),"
-                          " rate_limit = coalesce($3::float8, rate_limit),"
-                          " rate_burst = coalesce($4::int, rate_burst),"
-                          " retention_days = CASE WHEN $5::int IS NULL THEN retention_days"
-                          " ELSE nullif($5::int, 0) END, updated_at = now()"
-                          " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS ")"
-                          " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
+                          NOTIFYING("UPDATE projects SET name = coalesce($2, name),"
+                                    " rate_limit = coalesce($3::float8, rate_limit),"
+                                    " rate_burst = coalesce($4::int, rate_burst),"
+                                    " retention_days = CASE WHEN $5::int IS NULL THEN retention_days"
+                                    " ELSE nullif($5::int, 0) END, updated_at = now()"
+                                    " WHERE id = $1 AND deleted_at IS NULL RETURNING " PROJECT_COLUMNS),
                           5, params, err, err_len);
     auth_changed(); /* this instance at once; the others when the NOTIFY arrives */
     return repo_json_one(r, project_json, out);
@@ -138,15 +151,10 @@ repo_status_t projects_delete(db_t *db, const char *id, json_t **out, char *err,
     if (!uuid_valid(id))
         return REPO_NOT_FOUND;
     const char *params[] = {id};
-    PGresult *r =
-        db_exec(db,
-                "WITH u AS (UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
-                " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at)"
-                                                       " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
-                1, params, err, err_len);
-    if (r)
-        auth_changed();
-    return repo_json_one(r, repo_deleted_json, out);
+    return change_auth(db,
+                       NOTIFYING("UPDATE projects SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL"
+                                 " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at"),
+                       1, params, repo_deleted_json, out, err, err_len);
 }
 
 repo_status_t keys_create(db_t *db, const char *project_id, const char *name, const char *environment,
@@ -188,8 +196,7 @@ repo_status_t keys_list(db_t *db, const char *project_id, json_t **out, char *er
     json_decref(project);
     const char *params[] = {project_id};
     return repo_json_list(db_exec(db,
-                                  "SELECT " KEY_COLUMNS " FROM api_keys WHERE project_id = $1"
-                                  " ORDER BY created_at DESC, id DESC LIMIT 1000",
+                                  "SELECT " KEY_COLUMNS " FROM api_keys WHERE project_id = $1" NEWEST_FIRST,
                                   1, params, err, err_len),
                           key_json, out);
 }
@@ -200,14 +207,9 @@ repo_status_t keys_revoke(db_t *db, const char *project_id, const char *key_id, 
     if (!uuid_valid(key_id) || (project_id && !uuid_valid(project_id)))
         return REPO_NOT_FOUND;
     const char *params[] = {key_id, project_id};
-    PGresult *r =
-        db_exec(db,
-                "WITH u AS (UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-                " WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2::uuid)"
-                " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at)"
-                                                       " SELECT u.*, " AUTH_CHANGED("u.id") " FROM u",
-                2, params, err, err_len);
-    if (r)
-        auth_changed();
-    return repo_json_one(r, revoked_json, out);
+    return change_auth(db,
+                       NOTIFYING("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                                 " WHERE id = $1 AND ($2::uuid IS NULL OR project_id = $2::uuid)"
+                                 " RETURNING id, " SQL_TS("revoked_at") " AS revoked_at"),
+                       2, params, revoked_json, out, err, err_len);
 }

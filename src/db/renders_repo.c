@@ -101,7 +101,7 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
     char version[16];
     snprintf(version, sizeof version, "%d", n->version_number);
     const char *params[] = {
-        n->id,   n->project_id, n->template_id,     n->version_id,   version,   n->test ? "t" : "f",
+        n->id,   n->project_id, n->template_id,     n->version_id,   version,   db_bool(n->test),
         n->data, n->options,    n->idempotency_key, n->request_hash, n->source, n->filename};
     return repo_inserted(
         db_exec(
@@ -126,7 +126,7 @@ int renders_insert_batch_items(db_t *db, const render_new_t *common, const char 
                             common->template_id,
                             common->version_id,
                             version,
-                            common->test ? "t" : "f",
+                            db_bool(common->test),
                             batch_id,
                             items};
     /* One statement for many rows: the items travel as one JSON array, so 1,000 renders cost one

@@ -5,6 +5,7 @@
 
 #include "core/errmsg.h"
 #include "core/slug.h"
+#include "core/uuid7.h"
 #include "db/db.h"
 
 repo_status_t repo_single(PGresult *r)
@@ -36,6 +37,15 @@ repo_status_t repo_json_one(PGresult *r, repo_row_json_fn row_json, json_t **out
     *out = row_json(r, 0);
     PQclear(r);
     return REPO_OK;
+}
+
+repo_status_t repo_json_by_id(db_t *db, const char *sql, const char *project_id, const char *id,
+                              repo_row_json_fn row_json, json_t **out, char *err, size_t err_len)
+{
+    if (!uuid_valid(id))
+        return REPO_NOT_FOUND;
+    const char *params[] = {project_id, id};
+    return repo_json_one(db_exec(db, sql, 2, params, err, err_len), row_json, out);
 }
 
 /* An array of the JSON of r's first max rows. */

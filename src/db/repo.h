@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "db/db.h"
+
 /* On every repository function: ignoring an outcome has hidden real failures before. */
 #define REPO_MUST_USE __attribute__((warn_unused_result))
 
@@ -36,6 +38,13 @@ REPO_MUST_USE repo_status_t repo_fill_one(PGresult *r, repo_row_fill_fn fill, vo
 
 /* The JSON of the one row of r into *out: REPO_OK, REPO_NOT_FOUND (no row) or REPO_ERROR (r NULL). */
 REPO_MUST_USE repo_status_t repo_json_one(PGresult *r, repo_row_json_fn row_json, json_t **out);
+
+/* Runs sql with $1 = project_id and $2 = id and answers its one row as JSON (repo_json_one); an id
+ * that is not a UUID is REPO_NOT_FOUND without a statement. For the get and delete of a project's
+ * resource by id. */
+REPO_MUST_USE repo_status_t repo_json_by_id(db_t *db, const char *sql, const char *project_id, const char *id,
+                                            repo_row_json_fn row_json, json_t **out, char *err,
+                                            size_t err_len);
 
 /* Every row of r as a JSON array into *out: REPO_OK, or REPO_ERROR when r is NULL. */
 REPO_MUST_USE repo_status_t repo_json_list(PGresult *r, repo_row_json_fn row_json, json_t **out);

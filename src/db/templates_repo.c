@@ -74,7 +74,7 @@ static repo_status_t insert_version(db_t *db, const char *template_id, int numbe
                             v->layout,
                             v->page_config,
                             v->json_schema,
-                            v->publish ? "t" : "f",
+                            db_bool(v->publish),
                             v->filename};
     if (db_command(db,
                    "INSERT INTO template_versions (id, template_id, number, manifest, layout, page_config,"
@@ -299,8 +299,8 @@ repo_status_t tpl_update(db_t *db, const char *project_id, const char *slug, con
                             slug,
                             name,
                             description,
-                            clear_description ? "t" : "f",
-                            enforce < 0 ? NULL : enforce ? "t" : "f"};
+                            db_bool(clear_description),
+                            enforce < 0 ? NULL : db_bool(enforce)};
     long rows = db_command(db,
                            "UPDATE templates SET name = coalesce($3, name),"
                            " description = CASE WHEN $5::bool THEN NULL ELSE coalesce($4, description) END,"

@@ -68,7 +68,7 @@ repo_status_t whsub_create(db_t *db, const char *project_id, const char *url, co
     uuid7_new_str(id);
     new_secret(secret);
     snprintf(max, sizeof max, "%d", WEBHOOK_MAX_SUBSCRIPTIONS);
-    const char *params[] = {id, project_id, url, events_array, active ? "t" : "f", description, secret, max};
+    const char *params[] = {id, project_id, url, events_array, db_bool(active), description, secret, max};
     PGresult *r =
         db_exec(db,
                 "INSERT INTO webhook_subscriptions (id, project_id, url, events, active, description, secret)"
@@ -99,15 +99,11 @@ repo_status_t whsub_list(db_t *db, const char *project_id, json_t **out, char *e
 repo_status_t whsub_get(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
                         size_t err_len)
 {
-    if (!uuid_valid(id))
-        return REPO_NOT_FOUND;
-    const char *params[] = {project_id, id};
-    return one_sub(db_exec(db,
+    return repo_json_by_id(db,
                            "SELECT " SUB_COLUMNS
                            " FROM webhook_subscriptions WHERE project_id = $1 AND id = $2"
                            " AND deleted_at IS NULL",
-                           2, params, err, err_len),
-                   out);
+                           project_id, id, sub_json, out, err, err_len);
 }
 
 repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, const char *url,
@@ -124,7 +120,7 @@ repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, con
                             : active   ? "t"
                                        : "f",
                             description,
-                            clear_description ? "t" : "f"};
+                            db_bool(clear_description)};
     return one_sub(db_exec(db,
                            "UPDATE webhook_subscriptions SET url = coalesce($3, url),"
                            " events = coalesce($4::text[], events), active = coalesce($5::bool, active),"
@@ -138,15 +134,11 @@ repo_status_t whsub_update(db_t *db, const char *project_id, const char *id, con
 repo_status_t whsub_delete(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
                            size_t err_len)
 {
-    if (!uuid_valid(id))
-        return REPO_NOT_FOUND;
-    const char *params[] = {project_id, id};
-    return repo_json_one(db_exec(db,
-                                 "UPDATE webhook_subscriptions SET deleted_at = now(), active = false"
-                                 " WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
-                                 " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
-                                 2, params, err, err_len),
-                         repo_deleted_json, out);
+    return repo_json_by_id(db,
+                           "UPDATE webhook_subscriptions SET deleted_at = now(), active = false"
+                           " WHERE project_id = $1 AND id = $2 AND deleted_at IS NULL"
+                           " RETURNING id, " SQL_TS("deleted_at") " AS deleted_at",
+                           project_id, id, repo_deleted_json, out, err, err_len);
 }
 
 repo_status_t whsub_rotate(db_t *db, const char *project_id, const char *id, json_t **out, char *err,
