@@ -46,6 +46,14 @@ json_t *api_body_keys(http_req_t *req, const char *const *allowed, json_t **issu
     return body;
 }
 
+bool api_one_of(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (!strcmp(s, list[i]))
+            return true;
+    return false;
+}
+
 bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues)
 {
     buf_t b;
@@ -56,11 +64,7 @@ bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issue
     bool cut = false; /* the list passed the buffer's cap: it ends with "…" */
     json_object_foreach((json_t *)obj, key, v)
     {
-        bool known = false;
-        for (size_t i = 0; allowed[i]; i++)
-            if (!strcmp(key, allowed[i]))
-                known = true;
-        if (!known) {
+        if (!api_one_of(key, allowed)) {
             if (!cut && buf_printf(&b, "%s'%.100s'", unknown ? ", " : "", key) != BUF_OK)
                 cut = true;
             unknown++;
@@ -81,10 +85,7 @@ void api_check_option_keys(const json_t *options, const char *const *allowed, js
     json_t *v;
     json_object_foreach((json_t *)options, key, v)
     {
-        bool known = false;
-        for (size_t i = 0; allowed[i]; i++)
-            known |= !strcmp(key, allowed[i]);
-        if (!known) {
+        if (!api_one_of(key, allowed)) {
             char msg[200];
             snprintf(msg, sizeof msg, "Unrecognized key(s) in object: '%.100s'", key);
             api_issue_field(issues, "options", msg);

@@ -23,6 +23,8 @@ json_t *api_body_object(http_req_t *req);
 /* api_body_object, then a new *issues with its keys checked against allowed (api_check_keys):
  * the body, or NULL after answering (then *issues is NULL). */
 json_t *api_body_keys(http_req_t *req, const char *const *allowed, json_t **issues);
+/* Whether s is one of the NULL-terminated list. */
+bool api_one_of(const char *s, const char *const *list);
 /* Rejects keys of obj not in the NULL-terminated allowed list: adds "Unrecognized key(s) in
  * object: 'x'" to issues' formErrors. Returns true when all keys are known. */
 bool api_check_keys(const json_t *obj, const char *const *allowed, json_t *issues);

@@ -589,14 +589,6 @@ static void get_render(http_req_t *req)
     answer_render(req, &row, 200, false);
 }
 
-static bool one_of(const char *s, const char *const *allowed)
-{
-    for (size_t i = 0; allowed[i]; i++)
-        if (!strcmp(s, allowed[i]))
-            return true;
-    return false;
-}
-
 /* A createdAfter/createdBefore value: a date-time as is, a date as midnight UTC (so the
  * session's time zone never matters). NULL when absent; false when not ISO-8601. */
 static bool timestamp_param(const char *s, char out[48], const char **value)
@@ -631,7 +623,7 @@ static bool list_filters(http_req_t *req, render_filter_t *f, char after[48], ch
                            .batch_id = http_query(req, "batch"),
                            .test = test ? !strcmp(test, "true") : -1};
     const char *param = NULL, *msg = NULL;
-    if (f->status && !one_of(f->status, statuses))
+    if (f->status && !api_one_of(f->status, statuses))
         param = "status", msg = "status must be one of queued, rendering, succeeded, failed, cancelled";
     else if (f->batch_id && !uuid_valid(f->batch_id))
         param = "batch", msg = "batch must be the id of a batch";
@@ -645,9 +637,9 @@ static bool list_filters(http_req_t *req, render_filter_t *f, char after[48], ch
     else if (!timestamp_param(http_query(req, "createdBefore"), before, &f->created_before))
         param = "createdBefore", msg = "createdBefore must be an ISO-8601 date or date-time "
                                        "(2026-06-04 or 2026-06-04T10:00:00Z)";
-    else if (test && !one_of(test, booleans))
+    else if (test && !api_one_of(test, booleans))
         param = "test", msg = "test must be true or false";
-    else if (f->source && !one_of(f->source, sources))
+    else if (f->source && !api_one_of(f->source, sources))
         param = "source", msg = "source must be api or hook";
     else if (f->idempotency_key &&
              (!*f->idempotency_key || strlen(f->idempotency_key) > RENDER_IDEMPOTENCY_MAX))
