@@ -71,7 +71,7 @@ char *webhook_payload(const char *event, const render_row_t *render, const char 
     return text;
 }
 
-char *webhook_batch_payload(const char *event, const batch_row_t *batch)
+char *webhook_batch_payload(const char *event, const batch_row_t *batch, const char *download_url)
 {
     json_t *o = json_object();
     json_object_set_new(o, "event", json_string(event));
@@ -83,6 +83,7 @@ char *webhook_batch_payload(const char *event, const batch_row_t *batch)
     json_object_set_new(o, "failed", json_integer(batch->failed));
     json_object_set_new(o, "cancelled", json_integer(batch->cancelled));
     json_object_set_new(o, "skipped", json_integer((json_int_t)json_array_size(batch->invalid)));
+    json_object_set_new(o, "downloadUrl", download_url ? json_string(download_url) : json_null());
     json_object_set_new(o, "createdAt", json_string(batch->created_at));
     json_object_set_new(o, "completedAt",
                         batch->completed_at[0] ? json_string(batch->completed_at) : json_null());

@@ -42,8 +42,9 @@ char *webhook_sign_timestamped(const char *secret, const char *timestamp, const 
  * errorMessage, createdAt, completedAt}; download_url may be NULL. */
 char *webhook_payload(const char *event, const render_row_t *render, const char *download_url);
 /* The body of batch.completed / batch.failed: {event, batchId, templateId, status, total,
- * succeeded, failed, cancelled, skipped, createdAt, completedAt}. */
-char *webhook_batch_payload(const char *event, const batch_row_t *batch);
+ * succeeded, failed, cancelled, skipped, downloadUrl, createdAt, completedAt}; download_url (the
+ * merged file's link) may be NULL. */
+char *webhook_batch_payload(const char *event, const batch_row_t *batch, const char *download_url);
 /* Delay before attempt failed_attempts+1 (base CRAFTKIT_WEBHOOK_BACKOFF_BASE_MS, doubling,
  * jittered, at most WEBHOOK_BACKOFF_MAX_MS). */
 int webhook_retry_delay_ms(int base_ms, int failed_attempts);

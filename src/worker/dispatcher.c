@@ -107,6 +107,18 @@ static int store_payload(db_t *db, whdel_claim_t *c, char *body, char *err, size
     return rc;
 }
 
+/* A fresh link to a stored file for delivery_id's body, or NULL (no file, no store, or the
+ * link could not be made: the body then says null and the log says why). Caller frees. */
+static char *download_link(const char *delivery_id, const char *key, const char *filename, char *err,
+                           size_t err_len)
+{
+    char *url = NULL;
+    storage_t *store = storage_thread();
+    if (store && key[0] && storage_download_url(store, key, filename, 0, &url, err, err_len) != 0)
+        log_warn("webhook delivery %s: no download link: %s", delivery_id, err);
+    return url;
+}
+
 /* The body of the first attempt (kept for the next ones): built now from the render, with a
  * fresh download link, or from the batch (its outcome and counts). 0, -1 + err when the
  * database failed (worth another try), -2 + err when the body cannot be built at all. */
@@ -120,7 +132,9 @@ static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
                                 c->batch_id, err, err_len);
         if (rc != 0)
             return rc;
-        char *body = webhook_batch_payload(c->event, &b);
+        char *url = download_link(c->id, b.merge_key, b.merge_filename, err, err_len);
+        char *body = webhook_batch_payload(c->event, &b, url);
+        free(url);
         batch_row_free(&b);
         return store_payload(db, c, body, err, err_len);
     }
@@ -129,11 +143,9 @@ static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
                             c->render_id, err, err_len);
     if (rc != 0)
         return rc;
-    char *url = NULL;
-    storage_t *store = storage_thread();
-    if (!strcmp(row.status, "succeeded") && store && row.storage_key[0] &&
-        storage_download_url(store, row.storage_key, row.filename, 0, &url, err, err_len) != 0)
-        log_warn("webhook delivery %s: no download link: %s", c->id, err);
+    char *url = !strcmp(row.status, "succeeded")
+                    ? download_link(c->id, row.storage_key, row.filename, err, err_len)
+                    : NULL;
     char *body = webhook_payload(c->event, &row, url);
     free(url);
     return store_payload(db, c, body, err, err_len);

@@ -284,8 +284,34 @@ START_TEST(cancel)
 }
 END_TEST
 
+/* A merged batch's batch.completed body carries a link that downloads the merged PDF (the
+ * receiver's second request; the first is a batch without a merge). */
+static void merged_batch_webhook_links_the_file(const char *hook_key)
+{
+    char *body = batch_body(2, "{\"merge\":\"pdf\"}");
+    th_resp_t *r = post_batch(hook_key, "invoice", body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    ck_assert_msg(rx_wait_count(rx, "/batch", 2, 60000), "no batch.completed delivery for the merge");
+    rx_request_t req;
+    ck_assert(rx_get(rx, "/batch", 1, &req));
+    json_t *payload = json_loadb(req.body, req.len, 0, NULL);
+    ck_assert_msg(payload && !strcmp(th_str(payload, "batchId"), id), "%.*s", (int)req.len, req.body);
+    const char *url = th_str(payload, "downloadUrl");
+    ck_assert_msg(url && url[0], "%.*s", (int)req.len, req.body);
+    th_resp_t *d = th_req_url("GET", url, NULL, NULL, NULL);
+    ck_assert_msg(d && d->status == 200 && d->len > 5 && !memcmp(d->body, "%PDF-", 5), "%s", url);
+    th_resp_free(d);
+    json_decref(payload);
+    rx_request_free(&req);
+}
+
 /* A subscription to batch.completed gets one delivery when the batch settles, with its
- * counts; the deliveries API shows it with batchId. */
+ * counts (and the merged file's link when there is one); the deliveries API shows it with
+ * batchId. */
 START_TEST(batch_webhook)
 {
     char hook_key[128], project[64], body[512];
@@ -311,9 +337,11 @@ START_TEST(batch_webhook)
     ck_assert_str_eq(th_str(payload, "status"), "succeeded");
     ck_assert_int_eq(json_integer_value(json_object_get(payload, "total")), 3);
     ck_assert_int_eq(json_integer_value(json_object_get(payload, "succeeded")), 3);
+    ck_assert(json_is_null(json_object_get(payload, "downloadUrl"))); /* nothing merged */
     ck_assert(rx_header(&req, "x-craftkit-signature"));
     json_decref(payload);
     rx_request_free(&req);
+    merged_batch_webhook_links_the_file(hook_key);
     /* settled once: one delivery, listed with its batch */
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE batch_id = '%s'", id);
@@ -322,8 +350,12 @@ START_TEST(batch_webhook)
     snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries", sub);
     r = th_req(srv, "GET", path, hook_key, NULL, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
-    json_t *d = json_array_get(json_object_get(r->json, "deliveries"), 0);
-    ck_assert_msg(d && !strcmp(th_str(d, "batchId"), id), "%s", r->body);
+    json_t *list = json_object_get(r->json, "deliveries"),
+           *d = NULL; /* newest first: the merge's, then this */
+    for (size_t i = 0; i < json_array_size(list) && !d; i++)
+        if (!strcmp(th_str(json_array_get(list, i), "batchId"), id))
+            d = json_array_get(list, i);
+    ck_assert_msg(d, "%s", r->body);
     ck_assert(json_is_null(json_object_get(d, "renderId")));
     th_resp_free(r);
 }
