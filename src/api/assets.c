@@ -112,9 +112,9 @@ static bool read_multipart(http_req_t *req, const char *ct, upload_t *up)
         else if (!strcmp(parts[i].name, "name") && !parts[i].has_filename)
             name = &parts[i];
         else {
-            snprintf(err, sizeof err,
-                     "Unknown part \"%.100s\": send one part \"file\" and optionally \"name\"",
-                     parts[i].name);
+            errmsg_fail(err, sizeof err,
+                        "Unknown part \"%.100s\": send one part \"file\" and optionally \"name\"",
+                        parts[i].name);
             http_error(req, 400, "invalid_multipart", err, NULL);
             return false;
         }

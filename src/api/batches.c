@@ -343,7 +343,7 @@ static repo_status_t insert_batch(db_t *db, const batch_new_t *bn, const render_
         json_decref(chunk);
         if (!text || renders_insert_batch_items(db, common, bn->id, text, err, err_len) < 0) {
             if (!text)
-                snprintf(err, err_len, "out of memory encoding batch items");
+                errmsg_fail(err, err_len, "out of memory encoding batch items");
             st = REPO_ERROR;
         }
         free(text);

@@ -79,7 +79,7 @@ static void fill_row(const PGresult *r, int row, void *dst)
     out->attempts = (v = db_get(r, row, "attempts")) ? atoi(v) : 0;
     if ((v = db_get(r, row, "error_message"))) {
         out->has_error = true;
-        snprintf(out->error_message, sizeof out->error_message, "%s", v);
+        errmsg_fail(out->error_message, sizeof out->error_message, "%s", v);
     }
 }
 

@@ -9,6 +9,7 @@
 #include "engine/cii.h"
 #include "engine/compile.h"
 #include "engine/fonts.h"
+#include "core/errmsg.h"
 
 static const struct {
     const char *name;
@@ -481,7 +482,7 @@ engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_co
         *issues = NULL;
     engine_template_t *t = calloc(1, sizeof *t);
     if (!t) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     arena_init(&t->arena, 32 * 1024, ENGINE_TEMPLATE_ARENA_MAX);
@@ -506,8 +507,8 @@ engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_co
     json_decref(c.mf_loops);
     json_decref(c.families);
     if (c.nissues) {
-        snprintf(err, err_len, "invalid layout: %d problem%s; the first is %s", c.nissues,
-                 c.nissues == 1 ? "" : "s", c.first_issue);
+        errmsg_fail(err, err_len, "invalid layout: %d problem%s; the first is %s", c.nissues,
+                    c.nissues == 1 ? "" : "s", c.first_issue);
         if (issues)
             *issues = json_pack("{s:o,s:o}", "formErrors", c.form_errors, "fieldErrors", c.field_errors);
         else {
@@ -566,7 +567,7 @@ engine_text_t *engine_text_compile(const char *text, const json_t *manifest, con
     if (!et || !t) {
         free(et);
         free(t);
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     arena_init(&t->arena, 4096, ENGINE_TEMPLATE_ARENA_MAX);
@@ -587,7 +588,7 @@ engine_text_t *engine_text_compile(const char *text, const json_t *manifest, con
     json_decref(c.mf_loops);
     json_decref(c.families);
     if (c.nissues) {
-        snprintf(err, err_len, "%s", c.first_issue);
+        errmsg_fail(err, err_len, "%s", c.first_issue);
         *issues = json_pack("{s:o,s:o}", "formErrors", c.form_errors, "fieldErrors", c.field_errors);
         engine_text_free(et);
         return NULL;
@@ -605,7 +606,7 @@ int engine_text_eval(const engine_text_t *et, const json_t *data, char **out, ch
     expr_scope_t sc = {.data = data, .scratch = json_string("")};
     int rc = sc.scratch ? expr_eval_str(&sc, et->s, &b, err, err_len) : -1;
     if (rc == 0 && b.len >= ENGINE_TEXT_EVAL_MAX) {
-        snprintf(err, err_len, "the text is longer than %d bytes", ENGINE_TEXT_EVAL_MAX);
+        errmsg_fail(err, err_len, "the text is longer than %d bytes", ENGINE_TEXT_EVAL_MAX);
         rc = -1;
     }
     if (rc == 0)

@@ -6,6 +6,7 @@
 
 #include "craftkit/engine.h"
 #include "engine/xmlcheck.h"
+#include "core/errmsg.h"
 
 #define CII_NS "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 
@@ -43,30 +44,28 @@ int engine_attachment_name_check(const char *name, char *err, size_t err_len)
 {
     size_t n = name ? strlen(name) : 0;
     if (n < 1 || n > ENGINE_ATTACHMENT_NAME_MAX) {
-        snprintf(err, err_len, "A file name must have 1 to %d bytes", ENGINE_ATTACHMENT_NAME_MAX);
-        return -1;
+        return errmsg_fail(err, err_len, "A file name must have 1 to %d bytes", ENGINE_ATTACHMENT_NAME_MAX);
     }
     if (name[0] == '.' || name[0] == ' ' || name[n - 1] == ' ' || name[n - 1] == '.') {
-        snprintf(err, err_len, "A file name must not start with a dot or a space, nor end with one");
-        return -1;
+        return errmsg_fail(err, err_len,
+                           "A file name must not start with a dot or a space, nor end with one");
     }
     const unsigned char *p = (const unsigned char *)name, *end = p + n;
     while (p < end) {
         unsigned cp;
         size_t k = xmlcheck_utf8(p, (size_t)(end - p), &cp);
         if (!k) {
-            snprintf(err, err_len, "A file name must be valid UTF-8");
-            return -1;
+            return errmsg_fail(err, err_len, "A file name must be valid UTF-8");
         }
         /* Paths, drive letters, reserved characters, controls and bidirectional overrides
          * (U+202E makes "invoice<U+202E>fdp.exe" look like "invoiceexe.pdf"). */
         if (cp < 0x20 || cp == 0x7f || (cp < 0x80 && strchr("/\\:*?\"<>|", (int)cp)) ||
             (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
             cp == 0x200e || cp == 0x200f) {
-            snprintf(err, err_len,
-                     "A file name must not contain path separators, control or bidirectional characters, "
-                     "or any of : * ? \" < > |");
-            return -1;
+            return errmsg_fail(
+                err, err_len,
+                "A file name must not contain path separators, control or bidirectional characters, "
+                "or any of : * ? \" < > |");
         }
         p += k;
     }
@@ -76,26 +75,22 @@ int engine_attachment_name_check(const char *name, char *err, size_t err_len)
 int engine_facturx_check(const char *xml, size_t len, char *err, size_t err_len)
 {
     if (len > ENGINE_FACTURX_XML_MAX) {
-        snprintf(err, err_len, "The XML is larger than %u MB", ENGINE_FACTURX_XML_MAX >> 20);
-        return -1;
+        return errmsg_fail(err, err_len, "The XML is larger than %u MB", ENGINE_FACTURX_XML_MAX >> 20);
     }
     if (len == 0) {
-        snprintf(err, err_len, "The XML is empty");
-        return -1;
+        return errmsg_fail(err, err_len, "The XML is empty");
     }
     xmlcheck_root_t root;
     char why[200];
     if (xmlcheck_document(xml, len, &root, why, sizeof why) < 0) {
-        snprintf(err, err_len, "The XML is not well-formed: %s", why);
-        return -1;
+        return errmsg_fail(err, err_len, "The XML is not well-formed: %s", why);
     }
     if (root.local_len != 20 || memcmp(root.local, "CrossIndustryInvoice", 20) || !root.ns ||
         root.ns_len != strlen(CII_NS) || memcmp(root.ns, CII_NS, root.ns_len)) {
-        snprintf(
+        return errmsg_fail(
             err, err_len,
             "The XML is not a UN/CEFACT Cross Industry Invoice: its root must be rsm:CrossIndustryInvoice "
             "in the namespace " CII_NS);
-        return -1;
     }
     return 0;
 }
@@ -167,11 +162,10 @@ int engine_facturx_profile_check(const char *xml, size_t len, engine_fx_profile_
         for (int i = 0; guideline_ids[p][i]; i++)
             if (guideline_matches(id, id_len, guideline_ids[p][i]))
                 named = profile_names[p];
-    snprintf(
+    return errmsg_fail(
         err, err_len,
         "The XML declares the guideline \"%.*s\" (BT-24, %s), not the profile given (expected \"%s%s\"): "
         "the profile must be the one the XML was made for",
         (int)(id_len > 120 ? 120 : id_len), id, named, known[0],
         known[0][strlen(known[0]) - 1] == '_' ? "…" : "");
-    return -1;
 }

@@ -497,7 +497,7 @@ json_t *engine_debug_layout(engine_ctx_t *ctx, const engine_template_t *t, const
     }
     json_t *res = NULL;
     if (r.failed || !pages) {
-        snprintf(err, err_len, "%s", r.failed ? r.err : "layout failed");
+        errmsg_fail(err, err_len, "%s", r.failed ? r.err : "layout failed");
         json_decref(pages);
     } else {
         res = json_pack("{s:o}", "pages", pages);
@@ -558,7 +558,7 @@ static text_t *render_text(engine_ctx_t *ctx, const engine_template_t *t, const 
         if (!a->kind || strcmp(a->kind, "font") || !a->family || !a->path || !font_named(t, a->family))
             continue;
         if (n == FONTS_UPLOADS_MAX) {
-            snprintf(err, err_len, "the layout uses more than %d uploaded font files", FONTS_UPLOADS_MAX);
+            errmsg_fail(err, err_len, "the layout uses more than %d uploaded font files", FONTS_UPLOADS_MAX);
             return NULL;
         }
         files[n++] = (fonts_file_t){a->path, a->family};
@@ -568,7 +568,7 @@ static text_t *render_text(engine_ctx_t *ctx, const engine_template_t *t, const 
     char why[400];
     text_t *text = fontcache_get(ctx->fontsets, files, n, why, sizeof why);
     if (!text)
-        snprintf(err, err_len, "the project's fonts could not be loaded: %s", why);
+        errmsg_fail(err, err_len, "the project's fonts could not be loaded: %s", why);
     return text;
 }
 
@@ -580,8 +580,7 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
         opts = &defaults;
     memset(out, 0, sizeof *out);
     if (!ctx || !t) {
-        snprintf(err, err_len, "engine_render: no context or template");
-        return -1;
+        return errmsg_fail(err, err_len, "engine_render: no context or template");
     }
     json_t *empty = NULL;
     if (!data)
@@ -604,7 +603,7 @@ int engine_render(engine_ctx_t *ctx, const engine_template_t *t, const json_t *d
             rc = render_deadline_check(&r);
     }
     if (rc < 0 || r.failed) {
-        snprintf(err, err_len, "%s", r.failed ? r.err : "rendering failed");
+        errmsg_fail(err, err_len, "%s", r.failed ? r.err : "rendering failed");
         engine_output_free(out);
         rc = -1;
     }

@@ -62,12 +62,10 @@ static int scan_path(arena_t *a, const char **pp, const char *end, const expr_sc
             while (p < end && isdigit((unsigned char)*p))
                 p++;
         } else {
-            snprintf(err, err_len, n ? "Expected a name after \".\"" : "Expected a variable name");
-            return -1;
+            return errmsg_fail(err, err_len, n ? "Expected a name after \".\"" : "Expected a variable name");
         }
         if (n == EXPR_PATH_SEGMENTS_MAX) {
-            snprintf(err, err_len, "Path has more than %d parts", EXPR_PATH_SEGMENTS_MAX);
-            return -1;
+            return errmsg_fail(err, err_len, "Path has more than %d parts", EXPR_PATH_SEGMENTS_MAX);
         }
         segs[n++] = arena_strndup(a, s, (size_t)(p - s));
         if (!segs[n - 1])
@@ -99,16 +97,15 @@ static int scan_path(arena_t *a, const char **pp, const char *end, const expr_sc
         while (1 + up < n && !strcmp(segs[1 + up], "parent"))
             up++;
         if (n != 2 + up || loopmeta_from(segs[1 + up], &path->meta) < 0) {
-            snprintf(err, err_len,
-                     "Unknown loop property \"%s\" (use loop.index, loop.index0, "
-                     "loop.count, loop.first, loop.last, or loop.parent.index for the enclosing loop)",
-                     path->text);
-            return -1;
+            return errmsg_fail(
+                err, err_len,
+                "Unknown loop property \"%s\" (use loop.index, loop.index0, "
+                "loop.count, loop.first, loop.last, or loop.parent.index for the enclosing loop)",
+                path->text);
         }
         if (up >= names->depth) {
-            snprintf(err, err_len, "\"%s\": there are only %d enclosing loops here", path->text,
-                     names->depth);
-            return -1;
+            return errmsg_fail(err, err_len, "\"%s\": there are only %d enclosing loops here", path->text,
+                               names->depth);
         }
         path->root = PATH_LOOPMETA;
         path->frame = names->depth - 1 - up;
@@ -133,8 +130,7 @@ static int scan_path(arena_t *a, const char **pp, const char *end, const expr_sc
     *out = path;
     return 0;
 nomem:
-    snprintf(err, err_len, "Out of memory");
-    return -1;
+    return errmsg_fail(err, err_len, "Out of memory");
 }
 
 int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, expr_path_t **out, char *err,
@@ -146,8 +142,7 @@ int expr_parse_path(arena_t *a, const char *s, const expr_scope_names_t *names, 
         return -1;
     p = skip_ws(p, end);
     if (p != end) {
-        snprintf(err, err_len, "Unexpected \"%.20s\" after the path", p);
-        return -1;
+        return errmsg_fail(err, err_len, "Unexpected \"%.20s\" after the path", p);
     }
     return 0;
 }
@@ -165,21 +160,18 @@ static int scan_quoted(arena_t *a, const char **pp, const char *end, const char 
             p++;
         if (buf_append_char(&b, *p++) < 0) {
             buf_free(&b);
-            snprintf(err, err_len, "String literal too long");
-            return -1;
+            return errmsg_fail(err, err_len, "String literal too long");
         }
     }
     if (p >= end) {
         buf_free(&b);
-        snprintf(err, err_len, "Unterminated string literal");
-        return -1;
+        return errmsg_fail(err, err_len, "Unterminated string literal");
     }
     *out = arena_strndup(a, buf_cstr(&b), b.len);
     *out_len = b.len;
     buf_free(&b);
     if (!*out) {
-        snprintf(err, err_len, "Out of memory");
-        return -1;
+        return errmsg_fail(err, err_len, "Out of memory");
     }
     *pp = p + 1;
     return 0;
@@ -242,15 +234,13 @@ static int agg_where(arena_t *a, const char **pp, const char *end, const expr_sc
     while (we > ws && isspace((unsigned char)we[-1]))
         we--;
     if (!inner->owned) {
-        snprintf(err, err_len, "\"where\" is not available here");
-        return -1;
+        return errmsg_fail(err, err_len, "\"where\" is not available here");
     }
     const char *cond = arena_strndup(a, ws, (size_t)(we - ws));
     char cerr[ERRMSG_LEN];
     if (!cond || expr_parse_cond(a, cond, inner, inner->owned, &g->where, cerr, sizeof cerr) < 0) {
-        snprintf(err, err_len, "In \"where\" of %s(...): %s", agg_names[g->kind],
-                 cond ? cerr : "Out of memory");
-        return -1;
+        return errmsg_fail(err, err_len, "In \"where\" of %s(...): %s", agg_names[g->kind],
+                           cond ? cerr : "Out of memory");
     }
     *pp = skip_ws(we, end);
     return 0;
@@ -262,18 +252,16 @@ static int agg_field(arena_t *a, const char **pp, const char *end, expr_agg_t *g
     const char *p = *pp;
     size_t len;
     if (p >= end || (*p != '"' && *p != '\'')) {
-        snprintf(err, err_len, "%s(...): the field is a quoted name, such as %s(items, \"total\")",
-                 agg_names[g->kind], agg_names[g->kind]);
-        return -1;
+        return errmsg_fail(err, err_len, "%s(...): the field is a quoted name, such as %s(items, \"total\")",
+                           agg_names[g->kind], agg_names[g->kind]);
     }
     if (scan_quoted(a, &p, end, &g->field_text, &len, err, err_len) < 0)
         return -1;
     const char *f = g->field_text, *fend = f + len;
     char ferr[ERRMSG_LEN];
     if (scan_path(a, &f, fend, NULL, &g->field, ferr, sizeof ferr) < 0 || f != fend) {
-        snprintf(err, err_len, "%s(...): \"%s\" is not a field name (letters, digits, _ and dots)",
-                 agg_names[g->kind], g->field_text);
-        return -1;
+        return errmsg_fail(err, err_len, "%s(...): \"%s\" is not a field name (letters, digits, _ and dots)",
+                           agg_names[g->kind], g->field_text);
     }
     g->field->root = PATH_ITEM;
     g->field->frame = g->frame;
@@ -293,9 +281,9 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
         if (strlen(agg_names[i]) == (size_t)(p - start) && !strncmp(start, agg_names[i], (size_t)(p - start)))
             kind = i;
     if (kind < 0) {
-        snprintf(err, err_len, "Unknown function \"%.*s\" (aggregates are sum, count, avg, min and max)",
-                 (int)(p - start > 40 ? 40 : p - start), start);
-        return -1;
+        return errmsg_fail(err, err_len,
+                           "Unknown function \"%.*s\" (aggregates are sum, count, avg, min and max)",
+                           (int)(p - start > 40 ? 40 : p - start), start);
     }
     expr_agg_t *g = arena_alloc(a, sizeof *g);
     if (!g)
@@ -305,8 +293,7 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
     if (scan_path(a, &p, end, names, &g->list, err, err_len) < 0)
         return -1;
     if (g->list->root != PATH_DATA && g->list->root != PATH_ITEM) {
-        snprintf(err, err_len, "%s(...): \"%s\" is not a list", agg_names[kind], g->list->text);
-        return -1;
+        return errmsg_fail(err, err_len, "%s(...): \"%s\" is not a list", agg_names[kind], g->list->text);
     }
     p = skip_ws(p, end);
     g->var = "item";
@@ -319,10 +306,10 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
             goto nomem;
         if (p == vs || !is_ident_start(*vs) || !strcmp(g->var, "loop") || !strcmp(g->var, "page") ||
             !strcmp(g->var, "pages")) {
-            snprintf(err, err_len,
-                     "%s(...): expected a name after \"as\" (letters, digits, _; not loop, page or pages)",
-                     agg_names[kind]);
-            return -1;
+            return errmsg_fail(
+                err, err_len,
+                "%s(...): expected a name after \"as\" (letters, digits, _; not loop, page or pages)",
+                agg_names[kind]);
         }
         p = skip_ws(p, end);
     }
@@ -330,8 +317,8 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
     if (names)
         inner = *names;
     if (inner.depth >= EXPR_LOOP_DEPTH_MAX) {
-        snprintf(err, err_len, "%s(...) inside more than %d loops", agg_names[kind], EXPR_LOOP_DEPTH_MAX - 1);
-        return -1;
+        return errmsg_fail(err, err_len, "%s(...) inside more than %d loops", agg_names[kind],
+                           EXPR_LOOP_DEPTH_MAX - 1);
     }
     g->frame = inner.depth;
     inner.names[inner.depth++] = g->var;
@@ -340,19 +327,17 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
     if (p < end && *p == ',') {
         p = skip_ws(p + 1, end);
         if (g->kind == AGG_COUNT) {
-            snprintf(err, err_len,
-                     "count(...) counts elements and takes no field (choose them with \"where\")");
-            return -1;
+            return errmsg_fail(err, err_len,
+                               "count(...) counts elements and takes no field (choose them with \"where\")");
         }
         if (agg_field(a, &p, end, g, err, err_len) < 0)
             return -1;
     }
     if (p >= end || *p != ')') {
-        snprintf(err, err_len, "%s(...): expected \")\"%s", agg_names[kind],
-                 g->field
-                     ? ""
+        return errmsg_fail(
+            err, err_len, "%s(...): expected \")\"%s", agg_names[kind],
+            g->field ? ""
                      : " (the list may be followed by \"as NAME\", \"where CONDITION\" and , \"field\")");
-        return -1;
     }
     p++;
     g->text = arena_strndup(a, start, (size_t)(p - start));
@@ -362,8 +347,7 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
     *out = g;
     return 0;
 nomem:
-    snprintf(err, err_len, "Out of memory");
-    return -1;
+    return errmsg_fail(err, err_len, "Out of memory");
 }
 
 /* --------------------------------------------------------- template strings */
@@ -397,8 +381,7 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
 {
     p = skip_ws(p, end);
     if (p == end) {
-        snprintf(err, err_len, "Empty {{ }}");
-        return -1;
+        return errmsg_fail(err, err_len, "Empty {{ }}");
     }
     part->is_value = true;
     if (*p == '"' || *p == '\'') {
@@ -417,21 +400,18 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
         if (p == end)
             break;
         if (*p != '|') {
-            snprintf(err, err_len, "Unexpected \"%.*s\" in {{ }} (filters are written \"| name\")",
-                     (int)(end - p > 20 ? 20 : end - p), p);
-            return -1;
+            return errmsg_fail(err, err_len, "Unexpected \"%.*s\" in {{ }} (filters are written \"| name\")",
+                               (int)(end - p > 20 ? 20 : end - p), p);
         }
         p = skip_ws(p + 1, end);
         const char *ns = p;
         while (p < end && is_ident_char(*p))
             p++;
         if (p == ns) {
-            snprintf(err, err_len, "Expected a filter name after \"|\"");
-            return -1;
+            return errmsg_fail(err, err_len, "Expected a filter name after \"|\"");
         }
         if (nf == EXPR_FILTERS_MAX) {
-            snprintf(err, err_len, "More than %d filters", EXPR_FILTERS_MAX);
-            return -1;
+            return errmsg_fail(err, err_len, "More than %d filters", EXPR_FILTERS_MAX);
         }
         expr_filter_t *f = &filters[nf++];
         f->name = arena_strndup(a, ns, (size_t)(p - ns));
@@ -445,15 +425,13 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
                 return -1;
             p = skip_ws(p, end);
             if (p >= end || *p != ')') {
-                snprintf(err, err_len, "Expected \")\" after \"(%s\" in the argument of \"%s\"",
-                         f->arg_path->text, f->name);
-                return -1;
+                return errmsg_fail(err, err_len, "Expected \")\" after \"(%s\" in the argument of \"%s\"",
+                                   f->arg_path->text, f->name);
             }
             p = skip_ws(p + 1, end);
             if (p < end && *p != ':' && *p != '|') {
-                snprintf(err, err_len, "Unexpected \"%.*s\" after \"(%s)\"",
-                         (int)(end - p > 20 ? 20 : end - p), p, f->arg_path->text);
-                return -1;
+                return errmsg_fail(err, err_len, "Unexpected \"%.*s\" after \"(%s)\"",
+                                   (int)(end - p > 20 ? 20 : end - p), p, f->arg_path->text);
             }
         }
         if (p < end && *p == ':') {
@@ -473,15 +451,13 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
                 p++;
             }
             if (q) {
-                snprintf(err, err_len, "Unterminated string in the argument of \"%s\"", f->name);
-                return -1;
+                return errmsg_fail(err, err_len, "Unterminated string in the argument of \"%s\"", f->name);
             }
             const char *ae = p;
             while (ae > as && isspace((unsigned char)ae[-1]))
                 ae--;
             if (ae == as) {
-                snprintf(err, err_len, "Expected an argument after \"%s:\"", f->name);
-                return -1;
+                return errmsg_fail(err, err_len, "Expected an argument after \"%s:\"", f->name);
             }
             f->arg = arena_strndup(a, as, (size_t)(ae - as));
         }
@@ -489,8 +465,7 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
     if (nf) {
         part->filters = arena_calloc(a, (size_t)nf, sizeof *part->filters);
         if (!part->filters) {
-            snprintf(err, err_len, "Out of memory");
-            return -1;
+            return errmsg_fail(err, err_len, "Out of memory");
         }
         memcpy(part->filters, filters, (size_t)nf * sizeof *filters);
         part->nfilters = nf;
@@ -532,7 +507,7 @@ int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, e
             goto toolong;
         const char *close = find_close(open + 2, end);
         if (!close) {
-            snprintf(err, err_len, "Unclosed \"{{\" (every {{ needs a matching }})");
+            errmsg_fail(err, err_len, "Unclosed \"{{\" (every {{ needs a matching }})");
             goto fail;
         }
         if (lit.len) {
@@ -573,10 +548,10 @@ int expr_parse_str(arena_t *a, const char *s, const expr_scope_names_t *names, e
     rc = 0;
     goto done;
 toolong:
-    snprintf(err, err_len, "Text too long");
+    errmsg_fail(err, err_len, "Text too long");
     goto fail;
 nomem:
-    snprintf(err, err_len, "Out of memory");
+    errmsg_fail(err, err_len, "Out of memory");
 fail:
 done:
     buf_free(&lit);
@@ -647,8 +622,7 @@ static int cp_operand(cond_parser_t *cp, cond_operand_t *op)
 {
     const char *p = cp->p;
     if (p == cp->end) {
-        snprintf(cp->err, cp->err_len, "Condition ends too early");
-        return -1;
+        return errmsg_fail(cp->err, cp->err_len, "Condition ends too early");
     }
     if (*p == '"' || *p == '\'') {
         const char *s;
@@ -662,8 +636,7 @@ static int cp_operand(cond_parser_t *cp, cond_operand_t *op)
         errno = 0;
         double v = strtod(p, &e);
         if (e == p || errno || !isfinite(v) || e > cp->end) {
-            snprintf(cp->err, cp->err_len, "Bad number in condition");
-            return -1;
+            return errmsg_fail(cp->err, cp->err_len, "Bad number in condition");
         }
         op->literal = json_real(v);
         p = e;
@@ -677,16 +650,15 @@ static int cp_operand(cond_parser_t *cp, cond_operand_t *op)
         op->literal = json_null();
         p = cp->p;
     } else if (at_call(p, cp->end)) {
-        snprintf(cp->err, cp->err_len,
-                 "Functions such as sum(...) or count(...) are written in {{ }} text, not in conditions");
-        return -1;
+        return errmsg_fail(
+            cp->err, cp->err_len,
+            "Functions such as sum(...) or count(...) are written in {{ }} text, not in conditions");
     } else {
         if (scan_path(cp->a, &p, cp->end, cp->names, &op->path, cp->err, cp->err_len) < 0)
             return -1;
     }
     if (op->literal && json_array_append_new(cp->owned, op->literal) < 0) {
-        snprintf(cp->err, cp->err_len, "Out of memory");
-        return -1;
+        return errmsg_fail(cp->err, cp->err_len, "Out of memory");
     }
     cp->p = skip_ws(p, cp->end);
     return 0;
@@ -696,7 +668,7 @@ static expr_cond_t *cp_new(cond_parser_t *cp, cond_kind_t kind)
 {
     expr_cond_t *c = arena_alloc(cp->a, sizeof *c);
     if (!c)
-        snprintf(cp->err, cp->err_len, "Out of memory");
+        errmsg_fail(cp->err, cp->err_len, "Out of memory");
     else
         c->kind = kind;
     return c;
@@ -705,7 +677,7 @@ static expr_cond_t *cp_new(cond_parser_t *cp, cond_kind_t kind)
 static expr_cond_t *cp_unary(cond_parser_t *cp)
 {
     if (++cp->depth > EXPR_COND_DEPTH_MAX) {
-        snprintf(cp->err, cp->err_len, "Condition nested too deeply");
+        errmsg_fail(cp->err, cp->err_len, "Condition nested too deeply");
         return NULL;
     }
     expr_cond_t *c = NULL;
@@ -717,7 +689,7 @@ static expr_cond_t *cp_unary(cond_parser_t *cp)
     } else if (cp_sym(cp, "(")) {
         c = cp_or(cp);
         if (c && !cp_sym(cp, ")")) {
-            snprintf(cp->err, cp->err_len, "Missing \")\" in condition");
+            errmsg_fail(cp->err, cp->err_len, "Missing \")\" in condition");
             c = NULL;
         }
     } else {
@@ -785,15 +757,13 @@ int expr_parse_cond(arena_t *a, const char *s, const expr_scope_names_t *names, 
         .a = a, .end = s + strlen(s), .names = names, .owned = owned, .err = err, .err_len = err_len};
     cp.p = skip_ws(s, cp.end);
     if (cp.p == cp.end) {
-        snprintf(err, err_len, "Empty condition");
-        return -1;
+        return errmsg_fail(err, err_len, "Empty condition");
     }
     expr_cond_t *c = cp_or(&cp);
     if (!c)
         return -1;
     if (cp.p != cp.end) {
-        snprintf(err, err_len, "Unexpected \"%.20s\" in condition", cp.p);
-        return -1;
+        return errmsg_fail(err, err_len, "Unexpected \"%.20s\" in condition", cp.p);
     }
     *out = c;
     return 0;
@@ -905,19 +875,19 @@ static int data_filter_arg(const expr_scope_t *sc, const expr_filter_t *f, char 
     expr_describe_path(sc, f->arg_path, where, sizeof where);
     int rc = -1;
     if (!v || json_is_null(v))
-        snprintf(err, err_len, "%s is missing: the \"%s\" filter takes its currency code from it", where,
-                 f->name);
+        errmsg_fail(err, err_len, "%s is missing: the \"%s\" filter takes its currency code from it", where,
+                    f->name);
     else if (!json_is_string(v))
-        snprintf(err, err_len,
-                 "%s is not text: the \"%s\" filter expects an ISO 4217 currency code such as \"EUR\"", where,
-                 f->name);
+        errmsg_fail(err, err_len,
+                    "%s is not text: the \"%s\" filter expects an ISO 4217 currency code such as \"EUR\"",
+                    where, f->name);
     else if (!format_currency_iso4217(json_string_value(v)))
-        snprintf(err, err_len,
-                 "%s is \"%.40s\", which is not an ISO 4217 currency code (such as EUR, USD or GBP)", where,
-                 json_string_value(v));
+        errmsg_fail(err, err_len,
+                    "%s is \"%.40s\", which is not an ISO 4217 currency code (such as EUR, USD or GBP)",
+                    where, json_string_value(v));
     else if ((size_t)snprintf(arg, arg_len, "%s%s%s", json_string_value(v), f->arg ? ":" : "",
                               f->arg ? f->arg : "") >= arg_len)
-        snprintf(err, err_len, "The argument of \"%s\" is too long", f->name);
+        errmsg_fail(err, err_len, "The argument of \"%s\" is too long", f->name);
     else
         rc = 0;
     json_decref(tmp);
@@ -947,8 +917,8 @@ static int apply_filters(const expr_scope_t *sc, const expr_part_t *part, const 
         if (format_apply_in(f->name, arg, sc->lang, v, dst, ferr, sizeof ferr) < 0) {
             char where[256];
             describe_part(sc, part, where, sizeof where);
-            snprintf(err, err_len, "%s could not be formatted with \"%s%s%s\": %s", where, f->name,
-                     arg ? ":" : "", arg ? arg : "", ferr);
+            errmsg_fail(err, err_len, "%s could not be formatted with \"%s%s%s\": %s", where, f->name,
+                        arg ? ":" : "", arg ? arg : "", ferr);
             rc = -1;
             break;
         }
@@ -978,8 +948,8 @@ static int print_value(const expr_scope_t *sc, const expr_part_t *part, const js
         char ferr[ERRMSG_LEN] = "";
         if (format_manifest_in(mf_format, mf_type, sc->lang, v, out, ferr, sizeof ferr) < 0) {
             describe_part(sc, part, where, sizeof where);
-            snprintf(err, err_len, "%s could not be formatted as \"%s\": %s", where, mf_format, ferr);
-            return -1;
+            return errmsg_fail(err, err_len, "%s could not be formatted as \"%s\": %s", where, mf_format,
+                               ferr);
         }
         return 0;
     }
@@ -989,12 +959,13 @@ static int print_value(const expr_scope_t *sc, const expr_part_t *part, const js
         /* A list or an object is never dumped as JSON into the document. */
         describe_part(sc, part, where, sizeof where);
         if (json_is_array(v))
-            snprintf(err, err_len,
-                     "%s is a list, which cannot be printed as text (repeat a block over it with \"each\")",
-                     where);
+            errmsg_fail(
+                err, err_len,
+                "%s is a list, which cannot be printed as text (repeat a block over it with \"each\")",
+                where);
         else
-            snprintf(err, err_len,
-                     "%s is an object, which cannot be printed as text (print one of its fields)", where);
+            errmsg_fail(err, err_len,
+                        "%s is an object, which cannot be printed as text (print one of its fields)", where);
         return -1;
     }
     if (rc < 0) { /* never print part of a value */
@@ -1024,15 +995,16 @@ static int agg_element_value(const expr_scope_t *el, const expr_agg_t *g, decima
     if (g->field && n > 0 && (size_t)n < sizeof where)
         snprintf(where + n, sizeof where - (size_t)n, ".%s", g->field_text);
     if (rc == DECIMAL_RANGE)
-        snprintf(err, err_len,
-                 "%s: %s is too large or has too many decimals to add up exactly (at most %d digits before "
-                 "and %d after the point)",
-                 g->text, where, DECIMAL_INT_DIGITS, DECIMAL_SCALE);
+        errmsg_fail(
+            err, err_len,
+            "%s: %s is too large or has too many decimals to add up exactly (at most %d digits before "
+            "and %d after the point)",
+            g->text, where, DECIMAL_INT_DIGITS, DECIMAL_SCALE);
     else if (!v || json_is_null(v))
-        snprintf(err, err_len, "%s: %s is missing (skip such elements with \"where %s%s%s != null\")",
-                 g->text, where, g->var, g->field ? "." : "", g->field ? g->field_text : "");
+        errmsg_fail(err, err_len, "%s: %s is missing (skip such elements with \"where %s%s%s != null\")",
+                    g->text, where, g->var, g->field ? "." : "", g->field ? g->field_text : "");
     else
-        snprintf(err, err_len, "%s: %s is not a number", g->text, where);
+        errmsg_fail(err, err_len, "%s: %s is not a number", g->text, where);
     return -1;
 }
 
@@ -1045,8 +1017,7 @@ int expr_eval_agg(const expr_scope_t *sc, const expr_agg_t *g, json_t **out, cha
     expr_describe_path(sc, g->list, lpath, sizeof lpath);
     if (list && !json_is_null(list) && !json_is_array(list)) {
         json_decref(ltmp);
-        snprintf(err, err_len, "%s: %s is not a list", g->text, lpath);
-        return -1;
+        return errmsg_fail(err, err_len, "%s: %s is not a list", g->text, lpath);
     }
     /* The element is a loop frame of its own, so that "where" and the field resolve as in "each". */
     expr_scope_t el = *sc;
@@ -1073,8 +1044,8 @@ int expr_eval_agg(const expr_scope_t *sc, const expr_agg_t *g, json_t **out, cha
             if (n == 1 || (g->kind == AGG_MIN ? d < 0 : d > 0))
                 acc = x;
         } else if (decimal_add(&acc, &x) != DECIMAL_OK) {
-            snprintf(err, err_len, "%s: the total of %s is too large (more than %d digits)", g->text, lpath,
-                     DECIMAL_INT_DIGITS);
+            errmsg_fail(err, err_len, "%s: the total of %s is too large (more than %d digits)", g->text,
+                        lpath, DECIMAL_INT_DIGITS);
             rc = -1;
         }
     }
@@ -1093,8 +1064,7 @@ int expr_eval_agg(const expr_scope_t *sc, const expr_agg_t *g, json_t **out, cha
         *out = json_string(text);
     }
     if (!*out) {
-        snprintf(err, err_len, "Out of memory");
-        return -1;
+        return errmsg_fail(err, err_len, "Out of memory");
     }
     return 0;
 }
@@ -1133,15 +1103,13 @@ int expr_eval_str(const expr_scope_t *sc, const expr_str_t *s, buf_t *out, char 
         if (rc > 0) {
             char where[256];
             describe_part(sc, part, where, sizeof where);
-            snprintf(err, err_len, "longer than the limit of %zu bytes once %s is filled in", out->max,
-                     where);
-            return -1;
+            return errmsg_fail(err, err_len, "longer than the limit of %zu bytes once %s is filled in",
+                               out->max, where);
         }
     }
     return 0;
 toolong:
-    snprintf(err, err_len, "longer than the limit of %zu bytes", out->max);
-    return -1;
+    return errmsg_fail(err, err_len, "longer than the limit of %zu bytes", out->max);
 }
 
 bool expr_truthy(const json_t *v)

@@ -1,4 +1,5 @@
 #include "engine/fontcache.h"
+#include "core/errmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ text_t *fontcache_get(fontcache_t *c, const fonts_file_t *files, size_t n, char 
 {
     char *key = make_key(files, n);
     if (!key) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < c->nsets; i++)
@@ -98,7 +99,7 @@ text_t *fontcache_get(fontcache_t *c, const fonts_file_t *files, size_t n, char 
     for (size_t i = 0; i < n; i++) {
         struct stat st;
         if (stat(files[i].path, &st) != 0) {
-            snprintf(err, err_len, "font file %s is missing", files[i].path);
+            errmsg_fail(err, err_len, "font file %s is missing", files[i].path);
             free(key);
             return NULL;
         }
@@ -110,7 +111,7 @@ text_t *fontcache_get(fontcache_t *c, const fonts_file_t *files, size_t n, char 
     s.text = s.fonts ? text_new(s.fonts) : NULL;
     if (!s.text) {
         if (s.fonts)
-            snprintf(err, err_len, "out of memory");
+            errmsg_fail(err, err_len, "out of memory");
         set_clear(&s);
         return NULL;
     }

@@ -230,14 +230,14 @@ static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bo
     pango_font_description_free(d);
     char err[ERRMSG_LEN];
     if (!pf) {
-        snprintf(err, sizeof err, "font \"%s\" could not be loaded", family);
+        errmsg_fail(err, sizeof err, "font \"%s\" could not be loaded", family);
         fc->err = strdup(err);
         return;
     }
     PangoFontDescription *actual = pango_font_describe(pf);
     const char *af = pango_font_description_get_family(actual);
     if (!af || !family_matches(family, af)) {
-        snprintf(
+        errmsg_fail(
             err, sizeof err,
             "font \"%s\" is not installed on this server (it would be replaced by \"%s\"); use an installed "
             "family such as \"DejaVu Sans\", \"Liberation Serif\" or \"Noto Sans CJK SC\"",
@@ -252,7 +252,7 @@ static void face_load(fonts_t *f, face_t *fc, const char *family, int weight, bo
     cairo_scaled_font_t *sf = pango_cairo_font_get_scaled_font(PANGO_CAIRO_FONT(pf));
     hb_font_t *phb = pango_font_get_hb_font(pf);
     if (!sf || cairo_scaled_font_status(sf) != CAIRO_STATUS_SUCCESS || !phb || fc->pf_size <= 0) {
-        snprintf(err, sizeof err, "font \"%s\" could not be loaded", family);
+        errmsg_fail(err, sizeof err, "font \"%s\" could not be loaded", family);
         fc->err = strdup(err);
         g_object_unref(pf);
         return;
@@ -346,11 +346,11 @@ font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, doubl
     family = fonts_resolve(f, family, weight, italic, resolved, sizeof resolved);
     const face_t *fc = face_get(f, family, weight, italic, size);
     if (!fc) {
-        snprintf(err, err_len, "the document uses more than %d different fonts", FONTS_CACHE_MAX);
+        errmsg_fail(err, err_len, "the document uses more than %d different fonts", FONTS_CACHE_MAX);
         return NULL;
     }
     if (!fc->pf) {
-        snprintf(err, err_len, "%s", fc->err ? fc->err : "font could not be loaded");
+        errmsg_fail(err, err_len, "%s", fc->err ? fc->err : "font could not be loaded");
         return NULL;
     }
     for (size_t i = 0; i < f->n; i++)
@@ -359,7 +359,7 @@ font_t *fonts_get(fonts_t *f, const char *family, int weight, bool italic, doubl
     font_t *font = font_at_size(fc, size);
     if (!font || add_entry(f, (font_entry_t){.face = fc, .size = size, .font = font}) < 0) {
         font_destroy(font);
-        snprintf(err, err_len, "font \"%s\" could not be loaded at %g pt", family, size);
+        errmsg_fail(err, err_len, "font \"%s\" could not be loaded at %g pt", family, size);
         return NULL;
     }
     return font;
@@ -512,8 +512,7 @@ static int upload_add(FcConfig *cfg, const fonts_file_t *file, const char *inter
     int before = set ? set->nfont : 0;
     if (!FcConfigAppFontAddFile(cfg, (const FcChar8 *)file->path) ||
         !(set = FcConfigGetFonts(cfg, FcSetApplication)) || set->nfont != before + 1) {
-        snprintf(err, err_len, "font file %s could not be read as one font", file->path);
-        return -1;
+        return errmsg_fail(err, err_len, "font file %s could not be read as one font", file->path);
     }
     FcPattern *p = set->fonts[before];
     FcChar8 *own = NULL;
@@ -540,7 +539,7 @@ static int upload_add(FcConfig *cfg, const fonts_file_t *file, const char *inter
 fonts_t *fonts_new_uploaded(const fonts_file_t *files, size_t n, char *err, size_t err_len)
 {
     if (n > FONTS_UPLOADS_MAX) {
-        snprintf(err, err_len, "more than %d font files", FONTS_UPLOADS_MAX);
+        errmsg_fail(err, err_len, "more than %d font files", FONTS_UPLOADS_MAX);
         return NULL;
     }
     fonts_t *f = calloc(1, sizeof *f);
@@ -548,13 +547,13 @@ fonts_t *fonts_new_uploaded(const fonts_file_t *files, size_t n, char *err, size
     if (f)
         f->own_map = true; /* (fonts_free leaves the thread's CFF sources alone) */
     if (!f || !cfg || !(f->uploads = calloc(n ? n : 1, sizeof *f->uploads))) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         goto fail;
     }
     /* The server's own rules (aliases, synthetic bold and italic, language preferences) and its
      * installed fonts, read from fontconfig's caches: fallback works as for installed fonts. */
     if (!FcConfigParseAndLoad(cfg, NULL, FcTrue) || !FcConfigBuildFonts(cfg)) {
-        snprintf(err, err_len, "fontconfig could not be set up for uploaded fonts");
+        errmsg_fail(err, err_len, "fontconfig could not be set up for uploaded fonts");
         goto fail;
     }
     FcConfigSetRescanInterval(cfg, 0);
@@ -567,7 +566,7 @@ fonts_t *fonts_new_uploaded(const fonts_file_t *files, size_t n, char *err, size
     }
     f->map = pango_cairo_font_map_new_for_font_type(CAIRO_FONT_TYPE_FT);
     if (!f->map || context_init(f) != 0) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         goto fail;
     }
     pango_fc_font_map_set_config(PANGO_FC_FONT_MAP(f->map), cfg); /* takes its own reference */

@@ -13,6 +13,7 @@
 #include "core/crypto.h"
 #include "engine/engine_int.h"
 #include "engine/xmlcheck.h"
+#include "core/errmsg.h"
 
 #define PDFA_OBJECTS_MAX 8388607 /* PDF/A's limit on indirect objects */
 #define PDFA_DICT_SCAN 4096      /* bytes of an object searched for the end of its dictionary */
@@ -99,8 +100,7 @@ static int read_xref(const char *pdf, size_t len, xref_t *x, char *err, size_t e
         goto bad;
     x->off = calloc((size_t)count, sizeof *x->off);
     if (!x->off) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
+        return errmsg_fail(err, err_len, "out of memory");
     }
     for (long i = 0; i < count; i++, e += 20)
         if (e[17] == 'n')
@@ -111,8 +111,7 @@ static int read_xref(const char *pdf, size_t len, xref_t *x, char *err, size_t e
 bad:
     free(x->off);
     x->off = NULL;
-    snprintf(err, err_len, "PDF/A: the PDF has a structure this engine did not expect");
-    return -1;
+    return errmsg_fail(err, err_len, "PDF/A: the PDF has a structure this engine did not expect");
 }
 
 /* Cairo 1.16 sometimes lists an object it never wrote, at another object's offset (a page
@@ -516,16 +515,13 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
             : NULL;
     size_t nfiles = opts->nattachments + (fx ? 1 : 0);
     if (fx && part != 3) {
-        snprintf(err, err_len, "Factur-X needs PDF/A-3b");
-        return -1;
+        return errmsg_fail(err, err_len, "Factur-X needs PDF/A-3b");
     }
     if (part == 2 && nfiles) {
-        snprintf(err, err_len, "PDF/A-2b allows no embedded files; use PDF/A-3b");
-        return -1;
+        return errmsg_fail(err, err_len, "PDF/A-2b allows no embedded files; use PDF/A-3b");
     }
     if (nfiles > ENGINE_ATTACHMENTS_MAX + 1) {
-        snprintf(err, err_len, "at most %d attachments", ENGINE_ATTACHMENTS_MAX);
-        return -1;
+        return errmsg_fail(err, err_len, "at most %d attachments", ENGINE_ATTACHMENTS_MAX);
     }
     if (!part && !nfiles && !present(info->lang))
         return 0;
@@ -539,21 +535,21 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
     if (object_dict(pdf->data, pdf->len, &x, x.root, &cat, &cat_n) < 0 || memmem(cat, cat_n, "/Names", 6) ||
         memmem(cat, cat_n, "/Metadata", 9) || memmem(cat, cat_n, "/AF", 3) ||
         memmem(cat, cat_n, "/Lang", 5)) {
-        snprintf(err, err_len, "PDF/A: the PDF's catalog has a form this engine did not expect");
+        errmsg_fail(err, err_len, "PDF/A: the PDF's catalog has a form this engine did not expect");
         goto done;
     }
     bool had_pagemode = memmem(cat, cat_n, "/PageMode", 9) != NULL;
     /* The catalog is copied before anything is appended (the buffer may move). */
     char *catalog = strndup(cat, cat_n - 2);
     if (!catalog) {
-        snprintf(err, err_len, "out of memory");
+        errmsg_fail(err, err_len, "out of memory");
         goto done;
     }
     int bad[64];
     int nbad = xref_verify(pdf->data, pdf->len, &x, bad, 64);
     if (nbad > 64) {
         free(catalog);
-        snprintf(err, err_len, "PDF/A: the PDF's cross-reference table is damaged");
+        errmsg_fail(err, err_len, "PDF/A: the PDF's cross-reference table is damaged");
         goto done;
     }
     if (part)
@@ -595,7 +591,7 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
     if (part) {
         pthread_once(&icc_once, icc_compress);
         if (!icc_z) {
-            snprintf(err, err_len, "out of memory");
+            errmsg_fail(err, err_len, "out of memory");
             free(catalog);
             goto done;
         }
@@ -681,8 +677,8 @@ int pdfa_finish(buf_t *pdf, engine_pdfa_t level, const pdfa_info_t *info, const 
     }
     w_xref_and_trailer(&w, &x, id_hex);
     if (w.failed) {
-        snprintf(err, err_len, "the PDF would be larger than %u MB (or memory ran out)",
-                 (unsigned)(ENGINE_OUTPUT_MAX >> 20));
+        errmsg_fail(err, err_len, "the PDF would be larger than %u MB (or memory ran out)",
+                    (unsigned)(ENGINE_OUTPUT_MAX >> 20));
         goto done;
     }
     rc = 0;

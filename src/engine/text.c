@@ -9,6 +9,7 @@
 #include <hb.h>
 
 #include "engine/grow.h"
+#include "core/errmsg.h"
 
 #define TEXT_SPANS_MAX 4096
 
@@ -647,8 +648,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
 nomem_lines:
     free(lines);
 nomem:
-    snprintf(err, err_len, "out of memory while laying out text");
-    return -1;
+    return errmsg_fail(err, err_len, "out of memory while laying out text");
 }
 
 /* --------------------------------------------------------------- pango path */
@@ -1004,8 +1004,7 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
     return 0;
 nomem:
     free(lv.v);
-    snprintf(err, err_len, "out of memory while laying out text");
-    return -1;
+    return errmsg_fail(err, err_len, "out of memory while laying out text");
 }
 
 /* Control characters (C0 but tab and newline, DEL, C1) have no glyph: fonts would draw them as
@@ -1077,8 +1076,7 @@ int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, dou
     if (nspans <= 0)
         return 0;
     if (nspans > TEXT_SPANS_MAX) {
-        snprintf(err, err_len, "paragraph has more than %d runs", TEXT_SPANS_MAX);
-        return -1;
+        return errmsg_fail(err, err_len, "paragraph has more than %d runs", TEXT_SPANS_MAX);
     }
     if (drop_controls(a, &spans, nspans) < 0)
         goto nomem;
@@ -1094,8 +1092,7 @@ int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, dou
     if (total > UINT32_MAX / 2) {
         if (starts != starts_small)
             free(starts);
-        snprintf(err, err_len, "paragraph too long");
-        return -1;
+        return errmsg_fail(err, err_len, "paragraph too long");
     }
     const char *text;
     if (nspans == 1) {
@@ -1121,8 +1118,7 @@ int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, dou
         free(starts);
     return rc;
 nomem:
-    snprintf(err, err_len, "out of memory while laying out text");
-    return -1;
+    return errmsg_fail(err, err_len, "out of memory while laying out text");
 }
 
 int text_measure(text_t *t, const char *utf8, size_t len, const tstyle_t *style, double *width, char *err,

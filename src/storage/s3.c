@@ -337,7 +337,7 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
     if (address(c, op->key, host, &path) != 0 || buf_printf(&url, "%s://%s", c->scheme, host) != BUF_OK ||
         sigv4_uri_encode(&url, buf_cstr(&path), true) != BUF_OK ||
         !(headers = signed_headers(c, op, host, buf_cstr(&path), amz_date))) {
-        snprintf(r->curl_err, sizeof r->curl_err, "could not build the request");
+        errmsg_fail(r->curl_err, sizeof r->curl_err, "could not build the request");
         goto cleanup;
     }
     CURL *h = c->curl;
@@ -365,7 +365,7 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
     if (r->curl_rc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     else if (!r->curl_err[0])
-        snprintf(r->curl_err, sizeof r->curl_err, "%s", curl_easy_strerror(r->curl_rc));
+        errmsg_fail(r->curl_err, sizeof r->curl_err, "%s", curl_easy_strerror(r->curl_rc));
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 cleanup:
     curl_slist_free_all(headers);

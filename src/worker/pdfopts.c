@@ -1,5 +1,6 @@
 /* pdfopts — options.pdfa, options.attachments, options.facturx (see pdfopts.h). */
 #include "worker/pdfopts.h"
+#include "core/errmsg.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,7 +23,7 @@ __attribute__((format(printf, 3, 4))) static void problem(reader_t *r, const cha
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (r->problems++ == 0)
-        snprintf(r->err, r->err_len, "%s: %s", path, msg);
+        errmsg_fail(r->err, r->err_len, "%s: %s", path, msg);
     if (!r->issues)
         return;
     json_t *fields = json_object_get(r->issues, "fieldErrors");

@@ -56,15 +56,15 @@ static preview_job_t *take(void)
 static void run(renderer_t *r, preview_job_t *job)
 {
     if (time_mono_ms() >= job->opts.deadline_ms) {
-        snprintf(job->err, sizeof job->err,
-                 "the preview waited longer than its time limit for a free renderer");
+        errmsg_fail(job->err, sizeof job->err,
+                    "the preview waited longer than its time limit for a free renderer");
         finish(job, PREVIEW_TIMEOUT);
         return;
     }
     sandbox_template_t tpl;
     compiled_sandbox_template(job->compiled, &tpl);
     sandbox_status_t st = SANDBOX_FAILED;
-    snprintf(job->err, sizeof job->err, "out of memory");
+    errmsg_fail(job->err, sizeof job->err, "out of memory");
     if (r->sb)
         st = sandbox_render(r->sb, &tpl, job->data, &job->opts, timeout_ms, &job->out, job->err,
                             sizeof job->err);
@@ -138,7 +138,7 @@ void previews_close(void)
     pthread_mutex_unlock(&mu);
     while (jobs) {
         preview_job_t *next = jobs->next;
-        snprintf(jobs->err, sizeof jobs->err, "the server is shutting down");
+        errmsg_fail(jobs->err, sizeof jobs->err, "the server is shutting down");
         finish(jobs, PREVIEW_STOPPING);
         jobs = next;
     }

@@ -924,7 +924,7 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
     engine_output_t out = {0};
     int rc;
     if (!data || (wo.has_watermark && !wm)) {
-        snprintf(err, sizeof err, "internal error: the render data could not be read back");
+        errmsg_fail(err, sizeof err, "internal error: the render data could not be read back");
         rc = answer(-1, 0, err, NULL);
     } else if ((ov && overlay_check_opts(&ro, err, sizeof err) != 0) ||
                engine_render(h->ctx, t, data, &ro, &out, err, sizeof err) != 0 ||
