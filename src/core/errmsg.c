@@ -15,6 +15,22 @@ int errmsg_fail(char *err, size_t err_len, const char *fmt, ...)
     return -1;
 }
 
+const char *errmsg_json_type(const json_t *v)
+{
+    if (!v)
+        return "undefined";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    default: return "null";
+    }
+}
+
 const char *errmsg_json(const json_error_t *e)
 {
     switch (json_error_code(e)) {

@@ -25,4 +25,9 @@ int errmsg_fail(char *err, size_t err_len, const char *fmt, ...) __attribute__((
  * or e->text. */
 const char *errmsg_json(const json_error_t *e);
 
+/* The JSON type of v as messages name it, the names Zod uses in "received …" ("object",
+ * "array", "string", "number", "boolean", "null"; "undefined" for a missing value, NULL):
+ * "Expected a string, got number". A static string. */
+const char *errmsg_json_type(const json_t *v);
+
 #endif

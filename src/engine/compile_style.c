@@ -7,24 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/errmsg.h"
 #include "engine/compile.h"
 #include "engine/text.h"
 
 #define LENGTH_MAX_PT 14400.0 /* 200 in: nothing on a PDF page is larger */
-
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
-    }
-}
 
 int compile_length(compiler_t *c, const json_t *v, const char *path, bool allow_rel, len_t *out)
 {
@@ -40,7 +27,7 @@ int compile_length(compiler_t *c, const json_t *v, const char *path, bool allow_
     }
     if (!json_is_string(v)) {
         compile_issue(c, path, "Expected a length (a number of points or a string such as \"12mm\"), got %s",
-                      type_name(v));
+                      errmsg_json_type(v));
         return -1;
     }
     const char *s = json_string_value(v);
@@ -137,7 +124,7 @@ static int hexval(char ch)
 int compile_color(compiler_t *c, const json_t *v, const char *path, uint32_t *out)
 {
     if (!json_is_string(v)) {
-        compile_issue(c, path, "Expected a colour such as \"#1f2937\", got %s", type_name(v));
+        compile_issue(c, path, "Expected a colour such as \"#1f2937\", got %s", errmsg_json_type(v));
         return -1;
     }
     const char *s = json_string_value(v);
@@ -226,7 +213,7 @@ int compile_sides(compiler_t *c, const json_t *v, const char *path, double out[4
 int compile_bool(compiler_t *c, const json_t *v, const char *path, bool *out)
 {
     if (!json_is_boolean(v)) {
-        compile_issue(c, path, "Expected true or false, got %s", type_name(v));
+        compile_issue(c, path, "Expected true or false, got %s", errmsg_json_type(v));
         return -1;
     }
     *out = json_is_true(v);
@@ -256,7 +243,7 @@ int compile_int(compiler_t *c, const json_t *v, const char *path, int min, int m
 const char *compile_string(compiler_t *c, const json_t *v, const char *path)
 {
     if (!json_is_string(v)) {
-        compile_issue(c, path, "Expected a string, got %s", type_name(v));
+        compile_issue(c, path, "Expected a string, got %s", errmsg_json_type(v));
         return NULL;
     }
     return arena_strdup(c->a, json_string_value(v));
@@ -275,7 +262,7 @@ int compile_enum(compiler_t *c, const json_t *v, const char *path, const char *c
     if (json_is_string(v))
         compile_issue(c, path, "Unknown value \"%s\" (expected one of %s)", json_string_value(v), list);
     else
-        compile_issue(c, path, "Expected one of %s, got %s", list, type_name(v));
+        compile_issue(c, path, "Expected one of %s, got %s", list, errmsg_json_type(v));
     return -1;
 }
 

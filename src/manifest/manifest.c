@@ -106,8 +106,8 @@ static int get_typed(compiler_t *c, const json_t *def, const char *base, const c
     json_t *v = json_object_get(def, prop);
     if (!v)
         return 0;
-    if (strcmp(mf_json_type_name(v), expected) != 0) {
-        issue(c, base, prop, "Expected %s, received %s", expected, mf_json_type_name(v));
+    if (strcmp(errmsg_json_type(v), expected) != 0) {
+        issue(c, base, prop, "Expected %s, received %s", expected, errmsg_json_type(v));
         return -1;
     }
     *out = v;
@@ -413,7 +413,7 @@ static void compile_enum(compiler_t *c, mf_field_t *f, const json_t *def, const 
         return;
     }
     if (!json_is_array(e)) {
-        issue(c, base, "enum", "Expected array, received %s", mf_json_type_name(e));
+        issue(c, base, "enum", "Expected array, received %s", errmsg_json_type(e));
         return;
     }
     size_t n = json_array_size(e);
@@ -517,7 +517,7 @@ static void compile_constraints(compiler_t *c, mf_field_t *f, const json_t *def,
 static mf_field_t *compile_field(compiler_t *c, const json_t *def, const char *base, bool item)
 {
     if (!json_is_object(def)) {
-        issue(c, base, NULL, "Expected object, received %s", mf_json_type_name(def));
+        issue(c, base, NULL, "Expected object, received %s", errmsg_json_type(def));
         return NULL;
     }
     size_t errors = c->errors;
@@ -762,7 +762,7 @@ const mf_node_t *mf_node_child(const mf_node_t *node, const char *name, size_t l
 static mf_loop_t *compile_loop(compiler_t *c, const json_t *def, const char *base)
 {
     if (!json_is_object(def)) {
-        issue(c, base, NULL, "Expected object, received %s", mf_json_type_name(def));
+        issue(c, base, NULL, "Expected object, received %s", errmsg_json_type(def));
         return NULL;
     }
     size_t errors = c->errors;
@@ -789,7 +789,7 @@ static mf_loop_t *compile_loop(compiler_t *c, const json_t *def, const char *bas
     if (!fields) {
         issue(c, base, "itemFields", "Required");
     } else if (!json_is_array(fields)) {
-        issue(c, base, "itemFields", "Expected array, received %s", mf_json_type_name(fields));
+        issue(c, base, "itemFields", "Expected array, received %s", errmsg_json_type(fields));
     } else if (n == 0 || n > MANIFEST_ITEM_FIELDS_MAX) {
         issue(c, base, "itemFields", "Array must contain at %s %d element(s)", n ? "most" : "least",
               n ? MANIFEST_ITEM_FIELDS_MAX : 1);
@@ -853,7 +853,7 @@ static const json_t *definitions(compiler_t *c, const json_t *manifest, const ch
     if (!arr)
         return NULL;
     if (!json_is_array(arr)) {
-        issue(c, "manifest", prop, "Expected array, received %s", mf_json_type_name(arr));
+        issue(c, "manifest", prop, "Expected array, received %s", errmsg_json_type(arr));
         return NULL;
     }
     if (json_array_size(arr) > max) {
@@ -920,7 +920,7 @@ manifest_t *manifest_compile(const json_t *manifest, manifest_status_t *status, 
         goto fail;
     }
     if (!json_is_object(manifest)) {
-        issue(&c, "manifest", NULL, "Expected object, received %s", mf_json_type_name(manifest));
+        issue(&c, "manifest", NULL, "Expected object, received %s", errmsg_json_type(manifest));
         goto fail;
     }
     compile_all(&c, m, manifest);

@@ -84,8 +84,6 @@ struct manifest {
  * enum's own values). budget: regex steps left (NULL = unlimited). */
 bool mf_check_value(const mf_field_t *f, const json_t *v, bool coerce, bool check_enum, issues_t *is,
                     const char *path, json_t **out, uint64_t *budget);
-/* The JSON type name Zod uses in "received …": string, number, boolean, null, array, object. */
-const char *mf_json_type_name(const json_t *v);
 /* Orders names by length, then bytes (any consistent order serves the binary searches). */
 int mf_name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 /* qsort/bsearch comparators for mf_sref_t and double arrays. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "manifest/manifest_internal.h"
 #include "manifest/strfmt.h"
 
@@ -19,22 +20,6 @@ typedef struct vctx {
     char path[MANIFEST_PATH_MAX];
     size_t plen;
 } vctx_t;
-
-const char *mf_json_type_name(const json_t *v)
-{
-    if (!v)
-        return "undefined";
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER:
-    case JSON_REAL: return "number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    default: return "null";
-    }
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Paths */
@@ -136,7 +121,7 @@ static bool check_string(const mf_field_t *f, const json_t *v, bool check_enum, 
 {
     manifest_type_t t = f->info.type;
     if (!json_is_string(v)) {
-        issues_addf(is, path, "Expected string, received %s", mf_json_type_name(v));
+        issues_addf(is, path, "Expected string, received %s", errmsg_json_type(v));
         return false;
     }
     const char *s = json_string_value(v);
@@ -216,7 +201,7 @@ static bool check_number(const mf_field_t *f, const json_t *v, bool coerce, bool
         }
         coerced = is_int ? json_integer((json_int_t)i64) : json_real(d);
     } else {
-        issues_addf(is, path, "Expected number, received %s", mf_json_type_name(v));
+        issues_addf(is, path, "Expected number, received %s", errmsg_json_type(v));
         return false;
     }
     bool ok = true;
@@ -260,7 +245,7 @@ static bool check_boolean(const json_t *v, bool coerce, issues_t *is, const char
             val = json_false();
     }
     if (!val) {
-        issues_addf(is, path, "Expected boolean, received %s", mf_json_type_name(v));
+        issues_addf(is, path, "Expected boolean, received %s", errmsg_json_type(v));
         return false;
     }
     if (out)
@@ -321,7 +306,7 @@ static json_t *validate_object(vctx_t *c, const mf_node_t *node, const json_t *v
         return NULL;
     }
     if (!json_is_object(v)) {
-        issues_addf(&c->is, c->path, "Expected object, received %s", mf_json_type_name(v));
+        issues_addf(&c->is, c->path, "Expected object, received %s", errmsg_json_type(v));
         return NULL;
     }
     return validate_members(c, node, v);
@@ -335,7 +320,7 @@ static json_t *validate_loop(vctx_t *c, const mf_loop_t *l, const json_t *v)
         return c->build && l->info.min_items == 0 ? json_array() : NULL;
     }
     if (!json_is_array(v)) {
-        issues_addf(&c->is, c->path, "Expected array, received %s", mf_json_type_name(v));
+        issues_addf(&c->is, c->path, "Expected array, received %s", errmsg_json_type(v));
         return NULL;
     }
     size_t n = json_array_size(v);
@@ -352,7 +337,7 @@ static json_t *validate_loop(vctx_t *c, const mf_loop_t *l, const json_t *v)
         size_t mark = path_push_index(c, i);
         json_t *row = NULL;
         if (!json_is_object(item))
-            issues_addf(&c->is, c->path, "Expected object, received %s", mf_json_type_name(item));
+            issues_addf(&c->is, c->path, "Expected object, received %s", errmsg_json_type(item));
         else
             row = validate_members(c, l->node, item);
         path_pop(c, mark);
@@ -465,7 +450,7 @@ int manifest_validate(const manifest_t *m, const json_t *data, unsigned flags, j
     if (!data) {
         issues_add(&c->is, NULL, "Required");
     } else if (!json_is_object(data)) {
-        issues_addf(&c->is, NULL, "Expected object, received %s", mf_json_type_name(data));
+        issues_addf(&c->is, NULL, "Expected object, received %s", errmsg_json_type(data));
     } else {
         out = validate_members(c, m->root, data);
     }
