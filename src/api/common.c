@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/uuid7.h"
+#include "manifest/issues.h"
 #include "db/db.h"
 #include "db/projects_repo.h"
 #include "core/errmsg.h"
@@ -100,13 +101,7 @@ json_t *api_issues_new(void)
 
 void api_issue_field(json_t *issues, const char *path, const char *message)
 {
-    json_t *fields = json_object_get(issues, "fieldErrors");
-    json_t *list = json_object_get(fields, path);
-    if (!list) {
-        list = json_array();
-        json_object_set_new(fields, path, list);
-    }
-    json_array_append_new(list, json_string(message));
+    issues_json_field(issues, path, message);
 }
 
 void api_issue_form(json_t *issues, const char *message)

@@ -104,6 +104,17 @@ bool issues_addf(issues_t *is, const char *path, const char *fmt, ...)
     return issues_add(is, path, msg);
 }
 
+void issues_json_field(json_t *issues, const char *path, const char *msg)
+{
+    json_t *fields = json_object_get(issues, "fieldErrors");
+    json_t *list = json_object_get(fields, path);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(fields, path, list);
+    }
+    json_array_append_new(list, json_string(msg));
+}
+
 json_t *issues_take(issues_t *is)
 {
     json_t *out = json_object();

@@ -40,4 +40,8 @@ bool issues_full(const issues_t *is);
 /* {"formErrors":[...],"fieldErrors":{...}} (both always present); resets the collector. */
 json_t *issues_take(issues_t *is);
 
+/* Appends msg to fieldErrors[path] of an issues object already in that shape (one the caller
+ * builds up itself, without the collector's caps). */
+void issues_json_field(json_t *issues, const char *path, const char *msg);
+
 #endif

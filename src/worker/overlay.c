@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/errmsg.h"
+#include "manifest/issues.h"
 #include "pdf/pdfdoc.h"
 
 /* One "fill" entry: a literal (true/false/null) or a {{ }} text evaluated per render. */
@@ -49,17 +50,6 @@ static bool in_list(const char *s, const char *const *list)
         if (!strcmp(s, *list))
             return true;
     return false;
-}
-
-static void add_issue(json_t *issues, const char *path, const char *msg)
-{
-    json_t *fields = json_object_get(issues, "fieldErrors");
-    json_t *have = json_object_get(fields, path);
-    if (!have) {
-        have = json_array();
-        json_object_set_new(fields, path, have);
-    }
-    json_array_append_new(have, json_string(msg));
 }
 
 /* ---- describing a base ---- */
@@ -175,19 +165,19 @@ static void compile_fill(overlay_t *o, const json_t *fill, const json_t *types, 
     if (!fill || json_is_null(fill))
         return;
     if (!json_is_object(fill)) {
-        add_issue(issues, "layout.fill", "Expected an object of form field names and values");
+        issues_json_field(issues, "layout.fill", "Expected an object of form field names and values");
         return;
     }
     char msg[1400], path[600];
     if (json_object_size(fill) > OVERLAY_MAX_FILL) {
         snprintf(msg, sizeof msg, "At most %d form fields can be filled; this fill has %zu", OVERLAY_MAX_FILL,
                  json_object_size(fill));
-        add_issue(issues, "layout.fill", msg);
+        issues_json_field(issues, "layout.fill", msg);
         return;
     }
     o->fill = calloc(json_object_size(fill) + 1, sizeof *o->fill);
     if (!o->fill) {
-        add_issue(issues, "layout.fill", "Out of memory");
+        issues_json_field(issues, "layout.fill", "Out of memory");
         return;
     }
     const char *name;
@@ -201,18 +191,18 @@ static void compile_fill(overlay_t *o, const json_t *fill, const json_t *types, 
             field_names(types, names, sizeof names);
             snprintf(msg, sizeof msg, "The base PDF has no form field \"%.200s\" (%s%s)", name,
                      names[0] ? "fields: " : "it has no form", names);
-            add_issue(issues, path, msg);
+            issues_json_field(issues, path, msg);
             continue;
         }
         if (!fillable(type)) {
             snprintf(msg, sizeof msg, "\"%.200s\" is a %s field, which cannot be filled", name, type);
-            add_issue(issues, path, msg);
+            issues_json_field(issues, path, msg);
             continue;
         }
         fill_t *f = &o->fill[o->nfill];
         if (json_is_boolean(v) && strcmp(type, "checkbox")) {
             snprintf(msg, sizeof msg, "\"%.200s\" is a %s field: give it a string (\"{{…}}\")", name, type);
-            add_issue(issues, path, msg);
+            issues_json_field(issues, path, msg);
             continue;
         }
         if (json_is_string(v)) {
@@ -225,9 +215,9 @@ static void compile_fill(overlay_t *o, const json_t *fill, const json_t *types, 
                 json_t *msgs, *m;
                 size_t k;
                 json_object_foreach(fe, p, msgs) json_array_foreach(msgs, k, m)
-                    add_issue(issues, p, json_string_value(m));
+                    issues_json_field(issues, p, json_string_value(m));
                 if (!json_object_size(fe))
-                    add_issue(issues, path, e);
+                    issues_json_field(issues, path, e);
                 json_decref(ti);
                 continue;
             }
@@ -235,7 +225,7 @@ static void compile_fill(overlay_t *o, const json_t *fill, const json_t *types, 
         } else if (json_is_boolean(v) || json_is_null(v)) {
             f->literal = json_incref(v);
         } else {
-            add_issue(issues, path, "Expected a string (\"{{…}}\"), true, false or null");
+            issues_json_field(issues, path, "Expected a string (\"{{…}}\"), true, false or null");
             continue;
         }
         f->name = strdup(name);
@@ -372,7 +362,7 @@ static bool check_on_pages(const json_t *f, size_t i, const json_t *base_pdf, co
             snprintf(path, sizeof path, "layout.fields.%zu.%s", i, keys[k]);
             snprintf(msg, sizeof msg, "%g pt is off the page (it is %g pt): page %d is %g x %g pt", v, limit,
                      p, w, h);
-            add_issue(issues, path, msg);
+            issues_json_field(issues, path, msg);
             return false;
         }
     }
@@ -387,14 +377,14 @@ static bool check_placement(const json_t *f, size_t i, const json_t *base_pdf, c
     char path[64], msg[200];
     snprintf(path, sizeof path, "layout.fields.%zu", i);
     if (!json_is_object(f)) {
-        add_issue(issues, path, "Expected an object (a placement)");
+        issues_json_field(issues, path, "Expected an object (a placement)");
         return false;
     }
     const char *type = json_string_value(json_object_get(f, "type"));
     bool ok = true;
     if (!type || !in_list(type, placement_types)) {
         snprintf(path, sizeof path, "layout.fields.%zu.type", i);
-        add_issue(
+        issues_json_field(
             issues, path,
             "Expected one of \"text\", \"image\", \"qr\", \"barcode\", \"checkbox\", \"rect\", \"line\"");
         ok = false;
@@ -409,22 +399,22 @@ static bool check_placement(const json_t *f, size_t i, const json_t *base_pdf, c
     } else if (json_is_integer(page) && json_integer_value(page) > pages) {
         snprintf(msg, sizeof msg, "Page %lld is past the base PDF's last page (%d)",
                  (long long)json_integer_value(page), pages);
-        add_issue(issues, path, msg);
+        issues_json_field(issues, path, msg);
         ok = false;
     } else if (page) {
-        add_issue(issues, path, "Expected a page number (1 for the first page) or \"all\"");
+        issues_json_field(issues, path, "Expected a page number (1 for the first page) or \"all\"");
         ok = false;
     }
     static const char *const required[] = {"x", "y", NULL};
     for (const char *const *k = required; *k; k++)
         if (!json_object_get(f, *k)) {
             snprintf(path, sizeof path, "layout.fields.%zu.%s", i, *k);
-            add_issue(issues, path, "Required (a length from the page's top-left: 72, \"25mm\")");
+            issues_json_field(issues, path, "Required (a length from the page's top-left: 72, \"25mm\")");
             ok = false;
         }
     if (json_object_get(f, "position")) {
         snprintf(path, sizeof path, "layout.fields.%zu.position", i);
-        add_issue(issues, path, "A placement is positioned by its own x, y and width");
+        issues_json_field(issues, path, "A placement is positioned by its own x, y and width");
         ok = false;
     }
     return ok && check_on_pages(f, i, base_pdf, sheet_wh, *first, *last, issues);
@@ -528,14 +518,14 @@ static void check_keys(const json_t *layout, json_t *issues)
             continue;
         snprintf(path, sizeof path, "layout.%.200s", key);
         snprintf(msg, sizeof msg, "Unknown property \"%.200s\" of a pdf-overlay layout", key);
-        add_issue(issues, path, msg);
+        issues_json_field(issues, path, msg);
     }
     if (!overlay_layout_base(layout))
-        add_issue(issues, "layout.base",
-                  "Required: the base PDF, \"asset:NAME\" (upload it with POST /v1/assets)");
+        issues_json_field(issues, "layout.base",
+                          "Required: the base PDF, \"asset:NAME\" (upload it with POST /v1/assets)");
     json_t *flatten = json_object_get(layout, "flatten");
     if (flatten && !json_is_boolean(flatten))
-        add_issue(issues, "layout.flatten", "Expected boolean");
+        issues_json_field(issues, "layout.flatten", "Expected boolean");
 }
 
 /* Draws the placements with the engine; engine issues come back at the placements' paths. */
@@ -570,7 +560,7 @@ static engine_template_t *compile_placements(const json_t *fields, const int *fi
             for (size_t j = 0; have && j < json_array_size(have); j++)
                 dup = dup || json_equal(json_array_get(have, j), m);
             if (!dup)
-                add_issue(issues, mapped, json_string_value(m));
+                issues_json_field(issues, mapped, json_string_value(m));
         }
     }
     json_array_extend(json_object_get(issues, "formErrors"), json_object_get(e_issues, "formErrors"));
@@ -613,7 +603,7 @@ overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_
     o->base = strdup(base ? base : "");
     compile_fill(o, json_object_get(layout, "fill"), json_object_get(base_pdf, "fields"), manifest, *issues);
     if (fields && !json_is_array(fields))
-        add_issue(*issues, "layout.fields", "Expected a list of placements");
+        issues_json_field(*issues, "layout.fields", "Expected a list of placements");
     size_t nf = json_is_array(fields) ? json_array_size(fields) : 0, drawn = 0;
     first = calloc(nf + 1, sizeof *first);
     last = calloc(nf + 1, sizeof *last);
@@ -635,7 +625,7 @@ overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_
         snprintf(msg, sizeof msg,
                  "At most %d placements (one on \"all\" pages counts once per page); this overlay has %zu",
                  OVERLAY_MAX_PLACEMENTS, nf > OVERLAY_MAX_PLACEMENTS ? nf : drawn);
-        add_issue(*issues, "layout.fields", msg);
+        issues_json_field(*issues, "layout.fields", msg);
         placements_ok = false;
     }
     if (placements_ok)

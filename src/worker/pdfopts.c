@@ -1,6 +1,7 @@
 /* pdfopts — options.pdfa, options.attachments, options.facturx (see pdfopts.h). */
 #include "worker/pdfopts.h"
 #include "core/errmsg.h"
+#include "manifest/issues.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,13 +27,7 @@ __attribute__((format(printf, 3, 4))) static void problem(reader_t *r, const cha
         errmsg_fail(r->err, r->err_len, "%s: %s", path, msg);
     if (!r->issues)
         return;
-    json_t *fields = json_object_get(r->issues, "fieldErrors");
-    json_t *list = json_object_get(fields, path);
-    if (!list) {
-        list = json_array();
-        json_object_set_new(fields, path, list);
-    }
-    json_array_append_new(list, json_string(msg));
+    issues_json_field(r->issues, path, msg);
 }
 
 static int b64_value(unsigned char c)
