@@ -37,6 +37,27 @@ static int put_digit(decimal_t *x, long k, int d)
     return DECIMAL_OK;
 }
 
+int decimal_scan_exponent(const char *s, size_t len, size_t *i, long *e)
+{
+    size_t k = *i;
+    *e = 0;
+    if (k >= len || (s[k] != 'e' && s[k] != 'E'))
+        return 0;
+    k++;
+    bool neg = false;
+    if (k < len && (s[k] == '-' || s[k] == '+'))
+        neg = s[k++] == '-';
+    if (k == len || !isdigit((unsigned char)s[k]))
+        return -1;
+    long v = 0;
+    for (; k < len && isdigit((unsigned char)s[k]); k++)
+        if (v < 100000)
+            v = v * 10 + (s[k] - '0');
+    *e = neg ? -v : v;
+    *i = k;
+    return 0;
+}
+
 int decimal_from_text(const char *s, size_t len, decimal_t *out)
 {
     decimal_zero(out);
@@ -70,19 +91,7 @@ int decimal_from_text(const char *s, size_t len, decimal_t *out)
     if (ndigits == 0)
         return DECIMAL_NAN;
     long e = 0;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool eneg = false;
-        if (i < len && (s[i] == '-' || s[i] == '+'))
-            eneg = s[i++] == '-';
-        if (i == len || !isdigit((unsigned char)s[i]))
-            return DECIMAL_NAN;
-        for (; i < len && isdigit((unsigned char)s[i]); i++)
-            if (e < 100000)
-                e = e * 10 + (s[i] - '0');
-        e = eneg ? -e : e;
-    }
-    if (i != len)
+    if (decimal_scan_exponent(s, len, &i, &e) != 0 || i != len)
         return DECIMAL_NAN;
     /* Second pass: the n-th digit is worth 10^(before_point - 1 - n + e). */
     long n = 0;

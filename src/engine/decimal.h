@@ -39,6 +39,11 @@ typedef struct decimal {
 void decimal_zero(decimal_t *x);
 /* [+-]digits[.digits][(e|E)[+-]digits], surrounding blanks allowed. DECIMAL_OK/NAN/RANGE. */
 int decimal_from_text(const char *s, size_t len, decimal_t *out);
+/* Reads an exponent ("e5", "E-3", "e+07") at s[*i] when there is one, advancing *i past it;
+ * its value stops growing past 100000 (far outside any range, so callers refuse it anyway).
+ * 0 (with *e = 0 and *i unchanged when there is no 'e'), or -1 for an 'e' without digits.
+ * Shared by every reader of decimal text so they agree on what a number is. */
+int decimal_scan_exponent(const char *s, size_t len, size_t *i, long *e);
 /* A JSON integer, real (its shortest round-trip decimal) or numeric string. NULL, null,
  * booleans, lists and objects are DECIMAL_NAN. */
 int decimal_from_json(const json_t *v, decimal_t *out);

@@ -339,21 +339,10 @@ static int dec_from_text(const char *s, size_t len, dec_t *x)
     }
     if (digits == 0)
         return -1;
-    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool eneg = false;
-        if (i < len && (s[i] == '-' || s[i] == '+'))
-            eneg = s[i++] == '-';
-        if (i == len || !isdigit((unsigned char)s[i]))
-            return -1;
-        long e = 0;
-        for (; i < len && isdigit((unsigned char)s[i]); i++)
-            if (e < 100000)
-                e = e * 10 + (s[i] - '0');
-        x->point += (int)(eneg ? -e : e);
-    }
-    if (i != len)
+    long e;
+    if (decimal_scan_exponent(s, len, &i, &e) != 0 || i != len)
         return -1;
+    x->point += (int)e;
     while (x->nd > 0 && x->d[x->nd - 1] == '0')
         x->nd--;
     if (x->nd == 0)
