@@ -269,8 +269,10 @@ int compile_enum(compiler_t *c, const json_t *v, const char *path, const char *c
 /* ------------------------------------------------------------ text styles */
 
 static const char *const style_keys[] = {
-    "font",       "fontSize",      "bold",      "weight", "italic",   "color", "align",
-    "lineHeight", "letterSpacing", "underline", "strike", "maxLines", "lang",  NULL,
+    "font",          "fontSize", "bold",       "weight",        "italic",
+    "color",         "align",    "lineHeight", "letterSpacing", "underline",
+    "strike",        "maxLines", "lang",       "indent",        "firstLineIndent",
+    "hangingIndent", NULL,
 };
 
 bool compile_is_style_key(const char *key)
@@ -345,6 +347,26 @@ static int weight_from(compiler_t *c, const json_t *v, const char *path)
     return w;
 }
 
+#define INDENT_MAX_PT 2000.0
+
+/* indent, firstLineIndent (negative allowed: "-12pt", -12) and hangingIndent: a length of at
+ * most INDENT_MAX_PT. */
+static void indent_from(compiler_t *c, const json_t *v, const char *path, bool allow_negative, double *out)
+{
+    json_t *neg = NULL;
+    if (allow_negative && json_is_number(v) && json_number_value(v) < 0)
+        neg = json_real(-json_number_value(v));
+    else if (allow_negative && json_is_string(v) && json_string_value(v)[0] == '-')
+        neg = json_string(json_string_value(v) + 1);
+    double d;
+    int rc = compile_pt(c, neg ? neg : v, path, &d);
+    if (rc == 0 && d > INDENT_MAX_PT)
+        compile_issue(c, path, "An indent must be at most %g pt", INDENT_MAX_PT);
+    else if (rc == 0)
+        *out = neg ? -d : d;
+    json_decref(neg);
+}
+
 void compile_apply_style_props(compiler_t *c, const json_t *obj, const char *path, tstyle_t *st)
 {
     const char *key;
@@ -401,6 +423,12 @@ void compile_apply_style_props(compiler_t *c, const json_t *obj, const char *pat
             compile_int(c, v, p, 0, 10000, &st->max_lines);
         } else if (!strcmp(key, "lang")) {
             compile_lang(c, v, p, &st->lang, &st->lang_expr);
+        } else if (!strcmp(key, "indent")) {
+            indent_from(c, v, p, false, &st->indent);
+        } else if (!strcmp(key, "firstLineIndent")) {
+            indent_from(c, v, p, true, &st->first_indent);
+        } else if (!strcmp(key, "hangingIndent")) {
+            indent_from(c, v, p, false, &st->hanging_indent);
         }
     }
 }

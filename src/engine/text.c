@@ -345,6 +345,48 @@ typedef struct line_range {
     bool hard_end; /* ended by a newline or the end of text */
 } line_range_t;
 
+/* The indents of a paragraph (tstyle_t.indent and friends): lines that start a paragraph are
+ * indented by `first`, the others by `rest` (both from the left edge, may be negative); `base`
+ * is the smaller, `any` whether either is not 0. As pango does with its indent (the pango path
+ * uses it), the difference between the two comes off the side the line is aligned to and is
+ * ignored when centring: see line_shift. */
+typedef struct indents {
+    double first, rest, base;
+    bool any;
+} indents_t;
+
+static indents_t indents_of(const tstyle_t *ps)
+{
+    indents_t in = {ps->indent + ps->first_indent, ps->indent + ps->hanging_indent, 0, false};
+    in.base = fmin(in.first, in.rest);
+    in.any = in.first != 0 || in.rest != 0;
+    return in;
+}
+
+/* The indent of line l: the first of a paragraph when it follows a newline. */
+static double line_off(const indents_t *ind, const line_range_t *lines, size_t l)
+{
+    return l == 0 || lines[l - 1].hard_end ? ind->first : ind->rest;
+}
+
+/* The width lines may fill (<= 0: no wrapping, unchanged), at least 1 pt when indented. */
+static double indent_avail(double width, double off)
+{
+    return width > 0 && off != 0 ? fmax(width - off, 1) : width;
+}
+
+/* Where a line whose start is indented by off goes, added to its aligned position in its
+ * available width: aligned left (or justified) it starts at off; aligned right its end is
+ * off - base in from the right edge; centred, it is centred in the box [base, width]. */
+static double line_shift(const indents_t *ind, align_t al, double width, double off)
+{
+    if (width > 0 && (al == ALIGN_RIGHT || al == ALIGN_END))
+        return ind->base;
+    if (width > 0 && al == ALIGN_CENTER)
+        return ind->base + (off - ind->base) / 2;
+    return off;
+}
+
 static void line_metrics(const font_t *const *span_fonts, const clus_t *cl, size_t a, size_t b,
                          int fallback_span, double *asc, double *desc)
 {
@@ -367,8 +409,8 @@ static void line_metrics(const font_t *const *span_fonts, const clus_t *cl, size
 
 /* Builds the glyph runs of one line. `ell` (may be NULL) is an ellipsis run appended at the end. */
 static int build_line(text_t *t, arena_t *a, const para_in_t *in, font_t *const *span_fonts, const clus_t *cl,
-                      const line_range_t *lr, double width, const tstyle_t *ps, bool justify_line,
-                      const glyph_run_t *ell, text_line_t *line)
+                      const line_range_t *lr, double width, double shift, const tstyle_t *ps,
+                      bool justify_line, const glyph_run_t *ell, text_line_t *line)
 {
     size_t A = lr->a, B = lr->b;
     /* Trailing spaces hang: they do not count for alignment. */
@@ -405,7 +447,7 @@ static int build_line(text_t *t, arena_t *a, const para_in_t *in, font_t *const 
     if (!line->runs)
         return -1;
     line->width = lw + extra * (double)inner_spaces;
-    double x = x0;
+    double x = x0 + shift;
     size_t i = A;
     for (int r = 0; r < nruns; r++) {
         size_t j = i;
@@ -558,6 +600,8 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
     double x = 0;
     long brk = -1;
     const double eps = 1e-6;
+    const indents_t ind = indents_of(ps);
+    double avail = ind.any ? indent_avail(width, ind.first) : width; /* of the line being filled */
     while (i < ncl) {
         clus_t *c = &cl[i];
         if (c->flags & CL_HARD) {
@@ -567,9 +611,11 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
             start = ++i;
             x = 0;
             brk = -1;
+            if (ind.any)
+                avail = indent_avail(width, ind.first);
             continue;
         }
-        if (width > 0 && !(c->flags & CL_SPACE) && x + c->w > width + eps && i > start) {
+        if (width > 0 && !(c->flags & CL_SPACE) && x + c->w > avail + eps && i > start) {
             size_t end = (brk >= (long)start) ? (size_t)brk + 1 : i;
             if (grow_array((void **)&lines, &lcap, nlines + 1, sizeof *lines) < 0)
                 goto nomem_lines;
@@ -577,6 +623,8 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
             start = i = end;
             x = 0;
             brk = -1;
+            if (ind.any)
+                avail = indent_avail(width, ind.rest);
             continue;
         }
         x += c->w;
@@ -597,6 +645,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
     if (ps->max_lines > 0 && nlines > (size_t)ps->max_lines) {
         nlines = (size_t)ps->max_lines;
         line_range_t *last = &lines[nlines - 1];
+        double last_w = ind.any ? indent_avail(width, line_off(&ind, lines, nlines - 1)) : width;
         int sp_idx = last->b > last->a ? cl[last->b - 1].span : 0;
         if (make_ellipsis(t, a, span_fonts[sp_idx], &in->spans[sp_idx], &ell_run) < 0)
             goto nomem_lines;
@@ -610,7 +659,7 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
                 e--;
             for (size_t k = last->a; k < e; k++)
                 w += cl[k].w;
-            if (width <= 0 || w <= width + eps || e == last->a) {
+            if (width <= 0 || w <= last_w + eps || e == last->a) {
                 last->b = e;
                 break;
             }
@@ -633,12 +682,15 @@ static int layout_fast(text_t *t, arena_t *a, const para_in_t *in, double width,
         line->top = top;
         line->baseline = top + (line->height - (asc + desc)) / 2 + asc;
         bool last_line = l + 1 == nlines;
-        if (build_line(t, a, in, span_fonts, cl, &lines[l], width, ps, !lines[l].hard_end && !last_line,
-                       (ell && last_line) ? ell : NULL, line) < 0)
+        double off = ind.any ? line_off(&ind, lines, l) : 0;
+        double lwidth = ind.any ? indent_avail(width, off) : width;
+        double shift = ind.any ? line_shift(&ind, ps->align, width, off) : 0;
+        if (build_line(t, a, in, span_fonts, cl, &lines[l], lwidth, shift, ps,
+                       !lines[l].hard_end && !last_line, (ell && last_line) ? ell : NULL, line) < 0)
             goto nomem_lines;
         top += line->height;
-        if (line->width > maxw)
-            maxw = line->width;
+        if (line->width + off > maxw)
+            maxw = line->width + off;
     }
     out->height = top;
     out->width = maxw;
@@ -830,6 +882,15 @@ static void set_base_dir(PangoLayout *L, PangoDirection dir)
 static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len, double width,
                         const tstyle_t *ps, bool rtl, bool auto_dir, PangoDirection base_dir, int lines)
 {
+    /* width is that of the box after the smaller of the indents; the paragraphs' first lines
+     * are narrower still by their greater indent (pango: > 0), or the others (< 0). */
+    const indents_t ind = indents_of(ps);
+    double indent = 0;
+    if (ind.any) {
+        double off = auto_dir ? ind.base : ind.rest; /* a piece set mid-paragraph has no first line */
+        width = indent_avail(width, off);
+        indent = auto_dir ? ind.first - ind.rest : 0;
+    }
     PangoLayout *L = t->layout;
     set_base_dir(L, base_dir);
     pango_layout_set_auto_dir(L, auto_dir);
@@ -868,6 +929,7 @@ static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len,
     pango_layout_set_attributes(L, attrs);
     pango_attr_list_unref(attrs);
     pango_layout_set_width(L, width > 0 ? (int)(width * PANGO_SCALE) : -1);
+    pango_layout_set_indent(L, (int)lround(indent * PANGO_SCALE));
     pango_layout_set_wrap(L, PANGO_WRAP_WORD_CHAR);
     PangoAlignment al = PANGO_ALIGN_LEFT;
     /* With auto-dir, pango mirrors the alignment of right-to-left paragraphs; start/end follow
@@ -892,6 +954,10 @@ typedef struct line_vec {
     text_line_t *v;
     size_t n, cap;
     double top, maxw;
+    /* indents: the piece's layout starts `shift` in from the left for left-to-right lines (it
+     * is narrower by that on the start side), lines that start a paragraph are indented by
+     * off_first and the others by off_rest */
+    double shift, off_first, off_rest;
 } line_vec_t;
 
 /* Appends the first `keep` lines of the layout (whose text starts at base) to lv; *next_start
@@ -922,13 +988,15 @@ static int pango_take_lines(text_t *t, arena_t *a, const para_in_t *in, size_t b
         line->top = lv->top;
         line->baseline = lv->top + (line->height - (asc + desc)) / 2 + asc;
         line->width = logical.width / (double)PANGO_SCALE;
+        double off = pl->is_paragraph_start ? lv->off_first : lv->off_rest;
         int nr = (int)g_slist_length(pl->runs);
         line->runs = arena_calloc(a, (size_t)(nr ? nr : 1), sizeof(glyph_run_t));
         if (!line->runs) {
             rc = -1;
             break;
         }
-        double x = logical.x / (double)PANGO_SCALE;
+        double x =
+            logical.x / (double)PANGO_SCALE + (pl->resolved_dir == PANGO_DIRECTION_RTL ? 0 : lv->shift);
         for (GSList *r = pl->runs; r; r = r->next) {
             glyph_run_t *run = &line->runs[line->nruns++];
             if (convert_run(t, a, in, base, r->data, x, run) < 0) {
@@ -940,8 +1008,8 @@ static int pango_take_lines(text_t *t, arena_t *a, const para_in_t *in, size_t b
         if (rc < 0)
             break;
         lv->top += line->height;
-        if (line->width > lv->maxw)
-            lv->maxw = line->width;
+        if (line->width + off > lv->maxw)
+            lv->maxw = line->width + off;
     } while (pango_layout_iter_next_line(it));
     pango_layout_iter_free(it);
     return rc;
@@ -956,6 +1024,7 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
             return -1;
     PangoDirection saved_dir = pango_context_get_base_dir(pango_layout_get_context(t->layout));
     bool rtl = first_strong_is_rtl(in->text, in->len);
+    const indents_t ind = indents_of(ps);
     size_t max = width > 0 ? piece_bytes(in) : in->len; /* unwrapped text is one line anyway */
     line_vec_t lv = {0};
     size_t base = 0;
@@ -972,6 +1041,11 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
         /* The last piece, or the last line maxLines allows: pango ellipsizes what it cuts. */
         bool final = last || room == 1;
         pango_setup(t, in, base, len, width, ps, rtl, !mid, dir, final ? room : 0);
+        if (ind.any) {
+            lv.shift = mid ? ind.rest : ind.base;
+            lv.off_first = mid ? ind.rest : ind.first;
+            lv.off_rest = ind.rest;
+        }
         int nl = pango_layout_get_line_count(t->layout);
         int keep = final ? nl : nl - 1; /* the last line of a piece is laid out again */
         if (!final && room > 0 && keep > room - 1)

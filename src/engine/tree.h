@@ -45,9 +45,13 @@ typedef struct tstyle {
     uint32_t color;
     uint32_t background; /* text runs: highlight; blocks: not inherited */
     align_t align;
-    double line_height;               /* multiple of the font's natural line height */
-    double letter_spacing;            /* pt */
-    int max_lines;                    /* 0 = unlimited; the last kept line ends in an ellipsis */
+    double line_height;    /* multiple of the font's natural line height */
+    double letter_spacing; /* pt */
+    int max_lines;         /* 0 = unlimited; the last kept line ends in an ellipsis */
+    /* Paragraph indents in pt, from the start side (left for left-to-right text): every line is
+     * indented by `indent`, plus `first_indent` (may be negative) on the first line of each
+     * paragraph (the text, and after each newline) or `hanging_indent` on the others. */
+    double indent, first_indent, hanging_indent;
     const char *lang;                 /* BCP 47 tag (validated) or NULL: steers font fallback and shaping */
     const struct expr_str *lang_expr; /* a tag from the data ({{ }}), or NULL */
 } tstyle_t;

@@ -411,6 +411,38 @@ START_TEST(partials_are_checked)
 }
 END_TEST
 
+START_TEST(indents_are_checked)
+{
+    json_t *i =
+        issues_of("{\"styles\":{\"para\":{\"firstLineIndent\":\"-6mm\",\"indent\":\"6mm\"}},"
+                  "\"body\":[{\"type\":\"text\",\"text\":\"x\",\"indent\":12,\"firstLineIndent\":-12},"
+                  "{\"type\":\"stack\",\"hangingIndent\":\"1cm\",\"children\":[\"x\"]},"
+                  "{\"type\":\"text\",\"text\":\"x\",\"style\":\"para\",\"firstLineIndent\":\"2em\"}]}",
+                  NULL, true);
+    ck_assert_ptr_nonnull(i);
+    engfix_expect_issue(i, "layout.body.2.firstLineIndent", "Invalid length \"2em\"");
+    ck_assert_int_eq((int)json_object_size(json_object_get(i, "fieldErrors")), 1);
+    json_decref(i);
+    i = issues_of("{\"body\":["
+                  "{\"type\":\"text\",\"text\":\"x\",\"indent\":-3},"                 /* 0 */
+                  "{\"type\":\"text\",\"text\":\"x\",\"hangingIndent\":\"-2mm\"},"    /* 1 */
+                  "{\"type\":\"text\",\"text\":\"x\",\"firstLineIndent\":true},"      /* 2 */
+                  "{\"type\":\"text\",\"text\":\"x\",\"indent\":\"3000pt\"},"         /* 3 */
+                  "{\"type\":\"text\",\"text\":\"x\",\"firstLineIndent\":\"-80in\"}," /* 4 */
+                  "{\"type\":\"text\",\"runs\":[{\"text\":\"y\",\"indent\":3}]}"      /* 5 */
+                  "]}",
+                  NULL, true);
+    ck_assert_ptr_nonnull(i);
+    engfix_expect_issue(i, "layout.body.0.indent", "Expected a length between 0");
+    engfix_expect_issue(i, "layout.body.1.hangingIndent", "Invalid length \"-2mm\"");
+    engfix_expect_issue(i, "layout.body.2.firstLineIndent", "Expected a length");
+    engfix_expect_issue(i, "layout.body.3.indent", "An indent must be at most 2000 pt");
+    engfix_expect_issue(i, "layout.body.4.firstLineIndent", "An indent must be at most 2000 pt");
+    engfix_expect_issue(i, "layout.body.5.runs.0.indent", "Unknown property \"indent\"");
+    json_decref(i);
+}
+END_TEST
+
 START_TEST(groups_are_checked)
 {
     /* valid: a table and a row with each grouped, group rows using group.key/count/items */
@@ -484,6 +516,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, partials_are_checked);
     tcase_add_test(tc, aggregates_and_data_currency_are_checked);
     tcase_add_test(tc, groups_are_checked);
+    tcase_add_test(tc, indents_are_checked);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -381,6 +381,78 @@ START_TEST(clusters_cover_text_and_glyphs)
 }
 END_TEST
 
+/* The x where line l starts (its first run). */
+static double line_x(const text_para_t *p, int l)
+{
+    ck_assert_int_lt(l, p->nlines);
+    ck_assert_int_gt(p->lines[l].nruns, 0);
+    return p->lines[l].runs[0].x;
+}
+
+/* indent, firstLineIndent and hangingIndent move lines on both paths and narrow them. */
+static void check_indents(const char *s, bool pango)
+{
+    tstyle_t st = style(10);
+    const double width = 160;
+    size_t fast0, pango0, fast1, pango1;
+    text_stats(T, &fast0, &pango0);
+    st.indent = 20;
+    st.first_indent = -20; /* a hanging first line */
+    text_para_t p = lay(s, width, &st);
+    ck_assert_int_ge(p.nlines, 3);
+    ck_assert_double_eq_tol(line_x(&p, 0), 0, 0.01);
+    for (int l = 1; l < p.nlines; l++) {
+        ck_assert_double_eq_tol(line_x(&p, l), 20, 0.01);
+        ck_assert_msg(p.lines[l].width <= width - 20 + 0.01, "line %d too wide: %f", l, p.lines[l].width);
+    }
+    arena_reset(&A);
+    st.indent = 0;
+    st.first_indent = 10;
+    st.hanging_indent = 15;
+    p = lay(s, width, &st);
+    ck_assert_double_eq_tol(line_x(&p, 0), 10, 0.01);
+    ck_assert_msg(p.lines[0].width <= width - 10 + 0.01, "first line too wide");
+    for (int l = 1; l < p.nlines; l++)
+        ck_assert_double_eq_tol(line_x(&p, l), 15, 0.01);
+    /* right-aligned, indented on the left only: lines still end at the right edge */
+    arena_reset(&A);
+    st = style(10);
+    st.indent = 30;
+    st.align = ALIGN_RIGHT;
+    p = lay(s, width, &st);
+    for (int l = 0; l < p.nlines; l++) {
+        ck_assert_double_eq_tol(line_x(&p, l) + p.lines[l].width, width, 0.05);
+        ck_assert_double_ge(line_x(&p, l), 30 - 0.01);
+    }
+    /* every paragraph (after a newline) starts with the first-line indent */
+    arena_reset(&A);
+    st = style(10);
+    st.first_indent = 12;
+    char two[600];
+    snprintf(two, sizeof two, "%s\n%s", s, s);
+    p = lay(two, width, &st);
+    int firsts = 0;
+    for (int l = 0; l < p.nlines; l++)
+        firsts += fabs(line_x(&p, l) - 12) < 0.01;
+    ck_assert_int_eq(firsts, 2);
+    text_stats(T, &fast1, &pango1);
+    ck_assert_int_eq((int)(pango ? pango1 - pango0 : fast1 - fast0), 4);
+    ck_assert_int_eq((int)(pango ? fast1 - fast0 : pango1 - pango0), 0);
+}
+
+START_TEST(indents_move_lines)
+{
+    check_indents("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+                  "incididunt ut labore et dolore magna aliqua.",
+                  false);
+    arena_reset(&A);
+    /* CJK takes the pango path */
+    check_indents("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+                  "incididunt ut labore et dolore magna aliqua 漢字.",
+                  true);
+}
+END_TEST
+
 Suite *text_suite(void)
 {
     Suite *s = suite_create("engine_text");
@@ -397,6 +469,7 @@ Suite *text_suite(void)
     tcase_add_test(tc, very_long_rtl_paragraph_keeps_its_direction);
     tcase_add_test(tc, unknown_font_is_an_error);
     tcase_add_test(tc, clusters_cover_text_and_glyphs);
+    tcase_add_test(tc, indents_move_lines);
     suite_add_tcase(s, tc);
     return s;
 }
