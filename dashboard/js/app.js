@@ -9,6 +9,7 @@ import { editorView } from "./views/editor.js";
 import { rendersView, renderView } from "./views/renders.js";
 import { webhooksView, webhookView } from "./views/webhooks.js";
 import { assetsView } from "./views/assets.js";
+import { batchesView, batchView } from "./views/batches.js";
 
 const routes = [
   [/^\/templates$/, templatesView, "templates"],
@@ -17,6 +18,8 @@ const routes = [
   [/^\/templates\/([^/]+)\/edit$/, editorView, "templates"],
   [/^\/renders$/, rendersView, "renders"],
   [/^\/renders\/([^/]+)$/, renderView, "renders"],
+  [/^\/batches$/, batchesView, "batches"],
+  [/^\/batches\/([^/]+)$/, batchView, "batches"],
   [/^\/webhooks$/, webhooksView, "webhooks"],
   [/^\/webhooks\/([^/]+)$/, webhookView, "webhooks"],
   [/^\/assets$/, assetsView, "assets"],

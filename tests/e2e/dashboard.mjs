@@ -6,8 +6,9 @@
 // the editor (live PNG preview, inline data and layout errors, publish), renders (list,
 // filters, paging, detail, download, a retry's last error, cancel, delete), HTML injection shown as text, security headers and CSP,
 // accessibility (axe-core, WCAG 2 A/AA), keyboard use, a phone-sized viewport, sign-out, and
-// webhooks (subscriptions and the delivery log) when the server has the webhooks API, and brand
-// assets (upload, what the server read from a font or image, delete refused while in use).
+// webhooks (subscriptions and the delivery log) when the server has the webhooks API, brand
+// assets (upload, what the server read from a font or image, delete refused while in use), and
+// batches (progress, the merged download, the items, cancel).
 // Exit 0 when every step passed, 1 otherwise. Screenshots go to SCREENSHOT_DIR.
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -798,6 +799,50 @@ await step("assets: upload a font and an image (family, style, size shown), a re
 });
 
 // ---------- 9. sign out ----------
+await step("batches: progress in the list, counts and the merged download, the items, cancel while open", async () => {
+  const tpl = await api("POST", "/v1/templates", { name: "E2E batches", manifest: { variables: [{ key: "n", dataType: "number", required: true }] } });
+  eq(tpl.status, 201, tpl.text);
+  const items = (n) => Array.from({ length: n }, (_, i) => ({ data: { n: i } }));
+  const merged = await api("POST", `/v1/templates/${tpl.json.slug}/batches`, { items: items(3), options: { merge: "pdf", filename: "E2E month" } });
+  eq(merged.status, 202, merged.text);
+  await until(async () => (await api("GET", `/v1/batches/${merged.json.id}`)).json.completedAt, "the merged batch to settle", 30000);
+  await page.click("#nav a:text('Batches')");
+  await page.waitForSelector("main h1:text('Batches')");
+  const row = `tr:has(a[href="#/batches/${merged.json.id}"])`;
+  await until(async () => (await page.locator(`${row} .badge`).first().textContent()) === "succeeded", "succeeded in the list");
+  const rowText = await text(row);
+  assert(rowText.includes(tpl.json.slug) && rowText.includes("3 of 3 done") && rowText.includes("PDF"), `row shows template, progress and merge: ${rowText}`);
+  eq(await page.getAttribute(`${row} progress`, "value"), "3", "the bar is full");
+  await shot("18a-batches");
+  await axe("batches list");
+  await page.click(`a[href="#/batches/${merged.json.id}"]`);
+  await page.waitForSelector("#download-merged");
+  const href = await page.getAttribute("#download-merged", "href");
+  const pdf = Buffer.from(await (await fetch(href)).arrayBuffer());
+  eq(pdf.subarray(0, 5).toString(), "%PDF-", "the merged download is a PDF");
+  const detail = await text("main");
+  for (const s of [merged.json.id, "E2E month.pdf", "Succeeded"]) assert(detail.includes(s), `detail shows ${s}`);
+  assert(!(await page.isVisible("#cancel-batch")), "no Cancel once settled");
+  await axe("batch detail");
+  await page.click("#batch-items");
+  await page.waitForSelector("main h1:text('Renders of a batch')");
+  await until(async () => (await page.locator("tbody tr").count()) === 3, "the batch's 3 items");
+  // a big batch, cancelled from its page while it renders
+  const big = await api("POST", `/v1/templates/${tpl.json.slug}/batches`, { items: items(3000) });
+  eq(big.status, 202, big.text);
+  await go(`#/batches/${big.json.id}`);
+  await page.waitForSelector("#batch-progress");
+  if (await page.isVisible("#cancel-batch")) {
+    await page.click("#cancel-batch"); // the page's dialog handler accepts the confirm
+    await until(async () => (await text("main h1")).includes("cancelled"), "the batch shown cancelled", 30000);
+    const b = (await api("GET", `/v1/batches/${big.json.id}`)).json;
+    assert(b.cancelled > 0 && b.cancelledAt, `items were cancelled: ${JSON.stringify(b)}`);
+  } else {
+    console.log("note: the 3,000-item batch finished before its page opened; Cancel not exercised");
+  }
+  await shot("18b-batch");
+});
+
 await step("sign out removes the key; a revoked key signs the tab out", async () => {
   await go("#/templates");
   await page.click("#signout");

@@ -1,10 +1,11 @@
 // Renders: the list (GET /v1/renders with status/template filters and keyset paging, newest
-// first, refreshed every few seconds on the first page) and one render (GET /v1/renders/:id,
+// first, refreshed every few seconds on the first page; ?batch= shows one batch's items) and one render (GET /v1/renders/:id,
 // polled until it is terminal) with its download link, error message, Cancel (while queued,
 // POST /v1/renders/:id/cancel) and Delete (once terminal, DELETE /v1/renders/:id). Deleted and
 // expired renders (tombstones: file and data gone) are marked as such.
 import { del, get, post, query, seg } from "../api.js";
 import { announce, badge, formatBytes, formatDate, formatDuration, h, navigate, replace, section, table } from "../dom.js";
+import { listPage } from "../listpage.js";
 
 const STATUSES = ["queued", "rendering", "succeeded", "failed", "cancelled"];
 const PAGE_SIZE = 20;
@@ -33,7 +34,7 @@ function renderRow(r) {
 }
 
 export async function rendersView(main, ctx, _params, q) {
-  const filters = { status: q.get("status") || "", template: q.get("template") || "", cursor: q.get("cursor") || "" };
+  const filters = { status: q.get("status") || "", template: q.get("template") || "", batch: q.get("batch") || "", cursor: q.get("cursor") || "" };
   const [{ templates }, first] = await Promise.all([
     get("/v1/templates", { signal: ctx.signal }),
     get("/v1/renders" + query({ limit: PAGE_SIZE, ...filters }), { signal: ctx.signal }),
@@ -44,52 +45,38 @@ export async function rendersView(main, ctx, _params, q) {
   const template = h("select", { id: "filter-template" }, h("option", { value: "" }, "Any template"), templates.map((t) => h("option", { value: t.slug }, `${t.name} (${t.slug})`)));
   if (filters.template && !templates.some((t) => t.slug === filters.template)) template.append(h("option", { value: filters.template }, filters.template));
   template.value = filters.template;
-  const apply = () => navigate("#/renders" + query({ status: status.value, template: template.value }));
+  const apply = () => navigate("#/renders" + query({ status: status.value, template: template.value, batch: filters.batch }));
   status.addEventListener("change", apply);
   template.addEventListener("change", apply);
 
-  const body = h("tbody");
-  const empty = h("p.empty", { hidden: true }, "No renders match.");
-  const pager = h("nav.pager", { "aria-label": "Pages of renders" });
-  const refreshed = h("p.muted.small", { "aria-live": "off" });
+  const list = listPage({
+    key: "renders", row: renderRow, ctx,
+    url: "/v1/renders" + query({ limit: PAGE_SIZE, ...filters }),
+    newest: filters.cursor ? "#/renders" + query({ status: filters.status, template: filters.template, batch: filters.batch }) : null,
+    older: (next) => "#/renders" + query({ ...filters, cursor: next }),
+    emptyText: "No renders match.",
+    pagerLabel: "Pages of renders",
+  });
   const refresh = h("button.secondary.small", { type: "button" }, "Refresh");
-  let last = "";
-
-  const draw = (page) => {
-    const text = JSON.stringify(page);
-    if (text === last) return;
-    last = text;
-    replace(body, page.renders.map(renderRow));
-    empty.hidden = page.renders.length > 0;
-    body.closest(".table-wrap").hidden = page.renders.length === 0;
-    replace(pager,
-      filters.cursor ? h("a.button.secondary", { href: "#/renders" + query({ status: filters.status, template: filters.template }) }, "← Newest") : null,
-      page.hasMore ? h("a.button.secondary", { href: "#/renders" + query({ ...filters, cursor: page.nextCursor }), rel: "next" }, "Older →") : null);
-  };
-  const load = async () => {
-    try {
-      draw(await get("/v1/renders" + query({ limit: PAGE_SIZE, ...filters }), { signal: ctx.signal }));
-      refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
-    } catch (e) {
-      if (e.name !== "AbortError") refreshed.textContent = `Could not refresh: ${e.message}`;
-    }
-  };
-  refresh.addEventListener("click", load);
+  refresh.addEventListener("click", list.load);
 
   replace(main,
-    h("div.page-head", h("h1", "Renders"), h("div.actions", refresh)),
+    h("div.page-head",
+      h("div",
+        filters.batch ? h("p.crumbs", h("a", { href: "#/batches" }, "Batches"), " / ", h("a", { href: `#/batches/${seg(filters.batch)}` }, h("code", filters.batch))) : null,
+        h("h1", filters.batch ? "Renders of a batch" : "Renders")),
+      h("div.actions", refresh)),
     h("div.card",
       h("form.toolbar.filters", { role: "search", "aria-label": "Filter renders", onsubmit: (e) => { e.preventDefault(); apply(); } },
         h("div.field", h("label", { for: "filter-status" }, "Status"), status),
         h("div.field", h("label", { for: "filter-template" }, "Template"), template)),
-      refreshed,
-      table("Renders, newest first", ["Render", "Status", "Template", "Duration", "Pages", "Created", "Source"], body),
-      empty,
-      pager));
-  draw(first);
-  refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      list.refreshed,
+      table("Renders, newest first", ["Render", "Status", "Template", "Duration", "Pages", "Created", "Source"], list.body),
+      list.empty,
+      list.pager));
+  list.draw(first);
   // New renders arrive at the top: keep the first page fresh while it is on screen.
-  if (!filters.cursor) ctx.every(REFRESH_MS, () => { if (!document.hidden) load(); });
+  if (!filters.cursor) ctx.every(REFRESH_MS, () => { if (!document.hidden) list.load(); });
 }
 
 export async function renderView(main, ctx, [id]) {
