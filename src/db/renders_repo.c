@@ -470,25 +470,20 @@ int renders_sweep_pick_batch(db_t *db, long long all_before_ms, char (*ids)[37],
 int renders_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max, char *err,
                         size_t err_len)
 {
-    char days[16], lim[16];
-    snprintf(days, sizeof days, "%d", default_days);
-    snprintf(lim, sizeof lim, "%d", max);
-    const char *params[] = {days, lim};
     /* Terminal rows only: a queued or rendering render is never touched, and a terminal status
      * is final, so no worker writes these rows or their files any more. SKIP LOCKED keeps
      * concurrent sweepers (other instances) on disjoint batches. */
-    return db_copy_first_col(
-        db_exec(db,
-                "WITH picked AS (SELECT r.id FROM renders r JOIN projects p ON p.id = r.project_id"
-                " WHERE r.deleted_at IS NULL AND r.expired_at IS NULL"
-                " AND r.status IN ('succeeded', 'failed', 'cancelled')"
-                " AND coalesce(p.retention_days, $1::int) > 0"
-                " AND r.created_at < now() - coalesce(p.retention_days, $1::int) * interval '1 day'"
-                " ORDER BY r.created_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED)"
-                " UPDATE renders SET expired_at = now(), data = '{}' FROM picked"
-                " WHERE renders.id = picked.id RETURNING renders.storage_key",
-                2, params, err, err_len),
-        keys[0], sizeof keys[0], max);
+    return repo_expire_pick(
+        db,
+        "WITH picked AS (SELECT r.id FROM renders r JOIN projects p ON p.id = r.project_id"
+        " WHERE r.deleted_at IS NULL AND r.expired_at IS NULL"
+        " AND r.status IN ('succeeded', 'failed', 'cancelled')"
+        " AND coalesce(p.retention_days, $1::int) > 0"
+        " AND r.created_at < now() - coalesce(p.retention_days, $1::int) * interval '1 day'"
+        " ORDER BY r.created_at LIMIT $2::int FOR UPDATE OF r SKIP LOCKED)"
+        " UPDATE renders SET expired_at = now(), data = '{}' FROM picked"
+        " WHERE renders.id = picked.id RETURNING renders.storage_key",
+        default_days, keys[0], sizeof keys[0], max, err, err_len);
 }
 
 int renders_backlog(db_t *db, long long *queued, long long *rendering, char *err, size_t err_len)

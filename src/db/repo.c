@@ -137,3 +137,13 @@ void repo_slug_candidate(char *out, size_t out_len, const char *base, int attemp
     else
         snprintf(out, out_len, "%.*s-%d", SLUG_MAX - 4, base, attempt);
 }
+
+int repo_expire_pick(db_t *db, const char *sql, int default_days, char *keys, size_t key_len, int max,
+                     char *err, size_t err_len)
+{
+    char days[16], lim[16];
+    snprintf(days, sizeof days, "%d", default_days);
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *params[] = {days, lim};
+    return db_copy_first_col(db_exec(db, sql, 2, params, err, err_len), keys, key_len, max);
+}

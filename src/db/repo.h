@@ -78,4 +78,11 @@ void repo_slug_base(char *base, size_t base_len, const char *slug, const char *n
 /* The slug of the attempt-th try (from 1): base itself, then "base-2", "base-3", … cut to fit. */
 void repo_slug_candidate(char *out, size_t out_len, const char *base, int attempt);
 
+/* Runs a retention pick (renders_expire_pick, batches_merge_expire_pick) inside the caller's
+ * transaction: sql marks up to $2 rows whose project's retention_days (else the default days
+ * in $1; 0 = forever) is over as expired, and returns their storage keys as its first column,
+ * copied into keys (max rows of key_len bytes; "" for NULL). Count, or -1 + err. */
+REPO_MUST_USE int repo_expire_pick(db_t *db, const char *sql, int default_days, char *keys, size_t key_len,
+                                   int max, char *err, size_t err_len);
+
 #endif
