@@ -59,10 +59,13 @@ static json_t *url_of(const char *path, const char *id)
 }
 
 /* A fresh link to the merged file once it is stored (the same kind of link as a render's
- * downloadUrl: signed /files/ link or pre-signed S3 GET); null otherwise. */
+ * downloadUrl: signed /files/ link or pre-signed S3 GET); null otherwise, and once retention
+ * removed it. */
 static json_t *merged_download_url(const batch_row_t *b)
 {
-    return b->merge_key[0] ? api_download_url(b->merge_key, b->merge_filename, "batch", b->id) : json_null();
+    if (!b->merge_key[0] || b->merge_expired_at[0])
+        return json_null();
+    return api_download_url(b->merge_key, b->merge_filename, "batch", b->id);
 }
 
 /* The batch object (docs/api.md, "Batches"); with_invalid adds the skipped items' problems. */
@@ -90,6 +93,7 @@ static json_t *batch_json(const batch_row_t *b, bool with_invalid)
     json_object_set_new(o, "createdAt", json_string(b->created_at));
     json_object_set_new(o, "completedAt", api_str_or_null(b->completed_at));
     json_object_set_new(o, "cancelledAt", api_str_or_null(b->cancelled_at));
+    json_object_set_new(o, "expiredAt", api_str_or_null(b->merge_expired_at));
     return o;
 }
 
@@ -608,7 +612,13 @@ static void download_batch(http_req_t *req)
     if (!db || !load_batch(req, db, &row))
         return;
     char msg[RENDER_ERROR_MAX + 160];
-    if (row.merge_key[0]) {
+    if (row.merge_expired_at[0]) {
+        snprintf(msg, sizeof msg,
+                 "The merged file of this batch was removed by the retention policy at %s and is no longer "
+                 "stored",
+                 row.merge_expired_at);
+        http_error(req, 410, "file_gone", msg, NULL);
+    } else if (row.merge_key[0]) {
         char etag[80], what[64];
         snprintf(etag, sizeof etag, "\"%s-%lld\"", row.id, row.merge_bytes);
         snprintf(what, sizeof what, "batch %s", row.id);

@@ -7,27 +7,27 @@
 #include "core/errmsg.h"
 #include "core/uuid7.h"
 
-/* The batch columns plus the counts of its items by status (one index range of renders_batch). */
+/* The batch's timestamps, ISO-8601 UTC. */
+#define BATCH_TIMES                                                                                          \
+    SQL_TS("b.created_at")                                                                                   \
+    " AS created_at, " SQL_TS("b.completed_at") " AS completed_at, " SQL_TS(                                 \
+        "b.cancelled_at") " AS cancelled_at, " SQL_TS("b.merge_expired_at") " AS merge_expired_at"
+
+/* The counts of a batch's items by status (one index range of renders_batch). */
+#define BATCH_COUNTS                                                                                         \
+    " CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE r.status = 'queued') AS n_queued,"                   \
+    " count(*) FILTER (WHERE r.status = 'rendering') AS n_rendering,"                                        \
+    " count(*) FILTER (WHERE r.status = 'succeeded') AS n_succeeded,"                                        \
+    " count(*) FILTER (WHERE r.status = 'failed') AS n_failed,"                                              \
+    " count(*) FILTER (WHERE r.status = 'cancelled') AS n_cancelled"                                         \
+    " FROM renders r WHERE r.batch_id = b.id) c"
+
+/* The batch columns plus the counts of its items by status. */
 #define BATCH_SELECT                                                                                         \
     "SELECT b.id, b.project_id, b.template_id, t.slug AS template_slug, b.version_number, b.test,"           \
     " b.status, b.total, b.invalid::text AS invalid, b.idempotency_key, b.request_hash,"                     \
-    " b.merge, b.merge_filename, b.merge_key, b.merge_error, b.merge_bytes, b.merge_pages,"                  \
-    " " SQL_TS("b.created_at") " AS created_at, " SQL_TS(                                                    \
-        "b.completed_at") " AS completed_at,"                                                                \
-                          " " SQL_TS(                                                                        \
-                              "b.cancelled_at") " AS cancelled_at, c.*"                                      \
-                                                " FROM batches b JOIN templates t ON t.id = b.template_id "  \
-                                                "CROSS JOIN LATERAL ("                                       \
-                                                " SELECT count(*) FILTER (WHERE r.status = 'queued') AS "    \
-                                                "n_queued,"                                                  \
-                                                " count(*) FILTER (WHERE r.status = 'rendering') AS "        \
-                                                "n_rendering,"                                               \
-                                                " count(*) FILTER (WHERE r.status = 'succeeded') AS "        \
-                                                "n_succeeded,"                                               \
-                                                " count(*) FILTER (WHERE r.status = 'failed') AS n_failed,"  \
-                                                " count(*) FILTER (WHERE r.status = 'cancelled') AS "        \
-                                                "n_cancelled"                                                \
-                                                " FROM renders r WHERE r.batch_id = b.id) c"
+    " b.merge, b.merge_filename, b.merge_key, b.merge_error, b.merge_bytes, b.merge_pages, " BATCH_TIMES     \
+    ", c.* FROM batches b JOIN templates t ON t.id = b.template_id" BATCH_COUNTS
 
 static long long count_col(const PGresult *r, int row, const char *col)
 {
@@ -38,10 +38,10 @@ static long long count_col(const PGresult *r, int row, const char *col)
 /* The text fields of a batch_row_t, each from the column of its name. */
 #define COL(field) DB_TEXT_COL(batch_row_t, field)
 static const db_text_col_t TEXT_COLS[] = {
-    COL(id),           COL(project_id),      COL(template_id),  COL(template_slug),
-    COL(status),       COL(idempotency_key), COL(request_hash), COL(created_at),
-    COL(completed_at), COL(cancelled_at),    COL(merge),        COL(merge_filename),
-    COL(merge_key),    COL(merge_error)};
+    COL(id),           COL(project_id),      COL(template_id),     COL(template_slug),
+    COL(status),       COL(idempotency_key), COL(request_hash),    COL(created_at),
+    COL(completed_at), COL(cancelled_at),    COL(merge),           COL(merge_filename),
+    COL(merge_key),    COL(merge_error),     COL(merge_expired_at)};
 #undef COL
 
 /* A repo_row_fill_fn: the batch_row_t at dst from row `row` of r. */
@@ -361,4 +361,21 @@ int batches_pick_settleable(db_t *db, char (*ids)[37], int max, char *err, size_
                 " ORDER BY b.created_at LIMIT $1::int",
                 1, params, err, err_len),
         ids[0], sizeof ids[0], max);
+}
+
+int batches_merge_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max,
+                              char *err, size_t err_len)
+{
+    /* Settled batches only: their merged file is final, no worker writes it any more. SKIP
+     * LOCKED keeps concurrent sweepers (other instances) on disjoint batches. */
+    return repo_expire_pick(
+        db,
+        "WITH picked AS (SELECT b.id FROM batches b JOIN projects p ON p.id = b.project_id"
+        " WHERE b.merge_key IS NOT NULL AND b.merge_expired_at IS NULL"
+        " AND b.completed_at IS NOT NULL AND coalesce(p.retention_days, $1::int) > 0"
+        " AND b.completed_at < now() - coalesce(p.retention_days, $1::int) * interval '1 day'"
+        " ORDER BY b.completed_at LIMIT $2::int FOR UPDATE OF b SKIP LOCKED)"
+        " UPDATE batches SET merge_expired_at = now() FROM picked"
+        " WHERE batches.id = picked.id RETURNING batches.merge_key",
+        default_days, keys[0], sizeof keys[0], max, err, err_len);
 }

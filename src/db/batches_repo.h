@@ -54,6 +54,7 @@ typedef struct batch_row {
     char merge_error[RENDER_ERROR_MAX + 1]; /* "" unless the merge gave up */
     long long merge_bytes;                  /* -1 until stored */
     int merge_pages;                        /* -1 unless a stored "pdf" */
+    char merge_expired_at[32];              /* "" unless retention removed the merged file */
 } batch_row_t;
 
 /* What a new batch is made of (texts as stored). */
@@ -146,5 +147,16 @@ REPO_MUST_USE int batches_merge_done(db_t *db, const char *id, const char *key, 
                                      const char *error, char *err, size_t err_len);
 /* Drops the lease after a failed try, so that the sweeper's next pass tries again. 0 / -1. */
 REPO_MUST_USE int batches_merge_release(db_t *db, const char *id, char *err, size_t err_len);
+
+/*
+ * Retention of merged files, inside the caller's transaction (like renders_expire_pick):
+ * marks up to max settled batches whose merged file is stored and not expired yet, and whose
+ * completed_at is older than their project's retention_days (else default_days; 0 = keep
+ * forever), as expired (merge_expired_at = now()), and copies their merge keys into keys. Rows
+ * locked by another sweeper are skipped. Returns the count, or -1 + err. The caller deletes
+ * the files, then commits (a rollback leaves the rows for the next pass).
+ */
+REPO_MUST_USE int batches_merge_expire_pick(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX],
+                                            int max, char *err, size_t err_len);
 
 #endif

@@ -132,7 +132,9 @@ static int ensure_payload(db_t *db, whdel_claim_t *c, char *err, size_t err_len)
                                 c->batch_id, err, err_len);
         if (rc != 0)
             return rc;
-        char *url = download_link(c->id, b.merge_key, b.merge_filename, err, err_len);
+        /* no link to a merged file that retention removed already */
+        char *url =
+            download_link(c->id, b.merge_expired_at[0] ? "" : b.merge_key, b.merge_filename, err, err_len);
         char *body = webhook_batch_payload(c->event, &b, url);
         free(url);
         batch_row_free(&b);

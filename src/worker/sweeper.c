@@ -160,16 +160,30 @@ static void publish_backlog(db_t *db)
         metrics_gauge_set("craftkit_queue_length", "queue=\"renders\"", (double)len);
 }
 
-/* Retention: one bounded batch per pass. The files go before the commit; should one fail, the
- * batch rolls back and is tried again on the next pass (deleting a file twice is harmless). */
-static void expire(db_t *db, int default_days)
+typedef int (*expire_fn)(db_t *db, int default_days, char (*keys)[RENDER_STORAGE_KEY_MAX], int max, char *err,
+                         size_t err_len);
+
+/* What retention removes: render files and data, merged files of batches. */
+static const struct {
+    const char *name, *metric;
+    expire_fn pick;
+} expiries[] = {
+    {"renders", "craftkit_renders_expired_total", renders_expire_pick},
+    {"merged batch files", "craftkit_batch_merges_expired_total", batches_merge_expire_pick},
+};
+
+/* Retention: one bounded batch of each kind per pass. The rows are marked, the files go, then
+ * the commit; should a deletion fail (or the process die before the commit), the batch rolls
+ * back and is tried again on the next pass (deleting a file twice, or a missing one, is
+ * harmless). */
+static void expire(db_t *db, int which, int default_days)
 {
     static char keys[SWEEPER_RETENTION_BATCH][RENDER_STORAGE_KEY_MAX];
     char err[ERRMSG_LEN];
     storage_t *st = storage_thread();
     if (!st || db_begin(db, err, sizeof err) != 0)
         return;
-    int n = renders_expire_pick(db, default_days, keys, SWEEPER_RETENTION_BATCH, err, sizeof err);
+    int n = expiries[which].pick(db, default_days, keys, SWEEPER_RETENTION_BATCH, err, sizeof err);
     for (int i = 0; i < n; i++) {
         if (keys[i][0] && storage_delete(st, keys[i], err, sizeof err) != 0) {
             n = -1;
@@ -177,16 +191,16 @@ static void expire(db_t *db, int default_days)
         }
     }
     if (n < 0) {
-        log_warn("sweeper: retention: %s", err);
+        log_warn("sweeper: retention of %s: %s", expiries[which].name, err);
         db_rollback(db);
         return;
     }
     if (db_commit(db, err, sizeof err) != 0) {
-        log_warn("sweeper: retention: %s", err);
+        log_warn("sweeper: retention of %s: %s", expiries[which].name, err);
         return;
     }
     if (n > 0)
-        metrics_counter_add("craftkit_renders_expired_total", NULL, n);
+        metrics_counter_add(expiries[which].metric, NULL, n);
 }
 
 /* Batches whose last item's worker stopped before settling them (kill -9 between the item's
@@ -221,7 +235,8 @@ static void pass(bool scan)
     if (ok && restarted == 1)
         remember_postgres(pg_started);
     settle_batches(db);
-    expire(db, config_get()->retention_days);
+    for (int which = 0; which < (int)(sizeof expiries / sizeof expiries[0]); which++)
+        expire(db, which, config_get()->retention_days);
     publish_backlog(db);
 }
 

@@ -21,7 +21,9 @@
  *   4. retention: expires one batch (SWEEPER_RETENTION_BATCH) of terminal renders older than
  *      their project's retentionDays or CRAFTKIT_RETENTION_DAYS — deletes their files, empties
  *      their data, sets expired_at (renders_expire_pick; FOR UPDATE SKIP LOCKED, so instances
- *      share the work, and never a queued or rendering render);
+ *      share the work, and never a queued or rendering render); then one batch of settled
+ *      batches whose completed_at is that old — deletes their merged files and sets
+ *      merge_expired_at (batches_merge_expire_pick, the same way);
  *   5. publishes backlog gauges for /metrics.
  * Duplicates this may create are harmless: the claim in Postgres renders each render once.
  *
@@ -41,7 +43,7 @@
 #define SWEEPER_SCAN_EVERY_MS (10 * 60 * 1000)    /* full SCAN reap */
 #define SWEEPER_EPOCH_KEY "ck:epoch"
 #define SWEEPER_PG_EPOCH_KEY "ck:pg_epoch" /* pg_postmaster_start_time of the last everything-pass */
-#define SWEEPER_RETENTION_BATCH 100        /* renders expired per pass and instance */
+#define SWEEPER_RETENTION_BATCH 100        /* renders (and merged files) expired per pass and instance */
 
 int sweeper_start(const config_t *cfg, char *err, size_t err_len);
 void sweeper_stop(void);

@@ -1,11 +1,13 @@
 /* Batches (issue 22) over real HTTP, Postgres, Redis and local storage: submit, poll, list the
  * items, every shape and data error at items.<index>.…, skipInvalid, the item cap and the body
  * limit, Idempotency-Key, cancel, other projects, fairness (a single render is not held up by
- * a big batch) and kill -9 during a batch (it still settles, no item lost or doubled). */
+ * a big batch), kill -9 during a batch (it still settles, no item lost or doubled) and the
+ * retention of merged files. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness_receiver.h"
 #include "harness_render.h"
@@ -693,6 +695,121 @@ START_TEST(kill_during_merged_batch)
 }
 END_TEST
 
+/* ---- retention of merged files ---- */
+
+/* A settled batch of api_key with a merged file: its id and the path of the file in local
+ * storage (which must exist). */
+static void merged_batch_of(const char *api_key, const char *project_id, const char *merge, char id[64],
+                            char file[700])
+{
+    char options[64];
+    snprintf(options, sizeof options, "{\"merge\":\"%s\"}", merge);
+    char *body = batch_body(2, options);
+    th_resp_t *r = post_batch(api_key, "invoice", body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    snprintf(id, 64, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = wait_batch(api_key, id, 120000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    ck_assert(json_is_string(json_object_get(r->json, "downloadUrl")));
+    ck_assert(json_is_null(json_object_get(r->json, "expiredAt")));
+    th_resp_free(r);
+    snprintf(file, 700, "%s/data/batches/%s/%s/merged.%s", srv->dir, project_id, id, merge);
+    ck_assert_msg(access(file, F_OK) == 0, "no merged file at %s", file);
+}
+
+/* Settled three days ago, as far as retention can tell. */
+static void settled_days_ago(const char *id)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE batches SET completed_at = now() - interval '3 days' WHERE id = '%s'",
+             id);
+    free(th_sql(srv, sql));
+}
+
+typedef struct merge_expiry_wait {
+    const char *key, *id;
+} merge_expiry_wait_t;
+
+static bool merge_expired(void *arg)
+{
+    merge_expiry_wait_t *w = arg;
+    th_resp_t *r = get_batch(w->key, w->id);
+    bool done = r->json && json_is_string(json_object_get(r->json, "expiredAt"));
+    th_resp_free(r);
+    return done;
+}
+
+/* The batch's merged file expired: expiredAt set, downloadUrl null, the file gone from storage,
+ * the download 410 file_gone; the outcome and the counts stay. */
+static void assert_merge_expired(const char *api_key, const char *id, const char *file)
+{
+    merge_expiry_wait_t w = {api_key, id};
+    ck_assert_msg(th_wait_until(merge_expired, &w, 15000), "batch %s: the merged file did not expire", id);
+    th_resp_t *r = get_batch(api_key, id);
+    ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
+    ck_assert_int_eq(count_of(r, "succeeded"), 2);
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    th_resp_free(r);
+    ck_assert_msg(access(file, F_OK) != 0, "%s is still stored", file);
+    char url[160];
+    snprintf(url, sizeof url, "/v1/batches/%s/download", id);
+    r = th_req(srv, "GET", url, api_key, NULL, NULL);
+    th_assert_error(r, 410, "file_gone");
+    ck_assert_msg(strstr(r->body, "retention"), "%s", r->body);
+    th_resp_free(r);
+}
+
+/* A merged file older than the project's retentionDays (by the batch's completedAt) is deleted
+ * by the sweeper and the batch says so; one inside its retention keeps its file. A file that
+ * is gone already (the sweeper died after deleting it, before marking the row) is no error. */
+START_TEST(merged_file_retention)
+{
+    char pid[64], k[128], path[128], old_pdf[64], old_zip[64], gone[64], fresh[64];
+    char old_pdf_file[700], old_zip_file[700], gone_file[700], fresh_file[700], old_link[4096];
+    th_invoice_project(srv, "Merge retention", "invoice", pid, k);
+    merged_batch_of(k, pid, "pdf", old_pdf, old_pdf_file);
+    merged_batch_of(k, pid, "zip", old_zip, old_zip_file);
+    merged_batch_of(k, pid, "pdf", gone, gone_file);
+    merged_batch_of(k, pid, "pdf", fresh, fresh_file);
+    th_resp_t *r = get_batch(k, old_pdf);
+    snprintf(old_link, sizeof old_link, "%s", th_str(r->json, "downloadUrl"));
+    th_resp_free(r);
+    ck_assert_int_eq(unlink(gone_file), 0);
+    settled_days_ago(old_pdf);
+    settled_days_ago(old_zip);
+    settled_days_ago(gone);
+
+    snprintf(path, sizeof path, "/v1/projects/%s", pid);
+    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"retentionDays\":2}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+    assert_merge_expired(k, old_pdf, old_pdf_file);
+    assert_merge_expired(k, old_zip, old_zip_file);
+    assert_merge_expired(k, gone, gone_file);
+    r = th_req_url("GET", old_link, NULL, NULL, NULL); /* links handed out before */
+    ck_assert_int_eq(r->status, 404);
+    th_resp_free(r);
+
+    /* a few more passes: the batch inside its retention keeps its file */
+    th_sleep_ms(1500);
+    r = get_batch(k, fresh);
+    ck_assert_msg(json_is_null(json_object_get(r->json, "expiredAt")), "%s", r->body);
+    ck_assert_msg(json_is_string(json_object_get(r->json, "downloadUrl")), "%s", r->body);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/batches/%s/download", fresh);
+    r = th_req(srv, "GET", path, k, NULL, NULL);
+    ck_assert_msg(r->status == 200 && r->len > 4 && !memcmp(r->body, "%PDF", 4), "%ld", r->status);
+    th_resp_free(r);
+    ck_assert(access(fresh_file, F_OK) == 0);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM batches WHERE project_id = '%s' AND merge_expired_at IS NOT NULL", pid);
+    ck_assert_int_eq(sql_count(sql), 3);
+}
+END_TEST
+
 int main(void)
 {
     char max_items[64];
@@ -727,6 +844,7 @@ int main(void)
     tcase_add_test(tc, merge_options_and_download_errors);
     tcase_add_test(tc, merge_redone_after_a_dead_worker);
     tcase_add_test(tc, kill_during_merged_batch);
+    tcase_add_test(tc, merged_file_retention);
     suite_add_tcase(s, tc);
     int rc = th_run_and_stop(s, srv);
     rx_stop(rx);
