@@ -422,6 +422,19 @@ void clip_to_shown(QPDFObjectHandle &fo, QPDFPageObjectHelper &page, size_t numb
     fo.getDict().replaceKey("/BBox", QPDFObjectHandle::newFromRectangle(top_left));
 }
 
+// The overlay page as a form XObject. qpdf's makes its content a new, decoded stream that the
+// writer compresses again; a page of one content stream (cairo writes one) keeps that
+// stream's encoded bytes and filter instead.
+QPDFObjectHandle form_of(QPDFPageObjectHelper &page)
+{
+    QPDFObjectHandle form = page.getFormXObjectForPage();
+    std::vector<QPDFObjectHandle> contents = page.getPageContents();
+    if (contents.size() == 1)
+        form.replaceStreamData(contents[0].getRawStreamData(), contents[0].getDict().getKey("/Filter"),
+                               contents[0].getDict().getKey("/DecodeParms"));
+    return form;
+}
+
 void stamp(QPDF &base, QPDF &over)
 {
     std::vector<QPDFPageObjectHelper> dst = QPDFPageDocumentHelper(base).getAllPages();
@@ -429,11 +442,21 @@ void stamp(QPDF &base, QPDF &over)
     if (src.size() != dst.size())
         refuse("overlay has " + std::to_string(src.size()) + " pages for a base of " +
                std::to_string(dst.size()));
+    // The wrapping streams are the same on most pages (one name, one page size): each distinct
+    // one is written once and shared, since QPDFWriter compresses every new stream on its own and
+    // setting up a deflate stream costs more than the few bytes it compresses.
+    std::map<std::string, QPDFObjectHandle> shared;
+    auto stream = [&](std::string const &text) {
+        auto it = shared.find(text);
+        if (it == shared.end())
+            it = shared.emplace(text, QPDFObjectHandle::newStream(&base, text)).first;
+        return it->second;
+    };
     for (size_t i = 0; i < dst.size(); i++) {
         if (page_is_empty(src[i]))
             continue;
         QPDFPageObjectHelper &page = dst[i];
-        QPDFObjectHandle fo = base.copyForeignObject(src[i].getFormXObjectForPage());
+        QPDFObjectHandle fo = base.copyForeignObject(form_of(src[i]));
         clip_to_shown(fo, page, i + 1);
         // The page's own resources and XObject dictionaries, so that a name added here never
         // lands in a dictionary other pages share.
@@ -448,8 +471,8 @@ void stamp(QPDF &base, QPDF &over)
         QPDFObjectHandle::Rectangle box = page.getCropBox(false, false).getArrayAsRectangle();
         std::string place = page.placeFormXObject(fo, name, box, true, true, true);
         xo.replaceKey(name, fo);
-        page.addPageContents(QPDFObjectHandle::newStream(&base, "q\n"), true);
-        page.addPageContents(QPDFObjectHandle::newStream(&base, "\nQ\n" + place + "\n"), false);
+        page.addPageContents(stream("q\n"), true);
+        page.addPageContents(stream("\nQ\n" + place + "\n"), false);
     }
 }
 

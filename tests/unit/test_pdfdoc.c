@@ -459,6 +459,23 @@ START_TEST(overlay_on_ghostscript_and_fifty_pages)
     text = tool(&out, "pdftotext -f 50 -l 50", "-");
     ck_assert(strstr(text, "MARK") == NULL && strstr(text, "Page 50") != NULL);
     free(text);
+    /* the pages share their wrapping streams, not their overlays: each shows its own mark */
+    text = tool(&out, "pdftotext", "-");
+    char *page = text;
+    for (int i = 1; i <= 50; i++) {
+        char *end = strchr(page, '\f'), mark[16];
+        ck_assert_msg(end != NULL, "no page %d", i);
+        *end = '\0';
+        snprintf(mark, sizeof mark, "MARK%d\n", i);
+        char *first = strstr(page, "MARK");
+        if (i % 2 == 0)
+            ck_assert_msg(first == NULL, "page %d: %s", i, page);
+        else
+            ck_assert_msg(first && first == strstr(page, mark) && !strstr(first + 4, "MARK"), "page %d: %s",
+                          i, page);
+        page = end + 1;
+    }
+    free(text);
     pdffix_free(&out);
     pdffix_free(&ov);
     pdffix_free(&fifty);
