@@ -7,15 +7,19 @@
  * round-robin (each bound to the data, so every render draws different text), and renders it
  * ITERATIONS times after three warm-up renders, as a render helper does: engine_render draws
  * the fields, overlay_merge reads the base and merges (pdfdoc_merge). Prints the median (and
- * p90) wall time of the whole render and of its parts, each timed in the same iteration:
+ * p90) of the whole render and of its parts, each timed in the same iteration, in CPU time of
+ * the thread (on a shared machine wall time mostly measures the wait for a core):
  *   draw   engine_render of the fields;
  *   merge  overlay_merge (base read from its file + qpdf parse, fill/flatten, stamp, write);
  *   read   overlay_read_file of the base alone;
  *   base   pdfdoc_merge of the base alone (parse + write, nothing stamped): the floor for a
  *          merge that parses and writes the whole base every time.
+ * The heap is set up as a render helper's is (worker/sandbox.c: no trimming, no mmap per large
+ * buffer), since that is where server renders run; BENCH_PLAIN_HEAP=1 keeps glibc's defaults.
  */
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +36,7 @@ static const char *const part_names[P_N] = {"render", "draw", "merge", "read", "
 static double now_us(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
@@ -125,6 +129,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int pages = atoi(argv[1]), fields = atoi(argv[2]), iters = atoi(argv[3]);
+    const char *plain = getenv("BENCH_PLAIN_HEAP");
+    if (!plain || strcmp(plain, "1")) { /* the values of sandbox_helper_main */
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+        mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    }
     char path[] = "/tmp/bench_overlay_XXXXXX";
     int fd = mkstemp(path);
     if (fd < 0)
@@ -155,7 +164,8 @@ int main(int argc, char **argv)
         v[p] = calloc((size_t)iters, sizeof *v[p]);
     int rc = run(ctx, t, ov, &asset, pdf, len, iters, v);
     if (rc == 0) {
-        printf("overlay pages=%d fields=%d base_bytes=%zu iterations=%d", pages, fields, len, iters);
+        printf("overlay pages=%d fields=%d base_bytes=%zu heap=%s iterations=%d", pages, fields, len,
+               plain && !strcmp(plain, "1") ? "plain" : "helper", iters);
         for (int p = 0; p < P_N; p++) {
             qsort(v[p], (size_t)iters, sizeof *v[p], cmp_double);
             printf(" %s_median_ms=%.2f %s_p90_ms=%.2f", part_names[p], v[p][iters / 2] / 1000, part_names[p],
