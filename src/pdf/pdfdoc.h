@@ -67,8 +67,9 @@ int pdfdoc_check(const unsigned char *data, size_t len, pdfdoc_info_t *info, jso
  *    shown at (pdfdoc_check's sizes) or larger (then only its top-left part of the base page's
  *    shown size is used, at scale 1: a base of mixed sizes takes one overlay of the largest)
  *    and drawn upright; each non-empty page is stamped over
- *    its base page's crop box as a form XObject, turned back by the page's /Rotate, after the
- *    base's own content (which is wrapped in q/Q and otherwise left as it was).
+ *    its base page's crop box as a form XObject (keeping the overlay page's compressed content
+ *    stream), turned back by the page's /Rotate, after the base's own content (which is wrapped
+ *    in q/Q and otherwise left as it was; pages share identical wrapping streams).
  * Streams of the base are written as they were stored (not decoded, not recompressed); the
  * output is unencrypted. *out gets malloc'd bytes (caller frees). 0, or -1 with a message
  * completing "The PDF ..." / naming the field. */
