@@ -212,7 +212,9 @@ Suite *long_text_suite(void)
     Suite *s = suite_create("engine_long_text");
     TCase *tc = tcase_create("long_text");
     tcase_add_checked_fixture(tc, engfix_setup, engfix_teardown);
-    tcase_set_timeout(tc, 300);
+    /* ASan makes the 233,017-character paragraph slow: ~100 s alone, over 300 s on a CI
+     * machine shared with other builds. The time is not what is tested (bench/ measures it). */
+    tcase_set_timeout(tc, 900);
     tcase_add_test(tc, last_character_of_every_long_value_reaches_the_pdf);
     tcase_add_test(tc, long_cjk_paragraph_wraps_onto_pages);
     tcase_add_test(tc, text_over_the_limit_fails_with_the_limit);
