@@ -86,6 +86,7 @@ export async function batchView(main, ctx, [id]) {
         h("a.button.secondary", { href: "#/renders" + query({ batch: b.id }), id: "batch-items" }, "Items"),
         OPEN.includes(b.status) && !b.cancelledAt ? cancelButton() : null)),
     b.mergeError ? h("div.card.error", { role: "alert", id: "merge-error" }, h("h2", "No merged file"), h("p", b.mergeError)) : null,
+    b.expiredAt ? h("div.card", { id: "merge-expired" }, h("p", `The merged file expired ${formatDate(b.expiredAt)} under the retention policy and is no longer stored.`)) : null,
     section("Progress",
       h("p", progress(b, "batch-progress")),
       h("dl.props",
@@ -108,7 +109,8 @@ export async function batchView(main, ctx, [id]) {
         h("dt", "Idempotency key"), h("dd", b.idempotencyKey ? h("code", b.idempotencyKey) : "—"),
         h("dt", "Created"), h("dd", formatDate(b.createdAt)),
         h("dt", "Completed"), h("dd", formatDate(b.completedAt)),
-        b.cancelledAt ? [h("dt", "Cancel asked"), h("dd", formatDate(b.cancelledAt))] : null)));
+        b.cancelledAt ? [h("dt", "Cancel asked"), h("dd", formatDate(b.cancelledAt))] : null,
+        b.expiredAt ? [h("dt", "Merged file expired"), h("dd", formatDate(b.expiredAt))] : null)));
   b = await get(`/v1/batches/${seg(id)}`, { signal: ctx.signal });
   replace(main, box);
   draw(b);
