@@ -493,6 +493,11 @@ static node_t *new_node(compiler_t *c, node_kind_t kind, const char *path, const
     return n;
 }
 
+node_t *compile_new_node(compiler_t *c, node_kind_t kind, const char *path, const tstyle_t *style)
+{
+    return new_node(c, kind, path, style);
+}
+
 static const char *const common_keys_list[] = {"type",  "if",           "each",     "as",
                                                "style", "keepTogether", "position", NULL};
 
@@ -610,7 +615,7 @@ static node_t *text_from_string(compiler_t *c, const char *s, const char *path, 
 
 static const char *const kind_names[] = {"text", "heading", "stack",     "columns", "box",
                                          "rule", "spacer",  "pageBreak", "table",   "image",
-                                         "qr",   "barcode", "partial",   NULL};
+                                         "qr",   "barcode", "partial",   "list",    NULL};
 
 static int compile_children(compiler_t *c, const json_t *obj, const char *path, node_t *n, bool required)
 {
@@ -936,14 +941,15 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         if (kind < 0)
             return NULL;
     }
-    static const node_kind_t kinds[] = {N_TEXT,      N_TEXT,  N_STACK, N_COLUMNS, N_BOX,  N_RULE, N_SPACER,
-                                        N_PAGEBREAK, N_TABLE, N_IMAGE, N_CODE,    N_CODE, N_STACK};
+    static const node_kind_t kinds[] = {N_TEXT,      N_TEXT,  N_STACK, N_COLUMNS, N_BOX,  N_RULE,  N_SPACER,
+                                        N_PAGEBREAK, N_TABLE, N_IMAGE, N_CODE,    N_CODE, N_STACK, N_STACK};
     node_t *n = new_node(c, kinds[kind], path, parent);
     if (!n)
         return NULL;
-    bool is_table = n->kind == N_TABLE;
+    bool is_table = n->kind == N_TABLE || kind == 13;
     json_t *each = json_object_get(obj, "each"), *as = json_object_get(obj, "as");
-    /* "each" on a table repeats its rows (compile_table); on any other block, the block. */
+    /* "each" on a table repeats its rows (compile_table), on a list its items (compile_list); on
+     * any other block, the block. */
     bool pushed = false;
     if (each && !is_table) {
         n->each = compile_loop_push(c, each, as, path);
@@ -1059,6 +1065,13 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         static const char *const k[] = {"name", NULL};
         check_block_keys(c, obj, path, k);
         compile_partial(c, obj, path, n);
+        break;
+    }
+    case 13: {
+        static const char *const k[] = {"items",       "item", "listStyle", "marker", "start",
+                                        "markerWidth", "gap",  "spacing",   NULL};
+        check_block_keys(c, obj, path, k);
+        compile_list(c, obj, path, n);
         break;
     }
     }

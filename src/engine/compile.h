@@ -43,6 +43,7 @@ typedef struct compiler {
     const engine_compile_opts_t *opts; /* uploaded families; NULL = none */
     int depth;                         /* block nesting */
     int nodes;                         /* blocks + runs + cells so far */
+    int list_depth;                    /* lists being compiled around this block (bullets by level) */
 
     /* A group row's frame (`group` of groupBy) and the manifest loop its items come from. */
     bool group_frame[EXPR_LOOP_DEPTH_MAX];
@@ -103,6 +104,10 @@ void compile_loop_pop(compiler_t *c);
 node_t *compile_block(compiler_t *c, const json_t *v, const char *path, const tstyle_t *parent);
 /* A list of blocks as a stack node (v: array of blocks, or one block). */
 node_t *compile_block_list(compiler_t *c, const json_t *v, const char *path, const tstyle_t *parent);
+/* A new node of kind with a copy of style (NULL past ENGINE_NODES_MAX, which is reported). */
+node_t *compile_new_node(compiler_t *c, node_kind_t kind, const char *path, const tstyle_t *style);
+/* The "list" block (compile_list.c) into the stack node n: its items, or its "each"/"item". */
+void compile_list(compiler_t *c, const json_t *obj, const char *path, node_t *n);
 /* Checks that obj has only the keys accepted by the block kind (and common keys). */
 void compile_check_keys(compiler_t *c, const json_t *obj, const char *path, const char *const *allowed,
                         bool style_keys, bool spacing_keys);

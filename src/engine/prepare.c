@@ -1,5 +1,6 @@
 /* prepare — binds data to the node tree and measures every block (see layout.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/timeutil.h"
 #include "engine/codes.h"
 #include "engine/layout.h"
+#include "engine/listmark.h"
 
 int render_fail(render_t *r, const char *fmt, ...)
 {
@@ -195,6 +197,22 @@ static double pb_outer(const pbox_t *pb)
 
 /* ------------------------------------------------------------------ blocks */
 
+/* A list marker in a loop: s is loop.index; the counter's text in the list's style. */
+static const char *list_counter(render_t *r, const node_t *n, const char *s, size_t *len)
+{
+    char mark[64];
+    listmark_format((list_style_t)n->u.text.counter, strtol(s, NULL, 10) + n->u.text.counter_start - 1, 0,
+                    mark, sizeof mark);
+    *len = strlen(mark);
+    char *out = arena_alloc(r->a, *len + 1);
+    if (!out) {
+        render_tick(r);
+        return NULL;
+    }
+    memcpy(out, mark, *len + 1);
+    return out;
+}
+
 static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
 {
     pbox_t *pb = new_pbox(r, PB_TEXT, n);
@@ -218,6 +236,8 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
         r->scope.lang = lang ? lang : run->style.lang; /* dates and words in the text's language */
         const char *s = eval_string(r, &run->text, n->path, true, &len);
         r->scope.lang = NULL;
+        if (s && n->u.text.counter)
+            s = list_counter(r, n, s, &len);
         if (!s)
             return NULL;
         if (!len)

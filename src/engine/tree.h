@@ -153,6 +153,10 @@ struct node {
         struct {
             int nruns;
             run_t *runs;
+            /* A list's marker in a loop (listmark.h): the one run's text is loop.index, shown
+             * as the counter (index + counter_start - 1) in this style; 0: plain text. */
+            uint8_t counter;
+            int counter_start;
         } text;
         struct {
             int n;

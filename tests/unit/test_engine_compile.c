@@ -443,6 +443,49 @@ START_TEST(indents_are_checked)
 }
 END_TEST
 
+START_TEST(lists_are_checked)
+{
+    json_t *i = issues_of("{\"body\":[{\"type\":\"list\",\"items\":[\"a\",[\"b\",{\"type\":\"list\","
+                          "\"listStyle\":\"upper-roman\",\"start\":4,\"items\":[\"c\"]}]]},"
+                          "{\"type\":\"list\",\"each\":\"items\",\"marker\":\"{{loop.index}})\","
+                          "\"item\":\"{{item.name}}\",\"markerWidth\":\"8mm\",\"gap\":4,\"spacing\":3}]}",
+                          NULL, true);
+    if (i)
+        dump(i);
+    ck_assert_ptr_null(i);
+    i = issues_of("{\"body\":["
+                  "{\"type\":\"list\"},"                                                              /* 0 */
+                  "{\"type\":\"list\",\"items\":[]},"                                                 /* 1 */
+                  "{\"type\":\"list\",\"item\":\"x\",\"items\":[\"x\"]},"                             /* 2 */
+                  "{\"type\":\"list\",\"each\":\"items\"},"                                           /* 3 */
+                  "{\"type\":\"list\",\"each\":\"items\",\"items\":[\"x\"],\"item\":\"x\"},"          /* 4 */
+                  "{\"type\":\"list\",\"listStyle\":\"roman\",\"items\":[\"x\"]},"                    /* 5 */
+                  "{\"type\":\"list\",\"listStyle\":\"decimal\",\"marker\":\"*\",\"items\":[\"x\"]}," /* 6 */
+                  "{\"type\":\"list\",\"start\":2,\"items\":[\"x\"]},"                                /* 7 */
+                  "{\"type\":\"list\",\"listStyle\":\"decimal\",\"start\":-1,\"items\":[\"x\"]},"     /* 8 */
+                  "{\"type\":\"list\",\"each\":\"items\",\"item\":\"{{item.nmae}}\"},"                /* 9 */
+                  "{\"type\":\"list\",\"items\":[\"x\"],\"markerWidth\":\"wide\",\"bullet\":1},"      /* 10 */
+                  "{\"type\":\"list\",\"items\":[{\"type\":\"nope\"}]}"                               /* 11 */
+                  "]}",
+                  NULL, true);
+    ck_assert_ptr_nonnull(i);
+    engfix_expect_issue(i, "layout.body.0", "A list needs \"items\"");
+    engfix_expect_issue(i, "layout.body.1.items", "A list needs \"items\"");
+    engfix_expect_issue(i, "layout.body.2.item", "add \"each\"");
+    engfix_expect_issue(i, "layout.body.3", "needs \"item\"");
+    engfix_expect_issue(i, "layout.body.4.items", "not both");
+    engfix_expect_issue(i, "layout.body.5.listStyle", "Unknown value \"roman\"");
+    engfix_expect_issue(i, "layout.body.6.marker", "Give either \"listStyle\" or \"marker\"");
+    engfix_expect_issue(i, "layout.body.7.start", "numbers the items of a numbered list");
+    engfix_expect_issue(i, "layout.body.8.start", "Expected a whole number between 0 and 1000000");
+    engfix_expect_issue(i, "layout.body.9.item", "Unknown field \"item.nmae\"");
+    engfix_expect_issue(i, "layout.body.10.markerWidth", "Invalid length \"wide\"");
+    engfix_expect_issue(i, "layout.body.10.bullet", "Unknown property \"bullet\"");
+    engfix_expect_issue(i, "layout.body.11.items.0.type", "Unknown value \"nope\"");
+    json_decref(i);
+}
+END_TEST
+
 START_TEST(groups_are_checked)
 {
     /* valid: a table and a row with each grouped, group rows using group.key/count/items */
@@ -517,6 +560,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, aggregates_and_data_currency_are_checked);
     tcase_add_test(tc, groups_are_checked);
     tcase_add_test(tc, indents_are_checked);
+    tcase_add_test(tc, lists_are_checked);
     suite_add_tcase(s, tc);
     return s;
 }

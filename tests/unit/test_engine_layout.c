@@ -940,6 +940,41 @@ START_TEST(random_documents_keep_invariants)
 }
 END_TEST
 
+/* A list is rows of [marker | item]: markers right-aligned in their column, counters in the
+ * list's style (also over data), bullets by nesting level, items side by side with them. */
+START_TEST(lists_number_and_nest)
+{
+    engine_template_t *t = engfix_compile(
+        "{" PAGE ",\"body\":["
+        "{\"type\":\"list\",\"listStyle\":\"decimal\",\"markerWidth\":20,\"gap\":6,\"items\":[\"one\","
+        "\"two\"]},"
+        "{\"type\":\"list\",\"listStyle\":\"lower-roman\",\"start\":3,\"each\":\"rows\",\"as\":\"row\","
+        "\"item\":\"{{row}}\"},"
+        "{\"type\":\"list\",\"listStyle\":\"upper-alpha\",\"items\":[\"x\",\"y\"]},"
+        "{\"type\":\"list\",\"items\":[[\"outer\",{\"type\":\"list\",\"items\":[\"inner\"]}]]},"
+        "{\"type\":\"list\",\"marker\":\"-\",\"items\":[\"dash\"]}"
+        "]}");
+    json_t *pages = engfix_pages(t, engfix_json("{\"rows\":[\"r1\",\"r2\"]}"));
+    static const char *const pairs[][2] = {{"1.", "one"},  {"2.", "two"},  {"iii.", "r1"},
+                                           {"iv.", "r2"},  {"A.", "x"},    {"B.", "y"},
+                                           {"•", "outer"}, {"◦", "inner"}, {"-", "dash"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        json_t *m = find_text(pages, 0, pairs[i][0]), *it = find_text(pages, 0, pairs[i][1]);
+        ck_assert_msg(m && it, "missing \"%s\" or \"%s\"", pairs[i][0], pairs[i][1]);
+        ck_assert_double_eq_tol(num(m, "y"), num(it, "y"), 0.01);
+        ck_assert_msg(num(m, "x") + num(m, "w") <= num(it, "x") - 5.99, "%s overlaps %s", pairs[i][0],
+                      pairs[i][1]);
+    }
+    /* the first list: markers end at the column's right edge, items 6 pt after it */
+    json_t *one = find_text(pages, 0, "1."), *two = find_text(pages, 0, "2.");
+    ck_assert_double_eq_tol(num(one, "x") + num(one, "w"), num(two, "x") + num(two, "w"), 0.01);
+    ck_assert_double_eq_tol(num(find_text(pages, 0, "one"), "x"), 36 + 20 + 6, 0.01);
+    ck_assert_double_gt(num(find_text(pages, 0, "inner"), "x"), num(find_text(pages, 0, "outer"), "x") + 10);
+    json_decref(pages);
+    engine_template_free(t);
+}
+END_TEST
+
 Suite *layout_suite(void)
 {
     Suite *s = suite_create("engine_layout");
@@ -963,6 +998,7 @@ Suite *layout_suite(void)
     tcase_add_test(tc, fetched_images_and_their_errors);
     tcase_add_test(tc, threads_share_a_template);
     tcase_add_test(tc, random_documents_keep_invariants);
+    tcase_add_test(tc, lists_number_and_nest);
     suite_add_tcase(s, tc);
     return s;
 }
