@@ -331,13 +331,13 @@ int batches_merge_done(db_t *db, const char *id, const char *key, long long byte
     snprintf(p, sizeof p, "%d", pages);
     const char *params[] = {id, key, key ? b : NULL, key && pages >= 0 ? p : NULL, key ? NULL : error};
     /* Durable like a render's terminal statement: the settle that follows reads it. */
-    return db_command(db,
-                      "UPDATE batches SET merge_key = $2, merge_bytes = $3::bigint, merge_pages = $4::int,"
-                      " merge_error = $5, merge_lease_until = NULL"
-                      " WHERE id = $1::uuid AND completed_at IS NULL AND merge_key IS NULL",
-                      5, params, err, err_len) < 0
-               ? -1
-               : 0;
+    long rows =
+        db_command(db,
+                   "UPDATE batches SET merge_key = $2, merge_bytes = $3::bigint, merge_pages = $4::int,"
+                   " merge_error = $5, merge_lease_until = NULL"
+                   " WHERE id = $1::uuid AND completed_at IS NULL AND merge_key IS NULL",
+                   5, params, err, err_len);
+    return rows < 0 ? -1 : rows > 0 ? 1 : 0;
 }
 
 int batches_merge_release(db_t *db, const char *id, char *err, size_t err_len)

@@ -142,7 +142,9 @@ REPO_MUST_USE int batches_merge_items(db_t *db, const char *id, batch_merge_item
                                       size_t err_len);
 void batches_merge_items_free(batch_merge_item_t *items, int n);
 /* Records the merge's outcome and drops the lease: the stored file (key, bytes, pages or -1)
- * or, with key NULL, the error it gave up with. 0 or -1 + err. */
+ * or, with key NULL, the error it gave up with. 1 when recorded, 0 when the batch settled
+ * meanwhile (a cancel during the merge: a cancelled batch has no merged file, so the caller
+ * deletes what it stored), -1 + err. */
 REPO_MUST_USE int batches_merge_done(db_t *db, const char *id, const char *key, long long bytes, int pages,
                                      const char *error, char *err, size_t err_len);
 /* Drops the lease after a failed try, so that the sweeper's next pass tries again. 0 / -1. */

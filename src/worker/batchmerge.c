@@ -286,6 +286,16 @@ static int produce(merge_t *m, char *key, size_t key_len, long long *bytes, int 
     return store(m, key, bytes, err, err_len);
 }
 
+/* The batch settled while its merged file was being made (it was cancelled, and a cancelled
+ * batch has no merged file): the stored file is nobody's, so it goes now, not never. */
+static void drop_unrecorded(merge_t *m, const char *key)
+{
+    char err[ERRMSG_LEN];
+    log_event(LOG_INFO, "batch cancelled while merging: merged file dropped", "batch", m->batch_id, NULL);
+    if (m->storage && storage_delete(m->storage, key, err, sizeof err) != 0)
+        log_warn("batch %s: cannot delete the merged file nobody records (%s): %s", m->batch_id, key, err);
+}
+
 int batchmerge_run(db_t *db, const char *batch_id, int lease_ms)
 {
     merge_t m = {.db = db, .batch_id = batch_id, .lease_ms = lease_ms};
@@ -304,15 +314,19 @@ int batchmerge_run(db_t *db, const char *batch_id, int lease_ms)
     remove_dir(&m);
     char why[256];
     if (rc == 0) {
-        result = batches_merge_done(db, batch_id, key, bytes, pages, NULL, why, sizeof why) == 0 ? 1 : -1;
-        log_event(LOG_INFO, "batch merged", "batch", batch_id, "key", key, NULL);
+        int recorded = batches_merge_done(db, batch_id, key, bytes, pages, NULL, why, sizeof why);
+        result = recorded < 0 ? -1 : 1;
+        if (recorded == 0)
+            drop_unrecorded(&m, key);
+        else
+            log_event(LOG_INFO, "batch merged", "batch", batch_id, "key", key, NULL);
         metrics_histogram_observe("craftkit_batch_merge_seconds", NULL,
                                   (double)(time_mono_ms() - started) / 1e3);
     } else if (m.claim.attempts >= BATCHMERGE_ATTEMPTS) {
         log_error("batch %s: merge failed for good after %d tries: %s", batch_id, m.claim.attempts, err);
         char msg[1200];
         snprintf(msg, sizeof msg, "The merged file could not be made: %s", err);
-        result = batches_merge_done(db, batch_id, NULL, 0, -1, msg, why, sizeof why) == 0 ? 1 : -1;
+        result = batches_merge_done(db, batch_id, NULL, 0, -1, msg, why, sizeof why) < 0 ? -1 : 1;
     } else {
         log_warn("batch %s: merge try %d failed (retried): %s", batch_id, m.claim.attempts, err);
         result = -1;

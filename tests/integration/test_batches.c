@@ -695,6 +695,72 @@ START_TEST(kill_during_merged_batch)
 }
 END_TEST
 
+/* The merge worker is done with batch id: it dropped its file (the batch had settled as
+ * cancelled meanwhile), or it never claimed the merge. */
+static bool merge_worker_done(void *arg)
+{
+    const char *id = arg;
+    char sql[256], path[700];
+    snprintf(sql, sizeof sql, "SELECT merge_attempts FROM batches WHERE id = '%s'", id);
+    if (sql_count(sql) == 0)
+        return true;
+    snprintf(path, sizeof path, "grep -c 'merged file dropped.*%s' %s/server.log", id, srv->dir);
+    char *got = run(path);
+    bool dropped = atoi(got) > 0;
+    free(got);
+    return dropped;
+}
+
+/* Cancelled while its merged file is being made: the batch settles as cancelled with no
+ * merged file, and the file the merge stored anyway is deleted, not left behind unrecorded.
+ * Needs the cancel to land in the merge's window (250 items take seconds to merge); when the
+ * machine was too quick for that, there is nothing to check. */
+START_TEST(cancel_during_merge_leaves_no_file)
+{
+    char pid[64], k[128];
+    th_invoice_project(srv, "Cancel merge", "invoice", pid, k);
+    char *body = batch_body(250, "{\"merge\":\"pdf\"}"); /* the cap in this test */
+    th_resp_t *r = post_batch(k, "invoice", body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    char id[64];
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    bool merging = false;
+    for (int waited = 0; waited < 240000 && !merging; waited += 20) {
+        r = get_batch(k, id);
+        merging = !strcmp(th_str(r->json, "status"), "merging");
+        bool settled = json_is_string(json_object_get(r->json, "completedAt"));
+        th_resp_free(r);
+        if (settled)
+            break;
+        if (!merging)
+            th_sleep_ms(20);
+    }
+    if (!merging) {
+        fprintf(stderr, "note: the batch merged before the test could cancel it; nothing to check\n");
+        return;
+    }
+    char path[160];
+    snprintf(path, sizeof path, "/v1/batches/%s/cancel", id);
+    r = th_req(srv, "POST", path, k, NULL, NULL);
+    if (r->status == 409) { /* the merge won the race after all */
+        th_resp_free(r);
+        return;
+    }
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = wait_batch(k, id, 60000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "cancelled"), "%s", r->body);
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    th_resp_free(r);
+    ck_assert_msg(th_wait_until(merge_worker_done, id, 120000), "the merge worker never finished");
+    char file[700];
+    snprintf(file, sizeof file, "%s/data/batches/%s/%s/merged.pdf", srv->dir, pid, id);
+    ck_assert_msg(access(file, F_OK) != 0, "%s was left behind", file);
+}
+END_TEST
+
 /* ---- retention of merged files ---- */
 
 /* A settled batch of api_key with a merged file: its id and the path of the file in local
@@ -845,6 +911,7 @@ int main(void)
     tcase_add_test(tc, merge_redone_after_a_dead_worker);
     tcase_add_test(tc, kill_during_merged_batch);
     tcase_add_test(tc, merged_file_retention);
+    tcase_add_test(tc, cancel_during_merge_leaves_no_file);
     suite_add_tcase(s, tc);
     int rc = th_run_and_stop(s, srv);
     rx_stop(rx);
