@@ -40,10 +40,10 @@ static th_resp_t *post_batch(const char *api_key, const char *slug, const char *
     return th_req(srv, "POST", path, api_key, body, headers);
 }
 
-/* Submits n good items, asserts 202, copies the id. */
-static void submit_ok(const char *api_key, int n, char id[64])
+/* Submits n good items with options (a JSON object, or NULL), asserts 202, copies the id. */
+static void submit_ok(const char *api_key, int n, const char *options, char id[64])
 {
-    char *body = batch_body(n, NULL);
+    char *body = batch_body(n, options);
     th_resp_t *r = post_batch(api_key, "invoice", body, NULL);
     free(body);
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
@@ -268,7 +268,7 @@ END_TEST
 START_TEST(cancel)
 {
     char id[64], path[128];
-    submit_ok(key, 200, id);
+    submit_ok(key, 200, NULL, id);
     snprintf(path, sizeof path, "/v1/batches/%s/cancel", id);
     th_resp_t *r = th_req(srv, "POST", path, key, NULL, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
@@ -290,13 +290,8 @@ END_TEST
  * receiver's second request; the first is a batch without a merge). */
 static void merged_batch_webhook_links_the_file(const char *hook_key)
 {
-    char *body = batch_body(2, "{\"merge\":\"pdf\"}");
-    th_resp_t *r = post_batch(hook_key, "invoice", body, NULL);
-    free(body);
-    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
     char id[64];
-    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
-    th_resp_free(r);
+    submit_ok(hook_key, 2, "{\"merge\":\"pdf\"}", id);
     ck_assert_msg(rx_wait_count(rx, "/batch", 2, 60000), "no batch.completed delivery for the merge");
     rx_request_t req;
     ck_assert(rx_get(rx, "/batch", 1, &req));
@@ -328,7 +323,7 @@ START_TEST(batch_webhook)
     snprintf(sub, sizeof sub, "%s", th_str(r->json, "id"));
     th_resp_free(r);
     char id[64];
-    submit_ok(hook_key, 3, id);
+    submit_ok(hook_key, 3, NULL, id);
     ck_assert_msg(rx_wait_count(rx, "/batch", 1, 60000), "no batch.completed delivery");
     rx_request_t req;
     ck_assert(rx_get(rx, "/batch", 0, &req));
@@ -368,7 +363,7 @@ END_TEST
 START_TEST(single_render_not_starved)
 {
     char batch[64], single[64];
-    submit_ok(key, MAX_ITEMS, batch);
+    submit_ok(key, MAX_ITEMS, NULL, batch);
     th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" TH_INVOICE_DATA "}", single);
     th_resp_t *r = th_wait_render(srv, key, single, 60000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
@@ -403,7 +398,7 @@ static void kill_once_started(const char *id)
 START_TEST(kill_during_batch)
 {
     char id[64];
-    submit_ok(key, 150, id);
+    submit_ok(key, 150, NULL, id);
     kill_once_started(id);
     th_resp_t *r = wait_batch(key, id, 240000);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
@@ -611,7 +606,7 @@ START_TEST(merge_options_and_download_errors)
     }
     /* no merge asked: no downloadUrl and 409 on the download */
     char id[64], url[160];
-    submit_ok(key, 1, id);
+    submit_ok(key, 1, NULL, id);
     th_resp_t *r = wait_batch(key, id, 60000);
     ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
     ck_assert_str_eq(th_str(r->json, "merge"), "none");
@@ -719,13 +714,9 @@ START_TEST(cancel_during_merge_leaves_no_file)
 {
     char pid[64], k[128];
     th_invoice_project(srv, "Cancel merge", "invoice", pid, k);
-    char *body = batch_body(250, "{\"merge\":\"pdf\"}"); /* the cap in this test */
-    th_resp_t *r = post_batch(k, "invoice", body, NULL);
-    free(body);
-    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
     char id[64];
-    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
-    th_resp_free(r);
+    submit_ok(k, 250, "{\"merge\":\"pdf\"}", id); /* 250: the cap in this test */
+    th_resp_t *r;
     bool merging = false;
     for (int waited = 0; waited < 240000 && !merging; waited += 20) {
         r = get_batch(k, id);
