@@ -933,7 +933,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         else {
             compile_issue(c, path,
                           "Missing \"type\" (one of text, heading, stack, columns, box, rule, spacer, "
-                          "pageBreak, table, image, qr, barcode, partial)");
+                          "pageBreak, table, image, qr, barcode, partial, list)");
             return NULL;
         }
     } else {
