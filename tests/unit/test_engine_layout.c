@@ -954,7 +954,9 @@ START_TEST(lists_number_and_nest)
         "{\"type\":\"list\",\"items\":[[\"outer\",{\"type\":\"list\",\"items\":[\"inner\"]}]]},"
         "{\"type\":\"list\",\"marker\":\"-\",\"items\":[\"dash\"]}"
         "]}");
-    json_t *pages = engfix_pages(t, engfix_json("{\"rows\":[\"r1\",\"r2\"]}"));
+    json_t *data = engfix_json("{\"rows\":[\"r1\",\"r2\"]}");
+    json_t *pages = engfix_pages(t, data);
+    json_decref(data);
     static const char *const pairs[][2] = {{"1.", "one"},  {"2.", "two"},  {"iii.", "r1"},
                                            {"iv.", "r2"},  {"A.", "x"},    {"B.", "y"},
                                            {"•", "outer"}, {"◦", "inner"}, {"-", "dash"}};
