@@ -8,6 +8,7 @@ import { h, replace } from "./dom.js";
 // opts: key (the list's property in the answer, e.g. "renders"), row (item → <tr>), url (the
 // API path with its query), newest (href of the first page, or null when this is it), older
 // (nextCursor → href), emptyText, pagerLabel, ctx (the view's context: its signal ends fetches).
+// Every draw says when the list was last fetched, also when nothing on it changed.
 export function listPage({ key, row, url, newest, older, emptyText, pagerLabel, ctx }) {
   const body = h("tbody");
   const empty = h("p.empty", { hidden: true }, emptyText);
@@ -15,6 +16,7 @@ export function listPage({ key, row, url, newest, older, emptyText, pagerLabel, 
   const refreshed = h("p.muted.small", { "aria-live": "off" });
   let last = "";
   const draw = (page) => {
+    refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     const text = JSON.stringify(page);
     if (text === last) return;
     last = text;
@@ -24,12 +26,10 @@ export function listPage({ key, row, url, newest, older, emptyText, pagerLabel, 
     replace(pager,
       newest ? h("a.button.secondary", { href: newest }, "← Newest") : null,
       page.hasMore ? h("a.button.secondary", { href: older(page.nextCursor), rel: "next" }, "Older →") : null);
-    refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
   };
   const load = async () => {
     try {
       draw(await get(url, { signal: ctx.signal }));
-      refreshed.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     } catch (e) {
       if (e.name !== "AbortError") refreshed.textContent = `Could not refresh: ${e.message}`;
     }
