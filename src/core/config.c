@@ -99,6 +99,7 @@ static const setting_t settings[] = {
     {"S3_ATTEMPT_TIMEOUT_MS", SET_INT, "20000", 100, 600000, F(s3_attempt_timeout_ms), 0, NULL},
     {"S3_CONNECT_TIMEOUT_MS", SET_INT, "5000", 100, 600000, F(s3_connect_timeout_ms), 0, NULL},
     {"S3_TOTAL_TIMEOUT_MS", SET_INT, "60000", 100, 3600000, F(s3_total_timeout_ms), 0, NULL},
+    {"S3_PART_SIZE_MB", SET_INT, "16", 5, 5120, F(s3_part_size_mb), 0, NULL},
     {"CRAFTKIT_RATE_LIMIT", SET_NUM, "50", 1e-6, 1e6, F(rate_limit), 0, NULL},
     {"CRAFTKIT_RATE_BURST", SET_INT, "100", 1, 1000000, F(rate_burst), 0, NULL},
     {"CRAFTKIT_ALLOW_PRIVATE_URLS", SET_BOOL, "false", 0, 0, F(allow_private_urls), 0, NULL},

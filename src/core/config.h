@@ -56,6 +56,7 @@ typedef struct config {
     int s3_attempt_timeout_ms;   /* S3_ATTEMPT_TIMEOUT_MS (default 20000): one try, connect to last byte */
     int s3_connect_timeout_ms;   /* S3_CONNECT_TIMEOUT_MS (default 5000) */
     int s3_total_timeout_ms;     /* S3_TOTAL_TIMEOUT_MS (default 60000): all tries and backoff */
+    int s3_part_size_mb;         /* S3_PART_SIZE_MB (default 16): larger objects go up in parts */
     double rate_limit;           /* CRAFTKIT_RATE_LIMIT requests/s per project (default 50) */
     int rate_burst;              /* CRAFTKIT_RATE_BURST (default 100) */
     bool allow_private_urls;     /* CRAFTKIT_ALLOW_PRIVATE_URLS=1 */

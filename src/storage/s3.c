@@ -28,6 +28,7 @@ struct s3_client {
     bool path_style;
     int attempts, attempt_timeout_ms, connect_timeout_ms, total_timeout_ms, backoff_base_ms,
         health_timeout_ms;
+    size_t part_size;
 };
 
 /* What one HTTP exchange produced. */
@@ -133,6 +134,7 @@ s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len)
     c->total_timeout_ms = or_default(cfg->total_timeout_ms, 60000);
     c->backoff_base_ms = or_default(cfg->backoff_base_ms, 250);
     c->health_timeout_ms = or_default(cfg->health_timeout_ms, 2000);
+    c->part_size = cfg->part_size ? cfg->part_size : S3_PART_DEFAULT;
     c->curl = curl_easy_init();
     if (!c->region || !c->bucket || !c->access_key_id || !c->secret_access_key || !c->curl) {
         errmsg_fail(err, err_len, "out of memory creating the S3 client");
@@ -252,11 +254,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 }
 
 typedef struct s3_op {
-    const char *method; /* GET PUT DELETE HEAD */
-    const char *key;    /* NULL = bucket */
-    const void *data;   /* PUT body */
+    const char *method;         /* GET PUT POST DELETE HEAD */
+    const char *key;            /* NULL = bucket */
+    const sigv4_param_t *query; /* NOT encoded (multipart: uploads, partNumber, uploadId) */
+    size_t n_query;
+    const void *data; /* PUT / POST body */
     size_t len;
-    const char *content_type; /* PUT only */
+    const char *content_type; /* PUT and initiating POST only */
     const char *content_md5;  /* base64, PUT only */
     const char *payload_hash; /* hex SHA-256 of data */
 } s3_op_t;
@@ -277,8 +281,13 @@ static struct curl_slist *signed_headers(const s3_client_t *c, const s3_op_t *op
     if (c->session_token)
         h[n++] = (sigv4_param_t){"x-amz-security-token", c->session_token};
     sigv4_creds_t creds = {c->access_key_id, c->secret_access_key, c->session_token, c->region, "s3"};
-    sigv4_request_t req = {
-        .method = op->method, .path = path, .headers = h, .n_headers = n, .payload_hash = op->payload_hash};
+    sigv4_request_t req = {.method = op->method,
+                           .path = path,
+                           .query = op->query,
+                           .n_query = op->n_query,
+                           .headers = h,
+                           .n_headers = n,
+                           .payload_hash = op->payload_hash};
     buf_t auth, line;
     buf_init(&auth, 4096);
     buf_init(&line, 8192);
@@ -312,6 +321,21 @@ fail:
     return NULL;
 }
 
+/* Appends "?name=value&..." of op's query to url, encoded as the signer encodes it. */
+static int append_query(buf_t *url, const s3_op_t *op)
+{
+    for (size_t i = 0; i < op->n_query; i++) {
+        buf_put(url, i ? "&" : "?", 1);
+        buf_put(url, op->query[i].name, strlen(op->query[i].name));
+        if (op->query[i].value && *op->query[i].value) {
+            buf_put(url, "=", 1);
+            if (sigv4_uri_encode(url, op->query[i].value, false) != BUF_OK)
+                return -1;
+        }
+    }
+    return buf_error(url) == BUF_OK ? 0 : -1;
+}
+
 /* Performs op once with a timeout of timeout_ms; fills r. */
 static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_response_t *r)
 {
@@ -335,7 +359,7 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
     }
     sigv4_format_date(time(NULL), amz_date);
     if (address(c, op->key, host, &path) != 0 || buf_printf(&url, "%s://%s", c->scheme, host) != BUF_OK ||
-        sigv4_uri_encode(&url, buf_cstr(&path), true) != BUF_OK ||
+        sigv4_uri_encode(&url, buf_cstr(&path), true) != BUF_OK || append_query(&url, op) != 0 ||
         !(headers = signed_headers(c, op, host, buf_cstr(&path), amz_date))) {
         errmsg_fail(r->curl_err, sizeof r->curl_err, "could not build the request");
         goto cleanup;
@@ -347,7 +371,7 @@ static void perform_once(s3_client_t *c, const s3_op_t *op, int timeout_ms, s3_r
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, op->method);
     if (!strcmp(op->method, "HEAD"))
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    if (!strcmp(op->method, "PUT")) {
+    if (!strcmp(op->method, "PUT") || !strcmp(op->method, "POST")) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, op->data ? op->data : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)op->len);
     }
@@ -458,8 +482,26 @@ static void md5_of(const void *data, size_t len, unsigned char out[16])
     EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
 }
 
-int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const char *content_type, char *err,
-           size_t err_len)
+/* An operation that sends data (sha: its hex SHA-256) to key with query. */
+static s3_op_t body_op(const char *method, const char *key, const sigv4_param_t *query, size_t n_query,
+                       const void *data, size_t len, const char *content_type, const char *sha)
+{
+    return (s3_op_t){.method = method,
+                     .key = key,
+                     .query = query,
+                     .n_query = n_query,
+                     .data = data,
+                     .len = len,
+                     .content_type = content_type,
+                     .payload_hash = sha};
+}
+
+/* One PUT of data (a whole object, or one part when query names it) with its MD5 and SHA-256
+ * signed; counts only on a 200 whose plain-MD5 ETag, if it has one, is the MD5 of what was
+ * sent. etag (S3_ETAG_MAX) gets the store's ETag. 0 or -1 + err. */
+static int put_checked(s3_client_t *c, const char *key, const sigv4_param_t *query, size_t n_query,
+                       const void *data, size_t len, const char *content_type, char *etag, char *err,
+                       size_t err_len)
 {
     unsigned char md5[16];
     char md5_hex[33], md5_b64[32], sha[CRYPTO_SHA256_HEX_LEN + 1];
@@ -467,13 +509,8 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const 
     crypto_hex(md5, sizeof md5, md5_hex);
     EVP_EncodeBlock((unsigned char *)md5_b64, md5, sizeof md5);
     crypto_sha256_hex(data, len, sha);
-    s3_op_t op = {.method = "PUT",
-                  .key = key,
-                  .data = data,
-                  .len = len,
-                  .content_type = content_type ? content_type : "application/octet-stream",
-                  .content_md5 = md5_b64,
-                  .payload_hash = sha};
+    s3_op_t op = body_op("PUT", key, query, n_query, data, len, content_type, sha);
+    op.content_md5 = md5_b64;
     buf_t body;
     buf_init(&body, S3_ERROR_BODY_MAX);
     s3_response_t r = {.body = &body, .fd = -1};
@@ -491,10 +528,124 @@ int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const 
                     key, r.etag, md5_hex);
         goto cleanup;
     }
+    snprintf(etag, S3_ETAG_MAX, "%s", r.etag);
     rc = 0;
 cleanup:
     buf_free(&body);
     return rc;
+}
+
+/* A POST to key with query and body (initiate / complete a multipart upload); r->body gets
+ * the answer. 0 on a 200 without an <Error> (S3 may report a failed completion inside a 200),
+ * else -1 + err. */
+static int post_xml(s3_client_t *c, const char *key, const sigv4_param_t *query, size_t n_query,
+                    const char *content_type, const buf_t *xml, s3_response_t *r, const char *what, char *err,
+                    size_t err_len)
+{
+    char sha[CRYPTO_SHA256_HEX_LEN + 1];
+    const char *data = xml ? buf_cstr(xml) : "";
+    size_t len = xml ? xml->len : 0;
+    crypto_sha256_hex(data, len, sha);
+    s3_op_t op = body_op("POST", key, query, n_query, data, len, content_type, sha);
+    int tries = perform(c, &op, c->attempts, c->total_timeout_ms, r);
+    if (r->curl_rc == CURLE_OK && r->status == 200 && !strstr(buf_cstr(r->body), "<Error>"))
+        return 0;
+    char label[64];
+    snprintf(label, sizeof label, "POST (%s)", what);
+    fail_msg(label, key, r, tries, err, err_len);
+    return -1;
+}
+
+/* Starts a multipart upload of key; upload_id (S3_UPLOAD_ID_MAX) gets its id. 0 or -1 + err. */
+static int multipart_start(s3_client_t *c, const char *key, const char *content_type, char *upload_id,
+                           char *err, size_t err_len)
+{
+    sigv4_param_t q[] = {{"uploads", ""}};
+    buf_t body;
+    buf_init(&body, S3_ERROR_BODY_MAX);
+    s3_response_t r = {.body = &body, .fd = -1};
+    int rc = post_xml(c, key, q, 1, content_type, NULL, &r, "initiate multipart upload", err, err_len);
+    if (rc == 0) {
+        xml_field(buf_cstr(&body), "UploadId", upload_id, S3_UPLOAD_ID_MAX);
+        if (!upload_id[0])
+            rc = errmsg_fail(err, err_len, "S3 POST %s failed: the store sent no UploadId", key);
+    }
+    buf_free(&body);
+    return rc;
+}
+
+/* Drops an unfinished upload so its parts stop costing storage; a failure is only logged by
+ * the caller's message (a lifecycle rule catches what is left). */
+static void multipart_abort(s3_client_t *c, const char *key, const char *upload_id)
+{
+    sigv4_param_t q[] = {{"uploadId", upload_id}};
+    s3_op_t op = {
+        .method = "DELETE", .key = key, .query = q, .n_query = 1, .payload_hash = SIGV4_EMPTY_SHA256};
+    buf_t body;
+    buf_init(&body, S3_ERROR_BODY_MAX);
+    s3_response_t r = {.body = &body, .fd = -1};
+    perform(c, &op, 1, c->attempt_timeout_ms, &r);
+    buf_free(&body);
+}
+
+/* Uploads the parts of data and appends each one's <Part> to xml. 0 or -1 + err. */
+static int multipart_parts(s3_client_t *c, const char *key, const char *upload_id, const unsigned char *data,
+                           size_t len, size_t part, buf_t *xml, char *err, size_t err_len)
+{
+    size_t n = (len + part - 1) / part;
+    for (size_t i = 0; i < n; i++) {
+        char number[24], etag[S3_ETAG_MAX];
+        snprintf(number, sizeof number, "%zu", i + 1);
+        sigv4_param_t q[] = {{"partNumber", number}, {"uploadId", upload_id}};
+        size_t off = i * part, this_len = len - off < part ? len - off : part;
+        if (put_checked(c, key, q, 2, data + off, this_len, NULL, etag, err, err_len) != 0)
+            return -1;
+        buf_putf(xml, "<Part><PartNumber>%s</PartNumber><ETag>\"%s\"</ETag></Part>", number, etag);
+    }
+    return 0;
+}
+
+/* The multipart path of s3_put: parts of c->part_size (grown to stay within S3_PARTS_MAX). */
+static int put_multipart(s3_client_t *c, const char *key, const void *data, size_t len,
+                         const char *content_type, char *err, size_t err_len)
+{
+    char upload_id[S3_UPLOAD_ID_MAX];
+    size_t part = c->part_size;
+    if (len / part >= S3_PARTS_MAX)
+        part = len / S3_PARTS_MAX + 1;
+    if (multipart_start(c, key, content_type, upload_id, err, err_len) != 0)
+        return -1;
+    buf_t xml, body;
+    buf_init(&xml, S3_COMPLETE_XML_MAX);
+    buf_init(&body, S3_ERROR_BODY_MAX);
+    int rc = -1;
+    buf_puts(&xml, "<CompleteMultipartUpload>");
+    if (multipart_parts(c, key, upload_id, data, len, part, &xml, err, err_len) != 0)
+        goto cleanup;
+    buf_puts(&xml, "</CompleteMultipartUpload>");
+    if (buf_error(&xml) != BUF_OK) {
+        errmsg_fail(err, err_len, "S3 PUT %s failed: the part list is too long", key);
+        goto cleanup;
+    }
+    sigv4_param_t q[] = {{"uploadId", upload_id}};
+    s3_response_t r = {.body = &body, .fd = -1};
+    rc = post_xml(c, key, q, 1, "application/xml", &xml, &r, "complete multipart upload", err, err_len);
+cleanup:
+    if (rc != 0)
+        multipart_abort(c, key, upload_id);
+    buf_free(&xml);
+    buf_free(&body);
+    return rc;
+}
+
+int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const char *content_type, char *err,
+           size_t err_len)
+{
+    const char *type = content_type ? content_type : "application/octet-stream";
+    if (len > c->part_size)
+        return put_multipart(c, key, data, len, type, err, err_len);
+    char etag[S3_ETAG_MAX];
+    return put_checked(c, key, NULL, 0, data, len, type, etag, err, err_len);
 }
 
 /* The outcome of a GET (into memory or a file) capped at max bytes: 0, -2 when the object

@@ -12,6 +12,12 @@
  * upload without SSE-KMS, as on AWS, MinIO, R2 and the fake), equals the MD5 of what we sent.
  * Faults: network errors, timeouts, 5xx and 429 are retried with exponential backoff and
  * jitter (attempts, per-attempt and overall time limits in s3_config_t); 4xx are final.
+ * Large objects (over part_size: merged batch files) go up as a multipart upload: initiate,
+ * one UploadPart per slice (each checked like a single PUT and retried on its own), complete;
+ * a failed upload is aborted (best effort: a bucket lifecycle rule
+ * AbortIncompleteMultipartUpload removes what an abort could not, docs/operations.md). The
+ * object appears under its key only when the upload completes, so a failure never leaves half
+ * a file under the key.
  *
  * Threads: an s3_client_t owns a CURL easy handle: one client per thread, never shared.
  * curl_global_init() must have run before the first client is created (main does it).
@@ -28,6 +34,11 @@
 
 #define S3_ERROR_BODY_MAX (64 * 1024) /* bytes of an error response we keep */
 #define S3_URL_MAX 8192
+#define S3_PART_MIN ((size_t)5 << 20) /* S3's smallest part (all but the last) */
+#define S3_PART_DEFAULT ((size_t)16 << 20)
+#define S3_PARTS_MAX 10000             /* S3's most parts per upload */
+#define S3_UPLOAD_ID_MAX 1024          /* bytes of an UploadId we accept */
+#define S3_COMPLETE_XML_MAX (1u << 20) /* the CompleteMultipartUpload body: 10,000 parts */
 
 typedef struct s3_config {
     const char *endpoint; /* "https://s3.eu-west-1.amazonaws.com", no path */
@@ -45,6 +56,8 @@ typedef struct s3_config {
     int total_timeout_ms;         /* all tries and backoff together (default 60000) */
     int backoff_base_ms;          /* first backoff; doubles each retry, +-25% jitter (250) */
     int health_timeout_ms;        /* the single HEAD bucket of s3_health (default 2000) */
+    size_t part_size;             /* objects larger go up in parts of this size (default 16 MiB;
+                                     below S3_PART_MIN only for tests against the fake) */
 } s3_config_t;
 
 typedef struct s3_client s3_client_t;
@@ -54,7 +67,8 @@ typedef struct s3_client s3_client_t;
 s3_client_t *s3_client_new(const s3_config_t *cfg, char *err, size_t err_len);
 void s3_client_free(s3_client_t *c);
 
-/* PUT key; 0 or -1 + err ("S3 PUT renders/... failed: HTTP 503 SlowDown after 3 attempts"). */
+/* PUT key; 0 or -1 + err ("S3 PUT renders/... failed: HTTP 503 SlowDown after 3 attempts").
+ * len > part_size: a multipart upload (the object exists only once it completes). */
 int s3_put(s3_client_t *c, const char *key, const void *data, size_t len, const char *content_type, char *err,
            size_t err_len);
 /* GET key into out (bounded by out->max). 0, -2 when the object does not exist, or -1 + err. */

@@ -69,6 +69,7 @@ static storage_t *new_s3(storage_t *s, const config_t *cfg, const storage_option
             o->s3_connect_timeout_ms ? o->s3_connect_timeout_ms : cfg->s3_connect_timeout_ms,
         .total_timeout_ms = o->s3_total_timeout_ms ? o->s3_total_timeout_ms : cfg->s3_total_timeout_ms,
         .backoff_base_ms = o->s3_backoff_base_ms,
+        .part_size = o->s3_part_size ? o->s3_part_size : (size_t)cfg->s3_part_size_mb << 20,
         .health_timeout_ms = o->health_timeout_ms,
     };
     s->s3 = s3_client_new(&sc, err, err_len);

@@ -43,6 +43,7 @@ typedef struct storage_options {
     int s3_total_timeout_ms;   /* 60000: a PUT never takes longer, retries included */
     int s3_backoff_base_ms;    /* 250 */
     int health_timeout_ms;     /* 2000 (S3 HEAD bucket for /ready) */
+    size_t s3_part_size;       /* S3_PART_SIZE_MB: objects larger go up in parts (tests: any size) */
 } storage_options_t;
 
 /* Creates a backend from the loaded config (storage, data_dir, signing_secret, download_ttl,

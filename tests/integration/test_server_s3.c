@@ -3,7 +3,8 @@
  * pre-signed links that the store itself serves (and refuses when tampered), /download relays
  * the object, /files is gone, S3_PUBLIC_BASE_URL gives plain links, and a wrong secret fails
  * renders with a message naming the store and turns /ready's storage component "down"; a
- * merged batch is stored, linked and relayed the same way.
+ * merged batch is stored, linked and relayed the same way, and deleted from the store when it
+ * passes its retention.
  * test_storage_s3 covers the S3 client on its own; this one covers how the server wires it. */
 #include <check.h>
 #include <stdio.h>
@@ -354,15 +355,17 @@ END_TEST
 /* A merged batch (options.merge "pdf") under S3: the merged file is read from and written to the
  * store, its downloadUrl is a pre-signed link the store serves, /download relays the same bytes,
  * and the object sits under batches/<project>/<batch>/merged.pdf. */
-START_TEST(merged_batch_in_s3)
+/* Submits a two-item batch merged into one PDF "Both.pdf" and waits until it settles
+ * successfully; id gets its id; returns the settled batch. */
+static th_resp_t *merged_batch(char id[64])
 {
     th_resp_t *r = th_req(srv, "POST", "/v1/templates/invoice/batches", key,
                           "{\"items\":[{\"data\":" DATA_OK "},{\"data\":" DATA_OK "}],"
                           "\"options\":{\"merge\":\"pdf\",\"filename\":\"Both\"}}",
                           NULL);
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
-    char id[64], path[160];
-    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    char path[160];
+    snprintf(id, 64, "%s", th_str(r->json, "id"));
     th_resp_free(r);
     snprintf(path, sizeof path, "/v1/batches/%s", id);
     for (int waited = 0;; waited += 100) {
@@ -373,6 +376,13 @@ START_TEST(merged_batch_in_s3)
         th_sleep_ms(100);
     }
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    return r;
+}
+
+START_TEST(merged_batch_in_s3)
+{
+    char id[64], path[160];
+    th_resp_t *r = merged_batch(id);
     ck_assert_int_ge(json_integer_value(json_object_get(r->json, "mergePages")), 2);
     char want[512];
     snprintf(want, sizeof want, "%s/%s/batches/%s/%s/merged.pdf?", endpoint, bucket, project_id, id);
@@ -394,6 +404,62 @@ START_TEST(merged_batch_in_s3)
 }
 END_TEST
 
+typedef struct expiry_wait {
+    const char *id;
+} expiry_wait_t;
+
+static bool merge_expired(void *arg)
+{
+    const expiry_wait_t *w = arg;
+    char path[160];
+    snprintf(path, sizeof path, "/v1/batches/%s", w->id);
+    th_resp_t *r = th_req(srv, "GET", path, key, NULL, NULL);
+    bool done = r->json && json_is_string(json_object_get(r->json, "expiredAt"));
+    th_resp_free(r);
+    return done;
+}
+
+/* Retention under S3: a merged file older than the project's retentionDays is deleted from the
+ * store by the sweeper (the pre-signed link handed out before now gets the store's 404), the
+ * batch shows expiredAt and no downloadUrl, and /download answers 410 file_gone. */
+START_TEST(merged_file_expires_in_s3)
+{
+    char id[64], path[160], sql[256];
+    th_resp_t *r = merged_batch(id);
+    char *link = strdup(download_url(r));
+    th_resp_free(r);
+    r = th_req_url("GET", link, NULL, NULL, NULL);
+    ck_assert_int_eq(r->status, 200);
+    th_resp_free(r);
+    snprintf(sql, sizeof sql, "UPDATE batches SET completed_at = now() - interval '3 days' WHERE id = '%s'",
+             id);
+    free(th_sql(srv, sql));
+    snprintf(path, sizeof path, "/v1/projects/%s", project_id);
+    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"retentionDays\":2}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+    expiry_wait_t w = {id};
+    ck_assert_msg(th_wait_until(merge_expired, &w, 30000), "batch %s: the merged file did not expire", id);
+    r = th_req_url("GET", link, NULL, NULL, NULL);
+    ck_assert_msg(r->status == 404, "the object is still in the store: %ld", r->status);
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/batches/%s", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
+    th_resp_free(r);
+    snprintf(path, sizeof path, "/v1/batches/%s/download", id);
+    r = th_req(srv, "GET", path, key, NULL, NULL);
+    th_assert_error(r, 410, "file_gone");
+    th_resp_free(r);
+    free(link);
+    /* Back to the default, so the other tests' renders are not swept. */
+    snprintf(path, sizeof path, "/v1/projects/%s", project_id);
+    r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"retentionDays\":null}", NULL);
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    th_resp_free(r);
+}
+END_TEST
+
 int main(void)
 {
     load_s3_env();
@@ -405,6 +471,7 @@ int main(void)
                          env_secret,
                          "S3_FORCE_PATH_STYLE=1",
                          "CRAFTKIT_DOWNLOAD_TTL=" DOWNLOAD_TTL,
+                         "CRAFTKIT_SWEEP_INTERVAL_MS=250",
                          NULL};
     srv = th_start("server_s3", env);
     th_invoice_project(srv, "S3", "invoice", project_id, key);
@@ -417,6 +484,7 @@ int main(void)
     tcase_add_test(tc, no_files_route_under_s3);
     tcase_add_test(tc, ready_with_the_store_up);
     tcase_add_test(tc, merged_batch_in_s3);
+    tcase_add_test(tc, merged_file_expires_in_s3);
     suite_add_tcase(s, tc);
     tc = tcase_create("settings");
     tcase_set_timeout(tc, 300);

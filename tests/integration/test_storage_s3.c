@@ -190,6 +190,47 @@ START_TEST(virtual_host_addressing)
 }
 END_TEST
 
+/* A large object (a merged batch file) goes up as a multipart upload: the parts (64 KiB here,
+ * 16 MiB by default) reassemble to the same bytes, and the initiating request's Content-Type is
+ * the object's. (That this path is the multipart one shows in s3_5xx_is_retried_then_reported,
+ * where the same setting fails at "initiate multipart upload".) */
+START_TEST(large_object_goes_up_in_parts)
+{
+    config_t c = s3_cfg();
+    storage_options_t parts = fast;
+    parts.s3_part_size = 64 * 1024;
+    char err[512] = "";
+    storage_t *s = storage_new_with(&c, &parts, err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    size_t len = 3 * 64 * 1024 + 123; /* three full parts and a short last one */
+    char *data = malloc(len), sha[65], want[65], *url = NULL;
+    ck_assert_ptr_nonnull(data);
+    random_bytes(data, len);
+    ck_assert_msg(storage_put(s, KEY, data, len, "application/pdf", sha, err, sizeof err) == 0, "%s", err);
+    crypto_sha256_hex(data, len, want);
+    ck_assert_str_eq(sha, want);
+    ck_assert_int_eq(storage_download_url(s, KEY, NULL, 60, &url, err, sizeof err), 0);
+    th_resp_t *r = th_req_url("GET", url, NULL, NULL, NULL);
+    ck_assert_msg(r && r->status == 200, "%ld", r ? r->status : 0L);
+    ck_assert_int_eq(r->len, len);
+    ck_assert(!memcmp(r->body, data, len));
+    ck_assert_str_eq(th_header(r, "content-type"), "application/pdf");
+    th_resp_free(r);
+    free(url);
+
+    /* Replacing it with a small object goes back to one PUT. */
+    ck_assert_int_eq(storage_put(s, KEY, data, 1000, "application/pdf", sha, err, sizeof err), 0);
+    buf_t b;
+    buf_init(&b, 1 << 20);
+    ck_assert_int_eq(storage_get(s, KEY, &b, err, sizeof err), 0);
+    ck_assert_int_eq(b.len, 1000);
+    buf_free(&b);
+    storage_delete(s, KEY, err, sizeof err);
+    storage_free(s);
+    free(data);
+}
+END_TEST
+
 START_TEST(presigned_get)
 {
     config_t c = s3_cfg();
@@ -475,6 +516,19 @@ START_TEST(s3_5xx_is_retried_then_reported)
     ck_assert_msg(strstr(err, "HTTP 503 SlowDown: Please reduce your request rate. after 3 attempts"), "%s",
                   err);
     storage_free(s);
+
+    /* A large object fails at its first step (initiating the upload) with the same clarity; the
+     * abort that follows a failed upload is not needed when none was started. */
+    storage_options_t parts = fast;
+    parts.s3_part_size = 8192;
+    s = storage_new_with(&c, &parts, err, sizeof err);
+    ck_assert_ptr_nonnull(s);
+    atomic_store(&f.requests, 0);
+    ck_assert_int_eq(storage_put(s, KEY, data, sizeof data, "application/pdf", sha, err, sizeof err), -1);
+    ck_assert_int_eq(atomic_load(&f.requests), 3);
+    ck_assert_msg(strstr(err, "S3 POST (initiate multipart upload) " KEY " failed: HTTP 503 SlowDown"), "%s",
+                  err);
+    storage_free(s);
     shutdown(f.fd, SHUT_RDWR);
     close(f.fd);
     pthread_join(th, NULL);
@@ -488,6 +542,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, put_get_delete);
     tcase_add_test(tc, get_into_a_file);
+    tcase_add_test(tc, large_object_goes_up_in_parts);
     tcase_add_test(tc, virtual_host_addressing);
     tcase_add_test(tc, presigned_get);
     tcase_add_test(tc, presigned_for_a_public_endpoint);
