@@ -187,6 +187,10 @@ static void bind_path(expr_path_t *p, void *arg)
 {
     bind_ctx_t *b = arg;
     compiler_t *c = b->c;
+    if (p->root == PATH_PAGEOF) {
+        compile_page_ref(c, p, b->path);
+        return;
+    }
     if (p->root == PATH_DATA && (!strcmp(p->text, "page") || !strcmp(p->text, "pages")) &&
         !c->names.allow_page && !(c->mf_vars && json_object_get(c->mf_vars, p->text))) {
         compile_issue(c, b->path, "{{%s}} is only defined in header and footer blocks", p->text);
@@ -498,8 +502,8 @@ node_t *compile_new_node(compiler_t *c, node_kind_t kind, const char *path, cons
     return new_node(c, kind, path, style);
 }
 
-static const char *const common_keys_list[] = {"type",  "if",           "each",     "as",
-                                               "style", "keepTogether", "position", NULL};
+static const char *const common_keys_list[] = {"type",         "if",       "each",   "as", "style",
+                                               "keepTogether", "position", "anchor", NULL};
 
 /* Keys of a block: the common ones plus the kind's own. */
 static void check_block_keys(compiler_t *c, const json_t *obj, const char *path, const char *const *own)
@@ -988,6 +992,9 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
     json_t *pos = json_object_get(obj, "position");
     if (pos)
         n->position = compile_position(c, pos, compile_path(c, path, "position"));
+    json_t *anchor = json_object_get(obj, "anchor");
+    if (anchor)
+        compile_anchor(c, anchor, compile_path(c, path, "anchor"), n);
 
     switch (kind) {
     case 0:

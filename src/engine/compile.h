@@ -48,6 +48,12 @@ typedef struct compiler {
     /* A group row's frame (`group` of groupBy) and the manifest loop its items come from. */
     bool group_frame[EXPR_LOOP_DEPTH_MAX];
     const json_t *group_defs[EXPR_LOOP_DEPTH_MAX];
+
+    /* Anchors and page references (compile_refs.c); NULL outside layouts. */
+    json_t *anchors;      /* literal anchor name -> its path */
+    json_t *anchor_refs;  /* [{name, path}] of pageOf("name") */
+    bool dynamic_anchors; /* some anchor is made from the data ("item-{{item.id}}") */
+    bool in_body;         /* compiling the body (not a header, footer or metadata) */
 } compiler_t;
 
 /* Records a problem at path. */
@@ -115,6 +121,14 @@ int compile_table(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 /* An image source (a template string); literal "asset:NAME" sources are recorded in
  * t->asset_refs so that saving checks the project has them. */
 int compile_image_src(compiler_t *c, const json_t *v, const char *path, expr_str_t *out);
+
+/* ---- anchors and page references (compile_refs.c) ---- */
+/* A block's "anchor" onto n (unique literal names; names from the data inside loops). */
+void compile_anchor(compiler_t *c, const json_t *v, const char *path, node_t *n);
+/* Records pageOf("name") at path (a PATH_PAGEOF path of a template string). */
+void compile_page_ref(compiler_t *c, const expr_path_t *p, const char *path);
+/* After the whole layout: every pageOf() names an anchor (unless anchors come from the data). */
+void compile_check_page_refs(compiler_t *c);
 
 /* ---- pages (compile_page.c) ---- */
 /* page.background: a colour, an image source, {color, image, fit, area, pages} or a list of them. */

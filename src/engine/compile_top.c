@@ -464,7 +464,10 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         compile_issue(c, "layout.body", "Expected a list of blocks");
         return;
     }
+    c->in_body = true;
     t->body = compile_block_list(c, body, "layout.body", &t->base_style);
+    c->in_body = false;
+    compile_check_page_refs(c);
     check_families(c);
 }
 
@@ -494,6 +497,8 @@ engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_co
                     .field_errors = json_object(),
                     .form_errors = json_array(),
                     .families = json_object(),
+                    .anchors = json_object(),
+                    .anchor_refs = json_array(),
                     .opts = opts};
     json_t *generated = NULL;
     index_manifest(&c, manifest);
@@ -503,6 +508,8 @@ engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_co
     if (t->arena.full && !c.nissues)
         compile_issue(&c, NULL, "The layout is too large");
     json_decref(generated);
+    json_decref(c.anchors);
+    json_decref(c.anchor_refs);
     json_decref(c.mf_vars);
     json_decref(c.mf_loops);
     json_decref(c.families);

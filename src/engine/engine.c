@@ -409,6 +409,29 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
     return 0;
 }
 
+/* Prepares and paginates the body. A body that shows pageOf() numbers is laid out again with the
+ * pages the last layout found, until they are the pages it produces (usually the second time). */
+static int layout_body(render_t *r)
+{
+    for (int pass = 1;; pass++) {
+        pbox_t *body = prepare_stack(r, r->t->body, r->content_w);
+        if (!body || place_document(r, body) < 0)
+            return -1;
+        bool settled = true;
+        if (r->t->page_refs && refs_settled(r, &settled) < 0)
+            return -1;
+        if (settled || !r->t->body_page_refs)
+            return 0;
+        if (pass == ENGINE_LAYOUT_PASSES_MAX)
+            return render_fail(r,
+                               "the page numbers of pageOf() do not settle: after %d layouts, showing them "
+                               "still moves the blocks they point to to other pages",
+                               pass);
+        layout_free_pages(r);
+        r->noutline = 0;
+    }
+}
+
 /* Sets up a render and lays the body out (prepare + paginate); render_end releases it. */
 static int render_layout(engine_ctx_t *ctx, text_t *text, const engine_template_t *t, const json_t *data,
                          int64_t deadline_ms, render_t *r)
@@ -427,12 +450,14 @@ static int render_layout(engine_ctx_t *ctx, text_t *text, const engine_template_
     buf_init(&r->tmp, ENGINE_TEXT_MAX);
     r->content_x = t->page.margin[3];
     r->content_w = t->page.width - t->page.margin[1] - t->page.margin[3];
-    if (measure_margins(r) < 0)
-        return -1;
-    if (prepare_backgrounds(r) < 0)
-        return -1;
-    pbox_t *body = prepare_stack(r, t->body, r->content_w);
-    if (!body || place_document(r, body) < 0)
+    if (t->page_refs) {
+        r->scope.page_of = refs_page_of;
+        r->scope.page_of_arg = r;
+    }
+    r->refs_measure = true;
+    int rc = measure_margins(r);
+    r->refs_measure = false;
+    if (rc < 0 || prepare_backgrounds(r) < 0 || layout_body(r) < 0)
         return -1;
     place_fit_pages(r);
     if (place_backgrounds(r) < 0)
@@ -445,6 +470,7 @@ static void render_end(render_t *r)
     for (size_t i = 0; i < r->nloaded; i++)
         image_unref(r->loaded[i]);
     layout_free_pages(r);
+    refs_free(r);
     buf_free(&r->tmp);
 }
 

@@ -23,6 +23,8 @@
 #define ENGINE_PAGE_MIN_PT 18.0    /* a quarter inch (small labels) */
 #define ENGINE_CONTENT_MIN_PT 9.0  /* what margins, header and footer must leave */
 #define ENGINE_PAGE_MAX_PT 14400.0 /* 200 inches, the PDF limit */
+#define ENGINE_ANCHOR_MAX 200      /* bytes of an anchor's name */
+#define ENGINE_LAYOUT_PASSES_MAX 5 /* layouts of a body with pageOf() before it must have settled */
 
 struct engine_template {
     arena_t arena;
@@ -42,6 +44,9 @@ struct engine_template {
     int einvoice_profile;
     json_t *asset_refs; /* [{ref, path}] of literal "asset:" image sources */
     json_t *font_refs;  /* [{family, path}] of the font families the layout names */
+    /* pageOf(): used anywhere (a render collects the anchors' pages), and in the body (the body is
+     * laid out again until the page numbers it shows are the true ones). */
+    bool page_refs, body_page_refs;
 };
 
 /* For tests: lays the document out (headers and footers included) without drawing, and

@@ -281,9 +281,10 @@ static int scan_agg(arena_t *a, const char **pp, const char *end, const expr_sco
         if (strlen(agg_names[i]) == (size_t)(p - start) && !strncmp(start, agg_names[i], (size_t)(p - start)))
             kind = i;
     if (kind < 0) {
-        return errmsg_fail(err, err_len,
-                           "Unknown function \"%.*s\" (aggregates are sum, count, avg, min and max)",
-                           (int)(p - start > 40 ? 40 : p - start), start);
+        return errmsg_fail(
+            err, err_len,
+            "Unknown function \"%.*s\" (the functions are sum, count, avg, min, max and pageOf)",
+            (int)(p - start > 40 ? 40 : p - start), start);
     }
     expr_agg_t *g = arena_alloc(a, sizeof *g);
     if (!g)
@@ -374,6 +375,45 @@ static const char *find_close(const char *p, const char *end)
     return NULL;
 }
 
+/* "pageOf" followed by "(" at *pp: consumes the name. */
+static bool take_pageof(const char **pp, const char *end)
+{
+    if (!at_call(*pp, end))
+        return false;
+    const char *p = *pp;
+    if (!take_word(&p, end, "pageOf"))
+        return false;
+    *pp = p;
+    return true;
+}
+
+/* The ("name") of pageOf("name"), after the name: a path of root PATH_PAGEOF. */
+static int scan_pageof(arena_t *a, const char **pp, const char *end, expr_path_t **out, char *err,
+                       size_t err_len)
+{
+    const char *p = skip_ws(*pp + 1, end); /* after "(" */
+    const char *name = NULL;
+    size_t len = 0;
+    if (p >= end || (*p != '"' && *p != '\''))
+        return errmsg_fail(err, err_len, "pageOf takes the name of an anchor in quotes: pageOf(\"terms\")");
+    if (scan_quoted(a, &p, end, &name, &len, err, err_len) < 0)
+        return -1;
+    p = skip_ws(p, end);
+    if (p >= end || *p != ')')
+        return errmsg_fail(err, err_len, "Expected \")\" after pageOf(\"%.100s\"", name);
+    expr_path_t *path = arena_calloc(a, 1, sizeof *path);
+    char text[160];
+    snprintf(text, sizeof text, "pageOf(\"%.100s\")", name);
+    if (!path || !(path->text = arena_strdup(a, text)) ||
+        !(path->seg = arena_calloc(a, 1, sizeof *path->seg)))
+        return errmsg_fail(err, err_len, "Out of memory");
+    path->root = PATH_PAGEOF;
+    path->anchor = name;
+    *pp = p + 1;
+    *out = path;
+    return 0;
+}
+
 /* One {{ value }}: a quoted literal, an aggregate call or a path, then its | filters. Long because
  * the value and its filter chain are parsed in one pass over the same cursor and part. */
 static int parse_value(arena_t *a, const char *p, const char *end, const expr_scope_names_t *names,
@@ -386,6 +426,9 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
     part->is_value = true;
     if (*p == '"' || *p == '\'') {
         if (scan_quoted(a, &p, end, &part->lit, &part->lit_len, err, err_len) < 0)
+            return -1;
+    } else if (take_pageof(&p, end)) {
+        if (scan_pageof(a, &p, end, &part->path, err, err_len) < 0)
             return -1;
     } else if (at_call(p, end)) {
         if (scan_agg(a, &p, end, names, &part->agg, err, err_len) < 0)
@@ -822,6 +865,7 @@ const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t 
     }
     case PATH_PAGE: return *tmp = json_integer(sc->page);
     case PATH_PAGES: return *tmp = json_integer(sc->pages);
+    case PATH_PAGEOF: return *tmp = json_integer(sc->page_of ? sc->page_of(sc->page_of_arg, p->anchor) : 0);
     default: return NULL;
     }
     for (int i = 0; v && i < p->nseg; i++) {

@@ -106,6 +106,8 @@ typedef struct prow {
 struct pbox {
     uint8_t kind;
     bool keep_together, keep_with_next;
+    bool anchor_noted;     /* its anchor's page is known (a repeated table header is placed again) */
+    const char *anchor;    /* the node's anchor, evaluated, or NULL */
     double mt, mb, ml, mr; /* margins */
     double h;              /* height without the vertical margins */
     const node_t *node;
@@ -196,6 +198,10 @@ typedef struct render {
     image_t **bg_img;         /* page.background images (NULL: none), by background */
     outline_entry_t *outline; /* headings in document order */
     size_t noutline, outline_cap;
+    /* Anchors (refs.c): name -> page (1-based) found by the last layout (NULL before it ends),
+     * those of the layout under way, and whether pageOf() answers 100 (measuring margins). */
+    json_t *anchor_pages, *anchors_found;
+    bool refs_measure;
     /* limits and errors */
     int64_t deadline_ms;
     size_t steps;
@@ -239,6 +245,18 @@ double place_page_height(const render_t *r, int page);
 int place_fixed(render_t *r, pbox_t *pb, double x, double y, double w);
 dpage_t *place_page(render_t *r, int page);
 void layout_free_pages(render_t *r);
+
+/* refs.c */
+/* The scope's pageOf(): the page of the anchor in the last layout (1 before there is one, 100
+ * while measuring); fails the render for a name no block has. */
+int refs_page_of(void *arg, const char *name);
+/* Records that pb's anchor landed on page (0-based); -1 after render_fail (a second block with
+ * the same name). */
+int refs_note(render_t *r, pbox_t *pb, int page);
+/* After a layout: whether the page numbers it showed are those it produced (the anchors found
+ * become the ones pageOf() answers with). -1 after render_fail (out of memory). */
+int refs_settled(render_t *r, bool *settled);
+void refs_free(render_t *r);
 
 /* draw.c */
 typedef struct draw_opts {

@@ -852,10 +852,8 @@ static int place_table(render_t *r, pbox_t *pb, double x, double w)
 
 /* ------------------------------------------------------------ dispatch */
 
-static int place_pbox(render_t *r, pbox_t *pb, double x, double w)
+static int place_pbox_kind(render_t *r, pbox_t *pb, double x, double w)
 {
-    if (r->failed)
-        return -1;
     switch (pb->kind) {
     case PB_TEXT: return place_text(r, pb, x);
     case PB_STACK: return place_stack(r, pb, x, w);
@@ -912,6 +910,30 @@ static int place_pbox(render_t *r, pbox_t *pb, double x, double w)
     }
     }
     return 0;
+}
+
+/* The first page from `page` on with items the block put there (its own page when it has none). */
+static int anchor_page(render_t *r, int page, size_t before)
+{
+    if (page_items(r, page) > before)
+        return page;
+    for (int p = page + 1; p <= r->page; p++)
+        if (page_items(r, p) > 0)
+            return p;
+    return page;
+}
+
+static int place_pbox(render_t *r, pbox_t *pb, double x, double w)
+{
+    if (r->failed)
+        return -1;
+    if (!pb->anchor)
+        return place_pbox_kind(r, pb, x, w);
+    int page = r->page;
+    size_t before = page_items(r, page);
+    if (place_pbox_kind(r, pb, x, w) < 0)
+        return -1;
+    return refs_note(r, pb, anchor_page(r, page, before));
 }
 
 int place_document(render_t *r, pbox_t *body)

@@ -968,6 +968,21 @@ static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
 
 /* ------------------------------------------------------------------ dispatch */
 
+/* The block's anchor, evaluated in its loop's scope: pb, or NULL after render_fail. */
+static pbox_t *prepare_anchor(render_t *r, const node_t *n, pbox_t *pb)
+{
+    size_t len;
+    pb->anchor = eval_string(r, n->anchor, n->path, false, &len);
+    if (!pb->anchor)
+        return NULL;
+    if (len == 0 || len > ENGINE_ANCHOR_MAX || memchr(pb->anchor, 0, len)) {
+        render_fail(r, "the anchor at %s is %s: names are 1 to %d bytes", n->path, len ? "too long" : "empty",
+                    ENGINE_ANCHOR_MAX);
+        return NULL;
+    }
+    return pb;
+}
+
 static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
 {
     if (render_tick(r) < 0)
@@ -998,6 +1013,8 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
     case N_IMAGE: pb = prepare_image(r, n, inner); break;
     case N_CODE: pb = prepare_code(r, n, inner); break;
     }
+    if (pb && n->anchor)
+        pb = prepare_anchor(r, n, pb);
     return pb;
 }
 

@@ -149,6 +149,7 @@ struct node {
     uint8_t outline;                 /* headings: level 1-3 in the PDF's outline (bookmarks), 0 = none */
     tstyle_t style;                  /* effective style (text nodes; inherited by children) */
     const position_spec_t *position; /* NULL: in the flow */
+    expr_str_t *anchor;              /* "anchor": a name pageOf() finds the block's page by, or NULL */
     union {
         struct {
             int nruns;

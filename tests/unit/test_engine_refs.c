@@ -1,0 +1,164 @@
+/* Unit tests for anchors and page references: {{pageOf("name")}} shows the page the block with
+ * that "anchor" lands on once the document is paginated (in the body, laid out again until the
+ * numbers are true, and in headers and footers); the mistakes are issues at their paths or
+ * clear render errors. Checked through engine_debug_layout (the text on every page). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "craftkit/engine.h"
+#include "engine/engine_int.h"
+#include "engfix.h"
+#include "tu.h"
+
+/* A6 pages of 16 pt lines: a layout around body blocks (a JSON list's inside). */
+#define A6(extra, blocks)                                                                                    \
+    "{\"page\": {\"size\": \"A6\", \"margins\": 20}, \"defaultStyle\": {\"fontSize\": 16}" extra             \
+    ", \"body\": [" blocks "]}"
+#define LINES "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\"}"
+
+static json_t *items(const json_t *pages, int p)
+{
+    return json_object_get(json_array_get(pages, (size_t)p), "items");
+}
+
+/* The page (0-based) whose text items include s, or -1. */
+static int page_with(const json_t *pages, const char *s)
+{
+    for (size_t p = 0; p < json_array_size(pages); p++) {
+        size_t i;
+        json_t *it;
+        json_array_foreach(items(pages, (int)p), i, it)
+        {
+            const char *t = json_string_value(json_object_get(it, "text"));
+            if (t && !strcmp(t, s))
+                return (int)p;
+        }
+    }
+    return -1;
+}
+
+/* {"lines": ["line 1", …, "line n"]} */
+static json_t *lines(int n)
+{
+    json_t *a = json_array();
+    for (int i = 1; i <= n; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "line %d", i);
+        json_array_append_new(a, json_string(s));
+    }
+    return json_pack("{s:o}", "lines", a);
+}
+
+static json_t *pages_of(const char *layout, json_t *data)
+{
+    engine_template_t *t = engfix_compile(layout);
+    json_t *pages = engfix_pages(t, data);
+    engine_template_free(t);
+    return pages;
+}
+
+static void expect_render_error(const char *layout, json_t *data, const char *needle)
+{
+    engine_template_t *t = engfix_compile(layout);
+    char err[600] = "";
+    json_t *r = engine_debug_layout(engfix_ctx, t, data, err, sizeof err);
+    ck_assert_msg(r == NULL, "rendered, but should fail with \"%s\"", needle);
+    ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+    engine_template_free(t);
+}
+
+START_TEST(page_refs_show_the_page_of_the_anchor)
+{
+    /* Before and after the anchor, in the body and in the footer, the page it lands on. */
+    static const int counts[] = {5, 40, 250};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        json_t *data = lines(counts[k]);
+        json_t *pages =
+            pages_of(A6(", \"footer\": [{\"type\": \"text\", \"text\": \"terms p{{pageOf(\\\"terms\\\")}}\", "
+                        "\"fontSize\": 8}]",
+                        "\"See page {{pageOf(\\\"terms\\\")}}\", " LINES
+                        ", {\"type\": \"heading\", \"text\": \"Terms\", \"anchor\": \"terms\"},"
+                        " \"Back to page {{pageOf(\\\"top\\\")}}\", {\"type\": \"text\", \"text\": \"end\", "
+                        "\"anchor\": \"top\","
+                        " \"position\": {\"x\": 0, \"y\": 0}}"),
+                     data);
+        ck_assert_ptr_nonnull(pages);
+        int terms = page_with(pages, "Terms");
+        ck_assert_int_ge(terms, counts[k] > 100 ? 9 : 0);
+        char want[64];
+        snprintf(want, sizeof want, "See page %d", terms + 1);
+        ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+        snprintf(want, sizeof want, "terms p%d", terms + 1);
+        ck_assert_int_eq(page_with(pages, want), 0);
+        /* A positioned block is on the page the flow reached. */
+        snprintf(want, sizeof want, "Back to page %d", page_with(pages, "end") + 1);
+        ck_assert_int_ge(page_with(pages, want), 0);
+        json_decref(pages);
+        json_decref(data);
+    }
+}
+END_TEST
+
+START_TEST(anchors_from_the_data_name_each_copy)
+{
+    json_t *data = lines(60);
+    const char *layout = A6(
+        "", "\"Line 50 is on page {{pageOf(\\\"l-line 50\\\")}}\", "
+            "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"l-{{item}}\"}");
+    json_t *pages = pages_of(layout, data);
+    char want[64];
+    snprintf(want, sizeof want, "Line 50 is on page %d", page_with(pages, "line 50") + 1);
+    ck_assert_int_eq(page_with(pages, want), 0);
+    json_decref(pages);
+    json_decref(data);
+
+    /* Two copies with one name, and a name no copy has, are render errors. */
+    data = engfix_json("{\"lines\": [\"a\", \"b\", \"a\"]}");
+    expect_render_error(layout, data, "two blocks have the anchor \"l-a\" (the second at layout.body.1)");
+    json_decref(data);
+    data = engfix_json("{\"lines\": [\"a\"]}");
+    expect_render_error(layout, data, "pageOf(\"l-line 50\"): no block in this document has the anchor");
+    json_decref(data);
+}
+END_TEST
+
+START_TEST(anchor_mistakes_are_issues_at_their_paths)
+{
+    json_t *i = engfix_issues(
+        A6(", \"header\": [{\"type\": \"text\", \"text\": \"h\", \"anchor\": \"h\"}]",
+           "{\"type\": \"text\", \"text\": \"a\", \"anchor\": \"x\"},"
+           " {\"type\": \"stack\", \"children\": [{\"type\": \"text\", \"text\": \"b\", \"anchor\": \"x\"}]},"
+           " {\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"row\"},"
+           " {\"type\": \"text\", \"text\": \"c\", \"anchor\": 5}, {\"type\": \"rule\", \"anchor\": \"\"},"
+           " \"See {{pageOf(\\\"nope\\\")}}\", \"See {{pageOf(x)}}\", \"See {{pageof(\\\"x\\\")}}\""));
+    engfix_expect_issue(i, "layout.header.0.anchor", "Headers and footers repeat on every page");
+    engfix_expect_issue(i, "layout.body.1.children.0.anchor", "already used at layout.body.0.anchor");
+    engfix_expect_issue(i, "layout.body.2.anchor", "This block repeats");
+    engfix_expect_issue(i, "layout.body.3.anchor", "Expected the anchor's name");
+    engfix_expect_issue(i, "layout.body.4.anchor", "Expected the anchor's name");
+    engfix_expect_issue(i, "layout.body.5", "pageOf(\"nope\"): no block has \"anchor\": \"nope\"");
+    engfix_expect_issue(i, "layout.body.6", "pageOf takes the name of an anchor in quotes");
+    engfix_expect_issue(i, "layout.body.7", "Unknown function \"pageof\"");
+    json_decref(i);
+}
+END_TEST
+
+Suite *refs_suite(void)
+{
+    Suite *s = suite_create("engine_refs");
+    TCase *tc = tcase_create("refs");
+    tcase_add_checked_fixture(tc, engfix_setup, engfix_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, page_refs_show_the_page_of_the_anchor);
+    tcase_add_test(tc, anchors_from_the_data_name_each_copy);
+    tcase_add_test(tc, anchor_mistakes_are_issues_at_their_paths);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(refs_suite());
+}
