@@ -62,6 +62,11 @@ engine_template_t *engine_compile_ex(const json_t *layout, const json_t *page_co
                                      const engine_compile_opts_t *opts, json_t **issues, char *err,
                                      size_t err_len);
 void engine_template_free(engine_template_t *t);
+/* Adds to names (a JSON object used as a set) the name of every {"type": "partial", "name": ...}
+ * block anywhere in v (a layout, a partial), looking at most ENGINE_PARTIAL_WALK_MAX levels
+ * deep: the server looks these up in the project's library of partials. */
+#define ENGINE_PARTIAL_WALK_MAX 256
+void engine_partial_names(const json_t *v, json_t *names);
 /* The font families a layout names ("font": "Brand, sans-serif"), each list once with the path
  * of its first use: [{"family": "Brand, sans-serif", "path": "layout.body.0.font"}] (borrowed;
  * lives with t). The server pins the uploaded files of these families when a version is saved. */

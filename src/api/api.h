@@ -21,5 +21,6 @@ void api_webhooks_routes(void);
 void api_hooks_routes(void);
 void api_dashboard_routes(void);
 void api_assets_routes(void);
+void api_partials_routes(void);
 
 #endif

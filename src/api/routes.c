@@ -17,4 +17,5 @@ void api_register_routes(void)
     api_hooks_routes();
     api_dashboard_routes();
     api_assets_routes();
+    api_partials_routes();
 }

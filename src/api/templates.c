@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/common.h"
+#include "api/partials.h"
 #include "api/renders.h"
 #include "core/config.h"
 #include "core/errmsg.h"
@@ -397,7 +398,8 @@ static bool read_version(http_req_t *req, json_t *body, json_t *issues, db_t **d
 {
     char pdf_id[37] = "";
     /* With problems already, compile_body answers them without compiling anything. */
-    if (api_issues_empty(issues) && !prepare_overlay(req, body, pdf_id)) {
+    if (api_issues_empty(issues) &&
+        (!prepare_overlay(req, body, pdf_id) || !partials_prepare_layout(req, body))) {
         json_decref(issues);
         return false;
     }
@@ -809,7 +811,7 @@ static compiled_t *preview_template(http_req_t *req, db_t *db, int version)
     if (!template_found(req, st, err))
         return NULL;
     char pdf_id[37];
-    if (!prepare_overlay(req, body, pdf_id))
+    if (!prepare_overlay(req, body, pdf_id) || !partials_prepare_layout(req, body))
         return NULL;
     json_t *issues = api_issues_new();
     compiled_t *c = compile_body(req, body, issues);

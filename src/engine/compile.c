@@ -875,10 +875,49 @@ static void compile_rule(compiler_t *c, const json_t *obj, const char *path, nod
     }
 }
 
-/* A "partial" block: the blocks of layout.partials.<name>, compiled here, in the scope (loop
- * variables, inherited style) of the place that uses it. Their problems are reported at their
- * own paths (layout.partials.<name>...), where they are fixed. A partial that uses itself,
- * directly or through others, is reported with the chain. */
+/* Where the partial name used at np is defined: the layout's "partials", else its
+ * "libraryPartials" (the project's library as it was when the version was saved); inside a
+ * library partial only the library. *lib says which; NULL after an issue. */
+static const json_t *partial_def(compiler_t *c, const char *name, const char *np, bool *lib)
+{
+    const json_t *def = NULL;
+    *lib = c->in_library;
+    if (!c->in_library && c->partials)
+        def = json_object_get(c->partials, name);
+    if (!def && c->library) {
+        def = json_object_get(c->library, name);
+        *lib = true;
+    }
+    if (!def)
+        compile_issue(c, np, "Unknown partial \"%.100s\"%s", name,
+                      c->in_library               ? " (a library partial uses only library partials)"
+                      : c->partials || c->library ? ""
+                                                  : " (the layout has no \"partials\")");
+    return def;
+}
+
+/* Whether def is being expanded already (reported with the chain). */
+static bool partial_cycle(compiler_t *c, const json_t *def, const char *name, const char *np)
+{
+    for (int i = 0; i < c->npartial_chain; i++) {
+        if (c->partial_defs[i] != def)
+            continue;
+        char chain[400];
+        size_t len = 0;
+        for (int j = i; j < c->npartial_chain && len < sizeof chain; j++)
+            len += (size_t)snprintf(chain + len, sizeof chain - len, "%s → ", c->partial_chain[j]);
+        if (len < sizeof chain)
+            snprintf(chain + len, sizeof chain - len, "%s", name);
+        compile_issue(c, np, "Partial \"%.100s\" uses itself (%s)", name, chain);
+        return true;
+    }
+    return false;
+}
+
+/* A "partial" block: the blocks of layout.partials.<name> (or layout.libraryPartials.<name>),
+ * compiled here, in the scope (loop variables, inherited style) of the place that uses it.
+ * Their problems are reported at their own paths, where they are fixed. A partial that uses
+ * itself, directly or through others, is reported with the chain. */
 static void compile_partial(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
     json_t *name_v = json_object_get(obj, "name");
@@ -892,34 +931,50 @@ static void compile_partial(compiler_t *c, const json_t *obj, const char *path, 
         return;
     }
     const char *name = json_string_value(name_v);
-    const json_t *def = c->partials ? json_object_get(c->partials, name) : NULL;
-    if (!def) {
-        compile_issue(c, np, "Unknown partial \"%.100s\"%s", name,
-                      c->partials ? "" : " (the layout has no \"partials\")");
+    bool lib;
+    const json_t *def = partial_def(c, name, np, &lib);
+    if (!def || partial_cycle(c, def, name, np))
         return;
-    }
-    for (int i = 0; i < c->npartial_chain; i++) {
-        if (strcmp(c->partial_chain[i], name))
-            continue;
-        char chain[400];
-        size_t len = 0;
-        for (int j = i; j < c->npartial_chain && len < sizeof chain; j++)
-            len += (size_t)snprintf(chain + len, sizeof chain - len, "%s → ", c->partial_chain[j]);
-        if (len < sizeof chain)
-            snprintf(chain + len, sizeof chain - len, "%s", name);
-        compile_issue(c, np, "Partial \"%.100s\" uses itself (%s)", name, chain);
-        return;
-    }
     if (c->npartial_chain >= COMPILE_PARTIAL_DEPTH_MAX) {
         compile_issue(c, np, "Partials used inside partials more than %d deep", COMPILE_PARTIAL_DEPTH_MAX);
         return;
     }
+    bool was_library = c->in_library;
+    c->partial_defs[c->npartial_chain] = def;
     c->partial_chain[c->npartial_chain++] = name;
-    node_t *body = compile_block_list(c, def, compile_path(c, "layout.partials", name), &n->style);
+    c->in_library = lib;
+    node_t *body = compile_block_list(
+        c, def, compile_path(c, lib ? "layout.libraryPartials" : "layout.partials", name), &n->style);
+    c->in_library = was_library;
     c->npartial_chain--;
     n->u.stack.children = arena_calloc(c->a, 1, sizeof(node_t *));
     if (body && n->u.stack.children)
         n->u.stack.children[n->u.stack.n++] = body;
+}
+
+static void partial_names(const json_t *v, json_t *names, int depth)
+{
+    if (depth > ENGINE_PARTIAL_WALK_MAX)
+        return;
+    size_t i;
+    json_t *x;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, x) partial_names(x, names, depth + 1);
+        return;
+    }
+    if (!json_is_object(v))
+        return;
+    const char *type = json_string_value(json_object_get(v, "type"));
+    const char *name = json_string_value(json_object_get(v, "name"));
+    if (type && name && !strcmp(type, "partial"))
+        json_object_set_new(names, name, json_true());
+    const char *key;
+    json_object_foreach((json_t *)v, key, x) partial_names(x, names, depth + 1);
+}
+
+void engine_partial_names(const json_t *v, json_t *names)
+{
+    partial_names(v, names, 0);
 }
 
 /* One block object of the layout. Long because it is the dispatch over every block type (a case

@@ -29,17 +29,20 @@ typedef struct compiler {
     int nissues;
     const char *first_issue_path;
     char first_issue[800];
-    const json_t *styles;                                 /* the layout's "styles" object (may be NULL) */
-    const json_t *manifest;                               /* NULL = no binding checks */
-    json_t *mf_vars;                                      /* key -> variable definition */
-    json_t *mf_loops;                                     /* key -> loop definition */
-    expr_scope_names_t names;                             /* loop variables in scope */
-    const json_t *loop_defs[EXPR_LOOP_DEPTH_MAX];         /* manifest loop of each depth (or NULL) */
-    const char *loop_keys[EXPR_LOOP_DEPTH_MAX];           /* data path of each loop's array */
-    json_t *families;                                     /* font family -> first path that asked for it */
-    const json_t *partials;                               /* the layout's "partials" object (may be NULL) */
-    const char *partial_chain[COMPILE_PARTIAL_DEPTH_MAX]; /* partials being expanded, outermost first */
+    const json_t *styles;                                  /* the layout's "styles" object (may be NULL) */
+    const json_t *manifest;                                /* NULL = no binding checks */
+    json_t *mf_vars;                                       /* key -> variable definition */
+    json_t *mf_loops;                                      /* key -> loop definition */
+    expr_scope_names_t names;                              /* loop variables in scope */
+    const json_t *loop_defs[EXPR_LOOP_DEPTH_MAX];          /* manifest loop of each depth (or NULL) */
+    const char *loop_keys[EXPR_LOOP_DEPTH_MAX];            /* data path of each loop's array */
+    json_t *families;                                      /* font family -> first path that asked for it */
+    const json_t *partials;                                /* the layout's "partials" object (may be NULL) */
+    const json_t *library;                                 /* its "libraryPartials" (may be NULL) */
+    const char *partial_chain[COMPILE_PARTIAL_DEPTH_MAX];  /* partials being expanded, outermost first */
+    const json_t *partial_defs[COMPILE_PARTIAL_DEPTH_MAX]; /* ... and their definitions */
     int npartial_chain;
+    bool in_library; /* expanding a library partial: names are looked up in the library only */
     const engine_compile_opts_t *opts; /* uploaded families; NULL = none */
     int depth;                         /* block nesting */
     int nodes;                         /* blocks + runs + cells so far */

@@ -224,26 +224,27 @@ static void compile_styles(compiler_t *c, const json_t *styles)
     }
 }
 
-/* "partials": named blocks (or lists of blocks) that {"type": "partial", "name": ...} blocks
- * use; each is compiled where it is used (compile_partial), so here only the shape. */
-static void compile_partials(compiler_t *c, const json_t *v)
+/* "partials" (key "partials") or "libraryPartials": named blocks (or lists of blocks) that
+ * {"type": "partial", "name": ...} blocks use; each is compiled where it is used
+ * (compile_partial), so here only the shape. Returns v, or NULL when it is not an object. */
+static const json_t *compile_partials(compiler_t *c, const json_t *v, const char *key)
 {
+    const char *base = compile_path(c, "layout", key);
     if (!json_is_object(v)) {
-        compile_issue(c, "layout.partials",
-                      "Expected an object of named partials: {\"letterhead\": [blocks...]}");
-        return;
+        compile_issue(c, base, "Expected an object of named partials: {\"letterhead\": [blocks...]}");
+        return NULL;
     }
     const char *name;
     json_t *def;
     json_object_foreach((json_t *)v, name, def)
     {
-        const char *p = compile_path(c, "layout.partials", name);
+        const char *p = compile_path(c, base, name);
         if (!*name || strlen(name) > 100 || strchr(name, '.'))
             compile_issue(c, p, "A partial's name is 1 to 100 characters without \".\"");
         else if (!json_is_array(def) && !json_is_object(def) && !json_is_string(def))
             compile_issue(c, p, "Expected a block or a list of blocks");
     }
-    c->partials = v;
+    return v;
 }
 
 static void report_issue(void *arg, const char *path, const char *msg)
@@ -399,10 +400,11 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         return;
     }
     /* "$schema" is ignored: editors use it to find GET /v1/schemas/layout.json. */
-    static const char *const keys[] = {"$schema",         "version",         "page",      "styles",
-                                       "defaultStyle",    "metadata",        "header",    "footer",
-                                       "firstPageHeader", "firstPageFooter", "watermark", "body",
-                                       "einvoice",        "partials",        NULL};
+    static const char *const keys[] = {
+        "$schema",   "version", "page",     "styles",          "defaultStyle",
+        "metadata",  "header",  "footer",   "firstPageHeader", "firstPageFooter",
+        "watermark", "body",    "einvoice", "partials",        "libraryPartials",
+        NULL};
     compile_check_keys(c, layout, "layout", keys, false, false);
     json_t *x;
     if ((x = json_object_get(layout, "version")) && !(json_is_integer(x) && json_integer_value(x) == 1))
@@ -448,7 +450,9 @@ static void compile_layout(compiler_t *c, const json_t *layout, const json_t *pa
         }
     }
     if ((x = json_object_get(layout, "partials")))
-        compile_partials(c, x);
+        c->partials = compile_partials(c, x, "partials");
+    if ((x = json_object_get(layout, "libraryPartials")))
+        c->library = compile_partials(c, x, "libraryPartials");
     t->header = compile_header_footer(c, layout, "header");
     t->footer = compile_header_footer(c, layout, "footer");
     t->has_first_header = json_object_get(layout, "firstPageHeader") != NULL;

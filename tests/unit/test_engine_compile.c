@@ -355,6 +355,46 @@ START_TEST(hostile_layouts_are_bounded)
 }
 END_TEST
 
+/* libraryPartials (the project's library as a version snapshots it): used when the layout has
+ * no partial of the name (its own win), problems at layout.libraryPartials.<name>, a library
+ * partial sees only the library, and cycles through layout and library are reported. */
+START_TEST(library_partials_are_checked)
+{
+    json_t *issues = issues_of(
+        "{\"partials\": {\"head\": \"local {{customer.name}}\", \"loop\": [{\"type\": \"partial\", \"name\": "
+        "\"back\"}]},"
+        " \"libraryPartials\": {\"head\": {\"type\": \"nope\"}, \"letter\": [{\"type\": \"partial\", "
+        "\"name\": "
+        "\"inner\"}, {\"type\": \"partial\", \"name\": \"loop\"}],"
+        "  \"inner\": {\"text\": \"{{customer.nmae}}\"}, \"back\": {\"type\": \"partial\", \"name\": "
+        "\"back2\"},"
+        "  \"back2\": [{\"type\": \"partial\", \"name\": \"back\"}]},"
+        " \"body\": [{\"type\": \"partial\", \"name\": \"head\"}, {\"type\": \"partial\", \"name\": "
+        "\"letter\"},"
+        " {\"type\": \"partial\", \"name\": \"loop\"}, {\"type\": \"partial\", \"name\": \"gone\"}]}",
+        NULL, true);
+    ck_assert_ptr_nonnull(issues);
+    json_t *fields = json_object_get(issues, "fieldErrors");
+    /* the layout's own "head" wins: the broken library one is never compiled */
+    ck_assert_ptr_null(json_object_get(fields, "layout.libraryPartials.head.type"));
+    ck_assert(engfix_has_issue(issues, "layout.libraryPartials.inner.text", "customer.nmae"));
+    ck_assert(engfix_has_issue(issues, "layout.libraryPartials.letter.1.name",
+                               "Unknown partial \"loop\" (a library partial uses only library partials)"));
+    ck_assert(engfix_has_issue(issues, "layout.libraryPartials.back2.0.name",
+                               "Partial \"back\" uses itself (back → back2 → back)"));
+    ck_assert(engfix_has_issue(issues, "layout.body.3.name", "Unknown partial \"gone\""));
+    json_decref(issues);
+
+    /* a library partial alone renders; a library that is not an object is one issue */
+    ck_assert_ptr_null(issues_of("{\"libraryPartials\": {\"sig\": [\"Regards\"]},"
+                                 " \"body\": [{\"type\": \"partial\", \"name\": \"sig\"}]}",
+                                 NULL, true));
+    issues = issues_of("{\"libraryPartials\": 1, \"body\": []}", NULL, false);
+    ck_assert(engfix_has_issue(issues, "layout.libraryPartials", "Expected an object of named partials"));
+    json_decref(issues);
+}
+END_TEST
+
 /* Partials: used anywhere (loops included), problems at the partial's own path, unknown names
  * and cycles (direct and through others) reported with the path of the use and the chain. */
 START_TEST(partials_are_checked)
@@ -557,6 +597,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, default_layout_from_manifest);
     tcase_add_test(tc, hostile_layouts_are_bounded);
     tcase_add_test(tc, partials_are_checked);
+    tcase_add_test(tc, library_partials_are_checked);
     tcase_add_test(tc, aggregates_and_data_currency_are_checked);
     tcase_add_test(tc, groups_are_checked);
     tcase_add_test(tc, indents_are_checked);
