@@ -9,6 +9,7 @@ import { editorView } from "./views/editor.js";
 import { rendersView, renderView } from "./views/renders.js";
 import { webhooksView, webhookView } from "./views/webhooks.js";
 import { assetsView } from "./views/assets.js";
+import { partialsView } from "./views/partials.js";
 import { batchesView, batchView } from "./views/batches.js";
 
 const routes = [
@@ -23,6 +24,7 @@ const routes = [
   [/^\/webhooks$/, webhooksView, "webhooks"],
   [/^\/webhooks\/([^/]+)$/, webhookView, "webhooks"],
   [/^\/assets$/, assetsView, "assets"],
+  [/^\/partials$/, partialsView, "partials"],
 ];
 
 let project = null; // GET /v1/project of the signed-in key

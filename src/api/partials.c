@@ -265,6 +265,11 @@ static void one_partial(http_req_t *req, bool delete)
         return;
     repo_status_t st = delete ? partials_delete(c.db, req->auth.project_id, name, &c.out, c.err, sizeof c.err)
                               : partials_get(c.db, req->auth.project_id, name, &c.out, c.err, sizeof c.err);
+    json_t *users = NULL;
+    if (st == REPO_OK && !delete) {
+        st = partials_users(c.db, req->auth.project_id, name, &users, c.err, sizeof c.err);
+        json_object_set_new(c.out, "usedBy", users);
+    }
     api_call_answer(req, &c, st, 200, "partial_not_found", PARTIAL_NOT_FOUND_MSG);
 }
 

@@ -77,6 +77,27 @@ repo_status_t partials_get(db_t *db, const char *project_id, const char *name, j
                          partial_json, out);
 }
 
+/* {template, version} of a current version that carries a copy. */
+static json_t *user_json(const PGresult *r, int row)
+{
+    return json_pack("{s:s, s:I}", "template", db_get(r, row, "slug"), "version",
+                     (json_int_t)atoi(db_get(r, row, "number")));
+}
+
+repo_status_t partials_users(db_t *db, const char *project_id, const char *name, json_t **out, char *err,
+                             size_t err_len)
+{
+    const char *params[] = {project_id, name};
+    return repo_json_list(db_exec(db,
+                                  "SELECT t.slug, v.number FROM templates t JOIN template_versions v"
+                                  " ON v.template_id = t.id AND v.number = t.current_version"
+                                  " WHERE t.project_id = $1 AND t.deleted_at IS NULL"
+                                  " AND (v.layout::jsonb -> 'libraryPartials') ? $2"
+                                  " ORDER BY t.slug LIMIT 20",
+                                  2, params, err, err_len),
+                          user_json, out);
+}
+
 static json_t *deleted_json(const PGresult *r, int row)
 {
     json_t *o = repo_deleted_json(r, row);

@@ -32,6 +32,10 @@ REPO_MUST_USE repo_status_t partials_list(db_t *db, const char *project_id, cons
 /* One partial with its blocks ("partial"). */
 REPO_MUST_USE repo_status_t partials_get(db_t *db, const char *project_id, const char *name, json_t **out,
                                          char *err, size_t err_len);
+/* The live templates whose current version carries a copy of the partial name (in its layout's
+ * "libraryPartials"): [{template, version}], at most 20, by slug. */
+REPO_MUST_USE repo_status_t partials_users(db_t *db, const char *project_id, const char *name, json_t **out,
+                                           char *err, size_t err_len);
 /* Deletes it; *out gets {id, name, deletedAt}. */
 REPO_MUST_USE repo_status_t partials_delete(db_t *db, const char *project_id, const char *name, json_t **out,
                                             char *err, size_t err_len);

@@ -596,7 +596,7 @@ await step("keyboard: skip link, navigation and focus after a route change", asy
 
 await step("a phone-sized screen: no horizontal scrolling, everything reachable", async () => {
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const hash of ["#/templates", `#/templates/${slug}`, `#/templates/${slug}/edit`, "#/renders", "#/webhooks", "#/assets"]) {
+  for (const hash of ["#/templates", `#/templates/${slug}`, `#/templates/${slug}/edit`, "#/renders", "#/webhooks", "#/assets", "#/partials"]) {
     await go(hash);
     await sleep(300);
     const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -796,6 +796,24 @@ await step("assets: upload a font and an image (family, style, size shown), a re
   await fontRow.locator("button:text('Delete')").click();
   await until(async () => (await page.locator("tbody tr", { hasText: "Brand italic" }).count()) === 0, "the font gone from the list");
   eq(await count(), before, "nothing left behind");
+});
+
+// ---------- 8c. partials ----------
+await step("partials: the library's partials are listed with how a layout uses them, and their blocks on demand", async () => {
+  const saved = await api("PUT", "/v1/partials/e2e-letterhead",
+    { partial: [{ type: "text", text: "{{company}}", bold: true }], description: "Company <b>header</b>" });
+  assert(saved.status === 201 || saved.status === 200, `PUT /v1/partials: ${saved.status}`);
+  await go("#/partials");
+  await axe("partials");
+  const row = page.locator("tbody tr", { hasText: "e2e-letterhead" });
+  await row.waitFor();
+  const text = await row.textContent();
+  assert(text.includes("Company <b>header</b>"), `the description, as text: ${text}`);
+  assert(text.includes('{"type": "partial", "name": "e2e-letterhead"}'), `how a layout uses it: ${text}`);
+  await row.locator("button:text('Show blocks')").click();
+  await row.locator("pre").waitFor();
+  assert((await row.locator("pre").textContent()).includes('"{{company}}"'), "its blocks");
+  await shot("19a-partials");
 });
 
 // ---------- 9. sign out ----------

@@ -185,6 +185,16 @@ START_TEST(versions_keep_their_library_partials)
                   "%s", r->body);
     char *v1_layout = json_dumps(json_object_get(r->json, "layout"), JSON_COMPACT);
     th_resp_free(r);
+    /* the partial says which templates' current versions carry a copy of it */
+    r = th_req(srv, "GET", "/v1/partials/address", key, NULL, NULL);
+    json_t *users = json_object_get(r->json, "usedBy");
+    ck_assert_msg(json_array_size(users) == 1, "%s", r->body);
+    ck_assert_str_eq(th_str(json_array_get(users, 0), "template"), "letter");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(users, 0), "version")), 1);
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/partials/unused", key, NULL, NULL);
+    ck_assert_msg(json_array_size(json_object_get(r->json, "usedBy")) == 0, "%s", r->body);
+    th_resp_free(r);
     char *text = render_text(key, "letter", 0);
     ck_assert_msg(strstr(text, "Head of Acme") && strstr(text, "Kings Road 1") &&
                       strstr(text, "Local street 9"),
