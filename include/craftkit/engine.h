@@ -98,6 +98,10 @@ json_t *engine_default_layout(const json_t *manifest);
 
 typedef enum { ENGINE_PDF = 0, ENGINE_PNG } engine_format_t;
 
+#define ENGINE_PNG_DPI_MIN 10.0
+#define ENGINE_PNG_DPI_MAX 600.0
+#define ENGINE_PNG_PIXELS_MAX (12000 * 12000) /* width x height of one PNG */
+
 typedef struct engine_ctx engine_ctx_t;
 
 typedef struct {

@@ -19,8 +19,6 @@
 #include "engine/pdfz.h"
 
 #define RENDER_ARENA_CHUNK (256 * 1024)
-#define PNG_DPI_MAX 600.0
-#define PNG_PIXELS_MAX (12000 * 12000)
 
 struct engine_ctx {
     fonts_t *fonts;
@@ -370,11 +368,11 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
         return render_fail(r, "page %d does not exist: the document has %d page%s", page, r->npages,
                            r->npages == 1 ? "" : "s");
     double dpi = opts->dpi > 0 ? opts->dpi : 96;
-    if (dpi > PNG_DPI_MAX || dpi < 10)
-        return render_fail(r, "dpi must be between 10 and %g", PNG_DPI_MAX);
+    if (dpi > ENGINE_PNG_DPI_MAX || dpi < ENGINE_PNG_DPI_MIN)
+        return render_fail(r, "dpi must be between %g and %g", ENGINE_PNG_DPI_MIN, ENGINE_PNG_DPI_MAX);
     double scale = dpi / 72.0;
     int w = (int)ceil(t->page.width * scale), h = (int)ceil(place_page_height(r, page - 1) * scale);
-    if ((double)w * h > PNG_PIXELS_MAX)
+    if ((double)w * h > ENGINE_PNG_PIXELS_MAX)
         return render_fail(r, "the image would be too large; lower the dpi");
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
     if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {

@@ -9,6 +9,7 @@
 #include "core/errmsg.h"
 #include "manifest/issues.h"
 #include "pdf/pdfdoc.h"
+#include "pdf/pdfraster.h"
 
 /* One "fill" entry: a literal (true/false/null) or a {{ }} text evaluated per render. */
 typedef struct {
@@ -653,9 +654,6 @@ fail:
 
 int overlay_check_opts(const engine_render_opts_t *opts, char *err, size_t err_len)
 {
-    if (opts->format != ENGINE_PDF)
-        return errmsg_fail(err, err_len,
-                           "PNG output of pdf-overlay templates is not available yet; ask for a PDF");
     if (opts->pdfa == ENGINE_PDFA_2B || opts->pdfa == ENGINE_PDFA_3B ||
         opts->facturx.profile != ENGINE_FX_NONE)
         return errmsg_fail(err, err_len,
@@ -770,4 +768,36 @@ int overlay_merge(const overlay_t *o, const json_t *data, const engine_render_op
     json_decref(fill);
     free(base);
     return rc;
+}
+
+/* Replaces the merged PDF in out by the PNG of opts->page. */
+static int rasterize(const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len)
+{
+    unsigned char *png = NULL;
+    size_t len = 0;
+    int pages = 0;
+    if (pdfraster_png(out->data, out->len, opts->page, opts->dpi, &png, &len, &pages, err, err_len) != 0)
+        return -1;
+    free(out->data);
+    out->data = png;
+    out->len = len;
+    out->pages = pages;
+    return 0;
+}
+
+int overlay_render(engine_ctx_t *ctx, const engine_template_t *t, const overlay_t *o, const json_t *data,
+                   const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len)
+{
+    engine_render_opts_t pdf = *opts;
+    pdf.format = ENGINE_PDF;
+    *out = (engine_output_t){0};
+    if (overlay_check_opts(opts, err, err_len) != 0 ||
+        engine_render(ctx, t, data, &pdf, out, err, err_len) != 0)
+        return -1;
+    if (overlay_merge(o, data, &pdf, out, err, err_len) != 0 ||
+        (opts->format == ENGINE_PNG && rasterize(opts, out, err, err_len) != 0)) {
+        engine_output_free(out);
+        return -1;
+    }
+    return 0;
 }

@@ -59,8 +59,8 @@ overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_
                            json_t **issues, char *err, size_t err_len);
 void overlay_free(overlay_t *o);
 
-/* The render options an overlay cannot honour (PNG, PDF/A, Factur-X, attachments): 0, or -1
- * with a message. */
+/* The render options an overlay cannot honour (PDF/A, Factur-X, attachments): 0, or -1 with a
+ * message. */
 int overlay_check_opts(const engine_render_opts_t *opts, char *err, size_t err_len);
 
 /* out holds the engine's PDF of the placements (one page per base page); it is replaced by the
@@ -68,6 +68,14 @@ int overlay_check_opts(const engine_render_opts_t *opts, char *err, size_t err_l
  * opts->assets named by "base" (kind "pdf"). 0, or -1 with a message (out left as it was). */
 int overlay_merge(const overlay_t *o, const json_t *data, const engine_render_opts_t *opts,
                   engine_output_t *out, char *err, size_t err_len);
+
+/* Renders an overlay template: the engine draws the placements (t, from overlay_compile) to a
+ * PDF, overlay_merge stamps it on the base, and for a PNG pdfraster draws opts->page of the
+ * result at opts->dpi (poppler parses the base: in the server only inside a render helper,
+ * worker/sandbox.h). out as engine_render fills it (pages: the base's page count). 0, or -1
+ * with a message (out empty). */
+int overlay_render(engine_ctx_t *ctx, const engine_template_t *t, const overlay_t *o, const json_t *data,
+                   const engine_render_opts_t *opts, engine_output_t *out, char *err, size_t err_len);
 
 /* The PDF asset of assets[0..n) named ref, else the one whose id is ref; NULL when none. */
 const engine_asset_t *overlay_find_base(const engine_asset_t *assets, size_t n, const char *ref);

@@ -926,9 +926,8 @@ static int helper_serve(helper_t *h, const unsigned char *payload, size_t len)
     if (!data || (wo.has_watermark && !wm)) {
         errmsg_fail(err, sizeof err, "internal error: the render data could not be read back");
         rc = answer(-1, 0, err, NULL);
-    } else if ((ov && overlay_check_opts(&ro, err, sizeof err) != 0) ||
-               engine_render(h->ctx, t, data, &ro, &out, err, sizeof err) != 0 ||
-               (ov && overlay_merge(ov, data, &ro, &out, err, sizeof err) != 0)) {
+    } else if ((ov ? overlay_render(h->ctx, t, ov, data, &ro, &out, err, sizeof err)
+                   : engine_render(h->ctx, t, data, &ro, &out, err, sizeof err)) != 0) {
         rc = answer(-1, 0, err, NULL);
     } else {
         rc = answer(0, out.pages, NULL, &out);

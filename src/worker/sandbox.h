@@ -21,6 +21,9 @@
  *    whose shadow memory needs terabytes of address space; there the RSS watch does it, against
  *    twice the budget plus ASan's 256 MB quarantine).
  * A killed or crashed helper is reaped at once and a new one started before the next render.
+ * A pdf-overlay template renders with overlay_render (worker/overlay.h): for a PNG, poppler
+ * parses the merged PDF with the client's base in it, which is why that happens only here;
+ * the helper serves one request at a time on its main thread, the only one using poppler.
  *
  * Threads: a sandbox_t belongs to the thread that created it (it is spawned, used, respawned and
  * freed there; the helper's PR_SET_PDEATHSIG follows that thread). sandbox_kill_all and

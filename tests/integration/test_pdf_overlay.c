@@ -5,7 +5,10 @@
  * names one and places text on its pages and fills its form: saved with every mistake at its
  * path (a page past the last, a placement off the page, an unknown form field, too many
  * placements), rendered through the queue with the placements where they were put
- * (pdftotext -bbox) and the form's values in /V (qpdf --json). */
+ * (pdftotext -bbox) and the form's values in /V (qpdf --json). PNG previews show the chosen
+ * base page with the overlay on it, at its own size and the asked dpi; a page past the last is
+ * 422 render_failed. */
+#include <cairo.h>
 #include <check.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 #include "harness.h"
 #include "harness_render.h"
 #include "pdffix.h"
+#include "tu.h"
 
 #define PDF_MAX 3000000
 
@@ -400,6 +404,76 @@ START_TEST(overlay_pages_of_mixed_sizes_take_placements)
 }
 END_TEST
 
+/* A PNG preview of slug with options; the answer. */
+static th_resp_t *preview_png(const char *key, const char *slug, const char *options)
+{
+    char body[512], path[256];
+    snprintf(body, sizeof body, "{\"data\":{\"name\":\"Ada\"},\"options\":%s}", options);
+    snprintf(path, sizeof path, "/v1/templates/%s/preview", slug);
+    return th_req(srv, "POST", path, key, body, NULL);
+}
+
+/* Decodes a 200 PNG answer; checks its type, size and the page count header. */
+static cairo_surface_t *png_of(const th_resp_t *r, int w, int h, int pages)
+{
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(th_header(r, "content-type"), "image/png");
+    ck_assert_int_eq(atoi(th_header(r, "x-craftkit-pages")), pages);
+    cairo_surface_t *s = tu_png_decode((const unsigned char *)r->body, r->len);
+    ck_assert_int_eq(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+    ck_assert_int_eq(cairo_image_surface_get_width(s), w);
+    ck_assert_int_eq(cairo_image_surface_get_height(s), h);
+    return s;
+}
+
+START_TEST(overlay_png_previews_show_the_page)
+{
+    char pid[64], key[128];
+    th_project(srv, "Overlay PNG", false, pid, key);
+    static const double sizes[2][2] = {{595.28, 841.89}, {792, 612}};
+    pdffix_t mixed = pdffix_cairo_sizes(2, sizes);
+    th_resp_t *r = upload(key, &mixed, "mixed");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_free(&mixed);
+    r = put_overlay(key, "pic", NAME_MANIFEST,
+                    "{\"base\":\"asset:mixed\",\"fields\":["
+                    "{\"type\":\"rect\",\"page\":2,\"x\":600,\"y\":400,\"width\":100,\"height\":100,"
+                    "\"color\":\"#000\"},"
+                    "{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":300,\"text\":\"{{name}}\"}]}");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    /* page 2 is landscape: the picture is its own size, with the rectangle on it */
+    r = preview_png(key, "pic", "{\"format\":\"png\",\"page\":2,\"dpi\":72}");
+    cairo_surface_t *s = png_of(r, 792, 612, 2);
+    ck_assert_int_lt(tu_grey_at(s, 650, 450), 40);  /* the overlay's rectangle */
+    ck_assert_int_gt(tu_grey_at(s, 300, 300), 215); /* the page's white */
+    ck_assert_int_lt(tu_grey_at(s, 36, 300), 200);  /* the base's frame, at 36 pt */
+    cairo_surface_destroy(s);
+    th_resp_free(r);
+    /* page 1 has no rectangle; dpi scales the picture (595.28 x 841.89 pt at 144 dpi) */
+    r = preview_png(key, "pic", "{\"format\":\"png\",\"page\":1,\"dpi\":144}");
+    s = png_of(r, 1191, 1684, 2);
+    ck_assert_int_gt(tu_grey_at(s, 600, 900), 215); /* white: page 1 has no rectangle */
+    cairo_surface_destroy(s);
+    th_resp_free(r);
+    /* without page and dpi: page 1 at 96 dpi */
+    r = preview_png(key, "pic", "{\"format\":\"png\"}");
+    s = png_of(r, 794, 1123, 2);
+    cairo_surface_destroy(s);
+    th_resp_free(r);
+    /* past the last page: 422 in the envelope, saying how many there are */
+    r = preview_png(key, "pic", "{\"format\":\"png\",\"page\":3}");
+    th_assert_error(r, 422, "render_failed");
+    ck_assert_msg(strstr(r->body, "page 3 does not exist: the document has 2 pages"), "%s", r->body);
+    th_resp_free(r);
+    /* the options PNG previews of layouts refuse, refused the same way */
+    r = preview_png(key, "pic", "{\"format\":\"png\",\"dpi\":1000}");
+    th_assert_error(r, 400, "invalid_request");
+    th_resp_free(r);
+}
+END_TEST
+
 /* A save that must answer 400 with an issue at path (whose message contains needle). */
 static void expect_issue(const char *key, const char *layout, const char *path, const char *needle)
 {
@@ -491,6 +565,7 @@ int main(void)
     tcase_add_test(tc, overlay_template_fills_the_form);
     tcase_add_test(tc, overlay_mistakes_are_refused_at_save);
     tcase_add_test(tc, overlay_pages_of_mixed_sizes_take_placements);
+    tcase_add_test(tc, overlay_png_previews_show_the_page);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }

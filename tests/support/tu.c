@@ -41,6 +41,37 @@ tu_bytes_t tu_bytes_load(const char *path)
     return b;
 }
 
+typedef struct {
+    const unsigned char *p;
+    size_t left;
+} png_in_t;
+
+static cairo_status_t png_read(void *closure, unsigned char *data, unsigned int len)
+{
+    png_in_t *in = closure;
+    if (len > in->left)
+        return CAIRO_STATUS_READ_ERROR;
+    memcpy(data, in->p, len);
+    in->p += len;
+    in->left -= len;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+cairo_surface_t *tu_png_decode(const unsigned char *png, size_t len)
+{
+    png_in_t in = {png, len};
+    return cairo_image_surface_create_from_png_stream(png_read, &in);
+}
+
+int tu_grey_at(cairo_surface_t *s, int x, int y)
+{
+    cairo_surface_flush(s);
+    const unsigned char *px = cairo_image_surface_get_data(s) + (size_t)y * cairo_image_surface_get_stride(s);
+    uint32_t v;
+    memcpy(&v, px + 4 * x, 4);
+    return (int)(((v >> 16) & 255) + ((v >> 8) & 255) + (v & 255)) / 3;
+}
+
 static unsigned be16(const unsigned char *p)
 {
     return (unsigned)(p[0] << 8 | p[1]);

@@ -31,5 +31,9 @@ typedef struct tu_bytes {
 cairo_status_t tu_bytes_append(void *closure, const unsigned char *data, unsigned int len);
 /* The bytes of the file at path; fails the test when it cannot be read. */
 tu_bytes_t tu_bytes_load(const char *path);
+/* A PNG's bytes as a cairo image surface (check its status; cairo_surface_destroy). */
+cairo_surface_t *tu_png_decode(const unsigned char *png, size_t len);
+/* The grey level (0..255, the mean of the channels) of pixel x, y of an image surface. */
+int tu_grey_at(cairo_surface_t *s, int x, int y);
 
 #endif
