@@ -12,6 +12,8 @@
 #include "core/timeutil.h"
 #include "craftkit/engine.h"
 #include "manifest/manifest.h"
+#include "pdf/pdfdoc.h"
+#include "worker/overlay.h"
 
 static const char render_usage[] =
     "usage: craftkit render [--layout L.json] [--manifest M.json] [--data D.json] -o OUT.pdf|OUT.png\n"
@@ -20,9 +22,11 @@ static const char render_usage[] =
     "                       [--allow-private-urls] [--image-timeout-ms N] [--compression "
     "fast|standard|none]\n"
     "                       [--pdfa 2b|3b] [--facturx INVOICE.xml] [--facturx-profile P]\n"
-    "                       [--attach FILE[:MEDIA/TYPE]]... [--quiet]\n"
+    "                       [--attach FILE[:MEDIA/TYPE]]... [--base BASE.pdf] [--quiet]\n"
     "\n"
     "Renders a layout (docs/templates.md) with data to PDF or PNG, offline.\n"
+    "  --base         the base PDF of a pdf-overlay layout (its \"base\" names the asset; this\n"
+    "                 file stands for it): the placements are stamped on it and its form filled\n"
     "  --layout       the layout JSON; without it a layout is generated from --manifest\n"
     "  --manifest     the template manifest: the data is validated and normalised as the server\n"
     "                 does, every binding is checked and the manifest's formats are applied\n"
@@ -207,7 +211,8 @@ static int validate_data(const json_t *manifest, json_t **data)
 
 /* Everything the command line says. */
 typedef struct render_args {
-    const char *layout_path, *manifest_path, *data_path, *out_path, *page_config_path, *format, *assets;
+    const char *layout_path, *manifest_path, *data_path, *out_path, *page_config_path, *format, *assets,
+        *base_path;
     engine_render_opts_t ro;
     engine_ctx_opts_t co;
     bool quiet;
@@ -271,6 +276,7 @@ static const value_option_t value_options[] = {
     {STRING("--format", format)},
     {STRING("--watermark", ro.watermark)},
     {STRING("--assets", assets)},
+    {STRING("--base", base_path)},
     {STRING("--facturx", emb.facturx)},
     {STRING("--facturx-profile", emb.profile)},
     {NUMBER("--page", OPT_INT, ro.page, 1, 100000)},
@@ -367,6 +373,8 @@ static int parse_args(int argc, char **argv, render_args_t *a)
 /* The files the command line names, parsed; what load_inputs leaves is freed by free_inputs. */
 typedef struct render_inputs {
     json_t *layout, *manifest, *data, *page_config;
+    overlay_t *overlay;     /* a pdf-overlay layout's base and form filling, or NULL */
+    engine_asset_t *assets; /* --assets' assets and the --base PDF, for an overlay */
 } render_inputs_t;
 
 static int load_inputs(render_args_t *a, render_inputs_t *in)
@@ -401,12 +409,78 @@ static void free_inputs(render_args_t *a, render_inputs_t *in)
     json_decref(in->manifest);
     json_decref(in->data);
     json_decref(in->page_config);
+    overlay_free(in->overlay);
+    free(in->assets);
+}
+
+/* A pdf-overlay layout: describes the --base PDF into layout.basePdf as the server does when a
+ * version is saved, compiles the overlay, and adds the base to the render's assets under the
+ * name the layout gives it. The template, or NULL with the problem printed. */
+static engine_template_t *compile_overlay(render_args_t *a, render_inputs_t *in, json_t **issues, char *err,
+                                          size_t err_len)
+{
+    size_t len = 0;
+    json_t *base_pdf = NULL;
+    engine_template_t *t = NULL;
+    const char *ref = overlay_layout_base(in->layout);
+    if (!a->base_path) {
+        fprintf(stderr,
+                "craftkit render: a pdf-overlay layout needs --base BASE.pdf (the PDF \"%s\" stands for)\n",
+                ref ? ref : "base");
+        return NULL;
+    }
+    unsigned char *bytes = overlay_read_file(a->base_path, PDFDOC_MAX_STREAM_BYTES, &len);
+    if (!bytes) {
+        fprintf(stderr, "craftkit render: --base %s cannot be read (or is empty or too large)\n",
+                a->base_path);
+        return NULL;
+    }
+    char e[ERRMSG_LEN];
+    int rc = overlay_describe_base(bytes, len, &base_pdf, e, sizeof e);
+    free(bytes);
+    if (rc != 0) {
+        fprintf(stderr, "craftkit render: --base %s: the base PDF %s\n", a->base_path, e);
+        return NULL;
+    }
+    json_object_set_new(in->layout, "basePdf", base_pdf);
+    in->overlay = overlay_compile(in->layout, in->manifest, &t, issues, err, err_len);
+    in->assets = calloc(a->ro.nassets + 1, sizeof *in->assets);
+    if (!in->overlay || !in->assets) {
+        fprintf(stderr, "craftkit render: %s\n", in->overlay ? "out of memory" : err);
+        engine_template_free(t);
+        return NULL;
+    }
+    if (a->ro.nassets)
+        memcpy(in->assets, a->ro.assets, a->ro.nassets * sizeof *in->assets);
+    in->assets[a->ro.nassets] =
+        (engine_asset_t){.name = ref ? ref : "", .id = "", .kind = "pdf", .sha256 = "", .path = a->base_path};
+    a->ro.assets = in->assets;
+    a->ro.nassets++;
+    return t;
+}
+
+/* The layout's template: an overlay's (compile_overlay) or the engine's. NULL with the
+ * problem printed (but the issues, which the caller prints). */
+static engine_template_t *compile_template(render_args_t *a, render_inputs_t *in, json_t **issues)
+{
+    char err[1024];
+    if (overlay_is(in->layout))
+        return compile_overlay(a, in, issues, err, sizeof err);
+    if (a->base_path) {
+        fprintf(stderr, "craftkit render: --base is for pdf-overlay layouts only\n");
+        return NULL;
+    }
+    engine_compile_opts_t fonts = {.families = a->fonts.families, .nfamilies = a->fonts.nfamilies};
+    engine_template_t *t =
+        engine_compile_ex(in->layout, in->page_config, in->manifest, &fonts, issues, err, sizeof err);
+    if (!t)
+        fprintf(stderr, "craftkit render: %s\n", err);
+    return t;
 }
 
 /* Compiles the layout, checks the data as the server would and renders into out (caller frees);
  * *started is when compiling began, for the report. */
-static int render_document(const render_args_t *a, render_inputs_t *in, engine_output_t *out,
-                           int64_t *started)
+static int render_document(render_args_t *a, render_inputs_t *in, engine_output_t *out, int64_t *started)
 {
     int rc = -1;
     json_t *issues = NULL;
@@ -418,10 +492,8 @@ static int render_document(const render_args_t *a, render_inputs_t *in, engine_o
         goto done;
     }
     *started = time_mono_ms();
-    engine_compile_opts_t fonts = {.families = a->fonts.families, .nfamilies = a->fonts.nfamilies};
-    t = engine_compile_ex(in->layout, in->page_config, in->manifest, &fonts, &issues, err, sizeof err);
+    t = compile_template(a, in, &issues);
     if (!t) {
-        fprintf(stderr, "craftkit render: %s\n", err);
         if (issues)
             print_issues(issues, "");
         goto done;
@@ -438,7 +510,8 @@ static int render_document(const render_args_t *a, render_inputs_t *in, engine_o
         fprintf(stderr, "craftkit render: out of memory\n");
         goto done;
     }
-    if (engine_render(ctx, t, in->data, &a->ro, out, err, sizeof err) < 0) {
+    if ((in->overlay ? overlay_render(ctx, t, in->overlay, in->data, &a->ro, out, err, sizeof err)
+                     : engine_render(ctx, t, in->data, &a->ro, out, err, sizeof err)) < 0) {
         fprintf(stderr, "craftkit render: %s\n", err);
         goto done;
     }

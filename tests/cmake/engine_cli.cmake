@@ -28,3 +28,21 @@ craftkit_cli_test(bad_json 1 "layout .*:1:"
 craftkit_cli_test(missing_page 1 "page 4 does not exist: the document has 1 page"
   --layout ${inv}/layout.json --data ${inv}/data.json -o ${cli_out}/x.png --page 4)
 craftkit_cli_test(usage 2 "need -o and --layout" --data ${inv}/data.json)
+# pdf-overlay layouts: --base stands for the base asset (tests/golden/overlay; golden.overlay
+# compares the picture).
+set(ovl ${CMAKE_CURRENT_SOURCE_DIR}/golden/overlay)
+craftkit_cli_test(overlay_pdf 0 "wrote .*overlay.pdf \\(PDF, 1 page"
+  --layout ${ovl}/overlay.json --manifest ${ovl}/manifest.json --data ${ovl}/data.json --base ${ovl}/base.pdf
+  -o ${cli_out}/overlay.pdf)
+craftkit_cli_test(overlay_png 0 "wrote .*overlay.png \\(PNG, 1 page"
+  --layout ${ovl}/overlay.json --data ${ovl}/data.json --base ${ovl}/base.pdf -o ${cli_out}/overlay.png --dpi 30)
+craftkit_cli_test(overlay_missing_page 1 "page 2 does not exist: the document has 1 page"
+  --layout ${ovl}/overlay.json --data ${ovl}/data.json --base ${ovl}/base.pdf -o ${cli_out}/x.png --page 2)
+craftkit_cli_test(overlay_needs_base 1 "a pdf-overlay layout needs --base BASE.pdf \\(the PDF \"application\" stands for\\)"
+  --layout ${ovl}/overlay.json --data ${ovl}/data.json -o ${cli_out}/x.pdf)
+craftkit_cli_test(overlay_broken_base 1 "--base .*overlay.json: the base PDF .*"
+  --layout ${ovl}/overlay.json --data ${ovl}/data.json --base ${ovl}/overlay.json -o ${cli_out}/x.pdf)
+craftkit_cli_test(overlay_bad_field 1 "layout.fields.0.page: "
+  --layout ${CMAKE_CURRENT_SOURCE_DIR}/data/engine/bad_overlay.json --base ${ovl}/base.pdf -o ${cli_out}/x.pdf)
+craftkit_cli_test(base_without_overlay 1 "--base is for pdf-overlay layouts only"
+  --layout ${inv}/layout.json --data ${inv}/data.json --base ${ovl}/base.pdf -o ${cli_out}/x.pdf)

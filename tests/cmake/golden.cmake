@@ -17,3 +17,9 @@ endforeach()
 add_test(NAME docs.templates COMMAND golden_check --docs ${PROJECT_SOURCE_DIR}/docs/templates.md
          ${CMAKE_CURRENT_BINARY_DIR}/golden-out/docs)
 set_tests_properties(docs.templates PROPERTIES ENVIRONMENT "${GOLDEN_ENV}" LABELS golden TIMEOUT 300)
+
+# The pixel golden of a pdf-overlay page (tests/golden/overlay/, no expect.json: rendered by
+# `craftkit render --base` to PNG through poppler, then compared by golden_check --compare).
+add_test(NAME golden.overlay COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/golden/overlay_check.sh $<TARGET_FILE:craftkit>
+         $<TARGET_FILE:golden_check> ${CMAKE_CURRENT_SOURCE_DIR}/golden/overlay ${CMAKE_CURRENT_BINARY_DIR}/golden-out/overlay)
+set_tests_properties(golden.overlay PROPERTIES ENVIRONMENT "${GOLDEN_ENV}" LABELS golden TIMEOUT 300)

@@ -3,6 +3,10 @@
  *
  *   golden_check CASE_DIR OUT_DIR        one golden case (tests/golden/<case>/)
  *   golden_check --docs FILE.md OUT_DIR  every example of docs/templates.md
+ *   golden_check --compare ACTUAL.png EXPECTED.png DIFF.png
+ *                                        one picture made elsewhere (overlay_check.sh: a
+ *                                        pdf-overlay page from craftkit render) against its
+ *                                        golden, with the same tolerances
  *
  * A case directory holds layout.json, data.json, optionally manifest.json, pageConfig.json,
  * assets/ and expect.json (without layout.json, the layout generated from the manifest):
@@ -265,13 +269,41 @@ done:
     return rc;
 }
 
+/* CRAFTKIT_GOLDEN_UPDATE=1: the expected pictures are rewritten rather than compared. */
+static bool updating(void)
+{
+    return getenv("CRAFTKIT_GOLDEN_UPDATE") && !strcmp(getenv("CRAFTKIT_GOLDEN_UPDATE"), "1");
+}
+
+/* Compares actual with expected, or (update) copies it there, making expected's folder. */
+static void compare_or_update(const char *name, const char *actual, const char *expected, const char *diff,
+                              bool update)
+{
+    if (!update) {
+        compare_png(name, actual, expected, diff);
+        return;
+    }
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s", expected);
+    if (strrchr(dir, '/'))
+        *strrchr(dir, '/') = '\0';
+    mkdir(dir, 0755);
+    size_t len;
+    char *data = read_file(actual, &len);
+    if (!data || write_file(expected, data, len) < 0)
+        fail(name, "cannot update %s", expected);
+    else
+        fprintf(stderr, "updated %s\n", expected);
+    free(data);
+}
+
 static void check_pngs(const char *name, const char *case_dir, const char *out_dir, const char *pdf,
                        const json_t *png)
 {
     int dpi = (int)json_integer_value(json_object_get(png, "dpi"));
     if (dpi <= 0)
         dpi = 30;
-    bool update = getenv("CRAFTKIT_GOLDEN_UPDATE") && !strcmp(getenv("CRAFTKIT_GOLDEN_UPDATE"), "1");
+    bool update = updating();
     size_t i;
     json_t *pv;
     json_array_foreach(json_object_get(png, "pages"), i, pv)
@@ -290,21 +322,15 @@ static void check_pngs(const char *name, const char *case_dir, const char *out_d
         snprintf(actual, sizeof actual, "%s.png", prefix);
         snprintf(expected, sizeof expected, "%s/expected/page-%d.png", case_dir, page);
         snprintf(diff, sizeof diff, "%s/diff-page-%d.png", out_dir, page);
-        if (update) {
-            char dir[1024];
-            snprintf(dir, sizeof dir, "%s/expected", case_dir);
-            mkdir(dir, 0755);
-            size_t len;
-            char *data = read_file(actual, &len);
-            if (!data || write_file(expected, data, len) < 0)
-                fail(name, "cannot update %s", expected);
-            else
-                fprintf(stderr, "updated %s\n", expected);
-            free(data);
-            continue;
-        }
-        compare_png(name, actual, expected, diff);
+        compare_or_update(name, actual, expected, diff, update);
     }
+}
+
+/* --compare: actual against expected (or, with CRAFTKIT_GOLDEN_UPDATE=1, expected rewritten). */
+static int compare_one(const char *actual, const char *expected, const char *diff)
+{
+    compare_or_update(actual, actual, expected, diff, updating());
+    return failures ? 1 : 0;
 }
 
 /* ------------------------------------------------------------ rendering */
@@ -709,8 +735,12 @@ int main(int argc, char **argv)
         engine_global_cleanup();
         return rc;
     }
+    if (argc == 5 && !strcmp(argv[1], "--compare"))
+        return compare_one(argv[2], argv[3], argv[4]);
     if (argc != 3) {
-        fprintf(stderr, "usage: golden_check CASE_DIR OUT_DIR | --docs FILE.md OUT_DIR\n");
+        fprintf(stderr,
+                "usage: golden_check CASE_DIR OUT_DIR | --docs FILE.md OUT_DIR | --compare ACTUAL.png "
+                "EXPECTED.png DIFF.png\n");
         return 2;
     }
     engine_global_init();
