@@ -549,6 +549,73 @@ await step("editor: live PNG preview, inline data errors, layout errors, unsaved
 });
 
 // ---------- 6. HTML injection is shown as text ----------
+// A two-page PDF (A4, then A4 landscape) written by hand, with an exact cross-reference table.
+function twoPagePdf() {
+  const content = "1 w 36 36 m 300 300 l S\n";
+  const objs = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 5 0 R >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 842 595] /Contents 5 0 R >>",
+    `<< /Length ${content.length} >>\nstream\n${content}endstream`,
+  ];
+  let out = "%PDF-1.7\n";
+  const offsets = objs.map((o, i) => {
+    const at = out.length;
+    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
+    return at;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n` + offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("");
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, "latin1");
+}
+
+await step("overlay editor: a base page's picture with the placements outlined, and a page picker", async () => {
+  const up = await fetch(`${BASE}/v1/assets?name=e2e-form`, {
+    method: "POST", headers: { Authorization: `Bearer ${KEY}`, "Content-Type": "application/pdf" }, body: twoPagePdf(),
+  });
+  eq(up.status, 201, `the base PDF is uploaded (${await up.text()})`);
+  const put = await api("PUT", "/v1/templates/e2e-overlay", {
+    templateType: "pdf-overlay",
+    manifest: { variables: [{ key: "name", dataType: "text" }] },
+    layout: {
+      base: "asset:e2e-form",
+      fields: [
+        { type: "text", page: 1, x: 100, y: 100, width: 200, text: "{{name}}" },
+        { type: "rect", page: 2, x: "20mm", y: 50, width: 100, height: 40, color: "#000" },
+        { type: "qr", page: "all", x: 400, y: 400, size: 60, data: "x" },
+      ],
+    },
+  });
+  eq(put.status, 201, `the overlay template is saved (${put.text})`);
+  await go("#/templates/e2e-overlay/edit");
+  const img = page.locator("#preview-pages img").first();
+  await img.waitFor({ timeout: 15000 });
+  await until(async () => (await img.evaluate((i) => i.complete && i.naturalWidth)) > 100, "the base page's picture");
+  eq(await page.locator("#overlay-page option").count(), 2, "a picker with the base's two pages");
+  assert(await page.isHidden("#ed-layout-schema"), "an overlay layout is not checked against the layout language's schema");
+  const fieldsShown = async () => page.locator(".overlay-box").evaluateAll((els) => els.map((e) => e.dataset.field).join(","));
+  await until(async () => (await fieldsShown()) === "0,2", "the text and the QR code outlined on page 1");
+  // the text's box starts at 100 pt of the 595 pt page, scaled to the picture as shown
+  const at = async (sel) => page.locator(sel).first().boundingBox();
+  let pic = await at("#preview-pages img"), box = await at(".overlay-box[data-field='0']");
+  assert(Math.abs(box.x - pic.x - (100 / 595) * pic.width) < 2, `text box at x ${box.x - pic.x} of ${pic.width}`);
+  assert(Math.abs(box.width - (200 / 595) * pic.width) < 2, `text box ${box.width} wide`);
+  await shot("11b-overlay-editor");
+  await axe("overlay editor");
+  // page 2: landscape, with the rectangle (20 mm = 56.7 pt from the left) and the QR code
+  await page.selectOption("#overlay-page", "2");
+  await until(async () => (await text("#preview-pages figcaption")).includes("Page 2 of 2"), "page 2 shown");
+  await until(async () => (await fieldsShown()) === "1,2", "the rectangle and the QR code outlined on page 2");
+  const shape = await page.locator("#preview-pages img").first().evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+  eq(shape.join("x"), "1123x794", "page 2's picture is landscape, at 96 dpi");
+  pic = await at("#preview-pages img");
+  box = await at(".overlay-box[data-field='1']");
+  assert(Math.abs(box.x - pic.x - ((20 * 72) / 25.4 / 842) * pic.width) < 2, `rectangle at x ${box.x - pic.x} of ${pic.width}`);
+  assert(Math.abs(box.y - pic.y - (50 / 595) * pic.height) < 2, `rectangle at y ${box.y - pic.y} of ${pic.height}`);
+});
+
 await step("a template named <img src=x onerror=alert(1)> is shown as text", async () => {
   const evil = "<img src=x onerror=alert(1)>";
   const c = await api("POST", "/v1/templates", { name: evil, description: "<script>alert(2)</script><b>bold</b>",

@@ -7,13 +7,46 @@
 // (dot-paths) and are listed under the editor they belong to. The layout editor also checks
 // against the layout JSON Schema while typing and offers the property names that fit where
 // the cursor is (layout-schema.js); without the schema it simply does neither.
+//
+// A pdf-overlay layout previews one base page at a time, chosen with a page picker: the PNG of
+// that page (base and overlay) with every placement on it outlined and numbered by its index in
+// "fields" (overlay-boxes.js), scaled from pt to the picture.
 import { get, put, request, seg } from "../api.js";
 import { announce, badge, debounce, h, issuesList, replace } from "../dom.js";
 import { exampleData } from "../example-data.js";
 import { checkLayout, completionsAt, loadLayoutSchema } from "../layout-schema.js";
+import { overlayBoxes } from "../overlay-boxes.js";
 import { showFieldIssues } from "./templates.js";
 
 const MAX_PREVIEW_PAGES = 10;
+const OVERLAY_DPI = 96; // the picture of an overlay page: its pt sizes are px * 72 / this
+
+const isOverlay = (layout) => layout?.templateType === "pdf-overlay";
+
+// The picture of one overlay page with its placements outlined; the boxes are placed in % of
+// the page, so they follow the picture's size.
+async function overlayFigure(blob, url, page, total, layout) {
+  const bmp = await createImageBitmap(blob);
+  const wPt = (bmp.width * 72) / OVERLAY_DPI, hPt = (bmp.height * 72) / OVERLAY_DPI;
+  bmp.close();
+  const boxes = overlayBoxes(layout, page, wPt).map((b) => {
+    const el = h("div.overlay-box", { "data-field": b.index, title: `fields.${b.index}: ${b.type}`, "aria-hidden": "true" },
+      h("span", String(b.index)));
+    Object.assign(el.style, { left: `${(b.x / wPt) * 100}%`, top: `${(b.y / hPt) * 100}%`,
+      width: `${(b.w / wPt) * 100}%`, height: `${(b.h / hPt) * 100}%` });
+    return el;
+  });
+  const n = boxes.length;
+  return h("figure.page.overlay-page",
+    h("div.overlay-stage", h("a", { href: url, target: "_blank", rel: "noopener", title: "Open this page at full size" },
+      h("img", { src: url, alt: `Preview of base page ${page} of ${total} with the overlay` })), boxes),
+    h("figcaption", `Page ${page} of ${total}: ${n} placement${n === 1 ? "" : "s"} outlined (numbered as in fields)`));
+}
+
+// The base page picker of an overlay: "Page N of M" for each page.
+function pagePicker(select, total, current) {
+  replace(select, Array.from({ length: total }, (_, i) => h("option", { value: String(i + 1), selected: i + 1 === current }, `Page ${i + 1} of ${total}`)));
+}
 
 function editorField(id, label, value, help) {
   const control = h("textarea.code.editor", { id, rows: "22", wrap: "off", spellcheck: "false", autocomplete: "off", autocapitalize: "off", value,
@@ -51,7 +84,8 @@ function layoutAssist(field, schema, changed) {
   const check = () => {
     let problems = [];
     try {
-      problems = checkLayout(schema, JSON.parse(field.control.value));
+      const v = JSON.parse(field.control.value);
+      problems = isOverlay(v) ? [] : checkLayout(schema, v); // the schema is the layout language's
     } catch {
       /* not JSON yet: the editor's own message says so */
     }
@@ -80,9 +114,12 @@ export async function editorView(main, ctx, [slug]) {
   const publish = h("button", { type: "button" }, "Publish as a new version");
   const state = h("p.editor-state", { id: "editor-state", "aria-live": "polite" });
   const pages = h("div.preview-pages", { id: "preview-pages" });
+  let overlayPage = 1;
+  const pageSelect = h("select", { id: "overlay-page" });
+  const overlayControls = h("div.field.overlay-controls", { hidden: true }, h("label", { for: "overlay-page" }, "Base page"), pageSelect);
   const previewMsg = h("div.preview-msg", { id: "preview-msg", role: "status" });
   const previewBox = h("section.card.preview", { "aria-labelledby": "preview-title", "aria-busy": "false" },
-    h("h2", { id: "preview-title" }, "Preview"), previewMsg, pages);
+    h("h2", { id: "preview-title" }, "Preview"), overlayControls, previewMsg, pages);
 
   const describeVersion = () => unsaved
     ? replace(state, "Previewing your unsaved changes to version ", badge(`v${previewVersion}`, "draft"), " (not published)")
@@ -133,8 +170,9 @@ export async function editorView(main, ctx, [slug]) {
   };
 
   // The preview request: the stored version, or the edited layout and manifest sent inline.
-  const previewBody = (d, page, edited) => {
+  const previewBody = (d, page, edited, overlay) => {
     const body = { data: d, options: { format: "png", page } };
+    if (overlay) body.options.dpi = OVERLAY_DPI;
     if (edited) {
       body.layout = edited.layout;
       body.manifest = edited.manifest;
@@ -158,16 +196,20 @@ export async function editorView(main, ctx, [slug]) {
     const signal = inflight.signal;
     previewBox.setAttribute("aria-busy", "true");
     const images = [];
+    const overlay = isOverlay(l.v);
     try {
       let total = 1;
-      for (let page = 1; page <= Math.min(total, MAX_PREVIEW_PAGES); page++) {
+      const first = overlay ? overlayPage : 1;
+      for (let page = first; page <= (overlay ? first : Math.min(total, MAX_PREVIEW_PAGES)); page++) {
         const res = await request("POST", `/v1/templates/${seg(t.slug)}/preview`, {
-          body: previewBody(d.v, page, edited), binary: true, signal,
+          body: previewBody(d.v, page, edited, overlay), binary: true, signal,
         });
         total = Number(res.headers.get("X-Craftkit-Pages")) || 1;
         images.push(res.blob);
       }
       if (my !== seq) return;
+      overlayControls.hidden = !overlay;
+      if (overlay) return showOverlayPage(images[0], total, l.v, !!edited);
       showFieldIssues(layout, []);
       showFieldIssues(manifest, []);
       unsaved = !!edited;
@@ -198,6 +240,21 @@ export async function editorView(main, ctx, [slug]) {
     } finally {
       if (my === seq) previewBox.setAttribute("aria-busy", "false");
     }
+  }
+
+  // An overlay's one page, outlined, and the picker set to it.
+  async function showOverlayPage(blob, total, layoutValue, edited) {
+    showFieldIssues(layout, []);
+    showFieldIssues(manifest, []);
+    unsaved = edited;
+    describeVersion();
+    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+    const u = URL.createObjectURL(blob);
+    urls.push(u);
+    pagePicker(pageSelect, total, overlayPage);
+    replace(pages, await overlayFigure(blob, u, overlayPage, total, layoutValue));
+    pages.classList.remove("stale");
+    replace(previewMsg, "");
   }
 
   // Stores the edited layout + manifest as a new published version.
@@ -237,6 +294,10 @@ export async function editorView(main, ctx, [slug]) {
   layout.control.addEventListener("input", assist.update);
 
   data.control.addEventListener("input", onDataInput);
+  pageSelect.addEventListener("change", () => {
+    overlayPage = Number(pageSelect.value) || 1;
+    renderPreview();
+  });
   layout.control.addEventListener("input", onVersionInput);
   manifest.control.addEventListener("input", onVersionInput);
   fill.addEventListener("click", () => {
