@@ -40,8 +40,9 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
         compile_issue(c, path, "Expected a cell: text, a block, or {\"text\": ..., \"colSpan\": 2, ...}");
         return NULL;
     }
-    static const char *const keys[] = {"text",   "runs",  "link", "children",      "colSpan", "background",
-                                       "valign", "style", "if",   "verticalAlign", NULL};
+    static const char *const keys[] = {"text",    "runs",    "link",          "children",
+                                       "colSpan", "rowSpan", "background",    "valign",
+                                       "style",   "if",      "verticalAlign", NULL};
     compile_check_keys(c, v, path, keys, true, false);
     tstyle_t cs = *st;
     json_t *x;
@@ -50,6 +51,8 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
     compile_apply_style_props(c, v, path, &cs);
     if ((x = json_object_get(v, "colSpan")))
         compile_int(c, x, compile_path(c, path, "colSpan"), 1, 1000, &cell->colspan);
+    if ((x = json_object_get(v, "rowSpan")))
+        compile_int(c, x, compile_path(c, path, "rowSpan"), 1, TABLE_ROWSPAN_MAX, &cell->rowspan);
     if ((x = json_object_get(v, "background")))
         compile_color(c, x, compile_path(c, path, "background"), &cell->background);
     int va = vertical_align(c, v, path);
@@ -76,7 +79,16 @@ static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, co
 }
 
 static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
-                       const col_def_t *cols, int ncols, row_spec_t *row);
+                       const col_def_t *cols, int ncols, const int *cover, row_spec_t *row);
+
+/* Files an issue at the rowSpan of every cell of row that spans rows (where spans are not
+ * allowed: why says where). */
+static void no_row_spans(compiler_t *c, const row_spec_t *row, const char *why)
+{
+    for (int i = 0; i < row->ncells; i++)
+        if (row->cells[i].rowspan > 1)
+            compile_issue(c, compile_path(c, row->cells[i].path, "rowSpan"), "%s", why);
+}
 
 /* A groupHeader/groupFooter row (name "group") or a carriedForward/broughtForward row (name
  * "carried"): compiled with name in place of the element, as {key, count, items}. */
@@ -98,7 +110,9 @@ static row_spec_t *compile_group_row(compiler_t *c, const json_t *v, const char 
     c->group_frame[d] = true;
     c->group_defs[d] = defs;
     c->loop_defs[d] = NULL;
-    compile_row(c, v, path, st, cols, ncols, g);
+    compile_row(c, v, path, st, cols, ncols, NULL, g);
+    no_row_spans(c, g,
+                 "rowSpan is not available in group and carried rows (a span would cross into other rows)");
     c->names.names[d] = name;
     c->group_frame[d] = was_group;
     c->loop_defs[d] = defs;
@@ -148,8 +162,29 @@ static void compile_grouping(compiler_t *c, const json_t *v, const char *path, c
             compile_group_row(c, gf, compile_path(c, path, "groupFooter"), st, cols, ncols, "group");
 }
 
+/* Skips the columns from col on that a row span from an earlier row covers. */
+static int skip_covered(const int *cover, int col, int ncols)
+{
+    while (cover && col < ncols && cover[col])
+        col++;
+    return col;
+}
+
+/* A cell at col whose colSpan runs into a column covered by a row span from above. */
+static void check_cover_overlap(compiler_t *c, const cell_spec_t *cell, int col, int ncols, const int *cover)
+{
+    for (int k = col; cover && k < col + cell->colspan && k < ncols; k++)
+        if (cover[k]) {
+            compile_issue(c, compile_path(c, cell->path, "colSpan"),
+                          "The cell spans into column %d, which a rowSpan from an earlier row covers", k + 1);
+            return;
+        }
+}
+
+/* cover (NULL: none): per column, how many more rows a rowSpan from an earlier row covers; a
+ * row lists only the cells of the columns not covered. */
 static int compile_row(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
-                       const col_def_t *cols, int ncols, row_spec_t *row)
+                       const col_def_t *cols, int ncols, const int *cover, row_spec_t *row)
 {
     row->path = path;
     const json_t *cells = v;
@@ -198,16 +233,29 @@ static int compile_row(compiler_t *c, const json_t *v, const char *path, const t
         const char *cp = compile_path_index(c, path, i);
         cell_spec_t *cell = &row->cells[row->ncells++];
         cell->colspan = 1;
+        cell->rowspan = 1;
         cell->path = cp;
+        col = skip_covered(cover, col, ncols);
         c->nodes++;
         tstyle_t cs = rs;
         if (col < ncols && cols[col].has_align)
             cs.align = cols[col].align;
         cell->valign = row_va >= 0 ? (valign_t)row_va : col < ncols ? cols[col].valign : VALIGN_TOP;
         cell->content = cell_content(c, cv, cp, &cs, cell);
+        check_cover_overlap(c, cell, col, ncols, cover);
         col += cell->colspan;
     }
-    if (col != ncols)
+    int covered = 0;
+    for (int k = 0; cover && k < ncols; k++)
+        covered += cover[k] != 0;
+    col = skip_covered(cover, col, ncols);
+    if (col != ncols && covered)
+        compile_issue(
+            c, path,
+            "Row has %d cell%s (counting colSpan and the %d column%s covered by rowSpan from above) "
+            "but the table has %d column%s",
+            col, col == 1 ? "" : "s", covered, covered == 1 ? "" : "s", ncols, ncols == 1 ? "" : "s");
+    else if (col != ncols)
         compile_issue(c, path, "Row has %d cell%s (counting colSpan) but the table has %d column%s", col,
                       col == 1 ? "" : "s", ncols, ncols == 1 ? "" : "s");
 out:
@@ -216,9 +264,55 @@ out:
     return 0;
 }
 
-/* "rows": a list of rows; "header"/"footer" also accept a single row (a list of cells). */
+/* Row spans of the static body rows: which columns the spans begun so far still cover. */
+typedef struct span_grid {
+    int cover[100];          /* rows still covered below the current one, per column */
+    const char *starts[100]; /* the rowSpan that covers each column (for messages) */
+} span_grid_t;
+
+/* Before row: a row with each or "if" must not be covered (its rows are known only when
+ * rendering). */
+static void grid_before_row(compiler_t *c, const span_grid_t *g, const row_spec_t *row, int ncols)
+{
+    for (int k = 0; k < ncols; k++)
+        if (g->cover[k]) {
+            if (row->each || row->cond)
+                compile_issue(c, g->starts[k],
+                              "The row span reaches %s, a row with \"%s\"; spans of fixed rows must end "
+                              "before it",
+                              row->path, row->each ? "each" : "if");
+            return;
+        }
+}
+
+/* After row: its covered columns move down a row, and its own spans begin. */
+static void grid_after_row(compiler_t *c, span_grid_t *g, const row_spec_t *row, int ncols)
+{
+    for (int k = 0; k < ncols; k++)
+        if (g->cover[k])
+            g->cover[k]--;
+    if (row->each)
+        return; /* spans of a row repeated by each run over its elements (and end with them) */
+    int col = 0;
+    for (int i = 0; i < row->ncells; i++) {
+        const cell_spec_t *cell = &row->cells[i];
+        col = skip_covered(g->cover, col, ncols);
+        if (cell->rowspan > 1 && row->cond)
+            compile_issue(c, compile_path(c, cell->path, "rowSpan"),
+                          "A row with \"if\" cannot span rows (the rows it covers would lose cells)");
+        for (int k = col; cell->rowspan > 1 && k < col + cell->colspan && k < ncols; k++) {
+            g->cover[k] = cell->rowspan - 1;
+            g->starts[k] = compile_path(c, cell->path, "rowSpan");
+        }
+        col += cell->colspan;
+    }
+}
+
+/* "rows": a list of rows; "header"/"footer" also accept a single row (a list of cells).
+ * spans: whether cells may span rows (body rows); else a rowSpan is an issue. */
 static int compile_rows(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
-                        const col_def_t *cols, int ncols, bool single_ok, row_spec_t **out, int *nout)
+                        const col_def_t *cols, int ncols, bool single_ok, bool spans, row_spec_t **out,
+                        int *nout)
 {
     if (!json_is_array(v)) {
         compile_issue(c, path, "Expected a list of rows");
@@ -232,14 +326,36 @@ static int compile_rows(compiler_t *c, const json_t *v, const char *path, const 
     if (!*out)
         return -1;
     if (single) {
-        compile_row(c, v, path, st, cols, ncols, &(*out)[0]);
+        compile_row(c, v, path, st, cols, ncols, NULL, &(*out)[0]);
+        no_row_spans(c, &(*out)[0], "rowSpan is only available in body rows");
         *nout = 1;
         return 0;
     }
+    span_grid_t *g = arena_calloc(c->a, 1, sizeof *g);
+    if (!g)
+        return -1;
     size_t i;
     json_t *rv;
     json_array_foreach(v, i, rv)
-        compile_row(c, rv, compile_path_index(c, path, i), st, cols, ncols, &(*out)[i]);
+    {
+        row_spec_t *row = &(*out)[i];
+        bool dynamic = json_is_object(rv) && (json_object_get(rv, "each") || json_object_get(rv, "if"));
+        compile_row(c, rv, compile_path_index(c, path, i), st, cols, ncols, dynamic ? NULL : g->cover, row);
+        if (!spans) {
+            no_row_spans(c, row, "rowSpan is only available in body rows");
+            continue;
+        }
+        grid_before_row(c, g, row, ncols);
+        grid_after_row(c, g, row, ncols);
+    }
+    for (int k = 0; k < ncols; k++)
+        if (g->cover[k]) {
+            compile_issue(c, g->starts[k], "The row span runs past the last row (%d more row%s needed)",
+                          g->cover[k], g->cover[k] == 1 ? "" : "s");
+            for (int j = k + 1; j < ncols; j++)
+                if (g->starts[j] == g->starts[k])
+                    g->cover[j] = 0;
+        }
     *nout = (int)n;
     return 0;
 }
@@ -352,14 +468,14 @@ static void table_header(compiler_t *c, const json_t *obj, const char *path, nod
         if (any_header)
             compile_issue(c, compile_path(c, path, "header"),
                           "Give header texts either in \"header\" or in the columns, not both");
-        compile_rows(c, header, compile_path(c, path, "header"), &hs, defs, ncols, true, &t->header,
+        compile_rows(c, header, compile_path(c, path, "header"), &hs, defs, ncols, true, false, &t->header,
                      &t->nheader);
     } else if (any_header) {
         json_t *row = json_array();
         for (int i = 0; i < ncols; i++)
             json_array_append_new(row,
                                   defs[i].header ? json_incref((json_t *)defs[i].header) : json_string(""));
-        compile_rows(c, row, compile_path(c, path, "columns"), &hs, defs, ncols, true, &t->header,
+        compile_rows(c, row, compile_path(c, path, "columns"), &hs, defs, ncols, true, false, &t->header,
                      &t->nheader);
         json_decref(row);
     }
@@ -376,6 +492,7 @@ static void table_each_cells(compiler_t *c, const char *cp, const tstyle_t *st, 
         const char *p = compile_path(c, compile_path_index(c, cp, (size_t)i), "cell");
         cell_spec_t *cell = &row->cells[row->ncells++];
         cell->colspan = 1;
+        cell->rowspan = 1;
         cell->path = p;
         cell->valign = defs[i].valign;
         tstyle_t cs = *st;
@@ -439,7 +556,7 @@ static int table_body(compiler_t *c, const json_t *obj, const char *path, node_t
             c, path,
             "Give body rows either as \"rows\" or as \"each\" with column \"cell\" templates, not both");
     } else if (rows) {
-        compile_rows(c, rows, compile_path(c, path, "rows"), &n->style, defs, ncols, false, &t->body,
+        compile_rows(c, rows, compile_path(c, path, "rows"), &n->style, defs, ncols, false, true, &t->body,
                      &t->nbody);
     } else if (each) {
         if (table_each_row(c, obj, path, n, defs, ncols, any_cell) != 0)
@@ -476,7 +593,7 @@ static void table_footer(compiler_t *c, const json_t *obj, const char *path, nod
         compile_color(c, x, compile_path(c, path, "footerBackground"), &fbg);
     json_t *footer = json_object_get(obj, "footer");
     if (footer)
-        compile_rows(c, footer, compile_path(c, path, "footer"), &fs, defs, ncols, true, &t->footer,
+        compile_rows(c, footer, compile_path(c, path, "footer"), &fs, defs, ncols, true, false, &t->footer,
                      &t->nfooter);
     for (int i = 0; i < t->nfooter; i++)
         if (!t->footer[i].background)

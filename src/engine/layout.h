@@ -92,6 +92,8 @@ typedef struct pcell {
     uint32_t background;
     valign_t valign;
     double shift; /* VALIGN_BASELINE: how far the content sits below the cell's top padding */
+    int rowspan;  /* body rows: the rows the cell spans from its own down (1: just its own) */
+    const char *path;
 } pcell_t;
 
 typedef struct prow {
@@ -101,6 +103,7 @@ typedef struct prow {
     uint32_t background; /* row background (zebra included) */
     bool keep_with_next; /* a groupBy header: never left alone at the foot of a page */
     int elem;            /* index of its element in the table's each, or -1 */
+    int span_end;        /* body rows: the last row its cells' row spans reach (its own index: none) */
 } prow_t;
 
 struct pbox {
@@ -133,6 +136,7 @@ struct pbox {
             int nheader, nbody, nfooter;
             double header_h;
             double *col_x; /* ncols + 1 boundaries */
+            bool spans;    /* a body cell spans rows: backgrounds and borders are drawn per cell */
             /* carriedForward/broughtForward: the each's array, the scope the table was prepared
              * in (the rows are made when a page breaks) and the heights reserved for them. */
             const json_t *elems;

@@ -584,6 +584,14 @@ static int place_columns(render_t *r, pbox_t *pb, double x)
 
 /* ------------------------------------------------------------ tables */
 
+/* A cell spanning body rows, begun and not yet ended: its pieces, one per page it reaches. */
+typedef struct open_span {
+    const pcell_t *cell;
+    const prow_t *row; /* the row it begins in (its background) */
+    int end;           /* the last row it spans */
+    frags_t frags;
+} open_span_t;
+
 typedef struct table_state {
     pbox_t *pb;
     const table_spec_t *ts;
@@ -594,6 +602,8 @@ typedef struct table_state {
      * carried row, and whether a row taller than the page is being split. */
     int begun, carried_page;
     bool splitting;
+    open_span_t *open; /* row spans (at most one per column) */
+    int nopen;
 } table_state_t;
 
 static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y, double row_h,
@@ -616,10 +626,34 @@ static void cell_content_at(render_t *r, const pcell_t *cell, double x, double y
     place_pbox(r, c, cx + c->ml, cw - c->ml - c->mr);
 }
 
-/* Row decorations over [y0, y1) on the current page: backgrounds (behind, at index), borders. */
-static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w, double y0,
-                      double y1, size_t index, bool last_piece)
+/* One cell's decorations over [y0, y1) on the current page (tables with row spans): the row's
+ * and the cell's backgrounds (behind, at index) and its borders. */
+static void cell_decor(render_t *r, const table_spec_t *ts, uint32_t row_bg, const pcell_t *c, double x,
+                       double y0, double y1, size_t index, bool last_piece)
 {
+    double h = y1 - y0, bw = ts->border_width;
+    if (row_bg)
+        emit_rect(r, x + c->x, y0, c->w, h, row_bg, 0, 0, 0, r->page, index, true);
+    if (c->background)
+        emit_rect(r, x + c->x, y0, c->w, h, c->background, 0, 0, 0, r->page, index + (row_bg ? 1 : 0), true);
+    if ((ts->borders == BORDERS_ROWS || ts->borders == BORDERS_HORIZONTAL) && last_piece)
+        emit_line(r, x + c->x, y1, x + c->x + c->w, y1, bw, ts->border_color, 0);
+    else if (ts->borders == BORDERS_ALL)
+        emit_rect(r, x + c->x, y0, c->w, h, 0, ts->border_color, bw, 0, r->page, 0, false);
+}
+
+/* Row decorations over [y0, y1) on the current page: backgrounds (behind, at index), borders.
+ * per_cell (a table with row spans): cell by cell, leaving out the cells that span rows (their
+ * pieces are drawn when they end). */
+static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w, double y0,
+                      double y1, size_t index, bool last_piece, bool per_cell)
+{
+    if (per_cell) {
+        for (int i = 0; i < row->ncells; i++)
+            if (row->cells[i].rowspan == 1)
+                cell_decor(r, ts, row->background, &row->cells[i], x, y0, y1, index, last_piece);
+        return;
+    }
     double h = y1 - y0;
     if (row->background)
         emit_rect(r, x, y0, w, h, row->background, 0, 0, 0, r->page, index, true);
@@ -646,17 +680,20 @@ static void row_decor(render_t *r, const table_spec_t *ts, const prow_t *row, do
     }
 }
 
-/* A row that fits where it is: placed without page-break bookkeeping. */
-static void place_row_direct(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w)
+/* A row that fits where it is: placed without page-break bookkeeping (its cells that span rows
+ * are placed when they end). */
+static void place_row_direct(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w,
+                             bool per_cell)
 {
     double y0 = r->y;
     size_t index = page_items(r, r->page);
     bool saved = r->nobreak;
     r->nobreak = true;
     for (int i = 0; i < row->ncells; i++)
-        cell_content_at(r, &row->cells[i], x, y0, row->h, ts);
+        if (row->cells[i].rowspan == 1)
+            cell_content_at(r, &row->cells[i], x, y0, row->h, ts);
     r->nobreak = saved;
-    row_decor(r, ts, row, x, w, y0, y0 + row->h, index, true);
+    row_decor(r, ts, row, x, w, y0, y0 + row->h, index, true, per_cell);
     r->y = y0 + row->h;
 }
 
@@ -679,7 +716,8 @@ static void row_on_continue(render_t *r, inset_t *in)
 }
 
 /* A row taller than a page: its cells flow like columns and break between lines. */
-static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w)
+static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *row, double x, double w,
+                           bool per_cell)
 {
     row_state_t rs = {.pad = ts->pad_v};
     if (!frag_for(r, &rs.frags, r->page, r->y))
@@ -696,6 +734,8 @@ static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *ro
     for (int i = 0; i < row->ncells; i++) {
         cursor_set(r, start);
         const pcell_t *c = &row->cells[i];
+        if (c->rowspan != 1)
+            continue;
         pbox_t *ct = c->content;
         r->y += ct->mt;
         if (place_pbox(r, ct, x + c->x + ts->pad_h + ct->ml, c->w - 2 * ts->pad_h - ct->ml - ct->mr) < 0) {
@@ -715,7 +755,7 @@ static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *ro
     for (int i = 0; i < rs.frags.n; i++) {
         frag_t *f = &rs.frags.v[i];
         r->page = f->page;
-        row_decor(r, ts, row, x, w, f->y0, f->y1, f->index, i == rs.frags.n - 1);
+        row_decor(r, ts, row, x, w, f->y0, f->y1, f->index, i == rs.frags.n - 1, per_cell);
     }
     r->page = saved;
     return 0;
@@ -725,7 +765,7 @@ static void emit_header(render_t *r, table_state_t *tst)
 {
     pbox_t *pb = tst->pb;
     for (int i = 0; i < pb->u.table.nheader; i++)
-        place_row_direct(r, tst->ts, &pb->u.table.header[i], tst->x, tst->w);
+        place_row_direct(r, tst->ts, &pb->u.table.header[i], tst->x, tst->w, false);
     tst->header_page = r->page;
 }
 
@@ -735,7 +775,113 @@ static void place_carried(render_t *r, table_state_t *tst, const row_spec_t *rs)
 {
     prow_t row;
     if (prepare_carried_row(r, tst->pb, rs, tst->begun, &row) == 0)
-        place_row_direct(r, tst->ts, &row, tst->x, tst->w);
+        place_row_direct(r, tst->ts, &row, tst->x, tst->w, false);
+}
+
+/* ---- row spans */
+
+/* The height a spanning cell needs for its content. */
+static double span_need(const table_spec_t *ts, const pcell_t *c)
+{
+    return c->content->mt + c->content->h + c->content->mb + 2 * ts->pad_v;
+}
+
+/* The last row of the group of rows that row spans tie to row i (i itself when none). */
+static int span_group_end(const prow_t *rows, int n, int i)
+{
+    int end = rows[i].span_end;
+    for (int k = i + 1; k <= end && k < n; k++)
+        if (rows[k].span_end > end)
+            end = rows[k].span_end;
+    return end < n ? end : n - 1;
+}
+
+/* Height of the rows from i to the end of its span group. */
+static double span_group_h(const prow_t *rows, int n, int i, bool spans)
+{
+    int end = spans ? span_group_end(rows, n, i) : i;
+    double h = 0;
+    for (int k = i; k <= end; k++)
+        h += rows[k].h;
+    return h;
+}
+
+/* Row i (about to be placed) begins spanning cells: each must have room for its content on the
+ * page where it begins, which gets a new page when it has not. Then they are open, from r->y. */
+static int spans_begin(render_t *r, table_state_t *tst, const prow_t *row)
+{
+    const table_spec_t *ts = tst->ts;
+    for (int i = 0; i < row->ncells; i++) {
+        const pcell_t *c = &row->cells[i];
+        if (c->rowspan == 1)
+            continue;
+        double need = span_need(ts, c);
+        if (need > remaining(r) + EPS && !at_top(r) && new_page(r) < 0)
+            return -1;
+        if (need > remaining(r) + EPS)
+            return render_fail(r, "the cell at %s spans rows and is taller than a page", c->path);
+    }
+    for (int i = 0; i < row->ncells; i++) {
+        const pcell_t *c = &row->cells[i];
+        if (c->rowspan == 1)
+            continue;
+        if (tst->nopen >= tst->ts->ncols)
+            return render_fail(r, "row spans overlap at %s", c->path);
+        open_span_t *sp = &tst->open[tst->nopen++];
+        *sp =
+            (open_span_t){.cell = c, .row = row, .end = (int)(row - tst->pb->u.table.body) + c->rowspan - 1};
+        if (!frag_for(r, &sp->frags, r->page, r->y))
+            return -1;
+    }
+    return 0;
+}
+
+/* A span ends below its last row (at r->y): its pieces get their decorations, and the first
+ * piece its content (made tall enough for it when the span continues on a later page). */
+static void span_finish(render_t *r, table_state_t *tst, open_span_t *sp)
+{
+    const table_spec_t *ts = tst->ts;
+    frag_extend(r, &sp->frags, r->y);
+    cursor_t saved = cursor_get(r);
+    bool nobreak = r->nobreak;
+    r->nobreak = true;
+    for (int i = 0; i < sp->frags.n; i++) {
+        frag_t *f = &sp->frags.v[i];
+        double y1 = f->y1;
+        if (i == 0 && sp->frags.n > 1)
+            y1 = fmax(y1, f->y0 + span_need(ts, sp->cell));
+        r->page = f->page;
+        cell_decor(r, ts, sp->row->background, sp->cell, tst->x, f->y0, y1, f->index, i == sp->frags.n - 1);
+        if (i == 0)
+            cell_content_at(r, sp->cell, tst->x, f->y0, y1 - f->y0, ts);
+    }
+    r->nobreak = nobreak;
+    cursor_set(r, saved);
+}
+
+/* After row i: the spans that end with it are drawn and closed. */
+static void spans_end(render_t *r, table_state_t *tst, int i)
+{
+    int k = 0;
+    for (int j = 0; j < tst->nopen; j++) {
+        if (tst->open[j].end <= i)
+            span_finish(r, tst, &tst->open[j]);
+        else
+            tst->open[k++] = tst->open[j];
+    }
+    tst->nopen = k;
+}
+
+/* A page break inside spans: their pieces end here; a span whose content is still to be placed
+ * (on its first piece) keeps the space for it, and the flow continues below that. */
+static void spans_break(render_t *r, table_state_t *tst)
+{
+    for (int j = 0; j < tst->nopen; j++) {
+        open_span_t *sp = &tst->open[j];
+        frag_extend(r, &sp->frags, r->y);
+        if (sp->frags.n == 1 && sp->frags.v[0].page == r->page)
+            r->y = fmax(r->y, sp->frags.v[0].y0 + span_need(tst->ts, sp->cell));
+    }
 }
 
 static void table_on_continue(render_t *r, inset_t *in)
@@ -757,11 +903,14 @@ static void table_on_continue(render_t *r, inset_t *in)
         emit_header(r, tst);
     if (tst->ts->brought_forward)
         place_carried(r, tst, tst->ts->brought_forward);
+    for (int j = 0; j < tst->nopen; j++)
+        frag_for(r, &tst->open[j].frags, r->page, r->y);
 }
 
 static void table_on_break(render_t *r, inset_t *in)
 {
     table_state_t *tst = in->arg;
+    spans_break(r, tst);
     if (tst->ts->carried_forward && tst->carried_page != r->page) {
         tst->carried_page = r->page;
         /* Below the last row; while a tall row is split its cells end at different heights
@@ -780,14 +929,22 @@ static void table_on_break(render_t *r, inset_t *in)
 /* Places rows (the table's body when body is true, else its footer rows). */
 static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n, bool body)
 {
+    bool spans = body && tst->pb->u.table.spans;
     for (int i = 0; i < n; i++) {
         const prow_t *row = &rows[i];
         if (render_tick(r) < 0)
             return -1;
         if (body)
             tst->begun = i; /* a break before the row: it is carried to the next page */
-        /* A group header moves to the next page with its first row. */
-        double need = row->h + (row->keep_with_next && i + 1 < n ? rows[i + 1].h : 0);
+        /* Rows tied by row spans stay together when they fit on a page. */
+        double group = spans && tst->nopen == 0 ? span_group_h(rows, n, i, true) : row->h;
+        if (group > row->h + EPS && group > remaining(r) + EPS && group <= fresh_avail(r) + EPS &&
+            !at_top(r) && new_page(r) < 0)
+            return -1;
+        if (spans && spans_begin(r, tst, row) < 0)
+            return -1;
+        /* A group header moves to the next page with its first row (and the rows tied to it). */
+        double need = row->h + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
         if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)
                 return -1;
@@ -798,15 +955,18 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
         }
         if (body)
             tst->begun = i + 1;
+        int rc = 0;
         if (row->h <= remaining(r) + EPS) {
-            place_row_direct(r, tst->ts, row, tst->x, tst->w);
-            continue;
+            place_row_direct(r, tst->ts, row, tst->x, tst->w, spans);
+        } else {
+            tst->splitting = true;
+            rc = place_row_split(r, tst->ts, row, tst->x, tst->w, spans);
+            tst->splitting = false;
         }
-        tst->splitting = true;
-        int rc = place_row_split(r, tst->ts, row, tst->x, tst->w);
-        tst->splitting = false;
         if (rc < 0)
             return -1;
+        if (spans)
+            spans_end(r, tst, i);
     }
     return 0;
 }
@@ -830,9 +990,12 @@ static int place_table(render_t *r, pbox_t *pb, double x, double w)
                   .on_break = table_on_break,
                   .on_continue = table_on_continue,
                   .arg = &tst};
+    if (pb->u.table.spans && !(tst.open = arena_calloc(r->a, (size_t)ts->ncols, sizeof *tst.open)))
+        return render_tick(r);
     if (push_inset(r, &in) < 0)
         return -1;
     int rc = place_rows(r, &tst, pb->u.table.body, pb->u.table.nbody, true);
+    spans_end(r, &tst, pb->u.table.nbody); /* none left open (spans end with the body), to be sure */
     tst.begun = pb->u.table.nbody;
     if (rc == 0)
         rc = place_rows(r, &tst, pb->u.table.footer, pb->u.table.nfooter, false);

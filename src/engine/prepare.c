@@ -647,6 +647,11 @@ typedef struct row_list {
     prow_t *v;
     int n, cap;
     const json_t *arr; /* the array of the last row with each */
+    /* Row spans (allocated with the first): per column, the last row index a span covers. A
+     * fixed row's cells take the columns not covered; a row repeated by each leaves out its
+     * cells under a span. */
+    int *cover_end;
+    bool spans;
 } row_list_t;
 
 /* Distance from the top of pb (margins excluded) to its first baseline; a block without text
@@ -683,7 +688,7 @@ static void align_baselines(prow_t *row, const table_spec_t *ts)
     bool any = false;
     for (int i = 0; i < row->ncells; i++) {
         pcell_t *c = &row->cells[i];
-        if (c->valign == VALIGN_BASELINE) {
+        if (c->valign == VALIGN_BASELINE && c->rowspan == 1) {
             base = fmax(base, c->content->mt + first_baseline(c->content));
             any = true;
         }
@@ -692,11 +697,52 @@ static void align_baselines(prow_t *row, const table_spec_t *ts)
         return;
     for (int i = 0; i < row->ncells; i++) {
         pcell_t *c = &row->cells[i];
-        if (c->valign != VALIGN_BASELINE)
+        if (c->valign != VALIGN_BASELINE || c->rowspan != 1)
             continue;
         c->shift = base - (c->content->mt + first_baseline(c->content));
         row->h = fmax(row->h, c->shift + pb_outer(c->content) + 2 * ts->pad_v);
     }
+}
+
+/* Whether a span from an earlier row covers any of the columns [col, col + span) of row n. */
+static bool span_covered(const row_list_t *out, int col, int span)
+{
+    for (int k = col; out->cover_end && k < col + span; k++)
+        if (out->cover_end[k] >= out->n)
+            return true;
+    return false;
+}
+
+/* A cell of row out->n spanning rows from column col: covers its columns below. */
+static int span_begin(render_t *r, const table_spec_t *ts, row_list_t *out, int col, int span, int rowspan)
+{
+    if (!out->cover_end) {
+        out->cover_end = arena_calloc(r->a, (size_t)ts->ncols, sizeof(int));
+        if (!out->cover_end)
+            return render_tick(r);
+        for (int k = 0; k < ts->ncols; k++)
+            out->cover_end[k] = -1;
+    }
+    out->spans = true;
+    for (int k = col; k < col + span; k++)
+        out->cover_end[k] = out->n + rowspan - 1;
+    return 0;
+}
+
+/* The spans of rows [first, out->n) end with the last of them (a loop's or a group's rows). */
+static void span_clip(const table_spec_t *ts, row_list_t *out, int first)
+{
+    if (!out->cover_end)
+        return;
+    for (int i = first; i < out->n; i++)
+        for (int j = 0; j < out->v[i].ncells; j++) {
+            pcell_t *c = &out->v[i].cells[j];
+            if (c->rowspan > out->n - i)
+                c->rowspan = out->n - i;
+        }
+    for (int k = 0; k < ts->ncols; k++)
+        if (out->cover_end[k] >= out->n)
+            out->cover_end[k] = out->n - 1;
 }
 
 static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, const double *col_x,
@@ -717,25 +763,37 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
     row->background = rs->background;
     row->keep_with_next = false;
     row->elem = -1;
+    row->span_end = out->n;
     double h = 0;
     int col = 0;
     for (int i = 0; i < rs->ncells; i++) {
         const cell_spec_t *cs = &rs->cells[i];
         int span = cs->colspan;
+        while (out->cover_end && !rs->each && col < ts->ncols && out->cover_end[col] >= out->n)
+            col++;
         if (col + span > ts->ncols)
             span = ts->ncols - col;
         if (span <= 0)
             break;
+        if (rs->each && span_covered(out, col, span)) {
+            col += span;
+            continue;
+        }
         pcell_t *cell = &row->cells[row->ncells++];
         cell->x = col_x[col];
         cell->w = col_x[col + span] - col_x[col];
         cell->background = cs->background;
         cell->valign = cs->valign;
+        cell->rowspan = cs->rowspan > 1 ? cs->rowspan : 1;
+        cell->path = cs->path;
         double inner = cell->w - 2 * ts->pad_h;
         cell->content = prepare_stack(r, cs->content, inner > 0 ? inner : 0);
         if (!cell->content)
             return -1;
-        h = fmax(h, pb_outer(cell->content) + 2 * ts->pad_v);
+        if (cell->rowspan == 1)
+            h = fmax(h, pb_outer(cell->content) + 2 * ts->pad_v);
+        else if (span_begin(r, ts, out, col, span, cell->rowspan) < 0)
+            return -1;
         col += span;
     }
     row->h = h;
@@ -766,12 +824,14 @@ static int make_group(render_t *r, const table_spec_t *ts, const row_spec_t *rs,
         if (rc == 0)
             out->v[out->n - 1].keep_with_next = true;
     }
+    int first = out->n;
     for (size_t k = 0; k < n && rc == 0; k++) {
         f->index = sel[k];
         f->item = json_array_get(arr, sel[k]);
         if ((rc = make_row(r, ts, rs, col_x, out)) == 0)
             out->v[out->n - 1].elem = (int)sel[k];
     }
+    span_clip(ts, out, first); /* a row span never crosses into the next group */
     f->item = group;
     f->index = sel[n - 1];
     if (rc == 0 && gf && !(gf->cond && !expr_eval_cond(&r->scope, gf->cond)))
@@ -834,6 +894,7 @@ static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *s
             continue;
         }
         out->arr = arr;
+        int first = out->n;
         expr_frame_t *f = &r->scope.frames[r->scope.depth - 1];
         if (rs->group_key)
             rc = prepare_grouped(r, ts, rs, arr, col_x, out);
@@ -850,6 +911,7 @@ static int prepare_rows(render_t *r, const table_spec_t *ts, const row_spec_t *s
                 break;
             out->v[out->n - 1].elem = (int)i;
         }
+        span_clip(ts, out, first); /* spans of the loop's rows end with its last row */
         loop_end(r);
         if (rc < 0)
             return -1;
@@ -923,6 +985,27 @@ static int prepare_carried_rows(render_t *r, pbox_t *pb, const json_t *arr)
     return 0;
 }
 
+/* Row spans of the body: each spanning cell is as tall as its rows; when its content is
+ * taller, the last of them grows. Records in every row the last row its spans reach. */
+static void finish_spans(const table_spec_t *ts, prow_t *rows, int n)
+{
+    for (int i = 0; i < n; i++) {
+        prow_t *row = &rows[i];
+        for (int j = 0; j < row->ncells; j++) {
+            pcell_t *c = &row->cells[j];
+            if (c->rowspan > n - i)
+                c->rowspan = n - i;
+            double need = pb_outer(c->content) + 2 * ts->pad_v, h = 0;
+            for (int k = i; k < i + c->rowspan; k++)
+                h += rows[k].h;
+            if (need > h)
+                rows[i + c->rowspan - 1].h += need - h;
+            if (i + c->rowspan - 1 > row->span_end)
+                row->span_end = i + c->rowspan - 1;
+        }
+    }
+}
+
 static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
 {
     const table_spec_t *ts = &n->u.table;
@@ -942,6 +1025,9 @@ static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
         prepare_rows(r, ts, ts->body, ts->nbody, col_x, &body) < 0 ||
         prepare_rows(r, ts, ts->footer, ts->nfooter, col_x, &footer) < 0)
         return NULL;
+    if (body.spans)
+        finish_spans(ts, body.v, body.n);
+    pb->u.table.spans = body.spans;
     if (ts->zebra)
         for (int i = 1; i < body.n; i += 2)
             if (!body.v[i].background)

@@ -89,9 +89,12 @@ typedef struct column_spec {
 
 typedef enum { BORDERS_NONE, BORDERS_ROWS, BORDERS_ALL, BORDERS_OUTER, BORDERS_HORIZONTAL } borders_t;
 
+#define TABLE_ROWSPAN_MAX 1000 /* rows one cell may span */
+
 typedef struct cell_spec {
     node_t *content; /* a stack */
     int colspan;
+    int rowspan; /* body rows only; 1 unless "rowSpan" (rows repeated by each: per element) */
     uint32_t background;
     valign_t valign;
     const char *path; /* for messages */

@@ -583,6 +583,68 @@ START_TEST(groups_are_checked)
 }
 END_TEST
 
+START_TEST(row_spans_are_checked)
+{
+    /* valid: a span over fixed rows that list only their uncovered cells, combined with colSpan;
+     * a span in a row repeated by each and in a column cell template */
+    json_t *i =
+        issues_of("{\"body\":[{\"type\":\"table\",\"columns\":[\"*\",\"*\",\"*\"],\"rows\":["
+                  "[{\"text\":\"a\",\"rowSpan\":2,\"colSpan\":2},\"b\"],[\"c\"],"
+                  "[\"d\",{\"text\":\"e\",\"rowSpan\":2},\"f\"],[\"g\",\"h\"],"
+                  "{\"each\":\"items\",\"cells\":[{\"text\":\"{{item.name}}\",\"rowSpan\":2},\"x\",\"y\"]}]},"
+                  "{\"type\":\"table\",\"each\":\"items\",\"columns\":[{\"cell\":{\"text\":\"{{item.name}}\","
+                  "\"rowSpan\":3}},{\"cell\":\"x\"}]}]}",
+                  NULL, true);
+    if (i)
+        dump(i);
+    ck_assert_ptr_null(i);
+    i = issues_of(
+        "{\"body\":["
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[{\"text\":\"a\",\"rowSpan\":0},\"b\"],"
+        "[{\"text\":\"a\",\"rowSpan\":\"2\"},\"b\"]]}," /* 0 not a positive whole number */
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[{\"text\":\"a\",\"rowSpan\":3},\"b\"],"
+        "[\"c\"]]}," /* 1 past the last row */
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\",\"*\"],\"rows\":[[\"a\",{\"text\":\"b\",\"rowSpan\":2},"
+        "\"c\"],[{\"text\":\"d\",\"colSpan\":2},\"e\"]]}," /* 2 overlapping spans */
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[{\"text\":\"a\",\"rowSpan\":2},\"b\"],"
+        "[\"c\",\"d\"]]}," /* 3 too many cells after the covered one */
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"header\":[[{\"text\":\"h\",\"rowSpan\":2},\"i\"],"
+        "[\"j\"]],\"footer\":[{\"text\":\"f\",\"rowSpan\":2},\"g\"]}," /* 4 header and footer */
+        "{\"type\":\"table\",\"each\":\"items\",\"groupBy\":\"item.name\",\"groupHeader\":{\"cells\":"
+        "[{\"text\":\"{{group.key}}\",\"rowSpan\":2}]},\"carriedForward\":[{\"text\":\"c\",\"rowSpan\":2}],"
+        "\"columns\":[{\"cell\":\"x\"}]}," /* 5 group and carried rows */
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[[{\"text\":\"a\",\"rowSpan\":2},\"b\"],"
+        "{\"each\":\"items\",\"cells\":[\"x\",\"y\"]}]}," /* 6 a fixed span into a row with each */
+        "{\"type\":\"table\",\"columns\":[\"*\",\"*\"],\"rows\":[{\"if\":\"total\",\"cells\":[{\"text\":"
+        "\"a\","
+        "\"rowSpan\":2},\"b\"]},[\"c\"],[\"d\",{\"text\":\"e\",\"rowSpan\":2}],{\"if\":\"total\",\"cells\":"
+        "[\"f\",\"g\"]}]}" /* 7 rows with if */
+        "]}",
+        NULL, true);
+    ck_assert_ptr_nonnull(i);
+    engfix_expect_issue(i, "layout.body.0.rows.0.0.rowSpan", "Expected a whole number between 1 and 1000");
+    engfix_expect_issue(i, "layout.body.0.rows.1.0.rowSpan", "Expected a whole number between 1 and 1000");
+    engfix_expect_issue(i, "layout.body.1.rows.0.0.rowSpan", "runs past the last row (1 more row needed)");
+    engfix_expect_issue(i, "layout.body.2.rows.1.0.colSpan", "spans into column 2, which a rowSpan");
+    engfix_expect_issue(
+        i, "layout.body.3.rows.1",
+        "Row has 3 cells (counting colSpan and the 1 column covered by rowSpan from above) but "
+        "the table has 2 columns");
+    engfix_expect_issue(i, "layout.body.4.header.0.0.rowSpan", "only available in body rows");
+    engfix_expect_issue(i, "layout.body.4.footer.0.rowSpan", "only available in body rows");
+    engfix_expect_issue(i, "layout.body.5.groupHeader.cells.0.rowSpan",
+                        "not available in group and carried rows");
+    engfix_expect_issue(i, "layout.body.5.carriedForward.0.rowSpan",
+                        "not available in group and carried rows");
+    engfix_expect_issue(i, "layout.body.6.rows.0.0.rowSpan",
+                        "reaches layout.body.6.rows.1, a row with \"each\"");
+    engfix_expect_issue(i, "layout.body.7.rows.0.cells.0.rowSpan", "A row with \"if\" cannot span rows");
+    engfix_expect_issue(i, "layout.body.7.rows.2.1.rowSpan",
+                        "reaches layout.body.7.rows.3, a row with \"if\"");
+    json_decref(i);
+}
+END_TEST
+
 Suite *compile_suite(void)
 {
     Suite *s = suite_create("engine_compile");
@@ -600,6 +662,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, library_partials_are_checked);
     tcase_add_test(tc, aggregates_and_data_currency_are_checked);
     tcase_add_test(tc, groups_are_checked);
+    tcase_add_test(tc, row_spans_are_checked);
     tcase_add_test(tc, indents_are_checked);
     tcase_add_test(tc, lists_are_checked);
     suite_add_tcase(s, tc);

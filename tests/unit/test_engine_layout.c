@@ -170,6 +170,180 @@ START_TEST(row_taller_than_a_page_is_split_cleanly)
 }
 END_TEST
 
+/* A rect on page p at (x, w) reaching below y_below with a top at or above y_top; NULL when none
+ * (row-span backgrounds and borders are found by their geometry). */
+static json_t *find_rect(const json_t *pages, int p, double x, double w, double y_top, double y_below)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(items(pages, p), i, it)
+    {
+        const char *k = json_string_value(json_object_get(it, "kind"));
+        if (strcmp(k, "rect") || fabs(num(it, "x") - x) > 0.01 || fabs(num(it, "w") - w) > 0.01)
+            continue;
+        if (num(it, "y") <= y_top + 0.01 && num(it, "y") + num(it, "h") >= y_below - 0.01)
+            return it;
+    }
+    return NULL;
+}
+
+START_TEST(row_spans_cover_their_rows)
+{
+    /* Fixed rows: a cell spanning three rows (the next two list only their second cell), one
+     * whose content is taller than its two rows (the last of them grows), and colSpan with
+     * rowSpan. Borders "all": each cell is framed at its own size. */
+    engine_template_t *t = engfix_compile(
+        "{\"body\":[{\"type\":\"table\",\"borders\":\"all\",\"columns\":[100,\"*\",\"*\"],\"rows\":["
+        "[{\"text\":\"Span\",\"rowSpan\":3,\"background\":\"#fee2e2\",\"verticalAlign\":\"middle\"},"
+        "\"a\",\"a2\"],[\"b\",\"b2\"],[\"c\",\"c2\"],"
+        "[{\"text\":\"1\\n2\\n3\\n4\\n5\\n6\",\"rowSpan\":2},\"d\",\"d2\"],[\"e\",\"e2\"],"
+        "[\"f\",{\"text\":\"wide\",\"rowSpan\":2,\"colSpan\":2}],[\"g\"],[\"h\",\"i\",\"j\"]]}]}");
+    json_t *pages = engfix_pages(t, NULL);
+    ck_assert_int_eq(npages(pages), 1);
+    json_t *span = find_text(pages, 0, "Span"), *a = find_text(pages, 0, "a"), *b = find_text(pages, 0, "b"),
+           *c = find_text(pages, 0, "c"), *d = find_text(pages, 0, "d"), *e = find_text(pages, 0, "e"),
+           *six = find_text(pages, 0, "6"), *f = find_text(pages, 0, "f"), *g = find_text(pages, 0, "g"),
+           *wide = find_text(pages, 0, "wide"), *h = find_text(pages, 0, "h"), *j = find_text(pages, 0, "j");
+    ck_assert(span && a && b && c && d && e && six && f && g && wide && h && j);
+    double x0 = num(span, "x") - 4; /* the table's left edge (cell padding 4) */
+    double row = num(b, "y") - num(a, "y");
+    ck_assert(row > 5);
+    /* Covered rows put their cells in the columns right of the span. */
+    ck_assert(fabs(num(b, "x") - (x0 + 104)) < 0.01);
+    ck_assert(fabs(num(c, "x") - (x0 + 104)) < 0.01);
+    ck_assert(fabs((num(c, "y") - num(b, "y")) - row) < 0.01);
+    /* verticalAlign middle over the three rows: centred on the middle row. */
+    ck_assert(fabs((num(span, "y") + num(span, "h") / 2) - (num(b, "y") + num(b, "h") / 2)) < 0.01);
+    /* The span's background and frame are three rows tall and one column wide. */
+    double top = num(a, "y") - 3;
+    ck_assert_ptr_nonnull(find_rect(pages, 0, x0, 100, top, top + 3 * row));
+    /* The six-line cell: its first row keeps its height, the second grows to fit the text. */
+    ck_assert(fabs((num(e, "y") - num(d, "y")) - row) < 0.01);
+    ck_assert(num(f, "y") > num(six, "y") + num(six, "h"));
+    ck_assert(fabs(num(f, "y") - (num(six, "y") + num(six, "h") + 6)) < 0.01);
+    /* colSpan with rowSpan: "wide" covers columns 2 and 3 of two rows; "g" is in column 1 and
+     * the row after has three cells again. */
+    ck_assert(fabs(num(wide, "x") - num(b, "x")) < 0.01);
+    ck_assert(fabs(num(g, "x") - (x0 + 4)) < 0.01);
+    ck_assert(fabs((num(h, "y") - num(f, "y")) - 2 * row) < 0.01);
+    ck_assert(num(j, "x") > num(wide, "x") + 10);
+    json_decref(pages);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(row_spans_in_rows_repeated_by_each)
+{
+    /* A span in the cell template of each: element 1 spans rows 1-2 (element 2 leaves out its
+     * cell), element 3 spans 3-4, element 5 is the last row (its span ends there). With groupBy,
+     * a span ends with its group: the group footer is never covered. */
+    engine_template_t *t = engfix_compile(
+        "{\"body\":[{\"type\":\"table\",\"each\":\"rows\",\"columns\":[{\"width\":60,\"cell\":{\"text\":"
+        "\"n{{item.n}}\",\"rowSpan\":2}},{\"cell\":\"{{item.name}}\"}]},"
+        "{\"type\":\"table\",\"each\":\"rows\",\"groupBy\":\"item.g\",\"groupFooter\":"
+        "[\"end\",\"of group\"],\"columns\":[{\"width\":60,\"cell\":{\"text\":\"g{{item.n}}\","
+        "\"rowSpan\":2}},{\"cell\":\"{{item.name}}\"}]}]}");
+    json_t *data = rows_data(5, 1);
+    json_t *rows = json_object_get(data, "rows");
+    for (size_t k = 0; k < json_array_size(rows); k++)
+        json_object_set_new(json_array_get(rows, k), "g", json_string(k ? "b" : "a"));
+    json_t *pages = engfix_pages(t, data);
+    ck_assert_ptr_nonnull(find_text(pages, 0, "n1"));
+    ck_assert_ptr_null(find_text(pages, 0, "n2"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "n3"));
+    ck_assert_ptr_null(find_text(pages, 0, "n4"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "n5"));
+    /* Grouped: g1 alone in its group (its span ends there), then g2, g4 span; g5 ends alone. */
+    ck_assert_ptr_nonnull(find_text(pages, 0, "g1"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "g2"));
+    ck_assert_ptr_null(find_text(pages, 0, "g3"));
+    ck_assert_ptr_nonnull(find_text(pages, 0, "g4"));
+    ck_assert_ptr_null(find_text(pages, 0, "g5"));
+    /* Both group footers have their first cell in the first column. */
+    int ends = 0;
+    size_t i;
+    json_t *it;
+    json_t *g1 = find_text(pages, 0, "g1");
+    json_array_foreach(items(pages, 0), i, it)
+    {
+        const char *s = json_string_value(json_object_get(it, "text"));
+        if (s && !strcmp(s, "end")) {
+            ck_assert(fabs(num(it, "x") - num(g1, "x")) < 0.01);
+            ends++;
+        }
+    }
+    ck_assert_int_eq(ends, 2);
+    json_decref(pages);
+    json_decref(data);
+    engine_template_free(t);
+}
+END_TEST
+
+START_TEST(row_spans_across_pages)
+{
+    /* A5, header repeated. A spacer leaves room for a few rows: a span over 6 rows that fits a
+     * page moves to the next page whole. Then a span over 60 rows (taller than a page) breaks
+     * between its rows: its text on the first piece, its background on every page, the header
+     * repeated above the rows that continue. */
+    buf_t b;
+    buf_init(&b, 1 << 16);
+    buf_puts(&b, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":420},{\"type\":\"table\","
+                 "\"header\":[\"Who\",\"What\"],\"columns\":[100,\"*\"],\"rows\":["
+                 "[{\"text\":\"Six\",\"rowSpan\":6,\"background\":\"#e0f2fe\"},\"s1\"]");
+    for (int i = 2; i <= 6; i++)
+        buf_putf(&b, ",[\"s%d\"]", i);
+    buf_puts(&b, ",[{\"text\":\"Long\",\"rowSpan\":60,\"background\":\"#e0f2fe\"},\"l1\"]");
+    for (int i = 2; i <= 60; i++)
+        buf_putf(&b, ",[\"l%d\"]", i);
+    buf_puts(&b, ",[\"after\",\"x\"]]}]}");
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
+    engine_template_t *t = engfix_compile(buf_cstr(&b));
+    buf_free(&b);
+    json_t *pages = engfix_pages(t, NULL);
+    int n = npages(pages);
+    ck_assert_int_ge(n, 3);
+    /* The six rows are together on page 2 with their span. */
+    ck_assert_ptr_null(find_text(pages, 0, "s1"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "Six"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "s1"));
+    ck_assert_ptr_nonnull(find_text(pages, 1, "s6"));
+    /* The long span: its text once, on the page of its first row; every page it reaches has the
+     * header, and its background runs from below the header to the last row there. */
+    int first = -1, last = -1, texts = 0, row = 1;
+    for (int p = 0; p < n; p++) {
+        if (find_text(pages, p, "Long"))
+            texts++;
+        char s[16];
+        json_t *top = NULL, *bottom = NULL, *l;
+        for (;; row++) {
+            snprintf(s, sizeof s, "l%d", row);
+            if (!(l = find_text(pages, p, s)))
+                break;
+            if (!top)
+                top = l;
+            bottom = l;
+        }
+        if (!top)
+            continue;
+        if (first < 0)
+            first = p;
+        last = p;
+        json_t *who = find_text(pages, p, "Who");
+        ck_assert_msg(who && num(who, "y") < num(top, "y"), "no header above the rows on page %d", p + 1);
+        ck_assert_msg(find_rect(pages, p, 36, 100, num(top, "y") - 3, num(bottom, "y") + num(bottom, "h")),
+                      "no span background on page %d", p + 1);
+        ck_assert(text_bottom(pages, p, NULL) <= 595.28 - 36 + 0.01);
+    }
+    ck_assert_int_eq(row, 61);
+    ck_assert_int_eq(texts, 1);
+    ck_assert(find_text(pages, first, "Long"));
+    ck_assert_int_gt(last, first);
+    ck_assert_ptr_nonnull(find_text(pages, last, "after"));
+    json_decref(pages);
+    engine_template_free(t);
+}
+END_TEST
+
 START_TEST(keep_together_and_keep_with_next)
 {
     /* A spacer leaves ~60 pt on page 1: the kept box (~100 pt) moves to page 2. */
@@ -988,6 +1162,9 @@ Suite *layout_suite(void)
     tcase_add_test(tc, keep_together_and_keep_with_next);
     tcase_add_test(tc, keep_with_next_keeps_only_the_first_lines_of_a_block);
     tcase_add_test(tc, table_cells_align_vertically);
+    tcase_add_test(tc, row_spans_cover_their_rows);
+    tcase_add_test(tc, row_spans_in_rows_repeated_by_each);
+    tcase_add_test(tc, row_spans_across_pages);
     tcase_add_test(tc, orphans_and_widows);
     tcase_add_test(tc, page_breaks_boxes_and_columns_across_pages);
     tcase_add_test(tc, loops_conditions_and_first_page_header);
