@@ -806,21 +806,26 @@ static double span_group_h(const prow_t *rows, int n, int i, bool spans)
     return h;
 }
 
-/* Row i (about to be placed) begins spanning cells: each must have room for its content on the
- * page where it begins, which gets a new page when it has not. Then they are open, from r->y. */
-static int spans_begin(render_t *r, table_state_t *tst, const prow_t *row)
+/* Row (about to be placed) begins spanning cells: each must have room for its content on the
+ * page where it begins, which gets a new page when it has not. */
+static int spans_fit(render_t *r, table_state_t *tst, const prow_t *row)
 {
-    const table_spec_t *ts = tst->ts;
     for (int i = 0; i < row->ncells; i++) {
         const pcell_t *c = &row->cells[i];
         if (c->rowspan == 1)
             continue;
-        double need = span_need(ts, c);
+        double need = span_need(tst->ts, c);
         if (need > remaining(r) + EPS && !at_top(r) && new_page(r) < 0)
             return -1;
         if (need > remaining(r) + EPS)
             return render_fail(r, "the cell at %s spans rows and is taller than a page", c->path);
     }
+    return 0;
+}
+
+/* The spanning cells of row (placed next, at r->y) are open from here. */
+static int spans_open(render_t *r, table_state_t *tst, const prow_t *row)
+{
     for (int i = 0; i < row->ncells; i++) {
         const pcell_t *c = &row->cells[i];
         if (c->rowspan == 1)
@@ -941,7 +946,7 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
         if (group > row->h + EPS && group > remaining(r) + EPS && group <= fresh_avail(r) + EPS &&
             !at_top(r) && new_page(r) < 0)
             return -1;
-        if (spans && spans_begin(r, tst, row) < 0)
+        if (spans && spans_fit(r, tst, row) < 0)
             return -1;
         /* A group header moves to the next page with its first row (and the rows tied to it). */
         double need = row->h + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
@@ -955,6 +960,8 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
         }
         if (body)
             tst->begun = i + 1;
+        if (spans && spans_open(r, tst, row) < 0)
+            return -1;
         int rc = 0;
         if (row->h <= remaining(r) + EPS) {
             place_row_direct(r, tst->ts, row, tst->x, tst->w, spans);
