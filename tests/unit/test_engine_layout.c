@@ -341,6 +341,21 @@ START_TEST(row_spans_across_pages)
     ck_assert_ptr_nonnull(find_text(pages, last, "after"));
     json_decref(pages);
     engine_template_free(t);
+    /* A spanning cell whose content alone is taller than a page is an error naming the cell,
+     * not content running off the page. */
+    buf_init(&b, 1 << 16);
+    buf_puts(&b, "{" PAGE ",\"body\":[{\"type\":\"table\",\"columns\":[100,\"*\"],\"rows\":[[{\"text\":\"");
+    for (int i = 0; i < 100; i++)
+        buf_putf(&b, "line %d\\n", i);
+    buf_puts(&b, "\",\"rowSpan\":2},\"a\"],[\"b\"]]}]}");
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
+    t = engfix_compile(buf_cstr(&b));
+    buf_free(&b);
+    char err[600] = "";
+    ck_assert_ptr_null(engine_debug_layout(engfix_ctx, t, NULL, err, sizeof err));
+    ck_assert_msg(strstr(err, "the cell at layout.body.0.rows.0.0 spans rows and is taller than a page"),
+                  "%s", err);
+    engine_template_free(t);
 }
 END_TEST
 
