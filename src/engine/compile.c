@@ -617,9 +617,9 @@ static node_t *text_from_string(compiler_t *c, const char *s, const char *path, 
     return n;
 }
 
-static const char *const kind_names[] = {"text", "heading", "stack",     "columns", "box",
-                                         "rule", "spacer",  "pageBreak", "table",   "image",
-                                         "qr",   "barcode", "partial",   "list",    NULL};
+static const char *const kind_names[] = {"text",    "heading",   "stack", "columns", "box", "rule",
+                                         "spacer",  "pageBreak", "table", "image",   "qr",  "barcode",
+                                         "partial", "list",      "toc",   NULL};
 
 static int compile_children(compiler_t *c, const json_t *obj, const char *path, node_t *n, bool required)
 {
@@ -992,7 +992,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         else {
             compile_issue(c, path,
                           "Missing \"type\" (one of text, heading, stack, columns, box, rule, spacer, "
-                          "pageBreak, table, image, qr, barcode, partial, list)");
+                          "pageBreak, table, image, qr, barcode, partial, list, toc)");
             return NULL;
         }
     } else {
@@ -1000,8 +1000,9 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         if (kind < 0)
             return NULL;
     }
-    static const node_kind_t kinds[] = {N_TEXT,      N_TEXT,  N_STACK, N_COLUMNS, N_BOX,  N_RULE,  N_SPACER,
-                                        N_PAGEBREAK, N_TABLE, N_IMAGE, N_CODE,    N_CODE, N_STACK, N_STACK};
+    static const node_kind_t kinds[] = {N_TEXT, N_TEXT,   N_STACK,     N_COLUMNS, N_BOX,
+                                        N_RULE, N_SPACER, N_PAGEBREAK, N_TABLE,   N_IMAGE,
+                                        N_CODE, N_CODE,   N_STACK,     N_STACK,   N_TOC};
     node_t *n = new_node(c, kinds[kind], path, parent);
     if (!n)
         return NULL;
@@ -1134,6 +1135,12 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
                                         "markerWidth", "gap",  "spacing",   NULL};
         check_block_keys(c, obj, path, k);
         compile_list(c, obj, path, n);
+        break;
+    }
+    case 14: {
+        static const char *const k[] = {"levels", "levelIndent", "title", NULL};
+        check_block_keys(c, obj, path, k);
+        compile_toc(c, obj, path, n);
         break;
     }
     }

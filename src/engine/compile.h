@@ -57,6 +57,7 @@ typedef struct compiler {
     json_t *anchor_refs;  /* [{name, path}] of pageOf("name") */
     bool dynamic_anchors; /* some anchor is made from the data ("item-{{item.id}}") */
     bool in_body;         /* compiling the body (not a header, footer or metadata) */
+    int in_cell;          /* compiling a table cell's content */
 } compiler_t;
 
 /* Records a problem at path. */
@@ -132,6 +133,8 @@ void compile_anchor(compiler_t *c, const json_t *v, const char *path, node_t *n)
 void compile_page_ref(compiler_t *c, const expr_path_t *p, const char *path);
 /* After the whole layout: every pageOf() names an anchor (unless anchors come from the data). */
 void compile_check_page_refs(compiler_t *c);
+/* The "toc" block (table of contents) into n: levels, indent, title. */
+void compile_toc(compiler_t *c, const json_t *obj, const char *path, node_t *n);
 
 /* ---- pages (compile_page.c) ---- */
 /* page.background: a colour, an image source, {color, image, fit, area, pages} or a list of them. */

@@ -70,3 +70,34 @@ void compile_check_page_refs(compiler_t *c)
                       "pageOf(\"%.100s\"): no block has \"anchor\": \"%.100s\"", name, name);
     }
 }
+
+void compile_toc(compiler_t *c, const json_t *obj, const char *path, node_t *n)
+{
+    const char *where = c->names.allow_page ? "a header or footer"
+                        : c->in_cell        ? "a table cell"
+                        : c->names.depth    ? "a block that repeats (\"each\")"
+                                            : NULL;
+    if (where) {
+        compile_issue(c, path, "A table of contents (\"type\": \"toc\") cannot be in %s", where);
+        return;
+    }
+    n->u.toc.levels = 3;
+    n->u.toc.indent = 12;
+    json_t *x;
+    if ((x = json_object_get(obj, "levels")))
+        compile_int(c, x, compile_path(c, path, "levels"), 1, 3, &n->u.toc.levels);
+    if ((x = json_object_get(obj, "levelIndent")))
+        compile_pt(c, x, compile_path(c, path, "levelIndent"), &n->u.toc.indent);
+    if ((x = json_object_get(obj, "title"))) {
+        const char *tp = compile_path(c, path, "title");
+        if (!json_is_string(x)) {
+            compile_issue(c, tp, "Expected the title (text)");
+        } else { /* a level-2 heading that is neither a bookmark nor an entry */
+            json_t *h =
+                json_pack("{s:s,s:i,s:b,s:O}", "type", "heading", "level", 2, "outline", 0, "text", x);
+            n->u.toc.title = compile_block(c, h, tp, &n->style);
+            json_decref(h);
+        }
+    }
+    c->t->page_refs = c->t->body_page_refs = c->t->has_toc = true;
+}

@@ -28,8 +28,21 @@ static int vertical_align(compiler_t *c, const json_t *obj, const char *path)
                         valign_names);
 }
 
+static node_t *cell_blocks(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                           cell_spec_t *cell);
+
+/* A cell's content; c->in_cell while it is compiled (a table of contents cannot go there). */
 static node_t *cell_content(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
                             cell_spec_t *cell)
+{
+    c->in_cell++;
+    node_t *n = cell_blocks(c, v, path, st, cell);
+    c->in_cell--;
+    return n;
+}
+
+static node_t *cell_blocks(compiler_t *c, const json_t *v, const char *path, const tstyle_t *st,
+                           cell_spec_t *cell)
 {
     node_t *stack;
     if (json_is_string(v) || (json_is_object(v) && json_object_get(v, "type"))) {

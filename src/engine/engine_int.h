@@ -47,6 +47,7 @@ struct engine_template {
     /* pageOf(): used anywhere (a render collects the anchors' pages), and in the body (the body is
      * laid out again until the page numbers it shows are the true ones). */
     bool page_refs, body_page_refs;
+    bool has_toc; /* a "toc" block: its entries are the last layout's headings */
 };
 
 /* For tests: lays the document out (headers and footers included) without drawing, and

@@ -73,8 +73,17 @@ typedef enum {
     PB_BREAK,
     PB_TABLE,
     PB_IMAGE,
-    PB_CODE
+    PB_CODE,
+    PB_TOC_ENTRY
 } pbox_kind_t;
+
+/* A line of a table of contents: the heading's text (indented by level), dotted leaders from
+ * its last line to the page number at the right edge. x: from the entry's left edge. */
+typedef struct toc_entry {
+    text_para_t title, num;
+    double indent, num_x, num_dy; /* the number's left edge and its top below the entry's */
+    double lead_x0, lead_x1, lead_y;
+} toc_entry_t;
 
 typedef struct pbox pbox_t;
 
@@ -151,6 +160,7 @@ struct pbox {
             const char *data;
             double w, h, x;
         } code;
+        toc_entry_t *toc;
     } u;
 };
 
@@ -205,6 +215,7 @@ typedef struct render {
     /* Anchors (refs.c): name -> page (1-based) found by the last layout (NULL before it ends),
      * those of the layout under way, and whether pageOf() answers 100 (measuring margins). */
     json_t *anchor_pages, *anchors_found;
+    json_t *toc; /* [[level, title, page]] of the headings of the last layout (has_toc) */
     bool refs_measure;
     /* limits and errors */
     int64_t deadline_ms;

@@ -5,9 +5,10 @@
 
 #include "engine/layout.h"
 
-#define EPS 0.01  /* pt: tolerance for "fits" */
-#define ORPHANS 2 /* lines of a paragraph kept together at the bottom of a page */
-#define WIDOWS 2  /* ... and at the top of the next */
+#define EPS 0.01           /* pt: tolerance for "fits" */
+#define ORPHANS 2          /* lines of a paragraph kept together at the bottom of a page */
+#define WIDOWS 2           /* ... and at the top of the next */
+#define TOC_LEADER_MIN 6.0 /* pt: shorter leaders are left out */
 
 /* ------------------------------------------------------------ pages and items */
 
@@ -1022,6 +1023,25 @@ static int place_table(render_t *r, pbox_t *pb, double x, double w)
 
 /* ------------------------------------------------------------ dispatch */
 
+/* An entry of a table of contents, never split. */
+static int place_toc_entry(render_t *r, const pbox_t *pb, double x)
+{
+    const toc_entry_t *e = pb->u.toc;
+    if (atomic_fit(r, pb->h) < 0)
+        return -1;
+    double y0 = r->y;
+    if (e->title.nlines)
+        emit_lines(r, &e->title, 0, e->title.nlines, x + e->indent);
+    r->y = y0 + e->num_dy;
+    if (e->num.nlines)
+        emit_lines(r, &e->num, 0, e->num.nlines, x + e->num_x);
+    if (e->lead_x1 > e->lead_x0 + TOC_LEADER_MIN)
+        emit_line(r, x + e->lead_x0, y0 + e->lead_y - 1, x + e->lead_x1, y0 + e->lead_y - 1, 1,
+                  pb->node->style.color, 2);
+    r->y = y0 + pb->h;
+    return 0;
+}
+
 static int place_pbox_kind(render_t *r, pbox_t *pb, double x, double w)
 {
     switch (pb->kind) {
@@ -1030,6 +1050,7 @@ static int place_pbox_kind(render_t *r, pbox_t *pb, double x, double w)
     case PB_COLS: return place_columns(r, pb, x);
     case PB_BOX: return place_box(r, pb, x, w);
     case PB_TABLE: return place_table(r, pb, x, w);
+    case PB_TOC_ENTRY: return place_toc_entry(r, pb, x);
     case PB_SPACE: r->y += pb->h; return 0;
     case PB_BREAK:
         if (r->nobreak)

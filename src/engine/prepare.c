@@ -1052,6 +1052,90 @@ static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
     return pb;
 }
 
+/* ------------------------------------------------------------------ table of contents */
+
+#define TOC_GAP 4.0 /* pt between the text, the leaders and the page number */
+
+/* One entry: the title wrapped beside the page number, the leaders on its last line. */
+static pbox_t *toc_entry(render_t *r, const node_t *n, const char *title, int page, double indent,
+                         double width)
+{
+    pbox_t *pb = new_pbox(r, PB_TOC_ENTRY, NULL);
+    toc_entry_t *e = arena_alloc(r->a, sizeof *e);
+    tstyle_t *st = arena_alloc(r->a, sizeof *st);
+    if (!pb || !e || !st) {
+        render_tick(r);
+        return NULL;
+    }
+    pb->node = n;
+    pb->u.toc = e;
+    *st = n->style;
+    st->align = ALIGN_LEFT;
+    st->max_lines = 0;
+    st->indent = st->first_indent = st->hanging_indent = 0;
+    /* Copies: the glyph runs point into the text until the pages are drawn. */
+    char buf[16];
+    int nl = snprintf(buf, sizeof buf, "%d", page);
+    const char *num = arena_strndup(r->a, buf, (size_t)nl), *text = arena_strdup(r->a, title);
+    if (!num || !text) {
+        render_tick(r);
+        return NULL;
+    }
+    text_span_t ts = {text, strlen(text), st, NULL, NULL}, ns = {num, (size_t)nl, st, NULL, NULL};
+    char err[ERRMSG_LEN];
+    if (text_layout(r->text, r->a, &ns, 1, 0, st, &e->num, err, sizeof err) < 0 ||
+        text_layout(r->text, r->a, &ts, 1, fmax(width - indent - e->num.width - 2 * TOC_GAP, 1), st,
+                    &e->title, err, sizeof err) < 0) {
+        render_fail(r, "table of contents at %s: %s", n->path, err);
+        return NULL;
+    }
+    e->indent = indent;
+    e->num_x = width - e->num.width;
+    pb->h = fmax(e->title.height, e->num.height);
+    if (e->title.nlines && e->num.nlines) {
+        const text_line_t *last = &e->title.lines[e->title.nlines - 1];
+        e->num_dy = fmax(last->baseline - e->num.lines[0].baseline, 0);
+        e->lead_x0 = indent + last->width + TOC_GAP;
+        e->lead_x1 = e->num_x - TOC_GAP;
+        e->lead_y = last->baseline;
+        pb->h = fmax(pb->h, e->num_dy + e->num.height);
+    }
+    return pb;
+}
+
+/* A "toc": its title, then an entry per heading of the last layout up to its levels (none in
+ * the first layout, which the render repeats). */
+static pbox_t *prepare_toc(render_t *r, const node_t *n, double width)
+{
+    size_t ne = json_array_size(r->toc);
+    pbox_t *pb = new_pbox(r, PB_STACK, n);
+    pbox_t **kids = arena_calloc(r->a, ne + 1, sizeof *kids);
+    if (!pb || !kids) {
+        render_tick(r);
+        return NULL;
+    }
+    int k = 0;
+    if (n->u.toc.title && !(kids[k++] = prepare_one(r, n->u.toc.title, width)))
+        return NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(r->toc, i, e)
+    {
+        int level = (int)json_integer_value(json_array_get(e, 0));
+        if (level > n->u.toc.levels)
+            continue;
+        kids[k] =
+            toc_entry(r, n, json_string_value(json_array_get(e, 1)),
+                      (int)json_integer_value(json_array_get(e, 2)), (level - 1) * n->u.toc.indent, width);
+        if (!kids[k++])
+            return NULL;
+    }
+    pb->u.stack.kids = kids;
+    pb->u.stack.n = k;
+    stack_height(pb);
+    return pb;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 /* The block's anchor, evaluated in its loop's scope: pb, or NULL after render_fail. */
@@ -1098,6 +1182,7 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
     case N_TABLE: pb = prepare_table(r, n, inner); break;
     case N_IMAGE: pb = prepare_image(r, n, inner); break;
     case N_CODE: pb = prepare_code(r, n, inner); break;
+    case N_TOC: pb = prepare_toc(r, n, inner); break;
     }
     if (pb && n->anchor)
         pb = prepare_anchor(r, n, pb);

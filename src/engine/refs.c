@@ -39,12 +39,34 @@ int refs_note(render_t *r, pbox_t *pb, int page)
     return 0;
 }
 
+/* The headings of the layout just made, for the next layout's table of contents. */
+static int toc_settled(render_t *r, bool *settled)
+{
+    json_t *toc = json_array();
+    for (size_t i = 0; toc && i < r->noutline; i++) {
+        const outline_entry_t *e = &r->outline[i];
+        if (json_array_append_new(toc, json_pack("[i,s,i]", e->level, e->title, e->page + 1)) < 0) {
+            json_decref(toc);
+            toc = NULL;
+        }
+    }
+    if (!toc)
+        return render_fail(r, "out of memory");
+    *settled = r->toc && json_equal(r->toc, toc);
+    json_decref(r->toc);
+    r->toc = toc;
+    return 0;
+}
+
 int refs_settled(render_t *r, bool *settled)
 {
+    bool toc = true;
+    if (r->t->has_toc && toc_settled(r, &toc) < 0)
+        return -1;
     json_t *found = r->anchors_found ? r->anchors_found : json_object();
     if (!found)
         return render_fail(r, "out of memory");
-    *settled = r->anchor_pages && json_equal(r->anchor_pages, found);
+    *settled = toc && r->anchor_pages && json_equal(r->anchor_pages, found);
     json_decref(r->anchor_pages);
     r->anchor_pages = found;
     r->anchors_found = NULL;
@@ -55,5 +77,6 @@ void refs_free(render_t *r)
 {
     json_decref(r->anchor_pages);
     json_decref(r->anchors_found);
-    r->anchor_pages = r->anchors_found = NULL;
+    json_decref(r->toc);
+    r->anchor_pages = r->anchors_found = r->toc = NULL;
 }

@@ -67,6 +67,7 @@ typedef enum {
     N_TABLE,
     N_IMAGE,
     N_CODE,
+    N_TOC,
 } node_kind_t;
 
 typedef struct node node_t;
@@ -198,6 +199,11 @@ struct node {
             fit_t fit;
             align_t align;
         } image;
+        struct {
+            int levels;    /* headings of levels 1..levels are listed */
+            double indent; /* pt per level below 1 */
+            node_t *title; /* a heading above the entries, or NULL */
+        } toc;
         struct {
             const char *symbology;
             expr_str_t data;

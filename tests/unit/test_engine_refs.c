@@ -39,6 +39,22 @@ static int page_with(const json_t *pages, const char *s)
     return -1;
 }
 
+/* The last page whose text items include s, or -1. */
+static int last_page_with(const json_t *pages, const char *s)
+{
+    for (int p = (int)json_array_size(pages) - 1; p >= 0; p--) {
+        size_t i;
+        json_t *it;
+        json_array_foreach(items(pages, p), i, it)
+        {
+            const char *t = json_string_value(json_object_get(it, "text"));
+            if (t && !strcmp(t, s))
+                return p;
+        }
+    }
+    return -1;
+}
+
 /* {"lines": ["line 1", …, "line n"]} */
 static json_t *lines(int n)
 {
@@ -145,6 +161,72 @@ START_TEST(anchor_mistakes_are_issues_at_their_paths)
 }
 END_TEST
 
+/* The text item after the entry "Section n" of the table of contents (its page number), on the
+ * pages up to `body` (where the sections begin). */
+static const char *toc_number(const json_t *pages, int body, const char *entry)
+{
+    for (int p = 0; p <= body; p++) {
+        json_t *list = items(pages, p);
+        for (size_t i = 0; i + 1 < json_array_size(list); i++) {
+            const char *t = json_string_value(json_object_get(json_array_get(list, i), "text"));
+            if (t && !strcmp(t, entry))
+                return json_string_value(json_object_get(json_array_get(list, i + 1), "text"));
+        }
+    }
+    return NULL;
+}
+
+START_TEST(toc_lists_the_headings_with_their_final_pages)
+{
+    /* Forty sections: the contents take two pages and push every section on. */
+    json_t *secs = json_array();
+    for (int i = 1; i <= 40; i++)
+        json_array_append_new(secs, json_integer(i));
+    json_t *data = json_pack("{s:o}", "secs", secs);
+    json_t *pages =
+        pages_of(A6("", "{\"type\": \"toc\", \"title\": \"Contents\", \"levels\": 1, \"fontSize\": 10},"
+                        " {\"type\": \"stack\", \"each\": \"secs\", \"children\": [{\"type\": \"heading\", "
+                        "\"text\": \"Section "
+                        "{{item}}\"}, {\"type\": \"heading\", \"level\": 2, \"text\": \"Sub {{item}}\"},"
+                        " {\"type\": \"spacer\", \"height\": 120}]}"),
+                 data);
+    ck_assert_ptr_nonnull(pages);
+    int body = last_page_with(pages, "Section 1");
+    ck_assert_int_ge(page_with(pages, "Section 40"), 1); /* its entry is on the second page */
+    ck_assert_int_eq(page_with(pages, "Contents"), 0);
+    for (int i = 1; i <= 40; i++) {
+        char entry[32], want[16];
+        snprintf(entry, sizeof entry, "Section %d", i);
+        int at = last_page_with(pages, entry);
+        snprintf(want, sizeof want, "%d", at + 1);
+        const char *got = toc_number(pages, body, entry);
+        ck_assert_msg(got && !strcmp(got, want), "%s: contents say %s, it is on page %s", entry,
+                      got ? got : "-", want);
+    }
+    ck_assert_ptr_null(toc_number(pages, body, "Sub 1")); /* levels: 1 */
+    json_decref(pages);
+    json_decref(data);
+}
+END_TEST
+
+START_TEST(toc_mistakes_are_issues_at_their_paths)
+{
+    json_t *i = engfix_issues(
+        A6(", \"footer\": [{\"type\": \"toc\"}]",
+           "{\"type\": \"table\", \"each\": \"lines\", \"columns\": [{\"cell\": {\"type\": \"toc\"}}]},"
+           " {\"type\": \"toc\", \"each\": \"lines\"},"
+           " {\"type\": \"toc\", \"levels\": 4, \"title\": 5, \"levelIndent\": \"wide\", \"colour\": 1}"));
+    engfix_expect_issue(i, "layout.footer.0", "cannot be in a header or footer");
+    engfix_expect_issue(i, "layout.body.0.columns.0.cell", "cannot be in a table cell");
+    engfix_expect_issue(i, "layout.body.1", "cannot be in a block that repeats");
+    engfix_expect_issue(i, "layout.body.2.levels", "");
+    engfix_expect_issue(i, "layout.body.2.title", "Expected the title");
+    engfix_expect_issue(i, "layout.body.2.levelIndent", "");
+    engfix_expect_issue(i, "layout.body.2.colour", "Unknown property");
+    json_decref(i);
+}
+END_TEST
+
 Suite *refs_suite(void)
 {
     Suite *s = suite_create("engine_refs");
@@ -154,6 +236,8 @@ Suite *refs_suite(void)
     tcase_add_test(tc, page_refs_show_the_page_of_the_anchor);
     tcase_add_test(tc, anchors_from_the_data_name_each_copy);
     tcase_add_test(tc, anchor_mistakes_are_issues_at_their_paths);
+    tcase_add_test(tc, toc_lists_the_headings_with_their_final_pages);
+    tcase_add_test(tc, toc_mistakes_are_issues_at_their_paths);
     suite_add_tcase(s, tc);
     return s;
 }
