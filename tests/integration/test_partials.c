@@ -159,6 +159,32 @@ START_TEST(projects_are_isolated)
 }
 END_TEST
 
+/* `craftkit render --layout` of layout (JSON text) with {"company": "Acme"}: its text has needle. */
+static void cli_render_has(const char *layout, const char *needle)
+{
+    char lpath[700], dpath[700], opath[700];
+    snprintf(lpath, sizeof lpath, "%s/cli-layout.json", srv->dir);
+    snprintf(dpath, sizeof dpath, "%s/cli-data.json", srv->dir);
+    snprintf(opath, sizeof opath, "%s/cli-out.pdf", srv->dir);
+    FILE *f = fopen(lpath, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(layout, f);
+    fclose(f);
+    f = fopen(dpath, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"company\":\"Acme\"}", f);
+    fclose(f);
+    const char *args[] = {"render", "--layout", lpath, "--data", dpath, "-o", opath, "--quiet", NULL};
+    char *out = NULL;
+    ck_assert_int_eq(th_cli(srv, &out, args), 0);
+    free(out);
+    tu_bytes_t pdf = tu_bytes_load(opath);
+    char *text = th_pdf_text((const char *)pdf.data, pdf.len);
+    ck_assert_msg(text && strstr(text, needle), "%s", text ? text : "(not a PDF)");
+    free(text);
+    free(pdf.data);
+}
+
 /* A version keeps the library partials it uses as they were when it was saved. */
 START_TEST(versions_keep_their_library_partials)
 {
@@ -195,6 +221,8 @@ START_TEST(versions_keep_their_library_partials)
     r = th_req(srv, "GET", "/v1/partials/unused", key, NULL, NULL);
     ck_assert_msg(json_array_size(json_object_get(r->json, "usedBy")) == 0, "%s", r->body);
     th_resp_free(r);
+    /* the exported layout renders offline as it is: `craftkit render` needs no library */
+    cli_render_has(v1_layout, "Kings Road 1");
     char *text = render_text(key, "letter", 0);
     ck_assert_msg(strstr(text, "Head of Acme") && strstr(text, "Kings Road 1") &&
                       strstr(text, "Local street 9"),
