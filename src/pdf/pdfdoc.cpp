@@ -3,15 +3,18 @@
 #include "pdf/pdfdoc.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <exception>
 #include <new>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,7 +28,9 @@
 #include <qpdf/QPDFPageObjectHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 #include <qpdf/Buffer.hh>
-#include <qpdf/ClosedFileInputSource.hh>
+#include <qpdf/QPDFCryptoImpl.hh>
+#include <qpdf/QPDFCryptoProvider.hh>
+#include <qpdf/QUtil.hh>
 
 namespace
 {
@@ -622,6 +627,316 @@ extern "C" int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fie
 namespace
 {
 
+// ---- merging many files: an incremental writer (pdfdoc_merge_files) ----
+
+constexpr int CATALOG_NUM = 1; // object numbers fixed in every merged file
+constexpr int PAGES_NUM = 2;
+constexpr size_t OUT_BUFFER = 1 << 20;            // stdio buffer of the merged file
+constexpr size_t XREF_OFFSET_MAX = 9999999999ULL; // what a 10-digit xref entry holds
+
+// A name as PDF writes it: delimiters, '#', and bytes outside ! .. ~ as #xx. (qpdf 11.3's own
+// unparse leaves a '#' bare, which readers take for the start of an escape.) qpdf keeps a
+// stray '#' of the source (one not followed by two hex digits) as a NUL: written as #23.
+std::string pdf_name(std::string const &name)
+{
+    static char const hex[] = "0123456789ABCDEF";
+    std::string out = "/";
+    for (size_t i = 1; i < name.size(); i++) {
+        unsigned char c = static_cast<unsigned char>(name[i]);
+        if (c == 0)
+            c = '#';
+        if (c < 33 || c > 126 || std::strchr("#()<>[]{}/%", c)) {
+            out += '#';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+std::string ref_to(int num)
+{
+    return std::to_string(num) + " 0 R";
+}
+
+// The merged file as it is written: its bytes go to disk at once; what stays is the offset of
+// every object (8 bytes each) and a running MD5 of the bytes for the deterministic /ID.
+class MergeOut
+{
+  public:
+    explicit MergeOut(const char *path) : md5_(QPDFCryptoProvider::getImpl()), buffer_(OUT_BUFFER)
+    {
+        f_ = std::fopen(path, "wb");
+        if (!f_)
+            refuse(std::string("could not be written (") + std::strerror(errno) + ")");
+        std::setvbuf(f_, buffer_.data(), _IOFBF, buffer_.size());
+        md5_->MD5_init();
+        offsets_.assign(PAGES_NUM + 1, 0); // 0: the free head; the catalog and the page tree
+        put("%PDF-1.7\n%\xbf\xf7\xa2\xfe\n");
+    }
+    ~MergeOut()
+    {
+        if (f_)
+            std::fclose(f_);
+    }
+    MergeOut(MergeOut const &) = delete;
+    MergeOut &operator=(MergeOut const &) = delete;
+
+    void put(unsigned char const *data, size_t len)
+    {
+        if (len && std::fwrite(data, 1, len, f_) != len)
+            refuse(std::string("could not be written (") + std::strerror(errno) + ")");
+        if (hashing_)
+            md5_->MD5_update(data, len);
+        pos_ += len;
+    }
+    void put(std::string const &s)
+    {
+        put(reinterpret_cast<unsigned char const *>(s.data()), s.size());
+    }
+    // A new object number, written later with object() or begin()/end().
+    int reserve()
+    {
+        offsets_.push_back(0);
+        return static_cast<int>(offsets_.size() - 1);
+    }
+    void begin(int num)
+    {
+        offsets_[static_cast<size_t>(num)] = pos_;
+        put(std::to_string(num) + " 0 obj\n");
+    }
+    void end()
+    {
+        put("\nendobj\n");
+    }
+    void object(int num, std::string const &body)
+    {
+        begin(num);
+        put(body);
+        end();
+    }
+    // The cross-reference table and the trailer; closes the file.
+    void finish(int info);
+
+  private:
+    std::shared_ptr<QPDFCryptoImpl> md5_;
+    std::vector<char> buffer_;
+    std::vector<size_t> offsets_;
+    std::FILE *f_ = nullptr;
+    size_t pos_ = 0;
+    bool hashing_ = true;
+};
+
+void MergeOut::finish(int info)
+{
+    size_t xref = pos_;
+    if (xref > XREF_OFFSET_MAX)
+        refuse("would be larger than 9.9 GB");
+    md5_->MD5_finalize();
+    hashing_ = false; // the /ID covers everything before the cross-reference table
+    QPDFCryptoImpl::MD5_Digest digest;
+    md5_->MD5_digest(digest);
+    std::string id =
+        "<" + QUtil::hex_encode(std::string(reinterpret_cast<char *>(digest), sizeof digest)) + ">";
+    std::string s = "xref\n0 " + std::to_string(offsets_.size()) + "\n0000000000 65535 f \n";
+    char line[32];
+    for (size_t i = 1; i < offsets_.size(); i++) {
+        if (offsets_[i] == 0)
+            throw std::logic_error("object " + std::to_string(i) + " was never written");
+        std::snprintf(line, sizeof line, "%010zu 00000 n \n", offsets_[i]);
+        s += line;
+        if (s.size() >= OUT_BUFFER) {
+            put(s);
+            s.clear();
+        }
+    }
+    s += "trailer\n<< /Size " + std::to_string(offsets_.size()) + " /Root " + ref_to(CATALOG_NUM) +
+         " /Info " + ref_to(info) + " /ID [" + id + id + "] >>\nstartxref\n" + std::to_string(xref) +
+         "\n%%EOF\n";
+    put(s);
+    std::FILE *f = f_;
+    f_ = nullptr;
+    if (std::fclose(f) != 0)
+        refuse(std::string("could not be written (") + std::strerror(errno) + ")");
+}
+
+// One part copied into the merged file: its pages get the next object numbers (in page order),
+// then every object reachable from them is written once, renumbered, in the order first met.
+// References to the part's catalog and page tree nodes (a page's /Parent, an annotation going
+// to the catalog) become null; each page's /Parent is the merged page tree.
+class PartCopy
+{
+  public:
+    PartCopy(MergeOut &out, QPDF &src) : out_(out), src_(src)
+    {
+    }
+    // Writes the part; appends its pages' new object numbers to kids.
+    void run(std::vector<int> &kids);
+
+  private:
+    void mark_tree(QPDFObjectHandle node, int depth);
+    std::string ref(QPDFObjectHandle h);
+    void value(std::string &s, QPDFObjectHandle h, int depth);
+    void direct(std::string &s, QPDFObjectHandle h, int depth);
+    void dict(std::string &s, QPDFObjectHandle d, int depth, std::string const &key, std::string const &val);
+    void write(QPDFObjectHandle h, int num);
+
+    MergeOut &out_;
+    QPDF &src_;
+    std::map<QPDFObjGen, int> nums_; // source object → merged number (0: written as null)
+    std::set<QPDFObjGen> pages_;
+    std::deque<std::pair<QPDFObjectHandle, int>> todo_;
+};
+
+// The catalog and the page tree's inner nodes map to null.
+void PartCopy::mark_tree(QPDFObjectHandle node, int depth)
+{
+    if (!node.isIndirect() || nums_.count(node.getObjGen()) || pages_.count(node.getObjGen()) ||
+        depth > PDFDOC_MAX_DEPTH)
+        return;
+    nums_[node.getObjGen()] = 0;
+    QPDFObjectHandle kids = node.isDictionary() ? node.getKey("/Kids") : QPDFObjectHandle::newNull();
+    for (int i = 0; kids.isArray() && i < kids.getArrayNItems(); i++)
+        mark_tree(kids.getArrayItem(i), depth + 1);
+}
+
+void PartCopy::run(std::vector<int> &kids)
+{
+    src_.pushInheritedAttributesToPage(); // /Resources, /MediaBox, /CropBox, /Rotate onto pages
+    std::vector<QPDFObjectHandle> const &pages = src_.getAllPages();
+    if (pages.empty())
+        refuse("has no pages");
+    for (auto const &p : pages) {
+        int num = out_.reserve();
+        nums_[p.getObjGen()] = num;
+        pages_.insert(p.getObjGen());
+        todo_.emplace_back(p, num);
+        kids.push_back(num);
+    }
+    QPDFObjectHandle root = src_.getRoot();
+    nums_[root.getObjGen()] = 0;
+    mark_tree(root.getKey("/Pages"), 0);
+    while (!todo_.empty()) {
+        std::pair<QPDFObjectHandle, int> next = todo_.front();
+        todo_.pop_front();
+        write(next.first, next.second);
+    }
+}
+
+std::string PartCopy::ref(QPDFObjectHandle h)
+{
+    QPDFObjGen og = h.getObjGen();
+    auto known = nums_.find(og);
+    if (known != nums_.end())
+        return known->second ? ref_to(known->second) : "null";
+    // A page outside the page tree, a page tree node or nothing at all (a dangling reference)
+    bool dropped = h.isNull() || h.isPageObject() || h.isPagesObject();
+    int num = dropped ? 0 : out_.reserve();
+    nums_[og] = num;
+    if (dropped)
+        return "null";
+    todo_.emplace_back(h, num);
+    return ref_to(num);
+}
+
+void PartCopy::value(std::string &s, QPDFObjectHandle h, int depth)
+{
+    if (h.isIndirect())
+        s += ref(h);
+    else
+        direct(s, h, depth);
+}
+
+// h's own serialization (also of an indirect h); what h refers to as references.
+void PartCopy::direct(std::string &s, QPDFObjectHandle h, int depth)
+{
+    if (depth > PDFDOC_MAX_DEPTH)
+        refuse("nests arrays or dictionaries deeper than " + std::to_string(PDFDOC_MAX_DEPTH) + " levels");
+    switch (h.getTypeCode()) {
+    case ::ot_array:
+        s += '[';
+        for (auto item : h.aitems()) {
+            value(s, item, depth + 1);
+            s += ' ';
+        }
+        s += ']';
+        break;
+    case ::ot_dictionary: dict(s, h, depth, "", ""); break;
+    case ::ot_name: s += pdf_name(h.getName()); break;
+    case ::ot_boolean:
+    case ::ot_integer:
+    case ::ot_real:
+    case ::ot_string:
+        s += h.unparseResolved(); // qpdf's: reals as read, strings as (…) with escapes or <hex>
+        break;
+    default: // null, and what cannot stand here (a direct stream, an operator)
+        s += "null";
+    }
+}
+
+// << … >> of d, keys in order; key (when not empty) is replaced by val.
+void PartCopy::dict(std::string &s, QPDFObjectHandle d, int depth, std::string const &key,
+                    std::string const &val)
+{
+    s += "<<";
+    for (auto item : d.ditems()) {
+        if (item.first == key || item.second.isNull())
+            continue;
+        s += pdf_name(item.first) + ' ';
+        value(s, item.second, depth + 1);
+        s += ' ';
+    }
+    if (!key.empty())
+        s += key + ' ' + val;
+    s += ">>";
+}
+
+void PartCopy::write(QPDFObjectHandle h, int num)
+{
+    std::string s;
+    if (h.isStream()) {
+        // As stored: still filtered (decrypted when the part was encrypted), /Length its size.
+        std::shared_ptr<Buffer> data = h.getRawStreamData();
+        dict(s, h.getDict(), 0, "/Length", std::to_string(data->getSize()));
+        s += "\nstream\n";
+        out_.begin(num);
+        out_.put(s);
+        out_.put(data->getBuffer(), data->getSize());
+        out_.put("\nendstream");
+        out_.end();
+        return;
+    }
+    if (pages_.count(h.getObjGen()))
+        dict(s, h, 0, "/Parent", ref_to(PAGES_NUM));
+    else
+        direct(s, h, 0);
+    out_.object(num, s);
+}
+
+// Opens a part: any PDF, repaired when damaged; an encrypted one only with the empty user
+// password (then decrypted).
+void open_part(QPDF &src, const char *path)
+{
+    src.setSuppressWarnings(true);
+    try {
+        src.processFile(path);
+    } catch (QPDFExc &e) {
+        if (e.getErrorCode() == qpdf_e_password)
+            refuse("is encrypted and needs a password");
+        throw;
+    }
+}
+
+// major * 100 + minor of "1.7"
+int version_rank(std::string const &v)
+{
+    int major = 1, minor = 0;
+    std::sscanf(v.c_str(), "%d.%d", &major, &minor);
+    return major * 100 + minor;
+}
+
 // A PDF literal string of an ASCII line: ( ) \ escaped, other bytes shown as '?'.
 std::string pdf_literal(std::string const &line)
 {
@@ -635,8 +950,9 @@ std::string pdf_literal(std::string const &line)
     return out + ")";
 }
 
-// The note's lines on A4 pages of their own (Helvetica 11 pt, 14 pt apart); returns the first.
-QPDFObjectHandle add_note_pages(QPDF &out, QPDFPageDocumentHelper &doc, std::string const &note)
+// The note's lines on A4 pages of their own (Helvetica 11 pt, 14 pt apart), appended to kids;
+// returns the first one's number.
+int write_note_pages(MergeOut &out, std::string const &note, std::vector<int> &kids)
 {
     std::vector<std::string> lines;
     size_t at = 0;
@@ -647,58 +963,75 @@ QPDFObjectHandle add_note_pages(QPDF &out, QPDFPageDocumentHelper &doc, std::str
         lines.push_back(note.substr(at, nl - at));
         at = nl + 1;
     }
-    QPDFObjectHandle font = out.makeIndirectObject(QPDFObjectHandle::parse(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"));
-    QPDFObjectHandle first;
+    int font = out.reserve(), first = 0;
+    out.object(font, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
     for (size_t from = 0; from < lines.size(); from += PDFDOC_NOTE_LINES_PER_PAGE) {
         std::string content = "BT /F1 11 Tf 14 TL 56 785 Td\n";
         for (size_t i = from; i < lines.size() && i < from + PDFDOC_NOTE_LINES_PER_PAGE; i++)
             content += pdf_literal(lines[i]) + " Tj T*\n";
         content += "ET\n";
-        QPDFObjectHandle page = QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595.28 841.89] >>");
-        QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
-        QPDFObjectHandle fonts = QPDFObjectHandle::newDictionary();
-        fonts.replaceKey("/F1", font);
-        resources.replaceKey("/Font", fonts);
-        page.replaceKey("/Resources", resources);
-        page.replaceKey("/Contents", out.newStream(content));
-        page = out.makeIndirectObject(page);
-        doc.addPage(QPDFPageObjectHelper(page), false);
+        int stream = out.reserve(), page = out.reserve();
+        out.object(stream,
+                   "<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content + "endstream");
+        out.object(page, "<< /Type /Page /Parent " + ref_to(PAGES_NUM) +
+                             " /MediaBox [0 0 595.28 841.89] /Resources << /Font << /F1 " + ref_to(font) +
+                             " >> >> /Contents " + ref_to(stream) + " >>");
+        kids.push_back(page);
         if (from == 0)
-            first = out.getAllPages().back();
+            first = page;
     }
     return first;
 }
 
-// The document outline: one top-level entry per (title, page), in order, each going to its
-// page fitted in the window.
-void set_outline(QPDF &out, std::vector<std::pair<std::string, QPDFObjectHandle>> const &entries)
+// One bookmark of the outline.
+struct Bookmark {
+    const char *title;
+    int page;
+};
+
+// The document outline: one top-level entry per bookmark, in order, each going to its page
+// fitted in the window. Returns the /Outlines dictionary's number, 0 when there is none.
+int write_outline(MergeOut &out, std::vector<Bookmark> const &marks)
 {
-    if (entries.empty())
-        return;
-    QPDFObjectHandle outlines = out.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /Outlines >>"));
-    QPDFObjectHandle prev;
-    for (auto const &e : entries) {
-        QPDFObjectHandle item = QPDFObjectHandle::newDictionary();
-        item.replaceKey("/Title", QPDFObjectHandle::newUnicodeString(e.first));
-        item.replaceKey("/Parent", outlines);
-        QPDFObjectHandle dest = QPDFObjectHandle::newArray();
-        dest.appendItem(e.second);
-        dest.appendItem(QPDFObjectHandle::newName("/Fit"));
-        item.replaceKey("/Dest", dest);
-        item = out.makeIndirectObject(item);
-        if (prev.isInitialized()) {
-            prev.replaceKey("/Next", item);
-            item.replaceKey("/Prev", prev);
-        } else {
-            outlines.replaceKey("/First", item);
-        }
-        prev = item;
+    if (marks.empty())
+        return 0;
+    int root = out.reserve();
+    int first = out.reserve();
+    for (size_t i = 1; i < marks.size(); i++)
+        out.reserve(); // the entries are numbered first .. first + n - 1
+    int last = first + static_cast<int>(marks.size()) - 1;
+    out.object(root, "<< /Type /Outlines /First " + ref_to(first) + " /Last " + ref_to(last) + " /Count " +
+                         std::to_string(marks.size()) + " >>");
+    for (size_t i = 0; i < marks.size(); i++) {
+        int num = first + static_cast<int>(i);
+        std::string s = "<< /Title " + QPDFObjectHandle::newUnicodeString(marks[i].title).unparse() +
+                        " /Parent " + ref_to(root) + " /Dest [" + ref_to(marks[i].page) + " /Fit]";
+        if (num > first)
+            s += " /Prev " + ref_to(num - 1);
+        if (num < last)
+            s += " /Next " + ref_to(num + 1);
+        out.object(num, s + " >>");
     }
-    outlines.replaceKey("/Last", prev);
-    outlines.replaceKey("/Count", QPDFObjectHandle::newInteger(static_cast<long long>(entries.size())));
-    out.getRoot().replaceKey("/Outlines", outlines);
-    out.getRoot().replaceKey("/PageMode", QPDFObjectHandle::newName("/UseOutlines"));
+    return root;
+}
+
+// The page tree, the catalog (naming a version above the header's 1.7 when a part had one),
+// the info dictionary, the cross-reference table.
+void write_tail(MergeOut &out, std::vector<int> const &kids, int outline, int version)
+{
+    std::string s = "<< /Type /Pages /Count " + std::to_string(kids.size()) + " /Kids [";
+    for (int k : kids)
+        s += ref_to(k) + ' ';
+    out.object(PAGES_NUM, s + "] >>");
+    s = "<< /Type /Catalog /Pages " + ref_to(PAGES_NUM);
+    if (outline)
+        s += " /Outlines " + ref_to(outline) + " /PageMode /UseOutlines";
+    if (version > 107)
+        s += " /Version /" + std::to_string(version / 100) + "." + std::to_string(version % 100);
+    out.object(CATALOG_NUM, s + " >>");
+    int info = out.reserve();
+    out.object(info, "<< /Producer (craftkit) >>");
+    out.finish(info);
 }
 
 } // namespace
@@ -707,42 +1040,27 @@ extern "C" int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const ch
                                   const char *note, const char *out_path, int *pages, char *err,
                                   size_t err_len)
 {
-    size_t at = 0;
+    size_t at = n;
     try {
-        QPDF out;
-        out.emptyPDF();
-        QPDFPageDocumentHelper doc(out);
-        // The parts' page contents are copied when out is written: every source stays open
-        // (as a closed file, reopened per read) until then.
-        std::vector<std::shared_ptr<QPDF>> sources;
-        std::vector<std::pair<std::string, QPDFObjectHandle>> outline;
-        sources.reserve(n);
-        outline.reserve(n + 1);
+        MergeOut out(out_path);
+        std::vector<int> kids;
+        std::vector<Bookmark> marks;
+        int version = 107;
+        marks.reserve(n + 1);
         for (at = 0; at < n; at++) {
-            auto src = std::make_shared<QPDF>();
-            auto input = std::make_shared<ClosedFileInputSource>(parts[at].path);
-            input->stayOpen(true); // parsing reads it many times: one open for all of them
-            src->processInputSource(input);
-            std::vector<QPDFPageObjectHelper> src_pages = QPDFPageDocumentHelper(*src).getAllPages();
-            if (src_pages.empty())
-                refuse("has no pages");
-            for (auto &p : src_pages)
-                doc.addPage(p, false);
-            outline.emplace_back(parts[at].title ? parts[at].title : "",
-                                 out.getAllPages()[out.getAllPages().size() - src_pages.size()]);
-            input->stayOpen(false); // closed until the writer reads its streams
-            sources.push_back(std::move(src));
+            QPDF src; // one part in memory at a time
+            open_part(src, parts[at].path);
+            version = std::max(version, version_rank(src.getPDFVersion()));
+            size_t first = kids.size();
+            PartCopy(out, src).run(kids);
+            marks.push_back({parts[at].title ? parts[at].title : "", kids[first]});
         }
         at = n;
         if (note)
-            outline.emplace_back(note_title ? note_title : "Note", add_note_pages(out, doc, note));
-        set_outline(out, outline);
-        QPDFWriter w(out, out_path);
-        w.setDecodeLevel(qpdf_dl_none); // the parts' streams are copied as they were stored
-        w.setDeterministicID(true);
-        w.write();
+            marks.push_back({note_title ? note_title : "Note", write_note_pages(out, note, kids)});
+        write_tail(out, kids, write_outline(out, marks), version);
         if (pages)
-            *pages = static_cast<int>(out.getAllPages().size());
+            *pages = static_cast<int>(kids.size());
         return 0;
     } catch (...) {
         char why[512];
@@ -752,5 +1070,6 @@ extern "C" int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const ch
         else
             std::snprintf(err, err_len, "the merged PDF %s", why);
     }
+    std::remove(out_path);
     return -1;
 }

@@ -91,7 +91,7 @@ int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fields, char *
 
 /* One file to merge and its outline entry. */
 typedef struct pdfdoc_part {
-    const char *path;  /* a PDF file: one of our own renders (not checked as pdfdoc_check does) */
+    const char *path;  /* a PDF file: any PDF (not checked as pdfdoc_check does; see below) */
     const char *title; /* its bookmark (UTF-8) */
 } pdfdoc_part_t;
 
@@ -99,13 +99,21 @@ typedef struct pdfdoc_part {
  * outline entry per part pointing at its first page (the document opens with the outline
  * shown), then, when note is not NULL, note's lines ('\n'-separated, ASCII; other bytes show
  * as '?') on A4 pages of their own in Helvetica, with an outline entry note_title.
- * Streaming: each part is read through a file source that is opened and closed around every
- * read (qpdf's ClosedFileInputSource), so any number of parts takes one file descriptor, and
- * page contents are copied from the files into out_path as it is written, never held all in
- * memory; what stays in memory per part is its parsed object table. The output is
- * deterministic (its /ID is derived from its contents), so merging the same parts again writes
- * the same bytes. *pages (may be NULL) gets the output's page count. 0, or -1 + err naming
- * the part ("part 3 (<path>) could not be read (...)"). */
+ * Streaming (an incremental writer, docs/architecture.md "Merged batch output"): one part at a
+ * time is parsed by qpdf, the objects its pages reach are written renumbered straight to
+ * out_path (streams as stored: still compressed) and the part is dropped; what stays is the
+ * offset of every object written (8 bytes) and the page numbers, then the page tree, outline,
+ * catalog, info and cross-reference table are written at the end. Memory: one part plus a few
+ * bytes per object. A part's inherited page attributes (/Resources, /MediaBox, /CropBox,
+ * /Rotate) are copied onto its pages; references to its catalog and page tree (beyond a page's
+ * /Parent, replaced) become null, so document-level structures (AcroForm, named destinations,
+ * structure tree) do not come along. Object and cross-reference streams are read; the output
+ * has neither. An encrypted part opens only with the empty user password and is written
+ * decrypted; one that needs a password is refused. The output is deterministic (its /ID is
+ * the MD5 of its bytes), so merging the same parts again writes the same bytes.
+ * *pages (may be NULL) gets the output's page count. 0, or -1 + err naming the part
+ * ("part 3 (<path>) could not be read (...)", "... is encrypted and needs a password"); on
+ * failure out_path is removed. */
 int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const char *note_title, const char *note,
                        const char *out_path, int *pages, char *err, size_t err_len);
 

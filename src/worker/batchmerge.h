@@ -13,8 +13,9 @@
  * and when items are missing a "missing-items.txt" entry with the same list.
  *
  * Streaming: items are fetched from storage one at a time; a "zip" entry is appended as soon as
- * it is read, a "pdf" part is written to a temporary file (under $TMPDIR) and read back by qpdf
- * page by page while the output file is written. The finished file is then stored.
+ * it is read, a "pdf" part is written to a temporary file (under $TMPDIR), then the parts are
+ * copied into the output one at a time (pdfdoc_merge_files: memory of one part plus a few
+ * bytes per object). The finished file is then stored.
  *
  * Exactly once: the merge is claimed with a lease in the batch row (batches_merge_claim,
  * renewed while items are fetched); the key never changes and the output is deterministic, so

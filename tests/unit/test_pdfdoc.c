@@ -548,6 +548,115 @@ START_TEST(merge_files_in_order_with_outline_and_note)
 }
 END_TEST
 
+/* Hand-written, three 300×200 pt pages ("Hand page N" in Helvetica) that take /MediaBox and
+ * /Rotate 90 from an inner Pages node and /Resources from the root one; page 2 carries a link
+ * to page 1 whose strings and names need escapes. */
+static pdffix_t hand_inherited(void)
+{
+    pdffix_builder_t b;
+    pdffix_begin(&b);
+    pdffix_obj(&b, "<< /Type /Catalog /Pages 2 0 R >>");
+    pdffix_obj(&b, "<< /Type /Pages /Kids [3 0 R] /Count 3 /Resources << /Font << /F1 4 0 R >> >> >>");
+    pdffix_obj(&b, "<< /Type /Pages /Parent 2 0 R /Kids [5 0 R 6 0 R 7 0 R] /Count 3 "
+                   "/MediaBox [0 0 300 200] /Rotate 90 >>");
+    pdffix_obj(&b, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+    pdffix_obj(&b, "<< /Type /Page /Parent 3 0 R /Contents 8 0 R >>");
+    pdffix_obj(&b, "<< /Type /Page /Parent 3 0 R /Contents 9 0 R /Annots [<< /Type /Annot /Subtype /Link "
+                   "/Rect [0 0 50 50] /Dest [5 0 R /Fit] /P 6 0 R /Contents (a \\(b\\) \\\\ c) "
+                   "/NM <00ff10ab> /CK#20Key /A#23b >>] >>");
+    pdffix_obj(&b, "<< /Type /Page /Parent 3 0 R /Contents 10 0 R >>");
+    for (int i = 1; i <= 3; i++) {
+        char content[64];
+        int len = snprintf(content, sizeof content, "BT /F1 12 Tf 20 100 Td (Hand page %d) Tj ET", i);
+        pdffix_stream(&b, "", content, (size_t)len);
+    }
+    return pdffix_end(&b, 1);
+}
+
+/* The links of the merged file at path: their strings as qpdf reads them and the 1-based page
+ * each goes to. */
+static char *merged_links(const char *path)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "qpdf --json %s | python3 -c 'import json,sys\n"
+             "d=json.load(sys.stdin); objs=d[\"qpdf\"][1]; pages=[p[\"object\"] for p in d[\"pages\"]]\n"
+             "for p in pages:\n"
+             "  for a in objs[\"obj:\"+p][\"value\"].get(\"/Annots\", []):\n"
+             "    v=objs[\"obj:\"+a][\"value\"] if isinstance(a,str) else a\n"
+             "    print(v[\"/Contents\"], v[\"/NM\"], pages.index(v[\"/Dest\"][0])+1)'",
+             path);
+    return pdffix_run(cmd);
+}
+
+/* Parts from several producers: cairo, the hand-written one with inherited attributes, the
+ * same rewritten with object and cross-reference streams, and an encrypted one (empty user
+ * password) are merged page by page in order with their fonts, sizes, rotation and links. */
+START_TEST(merge_files_from_any_producer)
+{
+    pdffix_t cairo = pdffix_cairo(2, 595.28, 841.89), hand = hand_inherited();
+    pdffix_t packed = pdffix_qpdf(&hand, "--object-streams=generate");
+    pdffix_t one = pdffix_cairo(1, 300, 300), open = pdffix_qpdf(&one, "--encrypt \"\" owner 256 --");
+    pdffix_t locked = pdffix_qpdf(&one, "--encrypt secret owner 256 --");
+    ck_assert(packed.len > 0 && open.len > 0 && locked.len > 0);
+    ck_assert(memmem(packed.data, packed.len, "/ObjStm", 7) && memmem(packed.data, packed.len, "/XRef", 5));
+    char pa[128], pb[128], pc[128], pd[128], pe[128], out[128], err[600], cmd[1024];
+    save_part(&cairo, "cairo", pa);
+    save_part(&hand, "hand", pb);
+    save_part(&packed, "packed", pc);
+    save_part(&open, "open", pd);
+    save_part(&locked, "locked", pe);
+    snprintf(out, sizeof out, "/tmp/test_pdfdoc-%d-any.pdf", (int)getpid());
+    pdfdoc_part_t parts[] = {{pa, "A"}, {pb, "B"}, {pc, "C"}, {pd, "D"}};
+    int pages = 0;
+    ck_assert_msg(pdfdoc_merge_files(parts, 4, NULL, NULL, out, &pages, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(pages, 9);
+    snprintf(cmd, sizeof cmd,
+             "qpdf --check %s >/dev/null 2>&1 && echo ok; pdftotext %s - | tr -s \"\\n\\f\" \" \"; echo; "
+             "pdfinfo -f 3 -l 8 %s | grep -c \"300 x 200 pts\"; pdfinfo -f 3 -l 8 %s | grep -c \"rot: *90\"",
+             out, out, out, out);
+    char *got = pdffix_run(cmd);
+    ck_assert_str_eq(got, "ok\nPage 1 Page 2 Hand page 1 Hand page 2 Hand page 3 Hand page 1 Hand page 2 "
+                          "Hand page 3 Page 1 \n6\n6\n");
+    free(got);
+    snprintf(cmd, sizeof cmd,
+             "qpdf --json --json-key=outlines %s | python3 -c 'import json,sys\n"
+             "for o in json.load(sys.stdin)[\"outlines\"]: print(o[\"title\"], o[\"destpageposfrom1\"])'",
+             out);
+    got = pdffix_run(cmd);
+    ck_assert_str_eq(got, "A 1\nB 3\nC 6\nD 9\n");
+    free(got);
+    /* cairo's font subsets (the first part's and the decrypted one's) stay embedded */
+    got = pdffix_tool(out, "pdffonts", "| awk 'NR > 2 && $1 ~ /[+]/ { print $(NF-4) }' | sort | uniq -c");
+    ck_assert_str_eq(got, "      2 yes\n");
+    free(got);
+    /* both copies of the link go to their own part's first page, strings and names intact */
+    got = merged_links(out);
+    ck_assert_str_eq(got, "u:a (b) \\ c b:00ff10ab 3\nu:a (b) \\ c b:00ff10ab 6\n");
+    free(got);
+    got = pdffix_tool(out, "grep -a -c '/CK#20Key /A#23b'", "");
+    ck_assert_str_eq(got, "2\n");
+    free(got);
+    /* deterministic */
+    tu_bytes_t first = tu_bytes_load(out);
+    ck_assert_int_eq(pdfdoc_merge_files(parts, 4, NULL, NULL, out, NULL, err, sizeof err), 0);
+    tu_bytes_t again = tu_bytes_load(out);
+    ck_assert(first.len == again.len && memcmp(first.data, again.data, first.len) == 0);
+    free(first.data);
+    free(again.data);
+    /* a part that needs a password is refused by name; no half-written output stays */
+    pdfdoc_part_t with_locked[] = {{pa, "A"}, {pe, "E"}};
+    ck_assert_int_eq(pdfdoc_merge_files(with_locked, 2, NULL, NULL, out, NULL, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "part 1 (") && strstr(err, "is encrypted and needs a password"), "%s", err);
+    ck_assert(access(out, F_OK) != 0);
+    snprintf(cmd, sizeof cmd, "rm -f %s %s %s %s %s", pa, pb, pc, pd, pe);
+    free(pdffix_run(cmd));
+    pdffix_t *all[] = {&cairo, &hand, &packed, &one, &open, &locked};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        pdffix_free(all[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pdfdoc");
@@ -571,6 +680,7 @@ int main(void)
     tcase_add_test(tc, fill_errors_name_the_field);
     tcase_add_test(tc, overlay_on_ghostscript_and_fifty_pages);
     tcase_add_test(tc, merge_files_in_order_with_outline_and_note);
+    tcase_add_test(tc, merge_files_from_any_producer);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
