@@ -2,7 +2,8 @@
  * embedded font subset, as renders have), then, RUNS times each, merges them into one PDF
  * (pdfdoc_merge_files, one outline entry per part) and one ZIP (zipw, entries read from the
  * files one at a time, as worker/batchmerge does) in a child process, and prints the median
- * wall time and the largest peak RSS of those children. */
+ * wall time, the median CPU time (user + system: what the merge costs when the machine is shared)
+ * and the largest peak RSS of those children. */
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <fcntl.h>
@@ -80,8 +81,8 @@ static int merge_zip(const char *dir, int n)
     return rc ? 1 : 0;
 }
 
-/* Runs the merge in a child; its wall time, and its peak RSS in KiB. */
-static double run_child(int (*fn)(const char *, int), const char *dir, int n, long *rss_kib)
+/* Runs the merge in a child; its wall time, its CPU time (s) and its peak RSS in KiB. */
+static double run_child(int (*fn)(const char *, int), const char *dir, int n, double *cpu, long *rss_kib)
 {
     double t0 = now_s();
     pid_t pid = fork();
@@ -96,6 +97,8 @@ static double run_child(int (*fn)(const char *, int), const char *dir, int n, lo
         exit(1);
     }
     *rss_kib = ru.ru_maxrss;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
     return t;
 }
 
@@ -107,21 +110,22 @@ static int cmp(const void *a, const void *b)
 
 static void bench(const char *what, int (*fn)(const char *, int), const char *dir, int n, int runs)
 {
-    double t[16];
+    double t[16], cpu[16];
     long rss = 0, r;
     for (int i = 0; i < runs; i++) {
-        t[i] = run_child(fn, dir, n, &r);
+        t[i] = run_child(fn, dir, n, &cpu[i], &r);
         rss = r > rss ? r : rss;
     }
     qsort(t, (size_t)runs, sizeof t[0], cmp);
+    qsort(cpu, (size_t)runs, sizeof cpu[0], cmp);
     char out[512];
     snprintf(out, sizeof out, "%s/merged.%s", dir, what);
     FILE *f = fopen(out, "rb");
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fclose(f);
-    printf("%-3s %d parts: median %.2f s (%.0f parts/s), peak RSS %.1f MiB, output %.1f MiB\n", what, n,
-           t[runs / 2], n / t[runs / 2], rss / 1024.0, size / 1048576.0);
+    printf("%-3s %d parts: median %.2f s (%.0f parts/s), CPU %.2f s, peak RSS %.1f MiB, output %.1f MiB\n",
+           what, n, t[runs / 2], n / t[runs / 2], cpu[runs / 2], rss / 1024.0, size / 1048576.0);
 }
 
 int main(int argc, char **argv)

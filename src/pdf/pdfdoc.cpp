@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #define POINTERHOLDER_TRANSITION 4 /* qpdf 11: std::shared_ptr only, no PointerHolder */
 #include <qpdf/Pipeline.hh>
 #include <qpdf/QPDF.hh>
@@ -915,13 +919,41 @@ void PartCopy::write(QPDFObjectHandle h, int num)
     out_.object(num, s);
 }
 
+// The file at path, whole, into bytes when it is at most PDFDOC_PART_READ_WHOLE_MAX bytes;
+// false when it is larger or cannot be read (qpdf then reads it and reports why).
+bool read_whole(const char *path, std::string &bytes)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= PDFDOC_PART_READ_WHOLE_MAX;
+    if (ok) {
+        bytes.resize(static_cast<size_t>(st.st_size));
+        size_t got = 0;
+        while (ok && got < bytes.size()) {
+            ssize_t n = read(fd, &bytes[got], bytes.size() - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            ok = n > 0;
+            got += ok ? static_cast<size_t>(n) : 0;
+        }
+    }
+    close(fd);
+    return ok;
+}
+
 // Opens a part: any PDF, repaired when damaged; an encrypted one only with the empty user
-// password (then decrypted).
-void open_part(QPDF &src, const char *path)
+// password (then decrypted). A small part is parsed from memory (bytes, which must outlive
+// src): qpdf reading a file seeks and reads for every token.
+void open_part(QPDF &src, const char *path, std::string &bytes)
 {
     src.setSuppressWarnings(true);
     try {
-        src.processFile(path);
+        if (read_whole(path, bytes))
+            src.processMemoryFile(path, bytes.data(), bytes.size());
+        else
+            src.processFile(path);
     } catch (QPDFExc &e) {
         if (e.getErrorCode() == qpdf_e_password)
             refuse("is encrypted and needs a password");
@@ -1045,11 +1077,12 @@ extern "C" int pdfdoc_merge_files(const pdfdoc_part_t *parts, size_t n, const ch
         MergeOut out(out_path);
         std::vector<int> kids;
         std::vector<Bookmark> marks;
+        std::string bytes; // the part being copied, when it is read whole (outlives src)
         int version = 107;
         marks.reserve(n + 1);
         for (at = 0; at < n; at++) {
             QPDF src; // one part in memory at a time
-            open_part(src, parts[at].path);
+            open_part(src, parts[at].path, bytes);
             version = std::max(version, version_rank(src.getPDFVersion()));
             size_t first = kids.size();
             PartCopy(out, src).run(kids);

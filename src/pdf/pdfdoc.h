@@ -88,6 +88,8 @@ int pdfdoc_fields(const unsigned char *data, size_t len, json_t **fields, char *
 
 #define PDFDOC_NOTE_LINES_PER_PAGE 50 /* lines of the note on each of its pages */
 #define PDFDOC_NOTE_LINE_MAX 200      /* bytes of a note line shown; longer ones are cut */
+/* parts up to this size are read whole and parsed from memory; larger ones from the file */
+#define PDFDOC_PART_READ_WHOLE_MAX ((size_t)16 << 20)
 
 /* One file to merge and its outline entry. */
 typedef struct pdfdoc_part {
