@@ -4,7 +4,10 @@
  * and nothing crashes or leaks. Merging: overlays land where they were drawn (pdftotext -bbox)
  * on cropped and rotated pages, on Ghostscript's and on a 50-page base, the base's streams stay
  * byte for byte, AcroForm values show in qpdf --json (/V) or are flattened into the page, and a
- * bad fill names the field. Every output passes qpdf --check. */
+ * bad fill names the field. Merging files (batches): parts from cairo, Ghostscript, a hand-written
+ * file with inherited page attributes, its object-stream rewrite and an encrypted one come out
+ * in order with their text, fonts, sizes, rotation, links and bookmarks, byte for byte the same
+ * when merged again; a part needing a password is named. Every output passes qpdf --check. */
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <check.h>
