@@ -108,6 +108,7 @@ const mistakes = [
   ["a bad enum value", { body: [{ type: "image", src: "asset:a.png", fit: "stretch" }] }],
   ["a run with an unknown key", { body: [{ runs: [{ text: "a", colour: "red" }] }] }],
   ["a table cell with an unknown key", { body: [{ type: "table", columns: ["*"], rows: [[{ text: "a", span: 2 }]] }] }],
+  ["a rowSpan of 0", { body: [{ type: "table", columns: ["*"], rows: [[{ text: "a", rowSpan: 0 }]] }] }],
   ["an unknown style property", { styles: { s: { size: 3 } }, body: [] }],
 ];
 for (const [what, layout] of mistakes) if (validate(layout)) fail(`the schema accepts ${what}: ${JSON.stringify(layout)}`);

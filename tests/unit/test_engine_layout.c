@@ -279,26 +279,38 @@ START_TEST(row_spans_in_rows_repeated_by_each)
 }
 END_TEST
 
+/* A layout on A5: a spacer of spacer pt, then a table (with the keys extra) of columns
+ * [100, "*"] whose rows are first, then ["<prefix>2"] to ["<prefix>n"], then last. */
+static engine_template_t *span_layout(int spacer, const char *extra, const char *first, const char *prefix,
+                                      int n, const char *last)
+{
+    buf_t b;
+    buf_init(&b, 1 << 16);
+    buf_putf(&b,
+             "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":%d},{\"type\":\"table\"%s,"
+             "\"columns\":[100,\"*\"],\"rows\":[%s",
+             spacer, extra, first);
+    for (int i = 2; i <= n; i++)
+        buf_putf(&b, ",[\"%s%d\"]", prefix, i);
+    buf_putf(&b, "%s]}]}", last);
+    ck_assert_int_eq(buf_error(&b), BUF_OK);
+    engine_template_t *t = engfix_compile(buf_cstr(&b));
+    buf_free(&b);
+    return t;
+}
+
 START_TEST(row_spans_across_pages)
 {
     /* A5, header repeated. A spacer leaves room for a few rows: a span over 6 rows that fits a
      * page moves to the next page whole. Then a span over 60 rows (taller than a page) breaks
      * between its rows: its text on the first piece, its background on every page, the header
      * repeated above the rows that continue. */
-    buf_t b;
-    buf_init(&b, 1 << 16);
-    buf_puts(&b, "{" PAGE ",\"body\":[{\"type\":\"spacer\",\"height\":420},{\"type\":\"table\","
-                 "\"header\":[\"Who\",\"What\"],\"columns\":[100,\"*\"],\"rows\":["
-                 "[{\"text\":\"Six\",\"rowSpan\":6,\"background\":\"#e0f2fe\"},\"s1\"]");
-    for (int i = 2; i <= 6; i++)
-        buf_putf(&b, ",[\"s%d\"]", i);
-    buf_puts(&b, ",[{\"text\":\"Long\",\"rowSpan\":60,\"background\":\"#e0f2fe\"},\"l1\"]");
-    for (int i = 2; i <= 60; i++)
-        buf_putf(&b, ",[\"l%d\"]", i);
-    buf_puts(&b, ",[\"after\",\"x\"]]}]}");
-    ck_assert_int_eq(buf_error(&b), BUF_OK);
-    engine_template_t *t = engfix_compile(buf_cstr(&b));
-    buf_free(&b);
+    engine_template_t *t = span_layout(
+        420, ",\"header\":[\"Who\",\"What\"]",
+        "[{\"text\":\"Six\",\"rowSpan\":6,\"background\":\"#e0f2fe\"},\"s1\"],[\"s2\"],[\"s3\"],"
+        "[\"s4\"],[\"s5\"],[\"s6\"],[{\"text\":\"Long\",\"rowSpan\":60,\"background\":\"#e0f2fe\"},"
+        "\"l1\"]",
+        "l", 60, ",[\"after\",\"x\"]");
     json_t *pages = engfix_pages(t, NULL);
     int n = npages(pages);
     ck_assert_int_ge(n, 3);
@@ -341,19 +353,27 @@ START_TEST(row_spans_across_pages)
     ck_assert_ptr_nonnull(find_text(pages, last, "after"));
     json_decref(pages);
     engine_template_free(t);
+    /* A span longer than a page whose first row moves to the next page (its other cell is taller
+     * than the rest of the page): the span begins there with it, its text beside that row. */
+    t = span_layout(460, "", "[{\"text\":\"S\",\"rowSpan\":50},\"t1\\nt2\\nt3\\nt4\\nt5\\nt6\\nt7\\nt8\"]",
+                    "r", 50, "");
+    pages = engfix_pages(t, NULL);
+    ck_assert_ptr_null(find_text(pages, 0, "S"));
+    ck_assert_ptr_null(find_text(pages, 0, "t1"));
+    json_t *s1 = find_text(pages, 1, "S"), *t1 = find_text(pages, 1, "t1");
+    ck_assert(s1 && t1 && fabs(num(s1, "y") - num(t1, "y")) < 0.01);
+    json_decref(pages);
+    engine_template_free(t);
     /* A spanning cell whose content alone is taller than a page is an error naming the cell,
      * not content running off the page. */
-    buf_init(&b, 1 << 16);
-    buf_puts(&b, "{" PAGE ",\"body\":[{\"type\":\"table\",\"columns\":[100,\"*\"],\"rows\":[[{\"text\":\"");
+    char tall[2000] = "[{\"text\":\"";
     for (int i = 0; i < 100; i++)
-        buf_putf(&b, "line %d\\n", i);
-    buf_puts(&b, "\",\"rowSpan\":2},\"a\"],[\"b\"]]}]}");
-    ck_assert_int_eq(buf_error(&b), BUF_OK);
-    t = engfix_compile(buf_cstr(&b));
-    buf_free(&b);
+        snprintf(tall + strlen(tall), sizeof tall - strlen(tall), "line %d\\n", i);
+    snprintf(tall + strlen(tall), sizeof tall - strlen(tall), "\",\"rowSpan\":2},\"a\"]");
+    t = span_layout(0, "", tall, "b", 2, "");
     char err[600] = "";
     ck_assert_ptr_null(engine_debug_layout(engfix_ctx, t, NULL, err, sizeof err));
-    ck_assert_msg(strstr(err, "the cell at layout.body.0.rows.0.0 spans rows and is taller than a page"),
+    ck_assert_msg(strstr(err, "the cell at layout.body.1.rows.0.0 spans rows and is taller than a page"),
                   "%s", err);
     engine_template_free(t);
 }
