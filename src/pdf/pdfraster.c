@@ -4,6 +4,7 @@
 #include <craftkit/engine.h>
 #include <math.h>
 #include <poppler.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -13,6 +14,10 @@
 typedef struct {
     buf_t b;
 } png_out_t;
+
+/* Set while a call runs: poppler's global state is not for two threads at once, and every
+ * process that calls this does so from one thread; a second thread is refused, not risked. */
+static atomic_flag busy = ATOMIC_FLAG_INIT;
 
 static cairo_status_t png_write(void *closure, const unsigned char *data, unsigned int len)
 {
@@ -59,7 +64,7 @@ static int draw_png(PopplerPage *p, int w, int h, double scale, png_out_t *out, 
     return rc;
 }
 
-int pdfraster_png(const unsigned char *pdf, size_t len, int page, double dpi, unsigned char **png,
+static int raster(const unsigned char *pdf, size_t len, int page, double dpi, unsigned char **png,
                   size_t *png_len, int *pages, char *err, size_t err_len)
 {
     GBytes *bytes = NULL;
@@ -108,5 +113,18 @@ cleanup:
         g_object_unref(doc);
     if (bytes)
         g_bytes_unref(bytes);
+    return rc;
+}
+
+int pdfraster_png(const unsigned char *pdf, size_t len, int page, double dpi, unsigned char **png,
+                  size_t *png_len, int *pages, char *err, size_t err_len)
+{
+    if (atomic_flag_test_and_set(&busy)) {
+        *png = NULL;
+        *pages = 0;
+        return errmsg_fail(err, err_len, "internal error: PDF pages are being drawn by another thread");
+    }
+    int rc = raster(pdf, len, page, dpi, png, png_len, pages, err, err_len);
+    atomic_flag_clear(&busy);
     return rc;
 }

@@ -9,7 +9,8 @@
  * dpi in ENGINE_PNG_DPI_MIN..ENGINE_PNG_DPI_MAX and at most ENGINE_PNG_PIXELS_MAX pixels.
  *
  * Threads: any, but poppler's global state is set up on first use, so a process calls this
- * from one thread at a time (each render helper serves its requests on its one main thread).
+ * from one thread at a time (each render helper serves its requests on its one main thread);
+ * a call while another runs fails at once with an internal error rather than racing.
  * Memory: *png is malloc'd (the caller frees it).
  */
 #ifndef CRAFTKIT_PDF_PDFRASTER_H

@@ -1,9 +1,11 @@
 /* pdf/pdfraster: a page of a PDF as a PNG (the PNG previews of pdf-overlay templates). The
  * picture has the page's shown size (crop box, /Rotate) at the dpi and shows the page; a page
  * past the last, a bad dpi, a too large picture, garbage and a truncated file each fail with a
- * message and the page count where it is known; nothing crashes or leaks. */
+ * message and the page count where it is known; nothing crashes or leaks. Two threads at once:
+ * each call draws or is refused with a message, never both at the same time. */
 #include <cairo.h>
 #include <check.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,40 @@ START_TEST(bad_requests_and_broken_files_fail_with_a_message)
 }
 END_TEST
 
+/* Draws page 1 twenty times; counts the calls refused because another thread was drawing. */
+static void *draw_often(void *arg)
+{
+    const pdffix_t *pdf = arg;
+    long refused = 0;
+    for (int i = 0; i < 20; i++) {
+        unsigned char *png = NULL;
+        size_t len = 0;
+        int n = 0;
+        char err[512] = "";
+        if (pdfraster_png(pdf->data, pdf->len, 1, 30, &png, &len, &n, err, sizeof err) != 0) {
+            if (!strstr(err, "another thread"))
+                return (void *)-1L;
+            refused++;
+        }
+        free(png);
+    }
+    return (void *)refused;
+}
+
+START_TEST(two_threads_never_draw_at_once)
+{
+    pdffix_t pdf = pdffix_cairo(1, 595.28, 841.89);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, draw_often, &pdf), 0);
+    void *mine = draw_often(&pdf), *theirs = NULL;
+    pthread_join(t, &theirs);
+    ck_assert_int_ge((long)mine, 0);
+    ck_assert_int_ge((long)theirs, 0);
+    ck_assert_int_lt((long)mine + (long)theirs, 40); /* some calls drew */
+    pdffix_free(&pdf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pdfraster");
@@ -111,6 +147,7 @@ int main(void)
     tcase_add_test(tc, pages_at_their_size_and_dpi);
     tcase_add_test(tc, crop_box_and_rotation_as_shown);
     tcase_add_test(tc, bad_requests_and_broken_files_fail_with_a_message);
+    tcase_add_test(tc, two_threads_never_draw_at_once);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
