@@ -9,6 +9,7 @@
 #include "core/errmsg.h"
 #include "engine/codes.h"
 #include "engine/format.h"
+#include "engine/hyph.h"
 
 /* ------------------------------------------------------------------ issues */
 
@@ -309,10 +310,26 @@ static void check_filter_lang(const expr_filter_t *f, void *arg)
         compile_issue(l->c, l->path, "%s", err);
 }
 
+/* hyphenate needs a language with a dictionary; a lang from the data without one is laid out
+ * unhyphenated (docs/templates.md). */
+static void check_run_hyphenate(compiler_t *c, const run_t *r, const char *path)
+{
+    if (!r->style.hyphenate || r->style.lang_expr)
+        return;
+    if (!r->style.lang)
+        compile_issue(c, path,
+                      "hyphenate needs the text's language: set \"lang\" (here, on a parent, in defaultStyle "
+                      "or in metadata.lang)");
+    else if (!hyph_dict_file(r->style.lang))
+        compile_issue(c, path, "No hyphenation dictionary for \"%.60s\" (hyphenate works for %s)",
+                      r->style.lang, hyph_languages());
+}
+
 /* Dates and words that follow a literal `lang` need ICU data for that language (a lang from
- * the data is checked when it is known, at render time). */
+ * the data is checked when it is known, at render time); so does hyphenate. */
 static void check_run_lang(compiler_t *c, run_t *r, const char *path)
 {
+    check_run_hyphenate(c, r, path);
     if (!r->style.lang || r->style.lang_expr)
         return;
     lang_ctx_t l = {c, path, r->style.lang};
@@ -561,9 +578,9 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
     if (!n->u.text.runs)
         return -1;
     n->u.text.nruns = (int)nr;
-    static const char *const run_keys[] = {"text",          "link",   "font",  "fontSize",  "bold",
-                                           "weight",        "italic", "color", "underline", "strike",
-                                           "letterSpacing", "lang",   NULL};
+    static const char *const run_keys[] = {"text",          "link",   "font",      "fontSize",  "bold",
+                                           "weight",        "italic", "color",     "underline", "strike",
+                                           "letterSpacing", "lang",   "hyphenate", NULL};
     size_t i;
     json_t *rv;
     json_array_foreach(runs, i, rv)

@@ -269,10 +269,10 @@ int compile_enum(compiler_t *c, const json_t *v, const char *path, const char *c
 /* ------------------------------------------------------------ text styles */
 
 static const char *const style_keys[] = {
-    "font",          "fontSize", "bold",       "weight",        "italic",
-    "color",         "align",    "lineHeight", "letterSpacing", "underline",
-    "strike",        "maxLines", "lang",       "indent",        "firstLineIndent",
-    "hangingIndent", NULL,
+    "font",          "fontSize",  "bold",       "weight",        "italic",
+    "color",         "align",     "lineHeight", "letterSpacing", "underline",
+    "strike",        "maxLines",  "lang",       "indent",        "firstLineIndent",
+    "hangingIndent", "hyphenate", NULL,
 };
 
 bool compile_is_style_key(const char *key)
@@ -429,6 +429,8 @@ void compile_apply_style_props(compiler_t *c, const json_t *obj, const char *pat
             indent_from(c, v, p, true, &st->first_indent);
         } else if (!strcmp(key, "hangingIndent")) {
             indent_from(c, v, p, false, &st->hanging_indent);
+        } else if (!strcmp(key, "hyphenate")) {
+            compile_bool(c, v, p, &st->hyphenate);
         }
     }
 }

@@ -9,6 +9,7 @@
 #include <hb.h>
 
 #include "engine/grow.h"
+#include "engine/hyph.h"
 #include "core/errmsg.h"
 
 #define TEXT_SPANS_MAX 4096
@@ -49,6 +50,8 @@ struct text {
     font_memo_t memo[8];
     unsigned memo_next;
     size_t nfast, npango;
+    hyph_t *hyph;         /* created when a paragraph first asks for hyphenation */
+    const char *hyph_dir; /* NULL: HYPH_DIR_DEFAULT */
 };
 
 text_t *text_new(fonts_t *fonts)
@@ -76,7 +79,15 @@ void text_free(text_t *t)
     free(t->g);
     free(t->cl);
     free(t->span_fonts);
+    hyph_free(t->hyph);
     free(t);
+}
+
+void text_set_hyphen_dir(text_t *t, const char *dir)
+{
+    hyph_free(t->hyph);
+    t->hyph = NULL;
+    t->hyph_dir = dir;
 }
 
 fonts_t *text_fonts(text_t *t)
@@ -756,6 +767,58 @@ static PangoFontDescription *style_desc(const text_t *t, const tstyle_t *st)
     return d;
 }
 
+/* Whether the text has a soft hyphen (U+00AD). */
+static bool has_shy(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+    while ((p = memchr(p, 0xc2, (size_t)(end - p))) && p + 1 < end) {
+        if ((unsigned char)p[1] == 0xad)
+            return true;
+        p++;
+    }
+    return false;
+}
+
+/* Whether cluster c (its text at utf8, its glyphs from g) is a soft hyphen that shows nothing
+ * (the line does not break there: pango gives it an empty glyph with no advance). */
+static bool hidden_shy(const glyph_run_t *r, const char *utf8, const cairo_text_cluster_t *c, int g)
+{
+    if (c->num_bytes != 2 || memcmp(utf8, "\xc2\xad", 2) || c->num_glyphs != 1)
+        return false;
+    double next = g + 1 < r->nglyphs ? r->glyphs[g + 1].x : r->x + r->width;
+    return fabs(next - r->glyphs[g].x) < 1e-3;
+}
+
+/* Drops the soft hyphens where a left-to-right run does not break from its glyphs, clusters and
+ * text, so that copying or searching the PDF's text finds the words whole (a soft hyphen at a
+ * break stays: it shows as the hyphen, as with pango). The text becomes an arena copy. */
+static int drop_hidden_shys(arena_t *a, glyph_run_t *r)
+{
+    char *u = arena_alloc(a, (size_t)r->utf8_len + 1);
+    if (!u)
+        return -1;
+    int nb = 0, ng = 0, nc = 0, b = 0, g = 0;
+    for (int c = 0; c < r->nclusters; c++) {
+        cairo_text_cluster_t cl = r->clusters[c];
+        if (!hidden_shy(r, r->utf8 + b, &cl, g)) {
+            memcpy(u + nb, r->utf8 + b, (size_t)cl.num_bytes);
+            nb += cl.num_bytes;
+            memmove(&r->glyphs[ng], &r->glyphs[g], (size_t)cl.num_glyphs * sizeof *r->glyphs);
+            ng += cl.num_glyphs;
+            r->clusters[nc++] = cl;
+        }
+        b += cl.num_bytes;
+        g += cl.num_glyphs;
+    }
+    if (nc == 0)
+        return 0; /* nothing but soft hyphens (cannot happen: a line holds more): keep as is */
+    r->utf8 = u;
+    r->utf8_len = nb;
+    r->nglyphs = ng;
+    r->nclusters = nc;
+    return 0;
+}
+
 /* Converts one pango run of a layout whose text starts at in->text + base. */
 static int convert_run(text_t *t, arena_t *a, const para_in_t *in, size_t base, PangoGlyphItem *gi, double x,
                        glyph_run_t *run)
@@ -812,6 +875,8 @@ static int convert_run(text_t *t, arena_t *a, const para_in_t *in, size_t base, 
         nc++;
     }
     run->nclusters = nc;
+    if (!run->backward && has_shy(run->utf8, (size_t)run->utf8_len))
+        return drop_hidden_shys(a, run);
     return 0;
 }
 
@@ -945,7 +1010,9 @@ static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len,
     if (!auto_dir && base_dir == PANGO_DIRECTION_RTL && al != PANGO_ALIGN_CENTER)
         al = al == PANGO_ALIGN_LEFT ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT;
     pango_layout_set_alignment(L, al);
-    pango_layout_set_justify(L, ps->align == ALIGN_JUSTIFY && width > 0);
+    /* Pango justifies a line broken at a soft hyphen without the hyphen it adds, which then
+     * sticks out of the box: text with soft hyphens is justified by pango_justify_line. */
+    pango_layout_set_justify(L, ps->align == ALIGN_JUSTIFY && width > 0 && !has_shy(in->text + base, len));
     pango_layout_set_height(L, lines > 0 ? -lines : -1);
     pango_layout_set_ellipsize(L, lines > 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
 }
@@ -958,7 +1025,64 @@ typedef struct line_vec {
      * is narrower by that on the start side), lines that start a paragraph are indented by
      * off_first and the others by off_rest */
     double shift, off_first, off_rest;
+    double justify_to; /* > 0: lines but a paragraph's last are justified to end there */
 } line_vec_t;
+
+/* The advance of glyph g of a run: to the next glyph, or to the run's end. */
+static double glyph_adv(const glyph_run_t *r, int g)
+{
+    return (g + 1 < r->nglyphs ? r->glyphs[g + 1].x : r->x + r->width) - r->glyphs[g].x;
+}
+
+/* A glyph that shows a space (not the empty glyph of a soft hyphen, which has no advance). */
+static bool glyph_is_gap(const glyph_run_t *r, int g)
+{
+    return r->glyphs[g].id == r->font->space_glyph && glyph_adv(r, g) > 0.01;
+}
+
+/* Justifies a left-to-right line laid out unjustified: the room between its last visible
+ * glyph (a hyphen included) and `to` goes to its inner spaces, as the fast path does. */
+static void pango_justify_line(text_line_t *line, double to)
+{
+    double end = 0;
+    int gaps = 0, pending = 0;
+    for (int r = 0; r < line->nruns; r++)
+        for (int g = 0; g < line->runs[r].nglyphs; g++) {
+            const glyph_run_t *run = &line->runs[r];
+            if (glyph_is_gap(run, g)) {
+                pending++;
+            } else if (glyph_adv(run, g) > 0) {
+                end = run->glyphs[g].x + glyph_adv(run, g);
+                gaps += pending;
+                pending = 0;
+            }
+        }
+    if (gaps == 0 || end >= to)
+        return;
+    double extra = (to - end) / gaps, shift = 0;
+    int seen = 0;
+    for (int r = 0; r < line->nruns; r++) {
+        glyph_run_t *run = &line->runs[r];
+        double start = shift;
+        for (int g = 0; g < run->nglyphs; g++) {
+            bool gap = glyph_is_gap(run, g) && seen < gaps;
+            run->glyphs[g].x += (float)shift;
+            if (gap) {
+                seen++;
+                shift = extra * seen;
+            }
+        }
+        run->x += start;
+        run->width += shift - start;
+    }
+    line->width += shift;
+}
+
+/* Whether a line of text that ends at byte `end` is the last of its paragraph. */
+static bool ends_paragraph(const char *text, size_t len, size_t end)
+{
+    return end >= len || text[end] == '\n' || text[end] == '\r' || !strncmp(text + end, "\xe2\x80\xa9", 3);
+}
 
 /* Appends the first `keep` lines of the layout (whose text starts at base) to lv; *next_start
  * gets the byte offset (in the layout's text) of the line after them (unchanged when none). */
@@ -968,6 +1092,8 @@ static int pango_take_lines(text_t *t, arena_t *a, const para_in_t *in, size_t b
     PangoLayout *L = t->layout;
     if (grow_array((void **)&lv->v, &lv->cap, lv->n + (size_t)keep + 1, sizeof *lv->v) < 0)
         return -1;
+    const char *ltext = pango_layout_get_text(L);
+    size_t ltext_len = lv->justify_to > 0 ? strlen(ltext) : 0;
     PangoLayoutIter *it = pango_layout_get_iter(L);
     int l = 0, rc = 0;
     do {
@@ -1007,6 +1133,9 @@ static int pango_take_lines(text_t *t, arena_t *a, const para_in_t *in, size_t b
         }
         if (rc < 0)
             break;
+        if (lv->justify_to > 0 && pl->resolved_dir != PANGO_DIRECTION_RTL &&
+            !ends_paragraph(ltext, ltext_len, (size_t)(pl->start_index + pl->length)))
+            pango_justify_line(line, lv->justify_to);
         lv->top += line->height;
         if (line->width + off > lv->maxw)
             lv->maxw = line->width + off;
@@ -1041,6 +1170,7 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
         /* The last piece, or the last line maxLines allows: pango ellipsizes what it cuts. */
         bool final = last || room == 1;
         pango_setup(t, in, base, len, width, ps, rtl, !mid, dir, final ? room : 0);
+        lv.justify_to = ps->align == ALIGN_JUSTIFY && width > 0 && has_shy(in->text + base, len) ? width : 0;
         if (ind.any) {
             lv.shift = mid ? ind.rest : ind.base;
             lv.off_first = mid ? ind.rest : ind.first;
@@ -1143,6 +1273,53 @@ static int drop_controls(arena_t *a, const text_span_t **spans, int nspans)
     return 0;
 }
 
+/* Whether two spans touch inside a word (no space between them). */
+static bool spans_glued(const text_span_t *x, const text_span_t *y)
+{
+    return x->len && y->len && !g_ascii_isspace(x->text[x->len - 1]) && !g_ascii_isspace(y->text[0]);
+}
+
+/* Spans with hyphenate get soft hyphens at their words' break points (engine/hyph); *spans is
+ * replaced by an arena copy when any span changed. */
+static int hyphenate_spans(text_t *t, arena_t *a, const text_span_t **spans, int nspans, char *err,
+                           size_t err_len)
+{
+    int s = 0;
+    while (s < nspans && !(*spans)[s].style->hyphenate)
+        s++;
+    if (s == nspans)
+        return 0;
+    if (!t->hyph && !(t->hyph = hyph_new(t->hyph_dir)))
+        return errmsg_fail(err, err_len, "out of memory while hyphenating");
+    const text_span_t *in = *spans;
+    text_span_t *copy = NULL;
+    for (; s < nspans; s++) {
+        const text_span_t *sp = &in[s];
+        if (!sp->style->hyphenate || !sp->len)
+            continue;
+        bool gs = s > 0 && spans_glued(&in[s - 1], sp), ge = s + 1 < nspans && spans_glued(sp, &in[s + 1]);
+        char *o;
+        size_t olen;
+        if (hyph_text(t->hyph, span_lang(sp), sp->text, sp->len, gs, ge, &o, &olen, err, err_len) < 0)
+            return -1;
+        if (!o)
+            continue;
+        if (!copy && (copy = arena_alloc(a, (size_t)nspans * sizeof *copy)))
+            memcpy(copy, in, (size_t)nspans * sizeof *copy);
+        char *text = copy ? arena_alloc(a, olen + 1) : NULL;
+        if (text)
+            memcpy(text, o, olen);
+        free(o);
+        if (!text)
+            return errmsg_fail(err, err_len, "out of memory while hyphenating");
+        copy[s].text = text;
+        copy[s].len = olen;
+    }
+    if (copy)
+        *spans = copy;
+    return 0;
+}
+
 int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width,
                 const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len)
 {
@@ -1154,6 +1331,8 @@ int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, dou
     }
     if (drop_controls(a, &spans, nspans) < 0)
         goto nomem;
+    if (width > 0 && hyphenate_spans(t, a, &spans, nspans, err, err_len) < 0)
+        return -1;
     uint32_t starts_small[16];
     uint32_t *starts = nspans <= 16 ? starts_small : malloc((size_t)nspans * sizeof *starts);
     if (!starts)

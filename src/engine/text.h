@@ -7,7 +7,9 @@
  *    hyphens and dashes (hyphenation-free), which costs a few microseconds per paragraph;
  *  - everything else (RTL, CJK, font fallback, complex scripts) goes through a PangoLayout with
  *    attributes — never markup, so text from data can never change the formatting.
- * Lines never break inside a word unless the word alone is wider than the line.
+ * Lines never break inside a word unless the word alone is wider than the line, or at a soft
+ * hyphen (U+00AD, from the data or put there by hyphenate: true, engine/hyph), where the line
+ * then ends in a hyphen; text with soft hyphens takes the pango path.
  *
  * Threads: a text_t belongs to one thread (it holds that thread's fonts, a HarfBuzz buffer and a
  * reusable PangoLayout).
@@ -32,7 +34,8 @@ typedef struct text_span {
     size_t len;
     const tstyle_t *style; /* font, colour, decorations, letter spacing */
     const char *link;      /* NULL or a URI */
-    const char *lang;      /* BCP 47 tag from the data, or NULL for style->lang */
+    const char *lang;      /* BCP 47 tag from the data, or NULL for style->lang (which also
+                            * picks the dictionary of style->hyphenate) */
 } text_span_t;
 
 /* A positioned glyph, compact (12 bytes; cairo_glyph_t is 24) because a 10,000-row document
@@ -82,6 +85,9 @@ fonts_t *text_fonts(text_t *t);
  * pstyle (align, line_height, max_lines). Returns 0, or -1 with err (unknown font, too long). */
 int text_layout(text_t *t, arena_t *a, const text_span_t *spans, int nspans, double width,
                 const tstyle_t *pstyle, text_para_t *out, char *err, size_t err_len);
+/* Where the hyphenation dictionaries are (tests; NULL: HYPH_DIR_DEFAULT, the Debian hyphen-*
+ * packages' /usr/share/hyphen). dir is borrowed until the next call or text_free. */
+void text_set_hyphen_dir(text_t *t, const char *dir);
 /* Whether tag is a well-formed BCP 47 language tag ("en", "de-CH", "zh-Hans", "sr-Latn-RS"). */
 bool text_lang_valid(const char *tag);
 

@@ -54,6 +54,7 @@ typedef struct tstyle {
     double indent, first_indent, hanging_indent;
     const char *lang;                 /* BCP 47 tag (validated) or NULL: steers font fallback and shaping */
     const struct expr_str *lang_expr; /* a tag from the data ({{ }}), or NULL */
+    bool hyphenate;                   /* break words at the dictionary's points for lang (engine/hyph) */
 } tstyle_t;
 
 typedef enum {

@@ -26,7 +26,7 @@ if(DEFINED CRAFTKIT_FUZZ_SECONDS AND NOT "${CRAFTKIT_FUZZ_SECONDS}" STREQUAL ""
     OUTPUT ${ef_bin}/fuzz_layout
     COMMAND ${CMAKE_COMMAND} -E make_directory ${ef_bin}
     COMMAND ${CRAFTKIT_CLANG} ${ef_flags} ${ef_src}/fuzz_layout.c ${ef_sources}
-            ${ENGINE_FUZZ_DEPS_LDFLAGS} ${ZINT_LIB} -lm -lpthread -o ${ef_bin}/fuzz_layout
+            ${ENGINE_FUZZ_DEPS_LDFLAGS} ${ZINT_LIB} ${HYPHEN_LIB} -lm -lpthread -o ${ef_bin}/fuzz_layout
     DEPENDS ${ef_src}/fuzz_layout.c ${ef_sources} ${ef_headers}
     COMMENT "clang libFuzzer target fuzz_layout"
     VERBATIM)

@@ -7,7 +7,8 @@ engine, against the real build:
 - the "runtime" + "fonts" package sets of scripts/deps (what the runtime stage installs), with
   their dependencies and the packages every Debian image has, own every shared library the
   craftkit binary links;
-- the "build" set provides every pkg-config module CMakeLists.txt asks for, and libzint;
+- the "build" set provides every pkg-config module CMakeLists.txt asks for, libzint and libhyphen;
+- the "runtime" set installs the hyphenation dictionaries src/engine/hyph.c names;
 - compose.yaml parses and has the services of the stack, and every environment variable it
   gives craftkit is one the server reads (src/core/config.c).
 docs/operations.md's settings table is checked by docs.settings (tests/docs/check_settings.py).
@@ -197,10 +198,25 @@ def check_build_packages():
         pkg = owner(pc) if out.returncode == 0 else None
         if pkg is None or pkg not in have:
             fail("pkg-config module %s (%s) is not provided by the build set" % (mod, pkg))
-    zint = owner("/usr/include/zint.h")
-    if zint not in have:
-        fail("zint.h (package %s) is not provided by the build set" % zint)
-    print("build: %d pkg-config modules and zint provided by the build set" % len(modules))
+    for header in ("/usr/include/zint.h", "/usr/include/hyphen.h"):
+        pkg = owner(header)
+        if pkg not in have:
+            fail("%s (package %s) is not provided by the build set" % (header, pkg))
+    print("build: %d pkg-config modules, zint and hyphen provided by the build set" % len(modules))
+
+
+def check_hyphen_dictionaries():
+    """Every dictionary file engine/hyph.c names is owned by a package of the runtime set."""
+    src = open(os.path.join(ROOT, "src/engine/hyph.c")).read()
+    files = re.findall(r'"(hyph_[A-Za-z_]+\.dic)"', src)
+    if len(files) < 6:
+        fail("src/engine/hyph.c: expected the table of dictionary files, found %s" % files)
+    runtime = set(package_set("runtime"))
+    for f in files:
+        pkg = owner(os.path.realpath("/usr/share/hyphen/" + f))
+        if pkg is None or pkg not in runtime:
+            fail("/usr/share/hyphen/%s (package %s) is not installed by the runtime stage" % (f, pkg))
+    print("runtime: %d hyphenation dictionaries installed by the runtime set" % len(files))
 
 
 def server_settings():
@@ -257,6 +273,7 @@ def main():
     check_dockerfile()
     check_runtime_packages(args.binary)
     check_build_packages()
+    check_hyphen_dictionaries()
     check_compose()
     if failures:
         print("%d problem(s)" % len(failures))

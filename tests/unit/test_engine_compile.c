@@ -483,6 +483,34 @@ START_TEST(indents_are_checked)
 }
 END_TEST
 
+START_TEST(hyphenate_is_checked_when_compiling)
+{
+    json_t *i = issues_of(
+        "{\"body\":["
+        "{\"type\":\"text\",\"text\":\"x\",\"hyphenate\":\"yes\"},"                        /* 0 */
+        "{\"type\":\"text\",\"text\":\"x\",\"hyphenate\":true},"                           /* 1 */
+        "{\"type\":\"text\",\"text\":\"x\",\"hyphenate\":true,\"lang\":\"pt\"},"           /* 2 */
+        "{\"type\":\"stack\",\"hyphenate\":true,\"lang\":\"ja\",\"children\":[\"y\"]},"    /* 3 */
+        "{\"type\":\"text\",\"lang\":\"en\",\"runs\":[{\"text\":\"z\",\"hyphenate\":1}]}," /* 4 */
+        "{\"type\":\"text\",\"lang\":\"fr\",\"runs\":[{\"text\":\"z\",\"hyphenate\":true,\"lang\":\"sv\"}]}"
+        "]}",
+        NULL, false);
+    engfix_expect_issue(i, "layout.body.0.hyphenate", "Expected true or false");
+    engfix_expect_issue(i, "layout.body.1.text", "hyphenate needs the text's language");
+    engfix_expect_issue(i, "layout.body.2.text", "No hyphenation dictionary for \"pt\"");
+    engfix_expect_issue(i, "layout.body.3.children.0", "No hyphenation dictionary for \"ja\"");
+    engfix_expect_issue(i, "layout.body.4.runs.0.hyphenate", "Expected true or false");
+    engfix_expect_issue(i, "layout.body.5.runs.0.text", "(hyphenate works for de, en, es, fr, it, nl)");
+    json_decref(i);
+    /* inherited from defaultStyle / metadata.lang / a data lang; off again in a run */
+    engine_template_t *t = engfix_compile(
+        "{\"metadata\":{\"lang\":\"de-CH\"},\"defaultStyle\":{\"hyphenate\":true},\"body\":["
+        "\"Vertragsbedingungen\",{\"type\":\"text\",\"lang\":\"{{ x }}\",\"text\":\"a\"},"
+        "{\"type\":\"text\",\"lang\":\"pt\",\"runs\":[{\"text\":\"a\",\"hyphenate\":false}]}]}");
+    engine_template_free(t);
+}
+END_TEST
+
 START_TEST(lists_are_checked)
 {
     json_t *i = issues_of("{\"body\":[{\"type\":\"list\",\"items\":[\"a\",[\"b\",{\"type\":\"list\","
@@ -664,6 +692,7 @@ Suite *compile_suite(void)
     tcase_add_test(tc, groups_are_checked);
     tcase_add_test(tc, row_spans_are_checked);
     tcase_add_test(tc, indents_are_checked);
+    tcase_add_test(tc, hyphenate_is_checked_when_compiling);
     tcase_add_test(tc, lists_are_checked);
     suite_add_tcase(s, tc);
     return s;

@@ -107,7 +107,7 @@ export async function editorView(main, ctx, [slug]) {
   let previewIsDraft = !t.published;
   let unsaved = false; // the preview shows edits that are not stored
 
-  const layout = editorField("ed-layout", "Layout (JSON)", pretty(t.layout), "The template language of docs/templates.md. The preview follows your changes; nothing is stored until you publish.");
+  const layout = editorField("ed-layout", "Layout (JSON)", pretty(t.layout), "The template language of docs/templates.md; the buttons below it offer the properties that fit at the cursor (text styles such as align: \"justify\", lang and hyphenate: true, which breaks long words at syllables by the dictionary of the text's lang). The preview follows your changes; nothing is stored until you publish.");
   const manifest = editorField("ed-manifest", "Manifest (JSON)", pretty(t.manifest), "Variables and loops (docs/manifest.md). Publishing stores it with the layout.");
   const data = editorField("ed-data", "Sample data (JSON)", pretty(exampleData(t.manifest)), "Checked against the manifest and rendered on every change; nothing is stored.");
   const fill = h("button.secondary.small", { type: "button" }, "Fill from manifest");
