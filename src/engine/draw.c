@@ -46,9 +46,15 @@ static void set_color(draw_state_t *ds, uint32_t c)
     ds->color_set = true;
 }
 
-/* cairo link attributes: the URI in single quotes, with ' and \ escaped. */
+/* cairo link attributes: the URI in single quotes, with ' and \ escaped; a link the engine makes
+ * to a destination in the document (a table of contents' entry: "#ck-h3"; links from layouts
+ * are only https, http, mailto and tel) names it. */
 static void link_attr(const char *uri, char *out, size_t len)
 {
+    if (uri[0] == '#') {
+        snprintf(out, len, "dest='%s'", uri + 1);
+        return;
+    }
     size_t n = (size_t)snprintf(out, len, "uri='");
     for (const char *p = uri; *p && n + 4 < len; p++) {
         if (*p == '\'' || *p == '\\')
@@ -354,8 +360,23 @@ static int draw_watermark(render_t *r, draw_state_t *ds, int page, const draw_op
     return rc;
 }
 
+/* With a table of contents, every heading of the page is a destination its entry links to. */
+static void draw_dests(render_t *r, cairo_t *cr, int page)
+{
+    for (size_t i = 0; r->t->has_toc && i < r->noutline; i++) {
+        const outline_entry_t *e = &r->outline[i];
+        if (e->page != page)
+            continue;
+        char attr[96];
+        snprintf(attr, sizeof attr, "name='ck-h%zu' x=%.2f y=%.2f", i, e->x, e->y);
+        cairo_tag_begin(cr, CAIRO_TAG_DEST, attr);
+        cairo_tag_end(cr, CAIRO_TAG_DEST);
+    }
+}
+
 int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
 {
+    draw_dests(r, cr, page);
     draw_state_t ds = {.cr = cr};
     const dpage_t *p = page < r->pages_cap ? &r->pages[page] : NULL;
     int rc = 0;

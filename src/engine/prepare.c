@@ -1057,9 +1057,10 @@ static pbox_t *prepare_table(render_t *r, const node_t *n, double width)
 #define TOC_GAP 4.0 /* pt between the text, the leaders and the page number */
 
 /* One entry: the title wrapped beside the page number, the leaders on its last line. */
-static pbox_t *toc_entry(render_t *r, const node_t *n, const char *title, int page, double indent,
-                         double width)
+static pbox_t *toc_entry(render_t *r, const node_t *n, const json_t *entry, double indent, double width)
 {
+    const char *title = json_string_value(json_array_get(entry, 1));
+    int page = (int)json_integer_value(json_array_get(entry, 2));
     pbox_t *pb = new_pbox(r, PB_TOC_ENTRY, NULL);
     toc_entry_t *e = arena_alloc(r->a, sizeof *e);
     tstyle_t *st = arena_alloc(r->a, sizeof *st);
@@ -1076,12 +1077,16 @@ static pbox_t *toc_entry(render_t *r, const node_t *n, const char *title, int pa
     /* Copies: the glyph runs point into the text until the pages are drawn. */
     char buf[16];
     int nl = snprintf(buf, sizeof buf, "%d", page);
-    const char *num = arena_strndup(r->a, buf, (size_t)nl), *text = arena_strdup(r->a, title);
-    if (!num || !text) {
+    /* A link to the heading's destination (draw.c: "#" + the destination's name). */
+    char dest[32];
+    snprintf(dest, sizeof dest, "#ck-h%lld", (long long)json_integer_value(json_array_get(entry, 3)));
+    const char *num = arena_strndup(r->a, buf, (size_t)nl), *text = arena_strdup(r->a, title ? title : "");
+    const char *link = arena_strdup(r->a, dest);
+    if (!num || !text || !link) {
         render_tick(r);
         return NULL;
     }
-    text_span_t ts = {text, strlen(text), st, NULL, NULL}, ns = {num, (size_t)nl, st, NULL, NULL};
+    text_span_t ts = {text, strlen(text), st, link, NULL}, ns = {num, (size_t)nl, st, link, NULL};
     char err[ERRMSG_LEN];
     if (text_layout(r->text, r->a, &ns, 1, 0, st, &e->num, err, sizeof err) < 0 ||
         text_layout(r->text, r->a, &ts, 1, fmax(width - indent - e->num.width - 2 * TOC_GAP, 1), st,
@@ -1124,9 +1129,7 @@ static pbox_t *prepare_toc(render_t *r, const node_t *n, double width)
         int level = (int)json_integer_value(json_array_get(e, 0));
         if (level > n->u.toc.levels)
             continue;
-        kids[k] =
-            toc_entry(r, n, json_string_value(json_array_get(e, 1)),
-                      (int)json_integer_value(json_array_get(e, 2)), (level - 1) * n->u.toc.indent, width);
+        kids[k] = toc_entry(r, n, e, (level - 1) * n->u.toc.indent, width);
         if (!kids[k++])
             return NULL;
     }

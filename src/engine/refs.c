@@ -45,7 +45,8 @@ static int toc_settled(render_t *r, bool *settled)
     json_t *toc = json_array();
     for (size_t i = 0; toc && i < r->noutline; i++) {
         const outline_entry_t *e = &r->outline[i];
-        if (json_array_append_new(toc, json_pack("[i,s,i]", e->level, e->title, e->page + 1)) < 0) {
+        if (json_array_append_new(
+                toc, json_pack("[i,s,i,i]", e->level, e->title, e->page + 1, (json_int_t)i)) < 0) {
             json_decref(toc);
             toc = NULL;
         }
