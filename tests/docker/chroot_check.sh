@@ -25,14 +25,41 @@ make_chroot() { # DIR
     touch "$1/.ready"
   fi
 }
+# Unmounts whatever is mounted under DIR (innermost first).
+unmount_under() { # DIR
+  local m
+  for m in $(awk -v d="$1/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
+}
+# /proc is unmounted again however the command ends (set -e would skip a RETURN trap, and
+# mounts stacked up run after run).
 in_chroot() { # DIR CMD...
-  local dir="$1"; shift
-  mount --bind /proc "$dir/proc"
-  trap "umount '$dir/proc' 2>/dev/null || true" RETURN
-  chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive "$@"
+  local dir="$1" rc=0; shift
+  mountpoint -q "$dir/proc" || mount --bind /proc "$dir/proc"
+  chroot "$dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive "$@" || rc=$?
+  umount "$dir/proc" 2>/dev/null || true
+  return $rc
 }
 
 mkdir -p "$work"
+# One run at a time per WORKDIR: two runs installing into the same chroot interrupt each
+# other's dpkg (seen when several checkouts ran their suites at once).
+exec 8>"$work/.lock"
+flock 8
+unmount_under "$work" # left by runs killed before this fix
+# A run killed mid-install leaves dpkg half-configured or a package half-unpacked: finish what
+# dpkg can, and start over from a fresh chroot when it still reports a broken package.
+for d in "$work/build" "$work/runtime"; do
+  [[ -f "$d/.ready" ]] || continue
+  in_chroot "$d" dpkg --configure -a >/dev/null 2>&1 || true
+  if [[ -n "$(in_chroot "$d" dpkg --audit 2>&1)" ]]; then
+    echo "chroot_check: $d has broken packages (an interrupted run); making it again"
+    unmount_under "$d"
+    awk -v d="$d/" 'index($2, d) == 1 {exit 1}' /proc/mounts || { echo "chroot_check: $d still has mounts" >&2; exit 1; }
+    rm -rf "$d"
+  fi
+done
 echo "== build stage"
 make_chroot "$work/build"
 rm -rf "$work/build/src" && mkdir -p "$work/build/src"
