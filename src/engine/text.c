@@ -941,6 +941,22 @@ static void set_base_dir(PangoLayout *L, PangoDirection dir)
     }
 }
 
+/* Whether the paragraph piece text[0, len) is justified by pango_justify_line instead of
+ * pango: justified text with soft hyphens, unless it has right-to-left text (whose lines
+ * pango_justify_line leaves alone, so pango's justification is the better one there). */
+static bool own_justify(const char *text, size_t len, double width, const tstyle_t *ps)
+{
+    if (ps->align != ALIGN_JUSTIFY || width <= 0 || !has_shy(text, len))
+        return false;
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    while (p < end)
+        if (*p < 0x80)
+            p++;
+        else if (text_char_is_rtl(utf8_next(&p, end)))
+            return false;
+    return true;
+}
+
 /* Sets the layout's text to in->text[base, base + len) with the spans' attributes. With
  * auto_dir each paragraph's direction comes from its text, else it is base_dir. lines: 0 =
  * unlimited, else at most that many per paragraph, the last one ellipsized when cut. */
@@ -1012,7 +1028,8 @@ static void pango_setup(text_t *t, const para_in_t *in, size_t base, size_t len,
     pango_layout_set_alignment(L, al);
     /* Pango justifies a line broken at a soft hyphen without the hyphen it adds, which then
      * sticks out of the box: text with soft hyphens is justified by pango_justify_line. */
-    pango_layout_set_justify(L, ps->align == ALIGN_JUSTIFY && width > 0 && !has_shy(in->text + base, len));
+    pango_layout_set_justify(L, ps->align == ALIGN_JUSTIFY && width > 0 &&
+                                    !own_justify(in->text + base, len, width, ps));
     pango_layout_set_height(L, lines > 0 ? -lines : -1);
     pango_layout_set_ellipsize(L, lines > 0 ? PANGO_ELLIPSIZE_END : PANGO_ELLIPSIZE_NONE);
 }
@@ -1170,7 +1187,7 @@ static int layout_pango(text_t *t, arena_t *a, const para_in_t *in, double width
         /* The last piece, or the last line maxLines allows: pango ellipsizes what it cuts. */
         bool final = last || room == 1;
         pango_setup(t, in, base, len, width, ps, rtl, !mid, dir, final ? room : 0);
-        lv.justify_to = ps->align == ALIGN_JUSTIFY && width > 0 && has_shy(in->text + base, len) ? width : 0;
+        lv.justify_to = own_justify(in->text + base, len, width, ps) ? width : 0;
         if (ind.any) {
             lv.shift = mid ? ind.rest : ind.base;
             lv.off_first = mid ? ind.rest : ind.first;

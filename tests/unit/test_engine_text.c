@@ -629,6 +629,21 @@ START_TEST(soft_hyphens_break_lines)
 }
 END_TEST
 
+/* Right-to-left text with soft hyphens stays justified (by pango). */
+START_TEST(rtl_text_with_soft_hyphens_is_justified)
+{
+    tstyle_t st = hstyle(false, "he");
+    const char *s = "\u05d4\u05ea\u05d7" SHY "\u05d9\u05d9\u05d1\u05d5\u05ea \u05d4\u05e1\u05db\u05de\u05d4 "
+                    "\u05e9\u05dc\u05d5\u05dd \u05d4\u05ea\u05d7" SHY "\u05d9\u05d9\u05d1\u05d5\u05ea "
+                    "\u05d4\u05e1\u05db\u05de\u05d4 \u05e9\u05dc\u05d5\u05dd \u05d4\u05ea\u05d7" SHY
+                    "\u05d9\u05d9\u05d1\u05d5\u05ea \u05d4\u05e1\u05db\u05de\u05d4 \u05e9\u05dc\u05d5\u05dd";
+    text_para_t p = lay(s, 90, &st);
+    ck_assert_int_gt(p.nlines, 2);
+    for (int l = 0; l + 1 < p.nlines; l++)
+        ck_assert_msg(fabs(p.lines[l].width - 90) < 0.5, "line %d: %f pt wide", l, p.lines[l].width);
+}
+END_TEST
+
 START_TEST(missing_dictionary_is_an_error)
 {
     text_set_hyphen_dir(T, "/nonexistent/hyphen");
@@ -737,6 +752,7 @@ Suite *text_suite(void)
     tcase_add_test(tc, indents_move_lines);
     tcase_add_test(tc, break_points_from_the_dictionaries);
     tcase_add_test(tc, soft_hyphens_break_lines);
+    tcase_add_test(tc, rtl_text_with_soft_hyphens_is_justified);
     tcase_add_test(tc, missing_dictionary_is_an_error);
     tcase_add_test(tc, contract_gaps_shrink);
     suite_add_tcase(s, tc);
