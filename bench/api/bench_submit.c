@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "../bench_util.h"
 
 static size_t discard(char *p, size_t size, size_t n, void *ud)
 {
@@ -33,13 +34,6 @@ static char *read_file(const char *path, long *len)
     return buf;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -62,7 +56,7 @@ int main(int argc, char **argv)
     CURLM *multi = curl_multi_init();
     CURL **easy = calloc((size_t)conns, sizeof *easy);
     int started = 0, finished = 0, ok = 0, running = 0;
-    double t0 = now_s();
+    double t0 = bench_wall_s();
     for (int i = 0; i < conns && started < total; i++, started++) {
         easy[i] = curl_easy_init();
         curl_easy_setopt(easy[i], CURLOPT_URL, argv[1]);
@@ -92,7 +86,7 @@ int main(int argc, char **argv)
         if (finished < total)
             curl_multi_poll(multi, NULL, 0, 100, NULL);
     }
-    double secs = now_s() - t0;
+    double secs = bench_wall_s() - t0;
     printf("submitted=%d accepted=%d seconds=%.2f per_s=%.0f\n", total, ok, secs, total / secs);
     for (int i = 0; i < conns; i++)
         if (easy[i])

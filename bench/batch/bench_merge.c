@@ -17,13 +17,7 @@
 
 #include "pdf/pdfdoc.h"
 #include "storage/zipw.h"
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "../bench_util.h"
 
 static void make_part(const char *path, int i)
 {
@@ -84,14 +78,14 @@ static int merge_zip(const char *dir, int n)
 /* Runs the merge in a child; its wall time, its CPU time (s) and its peak RSS in KiB. */
 static double run_child(int (*fn)(const char *, int), const char *dir, int n, double *cpu, long *rss_kib)
 {
-    double t0 = now_s();
+    double t0 = bench_wall_s();
     pid_t pid = fork();
     if (pid == 0)
         _exit(fn(dir, n));
     int status;
     struct rusage ru;
     wait4(pid, &status, 0, &ru);
-    double t = now_s() - t0;
+    double t = bench_wall_s() - t0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "merge failed\n");
         exit(1);
@@ -102,12 +96,6 @@ static double run_child(int (*fn)(const char *, int), const char *dir, int n, do
     return t;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void bench(const char *what, int (*fn)(const char *, int), const char *dir, int n, int runs)
 {
     double t[16], cpu[16];
@@ -116,8 +104,8 @@ static void bench(const char *what, int (*fn)(const char *, int), const char *di
         t[i] = run_child(fn, dir, n, &cpu[i], &r);
         rss = r > rss ? r : rss;
     }
-    qsort(t, (size_t)runs, sizeof t[0], cmp);
-    qsort(cpu, (size_t)runs, sizeof cpu[0], cmp);
+    qsort(t, (size_t)runs, sizeof t[0], bench_cmp_double);
+    qsort(cpu, (size_t)runs, sizeof cpu[0], bench_cmp_double);
     char out[512];
     snprintf(out, sizeof out, "%s/merged.%s", dir, what);
     FILE *f = fopen(out, "rb");

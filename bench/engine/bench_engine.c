@@ -24,30 +24,11 @@
 #include "worker/sandbox.h"
 
 #include <time.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "../bench_util.h"
 
 /* BENCH_SANDBOX=1: in-process vs. helper, alternating so that both see the same load. */
 /* CPU time in µs: this thread's, and a whole process's from /proc/PID/schedstat (nanoseconds on
  * the CPU), so that what a render costs can be told from the wait for a free core. */
-static double thread_cpu_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static double process_cpu_us(int pid)
 {
     char path[64];
@@ -68,7 +49,7 @@ static void report(const char *what, double *v, int n)
     for (int i = 0; i < n; i++)
         sum += v[i];
     printf(" %s_mean_us=%.0f", what, sum / n);
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     printf(" %s_median_us=%.0f %s_p10_us=%.0f %s_p90_us=%.0f", what, v[n / 2], what, v[n / 10], what,
            v[n * 9 / 10]);
 }
@@ -96,13 +77,13 @@ static int bench_sandbox(engine_ctx_t *ctx, engine_template_t *t, json_t *layout
         const json_t *d = data[(i + 3) % ndata];
         engine_render_opts_t ro = {.creation_time = 1700000000, .deadline_ms = time_mono_ms() + 60000};
         engine_output_t o1 = {0}, o2 = {0};
-        double t0 = now_ms(), c0 = thread_cpu_us();
+        double t0 = bench_wall_ms(), c0 = bench_thread_cpu_ms() * 1e3;
         if (engine_render(ctx, t, d, &ro, &o1, err, sizeof err) < 0)
             rc = fprintf(stderr, "render: %s\n", err);
-        double t1 = now_ms(), c1 = thread_cpu_us(), h1 = process_cpu_us(helper_pid);
+        double t1 = bench_wall_ms(), c1 = bench_thread_cpu_ms() * 1e3, h1 = process_cpu_us(helper_pid);
         if (!rc && sandbox_render(sb, &tpl, d, &ro, 60000, &o2, err, sizeof err) != SANDBOX_OK)
             rc = fprintf(stderr, "helper: %s\n", err);
-        double t2 = now_ms(), c2 = thread_cpu_us(), h2 = process_cpu_us(helper_pid);
+        double t2 = bench_wall_ms(), c2 = bench_thread_cpu_ms() * 1e3, h2 = process_cpu_us(helper_pid);
         if (!rc && (o1.len != o2.len || memcmp(o1.data, o2.data, o1.len)))
             rc = fprintf(stderr, "the helper's PDF differs from the in-process one\n");
         engine_output_free(&o1);
@@ -195,19 +176,19 @@ int main(int argc, char **argv)
     int pages = 0;
     for (int i = -2; i < iters; i++) {
         engine_output_t out;
-        double t0 = now_ms();
+        double t0 = bench_wall_ms();
         if (engine_render(ctx, t, data[(i + 2) % ndata], &ro, &out, err, sizeof err) < 0) {
             fprintf(stderr, "render: %s\n", err);
             return 1;
         }
-        double dt = now_ms() - t0;
+        double dt = bench_wall_ms() - t0;
         if (i >= 0)
             ms[i] = dt;
         bytes = out.len;
         pages = out.pages;
         engine_output_free(&out);
     }
-    qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
+    qsort(ms, (size_t)iters, sizeof *ms, bench_cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     size_t items = json_array_size(json_object_get(data[0], "items"));

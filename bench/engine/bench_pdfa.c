@@ -13,19 +13,7 @@
 
 #include "craftkit/engine.h"
 #include "engine/pdfa.h"
-
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
+#include "../bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -67,16 +55,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "pdfa: the document is over the buffer's cap\n");
             return 1;
         }
-        double t0 = cpu_ms();
+        double t0 = bench_thread_cpu_ms();
         if (pdfa_finish(&b, ENGINE_PDFA_3B, &info, &ro, err, sizeof err) < 0) {
             fprintf(stderr, "pdfa: %s\n", err);
             return 1;
         }
-        ms[i] = cpu_ms() - t0;
+        ms[i] = bench_thread_cpu_ms() - t0;
         grown = b.len - out.len;
         buf_free(&b);
     }
-    qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
+    qsort(ms, (size_t)iters, sizeof *ms, bench_cmp_double);
     printf("pdf_bytes=%zu pages=%d update_bytes=%zu pdfa_cpu_median_ms=%.3f p90_ms=%.3f\n", out.len,
            out.pages, grown, ms[iters / 2], ms[iters * 9 / 10]);
     free(ms);

@@ -33,34 +33,14 @@
 
 #include "core/crypto.h"
 #include "craftkit/engine.h"
+#include "../bench_util.h"
 
 #define FILES_MAX 16
 #define FONT_FILE_MAX (20u << 20)
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* This thread's CPU time in ms: what a render costs, apart from waiting for a shared core. */
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return v[n / 2];
 }
 
@@ -150,13 +130,13 @@ static double render_ms(engine_ctx_t *ctx, const bench_t *b, bool uploaded, int 
     }
     engine_output_t out;
     char err[512];
-    double t0 = now_ms(), c0 = cpu_ms();
+    double t0 = bench_wall_ms(), c0 = bench_thread_cpu_ms();
     if (engine_render(ctx, uploaded ? b->uploaded : b->installed, b->data[i % b->ndata], &ro, &out, err,
                       sizeof err) < 0)
         return fprintf(stderr, "render: %s\n", err), -1;
-    double dt = now_ms() - t0;
+    double dt = bench_wall_ms() - t0;
     if (cpu)
-        *cpu = cpu_ms() - c0;
+        *cpu = bench_thread_cpu_ms() - c0;
     engine_output_free(&out);
     return dt;
 }

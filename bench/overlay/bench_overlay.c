@@ -29,22 +29,10 @@
 #include "craftkit/engine.h"
 #include "pdf/pdfdoc.h"
 #include "worker/overlay.h"
+#include "../bench_util.h"
 
 enum { P_TOTAL, P_DRAW, P_MERGE, P_READ, P_BASE, P_N };
 static const char *const part_names[P_N] = {"render", "draw", "merge", "read", "base"};
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void make_base(const char *path, int pages)
 {
@@ -91,12 +79,12 @@ static int run(engine_ctx_t *ctx, engine_template_t *t, overlay_t *ov, const eng
         json_t *data = json_pack("{s:s, s:i}", "name", i % 2 ? "Ada Lovelace" : "Charles Babbage", "n", i);
         engine_render_opts_t ro = {.creation_time = 1700000000, .assets = asset, .nassets = 1};
         engine_output_t out = {0};
-        double t0 = now_us();
+        double t0 = bench_thread_cpu_ms() * 1e3;
         int rc = engine_render(ctx, t, data, &ro, &out, err, sizeof err);
-        double t1 = now_us();
+        double t1 = bench_thread_cpu_ms() * 1e3;
         if (rc == 0)
             rc = overlay_merge(ov, data, &ro, &out, err, sizeof err);
-        double t2 = now_us();
+        double t2 = bench_thread_cpu_ms() * 1e3;
         json_decref(data);
         engine_output_free(&out);
         if (rc != 0) {
@@ -105,9 +93,9 @@ static int run(engine_ctx_t *ctx, engine_template_t *t, overlay_t *ov, const eng
         }
         size_t n = 0, merged_len = 0;
         unsigned char *bytes = overlay_read_file(asset->path, PDFDOC_MAX_STREAM_BYTES, &n), *merged = NULL;
-        double t3 = now_us();
+        double t3 = bench_thread_cpu_ms() * 1e3;
         rc = pdfdoc_merge(pdf, len, NULL, false, NULL, 0, &merged, &merged_len, err, sizeof err);
-        double t4 = now_us();
+        double t4 = bench_thread_cpu_ms() * 1e3;
         free(bytes);
         free(merged);
         if (rc != 0 || n != len) {
@@ -167,7 +155,7 @@ int main(int argc, char **argv)
         printf("overlay pages=%d fields=%d base_bytes=%zu heap=%s iterations=%d", pages, fields, len,
                plain && !strcmp(plain, "1") ? "plain" : "helper", iters);
         for (int p = 0; p < P_N; p++) {
-            qsort(v[p], (size_t)iters, sizeof *v[p], cmp_double);
+            qsort(v[p], (size_t)iters, sizeof *v[p], bench_cmp_double);
             printf(" %s_median_ms=%.2f %s_p90_ms=%.2f", part_names[p], v[p][iters / 2] / 1000, part_names[p],
                    v[p][iters * 9 / 10] / 1000);
         }

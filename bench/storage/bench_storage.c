@@ -16,24 +16,11 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "storage/storage.h"
-
-/* Monotonic clock in milliseconds with microsecond resolution. */
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "../bench_util.h"
 
 static double percentile(double *v, int n, double p)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     int i = (int)(p * (n - 1) + 0.5);
     return v[i];
 }
@@ -47,18 +34,18 @@ static int run(const char *name, storage_t *s, int objects, int rounds, size_t s
     if (!data || !rate || !lat || crypto_random(data, size) != 0)
         goto cleanup;
     for (int r = 0; r < rounds; r++) {
-        double t0 = now_ms();
+        double t0 = bench_wall_ms();
         for (int i = 0; i < objects; i++) {
             snprintf(key, sizeof key, "bench/r%d/o%d.pdf", r, i);
             data[0] = (char)i; /* distinct objects */
-            double a = now_ms();
+            double a = bench_wall_ms();
             if (storage_put(s, key, data, size, "application/pdf", sha, err, sizeof err) != 0) {
                 fprintf(stderr, "%s: %s\n", name, err);
                 goto cleanup;
             }
-            lat[r * objects + i] = now_ms() - a;
+            lat[r * objects + i] = bench_wall_ms() - a;
         }
-        double secs = (now_ms() - t0) / 1000.0;
+        double secs = (bench_wall_ms() - t0) / 1000.0;
         rate[r] = objects / (secs > 0 ? secs : 0.001);
         for (int i = 0; i < objects; i++) { /* keep the data dir / bucket small */
             snprintf(key, sizeof key, "bench/r%d/o%d.pdf", r, i);

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "manifest/manifest.h"
+#include "../bench_util.h"
 
 #define VARIANTS 16
 #define ROUNDS 15
@@ -99,19 +100,6 @@ static json_t *make_invoice(int n, int variant)
 
 /* ---- timing ---- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 typedef enum { MODE_NORMALISE, MODE_CHECK, MODE_PARSE } mode_t_;
 
 /* Median seconds per validation over ROUNDS rounds of iters each. */
@@ -119,7 +107,7 @@ static double measure(const manifest_t *m, json_t *const *data, char *const *tex
 {
     double rounds[ROUNDS];
     for (int r = 0; r < ROUNDS; r++) {
-        double t0 = now();
+        double t0 = bench_wall_s();
         for (int i = 0; i < iters; i++) {
             int v = i % VARIANTS;
             json_t *d = data[v], *norm = NULL;
@@ -133,9 +121,9 @@ static double measure(const manifest_t *m, json_t *const *data, char *const *tex
             if (mode == MODE_PARSE)
                 json_decref(d);
         }
-        rounds[r] = (now() - t0) / iters;
+        rounds[r] = (bench_wall_s() - t0) / iters;
     }
-    qsort(rounds, ROUNDS, sizeof *rounds, cmp_double);
+    qsort(rounds, ROUNDS, sizeof *rounds, bench_cmp_double);
     return rounds[ROUNDS / 2];
 }
 
