@@ -34,7 +34,6 @@
 
 #define S3_ERROR_BODY_MAX (64 * 1024) /* bytes of an error response we keep */
 #define S3_URL_MAX 8192
-#define S3_PART_MIN ((size_t)5 << 20) /* S3's smallest part (all but the last) */
 #define S3_PART_DEFAULT ((size_t)16 << 20)
 #define S3_PARTS_MAX 10000             /* S3's most parts per upload */
 #define S3_UPLOAD_ID_MAX 1024          /* bytes of an UploadId we accept */
@@ -57,7 +56,7 @@ typedef struct s3_config {
     int backoff_base_ms;          /* first backoff; doubles each retry, +-25% jitter (250) */
     int health_timeout_ms;        /* the single HEAD bucket of s3_health (default 2000) */
     size_t part_size;             /* objects larger go up in parts of this size (default 16 MiB;
-                                     below S3_PART_MIN only for tests against the fake) */
+                                     below S3's 5 MiB minimum only for tests against the fake) */
 } s3_config_t;
 
 typedef struct s3_client s3_client_t;

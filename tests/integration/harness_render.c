@@ -111,6 +111,45 @@ th_resp_t *th_wait_render(th_server_t *s, const char *key, const char *id, int t
     }
 }
 
+th_resp_t *th_get_batch(th_server_t *s, const char *key, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/batches/%s", id);
+    return th_req(s, "GET", path, key, NULL, NULL);
+}
+
+th_resp_t *th_wait_batch(th_server_t *s, const char *key, const char *id, int timeout_ms)
+{
+    for (int waited = 0;; waited += 100) {
+        th_resp_t *r = th_get_batch(s, key, id);
+        if (r->status != 200 || json_is_string(json_object_get(r->json, "completedAt")) ||
+            waited >= timeout_ms)
+            return r;
+        th_resp_free(r);
+        th_sleep_ms(100);
+    }
+}
+
+typedef struct merge_expiry_wait {
+    th_server_t *s;
+    const char *key, *id;
+} merge_expiry_wait_t;
+
+static bool merge_expired(void *arg)
+{
+    const merge_expiry_wait_t *w = arg;
+    th_resp_t *r = th_get_batch(w->s, w->key, w->id);
+    bool done = r->json && json_is_string(json_object_get(r->json, "expiredAt"));
+    th_resp_free(r);
+    return done;
+}
+
+bool th_wait_merge_expired(th_server_t *s, const char *key, const char *id, int timeout_ms)
+{
+    merge_expiry_wait_t w = {s, key, id};
+    return th_wait_until(merge_expired, &w, timeout_ms);
+}
+
 char *th_long_invoice_body(int rows)
 {
     size_t cap = (size_t)rows * 48 + 256;

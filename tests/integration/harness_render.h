@@ -38,6 +38,14 @@ void th_invoice_project(th_server_t *s, const char *name, const char *slug, char
 /* Polls GET /v1/renders/:id until the status is terminal or timeout_ms passes; returns the last
  * response (never NULL). */
 th_resp_t *th_wait_render(th_server_t *s, const char *key, const char *id, int timeout_ms);
+/* GET /v1/batches/:id. */
+th_resp_t *th_get_batch(th_server_t *s, const char *key, const char *id);
+/* Polls the batch until completedAt is set, an answer is not 200, or timeout_ms passes; returns
+ * the last response (never NULL). */
+th_resp_t *th_wait_batch(th_server_t *s, const char *key, const char *id, int timeout_ms);
+/* Polls the batch until it shows expiredAt (its merged file went under retention); false when
+ * timeout_ms passes first. */
+bool th_wait_merge_expired(th_server_t *s, const char *key, const char *id, int timeout_ms);
 /* A string member of o, "" when absent or not a string. */
 const char *th_str(const json_t *o, const char *k);
 /* POSTs body to base_url's /v1/templates/<slug>/render, asserts 202 and copies the render id

@@ -53,9 +53,7 @@ static void submit_ok(const char *api_key, int n, const char *options, char id[6
 
 static th_resp_t *get_batch(const char *api_key, const char *id)
 {
-    char path[128];
-    snprintf(path, sizeof path, "/v1/batches/%s", id);
-    return th_req(srv, "GET", path, api_key, NULL, NULL);
+    return th_get_batch(srv, api_key, id);
 }
 
 static long long count_of(const th_resp_t *r, const char *k)
@@ -63,18 +61,9 @@ static long long count_of(const th_resp_t *r, const char *k)
     return json_integer_value(json_object_get(r->json, k));
 }
 
-/* Polls the batch until completedAt is set or timeout_ms passes; the last answer. */
 static th_resp_t *wait_batch(const char *api_key, const char *id, int timeout_ms)
 {
-    th_resp_t *r = NULL;
-    for (int waited = 0;; waited += 100) {
-        r = get_batch(api_key, id);
-        if (r->status != 200 || json_is_string(json_object_get(r->json, "completedAt")) ||
-            waited >= timeout_ms)
-            return r;
-        th_resp_free(r);
-        th_sleep_ms(100);
-    }
+    return th_wait_batch(srv, api_key, id, timeout_ms);
 }
 
 static long long sql_count(const char *sql)
@@ -785,25 +774,12 @@ static void settled_days_ago(const char *id)
     free(th_sql(srv, sql));
 }
 
-typedef struct merge_expiry_wait {
-    const char *key, *id;
-} merge_expiry_wait_t;
-
-static bool merge_expired(void *arg)
-{
-    merge_expiry_wait_t *w = arg;
-    th_resp_t *r = get_batch(w->key, w->id);
-    bool done = r->json && json_is_string(json_object_get(r->json, "expiredAt"));
-    th_resp_free(r);
-    return done;
-}
-
 /* The batch's merged file expired: expiredAt set, downloadUrl null, the file gone from storage,
  * the download 410 file_gone; the outcome and the counts stay. */
 static void assert_merge_expired(const char *api_key, const char *id, const char *file)
 {
-    merge_expiry_wait_t w = {api_key, id};
-    ck_assert_msg(th_wait_until(merge_expired, &w, 15000), "batch %s: the merged file did not expire", id);
+    ck_assert_msg(th_wait_merge_expired(srv, api_key, id, 15000), "batch %s: the merged file did not expire",
+                  id);
     th_resp_t *r = get_batch(api_key, id);
     ck_assert_str_eq(th_str(r->json, "status"), "succeeded");
     ck_assert_int_eq(count_of(r, "succeeded"), 2);

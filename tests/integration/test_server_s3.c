@@ -364,17 +364,9 @@ static th_resp_t *merged_batch(char id[64])
                           "\"options\":{\"merge\":\"pdf\",\"filename\":\"Both\"}}",
                           NULL);
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
-    char path[160];
     snprintf(id, 64, "%s", th_str(r->json, "id"));
     th_resp_free(r);
-    snprintf(path, sizeof path, "/v1/batches/%s", id);
-    for (int waited = 0;; waited += 100) {
-        r = th_req(srv, "GET", path, key, NULL, NULL);
-        if (json_is_string(json_object_get(r->json, "completedAt")) || waited >= 120000)
-            break;
-        th_resp_free(r);
-        th_sleep_ms(100);
-    }
+    r = th_wait_batch(srv, key, id, 120000);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
     return r;
 }
@@ -404,21 +396,6 @@ START_TEST(merged_batch_in_s3)
 }
 END_TEST
 
-typedef struct expiry_wait {
-    const char *id;
-} expiry_wait_t;
-
-static bool merge_expired(void *arg)
-{
-    const expiry_wait_t *w = arg;
-    char path[160];
-    snprintf(path, sizeof path, "/v1/batches/%s", w->id);
-    th_resp_t *r = th_req(srv, "GET", path, key, NULL, NULL);
-    bool done = r->json && json_is_string(json_object_get(r->json, "expiredAt"));
-    th_resp_free(r);
-    return done;
-}
-
 /* Retention under S3: a merged file older than the project's retentionDays is deleted from the
  * store by the sweeper (the pre-signed link handed out before now gets the store's 404), the
  * batch shows expiredAt and no downloadUrl, and /download answers 410 file_gone. */
@@ -438,13 +415,11 @@ START_TEST(merged_file_expires_in_s3)
     r = th_req(srv, "PATCH", path, TH_ADMIN_KEY, "{\"retentionDays\":2}", NULL);
     ck_assert_msg(r->status == 200, "%s", r->body);
     th_resp_free(r);
-    expiry_wait_t w = {id};
-    ck_assert_msg(th_wait_until(merge_expired, &w, 30000), "batch %s: the merged file did not expire", id);
+    ck_assert_msg(th_wait_merge_expired(srv, key, id, 30000), "batch %s: the merged file did not expire", id);
     r = th_req_url("GET", link, NULL, NULL, NULL);
     ck_assert_msg(r->status == 404, "the object is still in the store: %ld", r->status);
     th_resp_free(r);
-    snprintf(path, sizeof path, "/v1/batches/%s", id);
-    r = th_req(srv, "GET", path, key, NULL, NULL);
+    r = th_get_batch(srv, key, id);
     ck_assert(json_is_null(json_object_get(r->json, "downloadUrl")));
     th_resp_free(r);
     snprintf(path, sizeof path, "/v1/batches/%s/download", id);
