@@ -51,16 +51,6 @@ repo_status_t assets_find_same(db_t *db, const char *project_id, const char *nam
                      out, NULL);
 }
 
-/* Serialises a project's quota checks and name replacements (both in a transaction). */
-static int lock_project(db_t *db, const char *project_id, char *err, size_t err_len)
-{
-    const char *params[] = {project_id};
-    return db_command(db, "SELECT pg_advisory_xact_lock(hashtextextended('assets:' || $1, 0))", 1, params,
-                      err, err_len) < 0
-               ? -1
-               : 0;
-}
-
 assets_reserve_t assets_reserve(db_t *db, const char *project_id, const asset_new_t *a, int max_count,
                                 size_t max_total, char id[37], char key[ASSETS_KEY_MAX], char *err,
                                 size_t err_len)
@@ -69,7 +59,7 @@ assets_reserve_t assets_reserve(db_t *db, const char *project_id, const asset_ne
         return ASSETS_RESERVE_ERROR;
     assets_reserve_t rc = ASSETS_RESERVE_ERROR;
     char *meta = NULL;
-    if (lock_project(db, project_id, err, err_len) != 0)
+    if (repo_lock_project(db, "assets", project_id, err, err_len) != 0)
         goto fail;
     const char *qp[] = {project_id, a->name};
     PGresult *r =
@@ -116,7 +106,7 @@ repo_status_t assets_commit(db_t *db, const char *project_id, const char *id, js
         return REPO_ERROR;
     const char *params[] = {project_id, id};
     PGresult *r = NULL;
-    if (lock_project(db, project_id, err, err_len) != 0 ||
+    if (repo_lock_project(db, "assets", project_id, err, err_len) != 0 ||
         db_command(
             db,
             "UPDATE assets SET replaced_at = now() WHERE project_id = $1 AND id <> $2 AND " ASSET_CURRENT

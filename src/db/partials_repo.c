@@ -31,26 +31,42 @@ repo_status_t partials_put(db_t *db, const char *project_id, const char *name, c
         return REPO_ERROR;
     }
     snprintf(max, sizeof max, "%d", PARTIALS_PROJECT_MAX);
-    const char *params[] = {id, project_id, name, description, partial, max};
-    PGresult *r = db_exec(db,
-                          "INSERT INTO partials (id, project_id, name, description, partial)"
-                          " SELECT $1, $2, $3, $4, $5::json WHERE EXISTS (SELECT 1 FROM partials WHERE "
-                          "project_id = $2 AND name = $3)"
-                          "  OR (SELECT count(*) FROM partials WHERE project_id = $2) < $6::int"
-                          " ON CONFLICT (project_id, name) DO UPDATE SET description = EXCLUDED.description,"
-                          "  partial = EXCLUDED.partial, updated_at = now()"
-                          " RETURNING " PARTIAL_COLUMNS ", partial::text AS partial, (xmax = 0) AS inserted",
-                          6, params, err, err_len);
-    if (!r)
+    if (db_begin(db, err, err_len) != 0)
         return REPO_ERROR;
+    repo_status_t rc = REPO_ERROR;
+    PGresult *r = NULL;
+    /* the count below must see every committed partial: one statement's snapshot predates any
+     * lock it takes, so the lock comes first, in the same transaction */
+    if (repo_lock_project(db, "partials", project_id, err, err_len) != 0)
+        goto fail;
+    const char *params[] = {id, project_id, name, description, partial, max};
+    r = db_exec(db,
+                "INSERT INTO partials (id, project_id, name, description, partial)"
+                " SELECT $1, $2, $3, $4, $5::json WHERE EXISTS (SELECT 1 FROM partials WHERE "
+                "project_id = $2 AND name = $3)"
+                "  OR (SELECT count(*) FROM partials WHERE project_id = $2) < $6::int"
+                " ON CONFLICT (project_id, name) DO UPDATE SET description = EXCLUDED.description,"
+                "  partial = EXCLUDED.partial, updated_at = now()"
+                " RETURNING " PARTIAL_COLUMNS ", partial::text AS partial, (xmax = 0) AS inserted",
+                6, params, err, err_len);
+    if (!r)
+        goto fail;
     if (PQntuples(r) != 1) {
+        rc = REPO_CONFLICT;
+        goto fail;
+    }
+    if (db_commit(db, err, err_len) != 0) {
         PQclear(r);
-        return REPO_CONFLICT;
+        return REPO_ERROR;
     }
     *created = !strcmp(db_get(r, 0, "inserted"), "t");
     *out = partial_json(r, 0);
     PQclear(r);
     return REPO_OK;
+fail:
+    PQclear(r);
+    db_rollback(db);
+    return rc;
 }
 
 repo_status_t partials_list(db_t *db, const char *project_id, const char *cursor, int limit, json_t **out,

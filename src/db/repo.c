@@ -147,3 +147,12 @@ int repo_expire_pick(db_t *db, const char *sql, int default_days, char *keys, si
     const char *params[] = {days, lim};
     return db_copy_first_col(db_exec(db, sql, 2, params, err, err_len), keys, key_len, max);
 }
+
+int repo_lock_project(db_t *db, const char *scope, const char *project_id, char *err, size_t err_len)
+{
+    const char *params[] = {scope, project_id};
+    return db_command(db, "SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))", 2, params,
+                      err, err_len) < 0
+               ? -1
+               : 0;
+}

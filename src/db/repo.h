@@ -72,6 +72,11 @@ REPO_MUST_USE repo_status_t repo_inserted(PGresult *r, char created_at[32]);
 /* {id, deletedAt} from a row "RETURNING id, … AS deleted_at": what a soft delete answers. */
 json_t *repo_deleted_json(const PGresult *r, int row);
 
+/* Takes a transaction-level advisory lock on (scope, project_id), e.g. ("assets", id): serialises
+ * a project's quota checks with its inserts. Call inside db_begin … commit/rollback. 0 or -1. */
+REPO_MUST_USE int repo_lock_project(db_t *db, const char *scope, const char *project_id, char *err,
+                                    size_t err_len);
+
 /* The slug to try first for a new row: the given slug, else one made from name, else fallback
  * (base has SLUG_MAX + 1 bytes). */
 void repo_slug_base(char *base, size_t base_len, const char *slug, const char *name, const char *fallback);

@@ -5,6 +5,7 @@
  * layout's own partials winning over the library's, isolation between projects and every bad
  * input (names, sizes, nesting, the count caps). */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,17 +394,24 @@ START_TEST(bad_names_are_refused)
 }
 END_TEST
 
+/* Puts n partials p1 … pn into the project's library through SQL. */
+static void fill_library(const char *pid, int n)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO partials (id, project_id, name, partial) SELECT gen_random_uuid(), '%s', 'p' || n,"
+             " '\"x\"' FROM generate_series(1, %d) n",
+             pid, n);
+    free(th_sql(srv, sql));
+}
+
 /* The caps on a library (PARTIALS_PROJECT_MAX) and on what one version may carry
  * (PARTIALS_SNAPSHOT_MAX), filled through SQL. */
 START_TEST(count_caps)
 {
-    char pid[64], key[128], sql[1024];
+    char pid[64], key[128];
     th_project(srv, "Caps", false, pid, key);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO partials (id, project_id, name, partial) SELECT gen_random_uuid(), '%s', 'p' || n,"
-             " '\"x\"' FROM generate_series(1, 500) n",
-             pid);
-    free(th_sql(srv, sql));
+    fill_library(pid, 500);
     th_resp_t *r = put_partial(key, "one-more", "{\"partial\":\"x\"}");
     th_assert_error(r, 409, "partial_limit_reached");
     th_resp_free(r);
@@ -421,6 +429,52 @@ START_TEST(count_caps)
 }
 END_TEST
 
+/* Concurrent creates against a library one short of PARTIALS_PROJECT_MAX: exactly one wins
+ * (the count and the insert are serialised per project). */
+#define RACERS 8
+typedef struct {
+    const char *key;
+    int index;
+    long status;
+} racer_t;
+
+static void *race_put(void *arg)
+{
+    racer_t *rc = arg;
+    char name[32];
+    snprintf(name, sizeof name, "racer-%d", rc->index);
+    th_resp_t *r = put_partial(rc->key, name, "{\"partial\":\"x\"}");
+    rc->status = r->status;
+    th_resp_free(r);
+    return NULL;
+}
+
+START_TEST(count_cap_holds_under_concurrent_creates)
+{
+    char pid[64], key[128], sql[1024];
+    th_project(srv, "Race", false, pid, key);
+    fill_library(pid, 499);
+    pthread_t t[RACERS];
+    racer_t args[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        args[i] = (racer_t){.key = key, .index = i};
+        pthread_create(&t[i], NULL, race_put, &args[i]);
+    }
+    int created = 0, refused = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(t[i], NULL);
+        created += args[i].status == 201;
+        refused += args[i].status == 409;
+    }
+    ck_assert_int_eq(created, 1);
+    ck_assert_int_eq(refused, RACERS - 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM partials WHERE project_id = '%s'", pid);
+    char *n = th_sql(srv, sql);
+    ck_assert_str_eq(n, "500");
+    free(n);
+}
+END_TEST
+
 int main(void)
 {
     srv = th_start("partials", NULL);
@@ -433,6 +487,7 @@ int main(void)
     tcase_add_test(tc, saved_partials_are_checked);
     tcase_add_test(tc, bad_names_are_refused);
     tcase_add_test(tc, count_caps);
+    tcase_add_test(tc, count_cap_holds_under_concurrent_creates);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }
