@@ -548,7 +548,7 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
         return -1;
     }
     expr_str_t *link_s = NULL;
-    if (link && !(link_s = compile_text(c, link, compile_path(c, path, "link"))))
+    if (link && !(link_s = compile_link(c, link, compile_path(c, path, "link"))))
         return -1;
     if (text) {
         n->u.text.nruns = 1;
@@ -614,7 +614,7 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
         if (compile_text_into(c, json_string_value(rt), tp, &r->text, BIND_TEXT) == 0)
             check_run_lang(c, r, tp);
         if (rl)
-            r->link = compile_text(c, rl, compile_path(c, p, "link"));
+            r->link = compile_link(c, rl, compile_path(c, p, "link"));
     }
     return 0;
 }

@@ -54,7 +54,7 @@ typedef struct compiler {
 
     /* Anchors and page references (compile_refs.c); NULL outside layouts. */
     json_t *anchors;      /* literal anchor name -> its path */
-    json_t *anchor_refs;  /* [{name, path}] of pageOf("name") */
+    json_t *anchor_refs;  /* [{name, path, missing}] of pageOf("name") and links "#name" */
     bool dynamic_anchors; /* some anchor is made from the data ("item-{{item.id}}") */
     bool in_body;         /* compiling the body (not a header, footer or metadata) */
     int in_cell;          /* compiling a table cell's content */
@@ -131,10 +131,16 @@ int compile_image_src(compiler_t *c, const json_t *v, const char *path, expr_str
 void compile_anchor(compiler_t *c, const json_t *v, const char *path, node_t *n);
 /* Records pageOf("name") at path (a PATH_PAGEOF path of a template string). */
 void compile_page_ref(compiler_t *c, const expr_path_t *p, const char *path);
-/* After the whole layout: every pageOf() names an anchor (unless anchors come from the data). */
+/* A reference to the anchor name at path; missing: the issue when no block has it. */
+void compile_anchor_ref(compiler_t *c, const char *name, const char *path, const char *missing);
+/* After the whole layout: every pageOf() and link "#name" names an anchor (unless anchors come from the data). */
 void compile_check_page_refs(compiler_t *c);
 /* The "toc" block (table of contents) into n: levels, indent, title. */
 void compile_toc(compiler_t *c, const json_t *obj, const char *path, node_t *n);
+
+/* ---- links (compile_links.c) ---- */
+/* A "link" (a URL, or "#" and an anchor's name); NULL after an issue it could not compile. */
+expr_str_t *compile_link(compiler_t *c, const json_t *v, const char *path);
 
 /* ---- pages (compile_page.c) ---- */
 /* page.background: a colour, an image source, {color, image, fit, area, pages} or a list of them. */

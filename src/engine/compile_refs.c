@@ -6,6 +6,7 @@
  * Memory: anchors live in the template arena; the compiler's anchors/anchor_refs index objects
  * are owned by the compiler and released by engine_compile_ex.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/compile.h"
@@ -51,10 +52,19 @@ void compile_page_ref(compiler_t *c, const expr_path_t *p, const char *path)
         compile_issue(c, path, "%s is only defined in layouts", p->text);
         return;
     }
-    json_array_append_new(c->anchor_refs, json_pack("{s:s,s:s}", "name", p->anchor, "path", path));
+    char msg[300];
+    snprintf(msg, sizeof msg, "pageOf(\"%.100s\"): no block has \"anchor\": \"%.100s\"", p->anchor,
+             p->anchor);
+    compile_anchor_ref(c, p->anchor, path, msg);
     c->t->page_refs = true;
     if (c->in_body)
         c->t->body_page_refs = true;
+}
+
+void compile_anchor_ref(compiler_t *c, const char *name, const char *path, const char *missing)
+{
+    json_array_append_new(c->anchor_refs,
+                          json_pack("{s:s,s:s,s:s}", "name", name, "path", path, "missing", missing));
 }
 
 void compile_check_page_refs(compiler_t *c)
@@ -66,8 +76,8 @@ void compile_check_page_refs(compiler_t *c)
         const char *name = json_string_value(json_object_get(ref, "name"));
         if (json_object_get(c->anchors, name) || c->dynamic_anchors)
             continue; /* names made from the data are looked up when rendering */
-        compile_issue(c, json_string_value(json_object_get(ref, "path")),
-                      "pageOf(\"%.100s\"): no block has \"anchor\": \"%.100s\"", name, name);
+        compile_issue(c, json_string_value(json_object_get(ref, "path")), "%s",
+                      json_string_value(json_object_get(ref, "missing")));
     }
 }
 

@@ -46,29 +46,6 @@ static void set_color(draw_state_t *ds, uint32_t c)
     ds->color_set = true;
 }
 
-/* cairo link attributes: the URI in single quotes, with ' and \ escaped; a link the engine makes
- * to a destination in the document (a table of contents' entry: "#ck-h3"; links from layouts
- * are only https, http, mailto and tel) names it. */
-static void link_attr(const char *uri, char *out, size_t len)
-{
-    if (uri[0] == '#') {
-        snprintf(out, len, "dest='%s'", uri + 1);
-        return;
-    }
-    size_t n = (size_t)snprintf(out, len, "uri='");
-    for (const char *p = uri; *p && n + 4 < len; p++) {
-        if (*p == '\'' || *p == '\\')
-            out[n++] = '\\';
-        out[n++] = *p;
-    }
-    if (n + 2 <= len) {
-        out[n++] = '\'';
-        out[n] = '\0';
-    } else {
-        out[len - 1] = '\0';
-    }
-}
-
 static void batch_flush(draw_state_t *ds)
 {
     text_batch_t *b = &ds->batch;
@@ -161,7 +138,7 @@ static int draw_run(render_t *r, draw_state_t *ds, const glyph_run_t *run, doubl
     set_color(ds, run->color);
     char attr[2100];
     if (run->link) {
-        link_attr(run->link, attr, sizeof attr);
+        links_attr(run->link, attr, sizeof attr);
         cairo_tag_begin(ds->cr, CAIRO_TAG_LINK, attr);
     }
     if (run->font->color) {
@@ -377,6 +354,7 @@ static void draw_dests(render_t *r, cairo_t *cr, int page)
 int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)
 {
     draw_dests(r, cr, page);
+    links_draw_dests(r, cr, page);
     draw_state_t ds = {.cr = cr};
     const dpage_t *p = page < r->pages_cap ? &r->pages[page] : NULL;
     int rc = 0;

@@ -426,6 +426,7 @@ static int layout_body(render_t *r)
                                "still moves the blocks they point to to other pages",
                                pass);
         layout_free_pages(r);
+        links_reset(r);
         r->noutline = 0;
     }
 }
@@ -455,7 +456,7 @@ static int render_layout(engine_ctx_t *ctx, text_t *text, const engine_template_
     r->refs_measure = true;
     int rc = measure_margins(r);
     r->refs_measure = false;
-    if (rc < 0 || prepare_backgrounds(r) < 0 || layout_body(r) < 0)
+    if (rc < 0 || prepare_backgrounds(r) < 0 || layout_body(r) < 0 || links_check(r) < 0)
         return -1;
     place_fit_pages(r);
     if (place_backgrounds(r) < 0)
@@ -469,6 +470,7 @@ static void render_end(render_t *r)
         image_unref(r->loaded[i]);
     layout_free_pages(r);
     refs_free(r);
+    links_free(r);
     buf_free(&r->tmp);
 }
 

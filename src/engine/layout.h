@@ -216,6 +216,10 @@ typedef struct render {
      * those of the layout under way, and whether pageOf() answers 100 (measuring margins). */
     json_t *anchor_pages, *anchors_found;
     json_t *toc; /* [[level, title, page]] of the headings of the last layout (has_toc) */
+    /* Links to anchors (links.c): name -> [page, x, y] of the layout under way, and the names
+     * its runs link to (name -> the first path). */
+    json_t *dests, *link_names;
+    bool links_checked; /* the last layout is made: a name linked to now must be in dests */
     bool refs_measure;
     /* limits and errors */
     int64_t deadline_ms;
@@ -272,6 +276,24 @@ int refs_note(render_t *r, pbox_t *pb, int page);
  * become the ones pageOf() answers with). -1 after render_fail (out of memory). */
 int refs_settled(render_t *r, bool *settled);
 void refs_free(render_t *r);
+
+/* links.c */
+/* A run links to the anchor name (len bytes, after the "#"): checked by links_check, or at once
+ * after it. -1 after render_fail (not a name; no such anchor after links_check). */
+int links_use(render_t *r, const char *name, size_t len, const char *path);
+/* pb's anchor is a destination on page (0-based), at the page's item (the block's first there;
+ * past the end: the top of the body). */
+int links_note_dest(render_t *r, const pbox_t *pb, int page, size_t item);
+/* After the last layout: every name linked to is an anchor of this document (else render_fail). */
+int links_check(render_t *r);
+/* Before a layout is made again: forgets the last one's destinations (the names linked to stay:
+ * headers and footers are prepared before the body). */
+void links_reset(render_t *r);
+/* cairo's attributes of a link: "#name" links to a destination, anything else is a URI. */
+void links_attr(const char *link, char *out, size_t len);
+/* The anchors on the page become the PDF's named destinations. */
+void links_draw_dests(render_t *r, cairo_t *cr, int page);
+void links_free(render_t *r);
 
 /* draw.c */
 typedef struct draw_opts {

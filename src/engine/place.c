@@ -1122,9 +1122,13 @@ static int place_pbox(render_t *r, pbox_t *pb, double x, double w)
         return place_pbox_kind(r, pb, x, w);
     int page = r->page;
     size_t before = page_items(r, page);
+    bool noted = pb->anchor_noted; /* a table's header placed again */
     if (place_pbox_kind(r, pb, x, w) < 0)
         return -1;
-    return refs_note(r, pb, anchor_page(r, page, before));
+    int at = anchor_page(r, page, before);
+    if (refs_note(r, pb, at) < 0)
+        return -1;
+    return noted ? 0 : links_note_dest(r, pb, at, at == page ? before : 0);
 }
 
 int place_document(render_t *r, pbox_t *body)

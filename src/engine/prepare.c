@@ -253,8 +253,12 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
             link = prepare_string(r, run->link, &ll);
             if (!link)
                 return NULL;
-            if (!ll || !safe_link(link))
+            if (run_link_internal(run->link)) {
+                if (links_use(r, link + 1, ll - 1, n->path) < 0)
+                    return NULL;
+            } else if (!ll || !safe_link(link)) {
                 link = NULL;
+            }
         }
         spans[ns++] = (text_span_t){s, len, &run->style, link, lang};
     }

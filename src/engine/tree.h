@@ -79,6 +79,16 @@ typedef struct run {
     tstyle_t style;
 } run_t;
 
+/* A link that starts with "#" in the layout ("#terms", "#item-{{item.sku}}") goes to an anchor;
+ * a "#" that comes from the data does not. */
+static inline bool run_link_internal(const expr_str_t *link)
+{
+    if (link->constant)
+        return link->constant[0] == '#';
+    return link->nparts > 0 && !link->parts[0].is_value && link->parts[0].lit_len > 0 &&
+           link->parts[0].lit[0] == '#';
+}
+
 typedef struct loop_spec {
     expr_path_t *path; /* the array */
     const char *as;    /* variable name (default "item") */
