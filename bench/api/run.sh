@@ -14,7 +14,13 @@
 # Knobs: SECONDS_ACCEPT (15), SECONDS_GET (10), DRAIN_RENDERS (10000), WORKERS (4),
 #        HTTP_THREADS (6), PG_SYNC_COMMIT (on|off, default on), PHASES ("accept get drain"),
 #        DATA_DIR (local storage; default under the temp dir), PROBE ("1 4": extra accept runs
-#        at those connection counts), KEEP=1 (keep the temp dir with the logs).
+#        at those connection counts), KEEP=1 (keep the temp dir with the logs),
+#        ACCEPT_ONLY=1 (batch phase: time the accept only, do not wait for the drain; with
+#        WORKERS=0 nothing renders meanwhile), BATCH_RUNS (1: batches posted in the batch phase),
+#        PERF_OUT=FILE (perf record -g of the server during each batch accept, to FILE.<run>).
+# The batch phase also prints the CPU time (user + system, from /proc) that the server, Postgres
+# (all its processes) and Redis spent during each accept, and the load average at the time: on
+# a shared machine the wall time varies with the load, the CPU time hardly.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${1:-$root/build/bench}"
@@ -154,9 +160,35 @@ item = json.load(open(tmp + "/body.json"))
 json.dump({"items": [item] * n}, open(tmp + "/batch.json", "w"))
 PY
 CRAFTKIT_MAX_BODY=$((128 << 20)) CRAFTKIT_BATCH_MAX_ITEMS="$drain_n" start_server "$workers"
-accept_s="$(curl -sf -o "$tmp/batch-answer.json" -w '%{time_total}' "$base/v1/templates/invoice/batches" \
-  -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary "@$tmp/batch.json")"
+tck="$(getconf CLK_TCK)"
+cpu_ticks() { # PIDS… → their utime + stime in clock ticks
+  for p in "$@"; do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0; done | awk '{s += $1} END {print s}'
+}
+pg_pids() { local pm; pm="$(head -1 "$tmp/pg/postmaster.pid")"; echo "$pm" $(ps -o pid= --ppid "$pm"); }
+for run in $(seq "${BATCH_RUNS:-1}"); do
+  pgp="$(pg_pids)"; redis_pid="$(cat "$tmp/redis.pid")"
+  s0="$(cpu_ticks "$server")"; p0="$(cpu_ticks $pgp)"; r0="$(cpu_ticks "$redis_pid")"
+  perf_pid=""
+  if [[ -n "${PERF_OUT:-}" ]]; then
+    perf record -q -g -p "$server" -o "$PERF_OUT.$run" 2>/dev/null & perf_pid=$!; sleep 0.5
+  fi
+  accept_s="$(curl -sf -o "$tmp/batch-answer.json" -w '%{time_total}' "$base/v1/templates/invoice/batches" \
+    -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary "@$tmp/batch.json")"
+  # Backends that started meanwhile count from zero; those that ended are lost (none should).
+  pgp="$(echo $pgp $(pg_pids) | tr ' ' '\n' | sort -u)"
+  s1="$(cpu_ticks "$server")"; p1="$(cpu_ticks $pgp)"; r1="$(cpu_ticks "$redis_pid")"
+  if [[ -n "$perf_pid" ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+  python3 -c "import sys; a,s,p,r,t=float(sys.argv[1]),*map(int,sys.argv[2:5]),int(sys.argv[5]); \
+print('run=%s accept_seconds=%.2f cpu_server_s=%.2f cpu_postgres_s=%.2f cpu_redis_s=%.2f cpu_total_s=%.2f load=%s' \
+% (sys.argv[6], a, s/t, p/t, r/t, (s+p+r)/t, sys.argv[7]))" "$accept_s" $((s1 - s0)) $((p1 - p0)) $((r1 - r0)) \
+    "$tck" "$run" "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)"
+done
 batch="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/batch-answer.json")"
+if [[ -n "${ACCEPT_ONLY:-}" ]]; then
+  echo "items_queued=$(sql "SELECT count(*) FROM renders WHERE batch_id = '$batch'") body_mb=$(( $(stat -c %s "$tmp/batch.json") >> 20 ))"
+  stop_server
+  exit 0
+fi
 until [[ "$(sql "SELECT completed_at IS NOT NULL FROM batches WHERE id = '$batch'")" == t ]]; do sleep 1; done
 rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$server/status")"
 read -r n secs status < <(sql "SELECT total, extract(epoch FROM completed_at - created_at), status
