@@ -397,7 +397,7 @@ static bool queue_items(http_req_t *req, db_t *db, const char *id, const json_t 
     char err[ERRMSG_LEN];
     int chunks = 0, pushed = push_items(rows, &chunks, err, sizeof err);
     if (pushed == chunks) {
-        if (renders_mark_batch_enqueued(db, id, err, sizeof err) != 0)
+        if (batches_mark_enqueued(db, id, err, sizeof err) != 0)
             log_warn("batch %s: queued, but not marked as such (the sweeper pushes it again): %s", id, err);
         return true;
     }

@@ -118,10 +118,24 @@ repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, c
         created_at);
 }
 
-int batches_delete(db_t *db, const char *id, char *err, size_t err_len)
+/* Runs sql with $1 = id: 0 or -1 + err. */
+static int command_on(db_t *db, const char *sql, const char *id, char *err, size_t err_len)
 {
     const char *params[] = {id};
-    return db_command(db, "DELETE FROM batches WHERE id = $1", 1, params, err, err_len) < 0 ? -1 : 0;
+    return db_command(db, sql, 1, params, err, err_len) < 0 ? -1 : 0;
+}
+
+int batches_mark_enqueued(db_t *db, const char *id, char *err, size_t err_len)
+{
+    return command_on(db,
+                      "UPDATE batches SET items_enqueued_at = now() WHERE id = $1::uuid"
+                      " AND set_config('synchronous_commit', 'off', true) = 'off'",
+                      id, err, err_len);
+}
+
+int batches_delete(db_t *db, const char *id, char *err, size_t err_len)
+{
+    return command_on(db, "DELETE FROM batches WHERE id = $1", id, err, err_len);
 }
 
 /* The batch of r into out, which is zeroed whatever the outcome (batch_row_free may follow). */

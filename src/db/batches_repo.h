@@ -77,6 +77,11 @@ typedef struct batch_new {
  * REPO_CONFLICT when the idempotency key is taken (visible to the next statement); REPO_ERROR. */
 REPO_MUST_USE repo_status_t batches_insert(db_t *db, const batch_new_t *n, char *created_at, char *err,
                                            size_t err_len);
+/* Records that every item of the batch is in Redis (one row: its items keep enqueued_at NULL
+ * and count as pushed at this time; renders_sweep_pick_batch). Until then the sweeper pushes
+ * the committed items, so a crash between the commit and the pushes costs one sweep interval.
+ * Commits without waiting for the WAL flush (a lost mark costs duplicate pushes). 0 or -1. */
+REPO_MUST_USE int batches_mark_enqueued(db_t *db, const char *id, char *err, size_t err_len);
 /* Deletes a batch whose items are gone (a submission that could not queue anything). 0 / -1. */
 REPO_MUST_USE int batches_delete(db_t *db, const char *id, char *err, size_t err_len);
 

@@ -70,13 +70,16 @@ void db_rollback(db_t *db);
 #define DB_SWEEP_SQL(table, waiting, working) DB_SWEEP_SQL_IF(table, "true", waiting, working)
 /* The same over the rows that also match cond (an SQL condition on the table's columns). */
 #define DB_SWEEP_SQL_IF(table, cond, waiting, working)                                                       \
+    DB_SWEEP_SQL_ENQ(table, cond, "enqueued_at", waiting, working)
+/* The same with enq, an SQL expression on the table's columns, as the time of the last push
+ * (NULL: never pushed) instead of the enqueued_at column. */
+#define DB_SWEEP_SQL_ENQ(table, cond, enq, waiting, working)                                                 \
     "UPDATE " table " SET enqueued_at = now() WHERE id IN ("                                                 \
     " SELECT id FROM " table " WHERE (" cond ") AND status IN ('" waiting "', '" working "') AND ("          \
-    "  (status = '" waiting "' AND next_attempt_at <= now() AND (enqueued_at IS NULL"                        \
-    "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond')))"             \
-    "  OR (status = '" working                                                                               \
-    "' AND lease_until < now() AND (enqueued_at IS NULL OR enqueued_at < lease_until"                        \
-    "    OR ($1::bigint >= 0 AND enqueued_at < now() - $1::bigint * interval '1 millisecond'))))"            \
+    "  (status = '" waiting "' AND next_attempt_at <= now() AND ((" enq ") IS NULL"                          \
+    "    OR ($1::bigint >= 0 AND (" enq ") < now() - $1::bigint * interval '1 millisecond')))"               \
+    "  OR (status = '" working "' AND lease_until < now() AND ((" enq ") IS NULL OR (" enq ") < lease_until" \
+    "    OR ($1::bigint >= 0 AND (" enq ") < now() - $1::bigint * interval '1 millisecond'))))"              \
     " ORDER BY next_attempt_at LIMIT $2::int FOR UPDATE SKIP LOCKED)"                                        \
     " RETURNING id"
 /* Runs a DB_SWEEP_SQL statement; copies up to max ids (37 bytes each). Count or -1 + err. */

@@ -143,20 +143,6 @@ int renders_insert_batch_items(db_t *db, const render_new_t *common, const char 
     return n < 0 ? -1 : (int)n;
 }
 
-int renders_mark_batch_enqueued(db_t *db, const char *batch_id, char *err, size_t err_len)
-{
-    const char *params[] = {batch_id};
-    /* As renders_mark_enqueued, for every untouched item at once (a lost mark costs a duplicate
-     * push, so the commit need not wait for the WAL flush). */
-    long n =
-        db_command(db,
-                   "UPDATE renders SET enqueued_at = now() WHERE batch_id = $1::uuid AND enqueued_at IS NULL"
-                   " AND status = 'queued' AND attempts = 0"
-                   " AND set_config('synchronous_commit', 'off', true) = 'off'",
-                   1, params, err, err_len);
-    return n < 0 ? -1 : 0;
-}
-
 int renders_delete_unqueued_batch(db_t *db, const char *batch_id, char *err, size_t err_len)
 {
     const char *params[] = {batch_id};
@@ -463,7 +449,15 @@ int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int m
 int renders_sweep_pick_batch(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
                              size_t err_len)
 {
-    return db_sweep_pick(db, DB_SWEEP_SQL_IF("renders", "batch_id IS NOT NULL", "queued", "rendering"),
+    /* An item never claimed and never pushed on its own (enqueued_at NULL, attempts 0) was
+     * pushed when its batch's items_enqueued_at was set (batches_mark_enqueued); the CASE
+     * looks the batch up only for those. */
+    return db_sweep_pick(db,
+                         DB_SWEEP_SQL_ENQ("renders", "batch_id IS NOT NULL",
+                                          "CASE WHEN enqueued_at IS NULL AND attempts = 0 THEN"
+                                          " (SELECT b.items_enqueued_at FROM batches b WHERE b.id = batch_id)"
+                                          " ELSE enqueued_at END",
+                                          "queued", "rendering"),
                          all_before_ms, ids, max, err, err_len);
 }
 

@@ -120,12 +120,11 @@ REPO_MUST_USE repo_status_t renders_insert(db_t *db, const render_new_t *n, char
  * Inserts the items of a batch (issue 22) in one statement, inside the caller's transaction:
  * items is a JSON array of {"id", "i" (index in the batch), "data", "options", "filename"};
  * the rest comes from common (its id, data, options, filename and key are ignored; source is
- * api). The rows are queued, not marked as pushed. Returns the rows inserted, or -1 + err.
+ * api). The rows are queued with enqueued_at NULL: they count as pushed once their batch is
+ * (batches_mark_enqueued). Returns the rows inserted, or -1 + err.
  */
 REPO_MUST_USE int renders_insert_batch_items(db_t *db, const render_new_t *common, const char *batch_id,
                                              const char *items, char *err, size_t err_len);
-/* renders_mark_enqueued (lazy) for every item of a batch. 0 or -1 + err. */
-REPO_MUST_USE int renders_mark_batch_enqueued(db_t *db, const char *batch_id, char *err, size_t err_len);
 /* renders_delete_unqueued for every item of a batch; returns how many went, or -1 + err. */
 REPO_MUST_USE int renders_delete_unqueued_batch(db_t *db, const char *batch_id, char *err, size_t err_len);
 /* Records that the id of a render is in Redis (renders_insert leaves enqueued_at NULL, which
@@ -214,7 +213,8 @@ REPO_MUST_USE int renders_fail(db_t *db, const char *id, const char *worker_id, 
 REPO_MUST_USE int renders_sweep_pick(db_t *db, long long all_before_ms, char (*ids)[37], int max, char *err,
                                      size_t err_len);
 /* The same for the items of batches (renders_sweep_pick leaves them out): they go back to the
- * low-priority list (JOBS_QUEUE_BATCH_RENDERS), not ahead of single renders. */
+ * low-priority list (JOBS_QUEUE_BATCH_RENDERS), not ahead of single renders. An item never
+ * claimed and never pushed on its own counts as pushed at its batch's items_enqueued_at. */
 REPO_MUST_USE int renders_sweep_pick_batch(db_t *db, long long all_before_ms, char (*ids)[37], int max,
                                            char *err, size_t err_len);
 /*

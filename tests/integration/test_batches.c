@@ -1,8 +1,8 @@
 /* Batches (issue 22) over real HTTP, Postgres, Redis and local storage: submit, poll, list the
  * items, every shape and data error at items.<index>.…, skipInvalid, the item cap and the body
  * limit, Idempotency-Key, cancel, other projects, fairness (a single render is not held up by
- * a big batch), kill -9 during a batch (it still settles, no item lost or doubled) and the
- * retention of merged files. */
+ * a big batch), kill -9 during a batch (it still settles, no item lost or doubled), a batch
+ * committed but never pushed (the sweeper pushes it) and the retention of merged files. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +364,60 @@ START_TEST(single_render_not_starved)
     r = wait_batch(key, batch, 240000);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
     th_resp_free(r);
+}
+END_TEST
+
+/* A copy of batch `from` made in SQL, as an accepting request leaves it after its commit: its
+ * items queued, never pushed (enqueued_at NULL), the batch marked as pushed (marked: its
+ * items_enqueued_at set) or not (a crash between the commit and the pushes). Caller frees. */
+static char *clone_batch(const char *from, bool marked)
+{
+    char sql[1400];
+    snprintf(
+        sql, sizeof sql,
+        "WITH b AS (INSERT INTO batches (id, project_id, template_id, version_number, test, total,"
+        " items_enqueued_at) SELECT gen_random_uuid(), project_id, template_id, version_number, test,"
+        " total, %s FROM batches WHERE id = '%s' RETURNING id),"
+        " i AS (INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
+        " test, data, options, filename, batch_id, batch_index) SELECT gen_random_uuid(), r.project_id,"
+        " r.template_id, r.version_id, r.version_number, 'queued', r.test, r.data, r.options, r.filename,"
+        " b.id, r.batch_index FROM renders r, b WHERE r.batch_id = '%s')"
+        " SELECT id FROM b",
+        marked ? "now()" : "NULL", from, from);
+    return th_sql(srv, sql);
+}
+
+/* The items of a batch are marked as pushed once, on the batch (items_enqueued_at): a batch
+ * committed but never pushed (the process died in between) is pushed by the sweeper and
+ * settles; one marked is left alone (its items are in Redis), so the sweeper does not push a
+ * fresh batch a second time. */
+START_TEST(unpushed_batch_pushed_by_sweeper)
+{
+    char from[64];
+    submit_ok(key, 4, NULL, from);
+    th_resp_t *r = wait_batch(key, from, 120000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    char *unpushed = clone_batch(from, false), *marked = clone_batch(from, true);
+    r = wait_batch(key, unpushed, 120000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    ck_assert_int_eq(count_of(r, "succeeded"), 4);
+    th_resp_free(r);
+    th_sleep_ms(1500); /* six sweep intervals */
+    char sql[256];
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM renders WHERE batch_id = '%s' AND status = 'queued' AND enqueued_at IS NULL",
+        marked);
+    ck_assert_int_eq(sql_count(sql), 4);
+    /* Unmarked, it is pushed like the other. */
+    snprintf(sql, sizeof sql, "UPDATE batches SET items_enqueued_at = NULL WHERE id = '%s'", marked);
+    free(th_sql(srv, sql));
+    r = wait_batch(key, marked, 120000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    free(unpushed);
+    free(marked);
 }
 END_TEST
 
@@ -871,6 +925,7 @@ int main(void)
     tcase_add_test(tc, batch_webhook);
     tcase_add_test(tc, single_render_not_starved);
     tcase_add_test(tc, kill_during_batch);
+    tcase_add_test(tc, unpushed_batch_pushed_by_sweeper);
     tcase_add_test(tc, merge_pdf);
     tcase_add_test(tc, merge_zip_unique_names);
     tcase_add_test(tc, merge_with_missing_items);
