@@ -52,10 +52,12 @@ void compile_page_ref(compiler_t *c, const expr_path_t *p, const char *path)
         compile_issue(c, path, "%s is only defined in layouts", p->text);
         return;
     }
-    char msg[300];
-    snprintf(msg, sizeof msg, "pageOf(\"%.100s\"): no block has \"anchor\": \"%.100s\"", p->anchor,
-             p->anchor);
-    compile_anchor_ref(c, p->anchor, path, msg);
+    if (p->anchor) { /* pageOf(item.ref): the name is looked up when rendering */
+        char msg[300];
+        snprintf(msg, sizeof msg, "pageOf(\"%.100s\"): no block has \"anchor\": \"%.100s\"", p->anchor,
+                 p->anchor);
+        compile_anchor_ref(c, p->anchor, path, msg);
+    }
     c->t->page_refs = true;
     if (c->in_body)
         c->t->body_page_refs = true;

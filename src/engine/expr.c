@@ -387,28 +387,39 @@ static bool take_pageof(const char **pp, const char *end)
     return true;
 }
 
-/* The ("name") of pageOf("name"), after the name: a path of root PATH_PAGEOF. */
-static int scan_pageof(arena_t *a, const char **pp, const char *end, expr_path_t **out, char *err,
-                       size_t err_len)
+/* The (...) of pageOf, after the name: a path of root PATH_PAGEOF, whose anchor is a quoted name
+ * or the value of a path (pageOf(item.ref)). */
+static int scan_pageof(arena_t *a, const char **pp, const char *end, const expr_scope_names_t *names,
+                       expr_path_t **out, char *err, size_t err_len)
 {
     const char *p = skip_ws(*pp + 1, end); /* after "(" */
     const char *name = NULL;
     size_t len = 0;
-    if (p >= end || (*p != '"' && *p != '\''))
-        return errmsg_fail(err, err_len, "pageOf takes the name of an anchor in quotes: pageOf(\"terms\")");
-    if (scan_quoted(a, &p, end, &name, &len, err, err_len) < 0)
-        return -1;
+    expr_path_t *arg = NULL;
+    if (p < end && (*p == '"' || *p == '\'')) {
+        if (scan_quoted(a, &p, end, &name, &len, err, err_len) < 0)
+            return -1;
+    } else if (p >= end || !is_ident_start(*p) || scan_path(a, &p, end, names, &arg, err, err_len) < 0) {
+        return errmsg_fail(err, err_len,
+                           "pageOf takes the name of an anchor in quotes, or a value that holds one: "
+                           "pageOf(\"terms\"), pageOf(item.ref)");
+    }
     p = skip_ws(p, end);
     if (p >= end || *p != ')')
-        return errmsg_fail(err, err_len, "Expected \")\" after pageOf(\"%.100s\"", name);
+        return errmsg_fail(err, err_len, "Expected \")\" after pageOf(%s%.100s%s", name ? "\"" : "",
+                           name ? name : arg->text, name ? "\"" : "");
     expr_path_t *path = arena_calloc(a, 1, sizeof *path);
     char text[160];
-    snprintf(text, sizeof text, "pageOf(\"%.100s\")", name);
+    if (name)
+        snprintf(text, sizeof text, "pageOf(\"%.100s\")", name);
+    else
+        snprintf(text, sizeof text, "pageOf(%.100s)", arg->text);
     if (!path || !(path->text = arena_strdup(a, text)) ||
         !(path->seg = arena_calloc(a, 1, sizeof *path->seg)))
         return errmsg_fail(err, err_len, "Out of memory");
     path->root = PATH_PAGEOF;
     path->anchor = name;
+    path->anchor_path = arg;
     *pp = p + 1;
     *out = path;
     return 0;
@@ -428,7 +439,7 @@ static int parse_value(arena_t *a, const char *p, const char *end, const expr_sc
         if (scan_quoted(a, &p, end, &part->lit, &part->lit_len, err, err_len) < 0)
             return -1;
     } else if (take_pageof(&p, end)) {
-        if (scan_pageof(a, &p, end, &part->path, err, err_len) < 0)
+        if (scan_pageof(a, &p, end, names, &part->path, err, err_len) < 0)
             return -1;
     } else if (at_call(p, end)) {
         if (scan_agg(a, &p, end, names, &part->agg, err, err_len) < 0)
@@ -606,6 +617,8 @@ void expr_str_visit_paths(expr_str_t *s, expr_path_visit_fn fn, void *arg)
     for (int i = 0; i < s->nparts; i++) {
         if (s->parts[i].path)
             fn(s->parts[i].path, arg);
+        if (s->parts[i].path && s->parts[i].path->anchor_path)
+            fn(s->parts[i].path->anchor_path, arg);
         for (int f = 0; f < s->parts[i].nfilters; f++)
             if (s->parts[i].filters[f].arg_path)
                 fn(s->parts[i].filters[f].arg_path, arg);
@@ -839,6 +852,26 @@ static bool seg_index(const char *s, size_t *out)
     return true;
 }
 
+/* The page of pageOf's anchor: its quoted name, or the text (or whole number) its path holds. */
+static int page_of(const expr_scope_t *sc, const expr_path_t *p)
+{
+    if (!p->anchor_path)
+        return sc->page_of(sc->page_of_arg, p->anchor, p->text);
+    json_t *tmp;
+    const json_t *v = expr_resolve(sc, p->anchor_path, &tmp);
+    char num[32];
+    const char *name = NULL;
+    if (json_is_string(v)) {
+        name = json_string_value(v);
+    } else if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        name = num;
+    }
+    int page = sc->page_of(sc->page_of_arg, name, p->text);
+    json_decref(tmp);
+    return page;
+}
+
 const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t **tmp)
 {
     const json_t *v;
@@ -865,7 +898,7 @@ const json_t *expr_resolve(const expr_scope_t *sc, const expr_path_t *p, json_t 
     }
     case PATH_PAGE: return *tmp = json_integer(sc->page);
     case PATH_PAGES: return *tmp = json_integer(sc->pages);
-    case PATH_PAGEOF: return *tmp = json_integer(sc->page_of ? sc->page_of(sc->page_of_arg, p->anchor) : 0);
+    case PATH_PAGEOF: return *tmp = json_integer(sc->page_of ? page_of(sc, p) : 0);
     default: return NULL;
     }
     for (int i = 0; v && i < p->nseg; i++) {

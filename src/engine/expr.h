@@ -35,7 +35,7 @@ typedef enum {
     PATH_LOOPMETA, /* loop.index, loop.index0, loop.count, loop.first, loop.last */
     PATH_PAGE,     /* page (header/footer only) */
     PATH_PAGES,    /* pages (header/footer only) */
-    PATH_PAGEOF,   /* pageOf("name"): the page of the block with that anchor (anchor) */
+    PATH_PAGEOF,   /* pageOf("name"), pageOf(item.ref): the page of the block with that anchor */
 } path_root_t;
 
 typedef enum { LOOPMETA_INDEX, LOOPMETA_INDEX0, LOOPMETA_COUNT, LOOPMETA_FIRST, LOOPMETA_LAST } loopmeta_t;
@@ -47,7 +47,8 @@ typedef struct expr_path {
     int nseg;        /* segments after the root (PATH_ITEM: after the variable name) */
     const char **seg;
     const char *text;   /* the path as written, for messages */
-    const char *anchor; /* PATH_PAGEOF: the anchor's name */
+    const char *anchor; /* PATH_PAGEOF: the anchor's name, or NULL: it is the value of anchor_path */
+    struct expr_path *anchor_path; /* PATH_PAGEOF: pageOf(item.ref) */
     /* From the manifest, when known: applied automatically when no filter is given. */
     const char *mf_format;
     const char *mf_type;
@@ -160,8 +161,9 @@ typedef struct expr_scope {
     int depth;
     expr_frame_t frames[EXPR_LOOP_DEPTH_MAX];
     int page, pages; /* 0 outside header/footer */
-    /* pageOf("name"): the page number (1-based) of the anchor, from the render; NULL: 0. */
-    int (*page_of)(void *arg, const char *anchor);
+    /* pageOf("name"): the page number (1-based) of the anchor, from the render; NULL: 0. anchor is
+     * NULL when pageOf's argument is not text; what is the call as written, for messages. */
+    int (*page_of)(void *arg, const char *anchor, const char *what);
     void *page_of_arg;
     json_t *scratch;  /* a json string reused to chain filters (owned by the caller) */
     const char *lang; /* language of the text being evaluated (BCP 47) or NULL: dates, words */

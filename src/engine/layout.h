@@ -267,8 +267,8 @@ void layout_free_pages(render_t *r);
 
 /* refs.c */
 /* The scope's pageOf(): the page of the anchor in the last layout (1 before there is one, 100
- * while measuring); fails the render for a name no block has. */
-int refs_page_of(void *arg, const char *name);
+ * while measuring); fails the render for a name no block has, or none (what: the call as written). */
+int refs_page_of(void *arg, const char *name, const char *what);
 /* Records that pb's anchor landed on page (0-based); -1 after render_fail (a second block with
  * the same name). */
 int refs_note(render_t *r, pbox_t *pb, int page);

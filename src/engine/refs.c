@@ -8,16 +8,20 @@
  */
 #include "engine/layout.h"
 
-int refs_page_of(void *arg, const char *name)
+int refs_page_of(void *arg, const char *name, const char *what)
 {
     render_t *r = arg;
+    if (!name || !*name) {
+        render_fail(r, "%.120s: the value is not the name of an anchor (text)", what);
+        return 0;
+    }
     if (r->refs_measure)
         return 100; /* as wide as {{page}} is measured */
     if (!r->anchor_pages)
         return 1; /* the first layout: a guess, corrected by the next */
     json_t *v = json_object_get(r->anchor_pages, name);
     if (!v) {
-        render_fail(r, "pageOf(\"%.100s\"): no block in this document has the anchor \"%.100s\"", name, name);
+        render_fail(r, "%.120s: no block in this document has the anchor \"%.100s\"", what, name);
         return 0;
     }
     return (int)json_integer_value(v);

@@ -140,6 +140,40 @@ START_TEST(anchors_from_the_data_name_each_copy)
 }
 END_TEST
 
+START_TEST(page_of_a_value_from_the_data)
+{
+    /* An index whose entries name their anchors in the data: pageOf(item.ref). */
+    json_t *data = lines(40);
+    json_object_set_new(data, "index",
+                        engfix_json("[{\"title\": \"Terms\", \"ref\": \"terms\"},"
+                                    " {\"title\": \"Line 30\", \"ref\": \"l-line 30\"}]"));
+    json_object_set_new(data, "top", json_string("terms"));
+    const char *layout = A6(
+        "", "{\"type\": \"text\", \"each\": \"index\", \"text\": \"{{item.title}}: p{{pageOf(item.ref)}}\"},"
+            " \"Top: p{{pageOf(top)}}\","
+            " {\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"l-{{item}}\"},"
+            " {\"type\": \"heading\", \"text\": \"Terms\", \"anchor\": \"terms\"}");
+    json_t *pages = pages_of(layout, data);
+    ck_assert_ptr_nonnull(pages);
+    char want[64];
+    snprintf(want, sizeof want, "Terms: p%d", last_page_with(pages, "Terms") + 1);
+    ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+    snprintf(want, sizeof want, "Line 30: p%d", page_with(pages, "line 30") + 1);
+    ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+    snprintf(want, sizeof want, "Top: p%d", last_page_with(pages, "Terms") + 1);
+    ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+    json_decref(pages);
+
+    /* A name no block has, and a value that is no name, stop the render. */
+    json_object_set_new(data, "index", engfix_json("[{\"title\": \"X\", \"ref\": \"appendix\"}]"));
+    expect_render_error(layout, data,
+                        "pageOf(item.ref): no block in this document has the anchor \"appendix\"");
+    json_object_set_new(data, "index", engfix_json("[{\"title\": \"X\", \"ref\": true}]"));
+    expect_render_error(layout, data, "pageOf(item.ref): the value is not the name of an anchor (text)");
+    json_decref(data);
+}
+END_TEST
+
 START_TEST(anchor_mistakes_are_issues_at_their_paths)
 {
     json_t *i = engfix_issues(
@@ -148,7 +182,7 @@ START_TEST(anchor_mistakes_are_issues_at_their_paths)
            " {\"type\": \"stack\", \"children\": [{\"type\": \"text\", \"text\": \"b\", \"anchor\": \"x\"}]},"
            " {\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"row\"},"
            " {\"type\": \"text\", \"text\": \"c\", \"anchor\": 5}, {\"type\": \"rule\", \"anchor\": \"\"},"
-           " \"See {{pageOf(\\\"nope\\\")}}\", \"See {{pageOf(x)}}\", \"See {{pageof(\\\"x\\\")}}\""));
+           " \"See {{pageOf(\\\"nope\\\")}}\", \"See {{pageOf(3)}}\", \"See {{pageof(\\\"x\\\")}}\""));
     engfix_expect_issue(i, "layout.header.0.anchor", "Headers and footers repeat on every page");
     engfix_expect_issue(i, "layout.body.1.children.0.anchor", "already used at layout.body.0.anchor");
     engfix_expect_issue(i, "layout.body.2.anchor", "This block repeats");
@@ -252,6 +286,7 @@ Suite *refs_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, page_refs_show_the_page_of_the_anchor);
     tcase_add_test(tc, anchors_from_the_data_name_each_copy);
+    tcase_add_test(tc, page_of_a_value_from_the_data);
     tcase_add_test(tc, anchor_mistakes_are_issues_at_their_paths);
     tcase_add_test(tc, toc_lists_the_headings_with_their_final_pages);
     tcase_add_test(tc, toc_mistakes_are_issues_at_their_paths);
