@@ -599,6 +599,10 @@ static int compile_runs(compiler_t *c, const json_t *obj, const char *path, node
             compile_issue(c, p, "Expected a run: a string or {\"text\": ..., \"bold\": true, ...}");
             continue;
         }
+        if (json_object_get(rv, "footnote")) {
+            compile_footnote(c, rv, p, r);
+            continue;
+        }
         compile_check_keys(c, rv, p, run_keys, false, false);
         compile_apply_style_props(c, rv, p, &r->style);
         json_t *rt = json_object_get(rv, "text"), *rl = json_object_get(rv, "link");

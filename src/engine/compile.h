@@ -58,6 +58,8 @@ typedef struct compiler {
     bool dynamic_anchors; /* some anchor is made from the data ("item-{{item.id}}") */
     bool in_body;         /* compiling the body (not a header, footer or metadata) */
     int in_cell;          /* compiling a table cell's content */
+    int in_footnote;      /* compiling a footnote's body (compile_notes.c) */
+    bool in_carried;      /* compiling a carriedForward/broughtForward row */
 } compiler_t;
 
 /* Records a problem at path. */
@@ -141,6 +143,10 @@ void compile_toc(compiler_t *c, const json_t *obj, const char *path, node_t *n);
 /* ---- links (compile_links.c) ---- */
 /* A "link" (a URL, or "#" and an anchor's name); NULL after an issue it could not compile. */
 expr_str_t *compile_link(compiler_t *c, const json_t *v, const char *path);
+
+/* ---- footnotes (compile_notes.c) ---- */
+/* A footnote run {"footnote": ...} at path into r (its body; refused where it cannot be). */
+void compile_footnote(compiler_t *c, const json_t *run, const char *path, run_t *r);
 
 /* ---- pages (compile_page.c) ---- */
 /* page.background: a colour, an image source, {color, image, fit, area, pages} or a list of them. */

@@ -86,6 +86,7 @@ void compile_check_page_refs(compiler_t *c)
 void compile_toc(compiler_t *c, const json_t *obj, const char *path, node_t *n)
 {
     const char *where = c->names.allow_page ? "a header or footer"
+                        : c->in_footnote    ? "a footnote"
                         : c->in_cell        ? "a table cell"
                         : c->names.depth    ? "a block that repeats (\"each\")"
                                             : NULL;

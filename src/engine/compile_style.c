@@ -467,6 +467,7 @@ static const char *const builtin_styles[][2] = {
     {"h3", "{\"fontSize\":12,\"bold\":true,\"marginTop\":2,\"marginBottom\":4,\"keepWithNext\":true}"},
     {"small", "{\"fontSize\":8}"},
     {"muted", "{\"color\":\"#6b7280\"}"},
+    {"footnote", "{\"fontSize\":8}"}, /* footnotes' text (compile_notes.c) */
 };
 
 static void apply_named_style(compiler_t *c, const char *name, const char *path, tstyle_t *st, node_t *n)

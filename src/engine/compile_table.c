@@ -123,7 +123,10 @@ static row_spec_t *compile_group_row(compiler_t *c, const json_t *v, const char 
     c->group_frame[d] = true;
     c->group_defs[d] = defs;
     c->loop_defs[d] = NULL;
+    bool was_carried = c->in_carried;
+    c->in_carried = c->in_carried || !strcmp(name_of_group, "carried");
     compile_row(c, v, path, st, cols, ncols, NULL, g);
+    c->in_carried = was_carried;
     no_row_spans(c, g,
                  "rowSpan is not available in group and carried rows (a span would cross into other rows)");
     c->names.names[d] = name;

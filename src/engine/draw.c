@@ -349,6 +349,15 @@ static void draw_dests(render_t *r, cairo_t *cr, int page)
         cairo_tag_begin(cr, CAIRO_TAG_DEST, attr);
         cairo_tag_end(cr, CAIRO_TAG_DEST);
     }
+    for (int i = 0; i < r->nnotes; i++) { /* footnotes: their marks link to them */
+        const pnote_t *n = r->notes[i];
+        if (n->page != page)
+            continue;
+        char attr[96];
+        snprintf(attr, sizeof attr, "name='%s' x=%.2f y=%.2f", n->link + 1, n->x, n->y);
+        cairo_tag_begin(cr, CAIRO_TAG_DEST, attr);
+        cairo_tag_end(cr, CAIRO_TAG_DEST);
+    }
 }
 
 int draw_page(render_t *r, cairo_t *cr, int page, const draw_opts_t *o)

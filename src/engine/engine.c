@@ -412,6 +412,7 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
 static int layout_body(render_t *r)
 {
     for (int pass = 1;; pass++) {
+        notes_reset(r);
         pbox_t *body = prepare_stack(r, r->t->body, r->content_w);
         if (!body || place_document(r, body) < 0)
             return -1;

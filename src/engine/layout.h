@@ -87,6 +87,18 @@ typedef struct toc_entry {
 
 typedef struct pbox pbox_t;
 
+/* A footnote (notes.c): its number and body, set at the foot of the page its mark lands on. */
+typedef struct pnote {
+    pbox_t *num, *body;
+    const char *link; /* "#ck-fnN": the mark's link and the footnote's destination (N: id) */
+    int id;           /* 1, 2, ... per document */
+    int line;         /* the line of the paragraph with the mark */
+    bool placed;      /* its mark is on a page (a repeated table header places it again) */
+    int page;         /* where it is set, and its top left corner there */
+    double x, y;
+    double h; /* with the spacing below it */
+} pnote_t;
+
 /* A block placed outside the flow ("position"), laid out at width w. */
 typedef struct pos_item {
     pbox_t *pb;
@@ -113,6 +125,7 @@ typedef struct prow {
     bool keep_with_next; /* a groupBy header: never left alone at the foot of a page */
     int elem;            /* index of its element in the table's each, or -1 */
     int span_end;        /* body rows: the last row its cells' row spans reach (its own index: none) */
+    double notes_h;      /* the footnotes marked in its cells */
 } prow_t;
 
 struct pbox {
@@ -123,6 +136,8 @@ struct pbox {
     double mt, mb, ml, mr; /* margins */
     double h;              /* height without the vertical margins */
     const node_t *node;
+    pnote_t *notes; /* PB_TEXT: the footnotes of the paragraph's marks, or NULL */
+    int nnotes;
     union {
         text_para_t para;
         struct {
@@ -221,6 +236,14 @@ typedef struct render {
     json_t *dests, *link_names;
     bool links_checked; /* the last layout is made: a name linked to now must be in dests */
     bool refs_measure;
+    /* Footnotes (notes.c): those whose marks were placed, in order, the first not yet set at the
+     * foot of its page, the height reserved for them on the current page, how many were
+     * numbered in this layout and the height of all prepared so far. */
+    pnote_t **notes;
+    int nnotes, notes_cap, notes_done;
+    double notes_h;
+    int notes_count;
+    double notes_total_h;
     /* limits and errors */
     int64_t deadline_ms;
     size_t steps;
@@ -294,6 +317,23 @@ void links_attr(const char *link, char *out, size_t len);
 /* The anchors on the page become the PDF's named destinations. */
 void links_draw_dests(render_t *r, cairo_t *cr, int page);
 void links_free(render_t *r);
+/* notes.c */
+#define RENDER_NOTES_MAX 10000 /* footnotes in one document */
+/* Numbers a footnote run: *mark is its span (the raised number, linking to the note); the
+ * body is prepared. -1 after render_fail. */
+int notes_prepare(render_t *r, const run_t *run, pnote_t *note, text_span_t *mark);
+/* After the paragraph pb is laid out: its n notes, each with the line its mark is on. */
+void notes_attach(pbox_t *pb, pnote_t *notes, int n);
+/* The height line's footnotes add at the foot of the page, with have already added. */
+double notes_need(const render_t *r, const pbox_t *pb, int line, double have);
+/* The lines [a, b) of pb are on the current page: their footnotes go to its foot. */
+int notes_placed(render_t *r, pbox_t *pb, int a, int b);
+/* Sets the current page's footnotes at its foot (when it is left). */
+int notes_flush(render_t *r);
+/* The rule and its spacing above the footnotes of a page. */
+double notes_sep_h(void);
+/* Before each layout. */
+void notes_reset(render_t *r);
 
 /* draw.c */
 typedef struct draw_opts {

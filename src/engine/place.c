@@ -152,7 +152,7 @@ static double flow_bottom(render_t *r)
     double b = body_bottom(r, r->page);
     for (int i = 0; i < r->ninsets; i++)
         b -= r->insets[i]->bottom;
-    return b;
+    return b - r->notes_h;
 }
 
 static double remaining(render_t *r)
@@ -183,6 +183,8 @@ static int new_page(render_t *r)
     for (int i = r->ninsets - 1; i >= 0; i--)
         if (r->insets[i]->on_break)
             r->insets[i]->on_break(r, r->insets[i]);
+    if (notes_flush(r) < 0)
+        return -1;
     r->pages[r->page].flow_end = r->y;
     r->page++;
     if (!place_page(r, r->page))
@@ -405,6 +407,15 @@ static void emit_lines(render_t *r, const text_para_t *p, int a, int b, double x
     r->y = origin + p->lines[b - 1].top + p->lines[b - 1].height;
 }
 
+/* The lines [a, b) of a paragraph, and their footnotes at the foot of the page. */
+static int emit_para(render_t *r, pbox_t *pb, int a, int b, double x)
+{
+    if (pb->nnotes && notes_placed(r, pb, a, b) < 0)
+        return -1;
+    emit_lines(r, &pb->u.para, a, b, x);
+    return 0;
+}
+
 /* Records a heading for the PDF outline: its whole text, where its first line landed. */
 static void note_outline(render_t *r, const pbox_t *pb, double x)
 {
@@ -423,6 +434,7 @@ static void note_outline(render_t *r, const pbox_t *pb, double x)
     for (int l = 0; l < p->nlines; l++)
         for (int k = 0; k < p->lines[l].nruns; k++)
             len += (size_t)p->lines[l].runs[k].utf8_len + 1;
+    const char *mark = pb->nnotes ? pb->notes[0].link : NULL; /* footnote marks are left out */
     char *title = arena_alloc(r->a, len + 1), *t = title;
     if (!title)
         return;
@@ -430,6 +442,8 @@ static void note_outline(render_t *r, const pbox_t *pb, double x)
         if (l && t > title)
             *t++ = ' ';
         for (int k = 0; k < p->lines[l].nruns; k++) {
+            if (mark && p->lines[l].runs[k].link && !strncmp(p->lines[l].runs[k].link, mark, 6))
+                continue;
             memcpy(t, p->lines[l].runs[k].utf8, (size_t)p->lines[l].runs[k].utf8_len);
             t += p->lines[l].runs[k].utf8_len;
         }
@@ -438,20 +452,32 @@ static void note_outline(render_t *r, const pbox_t *pb, double x)
     r->outline[r->noutline++] = (outline_entry_t){r->page, x, r->y, pb->node->outline, title};
 }
 
+/* How many lines of p from i fit above bottom (with the footnotes they mark, if any). */
+static int lines_fit(render_t *r, const pbox_t *pb, int i, double bottom)
+{
+    const text_para_t *p = &pb->u.para;
+    int n = p->nlines, k = i;
+    double top0 = p->lines[i].top, notes = 0;
+    while (k < n) {
+        double more = pb->nnotes ? notes_need(r, pb, k, notes) : 0;
+        if (r->y + (p->lines[k].top + p->lines[k].height - top0) + notes + more > bottom + EPS)
+            break;
+        notes += more;
+        k++;
+    }
+    return k;
+}
+
 static int place_text(render_t *r, pbox_t *pb, double x)
 {
     const text_para_t *p = &pb->u.para;
     int n = p->nlines, i = 0;
     while (i < n) {
-        double bottom = flow_bottom(r), top0 = p->lines[i].top;
-        int k = i;
-        while (k < n && r->y + (p->lines[k].top + p->lines[k].height - top0) <= bottom + EPS)
-            k++;
+        int k = lines_fit(r, pb, i, flow_bottom(r));
         if (k == n) {
             if (i == 0)
                 note_outline(r, pb, x);
-            emit_lines(r, p, i, n, x);
-            break;
+            return emit_para(r, pb, i, n, x);
         }
         int fit = k - i;
         /* Orphans: do not leave the first line(s) of a paragraph alone at the bottom. */
@@ -466,6 +492,11 @@ static int place_text(render_t *r, pbox_t *pb, double x)
                     return -1;
                 continue;
             }
+            if (pb->nnotes && r->y + p->lines[i].height <= flow_bottom(r) + EPS)
+                return render_fail(r,
+                                   "text at %s: a line and its footnotes are taller than the page's body "
+                                   "(footnotes are not split across pages)",
+                                   pb->node ? pb->node->path : "?");
             k = i + 1; /* a line taller than the page: place it anyway */
         }
         /* Widows: leave at least WIDOWS lines for the next page when this page keeps enough. */
@@ -473,7 +504,8 @@ static int place_text(render_t *r, pbox_t *pb, double x)
             k--;
         if (i == 0)
             note_outline(r, pb, x);
-        emit_lines(r, p, i, k, x);
+        if (emit_para(r, pb, i, k, x) < 0)
+            return -1;
         i = k;
         if (i < n && new_page(r) < 0)
             return -1;
@@ -949,13 +981,15 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
             return -1;
         if (spans && spans_fit(r, tst, row) < 0)
             return -1;
-        /* A group header moves to the next page with its first row (and the rows tied to it). */
-        double need = row->h + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
+        /* A group header moves to the next page with its first row (and the rows tied to it);
+         * a row with footnotes needs room for them too. */
+        double rh = row->h + (row->notes_h > 0 ? row->notes_h + (r->notes_h == 0 ? notes_sep_h() : 0) : 0);
+        double need = rh + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
         if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)
                 return -1;
         }
-        if (row->h > remaining(r) + EPS && row->h <= fresh_avail(r) + EPS && !at_top(r)) {
+        if (rh > remaining(r) + EPS && rh <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)
                 return -1;
         }
@@ -1140,6 +1174,8 @@ int place_document(render_t *r, pbox_t *body)
     if (place_pbox(r, body, r->content_x + body->ml, r->content_w - body->ml - body->mr) < 0)
         return -1;
     r->pages[r->page].flow_end = r->y + body->mb;
+    if (notes_flush(r) < 0)
+        return -1;
     return r->failed ? -1 : 0;
 }
 

@@ -225,10 +225,20 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
         render_tick(r);
         return NULL;
     }
-    int ns = 0;
+    int ns = 0, nnotes = 0;
+    pnote_t *notes = NULL;
     size_t total = 0;
     for (int i = 0; i < nr; i++) {
         const run_t *run = &n->u.text.runs[i];
+        if (run->footnote) {
+            if (!notes && !(notes = arena_calloc(r->a, (size_t)nr, sizeof *notes))) {
+                render_tick(r);
+                return NULL;
+            }
+            if (notes_prepare(r, run, &notes[nnotes++], &spans[ns++]) < 0)
+                return NULL;
+            continue;
+        }
         const char *lang = NULL; /* from the data; else the style's (span_lang) */
         if (run->style.lang_expr && prepare_lang(r, run->style.lang_expr, n->path, &lang) < 0)
             return NULL;
@@ -272,6 +282,8 @@ static pbox_t *prepare_text(render_t *r, const node_t *n, double width)
         return NULL;
     }
     pb->h = pb->u.para.height;
+    if (nnotes)
+        notes_attach(pb, notes, nnotes);
     return pb;
 }
 
@@ -768,6 +780,7 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
     row->keep_with_next = false;
     row->elem = -1;
     row->span_end = out->n;
+    row->notes_h = 0;
     double h = 0;
     int col = 0;
     for (int i = 0; i < rs->ncells; i++) {
@@ -791,7 +804,9 @@ static int make_row(render_t *r, const table_spec_t *ts, const row_spec_t *rs, c
         cell->rowspan = cs->rowspan > 1 ? cs->rowspan : 1;
         cell->path = cs->path;
         double inner = cell->w - 2 * ts->pad_h;
+        double notes_before = r->notes_total_h;
         cell->content = prepare_stack(r, cs->content, inner > 0 ? inner : 0);
+        row->notes_h += r->notes_total_h - notes_before;
         if (!cell->content)
             return -1;
         if (cell->rowspan == 1)

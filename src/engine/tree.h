@@ -77,6 +77,7 @@ typedef struct run {
     expr_str_t text;
     expr_str_t *link; /* NULL or the link target */
     tstyle_t style;
+    const struct node *footnote; /* a footnote run: its body (a stack); the text is its number */
 } run_t;
 
 /* A link that starts with "#" in the layout ("#terms", "#item-{{item.sku}}") goes to an anchor;

@@ -84,3 +84,40 @@ json_t *engfix_pages(engine_template_t *t, json_t *data)
     json_decref(r);
     return pages;
 }
+
+json_t *engfix_items(const json_t *pages, int p)
+{
+    return json_object_get(json_array_get(pages, (size_t)p), "items");
+}
+
+json_t *engfix_text_item(const json_t *pages, int p, const char *s)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(engfix_items(pages, p), i, it)
+    {
+        const char *t = json_string_value(json_object_get(it, "text"));
+        if (t && !strcmp(t, s))
+            return it;
+    }
+    return NULL;
+}
+
+int engfix_page_with(const json_t *pages, const char *s)
+{
+    for (size_t p = 0; p < json_array_size(pages); p++)
+        if (engfix_text_item(pages, (int)p, s))
+            return (int)p;
+    return -1;
+}
+
+void engfix_expect_in_pdf(engine_template_t *t, const char *const *want, size_t n)
+{
+    engine_render_opts_t opts = {.compression = ENGINE_COMPRESS_NONE};
+    engine_output_t out = {0};
+    char err[300];
+    ck_assert_msg(engine_render(engfix_ctx, t, NULL, &opts, &out, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(memmem(out.data, out.len, want[i], strlen(want[i])), "no %s in the PDF", want[i]);
+    engine_output_free(&out);
+}

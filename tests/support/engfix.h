@@ -35,5 +35,13 @@ bool engfix_has_issue(const json_t *issues, const char *path, const char *needle
 void engfix_expect_issue(const json_t *issues, const char *path, const char *needle);
 /* The "pages" of t's debug layout (engine_debug_layout) with data (NULL: none). */
 json_t *engfix_pages(engine_template_t *t, json_t *data);
+/* Renders t to an uncompressed PDF and fails the test unless it holds each of want[0..n). */
+void engfix_expect_in_pdf(engine_template_t *t, const char *const *want, size_t n);
+/* The items of page p (0-based) of such pages (borrowed). */
+json_t *engfix_items(const json_t *pages, int p);
+/* The first text item equal to s on page p (borrowed), or NULL. */
+json_t *engfix_text_item(const json_t *pages, int p, const char *s);
+/* The first page with a text item equal to s, or -1. */
+int engfix_page_with(const json_t *pages, const char *s);
 
 #endif

@@ -28,25 +28,6 @@ static int npages(const json_t *pages)
     return (int)json_array_size(pages);
 }
 
-static json_t *items(const json_t *pages, int p)
-{
-    return json_object_get(json_array_get(pages, (size_t)p), "items");
-}
-
-/* Finds the first text item equal to s on page p; NULL when absent. */
-static json_t *find_text(const json_t *pages, int p, const char *s)
-{
-    size_t i;
-    json_t *it;
-    json_array_foreach(items(pages, p), i, it)
-    {
-        const char *t = json_string_value(json_object_get(it, "text"));
-        if (t && !strcmp(t, s))
-            return it;
-    }
-    return NULL;
-}
-
 static double num(const json_t *it, const char *k)
 {
     return json_number_value(json_object_get(it, k));
@@ -58,7 +39,7 @@ static double text_bottom(const json_t *pages, int p, const char *except_prefix)
     double b = 0;
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, p), i, it)
+    json_array_foreach(engfix_items(pages, p), i, it)
     {
         const char *t = json_string_value(json_object_get(it, "text"));
         if (!t || (except_prefix && !strncmp(t, except_prefix, strlen(except_prefix))))
@@ -100,11 +81,11 @@ START_TEST(table_header_repeats_rows_never_split)
     int next_row = 1;
     for (int p = 0; p < n; p++) {
         /* The header row is on every page, above every row of that page. */
-        json_t *h = find_text(pages, p, "Item");
+        json_t *h = engfix_text_item(pages, p, "Item");
         ck_assert_msg(h != NULL, "no header on page %d", p + 1);
         char footer[64];
         snprintf(footer, sizeof footer, "Page %d of %d", p + 1, n);
-        json_t *f = find_text(pages, p, footer);
+        json_t *f = engfix_text_item(pages, p, footer);
         ck_assert_msg(f != NULL, "no \"%s\"", footer);
         /* Rows continue in order, both lines of a row on the same page, below the header, above
          * the footer. */
@@ -112,7 +93,7 @@ START_TEST(table_header_repeats_rows_never_split)
             char l1[64], l2[64];
             snprintf(l1, sizeof l1, "Row %d", next_row);
             snprintf(l2, sizeof l2, "second line of %d", next_row);
-            json_t *a = find_text(pages, p, l1), *b = find_text(pages, p, l2);
+            json_t *a = engfix_text_item(pages, p, l1), *b = engfix_text_item(pages, p, l2);
             if (!a) {
                 ck_assert_msg(!b, "row %d split across pages", next_row);
                 break;
@@ -149,20 +130,20 @@ START_TEST(row_taller_than_a_page_is_split_cleanly)
     double page_h = 595.28;
     int line = 1;
     for (int p = 0; p < n; p++) {
-        ck_assert_msg(find_text(pages, p, "H2"), "header missing on page %d", p + 1);
-        json_t *f = find_text(pages, p, "footer ");
+        ck_assert_msg(engfix_text_item(pages, p, "H2"), "header missing on page %d", p + 1);
+        json_t *f = engfix_text_item(pages, p, "footer ");
         (void)f;
         /* Nothing runs into the footer or the bottom margin. */
         ck_assert(text_bottom(pages, p, "footer") <= page_h - 36 - 10);
         for (;; line++) {
             char s[32];
             snprintf(s, sizeof s, "line %d", line);
-            if (!find_text(pages, p, s))
+            if (!engfix_text_item(pages, p, s))
                 break;
         }
     }
     ck_assert_int_eq(line, 121);
-    ck_assert(find_text(pages, n - 1, "after"));
+    ck_assert(engfix_text_item(pages, n - 1, "after"));
     /* The split row's background/border continues: a line under the row's last piece. */
     json_decref(pages);
     json_decref(data);
@@ -176,7 +157,7 @@ static json_t *find_rect(const json_t *pages, int p, double x, double w, double 
 {
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, p), i, it)
+    json_array_foreach(engfix_items(pages, p), i, it)
     {
         const char *k = json_string_value(json_object_get(it, "kind"));
         if (strcmp(k, "rect") || fabs(num(it, "x") - x) > 0.01 || fabs(num(it, "w") - w) > 0.01)
@@ -200,10 +181,12 @@ START_TEST(row_spans_cover_their_rows)
         "[\"f\",{\"text\":\"wide\",\"rowSpan\":2,\"colSpan\":2}],[\"g\"],[\"h\",\"i\",\"j\"]]}]}");
     json_t *pages = engfix_pages(t, NULL);
     ck_assert_int_eq(npages(pages), 1);
-    json_t *span = find_text(pages, 0, "Span"), *a = find_text(pages, 0, "a"), *b = find_text(pages, 0, "b"),
-           *c = find_text(pages, 0, "c"), *d = find_text(pages, 0, "d"), *e = find_text(pages, 0, "e"),
-           *six = find_text(pages, 0, "6"), *f = find_text(pages, 0, "f"), *g = find_text(pages, 0, "g"),
-           *wide = find_text(pages, 0, "wide"), *h = find_text(pages, 0, "h"), *j = find_text(pages, 0, "j");
+    json_t *span = engfix_text_item(pages, 0, "Span"), *a = engfix_text_item(pages, 0, "a"),
+           *b = engfix_text_item(pages, 0, "b"), *c = engfix_text_item(pages, 0, "c"),
+           *d = engfix_text_item(pages, 0, "d"), *e = engfix_text_item(pages, 0, "e"),
+           *six = engfix_text_item(pages, 0, "6"), *f = engfix_text_item(pages, 0, "f"),
+           *g = engfix_text_item(pages, 0, "g"), *wide = engfix_text_item(pages, 0, "wide"),
+           *h = engfix_text_item(pages, 0, "h"), *j = engfix_text_item(pages, 0, "j");
     ck_assert(span && a && b && c && d && e && six && f && g && wide && h && j);
     double x0 = num(span, "x") - 4; /* the table's left edge (cell padding 4) */
     double row = num(b, "y") - num(a, "y");
@@ -248,23 +231,23 @@ START_TEST(row_spans_in_rows_repeated_by_each)
     for (size_t k = 0; k < json_array_size(rows); k++)
         json_object_set_new(json_array_get(rows, k), "g", json_string(k ? "b" : "a"));
     json_t *pages = engfix_pages(t, data);
-    ck_assert_ptr_nonnull(find_text(pages, 0, "n1"));
-    ck_assert_ptr_null(find_text(pages, 0, "n2"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "n3"));
-    ck_assert_ptr_null(find_text(pages, 0, "n4"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "n5"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "n1"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "n2"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "n3"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "n4"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "n5"));
     /* Grouped: g1 alone in its group (its span ends there), then g2, g4 span; g5 ends alone. */
-    ck_assert_ptr_nonnull(find_text(pages, 0, "g1"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "g2"));
-    ck_assert_ptr_null(find_text(pages, 0, "g3"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "g4"));
-    ck_assert_ptr_null(find_text(pages, 0, "g5"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "g1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "g2"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "g3"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "g4"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "g5"));
     /* Both group footers have their first cell in the first column. */
     int ends = 0;
     size_t i;
     json_t *it;
-    json_t *g1 = find_text(pages, 0, "g1");
-    json_array_foreach(items(pages, 0), i, it)
+    json_t *g1 = engfix_text_item(pages, 0, "g1");
+    json_array_foreach(engfix_items(pages, 0), i, it)
     {
         const char *s = json_string_value(json_object_get(it, "text"));
         if (s && !strcmp(s, "end")) {
@@ -315,21 +298,21 @@ START_TEST(row_spans_across_pages)
     int n = npages(pages);
     ck_assert_int_ge(n, 3);
     /* The six rows are together on page 2 with their span. */
-    ck_assert_ptr_null(find_text(pages, 0, "s1"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Six"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "s1"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "s6"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "s1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Six"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "s1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "s6"));
     /* The long span: its text once, on the page of its first row; every page it reaches has the
      * header, and its background runs from below the header to the last row there. */
     int first = -1, last = -1, texts = 0, row = 1;
     for (int p = 0; p < n; p++) {
-        if (find_text(pages, p, "Long"))
+        if (engfix_text_item(pages, p, "Long"))
             texts++;
         char s[16];
         json_t *top = NULL, *bottom = NULL, *l;
         for (;; row++) {
             snprintf(s, sizeof s, "l%d", row);
-            if (!(l = find_text(pages, p, s)))
+            if (!(l = engfix_text_item(pages, p, s)))
                 break;
             if (!top)
                 top = l;
@@ -340,7 +323,7 @@ START_TEST(row_spans_across_pages)
         if (first < 0)
             first = p;
         last = p;
-        json_t *who = find_text(pages, p, "Who");
+        json_t *who = engfix_text_item(pages, p, "Who");
         ck_assert_msg(who && num(who, "y") < num(top, "y"), "no header above the rows on page %d", p + 1);
         ck_assert_msg(find_rect(pages, p, 36, 100, num(top, "y") - 3, num(bottom, "y") + num(bottom, "h")),
                       "no span background on page %d", p + 1);
@@ -348,9 +331,9 @@ START_TEST(row_spans_across_pages)
     }
     ck_assert_int_eq(row, 61);
     ck_assert_int_eq(texts, 1);
-    ck_assert(find_text(pages, first, "Long"));
+    ck_assert(engfix_text_item(pages, first, "Long"));
     ck_assert_int_gt(last, first);
-    ck_assert_ptr_nonnull(find_text(pages, last, "after"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, last, "after"));
     json_decref(pages);
     engine_template_free(t);
     /* A span longer than a page whose first row moves to the next page (its other cell is taller
@@ -358,9 +341,9 @@ START_TEST(row_spans_across_pages)
     t = span_layout(460, "", "[{\"text\":\"S\",\"rowSpan\":50},\"t1\\nt2\\nt3\\nt4\\nt5\\nt6\\nt7\\nt8\"]",
                     "r", 50, "");
     pages = engfix_pages(t, NULL);
-    ck_assert_ptr_null(find_text(pages, 0, "S"));
-    ck_assert_ptr_null(find_text(pages, 0, "t1"));
-    json_t *s1 = find_text(pages, 1, "S"), *t1 = find_text(pages, 1, "t1");
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "S"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "t1"));
+    json_t *s1 = engfix_text_item(pages, 1, "S"), *t1 = engfix_text_item(pages, 1, "t1");
     ck_assert(s1 && t1 && fabs(num(s1, "y") - num(t1, "y")) < 0.01);
     json_decref(pages);
     engine_template_free(t);
@@ -392,9 +375,9 @@ START_TEST(keep_together_and_keep_with_next)
     engine_template_t *t = engfix_compile(layout);
     json_t *pages = engfix_pages(t, NULL);
     ck_assert_int_eq(npages(pages), 2);
-    ck_assert_ptr_null(find_text(pages, 0, "k1"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "k1"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "k7"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "k1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "k1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "k7"));
     json_decref(pages);
     engine_template_free(t);
     /* A heading with room for itself but not its paragraph's first lines follows the paragraph. */
@@ -404,9 +387,9 @@ START_TEST(keep_together_and_keep_with_next)
              avail - 30);
     t = engfix_compile(layout);
     pages = engfix_pages(t, NULL);
-    ck_assert_ptr_null(find_text(pages, 0, "Heading"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Heading"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Para one"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "Heading"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Heading"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Para one"));
     json_decref(pages);
     engine_template_free(t);
 }
@@ -436,10 +419,10 @@ START_TEST(keep_with_next_keeps_only_the_first_lines_of_a_block)
         engine_template_t *t = engfix_compile(layout);
         json_t *pages = engfix_pages(t, NULL);
         ck_assert_int_eq(npages(pages), 2);
-        ck_assert_msg(find_text(pages, 0, "Heading"), "variant %d: the heading left page 1", v);
-        ck_assert_msg(find_text(pages, 0, "p1 a") && find_text(pages, 0, "p1 b"),
+        ck_assert_msg(engfix_text_item(pages, 0, "Heading"), "variant %d: the heading left page 1", v);
+        ck_assert_msg(engfix_text_item(pages, 0, "p1 a") && engfix_text_item(pages, 0, "p1 b"),
                       "variant %d: the block's first lines left page 1", v);
-        ck_assert_msg(find_text(pages, 1, "p3 c"), "variant %d: the block's end is not on page 2", v);
+        ck_assert_msg(engfix_text_item(pages, 1, "p3 c"), "variant %d: the block's end is not on page 2", v);
         json_decref(pages);
         engine_template_free(t);
     }
@@ -449,8 +432,8 @@ START_TEST(keep_with_next_keeps_only_the_first_lines_of_a_block)
                        "\"border\":1,\"children\":[\"k1\\nk2\\nk3\\nk4\\nk5\\nk6\\nk7\\nk8\\nk9\"]}]}";
     engine_template_t *t = engfix_compile(kept);
     json_t *pages = engfix_pages(t, NULL);
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Heading"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "k1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Heading"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "k1"));
     json_decref(pages);
     engine_template_free(t);
     /* A heading followed by a subheading: both go with the paragraph's first lines. */
@@ -462,9 +445,9 @@ START_TEST(keep_with_next_keeps_only_the_first_lines_of_a_block)
              595.28 - 72 - 60);
     t = engfix_compile(layout);
     pages = engfix_pages(t, NULL);
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Top"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Sub"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Para one"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Top"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Sub"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Para one"));
     json_decref(pages);
     engine_template_free(t);
 }
@@ -501,7 +484,7 @@ START_TEST(table_cells_align_vertically)
                  cases[k].table, cases[k].column, cases[k].column, big_cell, cases[k].cell, cases[k].row);
         engine_template_t *t = engfix_compile(layout);
         json_t *pages = engfix_pages(t, NULL);
-        json_t *big = find_text(pages, 0, "中文"), *small = find_text(pages, 0, "small");
+        json_t *big = engfix_text_item(pages, 0, "中文"), *small = engfix_text_item(pages, 0, "small");
         ck_assert_ptr_nonnull(big);
         ck_assert_ptr_nonnull(small);
         double bt = num(big, "y"), bb = num(big, "baseline"), bh = num(big, "h");
@@ -540,8 +523,8 @@ START_TEST(orphans_and_widows)
              avail - 1.5 * lh, para);
     engine_template_t *t = engfix_compile(layout);
     json_t *pages = engfix_pages(t, NULL);
-    ck_assert_ptr_null(find_text(pages, 0, "l1"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "l1"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "l1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "l1"));
     json_decref(pages);
     engine_template_free(t);
     /* Room for 9 lines: 8 stay, 2 go (no widow). */
@@ -549,10 +532,10 @@ START_TEST(orphans_and_widows)
              avail - 9.5 * lh, para);
     t = engfix_compile(layout);
     pages = engfix_pages(t, NULL);
-    ck_assert_ptr_nonnull(find_text(pages, 0, "l8"));
-    ck_assert_ptr_null(find_text(pages, 0, "l9"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "l9"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "l10"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "l8"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "l9"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "l9"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "l10"));
     json_decref(pages);
     engine_template_free(t);
 }
@@ -575,15 +558,15 @@ START_TEST(page_breaks_boxes_and_columns_across_pages)
     json_t *data = json_pack("{s:s}", "long", buf_cstr(&b));
     buf_free(&b);
     json_t *pages = engfix_pages(t, data);
-    ck_assert_ptr_nonnull(find_text(pages, 0, "first"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "second"));
-    ck_assert_ptr_nonnull(find_text(pages, 2, "box line 1"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "first"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "second"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 2, "box line 1"));
     /* The box spans pages 3 and 4: one background rectangle per page, behind the text. */
     int rects = 0;
     for (int p = 2; p < npages(pages); p++) {
         size_t i;
         json_t *it;
-        json_array_foreach(items(pages, p), i,
+        json_array_foreach(engfix_items(pages, p), i,
                            it) if (!strcmp(json_string_value(json_object_get(it, "kind")), "rect"))
         {
             rects++;
@@ -591,19 +574,19 @@ START_TEST(page_breaks_boxes_and_columns_across_pages)
         }
     }
     ck_assert_int_ge(rects, 2);
-    json_t *first_item = json_array_get(items(pages, 3), 0);
+    json_t *first_item = json_array_get(engfix_items(pages, 3), 0);
     ck_assert_str_eq(json_string_value(json_object_get(first_item, "kind")), "rect");
     /* Columns: the right column starts beside the first line of the left one. */
     int p_col = -1;
     for (int p = 0; p < npages(pages); p++)
-        if (find_text(pages, p, "right column"))
+        if (engfix_text_item(pages, p, "right column"))
             p_col = p;
     ck_assert_int_ge(p_col, 3);
-    json_t *rc = find_text(pages, p_col, "right column");
+    json_t *rc = engfix_text_item(pages, p_col, "right column");
     int found_left = 0;
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, p_col), i, it)
+    json_array_foreach(engfix_items(pages, p_col), i, it)
     {
         const char *s = json_string_value(json_object_get(it, "text"));
         if (s && !strcmp(s, "box line 1") && fabs(num(it, "y") - num(rc, "y")) < 0.01)
@@ -634,18 +617,18 @@ START_TEST(loops_conditions_and_first_page_header)
         "\"markup\":\"<b>not bold</b> {{people}}\"}");
     json_t *pages = engfix_pages(t, data);
     ck_assert_int_eq(npages(pages), 2);
-    ck_assert_ptr_nonnull(find_text(pages, 0, "1. Ann"));
-    ck_assert_ptr_null(find_text(pages, 0, "2. Bob"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "3. Cy"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "Group A"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "- y of A"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "Group B"));
-    ck_assert_ptr_null(find_text(pages, 0, "nobody"));
-    ck_assert_ptr_null(find_text(pages, 0, "hidden"));
-    ck_assert_ptr_nonnull(find_text(pages, 0, "Title page header"));
-    ck_assert_ptr_null(find_text(pages, 0, "Running header"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "Running header"));
-    ck_assert_ptr_nonnull(find_text(pages, 1, "<b>not bold</b> {{people}}"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "1. Ann"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "2. Bob"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "3. Cy"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "Group A"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "- y of A"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "Group B"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "nobody"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "hidden"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 0, "Title page header"));
+    ck_assert_ptr_null(engfix_text_item(pages, 0, "Running header"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "Running header"));
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 1, "<b>not bold</b> {{people}}"));
     json_decref(pages);
     json_decref(data);
     /* A list that is not a list is an error naming the data path. */
@@ -803,7 +786,7 @@ START_TEST(images_and_codes)
         json_pack("{s:s,s:s,s:s}", "logo", uri, "url", "https://example.com", "ean", "400638133393");
     free(uri);
     json_t *pages = engfix_pages(t, data);
-    json_t *list = items(pages, 0);
+    json_t *list = engfix_items(pages, 0);
     int images = 0, codes = 0;
     size_t i;
     json_t *it;
@@ -864,7 +847,7 @@ START_TEST(codes_take_the_length_forms_of_images)
     int codes = 0;
     size_t i;
     json_t *it;
-    json_array_foreach(items(pages, 0), i, it)
+    json_array_foreach(engfix_items(pages, 0), i, it)
     {
         const char *k = json_string_value(json_object_get(it, "kind"));
         if (!strcmp(k, "image"))
@@ -1112,13 +1095,13 @@ START_TEST(random_documents_keep_invariants)
             char ft[16];
             snprintf(ft, sizeof ft, "F%d", p + 1);
             (void)footer_h;
-            json_t *f = find_text(pages, p, ft);
+            json_t *f = engfix_text_item(pages, p, ft);
             ck_assert_msg(f != NULL, "doc %d page %d: no footer", doc, p + 1);
             footer_h = page_h - margin - (num(f, "y") - 4); /* the footer text has marginTop 4 */
             double bottom = page_h - margin - footer_h + 0.05;
             size_t i;
             json_t *it;
-            json_array_foreach(items(pages, p), i, it)
+            json_array_foreach(engfix_items(pages, p), i, it)
             {
                 const char *s = json_string_value(json_object_get(it, "text"));
                 if (!s || s[0] != 't')
@@ -1170,17 +1153,18 @@ START_TEST(lists_number_and_nest)
                                            {"iv.", "r2"},  {"A.", "x"},    {"B.", "y"},
                                            {"•", "outer"}, {"◦", "inner"}, {"-", "dash"}};
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        json_t *m = find_text(pages, 0, pairs[i][0]), *it = find_text(pages, 0, pairs[i][1]);
+        json_t *m = engfix_text_item(pages, 0, pairs[i][0]), *it = engfix_text_item(pages, 0, pairs[i][1]);
         ck_assert_msg(m && it, "missing \"%s\" or \"%s\"", pairs[i][0], pairs[i][1]);
         ck_assert_double_eq_tol(num(m, "y"), num(it, "y"), 0.01);
         ck_assert_msg(num(m, "x") + num(m, "w") <= num(it, "x") - 5.99, "%s overlaps %s", pairs[i][0],
                       pairs[i][1]);
     }
     /* the first list: markers end at the column's right edge, items 6 pt after it */
-    json_t *one = find_text(pages, 0, "1."), *two = find_text(pages, 0, "2.");
+    json_t *one = engfix_text_item(pages, 0, "1."), *two = engfix_text_item(pages, 0, "2.");
     ck_assert_double_eq_tol(num(one, "x") + num(one, "w"), num(two, "x") + num(two, "w"), 0.01);
-    ck_assert_double_eq_tol(num(find_text(pages, 0, "one"), "x"), 36 + 20 + 6, 0.01);
-    ck_assert_double_gt(num(find_text(pages, 0, "inner"), "x"), num(find_text(pages, 0, "outer"), "x") + 10);
+    ck_assert_double_eq_tol(num(engfix_text_item(pages, 0, "one"), "x"), 36 + 20 + 6, 0.01);
+    ck_assert_double_gt(num(engfix_text_item(pages, 0, "inner"), "x"),
+                        num(engfix_text_item(pages, 0, "outer"), "x") + 10);
     json_decref(pages);
     engine_template_free(t);
 }

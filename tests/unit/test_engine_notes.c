@@ -1,0 +1,255 @@
+/* Unit tests for footnotes: a run {"footnote": ...} shows the footnote's number (per document)
+ * and its body is set at the foot of the page the mark lands on, above the footer, under a
+ * short rule; the flow never runs into them; the mistakes are issues at their paths or clear
+ * render errors. Checked through engine_debug_layout (the items on every page). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "craftkit/engine.h"
+#include "engine/engine_int.h"
+#include "engfix.h"
+#include "tu.h"
+
+/* A6 pages of 16 pt lines, a footer: a layout around body blocks (a JSON list's inside). */
+#define A6(extra, blocks)                                                                                    \
+    "{\"page\": {\"size\": \"A6\", \"margins\": 20}, \"defaultStyle\": {\"fontSize\": 16}, "                 \
+    "\"footer\": [\"foot\"]" extra ", \"body\": [" blocks "]}"
+#define LINES "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\"}"
+#define NOTE(mark, body) "{\"type\": \"text\", \"runs\": [\"" mark "\", {\"footnote\": \"" body "\"}]}"
+
+static double num(const json_t *it, const char *key)
+{
+    return json_real_value(json_object_get(it, key));
+}
+
+/* The top of the footnotes' rule on page p (a 72 pt line), or -1 when the page has none. */
+static double rule_y(const json_t *pages, int p)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(engfix_items(pages, p), i, it)
+    {
+        if (!strcmp(json_string_value(json_object_get(it, "kind")), "line") && num(it, "w") > 71.9 &&
+            num(it, "w") < 72.1)
+            return num(it, "y");
+    }
+    return -1;
+}
+
+/* On every page with footnotes: the flow's text ends above the rule, the notes below it, and
+ * the footer below them. */
+static void expect_no_overlap(const json_t *pages)
+{
+    for (int p = 0; p < (int)json_array_size(pages); p++) {
+        double ry = rule_y(pages, p);
+        if (ry < 0)
+            continue;
+        json_t *foot = engfix_text_item(pages, p, "foot");
+        ck_assert_ptr_nonnull(foot);
+        size_t i;
+        json_t *it;
+        json_array_foreach(engfix_items(pages, p), i, it)
+        {
+            if (!json_object_get(it, "text") || it == foot)
+                continue;
+            double y = num(it, "y"), h = num(it, "h");
+            if (y < ry)
+                ck_assert_msg(y + h <= ry + 0.01, "page %d: \"%s\" (%.1f..%.1f) runs into the rule at %.1f",
+                              p, json_string_value(json_object_get(it, "text")), y, y + h, ry);
+            else
+                ck_assert_msg(y + h <= num(foot, "y") + 0.01, "page %d: a footnote runs into the footer", p);
+        }
+    }
+}
+
+/* {"lines": ["line 1", …, "line n"]} */
+static json_t *lines(int n)
+{
+    json_t *a = json_array();
+    for (int i = 1; i <= n; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "line %d", i);
+        json_array_append_new(a, json_string(s));
+    }
+    return json_pack("{s:o}", "lines", a);
+}
+
+static json_t *pages_of(const char *layout, json_t *data)
+{
+    engine_template_t *t = engfix_compile(layout);
+    json_t *pages = engfix_pages(t, data);
+    engine_template_free(t);
+    return pages;
+}
+
+START_TEST(a_footnote_goes_with_its_mark)
+{
+    /* However many lines come first, the footnote is on the page of the line with its mark
+     * (the line moves on when it and its note do not both fit), and nothing overlaps. */
+    const char *layout = A6("", LINES ", " NOTE("Marked", "The note") ", \"after\"");
+    for (int n = 0; n <= 30; n++) {
+        json_t *data = lines(n);
+        json_t *pages = pages_of(layout, data);
+        ck_assert_ptr_nonnull(pages);
+        int mark = engfix_page_with(pages, "Marked1");
+        ck_assert_int_ge(mark, 0);
+        ck_assert_int_eq(engfix_page_with(pages, "The note"), mark);
+        ck_assert_int_eq(engfix_page_with(pages, "1"), mark); /* its number beside it */
+        json_t *note = engfix_text_item(pages, mark, "The note");
+        ck_assert(num(note, "y") > rule_y(pages, mark));
+        expect_no_overlap(pages);
+        json_decref(pages);
+        json_decref(data);
+    }
+}
+END_TEST
+
+START_TEST(numbers_run_through_the_document)
+{
+    json_t *pages =
+        pages_of(A6("", NOTE("One", "First") ", {\"type\": \"pageBreak\"}, " NOTE("Two", "Second") ", " NOTE(
+                            "Three", "Third") ", {\"type\": \"pageBreak\"}, "
+                                              "{\"type\": \"text\", \"runs\": "
+                                              "[\"Four\", {\"footnote\": "
+                                              "\"Fourth\"}, \" and five\", "
+                                              "{\"footnote\": [\"Fifth\", "
+                                              "\"more\"]}]}"),
+                 NULL);
+    ck_assert_ptr_nonnull(pages);
+    ck_assert_int_eq(engfix_page_with(pages, "One1"), 0);
+    ck_assert_int_eq(engfix_page_with(pages, "First"), 0);
+    ck_assert_int_eq(engfix_page_with(pages, "Two2"), 1);
+    ck_assert_int_eq(engfix_page_with(pages, "Second"), 1);
+    ck_assert_int_eq(engfix_page_with(pages, "Third"), 1);
+    ck_assert_int_eq(engfix_page_with(pages, "Four4 and five5"), 2);
+    ck_assert_int_eq(engfix_page_with(pages, "Fifth"), 2);
+    ck_assert_int_eq(engfix_page_with(pages, "more"), 2);
+    ck_assert_ptr_nonnull(engfix_text_item(pages, 2, "5"));
+    /* In the order of their marks, one under the other. */
+    ck_assert(num(engfix_text_item(pages, 1, "Second"), "y") < num(engfix_text_item(pages, 1, "Third"), "y"));
+    ck_assert(num(engfix_text_item(pages, 2, "Fourth"), "y") < num(engfix_text_item(pages, 2, "Fifth"), "y"));
+    /* The mark is raised and smaller: no taller than the line without it. */
+    ck_assert(num(engfix_text_item(pages, 0, "One1"), "h") < 20);
+    expect_no_overlap(pages);
+    json_decref(pages);
+}
+END_TEST
+
+START_TEST(footnotes_in_tables_lists_and_loops)
+{
+    json_t *data = engfix_json("{\"rows\": [{\"name\": \"A\", \"note\": \"note of A\"}, {\"name\": \"B\", "
+                               "\"note\": \"note of B\"}, {\"name\": \"C\", \"note\": \"note of C\"}]}");
+    const char *layout =
+        A6("", "{\"type\": \"table\", \"each\": \"rows\", \"columns\": [{\"header\": \"Name\", \"cell\": "
+               "{\"type\": \"text\", "
+               "\"runs\": [\"{{item.name}}\", {\"footnote\": \"{{item.note}}\"}]}}]},"
+               " {\"type\": \"list\", \"items\": [{\"type\": \"text\", \"runs\": [\"item\", {\"footnote\": "
+               "\"in a list\"}]}]},"
+               " {\"type\": \"text\", \"each\": \"rows\", \"runs\": [\"loop {{item.name}}\", {\"footnote\": "
+               "{\"type\": \"text\", \"text\": \"about {{item.name}}\", \"italic\": true}}]}");
+    json_t *pages = pages_of(layout, data);
+    ck_assert_ptr_nonnull(pages);
+    static const char *const want[][2] = {{"A1", "note of A"},    {"B2", "note of B"},
+                                          {"C3", "note of C"},    {"item4", "in a list"},
+                                          {"loop A5", "about A"}, {"loop C7", "about C"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int p = engfix_page_with(pages, want[i][0]);
+        ck_assert_msg(p >= 0, "no \"%s\"", want[i][0]);
+        ck_assert_msg(engfix_page_with(pages, want[i][1]) == p, "\"%s\" is not on the page of \"%s\"",
+                      want[i][1], want[i][0]);
+    }
+    expect_no_overlap(pages);
+    json_decref(pages);
+    json_decref(data);
+
+    /* Many rows: each note on its row's page, the rows never running into the notes. */
+    json_t *rows = json_array();
+    for (int i = 0; i < 40; i++)
+        json_array_append_new(rows, json_pack("{s:s+,s:s}", "name", "r", i % 2 ? "x" : "y", "note", "n"));
+    data = json_pack("{s:o}", "rows", rows);
+    pages = pages_of(layout, data);
+    ck_assert_ptr_nonnull(pages);
+    ck_assert_int_gt(json_array_size(pages), 2);
+    expect_no_overlap(pages);
+    json_decref(pages);
+    json_decref(data);
+}
+END_TEST
+
+START_TEST(a_footnote_taller_than_a_page_is_an_error)
+{
+    json_t *data = lines(60);
+    engine_template_t *t = engfix_compile(A6(
+        "", "{\"type\": \"text\", \"runs\": [\"x\", {\"footnote\": {\"type\": \"text\", \"each\": \"lines\", "
+            "\"text\": \"{{item}}\", \"fontSize\": 16}}]}"));
+    char err[600] = "";
+    json_t *r = engine_debug_layout(engfix_ctx, t, data, err, sizeof err);
+    ck_assert_ptr_null(r);
+    ck_assert_msg(
+        strstr(err, "text at layout.body.0: a line and its footnotes are taller than the page's body"), "%s",
+        err);
+    engine_template_free(t);
+    json_decref(data);
+}
+END_TEST
+
+START_TEST(footnote_mistakes_are_issues_at_their_paths)
+{
+    json_t *i = engfix_issues(
+        "{\"header\": [{\"type\": \"text\", \"runs\": [\"h\", {\"footnote\": \"no\"}]}],"
+        " \"body\": [{\"type\": \"text\", \"runs\": [\"a\", {\"footnote\": {\"type\": \"toc\"}}]},"
+        " {\"type\": \"text\", \"runs\": [\"b\", {\"footnote\": {\"type\": \"text\", \"runs\": [\"c\", "
+        "{\"footnote\": \"d\"}]}}]},"
+        " {\"type\": \"text\", \"runs\": [{\"footnote\": \"\"}, {\"footnote\": []}, {\"footnote\": 5}, "
+        "{\"footnote\": \"e\", \"text\": \"f\"}]},"
+        " {\"type\": \"table\", \"each\": \"rows\", \"columns\": [{\"cell\": \"{{item}}\"}],"
+        " \"carriedForward\": [{\"type\": \"text\", \"runs\": [\"g\", {\"footnote\": \"h\"}]}]}]}");
+    engfix_expect_issue(i, "layout.header.0.runs.1.footnote",
+                        "A footnote cannot be in a header or footer (they repeat on every page)");
+    engfix_expect_issue(i, "layout.body.0.runs.1.footnote",
+                        "A table of contents (\"type\": \"toc\") cannot be in a footnote");
+    engfix_expect_issue(i, "layout.body.1.runs.1.footnote.runs.1.footnote",
+                        "A footnote cannot be in another footnote");
+    engfix_expect_issue(i, "layout.body.2.runs.0.footnote",
+                        "Expected the footnote: its text, a block or a non-empty list of blocks");
+    engfix_expect_issue(i, "layout.body.2.runs.1.footnote", "Expected the footnote");
+    engfix_expect_issue(i, "layout.body.2.runs.2.footnote", "Expected the footnote");
+    engfix_expect_issue(i, "layout.body.2.runs.3.text", "Unknown property");
+    engfix_expect_issue(i, "layout.body.3.carriedForward.0.runs.1.footnote",
+                        "A footnote cannot be in a carried or brought-forward row");
+    json_decref(i);
+}
+END_TEST
+
+START_TEST(marks_link_to_their_footnotes)
+{
+    engine_template_t *t =
+        engfix_compile(A6("", NOTE("One", "First") ", {\"type\": \"pageBreak\"}, " NOTE("Two", "Second")));
+    static const char *const want[] = {"/Dest (ck-fn1)", "/Dest (ck-fn2)", "(ck-fn1) [", "(ck-fn2) ["};
+    engfix_expect_in_pdf(t, want, sizeof want / sizeof want[0]);
+    engine_template_free(t);
+}
+END_TEST
+
+Suite *notes_suite(void)
+{
+    Suite *s = suite_create("engine_notes");
+    TCase *tc = tcase_create("notes");
+    tcase_add_checked_fixture(tc, engfix_setup, engfix_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, a_footnote_goes_with_its_mark);
+    tcase_add_test(tc, numbers_run_through_the_document);
+    tcase_add_test(tc, footnotes_in_tables_lists_and_loops);
+    tcase_add_test(tc, a_footnote_taller_than_a_page_is_an_error);
+    tcase_add_test(tc, footnote_mistakes_are_issues_at_their_paths);
+    tcase_add_test(tc, marks_link_to_their_footnotes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(notes_suite());
+}
