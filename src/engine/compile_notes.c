@@ -15,6 +15,8 @@ static const char *no_footnote_here(const compiler_t *c)
         return "a header or footer (they repeat on every page)";
     if (c->in_footnote)
         return "another footnote";
+    if (c->t->page.auto_height)
+        return "a layout on roll paper (its pages have no foot)";
     if (c->in_carried)
         return "a carried or brought-forward row (they are made when a page breaks)";
     return NULL;

@@ -236,12 +236,13 @@ typedef struct render {
     json_t *dests, *link_names;
     bool links_checked; /* the last layout is made: a name linked to now must be in dests */
     bool refs_measure;
-    /* Footnotes (notes.c): those whose marks were placed, in order, the first not yet set at the
-     * foot of its page, the height reserved for them on the current page, how many were
-     * numbered in this layout and the height of all prepared so far. */
+    /* Footnotes (notes.c): those whose marks were placed, in order; the height reserved for
+     * them at the foot of each page (notes_npages entries); how many were numbered in this
+     * layout and the height of all prepared so far. */
     pnote_t **notes;
-    int nnotes, notes_cap, notes_done;
-    double notes_h;
+    int nnotes, notes_cap;
+    double *notes_page_h;
+    int notes_npages;
     int notes_count;
     double notes_total_h;
     /* limits and errors */
@@ -328,8 +329,10 @@ void notes_attach(pbox_t *pb, pnote_t *notes, int n);
 double notes_need(const render_t *r, const pbox_t *pb, int line, double have);
 /* The lines [a, b) of pb are on the current page: their footnotes go to its foot. */
 int notes_placed(render_t *r, pbox_t *pb, int a, int b);
-/* Sets the current page's footnotes at its foot (when it is left). */
-int notes_flush(render_t *r);
+/* The height reserved for footnotes at the foot of page. */
+double notes_page_h(const render_t *r, int page);
+/* Sets every page's footnotes at its foot (once the body is placed). */
+int notes_set(render_t *r);
 /* The rule and its spacing above the footnotes of a page. */
 double notes_sep_h(void);
 /* Before each layout. */

@@ -100,13 +100,18 @@ void notes_attach(pbox_t *pb, pnote_t *notes, int n)
             notes[i].line = p->nlines - 1;
 }
 
+double notes_page_h(const render_t *r, int page)
+{
+    return page < r->notes_npages ? r->notes_page_h[page] : 0;
+}
+
 double notes_need(const render_t *r, const pbox_t *pb, int line, double have)
 {
     double h = 0;
     for (int i = 0; i < pb->nnotes; i++)
         if (pb->notes[i].line == line && !pb->notes[i].placed)
             h += pb->notes[i].h;
-    if (h > 0 && r->notes_h + have == 0)
+    if (h > 0 && notes_page_h(r, r->page) + have == 0)
         h += notes_sep_h();
     return h;
 }
@@ -125,6 +130,22 @@ static int note_push(render_t *r, pnote_t *note)
     return 0;
 }
 
+/* The reservation of the current page grows by h (the rule's with the first note). */
+static int page_reserve(render_t *r, double h)
+{
+    if (r->page >= r->notes_npages) {
+        int cap = r->page + 16;
+        double *v = arena_grow(r->a, r->notes_page_h, (size_t)r->notes_npages, (size_t)cap, sizeof *v);
+        if (!v)
+            return render_tick(r);
+        memset(v + r->notes_npages, 0, (size_t)(cap - r->notes_npages) * sizeof *v);
+        r->notes_page_h = v;
+        r->notes_npages = cap;
+    }
+    r->notes_page_h[r->page] += h + (r->notes_page_h[r->page] == 0 ? notes_sep_h() : 0);
+    return 0;
+}
+
 int notes_placed(render_t *r, pbox_t *pb, int a, int b)
 {
     for (int i = 0; i < pb->nnotes; i++) {
@@ -133,44 +154,63 @@ int notes_placed(render_t *r, pbox_t *pb, int a, int b)
             continue;
         note->placed = true;
         note->page = r->page;
-        r->notes_h += note->h + (r->notes_h == 0 ? notes_sep_h() : 0);
-        if (note_push(r, note) < 0)
+        if (page_reserve(r, note->h) < 0 || note_push(r, note) < 0)
             return -1;
     }
     return 0;
 }
 
-int notes_flush(render_t *r)
+/* The rule above the footnotes of the current page, whose area starts at y. */
+static int place_rule(render_t *r, double y)
 {
-    if (r->notes_done == r->nnotes)
-        return 0;
-    double y = r->body_bottom[r->page == 0 ? 0 : 1] - r->notes_h;
     pbox_t *sep = arena_calloc(r->a, 1, sizeof *sep);
     if (!sep)
         return render_tick(r);
     sep->kind = PB_RULE;
     sep->node = &sep_node;
     sep->h = NOTES_RULE_T;
-    if (place_fixed(r, sep, r->content_x, y + NOTES_GAP, fmin(NOTES_RULE_W, r->content_w)) < 0)
-        return -1;
-    y += notes_sep_h();
-    for (; r->notes_done < r->nnotes; r->notes_done++) {
-        pnote_t *note = r->notes[r->notes_done];
+    return place_fixed(r, sep, r->content_x, y + NOTES_GAP, fmin(NOTES_RULE_W, r->content_w));
+}
+
+static int place_notes(render_t *r, double *next)
+{
+    for (int i = 0; i < r->nnotes; i++) {
+        pnote_t *note = r->notes[i];
+        r->page = note->page;
+        if (next[note->page] == 0) { /* the page's first: its area is at the foot of the body */
+            double y = r->body_bottom[note->page == 0 ? 0 : 1] - r->notes_page_h[note->page];
+            if (place_rule(r, y) < 0)
+                return -1;
+            next[note->page] = y + notes_sep_h();
+        }
         note->x = r->content_x;
-        note->y = y;
-        if (place_fixed(r, note->num, r->content_x, y, NOTES_INDENT) < 0 ||
-            place_fixed(r, note->body, r->content_x + NOTES_INDENT, y, fmax(r->content_w - NOTES_INDENT, 1)) <
-                0)
+        note->y = next[note->page];
+        if (place_fixed(r, note->num, r->content_x, note->y, NOTES_INDENT) < 0 ||
+            place_fixed(r, note->body, r->content_x + NOTES_INDENT, note->y,
+                        fmax(r->content_w - NOTES_INDENT, 1)) < 0)
             return -1;
-        y += note->h;
+        next[note->page] += note->h;
     }
-    r->notes_h = 0;
     return 0;
+}
+
+int notes_set(render_t *r)
+{
+    if (r->nnotes == 0)
+        return 0;
+    double *next = arena_calloc(r->a, (size_t)r->notes_npages, sizeof *next);
+    if (!next)
+        return render_tick(r);
+    int page = r->page;
+    int rc = place_notes(r, next);
+    r->page = page;
+    return rc;
 }
 
 void notes_reset(render_t *r)
 {
     r->notes_count = 0;
-    r->nnotes = r->notes_done = 0;
-    r->notes_h = r->notes_total_h = 0;
+    r->nnotes = r->notes_npages = 0;
+    r->notes_page_h = NULL;
+    r->notes_total_h = 0;
 }

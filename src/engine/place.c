@@ -152,7 +152,7 @@ static double flow_bottom(render_t *r)
     double b = body_bottom(r, r->page);
     for (int i = 0; i < r->ninsets; i++)
         b -= r->insets[i]->bottom;
-    return b - r->notes_h;
+    return r->notes_npages ? b - notes_page_h(r, r->page) : b; /* no footnotes: no call */
 }
 
 static double remaining(render_t *r)
@@ -183,8 +183,6 @@ static int new_page(render_t *r)
     for (int i = r->ninsets - 1; i >= 0; i--)
         if (r->insets[i]->on_break)
             r->insets[i]->on_break(r, r->insets[i]);
-    if (notes_flush(r) < 0)
-        return -1;
     r->pages[r->page].flow_end = r->y;
     r->page++;
     if (!place_page(r, r->page))
@@ -983,7 +981,9 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
             return -1;
         /* A group header moves to the next page with its first row (and the rows tied to it);
          * a row with footnotes needs room for them too. */
-        double rh = row->h + (row->notes_h > 0 ? row->notes_h + (r->notes_h == 0 ? notes_sep_h() : 0) : 0);
+        double rh =
+            row->h +
+            (row->notes_h > 0 ? row->notes_h + (notes_page_h(r, r->page) == 0 ? notes_sep_h() : 0) : 0);
         double need = rh + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
         if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)
@@ -1174,7 +1174,7 @@ int place_document(render_t *r, pbox_t *body)
     if (place_pbox(r, body, r->content_x + body->ml, r->content_w - body->ml - body->mr) < 0)
         return -1;
     r->pages[r->page].flow_end = r->y + body->mb;
-    if (notes_flush(r) < 0)
+    if (notes_set(r) < 0)
         return -1;
     return r->failed ? -1 : 0;
 }

@@ -134,6 +134,18 @@ START_TEST(numbers_run_through_the_document)
     ck_assert(num(engfix_text_item(pages, 0, "One1"), "h") < 20);
     expect_no_overlap(pages);
     json_decref(pages);
+
+    /* Side-by-side columns: each column's footnotes, one under the other, on their page. */
+    pages = pages_of(A6("", "{\"type\": \"columns\", \"columns\": [{\"children\": [" NOTE(
+                                "Left", "L note") "]},"
+                                                  " {\"children\": [" NOTE("Right", "R note") "]}]}"),
+                     NULL);
+    ck_assert_int_eq(engfix_page_with(pages, "Left1"), 0);
+    ck_assert_int_eq(engfix_page_with(pages, "Right2"), 0);
+    json_t *l = engfix_text_item(pages, 0, "L note"), *r = engfix_text_item(pages, 0, "R note");
+    ck_assert(l && r && num(l, "y") + num(l, "h") <= num(r, "y") + 0.01);
+    expect_no_overlap(pages);
+    json_decref(pages);
 }
 END_TEST
 
@@ -219,6 +231,10 @@ START_TEST(footnote_mistakes_are_issues_at_their_paths)
     engfix_expect_issue(i, "layout.body.2.runs.3.text", "Unknown property");
     engfix_expect_issue(i, "layout.body.3.carriedForward.0.runs.1.footnote",
                         "A footnote cannot be in a carried or brought-forward row");
+    json_decref(i);
+    i = engfix_issues("{\"page\": {\"size\": [\"80mm\", \"auto\"]}, \"body\": [" NOTE("a", "b") "]}");
+    engfix_expect_issue(i, "layout.body.0.runs.1.footnote",
+                        "A footnote cannot be in a layout on roll paper (its pages have no foot)");
     json_decref(i);
 }
 END_TEST
