@@ -103,12 +103,16 @@ void links_attr(const char *link, char *out, size_t len)
         quoted("uri=", link, out, len);
 }
 
-/* The table of contents' own destinations (draw.c): an anchor of the same name yields to them. */
+/* The table of contents' and the footnotes' own destinations (draw.c: "ck-hN", "ck-fnN"): an
+ * anchor of the same name yields to them. */
 static bool toc_dest_name(const render_t *r, const char *name)
 {
-    if (!r->t->has_toc || strncmp(name, "ck-h", 4) || !name[4])
+    size_t k = !strncmp(name, "ck-h", 4) && r->t->has_toc ? 4
+               : !strncmp(name, "ck-fn", 5) && r->nnotes  ? 5
+                                                          : 0;
+    if (!k || !name[k])
         return false;
-    return strspn(name + 4, "0123456789") == strlen(name + 4);
+    return strspn(name + k, "0123456789") == strlen(name + k);
 }
 
 void links_draw_dests(render_t *r, cairo_t *cr, int page)

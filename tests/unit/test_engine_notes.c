@@ -241,8 +241,11 @@ END_TEST
 
 START_TEST(marks_link_to_their_footnotes)
 {
-    engine_template_t *t =
-        engfix_compile(A6("", NOTE("One", "First") ", {\"type\": \"pageBreak\"}, " NOTE("Two", "Second")));
+    /* An anchor named like a footnote's destination yields to it (one destination per name). */
+    engine_template_t *t = engfix_compile(A6(
+        "", NOTE("One", "First") ", {\"type\": \"pageBreak\"}, " NOTE(
+                "Two",
+                "Second") ", {\"type\": \"text\", \"text\": \"named like a note\", \"anchor\": \"ck-fn1\"}"));
     static const char *const want[] = {"/Dest (ck-fn1)", "/Dest (ck-fn2)", "(ck-fn1) [", "(ck-fn2) ["};
     engfix_expect_in_pdf(t, want, sizeof want / sizeof want[0]);
     engine_template_free(t);
