@@ -136,7 +136,7 @@ int main(int argc, char **argv)
                                  "text", "key", "n", "dataType", "number");
     char err[1024];
     engine_template_t *t = NULL;
-    overlay_t *ov = overlay_compile(layout, manifest, &t, &issues, err, sizeof err);
+    overlay_t *ov = overlay_compile(layout, manifest, NULL, &t, &issues, err, sizeof err);
     if (!ov) {
         fprintf(stderr, "compile: %s\n", err);
         return 1;

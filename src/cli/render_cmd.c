@@ -443,7 +443,8 @@ static engine_template_t *compile_overlay(render_args_t *a, render_inputs_t *in,
         return NULL;
     }
     json_object_set_new(in->layout, "basePdf", base_pdf);
-    in->overlay = overlay_compile(in->layout, in->manifest, &t, issues, err, err_len);
+    engine_compile_opts_t fonts = {.families = a->fonts.families, .nfamilies = a->fonts.nfamilies};
+    in->overlay = overlay_compile(in->layout, in->manifest, &fonts, &t, issues, err, err_len);
     in->assets = calloc(a->ro.nassets + 1, sizeof *in->assets);
     if (!in->overlay || !in->assets) {
         fprintf(stderr, "craftkit render: %s\n", in->overlay ? "out of memory" : err);

@@ -72,7 +72,7 @@ compiled_t *compiled_build(const json_t *manifest, const json_t *layout, const j
     }
     c->layout = layout ? json_incref((json_t *)layout) : engine_default_layout(manifest);
     if (overlay_is(c->layout)) /* a pageConfig has no say: the base PDF's pages are the pages */
-        c->overlay = overlay_compile(c->layout, manifest, &c->engine, &e_issues, err, err_len);
+        c->overlay = overlay_compile(c->layout, manifest, fonts, &c->engine, &e_issues, err, err_len);
     else
         c->engine = engine_compile_ex(c->layout, page_config, manifest, fonts, &e_issues, err, err_len);
     if (!c->engine) {

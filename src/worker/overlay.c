@@ -531,8 +531,9 @@ static void check_keys(const json_t *layout, json_t *issues)
 
 /* Draws the placements with the engine; engine issues come back at the placements' paths. */
 static engine_template_t *compile_placements(const json_t *fields, const int *first, const int *last,
-                                             const json_t *base_pdf, const json_t *manifest, json_t *issues,
-                                             char *err, size_t err_len)
+                                             const json_t *base_pdf, const json_t *manifest,
+                                             const engine_compile_opts_t *opts, json_t *issues, char *err,
+                                             size_t err_len)
 {
     int pages = (int)json_integer_value(json_object_get(base_pdf, "pages"));
     double w, h;
@@ -546,7 +547,7 @@ static engine_template_t *compile_placements(const json_t *fields, const int *fi
         return NULL;
     }
     json_t *e_issues = NULL;
-    engine_template_t *t = engine_compile(layout, NULL, manifest, &e_issues, err, err_len);
+    engine_template_t *t = engine_compile_ex(layout, NULL, manifest, opts, &e_issues, err, err_len);
     const char *path;
     json_t *msgs, *m;
     size_t k;
@@ -578,8 +579,8 @@ static size_t issue_count(const json_t *issues)
            json_array_size(json_object_get(issues, "formErrors"));
 }
 
-overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_template_t **engine,
-                           json_t **issues, char *err, size_t err_len)
+overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, const engine_compile_opts_t *opts,
+                           engine_template_t **engine, json_t **issues, char *err, size_t err_len)
 {
     *engine = NULL;
     *issues = json_pack("{s:[], s:{}}", "formErrors", "fieldErrors");
@@ -630,7 +631,7 @@ overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_
         placements_ok = false;
     }
     if (placements_ok)
-        *engine = compile_placements(fields, first, last, base_pdf, manifest, *issues, err, err_len);
+        *engine = compile_placements(fields, first, last, base_pdf, manifest, opts, *issues, err, err_len);
     if (issue_count(*issues) || !*engine) {
         if (issue_count(*issues))
             errmsg_fail(err, err_len, "the pdf-overlay layout is not valid");

@@ -54,9 +54,10 @@ int overlay_base_listing(const unsigned char *pdf, size_t len, json_t **out, cha
 
 /* Compiles an overlay layout (with its basePdf) against a manifest. On success *engine gets the
  * template that draws the placements. On a bad overlay: NULL, *issues as engine_compile's
- * ({formErrors, fieldErrors}, paths under "layout.": "layout.fields.3.page") and err. */
-overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, engine_template_t **engine,
-                           json_t **issues, char *err, size_t err_len);
+ * ({formErrors, fieldErrors}, paths under "layout.": "layout.fields.3.page") and err. opts: as
+ * engine_compile_ex's (the uploaded font families placements may name; NULL: none). */
+overlay_t *overlay_compile(const json_t *layout, const json_t *manifest, const engine_compile_opts_t *opts,
+                           engine_template_t **engine, json_t **issues, char *err, size_t err_len);
 void overlay_free(overlay_t *o);
 
 /* The render options an overlay cannot honour (PDF/A, Factur-X, attachments): 0, or -1 with a

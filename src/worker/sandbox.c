@@ -740,7 +740,7 @@ static engine_template_t *compile_text(const char *text, size_t len, overlay_t *
      * with the render. */
     static const engine_compile_opts_t checked = {.skip_font_check = true};
     if (overlay_is(layout))
-        *ov = overlay_compile(layout, json_object_get(o, "manifest"), &t, &issues, err, err_len);
+        *ov = overlay_compile(layout, json_object_get(o, "manifest"), &checked, &t, &issues, err, err_len);
     else
         t = engine_compile_ex(layout, json_object_get(o, "pageConfig"), json_object_get(o, "manifest"),
                               &checked, &issues, err, err_len);

@@ -2,8 +2,8 @@
 # cli_assets.sh CRAFTKIT OUTDIR — `craftkit render --assets DIR` uses every font file in DIR as
 # an uploaded font (issue 18): Roboto renamed to the family "Brand" (Debian's python3 with
 # fontTools and brotli, scripts/deps) as TTF and as WOFF2 renders with Roboto's glyphs, a
-# bold text picks the Bold file, images of DIR still work as asset:NAME, and without the
-# directory "Brand" is an issue of the layout.
+# bold text picks the Bold file, images of DIR still work as asset:NAME, a pdf-overlay layout's
+# placements use them too, and without the directory "Brand" is an issue of the layout.
 set -euo pipefail
 craftkit="$1"; out="$2"
 rm -rf "$out"; mkdir -p "$out/ttf" "$out/woff2"
@@ -44,4 +44,17 @@ if "$craftkit" render --quiet --layout "$out/layout.json" -o "$out/none.pdf" 2>"
   echo "rendered without the fonts"; exit 1
 fi
 grep -q 'body.0.font' "$out/none.err" || { cat "$out/none.err"; exit 1; }
+# A pdf-overlay layout's placements may name the fonts of DIR too (they were refused offline).
+echo '{"body": ["The base page"]}' > "$out/base.json"
+"$craftkit" render --quiet --layout "$out/base.json" -o "$out/base.pdf"
+cat > "$out/overlay.json" <<'JSON'
+{"templateType": "pdf-overlay", "base": "asset:base",
+ "fields": [{"type": "text", "page": 1, "x": 40, "y": 100, "text": "Hello brand", "font": "Brand"}]}
+JSON
+"$craftkit" render --quiet --layout "$out/overlay.json" --base "$out/base.pdf" --assets "$out/ttf" -o "$out/overlay.pdf"
+grep -q '+Roboto-Regular' <<<"$(pdffonts "$out/overlay.pdf")" || { echo "overlay: no Roboto-Regular"; exit 1; }
+if "$craftkit" render --quiet --layout "$out/overlay.json" --base "$out/base.pdf" -o "$out/none.pdf" 2>"$out/none.err"; then
+  echo "rendered the overlay without the fonts"; exit 1
+fi
+grep -q 'fields.0.font' "$out/none.err" || { cat "$out/none.err"; exit 1; }
 echo "cli_assets: ok"
