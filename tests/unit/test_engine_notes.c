@@ -149,6 +149,19 @@ START_TEST(numbers_run_through_the_document)
 }
 END_TEST
 
+START_TEST(a_heading_s_mark_stays_out_of_the_contents)
+{
+    json_t *pages = pages_of(A6("", "{\"type\": \"toc\"}, {\"type\": \"heading\", \"runs\": [\"Intro\", "
+                                    "{\"footnote\": \"About it\"}]}"),
+                             NULL);
+    ck_assert_ptr_nonnull(pages);
+    ck_assert_int_eq(engfix_page_with(pages, "Intro"), 0); /* the entry, without the mark */
+    ck_assert_int_eq(engfix_page_with(pages, "Intro1"), 0);
+    ck_assert_int_eq(engfix_page_with(pages, "About it"), 0);
+    json_decref(pages);
+}
+END_TEST
+
 START_TEST(footnotes_in_tables_lists_and_loops)
 {
     json_t *data = engfix_json("{\"rows\": [{\"name\": \"A\", \"note\": \"note of A\"}, {\"name\": \"B\", "
@@ -260,6 +273,7 @@ Suite *notes_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_footnote_goes_with_its_mark);
     tcase_add_test(tc, numbers_run_through_the_document);
+    tcase_add_test(tc, a_heading_s_mark_stays_out_of_the_contents);
     tcase_add_test(tc, footnotes_in_tables_lists_and_loops);
     tcase_add_test(tc, a_footnote_taller_than_a_page_is_an_error);
     tcase_add_test(tc, footnote_mistakes_are_issues_at_their_paths);
