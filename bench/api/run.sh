@@ -9,7 +9,10 @@
 #      storage; time until every render is succeeded, renders/s and the server's peak RSS;
 #   4. batch (only when PHASES names it): the same DRAIN_RENDERS invoices as one
 #      POST /v1/templates/invoice/batches (issue 22): time to accept (202), time until the
-#      batch is settled, renders/s and peak RSS.
+#      batch is settled, renders/s and peak RSS; and the CPU milliseconds per render of the
+#      server, its render helpers, Postgres and Redis over the drain (bench/api/cpu_snapshot.py)
+#      with the load average, the figure that holds on a shared machine. The processes' ids go
+#      to $TMP/pids for a profiler started from outside (perf record -p, strace -p).
 # Usage: bench/api/run.sh [BUILD_DIR]   (default build/bench; RelWithDebInfo)
 # Knobs: SECONDS_ACCEPT (15), SECONDS_GET (10), DRAIN_RENDERS (10000), WORKERS (4),
 #        HTTP_THREADS (6), PG_SYNC_COMMIT (on|off, default on), PHASES ("accept get drain"),
@@ -76,6 +79,23 @@ start_server() { # WORKERS
 }
 stop_server() { kill -TERM "$server"; wait "$server" || true; server=""; }
 sql() { psql -h "$tmp" -U postgres -d craftkit -tAc "$1"; }
+# CPU seconds so far of the server, its render helpers, Postgres and Redis ("name=secs ...").
+cpu_now() {
+  python3 "$root/bench/api/cpu_snapshot.py" server="$server" helpers=0 postgres="$(head -1 "$tmp/pg/postmaster.pid")" \
+    redis="$(cat "$tmp/redis.pid")"
+}
+# CPU milliseconds per render between two cpu_now lines, by process and in all: BEFORE AFTER RENDERS
+cpu_per_render() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys
+a = dict(kv.split("=") for kv in sys.argv[1].split())
+b = dict(kv.split("=") for kv in sys.argv[2].split())
+n = int(sys.argv[3])
+parts = {k: (float(b[k]) - float(a[k])) * 1e3 / max(n, 1) for k in a}
+print("cpu_ms_per_render total=%.2f %s (over %d renders)" % (sum(parts.values()),
+      " ".join("%s=%.2f" % kv for kv in parts.items()), n))
+PY
+}
 wrk_summary() { # wrk output on stdin → "req/s p50 p99"
   awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print rps, p50, p99}'
 }
@@ -189,7 +209,17 @@ if [[ -n "${ACCEPT_ONLY:-}" ]]; then
   stop_server
   exit 0
 fi
+# CPU per render over the drain: from the answer to the settled batch, per render done meanwhile.
+cpu_before="$(cpu_now)"
+# For profilers run from outside (perf record -p, strace -p): the processes of this drain.
+echo "server=$server postgres=$(head -1 "$tmp/pg/postmaster.pid") redis=$(cat "$tmp/redis.pid")" > "$tmp/pids"
+done_before="$(sql "SELECT count(*) FROM renders WHERE status IN ('succeeded', 'failed')")"
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
 until [[ "$(sql "SELECT completed_at IS NOT NULL FROM batches WHERE id = '$batch'")" == t ]]; do sleep 1; done
+cpu_after="$(cpu_now)"
+done_after="$(sql "SELECT count(*) FROM renders WHERE status IN ('succeeded', 'failed')")"
+cpu_per_render "$cpu_before" "$cpu_after" $((done_after - done_before))
+echo "load_average_1m before=$load_before after=$(cut -d' ' -f1 /proc/loadavg)"
 rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$server/status")"
 read -r n secs status < <(sql "SELECT total, extract(epoch FROM completed_at - created_at), status
   FROM batches WHERE id = '$batch'" | tr '|' ' ')
