@@ -38,13 +38,15 @@
  * lasts until the end of the statement's own transaction, whose commit reads the setting
  * (before it is reset), so this one commit waits for its WAL flush and claims stay cheap.
  * The deliveries start unqueued (enqueued_at NULL): the worker marks them once its push went
- * through, so a crash in between leaves them to the sweeper's next pass. */
+ * through, so a crash in between leaves them to the sweeper's next pass. Batch items send no
+ * NOTIFY: nobody can wait for one (a batch item cannot be sync, nor replayed by an
+ * idempotency key), and a 10,000-item batch would wake every instance's listener 10,000 times. */
 #define TERMINAL_TAIL(event)                                                                                 \
     ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event)"                 \
     " SELECT s.id, u.project_id, u.id, '" event "' FROM u JOIN webhook_subscriptions s"                      \
     " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL"                                  \
     " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id),"                                \
-    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u),"                                \
+    " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u WHERE u.batch_id IS NULL),"       \
     " durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)"                                 \
     " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified,"                        \
     " (SELECT v FROM durable) AS sync, d.id AS delivery FROM (SELECT 1) one LEFT JOIN d ON true"
@@ -363,7 +365,7 @@ repo_status_t renders_list(db_t *db, const char *project_id, const render_filter
 #define CANCEL_SQL(cond)                                                                                     \
     "WITH u AS (UPDATE renders SET status = 'cancelled', completed_at = now(),"                              \
     " lease_until = NULL WHERE project_id = $1 AND " cond " AND status = 'queued'"                           \
-    " RETURNING id, project_id)" TERMINAL_TAIL("render.cancelled")
+    " RETURNING id, project_id, batch_id)" TERMINAL_TAIL("render.cancelled")
 
 static int cancel_queued(db_t *db, const char *sql, const char *project_id, const char *arg,
                          render_deliveries_t *deliveries, char *err, size_t err_len)
@@ -513,7 +515,7 @@ int renders_succeed(db_t *db, const char *id, const char *worker_id, const char 
                 "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
                 " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
                 " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
-                " RETURNING id, project_id)" TERMINAL_TAIL("render.succeeded"),
+                " RETURNING id, project_id, batch_id)" TERMINAL_TAIL("render.succeeded"),
                 6, params, err, err_len),
         deliveries);
 }
@@ -544,7 +546,7 @@ int renders_fail(db_t *db, const char *id, const char *worker_id, const char *er
                 "WITH u AS (UPDATE renders SET status = 'failed', error_message = $3,"
                 " completed_at = now(), lease_until = NULL"
                 " WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
-                " RETURNING id, project_id)" TERMINAL_TAIL("render.failed"),
+                " RETURNING id, project_id, batch_id)" TERMINAL_TAIL("render.failed"),
                 3, params, err, err_len),
         deliveries);
 }

@@ -7,8 +7,8 @@
  * transaction commits can wait for it), taken by exactly one worker with a conditional UPDATE
  * (renders_claim: queued → rendering, or a rendering row whose lease expired), kept alive by
  * lease renewals, and finished only by the worker holding the claim (renders_succeed,
- * renders_retry, renders_fail). Terminal transitions send NOTIFY craftkit_render_done with the
- * id, which wakes sync requests on every instance.
+ * renders_retry, renders_fail). Terminal transitions of renders outside batches send NOTIFY
+ * craftkit_render_done with the id, which wakes sync requests on every instance.
  *
  * Every API-side function is scoped by project id: another project's render is
  * REPO_NOT_FOUND. Threads: any, with the caller's own db connection. Memory: rows are filled
