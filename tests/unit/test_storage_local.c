@@ -716,6 +716,54 @@ START_TEST(health_fails_without_data_dir)
 }
 END_TEST
 
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Writes that create many directory levels, or share some with an earlier write; a write
+ * refused below a file, or failing after it created directories, leaks no descriptor. */
+START_TEST(new_directories_and_failed_writes)
+{
+    make_tmp();
+    char err[256] = "";
+    ck_assert_int_eq(localfs_mkdirs(datadir, err, sizeof err), 0);
+    int fds = open_fds();
+    const char *deep = "a/b/c/d/e/f/g/h/i/j/k/l/file.pdf";
+    ck_assert_int_eq(localfs_write_atomic(datadir, deep, "deep", 4, err, sizeof err), 0);
+    ck_assert_int_eq(localfs_write_atomic(datadir, "a/b/c/other/file.pdf", "other", 5, err, sizeof err), 0);
+    buf_t b;
+    buf_init(&b, 1 << 10);
+    ck_assert_int_eq(localfs_read(datadir, deep, &b, err, sizeof err), LOCALFS_OK);
+    ck_assert_str_eq(buf_cstr(&b), "deep");
+    buf_reset(&b);
+    ck_assert_int_eq(localfs_read(datadir, "a/b/c/other/file.pdf", &b, err, sizeof err), LOCALFS_OK);
+    ck_assert_str_eq(buf_cstr(&b), "other");
+    /* A file where a directory should be. */
+    ck_assert_int_eq(localfs_write_atomic(datadir, "x/y/blocker", "f", 1, err, sizeof err), 0);
+    ck_assert_int_eq(localfs_write_atomic(datadir, "x/y/blocker/z/file.pdf", "no", 2, err, sizeof err), -1);
+    /* A write that fails after creating directories (file size limit standing in for a full disk). */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    struct rlimit rl = {4096, old.rlim_max}; /* the soft limit only: it can be raised again */
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    static char big[64 * 1024];
+    ck_assert_int_eq(localfs_write_atomic(datadir, "p/q/r/file.pdf", big, sizeof big, err, sizeof err), -1);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    ck_assert_int_eq(open_fds(), fds);
+    buf_free(&b);
+    remove_tmp();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("storage_local");
@@ -731,6 +779,7 @@ int main(void)
     tc = tcase_create("backend");
     tcase_add_test(tc, put_get_delete_roundtrip);
     tcase_add_test(tc, failed_write_leaves_old_file);
+    tcase_add_test(tc, new_directories_and_failed_writes);
     tcase_add_test(tc, disk_full_is_clean);
     tcase_add_test(tc, symlinks_never_followed);
     tcase_add_test(tc, open_for_streaming);
