@@ -26,6 +26,7 @@
 #include "worker/render_job.h"
 
 #define BATCH_NOT_FOUND_MSG "No batch with that id in this project"
+#define BATCH_INSERT_CHUNK 1000                 /* items per INSERT statement (one JSON array parameter) */
 #define BATCH_PATH_MAX (MANIFEST_PATH_MAX + 64) /* "items.<n>.data." + a manifest issue path */
 
 /* What the body of POST /v1/templates/:slug/batches asks for, after its shape was checked. */
@@ -338,8 +339,19 @@ static repo_status_t insert_batch(db_t *db, const batch_new_t *bn, const render_
     if (db_begin(db, err, err_len) != 0)
         return REPO_ERROR;
     repo_status_t st = batches_insert(db, bn, created_at, err, err_len);
-    if (st == REPO_OK && renders_insert_batch_items(db, common, bn->id, rows, err, err_len) < 0)
-        st = REPO_ERROR;
+    for (size_t at = 0; st == REPO_OK && at < json_array_size(rows); at += BATCH_INSERT_CHUNK) {
+        json_t *chunk = json_array();
+        for (size_t i = at; i < at + BATCH_INSERT_CHUNK && i < json_array_size(rows); i++)
+            json_array_append(chunk, json_array_get(rows, i));
+        char *text = json_dumps(chunk, JSON_COMPACT);
+        json_decref(chunk);
+        if (!text || renders_insert_batch_items(db, common, bn->id, text, err, err_len) < 0) {
+            if (!text)
+                errmsg_fail(err, err_len, "out of memory encoding batch items");
+            st = REPO_ERROR;
+        }
+        free(text);
+    }
     if (st != REPO_OK) {
         db_rollback(db);
         return st;

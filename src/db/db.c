@@ -1,7 +1,6 @@
 #include "db/db.h"
 
 #include <stdint.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,47 +216,6 @@ long db_command(db_t *db, const char *sql, int n, const char *const *params, cha
         return -1;
     long rows = atol(PQcmdTuples(res));
     PQclear(res);
-    return rows;
-}
-
-int db_copy_begin(db_t *db, const char *sql, char *err, size_t err_len)
-{
-    if (!db->in_tx) {
-        errmsg_fail(err, err_len, "COPY outside a transaction");
-        return -1;
-    }
-    PGresult *res = PQexec(db->conn, sql);
-    bool ok = res && PQresultStatus(res) == PGRES_COPY_IN;
-    if (!ok)
-        record_error(db, res, err, err_len);
-    PQclear(res);
-    return ok ? 0 : -1;
-}
-
-int db_copy_put(db_t *db, const char *data, size_t len, char *err, size_t err_len)
-{
-    if (len > INT_MAX || PQputCopyData(db->conn, data, (int)len) != 1) {
-        record_error(db, NULL, err, err_len);
-        return -1;
-    }
-    return 0;
-}
-
-long db_copy_end(db_t *db, const char *abort_why, char *err, size_t err_len)
-{
-    long rows = -1;
-    if (PQputCopyEnd(db->conn, abort_why) != 1 && !abort_why)
-        record_error(db, NULL, err, err_len);
-    PGresult *res;
-    while ((res = PQgetResult(db->conn)) != NULL) {
-        if (PQresultStatus(res) == PGRES_COMMAND_OK && !abort_why) {
-            rows = atol(PQcmdTuples(res));
-            db->sqlstate[0] = '\0';
-        } else if (!abort_why) {
-            record_error(db, res, err, err_len);
-        }
-        PQclear(res);
-    }
     return rows;
 }
 

@@ -55,18 +55,6 @@ long db_command(db_t *db, const char *sql, int n, const char *const *params, cha
 const char *db_last_sqlstate(const db_t *db);
 bool db_is_unique_violation(const db_t *db);
 
-/*
- * COPY … FROM STDIN inside the caller's transaction (no reconnect: the transaction is the
- * caller's to roll back). db_copy_begin runs sql, a COPY statement; db_copy_put sends bytes in
- * its format (libpq buffers them and sends while the caller prepares the next, so Postgres
- * inserts while the caller encodes); db_copy_end must follow a successful begin, even after a
- * failed put: with abort_why NULL it finishes the COPY and returns the rows copied, else it
- * aborts it and returns -1 (err untouched). -1 + err on failure.
- */
-int db_copy_begin(db_t *db, const char *sql, char *err, size_t err_len);
-int db_copy_put(db_t *db, const char *data, size_t len, char *err, size_t err_len);
-long db_copy_end(db_t *db, const char *abort_why, char *err, size_t err_len);
-
 int db_begin(db_t *db, char *err, size_t err_len);
 int db_commit(db_t *db, char *err, size_t err_len);
 void db_rollback(db_t *db);
