@@ -790,6 +790,50 @@ START_TEST(uploaded_fonts_render_in_their_project_only)
 }
 END_TEST
 
+/* A pdf-overlay version's placements may name the project's uploaded fonts too: the version
+ * pins their files and the render embeds them (not a substitute). */
+START_TEST(uploaded_fonts_render_in_overlays)
+{
+    char pid[64], key[128], font[64], id[64], fonts[1024];
+    new_project("Overlay fonts", pid, key);
+    upload_brand(key, ROBOTO_DIR "Roboto-Regular.ttf", "brand", font);
+    pdffix_t base = pdffix_cairo(1, 595.28, 841.89);
+    th_resp_t *r = th_upload_asset(srv, key, "application/pdf", base.data, base.len, "?name=letter");
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    pdffix_free(&base);
+    r = th_req(srv, "PUT", "/v1/templates/overlay-fonts", key,
+               "{\"templateType\":\"pdf-overlay\",\"manifest\":{},\"layout\":{\"base\":\"asset:letter\","
+               "\"fields\":[{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":200,\"text\":\"Hello brand\","
+               "\"font\":\"Brand\"}]}}",
+               NULL);
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    th_resp_free(r);
+    r = th_req(srv, "GET", "/v1/templates/overlay-fonts/versions/1", key, NULL, NULL);
+    ck_assert_msg(strstr(r->body, font) != NULL, "the version did not pin the font: %s", r->body);
+    th_resp_free(r);
+    submit(key, "overlay-fonts", "", id);
+    render_fonts(key, id, fonts, sizeof fonts);
+    /* (the base page's own text brings DejaVu Sans) */
+    ck_assert_msg(strstr(fonts, "+Roboto-Regular TrueType") != NULL, "%s", fonts);
+    /* a project without the family gets an issue at the placement's path */
+    char pid2[64], key2[128];
+    new_project("Overlay fonts B", pid2, key2);
+    base = pdffix_cairo(1, 595.28, 841.89);
+    r = th_upload_asset(srv, key2, "application/pdf", base.data, base.len, "?name=letter");
+    th_resp_free(r);
+    pdffix_free(&base);
+    r = th_req(srv, "PUT", "/v1/templates/overlay-fonts", key2,
+               "{\"templateType\":\"pdf-overlay\",\"manifest\":{},\"layout\":{\"base\":\"asset:letter\","
+               "\"fields\":[{\"type\":\"text\",\"page\":1,\"x\":100,\"y\":200,\"text\":\"x\","
+               "\"font\":\"Brand\"}]}}",
+               NULL);
+    th_assert_error(r, 400, "invalid_request");
+    ck_assert_msg(strstr(r->body, "layout.fields.0.font") != NULL, "%s", r->body);
+    th_resp_free(r);
+}
+END_TEST
+
 START_TEST(woff2_upload_renders_as_its_font)
 {
     char pid[64], key[128], id[64], fonts[1024];
@@ -848,6 +892,7 @@ int main(void)
     tcase_add_test(tc, layout_images_come_from_the_project);
     tcase_add_test(tc, uploaded_fonts_render_in_their_project_only);
     tcase_add_test(tc, woff2_upload_renders_as_its_font);
+    tcase_add_test(tc, uploaded_fonts_render_in_overlays);
     suite_add_tcase(s, tc);
     return th_run_and_stop(s, srv);
 }
