@@ -352,15 +352,21 @@ repo_status_t renders_claim(db_t *db, const char *id, const char *worker_id, int
     out->attempts = atoi(db_get(r, 0, "attempts"));
     out->created_unix = atoll(db_get(r, 0, "created_unix"));
     db_copy_col(out->batch_id, sizeof out->batch_id, r, 0, "batch_id");
-    json_error_t jerr;
-    out->data = json_loads(db_get(r, 0, "data"), 0, &jerr);
+    /* The data column is json: Postgres checked it and returns the text as stored, which the
+     * server wrote from jansson (api/renders.c, batches); the helper parses it. */
+    const char *data = db_get(r, 0, "data");
+    out->data_len = data ? strlen(data) : 0;
+    out->data = data ? strdup(data) : NULL;
     json_error_t oerr;
     out->options = json_loads(db_get(r, 0, "options"), 0, &oerr);
     PQclear(r);
     if (!out->options)
         out->options = json_object();
-    if (!out->data) {
-        errmsg_fail(err, err_len, "stored data of render %s is not JSON: %s", id, jerr.text);
+    if (!out->data || !out->options) {
+        errmsg_fail(err, err_len, "render %s: %s", id, data ? "out of memory" : "no stored data");
+        free(out->data);
+        json_decref(out->options);
+        memset(out, 0, sizeof *out);
         return REPO_ERROR;
     }
     return REPO_OK;

@@ -77,7 +77,8 @@ typedef struct render_new {
     const char *filename;        /* the download name (storage_display_filename) */
 } render_new_t;
 
-/* What a worker needs to render a claimed row. data is a new reference (json_decref). */
+/* What a worker needs to render a claimed row. data is the stored JSON text as Postgres
+ * returned it (malloc'd, free it): it goes to the render helper unparsed, which parses it. */
 typedef struct render_claim {
     char id[37];
     char project_id[37];
@@ -86,7 +87,8 @@ typedef struct render_claim {
     bool test;
     int attempts;         /* including this one */
     int64_t created_unix; /* pinned into the PDF metadata: identical bytes on a retry */
-    json_t *data;
+    char *data;
+    size_t data_len;
     json_t *options;   /* the render's options ({} when none); new reference (json_decref) */
     char batch_id[37]; /* "" unless an item of a batch (db/batches_repo.h settles it) */
 } render_claim_t;

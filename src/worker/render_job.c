@@ -136,7 +136,8 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
     ro.nassets = assets.n;
     /* In the worker's helper process: killed past the deadline or its memory budget. */
     if (rc == 0)
-        rc = sandbox_render(w->sandbox, &tpl, c->data, &ro, w->cfg->render_timeout_ms, out, why, why_len);
+        rc = sandbox_render_text(w->sandbox, &tpl, c->data, c->data_len, &ro, w->cfg->render_timeout_ms, out,
+                                 why, why_len);
     assetcache_set_free(&assets);
     pdfopts_free(&po);
     compiled_release(compiled);
@@ -177,7 +178,7 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
                  RENDER_MAX_ATTEMPTS);
         c.attempts = RENDER_MAX_ATTEMPTS;
         result = attempt_failed(w, db, &c, why);
-        json_decref(c.data);
+        free(c.data);
         json_decref(c.options);
         return result;
     }
@@ -210,7 +211,7 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
         }
     }
     engine_output_free(&out);
-    json_decref(c.data);
+    free(c.data);
     json_decref(c.options);
     return result;
 }

@@ -600,9 +600,9 @@ static char *template_text(const sandbox_template_t *tpl)
 /* Long because it is one exchange with the helper: pack the request, send it, read the answer
  * under the deadline and memory watch, and resend once with the whole template when the helper
  * does not have the version cached; the buffers it packs live across both rounds. */
-sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, const json_t *data,
-                                const engine_render_opts_t *opts, int limit_ms, engine_output_t *out,
-                                char *err, size_t err_len)
+sandbox_status_t sandbox_render_text(sandbox_t *sb, const sandbox_template_t *tpl, const char *data,
+                                     size_t data_len, const engine_render_opts_t *opts, int limit_ms,
+                                     engine_output_t *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
     if (stopped(sb)) {
@@ -638,22 +638,17 @@ sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, co
     size_t assets_len = 0;
     unsigned char *assets = pack_assets(opts, &assets_len);
     const char *wm = opts->watermark ? opts->watermark : "";
-    char *data_text = json_dumps(data, JSON_COMPACT);
     char *tpl_text = vid[0] ? NULL : template_text(tpl);
     sandbox_status_t result = SANDBOX_FAILED;
-    if (!data_text || !att || !assets || (!vid[0] && !tpl_text)) {
+    if (!att || !assets || (!vid[0] && !tpl_text)) {
         errmsg_fail(err, err_len, "out of memory");
         goto done;
     }
     for (int round = 0; round < 2; round++) {
-        field_t req[8] = {{&wo, sizeof wo},
-                          {vid, strlen(vid)},
-                          {wm, strlen(wm)},
-                          {tpl_text, tpl_text ? strlen(tpl_text) : 0},
-                          {data_text, strlen(data_text)},
-                          {fx, fx_len},
-                          {att, att_len},
-                          {assets, assets_len}};
+        field_t req[8] = {{&wo, sizeof wo}, {vid, strlen(vid)},
+                          {wm, strlen(wm)}, {tpl_text, tpl_text ? strlen(tpl_text) : 0},
+                          {data, data_len}, {fx, fx_len},
+                          {att, att_len},   {assets, assets_len}};
         unsigned char *payload = NULL;
         size_t len;
         atomic_store(&sb->rss, sb->idle_rss); /* busy from now on */
@@ -697,9 +692,23 @@ done:
     atomic_store(&sb->rss, 0);
     free(att);
     free(assets);
-    free(data_text);
     free(tpl_text);
     return result;
+}
+
+sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, const json_t *data,
+                                const engine_render_opts_t *opts, int limit_ms, engine_output_t *out,
+                                char *err, size_t err_len)
+{
+    char *text = json_dumps(data, JSON_COMPACT);
+    if (!text) {
+        memset(out, 0, sizeof *out);
+        errmsg_fail(err, err_len, "out of memory");
+        return SANDBOX_FAILED;
+    }
+    sandbox_status_t st = sandbox_render_text(sb, tpl, text, strlen(text), opts, limit_ms, out, err, err_len);
+    free(text);
+    return st;
 }
 
 /* ---- the helper ---- */

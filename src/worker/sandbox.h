@@ -75,6 +75,11 @@ void sandbox_free(sandbox_t *sb);
 sandbox_status_t sandbox_render(sandbox_t *sb, const sandbox_template_t *tpl, const json_t *data,
                                 const engine_render_opts_t *opts, int limit_ms, engine_output_t *out,
                                 char *err, size_t err_len);
+/* The same with the data as JSON text of data_len bytes, passed to the helper as it is (the
+ * helper parses it): a worker's claim hands over the text it got from Postgres. */
+sandbox_status_t sandbox_render_text(sandbox_t *sb, const sandbox_template_t *tpl, const char *data,
+                                     size_t data_len, const engine_render_opts_t *opts, int limit_ms,
+                                     engine_output_t *out, char *err, size_t err_len);
 /* Kills every helper's render in progress and makes later renders answer SANDBOX_STOPPED
  * (shutdown past its grace time). Any thread. */
 void sandbox_kill_all(void);
