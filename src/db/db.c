@@ -219,6 +219,44 @@ long db_command(db_t *db, const char *sql, int n, const char *const *params, cha
     return rows;
 }
 
+int db_send(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len)
+{
+    char name[24];
+    if (!db->in_tx) {
+        errmsg_fail(err, err_len, "internal error: db_send outside a transaction");
+        return -1;
+    }
+    if (!ensure_prepared(db, sql, n, name, err, err_len))
+        return -1;
+    if (!PQsendQueryPrepared(db->conn, name, n, params, NULL, NULL, 0)) {
+        record_error(db, NULL, err, err_len);
+        return -1;
+    }
+    return 0;
+}
+
+long db_finish(db_t *db, char *err, size_t err_len)
+{
+    long rows = -1;
+    bool first = true;
+    PGresult *res;
+    /* every result up to the NULL that ends the statement, so the connection is free again */
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (first && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)) {
+            rows = atol(PQcmdTuples(res));
+            db->sqlstate[0] = '\0';
+        } else if (first) {
+            record_error(db, res, err, err_len);
+        }
+        first = false;
+        PQclear(res);
+    }
+    if (first)
+        record_error(db, NULL, err, err_len);
+    return rows;
+}
+
 const char *db_last_sqlstate(const db_t *db)
 {
     return db->sqlstate;

@@ -55,6 +55,14 @@ long db_command(db_t *db, const char *sql, int n, const char *const *params, cha
 const char *db_last_sqlstate(const db_t *db);
 bool db_is_unique_violation(const db_t *db);
 
+/* Sends a statement (db_exec's rules) without waiting for it, so the caller can prepare the
+ * next one while Postgres runs this one. Inside a transaction only (nothing is retried). Until
+ * db_finish, no other call may use db; params may be freed once this returns. 0 or -1 + err. */
+int db_send(db_t *db, const char *sql, int n, const char *const *params, char *err, size_t err_len);
+/* Waits for the statement db_send sent: its affected rows, or -1 + err (the transaction has
+ * failed then). Must follow every db_send that returned 0. */
+long db_finish(db_t *db, char *err, size_t err_len);
+
 int db_begin(db_t *db, char *err, size_t err_len);
 int db_commit(db_t *db, char *err, size_t err_len);
 void db_rollback(db_t *db);

@@ -119,8 +119,8 @@ repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, 
         created_at);
 }
 
-int renders_insert_batch_items(db_t *db, const render_new_t *common, const char *batch_id, const char *items,
-                               char *err, size_t err_len)
+int renders_send_batch_items(db_t *db, const render_new_t *common, const char *batch_id, const char *items,
+                             char *err, size_t err_len)
 {
     char version[16];
     snprintf(version, sizeof version, "%d", common->version_number);
@@ -133,8 +133,7 @@ int renders_insert_batch_items(db_t *db, const render_new_t *common, const char 
                             items};
     /* One statement for many rows: the items travel as one JSON array, so 1,000 renders cost one
      * round trip and one plan. No advisory lock: the caller pushes the ids only after its commit. */
-    long n =
-        db_command(db,
+    return db_send(db,
                    "INSERT INTO renders (id, project_id, template_id, version_id, version_number, status,"
                    " test, data, options, source, filename, batch_id, batch_index)"
                    " SELECT x.id, $1::uuid, $2::uuid, $3::uuid, $4::int, 'queued', $5::bool, x.data,"
@@ -142,7 +141,6 @@ int renders_insert_batch_items(db_t *db, const render_new_t *common, const char 
                    " FROM json_to_recordset($7::json) AS x(id uuid, i int, data json, options json,"
                    " filename text)",
                    7, params, err, err_len);
-    return n < 0 ? -1 : (int)n;
 }
 
 int renders_delete_unqueued_batch(db_t *db, const char *batch_id, char *err, size_t err_len)

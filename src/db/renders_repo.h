@@ -119,14 +119,15 @@ bool renders_status_terminal(const char *status);
 REPO_MUST_USE repo_status_t renders_insert(db_t *db, const render_new_t *n, char *created_at, char *err,
                                            size_t err_len);
 /*
- * Inserts the items of a batch (issue 22) in one statement, inside the caller's transaction:
- * items is a JSON array of {"id", "i" (index in the batch), "data", "options", "filename"};
- * the rest comes from common (its id, data, options, filename and key are ignored; source is
- * api). The rows are queued with enqueued_at NULL: they count as pushed once their batch is
- * (batches_mark_enqueued). Returns the rows inserted, or -1 + err.
+ * Sends the INSERT of a batch's items (issue 22), one statement inside the caller's
+ * transaction, without waiting for it: db_finish returns the rows inserted (or -1 + err), and
+ * the caller encodes the next chunk meanwhile. items is a JSON array of {"id", "i" (index in
+ * the batch), "data", "options", "filename"}; the rest comes from common (its id, data, options,
+ * filename and key are ignored; source is api). The rows are queued with enqueued_at NULL: they
+ * count as pushed once their batch is (batches_mark_enqueued). 0, or -1 + err.
  */
-REPO_MUST_USE int renders_insert_batch_items(db_t *db, const render_new_t *common, const char *batch_id,
-                                             const char *items, char *err, size_t err_len);
+REPO_MUST_USE int renders_send_batch_items(db_t *db, const render_new_t *common, const char *batch_id,
+                                           const char *items, char *err, size_t err_len);
 /* renders_delete_unqueued for every item of a batch; returns how many went, or -1 + err. */
 REPO_MUST_USE int renders_delete_unqueued_batch(db_t *db, const char *batch_id, char *err, size_t err_len);
 /* Records that the id of a render is in Redis (renders_insert leaves enqueued_at NULL, which
