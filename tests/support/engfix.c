@@ -85,6 +85,25 @@ json_t *engfix_pages(engine_template_t *t, json_t *data)
     return pages;
 }
 
+json_t *engfix_pages_of(const char *layout, json_t *data)
+{
+    engine_template_t *t = engfix_compile(layout);
+    json_t *pages = engfix_pages(t, data);
+    engine_template_free(t);
+    return pages;
+}
+
+json_t *engfix_lines(int n)
+{
+    json_t *a = json_array();
+    for (int i = 1; i <= n; i++) {
+        char s[32];
+        snprintf(s, sizeof s, "line %d", i);
+        json_array_append_new(a, json_string(s));
+    }
+    return json_pack("{s:o}", "lines", a);
+}
+
 json_t *engfix_items(const json_t *pages, int p)
 {
     return json_object_get(json_array_get(pages, (size_t)p), "items");

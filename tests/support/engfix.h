@@ -35,6 +35,10 @@ bool engfix_has_issue(const json_t *issues, const char *path, const char *needle
 void engfix_expect_issue(const json_t *issues, const char *path, const char *needle);
 /* The "pages" of t's debug layout (engine_debug_layout) with data (NULL: none). */
 json_t *engfix_pages(engine_template_t *t, json_t *data);
+/* engfix_pages of a layout that must compile (engfix_compile), freed again. */
+json_t *engfix_pages_of(const char *layout, json_t *data);
+/* {"lines": ["line 1", …, "line n"]}: data for a loop of n one-line paragraphs. */
+json_t *engfix_lines(int n);
 /* Renders t to an uncompressed PDF and fails the test unless it holds each of want[0..n). */
 void engfix_expect_in_pdf(engine_template_t *t, const char *const *want, size_t n);
 /* The items of page p (0-based) of such pages (borrowed). */

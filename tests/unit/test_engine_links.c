@@ -18,18 +18,6 @@
     ", \"body\": [" blocks "]}"
 #define LINES "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\"}"
 
-/* {"lines": ["line 1", …, "line n"]} */
-static json_t *lines(int n)
-{
-    json_t *a = json_array();
-    for (int i = 1; i <= n; i++) {
-        char s[32];
-        snprintf(s, sizeof s, "line %d", i);
-        json_array_append_new(a, json_string(s));
-    }
-    return json_pack("{s:o}", "lines", a);
-}
-
 /* The rendered PDF of layout with data, opened (out keeps the bytes poppler reads). */
 static PopplerDocument *render_pdf(const char *layout, const json_t *data, engine_output_t *out)
 {
@@ -88,7 +76,7 @@ static void links_on(PopplerDocument *doc, int page, char *out, size_t len)
 
 START_TEST(links_go_to_the_page_of_the_anchor)
 {
-    json_t *data = lines(40);
+    json_t *data = engfix_lines(40);
     engine_output_t out = {0};
     PopplerDocument *doc = render_pdf(
         A6(", \"footer\": [{\"type\": \"text\", \"text\": \"terms\", \"link\": \"#terms\", \"fontSize\": 8}]",
@@ -119,7 +107,7 @@ END_TEST
 START_TEST(anchors_from_the_data_are_destinations_and_targets)
 {
     /* An index of the lines linking to each, and a "#" from the data that stays text. */
-    json_t *data = lines(30);
+    json_t *data = engfix_lines(30);
     json_object_set_new(data, "ref", json_string("#line 30"));
     engine_output_t out = {0};
     PopplerDocument *doc = render_pdf(

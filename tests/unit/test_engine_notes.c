@@ -64,34 +64,14 @@ static void expect_no_overlap(const json_t *pages)
     }
 }
 
-/* {"lines": ["line 1", …, "line n"]} */
-static json_t *lines(int n)
-{
-    json_t *a = json_array();
-    for (int i = 1; i <= n; i++) {
-        char s[32];
-        snprintf(s, sizeof s, "line %d", i);
-        json_array_append_new(a, json_string(s));
-    }
-    return json_pack("{s:o}", "lines", a);
-}
-
-static json_t *pages_of(const char *layout, json_t *data)
-{
-    engine_template_t *t = engfix_compile(layout);
-    json_t *pages = engfix_pages(t, data);
-    engine_template_free(t);
-    return pages;
-}
-
 START_TEST(a_footnote_goes_with_its_mark)
 {
     /* However many lines come first, the footnote is on the page of the line with its mark
      * (the line moves on when it and its note do not both fit), and nothing overlaps. */
     const char *layout = A6("", LINES ", " NOTE("Marked", "The note") ", \"after\"");
     for (int n = 0; n <= 30; n++) {
-        json_t *data = lines(n);
-        json_t *pages = pages_of(layout, data);
+        json_t *data = engfix_lines(n);
+        json_t *pages = engfix_pages_of(layout, data);
         ck_assert_ptr_nonnull(pages);
         int mark = engfix_page_with(pages, "Marked1");
         ck_assert_int_ge(mark, 0);
@@ -108,15 +88,15 @@ END_TEST
 
 START_TEST(numbers_run_through_the_document)
 {
-    json_t *pages =
-        pages_of(A6("", NOTE("One", "First") ", {\"type\": \"pageBreak\"}, " NOTE("Two", "Second") ", " NOTE(
-                            "Three", "Third") ", {\"type\": \"pageBreak\"}, "
-                                              "{\"type\": \"text\", \"runs\": "
-                                              "[\"Four\", {\"footnote\": "
-                                              "\"Fourth\"}, \" and five\", "
-                                              "{\"footnote\": [\"Fifth\", "
-                                              "\"more\"]}]}"),
-                 NULL);
+    json_t *pages = engfix_pages_of(
+        A6("", NOTE("One", "First") ", {\"type\": \"pageBreak\"}, " NOTE("Two", "Second") ", " NOTE(
+                   "Three", "Third") ", {\"type\": \"pageBreak\"}, "
+                                     "{\"type\": \"text\", \"runs\": "
+                                     "[\"Four\", {\"footnote\": "
+                                     "\"Fourth\"}, \" and five\", "
+                                     "{\"footnote\": [\"Fifth\", "
+                                     "\"more\"]}]}"),
+        NULL);
     ck_assert_ptr_nonnull(pages);
     ck_assert_int_eq(engfix_page_with(pages, "One1"), 0);
     ck_assert_int_eq(engfix_page_with(pages, "First"), 0);
@@ -136,10 +116,10 @@ START_TEST(numbers_run_through_the_document)
     json_decref(pages);
 
     /* Side-by-side columns: each column's footnotes, one under the other, on their page. */
-    pages = pages_of(A6("", "{\"type\": \"columns\", \"columns\": [{\"children\": [" NOTE(
-                                "Left", "L note") "]},"
-                                                  " {\"children\": [" NOTE("Right", "R note") "]}]}"),
-                     NULL);
+    pages = engfix_pages_of(A6("", "{\"type\": \"columns\", \"columns\": [{\"children\": [" NOTE(
+                                       "Left", "L note") "]},"
+                                                         " {\"children\": [" NOTE("Right", "R note") "]}]}"),
+                            NULL);
     ck_assert_int_eq(engfix_page_with(pages, "Left1"), 0);
     ck_assert_int_eq(engfix_page_with(pages, "Right2"), 0);
     json_t *l = engfix_text_item(pages, 0, "L note"), *r = engfix_text_item(pages, 0, "R note");
@@ -151,9 +131,10 @@ END_TEST
 
 START_TEST(a_heading_s_mark_stays_out_of_the_contents)
 {
-    json_t *pages = pages_of(A6("", "{\"type\": \"toc\"}, {\"type\": \"heading\", \"runs\": [\"Intro\", "
-                                    "{\"footnote\": \"About it\"}]}"),
-                             NULL);
+    json_t *pages =
+        engfix_pages_of(A6("", "{\"type\": \"toc\"}, {\"type\": \"heading\", \"runs\": [\"Intro\", "
+                               "{\"footnote\": \"About it\"}]}"),
+                        NULL);
     ck_assert_ptr_nonnull(pages);
     ck_assert_int_eq(engfix_page_with(pages, "Intro"), 0); /* the entry, without the mark */
     ck_assert_int_eq(engfix_page_with(pages, "Intro1"), 0);
@@ -174,7 +155,7 @@ START_TEST(footnotes_in_tables_lists_and_loops)
                "\"in a list\"}]}]},"
                " {\"type\": \"text\", \"each\": \"rows\", \"runs\": [\"loop {{item.name}}\", {\"footnote\": "
                "{\"type\": \"text\", \"text\": \"about {{item.name}}\", \"italic\": true}}]}");
-    json_t *pages = pages_of(layout, data);
+    json_t *pages = engfix_pages_of(layout, data);
     ck_assert_ptr_nonnull(pages);
     static const char *const want[][2] = {{"A1", "note of A"},    {"B2", "note of B"},
                                           {"C3", "note of C"},    {"item4", "in a list"},
@@ -194,7 +175,7 @@ START_TEST(footnotes_in_tables_lists_and_loops)
     for (int i = 0; i < 40; i++)
         json_array_append_new(rows, json_pack("{s:s+,s:s}", "name", "r", i % 2 ? "x" : "y", "note", "n"));
     data = json_pack("{s:o}", "rows", rows);
-    pages = pages_of(layout, data);
+    pages = engfix_pages_of(layout, data);
     ck_assert_ptr_nonnull(pages);
     ck_assert_int_gt(json_array_size(pages), 2);
     expect_no_overlap(pages);
@@ -205,7 +186,7 @@ END_TEST
 
 START_TEST(a_footnote_taller_than_a_page_is_an_error)
 {
-    json_t *data = lines(60);
+    json_t *data = engfix_lines(60);
     engine_template_t *t = engfix_compile(A6(
         "", "{\"type\": \"text\", \"runs\": [\"x\", {\"footnote\": {\"type\": \"text\", \"each\": \"lines\", "
             "\"text\": \"{{item}}\", \"fontSize\": 16}}]}"));

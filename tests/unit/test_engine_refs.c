@@ -55,26 +55,6 @@ static int last_page_with(const json_t *pages, const char *s)
     return -1;
 }
 
-/* {"lines": ["line 1", …, "line n"]} */
-static json_t *lines(int n)
-{
-    json_t *a = json_array();
-    for (int i = 1; i <= n; i++) {
-        char s[32];
-        snprintf(s, sizeof s, "line %d", i);
-        json_array_append_new(a, json_string(s));
-    }
-    return json_pack("{s:o}", "lines", a);
-}
-
-static json_t *pages_of(const char *layout, json_t *data)
-{
-    engine_template_t *t = engfix_compile(layout);
-    json_t *pages = engfix_pages(t, data);
-    engine_template_free(t);
-    return pages;
-}
-
 static void expect_render_error(const char *layout, json_t *data, const char *needle)
 {
     engine_template_t *t = engfix_compile(layout);
@@ -90,16 +70,16 @@ START_TEST(page_refs_show_the_page_of_the_anchor)
     /* Before and after the anchor, in the body and in the footer, the page it lands on. */
     static const int counts[] = {5, 40, 250};
     for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
-        json_t *data = lines(counts[k]);
-        json_t *pages =
-            pages_of(A6(", \"footer\": [{\"type\": \"text\", \"text\": \"terms p{{pageOf(\\\"terms\\\")}}\", "
-                        "\"fontSize\": 8}]",
-                        "\"See page {{pageOf(\\\"terms\\\")}}\", " LINES
-                        ", {\"type\": \"heading\", \"text\": \"Terms\", \"anchor\": \"terms\"},"
-                        " \"Back to page {{pageOf(\\\"top\\\")}}\", {\"type\": \"text\", \"text\": \"end\", "
-                        "\"anchor\": \"top\","
-                        " \"position\": {\"x\": 0, \"y\": 0}}"),
-                     data);
+        json_t *data = engfix_lines(counts[k]);
+        json_t *pages = engfix_pages_of(
+            A6(", \"footer\": [{\"type\": \"text\", \"text\": \"terms p{{pageOf(\\\"terms\\\")}}\", "
+               "\"fontSize\": 8}]",
+               "\"See page {{pageOf(\\\"terms\\\")}}\", " LINES
+               ", {\"type\": \"heading\", \"text\": \"Terms\", \"anchor\": \"terms\"},"
+               " \"Back to page {{pageOf(\\\"top\\\")}}\", {\"type\": \"text\", \"text\": \"end\", "
+               "\"anchor\": \"top\","
+               " \"position\": {\"x\": 0, \"y\": 0}}"),
+            data);
         ck_assert_ptr_nonnull(pages);
         int terms = page_with(pages, "Terms");
         ck_assert_int_ge(terms, counts[k] > 100 ? 9 : 0);
@@ -119,11 +99,11 @@ END_TEST
 
 START_TEST(anchors_from_the_data_name_each_copy)
 {
-    json_t *data = lines(60);
+    json_t *data = engfix_lines(60);
     const char *layout = A6(
         "", "\"Line 50 is on page {{pageOf(\\\"l-line 50\\\")}}\", "
             "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"l-{{item}}\"}");
-    json_t *pages = pages_of(layout, data);
+    json_t *pages = engfix_pages_of(layout, data);
     char want[64];
     snprintf(want, sizeof want, "Line 50 is on page %d", page_with(pages, "line 50") + 1);
     ck_assert_int_eq(page_with(pages, want), 0);
@@ -143,7 +123,7 @@ END_TEST
 START_TEST(page_of_a_value_from_the_data)
 {
     /* An index whose entries name their anchors in the data: pageOf(item.ref). */
-    json_t *data = lines(40);
+    json_t *data = engfix_lines(40);
     json_object_set_new(data, "index",
                         engfix_json("[{\"title\": \"Terms\", \"ref\": \"terms\"},"
                                     " {\"title\": \"Line 30\", \"ref\": \"l-line 30\"}]"));
@@ -153,7 +133,7 @@ START_TEST(page_of_a_value_from_the_data)
             " \"Top: p{{pageOf(top)}}\","
             " {\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"l-{{item}}\"},"
             " {\"type\": \"heading\", \"text\": \"Terms\", \"anchor\": \"terms\"}");
-    json_t *pages = pages_of(layout, data);
+    json_t *pages = engfix_pages_of(layout, data);
     ck_assert_ptr_nonnull(pages);
     char want[64];
     snprintf(want, sizeof want, "Terms: p%d", last_page_with(pages, "Terms") + 1);
@@ -217,13 +197,13 @@ START_TEST(toc_lists_the_headings_with_their_final_pages)
     for (int i = 1; i <= 40; i++)
         json_array_append_new(secs, json_integer(i));
     json_t *data = json_pack("{s:o}", "secs", secs);
-    json_t *pages =
-        pages_of(A6("", "{\"type\": \"toc\", \"title\": \"Contents\", \"levels\": 1, \"fontSize\": 10},"
-                        " {\"type\": \"stack\", \"each\": \"secs\", \"children\": [{\"type\": \"heading\", "
-                        "\"text\": \"Section "
-                        "{{item}}\"}, {\"type\": \"heading\", \"level\": 2, \"text\": \"Sub {{item}}\"},"
-                        " {\"type\": \"spacer\", \"height\": 120}]}"),
-                 data);
+    json_t *pages = engfix_pages_of(
+        A6("", "{\"type\": \"toc\", \"title\": \"Contents\", \"levels\": 1, \"fontSize\": 10},"
+               " {\"type\": \"stack\", \"each\": \"secs\", \"children\": [{\"type\": \"heading\", "
+               "\"text\": \"Section "
+               "{{item}}\"}, {\"type\": \"heading\", \"level\": 2, \"text\": \"Sub {{item}}\"},"
+               " {\"type\": \"spacer\", \"height\": 120}]}"),
+        data);
     ck_assert_ptr_nonnull(pages);
     int body = last_page_with(pages, "Section 1");
     ck_assert_int_ge(page_with(pages, "Section 40"), 1); /* its entry is on the second page */
