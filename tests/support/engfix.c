@@ -85,6 +85,16 @@ json_t *engfix_pages(engine_template_t *t, json_t *data)
     return pages;
 }
 
+void engfix_expect_layout_error(const char *layout, json_t *data, const char *needle)
+{
+    engine_template_t *t = engfix_compile(layout);
+    char err[600] = "";
+    json_t *r = engine_debug_layout(engfix_ctx, t, data, err, sizeof err);
+    ck_assert_msg(r == NULL, "rendered, but should fail with \"%s\"", needle);
+    ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+    engine_template_free(t);
+}
+
 json_t *engfix_pages_of(const char *layout, json_t *data)
 {
     engine_template_t *t = engfix_compile(layout);

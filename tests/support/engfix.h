@@ -35,6 +35,9 @@ bool engfix_has_issue(const json_t *issues, const char *path, const char *needle
 void engfix_expect_issue(const json_t *issues, const char *path, const char *needle);
 /* The "pages" of t's debug layout (engine_debug_layout) with data (NULL: none). */
 json_t *engfix_pages(engine_template_t *t, json_t *data);
+/* Fails the test unless laying out layout (which must compile) with data (NULL: none) fails with
+ * an error that contains needle. */
+void engfix_expect_layout_error(const char *layout, json_t *data, const char *needle);
 /* engfix_pages of a layout that must compile (engfix_compile), freed again. */
 json_t *engfix_pages_of(const char *layout, json_t *data);
 /* {"lines": ["line 1", …, "line n"]}: data for a loop of n one-line paragraphs. */

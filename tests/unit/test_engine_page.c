@@ -31,14 +31,9 @@ static json_t *pages_of(const char *layout, const char *data)
 /* The render error of a layout that compiles but cannot render with data. */
 static void expect_render_error(const char *layout, const char *data, const char *needle)
 {
-    engine_template_t *t = engfix_compile(layout);
     json_t *d = engfix_json(data);
-    char err[600] = "";
-    json_t *r = engine_debug_layout(engfix_ctx, t, d, err, sizeof err);
-    ck_assert_msg(r == NULL, "rendered, but should fail with \"%s\"", needle);
-    ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
+    engfix_expect_layout_error(layout, d, needle);
     json_decref(d);
-    engine_template_free(t);
 }
 
 static json_t *item(const json_t *pages, int p, size_t i)

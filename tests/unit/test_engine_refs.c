@@ -18,51 +18,13 @@
     ", \"body\": [" blocks "]}"
 #define LINES "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\"}"
 
-static json_t *items(const json_t *pages, int p)
-{
-    return json_object_get(json_array_get(pages, (size_t)p), "items");
-}
-
-/* The page (0-based) whose text items include s, or -1. */
-static int page_with(const json_t *pages, const char *s)
-{
-    for (size_t p = 0; p < json_array_size(pages); p++) {
-        size_t i;
-        json_t *it;
-        json_array_foreach(items(pages, (int)p), i, it)
-        {
-            const char *t = json_string_value(json_object_get(it, "text"));
-            if (t && !strcmp(t, s))
-                return (int)p;
-        }
-    }
-    return -1;
-}
-
 /* The last page whose text items include s, or -1. */
 static int last_page_with(const json_t *pages, const char *s)
 {
-    for (int p = (int)json_array_size(pages) - 1; p >= 0; p--) {
-        size_t i;
-        json_t *it;
-        json_array_foreach(items(pages, p), i, it)
-        {
-            const char *t = json_string_value(json_object_get(it, "text"));
-            if (t && !strcmp(t, s))
-                return p;
-        }
-    }
+    for (int p = (int)json_array_size(pages) - 1; p >= 0; p--)
+        if (engfix_text_item(pages, p, s))
+            return p;
     return -1;
-}
-
-static void expect_render_error(const char *layout, json_t *data, const char *needle)
-{
-    engine_template_t *t = engfix_compile(layout);
-    char err[600] = "";
-    json_t *r = engine_debug_layout(engfix_ctx, t, data, err, sizeof err);
-    ck_assert_msg(r == NULL, "rendered, but should fail with \"%s\"", needle);
-    ck_assert_msg(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
-    engine_template_free(t);
 }
 
 START_TEST(page_refs_show_the_page_of_the_anchor)
@@ -81,16 +43,16 @@ START_TEST(page_refs_show_the_page_of_the_anchor)
                " \"position\": {\"x\": 0, \"y\": 0}}"),
             data);
         ck_assert_ptr_nonnull(pages);
-        int terms = page_with(pages, "Terms");
+        int terms = engfix_page_with(pages, "Terms");
         ck_assert_int_ge(terms, counts[k] > 100 ? 9 : 0);
         char want[64];
         snprintf(want, sizeof want, "See page %d", terms + 1);
-        ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+        ck_assert_msg(engfix_page_with(pages, want) == 0, "no \"%s\" on page 1", want);
         snprintf(want, sizeof want, "terms p%d", terms + 1);
-        ck_assert_int_eq(page_with(pages, want), 0);
+        ck_assert_int_eq(engfix_page_with(pages, want), 0);
         /* A positioned block is on the page the flow reached. */
-        snprintf(want, sizeof want, "Back to page %d", page_with(pages, "end") + 1);
-        ck_assert_int_ge(page_with(pages, want), 0);
+        snprintf(want, sizeof want, "Back to page %d", engfix_page_with(pages, "end") + 1);
+        ck_assert_int_ge(engfix_page_with(pages, want), 0);
         json_decref(pages);
         json_decref(data);
     }
@@ -105,17 +67,19 @@ START_TEST(anchors_from_the_data_name_each_copy)
             "{\"type\": \"text\", \"each\": \"lines\", \"text\": \"{{item}}\", \"anchor\": \"l-{{item}}\"}");
     json_t *pages = engfix_pages_of(layout, data);
     char want[64];
-    snprintf(want, sizeof want, "Line 50 is on page %d", page_with(pages, "line 50") + 1);
-    ck_assert_int_eq(page_with(pages, want), 0);
+    snprintf(want, sizeof want, "Line 50 is on page %d", engfix_page_with(pages, "line 50") + 1);
+    ck_assert_int_eq(engfix_page_with(pages, want), 0);
     json_decref(pages);
     json_decref(data);
 
     /* Two copies with one name, and a name no copy has, are render errors. */
     data = engfix_json("{\"lines\": [\"a\", \"b\", \"a\"]}");
-    expect_render_error(layout, data, "two blocks have the anchor \"l-a\" (the second at layout.body.1)");
+    engfix_expect_layout_error(layout, data,
+                               "two blocks have the anchor \"l-a\" (the second at layout.body.1)");
     json_decref(data);
     data = engfix_json("{\"lines\": [\"a\"]}");
-    expect_render_error(layout, data, "pageOf(\"l-line 50\"): no block in this document has the anchor");
+    engfix_expect_layout_error(layout, data,
+                               "pageOf(\"l-line 50\"): no block in this document has the anchor");
     json_decref(data);
 }
 END_TEST
@@ -137,19 +101,20 @@ START_TEST(page_of_a_value_from_the_data)
     ck_assert_ptr_nonnull(pages);
     char want[64];
     snprintf(want, sizeof want, "Terms: p%d", last_page_with(pages, "Terms") + 1);
-    ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
-    snprintf(want, sizeof want, "Line 30: p%d", page_with(pages, "line 30") + 1);
-    ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+    ck_assert_msg(engfix_page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+    snprintf(want, sizeof want, "Line 30: p%d", engfix_page_with(pages, "line 30") + 1);
+    ck_assert_msg(engfix_page_with(pages, want) == 0, "no \"%s\" on page 1", want);
     snprintf(want, sizeof want, "Top: p%d", last_page_with(pages, "Terms") + 1);
-    ck_assert_msg(page_with(pages, want) == 0, "no \"%s\" on page 1", want);
+    ck_assert_msg(engfix_page_with(pages, want) == 0, "no \"%s\" on page 1", want);
     json_decref(pages);
 
     /* A name no block has, and a value that is no name, stop the render. */
     json_object_set_new(data, "index", engfix_json("[{\"title\": \"X\", \"ref\": \"appendix\"}]"));
-    expect_render_error(layout, data,
-                        "pageOf(item.ref): no block in this document has the anchor \"appendix\"");
+    engfix_expect_layout_error(layout, data,
+                               "pageOf(item.ref): no block in this document has the anchor \"appendix\"");
     json_object_set_new(data, "index", engfix_json("[{\"title\": \"X\", \"ref\": true}]"));
-    expect_render_error(layout, data, "pageOf(item.ref): the value is not the name of an anchor (text)");
+    engfix_expect_layout_error(layout, data,
+                               "pageOf(item.ref): the value is not the name of an anchor (text)");
     json_decref(data);
 }
 END_TEST
@@ -180,7 +145,7 @@ END_TEST
 static const char *toc_number(const json_t *pages, int body, const char *entry)
 {
     for (int p = 0; p <= body; p++) {
-        json_t *list = items(pages, p);
+        json_t *list = engfix_items(pages, p);
         for (size_t i = 0; i + 1 < json_array_size(list); i++) {
             const char *t = json_string_value(json_object_get(json_array_get(list, i), "text"));
             if (t && !strcmp(t, entry))
@@ -206,8 +171,8 @@ START_TEST(toc_lists_the_headings_with_their_final_pages)
         data);
     ck_assert_ptr_nonnull(pages);
     int body = last_page_with(pages, "Section 1");
-    ck_assert_int_ge(page_with(pages, "Section 40"), 1); /* its entry is on the second page */
-    ck_assert_int_eq(page_with(pages, "Contents"), 0);
+    ck_assert_int_ge(engfix_page_with(pages, "Section 40"), 1); /* its entry is on the second page */
+    ck_assert_int_eq(engfix_page_with(pages, "Contents"), 0);
     for (int i = 1; i <= 40; i++) {
         char entry[32], want[16];
         snprintf(entry, sizeof entry, "Section %d", i);
