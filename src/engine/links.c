@@ -22,6 +22,13 @@ static json_t *object_of(render_t *r, json_t **o)
     return *o;
 }
 
+/* The render error of a link to a name no placed block has as its anchor. */
+static int no_such_anchor(render_t *r, const char *name, const char *path)
+{
+    return render_fail(r, "the link \"#%.100s\" at %s: no block in this document has the anchor \"%.100s\"",
+                       name, path, name);
+}
+
 int links_use(render_t *r, const char *name, size_t len, const char *path)
 {
     if (len == 0 || len > ENGINE_ANCHOR_MAX || memchr(name, 0, len))
@@ -34,9 +41,7 @@ int links_use(render_t *r, const char *name, size_t len, const char *path)
     if (json_object_get(used, name))
         return 0;
     if (r->links_checked && !json_object_get(r->dests, name)) /* a header drawn after links_check */
-        return render_fail(r,
-                           "the link \"#%.100s\" at %s: no block in this document has the anchor \"%.100s\"",
-                           name, path, name);
+        return no_such_anchor(r, name, path);
     if (json_object_set_new(used, name, json_string(path)) < 0)
         return render_fail(r, "out of memory");
     return 0;
@@ -64,9 +69,7 @@ int links_check(render_t *r)
     json_object_foreach(r->link_names, name, path)
     {
         if (!r->dests || !json_object_get(r->dests, name))
-            return render_fail(
-                r, "the link \"#%.100s\" at %s: no block in this document has the anchor \"%.100s\"", name,
-                json_string_value(path), name);
+            return no_such_anchor(r, name, json_string_value(path));
     }
     r->links_checked = true;
     return 0;
