@@ -87,6 +87,13 @@ typedef struct toc_entry {
 
 typedef struct pbox pbox_t;
 
+/* The engine's own link targets: "#ck-hN" the N-th contents entry's heading, "#ck-fnN" the
+ * footnote numbered N (the destination's name is the link without "#"). User anchors of these
+ * names yield to them (links.c). */
+#define TOC_LINK_PREFIX "#ck-h"
+#define NOTES_LINK_PREFIX "#ck-fn"
+#define NOTES_LINK_PREFIX_LEN (sizeof NOTES_LINK_PREFIX - 1)
+
 /* A footnote (notes.c): its number and body, set at the foot of the page its mark lands on. */
 typedef struct pnote {
     pbox_t *num, *body;

@@ -106,13 +106,14 @@ void links_attr(const char *link, char *out, size_t len)
         quoted("uri=", link, out, len);
 }
 
-/* The table of contents' and the footnotes' own destinations (draw.c: "ck-hN", "ck-fnN"): an
- * anchor of the same name yields to them. */
+/* The table of contents' and the footnotes' own destinations (TOC_LINK_PREFIX, NOTES_LINK_PREFIX
+ * without "#"): an anchor of the same name yields to them. */
 static bool toc_dest_name(const render_t *r, const char *name)
 {
-    size_t k = !strncmp(name, "ck-h", 4) && r->t->has_toc ? 4
-               : !strncmp(name, "ck-fn", 5) && r->nnotes  ? 5
-                                                          : 0;
+    static const char toc[] = TOC_LINK_PREFIX, note[] = NOTES_LINK_PREFIX; /* with "#" */
+    size_t k = !strncmp(name, toc + 1, sizeof toc - 2) && r->t->has_toc ? sizeof toc - 2
+               : !strncmp(name, note + 1, sizeof note - 2) && r->nnotes ? sizeof note - 2
+                                                                        : 0;
     if (!k || !name[k])
         return false;
     return strspn(name + k, "0123456789") == strlen(name + k);

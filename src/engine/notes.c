@@ -54,11 +54,11 @@ int notes_prepare(render_t *r, const run_t *run, pnote_t *note, text_span_t *mar
         return render_fail(r, "more than %d footnotes in one document", RENDER_NOTES_MAX);
     int id = ++r->notes_count;
     char buf[32];
-    snprintf(buf, sizeof buf, "#ck-fn%d", id);
+    snprintf(buf, sizeof buf, NOTES_LINK_PREFIX "%d", id);
     const node_t *body = run->footnote;
     tstyle_t *st = arena_alloc(r->a, sizeof *st);
     note->link = arena_strdup(r->a, buf);
-    const char *num = note->link ? arena_strdup(r->a, buf + 6) : NULL;
+    const char *num = note->link ? arena_strdup(r->a, buf + NOTES_LINK_PREFIX_LEN) : NULL;
     if (!st || !num) {
         render_tick(r);
         return -1;

@@ -440,7 +440,8 @@ static void note_outline(render_t *r, const pbox_t *pb, double x)
         if (l && t > title)
             *t++ = ' ';
         for (int k = 0; k < p->lines[l].nruns; k++) {
-            if (mark && p->lines[l].runs[k].link && !strncmp(p->lines[l].runs[k].link, mark, 6))
+            if (mark && p->lines[l].runs[k].link &&
+                !strncmp(p->lines[l].runs[k].link, mark, NOTES_LINK_PREFIX_LEN))
                 continue;
             memcpy(t, p->lines[l].runs[k].utf8, (size_t)p->lines[l].runs[k].utf8_len);
             t += p->lines[l].runs[k].utf8_len;

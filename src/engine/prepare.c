@@ -1098,7 +1098,8 @@ static pbox_t *toc_entry(render_t *r, const node_t *n, const json_t *entry, doub
     int nl = snprintf(buf, sizeof buf, "%d", page);
     /* A link to the heading's destination (draw.c: "#" + the destination's name). */
     char dest[32];
-    snprintf(dest, sizeof dest, "#ck-h%lld", (long long)json_integer_value(json_array_get(entry, 3)));
+    snprintf(dest, sizeof dest, TOC_LINK_PREFIX "%lld",
+             (long long)json_integer_value(json_array_get(entry, 3)));
     const char *num = arena_strndup(r->a, buf, (size_t)nl), *text = arena_strdup(r->a, title ? title : "");
     const char *link = arena_strdup(r->a, dest);
     if (!num || !text || !link) {
