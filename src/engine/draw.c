@@ -345,7 +345,7 @@ static void draw_dests(render_t *r, cairo_t *cr, int page)
         if (e->page != page)
             continue;
         char attr[96];
-        snprintf(attr, sizeof attr, "name='%s%zu' x=%.2f y=%.2f", TOC_LINK_PREFIX + 1, i, e->x, e->y);
+        snprintf(attr, sizeof attr, "name='%s%zu' x=%.2f y=%.2f", &TOC_LINK_PREFIX[1], i, e->x, e->y);
         cairo_tag_begin(cr, CAIRO_TAG_DEST, attr);
         cairo_tag_end(cr, CAIRO_TAG_DEST);
     }
