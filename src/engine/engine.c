@@ -408,18 +408,25 @@ static int output_png(render_t *r, const engine_render_opts_t *opts, engine_outp
 }
 
 /* Prepares and paginates the body. A body that shows pageOf() numbers is laid out again with the
- * pages the last layout found, until they are the pages it produces (usually the second time). */
+ * pages the last layout found, until they are the pages it produces (usually the second time);
+ * one whose columns' footnotes ran under another column's text, with room left for them. */
 static int layout_body(render_t *r)
 {
     for (int pass = 1;; pass++) {
         notes_reset(r);
+        r->notes_again = false;
         pbox_t *body = prepare_stack(r, r->t->body, r->content_w);
         if (!body || place_document(r, body) < 0)
             return -1;
         bool settled = true;
         if (r->t->page_refs && refs_settled(r, &settled) < 0)
             return -1;
-        if (settled || !r->t->body_page_refs)
+        bool refs_again = !settled && r->t->body_page_refs;
+        if (!refs_again && !r->notes_again)
+            return 0;
+        /* Footnotes that still move a column's text after that many layouts: the last one
+         * stands (the floors only grow, so this takes a contrived document). */
+        if (pass == ENGINE_LAYOUT_PASSES_MAX && !refs_again)
             return 0;
         if (pass == ENGINE_LAYOUT_PASSES_MAX)
             return render_fail(r,

@@ -252,6 +252,12 @@ typedef struct render {
     int notes_npages;
     int notes_count;
     double notes_total_h;
+    /* What the flow leaves at the foot of each page at least, from earlier layouts of this
+     * render (notes_nfloor entries; kept across layouts), and whether this layout found a
+     * column's text under a page's footnotes, which a later column had put there. */
+    double *notes_floor;
+    int notes_nfloor;
+    bool notes_again;
     /* limits and errors */
     int64_t deadline_ms;
     size_t steps;
@@ -338,6 +344,15 @@ double notes_need(const render_t *r, const pbox_t *pb, int line, double have);
 int notes_placed(render_t *r, pbox_t *pb, int a, int b);
 /* The height reserved for footnotes at the foot of page. */
 double notes_page_h(const render_t *r, int page);
+/* The height the flow leaves free at the foot of page: its footnotes', or its floor if more. */
+double notes_flow_h(const render_t *r, int page);
+/* Of footnotes of height h more on the current page (rule included), the part the flow has not
+ * left free already: h without a floor. */
+double notes_over(const render_t *r, double h);
+/* The flow of the next layout leaves at least h free at the foot of page (a later column's
+ * footnotes landed there under an earlier column's text), and that layout is asked for
+ * (notes_again). -1 after render_fail. */
+int notes_raise_floor(render_t *r, int page, double h);
 /* Sets every page's footnotes at its foot (once the body is placed). */
 int notes_set(render_t *r);
 /* The rule and its spacing above the footnotes of a page. */

@@ -105,6 +105,36 @@ double notes_page_h(const render_t *r, int page)
     return page < r->notes_npages ? r->notes_page_h[page] : 0;
 }
 
+double notes_flow_h(const render_t *r, int page)
+{
+    double floor = page < r->notes_nfloor ? r->notes_floor[page] : 0;
+    return fmax(notes_page_h(r, page), floor);
+}
+
+double notes_over(const render_t *r, double h)
+{
+    if (r->notes_nfloor == 0)
+        return h;
+    return fmax(0, notes_page_h(r, r->page) + h - notes_flow_h(r, r->page));
+}
+
+int notes_raise_floor(render_t *r, int page, double h)
+{
+    if (page >= r->notes_nfloor) {
+        int cap = page + 16;
+        double *v = arena_grow(r->a, r->notes_floor, (size_t)r->notes_nfloor, (size_t)cap, sizeof *v);
+        if (!v)
+            return render_tick(r);
+        r->notes_floor = v;
+        r->notes_nfloor = cap;
+    }
+    if (h > r->notes_floor[page]) {
+        r->notes_floor[page] = h;
+        r->notes_again = true;
+    }
+    return 0;
+}
+
 double notes_need(const render_t *r, const pbox_t *pb, int line, double have)
 {
     double h = 0;

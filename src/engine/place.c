@@ -152,7 +152,7 @@ static double flow_bottom(render_t *r)
     double b = body_bottom(r, r->page);
     for (int i = 0; i < r->ninsets; i++)
         b -= r->insets[i]->bottom;
-    return r->notes_npages ? b - notes_page_h(r, r->page) : b; /* no footnotes: no call */
+    return r->notes_npages || r->notes_nfloor ? b - notes_flow_h(r, r->page) : b; /* no footnotes: no call */
 }
 
 static double remaining(render_t *r)
@@ -459,7 +459,8 @@ static int lines_fit(render_t *r, const pbox_t *pb, int i, double bottom)
     double top0 = p->lines[i].top, notes = 0;
     while (k < n) {
         double more = pb->nnotes ? notes_need(r, pb, k, notes) : 0;
-        if (r->y + (p->lines[k].top + p->lines[k].height - top0) + notes + more > bottom + EPS)
+        double over = notes + more > 0 ? notes_over(r, notes + more) : 0;
+        if (r->y + (p->lines[k].top + p->lines[k].height - top0) + over > bottom + EPS)
             break;
         notes += more;
         k++;
@@ -585,6 +586,48 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     return 0;
 }
 
+/* Columns side by side are placed one after the other from the same start, so a later
+ * column's footnotes can land on a page where an earlier column already ran down to the limit
+ * of that moment. What each column saw: where it ended and the footnote height of each page it
+ * reached (from the start's page). */
+typedef struct {
+    cursor_t end;
+    double *page_h;
+} cols_seen_t;
+
+static int cols_note_seen(render_t *r, int start_page, cursor_t end, cols_seen_t *seen)
+{
+    int n = end.page - start_page + 1;
+    seen->end = end;
+    seen->page_h = arena_calloc(r->a, (size_t)n, sizeof *seen->page_h);
+    if (!seen->page_h)
+        return render_tick(r);
+    for (int p = start_page; p <= end.page; p++)
+        seen->page_h[p - start_page] = notes_page_h(r, p);
+    return 0;
+}
+
+/* A page whose footnotes grew after an earlier column left it (all the way down) or ended on it
+ * below their new top gets their height as floor: the next layout keeps every column above
+ * them (notes_raise_floor asks for it). */
+static int cols_check_notes(render_t *r, int start_page, const cols_seen_t *seen, int n)
+{
+    double insets = 0;
+    for (int i = 0; i < r->ninsets; i++)
+        insets += r->insets[i]->bottom;
+    for (int i = 0; i + 1 < n; i++) {
+        for (int p = start_page; p <= seen[i].end.page; p++) {
+            double now = notes_page_h(r, p);
+            if (now <= seen[i].page_h[p - start_page] + EPS)
+                continue;
+            double top = body_bottom(r, p) - insets - notes_flow_h(r, p);
+            if ((p < seen[i].end.page || seen[i].end.y > top + EPS) && notes_raise_floor(r, p, now) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static int place_columns(render_t *r, pbox_t *pb, double x)
 {
     /* A kept-together column that does not fit moves the whole row of columns to the next page. */
@@ -597,8 +640,13 @@ static int place_columns(render_t *r, pbox_t *pb, double x)
             break;
         }
     }
+    int n = pb->u.cols.n;
+    bool notes = r->notes_count > 0 && !r->nobreak && n > 1;
+    cols_seen_t *seen = notes ? arena_calloc(r->a, (size_t)n, sizeof *seen) : NULL;
+    if (notes && !seen)
+        return render_tick(r);
     cursor_t start = cursor_get(r), end = start;
-    for (int i = 0; i < pb->u.cols.n; i++) {
+    for (int i = 0; i < n; i++) {
         cursor_set(r, start);
         pbox_t *kid = pb->u.cols.kids[i];
         if (!at_top(r))
@@ -607,11 +655,13 @@ static int place_columns(render_t *r, pbox_t *pb, double x)
             return -1;
         r->y += kid->mb;
         cursor_t c = cursor_get(r);
+        if (notes && cols_note_seen(r, start.page, c, &seen[i]) < 0)
+            return -1;
         if (cursor_after(c, end))
             end = c;
     }
     cursor_set(r, end);
-    return 0;
+    return notes ? cols_check_notes(r, start.page, seen, n) : 0;
 }
 
 /* ------------------------------------------------------------ tables */
@@ -983,8 +1033,9 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
         /* A group header moves to the next page with its first row (and the rows tied to it);
          * a row with footnotes needs room for them too. */
         double rh =
-            row->h +
-            (row->notes_h > 0 ? row->notes_h + (notes_page_h(r, r->page) == 0 ? notes_sep_h() : 0) : 0);
+            row->h + (row->notes_h > 0
+                          ? notes_over(r, row->notes_h + (notes_page_h(r, r->page) == 0 ? notes_sep_h() : 0))
+                          : 0);
         double need = rh + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
         if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)

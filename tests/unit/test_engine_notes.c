@@ -129,6 +129,59 @@ START_TEST(numbers_run_through_the_document)
 }
 END_TEST
 
+/* Every "line N" of the flow on page p ends above that page's rule; how many there are. */
+static int lines_above_rule(const json_t *pages, int p)
+{
+    double ry = rule_y(pages, p);
+    int n = 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(engfix_items(pages, p), i, it)
+    {
+        const char *t = json_string_value(json_object_get(it, "text"));
+        if (!t || strncmp(t, "line ", 5) != 0)
+            continue;
+        n++;
+        if (ry >= 0)
+            ck_assert_msg(num(it, "y") + num(it, "h") <= ry + 0.01,
+                          "page %d: \"%s\" (%.1f..%.1f) runs into the rule at %.1f", p, t, num(it, "y"),
+                          num(it, "y") + num(it, "h"), ry);
+    }
+    return n;
+}
+
+START_TEST(a_later_column_s_footnotes_push_back_an_earlier_column)
+{
+    /* The left column crosses pages and is placed first; the right column's footnote then
+     * lands on page 1: the left column's text must end above it there, not run under it. */
+    json_t *data = engfix_lines(30);
+    json_t *pages = engfix_pages_of(
+        A6("", "{\"type\": \"columns\", \"columns\": [{\"children\": [" LINES "]},"
+               " {\"children\": [" NOTE("Right", "A long note of the right column: one two three "
+                                                 "four five six seven eight nine ten") "]}]}"),
+        data);
+    ck_assert_int_eq(engfix_page_with(pages, "Right1"), 0);
+    ck_assert(rule_y(pages, 0) > 0);
+    int first = lines_above_rule(pages, 0), total = first;
+    ck_assert_int_gt(first, 3);
+    for (int p = 1; p < (int)json_array_size(pages); p++)
+        total += lines_above_rule(pages, p);
+    ck_assert_int_eq(total, 30); /* none lost: the ones that gave way went on */
+    ck_assert_int_eq(engfix_page_with(pages, "line 30"), (int)json_array_size(pages) - 1);
+    expect_no_overlap(pages);
+    json_decref(pages);
+
+    /* Without the note the left column uses the whole page: the note took room, nothing more. */
+    json_t *plain =
+        engfix_pages_of(A6("", "{\"type\": \"columns\", \"columns\": [{\"children\": [" LINES "]},"
+                               " {\"children\": [{\"type\": \"text\", \"text\": \"Right\"}]}]}"),
+                        data);
+    ck_assert_int_gt(lines_above_rule(plain, 0), first);
+    json_decref(plain);
+    json_decref(data);
+}
+END_TEST
+
 START_TEST(a_heading_s_mark_stays_out_of_the_contents)
 {
     json_t *pages =
@@ -254,6 +307,7 @@ Suite *notes_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_footnote_goes_with_its_mark);
     tcase_add_test(tc, numbers_run_through_the_document);
+    tcase_add_test(tc, a_later_column_s_footnotes_push_back_an_earlier_column);
     tcase_add_test(tc, a_heading_s_mark_stays_out_of_the_contents);
     tcase_add_test(tc, footnotes_in_tables_lists_and_loops);
     tcase_add_test(tc, a_footnote_taller_than_a_page_is_an_error);
