@@ -586,10 +586,11 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     return 0;
 }
 
-/* Columns side by side are placed one after the other from the same start, so a later
- * column's footnotes can land on a page where an earlier column already ran down to the limit
- * of that moment. What each column saw: where it ended and the footnote height of each page it
- * reached (from the start's page). */
+/* Columns side by side (and the cells of a table row taller than a page) are placed one after
+ * the other from the same start, so a later column's footnotes can land on a page where an
+ * earlier column already ran down to the limit of that moment. What each column saw: where it
+ * ended and the footnote height of each page it reached (from the start's page; NULL for a
+ * column not placed there). */
 typedef struct {
     cursor_t end;
     double *page_h;
@@ -615,8 +616,8 @@ static int cols_check_notes(render_t *r, int start_page, const cols_seen_t *seen
     double insets = 0;
     for (int i = 0; i < r->ninsets; i++)
         insets += r->insets[i]->bottom;
-    for (int i = 0; i + 1 < n; i++) {
-        for (int p = start_page; p <= seen[i].end.page; p++) {
+    for (int i = 0; i < n; i++) {
+        for (int p = start_page; seen[i].page_h && p <= seen[i].end.page; p++) {
             double now = notes_page_h(r, p);
             if (now <= seen[i].page_h[p - start_page] + EPS)
                 continue;
@@ -811,25 +812,32 @@ static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *ro
                   .arg = &rs};
     if (push_inset(r, &in) < 0)
         return -1;
+    bool notes = r->notes_count > 0 && row->ncells > 1;
+    cols_seen_t *seen = notes ? arena_calloc(r->a, (size_t)row->ncells, sizeof *seen) : NULL;
     cursor_t start = cursor_get(r), end = start;
     start.y += ts->pad_v;
-    for (int i = 0; i < row->ncells; i++) {
+    int rc = notes && !seen ? render_tick(r) : 0;
+    for (int i = 0; rc == 0 && i < row->ncells; i++) {
         cursor_set(r, start);
         const pcell_t *c = &row->cells[i];
         if (c->rowspan != 1)
             continue;
         pbox_t *ct = c->content;
         r->y += ct->mt;
-        if (place_pbox(r, ct, x + c->x + ts->pad_h + ct->ml, c->w - 2 * ts->pad_h - ct->ml - ct->mr) < 0) {
-            pop_inset(r);
-            return -1;
-        }
+        rc = place_pbox(r, ct, x + c->x + ts->pad_h + ct->ml, c->w - 2 * ts->pad_h - ct->ml - ct->mr);
         r->y += ct->mb;
         cursor_t cc = cursor_get(r);
+        if (rc == 0 && notes)
+            rc = cols_note_seen(r, start.page, cc, &seen[i]);
         if (cursor_after(cc, end))
             end = cc;
     }
+    /* Checked while the row's own inset (its bottom padding) still counts. */
+    if (rc == 0 && notes)
+        rc = cols_check_notes(r, start.page, seen, row->ncells);
     pop_inset(r);
+    if (rc < 0)
+        return -1;
     cursor_set(r, end);
     r->y += ts->pad_v;
     frag_extend(r, &rs.frags, r->y);

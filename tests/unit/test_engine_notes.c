@@ -178,6 +178,23 @@ START_TEST(a_later_column_s_footnotes_push_back_an_earlier_column)
                         data);
     ck_assert_int_gt(lines_above_rule(plain, 0), first);
     json_decref(plain);
+
+    /* The cells of a table row taller than a page flow the same way. */
+    pages = engfix_pages_of(
+        A6("", "{\"type\": \"table\", \"columns\": [{\"header\": \"A\"}, {\"header\": \"B\"}], \"rows\": "
+               "[[{\"type\": \"stack\", \"children\": [" LINES
+               "]}, " NOTE("Right", "A long note of the right cell: "
+                                    "one two three four five six seven eight nine ten eleven twelve thirteen "
+                                    "fourteen fifteen sixteen") "]]}"),
+        data);
+    ck_assert_int_eq(engfix_page_with(pages, "Right1"), 0);
+    ck_assert(rule_y(pages, 0) > 0);
+    total = 0;
+    for (int p = 0; p < (int)json_array_size(pages); p++)
+        total += lines_above_rule(pages, p);
+    ck_assert_int_eq(total, 30);
+    expect_no_overlap(pages);
+    json_decref(pages);
     json_decref(data);
 }
 END_TEST
