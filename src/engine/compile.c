@@ -1069,6 +1069,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
     json_t *pos = json_object_get(obj, "position");
     if (pos)
         n->position = compile_position(c, pos, compile_path(c, path, "position"));
+    c->in_positioned += pos != NULL;
     json_t *anchor = json_object_get(obj, "anchor");
     if (anchor)
         compile_anchor(c, anchor, compile_path(c, path, "anchor"), n);
@@ -1165,6 +1166,7 @@ static node_t *compile_block_obj(compiler_t *c, const json_t *obj, const char *p
         break;
     }
     }
+    c->in_positioned -= pos != NULL;
     if (pushed)
         compile_loop_pop(c);
     return n;

@@ -60,6 +60,7 @@ typedef struct compiler {
     int in_cell;          /* compiling a table cell's content */
     int in_footnote;      /* compiling a footnote's body (compile_notes.c) */
     bool in_carried;      /* compiling a carriedForward/broughtForward row */
+    int in_positioned;    /* compiling a block with "position" (or inside one) */
 } compiler_t;
 
 /* Records a problem at path. */

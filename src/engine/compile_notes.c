@@ -19,6 +19,8 @@ static const char *no_footnote_here(const compiler_t *c)
         return "a layout on roll paper (its pages have no foot)";
     if (c->in_carried)
         return "a carried or brought-forward row (they are made when a page breaks)";
+    if (c->in_positioned)
+        return "a positioned block (it is outside the flow, whose pages the footnotes follow)";
     return NULL;
 }
 

@@ -300,6 +300,19 @@ START_TEST(footnote_mistakes_are_issues_at_their_paths)
     engfix_expect_issue(i, "layout.body.0.runs.1.footnote",
                         "A footnote cannot be in a layout on roll paper (its pages have no foot)");
     json_decref(i);
+    /* A positioned block is outside the flow; so are the blocks inside it. */
+    i = engfix_issues(
+        "{\"body\": [{\"type\": \"text\", \"runs\": [\"a\", {\"footnote\": \"b\"}],"
+        " \"position\": {\"x\": 10, \"y\": 10}},"
+        " {\"type\": \"stack\", \"position\": {\"x\": 10, \"bottom\": 10}, \"children\": [" NOTE(
+            "c", "d") "]}, " NOTE("e", "fine") "]}");
+    engfix_expect_issue(i, "layout.body.0.runs.1.footnote",
+                        "A footnote cannot be in a positioned block (it is outside the flow, whose pages the "
+                        "footnotes follow)");
+    engfix_expect_issue(i, "layout.body.1.children.0.runs.1.footnote",
+                        "A footnote cannot be in a positioned block");
+    ck_assert(!engfix_has_issue(i, "layout.body.2.runs.1.footnote", ""));
+    json_decref(i);
 }
 END_TEST
 
