@@ -145,6 +145,7 @@ struct pbox {
     const node_t *node;
     pnote_t *notes; /* PB_TEXT: the footnotes of the paragraph's marks, or NULL */
     int nnotes;
+    double notes_h; /* the height of all footnotes marked inside (for keeping it together) */
     union {
         text_para_t para;
         struct {
@@ -349,6 +350,9 @@ double notes_flow_h(const render_t *r, int page);
 /* Of footnotes of height h more on the current page (rule included), the part the flow has not
  * left free already: h without a floor. */
 double notes_over(const render_t *r, double h);
+/* The room footnotes of height h (their rule not counted) need on the current page: with the
+ * rule when they would be its first, less what the flow has left free already. */
+double notes_room(const render_t *r, double h);
 /* The flow of the next layout leaves at least h free at the foot of page (a later column's
  * footnotes landed there under an earlier column's text), and that layout is asked for
  * (notes_again). -1 after render_fail. */

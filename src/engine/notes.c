@@ -118,6 +118,13 @@ double notes_over(const render_t *r, double h)
     return fmax(0, notes_page_h(r, r->page) + h - notes_flow_h(r, r->page));
 }
 
+double notes_room(const render_t *r, double h)
+{
+    if (h <= 0)
+        return 0;
+    return notes_over(r, h + (notes_page_h(r, r->page) == 0 ? notes_sep_h() : 0));
+}
+
 int notes_raise_floor(render_t *r, int page, double h)
 {
     if (page >= r->notes_nfloor) {

@@ -371,15 +371,19 @@ static int place_stack(render_t *r, pbox_t *pb, double x, double w)
         if (!at_top(r))
             r->y += gap;
         if (!r->nobreak && !at_top(r)) {
-            double need = k[i]->h;
+            double need = k[i]->h, notes = k[i]->notes_h;
             bool keep = k[i]->keep_together;
             /* A chain of blocks kept with their next (a heading and a subheading) goes with
              * the first piece of the block that ends it. */
             for (int j = i; j + 1 < n && k[j]->keep_with_next; j++) {
                 need += fmax(k[j]->mb, k[j + 1]->mt) + pb->u.stack.gap;
-                need += k[j + 1]->keep_with_next && j + 2 < n ? k[j + 1]->h : first_piece(k[j + 1]);
+                bool whole = k[j + 1]->keep_with_next && j + 2 < n;
+                need += whole ? k[j + 1]->h : first_piece(k[j + 1]);
+                notes += whole ? k[j + 1]->notes_h : 0;
                 keep = true;
             }
+            /* What moves together takes the footnotes marked in it along. */
+            need += keep ? notes_room(r, notes) : 0;
             if (keep && need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && new_page(r) < 0)
                 return -1;
         }
@@ -634,7 +638,7 @@ static int place_columns(render_t *r, pbox_t *pb, double x)
     /* A kept-together column that does not fit moves the whole row of columns to the next page. */
     for (int i = 0; i < pb->u.cols.n && !r->nobreak && !at_top(r); i++) {
         pbox_t *kid = pb->u.cols.kids[i];
-        double h = kid->mt + kid->h;
+        double h = kid->mt + kid->h + notes_room(r, kid->notes_h);
         if (kid->keep_together && h > remaining(r) + EPS && h <= fresh_avail(r) + EPS) {
             if (new_page(r) < 0)
                 return -1;
@@ -1040,10 +1044,7 @@ static int place_rows(render_t *r, table_state_t *tst, const prow_t *rows, int n
             return -1;
         /* A group header moves to the next page with its first row (and the rows tied to it);
          * a row with footnotes needs room for them too. */
-        double rh =
-            row->h + (row->notes_h > 0
-                          ? notes_over(r, row->notes_h + (notes_page_h(r, r->page) == 0 ? notes_sep_h() : 0))
-                          : 0);
+        double rh = row->h + notes_room(r, row->notes_h);
         double need = rh + (row->keep_with_next && i + 1 < n ? span_group_h(rows, n, i + 1, spans) : 0);
         if (need > remaining(r) + EPS && need <= fresh_avail(r) + EPS && !at_top(r)) {
             if (new_page(r) < 0)

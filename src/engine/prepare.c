@@ -1184,6 +1184,7 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
     if (inner < 0)
         inner = 0;
     pbox_t *pb = NULL;
+    double notes_before = r->notes_total_h;
     switch (n->kind) {
     case N_TEXT: pb = prepare_text(r, n, inner); break;
     case N_STACK:
@@ -1209,6 +1210,8 @@ static pbox_t *prepare_one(render_t *r, const node_t *n, double width)
     }
     if (pb && n->anchor)
         pb = prepare_anchor(r, n, pb);
+    if (pb)
+        pb->notes_h = r->notes_total_h - notes_before;
     return pb;
 }
 

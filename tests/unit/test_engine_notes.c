@@ -199,6 +199,29 @@ START_TEST(a_later_column_s_footnotes_push_back_an_earlier_column)
 }
 END_TEST
 
+START_TEST(a_kept_together_block_takes_its_footnotes_along)
+{
+    /* Wherever the flow leaves it, a block kept together lands on one page with its footnote
+     * (the lines alone would fit at the foot of a page where they and the note do not). */
+    for (int n = 4; n <= 16; n++) {
+        json_t *data = engfix_lines(n);
+        json_t *pages = engfix_pages_of(
+            A6("", LINES
+               ", {\"type\": \"stack\", \"keepTogether\": true, \"children\": [\"Kept A\", \"Kept B\", " NOTE(
+                   "Kept C", "A note long enough to take three lines at the foot of the page: one two three "
+                             "four five six seven eight nine ten eleven twelve") "]}"),
+            data);
+        int a = engfix_page_with(pages, "Kept A");
+        ck_assert_msg(a >= 0 && engfix_page_with(pages, "Kept C1") == a,
+                      "%d lines before: the block was split", n);
+        ck_assert_int_eq(engfix_page_with(pages, "1"), a);
+        expect_no_overlap(pages);
+        json_decref(pages);
+        json_decref(data);
+    }
+}
+END_TEST
+
 START_TEST(a_heading_s_mark_stays_out_of_the_contents)
 {
     json_t *pages =
@@ -338,6 +361,7 @@ Suite *notes_suite(void)
     tcase_add_test(tc, a_footnote_goes_with_its_mark);
     tcase_add_test(tc, numbers_run_through_the_document);
     tcase_add_test(tc, a_later_column_s_footnotes_push_back_an_earlier_column);
+    tcase_add_test(tc, a_kept_together_block_takes_its_footnotes_along);
     tcase_add_test(tc, a_heading_s_mark_stays_out_of_the_contents);
     tcase_add_test(tc, footnotes_in_tables_lists_and_loops);
     tcase_add_test(tc, a_footnote_taller_than_a_page_is_an_error);
