@@ -125,16 +125,24 @@ double notes_room(const render_t *r, double h)
     return notes_over(r, h + (notes_page_h(r, r->page) == 0 ? notes_sep_h() : 0));
 }
 
+/* Makes the per-page array *v (*n entries) reach page; the new entries are 0. */
+static int page_array_reach(render_t *r, double **v, int *n, int page)
+{
+    if (page < *n)
+        return 0;
+    int cap = page + 16;
+    double *grown = arena_grow(r->a, *v, (size_t)*n, (size_t)cap, sizeof *grown); /* zeroed */
+    if (!grown)
+        return render_tick(r);
+    *v = grown;
+    *n = cap;
+    return 0;
+}
+
 int notes_raise_floor(render_t *r, int page, double h)
 {
-    if (page >= r->notes_nfloor) {
-        int cap = page + 16;
-        double *v = arena_grow(r->a, r->notes_floor, (size_t)r->notes_nfloor, (size_t)cap, sizeof *v);
-        if (!v)
-            return render_tick(r);
-        r->notes_floor = v;
-        r->notes_nfloor = cap;
-    }
+    if (page_array_reach(r, &r->notes_floor, &r->notes_nfloor, page) < 0)
+        return -1;
     if (h > r->notes_floor[page]) {
         r->notes_floor[page] = h;
         r->notes_again = true;
@@ -170,15 +178,8 @@ static int note_push(render_t *r, pnote_t *note)
 /* The reservation of the current page grows by h (the rule's with the first note). */
 static int page_reserve(render_t *r, double h)
 {
-    if (r->page >= r->notes_npages) {
-        int cap = r->page + 16;
-        double *v = arena_grow(r->a, r->notes_page_h, (size_t)r->notes_npages, (size_t)cap, sizeof *v);
-        if (!v)
-            return render_tick(r);
-        memset(v + r->notes_npages, 0, (size_t)(cap - r->notes_npages) * sizeof *v);
-        r->notes_page_h = v;
-        r->notes_npages = cap;
-    }
+    if (page_array_reach(r, &r->notes_page_h, &r->notes_npages, r->page) < 0)
+        return -1;
     r->notes_page_h[r->page] += h + (r->notes_page_h[r->page] == 0 ? notes_sep_h() : 0);
     return 0;
 }
