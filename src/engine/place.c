@@ -340,6 +340,45 @@ static double first_piece(const pbox_t *pb)
     return fmin(h, pb->h);
 }
 
+/* The height of the footnotes marked in first_piece(pb): they go where it goes. */
+static double first_piece_notes(const pbox_t *pb)
+{
+    if (pb->keep_together || pb->notes_h == 0)
+        return pb->notes_h;
+    double h = 0;
+    switch (pb->kind) {
+    case PB_TEXT: {
+        int n = pb->u.para.nlines, last = n > ORPHANS ? ORPHANS : n;
+        for (int i = 0; i < pb->nnotes; i++)
+            h += pb->notes[i].line < last ? pb->notes[i].h : 0;
+        return h;
+    }
+    case PB_TABLE:
+        for (int i = 0; i < pb->u.table.nheader; i++)
+            h += pb->u.table.header[i].notes_h;
+        return h + (pb->u.table.nbody ? pb->u.table.body[0].notes_h : 0);
+    case PB_STACK: {
+        pbox_t *const *k = pb->u.stack.kids;
+        for (int i = 0; i < pb->u.stack.n; i++) {
+            if (!k[i]->keep_with_next || i + 1 == pb->u.stack.n)
+                return h + first_piece_notes(k[i]);
+            h += k[i]->notes_h;
+        }
+        return h;
+    }
+    case PB_BOX: {
+        const pbox_t *kid = pb->u.box.kid;
+        /* The whole box when first_piece keeps it whole. */
+        return first_piece(pb) >= pb->h - EPS ? pb->notes_h : first_piece_notes(kid);
+    }
+    case PB_COLS:
+        for (int i = 0; i < pb->u.cols.n; i++)
+            h += first_piece_notes(pb->u.cols.kids[i]);
+        return h;
+    default: return pb->notes_h;
+    }
+}
+
 /* A block outside the flow: at its place on the page the flow is on, the cursor unchanged. */
 static int place_positioned(render_t *r, const pos_item_t *pi)
 {
@@ -379,7 +418,7 @@ static int place_stack(render_t *r, pbox_t *pb, double x, double w)
                 need += fmax(k[j]->mb, k[j + 1]->mt) + pb->u.stack.gap;
                 bool whole = k[j + 1]->keep_with_next && j + 2 < n;
                 need += whole ? k[j + 1]->h : first_piece(k[j + 1]);
-                notes += whole ? k[j + 1]->notes_h : 0;
+                notes += whole ? k[j + 1]->notes_h : first_piece_notes(k[j + 1]);
                 keep = true;
             }
             /* What moves together takes the footnotes marked in it along. */

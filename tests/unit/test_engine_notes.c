@@ -222,6 +222,28 @@ START_TEST(a_kept_together_block_takes_its_footnotes_along)
 }
 END_TEST
 
+START_TEST(a_heading_stays_with_a_paragraph_that_moves_for_its_footnote)
+{
+    /* keepWithNext looks at the next block's first lines with their footnotes: when they do
+     * not fit under the heading, the heading goes to the next page with them. */
+    for (int n = 4; n <= 16; n++) {
+        json_t *data = engfix_lines(n);
+        json_t *pages = engfix_pages_of(
+            A6("",
+               LINES ", {\"type\": \"heading\", \"level\": 2, \"text\": \"Terms\"}, " NOTE(
+                   "Para after", "A note long enough to take three lines at the foot of the page: one two "
+                                 "three four five six seven eight nine ten eleven twelve")),
+            data);
+        int h = engfix_page_with(pages, "Terms");
+        ck_assert_msg(h >= 0 && engfix_page_with(pages, "Para after1") == h,
+                      "%d lines before: the heading was left alone", n);
+        expect_no_overlap(pages);
+        json_decref(pages);
+        json_decref(data);
+    }
+}
+END_TEST
+
 START_TEST(a_heading_s_mark_stays_out_of_the_contents)
 {
     json_t *pages =
@@ -362,6 +384,7 @@ Suite *notes_suite(void)
     tcase_add_test(tc, numbers_run_through_the_document);
     tcase_add_test(tc, a_later_column_s_footnotes_push_back_an_earlier_column);
     tcase_add_test(tc, a_kept_together_block_takes_its_footnotes_along);
+    tcase_add_test(tc, a_heading_stays_with_a_paragraph_that_moves_for_its_footnote);
     tcase_add_test(tc, a_heading_s_mark_stays_out_of_the_contents);
     tcase_add_test(tc, footnotes_in_tables_lists_and_loops);
     tcase_add_test(tc, a_footnote_taller_than_a_page_is_an_error);
