@@ -107,8 +107,8 @@ double notes_page_h(const render_t *r, int page)
 
 double notes_flow_h(const render_t *r, int page)
 {
-    double floor = page < r->notes_nfloor ? r->notes_floor[page] : 0;
-    return fmax(notes_page_h(r, page), floor);
+    double at_least = page < r->notes_nfloor ? r->notes_floor[page] : 0;
+    return fmax(notes_page_h(r, page), at_least);
 }
 
 double notes_over(const render_t *r, double h)
