@@ -12,6 +12,7 @@
 
 #include "core/errmsg.h"
 #include "engine/grow.h"
+#include "engine/hyphload.h"
 
 #define HYPH_DIR_MAX 512
 #define HYPH_LHMIN 2 /* characters before the first break (at least; a dictionary may ask more) */
@@ -95,7 +96,7 @@ static HyphenDict *load_locked(const char *path, const char *lang, char *err, si
                     lang, path, strerror(errno));
         return NULL;
     }
-    HyphenDict *d = hnj_hyphen_load_file(f);
+    HyphenDict *d = hyphload_file(f); /* libhyphen's own loader takes seconds for German */
     fclose(f);
     if (!d) {
         errmsg_fail(err, err_len, "the hyphenation dictionary %s could not be read", path);
