@@ -285,32 +285,43 @@ static int place_pbox(render_t *r, pbox_t *pb, double x, double w);
  * the first piece of its content, the tallest first piece of a row of columns, the first
  * blocks of a stack (up to the first not kept with its next); a kept-together or atomic block
  * is a piece of its own. Only this piece moves with the heading; the rest splits as it would
- * have without one. */
-static double first_piece(const pbox_t *pb)
+ * have without one. The footnotes marked in the piece go where it goes: their height is added
+ * to *notes. */
+static double first_piece(const pbox_t *pb, double *notes)
 {
-    if (pb->keep_together)
+    if (pb->keep_together) {
+        *notes += pb->notes_h;
         return pb->h;
-    double h = pb->h;
+    }
+    double h = pb->h, nh = 0; /* the piece's height and, when it is not all of pb, its notes' */
     switch (pb->kind) {
     case PB_TEXT: {
         int n = pb->u.para.nlines;
         if (n > ORPHANS) {
             const text_line_t *l = &pb->u.para.lines[ORPHANS - 1];
             h = l->top + l->height;
+            for (int i = 0; i < pb->nnotes; i++)
+                nh += pb->notes[i].line < ORPHANS ? pb->notes[i].h : 0;
         }
         break;
     }
-    case PB_TABLE: h = pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0); break;
+    case PB_TABLE:
+        h = pb->u.table.header_h + (pb->u.table.nbody ? pb->u.table.body[0].h : 0);
+        for (int i = 0; i < pb->u.table.nheader; i++)
+            nh += pb->u.table.header[i].notes_h;
+        nh += pb->u.table.nbody ? pb->u.table.body[0].notes_h : 0;
+        break;
     case PB_STACK: {
         pbox_t *const *k = pb->u.stack.kids;
         double acc = 0;
         for (int i = 0; i < pb->u.stack.n; i++) {
             acc += i == 0 ? k[i]->mt : fmax(k[i - 1]->mb, k[i]->mt) + pb->u.stack.gap;
             if (!k[i]->keep_with_next || i + 1 == pb->u.stack.n) {
-                acc += first_piece(k[i]);
+                acc += first_piece(k[i], &nh);
                 break;
             }
             acc += k[i]->h;
+            nh += k[i]->notes_h;
         }
         h = acc;
         break;
@@ -323,60 +334,22 @@ static double first_piece(const pbox_t *pb)
         /* With minHeight the content may sit lower than the top: keep the whole box. */
         if (pb->h > frame + content + EPS && n->u.box.valign != VALIGN_TOP)
             break;
-        h = frame + kid->mt + first_piece(kid);
+        h = frame + kid->mt + first_piece(kid, &nh);
         break;
     }
     case PB_COLS: {
         double m = 0;
         for (int i = 0; i < pb->u.cols.n; i++) {
             const pbox_t *kid = pb->u.cols.kids[i];
-            m = fmax(m, kid->mt + first_piece(kid));
+            m = fmax(m, kid->mt + first_piece(kid, &nh));
         }
         h = m;
         break;
     }
     default: break;
     }
+    *notes += h >= pb->h - EPS ? pb->notes_h : nh;
     return fmin(h, pb->h);
-}
-
-/* The height of the footnotes marked in first_piece(pb): they go where it goes. */
-static double first_piece_notes(const pbox_t *pb)
-{
-    if (pb->keep_together || pb->notes_h == 0)
-        return pb->notes_h;
-    double h = 0;
-    switch (pb->kind) {
-    case PB_TEXT: {
-        int n = pb->u.para.nlines, last = n > ORPHANS ? ORPHANS : n;
-        for (int i = 0; i < pb->nnotes; i++)
-            h += pb->notes[i].line < last ? pb->notes[i].h : 0;
-        return h;
-    }
-    case PB_TABLE:
-        for (int i = 0; i < pb->u.table.nheader; i++)
-            h += pb->u.table.header[i].notes_h;
-        return h + (pb->u.table.nbody ? pb->u.table.body[0].notes_h : 0);
-    case PB_STACK: {
-        pbox_t *const *k = pb->u.stack.kids;
-        for (int i = 0; i < pb->u.stack.n; i++) {
-            if (!k[i]->keep_with_next || i + 1 == pb->u.stack.n)
-                return h + first_piece_notes(k[i]);
-            h += k[i]->notes_h;
-        }
-        return h;
-    }
-    case PB_BOX: {
-        const pbox_t *kid = pb->u.box.kid;
-        /* The whole box when first_piece keeps it whole. */
-        return first_piece(pb) >= pb->h - EPS ? pb->notes_h : first_piece_notes(kid);
-    }
-    case PB_COLS:
-        for (int i = 0; i < pb->u.cols.n; i++)
-            h += first_piece_notes(pb->u.cols.kids[i]);
-        return h;
-    default: return pb->notes_h;
-    }
 }
 
 /* A block outside the flow: at its place on the page the flow is on, the cursor unchanged. */
@@ -416,9 +389,12 @@ static int place_stack(render_t *r, pbox_t *pb, double x, double w)
              * the first piece of the block that ends it. */
             for (int j = i; j + 1 < n && k[j]->keep_with_next; j++) {
                 need += fmax(k[j]->mb, k[j + 1]->mt) + pb->u.stack.gap;
-                bool whole = k[j + 1]->keep_with_next && j + 2 < n;
-                need += whole ? k[j + 1]->h : first_piece(k[j + 1]);
-                notes += whole ? k[j + 1]->notes_h : first_piece_notes(k[j + 1]);
+                if (k[j + 1]->keep_with_next && j + 2 < n) {
+                    need += k[j + 1]->h;
+                    notes += k[j + 1]->notes_h;
+                } else {
+                    need += first_piece(k[j + 1], &notes);
+                }
                 keep = true;
             }
             /* What moves together takes the footnotes marked in it along. */
@@ -590,8 +566,10 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
     double bw = n->u.box.border_width;
     box_state_t bs = {.top_pad = bw + pad[0], .bottom_pad = bw + pad[2]};
     /* Start on the next page when not even the box's frame and first lines fit here. */
-    double first = bs.top_pad + bs.bottom_pad +
-                   fmin(first_piece(pb->u.box.kid) + pb->u.box.kid->mt, pb->u.box.kid->h + pb->u.box.kid->mt);
+    double notes = 0;
+    double first =
+        bs.top_pad + bs.bottom_pad +
+        fmin(first_piece(pb->u.box.kid, &notes) + pb->u.box.kid->mt, pb->u.box.kid->h + pb->u.box.kid->mt);
     if (!r->nobreak && !at_top(r) && first > remaining(r) + EPS && new_page(r) < 0)
         return -1;
     if (!frag_for(r, &bs.frags, r->page, r->y))
