@@ -609,41 +609,61 @@ static int place_box(render_t *r, pbox_t *pb, double x, double w)
 
 /* Columns side by side (and the cells of a table row taller than a page) are placed one after
  * the other from the same start, so a later column's footnotes can land on a page where an
- * earlier column already ran down to the limit of that moment. What each column saw: where it
- * ended and the footnote height of each page it reached (from the start's page; NULL for a
- * column not placed there). */
+ * earlier column already ran down to the limit of that moment. The watch keeps what each
+ * column saw: where it ended and the footnote height of each page it reached (from the start's
+ * page; NULL for a column not placed). cols is NULL when there is nothing to watch (no
+ * footnotes, one column, no page breaks). */
 typedef struct {
     cursor_t end;
     double *page_h;
-} cols_seen_t;
+} col_seen_t;
 
-static int cols_note_seen(render_t *r, int start_page, cursor_t end, cols_seen_t *seen)
+typedef struct {
+    col_seen_t *cols;
+    int n, start_page;
+} cols_watch_t;
+
+/* Before n columns are placed from the current page. -1 after render_fail. */
+static int cols_watch_start(render_t *r, cols_watch_t *w, int n)
 {
-    int n = end.page - start_page + 1;
-    seen->end = end;
-    seen->page_h = arena_calloc(r->a, (size_t)n, sizeof *seen->page_h);
+    *w = (cols_watch_t){.n = n, .start_page = r->page};
+    if (r->notes_count == 0 || r->nobreak || n < 2)
+        return 0;
+    w->cols = arena_calloc(r->a, (size_t)n, sizeof *w->cols);
+    return w->cols ? 0 : render_tick(r);
+}
+
+/* Column i has just been placed; the cursor is where it ends. -1 after render_fail. */
+static int cols_watch_column(render_t *r, cols_watch_t *w, int i)
+{
+    if (!w->cols)
+        return 0;
+    col_seen_t *seen = &w->cols[i];
+    seen->end = cursor_get(r);
+    seen->page_h = arena_calloc(r->a, (size_t)(seen->end.page - w->start_page + 1), sizeof *seen->page_h);
     if (!seen->page_h)
         return render_tick(r);
-    for (int p = start_page; p <= end.page; p++)
-        seen->page_h[p - start_page] = notes_page_h(r, p);
+    for (int p = w->start_page; p <= seen->end.page; p++)
+        seen->page_h[p - w->start_page] = notes_page_h(r, p);
     return 0;
 }
 
-/* A page whose footnotes grew after an earlier column left it (all the way down) or ended on it
- * below their new top gets their height as floor: the next layout keeps every column above
- * them (notes_raise_floor asks for it). */
-static int cols_check_notes(render_t *r, int start_page, const cols_seen_t *seen, int n)
+/* After the last column: a page whose footnotes grew after an earlier column left it (all the
+ * way down) or ended on it below their new top gets their height as floor, and the next layout
+ * keeps every column above them (notes_raise_floor asks for it). -1 after render_fail. */
+static int cols_watch_end(render_t *r, const cols_watch_t *w)
 {
     double insets = 0;
-    for (int i = 0; i < r->ninsets; i++)
+    for (int i = 0; w->cols && i < r->ninsets; i++)
         insets += r->insets[i]->bottom;
-    for (int i = 0; i < n; i++) {
-        for (int p = start_page; seen[i].page_h && p <= seen[i].end.page; p++) {
+    for (int i = 0; w->cols && i < w->n; i++) {
+        const col_seen_t *seen = &w->cols[i];
+        for (int p = w->start_page; seen->page_h && p <= seen->end.page; p++) {
             double now = notes_page_h(r, p);
-            if (now <= seen[i].page_h[p - start_page] + EPS)
+            if (now <= seen->page_h[p - w->start_page] + EPS)
                 continue;
             double top = body_bottom(r, p) - insets - notes_flow_h(r, p);
-            if ((p < seen[i].end.page || seen[i].end.y > top + EPS) && notes_raise_floor(r, p, now) < 0)
+            if ((p < seen->end.page || seen->end.y > top + EPS) && notes_raise_floor(r, p, now) < 0)
                 return -1;
         }
     }
@@ -662,13 +682,11 @@ static int place_columns(render_t *r, pbox_t *pb, double x)
             break;
         }
     }
-    int n = pb->u.cols.n;
-    bool notes = r->notes_count > 0 && !r->nobreak && n > 1;
-    cols_seen_t *seen = notes ? arena_calloc(r->a, (size_t)n, sizeof *seen) : NULL;
-    if (notes && !seen)
-        return render_tick(r);
+    cols_watch_t watch;
+    if (cols_watch_start(r, &watch, pb->u.cols.n) < 0)
+        return -1;
     cursor_t start = cursor_get(r), end = start;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < pb->u.cols.n; i++) {
         cursor_set(r, start);
         pbox_t *kid = pb->u.cols.kids[i];
         if (!at_top(r))
@@ -676,14 +694,14 @@ static int place_columns(render_t *r, pbox_t *pb, double x)
         if (place_pbox(r, kid, x + pb->u.cols.x[i] + kid->ml, pb->u.cols.w[i] - kid->ml - kid->mr) < 0)
             return -1;
         r->y += kid->mb;
-        cursor_t c = cursor_get(r);
-        if (notes && cols_note_seen(r, start.page, c, &seen[i]) < 0)
+        if (cols_watch_column(r, &watch, i) < 0)
             return -1;
+        cursor_t c = cursor_get(r);
         if (cursor_after(c, end))
             end = c;
     }
     cursor_set(r, end);
-    return notes ? cols_check_notes(r, start.page, seen, n) : 0;
+    return cols_watch_end(r, &watch);
 }
 
 /* ------------------------------------------------------------ tables */
@@ -833,11 +851,10 @@ static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *ro
                   .arg = &rs};
     if (push_inset(r, &in) < 0)
         return -1;
-    bool notes = r->notes_count > 0 && row->ncells > 1;
-    cols_seen_t *seen = notes ? arena_calloc(r->a, (size_t)row->ncells, sizeof *seen) : NULL;
+    cols_watch_t watch;
+    int rc = cols_watch_start(r, &watch, row->ncells);
     cursor_t start = cursor_get(r), end = start;
     start.y += ts->pad_v;
-    int rc = notes && !seen ? render_tick(r) : 0;
     for (int i = 0; rc == 0 && i < row->ncells; i++) {
         cursor_set(r, start);
         const pcell_t *c = &row->cells[i];
@@ -847,15 +864,15 @@ static int place_row_split(render_t *r, const table_spec_t *ts, const prow_t *ro
         r->y += ct->mt;
         rc = place_pbox(r, ct, x + c->x + ts->pad_h + ct->ml, c->w - 2 * ts->pad_h - ct->ml - ct->mr);
         r->y += ct->mb;
+        if (rc == 0)
+            rc = cols_watch_column(r, &watch, i);
         cursor_t cc = cursor_get(r);
-        if (rc == 0 && notes)
-            rc = cols_note_seen(r, start.page, cc, &seen[i]);
         if (cursor_after(cc, end))
             end = cc;
     }
     /* Checked while the row's own inset (its bottom padding) still counts. */
-    if (rc == 0 && notes)
-        rc = cols_check_notes(r, start.page, seen, row->ncells);
+    if (rc == 0)
+        rc = cols_watch_end(r, &watch);
     pop_inset(r);
     if (rc < 0)
         return -1;
