@@ -199,26 +199,35 @@ START_TEST(a_later_column_s_footnotes_push_back_an_earlier_column)
 }
 END_TEST
 
-START_TEST(a_kept_together_block_takes_its_footnotes_along)
+/* A footnote of three lines at the foot of an A6 page. */
+#define LONG_NOTE                                                                                            \
+    "A note long enough to take three lines at the foot of the page: one two three four five six seven "     \
+    "eight nine ten eleven twelve"
+
+/* Wherever the flow leaves the blocks of layout (4 to 16 lines before them), first and second
+ * land on one page with footnote 1, and nothing overlaps. */
+static void expect_together_wherever(const char *layout, const char *first, const char *second,
+                                     const char *what)
 {
-    /* Wherever the flow leaves it, a block kept together lands on one page with its footnote
-     * (the lines alone would fit at the foot of a page where they and the note do not). */
     for (int n = 4; n <= 16; n++) {
         json_t *data = engfix_lines(n);
-        json_t *pages = engfix_pages_of(
-            A6("", LINES
-               ", {\"type\": \"stack\", \"keepTogether\": true, \"children\": [\"Kept A\", \"Kept B\", " NOTE(
-                   "Kept C", "A note long enough to take three lines at the foot of the page: one two three "
-                             "four five six seven eight nine ten eleven twelve") "]}"),
-            data);
-        int a = engfix_page_with(pages, "Kept A");
-        ck_assert_msg(a >= 0 && engfix_page_with(pages, "Kept C1") == a,
-                      "%d lines before: the block was split", n);
-        ck_assert_int_eq(engfix_page_with(pages, "1"), a);
+        json_t *pages = engfix_pages_of(layout, data);
+        int p = engfix_page_with(pages, first);
+        ck_assert_msg(p >= 0 && engfix_page_with(pages, second) == p, "%d lines before: %s", n, what);
+        ck_assert_int_eq(engfix_page_with(pages, "1"), p);
         expect_no_overlap(pages);
         json_decref(pages);
         json_decref(data);
     }
+}
+
+START_TEST(a_kept_together_block_takes_its_footnotes_along)
+{
+    /* A block kept together lands on one page with its footnote (the lines alone would fit at
+     * the foot of a page where they and the note do not). */
+    expect_together_wherever(A6("", LINES ", {\"type\": \"stack\", \"keepTogether\": true, \"children\": "
+                                          "[\"Kept A\", \"Kept B\", " NOTE("Kept C", LONG_NOTE) "]}"),
+                             "Kept A", "Kept C1", "the block was split");
 }
 END_TEST
 
@@ -226,21 +235,10 @@ START_TEST(a_heading_stays_with_a_paragraph_that_moves_for_its_footnote)
 {
     /* keepWithNext looks at the next block's first lines with their footnotes: when they do
      * not fit under the heading, the heading goes to the next page with them. */
-    for (int n = 4; n <= 16; n++) {
-        json_t *data = engfix_lines(n);
-        json_t *pages = engfix_pages_of(
-            A6("",
-               LINES ", {\"type\": \"heading\", \"level\": 2, \"text\": \"Terms\"}, " NOTE(
-                   "Para after", "A note long enough to take three lines at the foot of the page: one two "
-                                 "three four five six seven eight nine ten eleven twelve")),
-            data);
-        int h = engfix_page_with(pages, "Terms");
-        ck_assert_msg(h >= 0 && engfix_page_with(pages, "Para after1") == h,
-                      "%d lines before: the heading was left alone", n);
-        expect_no_overlap(pages);
-        json_decref(pages);
-        json_decref(data);
-    }
+    expect_together_wherever(
+        A6("", LINES
+           ", {\"type\": \"heading\", \"level\": 2, \"text\": \"Terms\"}, " NOTE("Para after", LONG_NOTE)),
+        "Terms", "Para after1", "the heading was left alone");
 }
 END_TEST
 
