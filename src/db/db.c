@@ -8,6 +8,7 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/perthread.h"
+#include "core/strhash.h"
 
 struct db {
     PGconn *conn;
@@ -35,16 +36,6 @@ void db_configure(const char *conninfo)
 {
     free(db_conninfo);
     db_conninfo = strdup(conninfo);
-}
-
-static uint64_t fnv1a(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 static void quiet_notice(void *arg, const char *msg)
@@ -164,7 +155,7 @@ static void record_error(db_t *db, PGresult *res, char *err, size_t err_len)
 /* Prepares sql on this session unless done already; returns the statement name. */
 static bool ensure_prepared(db_t *db, const char *sql, int n, char name[24], char *err, size_t err_len)
 {
-    uint64_t h = fnv1a(sql);
+    uint64_t h = strhash_fnv1a(sql);
     snprintf(name, 24, "s%016llx", (unsigned long long)h);
     for (int i = 0; i < db->n_prepared; i++)
         if (db->prepared[i] == h)

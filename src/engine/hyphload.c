@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/strhash.h"
+
 /* The line buffer libhyphen reads patterns with. */
 #define LINE_MAX_BYTES MAX_CHARS
 
@@ -21,14 +23,6 @@ typedef struct {
     size_t nslots;
 } level_t;
 
-static uint64_t key_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 static const char *key_of(const level_t *lv, int state)
 {
     return lv->keys + lv->key_at[state];
@@ -40,7 +34,7 @@ static int lookup(const level_t *lv, const char *s)
     if (lv->nslots == 0)
         return -1;
     size_t mask = lv->nslots - 1;
-    for (size_t i = key_hash(s) & mask;; i = (i + 1) & mask) {
+    for (size_t i = strhash_fnv1a(s) & mask;; i = (i + 1) & mask) {
         int32_t st = lv->slots[i];
         if (st < 0)
             return -1;
@@ -51,7 +45,7 @@ static int lookup(const level_t *lv, const char *s)
 
 static void slot_put(level_t *lv, int state)
 {
-    size_t mask = lv->nslots - 1, i = key_hash(key_of(lv, state)) & mask;
+    size_t mask = lv->nslots - 1, i = strhash_fnv1a(key_of(lv, state)) & mask;
     while (lv->slots[i] >= 0)
         i = (i + 1) & mask;
     lv->slots[i] = state;
