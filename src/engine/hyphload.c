@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/strhash.h"
 
 /* The line buffer libhyphen reads patterns with. */
 #define LINE_MAX_BYTES MAX_CHARS
+/* The states' strings of one level (German: 278,832 states, 3.3 MB). */
+#define HYPHLOAD_KEYS_MAX (64u << 20)
 
 /* One level of the dictionary under construction: the HyphenDict, the string of each state
  * (its offset in keys) and an open-addressing table from strings to state numbers. */
@@ -17,15 +20,14 @@ typedef struct {
     HyphenDict *d;
     int cap;        /* entries allocated in d->states and key_at */
     size_t *key_at; /* state -> offset of its string in keys */
-    char *keys;     /* the states' strings, NUL-terminated one after the other */
-    size_t keys_len, keys_cap;
+    buf_t keys;     /* the states' strings, NUL-terminated one after the other */
     int32_t *slots; /* state numbers, -1 = empty; nslots is a power of two */
     size_t nslots;
 } level_t;
 
 static const char *key_of(const level_t *lv, int state)
 {
-    return lv->keys + lv->key_at[state];
+    return lv->keys.data + lv->key_at[state];
 }
 
 /* The state whose string is s, or -1. */
@@ -86,34 +88,16 @@ static int states_room(level_t *lv)
     return 0;
 }
 
-static int keys_append(level_t *lv, const char *s, size_t *at)
-{
-    size_t n = strlen(s) + 1;
-    if (lv->keys_len + n > lv->keys_cap) {
-        size_t cap = lv->keys_cap ? lv->keys_cap * 2 : 4096;
-        while (cap < lv->keys_len + n)
-            cap *= 2;
-        char *keys = realloc(lv->keys, cap);
-        if (!keys)
-            return -1;
-        lv->keys = keys;
-        lv->keys_cap = cap;
-    }
-    memcpy(lv->keys + lv->keys_len, s, n);
-    *at = lv->keys_len;
-    lv->keys_len += n;
-    return 0;
-}
-
-/* The state of string s, made (numbered next, like libhyphen) when there is none: -1 when out
- * of memory. */
-static int get_state(level_t *lv, const char *s)
+/* The state of string s, made (numbered next, like libhyphen) when there is none, which *made
+ * tells: -1 when out of memory. */
+static int get_state(level_t *lv, const char *s, bool *made)
 {
     int st = lookup(lv, s);
+    *made = st < 0;
     if (st >= 0)
         return st;
-    size_t at;
-    if (states_room(lv) != 0 || slots_room(lv) != 0 || keys_append(lv, s, &at) != 0)
+    size_t at = lv->keys.len;
+    if (states_room(lv) != 0 || slots_room(lv) != 0 || buf_append(&lv->keys, s, strlen(s) + 1) != BUF_OK)
         return -1;
     st = lv->d->num_states;
     lv->d->states[st] = (HyphenState){.fallback_state = -1};
@@ -264,8 +248,8 @@ static int load_line(level_t *lv, const char *line)
         if (d->utf8)
             repl_to_bytes(word, &replindex, &replcut);
     }
-    int found = lookup(lv, word);
-    int st = get_state(lv, word);
+    bool made;
+    int st = get_state(lv, word, &made);
     char *match = st < 0 ? NULL : strdup(pattern + skip);
     if (!match) {
         free(repl);
@@ -278,13 +262,13 @@ static int load_line(level_t *lv, const char *line)
     s->repl = repl;
     s->replindex = replindex;
     s->replcut = replcut ? replcut : (signed char)strlen(word);
-    /* The prefixes of the pattern's string, each a state with a transition to the longer one. */
-    for (; found < 0 && j > 0; --j) {
+    /* The prefixes of a new string, each a state with a transition to the longer one, down to
+     * the first that was there already. */
+    for (; made && j > 0; --j) {
         int longer = st;
         char ch = word[j - 1];
         word[j - 1] = '\0';
-        found = lookup(lv, word);
-        if ((st = get_state(lv, word)) < 0 || add_trans(d, st, longer, ch) != 0)
+        if ((st = get_state(lv, word, &made)) < 0 || add_trans(d, st, longer, ch) != 0)
             return -1;
     }
     return 0;
@@ -305,9 +289,11 @@ static void set_fallbacks(level_t *lv)
 static int level_init(level_t *lv)
 {
     memset(lv, 0, sizeof *lv);
+    buf_init(&lv->keys, HYPHLOAD_KEYS_MAX);
+    bool made;
     if (!(lv->d = calloc(1, sizeof *lv->d)))
         return -1;
-    return get_state(lv, "") == 0 ? 0 : -1;
+    return get_state(lv, "", &made) == 0 ? 0 : -1;
 }
 
 /* Frees the construction aids; the dictionary is kept (or freed when drop). */
@@ -316,7 +302,7 @@ static void level_done(level_t *lv, bool drop)
     if (drop && lv->d)
         hnj_hyphen_free(lv->d);
     free(lv->key_at);
-    free(lv->keys);
+    buf_free(&lv->keys);
     free(lv->slots);
     memset(lv, 0, sizeof *lv);
 }
