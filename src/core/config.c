@@ -119,6 +119,7 @@ static const setting_t settings[] = {
     {"CRAFTKIT_PREVIEW_TIMEOUT_MS", SET_INT, "20000", 100, 600000, F(preview_timeout_ms), 0, NULL},
     {"CRAFTKIT_SYNC_TIMEOUT_MS", SET_INT, "30000", 100, 300000, F(sync_timeout_ms), 0, NULL},
     {"CRAFTKIT_BATCH_MAX_ITEMS", SET_INT, "10000", 1, 100000, F(batch_max_items), 0, NULL},
+    {"CRAFTKIT_BATCH_GROUP_MS", SET_INT, "250", 0, 60000, F(batch_group_ms), 0, NULL},
     {"CRAFTKIT_IMAGE_TIMEOUT_MS", SET_INT, "10000", 100, 120000, F(image_timeout_ms), 0, NULL},
     {"CRAFTKIT_IMAGE_MAX_BYTES", SET_SIZE, "5242880", 1024, 100 * MIB, F(image_max_bytes), 0, NULL},
     {"CRAFTKIT_SWEEP_INTERVAL_MS", SET_INT, "5000", 50, 600000, F(sweep_interval_ms), 0, NULL},

@@ -75,6 +75,7 @@ typedef struct config {
     int preview_timeout_ms;     /* CRAFTKIT_PREVIEW_TIMEOUT_MS: a preview, waiting included (default 20000) */
     int sync_timeout_ms;        /* CRAFTKIT_SYNC_TIMEOUT_MS (default 30000) */
     int batch_max_items;        /* CRAFTKIT_BATCH_MAX_ITEMS: items per batch (default 10000) */
+    int batch_group_ms;         /* CRAFTKIT_BATCH_GROUP_MS: longest wait of a group (default 250) */
     int image_timeout_ms;       /* CRAFTKIT_IMAGE_TIMEOUT_MS (default 10000) */
     size_t image_max_bytes;     /* CRAFTKIT_IMAGE_MAX_BYTES (default 5 MiB) */
     int sweep_interval_ms;      /* CRAFTKIT_SWEEP_INTERVAL_MS (default 5000) */

@@ -33,7 +33,23 @@ int pool_size(void)
 void pool_hold(worker_t *w, const char *render_id)
 {
     pthread_mutex_lock(&w->mu);
-    snprintf(w->held, sizeof w->held, "%s", render_id ? render_id : "");
+    bool room = w->n_held < POOL_HELD_MAX;
+    if (room)
+        snprintf(w->held[w->n_held++], sizeof w->held[0], "%s", render_id);
+    pthread_mutex_unlock(&w->mu);
+    if (!room) /* a bug: its lease is then only its claim's */
+        log_error("worker %s: cannot hold render %s (holds %d already)", w->id, render_id, POOL_HELD_MAX);
+}
+
+void pool_unhold(worker_t *w, const char *render_id)
+{
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->n_held; i++) {
+        if (!strcmp(w->held[i], render_id)) {
+            memcpy(w->held[i], w->held[--w->n_held], sizeof w->held[0]);
+            break;
+        }
+    }
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -69,34 +85,66 @@ static bool connect_jobs(worker_t *w)
     return false;
 }
 
-static job_result_t dispatch(worker_t *w, const char *queue, const char *job)
+static job_result_t dispatch(worker_t *w, const char *queue, const char *job, render_group_t *group)
 {
-    if (!strcmp(queue, JOBS_QUEUE_RENDERS) || !strcmp(queue, JOBS_QUEUE_BATCH_RENDERS))
-        return render_job_run(w, job);
+    if (!strcmp(queue, JOBS_QUEUE_RENDERS))
+        return render_job_run(w, job, NULL);
+    if (!strcmp(queue, JOBS_QUEUE_BATCH_RENDERS))
+        return render_job_run(w, job, w->cfg->batch_group_ms > 0 ? group : NULL);
     log_warn("worker %s: job %s on unknown queue %s dropped", w->id, job, queue);
     return JOB_DONE;
 }
 
-/* Finishes a job with the pool's side of the protocol: ack, or push back and ack. */
+/* Finishes a job with the pool's side of the protocol: ack, or push back and ack (after
+ * RETRY_LATER_PAUSE_MS, which the caller waited). */
 static void settle(worker_t *w, const char *queue, const char *job, job_result_t result)
 {
     char err[ERRMSG_LEN];
-    if (result == JOB_RETRY_LATER) {
-        nap(RETRY_LATER_PAUSE_MS);
-        if (jobs_enqueue(queue, job, err, sizeof err) != 0)
-            log_warn("worker %s: cannot push job %s back (the sweeper will): %s", w->id, job, err);
-    }
+    if (result == JOB_RETRY_LATER && jobs_enqueue(queue, job, err, sizeof err) != 0)
+        log_warn("worker %s: cannot push job %s back (the sweeper will): %s", w->id, job, err);
     if (jobs_ack(w->jobs, queue, job, err, sizeof err) != 0)
         log_warn("worker %s: ack of job %s failed (it may run again; claims make that harmless): %s", w->id,
                  job, err);
+}
+
+/* Records the group's successes and settles their jobs; the group is empty afterwards. */
+static void flush_group(worker_t *w, render_group_t *group)
+{
+    if (group->n == 0)
+        return;
+    job_result_t result = render_job_flush(w, group);
+    if (result == JOB_RETRY_LATER)
+        nap(RETRY_LATER_PAUSE_MS);
+    for (int i = 0; i < group->n; i++)
+        settle(w, JOBS_QUEUE_BATCH_RENDERS, group->items[i].id, result);
+    group->n = 0;
+}
+
+/* Takes the job in hand: a single render records the group first (so that its items are not
+ * held back behind it), as does an old group before another batch item. */
+static void run_job(worker_t *w, const char *queue, const char *job, render_group_t *group)
+{
+    bool batch_item = !strcmp(queue, JOBS_QUEUE_BATCH_RENDERS);
+    if (!batch_item || render_group_due(w, group))
+        flush_group(w, group);
+    job_result_t result = dispatch(w, queue, job, group);
+    if (result != JOB_DEFERRED) {
+        pool_unhold(w, job);
+        if (result == JOB_RETRY_LATER)
+            nap(RETRY_LATER_PAUSE_MS);
+        settle(w, queue, job, result);
+    }
+    if (group->n >= POOL_GROUP_MAX)
+        flush_group(w, group);
 }
 
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     db_thread_async_commit();
+    render_group_t *group = calloc(1, sizeof *group);
     w->sandbox = sandbox_new();
-    if (!w->sandbox || !connect_jobs(w))
+    if (!group || !w->sandbox || !connect_jobs(w))
         goto done;
     /* Webhooks have their own dispatcher (worker/dispatcher.h): a slow receiver must never
      * hold a render worker. Batch items come second: jobs_fetch takes one only when no single
@@ -105,8 +153,11 @@ static void *worker_main(void *arg)
     int backoff = 250;
     while (!atomic_load(&stopping)) {
         char queue[JOBS_QUEUE_MAX + 1], job[JOBS_ID_MAX + 1], err[ERRMSG_LEN];
-        int rc = jobs_fetch(w->jobs, queues, 2, POOL_FETCH_BLOCK_MS, queue, sizeof queue, job, sizeof job,
-                            err, sizeof err);
+        /* With a group in hand, no waiting: an empty queue records it at once. */
+        int rc = jobs_fetch(w->jobs, queues, 2, group->n ? 0 : POOL_FETCH_BLOCK_MS, queue, sizeof queue, job,
+                            sizeof job, err, sizeof err);
+        if (rc <= 0)
+            flush_group(w, group);
         if (rc < 0) {
             log_warn("worker %s: cannot fetch jobs (retrying in %d ms): %s", w->id, backoff, err);
             nap(backoff);
@@ -117,17 +168,17 @@ static void *worker_main(void *arg)
         if (rc == 0)
             continue;
         atomic_fetch_add(&busy, 1);
-        job_result_t result = dispatch(w, queue, job);
-        pool_hold(w, NULL);
-        settle(w, queue, job, result);
+        run_job(w, queue, job, group);
         atomic_fetch_sub(&busy, 1);
     }
+    flush_group(w, group);
     char err[ERRMSG_LEN];
     if (w->jobs && jobs_worker_release(w->jobs, err, sizeof err) != 0)
         log_warn("worker %s: could not give jobs back (the reaper will): %s", w->id, err);
 done:
     sandbox_free(w->sandbox);
     w->sandbox = NULL;
+    free(group);
     return NULL;
 }
 
@@ -135,16 +186,17 @@ done:
 
 static void beat(worker_t *w, db_t *db)
 {
-    char err[ERRMSG_LEN], held[37];
+    char err[ERRMSG_LEN], held[POOL_HELD_MAX][37];
     pthread_mutex_lock(&w->mu);
     jobs_worker_t *jobs = w->jobs;
-    snprintf(held, sizeof held, "%s", w->held);
+    int n_held = w->n_held;
+    memcpy(held, w->held, sizeof held[0] * (size_t)n_held);
     pthread_mutex_unlock(&w->mu);
     if (jobs && jobs_heartbeat(jobs, w->cfg->heartbeat_ttl_s, err, sizeof err) != 0)
         log_warn("worker %s: heartbeat failed: %s", w->id, err);
-    if (held[0] && db &&
-        renders_renew_lease(db, held, w->id, w->cfg->heartbeat_ttl_s * 1000, err, sizeof err) < 0)
-        log_warn("worker %s: cannot extend the lease of render %s: %s", w->id, held, err);
+    for (int i = 0; i < n_held && db; i++)
+        if (renders_renew_lease(db, held[i], w->id, w->cfg->heartbeat_ttl_s * 1000, err, sizeof err) < 0)
+            log_warn("worker %s: cannot extend the lease of render %s: %s", w->id, held[i], err);
 }
 
 static void *heartbeat_main(void *arg)

@@ -9,15 +9,22 @@
  * but the compiled-template cache, which is read-only.
  *
  * A render can take longer than the heartbeat TTL, so the heartbeats come from a separate
- * thread: every TTL/3 it refreshes each worker's Redis heartbeat and extends the Postgres lease
- * of the render that worker holds. A worker that dies stops both; its jobs are reaped and its
- * render's lease expires, so another worker (of any instance) takes it over.
+ * thread: every TTL/3 it refreshes each worker's Redis heartbeat and extends the Postgres leases
+ * of the renders that worker holds. A worker that dies stops both; its jobs are reaped and its
+ * renders' leases expire, so another worker (of any instance) takes them over.
+ *
+ * Batch items are recorded in groups: a worker that took one from the batch queue renders and
+ * stores it, keeps its job un-acked and its lease held, and records up to POOL_GROUP_MAX such
+ * successes in one transaction — when the group is full, older than CRAFTKIT_BATCH_GROUP_MS before
+ * the next render, when a single render or no job comes next, and when stopping. Single renders
+ * are recorded at once (their callers wait).
  *
  * Shutdown (pool_stop): workers stop fetching, finish the job in hand (past the grace period
- * its helper is killed and the attempt fails), give back what is left in their processing lists
+ * its helper is killed and the attempt fails), record their groups, give back what is left in their processing lists
  * (jobs_worker_release), and are joined; then the heartbeat thread stops.
  *
- * Threads: pool_start/pool_stop from the main thread; pool_hold from the worker that owns w.
+ * Threads: pool_start/pool_stop from the main thread; pool_hold/pool_unhold from the worker that
+ * owns w.
  */
 #ifndef CRAFTKIT_WORKER_POOL_H
 #define CRAFTKIT_WORKER_POOL_H
@@ -35,11 +42,16 @@
 #define POOL_FETCH_BLOCK_MS 1000       /* longest idle wait, so a stop is noticed within it */
 #define POOL_KILL_JOIN_MS 5000         /* for workers to record their killed renders */
 #define POOL_REDIS_BACKOFF_MAX_MS 5000 /* retry pace while Redis is unreachable */
+/* Batch items a worker renders and stores before it records their successes together, in one
+ * transaction (one WAL flush instead of one per item; render_job.h, "groups"). */
+#define POOL_GROUP_MAX 16
+#define POOL_HELD_MAX (POOL_GROUP_MAX + 1) /* leases one worker holds: its group and the render in hand */
 
 /* What a job handler tells the pool. */
 typedef enum {
     JOB_DONE = 0,    /* Postgres holds the outcome (done, failed, or a retry it schedules): ack */
     JOB_RETRY_LATER, /* the job could not be looked at (database down): push it back, ack */
+    JOB_DEFERRED,    /* stored; its success waits in the worker's group: ack after render_job_flush */
 } job_result_t;
 
 typedef struct worker {
@@ -51,8 +63,9 @@ typedef struct worker {
     void (*on_terminal)(const char *render_id); /* a render of this process became terminal */
     pthread_t thread;
     bool started;
-    pthread_mutex_t mu; /* guards held */
-    char held[37];      /* render whose lease the heartbeat thread renews; "" = none */
+    pthread_mutex_t mu;           /* guards held and n_held */
+    char held[POOL_HELD_MAX][37]; /* renders whose leases the heartbeat thread renews */
+    int n_held;
 } worker_t;
 
 /* Starts the workers and the heartbeat thread. on_terminal (may be NULL) is called on the
@@ -62,8 +75,10 @@ int pool_start(const config_t *cfg, void (*on_terminal)(const char *render_id), 
 /* Stops taking jobs, lets in-hand jobs finish for up to grace_ms, then kills the render helpers
  * of those still rendering (their attempts fail and are retried), gives jobs back, joins. */
 void pool_stop(int grace_ms);
-/* Marks the render whose lease this worker holds ("" or NULL: none). */
+/* Adds a render whose lease this worker holds (the heartbeat thread extends it) / removes one.
+ * At most POOL_HELD_MAX are held; pool_hold beyond that is ignored (and logged). */
 void pool_hold(worker_t *w, const char *render_id);
+void pool_unhold(worker_t *w, const char *render_id);
 /* Number of workers started (for /metrics and logs). */
 int pool_size(void);
 

@@ -36,13 +36,13 @@ static void log_render(const char *msg, const worker_t *w, const render_claim_t 
  * for up to one lease. The claim still decides: once another worker has taken the render over,
  * the statement matches nothing. */
 #define TERMINAL_RETRY_MS 250
-static bool retry_terminal(const worker_t *w, const render_claim_t *c, int64_t *give_up, const char *err)
+static bool retry_terminal(const worker_t *w, const char *render_id, int64_t *give_up, const char *err)
 {
     if (*give_up == 0)
         *give_up = time_mono_ms() + (int64_t)w->cfg->heartbeat_ttl_s * 1000;
     if (time_mono_ms() >= *give_up)
         return false;
-    log_warn("render %s: cannot record the outcome (retrying): %s", c->id, err);
+    log_warn("render %s: cannot record the outcome (retrying): %s", render_id, err);
     time_sleep_ms(TERMINAL_RETRY_MS);
     return true;
 }
@@ -73,12 +73,19 @@ void render_job_settle_batch(db_t *db, const char *batch_id)
     }
 }
 
-/* A render became terminal here: deliveries, sync waiters, and its batch's outcome. */
-static void render_terminal(worker_t *w, db_t *db, const render_claim_t *c, const render_deliveries_t *dl)
+/* A render became terminal here: deliveries and sync waiters (its batch is the caller's). */
+static void render_terminal_notify(worker_t *w, db_t *db, const char *render_id,
+                                   const render_deliveries_t *dl)
 {
     webhook_push_deliveries(db, dl);
     if (w->on_terminal)
-        w->on_terminal(c->id);
+        w->on_terminal(render_id);
+}
+
+/* A render became terminal here: deliveries, sync waiters, and its batch's outcome. */
+static void render_terminal(worker_t *w, db_t *db, const render_claim_t *c, const render_deliveries_t *dl)
+{
+    render_terminal_notify(w, db, c->id, dl);
     if (c->batch_id[0])
         render_job_settle_batch(db, c->batch_id);
 }
@@ -97,7 +104,7 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
         render_deliveries_t dl;
         int64_t give_up = 0;
         while ((rc = renders_fail(db, c->id, w->id, why, &dl, err, sizeof err)) < 0 &&
-               retry_terminal(w, c, &give_up, err))
+               retry_terminal(w, c->id, &give_up, err))
             ;
         log_render("render failed", w, c, why);
         if (rc > 0) {
@@ -152,7 +159,51 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
     return 0;
 }
 
-job_result_t render_job_run(worker_t *w, const char *render_id)
+/* Records a stored render's success now. */
+static job_result_t record_success(worker_t *w, db_t *db, const render_claim_t *c, const char *key,
+                                   const engine_output_t *out, const char *sha, int64_t started)
+{
+    render_deliveries_t dl;
+    char err[ERRMSG_LEN];
+    int64_t give_up = 0;
+    int rc;
+    while ((rc = renders_succeed(db, c->id, w->id, key, out->pages, out->len, sha, &dl, err, sizeof err)) <
+               0 &&
+           retry_terminal(w, c->id, &give_up, err))
+        ;
+    if (rc < 0) {
+        log_error("render %s: stored, but cannot record success: %s", c->id, err);
+        return JOB_RETRY_LATER;
+    }
+    if (rc == 0) {
+        log_render("render finished after its claim was lost; result discarded", w, c, key);
+        return JOB_DONE;
+    }
+    metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
+    metrics_histogram_observe("craftkit_render_seconds", NULL, (double)(time_mono_ms() - started) / 1e3);
+    render_terminal(w, db, c, &dl);
+    return JOB_DONE;
+}
+
+/* Adds a stored render's success to the group, to be recorded by render_job_flush. */
+static void group_add(render_group_t *g, const render_claim_t *c, const char *key, const engine_output_t *out,
+                      const char *sha, int64_t started)
+{
+    render_stored_t *it = &g->items[g->n];
+    memset(it, 0, sizeof *it);
+    snprintf(it->id, sizeof it->id, "%s", c->id);
+    snprintf(it->batch_id, sizeof it->batch_id, "%s", c->batch_id);
+    snprintf(it->key, sizeof it->key, "%s", key);
+    snprintf(it->sha, sizeof it->sha, "%s", sha);
+    it->attempts = c->attempts;
+    it->pages = out->pages;
+    it->bytes = out->len;
+    it->started_mono_ms = started;
+    if (g->n++ == 0)
+        g->first_mono_ms = time_mono_ms();
+}
+
+job_result_t render_job_run(worker_t *w, const char *render_id, render_group_t *group)
 {
     db_t *db = db_thread();
     if (!db)
@@ -187,31 +238,91 @@ job_result_t render_job_run(worker_t *w, const char *render_id)
     char key[STORAGE_KEY_MAX + 1], sha[65], why[1024];
     if (render_and_store(w, db, &c, key, sizeof key, &out, sha, why, sizeof why) != 0) {
         result = attempt_failed(w, db, &c, why);
+    } else if (group && c.batch_id[0] && group->n < POOL_GROUP_MAX) {
+        group_add(group, &c, key, &out, sha, started);
+        result = JOB_DEFERRED;
     } else {
-        render_deliveries_t dl;
-        int64_t give_up = 0;
-        int rc;
-        while ((rc = renders_succeed(db, c.id, w->id, key, out.pages, out.len, sha, &dl, err, sizeof err)) <
-                   0 &&
-               retry_terminal(w, &c, &give_up, err))
-            ;
-        if (rc < 0) {
-            log_error("render %s: stored, but cannot record success: %s", c.id, err);
-            result = JOB_RETRY_LATER;
-        } else {
-            result = JOB_DONE;
-            if (rc == 0) {
-                log_render("render finished after its claim was lost; result discarded", w, &c, key);
-            } else {
-                metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
-                metrics_histogram_observe("craftkit_render_seconds", NULL,
-                                          (double)(time_mono_ms() - started) / 1e3);
-                render_terminal(w, db, &c, &dl);
-            }
-        }
+        result = record_success(w, db, &c, key, &out, sha, started);
     }
     engine_output_free(&out);
     free(c.data);
     json_decref(c.options);
+    return result;
+}
+
+bool render_group_due(const worker_t *w, const render_group_t *g)
+{
+    return g->n > 0 &&
+           (g->n >= POOL_GROUP_MAX || time_mono_ms() - g->first_mono_ms >= w->cfg->batch_group_ms);
+}
+
+/* One transaction of the group's terminal statements. done[i] gets renders_succeed's 1 or 0.
+ * 0, or -1 + err (rolled back: nothing of the group is recorded). */
+static int record_group(db_t *db, worker_t *w, render_group_t *g, int *done, char *err, size_t err_len)
+{
+    if (db_begin(db, err, err_len) != 0)
+        return -1;
+    for (int i = 0; i < g->n; i++) {
+        render_stored_t *it = &g->items[i];
+        done[i] = renders_succeed(db, it->id, w->id, it->key, it->pages, it->bytes, it->sha, &it->deliveries,
+                                  err, err_len);
+        if (done[i] < 0) {
+            db_rollback(db);
+            return -1;
+        }
+    }
+    /* Each statement asked for a durable commit (TERMINAL_TAIL): this one waits for the flush. */
+    return db_commit(db, err, err_len);
+}
+
+/* After the group's commit: metrics, deliveries and waiters per item, then each batch once. */
+static void group_recorded(worker_t *w, db_t *db, const render_group_t *g, const int *done)
+{
+    for (int i = 0; i < g->n; i++) {
+        const render_stored_t *it = &g->items[i];
+        if (!done[i]) {
+            char attempt[16];
+            snprintf(attempt, sizeof attempt, "%d", it->attempts);
+            log_event(LOG_INFO, "render finished after its claim was lost; result discarded", "render",
+                      it->id, "worker", w->id, "attempt", attempt, "detail", it->key, NULL);
+            continue;
+        }
+        metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
+        metrics_histogram_observe("craftkit_render_seconds", NULL,
+                                  (double)(time_mono_ms() - it->started_mono_ms) / 1e3);
+        render_terminal_notify(w, db, it->id, &it->deliveries);
+    }
+    /* The last open item of a batch settles it; one probe per batch of the group is enough. */
+    for (int i = 0; i < g->n; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = !strcmp(g->items[j].batch_id, g->items[i].batch_id);
+        if (!seen)
+            render_job_settle_batch(db, g->items[i].batch_id);
+    }
+}
+
+job_result_t render_job_flush(worker_t *w, render_group_t *g)
+{
+    if (g->n == 0)
+        return JOB_DONE;
+    job_result_t result = JOB_DONE;
+    int done[POOL_GROUP_MAX];
+    char err[ERRMSG_LEN] = "no database connection";
+    db_t *db = db_thread();
+    int64_t give_up = 0;
+    int rc = -1;
+    while (db && (rc = record_group(db, w, g, done, err, sizeof err)) < 0 &&
+           retry_terminal(w, g->items[0].id, &give_up, err))
+        ;
+    if (rc < 0) {
+        log_error("renders %s and %d more: stored, but cannot record success: %s", g->items[0].id, g->n - 1,
+                  err);
+        result = JOB_RETRY_LATER;
+    } else {
+        group_recorded(w, db, g, done);
+    }
+    for (int i = 0; i < g->n; i++)
+        pool_unhold(w, g->items[i].id);
     return result;
 }

@@ -14,9 +14,44 @@
 #define CRAFTKIT_WORKER_RENDER_JOB_H
 
 #include "db/db.h"
+#include "db/renders_repo.h"
+#include "storage/storage.h"
 #include "worker/pool.h"
 
-job_result_t render_job_run(worker_t *w, const char *render_id);
+/* A batch item rendered and stored whose success is not recorded yet. */
+typedef struct render_stored {
+    char id[37], batch_id[37];
+    int attempts;
+    char key[STORAGE_KEY_MAX + 1], sha[65];
+    int pages;
+    size_t bytes;
+    int64_t started_mono_ms;
+    render_deliveries_t deliveries; /* filled when recorded */
+} render_stored_t;
+
+/* Successes recorded together (worker/pool.h): one transaction of up to POOL_GROUP_MAX terminal
+ * statements waits for one WAL flush instead of one each. The files are on disk already; a
+ * crash before the commit leaves the items 'rendering' until their leases expire, and they are
+ * rendered again (same bytes, same keys). Owned by one worker thread. */
+typedef struct render_group {
+    render_stored_t items[POOL_GROUP_MAX];
+    int n;
+    int64_t first_mono_ms; /* when items[0] was stored */
+} render_group_t;
+
+/* Claims, renders, stores and records render_id. With group (batch items only; NULL when
+ * CRAFTKIT_BATCH_GROUP_MS is 0), a success is added to the group instead: JOB_DEFERRED. */
+job_result_t render_job_run(worker_t *w, const char *render_id, render_group_t *group);
+
+/* True when group holds items and is full or older than CRAFTKIT_BATCH_GROUP_MS (w->cfg). */
+bool render_group_due(const worker_t *w, const render_group_t *group);
+
+/* Records the group's successes in one transaction (retried for up to one lease while the
+ * database fails), then pushes their webhook deliveries, wakes waiters and settles their
+ * batches, and unholds its renders. JOB_DONE, or JOB_RETRY_LATER when they could not be
+ * recorded. The caller then settles the items' jobs (their ids are the render ids) and empties
+ * the group (n = 0). */
+job_result_t render_job_flush(worker_t *w, render_group_t *group);
 
 /* After an item of a batch became terminal (here, by a cancel, or found by the sweeper):
  * when that was its last open item, makes its merged output if one is due

@@ -1,7 +1,8 @@
 /* Batches (issue 22) over real HTTP, Postgres, Redis and local storage: submit, poll, list the
  * items, every shape and data error at items.<index>.…, skipInvalid, the item cap and the body
  * limit, Idempotency-Key, cancel, other projects, fairness (a single render is not held up by
- * a big batch), kill -9 during a batch (it still settles, no item lost or doubled), a batch
+ * a big batch), kill -9 during a batch (it still settles, no item lost or doubled; workers
+ * record items in groups, held across a slow render by their leases), a batch
  * committed but never pushed (the sweeper pushes it) and the retention of merged files. */
 #include <check.h>
 #include <stdio.h>
@@ -364,6 +365,45 @@ START_TEST(single_render_not_starved)
     r = wait_batch(key, batch, 240000);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
     th_resp_free(r);
+}
+END_TEST
+
+/* A worker records the items it rendered in groups (CRAFTKIT_BATCH_GROUP_MS, long here): while
+ * it renders a slow item (an image served after 5 s, longer than CRAFTKIT_HEARTBEAT_TTL=3),
+ * the items it stored before wait, unrecorded, in its group. The heartbeat keeps their leases,
+ * so the sweeper does not hand them to the other worker: each is rendered once (attempts 1). */
+START_TEST(grouped_items_keep_their_leases)
+{
+    th_images_t im;
+    th_images_start(&im, 5000);
+    char body[4096], *p = body, id[64], sql[256];
+    p += sprintf(p, "{\"items\":[");
+    for (int i = 0; i < 9; i++)
+        p += i == 4 ? sprintf(p,
+                              ",{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,"
+                              "\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+                              im.port)
+                    : sprintf(p, "%s" ITEM_OK, i ? "," : "");
+    sprintf(p, "]}");
+    th_resp_t *r = post_batch(key, "invoice", body, NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    /* 4 s in, past the lease: the slow item's worker still holds items it stored before it
+     * (it took the slow one as its second job or later, and its group waits for it). */
+    th_sleep_ms(4000);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM renders WHERE batch_id = '%s' AND batch_index <> 4 AND status = 'rendering'"
+        " AND storage_key IS NULL",
+        id);
+    ck_assert_int_gt(sql_count(sql), 0);
+    r = wait_batch(key, id, 60000);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
+    th_resp_free(r);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE batch_id = '%s' AND attempts = 1", id);
+    ck_assert_int_eq(sql_count(sql), 9);
+    th_images_stop(&im);
 }
 END_TEST
 
@@ -905,6 +945,7 @@ int main(void)
                          "CRAFTKIT_MAX_BODY=32768",
                          "CRAFTKIT_SWEEP_INTERVAL_MS=250",
                          "CRAFTKIT_HEARTBEAT_TTL=3",
+                         "CRAFTKIT_BATCH_GROUP_MS=60000", /* groups wait for a slow render */
                          "CRAFTKIT_RATE_LIMIT=100000",
                          "CRAFTKIT_RATE_BURST=100000",
                          NULL};
@@ -925,6 +966,7 @@ int main(void)
     tcase_add_test(tc, batch_webhook);
     tcase_add_test(tc, single_render_not_starved);
     tcase_add_test(tc, kill_during_batch);
+    tcase_add_test(tc, grouped_items_keep_their_leases);
     tcase_add_test(tc, unpushed_batch_pushed_by_sweeper);
     tcase_add_test(tc, merge_pdf);
     tcase_add_test(tc, merge_zip_unique_names);
