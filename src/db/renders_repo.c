@@ -41,13 +41,15 @@
  * through, so a crash in between leaves them to the sweeper's next pass. Batch items send no
  * NOTIFY: nobody can wait for one (a batch item cannot be sync, nor replayed by an
  * idempotency key), and a 10,000-item batch would wake every instance's listener 10,000 times. */
-#define TERMINAL_TAIL(event)                                                                                 \
+#define TERMINAL_EFFECTS(event)                                                                              \
     ", d AS (INSERT INTO webhook_deliveries (subscription_id, project_id, render_id, event)"                 \
     " SELECT s.id, u.project_id, u.id, '" event "' FROM u JOIN webhook_subscriptions s"                      \
     " ON s.project_id = u.project_id AND s.active AND s.deleted_at IS NULL"                                  \
-    " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id),"                                \
+    " AND '" event "' = ANY (s.events) ON CONFLICT DO NOTHING RETURNING id, render_id),"                     \
     " n AS (SELECT pg_notify('" RENDER_NOTIFY_CHANNEL "', id::text) FROM u WHERE u.batch_id IS NULL),"       \
-    " durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)"                                 \
+    " durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)"
+#define TERMINAL_TAIL(event)                                                                                 \
+    TERMINAL_EFFECTS(event)                                                                                  \
     " SELECT (SELECT count(*) FROM u) AS done, (SELECT count(*) FROM n) AS notified,"                        \
     " (SELECT v FROM durable) AS sync, d.id AS delivery FROM (SELECT 1) one LEFT JOIN d ON true"
 
@@ -413,6 +415,67 @@ int renders_succeed(db_t *db, const char *id, const char *worker_id, const char 
                 " RETURNING id, project_id, batch_id)" TERMINAL_TAIL("render.succeeded"),
                 6, params, err, err_len),
         deliveries);
+}
+
+/* The successes as the JSON array json_to_recordset reads; NULL when out of memory. */
+static char *successes_json(const render_success_t *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < n; i++) {
+        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s}", "id", v[i].id, "storage_key", v[i].storage_key,
+                              "pages", v[i].pages, "bytes", (json_int_t)v[i].bytes, "sha256", v[i].sha256);
+        if (!o || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+int renders_succeed_many(db_t *db, const char *worker_id, const render_success_t *v, int n, int *done,
+                         render_deliveries_t *deliveries, char *err, size_t err_len)
+{
+    if (n < 1 || n > RENDER_SUCCEED_MANY_MAX)
+        return errmsg_fail(err, err_len, "renders_succeed_many: 1 to %d renders", RENDER_SUCCEED_MANY_MAX);
+    char *json = successes_json(v, n);
+    if (!json)
+        return errmsg_fail(err, err_len, "out of memory");
+    const char *params[] = {worker_id, json};
+    /* One row per recorded render and delivery (a NULL delivery for a render without any). */
+    PGresult *r = db_exec(
+        db,
+        "WITH v AS (SELECT * FROM json_to_recordset($2::json)"
+        " AS x(id uuid, storage_key text, pages int, bytes bigint, sha256 text)),"
+        " u AS (UPDATE renders r SET status = 'succeeded', storage_key = v.storage_key, pages = v.pages,"
+        " bytes = v.bytes, sha256 = v.sha256, error_message = NULL, completed_at = now(), lease_until = NULL"
+        " FROM v WHERE r.id = v.id AND r.worker_id = $1 AND r.status = 'rendering'"
+        " RETURNING r.id, r.project_id, r.batch_id)" TERMINAL_EFFECTS(
+            "render.succeeded") " SELECT u.id AS render, d.id AS delivery, (SELECT count(*) FROM n) AS "
+                                "notified,"
+                                " (SELECT v FROM durable) AS sync FROM u LEFT JOIN d ON d.render_id = u.id",
+        2, params, err, err_len);
+    free(json);
+    if (!r)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        done[i] = 0;
+        deliveries[i].n = 0;
+    }
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *id = db_get(r, row, "render"), *delivery = db_get(r, row, "delivery");
+        for (int i = 0; id && i < n; i++) {
+            if (strcmp(v[i].id, id) != 0)
+                continue;
+            done[i] = 1;
+            if (delivery && deliveries[i].n < RENDER_DELIVERIES_MAX)
+                snprintf(deliveries[i].ids[deliveries[i].n++], 37, "%s", delivery);
+            break;
+        }
+    }
+    PQclear(r);
+    return 0;
 }
 
 int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,

@@ -198,6 +198,18 @@ REPO_MUST_USE int renders_renew_lease(db_t *db, const char *id, const char *work
 REPO_MUST_USE int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key,
                                   int pages, size_t bytes, const char *sha256,
                                   render_deliveries_t *deliveries, char *err, size_t err_len);
+/* One stored render for renders_succeed_many. */
+typedef struct render_success {
+    const char *id, *storage_key, *sha256;
+    int pages;
+    size_t bytes;
+} render_success_t;
+#define RENDER_SUCCEED_MANY_MAX 64
+/* renders_succeed for n renders (1 to RENDER_SUCCEED_MANY_MAX) in one statement, which commits
+ * durably once for them all. done[i] gets 1 (recorded) or 0 (the claim was lost), deliveries[i]
+ * the webhook delivery ids of render i. 0, or -1 + err (nothing recorded). */
+REPO_MUST_USE int renders_succeed_many(db_t *db, const char *worker_id, const render_success_t *v, int n,
+                                       int *done, render_deliveries_t *deliveries, char *err, size_t err_len);
 /* Back to queued, due in delay_ms, with the error kept for the record. 1, 0, -1. */
 REPO_MUST_USE int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms,
                                 const char *error, char *err, size_t err_len);

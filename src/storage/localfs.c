@@ -82,11 +82,13 @@ static int open_root(const char *root, char *err, size_t err_len)
 
 /*
  * Walks from rootfd through every segment of key but the last, one openat(O_NOFOLLOW) at a
- * time, creating directories when create is set. Returns the parent directory's fd and points
- * *leaf at the last segment; LOCALFS_NOT_FOUND when a directory is missing (and !create).
+ * time, creating directories when create is set (each new directory's entry fsynced, except,
+ * with defer_sync, that of the key's own directory: *defer_sync is then set and the fsync of
+ * its parent is the caller's). Returns the parent directory's fd and points *leaf at the last
+ * segment; LOCALFS_NOT_FOUND when a directory is missing (and !create).
  */
-static int open_parent(int rootfd, const char *key, bool create, int *dirfd, const char **leaf, char *err,
-                       size_t err_len)
+static int open_parent(int rootfd, const char *key, bool create, bool *defer_sync, int *dirfd,
+                       const char **leaf, char *err, size_t err_len)
 {
     int cur = dup(rootfd);
     if (cur < 0) {
@@ -100,8 +102,17 @@ static int open_parent(int rootfd, const char *key, bool create, int *dirfd, con
         memcpy(name, seg, n);
         name[n] = '\0';
         if (create) {
+            bool last = strchr(slash + 1, '/') == NULL;
             if (mkdirat(cur, name, 0750) == 0) {
-                fsync(cur); /* make the new directory entry durable */
+                /* make the new directory entry durable — now, or (the key's own directory, when
+                 * the caller asked) by the caller's localfs_sync_dir */
+                if (last && defer_sync) {
+                    *defer_sync = true;
+                } else if (fsync(cur) != 0) {
+                    set_err(err, err_len, "syncing a new directory of", key, errno);
+                    close(cur);
+                    return LOCALFS_ERROR;
+                }
             } else if (errno != EEXIST) {
                 set_err(err, err_len, "creating directory for", key, errno);
                 close(cur);
@@ -182,8 +193,10 @@ static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, char
     return 0;
 }
 
-int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
-                         size_t err_len)
+/* localfs_write_atomic, and with defer_sync (not NULL) localfs_write_atomic_deferred's
+ * leaving of the new directory's entry to the caller. */
+static int write_atomic(const char *root, const char *key, const void *data, size_t len, bool *defer_sync,
+                        char *err, size_t err_len)
 {
     if (!localfs_key_valid(key))
         return errmsg_fail(err, err_len, "invalid storage key");
@@ -192,7 +205,7 @@ int localfs_write_atomic(const char *root, const char *key, const void *data, si
     char tmp[LOCALFS_TMP_RANDOM + 8];
     if (rootfd < 0)
         return -1;
-    int walked = open_parent(rootfd, key, true, &dirfd, &leaf, err, err_len);
+    int walked = open_parent(rootfd, key, true, defer_sync, &dirfd, &leaf, err, err_len);
     if (walked == LOCALFS_NOT_FOUND)
         errmsg_fail(err, err_len, "a directory of %s vanished while writing it", key);
     if (walked != LOCALFS_OK)
@@ -216,6 +229,78 @@ cleanup:
     return rc;
 }
 
+/* fsyncs root/dir, dir being the first n bytes of a key-relative path (n = 0: the root). */
+static int localfs_sync_dir_n(const char *root, const char *dir, size_t n, char *err, size_t err_len)
+{
+    char path[LOCALFS_KEY_MAX + 2];
+    if (n >= LOCALFS_KEY_MAX)
+        return errmsg_fail(err, err_len, "invalid storage directory");
+    memcpy(path, dir, n);
+    path[n] = '\0';
+    if (n > 0 && !localfs_key_valid(path))
+        return errmsg_fail(err, err_len, "invalid storage directory");
+    if (n > 0)
+        memcpy(&path[n], "/", 2); /* open_parent then walks every segment and leaves "" */
+    int rootfd = open_root(root, err, err_len), dirfd = -1, rc = -1;
+    const char *leaf;
+    if (rootfd < 0)
+        return -1;
+    int walked = LOCALFS_OK;
+    if (n == 0) {
+        dirfd = rootfd; /* the root itself */
+        rootfd = -1;
+    } else {
+        walked = open_parent(rootfd, path, false, NULL, &dirfd, &leaf, err, err_len);
+    }
+    if (walked == LOCALFS_NOT_FOUND)
+        errmsg_fail(err, err_len, "directory %s of the store is missing", path);
+    if (walked != LOCALFS_OK)
+        goto cleanup;
+    if (fsync(dirfd) != 0) {
+        set_err(err, err_len, "syncing the directory", n ? path : "data directory", errno);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    if (dirfd >= 0)
+        close(dirfd);
+    if (rootfd >= 0)
+        close(rootfd);
+    return rc;
+}
+
+int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
+                         size_t err_len)
+{
+    return write_atomic(root, key, data, len, NULL, err, err_len);
+}
+
+int localfs_write_atomic_deferred(const char *root, const char *key, const void *data, size_t len,
+                                  char *unsynced_dir, size_t dir_len, char *err, size_t err_len)
+{
+    bool deferred = false;
+    unsynced_dir[0] = '\0';
+    if (write_atomic(root, key, data, len, &deferred, err, err_len) != 0)
+        return -1;
+    if (!deferred)
+        return 0;
+    /* the key's own directory is new: its parent, the key up to its second-to-last '/' */
+    const char *end = strrchr(key, '/');
+    while (end > key && end[-1] != '/')
+        end--;
+    size_t n = end > key ? (size_t)(end - 1 - key) : 0;
+    if (n == 0 || n >= dir_len) /* the root ("" says "nothing left"), or no room: synced here */
+        return localfs_sync_dir_n(root, key, n, err, err_len);
+    memcpy(unsynced_dir, key, n);
+    unsynced_dir[n] = '\0';
+    return 0;
+}
+
+int localfs_sync_dir(const char *root, const char *dir, char *err, size_t err_len)
+{
+    return localfs_sync_dir_n(root, dir, strlen(dir), err, err_len);
+}
+
 int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len)
 {
     *fd = -1;
@@ -225,7 +310,7 @@ int localfs_open(const char *root, const char *key, int *fd, struct stat *st, ch
     const char *leaf;
     if (rootfd < 0)
         return LOCALFS_ERROR;
-    rc = open_parent(rootfd, key, false, &dirfd, &leaf, err, err_len);
+    rc = open_parent(rootfd, key, false, NULL, &dirfd, &leaf, err, err_len);
     if (rc != LOCALFS_OK)
         goto cleanup;
     int f = openat(dirfd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -295,7 +380,7 @@ int localfs_delete(const char *root, const char *key, char *err, size_t err_len)
     const char *leaf;
     if (rootfd < 0)
         return -1;
-    rc = open_parent(rootfd, key, false, &dirfd, &leaf, err, err_len);
+    rc = open_parent(rootfd, key, false, NULL, &dirfd, &leaf, err, err_len);
     if (rc == LOCALFS_NOT_FOUND) {
         rc = 0;
     } else if (rc == LOCALFS_OK) {

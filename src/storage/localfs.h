@@ -38,6 +38,15 @@ int localfs_mkdirs(const char *dir, char *err, size_t err_len);
  * ("disk full while writing ..." on ENOSPC/EDQUOT). */
 int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
                          size_t err_len);
+/* localfs_write_atomic, except that when it creates key's own directory, the fsync of that
+ * directory's parent (which makes its entry durable) is left to the caller: unsynced_dir
+ * (dir_len bytes) gets the parent as a key-relative path ("" when nothing was left), and the
+ * file is durable once localfs_sync_dir(root, unsynced_dir) returned 0. Callers storing many
+ * keys of one directory sync it once for all (storage_put_deferred). 0 or -1 + err. */
+int localfs_write_atomic_deferred(const char *root, const char *key, const void *data, size_t len,
+                                  char *unsynced_dir, size_t dir_len, char *err, size_t err_len);
+/* fsyncs the directory root/dir (a key-relative path; "" = root). 0 or -1 + err. */
+int localfs_sync_dir(const char *root, const char *dir, char *err, size_t err_len);
 /* Opens root/key read-only for streaming; it must be a regular file. *fd is the caller's to
  * close. LOCALFS_OK, LOCALFS_NOT_FOUND, or LOCALFS_ERROR + err. */
 int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len);

@@ -141,6 +141,39 @@ int storage_put(storage_t *s, const char *key, const void *data, size_t len, con
     return rc;
 }
 
+int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
+                         const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
+                         size_t err_len)
+{
+    if (s->kind == STORAGE_S3)
+        return storage_put(s, key, data, len, content_type, sha256_hex, err, err_len);
+    if (check_key(key, err, err_len) != 0)
+        return -1;
+    char dir[STORAGE_SYNC_DIR_MAX];
+    if (localfs_write_atomic_deferred(s->data_dir, key, data, len, dir, sizeof dir, err, err_len) != 0)
+        return -1;
+    if (sha256_hex)
+        crypto_sha256_hex(data, len, sha256_hex);
+    if (!dir[0])
+        return 0;
+    for (int i = 0; i < pending->n; i++)
+        if (!strcmp(pending->dirs[i], dir))
+            return 0;
+    if (pending->n == STORAGE_SYNC_DIRS_MAX)
+        return localfs_sync_dir(s->data_dir, dir, err, err_len);
+    memcpy(pending->dirs[pending->n++], dir, sizeof dir);
+    return 0;
+}
+
+int storage_sync_run(storage_t *s, storage_sync_t *pending, char *err, size_t err_len)
+{
+    int rc = 0;
+    for (int i = 0; i < pending->n && rc == 0; i++)
+        rc = localfs_sync_dir(s->data_dir, pending->dirs[i], err, err_len);
+    pending->n = 0;
+    return rc;
+}
+
 int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err_len)
 {
     if (check_key(key, err, err_len) != 0)

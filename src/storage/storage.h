@@ -61,6 +61,23 @@ storage_kind_t storage_kind(const storage_t *s);
  * failure nothing is stored under key (a previous object, if any, is left as it was). */
 int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
                 char *sha256_hex, char *err, size_t err_len);
+/* Directories whose fsync deferred puts left to storage_sync_run (the local store's). */
+#define STORAGE_SYNC_DIRS_MAX 8  /* more are synced at once, by the put */
+#define STORAGE_SYNC_DIR_MAX 128 /* renders/<project id> fits; a longer one is synced at once */
+typedef struct storage_sync {
+    char dirs[STORAGE_SYNC_DIRS_MAX][STORAGE_SYNC_DIR_MAX];
+    int n;
+} storage_sync_t;
+/* storage_put, except that the local store leaves one fsync to the caller: that of the
+ * directory holding key's new parent directory, added to pending once. The object is durable
+ * (and may be recorded as stored) only after storage_sync_run(pending) returned 0; many keys
+ * of one directory (a worker's batch items of one project) share that fsync. S3: storage_put. */
+int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
+                         const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
+                         size_t err_len);
+/* fsyncs pending's directories and empties it. 0, or -1 + err (then the objects put since
+ * the last run must not be relied on: store them again). */
+int storage_sync_run(storage_t *s, storage_sync_t *pending, char *err, size_t err_len);
 /* Reads a whole object into out (bounded by out->max). 0, STORAGE_NOT_FOUND, or -1 + err. */
 int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err_len);
 /* S3 only: copies an object into the file fd (a spool for streaming it on), at most max

@@ -15,7 +15,7 @@
  *
  * Batch items are recorded in groups: a worker that took one from the batch queue renders and
  * stores it, keeps its job un-acked and its lease held, and records up to POOL_GROUP_MAX such
- * successes in one transaction — when the group is full, older than CRAFTKIT_BATCH_GROUP_MS before
+ * successes in one statement — when the group is full, older than CRAFTKIT_BATCH_GROUP_MS before
  * the next render, when a single render or no job comes next, and when stopping. Single renders
  * are recorded at once (their callers wait).
  *
@@ -43,7 +43,7 @@
 #define POOL_KILL_JOIN_MS 5000         /* for workers to record their killed renders */
 #define POOL_REDIS_BACKOFF_MAX_MS 5000 /* retry pace while Redis is unreachable */
 /* Batch items a worker renders and stores before it records their successes together, in one
- * transaction (one WAL flush instead of one per item; render_job.h, "groups"). */
+ * statement (one WAL flush instead of one per item; render_job.h, "groups"). */
 #define POOL_GROUP_MAX 16
 #define POOL_HELD_MAX (POOL_GROUP_MAX + 1) /* leases one worker holds: its group and the render in hand */
 

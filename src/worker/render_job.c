@@ -119,9 +119,11 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
     return JOB_DONE;
 }
 
-/* Renders and stores; 0, or -1 with a message for the user in why. */
-static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char *key, size_t key_len,
-                            engine_output_t *out, char *sha, char *why, size_t why_len)
+/* Renders and stores; 0, or -1 with a message for the user in why. With pending, the store's
+ * last directory fsync is left to it (render_job_flush runs it). */
+static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, storage_sync_t *pending,
+                            char *key, size_t key_len, engine_output_t *out, char *sha, char *why,
+                            size_t why_len)
 {
     char err[ERRMSG_LEN];
     compiled_t *compiled = compiled_get(db, c->version_id, err, sizeof err);
@@ -153,7 +155,12 @@ static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, char
     storage_t *s = storage_thread();
     if (storage_render_key(c->project_id, c->id, c->filename, key, key_len) != 0)
         return errmsg_fail(why, why_len, "internal error: no storage key for this render");
-    if (!s || storage_put(s, key, out->data, out->len, "application/pdf", sha, err, sizeof err) != 0)
+    int stored = !s ? -1
+                 : pending
+                     ? storage_put_deferred(s, key, out->data, out->len, "application/pdf", sha, pending, err,
+                                            sizeof err)
+                     : storage_put(s, key, out->data, out->len, "application/pdf", sha, err, sizeof err);
+    if (stored != 0)
         return errmsg_fail(why, why_len, "the PDF could not be stored: %s",
                            s ? err : "storage is not configured");
     return 0;
@@ -236,9 +243,11 @@ job_result_t render_job_run(worker_t *w, const char *render_id, render_group_t *
     int64_t started = time_mono_ms();
     engine_output_t out = {0};
     char key[STORAGE_KEY_MAX + 1], sha[65], why[1024];
-    if (render_and_store(w, db, &c, key, sizeof key, &out, sha, why, sizeof why) != 0) {
+    bool grouped = group && c.batch_id[0] && group->n < POOL_GROUP_MAX;
+    if (render_and_store(w, db, &c, grouped ? &group->sync : NULL, key, sizeof key, &out, sha, why,
+                         sizeof why) != 0) {
         result = attempt_failed(w, db, &c, why);
-    } else if (group && c.batch_id[0] && group->n < POOL_GROUP_MAX) {
+    } else if (grouped) {
         group_add(group, &c, key, &out, sha, started);
         result = JOB_DEFERRED;
     } else {
@@ -256,31 +265,25 @@ bool render_group_due(const worker_t *w, const render_group_t *g)
            (g->n >= POOL_GROUP_MAX || time_mono_ms() - g->first_mono_ms >= w->cfg->batch_group_ms);
 }
 
-/* One transaction of the group's terminal statements. done[i] gets renders_succeed's 1 or 0.
- * 0, or -1 + err (rolled back: nothing of the group is recorded). */
-static int record_group(db_t *db, worker_t *w, render_group_t *g, int *done, char *err, size_t err_len)
+_Static_assert(POOL_GROUP_MAX <= RENDER_SUCCEED_MANY_MAX, "a group is recorded in one statement");
+
+/* The group's terminal statement. 0, or -1 + err (nothing of the group is recorded). */
+static int record_group(db_t *db, worker_t *w, render_group_t *g, char *err, size_t err_len)
 {
-    if (db_begin(db, err, err_len) != 0)
-        return -1;
+    render_success_t v[POOL_GROUP_MAX];
     for (int i = 0; i < g->n; i++) {
-        render_stored_t *it = &g->items[i];
-        done[i] = renders_succeed(db, it->id, w->id, it->key, it->pages, it->bytes, it->sha, &it->deliveries,
-                                  err, err_len);
-        if (done[i] < 0) {
-            db_rollback(db);
-            return -1;
-        }
+        const render_stored_t *it = &g->items[i];
+        v[i] = (render_success_t){it->id, it->key, it->sha, it->pages, it->bytes};
     }
-    /* Each statement asked for a durable commit (TERMINAL_TAIL): this one waits for the flush. */
-    return db_commit(db, err, err_len);
+    return renders_succeed_many(db, w->id, v, g->n, g->done, g->deliveries, err, err_len);
 }
 
-/* After the group's commit: metrics, deliveries and waiters per item, then each batch once. */
-static void group_recorded(worker_t *w, db_t *db, const render_group_t *g, const int *done)
+/* After the group's statement: metrics, deliveries and waiters per item, then each batch once. */
+static void group_recorded(worker_t *w, db_t *db, const render_group_t *g)
 {
     for (int i = 0; i < g->n; i++) {
         const render_stored_t *it = &g->items[i];
-        if (!done[i]) {
+        if (!g->done[i]) {
             char attempt[16];
             snprintf(attempt, sizeof attempt, "%d", it->attempts);
             log_event(LOG_INFO, "render finished after its claim was lost; result discarded", "render",
@@ -290,7 +293,7 @@ static void group_recorded(worker_t *w, db_t *db, const render_group_t *g, const
         metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
         metrics_histogram_observe("craftkit_render_seconds", NULL,
                                   (double)(time_mono_ms() - it->started_mono_ms) / 1e3);
-        render_terminal_notify(w, db, it->id, &it->deliveries);
+        render_terminal_notify(w, db, it->id, &g->deliveries[i]);
     }
     /* The last open item of a batch settles it; one probe per batch of the group is enough. */
     for (int i = 0; i < g->n; i++) {
@@ -306,23 +309,25 @@ job_result_t render_job_flush(worker_t *w, render_group_t *g)
 {
     if (g->n == 0)
         return JOB_DONE;
-    job_result_t result = JOB_DONE;
-    int done[POOL_GROUP_MAX];
     char err[ERRMSG_LEN] = "no database connection";
     db_t *db = db_thread();
-    int64_t give_up = 0;
+    storage_t *s = storage_thread();
     int rc = -1;
-    while (db && (rc = record_group(db, w, g, done, err, sizeof err)) < 0 &&
-           retry_terminal(w, g->items[0].id, &give_up, err))
-        ;
-    if (rc < 0) {
-        log_error("renders %s and %d more: stored, but cannot record success: %s", g->items[0].id, g->n - 1,
-                  err);
-        result = JOB_RETRY_LATER;
+    if (s && storage_sync_run(s, &g->sync, err, sizeof err) != 0) {
+        /* Not durable: the items are rendered again once their leases expire. */
+        log_error("renders %s and %d more: stored, but not synced: %s", g->items[0].id, g->n - 1, err);
     } else {
-        group_recorded(w, db, g, done);
+        int64_t give_up = 0;
+        while (db && (rc = record_group(db, w, g, err, sizeof err)) < 0 &&
+               retry_terminal(w, g->items[0].id, &give_up, err))
+            ;
+        if (rc < 0)
+            log_error("renders %s and %d more: stored, but cannot record success: %s", g->items[0].id,
+                      g->n - 1, err);
     }
+    if (rc == 0)
+        group_recorded(w, db, g);
     for (int i = 0; i < g->n; i++)
         pool_unhold(w, g->items[i].id);
-    return result;
+    return rc == 0 ? JOB_DONE : JOB_RETRY_LATER;
 }

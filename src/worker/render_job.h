@@ -26,17 +26,22 @@ typedef struct render_stored {
     int pages;
     size_t bytes;
     int64_t started_mono_ms;
-    render_deliveries_t deliveries; /* filled when recorded */
 } render_stored_t;
 
-/* Successes recorded together (worker/pool.h): one transaction of up to POOL_GROUP_MAX terminal
- * statements waits for one WAL flush instead of one each. The files are on disk already; a
+/* Successes recorded together (worker/pool.h): one terminal statement for up to POOL_GROUP_MAX
+ * renders (renders_succeed_many) waits for one WAL flush instead of one each, and the local store's fsync of the
+ * project directory (which got each item's new directory) is done once for them all, before
+ * the statement. The files themselves are on disk already; a
  * crash before the commit leaves the items 'rendering' until their leases expire, and they are
  * rendered again (same bytes, same keys). Owned by one worker thread. */
 typedef struct render_group {
     render_stored_t items[POOL_GROUP_MAX];
     int n;
     int64_t first_mono_ms; /* when items[0] was stored */
+    storage_sync_t sync;   /* the fsyncs the items' puts left (storage_put_deferred) */
+    /* filled when recorded: */
+    int done[POOL_GROUP_MAX]; /* 1: recorded, 0: its claim was lost */
+    render_deliveries_t deliveries[POOL_GROUP_MAX];
 } render_group_t;
 
 /* Claims, renders, stores and records render_id. With group (batch items only; NULL when
@@ -46,7 +51,8 @@ job_result_t render_job_run(worker_t *w, const char *render_id, render_group_t *
 /* True when group holds items and is full or older than CRAFTKIT_BATCH_GROUP_MS (w->cfg). */
 bool render_group_due(const worker_t *w, const render_group_t *group);
 
-/* Records the group's successes in one transaction (retried for up to one lease while the
+/* Syncs the directories the group's puts left, then records the group's successes in one
+ * statement (retried for up to one lease while the
  * database fails), then pushes their webhook deliveries, wakes waiters and settles their
  * batches, and unholds its renders. JOB_DONE, or JOB_RETRY_LATER when they could not be
  * recorded. The caller then settles the items' jobs (their ids are the render ids) and empties

@@ -348,6 +348,50 @@ START_TEST(batch_webhook)
 }
 END_TEST
 
+/* Items recorded in a group (one statement for several renders) each get their own
+ * render.succeeded deliveries: one per subscription, carrying the item's render id. */
+START_TEST(grouped_items_get_their_deliveries)
+{
+    char hook_key[128], project[64], body[512], id[64];
+    th_invoice_project(srv, "Hooked items", "invoice", project, hook_key);
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof body,
+                 "{\"url\":\"http://127.0.0.1:%d/items%d\",\"events\":[\"render.succeeded\"]}", rx_port(rx),
+                 i);
+        th_resp_t *r = th_req(srv, "POST", "/v1/webhooks", hook_key, body, NULL);
+        ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+        th_resp_free(r);
+    }
+    submit_ok(hook_key, 6, NULL, id);
+    th_resp_t *b = wait_batch(hook_key, id, 60000);
+    th_resp_free(b);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT count(DISTINCT (d.render_id, d.subscription_id)) FROM webhook_deliveries d"
+             " JOIN renders r ON r.id = d.render_id WHERE r.batch_id = '%s' AND d.event = 'render.succeeded'",
+             id);
+    ck_assert_int_eq(sql_count(sql), 12);
+    for (int i = 0; i < 2; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/items%d", i);
+        ck_assert_msg(rx_wait_count(rx, path, 6, 60000), "%s: %d deliveries", path, rx_count(rx, path));
+        for (int k = 0; k < 6; k++) {
+            rx_request_t req;
+            ck_assert(rx_get(rx, path, k, &req));
+            json_t *payload = json_loadb(req.body, req.len, 0, NULL);
+            ck_assert_msg(payload, "%.*s", (int)req.len, req.body);
+            const char *render = th_str(payload, "renderId");
+            ck_assert_str_eq(th_str(payload, "status"), "succeeded");
+            snprintf(sql, sizeof sql, "SELECT count(*) FROM renders WHERE id = '%s' AND batch_id = '%s'",
+                     render, id);
+            ck_assert_int_eq(sql_count(sql), 1);
+            json_decref(payload);
+            rx_request_free(&req);
+        }
+    }
+}
+END_TEST
+
 /* A single render submitted while a big batch drains finishes while most of the batch is still
  * waiting: the workers take batch items only when no single render is queued. */
 START_TEST(single_render_not_starved)
@@ -964,6 +1008,7 @@ int main(void)
     tcase_add_test(tc, idempotency);
     tcase_add_test(tc, cancel);
     tcase_add_test(tc, batch_webhook);
+    tcase_add_test(tc, grouped_items_get_their_deliveries);
     tcase_add_test(tc, single_render_not_starved);
     tcase_add_test(tc, kill_during_batch);
     tcase_add_test(tc, grouped_items_keep_their_leases);

@@ -276,6 +276,64 @@ START_TEST(put_get_delete_roundtrip)
 }
 END_TEST
 
+/* Deferred puts (a worker's group of batch items): the fsync of the directory that got each
+ * key's new directory is left to storage_sync_run, once per directory; a new project
+ * directory, the root, and directories past the pending cap are synced by the put itself. */
+START_TEST(deferred_puts_leave_one_dir_sync)
+{
+    make_tmp();
+    storage_t *s = new_local("a-configured-secret-0123456789");
+    storage_sync_t p = {0};
+    char sha[65], want[65], err[256] = "", key[300];
+    ck_assert_int_eq(storage_put_deferred(s, KEY, "one", 3, "application/pdf", sha, &p, err, sizeof err), 0);
+    crypto_sha256_hex("one", 3, want);
+    ck_assert_str_eq(sha, want);
+    ck_assert_int_eq(p.n, 1);
+    ck_assert_str_eq(p.dirs[0], "renders/" PROJECT);
+    /* another render of the project, and the same key again (its directory exists): no more */
+    ck_assert_int_eq(
+        storage_put_deferred(s, "renders/" PROJECT "/r2/a.pdf", "two", 3, NULL, sha, &p, err, sizeof err), 0);
+    ck_assert_int_eq(storage_put_deferred(s, KEY, "one", 3, NULL, sha, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.n, 1);
+    /* a second project: its own directory was synced by the put, its render's is left */
+    ck_assert_int_eq(storage_put_deferred(s, "renders/p2/r1/a.pdf", "x", 1, NULL, sha, &p, err, sizeof err),
+                     0);
+    ck_assert_int_eq(p.n, 2);
+    ck_assert_str_eq(p.dirs[1], "renders/p2");
+    /* the key's directory at the top: the root is synced at once ("" would say "nothing") */
+    ck_assert_int_eq(storage_put_deferred(s, "top/a.pdf", "x", 1, NULL, sha, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.n, 2);
+    for (int i = 0; i < STORAGE_SYNC_DIRS_MAX + 3; i++) {
+        snprintf(key, sizeof key, "renders/q%d/r/a.pdf", i);
+        ck_assert_int_eq(storage_put_deferred(s, key, "x", 1, NULL, sha, &p, err, sizeof err), 0);
+    }
+    ck_assert_int_eq(p.n, STORAGE_SYNC_DIRS_MAX);
+    buf_t b;
+    buf_init(&b, 1024);
+    ck_assert_int_eq(storage_get(s, "renders/" PROJECT "/r2/a.pdf", &b, err, sizeof err), 0);
+    ck_assert_str_eq(buf_cstr(&b), "two");
+    buf_free(&b);
+    ck_assert_int_eq(storage_sync_run(s, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.n, 0);
+    ck_assert_int_eq(storage_put_deferred(s, "../x/y.pdf", "x", 1, NULL, sha, &p, err, sizeof err), -1);
+    ck_assert_str_eq(err, "invalid storage key");
+
+    /* localfs_sync_dir: the root, a directory, and nothing outside the tree or missing */
+    ck_assert_int_eq(localfs_sync_dir(datadir, "", err, sizeof err), 0);
+    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/" PROJECT, err, sizeof err), 0);
+    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/../..", err, sizeof err), -1);
+    ck_assert_str_eq(err, "invalid storage directory");
+    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/missing", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "missing") != NULL, "err: %s", err);
+    char link[700];
+    snprintf(link, sizeof link, "%s/renders/link", datadir);
+    ck_assert_int_eq(symlink(tmpdir, link), 0);
+    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/link", err, sizeof err), -1);
+    storage_free(s);
+    remove_tmp();
+}
+END_TEST
+
 /* A write that fails half-way (file size limit standing in for a full disk) reports an error,
  * leaves the previous object intact and no temp file behind. */
 START_TEST(failed_write_leaves_old_file)
@@ -778,6 +836,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("backend");
     tcase_add_test(tc, put_get_delete_roundtrip);
+    tcase_add_test(tc, deferred_puts_leave_one_dir_sync);
     tcase_add_test(tc, failed_write_leaves_old_file);
     tcase_add_test(tc, new_directories_and_failed_writes);
     tcase_add_test(tc, disk_full_is_clean);
