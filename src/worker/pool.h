@@ -20,8 +20,8 @@
  * are recorded at once (their callers wait).
  *
  * Shutdown (pool_stop): workers stop fetching, finish the job in hand (past the grace period
- * its helper is killed and the attempt fails), record their groups, give back what is left in their processing lists
- * (jobs_worker_release), and are joined; then the heartbeat thread stops.
+ * its helper is killed and the attempt fails), record their groups, give back what is left in
+ * their processing lists (jobs_worker_release), and are joined; then the heartbeat thread stops.
  *
  * Threads: pool_start/pool_stop from the main thread; pool_hold/pool_unhold from the worker that
  * owns w.

@@ -29,10 +29,10 @@ typedef struct render_stored {
 } render_stored_t;
 
 /* Successes recorded together (worker/pool.h): one terminal statement for up to POOL_GROUP_MAX
- * renders (renders_succeed_many) waits for one WAL flush instead of one each, and the local store's fsync of the
- * project directory (which got each item's new directory) is done once for them all, before
- * the statement. The files themselves are on disk already; a
- * crash before the commit leaves the items 'rendering' until their leases expire, and they are
+ * renders (renders_succeed_many) waits for one WAL flush instead of one each, and the local
+ * store's fsync of the project directory (which got each item's new directory) is done once
+ * for them all, before the statement. The files themselves are on disk already; a crash
+ * before the statement leaves the items 'rendering' until their leases expire, and they are
  * rendered again (same bytes, same keys). Owned by one worker thread. */
 typedef struct render_group {
     render_stored_t items[POOL_GROUP_MAX];
@@ -52,11 +52,10 @@ job_result_t render_job_run(worker_t *w, const char *render_id, render_group_t *
 bool render_group_due(const worker_t *w, const render_group_t *group);
 
 /* Syncs the directories the group's puts left, then records the group's successes in one
- * statement (retried for up to one lease while the
- * database fails), then pushes their webhook deliveries, wakes waiters and settles their
- * batches, and unholds its renders. JOB_DONE, or JOB_RETRY_LATER when they could not be
- * recorded. The caller then settles the items' jobs (their ids are the render ids) and empties
- * the group (n = 0). */
+ * statement (retried for up to one lease while the database fails), then pushes their webhook
+ * deliveries, wakes waiters and settles their batches, and unholds its renders. JOB_DONE, or
+ * JOB_RETRY_LATER when they could not be recorded. The caller then settles the items' jobs
+ * (their ids are the render ids) and empties the group (n = 0). */
 job_result_t render_job_flush(worker_t *w, render_group_t *group);
 
 /* After an item of a batch became terminal (here, by a cancel, or found by the sweeper):
