@@ -399,23 +399,11 @@ int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lea
     return n < 0 ? -1 : n > 0;
 }
 
-int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
-                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err,
-                    size_t err_len)
-{
-    char p[16], b[32];
-    snprintf(p, sizeof p, "%d", pages);
-    snprintf(b, sizeof b, "%zu", bytes);
-    const char *params[] = {id, worker_id, storage_key, p, b, sha256};
-    return renders_terminal_result(
-        db_exec(db,
-                "WITH u AS (UPDATE renders SET status = 'succeeded', storage_key = $3, pages = $4,"
-                " bytes = $5, sha256 = $6, error_message = NULL, completed_at = now(),"
-                " lease_until = NULL WHERE id = $1 AND worker_id = $2 AND status = 'rendering'"
-                " RETURNING id, project_id, batch_id)" TERMINAL_TAIL("render.succeeded"),
-                6, params, err, err_len),
-        deliveries);
-}
+/* One row per recorded render and delivery (a NULL delivery for a render without any); the
+ * scalar subqueries run at the first row, so only when something was recorded. */
+#define SUCCEED_MANY_SELECT                                                                                  \
+    " SELECT u.id AS render, d.id AS delivery, (SELECT count(*) FROM n) AS notified,"                        \
+    " (SELECT v FROM durable) AS sync FROM u LEFT JOIN d ON d.render_id = u.id"
 
 /* The successes as the JSON array json_to_recordset reads; NULL when out of memory. */
 static char *successes_json(const render_success_t *v, int n)
@@ -443,7 +431,6 @@ int renders_succeed_many(db_t *db, const char *worker_id, const render_success_t
     if (!json)
         return errmsg_fail(err, err_len, "out of memory");
     const char *params[] = {worker_id, json};
-    /* One row per recorded render and delivery (a NULL delivery for a render without any). */
     PGresult *r = db_exec(
         db,
         "WITH v AS (SELECT * FROM json_to_recordset($2::json)"
@@ -451,10 +438,8 @@ int renders_succeed_many(db_t *db, const char *worker_id, const render_success_t
         " u AS (UPDATE renders r SET status = 'succeeded', storage_key = v.storage_key, pages = v.pages,"
         " bytes = v.bytes, sha256 = v.sha256, error_message = NULL, completed_at = now(), lease_until = NULL"
         " FROM v WHERE r.id = v.id AND r.worker_id = $1 AND r.status = 'rendering'"
-        " RETURNING r.id, r.project_id, r.batch_id)" TERMINAL_EFFECTS(
-            "render.succeeded") " SELECT u.id AS render, d.id AS delivery, (SELECT count(*) FROM n) AS "
-                                "notified,"
-                                " (SELECT v FROM durable) AS sync FROM u LEFT JOIN d ON d.render_id = u.id",
+        " RETURNING r.id, r.project_id, r.batch_id)" /* then the deliveries, notify, durable commit: */
+        TERMINAL_EFFECTS("render.succeeded") SUCCEED_MANY_SELECT,
         2, params, err, err_len);
     free(json);
     if (!r)
@@ -476,6 +461,19 @@ int renders_succeed_many(db_t *db, const char *worker_id, const render_success_t
     }
     PQclear(r);
     return 0;
+}
+
+int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key, int pages,
+                    size_t bytes, const char *sha256, render_deliveries_t *deliveries, char *err,
+                    size_t err_len)
+{
+    render_success_t v = {id, storage_key, sha256, pages, bytes};
+    render_deliveries_t unused;
+    int done;
+    if (renders_succeed_many(db, worker_id, &v, 1, &done, deliveries ? deliveries : &unused, err, err_len) !=
+        0)
+        return -1;
+    return done;
 }
 
 int renders_retry(db_t *db, const char *id, const char *worker_id, int delay_ms, const char *error, char *err,

@@ -193,8 +193,8 @@ REPO_MUST_USE repo_status_t renders_claim(db_t *db, const char *id, const char *
 REPO_MUST_USE int renders_renew_lease(db_t *db, const char *id, const char *worker_id, int lease_ms,
                                       char *err, size_t err_len);
 /* Terminal success, only while worker_id holds the claim; notifies and creates the webhook
- * deliveries (ids in *deliveries, which may be NULL), all in one statement. 1, 0 (claim lost),
- * -1. */
+ * deliveries (ids in *deliveries, which may be NULL), all in one statement (renders_succeed_many
+ * of one). 1, 0 (claim lost), -1. */
 REPO_MUST_USE int renders_succeed(db_t *db, const char *id, const char *worker_id, const char *storage_key,
                                   int pages, size_t bytes, const char *sha256,
                                   render_deliveries_t *deliveries, char *err, size_t err_len);
