@@ -229,18 +229,39 @@ cleanup:
     return rc;
 }
 
-/* fsyncs root/dir, dir being the first n bytes of a key-relative path (n = 0: the root). */
-static int localfs_sync_dir_n(const char *root, const char *dir, size_t n, char *err, size_t err_len)
+int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
+                         size_t err_len)
+{
+    return write_atomic(root, key, data, len, NULL, err, err_len);
+}
+
+int localfs_write_atomic_deferred(const char *root, const char *key, const void *data, size_t len,
+                                  char *unsynced_dir, size_t dir_len, char *err, size_t err_len)
+{
+    /* The key's own directory's parent: the key up to its second-to-last '/'. The root ("" says
+     * "nothing left") or a parent without room in unsynced_dir is synced by the write itself. */
+    const char *end = strrchr(key, '/');
+    while (end && end > key && end[-1] != '/')
+        end--;
+    size_t n = end && end > key ? (size_t)(end - 1 - key) : 0;
+    bool deferred = false;
+    unsynced_dir[0] = '\0';
+    if (write_atomic(root, key, data, len, n > 0 && n < dir_len ? &deferred : NULL, err, err_len) != 0)
+        return -1;
+    if (deferred) {
+        memcpy(unsynced_dir, key, n);
+        unsynced_dir[n] = '\0';
+    }
+    return 0;
+}
+
+int localfs_sync_dir(const char *root, const char *dir, char *err, size_t err_len)
 {
     char path[LOCALFS_KEY_MAX + 2];
-    if (n >= LOCALFS_KEY_MAX)
+    size_t n = strlen(dir);
+    if (n >= LOCALFS_KEY_MAX || (n > 0 && !localfs_key_valid(dir)))
         return errmsg_fail(err, err_len, "invalid storage directory");
-    memcpy(path, dir, n);
-    path[n] = '\0';
-    if (n > 0 && !localfs_key_valid(path))
-        return errmsg_fail(err, err_len, "invalid storage directory");
-    if (n > 0)
-        memcpy(&path[n], "/", 2); /* open_parent then walks every segment and leaves "" */
+    snprintf(path, sizeof path, "%s/", dir); /* open_parent then walks every segment, leaving "" */
     int rootfd = open_root(root, err, err_len), dirfd = -1, rc = -1;
     const char *leaf;
     if (rootfd < 0)
@@ -253,11 +274,11 @@ static int localfs_sync_dir_n(const char *root, const char *dir, size_t n, char 
         walked = open_parent(rootfd, path, false, NULL, &dirfd, &leaf, err, err_len);
     }
     if (walked == LOCALFS_NOT_FOUND)
-        errmsg_fail(err, err_len, "directory %s of the store is missing", path);
+        errmsg_fail(err, err_len, "directory %s of the store is missing", dir);
     if (walked != LOCALFS_OK)
         goto cleanup;
     if (fsync(dirfd) != 0) {
-        set_err(err, err_len, "syncing the directory", n ? path : "data directory", errno);
+        set_err(err, err_len, "syncing the directory", n ? dir : "data directory", errno);
         goto cleanup;
     }
     rc = 0;
@@ -267,38 +288,6 @@ cleanup:
     if (rootfd >= 0)
         close(rootfd);
     return rc;
-}
-
-int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
-                         size_t err_len)
-{
-    return write_atomic(root, key, data, len, NULL, err, err_len);
-}
-
-int localfs_write_atomic_deferred(const char *root, const char *key, const void *data, size_t len,
-                                  char *unsynced_dir, size_t dir_len, char *err, size_t err_len)
-{
-    bool deferred = false;
-    unsynced_dir[0] = '\0';
-    if (write_atomic(root, key, data, len, &deferred, err, err_len) != 0)
-        return -1;
-    if (!deferred)
-        return 0;
-    /* the key's own directory is new: its parent, the key up to its second-to-last '/' */
-    const char *end = strrchr(key, '/');
-    while (end > key && end[-1] != '/')
-        end--;
-    size_t n = end > key ? (size_t)(end - 1 - key) : 0;
-    if (n == 0 || n >= dir_len) /* the root ("" says "nothing left"), or no room: synced here */
-        return localfs_sync_dir_n(root, key, n, err, err_len);
-    memcpy(unsynced_dir, key, n);
-    unsynced_dir[n] = '\0';
-    return 0;
-}
-
-int localfs_sync_dir(const char *root, const char *dir, char *err, size_t err_len)
-{
-    return localfs_sync_dir_n(root, dir, strlen(dir), err, err_len);
 }
 
 int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len)

@@ -129,31 +129,14 @@ static int check_key(const char *key, char *err, size_t err_len)
     return errmsg_fail(err, err_len, "invalid storage key");
 }
 
-int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
-                char *sha256_hex, char *err, size_t err_len)
+/* The local store's deferred put: the directory left to sync joins pending (once), or is
+ * synced now when pending is full. */
+static int put_local_deferred(storage_t *s, const char *key, const void *data, size_t len,
+                              storage_sync_t *pending, char *err, size_t err_len)
 {
-    if (check_key(key, err, err_len) != 0)
-        return -1;
-    int rc = s->kind == STORAGE_S3 ? s3_put(s->s3, key, data, len, content_type, err, err_len)
-                                   : localfs_write_atomic(s->data_dir, key, data, len, err, err_len);
-    if (rc == 0 && sha256_hex)
-        crypto_sha256_hex(data, len, sha256_hex);
-    return rc;
-}
-
-int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
-                         const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
-                         size_t err_len)
-{
-    if (s->kind == STORAGE_S3)
-        return storage_put(s, key, data, len, content_type, sha256_hex, err, err_len);
-    if (check_key(key, err, err_len) != 0)
-        return -1;
     char dir[STORAGE_SYNC_DIR_MAX];
     if (localfs_write_atomic_deferred(s->data_dir, key, data, len, dir, sizeof dir, err, err_len) != 0)
         return -1;
-    if (sha256_hex)
-        crypto_sha256_hex(data, len, sha256_hex);
     if (!dir[0])
         return 0;
     for (int i = 0; i < pending->n; i++)
@@ -163,6 +146,26 @@ int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t
         return localfs_sync_dir(s->data_dir, dir, err, err_len);
     memcpy(pending->dirs[pending->n++], dir, sizeof dir);
     return 0;
+}
+
+int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
+                         const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
+                         size_t err_len)
+{
+    if (check_key(key, err, err_len) != 0)
+        return -1;
+    int rc = s->kind == STORAGE_S3 ? s3_put(s->s3, key, data, len, content_type, err, err_len)
+             : pending             ? put_local_deferred(s, key, data, len, pending, err, err_len)
+                                   : localfs_write_atomic(s->data_dir, key, data, len, err, err_len);
+    if (rc == 0 && sha256_hex)
+        crypto_sha256_hex(data, len, sha256_hex);
+    return rc;
+}
+
+int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
+                char *sha256_hex, char *err, size_t err_len)
+{
+    return storage_put_deferred(s, key, data, len, content_type, sha256_hex, NULL, err, err_len);
 }
 
 int storage_sync_run(storage_t *s, storage_sync_t *pending, char *err, size_t err_len)

@@ -71,7 +71,8 @@ typedef struct storage_sync {
 /* storage_put, except that the local store leaves one fsync to the caller: that of the
  * directory holding key's new parent directory, added to pending once. The object is durable
  * (and may be recorded as stored) only after storage_sync_run(pending) returned 0; many keys
- * of one directory (a worker's batch items of one project) share that fsync. S3: storage_put. */
+ * of one directory (a worker's batch items of one project) share that fsync. S3, or pending
+ * NULL: storage_put. */
 int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
                          const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
                          size_t err_len);
