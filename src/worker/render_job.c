@@ -23,12 +23,16 @@
 
 #define RETRY_DELAY_MAX_MS (10 * 60 * 1000)
 
-static void log_render(const char *msg, const worker_t *w, const render_claim_t *c, const char *detail)
+static void log_render(const char *msg, const worker_t *w, const char *render_id, int attempts,
+                       const char *detail)
 {
     char attempt[16];
-    snprintf(attempt, sizeof attempt, "%d", c->attempts);
-    log_event(LOG_INFO, msg, "render", c->id, "worker", w->id, "attempt", attempt, "detail", detail, NULL);
+    snprintf(attempt, sizeof attempt, "%d", attempts);
+    log_event(LOG_INFO, msg, "render", render_id, "worker", w->id, "attempt", attempt, "detail", detail,
+              NULL);
 }
+
+#define CLAIM_LOST_MSG "render finished after its claim was lost; result discarded"
 
 /* A terminal statement (renders_succeed/renders_fail) failed: true, after a pause of
  * TERMINAL_RETRY_MS, while it is worth running it again. The outcome is in hand, and recording
@@ -98,7 +102,7 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
     if (c->attempts < RENDER_MAX_ATTEMPTS) {
         int delay = backoff_delay_ms(w->cfg->render_backoff_base_ms, c->attempts, RETRY_DELAY_MAX_MS);
         rc = renders_retry(db, c->id, w->id, delay, why, err, sizeof err);
-        log_render("render attempt failed; will retry", w, c, why);
+        log_render("render attempt failed; will retry", w, c->id, c->attempts, why);
         metrics_counter_add("craftkit_render_retries_total", NULL, 1);
     } else {
         render_deliveries_t dl;
@@ -106,7 +110,7 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
         while ((rc = renders_fail(db, c->id, w->id, why, &dl, err, sizeof err)) < 0 &&
                retry_terminal(w, c->id, &give_up, err))
             ;
-        log_render("render failed", w, c, why);
+        log_render("render failed", w, c->id, c->attempts, why);
         if (rc > 0) {
             metrics_counter_add("craftkit_renders_completed_total", "status=\"failed\"", 1);
             render_terminal(w, db, c, &dl);
@@ -183,7 +187,7 @@ static job_result_t record_success(worker_t *w, db_t *db, const render_claim_t *
         return JOB_RETRY_LATER;
     }
     if (rc == 0) {
-        log_render("render finished after its claim was lost; result discarded", w, c, key);
+        log_render(CLAIM_LOST_MSG, w, c->id, c->attempts, key);
         return JOB_DONE;
     }
     metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
@@ -284,10 +288,7 @@ static void group_recorded(worker_t *w, db_t *db, const render_group_t *g)
     for (int i = 0; i < g->n; i++) {
         const render_stored_t *it = &g->items[i];
         if (!g->done[i]) {
-            char attempt[16];
-            snprintf(attempt, sizeof attempt, "%d", it->attempts);
-            log_event(LOG_INFO, "render finished after its claim was lost; result discarded", "render",
-                      it->id, "worker", w->id, "attempt", attempt, "detail", it->key, NULL);
+            log_render(CLAIM_LOST_MSG, w, it->id, it->attempts, it->key);
             continue;
         }
         metrics_counter_add("craftkit_renders_completed_total", "status=\"succeeded\"", 1);
