@@ -469,7 +469,7 @@ int renders_succeed(db_t *db, const char *id, const char *worker_id, const char 
 {
     render_success_t v = {id, storage_key, sha256, pages, bytes};
     render_deliveries_t unused;
-    int done;
+    int done = 0; /* set by renders_succeed_many; GCC -O2 cannot see that */
     if (renders_succeed_many(db, worker_id, &v, 1, &done, deliveries ? deliveries : &unused, err, err_len) !=
         0)
         return -1;
