@@ -82,13 +82,12 @@ static int open_root(const char *root, char *err, size_t err_len)
 
 /*
  * Walks from rootfd through every segment of key but the last, one openat(O_NOFOLLOW) at a
- * time, creating directories when create is set (each new directory's entry fsynced, except,
- * with defer_sync, that of the key's own directory: *defer_sync is then set and the fsync of
- * its parent is the caller's). Returns the parent directory's fd and points *leaf at the last
- * segment; LOCALFS_NOT_FOUND when a directory is missing (and !create).
+ * time, creating directories when create is set (each new directory's entry fsynced when
+ * sync_new is). Returns the parent directory's fd and points *leaf at the last segment;
+ * LOCALFS_NOT_FOUND when a directory is missing (and !create).
  */
-static int open_parent(int rootfd, const char *key, bool create, bool *defer_sync, int *dirfd,
-                       const char **leaf, char *err, size_t err_len)
+static int open_parent(int rootfd, const char *key, bool create, bool sync_new, int *dirfd, const char **leaf,
+                       char *err, size_t err_len)
 {
     int cur = dup(rootfd);
     if (cur < 0) {
@@ -102,13 +101,9 @@ static int open_parent(int rootfd, const char *key, bool create, bool *defer_syn
         memcpy(name, seg, n);
         name[n] = '\0';
         if (create) {
-            bool last = strchr(slash + 1, '/') == NULL;
             if (mkdirat(cur, name, 0750) == 0) {
-                /* make the new directory entry durable — now, or (the key's own directory, when
-                 * the caller asked) by the caller's localfs_sync_dir */
-                if (last && defer_sync) {
-                    *defer_sync = true;
-                } else if (fsync(cur) != 0) {
+                /* the new directory's entry is durable once its parent is synced */
+                if (sync_new && fsync(cur) != 0) {
                     set_err(err, err_len, "syncing a new directory of", key, errno);
                     close(cur);
                     return LOCALFS_ERROR;
@@ -168,9 +163,10 @@ static int create_temp(int dirfd, mode_t mode, char name[LOCALFS_TMP_RANDOM + 8]
     return -1;
 }
 
-/* Writes data to a new temp file in dirfd and fsyncs it; on failure nothing is left behind. */
-static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, char tmp[LOCALFS_TMP_RANDOM + 8],
-                      const char *what, char *err, size_t err_len)
+/* Writes data to a new temp file in dirfd, and fsyncs it when sync is set; on failure nothing
+ * is left behind. */
+static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, bool sync,
+                      char tmp[LOCALFS_TMP_RANDOM + 8], const char *what, char *err, size_t err_len)
 {
     int fd = create_temp(dirfd, mode, tmp);
     if (fd < 0) {
@@ -178,7 +174,7 @@ static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, char
         return -1;
     }
     int rc = write_all(fd, data, len);
-    if (rc == 0)
+    if (rc == 0 && sync)
         rc = fsync(fd);
     int e = errno;
     if (close(fd) != 0 && rc == 0) {
@@ -193,36 +189,68 @@ static int write_temp(int dirfd, const void *data, size_t len, mode_t mode, char
     return 0;
 }
 
-/* localfs_write_atomic, and with defer_sync (not NULL) localfs_write_atomic_deferred's
- * leaving of the new directory's entry to the caller. */
-static int write_atomic(const char *root, const char *key, const void *data, size_t len, bool *defer_sync,
-                        char *err, size_t err_len)
+/* Makes the writes of pending include one more, to the directory dirfd (opened before the
+ * write, so that a writeback error of it is reported by the run): pending's file system, or
+ * *own when dirfd is on another one. */
+static localfs_sync_t *join_pending(localfs_sync_t *pending, localfs_sync_t *own, int dirfd, const char *key,
+                                    char *err, size_t err_len)
+{
+    struct stat st;
+    if (fstat(dirfd, &st) != 0) {
+        set_err(err, err_len, "inspecting the directory of", key, errno);
+        return NULL;
+    }
+    localfs_sync_t *into = pending->n > 0 && pending->dev != st.st_dev ? own : pending;
+    if (into->n == 0) {
+        into->fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0); /* shares dirfd's error sample */
+        if (into->fd < 0) {
+            set_err(err, err_len, "dup", key, errno);
+            return NULL;
+        }
+        into->dev = st.st_dev;
+    }
+    into->n++;
+    return into;
+}
+
+/* localfs_write_atomic, or with pending (not NULL) localfs_write_unsynced. */
+static int write_atomic(const char *root, const char *key, const void *data, size_t len,
+                        localfs_sync_t *pending, char *err, size_t err_len)
 {
     if (!localfs_key_valid(key))
         return errmsg_fail(err, err_len, "invalid storage key");
     int rootfd = open_root(root, err, err_len), dirfd = -1, rc = -1;
     const char *leaf;
     char tmp[LOCALFS_TMP_RANDOM + 8];
+    localfs_sync_t own = {0}, *into = NULL;
     if (rootfd < 0)
         return -1;
-    int walked = open_parent(rootfd, key, true, defer_sync, &dirfd, &leaf, err, err_len);
+    int walked = open_parent(rootfd, key, true, pending == NULL, &dirfd, &leaf, err, err_len);
     if (walked == LOCALFS_NOT_FOUND)
         errmsg_fail(err, err_len, "a directory of %s vanished while writing it", key);
     if (walked != LOCALFS_OK)
         goto cleanup;
-    if (write_temp(dirfd, data, len, 0640, tmp, key, err, err_len) != 0)
+    if (pending && (into = join_pending(pending, &own, dirfd, key, err, err_len)) == NULL)
+        goto cleanup;
+    if (write_temp(dirfd, data, len, 0640, pending == NULL, tmp, key, err, err_len) != 0)
         goto cleanup;
     if (renameat(dirfd, tmp, dirfd, leaf) != 0) {
         set_err(err, err_len, "renaming the temp file to", key, errno);
         unlinkat(dirfd, tmp, 0);
         goto cleanup;
     }
-    if (fsync(dirfd) != 0) {
+    if (!pending && fsync(dirfd) != 0) {
         set_err(err, err_len, "syncing the directory of", key, errno);
         goto cleanup;
     }
     rc = 0;
 cleanup:
+    /* a failed write owes no sync (pending's fd stays while others do) */
+    if (rc != 0 && into == pending && pending && --pending->n == 0)
+        close(pending->fd);
+    /* a write to another file system than pending's is synced on its own, now */
+    if (own.n > 0 && localfs_sync_run(&own, rc == 0 ? err : NULL, err_len) != 0)
+        rc = -1;
     if (dirfd >= 0)
         close(dirfd);
     close(rootfd);
@@ -235,59 +263,24 @@ int localfs_write_atomic(const char *root, const char *key, const void *data, si
     return write_atomic(root, key, data, len, NULL, err, err_len);
 }
 
-int localfs_write_atomic_deferred(const char *root, const char *key, const void *data, size_t len,
-                                  char *unsynced_dir, size_t dir_len, char *err, size_t err_len)
+int localfs_write_unsynced(const char *root, const char *key, const void *data, size_t len,
+                           localfs_sync_t *pending, char *err, size_t err_len)
 {
-    /* The key's own directory's parent: the key up to its second-to-last '/'. The root ("" says
-     * "nothing left") or a parent without room in unsynced_dir is synced by the write itself. */
-    const char *end = strrchr(key, '/');
-    while (end && end > key && end[-1] != '/')
-        end--;
-    size_t n = end && end > key ? (size_t)(end - 1 - key) : 0;
-    bool deferred = false;
-    unsynced_dir[0] = '\0';
-    if (write_atomic(root, key, data, len, n > 0 && n < dir_len ? &deferred : NULL, err, err_len) != 0)
-        return -1;
-    if (deferred) {
-        memcpy(unsynced_dir, key, n);
-        unsynced_dir[n] = '\0';
-    }
-    return 0;
+    return write_atomic(root, key, data, len, pending, err, err_len);
 }
 
-int localfs_sync_dir(const char *root, const char *dir, char *err, size_t err_len)
+int localfs_sync_run(localfs_sync_t *pending, char *err, size_t err_len)
 {
-    char path[LOCALFS_KEY_MAX + 2];
-    size_t n = strlen(dir);
-    if (n >= LOCALFS_KEY_MAX || (n > 0 && !localfs_key_valid(dir)))
-        return errmsg_fail(err, err_len, "invalid storage directory");
-    snprintf(path, sizeof path, "%s/", dir); /* open_parent then walks every segment, leaving "" */
-    int rootfd = open_root(root, err, err_len), dirfd = -1, rc = -1;
-    const char *leaf;
-    if (rootfd < 0)
+    if (pending->n == 0)
+        return 0;
+    int rc = syncfs(pending->fd), e = errno;
+    close(pending->fd);
+    pending->n = 0;
+    if (rc != 0) {
+        set_err(err, err_len, "syncing the file system of", "the data directory", e);
         return -1;
-    int walked = LOCALFS_OK;
-    if (n == 0) {
-        dirfd = rootfd; /* the root itself */
-        rootfd = -1;
-    } else {
-        walked = open_parent(rootfd, path, false, NULL, &dirfd, &leaf, err, err_len);
     }
-    if (walked == LOCALFS_NOT_FOUND)
-        errmsg_fail(err, err_len, "directory %s of the store is missing", dir);
-    if (walked != LOCALFS_OK)
-        goto cleanup;
-    if (fsync(dirfd) != 0) {
-        set_err(err, err_len, "syncing the directory", n ? dir : "data directory", errno);
-        goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    if (dirfd >= 0)
-        close(dirfd);
-    if (rootfd >= 0)
-        close(rootfd);
-    return rc;
+    return 0;
 }
 
 int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len)
@@ -431,7 +424,8 @@ int localfs_load_secret(const char *root, char **secret, char *err, size_t err_l
         goto cleanup;
     }
     strcat(fresh, "\n");
-    if (write_temp(rootfd, fresh, LOCALFS_SECRET_LEN + 1, 0600, tmp, LOCALFS_SECRET_FILE, err, err_len) != 0)
+    if (write_temp(rootfd, fresh, LOCALFS_SECRET_LEN + 1, 0600, true, tmp, LOCALFS_SECRET_FILE, err,
+                   err_len) != 0)
         goto cleanup;
     /* link() never replaces: if another process created the file first, we use theirs. */
     int linked = linkat(rootfd, tmp, rootfd, LOCALFS_SECRET_FILE, 0);
@@ -454,7 +448,7 @@ int localfs_check_writable(const char *root, char *err, size_t err_len)
     if (rootfd < 0)
         return -1;
     char tmp[LOCALFS_TMP_RANDOM + 8];
-    int rc = write_temp(rootfd, "ok\n", 3, 0600, tmp, "the data directory", err, err_len);
+    int rc = write_temp(rootfd, "ok\n", 3, 0600, true, tmp, "the data directory", err, err_len);
     if (rc == 0)
         unlinkat(rootfd, tmp, 0);
     close(rootfd);

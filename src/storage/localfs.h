@@ -7,9 +7,11 @@
  * ".." nor a symlink planted inside the tree can lead outside it.
  * Writes are atomic: a temp file in the target directory, fsync, rename over the final name,
  * fsync of the directory. A crash or a full disk leaves the old file (or none), never half a
- * file under the final name.
+ * file under the final name. Unsynced writes (localfs_write_unsynced) skip the fsyncs and share
+ * one sync of the file system instead; they may be relied on only after it.
  *
- * Threads: any; functions share no state (each call opens its own fds).
+ * Threads: any; functions share no state (each call opens its own fds) but a localfs_sync_t,
+ * which belongs to one thread.
  * Memory: localfs_load_secret() returns a malloc'd string (caller frees); buf_t's are the
  * caller's.
  */
@@ -38,15 +40,26 @@ int localfs_mkdirs(const char *dir, char *err, size_t err_len);
  * ("disk full while writing ..." on ENOSPC/EDQUOT). */
 int localfs_write_atomic(const char *root, const char *key, const void *data, size_t len, char *err,
                          size_t err_len);
-/* localfs_write_atomic, except that when it creates key's own directory, the fsync of that
- * directory's parent (which makes its entry durable) is left to the caller: unsynced_dir
- * (dir_len bytes) gets the parent as a key-relative path ("" when nothing was left), and the
- * file is durable once localfs_sync_dir(root, unsynced_dir) returned 0. Callers storing many
- * keys of one directory sync it once for all (storage_put_deferred). 0 or -1 + err. */
-int localfs_write_atomic_deferred(const char *root, const char *key, const void *data, size_t len,
-                                  char *unsynced_dir, size_t dir_len, char *err, size_t err_len);
-/* fsyncs the directory root/dir (a key-relative path; "" = root). 0 or -1 + err. */
-int localfs_sync_dir(const char *root, const char *dir, char *err, size_t err_len);
+/* Writes whose durability is left to one sync of their file system (localfs_sync_run)
+ * instead of two or three fsyncs each. Zero-initialised = empty. */
+typedef struct localfs_sync {
+    int n;     /* writes since the last run; fd and dev are meaningful only when n > 0 */
+    int fd;    /* a directory of their file system, opened before the first of them */
+    dev_t dev; /* that file system */
+} localfs_sync_t;
+/* localfs_write_atomic without its fsyncs (of the file, of its directory after the rename, of
+ * a new directory's parent): the temp file is written and renamed over root/key, and is
+ * durable only once localfs_sync_run(pending) returned 0 — until then a crash may leave the
+ * key missing, empty or partly written, so callers record it as stored only after the run.
+ * A key on another file system than pending's first runs pending (one sync per file system
+ * at a time). 0 or -1 + err (then nothing is left under key and pending still stands). */
+int localfs_write_unsynced(const char *root, const char *key, const void *data, size_t len,
+                           localfs_sync_t *pending, char *err, size_t err_len);
+/* syncfs(2) of pending's file system — its every dirty file, ours and others', and one device
+ * flush — then empties pending (closing its fd). Linux (5.8 and later) reports through it any
+ * writeback error on that file system since pending's fd was opened. An empty pending is 0.
+ * 0, or -1 + err (then none of the writes since the last run can be relied on). */
+int localfs_sync_run(localfs_sync_t *pending, char *err, size_t err_len);
 /* Opens root/key read-only for streaming; it must be a regular file. *fd is the caller's to
  * close. LOCALFS_OK, LOCALFS_NOT_FOUND, or LOCALFS_ERROR + err. */
 int localfs_open(const char *root, const char *key, int *fd, struct stat *st, char *err, size_t err_len);

@@ -129,25 +129,6 @@ static int check_key(const char *key, char *err, size_t err_len)
     return errmsg_fail(err, err_len, "invalid storage key");
 }
 
-/* The local store's deferred put: the directory left to sync joins pending (once), or is
- * synced now when pending is full. */
-static int put_local_deferred(storage_t *s, const char *key, const void *data, size_t len,
-                              storage_sync_t *pending, char *err, size_t err_len)
-{
-    char dir[STORAGE_SYNC_DIR_MAX];
-    if (localfs_write_atomic_deferred(s->data_dir, key, data, len, dir, sizeof dir, err, err_len) != 0)
-        return -1;
-    if (!dir[0])
-        return 0;
-    for (int i = 0; i < pending->n; i++)
-        if (!strcmp(pending->dirs[i], dir))
-            return 0;
-    if (pending->n == STORAGE_SYNC_DIRS_MAX)
-        return localfs_sync_dir(s->data_dir, dir, err, err_len);
-    memcpy(pending->dirs[pending->n++], dir, sizeof dir);
-    return 0;
-}
-
 int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
                          const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
                          size_t err_len)
@@ -155,8 +136,8 @@ int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t
     if (check_key(key, err, err_len) != 0)
         return -1;
     int rc = s->kind == STORAGE_S3 ? s3_put(s->s3, key, data, len, content_type, err, err_len)
-             : pending             ? put_local_deferred(s, key, data, len, pending, err, err_len)
-                                   : localfs_write_atomic(s->data_dir, key, data, len, err, err_len);
+             : pending ? localfs_write_unsynced(s->data_dir, key, data, len, pending, err, err_len)
+                       : localfs_write_atomic(s->data_dir, key, data, len, err, err_len);
     if (rc == 0 && sha256_hex)
         crypto_sha256_hex(data, len, sha256_hex);
     return rc;
@@ -170,11 +151,8 @@ int storage_put(storage_t *s, const char *key, const void *data, size_t len, con
 
 int storage_sync_run(storage_t *s, storage_sync_t *pending, char *err, size_t err_len)
 {
-    int rc = 0;
-    for (int i = 0; i < pending->n && rc == 0; i++)
-        rc = localfs_sync_dir(s->data_dir, pending->dirs[i], err, err_len);
-    pending->n = 0;
-    return rc;
+    (void)s; /* S3 puts leave nothing pending */
+    return localfs_sync_run(pending, err, err_len);
 }
 
 int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err_len)

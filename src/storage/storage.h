@@ -27,6 +27,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "storage/download.h"
+#include "storage/localfs.h"
 
 #define STORAGE_FILENAME_MAX 120         /* characters (docs/api.md, options.filename) */
 #define STORAGE_DISPLAY_FILENAME_MAX 480 /* bytes: 120 characters of up to 4 UTF-8 bytes */
@@ -61,23 +62,18 @@ storage_kind_t storage_kind(const storage_t *s);
  * failure nothing is stored under key (a previous object, if any, is left as it was). */
 int storage_put(storage_t *s, const char *key, const void *data, size_t len, const char *content_type,
                 char *sha256_hex, char *err, size_t err_len);
-/* Directories whose fsync deferred puts left to storage_sync_run (the local store's). */
-#define STORAGE_SYNC_DIRS_MAX 8  /* more are synced at once, by the put */
-#define STORAGE_SYNC_DIR_MAX 128 /* renders/<project id> fits; a longer one is synced at once */
-typedef struct storage_sync {
-    char dirs[STORAGE_SYNC_DIRS_MAX][STORAGE_SYNC_DIR_MAX];
-    int n;
-} storage_sync_t;
-/* storage_put, except that the local store leaves one fsync to the caller: that of the
- * directory holding key's new parent directory, added to pending once. The object is durable
- * (and may be recorded as stored) only after storage_sync_run(pending) returned 0; many keys
- * of one directory (a worker's batch items of one project) share that fsync. S3, or pending
- * NULL: storage_put. */
+/* The local store's puts whose sync is left to storage_sync_run. Zero-initialised = empty. */
+typedef localfs_sync_t storage_sync_t;
+/* storage_put, except that the local store leaves the put's fsyncs (two or three) to one
+ * sync of the data directory's file system for all the puts of pending: the object is durable,
+ * and may be recorded as stored, only after storage_sync_run(pending) returned 0 (before, a
+ * crash can leave it missing or partly written under key). Meant for many puts in a row (a
+ * worker's group of batch items). S3, or pending NULL: storage_put. */
 int storage_put_deferred(storage_t *s, const char *key, const void *data, size_t len,
                          const char *content_type, char *sha256_hex, storage_sync_t *pending, char *err,
                          size_t err_len);
-/* fsyncs pending's directories and empties it. 0, or -1 + err (then the objects put since
- * the last run must not be relied on: store them again). */
+/* Syncs what pending's puts wrote (localfs_sync_run) and empties it. 0, or -1 + err (then
+ * the objects put since the last run must not be relied on: store them again). */
 int storage_sync_run(storage_t *s, storage_sync_t *pending, char *err, size_t err_len);
 /* Reads a whole object into out (bounded by out->max). 0, STORAGE_NOT_FOUND, or -1 + err. */
 int storage_get(storage_t *s, const char *key, buf_t *out, char *err, size_t err_len);

@@ -124,7 +124,7 @@ static job_result_t attempt_failed(worker_t *w, db_t *db, const render_claim_t *
 }
 
 /* Renders and stores; 0, or -1 with a message for the user in why. With pending, the store's
- * last directory fsync is left to it (render_job_flush runs it). */
+ * sync is left to it (render_job_flush runs it). */
 static int render_and_store(worker_t *w, db_t *db, const render_claim_t *c, storage_sync_t *pending,
                             char *key, size_t key_len, engine_output_t *out, char *sha, char *why,
                             size_t why_len)

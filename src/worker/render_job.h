@@ -30,15 +30,15 @@ typedef struct render_stored {
 
 /* Successes recorded together (worker/pool.h): one terminal statement for up to POOL_GROUP_MAX
  * renders (renders_succeed_many) waits for one WAL flush instead of one each, and the local
- * store's fsync of the project directory (which got each item's new directory) is done once
- * for them all, before the statement. The files themselves are on disk already; a crash
- * before the statement leaves the items 'rendering' until their leases expire, and they are
- * rendered again (same bytes, same keys). Owned by one worker thread. */
+ * store's files are made durable by one sync of its file system for them all (instead of two
+ * or three fsyncs each), before the statement. A crash before the statement leaves the items
+ * 'rendering' until their leases expire, and they are rendered again (same bytes, same keys,
+ * written over whatever the crash left). Owned by one worker thread. */
 typedef struct render_group {
     render_stored_t items[POOL_GROUP_MAX];
     int n;
     int64_t first_mono_ms; /* when items[0] was stored */
-    storage_sync_t sync;   /* the fsyncs the items' puts left (storage_put_deferred) */
+    storage_sync_t sync;   /* the sync the items' puts left (storage_put_deferred) */
     /* filled when recorded: */
     int done[POOL_GROUP_MAX]; /* 1: recorded, 0: its claim was lost */
     render_deliveries_t deliveries[POOL_GROUP_MAX];

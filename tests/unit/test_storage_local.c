@@ -276,60 +276,118 @@ START_TEST(put_get_delete_roundtrip)
 }
 END_TEST
 
-/* Deferred puts (a worker's group of batch items): the fsync of the directory that got each
- * key's new directory is left to storage_sync_run, once per directory; a new project
- * directory, the root, and directories past the pending cap are synced by the put itself. */
-START_TEST(deferred_puts_leave_one_dir_sync)
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* Deferred puts (a worker's group of batch items) skip their fsyncs and share one sync of the
+ * file system, storage_sync_run: readable at once, one fd held while something is pending,
+ * none after; a put that fails owes nothing. */
+START_TEST(deferred_puts_share_one_sync)
 {
     make_tmp();
     storage_t *s = new_local("a-configured-secret-0123456789");
     storage_sync_t p = {0};
-    char sha[65], want[65], err[256] = "", key[300];
+    char sha[65], want[65], err[256] = "";
+    int fds = open_fds();
     ck_assert_int_eq(storage_put_deferred(s, KEY, "one", 3, "application/pdf", sha, &p, err, sizeof err), 0);
     crypto_sha256_hex("one", 3, want);
     ck_assert_str_eq(sha, want);
     ck_assert_int_eq(p.n, 1);
-    ck_assert_str_eq(p.dirs[0], "renders/" PROJECT);
-    /* another render of the project, and the same key again (its directory exists): no more */
+    ck_assert_int_eq(open_fds(), fds + 1);
+    int fd = p.fd;
     ck_assert_int_eq(
         storage_put_deferred(s, "renders/" PROJECT "/r2/a.pdf", "two", 3, NULL, sha, &p, err, sizeof err), 0);
     ck_assert_int_eq(storage_put_deferred(s, KEY, "one", 3, NULL, sha, &p, err, sizeof err), 0);
-    ck_assert_int_eq(p.n, 1);
-    /* a second project: its own directory was synced by the put, its render's is left */
     ck_assert_int_eq(storage_put_deferred(s, "renders/p2/r1/a.pdf", "x", 1, NULL, sha, &p, err, sizeof err),
                      0);
-    ck_assert_int_eq(p.n, 2);
-    ck_assert_str_eq(p.dirs[1], "renders/p2");
-    /* the key's directory at the top: the root is synced at once ("" would say "nothing") */
-    ck_assert_int_eq(storage_put_deferred(s, "top/a.pdf", "x", 1, NULL, sha, &p, err, sizeof err), 0);
-    ck_assert_int_eq(p.n, 2);
-    for (int i = 0; i < STORAGE_SYNC_DIRS_MAX + 3; i++) {
-        snprintf(key, sizeof key, "renders/q%d/r/a.pdf", i);
-        ck_assert_int_eq(storage_put_deferred(s, key, "x", 1, NULL, sha, &p, err, sizeof err), 0);
-    }
-    ck_assert_int_eq(p.n, STORAGE_SYNC_DIRS_MAX);
+    ck_assert_int_eq(p.n, 4);
+    ck_assert_int_eq(p.fd, fd);
+    ck_assert_int_eq(open_fds(), fds + 1);
     buf_t b;
     buf_init(&b, 1024);
     ck_assert_int_eq(storage_get(s, "renders/" PROJECT "/r2/a.pdf", &b, err, sizeof err), 0);
     ck_assert_str_eq(buf_cstr(&b), "two");
     buf_free(&b);
-    ck_assert_int_eq(storage_sync_run(s, &p, err, sizeof err), 0);
-    ck_assert_int_eq(p.n, 0);
     ck_assert_int_eq(storage_put_deferred(s, "../x/y.pdf", "x", 1, NULL, sha, &p, err, sizeof err), -1);
     ck_assert_str_eq(err, "invalid storage key");
-
-    /* localfs_sync_dir: the root, a directory, and nothing outside the tree or missing */
-    ck_assert_int_eq(localfs_sync_dir(datadir, "", err, sizeof err), 0);
-    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/" PROJECT, err, sizeof err), 0);
-    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/../..", err, sizeof err), -1);
-    ck_assert_str_eq(err, "invalid storage directory");
-    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/missing", err, sizeof err), -1);
-    ck_assert_msg(strstr(err, "missing") != NULL, "err: %s", err);
-    char link[700];
-    snprintf(link, sizeof link, "%s/renders/link", datadir);
-    ck_assert_int_eq(symlink(tmpdir, link), 0);
-    ck_assert_int_eq(localfs_sync_dir(datadir, "renders/link", err, sizeof err), -1);
+    /* a write that fails half-way (the file size limit standing in for a full disk) */
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, rl;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    rl = (struct rlimit){4096, old.rlim_max};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    static char big[64 * 1024];
+    ck_assert_int_eq(storage_put_deferred(s, KEY, big, sizeof big, NULL, sha, &p, err, sizeof err), -1);
+    ck_assert_int_eq(p.n, 4);
+    ck_assert_int_eq(storage_sync_run(s, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.n, 0);
+    ck_assert_int_eq(open_fds(), fds);
+    ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+    /* the first put of a group failing: nothing pending, no fd kept */
+    ck_assert_int_eq(storage_put_deferred(s, KEY, big, sizeof big, NULL, sha, &p, err, sizeof err), -1);
+    ck_assert_int_eq(p.n, 0);
+    ck_assert_int_eq(open_fds(), fds);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    ck_assert_int_eq(storage_sync_run(s, &p, err, sizeof err), 0); /* empty: nothing to do */
+    buf_init(&b, 1024);
+    ck_assert_int_eq(storage_get(s, KEY, &b, err, sizeof err), 0);
+    ck_assert_str_eq(buf_cstr(&b), "one");
+    buf_free(&b);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/renders/%s/%s", datadir, PROJECT, RENDER);
+    ck_assert_int_eq(hidden_files(dir), 0);
     storage_free(s);
+    remove_tmp();
+}
+END_TEST
+
+/* A deferred put on another file system than the group's (a mount inside the data directory)
+ * is synced on its own at once; the group's pending sync stays as it was. */
+START_TEST(deferred_put_elsewhere_is_synced_alone)
+{
+    make_tmp();
+    storage_t *s = new_local("a-configured-secret-0123456789");
+    char other[400], err[256] = "", sha[65];
+    snprintf(other, sizeof other, "%s/renders/other", datadir);
+    ck_assert_int_eq(localfs_mkdirs(other, err, sizeof err), 0);
+    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", other, "tmpfs", 0, "size=64k") != 0) {
+        fprintf(stderr, "deferred_put_elsewhere_is_synced_alone: skipped (a private tmpfs needs root)\n");
+        storage_free(s);
+        remove_tmp();
+        return;
+    }
+    storage_sync_t p = {0};
+    ck_assert_int_eq(storage_put_deferred(s, KEY, "one", 3, NULL, sha, &p, err, sizeof err), 0);
+    int fds = open_fds();
+    dev_t dev = p.dev;
+    ck_assert_int_eq(
+        storage_put_deferred(s, "renders/other/r1/a.pdf", "x", 1, NULL, sha, &p, err, sizeof err), 0);
+    ck_assert_int_eq(p.n, 1);
+    ck_assert_int_eq(p.dev, dev);
+    ck_assert_int_eq(open_fds(), fds);
+    buf_t b;
+    buf_init(&b, 1024);
+    ck_assert_int_eq(storage_get(s, "renders/other/r1/a.pdf", &b, err, sizeof err), 0);
+    ck_assert_str_eq(buf_cstr(&b), "x");
+    buf_free(&b);
+    ck_assert_int_eq(storage_sync_run(s, &p, err, sizeof err), 0);
+    /* a group that starts there syncs that file system */
+    ck_assert_int_eq(
+        storage_put_deferred(s, "renders/other/r2/a.pdf", "y", 1, NULL, sha, &p, err, sizeof err), 0);
+    ck_assert_int_ne(p.dev, dev);
+    ck_assert_int_eq(storage_sync_run(s, &p, err, sizeof err), 0);
+    storage_free(s);
+    ck_assert_int_eq(umount(other), 0);
     remove_tmp();
 }
 END_TEST
@@ -774,18 +832,6 @@ START_TEST(health_fails_without_data_dir)
 }
 END_TEST
 
-/* Open file descriptors of this process. */
-static int open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    while (readdir(d))
-        n++;
-    closedir(d);
-    return n;
-}
-
 /* Writes that create many directory levels, or share some with an earlier write; a write
  * refused below a file, or failing after it created directories, leaks no descriptor. */
 START_TEST(new_directories_and_failed_writes)
@@ -836,7 +882,8 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("backend");
     tcase_add_test(tc, put_get_delete_roundtrip);
-    tcase_add_test(tc, deferred_puts_leave_one_dir_sync);
+    tcase_add_test(tc, deferred_puts_share_one_sync);
+    tcase_add_test(tc, deferred_put_elsewhere_is_synced_alone);
     tcase_add_test(tc, failed_write_leaves_old_file);
     tcase_add_test(tc, new_directories_and_failed_writes);
     tcase_add_test(tc, disk_full_is_clean);
