@@ -1,13 +1,16 @@
 /* Batches (issue 22) over real HTTP, Postgres, Redis and local storage: submit, poll, list the
- * items, every shape and data error at items.<index>.…, skipInvalid, the item cap and the body
- * limit, Idempotency-Key, cancel, other projects, fairness (a single render is not held up by
- * a big batch), kill -9 during a batch (it still settles, no item lost or doubled; workers
- * record items in groups, held across a slow render by their leases), a batch
- * committed but never pushed (the sweeper pushes it) and the retention of merged files. */
+ * items, list batches page by page, every shape and data error at items.<index>.…, skipInvalid,
+ * the item cap and the body limit, Idempotency-Key, cancel, other projects, batch.completed and
+ * batch.failed, fairness (single renders of any project, and sync ones, are not held up by a
+ * big batch), merges with missing items, kill -9 during a batch (it still settles, no item lost
+ * or doubled, the merge done once; workers record items in groups, held across a slow render
+ * by their leases), a batch committed but never pushed (the sweeper pushes it) and the
+ * retention of merged files. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness_receiver.h"
@@ -21,16 +24,25 @@ static th_server_t *srv;
 static receiver_t *rx;
 static char key[128], other_key[128];
 
-/* {"items":[ITEM_OK × n], "options": options (or none)}; caller frees. */
-static char *batch_body(int n, const char *options)
+/* {"items":[ITEM_OK × n, then last (an item) unless NULL], "options": options (or none)};
+ * caller frees. */
+static char *batch_body_ending(int n, const char *last, const char *options)
 {
-    size_t cap = (size_t)n * (sizeof ITEM_OK + 1) + 256 + (options ? strlen(options) : 0);
+    size_t cap =
+        (size_t)n * (sizeof ITEM_OK + 1) + 256 + (options ? strlen(options) : 0) + (last ? strlen(last) : 0);
     char *b = malloc(cap), *p = b;
     p += sprintf(p, "{\"items\":[");
     for (int i = 0; i < n; i++)
         p += sprintf(p, "%s" ITEM_OK, i ? "," : "");
+    if (last)
+        p += sprintf(p, "%s%s", n ? "," : "", last);
     sprintf(p, "]%s%s}", options ? ",\"options\":" : "", options ? options : "");
     return b;
+}
+
+static char *batch_body(int n, const char *options)
+{
+    return batch_body_ending(n, NULL, options);
 }
 
 static th_resp_t *post_batch(const char *api_key, const char *slug, const char *body,
@@ -299,35 +311,47 @@ static void merged_batch_webhook_links_the_file(const char *hook_key)
 /* A subscription to batch.completed gets one delivery when the batch settles, with its
  * counts (and the merged file's link when there is one); the deliveries API shows it with
  * batchId. */
-START_TEST(batch_webhook)
+/* Subscribes the project of api_key to events (a JSON array) at the receiver's path; the
+ * subscription's id. */
+static void subscribe(const char *api_key, const char *path, const char *events, char sub[64])
 {
-    char hook_key[128], project[64], body[512];
-    th_invoice_project(srv, "Hooked", "invoice", project, hook_key);
-    snprintf(body, sizeof body,
-             "{\"url\":\"http://127.0.0.1:%d/batch\",\"events\":[\"batch.completed\","
-             "\"batch.failed\"]}",
-             rx_port(rx));
-    th_resp_t *r = th_req(srv, "POST", "/v1/webhooks", hook_key, body, NULL);
+    char body[512];
+    snprintf(body, sizeof body, "{\"url\":\"http://127.0.0.1:%d%s\",\"events\":%s}", rx_port(rx), path,
+             events);
+    th_resp_t *r = th_req(srv, "POST", "/v1/webhooks", api_key, body, NULL);
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-    char sub[64];
-    snprintf(sub, sizeof sub, "%s", th_str(r->json, "id"));
+    snprintf(sub, 64, "%s", th_str(r->json, "id"));
     th_resp_free(r);
-    char id[64];
-    submit_ok(hook_key, 3, NULL, id);
-    ck_assert_msg(rx_wait_count(rx, "/batch", 1, 60000), "no batch.completed delivery");
+}
+
+/* The first delivery to path: event for batch id, signed, with these counts, nothing merged. */
+static void expect_batch_delivery(const char *path, const char *event, const char *id, const char *status,
+                                  int total, int succeeded, int failed)
+{
+    ck_assert_msg(rx_wait_count(rx, path, 1, 60000), "no %s delivery", event);
     rx_request_t req;
-    ck_assert(rx_get(rx, "/batch", 0, &req));
+    ck_assert(rx_get(rx, path, 0, &req));
     json_t *payload = json_loadb(req.body, req.len, 0, NULL);
     ck_assert_msg(payload, "%.*s", (int)req.len, req.body);
-    ck_assert_str_eq(th_str(payload, "event"), "batch.completed");
+    ck_assert_str_eq(th_str(payload, "event"), event);
     ck_assert_str_eq(th_str(payload, "batchId"), id);
-    ck_assert_str_eq(th_str(payload, "status"), "succeeded");
-    ck_assert_int_eq(json_integer_value(json_object_get(payload, "total")), 3);
-    ck_assert_int_eq(json_integer_value(json_object_get(payload, "succeeded")), 3);
-    ck_assert(json_is_null(json_object_get(payload, "downloadUrl"))); /* nothing merged */
+    ck_assert_str_eq(th_str(payload, "status"), status);
+    ck_assert_int_eq(json_integer_value(json_object_get(payload, "total")), total);
+    ck_assert_int_eq(json_integer_value(json_object_get(payload, "succeeded")), succeeded);
+    ck_assert_int_eq(json_integer_value(json_object_get(payload, "failed")), failed);
+    ck_assert(json_is_null(json_object_get(payload, "downloadUrl")));
     ck_assert(rx_header(&req, "x-craftkit-signature"));
     json_decref(payload);
     rx_request_free(&req);
+}
+
+START_TEST(batch_webhook)
+{
+    char hook_key[128], project[64], sub[64], id[64];
+    th_invoice_project(srv, "Hooked", "invoice", project, hook_key);
+    subscribe(hook_key, "/batch", "[\"batch.completed\",\"batch.failed\"]", sub);
+    submit_ok(hook_key, 3, NULL, id);
+    expect_batch_delivery("/batch", "batch.completed", id, "succeeded", 3, 3, 0);
     merged_batch_webhook_links_the_file(hook_key);
     /* settled once: one delivery, listed with its batch */
     char sql[256];
@@ -335,7 +359,7 @@ START_TEST(batch_webhook)
     ck_assert_int_eq(sql_count(sql), 1);
     char path[160];
     snprintf(path, sizeof path, "/v1/webhooks/%s/deliveries", sub);
-    r = th_req(srv, "GET", path, hook_key, NULL, NULL);
+    th_resp_t *r = th_req(srv, "GET", path, hook_key, NULL, NULL);
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     json_t *list = json_object_get(r->json, "deliveries"),
            *d = NULL; /* newest first: the merge's, then this */
@@ -352,15 +376,12 @@ END_TEST
  * render.succeeded deliveries: one per subscription, carrying the item's render id. */
 START_TEST(grouped_items_get_their_deliveries)
 {
-    char hook_key[128], project[64], body[512], id[64];
+    char hook_key[128], project[64], id[64];
     th_invoice_project(srv, "Hooked items", "invoice", project, hook_key);
     for (int i = 0; i < 2; i++) {
-        snprintf(body, sizeof body,
-                 "{\"url\":\"http://127.0.0.1:%d/items%d\",\"events\":[\"render.succeeded\"]}", rx_port(rx),
-                 i);
-        th_resp_t *r = th_req(srv, "POST", "/v1/webhooks", hook_key, body, NULL);
-        ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-        th_resp_free(r);
+        char path[32], sub[64];
+        snprintf(path, sizeof path, "/items%d", i);
+        subscribe(hook_key, path, "[\"render.succeeded\"]", sub);
     }
     submit_ok(hook_key, 6, NULL, id);
     th_resp_t *b = wait_batch(hook_key, id, 60000);
@@ -392,23 +413,55 @@ START_TEST(grouped_items_get_their_deliveries)
 }
 END_TEST
 
-/* A single render submitted while a big batch drains finishes while most of the batch is still
- * waiting: the workers take batch items only when no single render is queued. */
-START_TEST(single_render_not_starved)
+static long long now_ms(void)
 {
-    char batch[64], single[64];
-    submit_ok(key, MAX_ITEMS, NULL, batch);
-    th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" TH_INVOICE_DATA "}", single);
-    th_resp_t *r = th_wait_render(srv, key, single, 60000);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for a single render to succeed; its latency from since_ms. */
+static long long single_latency(const char *api_key, const char *id, long long since_ms)
+{
+    th_resp_t *r = th_wait_render(srv, api_key, id, 60000);
     ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%s", r->body);
     th_resp_free(r);
-    r = get_batch(key, batch);
+    return now_ms() - since_ms;
+}
+
+/* Single renders submitted while a big batch drains — one of the batch's project and one of
+ * another project — finish while most of the batch is still waiting (the workers take batch
+ * items only when no single render is queued), and so does an interactive `sync` one after
+ * them: each one's latency is under half the batch's drain time (all printed). */
+START_TEST(single_render_not_starved)
+{
+    char batch[64], single[64], other[64];
+    long long start = now_ms();
+    submit_ok(key, MAX_ITEMS, NULL, batch);
+    long long t0 = now_ms();
+    th_submit_ok(srv, NULL, key, "invoice", "{\"data\":" TH_INVOICE_DATA "}", single);
+    th_submit_ok(srv, NULL, other_key, "invoice", "{\"data\":" TH_INVOICE_DATA "}", other);
+    long long same_ms = single_latency(key, single, t0), other_ms = single_latency(other_key, other, t0);
+    th_resp_t *r = get_batch(key, batch);
     long long left = count_of(r, "queued") + count_of(r, "rendering");
-    ck_assert_msg(left > MAX_ITEMS / 2, "the single render waited for the batch: %s", r->body);
+    ck_assert_msg(left > MAX_ITEMS / 2, "the single renders waited for the batch: %s", r->body);
+    th_resp_free(r);
+    long long t1 = now_ms();
+    r = th_req(srv, "POST", "/v1/templates/invoice/render", key,
+               "{\"data\":" TH_INVOICE_DATA ",\"options\":{\"sync\":true}}", NULL);
+    ck_assert_msg(!strcmp(th_status(r), "succeeded"), "%ld %s", r->status, r->body);
+    long long sync_ms = now_ms() - t1;
     th_resp_free(r);
     r = wait_batch(key, batch, 240000);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
     th_resp_free(r);
+    long long drain_ms = now_ms() - start;
+    fprintf(stderr,
+            "single_render_not_starved: %d-item batch drained in %lld ms; single renders took %lld ms"
+            " (same project), %lld ms (other project), %lld ms (sync)\n",
+            MAX_ITEMS, drain_ms, same_ms, other_ms, sync_ms);
+    ck_assert_msg(same_ms < drain_ms / 2 && other_ms < drain_ms / 2 && sync_ms < drain_ms / 2,
+                  "%lld %lld %lld of %lld ms", same_ms, other_ms, sync_ms, drain_ms);
 }
 END_TEST
 
@@ -505,17 +558,99 @@ START_TEST(unpushed_batch_pushed_by_sweeper)
 }
 END_TEST
 
-/* Waits (up to 30 s) until 5 items of the batch succeeded, then kill -9 and a restart. */
-static void kill_once_started(const char *id)
+/* A batch none of whose items renders (an image that does not exist) settles `failed`, and
+ * says so once in a batch.failed delivery with its counts. */
+START_TEST(failed_batch_and_its_webhook)
 {
-    for (int i = 0; i < 600; i++) {
-        th_resp_t *r = get_batch(key, id);
-        long long done = count_of(r, "succeeded");
+    char hook_key[128], project[64], body[1024], id[64], sub[64];
+    th_invoice_project(srv, "Failing", "invoice", project, hook_key);
+    subscribe(hook_key, "/failed", "[\"batch.failed\"]", sub);
+    th_images_t im;
+    th_images_start(&im, 0);
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"data\":{\"customer\":{\"name\":\"No logo\"},\"total\":1,"
+             "\"logo\":\"http://127.0.0.1:%d/missing.svg\"}}]}",
+             im.port);
+    th_resp_t *r = post_batch(hook_key, "invoice", body, NULL);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    r = wait_batch(hook_key, id, 240000);
+    th_images_stop(&im);
+    ck_assert_msg(!strcmp(th_str(r->json, "status"), "failed"), "%s", r->body);
+    ck_assert_int_eq(count_of(r, "failed"), 1);
+    ck_assert_int_eq(count_of(r, "succeeded"), 0);
+    ck_assert(json_is_string(json_object_get(r->json, "completedAt")));
+    th_resp_free(r);
+    expect_batch_delivery("/failed", "batch.failed", id, "failed", 1, 0, 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM webhook_deliveries WHERE batch_id = '%s'", id);
+    ck_assert_int_eq(sql_count(sql), 1);
+}
+END_TEST
+
+/* GET /v1/batches pages newest first: limit, nextCursor passed back as cursor, hasMore; the
+ * pages neither overlap nor skip; a bad limit or cursor is refused. */
+START_TEST(batches_are_paged)
+{
+    char paged_key[128], project[64], ids[3][64], path[256];
+    th_invoice_project(srv, "Paged", "invoice", project, paged_key);
+    for (int i = 0; i < 3; i++)
+        submit_ok(paged_key, 1, NULL, ids[i]);
+    th_resp_t *r = th_req(srv, "GET", "/v1/batches?limit=2", paged_key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    json_t *list = json_object_get(r->json, "batches");
+    ck_assert_int_eq(json_array_size(list), 2);
+    ck_assert_str_eq(th_str(json_array_get(list, 0), "id"), ids[2]);
+    ck_assert_str_eq(th_str(json_array_get(list, 1), "id"), ids[1]);
+    ck_assert(json_is_true(json_object_get(r->json, "hasMore")));
+    ck_assert_str_eq(th_str(r->json, "nextCursor"), ids[1]);
+    snprintf(path, sizeof path, "/v1/batches?limit=2&cursor=%s", th_str(r->json, "nextCursor"));
+    th_resp_free(r);
+    r = th_req(srv, "GET", path, paged_key, NULL, NULL);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    list = json_object_get(r->json, "batches");
+    ck_assert_int_eq(json_array_size(list), 1);
+    ck_assert_str_eq(th_str(json_array_get(list, 0), "id"), ids[0]);
+    ck_assert(json_is_false(json_object_get(r->json, "hasMore")));
+    ck_assert(json_is_null(json_object_get(r->json, "nextCursor")));
+    th_resp_free(r);
+    th_expect_error(srv, "GET", "/v1/batches?limit=0", paged_key, NULL, 400, "invalid_request");
+    th_expect_error(srv, "GET", "/v1/batches?limit=101", paged_key, NULL, 400, "invalid_request");
+    th_expect_error(srv, "GET", "/v1/batches?cursor=nope", paged_key, NULL, 400, "invalid_request");
+    for (int i = 0; i < 3; i++)
+        th_resp_free(wait_batch(paged_key, ids[i], 60000));
+}
+END_TEST
+
+/* Submits n good items and a last one whose image (im's /slow.svg) comes after 2 s, so that
+ * the batch is still open when its first items are done, then waits (up to 30 s) until 5
+ * items succeeded, checks the batch is open, and kill -9s and restarts the server. */
+static void kill_once_started(int n, const char *options, const th_images_t *im, char id[64])
+{
+    char slow[256];
+    snprintf(slow, sizeof slow,
+             "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,"
+             "\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
+             im->port);
+    char *body = batch_body_ending(n, slow, options);
+    th_resp_t *r = post_batch(key, "invoice", body, NULL);
+    free(body);
+    ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
+    snprintf(id, 64, "%s", th_str(r->json, "id"));
+    th_resp_free(r);
+    long long done = 0;
+    for (int i = 0; i < 600 && done < 5; i++) {
+        r = get_batch(key, id);
+        done = count_of(r, "succeeded");
         th_resp_free(r);
-        if (done >= 5)
-            break;
-        th_sleep_ms(50);
+        if (done < 5)
+            th_sleep_ms(50);
     }
+    r = get_batch(key, id);
+    ck_assert_msg(done >= 5 && !strcmp(th_str(r->json, "status"), "rendering"), "not killed mid-batch: %s",
+                  r->body);
+    th_resp_free(r);
     th_server_kill(srv);
     th_server_start(srv);
 }
@@ -525,9 +660,11 @@ static void kill_once_started(const char *id)
 START_TEST(kill_during_batch)
 {
     char id[64];
-    submit_ok(key, 150, NULL, id);
-    kill_once_started(id);
+    th_images_t im;
+    th_images_start(&im, 2000);
+    kill_once_started(149, NULL, &im, id);
     th_resp_t *r = wait_batch(key, id, 240000);
+    th_images_stop(&im);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
     ck_assert_int_eq(count_of(r, "succeeded"), 150);
     th_resp_free(r);
@@ -598,6 +735,15 @@ static char *outline_of(const char *path)
     return run(cmd);
 }
 
+/* What python prints about the ZIP at path, opened as z, with code (no single quotes). */
+static char *zip_report(const char *path, const char *code)
+{
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "python3 -c 'import zipfile,sys\nz=zipfile.ZipFile(sys.argv[1])\n%s' %s", code,
+             path);
+    return run(cmd);
+}
+
 START_TEST(merge_pdf)
 {
     char *body = batch_body(3, "{\"merge\":\"pdf\",\"filename\":\"Month end\"}");
@@ -662,17 +808,13 @@ START_TEST(merge_zip_unique_names)
     snprintf(name, sizeof name, "batch-%s.zip", th_str(b->json, "id"));
     ck_assert_str_eq(th_str(b->json, "filename"), name);
     ck_assert(json_is_null(json_object_get(b->json, "mergePages")));
-    char path[600], cmd[1400];
+    char path[600];
     snprintf(path, sizeof path, "%s/merged.zip", srv->dir);
     th_resp_t *d = download_merged(b, path);
     ck_assert_str_eq(th_header(d, "content-type"), "application/zip");
     th_resp_free(d);
-    snprintf(cmd, sizeof cmd,
-             "python3 -c 'import zipfile,sys\nz=zipfile.ZipFile(sys.argv[1])\n"
-             "for i in z.infolist(): print(i.filename, z.read(i)[:5].decode())\n"
-             "print(\"ok\" if z.testzip() is None else \"bad\")' %s",
-             path);
-    char *got = run(cmd);
+    char *got = zip_report(path, "for i in z.infolist(): print(i.filename, z.read(i)[:5].decode())\n"
+                                 "print(\"ok\" if z.testzip() is None else \"bad\")");
     ck_assert_str_eq(got, "invoice.pdf %PDF-\ninvoice-2.pdf %PDF-\nRechnung März.pdf %PDF-\nok\n");
     free(got);
     th_resp_free(b);
@@ -681,35 +823,62 @@ END_TEST
 
 /* An item whose image cannot be fetched fails (after its retries): the batch is
  * partially_failed, and the merged PDF has the others plus a page naming the missing one. */
+/* {"items": 6 items of which 1, 3 and 4 fail (their logo does not exist), "options":{"merge": merge}}. */
+static void missing_items_body(char *body, size_t size, int image_port, const char *merge)
+{
+    char bad[256];
+    snprintf(bad, sizeof bad,
+             "{\"data\":{\"customer\":{\"name\":\"No logo\"},\"total\":1,"
+             "\"logo\":\"http://127.0.0.1:%d/missing.svg\"}}",
+             image_port);
+    const char *good = "{\"data\":" TH_INVOICE_DATA "}";
+    snprintf(body, size, "{\"items\":[%s,%s,%s,%s,%s,%s],\"options\":{\"merge\":\"%s\"}}", good, bad, good,
+             bad, bad, good, merge);
+}
+
+/* A merge where 3 of 6 items failed: the batch is partially_failed, and the merged file
+ * says which items are missing and why — a last page (with its bookmark) of the PDF, a
+ * missing-items.txt entry of the ZIP. */
 START_TEST(merge_with_missing_items)
 {
     th_images_t im;
     th_images_start(&im, 0);
-    char body[2048];
-    snprintf(body, sizeof body,
-             "{\"items\":[{\"data\":" TH_INVOICE_DATA "},"
-             "{\"data\":{\"customer\":{\"name\":\"No "
-             "logo\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/missing.svg\"}},"
-             "{\"data\":" TH_INVOICE_DATA "}],\"options\":{\"merge\":\"pdf\"}}",
-             im.port);
-    th_resp_t *b = run_batch(body);
+    char body[4096], body_zip[4096];
+    missing_items_body(body, sizeof body, im.port, "pdf");
+    missing_items_body(body_zip, sizeof body_zip, im.port, "zip");
+    th_resp_t *b = run_batch(body), *z = run_batch(body_zip);
     th_images_stop(&im);
     ck_assert_msg(!strcmp(th_str(b->json, "status"), "partially_failed"), "%s", b->body);
-    ck_assert_int_eq(count_of(b, "failed"), 1);
+    ck_assert_int_eq(count_of(b, "failed"), 3);
+    ck_assert_int_eq(count_of(b, "succeeded"), 3);
     char path[600], cmd[1400];
     snprintf(path, sizeof path, "%s/missing.pdf", srv->dir);
     th_resp_free(download_merged(b, path));
     long long pages = count_of(b, "mergePages");
-    ck_assert_int_ge(pages, 3); /* two items and the page of missing items */
+    ck_assert_int_ge(pages, 4); /* three items and the page of missing items */
     char *got = outline_of(path), want[64];
     snprintf(want, sizeof want, "Missing items %lld\n", pages);
-    ck_assert_msg(strstr(got, want) && !strstr(got, "Item 1:"), "%s", got);
+    ck_assert_msg(strstr(got, want) && strstr(got, "Item 2:") && !strstr(got, "Item 1:"), "%s", got);
     free(got);
     snprintf(cmd, sizeof cmd, "pdftotext -f %lld -l %lld %s -", pages, pages, path);
     got = run(cmd);
-    ck_assert_msg(strstr(got, "1 of the 3 items") && strstr(got, "Item 1: failed"), "%s", got);
+    ck_assert_msg(strstr(got, "3 of the 6 items") && strstr(got, "Item 1: failed") &&
+                      strstr(got, "Item 3: failed") && strstr(got, "Item 4: failed") &&
+                      !strstr(got, "Item 2:"),
+                  "%s", got);
     free(got);
     th_resp_free(b);
+
+    ck_assert_msg(!strcmp(th_str(z->json, "status"), "partially_failed"), "%s", z->body);
+    snprintf(path, sizeof path, "%s/missing.zip", srv->dir);
+    th_resp_free(download_merged(z, path));
+    th_resp_free(z);
+    got = zip_report(path, "print(len(z.namelist()))\nprint(z.read(\"missing-items.txt\").decode())");
+    ck_assert_msg(!strncmp(got, "4\n", 2) && strstr(got, "3 of the 6 items") &&
+                      strstr(got, "Item 1: failed") && strstr(got, "Item 3: failed") &&
+                      strstr(got, "Item 4: failed"),
+                  "%s", got);
+    free(got);
 }
 END_TEST
 
@@ -793,26 +962,33 @@ END_TEST
  * file of every item. */
 START_TEST(kill_during_merged_batch)
 {
-    char *body = batch_body(60, "{\"merge\":\"zip\"}");
-    th_resp_t *r = post_batch(key, "invoice", body, NULL);
-    free(body);
-    ck_assert_int_eq(r->status, 202);
     char id[64];
-    snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
-    th_resp_free(r);
-    kill_once_started(id);
-    r = wait_batch(key, id, 240000);
+    th_images_t im;
+    th_images_start(&im, 2000);
+    kill_once_started(59, "{\"merge\":\"zip\"}", &im, id);
+    th_resp_t *r = wait_batch(key, id, 240000);
+    th_images_stop(&im);
     ck_assert_msg(!strcmp(th_str(r->json, "status"), "succeeded"), "%s", r->body);
     char path[600], cmd[1400];
     snprintf(path, sizeof path, "%s/killed.zip", srv->dir);
     th_resp_free(download_merged(r, path));
     th_resp_free(r);
-    snprintf(cmd, sizeof cmd,
-             "python3 -c 'import zipfile,sys\nz=zipfile.ZipFile(sys.argv[1])\n"
-             "print(len(z.namelist()), z.testzip())' %s",
-             path);
-    char *got = run(cmd);
+    char *got = zip_report(path, "print(len(z.namelist()), z.testzip())");
     ck_assert_str_eq(got, "60 None\n");
+    free(got);
+    /* merged once, after the restart: one claim, one file in its folder */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM batches WHERE id = '%s' AND merge_attempts = 1"
+             " AND merge_key IS NOT NULL",
+             id);
+    ck_assert_int_eq(sql_count(sql), 1);
+    snprintf(sql, sizeof sql, "SELECT project_id FROM batches WHERE id = '%s'", id);
+    char *pid = th_sql(srv, sql);
+    snprintf(cmd, sizeof cmd, "ls -A %s/data/batches/%s/%s", srv->dir, pid, id);
+    free(pid);
+    got = run(cmd);
+    ck_assert_str_eq(got, "merged.zip\n");
     free(got);
 }
 END_TEST
@@ -1010,6 +1186,8 @@ int main(void)
     tcase_add_test(tc, batch_webhook);
     tcase_add_test(tc, grouped_items_get_their_deliveries);
     tcase_add_test(tc, single_render_not_starved);
+    tcase_add_test(tc, failed_batch_and_its_webhook);
+    tcase_add_test(tc, batches_are_paged);
     tcase_add_test(tc, kill_during_batch);
     tcase_add_test(tc, grouped_items_keep_their_leases);
     tcase_add_test(tc, unpushed_batch_pushed_by_sweeper);
