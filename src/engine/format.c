@@ -1265,18 +1265,32 @@ int format_apply_in(const char *name, const char *arg, const char *lang, const j
     return apply_filter(&f, value, out, err, err_len);
 }
 
+/* How many bytes of spec an error message quotes: at most SPEC_QUOTE_MAX, never half a
+ * UTF-8 character (the message must stay valid UTF-8 to reach a JSON answer). */
+#define SPEC_QUOTE_MAX 40
+static int spec_quote_len(const char *spec)
+{
+    size_t n = strnlen(spec, SPEC_QUOTE_MAX + 1);
+    if (n <= SPEC_QUOTE_MAX)
+        return (int)n;
+    n = SPEC_QUOTE_MAX;
+    while (n > 0 && ((unsigned char)spec[n] & 0xC0) == 0x80)
+        n--; /* spec[n] is the first byte left out: back up to a character's start */
+    return (int)n;
+}
+
 /* Splits "name:rest" into a filter name and its argument. */
 static int spec_split(const char *spec, char name[16], const char **arg, char *err, size_t err_len)
 {
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
     if (n == 0 || n >= 16)
-        return errmsg_fail(err, err_len, "unknown format \"%.40s\"", spec);
+        return errmsg_fail(err, err_len, "unknown format \"%.*s\"", spec_quote_len(spec), spec);
     memcpy(name, spec, n);
     name[n] = 0;
     *arg = colon ? colon + 1 : NULL;
     if (strcmp(name, "default") == 0 || !format_filter_known(name))
-        return errmsg_fail(err, err_len, "unknown format \"%.40s\"", spec);
+        return errmsg_fail(err, err_len, "unknown format \"%.*s\"", spec_quote_len(spec), spec);
     return 0;
 }
 

@@ -36,20 +36,47 @@ static int append_form(issues_t *is, const char *msg)
     return json_array_append_new(is->form, json_string(msg));
 }
 
-/* msg may come from client data: keep valid UTF-8 when cutting it short. */
+/* Cuts off a multi-byte character that an earlier snprintf left incomplete at msg's end. */
+static void drop_partial_tail(char *msg)
+{
+    size_t len = strlen(msg), lead = len;
+    while (lead > 0 && ((unsigned char)msg[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead > 0 && ((unsigned char)msg[lead - 1] & 0x80)) {
+        unsigned char c = (unsigned char)msg[lead - 1];
+        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (len - (lead - 1) < need)
+            msg[lead - 1] = '\0';
+    }
+}
+
+/* msg may come from client data, cut short by whoever formatted it: the JSON string is always
+ * valid UTF-8 — cut at a character boundary past ISSUES_MESSAGE_MAX, without a character left
+ * incomplete at its end, and as a last resort with every non-ASCII byte shown as '?' (json_string
+ * refuses invalid UTF-8, which would leave a path without a message). */
 static json_t *message_string(const char *msg)
 {
+    char buf[ISSUES_MESSAGE_MAX];
     size_t len = strlen(msg);
     if (len >= ISSUES_MESSAGE_MAX) {
         size_t cut = ISSUES_MESSAGE_MAX - 4;
         while (cut > 0 && ((unsigned char)msg[cut] & 0xC0) == 0x80)
             cut--;
-        char buf[ISSUES_MESSAGE_MAX];
         memcpy(buf, msg, cut);
         memcpy(buf + cut, "...", 4);
-        return json_string(buf);
+    } else {
+        memcpy(buf, msg, len + 1);
     }
-    return json_string(msg);
+    json_t *s = json_string(buf);
+    if (s)
+        return s;
+    drop_partial_tail(buf);
+    if ((s = json_string(buf)) != NULL)
+        return s;
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    return json_string(buf);
 }
 
 bool issues_add(issues_t *is, const char *path, const char *msg)
@@ -91,16 +118,7 @@ bool issues_addf(issues_t *is, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* vsnprintf may cut a multi-byte character in half; drop the partial tail. */
-    size_t len = strlen(msg), lead = len;
-    while (lead > 0 && ((unsigned char)msg[lead - 1] & 0xC0) == 0x80)
-        lead--;
-    if (lead > 0 && ((unsigned char)msg[lead - 1] & 0x80)) {
-        unsigned char c = (unsigned char)msg[lead - 1];
-        size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-        if (len - (lead - 1) < need)
-            msg[lead - 1] = '\0';
-    }
+    drop_partial_tail(msg); /* vsnprintf may cut a multi-byte character in half */
     return issues_add(is, path, msg);
 }
 

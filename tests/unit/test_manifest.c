@@ -588,6 +588,30 @@ START_TEST(unknown_key_with_nul_is_reported)
 }
 END_TEST
 
+/* A format spec whose quote in the message is cut at 40 bytes, inside a 2-byte character:
+ * the message still reaches the issues, as valid UTF-8 with the spec's characters intact.
+ * Found by fuzz_manifest: the path was left with an empty list. */
+START_TEST(message_cut_inside_a_character)
+{
+    char text[600], spec[200] = "money";
+    for (int i = 0; i < 34; i++)
+        strcat(spec, "x");
+    for (int i = 0; i < 5; i++)
+        strcat(spec, "\xc3\xa9"); /* é, the first at bytes 39-40 */
+    snprintf(text, sizeof text,
+             "{\"variables\":[{\"key\":\"c\",\"dataType\":\"currency\",\"format\":\"%s\"}]}", spec);
+    json_t *is = compile_fail(text, NULL);
+    json_t *list = field_msgs(is, "manifest.variables.0.format");
+    ck_assert_int_eq(json_array_size(list), 1);
+    const char *msg = json_string_value(json_array_get(list, 0));
+    ck_assert_ptr_nonnull(msg);
+    char want[400];
+    snprintf(want, sizeof want, "Invalid format '%s': unknown format \"%.39s\"", spec, spec);
+    ck_assert_str_eq(msg, want);
+    json_decref(is);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("manifest");
@@ -608,6 +632,7 @@ static Suite *suite(void)
     tcase_add_test(tc, issue_cap);
     tcase_add_test(tc, issues_out_param_optional);
     tcase_add_test(tc, unknown_key_with_nul_is_reported);
+    tcase_add_test(tc, message_cut_inside_a_character);
     suite_add_tcase(s, tc);
     return s;
 }
