@@ -51,8 +51,10 @@ typedef struct localfs_sync {
  * a new directory's parent): the temp file is written and renamed over root/key, and is
  * durable only once localfs_sync_run(pending) returned 0 — until then a crash may leave the
  * key missing, empty or partly written, so callers record it as stored only after the run.
- * A key on another file system than pending's first runs pending (one sync per file system
- * at a time). 0 or -1 + err (then nothing is left under key and pending still stands). */
+ * A key on another file system than pending's (a mount inside root) is synced on its own
+ * before the call returns; pending is left as it was. 0, or -1 + err: pending still stands
+ * and owes nothing for this write, whose key holds nothing new — unless only its own sync
+ * failed (then the key may hold the new bytes, not to be relied on). */
 int localfs_write_unsynced(const char *root, const char *key, const void *data, size_t len,
                            localfs_sync_t *pending, char *err, size_t err_len);
 /* syncfs(2) of pending's file system — its every dirty file, ours and others', and one device
