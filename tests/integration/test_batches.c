@@ -45,6 +45,15 @@ static char *batch_body(int n, const char *options)
     return batch_body_ending(n, NULL, options);
 }
 
+/* An item whose logo is file on the th_images server at port: "slow.svg" comes late, a name
+ * it does not serve ("missing.svg") fails the render (after its retries). */
+static void logo_item(char item[256], const char *name, int port, const char *file)
+{
+    snprintf(item, 256,
+             "{\"data\":{\"customer\":{\"name\":\"%s\"},\"total\":1,\"logo\":\"http://127.0.0.1:%d/%s\"}}",
+             name, port, file);
+}
+
 static th_resp_t *post_batch(const char *api_key, const char *slug, const char *body,
                              const char *const *headers)
 {
@@ -308,9 +317,6 @@ static void merged_batch_webhook_links_the_file(const char *hook_key)
     rx_request_free(&req);
 }
 
-/* A subscription to batch.completed gets one delivery when the batch settles, with its
- * counts (and the merged file's link when there is one); the deliveries API shows it with
- * batchId. */
 /* Subscribes the project of api_key to events (a JSON array) at the receiver's path; the
  * subscription's id. */
 static void subscribe(const char *api_key, const char *path, const char *events, char sub[64])
@@ -345,6 +351,9 @@ static void expect_batch_delivery(const char *path, const char *event, const cha
     rx_request_free(&req);
 }
 
+/* A subscription to batch.completed gets one delivery when the batch settles, with its
+ * counts (and the merged file's link when there is one); the deliveries API shows it with
+ * batchId. */
 START_TEST(batch_webhook)
 {
     char hook_key[128], project[64], sub[64], id[64];
@@ -473,14 +482,11 @@ START_TEST(grouped_items_keep_their_leases)
 {
     th_images_t im;
     th_images_start(&im, 5000);
-    char body[4096], *p = body, id[64], sql[256];
+    char body[4096], *p = body, id[64], sql[256], slow[256];
+    logo_item(slow, "Slow", im.port, "slow.svg");
     p += sprintf(p, "{\"items\":[");
     for (int i = 0; i < 9; i++)
-        p += i == 4 ? sprintf(p,
-                              ",{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,"
-                              "\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
-                              im.port)
-                    : sprintf(p, "%s" ITEM_OK, i ? "," : "");
+        p += sprintf(p, "%s%s", i ? "," : "", i == 4 ? slow : ITEM_OK);
     sprintf(p, "]}");
     th_resp_t *r = post_batch(key, "invoice", body, NULL);
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
@@ -567,10 +573,9 @@ START_TEST(failed_batch_and_its_webhook)
     subscribe(hook_key, "/failed", "[\"batch.failed\"]", sub);
     th_images_t im;
     th_images_start(&im, 0);
-    snprintf(body, sizeof body,
-             "{\"items\":[{\"data\":{\"customer\":{\"name\":\"No logo\"},\"total\":1,"
-             "\"logo\":\"http://127.0.0.1:%d/missing.svg\"}}]}",
-             im.port);
+    char bad[256];
+    logo_item(bad, "No logo", im.port, "missing.svg");
+    snprintf(body, sizeof body, "{\"items\":[%s]}", bad);
     th_resp_t *r = post_batch(hook_key, "invoice", body, NULL);
     ck_assert_msg(r->status == 202, "%ld %s", r->status, r->body);
     snprintf(id, sizeof id, "%s", th_str(r->json, "id"));
@@ -629,10 +634,7 @@ END_TEST
 static void kill_once_started(int n, const char *options, const th_images_t *im, char id[64])
 {
     char slow[256];
-    snprintf(slow, sizeof slow,
-             "{\"data\":{\"customer\":{\"name\":\"Slow\"},\"total\":1,"
-             "\"logo\":\"http://127.0.0.1:%d/slow.svg\"}}",
-             im->port);
+    logo_item(slow, "Slow", im->port, "slow.svg");
     char *body = batch_body_ending(n, slow, options);
     th_resp_t *r = post_batch(key, "invoice", body, NULL);
     free(body);
@@ -821,19 +823,13 @@ START_TEST(merge_zip_unique_names)
 }
 END_TEST
 
-/* An item whose image cannot be fetched fails (after its retries): the batch is
- * partially_failed, and the merged PDF has the others plus a page naming the missing one. */
 /* {"items": 6 items of which 1, 3 and 4 fail (their logo does not exist), "options":{"merge": merge}}. */
 static void missing_items_body(char *body, size_t size, int image_port, const char *merge)
 {
     char bad[256];
-    snprintf(bad, sizeof bad,
-             "{\"data\":{\"customer\":{\"name\":\"No logo\"},\"total\":1,"
-             "\"logo\":\"http://127.0.0.1:%d/missing.svg\"}}",
-             image_port);
-    const char *good = "{\"data\":" TH_INVOICE_DATA "}";
-    snprintf(body, size, "{\"items\":[%s,%s,%s,%s,%s,%s],\"options\":{\"merge\":\"%s\"}}", good, bad, good,
-             bad, bad, good, merge);
+    logo_item(bad, "No logo", image_port, "missing.svg");
+    snprintf(body, size, "{\"items\":[%s,%s,%s,%s,%s,%s],\"options\":{\"merge\":\"%s\"}}", ITEM_OK, bad,
+             ITEM_OK, bad, bad, ITEM_OK, merge);
 }
 
 /* A merge where 3 of 6 items failed: the batch is partially_failed, and the merged file
